@@ -1,0 +1,3 @@
+#ifndef CRE2_H
+#define CRE2_H
+#endif

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Sandbox
+
+final class SandboxPlaceholderTests: XCTestCase {
+    func testBuilds() { XCTAssertTrue(true) }
+}

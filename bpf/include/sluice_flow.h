@@ -1,0 +1,164 @@
+/* The flow record: shared with Sources/CSluiceShared (Swift) and bpf/*.c (kernel); change both.
+ *
+ * The flow map is a ring of SLUICE_FLOW_SLOTS fixed-size records in a BPF_F_MMAPABLE array map
+ * (`sluice_flows`), plus a one-entry mmapable array (`sluice_flow_head`) whose `next_seq` every
+ * writer bumps with an atomic fetch-and-add. Kernel programs write through
+ * bpf_map_lookup_elem(); the proxy writes through its mmap of the same pages, with no syscall.
+ *
+ * Writing record number `seq` (0, 1, 2, ...):
+ *   1. seq = fetch_add(&head->next_seq, 1); slot = seq % SLUICE_FLOW_SLOTS
+ *   2. slot->commit = 0                      (readers skip the slot)
+ *   3. fill the other fields
+ *   4. slot->commit = seq + 1                (release store: the record is complete)
+ * A reader that wants record `seq` reads commit (acquire), copies, and re-reads commit: the copy is
+ * valid when both reads equal seq + 1.
+ */
+#ifndef SLUICE_FLOW_H
+#define SLUICE_FLOW_H
+
+#include <linux/types.h>
+
+#define SLUICE_FLOW_SLOTS 16384u
+#define SLUICE_FLOW_RECORD_SIZE 512u
+
+/* Hubble Verdict enum values (flow.proto). */
+enum sluice_verdict {
+    SLUICE_VERDICT_UNKNOWN = 0,
+    SLUICE_VERDICT_FORWARDED = 1,
+    SLUICE_VERDICT_DROPPED = 2,
+    SLUICE_VERDICT_ERROR = 3,
+    SLUICE_VERDICT_AUDIT = 4,
+    SLUICE_VERDICT_REDIRECTED = 5,
+};
+
+/* Hubble FlowType. */
+enum sluice_flow_type {
+    SLUICE_FLOW_TYPE_UNKNOWN = 0,
+    SLUICE_FLOW_TYPE_L3_L4 = 1,
+    SLUICE_FLOW_TYPE_L7 = 2,
+};
+
+/* Hubble event_type.type values (monitor API). */
+enum sluice_event_type {
+    SLUICE_EVENT_DROP = 1,
+    SLUICE_EVENT_TRACE = 4,
+    SLUICE_EVENT_POLICY_VERDICT = 5,
+    SLUICE_EVENT_L7 = 129,
+};
+
+/* Hubble TrafficDirection. */
+enum sluice_direction {
+    SLUICE_DIR_UNKNOWN = 0,
+    SLUICE_DIR_INGRESS = 1,
+    SLUICE_DIR_EGRESS = 2,
+};
+
+/* Hubble DropReason values used by Sluice (flow.proto DropReason). */
+enum sluice_drop_reason {
+    SLUICE_DROP_NONE = 0,
+    SLUICE_DROP_POLICY_DENIED = 133,         /* default deny */
+    SLUICE_DROP_PROXY_LOOKUP_FAILED = 162,   /* hubble: no proxy socket, steered port fails closed */
+    SLUICE_DROP_PROXY_REDIRECTION_NOT_SUPPORTED = 180,
+    SLUICE_DROP_POLICY_DENY = 181,           /* explicit deny (ingressDeny/egressDeny) */
+};
+
+/* Hubble L7FlowType. */
+enum sluice_l7_type {
+    SLUICE_L7_UNKNOWN = 0,
+    SLUICE_L7_REQUEST = 1,
+    SLUICE_L7_RESPONSE = 2,
+};
+
+enum sluice_l7_proto {
+    SLUICE_L7_PROTO_NONE = 0,
+    SLUICE_L7_PROTO_HTTP10 = 1,
+    SLUICE_L7_PROTO_HTTP11 = 2,
+    SLUICE_L7_PROTO_HTTP2 = 3,
+    SLUICE_L7_PROTO_DNS = 4,
+};
+
+/* is_reply: Hubble's BoolValue, absent means unknown. */
+enum sluice_reply {
+    SLUICE_REPLY_UNKNOWN = 0,
+    SLUICE_REPLY_FALSE = 1,
+    SLUICE_REPLY_TRUE = 2,
+};
+
+/* TCP flags as in the TCP header's 13th byte (FIN=0x01 ... CWR=0x80). */
+#define SLUICE_TCP_FIN 0x01
+#define SLUICE_TCP_SYN 0x02
+#define SLUICE_TCP_RST 0x04
+#define SLUICE_TCP_PSH 0x08
+#define SLUICE_TCP_ACK 0x10
+#define SLUICE_TCP_URG 0x20
+#define SLUICE_TCP_ECE 0x40
+#define SLUICE_TCP_CWR 0x80
+
+#define SLUICE_HTTP_METHOD_MAX 16
+#define SLUICE_HTTP_URL_MAX 384
+#define SLUICE_DNS_QUERY_MAX 256
+#define SLUICE_DNS_IPS_MAX 8
+
+struct sluice_flow_http {
+    __u16 code;          /* 0 on requests */
+    __u8 method_len;
+    __u8 _pad0;
+    __u16 url_len;       /* bytes used in url (truncated to SLUICE_HTTP_URL_MAX) */
+    __u16 _pad1;
+    char method[SLUICE_HTTP_METHOD_MAX];
+    char url[SLUICE_HTTP_URL_MAX];
+};
+
+struct sluice_flow_dns {
+    __u32 ttl;
+    __u16 rcode;
+    __u16 qtype;         /* first question's type */
+    __u16 query_len;
+    __u8 n_ips;          /* entries used in ips */
+    __u8 ip_versions;    /* bit i set: ips[i] is IPv6; else IPv4 in the first 4 bytes */
+    __u16 rrtypes_mask;  /* bit 0 A, 1 AAAA, 2 CNAME, 3 other */
+    __u16 _pad0;
+    char query[SLUICE_DNS_QUERY_MAX];
+    __u8 ips[SLUICE_DNS_IPS_MAX][16];
+};
+
+struct sluice_flow {
+    __u64 commit;        /* seq + 1 once complete; 0 while written */
+    __u64 time_ns;       /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+    __u64 latency_ns;    /* L7 responses */
+    __u32 src_identity;
+    __u32 dst_identity;
+    __u32 src_endpoint;  /* local endpoint IDs; 0 = not a local endpoint */
+    __u32 dst_endpoint;
+    __u8 src_ip[16];     /* IPv4: first 4 bytes, network order */
+    __u8 dst_ip[16];
+    __u16 src_port;      /* host order */
+    __u16 dst_port;
+    __u8 ip_version;     /* 4 or 6; 0 = none */
+    __u8 l4_proto;       /* IPPROTO_TCP / IPPROTO_UDP */
+    __u8 verdict;        /* enum sluice_verdict */
+    __u8 flow_type;      /* enum sluice_flow_type */
+    __u8 event_type;     /* enum sluice_event_type (129 fits in a u8) */
+    __u8 drop_reason;    /* enum sluice_drop_reason (all < 256) */
+    __u8 direction;      /* enum sluice_direction */
+    __u8 is_reply;       /* enum sluice_reply */
+    __u8 tcp_flags;
+    __u8 l7_type;        /* enum sluice_l7_type */
+    __u8 l7_proto;       /* enum sluice_l7_proto */
+    __u8 _pad0[9];
+    union {
+        struct sluice_flow_http http;
+        struct sluice_flow_dns dns;
+        __u8 raw[416];
+    } l7;
+};
+
+struct sluice_flow_head {
+    __u64 next_seq;      /* bumped atomically by every writer */
+    __u64 _reserved[7];
+};
+
+_Static_assert(sizeof(struct sluice_flow) == SLUICE_FLOW_RECORD_SIZE, "flow record size");
+_Static_assert(sizeof(struct sluice_flow_head) == 64, "flow head size");
+
+#endif

@@ -1,0 +1,97 @@
+/* Map keys and values: shared with Sources/CSluiceShared (Swift) and bpf/*.c (kernel); change both.
+ * Every map is pinned under /sys/fs/bpf/sluice/<name>. Addresses are IPv4 in network byte order;
+ * ports in host byte order unless a field says otherwise.
+ */
+#ifndef SLUICE_MAPS_H
+#define SLUICE_MAPS_H
+
+#include <linux/types.h>
+
+#define SLUICE_PIN_DIR "/sys/fs/bpf/sluice"
+
+/* Packets the proxy must take carry this mark (Cilium's MARK_MAGIC_TO_PROXY); policy routing
+ * (`ip rule fwmark 0x200/0xf00 lookup 2004`, `local 0.0.0.0/0 dev lo table 2004`) delivers them
+ * locally, where sk_lookup picks the proxy socket. */
+#define SLUICE_MARK_TO_PROXY 0x0200u
+#define SLUICE_MARK_MASK 0x0F00u
+/* Sockets the proxy opens toward upstreams carry this SO_MARK (Cilium's egress-proxy magic). */
+#define SLUICE_MARK_FROM_PROXY 0x0B00u
+#define SLUICE_ROUTE_TABLE 2004
+
+#define SLUICE_MAX_ENDPOINTS 65536
+#define SLUICE_MAX_L7_PORTS 65536
+#define SLUICE_MAX_STEERED 262144
+
+/* sluice_endpoints: pod IPv4 -> endpoint. */
+struct sluice_endpoint_key {
+    __u32 ip4;
+};
+
+struct sluice_endpoint_info {
+    __u32 id;            /* endpoint ID, > 0 */
+    __u32 identity;      /* numeric security identity of the pod's label set */
+    __u32 ifindex;       /* host-side veth in the node namespace */
+    __u32 flags;
+};
+
+/* Which proxy listener takes a steered connection or datagram. */
+enum sluice_proxy_kind {
+    SLUICE_PROXY_NONE = 0,
+    SLUICE_PROXY_HTTP = 1,     /* TCP, rules.http */
+    SLUICE_PROXY_DNS_UDP = 2,  /* UDP, rules.dns */
+    SLUICE_PROXY_DNS_TCP = 3,  /* TCP, rules.dns */
+};
+
+/* Index of each proxy listener in the sluice_proxy_socks sockmap. */
+enum sluice_sock_index {
+    SLUICE_SOCK_HTTP = 0,
+    SLUICE_SOCK_DNS_UDP = 1,
+    SLUICE_SOCK_DNS_TCP = 2,
+    SLUICE_SOCK_MAX = 4,
+};
+
+/* sluice_l7_ports: (endpoint, port, protocol, direction) whose traffic goes to the proxy.
+ * Ingress: endpoint = destination pod, port = its port. Egress: endpoint = source pod,
+ * port = destination port. */
+struct sluice_l7_key {
+    __u32 endpoint_id;
+    __u16 port;
+    __u8 proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+    __u8 direction;      /* enum sluice_direction */
+};
+
+struct sluice_l7_value {
+    __u8 kind;           /* enum sluice_proxy_kind */
+    __u8 _pad[3];
+    __u32 _reserved;
+};
+
+/* sluice_steered (LRU): the 4-tuple + proto of a connection or datagram flow that tc sent to the
+ * proxy. sk_lookup finds the listener through it; the proxy reads it back after accept/recvmsg to
+ * learn the direction and the endpoint whose policy applies (like Cilium's conntrack lookup). */
+struct sluice_tuple {
+    __u32 src_ip4;
+    __u32 dst_ip4;
+    __u16 src_port;      /* host order */
+    __u16 dst_port;      /* host order */
+    __u8 proto;
+    __u8 _pad[3];
+};
+
+struct sluice_steer_info {
+    __u32 endpoint_id;   /* the endpoint whose policy applies */
+    __u32 src_identity;
+    __u32 dst_identity;
+    __u8 direction;      /* enum sluice_direction */
+    __u8 kind;           /* enum sluice_proxy_kind */
+    __u8 _pad[2];
+    __u64 created_ns;
+};
+
+_Static_assert(sizeof(struct sluice_endpoint_info) == 16, "endpoint info size");
+_Static_assert(sizeof(struct sluice_l7_key) == 8, "l7 key size");
+_Static_assert(sizeof(struct sluice_l7_value) == 8, "l7 value size");
+_Static_assert(sizeof(struct sluice_tuple) == 16, "tuple size");
+_Static_assert(sizeof(struct sluice_steer_info) == 24, "steer info size");
+
+#endif
