@@ -36,7 +36,7 @@ let package = Package(
                 dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO"],
                 swiftSettings: optimize),
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "HTTP1", "DNS", "Policy", "Flows", "Datapath", "CSluice"],
+                dependencies: ["SluiceIO", "HTTP1", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["Yams", "CSluice"]),
         .executableTarget(name: "sluice",

@@ -1,4 +1,4 @@
-/* The flow record: shared with Sources/CSluiceShared (Swift) and bpf/*.c (kernel); change both.
+/* The flow record: shared with Sources/CSluiceShared (Swift) and the bpf/ programs (kernel); change both.
  *
  * The flow map is a ring of SLUICE_FLOW_SLOTS fixed-size records in a BPF_F_MMAPABLE array map
  * (`sluice_flows`), plus a one-entry mmapable array (`sluice_flow_head`) whose `next_seq` every

@@ -1,4 +1,4 @@
-/* Map keys and values: shared with Sources/CSluiceShared (Swift) and bpf/*.c (kernel); change both.
+/* Map keys and values: shared with Sources/CSluiceShared (Swift) and the bpf/ programs (kernel); change both.
  * Every map is pinned under /sys/fs/bpf/sluice/<name>. Addresses are IPv4 in network byte order;
  * ports in host byte order unless a field says otherwise.
  */

@@ -1,0 +1,65 @@
+// libbpf opts-based calls behind plain C signatures (see include/CSluice_bpf.h).
+#include "CSluice_bpf.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+struct bpf_object *CSluice_bpf_object_open(const char *path, const char *pin_root) {
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
+    return bpf_object__open_file(path, &opts);
+}
+
+int CSluice_tc_hook_create_ingress(int ifindex) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    int err = bpf_tc_hook_create(&hook);
+    if (err == -EEXIST)
+        return 1;
+    return err;
+}
+
+int CSluice_tc_attach_ingress(int ifindex, uint32_t handle, uint32_t priority, int prog_fd) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority, .prog_fd = prog_fd,
+                .flags = BPF_TC_F_REPLACE);
+    return bpf_tc_attach(&hook, &opts);
+}
+
+int CSluice_tc_detach_ingress(int ifindex, uint32_t handle, uint32_t priority) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+    return bpf_tc_detach(&hook, &opts);
+}
+
+int CSluice_bpf_prog_test_run(int prog_fd, const void *data, uint32_t data_size,
+                              void *ctx_in, uint32_t ctx_size, void *ctx_out, uint32_t *retval) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = data_size,
+                .ctx_in = ctx_in, .ctx_size_in = ctx_in ? ctx_size : 0,
+                .ctx_out = ctx_out, .ctx_size_out = ctx_out ? ctx_size : 0, .repeat = 1);
+    int err = bpf_prog_test_run_opts(prog_fd, &opts);
+    if (err < 0)
+        return err;
+    *retval = opts.retval;
+    return 0;
+}
+
+int CSluice_bpf_link_netns_ino(int link_fd, uint32_t *netns_ino) {
+    struct bpf_link_info info;
+    uint32_t len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    int err = bpf_obj_get_info_by_fd(link_fd, &info, &len);
+    if (err < 0)
+        return err;
+    *netns_ino = info.netns.netns_ino;
+    return 0;
+}
+
+int CSluice_is_bpffs(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0)
+        return -errno;
+    return info.f_type == BPF_FS_MAGIC ? 1 : 0;
+}

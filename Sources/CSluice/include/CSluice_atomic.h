@@ -1,0 +1,42 @@
+// Atomics on raw memory shared with the kernel (the mmapped flow ring). Swift has no atomics on
+// arbitrary pointers without swift-atomics, so these wrap the compiler's __atomic builtins.
+// They are static inline: Swift imports and inlines them, so an append costs no extra call.
+#ifndef CSLUICE_ATOMIC_H
+#define CSLUICE_ATOMIC_H
+#include <stdint.h>
+
+/// Atomically adds `value` to `*p` (sequentially consistent) and returns the previous value.
+/// Used by FlowRing.append to take a sequence number; BPF programs use the same counter with
+/// __sync_fetch_and_add.
+static inline uint64_t CSluice_atomic_fetch_add_u64(uint64_t *p, uint64_t value) {
+    return __atomic_fetch_add(p, value, __ATOMIC_SEQ_CST);
+}
+
+/// Stores `value` with release ordering: every store before it is visible before it.
+static inline void CSluice_atomic_store_release_u64(uint64_t *p, uint64_t value) {
+    __atomic_store_n(p, value, __ATOMIC_RELEASE);
+}
+
+/// Stores `value` with relaxed ordering (atomic, no ordering).
+static inline void CSluice_atomic_store_relaxed_u64(uint64_t *p, uint64_t value) {
+    __atomic_store_n(p, value, __ATOMIC_RELAXED);
+}
+
+/// Loads `*p` with acquire ordering: later loads cannot move before it.
+static inline uint64_t CSluice_atomic_load_acquire_u64(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/// Release fence: stores before it are visible before stores after it (used after marking a
+/// flow slot incomplete, before filling it).
+static inline void CSluice_atomic_thread_fence_release(void) {
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/// Acquire fence: loads before it complete before loads after it (used by flow readers between
+/// copying a slot and re-reading its commit word).
+static inline void CSluice_atomic_thread_fence_acquire(void) {
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
+#endif

@@ -1,0 +1,165 @@
+/// A domain name held in uncompressed wire form (length-prefixed labels ending in a zero byte).
+///
+/// Label bytes are kept exactly as received, case included, so a transparent proxy can echo them
+/// (0x20 case randomisation relies on that). Comparison and hashing are ASCII case-insensitive
+/// (RFC 4343). Always valid: every label is 1...63 bytes and the wire form is at most 255 bytes.
+public struct DomainName: Hashable, Sendable, CustomStringConvertible {
+    /// Uncompressed wire form, the final zero byte included.
+    public let wireBytes: [UInt8]
+
+    /// The root name `.`.
+    public static let root = DomainName(uncheckedWire: [0])
+
+    /// Wraps wire bytes the caller has already validated.
+    init(uncheckedWire: [UInt8]) {
+        self.wireBytes = uncheckedWire
+    }
+
+    /// Builds a name from raw labels (no escaping involved).
+    public init(labels: [[UInt8]]) throws(DNSParseError) {
+        var wire: [UInt8] = []
+        wire.reserveCapacity(labels.reduce(1) { $0 + $1.count + 1 })
+        for label in labels {
+            guard !label.isEmpty else { throw .emptyLabel }
+            guard label.count <= DNSLimits.maxLabelLength else { throw .labelTooLong }
+            wire.append(UInt8(label.count))
+            wire.append(contentsOf: label)
+        }
+        wire.append(0)
+        guard wire.count <= DNSLimits.maxNameWireLength else { throw .nameTooLong }
+        self.wireBytes = wire
+    }
+
+    /// Parses presentation form: labels separated by `.`, an optional trailing dot, `\X` for a
+    /// literal character and `\DDD` for a decimal byte (RFC 1035 5.1). `""` and `"."` are the root.
+    public init(_ text: String) throws(DNSParseError) {
+        var labels: [[UInt8]] = []
+        var current: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        if text == "." { utf8 = [] }
+        while let byte = utf8.popFirst() {
+            switch byte {
+            case UInt8(ascii: "."):
+                guard !current.isEmpty else { throw .emptyLabel }
+                labels.append(current)
+                current = []
+            case UInt8(ascii: "\\"):
+                current.append(try Self.unescape(&utf8))
+            default:
+                current.append(byte)
+            }
+        }
+        if !current.isEmpty { labels.append(current) }
+        try self.init(labels: labels)
+    }
+
+    private static func unescape(_ rest: inout ArraySlice<UInt8>) throws(DNSParseError) -> UInt8 {
+        guard let first = rest.popFirst() else { throw .badEscape }
+        guard Self.isDigit(first) else { return first }
+        var value = Int(first - UInt8(ascii: "0"))
+        for _ in 0..<2 {
+            guard let digit = rest.popFirst(), Self.isDigit(digit) else { throw .badEscape }
+            value = value * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        guard value <= 255 else { throw .badEscape }
+        return UInt8(value)
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    /// True for the root name.
+    public var isRoot: Bool { wireBytes.count == 1 }
+
+    /// Length of the uncompressed wire form.
+    public var wireLength: Int { wireBytes.count }
+
+    /// The labels, root excluded, bytes as received.
+    public var labels: [[UInt8]] {
+        var result: [[UInt8]] = []
+        var index = 0
+        while index < wireBytes.count, wireBytes[index] != 0 {
+            let length = Int(wireBytes[index])
+            result.append(Array(wireBytes[index + 1..<index + 1 + length]))
+            index += 1 + length
+        }
+        return result
+    }
+
+    /// Number of labels, root excluded.
+    public var labelCount: Int {
+        var count = 0
+        var index = 0
+        while index < wireBytes.count, wireBytes[index] != 0 {
+            count += 1
+            index += 1 + Int(wireBytes[index])
+        }
+        return count
+    }
+
+    /// Presentation form with the case as received and a trailing dot (`"."` for the root),
+    /// escaped like miekg/dns so Cilium and Hubble print the same string.
+    public var text: String { render(lowercase: false) }
+
+    /// Presentation form lower-cased (ASCII only) with a trailing dot: the `qname` Cilium checks
+    /// DNS rules against and Hubble prints.
+    public var lowercasedText: String { render(lowercase: true) }
+
+    public var description: String { text }
+
+    private func render(lowercase: Bool) -> String {
+        if isRoot { return "." }
+        var out: [UInt8] = []
+        out.reserveCapacity(wireBytes.count + 4)
+        var index = 0
+        while index < wireBytes.count, wireBytes[index] != 0 {
+            let end = index + 1 + Int(wireBytes[index])
+            for byte in wireBytes[index + 1..<end] {
+                Self.appendEscaped(lowercase ? Self.lower(byte) : byte, to: &out)
+            }
+            out.append(UInt8(ascii: "."))
+            index = end
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Escapes like miekg/dns `escapeLabel`: special characters get a backslash, bytes outside
+    /// printable ASCII become `\DDD`.
+    private static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "'"), UInt8(ascii: "@"),
+             UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\""),
+             UInt8(ascii: "\\"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(byte)
+        case 0x21...0x7E:
+            out.append(byte)
+        default:
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "0") + byte / 100)
+            out.append(UInt8(ascii: "0") + byte / 10 % 10)
+            out.append(UInt8(ascii: "0") + byte % 10)
+        }
+    }
+
+    @inline(__always)
+    static func lower(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Case-insensitive equality (RFC 4343): length bytes compare exactly, label bytes ASCII-folded.
+    public static func == (lhs: DomainName, rhs: DomainName) -> Bool {
+        guard lhs.wireBytes.count == rhs.wireBytes.count else { return false }
+        for index in lhs.wireBytes.indices where lower(lhs.wireBytes[index]) != lower(rhs.wireBytes[index]) {
+            return false
+        }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in wireBytes {
+            hasher.combine(Self.lower(byte))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+internal import CSluice
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// The BPF filesystem where Sluice pins its maps and its sk_lookup link.
+///
+/// Pins live in a mount namespace: a process started with `ip netns exec` gets a fresh `/sys`
+/// (and so a fresh, empty `/sys/fs/bpf`), and pins it makes there vanish with it. Start the
+/// agent with only the network namespace changed (`nsenter --net=...` or `setns`) so that it
+/// shares `/sys/fs/bpf` with `sluice observe`.
+enum BPFFilesystem {
+    /// Where bpffs is mounted on Linux.
+    static let mountPoint = "/sys/fs/bpf"
+    /// Mode of the directories Sluice creates under bpffs (root only).
+    static let directoryMode: mode_t = 0o700
+
+    /// The names Sluice pins under its pin directory: the maps (pinned by libbpf by name) and
+    /// the sk_lookup link.
+    static let pinnedNames = [
+        "sluice_endpoints", "sluice_l7_ports", "sluice_steered", "sluice_proxy_socks",
+        "sluice_flow_head", "sluice_flows", Datapath.skLookupLinkName,
+    ]
+
+    /// Mounts bpffs on `/sys/fs/bpf` unless a bpffs is already mounted there.
+    static func ensureMounted() throws {
+        if CSluice_is_bpffs(mountPoint) == 1 {
+            return
+        }
+        guard mount("bpf", mountPoint, "bpf", 0, "mode=0700") == 0 else {
+            throw DatapathError.fromErrno("mount bpf", mountPoint)
+        }
+    }
+
+    /// Creates `path` and its missing parents (like `mkdir -p`).
+    static func makeDirectories(_ path: String) throws {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, directoryMode) != 0, Glibc.errno != EEXIST {
+                throw DatapathError.fromErrno("mkdir", prefix)
+            }
+        }
+    }
+
+    /// Removes the pin at `path`; a missing pin is not an error.
+    static func unpin(_ path: String) throws {
+        if unlink(path) != 0, Glibc.errno != ENOENT {
+            throw DatapathError.fromErrno("unlink", path)
+        }
+    }
+
+    /// Whether something is pinned (or any file exists) at `path`.
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+}

@@ -1,0 +1,122 @@
+internal import CLibbpf
+internal import CSluice
+public import CSluiceShared
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// The flow ring (`sluice_flow_head` + `sluice_flows`, protocol in `bpf/include/sluice_flow.h`)
+/// mapped into this process.
+///
+/// Writers (the proxy; BPF programs write the same ring in the kernel) take a sequence number
+/// with an atomic fetch-and-add on `next_seq` and publish the record with a release store of
+/// `commit = seq + 1`; no syscall per flow. Readers (`sluice observe`) map the ring read-only
+/// and copy a record only when its commit word is the same before and after the copy.
+///
+/// `append` and `read` may be called from any thread. `close()` (idempotent, also run by
+/// `deinit`) unmaps both maps; no pointer handed to an `append` closure may outlive the call.
+public final class FlowRing: @unchecked Sendable {
+    /// Number of records the ring holds (`SLUICE_FLOW_SLOTS`): `read(seq:)` can return records
+    /// in `[nextSeq - capacity, nextSeq)` at best.
+    public static let capacity = UInt64(SLUICE_FLOW_SLOTS)
+
+    private var head: UnsafeMutableRawPointer?
+    private var flows: UnsafeMutableRawPointer?
+    private let headLength: Int
+    private let flowsLength: Int
+    /// Whether the mapping is writable (`openForWriting`).
+    public let isWritable: Bool
+
+    private init(pinDirectory: String, writable: Bool) throws {
+        isWritable = writable
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        headLength = FlowRing.roundUp(MemoryLayout<sluice_flow_head>.size, to: page)
+        flowsLength = FlowRing.roundUp(MemoryLayout<sluice_flow>.size * Int(SLUICE_FLOW_SLOTS), to: page)
+        let head = try FlowRing.map(pinDirectory + "/sluice_flow_head", length: headLength, writable: writable)
+        do {
+            flows = try FlowRing.map(pinDirectory + "/sluice_flows", length: flowsLength, writable: writable)
+        } catch {
+            munmap(head, headLength)
+            throw error
+        }
+        self.head = head
+    }
+
+    deinit { close() }
+
+    /// Maps the pinned ring read-write (the agent and its proxy).
+    public static func openForWriting(pinDirectory: String = Datapath.defaultPinDirectory) throws -> FlowRing {
+        try FlowRing(pinDirectory: pinDirectory, writable: true)
+    }
+
+    /// Maps the pinned ring read-only (`sluice observe`).
+    public static func openForReading(pinDirectory: String = Datapath.defaultPinDirectory) throws -> FlowRing {
+        try FlowRing(pinDirectory: pinDirectory, writable: false)
+    }
+
+    /// Unmaps the ring. Safe to call twice.
+    public func close() {
+        if let head { munmap(head, headLength) }
+        if let flows { munmap(flows, flowsLength) }
+        head = nil
+        flows = nil
+    }
+
+    /// The sequence number the next record will get (acquire load): records
+    /// `[max(nextSeq, capacity) - capacity, nextSeq)` may be read. 0 after `close()`.
+    public var nextSeq: UInt64 {
+        guard let head else { return 0 }
+        return CSluice_atomic_load_acquire_u64(head.assumingMemoryBound(to: UInt64.self))
+    }
+
+    /// Appends one record: takes a sequence number, hands `fill` the slot zeroed (with
+    /// `commit == 0`, so readers skip it), then publishes it. `fill` must not touch `commit` nor
+    /// keep the pointer. Returns the record's sequence number.
+    /// Traps when the ring was opened read-only (a programming error, not an input error).
+    @discardableResult
+    public func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) -> UInt64 {
+        guard isWritable, let head, let flows else {
+            preconditionFailure("FlowRing.append on a read-only or closed ring")
+        }
+        let seq = CSluice_atomic_fetch_add_u64(head.assumingMemoryBound(to: UInt64.self), 1)
+        let slot = flows + Int(seq % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride
+        let commit = slot.assumingMemoryBound(to: UInt64.self)
+        CSluice_atomic_store_relaxed_u64(commit, 0)
+        CSluice_atomic_thread_fence_release()
+        let commitSize = MemoryLayout<UInt64>.size
+        (slot + commitSize).initializeMemory(
+            as: UInt8.self, repeating: 0, count: MemoryLayout<sluice_flow>.size - commitSize)
+        fill(slot.assumingMemoryBound(to: sluice_flow.self))
+        CSluice_atomic_store_release_u64(commit, seq + 1)
+        return seq
+    }
+
+    /// Record number `seq`, or nil when it is not written yet, is being written, or has been
+    /// overwritten by a later record (more than `capacity` behind `nextSeq`).
+    public func read(seq: UInt64) -> sluice_flow? {
+        guard let flows, seq < nextSeq else { return nil }
+        let slot = flows + Int(seq % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride
+        let commit = slot.assumingMemoryBound(to: UInt64.self)
+        guard CSluice_atomic_load_acquire_u64(commit) == seq + 1 else { return nil }
+        let copy = slot.load(as: sluice_flow.self)
+        CSluice_atomic_thread_fence_acquire()
+        guard CSluice_atomic_load_acquire_u64(commit) == seq + 1 else { return nil }
+        return copy
+    }
+
+    private static func map(_ path: String, length: Int, writable: Bool) throws -> UnsafeMutableRawPointer {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { throw DatapathError.fromErrno("bpf_obj_get", path) }
+        defer { Glibc.close(fd) }
+        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
+        guard let address = mmap(nil, length, protection, MAP_SHARED, fd, 0), address != MAP_FAILED else {
+            throw DatapathError.fromErrno("mmap", path)
+        }
+        return address
+    }
+
+    private static func roundUp(_ value: Int, to page: Int) -> Int {
+        (value + page - 1) / page * page
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// What the reader of the flow map needs to name endpoints: the node name, every local endpoint (by ID and by
+/// IPv4 address) and the labels of every identity.
+///
+/// Loaded from the agent's state file `/run/sluice/state/endpoints.json` (`EndpointDirectory.File`). Immutable
+/// once built; safe to share across threads.
+public struct EndpointDirectory: Sendable {
+    /// The JSON document the agent writes. Keys are the property names.
+    public struct File: Codable, Sendable, Equatable {
+        /// The node's name (`node_name` of every flow).
+        public var nodeName: String
+        /// Local endpoints.
+        public var endpoints: [Endpoint]
+        /// Identity → labels, for remote peers (local endpoints carry their own labels).
+        public var identities: [Identity]
+
+        /// Creates a document.
+        public init(nodeName: String, endpoints: [Endpoint], identities: [Identity]) {
+            self.nodeName = nodeName
+            self.endpoints = endpoints
+            self.identities = identities
+        }
+    }
+
+    /// A local endpoint in `File`.
+    public struct Endpoint: Codable, Sendable, Equatable {
+        /// Endpoint ID (> 0).
+        public var id: UInt32
+        /// Kubernetes namespace.
+        public var namespace: String
+        /// Pod name.
+        public var pod: String
+        /// Pod IPv4 address, dotted quad.
+        public var ipv4: String
+        /// Numeric security identity.
+        public var identity: UInt32
+        /// Labels with their source prefix (`k8s:app=client`).
+        public var labels: [String]
+
+        /// Creates an entry.
+        public init(id: UInt32, namespace: String, pod: String, ipv4: String, identity: UInt32, labels: [String]) {
+            self.id = id
+            self.namespace = namespace
+            self.pod = pod
+            self.ipv4 = ipv4
+            self.identity = identity
+            self.labels = labels
+        }
+    }
+
+    /// An identity and its labels in `File`.
+    public struct Identity: Codable, Sendable, Equatable {
+        /// Numeric identity.
+        public var identity: UInt32
+        /// Its labels.
+        public var labels: [String]
+
+        /// Creates an entry.
+        public init(identity: UInt32, labels: [String]) {
+            self.identity = identity
+            self.labels = labels
+        }
+    }
+
+    /// The node's name.
+    public let nodeName: String
+    private let byID: [UInt32: Endpoint]
+    private let byIPv4: [UInt32: Endpoint]
+    private let identityLabels: [UInt32: [String]]
+
+    /// Indexes a document. Later duplicates of an ID, address or identity replace earlier ones; entries whose
+    /// `ipv4` does not parse are reachable by ID only.
+    public init(file: File) {
+        nodeName = file.nodeName
+        var byID: [UInt32: Endpoint] = [:]
+        var byIPv4: [UInt32: Endpoint] = [:]
+        var identityLabels: [UInt32: [String]] = [:]
+        for endpoint in file.endpoints {
+            byID[endpoint.id] = endpoint
+            if let address = IPv4Address(endpoint.ipv4) {
+                byIPv4[address.networkOrder] = endpoint
+            }
+            identityLabels[endpoint.identity] = endpoint.labels
+        }
+        for identity in file.identities {
+            identityLabels[identity.identity] = identity.labels
+        }
+        self.byID = byID
+        self.byIPv4 = byIPv4
+        self.identityLabels = identityLabels
+    }
+
+    /// An empty directory (no endpoints; reserved identities still have their labels).
+    public init(nodeName: String = "") {
+        self.init(file: File(nodeName: nodeName, endpoints: [], identities: []))
+    }
+
+    /// Decodes and indexes the agent's JSON document.
+    public init(json: Data) throws {
+        self.init(file: try JSONDecoder().decode(File.self, from: json))
+    }
+
+    /// The local endpoint with this ID.
+    public func endpoint(id: UInt32) -> Endpoint? { byID[id] }
+
+    /// The local endpoint with this IPv4 address (network byte order, as in the flow record).
+    public func endpoint(ipv4NetworkOrder: UInt32) -> Endpoint? { byIPv4[ipv4NetworkOrder] }
+
+    /// The labels of an identity: from the document, else `reserved:<name>` for reserved identities, else none.
+    public func labels(identity: UInt32) -> [String] {
+        if let labels = identityLabels[identity] { return labels }
+        if let name = FlowEndpoint.reservedIdentityName(identity) { return ["reserved:" + name] }
+        return []
+    }
+}

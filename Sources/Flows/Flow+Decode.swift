@@ -1,0 +1,130 @@
+public import CSluiceShared
+
+extension Flow {
+    /// Builds the Hubble flow of one flow-map record.
+    ///
+    /// - `time_ns` (CLOCK_MONOTONIC) plus `monotonicToWallOffsetNs` gives the wall-clock time.
+    /// - Endpoints are named from `directory`: a local endpoint (by the record's endpoint ID, else by its IPv4
+    ///   address) gives ID, namespace, pod and labels; any other peer keeps the record's identity and takes the labels
+    ///   of that identity (`reserved:world` for world).
+    /// - L7 flows carry ports without TCP flags; `event_type.sub_type` is the drop reason on drop events.
+    /// Reads only the record; lengths stored in it are clamped to the array sizes, so any bytes decode safely.
+    public static func decode(_ rec: sluice_flow, directory: EndpointDirectory, monotonicToWallOffsetNs: Int64) -> Flow {
+        var flow = Flow()
+        flow.time = Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rec.time_ns) &+ monotonicToWallOffsetNs)
+        flow.verdict = Verdict(rawValue: rec.verdict) ?? .unknown
+        flow.dropReason = UInt32(rec.drop_reason)
+        flow.type = FlowType(rawValue: rec.flow_type) ?? .unknown
+        flow.nodeName = directory.nodeName
+        flow.eventType = EventType(type: Int32(rec.event_type),
+                                   subType: Int32(rec.event_type) == EventType.drop ? Int32(rec.drop_reason) : 0)
+        flow.trafficDirection = TrafficDirection(rawValue: rec.direction) ?? .unknown
+        switch UInt32(rec.is_reply) {
+        case SLUICE_REPLY_TRUE.rawValue: flow.isReply = true
+        case SLUICE_REPLY_FALSE.rawValue: flow.isReply = false
+        default: flow.isReply = nil
+        }
+        flow.ip = decodeIP(rec)
+        flow.l4 = decodeL4(rec, withFlags: flow.type != .l7)
+        let v4 = rec.ip_version == 4
+        flow.source = decodeEndpoint(id: rec.src_endpoint, identity: rec.src_identity,
+                                     ipv4: v4 ? withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) } : nil,
+                                     directory: directory)
+        flow.destination = decodeEndpoint(id: rec.dst_endpoint, identity: rec.dst_identity,
+                                          ipv4: v4 ? withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) } : nil,
+                                          directory: directory)
+        flow.l7 = decodeL7(rec)
+        return flow
+    }
+
+    private static func decodeIP(_ rec: sluice_flow) -> IP? {
+        switch rec.ip_version {
+        case 4:
+            let s = rec.src_ip, d = rec.dst_ip
+            return IP(source: IPAddressText.ipv4((s.0, s.1, s.2, s.3)),
+                      destination: IPAddressText.ipv4((d.0, d.1, d.2, d.3)), ipVersion: .ipv4)
+        case 6:
+            return IP(source: IPAddressText.ipv6(withUnsafeBytes(of: rec.src_ip) { Array($0) }),
+                      destination: IPAddressText.ipv6(withUnsafeBytes(of: rec.dst_ip) { Array($0) }),
+                      ipVersion: .ipv6)
+        default:
+            return nil
+        }
+    }
+
+    private static func decodeL4(_ rec: sluice_flow, withFlags: Bool) -> Layer4? {
+        switch rec.l4_proto {
+        case FlowCommon.tcp:
+            return .tcp(TCP(sourcePort: rec.src_port, destinationPort: rec.dst_port,
+                            flags: withFlags ? TCPFlags(rawValue: rec.tcp_flags) : nil))
+        case FlowCommon.udp:
+            return .udp(UDP(sourcePort: rec.src_port, destinationPort: rec.dst_port))
+        default:
+            return nil
+        }
+    }
+
+    private static func decodeEndpoint(id: UInt32, identity: UInt32, ipv4: UInt32?,
+                                       directory: EndpointDirectory) -> FlowEndpoint {
+        let local = id != 0 ? directory.endpoint(id: id) : ipv4.flatMap { directory.endpoint(ipv4NetworkOrder: $0) }
+        guard let local else {
+            return FlowEndpoint(id: id, identity: identity, labels: directory.labels(identity: identity))
+        }
+        return FlowEndpoint(id: local.id, identity: identity != 0 ? identity : local.identity,
+                            namespace: local.namespace, labels: local.labels, podName: local.pod)
+    }
+
+    private static func decodeL7(_ rec: sluice_flow) -> Layer7? {
+        guard rec.flow_type == FlowType.l7.rawValue else { return nil }
+        var l7 = Layer7(type: L7FlowType(rawValue: rec.l7_type) ?? .unknown, latencyNs: rec.latency_ns)
+        let proto = L7Protocol(rawValue: rec.l7_proto) ?? .none
+        switch proto {
+        case .http10, .http11, .http2:
+            l7.record = .http(decodeHTTP(rec.l7.http, proto: proto))
+        case .dns:
+            l7.record = .dns(decodeDNS(rec.l7.dns, type: l7.type))
+        case .none:
+            break
+        }
+        return l7
+    }
+
+    private static func decodeHTTP(_ h: sluice_flow_http, proto: L7Protocol) -> HTTP {
+        HTTP(code: UInt32(h.code),
+             method: text(of: h.method, count: Int(h.method_len)),
+             url: text(of: h.url, count: Int(h.url_len)),
+             protocol: proto.httpProtocolName)
+    }
+
+    private static func decodeDNS(_ d: sluice_flow_dns, type: L7FlowType) -> DNS {
+        var dns = DNS(query: text(of: d.query, count: Int(d.query_len)))
+        if d.qtype != 0 { dns.qtypes = [DNS.typeName(d.qtype)] }
+        guard type == .response else { return dns }
+        dns.ttl = d.ttl
+        dns.rcode = UInt32(d.rcode)
+        let count = min(Int(d.n_ips), Int(SLUICE_DNS_IPS_MAX))
+        withUnsafeBytes(of: d.ips) { all in
+            for i in 0..<count {
+                let slot = all[i * 16 ..< i * 16 + 16]
+                if d.ip_versions & (UInt8(1) << UInt8(i)) != 0 {
+                    dns.ips.append(IPAddressText.ipv6(Array(slot)))
+                } else {
+                    let s = slot.startIndex
+                    dns.ips.append(IPAddressText.ipv4((all[s], all[s + 1], all[s + 2], all[s + 3])))
+                }
+            }
+        }
+        let types = DNSAnswerTypes(rawValue: d.rrtypes_mask)
+        for (bit, name) in [(DNSAnswerTypes.a, "A"), (.aaaa, "AAAA"), (.cname, "CNAME")] where types.contains(bit) {
+            dns.rrtypes.append(name)
+        }
+        return dns
+    }
+
+    /// The first `count` bytes of a fixed C char array (clamped to its size) as UTF-8 text.
+    private static func text<T>(of array: T, count: Int) -> String {
+        withUnsafeBytes(of: array) { bytes in
+            String(decoding: bytes.prefix(max(0, min(count, bytes.count))), as: UTF8.self)
+        }
+    }
+}

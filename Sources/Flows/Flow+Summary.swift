@@ -1,0 +1,83 @@
+extension Flow {
+    /// `Summary`, computed the way Cilium's parsers fill it:
+    /// - HTTP request `<proto> <METHOD> <url>`; response `<proto> <code> <ms>ms (<METHOD> <url>)`
+    ///   (cilium `hubble/parser/seven/http.go`);
+    /// - DNS request `DNS Query <name> <qtypes>`; response
+    ///   `DNS Answer "<ip,ip>" [CNAMEs: "<c,c>"] TTL: <n> (Proxy <name> <qtypes>)`, or `RCode: <NAME>` in place of
+    ///   the answer when rcode is not NOERROR (`seven/dns.go`);
+    /// - L3/L4: `TCP Flags: SYN, ACK` for TCP, `UDP` for UDP, the last decoded layer otherwise (`threefour`).
+    public var summary: String {
+        if let l7 {
+            switch l7.record {
+            case .http(let http): return Self.httpSummary(l7, http)
+            case .dns(let dns): return Self.dnsSummary(l7, dns)
+            case nil: return ""
+            }
+        }
+        switch l4 {
+        case .tcp(let tcp): return "TCP Flags: " + (tcp.flags ?? []).summaryText
+        case .udp: return "UDP"
+        case nil:
+            switch ip?.ipVersion {
+            case .ipv4: return "IPv4"
+            case .ipv6: return "IPv6"
+            default: return ""
+            }
+        }
+    }
+
+    private static func httpSummary(_ l7: Layer7, _ http: HTTP) -> String {
+        let request = http.method + " " + http.url
+        switch l7.type {
+        case .response:
+            return "\(http.protocol) \(http.code) \(l7.latencyNs / 1_000_000)ms (\(request))"
+        default:
+            return http.protocol + " " + request
+        }
+    }
+
+    private static func dnsSummary(_ l7: Layer7, _ dns: DNS) -> String {
+        let qtypes = dns.qtypes.joined(separator: ",")
+        guard l7.type == .response else {
+            return "DNS Query \(dns.query) \(qtypes)"
+        }
+        var answer: String
+        if dns.rcode != 0 {
+            answer = "RCode: " + DNS.rcodeName(dns.rcode)
+        } else {
+            answer = goQuoted(dns.ips.joined(separator: ","))
+            if !dns.cnames.isEmpty {
+                answer += " CNAMEs: " + goQuoted(dns.cnames.joined(separator: ","))
+            }
+        }
+        let source = dns.observationSource == "proxy" ? "Proxy" : "Query"
+        return "DNS Answer \(answer) TTL: \(dns.ttl) (\(source) \(dns.query) \(qtypes))"
+    }
+
+    /// Go's `%q` for the strings that occur here (names and addresses): double quotes, with `"` and `\` escaped and
+    /// control bytes written as `\xNN`.
+    static func goQuoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "\\x" + hex2(UInt8(scalar.value))
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    static func hex2(_ b: UInt8) -> String {
+        let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+        return String([digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+    }
+}

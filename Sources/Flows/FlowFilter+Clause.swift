@@ -1,0 +1,110 @@
+extension FlowFilter {
+    /// One proto `FlowFilter`: every non-empty criterion must hold; values inside a criterion are ORed.
+    struct Clause {
+        var sourcePods: [String] = []
+        var destinationPods: [String] = []
+        var sourceLabels: [LabelSelector] = []
+        var destinationLabels: [LabelSelector] = []
+        var sourceIPs: [IPMatch] = []
+        var destinationIPs: [IPMatch] = []
+        var sourcePorts: [UInt16] = []
+        var destinationPorts: [UInt16] = []
+        var sourceIdentities: [UInt32] = []
+        var destinationIdentities: [UInt32] = []
+        var verdicts: [Flow.Verdict] = []
+        var dropReasons: [DropReason] = []
+        var eventTypes: [EventTypeMatch] = []
+        var protocols: [String] = []
+        var httpMethods: [String] = []
+        var httpPaths: [Regex<AnyRegexOutput>] = []
+        var httpURLs: [Regex<AnyRegexOutput>] = []
+        var httpStatus: [HTTPStatusMatch] = []
+        var directions: [Flow.TrafficDirection] = []
+
+        var hasHTTPFilters: Bool {
+            !httpMethods.isEmpty || !httpPaths.isEmpty || !httpURLs.isEmpty || !httpStatus.isEmpty
+        }
+
+        /// Hubble's `namespaceModifier.applySrc`: no pod filter becomes "any pod", then every pod without a
+        /// namespace is repeated in each namespace.
+        mutating func applySourceNamespaces(_ namespaces: [String]) {
+            if sourcePods.isEmpty { sourcePods = [""] }
+            sourcePods = Self.addNamespaces(sourcePods, namespaces)
+        }
+
+        /// Hubble's `namespaceModifier.applyDest`.
+        mutating func applyDestinationNamespaces(_ namespaces: [String]) {
+            if destinationPods.isEmpty { destinationPods = [""] }
+            destinationPods = Self.addNamespaces(destinationPods, namespaces)
+        }
+
+        private static func addNamespaces(_ pods: [String], _ namespaces: [String]) -> [String] {
+            pods.flatMap { pod in pod.contains("/") ? [pod] : namespaces.map { $0 + "/" + pod } }
+        }
+
+        func matches(_ f: Flow) -> Bool {
+            let http = f.l7?.http
+            return Self.any(sourcePods) { Self.pod($0, matches: f.source) }
+                && Self.any(destinationPods) { Self.pod($0, matches: f.destination) }
+                && Self.any(sourceLabels) { $0.matches(f.source?.labels ?? []) }
+                && Self.any(destinationLabels) { $0.matches(f.destination?.labels ?? []) }
+                && Self.any(sourceIPs) { $0.matches(f.ip?.source) }
+                && Self.any(destinationIPs) { $0.matches(f.ip?.destination) }
+                && Self.any(sourcePorts) { $0 == f.l4?.sourcePort }
+                && Self.any(destinationPorts) { $0 == f.l4?.destinationPort }
+                && Self.any(sourceIdentities) { $0 == f.source?.identity }
+                && Self.any(destinationIdentities) { $0 == f.destination?.identity }
+                && Self.any(verdicts) { $0 == f.verdict }
+                && Self.any(dropReasons) { $0 == f.dropReasonDesc }
+                && Self.any(eventTypes) { $0.matches(f.eventType) }
+                && Self.any(protocols) { Self.flow(f, hasProtocol: $0) }
+                && Self.any(httpMethods) { $0 == http?.method.uppercased() }
+                && Self.any(httpPaths) { regex in http.map { $0.path.contains(regex) } ?? false }
+                && Self.any(httpURLs) { regex in http.map { $0.url.contains(regex) } ?? false }
+                && Self.any(httpStatus) { $0.matches(f) }
+                && Self.any(directions) { $0 == f.trafficDirection }
+        }
+
+        /// An empty criterion holds; otherwise one value must match.
+        private static func any<T>(_ values: [T], _ test: (T) -> Bool) -> Bool {
+            values.isEmpty || values.contains(where: test)
+        }
+
+        /// cilium `filters/k8s.go`: `[ns/]prefix`, namespace `default` when none is written; an empty namespace
+        /// (from `ns/`-less all-namespace forms) matches any namespace.
+        static func pod(_ filter: String, matches endpoint: FlowEndpoint?) -> Bool {
+            let (namespace, prefix) = parseNamespacedName(filter)
+            guard let endpoint else { return false }
+            if !namespace.isEmpty && endpoint.namespace != namespace { return false }
+            return endpoint.podName.hasPrefix(prefix)
+        }
+
+        /// hubble `k8s.ParseNamespaceName`.
+        static func parseNamespacedName(_ s: String) -> (namespace: String, name: String) {
+            let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count > 1 { return (String(parts[0]), String(parts[1])) }
+            if s.isEmpty { return ("", "") }
+            return ("default", s)
+        }
+
+        private static func flow(_ f: Flow, hasProtocol p: String) -> Bool {
+            switch p {
+            case "tcp": if case .tcp = f.l4 { return true } else { return false }
+            case "udp": if case .udp = f.l4 { return true } else { return false }
+            case "http": return f.l7?.http != nil
+            case "dns": return f.l7?.dns != nil
+            default: return false
+            }
+        }
+    }
+
+    /// An `event_type` criterion: the type, and the sub-type when one was given.
+    struct EventTypeMatch {
+        var type: Int32
+        var subType: Int32?
+
+        func matches(_ e: Flow.EventType) -> Bool {
+            e.type == type && (subType.map { $0 == e.subType } ?? true)
+        }
+    }
+}

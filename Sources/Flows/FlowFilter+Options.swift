@@ -1,0 +1,82 @@
+extension FlowFilter {
+    mutating func addLabel(_ option: Option, _ value: String) throws(Error) {
+        guard let selector = LabelSelector(value) else { throw Error("invalid label selector: \(value)") }
+        switch option {
+        case .fromLabel: both { $0.sourceLabels.append(selector) }
+        case .toLabel: both { $0.destinationLabels.append(selector) }
+        default: either(source: { $0.sourceLabels.append(selector) }, destination: { $0.destinationLabels.append(selector) })
+        }
+    }
+
+    mutating func addIP(_ option: Option, _ value: String) throws(Error) {
+        guard let ip = IPMatch(value) else { throw Error("invalid IP address or CIDR: \(value)") }
+        switch option {
+        case .fromIP: both { $0.sourceIPs.append(ip) }
+        case .toIP: both { $0.destinationIPs.append(ip) }
+        default: either(source: { $0.sourceIPs.append(ip) }, destination: { $0.destinationIPs.append(ip) })
+        }
+    }
+
+    mutating func addPort(_ option: Option, _ value: String) throws(Error) {
+        guard let port = UInt16(value) else { throw Error("invalid port: \(value)") }
+        switch option {
+        case .fromPort: both { $0.sourcePorts.append(port) }
+        case .toPort: both { $0.destinationPorts.append(port) }
+        default: either(source: { $0.sourcePorts.append(port) }, destination: { $0.destinationPorts.append(port) })
+        }
+    }
+
+    mutating func addIdentity(_ option: Option, _ value: String) throws(Error) {
+        let reserved = (1..<FlowEndpoint.minimalNumericIdentity).first { FlowEndpoint.reservedIdentityName($0) == value }
+        guard let identity = UInt32(value) ?? reserved else { throw Error("invalid identity: \(value)") }
+        switch option {
+        case .fromIdentity: both { $0.sourceIdentities.append(identity) }
+        case .toIdentity: both { $0.destinationIdentities.append(identity) }
+        default:
+            either(source: { $0.sourceIdentities.append(identity) },
+                   destination: { $0.destinationIdentities.append(identity) })
+        }
+    }
+
+    /// `-t/--type`: a monitor message type name or number, optionally `:sub-type` (a trace observation point name
+    /// or a number).
+    mutating func addType(_ value: String) throws(Error) {
+        let parts = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let name = String(parts[0])
+        guard let type = Self.messageTypes[name] ?? Int32(name) else { throw Error("invalid --type value: \(value)") }
+        var subType: Int32?
+        if parts.count == 2 {
+            let sub = String(parts[1])
+            if type == Flow.EventType.trace, let i = FlowPrinter.traceObservationPoints.firstIndex(of: sub) {
+                subType = Int32(i)
+            } else if let n = Int32(sub) {
+                subType = n
+            } else {
+                throw Error("invalid --type value: \(value)")
+            }
+        }
+        both { $0.eventTypes.append(EventTypeMatch(type: type, subType: subType)) }
+    }
+
+    mutating func addRegex(_ option: Option, _ value: String) throws(Error) {
+        let regex: Regex<AnyRegexOutput>
+        do {
+            regex = try Regex(value)
+        } catch {
+            throw Error("invalid regular expression for --\(option.rawValue): \(value)")
+        }
+        if option == .httpPath {
+            both { $0.httpPaths.append(regex) }
+        } else {
+            both { $0.httpURLs.append(regex) }
+        }
+    }
+
+    /// cilium `monitor/api` `MessageTypeNames`.
+    static let messageTypes: [String: Int32] = [
+        "drop": Flow.EventType.drop, "debug": Flow.EventType.debug, "capture": Flow.EventType.capture,
+        "trace": Flow.EventType.trace, "policy-verdict": Flow.EventType.policyVerdict,
+        "trace-sock": Flow.EventType.traceSock, "recorder": 8, "l7": Flow.EventType.l7,
+        "agent": Flow.EventType.agent,
+    ]
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// Prints flows the way `hubble observe` does: `compact` (the default), `dict` and `json` (`FlowPrinter+JSON`).
+/// Pure functions of the flow and the options; used by `sluice observe`, off the request path.
+public enum FlowPrinter {
+    /// The separator `-o dict` prints between two flows.
+    public static let dictSeparator = "------------"
+
+    /// One compact line (hubble `pkg/printer`):
+    /// `<time>[ [node]]: <src> <srcId> <arrow> <dst> <dstId> <type> <verdict> (<summary>)`.
+    ///
+    /// Time is Go's `StampMilli` in `timeZone` (default: `localTimeZone`). The arrow is `->` when `is_reply` is
+    /// false, `<-` when true (source and destination are then swapped back for printing), `<>` when unknown.
+    public static func compact(_ f: Flow, timeZone: TimeZone? = nil, printNodeName: Bool = false) -> String {
+        var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort)
+        var dst = host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort)
+        var srcIdentity = identity(f.source?.identity ?? 0)
+        var dstIdentity = identity(f.destination?.identity ?? 0)
+        var arrow = "->"
+        switch f.isReply {
+        case nil:
+            arrow = "<>"
+        case true?:
+            swap(&src, &dst)
+            swap(&srcIdentity, &dstIdentity)
+            arrow = "<-"
+        case false?:
+            break
+        }
+        var line = time(f, timeZone: timeZone)
+        if printNodeName { line += " [" + f.nodeName + "]" }
+        line += ": " + src + " " + srcIdentity + " " + arrow + " " + dst + " " + dstIdentity + " "
+        line += flowType(f) + " " + verdict(f) + " (" + f.summary + ")"
+        return line
+    }
+
+    /// One `-o dict` block (no trailing newline): `KEY: value` lines, keys right-aligned.
+    public static func dict(_ f: Flow, timeZone: TimeZone? = nil, printNodeName: Bool = false) -> String {
+        var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone)]
+        if printNodeName { lines.append("       NODE: " + f.nodeName) }
+        lines.append("     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort))
+        lines.append("DESTINATION: " + host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort))
+        lines.append("       TYPE: " + flowType(f))
+        lines.append("    VERDICT: " + verdict(f))
+        lines.append("    SUMMARY: " + f.summary)
+        return lines.joined(separator: "\n")
+    }
+
+    /// The zone Go's `time.Local` would use: `TZ` when set (empty or unknown means UTC), else the system zone
+    /// (`/etc/localtime`, UTC when absent).
+    public static var localTimeZone: TimeZone {
+        guard let tz = ProcessInfo.processInfo.environment["TZ"] else { return TimeZone.current }
+        let name = tz.hasPrefix(":") ? String(tz.dropFirst()) : tz
+        if name.isEmpty { return TimeZone(secondsFromGMT: 0) ?? TimeZone.current }
+        return TimeZone(identifier: name) ?? TimeZone(secondsFromGMT: 0) ?? TimeZone.current
+    }
+
+    /// The flow type column: `http-request`, `dns-response proxy`, the drop reason text (`Policy denied`),
+    /// `policy-verdict:none INGRESS`, a trace point (`to-proxy`)...
+    public static func flowType(_ f: Flow) -> String {
+        if let l7 = f.l7 {
+            let kind = l7.type.name.lowercased()
+            switch l7.record {
+            case .http: return "http-" + kind
+            case .dns(let dns): return "dns-" + kind + " " + dns.observationSource
+            case nil: return "l7-" + kind
+            }
+        }
+        switch f.eventType.type {
+        case Flow.EventType.drop:
+            return DropReason(rawValue: UInt32(truncatingIfNeeded: f.eventType.subType) & 0xFF).text
+        case Flow.EventType.trace:
+            return traceObservationPoint(f.eventType.subType)
+        case Flow.EventType.policyVerdict:
+            // Sluice records carry no policy_match_type, which is "none" (0).
+            return "policy-verdict:none " + f.trafficDirection.name
+        default:
+            return "UNKNOWN"
+        }
+    }
+
+    // MARK: - Internals
+
+    private static func time(_ f: Flow, timeZone: TimeZone?) -> String {
+        let zone = timeZone ?? localTimeZone
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(f.time.seconds)))
+        return CivilTime.stampMilli(f.time, utcOffsetSeconds: offset)
+    }
+
+    private static func verdict(_ f: Flow) -> String {
+        guard f.eventType.type == Flow.EventType.policyVerdict else { return f.verdict.name }
+        switch f.verdict {
+        case .forwarded, .redirected: return "ALLOWED"
+        case .dropped: return "DENIED"
+        case .audit: return "AUDITED"
+        default: return f.verdict.name
+        }
+    }
+
+    /// `ns/pod:port`, or `ip:port` (`[v6]:port`) without a pod name; no port when it is 0.
+    private static func host(_ e: FlowEndpoint?, address: String?, port: UInt16?) -> String {
+        var name = address ?? ""
+        if let e, !e.podName.isEmpty {
+            name = e.namespace.isEmpty ? e.podName : e.namespace + "/" + e.podName
+        }
+        guard let port, port != 0 else { return name }
+        return (name.contains(":") ? "[" + name + "]" : name) + ":" + String(port)
+    }
+
+    /// `(ID:n)`, or `(world)`, `(host)`... for reserved identities.
+    private static func identity(_ id: UInt32) -> String {
+        if id > 0 && id < FlowEndpoint.minimalNumericIdentity {
+            return "(" + (FlowEndpoint.reservedIdentityName(id) ?? String(id)) + ")"
+        }
+        return "(ID:" + String(id) + ")"
+    }
+
+    /// cilium `monitor/api` trace observation point names.
+    static let traceObservationPoints = [
+        "to-endpoint", "to-proxy", "to-host", "to-stack", "to-overlay", "from-endpoint", "from-proxy", "from-host",
+        "from-stack", "from-overlay", "from-network", "to-network",
+    ]
+
+    private static func traceObservationPoint(_ subType: Int32) -> String {
+        guard subType >= 0, Int(subType) < traceObservationPoints.count else { return String(subType) }
+        return traceObservationPoints[Int(subType)]
+    }
+}

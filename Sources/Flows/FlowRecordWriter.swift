@@ -1,0 +1,165 @@
+public import CSluiceShared
+
+/// Fills flow records (`struct sluice_flow`) in place, on the request path: no allocation, no Foundation.
+///
+/// The caller owns the slot: `Datapath`'s ring writer takes a sequence number, sets `commit = 0`, calls one
+/// `write…` function here and then publishes `commit`. These functions never touch `commit`; they zero every other
+/// byte first so nothing of the slot's previous record survives. Safe from any thread for a slot it owns.
+public enum FlowRecordWriter {
+    /// Writes an L3/L4 drop (`Type` L3_L4, `event_type` 1 with the drop reason as sub-type, verdict DROPPED,
+    /// `is_reply` unknown, the TCP flags of the dropped packet).
+    public static func writeL3L4Drop(_ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon) {
+        var c = common
+        c.verdict = .dropped
+        c.flowType = .l3L4
+        c.eventType = Flow.EventType.drop
+        c.isReply = nil
+        writeCommon(p, c)
+    }
+
+    /// Writes an L3/L4 flow exactly as `common` describes it (policy verdicts, traces).
+    public static func writeL3L4(_ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon) {
+        var c = common
+        c.flowType = .l3L4
+        writeCommon(p, c)
+    }
+
+    /// Writes an HTTP request or response flow: `Type` L7, `event_type` 129, `is_reply` = (type == RESPONSE),
+    /// no TCP flags. The url is `scheme://authority` followed by `path` (which starts with `/`), copied into the
+    /// record and cut at `SLUICE_HTTP_URL_MAX` bytes; the method is cut at `SLUICE_HTTP_METHOD_MAX`.
+    /// `code` is 0 on requests; `latencyNs` is 0 on requests or when the pairing failed.
+    public static func writeHTTP(
+        _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
+        method: UnsafeRawBufferPointer, scheme: StaticString, authority: UnsafeRawBufferPointer,
+        path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol
+    ) {
+        writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: proto)
+        withUnsafeMutablePointer(to: &p.pointee.l7) { union in
+            union.withMemoryRebound(to: sluice_flow_http.self, capacity: 1) { http in
+                http.pointee.code = code
+                http.pointee.method_len = UInt8(copy(method, into: &http.pointee.method, at: 0))
+                var used = copy(UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount),
+                                into: &http.pointee.url, at: 0)
+                used = copy(schemeSeparator, into: &http.pointee.url, at: used)
+                used = copy(authority, into: &http.pointee.url, at: used)
+                used = copy(path, into: &http.pointee.url, at: used)
+                http.pointee.url_len = UInt16(used)
+            }
+        }
+    }
+
+    /// Writes a DNS request or response flow (`observation_source` "proxy"): query name (cut at
+    /// `SLUICE_DNS_QUERY_MAX`), first question type, and on responses rcode, TTL and answer types.
+    /// Add answer addresses afterwards with `appendDNSAddress`.
+    public static func writeDNS(
+        _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
+        query: UnsafeRawBufferPointer, qtype: UInt16, rcode: UInt16, ttl: UInt32, rrtypes: DNSAnswerTypes,
+        latencyNs: UInt64
+    ) {
+        writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: .dns)
+        withUnsafeMutablePointer(to: &p.pointee.l7) { union in
+            union.withMemoryRebound(to: sluice_flow_dns.self, capacity: 1) { dns in
+                dns.pointee.ttl = ttl
+                dns.pointee.rcode = rcode
+                dns.pointee.qtype = qtype
+                dns.pointee.rrtypes_mask = rrtypes.rawValue
+                dns.pointee.query_len = UInt16(copy(query, into: &dns.pointee.query, at: 0))
+            }
+        }
+    }
+
+    /// Adds an IPv4 answer address (network byte order) to a DNS record; false when the record is full
+    /// (`SLUICE_DNS_IPS_MAX`).
+    @discardableResult
+    public static func appendDNSAddress(_ p: UnsafeMutablePointer<sluice_flow>, ipv4NetworkOrder: UInt32) -> Bool {
+        withUnsafeBytes(of: ipv4NetworkOrder) { appendDNSAddress(p, bytes: $0, isIPv6: false) }
+    }
+
+    /// Adds an IPv6 answer address (16 bytes) to a DNS record; false when the record is full or `ipv6` is not
+    /// 16 bytes long.
+    @discardableResult
+    public static func appendDNSAddress(_ p: UnsafeMutablePointer<sluice_flow>, ipv6: UnsafeRawBufferPointer) -> Bool {
+        guard ipv6.count == addressBytes else { return false }
+        return appendDNSAddress(p, bytes: ipv6, isIPv6: true)
+    }
+
+    // MARK: - Internals
+
+    private static let addressBytes = 16
+    private static let maxDNSAddresses = Int(SLUICE_DNS_IPS_MAX)
+    private static var schemeSeparator: UnsafeRawBufferPointer {
+        let separator: StaticString = "://"
+        return UnsafeRawBufferPointer(start: separator.utf8Start, count: separator.utf8CodeUnitCount)
+    }
+
+    private static func appendDNSAddress(
+        _ p: UnsafeMutablePointer<sluice_flow>, bytes: UnsafeRawBufferPointer, isIPv6: Bool
+    ) -> Bool {
+        withUnsafeMutablePointer(to: &p.pointee.l7) { union in
+            union.withMemoryRebound(to: sluice_flow_dns.self, capacity: 1) { dns in
+                let index = Int(dns.pointee.n_ips)
+                guard index < maxDNSAddresses else { return false }
+                withUnsafeMutableBytes(of: &dns.pointee.ips) { all in
+                    let slot = UnsafeMutableRawBufferPointer(
+                        rebasing: all[index * addressBytes ..< (index + 1) * addressBytes])
+                    slot.copyMemory(from: bytes)
+                }
+                if isIPv6 { dns.pointee.ip_versions |= UInt8(1) << UInt8(index) }
+                dns.pointee.n_ips = UInt8(index + 1)
+                return true
+            }
+        }
+    }
+
+    private static func writeL7Header(
+        _ p: UnsafeMutablePointer<sluice_flow>, _ common: FlowCommon, l7Type: Flow.L7FlowType, latencyNs: UInt64,
+        proto: Flow.L7Protocol
+    ) {
+        var c = common
+        c.flowType = .l7
+        c.eventType = Flow.EventType.l7
+        c.isReply = l7Type == .response
+        c.tcpFlags = []
+        writeCommon(p, c)
+        p.pointee.latency_ns = latencyNs
+        p.pointee.l7_type = l7Type.rawValue
+        p.pointee.l7_proto = proto.rawValue
+    }
+
+    /// Zeroes everything after `commit`, then writes the fields of `c`.
+    private static func writeCommon(_ p: UnsafeMutablePointer<sluice_flow>, _ c: FlowCommon) {
+        let commitBytes = MemoryLayout<UInt64>.size
+        (UnsafeMutableRawPointer(p) + commitBytes)
+            .initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<sluice_flow>.size - commitBytes)
+        p.pointee.time_ns = c.timeNs
+        p.pointee.src_identity = c.srcIdentity
+        p.pointee.dst_identity = c.dstIdentity
+        p.pointee.src_endpoint = c.srcEndpoint
+        p.pointee.dst_endpoint = c.dstEndpoint
+        withUnsafeMutableBytes(of: &p.pointee.src_ip) { $0.storeBytes(of: c.srcIP, as: UInt32.self) }
+        withUnsafeMutableBytes(of: &p.pointee.dst_ip) { $0.storeBytes(of: c.dstIP, as: UInt32.self) }
+        p.pointee.src_port = c.srcPort
+        p.pointee.dst_port = c.dstPort
+        p.pointee.ip_version = 4
+        p.pointee.l4_proto = c.l4Proto
+        p.pointee.verdict = c.verdict.rawValue
+        p.pointee.flow_type = c.flowType.rawValue
+        p.pointee.event_type = UInt8(truncatingIfNeeded: c.eventType)
+        p.pointee.drop_reason = UInt8(truncatingIfNeeded: c.dropReason.rawValue)
+        p.pointee.direction = c.direction.rawValue
+        p.pointee.is_reply = c.isReply.map { $0 ? UInt8(SLUICE_REPLY_TRUE.rawValue) : UInt8(SLUICE_REPLY_FALSE.rawValue) }
+            ?? UInt8(SLUICE_REPLY_UNKNOWN.rawValue)
+        p.pointee.tcp_flags = c.tcpFlags.rawValue
+    }
+
+    /// Copies as much of `source` as fits into the fixed C array `array` starting at byte `offset`; returns the new
+    /// end offset.
+    private static func copy<T>(_ source: UnsafeRawBufferPointer, into array: inout T, at offset: Int) -> Int {
+        withUnsafeMutableBytes(of: &array) { destination in
+            let n = min(source.count, max(0, destination.count - offset))
+            guard n > 0, let from = source.baseAddress, let to = destination.baseAddress else { return offset }
+            (to + offset).copyMemory(from: from, byteCount: n)
+            return offset + n
+        }
+    }
+}

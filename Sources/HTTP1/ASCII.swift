@@ -1,0 +1,136 @@
+/// Byte classes and comparisons shared by the head parser and the chunked scanner.
+///
+/// Everything here reads through indices checked against the buffer's count, so no input can trap.
+enum ASCII {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let sp: UInt8 = 0x20
+    static let htab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let comma: UInt8 = 0x2C
+    static let semicolon: UInt8 = 0x3B
+
+    /// Bit `c` set for every tchar below 64 (RFC 9110 section 5.6.2): ``!#$%&'*+-.`` and digits.
+    private static let tokenMaskLow: UInt64 = 0x03FF_6CFA_0000_0000
+    /// Bit `c - 64` set for every tchar in 64...127: letters and ``^_`|~``.
+    private static let tokenMaskHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
+    /// Whether `c` is a tchar. Two constant masks instead of a table, so no lazy global is touched.
+    @inline(__always)
+    static func isToken(_ c: UInt8) -> Bool {
+        if c < 64 { return (tokenMaskLow >> UInt64(c)) & 1 != 0 }
+        if c < 128 { return (tokenMaskHigh >> UInt64(c &- 64)) & 1 != 0 }
+        return false
+    }
+
+    /// Whether `c` may appear in a field value, reason phrase or chunk extension: HTAB, SP, VCHAR
+    /// and obs-text (RFC 9110 section 5.5). NUL, other controls and DEL may not.
+    @inline(__always)
+    static func isFieldContent(_ c: UInt8) -> Bool {
+        (c >= 0x20 && c != 0x7F) || c == htab
+    }
+
+    /// Whether `c` is SP or HTAB (OWS).
+    @inline(__always)
+    static func isWhitespace(_ c: UInt8) -> Bool {
+        c == sp || c == htab
+    }
+
+    /// `c` with A-Z mapped to a-z.
+    @inline(__always)
+    static func lower(_ c: UInt8) -> UInt8 {
+        (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
+    }
+
+    /// The value of a hex digit, or nil.
+    @inline(__always)
+    static func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case 0x30...0x39: return Int(c &- 0x30)
+        case 0x41...0x46: return Int(c &- 0x41 &+ 10)
+        case 0x61...0x66: return Int(c &- 0x61 &+ 10)
+        default: return nil
+        }
+    }
+
+    /// Whether `bytes[range]` equals `literal`, ignoring ASCII case. `range` must lie within `bytes`;
+    /// a range outside gives false.
+    @inline(__always)
+    static func equalsIgnoringCase(
+        _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString
+    ) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard range.count == count, range.lowerBound >= 0, range.upperBound <= bytes.count else {
+            return false
+        }
+        let start = literal.utf8Start
+        var i = 0
+        while i < count {
+            if lower(bytes[range.lowerBound &+ i]) != lower(start[i]) { return false }
+            i &+= 1
+        }
+        return true
+    }
+}
+
+extension ASCII {
+    /// Whether `bytes[range]` equals `literal` exactly (case-sensitive); false for a range outside `bytes`.
+    @inline(__always)
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard range.count == count, range.lowerBound >= 0, range.upperBound <= bytes.count else {
+            return false
+        }
+        let start = literal.utf8Start
+        var i = 0
+        while i < count {
+            if bytes[range.lowerBound &+ i] != start[i] { return false }
+            i &+= 1
+        }
+        return true
+    }
+}
+
+/// Whether `a` equals `b`, ignoring ASCII case (A-Z = a-z; other bytes must be identical).
+public func asciiCaseInsensitiveEquals(_ a: UnsafeRawBufferPointer, _ b: StaticString) -> Bool {
+    ASCII.equalsIgnoringCase(a, 0..<a.count, b)
+}
+
+extension UnsafeRawBufferPointer {
+    /// The bytes in `range`, rebased to start at index 0; empty when `range` does not lie within `self`
+    /// (so a range from another buffer cannot read out of bounds).
+    func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        guard range.lowerBound >= 0, range.upperBound <= count, let base = baseAddress else {
+            return UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+}
+
+/// Iterates the elements of a comma-separated list value (RFC 9110 section 5.6.1), each trimmed of
+/// OWS. Empty elements are returned too (as empty ranges) so callers can decide whether to accept them.
+struct ListElements: IteratorProtocol {
+    private let bytes: UnsafeRawBufferPointer
+    private var position: Int
+    private let end: Int
+    private var finished = false
+
+    /// Iterates the list in `bytes[range]`; `range` must lie within `bytes`.
+    init(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        self.bytes = bytes
+        self.position = max(range.lowerBound, 0)
+        self.end = min(range.upperBound, bytes.count)
+    }
+
+    mutating func next() -> Range<Int>? {
+        guard !finished else { return nil }
+        var start = position
+        var stop = position
+        while stop < end, bytes[stop] != ASCII.comma { stop &+= 1 }
+        if stop >= end { finished = true } else { position = stop &+ 1 }
+        while start < stop, ASCII.isWhitespace(bytes[start]) { start &+= 1 }
+        var last = stop
+        while last > start, ASCII.isWhitespace(bytes[last &- 1]) { last &-= 1 }
+        return start..<last
+    }
+}

@@ -1,0 +1,112 @@
+/// Bounds-checked scanning of the parts common to request and response heads: line endings, the
+/// HTTP-version and the field section.
+///
+/// Every read is `bytes[i]` with `i < end` checked first, and `end <= bytes.count`, so no input can
+/// read out of bounds. `end` is the scan window (the received bytes capped at `Limits.maxHeadBytes`);
+/// functions return nil when they need bytes beyond it and throw when the bytes can never be valid.
+struct HeadScanner {
+    let bytes: UnsafeRawBufferPointer
+    let end: Int
+
+    /// Scans `bytes` up to `min(bytes.count, maxHeadBytes)`.
+    init(bytes: UnsafeRawBufferPointer, maxHeadBytes: Int) {
+        self.bytes = bytes
+        self.end = min(bytes.count, max(maxHeadBytes, 0))
+    }
+
+    /// Expects CRLF at `index`; returns the index after it. A bare LF or a CR followed by anything but
+    /// LF is rejected: strict CRLF, as Envoy's codecs do in strict mode (RFC 9112 section 2.2 lets a
+    /// recipient accept bare LF; a proxy that disagrees with its upstream about line ends can be
+    /// smuggled through, so it does not).
+    @inline(__always)
+    func crlf(at index: Int) throws(ParseError) -> Int? {
+        guard index < end else { return nil }
+        guard bytes[index] == ASCII.cr else { throw .badLineEnding }
+        guard index &+ 1 < end else { return nil }
+        guard bytes[index &+ 1] == ASCII.lf else { throw .badLineEnding }
+        return index &+ 2
+    }
+
+    /// Parses `HTTP/DIGIT.DIGIT` at `index` (RFC 9112 section 2.3; the name is case-sensitive).
+    /// Returns the major and minor digits and the index after them.
+    func version(at index: Int) throws(ParseError) -> (major: UInt8, minor: UInt8, next: Int)? {
+        let name: StaticString = "HTTP/"
+        let nameStart = name.utf8Start
+        var i = index
+        for k in 0..<name.utf8CodeUnitCount {
+            guard i < end else { return nil }
+            guard bytes[i] == nameStart[k] else { throw .badVersion }
+            i &+= 1
+        }
+        guard let major = try digit(at: i) else { return nil }
+        guard i &+ 1 < end else { return nil }
+        guard bytes[i &+ 1] == 0x2E else { throw .badVersion }
+        guard let minor = try digit(at: i &+ 2) else { return nil }
+        return (major, minor, i &+ 3)
+    }
+
+    /// The decimal digit at `index`, nil when `index` is past the window; a non-digit is a bad version.
+    @inline(__always)
+    private func digit(at index: Int) throws(ParseError) -> UInt8? {
+        guard index < end else { return nil }
+        let c = bytes[index]
+        guard c >= 0x30, c <= 0x39 else { throw .badVersion }
+        return c &- 0x30
+    }
+
+    /// Parses field lines from `start` through the empty line that ends the head (RFC 9112 section 5)
+    /// and returns the head length. Appends each field to `headers` and feeds it to `facts`.
+    ///
+    /// Rejected: obs-fold (a line starting with SP/HTAB), whitespace before the colon, an empty or
+    /// non-token name, NUL or other controls except HTAB in values, bare LF, more than
+    /// `maxHeaderCount` fields.
+    func fields(
+        from start: Int, maxHeaderCount: Int, headers: inout [HeaderField], facts: inout HeaderFacts
+    ) throws(ParseError) -> Int? {
+        var i = start
+        while true {
+            guard i < end else { return nil }
+            let first = bytes[i]
+            if first == ASCII.cr { return try crlf(at: i) }
+            if ASCII.isWhitespace(first) { throw .obsFold }
+
+            let nameStart = i
+            while i < end, ASCII.isToken(bytes[i]) { i &+= 1 }
+            guard i < end else { return nil }
+            guard bytes[i] == ASCII.colon else {
+                if ASCII.isWhitespace(bytes[i]) && i > nameStart { throw .spaceBeforeColon }
+                if bytes[i] == ASCII.lf { throw .badLineEnding }
+                throw .badFieldName
+            }
+            guard i > nameStart else { throw .badFieldName }
+            let name = nameStart..<i
+            i &+= 1
+
+            while i < end, ASCII.isWhitespace(bytes[i]) { i &+= 1 }
+            let valueStart = i
+            var valueEnd = i
+            while i < end {
+                let c = bytes[i]
+                if c > ASCII.sp && c != 0x7F {
+                    i &+= 1
+                    valueEnd = i
+                } else if ASCII.isWhitespace(c) {
+                    i &+= 1
+                } else {
+                    break
+                }
+            }
+            guard i < end else { return nil }
+            guard bytes[i] == ASCII.cr else {
+                throw bytes[i] == ASCII.lf ? .badLineEnding : .badFieldValue
+            }
+            guard let next = try crlf(at: i) else { return nil }
+            i = next
+
+            guard headers.count < maxHeaderCount else { throw .tooManyHeaders }
+            let value = valueStart..<valueEnd
+            headers.append(HeaderField(name: name, value: value))
+            try facts.observe(name: name, value: value, in: bytes)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// Traffic direction from the point of view of the endpoint whose policy applies, as in Cilium
+/// and Hubble (`traffic_direction`). Raw values match `bpf/include` (ingress 0, egress 1).
+public enum Direction: UInt8, Sendable, Hashable, CustomStringConvertible {
+    /// Toward the selected endpoint; keyed by its own port.
+    case ingress = 0
+    /// From the selected endpoint; keyed by the destination port.
+    case egress = 1
+
+    /// `INGRESS` / `EGRESS`, as Hubble prints it.
+    public var description: String { self == .ingress ? "INGRESS" : "EGRESS" }
+}
+
+/// The L7 parser a port is redirected to.
+public enum L7Kind: UInt8, Sendable, Hashable, CustomStringConvertible {
+    /// `rules.http`.
+    case http = 1
+    /// `rules.dns`.
+    case dns = 2
+
+    /// `http` / `dns`.
+    public var description: String { self == .http ? "http" : "dns" }
+}
+
+/// One (endpoint, port, protocol, direction) that has L7 rules in some policy, so the datapath
+/// must steer it to the proxy.
+public struct L7Port: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The endpoint whose policy applies (destination for ingress, source for egress).
+    public var endpointID: UInt32
+    /// Destination port.
+    public var port: UInt16
+    /// IP protocol number: 6 TCP, 17 UDP.
+    public var proto: UInt8
+    /// Direction of the policy.
+    public var direction: Direction
+    /// Which proxy handles it.
+    public var kind: L7Kind
+
+    /// Creates a value.
+    public init(endpointID: UInt32, port: UInt16, proto: UInt8, direction: Direction, kind: L7Kind) {
+        self.endpointID = endpointID
+        self.port = port
+        self.proto = proto
+        self.direction = direction
+        self.kind = kind
+    }
+
+    /// Orders by endpoint, direction, port, protocol.
+    public static func < (lhs: L7Port, rhs: L7Port) -> Bool {
+        (lhs.endpointID, lhs.direction.rawValue, lhs.port, lhs.proto)
+            < (rhs.endpointID, rhs.direction.rawValue, rhs.port, rhs.proto)
+    }
+
+    /// `endpoint 12 INGRESS 80/TCP http`.
+    public var description: String {
+        let name = proto == IPProtocol.tcp ? "TCP" : proto == IPProtocol.udp ? "UDP" : String(proto)
+        return "endpoint \(endpointID) \(direction) \(port)/\(name) \(kind)"
+    }
+}
+
+/// IP protocol numbers used by the policy tables.
+public enum IPProtocol {
+    /// TCP.
+    public static let tcp: UInt8 = 6
+    /// UDP.
+    public static let udp: UInt8 = 17
+    /// SCTP.
+    public static let sctp: UInt8 = 132
+}

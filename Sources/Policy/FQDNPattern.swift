@@ -1,0 +1,98 @@
+/// A compiled `matchName` or `matchPattern` (cilium pkg/fqdn/matchpattern, api/fqdn.go).
+///
+/// Names are compared as lower-cased FQDNs with a trailing dot. `matchName` is literal.
+/// In `matchPattern`, a pattern made only of `*` (with an optional trailing dot) matches every
+/// name, the root `.` included; a leading `**.` stands for one or more whole labels; any other run
+/// of `*` stands for `[-a-zA-Z0-9_]*` and never crosses a dot; `.` is a literal dot.
+public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible {
+    /// Longest pattern Cilium accepts.
+    static let maxLength = 255
+    /// Characters of one label that `*` may stand for.
+    private static let labelCharacters = "[-a-zA-Z0-9_]"
+
+    private enum Matcher {
+        case everything
+        case literal([UInt8])
+        case regex(Regex)
+    }
+
+    private let matcher: Matcher
+    /// `matchName: x.` or `matchPattern: *.x.`, normalised (lower-cased, trailing dot).
+    public let description: String
+
+    /// A literal name; characters are validated by the parser (`[-a-zA-Z0-9_.]`).
+    public init(matchName: String) {
+        let name = Self.normalise(matchName)
+        matcher = .literal(Array(name.utf8))
+        description = "matchName: \(name)"
+    }
+
+    /// A pattern; nil when it cannot be compiled (the parser validates the characters first).
+    public init?(matchPattern: String) {
+        let pattern = Self.normalise(matchPattern)
+        description = "matchPattern: \(pattern)"
+        let stem = pattern.dropLast()
+        if !stem.isEmpty && stem.allSatisfy({ $0 == "*" }) {
+            matcher = .everything
+            return
+        }
+        var body = Substring(pattern)
+        var expression = "(?i)"
+        if body.hasPrefix("**.") {
+            expression += "(?:\(Self.labelCharacters)+[.])+"
+            body = body.dropFirst(3)
+        }
+        var previousWasStar = false
+        for character in body {
+            if character == "*" {
+                if !previousWasStar { expression += Self.labelCharacters + "*" }
+                previousWasStar = true
+                continue
+            }
+            previousWasStar = false
+            expression += character == "." ? "[.]" : String(character)
+        }
+        guard let regex = try? Regex.compile(expression, limit: nil) else { return nil }
+        matcher = .regex(regex)
+    }
+
+    /// Whether `qname` (bytes of a lower-cased FQDN with trailing dot) matches.
+    /// Letters are compared case-insensitively anyway. Does not allocate.
+    public func matches(_ qname: UnsafeRawBufferPointer) -> Bool {
+        switch matcher {
+        case .everything:
+            return true
+        case .regex(let regex):
+            return regex.fullMatch(qname)
+        case .literal(let name):
+            guard name.count == qname.count else { return false }
+            for index in 0..<name.count where Self.lower(qname[index]) != name[index] {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Convenience for tests and tools: matches a name written as text (normalised first).
+    public func matches(_ name: String) -> Bool {
+        var normalised = Self.normalise(name)
+        return normalised.withUTF8 { matches(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Lower-cases and appends the trailing dot (Cilium: `strings.ToLower(dns.Fqdn(name))`).
+    static func normalise(_ name: String) -> String {
+        let lowered = name.lowercased()
+        return lowered.hasSuffix(".") ? lowered : lowered + "."
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+}
+
+/// One `rules.dns[]` or `toFQDNs[]` entry: exactly one of `matchName` / `matchPattern`.
+struct FQDNSelector: Sendable {
+    var pattern: FQDNPattern
+
+    var canonical: String { "{\(pattern.description)}" }
+}

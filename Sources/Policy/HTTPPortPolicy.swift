@@ -1,0 +1,60 @@
+/// The HTTP rules in force for one (endpoint, direction, port): every rule of every policy that
+/// covers the port, per peer, ORed (Cilium semantics 1.5 and 1.10). Immutable; any thread.
+public final class HTTPPortPolicy: @unchecked Sendable {
+    /// One rule source: the peers it selects and either HTTP rules or nothing (L4-only).
+    struct Entry: Sendable {
+        var peers: PeerSet
+        /// nil = no L7 part: allows every request of the peer.
+        var rules: [(rule: HTTPRule, verdict: Verdict)]?
+        /// Returned when `rules` is nil.
+        var l4Verdict: Verdict
+    }
+
+    /// Deny entries first in meaning: a covered peer is refused before anything else.
+    let denies: [(peers: PeerSet, verdict: Verdict)]
+    /// L4-only entries first, so the cheap decision is found without running a regex.
+    let entries: [Entry]
+    /// False when no rule selecting the endpoint asks for default deny (`enableDefaultDeny`).
+    let defaultDeny: Bool
+
+    init(denies: [(peers: PeerSet, verdict: Verdict)], entries: [Entry], defaultDeny: Bool) {
+        self.denies = denies
+        self.entries = entries.filter { $0.rules == nil } + entries.filter { $0.rules != nil }
+        self.defaultDeny = defaultDeny
+    }
+
+    /// Decides one request from `peerIdentity` (the source identity on ingress, the destination
+    /// identity on egress). Does not allocate.
+    public func decide<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Verdict {
+        for deny in denies where deny.peers.contains(peerIdentity) {
+            return deny.verdict
+        }
+        var selected = false
+        for entry in entries where entry.peers.contains(peerIdentity) {
+            guard let rules = entry.rules else { return entry.l4Verdict }
+            selected = true
+            for candidate in rules where candidate.rule.matches(request) {
+                return candidate.verdict
+            }
+        }
+        if selected { return .noRuleMatched }
+        return defaultDeny ? .peerNotAllowed : .notEnforced
+    }
+
+    /// Canonical text, one line per rule source, for dumps and tests.
+    var canonical: [String] {
+        var lines = denies.map { "deny from \($0.peers.canonical) (\($0.verdict.policyName ?? "-"))" }
+        for entry in entries {
+            guard let rules = entry.rules else {
+                lines.append("allow-all from \(entry.peers.canonical) (\(entry.l4Verdict.policyName ?? "-"))")
+                continue
+            }
+            for candidate in rules {
+                lines.append("http \(candidate.rule.canonical) from \(entry.peers.canonical) "
+                    + "(\(candidate.verdict.policyName ?? "-"))")
+            }
+        }
+        if !defaultDeny { lines.append("default allow (enableDefaultDeny false)") }
+        return lines
+    }
+}

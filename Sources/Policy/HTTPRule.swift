@@ -1,0 +1,85 @@
+/// One compiled `rules.http[]` entry. All given matchers are ANDed; an empty rule matches every
+/// request (cilium/pkg/envoy getHTTPRule, Envoy header matchers).
+///
+/// Immutable and shareable between snapshots; matching never allocates.
+struct HTTPRule: Sendable {
+    /// A header that must be present, or present with exactly `value` (case-sensitive).
+    struct HeaderRequirement: Sendable {
+        /// Lower-cased name bytes (names compare case-insensitively).
+        var name: [UInt8]
+        /// Exact value bytes; nil = presence only.
+        var value: [UInt8]?
+    }
+
+    var method: Regex?
+    var path: Regex?
+    var host: Regex?
+    var headers: [HeaderRequirement]
+    /// `headerMatches` entries with a mismatch action: they never fail the rule.
+    var headerActions: [HTTPHeaderAction]
+    /// Set when a `headerMatches` entry refers to a Secret and has no `value`: Sluice has no
+    /// secrets, and Cilium makes such a rule never match.
+    var neverMatches: Bool
+    /// Canonical text for listings, e.g. `{method: GET, path: /get}`.
+    var canonical: String
+
+    /// Whether the request satisfies every matcher of the rule.
+    func matches<R: HTTPRequestFields>(_ request: R) -> Bool {
+        if neverMatches { return false }
+        if let method, !method.fullMatch(request.method) { return false }
+        if let path, !path.fullMatch(request.path) { return false }
+        if let host, !host.fullMatch(request.authority) { return false }
+        for header in headers where !Self.satisfies(header, request) {
+            return false
+        }
+        return true
+    }
+
+    /// Presence: any header with the name. Value: like Envoy, all values of the name joined with
+    /// `,` must equal `value`; compared piecewise so nothing is copied.
+    private static func satisfies<R: HTTPRequestFields>(_ requirement: HeaderRequirement, _ request: R) -> Bool {
+        var occurrences = 0
+        var offset = 0
+        var equal = true
+        requirement.name.withUnsafeBytes { wantedName in
+            request.forEachHeader { name, value in
+                guard namesEqual(name, wantedName) else { return true }
+                occurrences += 1
+                guard let expected = requirement.value else { return false }
+                expected.withUnsafeBytes { expectedBytes in
+                    if occurrences > 1 {
+                        guard offset < expectedBytes.count, expectedBytes[offset] == UInt8(ascii: ",") else {
+                            equal = false
+                            return
+                        }
+                        offset += 1
+                    }
+                    guard offset + value.count <= expectedBytes.count else {
+                        equal = false
+                        return
+                    }
+                    for index in 0..<value.count where expectedBytes[offset + index] != value[index] {
+                        equal = false
+                        return
+                    }
+                    offset += value.count
+                }
+                return equal
+            }
+        }
+        guard occurrences > 0 else { return false }
+        guard let expected = requirement.value else { return true }
+        return equal && offset == expected.count
+    }
+
+    /// ASCII case-insensitive comparison of a header name with a lower-cased one.
+    private static func namesEqual(_ name: UnsafeRawBufferPointer, _ lowered: UnsafeRawBufferPointer) -> Bool {
+        guard name.count == lowered.count else { return false }
+        for index in 0..<name.count {
+            var byte = name[index]
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
+            if byte != lowered[index] { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,229 @@
+/// Builds a `PolicySnapshot` from the documents in force and the known endpoints: resolves every
+/// selector to identities once, expands ports, and groups rules per (endpoint, direction, port).
+struct PolicyCompiler {
+    /// One rule source after selector resolution, before grouping by port.
+    private struct PortEntry {
+        var low: UInt16
+        var high: UInt16
+        var protocols: [UInt8]
+        var peers: PeerSet
+        var rules: L7Rules
+        var isDeny: Bool
+        var policyName: String
+
+        func covers(port: UInt16, proto: UInt8) -> Bool {
+            low <= port && port <= high && protocols.contains(proto)
+        }
+    }
+
+    private struct Side: Hashable {
+        var endpointID: UInt32
+        var direction: Direction
+    }
+
+    let documents: [PolicyDocument]
+    let endpoints: [EndpointDescriptor]
+    /// Identity of each endpoint, same order as `endpoints`.
+    let identities: [UInt32]
+    /// Labels of every known identity (reserved ones included).
+    let labelsByIdentity: [UInt32: [Label]]
+
+    private var entries: [Side: [PortEntry]] = [:]
+    private var defaultDeny: [Side: Bool] = [:]
+    private(set) var diagnostics: [String] = []
+
+    init(documents: [PolicyDocument], endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) {
+        self.documents = documents.sorted { $0.key < $1.key }
+        self.endpoints = endpoints
+        var identities: [UInt32] = []
+        var labels: [UInt32: [Label]] = [:]
+        for (id, _) in ReservedIdentity.all {
+            labels[id] = ReservedIdentity.labels(of: id)
+        }
+        for endpoint in endpoints {
+            let identity = allocator.identity(of: endpoint)
+            identities.append(identity)
+            labels[identity] = endpoint.identityLabels
+        }
+        self.identities = identities
+        self.labelsByIdentity = labels
+    }
+
+    /// Runs the whole compilation.
+    mutating func build() -> PolicySnapshot {
+        for document in documents {
+            for rule in document.rules {
+                add(rule, policyName: document.key.policyName)
+            }
+        }
+        var http: [UInt64: HTTPPortPolicy] = [:]
+        var dns: [UInt64: DNSPortPolicy] = [:]
+        var ports: [L7Port] = []
+        for (side, sideEntries) in entries.sorted(by: { ($0.key.endpointID, $0.key.direction.rawValue) < ($1.key.endpointID, $1.key.direction.rawValue) }) {
+            for key in l7Keys(sideEntries) {
+                let covering = sideEntries.filter { $0.covers(port: key.port, proto: key.proto) }
+                let kinds = Set(covering.compactMap { $0.isDeny ? nil : $0.rules.kind })
+                let kind: L7Kind = kinds.contains(.http) && key.proto == IPProtocol.tcp ? .http : .dns
+                if kinds.count > 1 {
+                    diagnostics.append("endpoint \(side.endpointID) \(side.direction) port \(key.port): HTTP and DNS rules "
+                        + "on the same port; Cilium rejects this, Sluice uses the \(kind) rules")
+                }
+                let lookup = PolicySnapshot.key(side.endpointID, side.direction, key.port, key.proto)
+                let deny = defaultDeny[side] ?? true
+                if kind == .http {
+                    http[lookup] = httpPolicy(covering, defaultDeny: deny)
+                } else {
+                    dns[lookup] = dnsPolicy(covering, defaultDeny: deny)
+                }
+                ports.append(L7Port(endpointID: side.endpointID, port: key.port, proto: key.proto,
+                                    direction: side.direction, kind: kind))
+            }
+        }
+        return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
+                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics,
+                              documents: documents)
+    }
+
+    /// Every (port, proto) of one side that carries L7 rules. HTTP needs TCP; DNS runs on TCP and UDP.
+    private func l7Keys(_ sideEntries: [PortEntry]) -> [(port: UInt16, proto: UInt8)] {
+        var keys = Set<UInt32>()
+        for entry in sideEntries where !entry.isDeny {
+            guard let kind = entry.rules.kind else { continue }
+            let allowed: [UInt8] = kind == .http ? [IPProtocol.tcp] : [IPProtocol.tcp, IPProtocol.udp]
+            for proto in entry.protocols where allowed.contains(proto) {
+                for port in entry.low...entry.high {
+                    keys.insert(UInt32(port) << 8 | UInt32(proto))
+                }
+            }
+        }
+        return keys.sorted().map { (UInt16($0 >> 8), UInt8($0 & 0xff)) }
+    }
+
+    private func httpPolicy(_ covering: [PortEntry], defaultDeny: Bool) -> HTTPPortPolicy {
+        var denies: [(peers: PeerSet, verdict: Verdict)] = []
+        var compiled: [HTTPPortPolicy.Entry] = []
+        for entry in covering {
+            let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName)
+            if entry.isDeny {
+                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName)))
+            } else if case .http(let rules) = entry.rules {
+                let pairs = rules.map { rule in
+                    (rule: rule, verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
+                                                  headerActions: rule.headerActions))
+                }
+                compiled.append(.init(peers: entry.peers, rules: pairs, l4Verdict: allow))
+            } else {
+                // L4-only, or DNS rules on a port that is HTTP here: no HTTP constraint.
+                compiled.append(.init(peers: entry.peers, rules: nil, l4Verdict: allow))
+            }
+        }
+        return HTTPPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
+    }
+
+    private func dnsPolicy(_ covering: [PortEntry], defaultDeny: Bool) -> DNSPortPolicy {
+        var denies: [(peers: PeerSet, verdict: Verdict)] = []
+        var compiled: [DNSPortPolicy.Entry] = []
+        for entry in covering {
+            if entry.isDeny {
+                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName)))
+            } else if case .dns(let selectors) = entry.rules {
+                compiled.append(.init(peers: entry.peers, patterns: selectors.map(\.pattern),
+                                      verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName)))
+            } else {
+                compiled.append(.init(peers: entry.peers, patterns: nil,
+                                      verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName)))
+            }
+        }
+        return DNSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
+    }
+
+    /// Adds the entries of one rule for every endpoint its subject selects.
+    private mutating func add(_ rule: PolicyRule, policyName: String) {
+        guard let subject = rule.subject else { return }
+        let directions: [(Direction, [PeerRule], [PeerRule], Bool)] = [
+            (.ingress, rule.ingress, rule.ingressDeny, rule.defaultDenyIngress),
+            (.egress, rule.egress, rule.egressDeny, rule.defaultDenyEgress),
+        ]
+        for (direction, allows, denies, deny) in directions where !(allows.isEmpty && denies.isEmpty && !deny) {
+            let resolvedAllows = allows.map { (rule: $0, peers: resolve($0.peers)) }
+            let resolvedDenies = denies.map { (rule: $0, peers: resolve($0.peers)) }
+            for endpoint in endpoints where subject.matches(endpoint.identityLabels) {
+                let side = Side(endpointID: endpoint.id, direction: direction)
+                defaultDeny[side] = (defaultDeny[side] ?? false) || deny
+                for (peerRule, peers) in resolvedAllows {
+                    entries[side, default: []] += portEntries(peerRule, peers: peers, subject: endpoint,
+                                                              direction: direction, isDeny: false, policyName: policyName)
+                }
+                for (peerRule, peers) in resolvedDenies {
+                    entries[side, default: []] += portEntries(peerRule, peers: peers, subject: endpoint,
+                                                              direction: direction, isDeny: true, policyName: policyName)
+                }
+            }
+        }
+    }
+
+    private func portEntries(_ rule: PeerRule, peers: PeerSet, subject: EndpointDescriptor, direction: Direction,
+                             isDeny: Bool, policyName: String) -> [PortEntry] {
+        let everyProtocol = L4Protocol.any.ipProtocols
+        if rule.toPorts.isEmpty {
+            return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, rules: .none, isDeny: isDeny,
+                              policyName: policyName)]
+        }
+        var result: [PortEntry] = []
+        for portRule in rule.toPorts {
+            for port in portRule.ports {
+                for (low, high) in ranges(port, subject: subject, peers: peers, direction: direction) {
+                    result.append(PortEntry(low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
+                                            rules: portRule.rules, isDeny: isDeny, policyName: policyName))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Port ranges of one `ports` entry. Port 0 = all ports. Named ports resolve against the
+    /// selected endpoint on ingress and against the peer endpoints on egress.
+    private func ranges(_ port: PortProtocol, subject: EndpointDescriptor, peers: PeerSet,
+                        direction: Direction) -> [(UInt16, UInt16)] {
+        switch port.port {
+        case .number(0):
+            return [(0, .max)]
+        case .number(let number):
+            return [(number, max(number, port.endPort ?? number))]
+        case .named(let name):
+            if direction == .ingress {
+                return subject.namedPort(name).map { [($0, $0)] } ?? []
+            }
+            var numbers = Set<UInt16>()
+            for (index, endpoint) in endpoints.enumerated() where peers.contains(identities[index]) {
+                if let number = endpoint.namedPort(name) { numbers.insert(number) }
+            }
+            return numbers.sorted().map { ($0, $0) }
+        }
+    }
+
+    /// The identities a peer selection names among the known ones. CIDR and FQDN peers stand for
+    /// world here (Sluice has no CIDR identities yet; the L3/L4 stage narrows them).
+    private func resolve(_ selection: PeerSelection) -> PeerSet {
+        if selection.isWildcard { return .all }
+        var result = Set<UInt32>()
+        for selector in selection.endpoints {
+            for (identity, labels) in labelsByIdentity where selector.matches(labels) {
+                result.insert(identity)
+            }
+        }
+        for entity in selection.entities {
+            switch ReservedIdentity.entity(entity) {
+            case .everything: return .all
+            case .identities(let reserved, let withEndpoints):
+                result.formUnion(reserved)
+                if withEndpoints { result.formUnion(identities) }
+            case nil: break
+            }
+        }
+        if !selection.cidrs.isEmpty || !selection.fqdns.isEmpty {
+            result.formUnion([ReservedIdentity.world, ReservedIdentity.worldIPv4, ReservedIdentity.worldIPv6])
+        }
+        return .of(result)
+    }
+}

@@ -1,0 +1,92 @@
+import Yams
+
+/// Turns the text of a policy file (one or more YAML documents) into validated
+/// `PolicyDocument`s, or the first `LoadError`. Pure: no I/O, no state.
+enum PolicyFileParser {
+    /// The parsed documents plus non-fatal notes.
+    struct Output {
+        var documents: [PolicyDocument]
+        var warnings: [String]
+    }
+
+    private static let documentKeys: Set<String> = ["apiVersion", "kind", "metadata", "spec", "specs", "status"]
+
+    /// Parses every document of `text`; empty documents are skipped.
+    static func parse(_ text: String, fileName: String) throws(LoadError) -> Output {
+        var output = Output(documents: [], warnings: [])
+        let roots: [Node]
+        do {
+            roots = try Array(Parser(yaml: text).allRoots())
+        } catch let error as YamlError {
+            throw loadError(error, fileName: fileName)
+        } catch {
+            throw LoadError(file: fileName, line: 0, column: 0, field: "", message: "\(error)")
+        }
+        for root in roots {
+            let value = YAMLValue(node: root, path: "", file: fileName)
+            if value.isNull { continue }
+            output.documents.append(try parseDocument(value, warnings: &output.warnings))
+        }
+        return output
+    }
+
+    private static func parseDocument(_ value: YAMLValue, warnings: inout [String]) throws(LoadError) -> PolicyDocument {
+        let mapping = try value.mapping(allowing: documentKeys)
+        let apiVersionValue = try mapping.required("apiVersion")
+        let kindValue = try mapping.required("kind")
+        let apiVersion = try apiVersionValue.string()
+        let kindText = try kindValue.string()
+        guard let kind = PolicyKind(rawValue: kindText),
+              apiVersion == (kind == .networkPolicy ? "networking.k8s.io/v1" : "cilium.io/v2")
+        else {
+            throw kindValue.error("no matches for kind \"\(kindText)\" in version \"\(apiVersion)\" "
+                + "(sluice takes CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy)")
+        }
+        let metadataValue = try mapping.required("metadata")
+        let metadata = try metadataValue.mapping(allowing: ["name", "namespace"], ignoringUnknown: true)
+        let name = try metadata["name"]?.string() ?? ""
+        if name.isEmpty {
+            throw metadataValue.error("metadata.name: Required value: name or generateName is required")
+        }
+        let namespace = kind.isNamespaced ? (try metadata["namespace"]?.string()).flatMap { $0.isEmpty ? nil : $0 } ?? "default" : ""
+        let key = PolicyKey(kind: kind, namespace: namespace, name: name)
+        var rules: [PolicyRule] = []
+        if kind == .networkPolicy {
+            if mapping.has("specs") { throw (mapping.entries["specs"] ?? value).error("unknown field \"specs\"") }
+            rules.append(try NetworkPolicyParser.parseSpec(try mapping.required("spec"), namespace: namespace))
+        } else {
+            var parser = CiliumRuleParser(namespace: namespace)
+            if let spec = mapping["spec"] {
+                rules.append(try parser.parseRule(spec))
+            }
+            for item in try mapping["specs"]?.sequence() ?? [] {
+                rules.append(try parser.parseRule(item))
+            }
+            if rules.isEmpty {
+                throw value.error("Invalid \(kind.rawValue) spec(s): empty policy")
+            }
+            warnings += parser.warnings.map { "\(key): \($0)" }
+        }
+        return PolicyDocument(key: key, rules: rules, file: value.file, line: value.node.mark?.line ?? 0)
+    }
+
+    private static func loadError(_ error: YamlError, fileName: String) -> LoadError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return LoadError(file: fileName, line: mark.line, column: mark.column, field: "", message: problem)
+        default:
+            return LoadError(file: fileName, line: 0, column: 0, field: "", message: "\(error)")
+        }
+    }
+}
+
+private extension Parser {
+    /// Every root node of the stream, in order.
+    func allRoots() throws -> [Node] {
+        var roots: [Node] = []
+        while let root = try nextRoot() {
+            roots.append(root)
+        }
+        return roots
+    }
+}

@@ -1,0 +1,64 @@
+/// The L4 protocol of a `toPorts.ports` entry (`protocol`; omitted means ANY).
+enum L4Protocol: String, Sendable, Hashable {
+    case tcp = "TCP"
+    case udp = "UDP"
+    case sctp = "SCTP"
+    case any = "ANY"
+
+    /// IP protocol numbers this covers; ANY means TCP, UDP and SCTP (Cilium api/l4.go).
+    var ipProtocols: [UInt8] {
+        switch self {
+        case .tcp: return [IPProtocol.tcp]
+        case .udp: return [IPProtocol.udp]
+        case .sctp: return [IPProtocol.sctp]
+        case .any: return [IPProtocol.tcp, IPProtocol.udp, IPProtocol.sctp]
+        }
+    }
+}
+
+/// A port as written: a number (0 = all ports) or an IANA service name resolved against the
+/// pods' named container ports.
+enum PortSpec: Hashable, Sendable {
+    case number(UInt16)
+    case named(String)
+}
+
+/// One `toPorts[].ports[]` entry.
+struct PortProtocol: Hashable, Sendable {
+    var port: PortSpec
+    /// Last port of a range (`endPort`); ignored for named ports.
+    var endPort: UInt16?
+    var proto: L4Protocol
+
+    /// `80/TCP`, `8000-8080/TCP`, `http/ANY`, `0/ANY`.
+    var canonical: String {
+        switch port {
+        case .number(let number):
+            if let endPort, endPort > number { return "\(number)-\(endPort)/\(proto.rawValue)" }
+            return "\(number)/\(proto.rawValue)"
+        case .named(let name):
+            return "\(name)/\(proto.rawValue)"
+        }
+    }
+}
+
+/// The L7 part of a port rule. `rules.http: []` (or no `rules`) counts as none: no redirect.
+enum L7Rules: Sendable {
+    case none
+    case http([HTTPRule])
+    case dns([FQDNSelector])
+
+    var kind: L7Kind? {
+        switch self {
+        case .none: return nil
+        case .http: return .http
+        case .dns: return .dns
+        }
+    }
+}
+
+/// One `toPorts[]` entry: ports plus optional L7 rules.
+struct PortRule: Sendable {
+    var ports: [PortProtocol]
+    var rules: L7Rules
+}

@@ -1,0 +1,115 @@
+/// Parses and validates `toPorts[]` entries with Cilium's rules (pkg/policy/api/rule_validation.go
+/// PortRule.sanitize, PortProtocol.sanitize); messages are Cilium's where it has one.
+enum PortRuleParser {
+    /// At most this many ports in one `ports` list (Cilium maxPorts).
+    static let maxPorts = 40
+    /// Largest port range Sluice expands for L7 redirection (one steering entry per port).
+    static let maxL7RangePorts = 1024
+
+    private static let unsupported: Set<String> = ["serverNames", "terminatingTLS", "originatingTLS", "listener"]
+
+    /// Parses one `toPorts[]` entry. Deny rules take only `ports`.
+    static func parse(_ value: YAMLValue, direction: Direction, isDeny: Bool) throws(LoadError) -> PortRule {
+        let allowed: Set<String> = isDeny ? ["ports"] : Set(["ports", "rules"]).union(unsupported)
+        let mapping = try value.mapping(allowing: allowed)
+        for key in unsupported.sorted() {
+            if let field = mapping.entries[key] { throw field.error("\"\(key)\" is not supported by Sluice yet") }
+        }
+        let portsValue = mapping["ports"]
+        let portItems = try portsValue?.sequence() ?? []
+        if portItems.count > maxPorts, let portsValue {
+            throw portsValue.error("too many ports, the max is \(maxPorts)")
+        }
+        let rulesValue = mapping["rules"]
+        let rules = try rulesValue.map { rulesValue throws(LoadError) in
+            try L7RuleParser.parse(rulesValue, direction: direction)
+        } ?? .none
+        let isDNS = rules.kind == .dns
+        var ports: [PortProtocol] = []
+        for item in portItems {
+            let port = try parsePort(item, hasDNSRules: isDNS)
+            try checkL7(port, item: item, rules: rules)
+            ports.append(port)
+        }
+        if isDNS && ports.isEmpty, let rulesValue {
+            throw rulesValue.error("Port 53 must be specified for DNS rules")
+        }
+        return PortRule(ports: ports, rules: rules)
+    }
+
+    /// Cilium's per-port L7 checks: TCP only (except DNS), no port 0; Sluice's range cap.
+    private static func checkL7(_ port: PortProtocol, item: YAMLValue, rules: L7Rules) throws(LoadError) {
+        guard rules.kind != nil else { return }
+        let mapping = try item.mapping(allowing: ["port", "endPort", "protocol"])
+        if rules.kind == .http && port.proto != .tcp {
+            throw (mapping["protocol"] ?? item).error(
+                "L7 rules can only apply to TCP (not \(port.proto.rawValue)) except for DNS rules")
+        }
+        guard case .number(let number) = port.port else { return }
+        if number == 0 {
+            throw (mapping["port"] ?? item).error("L7 rules can not be used when a port is 0")
+        }
+        if let endPort = port.endPort, endPort > number, Int(endPort) - Int(number) + 1 > maxL7RangePorts {
+            throw (mapping["endPort"] ?? item).error(
+                "L7 rules on a range of more than \(maxL7RangePorts) ports are not supported by Sluice")
+        }
+    }
+
+    /// Parses `{port, endPort, protocol}`. `defaultProtocol` is ANY for Cilium, TCP for NetworkPolicy.
+    static func parsePort(_ value: YAMLValue, hasDNSRules: Bool = false, defaultProtocol: L4Protocol = .any,
+                          portRequired: Bool = true) throws(LoadError) -> PortProtocol {
+        let mapping = try value.mapping(allowing: ["port", "endPort", "protocol"])
+        let proto = try mapping["protocol"].map { value throws(LoadError) in try parseProtocol(value) }
+            ?? defaultProtocol
+        var endPort: UInt16?
+        if let endValue = mapping["endPort"] {
+            guard let number = UInt16(try endValue.string()) else {
+                throw endValue.error("endPort must be a number between 0 and 65535")
+            }
+            endPort = number
+        }
+        guard let portValue = mapping["port"], !(try portValue.string()).isEmpty else {
+            if portRequired { throw value.error("Port must be specified") }
+            return PortProtocol(port: .number(0), endPort: nil, proto: proto)
+        }
+        let text = try portValue.string()
+        if isServiceName(text) {
+            return PortProtocol(port: .named(text.lowercased()), endPort: nil, proto: proto)
+        }
+        guard let number = UInt16(text) else {
+            throw portValue.error("Unable to parse port: strconv.ParseUint: parsing \"\(text)\": invalid syntax")
+        }
+        if hasDNSRules, let endPort, endPort > number {
+            throw portValue.error("DNS rules do not support port ranges")
+        }
+        return PortProtocol(port: .number(number), endPort: endPort, proto: proto)
+    }
+
+    private static func parseProtocol(_ value: YAMLValue) throws(LoadError) -> L4Protocol {
+        let text = try value.string().uppercased()
+        if let proto = L4Protocol(rawValue: text) { return proto }
+        if text == "VRRP" || text == "IGMP" {
+            throw value.error("protocol \(text) is not supported by Sluice yet")
+        }
+        throw value.error("invalid protocol \"\(try value.string())\", must be { tcp | udp | sctp | any }")
+    }
+
+    /// IANA service name syntax (RFC 6335 5.1): 1-15 of `[a-z0-9-]`, at least one letter, no
+    /// leading, trailing or doubled hyphen. Anything else is parsed as a number.
+    static func isServiceName(_ text: String) -> Bool {
+        let bytes = Array(text.lowercased().utf8)
+        guard (1...15).contains(bytes.count), bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-")
+        else { return false }
+        var sawLetter = false
+        var previousHyphen = false
+        for byte in bytes {
+            let isLetter = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")
+            let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            let isHyphen = byte == UInt8(ascii: "-")
+            guard isLetter || isDigit || isHyphen, !(isHyphen && previousHyphen) else { return false }
+            sawLetter = sawLetter || isLetter
+            previousHyphen = isHyphen
+        }
+        return sawLetter
+    }
+}

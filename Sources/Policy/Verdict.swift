@@ -1,0 +1,90 @@
+/// The decision for one request or query. Values are built when the snapshot is compiled, so
+/// returning one copies references only and never allocates.
+public struct Verdict: Sendable, Equatable, CustomStringConvertible {
+    /// Why the decision was taken.
+    public enum Reason: UInt8, Sendable, Equatable, CustomStringConvertible {
+        /// An L7 rule (HTTP or DNS) selecting the peer matched.
+        case ruleMatched
+        /// A rule selecting the peer on this port has no L7 part (L4-only or L3-only, from any
+        /// policy), so everything passes, still through the proxy (Cilium 1.10 rule 5). Also used,
+        /// with no policy name, when no rule selecting the endpoint asks for default deny.
+        case l4OnlyAllow
+        /// Rules select the peer on this port, but none matched.
+        case noRuleMatched
+        /// No rule allows this peer on this port: drop the connection like an L3/L4 deny.
+        case peerNotAllowed
+        /// An `ingressDeny`/`egressDeny` rule covers this peer and port: deny beats every allow.
+        case deniedByPolicy
+
+        /// `rule-matched`, `l4-only-allow`, `no-rule-matched`, `peer-not-allowed`, `denied-by-policy`.
+        public var description: String {
+            switch self {
+            case .ruleMatched: return "rule-matched"
+            case .l4OnlyAllow: return "l4-only-allow"
+            case .noRuleMatched: return "no-rule-matched"
+            case .peerNotAllowed: return "peer-not-allowed"
+            case .deniedByPolicy: return "denied-by-policy"
+            }
+        }
+    }
+
+    /// Whether the request may pass.
+    public var allowed: Bool
+    /// Why.
+    public var reason: Reason
+    /// `ns/name` (or `name` for cluster-wide policies) of the policy whose rule decided.
+    public var policyName: String?
+    /// `headerMatches` entries with a mismatch action of the rule that matched; the proxy applies
+    /// each one whose header does not match (LOG, ADD, DELETE, REPLACE). Usually empty.
+    public var headerActions: [HTTPHeaderAction]
+
+    /// Creates a verdict.
+    public init(allowed: Bool, reason: Reason, policyName: String?, headerActions: [HTTPHeaderAction] = []) {
+        self.allowed = allowed
+        self.reason = reason
+        self.policyName = policyName
+        self.headerActions = headerActions
+    }
+
+    /// `allow rule-matched backend/backend-http-rules`.
+    public var description: String {
+        (allowed ? "allow " : "deny ") + reason.description + (policyName.map { " " + $0 } ?? "")
+    }
+
+    static let peerNotAllowed = Verdict(allowed: false, reason: .peerNotAllowed, policyName: nil)
+    static let noRuleMatched = Verdict(allowed: false, reason: .noRuleMatched, policyName: nil)
+    static let notEnforced = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)
+}
+
+/// The peers a compiled rule applies to: every identity, or a sorted list (binary search).
+enum PeerSet: Sendable, Equatable {
+    case all
+    case some([UInt32])
+
+    /// Builds a set from unsorted identities.
+    static func of(_ identities: Set<UInt32>) -> PeerSet { .some(identities.sorted()) }
+
+    /// O(log n) membership; never allocates.
+    func contains(_ identity: UInt32) -> Bool {
+        switch self {
+        case .all:
+            return true
+        case .some(let sorted):
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sorted[middle] < identity { low = middle + 1 } else { high = middle }
+            }
+            return low < sorted.count && sorted[low] == identity
+        }
+    }
+
+    /// `*` or `[256, 257]`.
+    var canonical: String {
+        switch self {
+        case .all: return "*"
+        case .some(let sorted): return "[" + sorted.map(String.init).joined(separator: ", ") + "]"
+        }
+    }
+}

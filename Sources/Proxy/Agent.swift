@@ -1,0 +1,286 @@
+import CSluiceShared
+import Datapath
+import Flows
+import Foundation
+import Policy
+import SluiceIO
+
+/// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
+/// workers and answers the control socket. One per node; runs in the node's network namespace.
+///
+/// Start-up order keeps L7 ports closed until they can be enforced: routing and sk_lookup first
+/// (a steered packet without a proxy socket is dropped), then endpoints and L7 ports, then the
+/// proxy, and only then the proxy socket goes into the sockmap.
+public final class Agent {
+    public struct Options {
+        /// Network namespace to enter first (a name under /run/netns), or nil to stay.
+        public var netns: String?
+        /// JSON file listing the node's endpoints (the sandbox's state.json has this shape).
+        public var endpointsFile: String
+        /// Where the agent keeps what must survive a restart (policies, identities) and the
+        /// endpoint directory `sluice observe` reads.
+        public var stateDirectory: String
+        /// The control socket.
+        public var controlSocket: String
+        /// Directory holding tc_endpoint.o and sk_lookup.o.
+        public var bpfObjectDirectory: String
+        public var pinDirectory: String
+        public var nodeName: String
+        public var proxy: ProxyConfig
+
+        public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
+                    bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
+            self.netns = netns
+            self.endpointsFile = endpointsFile
+            self.stateDirectory = stateDirectory
+            self.controlSocket = controlSocket
+            self.bpfObjectDirectory = bpfObjectDirectory
+            self.pinDirectory = pinDirectory
+            self.nodeName = nodeName
+            self.proxy = proxy
+        }
+    }
+
+    let options: Options
+    private var datapath: Datapath?
+    private var ring: FlowRing?
+    private var server: ProxyServer?
+    private let repository = PolicyRepository()
+    private var allocator = IdentityAllocator()
+    private var endpoints: [EndpointDescriptor] = []
+    private var ifindexes: [UInt32: Int32] = [:]
+    private var snapshot: PolicySnapshot?
+    private let lock = NSLock()
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// Brings the node up and serves the control socket until the process is killed.
+    public func run() throws {
+        if let netns = options.netns {
+            try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
+        }
+        try FileManager.default.createDirectory(atPath: policyDirectory, withIntermediateDirectories: true)
+        let datapath = try Datapath.open(objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory)
+        self.datapath = datapath
+        try Datapath.installProxyRouting()
+        try datapath.attachSkLookup()
+
+        try loadEndpoints()
+        try restorePolicies()
+        let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
+        self.snapshot = snapshot
+        try saveIdentities()
+        for endpoint in endpoints {
+            let info = sluice_endpoint_info(id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4),
+                                            ifindex: UInt32(ifindexes[endpoint.id] ?? 0), flags: 0)
+            try datapath.setEndpoint(ipv4: endpoint.ipv4, info: info)
+            if let ifindex = ifindexes[endpoint.id], ifindex > 0 {
+                try datapath.attachEndpoint(ifindex: ifindex)
+            }
+        }
+        try datapath.syncL7Ports(Agent.l7Entries(snapshot))
+        try writeEndpointDirectory(snapshot)
+
+        let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
+        self.ring = ring
+        let server = ProxyServer(config: options.proxy)
+        try server.start(steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot)
+        self.server = server
+        if let fd = server.httpListenerFDs.first {
+            try datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
+        }
+        let control = ControlServer(path: options.controlSocket) { [unowned self] request in
+            self.handle(request)
+        }
+        try control.serve()
+    }
+
+    // MARK: control requests
+
+    func handle(_ request: ControlRequest) -> ControlResponse {
+        lock.lock()
+        defer { lock.unlock() }
+        switch request.op {
+        case "apply":
+            return apply(yaml: request.yaml ?? "", fileName: request.file ?? "<stdin>", persist: true)
+        case "get":
+            return ControlResponse(ok: true, message: repository.listing())
+        case "status":
+            let ports = snapshot?.l7Ports.map { $0.description }.joined(separator: "\n") ?? ""
+            return ControlResponse(ok: true, message: "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)")
+        default:
+            return ControlResponse(ok: false, message: "unknown operation \(request.op)")
+        }
+    }
+
+    /// Applies a policy file atomically: on any error nothing changes and the error names the
+    /// file, line and field. On success the new snapshot replaces the old one everywhere.
+    private func apply(yaml: String, fileName: String, persist: Bool) -> ControlResponse {
+        let result: PolicyRepository.ApplyResult
+        do {
+            result = try repository.apply(yamlText: yaml, fileName: fileName)
+        } catch {
+            return ControlResponse(ok: false, message: String(describing: error))
+        }
+        do {
+            try install()
+            if persist { try persistPolicy(yaml: yaml, fileName: fileName) }
+        } catch {
+            return ControlResponse(ok: false, message: "policy accepted but not installed: \(error)")
+        }
+        return ControlResponse(ok: true, message: result.description)
+    }
+
+    /// Compiles the repository and installs the result: datapath steering first for new L7
+    /// ports, then the proxy workers.
+    private func install() throws {
+        let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
+        self.snapshot = snapshot
+        try saveIdentities()
+        try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
+        server?.publish(snapshot)
+        try writeEndpointDirectory(snapshot)
+    }
+
+    static func l7Entries(_ snapshot: PolicySnapshot) -> [sluice_l7_key: sluice_l7_value] {
+        var entries: [sluice_l7_key: sluice_l7_value] = [:]
+        for port in snapshot.l7Ports {
+            let key = sluice_l7_key(endpoint_id: port.endpointID, port: port.port, proto: port.proto,
+                                    direction: port.direction == .ingress ? UInt8(SLUICE_DIR_INGRESS.rawValue)
+                                        : UInt8(SLUICE_DIR_EGRESS.rawValue))
+            let kind: sluice_proxy_kind
+            switch port.kind {
+            case .http: kind = SLUICE_PROXY_HTTP
+            case .dns: kind = port.proto == IPProtocol.udp ? SLUICE_PROXY_DNS_UDP : SLUICE_PROXY_DNS_TCP
+            }
+            entries[key] = sluice_l7_value(kind: UInt8(kind.rawValue), _pad: (0, 0, 0), _reserved: 0)
+        }
+        return entries
+    }
+
+    // MARK: state
+
+    private var policyDirectory: String { options.stateDirectory + "/policies" }
+
+    private func loadEndpoints() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: options.endpointsFile))
+        let file = try JSONDecoder().decode(EndpointsFile.self, from: data)
+        endpoints = []
+        for e in file.endpoints {
+            guard let ip = IPv4Text.parse(e.ipv4) else { continue }
+            let id = UInt32(e.id)
+            endpoints.append(EndpointDescriptor(
+                id: id, namespace: e.namespace, podName: e.pod, podLabels: e.podLabels,
+                namespaceLabels: e.namespaceLabels ?? [:], ipv4: ip, serviceAccount: e.serviceAccount ?? "default"))
+            ifindexes[id] = Int32(e.hostIfIndex ?? 0)
+        }
+        let identitiesPath = options.stateDirectory + "/identities.json"
+        if let data = FileManager.default.contents(atPath: identitiesPath),
+           let state = try? JSONDecoder().decode([String: UInt32].self, from: data) {
+            allocator = IdentityAllocator(state: state)
+        }
+    }
+
+    private func saveIdentities() throws {
+        let data = try JSONEncoder().encode(allocator.state)
+        try data.write(to: URL(fileURLWithPath: options.stateDirectory + "/identities.json"), options: .atomic)
+    }
+
+    /// Re-applies the policies saved by earlier `apply` calls, in order.
+    private func restorePolicies() throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: policyDirectory)) ?? []
+        for name in names.sorted() where name.hasSuffix(".yaml") {
+            let path = policyDirectory + "/" + name
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            _ = try? repository.apply(yamlText: text, fileName: path)
+        }
+    }
+
+    private func persistPolicy(yaml: String, fileName: String) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: policyDirectory)) ?? []
+        let next = names.count + 1
+        let path = policyDirectory + "/" + String(format: "%06d.yaml", next)
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    private func writeEndpointDirectory(_ snapshot: PolicySnapshot) throws {
+        var identities: [UInt32: [String]] = [:]
+        let entries = endpoints.map { e -> EndpointDirectory.Endpoint in
+            let identity = snapshot.identity(ofIPv4: e.ipv4)
+            let labels = snapshot.identityLabels(identity)
+            identities[identity] = labels
+            return EndpointDirectory.Endpoint(id: e.id, namespace: e.namespace, pod: e.podName,
+                                              ipv4: IPv4Text.format(e.ipv4), identity: identity, labels: labels)
+        }
+        for reserved: UInt32 in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] where identities[reserved] == nil {
+            identities[reserved] = snapshot.identityLabels(reserved)
+        }
+        let file = EndpointDirectory.File(
+            nodeName: options.nodeName, endpoints: entries,
+            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(file).write(to: URL(fileURLWithPath: options.stateDirectory + "/endpoints.json"),
+                                       options: .atomic)
+    }
+}
+
+/// The endpoint list the agent reads (the sandbox's state.json; other keys are ignored).
+struct EndpointsFile: Decodable {
+    struct Endpoint: Decodable {
+        var id: Int
+        var namespace: String
+        var pod: String
+        var podLabels: [String: String]
+        var namespaceLabels: [String: String]?
+        var ipv4: String
+        var hostIfIndex: Int?
+        var serviceAccount: String?
+    }
+    var endpoints: [Endpoint]
+}
+
+/// Dotted-quad text for IPv4 addresses held in network byte order.
+enum IPv4Text {
+    static func parse(_ text: String) -> UInt32? {
+        let parts = text.split(separator: ".")
+        guard parts.count == 4 else { return nil }
+        var bytes: [UInt8] = []
+        for p in parts {
+            guard let b = UInt8(p) else { return nil }
+            bytes.append(b)
+        }
+        return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+    }
+
+    static func format(_ ip: UInt32) -> String {
+        "\(ip & 0xFF).\(ip >> 8 & 0xFF).\(ip >> 16 & 0xFF).\(ip >> 24)"
+    }
+}
+
+/// The datapath's steering table as the proxy's `SteeringTable`.
+final class DatapathSteering: SteeringTable {
+    let datapath: Datapath
+    init(_ datapath: Datapath) { self.datapath = datapath }
+
+    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
+                protocol proto: UInt8) -> SteerInfo? {
+        let tuple = sluice_tuple(src_ip4: sourceAddress, dst_ip4: destinationAddress, src_port: sourcePort,
+                                 dst_port: destinationPort, proto: proto, _pad: (0, 0, 0))
+        guard let info = datapath.lookupSteered(tuple) else { return nil }
+        return SteerInfo(endpointID: info.endpoint_id, sourceIdentity: info.src_identity,
+                         destinationIdentity: info.dst_identity,
+                         direction: info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue) ? .egress : .ingress)
+    }
+}
+
+/// The pinned flow ring as the proxy's `FlowSink`.
+final class RingSink: FlowSink {
+    let ring: FlowRing
+    init(_ ring: FlowRing) { self.ring = ring }
+    @inline(__always) func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) {
+        ring.append(fill)
+    }
+}

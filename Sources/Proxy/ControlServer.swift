@@ -1,0 +1,156 @@
+import Foundation
+import Glibc
+
+/// A control request: one JSON object per connection, sent by `sluice apply`, `sluice policy get`.
+public struct ControlRequest: Codable, Sendable {
+    /// "apply", "get" or "status".
+    public var op: String
+    /// apply: the file's name (for error messages) and its text.
+    public var file: String?
+    public var yaml: String?
+
+    public init(op: String, file: String? = nil, yaml: String? = nil) {
+        self.op = op
+        self.file = file
+        self.yaml = yaml
+    }
+}
+
+/// The agent's answer.
+public struct ControlResponse: Codable, Sendable {
+    public var ok: Bool
+    public var message: String
+
+    public init(ok: Bool, message: String) {
+        self.ok = ok
+        self.message = message
+    }
+}
+
+/// Serves control requests on a unix stream socket, one at a time, on the calling thread: the
+/// client writes a JSON request and shuts down its write side; the server answers with a JSON
+/// response and closes.
+final class ControlServer {
+    let path: String
+    let handler: (ControlRequest) -> ControlResponse
+
+    init(path: String, handler: @escaping (ControlRequest) -> ControlResponse) {
+        self.path = path
+        self.handler = handler
+    }
+
+    func serve() throws {
+        let fd = try ControlSocket.bindListening(path: path)
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                throw ControlError(message: "accept on \(path): \(String(cString: strerror(errno)))")
+            }
+            let body = ControlSocket.readAll(client)
+            let response: ControlResponse
+            if let request = try? JSONDecoder().decode(ControlRequest.self, from: body) {
+                response = handler(request)
+            } else {
+                response = ControlResponse(ok: false, message: "malformed control request")
+            }
+            if let data = try? JSONEncoder().encode(response) { ControlSocket.writeAll(client, data) }
+            close(client)
+        }
+    }
+}
+
+public struct ControlError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Unix-socket plumbing shared by the server and `ControlClient`.
+enum ControlSocket {
+    static func address(_ path: String) throws -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw ControlError(message: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return addr
+    }
+
+    static func bindListening(path: String) throws -> Int32 {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControlError(message: "socket: \(String(cString: strerror(errno)))") }
+        var addr = try address(path)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard r == 0, listen(fd, 16) == 0 else {
+            throw ControlError(message: "bind \(path): \(String(cString: strerror(errno)))")
+        }
+        chmod(path, 0o600)
+        return fd
+    }
+
+    static func readAll(_ fd: Int32) -> Data {
+        var data = Data()
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                data.append(contentsOf: buf[0..<n])
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        return data
+    }
+
+    static func writeAll(_ fd: Int32, _ data: Data) {
+        data.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = write(fd, raw.baseAddress! + off, raw.count - off)
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
+                    return
+                }
+                off += n
+            }
+        }
+    }
+}
+
+/// Sends one request to the agent and returns its answer.
+public enum ControlClient {
+    public static func send(_ request: ControlRequest, path: String) throws -> ControlResponse {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControlError(message: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var addr = try ControlSocket.address(path)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard r == 0 else {
+            throw ControlError(message: "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is the sandbox up?)")
+        }
+        ControlSocket.writeAll(fd, try JSONEncoder().encode(request))
+        shutdown(fd, Int32(SHUT_WR))
+        let data = ControlSocket.readAll(fd)
+        guard let response = try? JSONDecoder().decode(ControlResponse.self, from: data) else {
+            throw ControlError(message: "the agent gave no answer")
+        }
+        return response
+    }
+}

@@ -1,0 +1,769 @@
+import HTTP1
+import Policy
+import SluiceIO
+
+/// One downstream HTTP/1.1 connection and the upstream connection it uses, on one worker loop.
+///
+/// Phases of each request, in this order (docs/architecture.md): accept (done by the listener,
+/// which also read the steering table) → read → parse → decide → act (forward, 403, 400/431,
+/// 503/504, drop) → relay → record. Every failure edge also records a flow.
+///
+/// Both sockets are registered edge-triggered once; readiness is remembered in flags and
+/// `drive()` makes all the progress it can. A short read or write means the socket is drained
+/// or full, so no extra syscall is spent to hear EAGAIN. Bytes are never copied between
+/// buffers: the request is written to the upstream straight from `down`, the response to the
+/// client straight from `up`.
+///
+/// Owned by its loop: created, driven and closed on the loop thread.
+final class HTTP1Connection: EventHandler, TimerTarget {
+    enum State {
+        case readingHead
+        case connecting
+        case forwardingRequest
+        case awaitingResponse
+        case relayingResponse
+        case localReply
+        case tunnel
+        case lingering
+        case closed
+    }
+
+    private enum Tag {
+        static let downstream: UInt32 = 0
+        static let upstream: UInt32 = 1
+    }
+
+    private enum Framing {
+        case length(Int)
+        case chunked(ChunkedScanner, scanned: Int, done: Bool)
+        case untilClose
+    }
+
+    let ctx: WorkerContext
+    let addresses: ConnectionAddresses
+    let steer: SteerInfo?
+    private(set) var state: State = .readingHead
+
+    private let downFD: Int32
+    private var downReg: EventLoop.Registration = .none
+    private var upFD: Int32 = -1
+    private var upReg: EventLoop.Registration = .none
+
+    /// Bytes received from the client.
+    private let down: IOBuffer
+    /// Bytes received from the upstream.
+    private let up: IOBuffer
+    /// Replies generated locally (403, 400, 503...).
+    private let out: IOBuffer
+
+    private var downReadable = true
+    private var downWritable = true
+    private var upReadable = false
+    private var upWritable = false
+
+    private var head = RequestHead()
+    private var response = ResponseHead()
+    /// Bytes of the current request (head + body) still to forward or discard.
+    private var requestFraming: Framing = .length(0)
+    /// Bytes of the current response still to relay.
+    private var responseFraming: Framing = .length(0)
+    private var clientKeepAlive = true
+    private var requestIsHEAD = false
+    private var responseIsInterim = false
+    private var responseIsUpgrade = false
+    private var closeAfterReply = false
+    /// Set once any byte of the current response reached the client (then errors can only close).
+    private var responseStarted = false
+
+    /// Request facts kept for the response flow after the request bytes are gone.
+    let record: HTTPFlowRecorder
+
+    private var deadline: UInt64 = 0
+    private var timerArmedAt: UInt64 = 0
+
+    init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
+        self.ctx = ctx
+        self.downFD = fd
+        self.addresses = addresses
+        self.steer = steer
+        let limit = max(ctx.config.bufferBytes, ctx.config.httpLimits.maxHeadBytes + 4096)
+        down = IOBuffer(capacity: ctx.config.bufferBytes, limit: limit)
+        up = IOBuffer(capacity: ctx.config.bufferBytes, limit: limit)
+        out = IOBuffer(capacity: 512, limit: 4096)
+        record = HTTPFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
+    }
+
+    /// Registers the downstream socket and processes whatever already arrived.
+    func start() {
+        do {
+            downReg = try ctx.loop.register(
+                fd: downFD,
+                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                    | EventLoop.Events.edgeTriggered,
+                handler: self, tag: Tag.downstream)
+        } catch {
+            Socket.close(downFD)
+            state = .closed
+            return
+        }
+        ctx.connectionCount += 1
+        if ctx.config.idleTimeoutNs > 0 { arm(ctx.loop.now + ctx.config.idleTimeoutNs) }
+        drive()
+    }
+
+    // MARK: events
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        let readish = EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+            | EventLoop.Events.readHangup
+        if tag == Tag.downstream {
+            if events & readish != 0 { downReadable = true }
+            if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
+                downWritable = true
+            }
+        } else {
+            if state == .connecting {
+                if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
+                    finishConnect()
+                }
+            } else {
+                if events & readish != 0 { upReadable = true }
+                if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { upWritable = true }
+            }
+        }
+        drive()
+    }
+
+    func timerFired(now: UInt64) {
+        timerArmedAt = 0
+        guard state != .closed, deadline != 0 else { return }
+        if now < deadline {
+            arm(deadline)
+            return
+        }
+        deadline = 0
+        switch state {
+        case .connecting:
+            upstreamFailed()
+        case .awaitingResponse where !responseStarted:
+            closeUpstream()
+            reply(status: 504, close: !clientKeepAlive)
+        case .lingering, .readingHead:
+            close()
+        default:
+            close()
+        }
+        drive()
+    }
+
+    private func arm(_ at: UInt64) {
+        deadline = at
+        if timerArmedAt == 0 || at < timerArmedAt {
+            timerArmedAt = at
+            ctx.loop.schedule(at: at, self)
+        }
+    }
+
+    // MARK: the driver
+
+    /// Makes every step that can be made now.
+    private func drive() {
+        var progress = true
+        while progress {
+            switch state {
+            case .readingHead: progress = stepReadHead()
+            case .connecting: progress = false
+            case .forwardingRequest: progress = stepForwardRequest()
+            case .awaitingResponse: progress = stepAwaitResponse()
+            case .relayingResponse: progress = stepRelayResponse()
+            case .localReply: progress = stepLocalReply()
+            case .tunnel: progress = stepTunnel()
+            case .lingering: progress = stepLinger()
+            case .closed: progress = false
+            }
+        }
+    }
+
+    // MARK: read → parse → decide
+
+    private func stepReadHead() -> Bool {
+        if !down.isEmpty {
+            switch HTTP1Parser.parseRequestHead(down.readable, into: &head, limits: ctx.config.httpLimits) {
+            case .complete:
+                decide()
+                return true
+            case .error(let e):
+                badRequest(e)
+                return true
+            case .needMore:
+                break
+            }
+        }
+        guard downReadable else { return false }
+        guard down.reserveSpace() else {
+            badRequest(ParseError(status: 431, reason: "request header section too large"))
+            return true
+        }
+        return readDownstream(eofWhenIdle: true)
+    }
+
+    /// Reads from the client into `down`. Returns whether progress was made.
+    private func readDownstream(eofWhenIdle: Bool) -> Bool {
+        let room = down.writableCount
+        switch Socket.read(downFD, into: down) {
+        case .bytes(let n):
+            if n < room { downReadable = false }
+            if ctx.config.idleTimeoutNs > 0 && state == .readingHead {
+                arm(ctx.loop.now + ctx.config.idleTimeoutNs)
+            }
+            return true
+        case .wouldBlock:
+            downReadable = false
+            return false
+        case .eof, .error:
+            // The client went away: between requests that is the normal end, mid-request it
+            // abandons the request. Either way nothing more can be answered.
+            close()
+            return false
+        }
+    }
+
+    /// The decide phase: policy verdict for the parsed head, then forward or answer.
+    private func decide() {
+        let bytes = down.readable
+        let view = RequestView(bytes: bytes, head: head)
+        requestIsHEAD = view.isHEAD
+        clientKeepAlive = head.keepAlive
+        record.beginRequest(view: view, versionMinor: head.versionMinor)
+
+        let verdict = evaluate(view)
+        let bodyFraming: Framing
+        switch head.framing {
+        case .none: bodyFraming = .length(head.headLength)
+        case .contentLength(let n): bodyFraming = .length(head.headLength + n)
+        case .chunked: bodyFraming = .chunked(ChunkedScanner(limits: ctx.config.httpLimits), scanned: head.headLength, done: false)
+        case .untilClose: bodyFraming = .length(head.headLength)
+        }
+        requestFraming = bodyFraming
+
+        if verdict.allowed {
+            record.request(verdict: .forwarded)
+            if upFD >= 0 {
+                state = .forwardingRequest
+            } else {
+                connectUpstream()
+            }
+            return
+        }
+        if verdict.reason == .peerNotAllowed {
+            // No rule admits this peer on this port at all: Cilium drops it at L3/L4, so the
+            // client sees a dead connection, not an HTTP answer.
+            record.policyDrop()
+            closeWithReset()
+            return
+        }
+        record.request(verdict: .dropped)
+        reply(status: 403, close: !clientKeepAlive)
+    }
+
+    private func evaluate(_ view: RequestView) -> Verdict {
+        guard let steer else { return Verdict.noSteering }
+        let snapshot = ctx.snapshot
+        guard let portPolicy = snapshot.httpPolicy(endpointID: steer.endpointID, direction: steer.direction,
+                                                   port: addresses.originalDestinationPort)
+        else {
+            // The port carries no HTTP rules (any more): nothing to enforce at L7.
+            return Verdict.noL7Rules
+        }
+        let peer = steer.direction == .ingress ? steer.sourceIdentity : steer.destinationIdentity
+        return portPolicy.decide(peerIdentity: peer, request: view)
+    }
+
+    private func badRequest(_ error: ParseError) {
+        record.malformedRequest()
+        reply(status: error.status, close: true)
+    }
+
+    // MARK: act: local replies
+
+    /// Queues a locally generated answer and records its response flow.
+    private func reply(status: Int, close: Bool) {
+        out.clear()
+        ctx.replies.append(status: status, close: close, to: out)
+        closeAfterReply = close
+        record.response(code: UInt16(status))
+        state = .localReply
+    }
+
+    private func stepLocalReply() -> Bool {
+        if !out.isEmpty {
+            guard downWritable else { return false }
+            switch Socket.write(downFD, out.readable) {
+            case .bytes(let n):
+                if n < out.readableCount { downWritable = false }
+                out.consume(n)
+                return true
+            case .wouldBlock:
+                downWritable = false
+                return false
+            case .eof, .error:
+                close()
+                return false
+            }
+        }
+        if closeAfterReply {
+            Socket.shutdownWrite(downFD)
+            state = .lingering
+            arm(ctx.loop.now + 2_000_000_000)
+            return true
+        }
+        // Keep-alive after a 403: drop the request body, then read the next request.
+        switch discardRequestBody() {
+        case .done:
+            state = .readingHead
+            return true
+        case .progress:
+            return true
+        case .blocked:
+            return false
+        }
+    }
+
+    private enum DiscardResult { case done, progress, blocked }
+
+    private func discardRequestBody() -> DiscardResult {
+        let n = requestBytesAvailable()
+        if n < 0 {
+            closeAfterReply = true
+            return .progress
+        }
+        if n > 0 {
+            down.consume(n)
+            requestBytesConsumed(n)
+        }
+        if requestComplete() { return .done }
+        guard downReadable else { return .blocked }
+        _ = down.reserveSpace()
+        return readDownstream(eofWhenIdle: false) ? .progress : .blocked
+    }
+
+    /// After the final answer on a closing connection: wait for the client's FIN (bounded by a
+    /// timer) so unread bytes do not turn our close into a RST that destroys the answer.
+    private func stepLinger() -> Bool {
+        guard downReadable else { return false }
+        down.clear()
+        switch Socket.read(downFD, into: down) {
+        case .bytes(let n):
+            down.clear()
+            if n < down.capacity { downReadable = false }
+            return true
+        case .wouldBlock:
+            downReadable = false
+            return false
+        case .eof, .error:
+            close()
+            return false
+        }
+    }
+
+    // MARK: act: forward
+
+    private func connectUpstream() {
+        do {
+            upFD = try Socket.connectTCP(address: addresses.originalDestinationAddress,
+                                          port: addresses.originalDestinationPort,
+                                          mark: ProxyMarks.fromProxy)
+            upReg = try ctx.loop.register(
+                fd: upFD,
+                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                    | EventLoop.Events.edgeTriggered,
+                handler: self, tag: Tag.upstream)
+        } catch {
+            if upFD >= 0 { Socket.close(upFD) }
+            upFD = -1
+            upstreamFailed()
+            return
+        }
+        upReadable = false
+        upWritable = false
+        state = .connecting
+        arm(ctx.loop.now + ctx.config.connectTimeoutNs)
+    }
+
+    private func finishConnect() {
+        if Socket.pendingError(upFD) != 0 {
+            upstreamFailed()
+            return
+        }
+        deadline = 0
+        upWritable = true
+        upReadable = true
+        state = .forwardingRequest
+    }
+
+    /// The upstream refused, timed out or reset before any response byte: 503, like Envoy.
+    private func upstreamFailed() {
+        closeUpstream()
+        if responseStarted {
+            close()
+            return
+        }
+        // The request body may still be arriving; keep-alive only if it can be skipped cleanly.
+        reply(status: 503, close: !clientKeepAlive)
+    }
+
+    private func closeUpstream() {
+        guard upFD >= 0 else { return }
+        ctx.loop.deregister(fd: upFD, registration: upReg)
+        Socket.close(upFD)
+        upFD = -1
+        upReg = .none
+        upReadable = false
+        upWritable = false
+        up.clear()
+    }
+
+    /// Number of bytes at the front of `down` that belong to the current request, or -1 when
+    /// the chunked body is malformed.
+    private func requestBytesAvailable() -> Int {
+        let available = down.readableCount
+        switch requestFraming {
+        case .length(let remaining):
+            return min(available, remaining)
+        case .untilClose:
+            return available
+        case .chunked(var scanner, let scanned, let done):
+            if done || scanned >= available { return min(scanned, available) }
+            let fresh = UnsafeRawBufferPointer(rebasing: down.readable[scanned...])
+            switch scanner.scan(fresh) {
+            case .needMore:
+                requestFraming = .chunked(scanner, scanned: available, done: false)
+                return available
+            case .done(let k):
+                requestFraming = .chunked(scanner, scanned: scanned + k, done: true)
+                return scanned + k
+            case .error:
+                return -1
+            }
+        }
+    }
+
+    private func requestBytesConsumed(_ n: Int) {
+        switch requestFraming {
+        case .length(let remaining): requestFraming = .length(remaining - n)
+        case .untilClose: break
+        case .chunked(let scanner, let scanned, let done):
+            requestFraming = .chunked(scanner, scanned: scanned - n, done: done)
+        }
+    }
+
+    private func requestComplete() -> Bool {
+        switch requestFraming {
+        case .length(let remaining): return remaining == 0
+        case .untilClose: return false
+        case .chunked(_, let scanned, let done): return done && scanned == 0
+        }
+    }
+
+    private func stepForwardRequest() -> Bool {
+        let n = requestBytesAvailable()
+        if n < 0 {
+            // Malformed chunked body after the head was forwarded: nothing sane can follow.
+            close()
+            return false
+        }
+        if n > 0 {
+            guard upWritable else { return false }
+            switch Socket.write(upFD, UnsafeRawBufferPointer(rebasing: down.readable[..<n])) {
+            case .bytes(let w):
+                if w < n { upWritable = false }
+                down.consume(w)
+                requestBytesConsumed(w)
+            case .wouldBlock:
+                upWritable = false
+                return false
+            case .eof, .error:
+                upstreamFailed()
+                return true
+            }
+        }
+        if requestComplete() {
+            state = .awaitingResponse
+            responseStarted = false
+            arm(ctx.loop.now + ctx.config.requestTimeoutNs)
+            return true
+        }
+        if n > 0 { return true }
+        guard downReadable else { return false }
+        _ = down.reserveSpace()
+        return readDownstream(eofWhenIdle: false)
+    }
+
+    // MARK: relay the response
+
+    private func stepAwaitResponse() -> Bool {
+        if !up.isEmpty {
+            switch HTTP1Parser.parseResponseHead(up.readable, requestMethodIsHEAD: requestIsHEAD,
+                                                 into: &response, limits: ctx.config.httpLimits) {
+            case .complete:
+                beginResponse()
+                return true
+            case .error:
+                closeUpstream()
+                if responseStarted { close(); return false }
+                reply(status: 502, close: true)
+                return true
+            case .needMore:
+                break
+            }
+        }
+        guard upReadable else { return false }
+        guard up.reserveSpace() else {
+            closeUpstream()
+            reply(status: 502, close: true)
+            return true
+        }
+        return readUpstream()
+    }
+
+    /// Reads from the upstream into `up`; an EOF ends an until-close body or fails the response.
+    private func readUpstream() -> Bool {
+        let room = up.writableCount
+        switch Socket.read(upFD, into: up) {
+        case .bytes(let n):
+            if n < room { upReadable = false }
+            return true
+        case .wouldBlock:
+            upReadable = false
+            return false
+        case .eof, .error:
+            upstreamEOF()
+            return true
+        }
+    }
+
+    private func upstreamEOF() {
+        switch state {
+        case .relayingResponse:
+            if case .untilClose = responseFraming {
+                // The body ends with the connection: relay what is buffered, then finish.
+                upReadable = false
+                upstreamClosedAfterBody = true
+                return
+            }
+            closeUpstream()
+            close()
+        case .awaitingResponse:
+            closeUpstream()
+            if responseStarted {
+                close()
+            } else {
+                reply(status: 503, close: !clientKeepAlive)
+            }
+        case .tunnel:
+            upstreamClosedAfterBody = true
+            upReadable = false
+        default:
+            closeUpstream()
+        }
+    }
+
+    private var upstreamClosedAfterBody = false
+
+    private func beginResponse() {
+        deadline = 0
+        let status = response.status
+        responseIsInterim = status >= 100 && status < 200 && status != 101
+        responseIsUpgrade = status == 101
+        if !responseIsInterim {
+            record.response(code: UInt16(truncatingIfNeeded: status))
+        }
+        switch response.framing {
+        case .none: responseFraming = .length(response.headLength)
+        case .contentLength(let n): responseFraming = .length(response.headLength + n)
+        case .chunked:
+            responseFraming = .chunked(ChunkedScanner(limits: ctx.config.httpLimits), scanned: response.headLength,
+                                       done: false)
+        case .untilClose: responseFraming = .untilClose
+        }
+        upstreamClosedAfterBody = false
+        state = .relayingResponse
+    }
+
+    private func responseBytesAvailable() -> Int {
+        let available = up.readableCount
+        switch responseFraming {
+        case .length(let remaining): return min(available, remaining)
+        case .untilClose: return available
+        case .chunked(var scanner, let scanned, let done):
+            if done || scanned >= available { return min(scanned, available) }
+            let fresh = UnsafeRawBufferPointer(rebasing: up.readable[scanned...])
+            switch scanner.scan(fresh) {
+            case .needMore:
+                responseFraming = .chunked(scanner, scanned: available, done: false)
+                return available
+            case .done(let k):
+                responseFraming = .chunked(scanner, scanned: scanned + k, done: true)
+                return scanned + k
+            case .error:
+                return -1
+            }
+        }
+    }
+
+    private func responseBytesConsumed(_ n: Int) {
+        switch responseFraming {
+        case .length(let remaining): responseFraming = .length(remaining - n)
+        case .untilClose: break
+        case .chunked(let scanner, let scanned, let done):
+            responseFraming = .chunked(scanner, scanned: scanned - n, done: done)
+        }
+    }
+
+    private func responseComplete() -> Bool {
+        switch responseFraming {
+        case .length(let remaining): return remaining == 0
+        case .untilClose: return upstreamClosedAfterBody && up.isEmpty
+        case .chunked(_, let scanned, let done): return done && scanned == 0
+        }
+    }
+
+    private func stepRelayResponse() -> Bool {
+        let n = responseBytesAvailable()
+        if n < 0 {
+            closeUpstream()
+            close()
+            return false
+        }
+        if n > 0 {
+            guard downWritable else { return false }
+            switch Socket.write(downFD, UnsafeRawBufferPointer(rebasing: up.readable[..<n])) {
+            case .bytes(let w):
+                if w < n { downWritable = false }
+                responseStarted = true
+                up.consume(w)
+                responseBytesConsumed(w)
+            case .wouldBlock:
+                downWritable = false
+                return false
+            case .eof, .error:
+                closeUpstream()
+                close()
+                return false
+            }
+        }
+        if responseComplete() {
+            finishResponse()
+            return true
+        }
+        if n > 0 { return true }
+        if upstreamClosedAfterBody {
+            // EOF inside a length-delimited or chunked body: the response is truncated.
+            closeUpstream()
+            close()
+            return false
+        }
+        guard upReadable else { return false }
+        _ = up.reserveSpace()
+        return readUpstream()
+    }
+
+    private func finishResponse() {
+        if responseIsInterim {
+            state = .awaitingResponse
+            return
+        }
+        if responseIsUpgrade {
+            state = .tunnel
+            return
+        }
+        if !response.keepAlive || upstreamClosedAfterBody {
+            closeUpstream()
+        }
+        if !clientKeepAlive {
+            Socket.shutdownWrite(downFD)
+            state = .lingering
+            arm(ctx.loop.now + 2_000_000_000)
+            return
+        }
+        state = .readingHead
+        if ctx.config.idleTimeoutNs > 0 { arm(ctx.loop.now + ctx.config.idleTimeoutNs) }
+    }
+
+    // MARK: tunnel (after 101 Switching Protocols)
+
+    private func stepTunnel() -> Bool {
+        var progress = false
+        if !down.isEmpty && upWritable && upFD >= 0 {
+            switch Socket.write(upFD, down.readable) {
+            case .bytes(let w):
+                if w < down.readableCount { upWritable = false }
+                down.consume(w)
+                progress = true
+            case .wouldBlock: upWritable = false
+            case .eof, .error: close(); return false
+            }
+        }
+        if !up.isEmpty && downWritable {
+            switch Socket.write(downFD, up.readable) {
+            case .bytes(let w):
+                if w < up.readableCount { downWritable = false }
+                up.consume(w)
+                progress = true
+            case .wouldBlock: downWritable = false
+            case .eof, .error: close(); return false
+            }
+        }
+        if down.isEmpty && downReadable {
+            _ = down.reserveSpace()
+            let room = down.writableCount
+            switch Socket.read(downFD, into: down) {
+            case .bytes(let n): if n < room { downReadable = false }; progress = true
+            case .wouldBlock: downReadable = false
+            case .eof, .error: close(); return false
+            }
+        }
+        if up.isEmpty && upReadable && upFD >= 0 {
+            _ = up.reserveSpace()
+            let room = up.writableCount
+            switch Socket.read(upFD, into: up) {
+            case .bytes(let n): if n < room { upReadable = false }; progress = true
+            case .wouldBlock: upReadable = false
+            case .eof, .error: close(); return false
+            }
+        }
+        if upstreamClosedAfterBody && up.isEmpty { close(); return false }
+        return progress
+    }
+
+    // MARK: close
+
+    private func closeWithReset() {
+        guard state != .closed else { return }
+        closeUpstream()
+        ctx.loop.deregister(fd: downFD, registration: downReg)
+        Socket.closeWithReset(downFD)
+        finishClose()
+    }
+
+    /// Closes both sides. Idempotent.
+    func close() {
+        guard state != .closed else { return }
+        closeUpstream()
+        ctx.loop.deregister(fd: downFD, registration: downReg)
+        Socket.close(downFD)
+        finishClose()
+    }
+
+    private func finishClose() {
+        state = .closed
+        deadline = 0
+        ctx.connectionCount -= 1
+    }
+}
+
+/// SO_MARK values of the proxy's own sockets (bpf/include/sluice_maps.h).
+enum ProxyMarks {
+    /// SLUICE_MARK_FROM_PROXY: upstream connections are never steered back.
+    static let fromProxy: UInt32 = 0x0B00
+}

@@ -1,0 +1,57 @@
+import HTTP1
+
+/// Limits and timeouts of the proxy. Defaults follow Cilium's Envoy settings where Cilium has one
+/// (docs/proxy.md lists each).
+public struct ProxyConfig: Sendable {
+    /// Worker threads (event loops); default: one per core.
+    public var workers: Int
+    /// First CPU to pin workers to (worker i on cpu (pinFirstCPU + i) % cores); nil = no pinning.
+    public var pinFirstCPU: Int?
+    /// Address and port of the transparent HTTP listener (the sockmap points sk_lookup at it).
+    public var httpListenAddress: UInt32
+    public var httpListenPort: UInt16
+    /// Initial per-connection buffer size for each direction.
+    public var bufferBytes: Int
+    /// HTTP/1 parser limits (head size, header count, target length...).
+    public var httpLimits: Limits
+    /// Upstream connect timeout (Cilium `proxy-connect-timeout`: 2 s), then 503.
+    public var connectTimeoutNs: UInt64
+    /// Time allowed for the whole response after the request was forwarded
+    /// (Cilium `http-request-timeout`: 3600 s), then 504 if nothing was sent yet.
+    public var requestTimeoutNs: UInt64
+    /// Idle downstream connection timeout; 0 = none (Cilium `http-idle-timeout` 0).
+    public var idleTimeoutNs: UInt64
+    /// Body of the 403 answer (Cilium `--http-403-msg`); CRLF is appended when missing.
+    public var accessDeniedMessage: String
+    /// Write a flow record for every decision (off only to measure what flows cost).
+    public var recordFlows: Bool
+
+    public init(workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,
+                httpListenAddress: UInt32 = 0x0100_007F, httpListenPort: UInt16 = 15001,
+                bufferBytes: Int = 16384, httpLimits: Limits = .default,
+                connectTimeoutNs: UInt64 = 2_000_000_000, requestTimeoutNs: UInt64 = 3_600_000_000_000,
+                idleTimeoutNs: UInt64 = 0, accessDeniedMessage: String = "Access denied",
+                recordFlows: Bool = true) {
+        self.workers = workers
+        self.pinFirstCPU = pinFirstCPU
+        self.httpListenAddress = httpListenAddress
+        self.httpListenPort = httpListenPort
+        self.bufferBytes = bufferBytes
+        self.httpLimits = httpLimits
+        self.connectTimeoutNs = connectTimeoutNs
+        self.requestTimeoutNs = requestTimeoutNs
+        self.idleTimeoutNs = idleTimeoutNs
+        self.accessDeniedMessage = accessDeniedMessage
+        self.recordFlows = recordFlows
+    }
+
+    /// Online CPUs.
+    public static var cores: Int {
+        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return n > 0 ? n : 1
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

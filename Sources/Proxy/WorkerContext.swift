@@ -1,0 +1,64 @@
+import CSluiceShared
+import HTTP1
+import Policy
+import SluiceIO
+
+/// How a steered connection reached the proxy, read back from the datapath's steering table
+/// (the tc program wrote it when it marked the SYN).
+public struct SteerInfo: Sendable, Equatable {
+    /// The endpoint whose policy applies (destination on ingress, source on egress).
+    public var endpointID: UInt32
+    public var sourceIdentity: UInt32
+    public var destinationIdentity: UInt32
+    public var direction: Direction
+
+    public init(endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction) {
+        self.endpointID = endpointID
+        self.sourceIdentity = sourceIdentity
+        self.destinationIdentity = destinationIdentity
+        self.direction = direction
+    }
+}
+
+/// The steering table as the proxy sees it: 4-tuple -> how it was steered.
+public protocol SteeringTable: AnyObject {
+    /// Addresses in network order, ports in host order; protocol 6 or 17.
+    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
+                destinationPort: UInt16, protocol: UInt8) -> SteerInfo?
+}
+
+/// Where flow records go (the pinned flow ring, or a test collector).
+public protocol FlowSink: AnyObject {
+    /// Fills one record in place; the sink publishes it.
+    func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void)
+}
+
+/// Per-worker state shared by that worker's connections. Only its loop thread touches it,
+/// except `publish(_:)`, which hands a new snapshot over through the loop's task queue.
+public final class WorkerContext {
+    public let loop: EventLoop
+    public let config: ProxyConfig
+    public let steering: SteeringTable
+    public let flows: FlowSink?
+    /// The policy in force on this worker. Replaced whole by `publish`; a request uses the
+    /// snapshot current when its head was parsed.
+    public private(set) var snapshot: PolicySnapshot
+    let replies: LocalReply.Cache
+    /// Live connections (so the worker can count and close them).
+    var connectionCount = 0
+
+    public init(loop: EventLoop, config: ProxyConfig, steering: SteeringTable, flows: FlowSink?,
+                snapshot: PolicySnapshot) {
+        self.loop = loop
+        self.config = config
+        self.steering = steering
+        self.flows = config.recordFlows ? flows : nil
+        self.snapshot = snapshot
+        self.replies = LocalReply.Cache(accessDenied: config.accessDeniedMessage)
+    }
+
+    /// Installs `snapshot` on the loop thread. Safe from any thread.
+    public func publish(_ snapshot: PolicySnapshot) {
+        loop.execute { [unowned self] in self.snapshot = snapshot }
+    }
+}

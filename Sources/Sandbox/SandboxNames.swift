@@ -1,0 +1,62 @@
+/// The names the sandbox gives to network namespaces and interfaces. Pure and deterministic:
+/// the same topology always yields the same names, so a later run (or `down` after a crash)
+/// finds what an earlier one made.
+public enum SandboxNames {
+    /// Every network namespace the sandbox creates starts with this; `down` deletes them all.
+    public static let netnsPrefix = "sluice-"
+    /// The node's network namespace (where the agent runs).
+    public static let nodeNetns = "sluice-node"
+    /// The namespace that owns the world addresses, behind the node.
+    public static let worldNetns = "sluice-world"
+    /// The interface (a bridge without ports) carrying the node address inside the node namespace.
+    public static let nodeInterface = "sluice_host"
+    /// The node-side veth towards the world namespace.
+    public static let worldHostInterface = "sluice_world"
+    /// The pod-side (and world-side) end of every veth.
+    public static let podInterface = "eth0"
+    /// Linux interface names are at most IFNAMSIZ - 1 = 15 bytes.
+    public static let maxInterfaceNameLength = 15
+    /// Longer namespace names are shortened and given a hash suffix, to stay readable.
+    public static let maxNetnsNameLength = 48
+    /// Prefix of host-side veths, as Cilium names them.
+    static let hostInterfacePrefix = "lxc"
+
+    /// `sluice-<namespace>-<pod>`, or, when that is longer than `maxNetnsNameLength` or
+    /// `forceHash` is set (two pods would get the same name), a shortened name with an 8-hex
+    /// hash of `namespace/pod`.
+    public static func netnsName(namespace: String, pod: String, forceHash: Bool = false) -> String {
+        let plain = "\(netnsPrefix)\(namespace)-\(pod)"
+        guard forceHash || plain.utf8.count > maxNetnsNameLength else { return plain }
+        let suffix = "-" + hex8(fnv1a32("\(namespace)/\(pod)"))
+        let keep = maxNetnsNameLength - suffix.utf8.count
+        return String(plain.utf8.prefix(keep)).map { $0 + suffix } ?? netnsPrefix + hex8(fnv1a32(plain))
+    }
+
+    /// `lxc` and 8 hex digits of a hash of `namespace/pod` (and `salt`, raised by the planner
+    /// when two pods collide): 11 bytes, within IFNAMSIZ.
+    public static func hostInterfaceName(namespace: String, pod: String, salt: Int = 0) -> String {
+        let key = salt == 0 ? "\(namespace)/\(pod)" : "\(namespace)/\(pod)#\(salt)"
+        return hostInterfacePrefix + hex8(fnv1a32(key))
+    }
+
+    /// Whether `name` is one the sandbox may have made (used by `down` on leftovers).
+    public static func isSandboxNetns(_ name: String) -> Bool {
+        name.hasPrefix(netnsPrefix) && name.utf8.count > netnsPrefix.utf8.count
+    }
+
+    /// 32-bit FNV-1a: small, stable across runs and platforms (unlike `Hasher`).
+    static func fnv1a32(_ text: String) -> UInt32 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in text.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 0x0100_0193
+        }
+        return hash
+    }
+
+    /// Eight lowercase hex digits, zero-padded.
+    static func hex8(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+}

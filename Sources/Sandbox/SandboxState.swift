@@ -1,0 +1,75 @@
+/// What a running sandbox is made of; written to `<state directory>/state.json` by `up` and read
+/// by `down`, `exec` and the agent (endpoints and their labels).
+public struct SandboxState: Codable, Equatable, Sendable {
+    /// A pod as the datapath and policy see it.
+    public struct Endpoint: Codable, Equatable, Sendable {
+        /// Endpoint ID: 1, 2, ... in file order; `kube-system/kube-dns` is first.
+        public var id: Int
+        public var namespace: String
+        public var pod: String
+        public var podLabels: [String: String]
+        /// The namespace's labels, `kubernetes.io/metadata.name` included.
+        public var namespaceLabels: [String: String]
+        /// Dotted IPv4 address (`10.244.1.11`).
+        public var ipv4: String
+        /// The pod's network namespace (`sluice-backend-backend`).
+        public var netns: String
+        /// The host-side veth inside the node namespace (`lxc1a2b3c4d`).
+        public var hostIfName: String
+        /// Its ifindex inside the node namespace (0 until the veth exists).
+        public var hostIfIndex: Int
+        public var serviceAccount: String
+        public var namedPorts: [NamedPort]
+    }
+
+    /// A namespace and its labels.
+    public struct Namespace: Codable, Equatable, Sendable {
+        public var name: String
+        public var labels: [String: String]
+    }
+
+    /// A world host: DNS name, addresses (owned by `worldNetns`) and TTL.
+    public struct WorldHost: Codable, Equatable, Sendable {
+        public var name: String
+        public var addresses: [String]
+        public var ttl: UInt32
+    }
+
+    /// A background process the sandbox started and `down` stops.
+    public struct ServerProcess: Codable, Equatable, Sendable {
+        /// `namespace/pod`, `world/NAME` or `kube-system/kube-dns`.
+        public var owner: String
+        /// The server kind (`httpbin`, `http-static`, `tcp`, `dns`).
+        public var kind: String
+        public var port: Int
+        public var pid: Int32
+        public var logPath: String
+        /// A string `/proc/PID/cmdline` must contain before `down` signals the PID, so a reused
+        /// PID is never killed.
+        public var marker: String
+    }
+
+    /// `sluice-node`.
+    public var nodeNetns: String
+    /// The node's own address (`10.244.0.1`).
+    public var nodeIP: String
+    /// The kube-dns pod's address, the pods' only name server.
+    public var dnsIP: String
+    public var namespaces: [Namespace]
+    public var endpoints: [Endpoint]
+    /// `sluice-world` when the topology has world hosts, else `nil`.
+    public var worldNetns: String?
+    public var world: [WorldHost]
+    public var servers: [ServerProcess]
+    /// The agent's PID; filled by whoever starts the agent. `down` stops it like a server
+    /// (only if its command line contains `sluice`).
+    public var agentPID: Int32?
+
+    /// The endpoint for `namespace/pod` (a bare `pod` means namespace `default`).
+    public func endpoint(target: String) -> Endpoint? {
+        let parts = target.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let namespace = parts.count == 2 ? String(parts[0]) : "default"
+        let pod = String(parts[parts.count - 1])
+        return endpoints.first { $0.namespace == namespace && $0.pod == pod }
+    }
+}

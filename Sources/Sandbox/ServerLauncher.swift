@@ -1,0 +1,91 @@
+import Foundation
+
+/// Starts the sandbox's servers inside network namespaces and waits until they accept
+/// connections. Knows each server kind's command line.
+struct ServerLauncher {
+    /// How long a server may take to accept its first connection.
+    static let readyTimeout: TimeInterval = 15
+    /// Pause between two readiness probes.
+    static let probeInterval: TimeInterval = 0.1
+    /// gunicorn workers and threads per worker for httpbin (threads give HTTP keep-alive).
+    static let gunicornWorkers = 2
+    static let gunicornThreads = 4
+    /// Log lines quoted in a "not ready" error.
+    static let logTailLines = 20
+
+    /// The project's Python venv with httpbin and gunicorn.
+    let venv: String
+    /// The repository root (for `integration/servers/*.py`).
+    let repoRoot: String
+    /// Extra gunicorn arguments (`--no-control-socket` when that gunicorn has it).
+    let gunicornExtra: [String]
+
+    /// Probes the venv's gunicorn once for `--no-control-socket` (gunicorn 27 otherwise opens
+    /// one shared control socket in `~/.gunicorn`, so a second httpbin pod would clash).
+    init(venv: String, repoRoot: String) {
+        self.venv = venv
+        self.repoRoot = repoRoot
+        let help = (try? CommandRunner.run([Self.gunicornPath(venv: venv), "--help"])) ?? ""
+        gunicornExtra = help.contains("--no-control-socket") ? ["--no-control-socket"] : []
+    }
+
+    /// Memberwise, for tests.
+    init(venv: String, repoRoot: String, gunicornExtra: [String]) {
+        self.venv = venv
+        self.repoRoot = repoRoot
+        self.gunicornExtra = gunicornExtra
+    }
+
+    static func gunicornPath(venv: String) -> String {
+        venv + "/bin/gunicorn"
+    }
+
+    /// The program's argv for `kind` listening on each `HOST:PORT` of `listen`, and the marker
+    /// its `/proc/PID/cmdline` will contain.
+    func command(kind: ServerKind, listen: [String], owner: String) -> (argv: [String], marker: String) {
+        switch kind {
+        case .httpbin:
+            let gunicorn = Self.gunicornPath(venv: venv)
+            let binds = listen.flatMap { ["-b", $0] }
+            let argv = [gunicorn] + binds + ["-w", "\(Self.gunicornWorkers)", "--threads", "\(Self.gunicornThreads)",
+                                             "--access-logfile", "-"] + gunicornExtra + ["httpbin:app"]
+            return (argv, gunicorn)
+        case .httpStatic, .tcp:
+            let script = repoRoot + "/integration/servers/" + (kind == .tcp ? "tcp_echo.py" : "static_http.py")
+            let argv = ["python3", "-u", script, "--name", owner] + listen.flatMap { ["--listen", $0] }
+            return (argv, script)
+        }
+    }
+
+    /// Starts `argv` inside `netns` in the background, logging to `logPath`.
+    func start(argv: [String], netns: String, logPath: String) throws(SandboxError) -> Int32 {
+        try CommandRunner.spawn(["ip", "netns", "exec", netns] + argv, logPath: logPath)
+    }
+
+    /// Waits until `address:port` accepts a TCP connection from inside `netns`.
+    /// - Throws: `SandboxError.serverNotReady` with the log's last lines when `pid` exits or the
+    ///   deadline passes.
+    static func waitUntilAccepting(_ server: SandboxState.ServerProcess, netns: String, address: String,
+                                   deadline: Date) throws(SandboxError) {
+        let probe = ["ip", "netns", "exec", netns, "bash", "-c", "exec 3<>/dev/tcp/\(address)/\(server.port)"]
+        while true {
+            if !ProcessControl.isRunning(server.pid) {
+                throw notReady(server, reason: "exited before accepting connections")
+            }
+            if (try? CommandRunner.run(probe)) != nil { return }
+            if Date() >= deadline {
+                throw notReady(server, reason: "did not accept connections on \(address) within "
+                               + "\(Int(readyTimeout)) s")
+            }
+            Thread.sleep(forTimeInterval: probeInterval)
+        }
+    }
+
+    private static func notReady(_ server: SandboxState.ServerProcess, reason: String) -> SandboxError {
+        let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
+        let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(logTailLines)
+            .joined(separator: "\n")
+        return SandboxError.serverNotReady(owner: server.owner, kind: server.kind, port: server.port,
+                                           reason: reason, logTail: tail)
+    }
+}

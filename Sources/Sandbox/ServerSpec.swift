@@ -1,0 +1,94 @@
+/// The kinds of server a sandbox pod (or world entry) can run.
+public enum ServerKind: String, CaseIterable, Codable, Sendable {
+    /// The real httpbin (`gunicorn httpbin:app` from the project's venv).
+    case httpbin
+    /// `integration/servers/static_http.py`: 200 and a body naming the pod for any request.
+    case httpStatic = "http-static"
+    /// `integration/servers/tcp_echo.py`: accepts and echoes.
+    case tcp
+}
+
+/// One server of a pod, written `KIND:PORT` in the topology file (`"httpbin:80"`).
+public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// What runs.
+    public var kind: ServerKind
+    /// The TCP port it listens on (1...65535).
+    public var port: UInt16
+
+    /// Memberwise initialiser.
+    public init(kind: ServerKind, port: UInt16) {
+        self.kind = kind
+        self.port = port
+    }
+
+    /// The topology-file spelling, `KIND:PORT`.
+    public var description: String {
+        "\(kind.rawValue):\(port)"
+    }
+
+    /// Why a `KIND:PORT` string was rejected.
+    public enum ParseFailure: Error, Equatable, Sendable, CustomStringConvertible {
+        /// No colon, or nothing on one side of it.
+        case malformed(String)
+        /// The part before the colon is not a known kind.
+        case unknownKind(String)
+        /// The part after the colon is not a number in 1...65535.
+        case badPort(String)
+
+        public var description: String {
+            switch self {
+            case .malformed(let text):
+                return "server \"\(text)\" is not KIND:PORT"
+            case .unknownKind(let kind):
+                let known = ServerKind.allCases.map(\.rawValue).joined(separator: ", ")
+                return "unknown server kind \"\(kind)\" (known: \(known))"
+            case .badPort(let port):
+                return "bad port \"\(port)\" (must be 1...65535)"
+            }
+        }
+    }
+
+    /// Parses `KIND:PORT`.
+    public static func parse(_ text: String) throws(ParseFailure) -> ServerSpec {
+        guard let colon = text.lastIndex(of: ":") else { throw .malformed(text) }
+        let kindText = String(text[..<colon]).trimmingSpaces()
+        let portText = String(text[text.index(after: colon)...]).trimmingSpaces()
+        guard !kindText.isEmpty, !portText.isEmpty else { throw .malformed(text) }
+        guard let kind = ServerKind(rawValue: kindText) else { throw .unknownKind(kindText) }
+        guard let port = parsePort(portText) else { throw .badPort(portText) }
+        return ServerSpec(kind: kind, port: port)
+    }
+
+    /// A decimal port in 1...65535, or `nil`.
+    static func parsePort(_ text: String) -> UInt16? {
+        guard text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let value = UInt16(text), value > 0
+        else { return nil }
+        return value
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            self = try ServerSpec.parse(text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces and tabs (no Foundation needed).
+    func trimmingSpaces() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,206 @@
+/// A sandbox topology file: the namespaces, pods and (optionally) outside "world" hosts that
+/// `sluice sandbox up FILE` builds.
+///
+/// ```yaml
+/// namespaces:
+///   - name: backend
+///     labels: {name: backend}
+/// pods:
+///   - name: backend
+///     namespace: backend
+///     labels: {app: backend}
+///     servers: ["httpbin:80", "tcp:6379"]
+/// world:
+///   - name: api.example.com
+///     addresses: [192.0.2.10]
+///     servers: ["http-static:80"]
+///     ttl: 60
+/// ```
+///
+/// Decoding checks each value's shape; `Topology.load(path:)` / `parse(yaml:file:)` also check
+/// the cross-references (duplicates, undeclared namespaces) and report file, line and field.
+public struct Topology: Decodable, Equatable, Sendable {
+    /// Declared namespaces, in file order. `default` and `kube-system` exist implicitly.
+    public var namespaces: [NamespaceSpec]
+    /// Pods, in file order (which fixes their endpoint IDs and addresses).
+    public var pods: [PodSpec]
+    /// Hosts outside the cluster, reachable from pods only through the node.
+    public var world: [WorldSpec]
+
+    /// Memberwise initialiser.
+    public init(namespaces: [NamespaceSpec] = [], pods: [PodSpec] = [], world: [WorldSpec] = []) {
+        self.namespaces = namespaces
+        self.pods = pods
+        self.world = world
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case namespaces, pods, world
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        namespaces = try container.decodeIfPresent([NamespaceSpec].self, forKey: .namespaces) ?? []
+        pods = try container.decodeIfPresent([PodSpec].self, forKey: .pods) ?? []
+        world = try container.decodeIfPresent([WorldSpec].self, forKey: .world) ?? []
+    }
+}
+
+/// A namespace and its labels (`kubernetes.io/metadata.name` is added automatically, as
+/// Kubernetes does).
+public struct NamespaceSpec: Decodable, Equatable, Sendable {
+    /// The namespace name (a DNS label).
+    public var name: String
+    /// Labels as written in the file.
+    public var labels: [String: String]
+
+    /// Memberwise initialiser.
+    public init(name: String, labels: [String: String] = [:]) {
+        self.name = name
+        self.labels = labels
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, labels
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+    }
+}
+
+/// A container port with a name, as Kubernetes declares them; policies may name it in `toPorts`.
+public struct NamedPort: Codable, Hashable, Sendable {
+    /// The port's name (`http`, `dns`).
+    public var name: String
+    /// The port number.
+    public var port: UInt16
+    /// `TCP`, `UDP` or `SCTP`.
+    public var `protocol`: String
+
+    /// Memberwise initialiser.
+    public init(name: String, port: UInt16, protocol: String = "TCP") {
+        self.name = name
+        self.port = port
+        self.protocol = `protocol`
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, port, `protocol`
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        port = try container.decode(UInt16.self, forKey: .port)
+        `protocol` = try container.decodeIfPresent(String.self, forKey: .protocol) ?? "TCP"
+    }
+}
+
+/// A pod: one network namespace with a veth to the node, its labels and servers.
+public struct PodSpec: Decodable, Equatable, Sendable {
+    /// The pod name (a DNS label); also its DNS name `POD.NAMESPACE.svc.cluster.local`.
+    public var name: String
+    /// The namespace (default `default`).
+    public var namespace: String
+    /// Pod labels.
+    public var labels: [String: String]
+    /// Servers started inside the pod.
+    public var servers: [ServerSpec]
+    /// The service account (default `default`).
+    public var serviceAccount: String
+    /// Named container ports.
+    public var namedPorts: [NamedPort]
+
+    /// Memberwise initialiser.
+    public init(name: String, namespace: String = "default", labels: [String: String] = [:],
+                servers: [ServerSpec] = [], serviceAccount: String = "default", namedPorts: [NamedPort] = []) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+        self.servers = servers
+        self.serviceAccount = serviceAccount
+        self.namedPorts = namedPorts
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, namespace, labels, servers, serviceAccount, namedPorts
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        namespace = try container.decodeIfPresent(String.self, forKey: .namespace) ?? "default"
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        servers = try container.decodeIfPresent([ServerSpec].self, forKey: .servers) ?? []
+        serviceAccount = try container.decodeIfPresent(String.self, forKey: .serviceAccount) ?? "default"
+        namedPorts = try container.decodeIfPresent([NamedPort].self, forKey: .namedPorts) ?? []
+    }
+}
+
+/// A host outside the cluster: a DNS name with addresses (documentation ranges such as
+/// `192.0.2.0/24`), owned by the sandbox's single "world" namespace behind the node.
+public struct WorldSpec: Decodable, Equatable, Sendable {
+    /// Default TTL of the world name's DNS answers, in seconds.
+    public static let defaultTTL: UInt32 = 30
+
+    /// The DNS name (`api.example.com`).
+    public var name: String
+    /// Its IPv4 addresses.
+    public var addresses: [IPv4Address]
+    /// Servers listening on each of the addresses.
+    public var servers: [ServerSpec]
+    /// TTL of the DNS answers.
+    public var ttl: UInt32
+
+    /// Memberwise initialiser.
+    public init(name: String, addresses: [IPv4Address], servers: [ServerSpec] = [], ttl: UInt32 = defaultTTL) {
+        self.name = name
+        self.addresses = addresses
+        self.servers = servers
+        self.ttl = ttl
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, addresses, servers, ttl
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        let texts = try container.decode([String].self, forKey: .addresses)
+        var addresses: [IPv4Address] = []
+        for (index, text) in texts.enumerated() {
+            guard let address = IPv4Address(text) else {
+                let path = container.codingPath + [CodingKeys.addresses, IndexKey(index)]
+                throw DecodingError.dataCorrupted(.init(codingPath: path,
+                                                        debugDescription: "\"\(text)\" is not an IPv4 address"))
+            }
+            addresses.append(address)
+        }
+        self.addresses = addresses
+        servers = try container.decodeIfPresent([ServerSpec].self, forKey: .servers) ?? []
+        ttl = try container.decodeIfPresent(UInt32.self, forKey: .ttl) ?? WorldSpec.defaultTTL
+    }
+}
+
+/// A sequence index as a coding-path element (for errors that point into a list).
+struct IndexKey: CodingKey {
+    let intValue: Int?
+    let stringValue: String
+
+    init(_ index: Int) {
+        intValue = index
+        stringValue = "\(index)"
+    }
+
+    init?(stringValue: String) {
+        return nil
+    }
+
+    init?(intValue: Int) {
+        self.init(intValue)
+    }
+}

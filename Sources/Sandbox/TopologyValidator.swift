@@ -1,0 +1,141 @@
+/// Checks the cross-references of a decoded topology: names are DNS labels, nothing is declared
+/// twice, pods live in declared (or implicit) namespaces, world addresses stay outside the pod
+/// range. Pure; reports the first problem with its path.
+struct TopologyValidator {
+    /// One problem: where and what.
+    struct Problem: Equatable {
+        var path: [TopologyPathItem]
+        var message: String
+    }
+
+    /// Longest DNS label (RFC 1035 section 2.3.4), also Kubernetes' namespace name limit.
+    static let maxLabelLength = 63
+    /// Longest DNS name (RFC 1035 section 2.3.4).
+    static let maxNameLength = 253
+
+    private let topology: Topology
+
+    init(_ topology: Topology) {
+        self.topology = topology
+    }
+
+    /// The first problem in file order, or `nil` when the topology is usable.
+    func firstProblem() -> Problem? {
+        checkNamespaces() ?? checkPods() ?? checkWorld()
+    }
+
+    private func checkNamespaces() -> Problem? {
+        var seen = Set<String>()
+        for (index, namespace) in topology.namespaces.enumerated() {
+            let path: [TopologyPathItem] = [.key("namespaces"), .index(index)]
+            if !Self.isDNSLabel(namespace.name) {
+                return Problem(path: path + [.key("name")], message: "\"\(namespace.name)\" is not a DNS label")
+            }
+            if !seen.insert(namespace.name).inserted {
+                return Problem(path: path + [.key("name")], message: "duplicate namespace \"\(namespace.name)\"")
+            }
+            if let key = namespace.labels.keys.sorted().first(where: { $0.isEmpty }) {
+                return Problem(path: path + [.key("labels")], message: "empty label key \"\(key)\"")
+            }
+        }
+        return nil
+    }
+
+    private func checkPods() -> Problem? {
+        let declared = Set(topology.namespaces.map(\.name)).union(Topology.implicitNamespaces)
+        var seen = Set<String>()
+        for (index, pod) in topology.pods.enumerated() {
+            let path: [TopologyPathItem] = [.key("pods"), .index(index)]
+            if !Self.isDNSLabel(pod.name) {
+                return Problem(path: path + [.key("name")], message: "\"\(pod.name)\" is not a DNS label")
+            }
+            if !declared.contains(pod.namespace) {
+                return Problem(path: path + [.key("namespace")],
+                               message: "namespace \"\(pod.namespace)\" is not declared under namespaces")
+            }
+            let qualified = "\(pod.namespace)/\(pod.name)"
+            if qualified == SandboxPlan.dnsPodName || !seen.insert(qualified).inserted {
+                let why = qualified == SandboxPlan.dnsPodName ? " (the sandbox adds it)" : ""
+                return Problem(path: path + [.key("name")], message: "duplicate pod \"\(qualified)\"\(why)")
+            }
+            if let problem = Self.checkServers(pod.servers, path: path) {
+                return problem
+            }
+            for (portIndex, named) in pod.namedPorts.enumerated() where !Self.isValidNamedPort(named) {
+                return Problem(path: path + [.key("namedPorts"), .index(portIndex)],
+                               message: "named port needs a DNS-label name, a port 1...65535 and TCP/UDP/SCTP")
+            }
+        }
+        return nil
+    }
+
+    private func checkWorld() -> Problem? {
+        var names = Set<String>()
+        var owners: [IPv4Address: String] = [:]
+        for (index, entry) in topology.world.enumerated() {
+            let path: [TopologyPathItem] = [.key("world"), .index(index)]
+            if !Self.isDNSName(entry.name) {
+                return Problem(path: path + [.key("name")], message: "\"\(entry.name)\" is not a DNS name")
+            }
+            if !names.insert(entry.name).inserted {
+                return Problem(path: path + [.key("name")], message: "duplicate world name \"\(entry.name)\"")
+            }
+            if entry.addresses.isEmpty {
+                return Problem(path: path + [.key("addresses")], message: "needs at least one address")
+            }
+            for (addressIndex, address) in entry.addresses.enumerated() {
+                let addressPath = path + [.key("addresses"), .index(addressIndex)]
+                if let why = Self.reservedReason(address) {
+                    return Problem(path: addressPath, message: "\(address) \(why)")
+                }
+                if let owner = owners[address], owner != entry.name {
+                    return Problem(path: addressPath, message: "\(address) is already used by \"\(owner)\"")
+                }
+                owners[address] = entry.name
+            }
+            if let problem = Self.checkServers(entry.servers, path: path) {
+                return problem
+            }
+        }
+        return nil
+    }
+
+    private static func checkServers(_ servers: [ServerSpec], path: [TopologyPathItem]) -> Problem? {
+        var ports = Set<UInt16>()
+        for (index, server) in servers.enumerated() where !ports.insert(server.port).inserted {
+            return Problem(path: path + [.key("servers"), .index(index)],
+                           message: "port \(server.port) is used by two servers")
+        }
+        return nil
+    }
+
+    /// Why a world address cannot be used, or `nil`.
+    static func reservedReason(_ address: IPv4Address) -> String? {
+        if address.isIn(SandboxPlan.podNetwork, prefixLength: SandboxPlan.podNetworkPrefixLength) {
+            return "is inside the pod network \(SandboxPlan.podNetwork)/\(SandboxPlan.podNetworkPrefixLength)"
+        }
+        if address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) { return "is a loopback address" }
+        if address.isIn(IPv4Address(0, 0, 0, 0), prefixLength: 8) { return "is in 0.0.0.0/8" }
+        if address.value >= IPv4Address(224, 0, 0, 0).value { return "is multicast or reserved" }
+        return nil
+    }
+
+    /// RFC 1123 label as Kubernetes uses it: lowercase letters, digits and `-`, alphanumeric at
+    /// both ends, 1...63 characters.
+    static func isDNSLabel(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first, let last = bytes.last, bytes.count <= maxLabelLength else { return false }
+        let isAlnum: (UInt8) -> Bool = { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }
+        return isAlnum(first) && isAlnum(last) && bytes.allSatisfy { isAlnum($0) || $0 == 0x2D }
+    }
+
+    /// Dot-separated DNS labels, at most 253 characters, no trailing dot.
+    static func isDNSName(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= maxNameLength else { return false }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+    }
+
+    private static func isValidNamedPort(_ port: NamedPort) -> Bool {
+        isDNSLabel(port.name) && port.port > 0 && ["TCP", "UDP", "SCTP"].contains(port.protocol)
+    }
+}

@@ -1,0 +1,212 @@
+internal import CSluice
+import Glibc
+
+/// Receives readiness events for the descriptors it registered.
+/// Called only on the loop's own thread.
+public protocol EventHandler: AnyObject {
+    /// `events` are EPOLL* bits (see `EventLoop.Events`); `tag` is the value given at registration
+    /// (a connection uses it to tell its downstream from its upstream descriptor).
+    func handleEvents(_ events: UInt32, tag: UInt32)
+}
+
+/// Receives deadline callbacks from `EventLoop.schedule(at:_:)`.
+public protocol TimerTarget: AnyObject {
+    /// Called once `deadline` (monotonic ns) has passed. The target decides whether its deadline
+    /// still holds (deadlines are not cancelled: a target that moved its deadline re-schedules).
+    func timerFired(now: UInt64)
+}
+
+/// One epoll loop on one thread: owns the registrations, a wakeup eventfd, a task queue for other
+/// threads, and a deadline heap. Everything but `execute(_:)` must be called on the loop thread.
+public final class EventLoop {
+    /// epoll event bits.
+    public enum Events {
+        public static let readable = UInt32(CSluice_EPOLLIN)
+        public static let writable = UInt32(CSluice_EPOLLOUT)
+        public static let error = UInt32(CSluice_EPOLLERR)
+        public static let hangup = UInt32(CSluice_EPOLLHUP)
+        public static let readHangup = UInt32(CSluice_EPOLLRDHUP)
+        public static let edgeTriggered = CSluice_EPOLLET_BIT
+    }
+
+    /// Identifies a registration: slot in the table plus a generation, so an event for a slot that
+    /// was freed and reused is recognised and dropped.
+    public struct Registration: Equatable {
+        fileprivate let slot: UInt32
+        fileprivate let generation: UInt32
+        fileprivate var userData: UInt64 { UInt64(slot) << 32 | UInt64(generation) }
+        public static let none = Registration(slot: UInt32.max, generation: 0)
+    }
+
+    private struct Slot {
+        var handler: EventHandler?
+        var tag: UInt32
+        var generation: UInt32
+    }
+
+    private struct Deadline {
+        var at: UInt64
+        var target: TimerTarget
+    }
+
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private var slots: [Slot] = []
+    private var freeSlots: [UInt32] = []
+    private var heap: [Deadline] = []
+    private var events: UnsafeMutablePointer<CSluice_epoll_event>
+    private let maxEvents = 256
+    private var stopped = false
+
+    private var queueLock = pthread_mutex_t()
+    private var queue: [() -> Void] = []
+    private var queueDrain: [() -> Void] = []
+
+    /// Monotonic time (ns) taken once per loop iteration.
+    public private(set) var now: UInt64 = 0
+
+    public init() throws(SyscallError) {
+        epfd = CSluice_epoll_create()
+        if epfd < 0 { throw SyscallError("epoll_create1", errno: Glibc.errno) }
+        wakeFD = CSluice_eventfd()
+        if wakeFD < 0 { throw SyscallError("eventfd", errno: Glibc.errno) }
+        events = .allocate(capacity: maxEvents)
+        pthread_mutex_init(&queueLock, nil)
+        if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, wakeFD, Events.readable, UInt64.max) < 0 {
+            throw SyscallError("epoll_ctl(eventfd)", errno: Glibc.errno)
+        }
+        now = Clock.monotonicNs()
+    }
+
+    deinit {
+        events.deallocate()
+        Glibc.close(epfd)
+        Glibc.close(wakeFD)
+        pthread_mutex_destroy(&queueLock)
+    }
+
+    /// Adds `fd` with `events`; `handler` is retained until `deregister`.
+    public func register(fd: Int32, events: UInt32, handler: EventHandler, tag: UInt32) throws(SyscallError)
+        -> Registration
+    {
+        let slot: UInt32
+        if let s = freeSlots.popLast() {
+            slot = s
+        } else {
+            slot = UInt32(slots.count)
+            slots.append(Slot(handler: nil, tag: 0, generation: 0))
+        }
+        let generation = slots[Int(slot)].generation &+ 1
+        slots[Int(slot)] = Slot(handler: handler, tag: tag, generation: generation)
+        let reg = Registration(slot: slot, generation: generation)
+        if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, fd, events, reg.userData) < 0 {
+            let e = Glibc.errno
+            slots[Int(slot)].handler = nil
+            freeSlots.append(slot)
+            throw SyscallError("epoll_ctl(ADD)", errno: e)
+        }
+        return reg
+    }
+
+    /// Changes the interest set of a registered descriptor.
+    public func modify(fd: Int32, registration: Registration, events: UInt32) throws(SyscallError) {
+        if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_MOD, fd, events, registration.userData) < 0 {
+            throw SyscallError("epoll_ctl(MOD)", errno: Glibc.errno)
+        }
+    }
+
+    /// Removes `fd` (call before closing it) and releases the handler.
+    public func deregister(fd: Int32, registration: Registration) {
+        guard registration != .none, Int(registration.slot) < slots.count,
+              slots[Int(registration.slot)].generation == registration.generation
+        else { return }
+        _ = CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_DEL, fd, 0, 0)
+        slots[Int(registration.slot)].handler = nil
+        freeSlots.append(registration.slot)
+    }
+
+    /// Calls `target.timerFired` once monotonic time reaches `deadline`.
+    public func schedule(at deadline: UInt64, _ target: TimerTarget) {
+        heap.append(Deadline(at: deadline, target: target))
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if heap[parent].at <= heap[i].at { break }
+            heap.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    private func popDeadline() -> Deadline {
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && heap[l].at < heap[m].at { m = l }
+                if r < heap.count && heap[r].at < heap[m].at { m = r }
+                if m == i { break }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
+    }
+
+    /// Runs `task` on the loop thread soon. Safe from any thread.
+    public func execute(_ task: @escaping () -> Void) {
+        pthread_mutex_lock(&queueLock)
+        queue.append(task)
+        pthread_mutex_unlock(&queueLock)
+        _ = CSluice_eventfd_signal(wakeFD)
+    }
+
+    /// Makes `run()` return after the current iteration. Safe from any thread.
+    public func stop() {
+        execute { [unowned self] in self.stopped = true }
+    }
+
+    /// Runs until `stop()`.
+    public func run() {
+        while !stopped {
+            var timeout: Int32 = -1
+            if let first = heap.first {
+                let t = Clock.monotonicNs()
+                timeout = first.at <= t ? 0 : Int32(min((first.at - t) / 1_000_000 + 1, 1000))
+            }
+            let n = CSluice_epoll_wait(epfd, events, Int32(maxEvents), timeout)
+            now = Clock.monotonicNs()
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let ev = events[i]
+                    if ev.data == UInt64.max {
+                        drainQueue()
+                        continue
+                    }
+                    let slot = Int(ev.data >> 32)
+                    let generation = UInt32(truncatingIfNeeded: ev.data)
+                    guard slot < slots.count, slots[slot].generation == generation,
+                          let handler = slots[slot].handler
+                    else { continue }
+                    handler.handleEvents(ev.events, tag: slots[slot].tag)
+                }
+            }
+            while let first = heap.first, first.at <= now {
+                let d = popDeadline()
+                d.target.timerFired(now: now)
+            }
+        }
+    }
+
+    private func drainQueue() {
+        _ = CSluice_eventfd_drain(wakeFD)
+        pthread_mutex_lock(&queueLock)
+        swap(&queue, &queueDrain)
+        pthread_mutex_unlock(&queueLock)
+        for task in queueDrain { task() }
+        queueDrain.removeAll(keepingCapacity: true)
+    }
+}

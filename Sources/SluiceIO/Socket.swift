@@ -1,0 +1,122 @@
+internal import CSluice
+import Glibc
+
+/// Syscall wrappers on raw descriptors used by the event loops. All sockets are non-blocking.
+public enum Socket {
+    /// Result of a read or write on a non-blocking socket.
+    public enum IOResult: Equatable {
+        case bytes(Int)
+        case wouldBlock
+        case eof
+        case error(Int32)
+    }
+
+    /// read(2) into `buffer`'s free space.
+    @inline(__always)
+    public static func read(_ fd: Int32, into buffer: IOBuffer) -> IOResult {
+        while true {
+            let n = Glibc.read(fd, buffer.writePointer, buffer.writableCount)
+            if n > 0 {
+                buffer.writeIndex += n
+                return .bytes(n)
+            }
+            if n == 0 { return .eof }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+            return .error(e)
+        }
+    }
+
+    /// write(2) of `bytes` (send with MSG_NOSIGNAL so a closed peer gives EPIPE, not SIGPIPE).
+    @inline(__always)
+    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        while true {
+            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return .bytes(n) }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+            return .error(e)
+        }
+    }
+
+    /// Closes a descriptor we own.
+    @inline(__always)
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// Sends RST instead of FIN on close (SO_LINGER 0): used to drop a connection.
+    public static func closeWithReset(_ fd: Int32) {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        _ = Glibc.close(fd)
+    }
+
+    /// shutdown(SHUT_WR): half-close after the last byte.
+    public static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// A listening TCP socket on an IPv4 address (network order).
+    public static func listenTCP(address: UInt32, port: UInt16, backlog: Int32 = 4096,
+                                 transparent: Bool, reusePort: Bool) throws(SyscallError) -> Int32 {
+        let fd = CSluice_tcp_listen4(address, port, backlog, transparent ? 1 : 0, reusePort ? 1 : 0)
+        if fd < 0 { throw SyscallError("listen", negated: fd) }
+        return fd
+    }
+
+    /// An accepted connection: descriptor, peer and local (original destination) addresses.
+    public struct Accepted {
+        public var fd: Int32
+        public var peerAddress: UInt32
+        public var peerPort: UInt16
+        public var localAddress: UInt32
+        public var localPort: UInt16
+    }
+
+    /// accept4 + getsockname. nil when no connection is pending.
+    public static func accept(_ listener: Int32) throws(SyscallError) -> Accepted? {
+        var a = Accepted(fd: -1, peerAddress: 0, peerPort: 0, localAddress: 0, localPort: 0)
+        let fd = CSluice_accept4(listener, &a.peerAddress, &a.peerPort, &a.localAddress, &a.localPort)
+        if fd < 0 {
+            if -fd == EAGAIN || -fd == EWOULDBLOCK { return nil }
+            throw SyscallError("accept4", negated: fd)
+        }
+        a.fd = fd
+        return a
+    }
+
+    /// Starts a non-blocking connect; completion is reported by EPOLLOUT + `pendingError`.
+    public static func connectTCP(address: UInt32, port: UInt16, mark: UInt32) throws(SyscallError) -> Int32 {
+        let fd = CSluice_tcp_connect4(address, port, mark)
+        if fd < 0 { throw SyscallError("connect", negated: fd) }
+        return fd
+    }
+
+    /// SO_ERROR of a socket (0 = none).
+    public static func pendingError(_ fd: Int32) -> Int32 { CSluice_socket_error(fd) }
+
+    /// Enters the network namespace at `path` for the calling thread (and threads it creates).
+    public static func enterNetworkNamespace(path: String) throws(SyscallError) {
+        let r = CSluice_setns_net(path)
+        if r < 0 { throw SyscallError("setns(\(path))", negated: r) }
+    }
+}
+
+/// Clocks. Monotonic time is the clock of bpf_ktime_get_ns, so flow records from the kernel and
+/// from the proxy sort together.
+public enum Clock {
+    @inline(__always) public static func monotonicNs() -> UInt64 { CSluice_monotonic_ns() }
+    @inline(__always) public static func coarseMonotonicNs() -> UInt64 { CSluice_monotonic_coarse_ns() }
+    @inline(__always) public static func realtimeNs() -> UInt64 { CSluice_realtime_ns() }
+
+    /// Writes the IMF-fixdate for `unixSeconds` (29 bytes) into `out`.
+    public static func httpDate(unixSeconds: Int64, into out: UnsafeMutablePointer<CChar>) {
+        _ = CSluice_http_date(unixSeconds, out)
+    }
+
+    /// Pins the calling thread to one CPU.
+    public static func pinThread(cpu: Int) -> Bool { CSluice_pin_thread(Int32(cpu)) == 0 }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Proxy
+import Sandbox
+
+/// `sluice demo`: the DigitalOcean tutorial's L7 step on a sandbox node, request by request.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring up the tutorial's three-tier sandbox, apply an L7 policy, show requests and their flows, tear down.")
+
+    @Flag(help: "Leave the sandbox up at the end.")
+    var keep = false
+
+    func run() throws {
+        let root = Paths.repoRoot
+        let topology = root + "/proxy-config/sandbox/tutorial.yaml"
+        let policy = root + "/proxy-config/examples/tutorial/backend-http-rules.yaml"
+        Demo.installSignalHandlers()
+        say("== Sluice demo: L7 policy for the tutorial's backend (httpbin) ==")
+        say("-- sandbox up \(topology)")
+        let state: SandboxState
+        do {
+            state = try SandboxLifecycle.up(topologyPath: topology)
+        } catch {
+            try? SandboxLifecycle.down()
+            throw error
+        }
+        var failures = 0
+        defer {
+            if !keep {
+                say("-- sandbox down")
+                try? SandboxLifecycle.down()
+            }
+        }
+        for e in state.endpoints { say("   pod \(e.namespace)/\(e.pod) \(e.ipv4)") }
+
+        say("-- sluice apply -f \(policy)")
+        let text = try String(contentsOfFile: policy, encoding: .utf8)
+        let applied = try ControlClient.send(ControlRequest(op: "apply", file: policy, yaml: text),
+                                             path: Paths.controlSocket)
+        say("   " + applied.message.replacingOccurrences(of: "\n", with: "\n   "))
+        guard applied.ok else { throw ExitCode(1) }
+
+        let url = "http://backend.backend.svc.cluster.local"
+        let steps: [(String, [String], String)] = [
+            ("GET \(url)/get", ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url + "/get"], "200"),
+            ("POST \(url)/post", ["curl", "-s", "-m", "5", "-w", "\n%{http_code}", "-X", "POST", url + "/post"], "403"),
+            ("GET \(url)/anything/x", ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                                        url + "/anything/x"], "200"),
+        ]
+        for (title, command, expected) in steps {
+            let argv = try SandboxManager.execArguments(state: state, target: "frontend/frontend", command: command)
+            let output = Demo.capture(argv)
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let code = lines.last ?? ""
+            let ok = code == expected
+            if !ok { failures += 1 }
+            say("-- frontend: \(title)")
+            if lines.count > 1 {
+                let body = lines.dropLast().joined(separator: "\\n")
+                say("   body: \"\(body)\\r\\n\"".replacingOccurrences(of: "\r\\r\\n", with: "\\r\\n"))
+            }
+            say("   \(code) (expected \(expected)) \(ok ? "ok" : "UNEXPECTED")")
+        }
+        usleep(200_000)
+        say("-- sluice observe --last 6")
+        let observe = try Observe.parse(["--last", "6"])
+        try observe.run()
+        if failures > 0 {
+            say("\(failures) step(s) did not give the expected result")
+            throw ExitCode(1)
+        }
+        say("== demo done ==")
+    }
+
+    private func say(_ s: String) {
+        print(s)
+        fflush(stdout)
+    }
+
+    /// Runs argv and returns its standard output.
+    static func capture(_ argv: [String]) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return "" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Ctrl-C or SIGTERM during the demo still removes the sandbox.
+    static func installSignalHandlers() {
+        let handler: @convention(c) (Int32) -> Void = { sig in
+            try? SandboxLifecycle.down()
+            _exit(128 + sig)
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Datapath
+import Foundation
+import Proxy
+import Sandbox
+
+struct SandboxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "A Kubernetes-like node on this machine: pods as network namespaces, real servers, the Sluice agent.",
+        subcommands: [Up.self, Down.self, Exec.self, Status.self])
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the node from a topology file and start the agent in the background.")
+        @Argument(help: "Topology YAML (namespaces, pods with labels and servers).")
+        var file: String
+        @Option(help: "Agent worker threads (default: one per core).")
+        var workers: Int?
+        @Option(help: "Pin agent worker i to CPU (N + i) mod cores.")
+        var pinCpu: Int?
+        @Flag(help: "Start the agent without flow recording (benchmarks only).")
+        var noFlows = false
+
+        func run() throws {
+            var extra: [String] = []
+            if let workers { extra += ["--workers", String(workers)] }
+            if let pinCpu { extra += ["--pin-cpu", String(pinCpu)] }
+            if noFlows { extra.append("--no-flows") }
+            let state = try SandboxLifecycle.up(topologyPath: file, agentArguments: extra)
+            print("sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)")
+            for e in state.endpoints {
+                print("  \(e.namespace)/\(e.pod)\t\(e.ipv4)")
+            }
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop the agent and servers and remove every namespace, pin and file the sandbox made.")
+        func run() throws {
+            try SandboxLifecycle.down()
+            print("sandbox down")
+        }
+    }
+
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command inside a pod, like kubectl exec: sluice sandbox exec NS/POD -- CMD...")
+        @Argument(help: "The pod: NAMESPACE/POD, or POD in namespace default.")
+        var target: String
+        @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
+        var command: [String] = []
+
+        func run() throws {
+            let manager = SandboxManager(stateDirectory: Paths.sandboxState)
+            guard let state = try manager.state() else {
+                throw ValidationError("no sandbox is up (run `sluice sandbox up FILE`)")
+            }
+            var cmd = command
+            if cmd.first == "--" { cmd.removeFirst() }
+            let argv = try SandboxManager.execArguments(state: state, target: target, command: cmd)
+            try SandboxLifecycle.exec(argv)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the sandbox's pods and the agent's L7 ports.")
+        func run() throws {
+            let manager = SandboxManager(stateDirectory: Paths.sandboxState)
+            guard let state = try manager.state() else {
+                print("no sandbox")
+                throw ExitCode(1)
+            }
+            for e in state.endpoints { print("\(e.namespace)/\(e.pod)\t\(e.ipv4)\tendpoint \(e.id)") }
+            let response = try ControlClient.send(ControlRequest(op: "status"), path: Paths.controlSocket)
+            print(response.message)
+        }
+    }
+}
+
+/// Bringing the sandbox and its agent up and down (shared by `sandbox` and `demo`).
+enum SandboxLifecycle {
+    static func up(topologyPath: String, agentArguments: [String] = []) throws -> SandboxState {
+        guard getuid() == 0 else { throw ValidationError("the sandbox needs root (network namespaces, BPF)") }
+        let topology = try Topology.load(path: topologyPath)
+        let root = Paths.repoRoot
+        try down()
+        let manager = SandboxManager(stateDirectory: Paths.sandboxState)
+        var state = try manager.up(topology: topology, venv: root + "/.venv", repoRoot: root)
+        do {
+            state.agentPID = try startAgent(state: state, arguments: agentArguments)
+            try manager.save(state)
+            try waitForAgent(pid: state.agentPID ?? 0)
+        } catch {
+            try? down()
+            throw error
+        }
+        return state
+    }
+
+    static func down() throws {
+        let manager = SandboxManager(stateDirectory: Paths.sandboxState)
+        if let state = try? manager.state(), let pid = state.agentPID, pid > 0 {
+            stopProcess(pid)
+        }
+        try manager.down()
+        try? Datapath.unpinAll(pinDirectory: Paths.pinDirectory)
+        try? FileManager.default.removeItem(atPath: Paths.agentState)
+        unlink(Paths.controlSocket)
+    }
+
+    private static var agentLog: String { Paths.sandboxState + "/logs/agent.log" }
+
+    /// Starts `sluice agent` in its own session, logging to the sandbox's log directory.
+    private static func startAgent(state: SandboxState, arguments: [String]) throws -> Int32 {
+        FileManager.default.createFile(atPath: agentLog, contents: nil)
+        guard let log = FileHandle(forWritingAtPath: agentLog) else {
+            throw ValidationError("cannot write \(agentLog)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = [Paths.executable, "agent", "--netns", state.nodeNetns,
+                             "--endpoints", Paths.sandboxState + "/state.json",
+                             "--state-dir", Paths.agentState, "--socket", Paths.controlSocket] + arguments
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process.processIdentifier
+    }
+
+    /// Waits until the agent answers on its control socket (it has attached the datapath and
+    /// started the proxy by then); fails with its log if it exits or does not answer in 30 s.
+    private static func waitForAgent(pid: Int32) throws {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if kill(pid, 0) != 0 {
+                throw ValidationError("the agent exited during start-up:\n" + logTail())
+            }
+            if let r = try? ControlClient.send(ControlRequest(op: "status"), path: Paths.controlSocket), r.ok {
+                return
+            }
+            usleep(100_000)
+        }
+        throw ValidationError("the agent did not answer within 30 s:\n" + logTail())
+    }
+
+    private static func logTail() -> String {
+        let text = (try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(20).joined(separator: "\n")
+    }
+
+    /// SIGTERM, then SIGKILL after 2 s; only the PID we recorded.
+    static func stopProcess(_ pid: Int32) {
+        guard kill(pid, SIGTERM) == 0 else { return }
+        for _ in 0..<40 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            if kill(pid, 0) != 0 { return }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+    }
+
+    /// Replaces this process with argv (so exit code and output pass through).
+    static func exec(_ argv: [String]) throws -> Never {
+        var cargs = argv.map { strdup($0) }
+        cargs.append(nil)
+        execv(argv[0], cargs)
+        throw ValidationError("exec \(argv[0]): \(String(cString: strerror(errno)))")
+    }
+}

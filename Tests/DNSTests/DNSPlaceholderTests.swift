@@ -1,6 +1,0 @@
-import XCTest
-@testable import DNS
-
-final class DNSPlaceholderTests: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}

@@ -1,0 +1,160 @@
+import CSluiceShared
+import XCTest
+@testable import Flows
+
+/// Writer → record → decode round trips.
+final class FlowRecordWriterTests: XCTestCase {
+    typealias F = FlowFixtures
+
+    func testHTTPRequestRoundTrip() {
+        let common = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 123))
+        let (rec, flow) = F.record { p in
+            F.bytes("GET") { m in F.bytes("server.default:8080") { a in F.bytes("/public?x=1") { path in
+                FlowRecordWriter.writeHTTP(p, common: common, l7Type: .request, method: m, scheme: "http",
+                                           authority: a, path: path, code: 0, latencyNs: 0, proto: .http11)
+            } } }
+        }
+        XCTAssertEqual(rec.commit, 0xC0FFEE, "the writer must not touch commit")
+        XCTAssertEqual(flow.time, Flow.Timestamp(seconds: F.baseSeconds, nanos: 123_000_000))
+        XCTAssertEqual(flow.verdict, .forwarded)
+        XCTAssertEqual(flow.type, .l7)
+        XCTAssertEqual(flow.eventType, Flow.EventType(type: 129, subType: 0))
+        XCTAssertEqual(flow.isReply, false)
+        XCTAssertEqual(flow.trafficDirection, .ingress)
+        XCTAssertEqual(flow.nodeName, "kind-worker")
+        XCTAssertEqual(flow.ip, Flow.IP(source: "10.0.1.23", destination: "10.0.2.45", ipVersion: .ipv4))
+        XCTAssertEqual(flow.l4, .tcp(Flow.TCP(sourcePort: 43210, destinationPort: 80, flags: nil)))
+        XCTAssertEqual(flow.source, FlowEndpoint(id: 1203, identity: 11231, namespace: "default",
+                                                 labels: F.client.labels, podName: "client-7d9f"))
+        XCTAssertEqual(flow.source?.labels, ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=default"])
+        XCTAssertEqual(flow.destination?.podName, "server-5c6b")
+        XCTAssertEqual(flow.l7, Flow.Layer7(type: .request, record: .http(Flow.HTTP(
+            method: "GET", url: "http://server.default:8080/public?x=1", protocol: "HTTP/1.1"))))
+        XCTAssertEqual(flow.l7?.http?.path, "/public")
+        XCTAssertEqual(flow.dropReason, 0)
+    }
+
+    func testHTTPResponseRoundTripKeepsCodeLatencyAndSwappedEndpoints() {
+        var common = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 127))
+            .swapped()
+        common.isReply = nil
+        let flow = F.http(common, .response, method: "GET", path: "/", code: 503, latencyNs: 12_345_678,
+                          proto: .http2)
+        XCTAssertEqual(flow.isReply, true)
+        XCTAssertEqual(flow.source?.podName, "server-5c6b")
+        XCTAssertEqual(flow.ip?.source, "10.0.2.45")
+        XCTAssertEqual(flow.l4?.sourcePort, 80)
+        XCTAssertEqual(flow.l7?.latencyNs, 12_345_678)
+        XCTAssertEqual(flow.l7?.http?.code, 503)
+        XCTAssertEqual(flow.l7?.http?.protocol, "HTTP/2")
+        XCTAssertEqual(flow.summary, "HTTP/2 503 12ms (GET http://server.default/)")
+    }
+
+    func testURLAndMethodAreTruncatedAtTheirLimits() {
+        let longPath = "/" + String(repeating: "a", count: 500)
+        let common = F.common(.forwarded, from: F.client, 1, to: F.server, 80, time: F.monotonicBase)
+        let (rec, flow) = F.record { p in
+            F.bytes("VERYLONGMETHODNAME-XYZ") { m in F.bytes("server") { a in F.bytes(longPath) { path in
+                FlowRecordWriter.writeHTTP(p, common: common, l7Type: .request, method: m, scheme: "https",
+                                           authority: a, path: path, code: 0, latencyNs: 0, proto: .http10)
+            } } }
+        }
+        XCTAssertEqual(Int(rec.l7.http.url_len), Int(SLUICE_HTTP_URL_MAX))
+        XCTAssertEqual(flow.l7?.http?.url.utf8.count, Int(SLUICE_HTTP_URL_MAX))
+        XCTAssertTrue(flow.l7?.http?.url.hasPrefix("https://server/aaa") ?? false)
+        XCTAssertEqual(flow.l7?.http?.method, "VERYLONGMETHODNA")
+        XCTAssertEqual(flow.l7?.http?.protocol, "HTTP/1")
+    }
+
+    func testWriterClearsThePreviousRecord() {
+        var rec = sluice_flow()
+        let dnsCommon = F.common(.forwarded, from: F.coredns, 53, to: F.client, 5353, time: F.monotonicBase,
+                                 proto: FlowCommon.udp)
+        withUnsafeMutablePointer(to: &rec) { p in
+            F.bytes("a-very-long-name.example.") { q in
+                FlowRecordWriter.writeDNS(p, common: dnsCommon, l7Type: .response, query: q, qtype: 1, rcode: 0,
+                                          ttl: 60, rrtypes: .a, latencyNs: 0)
+            }
+            FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("1.1.1.1"))
+            var drop = F.common(.dropped, from: F.client, 1, to: F.server, 2, time: 7)
+            drop.dropReason = .policyDeny
+            FlowRecordWriter.writeL3L4Drop(p, common: drop)
+        }
+        let raw = withUnsafeBytes(of: rec.l7) { Array($0) }
+        XCTAssertTrue(raw.allSatisfy { $0 == 0 })
+        XCTAssertEqual(rec.l7_proto, 0)
+        XCTAssertEqual(rec.drop_reason, 181)
+    }
+
+    func testL3L4DropRoundTrip() {
+        var c = F.common(.forwarded, from: F.client, 43212, to: F.server, 8080, time: F.mono(seconds: 2, millis: 500))
+        c.tcpFlags = [.syn, .ack]
+        c.isReply = true
+        c.dropReason = .policyDenied
+        let flow = F.record { FlowRecordWriter.writeL3L4Drop($0, common: c) }.1
+        XCTAssertEqual(flow.verdict, .dropped)
+        XCTAssertEqual(flow.type, .l3L4)
+        XCTAssertNil(flow.isReply)
+        XCTAssertNil(flow.l7)
+        XCTAssertEqual(flow.eventType, Flow.EventType(type: 1, subType: 133))
+        XCTAssertEqual(flow.dropReason, 133)
+        XCTAssertEqual(flow.dropReasonDesc.name, "POLICY_DENIED")
+        XCTAssertEqual(flow.l4, .tcp(Flow.TCP(sourcePort: 43212, destinationPort: 8080, flags: [.syn, .ack])))
+        XCTAssertEqual(flow.summary, "TCP Flags: SYN, ACK")
+    }
+
+    func testDNSRoundTripWithBothAddressFamilies() {
+        var c = F.common(.forwarded, from: F.client, 51515, to: F.coredns, 53, time: F.monotonicBase,
+                         proto: FlowCommon.udp, direction: .egress).swapped()
+        c.srcEndpoint = 0
+        c.srcIP = F.ip("8.8.8.8")
+        c.srcIdentity = 2
+        let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+        let (_, flow) = F.record { p in
+            F.bytes("cilium.io.") { q in
+                FlowRecordWriter.writeDNS(p, common: c, l7Type: .response, query: q, qtype: 28, rcode: 0, ttl: 30,
+                                          rrtypes: [.a, .aaaa, .cname], latencyNs: 1_000)
+            }
+            XCTAssertTrue(FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("104.198.14.52")))
+            v6.withUnsafeBytes { XCTAssertTrue(FlowRecordWriter.appendDNSAddress(p, ipv6: $0)) }
+            for _ in 0..<6 { FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("10.9.9.9")) }
+            XCTAssertFalse(FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("10.9.9.10")))
+        }
+        XCTAssertEqual(flow.source, FlowEndpoint(identity: 2, labels: ["reserved:world"]))
+        XCTAssertEqual(flow.destination?.id, 1203)
+        XCTAssertEqual(flow.isReply, true)
+        let dns = flow.l7?.dns
+        XCTAssertEqual(dns?.query, "cilium.io.")
+        XCTAssertEqual(dns?.qtypes, ["AAAA"])
+        XCTAssertEqual(dns?.rrtypes, ["A", "AAAA", "CNAME"])
+        XCTAssertEqual(dns?.ttl, 30)
+        XCTAssertEqual(dns?.observationSource, "proxy")
+        XCTAssertEqual(Array(dns?.ips.prefix(2) ?? []), ["104.198.14.52", "2001:db8::1"])
+        XCTAssertEqual(dns?.ips.count, 8)
+        XCTAssertEqual(flow.l7?.latencyNs, 1_000)
+    }
+
+    func testDNSRequestDropsResponseOnlyFields() {
+        let c = F.common(.dropped, from: F.client, 51516, to: F.coredns, 53, time: F.monotonicBase,
+                         proto: FlowCommon.udp, direction: .egress)
+        let flow = F.dns(c, .request, query: "evil.example.", rcode: 5, ttl: 9, ips: ["1.2.3.4"], rrtypes: .a)
+        XCTAssertEqual(flow.l7?.dns, Flow.DNS(query: "evil.example.", qtypes: ["A"]))
+        XCTAssertEqual(flow.verdict, .dropped)
+        XCTAssertEqual(flow.isReply, false)
+    }
+
+    func testDecodeClampsHostileLengths() {
+        var rec = sluice_flow()
+        rec.flow_type = Flow.FlowType.l7.rawValue
+        rec.l7_proto = Flow.L7Protocol.http11.rawValue
+        rec.l7.http.url_len = 60_000
+        rec.l7.http.method_len = 255
+        rec.ip_version = 9
+        rec.verdict = 200
+        let flow = Flow.decode(rec, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0)
+        XCTAssertEqual(flow.l7?.http?.url.utf8.count, Int(SLUICE_HTTP_URL_MAX))
+        XCTAssertEqual(flow.l7?.http?.method.utf8.count, Int(SLUICE_HTTP_METHOD_MAX))
+        XCTAssertNil(flow.ip)
+        XCTAssertEqual(flow.verdict, .unknown)
+    }
+}

@@ -1,0 +1,91 @@
+import XCTest
+@testable import Policy
+
+final class PolicyFileParserTests: XCTestCase {
+    /// Every example policy written from the seeds parses.
+    func testEverySeedExampleParses() throws {
+        let files = [
+            "tutorial/default-deny-ingress.yaml", "tutorial/allow-from-frontend.yaml",
+            "tutorial/backend-http-rules.yaml", "tutorial/allow-dns-egress.yaml",
+            "blog/cnp-default-deny.yaml", "blog/cnp-deny-all.yaml", "blog/ccnp-allow-dns.yaml",
+            "blog/cnp-ns-dns.yaml", "blog/cnp-front-to-back.yaml", "blog/cnp-front-to-back-l7.yaml",
+            "blog/cnp-back-to-db.yaml", "homelab/default-deny-ingress.yaml", "homelab/allow-dns-egress.yaml",
+            "homelab/allow-get-only.yaml", "reference/network-policies.yaml", "reference/allow-get-api-only.yaml",
+            "reference/allow-external-dns.yaml",
+        ]
+        let repository = PolicyRepository()
+        var count = 0
+        for file in files {
+            let text = try Fixtures.example(file)
+            do {
+                count += try repository.apply(yamlText: text, fileName: file).changes.count
+            } catch {
+                XCTFail("\(error)")
+            }
+        }
+        XCTAssertEqual(count, 24)
+        // Same-named objects from two files replace each other, like kubectl apply.
+        XCTAssertEqual(repository.keys.count, 23)
+        XCTAssertTrue(repository.keys.contains(PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: "allow-get-only")))
+        XCTAssertTrue(repository.keys.contains(PolicyKey(kind: .ciliumClusterwideNetworkPolicy, namespace: "", name: "allow-coredns-egress")))
+    }
+
+    func testApplyReportsLikeKubectl() throws {
+        let repository = PolicyRepository()
+        let text = try Fixtures.example("tutorial/backend-http-rules.yaml")
+        XCTAssertEqual(try repository.apply(yamlText: text, fileName: "a.yaml").description,
+                       "ciliumnetworkpolicy.cilium.io/backend-http-rules created")
+        XCTAssertEqual(try repository.apply(yamlText: text, fileName: "a.yaml").description,
+                       "ciliumnetworkpolicy.cilium.io/backend-http-rules unchanged")
+        let changed = text.replacingOccurrences(of: "/get", with: "/headers")
+        XCTAssertEqual(try repository.apply(yamlText: changed, fileName: "a.yaml").description,
+                       "ciliumnetworkpolicy.cilium.io/backend-http-rules configured")
+        XCTAssertTrue(repository.delete(kind: .ciliumNetworkPolicy, namespace: "backend", name: "backend-http-rules"))
+        XCTAssertTrue(repository.keys.isEmpty)
+    }
+
+    func testApplyIsAtomic() throws {
+        let repository = PolicyRepository()
+        let good = try Fixtures.example("tutorial/backend-http-rules.yaml")
+        let bad = good + "---\n" + good.replacingOccurrences(of: "protocol: TCP", with: "protocol: UDP")
+            .replacingOccurrences(of: "backend-http-rules", with: "other")
+        XCTAssertThrowsError(try repository.apply(yamlText: bad, fileName: "bad.yaml"))
+        XCTAssertTrue(repository.keys.isEmpty)
+    }
+
+    func testNamespaceIsAddedToSelectors() throws {
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: try Fixtures.example("blog/cnp-front-to-back.yaml"), fileName: "f.yaml")
+        let listing = repository.listing()
+        XCTAssertTrue(listing.contains("endpointSelector: {k8s:app=api, k8s:io.kubernetes.pod.namespace=backend}"), listing)
+        XCTAssertTrue(listing.contains("endpointSelector: {k8s:io.kubernetes.pod.namespace=frontend}"), listing)
+    }
+
+    func testCanonicalListing() throws {
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: try Fixtures.example("tutorial/backend-http-rules.yaml"), fileName: "t.yaml")
+        try repository.apply(yamlText: try Fixtures.example("tutorial/allow-from-frontend.yaml"), fileName: "k.yaml")
+        XCTAssertEqual(repository.listing(), """
+            kind: CiliumNetworkPolicy
+            name: backend-http-rules
+            namespace: backend
+            rules:
+            - endpointSelector: {any:app=backend, k8s:io.kubernetes.pod.namespace=backend}
+              defaultDeny: {ingress: true, egress: false}
+              ingress:
+              - endpoints: [{k8s:io.kubernetes.pod.namespace=frontend}]
+                ports: [80/TCP] http: [{method: GET, path: /get}, {method: GET, path: /anything/.*}]
+            ---
+            kind: NetworkPolicy
+            name: allow-from-frontend
+            namespace: backend
+            rules:
+            - endpointSelector: {k8s:io.kubernetes.pod.namespace=backend}
+              defaultDeny: {ingress: true, egress: false}
+              ingress:
+              - endpoints: [{k8s:io.cilium.k8s.namespace.labels.name=frontend, k8s:io.cilium.k8s.policy.cluster=default}]
+                ports: [80/TCP]
+
+            """)
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Policy
-
-final class PolicyPlaceholderTests: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}

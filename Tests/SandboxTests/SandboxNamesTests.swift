@@ -1,0 +1,46 @@
+import XCTest
+@testable import Sandbox
+
+final class SandboxNamesTests: XCTestCase {
+    func testHostInterfaceNamesFitIFNAMSIZ() {
+        let long = String(repeating: "a", count: 63)
+        for (namespace, pod) in [("default", "client"), (long, long), ("a", "b")] {
+            let name = SandboxNames.hostInterfaceName(namespace: namespace, pod: pod)
+            XCTAssertLessThanOrEqual(name.utf8.count, SandboxNames.maxInterfaceNameLength)
+            XCTAssertTrue(name.hasPrefix("lxc"))
+            XCTAssertEqual(name.utf8.count, 11)
+        }
+        XCTAssertLessThanOrEqual(SandboxNames.nodeInterface.utf8.count, SandboxNames.maxInterfaceNameLength)
+        XCTAssertLessThanOrEqual(SandboxNames.worldHostInterface.utf8.count, SandboxNames.maxInterfaceNameLength)
+    }
+
+    func testHostInterfaceNamesAreStableAndSalted() {
+        let first = SandboxNames.hostInterfaceName(namespace: "backend", pod: "backend")
+        XCTAssertEqual(first, SandboxNames.hostInterfaceName(namespace: "backend", pod: "backend"))
+        XCTAssertNotEqual(first, SandboxNames.hostInterfaceName(namespace: "backend", pod: "backend", salt: 1))
+        XCTAssertNotEqual(first, SandboxNames.hostInterfaceName(namespace: "frontend", pod: "frontend"))
+    }
+
+    func testNetnsNames() {
+        XCTAssertEqual(SandboxNames.netnsName(namespace: "backend", pod: "backend"), "sluice-backend-backend")
+        let long = SandboxNames.netnsName(namespace: String(repeating: "n", count: 63),
+                                          pod: String(repeating: "p", count: 63))
+        XCTAssertEqual(long.utf8.count, SandboxNames.maxNetnsNameLength)
+        XCTAssertTrue(long.hasPrefix("sluice-nnn"))
+        let hashed = SandboxNames.netnsName(namespace: "a-b", pod: "c", forceHash: true)
+        XCTAssertNotEqual(hashed, SandboxNames.netnsName(namespace: "a", pod: "b-c", forceHash: true))
+        XCTAssertTrue(SandboxNames.isSandboxNetns(hashed))
+    }
+
+    func testSandboxNetnsRecognition() {
+        XCTAssertTrue(SandboxNames.isSandboxNetns("sluice-node"))
+        XCTAssertFalse(SandboxNames.isSandboxNetns("sluice-"))
+        XCTAssertFalse(SandboxNames.isSandboxNetns("dp-node"))
+    }
+
+    func testHashIsFNV1a() {
+        XCTAssertEqual(SandboxNames.fnv1a32(""), 0x811C_9DC5)
+        XCTAssertEqual(SandboxNames.fnv1a32("a"), 0xE40C_292C)
+        XCTAssertEqual(SandboxNames.hex8(0xAB), "000000ab")
+    }
+}

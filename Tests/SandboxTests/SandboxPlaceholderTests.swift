@@ -1,6 +1,0 @@
-import XCTest
-@testable import Sandbox
-
-final class SandboxPlaceholderTests: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}

@@ -1,0 +1,71 @@
+/* The maps every Sluice program shares. Each is pinned by name under the loader's pin_root_path
+ * (/sys/fs/bpf/sluice/<name>), so the second object to load, and every agent restart, reuses the
+ * same maps: policy ports, steered flows and the flow ring survive a reload.
+ * Keys and values: include/sluice_maps.h and include/sluice_flow.h (shared with Swift). */
+#ifndef SLUICE_LIB_MAPS_H
+#define SLUICE_LIB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sluice_flow.h"
+#include "sluice_maps.h"
+
+/* Pod IPv4 (network order) -> endpoint ID and identity. Written by the agent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SLUICE_MAX_ENDPOINTS);
+    __type(key, struct sluice_endpoint_key);
+    __type(value, struct sluice_endpoint_info);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_endpoints SEC(".maps");
+
+/* (endpoint, port, proto, direction) -> proxy kind. Written by the agent from the policy. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SLUICE_MAX_L7_PORTS);
+    __type(key, struct sluice_l7_key);
+    __type(value, struct sluice_l7_value);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_l7_ports SEC(".maps");
+
+/* 4-tuple of a steered connection/datagram flow. Written by tc, read by sk_lookup and the proxy. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, SLUICE_MAX_STEERED);
+    __type(key, struct sluice_tuple);
+    __type(value, struct sluice_steer_info);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_steered SEC(".maps");
+
+/* enum sluice_sock_index -> proxy listener. The proxy inserts its listeners by fd; the kernel
+ * removes a socket when it is closed, which is what makes an absent proxy fail closed. */
+struct {
+    __uint(type, BPF_MAP_TYPE_SOCKMAP);
+    __uint(max_entries, SLUICE_SOCK_MAX);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_proxy_socks SEC(".maps");
+
+/* The flow ring's head: next_seq, bumped by every writer (kernel and proxy, through mmap). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __type(key, __u32);
+    __type(value, struct sluice_flow_head);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_flow_head SEC(".maps");
+
+/* The flow ring: SLUICE_FLOW_SLOTS records, protocol in include/sluice_flow.h. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SLUICE_FLOW_SLOTS);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __type(key, __u32);
+    __type(value, struct sluice_flow);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_flows SEC(".maps");
+
+#endif
