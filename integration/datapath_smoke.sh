@@ -11,6 +11,7 @@
 #                                   connection, print ACCEPTED local=... and STEERED ..., answer
 #                                   "proxied", close everything, print CLOSED and exit
 #   HARNESS flows N                 print the last N flow records (FLOW ... lines)
+#   HARNESS detach OBJDIR IFNAME... remove the tc filter from each IFNAME (twice: idempotent)
 #   HARNESS unpin                   remove the pins
 # Both read the pin directory from DP_PIN_DIR. OBJDIR defaults to bpf/ of this repository.
 #
@@ -19,7 +20,8 @@
 # proxy gone, a second curl times out (fail closed: pod B's own server on :80 is never reached)
 # and a DROPPED flow (PROXY_LOOKUP_FAILED) is in the ring; (3) pod B:6379 is reached directly with
 # the pod's own source address; (4) a restarted harness re-uses the pinned maps and link (one
-# sk_lookup link) and proxies again. Exit status 0 only when every check passed.
+# sk_lookup link, one tc filter per veth) and proxies again; (5) after detaching the tc filters,
+# pod B's own server on :80 answers directly. Exit status 0 only when every check passed.
 set -uo pipefail
 
 HARNESS=${1:?usage: $0 HARNESS [OBJDIR]}
@@ -46,10 +48,14 @@ check() { # check NAME COMMAND...
     if "${@:2}"; then echo "PASS $1"; else echo "FAIL $1"; FAILED=1; fi
 }
 
-# IDs of the sk_lookup links in the system.
+# IDs of the sk_lookup links attached to the node namespace (others may exist on the machine).
 sk_lookup_links() {
+    local ino
+    ino=$(stat -L -c %i /run/netns/$NODE)
     bpftool -j link show | python3 -c 'import json, sys
-print(" ".join(str(l["id"]) for l in json.load(sys.stdin) if l.get("attach_type") == "sk_lookup"))'
+ino = int(sys.argv[1])
+print(" ".join(str(l["id"]) for l in json.load(sys.stdin)
+               if l.get("attach_type") == "sk_lookup" and l.get("netns_ino") == ino))' "$ino"
 }
 
 not_grep() { ! grep -q "$@"; }
@@ -130,5 +136,15 @@ wait "${PIDS[-1]}"
 check "curl answered after restart" test "$body" = proxied
 links=$(sk_lookup_links)
 check "one sk_lookup link ($links)" test "$(wc -w <<<"$links")" = 1
+
+filters=$(tc -n $NODE filter show dev dpa-host ingress | grep -c "sluice_tc_endpo")
+check "one tc filter on dpa-host after two attaches ($filters)" test "$filters" = 1
+
+# 5. Detach: no more steering, pod B's own :80 answers.
+in_node "$HARNESS" detach "$OBJDIR" dpa-host dpb-host >"$OUT/detach.log" 2>&1
+filters=$(tc -n $NODE filter show dev dpa-host ingress | grep -c "sluice_tc_endpo")
+check "tc filter removed ($filters)" test "$filters" = 0
+check "pod B's :80 reached directly after detach" \
+    bash -c "ip netns exec $A curl -s -m 5 -o /dev/null -w '%{http_code}' http://10.244.2.10/ | grep -q 200"
 
 exit $FAILED

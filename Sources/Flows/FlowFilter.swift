@@ -44,8 +44,8 @@ public struct FlowFilter {
     var sourceNamespaces: [String] = []
     var destinationNamespaces: [String] = []
 
-    /// An empty filter, which every flow passes (or, negated, none... except that an empty negated filter is
-    /// ignored, as Hubble sends no blacklist then).
+    /// An empty filter. Every flow passes an empty filter, negated or not (Hubble sends no blacklist when no
+    /// `--not` option was given).
     public init(negated: Bool = false) {
         self.negated = negated
     }

@@ -80,8 +80,7 @@ struct PolicyCompiler {
             }
         }
         return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
-                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics,
-                              documents: documents)
+                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics)
     }
 
     /// Every (port, proto) of one side that carries L7 rules. HTTP needs TCP; DNS runs on TCP and UDP.

@@ -19,17 +19,14 @@ public final class PolicySnapshot: @unchecked Sendable {
     private let endpointByIPv4: [UInt32: EndpointDescriptor]
     private let identityByEndpointID: [UInt32: UInt32]
     private let labelsByIdentity: [UInt32: [String]]
-    private let documents: [PolicyDocument]
 
     init(endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
-         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [String],
-         documents: [PolicyDocument]) {
+         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [String]) {
         self.endpoints = endpoints
         self.l7Ports = l7Ports
         self.http = http
         self.dns = dns
         self.diagnostics = diagnostics
-        self.documents = documents
         var byIP: [UInt32: UInt32] = [:]
         var endpointByIP: [UInt32: EndpointDescriptor] = [:]
         var byID: [UInt32: UInt32] = [:]

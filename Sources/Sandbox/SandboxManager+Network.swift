@@ -33,9 +33,10 @@ extension SandboxManager {
     }
 
     /// The world namespace: every world address on its `eth0`, routed from the node.
-    func buildWorld(_ hosts: [SandboxState.WorldHost]) throws(SandboxError) {
+    func buildWorld(_ hosts: [SandboxState.WorldHost], dnsIP: String) throws(SandboxError) {
         let world = SandboxNames.worldNetns
         try CommandRunner.run(["ip", "netns", "add", world])
+        try writeResolvConf(netns: world, namespace: "default", nameserver: dnsIP)
         let addresses = hosts.flatMap(\.addresses)
         var unique: [String] = []
         for address in addresses where !unique.contains(address) { unique.append(address) }

@@ -61,7 +61,7 @@ public final class SandboxManager {
             state.endpoints[index].hostIfIndex = try buildPod(state.endpoints[index], dnsIP: state.dnsIP)
         }
         if !state.world.isEmpty {
-            try buildWorld(state.world)
+            try buildWorld(state.world, dnsIP: state.dnsIP)
         }
         try save(state)
         var pending: [(server: SandboxState.ServerProcess, netns: String, address: String)] = []

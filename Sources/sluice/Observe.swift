@@ -107,9 +107,10 @@ struct Observe: ParsableCommand {
         }
     }
 
-    static func passes(_ flow: Flow, _ whitelist: FlowFilter, _ blacklist: [FlowFilter]) -> Bool {
+    /// Hubble's rule: a flow is shown when it passes the whitelist and the (negated) blacklist.
+    static func passes(_ flow: Flow, _ whitelist: FlowFilter, _ blacklist: FlowFilter) -> Bool {
         if !whitelist.isEmpty && !whitelist.matches(flow) { return false }
-        for b in blacklist where !b.matches(flow) { return false }
+        if !blacklist.isEmpty && !blacklist.matches(flow) { return false }
         return true
     }
 
@@ -117,9 +118,9 @@ struct Observe: ParsableCommand {
 
     /// Builds the whitelist filter and the `--not` blacklist entries from the raw arguments, in
     /// order (ArgumentParser does not keep the order `--not` needs).
-    static func parseFilters(_ args: [String]) throws -> (FlowFilter, [FlowFilter]) {
+    static func parseFilters(_ args: [String]) throws -> (FlowFilter, FlowFilter) {
         var whitelist = FlowFilter()
-        var blacklist: [FlowFilter] = []
+        var blacklist = FlowFilter(negated: true)
         var negateNext = false
         var i = 0
         while i < args.count {
@@ -150,9 +151,7 @@ struct Observe: ParsableCommand {
             }
             do {
                 if negateNext {
-                    var f = FlowFilter(negated: true)
-                    try f.add(option, value ?? "")
-                    blacklist.append(f)
+                    try blacklist.add(option, value ?? "")
                     negateNext = false
                 } else {
                     try whitelist.add(option, value ?? "")

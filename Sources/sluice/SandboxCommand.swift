@@ -8,7 +8,7 @@ struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
         abstract: "A Kubernetes-like node on this machine: pods as network namespaces, real servers, the Sluice agent.",
-        subcommands: [Up.self, Down.self, Exec.self, Status.self])
+        subcommands: [Up.self, Down.self, Exec.self, Status.self, StopAgent.self, StartAgent.self])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -64,6 +64,28 @@ struct SandboxCommand: ParsableCommand {
         }
     }
 
+    struct StopAgent: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop-agent",
+            abstract: "Stop the agent only (pods, servers and BPF pins stay: L7 ports fail closed).")
+        func run() throws {
+            try SandboxLifecycle.stopAgent()
+        }
+    }
+
+    struct StartAgent: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "start-agent",
+            abstract: "Start the agent again for the running sandbox (it restores its policies and state).")
+        @Option(help: "Agent worker threads (default: one per core).")
+        var workers: Int?
+        func run() throws {
+            var extra: [String] = []
+            if let workers { extra += ["--workers", String(workers)] }
+            try SandboxLifecycle.startAgent(arguments: extra)
+        }
+    }
+
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the sandbox's pods and the agent's L7 ports.")
         func run() throws {
@@ -110,17 +132,39 @@ enum SandboxLifecycle {
         unlink(Paths.controlSocket)
     }
 
+    /// Stops the agent of the running sandbox (by its recorded PID) and forgets the PID.
+    static func stopAgent() throws {
+        let manager = SandboxManager(stateDirectory: Paths.sandboxState)
+        guard var state = try manager.state() else { throw ValidationError("no sandbox is up") }
+        if let pid = state.agentPID, pid > 0 { stopProcess(pid) }
+        state.agentPID = nil
+        try manager.save(state)
+    }
+
+    /// Starts the agent for the running sandbox and waits until it answers.
+    static func startAgent(arguments: [String]) throws {
+        let manager = SandboxManager(stateDirectory: Paths.sandboxState)
+        guard var state = try manager.state() else { throw ValidationError("no sandbox is up") }
+        if let pid = state.agentPID, pid > 0, kill(pid, 0) == 0 { throw ValidationError("the agent runs (pid \(pid))") }
+        state.agentPID = try startAgent(state: state, arguments: arguments)
+        try manager.save(state)
+        try waitForAgent(pid: state.agentPID ?? 0)
+    }
+
     private static var agentLog: String { Paths.sandboxState + "/logs/agent.log" }
 
     /// Starts `sluice agent` in its own session, logging to the sandbox's log directory.
     private static func startAgent(state: SandboxState, arguments: [String]) throws -> Int32 {
-        FileManager.default.createFile(atPath: agentLog, contents: nil)
+        if !FileManager.default.fileExists(atPath: agentLog) { FileManager.default.createFile(atPath: agentLog, contents: nil) }
         guard let log = FileHandle(forWritingAtPath: agentLog) else {
             throw ValidationError("cannot write \(agentLog)")
         }
+        log.seekToEndOfFile()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = [Paths.executable, "agent", "--netns", state.nodeNetns,
+        // Foundation starts the child in a session of its own, so it outlives this command and
+        // its PID is the agent's (a `setsid` wrapper would fork and record the wrong PID).
+        process.executableURL = URL(fileURLWithPath: Paths.executable)
+        process.arguments = ["agent", "--netns", state.nodeNetns,
                              "--endpoints", Paths.sandboxState + "/state.json",
                              "--state-dir", Paths.agentState, "--socket", Paths.controlSocket] + arguments
         process.standardOutput = log

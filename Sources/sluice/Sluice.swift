@@ -108,6 +108,10 @@ struct AgentCommand: ParsableCommand {
     var connectTimeoutMs: UInt64 = 2000
 
     func run() throws {
+        // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        _ = setsid()
         var config = ProxyConfig(workers: workers, pinFirstCPU: pinCpu, httpListenPort: httpPort)
         config.recordFlows = !noFlows
         config.accessDeniedMessage = http403Msg

@@ -23,9 +23,9 @@ final class PolicyFileParserTests: XCTestCase {
                 XCTFail("\(error)")
             }
         }
-        XCTAssertEqual(count, 24)
+        XCTAssertEqual(count, 26)
         // Same-named objects from two files replace each other, like kubectl apply.
-        XCTAssertEqual(repository.keys.count, 23)
+        XCTAssertEqual(repository.keys.count, 24)
         XCTAssertTrue(repository.keys.contains(PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: "allow-get-only")))
         XCTAssertTrue(repository.keys.contains(PolicyKey(kind: .ciliumClusterwideNetworkPolicy, namespace: "", name: "allow-coredns-egress")))
     }

@@ -57,7 +57,7 @@ enum sluice_direction {
 enum sluice_drop_reason {
     SLUICE_DROP_NONE = 0,
     SLUICE_DROP_POLICY_DENIED = 133,         /* default deny */
-    SLUICE_DROP_PROXY_LOOKUP_FAILED = 162,   /* hubble: no proxy socket, steered port fails closed */
+    SLUICE_DROP_PROXY_LOOKUP_FAILED = 178,   /* hubble SOCKET_LOOKUP_FAILED: no proxy socket, the steered port fails closed */
     SLUICE_DROP_PROXY_REDIRECTION_NOT_SUPPORTED = 180,
     SLUICE_DROP_POLICY_DENY = 181,           /* explicit deny (ingressDeny/egressDeny) */
 };

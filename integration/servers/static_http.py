@@ -50,6 +50,14 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def server_bind(self):
+        # HTTPServer.server_bind resolves its own name with socket.getfqdn(), a reverse DNS
+        # query that can stall for seconds inside a sandbox namespace; the name is unused here.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = host
+        self.server_port = port
+
 
 def split_listen(value):
     host, _, port = value.rpartition(":")

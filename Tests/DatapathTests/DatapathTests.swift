@@ -1,0 +1,72 @@
+import CSluiceShared
+import Glibc
+import Testing
+@testable import Datapath
+
+/// Loading, pin reuse, map operations and errors.
+@Suite struct DatapathTests {
+    @Test func secondLoadReusesPinnedMaps() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try Fixture.addPods(t.datapath)
+        let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+        try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+        let reloaded = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: t.pinDirectory)
+        defer { reloaded.close() }
+        #expect(try reloaded.l7Ports() == [key: Fixture.value(SLUICE_PROXY_HTTP)])
+    }
+
+    @Test func syncL7PortsMakesTheMapEqual() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let k1 = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
+        let k2 = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+        let k3 = Fixture.key(endpoint: 2, port: 53, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS)
+        try t.datapath.syncL7Ports([k1: Fixture.value(SLUICE_PROXY_DNS_UDP), k2: Fixture.value(SLUICE_PROXY_HTTP)])
+        #expect(try t.datapath.l7Ports().count == 2)
+        let next = [k2: Fixture.value(SLUICE_PROXY_DNS_TCP), k3: Fixture.value(SLUICE_PROXY_DNS_TCP)]
+        try t.datapath.syncL7Ports(next)
+        #expect(try t.datapath.l7Ports() == next)
+        try t.datapath.syncL7Ports([:])
+        #expect(try t.datapath.l7Ports().isEmpty)
+    }
+
+    @Test func removeEndpointStopsSteering() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try Fixture.addPods(t.datapath)
+        let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+        try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+        try t.datapath.removeEndpoint(ipv4: Fixture.podB)
+        try t.datapath.removeEndpoint(ipv4: Fixture.podB)  // absent: not an error
+        let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 1, dport: 80, proto: Fixture.tcp)
+        #expect(try t.runTC(packet).mark == 0)
+    }
+
+    @Test func registeringANonSocketFails() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let fd = open("/dev/null", O_RDONLY)
+        defer { close(fd) }
+        #expect(throws: DatapathError.self) { try t.datapath.registerProxySocket(0, fd: fd) }
+    }
+
+    @Test func missingObjectsReportThePath() throws {
+        let pin = "/sys/fs/bpf/sluice-test-missing-\(getpid())"
+        defer { try? Datapath.unpinAll(pinDirectory: pin) }
+        do {
+            _ = try Datapath.open(objectDirectory: "/nonexistent", pinDirectory: pin)
+            Issue.record("open succeeded without objects")
+        } catch let error as DatapathError {
+            #expect(error.call == "bpf_object__open_file")
+            #expect(error.isNotFound)
+            #expect(error.description.contains("/nonexistent/tc_endpoint.o"))
+        }
+    }
+
+    @Test func unpinAllRemovesThePinDirectory() throws {
+        let t = try TestDatapath()
+        t.close()
+        #expect(access(t.pinDirectory, F_OK) != 0)
+    }
+}

@@ -1,0 +1,61 @@
+import CSluiceShared
+import Testing
+@testable import Datapath
+
+/// The flow ring's commit protocol through the proxy's mmap.
+@Suite struct FlowRingTests {
+    @Test func appendedRecordsAreReadBack() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let writer = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        let reader = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        #expect(reader.nextSeq == 0)
+        #expect(reader.read(seq: 0) == nil)
+        for port in UInt16(1)...3 {
+            writer.append { $0.pointee.dst_port = port; $0.pointee.verdict = 1 }
+        }
+        #expect(reader.nextSeq == 3)
+        for seq in UInt64(0)..<3 {
+            let flow = try #require(reader.read(seq: seq))
+            #expect(flow.commit == seq + 1)
+            #expect(flow.dst_port == UInt16(seq + 1))
+        }
+        #expect(reader.read(seq: 3) == nil)
+    }
+
+    @Test func slotsAreZeroedAndOverwrittenRecordsAreGone() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        ring.append { $0.pointee.src_port = 99; $0.pointee.l7.http.code = 200 }
+        for _ in 0..<FlowRing.capacity {
+            ring.append { $0.pointee.dst_port = 7 }
+        }
+        #expect(ring.read(seq: 0) == nil)
+        let reused = try #require(ring.read(seq: FlowRing.capacity))
+        #expect(reused.src_port == 0 && reused.l7.http.code == 0 && reused.dst_port == 7)
+    }
+
+    @Test func concurrentWritersGetDistinctSequenceNumbers() async throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        let perTask = 2000
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    for i in 0..<perTask {
+                        ring.append { $0.pointee.src_port = UInt16(task); $0.pointee.dst_port = UInt16(i) }
+                    }
+                }
+            }
+        }
+        #expect(ring.nextSeq == UInt64(4 * perTask))
+        var seen = Set<Int>()
+        for seq in UInt64(0)..<ring.nextSeq {
+            let flow = try #require(ring.read(seq: seq))
+            seen.insert(Int(flow.src_port) * perTask + Int(flow.dst_port))
+        }
+        #expect(seen.count == 4 * perTask)
+    }
+}

@@ -1,0 +1,119 @@
+import CSluiceShared
+import Glibc
+import Testing
+@testable import Datapath
+
+/// bpf/sk_lookup.c run with BPF_PROG_RUN: pass, assign, and fail closed with a flow record.
+@Suite struct SkLookupTests {
+    let sk_pass: UInt32 = 1
+    let sk_drop: UInt32 = 0
+    let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
+
+    /// Steers `tuple` by running the tc program on its SYN.
+    private func steer(_ t: TestDatapath) throws {
+        try Fixture.addPods(t.datapath)
+        let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+        try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+        _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
+    }
+
+    @Test func unsteeredLookupsPass() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        let run = try t.runSkLookup(tuple)
+        #expect(run.verdict == sk_pass && run.cookie == 0)
+        #expect(ring.nextSeq == 0)
+    }
+
+    @Test func emptySockmapFailsClosedWithADroppedFlow() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try steer(t)
+        let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        let before = ring.nextSeq
+        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
+        #expect(ring.nextSeq == before + 1)
+        let flow = try #require(ring.read(seq: before))
+        #expect(flow.verdict == UInt8(SLUICE_VERDICT_DROPPED.rawValue))
+        #expect(flow.flow_type == UInt8(SLUICE_FLOW_TYPE_L3_L4.rawValue))
+        #expect(flow.event_type == UInt8(SLUICE_EVENT_DROP.rawValue))
+        #expect(flow.drop_reason == UInt8(SLUICE_DROP_PROXY_LOOKUP_FAILED.rawValue))
+        #expect(flow.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
+        #expect(flow.src_identity == 1001 && flow.dst_identity == 1002)
+        #expect(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
+        #expect(withUnsafeBytes(of: flow.src_ip) { $0.load(as: UInt32.self) } == Fixture.podA)
+        #expect(withUnsafeBytes(of: flow.dst_ip) { $0.load(as: UInt32.self) } == Fixture.podB)
+        #expect(flow.src_port == 40000 && flow.dst_port == 80)
+        #expect(flow.ip_version == 4 && flow.l4_proto == Fixture.tcp)
+        #expect(flow.tcp_flags == UInt8(SLUICE_TCP_SYN))
+        #expect(flow.time_ns > 0)
+    }
+
+    @Test func registeredListenerIsAssigned() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try steer(t)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr.s_addr = Fixture.ip4(127, 0, 0, 1)
+        let bound = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0 && listen(fd, 1) == 0)
+        try t.datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
+        let run = try t.runSkLookup(tuple)
+        #expect(run.verdict == sk_pass)
+        #expect(run.cookie != 0)
+
+        // Slot emptied again: fail closed.
+        try t.datapath.unregisterProxySocket(Int(SLUICE_SOCK_HTTP.rawValue))
+        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
+    }
+
+    @Test func socketOfTheWrongProtocolFailsClosed() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try steer(t)
+        let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr.s_addr = Fixture.ip4(127, 0, 0, 1)
+        let bound = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        // A UDP socket in the HTTP slot: bpf_sk_assign refuses it for a TCP lookup.
+        try t.datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
+        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
+        #expect(ring.nextSeq == 1)
+    }
+
+    @Test func steeredDatagramGoesToTheDNSSocket() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try Fixture.addPods(t.datapath)
+        let key = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
+        try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_DNS_UDP)])
+        _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
+                                       proto: Fixture.udp))
+        let dns = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
+        #expect(try t.runSkLookup(dns).verdict == sk_drop)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr.s_addr = Fixture.ip4(127, 0, 0, 1)
+        let bound = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        try t.datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_UDP.rawValue), fd: fd)
+        let run = try t.runSkLookup(dns)
+        #expect(run.verdict == sk_pass && run.cookie != 0)
+    }
+}

@@ -1,0 +1,123 @@
+import CSluiceShared
+import Testing
+@testable import Datapath
+
+/// bpf/tc_endpoint.c run with BPF_PROG_RUN against real (test-pinned) maps.
+@Suite struct TCEndpointTests {
+    let mark = UInt32(SLUICE_MARK_TO_PROXY)
+
+    private func withPods(_ body: (TestDatapath) throws -> Void) throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try Fixture.addPods(t.datapath)
+        try body(t)
+    }
+
+    @Test func ingressL7PortMarksAndRecordsSYN() throws {
+        try withPods { t in
+            let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+            try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+            let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80,
+                                                 proto: Fixture.tcp))
+            #expect(run.verdict == 0)  // TC_ACT_OK
+            #expect(run.mark == mark)
+            let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
+            let info = try #require(t.datapath.lookupSteered(tuple))
+            #expect(info.endpoint_id == 2)
+            #expect(info.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
+            #expect(info.kind == UInt8(SLUICE_PROXY_HTTP.rawValue))
+            #expect(info.src_identity == 1001 && info.dst_identity == 1002)
+            #expect(info.created_ns > 0)
+        }
+    }
+
+    @Test func egressPolicyOfTheSourceWinsOverIngress() throws {
+        try withPods { t in
+            try t.datapath.syncL7Ports([
+                Fixture.key(endpoint: 2, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_INGRESS):
+                    Fixture.value(SLUICE_PROXY_DNS_TCP),
+                Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS):
+                    Fixture.value(SLUICE_PROXY_DNS_UDP),
+            ])
+            let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53,
+                                                 proto: Fixture.udp))
+            #expect(run.mark == mark)
+            let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53, proto: Fixture.udp)
+            let info = try #require(t.datapath.lookupSteered(tuple))
+            #expect(info.endpoint_id == 1)
+            #expect(info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
+            #expect(info.kind == UInt8(SLUICE_PROXY_DNS_UDP.rawValue))
+        }
+    }
+
+    @Test func egressToANonEndpointIsSteeredWithUnknownIdentity() throws {
+        try withPods { t in
+            let key = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
+            try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_DNS_UDP)])
+            let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
+                                                 proto: Fixture.udp))
+            #expect(run.mark == mark)
+            let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
+            let info = try #require(t.datapath.lookupSteered(tuple))
+            #expect(info.src_identity == 1001 && info.dst_identity == 0)
+        }
+    }
+
+    @Test func otherPortsPassUntouched() throws {
+        try withPods { t in
+            let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+            try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+            let cases: [[UInt8]] = [
+                Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 6379, proto: Fixture.tcp),
+                Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.udp),
+                Fixture.packet(src: Fixture.podB, dst: Fixture.podA, sport: 40000, dport: 80, proto: Fixture.tcp),
+                Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp,
+                               etherType: 0x86DD),
+                Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp,
+                               fragmentOffset: 0x0010),
+            ]
+            for packet in cases {
+                let run = try t.runTC(packet)
+                #expect(run.verdict == 0 && run.mark == 0)
+            }
+        }
+    }
+
+    @Test func ipOptionsAreSkipped() throws {
+        try withPods { t in
+            let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+            try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+            let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80,
+                                        proto: Fixture.tcp, optionWords: 3)
+            #expect(try t.runTC(packet).mark == mark)
+            let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80, proto: Fixture.tcp)
+            #expect(t.datapath.lookupSteered(tuple) != nil)
+        }
+    }
+
+    @Test func truncatedHeadersPassUntouched() throws {
+        try withPods { t in
+            let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+            try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+            let full = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
+            // Cut inside the TCP header (34 = eth + ip; 50 < 54 = full headers).
+            let run = try t.runTC(Array(full[0..<50]))
+            #expect(run.mark == 0)
+        }
+    }
+
+    @Test func establishedSegmentsAreMarkedButNotRecorded() throws {
+        try withPods { t in
+            let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+            try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+            let ack = UInt8(SLUICE_TCP_ACK)
+            for flags in [ack, UInt8(SLUICE_TCP_SYN) | ack] {
+                let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80,
+                                            proto: Fixture.tcp, tcpFlags: flags)
+                #expect(try t.runTC(packet).mark == mark)
+            }
+            let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80, proto: Fixture.tcp)
+            #expect(t.datapath.lookupSteered(tuple) == nil)
+        }
+    }
+}

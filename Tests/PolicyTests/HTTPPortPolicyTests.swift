@@ -1,0 +1,174 @@
+import XCTest
+@testable import Policy
+
+/// Truth tables: (policy YAML, endpoints) -> rows of (peer, port, request) -> verdict and policy.
+final class HTTPPortPolicyTests: XCTestCase {
+    private struct Row {
+        var peer: UInt32
+        var method: String
+        var path: String
+        var host = "backend"
+        var headers: [(String, String)] = []
+        var allowed: Bool
+        var reason: Verdict.Reason
+        var policy: String?
+    }
+
+    private func snapshot(_ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints) throws
+        -> (PolicySnapshot, [UInt32])
+    {
+        let repository = PolicyRepository()
+        for (index, text) in files.enumerated() {
+            try repository.apply(yamlText: text, fileName: "p\(index).yaml")
+        }
+        var allocator = IdentityAllocator()
+        let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
+        return (snapshot, endpoints.map { snapshot.identity(ofEndpoint: $0.id) ?? 0 })
+    }
+
+    private func check(_ policy: HTTPPortPolicy?, _ rows: [Row], file: StaticString = #filePath, line: UInt = #line) {
+        guard let policy else { return XCTFail("no HTTP policy", file: file, line: line) }
+        for row in rows {
+            let request = TestRequest(row.method, row.path, host: row.host, headers: row.headers)
+            let verdict = policy.decide(peerIdentity: row.peer, request: request)
+            let got = "\(verdict.allowed) \(verdict.reason) \(verdict.policyName ?? "-")"
+            let want = "\(row.allowed) \(row.reason) \(row.policy ?? "-")"
+            XCTAssertEqual(got, want, "\(row.peer) \(row.method) \(row.path) \(row.host)", file: file, line: line)
+        }
+    }
+
+    private func cnp(_ name: String, _ rules: String, port: String = "80", peers: String = "fromEndpoints:\n    - matchLabels:\n        k8s:io.kubernetes.pod.namespace: frontend") -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: \(name)
+          namespace: backend
+        spec:
+          endpointSelector:
+            matchLabels:
+              app: backend
+          ingress:
+          - \(peers)
+            toPorts:
+            - ports:
+              - port: "\(port)"
+                protocol: TCP
+        \(rules)
+        """
+    }
+
+    func testTutorialPolicy() throws {
+        let (snapshot, ids) = try snapshot([try Fixtures.example("tutorial/backend-http-rules.yaml")])
+        let frontend = ids[0], client = ids[3]
+        let name = "backend/backend-http-rules"
+        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: frontend, method: "GET", path: "/get", allowed: true, reason: .ruleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/anything/foo/bar", allowed: true, reason: .ruleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/anything/", allowed: true, reason: .ruleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched),
+            Row(peer: client, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
+            Row(peer: ReservedIdentity.world, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
+        ])
+        XCTAssertNil(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 8080))
+        XCTAssertNil(snapshot.httpPolicy(endpointID: 1, direction: .ingress, port: 80))
+        XCTAssertNil(snapshot.httpPolicy(endpointID: 2, direction: .egress, port: 80))
+    }
+
+    func testAnchoringHostAndORAcrossPolicies() throws {
+        let first = cnp("public", "      rules:\n        http:\n        - path: /public\n        - path: /public(\\?.*)?\n          method: HEAD")
+        let second = cnp("hosted", "      rules:\n        http:\n        - host: foo\\.com\n          path: /private")
+        let (snapshot, ids) = try snapshot([first, second])
+        let peer = ids[0]
+        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: peer, method: "GET", path: "/public", allowed: true, reason: .ruleMatched, policy: "backend/public"),
+            Row(peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "HEAD", path: "/public?a=1", allowed: true, reason: .ruleMatched, policy: "backend/public"),
+            Row(peer: peer, method: "GET", path: "/private", host: "foo.com", allowed: true, reason: .ruleMatched, policy: "backend/hosted"),
+            Row(peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false, reason: .noRuleMatched),
+        ])
+    }
+
+    func testL4OnlyRuleOnSamePortAllowsEverything() throws {
+        let l7 = cnp("l7", "      rules:\n        http:\n        - method: GET")
+        let l4 = cnp("l4", "")
+        let (snapshot, ids) = try snapshot([l7, l4])
+        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: ids[0], method: "DELETE", path: "/admin", allowed: true, reason: .l4OnlyAllow, policy: "backend/l4"),
+            Row(peer: ids[3], method: "GET", path: "/", allowed: false, reason: .peerNotAllowed),
+        ])
+        // A wildcard L4-only rule (no fromEndpoints) from a NetworkPolicy covers every peer, world included.
+        let knp = """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: open, namespace: backend}
+            spec:
+              podSelector: {}
+              ingress:
+              - ports:
+                - port: 80
+            """
+        let (open, _) = try self.snapshot([l7, knp])
+        check(open.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: ReservedIdentity.world, method: "POST", path: "/", allowed: true, reason: .l4OnlyAllow, policy: "backend/open"),
+        ])
+    }
+
+    func testEmptyHTTPRuleAllowsAllAndHeaders() throws {
+        let visibility = cnp("visibility", "      rules:\n        http: [{}]")
+        let (snapshot, ids) = try snapshot([visibility])
+        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: ids[0], method: "PATCH", path: "/anything", allowed: true, reason: .ruleMatched, policy: "backend/visibility"),
+        ])
+        let headers = cnp("headers", """
+                  rules:
+                    http:
+                    - headers: ["X-Token: secret", "X-Present"]
+                    - path: /match
+                      headerMatches:
+                      - name: X-Env
+                        value: prod
+                      - name: X-Audit
+                        mismatch: LOG
+            """)
+        let (withHeaders, _) = try self.snapshot([headers])
+        check(withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: ids[0], method: "GET", path: "/", headers: [("x-token", "secret"), ("X-PRESENT", "")], allowed: true,
+                reason: .ruleMatched, policy: "backend/headers"),
+            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "Secret"), ("X-Present", "1")], allowed: false,
+                reason: .noRuleMatched),
+            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false, reason: .noRuleMatched),
+            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret"), ("X-Token", "b"), ("X-Present", "")],
+                allowed: false, reason: .noRuleMatched),
+            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "prod")], allowed: true, reason: .ruleMatched,
+                policy: "backend/headers"),
+            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false, reason: .noRuleMatched),
+        ])
+        let verdict = withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80)?
+            .decide(peerIdentity: ids[0], request: TestRequest("GET", "/match", headers: [("X-Env", "prod")]))
+        XCTAssertEqual(verdict?.headerActions, [HTTPHeaderAction(name: "X-Audit", value: nil, action: .log)])
+    }
+
+    func testExplicitDenyBeatsAllow() throws {
+        let allow = cnp("allow", "      rules:\n        http: [{}]")
+        let deny = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: default-deny, namespace: backend}
+            spec:
+              endpointSelector: {}
+              ingressDeny: [ {} ]
+            """
+        let (snapshot, ids) = try snapshot([allow, deny])
+        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: ids[0], method: "GET", path: "/", allowed: false, reason: .deniedByPolicy, policy: "backend/default-deny"),
+        ])
+    }
+}

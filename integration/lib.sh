@@ -1,0 +1,59 @@
+# Helpers for integration scenarios. Each scenario: `source "$(dirname "$0")/../lib.sh"`.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$here/.." && pwd)
+SLUICE="${SLUICE:-$ROOT/.build/release/sluice}"
+export SLUICE_HOME="$ROOT"
+TOPO="$ROOT/proxy-config/sandbox/tutorial.yaml"
+BACKEND=http://backend.backend.svc.cluster.local
+
+cleanup() { "$SLUICE" sandbox down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+step() { echo "--- $*"; }
+fail() { echo "ASSERTION FAILED: $*" >&2; exit 1; }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" != "$3" ]; then fail "$1: expected [$2], got [$3]"; fi
+  echo "ok: $1 = $3"
+}
+
+expect_contains() {
+  case "$3" in *"$2"*) echo "ok: $1 contains [$2]" ;; *) fail "$1: [$3] does not contain [$2]" ;; esac
+}
+
+sandbox_up() { "$SLUICE" sandbox up "${1:-$TOPO}"; }
+apply() { "$SLUICE" apply -f "$1"; }
+pod() { local t=$1; shift; "$SLUICE" sandbox exec "$t" -- "$@"; }
+
+# http_code POD [curl args...]: prints the status code (000 when no answer).
+http_code() {
+  local t=$1; shift
+  pod "$t" curl -s -o /dev/null -m "${CURL_TIMEOUT:-5}" -w '%{http_code}' "$@" || true
+}
+
+# flows_json [observe args...]: the flows as JSON lines.
+flows_json() { "$SLUICE" observe --all -o json "$@"; }
+
+# count_flows PYTHON-EXPR [observe args]: number of flows (dicts `f`) for which EXPR holds.
+count_flows() {
+  local expr=$1; shift
+  flows_json "$@" | python3 -c '
+import json, sys
+expr = sys.argv[1]
+n = 0
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    f = json.loads(line)["flow"]
+    http = f.get("l7", {}).get("http", {})
+    if eval(expr, {"f": f, "http": http}):
+        n += 1
+print(n)
+' "$expr"
+}
+
+# The agent PID recorded by `sluice sandbox up`.
+agent_pid() { python3 -c 'import json; print(json.load(open("/run/sluice/sandbox/state.json"))["agentPID"])'; }

@@ -1,0 +1,45 @@
+# The tutorial's L7 step: GET /get 200, POST /post 403 (Envoy's exact answer), GET /anything/x 200,
+# and Cilium's full-match semantics; then the flows as `sluice observe` prints them.
+source "$(dirname "$0")/../lib.sh"
+sandbox_up
+apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"
+
+step "allowed and denied requests from frontend"
+expect_eq "GET /get" 200 "$(http_code frontend/frontend $BACKEND/get)"
+expect_eq "POST /post" 403 "$(http_code frontend/frontend -X POST $BACKEND/post)"
+expect_eq "GET /anything/x" 200 "$(http_code frontend/frontend $BACKEND/anything/x)"
+step "full-match semantics (path includes the query; GET does not match HEAD)"
+expect_eq "GET /get?x=1" 403 "$(http_code frontend/frontend "$BACKEND/get?x=1")"
+expect_eq "GET /get/more" 403 "$(http_code frontend/frontend $BACKEND/get/more)"
+expect_eq "HEAD /get" 403 "$(http_code frontend/frontend -I $BACKEND/get)"
+
+step "the 403 is Envoy's: headers and 15-byte body"
+body=$(pod frontend/frontend curl -s -m 5 -X POST $BACKEND/post | python3 -c 'import sys; print(repr(sys.stdin.buffer.read()))')
+headers=$(pod frontend/frontend curl -s -i -m 5 -X POST $BACKEND/post | tr -d '\r')
+expect_contains "403 head" "HTTP/1.1 403 Forbidden" "$headers"
+expect_contains "403 head" "content-length: 15" "$headers"
+expect_contains "403 head" "content-type: text/plain" "$headers"
+expect_contains "403 head" "server: envoy" "$headers"
+expect_contains "403 head" "date: " "$headers"
+expect_eq "403 body bytes" "b'Access denied\\r\\n'" "$body"
+
+step "flows"
+sleep 0.3
+expect_eq "forwarded GET /get requests" 1 "$(count_flows 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="FORWARDED" and http["url"]=="http://backend.backend.svc.cluster.local/get"')"
+expect_eq "dropped POST requests" 3 "$(count_flows 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="DROPPED" and http["method"]=="POST"')"
+expect_eq "403 responses, forwarded, reply" 6 "$(count_flows 'f["l7"]["type"]=="RESPONSE" and f["verdict"]=="FORWARDED" and http["code"]==403 and f["is_reply"] is True')"
+expect_eq "200 responses with latency" 2 "$(count_flows 'http.get("code")==200 and int(f["l7"].get("latency_ns","0"))>0')"
+expect_eq "ingress direction, endpoints named" 1 "$(count_flows 'f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"')"
+compact=$("$SLUICE" observe --last 50)
+echo "$compact"
+expect_contains "compact" "frontend/frontend:" "$compact"
+expect_contains "compact" "-> backend/backend:80 (ID:" "$compact"
+expect_contains "compact" "http-request FORWARDED (HTTP/1.1 GET http://backend.backend.svc.cluster.local/get)" "$compact"
+expect_contains "compact" "http-request DROPPED (HTTP/1.1 POST http://backend.backend.svc.cluster.local/post)" "$compact"
+expect_contains "compact" "http-response FORWARDED (HTTP/1.1 403 0ms (POST http://backend.backend.svc.cluster.local/post))" "$compact"
+step "observe filters"
+expect_eq "--verdict DROPPED" 6 "$("$SLUICE" observe --verdict DROPPED --last 100 | wc -l)"
+expect_eq "--type l7 --http-method POST --last 2" 2 "$("$SLUICE" observe --type l7 --http-method POST --last 2 | wc -l)"
+expect_eq "--pod frontend/front" 18 "$("$SLUICE" observe --pod frontend/front --last 100 | wc -l)"
+expect_eq "--namespace database" 0 "$("$SLUICE" observe --namespace database --last 100 | wc -l)"
+expect_eq "--not --verdict DROPPED" 12 "$("$SLUICE" observe --not --verdict DROPPED --last 100 | wc -l)"
