@@ -34,6 +34,8 @@ final class ServerLauncherTests: XCTestCase {
         let pid = try CommandRunner.spawn(["sleep", "30"], logPath: log)
         XCTAssertTrue(ProcessControl.isRunning(pid))
         XCTAssertEqual(getpgid(pid), pid, "spawned in its own session")
+        // The child may not have exec'd `sleep` yet; stop() matches the command line.
+        for _ in 0..<200 where !ProcessControl.commandLine(of: pid, contains: "sleep") { usleep(10_000) }
         ProcessControl.stop([(pid: pid, marker: "sleep")])
         XCTAssertFalse(ProcessControl.isRunning(pid))
     }
