@@ -246,8 +246,20 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         }
         requestFraming = bodyFraming
 
+        let hasBody: Bool
+        switch head.framing {
+        case .none, .untilClose: hasBody = false
+        case .contentLength(let n): hasBody = n > 0
+        case .chunked: hasBody = true
+        }
         if verdict.allowed {
             record.request(verdict: .forwarded)
+            if head.expectContinue && hasBody {
+                // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
+                // client sends its body at once; an upstream 100 is relayed too, which clients
+                // ignore (RFC 9110 15.2: any number of 1xx may precede the final answer).
+                _ = ProxyInterim.continue100.withUnsafeBytes { Socket.write(downFD, $0) }
+            }
             if upFD >= 0 {
                 state = .forwardingRequest
             } else {
@@ -263,7 +275,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             return
         }
         record.request(verdict: .dropped)
-        reply(status: 403, close: !clientKeepAlive)
+        // A client waiting for 100-continue never sends the body after a final answer, so the
+        // connection cannot be reused safely: close after the 403 (Envoy does the same).
+        reply(status: 403, close: !clientKeepAlive || (head.expectContinue && hasBody))
     }
 
     private func evaluate(_ view: RequestView) -> Verdict {
@@ -760,6 +774,11 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         deadline = 0
         ctx.connectionCount -= 1
     }
+}
+
+/// Interim answers the proxy sends itself.
+enum ProxyInterim {
+    static let continue100: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 }
 
 /// SO_MARK values of the proxy's own sockets (bpf/include/sluice_maps.h).

@@ -1,0 +1,167 @@
+import CSluiceShared
+import Flows
+import Foundation
+import Glibc
+import Policy
+@testable import Proxy
+import SluiceIO
+
+/// A steering table that answers every lookup with one fixed value (nil = not steered).
+final class FixedSteering: SteeringTable {
+    let info: SteerInfo?
+    init(_ info: SteerInfo?) { self.info = info }
+
+    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
+                destinationPort: UInt16, protocol: UInt8) -> SteerInfo? { info }
+}
+
+/// A flow sink that fills a fresh zeroed record per append and keeps a copy (any thread).
+final class CollectingSink: FlowSink {
+    private let lock = NSLock()
+    private var records: [sluice_flow] = []
+
+    func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) {
+        let slot = UnsafeMutablePointer<sluice_flow>.allocate(capacity: 1)
+        defer { slot.deallocate() }
+        slot.initialize(to: sluice_flow())
+        fill(slot)
+        lock.lock()
+        records.append(slot.pointee)
+        lock.unlock()
+    }
+
+    /// The records so far, decoded as Hubble flows (no endpoint names).
+    var flows: [Flow] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records.map { Flow.decode($0, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0) }
+    }
+
+    /// Waits until at least `count` records exist (flows are written on the loop thread).
+    func waitForFlows(_ count: Int, timeout: TimeInterval = 5) -> [Flow] {
+        let until = Date().addingTimeInterval(timeout)
+        while Date() < until {
+            let f = flows
+            if f.count >= count { return f }
+            usleep(2000)
+        }
+        return flows
+    }
+}
+
+/// The policy world of the proxy tests: a backend pod (endpoint 3, app=backend) and a client pod
+/// (endpoint 7, app=client), and ingress HTTP rules on the backend for the upstream's port.
+enum TestPolicy {
+    static let backendID: UInt32 = 3
+    static let clientID: UInt32 = 7
+
+    static let endpoints = [
+        EndpointDescriptor(id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
+                           ipv4: UInt32(bigEndian: 0x0A00_0003)),
+        EndpointDescriptor(id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
+                           ipv4: UInt32(bigEndian: 0x0A00_0007)),
+    ]
+
+    /// A CNP letting app=client reach app=backend on `port` with the given HTTP rules (YAML list items).
+    static func yaml(port: UInt16, rules: [String] = ["{method: GET, path: \"/allowed.*\"}"]) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: backend-http
+          namespace: default
+        spec:
+          endpointSelector:
+            matchLabels:
+              app: backend
+          ingress:
+          - fromEndpoints:
+            - matchLabels:
+                app: client
+            toPorts:
+            - ports:
+              - port: "\(port)"
+                protocol: TCP
+              rules:
+                http:
+        \(rules.map { "          - " + $0 }.joined(separator: "\n"))
+
+        """
+    }
+
+    /// Compiles `yaml` for the two endpoints.
+    static func snapshot(_ yaml: String) throws -> PolicySnapshot {
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: yaml, fileName: "test.yaml")
+        var allocator = IdentityAllocator()
+        return repository.compile(endpoints: endpoints, allocator: &allocator)
+    }
+
+    /// What the datapath would have recorded for a client → backend connection.
+    static func ingressSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
+        SteerInfo(endpointID: backendID, sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
+                  destinationIdentity: snapshot.identity(ofEndpoint: backendID) ?? 0, direction: .ingress)
+    }
+}
+
+/// One proxy worker (real `EventLoop` on a `WorkerThread`) and a way to hand it connections the
+/// way `HTTPListener` does, but with addresses chosen by the test: the original destination is
+/// the test's upstream server on loopback. No BPF, no sandbox.
+final class ProxyHarness {
+    let ctx: WorkerContext
+    let sink = CollectingSink()
+    private let thread: WorkerThread
+    private let listener: (fd: Int32, port: UInt16)
+
+    init(snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1)) throws {
+        let loop = try EventLoop()
+        ctx = WorkerContext(loop: loop, config: config, steering: FixedSteering(steer), flows: sink,
+                            snapshot: snapshot)
+        guard let l = Loopback.listen() else { throw HarnessError.noSocket }
+        listener = l
+        thread = WorkerThread { loop.run() }
+        try thread.start()
+    }
+
+    /// Connects a client and starts an `HTTP1Connection` for it whose original destination is
+    /// 127.0.0.1:`upstreamPort`, using the steering table's answer like the listener does.
+    func connect(upstreamPort: UInt16) throws -> TestSocket {
+        guard let client = TestSocket.connect(port: listener.port) else { throw HarnessError.noSocket }
+        let fd = Glibc.accept(listener.fd, nil, nil)
+        guard fd >= 0 else { throw HarnessError.noSocket }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let clientPort = Loopback.localPort(client.fd)
+        let addresses = ConnectionAddresses(clientAddress: Loopback.networkOrder, clientPort: clientPort,
+                                            originalDestinationAddress: Loopback.networkOrder,
+                                            originalDestinationPort: upstreamPort)
+        let ctx = self.ctx
+        ctx.loop.execute {
+            let steer = ctx.steering.lookup(sourceAddress: addresses.clientAddress, sourcePort: clientPort,
+                                            destinationAddress: addresses.originalDestinationAddress,
+                                            destinationPort: upstreamPort, protocol: IPProtocol.tcp)
+            HTTP1Connection(ctx: ctx, fd: fd, addresses: addresses, steer: steer).start()
+        }
+        return client
+    }
+
+    /// Runs `body` on the loop thread and waits for it.
+    func onLoop<T>(_ body: @escaping () -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        var result: T?
+        ctx.loop.execute {
+            result = body()
+            done.signal()
+        }
+        done.wait()
+        return result!
+    }
+
+    /// Stops the loop and joins the thread.
+    func stop() {
+        ctx.loop.stop()
+        thread.join()
+        Glibc.close(listener.fd)
+    }
+
+    enum HarnessError: Error { case noSocket }
+}
