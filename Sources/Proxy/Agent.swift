@@ -27,6 +27,8 @@ public final class Agent {
         public var pinDirectory: String
         public var nodeName: String
         public var proxy: ProxyConfig
+        /// The DNS proxy (listeners, reject code, FQDN learning limits).
+        public var dns = DNSProxyConfig()
 
         public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
                     bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
@@ -51,6 +53,9 @@ public final class Agent {
     private var ifindexes: [UInt32: Int32] = [:]
     private var snapshot: PolicySnapshot?
     private let lock = NSLock()
+    /// The toFQDNs selectors of each policy object in force (see FQDNSelectorSet).
+    private var fqdnSelectorsByKey: [PolicyKey: FQDNSelectorSet] = [:]
+    private var fqdn: FQDNService?
 
     public init(options: Options) {
         self.options = options
@@ -85,11 +90,24 @@ public final class Agent {
 
         let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
         self.ring = ring
+        let fqdn = FQDNService(
+            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),
+            datapath: NoopFQDNDatapath(), stateFile: options.stateDirectory + "/fqdn.json")
+        fqdn.publish(selectors: currentFQDNSelectors)
+        try fqdn.start()
+        self.fqdn = fqdn
         let server = ProxyServer(config: options.proxy)
-        try server.start(steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot)
+        try server.start(steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
+                         dns: options.dns, fqdn: fqdn)
         self.server = server
         if let fd = server.httpListenerFDs.first {
             try datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
+        }
+        if let fd = server.dnsUDPListenerFDs.first {
+            try datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_UDP.rawValue), fd: fd)
+        }
+        if let fd = server.dnsTCPListenerFDs.first {
+            try datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_TCP.rawValue), fd: fd)
         }
         let control = ControlServer(path: options.controlSocket) { [unowned self] request in
             self.handle(request)
@@ -124,6 +142,7 @@ public final class Agent {
         } catch {
             return ControlResponse(ok: false, message: String(describing: error))
         }
+        recordFQDNSelectors(yaml: yaml, fileName: fileName)
         do {
             try install()
             if persist { try persistPolicy(yaml: yaml, fileName: fileName) }
@@ -141,7 +160,19 @@ public final class Agent {
         try saveIdentities()
         try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
         server?.publish(snapshot)
+        fqdn?.publish(selectors: currentFQDNSelectors)
         try writeEndpointDirectory(snapshot)
+    }
+
+    /// Remembers the toFQDNs selectors of the objects in an applied file (replacing those of
+    /// objects with the same key, like the repository does).
+    private func recordFQDNSelectors(yaml: String, fileName: String) {
+        guard let sets = try? FQDNSelectorSet.parse(yamlText: yaml, fileName: fileName) else { return }
+        fqdnSelectorsByKey.merge(sets) { _, new in new }
+    }
+
+    private var currentFQDNSelectors: FQDNSelectorSet {
+        FQDNSelectorSet(merging: fqdnSelectorsByKey.keys.sorted().compactMap { fqdnSelectorsByKey[$0] })
     }
 
     static func l7Entries(_ snapshot: PolicySnapshot) -> [sluice_l7_key: sluice_l7_value] {
@@ -195,6 +226,7 @@ public final class Agent {
             let path = policyDirectory + "/" + name
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             _ = try? repository.apply(yamlText: text, fileName: path)
+            recordFQDNSelectors(yaml: text, fileName: path)
         }
     }
 

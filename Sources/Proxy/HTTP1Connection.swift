@@ -210,6 +210,8 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// Reads from the client into `down`. Returns whether progress was made.
     private func readDownstream(eofWhenIdle: Bool) -> Bool {
         let room = down.writableCount
+        // A full buffer must not be read into: read(2) of 0 bytes would look like EOF.
+        guard room > 0 else { return false }
         switch Socket.read(downFD, into: down) {
         case .bytes(let n):
             if n < room { downReadable = false }
@@ -543,6 +545,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// Reads from the upstream into `up`; an EOF ends an until-close body or fails the response.
     private func readUpstream() -> Bool {
         let room = up.writableCount
+        guard room > 0 else { return false }
         switch Socket.read(upFD, into: up) {
         case .bytes(let n):
             if n < room { upReadable = false }

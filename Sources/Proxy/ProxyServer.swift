@@ -11,13 +11,21 @@ public final class ProxyServer {
 
     /// The listening sockets (the first goes into the datapath's sockmap).
     public private(set) var httpListenerFDs: [Int32] = []
+    /// The DNS proxy's UDP and TCP listeners, one each per worker (the first of each goes into
+    /// sockmap slots SLUICE_SOCK_DNS_UDP and SLUICE_SOCK_DNS_TCP); empty without `dns`.
+    public private(set) var dnsUDPListenerFDs: [Int32] = []
+    public private(set) var dnsTCPListenerFDs: [Int32] = []
+    private var dnsWorkers: [DNSWorker] = []
 
     public init(config: ProxyConfig) {
         self.config = config
     }
 
-    /// Opens the listeners and starts the worker threads.
-    public func start(steering: SteeringTable, flows: FlowSink?, snapshot: PolicySnapshot) throws {
+    /// Opens the listeners and starts the worker threads. With `dns`, every worker also runs the
+    /// DNS proxy (UDP and TCP listeners on `dns.listenAddress:listenPort`), learning toFQDNs
+    /// names through `fqdn` when given.
+    public func start(steering: SteeringTable, flows: FlowSink?, snapshot: PolicySnapshot,
+                      dns: DNSProxyConfig? = nil, fqdn: FQDNService? = nil) throws {
         for i in 0..<max(1, config.workers) {
             let fd = try Socket.listenTCP(address: config.httpListenAddress, port: config.httpListenPort,
                                           transparent: true, reusePort: true)
@@ -28,6 +36,16 @@ public final class ProxyServer {
             try listener.start()
             contexts.append(ctx)
             listeners.append(listener)
+            if let dns {
+                let udp = try DNSSocket.listenUDP(address: dns.listenAddress, port: dns.listenPort)
+                dnsUDPListenerFDs.append(udp)
+                let tcp = try Socket.listenTCP(address: dns.listenAddress, port: dns.listenPort,
+                                               transparent: true, reusePort: true)
+                dnsTCPListenerFDs.append(tcp)
+                let worker = DNSWorker(ctx: ctx, config: dns, service: fqdn)
+                try worker.start(udpFD: udp, tcpFD: tcp)
+                dnsWorkers.append(worker)
+            }
             let pin = config.pinFirstCPU.map { ($0 + i) % ProxyConfig.cores }
             let thread = WorkerThread {
                 if let pin { _ = Clock.pinThread(cpu: pin) }
@@ -47,7 +65,10 @@ public final class ProxyServer {
     public func stop() {
         for ctx in contexts { ctx.loop.stop() }
         for t in threads { t.join() }
-        for fd in httpListenerFDs { Socket.close(fd) }
+        for fd in httpListenerFDs + dnsUDPListenerFDs + dnsTCPListenerFDs { Socket.close(fd) }
         httpListenerFDs = []
+        dnsUDPListenerFDs = []
+        dnsTCPListenerFDs = []
+        dnsWorkers = []
     }
 }

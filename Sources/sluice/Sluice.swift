@@ -106,6 +106,12 @@ struct AgentCommand: ParsableCommand {
     var http403Msg: String = "Access denied"
     @Option(help: "Upstream connect timeout in milliseconds.")
     var connectTimeoutMs: UInt64 = 2000
+    @Option(help: "Answer to a DNS query the policy denies: refused or nameError (Cilium --tofqdns-dns-reject-response-code).")
+    var dnsRejectResponseCode: String = DNSProxyConfig.RejectResponseCode.refused.rawValue
+    @Option(help: "Lowest TTL in seconds of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).")
+    var fqdnMinTtl: UInt32 = 0
+    @Option(help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.")
+    var dnsListenPort: UInt16 = 15053
 
     func run() throws {
         // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
@@ -116,10 +122,16 @@ struct AgentCommand: ParsableCommand {
         config.recordFlows = !noFlows
         config.accessDeniedMessage = http403Msg
         config.connectTimeoutNs = connectTimeoutMs * 1_000_000
-        let options = Agent.Options(
+        var options = Agent.Options(
             netns: netns, endpointsFile: endpoints, stateDirectory: stateDir, controlSocket: socket,
             bpfObjectDirectory: bpfDir ?? Paths.repoRoot + "/bpf", pinDirectory: Paths.pinDirectory,
             nodeName: nodeName, proxy: config)
+        guard let reject = DNSProxyConfig.RejectResponseCode(rawValue: dnsRejectResponseCode) else {
+            throw ValidationError("--dns-reject-response-code must be refused or nameError")
+        }
+        options.dns.rejectResponseCode = reject
+        options.dns.fqdnMinTTL = fqdnMinTtl
+        options.dns.listenPort = dnsListenPort
         try Agent(options: options).run()
     }
 }

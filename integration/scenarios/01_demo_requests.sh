@@ -43,3 +43,12 @@ expect_eq "--type l7 --http-method POST --last 2" 2 "$("$SLUICE" observe --type 
 expect_eq "--pod frontend/front" 16 "$("$SLUICE" observe --pod frontend/front --last 100 | wc -l)"
 expect_eq "--namespace database" 0 "$("$SLUICE" observe --namespace database --last 100 | wc -l)"
 expect_eq "--not --verdict DROPPED" 10 "$("$SLUICE" observe --not --verdict DROPPED --last 100 | wc -l)"
+step "observe --follow prints new flows as they come"
+follow_out=$(mktemp)
+timeout 4 "$SLUICE" observe --follow --http-method DELETE >"$follow_out" &
+fpid=$!
+sleep 1
+expect_eq "DELETE /anything/x" 403 "$(http_code frontend/frontend -X DELETE $BACKEND/anything/x)"
+wait $fpid || true
+expect_eq "followed DELETE flows (request + response)" 2 "$(wc -l <"$follow_out")"
+expect_contains "followed" "http-request DROPPED (HTTP/1.1 DELETE http://backend.backend.svc.cluster.local/anything/x)" "$(cat "$follow_out")"

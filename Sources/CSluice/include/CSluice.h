@@ -6,5 +6,6 @@
 #include <sys/types.h>
 #include "CSluice_atomic.h"
 #include "CSluice_bpf.h"
+#include "CSluice_dns.h"
 #include "CSluice_io.h"
 #endif

@@ -24,6 +24,9 @@ final class TestSocket {
     init(fd: Int32, timeoutSeconds: Int = 5) {
         self.fd = fd
         setTimeout(seconds: timeoutSeconds)
+        // Each send goes out at once, so a test's split writes reach the proxy as split reads.
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit { Glibc.close(fd) }

@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+// Fuzz targets for Sluice's parsers: one executable per parser, each exporting
+// LLVMFuzzerTestOneInput. Build and run with ./run.sh (see README.md).
+//
+// The parser targets are the root package's own sources, reached through the symlinks in
+// Sources/ (HTTP1, DNS, Policy, CRE2 -> ../../Sources/<T>): the root package exports no library
+// products, so a `.package(path: "..")` dependency could not name them.
+import PackageDescription
+
+let package = Package(
+    name: "FuzzTesting",
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .target(name: "CFuzzDriver"),
+        .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
+        .target(name: "HTTP1"),
+        .target(name: "DNS"),
+        .target(name: "Policy", dependencies: ["CRE2", "Yams"]),
+
+        .executableTarget(name: "FuzzHTTP1Request", dependencies: ["HTTP1", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzHTTP1Response", dependencies: ["HTTP1", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzChunked", dependencies: ["HTTP1", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzDNS", dependencies: ["DNS", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzPolicyYAML", dependencies: ["Policy", "CFuzzDriver"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

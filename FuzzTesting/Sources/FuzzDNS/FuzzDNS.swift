@@ -1,0 +1,36 @@
+import CFuzzDriver
+import DNS
+
+/// libFuzzer entry: arbitrary bytes as a DNS message, through every entry point the proxy uses on
+/// untrusted input: the full parser, the query-head parser, the FORMERR/REFUSED reply builder,
+/// the answer summary, and the TCP framer. A message that parses must serialize, and what the
+/// serializer writes must parse again.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzDNS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    if let message = try? DNSParser.parse(bytes) {
+        _ = AnswerSummary.extract(from: message)
+        let wire = DNSSerializer.serialize(message)
+        let reparsed = wire.withUnsafeBytes { try? DNSParser.parse($0) }
+        precondition(reparsed != nil, "serialized message does not parse")
+        let plain = DNSSerializer.serialize(message, compress: false)
+        precondition(plain.withUnsafeBytes { (try? DNSParser.parse($0)) != nil }, "uncompressed form does not parse")
+    }
+    _ = try? DNSParser.parseQueryHead(bytes)
+    _ = try? DNSReply.error(for: bytes, rcode: .formErr)
+    _ = try? DNSReply.error(for: bytes, rcode: .refused)
+    var framer = DNSTCPFramer()
+    _ = try? framer.feed(bytes)
+    return 0
+}
+
+/// The executable's entry (see CFuzzDriver.h): libFuzzer's driver with this target's callback.
+@_cdecl("FuzzDNS_main")
+public func fuzzDNSMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+        guard let data else { return 0 }
+        return fuzzDNS(data, size)
+    }
+}

@@ -1,0 +1,100 @@
+#define _GNU_SOURCE
+#include "CSluice_dns.h"
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int CSluice_udp_recv4(int fd, void *buf, size_t len, uint32_t *src_addr_be, uint16_t *src_port,
+                      uint32_t *orig_addr_be, uint16_t *orig_port, int *truncated) {
+    struct sockaddr_in peer;
+    char control[CMSG_SPACE(sizeof(struct sockaddr_in))];
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    memset(&peer, 0, sizeof peer);
+    msg.msg_name = &peer;
+    msg.msg_namelen = sizeof peer;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    *src_addr_be = peer.sin_addr.s_addr;
+    *src_port = ntohs(peer.sin_port);
+    *orig_addr_be = 0;
+    *orig_port = 0;
+    *truncated = (msg.msg_flags & MSG_TRUNC) ? 1 : 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
+            struct sockaddr_in orig;
+            memcpy(&orig, CMSG_DATA(c), sizeof orig);
+            *orig_addr_be = orig.sin_addr.s_addr;
+            *orig_port = ntohs(orig.sin_port);
+        }
+    }
+    return (int)n;
+}
+
+int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = addr_be;
+    ssize_t n;
+    do {
+        n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (int)n;
+}
+
+static int set_int(int fd, int level, int opt, int v) { return setsockopt(fd, level, opt, &v, sizeof v); }
+
+int CSluice_udp_reply_socket4(uint32_t addr_be, uint16_t port) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0) goto fail;
+    if (set_int(fd, SOL_IP, IP_TRANSPARENT, 1) < 0) goto fail;
+    /* Nothing is read from this socket: keep its receive queue small. */
+    set_int(fd, SOL_SOCKET, SO_RCVBUF, 1024);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = addr_be;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto fail;
+    return fd;
+fail:;
+    int e = errno;
+    close(fd);
+    return -e;
+}
+
+int CSluice_udp_upstream_socket4(uint32_t mark) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (mark && set_int(fd, SOL_SOCKET, SO_MARK, (int)mark) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    /* Many queries in flight share this socket: room for bursts of answers. */
+    set_int(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
+    return fd;
+}
+
+int CSluice_sock_local4(int fd, uint32_t *addr_be, uint16_t *port) {
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return -errno;
+    *addr_be = sa.sin_addr.s_addr;
+    *port = ntohs(sa.sin_port);
+    return 0;
+}

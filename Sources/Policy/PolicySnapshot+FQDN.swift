@@ -1,0 +1,50 @@
+/// The `toFQDNs` selectors of a set of policy objects: the names whose DNS answers the proxy
+/// learns (Cilium inserts IPs into the ipcache only for names some selector matches, PR #30110).
+///
+/// Immutable and `Sendable`; `matches` never allocates. The compiled `PolicySnapshot` does not
+/// carry these yet; until it does, the agent keeps one set per policy object with
+/// `FQDNSelectorSet.parse(yamlText:fileName:)` and merges them with `init(merging:)`.
+public final class FQDNSelectorSet: @unchecked Sendable {
+    /// Every selector, in policy order (duplicates by text removed).
+    public let patterns: [FQDNPattern]
+
+    /// No selector: no name is learned.
+    public static let empty = FQDNSelectorSet(patterns: [])
+
+    public init(patterns: [FQDNPattern]) {
+        var seen = Set<String>()
+        self.patterns = patterns.filter { seen.insert($0.description).inserted }
+    }
+
+    /// The union of several sets.
+    public convenience init(merging sets: [FQDNSelectorSet]) {
+        self.init(patterns: sets.flatMap(\.patterns))
+    }
+
+    public var isEmpty: Bool { patterns.isEmpty }
+
+    /// Whether any selector matches `qname` (lower-cased FQDN with trailing dot, as bytes).
+    public func matches(_ qname: UnsafeRawBufferPointer) -> Bool {
+        for pattern in patterns where pattern.matches(qname) {
+            return true
+        }
+        return false
+    }
+
+    /// `matches` for text (normalised first); for tests and tools.
+    public func matches(_ name: String) -> Bool {
+        patterns.contains { $0.matches(name) }
+    }
+
+    /// The `toFQDNs` selectors (egress rules only; deny rules cannot carry them) of every object
+    /// in a policy file, by object key. Validates the file exactly like `PolicyRepository.apply`.
+    public static func parse(yamlText: String, fileName: String) throws(LoadError) -> [PolicyKey: FQDNSelectorSet] {
+        let parsed = try PolicyFileParser.parse(yamlText, fileName: fileName)
+        var result: [PolicyKey: FQDNSelectorSet] = [:]
+        for document in parsed.documents {
+            let patterns = document.rules.flatMap { rule in rule.egress.flatMap { $0.peers.fqdns.map(\.pattern) } }
+            result[document.key] = FQDNSelectorSet(patterns: patterns)
+        }
+        return result
+    }
+}

@@ -1,0 +1,77 @@
+import CSluiceShared
+import DNS
+import Flows
+import SluiceIO
+
+/// Writes the flows of DNS queries (cilium-semantics.md 5.2): a request flow (query, qtype) when
+/// the query is forwarded, a response flow (source and destination swapped; ips, ttl, rcode,
+/// rrtypes) when the answer goes back, a single DROPPED request flow for a denied query and an
+/// L3/L4 drop when no rule admits the server. DNS flows are always EGRESS.
+///
+/// Stateless; loop-thread only like its sink. With no sink every call returns at once.
+struct DNSFlowRecorder {
+    let flows: FlowSink?
+
+    private func common(_ query: DNSQuery, verdict: Flow.Verdict, timeNs: UInt64) -> FlowCommon {
+        FlowCommon(timeNs: timeNs, verdict: verdict, direction: .egress, isReply: false,
+                   srcIP: query.client.address, dstIP: query.server.address, srcPort: query.client.port,
+                   dstPort: query.server.port, l4Proto: query.proto,
+                   srcIdentity: query.steer?.sourceIdentity ?? 0, dstIdentity: query.steer?.destinationIdentity ?? 0,
+                   srcEndpoint: query.steer?.endpointID ?? 0, dstEndpoint: 0)
+    }
+
+    /// The request flow: FORWARDED (allowed) or DROPPED (denied by a DNS rule).
+    func request(_ query: DNSQuery, verdict: Flow.Verdict) {
+        guard let flows else { return }
+        let c = common(query, verdict: verdict, timeNs: query.requestTimeNs)
+        query.qname.withUnsafeBytes { name in
+            flows.append { rec in
+                FlowRecordWriter.writeDNS(rec, common: c, l7Type: .request, query: name, qtype: query.qtype,
+                                          rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0)
+            }
+        }
+    }
+
+    /// The response flow for the answer relayed to the client (`verdict` ERROR for a SERVFAIL the
+    /// proxy made up).
+    func response(_ query: DNSQuery, summary: AnswerSummary?, rcode: RCode, verdict: Flow.Verdict, now: UInt64) {
+        guard let flows else { return }
+        var c = common(query, verdict: verdict, timeNs: now).swapped()
+        c.isReply = true
+        var types: DNSAnswerTypes = []
+        for type in summary?.rrtypes ?? [] {
+            switch type {
+            case .a: types.insert(.a)
+            case .aaaa: types.insert(.aaaa)
+            case .cname: types.insert(.cname)
+            default: types.insert(.other)
+            }
+        }
+        let ttl = summary.map { $0.ips.isEmpty && $0.cnames.isEmpty ? 0 : $0.ttl } ?? 0
+        let latency = now &- query.requestTimeNs
+        let ips = summary?.ips ?? []
+        query.qname.withUnsafeBytes { name in
+            flows.append { rec in
+                FlowRecordWriter.writeDNS(rec, common: c, l7Type: .response, query: name, qtype: query.qtype,
+                                          rcode: rcode.rawValue, ttl: ttl, rrtypes: types, latencyNs: latency)
+                for ip in ips {
+                    switch ip {
+                    case .v4(let v4):
+                        FlowRecordWriter.appendDNSAddress(rec, ipv4NetworkOrder: v4.value.bigEndian)
+                    case .v6(let v6):
+                        v6.bytes.withUnsafeBytes { _ = FlowRecordWriter.appendDNSAddress(rec, ipv6: $0) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// No rule admits the server on this port (or the datagram was not steered): the L3/L4 drop
+    /// Cilium's datapath would have written.
+    func policyDrop(_ query: DNSQuery) {
+        guard let flows else { return }
+        var c = common(query, verdict: .dropped, timeNs: query.requestTimeNs)
+        c.dropReason = DropReason.policyDenied
+        flows.append { rec in FlowRecordWriter.writeL3L4Drop(rec, common: c) }
+    }
+}

@@ -1,0 +1,71 @@
+/// Settings of the DNS proxy. Defaults follow Cilium's agent flags (cilium-semantics.md 3.2, 4.4,
+/// 4.5); each field names the flag it mirrors.
+public struct DNSProxyConfig: Sendable {
+    /// The answer to a query the policy denies (`--tofqdns-dns-reject-response-code`).
+    public enum RejectResponseCode: String, Sendable, CaseIterable {
+        /// REFUSED (5), Cilium's default.
+        case refused
+        /// NXDOMAIN (3).
+        case nameError
+    }
+
+    /// Address of the transparent UDP and TCP listeners (network order); 127.0.0.1.
+    public var listenAddress: UInt32
+    /// Port of both listeners (the sockmap, not the port, steers traffic to them).
+    public var listenPort: UInt16
+    public var rejectResponseCode: RejectResponseCode
+    /// Time an upstream has to answer (Cilium `ProxyForwardTimeout`, 10 s); then the query is
+    /// forgotten without an answer or a flow, only counted.
+    public var forwardTimeoutNs: UInt64
+    /// Longest time an answer for a toFQDNs name is held while its IPs are written into the
+    /// datapath (`--tofqdns-proxy-response-max-delay`, 100 ms); then released anyway and counted.
+    public var fqdnResponseMaxDelayNs: UInt64
+    /// Lowest TTL a learned IP gets (`--tofqdns-min-ttl`, 0).
+    public var fqdnMinTTL: UInt32
+    /// Most IPs kept per name; the least recently seen go first
+    /// (`--tofqdns-endpoint-max-ip-per-hostname`, 1000).
+    public var fqdnMaxIPsPerName: Int
+    /// Queries in flight per worker before new ones get SERVFAIL (Cilium
+    /// `--dnsproxy-concurrency-limit` answers SERVFAIL when reached too).
+    public var maxPendingPerWorker: Int
+    /// A DNS-over-TCP client connection with nothing in flight is closed after this long.
+    public var tcpIdleTimeoutNs: UInt64
+    /// Largest DNS-over-TCP message accepted from either side.
+    public var tcpMaxMessageSize: Int
+    /// Sends every allowed query to this server instead of the original destination (address in
+    /// network order, port). For tests and for running in front of one fixed resolver; nil in
+    /// the agent.
+    public var upstreamOverride: DNSEndpointAddress?
+
+    public init(listenAddress: UInt32 = 0x0100_007F, listenPort: UInt16 = 15053,
+                rejectResponseCode: RejectResponseCode = .refused, forwardTimeoutNs: UInt64 = 10_000_000_000,
+                fqdnResponseMaxDelayNs: UInt64 = 100_000_000, fqdnMinTTL: UInt32 = 0, fqdnMaxIPsPerName: Int = 1000,
+                maxPendingPerWorker: Int = 16384, tcpIdleTimeoutNs: UInt64 = 10_000_000_000,
+                tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil) {
+        self.listenAddress = listenAddress
+        self.listenPort = listenPort
+        self.rejectResponseCode = rejectResponseCode
+        self.forwardTimeoutNs = forwardTimeoutNs
+        self.fqdnResponseMaxDelayNs = fqdnResponseMaxDelayNs
+        self.fqdnMinTTL = fqdnMinTTL
+        self.fqdnMaxIPsPerName = fqdnMaxIPsPerName
+        self.maxPendingPerWorker = maxPendingPerWorker
+        self.tcpIdleTimeoutNs = tcpIdleTimeoutNs
+        self.tcpMaxMessageSize = tcpMaxMessageSize
+        self.upstreamOverride = upstreamOverride
+    }
+}
+
+/// An IPv4 address (network order) and a port (host order).
+public struct DNSEndpointAddress: Sendable, Hashable {
+    public var address: UInt32
+    public var port: UInt16
+
+    public init(address: UInt32, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    /// One integer for dictionary keys.
+    var key: UInt64 { UInt64(address) << 16 | UInt64(port) }
+}

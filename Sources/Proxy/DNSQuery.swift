@@ -1,0 +1,94 @@
+import DNS
+import Policy
+import SluiceIO
+
+/// One DNS query as the proxy decided it: who asked whom, over which transport, what, and when.
+/// Kept (with its fresh upstream ID) until the answer is relayed, so the response flow can be
+/// written after the query bytes are gone.
+struct DNSQuery {
+    var client: DNSEndpointAddress
+    /// The original destination: the DNS server the pod asked.
+    var server: DNSEndpointAddress
+    /// 17 (UDP) or 6 (TCP).
+    var proto: UInt8
+    var steer: SteerInfo?
+    /// The client's message ID, put back on the answer.
+    var originalID: UInt16
+    /// First question's name, lower-cased with a trailing dot (what the rules matched).
+    var qname: [UInt8]
+    /// First question's type.
+    var qtype: UInt16
+    /// CLOCK_MONOTONIC of the decide phase.
+    var requestTimeNs: UInt64
+}
+
+/// What to do with a received query, decided from its bytes, the steering entry and the policy.
+enum DNSQueryDecision {
+    /// Not a query worth any answer (shorter than a header, or a response): drop silently.
+    case ignore
+    /// Unparseable: answer FORMERR (miekg/dns does this before Cilium's handler sees the
+    /// message, so no flow is written), or drop when even that cannot be built.
+    case formatError([UInt8]?)
+    /// Allowed: forward to the original server with a fresh ID.
+    case forward(DNSQuery)
+    /// Denied by a DNS rule: answer REFUSED/NXDOMAIN, one DROPPED request flow.
+    case reject(DNSQuery, [UInt8]?)
+    /// No rule admits this server at all (or the datagram was not steered): an L3/L4 drop.
+    case drop(DNSQuery)
+}
+
+extension DNSQueryDecision {
+    /// The read → parse → decide phases for one query message.
+    ///
+    /// Policy (cilium-semantics.md 1.7, 3.2): only the first question's name counts, lower-cased
+    /// with a trailing dot; the peer is the server's identity (DNS rules are egress). A port
+    /// without DNS rules (any more) forwards: there is nothing to enforce at L7.
+    static func decide(_ bytes: UnsafeRawBufferPointer, client: DNSEndpointAddress, server: DNSEndpointAddress,
+                       proto: UInt8, steer: SteerInfo?, snapshot: PolicySnapshot,
+                       reject: DNSProxyConfig.RejectResponseCode, now: UInt64) -> DNSQueryDecision {
+        guard bytes.count >= DNSLimits.headerSize, DNSWire.isResponse(bytes) == false else { return .ignore }
+        let head: QueryHead
+        do {
+            head = try DNSParser.parseQueryHead(bytes)
+        } catch {
+            return .formatError(try? DNSReply.error(for: bytes, rcode: .formErr))
+        }
+        guard let question = head.question else {
+            return .formatError(try? DNSReply.error(for: bytes, rcode: .formErr))
+        }
+        let query = DNSQuery(client: client, server: server, proto: proto, steer: steer, originalID: head.id,
+                             qname: Array(question.name.lowercasedText.utf8), qtype: question.type.rawValue,
+                             requestTimeNs: now)
+        guard let steer else { return .drop(query) }
+        guard let policy = snapshot.dnsPolicy(endpointID: steer.endpointID, port: server.port, proto: proto) else {
+            return .forward(query)
+        }
+        let verdict = query.qname.withUnsafeBytes {
+            policy.decide(peerIdentity: steer.destinationIdentity, qname: $0)
+        }
+        if verdict.allowed { return .forward(query) }
+        if verdict.reason == .peerNotAllowed { return .drop(query) }
+        let rcode: RCode = reject == .nameError ? .nxDomain : .refused
+        return .reject(query, try? DNSReply.error(for: bytes, rcode: rcode))
+    }
+}
+
+/// Per-worker counters of the DNS proxy (loop thread only; read them from that thread).
+final class DNSCounters {
+    var queries = 0
+    var forwarded = 0
+    var rejected = 0
+    var dropped = 0
+    var formatErrors = 0
+    var ignored = 0
+    /// Upstream silent past the forward timeout: no answer, no flow (like Cilium).
+    var timeouts = 0
+    /// SERVFAIL answers for proxy-side failures (cannot forward, too many in flight).
+    var serverFailures = 0
+    var answers = 0
+    /// Upstream datagrams that matched no query in flight (late, spoofed or duplicated).
+    var unmatchedAnswers = 0
+    var malformedAnswers = 0
+    /// Answers that could not be sent to the client.
+    var replyFailures = 0
+}

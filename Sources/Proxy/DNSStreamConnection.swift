@@ -1,0 +1,279 @@
+import DNS
+import Glibc
+import Policy
+import SluiceIO
+
+/// One DNS-over-TCP client connection (RFC 7766) and its upstream connection to the original
+/// server, on one worker loop. Queries may be pipelined: each is decided on its own, allowed ones
+/// go upstream with a fresh ID over one connection opened at the first allowed query, and answers
+/// return in whatever order the server sends them.
+///
+/// Phases per message: read → frame → parse → decide → act (forward, REFUSED/NXDOMAIN, FORMERR,
+/// drop) → relay → record. Unanswered queries are forgotten after the forward timeout (counted);
+/// a connection with nothing in flight closes after `tcpIdleTimeoutNs`. Loop-thread only.
+final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
+    private enum Tag {
+        static let downstream: UInt32 = 0
+        static let upstream: UInt32 = 1
+    }
+
+    unowned let listener: DNSTCPListener
+    private var worker: DNSWorker { listener.worker }
+    let client: DNSEndpointAddress
+    let server: DNSEndpointAddress
+    let steer: SteerInfo?
+
+    private let downFD: Int32
+    private var downReg: EventLoop.Registration = .none
+    private var upFD: Int32 = -1
+    private var upReg: EventLoop.Registration = .none
+    private var upConnected = false
+    private var downFramer: DNSTCPFramer
+    private var upFramer: DNSTCPFramer
+    /// Framed bytes waiting for each socket to become writable.
+    private var toClient: [UInt8] = []
+    private var toServer: [UInt8] = []
+    private var pending: [UInt16: (query: DNSQuery, deadline: UInt64)] = [:]
+    private var lastActivity: UInt64 = 0
+    private var timerArmedAt: UInt64 = 0
+    private var clientClosed = false
+    private(set) var closed = false
+    private var random = UInt64.random(in: 1...UInt64.max)
+
+    init(listener: DNSTCPListener, fd: Int32, client: DNSEndpointAddress, server: DNSEndpointAddress,
+         steer: SteerInfo?) {
+        self.listener = listener
+        self.downFD = fd
+        self.client = client
+        self.server = server
+        self.steer = steer
+        let limit = listener.worker.config.tcpMaxMessageSize
+        downFramer = DNSTCPFramer(maxMessageSize: limit)
+        upFramer = DNSTCPFramer(maxMessageSize: limit)
+    }
+
+    func start() {
+        do {
+            downReg = try worker.ctx.loop.register(fd: downFD, events: Self.interest, handler: self, tag: Tag.downstream)
+        } catch {
+            Socket.close(downFD)
+            closed = true
+            return
+        }
+        lastActivity = worker.ctx.loop.now
+        arm(lastActivity + worker.config.tcpIdleTimeoutNs)
+        readClient()
+    }
+
+    private static let interest = EventLoop.Events.readable | EventLoop.Events.writable
+        | EventLoop.Events.readHangup | EventLoop.Events.edgeTriggered
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        guard !closed else { return }
+        if tag == Tag.downstream {
+            flush(downFD, &toClient)
+            readClient()
+        } else {
+            if !upConnected {
+                guard Socket.pendingError(upFD) == 0 else { return upstreamFailed() }
+                upConnected = true
+            }
+            flush(upFD, &toServer)
+            readServer()
+        }
+        finishIfDone()
+    }
+
+    // MARK: client side: read → frame → decide → act
+
+    private func readClient() {
+        while !closed && !clientClosed {
+            let n = Glibc.read(downFD, listener.scratch.baseAddress, listener.scratch.count)
+            if n > 0 {
+                lastActivity = worker.ctx.loop.now
+                downFramer.append(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<n]))
+                guard takeClientMessages() else { return close() }
+                continue
+            }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if n < 0 && errno == EINTR { continue }
+            clientClosed = true
+        }
+    }
+
+    /// Decides every complete message; false on a framing error (the stream is unusable).
+    private func takeClientMessages() -> Bool {
+        while true {
+            let next: [UInt8]?
+            do {
+                next = try downFramer.nextMessage()
+            } catch {
+                return false
+            }
+            guard var message = next else { return true }
+            message.withUnsafeMutableBytes { decideAndAct($0) }
+        }
+    }
+
+    private func decideAndAct(_ bytes: UnsafeMutableRawBufferPointer) {
+        let decision = DNSQueryDecision.decide(UnsafeRawBufferPointer(bytes), client: client, server: server,
+                                               proto: IPProtocol.tcp, steer: steer, snapshot: worker.ctx.snapshot,
+                                               reject: worker.config.rejectResponseCode, now: worker.ctx.loop.now)
+        if case .drop = decision { clientClosed = true }
+        guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
+        guard pending.count < worker.config.maxPendingPerWorker, connectUpstreamIfNeeded(),
+              let framed = DNSTCPFramer.frame(UnsafeRawBufferPointer(bytes))
+        else {
+            return worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
+        }
+        let id = freshID()
+        toServer.append(contentsOf: framed)
+        toServer[toServer.count - bytes.count] = UInt8(id >> 8)
+        toServer[toServer.count - bytes.count + 1] = UInt8(id & 0xFF)
+        let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
+        pending[id] = (query, deadline)
+        arm(deadline)
+        if upConnected { flush(upFD, &toServer) }
+    }
+
+    private func freshID() -> UInt16 {
+        while true {
+            random ^= random >> 12
+            random ^= random << 25
+            random ^= random >> 27
+            let id = UInt16(truncatingIfNeeded: (random &* 0x2545_F491_4F6C_DD1D) >> 48)
+            if pending[id] == nil { return id }
+        }
+    }
+
+    // MARK: server side
+
+    private func connectUpstreamIfNeeded() -> Bool {
+        if upFD >= 0 { return true }
+        let upstream = worker.config.upstreamOverride ?? server
+        do {
+            upFD = try Socket.connectTCP(address: upstream.address, port: upstream.port, mark: ProxyMarks.fromProxy)
+            upReg = try worker.ctx.loop.register(fd: upFD, events: Self.interest, handler: self, tag: Tag.upstream)
+        } catch {
+            if upFD >= 0 { Socket.close(upFD) }
+            upFD = -1
+            return false
+        }
+        upConnected = false
+        upFramer = DNSTCPFramer(maxMessageSize: worker.config.tcpMaxMessageSize)
+        return true
+    }
+
+    private func readServer() {
+        while upFD >= 0 {
+            let n = Glibc.read(upFD, listener.scratch.baseAddress, listener.scratch.count)
+            if n > 0 {
+                upFramer.append(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<n]))
+                takeServerMessages()
+                continue
+            }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if n < 0 && errno == EINTR { continue }
+            return upstreamFailed()
+        }
+    }
+
+    private func takeServerMessages() {
+        while upFD >= 0 {
+            let next: [UInt8]?
+            do {
+                next = try upFramer.nextMessage()
+            } catch {
+                return upstreamFailed()
+            }
+            guard var message = next else { return }
+            guard let id = message.withUnsafeBytes({ DNSWire.id(of: $0) }), let entry = pending.removeValue(forKey: id)
+            else {
+                worker.counters.unmatchedAnswers += 1
+                continue
+            }
+            lastActivity = worker.ctx.loop.now
+            message.withUnsafeMutableBytes { worker.answer($0, for: entry.query, via: self) }
+        }
+    }
+
+    /// The upstream refused, reset or closed: SERVFAIL for every query still in flight.
+    private func upstreamFailed() {
+        let failed = pending.values.map(\.query)
+        pending.removeAll()
+        closeUpstream()
+        for query in failed { worker.serverFailure(for: query, via: self) }
+        finishIfDone()
+    }
+
+    private func closeUpstream() {
+        guard upFD >= 0 else { return }
+        worker.ctx.loop.deregister(fd: upFD, registration: upReg)
+        Socket.close(upFD)
+        upFD = -1
+        upReg = .none
+        upConnected = false
+        toServer.removeAll()
+    }
+
+    // MARK: DNSAnswerSink
+
+    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
+        guard !closed, let framed = DNSTCPFramer.frame(bytes) else { return false }
+        toClient.append(contentsOf: framed)
+        flush(downFD, &toClient)
+        return true
+    }
+
+    /// Writes as much of `out` as the socket takes.
+    private func flush(_ fd: Int32, _ out: inout [UInt8]) {
+        guard fd >= 0, !out.isEmpty else { return }
+        let result = out.withUnsafeBytes { Socket.write(fd, $0) }
+        switch result {
+        case .bytes(let n):
+            out.removeFirst(n)
+        case .wouldBlock:
+            break
+        case .eof, .error:
+            out.removeAll()
+        }
+    }
+
+    // MARK: timers and close
+
+    func timerFired(now: UInt64) {
+        timerArmedAt = 0
+        guard !closed else { return }
+        var next = lastActivity + worker.config.tcpIdleTimeoutNs
+        for (id, entry) in pending {
+            if entry.deadline <= now {
+                pending[id] = nil
+                worker.counters.timeouts += 1
+            } else {
+                next = min(next, entry.deadline)
+            }
+        }
+        if pending.isEmpty && now >= lastActivity + worker.config.tcpIdleTimeoutNs { return close() }
+        arm(max(next, now + 1_000_000))
+    }
+
+    private func arm(_ at: UInt64) {
+        if timerArmedAt == 0 || at < timerArmedAt {
+            timerArmedAt = at
+            worker.ctx.loop.schedule(at: at, self)
+        }
+    }
+
+    /// The client finished sending and every answer went out (or nothing is left to wait for).
+    private func finishIfDone() {
+        if clientClosed && pending.isEmpty && toClient.isEmpty && (worker.gate?.heldCount ?? 0) == 0 { close() }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        closeUpstream()
+        worker.ctx.loop.deregister(fd: downFD, registration: downReg)
+        Socket.close(downFD)
+    }
+}

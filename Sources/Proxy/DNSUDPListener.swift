@@ -1,0 +1,102 @@
+import DNS
+import Policy
+import SluiceIO
+
+/// The transparent UDP listener of one worker (all workers' listeners form one SO_REUSEPORT
+/// group; the sockmap slot SLUICE_SOCK_DNS_UDP holds the first). Each datagram carries the
+/// client as its source and the server it was sent to in IP_ORIGDSTADDR; answers go back from
+/// that server's address through a transparent reply socket (steering-recipe.md, "DNS over UDP").
+///
+/// Loop-thread only.
+final class DNSUDPListener: EventHandler, DNSAnswerSink {
+    /// Reply sockets kept per worker before the cache is flushed (there are few DNS servers).
+    static let maxReplySockets = 256
+    /// recvmsg errors in a row before a readiness event is abandoned.
+    static let maxConsecutiveErrors = 64
+
+    unowned let worker: DNSWorker
+    let fd: Int32
+    /// The listener's own address: a query sent to it directly is answered through it.
+    let localAddress: DNSEndpointAddress?
+    private var registration: EventLoop.Registration = .none
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var replySockets: [UInt64: Int32] = [:]
+
+    init(worker: DNSWorker, fd: Int32) {
+        self.worker = worker
+        self.fd = fd
+        self.localAddress = DNSSocket.localAddress(fd)
+        buffer = .allocate(byteCount: DNSLimits.maxMessageSize, alignment: 8)
+    }
+
+    deinit {
+        buffer.deallocate()
+        for fd in replySockets.values { Socket.close(fd) }
+    }
+
+    func start() throws(SyscallError) {
+        registration = try worker.ctx.loop.register(
+            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+    }
+
+    /// Edge-triggered: read every queued datagram.
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        var errors = 0
+        while true {
+            switch DNSSocket.receive(fd, into: buffer) {
+            case .datagram(let d):
+                guard !d.truncated, d.originalDestination.address != 0 else {
+                    worker.counters.ignored += 1
+                    continue
+                }
+                handle(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<d.count]), from: d.source,
+                       to: d.originalDestination)
+            case .wouldBlock:
+                return
+            case .error:
+                // Queued ICMP errors (ECONNREFUSED...) are reported once each; anything that
+                // keeps failing is a broken socket: stop rather than spin.
+                errors += 1
+                if errors > Self.maxConsecutiveErrors { return }
+            }
+        }
+    }
+
+    /// accept → steering entry → parse → decide → act for one datagram.
+    private func handle(_ bytes: UnsafeMutableRawBufferPointer, from client: DNSEndpointAddress,
+                        to server: DNSEndpointAddress) {
+        let ctx = worker.ctx
+        let steer = ctx.steering.lookup(sourceAddress: client.address, sourcePort: client.port,
+                                        destinationAddress: server.address, destinationPort: server.port,
+                                        protocol: IPProtocol.udp)
+        let decision = DNSQueryDecision.decide(UnsafeRawBufferPointer(bytes), client: client, server: server,
+                                               proto: IPProtocol.udp, steer: steer, snapshot: ctx.snapshot,
+                                               reject: worker.config.rejectResponseCode, now: ctx.loop.now)
+        guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
+        guard let forwarder = worker.forwarder, forwarder.forward(bytes, query: query) else {
+            worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
+            return
+        }
+    }
+
+    // MARK: DNSAnswerSink
+
+    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
+        guard let socket = replySocket(from: query.server) else { return false }
+        return DNSSocket.send(socket, bytes, to: query.client) == 0
+    }
+
+    /// The socket that sends from `server`: the listener itself for its own address, else a
+    /// cached transparent socket bound to `server`.
+    private func replySocket(from server: DNSEndpointAddress) -> Int32? {
+        if server == localAddress { return fd }
+        if let fd = replySockets[server.key] { return fd }
+        if replySockets.count >= Self.maxReplySockets {
+            for fd in replySockets.values { Socket.close(fd) }
+            replySockets.removeAll()
+        }
+        guard let fd = try? DNSSocket.replySocket(from: server) else { return nil }
+        replySockets[server.key] = fd
+        return fd
+    }
+}

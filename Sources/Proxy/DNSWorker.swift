@@ -1,0 +1,150 @@
+import DNS
+import Flows
+import Policy
+import SluiceIO
+
+/// Where an answer for a query goes back to: the UDP listener (a datagram from the original
+/// server's address) or the client's TCP connection (a framed message).
+protocol DNSAnswerSink: AnyObject {
+    /// Sends `bytes` (ID already restored) to the client of `query`; false when it could not.
+    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool
+}
+
+/// The DNS proxy of one worker loop: its UDP listener and upstream forwarder, its TCP listener,
+/// the answers it holds for toFQDNs learning, its counters and flow recorder.
+///
+/// Loop-thread only; created and started by `ProxyServer` on the thread that starts the loop,
+/// before the loop runs.
+final class DNSWorker {
+    let ctx: WorkerContext
+    let config: DNSProxyConfig
+    let service: FQDNService?
+    let counters = DNSCounters()
+    let recorder: DNSFlowRecorder
+    let gate: FQDNAnswerGate?
+    private(set) var udp: DNSUDPListener?
+    private(set) var forwarder: DNSForwarder?
+    private(set) var tcp: DNSTCPListener?
+
+    init(ctx: WorkerContext, config: DNSProxyConfig, service: FQDNService?) {
+        self.ctx = ctx
+        self.config = config
+        self.service = service
+        recorder = DNSFlowRecorder(flows: ctx.flows)
+        gate = service.map { FQDNAnswerGate(loop: ctx.loop, service: $0, maxDelayNs: config.fqdnResponseMaxDelayNs) }
+    }
+
+    /// Registers the listeners (either may be -1 = none) and opens the upstream socket.
+    func start(udpFD: Int32, tcpFD: Int32) throws(SyscallError) {
+        if udpFD >= 0 {
+            let forwarder = try DNSForwarder(worker: self)
+            let listener = DNSUDPListener(worker: self, fd: udpFD)
+            try forwarder.start()
+            try listener.start()
+            self.forwarder = forwarder
+            self.udp = listener
+        }
+        if tcpFD >= 0 {
+            let listener = DNSTCPListener(worker: self, fd: tcpFD)
+            try listener.start()
+            tcp = listener
+        }
+    }
+
+    /// Where allowed queries of `query` go: the original destination, or the override.
+    func upstream(for query: DNSQuery) -> DNSEndpointAddress {
+        config.upstreamOverride ?? query.server
+    }
+
+    // MARK: answer → learn → release → record
+
+    /// The answer phase shared by UDP and TCP: restore the client's ID, parse, and either send at
+    /// once or hold until the IPs of a toFQDNs name are in the datapath. Writes the response flow
+    /// when the answer is sent.
+    func answer(_ bytes: UnsafeMutableRawBufferPointer, for query: DNSQuery, via sink: DNSAnswerSink) {
+        DNSWire.setID(query.originalID, in: bytes)
+        let message: DNSMessage
+        do {
+            message = try DNSParser.parse(UnsafeRawBufferPointer(bytes))
+        } catch {
+            // Cilium cannot unpack it either and answers SERVFAIL.
+            counters.malformedAnswers += 1
+            serverFailure(for: query, via: sink)
+            return
+        }
+        counters.answers += 1
+        let summary = AnswerSummary.extract(from: message)
+        if let gate, let service, summary.rcode == .noError, !summary.ips.isEmpty,
+           query.qname.withUnsafeBytes({ service.selectors.matches($0) }) {
+            let copy = Array(bytes)
+            let name = String(decoding: query.qname, as: UTF8.self)
+            gate.hold(name: name, ips: summary.ips, ttl: summary.ttl, now: ctx.loop.now) { [unowned self] in
+                copy.withUnsafeBytes { self.send($0, summary: summary, for: query, via: sink) }
+            }
+            return
+        }
+        send(UnsafeRawBufferPointer(bytes), summary: summary, for: query, via: sink)
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer, summary: AnswerSummary, for query: DNSQuery,
+                      via sink: DNSAnswerSink) {
+        if !sink.sendAnswer(bytes, to: query) { counters.replyFailures += 1 }
+        recorder.response(query, summary: summary, rcode: summary.rcode, verdict: .forwarded, now: Clock.monotonicNs())
+    }
+
+    /// SERVFAIL for a proxy-side failure (cannot forward, too many in flight, unreadable answer),
+    /// with an ERROR response flow. `queryBytes`, when still at hand, gives the exact reply shape.
+    func serverFailure(for query: DNSQuery, queryBytes: UnsafeRawBufferPointer? = nil, via sink: DNSAnswerSink) {
+        counters.serverFailures += 1
+        let reply: [UInt8]?
+        if let queryBytes {
+            reply = try? DNSReply.error(for: queryBytes, rcode: .servFail)
+        } else {
+            reply = Self.serverFailureReply(for: query)
+        }
+        if let reply {
+            _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
+        }
+        recorder.response(query, summary: nil, rcode: .servFail, verdict: .error, now: Clock.monotonicNs())
+    }
+
+    /// A SERVFAIL rebuilt from what the query kept (ID, question) once its bytes are gone.
+    static func serverFailureReply(for query: DNSQuery) -> [UInt8]? {
+        guard let name = try? DomainName(String(decoding: query.qname, as: UTF8.self)) else { return nil }
+        let header = DNSHeader(id: query.originalID, qr: true, rd: true, ra: true, rcode: .servFail)
+        return DNSSerializer.serialize(DNSMessage(header: header, questions: [Question(name: name, type: RRType(query.qtype))]),
+                                       compress: false)
+    }
+
+    /// Acts on a decision for a query that is not forwarded (or records the forward).
+    /// Returns the query to forward, if any.
+    func act(on decision: DNSQueryDecision, via sink: DNSAnswerSink, replyTo client: DNSEndpointAddress,
+             server: DNSEndpointAddress) -> DNSQuery? {
+        counters.queries += 1
+        switch decision {
+        case .ignore:
+            counters.ignored += 1
+        case .formatError(let reply):
+            counters.formatErrors += 1
+            if let reply {
+                let query = DNSQuery(client: client, server: server, proto: 0, steer: nil, originalID: 0, qname: [],
+                                     qtype: 0, requestTimeNs: 0)
+                _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
+            }
+        case .reject(let query, let reply):
+            counters.rejected += 1
+            recorder.request(query, verdict: .dropped)
+            if let reply {
+                if !reply.withUnsafeBytes({ sink.sendAnswer($0, to: query) }) { counters.replyFailures += 1 }
+            }
+        case .drop(let query):
+            counters.dropped += 1
+            recorder.policyDrop(query)
+        case .forward(let query):
+            counters.forwarded += 1
+            recorder.request(query, verdict: .forwarded)
+            return query
+        }
+        return nil
+    }
+}

@@ -1,0 +1,189 @@
+import DNS
+import Foundation
+
+/// The node-wide cache of names learned from DNS answers for `toFQDNs` selectors: name -> IP ->
+/// (expiry, last seen). A lookup by any pod fills it for every pod (cilium-semantics.md 1.8).
+///
+/// Arithmetic (cilium-semantics.md 4.5): an IP's expiry is the lookup time plus the answer's TTL
+/// (the lowest on the CNAME chain) raised to `minTTL`, and never moves backwards when a shorter
+/// answer arrives; a name keeps at most `maxIPsPerName` IPs, the least recently seen evicted
+/// first. Expired IPs leave only when `sweep` finds no connection using them.
+///
+/// Times are wall-clock nanoseconds (CLOCK_REALTIME) so expiries survive a restart. Thread-safe:
+/// every method takes the cache's lock; the FQDN service thread is the only writer in the agent.
+public final class FQDNCache: @unchecked Sendable {
+    /// What the cache knows about one IP of one name.
+    public struct Entry: Equatable, Sendable {
+        /// When the IP stops being valid for new connections.
+        public var expiresNs: UInt64
+        /// Last answer that carried it (LRU order for the per-name cap).
+        public var lastSeenNs: UInt64
+    }
+
+    /// Lowest TTL, seconds (`--tofqdns-min-ttl`).
+    public let minTTL: UInt32
+    /// Most IPs per name (`--tofqdns-endpoint-max-ip-per-hostname`).
+    public let maxIPsPerName: Int
+
+    private var names: [String: [IPAddress: Entry]] = [:]
+    private var lock = NSLock()
+    /// Set by every change, cleared by `takeDirty()` (the persister's "on change").
+    private var dirty = false
+
+    public init(minTTL: UInt32 = 0, maxIPsPerName: Int = 1000) {
+        self.minTTL = minTTL
+        self.maxIPsPerName = max(1, maxIPsPerName)
+    }
+
+    /// Records an answer for `name` (lower-cased, trailing dot) seen at `nowNs` with `ttl`
+    /// seconds. Returns the IPs evicted by the per-name cap (to remove from the datapath).
+    @discardableResult
+    public func update(name: String, ips: [IPAddress], ttl: UInt32, nowNs: UInt64) -> [IPAddress] {
+        guard !ips.isEmpty else { return [] }
+        let expires = nowNs &+ UInt64(max(ttl, minTTL)) * 1_000_000_000
+        lock.lock()
+        defer { lock.unlock() }
+        var entries = names[name] ?? [:]
+        for ip in ips {
+            let old = entries[ip]
+            entries[ip] = Entry(expiresNs: max(old?.expiresNs ?? 0, expires), lastSeenNs: nowNs)
+        }
+        var evicted: [IPAddress] = []
+        if entries.count > maxIPsPerName {
+            let order = entries.sorted {
+                ($0.value.lastSeenNs, $0.value.expiresNs) < ($1.value.lastSeenNs, $1.value.expiresNs)
+            }
+            for (ip, _) in order.prefix(entries.count - maxIPsPerName) {
+                entries[ip] = nil
+                evicted.append(ip)
+            }
+        }
+        names[name] = entries
+        dirty = true
+        return evicted
+    }
+
+    /// Removes every IP whose expiry has passed and that `inUse` does not claim (a connection
+    /// still uses it). Returns what was removed, per name; names left empty are dropped.
+    public func sweep(nowNs: UInt64, inUse: (IPAddress) -> Bool) -> [String: [IPAddress]] {
+        lock.lock()
+        defer { lock.unlock() }
+        var removed: [String: [IPAddress]] = [:]
+        for (name, entries) in names {
+            var kept = entries
+            for (ip, entry) in entries where entry.expiresNs <= nowNs && !inUse(ip) {
+                kept[ip] = nil
+                removed[name, default: []].append(ip)
+            }
+            if kept.count != entries.count {
+                names[name] = kept.isEmpty ? nil : kept
+            }
+        }
+        if !removed.isEmpty { dirty = true }
+        return removed
+    }
+
+    /// The IPs of `name` and their entries.
+    public func entries(of name: String) -> [IPAddress: Entry] {
+        lock.lock()
+        defer { lock.unlock() }
+        return names[name] ?? [:]
+    }
+
+    /// Every name with at least one IP, sorted.
+    public var allNames: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return names.keys.sorted()
+    }
+
+    /// IPs of `name` still valid at `nowNs`.
+    public func validIPs(of name: String, nowNs: UInt64) -> [IPAddress] {
+        entries(of: name).filter { $0.value.expiresNs > nowNs }.map(\.key)
+    }
+
+    /// Whether anything changed since the last call (and clears the flag).
+    public func takeDirty() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let was = dirty
+        dirty = false
+        return was
+    }
+
+    // MARK: persistence
+
+    /// The file format: `{"version":1,"names":{"name.":{"1.2.3.4":{"expiresNs":..,"lastSeenNs":..}}}}`.
+    struct File: Codable {
+        struct Item: Codable {
+            var expiresNs: UInt64
+            var lastSeenNs: UInt64
+        }
+        var version: Int
+        var names: [String: [String: Item]]
+    }
+
+    /// The whole cache as JSON (sorted keys, stable).
+    public func encoded() throws -> Data {
+        lock.lock()
+        var file = File(version: 1, names: [:])
+        for (name, entries) in names {
+            var items: [String: File.Item] = [:]
+            for (ip, entry) in entries {
+                items[ip.description] = File.Item(expiresNs: entry.expiresNs, lastSeenNs: entry.lastSeenNs)
+            }
+            file.names[name] = items
+        }
+        lock.unlock()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(file)
+    }
+
+    /// Replaces the content with a file written by `encoded()`. Entries already expired at
+    /// `nowNs` are kept (a connection may still use them; the next sweep decides). Unreadable
+    /// addresses are skipped. Returns the number of IPs loaded.
+    @discardableResult
+    public func load(_ data: Data) throws -> Int {
+        let file = try JSONDecoder().decode(File.self, from: data)
+        var loaded: [String: [IPAddress: Entry]] = [:]
+        var count = 0
+        for (name, items) in file.names {
+            var entries: [IPAddress: Entry] = [:]
+            for (text, item) in items {
+                guard let ip = IPAddressText.parse(text) else { continue }
+                entries[ip] = Entry(expiresNs: item.expiresNs, lastSeenNs: item.lastSeenNs)
+                count += 1
+            }
+            if !entries.isEmpty { loaded[name] = entries }
+        }
+        lock.lock()
+        names = loaded
+        dirty = false
+        lock.unlock()
+        return count
+    }
+
+    /// Writes `encoded()` to `path` atomically (temporary file + rename).
+    public func save(to path: String) throws {
+        try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Parses IP address text (inet_pton) into the DNS codec's `IPAddress`.
+enum IPAddressText {
+    static func parse(_ text: String) -> IPAddress? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return .v4(IPAddress.V4(UInt32(bigEndian: v4.s_addr)))
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for i in 0..<8 { high = high << 8 | UInt64(bytes[i]) }
+        for i in 8..<16 { low = low << 8 | UInt64(bytes[i]) }
+        return .v6(IPAddress.V6(high: high, low: low))
+    }
+}

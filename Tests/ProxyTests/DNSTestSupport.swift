@@ -1,0 +1,145 @@
+import CSluiceShared
+import DNS
+import Flows
+import Foundation
+import Glibc
+import Policy
+@testable import Proxy
+import SluiceIO
+
+/// A steering table for the DNS tests: one fixed answer.
+final class DNSTestSteering: SteeringTable {
+    let info: SteerInfo?
+    init(_ info: SteerInfo?) { self.info = info }
+    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
+                destinationPort: UInt16, protocol: UInt8) -> SteerInfo? { info }
+}
+
+/// Collects flow records (any thread) and decodes them.
+final class DNSTestFlowSink: FlowSink {
+    private let lock = NSLock()
+    private var records: [sluice_flow] = []
+
+    func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) {
+        let slot = UnsafeMutablePointer<sluice_flow>.allocate(capacity: 1)
+        defer { slot.deallocate() }
+        slot.initialize(to: sluice_flow())
+        fill(slot)
+        lock.lock()
+        records.append(slot.pointee)
+        lock.unlock()
+    }
+
+    var flows: [Flow] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records.map { Flow.decode($0, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0) }
+    }
+
+    func waitForFlows(_ count: Int, timeout: TimeInterval = 5) -> [Flow] {
+        let until = Date().addingTimeInterval(timeout)
+        while Date() < until, flows.count < count { usleep(2000) }
+        return flows
+    }
+}
+
+/// Queries, answers and UDP sockets on loopback for the DNS proxy tests.
+enum DNSTest {
+    static let loopback = UInt32(0x0100_007F)
+
+    /// A query for `name` (A) with `id`.
+    static func query(_ name: String, id: UInt16, type: RRType = .a) -> [UInt8] {
+        // Test names are valid presentation names.
+        let domain = (try? DomainName(name)) ?? .root
+        return DNSSerializer.serialize(DNSMessage(header: DNSHeader(id: id, rd: true),
+                                                  questions: [Question(name: domain, type: type)]))
+    }
+
+    /// A non-blocking-free UDP socket bound to 127.0.0.1:0 with a receive timeout.
+    static func udpSocket(timeoutMs: Int = 2000) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = loopback
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    static func port(of fd: Int32) -> UInt16 { DNSSocket.localAddress(fd)?.port ?? 0 }
+
+    static func send(_ fd: Int32, _ bytes: [UInt8], port: UInt16) {
+        _ = bytes.withUnsafeBytes { DNSSocket.send(fd, $0, to: DNSEndpointAddress(address: loopback, port: port)) }
+    }
+
+    /// One datagram (blocking with the socket's timeout), or nil.
+    static func receive(_ fd: Int32) -> (bytes: [UInt8], port: UInt16)? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var from = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let n = buffer.withUnsafeMutableBytes { b in
+            withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, b.count, 0, $0, &length) }
+            }
+        }
+        guard n > 0 else { return nil }
+        return (Array(buffer[0..<n]), UInt16(bigEndian: from.sin_port))
+    }
+}
+
+/// A DNS server on 127.0.0.1 (its own thread): answers names under `silent.test.` never, every
+/// other name with an A record 192.0.2.<n> (TTL 30), and remembers the IDs it saw.
+final class DNSFakeUpstream {
+    let fd: Int32
+    let port: UInt16
+    private let lock = NSLock()
+    private var ids: [UInt16] = []
+    private var thread: Thread?
+    private var stopped = false
+
+    init() {
+        fd = DNSTest.udpSocket(timeoutMs: 100)
+        port = DNSTest.port(of: fd)
+        let thread = Thread { [unowned self] in self.serve() }
+        self.thread = thread
+        thread.start()
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        usleep(200_000)
+        close(fd)
+    }
+
+    var receivedIDs: [UInt16] {
+        lock.lock()
+        defer { lock.unlock() }
+        return ids
+    }
+
+    private func serve() {
+        while true {
+            lock.lock()
+            let stop = stopped
+            lock.unlock()
+            if stop { return }
+            guard let (bytes, port) = DNSTest.receive(fd) else { continue }
+            guard var message = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }),
+                  let question = message.questions.first else { continue }
+            lock.lock()
+            ids.append(message.header.id)
+            let n = UInt8(ids.count % 250)
+            lock.unlock()
+            if question.name.lowercasedText.hasSuffix("silent.test.") { continue }
+            message.header.qr = true
+            message.header.ra = true
+            message.answers = [ResourceRecord(name: question.name, ttl: 30, rdata: .a(IPAddress.V4(192, 0, 2, n)))]
+            DNSTest.send(fd, DNSSerializer.serialize(message), port: port)
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import DNS
+import Flows
+import Foundation
+import Glibc
+import Policy
+@testable import Proxy
+import SluiceIO
+import XCTest
+
+/// One DNS proxy worker on loopback: a real loop and UDP listener, queries from a test socket,
+/// allowed queries sent to a `DNSFakeUpstream` (the upstream override stands in for the original
+/// destination, which is the listener itself here). No BPF.
+final class DNSProxyHarness {
+    static let clientID: UInt32 = 7
+    static let dnsID: UInt32 = 1
+    static let endpoints = [
+        EndpointDescriptor(id: dnsID, namespace: "kube-system", podName: "kube-dns", podLabels: ["k8s-app": "kube-dns"],
+                           ipv4: UInt32(bigEndian: 0x0A01_000A)),
+        EndpointDescriptor(id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
+                           ipv4: UInt32(bigEndian: 0x0A00_0007)),
+    ]
+
+    let upstream = DNSFakeUpstream()
+    let sink = DNSTestFlowSink()
+    let loop: EventLoop
+    let worker: DNSWorker
+    let port: UInt16
+    let client: Int32
+    private let thread: WorkerThread
+
+    /// A CNP letting app=client query kube-dns on `port`/UDP for names matching `patterns`.
+    static func yaml(port: UInt16, patterns: [String]) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: client-dns, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: client}}
+          egress:
+          - toEndpoints:
+            - matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}
+            toPorts:
+            - ports: [{port: "\(port)", protocol: UDP}]
+              rules:
+                dns:
+        \(patterns.map { "          - matchPattern: \"\($0)\"" }.joined(separator: "\n"))
+
+        """
+    }
+
+    init(patterns: [String] = ["*.allowed.test", "silent.test"], config: DNSProxyConfig = DNSProxyConfig(),
+         service: FQDNService? = nil, steered: Bool = true) throws {
+        let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
+        port = DNSTest.port(of: fd)
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: Self.yaml(port: port, patterns: patterns), fileName: "dns.yaml")
+        var allocator = IdentityAllocator()
+        let snapshot = repository.compile(endpoints: Self.endpoints, allocator: &allocator)
+        let steer = SteerInfo(endpointID: Self.clientID, sourceIdentity: snapshot.identity(ofEndpoint: Self.clientID) ?? 0,
+                              destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
+        loop = try EventLoop()
+        let ctx = WorkerContext(loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
+                                flows: sink, snapshot: snapshot)
+        var config = config
+        config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: upstream.port)
+        worker = DNSWorker(ctx: ctx, config: config, service: service)
+        try worker.start(udpFD: fd, tcpFD: -1)
+        let loop = self.loop
+        thread = WorkerThread { loop.run() }
+        try thread.start()
+        client = DNSTest.udpSocket()
+    }
+
+    deinit {
+        loop.stop()
+        thread.join()
+        upstream.stop()
+        close(client)
+    }
+
+    /// Sends `bytes` to the proxy and waits for one answer.
+    func ask(_ bytes: [UInt8]) -> [UInt8]? {
+        DNSTest.send(client, bytes, port: port)
+        return DNSTest.receive(client)?.bytes
+    }
+
+    /// Reads the worker's counters on its loop thread.
+    func counters() -> DNSCounters {
+        let done = DispatchSemaphore(value: 0)
+        var copy = DNSCounters()
+        loop.execute { [worker] in
+            copy = worker.counters
+            done.signal()
+        }
+        done.wait()
+        return copy
+    }
+}
+
+final class DNSUDPProxyTests: XCTestCase {
+    private func parse(_ bytes: [UInt8]?) throws -> DNSMessage {
+        let bytes = try XCTUnwrap(bytes, "no answer")
+        return try bytes.withUnsafeBytes { try DNSParser.parse($0) }
+    }
+
+    func testAllowedQueryIsForwardedWithFreshIDAndAnsweredWithTheOriginal() throws {
+        let h = try DNSProxyHarness()
+        let answer = try parse(h.ask(DNSTest.query("www.allowed.test.", id: 0x4242)))
+        XCTAssertEqual(answer.header.id, 0x4242)
+        XCTAssertEqual(answer.rcode, .noError)
+        XCTAssertEqual(answer.answers.first?.rdata, .a(IPAddress.V4(192, 0, 2, 1)))
+        XCTAssertEqual(h.upstream.receivedIDs.count, 1)
+        XCTAssertNotEqual(h.upstream.receivedIDs.first, 0x4242, "the upstream must see a fresh ID")
+
+        let flows = h.sink.waitForFlows(2)
+        XCTAssertEqual(flows.count, 2)
+        XCTAssertEqual(flows.first?.verdict, .forwarded)
+        XCTAssertEqual(flows.first?.isReply, false)
+        XCTAssertEqual(flows.last?.isReply, true)
+        XCTAssertEqual(flows.last?.trafficDirection, .egress)
+    }
+
+    func testDeniedQueryIsRefusedWithOneDroppedFlow() throws {
+        let h = try DNSProxyHarness()
+        let answer = try parse(h.ask(DNSTest.query("www.other.test.", id: 7)))
+        XCTAssertEqual(answer.header.id, 7)
+        XCTAssertEqual(answer.rcode, .refused)
+        XCTAssertEqual(answer.questions.first?.name.lowercasedText, "www.other.test.")
+        XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
+        let flows = h.sink.waitForFlows(1)
+        usleep(50_000)
+        XCTAssertEqual(h.sink.flows.count, 1)
+        XCTAssertEqual(flows.first?.verdict, .dropped)
+        XCTAssertEqual(h.counters().rejected, 1)
+    }
+
+    func testNameErrorRejectMode() throws {
+        let h = try DNSProxyHarness(config: DNSProxyConfig(rejectResponseCode: .nameError))
+        XCTAssertEqual(try parse(h.ask(DNSTest.query("x.other.test.", id: 9))).rcode, .nxDomain)
+    }
+
+    func testMatchingIsCaseInsensitive() throws {
+        let h = try DNSProxyHarness()
+        XCTAssertEqual(try parse(h.ask(DNSTest.query("WWW.Allowed.TEST.", id: 3))).rcode, .noError)
+    }
+
+    func testMalformedQueryGetsFormErrAndShortGarbageIsDropped() throws {
+        let h = try DNSProxyHarness()
+        // A header claiming one question that is not there.
+        var bad: [UInt8] = [0xAB, 0xCD, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]
+        let answer = try parse(h.ask(bad))
+        XCTAssertEqual(answer.header.id, 0xABCD)
+        XCTAssertEqual(answer.rcode, .formErr)
+        bad = [1, 2, 3]
+        XCTAssertNil(h.ask(bad), "fewer than 12 bytes get no answer")
+        XCTAssertEqual(h.counters().formatErrors, 1)
+        XCTAssertEqual(h.counters().ignored, 1)
+        XCTAssertTrue(h.sink.flows.isEmpty, "malformed queries write no flow")
+        XCTAssertEqual(try parse(h.ask(DNSTest.query("a.allowed.test.", id: 5))).rcode, .noError)
+    }
+
+    func testUpstreamSilenceGivesNoAnswerAndIsCounted() throws {
+        let h = try DNSProxyHarness(config: DNSProxyConfig(forwardTimeoutNs: 200_000_000))
+        DNSTest.send(h.client, DNSTest.query("silent.test.", id: 11), port: h.port)
+        usleep(500_000)
+        XCTAssertEqual(h.counters().timeouts, 1)
+        XCTAssertEqual(h.counters().serverFailures, 0)
+        // Only the request flow: no response flow on timeout (Cilium writes none).
+        XCTAssertEqual(h.sink.flows.count, 1)
+    }
+
+    func testUnsteeredDatagramIsDroppedWithAPolicyDrop() throws {
+        let h = try DNSProxyHarness(steered: false)
+        DNSTest.send(h.client, DNSTest.query("www.allowed.test.", id: 12), port: h.port)
+        let flows = h.sink.waitForFlows(1)
+        XCTAssertEqual(flows.first?.verdict, .dropped)
+        XCTAssertEqual(h.counters().dropped, 1)
+        XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
+    }
+
+    func testManyQueriesInFlightAreAllAnswered() throws {
+        let h = try DNSProxyHarness()
+        for i in 0..<200 {
+            DNSTest.send(h.client, DNSTest.query("n\(i).allowed.test.", id: UInt16(i)), port: h.port)
+        }
+        var ids = Set<UInt16>()
+        while let reply = DNSTest.receive(h.client), ids.count < 200 {
+            if let id = reply.bytes.withUnsafeBytes({ DNSWire.id(of: $0) }) { ids.insert(id) }
+            if ids.count == 200 { break }
+        }
+        XCTAssertEqual(ids, Set((0..<200).map { UInt16($0) }))
+    }
+}

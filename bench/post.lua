@@ -1,0 +1,2 @@
+wrk.method = "POST"
+wrk.headers["Content-Length"] = "0"

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `make bench`: Sluice against HAProxy, nginx and Envoy in one run (see bench/README.md).
+#   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/run.sh (smoke)
+#   PHASES="compare variants" (default both); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
+# Output: bench/results/<timestamp>/ (raw runs, summary.md); the table and the
+# `ratio ...` lines are printed at the end.
+set -u
+if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
+  # One sandbox per machine: everything from `sandbox up` to `sandbox down` holds the lock.
+  export SLUICE_BENCH_LOCKED=1
+  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
+fi
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+[ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+: "${PHASES:=compare variants}"
+
+OUT="${OUT:-$BENCH/results/$(date +%Y%m%d-%H%M%S)}"
+RUN_DIR="$OUT/run" RAW="$OUT/raw"
+mkdir -p "$RUN_DIR" "$RAW"
+trap 'sandbox_down' EXIT
+trap 'exit 130' INT TERM
+
+install_deps
+versions >"$OUT/versions.txt"
+echo "REPS=$REPS DURATION=$DURATION CONNS=$CONNS RATE=${RATE_CONNS}x$RATE_PER_CONN LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU" >"$OUT/params.txt"
+log "results in $OUT"
+
+# --- phase 1: Sluice (1 worker on PROXY_CPU) and the peers, same sandbox, interleaved ---------
+compare() {
+  local systems=() sys rep sc
+  sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
+  check_rules sluice && systems+=(sluice)
+  for sys in $PEERS; do
+    if start_peer "$sys" && check_rules "$sys"; then systems+=("$sys"); else stop_bg "$sys"; fi
+  done
+  log "measuring: ${systems[*]}"
+  for rep in $(seq 1 "$REPS"); do
+    for sc in $SCENARIOS; do
+      for sys in "${systems[@]}"; do run_load "$sys" "$sc" "$rep"; done
+    done
+  done
+  sandbox_down
+}
+
+# --- phase 2: Sluice variants, one fresh sandbox each, interleaved per rep --------------------
+# sluice-1w (flows on, 1 worker), sluice-2w (2 workers), sluice-noflows, sluice-10k (the
+# 1w sandbox after the 10,000-rule policy is applied: apply time and time until in force).
+variants() {
+  local rep scale="$RUN_DIR/scale-policy.yaml"
+  python3 "$BENCH/scale_policy.py" "$scale" "$SCALE_POLICIES" "$SCALE_RULES" >&2
+  mkdir -p "$RAW/scale"
+  for rep in $(seq 1 "$REPS"); do
+    sandbox_up --workers 2 --pin-cpu "$PROXY_CPU" || die "sandbox up (2 workers) failed"
+    check_rules sluice-2w && run_load sluice-2w get-ka "$rep"
+    sandbox_down
+
+    sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" --no-flows || die "sandbox up (no flows) failed"
+    check_rules sluice-noflows && run_load sluice-noflows get-ka "$rep"
+    sandbox_down
+
+    sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
+    check_rules sluice-1w && run_load sluice-1w get-ka "$rep"
+    if apply_scale "$scale" "$rep" && check_rules sluice-10k; then run_load sluice-10k get-ka "$rep"; fi
+    sandbox_down
+  done
+}
+
+# apply_scale FILE REP: `sluice apply` wall time (parse + compile + install, answered when the
+# agent has published the snapshot) and the time until the client sees the marker rule work.
+apply_scale() {
+  local file=$1 rep=$2 before t0 t1 t2 apid
+  before=$(in_client curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$UPSTREAM_IP/scale-marker")
+  [ "$before" = 403 ] || { log "scale marker answered $before before apply"; return 1; }
+  t0=$(date +%s%N)
+  ( "$SLUICE" apply -f "$file" >"$RUN_DIR/scale-apply.out" 2>&1; date +%s%N >"$RUN_DIR/scale-apply.end" ) &
+  apid=$!
+  # poll from the client pod until GET /scale-marker is allowed (bounded: 120 s)
+  t1=$(ip netns exec "$CLIENT_NS" timeout 120 bash -c '
+    while [ "$(curl -s -o /dev/null -m 1 -w "%{http_code}" "$1")" != 200 ]; do sleep 0.005; done; date +%s%N' \
+    _ "http://$UPSTREAM_IP/scale-marker")
+  wait "$apid"; t2=$(cat "$RUN_DIR/scale-apply.end" 2>/dev/null)
+  [ -n "$t1" ] && [ -n "$t2" ] || { log "scale policy never came in force"; cat "$RUN_DIR/scale-apply.out" >&2; return 1; }
+  { echo "apply_ms=$(( (t2 - t0) / 1000000 ))"
+    echo "in_force_ms=$(( (t1 - t0) / 1000000 ))"
+    echo "rules=$((SCALE_POLICIES * SCALE_RULES)) policies=$SCALE_POLICIES bytes=$(stat -c %s "$file")"
+    echo "agent_rss_kb=$(awk '/^VmRSS:/{print $2}' "/proc/$AGENT_PID/status")"
+  } >"$RAW/scale/apply.$rep.meta"
+  log "scale policy: $(tr '\n' ' ' <"$RAW/scale/apply.$rep.meta")"
+}
+
+for phase in $PHASES; do "$phase"; done
+python3 "$BENCH/summarize.py" "$OUT" | tee "$OUT/summary.md"
