@@ -78,8 +78,8 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder
 
-    private var deadline: UInt64 = 0
-    private var timerArmedAt: UInt64 = 0
+    /// The connection's one deadline (connect, response, idle or lingering close).
+    private lazy var timer = LoopTimer(target: self)
 
     init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
         self.ctx = ctx
@@ -135,13 +135,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     }
 
     func timerFired(now: UInt64) {
-        timerArmedAt = 0
-        guard state != .closed, deadline != 0 else { return }
-        if now < deadline {
-            arm(deadline)
-            return
-        }
-        deadline = 0
+        guard state != .closed else { return }
         switch state {
         case .connecting:
             upstreamFailed()
@@ -157,11 +151,11 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     }
 
     private func arm(_ at: UInt64) {
-        deadline = at
-        if timerArmedAt == 0 || at < timerArmedAt {
-            timerArmedAt = at
-            ctx.loop.schedule(at: at, self)
-        }
+        ctx.loop.schedule(timer, at: at)
+    }
+
+    private func disarm() {
+        ctx.loop.cancel(timer)
     }
 
     // MARK: the driver
@@ -411,7 +405,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             upstreamFailed()
             return
         }
-        deadline = 0
+        disarm()
         upWritable = true
         upReadable = true
         state = .forwardingRequest
@@ -588,7 +582,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     private var upstreamClosedAfterBody = false
 
     private func beginResponse() {
-        deadline = 0
+        disarm()
         let status = response.status
         responseIsInterim = status >= 100 && status < 200 && status != 101
         responseIsUpgrade = status == 101
@@ -774,7 +768,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
 
     private func finishClose() {
         state = .closed
-        deadline = 0
+        disarm()
         ctx.connectionCount -= 1
     }
 }

@@ -9,11 +9,27 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32, tag: UInt32)
 }
 
-/// Receives deadline callbacks from `EventLoop.schedule(at:_:)`.
+/// Receives deadline callbacks from a `LoopTimer`.
 public protocol TimerTarget: AnyObject {
-    /// Called once `deadline` (monotonic ns) has passed. The target decides whether its deadline
-    /// still holds (deadlines are not cancelled: a target that moved its deadline re-schedules).
+    /// Called once the timer's deadline (monotonic ns) has passed.
     func timerFired(now: UInt64)
+}
+
+/// One deadline of one target, kept in its loop's heap while scheduled. The target owns the
+/// timer and must `cancel` it before it goes away (the timer does not retain the target, so a
+/// closed connection is freed at once instead of living in the heap until its deadline).
+public final class LoopTimer {
+    unowned let target: TimerTarget
+    fileprivate(set) public var deadline: UInt64 = 0
+    /// Position in the heap; -1 when not scheduled.
+    fileprivate var index = -1
+    /// Set only for one-shot timers, whose holder nothing else retains.
+    fileprivate var keepAlive: AnyObject?
+
+    public init(target: TimerTarget) { self.target = target }
+
+    /// Whether the timer is in its loop's heap.
+    public var isScheduled: Bool { index >= 0 }
 }
 
 /// One epoll loop on one thread: owns the registrations, a wakeup eventfd, a task queue for other
@@ -44,16 +60,11 @@ public final class EventLoop {
         var generation: UInt32
     }
 
-    private struct Deadline {
-        var at: UInt64
-        var target: TimerTarget
-    }
-
     private let epfd: Int32
     private let wakeFD: Int32
     private var slots: [Slot] = []
     private var freeSlots: [UInt32] = []
-    private var heap: [Deadline] = []
+    private var heap: [LoopTimer] = []
     private var events: UnsafeMutablePointer<CSluice_epoll_event>
     private let maxEvents = 256
     private var stopped = false
@@ -125,36 +136,80 @@ public final class EventLoop {
         freeSlots.append(registration.slot)
     }
 
-    /// Calls `target.timerFired` once monotonic time reaches `deadline`.
-    public func schedule(at deadline: UInt64, _ target: TimerTarget) {
-        heap.append(Deadline(at: deadline, target: target))
-        var i = heap.count - 1
+    /// Schedules `timer` at `deadline` (monotonic ns), moving it if it is already scheduled.
+    public func schedule(_ timer: LoopTimer, at deadline: UInt64) {
+        timer.deadline = deadline
+        if timer.index < 0 {
+            timer.index = heap.count
+            heap.append(timer)
+            siftUp(timer.index)
+        } else {
+            siftUp(timer.index)
+            siftDown(timer.index)
+        }
+    }
+
+    /// Removes `timer` from the heap if it is scheduled.
+    public func cancel(_ timer: LoopTimer) {
+        let i = timer.index
+        guard i >= 0, i < heap.count, heap[i] === timer else { return }
+        let last = heap.count - 1
+        if i != last {
+            heap.swapAt(i, last)
+            heap[i].index = i
+        }
+        heap.removeLast()
+        timer.index = -1
+        if i < heap.count {
+            siftUp(i)
+            siftDown(i)
+        }
+    }
+
+    private func siftUp(_ start: Int) {
+        var i = start
         while i > 0 {
             let parent = (i - 1) / 2
-            if heap[parent].at <= heap[i].at { break }
+            if heap[parent].deadline <= heap[i].deadline { break }
             heap.swapAt(parent, i)
+            heap[parent].index = parent
+            heap[i].index = i
             i = parent
         }
     }
 
-    private func popDeadline() -> Deadline {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && heap[l].at < heap[m].at { m = l }
-                if r < heap.count && heap[r].at < heap[m].at { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
-            }
+    private func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count && heap[l].deadline < heap[m].deadline { m = l }
+            if r < heap.count && heap[r].deadline < heap[m].deadline { m = r }
+            if m == i { return }
+            heap.swapAt(i, m)
+            heap[i].index = i
+            heap[m].index = m
+            i = m
         }
-        return top
     }
+
+    /// One-shot deadline that keeps `target` alive until it fires. Prefer an owned `LoopTimer`
+    /// for anything per connection: this form cannot be cancelled.
+    public func schedule(at deadline: UInt64, _ target: TimerTarget) {
+        let holder = OneShot(target)
+        let timer = LoopTimer(target: holder)
+        timer.keepAlive = holder
+        schedule(timer, at: deadline)
+    }
+
+    private final class OneShot: TimerTarget {
+        let target: TimerTarget
+        init(_ target: TimerTarget) { self.target = target }
+        func timerFired(now: UInt64) { target.timerFired(now: now) }
+    }
+
+    /// Number of scheduled timers (for tests and stats).
+    public var scheduledTimers: Int { heap.count }
 
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
@@ -175,7 +230,7 @@ public final class EventLoop {
             var timeout: Int32 = -1
             if let first = heap.first {
                 let t = Clock.monotonicNs()
-                timeout = first.at <= t ? 0 : Int32(min((first.at - t) / 1_000_000 + 1, 1000))
+                timeout = first.deadline <= t ? 0 : Int32(min((first.deadline - t) / 1_000_000 + 1, 1000))
             }
             let n = CSluice_epoll_wait(epfd, events, Int32(maxEvents), timeout)
             now = Clock.monotonicNs()
@@ -194,9 +249,11 @@ public final class EventLoop {
                     handler.handleEvents(ev.events, tag: slots[slot].tag)
                 }
             }
-            while let first = heap.first, first.at <= now {
-                let d = popDeadline()
-                d.target.timerFired(now: now)
+            while let first = heap.first, first.deadline <= now {
+                cancel(first)
+                let keep = first.keepAlive
+                first.keepAlive = nil
+                withExtendedLifetime(keep) { first.target.timerFired(now: now) }
             }
         }
     }
