@@ -74,6 +74,8 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     private var closeAfterReply = false
     /// Set once any byte of the current response reached the client (then errors can only close).
     private var responseStarted = false
+    /// The upstream connection is between responses and may be reused or parked in the pool.
+    private var upstreamIdle = false
 
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder
@@ -250,6 +252,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         }
         if verdict.allowed {
             record.request(verdict: .forwarded)
+            upstreamIdle = false
             if head.expectContinue && hasBody {
                 // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
                 // client sends its body at once; an upstream 100 is relayed too, which clients
@@ -379,6 +382,23 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     // MARK: act: forward
 
     private func connectUpstream() {
+        if let fd = ctx.upstreams.take(address: addresses.originalDestinationAddress,
+                                       port: addresses.originalDestinationPort) {
+            do {
+                upReg = try ctx.loop.register(
+                    fd: fd,
+                    events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                        | EventLoop.Events.edgeTriggered,
+                    handler: self, tag: Tag.upstream)
+                upFD = fd
+                upReadable = false
+                upWritable = true
+                state = .forwardingRequest
+                return
+            } catch {
+                Socket.close(fd)
+            }
+        }
         do {
             upFD = try Socket.connectTCP(address: addresses.originalDestinationAddress,
                                           port: addresses.originalDestinationPort,
@@ -422,6 +442,23 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         reply(status: 503, close: !clientKeepAlive)
     }
 
+    /// Parks an idle, clean upstream connection in the worker's pool; closes any other.
+    private func releaseUpstream() {
+        guard upFD >= 0 else { return }
+        if upstreamIdle && up.isEmpty {
+            ctx.loop.deregister(fd: upFD, registration: upReg)
+            ctx.upstreams.park(fd: upFD, address: addresses.originalDestinationAddress,
+                               port: addresses.originalDestinationPort)
+            upFD = -1
+            upReg = .none
+            upReadable = false
+            upWritable = false
+            upstreamIdle = false
+            return
+        }
+        closeUpstream()
+    }
+
     private func closeUpstream() {
         guard upFD >= 0 else { return }
         ctx.loop.deregister(fd: upFD, registration: upReg)
@@ -430,6 +467,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         upReg = .none
         upReadable = false
         upWritable = false
+        upstreamIdle = false
         up.clear()
     }
 
@@ -690,8 +728,11 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         }
         if !response.keepAlive || upstreamClosedAfterBody {
             closeUpstream()
+        } else {
+            upstreamIdle = true
         }
         if !clientKeepAlive {
+            releaseUpstream()
             Socket.shutdownWrite(downFD)
             state = .lingering
             arm(ctx.loop.now + 2_000_000_000)
@@ -751,7 +792,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
 
     private func closeWithReset() {
         guard state != .closed else { return }
-        closeUpstream()
+        releaseUpstream()
         ctx.loop.deregister(fd: downFD, registration: downReg)
         Socket.closeWithReset(downFD)
         finishClose()
@@ -760,7 +801,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// Closes both sides. Idempotent.
     func close() {
         guard state != .closed else { return }
-        closeUpstream()
+        releaseUpstream()
         ctx.loop.deregister(fd: downFD, registration: downReg)
         Socket.close(downFD)
         finishClose()

@@ -44,6 +44,8 @@ public final class WorkerContext {
     /// snapshot current when its head was parsed.
     public private(set) var snapshot: PolicySnapshot
     let replies: LocalReply.Cache
+    /// Idle keep-alive upstream connections of this worker.
+    let upstreams: UpstreamPool
     /// Live connections (so the worker can count and close them).
     var connectionCount = 0
 
@@ -55,6 +57,7 @@ public final class WorkerContext {
         self.flows = config.recordFlows ? flows : nil
         self.snapshot = snapshot
         self.replies = LocalReply.Cache(accessDenied: config.accessDeniedMessage)
+        self.upstreams = UpstreamPool(loop: loop)
     }
 
     /// Installs `snapshot` on the loop thread. Safe from any thread.
