@@ -40,9 +40,11 @@ integration: build
 	bash integration/run.sh
 
 # Unit tests, then every integration scenario (needs root and BPF; a scenario that cannot run fails).
+# A hung unit test fails the run after UNIT_TIMEOUT seconds instead of eating CI's time.
+UNIT_TIMEOUT ?= 1500
 test: build
 	@rc=0; \
-	$(SWIFT) test || rc=1; \
+	timeout -k 30 $(UNIT_TIMEOUT) $(SWIFT) test || rc=1; \
 	bash integration/run.sh || rc=1; \
 	exit $$rc
 

@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Policy", "Flows"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLibbpf", "CSluice", "CSluiceShared"]),
     ],
     swiftLanguageModes: [.v5],

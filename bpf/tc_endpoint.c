@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tc_endpoint: clsact ingress of every endpoint's host-side veth, i.e. traffic leaving a pod.
+/* tc_endpoint: two programs on every endpoint's host-side veth.
  *
- * A packet whose (endpoint, port, proto, direction) is in sluice_l7_ports gets
+ * sluice_tc_endpoint (clsact ingress: packets leaving a pod) enforces L3/L4 policy first: a reply
+ * of a tracked connection passes; otherwise the source pod's egress policy and, when the
+ * destination is a local pod, its ingress policy are looked up (lib/policy.h); a deny drops the
+ * packet with a flow record, an allowed packet's connection is tracked in sluice_ct.
+ * sluice_tc_to_endpoint (clsact egress: packets toward a pod) decides the pod's ingress policy for
+ * traffic that no local pod sent (the node, world); pod-to-pod traffic was decided on the source's
+ * veth already.
+ *
+ * Steering (after policy, in sluice_tc_endpoint): a packet whose (endpoint, port, proto, direction) is in sluice_l7_ports gets
  * skb->mark = SLUICE_MARK_TO_PROXY, which policy routing in the node namespace turns into local
  * delivery; sk_lookup then hands it to the proxy listener. The source pod's egress policy is
  * checked before the destination pod's ingress policy. A TCP SYN or any UDP datagram also records
@@ -14,6 +22,7 @@
 
 #include "maps.h"
 #include "packet.h"
+#include "policy.h"
 
 /* The L7 port entry of one side of the packet, or NULL. */
 static __always_inline struct sluice_l7_value *
@@ -55,6 +64,31 @@ static __always_inline void sluice_record_steered(const struct sluice_l4 *l4, __
     bpf_map_update_elem(&sluice_steered, &tuple, &info, BPF_ANY);
 }
 
+/* The L7 steering of an allowed packet (unchanged by L3/L4 policy). */
+static __always_inline int sluice_steer(struct __sk_buff *skb, const struct sluice_l4 *l4,
+                                        const struct sluice_endpoint_info *src,
+                                        const struct sluice_endpoint_info *dst)
+{
+    __u8 direction = SLUICE_DIR_EGRESS;
+    __u32 endpoint_id = src ? src->id : 0;
+    struct sluice_l7_value *l7 = sluice_l7_lookup(src, l4, SLUICE_DIR_EGRESS);
+    if (!l7) {
+        direction = SLUICE_DIR_INGRESS;
+        endpoint_id = dst ? dst->id : 0;
+        l7 = sluice_l7_lookup(dst, l4, SLUICE_DIR_INGRESS);
+    }
+    if (!l7)
+        return TC_ACT_OK;
+
+    skb->mark = SLUICE_MARK_TO_PROXY;
+
+    int new_flow = l4->proto == IPPROTO_UDP ||
+                   (l4->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
+    if (new_flow)
+        sluice_record_steered(l4, endpoint_id, direction, l7->kind, src, dst);
+    return TC_ACT_OK;
+}
+
 SEC("tc")
 int sluice_tc_endpoint(struct __sk_buff *skb)
 {
@@ -67,23 +101,61 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     struct sluice_endpoint_info *src = bpf_map_lookup_elem(&sluice_endpoints, &src_key);
     struct sluice_endpoint_info *dst = bpf_map_lookup_elem(&sluice_endpoints, &dst_key);
 
-    __u8 direction = SLUICE_DIR_EGRESS;
-    __u32 endpoint_id = src ? src->id : 0;
-    struct sluice_l7_value *l7 = sluice_l7_lookup(src, &l4, SLUICE_DIR_EGRESS);
-    if (!l7) {
-        direction = SLUICE_DIR_INGRESS;
-        endpoint_id = dst ? dst->id : 0;
-        l7 = sluice_l7_lookup(dst, &l4, SLUICE_DIR_INGRESS);
-    }
-    if (!l7)
+    /* Replies skip policy, like Cilium's CT_REPLY; the forward direction is checked on every
+     * packet, so a policy change also applies to open connections. */
+    if (sluice_ct_is_reply(&l4))
         return TC_ACT_OK;
 
-    skb->mark = SLUICE_MARK_TO_PROXY;
+    __u32 src_identity = src ? src->identity : sluice_ipcache_identity(l4.saddr);
+    __u32 dst_identity = dst ? dst->identity : sluice_ipcache_identity(l4.daddr);
+    __u32 src_id = src ? src->id : 0;
+    __u32 dst_id = dst ? dst->id : 0;
+    if (src) {
+        __u8 reason = sluice_policy_verdict(src->id, dst_identity, &l4, SLUICE_DIR_EGRESS);
+        if (reason != SLUICE_DROP_NONE)
+            return sluice_policy_drop(&l4, reason, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
+    }
+    if (dst) {
+        __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
+        if (reason != SLUICE_DROP_NONE)
+            return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst_identity, src_id, dst_id);
+    }
+    sluice_ct_track(&l4, SLUICE_CT_SEEN_BY_FROM_POD);
+    return sluice_steer(skb, &l4, src, dst);
+}
 
-    int new_flow = l4.proto == IPPROTO_UDP ||
-                   (l4.tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
-    if (new_flow)
-        sluice_record_steered(&l4, endpoint_id, direction, l7->kind, src, dst);
+/* The identity of a packet toward a pod that no local pod sent: the node's own packets (locally
+ * generated: no ingress device, or the proxy's mark) are host, the rest comes from the ipcache. */
+static __always_inline __u32 sluice_remote_identity(const struct __sk_buff *skb, __u32 saddr)
+{
+    if (skb->ingress_ifindex == 0 || (skb->mark & SLUICE_MARK_MASK) == SLUICE_MARK_FROM_PROXY)
+        return SLUICE_IDENTITY_HOST;
+    return sluice_ipcache_identity(saddr);
+}
+
+SEC("tc")
+int sluice_tc_to_endpoint(struct __sk_buff *skb)
+{
+    struct sluice_l4 l4 = {};
+    if (sluice_parse_l4(skb, &l4) < 0)
+        return TC_ACT_OK;
+
+    struct sluice_endpoint_key dst_key = { .ip4 = l4.daddr };
+    struct sluice_endpoint_info *dst = bpf_map_lookup_elem(&sluice_endpoints, &dst_key);
+    if (!dst)
+        return TC_ACT_OK;
+    /* Sent by a local pod: sluice_tc_endpoint decided both sides on the sender's veth. */
+    struct sluice_endpoint_key src_key = { .ip4 = l4.saddr };
+    if (bpf_map_lookup_elem(&sluice_endpoints, &src_key))
+        return TC_ACT_OK;
+    if (sluice_ct_is_reply(&l4))
+        return TC_ACT_OK;
+
+    __u32 src_identity = sluice_remote_identity(skb, l4.saddr);
+    __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
+    if (reason != SLUICE_DROP_NONE)
+        return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
+    sluice_ct_track(&l4, SLUICE_CT_SEEN_BY_TO_POD);
     return TC_ACT_OK;
 }
 

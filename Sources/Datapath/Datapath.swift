@@ -34,7 +34,7 @@ public final class Datapath: @unchecked Sendable {
     /// Where the maps and the sk_lookup link are pinned.
     public let pinDirectory: String
 
-    private let tcObject: BPFObject
+    let tcObject: BPFObject
     private let skLookupObject: BPFObject
     /// The loaded programs (fds owned by their objects).
     let tcProgramFD: Int32

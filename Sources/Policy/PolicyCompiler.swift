@@ -2,11 +2,13 @@
 /// selector to identities once, expands ports, and groups rules per (endpoint, direction, port).
 struct PolicyCompiler {
     /// One rule source after selector resolution, before grouping by port.
-    private struct PortEntry {
+    struct PortEntry {
         var low: UInt16
         var high: UInt16
         var protocols: [UInt8]
         var peers: PeerSet
+        /// The peers as the datapath sees them: CIDR peers as CIDR identities, not world.
+        var datapathPeers: PeerSet
         var rules: L7Rules
         var isDeny: Bool
         var policyName: String
@@ -16,7 +18,7 @@ struct PolicyCompiler {
         }
     }
 
-    private struct Side: Hashable {
+    struct Side: Hashable {
         var endpointID: UInt32
         var direction: Direction
     }
@@ -27,10 +29,12 @@ struct PolicyCompiler {
     let identities: [UInt32]
     /// Labels of every known identity (reserved ones included).
     let labelsByIdentity: [UInt32: [Label]]
+    /// CIDR identities of every prefix the documents name.
+    let cidrs: CIDRIdentityTable
 
-    private var entries: [Side: [PortEntry]] = [:]
-    private var defaultDeny: [Side: Bool] = [:]
-    private(set) var diagnostics: [String] = []
+    private(set) var entries: [Side: [PortEntry]] = [:]
+    private(set) var defaultDeny: [Side: Bool] = [:]
+    var diagnostics: [String] = []
 
     init(documents: [PolicyDocument], endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) {
         self.documents = documents.sorted { $0.key < $1.key }
@@ -47,6 +51,7 @@ struct PolicyCompiler {
         }
         self.identities = identities
         self.labelsByIdentity = labels
+        self.cidrs = CIDRIdentityTable(rules: documents.flatMap(\.rules))
     }
 
     /// Runs the whole compilation.
@@ -79,8 +84,9 @@ struct PolicyCompiler {
                                     direction: side.direction, kind: kind))
             }
         }
+        let l3l4 = buildL3L4(l7Ports: ports)
         return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
-                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics)
+                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4)
     }
 
     /// Every (port, proto) of one side that carries L7 rules. HTTP needs TCP; DNS runs on TCP and UDP.
@@ -144,36 +150,38 @@ struct PolicyCompiler {
             (.egress, rule.egress, rule.egressDeny, rule.defaultDenyEgress),
         ]
         for (direction, allows, denies, deny) in directions where !(allows.isEmpty && denies.isEmpty && !deny) {
-            let resolvedAllows = allows.map { (rule: $0, peers: resolve($0.peers)) }
-            let resolvedDenies = denies.map { (rule: $0, peers: resolve($0.peers)) }
+            let resolvedAllows = allows.map { (rule: $0, peers: resolve($0.peers), datapath: datapathPeers($0.peers)) }
+            let resolvedDenies = denies.map { (rule: $0, peers: resolve($0.peers), datapath: datapathPeers($0.peers)) }
             for endpoint in endpoints where subject.matches(endpoint.identityLabels) {
                 let side = Side(endpointID: endpoint.id, direction: direction)
                 defaultDeny[side] = (defaultDeny[side] ?? false) || deny
-                for (peerRule, peers) in resolvedAllows {
-                    entries[side, default: []] += portEntries(peerRule, peers: peers, subject: endpoint,
+                for (peerRule, peers, datapath) in resolvedAllows {
+                    entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
                                                               direction: direction, isDeny: false, policyName: policyName)
                 }
-                for (peerRule, peers) in resolvedDenies {
-                    entries[side, default: []] += portEntries(peerRule, peers: peers, subject: endpoint,
+                for (peerRule, peers, datapath) in resolvedDenies {
+                    entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
                                                               direction: direction, isDeny: true, policyName: policyName)
                 }
             }
         }
     }
 
-    private func portEntries(_ rule: PeerRule, peers: PeerSet, subject: EndpointDescriptor, direction: Direction,
-                             isDeny: Bool, policyName: String) -> [PortEntry] {
+    private func portEntries(_ rule: PeerRule, peers both: (l7: PeerSet, datapath: PeerSet), subject: EndpointDescriptor,
+                             direction: Direction, isDeny: Bool, policyName: String) -> [PortEntry] {
         let everyProtocol = L4Protocol.any.ipProtocols
+        let peers = both.l7
         if rule.toPorts.isEmpty {
-            return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, rules: .none, isDeny: isDeny,
-                              policyName: policyName)]
+            return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
+                              rules: .none, isDeny: isDeny, policyName: policyName)]
         }
         var result: [PortEntry] = []
         for portRule in rule.toPorts {
             for port in portRule.ports {
                 for (low, high) in ranges(port, subject: subject, peers: peers, direction: direction) {
                     result.append(PortEntry(low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
-                                            rules: portRule.rules, isDeny: isDeny, policyName: policyName))
+                                            datapathPeers: both.datapath, rules: portRule.rules, isDeny: isDeny,
+                                            policyName: policyName))
                 }
             }
         }
@@ -203,7 +211,7 @@ struct PolicyCompiler {
 
     /// The identities a peer selection names among the known ones. CIDR and FQDN peers stand for
     /// world here (Sluice has no CIDR identities yet; the L3/L4 stage narrows them).
-    private func resolve(_ selection: PeerSelection) -> PeerSet {
+    func resolve(_ selection: PeerSelection) -> PeerSet {
         if selection.isWildcard { return .all }
         var result = Set<UInt32>()
         for selector in selection.endpoints {

@@ -19,10 +19,14 @@ public final class PolicySnapshot: @unchecked Sendable {
     private let endpointByIPv4: [UInt32: EndpointDescriptor]
     private let identityByEndpointID: [UInt32: UInt32]
     private let labelsByIdentity: [UInt32: [String]]
+    /// The L3/L4 policy map entries, enforcement and CIDR identities (`PolicySnapshot+Datapath`).
+    let l3l4: L3L4Policy
 
     init(endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
-         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [String]) {
+         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [String],
+         l3l4: L3L4Policy = L3L4Policy()) {
         self.endpoints = endpoints
+        self.l3l4 = l3l4
         self.l7Ports = l7Ports
         self.http = http
         self.dns = dns

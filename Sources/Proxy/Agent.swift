@@ -81,11 +81,16 @@ public final class Agent {
             let info = sluice_endpoint_info(id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4),
                                             ifindex: UInt32(ifindexes[endpoint.id] ?? 0), flags: 0)
             try datapath.setEndpoint(ipv4: endpoint.ipv4, info: info)
+        }
+        // Policy maps before programs: a newly attached program enforces the whole policy from
+        // its first packet.
+        try datapath.syncL7Ports(Agent.l7Entries(snapshot))
+        try installL3L4(snapshot, datapath: datapath, attaching: ifindexes)
+        for endpoint in endpoints {
             if let ifindex = ifindexes[endpoint.id], ifindex > 0 {
                 try datapath.attachEndpoint(ifindex: ifindex)
             }
         }
-        try datapath.syncL7Ports(Agent.l7Entries(snapshot))
         try writeEndpointDirectory(snapshot)
 
         let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
@@ -158,8 +163,11 @@ public final class Agent {
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
         self.snapshot = snapshot
         try saveIdentities()
-        try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
+        // The proxy learns the new rules first, then steering, then L3/L4: a port gaining L7
+        // rules is steered only once the proxy can decide on it.
         server?.publish(snapshot)
+        try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
+        try installL3L4(snapshot, datapath: datapath)
         fqdn?.publish(selectors: currentFQDNSelectors)
         try writeEndpointDirectory(snapshot)
     }

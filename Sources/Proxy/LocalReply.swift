@@ -31,9 +31,16 @@ struct LocalReply {
         }
     }
 
-    /// Pre-rendered replies with a 29-byte date slot, rendered once per status.
+    /// Pre-rendered replies with a 29-byte date slot, rendered once per status; the date is
+    /// patched in place at most once a second per reply, so a 403 costs one memcpy.
     final class Cache {
-        private var rendered: [Int: (bytes: [UInt8], dateOffset: Int)] = [:]
+        private final class Entry {
+            var bytes: [UInt8]
+            let dateOffset: Int
+            var dateSecond: Int64 = -1
+            init(bytes: [UInt8], dateOffset: Int) { self.bytes = bytes; self.dateOffset = dateOffset }
+        }
+        private var rendered: [Int: Entry] = [:]
         private var date = [UInt8](repeating: 0x20, count: 30)
         private var dateSecond: Int64 = -1
         let accessDenied: String
@@ -43,21 +50,29 @@ struct LocalReply {
         /// Appends the reply for `status` to `buffer`; `close` adds `connection: close`.
         func append(status: Int, close: Bool, to buffer: IOBuffer) {
             let key = close ? -status : status
-            if rendered[key] == nil {
-                let body = LocalReply.body(status, accessDenied: accessDenied)
-                var head = LocalReply.statusLine(status)
-                head += "content-length: \(body.utf8.count)\r\ncontent-type: text/plain\r\ndate: "
-                let dateOffset = head.utf8.count
-                head += String(repeating: " ", count: 29) + "\r\nserver: envoy\r\n"
-                if close { head += "connection: close\r\n" }
-                head += "\r\n" + body
-                rendered[key] = (Array(head.utf8), dateOffset)
-            }
+            let entry = rendered[key] ?? render(status: status, close: close, key: key)
             refreshDate()
-            guard var entry = rendered[key] else { return }
-            for i in 0..<29 { entry.bytes[entry.dateOffset + i] = date[i] }
+            if entry.dateSecond != dateSecond {
+                entry.dateSecond = dateSecond
+                let offset = entry.dateOffset
+                entry.bytes.withUnsafeMutableBufferPointer { p in
+                    for i in 0..<29 { p[offset + i] = date[i] }
+                }
+            }
+            entry.bytes.withUnsafeBytes { _ = buffer.append($0) }
+        }
+
+        private func render(status: Int, close: Bool, key: Int) -> Entry {
+            let body = LocalReply.body(status, accessDenied: accessDenied)
+            var head = LocalReply.statusLine(status)
+            head += "content-length: \(body.utf8.count)\r\ncontent-type: text/plain\r\ndate: "
+            let dateOffset = head.utf8.count
+            head += String(repeating: " ", count: 29) + "\r\nserver: envoy\r\n"
+            if close { head += "connection: close\r\n" }
+            head += "\r\n" + body
+            let entry = Entry(bytes: Array(head.utf8), dateOffset: dateOffset)
             rendered[key] = entry
-            entry.bytes.withUnsafeBytes { buffer.append($0) }
+            return entry
         }
 
         private func refreshDate() {

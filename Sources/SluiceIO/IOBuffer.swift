@@ -71,16 +71,26 @@ public final class IOBuffer {
         return true
     }
 
-    /// Appends bytes (used for locally generated replies).
-    public func append(_ bytes: UnsafeRawBufferPointer) {
-        while writableCount < bytes.count {
-            if !reserveSpace() { return }
-            if writableCount == 0 { return }
-            if writableCount < bytes.count && capacity == limit { compact(); break }
+    /// Appends all of `bytes` (used for locally generated replies), compacting and growing up to
+    /// `limit` as needed. Returns false, appending nothing, when they cannot fit within `limit`.
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count > 0, let src = bytes.baseAddress else { return true }
+        if writableCount < bytes.count { compact() }
+        if writableCount < bytes.count {
+            let needed = writeIndex + bytes.count
+            guard needed <= limit else { return false }
+            var newCapacity = capacity
+            while newCapacity < needed { newCapacity = min(newCapacity * 2, limit) }
+            let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            newBase.copyMemory(from: base, byteCount: writeIndex)
+            base.deallocate()
+            base = newBase
+            capacity = newCapacity
         }
-        let n = min(bytes.count, writableCount)
-        if n > 0, let src = bytes.baseAddress { writePointer.copyMemory(from: src, byteCount: n) }
-        writeIndex += n
+        writePointer.copyMemory(from: src, byteCount: bytes.count)
+        writeIndex += bytes.count
+        return true
     }
 
     /// Drops everything.

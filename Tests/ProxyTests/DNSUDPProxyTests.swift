@@ -28,8 +28,8 @@ final class DNSProxyHarness {
     let client: Int32
     private let thread: WorkerThread
 
-    /// A CNP letting app=client query kube-dns on `port`/UDP for names matching `patterns`.
-    static func yaml(port: UInt16, patterns: [String]) -> String {
+    /// A CNP letting app=client query kube-dns on `port`/`proto` for names matching `patterns`.
+    static func yaml(port: UInt16, proto: String = "UDP", patterns: [String]) -> String {
         """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
@@ -40,7 +40,7 @@ final class DNSProxyHarness {
           - toEndpoints:
             - matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}
             toPorts:
-            - ports: [{port: "\(port)", protocol: UDP}]
+            - ports: [{port: "\(port)", protocol: \(proto)}]
               rules:
                 dns:
         \(patterns.map { "          - matchPattern: \"\($0)\"" }.joined(separator: "\n"))
@@ -49,11 +49,14 @@ final class DNSProxyHarness {
     }
 
     init(patterns: [String] = ["*.allowed.test", "silent.test"], config: DNSProxyConfig = DNSProxyConfig(),
-         service: FQDNService? = nil, steered: Bool = true) throws {
-        let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
+         service: FQDNService? = nil, steered: Bool = true, tcpUpstreamPort: UInt16? = nil) throws {
+        let tcp = tcpUpstreamPort != nil
+        let fd = tcp ? try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: true, reusePort: true)
+            : try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
         port = DNSTest.port(of: fd)
         let repository = PolicyRepository()
-        try repository.apply(yamlText: Self.yaml(port: port, patterns: patterns), fileName: "dns.yaml")
+        try repository.apply(yamlText: Self.yaml(port: port, proto: tcp ? "TCP" : "UDP", patterns: patterns),
+                             fileName: "dns.yaml")
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: Self.endpoints, allocator: &allocator)
         let steer = SteerInfo(endpointID: Self.clientID, sourceIdentity: snapshot.identity(ofEndpoint: Self.clientID) ?? 0,
@@ -62,9 +65,9 @@ final class DNSProxyHarness {
         let ctx = WorkerContext(loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
                                 flows: sink, snapshot: snapshot)
         var config = config
-        config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: upstream.port)
+        config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: tcpUpstreamPort ?? upstream.port)
         worker = DNSWorker(ctx: ctx, config: config, service: service)
-        try worker.start(udpFD: fd, tcpFD: -1)
+        try worker.start(udpFD: tcp ? -1 : fd, tcpFD: tcp ? fd : -1)
         let loop = self.loop
         thread = WorkerThread { loop.run() }
         try thread.start()

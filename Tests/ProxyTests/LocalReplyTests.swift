@@ -28,8 +28,7 @@ final class LocalReplyTests: XCTestCase {
     }
 
     func testCustomAccessDeniedMessageGetsCRLFOnce() {
-        XCTAssertTrue(render(LocalReply.Cache(accessDenied: "Nope"), 403, close: false)
-            .hasSuffix("content-length: 6\r\ncontent-type: text/plain\r\ndate: ".isEmpty ? "" : "\r\n\r\nNope\r\n"))
+        XCTAssertTrue(render(LocalReply.Cache(accessDenied: "Nope"), 403, close: false).hasSuffix("\r\n\r\nNope\r\n"))
         XCTAssertTrue(render(LocalReply.Cache(accessDenied: "Nope\r\n"), 403, close: false).hasSuffix("\r\n\r\nNope\r\n"))
         XCTAssertTrue(render(LocalReply.Cache(accessDenied: "Nope"), 403, close: false).contains("content-length: 6\r\n"))
     }
@@ -62,6 +61,6 @@ final class LocalReplyTests: XCTestCase {
         XCTAssertEqual(buffer.readableCount, 2 * one)
         let text = String(decoding: buffer.readable, as: UTF8.self)
         XCTAssertEqual(text.components(separatedBy: "HTTP/1.1 403 Forbidden").count, 3)
-        XCTAssertEqual(dateless(render(cache, 403, close: false)).count, one)
+        XCTAssertEqual(render(cache, 403, close: false).utf8.count, one)
     }
 }

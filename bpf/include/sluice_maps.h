@@ -21,6 +21,10 @@
 #define SLUICE_MAX_ENDPOINTS 65536
 #define SLUICE_MAX_L7_PORTS 65536
 #define SLUICE_MAX_STEERED 262144
+#define SLUICE_MAX_POLICY_ENTRIES 524288
+#define SLUICE_MAX_POLICY_MODES 131072
+#define SLUICE_MAX_IPCACHE 65536
+#define SLUICE_MAX_CT 262144
 
 /* sluice_endpoints: pod IPv4 -> endpoint. */
 struct sluice_endpoint_key {
@@ -88,10 +92,82 @@ struct sluice_steer_info {
     __u64 created_ns;
 };
 
+/* sluice_policy: the L3/L4 policy of every endpoint (Cilium's per-endpoint policy map, one map
+ * keyed by endpoint here). identity 0 = any peer, port 0 = any port; proto is always a real
+ * protocol (TCP 6, UDP 17, SCTP 132). Ingress: endpoint = destination pod, identity = source,
+ * port = its port. Egress: endpoint = source pod, identity = destination, port = destination port.
+ * tc looks up (identity, port), (identity, any port), (any, port), (any, any): any deny wins,
+ * else any allow/redirect allows, else the endpoint's mode decides. */
+enum sluice_policy_action {
+    SLUICE_POLICY_ALLOW = 1,
+    SLUICE_POLICY_DENY = 2,      /* ingressDeny/egressDeny: drop, POLICY_DENY (181) */
+    SLUICE_POLICY_REDIRECT = 3,  /* allow through the proxy (steering itself: sluice_l7_ports) */
+};
+
+struct sluice_policy_key {
+    __u32 endpoint_id;
+    __u32 identity;      /* peer identity; 0 = any */
+    __u16 port;          /* host order; 0 = any */
+    __u8 proto;          /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+    __u8 direction;      /* enum sluice_direction */
+};
+
+struct sluice_policy_value {
+    __u8 action;         /* enum sluice_policy_action */
+    __u8 proxy_kind;     /* enum sluice_proxy_kind when action is REDIRECT */
+    __u16 _pad;
+    __u32 _reserved;
+};
+
+/* sluice_policy_mode: present for every (endpoint, direction) some rule selects; absent = no
+ * policy, everything passes without a policy lookup. default_deny = 0 for enableDefaultDeny false
+ * (only deny entries drop). */
+struct sluice_policy_mode_key {
+    __u32 endpoint_id;
+    __u8 direction;      /* enum sluice_direction */
+    __u8 _pad[3];
+};
+
+struct sluice_policy_mode {
+    __u8 default_deny;   /* 1: no matching entry = drop, POLICY_DENIED (133) */
+    __u8 _pad[3];
+    __u32 _reserved;
+};
+
+/* sluice_ipcache (LPM trie): IPv4 prefix -> security identity of the peer. Pods are /32 with
+ * their identity, policy CIDRs have node-local CIDR identities (1<<24 + n), 0.0.0.0/0 is world. */
+struct sluice_ipcache_key {
+    __u32 prefixlen;     /* LPM trie: bits of ip4 that count, 0...32 */
+    __u32 ip4;           /* network order */
+};
+
+struct sluice_ipcache_value {
+    __u32 identity;
+    __u32 flags;
+};
+
+/* sluice_ct (LRU): connections tc allowed, keyed by the 4-tuple + proto of their first packet
+ * (struct sluice_tuple). A packet whose reversed tuple is present is a reply and passes. */
+#define SLUICE_CT_SEEN_BY_FROM_POD 0x01  /* created by tc_endpoint (packet left a pod) */
+#define SLUICE_CT_SEEN_BY_TO_POD 0x02    /* created by the to-endpoint program (toward a pod) */
+
+struct sluice_ct_entry {
+    __u64 created_ns;
+    __u8 flags;
+    __u8 _pad[7];
+};
+
 _Static_assert(sizeof(struct sluice_endpoint_info) == 16, "endpoint info size");
 _Static_assert(sizeof(struct sluice_l7_key) == 8, "l7 key size");
 _Static_assert(sizeof(struct sluice_l7_value) == 8, "l7 value size");
 _Static_assert(sizeof(struct sluice_tuple) == 16, "tuple size");
 _Static_assert(sizeof(struct sluice_steer_info) == 24, "steer info size");
+_Static_assert(sizeof(struct sluice_policy_key) == 12, "policy key size");
+_Static_assert(sizeof(struct sluice_policy_value) == 8, "policy value size");
+_Static_assert(sizeof(struct sluice_policy_mode_key) == 8, "policy mode key size");
+_Static_assert(sizeof(struct sluice_policy_mode) == 8, "policy mode size");
+_Static_assert(sizeof(struct sluice_ipcache_key) == 8, "ipcache key size");
+_Static_assert(sizeof(struct sluice_ipcache_value) == 8, "ipcache value size");
+_Static_assert(sizeof(struct sluice_ct_entry) == 16, "ct entry size");
 
 #endif

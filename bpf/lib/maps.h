@@ -38,6 +38,45 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_steered SEC(".maps");
 
+/* (endpoint, peer identity, port, proto, direction) -> allow / deny / redirect. Written by the
+ * agent from the compiled policy; no prealloc, since port ranges can make it large. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SLUICE_MAX_POLICY_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sluice_policy_key);
+    __type(value, struct sluice_policy_value);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy SEC(".maps");
+
+/* (endpoint, direction) -> enforcement (default deny on/off). Written by the agent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SLUICE_MAX_POLICY_MODES);
+    __type(key, struct sluice_policy_mode_key);
+    __type(value, struct sluice_policy_mode);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy_mode SEC(".maps");
+
+/* IPv4 prefix -> identity (longest prefix wins). Written by the agent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, SLUICE_MAX_IPCACHE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sluice_ipcache_key);
+    __type(value, struct sluice_ipcache_value);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_ipcache SEC(".maps");
+
+/* Connection tracking: tuples of connections tc allowed. Written by tc. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, SLUICE_MAX_CT);
+    __type(key, struct sluice_tuple);
+    __type(value, struct sluice_ct_entry);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_ct SEC(".maps");
+
 /* enum sluice_sock_index -> proxy listener. The proxy inserts its listeners by fd; the kernel
  * removes a socket when it is closed, which is what makes an absent proxy fail closed. */
 struct {

@@ -15,7 +15,12 @@ log=$(ls /run/sluice/sandbox/logs/backend_backend_httpbin_80.log)
 expect_eq "POST /post lines in httpbin's log" 0 "$(grep -c 'POST /post' "$log" || true)"
 expect_contains "drop flow" "SOCKET_LOOKUP_FAILED" "$("$SLUICE" observe --verdict DROPPED -o json --last 5)"
 step "port 6379 (no L7 rules) still works while the agent is down"
-expect_eq "echo via 6379" "ping" "$(echo ping | pod frontend/frontend nc -q1 -w3 backend.backend.svc.cluster.local 6379)"
+# db is selected by no policy. backend:6379 is not reachable any more: backend-http-rules selects
+# backend for ingress, which makes its ingress default-deny (Cilium: any rule selecting an endpoint
+# in a direction enables default deny there), and the L3/L4 datapath keeps enforcing it while the
+# agent is down.
+expect_eq "echo via db:6379" "ping" "$(echo ping | pod frontend/frontend nc -q1 -w3 db.database.svc.cluster.local 6379)"
+expect_eq "backend:6379 dropped (default deny)" "" "$(echo ping | pod frontend/frontend nc -q1 -w2 backend.backend.svc.cluster.local 6379 || true)"
 step "start the agent again"
 "$SLUICE" sandbox start-agent
 expect_eq "GET /get after restart" 200 "$(http_code frontend/frontend $BACKEND/get)"

@@ -125,8 +125,10 @@ final class ProxyHarness {
 
     /// Connects a client and starts an `HTTP1Connection` for it whose original destination is
     /// 127.0.0.1:`upstreamPort`, using the steering table's answer like the listener does.
-    func connect(upstreamPort: UInt16) throws -> TestSocket {
+    /// `beforeStart` runs after the TCP handshake and before the connection is started.
+    func connect(upstreamPort: UInt16, beforeStart: ((TestSocket) -> Void)? = nil) throws -> TestSocket {
         guard let client = TestSocket.connect(port: listener.port) else { throw HarnessError.noSocket }
+        beforeStart?(client)
         let fd = Glibc.accept(listener.fd, nil, nil)
         guard fd >= 0 else { throw HarnessError.noSocket }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

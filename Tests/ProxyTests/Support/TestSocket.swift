@@ -51,6 +51,7 @@ final class TestSocket {
     func setTimeout(seconds: Int, microseconds: Int = 0) {
         var tv = timeval(tv_sec: seconds, tv_usec: microseconds)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Every byte read so far.

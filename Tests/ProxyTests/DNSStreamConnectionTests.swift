@@ -1,0 +1,117 @@
+import DNS
+import Flows
+import Foundation
+import Glibc
+@testable import Proxy
+import SluiceIO
+import XCTest
+
+/// A DNS-over-TCP server on 127.0.0.1 (its own thread): one connection at a time, answers each
+/// framed query with an A record 192.0.2.7, in order, and remembers the IDs it saw.
+private final class DNSFakeTCPUpstream {
+    let fd: Int32
+    let port: UInt16
+    private let lock = NSLock()
+    private var seen: [UInt16] = []
+
+    init() throws {
+        fd = try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: false, reusePort: false)
+        port = DNSTest.port(of: fd)
+        Thread { [self] in self.serve() }.start()
+    }
+
+    var ids: [UInt16] {
+        lock.lock()
+        defer { lock.unlock() }
+        return seen
+    }
+
+    private func serve() {
+        while true {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 5000) > 0 else { return }
+            let conn = accept(fd, nil, nil)
+            guard conn >= 0 else { continue }
+            var framer = DNSTCPFramer()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
+                for bytes in messages {
+                    guard var message = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }),
+                          let question = message.questions.first else { continue }
+                    lock.lock()
+                    seen.append(message.header.id)
+                    lock.unlock()
+                    message.header.qr = true
+                    message.answers = [ResourceRecord(name: question.name, ttl: 60, rdata: .a(IPAddress.V4(192, 0, 2, 7)))]
+                    if let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) {
+                        _ = framed.withUnsafeBytes { send(conn, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    }
+                }
+            }
+            close(conn)
+        }
+    }
+}
+
+final class DNSStreamConnectionTests: XCTestCase {
+    /// Connects to the proxy's TCP listener, sends `queries` pipelined, reads `count` answers.
+    private func exchange(port: UInt16, _ queries: [[UInt8]], count: Int) -> [DNSMessage] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = DNSTest.loopback
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard r == 0 else { return [] }
+        let all = queries.compactMap { DNSTCPFramer.frame($0) }.flatMap { $0 }
+        _ = all.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var framer = DNSTCPFramer()
+        var answers: [DNSMessage] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while answers.count < count {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
+            answers += messages.compactMap { m in try? m.withUnsafeBytes { try DNSParser.parse($0) } }
+        }
+        return answers
+    }
+
+    func testPipelinedQueriesAllowedForwardedDeniedRefused() throws {
+        let upstream = try DNSFakeTCPUpstream()
+        let h = try DNSProxyHarness(tcpUpstreamPort: upstream.port)
+        let answers = exchange(port: h.port, [DNSTest.query("a.allowed.test.", id: 100),
+                                              DNSTest.query("b.other.test.", id: 101),
+                                              DNSTest.query("c.allowed.test.", id: 102)], count: 3)
+        let byID = Dictionary(answers.map { ($0.header.id, $0) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(byID[100]?.rcode, .noError)
+        XCTAssertEqual(byID[100]?.answers.first?.rdata, .a(IPAddress.V4(192, 0, 2, 7)))
+        XCTAssertEqual(byID[101]?.rcode, .refused)
+        XCTAssertEqual(byID[102]?.rcode, .noError)
+        XCTAssertEqual(upstream.ids.count, 2)
+        XCTAssertNotEqual(upstream.ids.sorted(), [100, 102], "fresh IDs upstream")
+        let flows = h.sink.waitForFlows(5)
+        XCTAssertEqual(flows.filter { $0.verdict == .dropped }.count, 1)
+        XCTAssertEqual(flows.filter { $0.isReply == true }.count, 2)
+    }
+
+    func testUnreachableUpstreamGivesServFail() throws {
+        // A port nobody listens on: connect is refused.
+        let closed = try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: false, reusePort: false)
+        let port = DNSTest.port(of: closed)
+        Socket.close(closed)
+        let h = try DNSProxyHarness(tcpUpstreamPort: port)
+        let answers = exchange(port: h.port, [DNSTest.query("a.allowed.test.", id: 200)], count: 1)
+        XCTAssertEqual(answers.first?.header.id, 200)
+        XCTAssertEqual(answers.first?.rcode, .servFail)
+        XCTAssertEqual(h.counters().serverFailures, 1)
+    }
+}

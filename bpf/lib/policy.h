@@ -1,0 +1,129 @@
+/* L3/L4 policy for the tc programs: peer identity from the ipcache, the four-step policy map
+ * lookup, connection tracking and the drop funnel that writes the flow record.
+ * Maps: lib/maps.h; keys and values: include/sluice_maps.h. Semantics: Cilium's per-endpoint
+ * policy map (docs/architecture.md, "L3/L4 policy"). */
+#ifndef SLUICE_LIB_POLICY_H
+#define SLUICE_LIB_POLICY_H
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flow_ring.h"
+#include "maps.h"
+#include "packet.h"
+
+/* Cilium's reserved identities (pkg/identity/numericidentity.go). */
+#define SLUICE_IDENTITY_HOST 1
+#define SLUICE_IDENTITY_WORLD 2
+
+/* The identity of an IPv4 address (network order): longest ipcache prefix, world when none. */
+static __always_inline __u32 sluice_ipcache_identity(__u32 ip4)
+{
+    struct sluice_ipcache_key key = { .prefixlen = 32, .ip4 = ip4 };
+    struct sluice_ipcache_value *value = bpf_map_lookup_elem(&sluice_ipcache, &key);
+    return value ? value->identity : SLUICE_IDENTITY_WORLD;
+}
+
+/* One policy map probe; returns the action or 0 when the key is absent. */
+static __always_inline __u8 sluice_policy_probe(__u32 endpoint_id, __u32 identity, __u16 port, __u8 proto,
+                                                __u8 direction)
+{
+    struct sluice_policy_key key = {
+        .endpoint_id = endpoint_id,
+        .identity = identity,
+        .port = port,
+        .proto = proto,
+        .direction = direction,
+    };
+    struct sluice_policy_value *value = bpf_map_lookup_elem(&sluice_policy, &key);
+    return value ? value->action : 0;
+}
+
+/* The policy decision of one endpoint for one packet: SLUICE_DROP_NONE (pass),
+ * SLUICE_DROP_POLICY_DENY (an explicit deny covers it) or SLUICE_DROP_POLICY_DENIED (default deny,
+ * nothing allows it). An endpoint with no mode entry has no policy in that direction. */
+static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
+                                                  __u8 direction)
+{
+    struct sluice_policy_mode_key mode_key = { .endpoint_id = endpoint_id, .direction = direction };
+    struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
+    if (!mode)
+        return SLUICE_DROP_NONE;
+    __u8 a = sluice_policy_probe(endpoint_id, identity, l4->dport, l4->proto, direction);
+    __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->proto, direction);
+    __u8 c = sluice_policy_probe(endpoint_id, 0, l4->dport, l4->proto, direction);
+    __u8 d = sluice_policy_probe(endpoint_id, 0, 0, l4->proto, direction);
+    /* Deny beats every allow, whatever the specificity (Cilium semantics 1.10, rule 1). */
+    if (a == SLUICE_POLICY_DENY || b == SLUICE_POLICY_DENY || c == SLUICE_POLICY_DENY || d == SLUICE_POLICY_DENY)
+        return SLUICE_DROP_POLICY_DENY;
+    if (a || b || c || d)
+        return SLUICE_DROP_NONE;
+    return mode->default_deny ? SLUICE_DROP_POLICY_DENIED : SLUICE_DROP_NONE;
+}
+
+/* The tuple of a packet, and of its reply. */
+static __always_inline struct sluice_tuple sluice_tuple_of(const struct sluice_l4 *l4, int reversed)
+{
+    struct sluice_tuple t = {
+        .src_ip4 = reversed ? l4->daddr : l4->saddr,
+        .dst_ip4 = reversed ? l4->saddr : l4->daddr,
+        .src_port = reversed ? l4->dport : l4->sport,
+        .dst_port = reversed ? l4->sport : l4->dport,
+        .proto = l4->proto,
+    };
+    return t;
+}
+
+/* Whether the packet is a reply of a connection tc allowed (its reversed tuple is tracked). */
+static __always_inline int sluice_ct_is_reply(const struct sluice_l4 *l4)
+{
+    struct sluice_tuple reply = sluice_tuple_of(l4, 1);
+    return bpf_map_lookup_elem(&sluice_ct, &reply) != NULL;
+}
+
+/* Tracks an allowed packet's connection unless it already is (one lookup per packet, one update
+ * per new connection). */
+static __always_inline void sluice_ct_track(const struct sluice_l4 *l4, __u8 flags)
+{
+    struct sluice_tuple forward = sluice_tuple_of(l4, 0);
+    if (bpf_map_lookup_elem(&sluice_ct, &forward))
+        return;
+    struct sluice_ct_entry entry = { .created_ns = bpf_ktime_get_ns(), .flags = flags };
+    bpf_map_update_elem(&sluice_ct, &forward, &entry, BPF_NOEXIST);
+}
+
+/* The verdict funnel of a policy drop: writes the DROPPED flow record (L3/L4, event type DROP,
+ * Hubble drop reason 133 or 181) and returns TC_ACT_SHOT. Silent for the client: no RST, no ICMP
+ * (Cilium semantics 3.3). */
+static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 reason, __u8 direction,
+                                              __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
+                                              __u32 dst_endpoint)
+{
+    __u64 seq = 0;
+    struct sluice_flow *rec = sluice_flow_reserve(&seq);
+    if (!rec)
+        return TC_ACT_SHOT;
+    rec->time_ns = bpf_ktime_get_ns();
+    rec->src_identity = src_identity;
+    rec->dst_identity = dst_identity;
+    rec->src_endpoint = src_endpoint;
+    rec->dst_endpoint = dst_endpoint;
+    sluice_flow_set_ip4(rec->src_ip, l4->saddr);
+    sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
+    rec->src_port = l4->sport;
+    rec->dst_port = l4->dport;
+    rec->ip_version = 4;
+    rec->l4_proto = l4->proto;
+    rec->verdict = SLUICE_VERDICT_DROPPED;
+    rec->flow_type = SLUICE_FLOW_TYPE_L3_L4;
+    rec->event_type = SLUICE_EVENT_DROP;
+    rec->drop_reason = reason;
+    rec->direction = direction;
+    rec->is_reply = SLUICE_REPLY_FALSE;
+    rec->tcp_flags = l4->tcp_flags;
+    sluice_flow_commit(rec, seq);
+    return TC_ACT_SHOT;
+}
+
+#endif
