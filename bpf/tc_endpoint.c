@@ -103,8 +103,12 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
 
     /* Replies skip policy, like Cilium's CT_REPLY; the forward direction is checked on every
      * packet, so a policy change also applies to open connections. */
-    if (sluice_ct_is_reply(&l4))
+    struct sluice_ct_entry *reply = sluice_ct_reply_entry(&l4);
+    if (reply) {
+        sluice_ct_note_close(reply, &l4);
         return TC_ACT_OK;
+    }
+    struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4);
 
     __u32 src_identity = src ? src->identity : sluice_ipcache_identity(l4.saddr);
     __u32 dst_identity = dst ? dst->identity : sluice_ipcache_identity(l4.daddr);
@@ -112,7 +116,9 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     __u32 dst_id = dst ? dst->id : 0;
     if (src) {
         __u8 reason = sluice_policy_verdict(src->id, dst_identity, &l4, SLUICE_DIR_EGRESS);
-        if (reason != SLUICE_DROP_NONE)
+        /* A connection opened toward a learned toFQDNs IP continues after the IP's TTL expired
+         * (its identity and entries are gone; new connections are dropped: semantics 4.5). */
+        if (reason != SLUICE_DROP_NONE && !(ct && (ct->flags & SLUICE_CT_FQDN)))
             return sluice_policy_drop(&l4, reason, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
     }
     if (dst) {
@@ -120,7 +126,8 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
         if (reason != SLUICE_DROP_NONE)
             return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst_identity, src_id, dst_id);
     }
-    sluice_ct_track(&l4, SLUICE_CT_SEEN_BY_FROM_POD);
+    sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_FROM_POD | (sluice_identity_is_fqdn(dst_identity) ? SLUICE_CT_FQDN : 0));
+    sluice_ct_note_close(ct, &l4);
     return sluice_steer(skb, &l4, src, dst);
 }
 
@@ -148,14 +155,19 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
     struct sluice_endpoint_key src_key = { .ip4 = l4.saddr };
     if (bpf_map_lookup_elem(&sluice_endpoints, &src_key))
         return TC_ACT_OK;
-    if (sluice_ct_is_reply(&l4))
+    struct sluice_ct_entry *reply = sluice_ct_reply_entry(&l4);
+    if (reply) {
+        sluice_ct_note_close(reply, &l4);
         return TC_ACT_OK;
+    }
+    struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4);
 
     __u32 src_identity = sluice_remote_identity(skb, l4.saddr);
     __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
     if (reason != SLUICE_DROP_NONE)
         return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
-    sluice_ct_track(&l4, SLUICE_CT_SEEN_BY_TO_POD);
+    sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_TO_POD);
+    sluice_ct_note_close(ct, &l4);
     return TC_ACT_OK;
 }
 

@@ -21,13 +21,21 @@ extension Datapath {
     /// 3. enforcement flags (default deny turns on only once its allows are in place), stale ones removed;
     /// 4. stale policy entries.
     /// `hostIPv4` (network order) are the node's own addresses (identity host).
-    public func syncL3L4(_ snapshot: PolicySnapshot, hostIPv4: [UInt32]) throws {
+    /// `extraPolicy` and `extraIPCache` are entries the snapshot does not hold but that must stay
+    /// (the learned toFQDNs IPs: `FQDNIdentity` /32s and their policy entries).
+    public func syncL3L4(_ snapshot: PolicySnapshot, hostIPv4: [UInt32],
+                         extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []) throws {
         let policyFD = try tcObject.mapFD(named: "sluice_policy")
         let modeFD = try tcObject.mapFD(named: "sluice_policy_mode")
         let ipcacheFD = try tcObject.mapFD(named: "sluice_ipcache")
-        let policy = Datapath.policyEntries(snapshot)
+        var policy = Datapath.policyEntries(snapshot.policyMap)
+        policy.merge(Datapath.policyEntries(extraPolicy)) { old, _ in old }
         let modes = Datapath.modeEntries(snapshot)
-        let ipcache = Datapath.ipcacheEntries(snapshot, hostIPv4: hostIPv4)
+        var ipcache = Datapath.ipcacheEntries(snapshot, hostIPv4: hostIPv4)
+        for entry in extraIPCache {
+            let key = sluice_ipcache_key(prefixlen: UInt32(entry.prefixLength), ip4: entry.ipv4)
+            if ipcache[key] == nil { ipcache[key] = sluice_ipcache_value(identity: entry.identity, flags: 0) }
+        }
 
         let currentPolicy = try dumpMap(policyFD, "sluice_policy", key: sluice_policy_key(), value: sluice_policy_value())
         try upsert(policyFD, "sluice_policy", policy, current: currentPolicy)
@@ -48,11 +56,11 @@ extension Datapath {
                     value: sluice_policy_value())
     }
 
-    /// The policy map entries of a snapshot as kernel structs.
-    static func policyEntries(_ snapshot: PolicySnapshot) -> [sluice_policy_key: sluice_policy_value] {
+    /// Policy map entries as kernel structs.
+    static func policyEntries(_ map: [PolicyMapKey: PolicyMapAction]) -> [sluice_policy_key: sluice_policy_value] {
         var result: [sluice_policy_key: sluice_policy_value] = [:]
-        result.reserveCapacity(snapshot.policyMap.count)
-        for (key, action) in snapshot.policyMap {
+        result.reserveCapacity(map.count)
+        for (key, action) in map {
             let k = sluice_policy_key(endpoint_id: key.endpointID, identity: key.identity, port: key.port,
                                       proto: key.proto, direction: direction(key.direction))
             var value = sluice_policy_value()
@@ -102,7 +110,7 @@ extension Datapath {
 
     // MARK: map walking
 
-    private func upsert<K: Hashable & BitwiseCopyable, V: Equatable & BitwiseCopyable>(_ fd: Int32, _ name: String, _ entries: [K: V],
+    func upsert<K: Hashable & BitwiseCopyable, V: Equatable & BitwiseCopyable>(_ fd: Int32, _ name: String, _ entries: [K: V],
                                                     current: [K: V]) throws {
         for (key, value) in entries where current[key] != value {
             var k = key
@@ -111,7 +119,7 @@ extension Datapath {
         }
     }
 
-    private func deleteStale<K: Hashable & BitwiseCopyable, V>(_ fd: Int32, _ name: String, keep: [K: V], current: [K: V]) throws {
+    func deleteStale<K: Hashable & BitwiseCopyable, V>(_ fd: Int32, _ name: String, keep: [K: V], current: [K: V]) throws {
         for key in current.keys where keep[key] == nil {
             var k = key
             let status = bpf_map_delete_elem(fd, &k)

@@ -61,3 +61,19 @@ extension sluice_ipcache_value: @retroactive Equatable {
         lhs.identity == rhs.identity && lhs.flags == rhs.flags
     }
 }
+
+/// `sluice_tuple` as a dictionary key (walking `sluice_ct`).
+extension sluice_tuple: @retroactive Hashable {
+    public static func == (lhs: sluice_tuple, rhs: sluice_tuple) -> Bool {
+        lhs.src_ip4 == rhs.src_ip4 && lhs.dst_ip4 == rhs.dst_ip4 && lhs.src_port == rhs.src_port
+            && lhs.dst_port == rhs.dst_port && lhs.proto == rhs.proto
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(src_ip4)
+        hasher.combine(dst_ip4)
+        hasher.combine(src_port)
+        hasher.combine(dst_port)
+        hasher.combine(proto)
+    }
+}

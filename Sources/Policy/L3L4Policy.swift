@@ -121,6 +121,21 @@ public struct IPCacheEntry: Hashable, Sendable, Comparable, CustomStringConverti
 /// `PolicySnapshot+Datapath`.
 struct L3L4Policy: Sendable {
     var entries: [PolicyMapKey: PolicyMapAction] = [:]
+    /// `toFQDNs` egress rules, applied to learned IPs at run time.
+    var fqdnRules: [FQDNPolicyRule] = []
     var enforcement: [PolicyEnforcement] = []
     var cidrs = CIDRIdentityTable(rules: [])
+}
+
+/// One `toFQDNs` egress rule of one endpoint: the selectors and the (port, protocol, action)
+/// entries each IP learned for a matching name gets under its FQDN identity.
+struct FQDNPolicyRule: Sendable {
+    struct Port: Sendable {
+        var port: UInt16
+        var proto: UInt8
+        var action: PolicyMapAction
+    }
+    var endpointID: UInt32
+    var patterns: [FQDNPattern]
+    var ports: [Port]
 }

@@ -19,10 +19,9 @@ extension PolicyCompiler {
             case .some(let identities): result.formUnion(identities)
             }
         }
-        if !selection.fqdns.isEmpty {
-            // toFQDNs IPs have no identities of their own yet: the peer stands for world (issue 4).
-            result.formUnion([ReservedIdentity.world, ReservedIdentity.worldIPv4, ReservedIdentity.worldIPv6])
-        }
+        // toFQDNs peers have no static identities: each learned IP gets an FQDN identity and its
+        // entries at run time (`PolicySnapshot.fqdnPolicyEntries`), so before a lookup nothing
+        // is allowed (semantics 1.8).
         // The world entity also covers every CIDR identity (Cilium gives them reserved:world).
         if result.contains(ReservedIdentity.world) {
             result.formUnion(cidrs.allIdentities)
@@ -46,6 +45,9 @@ extension PolicyCompiler {
         for (side, sideEntries) in entries {
             for entry in sideEntries {
                 Self.expand(entry, side: side, kinds: kinds, into: &result.entries)
+                if !entry.fqdns.isEmpty && !entry.isDeny && side.direction == .egress {
+                    result.fqdnRules.append(Self.fqdnRule(entry, side: side, kinds: kinds))
+                }
             }
         }
         // allow-localhost (semantics 1.10, rule 8): the node reaches its pods whatever the
@@ -65,6 +67,26 @@ extension PolicyCompiler {
                 + "\(Self.maxPolicyMapEntries); narrow the port ranges")
         }
         return result
+    }
+
+    /// The run-time part of a `toFQDNs` rule: its selectors and, per port, the action a learned
+    /// IP gets (a redirect where the port has L7 rules).
+    private static func fqdnRule(_ entry: PortEntry, side: Side, kinds: [PolicyMapKey: L7Kind]) -> FQDNPolicyRule {
+        var ports: [FQDNPolicyRule.Port] = []
+        let wholeRange = entry.low == 0 && entry.high == .max
+        let low = wholeRange ? 0 : max(entry.low, 1)
+        let high = wholeRange ? 0 : entry.high
+        if low <= high {
+            for proto in entry.protocols {
+                for port in low...high {
+                    let l7 = PolicyMapKey(endpointID: side.endpointID, identity: 0, port: port, proto: proto,
+                                          direction: .egress)
+                    let action: PolicyMapAction = port != 0 ? kinds[l7].map { .redirect($0) } ?? .allow : .allow
+                    ports.append(FQDNPolicyRule.Port(port: port, proto: proto, action: action))
+                }
+            }
+        }
+        return FQDNPolicyRule(endpointID: side.endpointID, patterns: entry.fqdns, ports: ports)
     }
 
     /// Writes the keys of one rule source: every (identity, port, protocol) it covers. A deny

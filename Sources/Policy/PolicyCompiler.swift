@@ -9,6 +9,9 @@ struct PolicyCompiler {
         var peers: PeerSet
         /// The peers as the datapath sees them: CIDR peers as CIDR identities, not world.
         var datapathPeers: PeerSet
+        /// `toFQDNs` selectors of the rule (egress allows only): their learned IPs get entries
+        /// at run time (`PolicySnapshot+FQDNPolicy`).
+        var fqdns: [FQDNPattern] = []
         var rules: L7Rules
         var isDeny: Bool
         var policyName: String
@@ -173,15 +176,16 @@ struct PolicyCompiler {
         let peers = both.l7
         if rule.toPorts.isEmpty {
             return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
-                              rules: .none, isDeny: isDeny, policyName: policyName)]
+                              fqdns: rule.peers.fqdns.map(\.pattern), rules: .none, isDeny: isDeny,
+                              policyName: policyName)]
         }
         var result: [PortEntry] = []
         for portRule in rule.toPorts {
             for port in portRule.ports {
                 for (low, high) in ranges(port, subject: subject, peers: peers, direction: direction) {
                     result.append(PortEntry(low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
-                                            datapathPeers: both.datapath, rules: portRule.rules, isDeny: isDeny,
-                                            policyName: policyName))
+                                            datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
+                                            rules: portRule.rules, isDeny: isDeny, policyName: policyName))
                 }
             }
         }

@@ -18,16 +18,22 @@ extension Agent {
     /// `attaching` entry (endpoint ID -> host-side ifindex, > 0), attaches the to-endpoint
     /// program. Maps are written before any program is attached, so a newly attached program
     /// enforces the full policy from its first packet. Control thread only.
-    func installL3L4(_ snapshot: PolicySnapshot, datapath: Datapath?, attaching ifindexes: [UInt32: Int32] = [:]) throws {
+    /// With `fqdnWriter` the learned toFQDNs addresses are kept (synced with the snapshot).
+    func installL3L4(_ snapshot: PolicySnapshot, datapath: Datapath?, fqdnWriter: FQDNPolicyWriter?,
+                     attaching ifindexes: [UInt32: Int32] = [:]) throws {
         guard let datapath else { return }
-        try datapath.syncL3L4(snapshot, hostIPv4: nodeIPv4Addresses())
+        if let fqdnWriter {
+            try fqdnWriter.sync(snapshot)
+        } else {
+            try datapath.syncL3L4(snapshot, hostIPv4: nodeIPv4Addresses())
+        }
         for (_, ifindex) in ifindexes.sorted(by: { $0.key < $1.key }) where ifindex > 0 {
             try datapath.attachToEndpoint(ifindex: ifindex)
         }
     }
 
     /// The node addresses (network order) read from the endpoints file; empty when it has none.
-    private func nodeIPv4Addresses() -> [UInt32] {
+    func nodeIPv4Addresses() -> [UInt32] {
         guard let data = FileManager.default.contents(atPath: options.endpointsFile),
               let file = try? JSONDecoder().decode(NodeAddresses.self, from: data),
               let text = file.nodeIP, let ip = IPv4Text.parse(text)

@@ -56,6 +56,7 @@ public final class Agent {
     /// The toFQDNs selectors of each policy object in force (see FQDNSelectorSet).
     private var fqdnSelectorsByKey: [PolicyKey: FQDNSelectorSet] = [:]
     private var fqdn: FQDNService?
+    private var fqdnWriter: FQDNPolicyWriter?
 
     public init(options: Options) {
         self.options = options
@@ -82,10 +83,19 @@ public final class Agent {
                                             ifindex: UInt32(ifindexes[endpoint.id] ?? 0), flags: 0)
             try datapath.setEndpoint(ipv4: endpoint.ipv4, info: info)
         }
-        // Policy maps before programs: a newly attached program enforces the whole policy from
-        // its first packet.
+        // Learned toFQDNs addresses first (from the state file, into the pinned maps an earlier
+        // run left), then the full policy sync that keeps them; policy maps before programs, so a
+        // newly attached program enforces the whole policy from its first packet.
+        let writer = FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: nodeIPv4Addresses())
+        self.fqdnWriter = writer
+        let fqdn = FQDNService(
+            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),
+            datapath: writer, stateFile: options.stateDirectory + "/fqdn.json")
+        fqdn.publish(selectors: currentFQDNSelectors)
+        try fqdn.start()
+        self.fqdn = fqdn
         try datapath.syncL7Ports(Agent.l7Entries(snapshot))
-        try installL3L4(snapshot, datapath: datapath, attaching: ifindexes)
+        try installL3L4(snapshot, datapath: datapath, fqdnWriter: writer, attaching: ifindexes)
         for endpoint in endpoints {
             if let ifindex = ifindexes[endpoint.id], ifindex > 0 {
                 try datapath.attachEndpoint(ifindex: ifindex)
@@ -95,12 +105,6 @@ public final class Agent {
 
         let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
         self.ring = ring
-        let fqdn = FQDNService(
-            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),
-            datapath: NoopFQDNDatapath(), stateFile: options.stateDirectory + "/fqdn.json")
-        fqdn.publish(selectors: currentFQDNSelectors)
-        try fqdn.start()
-        self.fqdn = fqdn
         let server = ProxyServer(config: options.proxy)
         try server.start(steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
                          dns: options.dns, fqdn: fqdn)
@@ -167,7 +171,7 @@ public final class Agent {
         // rules is steered only once the proxy can decide on it.
         server?.publish(snapshot)
         try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
-        try installL3L4(snapshot, datapath: datapath)
+        try installL3L4(snapshot, datapath: datapath, fqdnWriter: fqdnWriter)
         fqdn?.publish(selectors: currentFQDNSelectors)
         try writeEndpointDirectory(snapshot)
     }

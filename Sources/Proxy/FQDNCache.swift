@@ -83,6 +83,19 @@ public final class FQDNCache: @unchecked Sendable {
         return removed
     }
 
+    /// Every IP whose expiry has passed, per name (kept or not: zombies included).
+    public func expired(nowNs: UInt64) -> [String: [IPAddress]] {
+        lock.lock()
+        defer { lock.unlock() }
+        var result: [String: [IPAddress]] = [:]
+        for (name, entries) in names {
+            for (ip, entry) in entries where entry.expiresNs <= nowNs {
+                result[name, default: []].append(ip)
+            }
+        }
+        return result
+    }
+
     /// The IPs of `name` and their entries.
     public func entries(of name: String) -> [IPAddress: Entry] {
         lock.lock()

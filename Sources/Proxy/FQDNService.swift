@@ -62,8 +62,10 @@ public final class FQDNService: @unchecked Sendable {
     /// Reinstalls every IP of the loaded cache into the datapath (after a restart), then starts
     /// the thread.
     public func start() throws(SyscallError) {
+        let now = Clock.realtimeNs()
         for name in cache.allNames {
-            _ = datapath.install(ips: Array(cache.entries(of: name).keys), for: name)
+            let valid = cache.validIPs(of: name, nowNs: now)
+            if !valid.isEmpty { _ = datapath.install(ips: valid, for: name) }
         }
         let thread = WorkerThread { [unowned self] in self.run() }
         try thread.start()
@@ -122,9 +124,14 @@ public final class FQDNService: @unchecked Sendable {
         job.done()
     }
 
-    /// Removes expired IPs no connection uses.
+    /// Withdraws expired IPs from policy at once (new connections to them are dropped; open ones
+    /// continue: cilium-semantics 4.5), then forgets those no connection uses any more.
     func sweep() {
-        let removed = cache.sweep(nowNs: Clock.realtimeNs()) { [datapath] ip in datapath.hasConnections(to: ip) }
+        let now = Clock.realtimeNs()
+        for (name, ips) in cache.expired(nowNs: now) {
+            datapath.remove(ips: ips, for: name)
+        }
+        let removed = cache.sweep(nowNs: now) { [datapath] ip in datapath.hasConnections(to: ip) }
         for (name, ips) in removed {
             datapath.remove(ips: ips, for: name)
             removedCount += ips.count

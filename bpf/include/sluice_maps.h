@@ -150,6 +150,14 @@ struct sluice_ipcache_value {
  * (struct sluice_tuple). A packet whose reversed tuple is present is a reply and passes. */
 #define SLUICE_CT_SEEN_BY_FROM_POD 0x01  /* created by tc_endpoint (packet left a pod) */
 #define SLUICE_CT_SEEN_BY_TO_POD 0x02    /* created by the to-endpoint program (toward a pod) */
+#define SLUICE_CT_CLOSED 0x04            /* a FIN or RST was seen: no longer counts as open */
+#define SLUICE_CT_FQDN 0x08              /* allowed toward an FQDN identity (toFQDNs): keeps
+                                          * passing after the IP's TTL expired (semantics 4.5) */
+
+/* Node-local identities of IPs learned for toFQDNs selectors: BASE + n, n < 1<<23. Shared with
+ * Sources/Policy/PolicySnapshot+FQDNPolicy.swift (FQDNIdentity); change both. */
+#define SLUICE_IDENTITY_FQDN_BASE ((1u << 24) | (1u << 23))
+#define SLUICE_IDENTITY_FQDN_END ((1u << 24) | (1u << 23) | ((1u << 23) - 1))
 
 struct sluice_ct_entry {
     __u64 created_ns;

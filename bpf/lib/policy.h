@@ -75,22 +75,41 @@ static __always_inline struct sluice_tuple sluice_tuple_of(const struct sluice_l
     return t;
 }
 
-/* Whether the packet is a reply of a connection tc allowed (its reversed tuple is tracked). */
-static __always_inline int sluice_ct_is_reply(const struct sluice_l4 *l4)
+/* The tracked connection whose reply this packet is, or NULL. */
+static __always_inline struct sluice_ct_entry *sluice_ct_reply_entry(const struct sluice_l4 *l4)
 {
     struct sluice_tuple reply = sluice_tuple_of(l4, 1);
-    return bpf_map_lookup_elem(&sluice_ct, &reply) != NULL;
+    return bpf_map_lookup_elem(&sluice_ct, &reply);
 }
 
-/* Tracks an allowed packet's connection unless it already is (one lookup per packet, one update
- * per new connection). */
-static __always_inline void sluice_ct_track(const struct sluice_l4 *l4, __u8 flags)
+/* The tracked connection this packet opens or continues, or NULL. */
+static __always_inline struct sluice_ct_entry *sluice_ct_forward_entry(const struct sluice_l4 *l4)
 {
     struct sluice_tuple forward = sluice_tuple_of(l4, 0);
-    if (bpf_map_lookup_elem(&sluice_ct, &forward))
+    return bpf_map_lookup_elem(&sluice_ct, &forward);
+}
+
+/* A FIN or RST in either direction marks the connection closed (written once), so the FQDN
+ * sweep no longer counts it as using its destination. */
+static __always_inline void sluice_ct_note_close(struct sluice_ct_entry *entry, const struct sluice_l4 *l4)
+{
+    if (entry && (l4->tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST)) && !(entry->flags & SLUICE_CT_CLOSED))
+        entry->flags |= SLUICE_CT_CLOSED;
+}
+
+/* Tracks an allowed packet's new connection (`existing` is its forward entry, NULL when new). */
+static __always_inline void sluice_ct_track(const struct sluice_l4 *l4, struct sluice_ct_entry *existing, __u8 flags)
+{
+    if (existing)
         return;
+    struct sluice_tuple forward = sluice_tuple_of(l4, 0);
     struct sluice_ct_entry entry = { .created_ns = bpf_ktime_get_ns(), .flags = flags };
     bpf_map_update_elem(&sluice_ct, &forward, &entry, BPF_NOEXIST);
+}
+
+static __always_inline int sluice_identity_is_fqdn(__u32 identity)
+{
+    return identity >= SLUICE_IDENTITY_FQDN_BASE && identity <= SLUICE_IDENTITY_FQDN_END;
 }
 
 /* The verdict funnel of a policy drop: writes the DROPPED flow record (L3/L4, event type DROP,
