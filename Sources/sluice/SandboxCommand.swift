@@ -196,15 +196,25 @@ enum SandboxLifecycle {
     }
 
     /// SIGTERM, then SIGKILL after 2 s; only the PID we recorded.
+    /// A zombie counts as stopped: its sockets are closed, and the agent, started in its own
+    /// session, is reaped by PID 1 whenever that gets to it (seen: over a second here).
     static func stopProcess(_ pid: Int32) {
         guard kill(pid, SIGTERM) == 0 else { return }
-        for _ in 0..<40 {
+        for _ in 0..<400 {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid { return }
-            if kill(pid, 0) != 0 { return }
-            usleep(50_000)
+            if kill(pid, 0) != 0 || isZombie(pid) { return }
+            usleep(5_000)
         }
         kill(pid, SIGKILL)
+    }
+
+    /// Whether /proc says `pid` has exited and waits to be reaped (state Z or X).
+    private static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state == "Z" || state == "X"
     }
 
     /// Replaces this process with argv (so exit code and output pass through).
