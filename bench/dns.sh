@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# DNS bench (issue 4): queries/s, p50/p99 and proxy CPU µs per query through Sluice's DNS proxy
+# with an allow-list policy, against dnsdist with the same rules and against the resolver
+# direct, in one run, interleaved (rep 1 of every system and query set, then rep 2, ...).
+#   REPS=3 DURATION=10 bash bench/dns.sh        (default; ~5 minutes)
+#   REPS=1 DURATION=3 bash bench/dns.sh         (smoke)
+# Placement: dnsperf (-c 10 -q 100 -T 1, as ../shared/bench-peers) pinned to core 0 with the
+# resolver (the sandbox's kube-dns dnsmasq); the proxy alone on core 1 (Sluice: --workers 1
+# --pin-cpu 1; dnsdist: taskset -c 1). Paths:
+#   sluice : client pod -> kube-dns:53, steered by tc + sk_lookup into the agent -> kube-dns
+#   dnsdist: client pod -> node:15354 (dnsdist in the node netns) -> kube-dns:53
+#   direct : node netns -> kube-dns:53 (no proxy; allowed names only)
+# Prints a table and `ratio qps|cpu_us_per_query|p99_ms <set> sluice/<peer> <value>` lines.
+set -u
+if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
+  export SLUICE_BENCH_LOCKED=1
+  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
+fi
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+[ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+: "${DNS_SETS:=allowed denied mixed allowed@5000}"
+: "${DNS_CLIENTS:=10}" "${DNS_OUTSTANDING:=100}"
+TOPO="$ROOT/proxy-config/sandbox/bench-dns.yaml"
+DNS_POLICY="$ROOT/proxy-config/examples/bench/dns-allow-list.yaml"
+OUT="${OUT:-$BENCH/results/dns-$(date +%Y%m%d-%H%M%S)}"
+RUN_DIR="$OUT/run" RAW="$OUT/raw"
+mkdir -p "$RUN_DIR" "$RAW"
+PEERS="dnsdist"
+
+for p in dnsperf dnsdist gettext-base; do
+  dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null || die "apt-get install $p"; }
+done
+[ -x "$SLUICE" ] || die "$SLUICE not built (make build)"
+
+down() { stop_bg dnsdist; "$SLUICE" sandbox down >/dev/null 2>&1 || true; }
+trap down EXIT
+trap 'exit 130' INT TERM
+
+"$SLUICE" sandbox up "$TOPO" --workers 1 --pin-cpu "$PROXY_CPU" >"$RUN_DIR/sandbox-up.log" 2>&1 \
+  || { cat "$RUN_DIR/sandbox-up.log" >&2; die "sandbox up failed"; }
+read -r NODE_NS NODE_IP CLIENT_NS DNS_IP AGENT_PID < <(python3 - "$STATE" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+ep = {f"{e['namespace']}/{e['pod']}": e for e in s["endpoints"]}
+print(s["nodeNetns"], s["nodeIP"], ep["bench/client"]["netns"], s["dnsIP"], s["agentPID"])
+PY
+)
+export NODE_IP DNS_IP AGENT_PID RUN_DIR
+"$SLUICE" apply -f "$DNS_POLICY" >>"$RUN_DIR/sandbox-up.log" 2>&1 || die "apply failed"
+envsubst '${NODE_IP} ${DNS_IP}' <"$BENCH/configs/dnsdist.conf.in" >"$RUN_DIR/dnsdist.conf"
+start_bg dnsdist "$NODE_NS" "$PROXY_CPU" dnsdist --supervised --disable-syslog -C "$RUN_DIR/dnsdist.conf"
+
+printf '%s A\n' allowed.example.com foo.internal.example.com bar.internal.example.com \
+  db-1.internal.example.com api.internal.example.com >"$RUN_DIR/q-allowed.txt"
+printf '%s A\n' denied.example.com evil.test a.b.internal.example.com internal.example.com \
+  xallowed.example.com >"$RUN_DIR/q-denied.txt"
+paste -d '\n' "$RUN_DIR/q-allowed.txt" "$RUN_DIR/q-denied.txt" >"$RUN_DIR/q-mixed.txt"
+
+# where SYSTEM's queries go: netns server port
+target() {
+  case $1 in
+    sluice) echo "$CLIENT_NS $DNS_IP 53" ;;
+    dnsdist) echo "$CLIENT_NS $NODE_IP 15354" ;;
+    direct) echo "$NODE_NS $DNS_IP 53" ;;
+  esac
+}
+rcode_of() { # SYSTEM NAME -> status word
+  local ns ip port; read -r ns ip port < <(target "$1")
+  ip netns exec "$ns" dig +time=2 +tries=2 -p "$port" @"$ip" "$2" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
+}
+check() { # the rules answered correctly before any load
+  local sys=$1 ok=1 n
+  for n in allowed.example.com foo.internal.example.com; do
+    [ "$(rcode_of "$sys" "$n")" = NOERROR ] || { log "$sys: $n not NOERROR"; ok=0; }
+  done
+  if [ "$sys" != direct ]; then
+    for n in denied.example.com a.b.internal.example.com internal.example.com; do
+      [ "$(rcode_of "$sys" "$n")" = REFUSED ] || { log "$sys: $n not REFUSED"; ok=0; }
+    done
+  fi
+  [ $ok = 1 ]
+}
+sleep 1
+systems=()
+for sys in sluice dnsdist direct; do
+  if check "$sys"; then systems+=("$sys"); else log "$sys fails the rule check: not measured"; fi
+done
+[ ${#systems[@]} -gt 0 ] || die "no system passed the rule check"
+log "measuring: ${systems[*]} (sets: $DNS_SETS)"
+
+pid_of() { case $1 in sluice) echo "$AGENT_PID" ;; dnsdist) cat "$RUN_DIR/dnsdist.pid" ;; *) echo "" ;; esac; }
+ticks() { local p; p=$(pid_of "$1"); [ -n "$p" ] && awk '{print $14+$15}' "/proc/$p/stat" || echo 0; }
+for rep in $(seq 1 "$REPS"); do
+  for set in $DNS_SETS; do
+    for sys in "${systems[@]}"; do
+      qfile=${set%%@*}; rate=""
+      [ "$qfile" != "$set" ] && rate="-Q ${set#*@}"
+      [ "$sys" = direct ] && [ "$qfile" != allowed ] && continue
+      read -r ns ip port < <(target "$sys")
+      base="$RAW/$sys.$set.$rep"
+      log "dns $sys $set rep $rep"
+      t0=$(ticks "$sys")
+      ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
+        -d "$RUN_DIR/q-$qfile.txt" $rate -l "$DURATION" -c "$DNS_CLIENTS" -q "$DNS_OUTSTANDING" -T 1 -v \
+        >"$base.txt" 2>&1
+      t1=$(ticks "$sys")
+      hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of "$sys")/status" 2>/dev/null || echo 0)
+      echo "$sys $set $rep $((t1 - t0)) ${hwm:-0}" >>"$RAW/cpu.txt"
+      sleep "$SETTLE"
+    done
+  done
+done
+python3 - "$RAW" "$CLK_TCK" <<'PY' | tee "$OUT/summary.md"
+import collections, glob, os, re, statistics, sys
+raw, hz = sys.argv[1], int(sys.argv[2])
+cpu = {}
+for line in open(os.path.join(raw, "cpu.txt")):
+    sys_, set_, rep, ticks, hwm = line.split()
+    cpu[(sys_, set_, rep)] = (int(ticks) / hz, int(hwm))
+rows = collections.defaultdict(list)
+for path in glob.glob(os.path.join(raw, "*.txt")):
+    name = os.path.basename(path)[:-4]
+    if name == "cpu":
+        continue
+    sys_, set_, rep = name.split(".", 2)[0], name.split(".")[1], name.rsplit(".", 1)[1]
+    text = open(path).read()
+    qps = float(re.search(r"Queries per second:\s+([\d.]+)", text).group(1))
+    done = int(re.search(r"Queries completed:\s+(\d+)", text).group(1))
+    lost = int(re.search(r"Queries lost:\s+(\d+)", text).group(1))
+    lat = sorted(float(l.split()[-1]) for l in text.splitlines() if l.startswith("> "))
+    p = lambda q: lat[min(len(lat) - 1, int((len(lat) - 1) * q))] * 1000 if lat else float("nan")
+    cpu_s, hwm = cpu.get((sys_, set_, rep), (0, 0))
+    rows[(sys_, set_)].append(dict(qps=qps, lost=lost, p50=p(0.5), p99=p(0.99),
+                                   cpu_us=cpu_s * 1e6 / done if done and sys_ != "direct" else float("nan"),
+                                   rss_mb=hwm / 1024))
+med = lambda xs: statistics.median(xs)
+print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|")
+table = {}
+for (sys_, set_), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    m = {k: med([r[k] for r in rs]) for k in rs[0]}
+    table[(sys_, set_)] = m
+    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['rss_mb']:.1f} |")
+print()
+for (sys_, set_), m in sorted(table.items()):
+    if sys_ != "sluice":
+        continue
+    for peer in ("dnsdist", "direct"):
+        o = table.get((peer, set_))
+        if not o:
+            continue
+        print(f"ratio qps {set_} sluice/{peer} {m['qps'] / o['qps']:.3f}")
+        print(f"ratio p99_ms {set_} sluice/{peer} {m['p99'] / o['p99']:.3f}")
+        if peer != "direct":
+            print(f"ratio cpu_us_per_query {set_} sluice/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+PY
