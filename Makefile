@@ -5,7 +5,7 @@ VENV := $(CURDIR)/.venv
 SLUICE := $(CURDIR)/.build/release/sluice
 APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2 curl dnsutils \
 	dnsmasq-base python3-venv procps netcat-openbsd
-PY_PACKAGES := httpbin==0.10.2 gunicorn
+PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython
 
 include bpf/Makefile
 
@@ -21,9 +21,8 @@ deps: .deps-stamp
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@if [ ! -x $(VENV)/bin/gunicorn ]; then \
-		python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PY_PACKAGES); \
-	fi
+	@[ -x $(VENV)/bin/pip ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q $(PY_PACKAGES)
 	@touch $@
 
 build: deps bpf

@@ -112,6 +112,10 @@ struct AgentCommand: ParsableCommand {
     var fqdnMinTtl: UInt32 = 0
     @Option(help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.")
     var dnsListenPort: UInt16 = 15053
+    @Option(help: "Longest time in milliseconds an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).")
+    var fqdnResponseMaxDelayMs: UInt64 = 100
+    @Option(help: "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).")
+    var fqdnMaxIpsPerName: Int = 1000
 
     func run() throws {
         // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
@@ -132,6 +136,9 @@ struct AgentCommand: ParsableCommand {
         options.dns.rejectResponseCode = reject
         options.dns.fqdnMinTTL = fqdnMinTtl
         options.dns.listenPort = dnsListenPort
+        guard fqdnMaxIpsPerName > 0 else { throw ValidationError("--fqdn-max-ips-per-name must be at least 1") }
+        options.dns.fqdnResponseMaxDelayNs = fqdnResponseMaxDelayMs * 1_000_000
+        options.dns.fqdnMaxIPsPerName = fqdnMaxIpsPerName
         try Agent(options: options).run()
     }
 }

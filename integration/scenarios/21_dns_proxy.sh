@@ -76,3 +76,33 @@ PY
 )
 expect_eq "200 concurrent" "answered 200 noerror 200" "$out"
 kill -0 "$(agent_pid)" || fail "agent died"
+
+step "dnspython: EDNS(0) kept end to end, the client's ID restored, two queries pipelined on one TCP connection"
+out=$(pod frontend/frontend "$ROOT/.venv/bin/python3" - "$DNS" <<'PY'
+import socket, struct, sys
+import dns.edns, dns.message, dns.query, dns.rcode
+server = sys.argv[1]
+q = dns.message.make_query("backend.backend.svc.cluster.local", "A", use_edns=0, payload=1232)
+q.id = 4242
+r = dns.query.udp(q, server, timeout=3)
+print("udp", r.id, dns.rcode.to_text(r.rcode()), "edns", r.edns, len(r.answer))
+q2 = dns.message.make_query("db.database.svc.cluster.local", "A")
+q2.id = 7
+q3 = dns.message.make_query("example.com", "A")
+q3.id = 8
+s = socket.create_connection((server, 53), timeout=3)
+for m in (q2, q3):
+    w = m.to_wire()
+    s.sendall(struct.pack(">H", len(w)) + w)
+got = {}
+for _ in range(2):
+    n = struct.unpack(">H", s.recv(2, socket.MSG_WAITALL))[0]
+    m = dns.message.from_wire(s.recv(n, socket.MSG_WAITALL))
+    got[m.id] = dns.rcode.to_text(m.rcode())
+s.close()
+print("tcp", got.get(7), got.get(8))
+PY
+)
+echo "$out"
+expect_eq "dnspython" "udp 4242 NOERROR edns 0 1
+tcp NOERROR REFUSED" "$out"
