@@ -181,6 +181,20 @@ final class DNSUDPProxyTests: XCTestCase {
         XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
     }
 
+    func testAnUnansweredQueryDoesNotHoldBackOthers() throws {
+        let h = try DNSProxyHarness()
+        for i in 0..<20 {
+            DNSTest.send(h.client, DNSTest.query("silent.test.", id: UInt16(1000 + i)), port: h.port)
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let answer = try parse(h.ask(DNSTest.query("after.allowed.test.", id: 77)))
+        XCTAssertEqual(answer.header.id, 77)
+        XCTAssertEqual(answer.rcode, .noError)
+        XCTAssertLessThan(DispatchTime.now().uptimeNanoseconds - start, 1_000_000_000,
+                          "queries waiting on a silent upstream must not delay an answered one")
+        XCTAssertEqual(h.counters().timeouts, 0, "the silent ones are still pending, not given up")
+    }
+
     func testManyQueriesInFlightAreAllAnswered() throws {
         let h = try DNSProxyHarness()
         for i in 0..<200 {
