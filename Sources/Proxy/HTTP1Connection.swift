@@ -76,6 +76,16 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     private var responseStarted = false
     /// The upstream connection is between responses and may be reused or parked in the pool.
     private var upstreamIdle = false
+    /// The client's `Connection: close` line, not forwarded (hop-by-hop) so the upstream
+    /// connection stays reusable; offsets from `down`'s read position, nil when nothing to skip.
+    private var skipLine: Range<Int>?
+    /// Set once that line was dropped: the final response then gets `connection: close` (RFC
+    /// 9112 9.6) inserted before the end of its head, at this offset from `up`'s read position,
+    /// and `closeLineWritten` bytes of it are out.
+    private var requestCloseDropped = false
+    private var closeLineAt: Int?
+    private var closeLineWritten = 0
+    private static let closeLine: StaticString = "connection: close\r\n"
 
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder
@@ -253,6 +263,8 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         if verdict.allowed {
             record.request(verdict: .forwarded)
             upstreamIdle = false
+            skipLine = head.soleConnectionCloseLine(in: bytes)
+            requestCloseDropped = false
             if head.expectContinue && hasBody {
                 // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
                 // client sends its body at once; an upstream 100 is relayed too, which clients
@@ -382,22 +394,14 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     // MARK: act: forward
 
     private func connectUpstream() {
-        if let fd = ctx.upstreams.take(address: addresses.originalDestinationAddress,
-                                       port: addresses.originalDestinationPort) {
-            do {
-                upReg = try ctx.loop.register(
-                    fd: fd,
-                    events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
-                        | EventLoop.Events.edgeTriggered,
-                    handler: self, tag: Tag.upstream)
-                upFD = fd
-                upReadable = false
-                upWritable = true
-                state = .forwardingRequest
-                return
-            } catch {
-                Socket.close(fd)
-            }
+        if let pooled = ctx.upstreams.take(address: addresses.originalDestinationAddress,
+                                           port: addresses.originalDestinationPort, for: self, tag: Tag.upstream) {
+            upReg = pooled.registration
+            upFD = pooled.fd
+            upReadable = false
+            upWritable = true
+            state = .forwardingRequest
+            return
         }
         do {
             upFD = try Socket.connectTCP(address: addresses.originalDestinationAddress,
@@ -446,8 +450,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     private func releaseUpstream() {
         guard upFD >= 0 else { return }
         if upstreamIdle && up.isEmpty {
-            ctx.loop.deregister(fd: upFD, registration: upReg)
-            ctx.upstreams.park(fd: upFD, address: addresses.originalDestinationAddress,
+            ctx.upstreams.park(fd: upFD, registration: upReg, address: addresses.originalDestinationAddress,
                                port: addresses.originalDestinationPort)
             upFD = -1
             upReg = .none
@@ -461,7 +464,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
 
     private func closeUpstream() {
         guard upFD >= 0 else { return }
-        ctx.loop.deregister(fd: upFD, registration: upReg)
+        ctx.loop.forget(upReg)
         Socket.close(upFD)
         upFD = -1
         upReg = .none
@@ -514,11 +517,22 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     }
 
     private func stepForwardRequest() -> Bool {
-        let n = requestBytesAvailable()
+        var n = requestBytesAvailable()
         if n < 0 {
             // Malformed chunked body after the head was forwarded: nothing sane can follow.
             close()
             return false
+        }
+        if let skip = skipLine {
+            if skip.lowerBound == 0 {
+                down.consume(skip.count)
+                requestBytesConsumed(skip.count)
+                skipLine = nil
+                requestCloseDropped = true
+                return true
+            }
+            if n >= skip.upperBound { return forwardHeadWithoutLine(skip, available: n) }
+            n = min(n, skip.lowerBound)
         }
         if n > 0 {
             guard upWritable else { return false }
@@ -527,6 +541,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
                 if w < n { upWritable = false }
                 down.consume(w)
                 requestBytesConsumed(w)
+                if let skip = skipLine { skipLine = (skip.lowerBound - w)..<(skip.upperBound - w) }
             case .wouldBlock:
                 upWritable = false
                 return false
@@ -545,6 +560,34 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         guard downReadable else { return false }
         _ = down.reserveSpace()
         return readDownstream(eofWhenIdle: false)
+    }
+
+    /// One sendmsg of the request head around the dropped `Connection: close` line.
+    private func forwardHeadWithoutLine(_ skip: Range<Int>, available n: Int) -> Bool {
+        guard upWritable else { return false }
+        let bytes = down.readable
+        let before = UnsafeRawBufferPointer(rebasing: bytes[..<skip.lowerBound])
+        let after = UnsafeRawBufferPointer(rebasing: bytes[skip.upperBound..<n])
+        switch Socket.write(upFD, before, after) {
+        case .bytes(let w):
+            if w < n - skip.count { upWritable = false }
+            let consumed = w < skip.lowerBound ? w : w + skip.count
+            down.consume(consumed)
+            requestBytesConsumed(consumed)
+            if w < skip.lowerBound {
+                skipLine = (skip.lowerBound - w)..<(skip.upperBound - w)
+            } else {
+                skipLine = nil
+                requestCloseDropped = true
+            }
+            return true
+        case .wouldBlock:
+            upWritable = false
+            return false
+        case .eof, .error:
+            upstreamFailed()
+            return true
+        }
     }
 
     // MARK: relay the response
@@ -627,6 +670,12 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         if !responseIsInterim {
             record.response(code: UInt16(truncatingIfNeeded: status))
         }
+        let h = response.headLength
+        if requestCloseDropped && !responseIsInterim && !responseIsUpgrade && response.keepAlive && h >= 4,
+           up.readable[h - 3] == 0x0A, up.readable[h - 2] == 0x0D, up.readable[h - 1] == 0x0A {
+            closeLineAt = h - 2
+            closeLineWritten = 0
+        }
         switch response.framing {
         case .none: responseFraming = .length(response.headLength)
         case .contentLength(let n): responseFraming = .length(response.headLength + n)
@@ -678,11 +727,16 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     }
 
     private func stepRelayResponse() -> Bool {
-        let n = responseBytesAvailable()
+        var n = responseBytesAvailable()
         if n < 0 {
             closeUpstream()
             close()
             return false
+        }
+        if let at = closeLineAt {
+            if at == 0 { return writeCloseLine() }
+            if n >= at && closeLineWritten == 0 { return relayHeadWithCloseLine(at: at, available: n) }
+            n = min(n, at)
         }
         if n > 0 {
             guard downWritable else { return false }
@@ -692,6 +746,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
                 responseStarted = true
                 up.consume(w)
                 responseBytesConsumed(w)
+                if let at = closeLineAt { closeLineAt = at - w }
             case .wouldBlock:
                 downWritable = false
                 return false
@@ -715,6 +770,62 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         guard upReadable else { return false }
         _ = up.reserveSpace()
         return readUpstream()
+    }
+
+    /// One sendmsg of the response head with `connection: close` inserted at `at`.
+    private func relayHeadWithCloseLine(at: Int, available n: Int) -> Bool {
+        guard downWritable else { return false }
+        return Self.closeLine.withUTF8Buffer { lineBytes in
+            let line = UnsafeRawBufferPointer(lineBytes)
+            let bytes = up.readable
+            switch Socket.write(downFD, UnsafeRawBufferPointer(rebasing: bytes[..<at]), line,
+                                UnsafeRawBufferPointer(rebasing: bytes[at..<n])) {
+            case .bytes(let w):
+                if w < n + line.count { downWritable = false }
+                responseStarted = true
+                let fromBuffer = w <= at ? w : max(at, w - line.count)
+                up.consume(fromBuffer)
+                responseBytesConsumed(fromBuffer)
+                if w < at {
+                    closeLineAt = at - w
+                } else if w < at + line.count {
+                    closeLineAt = 0
+                    closeLineWritten = w - at
+                } else {
+                    closeLineAt = nil
+                }
+                return true
+            case .wouldBlock:
+                downWritable = false
+                return false
+            case .eof, .error:
+                closeUpstream()
+                close()
+                return false
+            }
+        }
+    }
+
+    /// Writes (the rest of) `connection: close\r\n` into the response head to the client.
+    private func writeCloseLine() -> Bool {
+        guard downWritable else { return false }
+        return Self.closeLine.withUTF8Buffer { line in
+            let rest = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(line)[closeLineWritten...])
+            switch Socket.write(downFD, rest) {
+            case .bytes(let w):
+                closeLineWritten += w
+                if closeLineWritten < line.count { downWritable = false; return false }
+                closeLineAt = nil
+                return true
+            case .wouldBlock:
+                downWritable = false
+                return false
+            case .eof, .error:
+                closeUpstream()
+                close()
+                return false
+            }
+        }
     }
 
     private func finishResponse() {
@@ -793,7 +904,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     private func closeWithReset() {
         guard state != .closed else { return }
         releaseUpstream()
-        ctx.loop.deregister(fd: downFD, registration: downReg)
+        ctx.loop.forget(downReg)
         Socket.closeWithReset(downFD)
         finishClose()
     }
@@ -802,7 +913,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     func close() {
         guard state != .closed else { return }
         releaseUpstream()
-        ctx.loop.deregister(fd: downFD, registration: downReg)
+        ctx.loop.forget(downReg)
         Socket.close(downFD)
         finishClose()
     }

@@ -36,30 +36,33 @@ final class UpstreamPool: EventHandler, TimerTarget {
         UInt64(address) << 16 | UInt64(port)
     }
 
-    /// An idle connection to the destination, deregistered from the pool (the caller registers
-    /// it with its own handler), or nil.
-    func take(address: UInt32, port: UInt16) -> Int32? {
+    /// An idle connection to the destination with its loop registration, now handed to
+    /// `handler`/`tag` (no syscall: the epoll entry stays), or nil.
+    func take(address: UInt32, port: UInt16, for handler: EventHandler, tag: UInt32)
+        -> (fd: Int32, registration: EventLoop.Registration)?
+    {
         let k = UpstreamPool.key(address: address, port: port)
         while var list = idle[k], let entry = list.popLast() {
             idle[k] = list.isEmpty ? nil : list
             keyOfFD[entry.fd] = nil
-            loop.deregister(fd: entry.fd, registration: entry.registration)
-            if UpstreamPool.isQuiet(entry.fd) { return entry.fd }
+            if UpstreamPool.isQuiet(entry.fd), loop.reassign(entry.registration, to: handler, tag: tag) {
+                return (entry.fd, entry.registration)
+            }
+            loop.forget(entry.registration)
             Socket.close(entry.fd)
         }
         return nil
     }
 
-    /// Keeps `fd` (already deregistered by its connection) for reuse; closes it when the pool for
-    /// that destination is full or it cannot be registered.
-    func park(fd: Int32, address: UInt32, port: UInt16) {
+    /// Keeps `fd` for reuse, taking over its loop registration (the pool becomes its handler);
+    /// closes it when the pool for that destination is full.
+    func park(fd: Int32, registration: EventLoop.Registration, address: UInt32, port: UInt16) {
         let k = UpstreamPool.key(address: address, port: port)
         var list = idle[k] ?? []
         guard list.count < UpstreamPool.maxIdlePerDestination,
-              let registration = try? loop.register(
-                fd: fd, events: EventLoop.Events.readable | EventLoop.Events.readHangup | EventLoop.Events.edgeTriggered,
-                handler: self, tag: UInt32(bitPattern: fd))
+              loop.reassign(registration, to: self, tag: UInt32(bitPattern: fd))
         else {
+            loop.forget(registration)
             Socket.close(fd)
             return
         }
@@ -69,14 +72,18 @@ final class UpstreamPool: EventHandler, TimerTarget {
         if !sweepTimer.isScheduled { loop.schedule(sweepTimer, at: loop.now + UpstreamPool.idleTimeoutNs / 4) }
     }
 
-    /// The server closed a parked connection (or sent bytes nobody asked for): drop it.
+    /// The server closed a parked connection (or sent bytes nobody asked for): drop it. Writable
+    /// edges (the interest set is the connection's) mean nothing here.
     func handleEvents(_ events: UInt32, tag: UInt32) {
+        let gone = EventLoop.Events.readable | EventLoop.Events.readHangup | EventLoop.Events.hangup
+            | EventLoop.Events.error
+        guard events & gone != 0 else { return }
         let fd = Int32(bitPattern: tag)
         guard let k = keyOfFD[fd], var list = idle[k], let i = list.firstIndex(where: { $0.fd == fd }) else { return }
         let entry = list.remove(at: i)
         idle[k] = list.isEmpty ? nil : list
         keyOfFD[fd] = nil
-        loop.deregister(fd: fd, registration: entry.registration)
+        loop.forget(entry.registration)
         Socket.close(fd)
     }
 
@@ -87,7 +94,7 @@ final class UpstreamPool: EventHandler, TimerTarget {
             for entry in list {
                 if now &- entry.parkedAt >= UpstreamPool.idleTimeoutNs {
                     keyOfFD[entry.fd] = nil
-                    loop.deregister(fd: entry.fd, registration: entry.registration)
+                    loop.forget(entry.registration)
                     Socket.close(entry.fd)
                 } else {
                     kept.append(entry)

@@ -136,6 +136,31 @@ public final class EventLoop {
         freeSlots.append(registration.slot)
     }
 
+    /// Hands a registered descriptor to another handler (and tag) without a syscall: the epoll
+    /// entry and its interest set stay; events still queued in this iteration go to the new
+    /// handler. Returns false when `registration` is stale.
+    @discardableResult
+    public func reassign(_ registration: Registration, to handler: EventHandler, tag: UInt32) -> Bool {
+        guard registration != .none, Int(registration.slot) < slots.count,
+              slots[Int(registration.slot)].generation == registration.generation
+        else { return false }
+        slots[Int(registration.slot)].handler = handler
+        slots[Int(registration.slot)].tag = tag
+        return true
+    }
+
+    /// Releases a registration whose descriptor the caller closes right after (closing the last
+    /// reference removes it from epoll, so no `EPOLL_CTL_DEL` is spent). Only for descriptors
+    /// never duplicated.
+    public func forget(_ registration: Registration) {
+        guard registration != .none, Int(registration.slot) < slots.count,
+              slots[Int(registration.slot)].generation == registration.generation
+        else { return }
+        slots[Int(registration.slot)].handler = nil
+        slots[Int(registration.slot)].generation &+= 1
+        freeSlots.append(registration.slot)
+    }
+
     /// Schedules `timer` at `deadline` (monotonic ns), moving it if it is already scheduled.
     public func schedule(_ timer: LoopTimer, at deadline: UInt64) {
         timer.deadline = deadline

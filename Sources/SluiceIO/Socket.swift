@@ -41,6 +41,35 @@ public enum Socket {
         }
     }
 
+    /// sendmsg(2) of up to three pieces in one syscall (empty pieces are skipped), with
+    /// MSG_NOSIGNAL like `write`. Used where the proxy drops or inserts a line in a head it
+    /// otherwise relays straight from its buffer.
+    public static func write(_ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+                             _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> IOResult {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: 3) { v in
+            var count = 0
+            @inline(__always) func add(_ piece: UnsafeRawBufferPointer) {
+                guard piece.count > 0 else { return }
+                v[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: piece.baseAddress), iov_len: piece.count)
+                count += 1
+            }
+            add(a)
+            add(b)
+            add(c)
+            var message = msghdr()
+            message.msg_iov = v.baseAddress
+            message.msg_iovlen = count
+            while true {
+                let n = Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                if n >= 0 { return .bytes(n) }
+                let e = Glibc.errno
+                if e == EINTR { continue }
+                if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+                return .error(e)
+            }
+        }
+    }
+
     /// Closes a descriptor we own.
     @inline(__always)
     public static func close(_ fd: Int32) {

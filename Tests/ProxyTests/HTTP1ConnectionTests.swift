@@ -57,6 +57,23 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         XCTAssertEqual(upstream.connections.count, 1, "the upstream connection is reused")
     }
 
+    func testClientConnectionCloseIsNotForwardedAndTheUpstreamIsReused() throws {
+        try start(UpstreamServer.echoRequestLine)
+        for i in 1...2 {
+            let c = try client()
+            c.send("GET /allowed/\(i) HTTP/1.1\r\nhost: backend\r\nConnection: close\r\nx-after: 1\r\n\r\n")
+            XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
+                           "HTTP/1.1 200 OK\r\ncontent-length: 23\r\nconnection: close\r\n\r\nGET /allowed/\(i) HTTP/1.1",
+                           "the answer says the connection closes (RFC 9112 9.6), since the upstream's did not")
+            XCTAssertEqual(c.end, .eof, "the client's connection is closed after the answer")
+        }
+        // Connection is hop-by-hop (RFC 9110 7.6.1): the upstream sees neither close, and its one
+        // connection serves both clients from the worker's pool.
+        XCTAssertEqual(upstream.received(), "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\nx-after: 1\r\n\r\n"
+            + "GET /allowed/2 HTTP/1.1\r\nhost: backend\r\nx-after: 1\r\n\r\n")
+        XCTAssertEqual(upstream.connections.count, 1)
+    }
+
     func testPipelinedRequestsInOneWriteAreAnsweredInOrder() throws {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
