@@ -57,3 +57,11 @@ print(n)
 
 # The agent PID recorded by `sluice sandbox up`.
 agent_pid() { python3 -c 'import json; print(json.load(open("/run/sluice/sandbox/state.json"))["agentPID"])'; }
+
+# running PID: true while PID exists and has not exited (a zombie waiting for PID 1 to reap it
+# has exited: its sockets are closed).
+running() {
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}

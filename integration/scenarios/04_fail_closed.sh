@@ -7,7 +7,7 @@ expect_eq "GET /get with the agent up" 200 "$(http_code frontend/frontend $BACKE
 pid=$(agent_pid)
 step "stop the agent (pid $pid)"
 "$SLUICE" sandbox stop-agent
-kill -0 "$pid" 2>/dev/null && fail "agent still running"
+running "$pid" && fail "agent still running"
 expect_eq "GET /get with the agent down" 000 "$(CURL_TIMEOUT=3 http_code frontend/frontend $BACKEND/get)"
 expect_eq "POST /post with the agent down" 000 "$(CURL_TIMEOUT=3 http_code frontend/frontend -X POST $BACKEND/post)"
 step "the backend saw nothing: no request reached httpbin unfiltered"
