@@ -1,3 +1,4 @@
+import CSluiceShared
 import Foundation
 
 /// What the reader of the flow map needs to name endpoints: the node name, every local endpoint (by ID and by
@@ -107,10 +108,17 @@ public struct EndpointDirectory: Sendable {
     /// The local endpoint with this IPv4 address (network byte order, as in the flow record).
     public func endpoint(ipv4NetworkOrder: UInt32) -> Endpoint? { byIPv4[ipv4NetworkOrder] }
 
-    /// The labels of an identity: from the document, else `reserved:<name>` for reserved identities, else none.
+    /// The labels of an identity: from the document, else `reserved:<name>` for reserved
+    /// identities, else `reserved:world` for the node-local identities of learned toFQDNs IPs
+    /// (`1<<24 | 1<<23` + n, `SLUICE_IDENTITY_FQDN_BASE`: world addresses, as Cilium labels
+    /// them besides their `fqdn:` selectors), else none.
     public func labels(identity: UInt32) -> [String] {
         if let labels = identityLabels[identity] { return labels }
         if let name = FlowEndpoint.reservedIdentityName(identity) { return ["reserved:" + name] }
+        if identity >= Self.fqdnIdentityBase && identity < Self.fqdnIdentityBase + (1 << 23) { return ["reserved:world"] }
         return []
     }
+
+    /// The first FQDN identity (shared with bpf/include/sluice_maps.h SLUICE_IDENTITY_FQDN_BASE).
+    static let fqdnIdentityBase: UInt32 = UInt32(SLUICE_IDENTITY_FQDN_BASE)
 }

@@ -17,6 +17,8 @@ final class EndpointDirectoryTests: XCTestCase {
         XCTAssertEqual(d.labels(identity: 2000), ["k8s:app=q"])
         XCTAssertEqual(d.labels(identity: 2), ["reserved:world"])
         XCTAssertEqual(d.labels(identity: 3000), [])
+        XCTAssertEqual(d.labels(identity: 0x0180_0005), ["reserved:world"], "a learned toFQDNs IP is world")
+        XCTAssertEqual(d.labels(identity: 0x0100_0005), [], "CIDR identities come from the document")
         XCTAssertThrowsError(try EndpointDirectory(json: Data("{}".utf8)))
     }
 

@@ -156,8 +156,8 @@ struct sluice_ipcache_value {
 
 /* Node-local identities of IPs learned for toFQDNs selectors: BASE + n, n < 1<<23. Shared with
  * Sources/Policy/PolicySnapshot+FQDNPolicy.swift (FQDNIdentity); change both. */
-#define SLUICE_IDENTITY_FQDN_BASE ((1u << 24) | (1u << 23))
-#define SLUICE_IDENTITY_FQDN_END ((1u << 24) | (1u << 23) | ((1u << 23) - 1))
+#define SLUICE_IDENTITY_FQDN_BASE 0x01800000u /* (1 << 24) | (1 << 23) */
+#define SLUICE_IDENTITY_FQDN_END 0x01FFFFFFu
 
 struct sluice_ct_entry {
     __u64 created_ns;
