@@ -74,6 +74,19 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         XCTAssertEqual(upstream.connections.count, 1)
     }
 
+    func testAParkedUpstreamTheServerClosesIsDroppedNotReused() throws {
+        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+        try start(UpstreamServer.answering([answer], closeAfter: true))
+        for _ in 1...2 {
+            let c = try client()
+            c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n")
+            XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
+                           "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            usleep(100_000)  // the server's FIN reaches the parked socket
+        }
+        XCTAssertEqual(upstream.connections.count, 2, "the closed idle connection was not handed out again")
+    }
+
     func testPipelinedRequestsInOneWriteAreAnsweredInOrder() throws {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
