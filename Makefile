@@ -4,8 +4,9 @@ SWIFT ?= swift
 VENV := $(CURDIR)/.venv
 SLUICE := $(CURDIR)/.build/release/sluice
 APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2 curl dnsutils \
-	dnsmasq-base python3-venv procps netcat-openbsd
-PY_PACKAGES := httpbin==0.10.2 gunicorn
+	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client
+# h2, grpcio, grpcio-health-checking: the h2c and grpc sandbox servers and the HTTP/2 test clients.
+PY_PACKAGES := httpbin==0.10.2 gunicorn h2 grpcio grpcio-health-checking
 
 include bpf/Makefile
 
@@ -21,7 +22,7 @@ deps: .deps-stamp
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@if [ ! -x $(VENV)/bin/gunicorn ]; then \
+	@if [ ! -x $(VENV)/bin/gunicorn ] || ! $(VENV)/bin/python3 -c 'import h2, grpc, grpc_health' 2>/dev/null; then \
 		python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PY_PACKAGES); \
 	fi
 	@touch $@

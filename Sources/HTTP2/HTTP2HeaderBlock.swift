@@ -48,6 +48,10 @@ public struct HTTP2HeaderBlock: Sendable, Equatable {
         name.withUnsafeBytes { n in value.withUnsafeBytes { v in append(name: n, value: v) } }
     }
 
+    public mutating func append(name: String, value: UnsafeRawBufferPointer) {
+        Array(name.utf8).withUnsafeBytes { append(name: $0, value: value) }
+    }
+
     public mutating func append(name: String, value: String) {
         append(name: Array(name.utf8), value: Array(value.utf8))
     }

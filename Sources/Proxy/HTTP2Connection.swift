@@ -1,0 +1,441 @@
+import Flows
+import HTTP2
+import Policy
+import SluiceIO
+
+/// One downstream HTTP/2 connection (prior knowledge or h2c upgrade) and the upstream HTTP/2
+/// connection its allowed streams travel on, on one worker loop.
+///
+/// Phases of each stream, in this order (docs/architecture.md): accept and original destination
+/// (the listener) → read (bytes into the server session) → parse (nghttp2: HPACK, framing) →
+/// decide (Policy, per stream, on `:method`, `:path`, `:authority` and headers) → act (forward on
+/// the upstream session, or 403 / gRPC trailers-only, 431, 503) → relay (DATA both ways, credit
+/// returned only when bytes were handed on: HTTP/2 flow control is the backpressure) → record
+/// (request and response flow per stream). A flood (HTTP2FloodGuard) or a protocol error ends
+/// the connection with GOAWAY; other connections are not touched.
+///
+/// Owned by its loop: created, driven and closed on the loop thread.
+final class HTTP2Connection: EventHandler {
+    /// One downstream stream and where it went.
+    final class Stream {
+        let id: Int32
+        var upstream: HTTP2Upstream?
+        var upstreamID: Int32 = 0
+        var isGRPC = false
+        var responseStarted = false
+        var record = HTTP2StreamRecord()
+        init(id: Int32) { self.id = id }
+    }
+
+    let ctx: WorkerContext
+    let addresses: ConnectionAddresses
+    let steer: SteerInfo?
+    private let fd: Int32
+    private var registration: EventLoop.Registration = .none
+    private let input: IOBuffer
+    private let output: IOBuffer
+    private let session: HTTP2Session
+    private var readable = true
+    private var writable = true
+    private var streams: [Int32: Stream] = [:]
+    private var upstream: HTTP2Upstream?
+    private var upstreams: [HTTP2Upstream] = []
+    private(set) var isClosed = false
+    private var draining = false
+    private var upgrade: HTTP2Upgrade?
+    /// Body bytes of an h2c-upgraded request still to come in HTTP/1 form (stream 1's DATA).
+    private var upgradeBodyRemaining = 0
+    private let common: FlowCommon
+    private var driving = false
+
+    static let outputHighWater = 64 * 1024
+    /// RFC 9113 7: ENHANCE_YOUR_CALM, PROTOCOL_ERROR, CANCEL, INTERNAL_ERROR.
+    static let enhanceYourCalm: UInt32 = 0xb
+    static let protocolError: UInt32 = 0x1
+    static let cancel: UInt32 = 0x8
+    static let internalError: UInt32 = 0x2
+
+    /// `initial`: bytes already read from the socket (the preface, or what followed an upgrade
+    /// request's head); `upgrade`: the HTTP/1.1 request that asked for h2c, if any.
+    init?(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?,
+          initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?) {
+        guard let session = try? HTTP2Session(role: .server, limits: ctx.config.http2Limits,
+                                              clock: { Clock.coarseMonotonicNs() })
+        else { return nil }
+        self.ctx = ctx
+        self.fd = fd
+        self.addresses = addresses
+        self.steer = steer
+        self.session = session
+        self.upgrade = upgrade
+        input = IOBuffer(capacity: ctx.config.bufferBytes, limit: max(ctx.config.bufferBytes, initial.count))
+        output = IOBuffer(capacity: ctx.config.bufferBytes, limit: 4 * 1024 * 1024)
+        common = HTTP2StreamRecord.common(addresses: addresses, steer: steer)
+        input.append(initial)
+    }
+
+    deinit { assert(isClosed, "HTTP2Connection dropped while open") }
+
+    /// Registers the socket, answers an upgrade with 101, and processes what already arrived.
+    func start() {
+        do {
+            registration = try ctx.loop.register(
+                fd: fd, events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                    | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+        } catch {
+            Socket.close(fd)
+            isClosed = true
+            return
+        }
+        ctx.connectionCount += 1
+        if let up = upgrade {
+            upgrade = nil
+            HTTP2Upgrade.switching.withUnsafeBytes { _ = output.append($0) }
+            do {
+                try session.upgrade(settings: up.settings, headRequest: up.isHEAD)
+            } catch {
+                close()
+                return
+            }
+            upgradeBodyRemaining = up.bodyLength
+            onRequest(stream: 1, block: up.block, endStream: up.bodyLength == 0)
+        }
+        drive()
+    }
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        if events & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+            | EventLoop.Events.readHangup) != 0 { readable = true }
+        if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 { writable = true }
+        drive()
+    }
+
+    // MARK: the driver
+
+    /// Makes every step that can be made now, on both connections. Re-entrant calls (from an
+    /// upstream's handler inside a step) fold into the running loop.
+    func drive() {
+        guard !driving else { return }
+        driving = true
+        defer { driving = false }
+        var progress = true
+        while progress && !isClosed {
+            progress = false
+            if !input.isEmpty || (readable && output.readableCount < Self.outputHighWater && !draining) {
+                progress = readClient() || progress
+            }
+            for up in upstreams where !up.isClosed {
+                progress = up.pump() || progress
+            }
+            if isClosed { return }
+            progress = flushClient() || progress
+        }
+        if !isClosed && !session.isAlive && output.isEmpty { close() }
+    }
+
+    /// Reads from the client and feeds the server session (upgrade body bytes first).
+    private func readClient() -> Bool {
+        if input.isEmpty {
+            switch Socket.read(fd, into: input) {
+            case .bytes: break
+            case .wouldBlock:
+                readable = false
+                return false
+            case .eof, .error:
+                close()
+                return false
+            }
+        }
+        if upgradeBodyRemaining > 0 {
+            let n = min(upgradeBodyRemaining, input.readableCount)
+            if let s = streams[1], let up = s.upstream {
+                up.session.append(stream: s.upstreamID, Array(UnsafeRawBufferPointer(rebasing: input.readable[..<n])))
+                if n == upgradeBodyRemaining { up.session.end(stream: s.upstreamID) }
+            }
+            input.consume(n)
+            upgradeBodyRemaining -= n
+            if input.isEmpty { return true }
+        }
+        do {
+            try session.receive(input.readable)
+            input.clear()
+        } catch {
+            // nghttp2 gave up on the peer (bad preface, connection error): GOAWAY if it can.
+            input.clear()
+            session.terminate(errorCode: Self.protocolError)
+            draining = true
+        }
+        clientEvents(session.takeEvents())
+        if let violation = session.guardian.violation, !draining {
+            _ = violation
+            session.terminate(errorCode: Self.enhanceYourCalm)
+            draining = true
+            for s in streams.values { cancelUpstream(s) }
+        }
+        return true
+    }
+
+    /// Pulls frames from the server session while the socket keeps up, and writes them.
+    private func flushClient() -> Bool {
+        var progress = false
+        while output.readableCount < Self.outputHighWater {
+            let chunk: UnsafeRawBufferPointer?
+            do { chunk = try session.produce() } catch { close(); return false }
+            guard let chunk else { break }
+            guard output.append(chunk) else { close(); return false }
+            progress = true
+        }
+        let events = session.takeEvents()
+        if !events.isEmpty {
+            clientEvents(events)
+            progress = true
+        }
+        guard writable, !output.isEmpty else { return progress }
+        switch Socket.write(fd, output.readable) {
+        case .bytes(let n):
+            if n < output.readableCount { writable = false }
+            output.consume(n)
+            return true
+        case .wouldBlock:
+            writable = false
+        case .eof, .error:
+            close()
+        }
+        return progress
+    }
+
+    // MARK: events from the client
+
+    private func clientEvents(_ events: [HTTP2Event]) {
+        for event in events {
+            if isClosed { return }
+            switch event {
+            case .headers(let id, let block, .request, let endStream):
+                if !draining { onRequest(stream: id, block: block, endStream: endStream) }
+            case .headers(let id, let block, _, _):
+                // Request trailers end the request body.
+                if let s = streams[id], let up = s.upstream { up.session.end(stream: s.upstreamID, trailers: block) }
+            case .data(let id, let bytes):
+                if let s = streams[id], let up = s.upstream, !up.isClosed {
+                    up.session.append(stream: s.upstreamID, bytes)
+                } else {
+                    session.consume(stream: id, bytes.count)
+                }
+            case .endStream(let id):
+                if let s = streams[id], let up = s.upstream { up.session.end(stream: s.upstreamID) }
+            case .dataSent(let id, let n):
+                if let s = streams[id], let up = s.upstream { up.session.consume(stream: s.upstreamID, n) }
+            case .closed(let id, _):
+                if let s = streams.removeValue(forKey: id) { cancelUpstream(s) }
+            case .reset, .goaway:
+                break
+            }
+        }
+    }
+
+    /// Resets the upstream half of a stream the client is done with.
+    private func cancelUpstream(_ s: Stream) {
+        guard let up = s.upstream else { return }
+        s.upstream = nil
+        up.streams[s.upstreamID] = nil
+        if !up.isClosed && up.session.isOpen(stream: s.upstreamID) {
+            up.session.reset(stream: s.upstreamID, errorCode: Self.cancel)
+        }
+    }
+
+    // MARK: decide → act
+
+    /// A complete request header block on a new stream: the policy verdict, then forward or answer.
+    private func onRequest(stream id: Int32, block: HTTP2HeaderBlock, endStream: Bool) {
+        let s = Stream(id: id)
+        streams[id] = s
+        if block.overflowed {
+            // More than the header list limit: answered 431 like HTTP/1 (Envoy resets; a status
+            // tells the client why). The request cannot be judged, so its flow is an ERROR.
+            s.record.beginMalformed()
+            s.record.request(verdict: .error, common: common, to: ctx.flows)
+            reply(s, status: 431)
+            return
+        }
+        let verdict = HTTP2RequestView.with(block) { view -> Verdict in
+            s.isGRPC = view.isGRPC
+            s.record.begin(view, recording: ctx.flows != nil)
+            return evaluate(view)
+        }
+        if verdict.allowed {
+            s.record.request(verdict: .forwarded, common: common, to: ctx.flows)
+            forward(s, block: block, endStream: endStream)
+            return
+        }
+        if verdict.reason == .peerNotAllowed {
+            // No rule admits this peer on this port at all: Cilium drops it at L3/L4.
+            s.record.policyDrop(common: common, to: ctx.flows)
+            closeWithReset()
+            return
+        }
+        s.record.request(verdict: .dropped, common: common, to: ctx.flows)
+        reply(s, status: 403)
+    }
+
+    /// The same decision HTTP1Connection makes, through the same `HTTPPortPolicy.decide`.
+    private func evaluate(_ view: HTTP2RequestView) -> Verdict {
+        guard let steer else { return Verdict.noSteering }
+        guard let portPolicy = ctx.snapshot.httpPolicy(endpointID: steer.endpointID, direction: steer.direction,
+                                                       port: addresses.originalDestinationPort)
+        else { return Verdict.noL7Rules }
+        let peer = steer.direction == .ingress ? steer.sourceIdentity : steer.destinationIdentity
+        return portPolicy.decide(peerIdentity: peer, request: view)
+    }
+
+    /// Opens the stream on the upstream connection (connecting it first if needed).
+    private func forward(_ s: Stream, block: HTTP2HeaderBlock, endStream: Bool) {
+        guard let up = currentUpstream() else {
+            reply(s, status: 503)
+            return
+        }
+        do {
+            s.upstreamID = try up.session.submitRequest(block, hasBody: !endStream)
+        } catch {
+            reply(s, status: 503)
+            return
+        }
+        s.upstream = up
+        up.streams[s.upstreamID] = s.id
+    }
+
+    private func currentUpstream() -> HTTP2Upstream? {
+        if let up = upstream, !up.retired { return up }
+        guard let up = try? HTTP2Upstream(owner: self, loop: ctx.loop, limits: ctx.config.http2Limits,
+                                          bufferBytes: ctx.config.bufferBytes)
+        else { return nil }
+        do {
+            try up.connect(address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
+                           timeoutNs: ctx.config.connectTimeoutNs)
+        } catch {
+            return nil
+        }
+        upstream = up
+        upstreams.append(up)
+        return up
+    }
+
+    /// A local answer on one stream (403, 431, 503...), recorded as its response flow.
+    private func reply(_ s: Stream, status: Int) {
+        let r = HTTP2LocalReply.make(status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage)
+        s.responseStarted = true
+        s.record.response(code: r.status, common: common, to: ctx.flows)
+        do {
+            try session.submitResponse(stream: s.id, r.headers, hasBody: !r.body.isEmpty)
+        } catch {
+            return
+        }
+        if !r.body.isEmpty {
+            session.append(stream: s.id, r.body)
+            session.end(stream: s.id)
+        }
+    }
+
+    // MARK: events from an upstream
+
+    func upstreamEvents(_ up: HTTP2Upstream, _ events: [HTTP2Event]) {
+        for event in events {
+            if isClosed { return }
+            switch event {
+            case .headers(let uid, let block, let category, let endStream):
+                guard let s = stream(up, uid) else { continue }
+                if !s.responseStarted && category != .request {
+                    let status = block.text(of: ":status").flatMap { Int($0) } ?? 502
+                    if status < 200 { continue }  // 1xx: nothing to relay (nghttp2 handles 100-continue)
+                    s.responseStarted = true
+                    s.record.response(code: status, common: common, to: ctx.flows)
+                    do {
+                        try session.submitResponse(stream: s.id, block, hasBody: !endStream)
+                    } catch {
+                        up.session.reset(stream: uid, errorCode: Self.cancel)
+                    }
+                } else {
+                    session.end(stream: s.id, trailers: block)
+                }
+            case .data(let uid, let bytes):
+                if let s = stream(up, uid) {
+                    session.append(stream: s.id, bytes)
+                } else {
+                    up.session.consume(stream: uid, bytes.count)
+                }
+            case .endStream(let uid):
+                if let s = stream(up, uid) { session.end(stream: s.id) }
+            case .dataSent(let uid, let n):
+                if let s = stream(up, uid) { session.consume(stream: s.id, n) }
+            case .closed(let uid, let code):
+                guard let id = up.streams.removeValue(forKey: uid), let s = streams[id] else { continue }
+                s.upstream = nil
+                upstreamStreamEnded(s, errorCode: code)
+            case .goaway:
+                up.retire()
+                if upstream === up { upstream = nil }
+            case .reset:
+                break
+            }
+        }
+    }
+
+    private func stream(_ up: HTTP2Upstream, _ uid: Int32) -> Stream? {
+        guard let id = up.streams[uid] else { return nil }
+        return streams[id]
+    }
+
+    /// The upstream half of a stream closed: fine after a complete response; before the response
+    /// head it becomes a 503 (Envoy: "upstream connect error or disconnect/reset before headers"),
+    /// after it a reset of the client's stream.
+    private func upstreamStreamEnded(_ s: Stream, errorCode: UInt32) {
+        if !s.responseStarted {
+            reply(s, status: 503)
+        } else if !session.isLocallyClosed(stream: s.id) && session.queued(stream: s.id) == 0 && errorCode != 0 {
+            session.reset(stream: s.id, errorCode: Self.internalError)
+        }
+    }
+
+    /// The upstream connection is gone: its unanswered streams are answered here.
+    func upstreamClosed(_ up: HTTP2Upstream) {
+        if upstream === up { upstream = nil }
+        let orphans = up.streams
+        up.streams.removeAll()
+        for (_, id) in orphans {
+            guard let s = streams[id] else { continue }
+            s.upstream = nil
+            upstreamStreamEnded(s, errorCode: Self.internalError)
+        }
+        upstreams.removeAll { $0 === up }
+    }
+
+    // MARK: close
+
+    private func closeWithReset() {
+        guard !isClosed else { return }
+        finishClose()
+        Socket.closeWithReset(fd)
+    }
+
+    /// Closes the client connection and every upstream connection. Idempotent.
+    func close() {
+        guard !isClosed else { return }
+        finishClose()
+        Socket.close(fd)
+    }
+
+    private func finishClose() {
+        isClosed = true
+        ctx.loop.deregister(fd: fd, registration: registration)
+        for up in upstreams { up.close() }
+        upstreams.removeAll()
+        upstream = nil
+        streams.removeAll()
+        session.close()
+        ctx.connectionCount -= 1
+    }
+}
+
+extension ProxyConfig {
+    /// HTTP/2 limits; Envoy's defaults (docs/http2.md), not configurable yet.
+    var http2Limits: HTTP2Limits { .default }
+}

@@ -1,0 +1,146 @@
+import Flows
+import Foundation
+import HTTP2
+@testable import Proxy
+import XCTest
+
+/// HTTP2Connection end to end over loopback: a client HTTP2Session, the proxy worker (reached
+/// through the HTTP/1 entry, so detection is exercised) and an h2c upstream script.
+final class HTTP2ConnectionTests: ProxyTestCase {
+    private func h2client() throws -> HTTP2Peer {
+        let c = try client()
+        return try HTTP2Peer(socket: c, role: .client)
+    }
+
+    private func status(_ peer: HTTP2Peer, _ id: Int32) -> String? {
+        peer.headers(id).first?.text(of: ":status")
+    }
+
+    func testAllowedAndDeniedStreamsOnOneConnection() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let a = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/one"), hasBody: false)
+        let d = try c.session.submitRequest(HTTP2Peer.request("GET", "/other"), hasBody: false)
+        let b = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/two"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(a) && c.isClosed(d) && c.isClosed(b) })
+        XCTAssertEqual(status(c, a), "200")
+        XCTAssertEqual(String(decoding: c.body(a), as: UTF8.self), "ok GET /allowed/one 0")
+        XCTAssertEqual(status(c, b), "200")
+        XCTAssertEqual(String(decoding: c.body(b), as: UTF8.self), "ok GET /allowed/two 0")
+        let denied = try XCTUnwrap(c.headers(d).first)
+        XCTAssertEqual(denied.text(of: ":status"), "403")
+        XCTAssertEqual(denied.text(of: "content-type"), "text/plain")
+        XCTAssertEqual(denied.text(of: "content-length"), "15")
+        XCTAssertEqual(denied.text(of: "server"), "envoy")
+        XCTAssertNotNil(denied.text(of: "date"))
+        XCTAssertEqual(c.body(d), Array("Access denied\r\n".utf8))
+        XCTAssertEqual(upstream.connections.count, 1, "one upstream connection carries the streams")
+
+        let flows = proxy.sink.waitForFlows(6)
+        XCTAssertEqual(flows.count, 6)
+        XCTAssertTrue(flows.allSatisfy { $0.http?.protocol == "HTTP/2" })
+        let requests = flows.filter { $0.l7?.type == .request }
+        XCTAssertEqual(requests.filter { $0.verdict == .dropped }.map { $0.http?.url }, ["http://backend/other"])
+        XCTAssertEqual(requests.filter { $0.verdict == .forwarded }.count, 2)
+        let responses = flows.filter { $0.l7?.type == .response }
+        XCTAssertEqual(responses.map { $0.http?.code ?? 0 }.sorted(), [200, 200, 403])
+        XCTAssertTrue(responses.allSatisfy { $0.isReply == true && $0.verdict == .forwarded })
+        XCTAssertTrue(responses.filter { $0.http?.code == 200 }.allSatisfy { ($0.l7?.latencyNs ?? 0) > 0 })
+    }
+
+    func testDeniedGRPCGetsTrailersOnlyPermissionDenied() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let id = try c.session.submitRequest(HTTP2Peer.request("POST", "/pkg.Svc/Denied",
+                                                               [("content-type", "application/grpc+proto")]), hasBody: true)
+        c.session.append(stream: id, [0, 0, 0, 0, 0])
+        c.session.end(stream: id)
+        XCTAssertTrue(c.pump { _ in c.isClosed(id) })
+        let blocks = c.headers(id)
+        XCTAssertEqual(blocks.count, 1, "trailers-only")
+        XCTAssertEqual(blocks.first?.text(of: ":status"), "200")
+        XCTAssertEqual(blocks.first?.text(of: "content-type"), "application/grpc")
+        XCTAssertEqual(blocks.first?.text(of: "grpc-status"), "7")
+        XCTAssertEqual(blocks.first?.text(of: "grpc-message"), "Access denied%0D%0A")
+        XCTAssertTrue(c.events.contains { if case .headers(id, _, _, true) = $0 { return true }; return false })
+        XCTAssertTrue(c.body(id).isEmpty)
+    }
+
+    func testAllowedGRPCRelaysTrailers() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let id = try c.session.submitRequest(HTTP2Peer.request("POST", "/allowed/post/grpc",
+                                                               [("content-type", "application/grpc")]), hasBody: true)
+        c.session.append(stream: id, [0, 0, 0, 0, 0])
+        c.session.end(stream: id)
+        XCTAssertTrue(c.pump { _ in c.isClosed(id) })
+        let blocks = c.headers(id)
+        XCTAssertEqual(blocks.count, 2)
+        XCTAssertEqual(blocks.last?.text(of: "grpc-status"), "0")
+        XCTAssertEqual(c.body(id), [0, 0, 0, 0, 0])
+    }
+
+    func testLargeBodiesBothWays() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let up = try c.session.submitRequest(HTTP2Peer.request("POST", "/allowed/post"), hasBody: true)
+        c.session.append(stream: up, [UInt8](repeating: 0x61, count: 3 << 20))
+        c.session.end(stream: up)
+        let down = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/big"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(up) && c.isClosed(down) })
+        XCTAssertEqual(String(decoding: c.body(up), as: UTF8.self), "ok POST /allowed/post \(3 << 20)")
+        XCTAssertEqual(c.body(down).count, 1 << 20)
+    }
+
+    func testPriorKnowledgePrefaceSplitAcrossReads() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try client()
+        c.send(Array("PRI * HTTP/2.0\r\n".utf8))
+        usleep(50_000)
+        let peer = try HTTP2Peer(socket: c, role: .client)
+        // The session's preface repeats the first 16 bytes; send only what follows them.
+        var bytes: [UInt8] = []
+        let id = try peer.session.submitRequest(HTTP2Peer.request("GET", "/allowed/split"), hasBody: false)
+        while let chunk = try peer.session.produce() { bytes += chunk }
+        c.send(Array(bytes[16...]))
+        XCTAssertTrue(peer.pump { _ in peer.isClosed(id) })
+        XCTAssertEqual(String(decoding: peer.body(id), as: UTF8.self), "ok GET /allowed/split 0")
+    }
+
+    func testH2CUpgrade() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try client()
+        c.send("POST /allowed/post HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\ncontent-length: 5\r\n\r\nhello")
+        let peer = try HTTP2Peer(socket: c, role: .client)
+        let head = peer.readHTTP1Head()
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), head)
+        try peer.session.upgrade(settings: HTTP2Upgrade.base64url(UnsafeRawBufferPointer(start: nil, count: 0)) ?? [],
+                                 headRequest: false)
+        XCTAssertTrue(peer.pump { _ in peer.isClosed(1) })
+        XCTAssertEqual(peer.headers(1).first?.text(of: ":status"), "200")
+        XCTAssertEqual(String(decoding: peer.body(1), as: UTF8.self), "ok POST /allowed/post 5")
+        let id = try peer.session.submitRequest(HTTP2Peer.request("DELETE", "/allowed/post"), hasBody: false)
+        XCTAssertTrue(peer.pump { _ in peer.isClosed(id) })
+        XCTAssertEqual(peer.headers(id).first?.text(of: ":status"), "403")
+    }
+
+    func testRapidResetClosesTheOffenderOnly() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let good = try h2client()
+        let bad = try h2client()
+        for _ in 0..<700 {
+            guard let id = try? bad.session.submitRequest(HTTP2Peer.request("GET", "/allowed/reset"), hasBody: false)
+            else { break }
+            bad.flush()
+            bad.session.reset(stream: id, errorCode: 8)
+            bad.flush()
+        }
+        bad.pump { _ in bad.goaway != nil }
+        XCTAssertEqual(bad.goaway, HTTP2Connection.enhanceYourCalm)
+        XCTAssertTrue(bad.pump { _ in false } == false && bad.closed, "offender's connection closed")
+        let id = try good.session.submitRequest(HTTP2Peer.request("GET", "/allowed/still"), hasBody: false)
+        XCTAssertTrue(good.pump { _ in good.isClosed(id) })
+        XCTAssertEqual(String(decoding: good.body(id), as: UTF8.self), "ok GET /allowed/still 0")
+    }
+}
