@@ -31,7 +31,6 @@ class Connection:
 
     async def run(self):
         self.conn.initiate_connection()
-        self.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
         await self.flush()
         try:
             while True:
@@ -139,5 +138,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    import h2.settings  # noqa: F401  (SettingCodes)
     asyncio.run(main())
