@@ -27,7 +27,7 @@ expect_eq "upgraded request" "200 2" "$out"
 out=$(pod frontend/frontend curl -s -m 10 --http2 -o /dev/null -w '%{http_code} %{http_version}' $H2/denied-upgraded)
 expect_eq "upgraded denied request" "403 2" "$out"
 
-step "nghttp: allowed, denied, allowed, denied on one connection"
+step "nghttp: four streams on one connection, one of them denied"
 out=$(pod frontend/frontend nghttp -ns -t 10 $H2/allowed/a $H2/denied/b $H2/allowed/c "$H2/allowed/d?x=1" 2>&1)
 echo "$out"
 table=$(echo "$out" | awk '$1 ~ /^[0-9]+$/ && NF == 7 {print $1, $5, $7}')
