@@ -143,11 +143,14 @@ public final class HTTP2Session {
         }
     }
 
-    /// Queues body bytes on a stream opened with `hasBody`.
-    public func append(stream: Int32, _ bytes: [UInt8]) {
-        guard let box = outboxes[stream], !box.ended else { return }
+    /// Queues body bytes on a stream opened with `hasBody`. False (nothing queued) when the
+    /// stream has no open body: the caller still owes the sender their flow-control credit.
+    @discardableResult
+    public func append(stream: Int32, _ bytes: [UInt8]) -> Bool {
+        guard let box = outboxes[stream], !box.ended else { return false }
         box.append(bytes)
         resume(stream, box)
+        return true
     }
 
     /// Ends the body of a stream: END_STREAM on the last DATA frame, or `trailers` after it.

@@ -16,15 +16,32 @@ import SluiceIO
 ///
 /// Owned by its loop: created, driven and closed on the loop thread.
 final class HTTP2Connection: EventHandler {
-    /// One downstream stream and where it went.
+    /// One downstream stream and where it went, with the body bytes queued toward each side:
+    /// their flow-control credit is returned when they leave, or at once when they are dropped
+    /// (a reset), so neither connection's window leaks.
     final class Stream {
         let id: Int32
+        /// Kept after the upstream stream closed (credit for response bytes still queued).
         var upstream: HTTP2Upstream?
         var upstreamID: Int32 = 0
+        var upstreamOpen = false
+        var clientOpen = true
         var isGRPC = false
         var responseStarted = false
+        /// Request body bytes queued on the upstream stream, not yet sent.
+        var toUpstreamQueued = 0
+        /// Response body bytes queued on the client stream, not yet sent.
+        var toClientQueued = 0
+        /// h2c-upgrade body bytes (HTTP/1 framing, no credit to return) among `toUpstreamQueued`.
+        var uncredited = 0
         var record = HTTP2StreamRecord()
         init(id: Int32) { self.id = id }
+
+        /// The upstream stream, while body bytes may still be sent on it.
+        var forwarding: HTTP2Upstream? {
+            guard upstreamOpen, let up = upstream, !up.isClosed else { return nil }
+            return up
+        }
     }
 
     let ctx: WorkerContext
@@ -148,8 +165,10 @@ final class HTTP2Connection: EventHandler {
         }
         if upgradeBodyRemaining > 0 {
             let n = min(upgradeBodyRemaining, input.readableCount)
-            if let s = streams[1], let up = s.upstream {
-                up.session.append(stream: s.upstreamID, Array(UnsafeRawBufferPointer(rebasing: input.readable[..<n])))
+            if let s = streams[1], let up = s.forwarding,
+               up.session.append(stream: s.upstreamID, Array(UnsafeRawBufferPointer(rebasing: input.readable[..<n]))) {
+                s.toUpstreamQueued += n
+                s.uncredited += n
                 if n == upgradeBodyRemaining { up.session.end(stream: s.upstreamID) }
             }
             input.consume(n)
@@ -214,19 +233,26 @@ final class HTTP2Connection: EventHandler {
                 if !draining { onRequest(stream: id, block: block, endStream: endStream) }
             case .headers(let id, let block, _, _):
                 // Request trailers end the request body.
-                if let s = streams[id], let up = s.upstream { up.session.end(stream: s.upstreamID, trailers: block) }
+                if let s = streams[id], let up = s.forwarding { up.session.end(stream: s.upstreamID, trailers: block) }
             case .data(let id, let bytes):
-                if let s = streams[id], let up = s.upstream, !up.isClosed {
-                    up.session.append(stream: s.upstreamID, bytes)
+                if let s = streams[id], let up = s.forwarding, up.session.append(stream: s.upstreamID, bytes) {
+                    s.toUpstreamQueued += bytes.count
                 } else {
                     session.consume(stream: id, bytes.count)
                 }
             case .endStream(let id):
-                if let s = streams[id], let up = s.upstream { up.session.end(stream: s.upstreamID) }
+                if let s = streams[id], let up = s.forwarding { up.session.end(stream: s.upstreamID) }
             case .dataSent(let id, let n):
-                if let s = streams[id], let up = s.upstream { up.session.consume(stream: s.upstreamID, n) }
+                // Response bytes reached the client: the upstream may send as much again.
+                guard let s = streams[id] else { continue }
+                s.toClientQueued -= n
+                if let up = s.upstream { up.session.consume(stream: s.upstreamID, n) }
             case .closed(let id, _):
-                if let s = streams.removeValue(forKey: id) { cancelUpstream(s) }
+                guard let s = streams.removeValue(forKey: id) else { continue }
+                s.clientOpen = false
+                if s.toClientQueued > 0, let up = s.upstream { up.session.consume(stream: s.upstreamID, s.toClientQueued) }
+                s.toClientQueued = 0
+                cancelUpstream(s)
             case .reset, .goaway:
                 break
             }
@@ -235,12 +261,21 @@ final class HTTP2Connection: EventHandler {
 
     /// Resets the upstream half of a stream the client is done with.
     private func cancelUpstream(_ s: Stream) {
-        guard let up = s.upstream else { return }
-        s.upstream = nil
+        guard s.upstreamOpen, let up = s.upstream else { return }
+        s.upstreamOpen = false
         up.streams[s.upstreamID] = nil
         if !up.isClosed && up.session.isOpen(stream: s.upstreamID) {
             up.session.reset(stream: s.upstreamID, errorCode: Self.cancel)
         }
+        returnUnsentRequestCredit(s)
+    }
+
+    /// Request bytes that will never leave (the upstream stream is gone): credit back to the client.
+    private func returnUnsentRequestCredit(_ s: Stream) {
+        let credit = s.toUpstreamQueued - s.uncredited
+        if credit > 0 { session.consume(stream: s.id, credit) }
+        s.toUpstreamQueued = 0
+        s.uncredited = 0
     }
 
     // MARK: decide → act
@@ -300,7 +335,8 @@ final class HTTP2Connection: EventHandler {
             return
         }
         s.upstream = up
-        up.streams[s.upstreamID] = s.id
+        s.upstreamOpen = true
+        up.streams[s.upstreamID] = s
     }
 
     private func currentUpstream() -> HTTP2Upstream? {
@@ -357,19 +393,25 @@ final class HTTP2Connection: EventHandler {
                     session.end(stream: s.id, trailers: block)
                 }
             case .data(let uid, let bytes):
-                if let s = stream(up, uid) {
-                    session.append(stream: s.id, bytes)
+                if let s = stream(up, uid), s.clientOpen, session.append(stream: s.id, bytes) {
+                    s.toClientQueued += bytes.count
                 } else {
                     up.session.consume(stream: uid, bytes.count)
                 }
             case .endStream(let uid):
-                if let s = stream(up, uid) { session.end(stream: s.id) }
+                if let s = stream(up, uid), s.clientOpen { session.end(stream: s.id) }
             case .dataSent(let uid, let n):
-                if let s = stream(up, uid) { session.consume(stream: s.id, n) }
+                // Request bytes reached the upstream: the client may send as much again.
+                guard let s = up.streams[uid] else { continue }
+                let free = min(n, s.uncredited)
+                s.uncredited -= free
+                s.toUpstreamQueued -= n
+                if n > free { session.consume(stream: s.id, n - free) }
             case .closed(let uid, let code):
-                guard let id = up.streams.removeValue(forKey: uid), let s = streams[id] else { continue }
-                s.upstream = nil
-                upstreamStreamEnded(s, errorCode: code)
+                guard let s = up.streams.removeValue(forKey: uid) else { continue }
+                s.upstreamOpen = false
+                returnUnsentRequestCredit(s)
+                if s.clientOpen { upstreamStreamEnded(s, errorCode: code) }
             case .goaway:
                 up.retire()
                 if upstream === up { upstream = nil }
@@ -380,8 +422,7 @@ final class HTTP2Connection: EventHandler {
     }
 
     private func stream(_ up: HTTP2Upstream, _ uid: Int32) -> Stream? {
-        guard let id = up.streams[uid] else { return nil }
-        return streams[id]
+        up.streams[uid]
     }
 
     /// The upstream half of a stream closed: fine after a complete response; before the response
@@ -390,7 +431,7 @@ final class HTTP2Connection: EventHandler {
     private func upstreamStreamEnded(_ s: Stream, errorCode: UInt32) {
         if !s.responseStarted {
             reply(s, status: 503)
-        } else if !session.isLocallyClosed(stream: s.id) && session.queued(stream: s.id) == 0 && errorCode != 0 {
+        } else if errorCode != 0 && !session.isLocallyClosed(stream: s.id) {
             session.reset(stream: s.id, errorCode: Self.internalError)
         }
     }
@@ -400,10 +441,10 @@ final class HTTP2Connection: EventHandler {
         if upstream === up { upstream = nil }
         let orphans = up.streams
         up.streams.removeAll()
-        for (_, id) in orphans {
-            guard let s = streams[id] else { continue }
-            s.upstream = nil
-            upstreamStreamEnded(s, errorCode: Self.internalError)
+        for (_, s) in orphans {
+            s.upstreamOpen = false
+            returnUnsentRequestCredit(s)
+            if s.clientOpen { upstreamStreamEnded(s, errorCode: Self.internalError) }
         }
         upstreams.removeAll { $0 === up }
     }

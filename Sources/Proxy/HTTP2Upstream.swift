@@ -20,8 +20,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     private var readable = false
     private var writable = false
     private lazy var timer = LoopTimer(target: self)
-    /// Upstream stream ID → downstream stream ID.
-    var streams: [Int32: Int32] = [:]
+    /// Upstream stream ID → the downstream stream it carries (open upstream streams only).
+    var streams: [Int32: HTTP2Connection.Stream] = [:]
     /// No new streams go here (GOAWAY received, or the connection failed).
     private(set) var retired = false
     private(set) var isClosed = false

@@ -143,4 +143,21 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertTrue(good.pump { _ in good.isClosed(id) })
         XCTAssertEqual(String(decoding: good.body(id), as: UTF8.self), "ok GET /allowed/still 0")
     }
+
+    /// Streams reset by the client while their response is still queued must give the
+    /// upstream connection its credit back, or later streams on it would stall.
+    func testClientResetsDoNotLeakUpstreamCredit() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        for _ in 0..<6 {
+            let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/big"), hasBody: false)
+            XCTAssertTrue(c.pump { _ in !c.body(id).isEmpty })
+            c.session.reset(stream: id, errorCode: 8)
+            c.flush()
+        }
+        let last = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/big"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(last) })
+        XCTAssertEqual(c.body(last).count, 1 << 20)
+        XCTAssertEqual(upstream.connections.count, 1)
+    }
 }
