@@ -22,8 +22,10 @@ public struct HTTP2Limits: Sendable, Equatable {
     /// streams were opened, the connection is closed when at least half of them were reset by the
     /// client before their response ended.
     public var prematureResetMinStreams: Int = 500
-    /// PING and SETTINGS frames (not ACKs) allowed per second, each; more is a flood.
-    public var maxPingsPerSecond: Int = 100
+    /// PING frames (not ACKs) allowed per second; more is a flood. Generous because gRPC
+    /// clients probe the bandwidth-delay product with a PING per burst of DATA.
+    public var maxPingsPerSecond: Int = 1000
+    /// SETTINGS frames (not ACKs) allowed per second; more is a flood.
     public var maxSettingsPerSecond: Int = 100
     /// RST_STREAM frames received per second (any state); more is a flood.
     public var maxResetsPerSecond: Int = 1000

@@ -144,10 +144,23 @@ final class HTTP2SessionTests: XCTestCase {
 
     func testPingFloodIsFlagged() throws {
         let s = try server()
-        var bytes = Array(Self.curlGET)
-        for _ in 0..<150 { bytes += [0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 1, count: 8) }
-        try bytes.withUnsafeBytes { try s.receive($0) }
+        try Self.curlGET.withUnsafeBytes { try s.receive($0) }
+        let ping: [UInt8] = [0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 1, count: 8)
+        for _ in 0..<11 {
+            // The ACKs are read between batches, so this is nghttp2's outbound-ACK limit not firing.
+            _ = try output(s)
+            let batch = Array([[UInt8]](repeating: ping, count: 100).joined())
+            try batch.withUnsafeBytes { try s.receive($0) }
+        }
         XCTAssertEqual(s.guardian.violation, .pingFlood)
+    }
+
+    /// A peer that never reads its PING ACKs: nghttp2's `max_outbound_ack` ends the session.
+    func testUnreadPingAcksEndTheSession() throws {
+        let s = try server()
+        var bytes = Array(Self.curlGET)
+        for _ in 0..<1100 { bytes += [0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 1, count: 8) }
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try s.receive($0) })
     }
 
     func testEmptyDataFloodIsFlagged() throws {

@@ -160,4 +160,22 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertEqual(c.body(last).count, 1 << 20)
         XCTAssertEqual(upstream.connections.count, 1)
     }
+
+    func testRefusedUpstreamGets503PerStream() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let raw = try proxy.connect(upstreamPort: Loopback.closedPort())
+        let c = try HTTP2Peer(socket: raw, role: .client)
+        let a = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/a"), hasBody: false)
+        let g = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/g", [("content-type", "application/grpc")]),
+                                            hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(a) && c.isClosed(g) })
+        XCTAssertEqual(c.headers(a).first?.text(of: ":status"), "503")
+        XCTAssertEqual(String(decoding: c.body(a), as: UTF8.self), Self.connectFailure)
+        XCTAssertEqual(c.headers(g).first?.text(of: "grpc-status"), "14")
+        // The connection itself stays usable: the next stream tries a new upstream connection.
+        // (The closed port carries no HTTP rules, so every path is allowed there.)
+        let d = try c.session.submitRequest(HTTP2Peer.request("GET", "/other"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(d) })
+        XCTAssertEqual(c.headers(d).first?.text(of: ":status"), "503")
+    }
 }
