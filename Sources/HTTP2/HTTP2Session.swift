@@ -17,6 +17,11 @@ public final class HTTP2Session {
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
         public let code: Int
         public var description: String { String(cString: nghttp2_strerror(Int32(code))) }
+        /// nghttp2's own flood defences fired (`NGHTTP2_ERR_FLOODED`: unread SETTINGS/PING ACKs;
+        /// `NGHTTP2_ERR_TOO_MANY_CONTINUATIONS`): answered like the flood guard's findings.
+        public var isFlood: Bool {
+            code == Int(NGHTTP2_ERR_FLOODED.rawValue) || code == Int(NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue)
+        }
     }
 
     public let role: Role

@@ -179,16 +179,19 @@ final class HTTP2Connection: EventHandler {
             try session.receive(input.readable)
             input.clear()
         } catch {
-            // nghttp2 gave up on the peer (bad preface, connection error): GOAWAY if it can.
+            // nghttp2 gave up on the peer (bad preface, connection error, its own flood limits):
+            // GOAWAY where the connection can still carry one, then close.
             input.clear()
-            session.terminate(errorCode: Self.protocolError)
+            session.terminate(errorCode: error.isFlood || session.guardian.violation != nil
+                ? Self.enhanceYourCalm : Self.protocolError)
             draining = true
         }
         clientEvents(session.takeEvents())
-        if let violation = session.guardian.violation, !draining {
-            _ = violation
+        if session.guardian.violation != nil && !draining {
             session.terminate(errorCode: Self.enhanceYourCalm)
             draining = true
+        }
+        if draining {
             for s in streams.values { cancelUpstream(s) }
         }
         return true

@@ -178,4 +178,50 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertTrue(c.pump { _ in c.isClosed(d) })
         XCTAssertEqual(c.headers(d).first?.text(of: ":status"), "503")
     }
+
+    // MARK: floods, as raw frames
+
+    private static func frame(_ type: UInt8, _ flags: UInt8, _ stream: UInt32, _ payload: [UInt8] = []) -> [UInt8] {
+        let n = payload.count
+        return [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), type, flags,
+                UInt8(stream >> 24), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+    }
+
+    /// Sends the preface, an empty SETTINGS and `flood`; returns the GOAWAY error code received
+    /// before the proxy closed the connection (nil: no GOAWAY, or not closed).
+    private func goawayAfter(_ flood: [UInt8]) throws -> UInt32? {
+        let c = try client()
+        c.send(HTTP2Preface.bytes + Self.frame(4, 0, 0) + flood)
+        let got = c.readToEnd()
+        guard c.end == .eof || c.end == .reset else { return nil }
+        var i = 0
+        while i + 9 <= got.count {
+            let n = Int(got[i]) << 16 | Int(got[i + 1]) << 8 | Int(got[i + 2])
+            if got[i + 3] == 7 && i + 17 <= got.count {
+                return got[(i + 13)..<(i + 17)].reduce(0) { $0 << 8 | UInt32($1) }
+            }
+            i += 9 + n
+        }
+        return nil
+    }
+
+    func testFloodsGetGoawayEnhanceYourCalm() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let ping = (0..<2000).flatMap { _ in Self.frame(6, 0, 0, [UInt8](repeating: 7, count: 8)) }
+        XCTAssertEqual(try goawayAfter(ping), HTTP2Connection.enhanceYourCalm, "PING")
+        let settings = (0..<500).flatMap { _ in Self.frame(4, 0, 0) }
+        XCTAssertEqual(try goawayAfter(settings), HTTP2Connection.enhanceYourCalm, "SETTINGS")
+        // HEADERS for POST /allowed/post (HPACK: :method POST, :scheme http, :path /, literal
+        // :authority "b"), then empty DATA frames without END_STREAM.
+        let headers: [UInt8] = [0x83, 0x86, 0x84, 0x41, 0x01, 0x62]
+        let empty = Self.frame(1, 4, 1, headers) + (0..<10).flatMap { _ in Self.frame(0, 0, 1) }
+        XCTAssertEqual(try goawayAfter(empty), HTTP2Connection.enhanceYourCalm, "empty DATA")
+        let continuation = Self.frame(1, 0, 1, headers) + (0..<50).flatMap { _ in Self.frame(9, 0, 1) }
+        XCTAssertEqual(try goawayAfter(continuation), HTTP2Connection.enhanceYourCalm, "CONTINUATION")
+        // A well-behaved client is still served.
+        let good = try h2client()
+        let id = try good.session.submitRequest(HTTP2Peer.request("GET", "/allowed/ok"), hasBody: false)
+        XCTAssertTrue(good.pump { _ in good.isClosed(id) })
+        XCTAssertEqual(good.headers(id).first?.text(of: ":status"), "200")
+    }
 }
