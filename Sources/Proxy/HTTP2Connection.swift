@@ -138,7 +138,8 @@ final class HTTP2Connection: EventHandler {
         var progress = true
         while progress && !isClosed {
             progress = false
-            if !input.isEmpty || (readable && output.readableCount < Self.outputHighWater && !draining) {
+            if !input.isEmpty || (readable && output.readableCount < Self.outputHighWater && !draining
+                && !upgradeBodyBlocked) {
                 progress = readClient() || progress
             }
             for up in upstreams where !up.isClosed {
@@ -148,6 +149,13 @@ final class HTTP2Connection: EventHandler {
             progress = flushClient() || progress
         }
         if !isClosed && !session.isAlive && output.isEmpty { close() }
+    }
+
+    /// An h2c-upgraded request's body has no HTTP/2 flow control (it arrives in HTTP/1 form):
+    /// reading stops while a stream window's worth of it waits for the upstream.
+    private var upgradeBodyBlocked: Bool {
+        guard upgradeBodyRemaining > 0, let s = streams[1] else { return false }
+        return s.toUpstreamQueued >= Int(ctx.config.http2Limits.initialStreamWindow)
     }
 
     /// Reads from the client and feeds the server session (upgrade body bytes first).

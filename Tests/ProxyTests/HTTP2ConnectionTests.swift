@@ -125,6 +125,22 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertEqual(peer.headers(id).first?.text(of: ":status"), "403")
     }
 
+    /// An upgraded request's HTTP/1 body is not flow-controlled: it is read only as fast as the
+    /// upstream takes it, and arrives whole.
+    func testH2CUpgradeWithLargeBody() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try client()
+        let size = 2 << 20
+        c.send("POST /allowed/post HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            + "Upgrade: h2c\r\nHTTP2-Settings: \r\ncontent-length: \(size)\r\n\r\n")
+        c.send([UInt8](repeating: 0x7A, count: size))
+        let peer = try HTTP2Peer(socket: c, role: .client)
+        XCTAssertTrue(peer.readHTTP1Head().hasPrefix("HTTP/1.1 101 "))
+        try peer.session.upgrade(settings: [], headRequest: false)
+        XCTAssertTrue(peer.pump { _ in peer.isClosed(1) })
+        XCTAssertEqual(String(decoding: peer.body(1), as: UTF8.self), "ok POST /allowed/post \(size)")
+    }
+
     func testRapidResetClosesTheOffenderOnly() throws {
         try start(HTTP2Peer.upstreamScript)
         let good = try h2client()
