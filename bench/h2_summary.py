@@ -59,7 +59,7 @@ def main():
                 r = s["cpu"] / p["cpu"]
                 ratios.append(r)
                 print("ratio cpu_us_per_req h2-get-m%s sluice/%s %.2f" % (m, peer, r))
-                print("ratio req_per_s h2-get-m%s sluice/%s %.2f" % (m, peer, s["rps"] / p["rps"]))
+                print("ratio rps h2-get-m%s sluice/%s %.2f" % (m, peer, s["rps"] / p["rps"]))
         if ratios:
             print("ratio cpu_us_per_req h2-get sluice/%s %.2f" % (peer, math.exp(sum(map(math.log, ratios)) / len(ratios))))
 
