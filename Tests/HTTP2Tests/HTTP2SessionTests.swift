@@ -19,6 +19,13 @@ final class HTTP2SessionTests: XCTestCase {
         000b00010000000168656c6c6f3d776f726c64
         """)
 
+    /// `nghttp http://127.0.0.1:18082/a 'http://127.0.0.1:18082/b?x=1'` (nghttp2 1.52): the
+    /// preface, SETTINGS, five PRIORITY frames building its dependency tree, two HEADERS with
+    /// priority on streams 13 and 15.
+    static let nghttpTwoStreams = hex("""
+        505249202a20485454502f322e300d0a0d0a534d0d0a0d0a00000c04000000000000030000006400040000ffff0000        0502000000000300000000c800000502000000000500000000640000050200000000070000000000000005020000        000009000000070000000502000000000b000000030000002a01250000000d0000000b0f8204022f6186418b089d5c        0b8170dc0bc0785f53032a2f2a907a8aaa69d29ac4c0576c4b8300001201250000000f0000000b0f820485623ff3cc        0186c0bf90be
+        """)
+
     static func hex(_ s: String) -> [UInt8] {
         let digits = s.filter { $0.isHexDigit }.map { UInt8(String($0), radix: 16)! }
         return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
@@ -77,6 +84,23 @@ final class HTTP2SessionTests: XCTestCase {
             let body = events.compactMap { e -> [UInt8]? in if case .data(1, let b) = e { return b } else { return nil } }
             XCTAssertEqual(String(decoding: body.joined(), as: UTF8.self), "hello=world", "split \(split)")
             XCTAssertEqual(events.last, .endStream(stream: 1))
+        }
+    }
+
+    func testNghttpTwoStreamsAtEverySplitPoint() throws {
+        XCTAssertEqual(Self.nghttpTwoStreams.count, 193)
+        for split in 0...Self.nghttpTwoStreams.count {
+            let s = try server()
+            let events = try feed(s, Self.nghttpTwoStreams, split: split)
+            let requests = events.compactMap { e -> (Int32, String?)? in
+                if case .headers(let id, let b, .request, true) = e { return (id, b.text(of: ":path")) }
+                return nil
+            }
+            XCTAssertEqual(requests.map(\.0), [13, 15], "split \(split)")
+            XCTAssertEqual(requests.map(\.1), ["/a", "/b?x=1"], "split \(split)")
+            XCTAssertEqual(events.count, 2, "split \(split): \(events)")
+            let out = try output(s)
+            XCTAssertEqual(Self.frames(out).filter { $0.type == 4 }.count, 2, "our SETTINGS and the ACK")
         }
     }
 
