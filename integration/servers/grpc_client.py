@@ -6,6 +6,8 @@ Usage: grpc_client.py HOST:PORT CALL [ARG]
   watch [SERVICE]   grpc.health.v1.Health/Watch, first answer -> "OK SERVING"
   echo TEXT         sluice.test.Tester/Echo        -> "OK <answer>"
   count N           sluice.test.Tester/Count       -> "OK <messages> <last message>"
+  chat N            sluice.test.Tester/Chat (bidi), one message out, its answer back, N times,
+                    each 4 KiB -> "OK <answers> <last answer's first 12 bytes>"
 A failed call prints "ERROR <StatusCode name> <details>" and exits 2.
 """
 import sys
@@ -43,6 +45,25 @@ def main():
                 n += 1
                 last = message
             print("OK", n, last.decode().strip())
+        elif call == "chat":
+            import queue
+            import threading
+            fn = channel.stream_stream("/sluice.test.Tester/Chat", request_serializer=identity,
+                                       response_deserializer=identity)
+            n = int(arg)
+            outbox = queue.Queue()
+
+            def requests():
+                for i in range(n):
+                    yield str(i).encode().ljust(4096, b".")
+                    outbox.get(timeout=10)  # lock-step: the next only after its answer came back
+
+            got, last = 0, b""
+            for answer in fn(requests(), timeout=120):
+                got += 1
+                last = answer
+                outbox.put(None)
+            print("OK", got, last[:12].decode())
         else:
             print("unknown call", call)
             return 1

@@ -8,6 +8,7 @@ Services:
   - `Echo` (unary): answers the request bytes prefixed with the pod name and ": ".
   - `Count` (server-streaming): the request is a decimal N; answers N messages, message i
     being the decimal i padded to 16 bytes.
+  - `Chat` (bidirectional): answers each message as it arrives, prefixed with "re:".
 
 Usage: grpc_server.py --name NS/POD --listen HOST:PORT [--listen HOST:PORT ...]
 """
@@ -37,7 +38,13 @@ def main():
         for i in range(n):
             yield str(i).rjust(16).encode()
 
+    def chat(requests, context):
+        for message in requests:
+            yield b"re:" + message
+
     tester = grpc.method_handlers_generic_handler("sluice.test.Tester", {
+        "Chat": grpc.stream_stream_rpc_method_handler(chat, request_deserializer=identity,
+                                                      response_serializer=identity),
         "Echo": grpc.unary_unary_rpc_method_handler(echo, request_deserializer=identity,
                                                     response_serializer=identity),
         "Count": grpc.unary_stream_rpc_method_handler(count, request_deserializer=identity,

@@ -57,7 +57,7 @@ spec:
         - method: "POST"
           path: "/grpc.health.v1.Health/.*"
         - method: "POST"
-          path: "/sluice.test.Tester/Count"
+          path: "/sluice.test.Tester/(Count|Chat)"
 YAML
 h2_up() {
   sandbox_up "$H2_TOPO"
