@@ -1,8 +1,8 @@
 # A real grpcio service behind a CNP with gRPC paths: grpc.health.v1.Health Check and Watch are
 # allowed, sluice.test.Tester/Echo is not (PERMISSION_DENIED at the client, from Envoy's
 # trailers-only answer), a server-streaming call of 10,000 messages completes, and a
-# bidirectional call runs in lock-step. Flows: the
-# denied call's request DROPPED, its response code the :status the client saw (200).
+# bidirectional call runs in lock-step. Flows: the denied call's request DROPPED, its response
+# code the :status the client saw (200).
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/integration/servers/h2_sandbox.sh"
 h2_up
@@ -26,7 +26,7 @@ step "server-streaming: Tester/Count of 10,000 messages"
 expect_eq "Count 10000" "OK 10000 9999" "$(pod frontend/frontend "$PY" "$CLIENT" $GRPC count 10000)"
 
 step "bidirectional: Tester/Chat, 2,000 messages in lock-step (each answer before the next message)"
-expect_eq "Chat 2000" "OK 2000 re:1999......" "$(pod frontend/frontend "$PY" "$CLIENT" $GRPC chat 2000)"
+expect_eq "Chat 2000" "OK 2000 re:1999....." "$(pod frontend/frontend "$PY" "$CLIENT" $GRPC chat 2000)"
 
 step "raw answer: trailers-only with grpc-status 7 (nghttp)"
 out=$(pod frontend/frontend bash -c "printf '\\0\\0\\0\\0\\0' > /tmp/grpc-empty.bin; nghttp -v -t 10 -H 'content-type: application/grpc' -H 'te: trailers' -d /tmp/grpc-empty.bin http://$GRPC/sluice.test.Tester/Echo" 2>&1)
