@@ -448,10 +448,8 @@ final class HTTP2Connection: EventHandler {
     }
 
     /// The upstream connection is gone: its unanswered streams are answered here.
-    func upstreamClosed(_ up: HTTP2Upstream) {
+    func upstreamClosed(_ up: HTTP2Upstream, orphans: [Int32: Stream]) {
         if upstream === up { upstream = nil }
-        let orphans = up.streams
-        up.streams.removeAll()
         for (_, s) in orphans {
             s.upstreamOpen = false
             returnUnsentRequestCredit(s)

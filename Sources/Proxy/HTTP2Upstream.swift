@@ -110,8 +110,7 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         }
         progress = flush() || progress
         if !isClosed && connected && !session.isAlive && output.isEmpty {
-            close()
-            owner.upstreamClosed(self)
+            fail()
             return true
         }
         return progress
@@ -147,11 +146,12 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     /// No more streams go on this connection (GOAWAY from the server).
     func retire() { retired = true }
 
-    /// The connection broke: close it and let the owner answer its streams.
+    /// The connection broke or ended: close it and let the owner answer its open streams.
     private func fail() {
         guard !isClosed else { return }
+        let orphans = streams
         close()
-        owner.upstreamClosed(self)
+        owner.upstreamClosed(self, orphans: orphans)
     }
 
     /// Closes the socket and the session. Idempotent.
@@ -159,6 +159,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         guard !isClosed else { return }
         isClosed = true
         retired = true
+        // Streams and this connection refer to each other while a stream is open: break it.
+        streams.removeAll()
         loop.cancel(timer)
         if fd >= 0 {
             loop.deregister(fd: fd, registration: registration)
