@@ -27,6 +27,8 @@ final class HTTP2Connection: EventHandler {
         var upstreamOpen = false
         var clientOpen = true
         var isGRPC = false
+        /// A HEAD request: a local answer carries its headers only (RFC 9110 9.3.2).
+        var isHEAD = false
         var responseStarted = false
         /// Request body bytes queued on the upstream stream, not yet sent.
         var toUpstreamQueued = 0
@@ -305,6 +307,7 @@ final class HTTP2Connection: EventHandler {
         }
         let verdict = HTTP2RequestView.with(block) { view -> Verdict in
             s.isGRPC = view.isGRPC
+            s.isHEAD = view.isHEAD
             s.record.begin(view, recording: ctx.flows != nil)
             return evaluate(view)
         }
@@ -371,12 +374,13 @@ final class HTTP2Connection: EventHandler {
         let r = HTTP2LocalReply.make(status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage)
         s.responseStarted = true
         s.record.response(code: r.status, common: common, to: ctx.flows)
+        let hasBody = !r.body.isEmpty && !s.isHEAD
         do {
-            try session.submitResponse(stream: s.id, r.headers, hasBody: !r.body.isEmpty)
+            try session.submitResponse(stream: s.id, r.headers, hasBody: hasBody)
         } catch {
             return
         }
-        if !r.body.isEmpty {
+        if hasBody {
             session.append(stream: s.id, r.body)
             session.end(stream: s.id)
         }

@@ -48,6 +48,17 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertTrue(responses.filter { $0.http?.code == 200 }.allSatisfy { ($0.l7?.latencyNs ?? 0) > 0 })
     }
 
+    func testDeniedHEADGets403WithoutBody() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let id = try c.session.submitRequest(HTTP2Peer.request("HEAD", "/allowed/x"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(id) })
+        XCTAssertEqual(c.headers(id).first?.text(of: ":status"), "403")
+        XCTAssertEqual(c.headers(id).first?.text(of: "content-length"), "15")
+        XCTAssertTrue(c.body(id).isEmpty)
+        XCTAssertTrue(c.events.contains(.closed(stream: id, errorCode: 0)), "closed cleanly: \(c.events)")
+    }
+
     func testDeniedGRPCGetsTrailersOnlyPermissionDenied() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()

@@ -13,6 +13,7 @@ expect_eq "allowed status and version" "200 2" "$(echo "$out" | tail -1)"
 expect_contains "allowed body from the h2c server" '"path": "/allowed/one"' "$out"
 expect_eq "denied" 403 "$(pod frontend/frontend curl -s -m 10 --http2-prior-knowledge -o /dev/null -w '%{http_code}' $H2/denied)"
 expect_eq "denied method" 403 "$(pod frontend/frontend curl -s -m 10 --http2-prior-knowledge -o /dev/null -w '%{http_code}' -X DELETE $H2/allowed/one)"
+expect_eq "HEAD (GET does not match HEAD), answered without a body" "403 0" "$(pod frontend/frontend curl -s -m 10 --http2-prior-knowledge -I -o /dev/null -w '%{http_code} %{size_download}' $H2/allowed/one)"
 headers=$(pod frontend/frontend curl -s -i -m 10 --http2-prior-knowledge $H2/denied | tr -d '\r')
 expect_contains "403 head" "HTTP/2 403" "$headers"
 expect_contains "403 head" "content-length: 15" "$headers"
