@@ -48,6 +48,23 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertTrue(responses.filter { $0.http?.code == 200 }.allSatisfy { ($0.l7?.latencyNs ?? 0) > 0 })
     }
 
+    func testHeaderListOverTheLimitGets431AndAnErrorFlow() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let big = String(repeating: "v", count: 15500)
+        let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/big-headers",
+                                                               (0..<4).map { ("x-big-\($0)", big) }), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(id) })
+        XCTAssertEqual(c.headers(id).first?.text(of: ":status"), "431")
+        let ok = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/after"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(ok) })
+        XCTAssertEqual(c.headers(ok).first?.text(of: ":status"), "200", "the connection goes on")
+        let flows = proxy.sink.waitForFlows(4)
+        XCTAssertEqual(flows.first?.verdict, .error)
+        XCTAssertEqual(flows.dropFirst().first?.http?.code, 431)
+        XCTAssertEqual(upstream.connections.count, 1)
+    }
+
     func testDeniedHEADGets403WithoutBody() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()
