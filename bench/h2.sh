@@ -38,7 +38,7 @@ http {
     access_log off;
     server_tokens off;
     keepalive_timeout 300s;
-    http2_max_requests 100000000;
+    keepalive_requests 100000000;
     http2_max_concurrent_streams 1000;
     client_body_temp_path $RUN_DIR/h2-body;
     proxy_temp_path $RUN_DIR/h2-proxy;

@@ -29,6 +29,12 @@ final class HTTP2Connection: EventHandler {
         var isGRPC = false
         /// A HEAD request: a local answer carries its headers only (RFC 9110 9.3.2).
         var isHEAD = false
+        /// The request head, kept while the request can be replayed on another upstream stream
+        /// (no body byte forwarded, no response yet): REFUSED_STREAM, e.g. for streams a GOAWAY
+        /// left unprocessed, is safe to retry (RFC 9113 8.7).
+        var replay: HTTP2HeaderBlock?
+        var requestEnded = false
+        var attempts = 0
         var responseStarted = false
         /// Request body bytes queued on the upstream stream, not yet sent.
         var toUpstreamQueued = 0
@@ -179,6 +185,7 @@ final class HTTP2Connection: EventHandler {
                up.session.append(stream: s.upstreamID, Array(UnsafeRawBufferPointer(rebasing: input.readable[..<n]))) {
                 s.toUpstreamQueued += n
                 s.uncredited += n
+                s.replay = nil
                 if n == upgradeBodyRemaining { up.session.end(stream: s.upstreamID) }
             }
             input.consume(n)
@@ -246,14 +253,17 @@ final class HTTP2Connection: EventHandler {
                 if !draining { onRequest(stream: id, block: block, endStream: endStream) }
             case .headers(let id, let block, _, _):
                 // Request trailers end the request body.
+                streams[id]?.replay = nil
                 if let s = streams[id], let up = s.forwarding { up.session.end(stream: s.upstreamID, trailers: block) }
             case .data(let id, let bytes):
                 if let s = streams[id], let up = s.forwarding, up.session.append(stream: s.upstreamID, bytes) {
                     s.toUpstreamQueued += bytes.count
+                    s.replay = nil
                 } else {
                     session.consume(stream: id, bytes.count)
                 }
             case .endStream(let id):
+                streams[id]?.requestEnded = true
                 if let s = streams[id], let up = s.forwarding { up.session.end(stream: s.upstreamID) }
             case .dataSent(let id, let n):
                 // Response bytes reached the client: the upstream may send as much again.
@@ -296,6 +306,7 @@ final class HTTP2Connection: EventHandler {
     /// A complete request header block on a new stream: the policy verdict, then forward or answer.
     private func onRequest(stream id: Int32, block: HTTP2HeaderBlock, endStream: Bool) {
         let s = Stream(id: id)
+        s.requestEnded = endStream
         streams[id] = s
         if block.overflowed {
             // More than the header list limit: answered 431 like HTTP/1 (Envoy resets; a status
@@ -350,8 +361,13 @@ final class HTTP2Connection: EventHandler {
         }
         s.upstream = up
         s.upstreamOpen = true
+        s.replay = s.attempts < Self.maxReplays ? block : nil
         up.streams[s.upstreamID] = s
     }
+
+    /// Replays of a refused stream at most (Cilium's `http-retry-count` is 3).
+    static let maxReplays = 3
+    static let refusedStream: UInt32 = 0x7
 
     private func currentUpstream() -> HTTP2Upstream? {
         if let up = upstream, !up.retired { return up }
@@ -444,6 +460,11 @@ final class HTTP2Connection: EventHandler {
     /// head it becomes a 503 (Envoy: "upstream connect error or disconnect/reset before headers"),
     /// after it a reset of the client's stream.
     private func upstreamStreamEnded(_ s: Stream, errorCode: UInt32) {
+        if !s.responseStarted && errorCode == Self.refusedStream, let block = s.replay {
+            s.attempts += 1
+            forward(s, block: block, endStream: s.requestEnded)
+            return
+        }
         if !s.responseStarted {
             reply(s, status: 503)
         } else if errorCode != 0 && !session.isLocallyClosed(stream: s.id) {

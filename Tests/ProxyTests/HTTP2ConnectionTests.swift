@@ -65,6 +65,17 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertEqual(upstream.connections.count, 1)
     }
 
+    func testRefusedStreamIsReplayed() throws {
+        try start(HTTP2Peer.upstreamScript)
+        let c = try h2client()
+        let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/refuse-once"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(id) })
+        XCTAssertEqual(c.headers(id).first?.text(of: ":status"), "200")
+        XCTAssertEqual(String(decoding: c.body(id), as: UTF8.self), "ok GET /allowed/refuse-once 0")
+        let flows = proxy.sink.waitForFlows(2)
+        XCTAssertEqual(flows.map { $0.l7?.type }, [.request, .response], "one request, one response flow")
+    }
+
     func testDeniedHEADGets403WithoutBody() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()

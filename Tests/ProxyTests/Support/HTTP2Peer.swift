@@ -101,7 +101,7 @@ final class HTTP2Peer {
     }
 
     /// An h2c upstream for `UpstreamServer`: answers each request when it ends. `/allowed/big`
-    /// gets 1 MiB of "b"; paths ending in `/grpc` a gRPC answer with trailers; anything else
+    /// gets 1 MiB of "b"; paths ending in `/refuse-once` RST_STREAM(REFUSED_STREAM) the first time; paths ending in `/grpc` a gRPC answer with trailers; anything else
     /// "ok METHOD PATH BODYBYTES".
     static let upstreamScript: (TestSocket) -> Void = { socket in
         guard let peer = try? HTTP2Peer(socket: socket, role: .server) else { return }
@@ -110,6 +110,7 @@ final class HTTP2Peer {
         var received: [Int32: Int] = [:]
         var answered = 0
         var seen = 0
+        var refused: Set<String> = []
         while peer.pump(until: { $0.count > seen }) {
             let fresh = peer.events[seen...]
             seen = peer.events.count
@@ -126,7 +127,11 @@ final class HTTP2Peer {
                 guard let id = ended, let req = requests[id] else { continue }
                 answered += 1
                 let path = req.text(of: ":path") ?? ""
-                if path == "/allowed/big" {
+                if path.hasSuffix("/refuse-once") && !refused.contains(path) {
+                    // RFC 9113 8.7: not processed, safe to retry.
+                    refused.insert(path)
+                    peer.session.reset(stream: id, errorCode: 7)
+                } else if path == "/allowed/big" {
                     try? peer.session.submitResponse(stream: id, HTTP2HeaderBlock([(":status", "200")]), hasBody: true)
                     peer.session.append(stream: id, [UInt8](repeating: 0x62, count: 1 << 20))
                     peer.session.end(stream: id)
