@@ -20,6 +20,7 @@ let package = Package(
     targets: [
         // C libraries: one system-library target each.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         // Header-only: bpf/include/*.h shared with the kernel programs.
         .target(name: "CSluiceShared"),
         // C shims for what Swift cannot import (macros, socket options, libbpf opts structs).
@@ -30,13 +31,14 @@ let package = Package(
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
         .target(name: "HTTP1", swiftSettings: optimize),
         .target(name: "DNS", swiftSettings: optimize),
+        .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: optimize),
         .target(name: "Policy", dependencies: ["CRE2", "Yams"], swiftSettings: optimize),
         .target(name: "Flows", dependencies: ["CSluiceShared"], swiftSettings: optimize),
         .target(name: "Datapath",
                 dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO"],
                 swiftSettings: optimize),
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "HTTP1", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["Yams", "CSluice"]),
         .executableTarget(name: "sluice",
@@ -46,9 +48,10 @@ let package = Package(
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS"]),
+        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "Policy", "Flows"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "Flows"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLibbpf", "CSluice", "CSluiceShared"]),

@@ -87,6 +87,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     private var closeLineWritten = 0
     private static let closeLine: StaticString = "connection: close\r\n"
 
+    /// Until the first request head: whether the bytes may still be an HTTP/2 preface.
+    private var sniffing = true
+
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder
 
@@ -193,6 +196,20 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     // MARK: read → parse → decide
 
     private func stepReadHead() -> Bool {
+        if sniffing && !down.isEmpty {
+            // Protocol detection on the first bytes (RFC 9113 3.4): the HTTP/2 client preface
+            // hands the connection to HTTP2Connection.
+            switch HTTP2Preface.classify(down.readable) {
+            case .http2:
+                handOffToHTTP2(consumed: 0, upgrade: nil)
+                return false
+            case .needMore:
+                guard downReadable, down.reserveSpace() else { return false }
+                return readDownstream(eofWhenIdle: true)
+            case .http1:
+                sniffing = false
+            }
+        }
         if !down.isEmpty {
             switch HTTP1Parser.parseRequestHead(down.readable, into: &head, limits: ctx.config.httpLimits) {
             case .complete:
@@ -239,6 +256,17 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// The decide phase: policy verdict for the parsed head, then forward or answer.
     private func decide() {
         let bytes = down.readable
+        sniffing = false
+        if head.upgradeH2C {
+            // `Upgrade: h2c` (RFC 7540 3.2): the streams are judged by HTTP2Connection, never
+            // tunnelled past policy after an upstream 101. A chunked body cannot be upgraded.
+            guard let upgrade = HTTP2Upgrade(bytes: bytes, head: head) else {
+                badRequest(ParseError(status: 400, reason: "h2c upgrade with a chunked body"))
+                return
+            }
+            handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
+            return
+        }
         let view = RequestView(bytes: bytes, head: head)
         requestIsHEAD = view.isHEAD
         clientKeepAlive = head.keepAlive
@@ -897,6 +925,24 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         }
         if upstreamClosedAfterBody && up.isEmpty { close(); return false }
         return progress
+    }
+
+    // MARK: hand-off to HTTP/2
+
+    /// Gives the socket and the unconsumed bytes (after `consumed`) to a new HTTP2Connection;
+    /// this connection ends without closing the socket.
+    private func handOffToHTTP2(consumed: Int, upgrade: HTTP2Upgrade?) {
+        releaseUpstream()
+        ctx.loop.deregister(fd: downFD, registration: downReg)
+        finishClose()
+        let rest = UnsafeRawBufferPointer(rebasing: down.readable[consumed...])
+        guard let h2 = HTTP2Connection(ctx: ctx, fd: downFD, addresses: addresses, steer: steer,
+                                       initial: rest, upgrade: upgrade)
+        else {
+            Socket.close(downFD)
+            return
+        }
+        h2.start()
     }
 
     // MARK: close

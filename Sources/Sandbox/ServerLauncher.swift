@@ -57,8 +57,15 @@ struct ServerLauncher {
             let argv = [gunicorn] + binds + ["-w", "\(Self.gunicornWorkers)", "--threads", "\(Self.gunicornThreads)",
                                              "--access-logfile", "-"] + gunicornExtra + ["httpbin:app"]
             return (argv, gunicorn)
-        case .httpStatic, .tcp:
-            let script = repoRoot + "/integration/servers/" + (kind == .tcp ? "tcp_echo.py" : "static_http.py")
+        case .httpStatic, .tcp, .h2c, .grpc:
+            let file: String
+            switch kind {
+            case .tcp: file = "tcp_echo.py"
+            case .h2c: file = "h2c_server.py"
+            case .grpc: file = "grpc_server.py"
+            default: file = "static_http.py"
+            }
+            let script = repoRoot + "/integration/servers/" + file
             let argv = [python, "-u", script, "--name", owner] + listen.flatMap { ["--listen", $0] }
             return (argv, script)
         }

@@ -6,6 +6,12 @@ public enum ServerKind: String, CaseIterable, Codable, Sendable {
     case httpStatic = "http-static"
     /// `integration/servers/tcp_echo.py`: accepts and echoes.
     case tcp
+    /// `integration/servers/h2c_server.py` (Python h2): HTTP/2 cleartext with prior knowledge,
+    /// 200 and a JSON description of the request for any path; `/bytes/N` sends N bytes.
+    case h2c
+    /// `integration/servers/grpc_server.py` (Python grpcio): `grpc.health.v1.Health` (Check and
+    /// Watch) and `sluice.test.Tester` (unary Echo, server-streaming Count).
+    case grpc
 }
 
 /// One server of a pod, written `KIND:PORT` in the topology file (`"httpbin:80"`).

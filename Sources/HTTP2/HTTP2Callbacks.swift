@@ -1,0 +1,125 @@
+internal import CNghttp2
+
+/// The nghttp2 callbacks of `HTTP2Session`: file-scope, non-capturing, each unwrapping
+/// `user_data` (the session, unretained) and recording into it. They return 0 (go on) except
+/// where noted; nothing here acts on the connection.
+enum HTTP2Callbacks {
+    static func install(_ cbs: OpaquePointer?) {
+        nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, onBeginFrame)
+        nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(cbs, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecv)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(cbs, onStreamClose)
+    }
+
+    @inline(__always) static func owner(_ p: UnsafeMutableRawPointer?) -> HTTP2Session? {
+        p.map { Unmanaged<HTTP2Session>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Every frame header, before its payload: feeds the flood guard.
+    static let onBeginFrame: nghttp2_on_begin_frame_callback = { _, hd, user in
+        guard let s = owner(user), let hd else { return 0 }
+        s.guardian.frameBegins(type: hd.pointee.type, length: hd.pointee.length, flags: hd.pointee.flags,
+                               nowNs: s.clock())
+        return 0
+    }
+
+    /// A HEADERS frame starts a header block.
+    static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user in
+        guard let s = owner(user), let frame else { return 0 }
+        let id = frame.pointee.hd.stream_id
+        s.pending[id] = HTTP2HeaderBlock()
+        if s.role == .server && frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST { s.guardian.streamOpened() }
+        return 0
+    }
+
+    /// One decoded field; past the header list limit only counted (see HTTP2HeaderBlock.append).
+    static let onHeader: nghttp2_on_header_callback = { _, frame, name, namelen, value, valuelen, _, user in
+        guard let s = owner(user), let frame else { return 0 }
+        let id = frame.pointee.hd.stream_id
+        let limit = s.role == .server ? s.limits.maxHeaderListSize : 4 * s.limits.maxHeaderListSize
+        s.pending[id, default: HTTP2HeaderBlock()].append(
+            name: UnsafeRawBufferPointer(start: name, count: namelen),
+            value: UnsafeRawBufferPointer(start: value, count: valuelen), limit: limit)
+        return 0
+    }
+
+    /// A complete frame: header blocks, END_STREAM on DATA, RST_STREAM and GOAWAY are recorded.
+    static let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, user in
+        guard let s = owner(user), let frame else { return 0 }
+        let hd = frame.pointee.hd
+        let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(hd.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            let block = s.pending.removeValue(forKey: hd.stream_id) ?? HTTP2HeaderBlock()
+            let category: HTTP2Event.Category
+            switch frame.pointee.headers.cat {
+            case NGHTTP2_HCAT_REQUEST: category = .request
+            case NGHTTP2_HCAT_RESPONSE: category = .response
+            default: category = .trailers
+            }
+            s.events.append(.headers(stream: hd.stream_id, block: block, category: category, endStream: endStream))
+        case NGHTTP2_DATA.rawValue:
+            if endStream { s.events.append(.endStream(stream: hd.stream_id)) }
+        case NGHTTP2_RST_STREAM.rawValue:
+            if s.role == .server { s.guardian.streamReset(answered: s.isLocallyClosed(stream: hd.stream_id)) }
+            s.events.append(.reset(stream: hd.stream_id, errorCode: frame.pointee.rst_stream.error_code))
+        case NGHTTP2_GOAWAY.rawValue:
+            s.events.append(.goaway(lastStreamID: frame.pointee.goaway.last_stream_id,
+                                    errorCode: frame.pointee.goaway.error_code))
+        default:
+            break
+        }
+        return 0
+    }
+
+    static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, stream, data, len, user in
+        guard let s = owner(user), let data, len > 0 else { return 0 }
+        s.events.append(.data(stream: stream, bytes: Array(UnsafeBufferPointer(start: data, count: len))))
+        return 0
+    }
+
+    static let onStreamClose: nghttp2_on_stream_close_callback = { _, stream, code, user in
+        guard let s = owner(user) else { return 0 }
+        s.pending[stream] = nil
+        s.outboxes[stream] = nil
+        s.events.append(.closed(stream: stream, errorCode: code))
+        return 0
+    }
+
+    /// The data source of every stream with a body: copies queued bytes into the DATA frame,
+    /// DEFERRED when the queue is empty and not ended, EOF (plus trailers, submitted here as the
+    /// nghttp2 documentation allows) at the end. Records `dataSent` for flow-control credit.
+    static let read: nghttp2_data_source_read_callback = { session, stream, buf, length, flags, _, user in
+        guard let s = owner(user), let buf, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        guard let box = s.outboxes[stream] else {
+            // The stream lost its queue (reset by us): end it empty.
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
+        let n = box.take(into: buf, capacity: length)
+        if n > 0 { s.events.append(.dataSent(stream: stream, count: n)) }
+        if box.queued == 0 && box.ended {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = box.trailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                s.submitTrailer(stream: stream, trailers)
+            }
+            s.outboxes[stream] = nil
+            return n
+        }
+        if n == 0 {
+            box.deferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return n
+    }
+}
+
+extension HTTP2Session {
+    /// `nghttp2_submit_trailer`: a HEADERS frame with END_STREAM.
+    func submitTrailer(stream: Int32, _ trailers: HTTP2HeaderBlock) {
+        _ = submitHeaders(trailers) { s, nva, count in nghttp2_submit_trailer(s, stream, nva, count) }
+    }
+}

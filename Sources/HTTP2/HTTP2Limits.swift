@@ -1,0 +1,42 @@
+/// The limits of one HTTP/2 session: what we advertise in SETTINGS, and the flood defences.
+/// Defaults follow Envoy's HTTP/2 protocol options where Envoy has one (docs/http2.md lists each
+/// with its source).
+public struct HTTP2Limits: Sendable, Equatable {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise (Envoy's recommended edge value 100; RFC 9113
+    /// 6.5.2 asks for no less than 100). nghttp2 refuses streams above it with RST_STREAM.
+    public var maxConcurrentStreams: UInt32 = 100
+    /// The largest request header list accepted (RFC 9113 6.5.2 counting), Envoy's
+    /// `max_request_headers_kb` default 60 KiB; more gets 431 on that stream.
+    public var maxHeaderListSize: Int = 60 * 1024
+    /// SETTINGS_INITIAL_WINDOW_SIZE: how many unforwarded body bytes one stream may have in flight
+    /// toward us (the per-stream buffer bound).
+    public var initialStreamWindow: Int32 = 256 * 1024
+    /// The connection-level receive window (WINDOW_UPDATE on stream 0 at start).
+    public var connectionWindow: Int32 = 1024 * 1024
+    /// CONTINUATION frames allowed after one HEADERS (nghttp2 `max_continuations`, CVE-2024-28182).
+    public var maxContinuations: Int = 8
+    /// nghttp2's own RST_STREAM token bucket (the CVE-2023-44487 fix): burst and refill per second.
+    public var resetBurst: UInt64 = 1000
+    public var resetRatePerSecond: UInt64 = 33
+    /// Rapid reset (CVE-2023-44487), Envoy's premature-reset rule: once `prematureResetMinStreams`
+    /// streams were opened, the connection is closed when at least half of them were reset by the
+    /// client before their response ended.
+    public var prematureResetMinStreams: Int = 500
+    /// PING frames (not ACKs) allowed per second; more is a flood. Generous because gRPC
+    /// clients probe the bandwidth-delay product with a PING per burst of DATA.
+    public var maxPingsPerSecond: Int = 1000
+    /// SETTINGS frames (not ACKs) allowed per second; more is a flood.
+    public var maxSettingsPerSecond: Int = 100
+    /// RST_STREAM frames received per second (any state); more is a flood.
+    public var maxResetsPerSecond: Int = 1000
+    /// Envoy `max_consecutive_inbound_frames_with_empty_payload`: 1 (DATA, HEADERS or
+    /// CONTINUATION with no payload and no END_STREAM, back to back).
+    public var maxConsecutiveEmptyFrames: Int = 1
+    /// nghttp2 `max_outbound_ack`: queued SETTINGS/PING ACKs before the peer is cut off (Envoy's
+    /// `max_outbound_control_frames` is 1000 too).
+    public var maxOutboundAcks: Int = 1000
+
+    public init() {}
+
+    public static let `default` = HTTP2Limits()
+}

@@ -1,0 +1,172 @@
+import HTTP2
+import SluiceIO
+
+/// One HTTP/2 connection from the proxy to an original destination, carrying the allowed streams
+/// of one downstream `HTTP2Connection` (the upstream speaks the protocol the client spoke,
+/// Cilium's Envoy does the same). Owns the socket, the client-side `HTTP2Session` and two
+/// buffers; every event it hears goes to its owner, which acts.
+///
+/// Created, driven and closed on the owner's loop thread. The owner outlives it (it closes its
+/// upstreams before it goes), hence `unowned`.
+final class HTTP2Upstream: EventHandler, TimerTarget {
+    unowned let owner: HTTP2Connection
+    let session: HTTP2Session
+    private let loop: EventLoop
+    private var fd: Int32 = -1
+    private var registration: EventLoop.Registration = .none
+    private let input: IOBuffer
+    private let output: IOBuffer
+    private var connected = false
+    private var readable = false
+    private var writable = false
+    private lazy var timer = LoopTimer(target: self)
+    /// Upstream stream ID → the downstream stream it carries (open upstream streams only).
+    var streams: [Int32: HTTP2Connection.Stream] = [:]
+    /// No new streams go here (GOAWAY received, or the connection failed).
+    private(set) var retired = false
+    private(set) var isClosed = false
+
+    /// Bytes of frames waiting for the socket before `produce` stops pulling (socket backpressure:
+    /// DATA not pulled keeps its flow-control credit unreturned downstream).
+    static let outputHighWater = 64 * 1024
+
+    init(owner: HTTP2Connection, loop: EventLoop, limits: HTTP2Limits, bufferBytes: Int) throws(HTTP2Session.Failure) {
+        self.owner = owner
+        self.loop = loop
+        session = try HTTP2Session(role: .client, limits: limits, clock: { Clock.coarseMonotonicNs() })
+        input = IOBuffer(capacity: bufferBytes, limit: bufferBytes)
+        output = IOBuffer(capacity: bufferBytes, limit: 4 * 1024 * 1024)
+    }
+
+    /// Starts the non-blocking connect (marked so the datapath does not steer it back).
+    func connect(address: UInt32, port: UInt16, timeoutNs: UInt64) throws(SyscallError) {
+        fd = try Socket.connectTCP(address: address, port: port, mark: ProxyMarks.fromProxy)
+        do {
+            registration = try loop.register(
+                fd: fd, events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                    | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+        } catch {
+            Socket.close(fd)
+            fd = -1
+            throw error
+        }
+        loop.schedule(timer, at: loop.now + timeoutNs)
+    }
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        guard !isClosed else { return }
+        if !connected {
+            guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else { return }
+            if Socket.pendingError(fd) != 0 {
+                fail()
+                owner.drive()
+                return
+            }
+            loop.cancel(timer)
+            connected = true
+            readable = true
+            writable = true
+        } else {
+            if events & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+                | EventLoop.Events.readHangup) != 0 { readable = true }
+            if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { writable = true }
+        }
+        owner.drive()
+    }
+
+    /// Connect timeout (Cilium `proxy-connect-timeout`).
+    func timerFired(now: UInt64) {
+        guard !connected, !isClosed else { return }
+        fail()
+        owner.drive()
+    }
+
+    /// Reads, feeds the session, produces and writes as far as possible. Returns whether anything
+    /// moved. Events go to the owner as they are recorded.
+    func pump() -> Bool {
+        guard !isClosed else { return false }
+        var progress = false
+        if connected && readable {
+            if input.writableCount == 0 { input.clear() }
+            switch Socket.read(fd, into: input) {
+            case .bytes:
+                progress = true
+                do {
+                    try session.receive(input.readable)
+                } catch {
+                    input.clear()
+                    owner.upstreamEvents(self, session.takeEvents())
+                    fail()
+                    return true
+                }
+                input.clear()
+                owner.upstreamEvents(self, session.takeEvents())
+            case .wouldBlock:
+                readable = false
+            case .eof, .error:
+                fail()
+                return true
+            }
+        }
+        progress = flush() || progress
+        if !isClosed && connected && !session.isAlive && output.isEmpty {
+            fail()
+            return true
+        }
+        return progress
+    }
+
+    /// Pulls frames out of the session while the socket keeps up, then writes them.
+    private func flush() -> Bool {
+        var progress = false
+        while output.readableCount < HTTP2Upstream.outputHighWater {
+            let chunk: UnsafeRawBufferPointer?
+            do { chunk = try session.produce() } catch { fail(); return true }
+            guard let chunk else { break }
+            guard output.append(chunk) else { fail(); return true }
+            progress = true
+        }
+        let events = session.takeEvents()
+        if !events.isEmpty { owner.upstreamEvents(self, events) }
+        guard connected, writable, !output.isEmpty else { return progress }
+        switch Socket.write(fd, output.readable) {
+        case .bytes(let n):
+            if n < output.readableCount { writable = false }
+            output.consume(n)
+            return true
+        case .wouldBlock:
+            writable = false
+        case .eof, .error:
+            fail()
+            return true
+        }
+        return progress
+    }
+
+    /// No more streams go on this connection (GOAWAY from the server).
+    func retire() { retired = true }
+
+    /// The connection broke or ended: close it and let the owner answer its open streams.
+    private func fail() {
+        guard !isClosed else { return }
+        let orphans = streams
+        close()
+        owner.upstreamClosed(self, orphans: orphans)
+    }
+
+    /// Closes the socket and the session. Idempotent.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        retired = true
+        // Streams and this connection refer to each other while a stream is open: break it.
+        streams.removeAll()
+        loop.cancel(timer)
+        if fd >= 0 {
+            loop.deregister(fd: fd, registration: registration)
+            Socket.close(fd)
+            fd = -1
+        }
+        session.close()
+    }
+}

@@ -1,0 +1,241 @@
+import HTTP2
+import XCTest
+
+/// The server session fed byte sequences recorded from real clients (curl 7.88 with
+/// `--http2-prior-knowledge`), whole and split at every offset, and a client and a server session
+/// wired back to back in memory.
+final class HTTP2SessionTests: XCTestCase {
+    /// `curl --http2-prior-knowledge http://127.0.0.1:18080/anything/x -H 'x-test: 1'`.
+    static let curlGET = hex("""
+        505249202a20485454502f322e300d0a0d0a534d0d0a0d0a0000120400000000000003000000640004020000000002\
+        00000000000004080000000000 01ff0001000032010500000001820489607 57a4ce6aa663cff86418b089d5c0b81\
+        70dc0bc0781f7a8825b650c3abbcf2e153032a2f2a4085f2b24a84ff0131
+        """)
+    /// `curl --http2-prior-knowledge http://127.0.0.1:18081/post -d 'hello=world'`.
+    static let curlPOST = hex("""
+        505249202a20485454502f322e300d0a0d0a534d0d0a0d0a0000120400000000000003000000640004020000000002\
+        000000000000040800000000000 1ff000100004301040000000183048462b3a13f86418b089d5c0b8170dc0bc0783f\
+        7a8825b650c3abbcf2e153032a2f2a0f0d0231315f981d75d0620d263d4c795bc78f0b4a7b295adb282d443c859300\
+        000b00010000000168656c6c6f3d776f726c64
+        """)
+
+    /// `nghttp http://127.0.0.1:18082/a 'http://127.0.0.1:18082/b?x=1'` (nghttp2 1.52): the
+    /// preface, SETTINGS, five PRIORITY frames building its dependency tree, two HEADERS with
+    /// priority on streams 13 and 15.
+    static let nghttpTwoStreams = hex("""
+        505249202a20485454502f322e300d0a0d0a534d0d0a0d0a00000c04000000000000030000006400040000ffff0000        0502000000000300000000c800000502000000000500000000640000050200000000070000000000000005020000        000009000000070000000502000000000b000000030000002a01250000000d0000000b0f8204022f6186418b089d5c        0b8170dc0bc0785f53032a2f2a907a8aaa69d29ac4c0576c4b8300001201250000000f0000000b0f820485623ff3cc        0186c0bf90be
+        """)
+
+    static func hex(_ s: String) -> [UInt8] {
+        let digits = s.filter { $0.isHexDigit }.map { UInt8(String($0), radix: 16)! }
+        return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+    }
+
+    private func server() throws -> HTTP2Session {
+        try HTTP2Session(role: .server, clock: { 0 })
+    }
+
+    /// Feeds `bytes` in two parts split at `split`; returns the events.
+    private func feed(_ s: HTTP2Session, _ bytes: [UInt8], split: Int) throws -> [HTTP2Event] {
+        try bytes[..<split].withUnsafeBytes { try s.receive($0) }
+        try bytes[split...].withUnsafeBytes { try s.receive($0) }
+        return s.takeEvents()
+    }
+
+    private func output(_ s: HTTP2Session) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while let chunk = try s.produce() { out.append(contentsOf: chunk) }
+        return out
+    }
+
+    func testCurlGETAtEverySplitPoint() throws {
+        XCTAssertEqual(Self.curlGET.count, 123)
+        for split in 0...Self.curlGET.count {
+            let s = try server()
+            let events = try feed(s, Self.curlGET, split: split)
+            XCTAssertEqual(events.count, 1, "split \(split)")
+            guard case .headers(let stream, let block, let category, let endStream) = events.first else {
+                return XCTFail("split \(split): \(events)")
+            }
+            XCTAssertEqual(stream, 1)
+            XCTAssertEqual(category, .request)
+            XCTAssertTrue(endStream)
+            XCTAssertEqual(block.text(of: ":method"), "GET")
+            XCTAssertEqual(block.text(of: ":path"), "/anything/x")
+            XCTAssertEqual(block.text(of: ":authority"), "127.0.0.1:18080")
+            XCTAssertEqual(block.text(of: "x-test"), "1")
+            // Our SETTINGS, the connection WINDOW_UPDATE, then the ACK of curl's SETTINGS.
+            let out = try output(s)
+            XCTAssertEqual(Array(out[3..<5]), [0x04, 0x00], "SETTINGS first")
+            XCTAssertTrue(Self.frames(out).contains { $0.type == 4 && $0.flags == 1 }, "SETTINGS ACK")
+            XCTAssertTrue(Self.frames(out).contains { $0.type == 8 && $0.stream == 0 }, "connection WINDOW_UPDATE")
+        }
+    }
+
+    func testCurlPOSTAtEverySplitPoint() throws {
+        for split in 0...Self.curlPOST.count {
+            let s = try server()
+            let events = try feed(s, Self.curlPOST, split: split)
+            guard case .headers(1, let block, .request, false) = events.first else {
+                return XCTFail("split \(split): \(events)")
+            }
+            XCTAssertEqual(block.text(of: ":method"), "POST")
+            XCTAssertEqual(block.text(of: "content-length"), "11")
+            let body = events.compactMap { e -> [UInt8]? in if case .data(1, let b) = e { return b } else { return nil } }
+            XCTAssertEqual(String(decoding: body.joined(), as: UTF8.self), "hello=world", "split \(split)")
+            XCTAssertEqual(events.last, .endStream(stream: 1))
+        }
+    }
+
+    func testNghttpTwoStreamsAtEverySplitPoint() throws {
+        XCTAssertEqual(Self.nghttpTwoStreams.count, 193)
+        for split in 0...Self.nghttpTwoStreams.count {
+            let s = try server()
+            let events = try feed(s, Self.nghttpTwoStreams, split: split)
+            let requests = events.compactMap { e -> (Int32, String?)? in
+                if case .headers(let id, let b, .request, true) = e { return (id, b.text(of: ":path")) }
+                return nil
+            }
+            XCTAssertEqual(requests.map(\.0), [13, 15], "split \(split)")
+            XCTAssertEqual(requests.map(\.1), ["/a", "/b?x=1"], "split \(split)")
+            XCTAssertEqual(events.count, 2, "split \(split): \(events)")
+            let out = try output(s)
+            XCTAssertEqual(Self.frames(out).filter { $0.type == 4 }.count, 2, "our SETTINGS and the ACK")
+        }
+    }
+
+    func testBadPrefaceFails() throws {
+        let s = try server()
+        let junk = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        XCTAssertThrowsError(try junk.withUnsafeBytes { try s.receive($0) })
+    }
+
+    /// Client and server sessions back to back: request, response with body and trailers.
+    func testRoundTripWithTrailers() throws {
+        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let server = try server()
+        let id = try client.submitRequest(HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"),
+                                                           (":authority", "a"), (":path", "/p.S/M"),
+                                                           ("content-type", "application/grpc")]), hasBody: true)
+        client.append(stream: id, Array("ping".utf8))
+        client.end(stream: id)
+        try pump(client, server)
+        var events = server.takeEvents()
+        XCTAssertTrue(events.contains(.data(stream: id, bytes: Array("ping".utf8))))
+        XCTAssertTrue(events.contains(.endStream(stream: id)))
+        try server.submitResponse(stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]),
+                                  hasBody: true)
+        server.append(stream: id, Array("pong".utf8))
+        server.end(stream: id, trailers: HTTP2HeaderBlock([("grpc-status", "0")]))
+        try pump(client, server)
+        events = client.takeEvents()
+        XCTAssertTrue(events.contains { if case .headers(id, let b, .response, false) = $0 { return b.text(of: ":status") == "200" }; return false })
+        XCTAssertTrue(events.contains(.data(stream: id, bytes: Array("pong".utf8))))
+        XCTAssertTrue(events.contains { if case .headers(id, let b, .trailers, true) = $0 { return b.text(of: "grpc-status") == "0" }; return false })
+        XCTAssertTrue(events.contains(.closed(stream: id, errorCode: 0)))
+    }
+
+    /// Without `consume`, a sender stops at the receiver's stream window: flow control is the
+    /// backpressure, nothing beyond it is buffered.
+    func testFlowControlBoundsTheBody() throws {
+        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let server = try server()
+        let id = try client.submitRequest(HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"),
+                                                           (":authority", "a"), (":path", "/")]), hasBody: true)
+        client.append(stream: id, [UInt8](repeating: 7, count: 1 << 20))
+        try pump(client, server)
+        var received = server.takeEvents().reduce(0) { n, e in if case .data(_, let b) = e { return n + b.count }; return n }
+        XCTAssertEqual(received, Int(HTTP2Limits.default.initialStreamWindow))
+        XCTAssertEqual(client.queued(stream: id), (1 << 20) - received)
+        server.consume(stream: id, received)
+        try pump(client, server)
+        received += server.takeEvents().reduce(0) { n, e in if case .data(_, let b) = e { return n + b.count }; return n }
+        XCTAssertEqual(received, 2 * Int(HTTP2Limits.default.initialStreamWindow))
+    }
+
+    func testHeaderListLimit() throws {
+        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let server = try server()
+        let big = String(repeating: "a", count: 15500)
+        var block = HTTP2HeaderBlock([(":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/")])
+        for i in 0..<4 { block.append(name: "x-big-\(i)", value: big) }
+        _ = try client.submitRequest(block, hasBody: false)
+        try pump(client, server)
+        let events = server.takeEvents()
+        guard case .headers(_, let got, .request, true)? = events.first else { return XCTFail("\(events)") }
+        XCTAssertTrue(got.overflowed)
+    }
+
+    func testPingFloodIsFlagged() throws {
+        let s = try server()
+        try Self.curlGET.withUnsafeBytes { try s.receive($0) }
+        let ping: [UInt8] = [0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 1, count: 8)
+        for _ in 0..<11 {
+            // The ACKs are read between batches, so this is nghttp2's outbound-ACK limit not firing.
+            _ = try output(s)
+            let batch = Array([[UInt8]](repeating: ping, count: 100).joined())
+            try batch.withUnsafeBytes { try s.receive($0) }
+        }
+        XCTAssertEqual(s.guardian.violation, .pingFlood)
+    }
+
+    /// A peer that never reads its PING ACKs: nghttp2's `max_outbound_ack` ends the session.
+    func testUnreadPingAcksEndTheSession() throws {
+        let s = try server()
+        var bytes = Array(Self.curlGET)
+        for _ in 0..<1100 { bytes += [0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 1, count: 8) }
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try s.receive($0) })
+    }
+
+    func testEmptyDataFloodIsFlagged() throws {
+        let s = try server()
+        try Self.curlPOST.dropLast(20).withUnsafeBytes { try s.receive($0) }
+        XCTAssertNil(s.guardian.violation)
+        var bytes: [UInt8] = []
+        for _ in 0..<3 { bytes += [0, 0, 0, 0, 0, 0, 0, 0, 1] }
+        try bytes.withUnsafeBytes { try s.receive($0) }
+        XCTAssertEqual(s.guardian.violation, .emptyFrames)
+    }
+
+    func testRapidResetIsFlagged() throws {
+        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let server = try HTTP2Session(role: .server, clock: { 0 })
+        let head = HTTP2HeaderBlock([(":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/")])
+        for _ in 0..<600 {
+            let id = try client.submitRequest(head, hasBody: false)
+            try pump(client, server)
+            client.reset(stream: id, errorCode: 8)
+            try pump(client, server)
+            _ = server.takeEvents()
+            _ = client.takeEvents()
+            if server.guardian.violation != nil { break }
+        }
+        XCTAssertEqual(server.guardian.violation, .rapidReset)
+        XCTAssertGreaterThanOrEqual(server.guardian.streamsOpened, 500)
+    }
+
+    /// Moves bytes both ways until both sides are quiet.
+    private func pump(_ a: HTTP2Session, _ b: HTTP2Session) throws {
+        for _ in 0..<100 {
+            let ab = try output(a)
+            let ba = try output(b)
+            if ab.isEmpty && ba.isEmpty { return }
+            try ab.withUnsafeBytes { try b.receive($0) }
+            try ba.withUnsafeBytes { try a.receive($0) }
+        }
+    }
+
+    struct Frame { var type: UInt8; var flags: UInt8; var stream: UInt32 }
+
+    static func frames(_ bytes: [UInt8]) -> [Frame] {
+        var out: [Frame] = []
+        var i = 0
+        while i + 9 <= bytes.count {
+            let len = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
+            let stream = UInt32(bytes[i + 5] & 0x7F) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8 | UInt32(bytes[i + 8])
+            out.append(Frame(type: bytes[i + 3], flags: bytes[i + 4], stream: stream))
+            i += 9 + len
+        }
+        return out
+    }
+}

@@ -1,0 +1,65 @@
+# Shared by the HTTP/2 scenarios (integration/scenarios/4*_*.sh), sourced after lib.sh:
+# a topology with an h2c and a grpc server in backend/backend, and a CNP with method/path
+# rules on both ports. Writes both into a temporary directory removed on exit.
+H2_DIR=$(mktemp -d)
+trap 'cleanup; rm -rf "$H2_DIR"' EXIT
+H2_TOPO="$H2_DIR/topology.yaml"
+H2_POLICY="$H2_DIR/policy.yaml"
+H2=http://backend.backend.svc.cluster.local:8080
+GRPC=backend.backend.svc.cluster.local:50051
+PY="$ROOT/.venv/bin/python3"
+cat >"$H2_TOPO" <<'YAML'
+namespaces:
+  - name: frontend
+    labels: {name: frontend}
+  - name: backend
+    labels: {name: backend}
+pods:
+  - name: frontend
+    namespace: frontend
+    labels: {app: frontend}
+  - name: backend
+    namespace: backend
+    labels: {app: backend}
+    servers: ["h2c:8080", "grpc:50051"]
+YAML
+cat >"$H2_POLICY" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: backend-h2-rules
+  namespace: backend
+spec:
+  endpointSelector:
+    matchLabels:
+      app: backend
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        k8s:io.kubernetes.pod.namespace: frontend
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+      rules:
+        http:
+        - method: "GET"
+          path: "/allowed.*"
+        - method: "GET"
+          path: "/bytes/[0-9]+"
+        - method: "POST"
+          path: "/upload"
+    - ports:
+      - port: "50051"
+        protocol: TCP
+      rules:
+        http:
+        - method: "POST"
+          path: "/grpc.health.v1.Health/.*"
+        - method: "POST"
+          path: "/sluice.test.Tester/(Count|Chat)"
+YAML
+h2_up() {
+  sandbox_up "$H2_TOPO"
+  apply "$H2_POLICY"
+}
