@@ -214,11 +214,16 @@ public final class Agent {
         for e in file.endpoints {
             guard let ip = IPv4Text.parse(e.ipv4) else { continue }
             let id = UInt32(e.id)
+            var namedPorts: [String: UInt16] = [:]
+            for port in e.namedPorts ?? [] { namedPorts[port.name.lowercased()] = port.port }
             endpoints.append(EndpointDescriptor(
                 id: id, namespace: e.namespace, podName: e.pod, podLabels: e.podLabels,
-                namespaceLabels: e.namespaceLabels ?? [:], ipv4: ip, serviceAccount: e.serviceAccount ?? "default"))
+                namespaceLabels: e.namespaceLabels ?? [:], ipv4: ip, serviceAccount: e.serviceAccount ?? "default",
+                namedPorts: namedPorts))
             ifindexes[id] = Int32(e.hostIfIndex ?? 0)
         }
+        repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
+            .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
         let identitiesPath = options.stateDirectory + "/identities.json"
         if let data = FileManager.default.contents(atPath: identitiesPath),
            let state = try? JSONDecoder().decode([String: UInt32].self, from: data) {
@@ -282,8 +287,20 @@ struct EndpointsFile: Decodable {
         var ipv4: String
         var hostIfIndex: Int?
         var serviceAccount: String?
+        /// Named container ports (`toPorts` may name them).
+        var namedPorts: [NamedPort]?
+    }
+    struct NamedPort: Decodable {
+        var name: String
+        var port: UInt16
+    }
+    /// Hosts outside the node; the one marked `kubeAPIServer` is the API server.
+    struct WorldHost: Decodable {
+        var addresses: [String]
+        var kubeAPIServer: Bool?
     }
     var endpoints: [Endpoint]
+    var world: [WorldHost]?
 }
 
 /// Dotted-quad text for IPv4 addresses held in network byte order.
