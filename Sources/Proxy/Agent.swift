@@ -29,6 +29,8 @@ public final class Agent {
         public var proxy: ProxyConfig
         /// The DNS proxy (listeners, reject code, FQDN learning limits).
         public var dns = DNSProxyConfig()
+        /// What a pod sees when its egress policy denies a packet (`--policy-deny-response`).
+        public var policyDenyResponse: Datapath.DenyResponse = .none
 
         public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
                     bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
@@ -57,6 +59,8 @@ public final class Agent {
     private var fqdnSelectorsByKey: [PolicyKey: FQDNSelectorSet] = [:]
     private var fqdn: FQDNService?
     private var fqdnWriter: FQDNPolicyWriter?
+    /// How long the last `apply` took to compile and to reach the maps (`status` reports it).
+    private var lastInstall: InstallTiming?
 
     public init(options: Options) {
         self.options = options
@@ -70,6 +74,7 @@ public final class Agent {
         try FileManager.default.createDirectory(atPath: policyDirectory, withIntermediateDirectories: true)
         let datapath = try Datapath.open(objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory)
         self.datapath = datapath
+        try datapath.setDenyResponse(options.policyDenyResponse)
         try Datapath.installProxyRouting()
         try datapath.attachSkLookup()
 
@@ -136,7 +141,9 @@ public final class Agent {
             return ControlResponse(ok: true, message: repository.listing())
         case "status":
             let ports = snapshot?.l7Ports.map { $0.description }.joined(separator: "\n") ?? ""
-            return ControlResponse(ok: true, message: "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)")
+            var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
+            if let lastInstall { message += "\n" + lastInstall.description }
+            return ControlResponse(ok: true, message: message)
         default:
             return ControlResponse(ok: false, message: "unknown operation \(request.op)")
         }
@@ -164,14 +171,21 @@ public final class Agent {
     /// Compiles the repository and installs the result: datapath steering first for new L7
     /// ports, then the proxy workers.
     private func install() throws {
+        let compileStart = DispatchTime.now().uptimeNanoseconds
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
+        let compiled = DispatchTime.now().uptimeNanoseconds
         self.snapshot = snapshot
         try saveIdentities()
         // The proxy learns the new rules first, then steering, then L3/L4: a port gaining L7
         // rules is steered only once the proxy can decide on it.
         server?.publish(snapshot)
+        let mapsStart = DispatchTime.now().uptimeNanoseconds
         try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
         try installL3L4(snapshot, datapath: datapath, fqdnWriter: fqdnWriter)
+        lastInstall = InstallTiming(compileNs: compiled - compileStart,
+                                    mapsNs: DispatchTime.now().uptimeNanoseconds - mapsStart,
+                                    policyEntries: snapshot.policyMap.count,
+                                    ipcacheEntries: snapshot.ipcacheEntries().count)
         fqdn?.publish(selectors: currentFQDNSelectors)
         try writeEndpointDirectory(snapshot)
     }
@@ -273,6 +287,22 @@ public final class Agent {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(file).write(to: URL(fileURLWithPath: options.stateDirectory + "/endpoints.json"),
                                        options: .atomic)
+    }
+}
+
+/// The cost of one policy install: compiling the snapshot, then writing the L7 ports and the
+/// L3/L4 maps (policy, modes, ipcache).
+struct InstallTiming: CustomStringConvertible {
+    var compileNs: UInt64
+    var mapsNs: UInt64
+    var policyEntries: Int
+    var ipcacheEntries: Int
+
+    /// `last install: compile 12.3 ms, maps 45.6 ms (10000 policy entries, 1003 ipcache entries)`.
+    var description: String {
+        let ms = { (ns: UInt64) in String(format: "%.1f", Double(ns) / 1e6) }
+        return "last install: compile \(ms(compileNs)) ms, maps \(ms(mapsNs)) ms "
+            + "(\(policyEntries) policy entries, \(ipcacheEntries) ipcache entries)"
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datapath
 import Foundation
 import Proxy
 
@@ -112,6 +113,8 @@ struct AgentCommand: ParsableCommand {
     var fqdnMinTtl: UInt32 = 0
     @Option(help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.")
     var dnsListenPort: UInt16 = 15053
+    @Option(help: "Answer to a packet the egress policy denies: none (silent drop) or icmp (destination unreachable; Cilium --policy-deny-response).")
+    var policyDenyResponse: String = "none"
 
     func run() throws {
         // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
@@ -132,6 +135,10 @@ struct AgentCommand: ParsableCommand {
         options.dns.rejectResponseCode = reject
         options.dns.fqdnMinTTL = fqdnMinTtl
         options.dns.listenPort = dnsListenPort
+        guard let denyResponse = Datapath.DenyResponse(rawValue: policyDenyResponse) else {
+            throw ValidationError("--policy-deny-response must be none or icmp")
+        }
+        options.policyDenyResponse = denyResponse
         try Agent(options: options).run()
     }
 }
