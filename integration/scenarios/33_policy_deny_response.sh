@@ -40,7 +40,7 @@ expect_eq "curl exit code (couldn't connect)" 7 "$code"
 [ "$ms" -lt 2000 ] || fail "curl took $ms ms: the ICMP answer did not come"
 echo "ok: failed fast ($ms ms)"
 err=$(pod default/client curl -sS -o /dev/null -m 5 "http://$backend_ip/get" 2>&1 || true)
-expect_contains "curl error" "No route to host" "$err"
+expect_contains "curl error" "Failed to connect to $backend_ip port 80" "$err"
 sleep 0.3
 n=$(count_flows 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="client" and f["l4"]["TCP"]["destination_port"]==80')
 [ "$n" -ge 2 ] || fail "expected the EGRESS drops to be recorded, got $n"
