@@ -106,6 +106,11 @@ sleep 0.3
 n=$(count_flows 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="test" and f["destination"].get("pod_name")=="postgres" and f["l4"]["TCP"]["destination_port"]==5432 and f["l4"]["TCP"].get("flags",{}).get("SYN") is True and f["source"].get("identity",0)>=256 and f["destination"].get("identity",0)>=256')
 [ "$n" -ge 1 ] || fail "no DROPPED POLICY_DENIED flow test -> postgres:5432 with identities and SYN"
 echo "ok: frontend -> db drops: $n"
+expect_eq "drop flows leave is_reply unknown (Hubble)" 0 "$(count_flows 'f["verdict"]=="DROPPED" and "is_reply" in f')"
+compact=$("$SLUICE" observe --verdict DROPPED --last 1)
+echo "$compact"
+expect_contains "compact drop" "(ID:" "$compact"
+expect_contains "compact drop" " <> " "$compact"
 expect_eq "explicit-deny (181) drops anywhere: the empty deny rules select no peer" 0 \
   "$(count_flows 'f.get("drop_reason_desc")=="POLICY_DENY"')"
 expect_eq "L7 flows before visibility" 0 "$(count_flows 'f.get("Type")=="L7" and f["destination"].get("pod_name")=="api"')"
