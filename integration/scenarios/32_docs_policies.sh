@@ -11,6 +11,9 @@
 #   form (one peer with namespaceSelector AND podSelector, named port `metrics`).
 # - allow-external-dns (reference) selects my-service for egress but has no DNS rule, so no IP is
 #   ever learned (semantics 1.8) and, egress being default deny, not even DNS works for it.
+# - homelab/allow-dns-egress.yaml is the DOKS tutorial's tenant DNS egress policy
+#   (tutorial/allow-dns-egress.yaml) in namespace default instead of tenant-a: its check below
+#   (UDP 53 to kube-system passes, TCP 53 and everything else is dropped) covers both.
 # - The reference's Kafka rules are Cilium beta/deprecated; Sluice rejects them (no Kafka proxy).
 source "$(dirname "$0")/../lib.sh"
 sandbox_up "$ROOT/proxy-config/sandbox/docs.yaml"

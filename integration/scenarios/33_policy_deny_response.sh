@@ -58,3 +58,15 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "$out" | tail -n 3
 [ "$ms" -lt 2500 ] || fail "dig took $ms ms"
 echo "ok: dig gave up after $ms ms"
+
+step "the agent restarted without the option: silent drops again"
+"$SLUICE" sandbox stop-agent
+"$SLUICE" sandbox start-agent
+read -r code ms <<<"$(curl_exit default/client "http://$backend_ip/get")"
+echo "curl exit $code after $ms ms"
+expect_eq "curl exit code (timeout)" 28 "$code"
+step "and with it again: ICMP"
+"$SLUICE" sandbox stop-agent
+"$SLUICE" sandbox start-agent --policy-deny-response icmp
+read -r code ms <<<"$(curl_exit default/client "http://$backend_ip/get")"
+expect_eq "curl exit code (couldn't connect)" 7 "$code"
