@@ -4,7 +4,9 @@
  * sluice_tc_endpoint (clsact ingress: packets leaving a pod) enforces L3/L4 policy first: a reply
  * of a tracked connection passes; otherwise the source pod's egress policy and, when the
  * destination is a local pod, its ingress policy are looked up (lib/policy.h); a deny drops the
- * packet with a flow record, an allowed packet's connection is tracked in sluice_ct.
+ * packet with a flow record (with --policy-deny-response=icmp an egress deny answers ICMP
+ * destination unreachable instead: lib/deny_response.h), an allowed packet's connection is
+ * tracked in sluice_ct.
  * sluice_tc_to_endpoint (clsact egress: packets toward a pod) decides the pod's ingress policy for
  * traffic that no local pod sent (the node, world); pod-to-pod traffic was decided on the source's
  * veth already.
@@ -20,6 +22,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
+#include "deny_response.h"
 #include "maps.h"
 #include "packet.h"
 #include "policy.h"
@@ -118,8 +121,11 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
         __u8 reason = sluice_policy_verdict(src->id, dst_identity, &l4, SLUICE_DIR_EGRESS);
         /* A connection opened toward a learned toFQDNs IP continues after the IP's TTL expired
          * (its identity and entries are gone; new connections are dropped: semantics 4.5). */
-        if (reason != SLUICE_DROP_NONE && !(ct && (ct->flags & SLUICE_CT_FQDN)))
-            return sluice_policy_drop(&l4, reason, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
+        if (reason != SLUICE_DROP_NONE && !(ct && (ct->flags & SLUICE_CT_FQDN))) {
+            int verdict = sluice_policy_drop(&l4, reason, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
+            /* --policy-deny-response=icmp: egress denies only, as in Cilium 1.19. */
+            return sluice_deny_response_icmp() ? sluice_icmp_deny(skb) : verdict;
+        }
     }
     if (dst) {
         __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);

@@ -1,4 +1,5 @@
 internal import CLibbpf
+internal import Foundation
 internal import CSluice
 internal import CSluiceShared
 
@@ -89,6 +90,12 @@ public final class Datapath: @unchecked Sendable {
     /// touched: deleting the veths removes them. Missing pins are not an error.
     public static func unpinAll(pinDirectory: String = defaultPinDirectory) throws {
         for name in BPFFilesystem.pinnedNames {
+            try BPFFilesystem.unpin(pinDirectory + "/" + name)
+        }
+        // Maps a newer build pinned (a name this build does not list) must not keep the
+        // directory from going away.
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: pinDirectory)) ?? []
+        for name in leftovers where name.hasPrefix("sluice_") {
             try BPFFilesystem.unpin(pinDirectory + "/" + name)
         }
         if rmdir(pinDirectory) != 0, Glibc.errno != ENOENT {

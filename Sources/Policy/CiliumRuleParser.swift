@@ -107,7 +107,12 @@ struct CiliumRuleParser {
         if used == ["toServices"] && !toPorts.isEmpty {
             throw value.error("Combining ToServices and ToPorts is not supported yet")
         }
-        return PeerRule(peers: try peers(mapping, direction: direction), toPorts: toPorts)
+        var selection = try peers(mapping, direction: direction)
+        let l3Given = l3.contains { mapping.has($0) }
+        if (!l3Given && toPorts.isEmpty) || (l3Given && used.isEmpty) {
+            selection.selectsNothing = true
+        }
+        return PeerRule(peers: selection, toPorts: toPorts)
     }
 
     private func peers(_ mapping: YAMLMapping, direction: Direction) throws(LoadError) -> PeerSelection {

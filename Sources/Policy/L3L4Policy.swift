@@ -125,6 +125,8 @@ struct L3L4Policy: Sendable {
     var fqdnRules: [FQDNPolicyRule] = []
     var enforcement: [PolicyEnforcement] = []
     var cidrs = CIDRIdentityTable(rules: [])
+    /// Addresses that are the Kubernetes API server (ipcache identity kube-apiserver).
+    var kubeAPIServerIPv4: [UInt32] = []
 }
 
 /// One `toFQDNs` egress rule of one endpoint: the selectors and the (port, protocol, action)

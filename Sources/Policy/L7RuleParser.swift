@@ -9,6 +9,10 @@ enum L7RuleParser {
         if present.count > 1 {
             throw value.error("multiple L7 protocol rule types specified in single rule")
         }
+        if let field = mapping.entries["l7"], !mapping.has("l7proto") {
+            // Cilium L7Rules.sanitize.
+            throw field.error("'l7' may only be specified when a 'l7proto' is also specified")
+        }
         for key in unsupportedTypes {
             if let field = mapping.entries[key] { throw field.error("\"\(key)\" rules are not supported by Sluice") }
         }

@@ -8,6 +8,7 @@ extension PolicyCompiler {
     /// The identities a peer selection names as the datapath sees them: like `resolve`, except
     /// that CIDR peers are their CIDR identities (never pods, semantics 1.3) instead of world.
     func datapathPeers(_ selection: PeerSelection) -> PeerSet {
+        if selection.selectsNothing { return .some([]) }
         if selection.isWildcard { return .all }
         var result = Set<UInt32>()
         if !selection.endpoints.isEmpty || !selection.entities.isEmpty {
@@ -42,6 +43,7 @@ extension PolicyCompiler {
         }
         var result = L3L4Policy()
         result.cidrs = cidrs
+        result.kubeAPIServerIPv4 = kubeAPIServerIPv4
         for (side, sideEntries) in entries {
             for entry in sideEntries {
                 Self.expand(entry, side: side, kinds: kinds, into: &result.entries)

@@ -38,6 +38,8 @@ struct PolicyCompiler {
     private(set) var entries: [Side: [PortEntry]] = [:]
     private(set) var defaultDeny: [Side: Bool] = [:]
     var diagnostics: [String] = []
+    /// API server addresses (network order) for the ipcache.
+    var kubeAPIServerIPv4: [UInt32] = []
 
     init(documents: [PolicyDocument], endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) {
         self.documents = documents.sorted { $0.key < $1.key }
@@ -216,6 +218,7 @@ struct PolicyCompiler {
     /// The identities a peer selection names among the known ones. CIDR and FQDN peers stand for
     /// world here (Sluice has no CIDR identities yet; the L3/L4 stage narrows them).
     func resolve(_ selection: PeerSelection) -> PeerSet {
+        if selection.selectsNothing { return .some([]) }
         if selection.isWildcard { return .all }
         var result = Set<UInt32>()
         for selector in selection.endpoints {

@@ -34,7 +34,9 @@ extension PolicyRule {
 extension PeerRule {
     var canonicalLines: [String] {
         var lines: [String] = []
-        if peers.isWildcard {
+        if peers.selectsNothing {
+            lines.append("peers: none")
+        } else if peers.isWildcard {
             lines.append("peers: all")
         } else {
             if !peers.endpoints.isEmpty {

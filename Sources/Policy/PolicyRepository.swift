@@ -27,6 +27,9 @@ public final class PolicyRepository {
     }
 
     private var documents: [PolicyKey: PolicyDocument] = [:]
+    /// Addresses (network order) of the Kubernetes API server: the ipcache gives them the
+    /// reserved identity kube-apiserver (7), which `toEntities: [kube-apiserver]` selects.
+    public var kubeAPIServerIPv4: [UInt32] = []
 
     /// Creates an empty repository.
     public init() {}
@@ -71,6 +74,7 @@ public final class PolicyRepository {
     /// `allocator` in endpoint order) into an immutable snapshot.
     public func compile(endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) -> PolicySnapshot {
         var compiler = PolicyCompiler(documents: Array(documents.values), endpoints: endpoints, allocator: &allocator)
+        compiler.kubeAPIServerIPv4 = kubeAPIServerIPv4
         return compiler.build()
     }
 

@@ -31,10 +31,17 @@ struct PeerSelection: Sendable {
     var services: Int = 0
     /// Set when the source explicitly means "everyone" (KNP empty `from`).
     var explicitlyEveryone = false
+    /// Set when the rule selects no peer at all (Cilium): an empty rule `{}` (no L3 field and
+    /// no `toPorts`: it only turns default deny on, semantics 1.10 and `ingress: [{}]`), or L3
+    /// fields given only as empty lists (`fromEntities: []`; cilium api/ingress.go
+    /// SetAggregatedSelectors: "empty non-nil slices ... should not result in any identity
+    /// being selected").
+    var selectsNothing = false
 
     /// True when the rule names no peer, so it applies to every identity.
     var isWildcard: Bool {
-        explicitlyEveryone || (endpoints.isEmpty && entities.isEmpty && cidrs.isEmpty && fqdns.isEmpty && services == 0)
+        !selectsNothing && (explicitlyEveryone
+            || (endpoints.isEmpty && entities.isEmpty && cidrs.isEmpty && fqdns.isEmpty && services == 0))
     }
 }
 

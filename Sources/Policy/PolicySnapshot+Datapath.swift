@@ -19,7 +19,8 @@ extension PolicySnapshot {
     public var policyEnforcement: [PolicyEnforcement] { l3l4.enforcement }
 
     /// The ipcache: each endpoint's /32 with its identity, each policy CIDR with its CIDR
-    /// identity, `hostIPv4` addresses (network order) as host (1), and 0.0.0.0/0 as world (2).
+    /// identity, the API server's addresses as kube-apiserver (7), `hostIPv4` addresses (network
+    /// order) as host (1), and 0.0.0.0/0 as world (2).
     /// A pod address always wins over a CIDR /32 naming it (CIDR rules never select pods).
     public func ipcacheEntries(hostIPv4: [UInt32] = []) -> [IPCacheEntry] {
         var byPrefix: [UInt64: IPCacheEntry] = [:]
@@ -29,6 +30,9 @@ extension PolicySnapshot {
         put(IPCacheEntry(ipv4: 0, prefixLength: 0, identity: ReservedIdentity.world))
         for (prefix, identity) in l3l4.cidrs.prefixes {
             put(IPCacheEntry(ipv4: prefix.address.bigEndian, prefixLength: prefix.length, identity: identity))
+        }
+        for ip in l3l4.kubeAPIServerIPv4 {
+            put(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: ReservedIdentity.kubeAPIServer))
         }
         for ip in hostIPv4 {
             put(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: ReservedIdentity.host))

@@ -101,7 +101,10 @@ struct SandboxPlan: Equatable {
             nodeNetns: SandboxNames.nodeNetns, nodeIP: Self.nodeAddress.description,
             dnsIP: dnsAddress.description, namespaces: namespaces, endpoints: endpoints.map(\.endpoint),
             worldNetns: world.isEmpty ? nil : SandboxNames.worldNetns,
-            world: world.map { .init(name: $0.name, addresses: $0.addresses.map(\.description), ttl: $0.ttl) },
+            world: world.map {
+                .init(name: $0.name, addresses: $0.addresses.map(\.description), ttl: $0.ttl,
+                      kubeAPIServer: $0.kubeAPIServer ? true : nil)
+            },
             servers: [], agentPID: nil)
     }
 }

@@ -33,6 +33,15 @@ public struct SandboxState: Codable, Equatable, Sendable {
         public var name: String
         public var addresses: [String]
         public var ttl: UInt32
+        /// Set for the Kubernetes API server (the agent gives it identity kube-apiserver).
+        public var kubeAPIServer: Bool?
+
+        public init(name: String, addresses: [String], ttl: UInt32, kubeAPIServer: Bool? = nil) {
+            self.name = name
+            self.addresses = addresses
+            self.ttl = ttl
+            self.kubeAPIServer = kubeAPIServer
+        }
     }
 
     /// A background process the sandbox started and `down` stops.

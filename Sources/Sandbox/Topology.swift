@@ -15,6 +15,10 @@
 ///     addresses: [192.0.2.10]
 ///     servers: ["http-static:80"]
 ///     ttl: 60
+///   - name: kubernetes.default.svc.cluster.local
+///     addresses: [10.96.0.1]
+///     servers: ["tcp:443"]
+///     kubeAPIServer: true      # ipcache identity kube-apiserver (7)
 /// ```
 ///
 /// Decoding checks each value's shape; `Topology.load(path:)` / `parse(yaml:file:)` also check
@@ -154,17 +158,22 @@ public struct WorldSpec: Decodable, Equatable, Sendable {
     public var servers: [ServerSpec]
     /// TTL of the DNS answers.
     public var ttl: UInt32
+    /// True for the Kubernetes API server: the agent's ipcache gives its addresses the reserved
+    /// identity kube-apiserver (7), so `toEntities: [kube-apiserver]` selects it.
+    public var kubeAPIServer: Bool
 
     /// Memberwise initialiser.
-    public init(name: String, addresses: [IPv4Address], servers: [ServerSpec] = [], ttl: UInt32 = defaultTTL) {
+    public init(name: String, addresses: [IPv4Address], servers: [ServerSpec] = [], ttl: UInt32 = defaultTTL,
+                kubeAPIServer: Bool = false) {
         self.name = name
         self.addresses = addresses
         self.servers = servers
         self.ttl = ttl
+        self.kubeAPIServer = kubeAPIServer
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, addresses, servers, ttl
+        case name, addresses, servers, ttl, kubeAPIServer
     }
 
     public init(from decoder: Decoder) throws {
@@ -183,6 +192,7 @@ public struct WorldSpec: Decodable, Equatable, Sendable {
         self.addresses = addresses
         servers = try container.decodeIfPresent([ServerSpec].self, forKey: .servers) ?? []
         ttl = try container.decodeIfPresent(UInt32.self, forKey: .ttl) ?? WorldSpec.defaultTTL
+        kubeAPIServer = try container.decodeIfPresent(Bool.self, forKey: .kubeAPIServer) ?? false
     }
 }
 

@@ -3,19 +3,31 @@ import Foundation
 import Proxy
 import Sandbox
 
-/// `sluice demo`: the DigitalOcean tutorial's L7 step on a sandbox node, request by request.
+/// `sluice demo`: act 1 is the DigitalOcean tutorial's L7 step on a sandbox node, request by
+/// request; act 2 walks the L3/L4 sequence of the blog "Service Boundaries: The Cilium Way"
+/// (`Demo+Boundaries.swift`) on a second sandbox.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Bring up the tutorial's three-tier sandbox, apply an L7 policy, show requests and their flows, tear down.")
+        abstract: "Act 1: the tutorial's L7 policy, requests and flows. Act 2: the blog's L3/L4 service boundaries, step by step. Tears down after each act.")
 
-    @Flag(help: "Leave the sandbox up at the end.")
+    @Flag(help: "Leave the last act's sandbox up at the end.")
     var keep = false
 
     func run() throws {
+        Demo.installSignalHandlers()
+        let failures = try tutorialAct(keep: false) + boundariesAct(keep: keep)
+        if failures > 0 {
+            say("\(failures) step(s) did not give the expected result")
+            throw ExitCode(1)
+        }
+        say("== demo done ==")
+    }
+
+    /// Act 1; returns the number of steps that did not give the expected result.
+    private func tutorialAct(keep: Bool) throws -> Int {
         let root = Paths.repoRoot
         let topology = root + "/proxy-config/sandbox/tutorial.yaml"
         let policy = root + "/proxy-config/examples/tutorial/backend-http-rules.yaml"
-        Demo.installSignalHandlers()
         say("== Sluice demo: L7 policy for the tutorial's backend (httpbin) ==")
         say("-- sandbox up \(topology)")
         let state: SandboxState
@@ -66,14 +78,10 @@ struct Demo: ParsableCommand {
         say("-- sluice observe --last 6")
         let observe = try Observe.parse(["--last", "6"])
         try observe.run()
-        if failures > 0 {
-            say("\(failures) step(s) did not give the expected result")
-            throw ExitCode(1)
-        }
-        say("== demo done ==")
+        return failures
     }
 
-    private func say(_ s: String) {
+    func say(_ s: String) {
         print(s)
         fflush(stdout)
     }

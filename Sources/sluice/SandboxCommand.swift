@@ -21,9 +21,12 @@ struct SandboxCommand: ParsableCommand {
         var pinCpu: Int?
         @Flag(help: "Start the agent without flow recording (benchmarks only).")
         var noFlows = false
+        @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
+        var policyDenyResponse: String?
 
         func run() throws {
             var extra: [String] = []
+            if let policyDenyResponse { extra += ["--policy-deny-response", policyDenyResponse] }
             if let workers { extra += ["--workers", String(workers)] }
             if let pinCpu { extra += ["--pin-cpu", String(pinCpu)] }
             if noFlows { extra.append("--no-flows") }
@@ -79,9 +82,12 @@ struct SandboxCommand: ParsableCommand {
             abstract: "Start the agent again for the running sandbox (it restores its policies and state).")
         @Option(help: "Agent worker threads (default: one per core).")
         var workers: Int?
+        @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
+        var policyDenyResponse: String?
         func run() throws {
             var extra: [String] = []
             if let workers { extra += ["--workers", String(workers)] }
+            if let policyDenyResponse { extra += ["--policy-deny-response", policyDenyResponse] }
             try SandboxLifecycle.startAgent(arguments: extra)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datapath
 import Foundation
 import Proxy
 
@@ -116,6 +117,8 @@ struct AgentCommand: ParsableCommand {
     var fqdnResponseMaxDelayMs: UInt64 = 100
     @Option(help: "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).")
     var fqdnMaxIpsPerName: Int = 1000
+    @Option(help: "Answer to a packet the egress policy denies: none (silent drop) or icmp (destination unreachable; Cilium --policy-deny-response).")
+    var policyDenyResponse: String = "none"
 
     func run() throws {
         // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
@@ -139,6 +142,10 @@ struct AgentCommand: ParsableCommand {
         guard fqdnMaxIpsPerName > 0 else { throw ValidationError("--fqdn-max-ips-per-name must be at least 1") }
         options.dns.fqdnResponseMaxDelayNs = fqdnResponseMaxDelayMs * 1_000_000
         options.dns.fqdnMaxIPsPerName = fqdnMaxIpsPerName
+        guard let denyResponse = Datapath.DenyResponse(rawValue: policyDenyResponse) else {
+            throw ValidationError("--policy-deny-response must be none or icmp")
+        }
+        options.policyDenyResponse = denyResponse
         try Agent(options: options).run()
     }
 }

@@ -164,11 +164,19 @@ final class HTTPPortPolicyTests: XCTestCase {
             metadata: {name: default-deny, namespace: backend}
             spec:
               endpointSelector: {}
-              ingressDeny: [ {} ]
+              ingressDeny:
+              - fromEntities: [all]
             """
         let (snapshot, ids) = try snapshot([allow, deny])
         check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
             Row(peer: ids[0], method: "GET", path: "/", allowed: false, reason: .deniedByPolicy, policy: "backend/default-deny"),
+        ])
+        // An empty deny rule `{}` selects no peer (Cilium): it only turns default deny on.
+        let empty = deny.replacingOccurrences(of: "ingressDeny:\n  - fromEntities: [all]", with: "ingressDeny: [ {} ]")
+        XCTAssertTrue(empty.contains("[ {} ]"))
+        let (open, _) = try self.snapshot([allow, empty])
+        check(open.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: ids[0], method: "GET", path: "/", allowed: true, reason: .ruleMatched, policy: "backend/allow"),
         ])
     }
 }

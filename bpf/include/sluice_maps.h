@@ -165,6 +165,20 @@ struct sluice_ct_entry {
     __u8 _pad[7];
 };
 
+/* sluice_config (array, one entry): agent options the tc programs read at run time. */
+enum sluice_deny_response {
+    SLUICE_DENY_RESPONSE_NONE = 0,  /* silent drop (Cilium's default) */
+    SLUICE_DENY_RESPONSE_ICMP = 1,  /* egress denies answer ICMP destination unreachable,
+                                     * code 13 "packet filtered" (--policy-deny-response=icmp) */
+};
+
+struct sluice_config {
+    __u8 deny_response;  /* enum sluice_deny_response */
+    __u8 _pad[3];
+    __u32 _reserved;
+};
+
+_Static_assert(sizeof(struct sluice_config) == 8, "config size");
 _Static_assert(sizeof(struct sluice_endpoint_info) == 16, "endpoint info size");
 _Static_assert(sizeof(struct sluice_l7_key) == 8, "l7 key size");
 _Static_assert(sizeof(struct sluice_l7_value) == 8, "l7 value size");

@@ -87,6 +87,15 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_proxy_socks SEC(".maps");
 
+/* Agent options (struct sluice_config, key 0). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct sluice_config);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_config SEC(".maps");
+
 /* The flow ring's head: next_seq, bumped by every writer (kernel and proxy, through mmap). */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);

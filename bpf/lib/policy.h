@@ -139,7 +139,8 @@ static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 r
     rec->event_type = SLUICE_EVENT_DROP;
     rec->drop_reason = reason;
     rec->direction = direction;
-    rec->is_reply = SLUICE_REPLY_FALSE;
+    /* Hubble leaves is_reply unknown on drops (semantics 5.3): compact prints `<>`. */
+    rec->is_reply = SLUICE_REPLY_UNKNOWN;
     rec->tcp_flags = l4->tcp_flags;
     sluice_flow_commit(rec, seq);
     return TC_ACT_SHOT;
