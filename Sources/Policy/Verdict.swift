@@ -64,20 +64,29 @@ enum PeerSet: Sendable, Equatable {
     /// Builds a set from unsorted identities.
     static func of(_ identities: Set<UInt32>) -> PeerSet { .some(identities.sorted()) }
 
-    /// O(log n) membership; never allocates.
+    /// O(log n) membership; never allocates. A node-local identity (CIDR `1<<24 + n` or a learned
+    /// toFQDNs IP, both labelled `reserved:world` in Cilium) is also a member when world is: the
+    /// L7 stage resolves `toCIDR`/`toFQDNs` peers to world, while the datapath hands the proxy
+    /// the address's own identity. The L3/L4 entries already confine such a rule to its CIDRs and
+    /// names; on a port where two such rules carry different L7 rules, both apply to either.
     func contains(_ identity: UInt32) -> Bool {
         switch self {
         case .all:
             return true
         case .some(let sorted):
-            var low = 0
-            var high = sorted.count
-            while low < high {
-                let middle = (low + high) / 2
-                if sorted[middle] < identity { low = middle + 1 } else { high = middle }
-            }
-            return low < sorted.count && sorted[low] == identity
+            if Self.search(sorted, identity) { return true }
+            return identity >= CIDRIdentityTable.localScope && Self.search(sorted, ReservedIdentity.world)
         }
+    }
+
+    private static func search(_ sorted: [UInt32], _ identity: UInt32) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < identity { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low] == identity
     }
 
     /// `*` or `[256, 257]`.

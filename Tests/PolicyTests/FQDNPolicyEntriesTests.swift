@@ -63,6 +63,16 @@ final class FQDNPolicyEntriesTests: XCTestCase {
                                               direction: .egress): .redirect(.http)])
     }
 
+    func testHTTPRulesOfAToFQDNsRuleApplyToTheLearnedIdentity() throws {
+        let snapshot = try compile()
+        let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 1, direction: .egress, port: 80))
+        let identity = FQDNIdentity.base + 3
+        XCTAssertTrue(policy.decide(peerIdentity: identity, request: TestRequest("GET", "/")).allowed)
+        XCTAssertFalse(policy.decide(peerIdentity: identity, request: TestRequest("POST", "/")).allowed)
+        XCTAssertFalse(policy.decide(peerIdentity: 256, request: TestRequest("GET", "/")).allowed,
+                       "a pod is not a toFQDNs peer")
+    }
+
     func testAnIPOfSeveralNamesGetsTheUnion() throws {
         let snapshot = try compile()
         let entries = snapshot.fqdnPolicyEntries(identity: FQDNIdentity.base,

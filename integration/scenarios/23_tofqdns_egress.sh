@@ -17,7 +17,7 @@ pods:
 world:
   - name: api.example.com
     addresses: [192.0.2.10]
-    servers: ["http-static:443", "tcp:8443"]
+    servers: ["http-static:443", "http-static:8443"]
     ttl: 30
   - name: a.internal.example.com
     addresses: [198.51.100.7]
@@ -91,6 +91,37 @@ PY
 expect_eq "open connection continues, new one dropped" "one two new-connection-rc 1" "$out"
 for i in $(seq 1 24); do [ -z "$(cached b.internal.example.com.)" ] && break; sleep 0.5; done
 expect_eq "expired and unused: forgotten within 12 s of the close" "" "$(cached b.internal.example.com.)"
+
+step "toFQDNs with HTTP rules: the learned address's requests are decided by the proxy"
+l7=$(mktemp --suffix .yaml)
+cat > "$l7" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: api-http
+  namespace: production
+spec:
+  endpointSelector:
+    matchLabels: {app: my-service}
+  egress:
+  - toFQDNs:
+    - matchName: api.example.com
+    toPorts:
+    - ports:
+      - port: "8443"
+        protocol: TCP
+      rules:
+        http:
+        - method: GET
+YAML
+apply "$l7"
+rm -f "$l7"
+expect_eq "GET api.example.com:8443" 200 "$(code http://api.example.com:8443/)"
+expect_eq "POST api.example.com:8443" 403 "$(code -X POST http://api.example.com:8443/)"
+expect_eq "GET 203.0.113.5:8443 (not learned, not api.example.com)" 000 "$(T=2 code http://203.0.113.5:8443/)"
+sleep 0.3
+expect_eq "L7 flows toward api.example.com:8443" 2 \
+  "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and f["l4"]["TCP"]["destination_port"]==8443')"
 
 step "agent restart: learned allowances survive, DNS fails closed while down"
 "$SLUICE" sandbox stop-agent
