@@ -44,9 +44,8 @@ sluice_l7_lookup(const struct sluice_endpoint_info *ep, const struct sluice_l4 *
 
 /* Records a new steered connection (TCP SYN) or datagram flow (UDP). */
 static __always_inline void sluice_record_steered(const struct sluice_l4 *l4, __u32 endpoint_id,
-                                                  __u8 direction, __u8 kind,
-                                                  const struct sluice_endpoint_info *src,
-                                                  const struct sluice_endpoint_info *dst)
+                                                  __u8 direction, __u8 kind, __u32 src_identity,
+                                                  __u32 dst_identity)
 {
     struct sluice_tuple tuple = {
         .src_ip4 = l4->saddr,
@@ -57,9 +56,10 @@ static __always_inline void sluice_record_steered(const struct sluice_l4 *l4, __
     };
     struct sluice_steer_info info = {
         .endpoint_id = endpoint_id,
-        /* 0 = not a local endpoint: the proxy resolves remote identities itself. */
-        .src_identity = src ? src->identity : 0,
-        .dst_identity = dst ? dst->identity : 0,
+        /* Both sides' identities as policy saw them: a local endpoint's own, else the ipcache's
+         * (CIDR, learned toFQDNs IP, world), so the proxy matches L7 peers like the datapath. */
+        .src_identity = src_identity,
+        .dst_identity = dst_identity,
         .direction = direction,
         .kind = kind,
         .created_ns = bpf_ktime_get_ns(),
@@ -70,7 +70,8 @@ static __always_inline void sluice_record_steered(const struct sluice_l4 *l4, __
 /* The L7 steering of an allowed packet (unchanged by L3/L4 policy). */
 static __always_inline int sluice_steer(struct __sk_buff *skb, const struct sluice_l4 *l4,
                                         const struct sluice_endpoint_info *src,
-                                        const struct sluice_endpoint_info *dst)
+                                        const struct sluice_endpoint_info *dst, __u32 src_identity,
+                                        __u32 dst_identity)
 {
     __u8 direction = SLUICE_DIR_EGRESS;
     __u32 endpoint_id = src ? src->id : 0;
@@ -88,7 +89,7 @@ static __always_inline int sluice_steer(struct __sk_buff *skb, const struct slui
     int new_flow = l4->proto == IPPROTO_UDP ||
                    (l4->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
     if (new_flow)
-        sluice_record_steered(l4, endpoint_id, direction, l7->kind, src, dst);
+        sluice_record_steered(l4, endpoint_id, direction, l7->kind, src_identity, dst_identity);
     return TC_ACT_OK;
 }
 
@@ -134,7 +135,7 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     }
     sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_FROM_POD | (sluice_identity_is_fqdn(dst_identity) ? SLUICE_CT_FQDN : 0));
     sluice_ct_note_close(ct, &l4);
-    return sluice_steer(skb, &l4, src, dst);
+    return sluice_steer(skb, &l4, src, dst, src_identity, dst_identity);
 }
 
 /* The identity of a packet toward a pod that no local pod sent: the node's own packets (locally

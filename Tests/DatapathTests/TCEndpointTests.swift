@@ -1,4 +1,5 @@
 import CSluiceShared
+import Policy
 import Testing
 @testable import Datapath
 
@@ -50,7 +51,7 @@ import Testing
         }
     }
 
-    @Test func egressToANonEndpointIsSteeredWithUnknownIdentity() throws {
+    @Test func egressToANonEndpointIsSteeredWithItsIPCacheIdentity() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_DNS_UDP)])
@@ -59,7 +60,15 @@ import Testing
             #expect(run.mark == mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
             let info = try #require(t.datapath.lookupSteered(tuple))
-            #expect(info.src_identity == 1001 && info.dst_identity == 0)
+            #expect(info.src_identity == 1001 && info.dst_identity == 2, "no ipcache entry: world")
+
+            // A learned toFQDNs address: the proxy gets the identity its L7 rules are matched with.
+            try t.datapath.writeIPCache(IPCacheEntry(ipv4: Fixture.outside, prefixLength: 32, identity: 0x0180_0007))
+            _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53,
+                                           proto: Fixture.udp))
+            let learned = try #require(t.datapath.lookupSteered(
+                Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53, proto: Fixture.udp)))
+            #expect(learned.dst_identity == 0x0180_0007)
         }
     }
 

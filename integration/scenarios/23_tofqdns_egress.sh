@@ -121,7 +121,7 @@ expect_eq "POST api.example.com:8443" 403 "$(code -X POST http://api.example.com
 expect_eq "GET 203.0.113.5:8443 (not learned, not api.example.com)" 000 "$(T=2 code http://203.0.113.5:8443/)"
 sleep 0.3
 expect_eq "L7 flows toward api.example.com:8443" 2 \
-  "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and f["l4"]["TCP"]["destination_port"]==8443')"
+  "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and f.get("l4",{}).get("TCP",{}).get("destination_port")==8443')"
 
 step "agent restart: learned allowances survive, DNS fails closed while down"
 "$SLUICE" sandbox stop-agent
