@@ -762,8 +762,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             return false
         }
         if let at = closeLineAt {
-            if at == 0 { return writeCloseLine() }
-            if n >= at && closeLineWritten == 0 { return relayHeadWithCloseLine(at: at, available: n) }
+            if n >= at { return relayHeadWithCloseLine(at: at, available: n) }
             n = min(n, at)
         }
         if n > 0 {
@@ -800,11 +799,12 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         return readUpstream()
     }
 
-    /// One sendmsg of the response head with `connection: close` inserted at `at`.
+    /// One sendmsg of the response head with (the rest of) `connection: close` inserted at `at`
+    /// (0 once the bytes before it are out), then what follows it up to `n`.
     private func relayHeadWithCloseLine(at: Int, available n: Int) -> Bool {
         guard downWritable else { return false }
         return Self.closeLine.withUTF8Buffer { lineBytes in
-            let line = UnsafeRawBufferPointer(lineBytes)
+            let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lineBytes)[closeLineWritten...])
             let bytes = up.readable
             switch Socket.write(downFD, UnsafeRawBufferPointer(rebasing: bytes[..<at]), line,
                                 UnsafeRawBufferPointer(rebasing: bytes[at..<n])) {
@@ -818,32 +818,10 @@ final class HTTP1Connection: EventHandler, TimerTarget {
                     closeLineAt = at - w
                 } else if w < at + line.count {
                     closeLineAt = 0
-                    closeLineWritten = w - at
+                    closeLineWritten += w - at
                 } else {
                     closeLineAt = nil
                 }
-                return true
-            case .wouldBlock:
-                downWritable = false
-                return false
-            case .eof, .error:
-                closeUpstream()
-                close()
-                return false
-            }
-        }
-    }
-
-    /// Writes (the rest of) `connection: close\r\n` into the response head to the client.
-    private func writeCloseLine() -> Bool {
-        guard downWritable else { return false }
-        return Self.closeLine.withUTF8Buffer { line in
-            let rest = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(line)[closeLineWritten...])
-            switch Socket.write(downFD, rest) {
-            case .bytes(let w):
-                closeLineWritten += w
-                if closeLineWritten < line.count { downWritable = false; return false }
-                closeLineAt = nil
                 return true
             case .wouldBlock:
                 downWritable = false
