@@ -28,7 +28,7 @@ deps: .deps-stamp
 	@touch $@
 
 build: deps bpf
-	$(SWIFT) build -c release --product sluice
+	$(SWIFT) build -c release --static-swift-stdlib --product sluice
 	@test -x $(SLUICE) && echo "built $(SLUICE)"
 
 demo: build

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -44,6 +45,36 @@ int CSluice_bpf_prog_test_run(int prog_fd, const void *data, uint32_t data_size,
         return err;
     *retval = opts.retval;
     return 0;
+}
+
+int CSluice_bpf_object_unpin_stale(struct bpf_object *obj, void (*report)(const char *pin_path)) {
+    int dropped = 0;
+    struct bpf_map *map;
+    bpf_object__for_each_map(map, obj) {
+        const char *pin = bpf_map__pin_path(map);
+        if (!pin)
+            continue;
+        int fd = bpf_obj_get(pin);
+        if (fd < 0)
+            continue; /* not pinned yet: libbpf creates and pins it */
+        struct bpf_map_info info;
+        uint32_t len = sizeof(info);
+        memset(&info, 0, sizeof(info));
+        int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+        close(fd);
+        if (err < 0)
+            return err;
+        if (info.type == (uint32_t)bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+            info.value_size == bpf_map__value_size(map) && info.max_entries == bpf_map__max_entries(map) &&
+            info.map_flags == bpf_map__map_flags(map))
+            continue;
+        if (unlink(pin) != 0 && errno != ENOENT)
+            return -errno;
+        if (report)
+            report(pin);
+        dropped++;
+    }
+    return dropped;
 }
 
 int CSluice_bpf_link_netns_ino(int link_fd, uint32_t *netns_ino) {

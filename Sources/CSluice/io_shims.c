@@ -111,7 +111,8 @@ int CSluice_accept4(int lfd, uint32_t *peer_addr_be, uint16_t *peer_port, uint32
     }
     *local_addr_be = local.sin_addr.s_addr;
     *local_port = ntohs(local.sin_port);
-    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    /* TCP_NODELAY needs no setsockopt here: accepted sockets inherit it from the listener
+     * (CSluice_tcp_listen4 sets it; SocketTests checks the inheritance). */
     return fd;
 }
 

@@ -23,6 +23,16 @@ final class BPFObject {
         guard let object = CSluice_bpf_object_open(path, pinRoot) else {
             throw DatapathError.fromErrno("bpf_object__open_file", path)
         }
+        // A map pinned by an older build with another definition (a resized flow ring, say) is
+        // dropped and recreated: its contents are state the agent rebuilds (policy, ipcache) or
+        // history (flows, conntrack), and the alternative is an agent that cannot start.
+        let stale = CSluice_bpf_object_unpin_stale(object) { pin in
+            if let pin { fputs("sluice: pinned map \(String(cString: pin)) has another definition; recreating it\n", stderr) }
+        }
+        if stale < 0 {
+            bpf_object__close(object)
+            throw DatapathError(call: "bpf_obj_get_info_by_fd", errno: -stale, context: path)
+        }
         let loaded = bpf_object__load(object)
         if loaded < 0 {
             bpf_object__close(object)

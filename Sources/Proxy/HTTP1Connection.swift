@@ -365,10 +365,8 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             }
         }
         if closeAfterReply {
-            Socket.shutdownWrite(downFD)
-            state = .lingering
-            arm(ctx.loop.now + 2_000_000_000)
-            return true
+            endWithoutKeepAlive()
+            return state != .closed
         }
         // Keep-alive after a 403: drop the request body, then read the next request.
         switch discardRequestBody() {
@@ -402,6 +400,30 @@ final class HTTP1Connection: EventHandler, TimerTarget {
 
     /// After the final answer on a closing connection: wait for the client's FIN (bounded by a
     /// timer) so unread bytes do not turn our close into a RST that destroys the answer.
+    /// Ends the connection after its last answer. When every byte the client sent was read
+    /// (the request is complete, nothing is buffered and the last read drained the socket) it
+    /// closes at once: the FIN follows the answer. Otherwise it half-closes and drains for up to
+    /// 2 s (lingering close), because closing with unread bytes sends an RST that can destroy
+    /// the answer in the client's receive queue. This is nginx's `lingering_close on`; bytes a
+    /// client sends after reading an answer with `connection: close` are its own loss.
+    private func endWithoutKeepAlive() {
+        if down.isEmpty && !downReadable && requestFullyRead {
+            close()
+            return
+        }
+        Socket.shutdownWrite(downFD)
+        state = .lingering
+        arm(ctx.loop.now + 2_000_000_000)
+    }
+
+    private var requestFullyRead: Bool {
+        switch requestFraming {
+        case .length(let n): return n == 0
+        case .chunked(_, _, let done): return done
+        case .untilClose: return false
+        }
+    }
+
     private func stepLinger() -> Bool {
         guard downReadable else { return false }
         down.clear()
@@ -850,9 +872,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         }
         if !clientKeepAlive {
             releaseUpstream()
-            Socket.shutdownWrite(downFD)
-            state = .lingering
-            arm(ctx.loop.now + 2_000_000_000)
+            endWithoutKeepAlive()
             return
         }
         state = .readingHead

@@ -1,3 +1,4 @@
+import CLibbpf
 import CSluiceShared
 import Glibc
 import Testing
@@ -14,6 +15,45 @@ import Testing
         let reloaded = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: t.pinDirectory)
         defer { reloaded.close() }
         #expect(try reloaded.l7Ports() == [key: Fixture.value(SLUICE_PROXY_HTTP)])
+    }
+
+    /// An upgrade that changes one map's definition (here: the flow ring's size) recreates that
+    /// map and keeps every other pinned map, contents and all.
+    @Test func aPinnedMapWithAnotherDefinitionIsRecreatedAndTheOthersKept() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try Fixture.addPods(t.datapath)
+        let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+        try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+        t.datapath.close()
+        let ringPin = t.pinDirectory + "/sluice_flows"
+        #expect(unlink(ringPin) == 0)
+        var opts = bpf_map_create_opts()
+        opts.sz = MemoryLayout<bpf_map_create_opts>.size
+        opts.map_flags = UInt32(BPF_F_MMAPABLE)
+        let old = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sluice_flows", 4, UInt32(MemoryLayout<sluice_flow>.size), 16, &opts)
+        #expect(old >= 0)
+        #expect(bpf_obj_pin(old, ringPin) == 0)
+        Glibc.close(old)
+        #expect(try Self.maxEntries(ringPin) == 16)
+
+        let reloaded = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: t.pinDirectory)
+        defer { reloaded.close() }
+        #expect(try Self.maxEntries(ringPin) == SLUICE_FLOW_SLOTS)
+        #expect(try reloaded.l7Ports() == [key: Fixture.value(SLUICE_PROXY_HTTP)])
+        let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        ring.append { $0.pointee.dst_port = 80 }
+        #expect(ring.read(seq: ring.nextSeq - 1)?.dst_port == 80)
+    }
+
+    static func maxEntries(_ pin: String) throws -> UInt32 {
+        let fd = bpf_obj_get(pin)
+        try DatapathError.check(fd, "bpf_obj_get", pin)
+        defer { Glibc.close(fd) }
+        var info = bpf_map_info()
+        var len = UInt32(MemoryLayout<bpf_map_info>.size)
+        try DatapathError.check(bpf_obj_get_info_by_fd(fd, &info, &len), "bpf_obj_get_info_by_fd", pin)
+        return info.max_entries
     }
 
     @Test func syncL7PortsMakesTheMapEqual() throws {

@@ -40,7 +40,7 @@ import Testing
         let t = try TestDatapath()
         defer { t.close() }
         let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
-        let perTask = 2000
+        let perTask = Int(FlowRing.capacity) / 4  // every record still in the ring afterwards
         await withTaskGroup(of: Void.self) { group in
             for task in 0..<4 {
                 group.addTask {

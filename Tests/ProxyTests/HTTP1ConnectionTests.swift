@@ -74,6 +74,38 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         XCTAssertEqual(upstream.connections.count, 1)
     }
 
+    func testACompleteCloseRequestIsClosedAtOnceWithoutLingering() throws {
+        try start(UpstreamServer.echoRequestLine)
+        let c = try client()
+        c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n")
+        XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
+                       "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
+        XCTAssertEqual(c.end, .eof)
+        // Everything the client sent was read, so the proxy closed (FIN after the answer) instead
+        // of half-closing and waiting for the client's FIN: the connection is gone although this
+        // client has not closed its side.
+        let until = Date().addingTimeInterval(2)
+        while proxy.onLoop({ self.proxy.ctx.connectionCount }) != 0 && Date() < until { usleep(2000) }
+        XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 0)
+    }
+
+    func testBytesAfterACloseRequestAreDrainedSoTheAnswerIsNotReset() throws {
+        try start(UpstreamServer.echoRequestLine)
+        let c = try client()
+        // A second request after `connection: close` is never answered; the proxy must still
+        // deliver the first answer whole and end with a FIN, not an RST that could destroy it.
+        c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
+            + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
+        usleep(20_000)
+        XCTAssertEqual(String(decoding: c.read(through: "GET /allowed HTTP/1.1"), as: UTF8.self),
+                       "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
+        XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 1, "lingering: waiting for the client's FIN")
+        c.shutdownWrite()
+        XCTAssertEqual(c.readToEnd(), [])
+        XCTAssertEqual(c.end, .eof)
+        XCTAssertEqual(upstream.received(), "GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
+    }
+
     func testAParkedUpstreamTheServerClosesIsDroppedNotReused() throws {
         let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
         try start(UpstreamServer.answering([answer], closeAfter: true))

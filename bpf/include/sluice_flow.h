@@ -18,7 +18,10 @@
 
 #include <linux/types.h>
 
-#define SLUICE_FLOW_SLOTS 16384u
+/* 4096 records (2 MiB): Hubble's default ring (--hubble-event-buffer-capacity 4095). The proxy
+ * maps and writes every page of it, so it is part of the agent's resident memory. A build that
+ * changes this recreates the pinned ring at the next start (CSluice_bpf_object_unpin_stale). */
+#define SLUICE_FLOW_SLOTS 4096u
 #define SLUICE_FLOW_RECORD_SIZE 512u
 
 /* Hubble Verdict enum values (flow.proto). */

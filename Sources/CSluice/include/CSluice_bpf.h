@@ -12,6 +12,12 @@ struct bpf_object;
 /// Datapath.open calls it; the caller owns the object (bpf_object__close).
 struct bpf_object *CSluice_bpf_object_open(const char *path, const char *pin_root);
 
+/* Before bpf_object__load: removes the pins of maps whose pinned definition (type, key and value
+ * size, max_entries, flags) differs from the object's, so that load creates them anew instead of
+ * failing with "parameter mismatch" (a newer build changed the map). Calls report(pin path) for
+ * each. Returns how many were removed, or -errno. */
+int CSluice_bpf_object_unpin_stale(struct bpf_object *obj, void (*report)(const char *pin_path));
+
 /// bpf_tc_hook_create for the clsact qdisc of `ifindex` (ingress hook). An existing qdisc is
 /// not an error: returns 0 when created, 1 when it already existed, a negative errno otherwise.
 int CSluice_tc_hook_create_ingress(int ifindex);

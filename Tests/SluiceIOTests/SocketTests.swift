@@ -1,0 +1,62 @@
+import Glibc
+import XCTest
+@testable import SluiceIO
+
+/// The accept path on real loopback sockets: addresses come back in the byte orders the proxy
+/// uses, and accepted sockets carry TCP_NODELAY from the listener (accept does no setsockopt).
+final class SocketTests: XCTestCase {
+    private let loopback = UInt32(0x0100007F)  // 127.0.0.1 in network order
+
+    private func boundPort(_ fd: Int32) -> UInt16 {
+        var sa = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return UInt16(bigEndian: sa.sin_port)
+    }
+
+    private func noDelay(_ fd: Int32) -> Int32 {
+        var v: Int32 = -1
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        XCTAssertEqual(getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &v, &len), 0)
+        return v
+    }
+
+    func testAcceptedSocketInheritsNoDelayAndReportsAddresses() throws {
+        let listener = try Socket.listenTCP(address: loopback, port: 0, transparent: false, reusePort: false)
+        defer { Socket.close(listener) }
+        XCTAssertEqual(noDelay(listener), 1)
+        let port = boundPort(listener)
+        XCTAssertNotEqual(port, 0)
+
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(client, 0)
+        defer { Glibc.close(client) }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        sa.sin_addr.s_addr = loopback
+        let rc = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(rc, 0)
+        XCTAssertEqual(noDelay(client), 0, "a plain client socket starts without TCP_NODELAY")
+
+        var accepted: Socket.Accepted?
+        for _ in 0..<100 where accepted == nil {
+            accepted = try Socket.accept(listener)
+            if accepted == nil { usleep(1000) }
+        }
+        let a = try XCTUnwrap(accepted)
+        defer { Socket.close(a.fd) }
+        XCTAssertEqual(noDelay(a.fd), 1, "accepted sockets inherit TCP_NODELAY from the listener")
+        XCTAssertEqual(a.localAddress, loopback)
+        XCTAssertEqual(a.localPort, port)
+        XCTAssertEqual(a.peerAddress, loopback)
+        XCTAssertEqual(a.peerPort, boundPort(client))
+        XCTAssertNil(try Socket.accept(listener), "an empty queue is nil (EAGAIN), not an error")
+    }
+}
