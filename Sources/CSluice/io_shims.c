@@ -91,6 +91,10 @@ fail:;
     return -e;
 }
 
+int CSluice_tcp_defer_accept(int fd, int seconds) {
+    return set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, seconds) < 0 ? -errno : 0;
+}
+
 int CSluice_accept4(int lfd, uint32_t *peer_addr_be, uint16_t *peer_port, uint32_t *local_addr_be,
                     uint16_t *local_port) {
     struct sockaddr_in peer;

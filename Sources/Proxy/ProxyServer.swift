@@ -30,6 +30,9 @@ public final class ProxyServer {
             let fd = try Socket.listenTCP(address: config.httpListenAddress, port: config.httpListenPort,
                                           transparent: true, reusePort: true)
             httpListenerFDs.append(fd)
+            // HTTP clients speak first: wake the worker when the request is there, not at the
+            // handshake (one read and one epoll round less per connection).
+            try Socket.deferAccept(fd, seconds: 5)
             let loop = try EventLoop()
             let ctx = WorkerContext(loop: loop, config: config, steering: steering, flows: flows, snapshot: snapshot)
             let listener = HTTPListener(ctx: ctx, fd: fd)

@@ -96,6 +96,15 @@ public enum Socket {
         return fd
     }
 
+    /// TCP_DEFER_ACCEPT on a listener: `accept` hands out a connection only once its first bytes
+    /// are there, so the proxy reads the request at once instead of a read that would block and
+    /// a second wakeup. For protocols whose client speaks first (HTTP/1.1, HTTP/2); no connection
+    /// is lost: after `seconds` the kernel completes it anyway.
+    public static func deferAccept(_ listener: Int32, seconds: Int32) throws(SyscallError) {
+        let r = CSluice_tcp_defer_accept(listener, seconds)
+        if r < 0 { throw SyscallError("setsockopt(TCP_DEFER_ACCEPT)", negated: r) }
+    }
+
     /// An accepted connection: descriptor, peer and local (original destination) addresses.
     public struct Accepted {
         public var fd: Int32

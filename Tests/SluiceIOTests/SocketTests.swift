@@ -23,6 +23,41 @@ final class SocketTests: XCTestCase {
         return v
     }
 
+    private func connectClient(port: UInt16) -> Int32 {
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        sa.sin_addr.s_addr = loopback
+        let rc = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(rc, 0)
+        return client
+    }
+
+    func testDeferredAcceptWaitsForTheFirstBytes() throws {
+        let listener = try Socket.listenTCP(address: loopback, port: 0, transparent: false, reusePort: false)
+        defer { Socket.close(listener) }
+        try Socket.deferAccept(listener, seconds: 5)
+        let client = connectClient(port: boundPort(listener))
+        defer { Glibc.close(client) }
+        usleep(50_000)
+        XCTAssertNil(try Socket.accept(listener), "connected but silent: not handed out yet")
+        XCTAssertEqual(send(client, "GET", 3, 0), 3)
+        var accepted: Socket.Accepted?
+        for _ in 0..<200 where accepted == nil {
+            accepted = try Socket.accept(listener)
+            if accepted == nil { usleep(1000) }
+        }
+        let a = try XCTUnwrap(accepted, "the first bytes make the connection acceptable")
+        defer { Socket.close(a.fd) }
+        var buf = [UInt8](repeating: 0, count: 8)
+        XCTAssertEqual(recv(a.fd, &buf, buf.count, 0), 3, "and they are readable at once")
+    }
+
     func testAcceptedSocketInheritsNoDelayAndReportsAddresses() throws {
         let listener = try Socket.listenTCP(address: loopback, port: 0, transparent: false, reusePort: false)
         defer { Socket.close(listener) }

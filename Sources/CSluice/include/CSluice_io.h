@@ -41,6 +41,10 @@ int CSluice_eventfd_drain(int fd);
 int CSluice_tcp_listen4(uint32_t addr_be, uint16_t port, int backlog, int transparent, int reuseport);
 /// A non-blocking UDP socket bound to addr:port. transparent also sets IP_RECVORIGDSTADDR.
 int CSluice_udp_bind4(uint32_t addr_be, uint16_t port, int transparent, int reuseport, int reuseaddr);
+/// TCP_DEFER_ACCEPT: accept(2) returns a connection only once its first bytes arrived (or, after
+/// `seconds`, once the client acks a retransmitted SYN-ACK). 0 or -errno.
+int CSluice_tcp_defer_accept(int fd, int seconds);
+
 /// accept4(SOCK_NONBLOCK|SOCK_CLOEXEC); fills peer and local (getsockname) IPv4 addresses.
 int CSluice_accept4(int lfd, uint32_t *peer_addr_be, uint16_t *peer_port, uint32_t *local_addr_be,
                     uint16_t *local_port);
