@@ -44,7 +44,12 @@ let package = Package(
         .executableTarget(name: "sluice",
                           dependencies: ["Proxy", "Sandbox", "Datapath", "Flows", "Policy",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: optimize),
+                          swiftSettings: optimize,
+                          // Release links with lld and packed relative relocations (DT_RELR,
+                          // glibc >= 2.36): 1.9 MB of .rela.dyn become 15 KB the loader reads at
+                          // start, which is 2.4 MB less resident memory (docs/performance.md).
+                          linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                                                        .when(platforms: [.linux], configuration: .release))]),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS"]),
