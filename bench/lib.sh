@@ -15,10 +15,11 @@ VENV="$BENCH/.venv"
 : "${CONNS:=50}"          # wrk connections (one wrk thread)
 : "${RATE_CONNS:=10}"     # get-rate: hey -c
 : "${RATE_PER_CONN:=200}" # get-rate: hey -q (10 x 200 = 2,000 req/s)
+: "${PACED_CONNS:=11}"    # get-paced: wrk -c, 5 ms pause after each answer (~2,000 req/s)
 : "${SETTLE:=1}"          # pause between runs (s)
 : "${LOAD_CPU:=0}"        # wrk/hey and the upstream nginx
 : "${PROXY_CPU:=1}"       # the proxy under test (one worker)
-: "${SCENARIOS:=get-ka deny-ka get-close get-rate}"
+: "${SCENARIOS:=get-ka deny-ka get-close get-rate get-paced}"
 : "${PEERS:=haproxy nginx envoy}"
 : "${SCALE_POLICIES:=1000}"  # policy scale: CNPs (one peer identity each) ...
 : "${SCALE_RULES:=10}"       # ... times HTTP rules per CNP = 10,000 rules
@@ -190,6 +191,7 @@ run_load() {
     get-ka)    in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url/get" ;;
     deny-ka)   in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$BENCH/post.lua" "$url/post" ;;
     get-close) in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H 'Connection: close' "$url/get" ;;
+    get-paced) in_client timeout $((DURATION + 20)) wrk -t1 -c"$PACED_CONNS" -d"${DURATION}s" --latency -s "$BENCH/paced.lua" "$url/get" ;;
     get-rate)  in_client timeout $((DURATION + 20)) hey -z "${DURATION}s" -c "$RATE_CONNS" -q "$RATE_PER_CONN" -disable-compression "$url/get" ;;
   esac >"$base.txt" 2>&1
   s1=$(date +%s.%N); t1=$(cpu_ticks "$sys")

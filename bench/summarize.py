@@ -16,7 +16,9 @@ from collections import defaultdict
 
 UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 SYSTEMS = ["sluice", "haproxy", "nginx", "envoy", "sluice-1w", "sluice-2w", "sluice-noflows", "sluice-10k"]
-SCENARIOS = ["get-ka", "deny-ka", "get-close", "get-rate"]
+SCENARIOS = ["get-ka", "deny-ka", "get-close", "get-rate", "get-paced"]
+# below saturation: their p99 is compared (hey at a fixed 2,000 req/s, 0.1 ms resolution; wrk paced, µs)
+LATENCY_SCENARIOS = ("get-rate", "get-paced")
 PEERS = ["haproxy", "nginx", "envoy"]
 # (scenario, numerator, denominator, what it shows)
 VARIANT_RATIOS = [
@@ -152,6 +154,12 @@ def ratio_lines(s):
             if sc in s.get(peer, {}):
                 out.append(f"ratio cpu_us_per_req {sc} sluice/{peer} {ratio(s['sluice'][sc]['cpu_us'], s[peer][sc]['cpu_us'])}")
                 out.append(f"ratio rps {sc} sluice/{peer} {ratio(s['sluice'][sc]['rps'], s[peer][sc]['rps'])}")
+                if sc in LATENCY_SCENARIOS:
+                    out.append(f"ratio p99_ms {sc} sluice/{peer} {ratio(s['sluice'][sc]['p99'], s[peer][sc]['p99'])}")
+    for peer in PEERS:
+        hwm = [(s['sluice'][sc]['hwm_mb'], s[peer][sc]['hwm_mb']) for sc in s.get("sluice", {}) if sc in s.get(peer, {})]
+        if hwm:
+            out.append(f"ratio peak_rss all sluice/{peer} {ratio(max(a for a, _ in hwm), max(b for _, b in hwm))}")
     for sc, a, b, _ in VARIANT_RATIOS:
         if sc in s.get(a, {}) and sc in s.get(b, {}):
             out.append(f"ratio cpu_us_per_req {sc} {a}/{b} {ratio(s[a][sc]['cpu_us'], s[b][sc]['cpu_us'])}")
