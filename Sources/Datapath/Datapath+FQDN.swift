@@ -26,6 +26,7 @@ extension Datapath {
 
     /// Sets one ipcache prefix to `identity`.
     public func writeIPCache(_ entry: IPCacheEntry) throws {
+        defer { steeringEpoch.changed() }
         var key = sluice_ipcache_key(prefixlen: UInt32(entry.prefixLength), ip4: entry.ipv4)
         var value = sluice_ipcache_value(identity: entry.identity, flags: 0)
         try DatapathError.checkMapCall(
@@ -35,6 +36,7 @@ extension Datapath {
 
     /// Removes one ipcache prefix (the address falls back to the next shorter prefix, or world).
     public func deleteIPCache(ipv4: UInt32, prefixLength: UInt8) throws {
+        defer { steeringEpoch.changed() }
         let key = sluice_ipcache_key(prefixlen: UInt32(prefixLength), ip4: ipv4)
         try deleteStale(try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache", keep: [:],
                         current: [key: sluice_ipcache_value()])

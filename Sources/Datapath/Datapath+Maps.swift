@@ -9,6 +9,7 @@ internal import Glibc
 extension Datapath {
     /// Sets the endpoint of the pod address `ipv4` (network byte order) in `sluice_endpoints`.
     public func setEndpoint(ipv4: UInt32, info: sluice_endpoint_info) throws {
+        defer { steeringEpoch.changed() }
         var key = sluice_endpoint_key(ip4: ipv4)
         var value = info
         try DatapathError.checkMapCall(
@@ -18,6 +19,7 @@ extension Datapath {
 
     /// Removes the endpoint of `ipv4` (network byte order); absent is not an error.
     public func removeEndpoint(ipv4: UInt32) throws {
+        defer { steeringEpoch.changed() }
         var key = sluice_endpoint_key(ip4: ipv4)
         try deleteTolerant(endpointsFD, &key, "sluice_endpoints")
     }
@@ -26,6 +28,7 @@ extension Datapath {
     /// stale ones deleted after, so a port that stays steered is never briefly missing.
     /// Costs one syscall per existing entry plus one per change.
     public func syncL7Ports(_ entries: [sluice_l7_key: sluice_l7_value]) throws {
+        defer { steeringEpoch.changed() }
         let current = try l7Ports()
         for (key, value) in entries where current[key] != value {
             var k = key

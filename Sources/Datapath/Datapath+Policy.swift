@@ -25,6 +25,7 @@ extension Datapath {
     /// (the learned toFQDNs IPs: `FQDNIdentity` /32s and their policy entries).
     public func syncL3L4(_ snapshot: PolicySnapshot, hostIPv4: [UInt32],
                          extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []) throws {
+        defer { steeringEpoch.changed() }  // the ipcache gives non-endpoint peers their identity
         let policyFD = try tcObject.mapFD(named: "sluice_policy")
         let modeFD = try tcObject.mapFD(named: "sluice_policy_mode")
         let ipcacheFD = try tcObject.mapFD(named: "sluice_ipcache")

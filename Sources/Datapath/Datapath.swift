@@ -46,6 +46,9 @@ public final class Datapath: @unchecked Sendable {
     let l7PortsFD: Int32
     let steeredFD: Int32
     let proxySocksFD: Int32
+    /// Bumped after every write to the maps that decide steering (endpoints, L7 ports, ipcache),
+    /// so the proxies' per-worker steering caches know when to forget (`SteeringEpoch`).
+    public let steeringEpoch = SteeringEpoch()
     /// The sk_lookup link this process attached or re-opened from its pin; -1 when none.
     var skLookupLinkFD: Int32 = -1
 

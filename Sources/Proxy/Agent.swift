@@ -363,8 +363,11 @@ final class DatapathSteering: SteeringTable {
         guard let info = datapath.lookupSteered(tuple) else { return nil }
         return SteerInfo(endpointID: info.endpoint_id, sourceIdentity: info.src_identity,
                          destinationIdentity: info.dst_identity,
-                         direction: info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue) ? .egress : .ingress)
+                         direction: info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue) ? .egress : .ingress,
+                         createdNs: info.created_ns)
     }
+
+    var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { datapath.steeringEpoch.current }
 }
 
 /// The pinned flow ring as the proxy's `FlowSink`.

@@ -11,12 +11,17 @@ public struct SteerInfo: Sendable, Equatable {
     public var sourceIdentity: UInt32
     public var destinationIdentity: UInt32
     public var direction: Direction
+    /// When tc recorded the entry (CLOCK_MONOTONIC ns; 0 when unknown): `SteeringCache` keeps
+    /// only entries recorded after the last change to the steering maps.
+    public var createdNs: UInt64
 
-    public init(endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction) {
+    public init(endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction,
+                createdNs: UInt64 = 0) {
         self.endpointID = endpointID
         self.sourceIdentity = sourceIdentity
         self.destinationIdentity = destinationIdentity
         self.direction = direction
+        self.createdNs = createdNs
     }
 }
 
@@ -25,6 +30,13 @@ public protocol SteeringTable: AnyObject {
     /// Addresses in network order, ports in host order; protocol 6 or 17.
     func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
                 destinationPort: UInt16, protocol: UInt8) -> SteerInfo?
+    /// The steering maps' change counter and the end of their last change (`SteeringEpoch`),
+    /// or nil when entries must not be cached (the default).
+    var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { get }
+}
+
+extension SteeringTable {
+    public var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { nil }
 }
 
 /// Where flow records go (the pinned flow ring, or a test collector).
@@ -38,6 +50,7 @@ public protocol FlowSink: AnyObject {
 public final class WorkerContext {
     public let loop: EventLoop
     public let config: ProxyConfig
+    /// The steering table behind this worker's own cache (`SteeringCache`).
     public let steering: SteeringTable
     public let flows: FlowSink?
     /// The policy in force on this worker. Replaced whole by `publish`; a request uses the
@@ -53,7 +66,7 @@ public final class WorkerContext {
                 snapshot: PolicySnapshot) {
         self.loop = loop
         self.config = config
-        self.steering = steering
+        self.steering = SteeringCache(steering)
         self.flows = config.recordFlows ? flows : nil
         self.snapshot = snapshot
         self.replies = LocalReply.Cache(accessDenied: config.accessDeniedMessage)

@@ -1,6 +1,7 @@
 import CLibbpf
 import CSluiceShared
 import Glibc
+import Policy
 import Testing
 @testable import Datapath
 
@@ -54,6 +55,32 @@ import Testing
         var len = UInt32(MemoryLayout<bpf_map_info>.size)
         try DatapathError.check(bpf_obj_get_info_by_fd(fd, &info, &len), "bpf_obj_get_info_by_fd", pin)
         return info.max_entries
+    }
+
+    /// The proxies' steering caches forget on every write to a map that decides steering.
+    @Test func writesToTheSteeringMapsBumpTheSteeringEpoch() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        var last = t.datapath.steeringEpoch.current
+        func expectBumped(_ what: String) {
+            let now = t.datapath.steeringEpoch.current
+            #expect(now.epoch > last.epoch, "\(what)")
+            #expect(now.lastChangeNs >= last.lastChangeNs && now.lastChangeNs > 0, "\(what)")
+            last = now
+        }
+        try Fixture.addPods(t.datapath)
+        expectBumped("sluice_endpoints")
+        let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
+        try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
+        expectBumped("sluice_l7_ports")
+        try t.datapath.writeIPCache(IPCacheEntry(ipv4: 0x0A0A_0A0A, prefixLength: 32, identity: 0x0180_0001))
+        expectBumped("sluice_ipcache write")
+        try t.datapath.deleteIPCache(ipv4: 0x0A0A_0A0A, prefixLength: 32)
+        expectBumped("sluice_ipcache delete")
+        try t.datapath.removeEndpoint(ipv4: 0x0A0A_0A0B)
+        expectBumped("endpoint removal")
+        _ = try t.datapath.l7Ports()
+        #expect(t.datapath.steeringEpoch.current.epoch == last.epoch, "reads change nothing")
     }
 
     @Test func syncL7PortsMakesTheMapEqual() throws {

@@ -22,6 +22,15 @@ static inline void CSluice_atomic_store_relaxed_u64(uint64_t *p, uint64_t value)
     __atomic_store_n(p, value, __ATOMIC_RELAXED);
 }
 
+/// Raises `*p` to `value` unless it is already larger (release ordering); concurrent callers
+/// never move it backwards.
+static inline void CSluice_atomic_max_release_u64(uint64_t *p, uint64_t value) {
+    uint64_t seen = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (seen < value &&
+           !__atomic_compare_exchange_n(p, &seen, value, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+    }
+}
+
 /// Loads `*p` with acquire ordering: later loads cannot move before it.
 static inline uint64_t CSluice_atomic_load_acquire_u64(const uint64_t *p) {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
