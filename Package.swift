@@ -42,7 +42,7 @@ let package = Package(
                 swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["Yams", "CSluice"]),
         .executableTarget(name: "sluice",
-                          dependencies: ["Proxy", "Sandbox", "Datapath", "Flows", "Policy",
+                          dependencies: ["Proxy", "Sandbox", "Datapath", "Flows", "Policy", "HTTP2",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize,
                           // Release links with lld and packed relative relocations (DT_RELR,

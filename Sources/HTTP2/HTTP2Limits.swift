@@ -39,4 +39,42 @@ public struct HTTP2Limits: Sendable, Equatable {
     public init() {}
 
     public static let `default` = HTTP2Limits()
+
+    /// A bad command-line value, naming the option.
+    public struct OptionError: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The defaults with the settings a user may change from the command line, named like
+    /// Envoy's `http2_protocol_options` (nil keeps the default). RFC 9113 6.5.2 and 6.9.2 bound
+    /// the windows to 65,535 ... 2^31-1; Envoy bounds the header list to 1 ... 8192 KiB.
+    public static func withOptions(maxConcurrentStreams: UInt32? = nil, maxRequestHeadersKB: Int? = nil,
+                                   initialStreamWindowSize: Int? = nil,
+                                   initialConnectionWindowSize: Int? = nil) throws(OptionError) -> HTTP2Limits {
+        var limits = HTTP2Limits()
+        if let n = maxConcurrentStreams {
+            guard n >= 1 else { throw OptionError(description: "--http2-max-concurrent-streams must be at least 1") }
+            limits.maxConcurrentStreams = n
+        }
+        if let kb = maxRequestHeadersKB {
+            guard (1...8192).contains(kb) else {
+                throw OptionError(description: "--http2-max-request-headers-kb must be 1 to 8192 (Envoy's range)")
+            }
+            limits.maxHeaderListSize = kb * 1024
+        }
+        let windows = 65_535...Int(Int32.max)
+        if let w = initialStreamWindowSize {
+            guard windows.contains(w) else {
+                throw OptionError(description: "--http2-initial-stream-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
+            }
+            limits.initialStreamWindow = Int32(w)
+        }
+        if let w = initialConnectionWindowSize {
+            guard windows.contains(w) else {
+                throw OptionError(description: "--http2-initial-connection-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
+            }
+            limits.connectionWindow = Int32(w)
+        }
+        return limits
+    }
 }

@@ -509,8 +509,3 @@ final class HTTP2Connection: EventHandler {
         ctx.connectionCount -= 1
     }
 }
-
-extension ProxyConfig {
-    /// HTTP/2 limits; Envoy's defaults (docs/http2.md), not configurable yet.
-    var http2Limits: HTTP2Limits { .default }
-}

@@ -1,4 +1,5 @@
 import HTTP1
+import HTTP2
 
 /// Limits and timeouts of the proxy. Defaults follow Cilium's Envoy settings where Cilium has one
 /// (docs/proxy.md lists each).
@@ -25,6 +26,8 @@ public struct ProxyConfig: Sendable {
     public var accessDeniedMessage: String
     /// Write a flow record for every decision (off only to measure what flows cost).
     public var recordFlows: Bool
+    /// HTTP/2 SETTINGS and flood limits (Envoy's defaults; docs/http2.md).
+    public var http2Limits: HTTP2Limits = .default
 
     public init(workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,
                 httpListenAddress: UInt32 = 0x0100_007F, httpListenPort: UInt16 = 15001,

@@ -23,6 +23,8 @@ struct SandboxCommand: ParsableCommand {
         var noFlows = false
         @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
         var policyDenyResponse: String?
+        @Option(help: "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10")
+        var agentArg: [String] = []
 
         func run() throws {
             var extra: [String] = []
@@ -30,6 +32,7 @@ struct SandboxCommand: ParsableCommand {
             if let workers { extra += ["--workers", String(workers)] }
             if let pinCpu { extra += ["--pin-cpu", String(pinCpu)] }
             if noFlows { extra.append("--no-flows") }
+            extra += agentArg
             let state = try SandboxLifecycle.up(topologyPath: file, agentArguments: extra)
             print("sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)")
             for e in state.endpoints {
@@ -84,10 +87,13 @@ struct SandboxCommand: ParsableCommand {
         var workers: Int?
         @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
         var policyDenyResponse: String?
+        @Option(help: "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10")
+        var agentArg: [String] = []
         func run() throws {
             var extra: [String] = []
             if let workers { extra += ["--workers", String(workers)] }
             if let policyDenyResponse { extra += ["--policy-deny-response", policyDenyResponse] }
+            extra += agentArg
             try SandboxLifecycle.startAgent(arguments: extra)
         }
     }

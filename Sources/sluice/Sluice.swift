@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datapath
 import Foundation
+import HTTP2
 import Proxy
 
 /// `sluice`: a transparent per-node L7 policy proxy. Argument parsing and wiring only.
@@ -119,6 +120,14 @@ struct AgentCommand: ParsableCommand {
     var fqdnMaxIpsPerName: Int = 1000
     @Option(help: "Answer to a packet the egress policy denies: none (silent drop) or icmp (destination unreachable; Cilium --policy-deny-response).")
     var policyDenyResponse: String = "none"
+    @Option(help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams; default 100).")
+    var http2MaxConcurrentStreams: UInt32?
+    @Option(help: "HTTP/2: largest request header list in KiB, more gets 431 on that stream (Envoy max_request_headers_kb; default 60).")
+    var http2MaxRequestHeadersKb: Int?
+    @Option(help: "HTTP/2: per-stream receive window in bytes (Envoy initial_stream_window_size; default 262144).")
+    var http2InitialStreamWindowSize: Int?
+    @Option(help: "HTTP/2: per-connection receive window in bytes (Envoy initial_connection_window_size; default 1048576).")
+    var http2InitialConnectionWindowSize: Int?
 
     func run() throws {
         // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
@@ -129,6 +138,14 @@ struct AgentCommand: ParsableCommand {
         config.recordFlows = !noFlows
         config.accessDeniedMessage = http403Msg
         config.connectTimeoutNs = connectTimeoutMs * 1_000_000
+        do {
+            config.http2Limits = try HTTP2Limits.withOptions(
+                maxConcurrentStreams: http2MaxConcurrentStreams, maxRequestHeadersKB: http2MaxRequestHeadersKb,
+                initialStreamWindowSize: http2InitialStreamWindowSize,
+                initialConnectionWindowSize: http2InitialConnectionWindowSize)
+        } catch {
+            throw ValidationError(error.description)
+        }
         var options = Agent.Options(
             netns: netns, endpointsFile: endpoints, stateDirectory: stateDir, controlSocket: socket,
             bpfObjectDirectory: bpfDir ?? Paths.repoRoot + "/bpf", pinDirectory: Paths.pinDirectory,

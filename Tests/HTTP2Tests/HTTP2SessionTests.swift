@@ -137,6 +137,61 @@ final class HTTP2SessionTests: XCTestCase {
 
     /// Without `consume`, a sender stops at the receiver's stream window: flow control is the
     /// backpressure, nothing beyond it is buffered.
+    /// The frames a session queued, as (type, stream, payload).
+    private func frames(_ bytes: [UInt8]) -> [(type: UInt8, stream: UInt32, payload: [UInt8])] {
+        var out: [(UInt8, UInt32, [UInt8])] = []
+        var i = 0
+        while i + 9 <= bytes.count {
+            let length = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
+            let stream = (UInt32(bytes[i + 5]) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8
+                | UInt32(bytes[i + 8])) & 0x7FFF_FFFF
+            out.append((bytes[i + 3], stream, Array(bytes[(i + 9)..<min(bytes.count, i + 9 + length)])))
+            i += 9 + length
+        }
+        return out
+    }
+
+    private func be32(_ b: ArraySlice<UInt8>) -> UInt32 {
+        b.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    func testConfiguredLimitsAreWhatTheServerAdvertises() throws {
+        let limits = try HTTP2Limits.withOptions(maxConcurrentStreams: 7, maxRequestHeadersKB: 16,
+                                                 initialStreamWindowSize: 100_000,
+                                                 initialConnectionWindowSize: 4 << 20)
+        let s = try HTTP2Session(role: .server, limits: limits, clock: { 0 })
+        let out = frames(try output(s))
+        let settings = try XCTUnwrap(out.first { $0.type == 4 && $0.stream == 0 })
+        var advertised: [UInt16: UInt32] = [:]
+        for at in stride(from: 0, to: settings.payload.count, by: 6) {
+            let p = settings.payload[at..<(at + 6)]
+            advertised[UInt16(p[at]) << 8 | UInt16(p[at + 1])] = be32(p[(at + 2)...])
+        }
+        XCTAssertEqual(advertised[3], 7, "SETTINGS_MAX_CONCURRENT_STREAMS")
+        XCTAssertEqual(advertised[4], 100_000, "SETTINGS_INITIAL_WINDOW_SIZE")
+        XCTAssertEqual(advertised[6], 16 * 1024, "SETTINGS_MAX_HEADER_LIST_SIZE")
+        let update = try XCTUnwrap(out.first { $0.type == 8 && $0.stream == 0 }, "connection WINDOW_UPDATE")
+        XCTAssertEqual(be32(update.payload[0..<4]) & 0x7FFF_FFFF, UInt32((4 << 20) - 65_535))
+    }
+
+    func testLimitOptionsKeepDefaultsAndRejectOutOfRangeValues() {
+        XCTAssertEqual(try HTTP2Limits.withOptions(), HTTP2Limits.default)
+        XCTAssertEqual(try HTTP2Limits.withOptions(maxRequestHeadersKB: 8192).maxHeaderListSize, 8192 * 1024)
+        let bad: [(() throws -> HTTP2Limits, String)] = [
+            ({ try HTTP2Limits.withOptions(maxConcurrentStreams: 0) }, "--http2-max-concurrent-streams"),
+            ({ try HTTP2Limits.withOptions(maxRequestHeadersKB: 0) }, "--http2-max-request-headers-kb"),
+            ({ try HTTP2Limits.withOptions(maxRequestHeadersKB: 8193) }, "--http2-max-request-headers-kb"),
+            ({ try HTTP2Limits.withOptions(initialStreamWindowSize: 65_534) }, "--http2-initial-stream-window-size"),
+            ({ try HTTP2Limits.withOptions(initialStreamWindowSize: 1 << 31) }, "--http2-initial-stream-window-size"),
+            ({ try HTTP2Limits.withOptions(initialConnectionWindowSize: 1) }, "--http2-initial-connection-window-size"),
+        ]
+        for (make, option) in bad {
+            XCTAssertThrowsError(try make()) { error in
+                XCTAssertTrue("\(error)".hasPrefix(option), "\(error)")
+            }
+        }
+    }
+
     func testFlowControlBoundsTheBody() throws {
         let client = try HTTP2Session(role: .client, clock: { 0 })
         let server = try server()

@@ -56,3 +56,12 @@ expect_eq "upgraded request flows are HTTP/2" 2 "$(count_flows 'f["l7"]["type"]=
 compact=$("$SLUICE" observe --last 200)
 expect_contains "compact" "http-request DROPPED (HTTP/2 GET http://backend.backend.svc.cluster.local:8080/denied)" "$compact"
 expect_contains "compact" "http-response FORWARDED (HTTP/2 403" "$compact"
+
+step "HTTP/2 limits from the command line: the agent advertises what it was started with"
+"$SLUICE" sandbox stop-agent
+"$SLUICE" sandbox start-agent --agent-arg=--http2-max-concurrent-streams=7 --agent-arg=--http2-initial-stream-window-size=100000
+expect_eq "prior-knowledge GET after the restart" 200 "$(http_code frontend/frontend --http2-prior-knowledge "$H2/allowed/after-restart")"
+out=$(pod frontend/frontend nghttp -nv -t 10 $H2/allowed/limits 2>&1)
+expect_contains "SETTINGS_MAX_CONCURRENT_STREAMS" "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):7" "$out"
+expect_contains "SETTINGS_INITIAL_WINDOW_SIZE" "SETTINGS_INITIAL_WINDOW_SIZE(0x04):100000" "$out"
+expect_contains "the request still succeeds" ":status: 200" "$out"
