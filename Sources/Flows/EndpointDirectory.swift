@@ -69,6 +69,7 @@ public struct EndpointDirectory: Sendable {
     private let byID: [UInt32: Endpoint]
     private let byIPv4: [UInt32: Endpoint]
     private let identityLabels: [UInt32: [String]]
+    private var dnsNames: [UInt32: [String]] = [:]
 
     /// Indexes a document. Later duplicates of an ID, address or identity replace earlier ones; entries whose
     /// `ipv4` does not parse are reachable by ID only.
@@ -100,6 +101,38 @@ public struct EndpointDirectory: Sendable {
     /// Decodes and indexes the agent's JSON document.
     public init(json: Data) throws {
         self.init(file: try JSONDecoder().decode(File.self, from: json))
+    }
+
+    /// The same directory with DNS names for addresses (IPv4 in network order → names without the
+    /// trailing dot, sorted), for `source_names` / `destination_names`.
+    public func withNames(_ names: [UInt32: [String]]) -> EndpointDirectory {
+        var copy = self
+        copy.dnsNames = names
+        return copy
+    }
+
+    /// The names of an address (network byte order), or none.
+    public func names(ipv4NetworkOrder: UInt32) -> [String] { dnsNames[ipv4NetworkOrder] ?? [] }
+
+    /// The address → names table of the agent's toFQDNs cache file (`<state>/fqdn.json`,
+    /// `{"version":1,"names":{"name.":{"1.2.3.4":{...}}}}`): every IPv4 address it holds, expired
+    /// ones included (connections to them may still be open), with its names lower-cased and
+    /// without the trailing dot, as Hubble shows them. Nil when the document does not parse.
+    public static func namesFromFQDNCache(json: Data) -> [UInt32: [String]]? {
+        struct File: Decodable { var names: [String: [String: AnyEntry]] }
+        struct AnyEntry: Decodable {}
+        guard let file = try? JSONDecoder().decode(File.self, from: json) else { return nil }
+        var out: [UInt32: Set<String>] = [:]
+        for (name, addresses) in file.names {
+            var n = name.lowercased()
+            if n.hasSuffix(".") { n.removeLast() }
+            guard !n.isEmpty else { continue }
+            for address in addresses.keys {
+                guard let ip = IPv4Address(address) else { continue }
+                out[ip.networkOrder, default: []].insert(n)
+            }
+        }
+        return out.mapValues { $0.sorted() }
     }
 
     /// The local endpoint with this ID.

@@ -33,6 +33,15 @@ extension Flow {
         flow.destination = decodeEndpoint(id: rec.dst_endpoint, identity: rec.dst_identity,
                                           ipv4: v4 ? withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) } : nil,
                                           directory: directory)
+        if v4 {
+            // Hubble fills these from the DNS cache for any address; local endpoints have their pod.
+            if flow.source?.podName.isEmpty ?? true {
+                flow.sourceNames = directory.names(ipv4NetworkOrder: withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) })
+            }
+            if flow.destination?.podName.isEmpty ?? true {
+                flow.destinationNames = directory.names(ipv4NetworkOrder: withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) })
+            }
+        }
         flow.l7 = decodeL7(rec)
         return flow
     }

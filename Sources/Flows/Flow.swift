@@ -23,6 +23,10 @@ public struct Flow: Sendable, Equatable {
     public var type: FlowType
     /// `node_name`.
     public var nodeName: String
+    /// `source_names` / `destination_names`: the DNS names the node's DNS proxy saw answered with
+    /// that side's address (toFQDNs-learned names), for peers that are not local endpoints.
+    public var sourceNames: [String] = []
+    public var destinationNames: [String] = []
     /// `l7` block (HTTP or DNS), present on L7 flows.
     public var l7: Layer7?
     /// `event_type` (monitor message type and sub-type).

@@ -11,6 +11,8 @@ extension FlowFilter {
         var destinationPorts: [UInt16] = []
         var sourceIdentities: [UInt32] = []
         var destinationIdentities: [UInt32] = []
+        var sourceFQDNs: [FQDNPattern] = []
+        var destinationFQDNs: [FQDNPattern] = []
         var verdicts: [Flow.Verdict] = []
         var dropReasons: [DropReason] = []
         var eventTypes: [EventTypeMatch] = []
@@ -54,6 +56,8 @@ extension FlowFilter {
                 && Self.any(destinationPorts) { $0 == f.l4?.destinationPort }
                 && Self.any(sourceIdentities) { $0 == f.source?.identity }
                 && Self.any(destinationIdentities) { $0 == f.destination?.identity }
+                && Self.any(sourceFQDNs) { p in f.sourceNames.contains { p.matches($0) } }
+                && Self.any(destinationFQDNs) { p in f.destinationNames.contains { p.matches($0) } }
                 && Self.any(verdicts) { $0 == f.verdict }
                 && Self.any(dropReasons) { $0 == f.dropReasonDesc }
                 && Self.any(eventTypes) { $0.matches(f.eventType) }

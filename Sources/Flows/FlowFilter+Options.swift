@@ -38,6 +38,17 @@ extension FlowFilter {
         }
     }
 
+    mutating func addFQDN(_ option: Option, _ value: String) throws(Error) {
+        guard let pattern = FQDNPattern(value) else {
+            throw Error("invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)")
+        }
+        switch option {
+        case .fromFQDN: both { $0.sourceFQDNs.append(pattern) }
+        case .toFQDN: both { $0.destinationFQDNs.append(pattern) }
+        default: either(source: { $0.sourceFQDNs.append(pattern) }, destination: { $0.destinationFQDNs.append(pattern) })
+        }
+    }
+
     /// `-t/--type`: a monitor message type name or number, optionally `:sub-type` (a trace observation point name
     /// or a number).
     mutating func addType(_ value: String) throws(Error) {

@@ -24,6 +24,7 @@ public struct FlowFilter {
         case type, `protocol`
         case httpMethod = "http-method", httpPath = "http-path", httpURL = "http-url", httpStatus = "http-status"
         case trafficDirection = "traffic-direction"
+        case fqdn, fromFQDN = "from-fqdn", toFQDN = "to-fqdn"
     }
 
     /// Why an option value was refused; `description` is Hubble's wording where it has one.
@@ -68,6 +69,7 @@ public struct FlowFilter {
         case .ip, .fromIP, .toIP: try addIP(option, value)
         case .port, .fromPort, .toPort: try addPort(option, value)
         case .identity, .fromIdentity, .toIdentity: try addIdentity(option, value)
+        case .fqdn, .fromFQDN, .toFQDN: try addFQDN(option, value)
         case .verdict:
             guard let v = Flow.Verdict(name: value) else { throw Error("invalid --verdict value: \(value)") }
             both { $0.verdicts.append(v) }

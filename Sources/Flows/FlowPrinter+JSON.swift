@@ -30,6 +30,10 @@ extension FlowPrinter {
         if let destination = f.destination { o.object("destination") { endpoint(&$0, destination) } }
         if f.type != .unknown { o.raw("Type", JSONText.quoted(f.type.name)) }
         o.string("node_name", f.nodeName)
+        if !f.sourceNames.isEmpty { o.raw("source_names", "[" + f.sourceNames.map(JSONText.quoted).joined(separator: ",") + "]") }
+        if !f.destinationNames.isEmpty {
+            o.raw("destination_names", "[" + f.destinationNames.map(JSONText.quoted).joined(separator: ",") + "]")
+        }
         if let l7 = f.l7 { o.object("l7") { layer7(&$0, l7) } }
         if f.eventType.type != 0 || f.eventType.subType != 0 {
             o.object("event_type") { e in

@@ -12,8 +12,8 @@ public enum FlowPrinter {
     /// Time is Go's `StampMilli` in `timeZone` (default: `localTimeZone`). The arrow is `->` when `is_reply` is
     /// false, `<-` when true (source and destination are then swapped back for printing), `<>` when unknown.
     public static func compact(_ f: Flow, timeZone: TimeZone? = nil, printNodeName: Bool = false) -> String {
-        var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort)
-        var dst = host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort)
+        var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames)
+        var dst = host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames)
         var srcIdentity = identity(f.source?.identity ?? 0)
         var dstIdentity = identity(f.destination?.identity ?? 0)
         var arrow = "->"
@@ -38,8 +38,8 @@ public enum FlowPrinter {
     public static func dict(_ f: Flow, timeZone: TimeZone? = nil, printNodeName: Bool = false) -> String {
         var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone)]
         if printNodeName { lines.append("       NODE: " + f.nodeName) }
-        lines.append("     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort))
-        lines.append("DESTINATION: " + host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort))
+        lines.append("     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
+        lines.append("DESTINATION: " + host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
         lines.append("       TYPE: " + flowType(f))
         lines.append("    VERDICT: " + verdict(f))
         lines.append("    SUMMARY: " + f.summary)
@@ -97,11 +97,14 @@ public enum FlowPrinter {
         }
     }
 
-    /// `ns/pod:port`, or `ip:port` (`[v6]:port`) without a pod name; no port when it is 0.
-    private static func host(_ e: FlowEndpoint?, address: String?, port: UInt16?) -> String {
+    /// `ns/pod:port`; without a pod name the DNS names (`a.example.com,b.example.com:port`, as
+    /// Hubble's printer), else `ip:port` (`[v6]:port`); no port when it is 0.
+    private static func host(_ e: FlowEndpoint?, address: String?, port: UInt16?, names: [String]) -> String {
         var name = address ?? ""
         if let e, !e.podName.isEmpty {
             name = e.namespace.isEmpty ? e.podName : e.namespace + "/" + e.podName
+        } else if !names.isEmpty {
+            name = names.joined(separator: ",")
         }
         guard let port, port != 0 else { return name }
         return (name.contains(":") ? "[" + name + "]" : name) + ":" + String(port)

@@ -13,7 +13,8 @@ struct Observe: ParsableCommand {
             --from-namespace, --to-namespace, --pod, --from-pod, --to-pod (a [ns/]name prefix), --label, \
             --from-label, --to-label, --ip, --from-ip, --to-ip, --port, --from-port, --to-port, --identity, \
             --from-identity, --to-identity, -t/--type (l7, drop, policy-verdict, trace), --protocol \
-            (tcp, udp, http, dns), --http-method, --http-path, --http-url, --http-status, --traffic-direction.
+            (tcp, udp, http, dns), --http-method, --http-path, --http-url, --http-status, --traffic-direction, \
+            --fqdn, --from-fqdn, --to-fqdn (names learned by the DNS proxy; `*` matches any run of name characters).
             """)
 
     @Option(help: "Print the last N flows (default 20 unless --follow, --all or --first).")
@@ -164,13 +165,20 @@ struct Observe: ParsableCommand {
         return (whitelist, blacklist)
     }
 
+    /// Endpoint names and labels from the agent's `endpoints.json`, DNS names of addresses from
+    /// its toFQDNs cache `fqdn.json` (written within a second of a change).
     static func loadDirectory() -> EndpointDirectory {
         let path = Paths.agentState + "/endpoints.json"
+        var directory = EndpointDirectory(file: EndpointDirectory.File(nodeName: "", endpoints: [], identities: []))
         if let data = FileManager.default.contents(atPath: path),
            let file = try? JSONDecoder().decode(EndpointDirectory.File.self, from: data) {
-            return EndpointDirectory(file: file)
+            directory = EndpointDirectory(file: file)
         }
-        return EndpointDirectory(file: EndpointDirectory.File(nodeName: "", endpoints: [], identities: []))
+        if let data = FileManager.default.contents(atPath: Paths.agentState + "/fqdn.json"),
+           let names = EndpointDirectory.namesFromFQDNCache(json: data) {
+            directory = directory.withNames(names)
+        }
+        return directory
     }
 }
 

@@ -123,6 +123,18 @@ sleep 0.3
 expect_eq "L7 flows toward api.example.com:8443" 2 \
   "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and f.get("l4",{}).get("TCP",{}).get("destination_port")==8443')"
 
+step "flows name learned addresses (Hubble's destination_names, --to-fqdn)"
+sleep 1.2  # the agent writes its toFQDNs cache file within a second of a change
+expect_eq "request flows to api.example.com:8443 by --to-fqdn" 2 \
+  "$(flows_json --to-fqdn 'api.*.com' --port 8443 -t l7 | python3 -c 'import sys, json
+n = 0
+for line in sys.stdin:
+    f = json.loads(line)["flow"]
+    if f["l7"]["type"] == "REQUEST" and f["destination_names"] == ["api.example.com"]: n += 1
+print(n)')"
+expect_eq "--to-fqdn other names: none" 0 "$(flows_json --to-fqdn '*.example.org' | wc -l)"
+expect_contains "compact shows the name" "-> api.example.com:8443 (ID:" "$("$SLUICE" observe --all --to-fqdn api.example.com --port 8443)"
+
 step "agent restart: learned allowances survive, DNS fails closed while down"
 "$SLUICE" sandbox stop-agent
 expect_eq "api.example.com:443 by IP while the agent is down" 200 "$(code http://192.0.2.10:443/)"
