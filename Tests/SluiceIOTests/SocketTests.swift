@@ -25,6 +25,7 @@ final class SocketTests: XCTestCase {
 
     private func connectClient(port: UInt16) -> Int32 {
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(client, 0)
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = port.bigEndian
@@ -38,6 +39,15 @@ final class SocketTests: XCTestCase {
         return client
     }
 
+    /// The next connection of `listener`, polling for up to 200 ms.
+    private func acceptWithin(_ listener: Int32) throws -> Socket.Accepted? {
+        for _ in 0..<200 {
+            if let a = try Socket.accept(listener) { return a }
+            usleep(1000)
+        }
+        return nil
+    }
+
     func testDeferredAcceptWaitsForTheFirstBytes() throws {
         let listener = try Socket.listenTCP(address: loopback, port: 0, transparent: false, reusePort: false)
         defer { Socket.close(listener) }
@@ -47,12 +57,7 @@ final class SocketTests: XCTestCase {
         usleep(50_000)
         XCTAssertNil(try Socket.accept(listener), "connected but silent: not handed out yet")
         XCTAssertEqual(send(client, "GET", 3, 0), 3)
-        var accepted: Socket.Accepted?
-        for _ in 0..<200 where accepted == nil {
-            accepted = try Socket.accept(listener)
-            if accepted == nil { usleep(1000) }
-        }
-        let a = try XCTUnwrap(accepted, "the first bytes make the connection acceptable")
+        let a = try XCTUnwrap(try acceptWithin(listener), "the first bytes make the connection acceptable")
         defer { Socket.close(a.fd) }
         var buf = [UInt8](repeating: 0, count: 8)
         XCTAssertEqual(recv(a.fd, &buf, buf.count, 0), 3, "and they are readable at once")
@@ -65,27 +70,11 @@ final class SocketTests: XCTestCase {
         let port = boundPort(listener)
         XCTAssertNotEqual(port, 0)
 
-        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(client, 0)
+        let client = connectClient(port: port)
         defer { Glibc.close(client) }
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr.s_addr = loopback
-        let rc = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        XCTAssertEqual(rc, 0)
         XCTAssertEqual(noDelay(client), 0, "a plain client socket starts without TCP_NODELAY")
 
-        var accepted: Socket.Accepted?
-        for _ in 0..<100 where accepted == nil {
-            accepted = try Socket.accept(listener)
-            if accepted == nil { usleep(1000) }
-        }
-        let a = try XCTUnwrap(accepted)
+        let a = try XCTUnwrap(try acceptWithin(listener))
         defer { Socket.close(a.fd) }
         XCTAssertEqual(noDelay(a.fd), 1, "accepted sockets inherit TCP_NODELAY from the listener")
         XCTAssertEqual(a.localAddress, loopback)
