@@ -12,12 +12,8 @@
 #   direct : node netns -> kube-dns:53 (no proxy; allowed names only)
 # Prints a table and `ratio qps|cpu_us_per_query|p99_ms <set> sluice/<peer> <value>` lines.
 set -u
-if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
-  export SLUICE_BENCH_LOCKED=1
-  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
-fi
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+bench_prelude "$@"
 : "${DNS_SETS:=allowed denied mixed allowed@5000}"
 : "${DNS_CLIENTS:=10}" "${DNS_OUTSTANDING:=100}"
 TOPO="$ROOT/proxy-config/sandbox/bench-dns.yaml"

@@ -5,12 +5,8 @@
 #   H2_STREAMS="1 10 100" H2_CONNS=10 H2_PEERS="haproxy envoy"
 # Prints a table and `ratio cpu_us_per_req h2-get[-mN] sluice/<peer> <value>` lines.
 set -u
-if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
-  export SLUICE_BENCH_LOCKED=1
-  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
-fi
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+bench_prelude "$@"
 : "${H2_STREAMS:=1 10 100}"
 : "${H2_CONNS:=10}"
 : "${H2_PEERS:=haproxy envoy}"

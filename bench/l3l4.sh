@@ -8,13 +8,8 @@
 # policy / no policy, the `sluice apply` wall time and the agent's compile and map update times.
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/l3l4.sh (smoke)
 set -u
-if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
-  # One sandbox per machine: everything from `sandbox up` to `sandbox down` holds the lock.
-  export SLUICE_BENCH_LOCKED=1
-  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
-fi
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+bench_prelude "$@"
 : "${IDENTITIES:=1000}" "${PORTS:=10}" "${CONN_CLIENTS:=20}" "${SERVER_CPU:=$PROXY_CPU}"
 OUT="${OUT:-$BENCH/results/l3l4-$(date +%Y%m%d-%H%M%S)}"
 RUN_DIR="$OUT/run" RAW="$OUT/raw"

@@ -1,5 +1,5 @@
 # Helpers for bench/run.sh and bench/profile.sh (sourced, not executed).
-# Everything here runs under the sandbox lock (run.sh takes it).
+# Everything here runs under the sandbox lock (bench_prelude takes it).
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 SLUICE="${SLUICE:-$ROOT/.build/release/sluice}"
@@ -28,6 +28,17 @@ CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
+
+# bench_prelude "$@": the first lines of every bench script. Needs root (network namespaces,
+# BPF); re-runs the calling script under the sandbox lock once, because there is one sandbox per
+# machine and everything from `sandbox up` to `sandbox down` must hold the lock.
+bench_prelude() {
+  [ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+  if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
+    export SLUICE_BENCH_LOCKED=1
+    exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
+  fi
+}
 
 # --- dependencies ---------------------------------------------------------------------------
 install_deps() {

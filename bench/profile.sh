@@ -4,12 +4,8 @@
 # perf.data under bench/results/profile-<timestamp>/.
 #   bash bench/profile.sh [SCENARIO]      (PROFILE_SECONDS=10, FLOWS=1; FLOWS=0 adds --no-flows)
 set -u
-if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
-  export SLUICE_BENCH_LOCKED=1
-  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
-fi
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root"
+bench_prelude "$@"
 command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
 SC=${1:-get-ka}
 : "${PROFILE_SECONDS:=10}" "${FLOWS:=1}"

@@ -5,13 +5,8 @@
 # Output: bench/results/<timestamp>/ (raw runs, summary.md); the table and the
 # `ratio ...` lines are printed at the end.
 set -u
-if [ -z "${SLUICE_BENCH_LOCKED:-}" ]; then
-  # One sandbox per machine: everything from `sandbox up` to `sandbox down` holds the lock.
-  export SLUICE_BENCH_LOCKED=1
-  exec flock /run/lock/sluice-sandbox.lock bash "$0" "$@"
-fi
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, BPF)"
+bench_prelude "$@"
 : "${PHASES:=compare variants}"
 
 OUT="${OUT:-$BENCH/results/$(date +%Y%m%d-%H%M%S)}"

@@ -114,14 +114,12 @@ public struct EndpointDirectory: Sendable {
     /// The names of an address (network byte order), or none.
     public func names(ipv4NetworkOrder: UInt32) -> [String] { dnsNames[ipv4NetworkOrder] ?? [] }
 
-    /// The address → names table of the agent's toFQDNs cache file (`<state>/fqdn.json`,
-    /// `{"version":1,"names":{"name.":{"1.2.3.4":{...}}}}`): every IPv4 address it holds, expired
-    /// ones included (connections to them may still be open), with its names lower-cased and
-    /// without the trailing dot, as Hubble shows them. Nil when the document does not parse.
+    /// The address → names table of the agent's toFQDNs cache file (`FQDNCacheFile`): every IPv4
+    /// address it holds, expired ones included (connections to them may still be open), with its
+    /// names lower-cased and without the trailing dot, as Hubble shows them. Nil when the
+    /// document does not parse.
     public static func namesFromFQDNCache(json: Data) -> [UInt32: [String]]? {
-        struct File: Decodable { var names: [String: [String: AnyEntry]] }
-        struct AnyEntry: Decodable {}
-        guard let file = try? JSONDecoder().decode(File.self, from: json) else { return nil }
+        guard let file = try? JSONDecoder().decode(FQDNCacheFile.self, from: json) else { return nil }
         var out: [UInt32: Set<String>] = [:]
         for (name, addresses) in file.names {
             var n = name.lowercased()

@@ -5,7 +5,7 @@ struct FQDNPattern {
     private let pattern: [UInt8]
 
     init?(_ text: String) {
-        var t = text.lowercased().trimmingASCIISpaces()
+        var t = String(Substring(text.lowercased()).trimmingSpaces)
         if t.hasSuffix(".") { t.removeLast() }
         let bytes = Array(t.utf8)
         guard !bytes.isEmpty, bytes.allSatisfy({ Self.isNameByte($0) || $0 == UInt8(ascii: "*") }) else { return nil }
@@ -49,11 +49,3 @@ struct FQDNPattern {
     }
 }
 
-extension String {
-    fileprivate func trimmingASCIISpaces() -> String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" || c == "\n" || c == "\r" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\n" || c == "\r" { s.removeLast() }
-        return String(s)
-    }
-}

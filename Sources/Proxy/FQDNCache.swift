@@ -1,4 +1,5 @@
 import DNS
+import Flows
 import Foundation
 
 /// The node-wide cache of names learned from DNS answers for `toFQDNs` selectors: name -> IP ->
@@ -126,24 +127,14 @@ public final class FQDNCache: @unchecked Sendable {
 
     // MARK: persistence
 
-    /// The file format: `{"version":1,"names":{"name.":{"1.2.3.4":{"expiresNs":..,"lastSeenNs":..}}}}`.
-    struct File: Codable {
-        struct Item: Codable {
-            var expiresNs: UInt64
-            var lastSeenNs: UInt64
-        }
-        var version: Int
-        var names: [String: [String: Item]]
-    }
-
     /// The whole cache as JSON (sorted keys, stable).
     public func encoded() throws -> Data {
         lock.lock()
-        var file = File(version: 1, names: [:])
+        var file = FQDNCacheFile()
         for (name, entries) in names {
-            var items: [String: File.Item] = [:]
+            var items: [String: FQDNCacheFile.Item] = [:]
             for (ip, entry) in entries {
-                items[ip.description] = File.Item(expiresNs: entry.expiresNs, lastSeenNs: entry.lastSeenNs)
+                items[ip.description] = FQDNCacheFile.Item(expiresNs: entry.expiresNs, lastSeenNs: entry.lastSeenNs)
             }
             file.names[name] = items
         }
@@ -158,7 +149,7 @@ public final class FQDNCache: @unchecked Sendable {
     /// addresses are skipped. Returns the number of IPs loaded.
     @discardableResult
     public func load(_ data: Data) throws -> Int {
-        let file = try JSONDecoder().decode(File.self, from: data)
+        let file = try JSONDecoder().decode(FQDNCacheFile.self, from: data)
         var loaded: [String: [IPAddress: Entry]] = [:]
         var count = 0
         for (name, items) in file.names {

@@ -3,7 +3,7 @@ import SluiceIO
 
 /// The transparent HTTP listener of one worker (all workers' listeners share one SO_REUSEPORT
 /// group; the sockmap holds one of them and the kernel spreads connections over the group).
-/// Accepts, reads the steering table once per connection, and starts an `HTTP1Connection`.
+/// Accepts, takes the steering entry from the worker's `SteeringCache`, and starts an `HTTP1Connection`.
 final class HTTPListener: EventHandler {
     let ctx: WorkerContext
     let fd: Int32

@@ -58,14 +58,7 @@ extension Demo {
         let root = Paths.repoRoot
         let topology = root + "/proxy-config/sandbox/blog.yaml"
         say("== Act 2: service boundaries (blog), L3/L4 policy in the datapath ==")
-        say("-- sandbox up \(topology)")
-        let state: SandboxState
-        do {
-            state = try SandboxLifecycle.up(topologyPath: topology)
-        } catch {
-            try? SandboxLifecycle.down()
-            throw error
-        }
+        let state = try sandboxUp(topology)
         defer {
             if !keep {
                 say("-- sandbox down")

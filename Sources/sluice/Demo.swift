@@ -23,20 +23,25 @@ struct Demo: ParsableCommand {
         say("== demo done ==")
     }
 
+    /// `sandbox up` of an act's topology; a half-built sandbox is taken down before the error
+    /// goes up.
+    func sandboxUp(_ topology: String) throws -> SandboxState {
+        say("-- sandbox up \(topology)")
+        do {
+            return try SandboxLifecycle.up(topologyPath: topology)
+        } catch {
+            try? SandboxLifecycle.down()
+            throw error
+        }
+    }
+
     /// Act 1; returns the number of steps that did not give the expected result.
     private func tutorialAct(keep: Bool) throws -> Int {
         let root = Paths.repoRoot
         let topology = root + "/proxy-config/sandbox/tutorial.yaml"
         let policy = root + "/proxy-config/examples/tutorial/backend-http-rules.yaml"
         say("== Sluice demo: L7 policy for the tutorial's backend (httpbin) ==")
-        say("-- sandbox up \(topology)")
-        let state: SandboxState
-        do {
-            state = try SandboxLifecycle.up(topologyPath: topology)
-        } catch {
-            try? SandboxLifecycle.down()
-            throw error
-        }
+        let state = try sandboxUp(topology)
         var failures = 0
         defer {
             if !keep {
