@@ -4,7 +4,7 @@ SWIFT ?= swift
 VENV := $(CURDIR)/.venv
 SLUICE := $(CURDIR)/.build/release/sluice
 APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2 curl dnsutils \
-	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client
+	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client binutils
 # dnspython: DNS test clients; h2, grpcio, grpcio-health-checking: the h2c and grpc sandbox servers
 # and the HTTP/2 test clients.
 PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking
@@ -27,9 +27,11 @@ deps: .deps-stamp
 	@$(VENV)/bin/pip install -q $(PY_PACKAGES)
 	@touch $@
 
+# Two executables: the CLI `sluice` and the agent `sluice-agent` (no Foundation in its memory).
 build: deps bpf
+	$(SWIFT) build -c release --static-swift-stdlib --product sluice-agent
 	$(SWIFT) build -c release --static-swift-stdlib --product sluice
-	@test -x $(SLUICE) && echo "built $(SLUICE)"
+	@test -x $(SLUICE) && test -x $(SLUICE)-agent && echo "built $(SLUICE) and $(SLUICE)-agent"
 
 demo: build
 	$(SLUICE) demo

@@ -7,11 +7,20 @@ let optimize: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+// Release links with lld and packed relative relocations (DT_RELR, glibc >= 2.36): 1.9 MB of
+// .rela.dyn become 15 KB the loader reads at start, which is 2.4 MB less resident memory
+// (docs/performance.md).
+let releaseLink: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                 .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "sluice",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-agent", targets: ["sluice-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
@@ -28,38 +37,42 @@ let package = Package(
         // RE2 behind a C ABI (Cilium/Envoy match HTTP rules with RE2 FullMatch).
         .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
 
+        // JSON for Codable types without Foundation: the agent's files and control protocol.
+        .target(name: "SluiceJSON", swiftSettings: optimize),
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
         .target(name: "HTTP1", swiftSettings: optimize),
         .target(name: "DNS", swiftSettings: optimize),
         .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: optimize),
-        .target(name: "Policy", dependencies: ["CRE2", "Yams"], swiftSettings: optimize),
-        .target(name: "Flows", dependencies: ["CSluiceShared"], swiftSettings: optimize),
+        .target(name: "Policy", dependencies: ["CRE2"], swiftSettings: optimize),
+        // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
+        .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
+        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON"], swiftSettings: optimize),
         .target(name: "Datapath",
                 dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO"],
                 swiftSettings: optimize),
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "SluiceJSON", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["Yams", "CSluice"]),
+        // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
+        // resident memory is the data plane's (docs/performance.md).
+        .executableTarget(name: "sluice-agent", dependencies: ["Proxy"], swiftSettings: optimize,
+                          linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["Proxy", "Sandbox", "Datapath", "Flows", "Policy", "HTTP2",
+                          dependencies: ["Proxy", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "HTTP2",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: optimize,
-                          // Release links with lld and packed relative relocations (DT_RELR,
-                          // glibc >= 2.36): 1.9 MB of .rela.dyn become 15 KB the loader reads at
-                          // start, which is 2.4 MB less resident memory (docs/performance.md).
-                          linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
-                                                        .when(platforms: [.linux], configuration: .release))]),
+                          swiftSettings: optimize, linkerSettings: releaseLink),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML"]),
+        .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "Flows"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "CLibbpf", "CSluice", "CSluiceShared"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

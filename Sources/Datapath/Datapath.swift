@@ -1,5 +1,5 @@
 internal import CLibbpf
-internal import Foundation
+internal import SluiceIO
 internal import CSluice
 internal import CSluiceShared
 
@@ -97,7 +97,7 @@ public final class Datapath: @unchecked Sendable {
         }
         // Maps a newer build pinned (a name this build does not list) must not keep the
         // directory from going away.
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: pinDirectory)) ?? []
+        let leftovers = Files.list(pinDirectory)
         for name in leftovers where name.hasPrefix("sluice_") {
             try BPFFilesystem.unpin(pinDirectory + "/" + name)
         }

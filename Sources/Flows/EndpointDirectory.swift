@@ -1,5 +1,5 @@
 import CSluiceShared
-import Foundation
+import SluiceJSON
 
 /// What the reader of the flow map needs to name endpoints: the node name, every local endpoint (by ID and by
 /// IPv4 address) and the labels of every identity.
@@ -99,8 +99,8 @@ public struct EndpointDirectory: Sendable {
     }
 
     /// Decodes and indexes the agent's JSON document.
-    public init(json: Data) throws {
-        self.init(file: try JSONDecoder().decode(File.self, from: json))
+    public init(json: [UInt8]) throws {
+        self.init(file: try JSON.decode(File.self, from: json))
     }
 
     /// The same directory with DNS names for addresses (IPv4 in network order → names without the
@@ -118,8 +118,8 @@ public struct EndpointDirectory: Sendable {
     /// address it holds, expired ones included (connections to them may still be open), with its
     /// names lower-cased and without the trailing dot, as Hubble shows them. Nil when the
     /// document does not parse.
-    public static func namesFromFQDNCache(json: Data) -> [UInt32: [String]]? {
-        guard let file = try? JSONDecoder().decode(FQDNCacheFile.self, from: json) else { return nil }
+    public static func namesFromFQDNCache(json: [UInt8]) -> [UInt32: [String]]? {
+        guard let file = try? JSON.decode(FQDNCacheFile.self, from: json) else { return nil }
         var out: [UInt32: Set<String>] = [:]
         for (name, addresses) in file.names {
             var n = name.lowercased()

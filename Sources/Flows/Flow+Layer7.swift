@@ -74,7 +74,7 @@ extension Flow {
         /// The path component of `url` (without query or fragment), as `--http-path` matches it.
         public var path: String {
             var rest = Substring(url)
-            if let schemeEnd = rest.range(of: "://") {
+            if let schemeEnd = rest.firstRange(of: "://") {
                 rest = rest[schemeEnd.upperBound...]
                 guard let slash = rest.firstIndex(of: "/") else { return "" }
                 rest = rest[slash...]

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Prints flows the way `hubble observe` does: `compact` (the default), `dict` and `json` (`FlowPrinter+JSON`).
 /// Pure functions of the flow and the options; used by `sluice observe`, off the request path.
@@ -11,7 +11,7 @@ public enum FlowPrinter {
     ///
     /// Time is Go's `StampMilli` in `timeZone` (default: `localTimeZone`). The arrow is `->` when `is_reply` is
     /// false, `<-` when true (source and destination are then swapped back for printing), `<>` when unknown.
-    public static func compact(_ f: Flow, timeZone: TimeZone? = nil, printNodeName: Bool = false) -> String {
+    public static func compact(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false) -> String {
         var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames)
         var dst = host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames)
         var srcIdentity = identity(f.source?.identity ?? 0)
@@ -35,7 +35,7 @@ public enum FlowPrinter {
     }
 
     /// One `-o dict` block (no trailing newline): `KEY: value` lines, keys right-aligned.
-    public static func dict(_ f: Flow, timeZone: TimeZone? = nil, printNodeName: Bool = false) -> String {
+    public static func dict(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false) -> String {
         var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone)]
         if printNodeName { lines.append("       NODE: " + f.nodeName) }
         lines.append("     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
@@ -47,13 +47,8 @@ public enum FlowPrinter {
     }
 
     /// The zone Go's `time.Local` would use: `TZ` when set (empty or unknown means UTC), else the system zone
-    /// (`/etc/localtime`, UTC when absent).
-    public static var localTimeZone: TimeZone {
-        guard let tz = ProcessInfo.processInfo.environment["TZ"] else { return TimeZone.current }
-        let name = tz.hasPrefix(":") ? String(tz.dropFirst()) : tz
-        if name.isEmpty { return TimeZone(secondsFromGMT: 0) ?? TimeZone.current }
-        return TimeZone(identifier: name) ?? TimeZone(secondsFromGMT: 0) ?? TimeZone.current
-    }
+    /// (`/etc/localtime`, UTC when absent) — which is what the C library's `localtime_r` does.
+    public static var localTimeZone: PrintTimeZone { .local }
 
     /// The flow type column: `http-request`, `dns-response proxy`, the drop reason text (`Policy denied`),
     /// `policy-verdict:none INGRESS`, a trace point (`to-proxy`)...
@@ -81,9 +76,8 @@ public enum FlowPrinter {
 
     // MARK: - Internals
 
-    private static func time(_ f: Flow, timeZone: TimeZone?) -> String {
-        let zone = timeZone ?? localTimeZone
-        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(f.time.seconds)))
+    private static func time(_ f: Flow, timeZone: PrintTimeZone?) -> String {
+        let offset = (timeZone ?? localTimeZone).utcOffsetSeconds(atUnixSeconds: Int64(f.time.seconds))
         return CivilTime.stampMilli(f.time, utcOffsetSeconds: offset)
     }
 
@@ -127,5 +121,28 @@ public enum FlowPrinter {
     private static func traceObservationPoint(_ subType: Int32) -> String {
         guard subType >= 0, Int(subType) < traceObservationPoints.count else { return String(subType) }
         return traceObservationPoints[Int(subType)]
+    }
+}
+
+/// The time zone flows are printed in: a fixed UTC offset, or the local zone of the C library
+/// (`TZ`, else `/etc/localtime`), asked per timestamp so daylight saving applies.
+public enum PrintTimeZone: Sendable, Equatable {
+    case fixed(secondsEastOfUTC: Int)
+    case local
+
+    /// UTC.
+    public static let utc = PrintTimeZone.fixed(secondsEastOfUTC: 0)
+
+    /// The offset from UTC in seconds at `unixSeconds`.
+    public func utcOffsetSeconds(atUnixSeconds unixSeconds: Int64) -> Int {
+        switch self {
+        case .fixed(let seconds):
+            return seconds
+        case .local:
+            var t = time_t(unixSeconds)
+            var parts = tm()
+            guard localtime_r(&t, &parts) != nil else { return 0 }
+            return Int(parts.tm_gmtoff)
+        }
     }
 }

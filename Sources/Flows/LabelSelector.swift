@@ -78,12 +78,12 @@ struct LabelSelector {
         guard !s.isEmpty else { return nil }
         if s.hasPrefix("!") { return keyed(s.dropFirst(), .doesNotExist, []) }
         for (token, op) in [("!=", Operator.notEquals), ("==", .equals), ("=", .equals)] {
-            if let r = s.range(of: token) {
+            if let r = s.firstRange(of: token) {
                 return keyed(s[..<r.lowerBound], op, [String(s[r.upperBound...].trimmingSpaces)])
             }
         }
         for (token, op) in [(" notin ", Operator.notIn), (" in ", .in)] {
-            if let r = s.range(of: token) {
+            if let r = s.firstRange(of: token) {
                 let list = s[r.upperBound...].trimmingSpaces
                 guard list.hasPrefix("("), list.hasSuffix(")") else { return nil }
                 let values = list.dropFirst().dropLast().split(separator: ",").map { String($0.trimmingSpaces) }

@@ -4,7 +4,8 @@
 /// `policy.yaml:14:13: spec.ingress[0].toPorts[0].ports[0].protocol: L7 rules can only apply to TCP (not ANY) except for DNS rules`.
 /// Messages use Cilium's wording (pkg/policy/api/rule_validation.go) where Cilium has one.
 public struct LoadError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The file name given to `PolicyRepository.apply(yamlText:fileName:)`.
+    /// The file name given to `PolicyRepository.apply(documents:fileName:)` (or to
+    /// `PolicyYAML.documents`, for YAML syntax errors).
     public var file: String
     /// 1-based line of the offending node (0 when unknown).
     public var line: Int

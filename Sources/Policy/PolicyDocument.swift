@@ -54,9 +54,10 @@ public struct PolicyKey: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 }
 
-/// One validated policy object: its key and its rules (a KNP becomes one rule).
-struct PolicyDocument: Sendable {
-    var key: PolicyKey
+/// One validated policy object: its key and its rules (a KNP becomes one rule). Public as
+/// `PolicyFileParser.Output`'s element (its key only); the rest stays internal.
+public struct PolicyDocument: Sendable {
+    public internal(set) var key: PolicyKey
     var rules: [PolicyRule]
     /// Where it came from, for listings.
     var file: String

@@ -1,27 +1,18 @@
-import Yams
-
-/// Turns the text of a policy file (one or more YAML documents) into validated
-/// `PolicyDocument`s, or the first `LoadError`. Pure: no I/O, no state.
-enum PolicyFileParser {
+/// Turns the documents of a policy file (one `PolicyNode` tree per YAML document, built from
+/// the text by `PolicyYAML`) into validated `PolicyDocument`s, or the first `LoadError`.
+/// Pure: no I/O, no state.
+public enum PolicyFileParser {
     /// The parsed documents plus non-fatal notes.
-    struct Output {
-        var documents: [PolicyDocument]
-        var warnings: [String]
+    public struct Output {
+        public var documents: [PolicyDocument]
+        public var warnings: [String]
     }
 
     private static let documentKeys: Set<String> = ["apiVersion", "kind", "metadata", "spec", "specs", "status"]
 
-    /// Parses every document of `text`; empty documents are skipped.
-    static func parse(_ text: String, fileName: String) throws(LoadError) -> Output {
+    /// Parses every document of a file named `fileName`; null (empty) documents are skipped.
+    public static func parse(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> Output {
         var output = Output(documents: [], warnings: [])
-        let roots: [Node]
-        do {
-            roots = try Array(Parser(yaml: text).allRoots())
-        } catch let error as YamlError {
-            throw loadError(error, fileName: fileName)
-        } catch {
-            throw LoadError(file: fileName, line: 0, column: 0, field: "", message: "\(error)")
-        }
         for root in roots {
             let value = YAMLValue(node: root, path: "", file: fileName)
             if value.isNull { continue }
@@ -67,26 +58,6 @@ enum PolicyFileParser {
             }
             warnings += parser.warnings.map { "\(key): \($0)" }
         }
-        return PolicyDocument(key: key, rules: rules, file: value.file, line: value.node.mark?.line ?? 0)
-    }
-
-    private static func loadError(_ error: YamlError, fileName: String) -> LoadError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return LoadError(file: fileName, line: mark.line, column: mark.column, field: "", message: problem)
-        default:
-            return LoadError(file: fileName, line: 0, column: 0, field: "", message: "\(error)")
-        }
-    }
-}
-
-private extension Parser {
-    /// Every root node of the stream, in order.
-    func allRoots() throws -> [Node] {
-        var roots: [Node] = []
-        while let root = try nextRoot() {
-            roots.append(root)
-        }
-        return roots
+        return PolicyDocument(key: key, rules: rules, file: value.file, line: value.node.line)
     }
 }

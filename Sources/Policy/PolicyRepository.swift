@@ -37,11 +37,12 @@ public final class PolicyRepository {
     /// The keys of the objects in force, sorted.
     public var keys: [PolicyKey] { documents.keys.sorted() }
 
-    /// Parses and validates every document of `yamlText`, then stores them all, replacing objects
-    /// with the same key (like `kubectl apply`). Atomic: on any error nothing changes.
+    /// Parses and validates every document of a file (`PolicyYAML.documents` builds them from the
+    /// text), then stores them all, replacing objects with the same key (like `kubectl apply`).
+    /// Atomic: on any error nothing changes.
     @discardableResult
-    public func apply(yamlText: String, fileName: String) throws(LoadError) -> ApplyResult {
-        let parsed = try PolicyFileParser.parse(yamlText, fileName: fileName)
+    public func apply(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> ApplyResult {
+        let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
         var result = ApplyResult(changes: [], warnings: parsed.warnings)
         for document in parsed.documents {
             let action: ApplyResult.Action
@@ -62,11 +63,11 @@ public final class PolicyRepository {
         documents.removeValue(forKey: PolicyKey(kind: kind, namespace: namespace, name: name)) != nil
     }
 
-    /// Removes every object named in `yamlText` (like `kubectl delete -f`); returns the keys that
-    /// existed. The file must be valid; on error nothing changes.
+    /// Removes every object named in a file's documents (like `kubectl delete -f`); returns the
+    /// keys that existed. The file must be valid; on error nothing changes.
     @discardableResult
-    public func delete(yamlText: String, fileName: String) throws(LoadError) -> [PolicyKey] {
-        let parsed = try PolicyFileParser.parse(yamlText, fileName: fileName)
+    public func delete(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> [PolicyKey] {
+        let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
         return parsed.documents.compactMap { documents.removeValue(forKey: $0.key)?.key }
     }
 

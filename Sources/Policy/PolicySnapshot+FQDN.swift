@@ -3,7 +3,7 @@
 ///
 /// Immutable and `Sendable`; `matches` never allocates. The compiled `PolicySnapshot` does not
 /// carry these yet; until it does, the agent keeps one set per policy object with
-/// `FQDNSelectorSet.parse(yamlText:fileName:)` and merges them with `init(merging:)`.
+/// `FQDNSelectorSet.parse(documents:fileName:)` and merges them with `init(merging:)`.
 public final class FQDNSelectorSet: @unchecked Sendable {
     /// Every selector, in policy order (duplicates by text removed).
     public let patterns: [FQDNPattern]
@@ -37,9 +37,10 @@ public final class FQDNSelectorSet: @unchecked Sendable {
     }
 
     /// The `toFQDNs` selectors (egress rules only; deny rules cannot carry them) of every object
-    /// in a policy file, by object key. Validates the file exactly like `PolicyRepository.apply`.
-    public static func parse(yamlText: String, fileName: String) throws(LoadError) -> [PolicyKey: FQDNSelectorSet] {
-        let parsed = try PolicyFileParser.parse(yamlText, fileName: fileName)
+    /// in a policy file's documents, by object key. Validates the file exactly like
+    /// `PolicyRepository.apply(documents:fileName:)`.
+    public static func parse(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> [PolicyKey: FQDNSelectorSet] {
+        let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
         var result: [PolicyKey: FQDNSelectorSet] = [:]
         for document in parsed.documents {
             let patterns = document.rules.flatMap { rule in rule.egress.flatMap { $0.peers.fqdns.map(\.pattern) } }

@@ -1,24 +1,22 @@
-import Yams
-
 /// A YAML node together with its YAML path and file, so every parse step can report
 /// `file:line:column: path: message`. Parsers take and return these; nothing here allocates
-/// beyond what Yams already built.
+/// beyond the `PolicyNode` tree already built.
 struct YAMLValue {
-    let node: Node
+    let node: PolicyNode
     /// YAML path, e.g. `spec.ingress[0].toPorts`.
     let path: String
     let file: String
 
     /// Makes a `LoadError` pointing at this node.
     func error(_ message: String) -> LoadError {
-        LoadError(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, field: path,
+        LoadError(file: file, line: node.line, column: node.column, field: path,
                   message: message)
     }
 
     /// True for `~`, `null` and empty values.
     var isNull: Bool {
-        if case .scalar(let scalar) = node {
-            return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        if case .scalar(let text, let plain) = node.content {
+            return plain && ["", "~", "null", "Null", "NULL"].contains(text)
         }
         return false
     }
@@ -27,13 +25,13 @@ struct YAMLValue {
     /// A null value counts as an empty mapping.
     func mapping(allowing allowed: Set<String>, ignoringUnknown: Bool = false) throws(LoadError) -> YAMLMapping {
         if isNull { return YAMLMapping(owner: self, entries: [:]) }
-        guard case .mapping(let mapping) = node else { throw error("expected a mapping") }
+        guard case .mapping(let mapping) = node.content else { throw error("expected a mapping") }
         var entries: [String: YAMLValue] = [:]
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar(let keyScalar) = keyNode else {
+        for pair in mapping {
+            let keyNode = pair.key, valueNode = pair.value
+            guard case .scalar(let key, _) = keyNode.content else {
                 throw YAMLValue(node: keyNode, path: path, file: file).error("mapping keys must be strings")
             }
-            let key = keyScalar.string
             let childPath = path.isEmpty ? key : "\(path).\(key)"
             if !allowed.contains(key) {
                 if ignoringUnknown { continue }
@@ -50,13 +48,13 @@ struct YAMLValue {
     /// The mapping as ordered string pairs (for `matchLabels`): keys and values must be scalars.
     func stringPairs() throws(LoadError) -> [(key: String, value: YAMLValue)] {
         if isNull { return [] }
-        guard case .mapping(let mapping) = node else { throw error("expected a mapping") }
+        guard case .mapping(let mapping) = node.content else { throw error("expected a mapping") }
         var pairs: [(key: String, value: YAMLValue)] = []
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar(let keyScalar) = keyNode else {
+        for pair in mapping {
+            let keyNode = pair.key, valueNode = pair.value
+            guard case .scalar(let key, _) = keyNode.content else {
                 throw YAMLValue(node: keyNode, path: path, file: file).error("mapping keys must be strings")
             }
-            let key = keyScalar.string
             pairs.append((key, YAMLValue(node: valueNode, path: "\(path).\(key)", file: file)))
         }
         return pairs
@@ -65,7 +63,7 @@ struct YAMLValue {
     /// The items of a sequence; null counts as empty.
     func sequence() throws(LoadError) -> [YAMLValue] {
         if isNull { return [] }
-        guard case .sequence(let sequence) = node else { throw error("expected a list") }
+        guard case .sequence(let sequence) = node.content else { throw error("expected a list") }
         return sequence.enumerated().map { index, item in
             YAMLValue(node: item, path: "\(path)[\(index)]", file: file)
         }
@@ -73,8 +71,8 @@ struct YAMLValue {
 
     /// A scalar's text (numbers and booleans as written).
     func string() throws(LoadError) -> String {
-        guard case .scalar(let scalar) = node else { throw error("expected a string") }
-        return isNull ? "" : scalar.string
+        guard case .scalar(let text, _) = node.content else { throw error("expected a string") }
+        return isNull ? "" : text
     }
 
     /// A list of scalars.

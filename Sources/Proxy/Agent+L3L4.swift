@@ -1,6 +1,7 @@
 import Datapath
-import Foundation
 import Policy
+import SluiceIO
+import SluiceJSON
 
 /// The agent's L3/L4 policy step: the compiled snapshot's policy map, enforcement flags and
 /// ipcache go into the datapath (`Datapath.syncL3L4`), and the to-endpoint program is attached
@@ -34,8 +35,8 @@ extension Agent {
 
     /// The node addresses (network order) read from the endpoints file; empty when it has none.
     func nodeIPv4Addresses() -> [UInt32] {
-        guard let data = FileManager.default.contents(atPath: options.endpointsFile),
-              let file = try? JSONDecoder().decode(NodeAddresses.self, from: data),
+        guard let data = Files.readIfPresent(options.endpointsFile),
+              let file = try? JSON.decode(NodeAddresses.self, from: data),
               let text = file.nodeIP, let ip = IPv4Text.parse(text)
         else { return [] }
         return [ip]

@@ -1,9 +1,10 @@
 import CSluiceShared
 import Datapath
 import Flows
-import Foundation
+import Glibc
 import Policy
 import SluiceIO
+import SluiceJSON
 
 /// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
 /// workers and answers the control socket. One per node; runs in the node's network namespace.
@@ -54,7 +55,7 @@ public final class Agent {
     private var endpoints: [EndpointDescriptor] = []
     private var ifindexes: [UInt32: Int32] = [:]
     private var snapshot: PolicySnapshot?
-    private let lock = NSLock()
+    private let lock = Lock()
     /// The toFQDNs selectors of each policy object in force (see FQDNSelectorSet).
     private var fqdnSelectorsByKey: [PolicyKey: FQDNSelectorSet] = [:]
     private var fqdn: FQDNService?
@@ -71,7 +72,7 @@ public final class Agent {
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
         }
-        try FileManager.default.createDirectory(atPath: policyDirectory, withIntermediateDirectories: true)
+        try Files.createDirectories(policyDirectory)
         let datapath = try Datapath.open(objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory)
         self.datapath = datapath
         try datapath.setDenyResponse(options.policyDenyResponse)
@@ -136,7 +137,10 @@ public final class Agent {
         defer { lock.unlock() }
         switch request.op {
         case "apply":
-            return apply(yaml: request.yaml ?? "", fileName: request.file ?? "<stdin>", persist: true)
+            guard let documents = request.documents else {
+                return ControlResponse(ok: false, message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
+            }
+            return apply(documents: documents, fileName: request.file ?? "<stdin>", persist: true)
         case "get":
             return ControlResponse(ok: true, message: repository.listing())
         case "status":
@@ -151,17 +155,17 @@ public final class Agent {
 
     /// Applies a policy file atomically: on any error nothing changes and the error names the
     /// file, line and field. On success the new snapshot replaces the old one everywhere.
-    private func apply(yaml: String, fileName: String, persist: Bool) -> ControlResponse {
+    private func apply(documents: [PolicyNode], fileName: String, persist: Bool) -> ControlResponse {
         let result: PolicyRepository.ApplyResult
         do {
-            result = try repository.apply(yamlText: yaml, fileName: fileName)
+            result = try repository.apply(documents: documents, fileName: fileName)
         } catch {
             return ControlResponse(ok: false, message: String(describing: error))
         }
-        recordFQDNSelectors(yaml: yaml, fileName: fileName)
+        recordFQDNSelectors(documents: documents, fileName: fileName)
         do {
             try install()
-            if persist { try persistPolicy(yaml: yaml, fileName: fileName) }
+            if persist { try persistPolicy(documents: documents, fileName: fileName) }
         } catch {
             return ControlResponse(ok: false, message: "policy accepted but not installed: \(error)")
         }
@@ -171,19 +175,19 @@ public final class Agent {
     /// Compiles the repository and installs the result: datapath steering first for new L7
     /// ports, then the proxy workers.
     private func install() throws {
-        let compileStart = DispatchTime.now().uptimeNanoseconds
+        let compileStart = Clock.monotonicNs()
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
-        let compiled = DispatchTime.now().uptimeNanoseconds
+        let compiled = Clock.monotonicNs()
         self.snapshot = snapshot
         try saveIdentities()
         // The proxy learns the new rules first, then steering, then L3/L4: a port gaining L7
         // rules is steered only once the proxy can decide on it.
         server?.publish(snapshot)
-        let mapsStart = DispatchTime.now().uptimeNanoseconds
+        let mapsStart = Clock.monotonicNs()
         try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
         try installL3L4(snapshot, datapath: datapath, fqdnWriter: fqdnWriter)
         lastInstall = InstallTiming(compileNs: compiled - compileStart,
-                                    mapsNs: DispatchTime.now().uptimeNanoseconds - mapsStart,
+                                    mapsNs: Clock.monotonicNs() - mapsStart,
                                     policyEntries: snapshot.policyMap.count,
                                     ipcacheEntries: snapshot.ipcacheEntries().count)
         fqdn?.publish(selectors: currentFQDNSelectors)
@@ -192,8 +196,8 @@ public final class Agent {
 
     /// Remembers the toFQDNs selectors of the objects in an applied file (replacing those of
     /// objects with the same key, like the repository does).
-    private func recordFQDNSelectors(yaml: String, fileName: String) {
-        guard let sets = try? FQDNSelectorSet.parse(yamlText: yaml, fileName: fileName) else { return }
+    private func recordFQDNSelectors(documents: [PolicyNode], fileName: String) {
+        guard let sets = try? FQDNSelectorSet.parse(documents: documents, fileName: fileName) else { return }
         fqdnSelectorsByKey.merge(sets) { _, new in new }
     }
 
@@ -222,8 +226,7 @@ public final class Agent {
     private var policyDirectory: String { options.stateDirectory + "/policies" }
 
     private func loadEndpoints() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: options.endpointsFile))
-        let file = try JSONDecoder().decode(EndpointsFile.self, from: data)
+        let file = try JSON.decode(EndpointsFile.self, from: Files.read(options.endpointsFile))
         endpoints = []
         for e in file.endpoints {
             guard let ip = IPv4Text.parse(e.ipv4) else { continue }
@@ -239,33 +242,45 @@ public final class Agent {
         repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
         let identitiesPath = options.stateDirectory + "/identities.json"
-        if let data = FileManager.default.contents(atPath: identitiesPath),
-           let state = try? JSONDecoder().decode([String: UInt32].self, from: data) {
+        if let data = Files.readIfPresent(identitiesPath),
+           let state = try? JSON.decode([String: UInt32].self, from: data) {
             allocator = IdentityAllocator(state: state)
         }
     }
 
     private func saveIdentities() throws {
-        let data = try JSONEncoder().encode(allocator.state)
-        try data.write(to: URL(fileURLWithPath: options.stateDirectory + "/identities.json"), options: .atomic)
+        try Files.writeAtomically(options.stateDirectory + "/identities.json", JSON.encode(allocator.state, sortedKeys: true))
     }
 
-    /// Re-applies the policies saved by earlier `apply` calls, in order.
+    /// Re-applies the policies saved by earlier `apply` calls, in order. Each is the parsed
+    /// document tree `sluice apply` sent (the agent has no YAML parser), with its file name.
     private func restorePolicies() throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: policyDirectory)) ?? []
-        for name in names.sorted() where name.hasSuffix(".yaml") {
+        for name in Files.list(policyDirectory).sorted() {
             let path = policyDirectory + "/" + name
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
-            _ = try? repository.apply(yamlText: text, fileName: path)
-            recordFQDNSelectors(yaml: text, fileName: path)
+            if name.hasSuffix(".yaml") {
+                log("skipping \(path): YAML stored by an earlier agent version (this one keeps parsed documents); apply the file again")
+                continue
+            }
+            guard name.hasSuffix(".json") else { continue }
+            guard let bytes = Files.readIfPresent(path), let stored = try? JSON.decode(StoredPolicy.self, from: bytes) else {
+                log("skipping \(path): not a stored policy")
+                continue
+            }
+            _ = try? repository.apply(documents: stored.documents, fileName: stored.file)
+            recordFQDNSelectors(documents: stored.documents, fileName: stored.file)
         }
     }
 
-    private func persistPolicy(yaml: String, fileName: String) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: policyDirectory)) ?? []
-        let next = names.count + 1
-        let path = policyDirectory + "/" + String(format: "%06d.yaml", next)
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    private func persistPolicy(documents: [PolicyNode], fileName: String) throws {
+        let next = Files.list(policyDirectory).filter { $0.hasSuffix(".json") || $0.hasSuffix(".yaml") }.count + 1
+        let digits = String(next)
+        let path = policyDirectory + "/" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".json"
+        try Files.writeAtomically(path, JSON.encode(StoredPolicy(file: fileName, documents: documents)))
+    }
+
+    private func log(_ message: String) {
+        var line = "sluice-agent: " + message + "\n"
+        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     private func writeEndpointDirectory(_ snapshot: PolicySnapshot) throws {
@@ -283,10 +298,8 @@ public final class Agent {
         let file = EndpointDirectory.File(
             nodeName: options.nodeName, endpoints: entries,
             identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(file).write(to: URL(fileURLWithPath: options.stateDirectory + "/endpoints.json"),
-                                       options: .atomic)
+        try Files.writeAtomically(options.stateDirectory + "/endpoints.json",
+                                  JSON.encode(file, sortedKeys: true, pretty: true))
     }
 }
 
@@ -300,10 +313,19 @@ struct InstallTiming: CustomStringConvertible {
 
     /// `last install: compile 12.3 ms, maps 45.6 ms (10000 policy entries, 1003 ipcache entries)`.
     var description: String {
-        let ms = { (ns: UInt64) in String(format: "%.1f", Double(ns) / 1e6) }
+        let ms = { (ns: UInt64) -> String in
+            let tenths = (ns + 50_000) / 100_000
+            return "\(tenths / 10).\(tenths % 10)"
+        }
         return "last install: compile \(ms(compileNs)) ms, maps \(ms(mapsNs)) ms "
             + "(\(policyEntries) policy entries, \(ipcacheEntries) ipcache entries)"
     }
+}
+
+/// A policy file as the agent stores it for restarts: the documents `sluice apply` sent.
+struct StoredPolicy: Codable {
+    var file: String
+    var documents: [PolicyNode]
 }
 
 /// The endpoint list the agent reads (the sandbox's state.json; other keys are ignored).

@@ -1,18 +1,22 @@
-import Foundation
 import Glibc
+import Policy
+import SluiceIO
+import SluiceJSON
 
 /// A control request: one JSON object per connection, sent by `sluice apply`, `sluice policy get`.
 public struct ControlRequest: Codable, Sendable {
     /// "apply", "get" or "status".
     public var op: String
-    /// apply: the file's name (for error messages) and its text.
+    /// apply: the file's name (for error messages) and its documents, parsed from YAML by the
+    /// CLI (`PolicyYAML`) with their lines and columns, so the agent's errors still point into
+    /// the file. The agent has no YAML parser (it would bring Foundation into its memory).
     public var file: String?
-    public var yaml: String?
+    public var documents: [PolicyNode]?
 
-    public init(op: String, file: String? = nil, yaml: String? = nil) {
+    public init(op: String, file: String? = nil, documents: [PolicyNode]? = nil) {
         self.op = op
         self.file = file
-        self.yaml = yaml
+        self.documents = documents
     }
 }
 
@@ -49,12 +53,12 @@ final class ControlServer {
             }
             let body = ControlSocket.readAll(client)
             let response: ControlResponse
-            if let request = try? JSONDecoder().decode(ControlRequest.self, from: body) {
-                response = handler(request)
-            } else {
-                response = ControlResponse(ok: false, message: "malformed control request")
+            do {
+                response = handler(try JSON.decode(ControlRequest.self, from: body))
+            } catch {
+                response = ControlResponse(ok: false, message: "malformed control request: \(error)")
             }
-            if let data = try? JSONEncoder().encode(response) { ControlSocket.writeAll(client, data) }
+            if let data = try? JSON.encode(response) { ControlSocket.writeAll(client, data) }
             close(client)
         }
     }
@@ -81,8 +85,7 @@ enum ControlSocket {
     }
 
     static func bindListening(path: String) throws -> Int32 {
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Files.createDirectories(Files.directory(of: path))
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlError(message: "socket: \(String(cString: strerror(errno)))") }
@@ -99,8 +102,8 @@ enum ControlSocket {
         return fd
     }
 
-    static func readAll(_ fd: Int32) -> Data {
-        var data = Data()
+    static func readAll(_ fd: Int32) -> [UInt8] {
+        var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -115,7 +118,7 @@ enum ControlSocket {
         return data
     }
 
-    static func writeAll(_ fd: Int32, _ data: Data) {
+    static func writeAll(_ fd: Int32, _ data: [UInt8]) {
         data.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
@@ -145,10 +148,10 @@ public enum ControlClient {
         guard r == 0 else {
             throw ControlError(message: "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is the sandbox up?)")
         }
-        ControlSocket.writeAll(fd, try JSONEncoder().encode(request))
+        ControlSocket.writeAll(fd, try JSON.encode(request))
         shutdown(fd, Int32(SHUT_WR))
         let data = ControlSocket.readAll(fd)
-        guard let response = try? JSONDecoder().decode(ControlResponse.self, from: data) else {
+        guard let response = try? JSON.decode(ControlResponse.self, from: data) else {
             throw ControlError(message: "the agent gave no answer")
         }
         return response

@@ -1,6 +1,8 @@
 import DNS
 import Flows
-import Foundation
+import Glibc
+import SluiceIO
+import SluiceJSON
 
 /// The node-wide cache of names learned from DNS answers for `toFQDNs` selectors: name -> IP ->
 /// (expiry, last seen). A lookup by any pod fills it for every pod (cilium-semantics.md 1.8).
@@ -27,7 +29,7 @@ public final class FQDNCache: @unchecked Sendable {
     public let maxIPsPerName: Int
 
     private var names: [String: [IPAddress: Entry]] = [:]
-    private var lock = NSLock()
+    private let lock = Lock()
     /// Set by every change, cleared by `takeDirty()` (the persister's "on change").
     private var dirty = false
 
@@ -128,7 +130,7 @@ public final class FQDNCache: @unchecked Sendable {
     // MARK: persistence
 
     /// The whole cache as JSON (sorted keys, stable).
-    public func encoded() throws -> Data {
+    public func encoded() throws -> [UInt8] {
         lock.lock()
         var file = FQDNCacheFile()
         for (name, entries) in names {
@@ -139,17 +141,15 @@ public final class FQDNCache: @unchecked Sendable {
             file.names[name] = items
         }
         lock.unlock()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(file)
+        return try JSON.encode(file, sortedKeys: true)
     }
 
     /// Replaces the content with a file written by `encoded()`. Entries already expired at
     /// `nowNs` are kept (a connection may still use them; the next sweep decides). Unreadable
     /// addresses are skipped. Returns the number of IPs loaded.
     @discardableResult
-    public func load(_ data: Data) throws -> Int {
-        let file = try JSONDecoder().decode(FQDNCacheFile.self, from: data)
+    public func load(_ data: [UInt8]) throws -> Int {
+        let file = try JSON.decode(FQDNCacheFile.self, from: data)
         var loaded: [String: [IPAddress: Entry]] = [:]
         var count = 0
         for (name, items) in file.names {
@@ -170,7 +170,7 @@ public final class FQDNCache: @unchecked Sendable {
 
     /// Writes `encoded()` to `path` atomically (temporary file + rename).
     public func save(to path: String) throws {
-        try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+        try Files.writeAtomically(path, encoded())
     }
 }
 

@@ -1,7 +1,7 @@
 import DNS
 import Datapath
-import Foundation
 import Policy
+import SluiceIO
 
 /// The toFQDNs side of the datapath (cilium-semantics 4.5): each learned IPv4 address gets an
 /// FQDN identity, its /32 in the ipcache and, for every endpoint whose `toFQDNs` rule matches one
@@ -14,7 +14,7 @@ import Policy
 /// is IPv4 only).
 public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
     private let datapath: Datapath
-    private let lock = NSLock()
+    private let lock = Lock()
     private var snapshot: PolicySnapshot
     private var hostIPv4: [UInt32]
     /// Learned address (network order) -> its identity and the names it was learned for.
@@ -113,7 +113,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         guard case .v4(let v4) = ip else { return false }
         lock.lock()
         defer { lock.unlock() }
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = Clock.monotonicNs()
         if now &- openDestinations.atNs > 500_000_000 {
             openDestinations = (now, (try? datapath.openConnectionDestinations()) ?? [])
         }

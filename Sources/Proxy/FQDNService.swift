@@ -1,5 +1,4 @@
 import DNS
-import Foundation
 import Policy
 import SluiceIO
 
@@ -24,7 +23,7 @@ public final class FQDNService: @unchecked Sendable {
     public let cache: FQDNCache
     private let datapath: FQDNDatapath
     private let stateFile: String?
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var jobs: [Job] = []
     private var selectorSet: FQDNSelectorSet = .empty
     private var stopping = false
@@ -40,7 +39,7 @@ public final class FQDNService: @unchecked Sendable {
         self.cache = cache
         self.datapath = datapath
         self.stateFile = stateFile
-        if let stateFile, let data = FileManager.default.contents(atPath: stateFile) {
+        if let stateFile, let data = Files.readIfPresent(stateFile) {
             _ = try? cache.load(data)
         }
     }
@@ -96,7 +95,7 @@ public final class FQDNService: @unchecked Sendable {
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping && Clock.monotonicNs() < nextSweep {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.2))
+                condition.wait(untilMonotonicNs: min(nextSweep, Clock.monotonicNs() + 200_000_000))
             }
             let batch = jobs
             jobs.removeAll(keepingCapacity: true)

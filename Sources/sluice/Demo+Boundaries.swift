@@ -71,7 +71,7 @@ extension Demo {
             for file in step.files {
                 let path = root + "/proxy-config/examples/blog/" + file
                 let text = try String(contentsOfFile: path, encoding: .utf8)
-                let applied = try ControlClient.send(ControlRequest(op: "apply", file: path, yaml: text),
+                let applied = try ControlClient.send(try ControlRequest.apply(file: path, yamlText: text),
                                                      path: Paths.controlSocket)
                 say("   sluice apply -f blog/\(file): " + applied.message.replacingOccurrences(of: "\n", with: ", "))
                 guard applied.ok else { throw ExitCode(1) }

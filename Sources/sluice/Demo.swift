@@ -53,7 +53,7 @@ struct Demo: ParsableCommand {
 
         say("-- sluice apply -f \(policy)")
         let text = try String(contentsOfFile: policy, encoding: .utf8)
-        let applied = try ControlClient.send(ControlRequest(op: "apply", file: policy, yaml: text),
+        let applied = try ControlClient.send(try ControlRequest.apply(file: policy, yamlText: text),
                                              path: Paths.controlSocket)
         say("   " + applied.message.replacingOccurrences(of: "\n", with: "\n   "))
         guard applied.ok else { throw ExitCode(1) }

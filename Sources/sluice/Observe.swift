@@ -175,7 +175,7 @@ struct Observe: ParsableCommand {
             directory = EndpointDirectory(file: file)
         }
         if let data = FileManager.default.contents(atPath: Paths.agentState + "/fqdn.json"),
-           let names = EndpointDirectory.namesFromFQDNCache(json: data) {
+           let names = EndpointDirectory.namesFromFQDNCache(json: Array(data)) {
             directory = directory.withNames(names)
         }
         return directory

@@ -165,7 +165,7 @@ enum SandboxLifecycle {
 
     private static var agentLog: String { Paths.sandboxState + "/logs/agent.log" }
 
-    /// Starts `sluice agent` in its own session, logging to the sandbox's log directory.
+    /// Starts `sluice-agent` in its own session, logging to the sandbox's log directory.
     private static func startAgent(state: SandboxState, arguments: [String]) throws -> Int32 {
         if !FileManager.default.fileExists(atPath: agentLog) { FileManager.default.createFile(atPath: agentLog, contents: nil) }
         guard let log = FileHandle(forWritingAtPath: agentLog) else {
@@ -175,8 +175,8 @@ enum SandboxLifecycle {
         let process = Process()
         // Foundation starts the child in a session of its own, so it outlives this command and
         // its PID is the agent's (a `setsid` wrapper would fork and record the wrong PID).
-        process.executableURL = URL(fileURLWithPath: Paths.executable)
-        process.arguments = ["agent", "--netns", state.nodeNetns,
+        process.executableURL = URL(fileURLWithPath: AgentCommand.executable)
+        process.arguments = ["--netns", state.nodeNetns,
                              "--endpoints", Paths.sandboxState + "/state.json",
                              "--state-dir", Paths.agentState, "--socket", Paths.controlSocket] + arguments
         process.standardOutput = log

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Datapath
 import Foundation
-import HTTP2
+import Glibc
+import PolicyYAML
 import Proxy
+import SluiceIO
 
 /// `sluice`: a transparent per-node L7 policy proxy. Argument parsing and wiring only.
 @main
@@ -11,6 +13,20 @@ struct Sluice: ParsableCommand {
         commandName: "sluice",
         abstract: "Transparent per-node L7 policy proxy: CiliumNetworkPolicy HTTP and DNS rules, Hubble-style flows.",
         subcommands: [Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, AgentCommand.self])
+
+    /// `sluice agent ...` becomes `sluice-agent ...` before anything else runs (its own options
+    /// and help); every other command goes to ArgumentParser.
+    static func main() {
+        let arguments = CommandLine.arguments
+        if arguments.count > 1 && arguments[1] == "agent" {
+            do {
+                try AgentCommand.exec(Array(arguments.dropFirst(2)))
+            } catch {
+                exit(withError: error)
+            }
+        }
+        main(nil)
+    }
 }
 
 /// Paths shared by the commands.
@@ -52,7 +68,14 @@ struct Apply: ParsableCommand {
         guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
             throw ValidationError("cannot read \(filename)")
         }
-        let response = try ControlClient.send(ControlRequest(op: "apply", file: filename, yaml: text), path: socket)
+        let request: ControlRequest
+        do {
+            request = try ControlRequest.apply(file: filename, yamlText: text)
+        } catch {
+            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
+            throw ExitCode(1)
+        }
+        let response = try ControlClient.send(request, path: socket)
         if response.ok {
             print(response.message)
         } else {
@@ -79,90 +102,39 @@ struct PolicyCommand: ParsableCommand {
     }
 }
 
+/// `sluice agent`: the agent is its own executable, `sluice-agent` next to this one (no
+/// Foundation, Yams or ArgumentParser in its memory); `main` execs it with the arguments as given.
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run the node agent: datapath, proxy workers, control socket (started by `sluice sandbox up`).")
+        abstract: "Run the node agent: datapath, proxy workers, control socket (started by `sluice sandbox up`).",
+        discussion: "Runs sluice-agent with the same arguments; `sluice agent --help` lists its options.")
 
-    @Option(help: "Network namespace (name under /run/netns) to run in.")
-    var netns: String?
-    @Option(help: "JSON file listing the node's endpoints.")
-    var endpoints: String = Paths.sandboxState + "/state.json"
-    @Option(help: "Directory for the agent's persistent state.")
-    var stateDir: String = Paths.agentState
-    @Option(help: "Control socket path.")
-    var socket: String = Paths.controlSocket
-    @Option(help: "Directory holding the compiled BPF objects.")
-    var bpfDir: String?
-    @Option(help: "Worker threads (default: one per core).")
-    var workers: Int = ProxyConfig.cores
-    @Option(help: "Pin worker i to CPU (N + i) mod cores.")
-    var pinCpu: Int?
-    @Option(help: "Port of the transparent HTTP listener on 127.0.0.1.")
-    var httpPort: UInt16 = 15001
-    @Flag(help: "Do not record flows (only to measure what flows cost).")
-    var noFlows = false
-    @Option(help: "Node name written into flows.")
-    var nodeName: String = "sluice-node"
-    @Option(help: "Body of the 403 answer (Cilium --http-403-msg).")
-    var http403Msg: String = "Access denied"
-    @Option(help: "Upstream connect timeout in milliseconds.")
-    var connectTimeoutMs: UInt64 = 2000
-    @Option(help: "Answer to a DNS query the policy denies: refused or nameError (Cilium --tofqdns-dns-reject-response-code).")
-    var dnsRejectResponseCode: String = DNSProxyConfig.RejectResponseCode.refused.rawValue
-    @Option(help: "Lowest TTL in seconds of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).")
-    var fqdnMinTtl: UInt32 = 0
-    @Option(help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.")
-    var dnsListenPort: UInt16 = 15053
-    @Option(help: "Longest time in milliseconds an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).")
-    var fqdnResponseMaxDelayMs: UInt64 = 100
-    @Option(help: "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).")
-    var fqdnMaxIpsPerName: Int = 1000
-    @Option(help: "Answer to a packet the egress policy denies: none (silent drop) or icmp (destination unreachable; Cilium --policy-deny-response).")
-    var policyDenyResponse: String = "none"
-    @Option(help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams; default 100).")
-    var http2MaxConcurrentStreams: UInt32?
-    @Option(help: "HTTP/2: largest request header list in KiB, more gets 431 on that stream (Envoy max_request_headers_kb; default 60).")
-    var http2MaxRequestHeadersKb: Int?
-    @Option(help: "HTTP/2: per-stream receive window in bytes (Envoy initial_stream_window_size; default 262144).")
-    var http2InitialStreamWindowSize: Int?
-    @Option(help: "HTTP/2: per-connection receive window in bytes (Envoy initial_connection_window_size; default 1048576).")
-    var http2InitialConnectionWindowSize: Int?
+    @Argument(parsing: .allUnrecognized, help: "Options of sluice-agent.")
+    var arguments: [String] = []
 
     func run() throws {
-        // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
-        signal(SIGPIPE, SIG_IGN)
-        signal(SIGHUP, SIG_IGN)
-        _ = setsid()
-        var config = ProxyConfig(workers: workers, pinFirstCPU: pinCpu, httpListenPort: httpPort)
-        config.recordFlows = !noFlows
-        config.accessDeniedMessage = http403Msg
-        config.connectTimeoutNs = connectTimeoutMs * 1_000_000
-        do {
-            config.http2Limits = try HTTP2Limits.withOptions(
-                maxConcurrentStreams: http2MaxConcurrentStreams, maxRequestHeadersKB: http2MaxRequestHeadersKb,
-                initialStreamWindowSize: http2InitialStreamWindowSize,
-                initialConnectionWindowSize: http2InitialConnectionWindowSize)
-        } catch {
-            throw ValidationError(error.description)
+        try Self.exec(arguments)
+    }
+
+    /// The agent executable: beside this binary.
+    static var executable: String { Files.directory(of: Paths.executable) + "/sluice-agent" }
+
+    /// Replaces this process with `sluice-agent arguments...`.
+    static func exec(_ arguments: [String]) throws -> Never {
+        let path = executable
+        guard Files.exists(path) else {
+            throw ValidationError("\(path) not found (`make build` builds it next to sluice)")
         }
-        var options = Agent.Options(
-            netns: netns, endpointsFile: endpoints, stateDirectory: stateDir, controlSocket: socket,
-            bpfObjectDirectory: bpfDir ?? Paths.repoRoot + "/bpf", pinDirectory: Paths.pinDirectory,
-            nodeName: nodeName, proxy: config)
-        guard let reject = DNSProxyConfig.RejectResponseCode(rawValue: dnsRejectResponseCode) else {
-            throw ValidationError("--dns-reject-response-code must be refused or nameError")
-        }
-        options.dns.rejectResponseCode = reject
-        options.dns.fqdnMinTTL = fqdnMinTtl
-        options.dns.listenPort = dnsListenPort
-        guard fqdnMaxIpsPerName > 0 else { throw ValidationError("--fqdn-max-ips-per-name must be at least 1") }
-        options.dns.fqdnResponseMaxDelayNs = fqdnResponseMaxDelayMs * 1_000_000
-        options.dns.fqdnMaxIPsPerName = fqdnMaxIpsPerName
-        guard let denyResponse = Datapath.DenyResponse(rawValue: policyDenyResponse) else {
-            throw ValidationError("--policy-deny-response must be none or icmp")
-        }
-        options.policyDenyResponse = denyResponse
-        try Agent(options: options).run()
+        try SandboxLifecycle.exec([path] + arguments)
+    }
+}
+
+extension ControlRequest {
+    /// An apply request: the file's YAML parsed here into documents with their lines and
+    /// columns (the agent has no YAML parser); a YAML syntax error is a `LoadError` naming the
+    /// file, line and column, as the agent's own errors do.
+    static func apply(file: String, yamlText: String) throws -> ControlRequest {
+        ControlRequest(op: "apply", file: file, documents: try PolicyYAML.documents(yamlText, fileName: file))
     }
 }

@@ -1,6 +1,7 @@
 import CLibbpf
 import CSluiceShared
 import Policy
+import PolicyYAML
 import Testing
 @testable import Datapath
 

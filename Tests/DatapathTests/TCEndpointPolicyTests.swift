@@ -1,5 +1,6 @@
 import CSluiceShared
 import Policy
+import PolicyYAML
 import Testing
 @testable import Datapath
 

@@ -8,7 +8,7 @@ import XCTest
 /// `--to-fqdn`).
 final class FlowNamesTests: XCTestCase {
     /// The agent's `fqdn.json` (FQDNCache.encoded()): two names share 93.184.216.34.
-    static let cacheFile = Data("""
+    static let cacheFile = Array("""
         {"names":{"API.Example.com.":{"93.184.216.34":{"expiresNs":1,"lastSeenNs":1}},\
         "cdn.example.com.":{"93.184.216.34":{"expiresNs":2,"lastSeenNs":2},"93.184.216.35":{"expiresNs":2,"lastSeenNs":2}},\
         "bad.example.com.":{"not-an-ip":{"expiresNs":2,"lastSeenNs":2}}},"version":1}
@@ -34,7 +34,7 @@ final class FlowNamesTests: XCTestCase {
         XCTAssertEqual(names[FlowFixtures.ip("93.184.216.34")], ["api.example.com", "cdn.example.com"])
         XCTAssertEqual(names[FlowFixtures.ip("93.184.216.35")], ["cdn.example.com"])
         XCTAssertEqual(names.count, 2, "an unparsable address is skipped")
-        XCTAssertNil(EndpointDirectory.namesFromFQDNCache(json: Data("{not json".utf8)))
+        XCTAssertNil(EndpointDirectory.namesFromFQDNCache(json: Array("{not json".utf8)))
     }
 
     func testDecodedFlowsCarryTheNamesOfNonEndpointPeersOnly() throws {
@@ -50,7 +50,7 @@ final class FlowNamesTests: XCTestCase {
         XCTAssertTrue(json.contains(#""node_name":"kind-worker","destination_names":["api.example.com","cdn.example.com"]"#),
                       json)
         XCTAssertFalse(json.contains("source_names"))
-        let line = FlowPrinter.compact(f, timeZone: TimeZone(secondsFromGMT: 0))
+        let line = FlowPrinter.compact(f, timeZone: PrintTimeZone.utc)
         XCTAssertTrue(line.contains("default/client-7d9f:40000 (ID:11231) <> api.example.com,cdn.example.com:443 (ID:25165825)"),
                       line)
     }

@@ -3,7 +3,7 @@ import XCTest
 @testable import Flows
 
 final class FlowPrinterTests: XCTestCase {
-    private let utc = TimeZone(secondsFromGMT: 0)
+    private let utc = PrintTimeZone.utc
 
     /// Reference §5.4, line for line.
     func testCompactMatchesReferenceExamples() {
@@ -27,7 +27,7 @@ final class FlowPrinterTests: XCTestCase {
         var f = FlowFixtures.compactExamples[8]
         f.source = FlowEndpoint(identity: 2, labels: ["reserved:world"])
         f.ip?.source = "1.2.3.4"
-        let line = FlowPrinter.compact(f, timeZone: TimeZone(secondsFromGMT: 3600), printNodeName: true)
+        let line = FlowPrinter.compact(f, timeZone: PrintTimeZone.fixed(secondsEastOfUTC: 3600), printNodeName: true)
         XCTAssertEqual(line, "Aug  1 11:00:02.500 [kind-worker]: 1.2.3.4:43212 (world) <> "
                        + "default/server-5c6b:8080 (ID:22411) Policy denied DROPPED (TCP Flags: SYN)")
     }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Policy
+import PolicyYAML
 
 /// Truth tables for the L3/L4 datapath entries (`PolicySnapshot+Datapath`): YAML in, policy map,
 /// enforcement and ipcache out, and the decision the datapath takes for (peer, port, protocol).

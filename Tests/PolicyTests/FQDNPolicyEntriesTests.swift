@@ -1,5 +1,6 @@
 import XCTest
 @testable import Policy
+import PolicyYAML
 
 /// toFQDNs in the datapath: a toFQDNs rule gives no static allowance (before a lookup nothing in
 /// world is allowed), and a learned IP's FQDN identity gets entries exactly on the rule's ports

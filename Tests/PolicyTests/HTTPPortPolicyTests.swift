@@ -1,5 +1,6 @@
 import XCTest
 @testable import Policy
+import PolicyYAML
 
 /// Truth tables: (policy YAML, endpoints) -> rows of (peer, port, request) -> verdict and policy.
 final class HTTPPortPolicyTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Policy
+import PolicyYAML
 
 final class LoadErrorTests: XCTestCase {
     private func error(_ yaml: String) -> LoadError? {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Policy
+import PolicyYAML
 
 final class PolicyFileParserTests: XCTestCase {
     /// Every example policy written from the seeds parses.

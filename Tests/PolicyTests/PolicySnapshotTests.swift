@@ -1,5 +1,6 @@
 import XCTest
 @testable import Policy
+import PolicyYAML
 
 final class PolicySnapshotTests: XCTestCase {
     private func compile(_ texts: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints) throws -> PolicySnapshot {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Policy
+import PolicyYAML
 
 /// An HTTP request for tests: owns copies of its bytes for the lifetime of the value.
 final class TestRequest: HTTPRequestFields {

@@ -1,6 +1,7 @@
 import DNS
 import Foundation
 import Policy
+import PolicyYAML
 @testable import Proxy
 import SluiceIO
 import XCTest

@@ -64,7 +64,7 @@ final class FQDNCacheTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try cache.save(to: path)
         let loaded = FQDNCache()
-        XCTAssertEqual(try loaded.load(try Data(contentsOf: URL(fileURLWithPath: path))), 2)
+        XCTAssertEqual(try loaded.load(Array(try Data(contentsOf: URL(fileURLWithPath: path)))), 2)
         XCTAssertEqual(loaded.entries(of: "x.test."), cache.entries(of: "x.test."))
     }
 

@@ -3,6 +3,7 @@ import Flows
 import Foundation
 import Glibc
 import Policy
+import PolicyYAML
 @testable import Proxy
 import SluiceIO
 

@@ -1,0 +1,246 @@
+import Datapath
+import Glibc
+import HTTP2
+import SluiceIO
+
+/// The agent's command line (`sluice-agent [options]`, also reached as `sluice agent`): one
+/// table of options, each with its help and how it sets `Agent.Options`. Hand-written rather
+/// than ArgumentParser, which costs the agent 3 MB of resident memory (docs/performance.md).
+///
+/// Accepted forms: `--name value`, `--name=value`, `--flag`; `-h`/`--help`. An unknown option,
+/// a missing or malformed value or a value out of range stops with an error naming the option.
+public enum AgentCommandLine {
+    /// What the command line asks for.
+    public enum Outcome {
+        case run(Agent.Options)
+        case help(String)
+    }
+
+    /// A command-line error, worded for the user.
+    public struct Failure: Error, CustomStringConvertible, Equatable {
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// Parses `arguments` (without the program name). `environment` is consulted for
+    /// `SLUICE_HOME` (where bpf/ is when `--bpf-dir` is not given).
+    public static func parse(_ arguments: [String],
+                             environment: (String) -> String? = { getenv($0).map { String(cString: $0) } })
+        throws(Failure) -> Outcome
+    {
+        var state = State()
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            i += 1
+            if argument == "-h" || argument == "--help" { return .help(usage) }
+            guard argument.hasPrefix("--") else { throw Failure(message: "unexpected argument '\(argument)'") }
+            var name = argument
+            var inline: String?
+            if let eq = argument.firstIndex(of: "=") {
+                name = String(argument[..<eq])
+                inline = String(argument[argument.index(after: eq)...])
+            }
+            guard let spec = specs.first(where: { $0.name == name || $0.aliases.contains(name) }) else {
+                throw Failure(message: "unknown option '\(name)'")
+            }
+            if spec.value == nil {
+                if inline != nil { throw Failure(message: "\(spec.name) takes no value") }
+                try apply(spec, "", to: &state)
+                continue
+            }
+            let value: String
+            if let inline {
+                value = inline
+            } else {
+                guard i < arguments.count else { throw Failure(message: "missing value for '\(spec.name) <\(spec.value!)>'") }
+                value = arguments[i]
+                i += 1
+            }
+            try apply(spec, value, to: &state)
+        }
+        do {
+            state.options.proxy.http2Limits = try HTTP2Limits.withOptions(
+                maxConcurrentStreams: state.http2MaxConcurrentStreams, maxRequestHeadersKB: state.http2MaxRequestHeadersKB,
+                initialStreamWindowSize: state.http2InitialStreamWindowSize,
+                initialConnectionWindowSize: state.http2InitialConnectionWindowSize)
+        } catch {
+            throw Failure(message: error.description)
+        }
+        if state.options.bpfObjectDirectory.isEmpty {
+            state.options.bpfObjectDirectory = repositoryRoot(environment: environment) + "/bpf"
+        }
+        return .run(state.options)
+    }
+
+    /// The help text: every option with its value, default and meaning.
+    public static var usage: String {
+        var lines = [
+            "USAGE: sluice-agent [options]   (the same as `sluice agent [options]`)",
+            "",
+            "Runs the node agent: datapath, proxy workers, control socket (started by `sluice sandbox up`).",
+            "",
+            "OPTIONS:",
+        ]
+        for spec in specs {
+            var head = "  " + spec.name
+            if let value = spec.value { head += " <\(value)>" }
+            let pad = max(1, 44 - head.count)
+            var help = spec.help
+            if let def = spec.defaultText { help += " (default: \(def))" }
+            lines.append(head + String(repeating: " ", count: pad) + help)
+        }
+        lines.append("  -h, --help" + String(repeating: " ", count: 34) + "Show this help.")
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: - The table
+
+    struct State {
+        var options = Agent.Options(
+            netns: nil, endpointsFile: "/run/sluice/sandbox/state.json", stateDirectory: "/run/sluice/state",
+            controlSocket: "/run/sluice/agent.sock", bpfObjectDirectory: "", pinDirectory: "/sys/fs/bpf/sluice",
+            nodeName: "sluice-node", proxy: ProxyConfig())
+        var http2MaxConcurrentStreams: UInt32?
+        var http2MaxRequestHeadersKB: Int?
+        var http2InitialStreamWindowSize: Int?
+        var http2InitialConnectionWindowSize: Int?
+    }
+
+    struct Spec {
+        let name: String
+        var aliases: [String] = []
+        /// The value's placeholder; nil for a flag.
+        let value: String?
+        let help: String
+        var defaultText: String?
+        let set: (inout State, String) throws -> Void
+    }
+
+    static let specs: [Spec] = [
+        Spec(name: "--netns", value: "name", help: "Network namespace (name under /run/netns) to run in.") { s, v in
+            s.options.netns = v
+        },
+        Spec(name: "--endpoints", value: "path", help: "JSON file listing the node's endpoints.",
+             defaultText: "/run/sluice/sandbox/state.json") { s, v in s.options.endpointsFile = v },
+        Spec(name: "--state-dir", value: "path", help: "Directory for the agent's persistent state.",
+             defaultText: "/run/sluice/state") { s, v in s.options.stateDirectory = v },
+        Spec(name: "--socket", value: "path", help: "Control socket path.",
+             defaultText: "/run/sluice/agent.sock") { s, v in s.options.controlSocket = v },
+        Spec(name: "--bpf-dir", value: "path", help: "Directory holding the compiled BPF objects.",
+             defaultText: "bpf/ of the repository the binary was built in, or $SLUICE_HOME/bpf") { s, v in
+            s.options.bpfObjectDirectory = v
+        },
+        Spec(name: "--workers", value: "n", help: "Worker threads.", defaultText: "one per core") { s, v in
+            s.options.proxy.workers = try number(v, "--workers", in: 1...1024)
+        },
+        Spec(name: "--pin-cpu", value: "n", help: "Pin worker i to CPU (N + i) mod cores.") { s, v in
+            s.options.proxy.pinFirstCPU = try number(v, "--pin-cpu", in: 0...65535)
+        },
+        Spec(name: "--http-port", value: "port", help: "Port of the transparent HTTP listener on 127.0.0.1.",
+             defaultText: "15001") { s, v in s.options.proxy.httpListenPort = try number(v, "--http-port", in: 1...65535) },
+        Spec(name: "--no-flows", value: nil, help: "Do not record flows (only to measure what flows cost).") { s, _ in
+            s.options.proxy.recordFlows = false
+        },
+        Spec(name: "--node-name", value: "name", help: "Node name written into flows.", defaultText: "sluice-node") { s, v in
+            s.options.nodeName = v
+        },
+        Spec(name: "--http-403-msg", aliases: ["--http403-msg"], value: "text",
+             help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied") { s, v in
+            s.options.proxy.accessDeniedMessage = v
+        },
+        Spec(name: "--connect-timeout-ms", value: "ms", help: "Upstream connect timeout in milliseconds.",
+             defaultText: "2000") { s, v in
+            s.options.proxy.connectTimeoutNs = try number(v, "--connect-timeout-ms", in: 1...3_600_000) * 1_000_000
+        },
+        Spec(name: "--dns-reject-response-code", value: "refused|nameError",
+             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
+             defaultText: "refused") { s, v in
+            guard let code = DNSProxyConfig.RejectResponseCode(rawValue: v) else {
+                throw Failure(message: "--dns-reject-response-code must be refused or nameError, not '\(v)'")
+            }
+            s.options.dns.rejectResponseCode = code
+        },
+        Spec(name: "--fqdn-min-ttl", value: "seconds",
+             help: "Lowest TTL of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).", defaultText: "0") { s, v in
+            s.options.dns.fqdnMinTTL = try number(v, "--fqdn-min-ttl", in: 0...UInt32.max)
+        },
+        Spec(name: "--dns-listen-port", value: "port",
+             help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.", defaultText: "15053") { s, v in
+            s.options.dns.listenPort = try number(v, "--dns-listen-port", in: 1...65535)
+        },
+        Spec(name: "--fqdn-response-max-delay-ms", value: "ms",
+             help: "Longest time an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).",
+             defaultText: "100") { s, v in
+            s.options.dns.fqdnResponseMaxDelayNs = try number(v, "--fqdn-response-max-delay-ms", in: 0...60_000) * 1_000_000
+        },
+        Spec(name: "--fqdn-max-ips-per-name", value: "n",
+             help: "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).",
+             defaultText: "1000") { s, v in
+            s.options.dns.fqdnMaxIPsPerName = try number(v, "--fqdn-max-ips-per-name", in: 1...1_000_000)
+        },
+        Spec(name: "--policy-deny-response", value: "none|icmp",
+             help: "Answer to a packet the egress policy denies: silent drop or ICMP destination unreachable (Cilium --policy-deny-response).",
+             defaultText: "none") { s, v in
+            guard let response = Datapath.DenyResponse(rawValue: v) else {
+                throw Failure(message: "--policy-deny-response must be none or icmp, not '\(v)'")
+            }
+            s.options.policyDenyResponse = response
+        },
+        Spec(name: "--http2-max-concurrent-streams", value: "n",
+             help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",
+             defaultText: "100") { s, v in
+            s.http2MaxConcurrentStreams = try number(v, "--http2-max-concurrent-streams", in: 0...UInt32.max)
+        },
+        Spec(name: "--http2-max-request-headers-kb", value: "KiB",
+             help: "HTTP/2: largest request header list, more gets 431 on that stream (Envoy max_request_headers_kb).",
+             defaultText: "60") { s, v in
+            s.http2MaxRequestHeadersKB = try number(v, "--http2-max-request-headers-kb", in: Int.min...Int.max)
+        },
+        Spec(name: "--http2-initial-stream-window-size", value: "bytes",
+             help: "HTTP/2: per-stream receive window (Envoy initial_stream_window_size).", defaultText: "262144") { s, v in
+            s.http2InitialStreamWindowSize = try number(v, "--http2-initial-stream-window-size", in: Int.min...Int.max)
+        },
+        Spec(name: "--http2-initial-connection-window-size", value: "bytes",
+             help: "HTTP/2: per-connection receive window (Envoy initial_connection_window_size).",
+             defaultText: "1048576") { s, v in
+            s.http2InitialConnectionWindowSize = try number(v, "--http2-initial-connection-window-size", in: Int.min...Int.max)
+        },
+    ]
+
+    private static func apply(_ spec: Spec, _ value: String, to state: inout State) throws(Failure) {
+        do {
+            try spec.set(&state, value)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(message: "\(spec.name): \(error)")
+        }
+    }
+
+    /// A decimal integer in `range`, or an error naming the option.
+    static func number<T: FixedWidthInteger>(_ text: String, _ option: String, in range: ClosedRange<T>) throws(Failure) -> T {
+        guard let value = T(text, radix: 10) else {
+            throw Failure(message: "\(option): '\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        guard range.contains(value) else {
+            throw Failure(message: "\(option): \(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// `SLUICE_HOME`, else the nearest directory above the executable holding Package.swift (the
+    /// repository the binary was built in), else the working directory.
+    static func repositoryRoot(environment: (String) -> String?) -> String {
+        if let home = environment("SLUICE_HOME"), !home.isEmpty { return home }
+        if let exe = Files.executablePath() {
+            var dir = Files.directory(of: exe)
+            while dir != "/" && dir != "." {
+                if Files.exists(dir + "/Package.swift") { return dir }
+                dir = Files.directory(of: dir)
+            }
+        }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        return getcwd(&buf, buf.count) != nil ? String(cString: buf) : "."
+    }
+}

@@ -1,0 +1,107 @@
+import Glibc
+
+/// Whole-file reads and atomic writes for the agent's state files (POSIX, no Foundation).
+public enum Files {
+    /// The file's bytes.
+    public static func read(_ path: String) throws(SyscallError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw SyscallError("open(\(path))", errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_size > 0 { bytes.reserveCapacity(Int(st.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SyscallError("read(\(path))", errno: errno)
+            }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// The file's bytes, or nil when it does not exist or cannot be read.
+    public static func readIfPresent(_ path: String) -> [UInt8]? {
+        try? read(path)
+    }
+
+    /// Replaces `path` with `bytes` atomically: a temporary file in the same directory, fsync,
+    /// rename. A reader sees the old or the new content, never a part.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SyscallError) {
+        let tmp = path + ".tmp.\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        if fd < 0 { throw SyscallError("open(\(tmp))", errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                unlink(tmp)
+                throw SyscallError("write(\(tmp))", errno: e)
+            }
+            offset += n
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw SyscallError("fsync(\(tmp))", errno: e)
+        }
+        if rename(tmp, path) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw SyscallError("rename(\(tmp), \(path))", errno: e)
+        }
+    }
+
+    /// `mkdir -p`.
+    public static func createDirectories(_ path: String, mode: mode_t = 0o755) throws(SyscallError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, mode) != 0 && errno != EEXIST {
+                throw SyscallError("mkdir(\(prefix))", errno: errno)
+            }
+        }
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw SyscallError("mkdir(\(path))", errno: ENOTDIR)
+        }
+    }
+
+    /// The names in a directory (without `.` and `..`), unsorted; empty when it cannot be read.
+    public static func list(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Whether `path` exists (any file type).
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// The running executable's path (`/proc/self/exe`).
+    public static func executablePath() -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The directory part of a path (`/a/b/c` -> `/a/b`, `c` -> `.`).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,337 @@
+// The `Decoder` behind `JSON.decode`: a parsed `JSONValue` to Decodable values.
+//
+// Errors are the standard DecodingErrors (so types that catch `keyNotFound` still work), with
+// messages written for people; `JSON.decode` turns them into a JSONError with the coding path.
+// Duplicate keys: the first member wins, like Foundation. Absent keys and null are both nil for
+// `decodeIfPresent`.
+
+/// Where a type's own error (not a DecodingError) was first thrown, for its message's path.
+final class DecodingState {
+    var foreignError: (path: [any CodingKey], text: String)?
+
+    func record(_ error: any Error, at path: [any CodingKey]) {
+        if error is DecodingError || error is JSONError { return }
+        let text = String(describing: error)
+        if foreignError?.text != text { foreignError = (path, text) }
+    }
+}
+
+final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
+    let value: JSONValue
+    /// The decoder of the enclosing value and this value's key in it.
+    let parent: JSONDecoderImpl?
+    let key: (any CodingKey)?
+    let state: DecodingState
+
+    init(value: JSONValue, parent: JSONDecoderImpl?, key: (any CodingKey)?, state: DecodingState) {
+        self.value = value
+        self.parent = parent
+        self.key = key
+        self.state = state
+    }
+
+    var codingPath: [any CodingKey] {
+        var path = parent?.codingPath ?? []
+        if let key { path.append(key) }
+        return path
+    }
+
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else {
+            throw mismatch([String: Any].self, "an object", value, key: nil)
+        }
+        return KeyedDecodingContainer(KeyedDecoder(decoder: self, members: members))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = value else {
+            throw mismatch([Any].self, "an array", value, key: nil)
+        }
+        return UnkeyedDecoder(decoder: self, elements: elements)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    // MARK: Values (at `key` under this decoder, or this decoder's own value for nil)
+
+    func path(_ key: (any CodingKey)?) -> [any CodingKey] {
+        var path = codingPath
+        if let key { path.append(key) }
+        return path
+    }
+
+    func mismatch(_ type: Any.Type, _ expected: String, _ found: JSONValue, key: (any CodingKey)?) -> DecodingError {
+        let context = DecodingError.Context(codingPath: path(key),
+                                            debugDescription: "expected \(expected), found \(found.kindDescription)")
+        if case .null = found { return .valueNotFound(type, context) }
+        return .typeMismatch(type, context)
+    }
+
+    func bool(_ value: JSONValue, key: (any CodingKey)?) throws -> Bool {
+        guard case .bool(let bool) = value else { throw mismatch(Bool.self, "a boolean", value, key: key) }
+        return bool
+    }
+
+    func string(_ value: JSONValue, key: (any CodingKey)?) throws -> String {
+        guard case .string(let string) = value else { throw mismatch(String.self, "a string", value, key: key) }
+        return string
+    }
+
+    func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, key: (any CodingKey)?) throws -> I {
+        guard case .number(let text) = value else { throw mismatch(I.self, "a number", value, key: key) }
+        if let integer = parseInteger(text, as: I.self) { return integer }
+        let integral = !text.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+        throw DecodingError.dataCorrupted(.init(
+            codingPath: path(key),
+            debugDescription: integral ? "number \(text) does not fit in \(I.self)" : "expected an integer, found \(text)"))
+    }
+
+    func float<F: BinaryFloatingPoint & LosslessStringConvertible>(_ type: F.Type, _ value: JSONValue,
+                                                                  key: (any CodingKey)?) throws -> F {
+        guard case .number(let text) = value else { throw mismatch(F.self, "a number", value, key: key) }
+        guard let number = F(text), number.isFinite else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path(key),
+                                                    debugDescription: "number \(text) does not fit in \(F.self)"))
+        }
+        return number
+    }
+
+    /// A `T` decoded from `value` by a child decoder at `key`.
+    func child<T: Decodable>(_ type: T.Type, _ value: JSONValue, key: any CodingKey) throws -> T {
+        let child = JSONDecoderImpl(value: value, parent: self, key: key, state: state)
+        do {
+            return try T(from: child)
+        } catch {
+            state.record(error, at: child.codingPath)
+            throw error
+        }
+    }
+
+    // MARK: SingleValueDecodingContainer
+
+    func decodeNil() -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool { try bool(value, key: nil) }
+    func decode(_ type: String.Type) throws -> String { try string(value, key: nil) }
+    func decode(_ type: Double.Type) throws -> Double { try float(type, value, key: nil) }
+    func decode(_ type: Float.Type) throws -> Float { try float(type, value, key: nil) }
+    func decode(_ type: Int.Type) throws -> Int { try integer(type, value, key: nil) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try integer(type, value, key: nil) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try integer(type, value, key: nil) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try integer(type, value, key: nil) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try integer(type, value, key: nil) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    func decode(_ type: Int128.Type) throws -> Int128 { try integer(type, value, key: nil) }
+    func decode(_ type: UInt.Type) throws -> UInt { try integer(type, value, key: nil) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try integer(type, value, key: nil) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try integer(type, value, key: nil) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try integer(type, value, key: nil) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type, value, key: nil) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    func decode(_ type: UInt128.Type) throws -> UInt128 { try integer(type, value, key: nil) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
+}
+
+/// The integer an integer literal (`-?[0-9]+`) denotes, or nil if it is not one or does not fit.
+func parseInteger<I: FixedWidthInteger>(_ text: String, as type: I.Type) -> I? {
+    var digits = text.utf8[...]
+    let negative = digits.first == UInt8(ascii: "-")
+    if negative { digits = digits.dropFirst() }
+    guard !digits.isEmpty else { return nil }
+    var result: I = 0
+    for byte in digits {
+        guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+        let digit = I(truncatingIfNeeded: byte &- UInt8(ascii: "0"))
+        let (shifted, overflow) = result.multipliedReportingOverflow(by: 10)
+        let (next, overflow2) = negative ? shifted.subtractingReportingOverflow(digit)
+                                         : shifted.addingReportingOverflow(digit)
+        guard !overflow && !overflow2 else { return nil }
+        result = next
+    }
+    return result
+}
+
+struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let decoder: JSONDecoderImpl
+    let members: [(String, JSONValue)]
+    /// First position of each key, for objects too big to search.
+    private let positions: [String: Int]?
+
+    init(decoder: JSONDecoderImpl, members: [(String, JSONValue)]) {
+        self.decoder = decoder
+        self.members = members
+        if members.count > 16 {
+            var positions: [String: Int] = [:]
+            positions.reserveCapacity(members.count)
+            for (offset, member) in members.enumerated() where positions[member.0] == nil {
+                positions[member.0] = offset
+            }
+            self.positions = positions
+        } else {
+            positions = nil
+        }
+    }
+
+    var codingPath: [any CodingKey] { decoder.codingPath }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return members.firstIndex { $0.0 == key }
+    }
+
+    var allKeys: [Key] {
+        members.indices.compactMap { offset in
+            position(of: members[offset].0) == offset ? Key(stringValue: members[offset].0) : nil
+        }
+    }
+
+    func contains(_ key: Key) -> Bool { position(of: key.stringValue) != nil }
+
+    private func lookup(_ key: Key) -> JSONValue? { position(of: key.stringValue).map { members[$0].1 } }
+
+    private func require(_ key: Key) throws -> JSONValue {
+        guard let value = lookup(key) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath,
+                                                       debugDescription: "missing key \"\(key.stringValue)\""))
+        }
+        return value
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        if case .null = try require(key) { return true }
+        return false
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(require(key), key: key) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.string(require(key), key: key) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decoder.float(type, require(key), key: key) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decoder.float(type, require(key), key: key) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decoder.integer(type, require(key), key: key) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decoder.integer(type, require(key), key: key) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try decoder.integer(type, require(key), key: key) }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try decoder.child(type, require(key), key: key)
+    }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = lookup(key) else { return nil }
+        if case .null = value { return nil }
+        return try decoder.child(type, value, key: key)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,
+                                               forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try JSONDecoderImpl(value: require(key), parent: decoder, key: key, state: decoder.state)
+            .container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try JSONDecoderImpl(value: require(key), parent: decoder, key: key, state: decoder.state).unkeyedContainer()
+    }
+
+    /// The decoder of the `super` member; null if there is none, like Foundation.
+    func superDecoder() throws -> any Decoder {
+        JSONDecoderImpl(value: position(of: "super").map { members[$0].1 } ?? .null,
+                        parent: decoder, key: StringKey.superKey, state: decoder.state)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        JSONDecoderImpl(value: lookup(key) ?? .null, parent: decoder, key: key, state: decoder.state)
+    }
+}
+
+struct UnkeyedDecoder: UnkeyedDecodingContainer {
+    let decoder: JSONDecoderImpl
+    let elements: [JSONValue]
+    private(set) var currentIndex = 0
+
+    init(decoder: JSONDecoderImpl, elements: [JSONValue]) {
+        self.decoder = decoder
+        self.elements = elements
+    }
+
+    var codingPath: [any CodingKey] { decoder.codingPath }
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    /// `body` applied to the next element, which is then consumed if `body` succeeded.
+    private mutating func next<R>(_ type: Any.Type,
+                                  _ body: (JSONDecoderImpl, JSONValue, IndexKey) throws -> R) throws -> R {
+        guard !isAtEnd else { throw atEnd(type) }
+        let result = try body(decoder, elements[currentIndex], IndexKey(currentIndex))
+        currentIndex += 1
+        return result
+    }
+
+    private func atEnd(_ type: Any.Type) -> DecodingError {
+        .valueNotFound(type, .init(codingPath: codingPath + [IndexKey(currentIndex)],
+                                   debugDescription: "expected a value, found the end of the array"))
+    }
+
+    /// True, consuming the element, if the next element is null.
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else { throw atEnd(Any?.self) }
+        guard case .null = elements[currentIndex] else { return false }
+        currentIndex += 1
+        return true
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(type) { try $0.bool($1, key: $2) } }
+    mutating func decode(_ type: String.Type) throws -> String { try next(type) { try $0.string($1, key: $2) } }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next(type) { try $0.float(type, $1, key: $2) } }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next(type) { try $0.float(type, $1, key: $2) } }
+    mutating func decode(_ type: Int.Type) throws -> Int { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    mutating func decode(_ type: Int128.Type) throws -> Int128 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try next(type) { try $0.integer(type, $1, key: $2) } }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try next(type) { try $0.child(type, $1, key: $2) }
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type)
+        throws -> KeyedDecodingContainer<NestedKey> {
+        try next(type) { decoder, value, key in
+            try JSONDecoderImpl(value: value, parent: decoder, key: key, state: decoder.state).container(keyedBy: type)
+        }
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next([Any].self) { decoder, value, key in
+            try JSONDecoderImpl(value: value, parent: decoder, key: key, state: decoder.state).unkeyedContainer()
+        }
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        try next(Any.self) { decoder, value, key in
+            JSONDecoderImpl(value: value, parent: decoder, key: key, state: decoder.state)
+        }
+    }
+}

@@ -1,0 +1,279 @@
+// The `Encoder` behind `JSON.encode`: Encodable values to a `JSONValue` tree.
+//
+// Containers write into reference nodes, so a nested container or super encoder handed out
+// earlier can still fill its part; the tree is resolved to a `JSONValue` at the end. Encoding the
+// same key twice keeps the key's first position and the last value. Asking one encoder for a
+// container of a different kind than it already has replaces the earlier one (Foundation traps).
+
+/// A value under construction.
+enum EncodedNode {
+    case value(JSONValue)
+    case array(ArrayNode)
+    case object(ObjectNode)
+    /// A super encoder's value, known only when encoding is over.
+    case encoder(JSONEncoderImpl)
+
+    func resolved() -> JSONValue {
+        switch self {
+        case .value(let value): return value
+        case .array(let array): return .array(array.items.map { $0.resolved() })
+        case .object(let object): return .object(object.members.map { ($0.0, $0.1.resolved()) })
+        case .encoder(let encoder): return encoder.root?.resolved() ?? .object([])
+        }
+    }
+}
+
+final class ArrayNode {
+    var items: [EncodedNode] = []
+}
+
+final class ObjectNode {
+    private(set) var members: [(String, EncodedNode)] = []
+    /// Member positions by key, built once an object is too big to search.
+    private var positions: [String: Int]?
+
+    func get(_ key: String) -> EncodedNode? {
+        position(of: key).map { members[$0].1 }
+    }
+
+    func set(_ key: String, _ node: EncodedNode) {
+        if let position = position(of: key) {
+            members[position].1 = node
+        } else {
+            positions?[key] = members.count
+            members.append((key, node))
+        }
+    }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        if members.count < 16 { return members.firstIndex { $0.0 == key } }
+        var built: [String: Int] = [:]
+        for (offset, member) in members.enumerated() where built[member.0] == nil {
+            built[member.0] = offset
+        }
+        positions = built
+        return built[key]
+    }
+}
+
+final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer {
+    /// The encoder of the enclosing value and this value's key in it (nil: same path).
+    let parent: JSONEncoderImpl?
+    let key: (any CodingKey)?
+    /// What was encoded; nil until a container or a value is asked for.
+    var root: EncodedNode?
+
+    init(parent: JSONEncoderImpl?, key: (any CodingKey)?) {
+        self.parent = parent
+        self.key = key
+    }
+
+    var codingPath: [any CodingKey] {
+        var path = parent?.codingPath ?? []
+        if let key { path.append(key) }
+        return path
+    }
+
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if case .object(let object)? = root {
+            return KeyedEncodingContainer(KeyedEncoder(encoder: self, object: object))
+        }
+        let object = ObjectNode()
+        root = .object(object)
+        return KeyedEncodingContainer(KeyedEncoder(encoder: self, object: object))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if case .array(let array)? = root {
+            return UnkeyedEncoder(encoder: self, array: array)
+        }
+        let array = ArrayNode()
+        root = .array(array)
+        return UnkeyedEncoder(encoder: self, array: array)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { self }
+
+    /// `value` encoded by a child encoder at `key`.
+    func encodeChild<T: Encodable>(_ value: T, key: (any CodingKey)?) throws -> EncodedNode {
+        let child = JSONEncoderImpl(parent: self, key: key)
+        try value.encode(to: child)
+        return child.root ?? .object(ObjectNode())
+    }
+
+    /// A child encoder whose root is already `node`, for nested containers.
+    func child(key: any CodingKey, root node: EncodedNode) -> JSONEncoderImpl {
+        let child = JSONEncoderImpl(parent: self, key: key)
+        child.root = node
+        return child
+    }
+
+    // MARK: Scalars
+
+    func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ value: T, key: (any CodingKey)?) throws -> EncodedNode {
+        guard value.isFinite else {
+            var path = codingPath
+            if let key { path.append(key) }
+            throw EncodingError.invalidValue(value, .init(
+                codingPath: path, debugDescription: "cannot encode \(value): JSON has no NaN or infinity"))
+        }
+        // Like Foundation: the shortest round-trip text, without a trailing ".0".
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return .value(.number(text))
+    }
+
+    // MARK: SingleValueEncodingContainer
+
+    func encodeNil() throws { root = .value(.null) }
+    func encode(_ value: Bool) throws { root = .value(.bool(value)) }
+    func encode(_ value: String) throws { root = .value(.string(value)) }
+    func encode(_ value: Double) throws { root = try number(value, key: nil) }
+    func encode(_ value: Float) throws { root = try number(value, key: nil) }
+    func encode(_ value: Int) throws { root = .value(.number(String(value))) }
+    func encode(_ value: Int8) throws { root = .value(.number(String(value))) }
+    func encode(_ value: Int16) throws { root = .value(.number(String(value))) }
+    func encode(_ value: Int32) throws { root = .value(.number(String(value))) }
+    func encode(_ value: Int64) throws { root = .value(.number(String(value))) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    func encode(_ value: Int128) throws { root = .value(.number(String(value))) }
+    func encode(_ value: UInt) throws { root = .value(.number(String(value))) }
+    func encode(_ value: UInt8) throws { root = .value(.number(String(value))) }
+    func encode(_ value: UInt16) throws { root = .value(.number(String(value))) }
+    func encode(_ value: UInt32) throws { root = .value(.number(String(value))) }
+    func encode(_ value: UInt64) throws { root = .value(.number(String(value))) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    func encode(_ value: UInt128) throws { root = .value(.number(String(value))) }
+    func encode<T: Encodable>(_ value: T) throws { root = try encodeChild(value, key: nil) }
+}
+
+struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let encoder: JSONEncoderImpl
+    let object: ObjectNode
+
+    var codingPath: [any CodingKey] { encoder.codingPath }
+
+    private func set(_ key: Key, _ value: JSONValue) { object.set(key.stringValue, .value(value)) }
+
+    mutating func encodeNil(forKey key: Key) throws { set(key, .null) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(key, .bool(value)) }
+    mutating func encode(_ value: String, forKey key: Key) throws { set(key, .string(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        object.set(key.stringValue, try encoder.number(value, key: key))
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        object.set(key.stringValue, try encoder.number(value, key: key))
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(key, .number(String(value))) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    mutating func encode(_ value: Int128, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, .number(String(value))) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, .number(String(value))) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    mutating func encode(_ value: UInt128, forKey key: Key) throws { set(key, .number(String(value))) }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        object.set(key.stringValue, try encoder.encodeChild(value, key: key))
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type,
+                                                        forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        let nested: ObjectNode
+        if case .object(let existing)? = object.get(key.stringValue) {
+            nested = existing
+        } else {
+            nested = ObjectNode()
+            object.set(key.stringValue, .object(nested))
+        }
+        return encoder.child(key: key, root: .object(nested)).container(keyedBy: NestedKey.self)
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let nested: ArrayNode
+        if case .array(let existing)? = object.get(key.stringValue) {
+            nested = existing
+        } else {
+            nested = ArrayNode()
+            object.set(key.stringValue, .array(nested))
+        }
+        return encoder.child(key: key, root: .array(nested)).unkeyedContainer()
+    }
+
+    mutating func superEncoder() -> any Encoder { superEncoder(key: StringKey.superKey) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(key: key) }
+
+    private func superEncoder(key: any CodingKey) -> any Encoder {
+        let child = JSONEncoderImpl(parent: encoder, key: key)
+        object.set(key.stringValue, .encoder(child))
+        return child
+    }
+}
+
+struct UnkeyedEncoder: UnkeyedEncodingContainer {
+    let encoder: JSONEncoderImpl
+    let array: ArrayNode
+
+    var codingPath: [any CodingKey] { encoder.codingPath }
+    var count: Int { array.items.count }
+
+    private func append(_ value: JSONValue) { array.items.append(.value(value)) }
+
+    mutating func encodeNil() throws { append(.null) }
+    mutating func encode(_ value: Bool) throws { append(.bool(value)) }
+    mutating func encode(_ value: String) throws { append(.string(value)) }
+    mutating func encode(_ value: Double) throws {
+        array.items.append(try encoder.number(value, key: IndexKey(count)))
+    }
+    mutating func encode(_ value: Float) throws {
+        array.items.append(try encoder.number(value, key: IndexKey(count)))
+    }
+    mutating func encode(_ value: Int) throws { append(.number(String(value))) }
+    mutating func encode(_ value: Int8) throws { append(.number(String(value))) }
+    mutating func encode(_ value: Int16) throws { append(.number(String(value))) }
+    mutating func encode(_ value: Int32) throws { append(.number(String(value))) }
+    mutating func encode(_ value: Int64) throws { append(.number(String(value))) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    mutating func encode(_ value: Int128) throws { append(.number(String(value))) }
+    mutating func encode(_ value: UInt) throws { append(.number(String(value))) }
+    mutating func encode(_ value: UInt8) throws { append(.number(String(value))) }
+    mutating func encode(_ value: UInt16) throws { append(.number(String(value))) }
+    mutating func encode(_ value: UInt32) throws { append(.number(String(value))) }
+    mutating func encode(_ value: UInt64) throws { append(.number(String(value))) }
+    @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+    mutating func encode(_ value: UInt128) throws { append(.number(String(value))) }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        array.items.append(try encoder.encodeChild(value, key: IndexKey(count)))
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
+        -> KeyedEncodingContainer<NestedKey> {
+        let nested = ObjectNode()
+        let child = encoder.child(key: IndexKey(count), root: .object(nested))
+        array.items.append(.object(nested))
+        return child.container(keyedBy: NestedKey.self)
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let nested = ArrayNode()
+        let child = encoder.child(key: IndexKey(count), root: .array(nested))
+        array.items.append(.array(nested))
+        return child.unkeyedContainer()
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        let child = JSONEncoderImpl(parent: encoder, key: IndexKey(count))
+        array.items.append(.encoder(child))
+        return child
+    }
+}

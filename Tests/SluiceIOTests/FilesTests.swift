@@ -1,0 +1,101 @@
+import Glibc
+import SluiceIO
+import XCTest
+
+/// The agent's file and lock helpers (no Foundation in the agent): real files in a temporary
+/// directory, a real condition variable.
+final class FilesTests: XCTestCase {
+    private var dir = ""
+
+    override func setUpWithError() throws {
+        var template = Array("/tmp/sluice-files-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        dir = String(cString: try XCTUnwrap(made))
+    }
+
+    override func tearDown() {
+        for name in Files.list(dir) { unlink(dir + "/" + name) }
+        rmdir(dir + "/a/b/c"); rmdir(dir + "/a/b"); rmdir(dir + "/a")
+        rmdir(dir)
+    }
+
+    func testAtomicWriteThenReadGivesTheBytesAndLeavesNoTemporaryFile() throws {
+        let path = dir + "/state.json"
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try Files.writeAtomically(path, bytes)
+        XCTAssertEqual(try Files.read(path), bytes)
+        try Files.writeAtomically(path, Array("{}".utf8))
+        XCTAssertEqual(Files.readIfPresent(path), Array("{}".utf8))
+        XCTAssertEqual(Files.list(dir), ["state.json"])
+        var st = stat()
+        XCTAssertEqual(stat(path, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o644)
+    }
+
+    func testMissingFilesAndDirectories() {
+        XCTAssertNil(Files.readIfPresent(dir + "/absent"))
+        XCTAssertThrowsError(try Files.read(dir + "/absent")) { error in
+            XCTAssertEqual((error as? SyscallError)?.errno, ENOENT)
+        }
+        XCTAssertEqual(Files.list(dir + "/absent"), [])
+        XCTAssertFalse(Files.exists(dir + "/absent"))
+        XCTAssertThrowsError(try Files.writeAtomically(dir + "/no/such/dir/f", [1]))
+    }
+
+    func testCreateDirectoriesIsMkdirP() throws {
+        try Files.createDirectories(dir + "/a/b/c")
+        try Files.createDirectories(dir + "/a/b/c")
+        XCTAssertTrue(Files.exists(dir + "/a/b/c"))
+        try Files.writeAtomically(dir + "/file", [1])
+        XCTAssertThrowsError(try Files.createDirectories(dir + "/file")) { error in
+            XCTAssertEqual((error as? SyscallError)?.errno, ENOTDIR)
+        }
+    }
+
+    func testDirectoryOfAPath() {
+        XCTAssertEqual(Files.directory(of: "/run/sluice/agent.sock"), "/run/sluice")
+        XCTAssertEqual(Files.directory(of: "/agent.sock"), "/")
+        XCTAssertEqual(Files.directory(of: "agent.sock"), ".")
+        XCTAssertTrue(Files.executablePath()?.hasPrefix("/") ?? false)
+    }
+
+    func testConditionTimesOutAndWakesOnSignal() throws {
+        let condition = Condition()
+        condition.lock()
+        let start = Clock.monotonicNs()
+        XCTAssertFalse(condition.wait(untilMonotonicNs: start + 50_000_000))
+        XCTAssertGreaterThanOrEqual(Clock.monotonicNs() - start, 50_000_000)
+        condition.unlock()
+
+        // The thread can set `ready` only while this thread waits (it holds the lock until then),
+        // so the wait that sees it was woken by the signal, not by the deadline.
+        nonisolated(unsafe) var ready = false
+        let thread = WorkerThread {
+            usleep(20_000)
+            condition.lock()
+            ready = true
+            condition.signal()
+            condition.unlock()
+        }
+        condition.lock()
+        try thread.start()
+        var woke = false
+        while !ready {
+            woke = condition.wait(untilMonotonicNs: Clock.monotonicNs() + 5_000_000_000)
+        }
+        condition.unlock()
+        thread.join()
+        XCTAssertTrue(woke)
+    }
+
+    func testLockSerialisesThreads() throws {
+        let lock = Lock()
+        nonisolated(unsafe) var counter = 0
+        let threads = (0..<2).map { _ in
+            WorkerThread { for _ in 0..<100_000 { lock.withLock { counter += 1 } } }
+        }
+        for t in threads { try t.start() }
+        for t in threads { t.join() }
+        XCTAssertEqual(lock.withLock { counter }, 200_000)
+    }
+}
