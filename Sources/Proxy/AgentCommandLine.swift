@@ -94,6 +94,10 @@ public enum AgentCommandLine {
         return lines.joined(separator: "\n")
     }
 
+    /// The options with nothing given (the sandbox's paths); `bpfObjectDirectory` is empty
+    /// until `parse` fills it from the repository root.
+    public static var defaults: Agent.Options { State().options }
+
     // MARK: - The table
 
     struct State {
@@ -231,7 +235,9 @@ public enum AgentCommandLine {
 
     /// `SLUICE_HOME`, else the nearest directory above the executable holding Package.swift (the
     /// repository the binary was built in), else the working directory.
-    static func repositoryRoot(environment: (String) -> String?) -> String {
+    public static func repositoryRoot(
+        environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
+    ) -> String {
         if let home = environment("SLUICE_HOME"), !home.isEmpty { return home }
         if let exe = Files.executablePath() {
             var dir = Files.directory(of: exe)

@@ -33,25 +33,17 @@ struct Sluice: ParsableCommand {
 enum Paths {
     static let runDirectory = "/run/sluice"
     static let sandboxState = runDirectory + "/sandbox"
-    static let agentState = runDirectory + "/state"
-    static let controlSocket = runDirectory + "/agent.sock"
-    static let pinDirectory = "/sys/fs/bpf/sluice"
+    /// The agent's defaults, so the CLI and `sluice-agent` agree without passing them.
+    static let agentState = AgentCommandLine.defaults.stateDirectory
+    static let controlSocket = AgentCommandLine.defaults.controlSocket
+    static let pinDirectory = AgentCommandLine.defaults.pinDirectory
 
-    /// The repository the binary was built in (holds bpf/, .venv/, integration/servers/), found by
-    /// walking up from the executable; `SLUICE_HOME` overrides it.
-    static var repoRoot: String {
-        if let home = ProcessInfo.processInfo.environment["SLUICE_HOME"] { return home }
-        var dir = (executable as NSString).deletingLastPathComponent
-        while dir != "/" && !dir.isEmpty {
-            if FileManager.default.fileExists(atPath: dir + "/Package.swift") { return dir }
-            dir = (dir as NSString).deletingLastPathComponent
-        }
-        return FileManager.default.currentDirectoryPath
-    }
+    /// The repository the binary was built in (holds bpf/, .venv/, integration/servers/): the
+    /// agent's rule (`SLUICE_HOME`, else the nearest directory above the executable holding
+    /// Package.swift, else the working directory).
+    static var repoRoot: String { AgentCommandLine.repositoryRoot() }
 
-    static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
+    static var executable: String { Files.executablePath() ?? CommandLine.arguments[0] }
 }
 
 struct Apply: ParsableCommand {
