@@ -21,6 +21,9 @@ VENV="$BENCH/.venv"
 : "${PROXY_CPU:=1}"       # the proxy under test (one worker)
 : "${SCENARIOS:=get-ka deny-ka get-close get-rate get-paced}"
 : "${PEERS:=haproxy nginx envoy}"
+: "${CAP_PCT:=25}"          # capped scaling: each worker held to this share of a core ...
+: "${CAP_PERIOD_US:=10000}"  # ... per CFS bandwidth period (cgroup v1 cpu controller)
+: "${CAP_LOAD_CPU:=0,1}"     # ... while wrk and the upstream may use both cores
 : "${SCALE_POLICIES:=1000}"  # policy scale: CNPs (one peer identity each) ...
 : "${SCALE_RULES:=10}"       # ... times HTTP rules per CNP = 10,000 rules
 HAPROXY_PORT=18093 NGINX_PORT=18091 ENVOY_PORT=18090 ENVOY_ADMIN_PORT=18099
@@ -93,6 +96,55 @@ sandbox_down() {
   local s
   for s in $PEERS upstream; do stop_bg "$s"; done
   "$SLUICE" sandbox down >/dev/null 2>&1 || true
+  uncap_workers
+}
+
+# --- capped workers (two-core scaling with headroom for the load generator) ---------------
+# cap_workers: every `worker-N` thread of the agent into its own cgroup (v1 cpu controller,
+# threads can be placed one by one) with CFS bandwidth CAP_PCT % of one core per
+# CAP_PERIOD_US. Records the cgroups in $RUN_DIR/caps (name tid dir per line).
+CPU_CG=/sys/fs/cgroup/cpu
+cap_workers() {
+  local task tid name dir n=0
+  [ -w "$CPU_CG/cpu.cfs_quota_us" ] || { log "no cgroup v1 cpu controller at $CPU_CG"; return 1; }
+  : >"$RUN_DIR/caps"
+  for task in /proc/"$AGENT_PID"/task/*; do
+    name=$(cat "$task/comm" 2>/dev/null) || continue
+    case $name in worker-*) ;; *) continue ;; esac
+    tid=${task##*/} dir="$CPU_CG/sluice-bench-$name"
+    mkdir -p "$dir" || return 1
+    echo "$CAP_PERIOD_US" >"$dir/cpu.cfs_period_us" &&
+      echo $((CAP_PERIOD_US * CAP_PCT / 100)) >"$dir/cpu.cfs_quota_us" &&
+      echo "$tid" >"$dir/tasks" || { log "could not cap $name ($tid)"; return 1; }
+    echo "$name $tid $dir" >>"$RUN_DIR/caps"; n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || { log "agent $AGENT_PID has no worker-N threads"; return 1; }
+  log "capped $n worker(s) at $CAP_PCT % of a core: $(awk '{print $1 "=" $2}' "$RUN_DIR/caps" | tr '\n' ' ')"
+}
+
+# uncap_workers: the cgroups cap_workers made, emptied (threads back to the root) and removed.
+uncap_workers() {
+  local name tid dir
+  [ -f "${RUN_DIR:-/nonexistent}/caps" ] || return 0
+  while read -r name tid dir; do
+    [ -d "$dir" ] || continue
+    echo "$tid" >"$CPU_CG/tasks" 2>/dev/null || true
+    rmdir "$dir" 2>/dev/null || log "could not remove $dir"
+  done <"$RUN_DIR/caps"
+  rm -f "$RUN_DIR/caps"
+}
+
+# cap_stats PREFIX: per capped worker, its CPU seconds so far and how many CFS periods the cap
+# held it back in (PREFIX_worker-N_cpu_s=... PREFIX_worker-N_throttled=...).
+cap_stats() {
+  local name tid dir
+  [ -f "$RUN_DIR/caps" ] || return 0
+  while read -r name tid dir; do
+    printf '%s_%s_cpu_s=%s %s_%s_throttled=%s ' "$1" "$name" \
+      "$(awk -v h="$CLK_TCK" '{print ($14+$15)/h}' "/proc/$AGENT_PID/task/$tid/stat" 2>/dev/null)" \
+      "$1" "$name" "$(awk '/^nr_throttled/{print $2}' "$dir/cpu.stat" 2>/dev/null)"
+  done <"$RUN_DIR/caps"
+  echo
 }
 
 render() { # configs/NAME.in -> $RUN_DIR/NAME (prints the path)
@@ -194,10 +246,10 @@ CASES
 
 # run_load SYSTEM SCENARIO REP: one bounded load run; raw output + .meta (proxy CPU, peak RSS).
 run_load() {
-  local sys=$1 sc=$2 rep=$3 url base t0 t1 s0 s1
+  local sys=$1 sc=$2 rep=$3 url base t0 t1 s0 s1 c0 c1
   url=$(base_url "$sys"); base="$RAW/$sys/$sc.$rep"; mkdir -p "$RAW/$sys"
   log "$sys $sc rep $rep"
-  t0=$(cpu_ticks "$sys"); s0=$(date +%s.%N)
+  t0=$(cpu_ticks "$sys"); s0=$(date +%s.%N); c0=$(cap_stats before)
   case $sc in
     get-ka)    in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url/get" ;;
     deny-ka)   in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$BENCH/post.lua" "$url/post" ;;
@@ -205,10 +257,11 @@ run_load() {
     get-paced) in_client timeout $((DURATION + 20)) wrk -t1 -c"$PACED_CONNS" -d"${DURATION}s" --latency -s "$BENCH/paced.lua" "$url/get" ;;
     get-rate)  in_client timeout $((DURATION + 20)) hey -z "${DURATION}s" -c "$RATE_CONNS" -q "$RATE_PER_CONN" -disable-compression "$url/get" ;;
   esac >"$base.txt" 2>&1
-  s1=$(date +%s.%N); t1=$(cpu_ticks "$sys")
+  s1=$(date +%s.%N); t1=$(cpu_ticks "$sys"); c1=$(cap_stats after)
   { echo "proxy_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
     echo "wall_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')"
     echo "proxy_hwm_kb=$(hwm_kb "$sys")"
+    [ -z "$c1" ] || { echo "cap_pct=$CAP_PCT"; echo "$c0"; echo "$c1"; }
   } >"$base.meta"
   sleep "$SETTLE"
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: Sluice against HAProxy, nginx and Envoy in one run (see bench/README.md).
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/run.sh (smoke)
-#   PHASES="compare variants" (default both); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
+#   PHASES="compare variants capped" (default all three); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
 # Output: bench/results/<timestamp>/ (raw runs, summary.md); the table and the
 # `ratio ...` lines are printed at the end.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 bench_prelude "$@"
-: "${PHASES:=compare variants}"
+: "${PHASES:=compare variants capped}"
 
 OUT="${OUT:-$BENCH/results/$(date +%Y%m%d-%H%M%S)}"
 RUN_DIR="$OUT/run" RAW="$OUT/raw"
@@ -57,6 +57,24 @@ variants() {
     check_rules sluice-1w && run_load sluice-1w get-ka "$rep"
     if apply_scale "$scale" "$rep" && check_rules sluice-10k; then run_load sluice-10k get-ka "$rep"; fi
     sandbox_down
+  done
+}
+
+# --- phase 3: two-core scaling with headroom, interleaved per rep ---------------------------
+# sluice-1w-cap / sluice-2w-cap: 1 and 2 workers (pinned to cores 1 and 0), each worker thread
+# held to CAP_PCT % of a core by CFS bandwidth (its own cgroup), wrk and the upstream free on
+# both cores (CAP_LOAD_CPU). Uncapped, the load generator saturates core 0 first and a second
+# worker can only take time from it (docs/performance.md); capped, the load side always has
+# spare CPU, so the ratio shows what a second worker on its own core adds.
+capped() {
+  local rep w LOAD_CPU=$CAP_LOAD_CPU
+  for rep in $(seq 1 "$REPS"); do
+    for w in 1 2; do
+      sandbox_up --workers "$w" --pin-cpu "$PROXY_CPU" || die "sandbox up ($w workers) failed"
+      cap_workers || die "could not cap the workers"
+      check_rules "sluice-${w}w-cap" && run_load "sluice-${w}w-cap" get-ka "$rep"
+      sandbox_down
+    done
   done
 }
 

@@ -15,7 +15,8 @@ import sys
 from collections import defaultdict
 
 UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
-SYSTEMS = ["sluice", "haproxy", "nginx", "envoy", "sluice-1w", "sluice-2w", "sluice-noflows", "sluice-10k"]
+SYSTEMS = ["sluice", "haproxy", "nginx", "envoy", "sluice-1w", "sluice-2w", "sluice-noflows", "sluice-10k",
+           "sluice-1w-cap", "sluice-2w-cap"]
 SCENARIOS = ["get-ka", "deny-ka", "get-close", "get-rate", "get-paced"]
 # below saturation: their p99 is compared (hey at a fixed 2,000 req/s, 0.1 ms resolution; wrk paced, µs)
 LATENCY_SCENARIOS = ("get-rate", "get-paced")
@@ -23,6 +24,7 @@ PEERS = ["haproxy", "nginx", "envoy"]
 # (scenario, numerator, denominator, what it shows)
 VARIANT_RATIOS = [
     ("get-ka", "sluice-2w", "sluice-1w", "two workers vs one (scaling)"),
+    ("get-ka", "sluice-2w-cap", "sluice-1w-cap", "two workers vs one, each capped to a share of a core"),
     ("get-ka", "sluice-1w", "sluice-noflows", "flow recording on vs off (flow cost)"),
     ("get-ka", "sluice-10k", "sluice-1w", "10,000-rule policy vs the bench policy"),
 ]
@@ -167,6 +169,30 @@ def ratio_lines(s):
     return out
 
 
+def cap_lines(data):
+    """Per capped system and worker: the share of a core it used (median over runs) and the CFS
+    periods its cap held it back in, to show the cap was what limited it."""
+    out = []
+    for sys_ in order([k for k in data if k.endswith("-cap")], SYSTEMS):
+        for sc, runs in sorted(data[sys_].items()):
+            workers = sorted({k[len("after_"):-len("_cpu_s")] for r in runs for k in r
+                              if k.startswith("after_") and k.endswith("_cpu_s")})
+            for w in workers:
+                shares, throttled = [], []
+                for r in runs:
+                    try:
+                        cpu = float(r[f"after_{w}_cpu_s"]) - float(r[f"before_{w}_cpu_s"])
+                        shares.append(cpu / float(r["wall_s"]))
+                        throttled.append(int(r[f"after_{w}_throttled"]) - int(r[f"before_{w}_throttled"]))
+                    except (KeyError, ValueError, ZeroDivisionError):
+                        continue
+                if shares:
+                    cap = runs[0].get("cap_pct", "?")
+                    out.append(f"cap {sys_} {sc} {w} cap_pct {cap} cpu_share {med(shares):.3f} "
+                               f"throttled_periods {med(throttled):.0f}")
+    return out
+
+
 def scale_lines(raw):
     d = os.path.join(raw, "scale")
     metas = [read_meta(os.path.join(d, f)) for f in sorted(os.listdir(d))] if os.path.isdir(d) else []
@@ -183,7 +209,8 @@ def scale_lines(raw):
 def main():
     root = sys.argv[1]
     raw = os.path.join(root, "raw")
-    s = summary(collect(raw))
+    data = collect(raw)
+    s = summary(data)
     for name in ("versions.txt", "params.txt"):
         p = os.path.join(root, name)
         if os.path.exists(p):
@@ -191,8 +218,9 @@ def main():
     print("## Sluice vs peers (proxy alone on one core, one worker; medians)\n")
     print(table(s))
     print("\nVariants: sluice-1w/2w = 1/2 workers, sluice-noflows = flow recording off, "
-          "sluice-10k = with the 10,000-rule policy loaded (all get-ka).\n")
-    for l in scale_lines(raw):
+          "sluice-10k = with the 10,000-rule policy loaded, sluice-1w-cap/2w-cap = 1/2 workers, each "
+          "held to a share of a core (cap lines), load free on both cores (all get-ka).\n")
+    for l in scale_lines(raw) + cap_lines(data):
         print(l)
     print()
     for l in ratio_lines(s):

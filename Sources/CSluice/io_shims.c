@@ -2,6 +2,7 @@
 #include "CSluice_io.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <string.h>
@@ -202,4 +203,12 @@ int CSluice_pin_thread(int cpu) {
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof set, &set) < 0 ? -errno : 0;
+}
+
+int CSluice_name_thread(const char *name) {
+    char buf[16];
+    strncpy(buf, name, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    int r = pthread_setname_np(pthread_self(), buf);
+    return r == 0 ? 0 : -r;
 }

@@ -66,7 +66,7 @@ public final class FQDNService: @unchecked Sendable {
             let valid = cache.validIPs(of: name, nowNs: now)
             if !valid.isEmpty { _ = datapath.install(ips: valid, for: name) }
         }
-        let thread = WorkerThread { [unowned self] in self.run() }
+        let thread = WorkerThread(name: "fqdn") { [unowned self] in self.run() }
         try thread.start()
         self.thread = thread
     }

@@ -50,7 +50,7 @@ public final class ProxyServer {
                 dnsWorkers.append(worker)
             }
             let pin = config.pinFirstCPU.map { ($0 + i) % ProxyConfig.cores }
-            let thread = WorkerThread {
+            let thread = WorkerThread(name: "worker-\(i)") {
                 if let pin { _ = Clock.pinThread(cpu: pin) }
                 loop.run()
             }

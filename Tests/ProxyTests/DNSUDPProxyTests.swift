@@ -70,7 +70,7 @@ final class DNSProxyHarness {
         worker = DNSWorker(ctx: ctx, config: config, service: service)
         try worker.start(udpFD: tcp ? -1 : fd, tcpFD: tcp ? fd : -1)
         let loop = self.loop
-        thread = WorkerThread { loop.run() }
+        thread = WorkerThread(name: "test-loop") { loop.run() }
         try thread.start()
         client = DNSTest.udpSocket()
     }

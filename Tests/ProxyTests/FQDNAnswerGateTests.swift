@@ -41,7 +41,7 @@ final class FQDNAnswerGateTests: XCTestCase {
         defer { service.stop() }
         let loop = try EventLoop()
         let gate = FQDNAnswerGate(loop: loop, service: service, maxDelayNs: maxDelayMs * 1_000_000)
-        let thread = WorkerThread { loop.run() }
+        let thread = WorkerThread(name: "test-loop") { loop.run() }
         try thread.start()
         let done = DispatchSemaphore(value: 0)
         let start = Date()

@@ -70,7 +70,7 @@ final class FilesTests: XCTestCase {
         // The thread can set `ready` only while this thread waits (it holds the lock until then),
         // so the wait that sees it was woken by the signal, not by the deadline.
         nonisolated(unsafe) var ready = false
-        let thread = WorkerThread {
+        let thread = WorkerThread(name: "condition-test") {
             usleep(20_000)
             condition.lock()
             ready = true
@@ -92,10 +92,23 @@ final class FilesTests: XCTestCase {
         let lock = Lock()
         nonisolated(unsafe) var counter = 0
         let threads = (0..<2).map { _ in
-            WorkerThread { for _ in 0..<100_000 { lock.withLock { counter += 1 } } }
+            WorkerThread(name: "lock-test") { for _ in 0..<100_000 { lock.withLock { counter += 1 } } }
         }
         for t in threads { try t.start() }
         for t in threads { t.join() }
         XCTAssertEqual(lock.withLock { counter }, 200_000)
+    }
+
+    func testThreadCarriesItsNameCutToFifteenBytes() throws {
+        nonisolated(unsafe) var names: [String] = []
+        for name in ["worker-3", "a-name-longer-than-fifteen"] {
+            let thread = WorkerThread(name: name) {
+                let comm = (try? Files.read("/proc/thread-self/comm")) ?? []
+                names.append(String(decoding: comm, as: UTF8.self))
+            }
+            try thread.start()
+            thread.join()
+        }
+        XCTAssertEqual(names, ["worker-3\n", "a-name-longer-t\n"])
     }
 }

@@ -29,6 +29,10 @@ expect_contains "unknown option" "unknown option '--no-such-option'" "$out"
 sandbox_up
 pid=$(agent_pid)
 expect_eq "the sandbox's agent process" "sluice-agent" "$(cat /proc/$pid/comm)"
+threads=$(cat /proc/$pid/task/*/comm | sort | tr '\n' ' ')
+expect_contains "the agent's threads carry their names (top -H, perf, bench cgroups)" "worker-0 " "$threads"
+expect_eq "one thread per name among the workers" \
+  "$(printf '%s\n' $threads | grep -c '^worker-')" "$(printf '%s\n' $threads | grep '^worker-' | sort -u | wc -l)"
 apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"
 expect_eq "GET /get allowed" 200 "$(http_code frontend/frontend $BACKEND/get)"
 echo "agent memory: $(grep -E 'VmHWM|VmRSS' /proc/$pid/status | tr -s ' \n' ' ')"

@@ -66,4 +66,6 @@ uint64_t CSluice_realtime_ns(void);
 int CSluice_http_date(int64_t t, char *out);
 /// The calling thread's pinned CPU mask to cpu (sched_setaffinity). 0 or -errno.
 int CSluice_pin_thread(int cpu);
+/// Names the calling thread (pthread_setname_np; the kernel keeps 15 bytes). 0 or -errno.
+int CSluice_name_thread(const char *name);
 #endif

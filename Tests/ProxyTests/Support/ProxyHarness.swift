@@ -120,7 +120,7 @@ final class ProxyHarness {
                             snapshot: snapshot)
         guard let l = Loopback.listen() else { throw HarnessError.noSocket }
         listener = l
-        thread = WorkerThread { loop.run() }
+        thread = WorkerThread(name: "test-loop") { loop.run() }
         try thread.start()
     }
 
