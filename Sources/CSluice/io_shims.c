@@ -2,6 +2,7 @@
 #include "CSluice_io.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -212,3 +213,5 @@ int CSluice_name_thread(const char *name) {
     int r = pthread_setname_np(pthread_self(), buf);
     return r == 0 ? 0 : -r;
 }
+
+int CSluice_release_free_memory(void) { return malloc_trim(0); }

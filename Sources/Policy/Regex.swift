@@ -1,9 +1,20 @@
 internal import CRE2
+import Glibc
+import Synchronization
 
-/// Owner of one compiled RE2 program (`cre2_regex`), the engine Envoy uses for Cilium's HTTP rules.
+/// One compiled pattern of Cilium's HTTP rules (and of DNS `matchPattern`), matched like Envoy's
+/// RE2 `FullMatch` in Latin-1: every byte of the subject is one character.
 ///
-/// Created by `compile(_:)`, freed in `deinit` (`cre2_free`). Immutable after creation; RE2 allows
-/// concurrent matching, so one instance may be shared by every worker thread.
+/// Most patterns users write are a literal (`GET`, `/public`) or a literal followed by `.*`
+/// (`/api/v1/.*`). Those are matched by comparing bytes, and keep no RE2 program: for a literal,
+/// FullMatch is byte equality; for `L.*` it is "starts with L, and no `\n` follows", because RE2's
+/// `.` matches every byte but newline. Every other pattern keeps its RE2 program. Every pattern
+/// is still compiled by RE2 once, for its syntax check and Envoy's program-size limit.
+///
+/// Compiled patterns are interned: compiling a pattern that is already in use returns the same
+/// object, so 10,000 rules that say `method: GET` hold one, and re-applying a file shares the
+/// objects of the policy it replaces. Immutable after creation; RE2 allows concurrent matching,
+/// so one instance may be shared by every worker thread.
 final class Regex: @unchecked Sendable {
     /// Envoy's default `max_program_size` for RE2 (Cilium does not change it). A pattern above it
     /// makes Envoy reject the whole policy of the endpoint (cilium/cilium#41314); we reject the file.
@@ -17,32 +28,80 @@ final class Regex: @unchecked Sendable {
         case programTooLarge(size: Int)
     }
 
-    private let handle: OpaquePointer
+    /// How a pattern is matched.
+    enum Engine: Equatable {
+        /// No metacharacter: FullMatch is byte equality with `literal`.
+        case literal
+        /// `literal` followed by `.*`: starts with `literal`, and the rest has no `\n`.
+        case prefix
+        /// Anything else: the RE2 program.
+        case re2
+    }
+
+    private let handle: OpaquePointer?
+    private let literal: [UInt8]
+    /// How this pattern is matched (for tests and listings).
+    let engine: Engine
     /// The source pattern, for listings and errors.
     let pattern: String
     /// `RE2::ProgramSize()` of the compiled program.
     let programSize: Int
 
-    private init(handle: OpaquePointer, pattern: String) {
-        self.handle = handle
+    private init(pattern: String, engine: Engine, literal: [UInt8], handle: OpaquePointer?, programSize: Int) {
         self.pattern = pattern
-        self.programSize = Int(cre2_program_size(handle))
+        self.engine = engine
+        self.literal = literal
+        self.handle = handle
+        self.programSize = programSize
     }
 
     deinit {
-        cre2_free(handle)
+        if let handle { cre2_free(handle) }
     }
 
     /// Compiles `pattern` (Latin-1, case-sensitive) and checks Envoy's program-size limit
     /// (`limit` nil disables the check, as for DNS patterns, which Cilium matches with Go regexp).
+    /// Returns the object already in use for the same pattern, if there is one.
     static func compile(_ pattern: String, limit: Int? = maxProgramSize) throws(CompileError) -> Regex {
+        let regex: Regex
+        if let interned = Intern.lookup(pattern) {
+            regex = interned
+        } else {
+            regex = try build(pattern)
+            Intern.insert(regex)
+        }
+        if let limit, regex.programSize > limit {
+            throw .programTooLarge(size: regex.programSize)
+        }
+        return regex
+    }
+
+    /// Whether a live object for `pattern` is in the intern table (for tests).
+    static func isInterned(_ pattern: String) -> Bool { Intern.lookup(pattern) != nil }
+
+    /// RE2's own FullMatch of `subject` against `pattern`, bypassing the byte-comparison engines
+    /// and the intern table: the reference the tests hold those engines to. nil: RE2 refused it.
+    static func re2Reference(_ pattern: String, _ subject: [UInt8]) -> Bool? {
+        let bytes = Array(pattern.utf8)
         var message: UnsafeMutablePointer<CChar>?
-        let compiled: OpaquePointer? = pattern.utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
-                cre2_compile(chars.baseAddress, chars.count, &message)
-            }
-        } ?? Array(pattern.utf8).withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
+        let compiled: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { cre2_compile($0.baseAddress, $0.count, &message) }
+        }
+        guard let compiled else {
+            cre2_free_error(message)
+            return nil
+        }
+        defer { cre2_free(compiled) }
+        return subject.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { cre2_full_match(compiled, $0.baseAddress, $0.count) != 0 }
+        }
+    }
+
+    private static func build(_ pattern: String) throws(CompileError) -> Regex {
+        let bytes = Array(pattern.utf8)
+        var message: UnsafeMutablePointer<CChar>?
+        let compiled: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
                 cre2_compile(chars.baseAddress, chars.count, &message)
             }
         }
@@ -51,22 +110,89 @@ final class Regex: @unchecked Sendable {
             cre2_free_error(message)
             throw .syntax(text)
         }
-        let regex = Regex(handle: compiled, pattern: pattern)
-        if let limit, regex.programSize > limit {
-            throw .programTooLarge(size: regex.programSize)
+        let size = Int(cre2_program_size(compiled))
+        if !bytes.contains(where: isMeta) {
+            cre2_free(compiled)
+            return Regex(pattern: pattern, engine: .literal, literal: bytes, handle: nil, programSize: size)
         }
-        return regex
+        if bytes.count >= 2, bytes[bytes.count - 2] == UInt8(ascii: "."), bytes[bytes.count - 1] == UInt8(ascii: "*"),
+           !bytes[..<(bytes.count - 2)].contains(where: isMeta) {
+            cre2_free(compiled)
+            return Regex(pattern: pattern, engine: .prefix, literal: Array(bytes[..<(bytes.count - 2)]),
+                         handle: nil, programSize: size)
+        }
+        return Regex(pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: size)
     }
 
-    /// RE2 FullMatch of all of `bytes`. Does not allocate.
+    /// RE2's metacharacters: a pattern without any of them matches itself only.
+    private static func isMeta(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\\"), UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?"),
+             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "["), UInt8(ascii: "]"),
+             UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "^"), UInt8(ascii: "$"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// FullMatch of all of `bytes`. Does not allocate.
     func fullMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-        return cre2_full_match(handle, base, bytes.count) != 0
+        switch engine {
+        case .re2:
+            let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+            return cre2_full_match(handle, base, bytes.count) != 0
+        case .literal:
+            guard bytes.count == literal.count else { return false }
+            return literal.withUnsafeBytes { Self.equal($0, bytes, count: $0.count) }
+        case .prefix:
+            guard bytes.count >= literal.count else { return false }
+            let headMatches = literal.withUnsafeBytes { Self.equal($0, bytes, count: $0.count) }
+            guard headMatches else { return false }
+            for index in literal.count..<bytes.count where bytes[index] == 0x0A { return false }
+            return true
+        }
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, count: Int) -> Bool {
+        guard count > 0 else { return true }
+        return memcmp(a.baseAddress!, b.baseAddress!, count) == 0
     }
 
     /// Convenience for tests and listings: full match of a string's UTF-8 bytes.
     func fullMatch(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { fullMatch(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The intern table: pattern → the live object compiled from it. Entries hold the object
+    /// weakly, so a pattern no policy uses any more is freed with its last rule; dead entries
+    /// are swept when the table has doubled since the last sweep.
+    private enum Intern {
+        struct Entry {
+            weak var regex: Regex?
+        }
+
+        struct Table {
+            var entries: [String: Entry] = [:]
+            var sweepAt = 1024
+        }
+
+        static let table = Mutex(Table())
+
+        static func lookup(_ pattern: String) -> Regex? {
+            table.withLock { $0.entries[pattern]?.regex }
+        }
+
+        static func insert(_ regex: Regex) {
+            table.withLock { table in
+                table.entries[regex.pattern] = Entry(regex: regex)
+                if table.entries.count >= table.sweepAt {
+                    table.entries = table.entries.filter { $0.value.regex != nil }
+                    table.sweepAt = max(1024, 2 * table.entries.count)
+                }
+            }
+        }
+
     }
 }

@@ -5,6 +5,7 @@ import Glibc
 import Policy
 import SluiceIO
 import SluiceJSON
+internal import CSluice
 
 /// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
 /// workers and answers the control socket. One per node; runs in the node's network namespace.
@@ -165,7 +166,7 @@ public final class Agent {
         recordFQDNSelectors(documents: documents, fileName: fileName)
         do {
             try install()
-            if persist { try persistPolicy(documents: documents, fileName: fileName) }
+            if persist { try persistPolicy(documents: documents, fileName: fileName, keys: result.changes.map(\.key)) }
         } catch {
             return ControlResponse(ok: false, message: "policy accepted but not installed: \(error)")
         }
@@ -224,6 +225,7 @@ public final class Agent {
     // MARK: state
 
     private var policyDirectory: String { options.stateDirectory + "/policies" }
+    private lazy var policyStore = PolicyStore(directory: policyDirectory)
 
     private func loadEndpoints() throws {
         let file = try JSON.decode(EndpointsFile.self, from: Files.read(options.endpointsFile))
@@ -254,28 +256,22 @@ public final class Agent {
 
     /// Re-applies the policies saved by earlier `apply` calls, in order. Each is the parsed
     /// document tree `sluice apply` sent (the agent has no YAML parser), with its file name.
+    /// Files made redundant by newer ones (an earlier agent kept every apply) are removed.
     private func restorePolicies() throws {
-        for name in Files.list(policyDirectory).sorted() {
-            let path = policyDirectory + "/" + name
-            if name.hasSuffix(".yaml") {
-                log("skipping \(path): YAML stored by an earlier agent version (this one keeps parsed documents); apply the file again")
+        for (name, stored) in policyStore.load(skipped: log) {
+            guard let result = try? repository.apply(documents: stored.documents, fileName: stored.file) else {
+                log("stored policy \(name) (\(stored.file)) no longer applies; kept, not in force")
                 continue
             }
-            guard name.hasSuffix(".json") else { continue }
-            guard let bytes = Files.readIfPresent(path), let stored = try? JSON.decode(StoredPolicy.self, from: bytes) else {
-                log("skipping \(path): not a stored policy")
-                continue
-            }
-            _ = try? repository.apply(documents: stored.documents, fileName: stored.file)
+            policyStore.restored(name, keys: result.changes.map(\.key))
             recordFQDNSelectors(documents: stored.documents, fileName: stored.file)
         }
+        policyStore.compact()
+        _ = CSluice_release_free_memory()
     }
 
-    private func persistPolicy(documents: [PolicyNode], fileName: String) throws {
-        let next = Files.list(policyDirectory).filter { $0.hasSuffix(".json") || $0.hasSuffix(".yaml") }.count + 1
-        let digits = String(next)
-        let path = policyDirectory + "/" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".json"
-        try Files.writeAtomically(path, JSON.encode(StoredPolicy(file: fileName, documents: documents)))
+    private func persistPolicy(documents: [PolicyNode], fileName: String, keys: [PolicyKey]) throws {
+        try policyStore.store(StoredPolicy(file: fileName, documents: documents), keys: keys)
     }
 
     private func log(_ message: String) {
@@ -320,12 +316,6 @@ struct InstallTiming: CustomStringConvertible {
         return "last install: compile \(ms(compileNs)) ms, maps \(ms(mapsNs)) ms "
             + "(\(policyEntries) policy entries, \(ipcacheEntries) ipcache entries)"
     }
-}
-
-/// A policy file as the agent stores it for restarts: the documents `sluice apply` sent.
-struct StoredPolicy: Codable {
-    var file: String
-    var documents: [PolicyNode]
 }
 
 /// The endpoint list the agent reads (the sandbox's state.json; other keys are ignored).

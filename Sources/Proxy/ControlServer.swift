@@ -2,6 +2,7 @@ import Glibc
 import Policy
 import SluiceIO
 import SluiceJSON
+internal import CSluice
 
 /// A control request: one JSON object per connection, sent by `sluice apply`, `sluice policy get`.
 public struct ControlRequest: Codable, Sendable {
@@ -51,16 +52,30 @@ final class ControlServer {
                 if errno == EINTR { continue }
                 throw ControlError(message: "accept on \(path): \(String(cString: strerror(errno)))")
             }
-            let body = ControlSocket.readAll(client)
-            let response: ControlResponse
-            do {
-                response = handler(try JSON.decode(ControlRequest.self, from: body))
-            } catch {
-                response = ControlResponse(ok: false, message: "malformed control request: \(error)")
-            }
-            if let data = try? JSON.encode(response) { ControlSocket.writeAll(client, data) }
+            let requestBytes = answer(client)
             close(client)
+            // A large request (a policy file) leaves its text, its decoded trees and the policy
+            // it replaced freed but resident, scattered between live blocks where free() cannot
+            // give them back; hand those pages to the kernel once it is answered.
+            if requestBytes >= Self.trimAfterBytes { _ = CSluice_release_free_memory() }
         }
+    }
+
+    /// Requests at least this large are followed by returning the heap's free pages.
+    static let trimAfterBytes = 64 * 1024
+
+    /// Reads, decodes and answers one request; returns its size. Everything it allocated is
+    /// released when it returns.
+    private func answer(_ client: Int32) -> Int {
+        let body = ControlSocket.readAll(client)
+        let response: ControlResponse
+        do {
+            response = handler(try JSON.decode(ControlRequest.self, from: body))
+        } catch {
+            response = ControlResponse(ok: false, message: "malformed control request: \(error)")
+        }
+        if let data = try? JSON.encode(response) { ControlSocket.writeAll(client, data) }
+        return body.count
     }
 }
 

@@ -86,6 +86,12 @@ public enum Files {
         return names
     }
 
+    /// Removes the file at `path`; returns whether it was there and is gone.
+    @discardableResult
+    public static func remove(_ path: String) -> Bool {
+        unlink(path) == 0
+    }
+
     /// Whether `path` exists (any file type).
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0

@@ -56,3 +56,23 @@ ls /run/sluice/state/policies/ | grep -q '\.json$' || fail "no stored policy doc
 expect_eq "GET /get after restart" 200 "$(http_code frontend/frontend $BACKEND/get)"
 expect_eq "POST /post after restart" 403 "$(http_code frontend/frontend -X POST $BACKEND/post)"
 expect_contains "policy get after restart" "backend-http-rules" "$("$SLUICE" policy get)"
+
+step "re-applying a file replaces its stored copy; a file with other objects is kept beside it"
+stored() { ls /run/sluice/state/policies/ | grep -c '\.json$' || true; }
+before=$(stored)
+apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"
+apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"
+expect_eq "stored files after applying the same file twice more" "$before" "$(stored)"
+extra=$(mktemp --suffix=.yaml)
+printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: scenario09-extra\n  namespace: default\nspec:\n  endpointSelector:\n    matchLabels:\n      app: nothing-here\n  ingress:\n  - fromEndpoints:\n    - {}\n' >"$extra"
+apply "$extra"
+rm -f "$extra"
+expect_eq "stored files after a file with another object" "$((before + 1))" "$(stored)"
+newest=$(ls /run/sluice/state/policies/ | sort | tail -1)
+grep -q scenario09-extra "/run/sluice/state/policies/$newest" || fail "the newest stored file ($newest) is not the last one applied"
+"$SLUICE" sandbox stop-agent
+"$SLUICE" sandbox start-agent
+expect_eq "GET /get after the second restart" 200 "$(http_code frontend/frontend $BACKEND/get)"
+expect_eq "POST /post after the second restart" 403 "$(http_code frontend/frontend -X POST $BACKEND/post)"
+expect_contains "both objects in force after the restart" "scenario09-extra" "$("$SLUICE" policy get)"
+expect_contains "both objects in force after the restart" "backend-http-rules" "$("$SLUICE" policy get)"

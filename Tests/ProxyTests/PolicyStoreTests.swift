@@ -1,0 +1,74 @@
+import Glibc
+import Policy
+@testable import Proxy
+import SluiceIO
+import XCTest
+
+/// The agent's stored policies: compaction keeps exactly the files that still set an object,
+/// and names keep sorting in apply order after removals (real files in a temporary directory).
+final class PolicyStoreTests: XCTestCase {
+    private func key(_ name: String) -> PolicyKey {
+        PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: name)
+    }
+
+    func testSupersededFilesAreThoseWhoseObjectsAllComeAgainLater() {
+        typealias E = PolicyStore.Entry
+        XCTAssertEqual(PolicyStore.superseded([]), [])
+        XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: [key("a")]), E(name: "2", keys: [key("a")])]), ["1"])
+        // 1 still sets b, which nothing later sets
+        XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: [key("a"), key("b")]), E(name: "2", keys: [key("a")])]), [])
+        // covered by the union of two later files
+        XCTAssertEqual(PolicyStore.superseded([
+            E(name: "1", keys: [key("a"), key("b")]), E(name: "2", keys: [key("a")]), E(name: "3", keys: [key("b")]),
+        ]), ["1"])
+        // a file that did not apply at start (unknown keys) is kept and covers nothing
+        XCTAssertEqual(PolicyStore.superseded([
+            E(name: "1", keys: [key("a")]), E(name: "2", keys: nil), E(name: "3", keys: [key("b")]),
+        ]), [])
+        // the newest file is never superseded; an empty file is
+        XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: []), E(name: "2", keys: [key("a")])]), ["1"])
+    }
+
+    func testNextNameIsOnePastTheHighest() {
+        XCTAssertEqual(PolicyStore.nextName(after: []), "000001.json")
+        XCTAssertEqual(PolicyStore.nextName(after: ["000001.json", "000002.json"]), "000003.json")
+        // two of three removed: the count would give 000002, which sorts before 000003
+        XCTAssertEqual(PolicyStore.nextName(after: ["000003.json"]), "000004.json")
+        XCTAssertEqual(PolicyStore.nextName(after: ["000007.yaml", "000002.json", "notes.txt"]), "000008.json")
+        XCTAssertEqual(PolicyStore.nextName(after: ["999999.json"]), "1000000.json")
+    }
+
+    func testStoringTheSameObjectsAgainKeepsOneFileAndTheOrder() throws {
+        var template = Array("/tmp/sluice-store-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let directory = try String(cString: XCTUnwrap(made))
+        defer {
+            for name in Files.list(directory) { Files.remove(directory + "/" + name) }
+            rmdir(directory)
+        }
+        func policy(_ text: String) -> StoredPolicy {
+            StoredPolicy(file: text, documents: [.scalar(text)])
+        }
+        var store = PolicyStore(directory: directory)
+        try store.store(policy("ab"), keys: [key("a"), key("b")])
+        try store.store(policy("a"), keys: [key("a")])
+        XCTAssertEqual(Files.list(directory).sorted(), ["000001.json", "000002.json"])
+        try store.store(policy("ab again"), keys: [key("a"), key("b")])
+        XCTAssertEqual(Files.list(directory).sorted(), ["000003.json"])
+        try store.store(policy("c"), keys: [key("c")])
+        XCTAssertEqual(Files.list(directory).sorted(), ["000003.json", "000004.json"])
+
+        var reloaded = PolicyStore(directory: directory)
+        let loaded = reloaded.load(skipped: { XCTFail("skipped: \($0)") })
+        XCTAssertEqual(loaded.map(\.name), ["000003.json", "000004.json"])
+        XCTAssertEqual(loaded.map(\.policy.file), ["ab again", "c"])
+        XCTAssertEqual(loaded.map(\.policy.documents), [[.scalar("ab again")], [.scalar("c")]])
+        // keys are unknown until the agent applied them: nothing is removed before that
+        reloaded.compact()
+        XCTAssertEqual(Files.list(directory).count, 2)
+        reloaded.restored("000003.json", keys: [key("c")])
+        reloaded.restored("000004.json", keys: [key("c")])
+        reloaded.compact()
+        XCTAssertEqual(Files.list(directory), ["000004.json"])
+    }
+}
