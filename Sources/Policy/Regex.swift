@@ -149,8 +149,8 @@ final class Regex: @unchecked Sendable {
             guard bytes.count >= literal.count else { return false }
             let headMatches = literal.withUnsafeBytes { Self.equal($0, bytes, count: $0.count) }
             guard headMatches else { return false }
-            for index in literal.count..<bytes.count where bytes[index] == 0x0A { return false }
-            return true
+            let rest = bytes.count - literal.count
+            return rest == 0 || memchr(bytes.baseAddress! + literal.count, 0x0A, rest) == nil
         }
     }
 
