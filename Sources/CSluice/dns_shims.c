@@ -6,40 +6,49 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int CSluice_udp_recv4(int fd, void *buf, size_t len, uint32_t *src_addr_be, uint16_t *src_port,
-                      uint32_t *orig_addr_be, uint16_t *orig_port, int *truncated) {
-    struct sockaddr_in peer;
-    char control[CMSG_SPACE(sizeof(struct sockaddr_in))];
-    struct iovec iov = {.iov_base = buf, .iov_len = len};
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    memset(&peer, 0, sizeof peer);
-    msg.msg_name = &peer;
-    msg.msg_namelen = sizeof peer;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
+int CSluice_udp_recv4_batch(int fd, void *buf, size_t slot, CSluice_udp_datagram *out, int count) {
+    if (count > CSLUICE_UDP_BATCH_MAX) count = CSLUICE_UDP_BATCH_MAX;
+    if (count < 1) return -EINVAL;
+    struct mmsghdr msgs[CSLUICE_UDP_BATCH_MAX];
+    struct iovec iovs[CSLUICE_UDP_BATCH_MAX];
+    struct sockaddr_in peers[CSLUICE_UDP_BATCH_MAX];
+    char controls[CSLUICE_UDP_BATCH_MAX][CMSG_SPACE(sizeof(struct sockaddr_in))];
+    for (int i = 0; i < count; i++) {
+        iovs[i].iov_base = (char *)buf + (size_t)i * slot;
+        iovs[i].iov_len = slot;
+        memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+        msgs[i].msg_hdr.msg_name = &peers[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = controls[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof controls[i];
+        msgs[i].msg_len = 0;
+    }
+    int n;
     do {
-        n = recvmsg(fd, &msg, MSG_DONTWAIT);
+        n = recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return -errno;
-    *src_addr_be = peer.sin_addr.s_addr;
-    *src_port = ntohs(peer.sin_port);
-    *orig_addr_be = 0;
-    *orig_port = 0;
-    *truncated = (msg.msg_flags & MSG_TRUNC) ? 1 : 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR &&
-            c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
-            struct sockaddr_in orig;
-            memcpy(&orig, CMSG_DATA(c), sizeof orig);
-            *orig_addr_be = orig.sin_addr.s_addr;
-            *orig_port = ntohs(orig.sin_port);
+    for (int i = 0; i < n; i++) {
+        struct msghdr *msg = &msgs[i].msg_hdr;
+        out[i].src_addr_be = peers[i].sin_addr.s_addr;
+        out[i].src_port = ntohs(peers[i].sin_port);
+        out[i].orig_addr_be = 0;
+        out[i].orig_port = 0;
+        out[i].length = (int32_t)msgs[i].msg_len;
+        out[i].truncated = (msg->msg_flags & MSG_TRUNC) ? 1 : 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+            if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR &&
+                c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
+                struct sockaddr_in orig;
+                memcpy(&orig, CMSG_DATA(c), sizeof orig);
+                out[i].orig_addr_be = orig.sin_addr.s_addr;
+                out[i].orig_port = ntohs(orig.sin_port);
+            }
         }
     }
-    return (int)n;
+    return n;
 }
 
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port) {

@@ -27,8 +27,50 @@ public enum DNSReply {
                                    ra: recursionAvailable, rcode: rcode)
             return DNSSerializer.serialize(DNSMessage(header: header), compress: false)
         }
-        var reply = DNSMessage(header: replyHeader(to: head.header, rcode: rcode,
-                                                   recursionAvailable: recursionAvailable))
+        return error(for: queryBytes, head: head, rcode: rcode, recursionAvailable: recursionAvailable,
+                     udpPayloadSize: udpPayloadSize)
+    }
+
+    /// The same reply for a query already parsed into `head` (the proxy parsed it to decide):
+    /// the header, the question copied from the query's bytes (the serializer would write the
+    /// same bytes: an uncompressed name, its type and class) and the OPT record. A question whose
+    /// name the query compressed is written by the serializer instead.
+    public static func error(for queryBytes: UnsafeRawBufferPointer, head: QueryHead, rcode: RCode,
+                             recursionAvailable: Bool = true,
+                             udpPayloadSize: UInt16 = defaultUDPPayloadSize) -> [UInt8] {
+        let header = replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable)
+        let questionBytes = head.question == nil ? 0 : head.questionEnd - DNSLimits.headerSize
+        if let question = head.question, question.name.wireLength + 4 != questionBytes {
+            return serialized(head: head, header: header, udpPayloadSize: udpPayloadSize)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(DNSLimits.headerSize + questionBytes + (head.opt == nil ? 0 : 11))
+        func u16(_ value: UInt16) {
+            out.append(UInt8(truncatingIfNeeded: value >> 8))
+            out.append(UInt8(truncatingIfNeeded: value))
+        }
+        u16(header.id)
+        u16(header.flags)
+        u16(head.question == nil ? 0 : 1)
+        u16(0)
+        u16(0)
+        u16(head.opt == nil ? 0 : 1)
+        out.append(contentsOf: queryBytes[DNSLimits.headerSize..<(DNSLimits.headerSize + questionBytes)])
+        if let opt = head.opt {
+            let ttl = OPTRecord(udpPayloadSize: udpPayloadSize, dnssecOK: opt.dnssecOK).ttlField(rcode: header.rcode)
+            out.append(0)
+            u16(RRType.opt.rawValue)
+            u16(udpPayloadSize)
+            u16(UInt16(truncatingIfNeeded: ttl >> 16))
+            u16(UInt16(truncatingIfNeeded: ttl))
+            u16(0)
+        }
+        return out
+    }
+
+    /// The reply built as a message and serialized (names decoded and written again).
+    static func serialized(head: QueryHead, header: DNSHeader, udpPayloadSize: UInt16) -> [UInt8] {
+        var reply = DNSMessage(header: header)
         if let question = head.question {
             reply.questions = [question]
         }
@@ -36,6 +78,15 @@ public enum DNSReply {
             reply.opt = OPTRecord(udpPayloadSize: udpPayloadSize, dnssecOK: opt.dnssecOK)
         }
         return DNSSerializer.serialize(reply, compress: false)
+    }
+
+    /// `serialized` for tests: the reference the copying path is held to.
+    static func errorBySerializing(for queryBytes: UnsafeRawBufferPointer, rcode: RCode,
+                                   recursionAvailable: Bool = true,
+                                   udpPayloadSize: UInt16 = defaultUDPPayloadSize) throws(DNSParseError) -> [UInt8] {
+        let head = try DNSParser.parseQueryHead(queryBytes)
+        return serialized(head: head, header: replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable),
+                          udpPayloadSize: udpPayloadSize)
     }
 
     private static func replyHeader(to query: DNSHeader, rcode: RCode, recursionAvailable: Bool) -> DNSHeader {

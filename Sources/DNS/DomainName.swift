@@ -106,10 +106,17 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     /// DNS rules against and Hubble prints.
     public var lowercasedText: String { render(lowercase: true) }
 
+    /// `lowercasedText` as UTF-8 bytes, without making the `String` (the proxy's query path).
+    public var lowercasedTextBytes: [UInt8] { renderBytes(lowercase: true) }
+
     public var description: String { text }
 
     private func render(lowercase: Bool) -> String {
-        if isRoot { return "." }
+        String(decoding: renderBytes(lowercase: lowercase), as: UTF8.self)
+    }
+
+    private func renderBytes(lowercase: Bool) -> [UInt8] {
+        if isRoot { return [UInt8(ascii: ".")] }
         var out: [UInt8] = []
         out.reserveCapacity(wireBytes.count + 4)
         var index = 0
@@ -121,7 +128,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
             out.append(UInt8(ascii: "."))
             index = end
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Escapes like miekg/dns `escapeLabel`: special characters get a backslash, bytes outside

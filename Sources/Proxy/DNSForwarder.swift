@@ -27,7 +27,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     private var orderStart = 0
     private var timerArmedAt: UInt64 = 0
     private var random: UInt64
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
 
     init(worker: DNSWorker) throws(SyscallError) {
         self.worker = worker
@@ -36,11 +36,9 @@ final class DNSForwarder: EventHandler, TimerTarget {
         var generator = SystemRandomNumberGenerator()
         while seed == 0 { seed = generator.next() }
         random = seed
-        buffer = .allocate(byteCount: DNSLimits.maxMessageSize, alignment: 8)
     }
 
     deinit {
-        buffer.deallocate()
         Socket.close(fd)
     }
 
@@ -80,12 +78,18 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
     // MARK: answers
 
+    /// Edge-triggered, a batch per recvmmsg, like `DNSUDPListener.handleEvents`.
     func handleEvents(_ events: UInt32, tag: UInt32) {
         var errors = 0
         while true {
-            switch DNSSocket.receive(fd, into: buffer) {
-            case .datagram(let d):
-                received(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<d.count]), from: d.source)
+            switch DNSSocket.receiveBatch(fd, into: batch) {
+            case .received(let count):
+                errors = 0
+                for i in 0..<count {
+                    let (bytes, d) = batch.datagram(i)
+                    received(bytes, from: d.source)
+                }
+                if count < batch.count { return }
             case .wouldBlock:
                 return
             case .error:

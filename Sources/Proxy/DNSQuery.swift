@@ -57,7 +57,7 @@ extension DNSQueryDecision {
             return .formatError(try? DNSReply.error(for: bytes, rcode: .formErr))
         }
         let query = DNSQuery(client: client, server: server, proto: proto, steer: steer, originalID: head.id,
-                             qname: Array(question.name.lowercasedText.utf8), qtype: question.type.rawValue,
+                             qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
                              requestTimeNs: now)
         guard let steer else { return .drop(query) }
         guard let policy = snapshot.dnsPolicy(endpointID: steer.endpointID, port: server.port, proto: proto) else {
@@ -69,7 +69,7 @@ extension DNSQueryDecision {
         if verdict.allowed { return .forward(query) }
         if verdict.reason == .peerNotAllowed { return .drop(query) }
         let rcode: RCode = reject == .nameError ? .nxDomain : .refused
-        return .reject(query, try? DNSReply.error(for: bytes, rcode: rcode))
+        return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
     }
 }
 

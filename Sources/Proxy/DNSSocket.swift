@@ -13,24 +13,51 @@ enum DNSSocket {
         var truncated: Bool
     }
 
-    enum ReceiveResult {
-        case datagram(Datagram)
+    /// Receive slots for `receiveBatch`: `count` buffers of `slotSize` bytes and their
+    /// descriptions. Pages of a slot become resident only when a datagram is written into them.
+    final class Batch {
+        let count: Int
+        let slotSize: Int
+        let buffer: UnsafeMutableRawBufferPointer
+        let datagrams: UnsafeMutablePointer<CSluice_udp_datagram>
+
+        init(count: Int, slotSize: Int) {
+            self.count = min(count, Int(CSLUICE_UDP_BATCH_MAX))
+            self.slotSize = slotSize
+            buffer = .allocate(byteCount: self.count * slotSize, alignment: 8)
+            datagrams = .allocate(capacity: self.count)
+        }
+
+        deinit {
+            buffer.deallocate()
+            datagrams.deallocate()
+        }
+
+        /// The i-th received datagram (valid until the next `receiveBatch`).
+        @inline(__always)
+        func datagram(_ i: Int) -> (bytes: UnsafeMutableRawBufferPointer, datagram: Datagram) {
+            let d = datagrams[i]
+            let start = i * slotSize
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Int(d.length))])
+            return (bytes, Datagram(count: Int(d.length),
+                                    source: DNSEndpointAddress(address: d.src_addr_be, port: d.src_port),
+                                    originalDestination: DNSEndpointAddress(address: d.orig_addr_be, port: d.orig_port),
+                                    truncated: d.truncated != 0))
+        }
+    }
+
+    enum BatchResult {
+        /// This many datagrams are in the batch's slots (at least one).
+        case received(Int)
         case wouldBlock
         case error(Int32)
     }
 
-    /// recvmsg into `buffer` (CSluice_udp_recv4).
+    /// recvmmsg of up to `batch.count` datagrams (CSluice_udp_recv4_batch).
     @inline(__always)
-    static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> ReceiveResult {
-        var source = DNSEndpointAddress(address: 0, port: 0)
-        var original = DNSEndpointAddress(address: 0, port: 0)
-        var truncated: Int32 = 0
-        let n = CSluice_udp_recv4(fd, buffer.baseAddress, buffer.count, &source.address, &source.port,
-                                  &original.address, &original.port, &truncated)
-        if n >= 0 {
-            return .datagram(Datagram(count: Int(n), source: source, originalDestination: original,
-                                      truncated: truncated != 0))
-        }
+    static func receiveBatch(_ fd: Int32, into batch: Batch) -> BatchResult {
+        let n = CSluice_udp_recv4_batch(fd, batch.buffer.baseAddress, batch.slotSize, batch.datagrams, Int32(batch.count))
+        if n > 0 { return .received(Int(n)) }
         if -n == EAGAIN || -n == EWOULDBLOCK { return .wouldBlock }
         return .error(-n)
     }

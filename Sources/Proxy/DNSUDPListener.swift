@@ -13,24 +13,24 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     static let maxReplySockets = 256
     /// recvmsg errors in a row before a readiness event is abandoned.
     static let maxConsecutiveErrors = 64
+    /// Datagrams taken per recvmmsg.
+    static let batchSize = 16
 
     unowned let worker: DNSWorker
     let fd: Int32
     /// The listener's own address: a query sent to it directly is answered through it.
     let localAddress: DNSEndpointAddress?
     private var registration: EventLoop.Registration = .none
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
     private var replySockets: [UInt64: Int32] = [:]
 
     init(worker: DNSWorker, fd: Int32) {
         self.worker = worker
         self.fd = fd
         self.localAddress = DNSSocket.localAddress(fd)
-        buffer = .allocate(byteCount: DNSLimits.maxMessageSize, alignment: 8)
     }
 
     deinit {
-        buffer.deallocate()
         for fd in replySockets.values { Socket.close(fd) }
     }
 
@@ -39,18 +39,24 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
             fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
     }
 
-    /// Edge-triggered: read every queued datagram.
+    /// Edge-triggered: read every queued datagram, a batch per recvmmsg. A short batch means
+    /// the queue was empty when it was taken; a datagram queued after that raises a new edge,
+    /// so no further call is spent to hear EAGAIN.
     func handleEvents(_ events: UInt32, tag: UInt32) {
         var errors = 0
         while true {
-            switch DNSSocket.receive(fd, into: buffer) {
-            case .datagram(let d):
-                guard !d.truncated, d.originalDestination.address != 0 else {
-                    worker.counters.ignored += 1
-                    continue
+            switch DNSSocket.receiveBatch(fd, into: batch) {
+            case .received(let count):
+                errors = 0
+                for i in 0..<count {
+                    let (bytes, d) = batch.datagram(i)
+                    guard !d.truncated, d.originalDestination.address != 0 else {
+                        worker.counters.ignored += 1
+                        continue
+                    }
+                    handle(bytes, from: d.source, to: d.originalDestination)
                 }
-                handle(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<d.count]), from: d.source,
-                       to: d.originalDestination)
+                if count < batch.count { return }
             case .wouldBlock:
                 return
             case .error:

@@ -56,4 +56,56 @@ final class DNSReplyTests: XCTestCase {
         let expected: [UInt8] = [0x12, 0x34, 0x81, 0x81, 0, 1, 0, 0, 0, 0, 0, 0] + Array(Fixtures.queryExampleA[12...])
         XCTAssertEqual(try reply(Fixtures.queryExampleA, .formErr), expected)
     }
+
+    /// The reply the proxy builds by copying the question out of the query is byte for byte the
+    /// one the serializer builds from the parsed message: random names (case, escapes, long
+    /// labels), types, flags, extra questions, OPT with and without DO, and rcodes up to the
+    /// extended ones that need the OPT record's high bits.
+    func testCopiedReplyEqualsSerializedReply() throws {
+        var generator = SystemRandomNumberGenerator()
+        let labelBytes: [UInt8] = Array("abcXYZ09-_".utf8) + [0x2E, 0x20, 0x5C, 0x00, 0xFF, 0xC3]
+        var compared = 0
+        for _ in 0..<2000 {
+            var labels: [[UInt8]] = []
+            for _ in 0..<Int.random(in: 0...3, using: &generator) {
+                let count = Bool.random(using: &generator) ? Int.random(in: 1...8, using: &generator) : 63
+                labels.append((0..<count).map { _ in labelBytes.randomElement(using: &generator)! })
+            }
+            let name = try DomainName(labels: labels)
+            var header = DNSHeader(id: UInt16.random(in: 0...UInt16.max, using: &generator),
+                                   opcode: UInt8.random(in: 0...2, using: &generator),
+                                   rd: Bool.random(using: &generator), cd: Bool.random(using: &generator))
+            header.ad = Bool.random(using: &generator)
+            var message = DNSMessage(header: header,
+                                     questions: [Question(name: name, type: RRType(UInt16.random(in: 1...300, using: &generator)))])
+            if Int.random(in: 0..<4, using: &generator) == 0 {
+                message.questions.append(Question(name: Fixtures.name("second.test"), type: .aaaa))
+            }
+            if Bool.random(using: &generator) {
+                message.opt = OPTRecord(udpPayloadSize: UInt16.random(in: 512...4096, using: &generator),
+                                        dnssecOK: Bool.random(using: &generator))
+            }
+            let query = DNSSerializer.serialize(message, compress: false)
+            let rcode = [RCode.refused, .nxDomain, .servFail, .formErr, RCode(16), RCode(23)].randomElement(using: &generator)!
+            let ra = Bool.random(using: &generator)
+            try query.withUnsafeBytes { raw in
+                let head = try DNSParser.parseQueryHead(raw)
+                let copied = DNSReply.error(for: raw, head: head, rcode: rcode, recursionAvailable: ra)
+                let serialized = try DNSReply.errorBySerializing(for: raw, rcode: rcode, recursionAvailable: ra)
+                XCTAssertEqual(copied, serialized, "query \(query) rcode \(rcode)")
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, 2000)
+    }
+
+    func testLowercasedTextBytesAreTheTextsBytes() throws {
+        for text in [".", "Example.COM.", "a\\.b.test.", "x\\032y.", "MiXeD-Case_1.internal.example.com."] {
+            let name = try DomainName(text)
+            XCTAssertEqual(name.lowercasedTextBytes, Array(name.lowercasedText.utf8), text)
+        }
+        let binary = try DomainName(labels: [[0x41, 0x00, 0xFF, 0x2E]])
+        XCTAssertEqual(binary.lowercasedTextBytes, Array(binary.lowercasedText.utf8))
+        XCTAssertEqual(String(decoding: binary.lowercasedTextBytes, as: UTF8.self), "a\\000\\255\\..")
+    }
 }

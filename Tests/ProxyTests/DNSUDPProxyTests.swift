@@ -208,4 +208,32 @@ final class DNSUDPProxyTests: XCTestCase {
         }
         XCTAssertEqual(ids, Set((0..<200).map { UInt16($0) }))
     }
+
+    /// More queries than one recvmmsg batch takes, mixed allowed and denied and sent as one
+    /// burst: each gets exactly its own answer, denied ones REFUSED with their question, and the
+    /// counters add up (nothing lost at batch boundaries).
+    func testABurstAcrossBatchesIsAnsweredQueryByQuery() throws {
+        let h = try DNSProxyHarness()
+        let total = DNSUDPListener.batchSize * 5 + 3
+        for i in 0..<total {
+            let name = i % 2 == 0 ? "b\(i).allowed.test." : "B\(i).Other.test."
+            DNSTest.send(h.client, DNSTest.query(name, id: UInt16(1000 + i)), port: h.port)
+        }
+        var refused = Set<UInt16>(), answered = Set<UInt16>()
+        while refused.count + answered.count < total, let reply = DNSTest.receive(h.client) {
+            let message = try parse(reply.bytes)
+            let i = Int(message.header.id) - 1000
+            XCTAssertTrue((0..<total).contains(i), "unexpected id \(message.header.id)")
+            if message.rcode == .refused {
+                XCTAssertEqual(message.questions.first?.name.text, "B\(i).Other.test.", "the query's own question, case kept")
+                refused.insert(message.header.id)
+            } else {
+                answered.insert(message.header.id)
+            }
+        }
+        XCTAssertEqual(refused, Set((0..<total).filter { $0 % 2 == 1 }.map { UInt16(1000 + $0) }))
+        XCTAssertEqual(answered, Set((0..<total).filter { $0 % 2 == 0 }.map { UInt16(1000 + $0) }))
+        XCTAssertEqual(h.counters().queries, total)
+        XCTAssertEqual(h.counters().rejected, total / 2)
+    }
 }

@@ -1,4 +1,4 @@
-// Datagram shims for the transparent DNS proxy (Sources/Proxy/DNS*.swift): recvmsg with the
+// Datagram shims for the transparent DNS proxy (Sources/Proxy/DNS*.swift): recvmmsg with the
 // IP_ORIGDSTADDR control message, sendto, and the sockets the steering recipe needs
 // (docs: /work/shared/reference/steering-recipe.md, "DNS over UDP"). IPv4 only, like the rest of
 // the datapath. Return values: a count or descriptor on success, a negative errno on failure.
@@ -7,13 +7,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// recvmsg(MSG_DONTWAIT) of one datagram into buf. Fills the sender's address and port and, when
-/// the socket has IP_RECVORIGDSTADDR, the address and port it was sent to (IP_ORIGDSTADDR cmsg;
-/// both 0 when the message carries none). *truncated is 1 when the datagram did not fit
-/// (MSG_TRUNC). Returns the bytes stored, or -errno (-EAGAIN when the queue is empty).
+/// One datagram of CSluice_udp_recv4_batch: the sender's address and port; when the socket has
+/// IP_RECVORIGDSTADDR, the address and port it was sent to (IP_ORIGDSTADDR cmsg; both 0 when the
+/// message carries none); the bytes stored; truncated = 1 when it did not fit (MSG_TRUNC).
 /// Called by DNSUDPListener and DNSForwarder on their loop thread.
-int CSluice_udp_recv4(int fd, void *buf, size_t len, uint32_t *src_addr_be, uint16_t *src_port,
-                      uint32_t *orig_addr_be, uint16_t *orig_port, int *truncated);
+typedef struct {
+    uint32_t src_addr_be;
+    uint32_t orig_addr_be;
+    uint16_t src_port;
+    uint16_t orig_port;
+    int32_t length;
+    int32_t truncated;
+} CSluice_udp_datagram;
+
+/// Most datagrams one CSluice_udp_recv4_batch call takes.
+#define CSLUICE_UDP_BATCH_MAX 64
+
+/// recvmmsg(MSG_DONTWAIT) of up to count (<= CSLUICE_UDP_BATCH_MAX) datagrams, the i-th into
+/// buf + i * slot (slot bytes each), described in out[i]. Returns how many were received (>= 1),
+/// or -errno when none was (-EAGAIN when the queue is empty).
+int CSluice_udp_recv4_batch(int fd, void *buf, size_t slot, CSluice_udp_datagram *out, int count);
 
 /// sendto(MSG_DONTWAIT | MSG_NOSIGNAL) of one datagram to addr:port. Returns bytes or -errno.
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port);
