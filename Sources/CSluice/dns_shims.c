@@ -51,6 +51,32 @@ int CSluice_udp_recv4_batch(int fd, void *buf, size_t slot, CSluice_udp_datagram
     return n;
 }
 
+int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count) {
+    if (count > CSLUICE_UDP_BATCH_MAX) count = CSLUICE_UDP_BATCH_MAX;
+    if (count < 1) return -EINVAL;
+    struct mmsghdr out[CSLUICE_UDP_BATCH_MAX];
+    struct iovec iovs[CSLUICE_UDP_BATCH_MAX];
+    struct sockaddr_in peers[CSLUICE_UDP_BATCH_MAX];
+    for (int i = 0; i < count; i++) {
+        memset(&peers[i], 0, sizeof peers[i]);
+        peers[i].sin_family = AF_INET;
+        peers[i].sin_port = htons(msgs[i].port);
+        peers[i].sin_addr.s_addr = msgs[i].addr_be;
+        iovs[i].iov_base = (void *)msgs[i].base;
+        iovs[i].iov_len = msgs[i].length;
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].msg_hdr.msg_name = &peers[i];
+        out[i].msg_hdr.msg_namelen = sizeof peers[i];
+        out[i].msg_hdr.msg_iov = &iovs[i];
+        out[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n;
+    do {
+        n = sendmmsg(fd, out, (unsigned)count, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port) {
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);

@@ -80,6 +80,9 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
     /// Edge-triggered, a batch per recvmmsg, like `DNSUDPListener.handleEvents`.
     func handleEvents(_ events: UInt32, tag: UInt32) {
+        let udp = worker.udp
+        udp?.beginRound()
+        defer { udp?.endRound() }
         var errors = 0
         while true {
             switch DNSSocket.receiveBatch(fd, into: batch) {

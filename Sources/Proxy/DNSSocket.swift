@@ -62,6 +62,69 @@ enum DNSSocket {
         return .error(-n)
     }
 
+    /// Datagrams queued to go out together: their bytes copied into one arena, sent with one
+    /// sendmmsg per run of messages on the same socket (`flush`).
+    final class Outbox {
+        let capacity: Int
+        private let arena: UnsafeMutableRawBufferPointer
+        private var used = 0
+        private var sockets: [Int32]
+        private let messages: UnsafeMutablePointer<CSluice_udp_out>
+        private(set) var count = 0
+
+        init(capacity: Int, arenaBytes: Int) {
+            self.capacity = min(capacity, Int(CSLUICE_UDP_BATCH_MAX))
+            arena = .allocate(byteCount: arenaBytes, alignment: 8)
+            sockets = [Int32](repeating: -1, count: self.capacity)
+            messages = .allocate(capacity: self.capacity)
+        }
+
+        deinit {
+            arena.deallocate()
+            messages.deallocate()
+        }
+
+        var isFull: Bool { count == capacity }
+
+        /// Queues a copy of `bytes` for `destination` on `fd`; false when it does not fit (the
+        /// caller flushes, or sends it alone).
+        func append(_ bytes: UnsafeRawBufferPointer, fd: Int32, to destination: DNSEndpointAddress) -> Bool {
+            guard count < capacity, bytes.count <= arena.count - used else { return false }
+            let start = arena.baseAddress! + used
+            if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            messages[count] = CSluice_udp_out(base: UnsafeRawPointer(start), length: UInt32(bytes.count),
+                                              addr_be: destination.address, port: destination.port)
+            sockets[count] = fd
+            count += 1
+            used += (bytes.count + 7) & ~7
+            return true
+        }
+
+        /// Sends everything queued; returns how many datagrams could not be sent.
+        func flush() -> Int {
+            var failed = 0
+            var start = 0
+            while start < count {
+                var end = start + 1
+                while end < count, sockets[end] == sockets[start] { end += 1 }
+                var next = start
+                while next < end {
+                    let n = CSluice_udp_send4_batch(sockets[start], messages + next, Int32(end - next))
+                    if n > 0 {
+                        next += Int(n)
+                    } else {
+                        failed += 1     // the first of the rest failed: count it, go on after it
+                        next += 1
+                    }
+                }
+                start = end
+            }
+            count = 0
+            used = 0
+            return failed
+        }
+    }
+
     /// sendto (CSluice_udp_send4). Returns 0 or the errno.
     @inline(__always)
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress) -> Int32 {

@@ -23,6 +23,11 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     private var registration: EventLoop.Registration = .none
     private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
     private var replySockets: [UInt64: Int32] = [:]
+    /// Answers of the current round, sent together when it ends (`endRound`).
+    private let outbox = DNSSocket.Outbox(capacity: DNSUDPListener.batchSize, arenaBytes: 32 * 1024)
+    /// Open rounds (the listener's and the forwarder's event handling); answers are queued
+    /// while one is open and sent at once otherwise.
+    private var rounds = 0
 
     init(worker: DNSWorker, fd: Int32) {
         self.worker = worker
@@ -43,6 +48,8 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     /// the queue was empty when it was taken; a datagram queued after that raises a new edge,
     /// so no further call is spent to hear EAGAIN.
     func handleEvents(_ events: UInt32, tag: UInt32) {
+        beginRound()
+        defer { endRound() }
         var errors = 0
         while true {
             switch DNSSocket.receiveBatch(fd, into: batch) {
@@ -87,9 +94,33 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
 
     // MARK: DNSAnswerSink
 
+    /// Queued while a round is open (a failure to send is counted when the round ends), sent at
+    /// once otherwise (an answer released later by the FQDN gate).
     func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
         guard let socket = replySocket(from: query.server) else { return false }
+        if rounds > 0 {
+            if outbox.append(bytes, fd: socket, to: query.client) {
+                if outbox.isFull { flush() }
+                return true
+            }
+            flush()
+            if outbox.append(bytes, fd: socket, to: query.client) { return true }
+        }
         return DNSSocket.send(socket, bytes, to: query.client) == 0
+    }
+
+    /// Opens a round of event handling: answers are queued until the last open round ends.
+    func beginRound() { rounds += 1 }
+
+    /// Ends a round; the last one sends the queued answers (one sendmmsg per reply socket).
+    func endRound() {
+        rounds -= 1
+        if rounds == 0 { flush() }
+    }
+
+    private func flush() {
+        guard outbox.count > 0 else { return }
+        worker.counters.replyFailures += outbox.flush()
     }
 
     /// The socket that sends from `server`: the listener itself for its own address, else a
@@ -98,6 +129,7 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
         if server == localAddress { return fd }
         if let fd = replySockets[server.key] { return fd }
         if replySockets.count >= Self.maxReplySockets {
+            flush()     // queued answers name the sockets about to close
             for fd in replySockets.values { Socket.close(fd) }
             replySockets.removeAll()
         }

@@ -28,6 +28,18 @@ typedef struct {
 /// or -errno when none was (-EAGAIN when the queue is empty).
 int CSluice_udp_recv4_batch(int fd, void *buf, size_t slot, CSluice_udp_datagram *out, int count);
 
+/// One datagram for CSluice_udp_send4_batch: its bytes and where it goes.
+typedef struct {
+    const void *base;
+    uint32_t length;
+    uint32_t addr_be;
+    uint16_t port;
+} CSluice_udp_out;
+
+/// sendmmsg(MSG_DONTWAIT | MSG_NOSIGNAL) of up to count (<= CSLUICE_UDP_BATCH_MAX) datagrams on
+/// one socket. Returns how many were sent from the first (>= 1), or -errno when the first failed.
+int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count);
+
 /// sendto(MSG_DONTWAIT | MSG_NOSIGNAL) of one datagram to addr:port. Returns bytes or -errno.
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port);
 
