@@ -61,8 +61,22 @@ final class DNSForwarder: EventHandler, TimerTarget {
         let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
         pending[id] = Pending(query: query, upstream: upstream, deadline: deadline)
         order.append((id, deadline))
+        if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
         arm(deadline)
         return true
+    }
+
+    /// Deadlines kept beyond twice the queries in flight before the answered ones are dropped.
+    static let deadlineSlack = 1024
+
+    /// Deadlines queued (for tests): bounded by about twice the queries in flight.
+    var queuedDeadlines: Int { order.count - orderStart }
+
+    /// Drops the deadlines of queries already answered (or timed out and reused), keeping the
+    /// order. Amortised O(1) per query: it runs after more than `deadlineSlack` appends.
+    private func compactDeadlines() {
+        order = order[orderStart...].filter { pending[$0.id]?.deadline == $0.deadline }
+        orderStart = 0
     }
 
     /// An ID not in flight: xorshift64* from a random seed, retried on collision.

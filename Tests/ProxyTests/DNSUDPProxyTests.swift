@@ -88,6 +88,18 @@ final class DNSProxyHarness {
         return DNSTest.receive(client)?.bytes
     }
 
+    /// The forwarder's queued deadlines, read on the loop thread.
+    func queuedDeadlines() -> Int {
+        let done = DispatchSemaphore(value: 0)
+        var count = 0
+        loop.execute { [worker] in
+            count = worker.forwarder?.queuedDeadlines ?? -1
+            done.signal()
+        }
+        done.wait()
+        return count
+    }
+
     /// Reads the worker's counters on its loop thread.
     func counters() -> DNSCounters {
         let done = DispatchSemaphore(value: 0)
@@ -235,5 +247,24 @@ final class DNSUDPProxyTests: XCTestCase {
         XCTAssertEqual(answered, Set((0..<total).filter { $0 % 2 == 0 }.map { UInt16(1000 + $0) }))
         XCTAssertEqual(h.counters().queries, total)
         XCTAssertEqual(h.counters().rejected, total / 2)
+    }
+
+    /// Answered queries do not keep their deadlines until the forward timeout: the queue stays
+    /// near the queries in flight (it used to hold one entry per query of the last 10 s).
+    func testDeadlinesOfAnsweredQueriesAreDropped() throws {
+        let h = try DNSProxyHarness()
+        let rounds = 3 * DNSForwarder.deadlineSlack / 50
+        let total = rounds * 50
+        var answered = 0
+        for round in 0..<rounds {
+            for i in 0..<50 {
+                DNSTest.send(h.client, DNSTest.query("d\(round * 50 + i).allowed.test.", id: UInt16(round * 50 + i)), port: h.port)
+            }
+            for _ in 0..<50 where DNSTest.receive(h.client) != nil { answered += 1 }
+        }
+        XCTAssertEqual(answered, total)
+        XCTAssertEqual(h.counters().timeouts, 0)
+        XCTAssertLessThanOrEqual(h.queuedDeadlines(), DNSForwarder.deadlineSlack + 2 * 50 + 1)
+        XCTAssertGreaterThanOrEqual(h.queuedDeadlines(), 0)
     }
 }
