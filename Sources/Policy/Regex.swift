@@ -82,34 +82,30 @@ final class Regex: @unchecked Sendable {
     /// RE2's own FullMatch of `subject` against `pattern`, bypassing the byte-comparison engines
     /// and the intern table: the reference the tests hold those engines to. nil: RE2 refused it.
     static func re2Reference(_ pattern: String, _ subject: [UInt8]) -> Bool? {
-        let bytes = Array(pattern.utf8)
-        var message: UnsafeMutablePointer<CChar>?
-        let compiled: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { cre2_compile($0.baseAddress, $0.count, &message) }
-        }
-        guard let compiled else {
-            cre2_free_error(message)
-            return nil
-        }
+        guard case .success(let compiled) = compileRE2(Array(pattern.utf8)) else { return nil }
         defer { cre2_free(compiled) }
         return subject.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { cre2_full_match(compiled, $0.baseAddress, $0.count) != 0 }
         }
     }
 
-    private static func build(_ pattern: String) throws(CompileError) -> Regex {
-        let bytes = Array(pattern.utf8)
+    /// RE2's program for `bytes`, or its error message.
+    private static func compileRE2(_ bytes: [UInt8]) -> Result<OpaquePointer, CompileError> {
         var message: UnsafeMutablePointer<CChar>?
         let compiled: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                cre2_compile(chars.baseAddress, chars.count, &message)
-            }
+            buffer.withMemoryRebound(to: CChar.self) { cre2_compile($0.baseAddress, $0.count, &message) }
         }
         guard let compiled else {
             let text = message.map { String(cString: $0) } ?? "invalid regular expression"
             cre2_free_error(message)
-            throw .syntax(text)
+            return .failure(.syntax(text))
         }
+        return .success(compiled)
+    }
+
+    private static func build(_ pattern: String) throws(CompileError) -> Regex {
+        let bytes = Array(pattern.utf8)
+        let compiled = try compileRE2(bytes).get()
         let size = Int(cre2_program_size(compiled))
         if !bytes.contains(where: isMeta) {
             cre2_free(compiled)

@@ -92,28 +92,13 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
     // MARK: answers
 
-    /// Edge-triggered, a batch per recvmmsg, like `DNSUDPListener.handleEvents`.
+    /// Reads every queued answer (`DNSSocket.Batch.drain`); the answers to clients go out
+    /// together when the round ends.
     func handleEvents(_ events: UInt32, tag: UInt32) {
         let udp = worker.udp
         udp?.beginRound()
         defer { udp?.endRound() }
-        var errors = 0
-        while true {
-            switch DNSSocket.receiveBatch(fd, into: batch) {
-            case .received(let count):
-                errors = 0
-                for i in 0..<count {
-                    let (bytes, d) = batch.datagram(i)
-                    received(bytes, from: d.source)
-                }
-                if count < batch.count { return }
-            case .wouldBlock:
-                return
-            case .error:
-                errors += 1
-                if errors > DNSUDPListener.maxConsecutiveErrors { return }
-            }
-        }
+        batch.drain(fd) { bytes, d in received(bytes, from: d.source) }
     }
 
     private func received(_ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress) {

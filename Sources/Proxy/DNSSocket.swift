@@ -33,6 +33,35 @@ enum DNSSocket {
             datagrams.deallocate()
         }
 
+        /// recvmmsg errors in a row before a readiness event is abandoned.
+        static let maxConsecutiveErrors = 64
+
+        /// Edge-triggered drain of `fd`: every queued datagram to `body`, a batch per recvmmsg.
+        /// A short batch means the queue was empty when it was taken; a datagram queued after
+        /// that raises a new edge, so no further call is spent to hear EAGAIN. Queued ICMP errors
+        /// (ECONNREFUSED...) are reported once each; a socket that keeps failing is left alone
+        /// rather than spun on.
+        @inline(__always)
+        func drain(_ fd: Int32, _ body: (UnsafeMutableRawBufferPointer, Datagram) -> Void) {
+            var errors = 0
+            while true {
+                switch DNSSocket.receiveBatch(fd, into: self) {
+                case .received(let received):
+                    errors = 0
+                    for i in 0..<received {
+                        let (bytes, d) = datagram(i)
+                        body(bytes, d)
+                    }
+                    if received < count { return }
+                case .wouldBlock:
+                    return
+                case .error:
+                    errors += 1
+                    if errors > Self.maxConsecutiveErrors { return }
+                }
+            }
+        }
+
         /// The i-th received datagram (valid until the next `receiveBatch`).
         @inline(__always)
         func datagram(_ i: Int) -> (bytes: UnsafeMutableRawBufferPointer, datagram: Datagram) {

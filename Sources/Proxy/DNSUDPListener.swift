@@ -11,8 +11,6 @@ import SluiceIO
 final class DNSUDPListener: EventHandler, DNSAnswerSink {
     /// Reply sockets kept per worker before the cache is flushed (there are few DNS servers).
     static let maxReplySockets = 256
-    /// recvmsg errors in a row before a readiness event is abandoned.
-    static let maxConsecutiveErrors = 64
     /// Datagrams taken per recvmmsg.
     static let batchSize = 16
 
@@ -44,34 +42,17 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
             fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
     }
 
-    /// Edge-triggered: read every queued datagram, a batch per recvmmsg. A short batch means
-    /// the queue was empty when it was taken; a datagram queued after that raises a new edge,
-    /// so no further call is spent to hear EAGAIN.
+    /// Reads every queued datagram (`DNSSocket.Batch.drain`); the answers of the round go out
+    /// together when it ends.
     func handleEvents(_ events: UInt32, tag: UInt32) {
         beginRound()
         defer { endRound() }
-        var errors = 0
-        while true {
-            switch DNSSocket.receiveBatch(fd, into: batch) {
-            case .received(let count):
-                errors = 0
-                for i in 0..<count {
-                    let (bytes, d) = batch.datagram(i)
-                    guard !d.truncated, d.originalDestination.address != 0 else {
-                        worker.counters.ignored += 1
-                        continue
-                    }
-                    handle(bytes, from: d.source, to: d.originalDestination)
-                }
-                if count < batch.count { return }
-            case .wouldBlock:
+        batch.drain(fd) { bytes, d in
+            guard !d.truncated, d.originalDestination.address != 0 else {
+                worker.counters.ignored += 1
                 return
-            case .error:
-                // Queued ICMP errors (ECONNREFUSED...) are reported once each; anything that
-                // keeps failing is a broken socket: stop rather than spin.
-                errors += 1
-                if errors > Self.maxConsecutiveErrors { return }
             }
+            handle(bytes, from: d.source, to: d.originalDestination)
         }
     }
 

@@ -90,9 +90,8 @@ struct PolicyStore {
     /// however many files compaction removed.
     static func nextName(after names: [String]) -> String {
         var highest = 0
-        for name in names {
-            let stem = name.hasSuffix(".json") ? name.dropLast(5) : name.hasSuffix(".yaml") ? name.dropLast(5) : nil
-            if let stem, let number = Int(stem), number > highest { highest = number }
+        for name in names where name.hasSuffix(".json") || name.hasSuffix(".yaml") {
+            if let number = Int(name.dropLast(5)), number > highest { highest = number }
         }
         let digits = String(highest + 1)
         return String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".json"
