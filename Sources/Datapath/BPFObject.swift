@@ -18,10 +18,21 @@ final class BPFObject {
     let path: String
 
     /// Opens and loads the object at `path` (`bpf_object__open_file` + `bpf_object__load`).
-    init(path: String, pinRoot: String) throws {
+    /// `maxEntries` overrides the size of maps by name before load (`bpf_map__set_max_entries`;
+    /// a test knob: a pinned map of another size is then recreated); names the object does not
+    /// have are ignored.
+    init(path: String, pinRoot: String, maxEntries: [String: UInt32] = [:]) throws {
         self.path = path
         guard let object = CSluice_bpf_object_open(path, pinRoot) else {
             throw DatapathError.fromErrno("bpf_object__open_file", path)
+        }
+        for (name, entries) in maxEntries.sorted(by: { $0.key < $1.key }) {
+            guard let map = bpf_object__find_map_by_name(object, name) else { continue }
+            let status = bpf_map__set_max_entries(map, entries)
+            if status < 0 {
+                bpf_object__close(object)
+                throw DatapathError(call: "bpf_map__set_max_entries", errno: -status, context: "\(path): \(name)")
+            }
         }
         // A map pinned by an older build with another definition (a resized flow ring, say) is
         // dropped and recreated: its contents are state the agent rebuilds (policy, ipcache) or

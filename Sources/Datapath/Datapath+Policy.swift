@@ -14,41 +14,18 @@ internal import Glibc
 extension Datapath {
     static let toEndpointProgramName = "sluice_tc_to_endpoint"
 
-    /// Makes the L3/L4 maps equal to `snapshot`'s policy, in an order that never drops what both
-    /// the old and the new policy allow and never passes what both deny:
-    /// 1. new and changed policy entries (allows for new identities exist before anything uses them);
-    /// 2. the ipcache (new identities take effect), stale prefixes removed;
-    /// 3. enforcement flags (default deny turns on only once its allows are in place), stale ones removed;
-    /// 4. stale policy entries.
+    /// Makes the L3/L4 maps equal to `snapshot`'s policy (L7 steering stays as it is), in the
+    /// order of `PolicyInstallPlan`, which never passes what both the old and the new policy
+    /// drop and never drops what both pass; on a failed write the maps are restored and the
+    /// error is a `PolicyInstallError` (`installPolicy`).
     /// `hostIPv4` (network order) are the node's own addresses (identity host).
     /// `extraPolicy` and `extraIPCache` are entries the snapshot does not hold but that must stay
     /// (the learned toFQDNs IPs: `FQDNIdentity` /32s and their policy entries).
     public func syncL3L4(_ snapshot: PolicySnapshot, hostIPv4: [UInt32],
                          extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []) throws {
-        defer { steeringEpoch.changed() }  // the ipcache gives non-endpoint peers their identity
-        let policyFD = try tcObject.mapFD(named: "sluice_policy")
-        let modeFD = try tcObject.mapFD(named: "sluice_policy_mode")
-        let ipcacheFD = try tcObject.mapFD(named: "sluice_ipcache")
-        var policy = Datapath.policyEntries(snapshot.policyMap)
-        policy.merge(Datapath.policyEntries(extraPolicy)) { old, _ in old }
-        let modes = Datapath.modeEntries(snapshot)
-        var ipcache = Datapath.ipcacheEntries(snapshot, hostIPv4: hostIPv4)
-        for entry in extraIPCache {
-            let key = sluice_ipcache_key(prefixlen: UInt32(entry.prefixLength), ip4: entry.ipv4)
-            if ipcache[key] == nil { ipcache[key] = sluice_ipcache_value(identity: entry.identity, flags: 0) }
-        }
-
-        let currentPolicy = try dumpMap(policyFD, "sluice_policy", key: sluice_policy_key(), value: sluice_policy_value())
-        try upsert(policyFD, "sluice_policy", policy, current: currentPolicy)
-        let currentIPCache = try dumpMap(
-            ipcacheFD, "sluice_ipcache", key: sluice_ipcache_key(), value: sluice_ipcache_value())
-        try upsert(ipcacheFD, "sluice_ipcache", ipcache, current: currentIPCache)
-        try deleteStale(ipcacheFD, "sluice_ipcache", keep: ipcache, current: currentIPCache)
-        let currentModes = try dumpMap(
-            modeFD, "sluice_policy_mode", key: sluice_policy_mode_key(), value: sluice_policy_mode())
-        try upsert(modeFD, "sluice_policy_mode", modes, current: currentModes)
-        try deleteStale(modeFD, "sluice_policy_mode", keep: modes, current: currentModes)
-        try deleteStale(policyFD, "sluice_policy", keep: policy, current: currentPolicy)
+        let target = PolicyMaps(snapshot, l7Ports: try l7Ports(), hostIPv4: hostIPv4, extraPolicy: extraPolicy,
+                                extraIPCache: extraIPCache)
+        _ = try installPolicy(target)
     }
 
     /// The current contents of `sluice_policy` (walks the map: two syscalls per entry).

@@ -70,11 +70,16 @@ public final class Datapath: @unchecked Sendable {
     /// Mounts bpffs on `/sys/fs/bpf` if needed, creates `pinDirectory`, and opens and loads
     /// `tc_endpoint.o` and `sk_lookup.o` from `objectDirectory`, reusing the maps already
     /// pinned in `pinDirectory` (or creating and pinning them). Attaches nothing.
-    public static func open(objectDirectory: String, pinDirectory: String = defaultPinDirectory) throws -> Datapath {
+    /// `mapMaxEntries` gives maps (by name) another size than bpf/ declares: a test knob
+    /// (`sluice-agent --map-max-entries`), so that a map can be made to fill up.
+    public static func open(objectDirectory: String, pinDirectory: String = defaultPinDirectory,
+                            mapMaxEntries: [String: UInt32] = [:]) throws -> Datapath {
         try BPFFilesystem.ensureMounted()
         try BPFFilesystem.makeDirectories(pinDirectory)
-        let tc = try BPFObject(path: objectDirectory + "/" + tcObjectName, pinRoot: pinDirectory)
-        let sk = try BPFObject(path: objectDirectory + "/" + skLookupObjectName, pinRoot: pinDirectory)
+        let tc = try BPFObject(path: objectDirectory + "/" + tcObjectName, pinRoot: pinDirectory,
+                               maxEntries: mapMaxEntries)
+        let sk = try BPFObject(path: objectDirectory + "/" + skLookupObjectName, pinRoot: pinDirectory,
+                               maxEntries: mapMaxEntries)
         return try Datapath(pinDirectory: pinDirectory, tcObject: tc, skLookupObject: sk)
     }
 

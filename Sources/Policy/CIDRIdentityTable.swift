@@ -5,8 +5,10 @@
 /// The ipcache maps every prefix to its identity and 0.0.0.0/0 to world; pod addresses are /32
 /// entries of their own, so a CIDR rule never selects a pod. A rule `cidr P except E...` selects
 /// the identity of every known prefix inside P and not inside any E, plus world when P is /0.
-/// Identities are numbered in prefix order, so the same policies always give the same numbers.
-/// IPv6 prefixes are kept out (the datapath is IPv4 only for now). Immutable; any thread.
+/// Identities come from the agent's `IdentityAllocator` (a prefix keeps its number for as long as
+/// the allocator's state is kept; new prefixes are numbered in prefix order), or, without one,
+/// are numbered in prefix order. IPv6 prefixes are kept out (the datapath is IPv4 only for now).
+/// Immutable; any thread.
 struct CIDRIdentityTable: Sendable, Equatable {
     /// An IPv4 prefix; `address` in host byte order with the host bits cleared.
     struct Prefix: Hashable, Comparable, Sendable {
@@ -62,8 +64,21 @@ struct CIDRIdentityTable: Sendable, Equatable {
     /// Known prefixes (0.0.0.0/0 excluded: it is world) with their identities, sorted.
     let prefixes: [(prefix: Prefix, identity: UInt32)]
 
-    /// Collects the IPv4 prefixes named by `rules` (allows and denies, both directions).
+    /// Collects the IPv4 prefixes named by `rules` (allows and denies, both directions),
+    /// numbered in prefix order.
     init(rules: [PolicyRule]) {
+        var fresh = IdentityAllocator()
+        self.init(rules: rules, allocator: &fresh)
+    }
+
+    /// Collects the IPv4 prefixes named by `rules` with their identities from `allocator`.
+    init(rules: [PolicyRule], allocator: inout IdentityAllocator) {
+        let found = Self.prefixes(of: rules).sorted()
+        let identities = allocator.cidrIdentities(prefixes: found.map(\.text))
+        prefixes = zip(found, identities).map { (prefix: $0, identity: $1) }
+    }
+
+    private static func prefixes(of rules: [PolicyRule]) -> Set<Prefix> {
         var found = Set<Prefix>()
         for rule in rules {
             for peerRule in rule.ingress + rule.egress + rule.ingressDeny + rule.egressDeny {
@@ -74,9 +89,7 @@ struct CIDRIdentityTable: Sendable, Equatable {
                 }
             }
         }
-        prefixes = found.sorted().enumerated().map { (index, prefix) in
-            (prefix, Self.localScope + 1 + UInt32(index))
-        }
+        return found
     }
 
     static func == (lhs: CIDRIdentityTable, rhs: CIDRIdentityTable) -> Bool {

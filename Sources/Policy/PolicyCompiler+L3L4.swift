@@ -65,8 +65,10 @@ extension PolicyCompiler {
             PolicyEnforcement(endpointID: $0.key.endpointID, direction: $0.key.direction, defaultDeny: $0.value)
         }.sorted()
         if result.entries.count > Self.maxPolicyMapEntries {
-            diagnostics.append("\(result.entries.count) L3/L4 policy entries exceed the datapath's "
-                + "\(Self.maxPolicyMapEntries); narrow the port ranges")
+            diagnostics.append(PolicyDiagnostic(
+                message: "the policies in force need \(result.entries.count) L3/L4 policy map entries, more than the "
+                    + "datapath's \(Self.maxPolicyMapEntries) (sluice_policy); narrow the port ranges or peers",
+                sources: []))
         }
         return result
     }

@@ -37,7 +37,7 @@ struct PolicyCompiler {
 
     private(set) var entries: [Side: [PortEntry]] = [:]
     private(set) var defaultDeny: [Side: Bool] = [:]
-    var diagnostics: [String] = []
+    var diagnostics: [PolicyDiagnostic] = []
     /// API server addresses (network order) for the ipcache.
     var kubeAPIServerIPv4: [UInt32] = []
 
@@ -56,7 +56,7 @@ struct PolicyCompiler {
         }
         self.identities = identities
         self.labelsByIdentity = labels
-        self.cidrs = CIDRIdentityTable(rules: documents.flatMap(\.rules))
+        self.cidrs = CIDRIdentityTable(rules: documents.flatMap(\.rules), allocator: &allocator)
     }
 
     /// Runs the whole compilation.
@@ -75,8 +75,7 @@ struct PolicyCompiler {
                 let kinds = Set(covering.compactMap { $0.isDeny ? nil : $0.rules.kind })
                 let kind: L7Kind = kinds.contains(.http) && key.proto == IPProtocol.tcp ? .http : .dns
                 if kinds.count > 1 {
-                    diagnostics.append("endpoint \(side.endpointID) \(side.direction) port \(key.port): HTTP and DNS rules "
-                        + "on the same port; Cilium rejects this, Sluice uses the \(kind) rules")
+                    diagnostics.append(conflict(side, port: key.port, proto: key.proto, covering))
                 }
                 let lookup = PolicySnapshot.key(side.endpointID, side.direction, key.port, key.proto)
                 let deny = defaultDeny[side] ?? true
@@ -92,6 +91,22 @@ struct PolicyCompiler {
         let l3l4 = buildL3L4(l7Ports: ports)
         return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
                               l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4)
+    }
+
+    /// HTTP and DNS rules on one port of one endpoint (Cilium refuses the policy): the endpoint,
+    /// port and the objects whose rules meet there.
+    private func conflict(_ side: Side, port: UInt16, proto: UInt8, _ covering: [PortEntry]) -> PolicyDiagnostic {
+        let names = Set(covering.filter { !$0.isDeny && $0.rules.kind != nil }.map(\.policyName))
+        let sources = documents.filter { names.contains($0.key.policyName) }
+            .map { PolicyDiagnostic.Source(file: $0.file, line: $0.line, key: $0.key) }
+        let endpoint = endpoints.first { $0.id == side.endpointID }.map { "\($0.namespace)/\($0.podName)" }
+            ?? "endpoint \(side.endpointID)"
+        let protocolName = proto == IPProtocol.udp ? "UDP" : "TCP"
+        return PolicyDiagnostic(
+            message: "\(side.direction == .ingress ? "ingress" : "egress") toPorts \(port)/\(protocolName) of \(endpoint): "
+                + "rules.http and rules.dns on the "
+                + "same port (Cilium refuses this policy)",
+            sources: sources)
     }
 
     /// Every (port, proto) of one side that carries L7 rules. HTTP needs TCP; DNS runs on TCP and UDP.

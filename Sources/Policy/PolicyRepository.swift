@@ -26,6 +26,35 @@ public final class PolicyRepository {
         }
     }
 
+    /// A change to the objects in force, computed without changing them: `prepareApply` makes
+    /// one (and a delete would make one with `removals`), `compile(_:endpoints:allocator:)`
+    /// builds the snapshot it would give, and only `commit` makes it the state. The agent
+    /// installs the snapshot everywhere first and commits only once everything took it.
+    public struct Change: Sendable {
+        /// Objects set, in file order (a later one with the same key wins).
+        public internal(set) var upserts: [PolicyDocument]
+        /// Objects removed.
+        public internal(set) var removals: [PolicyKey]
+        /// What the change does, in kubectl's words.
+        public internal(set) var result: ApplyResult
+
+        /// A change removing `keys` (what `kubectl delete` would send).
+        public init(removing keys: [PolicyKey]) {
+            upserts = []
+            removals = keys
+            result = ApplyResult(changes: [], warnings: [])
+        }
+
+        init(upserts: [PolicyDocument], result: ApplyResult) {
+            self.upserts = upserts
+            removals = []
+            self.result = result
+        }
+
+        /// Every key the change sets or removes.
+        public var keys: [PolicyKey] { upserts.map(\.key) + removals }
+    }
+
     private var documents: [PolicyKey: PolicyDocument] = [:]
     /// Addresses (network order) of the Kubernetes API server: the ipcache gives them the
     /// reserved identity kube-apiserver (7), which `toEntities: [kube-apiserver]` selects.
@@ -42,19 +71,34 @@ public final class PolicyRepository {
     /// Atomic: on any error nothing changes.
     @discardableResult
     public func apply(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> ApplyResult {
+        let change = try prepareApply(documents: roots, fileName: fileName)
+        commit(change)
+        return change.result
+    }
+
+    /// Parses and validates every document of a file into a `Change` that sets them; nothing in
+    /// force changes. Throws the first `LoadError`.
+    public func prepareApply(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> Change {
         let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
         var result = ApplyResult(changes: [], warnings: parsed.warnings)
+        var seen: [PolicyKey: PolicyDocument] = [:]
         for document in parsed.documents {
             let action: ApplyResult.Action
-            if let old = documents[document.key] {
+            if let old = seen[document.key] ?? documents[document.key] {
                 action = old.canonical == document.canonical ? .unchanged : .configured
             } else {
                 action = .created
             }
-            documents[document.key] = document
+            seen[document.key] = document
             result.changes.append((document.key, action))
         }
-        return result
+        return Change(upserts: parsed.documents, result: result)
+    }
+
+    /// Makes `change` the state: its objects replace those with the same keys, its removals go.
+    public func commit(_ change: Change) {
+        for key in change.removals { documents[key] = nil }
+        for document in change.upserts { documents[document.key] = document }
     }
 
     /// Removes one object; returns whether it existed.
@@ -74,7 +118,19 @@ public final class PolicyRepository {
     /// Compiles the objects in force against `endpoints` (identities are allocated from
     /// `allocator` in endpoint order) into an immutable snapshot.
     public func compile(endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) -> PolicySnapshot {
-        var compiler = PolicyCompiler(documents: Array(documents.values), endpoints: endpoints, allocator: &allocator)
+        compile(nil, endpoints: endpoints, allocator: &allocator)
+    }
+
+    /// Compiles the objects in force with `change` made (without making it) into an immutable
+    /// snapshot. Its `diagnostics` are the conflicts that make the change unacceptable.
+    public func compile(_ change: Change?, endpoints: [EndpointDescriptor],
+                        allocator: inout IdentityAllocator) -> PolicySnapshot {
+        var candidate = documents
+        if let change {
+            for key in change.removals { candidate[key] = nil }
+            for document in change.upserts { candidate[document.key] = document }
+        }
+        var compiler = PolicyCompiler(documents: Array(candidate.values), endpoints: endpoints, allocator: &allocator)
         compiler.kubeAPIServerIPv4 = kubeAPIServerIPv4
         return compiler.build()
     }

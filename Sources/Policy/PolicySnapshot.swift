@@ -10,11 +10,12 @@ public final class PolicySnapshot: @unchecked Sendable {
     public let l7Ports: [L7Port]
     /// The endpoints the snapshot was compiled for.
     public let endpoints: [EndpointDescriptor]
-    /// Conflicts Cilium would reject at runtime (e.g. HTTP and DNS rules on one port), as text.
-    public let diagnostics: [String]
+    /// Conflicts that make the policy unacceptable (e.g. HTTP and DNS rules on one port, which
+    /// Cilium refuses); the agent installs no snapshot that has any.
+    public let diagnostics: [PolicyDiagnostic]
 
-    private let http: [UInt64: HTTPPortPolicy]
-    private let dns: [UInt64: DNSPortPolicy]
+    let http: [UInt64: HTTPPortPolicy]
+    let dns: [UInt64: DNSPortPolicy]
     private let identityByIPv4: [UInt32: UInt32]
     private let endpointByIPv4: [UInt32: EndpointDescriptor]
     private let identityByEndpointID: [UInt32: UInt32]
@@ -23,7 +24,7 @@ public final class PolicySnapshot: @unchecked Sendable {
     let l3l4: L3L4Policy
 
     init(endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
-         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [String],
+         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [PolicyDiagnostic],
          l3l4: L3L4Policy = L3L4Policy()) {
         self.endpoints = endpoints
         self.l3l4 = l3l4
@@ -43,6 +44,20 @@ public final class PolicySnapshot: @unchecked Sendable {
         endpointByIPv4 = endpointByIP
         identityByEndpointID = byID
         self.labelsByIdentity = labelsByIdentity.mapValues { $0.map(\.description).sorted() }
+    }
+
+    /// `base` with other HTTP and DNS port policies (`PolicySnapshot+Transition`).
+    init(_ base: PolicySnapshot, http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy]) {
+        endpoints = base.endpoints
+        l3l4 = base.l3l4
+        l7Ports = base.l7Ports
+        self.http = http
+        self.dns = dns
+        diagnostics = base.diagnostics
+        identityByIPv4 = base.identityByIPv4
+        endpointByIPv4 = base.endpointByIPv4
+        identityByEndpointID = base.identityByEndpointID
+        labelsByIdentity = base.labelsByIdentity
     }
 
     /// The lookup key of one port policy.

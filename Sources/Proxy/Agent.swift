@@ -33,6 +33,9 @@ public final class Agent {
         public var dns = DNSProxyConfig()
         /// What a pod sees when its egress policy denies a packet (`--policy-deny-response`).
         public var policyDenyResponse: Datapath.DenyResponse = .none
+        /// Test knob (`--map-max-entries NAME=N`): maps created with another size than bpf/
+        /// declares, so that a test can make a policy install fail on a full map.
+        public var mapMaxEntries: [String: UInt32] = [:]
 
         public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
                     bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
@@ -51,64 +54,60 @@ public final class Agent {
     private var datapath: Datapath?
     private var ring: FlowRing?
     private var server: ProxyServer?
-    private let repository = PolicyRepository()
-    private var allocator = IdentityAllocator()
-    private var endpoints: [EndpointDescriptor] = []
-    private var ifindexes: [UInt32: Int32] = [:]
-    private var snapshot: PolicySnapshot?
+    var ifindexes: [UInt32: Int32] = [:]
     private let lock = Lock()
-    /// The toFQDNs selectors of each policy object in force (see FQDNSelectorSet).
-    private var fqdnSelectorsByKey: [PolicyKey: FQDNSelectorSet] = [:]
+    /// The policy in force and the one way to change it.
+    let policy: NodePolicy
     private var fqdn: FQDNService?
-    private var fqdnWriter: FQDNPolicyWriter?
-    /// How long the last `apply` took to compile and to reach the maps (`status` reports it).
-    private var lastInstall: InstallTiming?
 
     public init(options: Options) {
         self.options = options
+        policy = NodePolicy(stateDirectory: options.stateDirectory)
     }
 
     /// Brings the node up and serves the control socket until the process is killed.
+    ///
+    /// The stored policies are read and compiled first, before anything touches the namespace
+    /// or the datapath: a stored policy that cannot be read or applied stops the start here, and
+    /// the pinned maps keep enforcing what the last run installed (L7 ports fail closed without
+    /// the proxy).
     public func run() throws {
+        try loadEndpoints()
+        try policy.loadIdentities()
+        try policy.restore()
+        _ = CSluice_release_free_memory()
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
         }
-        try Files.createDirectories(policyDirectory)
-        let datapath = try Datapath.open(objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory)
+        let datapath = try Datapath.open(objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory,
+                                         mapMaxEntries: options.mapMaxEntries)
         self.datapath = datapath
+        policy.datapath = datapath
         try datapath.setDenyResponse(options.policyDenyResponse)
         try Datapath.installProxyRouting()
         try datapath.attachSkLookup()
 
-        try loadEndpoints()
-        try restorePolicies()
-        let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
-        self.snapshot = snapshot
-        try saveIdentities()
-        for endpoint in endpoints {
+        let snapshot = policy.snapshot
+        for endpoint in policy.endpoints {
             let info = sluice_endpoint_info(id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4),
                                             ifindex: UInt32(ifindexes[endpoint.id] ?? 0), flags: 0)
             try datapath.setEndpoint(ipv4: endpoint.ipv4, info: info)
         }
         // Learned toFQDNs addresses first (from the state file, into the pinned maps an earlier
-        // run left), then the full policy sync that keeps them; policy maps before programs, so a
-        // newly attached program enforces the whole policy from its first packet.
-        let writer = FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: nodeIPv4Addresses())
-        self.fqdnWriter = writer
+        // run left), then the full policy install that keeps them; policy maps before programs,
+        // so a newly attached program enforces the whole policy from its first packet.
+        let writer = FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: policy.hostIPv4)
+        policy.fqdnWriter = writer
         let fqdn = FQDNService(
             cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),
             datapath: writer, stateFile: options.stateDirectory + "/fqdn.json")
-        fqdn.publish(selectors: currentFQDNSelectors)
+        fqdn.publish(selectors: policy.currentFQDNSelectors)
         try fqdn.start()
         self.fqdn = fqdn
-        try datapath.syncL7Ports(Agent.l7Entries(snapshot))
-        try installL3L4(snapshot, datapath: datapath, fqdnWriter: writer, attaching: ifindexes)
-        for endpoint in endpoints {
-            if let ifindex = ifindexes[endpoint.id], ifindex > 0 {
-                try datapath.attachEndpoint(ifindex: ifindex)
-            }
-        }
-        try writeEndpointDirectory(snapshot)
+        policy.fqdnService = fqdn
+        try policy.installAtStart()
+        try attachPrograms(datapath)
+        try policy.writeEndpointDirectory(nodeName: options.nodeName)
 
         let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
         self.ring = ring
@@ -116,6 +115,7 @@ public final class Agent {
         try server.start(steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
                          dns: options.dns, fqdn: fqdn)
         self.server = server
+        policy.publish = { [unowned server] snapshot in server.publishAndWait(snapshot) }
         if let fd = server.httpListenerFDs.first {
             try datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
         }
@@ -141,69 +141,38 @@ public final class Agent {
             guard let documents = request.documents else {
                 return ControlResponse(ok: false, message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
-            return apply(documents: documents, fileName: request.file ?? "<stdin>", persist: true)
+            return apply(documents: documents, fileName: request.file ?? "<stdin>")
         case "get":
-            return ControlResponse(ok: true, message: repository.listing())
+            return ControlResponse(ok: true, message: policy.repository.listing())
         case "status":
-            let ports = snapshot?.l7Ports.map { $0.description }.joined(separator: "\n") ?? ""
+            let ports = policy.snapshot.l7Ports.map { $0.description }.joined(separator: "\n")
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
-            if let lastInstall { message += "\n" + lastInstall.description }
+            if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
             return ControlResponse(ok: true, message: message)
         default:
             return ControlResponse(ok: false, message: "unknown operation \(request.op)")
         }
     }
 
-    /// Applies a policy file atomically: on any error nothing changes and the error names the
-    /// file, line and field. On success the new snapshot replaces the old one everywhere.
-    private func apply(documents: [PolicyNode], fileName: String, persist: Bool) -> ControlResponse {
+    /// Applies a policy file as one transaction: every object in force everywhere (repository,
+    /// proxy, maps, stored file) or none, and the error names the file, line and field, or the
+    /// step that failed (a full map, say). Warnings follow the result lines.
+    private func apply(documents: [PolicyNode], fileName: String) -> ControlResponse {
         let result: PolicyRepository.ApplyResult
         do {
-            result = try repository.apply(documents: documents, fileName: fileName)
+            result = try policy.commit(try PolicyTransaction.apply(documents: documents, fileName: fileName,
+                                                                   repository: policy.repository))
         } catch {
             return ControlResponse(ok: false, message: String(describing: error))
         }
-        recordFQDNSelectors(documents: documents, fileName: fileName)
+        var lines = [result.description] + result.warnings.map { "Warning: " + $0 }
         do {
-            try install()
-            if persist { try persistPolicy(documents: documents, fileName: fileName, keys: result.changes.map(\.key)) }
+            try policy.writeEndpointDirectory(nodeName: options.nodeName)
         } catch {
-            return ControlResponse(ok: false, message: "policy accepted but not installed: \(error)")
+            lines.append("Warning: the policy is in force, but the endpoint directory for `sluice observe` "
+                + "was not written: \(error)")
         }
-        return ControlResponse(ok: true, message: result.description)
-    }
-
-    /// Compiles the repository and installs the result: datapath steering first for new L7
-    /// ports, then the proxy workers.
-    private func install() throws {
-        let compileStart = Clock.monotonicNs()
-        let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
-        let compiled = Clock.monotonicNs()
-        self.snapshot = snapshot
-        try saveIdentities()
-        // The proxy learns the new rules first, then steering, then L3/L4: a port gaining L7
-        // rules is steered only once the proxy can decide on it.
-        server?.publish(snapshot)
-        let mapsStart = Clock.monotonicNs()
-        try datapath?.syncL7Ports(Agent.l7Entries(snapshot))
-        try installL3L4(snapshot, datapath: datapath, fqdnWriter: fqdnWriter)
-        lastInstall = InstallTiming(compileNs: compiled - compileStart,
-                                    mapsNs: Clock.monotonicNs() - mapsStart,
-                                    policyEntries: snapshot.policyMap.count,
-                                    ipcacheEntries: snapshot.ipcacheEntries().count)
-        fqdn?.publish(selectors: currentFQDNSelectors)
-        try writeEndpointDirectory(snapshot)
-    }
-
-    /// Remembers the toFQDNs selectors of the objects in an applied file (replacing those of
-    /// objects with the same key, like the repository does).
-    private func recordFQDNSelectors(documents: [PolicyNode], fileName: String) {
-        guard let sets = try? FQDNSelectorSet.parse(documents: documents, fileName: fileName) else { return }
-        fqdnSelectorsByKey.merge(sets) { _, new in new }
-    }
-
-    private var currentFQDNSelectors: FQDNSelectorSet {
-        FQDNSelectorSet(merging: fqdnSelectorsByKey.keys.sorted().compactMap { fqdnSelectorsByKey[$0] })
+        return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
     }
 
     static func l7Entries(_ snapshot: PolicySnapshot) -> [sluice_l7_key: sluice_l7_value] {
@@ -224,14 +193,17 @@ public final class Agent {
 
     // MARK: state
 
-    private var policyDirectory: String { options.stateDirectory + "/policies" }
-    private lazy var policyStore = PolicyStore(directory: policyDirectory)
-
+    /// Reads the endpoints file: the endpoints, their host-side interfaces, the API server's
+    /// and the node's addresses. Anything it cannot use is an error (an endpoint left out would
+    /// go without its policy).
     private func loadEndpoints() throws {
         let file = try JSON.decode(EndpointsFile.self, from: Files.read(options.endpointsFile))
-        endpoints = []
+        var endpoints: [EndpointDescriptor] = []
         for e in file.endpoints {
-            guard let ip = IPv4Text.parse(e.ipv4) else { continue }
+            guard let ip = IPv4Text.parse(e.ipv4) else {
+                throw AgentStartError(message: "\(options.endpointsFile): endpoint \(e.id) (\(e.namespace)/\(e.pod)) "
+                    + "has no IPv4 address but '\(e.ipv4)'")
+            }
             let id = UInt32(e.id)
             var namedPorts: [String: UInt16] = [:]
             for port in e.namedPorts ?? [] { namedPorts[port.name.lowercased()] = port.port }
@@ -241,80 +213,15 @@ public final class Agent {
                 namedPorts: namedPorts))
             ifindexes[id] = Int32(e.hostIfIndex ?? 0)
         }
-        repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
+        policy.endpoints = endpoints
+        policy.repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
-        let identitiesPath = options.stateDirectory + "/identities.json"
-        if let data = Files.readIfPresent(identitiesPath),
-           let state = try? JSON.decode([String: UInt32].self, from: data) {
-            allocator = IdentityAllocator(state: state)
-        }
-    }
-
-    private func saveIdentities() throws {
-        try Files.writeAtomically(options.stateDirectory + "/identities.json", JSON.encode(allocator.state, sortedKeys: true))
-    }
-
-    /// Re-applies the policies saved by earlier `apply` calls, in order. Each is the parsed
-    /// document tree `sluice apply` sent (the agent has no YAML parser), with its file name.
-    /// Files made redundant by newer ones (an earlier agent kept every apply) are removed.
-    private func restorePolicies() throws {
-        for (name, stored) in policyStore.load(skipped: log) {
-            guard let result = try? repository.apply(documents: stored.documents, fileName: stored.file) else {
-                log("stored policy \(name) (\(stored.file)) no longer applies; kept, not in force")
-                continue
+        if let text = file.nodeIP {
+            guard let ip = IPv4Text.parse(text) else {
+                throw AgentStartError(message: "\(options.endpointsFile): nodeIP '\(text)' is not an IPv4 address")
             }
-            policyStore.restored(name, keys: result.changes.map(\.key))
-            recordFQDNSelectors(documents: stored.documents, fileName: stored.file)
+            policy.hostIPv4 = [ip]
         }
-        policyStore.compact()
-        _ = CSluice_release_free_memory()
-    }
-
-    private func persistPolicy(documents: [PolicyNode], fileName: String, keys: [PolicyKey]) throws {
-        try policyStore.store(StoredPolicy(file: fileName, documents: documents), keys: keys)
-    }
-
-    private func log(_ message: String) {
-        var line = "sluice-agent: " + message + "\n"
-        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    }
-
-    private func writeEndpointDirectory(_ snapshot: PolicySnapshot) throws {
-        var identities: [UInt32: [String]] = [:]
-        let entries = endpoints.map { e -> EndpointDirectory.Endpoint in
-            let identity = snapshot.identity(ofIPv4: e.ipv4)
-            let labels = snapshot.identityLabels(identity)
-            identities[identity] = labels
-            return EndpointDirectory.Endpoint(id: e.id, namespace: e.namespace, pod: e.podName,
-                                              ipv4: IPv4Text.format(e.ipv4), identity: identity, labels: labels)
-        }
-        for reserved: UInt32 in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] where identities[reserved] == nil {
-            identities[reserved] = snapshot.identityLabels(reserved)
-        }
-        let file = EndpointDirectory.File(
-            nodeName: options.nodeName, endpoints: entries,
-            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) })
-        try Files.writeAtomically(options.stateDirectory + "/endpoints.json",
-                                  JSON.encode(file, sortedKeys: true, pretty: true))
-    }
-}
-
-/// The cost of one policy install: compiling the snapshot, then writing the L7 ports and the
-/// L3/L4 maps (policy, modes, ipcache).
-struct InstallTiming: CustomStringConvertible {
-    var compileNs: UInt64
-    var mapsNs: UInt64
-    var policyEntries: Int
-    var ipcacheEntries: Int
-
-    /// `last install: compile 12.3 ms, maps 45.6 ms (10000 policy entries, 1003 ipcache entries)`.
-    var description: String {
-        let ms = { (ns: UInt64) -> String in
-            let tenths = (ns + 50_000) / 100_000
-            return "\(tenths / 10).\(tenths % 10)"
-        }
-        return "last install: compile \(ms(compileNs)) ms, maps \(ms(mapsNs)) ms "
-            + "(\(policyEntries) policy entries, \(ipcacheEntries) ipcache entries)"
     }
 }
 
@@ -343,6 +250,9 @@ struct EndpointsFile: Decodable {
     }
     var endpoints: [Endpoint]
     var world: [WorldHost]?
+    /// The node's own address (identity host); absent is allowed (the datapath still treats
+    /// locally generated packets as the host).
+    var nodeIP: String?
 }
 
 /// Dotted-quad text for IPv4 addresses held in network byte order.

@@ -191,6 +191,14 @@ public enum AgentCommandLine {
             }
             s.options.policyDenyResponse = response
         },
+        Spec(name: "--map-max-entries", value: "map=n",
+             help: "Test knob: create the pinned map `map` (e.g. sluice_policy) with room for n entries instead of what bpf/ declares, so that a policy install can be made to fail on a full map; repeatable. A pinned map of another size is recreated.") { s, v in
+            let parts = v.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0].hasPrefix("sluice_") else {
+                throw Failure(message: "--map-max-entries: '\(v)' is not map=n (a map name starting with sluice_)")
+            }
+            s.options.mapMaxEntries[parts[0]] = try number(parts[1], "--map-max-entries", in: 1...UInt32(1 << 24))
+        },
         Spec(name: "--http2-max-concurrent-streams", value: "n",
              help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",
              defaultText: "100") { s, v in

@@ -43,8 +43,23 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
 
     /// Makes the L3/L4 maps equal to `snapshot` plus every learned address. Control thread.
     public func sync(_ snapshot: PolicySnapshot) throws {
+        try install(snapshot) { policy, ipcache in
+            try datapath.syncL3L4(snapshot, hostIPv4: hostIPv4, extraPolicy: policy, extraIPCache: ipcache)
+        }
+    }
+
+    /// Runs one policy install with the lock held, so that no answer writes the maps meanwhile:
+    /// `body` gets the entries every learned address needs under `snapshot` (policy entries and
+    /// ipcache /32s) and writes the maps. Answers learned afterwards use `snapshot`. When `body`
+    /// throws, the previous snapshot and learned addresses are put back, so answers keep using
+    /// the policy in force. Control thread.
+    func install<T>(_ snapshot: PolicySnapshot,
+                    _ body: (_ extraPolicy: [PolicyMapKey: PolicyMapAction], _ extraIPCache: [IPCacheEntry]) throws -> T)
+        rethrows -> T
+    {
         lock.lock()
         defer { lock.unlock() }
+        let saved = (snapshot: self.snapshot, learned: learned, free: freeIdentities)
         self.snapshot = snapshot
         // Addresses that became in-cluster (a pod got the IP) lose their FQDN identity.
         for (ip, entry) in learned where snapshot.isClusterIPv4(ip) {
@@ -57,7 +72,14 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
             policy.merge(snapshot.fqdnPolicyEntries(identity: entry.identity, names: Array(entry.names))) { a, _ in a }
             ipcache.append(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: entry.identity))
         }
-        try datapath.syncL3L4(snapshot, hostIPv4: hostIPv4, extraPolicy: policy, extraIPCache: ipcache)
+        do {
+            return try body(policy, ipcache)
+        } catch {
+            self.snapshot = saved.snapshot
+            learned = saved.learned
+            freeIdentities = saved.free
+            throw error
+        }
     }
 
     public func install(ips: [IPAddress], for name: String) -> Bool {

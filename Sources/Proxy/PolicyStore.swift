@@ -10,6 +10,11 @@ struct StoredPolicy: Codable {
 
 /// The agent's stored policies (`STATE/policies/NNNNNN.json`), re-applied in order at start.
 ///
+/// A stored file that cannot be read is an error, never skipped: the agent refuses to start
+/// rather than run without a policy it was given (a lost deny would become an allow). A new
+/// file is written before the policy is committed (`stage`) and then counted (`commitStaged`)
+/// or removed (`discard`), so a failed apply leaves the store as it was.
+///
 /// Applying is per object (kind, namespace, name) and the newest object wins, so a stored file
 /// whose objects are all set again by newer files no longer contributes anything: it is removed
 /// when the newer one is stored. Re-applying the same file therefore keeps one copy on disk, and
@@ -30,21 +35,31 @@ struct PolicyStore {
         self.directory = directory
     }
 
-    /// The stored policies in apply order, as `(name, policy)`; `skipped` gets a line for each
-    /// file that is not one. Records every file as an entry with unknown keys until `restored`.
-    mutating func load(skipped: (String) -> Void) -> [(name: String, policy: StoredPolicy)] {
+    /// The stored policies in apply order, as `(name, policy)`. Records every file as an entry
+    /// with unknown keys until `restored`. Throws for the first `.json` file that cannot be read
+    /// or decoded and for a `.yaml` file an earlier version stored (this one cannot parse YAML);
+    /// other names (a temporary file of an interrupted write) are not policies and are left alone.
+    mutating func load() throws(PolicyStoreError) -> [(name: String, policy: StoredPolicy)] {
         var out: [(name: String, policy: StoredPolicy)] = []
         entries = []
         for name in Files.list(directory).sorted() {
             let path = directory + "/" + name
             if name.hasSuffix(".yaml") {
-                skipped("skipping \(path): YAML stored by an earlier agent version (this one keeps parsed documents); apply the file again")
-                continue
+                throw PolicyStoreError(path: path, reason: "is YAML stored by an earlier agent version, which this one "
+                    + "cannot read; remove the file and apply the policy again (sluice apply -f FILE)")
             }
             guard name.hasSuffix(".json") else { continue }
-            guard let bytes = Files.readIfPresent(path), let stored = try? JSON.decode(StoredPolicy.self, from: bytes) else {
-                skipped("skipping \(path): not a stored policy")
-                continue
+            let bytes: [UInt8]
+            do {
+                bytes = try Files.read(path)
+            } catch {
+                throw PolicyStoreError(path: path, reason: "cannot be read: \(error)")
+            }
+            let stored: StoredPolicy
+            do {
+                stored = try JSON.decode(StoredPolicy.self, from: bytes)
+            } catch {
+                throw PolicyStoreError(path: path, reason: "is not a stored policy (\(error))")
             }
             entries.append(Entry(name: name, keys: nil))
             out.append((name, stored))
@@ -59,10 +74,28 @@ struct PolicyStore {
 
     /// Stores a newly applied file after the others, then removes the files it makes redundant.
     mutating func store(_ policy: StoredPolicy, keys: [PolicyKey]) throws {
+        commitStaged(try stage(policy), keys: keys)
+    }
+
+    /// Writes `policy` as the next file (atomically) and returns its name; it counts only once
+    /// `commitStaged`, and `discard` removes it. A restart before either re-applies it.
+    func stage(_ policy: StoredPolicy) throws -> String {
         let name = Self.nextName(after: Files.list(directory))
         try Files.writeAtomically(directory + "/" + name, JSON.encode(policy))
+        return name
+    }
+
+    /// Counts a staged file as the newest stored policy, setting `keys`, then removes the files
+    /// it makes redundant.
+    mutating func commitStaged(_ name: String, keys: [PolicyKey]) {
         entries.append(Entry(name: name, keys: Set(keys)))
         compact()
+    }
+
+    /// Removes a staged file (its apply failed); returns whether it is gone.
+    @discardableResult
+    func discard(_ name: String) -> Bool {
+        Files.remove(directory + "/" + name)
     }
 
     /// Removes the stored files every object of which a newer file sets again.
@@ -96,4 +129,12 @@ struct PolicyStore {
         let digits = String(highest + 1)
         return String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".json"
     }
+}
+
+/// A stored policy file the agent cannot use: which file and why.
+struct PolicyStoreError: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+
+    var description: String { "stored policy \(path) \(reason)" }
 }

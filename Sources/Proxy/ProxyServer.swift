@@ -64,6 +64,31 @@ public final class ProxyServer {
         for ctx in contexts { ctx.publish(snapshot) }
     }
 
+    /// Hands `snapshot` to every worker and waits until each has taken it (a request parsed
+    /// after this returns uses it), at most `timeoutNs`; returns whether all did. A policy install
+    /// calls it before it writes maps that rely on the workers' rules (docs/architecture.md,
+    /// "Policy updates").
+    public func publishAndWait(_ snapshot: PolicySnapshot, timeoutNs: UInt64 = 5_000_000_000) -> Bool {
+        let taken = Condition()
+        var pending = contexts.count
+        for ctx in contexts {
+            ctx.loop.execute { [unowned ctx] in
+                ctx.install(snapshot)
+                taken.lock()
+                pending -= 1
+                taken.signal()
+                taken.unlock()
+            }
+        }
+        let deadline = Clock.monotonicNs() + timeoutNs
+        taken.lock()
+        defer { taken.unlock() }
+        while pending > 0 {
+            if !taken.wait(untilMonotonicNs: deadline) && pending > 0 { return false }
+        }
+        return true
+    }
+
     /// Stops every loop and waits for the threads.
     public func stop() {
         for ctx in contexts { ctx.loop.stop() }

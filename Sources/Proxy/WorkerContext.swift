@@ -77,4 +77,9 @@ public final class WorkerContext {
     public func publish(_ snapshot: PolicySnapshot) {
         loop.execute { [unowned self] in self.snapshot = snapshot }
     }
+
+    /// Makes `snapshot` the one in force. Loop thread only.
+    func install(_ snapshot: PolicySnapshot) {
+        self.snapshot = snapshot
+    }
 }
