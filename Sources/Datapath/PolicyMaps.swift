@@ -21,11 +21,11 @@ public struct PolicyMaps: Equatable {
         self.ipcache = ipcache
     }
 
-    /// What the maps must hold for `snapshot`: its L3/L4 policy, modes and ipcache (with the
-    /// node's own addresses `hostIPv4`, network order, as host), the L7 ports `l7Ports`, plus
-    /// entries the snapshot does not hold but that must stay (`extraPolicy`, `extraIPCache`: the
-    /// learned toFQDNs addresses; the snapshot's own entries win over them).
-    public init(_ snapshot: PolicySnapshot, l7Ports: [sluice_l7_key: sluice_l7_value], hostIPv4: [UInt32],
+    /// What the maps must hold for `snapshot`: its L7 ports (unless `l7Ports` says otherwise),
+    /// L3/L4 policy, modes and ipcache (with the node's own addresses `hostIPv4`, network order,
+    /// as host), plus entries the snapshot does not hold but that must stay (`extraPolicy`,
+    /// `extraIPCache`: the learned toFQDNs addresses; the snapshot's own entries win over them).
+    public init(_ snapshot: PolicySnapshot, l7Ports: [sluice_l7_key: sluice_l7_value]? = nil, hostIPv4: [UInt32],
                 extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []) {
         var policy = Datapath.policyEntries(snapshot.policyMap)
         policy.merge(Datapath.policyEntries(extraPolicy)) { old, _ in old }
@@ -34,6 +34,24 @@ public struct PolicyMaps: Equatable {
             let key = sluice_ipcache_key(prefixlen: UInt32(entry.prefixLength), ip4: entry.ipv4)
             if ipcache[key] == nil { ipcache[key] = sluice_ipcache_value(identity: entry.identity, flags: 0) }
         }
-        self.init(l7Ports: l7Ports, policy: policy, modes: Datapath.modeEntries(snapshot), ipcache: ipcache)
+        self.init(l7Ports: l7Ports ?? Self.l7Entries(snapshot), policy: policy, modes: Datapath.modeEntries(snapshot),
+                  ipcache: ipcache)
+    }
+
+    /// `sluice_l7_ports` for `snapshot`: each (endpoint, port, protocol, direction) with L7
+    /// rules and the kind of proxy listener it goes to.
+    public static func l7Entries(_ snapshot: PolicySnapshot) -> [sluice_l7_key: sluice_l7_value] {
+        var entries: [sluice_l7_key: sluice_l7_value] = [:]
+        for port in snapshot.l7Ports {
+            let key = sluice_l7_key(endpoint_id: port.endpointID, port: port.port, proto: port.proto,
+                                    direction: Datapath.direction(port.direction))
+            let kind: sluice_proxy_kind
+            switch port.kind {
+            case .http: kind = SLUICE_PROXY_HTTP
+            case .dns: kind = port.proto == IPProtocol.udp ? SLUICE_PROXY_DNS_UDP : SLUICE_PROXY_DNS_TCP
+            }
+            entries[key] = sluice_l7_value(kind: UInt8(kind.rawValue), _pad: (0, 0, 0), _reserved: 0)
+        }
+        return entries
     }
 }

@@ -175,20 +175,9 @@ public final class Agent {
         return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
     }
 
+    /// `sluice_l7_ports` for `snapshot` (`PolicyMaps.l7Entries`).
     static func l7Entries(_ snapshot: PolicySnapshot) -> [sluice_l7_key: sluice_l7_value] {
-        var entries: [sluice_l7_key: sluice_l7_value] = [:]
-        for port in snapshot.l7Ports {
-            let key = sluice_l7_key(endpoint_id: port.endpointID, port: port.port, proto: port.proto,
-                                    direction: port.direction == .ingress ? UInt8(SLUICE_DIR_INGRESS.rawValue)
-                                        : UInt8(SLUICE_DIR_EGRESS.rawValue))
-            let kind: sluice_proxy_kind
-            switch port.kind {
-            case .http: kind = SLUICE_PROXY_HTTP
-            case .dns: kind = port.proto == IPProtocol.udp ? SLUICE_PROXY_DNS_UDP : SLUICE_PROXY_DNS_TCP
-            }
-            entries[key] = sluice_l7_value(kind: UInt8(kind.rawValue), _pad: (0, 0, 0), _reserved: 0)
-        }
-        return entries
+        PolicyMaps.l7Entries(snapshot)
     }
 
     // MARK: state

@@ -112,7 +112,7 @@ final class NodePolicy {
         let snapshot = self.snapshot
         try withMapsLocked(snapshot) { extraPolicy, extraIPCache in
             guard let datapath else { return }
-            _ = try datapath.installPolicy(PolicyMaps(snapshot, l7Ports: Agent.l7Entries(snapshot), hostIPv4: hostIPv4,
+            _ = try datapath.installPolicy(PolicyMaps(snapshot, hostIPv4: hostIPv4,
                                                       extraPolicy: extraPolicy, extraIPCache: extraIPCache))
         }
         store.compact()
@@ -157,7 +157,7 @@ final class NodePolicy {
                 do {
                     if let datapath {
                         journal = try datapath.installPolicy(PolicyMaps(
-                            candidate, l7Ports: Agent.l7Entries(candidate), hostIPv4: hostIPv4,
+                            candidate, hostIPv4: hostIPv4,
                             extraPolicy: extraPolicy, extraIPCache: extraIPCache))
                     }
                     mapsNs = Clock.monotonicNs() - mapsStart

@@ -10,9 +10,11 @@ final class TestDatapath {
     let pinDirectory: String
     let datapath: Datapath
 
-    init() throws {
+    /// `mapMaxEntries` sizes maps by name (the agent's `--map-max-entries` test knob).
+    init(mapMaxEntries: [String: UInt32] = [:]) throws {
         pinDirectory = "/sys/fs/bpf/sluice-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        datapath = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: pinDirectory)
+        datapath = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: pinDirectory,
+                                     mapMaxEntries: mapMaxEntries)
     }
 
     func close() {
