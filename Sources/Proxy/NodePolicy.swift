@@ -215,6 +215,7 @@ final class NodePolicy {
     // MARK: files
 
     private func saveIdentities(_ allocator: IdentityAllocator) throws {
+        try Files.createDirectories(stateDirectory)
         try Files.writeAtomically(stateDirectory + "/identities.json", JSON.encode(allocator.state, sortedKeys: true))
     }
 

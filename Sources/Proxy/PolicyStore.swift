@@ -80,6 +80,7 @@ struct PolicyStore {
     /// Writes `policy` as the next file (atomically) and returns its name; it counts only once
     /// `commitStaged`, and `discard` removes it. A restart before either re-applies it.
     func stage(_ policy: StoredPolicy) throws -> String {
+        try Files.createDirectories(directory)
         let name = Self.nextName(after: Files.list(directory))
         try Files.writeAtomically(directory + "/" + name, JSON.encode(policy))
         return name

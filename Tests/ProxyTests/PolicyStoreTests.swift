@@ -71,4 +71,30 @@ final class PolicyStoreTests: XCTestCase {
         reloaded.compact()
         XCTAssertEqual(Files.list(directory), ["000004.json"])
     }
+
+    /// A staged file counts only once committed; a discarded one is gone and the store is as it
+    /// was. A temporary file an interrupted write left is not a policy; a broken file is an error.
+    func testStagedFilesCountOnlyOnceCommittedAndBrokenFilesAreErrors() throws {
+        let directory = try NodePolicyTests.temporaryDirectory()
+        defer { NodePolicyTests.removeTree(directory) }
+        var store = PolicyStore(directory: directory + "/policies")
+        try store.store(StoredPolicy(file: "a", documents: [.scalar("a")]), keys: [key("a")])
+        let staged = try store.stage(StoredPolicy(file: "b", documents: [.scalar("b")]))
+        XCTAssertEqual(staged, "000002.json")
+        XCTAssertTrue(store.discard(staged))
+        XCTAssertEqual(Files.list(directory + "/policies").sorted(), ["000001.json"])
+        XCTAssertEqual(store.entries.map(\.name), ["000001.json"])
+        let again = try store.stage(StoredPolicy(file: "a again", documents: [.scalar("a")]))
+        store.commitStaged(again, keys: [key("a")])
+        XCTAssertEqual(Files.list(directory + "/policies").sorted(), ["000002.json"], "the older copy is compacted away")
+
+        try Files.writeAtomically(directory + "/policies/000003.json.tmp.12345", Array("{".utf8))
+        var reloaded = PolicyStore(directory: directory + "/policies")
+        XCTAssertEqual(try reloaded.load().map(\.policy.file), ["a again"])
+
+        try Files.writeAtomically(directory + "/policies/000004.json", Array("{\"file\": 1}".utf8))
+        XCTAssertThrowsError(try reloaded.load()) { error in
+            XCTAssertTrue("\(error)".hasPrefix("stored policy \(directory)/policies/000004.json is not a stored policy"), "\(error)")
+        }
+    }
 }

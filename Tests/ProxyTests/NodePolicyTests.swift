@@ -1,0 +1,186 @@
+import Datapath
+import Glibc
+import Policy
+import PolicyYAML
+@testable import Proxy
+import SluiceIO
+import XCTest
+
+/// `NodePolicy.commit` with a real datapath (maps pinned in a test directory, `sluice_policy`
+/// made small like `--map-max-entries` does) and real files: a failed install leaves the policy
+/// in force in the repository, the proxy's snapshot, the maps and the store; the next apply
+/// works and does not carry the failed one. Needs root and bpffs (fails without them).
+final class NodePolicyTests: XCTestCase {
+    private var stateDirectory = ""
+    private var pinDirectory = ""
+    private var datapath: Datapath?
+    /// Every snapshot handed to the proxy, in order.
+    private var published: [PolicySnapshot] = []
+
+    override func setUpWithError() throws {
+        stateDirectory = try Self.temporaryDirectory()
+        pinDirectory = "/sys/fs/bpf/sluice-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    override func tearDown() {
+        datapath?.close()
+        try? Datapath.unpinAll(pinDirectory: pinDirectory)
+        Self.removeTree(stateDirectory)
+    }
+
+    /// A NodePolicy on the test's state directory, with the two test endpoints, a datapath
+    /// whose `sluice_policy` holds `policyEntries`, and a proxy that records what it is given.
+    private func makePolicy(policyEntries: UInt32 = 64) throws -> NodePolicy {
+        let policy = NodePolicy(stateDirectory: stateDirectory)
+        policy.endpoints = TestPolicy.endpoints
+        let datapath = try datapath ?? Datapath.open(objectDirectory: Self.bpfDirectory(), pinDirectory: pinDirectory,
+                                                     mapMaxEntries: ["sluice_policy": policyEntries])
+        self.datapath = datapath
+        policy.datapath = datapath
+        policy.publish = { [unowned self] snapshot in
+            published.append(snapshot)
+            return true
+        }
+        return policy
+    }
+
+    private func transaction(_ yaml: String, file: String, _ policy: NodePolicy) throws -> PolicyTransaction {
+        try PolicyTransaction.apply(documents: PolicyYAML.documents(yaml, fileName: file), fileName: file,
+                                    repository: policy.repository)
+    }
+
+    /// client -> backend on `ports` (L4 only), as object `name`.
+    static func l4(_ name: String, ports: String) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: \(name), namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: backend}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            toPorts:
+            - ports: [\(ports)]
+        """
+    }
+
+    private var storedFiles: [String] {
+        Files.list(stateDirectory + "/policies").filter { $0.hasSuffix(".json") }.sorted()
+    }
+
+    private func storedText() -> String {
+        storedFiles.map { String(decoding: Files.readIfPresent(stateDirectory + "/policies/" + $0) ?? [], as: UTF8.self) }
+            .joined(separator: "\n")
+    }
+
+    func testAnInstallThatFailsOnAFullMapLeavesThePolicyInForceEverywhere() throws {
+        let policy = try makePolicy(policyEntries: 16)
+        _ = try policy.commit(transaction(TestPolicy.yaml(port: 80), file: "http.yaml", policy))
+        let snapshot = policy.snapshot
+        let maps = try XCTUnwrap(datapath).policyMaps()
+        XCTAssertEqual(maps, PolicyMaps(snapshot, hostIPv4: []))
+        XCTAssertFalse(maps.l7Ports.isEmpty)
+        let listing = policy.repository.listing()
+        let files = storedFiles
+        XCTAssertEqual(files.count, 1)
+        XCTAssertTrue(published.last === snapshot)
+        let publishedBefore = published.count
+
+        let wide = try transaction(Self.l4("wide", ports: #"{port: "1000", endPort: 1100, protocol: TCP}"#),
+                                   file: "wide.yaml", policy)
+        XCTAssertThrowsError(try policy.commit(wide)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.hasPrefix("wide.yaml: not applied, the policy in force is unchanged: "), text)
+            XCTAssertTrue(text.contains("sluice_policy is full: it holds 16 entries and the new policy needs"), text)
+            XCTAssertTrue(text.contains("Argument list too long"), text)
+        }
+        XCTAssertEqual(policy.repository.listing(), listing, "repository")
+        XCTAssertTrue(policy.snapshot === snapshot, "snapshot")
+        XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), maps, "maps")
+        XCTAssertEqual(storedFiles, files, "store")
+        XCTAssertEqual(published.count, publishedBefore + 2, "the transition snapshot, then the old one again")
+        XCTAssertTrue(published.last === snapshot, "the proxy holds the policy in force")
+        XCTAssertNotNil(published[publishedBefore].httpPolicy(endpointID: TestPolicy.backendID, direction: .ingress, port: 80),
+                        "the transition snapshot keeps port 80's rules")
+
+        // The next apply of another good file works and does not install the failed one.
+        _ = try policy.commit(transaction(Self.l4("other", ports: #"{port: "443", protocol: TCP}"#), file: "other.yaml", policy))
+        XCTAssertEqual(policy.repository.keys.map(\.name), ["backend-http", "other"])
+        XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), PolicyMaps(policy.snapshot, hostIPv4: []))
+        XCTAssertEqual(storedFiles.count, 2)
+        XCTAssertFalse(storedText().contains("wide"))
+        XCTAssertTrue(published.last === policy.snapshot)
+
+        // and a restart restores exactly that
+        let restarted = NodePolicy(stateDirectory: stateDirectory)
+        restarted.endpoints = TestPolicy.endpoints
+        try restarted.loadIdentities()
+        try restarted.restore()
+        XCTAssertEqual(restarted.repository.listing(), policy.repository.listing())
+        XCTAssertEqual(PolicyMaps(restarted.snapshot, hostIPv4: []), PolicyMaps(policy.snapshot, hostIPv4: []))
+    }
+
+    /// The store is written after the maps; when that fails, the map writes are undone.
+    func testAStoreThatCannotBeWrittenUndoesTheMapWrites() throws {
+        let policy = try makePolicy()
+        _ = try policy.commit(transaction(TestPolicy.yaml(port: 80), file: "http.yaml", policy))
+        let snapshot = policy.snapshot
+        let maps = try XCTUnwrap(datapath).policyMaps()
+        let directory = stateDirectory + "/policies"
+        for name in Files.list(directory) { Files.remove(directory + "/" + name) }
+        XCTAssertEqual(rmdir(directory), 0)
+        try Files.writeAtomically(directory, Array("not a directory".utf8))
+
+        XCTAssertThrowsError(try policy.commit(transaction(Self.l4("other", ports: #"{port: "443", protocol: TCP}"#),
+                                                           file: "other.yaml", policy))) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.hasPrefix("other.yaml: not applied, the policy in force is unchanged: storing the policy: "), text)
+        }
+        XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), maps)
+        XCTAssertTrue(policy.snapshot === snapshot)
+        XCTAssertTrue(published.last === snapshot)
+        XCTAssertEqual(policy.repository.keys.map(\.name), ["backend-http"])
+    }
+
+    func testAProxyThatDoesNotTakeTheNewPolicyStopsTheInstallBeforeTheMaps() throws {
+        let policy = try makePolicy()
+        _ = try policy.commit(transaction(TestPolicy.yaml(port: 80), file: "http.yaml", policy))
+        let maps = try XCTUnwrap(datapath).policyMaps()
+        var calls = 0
+        policy.publish = { _ in
+            calls += 1
+            return calls > 1
+        }
+        XCTAssertThrowsError(try policy.commit(transaction(TestPolicy.yaml(port: 8080), file: "b.yaml", policy))) { error in
+            XCTAssertTrue(String(describing: error).contains("the proxy workers did not take the new policy"), "\(error)")
+        }
+        XCTAssertEqual(calls, 2, "the transition snapshot, then the old one again")
+        XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), maps)
+        XCTAssertEqual(storedFiles.count, 1)
+    }
+
+    // MARK: helpers
+
+    static func bpfDirectory(file: String = #filePath) -> String {
+        var parts = file.split(separator: "/").map(String.init)
+        parts.removeLast(3)
+        return "/" + parts.joined(separator: "/") + "/bpf"
+    }
+
+    static func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/sluice-agent-test-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        return try String(cString: XCTUnwrap(made))
+    }
+
+    /// Removes a directory with files and directories one level deep.
+    static func removeTree(_ path: String) {
+        guard !path.isEmpty else { return }
+        for name in Files.list(path) {
+            let child = path + "/" + name
+            for inner in Files.list(child) { Files.remove(child + "/" + inner) }
+            if rmdir(child) != 0 { Files.remove(child) }
+        }
+        rmdir(path)
+    }
+}
