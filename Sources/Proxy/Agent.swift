@@ -96,7 +96,7 @@ public final class Agent {
         // Learned toFQDNs addresses first (from the state file, into the pinned maps an earlier
         // run left), then the full policy install that keeps them; policy maps before programs,
         // so a newly attached program enforces the whole policy from its first packet.
-        let writer = FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: policy.hostIPv4)
+        let writer = try FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: policy.hostIPv4)
         policy.fqdnWriter = writer
         let fqdn = FQDNService(
             cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),

@@ -29,12 +29,13 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
     public private(set) var writeFailures = 0
 
     /// Reuses the FQDN identities an earlier run left in the pinned ipcache, so restarting keeps
-    /// every learned address's identity (and its policy entries) unchanged.
-    public init(datapath: Datapath, snapshot: PolicySnapshot, hostIPv4: [UInt32]) {
+    /// every learned address's identity (and its policy entries) unchanged. Throws when the
+    /// ipcache cannot be read (identities handed out again could name two addresses).
+    public init(datapath: Datapath, snapshot: PolicySnapshot, hostIPv4: [UInt32]) throws {
         self.datapath = datapath
         self.snapshot = snapshot
         self.hostIPv4 = hostIPv4
-        for entry in (try? datapath.ipcacheContents()) ?? [] where entry.prefixLength == 32 {
+        for entry in try datapath.ipcacheContents() where entry.prefixLength == 32 {
             guard FQDNIdentity.contains(entry.identity) else { continue }
             learned[entry.ipv4] = (entry.identity, [])
             nextIdentity = max(nextIdentity, entry.identity + 1)
