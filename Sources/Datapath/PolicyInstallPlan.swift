@@ -50,12 +50,14 @@ struct PolicyInstallPlan {
         let added = target.ipcache.keys.filter { current.ipcache[$0] == nil }.sorted(by: Self.shorterFirst)
         let removed = current.ipcache.keys.filter { target.ipcache[$0] == nil }.sorted(by: Self.shorterFirst)
         let splits = Self.splittable(added, in: target.ipcache, others: current.ipcache)
-        let targetIdentities = Set(target.policy.keys.map(\.identity))
-        let merges = Self.splittable(removed, in: current.ipcache, others: target.ipcache)
-            .filter { !targetIdentities.contains(current.ipcache[$0]?.identity ?? 0) }
+        var merges = Self.splittable(removed, in: current.ipcache, others: target.ipcache)
+        if !merges.isEmpty {
+            let targetIdentities = Set(target.policy.keys.map(\.identity))
+            merges.removeAll { targetIdentities.contains(current.ipcache[$0]?.identity ?? 0) }
+        }
 
         // 1. split added CIDR prefixes
-        let currentByIdentity = Self.byIdentity(current.policy)
+        let currentByIdentity = splits.isEmpty ? [:] : Self.byIdentity(current.policy)
         for key in splits {
             guard let identity = target.ipcache[key]?.identity else { continue }
             let parent = Self.parentIdentity(of: key, in: current.ipcache)
@@ -73,19 +75,21 @@ struct PolicyInstallPlan {
         }
         // 3. new and changed policy entries, denies first
         var goal = target.policy
-        let targetByIdentity = Self.byIdentity(target.policy)
+        let targetByIdentity = merges.isEmpty ? [:] : Self.byIdentity(target.policy)
         for key in merges {
             guard let identity = current.ipcache[key]?.identity else { continue }
             let parent = Self.parentIdentity(of: key, in: target.ipcache)
             goal.merge(Self.rekeyed(targetByIdentity[parent] ?? [], to: identity)) { old, _ in old }
         }
-        let changed = goal.filter { policy[$0.key] != $0.value }.sorted { Self.order($0.key, $1.key) }
+        // (policy entries are written in no particular order within a phase: the argument does
+        // not need one, and sorting half a million entries would cost more than writing them)
+        let changed = goal.filter { policy[$0.key] != $0.value }
         for (key, value) in changed where Self.isDeny(value) { setPolicy(key, value) }
         for (key, value) in changed where !Self.isDeny(value) { setPolicy(key, value) }
         // 4. other ipcache changes
         let splitSet = Set(splits)
-        for key in target.ipcache.keys.sorted(by: Self.shorterFirst).reversed()
-        where !splitSet.contains(key) && current.ipcache[key] != target.ipcache[key] {
+        for key in target.ipcache.keys.filter({ !splitSet.contains($0) && current.ipcache[$0] != target.ipcache[$0] })
+            .sorted(by: Self.shorterFirst).reversed() {
             steps.append((.ipcache(key, target.ipcache[key]), .ipcache(key, current.ipcache[key])))
         }
         let mergeSet = Set(merges)
@@ -100,13 +104,13 @@ struct PolicyInstallPlan {
             steps.append((.mode(key, nil), .mode(key, current.modes[key])))
         }
         // 6. stale policy entries, allows and redirects before denies
-        let stale = policy.filter { goal[$0.key] == nil }.sorted { Self.order($0.key, $1.key) }
+        let stale = policy.filter { goal[$0.key] == nil }
         for (key, value) in stale where !Self.isDeny(value) { setPolicy(key, nil) }
         for (key, value) in stale where Self.isDeny(value) { setPolicy(key, nil) }
         // 7. removed CIDR prefixes, then their identities' entries
         for key in merges { steps.append((.ipcache(key, nil), .ipcache(key, current.ipcache[key]))) }
         let mergedIdentities = Set(merges.compactMap { current.ipcache[$0]?.identity })
-        for key in policy.keys.filter({ mergedIdentities.contains($0.identity) }).sorted(by: Self.order) {
+        for key in policy.keys.filter({ mergedIdentities.contains($0.identity) }) {
             setPolicy(key, nil)
         }
         // 8. stale L7 steering
@@ -170,7 +174,7 @@ struct PolicyInstallPlan {
         return result
     }
 
-    // MARK: a stable order (the same maps always give the same list)
+    // MARK: a stable order for the small phases
 
     private static func shorterFirst(_ a: sluice_ipcache_key, _ b: sluice_ipcache_key) -> Bool {
         (a.prefixlen, UInt32(bigEndian: a.ip4)) < (b.prefixlen, UInt32(bigEndian: b.ip4))
