@@ -1,0 +1,82 @@
+import CSluiceShared
+import Policy
+import Testing
+@testable import Datapath
+
+/// Anti-spoofing in bpf/tc_endpoint.c with BPF_PROG_RUN: a packet that arrives on an endpoint's
+/// veth must carry that endpoint's IPv4 address as its source, whatever policy either address
+/// has, else it is dropped with INVALID_SOURCE_IP (132) and recorded as sent by the veth's
+/// endpoint. ARP is no IP and passes.
+@Suite struct TCEndpointSpoofingTests {
+    let a = Fixture.podA
+    let b = Fixture.podB
+
+    private func syn(_ src: UInt32, _ dst: UInt32) -> [UInt8] {
+        Packets.ipv4(src: src, dst: dst, proto: Fixture.tcp,
+                     l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+    }
+
+    /// Both pods may send anything anywhere: no policy can make a forged source acceptable.
+    private let allowAll = """
+        apiVersion: cilium.io/v2
+        kind: CiliumClusterwideNetworkPolicy
+        metadata: {name: open}
+        spec:
+          endpointSelector: {}
+          egress: [{toEntities: [all]}]
+          ingress: [{fromEntities: [all]}]
+        """
+
+    @Test func anotherPodsAddressIsDropped() throws {
+        for policy in ["", allowAll] {
+            try PolicyHarness.with(policy) { h throws in
+                #expect(try h.fromA(syn(a, Fixture.outside)) == TC.ok, "A's own address")
+                let (verdict, flow) = try h.withFlow { try h.fromA(syn(b, Fixture.outside)) }
+                #expect(verdict == TC.shot)
+                let f = try #require(flow)
+                #expect(f.drop_reason == UInt8(SLUICE_DROP_INVALID_SOURCE_IP.rawValue))
+                #expect(f.verdict == UInt8(SLUICE_VERDICT_DROPPED.rawValue))
+                #expect(f.srcIPv4 == b && f.dstIPv4 == Fixture.outside && f.ip_version == 4)
+                #expect(f.src_endpoint == 1 && f.src_identity == h.identityA, "recorded as sent by A, whose veth it is")
+                #expect(f.dst_identity == 2 && f.dst_endpoint == 0)
+                #expect(f.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
+                // B's own packets on B's veth still pass.
+                #expect(try h.fromB(syn(b, Fixture.outside)) == TC.ok)
+            }
+        }
+    }
+
+    @Test func anAddressThatIsNoEndpointIsDropped() throws {
+        try PolicyHarness.with(allowAll) { h throws in
+            let forged = Fixture.ip4(10, 244, 9, 9)
+            let (verdict, flow) = try h.withFlow { try h.fromA(syn(forged, b)) }
+            #expect(verdict == TC.shot)
+            #expect(flow?.drop_reason == UInt8(SLUICE_DROP_INVALID_SOURCE_IP.rawValue))
+            #expect(flow?.src_endpoint == 1 && flow?.dst_endpoint == 2 && flow?.dst_identity == h.identityB)
+            // A reply of a tracked connection with a forged source is no reply either.
+            #expect(try h.fromB(syn(b, a)) == TC.ok)
+            #expect(try h.fromA(Packets.ipv4(src: forged, dst: b, proto: Fixture.tcp,
+                                             l4: Packets.tcp(sport: 80, dport: 40000, flags: UInt8(SLUICE_TCP_ACK))))
+                    == TC.shot)
+        }
+    }
+
+    @Test func aVethOfNoEndpointPassesNothing() throws {
+        try PolicyHarness.with("") { h throws in
+            let (verdict, flow) = try h.withFlow { try h.t.runFromPod(syn(a, b), ingressIfindex: 77) }
+            #expect(verdict == TC.shot)
+            #expect(flow?.drop_reason == UInt8(SLUICE_DROP_INVALID_SOURCE_IP.rawValue) && flow?.src_endpoint == 0)
+        }
+    }
+
+    @Test func arpPasses() throws {
+        try PolicyHarness.with(PolicyHarness.denyAll) { h throws in
+            // Ethernet + ARP request (who has B, tell B: a forged sender address changes nothing).
+            var arp = Packets.ethernet(0x0806) + [0, 1, 8, 0, 6, 4, 0, 1] + [UInt8](repeating: 0, count: 6)
+            withUnsafeBytes(of: b) { arp += $0 }
+            arp += [UInt8](repeating: 0, count: 6)
+            withUnsafeBytes(of: b) { arp += $0 }
+            #expect(try h.fromA(arp) == TC.ok)
+        }
+    }
+}
