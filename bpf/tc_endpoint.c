@@ -99,22 +99,29 @@ static __always_inline int sluice_steer(struct __sk_buff *skb, const struct slui
     return TC_ACT_OK;
 }
 
-/* An IPv6 packet of the endpoint `ep` (NULL: a veth Sluice knows no endpoint of) in `direction`:
- * dropped when incomplete or when that direction's policy denies it (sluice_policy_verdict6);
- * the peer is world. */
-static __always_inline int sluice_ipv6(const struct sluice_l4 *l4, const struct sluice_endpoint_info *ep,
+/* Whether a packet toward a pod is the node's own: locally generated (no ingress device) or
+ * sent by the proxy. */
+static __always_inline int sluice_node_sent(const struct __sk_buff *skb)
+{
+    return skb->ingress_ifindex == 0 || (skb->mark & SLUICE_MARK_MASK) == SLUICE_MARK_FROM_PROXY;
+}
+
+/* An IPv6 packet of the endpoint `ep` (NULL: a veth Sluice knows no endpoint of) in `direction`,
+ * exchanged with a peer of identity `peer` (world, or host for the node's own packets): dropped
+ * when incomplete or when that direction's policy denies it (sluice_policy_verdict6). */
+static __always_inline int sluice_ipv6(const struct sluice_l4 *l4, const struct sluice_endpoint_info *ep, __u32 peer,
                                        __u8 direction)
 {
     __u8 reason = l4->invalid;
     if (!reason && ep)
-        reason = sluice_policy_verdict6(ep->id, l4, direction);
+        reason = sluice_policy_verdict6(ep->id, peer, l4, direction);
     if (reason == SLUICE_DROP_NONE)
         return TC_ACT_OK;
     __u32 identity = ep ? ep->identity : 0;
     __u32 id = ep ? ep->id : 0;
     if (direction == SLUICE_DIR_EGRESS)
-        return sluice_policy_drop(l4, reason, direction, identity, SLUICE_IDENTITY_WORLD, id, 0);
-    return sluice_policy_drop(l4, reason, direction, SLUICE_IDENTITY_WORLD, identity, 0, id);
+        return sluice_policy_drop(l4, reason, direction, identity, peer, id, 0);
+    return sluice_policy_drop(l4, reason, direction, peer, identity, 0, id);
 }
 
 /* A packet that left a pod but is not that pod's to send: its IPv4 source is another endpoint's
@@ -137,7 +144,7 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     if (kind == SLUICE_PACKET_OTHER)
         return TC_ACT_OK;
     if (kind == SLUICE_PACKET_IPV6)
-        return sluice_ipv6(&l4, sluice_veth_endpoint(skb->ingress_ifindex), SLUICE_DIR_EGRESS);
+        return sluice_ipv6(&l4, sluice_veth_endpoint(skb->ingress_ifindex), SLUICE_IDENTITY_WORLD, SLUICE_DIR_EGRESS);
     if (kind == SLUICE_PACKET_INVALID)
         return sluice_not_from_pod(skb, &l4, SLUICE_DROP_INVALID_PACKET, NULL);
 
@@ -149,29 +156,31 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     if (!src || src->ifindex != skb->ingress_ifindex)
         return sluice_not_from_pod(skb, &l4, SLUICE_DROP_INVALID_SOURCE_IP, dst);
 
+    /* An incomplete L4 header (134), or a later fragment without its first (175). */
     __u8 malformed = l4.invalid ? l4.invalid : sluice_fragment_ports(&l4);
+    if (malformed)
+        return sluice_policy_drop(&l4, malformed, SLUICE_DIR_EGRESS, src->identity,
+                                  dst ? dst->identity : sluice_ipcache_identity(l4.daddr), src->id, dst ? dst->id : 0);
     /* allow-icmp-frag-needed (Cilium's default): path MTU discovery works whatever the policy. */
-    if (!malformed && (l4.flags & SLUICE_L4_FRAG_NEEDED))
+    if (l4.flags & SLUICE_L4_FRAG_NEEDED)
         return TC_ACT_OK;
 
     /* Replies skip policy, like Cilium's CT_REPLY; the forward direction is checked on every
      * packet, so a policy change also applies to open connections. */
     __u32 now = sluice_now_s();
-    struct sluice_ct_entry *reply = malformed ? NULL : sluice_ct_reply_entry(&l4, now);
+    struct sluice_ct_entry *reply = sluice_ct_reply_entry(&l4, now);
     if (reply) {
         sluice_ct_refresh(reply, &l4, now, 1);
         return TC_ACT_OK;
     }
-    if (!malformed && sluice_icmp_related(skb, &l4, now))
+    if (sluice_icmp_related(skb, &l4, now))
         return TC_ACT_OK;
-    struct sluice_ct_entry *ct = malformed ? NULL : sluice_ct_forward_entry(&l4, now);
+    struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4, now);
 
     __u32 src_identity = src ? src->identity : sluice_ipcache_identity(l4.saddr);
     __u32 dst_identity = dst ? dst->identity : sluice_ipcache_identity(l4.daddr);
     __u32 src_id = src ? src->id : 0;
     __u32 dst_id = dst ? dst->id : 0;
-    if (malformed)
-        return sluice_policy_drop(&l4, malformed, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
     if (src) {
         __u8 reason = sluice_policy_verdict(src->id, dst_identity, &l4, SLUICE_DIR_EGRESS);
         /* A connection opened toward a learned toFQDNs IP continues after the IP's TTL expired
@@ -216,7 +225,8 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
         return TC_ACT_OK;
     /* No IPv6 address names a pod: the veth the packet leaves by does (skb->ifindex on egress). */
     if (kind == SLUICE_PACKET_IPV6)
-        return sluice_ipv6(&l4, sluice_veth_endpoint(skb->ifindex), SLUICE_DIR_INGRESS);
+        return sluice_ipv6(&l4, sluice_veth_endpoint(skb->ifindex),
+                           sluice_node_sent(skb) ? SLUICE_IDENTITY_HOST : SLUICE_IDENTITY_WORLD, SLUICE_DIR_INGRESS);
     if (kind == SLUICE_PACKET_INVALID) {
         struct sluice_endpoint_info *ep = sluice_veth_endpoint(skb->ifindex);
         return sluice_policy_drop(&l4, SLUICE_DROP_INVALID_PACKET, SLUICE_DIR_INGRESS, 0, ep ? ep->identity : 0, 0,
@@ -233,20 +243,23 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
         return TC_ACT_OK;
 
     __u8 malformed = l4.invalid ? l4.invalid : sluice_fragment_ports(&l4);
-    if (!malformed && (l4.flags & SLUICE_L4_FRAG_NEEDED))
+    if (malformed)
+        return sluice_policy_drop(&l4, malformed, SLUICE_DIR_INGRESS, sluice_remote_identity(skb, l4.saddr),
+                                  dst->identity, 0, dst->id);
+    if (l4.flags & SLUICE_L4_FRAG_NEEDED)
         return TC_ACT_OK;
     __u32 now = sluice_now_s();
-    struct sluice_ct_entry *reply = malformed ? NULL : sluice_ct_reply_entry(&l4, now);
+    struct sluice_ct_entry *reply = sluice_ct_reply_entry(&l4, now);
     if (reply) {
         sluice_ct_refresh(reply, &l4, now, 1);
         return TC_ACT_OK;
     }
-    if (!malformed && sluice_icmp_related(skb, &l4, now))
+    if (sluice_icmp_related(skb, &l4, now))
         return TC_ACT_OK;
-    struct sluice_ct_entry *ct = malformed ? NULL : sluice_ct_forward_entry(&l4, now);
+    struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4, now);
 
     __u32 src_identity = sluice_remote_identity(skb, l4.saddr);
-    __u8 reason = malformed ? malformed : sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
+    __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
     if (reason != SLUICE_DROP_NONE)
         return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
     sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_TO_POD, now);

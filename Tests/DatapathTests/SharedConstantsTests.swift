@@ -1,4 +1,5 @@
 import CSluiceShared
+import Glibc
 import Policy
 import Testing
 
@@ -8,5 +9,14 @@ import Testing
     @Test func fqdnIdentityRangeMatchesTheHeader() {
         #expect(FQDNIdentity.base == UInt32(SLUICE_IDENTITY_FQDN_BASE))
         #expect(FQDNIdentity.base + FQDNIdentity.count - 1 == UInt32(SLUICE_IDENTITY_FQDN_END))
+    }
+
+    /// The compiler's ICMP policy port is the datapath's `SLUICE_ICMP_PORT` for every type.
+    @Test func icmpPolicyPortMatchesTheHeader() {
+        for type in UInt8.min...UInt8.max {
+            #expect(ICMPType.policyPort(type) == sluice_icmp_port(type))
+        }
+        #expect(IPProtocol.icmp == UInt8(IPPROTO_ICMP) && IPProtocol.sctp == UInt8(IPPROTO_SCTP))
+        #expect(IPProtocol.icmpv6 == 58 && IPProtocol.other == 0)
     }
 }

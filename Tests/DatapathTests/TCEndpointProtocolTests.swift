@@ -55,8 +55,27 @@ import Testing
             #expect(f.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue) && f.ip_version == 6)
             #expect(f.dst_identity == h.identityB && f.dst_endpoint == 2 && f.src_identity == 2)
             #expect(f.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
+            // The node's own IPv6 (no ingress device: its link-local neighbour discovery, MLD) is
+            // the host, which allow-localhost admits.
+            #expect(try h.t.runToPod(nodeSolicitation, ingressIfindex: 0) == TC.ok)
+        }
+        try PolicyHarness.with(denyAll(plus: """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: no-node, namespace: backend}
+            spec:
+              endpointSelector: {}
+              ingressDeny: [{fromEntities: [host]}]
+            """), ifindexB: 1) { h throws in
+            let (verdict, flow) = try h.withFlow { try h.t.runToPod(nodeSolicitation, ingressIfindex: 0) }
+            #expect(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue)
+                && flow?.src_identity == 1, "a deny naming the host wins")
         }
     }
+
+    /// A router solicitation the node sends toward a pod.
+    private let nodeSolicitation = Packets.ipv6(src: Packets.ip6(1), dst: Packets.ip6(0xb), next: Packets.icmpv6,
+                                                l4: Packets.icmpHeader(type: 133))
 
     @Test func ipv6WithoutPolicyPassesAndMalformedIPv6IsDropped() throws {
         try PolicyHarness.with("", ifindexB: 1) { h throws in

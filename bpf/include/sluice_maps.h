@@ -129,6 +129,12 @@ struct sluice_policy_key {
  * wildcard 0. Shared with Sources/Policy/PortRule.swift (ICMPType.policyPort); change both. */
 #define SLUICE_ICMP_PORT(type) ((__u16)(0x100u | (__u8)(type)))
 
+/* The same for Swift, which does not import function-like macros (SharedConstantsTests). */
+static inline __u16 sluice_icmp_port(__u8 type)
+{
+    return SLUICE_ICMP_PORT(type);
+}
+
 struct sluice_policy_value {
     __u8 action;         /* enum sluice_policy_action */
     __u8 proxy_kind;     /* enum sluice_proxy_kind when action is REDIRECT */

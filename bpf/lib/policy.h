@@ -65,21 +65,27 @@ static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 ident
     return mode->default_deny ? SLUICE_DROP_POLICY_DENIED : SLUICE_DROP_NONE;
 }
 
-/* The policy decision for an IPv6 packet of one endpoint. Sluice has no IPv6 addresses for pods
- * and no IPv6 identities yet (dual-stack is not built), so no allow can name an IPv6 peer: under
- * default deny every IPv6 packet is dropped (POLICY_DENIED). Without default deny, explicit
- * denies that name every peer (identity 0) or world (every IPv6 peer is world) drop it
- * (POLICY_DENY); otherwise it passes, as it does with no policy at all in that direction. */
-static __always_inline __u8 sluice_policy_verdict6(__u32 endpoint_id, const struct sluice_l4 *l4, __u8 direction)
+/* The policy decision for an IPv6 packet of one endpoint, whose peer is `identity`: host for the
+ * node's own packets toward a pod, else world. Sluice has no IPv6 addresses for pods and no IPv6
+ * identities yet (dual-stack is not built), so no allow can name an IPv6 peer: under default
+ * deny every IPv6 packet from or to another peer than the node is dropped (POLICY_DENIED).
+ * Without default deny, explicit denies that name every peer (identity 0) or world drop it
+ * (POLICY_DENY); otherwise it passes, as it does with no policy at all in that direction. The
+ * node's own packets are decided like IPv4 ones from the host identity (allow-localhost, unless
+ * a deny names the host). */
+static __always_inline __u8 sluice_policy_verdict6(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
+                                                   __u8 direction)
 {
+    if (identity == SLUICE_IDENTITY_HOST)
+        return sluice_policy_verdict(endpoint_id, identity, l4, direction);
     struct sluice_policy_mode_key mode_key = { .endpoint_id = endpoint_id, .direction = direction };
     struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
     if (!mode)
         return SLUICE_DROP_NONE;
     if (mode->default_deny)
         return SLUICE_DROP_POLICY_DENIED;
-    __u8 a = sluice_policy_probe(endpoint_id, SLUICE_IDENTITY_WORLD, l4->policy_port, l4->policy_proto, direction);
-    __u8 b = sluice_policy_probe(endpoint_id, SLUICE_IDENTITY_WORLD, 0, l4->policy_proto, direction);
+    __u8 a = sluice_policy_probe(endpoint_id, identity, l4->policy_port, l4->policy_proto, direction);
+    __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->policy_proto, direction);
     __u8 c = sluice_policy_probe(endpoint_id, 0, l4->policy_port, l4->policy_proto, direction);
     __u8 d = sluice_policy_probe(endpoint_id, 0, 0, l4->policy_proto, direction);
     if (a == SLUICE_POLICY_DENY || b == SLUICE_POLICY_DENY || c == SLUICE_POLICY_DENY || d == SLUICE_POLICY_DENY)
