@@ -40,6 +40,27 @@ extension Datapath {
         }
     }
 
+    /// Makes `sluice_endpoints` equal to `endpoints` (pod address in network order -> endpoint)
+    /// and `sluice_veths` equal to their veths: new and changed entries first (veths before
+    /// addresses, as `setEndpoint`), then entries an earlier run pinned for endpoints that are
+    /// gone. A stale address left on a reused veth would pass that veth's anti-spoofing check.
+    public func syncEndpoints(_ endpoints: [UInt32: sluice_endpoint_info]) throws {
+        defer { steeringEpoch.changed() }
+        var veths: [sluice_veth_key: sluice_endpoint_info] = [:]
+        var addresses: [sluice_endpoint_key: sluice_endpoint_info] = [:]
+        for (ipv4, info) in endpoints {
+            addresses[sluice_endpoint_key(ip4: ipv4)] = info
+            if info.ifindex != 0 { veths[sluice_veth_key(ifindex: info.ifindex)] = info }
+        }
+        let currentVeths = try dumpMap(vethsFD, "sluice_veths", key: sluice_veth_key(), value: sluice_endpoint_info())
+        let currentAddresses = try dumpMap(endpointsFD, "sluice_endpoints", key: sluice_endpoint_key(),
+                                           value: sluice_endpoint_info())
+        try upsert(vethsFD, "sluice_veths", veths, current: currentVeths)
+        try upsert(endpointsFD, "sluice_endpoints", addresses, current: currentAddresses)
+        try deleteStale(endpointsFD, "sluice_endpoints", keep: addresses, current: currentAddresses)
+        try deleteStale(vethsFD, "sluice_veths", keep: veths, current: currentVeths)
+    }
+
     /// The endpoint behind host-side veth `ifindex` in `sluice_veths`, or nil.
     public func vethEndpoint(ifindex: UInt32) -> sluice_endpoint_info? {
         var key = sluice_veth_key(ifindex: ifindex)

@@ -123,17 +123,19 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         return openDestinations.set.contains(v4.value.bigEndian)
     }
 
-    /// Deletes expired `sluice_ct` entries; the walk also refreshes the open destinations.
+    /// Deletes expired `sluice_ct` entries; the walk also refreshes the open destinations. The
+    /// walk touches no state of this writer, so it runs outside the lock (a policy sync on the
+    /// control thread does not wait for it).
     public func collectConnections() {
+        let sweep = try? datapath.sweepConnections()
         lock.lock()
         defer { lock.unlock() }
-        do {
-            let sweep = try datapath.sweepConnections()
-            connectionsCollected += sweep.removed
-            openDestinations = (Clock.monotonicNs(), sweep.openDestinations)
-        } catch {
+        guard let sweep else {
             connectionSweepFailures += 1
+            return
         }
+        connectionsCollected += sweep.removed
+        openDestinations = (Clock.monotonicNs(), sweep.openDestinations)
     }
 
     /// The addresses learned, with their identities and names (for `sluice fqdn` and tests).

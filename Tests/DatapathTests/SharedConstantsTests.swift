@@ -1,5 +1,4 @@
 import CSluiceShared
-import Glibc
 import Policy
 import Testing
 
@@ -16,7 +15,7 @@ import Testing
         for type in UInt8.min...UInt8.max {
             #expect(ICMPType.policyPort(type) == sluice_icmp_port(type))
         }
-        #expect(IPProtocol.icmp == UInt8(IPPROTO_ICMP) && IPProtocol.sctp == UInt8(IPPROTO_SCTP))
-        #expect(IPProtocol.icmpv6 == 58 && IPProtocol.other == 0)
+        // IANA protocol numbers, as bpf/lib/packet.h reads them from the IP header.
+        #expect(IPProtocol.icmp == 1 && IPProtocol.sctp == 132 && IPProtocol.icmpv6 == 58 && IPProtocol.other == 0)
     }
 }

@@ -80,3 +80,30 @@ import Testing
         }
     }
 }
+
+/// The agent's endpoint sync (`Datapath.syncEndpoints`): what an earlier run pinned for
+/// endpoints that are gone is removed, so a reused veth does not keep a stale address.
+@Suite struct EndpointSyncTests {
+    @Test func staleAddressesAndVethsAreRemoved() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let a = sluice_endpoint_info(id: 1, identity: 1001, ifindex: 11, flags: 0)
+        let b = sluice_endpoint_info(id: 2, identity: 1002, ifindex: 12, flags: 0)
+        try t.datapath.syncEndpoints([Fixture.podA: a, Fixture.podB: b])
+        #expect(t.datapath.vethEndpoint(ifindex: 12) == b)
+        let syn = Packets.ipv4(src: Fixture.podB, dst: Fixture.outside, proto: Fixture.tcp,
+                               l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+        #expect(try t.runFromPod(syn, ingressIfindex: 12) == TC.ok)
+
+        // B is gone; a new endpoint C got veth 12; A moved to veth 13.
+        let c = sluice_endpoint_info(id: 3, identity: 1003, ifindex: 12, flags: 0)
+        let movedA = sluice_endpoint_info(id: 1, identity: 1001, ifindex: 13, flags: 0)
+        let podC = Fixture.ip4(10, 244, 3, 10)
+        try t.datapath.syncEndpoints([Fixture.podA: movedA, podC: c])
+        #expect(t.datapath.vethEndpoint(ifindex: 11) == nil)
+        #expect(t.datapath.vethEndpoint(ifindex: 12) == c && t.datapath.vethEndpoint(ifindex: 13) == movedA)
+        #expect(try t.runFromPod(syn, ingressIfindex: 12) == TC.shot, "B's address is no longer valid on veth 12")
+        try t.datapath.removeEndpoint(ipv4: podC)
+        #expect(t.datapath.vethEndpoint(ifindex: 12) == nil, "removeEndpoint takes the veth entry too")
+    }
+}
