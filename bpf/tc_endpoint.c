@@ -14,7 +14,8 @@
  * sluice_tc_to_endpoint (clsact egress: packets toward a pod) decides the pod's ingress policy for
  * traffic that no local pod sent (the node, world), and for all IPv6; IPv4 pod-to-pod traffic
  * was decided on the source's veth already.
- * Anything that is not IP (ARP) passes both.
+ * ARP passes both; other frames that are not IP pass unless the endpoint has default deny in
+ * that direction (UNSUPPORTED_L3_PROTOCOL, 139).
  *
  * Steering (after policy, in sluice_tc_endpoint): a packet whose (endpoint, port, proto, direction) is in sluice_l7_ports gets
  * skb->mark = SLUICE_MARK_TO_PROXY, which policy routing in the node namespace turns into local
@@ -124,6 +125,18 @@ static __always_inline int sluice_ipv6(const struct sluice_l4 *l4, const struct 
     return sluice_policy_drop(l4, reason, direction, peer, identity, 0, id);
 }
 
+/* A frame that is neither IP nor ARP, of the endpoint `ep` in `direction`: dropped under default
+ * deny (UNSUPPORTED_L3_PROTOCOL, 139), else passed. */
+static __always_inline int sluice_not_ip(const struct sluice_l4 *l4, const struct sluice_endpoint_info *ep,
+                                         __u8 direction)
+{
+    if (!ep || !sluice_default_deny(ep->id, direction))
+        return TC_ACT_OK;
+    if (direction == SLUICE_DIR_EGRESS)
+        return sluice_policy_drop(l4, SLUICE_DROP_UNSUPPORTED_L3, direction, ep->identity, 0, ep->id, 0);
+    return sluice_policy_drop(l4, SLUICE_DROP_UNSUPPORTED_L3, direction, 0, ep->identity, 0, ep->id);
+}
+
 /* A packet that left a pod but is not that pod's to send: its IPv4 source is another endpoint's
  * or no endpoint's address (132), or its IP header is unusable (134). Recorded with the
  * endpoint whose veth it came from as the source. */
@@ -143,6 +156,8 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     int kind = sluice_parse_packet(skb, &l4);
     if (kind == SLUICE_PACKET_OTHER)
         return TC_ACT_OK;
+    if (kind == SLUICE_PACKET_NOT_IP)
+        return sluice_not_ip(&l4, sluice_veth_endpoint(skb->ingress_ifindex), SLUICE_DIR_EGRESS);
     if (kind == SLUICE_PACKET_IPV6)
         return sluice_ipv6(&l4, sluice_veth_endpoint(skb->ingress_ifindex), SLUICE_IDENTITY_WORLD, SLUICE_DIR_EGRESS);
     if (kind == SLUICE_PACKET_INVALID)
@@ -223,6 +238,8 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
     int kind = sluice_parse_packet(skb, &l4);
     if (kind == SLUICE_PACKET_OTHER)
         return TC_ACT_OK;
+    if (kind == SLUICE_PACKET_NOT_IP)
+        return sluice_not_ip(&l4, sluice_veth_endpoint(skb->ifindex), SLUICE_DIR_INGRESS);
     /* No IPv6 address names a pod: the veth the packet leaves by does (skb->ifindex on egress). */
     if (kind == SLUICE_PACKET_IPV6)
         return sluice_ipv6(&l4, sluice_veth_endpoint(skb->ifindex),

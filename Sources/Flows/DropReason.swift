@@ -26,6 +26,8 @@ public struct DropReason: RawRepresentable, Sendable, Hashable {
     public static let policyDenied = DropReason(rawValue: 133)
     /// `INVALID_PACKET_DROPPED` (134): truncated or malformed headers.
     public static let invalidPacket = DropReason(rawValue: 134)
+    /// `UNSUPPORTED_L3_PROTOCOL` (139): a frame that is neither IP nor ARP.
+    public static let unsupportedL3Protocol = DropReason(rawValue: 139)
     /// `FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND` (175): a later fragment whose first was not seen.
     public static let fragmentNotFound = DropReason(rawValue: 175)
     /// `SOCKET_LOOKUP_FAILED` (178).

@@ -6,7 +6,7 @@ extension Flow {
     ///   `DNS Answer "<ip,ip>" [CNAMEs: "<c,c>"] TTL: <n> (Proxy <name> <qtypes>)`, or `RCode: <NAME>` in place of
     ///   the answer when rcode is not NOERROR (`seven/dns.go`);
     /// - L3/L4: `TCP Flags: SYN, ACK` for TCP, `UDP`, `SCTP`, `ICMPv4 EchoRequest` (gopacket's type and code
-    ///   text), the last decoded layer otherwise (`threefour`).
+    ///   text), the last decoded layer otherwise (`threefour`): `IPv4`, `IPv6`, `Ethernet`.
     public var summary: String {
         if let l7 {
             switch l7.record {
@@ -25,7 +25,7 @@ extension Flow {
             switch ip?.ipVersion {
             case .ipv4: return "IPv4"
             case .ipv6: return "IPv6"
-            default: return ""
+            default: return type == .l3L4 ? "Ethernet" : ""
             }
         }
     }

@@ -107,3 +107,24 @@ import Testing
         #expect(t.datapath.vethEndpoint(ifindex: 12) == nil, "removeEndpoint takes the veth entry too")
     }
 }
+
+/// Frames that are neither IP nor ARP (802.1Q, LLDP, ...): no rule can name them, so default
+/// deny drops them (UNSUPPORTED_L3_PROTOCOL, 139); without policy they pass.
+@Suite struct NonIPFrameTests {
+    private let vlanTagged = Packets.ethernet(0x8100) + [0, 5, 0x08, 0x00] + [UInt8](repeating: 0x45, count: 40)
+
+    @Test func defaultDenyDropsOtherEtherTypes() throws {
+        try PolicyHarness.with(PolicyHarness.denyAll, ifindexB: 1) { h throws in
+            let (verdict, flow) = try h.withFlow { try h.fromA(vlanTagged) }
+            #expect(verdict == TC.shot)
+            #expect(flow?.drop_reason == UInt8(SLUICE_DROP_UNSUPPORTED_L3.rawValue) && flow?.ip_version == 0
+                && flow?.src_endpoint == 1 && flow?.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
+            let (toB, toBFlow) = try h.withFlow { try h.t.runToPod(vlanTagged) }
+            #expect(toB == TC.shot && toBFlow?.dst_endpoint == 2 && toBFlow?.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
+        }
+        try PolicyHarness.with("", ifindexB: 1) { h throws in
+            #expect(try h.fromA(vlanTagged) == TC.ok)
+            #expect(try h.t.runToPod(vlanTagged) == TC.ok)
+        }
+    }
+}

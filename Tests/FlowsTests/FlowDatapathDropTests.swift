@@ -96,6 +96,12 @@ final class FlowDatapathDropTests: XCTestCase {
         XCTAssertTrue(FlowPrinter.compact(fragment, timeZone: utc)
             .hasSuffix("First logical datagram fragment not found DROPPED (IPv4)"))
         XCTAssertTrue(FlowPrinter.json(fragment).contains("\"drop_reason_desc\":\"FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND\""))
+        let vlan = drop(reason: 139, proto: 0, ipVersion: 0)
+        XCTAssertNil(vlan.ip)
+        XCTAssertEqual(FlowPrinter.compact(vlan, timeZone: utc),
+                       "Aug  1 10:00:03.000: default/client-7d9f (ID:11231) <> default/server-5c6b (ID:22411) "
+                       + "Unsupported L3 protocol DROPPED (Ethernet)")
+        XCTAssertTrue(FlowPrinter.json(vlan).contains("\"drop_reason_desc\":\"UNSUPPORTED_L3_PROTOCOL\""))
         XCTAssertEqual(DropReason.invalidSourceIP.name, "INVALID_SOURCE_IP")
         XCTAssertEqual(DropReason.invalidPacket.text, "Invalid packet")
         XCTAssertEqual(DropReason.fragmentNotFound.rawValue, UInt32(SLUICE_DROP_FRAG_NOT_FOUND.rawValue))

@@ -62,6 +62,7 @@ enum sluice_drop_reason {
     SLUICE_DROP_INVALID_SOURCE_IP = 132,     /* source address is not the sending endpoint's */
     SLUICE_DROP_POLICY_DENIED = 133,         /* default deny */
     SLUICE_DROP_INVALID_PACKET = 134,        /* truncated IP or L4 header (INVALID_PACKET_DROPPED) */
+    SLUICE_DROP_UNSUPPORTED_L3 = 139,        /* neither IP nor ARP, under default deny (UNSUPPORTED_L3_PROTOCOL) */
     SLUICE_DROP_FRAG_NOT_FOUND = 175,        /* a later IPv4 fragment whose first was not seen */
     SLUICE_DROP_PROXY_LOOKUP_FAILED = 178,   /* hubble SOCKET_LOOKUP_FAILED: no proxy socket, the steered port fails closed */
     SLUICE_DROP_PROXY_REDIRECTION_NOT_SUPPORTED = 180,

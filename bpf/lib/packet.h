@@ -83,7 +83,8 @@ struct sluice_l4 {
 /* What sluice_parse_packet found. */
 enum sluice_packet_kind {
     SLUICE_PACKET_INVALID = -1,  /* an IP packet whose IP header is truncated or malformed */
-    SLUICE_PACKET_OTHER = 0,     /* not IP (ARP, ...): not Sluice's business */
+    SLUICE_PACKET_OTHER = 0,     /* ARP (or a frame too short for Ethernet): not Sluice's business */
+    SLUICE_PACKET_NOT_IP = 1,    /* another EtherType (802.1Q, LLDP, ...): default deny drops it */
     SLUICE_PACKET_IPV4 = 4,
     SLUICE_PACKET_IPV6 = 6,
 };
@@ -276,7 +277,9 @@ static __always_inline int sluice_parse_packet(struct __sk_buff *skb, struct slu
         return sluice_parse_ipv4(skb, out);
     if (eth->h_proto == bpf_htons(ETH_P_IPV6))
         return sluice_parse_ipv6(skb, out);
-    return SLUICE_PACKET_OTHER;
+    if (eth->h_proto == bpf_htons(ETH_P_ARP))
+        return SLUICE_PACKET_OTHER;
+    return SLUICE_PACKET_NOT_IP;
 }
 
 #endif

@@ -93,6 +93,15 @@ static __always_inline __u8 sluice_policy_verdict6(__u32 endpoint_id, __u32 iden
     return SLUICE_DROP_NONE;
 }
 
+/* Whether the endpoint has default deny in `direction`: what decides a frame that is neither IP
+ * nor ARP (no rule can name one; Cilium drops every such frame with DROP_UNKNOWN_L3). */
+static __always_inline int sluice_default_deny(__u32 endpoint_id, __u8 direction)
+{
+    struct sluice_policy_mode_key mode_key = { .endpoint_id = endpoint_id, .direction = direction };
+    struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
+    return mode && mode->default_deny;
+}
+
 /* The endpoint behind the host-side veth `ifindex`, or NULL. */
 static __always_inline struct sluice_endpoint_info *sluice_veth_endpoint(__u32 ifindex)
 {
