@@ -36,7 +36,8 @@ http_code() {
 # flows_json [observe args...]: the flows as JSON lines.
 flows_json() { "$SLUICE" observe --all -o json "$@"; }
 
-# count_flows PYTHON-EXPR [observe args]: number of flows (dicts `f`) for which EXPR holds.
+# count_flows PYTHON-EXPR [observe args]: number of flows (dicts `f`) for which EXPR holds; a
+# flow lacking the L3/L4 layer EXPR indexes (f["l4"]["TCP"] on an ICMP drop) does not match.
 count_flows() {
   local expr=$1; shift
   flows_json "$@" | python3 -c '
@@ -49,7 +50,15 @@ for line in sys.stdin:
         continue
     f = json.loads(line)["flow"]
     http = f.get("l7", {}).get("http", {})
-    if eval(expr, {"f": f, "http": http}):
+    try:
+        hit = eval(expr, {"f": f, "http": http})
+    except KeyError as missing:
+        # A flow without the layer the expression reads (an ICMP or IPv6 drop has no "TCP")
+        # does not match; any other missing key is a mistake in the expression.
+        if missing.args[0] not in ("l4", "IP", "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6"):
+            raise
+        hit = False
+    if hit:
         n += 1
 print(n)
 ' "$expr"

@@ -6,8 +6,8 @@ public import Policy
 internal import Glibc
 #endif
 
-/// Incremental writes for learned toFQDNs IPs (between two full `syncL3L4` runs), and the
-/// connection-tracking question the FQDN sweep asks. Callers serialise these with `syncL3L4`
+/// Incremental writes for learned toFQDNs IPs (between two full `syncL3L4` runs). The
+/// connection-tracking question the FQDN sweep asks is in `Datapath+Conntrack`. Callers serialise these with `syncL3L4`
 /// (the agent's `FQDNPolicyWriter` holds one lock around both).
 extension Datapath {
     /// Writes policy entries (new or changed).
@@ -48,22 +48,5 @@ extension Datapath {
                               key: sluice_ipcache_key(), value: sluice_ipcache_value())
         return map.map { IPCacheEntry(ipv4: $0.key.ip4, prefixLength: UInt8($0.key.prefixlen), identity: $0.value.identity) }
             .sorted()
-    }
-
-    /// Destination addresses (network order) of tracked connections still open: TCP ones
-    /// without a FIN or RST seen, UDP ones created within `udpIdleNs`. One walk of `sluice_ct`.
-    public func openConnectionDestinations(udpIdleNs: UInt64 = 60_000_000_000) throws -> Set<UInt32> {
-        let map = try dumpMap(try tcObject.mapFD(named: "sluice_ct"), "sluice_ct", key: sluice_tuple(),
-                              value: sluice_ct_entry())
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-        var result = Set<UInt32>()
-        for (tuple, entry) in map {
-            if entry.flags & UInt8(SLUICE_CT_CLOSED) != 0 { continue }
-            if tuple.proto == UInt8(IPPROTO_UDP) && nowNs &- entry.created_ns > udpIdleNs { continue }
-            result.insert(tuple.dst_ip4)
-        }
-        return result
     }
 }

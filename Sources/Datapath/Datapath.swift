@@ -43,6 +43,7 @@ public final class Datapath: @unchecked Sendable {
     let skLookupProgram: OpaquePointer
     /// Map fds (owned by `tcObject`; the same kernel maps as `skLookupObject`'s).
     let endpointsFD: Int32
+    let vethsFD: Int32
     let l7PortsFD: Int32
     let steeredFD: Int32
     let proxySocksFD: Int32
@@ -60,6 +61,7 @@ public final class Datapath: @unchecked Sendable {
         skLookupProgram = try skLookupObject.program(named: Datapath.skLookupProgramName)
         skLookupProgramFD = try skLookupObject.programFD(named: Datapath.skLookupProgramName)
         endpointsFD = try tcObject.mapFD(named: "sluice_endpoints")
+        vethsFD = try tcObject.mapFD(named: "sluice_veths")
         l7PortsFD = try tcObject.mapFD(named: "sluice_l7_ports")
         steeredFD = try tcObject.mapFD(named: "sluice_steered")
         proxySocksFD = try tcObject.mapFD(named: "sluice_proxy_socks")

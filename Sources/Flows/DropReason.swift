@@ -20,8 +20,16 @@ public struct DropReason: RawRepresentable, Sendable, Hashable {
         self.init(rawValue: Self.firstNamed + UInt32(index))
     }
 
+    /// `INVALID_SOURCE_IP` (132): the source address is not the sending endpoint's.
+    public static let invalidSourceIP = DropReason(rawValue: 132)
     /// `POLICY_DENIED` (133): default deny.
     public static let policyDenied = DropReason(rawValue: 133)
+    /// `INVALID_PACKET_DROPPED` (134): truncated or malformed headers.
+    public static let invalidPacket = DropReason(rawValue: 134)
+    /// `UNSUPPORTED_L3_PROTOCOL` (139): a frame that is neither IP nor ARP.
+    public static let unsupportedL3Protocol = DropReason(rawValue: 139)
+    /// `FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND` (175): a later fragment whose first was not seen.
+    public static let fragmentNotFound = DropReason(rawValue: 175)
     /// `SOCKET_LOOKUP_FAILED` (178).
     public static let socketLookupFailed = DropReason(rawValue: 178)
     /// `PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL` (180).
@@ -72,7 +80,7 @@ public struct DropReason: RawRepresentable, Sendable, Hashable {
 
     /// Monitor texts (cilium `pkg/monitor/api/drop.go`) for the reasons a Sluice node can produce or print.
     private static let texts: [(UInt32, String)] = [
-        (132, "Invalid source ip"), (133, "Policy denied"), (139, "Unsupported L3 protocol"),
+        (132, "Invalid source ip"), (133, "Policy denied"), (134, "Invalid packet"), (139, "Unsupported L3 protocol"),
         (150, "Unknown L3 target address"), (151, "Stale or unroutable IP"), (158, "Service backend not found"),
         (162, "Reached EDT rate-limiting drop horizon"), (163, "Unknown connection tracking state"),
         (164, "Local host is unreachable"), (166, "Unsupported L2 protocol"), (167, "No mapping for NAT masquerade"),

@@ -68,6 +68,12 @@ extension Flow {
                             flags: withFlags ? TCPFlags(rawValue: rec.tcp_flags) : nil))
         case FlowCommon.udp:
             return .udp(UDP(sourcePort: rec.src_port, destinationPort: rec.dst_port))
+        case FlowCommon.sctp:
+            return .sctp(SCTP(sourcePort: rec.src_port, destinationPort: rec.dst_port))
+        case FlowCommon.icmp where rec.ip_version == 4:
+            return .icmpv4(ICMP(type: rec.icmp_type, code: rec.icmp_code))
+        case FlowCommon.icmpv6 where rec.ip_version == 6:
+            return .icmpv6(ICMP(type: rec.icmp_type, code: rec.icmp_code))
         default:
             return nil
         }

@@ -1,23 +1,58 @@
 extension Flow {
-    /// The `l4` block: a oneof of `TCP` and `UDP` (the only transports Sluice records).
+    /// The `l4` block: a oneof of `TCP`, `UDP`, `ICMPv4`, `ICMPv6` and `SCTP` (flow.proto Layer4).
     public enum Layer4: Sendable, Equatable {
         case tcp(TCP)
         case udp(UDP)
+        case icmpv4(ICMP)
+        case icmpv6(ICMP)
+        case sctp(SCTP)
 
-        /// `source_port` of either variant.
-        public var sourcePort: UInt16 {
+        /// `source_port`; nil for ICMP, which has none.
+        public var sourcePort: UInt16? {
             switch self {
             case .tcp(let t): t.sourcePort
             case .udp(let u): u.sourcePort
+            case .sctp(let s): s.sourcePort
+            case .icmpv4, .icmpv6: nil
             }
         }
 
-        /// `destination_port` of either variant.
-        public var destinationPort: UInt16 {
+        /// `destination_port`; nil for ICMP.
+        public var destinationPort: UInt16? {
             switch self {
             case .tcp(let t): t.destinationPort
             case .udp(let u): u.destinationPort
+            case .sctp(let s): s.destinationPort
+            case .icmpv4, .icmpv6: nil
             }
+        }
+    }
+
+    /// `ICMPv4` / `ICMPv6`: type and code.
+    public struct ICMP: Sendable, Equatable {
+        /// `type`.
+        public var type: UInt8
+        /// `code`.
+        public var code: UInt8
+
+        /// Creates the block.
+        public init(type: UInt8, code: UInt8 = 0) {
+            self.type = type
+            self.code = code
+        }
+    }
+
+    /// `SCTP`: ports.
+    public struct SCTP: Sendable, Equatable {
+        /// `source_port`.
+        public var sourcePort: UInt16
+        /// `destination_port`.
+        public var destinationPort: UInt16
+
+        /// Creates the block.
+        public init(sourcePort: UInt16, destinationPort: UInt16) {
+            self.sourcePort = sourcePort
+            self.destinationPort = destinationPort
         }
     }
 
@@ -82,5 +117,13 @@ extension Flow {
         public var summaryText: String {
             Self.summaryOrder.filter { contains($0.0) }.map(\.1).joined(separator: ", ")
         }
+    }
+}
+
+extension Flow.Layer4 {
+    /// The `ICMPv6` variant.
+    var isICMPv6: Bool {
+        if case .icmpv6 = self { return true }
+        return false
     }
 }

@@ -5,7 +5,8 @@ extension Flow {
     /// - DNS request `DNS Query <name> <qtypes>`; response
     ///   `DNS Answer "<ip,ip>" [CNAMEs: "<c,c>"] TTL: <n> (Proxy <name> <qtypes>)`, or `RCode: <NAME>` in place of
     ///   the answer when rcode is not NOERROR (`seven/dns.go`);
-    /// - L3/L4: `TCP Flags: SYN, ACK` for TCP, `UDP` for UDP, the last decoded layer otherwise (`threefour`).
+    /// - L3/L4: `TCP Flags: SYN, ACK` for TCP, `UDP`, `SCTP`, `ICMPv4 EchoRequest` (gopacket's type and code
+    ///   text), the last decoded layer otherwise (`threefour`): `IPv4`, `IPv6`, `Ethernet`.
     public var summary: String {
         if let l7 {
             switch l7.record {
@@ -17,11 +18,14 @@ extension Flow {
         switch l4 {
         case .tcp(let tcp): return "TCP Flags: " + (tcp.flags ?? []).summaryText
         case .udp: return "UDP"
+        case .sctp: return "SCTP"
+        case .icmpv4(let icmp): return "ICMPv4 " + ICMPNames.v4(icmp)
+        case .icmpv6(let icmp): return "ICMPv6 " + ICMPNames.v6(icmp)
         case nil:
             switch ip?.ipVersion {
             case .ipv4: return "IPv4"
             case .ipv6: return "IPv6"
-            default: return ""
+            default: return type == .l3L4 ? "Ethernet" : ""
             }
         }
     }

@@ -43,6 +43,12 @@ public struct FlowCommon: Sendable, Equatable {
     public static let tcp: UInt8 = 6
     /// IPPROTO_UDP.
     public static let udp: UInt8 = 17
+    /// IPPROTO_ICMP.
+    public static let icmp: UInt8 = 1
+    /// IPPROTO_ICMPV6.
+    public static let icmpv6: UInt8 = 58
+    /// IPPROTO_SCTP.
+    public static let sctp: UInt8 = 132
 
     /// Creates the common part; unspecified fields are zero.
     public init(

@@ -95,6 +95,10 @@ extension FlowFilter {
             switch p {
             case "tcp": if case .tcp = f.l4 { return true } else { return false }
             case "udp": if case .udp = f.l4 { return true } else { return false }
+            case "sctp": if case .sctp = f.l4 { return true } else { return false }
+            case "icmpv4": if case .icmpv4 = f.l4 { return true } else { return false }
+            case "icmpv6": if case .icmpv6 = f.l4 { return true } else { return false }
+            case "icmp": return flow(f, hasProtocol: "icmpv4") || flow(f, hasProtocol: "icmpv6")
             case "http": return f.l7?.http != nil
             case "dns": return f.l7?.dns != nil
             default: return false

@@ -67,6 +67,16 @@ extension FlowPrinter {
                 u.number("source_port", udp.sourcePort)
                 u.number("destination_port", udp.destinationPort)
             }
+        case .icmpv4(let icmp), .icmpv6(let icmp):
+            o.object(l4.isICMPv6 ? "ICMPv6" : "ICMPv4") { i in
+                i.number("type", icmp.type)
+                i.number("code", icmp.code)
+            }
+        case .sctp(let sctp):
+            o.object("SCTP") { s in
+                s.number("source_port", sctp.sourcePort)
+                s.number("destination_port", sctp.destinationPort)
+            }
         }
     }
 

@@ -13,7 +13,7 @@ struct CiliumRuleParser {
     ]
     private static let ingressL3: [String] = ["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups"]
     private static let egressL3: [String] = ["toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes"]
-    private static let unsupportedPeerKeys: Set<String> = ["fromNodes", "fromGroups", "toNodes", "toGroups", "icmps", "authentication"]
+    private static let unsupportedPeerKeys: Set<String> = ["fromNodes", "fromGroups", "toNodes", "toGroups", "authentication"]
 
     init(namespace: String) {
         self.namespace = namespace
@@ -100,13 +100,22 @@ struct CiliumRuleParser {
         if used.count > 1 {
             throw value.error("Combining \(used[0].capitalizedFirst) and \(used[1].capitalizedFirst) is not supported yet")
         }
+        let icmps = try mapping["icmps"].map { icmps throws(LoadError) in try ICMPRuleParser.parse(icmps) } ?? []
+        let portItems = try mapping["toPorts"]?.sequence() ?? []
+        if !icmps.isEmpty, !portItems.isEmpty, let icmpsValue = mapping["icmps"] {
+            throw icmpsValue.error(
+                "the ICMPs block may only be present without ToPorts. Define a separate rule to use ToPorts")
+        }
         var toPorts: [PortRule] = []
-        for item in try mapping["toPorts"]?.sequence() ?? [] {
+        for item in portItems {
             toPorts.append(try PortRuleParser.parse(item, direction: direction, isDeny: isDeny))
         }
         if used == ["toServices"] && !toPorts.isEmpty {
             throw value.error("Combining ToServices and ToPorts is not supported yet")
         }
+        try ICMPRuleParser.verify(icmps)
+        // Each `icmps` item is a port rule of ICMP types (Cilium ICMPRule.GetPortRule).
+        toPorts += icmps.map { PortRule(ports: $0.ports, rules: .none) }
         var selection = try peers(mapping, direction: direction)
         let l3Given = l3.contains { mapping.has($0) }
         if (!l3Given && toPorts.isEmpty) || (l3Given && used.isEmpty) {

@@ -65,4 +65,23 @@ public enum IPProtocol {
     public static let udp: UInt8 = 17
     /// SCTP.
     public static let sctp: UInt8 = 132
+    /// ICMP.
+    public static let icmp: UInt8 = 1
+    /// ICMPv6.
+    public static let icmpv6: UInt8 = 58
+    /// Every protocol not named above, in policy map keys (L3-only rules).
+    public static let other: UInt8 = 0
+
+    /// `TCP`, `UDP`, `SCTP`, `ICMP`, `ICMPv6`, `other`, or the number.
+    public static func name(_ proto: UInt8) -> String {
+        switch proto {
+        case tcp: return "TCP"
+        case udp: return "UDP"
+        case sctp: return "SCTP"
+        case icmp: return "ICMP"
+        case icmpv6: return "ICMPv6"
+        case other: return "other"
+        default: return String(proto)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 /// The key of one L3/L4 policy map entry (`struct sluice_policy_key` in `bpf/include`): which
 /// endpoint, peer identity, port and protocol, in which direction. Identity 0 means any peer,
-/// port 0 any port; the protocol is always a real one (6, 17 or 132).
+/// port 0 any port. The protocol is TCP, UDP, SCTP, ICMP or ICMPv6 (whose port is
+/// `ICMPType.policyPort(type)`), or 0 for every other protocol (L3-only rules).
 public struct PolicyMapKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The endpoint whose policy this is (destination on ingress, source on egress).
     public var endpointID: UInt32
@@ -28,12 +29,13 @@ public struct PolicyMapKey: Hashable, Sendable, Comparable, CustomStringConverti
             < (rhs.endpointID, rhs.direction.rawValue, rhs.identity, rhs.port, rhs.proto)
     }
 
-    /// `endpoint 3 INGRESS from 257 80/TCP`, `endpoint 3 EGRESS to * */UDP`.
+    /// `endpoint 3 INGRESS from 257 80/TCP`, `endpoint 3 EGRESS to * */UDP`, ICMP types as
+    /// `type 8/ICMP`.
     public var description: String {
         let peer = identity == 0 ? "*" : String(identity)
-        let portText = port == 0 ? "*" : String(port)
-        let protoText = proto == IPProtocol.tcp ? "TCP" : proto == IPProtocol.udp ? "UDP"
-            : proto == IPProtocol.sctp ? "SCTP" : String(proto)
+        let isICMP = proto == IPProtocol.icmp || proto == IPProtocol.icmpv6
+        let portText = port == 0 ? "*" : isICMP ? "type \(port & 0xff)" : String(port)
+        let protoText = IPProtocol.name(proto)
         let side = direction == .ingress ? "from" : "to"
         return "endpoint \(endpointID) \(direction) \(side) \(peer) \(portText)/\(protoText)"
     }

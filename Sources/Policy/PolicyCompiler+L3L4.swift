@@ -55,7 +55,7 @@ extension PolicyCompiler {
         // allow-localhost (semantics 1.10, rule 8): the node reaches its pods whatever the
         // ingress policy says, unless an explicit deny names the host.
         for side in defaultDeny.keys where side.direction == .ingress {
-            for proto in L4Protocol.any.ipProtocols {
+            for proto in L4Protocol.everyIPProtocol {
                 let key = PolicyMapKey(endpointID: side.endpointID, identity: ReservedIdentity.host, port: 0,
                                        proto: proto, direction: .ingress)
                 if result.entries[key] == nil { result.entries[key] = .allow }

@@ -189,7 +189,7 @@ struct PolicyCompiler {
 
     private func portEntries(_ rule: PeerRule, peers both: (l7: PeerSet, datapath: PeerSet), subject: EndpointDescriptor,
                              direction: Direction, isDeny: Bool, policyName: String) -> [PortEntry] {
-        let everyProtocol = L4Protocol.any.ipProtocols
+        let everyProtocol = L4Protocol.everyIPProtocol
         let peers = both.l7
         if rule.toPorts.isEmpty {
             return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
@@ -209,10 +209,15 @@ struct PolicyCompiler {
         return result
     }
 
-    /// Port ranges of one `ports` entry. Port 0 = all ports. Named ports resolve against the
-    /// selected endpoint on ingress and against the peer endpoints on egress.
+    /// Port ranges of one `ports` entry. Port 0 = all ports; an ICMP type is its policy port.
+    /// Named ports resolve against the selected endpoint on ingress and against the peer
+    /// endpoints on egress.
     private func ranges(_ port: PortProtocol, subject: EndpointDescriptor, peers: PeerSet,
                         direction: Direction) -> [(UInt16, UInt16)] {
+        if port.proto.isICMP, case .number(let type) = port.port {
+            let policyPort = ICMPType.policyPort(UInt8(truncatingIfNeeded: type))
+            return [(policyPort, policyPort)]
+        }
         switch port.port {
         case .number(0):
             return [(0, .max)]

@@ -1,19 +1,43 @@
-/// The L4 protocol of a `toPorts.ports` entry (`protocol`; omitted means ANY).
+/// The L4 protocol of a `toPorts.ports` entry (`protocol`; omitted means ANY), or of an `icmps`
+/// field (ICMP, ICMPv6: never written as a `toPorts` protocol).
 enum L4Protocol: String, Sendable, Hashable {
     case tcp = "TCP"
     case udp = "UDP"
     case sctp = "SCTP"
     case any = "ANY"
+    case icmp = "ICMP"
+    case icmpv6 = "ICMPv6"
 
-    /// IP protocol numbers this covers; ANY means TCP, UDP and SCTP (Cilium api/l4.go).
+    /// IP protocol numbers this covers; ANY means TCP, UDP and SCTP (Cilium api/l4.go), not ICMP.
     var ipProtocols: [UInt8] {
         switch self {
         case .tcp: return [IPProtocol.tcp]
         case .udp: return [IPProtocol.udp]
         case .sctp: return [IPProtocol.sctp]
         case .any: return [IPProtocol.tcp, IPProtocol.udp, IPProtocol.sctp]
+        case .icmp: return [IPProtocol.icmp]
+        case .icmpv6: return [IPProtocol.icmpv6]
         }
     }
+
+    /// ICMP or ICMPv6: the "port" is an ICMP type.
+    var isICMP: Bool { self == .icmp || self == .icmpv6 }
+
+    /// What an L3-only rule (no `toPorts`, no `icmps`) covers: every IP protocol. TCP, UDP, SCTP,
+    /// ICMP and ICMPv6 by number, every other protocol (GRE, IGMP, ...) as 0 (Cilium's L3-only
+    /// entry is protocol ANY; `sluice_policy_key` in bpf/include/sluice_maps.h).
+    static let everyIPProtocol: [UInt8] = [
+        IPProtocol.tcp, IPProtocol.udp, IPProtocol.sctp, IPProtocol.icmp, IPProtocol.icmpv6, IPProtocol.other,
+    ]
+}
+
+/// ICMP types in the policy map: the type with bit 8 set (`SLUICE_ICMP_PORT` in
+/// bpf/include/sluice_maps.h; change both), so type 0 (echo reply) is not the any-port wildcard.
+/// Cilium puts the bare type in the port field, where its type 0 entry also means "any type";
+/// Sluice keeps EchoReply to echo replies.
+public enum ICMPType {
+    /// The policy port of ICMP type `type`.
+    public static func policyPort(_ type: UInt8) -> UInt16 { 0x100 | UInt16(type) }
 }
 
 /// A port as written: a number (0 = all ports) or an IANA service name resolved against the

@@ -87,7 +87,7 @@ enum PortRuleParser {
 
     private static func parseProtocol(_ value: YAMLValue) throws(LoadError) -> L4Protocol {
         let text = try value.string().uppercased()
-        if let proto = L4Protocol(rawValue: text) { return proto }
+        if let proto = L4Protocol(rawValue: text), !proto.isICMP { return proto }
         if text == "VRRP" || text == "IGMP" {
             throw value.error("protocol \(text) is not supported by Sluice yet")
         }

@@ -88,11 +88,14 @@ public final class Agent {
         try datapath.attachSkLookup()
 
         let snapshot = policy.snapshot
+        // Endpoints and their veths; entries a previous run pinned for other endpoints go.
+        var endpointInfo: [UInt32: sluice_endpoint_info] = [:]
         for endpoint in policy.endpoints {
-            let info = sluice_endpoint_info(id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4),
-                                            ifindex: UInt32(ifindexes[endpoint.id] ?? 0), flags: 0)
-            try datapath.setEndpoint(ipv4: endpoint.ipv4, info: info)
+            endpointInfo[endpoint.ipv4] = sluice_endpoint_info(
+                id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4),
+                ifindex: UInt32(ifindexes[endpoint.id] ?? 0), flags: 0)
         }
+        try datapath.syncEndpoints(endpointInfo)
         // Learned toFQDNs addresses first (from the state file, into the pinned maps an earlier
         // run left), then the full policy install that keeps them; policy maps before programs,
         // so a newly attached program enforces the whole policy from its first packet.

@@ -12,6 +12,14 @@ public protocol FQDNDatapath: AnyObject {
     func remove(ips: [IPAddress], for name: String)
     /// Whether a connection still uses `ip` (an expired IP stays until none does).
     func hasConnections(to ip: IPAddress) -> Bool
+    /// Deletes the connection-tracking entries that expired (the service calls it every
+    /// `FQDNService.connectionSweepIntervalNs`; the datapath already treats them as absent).
+    func collectConnections()
+}
+
+extension FQDNDatapath {
+    /// Nothing to collect by default.
+    public func collectConnections() {}
 }
 
 /// The datapath before the L3/L4 issue: nothing to write, answers are released at once.

@@ -27,6 +27,9 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
 
     /// Errors writing maps (the answer is released anyway and the failure counted).
     public private(set) var writeFailures = 0
+    /// Expired connection-tracking entries deleted, and walks that failed.
+    public private(set) var connectionsCollected = 0
+    public private(set) var connectionSweepFailures = 0
 
     /// Reuses the FQDN identities an earlier run left in the pinned ipcache, so restarting keeps
     /// every learned address's identity (and its policy entries) unchanged. Throws when the
@@ -141,6 +144,21 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
             openDestinations = (now, (try? datapath.openConnectionDestinations()) ?? [])
         }
         return openDestinations.set.contains(v4.value.bigEndian)
+    }
+
+    /// Deletes expired `sluice_ct` entries; the walk also refreshes the open destinations. The
+    /// walk touches no state of this writer, so it runs outside the lock (a policy sync on the
+    /// control thread does not wait for it).
+    public func collectConnections() {
+        let sweep = try? datapath.sweepConnections()
+        lock.lock()
+        defer { lock.unlock() }
+        guard let sweep else {
+            connectionSweepFailures += 1
+            return
+        }
+        connectionsCollected += sweep.removed
+        openDestinations = (Clock.monotonicNs(), sweep.openDestinations)
     }
 
     /// The addresses learned, with their identities and names (for `sluice fqdn` and tests).

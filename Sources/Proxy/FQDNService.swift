@@ -3,7 +3,8 @@ import Policy
 import SluiceIO
 
 /// The node-wide FQDN learner: one background thread that records answers in the `FQDNCache`,
-/// writes their IPs into the `FQDNDatapath`, sweeps expired IPs and persists the cache.
+/// writes their IPs into the `FQDNDatapath`, sweeps expired IPs and persists the cache. The same
+/// thread has the datapath delete expired connection-tracking entries now and then.
 ///
 /// Workers call `learn` from their loop threads and get `done` called (on the service thread)
 /// once the IPs are in place; they hold the answer meanwhile (`FQDNAnswerGate`). The sweep runs
@@ -12,6 +13,8 @@ import SluiceIO
 public final class FQDNService: @unchecked Sendable {
     /// How often expired IPs are swept and the cache file is written (when changed).
     public static let sweepIntervalNs: UInt64 = 1_000_000_000
+    /// How often expired connection-tracking entries are deleted (`FQDNDatapath.collectConnections`).
+    public static let connectionSweepIntervalNs: UInt64 = 30_000_000_000
 
     private struct Job {
         var name: String
@@ -92,6 +95,7 @@ public final class FQDNService: @unchecked Sendable {
 
     private func run() {
         var nextSweep = Clock.monotonicNs() + Self.sweepIntervalNs
+        var nextConnectionSweep = Clock.monotonicNs() + Self.connectionSweepIntervalNs
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping && Clock.monotonicNs() < nextSweep {
@@ -107,6 +111,10 @@ public final class FQDNService: @unchecked Sendable {
                 sweep()
                 persist()
                 nextSweep = Clock.monotonicNs() + Self.sweepIntervalNs
+            }
+            if !stop && Clock.monotonicNs() >= nextConnectionSweep {
+                datapath.collectConnections()
+                nextConnectionSweep = Clock.monotonicNs() + Self.connectionSweepIntervalNs
             }
             if stop { return }
         }

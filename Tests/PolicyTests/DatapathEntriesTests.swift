@@ -53,8 +53,11 @@ final class DatapathEntriesTests: XCTestCase {
             enforcement:
               endpoint 2 INGRESS default-deny
             policy:
+              endpoint 2 INGRESS from 1 */other allow
+              endpoint 2 INGRESS from 1 */ICMP allow
               endpoint 2 INGRESS from 1 */TCP allow
               endpoint 2 INGRESS from 1 */UDP allow
+              endpoint 2 INGRESS from 1 */ICMPv6 allow
               endpoint 2 INGRESS from 1 */SCTP allow
             ipcache:
               0.0.0.0/0 -> 2

@@ -59,7 +59,11 @@ enum sluice_direction {
 /* Hubble DropReason values used by Sluice (flow.proto DropReason). */
 enum sluice_drop_reason {
     SLUICE_DROP_NONE = 0,
+    SLUICE_DROP_INVALID_SOURCE_IP = 132,     /* source address is not the sending endpoint's */
     SLUICE_DROP_POLICY_DENIED = 133,         /* default deny */
+    SLUICE_DROP_INVALID_PACKET = 134,        /* truncated IP or L4 header (INVALID_PACKET_DROPPED) */
+    SLUICE_DROP_UNSUPPORTED_L3 = 139,        /* neither IP nor ARP, under default deny (UNSUPPORTED_L3_PROTOCOL) */
+    SLUICE_DROP_FRAG_NOT_FOUND = 175,        /* a later IPv4 fragment whose first was not seen */
     SLUICE_DROP_PROXY_LOOKUP_FAILED = 178,   /* hubble SOCKET_LOOKUP_FAILED: no proxy socket, the steered port fails closed */
     SLUICE_DROP_PROXY_REDIRECTION_NOT_SUPPORTED = 180,
     SLUICE_DROP_POLICY_DENY = 181,           /* explicit deny (ingressDeny/egressDeny) */
@@ -138,7 +142,7 @@ struct sluice_flow {
     __u16 src_port;      /* host order */
     __u16 dst_port;
     __u8 ip_version;     /* 4 or 6; 0 = none */
-    __u8 l4_proto;       /* IPPROTO_TCP / IPPROTO_UDP */
+    __u8 l4_proto;       /* IP protocol: TCP, UDP, SCTP, ICMP, ICMPv6, or another number */
     __u8 verdict;        /* enum sluice_verdict */
     __u8 flow_type;      /* enum sluice_flow_type */
     __u8 event_type;     /* enum sluice_event_type (129 fits in a u8) */
@@ -148,7 +152,9 @@ struct sluice_flow {
     __u8 tcp_flags;
     __u8 l7_type;        /* enum sluice_l7_type */
     __u8 l7_proto;       /* enum sluice_l7_proto */
-    __u8 _pad0[9];
+    __u8 icmp_type;      /* ICMP / ICMPv6 */
+    __u8 icmp_code;
+    __u8 _pad0[7];
     union {
         struct sluice_flow_http http;
         struct sluice_flow_dns dns;

@@ -25,6 +25,8 @@
 #define SLUICE_MAX_POLICY_MODES 131072
 #define SLUICE_MAX_IPCACHE 65536
 #define SLUICE_MAX_CT 262144
+/* Cilium's bpf-fragments-map-max default. */
+#define SLUICE_MAX_FRAGMENTS 8192
 
 /* sluice_endpoints: pod IPv4 -> endpoint. */
 struct sluice_endpoint_key {
@@ -36,6 +38,14 @@ struct sluice_endpoint_info {
     __u32 identity;      /* numeric security identity of the pod's label set */
     __u32 ifindex;       /* host-side veth in the node namespace */
     __u32 flags;
+};
+
+/* sluice_veths: host-side veth ifindex -> the endpoint behind it (the same value as its
+ * sluice_endpoints entry). Written with it by the agent for every endpoint whose ifindex is
+ * known. tc finds through it whose packet an IPv6 packet or a spoofed IPv4 packet is: the
+ * address in the packet cannot say. */
+struct sluice_veth_key {
+    __u32 ifindex;
 };
 
 /* Which proxy listener takes a steered connection or datagram. */
@@ -93,11 +103,14 @@ struct sluice_steer_info {
 };
 
 /* sluice_policy: the L3/L4 policy of every endpoint (Cilium's per-endpoint policy map, one map
- * keyed by endpoint here). identity 0 = any peer, port 0 = any port; proto is always a real
- * protocol (TCP 6, UDP 17, SCTP 132). Ingress: endpoint = destination pod, identity = source,
- * port = its port. Egress: endpoint = source pod, identity = destination, port = destination port.
- * tc looks up (identity, port), (identity, any port), (any, port), (any, any): any deny wins,
- * else any allow/redirect allows, else the endpoint's mode decides. */
+ * keyed by endpoint here). identity 0 = any peer, port 0 = any port. proto is TCP 6, UDP 17,
+ * SCTP 132, ICMP 1 or ICMPv6 58, or 0 for every other IP protocol (GRE, IGMP, ...: only L3-only
+ * rules, which have no port, name them). For ICMP and ICMPv6 the port is SLUICE_ICMP_PORT(type)
+ * (`icmps` rules; Cilium keeps the type in the port field too). Ingress: endpoint = destination
+ * pod, identity = source, port = its port. Egress: endpoint = source pod, identity =
+ * destination, port = destination port. tc looks up (identity, port), (identity, any port),
+ * (any, port), (any, any): any deny wins, else any allow/redirect allows, else the endpoint's
+ * mode decides. */
 enum sluice_policy_action {
     SLUICE_POLICY_ALLOW = 1,
     SLUICE_POLICY_DENY = 2,      /* ingressDeny/egressDeny: drop, POLICY_DENY (181) */
@@ -108,9 +121,19 @@ struct sluice_policy_key {
     __u32 endpoint_id;
     __u32 identity;      /* peer identity; 0 = any */
     __u16 port;          /* host order; 0 = any */
-    __u8 proto;          /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+    __u8 proto;          /* IPPROTO_TCP/UDP/SCTP/ICMP/ICMPV6, or 0 = any other protocol */
     __u8 direction;      /* enum sluice_direction */
 };
+
+/* The policy port of ICMP type `type`: bit 8 set, so type 0 (echo reply) is not the any-port
+ * wildcard 0. Shared with Sources/Policy/PortRule.swift (ICMPType.policyPort); change both. */
+#define SLUICE_ICMP_PORT(type) ((__u16)(0x100u | (__u8)(type)))
+
+/* The same for Swift, which does not import function-like macros (SharedConstantsTests). */
+static inline __u16 sluice_icmp_port(__u8 type)
+{
+    return SLUICE_ICMP_PORT(type);
+}
 
 struct sluice_policy_value {
     __u8 action;         /* enum sluice_policy_action */
@@ -147,12 +170,27 @@ struct sluice_ipcache_value {
 };
 
 /* sluice_ct (LRU): connections tc allowed, keyed by the 4-tuple + proto of their first packet
- * (struct sluice_tuple). A packet whose reversed tuple is present is a reply and passes. */
+ * (struct sluice_tuple). A packet whose reversed tuple is present is a reply and passes. ICMP
+ * echo: the identifier is the port (request: dst_port, reply: src_port, as in Cilium), so echo
+ * replies are replies; other ICMP has ports 0.
+ * An entry lives while packets keep coming (seen_s, refreshed at most once a second) and counts
+ * as absent once older than its lifetime: Cilium's defaults (cilium-hardening.md 4). */
 #define SLUICE_CT_SEEN_BY_FROM_POD 0x01  /* created by tc_endpoint (packet left a pod) */
 #define SLUICE_CT_SEEN_BY_TO_POD 0x02    /* created by the to-endpoint program (toward a pod) */
 #define SLUICE_CT_CLOSED 0x04            /* a FIN or RST was seen: no longer counts as open */
 #define SLUICE_CT_FQDN 0x08              /* allowed toward an FQDN identity (toFQDNs): keeps
-                                          * passing after the IP's TTL expired (semantics 4.5) */
+                                          * passing after the IP's TTL expired while it lives */
+#define SLUICE_CT_ESTABLISHED 0x10       /* TCP: a packet without SYN was seen */
+#define SLUICE_CT_TX_CLOSING 0x20        /* TCP: FIN from the side that opened it, or any RST */
+#define SLUICE_CT_RX_CLOSING 0x40        /* TCP: FIN from the other side, or any RST */
+
+/* Lifetimes in seconds after the last packet (Cilium: bpf-ct-timeout-regular-tcp,
+ * -regular-tcp-syn, -regular-tcp-fin, -regular-any). Shared with Sources/Datapath (the agent's
+ * garbage collection uses the same rule). */
+#define SLUICE_CT_LIFETIME_TCP 21600     /* established TCP: 6 h */
+#define SLUICE_CT_LIFETIME_TCP_SYN 60    /* TCP before a packet without SYN */
+#define SLUICE_CT_LIFETIME_TCP_CLOSE 10  /* TCP after both sides closed (FIN both ways, or RST) */
+#define SLUICE_CT_LIFETIME_ANY 60        /* UDP, SCTP, ICMP, others */
 
 /* Node-local identities of IPs learned for toFQDNs selectors: BASE + n, n < 1<<23. Shared with
  * Sources/Policy/PolicySnapshot+FQDNPolicy.swift (FQDNIdentity); change both. */
@@ -160,9 +198,28 @@ struct sluice_ipcache_value {
 #define SLUICE_IDENTITY_FQDN_END 0x01FFFFFFu
 
 struct sluice_ct_entry {
-    __u64 created_ns;
-    __u8 flags;
-    __u8 _pad[7];
+    __u64 created_ns;    /* bpf_ktime_get_ns() when tracked */
+    __u32 flags;         /* SLUICE_CT_*: a u32 so bits are set with one atomic or */
+    __u32 seen_s;        /* CLOCK_MONOTONIC seconds of the last packet either way */
+};
+
+/* sluice_fragments (LRU): the ports of a fragmented IPv4 datagram, stored by the fragment that
+ * carries the L4 header so later fragments (which have none) are decided with the same ports
+ * (Cilium's cilium_ipv4_frag_datagrams). */
+struct sluice_frag_key {
+    __u32 saddr;
+    __u32 daddr;
+    __u16 id;            /* IP identification, network order */
+    __u8 proto;
+    __u8 _pad;
+};
+
+struct sluice_frag_value {
+    __u16 sport;         /* host order; ICMP: the connection-tracking ports */
+    __u16 dport;
+    __u8 icmp_type;
+    __u8 icmp_code;
+    __u8 _pad[2];
 };
 
 /* sluice_config (array, one entry): agent options the tc programs read at run time. */
@@ -191,5 +248,8 @@ _Static_assert(sizeof(struct sluice_policy_mode) == 8, "policy mode size");
 _Static_assert(sizeof(struct sluice_ipcache_key) == 8, "ipcache key size");
 _Static_assert(sizeof(struct sluice_ipcache_value) == 8, "ipcache value size");
 _Static_assert(sizeof(struct sluice_ct_entry) == 16, "ct entry size");
+_Static_assert(sizeof(struct sluice_veth_key) == 4, "veth key size");
+_Static_assert(sizeof(struct sluice_frag_key) == 12, "frag key size");
+_Static_assert(sizeof(struct sluice_frag_value) == 8, "frag value size");
 
 #endif

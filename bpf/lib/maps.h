@@ -20,6 +20,16 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_endpoints SEC(".maps");
 
+/* Host-side veth ifindex -> endpoint (the same value as its sluice_endpoints entry). Written by
+ * the agent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SLUICE_MAX_ENDPOINTS);
+    __type(key, struct sluice_veth_key);
+    __type(value, struct sluice_endpoint_info);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_veths SEC(".maps");
+
 /* (endpoint, port, proto, direction) -> proxy kind. Written by the agent from the policy. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -76,6 +86,16 @@ struct {
     __type(value, struct sluice_ct_entry);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_ct SEC(".maps");
+
+/* Ports of fragmented IPv4 datagrams, by (addresses, IP ID, proto). Written and read by tc;
+ * LRU, no timeout, like Cilium's fragment map. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, SLUICE_MAX_FRAGMENTS);
+    __type(key, struct sluice_frag_key);
+    __type(value, struct sluice_frag_value);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_fragments SEC(".maps");
 
 /* enum sluice_sock_index -> proxy listener. The proxy inserts its listeners by fd; the kernel
  * removes a socket when it is closed, which is what makes an absent proxy fail closed. */

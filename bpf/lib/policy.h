@@ -1,7 +1,7 @@
 /* L3/L4 policy for the tc programs: peer identity from the ipcache, the four-step policy map
- * lookup, connection tracking and the drop funnel that writes the flow record.
- * Maps: lib/maps.h; keys and values: include/sluice_maps.h. Semantics: Cilium's per-endpoint
- * policy map (docs/architecture.md, "L3/L4 policy"). */
+ * lookup (IPv4) and the IPv6 rule, and the drop funnel that writes the flow record. Connection
+ * tracking: lib/conntrack.h. Maps: lib/maps.h; keys and values: include/sluice_maps.h.
+ * Semantics: Cilium's per-endpoint policy map (docs/architecture.md, "L3/L4 policy"). */
 #ifndef SLUICE_LIB_POLICY_H
 #define SLUICE_LIB_POLICY_H
 
@@ -9,6 +9,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
+#include "conntrack.h"
 #include "flow_ring.h"
 #include "maps.h"
 #include "packet.h"
@@ -42,7 +43,9 @@ static __always_inline __u8 sluice_policy_probe(__u32 endpoint_id, __u32 identit
 
 /* The policy decision of one endpoint for one packet: SLUICE_DROP_NONE (pass),
  * SLUICE_DROP_POLICY_DENY (an explicit deny covers it) or SLUICE_DROP_POLICY_DENIED (default deny,
- * nothing allows it). An endpoint with no mode entry has no policy in that direction. */
+ * nothing allows it). An endpoint with no mode entry has no policy in that direction. The packet
+ * is keyed by its policy port and protocol (lib/packet.h): ICMP by its type, protocols other than
+ * TCP, UDP, SCTP, ICMP and ICMPv6 by protocol 0 and port 0 (only L3-only rules name them). */
 static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
                                                   __u8 direction)
 {
@@ -50,10 +53,10 @@ static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 ident
     struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
     if (!mode)
         return SLUICE_DROP_NONE;
-    __u8 a = sluice_policy_probe(endpoint_id, identity, l4->dport, l4->proto, direction);
-    __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->proto, direction);
-    __u8 c = sluice_policy_probe(endpoint_id, 0, l4->dport, l4->proto, direction);
-    __u8 d = sluice_policy_probe(endpoint_id, 0, 0, l4->proto, direction);
+    __u8 a = sluice_policy_probe(endpoint_id, identity, l4->policy_port, l4->policy_proto, direction);
+    __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->policy_proto, direction);
+    __u8 c = sluice_policy_probe(endpoint_id, 0, l4->policy_port, l4->policy_proto, direction);
+    __u8 d = sluice_policy_probe(endpoint_id, 0, 0, l4->policy_proto, direction);
     /* Deny beats every allow, whatever the specificity (Cilium semantics 1.10, rule 1). */
     if (a == SLUICE_POLICY_DENY || b == SLUICE_POLICY_DENY || c == SLUICE_POLICY_DENY || d == SLUICE_POLICY_DENY)
         return SLUICE_DROP_POLICY_DENY;
@@ -62,49 +65,48 @@ static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 ident
     return mode->default_deny ? SLUICE_DROP_POLICY_DENIED : SLUICE_DROP_NONE;
 }
 
-/* The tuple of a packet, and of its reply. */
-static __always_inline struct sluice_tuple sluice_tuple_of(const struct sluice_l4 *l4, int reversed)
+/* The policy decision for an IPv6 packet of one endpoint, whose peer is `identity`: host for the
+ * node's own packets toward a pod, else world. Sluice has no IPv6 addresses for pods and no IPv6
+ * identities yet (dual-stack is not built), so no allow can name an IPv6 peer: under default
+ * deny every IPv6 packet from or to another peer than the node is dropped (POLICY_DENIED).
+ * Without default deny, explicit denies that name every peer (identity 0) or world drop it
+ * (POLICY_DENY); otherwise it passes, as it does with no policy at all in that direction. The
+ * node's own packets are decided like IPv4 ones from the host identity (allow-localhost, unless
+ * a deny names the host). */
+static __always_inline __u8 sluice_policy_verdict6(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
+                                                   __u8 direction)
 {
-    struct sluice_tuple t = {
-        .src_ip4 = reversed ? l4->daddr : l4->saddr,
-        .dst_ip4 = reversed ? l4->saddr : l4->daddr,
-        .src_port = reversed ? l4->dport : l4->sport,
-        .dst_port = reversed ? l4->sport : l4->dport,
-        .proto = l4->proto,
-    };
-    return t;
+    if (identity == SLUICE_IDENTITY_HOST)
+        return sluice_policy_verdict(endpoint_id, identity, l4, direction);
+    struct sluice_policy_mode_key mode_key = { .endpoint_id = endpoint_id, .direction = direction };
+    struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
+    if (!mode)
+        return SLUICE_DROP_NONE;
+    if (mode->default_deny)
+        return SLUICE_DROP_POLICY_DENIED;
+    __u8 a = sluice_policy_probe(endpoint_id, identity, l4->policy_port, l4->policy_proto, direction);
+    __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->policy_proto, direction);
+    __u8 c = sluice_policy_probe(endpoint_id, 0, l4->policy_port, l4->policy_proto, direction);
+    __u8 d = sluice_policy_probe(endpoint_id, 0, 0, l4->policy_proto, direction);
+    if (a == SLUICE_POLICY_DENY || b == SLUICE_POLICY_DENY || c == SLUICE_POLICY_DENY || d == SLUICE_POLICY_DENY)
+        return SLUICE_DROP_POLICY_DENY;
+    return SLUICE_DROP_NONE;
 }
 
-/* The tracked connection whose reply this packet is, or NULL. */
-static __always_inline struct sluice_ct_entry *sluice_ct_reply_entry(const struct sluice_l4 *l4)
+/* Whether the endpoint has default deny in `direction`: what decides a frame that is neither IP
+ * nor ARP (no rule can name one; Cilium drops every such frame with DROP_UNKNOWN_L3). */
+static __always_inline int sluice_default_deny(__u32 endpoint_id, __u8 direction)
 {
-    struct sluice_tuple reply = sluice_tuple_of(l4, 1);
-    return bpf_map_lookup_elem(&sluice_ct, &reply);
+    struct sluice_policy_mode_key mode_key = { .endpoint_id = endpoint_id, .direction = direction };
+    struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
+    return mode && mode->default_deny;
 }
 
-/* The tracked connection this packet opens or continues, or NULL. */
-static __always_inline struct sluice_ct_entry *sluice_ct_forward_entry(const struct sluice_l4 *l4)
+/* The endpoint behind the host-side veth `ifindex`, or NULL. */
+static __always_inline struct sluice_endpoint_info *sluice_veth_endpoint(__u32 ifindex)
 {
-    struct sluice_tuple forward = sluice_tuple_of(l4, 0);
-    return bpf_map_lookup_elem(&sluice_ct, &forward);
-}
-
-/* A FIN or RST in either direction marks the connection closed (written once), so the FQDN
- * sweep no longer counts it as using its destination. */
-static __always_inline void sluice_ct_note_close(struct sluice_ct_entry *entry, const struct sluice_l4 *l4)
-{
-    if (entry && (l4->tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST)) && !(entry->flags & SLUICE_CT_CLOSED))
-        entry->flags |= SLUICE_CT_CLOSED;
-}
-
-/* Tracks an allowed packet's new connection (`existing` is its forward entry, NULL when new). */
-static __always_inline void sluice_ct_track(const struct sluice_l4 *l4, struct sluice_ct_entry *existing, __u8 flags)
-{
-    if (existing)
-        return;
-    struct sluice_tuple forward = sluice_tuple_of(l4, 0);
-    struct sluice_ct_entry entry = { .created_ns = bpf_ktime_get_ns(), .flags = flags };
-    bpf_map_update_elem(&sluice_ct, &forward, &entry, BPF_NOEXIST);
+    struct sluice_veth_key key = { .ifindex = ifindex };
+    return bpf_map_lookup_elem(&sluice_veths, &key);
 }
 
 static __always_inline int sluice_identity_is_fqdn(__u32 identity)
@@ -112,9 +114,10 @@ static __always_inline int sluice_identity_is_fqdn(__u32 identity)
     return identity >= SLUICE_IDENTITY_FQDN_BASE && identity <= SLUICE_IDENTITY_FQDN_END;
 }
 
-/* The verdict funnel of a policy drop: writes the DROPPED flow record (L3/L4, event type DROP,
- * Hubble drop reason 133 or 181) and returns TC_ACT_SHOT. Silent for the client: no RST, no ICMP
- * (Cilium semantics 3.3). */
+/* The verdict funnel of every tc drop: writes the DROPPED flow record (L3/L4, event type DROP,
+ * the Hubble drop reason: 132 spoofed source, 133 default deny, 134 invalid packet, 175 fragment
+ * without its first, 181 explicit deny) and returns TC_ACT_SHOT. Silent for the client: no RST,
+ * no ICMP (Cilium semantics 3.3). */
 static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 reason, __u8 direction,
                                               __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
                                               __u32 dst_endpoint)
@@ -128,12 +131,21 @@ static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 r
     rec->dst_identity = dst_identity;
     rec->src_endpoint = src_endpoint;
     rec->dst_endpoint = dst_endpoint;
-    sluice_flow_set_ip4(rec->src_ip, l4->saddr);
-    sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
+    if (l4->ip_version == 6) {
+        __builtin_memcpy(rec->src_ip, l4->saddr6, sizeof(l4->saddr6));
+        __builtin_memcpy(rec->dst_ip, l4->daddr6, sizeof(l4->daddr6));
+    } else {
+        sluice_flow_set_ip4(rec->src_ip, l4->saddr);
+        sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
+    }
     rec->src_port = l4->sport;
     rec->dst_port = l4->dport;
-    rec->ip_version = 4;
-    rec->l4_proto = l4->proto;
+    rec->ip_version = l4->ip_version;
+    /* A later fragment without its first has no L4 layer to show (Hubble prints `IPv4`). */
+    if (!(reason == SLUICE_DROP_FRAG_NOT_FOUND || l4->invalid))
+        rec->l4_proto = l4->proto;
+    rec->icmp_type = l4->icmp_type;
+    rec->icmp_code = l4->icmp_code;
     rec->verdict = SLUICE_VERDICT_DROPPED;
     rec->flow_type = SLUICE_FLOW_TYPE_L3_L4;
     rec->event_type = SLUICE_EVENT_DROP;
