@@ -103,9 +103,13 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
     private func received(_ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress) {
         guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let entry = pending[id],
-              entry.upstream == source, DNSWire.isResponse(UnsafeRawBufferPointer(bytes)) == true
+              entry.upstream == source
         else {
             worker.counters.unmatchedAnswers += 1
+            return
+        }
+        guard entry.query.isAnswered(by: UnsafeRawBufferPointer(bytes)) else {
+            worker.counters.mismatchedAnswers += 1
             return
         }
         pending[id] = nil

@@ -187,11 +187,15 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
                 return upstreamFailed()
             }
             guard var message = next else { return }
-            guard let id = message.withUnsafeBytes({ DNSWire.id(of: $0) }), let entry = pending.removeValue(forKey: id)
-            else {
+            guard let id = message.withUnsafeBytes({ DNSWire.id(of: $0) }), let entry = pending[id] else {
                 worker.counters.unmatchedAnswers += 1
                 continue
             }
+            guard message.withUnsafeBytes({ entry.query.isAnswered(by: $0) }) else {
+                worker.counters.mismatchedAnswers += 1
+                continue
+            }
+            pending[id] = nil
             lastActivity = worker.ctx.loop.now
             message.withUnsafeMutableBytes { worker.answer($0, for: entry.query, via: self) }
         }

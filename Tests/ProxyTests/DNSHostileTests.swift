@@ -1,0 +1,253 @@
+import DNS
+import Flows
+import Foundation
+import Glibc
+import Policy
+import PolicyYAML
+@testable import Proxy
+import SluiceIO
+import XCTest
+
+/// One DNS proxy worker on loopback whose upstream is a plain socket the test reads and answers
+/// by hand (`upstream`), so it can forge answers next to the genuine one. toFQDNs selector
+/// `*.allowed.test` is published to a real `FQDNService` whose cache shows what was learned.
+final class DNSHostileHarness {
+    let sink = DNSTestFlowSink()
+    let loop: EventLoop
+    let worker: DNSWorker
+    let service: FQDNService
+    let port: UInt16
+    let client: Int32
+    /// The "real" DNS server: queries arrive here, the test answers from it.
+    let upstream: Int32
+    let upstreamPort: UInt16
+    private let thread: WorkerThread
+
+    init(config: DNSProxyConfig = DNSProxyConfig(), cache: FQDNCache = FQDNCache()) throws {
+        let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
+        port = DNSTest.port(of: fd)
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: DNSProxyHarness.yaml(port: port, patterns: ["*.allowed.test"]), fileName: "dns.yaml")
+        var allocator = IdentityAllocator()
+        let snapshot = repository.compile(endpoints: DNSProxyHarness.endpoints, allocator: &allocator)
+        let steer = SteerInfo(endpointID: DNSProxyHarness.clientID,
+                              sourceIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.clientID) ?? 0,
+                              destinationIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.dnsID) ?? 0,
+                              direction: .egress)
+        service = FQDNService(cache: cache, datapath: NoopFQDNDatapath(), stateFile: nil)
+        let sets = try FQDNSelectorSet.parse(yamlText: """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: fqdn, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: client}}
+              egress:
+              - toFQDNs:
+                - matchPattern: "*.allowed.test"
+            """, fileName: "f.yaml")
+        service.publish(selectors: FQDNSelectorSet(merging: Array(sets.values)))
+        try service.start()
+        upstream = DNSTest.udpSocket(timeoutMs: 2000)
+        upstreamPort = DNSTest.port(of: upstream)
+        loop = try EventLoop()
+        let ctx = WorkerContext(loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steer),
+                                flows: sink, snapshot: snapshot)
+        var config = config
+        config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: upstreamPort)
+        worker = DNSWorker(ctx: ctx, config: config, service: service)
+        try worker.start(udpFD: fd, tcpFD: -1)
+        let loop = self.loop
+        thread = WorkerThread(name: "test-loop") { loop.run() }
+        try thread.start()
+        client = DNSTest.udpSocket(timeoutMs: 2000)
+    }
+
+    deinit {
+        loop.stop()
+        thread.join()
+        service.stop()
+        close(client)
+        close(upstream)
+    }
+
+    /// Sends a query from the client and returns it as the upstream received it (its forwarded
+    /// bytes and the proxy's source port), or nil.
+    func forward(_ query: [UInt8]) -> (bytes: [UInt8], port: UInt16)? {
+        DNSTest.send(client, query, port: port)
+        return DNSTest.receive(upstream)
+    }
+
+    /// Reads the worker's counters on its loop thread.
+    func counters() -> DNSCounters {
+        let done = DispatchSemaphore(value: 0)
+        var copy = DNSCounters()
+        loop.execute { [worker] in
+            copy = worker.counters
+            done.signal()
+        }
+        done.wait()
+        return copy
+    }
+
+    /// An answer to `query` (its ID and question as given) with one A record.
+    static func answer(to query: [UInt8], name: String? = nil, type: RRType? = nil, ip: IPAddress.V4,
+                       qr: Bool = true) throws -> [UInt8] {
+        var message = try query.withUnsafeBytes { try DNSParser.parse($0) }
+        if let name { message.questions[0].name = try DomainName(name) }
+        if let type { message.questions[0].type = type }
+        message.header.qr = qr
+        message.header.ra = true
+        message.answers = [ResourceRecord(name: message.questions[0].name, ttl: 30, rdata: .a(ip))]
+        return DNSSerializer.serialize(message)
+    }
+}
+
+/// A UDP socket bound to `address` (network order), any port; 2 s receive timeout.
+private func socket(boundTo address: UInt32) -> Int32 {
+    let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = address
+    _ = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return fd
+}
+
+private func parse(_ bytes: [UInt8]?) throws -> DNSMessage {
+    let bytes = try XCTUnwrap(bytes, "no answer")
+    return try bytes.withUnsafeBytes { try DNSParser.parse($0) }
+}
+
+/// Messages a client should never get past the screen (cilium-hardening.md 7): bytes in,
+/// answer (or silence) out, nothing forwarded, nothing recorded.
+final class DNSHostileQueryTests: XCTestCase {
+    private func message(id: UInt16, opcode: UInt8 = 0, qr: Bool = false, names: [String]) throws -> [UInt8] {
+        DNSSerializer.serialize(DNSMessage(header: DNSHeader(id: id, qr: qr, opcode: opcode, rd: true),
+                                           questions: try names.map { Question(name: try DomainName($0), type: .a) }))
+    }
+
+    func testTwoQuestionsGetFormErrAndAreNotForwarded() throws {
+        let h = try DNSProxyHarness()
+        let answer = try parse(h.ask(message(id: 0x2222, names: ["a.allowed.test.", "b.allowed.test."])))
+        XCTAssertEqual(answer.header.id, 0x2222)
+        XCTAssertEqual(answer.rcode, .formErr)
+        XCTAssertTrue(answer.answers.isEmpty)
+        XCTAssertEqual(h.counters().formatErrors, 1)
+        XCTAssertTrue(h.upstream.receivedIDs.isEmpty, "never forwarded")
+        XCTAssertTrue(h.sink.flows.isEmpty, "screened before policy: no flow, as in Cilium")
+    }
+
+    func testNoQuestionGetsFormErr() throws {
+        let h = try DNSProxyHarness()
+        XCTAssertEqual(try parse(h.ask(message(id: 0x2223, names: []))).rcode, .formErr)
+        XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
+    }
+
+    func testAnswerRecordsInAQueryBeyondMiekgLimitsGetFormErr() throws {
+        let h = try DNSProxyHarness()
+        var query = DNSMessage(header: DNSHeader(id: 0x2224, rd: true),
+                               questions: [Question(name: try DomainName("a.allowed.test."), type: .a)])
+        let name = try DomainName("a.allowed.test.")
+        query.answers = [ResourceRecord(name: name, ttl: 1, rdata: .a(IPAddress.V4(6, 6, 6, 6))),
+                         ResourceRecord(name: name, ttl: 1, rdata: .a(IPAddress.V4(6, 6, 6, 7)))]
+        XCTAssertEqual(try parse(h.ask(DNSSerializer.serialize(query))).rcode, .formErr)
+        XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
+    }
+
+    func testOpcodesOtherThanQueryGetNotImp() throws {
+        let h = try DNSProxyHarness()
+        for opcode: UInt8 in [1, 2, 4, 5, 15] {
+            let answer = try parse(h.ask(message(id: 0x3300 + UInt16(opcode), opcode: opcode, names: ["a.allowed.test."])))
+            XCTAssertEqual(answer.header.id, 0x3300 + UInt16(opcode))
+            XCTAssertEqual(answer.header.opcode, opcode)
+            XCTAssertEqual(answer.rcode, .notImp, "opcode \(opcode)")
+            XCTAssertTrue(answer.header.qr)
+        }
+        // Even an unparseable body with a bad opcode gets its NOTIMP (header only).
+        let garbage: [UInt8] = [0x12, 0x34, 0x10, 0x00, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0xFF]
+        let answer = try parse(h.ask(garbage))
+        XCTAssertEqual(answer.header.id, 0x1234)
+        XCTAssertEqual(answer.rcode, .notImp)
+        XCTAssertEqual(h.counters().notImplemented, 6)
+        XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
+        XCTAssertTrue(h.sink.flows.isEmpty)
+    }
+
+    func testResponsesFromClientsAndShortMessagesGetNoAnswer() throws {
+        let h = try DNSProxyHarness()
+        let qr = try message(id: 0x4400, qr: true, names: ["a.allowed.test."])
+        DNSTest.send(h.client, qr, port: h.port)
+        DNSTest.send(h.client, Array(repeating: 0, count: 11), port: h.port)
+        DNSTest.send(h.client, [], port: h.port)
+        // The answer to a good query after them is the first thing the client hears.
+        let answer = try parse(h.ask(DNSTest.query("ok.allowed.test.", id: 0x4401)))
+        XCTAssertEqual(answer.header.id, 0x4401)
+        XCTAssertEqual(answer.rcode, .noError)
+        XCTAssertEqual(h.counters().ignored, 3)
+        XCTAssertEqual(h.upstream.receivedIDs.count, 1, "only the good query went upstream")
+    }
+}
+
+/// Upstream answers that are not the answer to the query in flight (cilium-hardening.md 7:
+/// Cilium checks only the ID; Sluice also checks source and question): discarded, not relayed,
+/// not learned; the genuine answer that follows is.
+final class DNSForgedAnswerTests: XCTestCase {
+    private let forged = IPAddress.V4(6, 6, 6, 6)
+    private let genuine = IPAddress.V4(192, 0, 2, 53)
+
+    func testForgedAnswersAreDiscardedAndTheGenuineOneIsRelayed() throws {
+        let h = try DNSHostileHarness()
+        let query = DNSTest.query("www.allowed.test.", id: 0x1111)
+        let sent = try XCTUnwrap(h.forward(query))
+        let proxy = sent.port
+        // Right ID, right question, wrong source port.
+        let wrongPort = socket(boundTo: DNSTest.loopback)
+        defer { close(wrongPort) }
+        DNSTest.send(wrongPort, try DNSHostileHarness.answer(to: sent.bytes, ip: forged), port: proxy)
+        // Right ID and question, right port, wrong address (127.0.0.2).
+        let wrongAddress = socket(boundTo: UInt32(bigEndian: 0x7F00_0002))
+        defer { close(wrongAddress) }
+        DNSTest.send(wrongAddress, try DNSHostileHarness.answer(to: sent.bytes, ip: forged), port: proxy)
+        // Right ID, right source, other name / other type / other case-folded name of a
+        // different label / not a response.
+        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "evil.allowed.test.", ip: forged),
+                     port: proxy)
+        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, type: .aaaa, ip: forged), port: proxy)
+        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: forged, qr: false), port: proxy)
+        // Right source, wrong ID.
+        var wrongID = try DNSHostileHarness.answer(to: sent.bytes, ip: forged)
+        DNSWire.setID((DNSWire.id(of: sent.bytes.withUnsafeBytes { $0 }) ?? 0) &+ 1, in: &wrongID)
+        DNSTest.send(h.upstream, wrongID, port: proxy)
+        // The genuine answer, its name in other case (0x20): accepted.
+        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "WWW.allowed.TEST.", ip: genuine),
+                     port: proxy)
+
+        let answer = try parse(DNSTest.receive(h.client)?.bytes)
+        XCTAssertEqual(answer.header.id, 0x1111)
+        XCTAssertEqual(answer.answers.map(\.rdata), [.a(genuine)])
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        _ = setsockopt(h.client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        XCTAssertNil(DNSTest.receive(h.client), "exactly one answer reaches the client")
+        let counters = h.counters()
+        XCTAssertEqual(counters.unmatchedAnswers, 3, "wrong port, wrong address, wrong ID")
+        XCTAssertEqual(counters.mismatchedAnswers, 3, "other name, other type, QR=0")
+        XCTAssertEqual(counters.answers, 1)
+        XCTAssertEqual(Set(h.service.cache.entries(of: "www.allowed.test.").keys), [.v4(genuine)])
+        XCTAssertTrue(h.service.cache.entries(of: "evil.allowed.test.").isEmpty, "the forged name is not learned")
+        XCTAssertEqual(h.service.cache.allNames, ["www.allowed.test."])
+    }
+
+    func testAForgedAnswerAloneLeavesTheQueryWaitingAndLearnsNothing() throws {
+        let h = try DNSHostileHarness(config: DNSProxyConfig(forwardTimeoutNs: 300_000_000))
+        let sent = try XCTUnwrap(h.forward(DNSTest.query("x.allowed.test.", id: 0x2121)))
+        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "y.allowed.test.", ip: forged),
+                     port: sent.port)
+        var tv = timeval(tv_sec: 0, tv_usec: 600_000)
+        _ = setsockopt(h.client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        XCTAssertNil(DNSTest.receive(h.client))
+        XCTAssertEqual(h.counters().mismatchedAnswers, 1)
+        XCTAssertEqual(h.counters().timeouts, 1)
+        XCTAssertTrue(h.service.cache.allNames.isEmpty)
+    }
+}
