@@ -32,6 +32,12 @@ public struct DNSProxyConfig: Sendable {
     public var tcpIdleTimeoutNs: UInt64
     /// Largest DNS-over-TCP message accepted from either side.
     public var tcpMaxMessageSize: Int
+    /// Upstream UDP sockets per worker that queries leave from, one drawn at random per query
+    /// (each on a kernel-chosen random port).
+    public var upstreamSocketPoolSize: Int
+    /// Queries one upstream socket sends before it is replaced by a fresh one (a new port);
+    /// the old one closes when its last query is answered or times out.
+    public var upstreamSocketMaxQueries: Int
     /// Sends every allowed query to this server instead of the original destination (address in
     /// network order, port). For tests and for running in front of one fixed resolver; nil in
     /// the agent.
@@ -41,7 +47,8 @@ public struct DNSProxyConfig: Sendable {
                 rejectResponseCode: RejectResponseCode = .refused, forwardTimeoutNs: UInt64 = 10_000_000_000,
                 fqdnResponseMaxDelayNs: UInt64 = 100_000_000, fqdnMinTTL: UInt32 = 0, fqdnMaxIPsPerName: Int = 1000,
                 maxPendingPerWorker: Int = 16384, tcpIdleTimeoutNs: UInt64 = 10_000_000_000,
-                tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil) {
+                tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil,
+                upstreamSocketPoolSize: Int = 32, upstreamSocketMaxQueries: Int = 256) {
         self.listenAddress = listenAddress
         self.listenPort = listenPort
         self.rejectResponseCode = rejectResponseCode
@@ -53,6 +60,8 @@ public struct DNSProxyConfig: Sendable {
         self.tcpIdleTimeoutNs = tcpIdleTimeoutNs
         self.tcpMaxMessageSize = tcpMaxMessageSize
         self.upstreamOverride = upstreamOverride
+        self.upstreamSocketPoolSize = upstreamSocketPoolSize
+        self.upstreamSocketMaxQueries = max(1, upstreamSocketMaxQueries)
     }
 }
 

@@ -38,7 +38,6 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     private var timerArmedAt: UInt64 = 0
     private var clientClosed = false
     private(set) var closed = false
-    private var random = UInt64.random(in: 1...UInt64.max)
 
     init(listener: DNSTCPListener, fd: Int32, client: DNSEndpointAddress, server: DNSEndpointAddress,
          steer: SteerInfo?) {
@@ -126,7 +125,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         else {
             return worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
         }
-        let id = freshID()
+        let id = worker.random.id { pending[$0] != nil }
         toServer.append(contentsOf: framed)
         toServer[toServer.count - bytes.count] = UInt8(id >> 8)
         toServer[toServer.count - bytes.count + 1] = UInt8(id & 0xFF)
@@ -134,16 +133,6 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         pending[id] = (query, deadline)
         arm(deadline)
         if upConnected { flush(upFD, &toServer) }
-    }
-
-    private func freshID() -> UInt16 {
-        while true {
-            random ^= random >> 12
-            random ^= random << 25
-            random ^= random >> 27
-            let id = UInt16(truncatingIfNeeded: (random &* 0x2545_F491_4F6C_DD1D) >> 48)
-            if pending[id] == nil { return id }
-        }
     }
 
     // MARK: server side

@@ -20,6 +20,8 @@ final class DNSWorker {
     let config: DNSProxyConfig
     let service: FQDNService?
     let counters = DNSCounters()
+    /// Query IDs and upstream socket choice for UDP and TCP alike.
+    let random = DNSRandom()
     let recorder: DNSFlowRecorder
     let gate: FQDNAnswerGate?
     private(set) var udp: DNSUDPListener?

@@ -89,6 +89,18 @@ final class DNSHostileHarness {
         return copy
     }
 
+    /// The forwarder's open upstream sockets, read on the loop thread.
+    func openUpstreamSockets() -> Int {
+        let done = DispatchSemaphore(value: 0)
+        var count = 0
+        loop.execute { [worker] in
+            count = worker.forwarder?.openSockets ?? -1
+            done.signal()
+        }
+        done.wait()
+        return count
+    }
+
     /// An answer to `query` (its ID and question as given) with one A record.
     static func answer(to query: [UInt8], name: String? = nil, type: RRType? = nil, ip: IPAddress.V4,
                        qr: Bool = true) throws -> [UInt8] {
@@ -249,5 +261,72 @@ final class DNSForgedAnswerTests: XCTestCase {
         XCTAssertEqual(h.counters().mismatchedAnswers, 1)
         XCTAssertEqual(h.counters().timeouts, 1)
         XCTAssertTrue(h.service.cache.allNames.isEmpty)
+    }
+}
+
+/// Where queries leave from and with which IDs (RFC 5452; unbound, dnsdist): random ports from
+/// a rotating socket pool, IDs from getrandom(2).
+final class DNSUpstreamRandomnessTests: XCTestCase {
+    func testQueriesLeaveFromManyPortsWithUnpredictableIDs() throws {
+        let h = try DNSHostileHarness()
+        var ports: [UInt16] = [], ids: [UInt16] = []
+        for i in 0..<100 {
+            let sent = try XCTUnwrap(h.forward(DNSTest.query("r\(i).allowed.test.", id: UInt16(i))))
+            ports.append(sent.port)
+            ids.append(try XCTUnwrap(sent.bytes.withUnsafeBytes { DNSWire.id(of: $0) }))
+        }
+        XCTAssertGreaterThanOrEqual(Set(ports).count, 10, "100 queries over a pool of 32 random sockets: \(Set(ports))")
+        XCTAssertEqual(Set(ids).count, 100, "IDs unique among queries in flight")
+        let sequential = zip(ids, ids.dropFirst()).filter { $1 == $0 &+ 1 }.count
+        XCTAssertLessThan(sequential, 3, "IDs must not follow each other: \(ids)")
+        XCTAssertNotEqual(ids, (0..<100).map { UInt16($0) }, "the client's IDs are not reused")
+    }
+
+    func testPoolSocketsRotateAndRetiredOnesCloseOnceAnswered() throws {
+        let h = try DNSHostileHarness(config: DNSProxyConfig(upstreamSocketPoolSize: 2, upstreamSocketMaxQueries: 5))
+        XCTAssertEqual(h.openUpstreamSockets(), 2)
+        var ports = Set<UInt16>()
+        var held: [(bytes: [UInt8], port: UInt16)] = []
+        for i in 0..<40 {
+            let sent = try XCTUnwrap(h.forward(DNSTest.query("p\(i).allowed.test.", id: UInt16(100 + i))))
+            ports.insert(sent.port)
+            held.append(sent)
+        }
+        XCTAssertGreaterThanOrEqual(ports.count, 8, "each socket replaced after 5 queries: \(ports)")
+        XCTAssertGreaterThan(h.openUpstreamSockets(), 2, "retired sockets wait for their answers")
+        // Answer all: each on the port it left from; every client gets its answer.
+        for sent in held {
+            DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: IPAddress.V4(192, 0, 2, 1)),
+                         port: sent.port)
+        }
+        var answered = Set<UInt16>()
+        while answered.count < 40, let reply = DNSTest.receive(h.client) {
+            answered.insert(try XCTUnwrap(reply.bytes.withUnsafeBytes { DNSWire.id(of: $0) }))
+        }
+        XCTAssertEqual(answered, Set((0..<40).map { UInt16(100 + $0) }))
+        let deadline = Date().addingTimeInterval(2)
+        while h.openUpstreamSockets() > 2, Date() < deadline { usleep(5000) }
+        XCTAssertEqual(h.openUpstreamSockets(), 2, "retired sockets close after their last answer")
+    }
+
+    func testRetiredSocketsCloseWhenTheirQueriesTimeOut() throws {
+        let h = try DNSHostileHarness(config: DNSProxyConfig(forwardTimeoutNs: 200_000_000, upstreamSocketPoolSize: 1,
+                                                             upstreamSocketMaxQueries: 2))
+        for i in 0..<6 { XCTAssertNotNil(h.forward(DNSTest.query("t\(i).allowed.test.", id: UInt16(i)))) }
+        XCTAssertEqual(h.openUpstreamSockets(), 4, "a fresh one in the pool, three retired with queries in flight")
+        let deadline = Date().addingTimeInterval(3)
+        while h.counters().timeouts < 6, Date() < deadline { usleep(10000) }
+        XCTAssertEqual(h.counters().timeouts, 6)
+        XCTAssertEqual(h.openUpstreamSockets(), 1)
+    }
+
+    func testRandomValuesAreSpreadAndBatchesDiffer() {
+        let random = DNSRandom()
+        let values = (0..<(4 * DNSRandom.batch)).map { _ in random.u16() }
+        XCTAssertGreaterThan(Set(values).count, values.count - 10, "16-bit values from the CSPRNG rarely repeat")
+        XCTAssertNotEqual(Array(values[0..<DNSRandom.batch]), Array(values[DNSRandom.batch..<(2 * DNSRandom.batch)]))
+        var taken = Set<UInt16>()
+        for _ in 0..<1000 { taken.insert(random.id { taken.contains($0) }) }
+        XCTAssertEqual(taken.count, 1000, "id(unusedIn:) never returns a value in use")
     }
 }
