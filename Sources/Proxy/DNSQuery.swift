@@ -94,6 +94,11 @@ final class DNSCounters {
     /// still waits for the genuine answer (`DNSAnswerMatch`).
     var mismatchedAnswers = 0
     var malformedAnswers = 0
+    /// DNS-over-TCP connections whose queries stopped being read for a while (too many answers
+    /// unread by the client, or too many queries in flight), and those closed because answers
+    /// piled up past the bound.
+    var tcpPauses = 0
+    var tcpOverflowCloses = 0
     /// Answers that could not be sent to the client.
     var replyFailures = 0
 }

@@ -38,6 +38,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     private var timerArmedAt: UInt64 = 0
     private var clientClosed = false
     private(set) var closed = false
+    /// Reading the client's queries stopped (`mustPause`); resumed by the next event.
+    private var paused = false
 
     init(listener: DNSTCPListener, fd: Int32, client: DNSEndpointAddress, server: DNSEndpointAddress,
          steer: SteerInfo?) {
@@ -79,14 +81,28 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             }
             flush(upFD, &toServer)
             readServer()
+            if paused { readClient() }
         }
         finishIfDone()
     }
 
     // MARK: client side: read → frame → decide → act
 
+    /// Too many answers wait for the client, or too many of its queries are in flight: its
+    /// queries stay unread (in the framer and the socket) until that changes.
+    private var mustPause: Bool {
+        toClient.count > worker.config.tcpMaxBufferedBytes || pending.count >= worker.config.tcpMaxQueriesInFlight
+    }
+
     private func readClient() {
+        paused = false
+        guard takeClientMessages() else { return close() }
         while !closed && !clientClosed {
+            if mustPause {
+                paused = true
+                worker.counters.tcpPauses += 1
+                return
+            }
             let n = Glibc.read(downFD, listener.scratch.baseAddress, listener.scratch.count)
             if n > 0 {
                 lastActivity = worker.ctx.loop.now
@@ -102,7 +118,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     /// Decides every complete message; false on a framing error (the stream is unusable).
     private func takeClientMessages() -> Bool {
-        while true {
+        while !closed && !mustPause {
             let next: [UInt8]?
             do {
                 next = try downFramer.nextMessage()
@@ -112,6 +128,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             guard var message = next else { return true }
             message.withUnsafeMutableBytes { decideAndAct($0) }
         }
+        return true
     }
 
     private func decideAndAct(_ bytes: UnsafeMutableRawBufferPointer) {
@@ -213,6 +230,14 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
         guard !closed, let framed = DNSTCPFramer.frame(bytes) else { return false }
+        let limit = worker.config.tcpMaxBufferedBytes + worker.config.tcpMaxMessageSize + 2
+        if toClient.count + framed.count > limit { flush(downFD, &toClient) }
+        guard toClient.count + framed.count <= limit else {
+            // The client pipelines and does not read: it loses the connection, not our memory.
+            worker.counters.tcpOverflowCloses += 1
+            close()
+            return false
+        }
         toClient.append(contentsOf: framed)
         flush(downFD, &toClient)
         return true
@@ -248,6 +273,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         }
         if pending.isEmpty && now >= lastActivity + worker.config.tcpIdleTimeoutNs { return close() }
         arm(max(next, now + 1_000_000))
+        if paused { readClient() }
     }
 
     private func arm(_ at: UInt64) {

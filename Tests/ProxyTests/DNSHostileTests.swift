@@ -330,3 +330,158 @@ final class DNSUpstreamRandomnessTests: XCTestCase {
         XCTAssertEqual(taken.count, 1000, "id(unusedIn:) never returns a value in use")
     }
 }
+
+/// A DNS-over-TCP server on 127.0.0.1 that answers every query of its one connection with about
+/// 15 KiB of TXT records, and counts the queries.
+private final class DNSBigAnswerTCPUpstream {
+    let fd: Int32
+    let port: UInt16
+    private let lock = NSLock()
+    private var seen = 0
+
+    init() throws {
+        fd = try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: false, reusePort: false)
+        port = DNSTest.port(of: fd)
+        Thread { [self] in self.serve() }.start()
+    }
+
+    var queries: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return seen
+    }
+
+    private func serve() {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 10000) > 0 else { return }
+        let conn = accept(fd, nil, nil)
+        guard conn >= 0 else { return }
+        defer { close(conn) }
+        var framer = DNSTCPFramer()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let text = [[UInt8]](repeating: [UInt8](repeating: 0x61, count: 250), count: 60)
+        while true {
+            var p = pollfd(fd: conn, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 10000) > 0 else { return }
+            let n = buffer.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return }
+            let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
+            for bytes in messages {
+                guard var message = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }),
+                      let question = message.questions.first else { continue }
+                lock.lock()
+                seen += 1
+                lock.unlock()
+                message.header.qr = true
+                message.answers = [ResourceRecord(name: question.name, ttl: 60, rdata: .txt(text))]
+                guard let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) else { continue }
+                var sent = 0
+                while sent < framed.count {
+                    let w = framed.withUnsafeBytes { send(conn, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+                    if w <= 0 { return }
+                    sent += w
+                }
+            }
+        }
+    }
+}
+
+/// DNS over TCP from a client that pipelines and does not read: the proxy stops reading its
+/// queries while answers wait (memory stays bounded), resumes when it reads, and closes it when
+/// answers pile up past the bound anyway.
+final class DNSStreamBackpressureTests: XCTestCase {
+    /// A TCP client with a 4 KiB receive buffer (so the kernel holds few answers for it).
+    private func connectSmall(port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var size: Int32 = 4096
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = DNSTest.loopback
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(r, 0)
+        return fd
+    }
+
+    private func sendQueries(_ fd: Int32, count: Int) {
+        let all = (0..<count).compactMap { DNSTCPFramer.frame(DNSTest.query("q\($0).allowed.test.", id: UInt16($0))) }
+            .flatMap { $0 }
+        var sent = 0
+        while sent < all.count {
+            let n = all.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            XCTAssertGreaterThan(n, 0)
+            if n <= 0 { return }
+            sent += n
+        }
+    }
+
+    private func waitFor(_ deadlineSeconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(deadlineSeconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(5000)
+        }
+        return condition()
+    }
+
+    func testAClientThatDoesNotReadIsPausedThenServedWhenItReads() throws {
+        let upstream = try DNSBigAnswerTCPUpstream()
+        let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxBufferedBytes: 32768, tcpMaxQueriesInFlight: 2),
+                                    tcpUpstreamPort: upstream.port)
+        let fd = try connectSmall(port: h.port)
+        defer { close(fd) }
+        let total = 400
+        sendQueries(fd, count: total)
+        XCTAssertTrue(waitFor(5) { h.counters().tcpPauses > 0 }, "the proxy stops reading the client's queries")
+        // While the client reads nothing, the upstream stops getting queries well short of all.
+        XCTAssertTrue(waitFor(5) {
+            let before = upstream.queries
+            usleep(200_000)
+            return upstream.queries == before
+        })
+        XCTAssertLessThan(upstream.queries, total / 2, "reading the client's queries must stop")
+        XCTAssertEqual(h.counters().tcpOverflowCloses, 0)
+        // Now it reads: every query is answered, in full.
+        var framer = DNSTCPFramer()
+        var ids = Set<UInt16>()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while ids.count < total {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            for bytes in try buffer.withUnsafeBytes({ try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                let message = try bytes.withUnsafeBytes { try DNSParser.parse($0) }
+                XCTAssertEqual(message.answers.count, 1)
+                ids.insert(message.header.id)
+            }
+        }
+        XCTAssertEqual(ids.count, total, "paused, not lost")
+        XCTAssertEqual(upstream.queries, total)
+    }
+
+    func testAnswersPilingUpPastTheBoundCloseTheConnection() throws {
+        let upstream = try DNSBigAnswerTCPUpstream()
+        let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxBufferedBytes: 0, tcpMaxQueriesInFlight: 1000),
+                                    tcpUpstreamPort: upstream.port)
+        let fd = try connectSmall(port: h.port)
+        defer { close(fd) }
+        sendQueries(fd, count: 200)
+        XCTAssertTrue(waitFor(5) { h.counters().tcpOverflowCloses == 1 }, "closed once answers exceed the bound")
+        // The client sees the end of the stream after what was already sent.
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var received = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 {
+                XCTAssertEqual(n, 0, "EOF, not a timeout")
+                break
+            }
+            received += n
+        }
+        XCTAssertLessThan(received, 200 * 15000, "not every answer was buffered for it")
+    }
+}
