@@ -96,7 +96,8 @@ public final class Agent {
         let writer = FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: nodeIPv4Addresses())
         self.fqdnWriter = writer
         let fqdn = FQDNService(
-            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),
+            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName,
+                             maxEntries: options.dns.fqdnMaxEntries),
             datapath: writer, stateFile: options.stateDirectory + "/fqdn.json")
         fqdn.publish(selectors: currentFQDNSelectors)
         try fqdn.start()

@@ -485,3 +485,78 @@ final class DNSStreamBackpressureTests: XCTestCase {
         XCTAssertLessThan(received, 200 * 15000, "not every answer was buffered for it")
     }
 }
+
+/// The node-wide cap on learned toFQDNs IPs (besides the per-name one): a flood of names each
+/// under its own cap cannot grow the cache, and the datapath loses what the cache evicts.
+final class FQDNGlobalCapTests: XCTestCase {
+    private func ip(_ n: Int) -> IPAddress { .v4(IPAddress.V4(UInt32(0x0A00_0000 + n))) }
+
+    func testManyNamesStayUnderTheGlobalCapLeastRecentlySeenFirst() {
+        let cache = FQDNCache(maxIPsPerName: 1000, maxEntries: 64)
+        for n in 0..<64 { cache.update(name: "n\(n).test.", ips: [ip(n)], ttl: 30, nowNs: UInt64(n + 1)) }
+        XCTAssertEqual(cache.count, 64)
+        XCTAssertTrue(cache.evictBeyondCap().isEmpty, "at the cap nothing goes")
+        // Refresh the oldest name: it becomes the most recently seen.
+        cache.update(name: "n0.test.", ips: [ip(0)], ttl: 30, nowNs: 1000)
+        cache.update(name: "new.test.", ips: [ip(500), ip(501)], ttl: 30, nowNs: 1001)
+        XCTAssertEqual(cache.count, 66)
+        let evicted = cache.evictBeyondCap()
+        XCTAssertEqual(cache.count, 60, "down to 15/16 of the cap")
+        XCTAssertEqual(Set(evicted.keys), Set((1...6).map { "n\($0).test." }), "the least recently seen, of any name")
+        XCTAssertEqual(cache.entries(of: "n0.test.").count, 1, "refreshed: kept")
+        XCTAssertEqual(cache.entries(of: "new.test.").count, 2, "just learned: kept")
+        XCTAssertFalse(cache.allNames.contains("n1.test."), "names left empty are dropped")
+    }
+
+    func testCountFollowsSweepsPerNameEvictionAndLoad() throws {
+        let cache = FQDNCache(maxIPsPerName: 2, maxEntries: 100)
+        cache.update(name: "a.test.", ips: [ip(1), ip(2), ip(3)], ttl: 1, nowNs: 0)
+        XCTAssertEqual(cache.count, 2, "the per-name cap counts")
+        cache.update(name: "b.test.", ips: [ip(4)], ttl: 100, nowNs: 0)
+        XCTAssertEqual(cache.count, 3)
+        _ = cache.sweep(nowNs: 10_000_000_000) { _ in false }
+        XCTAssertEqual(cache.count, 1)
+        let copy = FQDNCache(maxEntries: 100)
+        XCTAssertEqual(try copy.load(cache.encoded()), 1)
+        XCTAssertEqual(copy.count, 1)
+    }
+
+    func testTheServiceRemovesGloballyEvictedIPsFromTheDatapath() throws {
+        final class Recording: FQDNDatapath, @unchecked Sendable {
+            let lock = NSLock()
+            var removed: [String: [IPAddress]] = [:]
+            func install(ips: [IPAddress], for name: String) -> Bool { true }
+            func remove(ips: [IPAddress], for name: String) {
+                lock.lock()
+                removed[name, default: []] += ips
+                lock.unlock()
+            }
+            func hasConnections(to ip: IPAddress) -> Bool { false }
+        }
+        let datapath = Recording()
+        let service = FQDNService(cache: FQDNCache(maxEntries: 16), datapath: datapath, stateFile: nil)
+        try service.start()
+        defer { service.stop() }
+        let done = DispatchSemaphore(value: 0)
+        for n in 0..<20 {
+            service.learn(name: "f\(n).test.", ips: [ip(n)], ttl: 300) { done.signal() }
+            XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        }
+        XCTAssertLessThanOrEqual(service.cache.count, 16)
+        datapath.lock.lock()
+        let removed = datapath.removed
+        datapath.lock.unlock()
+        XCTAssertEqual(removed["f0.test."], [ip(0)], "the oldest name's IP leaves the datapath")
+        XCTAssertNil(removed["f19.test."])
+        XCTAssertEqual(removed.values.map(\.count).reduce(0, +) + service.cache.count, 20)
+    }
+
+    func testAgentOption() throws {
+        guard case .run(let o) = try AgentCommandLine.parse(["--fqdn-max-entries", "5000"], environment: { _ in nil })
+        else { return XCTFail("not a run") }
+        XCTAssertEqual(o.dns.fqdnMaxEntries, 5000)
+        guard case .run(let d) = try AgentCommandLine.parse([], environment: { _ in nil }) else { return XCTFail("not a run") }
+        XCTAssertEqual(d.dns.fqdnMaxEntries, 65536)
+        XCTAssertThrowsError(try AgentCommandLine.parse(["--fqdn-max-entries", "0"], environment: { _ in nil }))
+    }
+}
