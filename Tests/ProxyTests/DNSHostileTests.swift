@@ -331,18 +331,31 @@ final class DNSUpstreamRandomnessTests: XCTestCase {
     }
 }
 
-/// A DNS-over-TCP server on 127.0.0.1 that answers every query of its one connection with about
-/// 15 KiB of TXT records, and counts the queries.
-private final class DNSBigAnswerTCPUpstream {
+/// A DNS-over-TCP server on 127.0.0.1 for one connection: each query gets the messages
+/// `respond` builds from it, in order; it counts the queries.
+private final class DNSScriptedTCPUpstream {
     let fd: Int32
     let port: UInt16
+    private let respond: (DNSMessage) -> [DNSMessage]
     private let lock = NSLock()
     private var seen = 0
 
-    init() throws {
+    init(respond: @escaping (DNSMessage) -> [DNSMessage]) throws {
+        self.respond = respond
         fd = try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: false, reusePort: false)
         port = DNSTest.port(of: fd)
         Thread { [self] in self.serve() }.start()
+    }
+
+    /// Answers every query with about 15 KiB of TXT records.
+    static func bigAnswers() throws -> DNSScriptedTCPUpstream {
+        let text = [[UInt8]](repeating: [UInt8](repeating: 0x61, count: 250), count: 60)
+        return try DNSScriptedTCPUpstream { query in
+            var message = query
+            message.header.qr = true
+            message.answers = [ResourceRecord(name: query.questions[0].name, ttl: 60, rdata: .txt(text))]
+            return [message]
+        }
     }
 
     var queries: Int {
@@ -359,7 +372,6 @@ private final class DNSBigAnswerTCPUpstream {
         defer { close(conn) }
         var framer = DNSTCPFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let text = [[UInt8]](repeating: [UInt8](repeating: 0x61, count: 250), count: 60)
         while true {
             var p = pollfd(fd: conn, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 10000) > 0 else { return }
@@ -367,22 +379,71 @@ private final class DNSBigAnswerTCPUpstream {
             if n <= 0 { return }
             let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
             for bytes in messages {
-                guard var message = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }),
-                      let question = message.questions.first else { continue }
+                guard let query = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }), !query.questions.isEmpty
+                else { continue }
                 lock.lock()
                 seen += 1
                 lock.unlock()
-                message.header.qr = true
-                message.answers = [ResourceRecord(name: question.name, ttl: 60, rdata: .txt(text))]
-                guard let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) else { continue }
-                var sent = 0
-                while sent < framed.count {
-                    let w = framed.withUnsafeBytes { send(conn, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-                    if w <= 0 { return }
-                    sent += w
+                for message in respond(query) {
+                    guard let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) else { continue }
+                    var sent = 0
+                    while sent < framed.count {
+                        let w = framed.withUnsafeBytes { send(conn, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+                        if w <= 0 { return }
+                        sent += w
+                    }
                 }
             }
         }
+    }
+}
+
+/// Over TCP too, a message with the query's ID but another question is not its answer.
+final class DNSStreamForgedAnswerTests: XCTestCase {
+    func testMismatchedQuestionsOnTheUpstreamConnectionAreDiscarded() throws {
+        let upstream = try DNSScriptedTCPUpstream { query in
+            func answer(_ name: String?, _ type: RRType?, _ ip: IPAddress.V4) -> DNSMessage {
+                var message = query
+                if let name { message.questions[0].name = (try? DomainName(name)) ?? .root }
+                if let type { message.questions[0].type = type }
+                message.header.qr = true
+                message.answers = [ResourceRecord(name: message.questions[0].name, ttl: 60, rdata: .a(ip))]
+                return message
+            }
+            return [answer("evil.allowed.test.", nil, IPAddress.V4(6, 6, 6, 6)),
+                    answer(nil, .aaaa, IPAddress.V4(6, 6, 6, 7)),
+                    answer(nil, nil, IPAddress.V4(192, 0, 2, 77))]
+        }
+        let h = try DNSProxyHarness(tcpUpstreamPort: upstream.port)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = h.port.bigEndian
+        addr.sin_addr.s_addr = DNSTest.loopback
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(r, 0)
+        let framed = try XCTUnwrap(DNSTCPFramer.frame(DNSTest.query("www.allowed.test.", id: 0x5151)))
+        _ = framed.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var framer = DNSTCPFramer()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var answers: [DNSMessage] = []
+        while answers.isEmpty {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            for bytes in try buffer.withUnsafeBytes({ try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                answers.append(try bytes.withUnsafeBytes { try DNSParser.parse($0) })
+            }
+        }
+        XCTAssertEqual(answers.count, 1)
+        XCTAssertEqual(answers.first?.header.id, 0x5151)
+        XCTAssertEqual(answers.first?.answers.map(\.rdata), [.a(IPAddress.V4(192, 0, 2, 77))])
+        XCTAssertEqual(h.counters().mismatchedAnswers, 2)
+        XCTAssertEqual(h.counters().answers, 1)
     }
 }
 
@@ -430,7 +491,7 @@ final class DNSStreamBackpressureTests: XCTestCase {
     }
 
     func testAClientThatDoesNotReadIsPausedThenServedWhenItReads() throws {
-        let upstream = try DNSBigAnswerTCPUpstream()
+        let upstream = try DNSScriptedTCPUpstream.bigAnswers()
         let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxBufferedBytes: 32768, tcpMaxQueriesInFlight: 2),
                                     tcpUpstreamPort: upstream.port)
         let fd = try connectSmall(port: h.port)
@@ -464,7 +525,7 @@ final class DNSStreamBackpressureTests: XCTestCase {
     }
 
     func testAnswersPilingUpPastTheBoundCloseTheConnection() throws {
-        let upstream = try DNSBigAnswerTCPUpstream()
+        let upstream = try DNSScriptedTCPUpstream.bigAnswers()
         let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxBufferedBytes: 0, tcpMaxQueriesInFlight: 1000),
                                     tcpUpstreamPort: upstream.port)
         let fd = try connectSmall(port: h.port)
