@@ -4,13 +4,20 @@
 # with the right question, and with the kube-dns source forged, every ID, but another name that
 # toFQDNs would also allow. Every lookup still gets the real address; the forged address is
 # never learned (fqdn.json, no DNS response flow carries it), a connection to it is dropped with
-# a POLICY_DENIED flow. Then the query screen: QDCOUNT=2 -> FORMERR, opcode STATUS -> NOTIMP,
+# a POLICY_DENIED flow. Then one query held in flight (kube-dns stopped) gets forged answers with
+# its exact ID and port, seen on the wire by a sniffer in the kube-dns pod: from kube-dns's
+# address but another name, another type, another source port, and from another address with
+# the right question. None is relayed or learned; the genuine answer is, once kube-dns resumes.
+# Then the query screen: QDCOUNT=2 -> FORMERR, opcode STATUS -> NOTIMP,
 # QR=1 and 5-byte messages -> no answer, none of them forwarded or recorded.
 source "$(dirname "$0")/../lib.sh"
 topo=$(mktemp --suffix .yaml)
 flood_py=$(mktemp --suffix .py)
 flood_out=$(mktemp)
-trap 'rm -f "$topo" "$flood_py" "$flood_out"; cleanup' EXIT
+sniff_out=$(mktemp)
+victim_out=$(mktemp)
+DNSMASQ=
+trap '[ -n "$DNSMASQ" ] && kill -CONT "$DNSMASQ" 2>/dev/null; rm -f "$topo" "$flood_py" "$flood_out" "$sniff_out" "$victim_out"; cleanup' EXIT
 cat > "$topo" <<'YAML'
 namespaces:
   - name: production
@@ -139,6 +146,78 @@ done
 [ "$n" -ge 1 ] || fail "no POLICY_DENIED flow toward $FORGED"
 echo "ok: $n POLICY_DENIED flows toward $FORGED"
 expect_eq "api.example.com:443 works" 200 "$(http_code $P http://api.example.com:443/)"
+
+step "forged answers with the exact ID and port of a query in flight"
+DNSMASQ=$(python3 -c 'import json; print([s["pid"] for s in json.load(open("/run/sluice/sandbox/state.json"))["servers"] if s["kind"] == "dns"][0])')
+pod kube-system/kube-dns python3 - "$node_src" > "$sniff_out" 2>&1 <<'PY' &
+import socket, struct, sys
+node = socket.inet_aton(sys.argv[1])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+print("ready", flush=True)
+while True:
+    frame = s.recv(65535)
+    if len(frame) < 14 + 20 + 8 + 12 or frame[12:14] != b"\x08\x00":
+        continue
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    if ip[9] != 17 or ip[12:16] != node:
+        continue
+    sport, dport = struct.unpack(">HH", ip[ihl:ihl + 4])
+    payload = ip[ihl + 8:]
+    if dport == 53 and b"\x03api\x07example\x03com\x00" in payload:
+        print("query", sport, struct.unpack(">H", payload[:2])[0], flush=True)
+        break
+PY
+sniffer=$!
+for i in $(seq 1 50); do grep -q ready "$sniff_out" && break; sleep 0.1; done
+grep -q ready "$sniff_out" || fail "sniffer not ready: $(cat "$sniff_out")"
+kill -STOP "$DNSMASQ"
+pod $P "$PY" - "$DNS" > "$victim_out" 2>&1 <<'PY' &
+import sys
+import dns.message, dns.query
+r = dns.query.udp(dns.message.make_query("api.example.com", "A"), sys.argv[1], timeout=8)
+print("answer", " ".join(sorted(rr.address for rrset in r.answer for rr in rrset)), flush=True)
+PY
+victim=$!
+wait "$sniffer" || fail "sniffer failed: $(cat "$sniff_out")"
+read -r _ qport qid < <(grep '^query' "$sniff_out")
+echo "query in flight: proxy port $qport, ID $qid"
+udp_in() { ip netns exec "$NODE_NETNS" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $2 }' /proc/net/snmp; }
+udp_before=$(udp_in)
+pod $A python3 - "$DNS" "$node_src" "$FORGED" "$qport" "$qid" <<'PY'
+import socket, struct, sys
+dns_ip, node, forged, port, qid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+def name(n):
+    return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\0"
+def answer(qname, qtype=1):
+    return (struct.pack(">HHHHHH", qid, 0x8580, 1, 1, 0, 0) + name(qname) + struct.pack(">HH", qtype, 1)
+            + b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 3600, 4) + socket.inet_aton(forged))
+def spoof(sport, payload):
+    udp = struct.pack(">HHHH", sport, port, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     socket.inet_aton(dns_ip), socket.inet_aton(node))
+    raw.sendto(ip + udp, (node, 0))
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+spoof(53, answer("evil.internal.example.com"))      # another name toFQDNs also allows
+spoof(53, answer("api.example.com", 28))            # another type (AAAA)
+spoof(5353, answer("api.example.com"))              # the right question from another port
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(answer("api.example.com"), (node, port))  # another address
+print("sent 4 forged answers with ID", qid)
+PY
+# They reach the node's sockets (no reverse-path filter drops the forged source first).
+for i in $(seq 1 20); do [ $(( $(udp_in) - udp_before )) -ge 4 ] && break; sleep 0.1; done
+[ $(( $(udp_in) - udp_before )) -ge 4 ] || fail "the forged answers did not reach the node's sockets"
+echo "ok: the node's sockets took $(( $(udp_in) - udp_before )) datagrams"
+# None of them may reach the client: it is still waiting while kube-dns is stopped.
+for i in $(seq 1 10); do [ -s "$victim_out" ] && break; sleep 0.1; done
+expect_eq "client answer while kube-dns is stopped" "" "$(cat "$victim_out")"
+kill -CONT "$DNSMASQ"
+wait "$victim" || fail "the client got no answer: $(cat "$victim_out")"
+expect_eq "the genuine answer, once kube-dns resumes" "answer 192.0.2.10" "$(cat "$victim_out")"
+sleep 1.2   # the cache file is written within a second of a change
+cache=$(cached_all)
+case "$cache" in *"$FORGED"*|*evil*) fail "forged data learned: $cache" ;; esac
+echo "ok: nothing forged in the cache"
 
 step "the query screen: FORMERR, NOTIMP, silence; nothing forwarded, no flow"
 out=$(pod $P "$PY" - "$DNS" <<'PY'
