@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -131,5 +132,19 @@ int CSluice_sock_local4(int fd, uint32_t *addr_be, uint16_t *port) {
     if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return -errno;
     *addr_be = sa.sin_addr.s_addr;
     *port = ntohs(sa.sin_port);
+    return 0;
+}
+
+int CSluice_getrandom(void *buf, size_t len) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
     return 0;
 }

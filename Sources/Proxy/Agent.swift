@@ -102,7 +102,8 @@ public final class Agent {
         let writer = try FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: policy.hostIPv4)
         policy.fqdnWriter = writer
         let fqdn = FQDNService(
-            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName),
+            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName,
+                             maxEntries: options.dns.fqdnMaxEntries),
             datapath: writer, stateFile: options.stateDirectory + "/fqdn.json")
         fqdn.publish(selectors: policy.currentFQDNSelectors)
         try fqdn.start()

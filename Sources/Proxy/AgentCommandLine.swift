@@ -183,6 +183,11 @@ public enum AgentCommandLine {
              defaultText: "1000") { s, v in
             s.options.dns.fqdnMaxIPsPerName = try number(v, "--fqdn-max-ips-per-name", in: 1...1_000_000)
         },
+        Spec(name: "--fqdn-max-entries", value: "n",
+             help: "Most IPs learned for toFQDNs over all names, node-wide; past it the least recently seen go first, down to 15/16 of it (Cilium has no global cap).",
+             defaultText: "65536") { s, v in
+            s.options.dns.fqdnMaxEntries = try number(v, "--fqdn-max-entries", in: 1...10_000_000)
+        },
         Spec(name: "--policy-deny-response", value: "none|icmp",
              help: "Answer to a packet the egress policy denies: silent drop or ICMP destination unreachable (Cilium --policy-deny-response).",
              defaultText: "none") { s, v in

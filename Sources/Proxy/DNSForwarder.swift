@@ -3,63 +3,130 @@ import SluiceIO
 
 /// Sends the allowed UDP queries of one worker to their servers and matches the answers.
 ///
-/// One unbound UDP socket with SO_MARK 0xB00 (never steered back). Each query gets a fresh
-/// random ID unused among this worker's queries in flight (Cilium sends with a fresh ID too); the
-/// pending table maps it to the query. An answer must come from the server the query went to.
-/// A query unanswered after `forwardTimeoutNs` is forgotten: no answer, no flow, only counted
-/// (Cilium writes no access log on timeout either). Many queries are in flight at once; nothing
-/// waits for any one server.
+/// Queries leave from a rotating pool of unbound UDP sockets with SO_MARK 0xB00 (never steered
+/// back), each on a port the kernel picks at random: every query goes out on a socket drawn at
+/// random from `upstreamSocketPoolSize`, and a socket that has sent `upstreamSocketMaxQueries`
+/// is replaced by a fresh one (fresh port) and closed once its last query is answered or timed
+/// out. Each query gets an ID from the worker's `DNSRandom` unused among its queries in flight
+/// (Cilium sends with a fresh ID too); the pending table maps it to the query. An answer must
+/// arrive on the socket the query left from, from the server it went to, and carry the query's
+/// question (`DNSQuery.isAnswered`). A query unanswered after `forwardTimeoutNs` is forgotten:
+/// no answer, no flow, only counted (Cilium writes no access log on timeout either). Many
+/// queries are in flight at once; nothing waits for any one server.
 ///
 /// Loop-thread only.
 final class DNSForwarder: EventHandler, TimerTarget {
+    /// One upstream socket: its port is the kernel's ephemeral choice at the first send.
+    private final class Upstream {
+        let fd: Int32
+        let tag: UInt32
+        var registration: EventLoop.Registration = .none
+        /// Queries sent from it (it is replaced at `upstreamSocketMaxQueries`).
+        var sent = 0
+        /// Queries sent from it and still waiting.
+        var inFlight = 0
+        /// Replaced in the pool: closed when `inFlight` reaches 0.
+        var retired = false
+
+        init(fd: Int32, tag: UInt32) {
+            self.fd = fd
+            self.tag = tag
+        }
+    }
+
     private struct Pending {
         var query: DNSQuery
         var upstream: DNSEndpointAddress
         var deadline: UInt64
+        /// Tag of the socket it left from.
+        var socket: UInt32
     }
 
     unowned let worker: DNSWorker
-    let fd: Int32
-    private var registration: EventLoop.Registration = .none
     private var pending: [UInt16: Pending] = [:]
     /// (ID, deadline) in send order = deadline order (constant timeout).
     private var order: [(id: UInt16, deadline: UInt64)] = []
     private var orderStart = 0
     private var timerArmedAt: UInt64 = 0
-    private var random: UInt64
     private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
+    /// Every open upstream socket by its event tag, retired ones included.
+    private var sockets: [UInt32: Upstream] = [:]
+    /// The sockets new queries leave from.
+    private var pool: [Upstream] = []
+    private var nextTag: UInt32 = 0
 
     init(worker: DNSWorker) throws(SyscallError) {
         self.worker = worker
-        fd = try DNSSocket.upstreamSocket(mark: ProxyMarks.fromProxy)
-        var seed: UInt64 = 0
-        var generator = SystemRandomNumberGenerator()
-        while seed == 0 { seed = generator.next() }
-        random = seed
     }
 
     deinit {
-        Socket.close(fd)
+        for socket in sockets.values { Socket.close(socket.fd) }
     }
 
     /// Queries in flight.
     var inFlight: Int { pending.count }
 
+    /// Open upstream sockets (for tests): the pool plus retired ones still awaiting answers.
+    var openSockets: Int { sockets.count }
+
+    /// Opens the pool (at least one socket, else the error).
     func start() throws(SyscallError) {
-        registration = try worker.ctx.loop.register(
-            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+        let size = max(1, worker.config.upstreamSocketPoolSize)
+        for i in 0..<size {
+            do {
+                pool.append(try openSocket())
+            } catch {
+                if i == 0 { throw error }
+                break
+            }
+        }
+    }
+
+    private func openSocket() throws(SyscallError) -> Upstream {
+        let fd = try DNSSocket.upstreamSocket(mark: ProxyMarks.fromProxy)
+        nextTag &+= 1
+        let socket = Upstream(fd: fd, tag: nextTag)
+        do {
+            socket.registration = try worker.ctx.loop.register(
+                fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self,
+                tag: socket.tag)
+        } catch {
+            Socket.close(fd)
+            throw error
+        }
+        sockets[socket.tag] = socket
+        return socket
+    }
+
+    private func closeSocket(_ socket: Upstream) {
+        worker.ctx.loop.deregister(fd: socket.fd, registration: socket.registration)
+        Socket.close(socket.fd)
+        sockets[socket.tag] = nil
+    }
+
+    /// After a query of `socket` is answered or given up: a retired socket with nothing left in
+    /// flight is closed (never from inside its own drain: the caller says when).
+    private func release(_ tag: UInt32, closeNow: Bool) {
+        guard let socket = sockets[tag] else { return }
+        socket.inFlight -= 1
+        if closeNow && socket.retired && socket.inFlight <= 0 { closeSocket(socket) }
     }
 
     /// Sends `bytes` (rewritten in place with a fresh ID) for `query`. False when it cannot be
     /// sent (too many in flight, socket error): the caller answers SERVFAIL.
     func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Bool {
-        guard pending.count < worker.config.maxPendingPerWorker else { return false }
-        let id = freshID()
+        guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return false }
+        let id = worker.random.id { pending[$0] != nil }
         DNSWire.setID(id, in: bytes)
         let upstream = worker.upstream(for: query)
-        guard DNSSocket.send(fd, UnsafeRawBufferPointer(bytes), to: upstream) == 0 else { return false }
+        let index = worker.random.below(pool.count)
+        let socket = pool[index]
+        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream) == 0 else { return false }
+        socket.sent += 1
+        socket.inFlight += 1
+        if socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(index) }
         let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
-        pending[id] = Pending(query: query, upstream: upstream, deadline: deadline)
+        pending[id] = Pending(query: query, upstream: upstream, deadline: deadline, socket: socket.tag)
         order.append((id, deadline))
         if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
         arm(deadline)
@@ -79,15 +146,18 @@ final class DNSForwarder: EventHandler, TimerTarget {
         orderStart = 0
     }
 
-    /// An ID not in flight: xorshift64* from a random seed, retried on collision.
-    private func freshID() -> UInt16 {
-        while true {
-            random ^= random >> 12
-            random ^= random << 25
-            random ^= random >> 27
-            let id = UInt16(truncatingIfNeeded: (random &* 0x2545_F491_4F6C_DD1D) >> 48)
-            if pending[id] == nil { return id }
+    /// Replaces the pool's socket at `index` with a fresh one (a new random port). The old one
+    /// stays open for its queries in flight. When no socket can be opened (fd limit), the old
+    /// one serves another round.
+    private func rotate(_ index: Int) {
+        let old = pool[index]
+        guard let fresh = try? openSocket() else {
+            old.sent = 0
+            return
         }
+        pool[index] = fresh
+        old.retired = true
+        if old.inFlight <= 0 { closeSocket(old) }
     }
 
     // MARK: answers
@@ -95,20 +165,27 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// Reads every queued answer (`DNSSocket.Batch.drain`); the answers to clients go out
     /// together when the round ends.
     func handleEvents(_ events: UInt32, tag: UInt32) {
+        guard let socket = sockets[tag] else { return }
         let udp = worker.udp
         udp?.beginRound()
         defer { udp?.endRound() }
-        batch.drain(fd) { bytes, d in received(bytes, from: d.source) }
+        batch.drain(socket.fd) { bytes, d in received(bytes, from: d.source, on: tag) }
+        if socket.retired && socket.inFlight <= 0 { closeSocket(socket) }
     }
 
-    private func received(_ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress) {
+    private func received(_ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress, on socket: UInt32) {
         guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let entry = pending[id],
-              entry.upstream == source, DNSWire.isResponse(UnsafeRawBufferPointer(bytes)) == true
+              entry.upstream == source, entry.socket == socket
         else {
             worker.counters.unmatchedAnswers += 1
             return
         }
+        guard entry.query.isAnswered(by: UnsafeRawBufferPointer(bytes)) else {
+            worker.counters.mismatchedAnswers += 1
+            return
+        }
         pending[id] = nil
+        release(socket, closeNow: false)
         guard let udp = worker.udp else { return }
         worker.answer(bytes, for: entry.query, via: udp)
     }
@@ -128,6 +205,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
             if let entry = pending[id], entry.deadline == deadline {
                 pending[id] = nil
                 worker.counters.timeouts += 1
+                release(entry.socket, closeNow: true)
             }
         }
         if orderStart == order.count || orderStart > 4096 {

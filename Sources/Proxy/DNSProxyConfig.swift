@@ -32,6 +32,22 @@ public struct DNSProxyConfig: Sendable {
     public var tcpIdleTimeoutNs: UInt64
     /// Largest DNS-over-TCP message accepted from either side.
     public var tcpMaxMessageSize: Int
+    /// Upstream UDP sockets per worker that queries leave from, one drawn at random per query
+    /// (each on a kernel-chosen random port).
+    public var upstreamSocketPoolSize: Int
+    /// Queries one upstream socket sends before it is replaced by a fresh one (a new port);
+    /// the old one closes when its last query is answered or times out.
+    public var upstreamSocketMaxQueries: Int
+    /// DNS over TCP: with more answers than this buffered for a client the proxy stops reading
+    /// its queries (resumed once the client reads); past this plus one largest message the
+    /// connection is closed.
+    public var tcpMaxBufferedBytes: Int
+    /// DNS over TCP: queries of one connection in flight upstream before the proxy stops
+    /// reading more of them (resumed as answers come back or time out).
+    public var tcpMaxQueriesInFlight: Int
+    /// Most IPs in the toFQDNs cache over all names (node-wide); past it the least recently
+    /// seen are evicted, down to 15/16 of it.
+    public var fqdnMaxEntries: Int
     /// Sends every allowed query to this server instead of the original destination (address in
     /// network order, port). For tests and for running in front of one fixed resolver; nil in
     /// the agent.
@@ -41,7 +57,9 @@ public struct DNSProxyConfig: Sendable {
                 rejectResponseCode: RejectResponseCode = .refused, forwardTimeoutNs: UInt64 = 10_000_000_000,
                 fqdnResponseMaxDelayNs: UInt64 = 100_000_000, fqdnMinTTL: UInt32 = 0, fqdnMaxIPsPerName: Int = 1000,
                 maxPendingPerWorker: Int = 16384, tcpIdleTimeoutNs: UInt64 = 10_000_000_000,
-                tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil) {
+                tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil,
+                upstreamSocketPoolSize: Int = 32, upstreamSocketMaxQueries: Int = 256,
+                tcpMaxBufferedBytes: Int = 65536, tcpMaxQueriesInFlight: Int = 128, fqdnMaxEntries: Int = 65536) {
         self.listenAddress = listenAddress
         self.listenPort = listenPort
         self.rejectResponseCode = rejectResponseCode
@@ -53,6 +71,11 @@ public struct DNSProxyConfig: Sendable {
         self.tcpIdleTimeoutNs = tcpIdleTimeoutNs
         self.tcpMaxMessageSize = tcpMaxMessageSize
         self.upstreamOverride = upstreamOverride
+        self.upstreamSocketPoolSize = upstreamSocketPoolSize
+        self.upstreamSocketMaxQueries = max(1, upstreamSocketMaxQueries)
+        self.tcpMaxBufferedBytes = max(0, tcpMaxBufferedBytes)
+        self.tcpMaxQueriesInFlight = max(1, tcpMaxQueriesInFlight)
+        self.fqdnMaxEntries = max(1, fqdnMaxEntries)
     }
 }
 

@@ -20,6 +20,8 @@ struct DNSQuery {
     var qtype: UInt16
     /// CLOCK_MONOTONIC of the decide phase.
     var requestTimeNs: UInt64
+    /// First question's class (an upstream answer must repeat the question: `DNSAnswerMatch`).
+    var qclass: UInt16 = 1
 }
 
 /// What to do with a received query, decided from its bytes, the steering entry and the policy.
@@ -29,6 +31,8 @@ enum DNSQueryDecision {
     /// Unparseable: answer FORMERR (miekg/dns does this before Cilium's handler sees the
     /// message, so no flow is written), or drop when even that cannot be built.
     case formatError([UInt8]?)
+    /// An opcode other than QUERY: answer NOTIMP (miekg/dns, before Cilium's handler: no flow).
+    case notImplemented([UInt8]?)
     /// Allowed: forward to the original server with a fresh ID.
     case forward(DNSQuery)
     /// Denied by a DNS rule: answer REFUSED/NXDOMAIN, one DROPPED request flow.
@@ -46,19 +50,14 @@ extension DNSQueryDecision {
     static func decide(_ bytes: UnsafeRawBufferPointer, client: DNSEndpointAddress, server: DNSEndpointAddress,
                        proto: UInt8, steer: SteerInfo?, snapshot: PolicySnapshot,
                        reject: DNSProxyConfig.RejectResponseCode, now: UInt64) -> DNSQueryDecision {
-        guard bytes.count >= DNSLimits.headerSize, DNSWire.isResponse(bytes) == false else { return .ignore }
-        let head: QueryHead
-        do {
-            head = try DNSParser.parseQueryHead(bytes)
-        } catch {
-            return .formatError(try? DNSReply.error(for: bytes, rcode: .formErr))
-        }
-        guard let question = head.question else {
-            return .formatError(try? DNSReply.error(for: bytes, rcode: .formErr))
+        let head: QueryHead, question: Question
+        switch DNSQueryScreen.screen(bytes) {
+        case .refused(let decision): return decision
+        case .query(let h, let q): (head, question) = (h, q)
         }
         let query = DNSQuery(client: client, server: server, proto: proto, steer: steer, originalID: head.id,
                              qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
-                             requestTimeNs: now)
+                             requestTimeNs: now, qclass: question.class.rawValue)
         guard let steer else { return .drop(query) }
         guard let policy = snapshot.dnsPolicy(endpointID: steer.endpointID, port: server.port, proto: proto) else {
             return .forward(query)
@@ -80,6 +79,8 @@ final class DNSCounters {
     var rejected = 0
     var dropped = 0
     var formatErrors = 0
+    /// Queries with an opcode other than QUERY, answered NOTIMP.
+    var notImplemented = 0
     var ignored = 0
     /// Upstream silent past the forward timeout: no answer, no flow (like Cilium).
     var timeouts = 0
@@ -88,7 +89,16 @@ final class DNSCounters {
     var answers = 0
     /// Upstream datagrams that matched no query in flight (late, spoofed or duplicated).
     var unmatchedAnswers = 0
+    /// Upstream messages with the ID of a query in flight (and its server's address) whose
+    /// question differs from the query's, or that are not a response: discarded, the query
+    /// still waits for the genuine answer (`DNSAnswerMatch`).
+    var mismatchedAnswers = 0
     var malformedAnswers = 0
+    /// DNS-over-TCP connections whose queries stopped being read for a while (too many answers
+    /// unread by the client, or too many queries in flight), and those closed because answers
+    /// piled up past the bound.
+    var tcpPauses = 0
+    var tcpOverflowCloses = 0
     /// Answers that could not be sent to the client.
     var replyFailures = 0
 }

@@ -38,7 +38,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     private var timerArmedAt: UInt64 = 0
     private var clientClosed = false
     private(set) var closed = false
-    private var random = UInt64.random(in: 1...UInt64.max)
+    /// Reading the client's queries stopped (`mustPause`); resumed by the next event.
+    private var paused = false
 
     init(listener: DNSTCPListener, fd: Int32, client: DNSEndpointAddress, server: DNSEndpointAddress,
          steer: SteerInfo?) {
@@ -80,14 +81,28 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             }
             flush(upFD, &toServer)
             readServer()
+            if paused { readClient() }
         }
         finishIfDone()
     }
 
     // MARK: client side: read → frame → decide → act
 
+    /// Too many answers wait for the client, or too many of its queries are in flight: its
+    /// queries stay unread (in the framer and the socket) until that changes.
+    private var mustPause: Bool {
+        toClient.count > worker.config.tcpMaxBufferedBytes || pending.count >= worker.config.tcpMaxQueriesInFlight
+    }
+
     private func readClient() {
+        paused = false
+        guard takeClientMessages() else { return close() }
         while !closed && !clientClosed {
+            if mustPause {
+                paused = true
+                worker.counters.tcpPauses += 1
+                return
+            }
             let n = Glibc.read(downFD, listener.scratch.baseAddress, listener.scratch.count)
             if n > 0 {
                 lastActivity = worker.ctx.loop.now
@@ -103,7 +118,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     /// Decides every complete message; false on a framing error (the stream is unusable).
     private func takeClientMessages() -> Bool {
-        while true {
+        while !closed && !mustPause {
             let next: [UInt8]?
             do {
                 next = try downFramer.nextMessage()
@@ -113,6 +128,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             guard var message = next else { return true }
             message.withUnsafeMutableBytes { decideAndAct($0) }
         }
+        return true
     }
 
     private func decideAndAct(_ bytes: UnsafeMutableRawBufferPointer) {
@@ -126,7 +142,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         else {
             return worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
         }
-        let id = freshID()
+        let id = worker.random.id { pending[$0] != nil }
         toServer.append(contentsOf: framed)
         toServer[toServer.count - bytes.count] = UInt8(id >> 8)
         toServer[toServer.count - bytes.count + 1] = UInt8(id & 0xFF)
@@ -134,16 +150,6 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         pending[id] = (query, deadline)
         arm(deadline)
         if upConnected { flush(upFD, &toServer) }
-    }
-
-    private func freshID() -> UInt16 {
-        while true {
-            random ^= random >> 12
-            random ^= random << 25
-            random ^= random >> 27
-            let id = UInt16(truncatingIfNeeded: (random &* 0x2545_F491_4F6C_DD1D) >> 48)
-            if pending[id] == nil { return id }
-        }
     }
 
     // MARK: server side
@@ -187,11 +193,15 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
                 return upstreamFailed()
             }
             guard var message = next else { return }
-            guard let id = message.withUnsafeBytes({ DNSWire.id(of: $0) }), let entry = pending.removeValue(forKey: id)
-            else {
+            guard let id = message.withUnsafeBytes({ DNSWire.id(of: $0) }), let entry = pending[id] else {
                 worker.counters.unmatchedAnswers += 1
                 continue
             }
+            guard message.withUnsafeBytes({ entry.query.isAnswered(by: $0) }) else {
+                worker.counters.mismatchedAnswers += 1
+                continue
+            }
+            pending[id] = nil
             lastActivity = worker.ctx.loop.now
             message.withUnsafeMutableBytes { worker.answer($0, for: entry.query, via: self) }
         }
@@ -220,6 +230,14 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
         guard !closed, let framed = DNSTCPFramer.frame(bytes) else { return false }
+        let limit = worker.config.tcpMaxBufferedBytes + worker.config.tcpMaxMessageSize + 2
+        if toClient.count + framed.count > limit { flush(downFD, &toClient) }
+        guard toClient.count + framed.count <= limit else {
+            // The client pipelines and does not read: it loses the connection, not our memory.
+            worker.counters.tcpOverflowCloses += 1
+            close()
+            return false
+        }
         toClient.append(contentsOf: framed)
         flush(downFD, &toClient)
         return true
@@ -255,6 +273,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         }
         if pending.isEmpty && now >= lastActivity + worker.config.tcpIdleTimeoutNs { return close() }
         arm(max(next, now + 1_000_000))
+        if paused { readClient() }
     }
 
     private func arm(_ at: UInt64) {

@@ -20,6 +20,8 @@ final class DNSWorker {
     let config: DNSProxyConfig
     let service: FQDNService?
     let counters = DNSCounters()
+    /// Query IDs and upstream socket choice for UDP and TCP alike.
+    let random = DNSRandom()
     let recorder: DNSFlowRecorder
     let gate: FQDNAnswerGate?
     private(set) var udp: DNSUDPListener?
@@ -116,6 +118,15 @@ final class DNSWorker {
                                        compress: false)
     }
 
+    /// Sends a reply the screen built (FORMERR, NOTIMP) for a message that is no query of record.
+    private func sendUnrecorded(_ reply: [UInt8]?, via sink: DNSAnswerSink, to client: DNSEndpointAddress,
+                                server: DNSEndpointAddress) {
+        guard let reply else { return }
+        let query = DNSQuery(client: client, server: server, proto: 0, steer: nil, originalID: 0, qname: [],
+                             qtype: 0, requestTimeNs: 0)
+        _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
+    }
+
     /// Acts on a decision for a query that is not forwarded (or records the forward).
     /// Returns the query to forward, if any.
     func act(on decision: DNSQueryDecision, via sink: DNSAnswerSink, replyTo client: DNSEndpointAddress,
@@ -126,11 +137,10 @@ final class DNSWorker {
             counters.ignored += 1
         case .formatError(let reply):
             counters.formatErrors += 1
-            if let reply {
-                let query = DNSQuery(client: client, server: server, proto: 0, steer: nil, originalID: 0, qname: [],
-                                     qtype: 0, requestTimeNs: 0)
-                _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
-            }
+            sendUnrecorded(reply, via: sink, to: client, server: server)
+        case .notImplemented(let reply):
+            counters.notImplemented += 1
+            sendUnrecorded(reply, via: sink, to: client, server: server)
         case .reject(let query, let reply):
             counters.rejected += 1
             recorder.request(query, verdict: .dropped)

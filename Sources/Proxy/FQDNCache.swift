@@ -10,7 +10,8 @@ import SluiceJSON
 /// Arithmetic (cilium-semantics.md 4.5): an IP's expiry is the lookup time plus the answer's TTL
 /// (the lowest on the CNAME chain) raised to `minTTL`, and never moves backwards when a shorter
 /// answer arrives; a name keeps at most `maxIPsPerName` IPs, the least recently seen evicted
-/// first. Expired IPs leave only when `sweep` finds no connection using them.
+/// first; over all names at most `maxEntries` IPs are kept (`evictBeyondCap`). Expired IPs leave
+/// only when `sweep` finds no connection using them.
 ///
 /// Times are wall-clock nanoseconds (CLOCK_REALTIME) so expiries survive a restart. Thread-safe:
 /// every method takes the cache's lock; the FQDN service thread is the only writer in the agent.
@@ -28,14 +29,54 @@ public final class FQDNCache: @unchecked Sendable {
     /// Most IPs per name (`--tofqdns-endpoint-max-ip-per-hostname`).
     public let maxIPsPerName: Int
 
+    /// Most IPs over all names (`--fqdn-max-entries`); `evictBeyondCap` enforces it.
+    public let maxEntries: Int
+
     private var names: [String: [IPAddress: Entry]] = [:]
+    /// IPs over all names (one per name and IP).
+    private var total = 0
     private let lock = Lock()
     /// Set by every change, cleared by `takeDirty()` (the persister's "on change").
     private var dirty = false
 
-    public init(minTTL: UInt32 = 0, maxIPsPerName: Int = 1000) {
+    public init(minTTL: UInt32 = 0, maxIPsPerName: Int = 1000, maxEntries: Int = 65536) {
         self.minTTL = minTTL
         self.maxIPsPerName = max(1, maxIPsPerName)
+        self.maxEntries = max(1, maxEntries)
+    }
+
+    /// IPs over all names.
+    public var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return total
+    }
+
+    /// When more than `maxEntries` IPs are cached over all names (many names, each under its
+    /// own cap), evicts the least recently seen ones of any name down to 15/16 of the cap, so
+    /// the sort runs once per cap/16 new entries, not per answer. Returns what was evicted, per
+    /// name (to remove from the datapath). The answer just learned is the most recently seen,
+    /// so it stays.
+    public func evictBeyondCap() -> [String: [IPAddress]] {
+        lock.lock()
+        defer { lock.unlock() }
+        guard total > maxEntries else { return [:] }
+        var all: [(name: String, ip: IPAddress, entry: Entry)] = []
+        all.reserveCapacity(total)
+        for (name, entries) in names {
+            for (ip, entry) in entries { all.append((name, ip, entry)) }
+        }
+        all.sort { ($0.entry.lastSeenNs, $0.entry.expiresNs) < ($1.entry.lastSeenNs, $1.entry.expiresNs) }
+        let target = maxEntries - maxEntries / 16
+        var evicted: [String: [IPAddress]] = [:]
+        for victim in all.prefix(total - target) {
+            names[victim.name]?[victim.ip] = nil
+            if names[victim.name]?.isEmpty == true { names[victim.name] = nil }
+            evicted[victim.name, default: []].append(victim.ip)
+        }
+        total = target
+        dirty = true
+        return evicted
     }
 
     /// Records an answer for `name` (lower-cased, trailing dot) seen at `nowNs` with `ttl`
@@ -61,6 +102,7 @@ public final class FQDNCache: @unchecked Sendable {
                 evicted.append(ip)
             }
         }
+        total += entries.count - (names[name]?.count ?? 0)
         names[name] = entries
         dirty = true
         return evicted
@@ -79,6 +121,7 @@ public final class FQDNCache: @unchecked Sendable {
                 removed[name, default: []].append(ip)
             }
             if kept.count != entries.count {
+                total -= entries.count - kept.count
                 names[name] = kept.isEmpty ? nil : kept
             }
         }
@@ -163,6 +206,7 @@ public final class FQDNCache: @unchecked Sendable {
         }
         lock.lock()
         names = loaded
+        total = count
         dirty = false
         lock.unlock()
         return count

@@ -126,6 +126,10 @@ public final class FQDNService: @unchecked Sendable {
             datapath.remove(ips: evicted, for: job.name)
             removedCount += evicted.count
         }
+        for (name, ips) in cache.evictBeyondCap() {
+            datapath.remove(ips: ips, for: name)
+            removedCount += ips.count
+        }
         _ = datapath.install(ips: job.ips, for: job.name)
         learnedCount += 1
         job.done()

@@ -53,4 +53,6 @@ int CSluice_udp_reply_socket4(uint32_t addr_be, uint16_t port);
 int CSluice_udp_upstream_socket4(uint32_t mark);
 /// getsockname of an IPv4 socket: its bound address and port. Returns 0 or -errno.
 int CSluice_sock_local4(int fd, uint32_t *addr_be, uint16_t *port);
+/// getrandom(2) with flags 0 (the kernel CSPRNG) until `len` bytes are filled. Returns 0 or -errno.
+int CSluice_getrandom(void *buf, size_t len);
 #endif

@@ -1,0 +1,17 @@
+import DNS
+
+/// Whether an upstream message is the answer to a query in flight. The caller has already
+/// matched its ID (and, over UDP, the address and port the query went to and the socket it left
+/// from); this checks the rest: QR set, opcode QUERY, exactly one question, and that question
+/// equal to the query's (name case-insensitively, type, class), as unbound and dnsdist require.
+/// Cilium compares the ID only (cilium-hardening.md 7); anything that fails here is discarded,
+/// never relayed, never learned, and the query keeps waiting for the genuine answer.
+extension DNSQuery {
+    func isAnswered(by bytes: UnsafeRawBufferPointer) -> Bool {
+        guard DNSWire.isResponse(bytes) == true, DNSWire.opcode(bytes) == 0,
+              let question = DNSWire.soleQuestion(of: bytes)
+        else { return false }
+        return question.type.rawValue == qtype && question.class.rawValue == qclass
+            && question.name.lowercasedTextBytes == qname
+    }
+}
