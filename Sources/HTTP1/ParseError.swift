@@ -63,8 +63,6 @@ extension ParseError {
     /// A Host value (or the authority of an absolute-form target) that is not `host [":" port]`:
     /// userinfo, spaces, `#`, `/` and the like (`Authority.validate`).
     public static let badHost = ParseError(status: 400, reason: "invalid Host")
-    /// An absolute-form target whose authority differs from the Host field (RFC 9112 section 3.2.2).
-    public static let hostMismatch = ParseError(status: 400, reason: "Host differs from the request-target authority")
     /// A request-target holding `#`: a fragment is never sent (RFC 9112 section 3.2), and the policy
     /// and the backend could cut the path at different places.
     public static let fragmentInTarget = ParseError(status: 400, reason: "fragment in request target")
