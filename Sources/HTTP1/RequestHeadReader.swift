@@ -39,6 +39,15 @@ public struct RequestHeadReader: Sendable {
     ) -> HeadResult {
         let n = bytes.count
         if n < scanned { reset() }
+        // The common case, a whole head in the first read, costs one parse and no scan.
+        var parsedNow = false
+        if scanned == 0 && n > 0 {
+            nextParseAt = max(n &* 2, 64)
+            work &+= min(n, limits.maxHeadBytes)
+            let result = HTTP1Parser.parseRequestHead(bytes, into: &head, limits: limits)
+            if result != .needMore { return result }
+            parsedNow = true
+        }
         var trigger = false
         var i = scanned
         while i < n {
@@ -70,7 +79,7 @@ public struct RequestHeadReader: Sendable {
             trigger = true
         }
         if n >= nextParseAt { trigger = true }
-        guard trigger else { return .needMore }
+        guard trigger, !parsedNow else { return .needMore }
         nextParseAt = max(n &* 2, 64)
         work &+= min(n, limits.maxHeadBytes)
         return HTTP1Parser.parseRequestHead(bytes, into: &head, limits: limits)

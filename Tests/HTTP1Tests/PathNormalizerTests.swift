@@ -101,4 +101,22 @@ final class PathNormalizerTests: XCTestCase {
             }
         }
     }
+
+    /// Random targets over the bytes that matter never trap, never grow past the storage, and
+    /// normalise to fixed points.
+    func testRandomTargetsAreSafe() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["/", ".", "..", "%2e", "%2E", "%2f", "%5C", "%", "%4", "%41", "%zz", "\\", "?", "#", "a", "~", "%00"]
+        for _ in 0..<20_000 {
+            var path = Bool.random(using: &rng) ? "/" : ""
+            for _ in 0..<Int.random(in: 0...10, using: &rng) { path += pieces.randomElement(using: &rng)! }
+            switch normalize(path) {
+            case .normalized(let out), .redirect(let out):
+                XCTAssertLessThanOrEqual(out.utf8.count, path.utf8.count + 1, path)
+                if case .normalized = normalize(path) { XCTAssertEqual(normalize(out), .unchanged, "\(path) -> \(out)") }
+            case .unchanged, .error:
+                break
+            }
+        }
+    }
 }

@@ -89,4 +89,13 @@ final class RequestHeadReaderTests: XCTestCase {
         XCTAssertEqual(got.result, .complete)
         XCTAssertEqual(got.head.headLength, 31)
     }
+
+    /// A whole head in one read costs one parse and no extra scan.
+    func testAWholeHeadInOneCallIsParsedOnce() {
+        var reader = RequestHeadReader()
+        var head = RequestHead()
+        let result = Self.request.withUnsafeBytes { reader.parse($0, into: &head) }
+        XCTAssertEqual(result, .complete)
+        XCTAssertEqual(reader.work, Self.request.count)
+    }
 }
