@@ -341,7 +341,7 @@ final class HTTP2Connection: EventHandler {
     /// The block with `:path` normalised as for HTTP/1 (`HTTP2PathCheck`), or nil when the stream
     /// was answered (400, or 307 to the unescaped path) with its request and response flows.
     private func checkedPath(_ s: Stream, _ block: HTTP2HeaderBlock) -> HTTP2HeaderBlock? {
-        let outcome = HTTP2PathCheck.check(block)
+        let outcome = HTTP2PathCheck.check(block, underscores: ctx.config.headersWithUnderscores)
         if case .forward(let checked) = outcome { return checked }
         HTTP2RequestView.with(block) { view in
             s.isGRPC = view.isGRPC

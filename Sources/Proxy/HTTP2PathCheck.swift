@@ -4,6 +4,7 @@ import HTTP2
 /// HTTP/2 `:path` through the same `PathNormalizer` as HTTP/1 before matching (docs/policy.md,
 /// "What an HTTP/1 rule sees"): the rule and the upstream see the normalised path; an encoded
 /// slash or backslash is a 307 (400 for gRPC, as Envoy answers); a fragment or bad escape is 400.
+/// Header names with `_` get the same `HeadersWithUnderscoresAction` as HTTP/1.
 enum HTTP2PathCheck {
     enum Outcome {
         /// Forward this block (the received one, or a copy with `:path` normalised).
@@ -14,7 +15,17 @@ enum HTTP2PathCheck {
         case redirect([UInt8])
     }
 
-    static func check(_ block: HTTP2HeaderBlock) -> Outcome {
+    static func check(_ block: HTTP2HeaderBlock, underscores: HeadersWithUnderscoresAction = .allow) -> Outcome {
+        var block = block
+        if underscores != .allow {
+            let hasUnderscore = { (f: HTTP2HeaderBlock.Field) in
+                block.storage[f.name].first != 0x3A && block.storage[f.name].contains(0x5F)
+            }
+            if block.fields.contains(where: hasUnderscore) {
+                if underscores == .rejectRequest { return .reject }
+                block = block.filtered { name, _ in name.first != 0x3A && name.contains(0x5F) }
+            }
+        }
         guard let index = block.fields.firstIndex(where: { block.storage[$0.name].elementsEqual(Self.pathName) })
         else { return .forward(block) }
         let range = block.fields[index].value
