@@ -266,6 +266,11 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
              localReply("400 Bad Request", body: "Bad Request", close: true)),
             ("GET /allowed/../x HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n",
              localReply("403 Forbidden", body: Self.accessDenied, close: true)),
+            ("GET /allowed%2fx HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n",
+             "HTTP/1.1 307 Temporary Redirect\r\nlocation: /allowed/x\r\ncontent-length: 0\r\ndate: DATE\r\n"
+                + "server: envoy\r\nconnection: close\r\n\r\n"),
+            ("GET /allowed HTTP/1.1\r\nhost: b\r\ncontent-length: 1, 2\r\n\r\nab",
+             localReply("400 Bad Request", body: "Bad Request", close: true)),
         ]
         for (text, expected) in cases {
             let bytes = Array(text.utf8)
