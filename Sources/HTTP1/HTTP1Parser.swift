@@ -73,6 +73,7 @@ public enum HTTP1Parser {
         head.framing = try facts.requestFraming(versionMinor: minor)
         head.keepAlive = facts.keepAlive(versionMinor: minor)
         head.host = facts.host
+        head.contentLengthRepeated = facts.contentLengthElements > 1
         head.expectContinue = facts.expectContinue
         head.upgradeH2C = minor >= 1 && facts.isH2CUpgrade
         head.upgrade = (minor >= 1 && facts.connectionUpgrade) ? facts.upgrade : nil

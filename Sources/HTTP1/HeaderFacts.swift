@@ -4,6 +4,8 @@
 struct HeaderFacts {
     /// The agreed Content-Length, once one was seen.
     var contentLength: Int?
+    /// Content-Length elements seen across all fields (2 for `3, 3` or for two fields).
+    var contentLengthElements = 0
     /// Whether any Transfer-Encoding field was seen.
     var hasTransferEncoding = false
     /// Number of `chunked` codings across all Transfer-Encoding fields.
@@ -99,6 +101,7 @@ struct HeaderFacts {
             }
             if let previous = contentLength, previous != length { throw .conflictingContentLength }
             contentLength = length
+            contentLengthElements &+= 1
         }
     }
 

@@ -1,7 +1,7 @@
 /// Size limits the parser enforces on hostile input. All sizes are in bytes.
 ///
-/// Defaults follow common proxy practice: Envoy's `max_request_headers_kb` is 60 KiB with 100 headers,
-/// and a 16 KiB request-target is more than any browser sends.
+/// Defaults follow Envoy (what Cilium runs): `max_request_headers_kb` 60 KiB and `max_headers_count`
+/// 100, both 431; a request-target over 8 KiB is 414.
 public struct Limits: Equatable, Sendable {
     /// Longest head accepted, from the first byte up to and including the final CRLFCRLF (leading empty
     /// lines count). Longer gives 431.
@@ -17,9 +17,9 @@ public struct Limits: Equatable, Sendable {
 
     /// Creates limits; every argument defaults to the value in `Limits.default`.
     public init(
-        maxHeadBytes: Int = 65536,
+        maxHeadBytes: Int = 61440,
         maxHeaderCount: Int = 100,
-        maxTargetBytes: Int = 16384,
+        maxTargetBytes: Int = 8192,
         maxChunkLineBytes: Int = 4096,
         maxTrailerBytes: Int = 16384
     ) {
@@ -30,6 +30,6 @@ public struct Limits: Equatable, Sendable {
         self.maxTrailerBytes = maxTrailerBytes
     }
 
-    /// 64 KiB heads, 100 fields, 16 KiB targets, 4 KiB chunk lines, 16 KiB trailers.
+    /// 60 KiB heads, 100 fields, 8 KiB targets, 4 KiB chunk lines, 16 KiB trailers.
     public static let `default` = Limits()
 }

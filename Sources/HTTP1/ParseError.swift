@@ -60,6 +60,16 @@ extension ParseError {
     public static let missingHost = ParseError(status: 400, reason: "missing Host header")
     /// More than one Host field.
     public static let duplicateHost = ParseError(status: 400, reason: "multiple Host headers")
+    /// A Host value (or the authority of an absolute-form target) that is not `host [":" port]`:
+    /// userinfo, spaces, `#`, `/` and the like (`Authority.validate`).
+    public static let badHost = ParseError(status: 400, reason: "invalid Host")
+    /// A request-target holding `#`: a fragment is never sent (RFC 9112 section 3.2), and the policy
+    /// and the backend could cut the path at different places.
+    public static let fragmentInTarget = ParseError(status: 400, reason: "fragment in request target")
+    /// A `%` in the path not followed by two hex digits (RFC 3986 section 2.1).
+    public static let badPercentEncoding = ParseError(status: 400, reason: "invalid percent-encoding in path")
+    /// A header name holding `_` while `HeadersWithUnderscoresAction.rejectRequest` is in force.
+    public static let underscoreInHeaderName = ParseError(status: 400, reason: "underscore in header name")
     /// A Content-Length element is not 1*DIGIT or does not fit in an Int.
     public static let badContentLength = ParseError(status: 400, reason: "invalid Content-Length")
     /// Content-Length values that differ.

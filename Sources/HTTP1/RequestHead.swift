@@ -22,6 +22,9 @@ public struct RequestHead: Equatable, Sendable {
     public var keepAlive: Bool
     /// The Host field value (at most one is accepted; HTTP/1.1 requires it).
     public var host: Range<Int>?
+    /// Whether Content-Length was given more than once with the same value (two fields, or a list
+    /// such as `3, 3`): the proxy forwards it as one field (RFC 9110 section 8.6).
+    public var contentLengthRepeated: Bool
     /// Whether the request carries `Expect: 100-continue`.
     public var expectContinue: Bool
     /// Whether this is an HTTP/1.1 h2c upgrade: `Upgrade: h2c`, `Connection: Upgrade, HTTP2-Settings`
@@ -40,6 +43,7 @@ public struct RequestHead: Equatable, Sendable {
         framing = .none
         keepAlive = false
         host = nil
+        contentLengthRepeated = false
         expectContinue = false
         upgradeH2C = false
         upgrade = nil
@@ -55,6 +59,7 @@ public struct RequestHead: Equatable, Sendable {
         framing = .none
         keepAlive = false
         host = nil
+        contentLengthRepeated = false
         expectContinue = false
         upgradeH2C = false
         upgrade = nil
@@ -80,6 +85,15 @@ extension RequestHead {
     /// Whether the method is exactly `name` (methods are case-sensitive, RFC 9110 section 9.1).
     public func methodIs(_ name: StaticString, in bytes: UnsafeRawBufferPointer) -> Bool {
         ASCII.equals(bytes, method, name)
+    }
+
+    /// The first field whose name holds `_`, or nil. A backend that maps `_` to `-` (CGI, many
+    /// frameworks) would read `x_role` as a second `x-role` the policy never saw.
+    public func firstUnderscoreField(in bytes: UnsafeRawBufferPointer) -> HeaderField? {
+        for field in headers {
+            for index in field.name where bytes[index] == 0x5F { return field }
+        }
+        return nil
     }
 
     /// The value of the first field named `name` (ASCII case-insensitive), or nil.

@@ -1,5 +1,6 @@
 import Datapath
 import Glibc
+import HTTP1
 import HTTP2
 import SluiceIO
 
@@ -203,6 +204,28 @@ public enum AgentCommandLine {
                 throw Failure(message: "--map-max-entries: '\(v)' is not map=n (a map name starting with sluice_)")
             }
             s.options.mapMaxEntries[parts[0]] = try number(parts[1], "--map-max-entries", in: 1...UInt32(1 << 24))
+        },
+        Spec(name: "--http-headers-with-underscores", value: "allow|reject-request|drop-header",
+             help: "HTTP/1: a request header name holding '_' is forwarded, answered with 400, or removed before matching (Envoy headers_with_underscores_action; Envoy's default is allow).",
+             defaultText: "reject-request") { s, v in
+            guard let action = HeadersWithUnderscoresAction(rawValue: v) else {
+                throw Failure(message: "--http-headers-with-underscores must be allow, reject-request or drop-header, not '\(v)'")
+            }
+            s.options.proxy.headersWithUnderscores = action
+        },
+        Spec(name: "--http-max-request-headers-kb", value: "KiB",
+             help: "HTTP/1: largest request head (request line and fields), more gets 431 (Envoy max_request_headers_kb).",
+             defaultText: "60") { s, v in
+            s.options.proxy.httpLimits.maxHeadBytes = try number(v, "--http-max-request-headers-kb", in: 1...1024) * 1024
+        },
+        Spec(name: "--http-max-headers-count", value: "n",
+             help: "HTTP/1: most request header fields, more gets 431 (Envoy max_headers_count).", defaultText: "100") { s, v in
+            s.options.proxy.httpLimits.maxHeaderCount = try number(v, "--http-max-headers-count", in: 1...10_000)
+        },
+        Spec(name: "--http-max-request-target-kb", value: "KiB",
+             help: "HTTP/1: longest request-target (the request line's path and query), more gets 414.",
+             defaultText: "8") { s, v in
+            s.options.proxy.httpLimits.maxTargetBytes = try number(v, "--http-max-request-target-kb", in: 1...1024) * 1024
         },
         Spec(name: "--http2-max-concurrent-streams", value: "n",
              help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",

@@ -89,6 +89,10 @@ final class HTTP1Connection: EventHandler, TimerTarget {
 
     /// Until the first request head: whether the bytes may still be an HTTP/2 preface.
     private var sniffing = true
+    /// Incremental head parsing: O(n) however the head is split into reads.
+    private var headReader = RequestHeadReader()
+    /// Host, path and field checks before the decision, and the rebuilt head when one is needed.
+    private let preparer: HTTP1RequestPreparer
 
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder
@@ -104,7 +108,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         let limit = max(ctx.config.bufferBytes, ctx.config.httpLimits.maxHeadBytes + 4096)
         down = IOBuffer(capacity: ctx.config.bufferBytes, limit: limit)
         up = IOBuffer(capacity: ctx.config.bufferBytes, limit: limit)
-        out = IOBuffer(capacity: 512, limit: 4096)
+        // Room for a 307 whose Location is as long as the longest target.
+        out = IOBuffer(capacity: 512, limit: 4096 + ctx.config.httpLimits.maxTargetBytes)
+        preparer = HTTP1RequestPreparer(maxTargetBytes: ctx.config.httpLimits.maxTargetBytes)
         record = HTTPFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
     }
 
@@ -211,11 +217,13 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             }
         }
         if !down.isEmpty {
-            switch HTTP1Parser.parseRequestHead(down.readable, into: &head, limits: ctx.config.httpLimits) {
+            switch headReader.parse(down.readable, into: &head, limits: ctx.config.httpLimits) {
             case .complete:
+                headReader.reset()
                 decide()
                 return true
             case .error(let e):
+                headReader.reset()
                 badRequest(e)
                 return true
             case .needMore:
@@ -267,7 +275,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
             return
         }
-        let view = RequestView(bytes: bytes, head: head)
+        guard let view = preparedView(bytes) else { return }
         requestIsHEAD = view.isHEAD
         clientKeepAlive = head.keepAlive
         record.beginRequest(view: view, versionMinor: head.versionMinor)
@@ -291,7 +299,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         if verdict.allowed {
             record.request(verdict: .forwarded)
             upstreamIdle = false
-            skipLine = head.soleConnectionCloseLine(in: bytes)
+            skipLine = preparer.hasRewrittenHead ? nil : head.soleConnectionCloseLine(in: bytes)
             requestCloseDropped = false
             if head.expectContinue && hasBody {
                 // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
@@ -567,6 +575,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     }
 
     private func stepForwardRequest() -> Bool {
+        if preparer.hasRewrittenHead { return forwardRewrittenHead() }
         var n = requestBytesAvailable()
         if n < 0 {
             // Malformed chunked body after the head was forwarded: nothing sane can follow.
@@ -728,7 +737,15 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         }
         switch response.framing {
         case .none: responseFraming = .length(response.headLength)
-        case .contentLength(let n): responseFraming = .length(response.headLength + n)
+        case .contentLength(let n):
+            // Saturating: an upstream Content-Length near Int.max is a broken upstream, not a trap.
+            let (total, overflow) = response.headLength.addingReportingOverflow(n)
+            guard !overflow else {
+                closeUpstream()
+                reply(status: 502, close: true)
+                return
+            }
+            responseFraming = .length(total)
         case .chunked:
             responseFraming = .chunked(ChunkedScanner(limits: ctx.config.httpLimits), scanned: response.headLength,
                                        done: false)
@@ -966,6 +983,67 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         state = .closed
         disarm()
         ctx.connectionCount -= 1
+    }
+}
+
+// MARK: prepare: what the policy sees is what is forwarded
+
+extension HTTP1Connection {
+    /// The request view to decide on, after `HTTP1RequestPreparer`'s checks; nil when the request
+    /// was answered here (400 and close for an invalid Host, path, field name or length; 307 for
+    /// an encoded slash), each with its request and response flow records.
+    private func preparedView(_ bytes: UnsafeRawBufferPointer) -> RequestView? {
+        switch preparer.prepare(bytes: bytes, head: &head, underscores: ctx.config.headersWithUnderscores) {
+        case .forward(let path, let authority):
+            return RequestView(bytes: bytes, head: head, path: path, authority: authority)
+        case .reject(let error):
+            record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
+            record.request(verdict: .error)
+            reply(status: error.status, close: true)
+            return nil
+        case .redirect(let location):
+            // Envoy's UNESCAPE_AND_REDIRECT: never forwarded, the client asks again for the
+            // unescaped path. Keep-alive only when there is no body to skip.
+            record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
+            record.request(verdict: .dropped)
+            clientKeepAlive = head.keepAlive
+            let close = !head.keepAlive || head.framing != .none
+            requestFraming = .length(head.headLength)
+            out.clear()
+            ctx.replies.appendRedirect(location: location, close: close, to: out)
+            closeAfterReply = close
+            record.response(code: 307)
+            state = .localReply
+            return nil
+        }
+    }
+
+    /// Writes the rebuilt head upstream in place of the received one, then drops the received
+    /// head from `down`; the body follows from `down` as usual.
+    private func forwardRewrittenHead() -> Bool {
+        guard upWritable else { return false }
+        let result = preparer.rewrittenHead.withUnsafeBytes { all in
+            Socket.write(upFD, UnsafeRawBufferPointer(rebasing: all[preparer.rewrittenWritten...]))
+        }
+        switch result {
+        case .bytes(let w):
+            preparer.rewrittenWritten += w
+            if preparer.rewrittenWritten < preparer.rewrittenHead.count {
+                upWritable = false
+                return true
+            }
+            preparer.finishRewrite()
+            down.consume(head.headLength)
+            requestBytesConsumed(head.headLength)
+            return true
+        case .wouldBlock:
+            upWritable = false
+            return false
+        case .eof, .error:
+            preparer.finishRewrite()
+            upstreamFailed()
+            return true
+        }
     }
 }
 

@@ -316,6 +316,7 @@ final class HTTP2Connection: EventHandler {
             reply(s, status: 431)
             return
         }
+        guard let block = checkedPath(s, block) else { return }
         let verdict = HTTP2RequestView.with(block) { view -> Verdict in
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
@@ -335,6 +336,26 @@ final class HTTP2Connection: EventHandler {
         }
         s.record.request(verdict: .dropped, common: common, to: ctx.flows)
         reply(s, status: 403)
+    }
+
+    /// The block with `:path` normalised as for HTTP/1 (`HTTP2PathCheck`), or nil when the stream
+    /// was answered (400, or 307 to the unescaped path) with its request and response flows.
+    private func checkedPath(_ s: Stream, _ block: HTTP2HeaderBlock) -> HTTP2HeaderBlock? {
+        let outcome = HTTP2PathCheck.check(block, underscores: ctx.config.headersWithUnderscores)
+        if case .forward(let checked) = outcome { return checked }
+        HTTP2RequestView.with(block) { view in
+            s.isGRPC = view.isGRPC
+            s.isHEAD = view.isHEAD
+            s.record.begin(view, recording: ctx.flows != nil)
+        }
+        if case .redirect(let location) = outcome, !s.isGRPC {
+            s.record.request(verdict: .dropped, common: common, to: ctx.flows)
+            reply(s, status: 307, location: location)
+        } else {
+            s.record.request(verdict: .error, common: common, to: ctx.flows)
+            reply(s, status: 400)
+        }
+        return nil
     }
 
     /// The same decision HTTP1Connection makes, through the same `HTTPPortPolicy.decide`.
@@ -386,8 +407,9 @@ final class HTTP2Connection: EventHandler {
     }
 
     /// A local answer on one stream (403, 431, 503...), recorded as its response flow.
-    private func reply(_ s: Stream, status: Int) {
-        let r = HTTP2LocalReply.make(status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage)
+    private func reply(_ s: Stream, status: Int, location: [UInt8]? = nil) {
+        let r = HTTP2LocalReply.make(status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage,
+                                     location: location)
         s.responseStarted = true
         s.record.response(code: r.status, common: common, to: ctx.flows)
         let hasBody = !r.body.isEmpty && !s.isHEAD

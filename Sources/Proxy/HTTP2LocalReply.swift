@@ -13,9 +13,16 @@ enum HTTP2LocalReply {
         var status: Int
     }
 
-    static func make(status: Int, grpc: Bool, accessDenied: String) -> Reply {
-        let body = Array(LocalReply.body(status, accessDenied: accessDenied).utf8)
+    /// `location` makes a redirect (307 for an encoded slash): no body, a `location` field.
+    static func make(status: Int, grpc: Bool, accessDenied: String, location: [UInt8]? = nil) -> Reply {
         let date = httpDate()
+        if let location, !grpc {
+            var headers = HTTP2HeaderBlock([(":status", String(status))])
+            headers.append(name: Array("location".utf8), value: location)
+            for (n, v) in [("content-length", "0"), ("date", date), ("server", "envoy")] { headers.append(name: n, value: v) }
+            return Reply(headers: headers, body: [], status: status)
+        }
+        let body = Array(LocalReply.body(status, accessDenied: accessDenied).utf8)
         if grpc {
             let headers = HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc"),
                                             ("grpc-status", String(grpcStatus(forHTTP: status))),

@@ -8,6 +8,7 @@ struct LocalReply {
     static func statusLine(_ status: Int) -> String {
         switch status {
         case 400: return "HTTP/1.1 400 Bad Request\r\n"
+        case 307: return "HTTP/1.1 307 Temporary Redirect\r\n"
         case 403: return "HTTP/1.1 403 Forbidden\r\n"
         case 414: return "HTTP/1.1 414 URI Too Long\r\n"
         case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -60,6 +61,20 @@ struct LocalReply {
                 }
             }
             entry.bytes.withUnsafeBytes { _ = buffer.append($0) }
+        }
+
+        /// Appends a `307 Temporary Redirect` to `location` (Envoy's answer to an encoded slash
+        /// under UNESCAPE_AND_REDIRECT), empty body. Rendered per call: it is rare.
+        func appendRedirect(location: UnsafeRawBufferPointer, close: Bool, to buffer: IOBuffer) {
+            refreshDate()
+            var bytes: [UInt8] = Array("HTTP/1.1 307 Temporary Redirect\r\nlocation: ".utf8)
+            bytes.append(contentsOf: location)
+            bytes.append(contentsOf: "\r\ncontent-length: 0\r\ndate: ".utf8)
+            bytes.append(contentsOf: date[0..<29])
+            bytes.append(contentsOf: "\r\nserver: envoy\r\n".utf8)
+            if close { bytes.append(contentsOf: "connection: close\r\n".utf8) }
+            bytes.append(contentsOf: "\r\n".utf8)
+            bytes.withUnsafeBytes { _ = buffer.append($0) }
         }
 
         private func render(status: Int, close: Bool, key: Int) -> Entry {

@@ -26,6 +26,8 @@ public struct ProxyConfig: Sendable {
     public var accessDeniedMessage: String
     /// Write a flow record for every decision (off only to measure what flows cost).
     public var recordFlows: Bool
+    /// Header names with `_` (Envoy `headers_with_underscores_action`; Sluice's default rejects).
+    public var headersWithUnderscores: HeadersWithUnderscoresAction = .rejectRequest
     /// HTTP/2 SETTINGS and flood limits (Envoy's defaults; docs/http2.md).
     public var http2Limits: HTTP2Limits = .default
 

@@ -27,6 +27,17 @@ struct RequestView: HTTPRequestFields {
         }
     }
 
+    /// A view whose path and authority were prepared by `HTTP1RequestPreparer` (the normalised
+    /// path, the validated authority): what the policy matches is what is forwarded.
+    init(bytes: UnsafeRawBufferPointer, head: RequestHead, path: UnsafeRawBufferPointer,
+         authority: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.head = head
+        method = UnsafeRawBufferPointer(rebasing: bytes[head.method])
+        self.path = path
+        self.authority = authority
+    }
+
     var isHEAD: Bool {
         method.count == 4 && method[0] == 0x48 && method[1] == 0x45 && method[2] == 0x41 && method[3] == 0x44
     }

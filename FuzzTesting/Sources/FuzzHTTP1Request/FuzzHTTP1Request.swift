@@ -13,8 +13,11 @@ public func fuzzHTTP1Request(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     for limits in [Limits.default, tight] {
         var head = RequestHead()
         let result = HTTP1Parser.parseRequestHead(bytes, into: &head, limits: limits)
+        checkReader(bytes, limits: limits, expected: result, head: head)
         guard result == .complete else { continue }
         check(head, size: size)
+        checkTarget(UnsafeRawBufferPointer(rebasing: bytes[head.target]))
+        if let host = head.host { try? Authority.validate(UnsafeRawBufferPointer(rebasing: bytes[host])) }
         // The complete head alone parses the same way.
         var again = RequestHead()
         let prefix = UnsafeRawBufferPointer(rebasing: bytes[..<head.headLength])
@@ -27,6 +30,40 @@ public func fuzzHTTP1Request(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         }
     }
     return 0
+}
+
+/// `RequestHeadReader` fed the same bytes in pieces whose sizes come from the input ends with the
+/// parser's answer on the whole (a complete head identical to it), in O(n) work.
+private func checkReader(_ bytes: UnsafeRawBufferPointer, limits: Limits, expected: HeadResult, head: RequestHead) {
+    var reader = RequestHeadReader()
+    var got = RequestHead()
+    var n = 0
+    var result = HeadResult.needMore
+    var step = 1
+    while n < bytes.count {
+        step = Int(bytes[n] & 0x0F) + 1
+        n = min(n + step, bytes.count)
+        result = reader.parse(UnsafeRawBufferPointer(rebasing: bytes[..<n]), into: &got, limits: limits)
+        if result != .needMore { break }
+    }
+    precondition(reader.work <= 8 * max(n, 64), "reader work \(reader.work) for \(n) bytes")
+    if case .complete = expected {
+        precondition(result == .complete && got == head, "reader disagrees with the parser")
+    }
+    if case .complete = result { precondition(expected == .complete, "reader completes where the parser does not") }
+}
+
+/// `PathNormalizer` on a parsed target: never traps, never grows past its storage, and what it
+/// returns is canonical (normalising it again changes nothing).
+private func checkTarget(_ target: UnsafeRawBufferPointer) {
+    let output = UnsafeMutableRawBufferPointer.allocate(byteCount: PathNormalizer.outputCapacity(for: target),
+                                                        alignment: 1)
+    defer { output.deallocate() }
+    guard case .normalized(let length)? = try? PathNormalizer.normalize(target, into: output) else { return }
+    let again = UnsafeMutableRawBufferPointer.allocate(byteCount: length + 1, alignment: 1)
+    defer { again.deallocate() }
+    let second = try? PathNormalizer.normalize(UnsafeRawBufferPointer(rebasing: output[..<length]), into: again)
+    precondition(second == .unchanged, "normalised path is not canonical")
 }
 
 private func check(_ head: RequestHead, size: Int) {

@@ -1,0 +1,57 @@
+import HTTP1
+@testable import Proxy
+import XCTest
+
+/// The HTTP/1 hardening options of `sluice-agent`: underscore-header action and head limits.
+final class AgentCommandLineHTTPTests: XCTestCase {
+    private func options(_ arguments: [String]) throws -> Agent.Options {
+        switch try AgentCommandLine.parse(arguments, environment: { _ in nil }) {
+        case .run(let options): return options
+        case .help: throw AgentCommandLine.Failure(message: "help")
+        }
+    }
+
+    private func failure(_ arguments: [String]) -> String {
+        do {
+            _ = try AgentCommandLine.parse(arguments, environment: { _ in nil })
+            return "accepted"
+        } catch {
+            return error.message
+        }
+    }
+
+    func testDefaultsAreEnvoysLimitsAndRejectingUnderscores() throws {
+        let o = try options([])
+        XCTAssertEqual(o.proxy.headersWithUnderscores, .rejectRequest)
+        XCTAssertEqual(o.proxy.httpLimits.maxHeadBytes, 61440)
+        XCTAssertEqual(o.proxy.httpLimits.maxHeaderCount, 100)
+        XCTAssertEqual(o.proxy.httpLimits.maxTargetBytes, 8192)
+    }
+
+    func testOptionsSetTheConfig() throws {
+        let o = try options(["--http-headers-with-underscores", "drop-header", "--http-max-request-headers-kb=32",
+                             "--http-max-headers-count", "50", "--http-max-request-target-kb", "4"])
+        XCTAssertEqual(o.proxy.headersWithUnderscores, .dropHeader)
+        XCTAssertEqual(o.proxy.httpLimits.maxHeadBytes, 32768)
+        XCTAssertEqual(o.proxy.httpLimits.maxHeaderCount, 50)
+        XCTAssertEqual(o.proxy.httpLimits.maxTargetBytes, 4096)
+        XCTAssertEqual(try options(["--http-headers-with-underscores=allow"]).proxy.headersWithUnderscores, .allow)
+    }
+
+    func testBadValuesNameTheOption() {
+        XCTAssertEqual(failure(["--http-headers-with-underscores", "drop"]),
+                       "--http-headers-with-underscores must be allow, reject-request or drop-header, not 'drop'")
+        XCTAssertTrue(failure(["--http-max-headers-count", "0"]).hasPrefix("--http-max-headers-count:"))
+        XCTAssertTrue(failure(["--http-max-request-headers-kb", "x"]).hasPrefix("--http-max-request-headers-kb:"))
+    }
+
+    func testHelpListsTheOptions() throws {
+        guard case .help(let text) = try AgentCommandLine.parse(["--help"], environment: { _ in nil }) else {
+            return XCTFail("no help")
+        }
+        for name in ["--http-headers-with-underscores", "--http-max-request-headers-kb", "--http-max-headers-count",
+                     "--http-max-request-target-kb"] {
+            XCTAssertTrue(text.contains(name), name)
+        }
+    }
+}
