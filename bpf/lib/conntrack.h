@@ -38,6 +38,8 @@ static __always_inline __u32 sluice_now_s(void)
     __u64 jiffies = bpf_jiffies64();
     if (sluice_clock_cache.jiffies != jiffies) {
         sluice_clock_cache.seconds = (__u32)(bpf_ktime_get_coarse_ns() / SLUICE_NS_PER_S);
+        /* Seconds before jiffies (x86 keeps store order; the compiler must too). */
+        __asm__ __volatile__("" ::: "memory");
         sluice_clock_cache.jiffies = jiffies;
     }
     return sluice_clock_cache.seconds;
