@@ -18,10 +18,31 @@
 
 #define SLUICE_NS_PER_S 1000000000ull
 
-/* CLOCK_MONOTONIC seconds (coarse: a jiffy is plenty at one-second granularity). */
+/* The last clock reading, shared by every CPU (.bss): the jiffy it was taken in and the
+ * CLOCK_MONOTONIC_COARSE seconds then. Both clocks move at the tick, so reading the inlined
+ * jiffies counter per packet and the clock helper once a jiffy gives the same seconds as reading
+ * the helper every time, for about 20 ns less per packet (measured with BPF_PROG_RUN). A reader
+ * that races a writer may see the previous second: one second off at worst. */
+struct sluice_clock {
+    __u64 jiffies;
+    __u32 seconds;
+    __u32 _pad;
+};
+/* Not static: LLVM would split a static struct into two variables, whose .bss BTF the kernel
+ * rejects. Each object that includes this header has its own copy. */
+struct sluice_clock sluice_clock_cache;
+
+/* CLOCK_MONOTONIC_COARSE seconds (`Datapath.monotonicSeconds` reads the same clock). */
 static __always_inline __u32 sluice_now_s(void)
 {
-    return (__u32)(bpf_ktime_get_coarse_ns() / SLUICE_NS_PER_S);
+    __u64 jiffies = bpf_jiffies64();
+    if (sluice_clock_cache.jiffies != jiffies) {
+        sluice_clock_cache.seconds = (__u32)(bpf_ktime_get_coarse_ns() / SLUICE_NS_PER_S);
+        /* Seconds before jiffies (x86 keeps store order; the compiler must too). */
+        __asm__ __volatile__("" ::: "memory");
+        sluice_clock_cache.jiffies = jiffies;
+    }
+    return sluice_clock_cache.seconds;
 }
 
 /* The tuple of a packet, and of its reply. */
