@@ -24,7 +24,8 @@ public struct ServerNamePattern: Hashable, Sendable, CustomStringConvertible {
             case .empty: return "empty server name is not allowed"
             case .invalidCharacter: return "only letters, digits, '-', '_', '.' and '*' are allowed"
             case .emptyLabel: return "empty label"
-            case .misplacedDoubleStar: return "\"**\" is only allowed as the whole first label, as in \"**.example.com\""
+            case .misplacedDoubleStar:
+                return "\"**\" is only allowed as the whole first label, as in \"**.example.com\""
             case .tooLong: return "longer than 253 characters"
             }
         }
@@ -67,7 +68,7 @@ public struct ServerNamePattern: Hashable, Sendable, CustomStringConvertible {
         let doubleStar: [UInt8] = [UInt8(ascii: "*"), UInt8(ascii: "*")]
         let extraLabels = labels.count > 1 && labels[0] == doubleStar
         if extraLabels { labels.removeFirst() }
-        if labels.contains(where: { $0.count > 1 && Self.containsRun(of: doubleStar, in: $0) }) { throw .misplacedDoubleStar }
+        if labels.contains(where: { Self.containsRun(of: doubleStar, in: $0) }) { throw .misplacedDoubleStar }
         matcher = .labels(labels, extraLabels: extraLabels)
     }
 

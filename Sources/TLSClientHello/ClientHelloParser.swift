@@ -17,7 +17,8 @@ public enum ClientHelloParser {
     static let alpnExtension: UInt16 = 16
 
     /// Parses `bytes`, the connection's first bytes.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: ClientHelloLimits = .default) -> ClientHelloResult {
+    public static func parse(_ bytes: UnsafeRawBufferPointer,
+                             limits: ClientHelloLimits = .default) -> ClientHelloResult {
         var offset = 0
         var records = 0
         var header: UInt32 = 0
@@ -73,7 +74,8 @@ public enum ClientHelloParser {
             let result: Result<ClientHello, ClientHelloError>
             if let joined {
                 result = joined.withUnsafeBytes { message in
-                    Result { () throws(ClientHelloError) in try parseBody(UnsafeRawBufferPointer(rebasing: message[4...])) }
+                    let body = UnsafeRawBufferPointer(rebasing: message[4...])
+                    return Result { () throws(ClientHelloError) in try parseBody(body) }
                 }
             } else {
                 let body = UnsafeRawBufferPointer(rebasing: bytes[(single!.lowerBound + 4)..<single!.upperBound])
@@ -101,7 +103,8 @@ public enum ClientHelloParser {
         guard let sessionIDLength = reader.u8(), sessionIDLength <= 32, reader.skip(Int(sessionIDLength)) else {
             throw .badLength(.sessionID)
         }
-        guard let suitesLength = reader.u16(), suitesLength >= 2, suitesLength % 2 == 0, reader.skip(suitesLength) else {
+        guard let suitesLength = reader.u16(), suitesLength >= 2, suitesLength % 2 == 0,
+              reader.skip(suitesLength) else {
             throw .badLength(.cipherSuites)
         }
         guard let compressionLength = reader.u8(), compressionLength >= 1, reader.skip(Int(compressionLength)) else {
