@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
         .target(name: "HTTP1", swiftSettings: optimize),
         .target(name: "DNS", swiftSettings: optimize),
+        // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
+        .target(name: "TLSClientHello", swiftSettings: optimize),
         .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: optimize),
         .target(name: "Policy", dependencies: ["CRE2"], swiftSettings: optimize),
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
@@ -65,6 +67,7 @@ let package = Package(
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS"]),
+        .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),

@@ -18,12 +18,14 @@ let package = Package(
         .target(name: "HTTP1"),
         .target(name: "DNS"),
         .target(name: "Policy", dependencies: ["CRE2", "Yams"]),
+        .target(name: "TLSClientHello"),
 
         .executableTarget(name: "FuzzHTTP1Request", dependencies: ["HTTP1", "CFuzzDriver"]),
         .executableTarget(name: "FuzzHTTP1Response", dependencies: ["HTTP1", "CFuzzDriver"]),
         .executableTarget(name: "FuzzChunked", dependencies: ["HTTP1", "CFuzzDriver"]),
         .executableTarget(name: "FuzzDNS", dependencies: ["DNS", "CFuzzDriver"]),
         .executableTarget(name: "FuzzPolicyYAML", dependencies: ["Policy", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzTLSClientHello", dependencies: ["TLSClientHello", "CFuzzDriver"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

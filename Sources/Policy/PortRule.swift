@@ -81,8 +81,11 @@ enum L7Rules: Sendable {
     }
 }
 
-/// One `toPorts[]` entry: ports plus optional L7 rules.
+/// One `toPorts[]` entry: ports plus optional L7 rules and TLS server names.
 struct PortRule: Sendable {
     var ports: [PortProtocol]
     var rules: L7Rules
+    /// `serverNames`: the SNI allow-list (empty: no SNI constraint). Parsed and validated; the
+    /// parser still refuses a policy that sets it, because the proxy does not enforce it yet.
+    var serverNames: [ServerNamePattern] = []
 }

@@ -6,14 +6,17 @@ enum PortRuleParser {
     /// Largest port range Sluice expands for L7 redirection (one steering entry per port).
     static let maxL7RangePorts = 1024
 
-    private static let unsupported: Set<String> = ["serverNames", "terminatingTLS", "originatingTLS", "listener"]
+    private static let unsupported: Set<String> = ["terminatingTLS", "originatingTLS", "listener"]
 
     /// Parses one `toPorts[]` entry. Deny rules take only `ports`.
     static func parse(_ value: YAMLValue, direction: Direction, isDeny: Bool) throws(LoadError) -> PortRule {
-        let allowed: Set<String> = isDeny ? ["ports"] : Set(["ports", "rules"]).union(unsupported)
+        let allowed: Set<String> = isDeny ? ["ports"] : Set(["ports", "rules", "serverNames"]).union(unsupported)
         let mapping = try value.mapping(allowing: allowed)
         for key in unsupported.sorted() {
-            if let field = mapping.entries[key] { throw field.error("\"\(key)\" is not supported by Sluice yet") }
+            if let field = mapping.entries[key] {
+                let what = key == "listener" ? "" : " (TLS interception is not built yet)"
+                throw field.error("\"\(key)\" is not supported by Sluice yet\(what)")
+            }
         }
         let portsValue = mapping["ports"]
         let portItems = try portsValue?.sequence() ?? []
@@ -24,6 +27,7 @@ enum PortRuleParser {
         let rules = try rulesValue.map { rulesValue throws(LoadError) in
             try L7RuleParser.parse(rulesValue, direction: direction)
         } ?? .none
+        let serverNames = try parseServerNames(mapping, hasL7Rules: rules.kind != nil)
         let isDNS = rules.kind == .dns
         var ports: [PortProtocol] = []
         for item in portItems {
@@ -34,7 +38,37 @@ enum PortRuleParser {
         if isDNS && ports.isEmpty, let rulesValue {
             throw rulesValue.error("Port 53 must be specified for DNS rules")
         }
-        return PortRule(ports: ports, rules: rules)
+        if let field = mapping.entries["serverNames"], !serverNames.isEmpty {
+            // Parsed and validated, but the proxy does not read SNI yet: refuse rather than accept
+            // a policy that would not be enforced.
+            throw field.error("serverNames (TLS SNI rules) are validated but not enforced by Sluice yet")
+        }
+        return PortRule(ports: ports, rules: rules, serverNames: serverNames)
+    }
+
+    /// `serverNames` as Cilium validates it (PortRule.Validate): none with L7 rules unless
+    /// `terminatingTLS` is set, no empty entry; then each entry compiles to a `ServerNamePattern`.
+    static func parseServerNames(_ mapping: YAMLMapping, hasL7Rules: Bool) throws(LoadError) -> [ServerNamePattern] {
+        guard let field = mapping.entries["serverNames"] else { return [] }
+        let items = try field.sequence()
+        if items.isEmpty { return [] }
+        if hasL7Rules && !mapping.has("terminatingTLS") {
+            throw field.error("ServerNames are not allowed with L7 rules without TLS termination")
+        }
+        var patterns: [ServerNamePattern] = []
+        for item in items {
+            let text = try item.string()
+            let result = Result { () throws(ServerNamePattern.SyntaxError) in try ServerNamePattern(text) }
+            switch result {
+            case .success(let pattern):
+                patterns.append(pattern)
+            case .failure(.empty):
+                throw item.error(ServerNamePattern.SyntaxError.empty.description)
+            case .failure(let error):
+                throw item.error("invalid server name \"\(text)\": \(error)")
+            }
+        }
+        return patterns
     }
 
     /// Cilium's per-port L7 checks: TCP only (except DNS), no port 0; Sluice's range cap.

@@ -1,0 +1,87 @@
+import XCTest
+@testable import Policy
+import PolicyYAML
+
+/// `toPorts[].serverNames`, `terminatingTLS` and `originatingTLS` in policy files: Cilium's
+/// validation and wording first, then Sluice's refusal of what it does not enforce yet.
+final class ServerNamesPolicyTests: XCTestCase {
+    private func error(_ yaml: String) -> String? {
+        do {
+            try PolicyRepository().apply(yamlText: yaml, fileName: "policy.yaml")
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    private func policy(_ toPort: String) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: p
+          namespace: backend
+        spec:
+          endpointSelector: {}
+          egress:
+          - toPorts:
+            - ports:
+              - port: "443"
+                protocol: TCP
+        \(toPort)
+        """
+    }
+
+    func testEmptyServerName() {
+        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\", \"\"]")),
+                       "policy.yaml:13:40: spec.egress[0].toPorts[0].serverNames[1]: empty server name is not allowed")
+    }
+
+    func testServerNamesWithL7RulesNeedTLSTermination() {
+        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: [{method: GET}]")),
+                       "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: ServerNames are not allowed with L7 rules without TLS termination")
+        // `http: []` is no L7 at all (Cilium L7Rules.IsEmpty): only the not-enforced refusal remains.
+        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: []")),
+                       "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet")
+    }
+
+    func testInvalidPattern() {
+        XCTAssertEqual(error(policy("      serverNames: [\"www.**.example.com\"]")),
+                       "policy.yaml:13:21: spec.egress[0].toPorts[0].serverNames[0]: invalid server name \"www.**.example.com\": \"**\" is only allowed as the whole first label, as in \"**.example.com\"")
+        XCTAssertEqual(error(policy("      serverNames: [\"https://example.com\"]")),
+                       "policy.yaml:13:21: spec.egress[0].toPorts[0].serverNames[0]: invalid server name \"https://example.com\": only letters, digits, '-', '_', '.' and '*' are allowed")
+    }
+
+    /// A valid serverNames list is parsed into patterns, and the policy is still refused: never
+    /// accepted and then silently not enforced.
+    func testValidServerNamesAreRefusedAsNotEnforced() throws {
+        let message = "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet"
+        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\", \"*.example.org\", \"**.example.net\", \"*\"]")), message)
+    }
+
+    func testParsedPatterns() throws {
+        let yaml = "serverNames: [\"API.example.com\", \"*.example.org\"]\nports: [{port: \"443\", protocol: TCP}]\n"
+        let root = try XCTUnwrap(PolicyYAML.documents(yaml, fileName: "t.yaml").first)
+        let value = YAMLValue(node: root, path: "", file: "t.yaml")
+        let mapping = try value.mapping(allowing: ["serverNames", "ports"])
+        let patterns = try PortRuleParser.parseServerNames(mapping, hasL7Rules: false)
+        XCTAssertEqual(patterns.map(\.description), ["api.example.com", "*.example.org"])
+        XCTAssertTrue(patterns[1].matches("www.example.org"))
+        XCTAssertFalse(patterns[1].matches(nil))
+    }
+
+    func testEmptyServerNamesListIsNoConstraint() {
+        XCTAssertNil(error(policy("      serverNames: []")))
+    }
+
+    func testTLSInterceptionIsRefusedClearly() {
+        let secret = "\n        secret: {namespace: kube-system, name: tls}"
+        XCTAssertEqual(error(policy("      terminatingTLS:" + secret)),
+                       "policy.yaml:14:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)")
+        XCTAssertEqual(error(policy("      originatingTLS:" + secret)),
+                       "policy.yaml:14:9: spec.egress[0].toPorts[0].originatingTLS: \"originatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)")
+        // With terminatingTLS, serverNames and L7 rules pass Cilium's check; terminatingTLS itself is refused.
+        XCTAssertEqual(error(policy("      serverNames: [\"a.example\"]\n      rules:\n        http: [{}]\n      terminatingTLS:" + secret)),
+                       "policy.yaml:17:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)")
+    }
+}
