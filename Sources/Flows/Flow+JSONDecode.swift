@@ -1,4 +1,4 @@
-public import SluiceJSON
+import SluiceJSON
 
 extension Flow {
     /// Why a line of exported flows could not be read.

@@ -65,19 +65,7 @@ public enum FlowPrinter {
             row += [flowType(f), verdict(f), f.summary]
             rows.append(row)
         }
-        let columns = rows[0].count
-        var widths = [Int](repeating: 2, count: columns)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < columns - 1 { widths[i] = max(widths[i], cell.count + 3) }
-        }
-        return rows.map { row in
-            var line = ""
-            for (i, cell) in row.enumerated() {
-                line += cell
-                if i < columns - 1 { line += String(repeating: " ", count: widths[i] - cell.count) }
-            }
-            return line
-        }
+        return TextTable.align(rows)
     }
 
     /// The zone Go's `time.Local` would use: `TZ` when set (empty or unknown means UTC), else the system zone

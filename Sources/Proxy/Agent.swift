@@ -48,21 +48,21 @@ public final class Agent {
     }
 
     let options: Options
-    private var datapath: Datapath?
-    private var ring: FlowRing?
-    private var server: ProxyServer?
-    private let repository = PolicyRepository()
+    var datapath: Datapath?
+    var ring: FlowRing?
+    var server: ProxyServer?
+    let repository = PolicyRepository()
     private var allocator = IdentityAllocator()
-    private var endpoints: [EndpointDescriptor] = []
-    private var ifindexes: [UInt32: Int32] = [:]
-    private var snapshot: PolicySnapshot?
+    var endpoints: [EndpointDescriptor] = []
+    var ifindexes: [UInt32: Int32] = [:]
+    var snapshot: PolicySnapshot?
     private let lock = Lock()
     /// The toFQDNs selectors of each policy object in force (see FQDNSelectorSet).
     private var fqdnSelectorsByKey: [PolicyKey: FQDNSelectorSet] = [:]
     private var fqdn: FQDNService?
     private var fqdnWriter: FQDNPolicyWriter?
     /// How long the last `apply` took to compile and to reach the maps (`status` reports it).
-    private var lastInstall: InstallTiming?
+    var lastInstall: InstallTiming?
 
     public init(options: Options) {
         self.options = options
@@ -149,6 +149,10 @@ public final class Agent {
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall { message += "\n" + lastInstall.description }
             return ControlResponse(ok: true, message: message)
+        case AgentIntrospection.operation:
+            return introspect()
+        case AgentIntrospection.conntrackOperation:
+            return conntrack()
         default:
             return ControlResponse(ok: false, message: "unknown operation \(request.op)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datapath
+import Flows
 import Foundation
 import Glibc
 import PolicyYAML
@@ -12,7 +13,9 @@ struct Sluice: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Transparent per-node L7 policy proxy: CiliumNetworkPolicy HTTP and DNS rules, Hubble-style flows.",
-        subcommands: [Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, AgentCommand.self])
+        version: SluiceVersion.current,
+        subcommands: [Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, Status.self,
+                      Version.self, EndpointCommand.self, IdentityCommand.self, FQDNCommand.self, BPFCommand.self, AgentCommand.self])
 
     /// `sluice agent ...` becomes `sluice-agent ...` before anything else runs (its own options
     /// and help); every other command goes to ArgumentParser.
