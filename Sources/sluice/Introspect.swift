@@ -2,6 +2,7 @@ import ArgumentParser
 import Datapath
 import Flows
 import Foundation
+import Policy
 import Proxy
 import SluiceJSON
 
@@ -144,6 +145,43 @@ struct BPFCommand: ParsableCommand {
                 let entries = try JSON.decode([Datapath.ConntrackEntry].self, from: Array(response.message.utf8))
                 IntrospectionText.conntrack(entries, nowNs: Clock.monotonic()).forEach { print($0) }
             }
+        }
+    }
+}
+
+/// `sluice policy get -o yaml|json`: the objects in force (the agent's list) as they were applied, taken
+/// from the agent's stored policy files (`STATE/policies/NNNNNN.json`, newest object wins).
+enum PolicyObjects {
+    private struct Stored: Decodable {
+        var file: String
+        var documents: [PolicyNode]
+    }
+
+    static func print(format: String, socket: String) throws {
+        guard format == "yaml" || format == "json" else { throw ValidationError("invalid output format: \(format) (yaml, json)") }
+        let inForce = Set(try AgentQuery.introspection(socket: socket).policies)
+        let directory = Paths.agentState + "/policies"
+        var latest: [String: PolicyNode] = [:]
+        var order: [String] = []
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        for name in names {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                  let stored = try? JSON.decode(Stored.self, from: Array(data)) else { continue }
+            for document in stored.documents {
+                guard let key = document.policyKey else { continue }
+                let id = "\(key.kind.rawValue) \(key.namespace.isEmpty ? "" : key.namespace + "/")\(key.name)"
+                if latest[id] == nil { order.append(id) }
+                latest[id] = document
+            }
+        }
+        let documents = order.sorted().filter { inForce.contains($0) }.compactMap { latest[$0] }
+        if format == "json" {
+            let items = documents.map(\.jsonText).joined(separator: ",")
+            let list = "{\"apiVersion\":\"v1\",\"items\":[" + items + "],\"kind\":\"List\"}"
+            let value = try JSONValue.parse(Array(list.utf8))
+            Swift.print(String(decoding: value.serialized(pretty: true), as: UTF8.self))
+        } else {
+            Swift.print(documents.map { $0.yamlLines().joined(separator: "\n") }.joined(separator: "\n---\n"))
         }
     }
 }

@@ -88,8 +88,14 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the policies in force.")
         @Option(help: "Control socket of the agent.")
         var socket: String = Paths.controlSocket
+        @Option(name: .shortAndLong, help: "yaml or json: the policy objects in force as applied (default: the agent's normalised listing).")
+        var output: String?
 
         func run() throws {
+            if let output {
+                try PolicyObjects.print(format: output, socket: socket)
+                return
+            }
             let response = try ControlClient.send(ControlRequest(op: "get"), path: socket)
             print(response.message)
             if !response.ok { throw ExitCode(1) }
