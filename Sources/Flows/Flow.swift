@@ -7,6 +7,10 @@
 public struct Flow: Sendable, Equatable {
     /// Wall-clock time of the event.
     public var time: Timestamp
+    /// `uuid`: the flow's identifier (`FlowUUID`: the same record always gets the same one); empty when unknown.
+    public var uuid: String = ""
+    /// `emitter`: who produced the flow (Sluice and its version); nil when unknown.
+    public var emitter: Emitter?
     /// Hubble verdict.
     public var verdict: Verdict
     /// `drop_reason` (deprecated in flow.proto but still filled): the numeric drop reason, 0 when none.
@@ -63,6 +67,20 @@ public struct Flow: Sendable, Equatable {
 }
 
 extension Flow {
+    /// `Emitter`: the name and version of the component that produced the flow.
+    public struct Emitter: Sendable, Equatable {
+        public var name: String
+        public var version: String
+
+        public init(name: String, version: String) {
+            self.name = name
+            self.version = version
+        }
+
+        /// Sluice itself.
+        public static let sluice = Emitter(name: "Sluice", version: SluiceVersion.current)
+    }
+
     /// A protobuf `Timestamp`: seconds and nanoseconds since the Unix epoch (UTC).
     public struct Timestamp: Sendable, Equatable, Hashable, Comparable {
         /// Whole seconds since 1970-01-01T00:00:00Z.

@@ -22,9 +22,15 @@ extension FlowFilter {
         var httpURLs: [Regex<AnyRegexOutput>] = []
         var httpStatus: [HTTPStatusMatch] = []
         var directions: [Flow.TrafficDirection] = []
+        var nodeNames: [String] = []
+        var uuids: [String] = []
+        var tcpFlags: [TCPFlagsMatch] = []
+        var ipVersions: [Flow.IPVersion] = []
+        var httpHeaders: [Flow.HTTP.Header] = []
 
         var hasHTTPFilters: Bool {
             !httpMethods.isEmpty || !httpPaths.isEmpty || !httpURLs.isEmpty || !httpStatus.isEmpty
+                || !httpHeaders.isEmpty
         }
 
         /// Hubble's `namespaceModifier.applySrc`: no pod filter becomes "any pod", then every pod without a
@@ -67,6 +73,33 @@ extension FlowFilter {
                 && Self.any(httpURLs) { regex in http.map { $0.url.contains(regex) } ?? false }
                 && Self.any(httpStatus) { $0.matches(f) }
                 && Self.any(directions) { $0 == f.trafficDirection }
+                && Self.any(nodeNames) { Self.node($0, matches: f.nodeName) }
+                && Self.any(uuids) { $0 == f.uuid }
+                && Self.any(tcpFlags) { $0.matches(f) }
+                && Self.any(ipVersions) { $0 == f.ip?.ipVersion }
+                && Self.any(httpHeaders) { h in http?.headers.contains(h) ?? false }
+        }
+
+        /// cilium `filters/node.go`: a `[cluster/]node` pattern where `*` matches any run of characters; a
+        /// pattern without a cluster matches the node part of a `cluster/node` name.
+        static func node(_ pattern: String, matches name: String) -> Bool {
+            var name = Substring(name)
+            if !pattern.contains("/"), let slash = name.lastIndex(of: "/") { name = name[name.index(after: slash)...] }
+            return glob(Array(pattern.utf8)[...], Array(name.utf8)[...])
+        }
+
+        private static func glob(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
+            guard let first = p.first else { return s.isEmpty }
+            if first == UInt8(ascii: "*") {
+                var rest = s
+                while true {
+                    if glob(p.dropFirst(), rest) { return true }
+                    if rest.isEmpty { return false }
+                    rest = rest.dropFirst()
+                }
+            }
+            guard let c = s.first, c == first else { return false }
+            return glob(p.dropFirst(), s.dropFirst())
         }
 
         /// An empty criterion holds; otherwise one value must match.
@@ -78,7 +111,7 @@ extension FlowFilter {
         /// (from `ns/`-less all-namespace forms) matches any namespace.
         static func pod(_ filter: String, matches endpoint: FlowEndpoint?) -> Bool {
             let (namespace, prefix) = parseNamespacedName(filter)
-            guard let endpoint else { return false }
+            guard let endpoint, !(endpoint.namespace.isEmpty && endpoint.podName.isEmpty) else { return false }
             if !namespace.isEmpty && endpoint.namespace != namespace { return false }
             return endpoint.podName.hasPrefix(prefix)
         }
@@ -103,6 +136,17 @@ extension FlowFilter {
             case "dns": return f.l7?.dns != nil
             default: return false
             }
+        }
+    }
+
+    /// A `--tcp-flags` value: every named flag must be set (NS is never recorded, so it never matches).
+    struct TCPFlagsMatch {
+        var flags: Flow.TCPFlags
+        var ns: Bool
+
+        func matches(_ f: Flow) -> Bool {
+            guard !ns, case .tcp(let tcp)? = f.l4, let set = tcp.flags else { return false }
+            return set.isSuperset(of: flags)
         }
     }
 

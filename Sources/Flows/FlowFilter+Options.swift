@@ -83,6 +83,42 @@ extension FlowFilter {
         }
     }
 
+    /// `--node-name`, `--uuid`, `--tcp-flags`, `--http-header`, `--ip-version`, `-4`, `-6`.
+    mutating func addFlowProperty(_ option: Option, _ value: String) throws(Error) {
+        switch option {
+        case .nodeName: both { $0.nodeNames.append(value) }
+        case .uuid: both { $0.uuids.append(value) }
+        case .tcpFlags:
+            var match = TCPFlagsMatch(flags: [], ns: false)
+            for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let name = part.uppercased()
+                if name == "NS" {
+                    match.ns = true
+                } else if let flag = Flow.TCPFlags.protoOrder.first(where: { $0.1 == name })?.0 {
+                    match.flags.insert(flag)
+                } else {
+                    throw Error("unknown TCP flag \"\(part)\" in --tcp-flags \(value) (SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, NS)")
+                }
+            }
+            both { $0.tcpFlags.append(match) }
+        case .httpHeader:
+            guard let colon = value.firstIndex(of: ":") else {
+                throw Error("invalid --http-header value, expected key:value: \(value)")
+            }
+            let header = Flow.HTTP.Header(key: String(value[..<colon]), value: String(value[value.index(after: colon)...]))
+            both { $0.httpHeaders.append(header) }
+        case .ipv4: both { $0.ipVersions.append(.ipv4) }
+        case .ipv6: both { $0.ipVersions.append(.ipv6) }
+        case .ipVersion:
+            switch value.lowercased() {
+            case "4", "v4", "ipv4", "ip4": both { $0.ipVersions.append(.ipv4) }
+            case "6", "v6", "ipv6", "ip6": both { $0.ipVersions.append(.ipv6) }
+            default: throw Error("invalid IP version filter argument: \(value) (4 or 6)")
+            }
+        default: break
+        }
+    }
+
     /// cilium `monitor/api` `MessageTypeNames`.
     static let messageTypes: [String: Int32] = [
         "drop": Flow.EventType.drop, "debug": Flow.EventType.debug, "capture": Flow.EventType.capture,

@@ -25,6 +25,18 @@ public struct FlowFilter {
         case httpMethod = "http-method", httpPath = "http-path", httpURL = "http-url", httpStatus = "http-status"
         case trafficDirection = "traffic-direction"
         case fqdn, fromFQDN = "from-fqdn", toFQDN = "to-fqdn"
+        case allNamespaces = "all-namespaces", fromAllNamespaces = "from-all-namespaces"
+        case toAllNamespaces = "to-all-namespaces"
+        case nodeName = "node-name", uuid, tcpFlags = "tcp-flags", httpHeader = "http-header"
+        case ipVersion = "ip-version", ipv4, ipv6
+
+        /// False for the switches (`--all-namespaces`, `--ipv4`...), which take no value.
+        public var takesValue: Bool {
+            switch self {
+            case .allNamespaces, .fromAllNamespaces, .toAllNamespaces, .ipv4, .ipv6: false
+            default: true
+            }
+        }
     }
 
     /// Why an option value was refused; `description` is Hubble's wording where it has one.
@@ -62,6 +74,11 @@ public struct FlowFilter {
         case .namespace: namespaces.append(value)
         case .fromNamespace: sourceNamespaces.append(value)
         case .toNamespace: destinationNamespaces.append(value)
+        // Hubble: the empty namespace, which pod filters turn into `/` (any namespace, any pod).
+        case .allNamespaces: namespaces.append("")
+        case .fromAllNamespaces: sourceNamespaces.append("")
+        case .toAllNamespaces: destinationNamespaces.append("")
+        case .nodeName, .uuid, .tcpFlags, .httpHeader, .ipVersion, .ipv4, .ipv6: try addFlowProperty(option, value)
         case .pod: either(source: { $0.sourcePods.append(value) }, destination: { $0.destinationPods.append(value) })
         case .fromPod: both { $0.sourcePods.append(value) }
         case .toPod: both { $0.destinationPods.append(value) }
@@ -141,8 +158,8 @@ public struct FlowFilter {
 
     /// Hubble's groups of options that cannot be combined in one filter.
     private static let conflicts: [[Option]] = [
-        [.fromIP, .ip, .fromNamespace, .namespace], [.fromIP, .ip, .fromPod, .pod],
-        [.toIP, .ip, .toNamespace, .namespace], [.toIP, .ip, .toPod, .pod],
+        [.fromIP, .ip, .fromNamespace, .namespace, .allNamespaces, .fromAllNamespaces], [.fromIP, .ip, .fromPod, .pod],
+        [.toIP, .ip, .toNamespace, .namespace, .allNamespaces, .toAllNamespaces], [.toIP, .ip, .toPod, .pod],
         [.toPod, .namespace], [.fromPod, .namespace], [.label, .fromLabel], [.label, .toLabel],
         [.port, .toPort], [.port, .fromPort], [.identity, .toIdentity], [.identity, .fromIdentity],
     ]

@@ -16,6 +16,13 @@ extension FlowPrinter {
     private static func flowObject(_ f: Flow) -> String {
         var o = JSONText()
         o.raw("time", JSONText.quoted(CivilTime.rfc3339(f.time)))
+        o.string("uuid", f.uuid)
+        if let emitter = f.emitter {
+            o.object("emitter") { e in
+                e.string("name", emitter.name)
+                e.string("version", emitter.version)
+            }
+        }
         if f.verdict != .unknown { o.raw("verdict", JSONText.quoted(f.verdict.name)) }
         o.number("drop_reason", f.dropReason)
         if let ip = f.ip {

@@ -11,7 +11,8 @@ public enum FlowPrinter {
     ///
     /// Time is Go's `StampMilli` in `timeZone` (default: `localTimeZone`). The arrow is `->` when `is_reply` is
     /// false, `<-` when true (source and destination are then swapped back for printing), `<>` when unknown.
-    public static func compact(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false) -> String {
+    public static func compact(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+                               timeFormat: TimeFormat = .stampMilli) -> String {
         var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames)
         var dst = host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames)
         var srcIdentity = identity(f.source?.identity ?? 0)
@@ -27,7 +28,7 @@ public enum FlowPrinter {
         case false?:
             break
         }
-        var line = time(f, timeZone: timeZone)
+        var line = time(f, timeZone: timeZone, format: timeFormat)
         if printNodeName { line += " [" + f.nodeName + "]" }
         line += ": " + src + " " + srcIdentity + " " + arrow + " " + dst + " " + dstIdentity + " "
         line += flowType(f) + " " + verdict(f) + " (" + f.summary + ")"
@@ -35,8 +36,9 @@ public enum FlowPrinter {
     }
 
     /// One `-o dict` block (no trailing newline): `KEY: value` lines, keys right-aligned.
-    public static func dict(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false) -> String {
-        var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone)]
+    public static func dict(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+                            timeFormat: TimeFormat = .stampMilli) -> String {
+        var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone, format: timeFormat)]
         if printNodeName { lines.append("       NODE: " + f.nodeName) }
         lines.append("     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
         lines.append("DESTINATION: " + host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
@@ -44,6 +46,26 @@ public enum FlowPrinter {
         lines.append("    VERDICT: " + verdict(f))
         lines.append("    SUMMARY: " + f.summary)
         return lines.joined(separator: "\n")
+    }
+
+    /// `-o table` (hubble's tab printer): a header line `TIMESTAMP [NODE] SOURCE DESTINATION TYPE VERDICT SUMMARY`
+    /// and one line per flow, columns aligned as Go's `tabwriter` (minimum width 2, padding 3, spaces) aligns
+    /// them; no lines at all when there are no flows. Hosts are not swapped for replies (as in dict output).
+    public static func table(_ flows: [Flow], timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+                             timeFormat: TimeFormat = .stampMilli) -> [String] {
+        guard !flows.isEmpty else { return [] }
+        var rows: [[String]] = [printNodeName
+            ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
+            : ["TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]]
+        for f in flows {
+            var row = [time(f, timeZone: timeZone, format: timeFormat)]
+            if printNodeName { row.append(f.nodeName) }
+            row.append(host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
+            row.append(host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
+            row += [flowType(f), verdict(f), f.summary]
+            rows.append(row)
+        }
+        return TextTable.align(rows)
     }
 
     /// The zone Go's `time.Local` would use: `TZ` when set (empty or unknown means UTC), else the system zone
@@ -76,9 +98,9 @@ public enum FlowPrinter {
 
     // MARK: - Internals
 
-    private static func time(_ f: Flow, timeZone: PrintTimeZone?) -> String {
+    private static func time(_ f: Flow, timeZone: PrintTimeZone?, format: TimeFormat) -> String {
         let offset = (timeZone ?? localTimeZone).utcOffsetSeconds(atUnixSeconds: Int64(f.time.seconds))
-        return CivilTime.stampMilli(f.time, utcOffsetSeconds: offset)
+        return format.format(f.time, utcOffsetSeconds: offset)
     }
 
     private static func verdict(_ f: Flow) -> String {

@@ -51,9 +51,9 @@ public final class Agent {
     }
 
     let options: Options
-    private var datapath: Datapath?
-    private var ring: FlowRing?
-    private var server: ProxyServer?
+    var datapath: Datapath?
+    var ring: FlowRing?
+    var server: ProxyServer?
     var ifindexes: [UInt32: Int32] = [:]
     private let lock = Lock()
     /// The policy in force and the one way to change it.
@@ -153,6 +153,10 @@ public final class Agent {
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
             return ControlResponse(ok: true, message: message)
+        case AgentIntrospection.operation:
+            return introspect()
+        case AgentIntrospection.conntrackOperation:
+            return conntrack()
         default:
             return ControlResponse(ok: false, message: "unknown operation \(request.op)")
         }

@@ -6,18 +6,20 @@ import Foundation
 /// `sluice observe`: reads the pinned flow map like `hubble observe` reads Hubble's ring.
 struct Observe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print flows from the flow map (Hubble's `observe`).",
+        abstract: "Print flows from the flow map (Hubble's `observe`; `sluice observe flows` is the same).",
         discussion: """
             Filters, as in `hubble observe` (values of one flag are ORed, different flags ANDed; `--not` \
             makes the next filter a blacklist entry): --verdict, --drop-reason-desc, -n/--namespace, \
-            --from-namespace, --to-namespace, --pod, --from-pod, --to-pod (a [ns/]name prefix), --label, \
-            --from-label, --to-label, --ip, --from-ip, --to-ip, --port, --from-port, --to-port, --identity, \
+            --from-namespace, --to-namespace, -A/--all-namespaces, --from-all-namespaces, --to-all-namespaces, \
+            --pod, --from-pod, --to-pod (a [ns/]name prefix), -l/--label, --from-label, --to-label, --ip, --from-ip, \
+            --to-ip, -4/--ipv4, -6/--ipv6, --ip-version, --port, --from-port, --to-port, --identity, \
             --from-identity, --to-identity, -t/--type (l7, drop, policy-verdict, trace), --protocol \
-            (tcp, udp, http, dns), --http-method, --http-path, --http-url, --http-status, --traffic-direction, \
+            (tcp, udp, http, dns), --http-method, --http-path, --http-url, --http-status, --http-header key:value, \
+            --tcp-flags SYN,ACK, --traffic-direction, --node-name (`*` wildcards), --uuid, \
             --fqdn, --from-fqdn, --to-fqdn (names learned by the DNS proxy; `*` matches any run of name characters).
             """)
 
-    @Option(help: "Print the last N flows (default 20 unless --follow, --all or --first).")
+    @Option(help: "Print the last N flows (default 20 unless --follow, --all, --first, --since or --until).")
     var last: Int?
     @Option(help: "Print the first N flows still in the map.")
     var first: Int?
@@ -25,87 +27,212 @@ struct Observe: ParsableCommand {
     var all = false
     @Flag(name: .shortAndLong, help: "Keep printing new flows.")
     var follow = false
-    @Option(name: .shortAndLong, help: "Output: compact, json, jsonpb, dict.")
+    @Option(help: "Only flows at or after this time: a duration back from now (1m, 2h30m) or RFC 3339.")
+    var since: String?
+    @Option(help: "Only flows at or before this time: a duration back from now (1m, 2h30m) or RFC 3339.")
+    var until: String?
+    @Option(name: .shortAndLong, help: "Output: compact, dict, json, jsonpb, table (or tab).")
     var output: String = "compact"
-    @Flag(help: "Print the node name in compact output.")
+    @Option(help: "Time layout: StampMilli, RFC3339, RFC3339Milli, RFC3339Micro, RFC3339Nano, RFC1123Z.")
+    var timeFormat: String = TimeFormat.stampMilli.rawValue
+    @Flag(help: "Print the node name in compact, dict and table output.")
     var printNodeName = false
+    @Flag(help: "Print the names of the policies that allowed or denied a flow, when its record carries them (Sluice's records do not yet).")
+    var printPolicyNames = false
+    @Option(help: "Read flows from exported JSON lines (`-o json` output) instead of the flow map; `-` is stdin.")
+    var inputFile: String?
     @Argument(parsing: .allUnrecognized, help: "Filters (see above).")
     var filterArguments: [String] = []
 
     func run() throws {
-        let (whitelist, blacklist) = try Observe.parseFilters(filterArguments)
+        guard let format = OutputFormat(rawValue: output) else {
+            throw ValidationError("invalid output format: \(output) (compact, dict, json, jsonpb, table, tab)")
+        }
+        guard let layout = TimeFormat(rawValue: timeFormat) ?? TimeFormat.allCases.first(where: {
+            $0.rawValue.lowercased() == timeFormat.lowercased()
+        }) else {
+            throw ValidationError("invalid time format: \(timeFormat) (\(TimeFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if follow && (format == .table || format == .tab) {
+            throw ValidationError("output format table is not compatible with follow mode")
+        }
+        if follow && inputFile != nil { throw ValidationError("--follow cannot be used with --input-file") }
+        var arguments = filterArguments
+        if arguments.first == "flows" { arguments.removeFirst() }
+        let (whitelist, blacklist) = try Observe.parseFilters(arguments)
+        let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtime()))
+        let window = try TimeWindow(since: since, until: until, now: now)
+        var printer = Printer(format: format, timeFormat: layout, printNodeName: printNodeName)
+        let selection = Selection(last: last, first: first, all: all, follow: follow, timeBounded: since != nil || until != nil)
+
+        if let inputFile {
+            let flows = try Observe.readExported(inputFile)
+            let matching = flows.filter { window.contains($0) && Observe.passes($0, whitelist, blacklist) }
+            for flow in selection.pick(matching) { printer.emit(flow) }
+            printer.finish()
+            return
+        }
+
         let ring = try FlowRing.openForReading(pinDirectory: Paths.pinDirectory)
-        let directory = Observe.loadDirectory()
+        let seed = Observe.ringIdentity()
+        var directory = Observe.loadDirectory()
         let offset = Int64(bitPattern: Clock.realtime() &- Clock.monotonic())
+        func flow(at seq: UInt64) -> Flow? {
+            guard let rec = ring.read(seq: seq) else { return nil }
+            var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
+            flow.uuid = FlowUUID.make(seed: seed, seq: seq)
+            flow.emitter = .sluice
+            return flow
+        }
         let next = ring.nextSeq
         let oldest = next > FlowRing.capacity ? next - FlowRing.capacity : 0
-
-        var seq: UInt64
-        var limit: Int? = nil
-        if all {
-            seq = oldest
-        } else if let first {
-            seq = oldest
-            limit = first
-        } else if follow && last == nil {
+        var seq = oldest
+        if selection.followOnly {
             seq = next
         } else {
-            seq = oldest
-            limit = nil
-        }
-        var printed = 0
-        // --last N: collect the matching flows, print the final N.
-        if !all && first == nil && !(follow && last == nil) {
-            let n = last ?? 20
-            var window: [Flow] = []
+            var matching: [Flow] = []
             while seq < next {
-                if let rec = ring.read(seq: seq) {
-                    let flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
-                    if Observe.passes(flow, whitelist, blacklist) {
-                        window.append(flow)
-                        if window.count > n { window.removeFirst() }
-                    }
-                }
+                if let f = flow(at: seq), window.contains(f), Observe.passes(f, whitelist, blacklist) { matching.append(f) }
                 seq += 1
             }
-            for flow in window { emit(flow) }
-        } else {
-            while seq < next, limit.map({ printed < $0 }) ?? true {
-                if let rec = ring.read(seq: seq) {
-                    let flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
-                    if Observe.passes(flow, whitelist, blacklist) {
-                        emit(flow)
-                        printed += 1
-                    }
-                }
-                seq += 1
-            }
+            for f in selection.pick(matching) { printer.emit(f) }
         }
+        printer.finish()
         guard follow else { return }
         fflush(stdout)
         while true {
             let head = ring.nextSeq
             if head - seq > FlowRing.capacity { seq = head - FlowRing.capacity }
-            var directory = directory
             if seq < head { directory = Observe.loadDirectory() }
             while seq < head {
-                if let rec = ring.read(seq: seq) {
-                    let flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
-                    if Observe.passes(flow, whitelist, blacklist) { emit(flow) }
-                }
+                if let f = flow(at: seq), window.contains(f), Observe.passes(f, whitelist, blacklist) { printer.emit(f) }
                 seq += 1
             }
             fflush(stdout)
+            if let end = window.until, now.seconds < end.seconds, Flow.Timestamp(
+                nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtime())) > end { return }
             usleep(50_000)
         }
     }
 
-    private func emit(_ flow: Flow) {
-        switch output {
-        case "json", "jsonpb": print(FlowPrinter.json(flow))
-        case "dict": print(FlowPrinter.dict(flow, printNodeName: printNodeName))
-        default: print(FlowPrinter.compact(flow, printNodeName: printNodeName))
+    /// `-o` values (hubble's, `tab` being its alias of `table`).
+    enum OutputFormat: String {
+        case compact, dict, json, jsonpb, table, tab
+    }
+
+    /// Prints flows one at a time; `table` collects them and prints at `finish` (tabwriter's alignment).
+    struct Printer {
+        let format: OutputFormat
+        let timeFormat: TimeFormat
+        let printNodeName: Bool
+        var printed = 0
+        var table: [Flow] = []
+
+        init(format: OutputFormat, timeFormat: TimeFormat, printNodeName: Bool) {
+            self.format = format
+            self.timeFormat = timeFormat
+            self.printNodeName = printNodeName
         }
+
+        mutating func emit(_ flow: Flow) {
+            switch format {
+            case .json, .jsonpb: print(FlowPrinter.json(flow))
+            case .dict:
+                if printed > 0 { print(FlowPrinter.dictSeparator) }
+                print(FlowPrinter.dict(flow, printNodeName: printNodeName, timeFormat: timeFormat))
+            case .table, .tab: table.append(flow)
+            case .compact: print(FlowPrinter.compact(flow, printNodeName: printNodeName, timeFormat: timeFormat))
+            }
+            printed += 1
+        }
+
+        mutating func finish() {
+            for line in FlowPrinter.table(table, printNodeName: printNodeName, timeFormat: timeFormat) { print(line) }
+            table = []
+        }
+    }
+
+    /// Which of the matching flows are printed: hubble's `--first`, `--last` (20 by default), `--all`.
+    struct Selection {
+        let last: Int?
+        let first: Int?
+        let all: Bool
+        let follow: Bool
+        let timeBounded: Bool
+
+        /// `--follow` alone: only new flows.
+        var followOnly: Bool { follow && last == nil && first == nil && !all && !timeBounded }
+
+        func pick(_ flows: [Flow]) -> ArraySlice<Flow> {
+            if let first { return flows.prefix(max(0, first)) }
+            if let last { return flows.suffix(max(0, last)) }
+            if all || timeBounded || follow { return flows[...] }
+            return flows.suffix(20)
+        }
+    }
+
+    /// `--since` / `--until`.
+    struct TimeWindow {
+        var since: Flow.Timestamp?
+        var until: Flow.Timestamp?
+
+        init(since: String?, until: String?, now: Flow.Timestamp) throws {
+            if let since {
+                guard let t = ObserveTime.parse(since, now: now) else {
+                    throw ValidationError("invalid --since value: \(since) (a duration like 1m or 2h30m, or RFC 3339)")
+                }
+                self.since = t
+            }
+            if let until {
+                guard let t = ObserveTime.parse(until, now: now) else {
+                    throw ValidationError("invalid --until value: \(until) (a duration like 1m or 2h30m, or RFC 3339)")
+                }
+                self.until = t
+            }
+            if let s = self.since, let u = self.until, u < s {
+                throw ValidationError("--until must be after --since")
+            }
+        }
+
+        func contains(_ f: Flow) -> Bool {
+            if let since, f.time < since { return false }
+            if let until, until < f.time { return false }
+            return true
+        }
+    }
+
+    /// Exported JSON lines (a file, or stdin for `-`); lines that are not flows are reported on stderr and skipped.
+    static func readExported(_ path: String) throws -> [Flow] {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read \(path)")
+            }
+            data = contents
+        }
+        var flows: [Flow] = []
+        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
+            let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.isEmpty { continue }
+            do {
+                if let flow = try Flow.fromJSON(text) { flows.append(flow) }
+            } catch {
+                FileHandle.standardError.write(Data("warning: \(path == "-" ? "stdin" : path):\(n + 1): \(error)\n".utf8))
+            }
+        }
+        return flows
+    }
+
+    /// What makes this ring's records distinct from another ring's: the boot and the pinned map's inode and
+    /// change time (a re-created ring map has new ones), so `FlowUUID`s do not repeat across rings.
+    static func ringIdentity() -> String {
+        let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        var st = stat()
+        guard stat(Paths.pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
+        return boot + "/" + String(st.st_ino) + "/" + String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)
     }
 
     /// Hubble's rule: a flow is shown when it passes the whitelist and the (negated) blacklist.
@@ -115,7 +242,9 @@ struct Observe: ParsableCommand {
         return true
     }
 
-    static let shortOptions: [String: FlowFilter.Option] = ["-n": .namespace, "-t": .type]
+    static let shortOptions: [String: FlowFilter.Option] = [
+        "-n": .namespace, "-t": .type, "-A": .allNamespaces, "-l": .label, "-4": .ipv4, "-6": .ipv6,
+    ]
 
     /// Builds the whitelist filter and the `--not` blacklist entries from the raw arguments, in
     /// order (ArgumentParser does not keep the order `--not` needs).
@@ -145,7 +274,10 @@ struct Observe: ParsableCommand {
                 option = nil
             }
             guard let option else { throw ValidationError("unknown flag or argument: \(args[i])") }
-            if value == nil {
+            if !option.takesValue {
+                if value != nil { throw ValidationError("\(arg) takes no value") }
+                value = ""
+            } else if value == nil {
                 guard i + 1 < args.count else { throw ValidationError("\(arg) needs a value") }
                 value = args[i + 1]
                 i += 1
@@ -162,6 +294,7 @@ struct Observe: ParsableCommand {
             }
             i += 1
         }
+        if negateNext { throw ValidationError("trailing --not found in the arguments") }
         return (whitelist, blacklist)
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datapath
+import Flows
 import Foundation
 import Glibc
 import PolicyYAML
@@ -12,7 +13,9 @@ struct Sluice: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Transparent per-node L7 policy proxy: CiliumNetworkPolicy HTTP and DNS rules, Hubble-style flows.",
-        subcommands: [Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, AgentCommand.self])
+        version: SluiceVersion.current,
+        subcommands: [Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, Status.self,
+                      Version.self, EndpointCommand.self, IdentityCommand.self, FQDNCommand.self, BPFCommand.self, AgentCommand.self])
 
     /// `sluice agent ...` becomes `sluice-agent ...` before anything else runs (its own options
     /// and help); every other command goes to ArgumentParser.
@@ -85,8 +88,14 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the policies in force.")
         @Option(help: "Control socket of the agent.")
         var socket: String = Paths.controlSocket
+        @Option(name: .shortAndLong, help: "yaml or json: the policy objects in force as applied (default: the agent's normalised listing).")
+        var output: String?
 
         func run() throws {
+            if let output {
+                try PolicyObjects.print(format: output, socket: socket)
+                return
+            }
             let response = try ControlClient.send(ControlRequest(op: "get"), path: socket)
             print(response.message)
             if !response.ok { throw ExitCode(1) }

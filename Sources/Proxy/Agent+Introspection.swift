@@ -1,0 +1,132 @@
+import Datapath
+import Flows
+import Glibc
+import Policy
+import SluiceIO
+import SluiceJSON
+
+/// What `sluice status`, `sluice endpoint list` and `sluice identity list` show: the agent's state in
+/// one JSON answer to the control operation `introspect` (read-only; the CLI formats it).
+public struct AgentIntrospection: Codable, Sendable, Equatable {
+    /// The control operation that returns this (as JSON in the response's message).
+    public static let operation = "introspect"
+    /// The control operation of `sluice bpf ct list`: `[Datapath.ConntrackEntry]` as JSON.
+    public static let conntrackOperation = "ct-list"
+
+    public struct Endpoint: Codable, Sendable, Equatable {
+        public var id: UInt32
+        public var namespace: String
+        public var pod: String
+        public var identity: UInt32
+        /// The identity's labels, sorted (`k8s:app=x`).
+        public var labels: [String]
+        public var ipv4: String
+        /// cilium-dbg's enforcement words: `Enabled` when a policy selects the endpoint in that
+        /// direction (unmatched traffic is dropped), `Disabled` otherwise.
+        public var ingressEnforcement: String
+        public var egressEnforcement: String
+        /// Whether the tc programs are attached to its host-side interface.
+        public var attached: Bool
+    }
+
+    public struct Identity: Codable, Sendable, Equatable {
+        public var identity: UInt32
+        public var labels: [String]
+    }
+
+    public var version: String
+    public var uptimeSeconds: UInt64
+    public var nodeName: String
+    public var datapathAttached: Bool
+    public var endpoints: [Endpoint]
+    public var identities: [Identity]
+    /// Policies in force, `Kind namespace/name`.
+    public var policies: [String]
+    public var l7Ports: [String]
+    public var proxyWorkers: Int
+    public var flowsSeen: UInt64
+    public var flowRingSize: UInt64
+    /// `listening on 127.0.0.1:port (udp, tcp)`, or `not running`.
+    public var dnsProxy: String
+    /// The last policy install's timing line, or nil before the first one.
+    public var lastApply: String?
+}
+
+extension Agent {
+    /// Answers `introspect`. Control thread, under the agent's lock (see `handle`).
+    func introspect() -> ControlResponse {
+        let info = introspection()
+        guard let bytes = try? JSON.encode(info) else {
+            return ControlResponse(ok: false, message: "introspect: cannot encode the answer")
+        }
+        return ControlResponse(ok: true, message: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Answers `ct-list`: every `sluice_ct` entry.
+    func conntrack() -> ControlResponse {
+        guard let datapath else { return ControlResponse(ok: false, message: "ct-list: the datapath is not loaded") }
+        do {
+            let bytes = try JSON.encode(try datapath.conntrackEntries())
+            return ControlResponse(ok: true, message: String(decoding: bytes, as: UTF8.self))
+        } catch {
+            return ControlResponse(ok: false, message: "ct-list: \(error)")
+        }
+    }
+
+    func introspection() -> AgentIntrospection {
+        var enforced: Set<String> = []
+        for e in policy.snapshot.policyEnforcement where e.defaultDeny {
+            enforced.insert("\(e.endpointID)/\(e.direction == .ingress ? "in" : "out")")
+        }
+        var identities: [UInt32: [String]] = [:]
+        let rows = policy.endpoints.sorted { $0.id < $1.id }.map { e -> AgentIntrospection.Endpoint in
+            let identity = policy.snapshot.identity(ofIPv4: e.ipv4)
+            let labels = policy.snapshot.identityLabels(identity)
+            identities[identity] = labels
+            return AgentIntrospection.Endpoint(
+                id: e.id, namespace: e.namespace, pod: e.podName, identity: identity, labels: labels.sorted(),
+                ipv4: IPv4Text.format(e.ipv4),
+                ingressEnforcement: enforced.contains("\(e.id)/in") ? "Enabled" : "Disabled",
+                egressEnforcement: enforced.contains("\(e.id)/out") ? "Enabled" : "Disabled",
+                attached: datapath != nil && (ifindexes[e.id] ?? 0) > 0)
+        }
+        for reserved: UInt32 in 1...10 where identities[reserved] == nil {
+            let labels = policy.snapshot.identityLabels(reserved)
+            if !labels.isEmpty { identities[reserved] = labels }
+        }
+        let dns = options.dns
+        let dnsListening = !(server?.dnsUDPListenerFDs.isEmpty ?? true)
+        return AgentIntrospection(
+            version: SluiceVersion.current,
+            uptimeSeconds: Self.processUptimeSeconds(),
+            nodeName: options.nodeName,
+            datapathAttached: datapath != nil && rows.contains { $0.attached },
+            endpoints: rows,
+            identities: identities.keys.sorted().map { .init(identity: $0, labels: (identities[$0] ?? []).sorted()) },
+            policies: policy.repository.keys.map { "\($0.kind.rawValue) \($0.namespace.isEmpty ? "" : $0.namespace + "/")\($0.name)" },
+            l7Ports: policy.snapshot.l7Ports.map { $0.description },
+            proxyWorkers: options.proxy.workers,
+            flowsSeen: ring?.nextSeq ?? 0,
+            flowRingSize: FlowRing.capacity,
+            dnsProxy: dnsListening
+                ? "listening on \(IPv4Text.format(dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
+                : "not running",
+            lastApply: policy.lastInstall?.description)
+    }
+
+    /// Seconds since this process started: `/proc/uptime` minus the start time in `/proc/self/stat`
+    /// (field 22, clock ticks after boot). 0 when either cannot be read.
+    static func processUptimeSeconds() -> UInt64 {
+        guard let stat = Files.readIfPresent("/proc/self/stat"), let uptime = Files.readIfPresent("/proc/uptime") else { return 0 }
+        let statText = String(decoding: stat, as: UTF8.self)
+        // The command name (field 2) may hold spaces; the fields after its closing ')' start at field 3.
+        guard let close = statText.lastIndex(of: ")") else { return 0 }
+        let fields = statText[statText.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ticks = UInt64(fields[19]) else { return 0 }
+        let hz = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        let upText = String(decoding: uptime, as: UTF8.self).split(separator: " ").first ?? ""
+        guard let up = Double(upText) else { return 0 }
+        let started = ticks / hz
+        return UInt64(up) > started ? UInt64(up) - started : 0
+    }
+}
