@@ -15,6 +15,8 @@ struct PolicyCompiler {
         var rules: L7Rules
         var isDeny: Bool
         var policyName: String
+        /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
+        var policyRef: UInt32
 
         func covers(port: UInt16, proto: UInt8) -> Bool {
             low <= port && port <= high && protocols.contains(proto)
@@ -63,7 +65,7 @@ struct PolicyCompiler {
     mutating func build() -> PolicySnapshot {
         for document in documents {
             for rule in document.rules {
-                add(rule, policyName: document.key.policyName)
+                add(rule, policy: document.key)
             }
         }
         var http: [UInt64: HTTPPortPolicy] = [:]
@@ -91,7 +93,8 @@ struct PolicyCompiler {
         }
         let l3l4 = buildL3L4(l7Ports: ports)
         return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
-                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4)
+                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4,
+                              policies: documents.map(\.key))
     }
 
     /// Every (port, proto) of one side that carries L7 rules. HTTP needs TCP; DNS runs on TCP and UDP.
@@ -113,13 +116,15 @@ struct PolicyCompiler {
         var denies: [(peers: PeerSet, verdict: Verdict)] = []
         var compiled: [HTTPPortPolicy.Entry] = []
         for entry in covering {
-            let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName)
+            let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
+                                policyRef: entry.policyRef)
             if entry.isDeny {
-                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName)))
+                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
+                                                    policyRef: entry.policyRef)))
             } else if case .http(let rules) = entry.rules {
                 let pairs = rules.map { rule in
                     (rule: rule, verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
-                                                  headerActions: rule.headerActions))
+                                                  policyRef: entry.policyRef, headerActions: rule.headerActions))
                 }
                 compiled.append(.init(peers: entry.peers, rules: pairs, l4Verdict: allow))
             } else {
@@ -135,20 +140,23 @@ struct PolicyCompiler {
         var compiled: [DNSPortPolicy.Entry] = []
         for entry in covering {
             if entry.isDeny {
-                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName)))
+                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
+                                                    policyRef: entry.policyRef)))
             } else if case .dns(let selectors) = entry.rules {
                 compiled.append(.init(peers: entry.peers, patterns: selectors.map(\.pattern),
-                                      verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName)))
+                                      verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
+                                                       policyRef: entry.policyRef)))
             } else {
                 compiled.append(.init(peers: entry.peers, patterns: nil,
-                                      verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName)))
+                                      verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
+                                                       policyRef: entry.policyRef)))
             }
         }
         return DNSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
     }
 
     /// Adds the entries of one rule for every endpoint its subject selects.
-    private mutating func add(_ rule: PolicyRule, policyName: String) {
+    private mutating func add(_ rule: PolicyRule, policy: PolicyKey) {
         guard let subject = rule.subject else { return }
         let directions: [(Direction, [PeerRule], [PeerRule], Bool)] = [
             (.ingress, rule.ingress, rule.ingressDeny, rule.defaultDenyIngress),
@@ -162,24 +170,24 @@ struct PolicyCompiler {
                 defaultDeny[side] = (defaultDeny[side] ?? false) || deny
                 for (peerRule, peers, datapath) in resolvedAllows {
                     entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
-                                                              direction: direction, isDeny: false, policyName: policyName)
+                                                              direction: direction, isDeny: false, policy: policy)
                 }
                 for (peerRule, peers, datapath) in resolvedDenies {
                     entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
-                                                              direction: direction, isDeny: true, policyName: policyName)
+                                                              direction: direction, isDeny: true, policy: policy)
                 }
             }
         }
     }
 
     private func portEntries(_ rule: PeerRule, peers both: (l7: PeerSet, datapath: PeerSet), subject: EndpointDescriptor,
-                             direction: Direction, isDeny: Bool, policyName: String) -> [PortEntry] {
+                             direction: Direction, isDeny: Bool, policy: PolicyKey) -> [PortEntry] {
         let everyProtocol = L4Protocol.any.ipProtocols
         let peers = both.l7
         if rule.toPorts.isEmpty {
             return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
                               fqdns: rule.peers.fqdns.map(\.pattern), rules: .none, isDeny: isDeny,
-                              policyName: policyName)]
+                              policyName: policy.policyName, policyRef: policy.ref)]
         }
         var result: [PortEntry] = []
         for portRule in rule.toPorts {
@@ -187,7 +195,8 @@ struct PolicyCompiler {
                 for (low, high) in ranges(port, subject: subject, peers: peers, direction: direction) {
                     result.append(PortEntry(low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
                                             datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
-                                            rules: portRule.rules, isDeny: isDeny, policyName: policyName))
+                                            rules: portRule.rules, isDeny: isDeny, policyName: policy.policyName,
+                                            policyRef: policy.ref))
                 }
             }
         }

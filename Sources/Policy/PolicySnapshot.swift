@@ -12,6 +12,8 @@ public final class PolicySnapshot: @unchecked Sendable {
     public let endpoints: [EndpointDescriptor]
     /// Conflicts Cilium would reject at runtime (e.g. HTTP and DNS rules on one port), as text.
     public let diagnostics: [String]
+    /// The policy objects compiled in, sorted (their `ref`s are what L7 flow records name).
+    public let policies: [PolicyKey]
 
     private let http: [UInt64: HTTPPortPolicy]
     private let dns: [UInt64: DNSPortPolicy]
@@ -24,8 +26,9 @@ public final class PolicySnapshot: @unchecked Sendable {
 
     init(endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
          l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [String],
-         l3l4: L3L4Policy = L3L4Policy()) {
+         l3l4: L3L4Policy = L3L4Policy(), policies: [PolicyKey] = []) {
         self.endpoints = endpoints
+        self.policies = policies
         self.l3l4 = l3l4
         self.l7Ports = l7Ports
         self.http = http

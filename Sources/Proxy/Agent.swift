@@ -293,7 +293,10 @@ public final class Agent {
         }
         let file = EndpointDirectory.File(
             nodeName: options.nodeName, endpoints: entries,
-            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) })
+            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) },
+            policies: snapshot.policies.map {
+                EndpointDirectory.Policy(ref: $0.ref, kind: $0.kind.rawValue, namespace: $0.namespace, name: $0.name)
+            })
         try Files.writeAtomically(options.stateDirectory + "/endpoints.json",
                                   JSON.encode(file, sortedKeys: true, pretty: true))
     }
@@ -372,11 +375,7 @@ final class DatapathSteering: SteeringTable {
                 protocol proto: UInt8) -> SteerInfo? {
         let tuple = sluice_tuple(src_ip4: sourceAddress, dst_ip4: destinationAddress, src_port: sourcePort,
                                  dst_port: destinationPort, proto: proto, _pad: (0, 0, 0))
-        guard let info = datapath.lookupSteered(tuple) else { return nil }
-        return SteerInfo(endpointID: info.endpoint_id, sourceIdentity: info.src_identity,
-                         destinationIdentity: info.dst_identity,
-                         direction: info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue) ? .egress : .ingress,
-                         createdNs: info.created_ns)
+        return datapath.lookupSteered(tuple).map(SteerInfo.init)
     }
 
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { datapath.steeringEpoch.current }

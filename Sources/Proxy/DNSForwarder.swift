@@ -3,7 +3,9 @@ import SluiceIO
 
 /// Sends the allowed UDP queries of one worker to their servers and matches the answers.
 ///
-/// One unbound UDP socket with SO_MARK 0xB00 (never steered back). Each query gets a fresh
+/// One unbound UDP socket; each query leaves with SO_MARK `SLUICE_MARK_FROM_PROXY` and its
+/// client's identity (a per-datagram control message: never steered back, and a DNS server pod's
+/// ingress policy sees who asked). Each query gets a fresh
 /// random ID unused among this worker's queries in flight (Cilium sends with a fresh ID too); the
 /// pending table maps it to the query. An answer must come from the server the query went to.
 /// A query unanswered after `forwardTimeoutNs` is forgotten: no answer, no flow, only counted
@@ -31,7 +33,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
     init(worker: DNSWorker) throws(SyscallError) {
         self.worker = worker
-        fd = try DNSSocket.upstreamSocket(mark: ProxyMarks.fromProxy)
+        fd = try DNSSocket.upstreamSocket(mark: ProxyMarks.fromProxy(identity: 0))
         var seed: UInt64 = 0
         var generator = SystemRandomNumberGenerator()
         while seed == 0 { seed = generator.next() }
@@ -57,7 +59,8 @@ final class DNSForwarder: EventHandler, TimerTarget {
         let id = freshID()
         DNSWire.setID(id, in: bytes)
         let upstream = worker.upstream(for: query)
-        guard DNSSocket.send(fd, UnsafeRawBufferPointer(bytes), to: upstream) == 0 else { return false }
+        let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        guard DNSSocket.send(fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark) == 0 else { return false }
         let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
         pending[id] = Pending(query: query, upstream: upstream, deadline: deadline)
         order.append((id, deadline))

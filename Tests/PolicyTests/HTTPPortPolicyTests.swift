@@ -33,6 +33,9 @@ final class HTTPPortPolicyTests: XCTestCase {
             let request = TestRequest(row.method, row.path, host: row.host, headers: row.headers)
             let verdict = policy.decide(peerIdentity: row.peer, request: request)
             let got = "\(verdict.allowed) \(verdict.reason) \(verdict.policyName ?? "-")"
+            // The number flow records carry names the same policy.
+            XCTAssertEqual(verdict.policyRef == 0, verdict.policyName == nil, "\(row.method) \(row.path)",
+                           file: file, line: line)
             let want = "\(row.allowed) \(row.reason) \(row.policy ?? "-")"
             XCTAssertEqual(got, want, "\(row.peer) \(row.method) \(row.path) \(row.host)", file: file, line: line)
         }
@@ -67,12 +70,12 @@ final class HTTPPortPolicyTests: XCTestCase {
             Row(peer: frontend, method: "GET", path: "/get", allowed: true, reason: .ruleMatched, policy: name),
             Row(peer: frontend, method: "GET", path: "/anything/foo/bar", allowed: true, reason: .ruleMatched, policy: name),
             Row(peer: frontend, method: "GET", path: "/anything/", allowed: true, reason: .ruleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
             Row(peer: client, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
             Row(peer: ReservedIdentity.world, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
         ])
@@ -88,12 +91,12 @@ final class HTTPPortPolicyTests: XCTestCase {
         let peer = ids[0]
         check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
             Row(peer: peer, method: "GET", path: "/public", allowed: true, reason: .ruleMatched, policy: "backend/public"),
-            Row(peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched),
-            Row(peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
+            Row(peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
             Row(peer: peer, method: "HEAD", path: "/public?a=1", allowed: true, reason: .ruleMatched, policy: "backend/public"),
             Row(peer: peer, method: "GET", path: "/private", host: "foo.com", allowed: true, reason: .ruleMatched, policy: "backend/hosted"),
-            Row(peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false, reason: .noRuleMatched),
-            Row(peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
+            Row(peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
         ])
     }
 
@@ -144,13 +147,13 @@ final class HTTPPortPolicyTests: XCTestCase {
             Row(peer: ids[0], method: "GET", path: "/", headers: [("x-token", "secret"), ("X-PRESENT", "")], allowed: true,
                 reason: .ruleMatched, policy: "backend/headers"),
             Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "Secret"), ("X-Present", "1")], allowed: false,
-                reason: .noRuleMatched),
-            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false, reason: .noRuleMatched),
+                reason: .noRuleMatched, policy: "backend/headers"),
+            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
             Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret"), ("X-Token", "b"), ("X-Present", "")],
-                allowed: false, reason: .noRuleMatched),
+                allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
             Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "prod")], allowed: true, reason: .ruleMatched,
                 policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false, reason: .noRuleMatched),
+            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
         ])
         let verdict = withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80)?
             .decide(peerIdentity: ids[0], request: TestRequest("GET", "/match", headers: [("X-Env", "prod")]))
