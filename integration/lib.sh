@@ -36,7 +36,9 @@ http_code() {
 # flows_json [observe args...]: the flows as JSON lines.
 flows_json() { "$SLUICE" observe --all -o json "$@"; }
 
-# count_flows PYTHON-EXPR [observe args]: number of flows (dicts `f`) for which EXPR holds.
+# count_flows PYTHON-EXPR [observe args]: number of flows (dicts `f`) for which EXPR holds. EXPR
+# also sees `http` and `l7` (the flow's blocks, {} when absent) and `pol(f, KEY)`, the name of the
+# first policy in f[KEY] (`ingress_denied_by`, ...) or "".
 count_flows() {
   local expr=$1; shift
   flows_json "$@" | python3 -c '
@@ -48,8 +50,10 @@ for line in sys.stdin:
     if not line:
         continue
     f = json.loads(line)["flow"]
-    http = f.get("l7", {}).get("http", {})
-    if eval(expr, {"f": f, "http": http}):
+    l7 = f.get("l7", {})
+    http = l7.get("http", {})
+    pol = lambda f, key: (f.get(key) or [{}])[0].get("name", "")
+    if eval(expr, {"f": f, "http": http, "l7": l7, "pol": pol}):
         n += 1
 print(n)
 ' "$expr"
@@ -64,4 +68,17 @@ running() {
   local state
   state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# await_flows MIN PYTHON-EXPR [observe args]: polls (every 0.1 s, at most 10 s) until at least MIN
+# flows satisfy EXPR (as count_flows) and prints the last count; fails when the deadline passes.
+await_flows() {
+  local min=$1 expr=$2 n=0 deadline=$((SECONDS + 10))
+  shift 2
+  while :; do
+    n=$(count_flows "$expr" "$@")
+    if [ "$n" -ge "$min" ]; then echo "$n"; return 0; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then fail "after 10 s only $n flow(s) match: $expr"; fi
+    sleep 0.1
+  done
 }
