@@ -42,6 +42,9 @@ struct PolicyCompiler {
     var diagnostics: [String] = []
     /// API server addresses (network order) for the ipcache.
     var kubeAPIServerIPv4: [UInt32] = []
+    /// `--allow-localhost`: with `.always` the host is allowed at L3/L4 (`buildL3L4`) and every
+    /// request at L7 on ingress.
+    var allowLocalhost: AllowLocalhost = .always
 
     init(documents: [PolicyDocument], endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) {
         self.documents = documents.sorted { $0.key < $1.key }
@@ -83,7 +86,8 @@ struct PolicyCompiler {
                 let lookup = PolicySnapshot.key(side.endpointID, side.direction, key.port, key.proto)
                 let deny = defaultDeny[side] ?? true
                 if kind == .http {
-                    http[lookup] = httpPolicy(covering, defaultDeny: deny)
+                    http[lookup] = httpPolicy(covering, defaultDeny: deny,
+                                              allowHost: side.direction == .ingress && allowLocalhost == .always)
                 } else {
                     dns[lookup] = dnsPolicy(covering, defaultDeny: deny)
                 }
@@ -112,9 +116,16 @@ struct PolicyCompiler {
         return keys.sorted().map { (UInt16($0 >> 8), UInt8($0 & 0xff)) }
     }
 
-    private func httpPolicy(_ covering: [PortEntry], defaultDeny: Bool) -> HTTPPortPolicy {
+    /// The HTTP rules of one port. `allowHost`: allow-localhost on ingress (Cilium rule 8: "if an
+    /// ingress L7 rule selects host, the host is allowed everything at L7 but still redirected";
+    /// Cilium's `hostWildcardL7`); an explicit deny naming the host still wins.
+    private func httpPolicy(_ covering: [PortEntry], defaultDeny: Bool, allowHost: Bool) -> HTTPPortPolicy {
         var denies: [(peers: PeerSet, verdict: Verdict)] = []
         var compiled: [HTTPPortPolicy.Entry] = []
+        if allowHost {
+            compiled.append(.init(peers: .some([ReservedIdentity.host]), rules: nil,
+                                  l4Verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
+        }
         for entry in covering {
             let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
                                 policyRef: entry.policyRef)

@@ -33,6 +33,8 @@ public final class Agent {
         public var dns = DNSProxyConfig()
         /// What a pod sees when its egress policy denies a packet (`--policy-deny-response`).
         public var policyDenyResponse: Datapath.DenyResponse = .none
+        /// Whether the node reaches its pods whatever their policy says (`--allow-localhost`).
+        public var allowLocalhost: AllowLocalhost = .always
 
         public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
                     bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
@@ -241,6 +243,7 @@ public final class Agent {
                 namedPorts: namedPorts))
             ifindexes[id] = Int32(e.hostIfIndex ?? 0)
         }
+        repository.allowLocalhost = options.allowLocalhost
         repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
         let identitiesPath = options.stateDirectory + "/identities.json"

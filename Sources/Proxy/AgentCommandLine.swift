@@ -1,6 +1,7 @@
 import Datapath
 import Glibc
 import HTTP2
+import Policy
 import SluiceIO
 
 /// The agent's command line (`sluice-agent [options]`, also reached as `sluice agent`): one
@@ -190,6 +191,14 @@ public enum AgentCommandLine {
                 throw Failure(message: "--policy-deny-response must be none or icmp, not '\(v)'")
             }
             s.options.policyDenyResponse = response
+        },
+        Spec(name: "--allow-localhost", value: "always|policy",
+             help: "Whether the node reaches its pods whatever their ingress policy says (always; on ports with ingress L7 rules for the host, every request passes through the proxy) or only as the policy allows, L7 rules included (Cilium --allow-localhost; auto = always).",
+             defaultText: "always") { s, v in
+            guard let mode = AllowLocalhost(rawValue: v == "auto" ? "always" : v) else {
+                throw Failure(message: "--allow-localhost must be always, auto or policy, not '\(v)'")
+            }
+            s.options.allowLocalhost = mode
         },
         Spec(name: "--http2-max-concurrent-streams", value: "n",
              help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",

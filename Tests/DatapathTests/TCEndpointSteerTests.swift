@@ -98,12 +98,21 @@ import Testing
 
     // MARK: clients that are not local pods: the hairpin
 
+    /// B's ingress port 80 has HTTP rules for `peer` (0 = every peer): its L7 port entry and the
+    /// REDIRECT policy entry the compiler writes for the peers the rule selects.
+    private func steerB80(_ t: TestDatapath, for peer: UInt32 = 0) throws {
+        try t.datapath.syncL7Ports([
+            Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS):
+                Fixture.value(SLUICE_PROXY_HTTP),
+        ])
+        try t.datapath.writePolicyEntries([
+            PolicyMapKey(endpointID: 2, identity: peer, port: 80, proto: Fixture.tcp, direction: .ingress): .redirect(.http),
+        ])
+    }
+
     @Test func worldClientIsHairpinnedIntoTheProxy() throws {
         try withPods { t in
-            try t.datapath.syncL7Ports([
-                Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS):
-                    Fixture.value(SLUICE_PROXY_HTTP),
-            ])
+            try steerB80(t)
             var packet = Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42000, dport: 80,
                                         proto: Fixture.tcp)
             packet.replaceSubrange(0..<6, with: [0x02, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE])  // the pod's MAC
@@ -136,12 +145,33 @@ import Testing
         }
     }
 
+    @Test func clientsNoL7RuleSelectsAreNotHairpinned() throws {
+        try withPods { t in
+            // B's HTTP rules on 80 select world only; the host reaches B by allow-localhost (all
+            // ports, no L7 part) and a CIDR peer by an L3-only rule: neither is proxied (Cilium
+            // redirects by the policy entry that matched), and no L7 rule restricts them.
+            try steerB80(t, for: 2)
+            try t.datapath.writePolicyEntries([
+                PolicyMapKey(endpointID: 2, identity: 1, port: 0, proto: Fixture.tcp, direction: .ingress): .allow,
+                PolicyMapKey(endpointID: 2, identity: 0x0100_0005, port: 0, proto: Fixture.tcp, direction: .ingress): .allow,
+            ])
+            let host = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 42010, dport: 80,
+                                                          proto: Fixture.tcp))
+            #expect(host.verdict == Self.ok && host.mark == 0)
+            try t.datapath.writeIPCache(IPCacheEntry(ipv4: Fixture.outside, prefixLength: 32, identity: 0x0100_0005))
+            let cidr = try t.runToEndpoint(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42011,
+                                                          dport: 80, proto: Fixture.tcp), ingressIfindex: Self.uplink)
+            #expect(cidr.verdict == Self.ok && cidr.mark == 0)
+            let world = try t.runToEndpoint(Fixture.packet(src: Fixture.ip4(198, 51, 100, 1), dst: Fixture.podB,
+                                                           sport: 42012, dport: 80, proto: Fixture.tcp),
+                                            ingressIfindex: Self.uplink)
+            #expect(world.verdict == Self.redirect && world.mark == toProxy, "the rule selects world")
+        }
+    }
+
     @Test func nodeClientIsHairpinnedAsHost() throws {
         try withPods { t in
-            try t.datapath.syncL7Ports([
-                Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS):
-                    Fixture.value(SLUICE_PROXY_HTTP),
-            ])
+            try steerB80(t, for: 1)
             let run = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 42002, dport: 80,
                                                          proto: Fixture.tcp), ingressIfindex: 0)
             #expect(run.verdict == Self.redirect && run.mark == toProxy)
@@ -160,6 +190,9 @@ import Testing
                 // An egress rule of B on port 80 does not steer traffic toward B.
                 Fixture.key(endpoint: 2, port: 8080, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS):
                     Fixture.value(SLUICE_PROXY_HTTP),
+            ])
+            try t.datapath.writePolicyEntries([
+                PolicyMapKey(endpointID: 2, identity: 0, port: 80, proto: Fixture.tcp, direction: .ingress): .redirect(.http),
             ])
             for port: UInt16 in [8080, 9000] {
                 let run = try t.runToEndpoint(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42003,
@@ -228,10 +261,10 @@ import Testing
 
     @Test func proxyUpstreamCarryingADeniedIdentityIsDroppedAlthoughTheHostIsAllowed() throws {
         try withPolicy { t, _, b in
-            // The node itself may reach B (fromEntities: host) and is hairpinned on the L7 port...
+            // The node itself may reach B (fromEntities: host, every port, no L7 rule for it)...
             let host = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 43001, dport: 80,
                                                           proto: Fixture.tcp))
-            #expect(host.verdict == Self.redirect)
+            #expect(host.verdict == Self.ok && host.mark == 0, "allowed, not proxied")
             // ...but the proxy's connection for a world client is decided as world, not host.
             let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
             let before = ring.nextSeq

@@ -15,10 +15,11 @@ final class HTTPPortPolicyTests: XCTestCase {
         var policy: String?
     }
 
-    private func snapshot(_ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints) throws
-        -> (PolicySnapshot, [UInt32])
+    private func snapshot(_ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints,
+                          allowLocalhost: AllowLocalhost = .always) throws -> (PolicySnapshot, [UInt32])
     {
         let repository = PolicyRepository()
+        repository.allowLocalhost = allowLocalhost
         for (index, text) in files.enumerated() {
             try repository.apply(yamlText: text, fileName: "p\(index).yaml")
         }
@@ -158,6 +159,32 @@ final class HTTPPortPolicyTests: XCTestCase {
         let verdict = withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80)?
             .decide(peerIdentity: ids[0], request: TestRequest("GET", "/match", headers: [("X-Env", "prod")]))
         XCTAssertEqual(verdict?.headerActions, [HTTPHeaderAction(name: "X-Audit", value: nil, action: .log)])
+    }
+
+    /// Cilium rule 8 (allow-localhost): the host is allowed every request on an ingress L7 port,
+    /// unless `--allow-localhost policy` or an explicit deny naming the host.
+    func testAllowLocalhostAllowsTheHostEveryRequest() throws {
+        let l7 = cnp("host-too", "      rules:\n        http:\n        - method: GET", peers: "fromEntities: [host, world]")
+        let host = ReservedIdentity.host
+        let (always, _) = try snapshot([l7])
+        check(always.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: host, method: "DELETE", path: "/x", allowed: true, reason: .l4OnlyAllow),
+            Row(peer: ReservedIdentity.world, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched,
+                policy: "backend/host-too"),
+        ])
+        let (policyMode, _) = try snapshot([l7], allowLocalhost: .policy)
+        check(policyMode.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: host, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched, policy: "backend/host-too"),
+            Row(peer: host, method: "GET", path: "/x", allowed: true, reason: .ruleMatched, policy: "backend/host-too"),
+        ])
+        XCTAssertTrue(always.policyMap.keys.contains { $0.identity == host && $0.port == 0 && $0.direction == .ingress })
+        XCTAssertFalse(policyMode.policyMap.keys.contains { $0.identity == host && $0.port == 0 },
+                       "no L3/L4 allow-localhost entry either")
+        let deny = cnp("no-host", "", peers: "fromEntities: [host]").replacingOccurrences(of: "  ingress:", with: "  ingressDeny:")
+        let (denied, _) = try snapshot([l7, deny])
+        check(denied.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: host, method: "GET", path: "/x", allowed: false, reason: .deniedByPolicy, policy: "backend/no-host"),
+        ])
     }
 
     func testExplicitDenyBeatsAllow() throws {

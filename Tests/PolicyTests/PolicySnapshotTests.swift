@@ -132,6 +132,7 @@ final class PolicySnapshotTests: XCTestCase {
               4 default/curl-test identity 259 [k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default k8s:io.cilium.k8s.policy.cluster=default k8s:io.cilium.k8s.policy.serviceaccount=default k8s:io.kubernetes.pod.namespace=default k8s:run=curl-test]
             l7Ports:
               endpoint 2 INGRESS 80/TCP http
+                allow-all from [1] (-)
                 http {method: GET, path: /get} from [256] (backend/backend-http-rules)
                 http {method: GET, path: /anything/.*} from [256] (backend/backend-http-rules)
 

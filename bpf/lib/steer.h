@@ -130,15 +130,36 @@ static __always_inline int sluice_steer(struct __sk_buff *skb, const struct slui
     return TC_ACT_OK;
 }
 
+/* Whether the pod's ingress policy sends `identity` on this port through the proxy: a REDIRECT
+ * entry for that peer or for every peer on the port (an L7 rule selects it). Cilium redirects by
+ * the policy map entry that matched; a peer admitted on all ports by a rule without L7 parts (the
+ * host under allow-localhost, an L3-only rule) is not redirected, and no L7 rule restricts it. */
+static __always_inline int sluice_steer_redirects(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4)
+{
+    struct sluice_policy_key key = {
+        .endpoint_id = endpoint_id,
+        .identity = identity,
+        .port = l4->dport,
+        .proto = l4->proto,
+        .direction = SLUICE_DIR_INGRESS,
+    };
+    struct sluice_policy_value *value = bpf_map_lookup_elem(&sluice_policy, &key);
+    if (value && value->action == SLUICE_POLICY_REDIRECT)
+        return 1;
+    key.identity = 0;
+    value = bpf_map_lookup_elem(&sluice_policy, &key);
+    return value && value->action == SLUICE_POLICY_REDIRECT;
+}
+
 /* The L7 steering of an allowed packet toward a pod from a client that is not a local pod
  * (sluice_tc_to_endpoint: world, CIDR peers, remote nodes, the node itself). The packet was routed
- * already, so a mark alone is too late: when the pod's ingress has L7 rules on the port, the
- * destination MAC becomes the loopback device's (zero, so the stack takes it as PACKET_HOST) and
- * the packet is redirected to the ingress of SLUICE_HAIRPIN_IFINDEX with SLUICE_MARK_TO_PROXY,
- * where the policy route delivers it locally and sk_lookup hands it to the proxy. The proxy's own
- * packets (SLUICE_MARK_FROM_PROXY) are never steered again: it decided this pod's L7 rules already.
- * Returns TC_ACT_OK (not steered), TC_ACT_REDIRECT, or TC_ACT_SHOT when the packet cannot be
- * rewritten. */
+ * already, so a mark alone is too late: when the pod's ingress has L7 rules on the port that apply
+ * to the client, the destination MAC becomes the loopback device's (zero, so the stack takes it as
+ * PACKET_HOST) and the packet is redirected to the ingress of SLUICE_HAIRPIN_IFINDEX with
+ * SLUICE_MARK_TO_PROXY, where the policy route delivers it locally and sk_lookup hands it to the
+ * proxy. The proxy's own packets (SLUICE_MARK_FROM_PROXY) are never steered again: it decided this
+ * pod's L7 rules already. Returns TC_ACT_OK (not steered), TC_ACT_REDIRECT, or TC_ACT_SHOT when
+ * the packet cannot be rewritten. */
 static __always_inline int sluice_steer_to_endpoint(struct __sk_buff *skb, const struct sluice_l4 *l4,
                                                     const struct sluice_endpoint_info *dst, __u32 src_identity)
 {
@@ -146,6 +167,8 @@ static __always_inline int sluice_steer_to_endpoint(struct __sk_buff *skb, const
         return TC_ACT_OK;
     struct sluice_l7_value *ingress = sluice_l7_lookup(dst, l4, SLUICE_DIR_INGRESS);
     if (!ingress)
+        return TC_ACT_OK;
+    if (!sluice_steer_redirects(dst->id, src_identity, l4))
         return TC_ACT_OK;
     if (sluice_steer_opens_flow(l4))
         sluice_record_steered(l4, 0, dst->id, SLUICE_STEER_INGRESS, ingress->kind, src_identity, dst->identity);

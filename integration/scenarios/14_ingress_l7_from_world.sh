@@ -1,7 +1,9 @@
 # Ingress L7 rules apply to clients that are not local pods (issue 12): a host of the sandbox's
 # world and the node itself (curl in the node namespace: the host identity) reach a pod whose
 # ingress has HTTP rules. tc sees their packets on the pod's veth after routing and hairpins them
-# into the proxy (bpf/lib/steer.h); the proxy decides with the client's identity (world 2, host 1).
+# into the proxy (bpf/lib/steer.h); the proxy decides with the client's identity (world 2, host 1;
+# the host is allowed every request under Cilium's default allow-localhost, and held to the rules
+# with --allow-localhost policy).
 # HTTP/1.1 (httpbin), HTTP/2 (h2c) and gRPC are judged per request; every denial is backed by an
 # INGRESS DROPPED flow naming the policy and the client's identity. DNS has no ingress rules in
 # Cilium (apply refuses them), so there is no ingress DNS proxying to check.
@@ -76,13 +78,22 @@ await_flows 1 'l7.get("type")=="REQUEST" and f["verdict"]=="FORWARDED" and f["tr
 await_flows 1 'l7.get("type")=="RESPONSE" and http.get("code")==403 and http["url"]=="http://'$api'/post" and f["destination"]["identity"]==2' >/dev/null
 echo "ok: world's denied POST is an INGRESS DROPPED flow from identity world naming api-from-outside"
 
-step "node (host) client, HTTP/1.1"
+step "node (host) client, allow-localhost (the default): proxied, every request allowed"
+# Cilium rule 8: the host reaches its pods whatever the policy says; an L7 rule that selects the
+# host still sends it through the proxy (Cilium turns its L7 rules into allow-all for the host).
+expect_eq "node GET /status/200" 200 "$(ncurl -o /dev/null -w '%{http_code}' http://$api/status/200)"
+expect_eq "node PUT /put" 200 "$(ncurl -o /dev/null -w '%{http_code}' -X PUT -d x=1 http://$api/put)"
+await_flows 1 'l7.get("type")=="REQUEST" and f["verdict"]=="FORWARDED" and f["traffic_direction"]=="INGRESS" and http["method"]=="PUT" and f["source"]["identity"]==1 and "reserved:host" in f["source"].get("labels",[]) and f["IP"]["source"]=="10.244.0.1"' >/dev/null
+echo "ok: the node's PUT went through the proxy as identity host and was allowed"
+
+step "node (host) client, --allow-localhost policy: the HTTP rules apply to the host"
+"$SLUICE" sandbox stop-agent
+"$SLUICE" sandbox start-agent --agent-arg=--allow-localhost=policy
 expect_eq "node GET /status/200" 200 "$(ncurl -o /dev/null -w '%{http_code}' http://$api/status/200)"
 out=$(ncurl -w '\n%{http_code}' -X PUT -d x=1 http://$api/put)
 expect_eq "node PUT /put status" 403 "$(echo "$out" | tail -1)"
 expect_eq "node PUT /put body" "Access denied" "$(echo "$out" | head -1 | tr -d '\r')"
 await_flows 1 'l7.get("type")=="REQUEST" and f["verdict"]=="DROPPED" and f["traffic_direction"]=="INGRESS" and http["method"]=="PUT" and f["source"]["identity"]==1 and "reserved:host" in f["source"].get("labels",[]) and pol(f,"ingress_denied_by")=="api-from-outside"' >/dev/null
-await_flows 1 'l7.get("type")=="REQUEST" and f["verdict"]=="FORWARDED" and f["traffic_direction"]=="INGRESS" and http["url"]=="http://'$api'/status/200" and f["source"]["identity"]==1' >/dev/null
 echo "ok: the node's denied PUT is an INGRESS DROPPED flow from identity host"
 
 step "world client, HTTP/2 (h2c, prior knowledge)"
