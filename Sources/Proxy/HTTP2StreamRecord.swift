@@ -93,7 +93,7 @@ struct HTTP2StreamRecord {
         awaitingResponse = false
         guard let flows else { return }
         let now = Clock.monotonicNs()
-        for direction in [Flow.TrafficDirection.ingress, .egress, .unknown] where recorded & 1 << direction.rawValue != 0 {
+        for direction in Self.responseOrder where recorded & 1 << direction.rawValue != 0 {
             var c = common.swapped()
             c.timeNs = now
             c.verdict = .forwarded
@@ -103,6 +103,9 @@ struct HTTP2StreamRecord {
                   policyID: 0)
         }
     }
+
+    /// The order response flows are written in: the way the answer passes Cilium's two proxies.
+    private static let responseOrder: [Flow.TrafficDirection] = [.ingress, .egress, .unknown]
 
     /// No rule admits the peer on this port on `direction`'s side: an L3/L4 policy drop (reason
     /// 133, Policy denied).
