@@ -33,14 +33,6 @@ static __always_inline __u32 sluice_sock_index(__u8 kind)
     }
 }
 
-/* The endpoint ID of a local pod address, 0 otherwise. */
-static __always_inline __u32 sluice_endpoint_id(__u32 ip4)
-{
-    struct sluice_endpoint_key key = { .ip4 = ip4 };
-    struct sluice_endpoint_info *ep = bpf_map_lookup_elem(&sluice_endpoints, &key);
-    return ep ? ep->id : 0;
-}
-
 /* The verdict funnel for steered lookups that cannot reach the proxy: writes the DROPPED flow
  * record and returns SK_DROP. */
 static __always_inline int sluice_drop(const struct sluice_tuple *t, const struct sluice_steer_info *info)
@@ -52,8 +44,8 @@ static __always_inline int sluice_drop(const struct sluice_tuple *t, const struc
     rec->time_ns = bpf_ktime_get_ns();
     rec->src_identity = info->src_identity;
     rec->dst_identity = info->dst_identity;
-    rec->src_endpoint = sluice_endpoint_id(t->src_ip4);
-    rec->dst_endpoint = sluice_endpoint_id(t->dst_ip4);
+    rec->src_endpoint = info->src_endpoint;
+    rec->dst_endpoint = info->dst_endpoint;
     sluice_flow_set_ip4(rec->src_ip, t->src_ip4);
     sluice_flow_set_ip4(rec->dst_ip, t->dst_ip4);
     rec->src_port = t->src_port;
@@ -64,7 +56,8 @@ static __always_inline int sluice_drop(const struct sluice_tuple *t, const struc
     rec->flow_type = SLUICE_FLOW_TYPE_L3_L4;
     rec->event_type = SLUICE_EVENT_DROP;
     rec->drop_reason = SLUICE_DROP_PROXY_LOOKUP_FAILED;
-    rec->direction = info->direction;
+    /* The first proxy the packet would have reached: the sender's egress when it has L7 rules. */
+    rec->direction = (info->sides & SLUICE_STEER_EGRESS) ? SLUICE_DIR_EGRESS : SLUICE_DIR_INGRESS;
     rec->is_reply = SLUICE_REPLY_FALSE;
     rec->tcp_flags = t->proto == IPPROTO_TCP ? SLUICE_TCP_SYN : 0;
     sluice_flow_commit(rec, seq);

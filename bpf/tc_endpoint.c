@@ -17,12 +17,15 @@
  * ARP passes both; other frames that are not IP pass unless the endpoint has default deny in
  * that direction (UNSUPPORTED_L3_PROTOCOL, 139).
  *
- * Steering (after policy, in sluice_tc_endpoint): a packet whose (endpoint, port, proto, direction) is in sluice_l7_ports gets
- * skb->mark = SLUICE_MARK_TO_PROXY, which policy routing in the node namespace turns into local
- * delivery; sk_lookup then hands it to the proxy listener. The source pod's egress policy is
- * checked before the destination pod's ingress policy. A TCP SYN or any UDP datagram also records
- * its 4-tuple in sluice_steered so sk_lookup and the proxy know the direction and the endpoint
- * whose policy applies. Everything else passes untouched (TC_ACT_OK).
+ * Steering (after policy, lib/steer.h): a packet whose source's egress or destination's ingress
+ * has an entry in sluice_l7_ports goes to the proxy: in sluice_tc_endpoint skb->mark =
+ * SLUICE_MARK_TO_PROXY, which policy routing in the node namespace turns into local delivery; in
+ * sluice_tc_to_endpoint (after routing) the same mark and a redirect to the loopback device's
+ * ingress (the hairpin). sk_lookup then hands it to the proxy listener. A TCP SYN or any UDP
+ * datagram also records its 4-tuple in sluice_steered with both endpoints, both identities and
+ * the sides whose L7 rules apply, so sk_lookup and the proxy know them. Packets of the proxy's own
+ * upstream connections carry the client's identity in their mark; sluice_tc_to_endpoint decides
+ * the pod's ingress policy with it and never steers them. Everything else passes untouched.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -33,72 +36,7 @@
 #include "maps.h"
 #include "packet.h"
 #include "policy.h"
-
-/* The L7 port entry of one side of the packet, or NULL. */
-static __always_inline struct sluice_l7_value *
-sluice_l7_lookup(const struct sluice_endpoint_info *ep, const struct sluice_l4 *l4, __u8 direction)
-{
-    if (!ep)
-        return NULL;
-    struct sluice_l7_key key = {
-        .endpoint_id = ep->id,
-        .port = l4->dport,
-        .proto = l4->proto,
-        .direction = direction,
-    };
-    return bpf_map_lookup_elem(&sluice_l7_ports, &key);
-}
-
-/* Records a new steered connection (TCP SYN) or datagram flow (UDP). */
-static __always_inline void sluice_record_steered(const struct sluice_l4 *l4, __u32 endpoint_id,
-                                                  __u8 direction, __u8 kind, __u32 src_identity,
-                                                  __u32 dst_identity)
-{
-    struct sluice_tuple tuple = {
-        .src_ip4 = l4->saddr,
-        .dst_ip4 = l4->daddr,
-        .src_port = l4->sport,
-        .dst_port = l4->dport,
-        .proto = l4->proto,
-    };
-    struct sluice_steer_info info = {
-        .endpoint_id = endpoint_id,
-        /* Both sides' identities as policy saw them: a local endpoint's own, else the ipcache's
-         * (CIDR, learned toFQDNs IP, world), so the proxy matches L7 peers like the datapath. */
-        .src_identity = src_identity,
-        .dst_identity = dst_identity,
-        .direction = direction,
-        .kind = kind,
-        .created_ns = bpf_ktime_get_ns(),
-    };
-    bpf_map_update_elem(&sluice_steered, &tuple, &info, BPF_ANY);
-}
-
-/* The L7 steering of an allowed packet (unchanged by L3/L4 policy). */
-static __always_inline int sluice_steer(struct __sk_buff *skb, const struct sluice_l4 *l4,
-                                        const struct sluice_endpoint_info *src,
-                                        const struct sluice_endpoint_info *dst, __u32 src_identity,
-                                        __u32 dst_identity)
-{
-    __u8 direction = SLUICE_DIR_EGRESS;
-    __u32 endpoint_id = src ? src->id : 0;
-    struct sluice_l7_value *l7 = sluice_l7_lookup(src, l4, SLUICE_DIR_EGRESS);
-    if (!l7) {
-        direction = SLUICE_DIR_INGRESS;
-        endpoint_id = dst ? dst->id : 0;
-        l7 = sluice_l7_lookup(dst, l4, SLUICE_DIR_INGRESS);
-    }
-    if (!l7)
-        return TC_ACT_OK;
-
-    skb->mark = SLUICE_MARK_TO_PROXY;
-
-    int new_flow = l4->proto == IPPROTO_UDP ||
-                   (l4->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
-    if (new_flow)
-        sluice_record_steered(l4, endpoint_id, direction, l7->kind, src_identity, dst_identity);
-    return TC_ACT_OK;
-}
+#include "steer.h"
 
 /* Whether a packet toward a pod is the node's own: locally generated (no ingress device) or
  * sent by the proxy. */
@@ -222,11 +160,15 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     return sluice_steer(skb, &l4, src, dst, src_identity, dst_identity);
 }
 
-/* The identity of a packet toward a pod that no local pod sent: the node's own packets (locally
- * generated: no ingress device, or the proxy's mark) are host, the rest comes from the ipcache. */
+/* The identity of a packet toward a pod that no local pod sent: the proxy's upstream packets carry
+ * their client's identity in the mark; the node's own packets (locally generated: no ingress
+ * device) are host; the rest comes from the ipcache. */
 static __always_inline __u32 sluice_remote_identity(const struct __sk_buff *skb, __u32 saddr)
 {
-    if (skb->ingress_ifindex == 0 || (skb->mark & SLUICE_MARK_MASK) == SLUICE_MARK_FROM_PROXY)
+    __u32 identity = 0;
+    if (sluice_proxy_identity(skb, &identity))
+        return identity;
+    if (skb->ingress_ifindex == 0)
         return SLUICE_IDENTITY_HOST;
     return sluice_ipcache_identity(saddr);
 }
@@ -280,7 +222,7 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
     if (reason != SLUICE_DROP_NONE)
         return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
     sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_TO_POD, now);
-    return TC_ACT_OK;
+    return sluice_steer_to_endpoint(skb, &l4, dst, src_identity);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -37,7 +37,9 @@ http_code() {
 flows_json() { "$SLUICE" observe --all -o json "$@"; }
 
 # count_flows PYTHON-EXPR [observe args]: number of flows (dicts `f`) for which EXPR holds; a
-# flow lacking the L3/L4 layer EXPR indexes (f["l4"]["TCP"] on an ICMP drop) does not match.
+# flow lacking the L3/L4 layer EXPR indexes (f["l4"]["TCP"] on an ICMP drop) does not match. EXPR
+# also sees `http` and `l7` (the flow's blocks, {} when absent) and `pol(f, KEY)`, the name of the
+# first policy in f[KEY] (`ingress_denied_by`, ...) or "".
 count_flows() {
   local expr=$1; shift
   flows_json "$@" | python3 -c '
@@ -49,9 +51,11 @@ for line in sys.stdin:
     if not line:
         continue
     f = json.loads(line)["flow"]
-    http = f.get("l7", {}).get("http", {})
+    l7 = f.get("l7", {})
+    http = l7.get("http", {})
+    pol = lambda f, key: (f.get(key) or [{}])[0].get("name", "")
     try:
-        hit = eval(expr, {"f": f, "http": http})
+        hit = eval(expr, {"f": f, "http": http, "l7": l7, "pol": pol})
     except KeyError as missing:
         # A flow without the layer the expression reads (an ICMP or IPv6 drop has no "TCP")
         # does not match; any other missing key is a mistake in the expression.
@@ -73,4 +77,17 @@ running() {
   local state
   state=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# await_flows MIN PYTHON-EXPR [observe args]: polls (every 0.1 s, at most 10 s) until at least MIN
+# flows satisfy EXPR (as count_flows) and prints the last count; fails when the deadline passes.
+await_flows() {
+  local min=$1 expr=$2 n=0 deadline=$((SECONDS + 10))
+  shift 2
+  while :; do
+    n=$(count_flows "$expr" "$@")
+    if [ "$n" -ge "$min" ]; then echo "$n"; return 0; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then fail "after 10 s only $n flow(s) match: $expr"; fi
+    sleep 0.1
+  done
 }

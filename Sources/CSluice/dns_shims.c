@@ -91,6 +91,38 @@ int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uin
     return n < 0 ? -errno : (int)n;
 }
 
+int CSluice_udp_send4_mark(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port, uint32_t mark) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = addr_be;
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    union {
+        char buf[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {
+        .msg_name = &sa,
+        .msg_namelen = sizeof sa,
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control.buf,
+        .msg_controllen = sizeof control.buf,
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_MARK;
+    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+    memcpy(CMSG_DATA(c), &mark, sizeof mark);
+    ssize_t n;
+    do {
+        n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (int)n;
+}
+
 static int set_int(int fd, int level, int opt, int v) { return setsockopt(fd, level, opt, &v, sizeof v); }
 
 int CSluice_udp_reply_socket4(uint32_t addr_be, uint16_t port) {

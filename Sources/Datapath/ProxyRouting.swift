@@ -10,10 +10,25 @@ extension Datapath {
     static let proxyRuleSelector = ["fwmark", "0x200/0xf00", "lookup", "2004"]
     static let ipCommandCandidates = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
 
+    /// Sysctls of the hairpin (bpf/lib/steer.h, `sluice_steer_to_endpoint`): packets of clients that
+    /// are not local pods re-enter the stack on the loopback device after routing.
+    /// - `conf.lo.accept_local=1`: the node's own curl has a local source address, which the
+    ///   stack otherwise drops as a martian (Cilium sets it on cilium_host for the same reason).
+    /// - `tcp_early_demux=0`: early demux would find the proxy's socket for a forwarded packet of
+    ///   a hairpinned connection (same 4-tuple) and attach it, and `ip_forward` drops packets
+    ///   that carry a socket: the world client's handshake never completes (measured). Without
+    ///   it, local TCP delivery looks the route up per packet (AWS VPC CNI turns it off for the
+    ///   same kind of hairpin). Per network namespace: the node's.
+    static let hairpinSysctls = [("/proc/sys/net/ipv4/conf/lo/accept_local", "1"),
+                                 ("/proc/sys/net/ipv4/tcp_early_demux", "0")]
+
     /// Installs, in the caller's network namespace and idempotently,
-    /// `ip rule add fwmark 0x200/0xf00 pref 9 lookup 2004` and
-    /// `ip route replace local 0.0.0.0/0 dev lo table 2004`.
+    /// `ip rule add fwmark 0x200/0xf00 pref 9 lookup 2004`,
+    /// `ip route replace local 0.0.0.0/0 dev lo table 2004` and the hairpin sysctls.
     public static func installProxyRouting() throws {
+        for (path, value) in hairpinSysctls {
+            try writeSysctl(path, value)
+        }
         let ip = try ipCommand()
         let existing = try run(ip, ["-4", "rule", "show"] + proxyRuleSelector)
         if existing.output.isEmpty || existing.status != 0 {
@@ -26,6 +41,15 @@ extension Datapath {
         guard route.status == 0 else {
             throw DatapathError(call: "ip route replace", errno: 0, context: route.output)
         }
+    }
+
+    /// Writes `value` to a /proc/sys file of the calling thread's network namespace.
+    static func writeSysctl(_ path: String, _ value: String) throws {
+        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DatapathError.fromErrno("open", path) }
+        defer { Glibc.close(fd) }
+        let written = value.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
+        guard written == value.utf8.count else { throw DatapathError.fromErrno("write", path) }
     }
 
     private static func ipCommand() throws -> String {

@@ -15,12 +15,34 @@ public struct EndpointDirectory: Sendable {
         public var endpoints: [Endpoint]
         /// Identity → labels, for remote peers (local endpoints carry their own labels).
         public var identities: [Identity]
+        /// The policy objects in force, by the number L7 flow records name them with (absent in
+        /// files of older agents).
+        public var policies: [Policy]?
 
         /// Creates a document.
-        public init(nodeName: String, endpoints: [Endpoint], identities: [Identity]) {
+        public init(nodeName: String, endpoints: [Endpoint], identities: [Identity], policies: [Policy]? = nil) {
             self.nodeName = nodeName
             self.endpoints = endpoints
             self.identities = identities
+            self.policies = policies
+        }
+    }
+
+    /// A policy object in `File`: `ref` is `PolicyKey.ref` (the record's `policy_id`).
+    public struct Policy: Codable, Sendable, Equatable {
+        public var ref: UInt32
+        /// `CiliumNetworkPolicy`, `CiliumClusterwideNetworkPolicy` or `NetworkPolicy`.
+        public var kind: String
+        /// Empty for cluster-wide policies.
+        public var namespace: String
+        public var name: String
+
+        /// Creates an entry.
+        public init(ref: UInt32, kind: String, namespace: String, name: String) {
+            self.ref = ref
+            self.kind = kind
+            self.namespace = namespace
+            self.name = name
         }
     }
 
@@ -69,6 +91,7 @@ public struct EndpointDirectory: Sendable {
     private let byID: [UInt32: Endpoint]
     private let byIPv4: [UInt32: Endpoint]
     private let identityLabels: [UInt32: [String]]
+    private let policies: [UInt32: Policy]
     private var dnsNames: [UInt32: [String]] = [:]
 
     /// Indexes a document. Later duplicates of an ID, address or identity replace earlier ones; entries whose
@@ -88,6 +111,11 @@ public struct EndpointDirectory: Sendable {
         for identity in file.identities {
             identityLabels[identity.identity] = identity.labels
         }
+        var policies: [UInt32: Policy] = [:]
+        for policy in file.policies ?? [] {
+            policies[policy.ref] = policy
+        }
+        self.policies = policies
         self.byID = byID
         self.byIPv4 = byIPv4
         self.identityLabels = identityLabels
@@ -135,6 +163,9 @@ public struct EndpointDirectory: Sendable {
 
     /// The local endpoint with this ID.
     public func endpoint(id: UInt32) -> Endpoint? { byID[id] }
+
+    /// The policy object a flow record names (`policy_id`), if the agent still has it.
+    public func policy(ref: UInt32) -> Policy? { policies[ref] }
 
     /// The local endpoint with this IPv4 address (network byte order, as in the flow record).
     public func endpoint(ipv4NetworkOrder: UInt32) -> Endpoint? { byIPv4[ipv4NetworkOrder] }

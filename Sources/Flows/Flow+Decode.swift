@@ -43,7 +43,30 @@ extension Flow {
             }
         }
         flow.l7 = decodeL7(rec)
+        decodePolicy(rec, into: &flow, directory: directory)
         return flow
+    }
+
+    /// The policy named by an L7 request record (`policy_id`), filed under the field of its
+    /// direction and verdict. Unknown numbers (a policy deleted since) name nothing.
+    private static func decodePolicy(_ rec: sluice_flow, into flow: inout Flow, directory: EndpointDirectory) {
+        guard rec.flow_type == FlowType.l7.rawValue, rec.l7_type == L7FlowType.request.rawValue else { return }
+        let ref: UInt32
+        switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
+        case .http10, .http11, .http2: ref = rec.l7.http.policy_id
+        case .dns: ref = rec.l7.dns.policy_id
+        case .none: return
+        }
+        guard ref != 0, let entry = directory.policy(ref: ref) else { return }
+        let policy = Policy(name: entry.name, namespace: entry.namespace, kind: entry.kind)
+        let denied = flow.verdict == .dropped
+        switch (flow.trafficDirection, denied) {
+        case (.egress, false): flow.egressAllowedBy = [policy]
+        case (.egress, true): flow.egressDeniedBy = [policy]
+        case (.ingress, false): flow.ingressAllowedBy = [policy]
+        case (.ingress, true): flow.ingressDeniedBy = [policy]
+        default: break
+        }
     }
 
     private static func decodeIP(_ rec: sluice_flow) -> IP? {

@@ -39,6 +39,13 @@ public struct Flow: Sendable, Equatable {
     public var trafficDirection: TrafficDirection
     /// `is_reply`: nil when unknown (drops), as Hubble's `BoolValue`.
     public var isReply: Bool?
+    /// `egress_allowed_by`, `ingress_allowed_by`, `egress_denied_by`, `ingress_denied_by`: the
+    /// policy whose rule decided. Hubble fills them on policy-verdict and drop events; Sluice also
+    /// on L7 request flows, for the side (`traffic_direction`) that flow records.
+    public var egressAllowedBy: [Policy] = []
+    public var ingressAllowedBy: [Policy] = []
+    public var egressDeniedBy: [Policy] = []
+    public var ingressDeniedBy: [Policy] = []
 
     /// Creates a flow; every field has the protobuf zero value by default.
     public init(
@@ -81,6 +88,29 @@ extension Flow {
         public static let sluice = Emitter(name: "Sluice", version: SluiceVersion.current)
     }
 
+    /// flow.proto `Policy`: a policy object named in `*_allowed_by` / `*_denied_by`.
+    public struct Policy: Sendable, Equatable {
+        public var name: String
+        public var namespace: String
+        /// Cilium's policy labels: `k8s:io.cilium.k8s.policy.derived-from=KIND`, `...name=`,
+        /// `...namespace=` (the last one only for namespaced objects).
+        public var labels: [String]
+        /// `CiliumNetworkPolicy`, `CiliumClusterwideNetworkPolicy`, `NetworkPolicy`.
+        public var kind: String
+
+        /// Creates the block; `labels` default to Cilium's derived policy labels.
+        public init(name: String, namespace: String, kind: String, labels: [String]? = nil) {
+            self.name = name
+            self.namespace = namespace
+            self.kind = kind
+            self.labels = labels ?? (["k8s:io.cilium.k8s.policy.derived-from=\(kind)",
+                                      "k8s:io.cilium.k8s.policy.name=\(name)"]
+                + (namespace.isEmpty ? [] : ["k8s:io.cilium.k8s.policy.namespace=\(namespace)"]))
+        }
+    }
+}
+
+extension Flow {
     /// A protobuf `Timestamp`: seconds and nanoseconds since the Unix epoch (UTC).
     public struct Timestamp: Sendable, Equatable, Hashable, Comparable {
         /// Whole seconds since 1970-01-01T00:00:00Z.

@@ -54,6 +54,21 @@ extension FlowPrinter {
         }
         if let isReply = f.isReply { o.raw("is_reply", isReply ? "true" : "false") }
         o.string("Summary", f.summary)
+        for (key, policies) in [("egress_allowed_by", f.egressAllowedBy), ("ingress_allowed_by", f.ingressAllowedBy),
+                                ("egress_denied_by", f.egressDeniedBy), ("ingress_denied_by", f.ingressDeniedBy)]
+        where !policies.isEmpty {
+            o.raw(key, "[" + policies.map(policyObject).joined(separator: ",") + "]")
+        }
+        return o.finished
+    }
+
+    /// flow.proto `Policy` (name, namespace, labels, revision (never set), kind).
+    private static func policyObject(_ p: Flow.Policy) -> String {
+        var o = JSONText()
+        o.string("name", p.name)
+        o.string("namespace", p.namespace)
+        o.strings("labels", p.labels)
+        o.string("kind", p.kind)
         return o.finished
     }
 

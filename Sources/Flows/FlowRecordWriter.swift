@@ -27,11 +27,12 @@ public enum FlowRecordWriter {
     /// Writes an HTTP request or response flow: `Type` L7, `event_type` 129, `is_reply` = (type == RESPONSE),
     /// no TCP flags. The url is `scheme://authority` followed by `path` (which starts with `/`), copied into the
     /// record and cut at `SLUICE_HTTP_URL_MAX` bytes; the method is cut at `SLUICE_HTTP_METHOD_MAX`.
-    /// `code` is 0 on requests; `latencyNs` is 0 on requests or when the pairing failed.
+    /// `code` is 0 on requests; `latencyNs` is 0 on requests or when the pairing failed. `policyID` is the
+    /// `PolicyKey.ref` of the policy whose rule decided a request (0 = none).
     public static func writeHTTP(
         _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
         method: UnsafeRawBufferPointer, scheme: StaticString, authority: UnsafeRawBufferPointer,
-        path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol
+        path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol, policyID: UInt32 = 0
     ) {
         writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: proto)
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
@@ -44,17 +45,18 @@ public enum FlowRecordWriter {
                 used = copy(authority, into: &http.pointee.url, at: used)
                 used = copy(path, into: &http.pointee.url, at: used)
                 http.pointee.url_len = UInt16(used)
+                http.pointee.policy_id = policyID
             }
         }
     }
 
     /// Writes a DNS request or response flow (`observation_source` "proxy"): query name (cut at
     /// `SLUICE_DNS_QUERY_MAX`), first question type, and on responses rcode, TTL and answer types.
-    /// Add answer addresses afterwards with `appendDNSAddress`.
+    /// Add answer addresses afterwards with `appendDNSAddress`. `policyID` as in `writeHTTP`.
     public static func writeDNS(
         _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
         query: UnsafeRawBufferPointer, qtype: UInt16, rcode: UInt16, ttl: UInt32, rrtypes: DNSAnswerTypes,
-        latencyNs: UInt64
+        latencyNs: UInt64, policyID: UInt32 = 0
     ) {
         writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: .dns)
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
@@ -64,6 +66,7 @@ public enum FlowRecordWriter {
                 dns.pointee.qtype = qtype
                 dns.pointee.rrtypes_mask = rrtypes.rawValue
                 dns.pointee.query_len = UInt16(copy(query, into: &dns.pointee.query, at: 0))
+                dns.pointee.policy_id = policyID
             }
         }
     }

@@ -20,19 +20,25 @@ public final class DNSPortPolicy: @unchecked Sendable {
 
     /// Decides a query for `qname` (lower-cased FQDN with trailing dot, as bytes) sent to a
     /// server of identity `peerIdentity`. Only the first question is checked; qtype is ignored.
+    /// A query no rule matched is denied in the name of the first policy whose rules select the
+    /// server.
     public func decide(peerIdentity: UInt32, qname: UnsafeRawBufferPointer) -> Verdict {
         for deny in denies where deny.peers.contains(peerIdentity) {
             return deny.verdict
         }
-        var selected = false
+        var selected: Entry?
         for entry in entries where entry.peers.contains(peerIdentity) {
             guard let patterns = entry.patterns else { return entry.verdict }
-            selected = true
+            if selected == nil { selected = entry }
             for pattern in patterns where pattern.matches(qname) {
                 return entry.verdict
             }
         }
-        if selected { return .noRuleMatched }
+        if let selected {
+            // Named after the first policy whose DNS rules select the server (like HTTPPortPolicy).
+            return Verdict(allowed: false, reason: .noRuleMatched, policyName: selected.verdict.policyName,
+                           policyRef: selected.verdict.policyRef)
+        }
         return defaultDeny ? .peerNotAllowed : .notEnforced
     }
 

@@ -8,6 +8,13 @@ public final class HTTPPortPolicy: @unchecked Sendable {
         var rules: [(rule: HTTPRule, verdict: Verdict)]?
         /// Returned when `rules` is nil.
         var l4Verdict: Verdict
+
+        /// The denial when the peer is selected by this entry's rules but none matched: names the
+        /// policy whose rules the request failed.
+        var noMatch: Verdict {
+            Verdict(allowed: false, reason: .noRuleMatched, policyName: l4Verdict.policyName,
+                    policyRef: l4Verdict.policyRef)
+        }
     }
 
     /// Deny entries first in meaning: a covered peer is refused before anything else.
@@ -24,20 +31,21 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     }
 
     /// Decides one request from `peerIdentity` (the source identity on ingress, the destination
-    /// identity on egress). Does not allocate.
+    /// identity on egress). Does not allocate. A request no rule matched is denied in the name of
+    /// the first policy (by kind, namespace, name) whose rules select the peer.
     public func decide<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Verdict {
         for deny in denies where deny.peers.contains(peerIdentity) {
             return deny.verdict
         }
-        var selected = false
+        var selected: Entry?
         for entry in entries where entry.peers.contains(peerIdentity) {
             guard let rules = entry.rules else { return entry.l4Verdict }
-            selected = true
+            if selected == nil { selected = entry }
             for candidate in rules where candidate.rule.matches(request) {
                 return candidate.verdict
             }
         }
-        if selected { return .noRuleMatched }
+        if let selected { return selected.noMatch }
         return defaultDeny ? .peerNotAllowed : .notEnforced
     }
 

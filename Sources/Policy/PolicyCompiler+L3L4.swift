@@ -53,8 +53,9 @@ extension PolicyCompiler {
             }
         }
         // allow-localhost (semantics 1.10, rule 8): the node reaches its pods whatever the
-        // ingress policy says, unless an explicit deny names the host.
-        for side in defaultDeny.keys where side.direction == .ingress {
+        // ingress policy says, unless an explicit deny names the host (`--allow-localhost policy`:
+        // the host is a peer like any other).
+        for side in defaultDeny.keys where side.direction == .ingress && allowLocalhost == .always {
             for proto in L4Protocol.everyIPProtocol {
                 let key = PolicyMapKey(endpointID: side.endpointID, identity: ReservedIdentity.host, port: 0,
                                        proto: proto, direction: .ingress)

@@ -15,6 +15,8 @@ struct PolicyCompiler {
         var rules: L7Rules
         var isDeny: Bool
         var policyName: String
+        /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
+        var policyRef: UInt32
 
         func covers(port: UInt16, proto: UInt8) -> Bool {
             low <= port && port <= high && protocols.contains(proto)
@@ -40,6 +42,9 @@ struct PolicyCompiler {
     var diagnostics: [PolicyDiagnostic] = []
     /// API server addresses (network order) for the ipcache.
     var kubeAPIServerIPv4: [UInt32] = []
+    /// `--allow-localhost`: with `.always` the host is allowed at L3/L4 (`buildL3L4`) and every
+    /// request at L7 on ingress.
+    var allowLocalhost: AllowLocalhost = .always
 
     init(documents: [PolicyDocument], endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) {
         self.documents = documents.sorted { $0.key < $1.key }
@@ -63,7 +68,7 @@ struct PolicyCompiler {
     mutating func build() -> PolicySnapshot {
         for document in documents {
             for rule in document.rules {
-                add(rule, policyName: document.key.policyName)
+                add(rule, policy: document.key)
             }
         }
         var http: [UInt64: HTTPPortPolicy] = [:]
@@ -80,7 +85,8 @@ struct PolicyCompiler {
                 let lookup = PolicySnapshot.key(side.endpointID, side.direction, key.port, key.proto)
                 let deny = defaultDeny[side] ?? true
                 if kind == .http {
-                    http[lookup] = httpPolicy(covering, defaultDeny: deny)
+                    http[lookup] = httpPolicy(covering, defaultDeny: deny,
+                                              allowHost: side.direction == .ingress && allowLocalhost == .always)
                 } else {
                     dns[lookup] = dnsPolicy(covering, defaultDeny: deny)
                 }
@@ -90,7 +96,8 @@ struct PolicyCompiler {
         }
         let l3l4 = buildL3L4(l7Ports: ports)
         return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
-                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4)
+                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4,
+                              policies: documents.map(\.key))
     }
 
     /// HTTP and DNS rules on one port of one endpoint (Cilium refuses the policy): the endpoint,
@@ -124,17 +131,26 @@ struct PolicyCompiler {
         return keys.sorted().map { (UInt16($0 >> 8), UInt8($0 & 0xff)) }
     }
 
-    private func httpPolicy(_ covering: [PortEntry], defaultDeny: Bool) -> HTTPPortPolicy {
+    /// The HTTP rules of one port. `allowHost`: allow-localhost on ingress (Cilium rule 8: "if an
+    /// ingress L7 rule selects host, the host is allowed everything at L7 but still redirected";
+    /// Cilium's `hostWildcardL7`); an explicit deny naming the host still wins.
+    private func httpPolicy(_ covering: [PortEntry], defaultDeny: Bool, allowHost: Bool) -> HTTPPortPolicy {
         var denies: [(peers: PeerSet, verdict: Verdict)] = []
         var compiled: [HTTPPortPolicy.Entry] = []
+        if allowHost {
+            compiled.append(.init(peers: .some([ReservedIdentity.host]), rules: nil,
+                                  l4Verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
+        }
         for entry in covering {
-            let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName)
+            let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
+                                policyRef: entry.policyRef)
             if entry.isDeny {
-                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName)))
+                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
+                                                    policyRef: entry.policyRef)))
             } else if case .http(let rules) = entry.rules {
                 let pairs = rules.map { rule in
                     (rule: rule, verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
-                                                  headerActions: rule.headerActions))
+                                                  policyRef: entry.policyRef, headerActions: rule.headerActions))
                 }
                 compiled.append(.init(peers: entry.peers, rules: pairs, l4Verdict: allow))
             } else {
@@ -150,20 +166,23 @@ struct PolicyCompiler {
         var compiled: [DNSPortPolicy.Entry] = []
         for entry in covering {
             if entry.isDeny {
-                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName)))
+                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
+                                                    policyRef: entry.policyRef)))
             } else if case .dns(let selectors) = entry.rules {
                 compiled.append(.init(peers: entry.peers, patterns: selectors.map(\.pattern),
-                                      verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName)))
+                                      verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
+                                                       policyRef: entry.policyRef)))
             } else {
                 compiled.append(.init(peers: entry.peers, patterns: nil,
-                                      verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName)))
+                                      verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
+                                                       policyRef: entry.policyRef)))
             }
         }
         return DNSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
     }
 
     /// Adds the entries of one rule for every endpoint its subject selects.
-    private mutating func add(_ rule: PolicyRule, policyName: String) {
+    private mutating func add(_ rule: PolicyRule, policy: PolicyKey) {
         guard let subject = rule.subject else { return }
         let directions: [(Direction, [PeerRule], [PeerRule], Bool)] = [
             (.ingress, rule.ingress, rule.ingressDeny, rule.defaultDenyIngress),
@@ -177,24 +196,24 @@ struct PolicyCompiler {
                 defaultDeny[side] = (defaultDeny[side] ?? false) || deny
                 for (peerRule, peers, datapath) in resolvedAllows {
                     entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
-                                                              direction: direction, isDeny: false, policyName: policyName)
+                                                              direction: direction, isDeny: false, policy: policy)
                 }
                 for (peerRule, peers, datapath) in resolvedDenies {
                     entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
-                                                              direction: direction, isDeny: true, policyName: policyName)
+                                                              direction: direction, isDeny: true, policy: policy)
                 }
             }
         }
     }
 
     private func portEntries(_ rule: PeerRule, peers both: (l7: PeerSet, datapath: PeerSet), subject: EndpointDescriptor,
-                             direction: Direction, isDeny: Bool, policyName: String) -> [PortEntry] {
+                             direction: Direction, isDeny: Bool, policy: PolicyKey) -> [PortEntry] {
         let everyProtocol = L4Protocol.everyIPProtocol
         let peers = both.l7
         if rule.toPorts.isEmpty {
             return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
                               fqdns: rule.peers.fqdns.map(\.pattern), rules: .none, isDeny: isDeny,
-                              policyName: policyName)]
+                              policyName: policy.policyName, policyRef: policy.ref)]
         }
         var result: [PortEntry] = []
         for portRule in rule.toPorts {
@@ -202,7 +221,8 @@ struct PolicyCompiler {
                 for (low, high) in ranges(port, subject: subject, peers: peers, direction: direction) {
                     result.append(PortEntry(low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
                                             datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
-                                            rules: portRule.rules, isDeny: isDeny, policyName: policyName))
+                                            rules: portRule.rules, isDeny: isDeny, policyName: policy.policyName,
+                                            policyRef: policy.ref))
                 }
             }
         }

@@ -48,6 +48,18 @@ public struct PolicyKey: Hashable, Sendable, Comparable, CustomStringConvertible
     /// `ciliumnetworkpolicy.cilium.io/backend/backend-http-rules`.
     public var description: String { "\(kind.resourceName)/\(policyName)" }
 
+    /// A stable 32-bit name of the object for flow records (a record has no room for the names):
+    /// FNV-1a of `Kind/namespace/name`, never 0 (0 means "no policy"). The same object gets the
+    /// same number in every process and after a restart; the agent's endpoint directory maps it
+    /// back to kind, namespace and name for `sluice observe`.
+    public var ref: UInt32 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in kind.rawValue.utf8 + [0x2F] + namespace.utf8 + [0x2F] + name.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+        }
+        return hash == 0 ? 1 : hash
+    }
+
     /// Orders by kind, namespace, name.
     public static func < (lhs: PolicyKey, rhs: PolicyKey) -> Bool {
         (lhs.kind, lhs.namespace, lhs.name) < (rhs.kind, rhs.namespace, rhs.name)

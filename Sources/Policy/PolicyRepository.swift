@@ -59,6 +59,8 @@ public final class PolicyRepository {
     /// Addresses (network order) of the Kubernetes API server: the ipcache gives them the
     /// reserved identity kube-apiserver (7), which `toEntities: [kube-apiserver]` selects.
     public var kubeAPIServerIPv4: [UInt32] = []
+    /// Whether the node reaches its pods whatever their policy says (`--allow-localhost`).
+    public var allowLocalhost: AllowLocalhost = .always
 
     /// Creates an empty repository.
     public init() {}
@@ -132,6 +134,7 @@ public final class PolicyRepository {
         }
         var compiler = PolicyCompiler(documents: Array(candidate.values), endpoints: endpoints, allocator: &allocator)
         compiler.kubeAPIServerIPv4 = kubeAPIServerIPv4
+        compiler.allowLocalhost = allowLocalhost
         return compiler.build()
     }
 

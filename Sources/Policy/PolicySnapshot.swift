@@ -13,6 +13,8 @@ public final class PolicySnapshot: @unchecked Sendable {
     /// Conflicts that make the policy unacceptable (e.g. HTTP and DNS rules on one port, which
     /// Cilium refuses); the agent installs no snapshot that has any.
     public let diagnostics: [PolicyDiagnostic]
+    /// The policy objects compiled in, sorted (their `ref`s are what L7 flow records name).
+    public let policies: [PolicyKey]
 
     let http: [UInt64: HTTPPortPolicy]
     let dns: [UInt64: DNSPortPolicy]
@@ -25,8 +27,9 @@ public final class PolicySnapshot: @unchecked Sendable {
 
     init(endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
          l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [PolicyDiagnostic],
-         l3l4: L3L4Policy = L3L4Policy()) {
+         l3l4: L3L4Policy = L3L4Policy(), policies: [PolicyKey] = []) {
         self.endpoints = endpoints
+        self.policies = policies
         self.l3l4 = l3l4
         self.l7Ports = l7Ports
         self.http = http
@@ -54,6 +57,7 @@ public final class PolicySnapshot: @unchecked Sendable {
         self.http = http
         self.dns = dns
         diagnostics = base.diagnostics
+        policies = base.policies
         identityByIPv4 = base.identityByIPv4
         endpointByIPv4 = base.endpointByIPv4
         identityByEndpointID = base.identityByEndpointID

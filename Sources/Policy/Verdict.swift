@@ -34,15 +34,19 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     public var reason: Reason
     /// `ns/name` (or `name` for cluster-wide policies) of the policy whose rule decided.
     public var policyName: String?
+    /// `PolicyKey.ref` of that policy (what L7 flow records carry); 0 when no policy decided.
+    public var policyRef: UInt32
     /// `headerMatches` entries with a mismatch action of the rule that matched; the proxy applies
     /// each one whose header does not match (LOG, ADD, DELETE, REPLACE). Usually empty.
     public var headerActions: [HTTPHeaderAction]
 
     /// Creates a verdict.
-    public init(allowed: Bool, reason: Reason, policyName: String?, headerActions: [HTTPHeaderAction] = []) {
+    public init(allowed: Bool, reason: Reason, policyName: String?, policyRef: UInt32 = 0,
+                headerActions: [HTTPHeaderAction] = []) {
         self.allowed = allowed
         self.reason = reason
         self.policyName = policyName
+        self.policyRef = policyRef
         self.headerActions = headerActions
     }
 

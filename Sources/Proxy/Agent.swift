@@ -36,6 +36,8 @@ public final class Agent {
         /// Test knob (`--map-max-entries NAME=N`): maps created with another size than bpf/
         /// declares, so that a test can make a policy install fail on a full map.
         public var mapMaxEntries: [String: UInt32] = [:]
+        /// Whether the node reaches its pods whatever their policy says (`--allow-localhost`).
+        public var allowLocalhost: AllowLocalhost = .always
 
         public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
                     bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
@@ -211,6 +213,7 @@ public final class Agent {
             ifindexes[id] = Int32(e.hostIfIndex ?? 0)
         }
         policy.endpoints = endpoints
+        policy.repository.allowLocalhost = options.allowLocalhost
         policy.repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
         if let text = file.nodeIP {
@@ -279,11 +282,7 @@ final class DatapathSteering: SteeringTable {
                 protocol proto: UInt8) -> SteerInfo? {
         let tuple = sluice_tuple(src_ip4: sourceAddress, dst_ip4: destinationAddress, src_port: sourcePort,
                                  dst_port: destinationPort, proto: proto, _pad: (0, 0, 0))
-        guard let info = datapath.lookupSteered(tuple) else { return nil }
-        return SteerInfo(endpointID: info.endpoint_id, sourceIdentity: info.src_identity,
-                         destinationIdentity: info.dst_identity,
-                         direction: info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue) ? .egress : .ingress,
-                         createdNs: info.created_ns)
+        return datapath.lookupSteered(tuple).map(SteerInfo.init)
     }
 
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { datapath.steeringEpoch.current }

@@ -2,6 +2,7 @@ import Datapath
 import Glibc
 import HTTP1
 import HTTP2
+import Policy
 import SluiceIO
 
 /// The agent's command line (`sluice-agent [options]`, also reached as `sluice agent`): one
@@ -226,6 +227,14 @@ public enum AgentCommandLine {
              help: "HTTP/1: longest request-target (the request line's path and query), more gets 414.",
              defaultText: "8") { s, v in
             s.options.proxy.httpLimits.maxTargetBytes = try number(v, "--http-max-request-target-kb", in: 1...1024) * 1024
+        },
+        Spec(name: "--allow-localhost", value: "always|policy",
+             help: "Whether the node reaches its pods whatever their ingress policy says (always; on ports with ingress L7 rules for the host, every request passes through the proxy) or only as the policy allows, L7 rules included (Cilium --allow-localhost; auto = always).",
+             defaultText: "always") { s, v in
+            guard let mode = AllowLocalhost(rawValue: v == "auto" ? "always" : v) else {
+                throw Failure(message: "--allow-localhost must be always, auto or policy, not '\(v)'")
+            }
+            s.options.allowLocalhost = mode
         },
         Spec(name: "--http2-max-concurrent-streams", value: "n",
              help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",

@@ -6,18 +6,20 @@ import SluiceIO
 /// Writes the flows of DNS queries (cilium-semantics.md 5.2): a request flow (query, qtype) when
 /// the query is forwarded, a response flow (source and destination swapped; ips, ttl, rcode,
 /// rrtypes) when the answer goes back, a single DROPPED request flow for a denied query and an
-/// L3/L4 drop when no rule admits the server. DNS flows are always EGRESS.
+/// L3/L4 drop when no rule admits the server. DNS flows are EGRESS (DNS rules are egress rules),
+/// except the DROPPED request of a query the server's ingress rules refused (`DNSQuery.direction`);
+/// every record carries both endpoints and both identities.
 ///
 /// Stateless; loop-thread only like its sink. With no sink every call returns at once.
 struct DNSFlowRecorder {
     let flows: FlowSink?
 
     private func common(_ query: DNSQuery, verdict: Flow.Verdict, timeNs: UInt64) -> FlowCommon {
-        FlowCommon(timeNs: timeNs, verdict: verdict, direction: .egress, isReply: false,
+        FlowCommon(timeNs: timeNs, verdict: verdict, direction: query.direction, isReply: false,
                    srcIP: query.client.address, dstIP: query.server.address, srcPort: query.client.port,
                    dstPort: query.server.port, l4Proto: query.proto,
                    srcIdentity: query.steer?.sourceIdentity ?? 0, dstIdentity: query.steer?.destinationIdentity ?? 0,
-                   srcEndpoint: query.steer?.endpointID ?? 0, dstEndpoint: 0)
+                   srcEndpoint: query.steer?.sourceEndpoint ?? 0, dstEndpoint: query.steer?.destinationEndpoint ?? 0)
     }
 
     /// The request flow: FORWARDED (allowed) or DROPPED (denied by a DNS rule).
@@ -27,7 +29,7 @@ struct DNSFlowRecorder {
         query.qname.withUnsafeBytes { name in
             flows.append { rec in
                 FlowRecordWriter.writeDNS(rec, common: c, l7Type: .request, query: name, qtype: query.qtype,
-                                          rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0)
+                                          rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0, policyID: query.policyRef)
             }
         }
     }

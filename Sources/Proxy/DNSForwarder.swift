@@ -3,8 +3,9 @@ import SluiceIO
 
 /// Sends the allowed UDP queries of one worker to their servers and matches the answers.
 ///
-/// Queries leave from a rotating pool of unbound UDP sockets with SO_MARK 0xB00 (never steered
-/// back), each on a port the kernel picks at random: every query goes out on a socket drawn at
+/// Queries leave from a rotating pool of unbound UDP sockets, each datagram with SO_MARK
+/// `SLUICE_MARK_FROM_PROXY` and its client's identity (a per-datagram control message: never
+/// steered back, and a DNS server pod's ingress policy sees who asked), each on a port the kernel picks at random: every query goes out on a socket drawn at
 /// random from `upstreamSocketPoolSize`, and a socket that has sent `upstreamSocketMaxQueries`
 /// is replaced by a fresh one (fresh port) and closed once its last query is answered or timed
 /// out. Each query gets an ID from the worker's `DNSRandom` unused among its queries in flight
@@ -83,7 +84,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     }
 
     private func openSocket() throws(SyscallError) -> Upstream {
-        let fd = try DNSSocket.upstreamSocket(mark: ProxyMarks.fromProxy)
+        let fd = try DNSSocket.upstreamSocket(mark: ProxyMarks.fromProxy(identity: 0))
         nextTag &+= 1
         let socket = Upstream(fd: fd, tag: nextTag)
         do {
@@ -121,7 +122,8 @@ final class DNSForwarder: EventHandler, TimerTarget {
         let upstream = worker.upstream(for: query)
         let index = worker.random.below(pool.count)
         let socket = pool[index]
-        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream) == 0 else { return false }
+        let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark) == 0 else { return false }
         socket.sent += 1
         socket.inFlight += 1
         if socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(index) }

@@ -1,4 +1,5 @@
 import DNS
+import Flows
 import Policy
 import SluiceIO
 
@@ -22,6 +23,11 @@ struct DNSQuery {
     var requestTimeNs: UInt64
     /// First question's class (an upstream answer must repeat the question: `DNSAnswerMatch`).
     var qclass: UInt16 = 1
+    /// The side whose verdict the request flow shows: egress (DNS rules are egress rules), or
+    /// ingress when the receiver's ingress rules refused the query.
+    var direction: Flow.TrafficDirection = .egress
+    /// `PolicyKey.ref` of the policy whose rule decided (0 = none).
+    var policyRef: UInt32 = 0
 }
 
 /// What to do with a received query, decided from its bytes, the steering entry and the policy.
@@ -47,6 +53,12 @@ extension DNSQueryDecision {
     /// Policy (cilium-semantics.md 1.7, 3.2): only the first question's name counts, lower-cased
     /// with a trailing dot; the peer is the server's identity (DNS rules are egress). A port
     /// without DNS rules (any more) forwards: there is nothing to enforce at L7.
+    ///
+    /// Both sides (`SteerInfo.sides`): the client's egress DNS rules decide first. DNS rules exist
+    /// only on egress (Cilium rejects them on ingress), so a server whose ingress still has L7
+    /// rules on the port has HTTP rules there: one proxy cannot parse the connection as both, so
+    /// the query is refused in the ingress side's name (tc drops such flows before steering them;
+    /// this covers a policy change in between).
     static func decide(_ bytes: UnsafeRawBufferPointer, client: DNSEndpointAddress, server: DNSEndpointAddress,
                        proto: UInt8, steer: SteerInfo?, snapshot: PolicySnapshot,
                        reject: DNSProxyConfig.RejectResponseCode, now: UInt64) -> DNSQueryDecision {
@@ -55,20 +67,31 @@ extension DNSQueryDecision {
         case .refused(let decision): return decision
         case .query(let h, let q): (head, question) = (h, q)
         }
-        let query = DNSQuery(client: client, server: server, proto: proto, steer: steer, originalID: head.id,
+        var query = DNSQuery(client: client, server: server, proto: proto, steer: steer, originalID: head.id,
                              qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
                              requestTimeNs: now, qclass: question.class.rawValue)
-        guard let steer else { return .drop(query) }
-        guard let policy = snapshot.dnsPolicy(endpointID: steer.endpointID, port: server.port, proto: proto) else {
-            return .forward(query)
-        }
-        let verdict = query.qname.withUnsafeBytes {
-            policy.decide(peerIdentity: steer.destinationIdentity, qname: $0)
-        }
-        if verdict.allowed { return .forward(query) }
-        if verdict.reason == .peerNotAllowed { return .drop(query) }
+        guard let steer, !steer.sides.isEmpty else { return .drop(query) }
         let rcode: RCode = reject == .nameError ? .nxDomain : .refused
-        return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
+        if steer.sides.contains(.egress) {
+            if let policy = snapshot.dnsPolicy(endpointID: steer.sourceEndpoint, port: server.port, proto: proto) {
+                let verdict = query.qname.withUnsafeBytes {
+                    policy.decide(peerIdentity: steer.destinationIdentity, qname: $0)
+                }
+                query.policyRef = verdict.policyRef
+                if verdict.reason == .peerNotAllowed { return .drop(query) }
+                if !verdict.allowed { return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode)) }
+            } else if proto == IPProtocol.tcp,
+                      snapshot.httpPolicy(endpointID: steer.sourceEndpoint, direction: .egress, port: server.port) != nil {
+                return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
+            }
+        }
+        if steer.sides.contains(.ingress), proto == IPProtocol.tcp,
+           snapshot.httpPolicy(endpointID: steer.destinationEndpoint, direction: .ingress, port: server.port) != nil {
+            query.direction = .ingress
+            query.policyRef = 0
+            return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
+        }
+        return .forward(query)
     }
 }
 

@@ -161,6 +161,14 @@ enum DNSSocket {
         return n < 0 ? -n : 0
     }
 
+    /// sendmsg with SO_MARK `mark` for this datagram only (CSluice_udp_send4_mark). Returns 0 or
+    /// the errno.
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress,
+                     mark: UInt32) -> Int32 {
+        let n = CSluice_udp_send4_mark(fd, bytes.baseAddress, bytes.count, destination.address, destination.port, mark)
+        return n < 0 ? -n : 0
+    }
+
     /// The transparent UDP listener of one worker: IP_TRANSPARENT + IP_RECVORIGDSTADDR,
     /// SO_REUSEPORT (all workers form one group), bound to address:port.
     static func listenUDP(address: UInt32, port: UInt16) throws(SyscallError) -> Int32 {

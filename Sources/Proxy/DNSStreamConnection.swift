@@ -158,7 +158,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         if upFD >= 0 { return true }
         let upstream = worker.config.upstreamOverride ?? server
         do {
-            upFD = try Socket.connectTCP(address: upstream.address, port: upstream.port, mark: ProxyMarks.fromProxy)
+            upFD = try Socket.connectTCP(address: upstream.address, port: upstream.port,
+                                         mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0))
             upReg = try worker.ctx.loop.register(fd: upFD, events: Self.interest, handler: self, tag: Tag.upstream)
         } catch {
             if upFD >= 0 { Socket.close(upFD) }

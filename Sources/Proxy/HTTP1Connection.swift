@@ -280,7 +280,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         clientKeepAlive = head.keepAlive
         record.beginRequest(view: view, versionMinor: head.versionMinor)
 
-        let verdict = evaluate(view)
+        let sides = SideVerdicts.http(steer: steer, snapshot: ctx.snapshot, port: addresses.originalDestinationPort,
+                                      request: view)
+        record.decided(sides)
         let bodyFraming: Framing
         switch head.framing {
         case .none: bodyFraming = .length(head.headLength)
@@ -296,8 +298,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         case .contentLength(let n): hasBody = n > 0
         case .chunked: hasBody = true
         }
-        if verdict.allowed {
-            record.request(verdict: .forwarded)
+        guard let denial = sides.denial else {
             upstreamIdle = false
             skipLine = preparer.hasRewrittenHead ? nil : head.soleConnectionCloseLine(in: bytes)
             requestCloseDropped = false
@@ -314,30 +315,15 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             }
             return
         }
-        if verdict.reason == .peerNotAllowed {
+        if denial.verdict.reason == .peerNotAllowed {
             // No rule admits this peer on this port at all: Cilium drops it at L3/L4, so the
             // client sees a dead connection, not an HTTP answer.
-            record.policyDrop()
             closeWithReset()
             return
         }
-        record.request(verdict: .dropped)
         // A client waiting for 100-continue never sends the body after a final answer, so the
         // connection cannot be reused safely: close after the 403 (Envoy does the same).
         reply(status: 403, close: !clientKeepAlive || (head.expectContinue && hasBody))
-    }
-
-    private func evaluate(_ view: RequestView) -> Verdict {
-        guard let steer else { return Verdict.noSteering }
-        let snapshot = ctx.snapshot
-        guard let portPolicy = snapshot.httpPolicy(endpointID: steer.endpointID, direction: steer.direction,
-                                                   port: addresses.originalDestinationPort)
-        else {
-            // The port carries no HTTP rules (any more): nothing to enforce at L7.
-            return Verdict.noL7Rules
-        }
-        let peer = steer.direction == .ingress ? steer.sourceIdentity : steer.destinationIdentity
-        return portPolicy.decide(peerIdentity: peer, request: view)
     }
 
     private func badRequest(_ error: ParseError) {
@@ -451,9 +437,14 @@ final class HTTP1Connection: EventHandler, TimerTarget {
 
     // MARK: act: forward
 
+    /// SO_MARK of this connection's upstream sockets: the client's identity rides along
+    /// (`SteerInfo.upstreamMark`); pooled upstream connections are only reused with the same one.
+    private var upstreamMark: UInt32 { steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0) }
+
     private func connectUpstream() {
         if let pooled = ctx.upstreams.take(address: addresses.originalDestinationAddress,
-                                           port: addresses.originalDestinationPort, for: self, tag: Tag.upstream) {
+                                           port: addresses.originalDestinationPort, mark: upstreamMark, for: self,
+                                           tag: Tag.upstream) {
             upReg = pooled.registration
             upFD = pooled.fd
             upReadable = false
@@ -464,7 +455,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         do {
             upFD = try Socket.connectTCP(address: addresses.originalDestinationAddress,
                                           port: addresses.originalDestinationPort,
-                                          mark: ProxyMarks.fromProxy)
+                                          mark: upstreamMark)
             upReg = try ctx.loop.register(
                 fd: upFD,
                 events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
@@ -509,7 +500,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         guard upFD >= 0 else { return }
         if upstreamIdle && up.isEmpty {
             ctx.upstreams.park(fd: upFD, registration: upReg, address: addresses.originalDestinationAddress,
-                               port: addresses.originalDestinationPort)
+                               port: addresses.originalDestinationPort, mark: upstreamMark)
             upFD = -1
             upReg = .none
             upReadable = false
@@ -998,14 +989,14 @@ extension HTTP1Connection {
             return RequestView(bytes: bytes, head: head, path: path, authority: authority)
         case .reject(let error):
             record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
-            record.request(verdict: .error)
+            record.rejected(verdict: .error, sides: steer?.sides)
             reply(status: error.status, close: true)
             return nil
         case .redirect(let location):
             // Envoy's UNESCAPE_AND_REDIRECT: never forwarded, the client asks again for the
             // unescaped path. Keep-alive only when there is no body to skip.
             record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
-            record.request(verdict: .dropped)
+            record.rejected(verdict: .dropped, sides: steer?.sides)
             clientKeepAlive = head.keepAlive
             let close = !head.keepAlive || head.framing != .none
             requestFraming = .length(head.headLength)
@@ -1050,10 +1041,4 @@ extension HTTP1Connection {
 /// Interim answers the proxy sends itself.
 enum ProxyInterim {
     static let continue100: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-}
-
-/// SO_MARK values of the proxy's own sockets (bpf/include/sluice_maps.h).
-enum ProxyMarks {
-    /// SLUICE_MARK_FROM_PROXY: upstream connections are never steered back.
-    static let fromProxy: UInt32 = 0x0B00
 }

@@ -317,24 +317,24 @@ final class HTTP2Connection: EventHandler {
             return
         }
         guard let block = checkedPath(s, block) else { return }
-        let verdict = HTTP2RequestView.with(block) { view -> Verdict in
+        // The same decision HTTP1Connection makes, on both sides, through `HTTPPortPolicy.decide`.
+        let sides = HTTP2RequestView.with(block) { view -> SideVerdicts in
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
             s.record.begin(view, recording: ctx.flows != nil)
-            return evaluate(view)
+            return SideVerdicts.http(steer: steer, snapshot: ctx.snapshot, port: addresses.originalDestinationPort,
+                                     request: view)
         }
-        if verdict.allowed {
-            s.record.request(verdict: .forwarded, common: common, to: ctx.flows)
+        s.record.decided(sides, common: common, to: ctx.flows)
+        guard let denial = sides.denial else {
             forward(s, block: block, endStream: endStream)
             return
         }
-        if verdict.reason == .peerNotAllowed {
+        if denial.verdict.reason == .peerNotAllowed {
             // No rule admits this peer on this port at all: Cilium drops it at L3/L4.
-            s.record.policyDrop(common: common, to: ctx.flows)
             closeWithReset()
             return
         }
-        s.record.request(verdict: .dropped, common: common, to: ctx.flows)
         reply(s, status: 403)
     }
 
@@ -356,16 +356,6 @@ final class HTTP2Connection: EventHandler {
             reply(s, status: 400)
         }
         return nil
-    }
-
-    /// The same decision HTTP1Connection makes, through the same `HTTPPortPolicy.decide`.
-    private func evaluate(_ view: HTTP2RequestView) -> Verdict {
-        guard let steer else { return Verdict.noSteering }
-        guard let portPolicy = ctx.snapshot.httpPolicy(endpointID: steer.endpointID, direction: steer.direction,
-                                                       port: addresses.originalDestinationPort)
-        else { return Verdict.noL7Rules }
-        let peer = steer.direction == .ingress ? steer.sourceIdentity : steer.destinationIdentity
-        return portPolicy.decide(peerIdentity: peer, request: view)
     }
 
     /// Opens the stream on the upstream connection (connecting it first if needed).
@@ -397,6 +387,7 @@ final class HTTP2Connection: EventHandler {
         else { return nil }
         do {
             try up.connect(address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
+                           mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
                            timeoutNs: ctx.config.connectTimeoutNs)
         } catch {
             return nil

@@ -38,9 +38,11 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         output = IOBuffer(capacity: bufferBytes, limit: 4 * 1024 * 1024)
     }
 
-    /// Starts the non-blocking connect (marked so the datapath does not steer it back).
-    func connect(address: UInt32, port: UInt16, timeoutNs: UInt64) throws(SyscallError) {
-        fd = try Socket.connectTCP(address: address, port: port, mark: ProxyMarks.fromProxy)
+    /// Starts the non-blocking connect to `address:port` with SO_MARK `mark`
+    /// (`SteerInfo.upstreamMark`: the datapath does not steer it back and decides the
+    /// destination's policy with the client's identity).
+    func connect(address: UInt32, port: UInt16, mark: UInt32, timeoutNs: UInt64) throws(SyscallError) {
+        fd = try Socket.connectTCP(address: address, port: port, mark: mark)
         do {
             registration = try loop.register(
                 fd: fd, events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup

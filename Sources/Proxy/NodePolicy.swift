@@ -235,7 +235,10 @@ final class NodePolicy {
         }
         let file = EndpointDirectory.File(
             nodeName: nodeName, endpoints: entries,
-            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) })
+            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) },
+            policies: snapshot.policies.map {
+                EndpointDirectory.Policy(ref: $0.ref, kind: $0.kind.rawValue, namespace: $0.namespace, name: $0.name)
+            })
         try Files.writeAtomically(stateDirectory + "/endpoints.json", JSON.encode(file, sortedKeys: true, pretty: true))
     }
 }

@@ -1,9 +1,9 @@
 /// A worker's cache in front of the steering table: the `bpf` lookup per accepted connection
 /// or received datagram becomes one per peer pair.
 ///
-/// tc's steering entry (endpoint, both identities, direction) depends on the source address,
+/// tc's steering entry (both endpoints and identities, the sides) depends on the source address,
 /// the destination address and port, the protocol and the steering maps — not on the source
-/// port (bpf/tc_endpoint.c, `sluice_steer`). So entries are keyed without it, and are valid
+/// port (bpf/lib/steer.h). So entries are keyed without it, and are valid
 /// while the table's change counter (`SteeringEpoch`) is unchanged. An entry tc recorded before
 /// the last change is used once but not kept (its SYN saw the old maps). Tables without a
 /// counter are not cached. Misses are not cached either: a connection without an entry asks the
@@ -18,7 +18,8 @@ final class SteeringCache: SteeringTable {
         var proto: UInt8 = 0
         var used = false
         var epoch: UInt64 = 0
-        var info = SteerInfo(endpointID: 0, sourceIdentity: 0, destinationIdentity: 0, direction: .ingress)
+        var info = SteerInfo(sourceEndpoint: 0, destinationEndpoint: 0, sourceIdentity: 0, destinationIdentity: 0,
+                             sides: [])
     }
 
     static let defaultSlots = 1024

@@ -1,7 +1,9 @@
 import Glibc
 import SluiceIO
 
-/// Idle keep-alive upstream connections of one worker, by original destination, so a new client
+/// Idle keep-alive upstream connections of one worker, by original destination and SO_MARK (the
+/// mark carries the client's identity to the destination's policy, so a connection opened for
+/// one client is never reused for a client of another identity), so a new client
 /// connection (or one whose client asked to close) does not pay a TCP handshake to the server
 /// (nginx `keepalive`, Envoy's connection pool). Cilium's Envoy keeps idle upstream connections
 /// for `proxy-idle-timeout-seconds` = 60 s; so does this pool.
@@ -24,24 +26,27 @@ final class UpstreamPool: EventHandler, TimerTarget {
     static let idleTimeoutNs: UInt64 = 60_000_000_000
 
     private let loop: EventLoop
-    private var idle: [UInt64: [Entry]] = [:]
-    private var keyOfFD: [Int32: UInt64] = [:]
+    private var idle: [Key: [Entry]] = [:]
+    private var keyOfFD: [Int32: Key] = [:]
     private lazy var sweepTimer = LoopTimer(target: self)
 
     init(loop: EventLoop) {
         self.loop = loop
     }
 
-    @inline(__always) static func key(address: UInt32, port: UInt16) -> UInt64 {
-        UInt64(address) << 16 | UInt64(port)
+    /// Original destination and SO_MARK of a pooled connection.
+    struct Key: Hashable {
+        var address: UInt32
+        var port: UInt16
+        var mark: UInt32
     }
 
     /// An idle connection to the destination with its loop registration, now handed to
     /// `handler`/`tag` (no syscall: the epoll entry stays), or nil.
-    func take(address: UInt32, port: UInt16, for handler: EventHandler, tag: UInt32)
+    func take(address: UInt32, port: UInt16, mark: UInt32, for handler: EventHandler, tag: UInt32)
         -> (fd: Int32, registration: EventLoop.Registration)?
     {
-        let k = UpstreamPool.key(address: address, port: port)
+        let k = Key(address: address, port: port, mark: mark)
         while var list = idle[k], let entry = list.popLast() {
             idle[k] = list.isEmpty ? nil : list
             keyOfFD[entry.fd] = nil
@@ -56,8 +61,8 @@ final class UpstreamPool: EventHandler, TimerTarget {
 
     /// Keeps `fd` for reuse, taking over its loop registration (the pool becomes its handler);
     /// closes it when the pool for that destination is full.
-    func park(fd: Int32, registration: EventLoop.Registration, address: UInt32, port: UInt16) {
-        let k = UpstreamPool.key(address: address, port: port)
+    func park(fd: Int32, registration: EventLoop.Registration, address: UInt32, port: UInt16, mark: UInt32) {
+        let k = Key(address: address, port: port, mark: mark)
         var list = idle[k] ?? []
         guard list.count < UpstreamPool.maxIdlePerDestination,
               loop.reassign(registration, to: self, tag: UInt32(bitPattern: fd))

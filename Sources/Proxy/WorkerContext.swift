@@ -4,25 +4,67 @@ import Policy
 import SluiceIO
 
 /// How a steered connection reached the proxy, read back from the datapath's steering table
-/// (the tc program wrote it when it marked the SYN).
+/// (the tc program wrote it when it steered the SYN or datagram): both endpoints, both
+/// identities, and the sides whose L7 rules apply. When both sides carry L7 rules on the port the
+/// proxy decides every request with both and lets it pass only when both allow it (Cilium sends
+/// such a connection through an egress and an ingress proxy; docs/architecture.md).
 public struct SteerInfo: Sendable, Equatable {
-    /// The endpoint whose policy applies (destination on ingress, source on egress).
-    public var endpointID: UInt32
+    /// Whose L7 rules apply (`SLUICE_STEER_EGRESS`, `SLUICE_STEER_INGRESS`).
+    public struct Sides: OptionSet, Sendable, Equatable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// The source endpoint's egress rules (peer: the destination identity).
+        public static let egress = Sides(rawValue: UInt8(SLUICE_STEER_EGRESS))
+        /// The destination endpoint's ingress rules (peer: the source identity).
+        public static let ingress = Sides(rawValue: UInt8(SLUICE_STEER_INGRESS))
+    }
+
+    /// Local endpoint of the source address; 0 when the client is not a local pod.
+    public var sourceEndpoint: UInt32
+    /// Local endpoint of the destination address; 0 when the server is not a local pod.
+    public var destinationEndpoint: UInt32
     public var sourceIdentity: UInt32
     public var destinationIdentity: UInt32
-    public var direction: Direction
+    public var sides: Sides
     /// When tc recorded the entry (CLOCK_MONOTONIC ns; 0 when unknown): `SteeringCache` keeps
     /// only entries recorded after the last change to the steering maps.
     public var createdNs: UInt64
 
-    public init(endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction,
-                createdNs: UInt64 = 0) {
-        self.endpointID = endpointID
+    public init(sourceEndpoint: UInt32, destinationEndpoint: UInt32, sourceIdentity: UInt32,
+                destinationIdentity: UInt32, sides: Sides, createdNs: UInt64 = 0) {
+        self.sourceEndpoint = sourceEndpoint
+        self.destinationEndpoint = destinationEndpoint
         self.sourceIdentity = sourceIdentity
         self.destinationIdentity = destinationIdentity
-        self.direction = direction
+        self.sides = sides
         self.createdNs = createdNs
     }
+
+    /// A connection steered for one side's rules only: `endpointID` is the source on egress, the
+    /// destination on ingress; the other endpoint is unknown (0).
+    public init(endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction,
+                createdNs: UInt64 = 0) {
+        self.init(sourceEndpoint: direction == .egress ? endpointID : 0,
+                  destinationEndpoint: direction == .ingress ? endpointID : 0,
+                  sourceIdentity: sourceIdentity, destinationIdentity: destinationIdentity,
+                  sides: direction == .egress ? .egress : .ingress, createdNs: createdNs)
+    }
+
+    /// The datapath's record (`struct sluice_steer_info`).
+    public init(_ info: sluice_steer_info) {
+        self.init(sourceEndpoint: info.src_endpoint, destinationEndpoint: info.dst_endpoint,
+                  sourceIdentity: info.src_identity, destinationIdentity: info.dst_identity,
+                  sides: Sides(rawValue: info.sides), createdNs: info.created_ns)
+    }
+
+    /// The direction of the first proxy Cilium would send the connection through: egress when
+    /// the source's egress rules apply, else ingress.
+    public var firstDirection: Direction { sides.contains(.egress) ? .egress : .ingress }
+
+    /// The SO_MARK of the proxy's upstream sockets for this connection: `SLUICE_MARK_FROM_PROXY`
+    /// with the client's identity, so the destination's L3/L4 ingress policy sees who sent the
+    /// request (bpf/include/sluice_maps.h).
+    public var upstreamMark: UInt32 { ProxyMarks.fromProxy(identity: sourceIdentity) }
 }
 
 /// The steering table as the proxy sees it: 4-tuple -> how it was steered.

@@ -75,7 +75,8 @@ public struct SandboxError: Error, Equatable, Sendable, CustomStringConvertible 
             let log = logTail.isEmpty ? "" : "\n--- last lines of its log ---\n\(logTail)"
             return "server \(kind):\(port) of \(owner) \(reason)\(log)"
         case .unknownTarget(let target):
-            return "no pod \"\(target)\" in the sandbox (write NAMESPACE/POD; a bare POD means namespace default)"
+            return "no pod \"\(target)\" in the sandbox (write NAMESPACE/POD; a bare POD means namespace default; "
+                + "world/NAME for a world host, node for the node)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
         case .badState(let path, let reason):

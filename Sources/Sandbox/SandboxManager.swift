@@ -126,12 +126,26 @@ public final class SandboxManager {
         return server
     }
 
-    /// The argv that runs `command` inside the pod `target` (`NAMESPACE/POD`, or `POD` in
-    /// namespace `default`): `ip netns exec <netns> COMMAND...`. The CLI `exec`s it, so exit
-    /// code and output pass through. An empty command runs `bash`.
+    /// The argv that runs `command` inside `target`: a pod (`NAMESPACE/POD`, or `POD` in
+    /// namespace `default`), a world host (`world/NAME`: the world namespace, which holds every
+    /// world address; pass `--interface ADDRESS` to a client to send from that host's own) or the
+    /// node (`node`: where the agent runs, a client there is the host identity). Pods win over
+    /// the other two names. `ip netns exec <netns> COMMAND...`; the CLI `exec`s it, so exit code
+    /// and output pass through. An empty command runs `bash`.
     public static func execArguments(state: SandboxState, target: String,
                                      command: [String]) throws(SandboxError) -> [String] {
-        guard let endpoint = state.endpoint(target: target) else { throw SandboxError.unknownTarget(target) }
-        return [CommandRunner.locate("ip"), "netns", "exec", endpoint.netns] + (command.isEmpty ? ["bash"] : command)
+        guard let netns = namespace(of: target, in: state) else { throw SandboxError.unknownTarget(target) }
+        return [CommandRunner.locate("ip"), "netns", "exec", netns] + (command.isEmpty ? ["bash"] : command)
+    }
+
+    /// The network namespace of an `exec` target, or nil.
+    static func namespace(of target: String, in state: SandboxState) -> String? {
+        if let endpoint = state.endpoint(target: target) { return endpoint.netns }
+        if target == "node" { return state.nodeNetns }
+        if target.hasPrefix("world/"), let world = state.worldNetns,
+           state.world.contains(where: { "world/" + $0.name == target }) {
+            return world
+        }
+        return nil
     }
 }

@@ -53,7 +53,7 @@ struct SandboxCommand: ParsableCommand {
     struct Exec: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a command inside a pod, like kubectl exec: sluice sandbox exec NS/POD -- CMD...")
-        @Argument(help: "The pod: NAMESPACE/POD, or POD in namespace default.")
+        @Argument(help: "The pod: NAMESPACE/POD, or POD in namespace default; world/NAME for a world host, node for the node.")
         var target: String
         @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
         var command: [String] = []

@@ -50,6 +50,24 @@ import Testing
         #expect(flow.time_ns > 0)
     }
 
+    @Test func aBothSidesLookupFailureIsChargedToTheEgressSide() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        try Fixture.addPods(t.datapath)
+        try t.datapath.syncL7Ports([
+            Fixture.key(endpoint: 1, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS): Fixture.value(SLUICE_PROXY_HTTP),
+            Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS): Fixture.value(SLUICE_PROXY_HTTP),
+        ])
+        _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
+        let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        let before = ring.nextSeq
+        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
+        let flow = try #require(ring.read(seq: before))
+        #expect(flow.drop_reason == UInt8(SLUICE_DROP_PROXY_LOOKUP_FAILED.rawValue))
+        #expect(flow.direction == UInt8(SLUICE_DIR_EGRESS.rawValue), "the first proxy the packet would reach")
+        #expect(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
+    }
+
     @Test func registeredListenerIsAssigned() throws {
         let t = try TestDatapath()
         defer { t.close() }

@@ -24,19 +24,17 @@ import Testing
             #expect(run.mark == mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
             let info = try #require(t.datapath.lookupSteered(tuple))
-            #expect(info.endpoint_id == 2)
-            #expect(info.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
+            #expect(info.src_endpoint == 1 && info.dst_endpoint == 2)
+            #expect(info.sides == UInt8(SLUICE_STEER_INGRESS))
             #expect(info.kind == UInt8(SLUICE_PROXY_HTTP.rawValue))
             #expect(info.src_identity == 1001 && info.dst_identity == 1002)
             #expect(info.created_ns > 0)
         }
     }
 
-    @Test func egressPolicyOfTheSourceWinsOverIngress() throws {
+    @Test func egressL7PortOfTheSourceIsRecordedAsTheEgressSide() throws {
         try withPods { t in
             try t.datapath.syncL7Ports([
-                Fixture.key(endpoint: 2, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_INGRESS):
-                    Fixture.value(SLUICE_PROXY_DNS_TCP),
                 Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS):
                     Fixture.value(SLUICE_PROXY_DNS_UDP),
             ])
@@ -45,8 +43,8 @@ import Testing
             #expect(run.mark == mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53, proto: Fixture.udp)
             let info = try #require(t.datapath.lookupSteered(tuple))
-            #expect(info.endpoint_id == 1)
-            #expect(info.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
+            #expect(info.src_endpoint == 1 && info.dst_endpoint == 2)
+            #expect(info.sides == UInt8(SLUICE_STEER_EGRESS))
             #expect(info.kind == UInt8(SLUICE_PROXY_DNS_UDP.rawValue))
         }
     }

@@ -42,6 +42,43 @@ final class TestDatapath {
         return (verdict, ctxOut.mark)
     }
 
+    /// Runs `sluice_tc_to_endpoint` (the clsact egress program: packets toward a pod) on `packet`
+    /// with `skb->mark` = `mark` and `skb->ingress_ifindex` = `ingressIfindex` (0: locally
+    /// generated, else the device a forwarded packet came in on). Returns the verdict, the mark
+    /// the program left and the packet as it left it.
+    func runToEndpoint(_ packet: [UInt8], mark: UInt32 = 0, ingressIfindex: UInt32 = 0) throws
+        -> (verdict: UInt32, mark: UInt32, packet: [UInt8])
+    {
+        let programFD = try datapath.tcObject.programFD(named: Datapath.toEndpointProgramName)
+        var out = [UInt8](repeating: 0, count: 2048)
+        var ctxIn = __sk_buff()
+        ctxIn.mark = mark
+        ctxIn.ingress_ifindex = ingressIfindex
+        var ctxOut = __sk_buff()
+        var opts = bpf_test_run_opts()
+        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.repeat = 1
+        let status = packet.withUnsafeBytes { input in
+            out.withUnsafeMutableBytes { output in
+                withUnsafeMutablePointer(to: &ctxIn) { inPointer in
+                    withUnsafeMutablePointer(to: &ctxOut) { outPointer in
+                        opts.data_in = input.baseAddress
+                        opts.data_size_in = UInt32(input.count)
+                        opts.data_out = output.baseAddress
+                        opts.data_size_out = UInt32(output.count)
+                        opts.ctx_in = UnsafeRawPointer(inPointer)
+                        opts.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
+                        opts.ctx_out = UnsafeMutableRawPointer(outPointer)
+                        opts.ctx_size_out = UInt32(MemoryLayout<__sk_buff>.size)
+                        return bpf_prog_test_run_opts(programFD, &opts)
+                    }
+                }
+            }
+        }
+        try DatapathError.check(status, "bpf_prog_test_run_opts tc to endpoint")
+        return (opts.retval, ctxOut.mark, Array(out[0..<Int(opts.data_size_out)]))
+    }
+
     /// Runs the sk_lookup program for an IPv4 lookup (remote -> local); returns the verdict
     /// and the cookie of the socket it assigned (0 for none).
     func runSkLookup(_ t: sluice_tuple) throws -> (verdict: UInt32, cookie: UInt64) {

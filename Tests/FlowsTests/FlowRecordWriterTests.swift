@@ -157,4 +157,51 @@ final class FlowRecordWriterTests: XCTestCase {
         XCTAssertNil(flow.ip)
         XCTAssertEqual(flow.verdict, .unknown)
     }
+    /// The policy an L7 request record names (`policy_id`) is filed under its direction and verdict,
+    /// resolved through the directory; responses and unknown numbers name nothing.
+    func testPolicyOfAnL7RequestIsNamedByDirectionAndVerdict() throws {
+        let ref: UInt32 = 0x56E5_F879
+        let directory = EndpointDirectory(file: .init(
+            nodeName: "kind-worker", endpoints: [F.client, F.server], identities: [],
+            policies: [.init(ref: ref, kind: "CiliumNetworkPolicy", namespace: "backend", name: "backend-http-rules")]))
+        let policy = Flow.Policy(name: "backend-http-rules", namespace: "backend", kind: "CiliumNetworkPolicy")
+        XCTAssertEqual(policy.labels, ["k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy",
+                                       "k8s:io.cilium.k8s.policy.name=backend-http-rules",
+                                       "k8s:io.cilium.k8s.policy.namespace=backend"])
+        func decoded(_ verdict: Flow.Verdict, _ direction: Flow.TrafficDirection, _ type: Flow.L7FlowType = .request,
+                     policyID: UInt32 = ref) -> Flow {
+            let common = F.common(verdict, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 1),
+                                  direction: direction)
+            var rec = sluice_flow()
+            F.bytes("POST") { m in F.bytes("server") { a in F.bytes("/post") { p in
+                FlowRecordWriter.writeHTTP(&rec, common: common, l7Type: type, method: m, scheme: "http", authority: a,
+                                           path: p, code: 0, latencyNs: 0, proto: .http11, policyID: policyID)
+            } } }
+            XCTAssertEqual(rec.l7.http.policy_id, policyID)
+            return Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: F.offsetNs)
+        }
+        XCTAssertEqual(decoded(.dropped, .ingress).ingressDeniedBy, [policy])
+        XCTAssertEqual(decoded(.forwarded, .ingress).ingressAllowedBy, [policy])
+        XCTAssertEqual(decoded(.dropped, .egress).egressDeniedBy, [policy])
+        XCTAssertEqual(decoded(.forwarded, .egress).egressAllowedBy, [policy])
+        let response = decoded(.forwarded, .ingress, .response)
+        XCTAssertEqual(response.ingressAllowedBy + response.egressAllowedBy, [])
+        let unknown = decoded(.dropped, .ingress, policyID: 12345)
+        XCTAssertEqual(unknown.ingressDeniedBy, [], "a policy deleted since names nothing")
+
+        let json = FlowPrinter.json(decoded(.dropped, .ingress))
+        XCTAssertTrue(json.contains(#","Summary":"HTTP/1.1 POST http://server/post","ingress_denied_by":[{"name":"#
+            + #""backend-http-rules","namespace":"backend","labels":["k8s:io.cilium.k8s.policy.derived-from="#
+            + #"CiliumNetworkPolicy","k8s:io.cilium.k8s.policy.name=backend-http-rules","#
+            + #""k8s:io.cilium.k8s.policy.namespace=backend"],"kind":"CiliumNetworkPolicy"}]}"#), json)
+
+        var dnsRecord = sluice_flow()
+        let dnsCommon = F.common(.dropped, from: F.client, 5353, to: F.server, 53, time: F.mono(millis: 2),
+                                 proto: FlowCommon.udp, direction: .egress)
+        F.bytes("evil.test.") { q in
+            FlowRecordWriter.writeDNS(&dnsRecord, common: dnsCommon, l7Type: .request, query: q, qtype: 1, rcode: 0,
+                                      ttl: 0, rrtypes: [], latencyNs: 0, policyID: ref)
+        }
+        XCTAssertEqual(Flow.decode(dnsRecord, directory: directory, monotonicToWallOffsetNs: 0).egressDeniedBy, [policy])
+    }
 }

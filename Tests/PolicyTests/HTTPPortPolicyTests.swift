@@ -15,10 +15,11 @@ final class HTTPPortPolicyTests: XCTestCase {
         var policy: String?
     }
 
-    private func snapshot(_ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints) throws
-        -> (PolicySnapshot, [UInt32])
+    private func snapshot(_ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints,
+                          allowLocalhost: AllowLocalhost = .always) throws -> (PolicySnapshot, [UInt32])
     {
         let repository = PolicyRepository()
+        repository.allowLocalhost = allowLocalhost
         for (index, text) in files.enumerated() {
             try repository.apply(yamlText: text, fileName: "p\(index).yaml")
         }
@@ -33,6 +34,9 @@ final class HTTPPortPolicyTests: XCTestCase {
             let request = TestRequest(row.method, row.path, host: row.host, headers: row.headers)
             let verdict = policy.decide(peerIdentity: row.peer, request: request)
             let got = "\(verdict.allowed) \(verdict.reason) \(verdict.policyName ?? "-")"
+            // The number flow records carry names the same policy.
+            XCTAssertEqual(verdict.policyRef == 0, verdict.policyName == nil, "\(row.method) \(row.path)",
+                           file: file, line: line)
             let want = "\(row.allowed) \(row.reason) \(row.policy ?? "-")"
             XCTAssertEqual(got, want, "\(row.peer) \(row.method) \(row.path) \(row.host)", file: file, line: line)
         }
@@ -67,12 +71,12 @@ final class HTTPPortPolicyTests: XCTestCase {
             Row(peer: frontend, method: "GET", path: "/get", allowed: true, reason: .ruleMatched, policy: name),
             Row(peer: frontend, method: "GET", path: "/anything/foo/bar", allowed: true, reason: .ruleMatched, policy: name),
             Row(peer: frontend, method: "GET", path: "/anything/", allowed: true, reason: .ruleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched),
-            Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched),
+            Row(peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
+            Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
             Row(peer: client, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
             Row(peer: ReservedIdentity.world, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
         ])
@@ -88,12 +92,12 @@ final class HTTPPortPolicyTests: XCTestCase {
         let peer = ids[0]
         check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
             Row(peer: peer, method: "GET", path: "/public", allowed: true, reason: .ruleMatched, policy: "backend/public"),
-            Row(peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched),
-            Row(peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
+            Row(peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
             Row(peer: peer, method: "HEAD", path: "/public?a=1", allowed: true, reason: .ruleMatched, policy: "backend/public"),
             Row(peer: peer, method: "GET", path: "/private", host: "foo.com", allowed: true, reason: .ruleMatched, policy: "backend/hosted"),
-            Row(peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false, reason: .noRuleMatched),
-            Row(peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false, reason: .noRuleMatched),
+            Row(peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
+            Row(peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
         ])
     }
 
@@ -144,17 +148,43 @@ final class HTTPPortPolicyTests: XCTestCase {
             Row(peer: ids[0], method: "GET", path: "/", headers: [("x-token", "secret"), ("X-PRESENT", "")], allowed: true,
                 reason: .ruleMatched, policy: "backend/headers"),
             Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "Secret"), ("X-Present", "1")], allowed: false,
-                reason: .noRuleMatched),
-            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false, reason: .noRuleMatched),
+                reason: .noRuleMatched, policy: "backend/headers"),
+            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
             Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret"), ("X-Token", "b"), ("X-Present", "")],
-                allowed: false, reason: .noRuleMatched),
+                allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
             Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "prod")], allowed: true, reason: .ruleMatched,
                 policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false, reason: .noRuleMatched),
+            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
         ])
         let verdict = withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80)?
             .decide(peerIdentity: ids[0], request: TestRequest("GET", "/match", headers: [("X-Env", "prod")]))
         XCTAssertEqual(verdict?.headerActions, [HTTPHeaderAction(name: "X-Audit", value: nil, action: .log)])
+    }
+
+    /// Cilium rule 8 (allow-localhost): the host is allowed every request on an ingress L7 port,
+    /// unless `--allow-localhost policy` or an explicit deny naming the host.
+    func testAllowLocalhostAllowsTheHostEveryRequest() throws {
+        let l7 = cnp("host-too", "      rules:\n        http:\n        - method: GET", peers: "fromEntities: [host, world]")
+        let host = ReservedIdentity.host
+        let (always, _) = try snapshot([l7])
+        check(always.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: host, method: "DELETE", path: "/x", allowed: true, reason: .l4OnlyAllow),
+            Row(peer: ReservedIdentity.world, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched,
+                policy: "backend/host-too"),
+        ])
+        let (policyMode, _) = try snapshot([l7], allowLocalhost: .policy)
+        check(policyMode.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: host, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched, policy: "backend/host-too"),
+            Row(peer: host, method: "GET", path: "/x", allowed: true, reason: .ruleMatched, policy: "backend/host-too"),
+        ])
+        XCTAssertTrue(always.policyMap.keys.contains { $0.identity == host && $0.port == 0 && $0.direction == .ingress })
+        XCTAssertFalse(policyMode.policyMap.keys.contains { $0.identity == host && $0.port == 0 },
+                       "no L3/L4 allow-localhost entry either")
+        let deny = cnp("no-host", "", peers: "fromEntities: [host]").replacingOccurrences(of: "  ingress:", with: "  ingressDeny:")
+        let (denied, _) = try snapshot([l7, deny])
+        check(denied.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
+            Row(peer: host, method: "GET", path: "/x", allowed: false, reason: .deniedByPolicy, policy: "backend/no-host"),
+        ])
     }
 
     func testExplicitDenyBeatsAllow() throws {

@@ -58,7 +58,8 @@ final class PolicySnapshotTests: XCTestCase {
         let server = try XCTUnwrap(snapshot.identity(ofEndpoint: 3))
         XCTAssertEqual(dns.decide(peerIdentity: server, qname: "www.cilium.io.").description, "allow rule-matched frontend/dns")
         XCTAssertEqual(dns.decide(peerIdentity: server, qname: "EXAMPLE.com").description, "allow rule-matched frontend/dns")
-        XCTAssertEqual(dns.decide(peerIdentity: server, qname: "evil.example.").description, "deny no-rule-matched")
+        XCTAssertEqual(dns.decide(peerIdentity: server, qname: "evil.example.").description,
+                       "deny no-rule-matched frontend/dns")
         XCTAssertEqual(dns.decide(peerIdentity: 2, qname: "www.cilium.io.").description, "deny peer-not-allowed")
         XCTAssertNil(snapshot.dnsPolicy(endpointID: 2, port: 53, proto: IPProtocol.udp))
 
@@ -92,7 +93,7 @@ final class PolicySnapshotTests: XCTestCase {
         XCTAssertEqual(policy.decide(peerIdentity: 259, request: TestRequest("GET", "/get")).description,
                        "allow rule-matched backend/named")
         XCTAssertEqual(policy.decide(peerIdentity: 259, request: TestRequest("POST", "/x")).description,
-                       "deny no-rule-matched")
+                       "deny no-rule-matched backend/named")
         XCTAssertEqual(policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("GET", "/get")).description,
                        "deny peer-not-allowed")
     }
@@ -117,7 +118,7 @@ final class PolicySnapshotTests: XCTestCase {
                        "allow l4-only-allow")
         // 257 is backend itself: same namespace, so selected by `{}`, and its rules apply.
         XCTAssertEqual(policy.decide(peerIdentity: 257, request: TestRequest("POST", "/")).description,
-                       "deny no-rule-matched")
+                       "deny no-rule-matched backend/soft")
     }
 
     func testCanonicalDump() throws {
@@ -131,6 +132,7 @@ final class PolicySnapshotTests: XCTestCase {
               4 default/curl-test identity 259 [k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default k8s:io.cilium.k8s.policy.cluster=default k8s:io.cilium.k8s.policy.serviceaccount=default k8s:io.kubernetes.pod.namespace=default k8s:run=curl-test]
             l7Ports:
               endpoint 2 INGRESS 80/TCP http
+                allow-all from [1] (-)
                 http {method: GET, path: /get} from [256] (backend/backend-http-rules)
                 http {method: GET, path: /anything/.*} from [256] (backend/backend-http-rules)
 

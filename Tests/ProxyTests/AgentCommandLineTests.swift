@@ -1,4 +1,5 @@
 import Datapath
+import Policy
 @testable import Proxy
 import XCTest
 
@@ -41,6 +42,7 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(o.dns.fqdnResponseMaxDelayNs, 100_000_000)
         XCTAssertEqual(o.dns.fqdnMaxIPsPerName, 1000)
         XCTAssertEqual(o.policyDenyResponse, .none)
+        XCTAssertEqual(o.allowLocalhost, .always)
         XCTAssertEqual(o.proxy.http2Limits, .default)
     }
 
@@ -52,6 +54,7 @@ final class AgentCommandLineTests: XCTestCase {
             "--dns-reject-response-code", "nameError", "--fqdn-min-ttl", "3600", "--dns-listen-port=16053",
             "--fqdn-response-max-delay-ms", "0", "--fqdn-max-ips-per-name", "7", "--policy-deny-response", "icmp",
             "--http2-max-concurrent-streams", "10", "--http2-initial-stream-window-size=65535",
+            "--allow-localhost", "policy",
         ])
         XCTAssertEqual(o.netns, "sluice-node")
         XCTAssertEqual(o.endpointsFile, "/e.json")
@@ -71,8 +74,15 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(o.dns.fqdnResponseMaxDelayNs, 0)
         XCTAssertEqual(o.dns.fqdnMaxIPsPerName, 7)
         XCTAssertEqual(o.policyDenyResponse, .icmp)
+        XCTAssertEqual(o.allowLocalhost, .policy)
         XCTAssertEqual(o.proxy.http2Limits.maxConcurrentStreams, 10)
         XCTAssertEqual(o.proxy.http2Limits.initialStreamWindow, 65535)
+    }
+
+    func testAllowLocalhostTakesCiliumsAuto() throws {
+        XCTAssertEqual(try options(["--allow-localhost", "auto"]).allowLocalhost, .always)
+        XCTAssertEqual(try options(["--allow-localhost=always"]).allowLocalhost, .always)
+        XCTAssertEqual(failure(["--allow-localhost", "never"]), "--allow-localhost must be always, auto or policy, not 'never'")
     }
 
     func testCiliumSpellingAndTheOldSpellingOfThe403Body() throws {

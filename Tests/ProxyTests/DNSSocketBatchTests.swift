@@ -74,4 +74,52 @@ final class DNSSocketBatchTests: XCTestCase {
         guard case .received(1) = DNSSocket.receiveBatch(receiver, into: batch) else { return XCTFail("no datagram") }
         XCTAssertTrue(batch.datagram(0).datagram.truncated)
     }
+    /// The forwarder shares one socket among clients and marks each query with its client's
+    /// identity for that datagram only (SO_MARK control message), seen here through SO_RCVMARK.
+    func testEachDatagramCarriesItsOwnMark() throws {
+        let sender = DNSTest.udpSocket(), receiver = DNSTest.udpSocket()
+        defer { close(sender); close(receiver) }
+        var on: Int32 = 1
+        let soRcvMark: Int32 = 75  // SO_RCVMARK (asm-generic/socket.h, Linux 5.19)
+        XCTAssertEqual(setsockopt(receiver, SOL_SOCKET, soRcvMark, &on, socklen_t(MemoryLayout<Int32>.size)), 0)
+        let to = DNSEndpointAddress(address: loopback, port: DNSTest.port(of: receiver))
+        let marks = [ProxyMarks.fromProxy(identity: 257), ProxyMarks.fromProxy(identity: 0x0100_0005)]
+        for mark in marks {
+            XCTAssertEqual(Array("q".utf8).withUnsafeBytes { DNSSocket.send(sender, $0, to: to, mark: mark) }, 0)
+        }
+        XCTAssertEqual([receivedMark(receiver), receivedMark(receiver)], marks.map { Optional($0) })
+    }
+
+    /// recvmsg of one datagram; the SOL_SOCKET/SO_MARK control message's value.
+    private func receivedMark(_ fd: Int32) -> UInt32? {
+        var byte: UInt8 = 0
+        var control = [UInt8](repeating: 0, count: 64)
+        return withUnsafeMutablePointer(to: &byte) { bytePointer in
+            control.withUnsafeMutableBytes { controlBytes -> UInt32? in
+                var iov = iovec(iov_base: UnsafeMutableRawPointer(bytePointer), iov_len: 1)
+                return withUnsafeMutablePointer(to: &iov) { iovPointer -> UInt32? in
+                    var msg = msghdr()
+                    msg.msg_iov = iovPointer
+                    msg.msg_iovlen = 1
+                    msg.msg_control = controlBytes.baseAddress
+                    msg.msg_controllen = controlBytes.count
+                    guard recvmsg(fd, &msg, 0) >= 0 else { return nil }
+                    // struct cmsghdr { size_t len; int level; int type; } then the data, each
+                    // message padded to 8 bytes (CMSG_* are macros Swift cannot import).
+                    var offset = 0
+                    while offset + 16 <= msg.msg_controllen {
+                        let length = Int(controlBytes.load(fromByteOffset: offset, as: UInt64.self))
+                        let level = controlBytes.load(fromByteOffset: offset + 8, as: Int32.self)
+                        let type = controlBytes.load(fromByteOffset: offset + 12, as: Int32.self)
+                        if level == SOL_SOCKET && type == SO_MARK && length >= 20 {
+                            return controlBytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self)
+                        }
+                        guard length >= 16 else { return nil }
+                        offset += (length + 7) & ~7
+                    }
+                    return nil
+                }
+            }
+        }
+    }
 }

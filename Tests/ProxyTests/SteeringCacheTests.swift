@@ -92,7 +92,7 @@ final class SteeringCacheTests: XCTestCase {
         for round in 0..<3 {
             for port in UInt16(1)...4 {
                 let info = steer(c, sport: 9, dport: port)
-                XCTAssertEqual(info?.endpointID, 3, "round \(round) port \(port)")
+                XCTAssertEqual(info?.destinationEndpoint, 3, "round \(round) port \(port)")
             }
         }
         XCTAssertEqual(t.lookups.count, 12, "each key evicted the previous one")

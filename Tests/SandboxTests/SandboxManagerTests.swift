@@ -14,6 +14,20 @@ final class SandboxManagerTests: XCTestCase {
         XCTAssertEqual(shell.last, "bash")
     }
 
+    func testExecInTheNodeAndTheWorld() throws {
+        var state = try SandboxPlan(topology: Topology(pods: [PodSpec(name: "client")],
+                                                       world: [WorldSpec(name: "in.example.com",
+                                                                         addresses: [try XCTUnwrap(IPv4Address("192.0.2.10"))])]))
+            .initialState()
+        XCTAssertEqual(try SandboxManager.execArguments(state: state, target: "node", command: ["true"])[3], "sluice-node")
+        XCTAssertEqual(try SandboxManager.execArguments(state: state, target: "world/in.example.com", command: ["true"])[3],
+                       "sluice-world")
+        XCTAssertThrowsError(try SandboxManager.execArguments(state: state, target: "world/other", command: ["true"]))
+        state.worldNetns = nil
+        XCTAssertThrowsError(try SandboxManager.execArguments(state: state, target: "world/in.example.com",
+                                                              command: ["true"]))
+    }
+
     func testExecUnknownTarget() throws {
         XCTAssertThrowsError(try SandboxManager.execArguments(state: state(), target: "x/y", command: ["true"])) { error in
             XCTAssertTrue("\(error)".contains("no pod \"x/y\""))

@@ -114,6 +114,7 @@ struct sluice_flow_http {
     __u16 _pad1;
     char method[SLUICE_HTTP_METHOD_MAX];
     char url[SLUICE_HTTP_URL_MAX];
+    __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */
 };
 
 struct sluice_flow_dns {
@@ -127,6 +128,7 @@ struct sluice_flow_dns {
     __u16 _pad0;
     char query[SLUICE_DNS_QUERY_MAX];
     __u8 ips[SLUICE_DNS_IPS_MAX][16];
+    __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */
 };
 
 struct sluice_flow {
@@ -168,6 +170,7 @@ struct sluice_flow_head {
 };
 
 _Static_assert(sizeof(struct sluice_flow) == SLUICE_FLOW_RECORD_SIZE, "flow record size");
+_Static_assert(sizeof(struct sluice_flow_http) == 412 && sizeof(struct sluice_flow_dns) == 404, "L7 record sizes");
 _Static_assert(sizeof(struct sluice_flow_head) == 64, "flow head size");
 
 #endif

@@ -14,9 +14,40 @@
  * locally, where sk_lookup picks the proxy socket. */
 #define SLUICE_MARK_TO_PROXY 0x0200u
 #define SLUICE_MARK_MASK 0x0F00u
-/* Sockets the proxy opens toward upstreams carry this SO_MARK (Cilium's egress-proxy magic). */
+/* Sockets the proxy opens toward upstreams carry SO_MARK SLUICE_MARK_FROM_PROXY (Cilium's
+ * egress-proxy magic) in the SLUICE_MARK_MASK bits and the security identity of the client whose
+ * request they carry in the others: identity bits 0-7 in mark bits 0-7, bits 8-24 in mark bits
+ * 12-28 (Cilium puts identity << 16 beside 0x0B00, which holds 16 bits; Sluice's node-local CIDR
+ * and FQDN identities need 25). tc decides the destination's L3/L4 ingress policy with that
+ * identity and never steers such a packet again (bpf/lib/steer.h). Identity 0 (unknown) matches
+ * only policy entries for every peer. */
 #define SLUICE_MARK_FROM_PROXY 0x0B00u
+#define SLUICE_MARK_IDENTITY_MAX 0x01FFFFFFu
 #define SLUICE_ROUTE_TABLE 2004
+
+#define SLUICE_MARK_ENCODE_IDENTITY(identity) \
+    (SLUICE_MARK_FROM_PROXY | ((identity) & 0xFFu) | (((identity) >> 8) & 0x1FFFFu) << 12)
+#define SLUICE_MARK_DECODE_IDENTITY(mark) (((mark) & 0xFFu) | (((mark) >> 12) & 0x1FFFFu) << 8)
+
+/* The SO_MARK of a proxy upstream socket carrying `identity` (<= SLUICE_MARK_IDENTITY_MAX). */
+static inline __u32 sluice_mark_from_proxy(__u32 identity)
+{
+    return SLUICE_MARK_ENCODE_IDENTITY(identity);
+}
+
+/* The identity carried by a mark that has SLUICE_MARK_FROM_PROXY in its SLUICE_MARK_MASK bits. */
+static inline __u32 sluice_mark_identity(__u32 mark)
+{
+    return SLUICE_MARK_DECODE_IDENTITY(mark);
+}
+
+/* Steered packets of a client that is not a local pod (world, the node, remote nodes), seen on the
+ * pod's veth after routing, go back into the node's stack by bpf_redirect to the ingress of this
+ * device (the loopback device is always ifindex 1 in a network namespace) with
+ * SLUICE_MARK_TO_PROXY, so the policy route above delivers them to the proxy (Cilium's hairpin
+ * through cilium_host). Needs accept_local on it (the node's own address as source) and TCP early
+ * demux off in the node namespace (docs/architecture.md, "Steering"). */
+#define SLUICE_HAIRPIN_IFINDEX 1
 
 #define SLUICE_MAX_ENDPOINTS 65536
 #define SLUICE_MAX_L7_PORTS 65536
@@ -93,14 +124,21 @@ struct sluice_tuple {
 };
 
 struct sluice_steer_info {
-    __u32 endpoint_id;   /* the endpoint whose policy applies */
+    __u32 src_endpoint;  /* local endpoint of the source address; 0 = not a local pod */
+    __u32 dst_endpoint;  /* local endpoint of the destination address; 0 = not a local pod */
     __u32 src_identity;
     __u32 dst_identity;
-    __u8 direction;      /* enum sluice_direction */
-    __u8 kind;           /* enum sluice_proxy_kind */
-    __u8 _pad[2];
+    __u8 sides;          /* SLUICE_STEER_EGRESS | SLUICE_STEER_INGRESS: whose L7 rules apply */
+    __u8 kind;           /* enum sluice_proxy_kind (both sides have the same kind) */
+    __u8 _pad[6];
     __u64 created_ns;
 };
+
+/* sluice_steer_info.sides: the proxy decides every request with the L7 rules of each side named
+ * here and lets it pass only when all of them allow it (Cilium traverses an egress and an
+ * ingress proxy; Sluice decides both in one pass). */
+#define SLUICE_STEER_EGRESS 0x01   /* the source endpoint's egress rules on this port */
+#define SLUICE_STEER_INGRESS 0x02  /* the destination endpoint's ingress rules on this port */
 
 /* sluice_policy: the L3/L4 policy of every endpoint (Cilium's per-endpoint policy map, one map
  * keyed by endpoint here). identity 0 = any peer, port 0 = any port. proto is TCP 6, UDP 17,
@@ -240,7 +278,15 @@ _Static_assert(sizeof(struct sluice_endpoint_info) == 16, "endpoint info size");
 _Static_assert(sizeof(struct sluice_l7_key) == 8, "l7 key size");
 _Static_assert(sizeof(struct sluice_l7_value) == 8, "l7 value size");
 _Static_assert(sizeof(struct sluice_tuple) == 16, "tuple size");
-_Static_assert(sizeof(struct sluice_steer_info) == 24, "steer info size");
+_Static_assert(sizeof(struct sluice_steer_info) == 32, "steer info size");
+_Static_assert((SLUICE_MARK_FROM_PROXY & ~SLUICE_MARK_MASK) == 0, "proxy magic inside the mark mask");
+_Static_assert((SLUICE_MARK_ENCODE_IDENTITY(SLUICE_MARK_IDENTITY_MAX) & SLUICE_MARK_MASK) == SLUICE_MARK_FROM_PROXY,
+               "identity bits outside the mark mask");
+_Static_assert(SLUICE_MARK_DECODE_IDENTITY(SLUICE_MARK_ENCODE_IDENTITY(SLUICE_MARK_IDENTITY_MAX)) == SLUICE_MARK_IDENTITY_MAX,
+               "25 identity bits round-trip");
+_Static_assert(SLUICE_MARK_DECODE_IDENTITY(SLUICE_MARK_ENCODE_IDENTITY(0x01000005u)) == 0x01000005u,
+               "CIDR identities round-trip");
+_Static_assert(SLUICE_IDENTITY_FQDN_END <= SLUICE_MARK_IDENTITY_MAX, "FQDN identities fit the proxy mark");
 _Static_assert(sizeof(struct sluice_policy_key) == 12, "policy key size");
 _Static_assert(sizeof(struct sluice_policy_value) == 8, "policy value size");
 _Static_assert(sizeof(struct sluice_policy_mode_key) == 8, "policy mode key size");

@@ -126,9 +126,16 @@ expect_eq "backend nc postgres 5432" succeeded "$(nc_z backend/app $PG 5432)"
 expect_eq "frontend nc postgres 5432" failed "$(nc_z frontend/test $PG 5432)"
 expect_eq "backend curl api" 000 "$(CURL_TIMEOUT=3 http_code backend/app $API/)"
 sleep 0.3
-expect_eq "L7 GET / request flow" 1 "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and f["verdict"]=="FORWARDED" and http.get("method")=="GET" and http.get("url","").endswith("/") and f["source"].get("pod_name")=="test" and f["destination"].get("pod_name")=="api"')"
-expect_eq "L7 GET /h response 404 flow" 1 "$(count_flows 'f.get("l7",{}).get("type")=="RESPONSE" and http.get("code")==404 and http.get("url","").endswith("/h")')"
-expect_eq "L7 HEAD request flow" 1 "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and http.get("method")=="HEAD"')"
+# Both sides carry a visibility rule: like Cilium's two proxies, a flow per side (EGRESS, INGRESS).
+expect_eq "L7 GET / request flows (egress, ingress)" "EGRESS INGRESS" "$(flows_json | python3 -c '
+import json, sys
+dirs = sorted(f["traffic_direction"] for f in (json.loads(l)["flow"] for l in sys.stdin if l.strip())
+              if f.get("l7", {}).get("type") == "REQUEST" and f["verdict"] == "FORWARDED"
+              and f["l7"].get("http", {}).get("method") == "GET" and f["l7"]["http"].get("url", "").endswith("/")
+              and f["source"].get("pod_name") == "test" and f["destination"].get("pod_name") == "api")
+print(" ".join(dirs))')"
+expect_eq "L7 GET /h response 404 flows" 2 "$(count_flows 'f.get("l7",{}).get("type")=="RESPONSE" and http.get("code")==404 and http.get("url","").endswith("/h")')"
+expect_eq "L7 HEAD request flows" 2 "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and http.get("method")=="HEAD"')"
 compact=$("$SLUICE" observe --protocol http --last 20)
 echo "$compact"
 expect_contains "compact L7" "http-request FORWARDED (HTTP/1.1 GET http://api.backend.svc.cluster.local/h)" "$compact"

@@ -43,6 +43,12 @@ int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count);
 /// sendto(MSG_DONTWAIT | MSG_NOSIGNAL) of one datagram to addr:port. Returns bytes or -errno.
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port);
 
+/// sendmsg of one datagram to addr_be:port with SO_MARK `mark` for this datagram only (an
+/// SOL_SOCKET/SO_MARK control message; needs CAP_NET_ADMIN or CAP_NET_RAW). Returns the bytes
+/// sent or -errno. The DNS forwarder shares one socket among clients and marks each query with
+/// its client's identity this way.
+int CSluice_udp_send4_mark(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port, uint32_t mark);
+
 /// A non-blocking UDP socket for answering from a non-local address: IP_TRANSPARENT and
 /// SO_REUSEADDR (every worker binds the same original destination), bound to addr:port.
 /// Nothing is read from it. Returns the fd or -errno.

@@ -32,10 +32,13 @@ final class CollectingSink: FlowSink {
     }
 
     /// The records so far, decoded as Hubble flows (no endpoint names).
-    var flows: [Flow] {
+    var flows: [Flow] { flows(directory: EndpointDirectory()) }
+
+    /// The records so far, decoded with `directory` (policy names, endpoint names).
+    func flows(directory: EndpointDirectory) -> [Flow] {
         lock.lock()
         defer { lock.unlock() }
-        return records.map { Flow.decode($0, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0) }
+        return records.map { Flow.decode($0, directory: directory, monotonicToWallOffsetNs: 0) }
     }
 
     /// Waits until at least `count` records exist (flows are written on the loop thread).
@@ -98,6 +101,54 @@ enum TestPolicy {
         return repository.compile(endpoints: endpoints, allocator: &allocator)
     }
 
+    /// Two CNPs on `port`: `client-egress` lets app=client reach app=backend with the `egress`
+    /// HTTP rules, `backend-ingress` lets app=client into app=backend with the `ingress` ones
+    /// (YAML flow items; an empty list = an L4-only rule on that side).
+    static func bothSidesYAML(port: UInt16, egress: [String], ingress: [String],
+                              ingressPeer: String = "app: client") -> String {
+        func rules(_ items: [String]) -> String {
+            items.isEmpty ? "" : "\n      rules:\n        http:\n" + items.map { "        - " + $0 }.joined(separator: "\n")
+        }
+        return """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: client-egress, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: client}}
+          egress:
+          - toEndpoints: [{matchLabels: {app: backend}}]
+            toPorts:
+            - ports: [{port: "\(port)", protocol: TCP}]\(rules(egress))
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: backend-ingress, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: backend}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {\(ingressPeer)}}]
+            toPorts:
+            - ports: [{port: "\(port)", protocol: TCP}]\(rules(ingress))
+
+        """
+    }
+
+    /// What the datapath records for a client → backend connection with L7 rules on both sides.
+    static func bothSidesSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
+        SteerInfo(sourceEndpoint: clientID, destinationEndpoint: backendID,
+                  sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
+                  destinationIdentity: snapshot.identity(ofEndpoint: backendID) ?? 0, sides: [.egress, .ingress])
+    }
+
+    /// The directory `sluice observe` would read: the snapshot's policies by number.
+    static func directory(_ snapshot: PolicySnapshot) -> EndpointDirectory {
+        EndpointDirectory(file: EndpointDirectory.File(
+            nodeName: "", endpoints: [], identities: [],
+            policies: snapshot.policies.map {
+                EndpointDirectory.Policy(ref: $0.ref, kind: $0.kind.rawValue, namespace: $0.namespace, name: $0.name)
+            }))
+    }
+
     /// What the datapath would have recorded for a client → backend connection.
     static func ingressSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
         SteerInfo(endpointID: backendID, sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
@@ -114,9 +165,11 @@ final class ProxyHarness {
     private let thread: WorkerThread
     private let listener: (fd: Int32, port: UInt16)
 
-    init(snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1)) throws {
+    /// `steering` replaces the fixed answer `steer` when given.
+    init(snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1),
+         steering: SteeringTable? = nil) throws {
         let loop = try EventLoop()
-        ctx = WorkerContext(loop: loop, config: config, steering: FixedSteering(steer), flows: sink,
+        ctx = WorkerContext(loop: loop, config: config, steering: steering ?? FixedSteering(steer), flows: sink,
                             snapshot: snapshot)
         guard let l = Loopback.listen() else { throw HarnessError.noSocket }
         listener = l

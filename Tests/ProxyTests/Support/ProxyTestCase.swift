@@ -20,13 +20,15 @@ class ProxyTestCase: XCTestCase {
         super.tearDown()
     }
 
-    /// Starts everything; `rules` are the HTTP rules of the backend's port (YAML flow items).
+    /// Starts everything; `rules` are the HTTP rules of the backend's port (YAML flow items), or
+    /// `policy` gives the whole policy text for the upstream's port.
     func start(_ script: @escaping (TestSocket) -> Void,
                rules: [String] = ProxyTestCase.defaultRules,
+               policy: ((UInt16) -> String)? = nil,
                config: ProxyConfig = ProxyConfig(workers: 1),
                steer: ((PolicySnapshot) -> SteerInfo?)? = nil) throws {
         upstream = try XCTUnwrap(UpstreamServer(script: script))
-        snapshot = try TestPolicy.snapshot(TestPolicy.yaml(port: upstream.port, rules: rules))
+        snapshot = try TestPolicy.snapshot(policy?(upstream.port) ?? TestPolicy.yaml(port: upstream.port, rules: rules))
         let steering = steer.map { $0(snapshot) } ?? TestPolicy.ingressSteer(snapshot)
         proxy = try ProxyHarness(snapshot: snapshot, steer: steering, config: config)
     }
