@@ -32,6 +32,9 @@ final class UpstreamPool: EventHandler, TimerTarget {
         self.loop = loop
     }
 
+    /// Parked connections, all destinations (tests and diagnostics).
+    var idleCount: Int { keyOfFD.count }
+
     @inline(__always) static func key(address: UInt32, port: UInt16) -> UInt64 {
         UInt64(address) << 16 | UInt64(port)
     }

@@ -282,6 +282,10 @@ public final class EventLoop {
     /// Number of scheduled timers (for tests and stats).
     public var scheduledTimers: Int { heap.count }
 
+    /// The earliest scheduled deadline, if any (for tests: with a `ManualClock` it is exactly
+    /// the time a connection armed plus its timeout).
+    public var nextDeadline: UInt64? { heap.first?.deadline }
+
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
         pthread_mutex_lock(&queueLock)
