@@ -5,7 +5,7 @@
 #
 #   bash bench/mutation-check.sh                       # bench/mutations/default.sh
 #   bash bench/mutation-check.sh bench/mutations/X.sh  # another list
-#   ONLY="403" bash bench/mutation-check.sh            # mutations whose name contains 403
+#   ONLY="403|DNS" bash bench/mutation-check.sh        # mutations whose name matches the regex
 #
 # A list file calls `mutation NAME FILE PERL-SUBSTITUTION TEST-FILTER [SCENARIO]` per bug:
 # FILE is changed with `perl -0pi -e PERL-SUBSTITUTION` (it must change), the unit tests
@@ -36,7 +36,7 @@ failed_tests() {
 rows=() escaped=0
 for i in "${!names[@]}"; do
   name=${names[$i]} file=${files[$i]}
-  if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then continue; fi
+  if [ -n "${ONLY:-}" ] && ! [[ "$name" =~ $ONLY ]]; then continue; fi
   echo "=== mutation: $name ($file)"
   if ! git diff --quiet -- "$file"; then
     echo "$file has local changes: commit or stash them first" >&2

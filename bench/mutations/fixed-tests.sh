@@ -71,3 +71,18 @@ mutation "JSON parser accepts raw control characters in strings (JSONParserTests
   Sources/SluiceJSON/JSONParser.swift \
   's/            if byte < 0x20 \{/            if byte < 0x20 \&\& byte != 0x09 \&\& byte != 0x0A {/' \
   'JSONParserTests.testMutatedDocumentsAgreeWithFoundation'
+
+mutation "a denied first request opens an upstream connection anyway (HTTP1ConnectionTests, UpstreamServer.connectionsSoFar)" \
+  Sources/Proxy/HTTP1Connection.swift \
+  's/(        record\.request\(verdict: \.dropped\)\n)/        if upFD < 0 { connectUpstream() }\n$1/' \
+  'HTTP1ConnectionTests.testDeniedFirstRequestOpensNoUpstreamConnection'
+
+mutation "the reply generator never adds OPT (DNSReplyTests: every shape compared)" \
+  Tests/DNSTests/DNSReplyTests.swift \
+  's/            if Bool\.random\(using: &generator\) \{\n                message\.opt/            if false {\n                message.opt/' \
+  'DNSReplyTests'
+
+mutation "the subject generator never builds a matching subject (RegexTests: both answers exercised)" \
+  Tests/PolicyTests/RegexTests.swift \
+  's/var s = Bool\.random\(using: &generator\) \? base : \[\]/var s: [UInt8] = [0x0A]/' \
+  'RegexTests'
