@@ -70,15 +70,15 @@ let package = Package(
 
         // Shared by the test targets only: the seeded random source of randomised tests and the
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests).
-        .target(name: "SluiceTestSupport", dependencies: ["Policy"], path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceTestSupport"]),
-        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceTestSupport"]),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "Sandbox"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(name: "DatapathTests",
