@@ -30,7 +30,7 @@ trap 'exit 130' INT TERM
 # "✘ Test name() ... failed".
 failed_tests() {
   { grep -oE 'error: [A-Za-z0-9_]+\.[A-Za-z0-9_]+ :' "$1" | sed -E 's/error: (.*) :/\1/'
-    grep -oE '✘ Test [^ ]+\(\)' "$1" | sed -E 's/✘ Test //'; } | sort -u | paste -sd, -
+    grep -oE '✘ Test [^ ]+\([^)]*\)' "$1" | sed -E 's/✘ Test //'; } | sort -u | paste -sd, -
 }
 
 rows=() escaped=0

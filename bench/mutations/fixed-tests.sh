@@ -86,3 +86,23 @@ mutation "the subject generator never builds a matching subject (RegexTests: bot
   Tests/PolicyTests/RegexTests.swift \
   's/var s = Bool\.random\(using: &generator\) \? base : \[\]/var s: [UInt8] = [0x0A]/' \
   'RegexTests'
+
+mutation "SRV priority and weight read swapped (DNSWireFixtureTests, bytes from dnsmasq)" \
+  Sources/DNS/RData.swift \
+  's/rdata = \.srv\(priority: priority, weight: weight,/rdata = .srv(priority: weight, weight: priority,/' \
+  'DNSWireFixtureTests|DNSParserTests|DNSSerializerTests'
+
+mutation "the tc model lets the most specific entry win over a deny (TCDecisionModelTests, BPF_PROG_RUN)" \
+  Tests/SluiceTestSupport/TCDecisionModel.swift \
+  's/if actions\.contains\(\.deny\) \{ return "deny-181" \}/if actions.first == .deny { return "deny-181" }/' \
+  'TCDecisionModelTests|DatapathEntriesTests|BlogPolicyTests|L3L4ExamplesTests'
+
+mutation "the agent's JSON writer leaves a tab raw (EndpointDirectoryTests: written by SluiceJSON, read by Foundation)" \
+  Sources/SluiceJSON/JSONWriter.swift \
+  's/case 0x09: append\("\\\\t"\)/case 0x09: append("\\t")/' \
+  'EndpointDirectoryTests|StateFileCodecTests'
+
+mutation "the CLI writes state.json with another key for pod labels (StateFileCodecTests)" \
+  Sources/Sandbox/SandboxState.swift \
+  's/public var podLabels: \[String: String\]/public var podLabels: [String: String]\n        enum CodingKeys: String, CodingKey { case id, namespace, pod, podLabels = "labels", namespaceLabels, ipv4, netns, hostIfName, hostIfIndex, serviceAccount, namedPorts }/' \
+  'StateFileCodecTests'
