@@ -8,7 +8,7 @@ mutation "policy decision inverted (an HTTP rule that matches denies)" \
 
 mutation "response flow not written" \
   Sources/Proxy/HTTPFlowRecorder.swift \
-  's/(        c\.isReply = true\n)(        let latency)/$1        if c.isReply { return }\n$2/' \
+  's/(        c\.isReply = true\n)(        let latency)/$1        if c.isReply == true { return }\n$2/' \
   'HTTP1Connection|HTTP2ConnectionTests' 01_demo
 
 mutation "DNS answer released before the fqdn map write" \
