@@ -1,4 +1,5 @@
-# Sluice: `make demo` (first run), `make test` (unit + integration, as root), `make bench`.
+# Sluice: `make demo` (first run), `make test` (unit, fuzz briefly, integration, as root), `make bench`,
+# `make fuzz` (every fuzz target FUZZ_SECONDS), `make mutation-check` (the suite catches planted bugs).
 SHELL := /bin/bash
 SWIFT ?= swift
 VENV := $(CURDIR)/.venv
@@ -11,7 +12,7 @@ PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checki
 
 include bpf/Makefile
 
-.PHONY: all deps build demo test unit integration bench clean
+.PHONY: all deps build demo test unit fuzz integration bench mutation-check clean
 
 all: build
 
@@ -42,14 +43,27 @@ unit: deps
 integration: build
 	bash integration/run.sh
 
-# Unit tests, then every integration scenario (needs root and BPF; a scenario that cannot run fails).
-# A hung unit test fails the run after UNIT_TIMEOUT seconds instead of eating CI's time.
+# The fuzz targets (FuzzTesting/), built and run one by one, FUZZ_SECONDS each; prints the
+# executions per target. A crash fails the run (input in FuzzTesting/.build/artifacts/).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash FuzzTesting/run.sh $(FUZZ_SECONDS)
+
+# Unit tests, every fuzz target briefly (FUZZ_TEST_SECONDS each, so none rots), then every
+# integration scenario (needs root and BPF; a scenario that cannot run fails). A hung unit test
+# fails the run after UNIT_TIMEOUT seconds instead of eating CI's time.
 UNIT_TIMEOUT ?= 1500
+FUZZ_TEST_SECONDS ?= 20
 test: build
 	@rc=0; \
 	timeout -k 30 $(UNIT_TIMEOUT) $(SWIFT) test || rc=1; \
+	bash FuzzTesting/run.sh $(FUZZ_TEST_SECONDS) || rc=1; \
 	bash integration/run.sh || rc=1; \
 	exit $$rc
+
+# Deliberate bugs, one at a time, each of which the tests must catch (bench/mutation-check.sh).
+mutation-check: deps
+	bash bench/mutation-check.sh
 
 bench: build
 	bash bench/run.sh

@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluice-agent", targets: ["sluice-agent"]),
+        .executable(name: "sluice-microbench", targets: ["sluice-microbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
@@ -65,17 +66,26 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
-        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "DNSTests", dependencies: ["DNS"]),
+        // Micro-benchmarks of pure code (bench/micro.sh), outside the unit suite.
+        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "Policy", "PolicyYAML"], path: "bench/micro",
+                          swiftSettings: optimize),
+
+        // Shared by the test targets only: the seeded random source of randomised tests and the
+        // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests).
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML"], path: "Tests/SluiceTestSupport"),
+
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceTestSupport"]),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML"]),
-        .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "Datapath"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "Sandbox", "Datapath"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared"]),
+        .testTarget(name: "DatapathTests",
+                    dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

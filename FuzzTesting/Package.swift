@@ -3,8 +3,9 @@
 // LLVMFuzzerTestOneInput. Build and run with ./run.sh (see README.md).
 //
 // The parser targets are the root package's own sources, reached through the symlinks in
-// Sources/ (HTTP1, DNS, Policy, CRE2 -> ../../Sources/<T>): the root package exports no library
-// products, so a `.package(path: "..")` dependency could not name them.
+// Sources/ (HTTP1, DNS, Policy, PolicyYAML, SluiceJSON, HTTP2, CNghttp2, CRE2 ->
+// ../../Sources/<T>): the root package exports no library products, so a `.package(path: "..")`
+// dependency could not name them.
 import PackageDescription
 
 let package = Package(
@@ -17,14 +18,20 @@ let package = Package(
         .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
         .target(name: "HTTP1"),
         .target(name: "DNS"),
-        .target(name: "Policy", dependencies: ["CRE2", "Yams"]),
+        .target(name: "Policy", dependencies: ["CRE2"]),
+        .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
+        .target(name: "SluiceJSON"),
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .target(name: "HTTP2", dependencies: ["CNghttp2"]),
         .target(name: "TLSClientHello"),
 
         .executableTarget(name: "FuzzHTTP1Request", dependencies: ["HTTP1", "CFuzzDriver"]),
         .executableTarget(name: "FuzzHTTP1Response", dependencies: ["HTTP1", "CFuzzDriver"]),
         .executableTarget(name: "FuzzChunked", dependencies: ["HTTP1", "CFuzzDriver"]),
         .executableTarget(name: "FuzzDNS", dependencies: ["DNS", "CFuzzDriver"]),
-        .executableTarget(name: "FuzzPolicyYAML", dependencies: ["Policy", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzPolicyYAML", dependencies: ["Policy", "PolicyYAML", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzJSON", dependencies: ["SluiceJSON", "Policy", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzHTTP2", dependencies: ["HTTP2", "CFuzzDriver"]),
         .executableTarget(name: "FuzzTLSClientHello", dependencies: ["TLSClientHello", "CFuzzDriver"]),
     ],
     swiftLanguageModes: [.v5],

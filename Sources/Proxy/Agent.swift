@@ -195,7 +195,7 @@ public final class Agent {
     /// Reads the endpoints file: the endpoints, their host-side interfaces, the API server's
     /// and the node's addresses. Anything it cannot use is an error (an endpoint left out would
     /// go without its policy).
-    private func loadEndpoints() throws {
+    func loadEndpoints() throws {
         let file = try JSON.decode(EndpointsFile.self, from: Files.read(options.endpointsFile))
         var endpoints: [EndpointDescriptor] = []
         for e in file.endpoints {

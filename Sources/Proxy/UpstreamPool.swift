@@ -34,6 +34,9 @@ final class UpstreamPool: EventHandler, TimerTarget {
         self.loop = loop
     }
 
+    /// Parked connections, all destinations (tests and diagnostics).
+    var idleCount: Int { keyOfFD.count }
+
     /// Original destination and SO_MARK of a pooled connection.
     struct Key: Hashable {
         var address: UInt32

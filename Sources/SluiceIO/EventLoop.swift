@@ -32,6 +32,49 @@ public final class LoopTimer {
     public var isScheduled: Bool { index >= 0 }
 }
 
+/// Where an `EventLoop` reads the time. The agent's loops use the monotonic clock (the clock of
+/// `bpf_ktime_get_ns`); tests give a loop a `ManualClock` and move time themselves, so timers are
+/// tested without waiting.
+public enum LoopClock {
+    case monotonic
+    case manual(ManualClock)
+
+    /// Nanoseconds on this clock.
+    @inline(__always)
+    public func nowNs() -> UInt64 {
+        switch self {
+        case .monotonic: return Clock.monotonicNs()
+        case .manual(let clock): return clock.nowNs()
+        }
+    }
+
+    /// The `epoll_wait` timeout (ms) for the earliest deadline: 0 when it has passed. Monotonic:
+    /// until the deadline, at most 1 s. Manual: -1 (wait for events only): time moves only when
+    /// the test advances it, and the test then fires the timers itself (`runDueTimers()`).
+    func waitMs(until deadline: UInt64) -> Int32 {
+        let now = nowNs()
+        if deadline <= now { return 0 }
+        switch self {
+        case .monotonic: return Int32(min((deadline - now) / 1_000_000 + 1, 1000))
+        case .manual: return -1
+        }
+    }
+}
+
+/// A clock that stands still until `advance(by:)`: the time of a test's event loop. Any thread.
+public final class ManualClock: @unchecked Sendable {
+    private let lock = Lock()
+    private var ns: UInt64
+
+    /// Starts at `startNs` (not 0, so "deadline 0" never looks like a passed deadline by accident).
+    public init(startNs: UInt64 = 1_000_000_000) { ns = startNs }
+
+    public func nowNs() -> UInt64 { lock.withLock { ns } }
+
+    /// Moves the time forward. Timers of a loop on this clock fire at its next `runDueTimers()`.
+    public func advance(by deltaNs: UInt64) { lock.withLock { ns += deltaNs } }
+}
+
 /// One epoll loop on one thread: owns the registrations, a wakeup eventfd, a task queue for other
 /// threads, and a deadline heap. Everything but `execute(_:)` must be called on the loop thread.
 public final class EventLoop {
@@ -73,10 +116,13 @@ public final class EventLoop {
     private var queue: [() -> Void] = []
     private var queueDrain: [() -> Void] = []
 
-    /// Monotonic time (ns) taken once per loop iteration.
+    /// Time (ns, on `clock`) taken once per loop iteration.
     public private(set) var now: UInt64 = 0
+    /// Where `now` comes from.
+    public let clock: LoopClock
 
-    public init() throws(SyscallError) {
+    public init(clock: LoopClock = .monotonic) throws(SyscallError) {
+        self.clock = clock
         epfd = CSluice_epoll_create()
         if epfd < 0 { throw SyscallError("epoll_create1", errno: Glibc.errno) }
         wakeFD = CSluice_eventfd()
@@ -86,7 +132,7 @@ public final class EventLoop {
         if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, wakeFD, Events.readable, UInt64.max) < 0 {
             throw SyscallError("epoll_ctl(eventfd)", errno: Glibc.errno)
         }
-        now = Clock.monotonicNs()
+        now = clock.nowNs()
     }
 
     deinit {
@@ -236,6 +282,10 @@ public final class EventLoop {
     /// Number of scheduled timers (for tests and stats).
     public var scheduledTimers: Int { heap.count }
 
+    /// The earliest scheduled deadline, if any (for tests: with a `ManualClock` it is exactly
+    /// the time a connection armed plus its timeout).
+    public var nextDeadline: UInt64? { heap.first?.deadline }
+
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
         pthread_mutex_lock(&queueLock)
@@ -252,34 +302,49 @@ public final class EventLoop {
     /// Runs until `stop()`.
     public func run() {
         while !stopped {
-            var timeout: Int32 = -1
-            if let first = heap.first {
-                let t = Clock.monotonicNs()
-                timeout = first.deadline <= t ? 0 : Int32(min((first.deadline - t) / 1_000_000 + 1, 1000))
-            }
-            let n = CSluice_epoll_wait(epfd, events, Int32(maxEvents), timeout)
-            now = Clock.monotonicNs()
-            if n > 0 {
-                for i in 0..<Int(n) {
-                    let ev = events[i]
-                    if ev.data == UInt64.max {
-                        drainQueue()
-                        continue
-                    }
-                    let slot = Int(ev.data >> 32)
-                    let generation = UInt32(truncatingIfNeeded: ev.data)
-                    guard slot < slots.count, slots[slot].generation == generation,
-                          let handler = slots[slot].handler
-                    else { continue }
-                    handler.handleEvents(ev.events, tag: slots[slot].tag)
+            runOnce(timeoutMs: heap.first.map { clock.waitMs(until: $0.deadline) } ?? -1)
+        }
+    }
+
+    /// One iteration: waits up to `timeoutMs` (-1: until an event, 0: not at all) for events,
+    /// handles them and the queued tasks, then fires the timers that are due. Tests that own a
+    /// loop step it with this instead of `run()`.
+    public func runOnce(timeoutMs: Int32) {
+        let n = CSluice_epoll_wait(epfd, events, Int32(maxEvents), timeoutMs)
+        now = clock.nowNs()
+        if n > 0 {
+            for i in 0..<Int(n) {
+                let ev = events[i]
+                if ev.data == UInt64.max {
+                    drainQueue()
+                    continue
                 }
+                let slot = Int(ev.data >> 32)
+                let generation = UInt32(truncatingIfNeeded: ev.data)
+                guard slot < slots.count, slots[slot].generation == generation,
+                      let handler = slots[slot].handler
+                else { continue }
+                handler.handleEvents(ev.events, tag: slots[slot].tag)
             }
-            while let first = heap.first, first.deadline <= now {
-                cancel(first)
-                let keep = first.keepAlive
-                first.keepAlive = nil
-                withExtendedLifetime(keep) { first.target.timerFired(now: now) }
-            }
+        }
+        fireDueTimers()
+    }
+
+    /// Reads the clock into `now` and fires every timer whose deadline has passed, earliest
+    /// first (a timer a callback schedules for a passed deadline fires in the same call). The loop
+    /// calls it once per iteration; a test that advanced its `ManualClock` calls it on the loop
+    /// thread (e.g. inside `execute`) to fire what came due.
+    public func runDueTimers() {
+        now = clock.nowNs()
+        fireDueTimers()
+    }
+
+    private func fireDueTimers() {
+        while let first = heap.first, first.deadline <= now {
+            cancel(first)
+            let keep = first.keepAlive
+            first.keepAlive = nil
+            withExtendedLifetime(keep) { first.target.timerFired(now: now) }
         }
     }
 

@@ -1,22 +1,10 @@
+import SluiceTestSupport
 import XCTest
 @testable import DNS
 
 /// Seeded mutation testing: hostile bytes never trap; every input is either a message or a typed
 /// error, and whatever parses survives re-encoding unchanged.
 final class DNSRobustnessTests: XCTestCase {
-    /// SplitMix64: small, seedable, the same sequence on every platform.
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private static let interesting: [UInt8] = [0x00, 0x01, 0x0C, 0x29, 0x3F, 0x40, 0x80, 0xC0, 0xC1, 0xFF]
 
     private var corpus: [[UInt8]] {
@@ -25,7 +13,7 @@ final class DNSRobustnessTests: XCTestCase {
          DNSSerializer.serialize(Fixtures.everyType, compress: false)]
     }
 
-    private func mutate(_ input: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {
+    private func mutate(_ input: [UInt8], using rng: inout SeededRandom) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
@@ -53,7 +41,7 @@ final class DNSRobustnessTests: XCTestCase {
     }
 
     func testTwentyThousandMutatedMessages() throws {
-        var rng = SeededGenerator(state: 0x5EED_D0D0)
+        var rng = SeededRandom(seed: 0x5EED_D0D0)
         let corpus = corpus
         var parsedCount = 0
         var errors: [DNSParseError: Int] = [:]
@@ -102,7 +90,7 @@ final class DNSRobustnessTests: XCTestCase {
         XCTAssertEqual(parsed.header.id, UInt16(input[0]) << 8 | UInt16(input[1]), context)
     }
 
-    private func checkFraming(_ input: [UInt8], using rng: inout SeededGenerator, context: String) {
+    private func checkFraming(_ input: [UInt8], using rng: inout SeededRandom, context: String) {
         guard let framed = DNSTCPFramer.frame(input) else { return }
         let split = Int.random(in: 0...framed.count, using: &rng)
         var framer = DNSTCPFramer()

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceJSON
 import XCTest
 @testable import Flows
 
@@ -22,10 +23,24 @@ final class EndpointDirectoryTests: XCTestCase {
         XCTAssertThrowsError(try EndpointDirectory(json: Array("{}".utf8)))
     }
 
-    func testFileRoundTripsThroughJSON() throws {
-        let file = EndpointDirectory.File(nodeName: "n", endpoints: [FlowFixtures.client],
-                                          identities: [.init(identity: 5, labels: ["reserved:init"])])
-        let data = try JSONEncoder().encode(file)
-        XCTAssertEqual(try JSONDecoder().decode(EndpointDirectory.File.self, from: data), file)
+    /// endpoints.json crosses codecs in production: the agent writes it with SluiceJSON (sorted,
+    /// pretty: Agent.writeEndpointDirectory), `sluice observe` reads it with Foundation's
+    /// JSONDecoder (Observe.loadDirectory). Labels carry what each codec escapes differently.
+    func testEndpointsFileWrittenByTheAgentIsReadByTheCLI() throws {
+        let odd = ["k8s:app=wéb", "k8s:io.kubernetes.pod.namespace=a/b", "x=quote\"back\\slash", "e=😀",
+                   "t=tab\there", "u=\u{7F}\u{2028}"]
+        let file = EndpointDirectory.File(
+            nodeName: "sluice-node",
+            endpoints: [FlowFixtures.client, FlowFixtures.server,
+                        .init(id: UInt32.max, namespace: "ns/é", pod: "p\"q", ipv4: "10.244.255.254",
+                              identity: UInt32.max, labels: odd)],
+            identities: [.init(identity: 5, labels: ["reserved:init"]), .init(identity: 0x0100_0001, labels: odd),
+                         .init(identity: 7, labels: [])])
+        let written = try JSON.encode(file, sortedKeys: true, pretty: true)
+        XCTAssertEqual(try JSONDecoder().decode(EndpointDirectory.File.self, from: Data(written)), file)
+        // And what observe does with it: the same names and labels.
+        let directory = EndpointDirectory(file: try JSONDecoder().decode(EndpointDirectory.File.self, from: Data(written)))
+        XCTAssertEqual(directory.endpoint(id: UInt32.max)?.pod, "p\"q")
+        XCTAssertEqual(directory.labels(identity: 0x0100_0001), odd)
     }
 }

@@ -1,3 +1,4 @@
+import SluiceTestSupport
 import XCTest
 @testable import Policy
 import PolicyYAML
@@ -19,32 +20,6 @@ final class DatapathEntriesTests: XCTestCase {
         }
         var allocator = IdentityAllocator()
         return repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
-    }
-
-    /// The datapath's decision, as bpf/lib/policy.h takes it: no enforcement = pass; any covering
-    /// deny = `deny-181`; any allow or redirect = `allow`; else `denied-133` or `allow` by mode.
-    private func decide(_ snapshot: PolicySnapshot, endpoint: UInt32, _ direction: Direction, peer: UInt32,
-                        port: UInt16, proto: UInt8 = IPProtocol.tcp) -> String {
-        guard let mode = snapshot.policyEnforcement.first(where: { $0.endpointID == endpoint && $0.direction == direction })
-        else { return "allow" }
-        let keys = [(peer, port), (peer, 0), (0, port), (0, 0)].map {
-            PolicyMapKey(endpointID: endpoint, identity: $0.0, port: $0.1, proto: proto, direction: direction)
-        }
-        let actions = keys.compactMap { snapshot.policyMap[$0] }
-        if actions.contains(.deny) { return "deny-181" }
-        if !actions.isEmpty { return "allow" }
-        return mode.defaultDeny ? "denied-133" : "allow"
-    }
-
-    /// The identity the ipcache gives an address (longest prefix).
-    private func lookup(_ snapshot: PolicySnapshot, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> UInt32 {
-        let host = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
-        var best: IPCacheEntry?
-        for entry in snapshot.ipcacheEntries() {
-            let mask: UInt32 = entry.prefixLength == 0 ? 0 : UInt32.max << (32 - UInt32(entry.prefixLength))
-            if host & mask == entry.ipv4.bigEndian, entry.prefixLength >= (best?.prefixLength ?? 0) { best = entry }
-        }
-        return best?.identity ?? 0
     }
 
     func testTutorialDefaultDenyIngress() throws {
@@ -72,10 +47,10 @@ final class DatapathEntriesTests: XCTestCase {
             (ReservedIdentity.host, 80, "allow"), (ReservedIdentity.host, 6379, "allow"),
         ]
         for (peer, port, expected) in rows {
-            XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: peer, port: port), expected, "\(peer):\(port)")
+            XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: peer, port: port), expected, "\(peer):\(port)")
         }
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: backend, port: 80), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .ingress, peer: client, port: 80), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: backend, port: 80), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .ingress, peer: client, port: 80), "allow")
     }
 
     func testTutorialAllowFromFrontendThenL7() throws {
@@ -87,7 +62,7 @@ final class DatapathEntriesTests: XCTestCase {
             (frontend, 80, IPProtocol.udp, "denied-133"), (client, 80, IPProtocol.tcp, "denied-133"),
         ]
         for (peer, port, proto, expected) in rows {
-            XCTAssertEqual(decide(l4, endpoint: backendID, .ingress, peer: peer, port: port, proto: proto), expected)
+            XCTAssertEqual(l4.decision(endpoint: backendID, .ingress, peer: peer, port: port, proto: proto), expected)
         }
         XCTAssertEqual(l4.policyMap[PolicyMapKey(endpointID: backendID, identity: frontend, port: 80, proto: IPProtocol.tcp,
                                                  direction: .ingress)], .allow)
@@ -96,7 +71,7 @@ final class DatapathEntriesTests: XCTestCase {
         let l7 = try compile(base + [try Fixtures.example("tutorial/backend-http-rules.yaml")])
         XCTAssertEqual(l7.policyMap[PolicyMapKey(endpointID: backendID, identity: frontend, port: 80, proto: IPProtocol.tcp,
                                                  direction: .ingress)], .redirect(.http))
-        XCTAssertEqual(decide(l7, endpoint: backendID, .ingress, peer: client, port: 80), "denied-133")
+        XCTAssertEqual(l7.decision(endpoint: backendID, .ingress, peer: client, port: 80), "denied-133")
     }
 
     func testDenyBeatsEveryAllow() throws {
@@ -124,10 +99,10 @@ final class DatapathEntriesTests: XCTestCase {
                 - namespaceSelector: {matchLabels: {name: frontend}}
                 ports: [{port: 80}]
             """])
-        XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: frontend, port: 80), "deny-181")
-        XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: frontend, port: 81), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: client, port: 80), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: frontend, port: 80, proto: IPProtocol.udp),
+        XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: frontend, port: 80), "deny-181")
+        XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: frontend, port: 81), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: client, port: 80), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: frontend, port: 80, proto: IPProtocol.udp),
                        "allow")
     }
 
@@ -149,8 +124,8 @@ final class DatapathEntriesTests: XCTestCase {
             """
         let alone = try compile([optOut])
         XCTAssertEqual(alone.policyEnforcement, [PolicyEnforcement(endpointID: backendID, direction: .ingress, defaultDeny: false)])
-        XCTAssertEqual(decide(alone, endpoint: backendID, .ingress, peer: client, port: 6379), "allow")
-        XCTAssertEqual(decide(alone, endpoint: backendID, .ingress, peer: ReservedIdentity.world, port: 80), "deny-181")
+        XCTAssertEqual(alone.decision(endpoint: backendID, .ingress, peer: client, port: 6379), "allow")
+        XCTAssertEqual(alone.decision(endpoint: backendID, .ingress, peer: ReservedIdentity.world, port: 80), "deny-181")
 
         // Another rule selecting backend without the opt-out turns default deny on (OR), and the
         // allows of both are a union (CNP + CCNP).
@@ -170,7 +145,7 @@ final class DatapathEntriesTests: XCTestCase {
             (frontend, 80, "allow"), (client, 6379, "allow"), (client, 80, "denied-133"), (frontend, 6379, "denied-133"),
         ]
         for (peer, port, expected) in rows {
-            XCTAssertEqual(decide(both, endpoint: backendID, .ingress, peer: peer, port: port), expected, "\(peer):\(port)")
+            XCTAssertEqual(both.decision(endpoint: backendID, .ingress, peer: peer, port: port), expected, "\(peer):\(port)")
         }
     }
 
@@ -189,20 +164,20 @@ final class DatapathEntriesTests: XCTestCase {
                 - ports: [{port: "443", protocol: TCP}]
               - toCIDR: [192.0.2.10]
             """])
-        let wide = lookup(snapshot, 10, 1, 2, 3)
-        let excepted = lookup(snapshot, 10, 100, 0, 1)
-        let single = lookup(snapshot, 192, 0, 2, 10)
+        let wide = snapshot.ipcacheIdentity(10, 1, 2, 3)
+        let excepted = snapshot.ipcacheIdentity(10, 100, 0, 1)
+        let single = snapshot.ipcacheIdentity(192, 0, 2, 10)
         XCTAssertEqual(wide, CIDRIdentityTable.localScope + 1)
         XCTAssertEqual(excepted, CIDRIdentityTable.localScope + 2)
         XCTAssertEqual(single, CIDRIdentityTable.localScope + 3)
-        XCTAssertEqual(lookup(snapshot, 10, 0, 0, 2), backend, "a pod inside 10.0.0.0/8 keeps its own identity")
-        XCTAssertEqual(lookup(snapshot, 8, 8, 8, 8), ReservedIdentity.world)
+        XCTAssertEqual(snapshot.ipcacheIdentity(10, 0, 0, 2), backend, "a pod inside 10.0.0.0/8 keeps its own identity")
+        XCTAssertEqual(snapshot.ipcacheIdentity(8, 8, 8, 8), ReservedIdentity.world)
         let rows: [(UInt32, UInt16, String)] = [
             (wide, 443, "allow"), (wide, 80, "denied-133"), (excepted, 443, "denied-133"),
             (backend, 443, "denied-133"), (single, 80, "allow"), (ReservedIdentity.world, 443, "denied-133"),
         ]
         for (peer, port, expected) in rows {
-            XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: peer, port: port), expected, "\(peer):\(port)")
+            XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: peer, port: port), expected, "\(peer):\(port)")
         }
         XCTAssertEqual(snapshot.cidrIdentities.map(\.labels.first), ["cidr:10.0.0.0/8", "cidr:10.100.0.0/16", "cidr:192.0.2.10/32"])
     }
@@ -223,13 +198,13 @@ final class DatapathEntriesTests: XCTestCase {
                 toPorts:
                 - ports: [{port: "22", protocol: TCP}]
             """])
-        let cidr = lookup(snapshot, 203, 0, 113, 7)
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: ReservedIdentity.world, port: 80), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: cidr, port: 80), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: cidr, port: 22), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: ReservedIdentity.world, port: 22), "denied-133")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: ReservedIdentity.host, port: 9999), "allow")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: backend, port: 80), "denied-133")
+        let cidr = snapshot.ipcacheIdentity(203, 0, 113, 7)
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: ReservedIdentity.world, port: 80), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: cidr, port: 80), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: cidr, port: 22), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: ReservedIdentity.world, port: 22), "denied-133")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: ReservedIdentity.host, port: 9999), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: backend, port: 80), "denied-133")
     }
 
     func testNetworkPolicyPortsRangesAndPolicyTypes() throws {
@@ -261,11 +236,11 @@ final class DatapathEntriesTests: XCTestCase {
             (frontend, 53, IPProtocol.udp, "allow"), (frontend, 53, IPProtocol.tcp, "denied-133"),
         ]
         for (peer, port, proto, expected) in rows {
-            XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: peer, port: port, proto: proto), expected,
+            XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: peer, port: port, proto: proto), expected,
                            "\(peer):\(port)/\(proto)")
         }
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .egress, peer: backend, port: 80), "denied-133")
-        XCTAssertEqual(decide(snapshot, endpoint: frontendID, .ingress, peer: client, port: 80), "allow")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .egress, peer: backend, port: 80), "denied-133")
+        XCTAssertEqual(snapshot.decision(endpoint: frontendID, .ingress, peer: client, port: 80), "allow")
         // An empty `from` is every peer: the wildcard identity key.
         XCTAssertEqual(snapshot.policyMap[PolicyMapKey(endpointID: backendID, identity: 0, port: 8001, proto: IPProtocol.tcp,
                                                        direction: .ingress)], .allow)
@@ -287,6 +262,6 @@ final class DatapathEntriesTests: XCTestCase {
             XCTAssertEqual(snapshot.policyMap[PolicyMapKey(endpointID: backendID, identity: peer, port: 80, proto: IPProtocol.tcp,
                                                            direction: .ingress)], .redirect(.http), "\(peer)")
         }
-        XCTAssertEqual(decide(snapshot, endpoint: backendID, .ingress, peer: 258, port: 80), "denied-133")
+        XCTAssertEqual(snapshot.decision(endpoint: backendID, .ingress, peer: 258, port: 80), "denied-133")
     }
 }

@@ -1,30 +1,11 @@
+import SluiceTestSupport
 import XCTest
 @testable import Policy
 
 /// Truth tables for proxy-config/examples/l3l4/ and the homelab/reference NetworkPolicies (the
 /// policies of integration/scenarios/32_docs_policies.sh): YAML in, datapath decision out.
 final class L3L4ExamplesTests: XCTestCase {
-    /// A cut of proxy-config/sandbox/docs.yaml: ids 1...
-    private let endpoints: [EndpointDescriptor] = [
-        Fixtures.endpoint(1, "default", "my-api", ["app": "my-api"], namedPorts: ["http": 8080, "metrics": 9100]),
-        Fixtures.endpoint(2, "default", "web", ["app": "web"], namedPorts: ["http": 80]),
-        Fixtures.endpoint(3, "monitoring", "prometheus", ["app": "prometheus"]),
-        Fixtures.endpoint(4, "monitoring", "grafana", ["app": "grafana"]),
-        Fixtures.endpoint(5, "staging", "prometheus", ["app": "prometheus"]),
-        Fixtures.endpoint(6, "lab", "to-world", ["probe": "world"]),
-        Fixtures.endpoint(7, "lab", "to-cluster", ["probe": "cluster"]),
-        Fixtures.endpoint(8, "lab", "to-host", ["probe": "host"]),
-        Fixtures.endpoint(9, "lab", "to-all", ["probe": "all"]),
-        Fixtures.endpoint(10, "lab", "to-apiserver", ["probe": "apiserver"]),
-        Fixtures.endpoint(11, "lab", "to-cidr", ["probe": "cidr"]),
-        Fixtures.endpoint(12, "lab", "to-range", ["probe": "range"]),
-        Fixtures.endpoint(13, "lab", "to-named", ["probe": "named"]),
-        Fixtures.endpoint(14, "lab", "egress-only", ["probe": "policy-types"], namedPorts: ["http": 80]),
-        Fixtures.endpoint(15, "lab", "ipblock", ["probe": "ipblock"]),
-        Fixtures.endpoint(16, "production", "backend", ["role": "backend"]),
-        Fixtures.endpoint(17, "production", "prometheus", ["app": "prometheus"]),
-        Fixtures.endpoint(18, "production", "frontend", ["role": "frontend"]),
-    ]
+    private let endpoints = Fixtures.docsEndpoints
 
     private func compile(_ files: [String]) throws -> PolicySnapshot {
         try Fixtures.compile(files.map { try Fixtures.example($0) }, endpoints: endpoints,

@@ -1,3 +1,4 @@
+import SluiceTestSupport
 import XCTest
 @testable import Policy
 
@@ -53,9 +54,9 @@ final class RegexTests: XCTestCase {
     /// subjects built from its own pieces, newlines, carriage returns, NUL and high bytes.
     func testByteEnginesAgreeWithRE2() throws {
         let patterns = ["GET", "/public", "", "/api/v1/.*", ".*", "/caf\u{e9}/.*", "a b", "/x/.*", "/%41/.*", "-", "/.*"]
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(seed: 0x5EED_2E62)
         let alphabet: [UInt8] = Array("/apiv1GETx-% b".utf8) + [0x0A, 0x0D, 0x00, 0xC3, 0xA9, 0xFF]
-        var checked = 0
+        var matched = 0, unmatched = 0
         for pattern in patterns {
             let regex = try Regex.compile(pattern)
             XCTAssertNotEqual(regex.engine, .re2, pattern)
@@ -74,14 +75,16 @@ final class RegexTests: XCTestCase {
                 let want = try XCTUnwrap(Regex.re2Reference(pattern, subject), pattern)
                 let got = subject.withUnsafeBytes { regex.fullMatch($0) }
                 XCTAssertEqual(got, want, "pattern \(pattern.debugDescription) subject \(subject)")
-                checked += 1
+                if want { matched += 1 } else { unmatched += 1 }
             }
         }
-        XCTAssertGreaterThan(checked, 3000)
+        // Both answers were exercised for these patterns, or the agreement says little.
+        XCTAssertGreaterThan(matched, 100)
+        XCTAssertGreaterThan(unmatched, 100)
     }
 
     func testPatternsAreInternedWhileInUse() throws {
-        let pattern = "/intern-\(UInt64.random(in: 0...UInt64.max))/[a-z]+"
+        let pattern = "/intern-in-use/[a-z]+"  // used by no other test
         XCTAssertFalse(Regex.isInterned(pattern))
         var first: Regex? = try Regex.compile(pattern)
         let second = try Regex.compile(pattern)
@@ -97,7 +100,7 @@ final class RegexTests: XCTestCase {
     }
 
     func testInternedPatternIsFreedWithItsLastUse() throws {
-        let pattern = "/intern-free-\(UInt64.random(in: 0...UInt64.max))"
+        let pattern = "/intern-free"  // used by no other test
         do {
             let regex = try Regex.compile(pattern)
             XCTAssertTrue(Regex.isInterned(pattern))
@@ -114,39 +117,5 @@ final class RegexTests: XCTestCase {
             guard case Regex.CompileError.programTooLarge(let size) = error else { return XCTFail("\(error)") }
             XCTAssertGreaterThan(size, 100)
         }
-    }
-
-    /// The measured reason for RE2 over Swift's Regex, and for the byte engines over RE2:
-    /// prints ns/op for each on the same subject.
-    func testMeasureRE2AgainstSwiftRegex() throws {
-        let iterations = 100_000
-        let re2 = try Regex.compile("/anything/[a-z/]*")
-        XCTAssertEqual(re2.engine, .re2)
-        let prefix = try Regex.compile("/anything/.*")
-        XCTAssertEqual(prefix.engine, .prefix)
-        let subject = "/anything/foo/bar"
-        var bytes = Array(subject.utf8)
-        func nanos(_ regex: Regex) -> Double {
-            var matches = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            bytes.withUnsafeMutableBytes { raw in
-                let view = UnsafeRawBufferPointer(raw)
-                for _ in 0..<iterations where regex.fullMatch(view) { matches += 1 }
-            }
-            XCTAssertEqual(matches, iterations)
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations)
-        }
-        let re2Nanos = nanos(re2)
-        let prefixNanos = nanos(prefix)
-
-        let swiftRegex = try _StringProcessing.Regex("/anything/[a-z/]*")
-        var matches = 0
-        let swiftStart = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<iterations where (try? swiftRegex.wholeMatch(in: subject)) != nil { matches += 1 }
-        let swiftNanos = Double(DispatchTime.now().uptimeNanoseconds - swiftStart) / Double(iterations)
-        XCTAssertEqual(matches, iterations)
-        print(String(format: "regex benchmark: RE2 FullMatch %.1f ns/op, Swift Regex wholeMatch %.1f ns/op, "
-                     + "prefix engine (/anything/.*) %.1f ns/op (%d iterations)",
-                     re2Nanos, swiftNanos, prefixNanos, iterations))
     }
 }

@@ -75,6 +75,13 @@ enum DNSTest {
         _ = bytes.withUnsafeBytes { DNSSocket.send(fd, $0, to: DNSEndpointAddress(address: loopback, port: port)) }
     }
 
+    /// Whether no datagram is waiting on `fd` right now (a non-blocking peek).
+    static func nothingToRead(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
+
     /// One datagram (blocking with the socket's timeout), or nil.
     static func receive(_ fd: Int32) -> (bytes: [UInt8], port: UInt16)? {
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -99,20 +106,26 @@ final class DNSFakeUpstream {
     private var ids: [UInt16] = []
     private var thread: Thread?
     private var stopped = false
+    private let served = DispatchSemaphore(value: 0)
 
     init() {
         fd = DNSTest.udpSocket(timeoutMs: 100)
         port = DNSTest.port(of: fd)
-        let thread = Thread { [unowned self] in self.serve() }
+        let thread = Thread { [unowned self] in
+            self.serve()
+            self.served.signal()
+        }
         self.thread = thread
         thread.start()
     }
 
+    /// Stops the server thread (it sees `stopped` within its 100 ms receive timeout) and waits
+    /// for it to return before closing its socket.
     func stop() {
         lock.lock()
         stopped = true
         lock.unlock()
-        usleep(200_000)
+        served.wait()
         close(fd)
     }
 

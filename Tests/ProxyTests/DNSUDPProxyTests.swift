@@ -10,8 +10,9 @@ import XCTest
 
 /// One DNS proxy worker on loopback: a real loop and UDP listener, queries from a test socket,
 /// allowed queries sent to a `DNSFakeUpstream` (the upstream override stands in for the original
-/// destination, which is the listener itself here). No BPF.
-final class DNSProxyHarness {
+/// destination, which is the listener itself here). No BPF. The loop's time is a `ManualClock`:
+/// forward timeouts and answer-gate delays pass only when the test calls `advance(by:)`.
+final class DNSProxyHarness: ManualLoopDriver {
     static let clientID: UInt32 = 7
     static let dnsID: UInt32 = 1
     static let endpoints = [
@@ -23,6 +24,7 @@ final class DNSProxyHarness {
 
     let upstream = DNSFakeUpstream()
     let sink = DNSTestFlowSink()
+    let clock = ManualClock()
     let loop: EventLoop
     let worker: DNSWorker
     let port: UInt16
@@ -62,7 +64,7 @@ final class DNSProxyHarness {
         let snapshot = repository.compile(endpoints: Self.endpoints, allocator: &allocator)
         let steer = SteerInfo(endpointID: Self.clientID, sourceIdentity: snapshot.identity(ofEndpoint: Self.clientID) ?? 0,
                               destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
-        loop = try EventLoop()
+        loop = try EventLoop(clock: .manual(clock))
         let ctx = WorkerContext(loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
                                 flows: sink, snapshot: snapshot)
         var config = config
@@ -88,28 +90,16 @@ final class DNSProxyHarness {
         return DNSTest.receive(client)?.bytes
     }
 
-    /// The forwarder's queued deadlines, read on the loop thread.
-    func queuedDeadlines() -> Int {
-        let done = DispatchSemaphore(value: 0)
-        var count = 0
-        loop.execute { [worker] in
-            count = worker.forwarder?.queuedDeadlines ?? -1
-            done.signal()
-        }
-        done.wait()
-        return count
+    /// The forwarder's queued deadlines, read on the loop thread (nil without a forwarder).
+    func queuedDeadlines() -> Int? {
+        let worker = self.worker
+        return onLoop { worker.forwarder?.queuedDeadlines }
     }
 
     /// Reads the worker's counters on its loop thread.
     func counters() -> DNSCounters {
-        let done = DispatchSemaphore(value: 0)
-        var copy = DNSCounters()
-        loop.execute { [worker] in
-            copy = worker.counters
-            done.signal()
-        }
-        done.wait()
-        return copy
+        let worker = self.worker
+        return onLoop { worker.counters }
     }
 }
 
@@ -143,9 +133,9 @@ final class DNSUDPProxyTests: XCTestCase {
         XCTAssertEqual(answer.rcode, .refused)
         XCTAssertEqual(answer.questions.first?.name.lowercasedText, "www.other.test.")
         XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
-        let flows = h.sink.waitForFlows(1)
-        usleep(50_000)
-        XCTAssertEqual(h.sink.flows.count, 1)
+        h.drain()  // the round that answered has ended: every flow of this query is written
+        let flows = h.sink.flows
+        XCTAssertEqual(flows.count, 1)
         XCTAssertEqual(flows.first?.verdict, .dropped)
         XCTAssertEqual(h.counters().rejected, 1)
     }
@@ -163,12 +153,13 @@ final class DNSUDPProxyTests: XCTestCase {
     func testMalformedQueryGetsFormErrAndShortGarbageIsDropped() throws {
         let h = try DNSProxyHarness()
         // A header claiming one question that is not there.
-        var bad: [UInt8] = [0xAB, 0xCD, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]
+        let bad: [UInt8] = [0xAB, 0xCD, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]
         let answer = try parse(h.ask(bad))
         XCTAssertEqual(answer.header.id, 0xABCD)
         XCTAssertEqual(answer.rcode, .formErr)
-        bad = [1, 2, 3]
-        XCTAssertNil(h.ask(bad), "fewer than 12 bytes get no answer")
+        DNSTest.send(h.client, [1, 2, 3], port: h.port)
+        h.drain()  // the listener has read it; an answer would be waiting now
+        XCTAssertTrue(DNSTest.nothingToRead(h.client), "fewer than 12 bytes get no answer")
         XCTAssertEqual(h.counters().formatErrors, 1)
         XCTAssertEqual(h.counters().ignored, 1)
         XCTAssertTrue(h.sink.flows.isEmpty, "malformed queries write no flow")
@@ -177,12 +168,19 @@ final class DNSUDPProxyTests: XCTestCase {
 
     func testUpstreamSilenceGivesNoAnswerAndIsCounted() throws {
         let h = try DNSProxyHarness(config: DNSProxyConfig(forwardTimeoutNs: 200_000_000))
+        let start = h.timers().now
         DNSTest.send(h.client, DNSTest.query("silent.test.", id: 11), port: h.port)
-        usleep(500_000)
+        XCTAssertTrue(eventually { h.upstream.receivedIDs.count == 1 }, "forwarded")
+        XCTAssertEqual(h.timers().next, start + 200_000_000, "the query's deadline")
+        h.advance(by: 200_000_000 - 1)
+        XCTAssertEqual(h.counters().timeouts, 0, "still pending 1 ns before the timeout")
+        h.advance(by: 1)
         XCTAssertEqual(h.counters().timeouts, 1)
         XCTAssertEqual(h.counters().serverFailures, 0)
-        // Only the request flow: no response flow on timeout (Cilium writes none).
+        XCTAssertNil(h.timers().next, "nothing left to time out")
+        // Only the request flow: no response flow on timeout (Cilium writes none), and no answer.
         XCTAssertEqual(h.sink.flows.count, 1)
+        XCTAssertTrue(DNSTest.nothingToRead(h.client), "a timed-out query gets no answer")
     }
 
     func testUnsteeredDatagramIsDroppedWithAPolicyDrop() throws {
@@ -199,13 +197,13 @@ final class DNSUDPProxyTests: XCTestCase {
         for i in 0..<20 {
             DNSTest.send(h.client, DNSTest.query("silent.test.", id: UInt16(1000 + i)), port: h.port)
         }
-        let start = DispatchTime.now().uptimeNanoseconds
+        // The loop's time stands still: the silent queries can neither be answered nor time
+        // out, so an answer here was not held back behind them.
         let answer = try parse(h.ask(DNSTest.query("after.allowed.test.", id: 77)))
         XCTAssertEqual(answer.header.id, 77)
         XCTAssertEqual(answer.rcode, .noError)
-        XCTAssertLessThan(DispatchTime.now().uptimeNanoseconds - start, 1_000_000_000,
-                          "queries waiting on a silent upstream must not delay an answered one")
         XCTAssertEqual(h.counters().timeouts, 0, "the silent ones are still pending, not given up")
+        XCTAssertTrue(eventually { h.upstream.receivedIDs.count == 21 }, "all 21 were forwarded")
     }
 
     func testManyQueriesInFlightAreAllAnswered() throws {
@@ -253,6 +251,11 @@ final class DNSUDPProxyTests: XCTestCase {
     /// near the queries in flight (it used to hold one entry per query of the last 10 s).
     func testDeadlinesOfAnsweredQueriesAreDropped() throws {
         let h = try DNSProxyHarness()
+        // Five queries the upstream never answers: their deadlines must survive every compaction.
+        for i in 0..<5 {
+            DNSTest.send(h.client, DNSTest.query("silent.test.", id: UInt16(60000 + i)), port: h.port)
+        }
+        XCTAssertTrue(eventually { h.upstream.receivedIDs.count == 5 })
         let rounds = 3 * DNSForwarder.deadlineSlack / 50
         let total = rounds * 50
         var answered = 0
@@ -264,7 +267,10 @@ final class DNSUDPProxyTests: XCTestCase {
         }
         XCTAssertEqual(answered, total)
         XCTAssertEqual(h.counters().timeouts, 0)
-        XCTAssertLessThanOrEqual(h.queuedDeadlines(), DNSForwarder.deadlineSlack + 2 * 50 + 1)
-        XCTAssertGreaterThanOrEqual(h.queuedDeadlines(), 0)
+        let queued = try XCTUnwrap(h.queuedDeadlines(), "the worker has a forwarder")
+        XCTAssertLessThanOrEqual(queued, DNSForwarder.deadlineSlack + 2 * 55 + 1)
+        XCTAssertGreaterThanOrEqual(queued, 5, "the silent queries' deadlines are kept")
+        h.advance(by: DNSProxyConfig().forwardTimeoutNs)
+        XCTAssertEqual(h.counters().timeouts, 5, "exactly the silent queries time out")
     }
 }

@@ -61,26 +61,33 @@ final class HTTP1ConnectionErrorTests: ProxyTestCase {
             }
             fillers.append(fd)
         }
-        usleep(20_000)
+        // The queue is full once a filler is connected (backlog 0 holds one) and another is not.
+        XCTAssertTrue(eventually { fillers.filter(Loopback.isConnected).count == 1 },
+                      "accept queue full")
         try start(UpstreamServer.echoRequestLine, config: ProxyConfig(workers: 1, connectTimeoutNs: 200_000_000))
         let c = try proxy.connect(upstreamPort: full.port)
-        let began = Date()
+        let (now, _) = proxy.timers()
         c.send("GET /x HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertTrue(eventually { self.proxy.timers().next == now + 200_000_000 }, "connect deadline armed")
+        proxy.advance(by: 200_000_000 - 1)
+        XCTAssertTrue(c.nothingToRead, "no answer 1 ns before the connect timeout")
+        proxy.advance(by: 1)
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("503 Service Unavailable", body: Self.connectFailure))
-        let waited = Date().timeIntervalSince(began)
-        XCTAssertGreaterThanOrEqual(waited, 0.18)
-        XCTAssertLessThan(waited, 2)
     }
 
     func testUpstreamThatNeverAnswersGets504AfterTheRequestTimeout() throws {
         try start({ socket in _ = socket.readToEnd() },
                   config: ProxyConfig(workers: 1, requestTimeoutNs: 200_000_000))
         let c = try client()
-        let began = Date()
+        let (now, _) = proxy.timers()
         c.send("GET /allowed/slow HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertTrue(eventually { self.upstream.received() == "GET /allowed/slow HTTP/1.1\r\nhost: backend\r\n\r\n" })
+        XCTAssertEqual(proxy.timers().next, now + 200_000_000, "response deadline armed when the request was sent")
+        proxy.advance(by: 200_000_000 - 1)
+        XCTAssertTrue(c.nothingToRead, "no answer 1 ns before the request timeout")
+        XCTAssertEqual(proxy.sink.flows.count, 1, "only the request flow 1 ns before the timeout")
+        proxy.advance(by: 1)
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("504 Gateway Timeout", body: "upstream request timeout"))
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(began), 0.18)
-        XCTAssertEqual(upstream.received(), "GET /allowed/slow HTTP/1.1\r\nhost: backend\r\n\r\n")
         let flows = proxy.sink.waitForFlows(2)
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 504])
     }

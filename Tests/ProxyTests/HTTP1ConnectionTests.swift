@@ -37,8 +37,7 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         c.send("DELETE /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readToEnd()), localReply("403 Forbidden", body: Self.accessDenied, close: true))
         XCTAssertEqual(c.end, .eof)
-        usleep(50_000)
-        XCTAssertEqual(upstream.connections.count, 0)
+        XCTAssertEqual(upstream.connectionsSoFar(), 0)
     }
 
     func testKeepAliveAllowedDeniedAllowedOnOneConnection() throws {
@@ -84,9 +83,8 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         // Everything the client sent was read, so the proxy closed (FIN after the answer) instead
         // of half-closing and waiting for the client's FIN: the connection is gone although this
         // client has not closed its side.
-        let until = Date().addingTimeInterval(2)
-        while proxy.onLoop({ self.proxy.ctx.connectionCount }) != 0 && Date() < until { usleep(2000) }
-        XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 0)
+        XCTAssertTrue(eventually { self.proxy.onLoop { self.proxy.ctx.connectionCount } == 0 },
+                      "the connection is closed without waiting for the client")
     }
 
     func testBytesAfterACloseRequestAreDrainedSoTheAnswerIsNotReset() throws {
@@ -96,25 +94,42 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         // deliver the first answer whole and end with a FIN, not an RST that could destroy it.
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
             + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
-        usleep(20_000)
-        XCTAssertEqual(String(decoding: c.read(through: "GET /allowed HTTP/1.1"), as: UTF8.self),
+        XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
                        "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
+        XCTAssertEqual(c.end, .eof, "the answer ends with the proxy's FIN (half-close), not a reset")
+        let (now, deadline) = proxy.timers()
+        XCTAssertEqual(deadline, now + 2_000_000_000, "lingering for the client's FIN, at most 2 s")
         XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 1, "lingering: waiting for the client's FIN")
         c.shutdownWrite()
-        XCTAssertEqual(c.readToEnd(), [])
-        XCTAssertEqual(c.end, .eof)
+        XCTAssertTrue(eventually { self.proxy.onLoop { self.proxy.ctx.connectionCount } == 0 },
+                      "the client's FIN ends the lingering close")
         XCTAssertEqual(upstream.received(), "GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
+    }
+
+    func testALingeringCloseEndsAfterTwoSecondsWithoutTheClientsFIN() throws {
+        try start(UpstreamServer.echoRequestLine)
+        let c = try client()
+        c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
+            + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
+        _ = c.readToEnd()
+        XCTAssertEqual(c.end, .eof)
+        proxy.advance(by: 2_000_000_000 - 1)
+        XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 1, "still lingering 1 ns before the limit")
+        proxy.advance(by: 1)
+        XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 0, "closed at the limit")
     }
 
     func testAParkedUpstreamTheServerClosesIsDroppedNotReused() throws {
         let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
         try start(UpstreamServer.answering([answer], closeAfter: true))
-        for _ in 1...2 {
+        for i in 1...2 {
             let c = try client()
             c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n")
             XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
                            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-            usleep(100_000)  // the server's FIN reaches the parked socket
+            // The server has sent its FIN (its script returned after shutdown): on loopback it is
+            // in the parked socket now, which `take` must notice.
+            XCTAssertTrue(eventually { self.upstream.finishedScripts == i })
         }
         XCTAssertEqual(upstream.connections.count, 2, "the closed idle connection was not handed out again")
     }

@@ -5,6 +5,9 @@ import XCTest
 /// `SteeringCache`: one table lookup per peer pair while the steering maps are unchanged,
 /// forgotten on every change, never keeping an entry recorded before the last change.
 final class SteeringCacheTests: XCTestCase {
+    /// The table behind the cache. Its answer depends on the key the way tc's does (endpoint
+    /// and destination identity from the destination, direction from the protocol), never on
+    /// the source port, so a cache that returned another key's entry would be caught.
     final class FakeTable: SteeringTable {
         var epoch: (epoch: UInt64, lastChangeNs: UInt64)? = (epoch: 1, lastChangeNs: 100)
         var createdNs: UInt64 = 200
@@ -16,8 +19,15 @@ final class SteeringCacheTests: XCTestCase {
                     protocol proto: UInt8) -> SteerInfo? {
             lookups.append((sourceAddress, sourcePort, destinationAddress, destinationPort, proto))
             guard present else { return nil }
-            return SteerInfo(endpointID: 3, sourceIdentity: identity, destinationIdentity: 9, direction: .ingress,
-                             createdNs: createdNs)
+            return Self.expected(destinationAddress: destinationAddress, destinationPort: destinationPort,
+                                 proto: proto, identity: identity, createdNs: createdNs)
+        }
+
+        static func expected(destinationAddress: UInt32, destinationPort: UInt16, proto: UInt8, identity: UInt32,
+                             createdNs: UInt64) -> SteerInfo {
+            SteerInfo(endpointID: UInt32(destinationPort), sourceIdentity: identity,
+                      destinationIdentity: destinationAddress >> 24, direction: proto == 6 ? .ingress : .egress,
+                      createdNs: createdNs)
         }
 
         var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { epoch }
@@ -89,13 +99,41 @@ final class SteeringCacheTests: XCTestCase {
     func testCollidingKeysReplaceEachOtherAndStayCorrect() {
         let t = FakeTable()
         let c = SteeringCache(t, slots: 1)  // every key shares the one slot
+        let keys: [(dst: UInt32, dport: UInt16, proto: UInt8)] = [
+            (b, 1, 6), (b, 2, 6), (b, 1, 17), (0x0D01_F40A, 1, 6),
+        ]
         for round in 0..<3 {
-            for port in UInt16(1)...4 {
-                let info = steer(c, sport: 9, dport: port)
-                XCTAssertEqual(info?.destinationEndpoint, 3, "round \(round) port \(port)")
+            for key in keys {
+                let info = steer(c, sport: 9, dst: key.dst, dport: key.dport, proto: key.proto)
+                XCTAssertEqual(info, FakeTable.expected(destinationAddress: key.dst, destinationPort: key.dport,
+                                                        proto: key.proto, identity: 7, createdNs: 200),
+                               "round \(round) key \(key): its own entry, not the slot's previous one")
             }
         }
         XCTAssertEqual(t.lookups.count, 12, "each key evicted the previous one")
         XCTAssertEqual(c.hits, 0)
+        // The same key twice in a row is a hit, with that key's entry.
+        XCTAssertEqual(steer(c, sport: 10, dst: 0x0D01_F40A, dport: 1)?.destinationIdentity, 0x0D)
+        XCTAssertEqual(c.hits, 1)
+    }
+
+    /// Many keys in the default table: every answer is the key's own, wherever keys collide.
+    func testEveryKeyGetsItsOwnEntryInAFullTable() {
+        let t = FakeTable()
+        let c = SteeringCache(t, slots: 64)
+        var keys: [(dst: UInt32, dport: UInt16, proto: UInt8)] = []
+        for i in 0..<500 {
+            let dst = UInt32(0x0001_F40A) | UInt32(i % 7) << 24
+            keys.append((dst: dst, dport: UInt16(i), proto: i % 3 == 0 ? 17 : 6))
+        }
+        for round in 0..<2 {
+            for key in keys {
+                XCTAssertEqual(steer(c, sport: UInt16(round), dst: key.dst, dport: key.dport, proto: key.proto),
+                               FakeTable.expected(destinationAddress: key.dst, destinationPort: key.dport, proto: key.proto,
+                                                  identity: 7, createdNs: 200), "key \(key)")
+            }
+        }
+        XCTAssertEqual(c.hits + c.misses, 1000)
+        XCTAssertGreaterThan(c.misses, 500, "500 keys in 64 slots collide")
     }
 }

@@ -71,7 +71,6 @@ final class FilesTests: XCTestCase {
         // so the wait that sees it was woken by the signal, not by the deadline.
         nonisolated(unsafe) var ready = false
         let thread = WorkerThread(name: "condition-test") {
-            usleep(20_000)
             condition.lock()
             ready = true
             condition.signal()

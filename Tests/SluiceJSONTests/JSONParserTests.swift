@@ -1,5 +1,7 @@
-import XCTest
+import Foundation
 import SluiceJSON
+import SluiceTestSupport
+import XCTest
 
 /// Byte fixtures through `JSONValue.parse`: what is accepted, and the message for each rejection.
 final class JSONParserTests: XCTestCase {
@@ -198,11 +200,14 @@ final class JSONParserTests: XCTestCase {
             """)
     }
 
-    func testFuzzNeverTraps() {
-        // Mutations of a valid document: every one must parse or throw, never trap.
-        let seed = Array(#"{"a":[1,-2.5e+3,true,null,"x\u00e9\ud83d\ude00y"],"b":{"c":"é"}}"#.utf8)
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<20_000 {
+    /// Mutations of a valid document, each judged against an independent parser: Foundation's
+    /// JSONSerialization must accept exactly what ours accepts, and read the same value. Every
+    /// outcome must be reached often, or the mutations exercised little.
+    func testMutatedDocumentsAgreeWithFoundation() {
+        let seed = Array(#"{"a":[1,-2.5e+3,true,null,"x\u00e9\ud83d\ude00y"],"b":{"c":"é"},"d":0.5}"#.utf8)
+        var generator = SeededRandom(seed: 0x5EED_7501)
+        var accepted = 0, rejected = 0
+        for iteration in 0..<20_000 {
             var bytes = seed
             for _ in 0..<Int.random(in: 1...4, using: &generator) {
                 let position = Int.random(in: 0..<bytes.count, using: &generator)
@@ -213,7 +218,39 @@ final class JSONParserTests: XCTestCase {
                 }
                 if bytes.isEmpty { break }
             }
-            _ = try? JSONValue.parse(bytes)
+            let ours = try? JSONValue.parse(bytes)
+            let theirs = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            let context = "iteration \(iteration): \(String(decoding: bytes, as: UTF8.self).debugDescription)"
+            XCTAssertEqual(ours != nil, theirs != nil, "accepted by one parser only: \(context)")
+            if let ours, let theirs {
+                accepted += 1
+                XCTAssertTrue(Self.same(ours, theirs), "different values: \(context)")
+            } else if ours == nil {
+                rejected += 1
+            }
+        }
+        XCTAssertGreaterThan(accepted, 500, "mutations that stay valid")
+        XCTAssertGreaterThan(rejected, 5000, "mutations that break the document")
+    }
+
+    /// Whether our value and Foundation's are the same JSON value (numbers by their double value,
+    /// objects by key with the last duplicate winning, as Foundation keeps them).
+    private static func same(_ ours: JSONValue, _ theirs: Any) -> Bool {
+        switch ours {
+        case .null: return theirs is NSNull
+        case .bool(let b): return (theirs as? NSNumber)?.boolValue == b
+        case .number(let text):
+            guard let n = theirs as? NSNumber, let d = Double(text) else { return false }
+            return n.doubleValue == d
+        case .string(let s): return (theirs as? String) == s
+        case .array(let items):
+            guard let list = theirs as? [Any], list.count == items.count else { return false }
+            return zip(items, list).allSatisfy { same($0, $1) }
+        case .object(let members):
+            guard let dict = theirs as? [String: Any] else { return false }
+            var last: [String: JSONValue] = [:]
+            for (k, v) in members { last[k] = v }
+            return last.count == dict.count && last.allSatisfy { k, v in dict[k].map { same(v, $0) } ?? false }
         }
     }
 }

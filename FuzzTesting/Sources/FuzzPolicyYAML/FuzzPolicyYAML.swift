@@ -1,5 +1,6 @@
 import CFuzzDriver
 import Policy
+import PolicyYAML
 
 /// libFuzzer entry: arbitrary text applied to a `PolicyRepository` as a policy file. It must be
 /// accepted or refused with a `LoadError`, never trap; what is accepted must compile against a

@@ -4,12 +4,27 @@ import HTTP2
 
 /// The test side of an HTTP/2 connection: an `HTTP2Session` over a blocking `TestSocket`'s
 /// descriptor. Every DATA byte received is consumed at once (credit returned), every event is
-/// kept in `events`. Reads time out with the socket's receive timeout.
+/// kept in `events`. Reads time out with the socket's receive timeout; a timeout is not a close.
 final class HTTP2Peer {
+    /// How the last `pump` stopped reading, when it did not get what it waited for.
+    enum End: Equatable {
+        case open
+        /// The proxy closed the connection (FIN).
+        case eof
+        /// The proxy reset it (RST).
+        case reset
+        /// Nothing arrived within the socket's receive timeout: the connection may still be open.
+        case timeout
+        /// This side's session rejected the bytes it received.
+        case protocolError
+    }
+
     let socket: TestSocket
     let session: HTTP2Session
     private(set) var events: [HTTP2Event] = []
-    private(set) var closed = false
+    private(set) var end: End = .open
+    /// Whether the proxy closed the connection (EOF or reset), as opposed to going silent.
+    var closed: Bool { end == .eof || end == .reset }
     /// Bytes received before the HTTP/2 part (an h2c 101 answer), when `readHTTP1Head` was used.
     private var early: [UInt8] = []
 
@@ -45,14 +60,16 @@ final class HTTP2Peer {
         var buf = [UInt8](repeating: 0, count: 65536)
         while !done(events) {
             let n = buf.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 {
-                closed = true
+                let e = errno
+                end = n == 0 ? .eof : (e == EAGAIN || e == EWOULDBLOCK ? .timeout : .reset)
                 return done(events)
             }
             do {
                 try buf[..<n].withUnsafeBytes { try session.receive($0) }
             } catch {
-                closed = true
+                end = .protocolError
                 return false
             }
             collect()

@@ -43,13 +43,64 @@ final class CollectingSink: FlowSink {
 
     /// Waits until at least `count` records exist (flows are written on the loop thread).
     func waitForFlows(_ count: Int, timeout: TimeInterval = 5) -> [Flow] {
-        let until = Date().addingTimeInterval(timeout)
-        while Date() < until {
-            let f = flows
-            if f.count >= count { return f }
-            usleep(2000)
-        }
+        _ = eventually(timeout: timeout) { self.flows.count >= count }
         return flows
+    }
+}
+
+/// Polls `condition` (every 2 ms) until it holds or `timeout` seconds passed; returns whether it
+/// held. For state another thread produces; a test asserts on the result, so a state that never
+/// comes fails the test after the deadline instead of passing after a fixed sleep.
+func eventually(timeout: TimeInterval = 5, _ condition: () -> Bool) -> Bool {
+    let until = Date().addingTimeInterval(timeout)
+    while true {
+        if condition() { return true }
+        if Date() >= until { return false }
+        usleep(2000)
+    }
+}
+
+/// How a test drives a worker loop that runs on its own thread with a `ManualClock`.
+protocol ManualLoopDriver {
+    var loop: EventLoop { get }
+    var clock: ManualClock { get }
+}
+
+extension ManualLoopDriver {
+    /// Runs `body` on the loop thread and waits for it.
+    func onLoop<T>(_ body: @escaping () -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: T?
+        loop.execute {
+            result = body()
+            done.signal()
+        }
+        done.wait()
+        return result!
+    }
+
+    /// Returns once the loop has handled every event that was ready when it was called (bytes a
+    /// test sent before, on loopback, are in the socket by then): the first task runs in the
+    /// iteration that also sees those events, the second only after that iteration ended.
+    func drain() {
+        onLoop {}
+        onLoop {}
+    }
+
+    /// Moves the loop's time forward by `ns` and fires the timers that came due, on the loop
+    /// thread; returns after they ran.
+    func advance(by ns: UInt64) {
+        let loop = self.loop, clock = self.clock
+        onLoop {
+            clock.advance(by: ns)
+            loop.runDueTimers()
+        }
+    }
+
+    /// The loop's current time and earliest deadline.
+    func timers() -> (now: UInt64, next: UInt64?) {
+        let loop = self.loop
+        return onLoop { (loop.now, loop.nextDeadline) }
     }
 }
 
@@ -158,17 +209,20 @@ enum TestPolicy {
 
 /// One proxy worker (real `EventLoop` on a `WorkerThread`) and a way to hand it connections the
 /// way `HTTPListener` does, but with addresses chosen by the test: the original destination is
-/// the test's upstream server on loopback. No BPF, no sandbox.
-final class ProxyHarness {
+/// the test's upstream server on loopback. No BPF, no sandbox. The loop's time is a
+/// `ManualClock`: timeouts fire only when the test calls `advance(by:)`.
+final class ProxyHarness: ManualLoopDriver {
     let ctx: WorkerContext
     let sink = CollectingSink()
+    let clock = ManualClock()
+    var loop: EventLoop { ctx.loop }
     private let thread: WorkerThread
     private let listener: (fd: Int32, port: UInt16)
 
     /// `steering` replaces the fixed answer `steer` when given.
     init(snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1),
          steering: SteeringTable? = nil) throws {
-        let loop = try EventLoop()
+        let loop = try EventLoop(clock: .manual(clock))
         ctx = WorkerContext(loop: loop, config: config, steering: steering ?? FixedSteering(steer), flows: sink,
                             snapshot: snapshot)
         guard let l = Loopback.listen() else { throw HarnessError.noSocket }
@@ -198,18 +252,6 @@ final class ProxyHarness {
             HTTP1Connection(ctx: ctx, fd: fd, addresses: addresses, steer: steer).start()
         }
         return client
-    }
-
-    /// Runs `body` on the loop thread and waits for it.
-    func onLoop<T>(_ body: @escaping () -> T) -> T {
-        let done = DispatchSemaphore(value: 0)
-        var result: T?
-        ctx.loop.execute {
-            result = body()
-            done.signal()
-        }
-        done.wait()
-        return result!
     }
 
     /// Stops the loop and joins the thread.

@@ -73,6 +73,15 @@ final class TestSocket {
         }
     }
 
+    /// Whether nothing is waiting to be read right now: a non-blocking peek, `end` unchanged.
+    /// Bytes the proxy wrote on loopback before a `drain`/`advance` returned are already here.
+    var nothingToRead: Bool {
+        guard pending.isEmpty else { return false }
+        var byte: UInt8 = 0
+        let n = Glibc.recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
+
     func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
 
     /// One read(2) into `pending`; false when the stream ended (see `end`).
@@ -210,6 +219,24 @@ enum Loopback {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    /// Whether a (non-blocking) socket's connect has completed: it has a peer.
+    static func isConnected(_ fd: Int32) -> Bool {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        } == 0
+    }
+
+    static func peerPort(_ fd: Int32) -> UInt16 {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
         }
         return UInt16(bigEndian: addr.sin_port)
     }

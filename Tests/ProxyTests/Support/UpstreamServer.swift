@@ -10,6 +10,11 @@ final class UpstreamServer {
     private let listenFD: Int32
     private let lock = NSLock()
     private var accepted: [TestSocket] = []
+    /// Client ports of barrier connections (`connectionsSoFar`) and, once accepted, how many
+    /// connections came before each.
+    private var markers: Set<UInt16> = []
+    private var acceptedBeforeMarker: [UInt16: Int] = [:]
+    private var finished = 0
     private let script: (TestSocket) -> Void
 
     /// Starts listening and accepting; nil when no socket could be opened.
@@ -36,11 +41,64 @@ final class UpstreamServer {
     }
 
     private func handle(_ socket: TestSocket) {
+        let peerPort = Loopback.peerPort(socket.fd)
         lock.lock()
+        if markers.contains(peerPort) {
+            acceptedBeforeMarker[peerPort] = accepted.count
+            lock.unlock()
+            return  // the barrier's own connection: closed with `socket`, no script
+        }
         accepted.append(socket)
         lock.unlock()
         let script = self.script
-        Thread { script(socket) }.start()
+        Thread { [weak self] in
+            script(socket)
+            guard let self else { return }
+            self.lock.lock()
+            self.finished += 1
+            self.lock.unlock()
+        }.start()
+    }
+
+    /// The number of connections the server accepted before a marker connection made now.
+    /// Loopback connects complete in the kernel before `connect` returns and `accept` takes them
+    /// in order, so every connection opened before this call is counted, without waiting for time
+    /// to pass: "the proxy opened no connection" is checked, not hoped for. -1 when the marker
+    /// was not accepted within 5 s.
+    func connectionsSoFar() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(fd) }
+        var local = Loopback.address(port: 0)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return -1 }
+        let marker = Loopback.localPort(fd)
+        lock.lock()
+        markers.insert(marker)
+        lock.unlock()
+        var addr = Loopback.address(port: port)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return -1 }
+        var count = -1
+        _ = eventually {
+            self.lock.lock()
+            defer { self.lock.unlock() }
+            count = self.acceptedBeforeMarker[marker] ?? -1
+            return count >= 0
+        }
+        return count
+    }
+
+    /// The number of connections whose script has returned.
+    var finishedScripts: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return finished
     }
 
     /// The connections accepted so far, in order.

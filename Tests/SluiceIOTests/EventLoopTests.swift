@@ -1,0 +1,162 @@
+import Glibc
+import XCTest
+@testable import SluiceIO
+
+/// `EventLoop` stepped by hand on the test thread with a `ManualClock`: timers fire when the
+/// clock says so (never before, never from the wall clock), in deadline order; readiness events
+/// and tasks from other threads are handled in the iteration that sees them.
+final class EventLoopTests: XCTestCase {
+    /// Records when each of its timers fired (the loop's `now` at the time).
+    final class Recorder: TimerTarget {
+        let name: String
+        let log: Log
+        init(_ name: String, _ log: Log) {
+            self.name = name
+            self.log = log
+        }
+        func timerFired(now: UInt64) { log.entries.append("\(name)@\(now)") }
+    }
+
+    final class Log { var entries: [String] = [] }
+
+    func testTimersFireAtTheirDeadlineOnTheManualClockAndNotBefore() throws {
+        let clock = ManualClock(startNs: 1000)
+        let loop = try EventLoop(clock: .manual(clock))
+        let log = Log()
+        let a = Recorder("a", log), b = Recorder("b", log), c = Recorder("c", log)
+        let ta = LoopTimer(target: a), tb = LoopTimer(target: b), tc = LoopTimer(target: c)
+        loop.schedule(tb, at: 1300)
+        loop.schedule(ta, at: 1100)
+        loop.schedule(tc, at: 1200)
+        XCTAssertEqual(loop.scheduledTimers, 3)
+
+        loop.runOnce(timeoutMs: 0)
+        XCTAssertEqual(log.entries, [], "nothing is due at 1000")
+        clock.advance(by: 99)
+        loop.runDueTimers()
+        XCTAssertEqual(log.entries, [], "a is due at 1100, the clock says 1099")
+        clock.advance(by: 1)
+        loop.runDueTimers()
+        XCTAssertEqual(log.entries, ["a@1100"])
+        XCTAssertFalse(ta.isScheduled)
+        clock.advance(by: 500)
+        loop.runOnce(timeoutMs: 0)
+        XCTAssertEqual(log.entries, ["a@1100", "c@1600", "b@1600"], "earliest deadline first")
+        XCTAssertEqual(loop.scheduledTimers, 0)
+        XCTAssertEqual(loop.now, 1600)
+    }
+
+    func testCancelAndMoveKeepTheHeapInOrder() throws {
+        let clock = ManualClock(startNs: 0)
+        let loop = try EventLoop(clock: .manual(clock))
+        let log = Log()
+        let recorders = (0..<8).map { Recorder("t\($0)", log) }
+        let timers = recorders.map { LoopTimer(target: $0) }
+        for (i, t) in timers.enumerated() { loop.schedule(t, at: UInt64(100 * (8 - i))) }  // t7 earliest
+        loop.cancel(timers[7])
+        loop.cancel(timers[3])
+        loop.cancel(timers[3])  // cancelling twice is harmless
+        loop.schedule(timers[0], at: 50)  // moved from 800 to the front
+        XCTAssertEqual(loop.scheduledTimers, 6)
+        clock.advance(by: 1000)
+        loop.runDueTimers()
+        XCTAssertEqual(log.entries.map { $0.split(separator: "@")[0] }, ["t0", "t6", "t5", "t4", "t2", "t1"])
+    }
+
+    func testATimerScheduledFromACallbackForAPassedDeadlineFiresInTheSameCall() throws {
+        final class Rearming: TimerTarget {
+            var loop: EventLoop?
+            var timer: LoopTimer?
+            var fired: [UInt64] = []
+            func timerFired(now: UInt64) {
+                fired.append(now)
+                if fired.count < 3, let loop, let timer { loop.schedule(timer, at: now) }
+            }
+        }
+        let clock = ManualClock(startNs: 10)
+        let loop = try EventLoop(clock: .manual(clock))
+        let target = Rearming()
+        let timer = LoopTimer(target: target)
+        target.loop = loop
+        target.timer = timer
+        loop.schedule(timer, at: 20)
+        clock.advance(by: 10)
+        loop.runDueTimers()
+        XCTAssertEqual(target.fired, [20, 20, 20])
+        XCTAssertFalse(timer.isScheduled)
+    }
+
+    func testOneShotKeepsItsTargetAliveUntilItFires() throws {
+        let clock = ManualClock(startNs: 0)
+        let loop = try EventLoop(clock: .manual(clock))
+        let log = Log()
+        weak var weakTarget: Recorder?
+        do {
+            let target = Recorder("once", log)
+            weakTarget = target
+            loop.schedule(at: 5, target)
+        }
+        XCTAssertNotNil(weakTarget, "the loop holds a one-shot target")
+        clock.advance(by: 5)
+        loop.runDueTimers()
+        XCTAssertEqual(log.entries, ["once@5"])
+        XCTAssertNil(weakTarget, "and lets it go once it fired")
+    }
+
+    func testRunOnceHandlesReadinessAndTasksFromOtherThreads() throws {
+        /// Level-triggered: reads what is there, so the next iteration has nothing for it.
+        final class Reader: EventHandler {
+            var fd: Int32 = -1
+            var seen: [(UInt32, UInt32)] = []
+            func handleEvents(_ events: UInt32, tag: UInt32) {
+                seen.append((events, tag))
+                var byte: UInt8 = 0
+                _ = read(fd, &byte, 1)
+            }
+        }
+        let loop = try EventLoop(clock: .manual(ManualClock()))
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let reader = Reader()
+        reader.fd = fds[0]
+        let registration = try loop.register(fd: fds[0], events: EventLoop.Events.readable, handler: reader, tag: 42)
+        loop.runOnce(timeoutMs: 0)
+        XCTAssertTrue(reader.seen.isEmpty, "nothing to read yet")
+        XCTAssertEqual(write(fds[1], "x", 1), 1)
+        loop.runOnce(timeoutMs: 1000)
+        XCTAssertEqual(reader.seen.count, 1)
+        XCTAssertEqual(reader.seen.first?.1, 42)
+        XCTAssertNotEqual((reader.seen.first?.0 ?? 0) & EventLoop.Events.readable, 0)
+
+        // A task from another thread wakes a loop that waits without a deadline.
+        nonisolated(unsafe) var ran = false
+        let thread = WorkerThread(name: "execute-test") { loop.execute { ran = true } }
+        try thread.start()
+        thread.join()
+        loop.runOnce(timeoutMs: 5000)
+        XCTAssertTrue(ran)
+
+        XCTAssertEqual(reader.seen.count, 1, "the byte was read: no second event")
+
+        // After deregister, readiness of the descriptor no longer reaches the handler.
+        loop.deregister(fd: fds[0], registration: registration)
+        XCTAssertEqual(write(fds[1], "y", 1), 1)
+        loop.runOnce(timeoutMs: 0)
+        XCTAssertEqual(reader.seen.count, 1)
+    }
+
+    func testMonotonicAndManualWaitTimeouts() {
+        let monotonic = LoopClock.monotonic
+        let now = monotonic.nowNs()
+        XCTAssertEqual(monotonic.waitMs(until: now - 1), 0, "a passed deadline does not wait")
+        let waited = monotonic.waitMs(until: monotonic.nowNs() + 5_000_000)
+        XCTAssertTrue((1...6).contains(waited), "5 ms ahead waits about 5 ms, got \(waited)")
+        XCTAssertEqual(monotonic.waitMs(until: monotonic.nowNs() + 60_000_000_000), 1000, "at most 1 s")
+        let clock = ManualClock(startNs: 100)
+        let manual = LoopClock.manual(clock)
+        XCTAssertEqual(manual.waitMs(until: 200), -1, "manual time moves only by advance: wait for events")
+        clock.advance(by: 100)
+        XCTAssertEqual(manual.waitMs(until: 200), 0)
+    }
+}

@@ -1,0 +1,26 @@
+// Micro-benchmarks of pure code, outside the unit suite (the unit suite asserts, it does not
+// time): `bash bench/micro.sh` builds this in release and prints ns/op and MB/s. Each benchmark
+// also checks its result, so a broken build fails here instead of printing a fast wrong number.
+import Glibc
+import SluiceJSON
+
+/// Fails the run with `message` (exit 1).
+func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition {
+        print("FAILED: \(message())")
+        exit(1)
+    }
+}
+
+/// Nanoseconds of `body` on the monotonic clock.
+func timed(_ body: () throws -> Void) rethrows -> Double {
+    var start = timespec(), end = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    try body()
+    clock_gettime(CLOCK_MONOTONIC, &end)
+    return Double(end.tv_sec - start.tv_sec) * 1e9 + Double(end.tv_nsec - start.tv_nsec)
+}
+
+let only = CommandLine.arguments.dropFirst().first
+if only == nil || only == "json" { try JSONBenchmark.run() }
+if only == nil || only == "regex" { try RegexBenchmark.run() }
