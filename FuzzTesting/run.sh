@@ -19,7 +19,7 @@ seconds="${1:-${FUZZ_SECONDS:-60}}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(FuzzHTTP1Request FuzzHTTP1Response FuzzChunked FuzzDNS FuzzPolicyYAML FuzzJSON FuzzHTTP2)
+    targets=(FuzzHTTP1Request FuzzHTTP1Response FuzzChunked FuzzDNS FuzzPolicyYAML FuzzJSON FuzzHTTP2 FuzzTLSClientHello)
 fi
 
 flags=(-c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
