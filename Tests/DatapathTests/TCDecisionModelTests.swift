@@ -154,9 +154,12 @@ import Testing
                                                   kubeAPIServer: set.kubeAPIServer)
         let t = try TestDatapath()
         defer { t.close() }
+        // Every packet "arrives on interface 1" (`run`): each endpoint's veth is that interface,
+        // so the anti-spoofing check (source address must be the veth's endpoint) passes and the
+        // rows show the policy decision alone.
         for endpoint in set.endpoints {
             try t.datapath.setEndpoint(ipv4: endpoint.ipv4, info: sluice_endpoint_info(
-                id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: 0, flags: 0))
+                id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: 1, flags: 0))
         }
         try t.datapath.syncL3L4(snapshot, hostIPv4: [Self.host])
         let toEndpoint = try t.datapath.tcObject.programFD(named: Datapath.toEndpointProgramName)
