@@ -97,7 +97,22 @@ extension Flow {
             f.dropReason = reason.rawValue
         }
         f.isReply = bool(o, "is_reply")
+        f.egressAllowedBy = policies(o, "egress_allowed_by")
+        f.ingressAllowedBy = policies(o, "ingress_allowed_by")
+        f.egressDeniedBy = policies(o, "egress_denied_by")
+        f.ingressDeniedBy = policies(o, "ingress_denied_by")
         return f
+    }
+
+    /// flow.proto `repeated Policy` (name, namespace, labels, kind).
+    private static func policies(_ o: [(String, JSONValue)], _ name: String) -> [Policy] {
+        guard case .array(let items)? = member(o, name) else { return [] }
+        var result: [Policy] = []
+        for case .object(let item) in items {
+            result.append(Policy(name: string(item, "name") ?? "", namespace: string(item, "namespace") ?? "",
+                                 kind: string(item, "kind") ?? "", labels: strings(item, "labels")))
+        }
+        return result
     }
 
     private static func endpoint(_ o: [(String, JSONValue)]) -> FlowEndpoint {

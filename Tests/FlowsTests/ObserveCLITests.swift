@@ -211,6 +211,22 @@ final class ObserveCLITests: XCTestCase {
         }
     }
 
+    /// The policies that allowed or denied a flow (`*_allowed_by`, `*_denied_by`) come back too.
+    func testJSONRoundTripKeepsPolicyNames() throws {
+        var f = flows[0]
+        f.uuid = FlowUUID.make(seed: "p", seq: 1)
+        f.egressAllowedBy = [Flow.Policy(name: "visibility", namespace: "frontend", kind: "CiliumNetworkPolicy")]
+        f.ingressDeniedBy = [Flow.Policy(name: "only-status-200", namespace: "backend", kind: "CiliumNetworkPolicy")]
+        f.ingressAllowedBy = [Flow.Policy(name: "all", namespace: "", kind: "CiliumClusterwideNetworkPolicy")]
+        let json = FlowPrinter.json(f)
+        XCTAssertTrue(json.contains("\"ingress_denied_by\""), json)
+        let back = try XCTUnwrap(Flow.fromJSON(json))
+        XCTAssertEqual(back.egressAllowedBy, f.egressAllowedBy)
+        XCTAssertEqual(back.ingressDeniedBy, f.ingressDeniedBy)
+        XCTAssertEqual(back.ingressAllowedBy, f.ingressAllowedBy)
+        XCTAssertEqual(FlowPrinter.json(back), json)
+    }
+
     func testExportedJSONErrorsAndNonFlows() {
         XCTAssertNil(try Flow.fromJSON("{\"lost_events\":{\"num_events_lost\":\"3\"}}"))
         XCTAssertThrowsError(try Flow.fromJSON("{\"flow\":"))

@@ -2,7 +2,7 @@
 # through the DNS proxy while a pod with raw sockets floods forged answers at the proxy's
 # upstream sockets (their ports read from the node with ss, as if leaked): from its own address
 # with the right question, and with the kube-dns source forged, every ID, but another name that
-# toFQDNs would also allow. Every lookup still gets the real address; the forged address is
+# toFQDNs would also allow (those are dropped at its veth by the anti-spoofing check). Every lookup still gets the real address; the forged address is
 # never learned (fqdn.json, no DNS response flow carries it), a connection to it is dropped with
 # a POLICY_DENIED flow. Then one query held in flight (kube-dns stopped) gets forged answers with
 # its exact ID and port, seen on the wire by a sniffer in the kube-dns pod: from kube-dns's
@@ -184,7 +184,11 @@ read -r _ qport qid < <(grep '^query' "$sniff_out")
 echo "query in flight: proxy port $qport, ID $qid"
 udp_in() { ip netns exec "$NODE_NETNS" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $2 }' /proc/net/snmp; }
 udp_before=$(udp_in)
-pod $A python3 - "$DNS" "$node_src" "$FORGED" "$qport" "$qid" <<'PY'
+# Three answers with kube-dns's own source address: sent from inside the kube-dns pod (a pod
+# that forges another pod's source address is dropped at its veth with INVALID_SOURCE_IP,
+# 12_spoofed_source), so only the proxy's question check can stop them. The fourth comes from
+# the attacker pod's own address.
+pod kube-system/kube-dns python3 - "$DNS" "$node_src" "$FORGED" "$qport" "$qid" <<'PY'
 import socket, struct, sys
 dns_ip, node, forged, port, qid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 def name(n):
@@ -201,10 +205,18 @@ raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 spoof(53, answer("evil.internal.example.com"))      # another name toFQDNs also allows
 spoof(53, answer("api.example.com", 28))            # another type (AAAA)
 spoof(5353, answer("api.example.com"))              # the right question from another port
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(answer("api.example.com"), (node, port))  # another address
-print("sent 4 forged answers with ID", qid)
+print("sent 3 forged answers from kube-dns's address with ID", qid)
 PY
-# They reach the node's sockets (no reverse-path filter drops the forged source first).
+pod $A python3 - "$node_src" "$FORGED" "$qport" "$qid" <<'PY'
+import socket, struct, sys
+node, forged, port, qid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+name = b"".join(bytes([len(p)]) + p.encode() for p in "api.example.com".split(".")) + b"\0"
+answer = (struct.pack(">HHHHHH", qid, 0x8580, 1, 1, 0, 0) + name + struct.pack(">HH", 1, 1)
+          + b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 3600, 4) + socket.inet_aton(forged))
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(answer, (node, port))  # another address
+print("sent 1 forged answer from the attacker's address with ID", qid)
+PY
+# They reach the node's sockets (each carries its sender's real address).
 for i in $(seq 1 20); do [ $(( $(udp_in) - udp_before )) -ge 4 ] && break; sleep 0.1; done
 [ $(( $(udp_in) - udp_before )) -ge 4 ] || fail "the forged answers did not reach the node's sockets"
 echo "ok: the node's sockets took $(( $(udp_in) - udp_before )) datagrams"
