@@ -99,7 +99,7 @@ trap '"$root/.build/release/sluice" sandbox down >/dev/null 2>&1 || true' EXIT
 n=0
 for f in /run/sluice/state/policies/*.json; do
   n=$((n + 1))
-  sed 's/^{/{"op":"apply",/' "$f" >"$seeds/FuzzJSON/control-apply-$n.json"
+  sed -e 's/^{/{"op":"apply",/' -e "s#\"file\":\"$root/#\"file\":\"#" "$f" >"$seeds/FuzzJSON/control-apply-$n.json"
 done
 cp /run/sluice/state/endpoints.json "$seeds/FuzzJSON/endpoints.json"
 cp /run/sluice/sandbox/state.json "$seeds/FuzzJSON/sandbox-state.json"
