@@ -12,7 +12,7 @@ PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checki
 
 include bpf/Makefile
 
-.PHONY: all deps build demo test unit fuzz integration bench mutation-check clean
+.PHONY: all deps build demo test unit fuzz integration bench bench-json mutation-check clean
 
 all: build
 
@@ -67,6 +67,13 @@ mutation-check: deps
 
 bench: build
 	bash bench/run.sh
+
+# Issue 13's JSON measurement: the agent on FoundationEssentials' JSONEncoder/JSONDecoder
+# (-DSLUICE_FOUNDATION_JSON, in .build-json) against the default SluiceJSON agent, same run.
+bench-json: build
+	$(SWIFT) build -c release --static-swift-stdlib --product sluice-agent --scratch-path .build-json \
+		-Xswiftc -DSLUICE_FOUNDATION_JSON
+	bash bench/json-rss.sh
 
 clean: bpf-clean
 	rm -rf .build .deps-stamp

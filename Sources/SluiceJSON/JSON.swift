@@ -10,7 +10,11 @@ public enum JSON {
     /// Throws for non-finite floating-point values and for a top-level value that encodes nothing.
     public static func encode<T: Encodable>(_ value: T, sortedKeys: Bool = false, pretty: Bool = false)
         throws(JSONError) -> [UInt8] {
+        #if SLUICE_FOUNDATION_JSON
+        return try FoundationJSON.encode(value, sortedKeys: sortedKeys, pretty: pretty)
+        #else
         try encodeTree(value).serialized(sortedKeys: sortedKeys, pretty: pretty)
+        #endif
     }
 
     /// `encode(_:sortedKeys:pretty:)` as a `String`.
@@ -22,6 +26,9 @@ public enum JSON {
     /// Decodes a `T` from UTF-8 JSON bytes (whitespace around allowed, nothing else after the value).
     /// Errors name the position for syntax errors and the coding path for the rest.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(JSONError) -> T {
+        #if SLUICE_FOUNDATION_JSON
+        return try FoundationJSON.decode(type, from: bytes)
+        #endif
         let document = try JSONValue.parse(bytes)
         let decoder = JSONDecoderImpl(value: document, parent: nil, key: nil, state: DecodingState())
         do {
