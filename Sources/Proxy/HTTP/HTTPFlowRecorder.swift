@@ -3,50 +3,68 @@ import Flows
 import Policy
 import SluiceIO
 
-/// Writes the flow records of one HTTP/1 connection: request flows at the decide phase and
-/// response flows when the response head is known (or a local answer is generated), as Cilium's
-/// access log does. A request decided on both sides (`SideVerdicts`) gets a request flow per side
-/// that saw it (egress, then ingress) and a response flow per such side (ingress, then egress: the
-/// order the answer passes Cilium's two proxies), each with its side's `traffic_direction`; every
-/// record carries both endpoints and both identities. It keeps a copy of the request's method,
-/// authority and path (bounded by the record's own field sizes) because the request bytes are
-/// gone by the time the response comes.
+/// Writes the flow records of HTTP requests, for HTTP/1 (one recorder per connection, reused
+/// request after request) and HTTP/2 (one per stream) alike: request flows at the decide phase
+/// and response flows when the response head is known (or a local answer is generated), as
+/// Cilium's access log does.
+///
+/// A request decided on both sides (`HTTPVerdict`) gets a request flow per side that saw it
+/// (egress, then ingress) and a response flow per such side (ingress, then egress: the order the
+/// answer passes Cilium's two proxies), each with its side's `traffic_direction`. Each request
+/// flow carries its side's whole verdict: FORWARDED or DROPPED, the policy that decided
+/// (`policy_id`, printed as `*_allowed_by` / `*_denied_by`), the reason and the header actions
+/// (`Flow.L7Verdict`); a side that admits the peer not at all writes the L3/L4 drop instead.
+/// Every record carries both endpoints and both identities. The recorder keeps a copy of the
+/// request's method, authority and path (bounded by the record's own field sizes) because the
+/// request bytes are gone by the time the response comes.
 ///
 /// Loop-thread only. With no sink (flows off) every call returns at once.
 final class HTTPFlowRecorder {
     private let flows: FlowSink?
-    private var common: FlowCommon
+    /// The connection's part of every record; its direction is the first side's (used when no
+    /// side decided: malformed or rejected requests).
+    private let common: FlowCommon
     private let text: UnsafeMutableRawPointer
     private var methodLength = 0
     private var authorityLength = 0
     private var pathLength = 0
     private var requestTimeNs: UInt64 = 0
-    private var proto: Flow.L7Protocol = .http11
-    private var inRequest = false
+    private var proto: Flow.L7Protocol
+    private var awaitingResponse = false
     /// Directions (bit = `Flow.TrafficDirection.rawValue`) that wrote a request flow for the
     /// current request: each writes its response flow.
     private var recorded: UInt8 = 0
-    /// The direction of a request flow when no side decided (malformed requests).
-    private let firstDirection: Flow.TrafficDirection
 
     private static let methodCapacity = Int(SLUICE_HTTP_METHOD_MAX)
     private static let urlCapacity = Int(SLUICE_HTTP_URL_MAX)
+    /// The order response flows are written in: the way the answer passes Cilium's two proxies.
+    private static let responseOrder: [Flow.TrafficDirection] = [.ingress, .egress, .unknown]
 
-    init(flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?) {
+    /// A recorder for the requests of the connection `common` describes (`FlowCommon.proxied`).
+    init(flows: FlowSink?, common: FlowCommon, proto: Flow.L7Protocol) {
         self.flows = flows
-        firstDirection = steer.map { $0.firstDirection == .egress ? .egress : .ingress } ?? .unknown
-        common = FlowCommon(
-            timeNs: 0, verdict: .forwarded, direction: firstDirection, isReply: false,
-            srcIP: addresses.clientAddress, dstIP: addresses.originalDestinationAddress,
-            srcPort: addresses.clientPort, dstPort: addresses.originalDestinationPort, l4Proto: FlowCommon.tcp,
-            srcIdentity: steer?.sourceIdentity ?? 0, dstIdentity: steer?.destinationIdentity ?? 0,
-            srcEndpoint: steer?.sourceEndpoint ?? 0, dstEndpoint: steer?.destinationEndpoint ?? 0)
+        self.common = common
+        self.proto = proto
         text = flows == nil
             ? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
             : UnsafeMutableRawPointer.allocate(byteCount: Self.methodCapacity + Self.urlCapacity, alignment: 8)
     }
 
+    /// A recorder for the TCP connection `addresses` / `steer` describe.
+    convenience init(flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?,
+                     proto: Flow.L7Protocol = .http11) {
+        self.init(flows: flows, common: Self.common(addresses: addresses, steer: steer), proto: proto)
+    }
+
     deinit { text.deallocate() }
+
+    /// The connection's part of every record.
+    static func common(addresses: ConnectionAddresses, steer: SteerInfo?) -> FlowCommon {
+        FlowCommon.proxied(clientAddress: addresses.clientAddress, clientPort: addresses.clientPort,
+                           serverAddress: addresses.originalDestinationAddress,
+                           serverPort: addresses.originalDestinationPort, l4Proto: FlowCommon.tcp,
+                           direction: FlowCommon.firstDirection(steer), steer: steer)
+    }
 
     private var method: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: text, count: methodLength) }
     private var authority: UnsafeRawBufferPointer {
@@ -56,55 +74,78 @@ final class HTTPFlowRecorder {
         UnsafeRawBufferPointer(start: text + Self.methodCapacity + authorityLength, count: pathLength)
     }
 
-    /// Copies the request facts; called at the decide phase while the head bytes are intact.
-    func beginRequest(view: RequestView, versionMinor: UInt8) {
+    /// Copies the request facts; called at the decide phase while the request's bytes are intact.
+    func beginRequest<R: HTTPRequestFields>(_ view: R) {
         requestTimeNs = Clock.monotonicNs()
-        inRequest = true
+        awaitingResponse = true
         recorded = 0
         guard flows != nil else { return }
+        methodLength = copy(view.method, at: 0, capacity: Self.methodCapacity)
+        authorityLength = copy(view.authority, at: Self.methodCapacity, capacity: Self.urlCapacity)
+        pathLength = copy(view.path, at: Self.methodCapacity + authorityLength,
+                          capacity: Self.urlCapacity - authorityLength)
+    }
+
+    /// HTTP/1: copies the request facts and the protocol version of the head.
+    func beginRequest(view: RequestView, versionMinor: UInt8) {
         proto = versionMinor == 0 ? .http10 : .http11
-        methodLength = min(view.method.count, Self.methodCapacity)
-        if methodLength > 0, let src = view.method.baseAddress { text.copyMemory(from: src, byteCount: methodLength) }
-        authorityLength = min(view.authority.count, Self.urlCapacity)
-        if authorityLength > 0, let src = view.authority.baseAddress {
-            (text + Self.methodCapacity).copyMemory(from: src, byteCount: authorityLength)
-        }
-        pathLength = min(view.path.count, Self.urlCapacity - authorityLength)
-        if pathLength > 0, let src = view.path.baseAddress {
-            (text + Self.methodCapacity + authorityLength).copyMemory(from: src, byteCount: pathLength)
-        }
+        beginRequest(view)
+    }
+
+    /// A request that could not be parsed or judged: empty method, authority and path.
+    func beginMalformed() {
+        requestTimeNs = Clock.monotonicNs()
+        awaitingResponse = true
+        recorded = 0
+        methodLength = 0
+        authorityLength = 0
+        pathLength = 0
+    }
+
+    private func copy(_ source: UnsafeRawBufferPointer, at offset: Int, capacity: Int) -> Int {
+        let n = min(source.count, capacity)
+        if n > 0, let from = source.baseAddress { (text + offset).copyMemory(from: from, byteCount: n) }
+        return n
     }
 
     /// The request flows of a decided request: per side that saw it, FORWARDED when that side
-    /// allowed, DROPPED when it denied (Cilium's "Denied" entry), naming the policy that decided;
-    /// a side whose rules admit the peer not at all writes the L3/L4 drop instead.
-    func decided(_ sides: SideVerdicts) {
-        if sides.unsteered {
+    /// allowed, DROPPED when it denied (Cilium's "Denied" entry), with that side's policy, reason
+    /// and header actions; a side whose rules admit the peer not at all, or a connection nothing
+    /// steered, writes the L3/L4 drop instead.
+    func decided(_ verdict: HTTPVerdict) {
+        if verdict.unsteered {
             policyDrop(direction: .unknown)
             return
         }
-        if let egress = sides.egress { side(.egress, egress) }
-        if let ingress = sides.ingress { side(.ingress, ingress) }
+        if let egress = verdict.egress { side(.egress, egress) }
+        if let ingress = verdict.ingress { side(.ingress, ingress) }
     }
 
-    private func side(_ direction: Flow.TrafficDirection, _ verdict: Verdict) {
-        if verdict.reason == .peerNotAllowed {
+    private func side(_ direction: Flow.TrafficDirection, _ side: HTTPVerdict.Side) {
+        if side.reason == .peerNotAllowed {
             policyDrop(direction: direction)
         } else {
-            request(verdict: verdict.allowed ? .forwarded : .dropped, direction: direction, policyID: verdict.policyRef)
+            request(verdict: side.allowed ? .forwarded : .dropped, direction: direction, policyID: side.policyRef,
+                    detail: side.recorded)
         }
     }
 
-    /// The request flow of a request answered before any rule judged it (400/414/431, or 307
-    /// to the unescaped path): `verdict` on the first side whose rules apply (`sides`), egress
-    /// when both do, with no policy.
-    func rejected(verdict: Flow.Verdict, sides: SteerInfo.Sides?) {
-        let direction: Flow.TrafficDirection = sides?.contains(.egress) ?? true ? .egress : .ingress
-        request(verdict: verdict, direction: direction, policyID: 0)
+    /// The request flow of a request answered before any rule judged it (400/414/431, or 307 to
+    /// the unescaped path): `verdict` on the connection's first side, with no policy.
+    func rejected(verdict: Flow.Verdict) {
+        request(verdict: verdict, direction: common.direction, policyID: 0, detail: nil)
+    }
+
+    /// A request that could not be parsed: an ERROR request flow with empty fields (its response
+    /// flow follows).
+    func malformedRequest() {
+        beginMalformed()
+        rejected(verdict: .error)
     }
 
     /// One request flow.
-    private func request(verdict: Flow.Verdict, direction: Flow.TrafficDirection, policyID: UInt32) {
+    private func request(verdict: Flow.Verdict, direction: Flow.TrafficDirection, policyID: UInt32,
+                         detail: Flow.L7Verdict?) {
         recorded |= 1 << direction.rawValue
         guard let flows else { return }
         var c = common
@@ -115,58 +156,43 @@ final class HTTPFlowRecorder {
         let (m, a, p, proto) = (method, authority, path, proto)
         flows.append { rec in
             FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .request, method: m, scheme: "http",
-                                       authority: a, path: p, code: 0, latencyNs: 0, proto: proto, policyID: policyID)
+                                       authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
+                                       policyID: policyID, verdict: detail)
         }
     }
 
     /// The response flows (source and destination swapped, `is_reply` true), always FORWARDED: a
     /// 403 is a response the proxy forwards to the client. One per side that wrote a request
-    /// flow, ingress first.
+    /// flow, ingress first; once per request.
     func response(code: UInt16) {
-        guard inRequest else { return }
-        inRequest = false
+        guard awaitingResponse else { return }
+        awaitingResponse = false
         guard let flows else { return }
         let now = Clock.monotonicNs()
-        if recorded & 1 << Flow.TrafficDirection.ingress.rawValue != 0 { response(flows, code, .ingress, now) }
-        if recorded & 1 << Flow.TrafficDirection.egress.rawValue != 0 { response(flows, code, .egress, now) }
-        if recorded & 1 << Flow.TrafficDirection.unknown.rawValue != 0 { response(flows, code, .unknown, now) }
-    }
-
-    private func response(_ flows: FlowSink, _ code: UInt16, _ direction: Flow.TrafficDirection, _ now: UInt64) {
-        var c = common.swapped()
-        c.timeNs = now
-        c.verdict = .forwarded
-        c.direction = direction
-        c.isReply = true
         let latency = now &- requestTimeNs
         let (m, a, p, proto) = (method, authority, path, proto)
-        flows.append { rec in
-            FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .response, method: m, scheme: "http",
-                                       authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+        for direction in Self.responseOrder where recorded & 1 << direction.rawValue != 0 {
+            var c = common.swapped()
+            c.timeNs = now
+            c.verdict = .forwarded
+            c.direction = direction
+            c.isReply = true
+            flows.append { rec in
+                FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .response, method: m, scheme: "http",
+                                           authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+            }
         }
     }
 
-    /// A request that could not be parsed: an ERROR request flow (its response flow follows).
-    func malformedRequest() {
-        requestTimeNs = Clock.monotonicNs()
-        inRequest = true
-        recorded = 0
-        methodLength = 0
-        authorityLength = 0
-        pathLength = 0
-        request(verdict: .error, direction: firstDirection, policyID: 0)
-    }
-
     /// No rule admits the peer on this port on `direction`'s side: an L3/L4 policy drop (reason
-    /// 133, Policy denied).
+    /// 133, Policy denied) of the connection's SYN. No response flow follows.
     func policyDrop(direction: Flow.TrafficDirection) {
-        inRequest = false
+        awaitingResponse = false
         guard let flows else { return }
         var c = common
         c.timeNs = requestTimeNs
         c.direction = direction
-        c.dropReason = DropReason.policyDenied
         c.tcpFlags = [.syn]
-        flows.append { rec in FlowRecordWriter.writeL3L4Drop(rec, common: c) }
+        flows.appendPolicyDrop(c)
     }
 }
