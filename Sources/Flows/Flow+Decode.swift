@@ -44,6 +44,7 @@ extension Flow {
         }
         flow.l7 = decodeL7(rec)
         decodePolicy(rec, into: &flow, directory: directory)
+        flow.l7Verdict = decodeL7Verdict(rec)
         return flow
     }
 
@@ -66,6 +67,19 @@ extension Flow {
         case (.ingress, false): flow.ingressAllowedBy = [policy]
         case (.ingress, true): flow.ingressDeniedBy = [policy]
         default: break
+        }
+    }
+
+    /// The reason and header actions of an HTTP request record; nil when none was recorded (or
+    /// the byte names no reason this build knows).
+    private static func decodeL7Verdict(_ rec: sluice_flow) -> L7Verdict? {
+        guard rec.flow_type == FlowType.l7.rawValue, rec.l7_type == L7FlowType.request.rawValue else { return nil }
+        switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
+        case .http10, .http11, .http2:
+            guard let reason = L7Reason(rawValue: rec.l7.http.reason) else { return nil }
+            return L7Verdict(reason: reason, headerActions: HeaderActions(rawValue: rec.l7.http.header_actions))
+        case .dns, .none:
+            return nil
         }
     }
 

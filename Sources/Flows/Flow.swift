@@ -46,6 +46,9 @@ public struct Flow: Sendable, Equatable {
     public var ingressAllowedBy: [Policy] = []
     public var egressDeniedBy: [Policy] = []
     public var ingressDeniedBy: [Policy] = []
+    /// HTTP request flows written by the proxy: why the side decided and the header actions of
+    /// the matching rule (`Flow.L7Verdict`; not a Hubble field, not in `-o json`). nil elsewhere.
+    public var l7Verdict: L7Verdict?
 
     /// Creates a flow; every field has the protobuf zero value by default.
     public init(

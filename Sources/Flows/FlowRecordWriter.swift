@@ -28,11 +28,13 @@ public enum FlowRecordWriter {
     /// no TCP flags. The url is `scheme://authority` followed by `path` (which starts with `/`), copied into the
     /// record and cut at `SLUICE_HTTP_URL_MAX` bytes; the method is cut at `SLUICE_HTTP_METHOD_MAX`.
     /// `code` is 0 on requests; `latencyNs` is 0 on requests or when the pairing failed. `policyID` is the
-    /// `PolicyKey.ref` of the policy whose rule decided a request (0 = none).
+    /// `PolicyKey.ref` of the policy whose rule decided a request (0 = none); `verdict` why that side decided and
+    /// the header actions of the matching rule (request flows; nil = none recorded).
     public static func writeHTTP(
         _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
         method: UnsafeRawBufferPointer, scheme: StaticString, authority: UnsafeRawBufferPointer,
-        path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol, policyID: UInt32 = 0
+        path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol, policyID: UInt32 = 0,
+        verdict: Flow.L7Verdict? = nil
     ) {
         writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: proto)
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
@@ -46,6 +48,8 @@ public enum FlowRecordWriter {
                 used = copy(path, into: &http.pointee.url, at: used)
                 http.pointee.url_len = UInt16(used)
                 http.pointee.policy_id = policyID
+                http.pointee.reason = verdict?.reason.rawValue ?? 0
+                http.pointee.header_actions = verdict?.headerActions.rawValue ?? 0
             }
         }
     }

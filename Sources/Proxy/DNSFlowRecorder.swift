@@ -15,11 +15,9 @@ struct DNSFlowRecorder {
     let flows: FlowSink?
 
     private func common(_ query: DNSQuery, verdict: Flow.Verdict, timeNs: UInt64) -> FlowCommon {
-        FlowCommon(timeNs: timeNs, verdict: verdict, direction: query.direction, isReply: false,
-                   srcIP: query.client.address, dstIP: query.server.address, srcPort: query.client.port,
-                   dstPort: query.server.port, l4Proto: query.proto,
-                   srcIdentity: query.steer?.sourceIdentity ?? 0, dstIdentity: query.steer?.destinationIdentity ?? 0,
-                   srcEndpoint: query.steer?.sourceEndpoint ?? 0, dstEndpoint: query.steer?.destinationEndpoint ?? 0)
+        FlowCommon.proxied(clientAddress: query.client.address, clientPort: query.client.port,
+                           serverAddress: query.server.address, serverPort: query.server.port, l4Proto: query.proto,
+                           direction: query.direction, steer: query.steer, verdict: verdict, timeNs: timeNs)
     }
 
     /// The request flow: FORWARDED (allowed) or DROPPED (denied by a DNS rule).
@@ -71,9 +69,6 @@ struct DNSFlowRecorder {
     /// No rule admits the server on this port (or the datagram was not steered): the L3/L4 drop
     /// Cilium's datapath would have written.
     func policyDrop(_ query: DNSQuery) {
-        guard let flows else { return }
-        var c = common(query, verdict: .dropped, timeNs: query.requestTimeNs)
-        c.dropReason = DropReason.policyDenied
-        flows.append { rec in FlowRecordWriter.writeL3L4Drop(rec, common: c) }
+        flows?.appendPolicyDrop(common(query, verdict: .dropped, timeNs: query.requestTimeNs))
     }
 }

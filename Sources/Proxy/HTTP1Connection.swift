@@ -280,9 +280,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         clientKeepAlive = head.keepAlive
         record.beginRequest(view: view, versionMinor: head.versionMinor)
 
-        let sides = SideVerdicts.http(steer: steer, snapshot: ctx.snapshot, port: addresses.originalDestinationPort,
-                                      request: view)
-        record.decided(sides)
+        let verdict = HTTPVerdict.evaluate(view, steer: steer, snapshot: ctx.snapshot,
+                                           port: addresses.originalDestinationPort)
+        record.decided(verdict)
         let bodyFraming: Framing
         switch head.framing {
         case .none: bodyFraming = .length(head.headLength)
@@ -298,7 +298,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         case .contentLength(let n): hasBody = n > 0
         case .chunked: hasBody = true
         }
-        guard let denial = sides.denial else {
+        guard !verdict.allowed else {
             upstreamIdle = false
             skipLine = preparer.hasRewrittenHead ? nil : head.soleConnectionCloseLine(in: bytes)
             requestCloseDropped = false
@@ -315,7 +315,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
             }
             return
         }
-        if denial.verdict.reason == .peerNotAllowed {
+        if verdict.action == .reset {
             // No rule admits this peer on this port at all: Cilium drops it at L3/L4, so the
             // client sees a dead connection, not an HTTP answer.
             closeWithReset()
@@ -989,14 +989,14 @@ extension HTTP1Connection {
             return RequestView(bytes: bytes, head: head, path: path, authority: authority)
         case .reject(let error):
             record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
-            record.rejected(verdict: .error, sides: steer?.sides)
+            record.rejected(verdict: .error)
             reply(status: error.status, close: true)
             return nil
         case .redirect(let location):
             // Envoy's UNESCAPE_AND_REDIRECT: never forwarded, the client asks again for the
             // unescaped path. Keep-alive only when there is no body to skip.
             record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
-            record.rejected(verdict: .dropped, sides: steer?.sides)
+            record.rejected(verdict: .dropped)
             clientKeepAlive = head.keepAlive
             let close = !head.keepAlive || head.framing != .none
             requestFraming = .length(head.headLength)

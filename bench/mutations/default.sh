@@ -4,12 +4,12 @@
 mutation "policy decision inverted (an HTTP rule that matches denies)" \
   Sources/Policy/HTTPPortPolicy.swift \
   's/for candidate in rules where candidate\.rule\.matches\(request\)/for candidate in rules where !candidate.rule.matches(request)/' \
-  'HTTPPortPolicyTests|HTTP1ConnectionTests|HTTP1ConnectionPolicyTests|HTTP2ConnectionTests' 01_demo
+  'HTTPPortPolicyTests|HTTP1ConnectionTests|HTTP1ConnectionPolicyTests|HTTP2ConnectionTests|HTTPDecisionTests' 01_demo
 
 mutation "response flow not written" \
-  Sources/Proxy/HTTPFlowRecorder.swift \
-  's/(        c\.isReply = true\n)(        let latency)/$1        if c.isReply == true { return }\n$2/' \
-  'HTTP1Connection|HTTP2ConnectionTests' 01_demo
+  Sources/Proxy/HTTP/HTTPFlowRecorder.swift \
+  's/(            c\.isReply = true\n)/$1            if c.isReply == true { continue }\n/' \
+  'HTTP1Connection|HTTP2ConnectionTests|HTTPFlowRecorderTests' 01_demo
 
 mutation "DNS answer released before the fqdn map write" \
   Sources/Proxy/DNSWorker.swift \

@@ -58,7 +58,7 @@ mutation "a refused query writes a second flow (DNSUDPProxyTests)" \
   'DNSUDPProxyTests'
 
 mutation "an HTTP/2 connection that sent GOAWAY goes silent instead of closing (HTTP2Peer)" \
-  Sources/Proxy/HTTP2Connection.swift \
+  Sources/Proxy/HTTP2/HTTP2Connection.swift \
   's/if !isClosed && !session\.isAlive && output\.isEmpty \{ close\(\) \}/if !isClosed \&\& !session.isAlive \&\& output.isEmpty { }/' \
   'HTTP2ConnectionTests'
 

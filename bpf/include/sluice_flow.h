@@ -106,12 +106,33 @@ enum sluice_reply {
 #define SLUICE_DNS_QUERY_MAX 256
 #define SLUICE_DNS_IPS_MAX 8
 
+/* Why one side decided an HTTP request (request flows; Swift Flow.L7Reason). */
+enum sluice_l7_reason {
+    SLUICE_L7_REASON_NONE = 0,
+    SLUICE_L7_REASON_RULE_MATCHED = 1,
+    SLUICE_L7_REASON_L4_ONLY_ALLOW = 2,
+    SLUICE_L7_REASON_LOCALHOST = 3,
+    SLUICE_L7_REASON_NOT_ENFORCED = 4,
+    SLUICE_L7_REASON_NO_RULE_MATCHED = 5,
+    SLUICE_L7_REASON_DENIED_BY_POLICY = 6,
+    SLUICE_L7_REASON_PEER_NOT_ALLOWED = 7,
+    SLUICE_L7_REASON_PARSER_MISMATCH = 8,
+    SLUICE_L7_REASON_NOT_STEERED = 9,
+};
+
+/* headerMatches mismatch actions of the matching rule whose header did not match (bits). */
+#define SLUICE_HEADER_ACTION_LOG 0x01
+#define SLUICE_HEADER_ACTION_ADD 0x02
+#define SLUICE_HEADER_ACTION_DELETE 0x04
+#define SLUICE_HEADER_ACTION_REPLACE 0x08
+
 struct sluice_flow_http {
     __u16 code;          /* 0 on requests */
     __u8 method_len;
-    __u8 _pad0;
+    __u8 reason;         /* request flows: enum sluice_l7_reason; 0 = none */
     __u16 url_len;       /* bytes used in url (truncated to SLUICE_HTTP_URL_MAX) */
-    __u16 _pad1;
+    __u8 header_actions; /* request flows: SLUICE_HEADER_ACTION_* bits */
+    __u8 _pad1;
     char method[SLUICE_HTTP_METHOD_MAX];
     char url[SLUICE_HTTP_URL_MAX];
     __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */

@@ -73,20 +73,3 @@ struct RequestView: HTTPRequestFields {
         return UnsafeRawPointer(p)
     }()
 }
-
-/// The four addresses of a proxied connection. Addresses are IPv4 in network order.
-struct ConnectionAddresses {
-    var clientAddress: UInt32
-    var clientPort: UInt16
-    /// Where the client was going (getsockname of the transparent socket).
-    var originalDestinationAddress: UInt32
-    var originalDestinationPort: UInt16
-}
-
-extension Verdict {
-    /// A connection the datapath did not steer (reached the listener directly): nothing says
-    /// whose policy applies, so it is refused like an unknown peer.
-    static let noSteering = Verdict(allowed: false, reason: .peerNotAllowed, policyName: nil)
-    /// The port has no HTTP rules for this endpoint (any more): nothing to enforce at L7.
-    static let noL7Rules = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)
-}

@@ -42,8 +42,12 @@ final class HTTP2Connection: EventHandler {
         var toClientQueued = 0
         /// h2c-upgrade body bytes (HTTP/1 framing, no credit to return) among `toUpstreamQueued`.
         var uncredited = 0
-        var record = HTTP2StreamRecord()
-        init(id: Int32) { self.id = id }
+        /// The stream's request and response flows.
+        let record: HTTPFlowRecorder
+        init(id: Int32, record: HTTPFlowRecorder) {
+            self.id = id
+            self.record = record
+        }
 
         /// The upstream stream, while body bytes may still be sent on it.
         var forwarding: HTTP2Upstream? {
@@ -95,7 +99,7 @@ final class HTTP2Connection: EventHandler {
         self.upgrade = upgrade
         input = IOBuffer(capacity: ctx.config.bufferBytes, limit: max(ctx.config.bufferBytes, initial.count))
         output = IOBuffer(capacity: ctx.config.bufferBytes, limit: 4 * 1024 * 1024)
-        common = HTTP2StreamRecord.common(addresses: addresses, steer: steer)
+        common = HTTPFlowRecorder.common(addresses: addresses, steer: steer)
         input.append(initial)
     }
 
@@ -305,37 +309,31 @@ final class HTTP2Connection: EventHandler {
 
     /// A complete request header block on a new stream: the policy verdict, then forward or answer.
     private func onRequest(stream id: Int32, block: HTTP2HeaderBlock, endStream: Bool) {
-        let s = Stream(id: id)
+        let s = Stream(id: id, record: HTTPFlowRecorder(flows: ctx.flows, common: common, proto: .http2))
         s.requestEnded = endStream
         streams[id] = s
         if block.overflowed {
             // More than the header list limit: answered 431 like HTTP/1 (Envoy resets; a status
             // tells the client why). The request cannot be judged, so its flow is an ERROR.
-            s.record.beginMalformed()
-            s.record.request(verdict: .error, common: common, to: ctx.flows)
+            s.record.malformedRequest()
             reply(s, status: 431)
             return
         }
         guard let block = checkedPath(s, block) else { return }
-        // The same decision HTTP1Connection makes, on both sides, through `HTTPPortPolicy.decide`.
-        let sides = HTTP2RequestView.with(block) { view -> SideVerdicts in
+        // The one decision HTTP1Connection makes too, on both sides.
+        let verdict = HTTP2RequestView.with(block) { view -> HTTPVerdict in
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
-            s.record.begin(view, recording: ctx.flows != nil)
-            return SideVerdicts.http(steer: steer, snapshot: ctx.snapshot, port: addresses.originalDestinationPort,
-                                     request: view)
+            s.record.beginRequest(view)
+            return HTTPVerdict.evaluate(view, steer: steer, snapshot: ctx.snapshot,
+                                        port: addresses.originalDestinationPort)
         }
-        s.record.decided(sides, common: common, to: ctx.flows)
-        guard let denial = sides.denial else {
-            forward(s, block: block, endStream: endStream)
-            return
+        s.record.decided(verdict)
+        switch verdict.action {
+        case .forward: forward(s, block: block, endStream: endStream)
+        case .forbid: reply(s, status: 403)
+        case .reset: closeWithReset()
         }
-        if denial.verdict.reason == .peerNotAllowed {
-            // No rule admits this peer on this port at all: Cilium drops it at L3/L4.
-            closeWithReset()
-            return
-        }
-        reply(s, status: 403)
     }
 
     /// The block with `:path` normalised as for HTTP/1 (`HTTP2PathCheck`), or nil when the stream
@@ -346,13 +344,13 @@ final class HTTP2Connection: EventHandler {
         HTTP2RequestView.with(block) { view in
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
-            s.record.begin(view, recording: ctx.flows != nil)
+            s.record.beginRequest(view)
         }
         if case .redirect(let location) = outcome, !s.isGRPC {
-            s.record.request(verdict: .dropped, common: common, to: ctx.flows)
+            s.record.rejected(verdict: .dropped)
             reply(s, status: 307, location: location)
         } else {
-            s.record.request(verdict: .error, common: common, to: ctx.flows)
+            s.record.rejected(verdict: .error)
             reply(s, status: 400)
         }
         return nil
@@ -402,7 +400,7 @@ final class HTTP2Connection: EventHandler {
         let r = HTTP2LocalReply.make(status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage,
                                      location: location)
         s.responseStarted = true
-        s.record.response(code: r.status, common: common, to: ctx.flows)
+        s.record.response(code: UInt16(clamping: r.status))
         let hasBody = !r.body.isEmpty && !s.isHEAD
         do {
             try session.submitResponse(stream: s.id, r.headers, hasBody: hasBody)
@@ -427,7 +425,7 @@ final class HTTP2Connection: EventHandler {
                     let status = block.text(of: ":status").flatMap { Int($0) } ?? 502
                     if status < 200 { continue }  // 1xx: nothing to relay (nghttp2 handles 100-continue)
                     s.responseStarted = true
-                    s.record.response(code: status, common: common, to: ctx.flows)
+                    s.record.response(code: UInt16(clamping: status))
                     do {
                         try session.submitResponse(stream: s.id, block, hasBody: !endStream)
                     } catch {

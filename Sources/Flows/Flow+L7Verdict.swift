@@ -1,0 +1,83 @@
+/// What the proxy's L7 decision adds to a request flow beyond Hubble's fields: why the side decided
+/// as it did and which `headerMatches` mismatch actions the matching rule asks for. Hubble's flow
+/// has no field for either (Cilium writes missing and rejected headers to the proxy's access log
+/// only, cilium-semantics.md 1.6), so `sluice observe -o json` stays Hubble's shape and does not
+/// print them; the policy that decided is in `*_allowed_by` / `*_denied_by`. Stored in the record's
+/// `sluice_flow_http.reason` and `header_actions` bytes.
+extension Flow {
+    /// The L7 verdict detail of one request flow.
+    public struct L7Verdict: Sendable, Equatable {
+        /// Why the flow's side allowed or denied the request.
+        public var reason: L7Reason
+        /// The mismatch actions of the rule that matched whose header did not match the request.
+        public var headerActions: HeaderActions
+
+        /// Creates the detail.
+        public init(reason: L7Reason, headerActions: HeaderActions = []) {
+            self.reason = reason
+            self.headerActions = headerActions
+        }
+    }
+
+    /// Why one side decided an HTTP request as it did. Raw values are the record's `reason` byte
+    /// (`enum sluice_l7_reason`); 0 is "no reason recorded".
+    public enum L7Reason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+        /// An HTTP rule selecting the peer matched the request.
+        case ruleMatched = 1
+        /// A rule with no L7 part (L4-only, from any policy) admits the peer: every request passes.
+        case l4OnlyAllow = 2
+        /// Ingress from the host, allowed at L7 by allow-localhost (Cilium's `hostWildcardL7`).
+        case localhost = 3
+        /// Nothing to enforce at L7 on this side: no HTTP rules on the port (any more), or no rule
+        /// selecting the endpoint asks for default deny.
+        case notEnforced = 4
+        /// Rules select the peer on this port but none matched the request.
+        case noRuleMatched = 5
+        /// An `ingressDeny` / `egressDeny` rule covers the peer and port.
+        case deniedByPolicy = 6
+        /// No rule admits the peer on this port at all (an L3/L4 drop).
+        case peerNotAllowed = 7
+        /// The port carries DNS rules on the egress side and HTTP rules here: no parser applies both.
+        case parserMismatch = 8
+        /// The connection was not steered: nothing says whose rules apply.
+        case notSteered = 9
+
+        /// `rule-matched`, `l4-only-allow`, `localhost`, `not-enforced`, `no-rule-matched`,
+        /// `denied-by-policy`, `peer-not-allowed`, `parser-mismatch`, `not-steered`.
+        public var description: String {
+            switch self {
+            case .ruleMatched: "rule-matched"
+            case .l4OnlyAllow: "l4-only-allow"
+            case .localhost: "localhost"
+            case .notEnforced: "not-enforced"
+            case .noRuleMatched: "no-rule-matched"
+            case .deniedByPolicy: "denied-by-policy"
+            case .peerNotAllowed: "peer-not-allowed"
+            case .parserMismatch: "parser-mismatch"
+            case .notSteered: "not-steered"
+            }
+        }
+    }
+
+    /// `headerMatches` mismatch actions (cilium/proxy HeaderMatch), one bit each as in the record's
+    /// `header_actions` byte.
+    public struct HeaderActions: OptionSet, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        /// LOG: let the request through, log the header as missing.
+        public static let log = HeaderActions(rawValue: 1)
+        /// ADD: add the expected value.
+        public static let add = HeaderActions(rawValue: 2)
+        /// DELETE: remove the header.
+        public static let delete = HeaderActions(rawValue: 4)
+        /// REPLACE: set the header to the expected value.
+        public static let replace = HeaderActions(rawValue: 8)
+
+        /// `LOG,ADD,DELETE,REPLACE` (the set ones, in that order), or empty.
+        public var description: String {
+            [(Self.log, "LOG"), (.add, "ADD"), (.delete, "DELETE"), (.replace, "REPLACE")]
+                .filter { contains($0.0) }.map(\.1).joined(separator: ",")
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Flows
+import Policy
+
+/// The one decision on an HTTP request, for HTTP/1 heads and HTTP/2 streams alike: every side
+/// whose rules apply to its connection (`SteerInfo.sides`) is asked, the source endpoint's egress
+/// rules first and then the destination endpoint's ingress rules, and the request passes only when
+/// every side allows it. The value carries the whole verdict: what the connection does, which side
+/// decided, why, the policy names, and the `headerMatches` mismatch actions to apply; the flow
+/// recorder (`HTTPFlowRecorder`) writes it into each side's request flow.
+///
+/// Cilium sends a connection with L7 rules on both sides through two proxies: the egress proxy
+/// decides first and a request it denies never reaches the ingress proxy; each proxy writes its
+/// own L7 flows (cilium-hardening.md 5). Sluice decides both sides in one pass in the same order,
+/// and the recorder writes one request (and response) flow per side that saw the request, with
+/// that side's `traffic_direction`, so Hubble shows what two proxies would have shown.
+struct HTTPVerdict: Equatable {
+    /// One side's decision.
+    struct Side: Equatable {
+        /// Whether this side lets the request pass.
+        var allowed: Bool
+        /// Why.
+        var reason: Flow.L7Reason
+        /// `ns/name` (or `name` for cluster-wide policies) of the policy that decided; nil when
+        /// none did (not enforced, localhost, no rule admits the peer, parser mismatch).
+        var policyName: String?
+        /// `PolicyKey.ref` of that policy, what the flow record carries; 0 = none.
+        var policyRef: UInt32
+        /// The matching rule's `headerMatches` entries with a mismatch action whose header does
+        /// not match this request (LOG, ADD, DELETE, REPLACE). Empty unless a rule asks for them.
+        var headerActions: [HTTPHeaderAction]
+
+        /// The part the flow record keeps: the reason and the actions as bits.
+        var recorded: Flow.L7Verdict {
+            var bits: Flow.HeaderActions = []
+            for entry in headerActions {
+                switch entry.action {
+                case .log: bits.insert(.log)
+                case .add: bits.insert(.add)
+                case .delete: bits.insert(.delete)
+                case .replace: bits.insert(.replace)
+                }
+            }
+            return Flow.L7Verdict(reason: reason, headerActions: bits)
+        }
+    }
+
+    /// What the connection does with the request.
+    enum Action: Equatable {
+        /// Every side allowed: forward it.
+        case forward
+        /// A side's rules denied it: answer 403 (gRPC: trailers-only PERMISSION_DENIED).
+        case forbid
+        /// No rule admits the peer on this port at all, or nothing says whose rules apply: Cilium
+        /// drops it at L3/L4, so the client sees a dead connection, not an HTTP answer.
+        case reset
+    }
+
+    /// The egress side's decision (peer: the destination identity); nil when that side's rules
+    /// do not apply.
+    var egress: Side?
+    /// The ingress side's decision (peer: the source identity); nil when that side's rules do not
+    /// apply or the egress side denied.
+    var ingress: Side?
+    /// No steering entry: the request is refused like an unknown peer, no side was asked.
+    var unsteered = false
+
+    /// What the connection does.
+    var action: Action {
+        guard let (_, side) = deciding else { return .reset }
+        if side.allowed { return .forward }
+        return side.reason == .peerNotAllowed ? .reset : .forbid
+    }
+
+    /// Whether the request passes.
+    var allowed: Bool { action == .forward }
+
+    /// The side whose decision stands, with its direction: the side that denied, else the last
+    /// side that allowed (ingress when both did); nil when not steered.
+    var deciding: (direction: Flow.TrafficDirection, side: Side)? {
+        if unsteered { return nil }
+        if let e = egress, !e.allowed { return (.egress, e) }
+        if let i = ingress { return (.ingress, i) }
+        if let e = egress { return (.egress, e) }
+        return nil
+    }
+
+    /// Why the request passes or not: the deciding side's reason.
+    var reason: Flow.L7Reason { deciding?.side.reason ?? .notSteered }
+
+    /// The names of the policies that decided, egress side first.
+    var policyNames: [String] { [egress?.policyName, ingress?.policyName].compactMap { $0 } }
+
+    /// The header actions to apply to a forwarded request, egress side first; none when it is not
+    /// forwarded.
+    var headerActions: [HTTPHeaderAction] {
+        allowed ? (egress?.headerActions ?? []) + (ingress?.headerActions ?? []) : []
+    }
+
+    /// Decides `request` (an HTTP/1 head or an HTTP/2 stream, as `HTTPRequestFields`) on TCP
+    /// `port` of the connection `steer` describes, with the rules of `snapshot`. Does not
+    /// allocate unless a matching rule carries header actions.
+    static func evaluate<R: HTTPRequestFields>(_ request: R, steer: SteerInfo?, snapshot: PolicySnapshot,
+                                               port: UInt16) -> HTTPVerdict {
+        guard let steer, !steer.sides.isEmpty else { return HTTPVerdict(unsteered: true) }
+        var result = HTTPVerdict()
+        if steer.sides.contains(.egress) {
+            let side = decide(snapshot, endpoint: steer.sourceEndpoint, direction: .egress, port: port,
+                              peer: steer.destinationIdentity, request: request)
+            result.egress = side
+            if !side.allowed { return result }
+        }
+        if steer.sides.contains(.ingress) {
+            result.ingress = decide(snapshot, endpoint: steer.destinationEndpoint, direction: .ingress, port: port,
+                                    peer: steer.sourceIdentity, request: request)
+        }
+        return result
+    }
+
+    /// One side's decision. A side whose port has no HTTP rules (any more: the policy changed
+    /// after the SYN was steered) has nothing to enforce at L7, unless the port carries DNS rules
+    /// there: one proxy cannot parse one connection as both, so that fails closed (tc drops such
+    /// connections before they are steered, `sluice_steer_drop`).
+    private static func decide<R: HTTPRequestFields>(_ snapshot: PolicySnapshot, endpoint: UInt32,
+                                                     direction: Direction, port: UInt16, peer: UInt32,
+                                                     request: R) -> Side {
+        if let policy = snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) {
+            let verdict = policy.decide(peerIdentity: peer, request: request)
+            return Side(allowed: verdict.allowed,
+                        reason: reason(of: verdict, direction: direction, peer: peer),
+                        policyName: verdict.policyName, policyRef: verdict.policyRef,
+                        headerActions: verdict.headerActions.isEmpty
+                            ? [] : verdict.headerActions.filter { !headerMatches($0, request) })
+        }
+        if direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil {
+            return Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0, headerActions: [])
+        }
+        return Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0, headerActions: [])
+    }
+
+    /// Policy's reason, told apart where Policy's words cover two cases: an allow without L7
+    /// rules and without a policy is allow-localhost for the host on ingress, else no default deny.
+    private static func reason(of verdict: Verdict, direction: Direction, peer: UInt32) -> Flow.L7Reason {
+        switch verdict.reason {
+        case .ruleMatched: return .ruleMatched
+        case .noRuleMatched: return .noRuleMatched
+        case .peerNotAllowed: return .peerNotAllowed
+        case .deniedByPolicy: return .deniedByPolicy
+        case .l4OnlyAllow:
+            if verdict.policyName != nil { return .l4OnlyAllow }
+            return direction == .ingress && peer == ReservedIdentity.host ? .localhost : .notEnforced
+        }
+    }
+
+    /// Whether the request carries `entry`'s header (name case-insensitive) with its value (any
+    /// value when the entry has none): when it does not, the entry's mismatch action applies.
+    static func headerMatches<R: HTTPRequestFields>(_ entry: HTTPHeaderAction, _ request: R) -> Bool {
+        var found = false
+        request.forEachHeader { name, value in
+            guard asciiEqualsIgnoringCase(name, entry.name) else { return true }
+            found = entry.value.map { expected in value.elementsEqual(expected.utf8) } ?? true
+            return !found
+        }
+        return found
+    }
+
+    private static func asciiEqualsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
+        var i = 0
+        for c in text.utf8 {
+            guard i < bytes.count, ASCIILower.lower(bytes[i]) == ASCIILower.lower(c) else { return false }
+            i += 1
+        }
+        return i == bytes.count
+    }
+}

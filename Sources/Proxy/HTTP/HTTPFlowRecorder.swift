@@ -1,0 +1,198 @@
+import CSluiceShared
+import Flows
+import Policy
+import SluiceIO
+
+/// Writes the flow records of HTTP requests, for HTTP/1 (one recorder per connection, reused
+/// request after request) and HTTP/2 (one per stream) alike: request flows at the decide phase
+/// and response flows when the response head is known (or a local answer is generated), as
+/// Cilium's access log does.
+///
+/// A request decided on both sides (`HTTPVerdict`) gets a request flow per side that saw it
+/// (egress, then ingress) and a response flow per such side (ingress, then egress: the order the
+/// answer passes Cilium's two proxies), each with its side's `traffic_direction`. Each request
+/// flow carries its side's whole verdict: FORWARDED or DROPPED, the policy that decided
+/// (`policy_id`, printed as `*_allowed_by` / `*_denied_by`), the reason and the header actions
+/// (`Flow.L7Verdict`); a side that admits the peer not at all writes the L3/L4 drop instead.
+/// Every record carries both endpoints and both identities. The recorder keeps a copy of the
+/// request's method, authority and path (bounded by the record's own field sizes) because the
+/// request bytes are gone by the time the response comes.
+///
+/// Loop-thread only. With no sink (flows off) every call returns at once.
+final class HTTPFlowRecorder {
+    private let flows: FlowSink?
+    /// The connection's part of every record; its direction is the first side's (used when no
+    /// side decided: malformed or rejected requests).
+    private let common: FlowCommon
+    private let text: UnsafeMutableRawPointer
+    private var methodLength = 0
+    private var authorityLength = 0
+    private var pathLength = 0
+    private var requestTimeNs: UInt64 = 0
+    private var proto: Flow.L7Protocol
+    private var awaitingResponse = false
+    /// Directions (bit = `Flow.TrafficDirection.rawValue`) that wrote a request flow for the
+    /// current request: each writes its response flow.
+    private var recorded: UInt8 = 0
+
+    private static let methodCapacity = Int(SLUICE_HTTP_METHOD_MAX)
+    private static let urlCapacity = Int(SLUICE_HTTP_URL_MAX)
+    /// The order response flows are written in: the way the answer passes Cilium's two proxies.
+    private static let responseOrder: [Flow.TrafficDirection] = [.ingress, .egress, .unknown]
+
+    /// A recorder for the requests of the connection `common` describes (`FlowCommon.proxied`).
+    init(flows: FlowSink?, common: FlowCommon, proto: Flow.L7Protocol) {
+        self.flows = flows
+        self.common = common
+        self.proto = proto
+        text = flows == nil
+            ? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+            : UnsafeMutableRawPointer.allocate(byteCount: Self.methodCapacity + Self.urlCapacity, alignment: 8)
+    }
+
+    /// A recorder for the TCP connection `addresses` / `steer` describe.
+    convenience init(flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?,
+                     proto: Flow.L7Protocol = .http11) {
+        self.init(flows: flows, common: Self.common(addresses: addresses, steer: steer), proto: proto)
+    }
+
+    deinit { text.deallocate() }
+
+    /// The connection's part of every record.
+    static func common(addresses: ConnectionAddresses, steer: SteerInfo?) -> FlowCommon {
+        FlowCommon.proxied(clientAddress: addresses.clientAddress, clientPort: addresses.clientPort,
+                           serverAddress: addresses.originalDestinationAddress,
+                           serverPort: addresses.originalDestinationPort, l4Proto: FlowCommon.tcp,
+                           direction: FlowCommon.firstDirection(steer), steer: steer)
+    }
+
+    private var method: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: text, count: methodLength) }
+    private var authority: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: text + Self.methodCapacity, count: authorityLength)
+    }
+    private var path: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: text + Self.methodCapacity + authorityLength, count: pathLength)
+    }
+
+    /// Copies the request facts; called at the decide phase while the request's bytes are intact.
+    func beginRequest<R: HTTPRequestFields>(_ view: R) {
+        requestTimeNs = Clock.monotonicNs()
+        awaitingResponse = true
+        recorded = 0
+        guard flows != nil else { return }
+        methodLength = copy(view.method, at: 0, capacity: Self.methodCapacity)
+        authorityLength = copy(view.authority, at: Self.methodCapacity, capacity: Self.urlCapacity)
+        pathLength = copy(view.path, at: Self.methodCapacity + authorityLength,
+                          capacity: Self.urlCapacity - authorityLength)
+    }
+
+    /// HTTP/1: copies the request facts and the protocol version of the head.
+    func beginRequest(view: RequestView, versionMinor: UInt8) {
+        proto = versionMinor == 0 ? .http10 : .http11
+        beginRequest(view)
+    }
+
+    /// A request that could not be parsed or judged: empty method, authority and path.
+    func beginMalformed() {
+        requestTimeNs = Clock.monotonicNs()
+        awaitingResponse = true
+        recorded = 0
+        methodLength = 0
+        authorityLength = 0
+        pathLength = 0
+    }
+
+    private func copy(_ source: UnsafeRawBufferPointer, at offset: Int, capacity: Int) -> Int {
+        let n = min(source.count, capacity)
+        if n > 0, let from = source.baseAddress { (text + offset).copyMemory(from: from, byteCount: n) }
+        return n
+    }
+
+    /// The request flows of a decided request: per side that saw it, FORWARDED when that side
+    /// allowed, DROPPED when it denied (Cilium's "Denied" entry), with that side's policy, reason
+    /// and header actions; a side whose rules admit the peer not at all, or a connection nothing
+    /// steered, writes the L3/L4 drop instead.
+    func decided(_ verdict: HTTPVerdict) {
+        if verdict.unsteered {
+            policyDrop(direction: .unknown)
+            return
+        }
+        if let egress = verdict.egress { side(.egress, egress) }
+        if let ingress = verdict.ingress { side(.ingress, ingress) }
+    }
+
+    private func side(_ direction: Flow.TrafficDirection, _ side: HTTPVerdict.Side) {
+        if side.reason == .peerNotAllowed {
+            policyDrop(direction: direction)
+        } else {
+            request(verdict: side.allowed ? .forwarded : .dropped, direction: direction, policyID: side.policyRef,
+                    detail: side.recorded)
+        }
+    }
+
+    /// The request flow of a request answered before any rule judged it (400/414/431, or 307 to
+    /// the unescaped path): `verdict` on the connection's first side, with no policy.
+    func rejected(verdict: Flow.Verdict) {
+        request(verdict: verdict, direction: common.direction, policyID: 0, detail: nil)
+    }
+
+    /// A request that could not be parsed: an ERROR request flow with empty fields (its response
+    /// flow follows).
+    func malformedRequest() {
+        beginMalformed()
+        rejected(verdict: .error)
+    }
+
+    /// One request flow.
+    private func request(verdict: Flow.Verdict, direction: Flow.TrafficDirection, policyID: UInt32,
+                         detail: Flow.L7Verdict?) {
+        recorded |= 1 << direction.rawValue
+        guard let flows else { return }
+        var c = common
+        c.timeNs = requestTimeNs
+        c.verdict = verdict
+        c.direction = direction
+        c.isReply = false
+        let (m, a, p, proto) = (method, authority, path, proto)
+        flows.append { rec in
+            FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .request, method: m, scheme: "http",
+                                       authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
+                                       policyID: policyID, verdict: detail)
+        }
+    }
+
+    /// The response flows (source and destination swapped, `is_reply` true), always FORWARDED: a
+    /// 403 is a response the proxy forwards to the client. One per side that wrote a request
+    /// flow, ingress first; once per request.
+    func response(code: UInt16) {
+        guard awaitingResponse else { return }
+        awaitingResponse = false
+        guard let flows else { return }
+        let now = Clock.monotonicNs()
+        let latency = now &- requestTimeNs
+        let (m, a, p, proto) = (method, authority, path, proto)
+        for direction in Self.responseOrder where recorded & 1 << direction.rawValue != 0 {
+            var c = common.swapped()
+            c.timeNs = now
+            c.verdict = .forwarded
+            c.direction = direction
+            c.isReply = true
+            flows.append { rec in
+                FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .response, method: m, scheme: "http",
+                                           authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+            }
+        }
+    }
+
+    /// No rule admits the peer on this port on `direction`'s side: an L3/L4 policy drop (reason
+    /// 133, Policy denied) of the connection's SYN. No response flow follows.
+    func policyDrop(direction: Flow.TrafficDirection) {
+        awaitingResponse = false
+        guard let flows else { return }
+        var c = common
+        c.timeNs = requestTimeNs
+        c.direction = direction
+        c.tcpFlags = [.syn]
+        flows.appendPolicyDrop(c)
+    }
+}
