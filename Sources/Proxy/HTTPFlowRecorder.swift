@@ -122,20 +122,42 @@ final class HTTPFlowRecorder {
     /// The response flows (source and destination swapped, `is_reply` true), always FORWARDED: a
     /// 403 is a response the proxy forwards to the client. One per side that wrote a request
     /// flow, ingress first.
-    func response(code: UInt16) {
+    /// `failure`: the peer whose failed connection this local answer reports (a 503 after the
+    /// upstream refused or reset), carried in the record.
+    func response(code: UInt16, failure: PeerClose? = nil) {
         guard inRequest else { return }
         inRequest = false
-        guard let flows else { return }
-        let now = Clock.monotonicNs()
-        if recorded & 1 << Flow.TrafficDirection.ingress.rawValue != 0 { response(flows, code, .ingress, now) }
-        if recorded & 1 << Flow.TrafficDirection.egress.rawValue != 0 { response(flows, code, .egress, now) }
-        if recorded & 1 << Flow.TrafficDirection.unknown.rawValue != 0 { response(flows, code, .unknown, now) }
+        responses(code: code, verdict: .forwarded, failure: failure)
     }
 
-    private func response(_ flows: FlowSink, _ code: UInt16, _ direction: Flow.TrafficDirection, _ now: UInt64) {
+    /// The exchange in progress ended because a peer's connection failed (`failure`: side and
+    /// errno): ERROR response flows, one per side that wrote a request flow, with the relayed
+    /// response's status as `code` (0 when none had begun). After a response flow was written
+    /// too, since the failure cut that response short.
+    func connectionFailed(_ failure: PeerClose, code: UInt16) {
+        inRequest = false
+        responses(code: code, verdict: .error, failure: failure)
+    }
+
+    private func responses(code: UInt16, verdict: Flow.Verdict, failure: PeerClose?) {
+        guard let flows else { return }
+        let now = Clock.monotonicNs()
+        if recorded & 1 << Flow.TrafficDirection.ingress.rawValue != 0 {
+            response(flows, code, .ingress, now, verdict, failure)
+        }
+        if recorded & 1 << Flow.TrafficDirection.egress.rawValue != 0 {
+            response(flows, code, .egress, now, verdict, failure)
+        }
+        if recorded & 1 << Flow.TrafficDirection.unknown.rawValue != 0 {
+            response(flows, code, .unknown, now, verdict, failure)
+        }
+    }
+
+    private func response(_ flows: FlowSink, _ code: UInt16, _ direction: Flow.TrafficDirection, _ now: UInt64,
+                          _ verdict: Flow.Verdict, _ failure: PeerClose?) {
         var c = common.swapped()
         c.timeNs = now
-        c.verdict = .forwarded
+        c.verdict = verdict
         c.direction = direction
         c.isReply = true
         let latency = now &- requestTimeNs
@@ -143,6 +165,9 @@ final class HTTPFlowRecorder {
         flows.append { rec in
             FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .response, method: m, scheme: "http",
                                        authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+            if let failure {
+                FlowRecordWriter.setHTTPConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)
+            }
         }
     }
 

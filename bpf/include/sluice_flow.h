@@ -109,9 +109,9 @@ enum sluice_reply {
 struct sluice_flow_http {
     __u16 code;          /* 0 on requests */
     __u8 method_len;
-    __u8 _pad0;
+    __u8 error_side;     /* responses: the peer whose failure ended the exchange, 1 downstream, 2 upstream, 0 none */
     __u16 url_len;       /* bytes used in url (truncated to SLUICE_HTTP_URL_MAX) */
-    __u16 _pad1;
+    __u16 error_errno;   /* with error_side: the errno of the failed read or write, 0 for an EOF */
     char method[SLUICE_HTTP_METHOD_MAX];
     char url[SLUICE_HTTP_URL_MAX];
     __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */
