@@ -36,7 +36,7 @@ final class HTTPListener: EventHandler {
             let addresses = ConnectionAddresses(clientAddress: a.peerAddress, clientPort: a.peerPort,
                                                 originalDestinationAddress: a.localAddress,
                                                 originalDestinationPort: a.localPort)
-            let connection = HTTP1Connection(ctx: ctx, fd: a.fd, addresses: addresses, steer: steer)
+            let connection = SocketHTTP1Connection(ctx: ctx, fd: a.fd, addresses: addresses, steer: steer)
             connection.start()
         }
     }

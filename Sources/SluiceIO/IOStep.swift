@@ -82,11 +82,33 @@ extension Socket {
     }
 }
 
+/// One peer of a connection handler: read and write steps plus the readiness remembered between
+/// events. `SocketPeer` is the socket; a test gives the handler in-memory peers instead
+/// (bytes in, bytes out), so handlers are generic over it and the socket path costs nothing.
+public protocol ConnectionPeer {
+    var side: PeerSide { get }
+    var readable: Bool { get set }
+    var writable: Bool { get set }
+    var isOpen: Bool { get }
+    mutating func read(into buffer: IOBuffer) -> IOStep
+    mutating func write(_ bytes: UnsafeRawBufferPointer) -> IOStep
+    mutating func write(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer)
+        -> IOStep
+}
+
+extension ConnectionPeer {
+    /// One gathered write of two pieces.
+    @inline(__always)
+    public mutating func write(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> IOStep {
+        write(a, b, UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+}
+
 /// One peer's socket as a connection handler sees it: the descriptor, which side it is, and the
 /// edge-triggered readiness remembered between events. `read` and `write` are the step helpers
 /// plus the readiness rule: a short read or write, or EAGAIN, means the socket is drained or
 /// full until the next edge, so no syscall is spent to hear EAGAIN.
-public struct SocketPeer {
+public struct SocketPeer: ConnectionPeer {
     public var fd: Int32
     public let side: PeerSide
     public var readable: Bool
@@ -123,7 +145,7 @@ public struct SocketPeer {
     /// One sendmsg of up to three pieces.
     @inline(__always)
     public mutating func write(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
-                               _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> IOStep {
+                               _ c: UnsafeRawBufferPointer) -> IOStep {
         noteWrite(Socket.writeStep(fd, a, b, c, side: side), of: a.count + b.count + c.count)
     }
 

@@ -4,37 +4,22 @@ import SluiceIO
 /// Phase: act by forwarding. Connect (or take a pooled connection), then write the request head
 /// and body upstream straight from `down`.
 extension HTTP1Connection {
-    /// SO_MARK of this connection's upstream sockets: the client's identity rides along
-    /// (`SteerInfo.upstreamMark`); pooled upstream connections are only reused with the same one.
-    private var upstreamMark: UInt32 { steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0) }
-
+    /// Takes a pooled upstream connection (SO_MARK carries the client's identity; see
+    /// `SocketTransport`) or starts a connect bounded by the connect timeout.
     func connectUpstream() {
-        if let pooled = ctx.upstreams.take(address: addresses.originalDestinationAddress,
-                                           port: addresses.originalDestinationPort, mark: upstreamMark, for: self,
-                                           tag: Tag.upstream) {
-            serverRegistration = pooled.registration
-            server = SocketPeer(fd: pooled.fd, side: .upstream, readable: false, writable: true)
+        switch io.openUpstream(handler: self) {
+        case .ready:
             state = .forwardingRequest
-            return
+        case .pending:
+            state = .connecting
+            arm(ctx.loop.now + ctx.config.connectTimeoutNs)
+        case .failed(let errno):
+            upstreamFailed(PeerClose(side: .upstream, errno: errno))
         }
-        var fd: Int32 = -1
-        do {
-            fd = try Socket.connectTCP(address: addresses.originalDestinationAddress,
-                                       port: addresses.originalDestinationPort, mark: upstreamMark)
-            serverRegistration = try ctx.loop.register(fd: fd, events: Self.interest, handler: self,
-                                                       tag: Tag.upstream)
-        } catch {
-            if fd >= 0 { Socket.close(fd) }
-            upstreamFailed(PeerClose(side: .upstream, errno: error.errno))
-            return
-        }
-        server = SocketPeer(fd: fd, side: .upstream)
-        state = .connecting
-        arm(ctx.loop.now + ctx.config.connectTimeoutNs)
     }
 
     func finishConnect() {
-        let error = Socket.pendingError(server.fd)
+        let error = io.connectError()
         if error != 0 {
             upstreamFailed(PeerClose(side: .upstream, errno: error))
             return
@@ -61,11 +46,7 @@ extension HTTP1Connection {
     func releaseUpstream() {
         guard server.isOpen else { return }
         if upstreamIdle && up.isEmpty {
-            ctx.upstreams.park(fd: server.fd, registration: serverRegistration,
-                               address: addresses.originalDestinationAddress,
-                               port: addresses.originalDestinationPort, mark: upstreamMark)
-            server = SocketPeer(fd: -1, side: .upstream)
-            serverRegistration = .none
+            io.parkUpstream()
             upstreamIdle = false
             return
         }
@@ -74,10 +55,7 @@ extension HTTP1Connection {
 
     func closeUpstream() {
         guard server.isOpen else { return }
-        ctx.loop.forget(serverRegistration)
-        Socket.close(server.fd)
-        server = SocketPeer(fd: -1, side: .upstream)
-        serverRegistration = .none
+        io.closeUpstream()
         upstreamIdle = false
         up.clear()
     }

@@ -59,7 +59,7 @@ extension HTTP1Connection {
             close()
             return
         }
-        Socket.shutdownWrite(client.fd)
+        io.shutdownClientWrite()
         state = .lingering
         arm(ctx.loop.now + 2_000_000_000)
     }

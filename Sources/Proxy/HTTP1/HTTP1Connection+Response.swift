@@ -144,7 +144,7 @@ extension HTTP1Connection {
     /// (0 once the bytes before it are out), then what follows it up to `n`.
     private func relayHeadWithCloseLine(at: Int, available n: Int) -> Bool {
         guard client.writable else { return false }
-        return Self.closeLine.withUTF8Buffer { lineBytes in
+        return HTTP1Wire.closeLine.withUTF8Buffer { lineBytes in
             let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lineBytes)[closeLineWritten...])
             let bytes = up.readable
             switch client.write(UnsafeRawBufferPointer(rebasing: bytes[..<at]), line,

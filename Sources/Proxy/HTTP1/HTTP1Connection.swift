@@ -12,14 +12,15 @@ import SluiceIO
 /// tunnel after 101 (`+Tunnel`) → record. Every failure edge also records a flow: a peer's failed
 /// read or write (`PeerClose`: side and errno) reaches the flow record.
 ///
-/// Both sockets are registered edge-triggered once; readiness is remembered in their
-/// `SocketPeer`s and `drive()` makes all the progress it can. A short read or write means the
+/// The peers are reached through `Transport` (`SocketTransport` in production: both sockets
+/// registered edge-triggered once; a test's in-memory peers otherwise). Readiness is remembered
+/// in the peers and `drive()` makes all the progress it can. A short read or write means the
 /// socket is drained or full, so no extra syscall is spent to hear EAGAIN. Bytes are never copied
 /// between buffers: the request is written to the upstream straight from `down`, the response to
 /// the client straight from `up`.
 ///
 /// Owned by its loop: created, driven and closed on the loop thread.
-final class HTTP1Connection: EventHandler, TimerTarget {
+final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarget {
     /// Where the connection is in its request cycle. What a phase needs beyond the buffers and
     /// the current heads rides in its associated values.
     enum State: Equatable {
@@ -42,22 +43,23 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         case closed
     }
 
-    enum Tag {
-        static let downstream: UInt32 = 0
-        static let upstream: UInt32 = 1
-    }
-
     let ctx: WorkerContext
     let addresses: ConnectionAddresses
     let steer: SteerInfo?
     var state: State = .detecting
 
-    /// The client's socket (registered at `start`).
-    var client: SocketPeer
-    var clientRegistration: EventLoop.Registration = .none
-    /// The upstream's socket, when one is open.
-    var server = SocketPeer(fd: -1, side: .upstream)
-    var serverRegistration: EventLoop.Registration = .none
+    /// The two peers and the sockets behind them.
+    var io: Transport
+    /// The client (started at `start`).
+    var client: Transport.Peer {
+        get { io.client }
+        _modify { yield &io.client }
+    }
+    /// The upstream, when one is open.
+    var server: Transport.Peer {
+        get { io.server }
+        _modify { yield &io.server }
+    }
     /// The upstream connection is between responses and may be reused or parked in the pool.
     var upstreamIdle = false
 
@@ -85,7 +87,6 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     var requestCloseDropped = false
     var closeLineAt: Int?
     var closeLineWritten = 0
-    static let closeLine: StaticString = "connection: close\r\n"
 
     /// Incremental head parsing: O(n) however the head is split into reads.
     var headReader = RequestHeadReader()
@@ -98,9 +99,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// The connection's one deadline (connect, response, idle or lingering close).
     private lazy var timer = LoopTimer(target: self)
 
-    init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
+    init(ctx: WorkerContext, transport: Transport, addresses: ConnectionAddresses, steer: SteerInfo?) {
         self.ctx = ctx
-        self.client = SocketPeer(fd: fd, side: .downstream, readable: true, writable: true)
+        self.io = transport
         self.addresses = addresses
         self.steer = steer
         let limit = max(ctx.config.bufferBytes, ctx.config.httpLimits.maxHeadBytes + 4096)
@@ -112,16 +113,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         record = HTTPFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
     }
 
-    static let interest = EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
-        | EventLoop.Events.edgeTriggered
-
     /// Registers the downstream socket and processes whatever already arrived.
     func start() {
-        do {
-            clientRegistration = try ctx.loop.register(fd: client.fd, events: Self.interest, handler: self,
-                                                       tag: Tag.downstream)
-        } catch {
-            Socket.close(client.fd)
+        guard io.start(handler: self) else {
             state = .closed
             return
         }
@@ -135,7 +129,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     func handleEvents(_ events: UInt32, tag: UInt32) {
         let readish = EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
             | EventLoop.Events.readHangup
-        if tag == Tag.downstream {
+        if tag == HTTP1Tag.downstream {
             if events & readish != 0 { client.readable = true }
             if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
                 client.writable = true
@@ -204,16 +198,9 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     /// this connection ends without closing the socket.
     func handOffToHTTP2(consumed: Int, upgrade: HTTP2Upgrade?) {
         releaseUpstream()
-        ctx.loop.deregister(fd: client.fd, registration: clientRegistration)
         finishClose()
-        let rest = UnsafeRawBufferPointer(rebasing: down.readable[consumed...])
-        guard let h2 = HTTP2Connection(ctx: ctx, fd: client.fd, addresses: addresses, steer: steer,
-                                       initial: rest, upgrade: upgrade)
-        else {
-            Socket.close(client.fd)
-            return
-        }
-        h2.start()
+        io.handOffToHTTP2(ctx: ctx, addresses: addresses, steer: steer,
+                          initial: UnsafeRawBufferPointer(rebasing: down.readable[consumed...]), upgrade: upgrade)
     }
 
     // MARK: close
@@ -228,8 +215,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     func closeWithReset() {
         guard state != .closed else { return }
         releaseUpstream()
-        ctx.loop.forget(clientRegistration)
-        Socket.closeWithReset(client.fd)
+        io.closeClient(reset: true)
         finishClose()
     }
 
@@ -237,8 +223,7 @@ final class HTTP1Connection: EventHandler, TimerTarget {
     func close() {
         guard state != .closed else { return }
         releaseUpstream()
-        ctx.loop.forget(clientRegistration)
-        Socket.close(client.fd)
+        io.closeClient(reset: false)
         finishClose()
     }
 
@@ -247,4 +232,20 @@ final class HTTP1Connection: EventHandler, TimerTarget {
         disarm()
         ctx.connectionCount -= 1
     }
+}
+
+/// The production connection: sockets on a worker loop.
+typealias SocketHTTP1Connection = HTTP1Connection<SocketTransport>
+
+extension HTTP1Connection where Transport == SocketTransport {
+    /// A connection on the accepted socket `fd`.
+    convenience init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
+        self.init(ctx: ctx, transport: SocketTransport(ctx: ctx, fd: fd, addresses: addresses, steer: steer),
+                  addresses: addresses, steer: steer)
+    }
+}
+
+/// Bytes the connection inserts into relayed heads.
+enum HTTP1Wire {
+    static let closeLine: StaticString = "connection: close\r\n"
 }
