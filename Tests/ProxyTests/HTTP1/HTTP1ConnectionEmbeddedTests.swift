@@ -206,4 +206,46 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.clientReceived(), String(Self.ok.dropFirst(10)))
         XCTAssertEqual(e.state, .readingHead)
     }
+    func testHTTP2PrefaceIsHandedOff() throws {
+        let e = try make()
+        e.clientSends("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        XCTAssertEqual(e.actions, [.handOffToHTTP2])
+        XCTAssertEqual(e.state, .closed)
+        XCTAssertEqual(e.flows.count, 0, "HTTP2Connection records its own streams")
+    }
+
+    func testClientConnectionCloseIsNotForwardedAndTheResponseGetsOne() throws {
+        let e = try make()
+        e.clientSends("GET /allowed HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n")
+        e.upstreamConnects()
+        XCTAssertEqual(e.upstreamReceived(), Self.allowed, "the hop-by-hop close stays on the client's side")
+        e.upstreamSends(Self.ok)
+        XCTAssertEqual(e.clientReceived(), "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        // The upstream connection stays clean and is parked; the client's side ends.
+        XCTAssertEqual(e.actions, [.connect, .parkUpstream, .closeClient(reset: false)])
+        XCTAssertEqual(e.state, .closed)
+    }
+
+    func testInterimResponseIsRelayedBeforeTheFinalOne() throws {
+        let e = try make()
+        e.clientSends(Self.allowed)
+        e.upstreamConnects()
+        e.upstreamSends("HTTP/1.1 103 Early Hints\r\nlink: </s.css>\r\n\r\n")
+        XCTAssertEqual(e.clientReceived(), "HTTP/1.1 103 Early Hints\r\nlink: </s.css>\r\n\r\n")
+        XCTAssertEqual(e.state, .awaitingResponse(interimRelayed: true))
+        e.upstreamSends(Self.ok)
+        XCTAssertEqual(e.clientReceived(), Self.ok)
+        XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 200], "a 1xx writes no response flow")
+    }
+
+    func testResponseTimeoutBeforeAnyByteGets504WithETIMEDOUT() throws {
+        let e = try make()
+        e.clientSends(Self.allowed)
+        e.upstreamConnects()
+        e.advance(by: e.ctx.config.requestTimeoutNs)
+        XCTAssertTrue(e.clientReceived().hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"))
+        XCTAssertEqual(e.flows.last?.http?.code, 504)
+        XCTAssertEqual(e.flows.last?.http?.connectionError,
+                       Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
+    }
 }
