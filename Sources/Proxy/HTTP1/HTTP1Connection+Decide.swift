@@ -41,8 +41,8 @@ extension HTTP1Connection {
         }
         guard let denial = sides.denial else {
             upstreamIdle = false
-            skipLine = preparer.hasRewrittenHead ? nil : head.soleConnectionCloseLine(in: bytes)
-            requestCloseDropped = false
+            closeEdit = ConnectionCloseEdit(skip: preparer.hasRewrittenHead ? nil
+                                                : head.soleConnectionCloseLine(in: bytes))
             if head.expectContinue && hasBody {
                 // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
                 // client sends its body at once; an upstream 100 is relayed too, which clients

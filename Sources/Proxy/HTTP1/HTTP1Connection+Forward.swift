@@ -68,11 +68,11 @@ extension HTTP1Connection {
             close()
             return false
         }
-        if let skip = skipLine {
+        if let skip = closeEdit.skip {
             if skip.lowerBound == 0 {
                 consumeRequest(skip.count)
-                skipLine = nil
-                requestCloseDropped = true
+                closeEdit.skip = nil
+                closeEdit.dropped = true
                 return true
             }
             if n >= skip.upperBound { return forwardHeadWithoutLine(skip, available: n) }
@@ -83,7 +83,7 @@ extension HTTP1Connection {
             switch server.write(UnsafeRawBufferPointer(rebasing: down.readable[..<n])) {
             case .progress(let w):
                 consumeRequest(w)
-                if let skip = skipLine { skipLine = (skip.lowerBound - w)..<(skip.upperBound - w) }
+                if let skip = closeEdit.skip { closeEdit.skip = (skip.lowerBound - w)..<(skip.upperBound - w) }
             case .blocked:
                 return false
             case .closed(let failure):
@@ -118,10 +118,10 @@ extension HTTP1Connection {
         case .progress(let w):
             consumeRequest(w < skip.lowerBound ? w : w + skip.count)
             if w < skip.lowerBound {
-                skipLine = (skip.lowerBound - w)..<(skip.upperBound - w)
+                closeEdit.skip = (skip.lowerBound - w)..<(skip.upperBound - w)
             } else {
-                skipLine = nil
-                requestCloseDropped = true
+                closeEdit.skip = nil
+                closeEdit.dropped = true
             }
             return true
         case .blocked:

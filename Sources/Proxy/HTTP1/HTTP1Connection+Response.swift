@@ -75,10 +75,10 @@ extension HTTP1Connection {
             record.response(code: UInt16(truncatingIfNeeded: response.status))
         }
         let h = response.headLength
-        if requestCloseDropped && !interim && response.status != 101 && response.keepAlive && h >= 4,
+        if closeEdit.dropped && !interim && response.status != 101 && response.keepAlive && h >= 4,
            up.readable[h - 3] == 0x0A, up.readable[h - 2] == 0x0D, up.readable[h - 1] == 0x0A {
-            closeLineAt = h - 2
-            closeLineWritten = 0
+            closeEdit.insertAt = h - 2
+            closeEdit.inserted = 0
         }
         // Saturating: an upstream Content-Length near Int.max is a broken upstream, not a trap.
         guard let framing = MessageFraming(response.framing, headLength: h, isRequest: false,
@@ -100,7 +100,7 @@ extension HTTP1Connection {
             close()
             return false
         }
-        if let at = closeLineAt {
+        if let at = closeEdit.insertAt {
             if n >= at { return relayHeadWithCloseLine(at: at, available: n) }
             n = min(n, at)
         }
@@ -109,7 +109,7 @@ extension HTTP1Connection {
             switch client.write(UnsafeRawBufferPointer(rebasing: up.readable[..<n])) {
             case .progress(let w):
                 consumeResponse(w)
-                if let at = closeLineAt { closeLineAt = at - w }
+                if let at = closeEdit.insertAt { closeEdit.insertAt = at - w }
             case .blocked:
                 return false
             case .closed(let failure):
@@ -144,20 +144,20 @@ extension HTTP1Connection {
     /// (0 once the bytes before it are out), then what follows it up to `n`.
     private func relayHeadWithCloseLine(at: Int, available n: Int) -> Bool {
         guard client.writable else { return false }
-        return HTTP1Wire.closeLine.withUTF8Buffer { lineBytes in
-            let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lineBytes)[closeLineWritten...])
+        return ConnectionCloseEdit.line.withUTF8Buffer { lineBytes in
+            let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lineBytes)[closeEdit.inserted...])
             let bytes = up.readable
             switch client.write(UnsafeRawBufferPointer(rebasing: bytes[..<at]), line,
                                 UnsafeRawBufferPointer(rebasing: bytes[at..<n])) {
             case .progress(let w):
                 consumeResponse(w <= at ? w : max(at, w - line.count))
                 if w < at {
-                    closeLineAt = at - w
+                    closeEdit.insertAt = at - w
                 } else if w < at + line.count {
-                    closeLineAt = 0
-                    closeLineWritten += w - at
+                    closeEdit.insertAt = 0
+                    closeEdit.inserted += w - at
                 } else {
-                    closeLineAt = nil
+                    closeEdit.insertAt = nil
                 }
                 return true
             case .blocked:

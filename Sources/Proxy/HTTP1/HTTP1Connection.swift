@@ -78,15 +78,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     var responseFraming = MessageFraming()
     var clientKeepAlive = true
     var requestIsHEAD = false
-    /// The client's `Connection: close` line, not forwarded (hop-by-hop) so the upstream
-    /// connection stays reusable; offsets from `down`'s read position, nil when nothing to skip.
-    var skipLine: Range<Int>?
-    /// Set once that line was dropped: the final response then gets `connection: close` (RFC
-    /// 9112 9.6) inserted before the end of its head, at this offset from `up`'s read position,
-    /// and `closeLineWritten` bytes of it are out.
-    var requestCloseDropped = false
-    var closeLineAt: Int?
-    var closeLineWritten = 0
+    /// The client's `Connection: close` line dropped from the request, inserted in the response.
+    var closeEdit = ConnectionCloseEdit()
 
     /// Incremental head parsing: O(n) however the head is split into reads.
     var headReader = RequestHeadReader()
@@ -126,6 +119,10 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
 
     // MARK: events
 
+    // The loop enters through the `EventHandler`/`TimerTarget` witnesses, which are generic: the
+    // `@_specialize` entry points make them jump to the socket-specialised code, so the relay
+    // path below runs specialised for `SocketTransport` (no witness-table calls per step).
+    @_specialize(exported: false, kind: full, where Transport == SocketTransport)
     func handleEvents(_ events: UInt32, tag: UInt32) {
         let readish = EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
             | EventLoop.Events.readHangup
@@ -145,6 +142,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         drive()
     }
 
+    @_specialize(exported: false, kind: full, where Transport == SocketTransport)
     func timerFired(now: UInt64) {
         switch state {
         case .closed:
@@ -243,9 +241,4 @@ extension HTTP1Connection where Transport == SocketTransport {
         self.init(ctx: ctx, transport: SocketTransport(ctx: ctx, fd: fd, addresses: addresses, steer: steer),
                   addresses: addresses, steer: steer)
     }
-}
-
-/// Bytes the connection inserts into relayed heads.
-enum HTTP1Wire {
-    static let closeLine: StaticString = "connection: close\r\n"
 }
