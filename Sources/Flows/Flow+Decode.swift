@@ -145,7 +145,10 @@ extension Flow {
         HTTP(code: UInt32(h.code),
              method: text(of: h.method, count: Int(h.method_len)),
              url: text(of: h.url, count: Int(h.url_len)),
-             protocol: proto.httpProtocolName)
+             protocol: proto.httpProtocolName,
+             connectionError: ConnectionError.Side(rawValue: h.error_side).map {
+                 ConnectionError(side: $0, errno: h.error_errno)
+             })
     }
 
     private static func decodeDNS(_ d: sluice_flow_dns, type: L7FlowType) -> DNS {

@@ -46,15 +46,18 @@ extension Flow {
         public var `protocol`: String
         /// `headers`, sorted by key.
         public var headers: [Header]
+        /// Responses of an exchange a failed connection ended (not a Hubble field; see `Summary`).
+        public var connectionError: ConnectionError?
 
         /// Creates the record.
         public init(code: UInt32 = 0, method: String = "", url: String = "", protocol: String = "",
-                    headers: [Header] = []) {
+                    headers: [Header] = [], connectionError: ConnectionError? = nil) {
             self.code = code
             self.method = method
             self.url = url
             self.protocol = `protocol`
             self.headers = headers
+            self.connectionError = connectionError
         }
 
         /// `HTTPHeader`.

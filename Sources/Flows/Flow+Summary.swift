@@ -34,7 +34,9 @@ extension Flow {
         let request = http.method + " " + http.url
         switch l7.type {
         case .response:
-            return "\(http.protocol) \(http.code) \(l7.latencyNs / 1_000_000)ms (\(request))"
+            let summary = "\(http.protocol) \(http.code) \(l7.latencyNs / 1_000_000)ms (\(request))"
+            guard let error = http.connectionError else { return summary }
+            return summary + " " + error.text
         default:
             return http.protocol + " " + request
         }

@@ -103,16 +103,16 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
                 worker.counters.tcpPauses += 1
                 return
             }
-            let n = Glibc.read(downFD, listener.scratch.baseAddress, listener.scratch.count)
-            if n > 0 {
+            switch Socket.readStep(downFD, into: listener.scratch, side: .downstream) {
+            case .progress(let n):
                 lastActivity = worker.ctx.loop.now
                 downFramer.append(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<n]))
                 guard takeClientMessages() else { return close() }
-                continue
+            case .blocked:
+                return
+            case .closed:
+                clientClosed = true
             }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            if n < 0 && errno == EINTR { continue }
-            clientClosed = true
         }
     }
 
@@ -173,15 +173,15 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     private func readServer() {
         while upFD >= 0 {
-            let n = Glibc.read(upFD, listener.scratch.baseAddress, listener.scratch.count)
-            if n > 0 {
+            switch Socket.readStep(upFD, into: listener.scratch, side: .upstream) {
+            case .progress(let n):
                 upFramer.append(UnsafeRawBufferPointer(rebasing: listener.scratch[0..<n]))
                 takeServerMessages()
-                continue
+            case .blocked:
+                return
+            case .closed:
+                return upstreamFailed()
             }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-            if n < 0 && errno == EINTR { continue }
-            return upstreamFailed()
         }
     }
 
@@ -247,13 +247,13 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     /// Writes as much of `out` as the socket takes.
     private func flush(_ fd: Int32, _ out: inout [UInt8]) {
         guard fd >= 0, !out.isEmpty else { return }
-        let result = out.withUnsafeBytes { Socket.write(fd, $0) }
+        let result = out.withUnsafeBytes { Socket.writeStep(fd, $0, side: fd == downFD ? .downstream : .upstream) }
         switch result {
-        case .bytes(let n):
+        case .progress(let n):
             out.removeFirst(n)
-        case .wouldBlock:
+        case .blocked:
             break
-        case .eof, .error:
+        case .closed:
             out.removeAll()
         }
     }

@@ -6,7 +6,7 @@ import SluiceIO
 /// and starts a `DNSStreamConnection`.
 ///
 /// Loop-thread only.
-final class DNSTCPListener: EventHandler {
+final class DNSTCPListener: TCPListener {
     unowned let worker: DNSWorker
     let fd: Int32
     private var registration: EventLoop.Registration = .none
@@ -26,22 +26,12 @@ final class DNSTCPListener: EventHandler {
             fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
     }
 
-    func handleEvents(_ events: UInt32, tag: UInt32) {
-        while true {
-            let accepted: Socket.Accepted?
-            do {
-                accepted = try Socket.accept(fd)
-            } catch {
-                return
-            }
-            guard let a = accepted else { return }
-            let steer = worker.ctx.steering.lookup(sourceAddress: a.peerAddress, sourcePort: a.peerPort,
-                                                   destinationAddress: a.localAddress, destinationPort: a.localPort,
-                                                   protocol: IPProtocol.tcp)
-            let connection = DNSStreamConnection(
-                listener: self, fd: a.fd, client: DNSEndpointAddress(address: a.peerAddress, port: a.peerPort),
-                server: DNSEndpointAddress(address: a.localAddress, port: a.localPort), steer: steer)
-            connection.start()
-        }
+    var steering: SteeringTable { worker.ctx.steering }
+
+    func accepted(_ a: Socket.Accepted, steer: SteerInfo?) {
+        DNSStreamConnection(
+            listener: self, fd: a.fd, client: DNSEndpointAddress(address: a.peerAddress, port: a.peerPort),
+            server: DNSEndpointAddress(address: a.localAddress, port: a.localPort), steer: steer
+        ).start()
     }
 }

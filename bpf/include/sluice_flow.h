@@ -136,6 +136,9 @@ struct sluice_flow_http {
     char method[SLUICE_HTTP_METHOD_MAX];
     char url[SLUICE_HTTP_URL_MAX];
     __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */
+    __u8 error_side;     /* responses: the peer whose failure ended the exchange, 1 downstream, 2 upstream, 0 none */
+    __u8 _pad2;
+    __u16 error_errno;   /* with error_side: the errno of the failed read or write, 0 for an EOF */
 };
 
 struct sluice_flow_dns {
@@ -191,7 +194,7 @@ struct sluice_flow_head {
 };
 
 _Static_assert(sizeof(struct sluice_flow) == SLUICE_FLOW_RECORD_SIZE, "flow record size");
-_Static_assert(sizeof(struct sluice_flow_http) == 412 && sizeof(struct sluice_flow_dns) == 404, "L7 record sizes");
+_Static_assert(sizeof(struct sluice_flow_http) == 416 && sizeof(struct sluice_flow_dns) == 404, "L7 record sizes");
 _Static_assert(sizeof(struct sluice_flow_head) == 64, "flow head size");
 
 #endif

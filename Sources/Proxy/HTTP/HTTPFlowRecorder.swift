@@ -163,10 +163,24 @@ final class HTTPFlowRecorder {
 
     /// The response flows (source and destination swapped, `is_reply` true), always FORWARDED: a
     /// 403 is a response the proxy forwards to the client. One per side that wrote a request
-    /// flow, ingress first; once per request.
-    func response(code: UInt16) {
+    /// flow, ingress first; once per request. `failure`: the peer whose failed connection this
+    /// local answer reports (a 503 after the upstream refused or reset), carried in the record.
+    func response(code: UInt16, failure: PeerClose? = nil) {
         guard awaitingResponse else { return }
         awaitingResponse = false
+        responses(code: code, verdict: .forwarded, failure: failure)
+    }
+
+    /// The exchange in progress ended because a peer's connection failed (`failure`: side and
+    /// errno): ERROR response flows, one per side that wrote a request flow, with the relayed
+    /// response's status as `code` (0 when none had begun). Also after a response flow was
+    /// written, since the failure cut that response short.
+    func connectionFailed(_ failure: PeerClose, code: UInt16) {
+        awaitingResponse = false
+        responses(code: code, verdict: .error, failure: failure)
+    }
+
+    private func responses(code: UInt16, verdict: Flow.Verdict, failure: PeerClose?) {
         guard let flows else { return }
         let now = Clock.monotonicNs()
         let latency = now &- requestTimeNs
@@ -174,12 +188,15 @@ final class HTTPFlowRecorder {
         for direction in Self.responseOrder where recorded & 1 << direction.rawValue != 0 {
             var c = common.swapped()
             c.timeNs = now
-            c.verdict = .forwarded
+            c.verdict = verdict
             c.direction = direction
             c.isReply = true
             flows.append { rec in
                 FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .response, method: m, scheme: "http",
                                            authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+                if let failure {
+                    FlowRecordWriter.setHTTPConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)
+                }
             }
         }
     }

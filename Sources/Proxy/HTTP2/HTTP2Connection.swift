@@ -173,12 +173,12 @@ final class HTTP2Connection: EventHandler {
     /// Reads from the client and feeds the server session (upgrade body bytes first).
     private func readClient() -> Bool {
         if input.isEmpty {
-            switch Socket.read(fd, into: input) {
-            case .bytes: break
-            case .wouldBlock:
+            switch Socket.readStep(fd, into: input, side: .downstream) {
+            case .progress: break
+            case .blocked:
                 readable = false
                 return false
-            case .eof, .error:
+            case .closed:
                 close()
                 return false
             }
@@ -234,14 +234,14 @@ final class HTTP2Connection: EventHandler {
             progress = true
         }
         guard writable, !output.isEmpty else { return progress }
-        switch Socket.write(fd, output.readable) {
-        case .bytes(let n):
+        switch Socket.writeStep(fd, output.readable, side: .downstream) {
+        case .progress(let n):
             if n < output.readableCount { writable = false }
             output.consume(n)
             return true
-        case .wouldBlock:
+        case .blocked:
             writable = false
-        case .eof, .error:
+        case .closed:
             close()
         }
         return progress

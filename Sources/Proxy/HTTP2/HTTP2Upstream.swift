@@ -90,8 +90,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         var progress = false
         if connected && readable {
             if input.writableCount == 0 { input.clear() }
-            switch Socket.read(fd, into: input) {
-            case .bytes:
+            switch Socket.readStep(fd, into: input, side: .upstream) {
+            case .progress:
                 progress = true
                 do {
                     try session.receive(input.readable)
@@ -103,9 +103,9 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
                 }
                 input.clear()
                 owner.upstreamEvents(self, session.takeEvents())
-            case .wouldBlock:
+            case .blocked:
                 readable = false
-            case .eof, .error:
+            case .closed:
                 fail()
                 return true
             }
@@ -131,14 +131,14 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         let events = session.takeEvents()
         if !events.isEmpty { owner.upstreamEvents(self, events) }
         guard connected, writable, !output.isEmpty else { return progress }
-        switch Socket.write(fd, output.readable) {
-        case .bytes(let n):
+        switch Socket.writeStep(fd, output.readable, side: .upstream) {
+        case .progress(let n):
             if n < output.readableCount { writable = false }
             output.consume(n)
             return true
-        case .wouldBlock:
+        case .blocked:
             writable = false
-        case .eof, .error:
+        case .closed:
             fail()
             return true
         }

@@ -249,7 +249,7 @@ final class ProxyHarness: ManualLoopDriver {
             let steer = ctx.steering.lookup(sourceAddress: addresses.clientAddress, sourcePort: clientPort,
                                             destinationAddress: addresses.originalDestinationAddress,
                                             destinationPort: upstreamPort, protocol: IPProtocol.tcp)
-            HTTP1Connection(ctx: ctx, fd: fd, addresses: addresses, steer: steer).start()
+            SocketHTTP1Connection(ctx: ctx, fd: fd, addresses: addresses, steer: steer).start()
         }
         return client
     }

@@ -1,0 +1,32 @@
+extension Flow {
+    /// How a proxied exchange ended when a peer's connection failed (Sluice's own field: Hubble's
+    /// HTTP record has none, so it shows in `Summary`): the side whose read or write failed and
+    /// its errno, 0 when that peer closed (EOF) before the exchange was complete.
+    public struct ConnectionError: Sendable, Equatable {
+        /// Which peer of the proxy's two connections failed.
+        public enum Side: UInt8, Sendable {
+            case downstream = 1
+            case upstream = 2
+        }
+
+        public var side: Side
+        public var errno: UInt16
+
+        public init(side: Side, errno: UInt16) {
+            self.side = side
+            self.errno = errno
+        }
+
+        /// `upstream ECONNRESET`, `downstream EOF`, `upstream errno 71` for a number without a name here.
+        public var text: String {
+            let who = side == .downstream ? "downstream" : "upstream"
+            return who + " " + (Self.names[errno] ?? "errno \(errno)")
+        }
+
+        /// The errnos a socket read, write or connect ends with (Linux numbers).
+        private static let names: [UInt16: String] = [
+            0: "EOF", 32: "EPIPE", 101: "ENETUNREACH", 103: "ECONNABORTED", 104: "ECONNRESET",
+            110: "ETIMEDOUT", 111: "ECONNREFUSED", 112: "EHOSTDOWN", 113: "EHOSTUNREACH",
+        ]
+    }
+}

@@ -1,0 +1,103 @@
+import HTTP1
+import Policy
+import SluiceIO
+
+/// Phase: decide. The prepared request view gets its policy verdict; then forward, answer or drop.
+extension HTTP1Connection {
+    /// The decide phase: policy verdict for the parsed head, then forward or answer.
+    func decide() {
+        let bytes = down.readable
+        if head.upgradeH2C {
+            // `Upgrade: h2c` (RFC 7540 3.2): the streams are judged by HTTP2Connection, never
+            // tunnelled past policy after an upstream 101. A chunked body cannot be upgraded.
+            guard let upgrade = HTTP2Upgrade(bytes: bytes, head: head) else {
+                badRequest(ParseError(status: 400, reason: "h2c upgrade with a chunked body"))
+                return
+            }
+            handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
+            return
+        }
+        guard let framing = MessageFraming(head.framing, headLength: head.headLength, isRequest: true,
+                                           limits: ctx.config.httpLimits)
+        else {
+            badRequest(ParseError(status: 400, reason: "Content-Length too large"))
+            return
+        }
+        guard let view = preparedView(bytes) else { return }
+        requestIsHEAD = view.isHEAD
+        clientKeepAlive = head.keepAlive
+        record.beginRequest(view: view, versionMinor: head.versionMinor)
+
+        let verdict = HTTPVerdict.evaluate(view, steer: steer, snapshot: ctx.snapshot,
+                                           port: addresses.originalDestinationPort)
+        record.decided(verdict)
+        requestFraming = framing
+
+        let hasBody: Bool
+        switch head.framing {
+        case .none, .untilClose: hasBody = false
+        case .contentLength(let n): hasBody = n > 0
+        case .chunked: hasBody = true
+        }
+        guard !verdict.allowed else {
+            upstreamIdle = false
+            closeEdit = ConnectionCloseEdit(skip: preparer.hasRewrittenHead ? nil
+                                                : head.soleConnectionCloseLine(in: bytes))
+            if head.expectContinue && hasBody {
+                // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
+                // client sends its body at once; an upstream 100 is relayed too, which clients
+                // ignore (RFC 9110 15.2: any number of 1xx may precede the final answer).
+                _ = ProxyInterim.continue100.withUnsafeBytes { client.write($0) }
+            }
+            if server.isOpen {
+                state = .forwardingRequest
+            } else {
+                connectUpstream()
+            }
+            return
+        }
+        if verdict.action == .reset {
+            // No rule admits this peer on this port at all: Cilium drops it at L3/L4, so the
+            // client sees a dead connection, not an HTTP answer.
+            closeWithReset()
+            return
+        }
+        // A client waiting for 100-continue never sends the body after a final answer, so the
+        // connection cannot be reused safely: close after the 403 (Envoy does the same).
+        reply(status: 403, close: !clientKeepAlive || (head.expectContinue && hasBody))
+    }
+
+    /// The request view to decide on, after `HTTP1RequestPreparer`'s checks; nil when the request
+    /// was answered here (400 and close for an invalid Host, path, field name or length; 307 for
+    /// an encoded slash), each with its request and response flow records.
+    private func preparedView(_ bytes: UnsafeRawBufferPointer) -> RequestView? {
+        switch preparer.prepare(bytes: bytes, head: &head, underscores: ctx.config.headersWithUnderscores) {
+        case .forward(let path, let authority):
+            return RequestView(bytes: bytes, head: head, path: path, authority: authority)
+        case .reject(let error):
+            record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
+            record.rejected(verdict: .error)
+            reply(status: error.status, close: true)
+            return nil
+        case .redirect(let location):
+            // Envoy's UNESCAPE_AND_REDIRECT: never forwarded, the client asks again for the
+            // unescaped path. Keep-alive only when there is no body to skip.
+            record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
+            record.rejected(verdict: .dropped)
+            clientKeepAlive = head.keepAlive
+            let close = !head.keepAlive || head.framing != .none
+            requestFraming = MessageFraming(.none, headLength: head.headLength, isRequest: true,
+                                            limits: ctx.config.httpLimits)!
+            out.clear()
+            ctx.replies.appendRedirect(location: location, close: close, to: out)
+            record.response(code: 307)
+            state = .localReply(status: 307, thenClose: close)
+            return nil
+        }
+    }
+}
+
+/// Interim answers the proxy sends itself.
+enum ProxyInterim {
+    static let continue100: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+}

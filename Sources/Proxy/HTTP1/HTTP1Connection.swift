@@ -1,0 +1,244 @@
+import Glibc
+import HTTP1
+import Policy
+import SluiceIO
+
+/// One downstream HTTP/1.1 connection and the upstream connection it uses, on one worker loop.
+///
+/// Phases of each request, in this order (docs/architecture.md), one file each:
+/// accept (done by the listener, which also read the steering table) → read and parse the head
+/// (`+RequestHead`) → decide (`+Decide`) → act: forward (`+Forward`), or answer locally
+/// (`+LocalReply`: 403, 400/431, 503/504, 307) or drop → relay the response (`+Response`), or a
+/// tunnel after 101 (`+Tunnel`) → record. Every failure edge also records a flow: a peer's failed
+/// read or write (`PeerClose`: side and errno) reaches the flow record.
+///
+/// The peers are reached through `Transport` (`SocketTransport` in production: both sockets
+/// registered edge-triggered once; a test's in-memory peers otherwise). Readiness is remembered
+/// in the peers and `drive()` makes all the progress it can. A short read or write means the
+/// socket is drained or full, so no extra syscall is spent to hear EAGAIN. Bytes are never copied
+/// between buffers: the request is written to the upstream straight from `down`, the response to
+/// the client straight from `up`.
+///
+/// Owned by its loop: created, driven and closed on the loop thread.
+final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarget {
+    /// Where the connection is in its request cycle. What a phase needs beyond the buffers and
+    /// the current heads rides in its associated values.
+    enum State: Equatable {
+        /// Until the first request head: the bytes may still be an HTTP/2 client preface.
+        case detecting
+        case readingHead
+        case connecting
+        case forwardingRequest
+        /// `interimRelayed`: a 1xx already reached the client, so a failure can only close.
+        case awaitingResponse(interimRelayed: Bool)
+        /// `upstreamEnded`: the upstream's EOF was read (it ends an until-close body).
+        case relayingResponse(upstreamEnded: Bool)
+        /// A local answer with this status is in `out`; `thenClose`: the connection ends after
+        /// it, else the rest of the request is skipped and the next one read.
+        case localReply(status: Int, thenClose: Bool)
+        /// After 101 Switching Protocols: bytes both ways until a side ends.
+        case tunnel(upstreamEnded: Bool)
+        /// After the last answer: draining the client until its FIN (lingering close).
+        case lingering
+        case closed
+    }
+
+    let ctx: WorkerContext
+    let addresses: ConnectionAddresses
+    let steer: SteerInfo?
+    var state: State = .detecting
+
+    /// The two peers and the sockets behind them.
+    var io: Transport
+    /// The client (started at `start`).
+    var client: Transport.Peer {
+        get { io.client }
+        _modify { yield &io.client }
+    }
+    /// The upstream, when one is open.
+    var server: Transport.Peer {
+        get { io.server }
+        _modify { yield &io.server }
+    }
+    /// The upstream connection is between responses and may be reused or parked in the pool.
+    var upstreamIdle = false
+
+    /// Bytes received from the client.
+    let down: IOBuffer
+    /// Bytes received from the upstream.
+    let up: IOBuffer
+    /// Replies generated locally (403, 400, 503...).
+    let out: IOBuffer
+
+    var head = RequestHead()
+    var response = ResponseHead()
+    /// Bytes of the current request (head + body) still to forward or discard.
+    var requestFraming = MessageFraming()
+    /// Bytes of the current response still to relay.
+    var responseFraming = MessageFraming()
+    var clientKeepAlive = true
+    var requestIsHEAD = false
+    /// The client's `Connection: close` line dropped from the request, inserted in the response.
+    var closeEdit = ConnectionCloseEdit()
+
+    /// Incremental head parsing: O(n) however the head is split into reads.
+    var headReader = RequestHeadReader()
+    /// Host, path and field checks before the decision, and the rebuilt head when one is needed.
+    let preparer: HTTP1RequestPreparer
+
+    /// Request facts kept for the response flow after the request bytes are gone.
+    let record: HTTPFlowRecorder
+
+    /// The connection's one deadline (connect, response, idle or lingering close).
+    private lazy var timer = LoopTimer(target: self)
+
+    init(ctx: WorkerContext, transport: Transport, addresses: ConnectionAddresses, steer: SteerInfo?) {
+        self.ctx = ctx
+        self.io = transport
+        self.addresses = addresses
+        self.steer = steer
+        let limit = max(ctx.config.bufferBytes, ctx.config.httpLimits.maxHeadBytes + 4096)
+        down = IOBuffer(capacity: ctx.config.bufferBytes, limit: limit)
+        up = IOBuffer(capacity: ctx.config.bufferBytes, limit: limit)
+        // Room for a 307 whose Location is as long as the longest target.
+        out = IOBuffer(capacity: 512, limit: 4096 + ctx.config.httpLimits.maxTargetBytes)
+        preparer = HTTP1RequestPreparer(maxTargetBytes: ctx.config.httpLimits.maxTargetBytes)
+        record = HTTPFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
+    }
+
+    /// Registers the downstream socket and processes whatever already arrived.
+    func start() {
+        guard io.start(handler: self) else {
+            state = .closed
+            return
+        }
+        ctx.connectionCount += 1
+        armIdleTimer()
+        drive()
+    }
+
+    // MARK: events
+
+    // The loop enters through the `EventHandler`/`TimerTarget` witnesses, which are generic: the
+    // `@_specialize` entry points make them jump to the socket-specialised code, so the relay
+    // path below runs specialised for `SocketTransport` (no witness-table calls per step).
+    @_specialize(exported: false, kind: full, where Transport == SocketTransport)
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        let readish = EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+            | EventLoop.Events.readHangup
+        if tag == HTTP1Tag.downstream {
+            if events & readish != 0 { client.readable = true }
+            if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
+                client.writable = true
+            }
+        } else if state == .connecting {
+            if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
+                finishConnect()
+            }
+        } else {
+            if events & readish != 0 { server.readable = true }
+            if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { server.writable = true }
+        }
+        drive()
+    }
+
+    @_specialize(exported: false, kind: full, where Transport == SocketTransport)
+    func timerFired(now: UInt64) {
+        switch state {
+        case .closed:
+            return
+        case .connecting:
+            upstreamFailed(PeerClose(side: .upstream, errno: ETIMEDOUT))
+        case .awaitingResponse(interimRelayed: false):
+            closeUpstream()
+            reply(status: 504, close: !clientKeepAlive, failure: PeerClose(side: .upstream, errno: ETIMEDOUT))
+        default:
+            close()
+        }
+        drive()
+    }
+
+    func arm(_ at: UInt64) {
+        ctx.loop.schedule(timer, at: at)
+    }
+
+    func armIdleTimer() {
+        if ctx.config.idleTimeoutNs > 0 { arm(ctx.loop.now + ctx.config.idleTimeoutNs) }
+    }
+
+    func disarm() {
+        ctx.loop.cancel(timer)
+    }
+
+    // MARK: the driver
+
+    /// Makes every step that can be made now.
+    func drive() {
+        var progress = true
+        while progress {
+            switch state {
+            case .detecting, .readingHead: progress = stepReadHead()
+            case .connecting: progress = false
+            case .forwardingRequest: progress = stepForwardRequest()
+            case .awaitingResponse: progress = stepAwaitResponse()
+            case .relayingResponse: progress = stepRelayResponse()
+            case .localReply: progress = stepLocalReply()
+            case .tunnel: progress = stepTunnel()
+            case .lingering: progress = stepLinger()
+            case .closed: progress = false
+            }
+        }
+    }
+
+    // MARK: hand-off to HTTP/2
+
+    /// Gives the socket and the unconsumed bytes (after `consumed`) to a new HTTP2Connection;
+    /// this connection ends without closing the socket.
+    func handOffToHTTP2(consumed: Int, upgrade: HTTP2Upgrade?) {
+        releaseUpstream()
+        finishClose()
+        io.handOffToHTTP2(ctx: ctx, addresses: addresses, steer: steer,
+                          initial: UnsafeRawBufferPointer(rebasing: down.readable[consumed...]), upgrade: upgrade)
+    }
+
+    // MARK: close
+
+    /// A peer's read or write failed, or it ended mid-exchange: the exchange's flow record gets
+    /// `failure` (side and errno) and a response `code` (0 before any), then both sides close.
+    func abort(_ failure: PeerClose, code: Int) {
+        record.connectionFailed(failure, code: UInt16(truncatingIfNeeded: code))
+        close()
+    }
+
+    func closeWithReset() {
+        guard state != .closed else { return }
+        releaseUpstream()
+        io.closeClient(reset: true)
+        finishClose()
+    }
+
+    /// Closes both sides. Idempotent.
+    func close() {
+        guard state != .closed else { return }
+        releaseUpstream()
+        io.closeClient(reset: false)
+        finishClose()
+    }
+
+    private func finishClose() {
+        state = .closed
+        disarm()
+        ctx.connectionCount -= 1
+    }
+}
+
+/// The production connection: sockets on a worker loop.
+typealias SocketHTTP1Connection = HTTP1Connection<SocketTransport>
+
+extension HTTP1Connection where Transport == SocketTransport {
+    /// A connection on the accepted socket `fd`.
+    convenience init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
+        self.init(ctx: ctx, transport: SocketTransport(ctx: ctx, fd: fd, addresses: addresses, steer: steer),
+                  addresses: addresses, steer: steer)
+    }
+}

@@ -1,0 +1,144 @@
+import SluiceIO
+
+/// How an `HTTP1Connection` reaches its two peers: read/write steps on `client` and `server`,
+/// and the lifecycle of the sockets behind them (register, connect or take a pooled upstream,
+/// park, close, hand off). `SocketTransport` is the production one; a test drives the same
+/// handler through in-memory peers, with the loop's `ManualClock` for time. The connection is
+/// generic over it (specialised, so the socket path pays nothing for the seam).
+protocol HTTP1Transport {
+    associatedtype Peer: ConnectionPeer
+
+    var client: Peer { get set }
+    /// Not open (`isOpen` false) until `openUpstream` gives it a connection.
+    var server: Peer { get set }
+
+    /// Starts delivering the client's events to `handler`; false when it cannot (the client is
+    /// then closed).
+    mutating func start(handler: EventHandler) -> Bool
+    /// Opens the upstream to the original destination.
+    mutating func openUpstream(handler: EventHandler) -> UpstreamOpening
+    /// After a pending connect reported writable: its errno, 0 when connected.
+    mutating func connectError() -> Int32
+    /// Keeps the idle upstream connection for reuse by another client connection.
+    mutating func parkUpstream()
+    mutating func closeUpstream()
+    /// Closes the client's side; `reset`: with RST instead of FIN (a drop).
+    mutating func closeClient(reset: Bool)
+    /// Half-closes towards the client after the last answer.
+    mutating func shutdownClientWrite()
+    /// Gives the client (and `initial`, its bytes read but not consumed) to an HTTP/2 handler;
+    /// the client is not closed.
+    mutating func handOffToHTTP2(ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
+                                 initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?)
+}
+
+/// The outcome of `HTTP1Transport.openUpstream`.
+enum UpstreamOpening: Equatable {
+    /// A pooled connection: writable at once.
+    case ready
+    /// A connect in progress: the handler hears writable (then `connectError`) or times out.
+    case pending
+    /// The connect failed at once with this errno.
+    case failed(Int32)
+}
+
+/// Tags of the two registrations of a connection on its loop.
+enum HTTP1Tag {
+    static let downstream: UInt32 = 0
+    static let upstream: UInt32 = 1
+}
+
+/// The sockets of one HTTP/1 connection on its worker loop: epoll registrations, the worker's
+/// upstream pool, SO_MARK on upstream sockets.
+struct SocketTransport: HTTP1Transport {
+    var client: SocketPeer
+    var server = SocketPeer(fd: -1, side: .upstream)
+    private let ctx: WorkerContext
+    private let address: UInt32
+    private let port: UInt16
+    /// SO_MARK of this connection's upstream sockets: the client's identity rides along
+    /// (`SteerInfo.upstreamMark`); pooled upstream connections are only reused with the same one.
+    private let mark: UInt32
+    private var clientRegistration: EventLoop.Registration = .none
+    private var serverRegistration: EventLoop.Registration = .none
+
+    static let interest = EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+        | EventLoop.Events.edgeTriggered
+
+    init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
+        self.ctx = ctx
+        client = SocketPeer(fd: fd, side: .downstream, readable: true, writable: true)
+        address = addresses.originalDestinationAddress
+        port = addresses.originalDestinationPort
+        mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+    }
+
+    mutating func start(handler: EventHandler) -> Bool {
+        do {
+            clientRegistration = try ctx.loop.register(fd: client.fd, events: Self.interest, handler: handler,
+                                                       tag: HTTP1Tag.downstream)
+            return true
+        } catch {
+            Socket.close(client.fd)
+            return false
+        }
+    }
+
+    mutating func openUpstream(handler: EventHandler) -> UpstreamOpening {
+        if let pooled = ctx.upstreams.take(address: address, port: port, mark: mark, for: handler,
+                                           tag: HTTP1Tag.upstream) {
+            serverRegistration = pooled.registration
+            server = SocketPeer(fd: pooled.fd, side: .upstream, readable: false, writable: true)
+            return .ready
+        }
+        var fd: Int32 = -1
+        do {
+            fd = try Socket.connectTCP(address: address, port: port, mark: mark)
+            serverRegistration = try ctx.loop.register(fd: fd, events: Self.interest, handler: handler,
+                                                       tag: HTTP1Tag.upstream)
+        } catch {
+            if fd >= 0 { Socket.close(fd) }
+            return .failed(error.errno)
+        }
+        server = SocketPeer(fd: fd, side: .upstream)
+        return .pending
+    }
+
+    mutating func connectError() -> Int32 { Socket.pendingError(server.fd) }
+
+    mutating func parkUpstream() {
+        ctx.upstreams.park(fd: server.fd, registration: serverRegistration, address: address, port: port, mark: mark)
+        server = SocketPeer(fd: -1, side: .upstream)
+        serverRegistration = .none
+    }
+
+    mutating func closeUpstream() {
+        ctx.loop.forget(serverRegistration)
+        Socket.close(server.fd)
+        server = SocketPeer(fd: -1, side: .upstream)
+        serverRegistration = .none
+    }
+
+    mutating func closeClient(reset: Bool) {
+        ctx.loop.forget(clientRegistration)
+        if reset {
+            Socket.closeWithReset(client.fd)
+        } else {
+            Socket.close(client.fd)
+        }
+    }
+
+    mutating func shutdownClientWrite() { Socket.shutdownWrite(client.fd) }
+
+    mutating func handOffToHTTP2(ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
+                                 initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?) {
+        ctx.loop.deregister(fd: client.fd, registration: clientRegistration)
+        guard let h2 = HTTP2Connection(ctx: ctx, fd: client.fd, addresses: addresses, steer: steer,
+                                       initial: initial, upgrade: upgrade)
+        else {
+            Socket.close(client.fd)
+            return
+        }
+        h2.start()
+    }
+}

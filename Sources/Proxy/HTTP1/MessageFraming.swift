@@ -1,0 +1,92 @@
+import HTTP1
+
+/// Where the current message (head and body) ends in the buffer that holds it from its first
+/// byte: the one bookkeeping the request forwarder and the response relay share. Bytes leave the
+/// front of the buffer (`consumed`); `available` says how many of the buffered bytes still belong
+/// to the message, scanning a chunked body incrementally so each byte is scanned once.
+struct MessageFraming {
+    private enum Kind {
+        /// This many bytes of the message are still to come.
+        case length(Int)
+        /// `scanned`: bytes from the buffer's front already scanned; `done`: the last chunk ends
+        /// `scanned` bytes in.
+        case chunked(ChunkedScanner, scanned: Int, done: Bool)
+        /// A response body that ends with the upstream's connection.
+        case untilClose
+    }
+
+    private var kind: Kind
+
+    /// A message with nothing left (before the first one).
+    init() { kind = .length(0) }
+
+    /// The message whose head of `headLength` bytes declared `framing`. A request body never
+    /// runs until close (RFC 9112 6.3: without a length a request has no body). Nil when
+    /// Content-Length does not fit in an Int together with the head.
+    init?(_ framing: BodyFraming, headLength: Int, isRequest: Bool, limits: Limits) {
+        switch framing {
+        case .none:
+            kind = .length(headLength)
+        case .contentLength(let n):
+            let (total, overflow) = headLength.addingReportingOverflow(n)
+            guard !overflow else { return nil }
+            kind = .length(total)
+        case .chunked:
+            kind = .chunked(ChunkedScanner(limits: limits), scanned: headLength, done: false)
+        case .untilClose:
+            kind = isRequest ? .length(headLength) : .untilClose
+        }
+    }
+
+    /// How many bytes at the front of `bytes` belong to the message; -1 when the chunked body is
+    /// malformed.
+    mutating func available(in bytes: UnsafeRawBufferPointer) -> Int {
+        let count = bytes.count
+        switch kind {
+        case .length(let remaining):
+            return min(count, remaining)
+        case .untilClose:
+            return count
+        case .chunked(var scanner, let scanned, let done):
+            if done || scanned >= count { return min(scanned, count) }
+            switch scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[scanned...])) {
+            case .needMore:
+                kind = .chunked(scanner, scanned: count, done: false)
+                return count
+            case .done(let k):
+                kind = .chunked(scanner, scanned: scanned + k, done: true)
+                return scanned + k
+            case .error:
+                return -1
+            }
+        }
+    }
+
+    /// `n` bytes of the message left the front of the buffer.
+    mutating func consumed(_ n: Int) {
+        switch kind {
+        case .length(let remaining): kind = .length(remaining - n)
+        case .untilClose: break
+        case .chunked(let scanner, let scanned, let done): kind = .chunked(scanner, scanned: scanned - n, done: done)
+        }
+    }
+
+    /// Every byte of the message left the buffer. `closedAndDrained`: for an until-close body,
+    /// the connection ended and nothing of it is buffered.
+    func isComplete(closedAndDrained: Bool = false) -> Bool {
+        switch kind {
+        case .length(let remaining): return remaining == 0
+        case .untilClose: return closedAndDrained
+        case .chunked(_, let scanned, let done): return done && scanned == 0
+        }
+    }
+
+    /// Every byte of the message was read (it may still be buffered).
+    var isFullyRead: Bool {
+        switch kind {
+        case .length(let n): return n == 0
+        case .chunked(_, _, let done): return done
+        case .untilClose: return false
+        }
+    }
+}
