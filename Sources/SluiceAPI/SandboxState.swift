@@ -1,0 +1,173 @@
+/// What a running sandbox is made of; written to `<state directory>/state.json` by `up` and read
+/// by `down`, `exec` and the agent (`--endpoints`: endpoints, their labels, world hosts, the
+/// node's address). The one schema of that file: the CLI writes it with Foundation's encoder, the
+/// agent reads it with SluiceJSON.
+///
+/// The agent also reads hand-written endpoint files (tests, other node set-ups): keys marked
+/// "optional in the file" may be absent there and decode to the default shown.
+public struct SandboxState: Codable, Equatable, Sendable {
+    /// A pod as the datapath and policy see it.
+    public struct Endpoint: Codable, Equatable, Sendable {
+        /// Endpoint ID: 1, 2, ... in file order; `kube-system/kube-dns` is first.
+        public var id: Int
+        public var namespace: String
+        public var pod: String
+        public var podLabels: [String: String]
+        /// The namespace's labels, `kubernetes.io/metadata.name` included.
+        public var namespaceLabels: [String: String]
+        /// Dotted IPv4 address (`10.244.1.11`).
+        public var ipv4: String
+        /// The pod's network namespace (`sluice-backend-backend`).
+        public var netns: String
+        /// The host-side veth inside the node namespace (`lxc1a2b3c4d`).
+        public var hostIfName: String
+        /// Its ifindex inside the node namespace (0 until the veth exists).
+        public var hostIfIndex: Int
+        public var serviceAccount: String
+        public var namedPorts: [NamedPort]
+
+        public init(id: Int, namespace: String, pod: String, podLabels: [String: String],
+                    namespaceLabels: [String: String] = [:], ipv4: String, netns: String = "", hostIfName: String = "",
+                    hostIfIndex: Int = 0, serviceAccount: String = "default", namedPorts: [NamedPort] = []) {
+            self.id = id
+            self.namespace = namespace
+            self.pod = pod
+            self.podLabels = podLabels
+            self.namespaceLabels = namespaceLabels
+            self.ipv4 = ipv4
+            self.netns = netns
+            self.hostIfName = hostIfName
+            self.hostIfIndex = hostIfIndex
+            self.serviceAccount = serviceAccount
+            self.namedPorts = namedPorts
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case id, namespace, pod, podLabels, namespaceLabels, ipv4, netns, hostIfName, hostIfIndex, serviceAccount,
+                 namedPorts
+        }
+
+        /// Optional in the file: `namespaceLabels` ([:]), `netns`, `hostIfName` (""), `hostIfIndex`
+        /// (0), `serviceAccount` ("default"), `namedPorts` ([]).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(Int.self, forKey: .id)
+            namespace = try c.decode(String.self, forKey: .namespace)
+            pod = try c.decode(String.self, forKey: .pod)
+            podLabels = try c.decode([String: String].self, forKey: .podLabels)
+            namespaceLabels = try c.decodeIfPresent([String: String].self, forKey: .namespaceLabels) ?? [:]
+            ipv4 = try c.decode(String.self, forKey: .ipv4)
+            netns = try c.decodeIfPresent(String.self, forKey: .netns) ?? ""
+            hostIfName = try c.decodeIfPresent(String.self, forKey: .hostIfName) ?? ""
+            hostIfIndex = try c.decodeIfPresent(Int.self, forKey: .hostIfIndex) ?? 0
+            serviceAccount = try c.decodeIfPresent(String.self, forKey: .serviceAccount) ?? "default"
+            namedPorts = try c.decodeIfPresent([NamedPort].self, forKey: .namedPorts) ?? []
+        }
+    }
+
+    /// A namespace and its labels.
+    public struct Namespace: Codable, Equatable, Sendable {
+        public var name: String
+        public var labels: [String: String]
+
+        public init(name: String, labels: [String: String]) {
+            self.name = name
+            self.labels = labels
+        }
+    }
+
+    /// A world host: DNS name, addresses (owned by `worldNetns`) and TTL.
+    public struct WorldHost: Codable, Equatable, Sendable {
+        public var name: String
+        public var addresses: [String]
+        public var ttl: UInt32
+        /// Set for the Kubernetes API server (the agent gives it identity kube-apiserver).
+        public var kubeAPIServer: Bool?
+
+        public init(name: String, addresses: [String], ttl: UInt32, kubeAPIServer: Bool? = nil) {
+            self.name = name
+            self.addresses = addresses
+            self.ttl = ttl
+            self.kubeAPIServer = kubeAPIServer
+        }
+    }
+
+    /// A background process the sandbox started and `down` stops.
+    public struct ServerProcess: Codable, Equatable, Sendable {
+        /// `namespace/pod`, `world/NAME` or `kube-system/kube-dns`.
+        public var owner: String
+        /// The server kind (`httpbin`, `http-static`, `tcp`, `dns`).
+        public var kind: String
+        public var port: Int
+        public var pid: Int32
+        public var logPath: String
+        /// A string `/proc/PID/cmdline` must contain before `down` signals the PID, so a reused
+        /// PID is never killed.
+        public var marker: String
+
+        public init(owner: String, kind: String, port: Int, pid: Int32, logPath: String, marker: String) {
+            self.owner = owner
+            self.kind = kind
+            self.port = port
+            self.pid = pid
+            self.logPath = logPath
+            self.marker = marker
+        }
+    }
+
+    /// `sluice-node`.
+    public var nodeNetns: String
+    /// The node's own address (`10.244.0.1`).
+    public var nodeIP: String
+    /// The kube-dns pod's address, the pods' only name server.
+    public var dnsIP: String
+    public var namespaces: [Namespace]
+    public var endpoints: [Endpoint]
+    /// `sluice-world` when the topology has world hosts, else `nil`.
+    public var worldNetns: String?
+    public var world: [WorldHost]
+    public var servers: [ServerProcess]
+    /// The agent's PID; filled by whoever starts the agent. `down` stops it like a server
+    /// (only if its command line contains `sluice`).
+    public var agentPID: Int32?
+
+    public init(nodeNetns: String, nodeIP: String, dnsIP: String, namespaces: [Namespace], endpoints: [Endpoint],
+                worldNetns: String?, world: [WorldHost], servers: [ServerProcess], agentPID: Int32?) {
+        self.nodeNetns = nodeNetns
+        self.nodeIP = nodeIP
+        self.dnsIP = dnsIP
+        self.namespaces = namespaces
+        self.endpoints = endpoints
+        self.worldNetns = worldNetns
+        self.world = world
+        self.servers = servers
+        self.agentPID = agentPID
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case nodeNetns, nodeIP, dnsIP, namespaces, endpoints, worldNetns, world, servers, agentPID
+    }
+
+    /// Optional in the file: everything but `endpoints` (`nodeIP` "" means none: locally
+    /// generated packets are still the host's).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nodeNetns = try c.decodeIfPresent(String.self, forKey: .nodeNetns) ?? ""
+        nodeIP = try c.decodeIfPresent(String.self, forKey: .nodeIP) ?? ""
+        dnsIP = try c.decodeIfPresent(String.self, forKey: .dnsIP) ?? ""
+        namespaces = try c.decodeIfPresent([Namespace].self, forKey: .namespaces) ?? []
+        endpoints = try c.decode([Endpoint].self, forKey: .endpoints)
+        worldNetns = try c.decodeIfPresent(String.self, forKey: .worldNetns)
+        world = try c.decodeIfPresent([WorldHost].self, forKey: .world) ?? []
+        servers = try c.decodeIfPresent([ServerProcess].self, forKey: .servers) ?? []
+        agentPID = try c.decodeIfPresent(Int32.self, forKey: .agentPID)
+    }
+
+    /// The endpoint for `namespace/pod` (a bare `pod` means namespace `default`).
+    public func endpoint(target: String) -> Endpoint? {
+        let parts = target.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let namespace = parts.count == 2 ? String(parts[0]) : "default"
+        let pod = String(parts[parts.count - 1])
+        return endpoints.first { $0.namespace == namespace && $0.pod == pod }
+    }
+}
