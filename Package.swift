@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "HTTP2",
+                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
