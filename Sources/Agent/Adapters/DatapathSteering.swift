@@ -2,7 +2,9 @@ import CSluiceShared
 import Datapath
 import Proxy
 
-/// The datapath's steering table as the proxy's `SteeringTable`.
+/// The datapath's steering table as the proxy's `SteeringTable`: the adapter through which the
+/// data plane (Proxy, which does not import Datapath) reads `sluice_steered` and the steering
+/// epoch. Each worker puts its own `SteeringCache` in front of it.
 final class DatapathSteering: SteeringTable {
     let datapath: Datapath
     init(_ datapath: Datapath) { self.datapath = datapath }
