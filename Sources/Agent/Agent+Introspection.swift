@@ -7,6 +7,8 @@ import SluiceAPI
 import SluiceIO
 import SluiceJSON
 
+/// The agent's read-only answers: `.introspect` (an `AgentIntrospection`) and `.conntrackList`
+/// (`[ConntrackEntry]`), both SluiceAPI types sent as JSON in the response's message.
 extension Agent {
     /// Answers `introspect`. Control thread, under the agent's lock (see `handle`).
     func introspect() -> ControlResponse {
