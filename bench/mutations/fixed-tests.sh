@@ -103,6 +103,6 @@ mutation "the agent's JSON writer leaves a tab raw (EndpointDirectoryTests: writ
   'EndpointDirectoryTests|StateFileCodecTests'
 
 mutation "the agent reads state.json's hostIfIndex from another key (StateFileCodecTests)" \
-  Sources/SluiceAPI/SandboxState.swift \
+  Sources/SluiceAPI/SandboxState+Decoding.swift \
   's/hostIfIndex = try c\.decodeIfPresent\(Int\.self, forKey: \.hostIfIndex\) \?\? 0/hostIfIndex = try c.decodeIfPresent(Int.self, forKey: .id) ?? 0/' \
   'StateFileCodecTests'
