@@ -50,19 +50,30 @@ let package = Package(
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
         .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON"], swiftSettings: optimize),
+        // What the agent and the CLI say to each other: control operations, requests and
+        // answers, the state files' schemas, the control client. No Foundation.
+        .target(name: "SluiceAPI", dependencies: ["Policy", "Flows", "SluiceJSON", "SluiceIO"], swiftSettings: optimize),
         .target(name: "Datapath",
-                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO"],
+                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO", "SluiceAPI"],
                 swiftSettings: optimize),
+        // The data plane: workers, listeners, HTTP and DNS proxies. The kernel reaches it only
+        // through its protocols (SteeringTable, FlowSink, FQDNLearning), which Agent implements.
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "SluiceJSON", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
-        .target(name: "Sandbox", dependencies: ["Yams", "CSluice"]),
+        // The control plane: start-up order, control server, policy store, FQDN service, command
+        // line, and the adapters from Proxy's protocols to Datapath.
+        .target(name: "Agent",
+                dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "HTTP1", "HTTP2", "DNS", "Policy",
+                               "Flows", "CSluice", "CSluiceShared"],
+                swiftSettings: optimize),
+        .target(name: "Sandbox", dependencies: ["SluiceAPI", "Yams", "CSluice"]),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
-        .executableTarget(name: "sluice-agent", dependencies: ["Proxy"], swiftSettings: optimize,
+        .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["Proxy", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "HTTP2",
+                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
@@ -81,8 +92,12 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "Sandbox", "Datapath"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "SluiceIO"]),
+        .testTarget(name: "AgentTests",
+                    dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
+                                   "SluiceIO", "HTTP1", "DNS", "CSluiceShared"]),
+        .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),

@@ -1,5 +1,6 @@
 internal import CLibbpf
 public import CSluiceShared
+public import SluiceAPI
 
 #if canImport(Glibc)
 internal import Glibc
@@ -99,30 +100,8 @@ extension Datapath {
             "bpf_map_update_elem", "sluice_ct")
     }
 
-    /// One `sluice_ct` entry as `sluice bpf ct list` shows it.
-    public struct ConntrackEntry: Sendable, Equatable, Codable {
-        /// `TCP` or `UDP` (or the protocol number).
-        public var proto: String
-        public var source: String
-        public var destination: String
-        public var sourcePort: UInt16
-        public var destinationPort: UInt16
-        /// CLOCK_MONOTONIC nanoseconds of the first packet.
-        public var createdNs: UInt64
-        /// Flag names: `from-pod`, `to-pod`, `closed`, `fqdn`.
-        public var flags: [String]
-
-        public init(proto: String, source: String, destination: String, sourcePort: UInt16, destinationPort: UInt16,
-                    createdNs: UInt64, flags: [String]) {
-            self.proto = proto
-            self.source = source
-            self.destination = destination
-            self.sourcePort = sourcePort
-            self.destinationPort = destinationPort
-            self.createdNs = createdNs
-            self.flags = flags
-        }
-    }
+    /// One `sluice_ct` entry as `sluice bpf ct list` shows it (the `ct-list` answer's schema).
+    public typealias ConntrackEntry = SluiceAPI.ConntrackEntry
 
     /// Every tracked connection (one walk of the pinned `sluice_ct`), sorted by source then destination.
     public func conntrackEntries() throws -> [ConntrackEntry] {

@@ -18,7 +18,7 @@ protocol DNSAnswerSink: AnyObject {
 final class DNSWorker {
     let ctx: WorkerContext
     let config: DNSProxyConfig
-    let service: FQDNService?
+    let service: FQDNLearning?
     let counters = DNSCounters()
     /// Query IDs and upstream socket choice for UDP and TCP alike.
     let random = DNSRandom()
@@ -28,7 +28,7 @@ final class DNSWorker {
     private(set) var forwarder: DNSForwarder?
     private(set) var tcp: DNSTCPListener?
 
-    init(ctx: WorkerContext, config: DNSProxyConfig, service: FQDNService?) {
+    init(ctx: WorkerContext, config: DNSProxyConfig, service: FQDNLearning?) {
         self.ctx = ctx
         self.config = config
         self.service = service

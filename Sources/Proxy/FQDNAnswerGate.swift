@@ -15,7 +15,7 @@ final class FQDNAnswerGate: TimerTarget {
     }
 
     private let loop: EventLoop
-    private let service: FQDNService
+    private let service: FQDNLearning
     private let maxDelayNs: UInt64
     private var held: [UInt64: Held] = [:]
     /// Tokens in hold order; deadlines are hold time + a constant, so this is deadline order.
@@ -29,7 +29,7 @@ final class FQDNAnswerGate: TimerTarget {
     /// Answers released because the delay ran out first (Cilium counts these too).
     private(set) var releasedAfterMaxDelay = 0
 
-    init(loop: EventLoop, service: FQDNService, maxDelayNs: UInt64) {
+    init(loop: EventLoop, service: FQDNLearning, maxDelayNs: UInt64) {
         self.loop = loop
         self.service = service
         self.maxDelayNs = maxDelayNs

@@ -25,7 +25,7 @@ public final class ProxyServer {
     /// DNS proxy (UDP and TCP listeners on `dns.listenAddress:listenPort`), learning toFQDNs
     /// names through `fqdn` when given.
     public func start(steering: SteeringTable, flows: FlowSink?, snapshot: PolicySnapshot,
-                      dns: DNSProxyConfig? = nil, fqdn: FQDNService? = nil) throws {
+                      dns: DNSProxyConfig? = nil, fqdn: FQDNLearning? = nil) throws {
         for i in 0..<max(1, config.workers) {
             let fd = try Socket.listenTCP(address: config.httpListenAddress, port: config.httpListenPort,
                                           transparent: true, reusePort: true)

@@ -1,3 +1,5 @@
+import SluiceAPI
+
 /// The sandbox's DNS: the dnsmasq hosts file and command line for the kube-dns pod, and the
 /// `resolv.conf` each pod resolves through. Pure text builders.
 ///

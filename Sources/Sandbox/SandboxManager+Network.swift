@@ -1,3 +1,5 @@
+import SluiceAPI
+
 /// The `ip` and `sysctl` steps that build the sandbox's network. Every step is one external
 /// command; a failure throws an error naming it and its stderr.
 extension SandboxManager {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAPI
 
 /// Reading, writing and removing the sandbox's state and files.
 extension SandboxManager {

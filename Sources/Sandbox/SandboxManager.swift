@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAPI
 
 /// Builds, records and removes the sandbox: a node network namespace, one namespace per pod
 /// joined to it by a veth, a DNS pod (dnsmasq) and the pods' servers.

@@ -1,3 +1,5 @@
+import SluiceAPI
+
 /// What `up` will build, computed from a topology without touching the system: namespaces with
 /// their labels, endpoints with IDs, addresses and interface names, the DNS pod, world hosts.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAPI
 
 /// Starts the sandbox's servers inside network namespaces and waits until they accept
 /// connections. Knows each server kind's command line.

@@ -1,3 +1,5 @@
+import SluiceAPI
+
 /// Checks the cross-references of a decoded topology: names are DNS labels, nothing is declared
 /// twice, pods live in declared (or implicit) namespaces, world addresses stay outside the pod
 /// range. Pure; reports the first problem with its path.

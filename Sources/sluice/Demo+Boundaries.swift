@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Proxy
 import Sandbox
+import SluiceAPI
 
 /// Act 2 of `sluice demo`: the blog's L3/L4 sequence (proxy-config/examples/blog/ on
 /// proxy-config/sandbox/blog.yaml), each policy applied in turn and each client check printed

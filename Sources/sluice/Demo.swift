@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Proxy
 import Sandbox
+import SluiceAPI
 
 /// `sluice demo`: act 1 is the DigitalOcean tutorial's L7 step on a sandbox node, request by
 /// request; act 2 walks the L3/L4 sequence of the blog "Service Boundaries: The Cilium Way"

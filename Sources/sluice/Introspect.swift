@@ -3,13 +3,13 @@ import Datapath
 import Flows
 import Foundation
 import Policy
-import Proxy
+import SluiceAPI
 import SluiceJSON
 
 /// Asks the agent for its state (`introspect` on the control socket).
 enum AgentQuery {
     static func introspection(socket: String) throws -> AgentIntrospection {
-        let response = try ControlClient.send(ControlRequest(op: AgentIntrospection.operation), path: socket)
+        let response = try ControlClient.send(ControlRequest(op: .introspect), path: socket)
         guard response.ok else { throw ValidationError(response.message) }
         return try JSON.decode(AgentIntrospection.self, from: Array(response.message.utf8))
     }
@@ -140,9 +140,9 @@ struct BPFCommand: ParsableCommand {
             var socket: String = Paths.controlSocket
 
             func run() throws {
-                let response = try ControlClient.send(ControlRequest(op: AgentIntrospection.conntrackOperation), path: socket)
+                let response = try ControlClient.send(ControlRequest(op: .conntrackList), path: socket)
                 guard response.ok else { throw ValidationError(response.message) }
-                let entries = try JSON.decode([Datapath.ConntrackEntry].self, from: Array(response.message.utf8))
+                let entries = try JSON.decode([ConntrackEntry].self, from: Array(response.message.utf8))
                 IntrospectionText.conntrack(entries, nowNs: Clock.monotonic()).forEach { print($0) }
             }
         }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Datapath
 import Foundation
-import Proxy
 import Sandbox
+import SluiceAPI
 
 struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -107,7 +107,7 @@ struct SandboxCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             for e in state.endpoints { print("\(e.namespace)/\(e.pod)\t\(e.ipv4)\tendpoint \(e.id)") }
-            let response = try ControlClient.send(ControlRequest(op: "status"), path: Paths.controlSocket)
+            let response = try ControlClient.send(ControlRequest(op: .status), path: Paths.controlSocket)
             print(response.message)
         }
     }
@@ -194,7 +194,7 @@ enum SandboxLifecycle {
             if kill(pid, 0) != 0 {
                 throw ValidationError("the agent exited during start-up:\n" + logTail())
             }
-            if let r = try? ControlClient.send(ControlRequest(op: "status"), path: Paths.controlSocket), r.ok {
+            if let r = try? ControlClient.send(ControlRequest(op: .status), path: Paths.controlSocket), r.ok {
                 return
             }
             usleep(100_000)

@@ -4,7 +4,7 @@ import Flows
 import Foundation
 import Glibc
 import PolicyYAML
-import Proxy
+import SluiceAPI
 import SluiceIO
 
 /// `sluice`: a transparent per-node L7 policy proxy. Argument parsing and wiring only.
@@ -37,14 +37,14 @@ enum Paths {
     static let runDirectory = "/run/sluice"
     static let sandboxState = runDirectory + "/sandbox"
     /// The agent's defaults, so the CLI and `sluice-agent` agree without passing them.
-    static let agentState = AgentCommandLine.defaults.stateDirectory
-    static let controlSocket = AgentCommandLine.defaults.controlSocket
-    static let pinDirectory = AgentCommandLine.defaults.pinDirectory
+    static let agentState = AgentPaths.stateDirectory
+    static let controlSocket = AgentPaths.controlSocket
+    static let pinDirectory = AgentPaths.pinDirectory
 
     /// The repository the binary was built in (holds bpf/, .venv/, integration/servers/): the
     /// agent's rule (`SLUICE_HOME`, else the nearest directory above the executable holding
     /// Package.swift, else the working directory).
-    static var repoRoot: String { AgentCommandLine.repositoryRoot() }
+    static var repoRoot: String { AgentPaths.repositoryRoot() }
 
     static var executable: String { Files.executablePath() ?? CommandLine.arguments[0] }
 }
@@ -96,7 +96,7 @@ struct PolicyCommand: ParsableCommand {
                 try PolicyObjects.print(format: output, socket: socket)
                 return
             }
-            let response = try ControlClient.send(ControlRequest(op: "get"), path: socket)
+            let response = try ControlClient.send(ControlRequest(op: .get), path: socket)
             print(response.message)
             if !response.ok { throw ExitCode(1) }
         }
@@ -136,6 +136,6 @@ extension ControlRequest {
     /// columns (the agent has no YAML parser); a YAML syntax error is a `LoadError` naming the
     /// file, line and column, as the agent's own errors do.
     static func apply(file: String, yamlText: String) throws -> ControlRequest {
-        ControlRequest(op: "apply", file: file, documents: try PolicyYAML.documents(yamlText, fileName: file))
+        ControlRequest(op: .apply, file: file, documents: try PolicyYAML.documents(yamlText, fileName: file))
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Policy
 import PolicyYAML
+@testable import Agent
 @testable import Proxy
 import SluiceIO
 import XCTest

@@ -2,6 +2,7 @@ import DNS
 import Foundation
 import Policy
 import PolicyYAML
+@testable import Agent
 @testable import Proxy
 import SluiceIO
 import XCTest

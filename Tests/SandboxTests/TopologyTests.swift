@@ -1,5 +1,6 @@
-import XCTest
 @testable import Sandbox
+import SluiceAPI
+import XCTest
 
 final class TopologyTests: XCTestCase {
     private func parseError(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> TopologyError? {

@@ -102,7 +102,7 @@ mutation "the agent's JSON writer leaves a tab raw (EndpointDirectoryTests: writ
   's/case 0x09: append\("\\\\t"\)/case 0x09: append("\\t")/' \
   'EndpointDirectoryTests|StateFileCodecTests'
 
-mutation "the CLI writes state.json with another key for pod labels (StateFileCodecTests)" \
-  Sources/Sandbox/SandboxState.swift \
-  's/public var podLabels: \[String: String\]/public var podLabels: [String: String]\n        enum CodingKeys: String, CodingKey { case id, namespace, pod, podLabels = "labels", namespaceLabels, ipv4, netns, hostIfName, hostIfIndex, serviceAccount, namedPorts }/' \
+mutation "the agent reads state.json's hostIfIndex from another key (StateFileCodecTests)" \
+  Sources/SluiceAPI/SandboxState+Decoding.swift \
+  's/hostIfIndex = try c\.decodeIfPresent\(Int\.self, forKey: \.hostIfIndex\) \?\? 0/hostIfIndex = try c.decodeIfPresent(Int.self, forKey: .id) ?? 0/' \
   'StateFileCodecTests'

@@ -3,7 +3,8 @@ import Policy
 import SluiceJSON
 
 /// The agent's control request as it arrives on its socket (`ControlRequest` in
-/// Sources/Proxy/ControlServer.swift; the fuzz package cannot link the agent, so its fields are
+/// Sources/SluiceAPI/ControlMessages.swift, `op` on the wire; the fuzz package cannot link
+/// SluiceAPI (it needs Flows and SluiceIO), so its fields are
 /// repeated here) and the toFQDNs cache file it reads at start (`FQDNCacheFile` in Flows).
 private struct ControlRequest: Codable {
     var op: String

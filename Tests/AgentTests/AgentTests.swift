@@ -2,7 +2,9 @@ import CSluiceShared
 import Glibc
 import Policy
 import PolicyYAML
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 import SluiceIO
 import SluiceJSON
 import XCTest
@@ -98,7 +100,7 @@ final class AgentTests: XCTestCase {
     }
 
     private func apply(_ agent: Agent, _ yaml: String, file: String) throws -> ControlResponse {
-        agent.handle(ControlRequest(op: "apply", file: file, documents: try PolicyYAML.documents(yaml, fileName: file)))
+        agent.handle(ControlRequest(op: .apply, file: file, documents: try PolicyYAML.documents(yaml, fileName: file)))
     }
 
     /// client -> backend on TCP 53 with `rules` (egress of client), as object `name`.

@@ -1,5 +1,6 @@
 import DNS
 import Policy
+import Proxy
 import SluiceIO
 
 /// The node-wide FQDN learner: one background thread that records answers in the `FQDNCache`,
@@ -10,7 +11,7 @@ import SluiceIO
 /// once the IPs are in place; they hold the answer meanwhile (`FQDNAnswerGate`). The sweep runs
 /// every `sweepIntervalNs`, so an expired IP no connection uses goes within that interval; the
 /// cache file is written at most once per interval, and only after a change.
-public final class FQDNService: @unchecked Sendable {
+public final class FQDNService: FQDNLearning, @unchecked Sendable {
     /// How often expired IPs are swept and the cache file is written (when changed).
     public static let sweepIntervalNs: UInt64 = 1_000_000_000
     /// How often expired connection-tracking entries are deleted (`FQDNDatapath.collectConnections`).

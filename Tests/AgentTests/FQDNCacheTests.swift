@@ -1,6 +1,8 @@
 import DNS
 import Foundation
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 import XCTest
 
 final class FQDNCacheTests: XCTestCase {

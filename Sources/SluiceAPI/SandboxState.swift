@@ -1,5 +1,7 @@
 /// What a running sandbox is made of; written to `<state directory>/state.json` by `up` and read
-/// by `down`, `exec` and the agent (endpoints and their labels).
+/// by `down`, `exec` and the agent (`--endpoints`: endpoints, their labels, world hosts, the
+/// node's address). The one schema of that file: the CLI writes it with Foundation's encoder, the
+/// agent reads it with SluiceJSON (SandboxState+Decoding.swift).
 public struct SandboxState: Codable, Equatable, Sendable {
     /// A pod as the datapath and policy see it.
     public struct Endpoint: Codable, Equatable, Sendable {
@@ -20,12 +22,38 @@ public struct SandboxState: Codable, Equatable, Sendable {
         public var hostIfIndex: Int
         public var serviceAccount: String
         public var namedPorts: [NamedPort]
+
+        public init(id: Int, namespace: String, pod: String, podLabels: [String: String],
+                    namespaceLabels: [String: String] = [:], ipv4: String, netns: String = "", hostIfName: String = "",
+                    hostIfIndex: Int = 0, serviceAccount: String = "default", namedPorts: [NamedPort] = []) {
+            self.id = id
+            self.namespace = namespace
+            self.pod = pod
+            self.podLabels = podLabels
+            self.namespaceLabels = namespaceLabels
+            self.ipv4 = ipv4
+            self.netns = netns
+            self.hostIfName = hostIfName
+            self.hostIfIndex = hostIfIndex
+            self.serviceAccount = serviceAccount
+            self.namedPorts = namedPorts
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, namespace, pod, podLabels, namespaceLabels, ipv4, netns, hostIfName, hostIfIndex, serviceAccount,
+                 namedPorts
+        }
     }
 
     /// A namespace and its labels.
     public struct Namespace: Codable, Equatable, Sendable {
         public var name: String
         public var labels: [String: String]
+
+        public init(name: String, labels: [String: String]) {
+            self.name = name
+            self.labels = labels
+        }
     }
 
     /// A world host: DNS name, addresses (owned by `worldNetns`) and TTL.
@@ -56,6 +84,15 @@ public struct SandboxState: Codable, Equatable, Sendable {
         /// A string `/proc/PID/cmdline` must contain before `down` signals the PID, so a reused
         /// PID is never killed.
         public var marker: String
+
+        public init(owner: String, kind: String, port: Int, pid: Int32, logPath: String, marker: String) {
+            self.owner = owner
+            self.kind = kind
+            self.port = port
+            self.pid = pid
+            self.logPath = logPath
+            self.marker = marker
+        }
     }
 
     /// `sluice-node`.
@@ -73,6 +110,23 @@ public struct SandboxState: Codable, Equatable, Sendable {
     /// The agent's PID; filled by whoever starts the agent. `down` stops it like a server
     /// (only if its command line contains `sluice`).
     public var agentPID: Int32?
+
+    public init(nodeNetns: String, nodeIP: String, dnsIP: String, namespaces: [Namespace], endpoints: [Endpoint],
+                worldNetns: String?, world: [WorldHost], servers: [ServerProcess], agentPID: Int32?) {
+        self.nodeNetns = nodeNetns
+        self.nodeIP = nodeIP
+        self.dnsIP = dnsIP
+        self.namespaces = namespaces
+        self.endpoints = endpoints
+        self.worldNetns = worldNetns
+        self.world = world
+        self.servers = servers
+        self.agentPID = agentPID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case nodeNetns, nodeIP, dnsIP, namespaces, endpoints, worldNetns, world, servers, agentPID
+    }
 
     /// The endpoint for `namespace/pod` (a bare `pod` means namespace `default`).
     public func endpoint(target: String) -> Endpoint? {

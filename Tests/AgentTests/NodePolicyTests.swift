@@ -2,7 +2,9 @@ import Datapath
 import Glibc
 import Policy
 import PolicyYAML
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 import SluiceIO
 import XCTest
 

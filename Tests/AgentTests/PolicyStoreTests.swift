@@ -1,6 +1,8 @@
 import Glibc
 import Policy
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 import SluiceIO
 import XCTest
 

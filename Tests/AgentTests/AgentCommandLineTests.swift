@@ -1,6 +1,8 @@
 import Datapath
 import Policy
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 import XCTest
 
 /// `sluice-agent`'s command line: defaults, both value forms, every kind of error naming the

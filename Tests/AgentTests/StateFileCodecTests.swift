@@ -2,15 +2,18 @@ import DNS
 import Flows
 import Foundation
 import Glibc
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 @testable import Sandbox
 import SluiceIO
 import SluiceJSON
 import XCTest
 
 /// The state files one program writes and another reads, each through the writer and the
-/// reader production uses (endpoints.json is in FlowsTests): the sandbox's state.json is written
-/// by the CLI with Foundation's JSONEncoder and read by the agent with SluiceJSON; fqdn.json is
+/// reader production uses (endpoints.json is in FlowsTests): the sandbox's state.json
+/// (`SandboxState`, SluiceAPI) is written by the CLI with Foundation's JSONEncoder and read by the
+/// agent with SluiceJSON; fqdn.json is
 /// written by the agent's FQDNCache and read back by the agent at start and by `sluice observe`.
 final class StateFileCodecTests: XCTestCase {
     private var directory = ""
@@ -45,23 +48,9 @@ final class StateFileCodecTests: XCTestCase {
         XCTAssertTrue(state.world.contains { $0.kubeAPIServer == true }, "the fixture has an API server")
         try SandboxManager(stateDirectory: directory).save(state)
         let path = directory + "/state.json"
-        let file = try JSON.decode(EndpointsFile.self, from: try Files.read(path))
-        XCTAssertEqual(file.endpoints.count, state.endpoints.count)
-        for (read, written) in zip(file.endpoints, state.endpoints) {
-            XCTAssertEqual(read.id, written.id)
-            XCTAssertEqual(read.namespace, written.namespace)
-            XCTAssertEqual(read.pod, written.pod)
-            XCTAssertEqual(read.podLabels, written.podLabels)
-            XCTAssertEqual(read.namespaceLabels, written.namespaceLabels)
-            XCTAssertEqual(read.ipv4, written.ipv4)
-            XCTAssertEqual(read.hostIfIndex, written.hostIfIndex)
-            XCTAssertEqual(read.serviceAccount, written.serviceAccount)
-            XCTAssertEqual((read.namedPorts ?? []).map { "\($0.name)=\($0.port)" },
-                           written.namedPorts.map { "\($0.name)=\($0.port)" })
-        }
+        let read = try JSON.decode(SandboxState.self, from: try Files.read(path))
+        XCTAssertEqual(read, state, "SluiceJSON reads back every field Foundation's encoder wrote")
         XCTAssertTrue(state.endpoints.contains { !$0.namedPorts.isEmpty }, "the fixture has named ports")
-        XCTAssertEqual((file.world ?? []).map { $0.addresses }, state.world.map { $0.addresses })
-        XCTAssertEqual(file.world?.map { $0.kubeAPIServer ?? false }, state.world.map { $0.kubeAPIServer ?? false })
         // The agent's other reader of the same file: the node's own address.
         let agent = Agent(options: Agent.Options(netns: nil, endpointsFile: path, stateDirectory: directory,
                                                  controlSocket: directory + "/s", bpfObjectDirectory: directory,

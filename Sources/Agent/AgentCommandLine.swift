@@ -3,6 +3,8 @@ import Glibc
 import HTTP1
 import HTTP2
 import Policy
+import Proxy
+import SluiceAPI
 import SluiceIO
 
 /// The agent's command line (`sluice-agent [options]`, also reached as `sluice agent`): one
@@ -104,9 +106,9 @@ public enum AgentCommandLine {
 
     struct State {
         var options = Agent.Options(
-            netns: nil, endpointsFile: "/run/sluice/sandbox/state.json", stateDirectory: "/run/sluice/state",
-            controlSocket: "/run/sluice/agent.sock", bpfObjectDirectory: "", pinDirectory: "/sys/fs/bpf/sluice",
-            nodeName: "sluice-node", proxy: ProxyConfig())
+            netns: nil, endpointsFile: AgentPaths.endpointsFile, stateDirectory: AgentPaths.stateDirectory,
+            controlSocket: AgentPaths.controlSocket, bpfObjectDirectory: "", pinDirectory: AgentPaths.pinDirectory,
+            nodeName: AgentPaths.nodeName, proxy: ProxyConfig())
         var http2MaxConcurrentStreams: UInt32?
         var http2MaxRequestHeadersKB: Int?
         var http2InitialStreamWindowSize: Int?
@@ -278,20 +280,10 @@ public enum AgentCommandLine {
         return value
     }
 
-    /// `SLUICE_HOME`, else the nearest directory above the executable holding Package.swift (the
-    /// repository the binary was built in), else the working directory.
+    /// `SLUICE_HOME`, else the repository the binary was built in (`AgentPaths.repositoryRoot`).
     public static func repositoryRoot(
         environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
     ) -> String {
-        if let home = environment("SLUICE_HOME"), !home.isEmpty { return home }
-        if let exe = Files.executablePath() {
-            var dir = Files.directory(of: exe)
-            while dir != "/" && dir != "." {
-                if Files.exists(dir + "/Package.swift") { return dir }
-                dir = Files.directory(of: dir)
-            }
-        }
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        return getcwd(&buf, buf.count) != nil ? String(cString: buf) : "."
+        AgentPaths.repositoryRoot(environment: environment)
     }
 }

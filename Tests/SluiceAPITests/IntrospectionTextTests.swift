@@ -1,8 +1,7 @@
-import Datapath
 import Flows
 import SluiceJSON
 import XCTest
-@testable import Proxy
+import SluiceAPI
 
 /// `sluice status`, `endpoint list`, `identity list`, `fqdn cache list` and `bpf ct list` text, checked
 /// by hand against cilium-dbg's layouts (tabwriter columns: widest cell + 3; e.g. the labels column is
@@ -80,9 +79,9 @@ final class IntrospectionTextTests: XCTestCase {
 
 extension IntrospectionTextTests {
     func testConntrackList() {
-        let entries = [Datapath.ConntrackEntry(proto: "TCP", source: "10.244.0.5", destination: "10.244.0.6", sourcePort: 43210,
+        let entries = [ConntrackEntry(proto: "TCP", source: "10.244.0.5", destination: "10.244.0.6", sourcePort: 43210,
                                                destinationPort: 80, createdNs: 1_000_000_000, flags: ["from-pod", "closed"]),
-                       Datapath.ConntrackEntry(proto: "UDP", source: "10.244.0.5", destination: "10.96.0.10", sourcePort: 5353,
+                       ConntrackEntry(proto: "UDP", source: "10.244.0.5", destination: "10.96.0.10", sourcePort: 5353,
                                                destinationPort: 53, createdNs: 5_000_000_000, flags: [])]
         XCTAssertEqual(IntrospectionText.conntrack(entries, nowNs: 13_500_000_000), [
             "TCP 10.244.0.5:43210 -> 10.244.0.6:80 age=12s flags=from-pod,closed",

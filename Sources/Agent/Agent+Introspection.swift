@@ -2,56 +2,13 @@ import Datapath
 import Flows
 import Glibc
 import Policy
+import Proxy
+import SluiceAPI
 import SluiceIO
 import SluiceJSON
 
-/// What `sluice status`, `sluice endpoint list` and `sluice identity list` show: the agent's state in
-/// one JSON answer to the control operation `introspect` (read-only; the CLI formats it).
-public struct AgentIntrospection: Codable, Sendable, Equatable {
-    /// The control operation that returns this (as JSON in the response's message).
-    public static let operation = "introspect"
-    /// The control operation of `sluice bpf ct list`: `[Datapath.ConntrackEntry]` as JSON.
-    public static let conntrackOperation = "ct-list"
-
-    public struct Endpoint: Codable, Sendable, Equatable {
-        public var id: UInt32
-        public var namespace: String
-        public var pod: String
-        public var identity: UInt32
-        /// The identity's labels, sorted (`k8s:app=x`).
-        public var labels: [String]
-        public var ipv4: String
-        /// cilium-dbg's enforcement words: `Enabled` when a policy selects the endpoint in that
-        /// direction (unmatched traffic is dropped), `Disabled` otherwise.
-        public var ingressEnforcement: String
-        public var egressEnforcement: String
-        /// Whether the tc programs are attached to its host-side interface.
-        public var attached: Bool
-    }
-
-    public struct Identity: Codable, Sendable, Equatable {
-        public var identity: UInt32
-        public var labels: [String]
-    }
-
-    public var version: String
-    public var uptimeSeconds: UInt64
-    public var nodeName: String
-    public var datapathAttached: Bool
-    public var endpoints: [Endpoint]
-    public var identities: [Identity]
-    /// Policies in force, `Kind namespace/name`.
-    public var policies: [String]
-    public var l7Ports: [String]
-    public var proxyWorkers: Int
-    public var flowsSeen: UInt64
-    public var flowRingSize: UInt64
-    /// `listening on 127.0.0.1:port (udp, tcp)`, or `not running`.
-    public var dnsProxy: String
-    /// The last policy install's timing line, or nil before the first one.
-    public var lastApply: String?
-}
-
+/// The agent's read-only answers: `.introspect` (an `AgentIntrospection`) and `.conntrackList`
+/// (`[ConntrackEntry]`), both SluiceAPI types sent as JSON in the response's message.
 extension Agent {
     /// Answers `introspect`. Control thread, under the agent's lock (see `handle`).
     func introspect() -> ControlResponse {

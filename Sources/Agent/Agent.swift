@@ -3,6 +3,8 @@ import Datapath
 import Flows
 import Glibc
 import Policy
+import Proxy
+import SluiceAPI
 import SluiceIO
 import SluiceJSON
 internal import CSluice
@@ -17,7 +19,7 @@ public final class Agent {
     public struct Options {
         /// Network namespace to enter first (a name under /run/netns), or nil to stay.
         public var netns: String?
-        /// JSON file listing the node's endpoints (the sandbox's state.json has this shape).
+        /// JSON file listing the node's endpoints: a `SandboxState` (the sandbox's state.json).
         public var endpointsFile: String
         /// Where the agent keeps what must survive a restart (policies, identities) and the
         /// endpoint directory `sluice observe` reads.
@@ -143,24 +145,24 @@ public final class Agent {
         lock.lock()
         defer { lock.unlock() }
         switch request.op {
-        case "apply":
+        case .apply:
             guard let documents = request.documents else {
                 return ControlResponse(ok: false, message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
             return apply(documents: documents, fileName: request.file ?? "<stdin>")
-        case "get":
+        case .get:
             return ControlResponse(ok: true, message: policy.repository.listing())
-        case "status":
+        case .status:
             let ports = policy.snapshot.l7Ports.map { $0.description }.joined(separator: "\n")
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
             return ControlResponse(ok: true, message: message)
-        case AgentIntrospection.operation:
+        case .introspect:
             return introspect()
-        case AgentIntrospection.conntrackOperation:
+        case .conntrackList:
             return conntrack()
-        default:
-            return ControlResponse(ok: false, message: "unknown operation \(request.op)")
+        case .unknown(let name):
+            return ControlResponse(ok: false, message: "unknown operation \(name)")
         }
     }
 
@@ -196,7 +198,7 @@ public final class Agent {
     /// and the node's addresses. Anything it cannot use is an error (an endpoint left out would
     /// go without its policy).
     func loadEndpoints() throws {
-        let file = try JSON.decode(EndpointsFile.self, from: Files.read(options.endpointsFile))
+        let file = try JSON.decode(SandboxState.self, from: Files.read(options.endpointsFile))
         var endpoints: [EndpointDescriptor] = []
         for e in file.endpoints {
             guard let ip = IPv4Text.parse(e.ipv4) else {
@@ -205,94 +207,23 @@ public final class Agent {
             }
             let id = UInt32(e.id)
             var namedPorts: [String: UInt16] = [:]
-            for port in e.namedPorts ?? [] { namedPorts[port.name.lowercased()] = port.port }
+            for port in e.namedPorts { namedPorts[port.name.lowercased()] = port.port }
             endpoints.append(EndpointDescriptor(
                 id: id, namespace: e.namespace, podName: e.pod, podLabels: e.podLabels,
-                namespaceLabels: e.namespaceLabels ?? [:], ipv4: ip, serviceAccount: e.serviceAccount ?? "default",
+                namespaceLabels: e.namespaceLabels, ipv4: ip, serviceAccount: e.serviceAccount,
                 namedPorts: namedPorts))
-            ifindexes[id] = Int32(e.hostIfIndex ?? 0)
+            ifindexes[id] = Int32(e.hostIfIndex)
         }
         policy.endpoints = endpoints
         policy.repository.allowLocalhost = options.allowLocalhost
-        policy.repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
+        policy.repository.kubeAPIServerIPv4 = file.world.filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
-        if let text = file.nodeIP {
+        if !file.nodeIP.isEmpty {
+            let text = file.nodeIP
             guard let ip = IPv4Text.parse(text) else {
                 throw AgentStartError(message: "\(options.endpointsFile): nodeIP '\(text)' is not an IPv4 address")
             }
             policy.hostIPv4 = [ip]
         }
-    }
-}
-
-/// The endpoint list the agent reads (the sandbox's state.json; other keys are ignored).
-struct EndpointsFile: Decodable {
-    struct Endpoint: Decodable {
-        var id: Int
-        var namespace: String
-        var pod: String
-        var podLabels: [String: String]
-        var namespaceLabels: [String: String]?
-        var ipv4: String
-        var hostIfIndex: Int?
-        var serviceAccount: String?
-        /// Named container ports (`toPorts` may name them).
-        var namedPorts: [NamedPort]?
-    }
-    struct NamedPort: Decodable {
-        var name: String
-        var port: UInt16
-    }
-    /// Hosts outside the node; the one marked `kubeAPIServer` is the API server.
-    struct WorldHost: Decodable {
-        var addresses: [String]
-        var kubeAPIServer: Bool?
-    }
-    var endpoints: [Endpoint]
-    var world: [WorldHost]?
-    /// The node's own address (identity host); absent is allowed (the datapath still treats
-    /// locally generated packets as the host).
-    var nodeIP: String?
-}
-
-/// Dotted-quad text for IPv4 addresses held in network byte order.
-enum IPv4Text {
-    static func parse(_ text: String) -> UInt32? {
-        let parts = text.split(separator: ".")
-        guard parts.count == 4 else { return nil }
-        var bytes: [UInt8] = []
-        for p in parts {
-            guard let b = UInt8(p) else { return nil }
-            bytes.append(b)
-        }
-        return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-    }
-
-    static func format(_ ip: UInt32) -> String {
-        "\(ip & 0xFF).\(ip >> 8 & 0xFF).\(ip >> 16 & 0xFF).\(ip >> 24)"
-    }
-}
-
-/// The datapath's steering table as the proxy's `SteeringTable`.
-final class DatapathSteering: SteeringTable {
-    let datapath: Datapath
-    init(_ datapath: Datapath) { self.datapath = datapath }
-
-    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
-                protocol proto: UInt8) -> SteerInfo? {
-        let tuple = sluice_tuple(src_ip4: sourceAddress, dst_ip4: destinationAddress, src_port: sourcePort,
-                                 dst_port: destinationPort, proto: proto, _pad: (0, 0, 0))
-        return datapath.lookupSteered(tuple).map(SteerInfo.init)
-    }
-
-    var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { datapath.steeringEpoch.current }
-}
-
-/// The pinned flow ring as the proxy's `FlowSink`.
-final class RingSink: FlowSink {
-    let ring: FlowRing
-    init(_ ring: FlowRing) { self.ring = ring }
-    @inline(__always) func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) {
-        ring.append(fill)
     }
 }

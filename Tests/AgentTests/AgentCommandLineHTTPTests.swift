@@ -1,5 +1,7 @@
 import HTTP1
-@testable import Proxy
+@testable import Agent
+import Proxy
+import SluiceAPI
 import XCTest
 
 /// The HTTP/1 hardening options of `sluice-agent`: underscore-header action and head limits.

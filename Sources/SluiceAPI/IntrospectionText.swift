@@ -1,4 +1,3 @@
-import Datapath
 import Flows
 
 /// The text of `sluice status`, `sluice endpoint list`, `sluice identity list` and
@@ -86,7 +85,7 @@ public enum IntrospectionText {
 
     /// `sluice bpf ct list`: one line per tracked connection, like `cilium-dbg bpf ct list global`
     /// (`TCP 10.0.0.1:43210 -> 10.0.0.2:80 age=12s flags=from-pod,closed`); `nowNs` is CLOCK_MONOTONIC.
-    public static func conntrack(_ entries: [Datapath.ConntrackEntry], nowNs: UInt64) -> [String] {
+    public static func conntrack(_ entries: [ConntrackEntry], nowNs: UInt64) -> [String] {
         entries.map { e in
             let age = nowNs > e.createdNs ? (nowNs - e.createdNs) / 1_000_000_000 : 0
             return "\(e.proto) \(e.source):\(e.sourcePort) -> \(e.destination):\(e.destinationPort) age=\(age)s flags="

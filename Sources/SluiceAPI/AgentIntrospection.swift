@@ -1,0 +1,74 @@
+/// What `sluice status`, `sluice endpoint list` and `sluice identity list` show: the agent's state in
+/// one JSON answer to the control operation `.introspect` (read-only; the CLI formats it).
+public struct AgentIntrospection: Codable, Sendable, Equatable {
+    public struct Endpoint: Codable, Sendable, Equatable {
+        public var id: UInt32
+        public var namespace: String
+        public var pod: String
+        public var identity: UInt32
+        /// The identity's labels, sorted (`k8s:app=x`).
+        public var labels: [String]
+        public var ipv4: String
+        /// cilium-dbg's enforcement words: `Enabled` when a policy selects the endpoint in that
+        /// direction (unmatched traffic is dropped), `Disabled` otherwise.
+        public var ingressEnforcement: String
+        public var egressEnforcement: String
+        /// Whether the tc programs are attached to its host-side interface.
+        public var attached: Bool
+
+        public init(id: UInt32, namespace: String, pod: String, identity: UInt32, labels: [String], ipv4: String, ingressEnforcement: String, egressEnforcement: String, attached: Bool) {
+            self.id = id
+            self.namespace = namespace
+            self.pod = pod
+            self.identity = identity
+            self.labels = labels
+            self.ipv4 = ipv4
+            self.ingressEnforcement = ingressEnforcement
+            self.egressEnforcement = egressEnforcement
+            self.attached = attached
+        }
+    }
+
+    public struct Identity: Codable, Sendable, Equatable {
+        public var identity: UInt32
+        public var labels: [String]
+
+        public init(identity: UInt32, labels: [String]) {
+            self.identity = identity
+            self.labels = labels
+        }
+    }
+
+    public var version: String
+    public var uptimeSeconds: UInt64
+    public var nodeName: String
+    public var datapathAttached: Bool
+    public var endpoints: [Endpoint]
+    public var identities: [Identity]
+    /// Policies in force, `Kind namespace/name`.
+    public var policies: [String]
+    public var l7Ports: [String]
+    public var proxyWorkers: Int
+    public var flowsSeen: UInt64
+    public var flowRingSize: UInt64
+    /// `listening on 127.0.0.1:port (udp, tcp)`, or `not running`.
+    public var dnsProxy: String
+    /// The last policy install's timing line, or nil before the first one.
+    public var lastApply: String?
+
+    public init(version: String, uptimeSeconds: UInt64, nodeName: String, datapathAttached: Bool, endpoints: [Endpoint], identities: [Identity], policies: [String], l7Ports: [String], proxyWorkers: Int, flowsSeen: UInt64, flowRingSize: UInt64, dnsProxy: String, lastApply: String?) {
+        self.version = version
+        self.uptimeSeconds = uptimeSeconds
+        self.nodeName = nodeName
+        self.datapathAttached = datapathAttached
+        self.endpoints = endpoints
+        self.identities = identities
+        self.policies = policies
+        self.l7Ports = l7Ports
+        self.proxyWorkers = proxyWorkers
+        self.flowsSeen = flowsSeen
+        self.flowRingSize = flowRingSize
+        self.dnsProxy = dnsProxy
+        self.lastApply = lastApply
+    }
+}

@@ -1,0 +1,39 @@
+import Policy
+
+/// A control request: one JSON object per connection, sent by `sluice apply`, `sluice policy get`.
+public struct ControlRequest: Codable, Sendable {
+    public var op: ControlOperation
+    /// apply: the file's name (for error messages) and its documents, parsed from YAML by the
+    /// CLI (`PolicyYAML`) with their lines and columns, so the agent's errors still point into
+    /// the file. The agent has no YAML parser (it would bring Foundation into its memory).
+    public var file: String?
+    public var documents: [PolicyNode]?
+
+    public init(op: ControlOperation, file: String? = nil, documents: [PolicyNode]? = nil) {
+        self.op = op
+        self.file = file
+        self.documents = documents
+    }
+}
+
+/// The agent's answer. Operations with structured answers (`introspect`, `ct-list`) carry their
+/// JSON in `message`.
+public struct ControlResponse: Codable, Sendable {
+    public var ok: Bool
+    public var message: String
+
+    public init(ok: Bool, message: String) {
+        self.ok = ok
+        self.message = message
+    }
+}
+
+/// A failure of the control socket (either side), worded for the user.
+public struct ControlError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
+}
