@@ -40,6 +40,8 @@ let package = Package(
 
         // JSON for Codable types without Foundation: the agent's files and control protocol.
         .target(name: "SluiceJSON", swiftSettings: optimize),
+        // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
+        .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: optimize),
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
         .target(name: "HTTP1", swiftSettings: optimize),
         .target(name: "DNS", swiftSettings: optimize),
@@ -74,6 +76,7 @@ let package = Package(
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests).
         .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML"], path: "Tests/SluiceTestSupport"),
 
+        .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceTestSupport"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
