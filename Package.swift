@@ -44,21 +44,21 @@ let package = Package(
         .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: optimize),
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
         .target(name: "HTTP1", swiftSettings: optimize),
-        .target(name: "DNS", swiftSettings: optimize),
+        .target(name: "DNS", dependencies: ["SluiceModel"], swiftSettings: optimize),
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
         .target(name: "TLSClientHello", swiftSettings: optimize),
         .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: optimize),
-        .target(name: "Policy", dependencies: ["CRE2"], swiftSettings: optimize),
+        .target(name: "Policy", dependencies: ["CRE2", "SluiceModel"], swiftSettings: optimize),
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
-        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON"], swiftSettings: optimize),
+        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         .target(name: "Datapath",
-                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO"],
+                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO", "SluiceModel"],
                 swiftSettings: optimize),
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "SluiceJSON", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "Datapath", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
-        .target(name: "Sandbox", dependencies: ["Yams", "CSluice"]),
+        .target(name: "Sandbox", dependencies: ["Yams", "CSluice", "SluiceModel"]),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
         .executableTarget(name: "sluice-agent", dependencies: ["Proxy"], swiftSettings: optimize,
@@ -74,18 +74,18 @@ let package = Package(
 
         // Shared by the test targets only: the seeded random source of randomised tests and the
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests).
-        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML"], path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceModel"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceTestSupport"]),
-        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceModel", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceTestSupport"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "Sandbox", "Datapath"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON", "SluiceModel"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SluiceModel", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "Sandbox", "Datapath"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),

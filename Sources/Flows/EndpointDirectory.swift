@@ -1,5 +1,6 @@
 import CSluiceShared
 import SluiceJSON
+import SluiceModel
 
 /// What the reader of the flow map needs to name endpoints: the node name, every local endpoint (by ID and by
 /// IPv4 address) and the labels of every identity.

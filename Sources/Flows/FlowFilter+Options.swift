@@ -1,6 +1,7 @@
+import SluiceModel
 extension FlowFilter {
     mutating func addLabel(_ option: Option, _ value: String) throws(Error) {
-        guard let selector = LabelSelector(value) else { throw Error("invalid label selector: \(value)") }
+        guard let selector = LabelSelector(text: value) else { throw Error("invalid label selector: \(value)") }
         switch option {
         case .fromLabel: both { $0.sourceLabels.append(selector) }
         case .toLabel: both { $0.destinationLabels.append(selector) }
@@ -39,7 +40,7 @@ extension FlowFilter {
     }
 
     mutating func addFQDN(_ option: Option, _ value: String) throws(Error) {
-        guard let pattern = FQDNPattern(value) else {
+        guard let pattern = FQDNGlob(value) else {
             throw Error("invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)")
         }
         switch option {

@@ -4,6 +4,7 @@ import Glibc
 import Policy
 import SluiceIO
 import SluiceJSON
+import SluiceModel
 
 /// What `sluice status`, `sluice endpoint list` and `sluice identity list` show: the agent's state in
 /// one JSON answer to the control operation `introspect` (read-only; the CLI formats it).
@@ -85,7 +86,7 @@ extension Agent {
             identities[identity] = labels
             return AgentIntrospection.Endpoint(
                 id: e.id, namespace: e.namespace, pod: e.podName, identity: identity, labels: labels.sorted(),
-                ipv4: IPv4Text.format(e.ipv4),
+                ipv4: IPv4Address(networkOrder: e.ipv4).description,
                 ingressEnforcement: enforced.contains("\(e.id)/in") ? "Enabled" : "Disabled",
                 egressEnforcement: enforced.contains("\(e.id)/out") ? "Enabled" : "Disabled",
                 attached: datapath != nil && (ifindexes[e.id] ?? 0) > 0)
@@ -109,7 +110,7 @@ extension Agent {
             flowsSeen: ring?.nextSeq ?? 0,
             flowRingSize: FlowRing.capacity,
             dnsProxy: dnsListening
-                ? "listening on \(IPv4Text.format(dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
+                ? "listening on \(IPv4Address(networkOrder: dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
                 : "not running",
             lastApply: policy.lastInstall?.description)
     }

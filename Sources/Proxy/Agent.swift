@@ -6,6 +6,7 @@ import Policy
 import SluiceIO
 import SluiceJSON
 internal import CSluice
+import SluiceModel
 
 /// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
 /// workers and answers the control socket. One per node; runs in the node's network namespace.
@@ -199,7 +200,7 @@ public final class Agent {
         let file = try JSON.decode(EndpointsFile.self, from: Files.read(options.endpointsFile))
         var endpoints: [EndpointDescriptor] = []
         for e in file.endpoints {
-            guard let ip = IPv4Text.parse(e.ipv4) else {
+            guard let ip = IPv4Address(e.ipv4)?.networkOrder else {
                 throw AgentStartError(message: "\(options.endpointsFile): endpoint \(e.id) (\(e.namespace)/\(e.pod)) "
                     + "has no IPv4 address but '\(e.ipv4)'")
             }
@@ -215,9 +216,9 @@ public final class Agent {
         policy.endpoints = endpoints
         policy.repository.allowLocalhost = options.allowLocalhost
         policy.repository.kubeAPIServerIPv4 = (file.world ?? []).filter { $0.kubeAPIServer == true }
-            .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
+            .flatMap { $0.addresses.compactMap { IPv4Address($0)?.networkOrder } }
         if let text = file.nodeIP {
-            guard let ip = IPv4Text.parse(text) else {
+            guard let ip = IPv4Address(text)?.networkOrder else {
                 throw AgentStartError(message: "\(options.endpointsFile): nodeIP '\(text)' is not an IPv4 address")
             }
             policy.hostIPv4 = [ip]
@@ -253,24 +254,6 @@ struct EndpointsFile: Decodable {
     /// The node's own address (identity host); absent is allowed (the datapath still treats
     /// locally generated packets as the host).
     var nodeIP: String?
-}
-
-/// Dotted-quad text for IPv4 addresses held in network byte order.
-enum IPv4Text {
-    static func parse(_ text: String) -> UInt32? {
-        let parts = text.split(separator: ".")
-        guard parts.count == 4 else { return nil }
-        var bytes: [UInt8] = []
-        for p in parts {
-            guard let b = UInt8(p) else { return nil }
-            bytes.append(b)
-        }
-        return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-    }
-
-    static func format(_ ip: UInt32) -> String {
-        "\(ip & 0xFF).\(ip >> 8 & 0xFF).\(ip >> 16 & 0xFF).\(ip >> 24)"
-    }
 }
 
 /// The datapath's steering table as the proxy's `SteeringTable`.

@@ -2,6 +2,7 @@ import CSluiceShared
 import DNS
 import Flows
 import SluiceIO
+import SluiceModel
 
 /// Writes the flows of DNS queries (cilium-semantics.md 5.2): a request flow (query, qtype) when
 /// the query is forwarded, a response flow (source and destination swapped; ips, ttl, rcode,
@@ -59,7 +60,7 @@ struct DNSFlowRecorder {
                 for ip in ips {
                     switch ip {
                     case .v4(let v4):
-                        FlowRecordWriter.appendDNSAddress(rec, ipv4NetworkOrder: v4.value.bigEndian)
+                        FlowRecordWriter.appendDNSAddress(rec, ipv4NetworkOrder: v4.networkOrder)
                     case .v6(let v6):
                         v6.bytes.withUnsafeBytes { _ = FlowRecordWriter.appendDNSAddress(rec, ipv6: $0) }
                     }

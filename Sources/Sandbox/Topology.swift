@@ -1,3 +1,4 @@
+import SluiceModel
 /// A sandbox topology file: the namespaces, pods and (optionally) outside "world" hosts that
 /// `sluice sandbox up FILE` builds.
 ///

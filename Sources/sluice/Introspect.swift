@@ -3,6 +3,7 @@ import Datapath
 import Flows
 import Foundation
 import Policy
+import SluiceIO
 import Proxy
 import SluiceJSON
 
@@ -143,7 +144,7 @@ struct BPFCommand: ParsableCommand {
                 let response = try ControlClient.send(ControlRequest(op: AgentIntrospection.conntrackOperation), path: socket)
                 guard response.ok else { throw ValidationError(response.message) }
                 let entries = try JSON.decode([Datapath.ConntrackEntry].self, from: Array(response.message.utf8))
-                IntrospectionText.conntrack(entries, nowNs: Clock.monotonic()).forEach { print($0) }
+                IntrospectionText.conntrack(entries, nowNs: Clock.monotonicNs()).forEach { print($0) }
             }
         }
     }

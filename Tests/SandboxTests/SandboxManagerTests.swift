@@ -1,5 +1,6 @@
 import XCTest
 @testable import Sandbox
+import SluiceModel
 
 final class SandboxManagerTests: XCTestCase {
     private func state() throws -> SandboxState {

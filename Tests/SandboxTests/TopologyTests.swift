@@ -1,5 +1,6 @@
 import XCTest
 @testable import Sandbox
+import SluiceModel
 
 final class TopologyTests: XCTestCase {
     private func parseError(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> TopologyError? {

@@ -15,7 +15,7 @@ final class IPv4AddressTests: XCTestCase {
     func testRejectsMalformed() {
         for text in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.00", "1.2.3.010", "1..2.3", "1.2.3.",
                      ".1.2.3", "a.b.c.d", "1.2.3.4 ", " 1.2.3.4", "-1.2.3.4", "+1.2.3.4", "1.2.3.4/8", "0x1.2.3.4",
-                     "1000.1.1.1", "1.2.3.4.", "10.1", "١.٢.٣.٤", "::1"] {
+                     "1000.1.1.1", "1.2.3.4.", "10.1", "1.2.3.-4", "١.٢.٣.٤", "::1"] {
             XCTAssertNil(IPv4Address(text), text)
         }
     }
@@ -26,6 +26,9 @@ final class IPv4AddressTests: XCTestCase {
         // networkOrder's bytes in memory are the wire bytes, on any host.
         XCTAssertEqual(withUnsafeBytes(of: address.networkOrder) { Array($0) }, [10, 0, 1, 23])
         XCTAssertEqual(IPv4Address(networkOrder: address.networkOrder), address)
+        // The agent's map keys: `127.0.0.1` is 0x0100007F read as a little-endian integer.
+        XCTAssertEqual(IPv4Address("127.0.0.1")?.networkOrder, UInt32(bigEndian: 0x7F00_0001))
+        XCTAssertEqual(IPv4Address(networkOrder: UInt32(bigEndian: 0x0A00_0003)).description, "10.0.0.3")
         XCTAssertEqual(address.bytes, [10, 0, 1, 23])
         XCTAssertEqual(IPv4Address(bytes: [10, 0, 1, 23]), address)
         XCTAssertNil(IPv4Address(bytes: [10, 0, 1]))
