@@ -43,7 +43,7 @@ let package = Package(
         // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
         .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: optimize),
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
-        .target(name: "HTTP1", swiftSettings: optimize),
+        .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: optimize),
         .target(name: "DNS", dependencies: ["SluiceModel"], swiftSettings: optimize),
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
         .target(name: "TLSClientHello", swiftSettings: optimize),
@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceModel"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
-        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceTestSupport"]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceModel", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),

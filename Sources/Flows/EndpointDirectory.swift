@@ -177,7 +177,7 @@ public struct EndpointDirectory: Sendable {
     /// them besides their `fqdn:` selectors), else none.
     public func labels(identity: UInt32) -> [String] {
         if let labels = identityLabels[identity] { return labels }
-        if let name = FlowEndpoint.reservedIdentityName(identity) { return ["reserved:" + name] }
+        if let name = ReservedIdentity.name(of: identity) { return ["reserved:" + name] }
         if identity >= Self.fqdnIdentityBase && identity < Self.fqdnIdentityBase + (1 << 23) { return ["reserved:world"] }
         return []
     }

@@ -28,7 +28,7 @@ extension FlowFilter {
     }
 
     mutating func addIdentity(_ option: Option, _ value: String) throws(Error) {
-        let reserved = (1..<FlowEndpoint.minimalNumericIdentity).first { FlowEndpoint.reservedIdentityName($0) == value }
+        let reserved = ReservedIdentity.id(named: value)
         guard let identity = UInt32(value) ?? reserved else { throw Error("invalid identity: \(value)") }
         switch option {
         case .fromIdentity: both { $0.sourceIdentities.append(identity) }

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A parsed response head: offsets into the buffer it was parsed from, plus the framing and
 /// persistence the proxy needs to relay the body.
 ///
