@@ -16,30 +16,12 @@ public struct FQDNGlob: Sendable {
         pattern = bytes
     }
 
-    /// Whether `name` (as in `source_names`) matches the whole pattern. Iterative glob matching:
-    /// linear in practice, no regex.
+    /// Whether `name` (as in `source_names`) matches the whole pattern.
     public func matches(_ name: String) -> Bool {
-        let s = Array(name.utf8)
-        var p = 0, i = 0
-        var star = -1, mark = 0
-        while i < s.count {
-            if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
-                star = p
-                mark = i
-                p += 1
-            } else if p < pattern.count && pattern[p] == s[i] {
-                p += 1
-                i += 1
-            } else if star >= 0 && Self.isNameByte(s[mark]) {
-                p = star + 1
-                mark += 1
-                i = mark
-            } else {
-                return false
-            }
+        var name = name
+        return name.withUTF8 { text in
+            pattern.withUnsafeBytes { Glob.matches($0, UnsafeRawBufferPointer(text), foldingCase: false, starCovers: Self.isNameByte) }
         }
-        while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
-        return p == pattern.count
     }
 
     private static func isNameByte(_ b: UInt8) -> Bool {
