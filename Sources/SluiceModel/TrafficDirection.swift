@@ -2,9 +2,10 @@ internal import CSluiceShared
 
 /// Traffic direction from the point of view of the endpoint whose policy applies, as Cilium and
 /// Hubble use it (`traffic_direction`). Raw values are `enum sluice_direction` of
-/// bpf/include/sluice_flow.h (held equal by the static checks in `cValue`'s tests) and Hubble's
-/// `TrafficDirection` protobuf numbers.
-public enum TrafficDirection: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+/// bpf/include/sluice_flow.h (TrafficDirectionTests holds them equal) and Hubble's
+/// `TrafficDirection` protobuf numbers. Interpolated, a value prints its case name (`ingress`);
+/// `name` is Hubble's.
+public enum TrafficDirection: UInt8, Sendable, Hashable, CaseIterable {
     case unknown = 0
     /// Toward the selected endpoint.
     case ingress = 1
@@ -44,6 +45,4 @@ public enum TrafficDirection: UInt8, Sendable, Hashable, CaseIterable, CustomStr
         guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = match
     }
-
-    public var description: String { name }
 }
