@@ -48,9 +48,10 @@ public enum ASCII {
 }
 
 extension StringProtocol {
-    /// The text without leading and trailing spaces (U+0020 only).
+    /// The text without leading and trailing spaces and tabs (HTTP's OWS; no Foundation needed).
     public var trimmingSpaces: SubSequence {
-        guard let first = firstIndex(where: { $0 != " " }), let last = lastIndex(where: { $0 != " " }) else {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
             return self[endIndex...]
         }
         return self[first...last]

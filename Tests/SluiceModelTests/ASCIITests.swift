@@ -22,5 +22,6 @@ final class ASCIITests: XCTestCase {
         XCTAssertFalse(ASCII.isWhitespace(0x0A))
         XCTAssertEqual("  a b  ".trimmingSpaces, "a b")
         XCTAssertEqual("   ".trimmingSpaces, "")
+        XCTAssertEqual("\t x \t".trimmingSpaces, "x")
     }
 }
