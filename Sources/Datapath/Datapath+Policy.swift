@@ -4,7 +4,7 @@ public import Policy
 
 #if canImport(Glibc)
 internal import Glibc
-import SluiceModel
+internal import SluiceModel
 #endif
 
 /// The L3/L4 policy in the datapath: writing a snapshot's policy map, enforcement flags and
