@@ -1,5 +1,3 @@
-import SluiceModel
-
 /// Encodes `DNSMessage` values to wire bytes.
 public enum DNSSerializer {
     /// Encodes `message`.

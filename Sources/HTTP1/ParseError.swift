@@ -1,5 +1,3 @@
-import SluiceModel
-
 /// Why a message head or a chunked body was rejected.
 ///
 /// `status` is the HTTP status a proxy answers with when the bytes came from the client (400, 414, 431,

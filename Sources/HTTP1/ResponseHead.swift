@@ -1,5 +1,3 @@
-import SluiceModel
-
 /// A parsed response head: offsets into the buffer it was parsed from, plus the framing and
 /// persistence the proxy needs to relay the body.
 ///

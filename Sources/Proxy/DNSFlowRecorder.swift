@@ -2,7 +2,6 @@ import CSluiceShared
 import DNS
 import Flows
 import SluiceIO
-import SluiceModel
 
 /// Writes the flows of DNS queries (cilium-semantics.md 5.2): a request flow (query, qtype) when
 /// the query is forwarded, a response flow (source and destination swapped; ips, ttl, rcode,
