@@ -40,34 +40,36 @@ let package = Package(
 
         // JSON for Codable types without Foundation: the agent's files and control protocol.
         .target(name: "SluiceJSON", swiftSettings: optimize),
+        // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
+        .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: optimize),
         .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
-        .target(name: "HTTP1", swiftSettings: optimize),
-        .target(name: "DNS", swiftSettings: optimize),
+        .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: optimize),
+        .target(name: "DNS", dependencies: ["SluiceModel"], swiftSettings: optimize),
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
         .target(name: "TLSClientHello", swiftSettings: optimize),
         .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: optimize),
-        .target(name: "Policy", dependencies: ["CRE2"], swiftSettings: optimize),
+        .target(name: "Policy", dependencies: ["CRE2", "SluiceModel"], swiftSettings: optimize),
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
-        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON"], swiftSettings: optimize),
+        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         // What the agent and the CLI say to each other: control operations, requests and
         // answers, the state files' schemas, the control client. No Foundation.
-        .target(name: "SluiceAPI", dependencies: ["Policy", "Flows", "SluiceJSON", "SluiceIO"], swiftSettings: optimize),
+        .target(name: "SluiceAPI", dependencies: ["Policy", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"], swiftSettings: optimize),
         .target(name: "Datapath",
-                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO", "SluiceAPI"],
+                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO", "SluiceAPI", "SluiceModel"],
                 swiftSettings: optimize),
         // The data plane: workers, listeners, HTTP and DNS proxies. The kernel reaches it only
         // through its protocols (SteeringTable, FlowSink, FQDNLearning), which Agent implements.
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "SluiceModel", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         // The control plane: start-up order, control server, policy store, FQDN service, command
         // line, and the adapters from Proxy's protocols to Datapath.
         .target(name: "Agent",
-                dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "HTTP1", "HTTP2", "DNS", "Policy",
-                               "Flows", "CSluice", "CSluiceShared"],
+                dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS",
+                               "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
-        .target(name: "Sandbox", dependencies: ["SluiceAPI", "Yams", "CSluice"]),
+        .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
@@ -83,21 +85,23 @@ let package = Package(
 
         // Shared by the test targets only: the seeded random source of randomised tests and the
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests).
-        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML"], path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceModel"], path: "Tests/SluiceTestSupport"),
 
-        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceTestSupport"]),
-        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceModel", "SluiceTestSupport"]),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceModel", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceTestSupport"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows", "SluiceJSON", "SluiceIO"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON", "SluiceModel"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "SluiceModel", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows",
+                                                       "SluiceJSON", "SluiceIO"]),
         .testTarget(name: "AgentTests",
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
-                                   "SluiceIO", "HTTP1", "DNS", "CSluiceShared"]),
-        .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI"]),
+                                   "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared"]),
+        .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),

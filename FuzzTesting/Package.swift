@@ -3,7 +3,7 @@
 // LLVMFuzzerTestOneInput. Build and run with ./run.sh (see README.md).
 //
 // The parser targets are the root package's own sources, reached through the symlinks in
-// Sources/ (HTTP1, DNS, Policy, PolicyYAML, SluiceJSON, HTTP2, CNghttp2, CRE2 ->
+// Sources/ (HTTP1, DNS, Policy, PolicyYAML, SluiceJSON, SluiceModel, CSluiceShared, HTTP2, CNghttp2, CRE2 ->
 // ../../Sources/<T>): the root package exports no library products, so a `.package(path: "..")`
 // dependency could not name them.
 import PackageDescription
@@ -16,9 +16,11 @@ let package = Package(
     targets: [
         .target(name: "CFuzzDriver"),
         .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
-        .target(name: "HTTP1"),
-        .target(name: "DNS"),
-        .target(name: "Policy", dependencies: ["CRE2"]),
+        .target(name: "CSluiceShared"),
+        .target(name: "SluiceModel", dependencies: ["CSluiceShared"]),
+        .target(name: "HTTP1", dependencies: ["SluiceModel"]),
+        .target(name: "DNS", dependencies: ["SluiceModel"]),
+        .target(name: "Policy", dependencies: ["CRE2", "SluiceModel"]),
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
         .target(name: "SluiceJSON"),
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),

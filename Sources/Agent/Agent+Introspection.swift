@@ -6,6 +6,7 @@ import Proxy
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
+import SluiceModel
 
 /// The agent's read-only answers: `.introspect` (an `AgentIntrospection`) and `.conntrackList`
 /// (`[ConntrackEntry]`), both SluiceAPI types sent as JSON in the response's message.
@@ -42,7 +43,7 @@ extension Agent {
             identities[identity] = labels
             return AgentIntrospection.Endpoint(
                 id: e.id, namespace: e.namespace, pod: e.podName, identity: identity, labels: labels.sorted(),
-                ipv4: IPv4Text.format(e.ipv4),
+                ipv4: IPv4Address(networkOrder: e.ipv4).description,
                 ingressEnforcement: enforced.contains("\(e.id)/in") ? "Enabled" : "Disabled",
                 egressEnforcement: enforced.contains("\(e.id)/out") ? "Enabled" : "Disabled",
                 attached: datapath != nil && (ifindexes[e.id] ?? 0) > 0)
@@ -66,7 +67,7 @@ extension Agent {
             flowsSeen: ring?.nextSeq ?? 0,
             flowRingSize: FlowRing.capacity,
             dnsProxy: dnsListening
-                ? "listening on \(IPv4Text.format(dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
+                ? "listening on \(IPv4Address(networkOrder: dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
                 : "not running",
             lastApply: policy.lastInstall?.description)
     }

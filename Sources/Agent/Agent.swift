@@ -8,6 +8,7 @@ import SluiceAPI
 import SluiceIO
 import SluiceJSON
 internal import CSluice
+import SluiceModel
 
 /// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
 /// workers and answers the control socket. One per node; runs in the node's network namespace.
@@ -201,7 +202,7 @@ public final class Agent {
         let file = try JSON.decode(SandboxState.self, from: Files.read(options.endpointsFile))
         var endpoints: [EndpointDescriptor] = []
         for e in file.endpoints {
-            guard let ip = IPv4Text.parse(e.ipv4) else {
+            guard let ip = IPv4Address(e.ipv4)?.networkOrder else {
                 throw AgentStartError(message: "\(options.endpointsFile): endpoint \(e.id) (\(e.namespace)/\(e.pod)) "
                     + "has no IPv4 address but '\(e.ipv4)'")
             }
@@ -217,10 +218,10 @@ public final class Agent {
         policy.endpoints = endpoints
         policy.repository.allowLocalhost = options.allowLocalhost
         policy.repository.kubeAPIServerIPv4 = file.world.filter { $0.kubeAPIServer == true }
-            .flatMap { $0.addresses.compactMap(IPv4Text.parse) }
+            .flatMap { $0.addresses.compactMap { IPv4Address($0)?.networkOrder } }
         if !file.nodeIP.isEmpty {
             let text = file.nodeIP
-            guard let ip = IPv4Text.parse(text) else {
+            guard let ip = IPv4Address(text)?.networkOrder else {
                 throw AgentStartError(message: "\(options.endpointsFile): nodeIP '\(text)' is not an IPv4 address")
             }
             policy.hostIPv4 = [ip]

@@ -3,6 +3,7 @@ import Flows
 import Glibc
 import SluiceIO
 import SluiceJSON
+import SluiceModel
 
 /// The node-wide cache of names learned from DNS answers for `toFQDNs` selectors: name -> IP ->
 /// (expiry, last seen). A lookup by any pod fills it for every pod (cilium-semantics.md 1.8).
@@ -198,7 +199,7 @@ public final class FQDNCache: @unchecked Sendable {
         for (name, items) in file.names {
             var entries: [IPAddress: Entry] = [:]
             for (text, item) in items {
-                guard let ip = IPAddressText.parse(text) else { continue }
+                guard let ip = IPAddress(text) else { continue }
                 entries[ip] = Entry(expiresNs: item.expiresNs, lastSeenNs: item.lastSeenNs)
                 count += 1
             }
@@ -215,23 +216,5 @@ public final class FQDNCache: @unchecked Sendable {
     /// Writes `encoded()` to `path` atomically (temporary file + rename).
     public func save(to path: String) throws {
         try Files.writeAtomically(path, encoded())
-    }
-}
-
-/// Parses IP address text (inet_pton) into the DNS codec's `IPAddress`.
-enum IPAddressText {
-    static func parse(_ text: String) -> IPAddress? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return .v4(IPAddress.V4(UInt32(bigEndian: v4.s_addr)))
-        }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
-        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        for i in 0..<8 { high = high << 8 | UInt64(bytes[i]) }
-        for i in 8..<16 { low = low << 8 | UInt64(bytes[i]) }
-        return .v6(IPAddress.V6(high: high, low: low))
     }
 }

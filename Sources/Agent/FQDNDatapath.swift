@@ -1,4 +1,5 @@
 import DNS
+import SluiceModel
 
 /// Where learned toFQDNs IPs go so that L3/L4 policy can allow them (Cilium: ipcache upsert,
 /// selector cache, policy maps; cilium-semantics.md 4.5). Called only on the FQDN service thread.

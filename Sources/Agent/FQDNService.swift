@@ -2,6 +2,7 @@ import DNS
 import Policy
 import Proxy
 import SluiceIO
+import SluiceModel
 
 /// The node-wide FQDN learner: one background thread that records answers in the `FQDNCache`,
 /// writes their IPs into the `FQDNDatapath`, sweeps expired IPs and persists the cache. The same

@@ -4,6 +4,7 @@ import Flows
 import Policy
 import SluiceIO
 import SluiceJSON
+import SluiceModel
 
 /// The policy in force on the node and the one way to change it. It owns the repository of
 /// policy objects, the identity allocator, the compiled snapshot, the toFQDNs selectors and the
@@ -228,7 +229,7 @@ final class NodePolicy {
             let labels = snapshot.identityLabels(identity)
             identities[identity] = labels
             return EndpointDirectory.Endpoint(id: e.id, namespace: e.namespace, pod: e.podName,
-                                              ipv4: IPv4Text.format(e.ipv4), identity: identity, labels: labels)
+                                              ipv4: IPv4Address(networkOrder: e.ipv4).description, identity: identity, labels: labels)
         }
         for reserved: UInt32 in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] where identities[reserved] == nil {
             identities[reserved] = snapshot.identityLabels(reserved)

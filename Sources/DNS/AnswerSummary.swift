@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// What a DNS response tells the proxy and Hubble, extracted the way Cilium's
 /// `dnsproxy.ExtractMsgDetails` does it.
 public struct AnswerSummary: Hashable, Sendable {

@@ -67,7 +67,7 @@ public enum DNSSerializer {
         writer.writeU16(0)
         switch record.rdata {
         case .a(let address):
-            writer.writeU32(address.value)
+            writer.writeU32(address.hostOrder)
         case .aaaa(let address):
             writer.writeU32(UInt32(address.high >> 32))
             writer.writeU32(UInt32(address.high & 0xFFFF_FFFF))

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A domain name held in uncompressed wire form (length-prefixed labels ending in a zero byte).
 ///
 /// Label bytes are kept exactly as received, case included, so a transparent proxy can echo them
@@ -123,7 +125,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
         while index < wireBytes.count, wireBytes[index] != 0 {
             let end = index + 1 + Int(wireBytes[index])
             for byte in wireBytes[index + 1..<end] {
-                Self.appendEscaped(lowercase ? Self.lower(byte) : byte, to: &out)
+                Self.appendEscaped(lowercase ? ASCII.lower(byte) : byte, to: &out)
             }
             out.append(UInt8(ascii: "."))
             index = end
@@ -150,15 +152,10 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    @inline(__always)
-    static func lower(_ byte: UInt8) -> UInt8 {
-        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-    }
-
     /// Case-insensitive equality (RFC 4343): length bytes compare exactly, label bytes ASCII-folded.
     public static func == (lhs: DomainName, rhs: DomainName) -> Bool {
         guard lhs.wireBytes.count == rhs.wireBytes.count else { return false }
-        for index in lhs.wireBytes.indices where lower(lhs.wireBytes[index]) != lower(rhs.wireBytes[index]) {
+        for index in lhs.wireBytes.indices where ASCII.lower(lhs.wireBytes[index]) != ASCII.lower(rhs.wireBytes[index]) {
             return false
         }
         return true
@@ -166,7 +163,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) {
         for byte in wireBytes {
-            hasher.combine(Self.lower(byte))
+            hasher.combine(ASCII.lower(byte))
         }
     }
 }

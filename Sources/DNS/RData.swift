@@ -1,8 +1,10 @@
+import SluiceModel
+
 /// The data of a resource record, decoded for the types the proxy and its tests need; every
 /// other type is kept as raw bytes.
 public enum RData: Hashable, Sendable {
-    case a(IPAddress.V4)
-    case aaaa(IPAddress.V6)
+    case a(IPv4Address)
+    case aaaa(IPv6Address)
     case cname(DomainName)
     case ns(DomainName)
     case ptr(DomainName)
@@ -43,11 +45,11 @@ extension WireReader {
         switch type {
         case .a:
             guard length == 4 else { throw .badRdata }
-            rdata = .a(IPAddress.V4(try readU32()))
+            rdata = .a(IPv4Address(hostOrder: try readU32()))
         case .aaaa:
             guard length == 16 else { throw .badRdata }
             let high = try readU64()
-            rdata = .aaaa(IPAddress.V6(high: high, low: try readU64()))
+            rdata = .aaaa(IPv6Address(high: high, low: try readU64()))
         case .cname:
             rdata = .cname(try readRdataName(end: end))
         case .ns:

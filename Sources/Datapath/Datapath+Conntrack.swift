@@ -4,6 +4,7 @@ public import SluiceAPI
 
 #if canImport(Glibc)
 internal import Glibc
+internal import SluiceIO
 #endif
 
 /// The agent's side of connection tracking (`sluice_ct`, `bpf/lib/conntrack.h`): the lifetime
@@ -30,9 +31,7 @@ extension Datapath {
 
     /// The datapath's clock in seconds: CLOCK_MONOTONIC_COARSE (`bpf_ktime_get_coarse_ns`).
     public static func monotonicSeconds() -> UInt32 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-        return UInt32(truncatingIfNeeded: now.tv_sec)
+        UInt32(truncatingIfNeeded: Clock.coarseMonotonicNs() / 1_000_000_000)
     }
 
     /// Whether `entry` of a `proto` connection is live at `nowSeconds`, as the datapath sees it

@@ -4,6 +4,7 @@ public import Policy
 
 #if canImport(Glibc)
 internal import Glibc
+internal import SluiceModel
 #endif
 
 /// The L3/L4 policy in the datapath: writing a snapshot's policy map, enforcement flags and
@@ -83,7 +84,7 @@ extension Datapath {
 
     /// `enum sluice_direction` of a policy direction.
     static func direction(_ direction: Direction) -> UInt8 {
-        UInt8(direction == .ingress ? SLUICE_DIR_INGRESS.rawValue : SLUICE_DIR_EGRESS.rawValue)
+        direction.traffic.cValue
     }
 
     // MARK: map walking

@@ -1,5 +1,6 @@
 public import CSluiceShared
 internal import Policy
+internal import SluiceModel
 
 /// The order in which one policy install writes the maps, as a list of single-entry writes
 /// computed from what the maps hold (`current`) and what they must hold (`target`). Pure: the
@@ -35,8 +36,6 @@ struct PolicyInstallPlan {
     /// Node-local CIDR identities (`1<<24 + n`, below the toFQDNs range): the policy compiler
     /// gives each prefix its own, kept across changes, so only these are split and merged.
     static let cidrIdentities: Range<UInt32> = (1 << 24) + 1 ..< FQDNIdentity.base
-    /// What tc uses when no ipcache prefix matches.
-    static let worldIdentity = UInt32(2)
 
     /// The writes in order, each with the write that undoes it (the entry's value before).
     private(set) var steps: [(write: Write, undo: Write)] = []
@@ -153,7 +152,7 @@ struct PolicyInstallPlan {
             guard address & mask == UInt32(bigEndian: candidate.ip4) & mask else { continue }
             if best.map({ candidate.prefixlen > $0.length }) ?? true { best = (candidate.prefixlen, value.identity) }
         }
-        return best?.identity ?? worldIdentity
+        return best?.identity ?? ReservedIdentity.world  // tc's answer when no prefix matches
     }
 
     private static func byIdentity(_ map: [sluice_policy_key: sluice_policy_value])

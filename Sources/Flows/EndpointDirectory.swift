@@ -1,5 +1,6 @@
 import CSluiceShared
 import SluiceJSON
+import SluiceModel
 
 /// What the reader of the flow map needs to name endpoints: the node name, every local endpoint (by ID and by
 /// IPv4 address) and the labels of every identity.
@@ -176,7 +177,7 @@ public struct EndpointDirectory: Sendable {
     /// them besides their `fqdn:` selectors), else none.
     public func labels(identity: UInt32) -> [String] {
         if let labels = identityLabels[identity] { return labels }
-        if let name = FlowEndpoint.reservedIdentityName(identity) { return ["reserved:" + name] }
+        if let name = ReservedIdentity.name(of: identity) { return ["reserved:" + name] }
         if identity >= Self.fqdnIdentityBase && identity < Self.fqdnIdentityBase + (1 << 23) { return ["reserved:world"] }
         return []
     }

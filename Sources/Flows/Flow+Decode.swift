@@ -1,4 +1,5 @@
 public import CSluiceShared
+import SluiceModel
 
 extension Flow {
     /// Builds the Hubble flow of one flow-map record.
@@ -18,7 +19,7 @@ extension Flow {
         flow.nodeName = directory.nodeName
         flow.eventType = EventType(type: Int32(rec.event_type),
                                    subType: Int32(rec.event_type) == EventType.drop ? Int32(rec.drop_reason) : 0)
-        flow.trafficDirection = TrafficDirection(rawValue: rec.direction) ?? .unknown
+        flow.trafficDirection = TrafficDirection(c: rec.direction)
         switch UInt32(rec.is_reply) {
         case SLUICE_REPLY_TRUE.rawValue: flow.isReply = true
         case SLUICE_REPLY_FALSE.rawValue: flow.isReply = false
@@ -83,15 +84,20 @@ extension Flow {
         }
     }
 
+    /// RFC 5952 text of a 16-byte address field.
+    private static func ipv6Text<T>(_ field: T) -> String {
+        withUnsafeBytes(of: field) { IPv6Address(bytes: $0)?.description ?? "" }
+    }
+
     private static func decodeIP(_ rec: sluice_flow) -> IP? {
         switch rec.ip_version {
         case 4:
             let s = rec.src_ip, d = rec.dst_ip
-            return IP(source: IPAddressText.ipv4((s.0, s.1, s.2, s.3)),
-                      destination: IPAddressText.ipv4((d.0, d.1, d.2, d.3)), ipVersion: .ipv4)
+            return IP(source: IPv4Address(s.0, s.1, s.2, s.3).description,
+                      destination: IPv4Address(d.0, d.1, d.2, d.3).description, ipVersion: .ipv4)
         case 6:
-            return IP(source: IPAddressText.ipv6(withUnsafeBytes(of: rec.src_ip) { Array($0) }),
-                      destination: IPAddressText.ipv6(withUnsafeBytes(of: rec.dst_ip) { Array($0) }),
+            return IP(source: ipv6Text(rec.src_ip),
+                      destination: ipv6Text(rec.dst_ip),
                       ipVersion: .ipv6)
         default:
             return nil
@@ -162,10 +168,10 @@ extension Flow {
             for i in 0..<count {
                 let slot = all[i * 16 ..< i * 16 + 16]
                 if d.ip_versions & (UInt8(1) << UInt8(i)) != 0 {
-                    dns.ips.append(IPAddressText.ipv6(Array(slot)))
+                    dns.ips.append(IPv6Address(bytes: slot)?.description ?? "")
                 } else {
                     let s = slot.startIndex
-                    dns.ips.append(IPAddressText.ipv4((all[s], all[s + 1], all[s + 2], all[s + 3])))
+                    dns.ips.append(IPv4Address(all[s], all[s + 1], all[s + 2], all[s + 3]).description)
                 }
             }
         }

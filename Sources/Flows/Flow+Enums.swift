@@ -1,3 +1,4 @@
+import SluiceModel
 /// Hubble's enums (flow.proto). Raw values are the protobuf numbers, which are also the values the flow record
 /// (`bpf/include/sluice_flow.h`) stores; `name` is the protobuf enum name protojson and the printers use.
 extension Flow {
@@ -51,21 +52,8 @@ extension Flow {
         }
     }
 
-    /// `TrafficDirection`.
-    public enum TrafficDirection: UInt8, Sendable, CaseIterable {
-        case unknown = 0
-        case ingress = 1
-        case egress = 2
-
-        /// The protobuf name (`INGRESS`, `EGRESS`, `TRAFFIC_DIRECTION_UNKNOWN`).
-        public var name: String {
-            switch self {
-            case .unknown: "TRAFFIC_DIRECTION_UNKNOWN"
-            case .ingress: "INGRESS"
-            case .egress: "EGRESS"
-            }
-        }
-    }
+    /// `TrafficDirection`: SluiceModel's, with its one mapping to the C enum and to Hubble's names.
+    public typealias TrafficDirection = SluiceModel.TrafficDirection
 
     /// `L7FlowType`.
     public enum L7FlowType: UInt8, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import SluiceJSON
+import SluiceModel
 
 extension Flow {
     /// Why a line of exported flows could not be read.

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// One Hubble flow, as `hubble observe` shows it: the Swift value of `flow.Flow` (api/v1/flow/flow.proto)
 /// restricted to the fields Sluice fills.
 ///

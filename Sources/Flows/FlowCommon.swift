@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The part of a flow record every writer fills: time, verdict, addresses, identities, endpoints.
 ///
 /// Built by the proxy per request (a plain value: no allocation) and passed to `FlowRecordWriter`. Addresses are

@@ -23,24 +23,4 @@ public struct FlowEndpoint: Sendable, Equatable {
         self.labels = labels.sorted()
         self.podName = podName
     }
-
-    /// Reserved identities (cilium `pkg/identity`): numbers below 256 with a name.
-    public static func reservedIdentityName(_ identity: UInt32) -> String? {
-        switch identity {
-        case 1: "host"
-        case 2: "world"
-        case 3: "unmanaged"
-        case 4: "health"
-        case 5: "init"
-        case 6: "remote-node"
-        case 7: "kube-apiserver"
-        case 8: "ingress"
-        case 9: "world-ipv4"
-        case 10: "world-ipv6"
-        default: nil
-        }
-    }
-
-    /// Identities below this are reserved (cilium `identity.MinimalNumericIdentity`).
-    public static let minimalNumericIdentity: UInt32 = 256
 }

@@ -1,3 +1,4 @@
+import SluiceModel
 extension FlowFilter {
     /// One proto `FlowFilter`: every non-empty criterion must hold; values inside a criterion are ORed.
     struct Clause {
@@ -11,8 +12,8 @@ extension FlowFilter {
         var destinationPorts: [UInt16] = []
         var sourceIdentities: [UInt32] = []
         var destinationIdentities: [UInt32] = []
-        var sourceFQDNs: [FQDNPattern] = []
-        var destinationFQDNs: [FQDNPattern] = []
+        var sourceFQDNs: [FQDNGlob] = []
+        var destinationFQDNs: [FQDNGlob] = []
         var verdicts: [Flow.Verdict] = []
         var dropReasons: [DropReason] = []
         var eventTypes: [EventTypeMatch] = []
@@ -54,8 +55,8 @@ extension FlowFilter {
             let http = f.l7?.http
             return Self.any(sourcePods) { Self.pod($0, matches: f.source) }
                 && Self.any(destinationPods) { Self.pod($0, matches: f.destination) }
-                && Self.any(sourceLabels) { $0.matches(f.source?.labels ?? []) }
-                && Self.any(destinationLabels) { $0.matches(f.destination?.labels ?? []) }
+                && Self.any(sourceLabels) { $0.matches((f.source?.labels ?? []).map(Label.init(parsing:))) }
+                && Self.any(destinationLabels) { $0.matches((f.destination?.labels ?? []).map(Label.init(parsing:))) }
                 && Self.any(sourceIPs) { $0.matches(f.ip?.source) }
                 && Self.any(destinationIPs) { $0.matches(f.ip?.destination) }
                 && Self.any(sourcePorts) { $0 == f.l4?.sourcePort }

@@ -1,6 +1,7 @@
+import SluiceModel
 extension FlowFilter {
     mutating func addLabel(_ option: Option, _ value: String) throws(Error) {
-        guard let selector = LabelSelector(value) else { throw Error("invalid label selector: \(value)") }
+        guard let selector = LabelSelector(text: value) else { throw Error("invalid label selector: \(value)") }
         switch option {
         case .fromLabel: both { $0.sourceLabels.append(selector) }
         case .toLabel: both { $0.destinationLabels.append(selector) }
@@ -27,7 +28,7 @@ extension FlowFilter {
     }
 
     mutating func addIdentity(_ option: Option, _ value: String) throws(Error) {
-        let reserved = (1..<FlowEndpoint.minimalNumericIdentity).first { FlowEndpoint.reservedIdentityName($0) == value }
+        let reserved = ReservedIdentity.id(named: value)
         guard let identity = UInt32(value) ?? reserved else { throw Error("invalid identity: \(value)") }
         switch option {
         case .fromIdentity: both { $0.sourceIdentities.append(identity) }
@@ -39,7 +40,7 @@ extension FlowFilter {
     }
 
     mutating func addFQDN(_ option: Option, _ value: String) throws(Error) {
-        guard let pattern = FQDNPattern(value) else {
+        guard let pattern = FQDNGlob(value) else {
             throw Error("invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)")
         }
         switch option {

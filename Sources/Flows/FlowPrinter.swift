@@ -1,4 +1,5 @@
 import Glibc
+import SluiceModel
 
 /// Prints flows the way `hubble observe` does: `compact` (the default), `dict` and `json` (`FlowPrinter+JSON`).
 /// Pure functions of the flow and the options; used by `sluice observe`, off the request path.
@@ -128,8 +129,8 @@ public enum FlowPrinter {
 
     /// `(ID:n)`, or `(world)`, `(host)`... for reserved identities.
     private static func identity(_ id: UInt32) -> String {
-        if id > 0 && id < FlowEndpoint.minimalNumericIdentity {
-            return "(" + (FlowEndpoint.reservedIdentityName(id) ?? String(id)) + ")"
+        if id > 0 && id < ReservedIdentity.firstAllocated {
+            return "(" + (ReservedIdentity.name(of: id) ?? String(id)) + ")"
         }
         return "(ID:" + String(id) + ")"
     }

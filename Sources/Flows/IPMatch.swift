@@ -1,7 +1,10 @@
-/// An `--ip` value: one address, or a CIDR. IPv4 prefixes compare numerically; IPv6 values compare as text.
+import SluiceModel
+
+/// An `--ip` value: one address, or a CIDR. IPv4 values compare as prefixes (SluiceModel's one
+/// grammar); IPv6 values compare as text.
 struct IPMatch {
     private enum Kind {
-        case v4(network: UInt32, mask: UInt32)
+        case v4(IPv4Prefix)
         case text(String)
     }
 
@@ -9,16 +12,9 @@ struct IPMatch {
 
     /// Parses `a.b.c.d`, `a.b.c.d/n` or an IPv6 address (text containing `:`); nil otherwise.
     init?(_ value: String) {
-        let parts = value.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        if let address = IPv4Address(parts[0]) {
-            var bits: UInt32 = 32
-            if parts.count == 2 {
-                guard let n = UInt32(parts[1]), n <= 32 else { return nil }
-                bits = n
-            }
-            let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
-            kind = .v4(network: address.host & mask, mask: mask)
-        } else if parts.count == 1 && value.contains(":") {
+        if let prefix = IPv4Prefix(value) {
+            kind = .v4(prefix)
+        } else if !value.contains("/") && value.contains(":") {
             kind = .text(value.lowercased())
         } else {
             return nil
@@ -28,9 +24,9 @@ struct IPMatch {
     func matches(_ address: String?) -> Bool {
         guard let address else { return false }
         switch kind {
-        case .v4(let network, let mask):
+        case .v4(let prefix):
             guard let a = IPv4Address(address) else { return false }
-            return a.host & mask == network
+            return prefix.contains(a)
         case .text(let text):
             return address.lowercased() == text
         }

@@ -1,15 +1,10 @@
-/// Byte classes and comparisons shared by the head parser and the chunked scanner.
+import SluiceModel
+
+/// HTTP's byte classes and comparisons on SluiceModel's `ASCII` (which holds the constants, case
+/// folding and hex digits), shared by the head parser and the chunked scanner.
 ///
 /// Everything here reads through indices checked against the buffer's count, so no input can trap.
-enum ASCII {
-    static let cr: UInt8 = 0x0D
-    static let lf: UInt8 = 0x0A
-    static let sp: UInt8 = 0x20
-    static let htab: UInt8 = 0x09
-    static let colon: UInt8 = 0x3A
-    static let comma: UInt8 = 0x2C
-    static let semicolon: UInt8 = 0x3B
-
+extension ASCII {
     /// Bit `c` set for every tchar below 64 (RFC 9110 section 5.6.2): ``!#$%&'*+-.`` and digits.
     private static let tokenMaskLow: UInt64 = 0x03FF_6CFA_0000_0000
     /// Bit `c - 64` set for every tchar in 64...127: letters and ``^_`|~``.
@@ -28,29 +23,6 @@ enum ASCII {
     @inline(__always)
     static func isFieldContent(_ c: UInt8) -> Bool {
         (c >= 0x20 && c != 0x7F) || c == htab
-    }
-
-    /// Whether `c` is SP or HTAB (OWS).
-    @inline(__always)
-    static func isWhitespace(_ c: UInt8) -> Bool {
-        c == sp || c == htab
-    }
-
-    /// `c` with A-Z mapped to a-z.
-    @inline(__always)
-    static func lower(_ c: UInt8) -> UInt8 {
-        (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
-    }
-
-    /// The value of a hex digit, or nil.
-    @inline(__always)
-    static func hexValue(_ c: UInt8) -> Int? {
-        switch c {
-        case 0x30...0x39: return Int(c &- 0x30)
-        case 0x41...0x46: return Int(c &- 0x41 &+ 10)
-        case 0x61...0x66: return Int(c &- 0x61 &+ 10)
-        default: return nil
-        }
     }
 
     /// Whether `bytes[range]` equals `literal`, ignoring ASCII case. `range` must lie within `bytes`;

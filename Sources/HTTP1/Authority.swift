@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Checks on the authority a request names: the Host field and the authority of an absolute-form
 /// target (RFC 9110 section 7.2, RFC 3986 section 3.2).
 ///

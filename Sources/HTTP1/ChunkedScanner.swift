@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Finds where a chunked body ends (RFC 9112 section 7.1) without changing or copying it, so the
 /// proxy can relay the bytes as they arrive.
 ///

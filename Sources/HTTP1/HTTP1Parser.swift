@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Entry points of the HTTP/1.1 head parser (RFC 9112), strict in the way a security proxy must be
 /// (picohttpparser's shape, Envoy's strictness): it only finds boundaries and fields and never copies.
 ///

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Bounds-checked scanning of the parts common to request and response heads: line endings, the
 /// HTTP-version and the field section.
 ///

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// What the parser learns from the fields that decide framing and connection handling, gathered in
 /// the same pass that finds the field lines. Requests and responses share it; each applies its own
 /// framing rules at the end (`requestFraming`, `responseFraming`).

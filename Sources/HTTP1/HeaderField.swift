@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// One field line of a head, as offsets into the caller's buffer.
 public struct HeaderField: Equatable, Sendable {
     /// The field name, exactly as sent (a non-empty token; compare case-insensitively).

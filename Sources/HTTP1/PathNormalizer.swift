@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Path normalisation before policy matching, as Cilium configures Envoy by default
 /// (`http-normalize-path`: `normalize_path`, `merge_slashes`, `path_with_escaped_slashes_action:
 /// UNESCAPE_AND_REDIRECT`). The policy and the backend then see one path, so `/public/../private`

@@ -1,3 +1,5 @@
+import SluiceModel
+
 extension RequestHead {
     /// The byte range (name through CRLF) of the request's only `Connection` field line when its
     /// one option is `close`, on an HTTP/1.1 request; nil otherwise.

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A parsed request head: offsets into the buffer it was parsed from, plus what the proxy needs to
 /// decide and relay (framing, persistence, Host, Expect, upgrades).
 ///

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Incremental front end of `HTTP1Parser.parseRequestHead` for a head that arrives in pieces.
 ///
 /// The parser scans from the first byte on every call, so calling it after each read would cost

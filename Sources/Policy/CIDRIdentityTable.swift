@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The node-local CIDR identities of the policies in force: one identity per distinct IPv4
 /// prefix named by a `fromCIDR`/`toCIDR`/`*CIDRSet` (`cidr` or `except`) or a NetworkPolicy
 /// `ipBlock`, like Cilium's CIDR identities (scope bit 1<<24, semantics 1.2 and 1.3).
@@ -10,53 +12,8 @@
 /// are numbered in prefix order. IPv6 prefixes are kept out (the datapath is IPv4 only for now).
 /// Immutable; any thread.
 struct CIDRIdentityTable: Sendable, Equatable {
-    /// An IPv4 prefix; `address` in host byte order with the host bits cleared.
-    struct Prefix: Hashable, Comparable, Sendable {
-        var address: UInt32
-        var length: UInt8
-
-        /// The mask of the prefix length, host order.
-        var mask: UInt32 { length == 0 ? 0 : UInt32.max << (32 - UInt32(length)) }
-
-        /// Whether every address of `self` lies inside `other`.
-        func isInside(_ other: Prefix) -> Bool {
-            length >= other.length && address & other.mask == other.address
-        }
-
-        static func < (lhs: Prefix, rhs: Prefix) -> Bool {
-            (lhs.address, lhs.length) < (rhs.address, rhs.length)
-        }
-
-        /// Parses `a.b.c.d/n` or a bare `a.b.c.d` (= /32); nil for IPv6 or malformed text.
-        init?(_ text: String) {
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, let first = parts.first else { return nil }
-            let octets = first.split(separator: ".", omittingEmptySubsequences: false)
-            guard octets.count == 4 else { return nil }
-            var value: UInt32 = 0
-            for octet in octets {
-                guard let byte = UInt8(octet) else { return nil }
-                value = value << 8 | UInt32(byte)
-            }
-            var length: UInt8 = 32
-            if parts.count == 2 {
-                guard let parsed = UInt8(parts[1]), parsed <= 32 else { return nil }
-                length = parsed
-            }
-            self.init(address: value, length: length)
-        }
-
-        init(address: UInt32, length: UInt8) {
-            self.length = length
-            self.address = 0
-            self.address = address & mask
-        }
-
-        /// `10.0.0.0/8`.
-        var text: String {
-            "\(address >> 24).\(address >> 16 & 0xff).\(address >> 8 & 0xff).\(address & 0xff)/\(length)"
-        }
-    }
+    /// An IPv4 prefix, host bits cleared (SluiceModel's one CIDR grammar).
+    typealias Prefix = IPv4Prefix
 
     /// Cilium's local identity scope: CIDR identities are 1<<24 + n.
     static let localScope: UInt32 = 1 << 24
@@ -74,7 +31,7 @@ struct CIDRIdentityTable: Sendable, Equatable {
     /// Collects the IPv4 prefixes named by `rules` with their identities from `allocator`.
     init(rules: [PolicyRule], allocator: inout IdentityAllocator) {
         let found = Self.prefixes(of: rules).sorted()
-        let identities = allocator.cidrIdentities(prefixes: found.map(\.text))
+        let identities = allocator.cidrIdentities(prefixes: found.map(\.description))
         prefixes = zip(found, identities).map { (prefix: $0, identity: $1) }
     }
 

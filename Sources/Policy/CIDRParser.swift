@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Parses CIDR peers (`fromCIDR`, `toCIDRSet`, NetworkPolicy `ipBlock`). They are kept for the
 /// L3/L4 stage; Cilium never lets them select pods.
 enum CIDRParser {
@@ -30,19 +32,8 @@ enum CIDRParser {
         return CIDRRule(cidr: cidr, except: except)
     }
 
-    /// A light syntax check: address characters, and a prefix length in range when present.
+    /// An IPv4 or IPv6 prefix in SluiceModel's grammar (`IPv4Prefix`, `IPv6Prefix`).
     private static func isPrefix(_ text: String, bareAllowed: Bool) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard let address = parts.first, !address.isEmpty, parts.count <= 2 else { return false }
-        let isV6 = address.contains(":")
-        let allowed = isV6 ? "0123456789abcdefABCDEF:." : "0123456789."
-        guard address.allSatisfy({ allowed.contains($0) }) else { return false }
-        if !isV6 {
-            let octets = address.split(separator: ".", omittingEmptySubsequences: false)
-            guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) else { return false }
-        }
-        guard parts.count == 2 else { return bareAllowed }
-        guard let length = Int(parts[1]) else { return false }
-        return length >= 0 && length <= (isV6 ? 128 : 32)
+        IPv4Prefix(text, bareAllowed: bareAllowed) != nil || IPv6Prefix(text, bareAllowed: bareAllowed) != nil
     }
 }

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Parses one CNP/CCNP rule (`spec` or an item of `specs`) into a `PolicyRule`, adding the
 /// namespace scoping Cilium adds (cilium.io/utils getEndpointSelector) and applying Cilium's
 /// rule checks (IngressRule/EgressRule sanitize).

@@ -1,13 +1,19 @@
+import SluiceModel
+
 /// Traffic direction from the point of view of the endpoint whose policy applies, as in Cilium
-/// and Hubble (`traffic_direction`). Raw values match `bpf/include` (ingress 0, egress 1).
+/// and Hubble (`traffic_direction`), for which a policy is always one or the other. Raw values
+/// order policy keys only; the C and Hubble values come from `traffic` (SluiceModel's one mapping).
 public enum Direction: UInt8, Sendable, Hashable, CustomStringConvertible {
     /// Toward the selected endpoint; keyed by its own port.
     case ingress = 0
     /// From the selected endpoint; keyed by the destination port.
     case egress = 1
 
+    /// The traffic direction, with its C enum value and Hubble name.
+    public var traffic: TrafficDirection { self == .ingress ? .ingress : .egress }
+
     /// `INGRESS` / `EGRESS`, as Hubble prints it.
-    public var description: String { self == .ingress ? "INGRESS" : "EGRESS" }
+    public var description: String { traffic.name }
 }
 
 /// The L7 parser a port is redirected to.

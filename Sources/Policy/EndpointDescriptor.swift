@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A local endpoint (pod) as the agent knows it: what identity and named ports are computed from.
 public struct EndpointDescriptor: Sendable, Hashable {
     /// Cilium-style endpoint ID (unique on the node).

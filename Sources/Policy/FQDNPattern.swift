@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A compiled `matchName` or `matchPattern` (cilium pkg/fqdn/matchpattern, api/fqdn.go).
 ///
 /// Names are compared as lower-cased FQDNs with a trailing dot. `matchName` is literal.
@@ -66,7 +68,7 @@ public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible {
             return regex.fullMatch(qname)
         case .literal(let name):
             guard name.count == qname.count else { return false }
-            for index in 0..<name.count where Self.lower(qname[index]) != name[index] {
+            for index in 0..<name.count where ASCII.lower(qname[index]) != name[index] {
                 return false
             }
             return true
@@ -85,9 +87,6 @@ public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible {
         return lowered.hasSuffix(".") ? lowered : lowered + "."
     }
 
-    private static func lower(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-    }
 }
 
 /// One `rules.dns[]` or `toFQDNs[]` entry: exactly one of `matchName` / `matchPattern`.

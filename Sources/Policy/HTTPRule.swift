@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// One compiled `rules.http[]` entry. All given matchers are ANDed; an empty rule matches every
 /// request (cilium/pkg/envoy getHTTPRule, Envoy header matchers).
 ///
@@ -76,9 +78,7 @@ struct HTTPRule: Sendable {
     private static func namesEqual(_ name: UnsafeRawBufferPointer, _ lowered: UnsafeRawBufferPointer) -> Bool {
         guard name.count == lowered.count else { return false }
         for index in 0..<name.count {
-            var byte = name[index]
-            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
-            if byte != lowered[index] { return false }
+            if ASCII.lower(name[index]) != lowered[index] { return false }
         }
         return true
     }

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Hands out one numeric security identity per distinct label set, like Cilium's allocator:
 /// from 256 upward in first-seen order, never reusing a number while the state is kept. CIDR
 /// prefixes get node-local identities (`1<<24 + n`, n from 1) the same way, so a prefix keeps

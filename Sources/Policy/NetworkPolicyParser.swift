@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Translates a Kubernetes NetworkPolicy `spec` into one Cilium rule the way Cilium does
 /// (cilium pkg/k8s/network_policy.go; semantics section 2).
 enum NetworkPolicyParser {

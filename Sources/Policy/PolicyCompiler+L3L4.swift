@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The L3/L4 stage of the compiler: the rule sources already grouped per (endpoint, direction)
 /// become policy map entries, enforcement flags and CIDR identities for the datapath.
 extension PolicyCompiler {

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Builds a `PolicySnapshot` from the documents in force and the known endpoints: resolves every
 /// selector to identities once, expands ports, and groups rules per (endpoint, direction, port).
 struct PolicyCompiler {

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// One Cilium rule (`spec` or one of `specs`, or a translated NetworkPolicy), with its
 /// selectors already carrying the namespace Cilium adds.
 struct PolicyRule: Sendable {

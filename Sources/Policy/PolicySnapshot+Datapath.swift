@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The L3/L4 policy of a snapshot as the datapath needs it: the policy map, the enforcement of
 /// each (endpoint, direction) and the ipcache (see `docs/architecture.md`, "L3/L4 policy").
 ///
@@ -29,7 +31,7 @@ extension PolicySnapshot {
         }
         put(IPCacheEntry(ipv4: 0, prefixLength: 0, identity: ReservedIdentity.world))
         for (prefix, identity) in l3l4.cidrs.prefixes {
-            put(IPCacheEntry(ipv4: prefix.address.bigEndian, prefixLength: prefix.length, identity: identity))
+            put(IPCacheEntry(ipv4: prefix.address.networkOrder, prefixLength: prefix.length, identity: identity))
         }
         for ip in l3l4.kubeAPIServerIPv4 {
             put(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: ReservedIdentity.kubeAPIServer))
@@ -46,7 +48,7 @@ extension PolicySnapshot {
     /// The CIDR identities with the labels Hubble prints for them (`cidr:10.0.0.0/8`,
     /// `reserved:world`), sorted by identity.
     public var cidrIdentities: [(identity: UInt32, labels: [String])] {
-        l3l4.cidrs.prefixes.map { (identity: $0.identity, labels: ["cidr:" + $0.prefix.text, "reserved:world"]) }
+        l3l4.cidrs.prefixes.map { (identity: $0.identity, labels: ["cidr:" + $0.prefix.description, "reserved:world"]) }
     }
 
     /// The canonical text of the L3/L4 policy: enforcement, then every entry, then the ipcache

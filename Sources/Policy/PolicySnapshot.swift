@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The compiled, immutable policy of the node at one moment: which ports need the proxy, the
 /// HTTP/DNS rules per (endpoint, direction, port), and the identities of endpoints.
 ///

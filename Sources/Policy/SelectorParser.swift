@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Parses Kubernetes label selectors (`matchLabels`, `matchExpressions`) into `LabelSelector`s.
 enum SelectorParser {
     /// How selector keys get their label source.

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A compiled `toPorts[].serverNames` entry, matched against a connection's TLS SNI as Cilium 1.18+
 /// does: letters compare case-insensitively; an entry without `*` matches exactly; `*` alone (or
 /// any run of only `*`) matches every name; a leading `**.` stands for one or more whole labels;
@@ -104,28 +106,7 @@ public struct ServerNamePattern: Hashable, Sendable, CustomStringConvertible {
 
     /// `*` in `pattern` stands for any run of bytes; others compare case-insensitively.
     private static func glob(_ pattern: [UInt8], matches text: UnsafeRawBufferPointer) -> Bool {
-        var p = 0, t = 0
-        var starP = -1, starT = 0
-        while t < text.count {
-            var byte = text[t]
-            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
-            if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
-                starP = p
-                starT = t
-                p += 1
-            } else if p < pattern.count && pattern[p] == byte {
-                p += 1
-                t += 1
-            } else if starP >= 0 {
-                p = starP + 1
-                starT += 1
-                t = starT
-            } else {
-                return false
-            }
-        }
-        while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
-        return p == pattern.count
+        pattern.withUnsafeBytes { Glob.matches($0, text, foldingCase: true, starCovers: { _ in true }) }
     }
 
     private static func containsRun(of run: [UInt8], in label: [UInt8]) -> Bool {

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The decision for one request or query. Values are built when the snapshot is compiled, so
 /// returning one copies references only and never allocates.
 public struct Verdict: Sendable, Equatable, CustomStringConvertible {

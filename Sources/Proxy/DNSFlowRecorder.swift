@@ -57,7 +57,7 @@ struct DNSFlowRecorder {
                 for ip in ips {
                     switch ip {
                     case .v4(let v4):
-                        FlowRecordWriter.appendDNSAddress(rec, ipv4NetworkOrder: v4.value.bigEndian)
+                        FlowRecordWriter.appendDNSAddress(rec, ipv4NetworkOrder: v4.networkOrder)
                     case .v6(let v6):
                         v6.bytes.withUnsafeBytes { _ = FlowRecordWriter.appendDNSAddress(rec, ipv6: $0) }
                     }

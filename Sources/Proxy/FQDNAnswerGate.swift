@@ -1,5 +1,6 @@
 import DNS
 import SluiceIO
+import SluiceModel
 
 /// Holds the DNS answers of one worker whose IPs are being written into the datapath, and
 /// releases each when its IPs are in place or when `maxDelayNs` has passed, whichever comes

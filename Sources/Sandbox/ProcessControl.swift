@@ -1,4 +1,5 @@
 import Foundation
+import SluiceModel
 
 /// Stops the background processes the sandbox recorded, and only those: a PID is signalled only
 /// while `/proc/PID/cmdline` still contains the recorded marker (so a reused PID is left alone).
@@ -22,7 +23,7 @@ enum ProcessControl {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return false }
         let text = String(decoding: data, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return false }
-        return String(text[text.index(after: close)...]).trimmingSpaces().hasPrefix("Z")
+        return text[text.index(after: close)...].trimmingSpaces.hasPrefix("Z")
     }
 
     /// Whether `/proc/<pid>/cmdline` contains `marker`.

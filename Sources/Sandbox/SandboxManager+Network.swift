@@ -1,4 +1,5 @@
 import SluiceAPI
+import SluiceModel
 
 /// The `ip` and `sysctl` steps that build the sandbox's network. Every step is one external
 /// command; a failure throws an error naming it and its stderr.
@@ -85,6 +86,6 @@ extension SandboxManager {
     /// The leading `N:` of an `ip -o link show` line.
     static func parseInterfaceIndex(_ output: String) -> Int? {
         guard let colon = output.firstIndex(of: ":") else { return nil }
-        return Int(String(output[..<colon]).trimmingSpaces())
+        return Int(output[..<colon].trimmingSpaces)
     }
 }

@@ -1,4 +1,5 @@
 import SluiceAPI
+import SluiceModel
 
 /// What `up` will build, computed from a topology without touching the system: namespaces with
 /// their labels, endpoints with IDs, addresses and interface names, the DNS pod, world hosts.
@@ -49,7 +50,7 @@ struct SandboxPlan: Equatable {
         let subnet = firstSubnet + UInt32(index / perSubnet)
         guard subnet <= lastSubnet else { return nil }
         let host = firstHostOctet + UInt32(index % perSubnet)
-        return IPv4Address(podNetwork.value | subnet << 8 | host)
+        return IPv4Address(hostOrder: podNetwork.hostOrder | subnet << 8 | host)
     }
 
     /// Builds the plan; the topology should already be validated (`Topology.parse`).

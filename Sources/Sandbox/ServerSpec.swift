@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The kinds of server a sandbox pod (or world entry) can run.
 public enum ServerKind: String, CaseIterable, Codable, Sendable {
     /// The real httpbin (`gunicorn httpbin:app` from the project's venv).
@@ -57,8 +59,8 @@ public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Parses `KIND:PORT`.
     public static func parse(_ text: String) throws(ParseFailure) -> ServerSpec {
         guard let colon = text.lastIndex(of: ":") else { throw .malformed(text) }
-        let kindText = String(text[..<colon]).trimmingSpaces()
-        let portText = String(text[text.index(after: colon)...]).trimmingSpaces()
+        let kindText = String(text[..<colon].trimmingSpaces)
+        let portText = String(text[text.index(after: colon)...].trimmingSpaces)
         guard !kindText.isEmpty, !portText.isEmpty else { throw .malformed(text) }
         guard let kind = ServerKind(rawValue: kindText) else { throw .unknownKind(kindText) }
         guard let port = parsePort(portText) else { throw .badPort(portText) }
@@ -89,12 +91,3 @@ public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
-extension String {
-    /// The string without leading and trailing spaces and tabs (no Foundation needed).
-    func trimmingSpaces() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return String(self[first...last])
-    }
-}

@@ -1,4 +1,5 @@
 import SluiceAPI
+import SluiceModel
 
 /// A sandbox topology file: the namespaces, pods and (optionally) outside "world" hosts that
 /// `sluice sandbox up FILE` builds.

@@ -1,4 +1,5 @@
 import SluiceAPI
+import SluiceModel
 
 /// Checks the cross-references of a decoded topology: names are DNS labels, nothing is declared
 /// twice, pods live in declared (or implicit) namespaces, world addresses stay outside the pod
@@ -118,7 +119,7 @@ struct TopologyValidator {
         }
         if address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) { return "is a loopback address" }
         if address.isIn(IPv4Address(0, 0, 0, 0), prefixLength: 8) { return "is in 0.0.0.0/8" }
-        if address.value >= IPv4Address(224, 0, 0, 0).value { return "is multicast or reserved" }
+        if address.hostOrder >= IPv4Address(224, 0, 0, 0).hostOrder { return "is multicast or reserved" }
         return nil
     }
 

@@ -4,6 +4,7 @@ import Flows
 import Foundation
 import Policy
 import SluiceAPI
+import SluiceIO
 import SluiceJSON
 
 /// Asks the agent for its state (`introspect` on the control socket).
@@ -143,7 +144,7 @@ struct BPFCommand: ParsableCommand {
                 let response = try ControlClient.send(ControlRequest(op: .conntrackList), path: socket)
                 guard response.ok else { throw ValidationError(response.message) }
                 let entries = try JSON.decode([ConntrackEntry].self, from: Array(response.message.utf8))
-                IntrospectionText.conntrack(entries, nowNs: Clock.monotonic()).forEach { print($0) }
+                IntrospectionText.conntrack(entries, nowNs: Clock.monotonicNs()).forEach { print($0) }
             }
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datapath
 import Flows
 import Foundation
+import SluiceIO
 
 /// `sluice observe`: reads the pinned flow map like `hubble observe` reads Hubble's ring.
 struct Observe: ParsableCommand {
@@ -60,7 +61,7 @@ struct Observe: ParsableCommand {
         var arguments = filterArguments
         if arguments.first == "flows" { arguments.removeFirst() }
         let (whitelist, blacklist) = try Observe.parseFilters(arguments)
-        let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtime()))
+        let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs()))
         let window = try TimeWindow(since: since, until: until, now: now)
         var printer = Printer(format: format, timeFormat: layout, printNodeName: printNodeName)
         let selection = Selection(last: last, first: first, all: all, follow: follow, timeBounded: since != nil || until != nil)
@@ -76,7 +77,7 @@ struct Observe: ParsableCommand {
         let ring = try FlowRing.openForReading(pinDirectory: Paths.pinDirectory)
         let seed = Observe.ringIdentity()
         var directory = Observe.loadDirectory()
-        let offset = Int64(bitPattern: Clock.realtime() &- Clock.monotonic())
+        let offset = Int64(bitPattern: Clock.realtimeNs() &- Clock.monotonicNs())
         func flow(at seq: UInt64) -> Flow? {
             guard let rec = ring.read(seq: seq) else { return nil }
             var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
@@ -110,7 +111,7 @@ struct Observe: ParsableCommand {
             }
             fflush(stdout)
             if let end = window.until, now.seconds < end.seconds, Flow.Timestamp(
-                nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtime())) > end { return }
+                nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())) > end { return }
             usleep(50_000)
         }
     }
@@ -312,19 +313,5 @@ struct Observe: ParsableCommand {
             directory = directory.withNames(names)
         }
         return directory
-    }
-}
-
-enum Clock {
-    static func realtime() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
-    static func monotonic() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -57,26 +57,6 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(Agent.l7Entries(repository.compile(endpoints: TestPolicy.endpoints, allocator: &allocator)).isEmpty)
     }
 
-    func testIPv4TextParsesToNetworkOrder() {
-        XCTAssertEqual(IPv4Text.parse("10.244.0.1"), UInt32(bigEndian: 0x0AF4_0001))
-        XCTAssertEqual(IPv4Text.parse("127.0.0.1"), 0x0100_007F)
-        XCTAssertEqual(IPv4Text.parse("0.0.0.0"), 0)
-        XCTAssertEqual(IPv4Text.parse("255.255.255.255"), 0xFFFF_FFFF)
-    }
-
-    func testIPv4TextRejectsMalformedText() {
-        for text in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.-4", "a.b.c.d", "1..2.3", "1.2.3.4 ", " 1.2.3.4"] {
-            XCTAssertNil(IPv4Text.parse(text), text)
-        }
-    }
-
-    func testIPv4TextRoundTrips() {
-        for ip: UInt32 in [0, 0x0100_007F, 0x0100_F40A, 0xFFFF_FFFF, 0x0403_0201] {
-            XCTAssertEqual(IPv4Text.parse(IPv4Text.format(ip)), ip)
-        }
-        XCTAssertEqual(IPv4Text.format(UInt32(bigEndian: 0x0A00_0003)), "10.0.0.3")
-    }
-
     // MARK: apply answers
 
     private var stateDirectory = ""

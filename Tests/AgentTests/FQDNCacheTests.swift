@@ -4,13 +4,14 @@ import Foundation
 import Proxy
 import SluiceAPI
 import XCTest
+import SluiceModel
 
 final class FQDNCacheTests: XCTestCase {
     private let second: UInt64 = 1_000_000_000
-    private let a = IPAddress.v4(IPAddress.V4(192, 0, 2, 1))
-    private let b = IPAddress.v4(IPAddress.V4(192, 0, 2, 2))
-    private let c = IPAddress.v4(IPAddress.V4(192, 0, 2, 3))
-    private let v6 = IPAddress.v6(IPAddress.V6(high: 0x2001_0db8_0000_0000, low: 1))
+    private let a = IPAddress.v4(IPv4Address(192, 0, 2, 1))
+    private let b = IPAddress.v4(IPv4Address(192, 0, 2, 2))
+    private let c = IPAddress.v4(IPv4Address(192, 0, 2, 3))
+    private let v6 = IPAddress.v6(IPv6Address(high: 0x2001_0db8_0000_0000, low: 1))
 
     func testExpiryIsLookupTimePlusTTL() {
         let cache = FQDNCache()

@@ -9,6 +9,7 @@ import SluiceAPI
 import SluiceIO
 import SluiceJSON
 import XCTest
+import SluiceModel
 
 /// The state files one program writes and another reads, each through the writer and the
 /// reader production uses (endpoints.json is in FlowsTests): the sandbox's state.json
@@ -62,16 +63,16 @@ final class StateFileCodecTests: XCTestCase {
     func testFQDNCacheFileWrittenByTheAgentIsReadAtStartAndByObserve() throws {
         let writer = FQDNCache()
         let now: UInt64 = 1_767_225_600_000_000_000
-        _ = writer.update(name: "api.example.com.", ips: [.v4(IPAddress.V4(192, 0, 2, 10)), .v4(IPAddress.V4(192, 0, 2, 11))],
+        _ = writer.update(name: "api.example.com.", ips: [.v4(IPv4Address(192, 0, 2, 10)), .v4(IPv4Address(192, 0, 2, 11))],
                           ttl: 300, nowNs: now)
-        _ = writer.update(name: "*weird\\\"name/é.", ips: [.v4(IPAddress.V4(198, 51, 100, 7))], ttl: 30, nowNs: now)
+        _ = writer.update(name: "*weird\\\"name/é.", ips: [.v4(IPv4Address(198, 51, 100, 7))], ttl: 30, nowNs: now)
         let bytes = try writer.encoded()
         try Files.writeAtomically(directory + "/fqdn.json", bytes)
 
         let reader = FQDNCache()
         XCTAssertEqual(try reader.load(try Files.read(directory + "/fqdn.json")), 3, "addresses loaded at start")
         XCTAssertEqual(Set(reader.entries(of: "api.example.com.").keys),
-                       [.v4(IPAddress.V4(192, 0, 2, 10)), .v4(IPAddress.V4(192, 0, 2, 11))])
+                       [.v4(IPv4Address(192, 0, 2, 10)), .v4(IPv4Address(192, 0, 2, 11))])
         XCTAssertEqual(try reader.encoded(), bytes, "read back and written again: the same file")
 
         let names = try XCTUnwrap(EndpointDirectory.namesFromFQDNCache(json: bytes), "observe reads it")

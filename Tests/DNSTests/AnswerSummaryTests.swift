@@ -1,5 +1,6 @@
 import XCTest
 @testable import DNS
+import SluiceModel
 
 final class AnswerSummaryTests: XCTestCase {
     func testCNAMEChainFromWireFixture() throws {
@@ -22,8 +23,8 @@ final class AnswerSummaryTests: XCTestCase {
             answers: [
                 ResourceRecord(name: Fixtures.name("WWW.example.com"), ttl: 20, rdata: .cname(cdn)),
                 ResourceRecord(name: Fixtures.name("cdn.example.net"), ttl: 5, rdata: .opaque(type: .rrsig, bytes: [1])),
-                ResourceRecord(name: cdn, ttl: 90, rdata: .aaaa(IPAddress.V6(high: 0x2001_0DB8_0000_0000, low: 1))),
-                ResourceRecord(name: Fixtures.name("other.example"), ttl: 1, rdata: .a(IPAddress.V4(6, 6, 6, 6))),
+                ResourceRecord(name: cdn, ttl: 90, rdata: .aaaa(IPv6Address(high: 0x2001_0DB8_0000_0000, low: 1))),
+                ResourceRecord(name: Fixtures.name("other.example"), ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 6))),
             ])
         let summary = AnswerSummary.extract(from: message)
         XCTAssertEqual(summary.ttl, 20)

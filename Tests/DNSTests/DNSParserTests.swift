@@ -1,5 +1,6 @@
 import XCTest
 @testable import DNS
+import SluiceModel
 
 final class DNSParserTests: XCTestCase {
     func testParsesPlainQuery() throws {
@@ -38,8 +39,8 @@ final class DNSParserTests: XCTestCase {
         XCTAssertEqual(message.answers[0].rdata, .cname(Fixtures.name("cdn.example.net")))
         XCTAssertEqual(message.answers[0].ttl, 300)
         XCTAssertEqual(message.answers[1].name, Fixtures.name("cdn.example.net"))
-        XCTAssertEqual(message.answers[1].rdata, .a(IPAddress.V4(93, 184, 216, 34)))
-        XCTAssertEqual(message.answers[2].rdata, .a(IPAddress.V4(93, 184, 216, 35)))
+        XCTAssertEqual(message.answers[1].rdata, .a(IPv4Address(93, 184, 216, 34)))
+        XCTAssertEqual(message.answers[2].rdata, .a(IPv4Address(93, 184, 216, 35)))
     }
 
     func testParsesEveryTypeFromSerializedMessage() throws {

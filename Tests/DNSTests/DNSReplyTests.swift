@@ -1,6 +1,7 @@
 import SluiceTestSupport
 import XCTest
 @testable import DNS
+import SluiceModel
 
 final class DNSReplyTests: XCTestCase {
     private func reply(_ query: [UInt8], _ rcode: RCode, recursionAvailable: Bool = true) throws -> [UInt8] {
@@ -37,7 +38,7 @@ final class DNSReplyTests: XCTestCase {
                                  questions: [Question(name: Fixtures.name("a.test"), type: .a),
                                              Question(name: Fixtures.name("b.test"), type: .aaaa)],
                                  answers: [ResourceRecord(name: Fixtures.name("a.test"), ttl: 1,
-                                                          rdata: .a(IPAddress.V4(1, 2, 3, 4)))])
+                                                          rdata: .a(IPv4Address(1, 2, 3, 4)))])
         let parsed = try parse(try reply(DNSSerializer.serialize(message), .refused))
         XCTAssertEqual(parsed.questions, [message.questions[0]])
         XCTAssertTrue(parsed.answers.isEmpty)

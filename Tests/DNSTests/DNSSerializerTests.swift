@@ -1,5 +1,6 @@
 import XCTest
 @testable import DNS
+import SluiceModel
 
 final class DNSSerializerTests: XCTestCase {
     func testRoundTripEveryTypeWithAndWithoutCompression() throws {
@@ -37,7 +38,7 @@ final class DNSSerializerTests: XCTestCase {
         let message = DNSMessage(
             header: DNSHeader(id: 1),
             questions: [Question(name: Fixtures.name("a.example.com"), type: .a)],
-            answers: [ResourceRecord(name: Fixtures.name("b.example.com"), ttl: 1, rdata: .a(IPAddress.V4(1, 2, 3, 4)))])
+            answers: [ResourceRecord(name: Fixtures.name("b.example.com"), ttl: 1, rdata: .a(IPv4Address(1, 2, 3, 4)))])
         let bytes = DNSSerializer.serialize(message, compress: true)
         // Question name at 12: 1 a 7 example 3 com 0 (15 bytes); "example.com" starts at 14.
         XCTAssertEqual(Array(bytes[31..<35]), [1, 0x62, 0xC0, 14])
@@ -47,7 +48,7 @@ final class DNSSerializerTests: XCTestCase {
         let message = DNSMessage(
             header: DNSHeader(id: 1),
             questions: [Question(name: Fixtures.name("WWW.Example.COM"), type: .a)],
-            answers: [ResourceRecord(name: Fixtures.name("www.example.com"), ttl: 1, rdata: .a(IPAddress.V4(1, 2, 3, 4)))])
+            answers: [ResourceRecord(name: Fixtures.name("www.example.com"), ttl: 1, rdata: .a(IPv4Address(1, 2, 3, 4)))])
         let parsed = try parse(DNSSerializer.serialize(message, compress: true))
         XCTAssertEqual(parsed.questions[0].name.text, "WWW.Example.COM.")
         XCTAssertEqual(parsed.answers[0].name.text, "www.example.com.")
@@ -64,7 +65,7 @@ final class DNSSerializerTests: XCTestCase {
 
     func testTruncationDropsAnswersAndSetsTC() throws {
         let owner = Fixtures.name("many.example.com")
-        let answers = (0..<100).map { ResourceRecord(name: owner, ttl: 30, rdata: .a(IPAddress.V4(10, 0, 0, UInt8($0)))) }
+        let answers = (0..<100).map { ResourceRecord(name: owner, ttl: 30, rdata: .a(IPv4Address(10, 0, 0, UInt8($0)))) }
         let opt = OPTRecord(udpPayloadSize: 1232)
         let message = DNSMessage(header: DNSHeader(id: 9, qr: true), questions: [Question(name: owner, type: .a)],
                                  answers: answers, opt: opt)
@@ -85,7 +86,7 @@ final class DNSSerializerTests: XCTestCase {
         let owner = Fixtures.name("x.example")
         let message = DNSMessage(
             header: DNSHeader(id: 9, qr: true), questions: [Question(name: owner, type: .a)],
-            answers: [ResourceRecord(name: owner, ttl: 1, rdata: .a(IPAddress.V4(1, 1, 1, 1)))],
+            answers: [ResourceRecord(name: owner, ttl: 1, rdata: .a(IPv4Address(1, 1, 1, 1)))],
             additionals: [ResourceRecord(name: owner, ttl: 1, rdata: .txt([[UInt8](repeating: 0x61, count: 200)]))])
         let parsed = try parse(DNSSerializer.serialize(message, compress: true, maxSize: 100))
         XCTAssertFalse(parsed.header.tc)

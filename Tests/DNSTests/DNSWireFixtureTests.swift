@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DNS
+import SluiceModel
 
 /// Answers of a real DNS server for every record type the codec decodes, plus an opaque one
 /// (CAA) and an NXDOMAIN with SOA: the bytes dnsmasq 2.90 sent (Fixtures/*.bin, captured by
@@ -43,16 +44,16 @@ final class DNSWireFixtureTests: XCTestCase {
     func testA() throws {
         let m = try answer("a", id: 0x5100, question: "host.fixture.test", type: .a)
         XCTAssertEqual(m.rcode, .noError)
-        XCTAssertEqual(m.answers, [ResourceRecord(name: n("host.fixture.test"), ttl: 300, rdata: .a(IPAddress.V4(192, 0, 2, 1)))])
+        XCTAssertEqual(m.answers, [ResourceRecord(name: n("host.fixture.test"), ttl: 300, rdata: .a(IPv4Address(192, 0, 2, 1)))])
         XCTAssertEqual(m.authorities, [zoneNS])
         let summary = AnswerSummary.extract(from: m)
-        XCTAssertEqual(summary.ips, [.v4(IPAddress.V4(192, 0, 2, 1))])
+        XCTAssertEqual(summary.ips, [.v4(IPv4Address(192, 0, 2, 1))])
         XCTAssertEqual(summary.ttl, 300)
     }
 
     func testAAAA() throws {
         let m = try answer("aaaa", id: 0x5101, question: "host.fixture.test", type: .aaaa)
-        let v6 = IPAddress.V6(high: 0x2001_0DB8_0000_0000, low: 1)
+        let v6 = IPv6Address(high: 0x2001_0DB8_0000_0000, low: 1)
         XCTAssertEqual(m.answers, [ResourceRecord(name: n("host.fixture.test"), ttl: 300, rdata: .aaaa(v6))])
         XCTAssertEqual(AnswerSummary.extract(from: m).ips, [.v6(v6)])
     }
@@ -61,11 +62,11 @@ final class DNSWireFixtureTests: XCTestCase {
         let m = try answer("cname", id: 0x5102, question: "alias.fixture.test", type: .a)
         XCTAssertEqual(m.answers, [
             ResourceRecord(name: n("alias.fixture.test"), ttl: 300, rdata: .cname(n("host.fixture.test"))),
-            ResourceRecord(name: n("host.fixture.test"), ttl: 300, rdata: .a(IPAddress.V4(192, 0, 2, 1))),
+            ResourceRecord(name: n("host.fixture.test"), ttl: 300, rdata: .a(IPv4Address(192, 0, 2, 1))),
         ])
         let summary = AnswerSummary.extract(from: m)
         XCTAssertEqual(summary.cnames, ["host.fixture.test."])
-        XCTAssertEqual(summary.ips, [.v4(IPAddress.V4(192, 0, 2, 1))])
+        XCTAssertEqual(summary.ips, [.v4(IPv4Address(192, 0, 2, 1))])
         XCTAssertFalse(summary.hasOffChainRecords)
     }
 

@@ -1,4 +1,5 @@
 @testable import DNS
+import SluiceModel
 
 /// Hand-built wire messages shared by the tests.
 enum Fixtures {
@@ -54,8 +55,8 @@ enum Fixtures {
     static var everyType: DNSMessage {
         let owner = name("host.example.com")
         let records: [RData] = [
-            .a(IPAddress.V4(192, 0, 2, 1)),
-            .aaaa(IPAddress.V6(high: 0x2001_0DB8_0000_0000, low: 0x0000_0000_0000_0001)),
+            .a(IPv4Address(192, 0, 2, 1)),
+            .aaaa(IPv6Address(high: 0x2001_0DB8_0000_0000, low: 0x0000_0000_0000_0001)),
             .cname(name("alias.example.com")),
             .ns(name("ns1.example.com")),
             .ptr(name("ptr.example.com")),
@@ -73,7 +74,7 @@ enum Fixtures {
             questions: [Question(name: owner, type: .any)],
             answers: answers,
             authorities: [ResourceRecord(name: name("example.com"), ttl: 60, rdata: .ns(name("ns2.example.com")))],
-            additionals: [ResourceRecord(name: name("ns2.example.com"), ttl: 60, rdata: .a(IPAddress.V4(192, 0, 2, 53)))],
+            additionals: [ResourceRecord(name: name("ns2.example.com"), ttl: 60, rdata: .a(IPv4Address(192, 0, 2, 53)))],
             opt: OPTRecord(udpPayloadSize: 4096, dnssecOK: true, options: [0x00, 0x0A, 0x00, 0x02, 0xAA, 0xBB]))
     }
 }

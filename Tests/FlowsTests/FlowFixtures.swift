@@ -1,5 +1,6 @@
 import CSluiceShared
 @testable import Flows
+import SluiceModel
 
 /// Shared values for the Flows tests: the endpoints of reference §5.3/§5.4 and record builders that go through
 /// `FlowRecordWriter` and `Flow.decode`, as the proxy and `sluice observe` do.

@@ -2,6 +2,7 @@ import CSluiceShared
 import Foundation
 import XCTest
 @testable import Flows
+import SluiceModel
 
 /// `source_names` / `destination_names` from the agent's toFQDNs cache file, as Hubble fills them
 /// from its DNS cache: decoded, printed (JSON and compact) and filtered (`--fqdn`, `--from-fqdn`,
@@ -77,7 +78,7 @@ final class FlowNamesTests: XCTestCase {
     }
 
     func testGlobMatching() {
-        func m(_ p: String, _ s: String) -> Bool { FQDNPattern(p)!.matches(s) }
+        func m(_ p: String, _ s: String) -> Bool { FQDNGlob(p)!.matches(s) }
         XCTAssertTrue(m("a*b*c", "axxbyyc"))
         XCTAssertTrue(m("a*c", "ac"))
         XCTAssertFalse(m("a*c", "acb"))

@@ -1,4 +1,5 @@
 import SluiceTestSupport
+import SluiceModel
 import XCTest
 @testable import Policy
 import PolicyYAML

@@ -1,4 +1,5 @@
 import XCTest
+import SluiceModel
 @testable import Policy
 import PolicyYAML
 

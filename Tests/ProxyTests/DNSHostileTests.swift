@@ -8,6 +8,7 @@ import PolicyYAML
 @testable import Proxy
 import SluiceIO
 import XCTest
+import SluiceModel
 
 /// One DNS proxy worker on loopback whose upstream is a plain socket the test reads and answers
 /// by hand (`upstream`), so it can forge answers next to the genuine one. toFQDNs selector
@@ -103,7 +104,7 @@ final class DNSHostileHarness {
     }
 
     /// An answer to `query` (its ID and question as given) with one A record.
-    static func answer(to query: [UInt8], name: String? = nil, type: RRType? = nil, ip: IPAddress.V4,
+    static func answer(to query: [UInt8], name: String? = nil, type: RRType? = nil, ip: IPv4Address,
                        qr: Bool = true) throws -> [UInt8] {
         var message = try query.withUnsafeBytes { try DNSParser.parse($0) }
         if let name { message.questions[0].name = try DomainName(name) }
@@ -162,8 +163,8 @@ final class DNSHostileQueryTests: XCTestCase {
         var query = DNSMessage(header: DNSHeader(id: 0x2224, rd: true),
                                questions: [Question(name: try DomainName("a.allowed.test."), type: .a)])
         let name = try DomainName("a.allowed.test.")
-        query.answers = [ResourceRecord(name: name, ttl: 1, rdata: .a(IPAddress.V4(6, 6, 6, 6))),
-                         ResourceRecord(name: name, ttl: 1, rdata: .a(IPAddress.V4(6, 6, 6, 7)))]
+        query.answers = [ResourceRecord(name: name, ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 6))),
+                         ResourceRecord(name: name, ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 7)))]
         XCTAssertEqual(try parse(h.ask(DNSSerializer.serialize(query))).rcode, .formErr)
         XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
     }
@@ -206,8 +207,8 @@ final class DNSHostileQueryTests: XCTestCase {
 /// Cilium checks only the ID; Sluice also checks source and question): discarded, not relayed,
 /// not learned; the genuine answer that follows is.
 final class DNSForgedAnswerTests: XCTestCase {
-    private let forged = IPAddress.V4(6, 6, 6, 6)
-    private let genuine = IPAddress.V4(192, 0, 2, 53)
+    private let forged = IPv4Address(6, 6, 6, 6)
+    private let genuine = IPv4Address(192, 0, 2, 53)
 
     func testForgedAnswersAreDiscardedAndTheGenuineOneIsRelayed() throws {
         let h = try DNSHostileHarness()
@@ -297,7 +298,7 @@ final class DNSUpstreamRandomnessTests: XCTestCase {
         XCTAssertGreaterThan(h.openUpstreamSockets(), 2, "retired sockets wait for their answers")
         // Answer all: each on the port it left from; every client gets its answer.
         for sent in held {
-            DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: IPAddress.V4(192, 0, 2, 1)),
+            DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: IPv4Address(192, 0, 2, 1)),
                          port: sent.port)
         }
         var answered = Set<UInt16>()
@@ -406,7 +407,7 @@ private final class DNSScriptedTCPUpstream {
 final class DNSStreamForgedAnswerTests: XCTestCase {
     func testMismatchedQuestionsOnTheUpstreamConnectionAreDiscarded() throws {
         let upstream = try DNSScriptedTCPUpstream { query in
-            func answer(_ name: String?, _ type: RRType?, _ ip: IPAddress.V4) -> DNSMessage {
+            func answer(_ name: String?, _ type: RRType?, _ ip: IPv4Address) -> DNSMessage {
                 var message = query
                 if let name { message.questions[0].name = (try? DomainName(name)) ?? .root }
                 if let type { message.questions[0].type = type }
@@ -414,9 +415,9 @@ final class DNSStreamForgedAnswerTests: XCTestCase {
                 message.answers = [ResourceRecord(name: message.questions[0].name, ttl: 60, rdata: .a(ip))]
                 return message
             }
-            return [answer("evil.allowed.test.", nil, IPAddress.V4(6, 6, 6, 6)),
-                    answer(nil, .aaaa, IPAddress.V4(6, 6, 6, 7)),
-                    answer(nil, nil, IPAddress.V4(192, 0, 2, 77))]
+            return [answer("evil.allowed.test.", nil, IPv4Address(6, 6, 6, 6)),
+                    answer(nil, .aaaa, IPv4Address(6, 6, 6, 7)),
+                    answer(nil, nil, IPv4Address(192, 0, 2, 77))]
         }
         let h = try DNSProxyHarness(tcpUpstreamPort: upstream.port)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -445,7 +446,7 @@ final class DNSStreamForgedAnswerTests: XCTestCase {
         }
         XCTAssertEqual(answers.count, 1)
         XCTAssertEqual(answers.first?.header.id, 0x5151)
-        XCTAssertEqual(answers.first?.answers.map(\.rdata), [.a(IPAddress.V4(192, 0, 2, 77))])
+        XCTAssertEqual(answers.first?.answers.map(\.rdata), [.a(IPv4Address(192, 0, 2, 77))])
         XCTAssertEqual(h.counters().mismatchedAnswers, 2)
         XCTAssertEqual(h.counters().answers, 1)
     }
@@ -554,7 +555,7 @@ final class DNSStreamBackpressureTests: XCTestCase {
 /// The node-wide cap on learned toFQDNs IPs (besides the per-name one): a flood of names each
 /// under its own cap cannot grow the cache, and the datapath loses what the cache evicts.
 final class FQDNGlobalCapTests: XCTestCase {
-    private func ip(_ n: Int) -> IPAddress { .v4(IPAddress.V4(UInt32(0x0A00_0000 + n))) }
+    private func ip(_ n: Int) -> IPAddress { .v4(IPv4Address(hostOrder: UInt32(0x0A00_0000 + n))) }
 
     func testManyNamesStayUnderTheGlobalCapLeastRecentlySeenFirst() {
         let cache = FQDNCache(maxIPsPerName: 1000, maxEntries: 64)

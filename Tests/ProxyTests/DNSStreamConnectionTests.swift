@@ -5,6 +5,7 @@ import Glibc
 @testable import Proxy
 import SluiceIO
 import XCTest
+import SluiceModel
 
 /// A DNS-over-TCP server on 127.0.0.1 (its own thread): one connection at a time, answers each
 /// framed query with an A record 192.0.2.7, in order, and remembers the IDs it saw.
@@ -45,7 +46,7 @@ private final class DNSFakeTCPUpstream {
                     seen.append(message.header.id)
                     lock.unlock()
                     message.header.qr = true
-                    message.answers = [ResourceRecord(name: question.name, ttl: 60, rdata: .a(IPAddress.V4(192, 0, 2, 7)))]
+                    message.answers = [ResourceRecord(name: question.name, ttl: 60, rdata: .a(IPv4Address(192, 0, 2, 7)))]
                     if let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) {
                         _ = framed.withUnsafeBytes { send(conn, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     }
@@ -93,7 +94,7 @@ final class DNSStreamConnectionTests: XCTestCase {
                                               DNSTest.query("c.allowed.test.", id: 102)], count: 3)
         let byID = Dictionary(answers.map { ($0.header.id, $0) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(byID[100]?.rcode, .noError)
-        XCTAssertEqual(byID[100]?.answers.first?.rdata, .a(IPAddress.V4(192, 0, 2, 7)))
+        XCTAssertEqual(byID[100]?.answers.first?.rdata, .a(IPv4Address(192, 0, 2, 7)))
         XCTAssertEqual(byID[101]?.rcode, .refused)
         XCTAssertEqual(byID[102]?.rcode, .noError)
         XCTAssertEqual(upstream.ids.count, 2)

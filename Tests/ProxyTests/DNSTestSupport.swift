@@ -6,6 +6,7 @@ import Glibc
 import Policy
 @testable import Proxy
 import SluiceIO
+import SluiceModel
 
 /// A steering table for the DNS tests: one fixed answer.
 final class DNSTestSteering: SteeringTable {
@@ -151,7 +152,7 @@ final class DNSFakeUpstream {
             if question.name.lowercasedText.hasSuffix("silent.test.") { continue }
             message.header.qr = true
             message.header.ra = true
-            message.answers = [ResourceRecord(name: question.name, ttl: 30, rdata: .a(IPAddress.V4(192, 0, 2, n)))]
+            message.answers = [ResourceRecord(name: question.name, ttl: 30, rdata: .a(IPv4Address(192, 0, 2, n)))]
             DNSTest.send(fd, DNSSerializer.serialize(message), port: port)
         }
     }

@@ -8,6 +8,7 @@ import PolicyYAML
 @testable import Proxy
 import SluiceIO
 import XCTest
+import SluiceModel
 
 /// One DNS proxy worker on loopback: a real loop and UDP listener, queries from a test socket,
 /// allowed queries sent to a `DNSFakeUpstream` (the upstream override stands in for the original
@@ -115,7 +116,7 @@ final class DNSUDPProxyTests: XCTestCase {
         let answer = try parse(h.ask(DNSTest.query("www.allowed.test.", id: 0x4242)))
         XCTAssertEqual(answer.header.id, 0x4242)
         XCTAssertEqual(answer.rcode, .noError)
-        XCTAssertEqual(answer.answers.first?.rdata, .a(IPAddress.V4(192, 0, 2, 1)))
+        XCTAssertEqual(answer.answers.first?.rdata, .a(IPv4Address(192, 0, 2, 1)))
         XCTAssertEqual(h.upstream.receivedIDs.count, 1)
         XCTAssertNotEqual(h.upstream.receivedIDs.first, 0x4242, "the upstream must see a fresh ID")
 

@@ -6,6 +6,7 @@ import PolicyYAML
 @testable import Proxy
 import SluiceIO
 import XCTest
+import SluiceModel
 
 /// A datapath whose installs block until the test opens it, and that records what it got: the
 /// test decides when "the addresses are in place", so holding and releasing are observed, not
@@ -47,7 +48,7 @@ final class GatedFQDNDatapath: FQDNDatapath, @unchecked Sendable {
 /// `FQDNAnswerGate` on a real loop with a `ManualClock`: an answer is released exactly once,
 /// when its addresses are installed or when the maximum delay has passed on the loop's clock.
 final class FQDNAnswerGateTests: XCTestCase {
-    private let ip = IPAddress.v4(IPAddress.V4(192, 0, 2, 9))
+    private let ip = IPAddress.v4(IPv4Address(192, 0, 2, 9))
 
     /// One gate on a loop thread; `released` counts the answers it let go.
     private final class GateHarness: ManualLoopDriver {

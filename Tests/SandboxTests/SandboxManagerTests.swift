@@ -1,5 +1,6 @@
 @testable import Sandbox
 import SluiceAPI
+import SluiceModel
 import XCTest
 
 final class SandboxManagerTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Sandbox
+import SluiceModel
 
 final class SandboxPlanTests: XCTestCase {
     private let topology = Topology(

@@ -1,4 +1,5 @@
 import Policy
+import SluiceModel
 
 /// The one model of the tc programs' L3/L4 decision that the policy truth tables use (bpf/lib/
 /// policy.h, `sluice_policy_verdict`), held equal to the real program by DatapathTests'

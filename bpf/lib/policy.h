@@ -13,10 +13,7 @@
 #include "flow_ring.h"
 #include "maps.h"
 #include "packet.h"
-
-/* Cilium's reserved identities (pkg/identity/numericidentity.go). */
-#define SLUICE_IDENTITY_HOST 1
-#define SLUICE_IDENTITY_WORLD 2
+#include "sluice_identity.h" /* reserved identities, shared with Swift */
 
 /* The identity of an IPv4 address (network order): longest ipcache prefix, world when none. */
 static __always_inline __u32 sluice_ipcache_identity(__u32 ip4)

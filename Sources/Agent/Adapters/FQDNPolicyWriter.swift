@@ -2,6 +2,7 @@ import DNS
 import Datapath
 import Policy
 import SluiceIO
+import SluiceModel
 
 /// The toFQDNs side of the datapath (cilium-semantics 4.5): each learned IPv4 address gets an
 /// FQDN identity, its /32 in the ipcache and, for every endpoint whose `toFQDNs` rule matches one
@@ -91,7 +92,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         defer { lock.unlock() }
         var ok = true
         for case .v4(let v4) in ips {
-            let ip = v4.value.bigEndian
+            let ip = v4.networkOrder
             if snapshot.isClusterIPv4(ip) || hostIPv4.contains(ip) { continue }
             var entry = learned[ip] ?? (allocateIdentity(), [])
             entry.names.insert(name)
@@ -114,7 +115,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         for case .v4(let v4) in ips {
-            let ip = v4.value.bigEndian
+            let ip = v4.networkOrder
             guard var entry = learned[ip], entry.names.contains(name) else { continue }
             let before = snapshot.fqdnPolicyEntries(identity: entry.identity, names: Array(entry.names))
             entry.names.remove(name)
@@ -143,7 +144,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         if now &- openDestinations.atNs > 500_000_000 {
             openDestinations = (now, (try? datapath.openConnectionDestinations()) ?? [])
         }
-        return openDestinations.set.contains(v4.value.bigEndian)
+        return openDestinations.set.contains(v4.networkOrder)
     }
 
     /// Deletes expired `sluice_ct` entries; the walk also refreshes the open destinations. The

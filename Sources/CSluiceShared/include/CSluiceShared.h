@@ -4,4 +4,5 @@
 #include <linux/types.h>
 #include "../../../bpf/include/sluice_flow.h"
 #include "../../../bpf/include/sluice_maps.h"
+#include "../../../bpf/include/sluice_identity.h"
 #endif

@@ -1,5 +1,6 @@
 import HTTP1
 import HTTP2
+import SluiceModel
 
 /// Which protocol a connection on an HTTP-rule port speaks, decided from its first bytes
 /// (RFC 9113 3.4: HTTP/2 with prior knowledge starts with the 24-byte client preface; anything
@@ -49,7 +50,7 @@ struct HTTP2Upgrade {
         block.append(name: ":authority", value: view.authority)
         block.append(name: ":path", value: view.path)
         for field in head.headers {
-            let name = Array(UnsafeRawBufferPointer(rebasing: bytes[field.name])).map { ASCIILower.lower($0) }
+            let name = Array(UnsafeRawBufferPointer(rebasing: bytes[field.name])).map(ASCII.lower)
             let text = String(decoding: name, as: UTF8.self)
             let value = Array(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
             if HTTP2Upgrade.dropped.contains(text) {
@@ -93,6 +94,5 @@ struct HTTP2Upgrade {
     static let switching: [UInt8] = Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8)
 }
 
-enum ASCIILower {
-    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
-}
+/// SluiceModel's `ASCII` under the name HTTP2RequestView still uses; the alias goes once it says `ASCII`.
+typealias ASCIILower = ASCII
