@@ -64,9 +64,12 @@ test: build $(if $(filter 1,$(LINT_IN_TEST)),lint)
 	bash integration/run.sh || rc=1; \
 	exit $$rc
 
-# Deliberate bugs, one at a time, each of which the tests must catch (bench/mutation-check.sh).
+# Deliberate bugs, one at a time, each of which the tests must catch (bench/mutation-check.sh), from
+# every list in MUTATIONS: default.sh (the behaviour issues named) and fixed-tests.sh (each test
+# rewritten under issue 20 against the bug it must now catch).
+MUTATIONS ?= bench/mutations/default.sh bench/mutations/fixed-tests.sh
 mutation-check: deps
-	bash bench/mutation-check.sh
+	@rc=0; for list in $(MUTATIONS); do bash bench/mutation-check.sh $$list || rc=1; done; exit $$rc
 
 bench: build
 	bash bench/run.sh
