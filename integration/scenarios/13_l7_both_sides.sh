@@ -85,7 +85,7 @@ echo "ok: the DROPPED request flows are INGRESS and name api-ingress; the egress
 step "the proxy's upstream carries the client's identity: the server's policy sees the client"
 # The api pod admits only app=client. Another pod gets no further than L3/L4, while the client's
 # proxied connection (leaving the node with the client's identity in its mark) is admitted.
-expect_eq "frontend/other -> api:80 (not admitted)" 000 "$(CURL_TIMEOUT=2 http_code frontend/other http://$api/status/200)"
+expect_eq "frontend/other -> api:80 (not admitted)" "000 (curl exit 28)" "$(CURL_TIMEOUT=2 http_code frontend/other http://$api/status/200)"
 await_flows 1 'f["verdict"]=="DROPPED" and f.get("Type")=="L3_L4" and f["traffic_direction"]=="INGRESS" and f["source"].get("pod_name","")=="other" and f["destination"].get("pod_name","")=="api"' >/dev/null
 expect_eq "client, proxied on both sides, again" 200 "$(http_code $C http://$api/status/200)"
 expect_eq "no L3/L4 drop of the proxy's upstream (identity in the mark)" 0 \
