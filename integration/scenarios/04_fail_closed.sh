@@ -15,7 +15,7 @@ expect_eq "POST /post with the agent down" "000 (curl exit 28)" "$(CURL_TIMEOUT=
 echo "ok: SOCKET_LOOKUP_FAILED drop flows: $(await_flows 2 "$lookup_failed")"
 step "the backend saw nothing: no request reached httpbin unfiltered"
 # The control: httpbin logged the GET /get sent with the agent up.
-expect_unseen "POST /post reached httpbin" /run/sluice/sandbox/logs/backend_backend_httpbin_80.log 'POST /post' 'GET /get' 
+expect_unseen "POST /post reached httpbin" /run/sluice/sandbox/logs/backend_backend_httpbin_80.log 'POST /post' 'GET /get'
 step "port 6379 (no L7 rules) still works while the agent is down"
 # db is selected by no policy. backend:6379 is not reachable any more: backend-http-rules selects
 # backend for ingress, which makes its ingress default-deny (Cilium: any rule selecting an endpoint
