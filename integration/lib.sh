@@ -31,8 +31,9 @@ pod() { local t=$1; shift; "$SLUICE" sandbox exec "$t" -- "$@"; }
 
 # http_code POD [curl args...]: prints the HTTP status code; when curl gets no answer it prints
 # "000 (curl exit N)" with curl's exit status, so a check that expects no answer names the reason:
-# 28 (timed out: a dropped SYN), 7 (refused), 52 (closed without a reply); a wrong name (6) or a
-# missing tool (127 from `sandbox exec`) never reads as a drop.
+# 28 (timed out: a dropped SYN, or a name lookup whose DNS is dropped, so check drops by address),
+# 7 (refused), 52 (closed without a reply); a name that does not exist (6) or a missing tool (127
+# from `sandbox exec`) never reads as a drop.
 http_code() {
   local t=$1 code rc
   shift

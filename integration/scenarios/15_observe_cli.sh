@@ -151,11 +151,12 @@ rm -f "$export_file"
 echo "ok: $(echo "$live" | wc -l) live frontend flows found offline with the same JSON (uuid included)"
 
 step "errors as in hubble"
-out=$(expect_status "observe -o foo" 1 bash -c '"$0" observe -o foo 2>&1' "$SLUICE")
+# Usage errors exit 64 (EX_USAGE: ArgumentParser's status for a validation error).
+out=$(expect_status "observe -o foo" 64 bash -c '"$0" observe -o foo 2>&1' "$SLUICE")
 expect_contains "unknown -o" "invalid output format: foo" "$out"
-out=$(expect_status "observe --port 80 --not" 1 bash -c '"$0" observe --port 80 --not 2>&1' "$SLUICE")
+out=$(expect_status "observe --port 80 --not" 64 bash -c '"$0" observe --port 80 --not 2>&1' "$SLUICE")
 expect_contains "trailing --not" "trailing --not" "$out"
-expect_status "observe -o table --follow refused" 1 "$SLUICE" observe -o table --follow >/dev/null
+expect_status "observe -o table --follow refused" 64 "$SLUICE" observe -o table --follow >/dev/null
 
 step "sluice bpf ct list: the tracked connections of this run"
 ct=$("$SLUICE" bpf ct list)
