@@ -107,6 +107,14 @@ wait_until() {
   done
 }
 
+# observe_lines [observe args...]: how many lines `sluice observe` prints; fails when observe
+# fails, so a broken observe never reads as "0 flows".
+observe_lines() {
+  local out
+  out=$("$SLUICE" observe "$@") || fail "sluice observe $* failed"
+  grep_count . <<<"$out"
+}
+
 # flows_json [observe args...]: the flows as JSON lines.
 flows_json() { "$SLUICE" observe --all -o json "$@"; }
 

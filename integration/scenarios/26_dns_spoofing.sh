@@ -138,8 +138,10 @@ sleep 1.2
 cache=$(cached_all)
 case "$cache" in *"$FORGED"*|*evil*) fail "forged data learned: $cache" ;; esac
 expect_contains "api.example.com. learned with its real address" '"api.example.com.": {"192.0.2.10"' "$cache"
-expect_eq "DNS response flows carrying $FORGED" 0 \
-  "$(count_flows '"'"$FORGED"'" in f.get("l7",{}).get("dns",{}).get("ips",[]) or "evil" in f.get("l7",{}).get("dns",{}).get("query","")')"
+# The control: the response flows carrying the genuine address.
+expect_absent "DNS response flows carrying $FORGED" \
+  '"'"$FORGED"'" in f.get("l7",{}).get("dns",{}).get("ips",[]) or "evil" in f.get("l7",{}).get("dns",{}).get("query","")' \
+  '"192.0.2.10" in f.get("l7",{}).get("dns",{}).get("ips",[])'
 expect_eq "$FORGED:443 from my-service" "000 (curl exit 28)" "$(CURL_TIMEOUT=2 http_code $P http://$FORGED:443/)"
 n=$(await_flows 1 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("IP",{}).get("destination")=="'"$FORGED"'"')
 echo "ok: $n POLICY_DENIED flows toward $FORGED"
@@ -267,8 +269,9 @@ expect_eq "screen answers" "qdcount2 1001 FORMERR
 opcode2 1002 NOTIMP STATUS
 qr1 None
 short None" "$out"
-expect_eq "flows for the screened name" 0 \
-  "$(count_flows '"screen" in f.get("l7",{}).get("dns",{}).get("query","")')"
+# The control: DNS flows of this run's lookups are recorded and readable.
+expect_absent "flows for the screened name" '"screen" in f.get("l7",{}).get("dns",{}).get("query","")' \
+  '"dns" in f.get("l7",{})'
 expect_eq "UDP after the screen" 192.0.2.10 "$(pod $P dig +short +time=3 +tries=1 @"$DNS" api.example.com)"
 expect_eq "TCP after the screen" 192.0.2.10 "$(pod $P dig +short +tcp +time=3 +tries=1 @"$DNS" api.example.com)"
 kill -0 "$AGENT" || fail "agent died"
