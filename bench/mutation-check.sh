@@ -26,11 +26,9 @@ restore() { if [ -n "$current" ]; then cp "$backup/file" "$current"; current="";
 trap 'restore; rm -rf "$backup"' EXIT
 trap 'exit 130' INT TERM
 
-# Failing tests in `swift test` output: XCTest "error: Suite.testName :" and swift-testing
-# "✘ Test name() ... failed".
+# Failing tests in `swift test` output (XCTest): "error: Suite.testName :".
 failed_tests() {
-  { grep -oE 'error: [A-Za-z0-9_]+\.[A-Za-z0-9_]+ :' "$1" | sed -E 's/error: (.*) :/\1/'
-    grep -oE '✘ Test [^ ]+\([^)]*\)' "$1" | sed -E 's/✘ Test //'; } | sort -u | paste -sd, -
+  grep -oE 'error: [A-Za-z0-9_]+\.[A-Za-z0-9_]+ :' "$1" | sed -E 's/error: (.*) :/\1/' | sort -u | paste -sd, -
 }
 
 rows=() escaped=0

@@ -1,5 +1,6 @@
 import DNS
 import Policy
+import SluiceModel
 
 /// The node-wide toFQDNs learner as the DNS proxy sees it (the agent's `FQDNService`
 /// implements it): which names to learn, and where to send an answer's addresses. Once per

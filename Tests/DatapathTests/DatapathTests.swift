@@ -2,12 +2,12 @@ import CLibbpf
 import CSluiceShared
 import Glibc
 import Policy
-import Testing
+import XCTest
 @testable import Datapath
 
 /// Loading, pin reuse, map operations and errors.
-@Suite struct DatapathTests {
-    @Test func secondLoadReusesPinnedMaps() throws {
+final class DatapathTests: XCTestCase {
+    func testSecondLoadReusesPinnedMaps() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try Fixture.addPods(t.datapath)
@@ -15,12 +15,12 @@ import Testing
         try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
         let reloaded = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: t.pinDirectory)
         defer { reloaded.close() }
-        #expect(try reloaded.l7Ports() == [key: Fixture.value(SLUICE_PROXY_HTTP)])
+        XCTAssertEqual(try reloaded.l7Ports(), [key: Fixture.value(SLUICE_PROXY_HTTP)])
     }
 
     /// An upgrade that changes one map's definition (here: the flow ring's size) recreates that
     /// map and keeps every other pinned map, contents and all.
-    @Test func aPinnedMapWithAnotherDefinitionIsRecreatedAndTheOthersKept() throws {
+    func testAPinnedMapWithAnotherDefinitionIsRecreatedAndTheOthersKept() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try Fixture.addPods(t.datapath)
@@ -28,23 +28,23 @@ import Testing
         try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
         t.datapath.close()
         let ringPin = t.pinDirectory + "/sluice_flows"
-        #expect(unlink(ringPin) == 0)
+        XCTAssertEqual(unlink(ringPin), 0)
         var opts = bpf_map_create_opts()
         opts.sz = MemoryLayout<bpf_map_create_opts>.size
         opts.map_flags = UInt32(BPF_F_MMAPABLE)
         let old = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sluice_flows", 4, UInt32(MemoryLayout<sluice_flow>.size), 16, &opts)
-        #expect(old >= 0)
-        #expect(bpf_obj_pin(old, ringPin) == 0)
+        XCTAssert(old >= 0)
+        XCTAssertEqual(bpf_obj_pin(old, ringPin), 0)
         Glibc.close(old)
-        #expect(try Self.maxEntries(ringPin) == 16)
+        XCTAssertEqual(try Self.maxEntries(ringPin), 16)
 
         let reloaded = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: t.pinDirectory)
         defer { reloaded.close() }
-        #expect(try Self.maxEntries(ringPin) == SLUICE_FLOW_SLOTS)
-        #expect(try reloaded.l7Ports() == [key: Fixture.value(SLUICE_PROXY_HTTP)])
+        XCTAssertEqual(try Self.maxEntries(ringPin), SLUICE_FLOW_SLOTS)
+        XCTAssertEqual(try reloaded.l7Ports(), [key: Fixture.value(SLUICE_PROXY_HTTP)])
         let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
         ring.append { $0.pointee.dst_port = 80 }
-        #expect(ring.read(seq: ring.nextSeq - 1)?.dst_port == 80)
+        XCTAssert(ring.read(seq: ring.nextSeq - 1)?.dst_port == 80)
     }
 
     static func maxEntries(_ pin: String) throws -> UInt32 {
@@ -58,14 +58,14 @@ import Testing
     }
 
     /// The proxies' steering caches forget on every write to a map that decides steering.
-    @Test func writesToTheSteeringMapsBumpTheSteeringEpoch() throws {
+    func testWritesToTheSteeringMapsBumpTheSteeringEpoch() throws {
         let t = try TestDatapath()
         defer { t.close() }
         var last = t.datapath.steeringEpoch.current
         func expectBumped(_ what: String) {
             let now = t.datapath.steeringEpoch.current
-            #expect(now.epoch > last.epoch, "\(what)")
-            #expect(now.lastChangeNs >= last.lastChangeNs && now.lastChangeNs > 0, "\(what)")
+            XCTAssert(now.epoch > last.epoch, "\(what)")
+            XCTAssert(now.lastChangeNs >= last.lastChangeNs && now.lastChangeNs > 0, "\(what)")
             last = now
         }
         try Fixture.addPods(t.datapath)
@@ -80,25 +80,25 @@ import Testing
         try t.datapath.removeEndpoint(ipv4: 0x0A0A_0A0B)
         expectBumped("endpoint removal")
         _ = try t.datapath.l7Ports()
-        #expect(t.datapath.steeringEpoch.current.epoch == last.epoch, "reads change nothing")
+        XCTAssertEqual(t.datapath.steeringEpoch.current.epoch, last.epoch, "reads change nothing")
     }
 
-    @Test func syncL7PortsMakesTheMapEqual() throws {
+    func testSyncL7PortsMakesTheMapEqual() throws {
         let t = try TestDatapath()
         defer { t.close() }
         let k1 = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
         let k2 = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
         let k3 = Fixture.key(endpoint: 2, port: 53, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS)
         try t.datapath.syncL7Ports([k1: Fixture.value(SLUICE_PROXY_DNS_UDP), k2: Fixture.value(SLUICE_PROXY_HTTP)])
-        #expect(try t.datapath.l7Ports().count == 2)
+        XCTAssertEqual(try t.datapath.l7Ports().count, 2)
         let next = [k2: Fixture.value(SLUICE_PROXY_DNS_TCP), k3: Fixture.value(SLUICE_PROXY_DNS_TCP)]
         try t.datapath.syncL7Ports(next)
-        #expect(try t.datapath.l7Ports() == next)
+        XCTAssertEqual(try t.datapath.l7Ports(), next)
         try t.datapath.syncL7Ports([:])
-        #expect(try t.datapath.l7Ports().isEmpty)
+        XCTAssert(try t.datapath.l7Ports().isEmpty)
     }
 
-    @Test func removeEndpointStopsSteering() throws {
+    func testRemoveEndpointStopsSteering() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try Fixture.addPods(t.datapath)
@@ -107,33 +107,33 @@ import Testing
         try t.datapath.removeEndpoint(ipv4: Fixture.podB)
         try t.datapath.removeEndpoint(ipv4: Fixture.podB)  // absent: not an error
         let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 1, dport: 80, proto: Fixture.tcp)
-        #expect(try t.runTC(packet).mark == 0)
+        XCTAssertEqual(try t.runTC(packet).mark, 0)
     }
 
-    @Test func registeringANonSocketFails() throws {
+    func testRegisteringANonSocketFails() throws {
         let t = try TestDatapath()
         defer { t.close() }
         let fd = open("/dev/null", O_RDONLY)
         defer { close(fd) }
-        #expect(throws: DatapathError.self) { try t.datapath.registerProxySocket(0, fd: fd) }
+        XCTAssertThrowsError(try t.datapath.registerProxySocket(0, fd: fd)) { XCTAssert($0 is DatapathError, "\($0)") }
     }
 
-    @Test func missingObjectsReportThePath() throws {
+    func testMissingObjectsReportThePath() throws {
         let pin = "/sys/fs/bpf/sluice-test-missing-\(getpid())"
         defer { try? Datapath.unpinAll(pinDirectory: pin) }
         do {
             _ = try Datapath.open(objectDirectory: "/nonexistent", pinDirectory: pin)
-            Issue.record("open succeeded without objects")
+            XCTFail("open succeeded without objects")
         } catch let error as DatapathError {
-            #expect(error.call == "bpf_object__open_file")
-            #expect(error.isNotFound)
-            #expect(error.description.contains("/nonexistent/tc_endpoint.o"))
+            XCTAssertEqual(error.call, "bpf_object__open_file")
+            XCTAssert(error.isNotFound)
+            XCTAssert(error.description.contains("/nonexistent/tc_endpoint.o"))
         }
     }
 
-    @Test func unpinAllRemovesThePinDirectory() throws {
+    func testUnpinAllRemovesThePinDirectory() throws {
         let t = try TestDatapath()
         t.close()
-        #expect(access(t.pinDirectory, F_OK) != 0)
+        XCTAssertNotEqual(access(t.pinDirectory, F_OK), 0)
     }
 }

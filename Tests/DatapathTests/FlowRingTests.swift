@@ -1,29 +1,29 @@
 import CSluiceShared
-import Testing
+import XCTest
 @testable import Datapath
 
 /// The flow ring's commit protocol through the proxy's mmap.
-@Suite struct FlowRingTests {
-    @Test func appendedRecordsAreReadBack() throws {
+final class FlowRingTests: XCTestCase {
+    func testAppendedRecordsAreReadBack() throws {
         let t = try TestDatapath()
         defer { t.close() }
         let writer = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
         let reader = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
-        #expect(reader.nextSeq == 0)
-        #expect(reader.read(seq: 0) == nil)
+        XCTAssertEqual(reader.nextSeq, 0)
+        XCTAssertNil(reader.read(seq: 0))
         for port in UInt16(1)...3 {
             writer.append { $0.pointee.dst_port = port; $0.pointee.verdict = 1 }
         }
-        #expect(reader.nextSeq == 3)
+        XCTAssertEqual(reader.nextSeq, 3)
         for seq in UInt64(0)..<3 {
-            let flow = try #require(reader.read(seq: seq))
-            #expect(flow.commit == seq + 1)
-            #expect(flow.dst_port == UInt16(seq + 1))
+            let flow = try XCTUnwrap(reader.read(seq: seq))
+            XCTAssertEqual(flow.commit, seq + 1)
+            XCTAssertEqual(flow.dst_port, UInt16(seq + 1))
         }
-        #expect(reader.read(seq: 3) == nil)
+        XCTAssertNil(reader.read(seq: 3))
     }
 
-    @Test func slotsAreZeroedAndOverwrittenRecordsAreGone() throws {
+    func testSlotsAreZeroedAndOverwrittenRecordsAreGone() throws {
         let t = try TestDatapath()
         defer { t.close() }
         let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
@@ -31,12 +31,12 @@ import Testing
         for _ in 0..<FlowRing.capacity {
             ring.append { $0.pointee.dst_port = 7 }
         }
-        #expect(ring.read(seq: 0) == nil)
-        let reused = try #require(ring.read(seq: FlowRing.capacity))
-        #expect(reused.src_port == 0 && reused.l7.http.code == 0 && reused.dst_port == 7)
+        XCTAssertNil(ring.read(seq: 0))
+        let reused = try XCTUnwrap(ring.read(seq: FlowRing.capacity))
+        XCTAssert(reused.src_port == 0 && reused.l7.http.code == 0 && reused.dst_port == 7)
     }
 
-    @Test func concurrentWritersGetDistinctSequenceNumbers() async throws {
+    func testConcurrentWritersGetDistinctSequenceNumbers() async throws {
         let t = try TestDatapath()
         defer { t.close() }
         let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
@@ -50,12 +50,12 @@ import Testing
                 }
             }
         }
-        #expect(ring.nextSeq == UInt64(4 * perTask))
+        XCTAssertEqual(ring.nextSeq, UInt64(4 * perTask))
         var seen = Set<Int>()
         for seq in UInt64(0)..<ring.nextSeq {
-            let flow = try #require(ring.read(seq: seq))
+            let flow = try XCTUnwrap(ring.read(seq: seq))
             seen.insert(Int(flow.src_port) * perTask + Int(flow.dst_port))
         }
-        #expect(seen.count == 4 * perTask)
+        XCTAssertEqual(seen.count, 4 * perTask)
     }
 }

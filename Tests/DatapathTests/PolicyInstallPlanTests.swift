@@ -1,7 +1,7 @@
 import CSluiceShared
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// The order of a policy install (`PolicyInstallPlan`) replayed write by write against a model
@@ -9,7 +9,7 @@ import Testing
 /// in every intermediate state, with the transition snapshot the workers hold meanwhile, a
 /// packet that both the old and the new policy drop is dropped, one both pass is passed, and
 /// one both send through the proxy goes through the proxy. Each transition runs both ways.
-@Suite struct PolicyInstallPlanTests {
+final class PolicyInstallPlanTests: XCTestCase {
     // Pods: a (frontend), b (backend), c (other); world addresses in and out of policy CIDRs.
     static let a = Fixture.ip4(10, 244, 1, 10)
     static let b = Fixture.ip4(10, 244, 2, 10)
@@ -125,7 +125,17 @@ import Testing
         ("L7 toward a /24 -> half allowed, half denied", l7ToCIDR192, cidr192Half),
     ]
 
-    @Test(arguments: 0..<transitions.count * 2)
+    /// Every transition, forwards (even index) and reversed (odd index).
+    func testEveryIntermediateStateKeepsWhatBothPoliciesAgreeOn() {
+        for index in 0..<Self.transitions.count * 2 {
+            do {
+                try everyIntermediateStateKeepsWhatBothPoliciesAgreeOn(index)
+            } catch {
+                XCTFail("transition \(index): \(error)")
+            }
+        }
+    }
+
     func everyIntermediateStateKeepsWhatBothPoliciesAgreeOn(_ index: Int) throws {
         let (name, first, second) = Self.transitions[index / 2]
         let (oldYAML, newYAML) = index % 2 == 0 ? (first, second) : (second, first)
@@ -142,7 +152,7 @@ import Testing
             Self.apply(write, to: &state)
             states.append(state)
         }
-        #expect(state == newMaps, "\(name): the plan ends at the target")
+        XCTAssertEqual(state, newMaps, "\(name): the plan ends at the target")
         var checked = 0
         for flow in Self.flows {
             let before = Model(maps: oldMaps, proxy: old).outcome(flow)
@@ -150,37 +160,37 @@ import Testing
             for (step, mid) in states.enumerated() {
                 let now = Model(maps: mid, proxy: transition).outcome(flow)
                 let place = "\(name) \(index % 2 == 0 ? "" : "(reversed) ")step \(step)/\(plan.writes.count): \(flow)"
-                if !before.passes && !after.passes { #expect(!now.passes, "\(place): \(before) / \(after) -> \(now)") }
-                if before.passes && after.passes { #expect(now.passes, "\(place): \(before) / \(after) -> \(now)") }
-                if before == .proxied(true) && after == .proxied(true) { #expect(now == .proxied(true), "\(place)") }
+                if !before.passes && !after.passes { XCTAssert(!now.passes, "\(place): \(before) / \(after) -> \(now)") }
+                if before.passes && after.passes { XCTAssert(now.passes, "\(place): \(before) / \(after) -> \(now)") }
+                if before == .proxied(true) && after == .proxied(true) { XCTAssertEqual(now, .proxied(true), "\(place)") }
                 checked += 1
             }
         }
-        #expect(checked > 0)
+        XCTAssert(checked > 0)
     }
 
-    @Test func anUnchangedPolicyWritesNothing() throws {
+    func testAnUnchangedPolicyWritesNothing() throws {
         var allocator = IdentityAllocator()
         let maps = PolicyMaps(try Self.compile(Self.l7ToCIDR192, &allocator), hostIPv4: [])
-        #expect(PolicyInstallPlan(from: maps, to: maps).writes.isEmpty)
+        XCTAssert(PolicyInstallPlan(from: maps, to: maps).writes.isEmpty)
     }
 
     /// Steering toward a port losing its L7 rules goes last, after the L3/L4 entries that
     /// replace the redirect; steering toward a new L7 port comes before its redirect entries.
-    @Test func steeringIsAddedBeforeAndRemovedAfterTheL3L4Change() throws {
+    func testSteeringIsAddedBeforeAndRemovedAfterTheL3L4Change() throws {
         var allocator = IdentityAllocator()
         let l7 = PolicyMaps(try Self.compile(Self.l7FromA, &allocator), hostIPv4: [])
         let denied = PolicyMaps(try Self.compile(Self.only443FromA, &allocator), hostIPv4: [])
         let removing = PolicyInstallPlan(from: l7, to: denied).writes
-        let lastPolicy = try #require(removing.lastIndex { if case .policy = $0 { true } else { false } })
-        let steering = try #require(removing.firstIndex { if case .l7(_, nil) = $0 { true } else { false } })
-        #expect(steering > lastPolicy)
+        let lastPolicy = try XCTUnwrap(removing.lastIndex { if case .policy = $0 { true } else { false } })
+        let steering = try XCTUnwrap(removing.firstIndex { if case .l7(_, nil) = $0 { true } else { false } })
+        XCTAssert(steering > lastPolicy)
         let adding = PolicyInstallPlan(from: denied, to: l7).writes
-        let firstRedirect = try #require(adding.firstIndex {
+        let firstRedirect = try XCTUnwrap(adding.firstIndex {
             if case .policy(_, let value?) = $0 { value.action == UInt8(SLUICE_POLICY_REDIRECT.rawValue) } else { false }
         })
-        let steer = try #require(adding.firstIndex { if case .l7(_, _?) = $0 { true } else { false } })
-        #expect(steer < firstRedirect)
+        let steer = try XCTUnwrap(adding.firstIndex { if case .l7(_, _?) = $0 { true } else { false } })
+        XCTAssert(steer < firstRedirect)
     }
 
     // MARK: model
@@ -189,7 +199,7 @@ import Testing
         let repository = PolicyRepository()
         try repository.apply(yamlText: yaml, fileName: "test.yaml")
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
-        #expect(snapshot.diagnostics.isEmpty)
+        XCTAssert(snapshot.diagnostics.isEmpty)
         return snapshot
     }
 

@@ -2,13 +2,13 @@ import CSluiceShared
 import Glibc
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// `Datapath.installPolicy` against real maps in a test pin directory, some created small (the
 /// agent's `--map-max-entries` knob) so that an install fails with the kernel's own error: the
 /// maps must then hold exactly what they held before, and tc must keep the old verdicts.
-@Suite struct PolicyInstallTests {
+final class PolicyInstallTests: XCTestCase {
     static let shot: UInt32 = 2  // TC_ACT_SHOT
     static let ok: UInt32 = 0    // TC_ACT_OK
 
@@ -67,7 +67,7 @@ import Testing
         try t.runTC(Fixture.packet(src: Fixture.podA, dst: dst, sport: sport, dport: port, proto: Fixture.tcp)).verdict
     }
 
-    @Test func aFullPolicyMapFailsWithE2BIGAndTheMapsKeepThePolicyInForce() throws {
+    func testAFullPolicyMapFailsWithE2BIGAndTheMapsKeepThePolicyInForce() throws {
         let t = try TestDatapath(mapMaxEntries: ["sluice_policy": 16])
         defer { t.close() }
         var allocator = IdentityAllocator()
@@ -75,67 +75,67 @@ import Testing
         let old = try Self.maps(Self.admitA("{port: 80}"), &allocator)
         _ = try t.datapath.installPolicy(old)
         let before = try t.datapath.policyMaps()
-        #expect(before == old)
-        #expect(try verdict(t, to: Fixture.podB, port: 80, sport: 40000) == Self.ok)
-        #expect(try verdict(t, to: Fixture.podB, port: 1050, sport: 40001) == Self.shot)
+        XCTAssertEqual(before, old)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 80, sport: 40000), Self.ok)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 1050, sport: 40001), Self.shot)
 
         let big = try Self.maps(Self.admitA("{port: 1000, endPort: 1100}"), &allocator)
-        #expect(big.policy.count > 16)
+        XCTAssert(big.policy.count > 16)
         do {
             _ = try t.datapath.installPolicy(big)
-            Issue.record("an install of \(big.policy.count) entries into a map of 16 succeeded")
+            XCTFail("an install of \(big.policy.count) entries into a map of 16 succeeded")
         } catch {
-            #expect(error.isMapFull)
-            #expect(error.failure.errno == E2BIG)
-            #expect(error.failure.context == "sluice_policy")
-            #expect(error.rollback == nil)
-            #expect(error.description.contains("sluice_policy is full: it holds 16 entries and the new policy needs \(big.policy.count)"))
-            #expect(error.description.contains("the maps were restored"))
+            XCTAssert(error.isMapFull)
+            XCTAssertEqual(error.failure.errno, E2BIG)
+            XCTAssertEqual(error.failure.context, "sluice_policy")
+            XCTAssertNil(error.rollback)
+            XCTAssert(error.description.contains("sluice_policy is full: it holds 16 entries and the new policy needs \(big.policy.count)"))
+            XCTAssert(error.description.contains("the maps were restored"))
         }
-        #expect(try t.datapath.policyMaps() == before)
-        #expect(try verdict(t, to: Fixture.podB, port: 80, sport: 40002) == Self.ok)
-        #expect(try verdict(t, to: Fixture.podB, port: 1050, sport: 40003) == Self.shot)
+        XCTAssertEqual(try t.datapath.policyMaps(), before)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 80, sport: 40002), Self.ok)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 1050, sport: 40003), Self.shot)
 
         // The next install starts from the maps as they are and does not carry the failed one.
         let next = try Self.maps(Self.admitA("{port: 443}"), &allocator)
         _ = try t.datapath.installPolicy(next)
-        #expect(try t.datapath.policyMaps() == next)
-        #expect(try verdict(t, to: Fixture.podB, port: 443, sport: 40004) == Self.ok)
-        #expect(try verdict(t, to: Fixture.podB, port: 80, sport: 40005) == Self.shot)
-        #expect(try verdict(t, to: Fixture.podB, port: 1050, sport: 40006) == Self.shot)
+        XCTAssertEqual(try t.datapath.policyMaps(), next)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 443, sport: 40004), Self.ok)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 80, sport: 40005), Self.shot)
+        XCTAssertEqual(try verdict(t, to: Fixture.podB, port: 1050, sport: 40006), Self.shot)
     }
 
     /// The ipcache is an LPM trie: full, it answers ENOSPC. The failing write comes after the
     /// policy entries copied for the new prefixes (step 1 of the plan); those go again.
-    @Test func aFullIPCacheFailsWithENOSPCAndTheCopiedEntriesGoAgain() throws {
+    func testAFullIPCacheFailsWithENOSPCAndTheCopiedEntriesGoAgain() throws {
         let t = try TestDatapath(mapMaxEntries: ["sluice_ipcache": 5])
         defer { t.close() }
         var allocator = IdentityAllocator()
         try Self.addPods(t, &allocator)
         let old = try Self.maps(Self.egressA(["192.0.2.0/24"]), &allocator)
-        #expect(old.ipcache.count == 4)  // world, two pods, one prefix
+        XCTAssertEqual(old.ipcache.count, 4)  // world, two pods, one prefix
         _ = try t.datapath.installPolicy(old)
         let before = try t.datapath.policyMaps()
-        #expect(before == old)
+        XCTAssertEqual(before, old)
 
         let wider = try Self.maps(Self.egressA(["192.0.2.0/24", "192.0.2.0/25", "198.51.100.0/24"]), &allocator)
         do {
             _ = try t.datapath.installPolicy(wider)
-            Issue.record("an install of \(wider.ipcache.count) prefixes into a trie of 5 succeeded")
+            XCTFail("an install of \(wider.ipcache.count) prefixes into a trie of 5 succeeded")
         } catch {
-            #expect(error.failure.errno == ENOSPC)
-            #expect(error.failure.context == "sluice_ipcache")
-            #expect(error.rollback == nil)
-            #expect(error.description.contains("sluice_ipcache is full"))
+            XCTAssertEqual(error.failure.errno, ENOSPC)
+            XCTAssertEqual(error.failure.context, "sluice_ipcache")
+            XCTAssertNil(error.rollback)
+            XCTAssert(error.description.contains("sluice_ipcache is full"))
         }
-        #expect(try t.datapath.policyMaps() == before)
-        #expect(try verdict(t, to: Fixture.ip4(192, 0, 2, 9), port: 80, sport: 40010) == Self.ok)
-        #expect(try verdict(t, to: Fixture.ip4(198, 51, 100, 9), port: 80, sport: 40011) == Self.shot)
+        XCTAssertEqual(try t.datapath.policyMaps(), before)
+        XCTAssertEqual(try verdict(t, to: Fixture.ip4(192, 0, 2, 9), port: 80, sport: 40010), Self.ok)
+        XCTAssertEqual(try verdict(t, to: Fixture.ip4(198, 51, 100, 9), port: 80, sport: 40011), Self.shot)
     }
 
     /// A journal undoes an install that succeeded (a later step of the agent's transaction
     /// failed): back to exactly the maps before, L7 steering included.
-    @Test func theJournalOfASuccessfulInstallPutsThePreviousMapsBack() throws {
+    func testTheJournalOfASuccessfulInstallPutsThePreviousMapsBack() throws {
         let t = try TestDatapath()
         defer { t.close() }
         var allocator = IdentityAllocator()
@@ -146,9 +146,9 @@ import Testing
         _ = try t.datapath.installPolicy(old)
         let new = try Self.maps(Self.egressA(["192.0.2.0/24", "10.0.0.0/8"]), &allocator)
         let journal = try t.datapath.installPolicy(new)
-        #expect(journal.count > 0)
-        #expect(try t.datapath.policyMaps() == new)
+        XCTAssert(journal.count > 0)
+        XCTAssertEqual(try t.datapath.policyMaps(), new)
         try journal.rollback()
-        #expect(try t.datapath.policyMaps() == old)
+        XCTAssertEqual(try t.datapath.policyMaps(), old)
     }
 }

@@ -1,10 +1,10 @@
 import CSluiceShared
 import Glibc
-import Testing
+import XCTest
 @testable import Datapath
 
 /// bpf/sk_lookup.c run with BPF_PROG_RUN: pass, assign, and fail closed with a flow record.
-@Suite struct SkLookupTests {
+final class SkLookupTests: XCTestCase {
     let sk_pass: UInt32 = 1
     let sk_drop: UInt32 = 0
     let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
@@ -17,40 +17,40 @@ import Testing
         _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
     }
 
-    @Test func unsteeredLookupsPass() throws {
+    func testUnsteeredLookupsPass() throws {
         let t = try TestDatapath()
         defer { t.close() }
         let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
         let run = try t.runSkLookup(tuple)
-        #expect(run.verdict == sk_pass && run.cookie == 0)
-        #expect(ring.nextSeq == 0)
+        XCTAssert(run.verdict == sk_pass && run.cookie == 0)
+        XCTAssertEqual(ring.nextSeq, 0)
     }
 
-    @Test func emptySockmapFailsClosedWithADroppedFlow() throws {
+    func testEmptySockmapFailsClosedWithADroppedFlow() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try steer(t)
         let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
         let before = ring.nextSeq
-        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
-        #expect(ring.nextSeq == before + 1)
-        let flow = try #require(ring.read(seq: before))
-        #expect(flow.verdict == UInt8(SLUICE_VERDICT_DROPPED.rawValue))
-        #expect(flow.flow_type == UInt8(SLUICE_FLOW_TYPE_L3_L4.rawValue))
-        #expect(flow.event_type == UInt8(SLUICE_EVENT_DROP.rawValue))
-        #expect(flow.drop_reason == UInt8(SLUICE_DROP_PROXY_LOOKUP_FAILED.rawValue))
-        #expect(flow.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
-        #expect(flow.src_identity == 1001 && flow.dst_identity == 1002)
-        #expect(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
-        #expect(withUnsafeBytes(of: flow.src_ip) { $0.load(as: UInt32.self) } == Fixture.podA)
-        #expect(withUnsafeBytes(of: flow.dst_ip) { $0.load(as: UInt32.self) } == Fixture.podB)
-        #expect(flow.src_port == 40000 && flow.dst_port == 80)
-        #expect(flow.ip_version == 4 && flow.l4_proto == Fixture.tcp)
-        #expect(flow.tcp_flags == UInt8(SLUICE_TCP_SYN))
-        #expect(flow.time_ns > 0)
+        XCTAssertEqual(try t.runSkLookup(tuple).verdict, sk_drop)
+        XCTAssertEqual(ring.nextSeq, before + 1)
+        let flow = try XCTUnwrap(ring.read(seq: before))
+        XCTAssertEqual(flow.verdict, UInt8(SLUICE_VERDICT_DROPPED.rawValue))
+        XCTAssertEqual(flow.flow_type, UInt8(SLUICE_FLOW_TYPE_L3_L4.rawValue))
+        XCTAssertEqual(flow.event_type, UInt8(SLUICE_EVENT_DROP.rawValue))
+        XCTAssertEqual(flow.drop_reason, UInt8(SLUICE_DROP_PROXY_LOOKUP_FAILED.rawValue))
+        XCTAssertEqual(flow.direction, UInt8(SLUICE_DIR_INGRESS.rawValue))
+        XCTAssert(flow.src_identity == 1001 && flow.dst_identity == 1002)
+        XCTAssert(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
+        XCTAssertEqual(withUnsafeBytes(of: flow.src_ip) { $0.load(as: UInt32.self) }, Fixture.podA)
+        XCTAssertEqual(withUnsafeBytes(of: flow.dst_ip) { $0.load(as: UInt32.self) }, Fixture.podB)
+        XCTAssert(flow.src_port == 40000 && flow.dst_port == 80)
+        XCTAssert(flow.ip_version == 4 && flow.l4_proto == Fixture.tcp)
+        XCTAssertEqual(flow.tcp_flags, UInt8(SLUICE_TCP_SYN))
+        XCTAssert(flow.time_ns > 0)
     }
 
-    @Test func aBothSidesLookupFailureIsChargedToTheEgressSide() throws {
+    func testABothSidesLookupFailureIsChargedToTheEgressSide() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try Fixture.addPods(t.datapath)
@@ -61,14 +61,14 @@ import Testing
         _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
         let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
         let before = ring.nextSeq
-        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
-        let flow = try #require(ring.read(seq: before))
-        #expect(flow.drop_reason == UInt8(SLUICE_DROP_PROXY_LOOKUP_FAILED.rawValue))
-        #expect(flow.direction == UInt8(SLUICE_DIR_EGRESS.rawValue), "the first proxy the packet would reach")
-        #expect(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
+        XCTAssertEqual(try t.runSkLookup(tuple).verdict, sk_drop)
+        let flow = try XCTUnwrap(ring.read(seq: before))
+        XCTAssertEqual(flow.drop_reason, UInt8(SLUICE_DROP_PROXY_LOOKUP_FAILED.rawValue))
+        XCTAssertEqual(flow.direction, UInt8(SLUICE_DIR_EGRESS.rawValue), "the first proxy the packet would reach")
+        XCTAssert(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
     }
 
-    @Test func registeredListenerIsAssigned() throws {
+    func testRegisteredListenerIsAssigned() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try steer(t)
@@ -80,18 +80,18 @@ import Testing
         let bound = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        #expect(bound == 0 && listen(fd, 1) == 0)
+        XCTAssert(bound == 0 && listen(fd, 1) == 0)
         try t.datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
         let run = try t.runSkLookup(tuple)
-        #expect(run.verdict == sk_pass)
-        #expect(run.cookie != 0)
+        XCTAssertEqual(run.verdict, sk_pass)
+        XCTAssertNotEqual(run.cookie, 0)
 
         // Slot emptied again: fail closed.
         try t.datapath.unregisterProxySocket(Int(SLUICE_SOCK_HTTP.rawValue))
-        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
+        XCTAssertEqual(try t.runSkLookup(tuple).verdict, sk_drop)
     }
 
-    @Test func socketOfTheWrongProtocolFailsClosed() throws {
+    func testSocketOfTheWrongProtocolFailsClosed() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try steer(t)
@@ -104,14 +104,14 @@ import Testing
         let bound = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        #expect(bound == 0)
+        XCTAssertEqual(bound, 0)
         // A UDP socket in the HTTP slot: bpf_sk_assign refuses it for a TCP lookup.
         try t.datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
-        #expect(try t.runSkLookup(tuple).verdict == sk_drop)
-        #expect(ring.nextSeq == 1)
+        XCTAssertEqual(try t.runSkLookup(tuple).verdict, sk_drop)
+        XCTAssertEqual(ring.nextSeq, 1)
     }
 
-    @Test func steeredDatagramGoesToTheDNSSocket() throws {
+    func testSteeredDatagramGoesToTheDNSSocket() throws {
         let t = try TestDatapath()
         defer { t.close() }
         try Fixture.addPods(t.datapath)
@@ -120,7 +120,7 @@ import Testing
         _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
                                        proto: Fixture.udp))
         let dns = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
-        #expect(try t.runSkLookup(dns).verdict == sk_drop)
+        XCTAssertEqual(try t.runSkLookup(dns).verdict, sk_drop)
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
         var sin = sockaddr_in()
@@ -129,9 +129,9 @@ import Testing
         let bound = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        #expect(bound == 0)
+        XCTAssertEqual(bound, 0)
         try t.datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_UDP.rawValue), fd: fd)
         let run = try t.runSkLookup(dns)
-        #expect(run.verdict == sk_pass && run.cookie != 0)
+        XCTAssert(run.verdict == sk_pass && run.cookie != 0)
     }
 }

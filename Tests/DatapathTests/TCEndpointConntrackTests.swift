@@ -1,14 +1,14 @@
 import CSluiceShared
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// Connection tracking cannot outrank policy (bpf/lib/conntrack.h, run with BPF_PROG_RUN): an
 /// explicit deny wins over a tracked connection, an FQDN-flagged one included; entries age out
 /// (Cilium's lifetimes) and count as absent once expired (aged here by rewriting their time
 /// through the map); the agent's sweep deletes them.
-@Suite struct TCEndpointConntrackTests {
+final class TCEndpointConntrackTests: XCTestCase {
     let a = Fixture.podA
     let b = Fixture.podB
     let learned = Fixture.ip4(192, 0, 2, 10)
@@ -58,7 +58,7 @@ import Testing
 
     /// Moves the last packet time of the connection `tuple` `seconds` into the past.
     private func age(_ t: TestDatapath, _ tuple: sluice_tuple, by seconds: UInt32) throws {
-        var entry = try #require(t.datapath.connection(tuple))
+        var entry = try XCTUnwrap(t.datapath.connection(tuple))
         entry.seen_s = Datapath.monotonicSeconds() &- seconds
         try t.datapath.setConnection(tuple, entry)
     }
@@ -67,12 +67,12 @@ import Testing
         try t.runFromPod(packet, ingressIfindex: 11)
     }
 
-    @Test func egressDenyWinsOverAnFQDNConnection() throws {
+    func testEgressDenyWinsOverAnFQDNConnection() throws {
         try withLearnedName { t, repository, entries in
-            #expect(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_SYN)) == TC.ok)
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_SYN)), TC.ok)
             let tuple = Fixture.tuple(src: a, dst: learned, sport: 41000, dport: 443, proto: Fixture.tcp)
-            let entry = try #require(t.datapath.connection(tuple))
-            #expect(entry.flags & UInt32(SLUICE_CT_FQDN) != 0)
+            let entry = try XCTUnwrap(t.datapath.connection(tuple))
+            XCTAssertNotEqual(entry.flags & UInt32(SLUICE_CT_FQDN), 0)
 
             // egressDeny naming the address, installed the way the agent does (the learned
             // entries kept as extras, the snapshot's CIDR /32 winning the ipcache).
@@ -91,48 +91,48 @@ import Testing
                                     extraIPCache: [IPCacheEntry(ipv4: learned, prefixLength: 32, identity: fqdnIdentity)])
 
             let mark = try t.flowMark()
-            #expect(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_ACK)) == TC.shot, "the open connection")
-            #expect(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)) == TC.shot, "its FIN")
-            #expect(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_SYN)) == TC.shot, "a SYN after it")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_ACK)), TC.shot, "the open connection")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.shot, "its FIN")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_SYN)), TC.shot, "a SYN after it")
             let flows = try t.flows(since: mark)
-            #expect(flows.count == 3)
-            #expect(flows.allSatisfy { $0.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue) })
-            #expect(flows.map(\.tcp_flags) == [UInt8(SLUICE_TCP_ACK), UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK),
+            XCTAssertEqual(flows.count, 3)
+            XCTAssert(flows.allSatisfy { $0.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue) })
+            XCTAssert(flows.map(\.tcp_flags) == [UInt8(SLUICE_TCP_ACK), UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK),
                                                UInt8(SLUICE_TCP_SYN)])
         }
     }
 
-    @Test func anFQDNConnectionOutlivesItsTTLOnlyWhileOpen() throws {
+    func testAnFQDNConnectionOutlivesItsTTLOnlyWhileOpen() throws {
         try withLearnedName { t, _, entries in
             let syn = tcp(a, learned, 41001, 443, SLUICE_TCP_SYN)
-            #expect(try fromA(t, syn) == TC.ok)
-            #expect(try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == TC.ok, "the reply")
+            XCTAssertEqual(try fromA(t, syn), TC.ok)
+            XCTAssertEqual(try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_SYN | SLUICE_TCP_ACK)), TC.ok, "the reply")
             try expire(t, entries)
-            #expect(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)) == TC.ok, "open: keeps flowing")
-            #expect(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)) == TC.ok)
-            #expect(try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_FIN | SLUICE_TCP_ACK)) == TC.ok, "reply FIN")
-            #expect(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)) == TC.ok, "the last ACK")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)), TC.ok, "open: keeps flowing")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.ok)
+            XCTAssertEqual(try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.ok, "reply FIN")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)), TC.ok, "the last ACK")
             let tuple = Fixture.tuple(src: a, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp)
-            let closed = try #require(t.datapath.connection(tuple))
+            let closed = try XCTUnwrap(t.datapath.connection(tuple))
             let bothClosing = UInt32(SLUICE_CT_TX_CLOSING | SLUICE_CT_RX_CLOSING | SLUICE_CT_CLOSED)
-            #expect(closed.flags & bothClosing == bothClosing)
-            #expect(try fromA(t, syn) == TC.shot, "a SYN after the close is a new connection: denied")
+            XCTAssertEqual(closed.flags & bothClosing, bothClosing)
+            XCTAssertEqual(try fromA(t, syn), TC.shot, "a SYN after the close is a new connection: denied")
             try age(t, tuple, by: UInt32(SLUICE_CT_LIFETIME_TCP_CLOSE) + 1)
-            #expect(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)) == TC.shot, "closed and expired")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)), TC.shot, "closed and expired")
         }
     }
 
-    @Test func anFQDNConnectionIdleTooLongIsGone() throws {
+    func testAnFQDNConnectionIdleTooLongIsGone() throws {
         try withLearnedName { t, _, entries in
-            #expect(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_SYN)) == TC.ok)
-            #expect(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)) == TC.ok)
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_SYN)), TC.ok)
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)), TC.ok)
             try expire(t, entries)
             let tuple = Fixture.tuple(src: a, dst: learned, sport: 41002, dport: 443, proto: Fixture.tcp)
             try age(t, tuple, by: 1000)
-            #expect(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)) == TC.ok, "established: 6 h")
+            XCTAssertEqual(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)), TC.ok, "established: 6 h")
             try age(t, tuple, by: UInt32(SLUICE_CT_LIFETIME_TCP) + 1)
             let (verdict, flow) = try PolicyHarness.flow(t) { try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)) }
-            #expect(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue))
+            XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue))
         }
     }
 
@@ -147,12 +147,12 @@ import Testing
             toPorts: [{ports: [{port: "53", protocol: UDP}]}]
         """
 
-    @Test func expiredEntriesCountAsAbsentAndTheSweepDeletesThem() throws {
+    func testExpiredEntriesCountAsAbsentAndTheSweepDeletesThem() throws {
         try PolicyHarness.with(PolicyHarness.denyAll + "\n---\n" + udp53) { h throws in
             let query = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: Packets.udp(sport: 40000, dport: 53))
             // B's ingress is default deny: the query passes A's egress, then meets B's ingress.
-            #expect(try h.fromA(query) == TC.shot)
-            #expect(try h.t.datapath.connection(
+            XCTAssertEqual(try h.fromA(query), TC.shot)
+            XCTAssert(try h.t.datapath.connection(
                 Fixture.tuple(src: a, dst: b, sport: 40000, dport: 53, proto: Fixture.udp)) == nil, "denied: untracked")
         }
         let both = udp53 + "\n---\n" + """
@@ -169,41 +169,41 @@ import Testing
             let query = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: Packets.udp(sport: 40000, dport: 53))
             let answer = Packets.ipv4(src: b, dst: a, proto: Fixture.udp, l4: Packets.udp(sport: 53, dport: 40000))
             let tuple = Fixture.tuple(src: a, dst: b, sport: 40000, dport: 53, proto: Fixture.udp)
-            #expect(try h.fromA(query) == TC.ok)
-            #expect(try h.fromB(answer) == TC.ok, "a reply")
+            XCTAssertEqual(try h.fromA(query), TC.ok)
+            XCTAssertEqual(try h.fromB(answer), TC.ok, "a reply")
             try age(h.t, tuple, by: UInt32(SLUICE_CT_LIFETIME_ANY) - 5)
-            #expect(try h.fromB(answer) == TC.ok, "still live")
-            #expect(try h.t.datapath.sweepConnections().openDestinations.contains(b))
+            XCTAssertEqual(try h.fromB(answer), TC.ok, "still live")
+            XCTAssert(try h.t.datapath.sweepConnections().openDestinations.contains(b))
             try age(h.t, tuple, by: UInt32(SLUICE_CT_LIFETIME_ANY) + 1)
             let (verdict, flow) = try h.withFlow { try h.fromB(answer) }
-            #expect(verdict == TC.shot, "expired: no longer a reply; B's egress denies it")
-            #expect(flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)
+            XCTAssertEqual(verdict, TC.shot, "expired: no longer a reply; B's egress denies it")
+            XCTAssert(flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)
                 && flow?.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
             let sweep = try h.t.datapath.sweepConnections()
-            #expect(sweep.removed == 1 && !sweep.openDestinations.contains(b))
-            #expect(h.t.datapath.connection(tuple) == nil)
+            XCTAssert(sweep.removed == 1 && !sweep.openDestinations.contains(b))
+            XCTAssertNil(h.t.datapath.connection(tuple))
             // A new query tracks the connection afresh.
-            #expect(try h.fromA(query) == TC.ok)
-            #expect(try h.fromB(answer) == TC.ok)
+            XCTAssertEqual(try h.fromA(query), TC.ok)
+            XCTAssertEqual(try h.fromB(answer), TC.ok)
         }
     }
 
-    @Test func tcpLifetimesFollowTheConnectionState() throws {
+    func testTcpLifetimesFollowTheConnectionState() throws {
         let syn = UInt32(0)
         let established = UInt32(SLUICE_CT_ESTABLISHED)
         let closed = UInt32(SLUICE_CT_ESTABLISHED | SLUICE_CT_CLOSED | SLUICE_CT_TX_CLOSING | SLUICE_CT_RX_CLOSING)
         let halfClosed = UInt32(SLUICE_CT_ESTABLISHED | SLUICE_CT_CLOSED | SLUICE_CT_TX_CLOSING)
-        #expect(Datapath.connectionLifetime(proto: Fixture.tcp, flags: syn) == 60)
-        #expect(Datapath.connectionLifetime(proto: Fixture.tcp, flags: established) == 21600)
-        #expect(Datapath.connectionLifetime(proto: Fixture.tcp, flags: halfClosed) == 21600)
-        #expect(Datapath.connectionLifetime(proto: Fixture.tcp, flags: closed) == 10)
-        #expect(Datapath.connectionLifetime(proto: Fixture.udp, flags: 0) == 60)
-        #expect(Datapath.connectionLifetime(proto: 1, flags: 0) == 60)
+        XCTAssertEqual(Datapath.connectionLifetime(proto: Fixture.tcp, flags: syn), 60)
+        XCTAssertEqual(Datapath.connectionLifetime(proto: Fixture.tcp, flags: established), 21600)
+        XCTAssertEqual(Datapath.connectionLifetime(proto: Fixture.tcp, flags: halfClosed), 21600)
+        XCTAssertEqual(Datapath.connectionLifetime(proto: Fixture.tcp, flags: closed), 10)
+        XCTAssertEqual(Datapath.connectionLifetime(proto: Fixture.udp, flags: 0), 60)
+        XCTAssertEqual(Datapath.connectionLifetime(proto: 1, flags: 0), 60)
         let now: UInt32 = 100_000
         let entry = sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now - 60)
-        #expect(Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now))
-        #expect(!Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now + 1))
-        #expect(Datapath.isLive(sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now + 1), proto: Fixture.tcp,
+        XCTAssert(Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now))
+        XCTAssert(!Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now + 1))
+        XCTAssert(Datapath.isLive(sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now + 1), proto: Fixture.tcp,
                                 nowSeconds: now), "refreshed a second ahead by another CPU")
 
         // In the datapath: a connection that never got past its SYN dies after 60 s.
@@ -216,12 +216,12 @@ import Testing
               policyTypes: [Ingress]
             """) { h throws in
             let tuple = Fixture.tuple(src: a, dst: b, sport: 40005, dport: 80, proto: Fixture.tcp)
-            #expect(try h.fromA(tcp(a, b, 40005, 80, SLUICE_TCP_SYN)) == TC.ok)
+            XCTAssertEqual(try h.fromA(tcp(a, b, 40005, 80, SLUICE_TCP_SYN)), TC.ok)
             let synAck = tcp(b, a, 80, 40005, SLUICE_TCP_SYN | SLUICE_TCP_ACK)
             try age(h.t, tuple, by: 59)
-            #expect(try h.fromB(synAck) == TC.ok)
+            XCTAssertEqual(try h.fromB(synAck), TC.ok)
             try age(h.t, tuple, by: 61)
-            #expect(try h.fromB(synAck) == TC.shot, "A's ingress is default deny")
+            XCTAssertEqual(try h.fromB(synAck), TC.shot, "A's ingress is default deny")
         }
     }
 }

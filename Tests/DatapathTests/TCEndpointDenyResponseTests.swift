@@ -2,13 +2,13 @@ import CLibbpf
 import CSluiceShared
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// `--policy-deny-response=icmp` in bpf/lib/deny_response.h, run with BPF_PROG_RUN: an egress
 /// deny becomes an ICMP destination unreachable (code 13) redirected back to the pod; the
 /// default and ingress denies stay silent drops.
-@Suite struct TCEndpointDenyResponseTests {
+final class TCEndpointDenyResponseTests: XCTestCase {
     static let shot: UInt32 = 2      // TC_ACT_SHOT
     static let redirect: UInt32 = 7  // TC_ACT_REDIRECT
 
@@ -62,43 +62,43 @@ import Testing
         return UInt16(sum)
     }
 
-    @Test func egressDenyAnswersICMPUnreachable() throws {
+    func testEgressDenyAnswersICMPUnreachable() throws {
         try withPolicy(.icmp) { t in
             var request = Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 40000, dport: 80, proto: Fixture.tcp)
             request.replaceSubrange(0..<12, with: [2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 0xaa])  // dst bb, src aa
             request += [UInt8](repeating: 0, count: 20)  // TCP options / payload: cut by the answer
             let result = try t.runTCWithOutput(request)
-            #expect(result.verdict == Self.redirect)
+            XCTAssertEqual(result.verdict, Self.redirect)
             let out = result.packet
-            #expect(out.count == 14 + 20 + 8 + 28)
+            XCTAssertEqual(out.count, 14 + 20 + 8 + 28)
             guard out.count == 70 else { return }
-            #expect(Array(out[0..<12]) == [2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb], "MACs swapped")
-            #expect(out[12] == 0x08 && out[13] == 0x00)
-            #expect(out[14] == 0x45 && out[16] == 0 && out[17] == 56, "IPv4, 56 bytes")
-            #expect(out[23] == 1, "protocol ICMP")
-            #expect(Array(out[26..<30]) == Array(request[30..<34]), "from the address the pod tried")
-            #expect(Array(out[30..<34]) == Array(request[26..<30]), "to the pod")
-            #expect(onesSum(out[14..<34]) == 0xffff, "IP header checksum")
-            #expect(out[34] == 3 && out[35] == 13, "destination unreachable, packet filtered")
-            #expect(onesSum(out[34..<70]) == 0xffff, "ICMP checksum")
-            #expect(Array(out[42..<70]) == Array(request[14..<42]), "quotes the IP header and 8 bytes of TCP")
+            XCTAssertEqual(Array(out[0..<12]), [2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb], "MACs swapped")
+            XCTAssert(out[12] == 0x08 && out[13] == 0x00)
+            XCTAssert(out[14] == 0x45 && out[16] == 0 && out[17] == 56, "IPv4, 56 bytes")
+            XCTAssertEqual(out[23], 1, "protocol ICMP")
+            XCTAssertEqual(Array(out[26..<30]), Array(request[30..<34]), "from the address the pod tried")
+            XCTAssertEqual(Array(out[30..<34]), Array(request[26..<30]), "to the pod")
+            XCTAssertEqual(onesSum(out[14..<34]), 0xffff, "IP header checksum")
+            XCTAssert(out[34] == 3 && out[35] == 13, "destination unreachable, packet filtered")
+            XCTAssertEqual(onesSum(out[34..<70]), 0xffff, "ICMP checksum")
+            XCTAssertEqual(Array(out[42..<70]), Array(request[14..<42]), "quotes the IP header and 8 bytes of TCP")
         }
     }
 
-    @Test func defaultAndIngressDeniesStaySilent() throws {
+    func testDefaultAndIngressDeniesStaySilent() throws {
         try withPolicy(.none) { t in
             let denied = try t.runTCWithOutput(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 40000,
                                                               dport: 80, proto: Fixture.tcp))
-            #expect(denied.verdict == Self.shot)
+            XCTAssertEqual(denied.verdict, Self.shot)
         }
         try withPolicy(.icmp) { t in
             // A packet from outside toward B meets only B's ingress deny.
             let ingress = try t.runTCWithOutput(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 40000,
                                                                dport: 80, proto: Fixture.tcp))
-            #expect(ingress.verdict == Self.shot, "ingress denies are silent (Cilium #41859)")
+            XCTAssertEqual(ingress.verdict, Self.shot, "ingress denies are silent (Cilium #41859)")
             let udp = try t.runTCWithOutput(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 40001,
                                                            dport: 53, proto: Fixture.udp))
-            #expect(udp.verdict == Self.redirect, "UDP egress denies are answered too")
+            XCTAssertEqual(udp.verdict, Self.redirect, "UDP egress denies are answered too")
         }
     }
 }

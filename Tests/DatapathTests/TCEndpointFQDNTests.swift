@@ -1,13 +1,13 @@
 import CSluiceShared
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// toFQDNs in bpf/tc_endpoint.c with BPF_PROG_RUN: a learned address (FQDN identity in the
 /// ipcache, an egress entry on 443) is reachable; once withdrawn (TTL expiry) a new connection is
 /// dropped while the one opened before keeps passing; FIN marks the connection closed for the sweep.
-@Suite struct TCEndpointFQDNTests {
+final class TCEndpointFQDNTests: XCTestCase {
     static let shot: UInt32 = 2
     static let ok: UInt32 = 0
     let learned = Fixture.ip4(192, 0, 2, 10)
@@ -25,7 +25,7 @@ import Testing
             - ports: [{port: "443", protocol: TCP}]
         """
 
-    @Test func expiredAddressDropsNewConnectionsButNotOpenOnes() throws {
+    func testExpiredAddressDropsNewConnectionsButNotOpenOnes() throws {
         let t = try TestDatapath()
         defer { t.close() }
         let pod = EndpointDescriptor(id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
@@ -41,26 +41,26 @@ import Testing
         let syn = { (port: UInt16) in
             Fixture.packet(src: Fixture.podA, dst: self.learned, sport: port, dport: 443, proto: Fixture.tcp)
         }
-        #expect(try t.runTC(syn(41000)).verdict == Self.shot, "not learned yet: world, default deny")
+        XCTAssertEqual(try t.runTC(syn(41000)).verdict, Self.shot, "not learned yet: world, default deny")
 
         let entries = snapshot.fqdnPolicyEntries(identity: identity, names: ["api.example.com."])
-        #expect(entries.count == 1)
+        XCTAssertEqual(entries.count, 1)
         try t.datapath.writePolicyEntries(entries)
         try t.datapath.writeIPCache(IPCacheEntry(ipv4: learned, prefixLength: 32, identity: identity))
-        #expect(try t.runTC(syn(41001)).verdict == Self.ok, "learned: allowed")
-        #expect(try t.datapath.openConnectionDestinations().contains(learned))
+        XCTAssertEqual(try t.runTC(syn(41001)).verdict, Self.ok, "learned: allowed")
+        XCTAssert(try t.datapath.openConnectionDestinations().contains(learned))
 
         // TTL expiry: the address leaves the ipcache, then its entries.
         try t.datapath.deleteIPCache(ipv4: learned, prefixLength: 32)
         try t.datapath.deletePolicyEntries(Array(entries.keys))
-        #expect(try t.runTC(syn(41002)).verdict == Self.shot, "a new connection after expiry is dropped")
+        XCTAssertEqual(try t.runTC(syn(41002)).verdict, Self.shot, "a new connection after expiry is dropped")
         let ack = Fixture.packet(src: Fixture.podA, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp,
                                  tcpFlags: UInt8(SLUICE_TCP_ACK))
-        #expect(try t.runTC(ack).verdict == Self.ok, "the connection opened while allowed continues")
+        XCTAssertEqual(try t.runTC(ack).verdict, Self.ok, "the connection opened while allowed continues")
 
         let fin = Fixture.packet(src: Fixture.podA, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp,
                                  tcpFlags: UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK))
-        #expect(try t.runTC(fin).verdict == Self.ok)
-        #expect(try !t.datapath.openConnectionDestinations().contains(learned), "FIN: no longer open")
+        XCTAssertEqual(try t.runTC(fin).verdict, Self.ok)
+        XCTAssert(try !t.datapath.openConnectionDestinations().contains(learned), "FIN: no longer open")
     }
 }

@@ -1,12 +1,12 @@
 import CSluiceShared
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// The L3/L4 policy of bpf/tc_endpoint.c (bpf/lib/policy.h) run with BPF_PROG_RUN: a compiled
 /// snapshot written by `syncL3L4`, then packets between two pods.
-@Suite struct TCEndpointPolicyTests {
+final class TCEndpointPolicyTests: XCTestCase {
     static let shot: UInt32 = 2  // TC_ACT_SHOT
     static let ok: UInt32 = 0    // TC_ACT_OK
 
@@ -31,7 +31,7 @@ import Testing
         }
         try t.datapath.syncL3L4(snapshot, hostIPv4: [])
         let installed = try t.datapath.policyMapContents()
-        #expect(installed.count == snapshot.policyMap.count)
+        XCTAssertEqual(installed.count, snapshot.policyMap.count)
         try body(t)
     }
 
@@ -47,21 +47,21 @@ import Testing
             ports: [{port: 80}]
         """
 
-    @Test func defaultDenyDropsAndAllowPasses() throws {
+    func testDefaultDenyDropsAndAllowPasses() throws {
         try withPolicy(denyIngressB) { t in
             let denied = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 6379,
                                                     proto: Fixture.tcp))
-            #expect(denied.verdict == Self.shot)
+            XCTAssertEqual(denied.verdict, Self.shot)
             let allowed = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80,
                                                      proto: Fixture.tcp))
-            #expect(allowed.verdict == Self.ok)
+            XCTAssertEqual(allowed.verdict, Self.ok)
             let udp = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80,
                                                  proto: Fixture.udp))
-            #expect(udp.verdict == Self.shot)
+            XCTAssertEqual(udp.verdict, Self.shot)
         }
     }
 
-    @Test func repliesOfTrackedConnectionsPass() throws {
+    func testRepliesOfTrackedConnectionsPass() throws {
         // B's egress is not selected but A's ingress is default deny: B's reply on A's ephemeral
         // port passes only because A's connection is tracked.
         try withPolicy("""
@@ -75,16 +75,16 @@ import Testing
             let reply = Fixture.packet(src: Fixture.podB, dst: Fixture.podA, sport: 80, dport: 40000, proto: Fixture.tcp,
                                        tcpFlags: UInt8(SLUICE_TCP_SYN | SLUICE_TCP_ACK))
             let before = try t.runTC(reply)
-            #expect(before.verdict == Self.shot)
+            XCTAssertEqual(before.verdict, Self.shot)
             let request = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
             let forward = try t.runTC(request)
-            #expect(forward.verdict == Self.ok)
+            XCTAssertEqual(forward.verdict, Self.ok)
             let after = try t.runTC(reply)
-            #expect(after.verdict == Self.ok)
+            XCTAssertEqual(after.verdict, Self.ok)
         }
     }
 
-    @Test func explicitDenyBeatsAllow() throws {
+    func testExplicitDenyBeatsAllow() throws {
         try withPolicy("""
             apiVersion: cilium.io/v2
             kind: CiliumNetworkPolicy
@@ -101,10 +101,10 @@ import Testing
             """) { t in
             let denied = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80,
                                                     proto: Fixture.tcp))
-            #expect(denied.verdict == Self.shot)
+            XCTAssertEqual(denied.verdict, Self.shot)
             let other = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 81,
                                                    proto: Fixture.tcp))
-            #expect(other.verdict == Self.ok)
+            XCTAssertEqual(other.verdict, Self.ok)
         }
     }
 }

@@ -1,13 +1,13 @@
 import CSluiceShared
 import Policy
 import PolicyYAML
-import Testing
+import XCTest
 @testable import Datapath
 
 /// The steering of bpf/lib/steer.h run with BPF_PROG_RUN: both sides' L7 rules on one connection,
 /// the hairpin of clients that are not local pods (sluice_tc_to_endpoint), and the proxy's own
 /// upstream packets, decided with the identity their mark carries and never steered again.
-@Suite struct TCEndpointSteerTests {
+final class TCEndpointSteerTests: XCTestCase {
     static let ok: UInt32 = 0        // TC_ACT_OK
     static let shot: UInt32 = 2      // TC_ACT_SHOT
     static let redirect: UInt32 = 7  // TC_ACT_REDIRECT
@@ -26,7 +26,7 @@ import Testing
 
     // MARK: pod to pod: both sides
 
-    @Test func bothSidesL7RulesAreRecordedForOneConnection() throws {
+    func testBothSidesL7RulesAreRecordedForOneConnection() throws {
         try withPods { t in
             try t.datapath.syncL7Ports([
                 Fixture.key(endpoint: 1, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS):
@@ -36,17 +36,17 @@ import Testing
             ])
             let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 41000, dport: 80,
                                                  proto: Fixture.tcp))
-            #expect(run.verdict == Self.ok && run.mark == toProxy)
-            let info = try #require(t.datapath.lookupSteered(
+            XCTAssert(run.verdict == Self.ok && run.mark == toProxy)
+            let info = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 41000, dport: 80, proto: Fixture.tcp)))
-            #expect(info.sides == UInt8(SLUICE_STEER_EGRESS | SLUICE_STEER_INGRESS))
-            #expect(info.kind == UInt8(SLUICE_PROXY_HTTP.rawValue))
-            #expect(info.src_endpoint == 1 && info.dst_endpoint == 2)
-            #expect(info.src_identity == 1001 && info.dst_identity == 1002)
+            XCTAssertEqual(info.sides, UInt8(SLUICE_STEER_EGRESS | SLUICE_STEER_INGRESS))
+            XCTAssertEqual(info.kind, UInt8(SLUICE_PROXY_HTTP.rawValue))
+            XCTAssert(info.src_endpoint == 1 && info.dst_endpoint == 2)
+            XCTAssert(info.src_identity == 1001 && info.dst_identity == 1002)
         }
     }
 
-    @Test func onlyTheSidesWithL7RulesAreRecorded() throws {
+    func testOnlyTheSidesWithL7RulesAreRecorded() throws {
         try withPods { t in
             // B's ingress only: A has no egress L7 rules on 80.
             try t.datapath.syncL7Ports([
@@ -57,20 +57,20 @@ import Testing
             ])
             _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 41001, dport: 80,
                                            proto: Fixture.tcp))
-            let ingress = try #require(t.datapath.lookupSteered(
+            let ingress = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 41001, dport: 80, proto: Fixture.tcp)))
-            #expect(ingress.sides == UInt8(SLUICE_STEER_INGRESS))
+            XCTAssertEqual(ingress.sides, UInt8(SLUICE_STEER_INGRESS))
             // A's egress only on 8080 (B has no ingress L7 rules there).
             _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 41002, dport: 8080,
                                            proto: Fixture.tcp))
-            let egress = try #require(t.datapath.lookupSteered(
+            let egress = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 41002, dport: 8080, proto: Fixture.tcp)))
-            #expect(egress.sides == UInt8(SLUICE_STEER_EGRESS))
-            #expect(egress.src_endpoint == 1 && egress.dst_endpoint == 2)
+            XCTAssertEqual(egress.sides, UInt8(SLUICE_STEER_EGRESS))
+            XCTAssert(egress.src_endpoint == 1 && egress.dst_endpoint == 2)
         }
     }
 
-    @Test func differentParserKindsOnTheTwoSidesFailClosed() throws {
+    func testDifferentParserKindsOnTheTwoSidesFailClosed() throws {
         try withPods { t in
             // A's egress has DNS rules on 53/TCP, B's ingress HTTP rules on the same port.
             try t.datapath.syncL7Ports([
@@ -83,16 +83,16 @@ import Testing
             let before = ring.nextSeq
             let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 41003, dport: 53,
                                                  proto: Fixture.tcp))
-            #expect(run.verdict == Self.shot && run.mark == 0)
-            #expect(t.datapath.lookupSteered(
+            XCTAssert(run.verdict == Self.shot && run.mark == 0)
+            XCTAssert(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 41003, dport: 53, proto: Fixture.tcp)) == nil)
-            #expect(ring.nextSeq == before + 1)
-            let flow = try #require(ring.read(seq: before))
-            #expect(flow.verdict == UInt8(SLUICE_VERDICT_DROPPED.rawValue))
-            #expect(flow.drop_reason == UInt8(SLUICE_DROP_PROXY_REDIRECTION_NOT_SUPPORTED.rawValue))
-            #expect(flow.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
-            #expect(flow.src_identity == 1001 && flow.dst_identity == 1002)
-            #expect(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
+            XCTAssertEqual(ring.nextSeq, before + 1)
+            let flow = try XCTUnwrap(ring.read(seq: before))
+            XCTAssertEqual(flow.verdict, UInt8(SLUICE_VERDICT_DROPPED.rawValue))
+            XCTAssertEqual(flow.drop_reason, UInt8(SLUICE_DROP_PROXY_REDIRECTION_NOT_SUPPORTED.rawValue))
+            XCTAssertEqual(flow.direction, UInt8(SLUICE_DIR_INGRESS.rawValue))
+            XCTAssert(flow.src_identity == 1001 && flow.dst_identity == 1002)
+            XCTAssert(flow.src_endpoint == 1 && flow.dst_endpoint == 2)
         }
     }
 
@@ -110,42 +110,42 @@ import Testing
         ])
     }
 
-    @Test func worldClientIsHairpinnedIntoTheProxy() throws {
+    func testWorldClientIsHairpinnedIntoTheProxy() throws {
         try withPods { t in
             try steerB80(t)
             var packet = Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42000, dport: 80,
                                         proto: Fixture.tcp)
             packet.replaceSubrange(0..<6, with: [0x02, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE])  // the pod's MAC
             let run = try t.runToEndpoint(packet, ingressIfindex: Self.uplink)
-            #expect(run.verdict == Self.redirect, "bpf_redirect to the loopback device's ingress")
-            #expect(run.mark == toProxy)
-            #expect(Array(run.packet[0..<6]) == [0, 0, 0, 0, 0, 0], "destination MAC = the loopback device's")
-            #expect(Array(run.packet[6...]) == Array(packet[6...]), "nothing else changed")
-            let info = try #require(t.datapath.lookupSteered(
+            XCTAssertEqual(run.verdict, Self.redirect, "bpf_redirect to the loopback device's ingress")
+            XCTAssertEqual(run.mark, toProxy)
+            XCTAssertEqual(Array(run.packet[0..<6]), [0, 0, 0, 0, 0, 0], "destination MAC = the loopback device's")
+            XCTAssertEqual(Array(run.packet[6...]), Array(packet[6...]), "nothing else changed")
+            let info = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.outside, dst: Fixture.podB, sport: 42000, dport: 80, proto: Fixture.tcp)))
-            #expect(info.sides == UInt8(SLUICE_STEER_INGRESS))
-            #expect(info.kind == UInt8(SLUICE_PROXY_HTTP.rawValue))
-            #expect(info.src_endpoint == 0 && info.dst_endpoint == 2)
-            #expect(info.src_identity == 2 && info.dst_identity == 1002, "world")
+            XCTAssertEqual(info.sides, UInt8(SLUICE_STEER_INGRESS))
+            XCTAssertEqual(info.kind, UInt8(SLUICE_PROXY_HTTP.rawValue))
+            XCTAssert(info.src_endpoint == 0 && info.dst_endpoint == 2)
+            XCTAssert(info.src_identity == 2 && info.dst_identity == 1002, "world")
 
             // Later segments are hairpinned too, without a new record.
             let ack = try t.runToEndpoint(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42000,
                                                          dport: 80, proto: Fixture.tcp,
                                                          tcpFlags: UInt8(SLUICE_TCP_ACK)),
                                           ingressIfindex: Self.uplink)
-            #expect(ack.verdict == Self.redirect && ack.mark == toProxy)
+            XCTAssert(ack.verdict == Self.redirect && ack.mark == toProxy)
 
             // A CIDR identity of the ipcache is what the proxy matches its L7 peers with.
             try t.datapath.writeIPCache(IPCacheEntry(ipv4: Fixture.outside, prefixLength: 32, identity: 0x0100_0005))
             _ = try t.runToEndpoint(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42001, dport: 80,
                                                    proto: Fixture.tcp), ingressIfindex: Self.uplink)
-            let cidr = try #require(t.datapath.lookupSteered(
+            let cidr = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.outside, dst: Fixture.podB, sport: 42001, dport: 80, proto: Fixture.tcp)))
-            #expect(cidr.src_identity == 0x0100_0005)
+            XCTAssertEqual(cidr.src_identity, 0x0100_0005)
         }
     }
 
-    @Test func clientsNoL7RuleSelectsAreNotHairpinned() throws {
+    func testClientsNoL7RuleSelectsAreNotHairpinned() throws {
         try withPods { t in
             // B's HTTP rules on 80 select world only; the host reaches B by allow-localhost (all
             // ports, no L7 part) and a CIDR peer by an L3-only rule: neither is proxied (Cilium
@@ -157,32 +157,32 @@ import Testing
             ])
             let host = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 42010, dport: 80,
                                                           proto: Fixture.tcp))
-            #expect(host.verdict == Self.ok && host.mark == 0)
+            XCTAssert(host.verdict == Self.ok && host.mark == 0)
             try t.datapath.writeIPCache(IPCacheEntry(ipv4: Fixture.outside, prefixLength: 32, identity: 0x0100_0005))
             let cidr = try t.runToEndpoint(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42011,
                                                           dport: 80, proto: Fixture.tcp), ingressIfindex: Self.uplink)
-            #expect(cidr.verdict == Self.ok && cidr.mark == 0)
+            XCTAssert(cidr.verdict == Self.ok && cidr.mark == 0)
             let world = try t.runToEndpoint(Fixture.packet(src: Fixture.ip4(198, 51, 100, 1), dst: Fixture.podB,
                                                            sport: 42012, dport: 80, proto: Fixture.tcp),
                                             ingressIfindex: Self.uplink)
-            #expect(world.verdict == Self.redirect && world.mark == toProxy, "the rule selects world")
+            XCTAssert(world.verdict == Self.redirect && world.mark == toProxy, "the rule selects world")
         }
     }
 
-    @Test func nodeClientIsHairpinnedAsHost() throws {
+    func testNodeClientIsHairpinnedAsHost() throws {
         try withPods { t in
             try steerB80(t, for: 1)
             let run = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 42002, dport: 80,
                                                          proto: Fixture.tcp), ingressIfindex: 0)
-            #expect(run.verdict == Self.redirect && run.mark == toProxy)
-            let info = try #require(t.datapath.lookupSteered(
+            XCTAssert(run.verdict == Self.redirect && run.mark == toProxy)
+            let info = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Self.node, dst: Fixture.podB, sport: 42002, dport: 80, proto: Fixture.tcp)))
-            #expect(info.src_identity == 1, "host")
-            #expect(info.sides == UInt8(SLUICE_STEER_INGRESS) && info.dst_endpoint == 2)
+            XCTAssertEqual(info.src_identity, 1, "host")
+            XCTAssert(info.sides == UInt8(SLUICE_STEER_INGRESS) && info.dst_endpoint == 2)
         }
     }
 
-    @Test func portsWithoutIngressL7RulesAndRepliesAreNotHairpinned() throws {
+    func testPortsWithoutIngressL7RulesAndRepliesAreNotHairpinned() throws {
         try withPods { t in
             try t.datapath.syncL7Ports([
                 Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS):
@@ -198,12 +198,12 @@ import Testing
                 let run = try t.runToEndpoint(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 42003,
                                                              dport: port, proto: Fixture.tcp),
                                               ingressIfindex: Self.uplink)
-                #expect(run.verdict == Self.ok && run.mark == 0, "port \(port)")
+                XCTAssert(run.verdict == Self.ok && run.mark == 0, "port \(port)")
             }
             // Sent by a local pod: steered (or not) on the sender's veth already.
             let fromPod = try t.runToEndpoint(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 42004,
                                                              dport: 80, proto: Fixture.tcp))
-            #expect(fromPod.verdict == Self.ok && fromPod.mark == 0)
+            XCTAssert(fromPod.verdict == Self.ok && fromPod.mark == 0)
         }
     }
 
@@ -246,56 +246,56 @@ import Testing
         try body(t, snapshot.identity(ofIPv4: Fixture.podA), snapshot.identity(ofIPv4: Fixture.podB))
     }
 
-    @Test func proxyUpstreamCarryingAnAllowedIdentityPassesAndIsNeverSteered() throws {
+    func testProxyUpstreamCarryingAnAllowedIdentityPassesAndIsNeverSteered() throws {
         try withPolicy { t, a, _ in
             let mark = sluice_mark_from_proxy(a)
-            #expect(mark & UInt32(SLUICE_MARK_MASK) == UInt32(SLUICE_MARK_FROM_PROXY))
+            XCTAssertEqual(mark & UInt32(SLUICE_MARK_MASK), UInt32(SLUICE_MARK_FROM_PROXY))
             let run = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 43000, dport: 80,
                                                          proto: Fixture.tcp), mark: mark)
-            #expect(run.verdict == Self.ok, "A may reach B:80")
-            #expect(run.mark == mark, "not re-marked, not redirected: the proxy decided B's L7 rules already")
-            #expect(t.datapath.lookupSteered(
+            XCTAssertEqual(run.verdict, Self.ok, "A may reach B:80")
+            XCTAssertEqual(run.mark, mark, "not re-marked, not redirected: the proxy decided B's L7 rules already")
+            XCTAssert(t.datapath.lookupSteered(
                 Fixture.tuple(src: Self.node, dst: Fixture.podB, sport: 43000, dport: 80, proto: Fixture.tcp)) == nil)
         }
     }
 
-    @Test func proxyUpstreamCarryingADeniedIdentityIsDroppedAlthoughTheHostIsAllowed() throws {
+    func testProxyUpstreamCarryingADeniedIdentityIsDroppedAlthoughTheHostIsAllowed() throws {
         try withPolicy { t, _, b in
             // The node itself may reach B (fromEntities: host, every port, no L7 rule for it)...
             let host = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 43001, dport: 80,
                                                           proto: Fixture.tcp))
-            #expect(host.verdict == Self.ok && host.mark == 0, "allowed, not proxied")
+            XCTAssert(host.verdict == Self.ok && host.mark == 0, "allowed, not proxied")
             // ...but the proxy's connection for a world client is decided as world, not host.
             let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
             let before = ring.nextSeq
             let world: UInt32 = 2
             let run = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 43002, dport: 80,
                                                          proto: Fixture.tcp), mark: sluice_mark_from_proxy(world))
-            #expect(run.verdict == Self.shot)
-            let flow = try #require(ring.read(seq: before))
-            #expect(flow.verdict == UInt8(SLUICE_VERDICT_DROPPED.rawValue))
-            #expect(flow.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue))
-            #expect(flow.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
-            #expect(flow.src_identity == world && flow.dst_identity == b)
-            #expect(flow.dst_endpoint == 2)
+            XCTAssertEqual(run.verdict, Self.shot)
+            let flow = try XCTUnwrap(ring.read(seq: before))
+            XCTAssertEqual(flow.verdict, UInt8(SLUICE_VERDICT_DROPPED.rawValue))
+            XCTAssertEqual(flow.drop_reason, UInt8(SLUICE_DROP_POLICY_DENIED.rawValue))
+            XCTAssertEqual(flow.direction, UInt8(SLUICE_DIR_INGRESS.rawValue))
+            XCTAssert(flow.src_identity == world && flow.dst_identity == b)
+            XCTAssertEqual(flow.dst_endpoint, 2)
 
             // A node-local CIDR identity (25 bits) survives the mark too.
             let cidr: UInt32 = 0x0100_0005
             let cidrRun = try t.runToEndpoint(Fixture.packet(src: Self.node, dst: Fixture.podB, sport: 43003,
                                                              dport: 80, proto: Fixture.tcp),
                                               mark: sluice_mark_from_proxy(cidr))
-            #expect(cidrRun.verdict == Self.shot)
-            let cidrFlow = try #require(ring.read(seq: before + 1))
-            #expect(cidrFlow.src_identity == cidr)
+            XCTAssertEqual(cidrRun.verdict, Self.shot)
+            let cidrFlow = try XCTUnwrap(ring.read(seq: before + 1))
+            XCTAssertEqual(cidrFlow.src_identity, cidr)
         }
     }
 
-    @Test func proxyMarkRoundTripsEveryIdentityWidth() {
+    func testProxyMarkRoundTripsEveryIdentityWidth() {
         for identity: UInt32 in [0, 1, 2, 255, 256, 0xFFFF, 0x0100_0000, 0x0100_0005, 0x0180_0000,
                                  UInt32(SLUICE_IDENTITY_FQDN_END)] {
             let mark = sluice_mark_from_proxy(identity)
-            #expect(mark & UInt32(SLUICE_MARK_MASK) == UInt32(SLUICE_MARK_FROM_PROXY), "\(identity)")
-            #expect(sluice_mark_identity(mark) == identity, "\(identity)")
+            XCTAssertEqual(mark & UInt32(SLUICE_MARK_MASK), UInt32(SLUICE_MARK_FROM_PROXY), "\(identity)")
+            XCTAssertEqual(sluice_mark_identity(mark), identity, "\(identity)")
         }
     }
 }

@@ -1,10 +1,10 @@
 import CSluiceShared
 import Policy
-import Testing
+import XCTest
 @testable import Datapath
 
 /// bpf/tc_endpoint.c run with BPF_PROG_RUN against real (test-pinned) maps.
-@Suite struct TCEndpointTests {
+final class TCEndpointTests: XCTestCase {
     let mark = UInt32(SLUICE_MARK_TO_PROXY)
 
     private func withPods(_ body: (TestDatapath) throws -> Void) throws {
@@ -14,25 +14,25 @@ import Testing
         try body(t)
     }
 
-    @Test func ingressL7PortMarksAndRecordsSYN() throws {
+    func testIngressL7PortMarksAndRecordsSYN() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
             let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80,
                                                  proto: Fixture.tcp))
-            #expect(run.verdict == 0)  // TC_ACT_OK
-            #expect(run.mark == mark)
+            XCTAssertEqual(run.verdict, 0)  // TC_ACT_OK
+            XCTAssertEqual(run.mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
-            let info = try #require(t.datapath.lookupSteered(tuple))
-            #expect(info.src_endpoint == 1 && info.dst_endpoint == 2)
-            #expect(info.sides == UInt8(SLUICE_STEER_INGRESS))
-            #expect(info.kind == UInt8(SLUICE_PROXY_HTTP.rawValue))
-            #expect(info.src_identity == 1001 && info.dst_identity == 1002)
-            #expect(info.created_ns > 0)
+            let info = try XCTUnwrap(t.datapath.lookupSteered(tuple))
+            XCTAssert(info.src_endpoint == 1 && info.dst_endpoint == 2)
+            XCTAssertEqual(info.sides, UInt8(SLUICE_STEER_INGRESS))
+            XCTAssertEqual(info.kind, UInt8(SLUICE_PROXY_HTTP.rawValue))
+            XCTAssert(info.src_identity == 1001 && info.dst_identity == 1002)
+            XCTAssert(info.created_ns > 0)
         }
     }
 
-    @Test func egressL7PortOfTheSourceIsRecordedAsTheEgressSide() throws {
+    func testEgressL7PortOfTheSourceIsRecordedAsTheEgressSide() throws {
         try withPods { t in
             try t.datapath.syncL7Ports([
                 Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS):
@@ -40,37 +40,37 @@ import Testing
             ])
             let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53,
                                                  proto: Fixture.udp))
-            #expect(run.mark == mark)
+            XCTAssertEqual(run.mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53, proto: Fixture.udp)
-            let info = try #require(t.datapath.lookupSteered(tuple))
-            #expect(info.src_endpoint == 1 && info.dst_endpoint == 2)
-            #expect(info.sides == UInt8(SLUICE_STEER_EGRESS))
-            #expect(info.kind == UInt8(SLUICE_PROXY_DNS_UDP.rawValue))
+            let info = try XCTUnwrap(t.datapath.lookupSteered(tuple))
+            XCTAssert(info.src_endpoint == 1 && info.dst_endpoint == 2)
+            XCTAssertEqual(info.sides, UInt8(SLUICE_STEER_EGRESS))
+            XCTAssertEqual(info.kind, UInt8(SLUICE_PROXY_DNS_UDP.rawValue))
         }
     }
 
-    @Test func egressToANonEndpointIsSteeredWithItsIPCacheIdentity() throws {
+    func testEgressToANonEndpointIsSteeredWithItsIPCacheIdentity() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_DNS_UDP)])
             let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
                                                  proto: Fixture.udp))
-            #expect(run.mark == mark)
+            XCTAssertEqual(run.mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
-            let info = try #require(t.datapath.lookupSteered(tuple))
-            #expect(info.src_identity == 1001 && info.dst_identity == 2, "no ipcache entry: world")
+            let info = try XCTUnwrap(t.datapath.lookupSteered(tuple))
+            XCTAssert(info.src_identity == 1001 && info.dst_identity == 2, "no ipcache entry: world")
 
             // A learned toFQDNs address: the proxy gets the identity its L7 rules are matched with.
             try t.datapath.writeIPCache(IPCacheEntry(ipv4: Fixture.outside, prefixLength: 32, identity: 0x0180_0007))
             _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53,
                                            proto: Fixture.udp))
-            let learned = try #require(t.datapath.lookupSteered(
+            let learned = try XCTUnwrap(t.datapath.lookupSteered(
                 Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53, proto: Fixture.udp)))
-            #expect(learned.dst_identity == 0x0180_0007)
+            XCTAssertEqual(learned.dst_identity, 0x0180_0007)
         }
     }
 
-    @Test func otherPortsPassUntouched() throws {
+    func testOtherPortsPassUntouched() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
@@ -81,24 +81,24 @@ import Testing
             ]
             for packet in cases {
                 let run = try t.runTC(packet)
-                #expect(run.verdict == 0 && run.mark == 0)
+                XCTAssert(run.verdict == 0 && run.mark == 0)
             }
         }
     }
 
-    @Test func ipOptionsAreSkipped() throws {
+    func testIpOptionsAreSkipped() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
             let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80,
                                         proto: Fixture.tcp, optionWords: 3)
-            #expect(try t.runTC(packet).mark == mark)
+            XCTAssertEqual(try t.runTC(packet).mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80, proto: Fixture.tcp)
-            #expect(t.datapath.lookupSteered(tuple) != nil)
+            XCTAssertNotNil(t.datapath.lookupSteered(tuple))
         }
     }
 
-    @Test func truncatedHeadersAreDroppedUnsteered() throws {
+    func testTruncatedHeadersAreDroppedUnsteered() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
@@ -106,11 +106,11 @@ import Testing
             // Cut inside the TCP header (34 = eth + ip; 50 < 54 = full headers): invalid, dropped
             // even with no policy (TCEndpointProtocolTests checks the flow).
             let run = try t.runTC(Array(full[0..<50]))
-            #expect(run.verdict == 2 && run.mark == 0)
+            XCTAssert(run.verdict == 2 && run.mark == 0)
         }
     }
 
-    @Test func establishedSegmentsAreMarkedButNotRecorded() throws {
+    func testEstablishedSegmentsAreMarkedButNotRecorded() throws {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
@@ -118,10 +118,10 @@ import Testing
             for flags in [ack, UInt8(SLUICE_TCP_SYN) | ack] {
                 let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80,
                                             proto: Fixture.tcp, tcpFlags: flags)
-                #expect(try t.runTC(packet).mark == mark)
+                XCTAssertEqual(try t.runTC(packet).mark, mark)
             }
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80, proto: Fixture.tcp)
-            #expect(t.datapath.lookupSteered(tuple) == nil)
+            XCTAssertNil(t.datapath.lookupSteered(tuple))
         }
     }
 }

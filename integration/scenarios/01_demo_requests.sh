@@ -24,12 +24,11 @@ expect_contains "403 head" "date: " "$headers"
 expect_eq "403 body bytes" "b'Access denied\\r\\n'" "$body"
 
 step "flows"
-sleep 0.3
-expect_eq "forwarded GET /get requests" 1 "$(count_flows 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="FORWARDED" and http["url"]=="http://backend.backend.svc.cluster.local/get"')"
-expect_eq "dropped POST requests" 3 "$(count_flows 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="DROPPED" and http["method"]=="POST"')"
-expect_eq "403 responses, forwarded, reply" 6 "$(count_flows 'f["l7"]["type"]=="RESPONSE" and f["verdict"]=="FORWARDED" and http["code"]==403 and f["is_reply"] is True')"
-expect_eq "200 responses with latency" 2 "$(count_flows 'http.get("code")==200 and int(f["l7"].get("latency_ns","0"))>0')"
-expect_eq "ingress direction, endpoints named" 1 "$(count_flows 'f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"')"
+expect_flows "forwarded GET /get requests" 1 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="FORWARDED" and http["url"]=="http://backend.backend.svc.cluster.local/get"'
+expect_flows "dropped POST requests" 3 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="DROPPED" and http["method"]=="POST"'
+expect_flows "403 responses, forwarded, reply" 6 'f["l7"]["type"]=="RESPONSE" and f["verdict"]=="FORWARDED" and http["code"]==403 and f["is_reply"] is True'
+expect_flows "200 responses with latency" 2 'http.get("code")==200 and int(f["l7"].get("latency_ns","0"))>0'
+expect_flows "ingress direction, endpoints named" 1 'f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"'
 compact=$("$SLUICE" observe --last 50)
 echo "$compact"
 expect_contains "compact" "frontend/frontend:" "$compact"
@@ -38,17 +37,23 @@ expect_contains "compact" "http-request FORWARDED (HTTP/1.1 GET http://backend.b
 expect_contains "compact" "http-request DROPPED (HTTP/1.1 POST http://backend.backend.svc.cluster.local/post)" "$compact"
 expect_contains "compact" "http-response FORWARDED (HTTP/1.1 403 0ms (POST http://backend.backend.svc.cluster.local/post))" "$compact"
 step "observe filters"
-expect_eq "--verdict DROPPED" 6 "$("$SLUICE" observe --verdict DROPPED --last 100 | wc -l)"
-expect_eq "--type l7 --http-method POST --last 2" 2 "$("$SLUICE" observe --type l7 --http-method POST --last 2 | wc -l)"
-expect_eq "--pod frontend/front" 16 "$("$SLUICE" observe --pod frontend/front --last 100 | wc -l)"
-expect_eq "--namespace database" 0 "$("$SLUICE" observe --namespace database --last 100 | wc -l)"
-expect_eq "--not --verdict DROPPED" 10 "$("$SLUICE" observe --not --verdict DROPPED --last 100 | wc -l)"
+expect_eq "--verdict DROPPED" 6 "$(observe_lines --verdict DROPPED --last 100)"
+expect_eq "--type l7 --http-method POST --last 2" 2 "$(observe_lines --type l7 --http-method POST --last 2)"
+expect_eq "--pod frontend/front" 16 "$(observe_lines --pod frontend/front --last 100)"
+# Zero with the same --last 100 whose other filters above find flows (the controls).
+expect_eq "--namespace database" 0 "$(observe_lines --namespace database --last 100)"
+expect_eq "--not --verdict DROPPED" 10 "$(observe_lines --not --verdict DROPPED --last 100)"
 step "observe --follow prints new flows as they come"
 follow_out=$(mktemp)
-timeout 4 "$SLUICE" observe --follow --http-method DELETE >"$follow_out" &
+"$SLUICE" observe --follow --http-method DELETE >"$follow_out" &
 fpid=$!
-sleep 1
+# The follower is ready once it has mapped the flow ring (it reads from the ring's end on).
+wait_until "observe --follow has mapped the flow ring" grep -q bpf-map "/proc/$fpid/maps"
 expect_eq "DELETE /anything/x" 403 "$(http_code frontend/frontend -X DELETE $BACKEND/anything/x)"
-wait $fpid || true
+wait_until "observe --follow printed the request and its response" \
+  bash -c '[ "$(wc -l <"$0")" -ge 2 ]' "$follow_out"
+kill "$fpid"
+wait "$fpid" && rc=0 || rc=$?
+expect_eq "observe --follow ends on SIGTERM (128 + 15)" 143 "$rc"
 expect_eq "followed DELETE flows (request + response)" 2 "$(wc -l <"$follow_out")"
 expect_contains "followed" "http-request DROPPED (HTTP/1.1 DELETE http://backend.backend.svc.cluster.local/anything/x)" "$(cat "$follow_out")"

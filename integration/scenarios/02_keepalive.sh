@@ -20,6 +20,5 @@ expect_eq "statuses" "200 403 200 403 200" "$(echo "$out" | awk '{print $3}' | x
 expect_eq "one connection (one local port)" 1 "$(echo "$out" | awk '{print $5}' | sort -u | wc -l)"
 expect_eq "403 body length" 15 "$(echo "$out" | sed -n 2p | awk '{print $4}')"
 port=$(echo "$out" | head -1 | awk '{print $5}')
-sleep 0.3
-expect_eq "request flows on that connection" 5 "$(count_flows "f['l7']['type']=='REQUEST' and f['l4']['TCP']['source_port']==$port")"
-expect_eq "response flows on that connection" 5 "$(count_flows "f['l7']['type']=='RESPONSE' and f['l4']['TCP']['destination_port']==$port")"
+expect_flows "request flows on that connection" 5 "f['l7']['type']=='REQUEST' and f['l4']['TCP']['source_port']==$port"
+expect_flows "response flows on that connection" 5 "f['l7']['type']=='RESPONSE' and f['l4']['TCP']['destination_port']==$port"

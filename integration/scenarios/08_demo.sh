@@ -7,7 +7,9 @@ expect_contains "demo" "403 (expected 403) ok" "$out"
 expect_contains "demo" "Access denied" "$out"
 expect_contains "demo" "http-request DROPPED (HTTP/1.1 POST http://backend.backend.svc.cluster.local/post)" "$out"
 expect_contains "demo" "== demo done ==" "$out"
-expect_eq "sandbox removed" "" "$(ip netns list | grep sluice- || true)"
+# The demo brought the sandbox up (the requests above went through its namespaces) and down.
+netns=$(ip netns list) || fail "ip netns list failed"
+expect_eq "sluice- namespaces left after the demo" 0 "$(grep_count sluice- <<<"$netns")"
 # Act 2: the blog's L3/L4 sequence.
 expect_contains "demo act 2" "== Act 2: service boundaries (blog), L3/L4 policy in the datapath ==" "$out"
 expect_contains "demo act 2" "frontend/test: curl -sI http://api.backend.svc.cluster.local/ -> 000 (expected 000) ok" "$out"

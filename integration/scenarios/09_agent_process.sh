@@ -7,22 +7,21 @@ source "$(dirname "$0")/../lib.sh"
 AGENT="$ROOT/.build/release/sluice-agent"
 step "sluice-agent links no Foundation, Yams or ArgumentParser code"
 [ -x "$AGENT" ] || fail "$AGENT not built"
+agent_symbols=$(nm "$AGENT") || fail "nm $AGENT failed"
+cli_symbols=$(nm "$ROOT/.build/release/sluice") || fail "nm sluice failed"
+# The control: the CLI does hold Yams and Foundation, so the same grep over the agent can see them.
+[ "$(grep_count '\$s4Yams' <<<"$cli_symbols")" -gt 0 ] || fail "the CLI should hold Yams (the check below would be vacuous)"
 for module in 10Foundation 20FoundationEssentials 30FoundationInternationalization 4Yams 14ArgumentParser; do
-  expect_eq "symbols of module $module in sluice-agent" 0 "$(nm "$AGENT" | grep -c "\$s$module" || true)"
+  expect_eq "symbols of module $module in sluice-agent" 0 "$(grep_count "\$s$module" <<<"$agent_symbols")"
 done
-expect_eq "CoreFoundation symbols in sluice-agent" 0 "$(nm "$AGENT" | grep -c ' T __CFInitialize' || true)"
-[ "$(nm "$ROOT/.build/release/sluice" | grep -c '\$s4Yams' || true)" -gt 0 ] || fail "the CLI should hold Yams (the check above would be vacuous)"
+expect_eq "CoreFoundation symbols in sluice-agent" 0 "$(grep_count ' T __CFInitialize' <<<"$agent_symbols")"
 
 step "sluice agent execs sluice-agent: its help and its errors"
 expect_contains "sluice agent --help" "--fqdn-min-ttl <seconds>" "$("$SLUICE" agent --help)"
-set +e
-out=$("$SLUICE" agent --workers none 2>&1); rc=$?
-set -e
+out=$("$SLUICE" agent --workers none 2>&1) && rc=0 || rc=$?
 expect_eq "exit status of a bad option" 64 "$rc"
 expect_contains "error names the option" "--workers: 'none' is not an integer" "$out"
-set +e
-out=$("$AGENT" --no-such-option 2>&1); rc=$?
-set -e
+out=$("$AGENT" --no-such-option 2>&1) && rc=0 || rc=$?
 expect_eq "exit status of an unknown option" 64 "$rc"
 expect_contains "unknown option" "unknown option '--no-such-option'" "$out"
 
@@ -40,9 +39,7 @@ echo "agent memory: $(grep -E 'VmHWM|VmRSS' /proc/$pid/status | tr -s ' \n' ' ')
 step "a YAML syntax error is reported by the CLI with file, line and column; the policy in force stays"
 bad=$(mktemp --suffix=.yaml)
 printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: broken\n  labels: [a, b\n' >"$bad"
-set +e
-out=$("$SLUICE" apply -f "$bad" 2>&1); rc=$?
-set -e
+out=$("$SLUICE" apply -f "$bad" 2>&1) && rc=0 || rc=$?
 rm -f "$bad"
 expect_eq "exit status" 1 "$rc"
 expect_contains "error names the file" "$bad:" "$out"
@@ -58,7 +55,11 @@ expect_eq "POST /post after restart" 403 "$(http_code frontend/frontend -X POST 
 expect_contains "policy get after restart" "backend-http-rules" "$("$SLUICE" policy get)"
 
 step "re-applying a file replaces its stored copy; a file with other objects is kept beside it"
-stored() { ls /run/sluice/state/policies/ | grep -c '\.json$' || true; }
+stored() {
+  local files
+  files=$(ls /run/sluice/state/policies/) || fail "cannot list the policy store"
+  grep_count '\.json$' <<<"$files"
+}
 before=$(stored)
 apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"
 apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"

@@ -12,27 +12,23 @@ STORE=/run/sluice/state/policies
 AGENT="$ROOT/.build/release/sluice-agent"
 "$SLUICE" sandbox up "$TOPO" "$KNOB"
 
-# wait_flows WHAT MIN EXPR: polls the flow map (up to 5 s) until at least MIN flows match EXPR.
+# wait_flows WHAT MIN EXPR: lib.sh's await_flows (polls with a deadline) with the check's name.
 wait_flows() {
-  local what=$1 min=$2 expr=$3 n=0
-  for _ in $(seq 50); do
-    n=$(count_flows "$expr")
-    if [ "$n" -ge "$min" ]; then echo "ok: $what ($n flows)"; return 0; fi
-    sleep 0.1
-  done
-  fail "$what: $n flows, expected at least $min"
+  local n
+  n=$(await_flows "$2" "$3") || fail "$1: fewer than $2 flows"
+  echo "ok: $1 ($n flows)"
 }
 post_dropped='f.get("l7",{}).get("type")=="REQUEST" and f["verdict"]=="DROPPED" and http.get("method")=="POST"'
 redis_dropped='f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f["l4"]["TCP"]["destination_port"]==6379 and f["destination"].get("pod_name")=="backend"'
 lookup_failed='f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="SOCKET_LOOKUP_FAILED" and f["l4"]["TCP"]["destination_port"]==80'
-redis() { echo hi | pod frontend/frontend nc -q1 -w2 backend.backend.svc.cluster.local 6379 || true; }
+redis() { nc_send frontend/frontend backend.backend.svc.cluster.local 6379 hi; }
 stored_files() { ls "$STORE" | grep '\.json$' | sort | tr '\n' ' '; }
 
 step "the policy in force: GET /get allowed, POST /post denied at L7, backend:6379 denied at L3/L4"
 apply "$ROOT/proxy-config/examples/tutorial/backend-http-rules.yaml"
 expect_eq "GET /get" 200 "$(http_code frontend/frontend $BACKEND/get)"
 expect_eq "POST /post" 403 "$(http_code frontend/frontend -X POST $BACKEND/post)"
-expect_eq "backend:6379" "" "$(redis)"
+expect_eq "backend:6379" "(nc exit 1)" "$(redis)"
 listing=$("$SLUICE" policy get)
 files=$(stored_files)
 [ -n "$files" ] || fail "no stored policy file"
@@ -66,9 +62,7 @@ spec:
         endPort: 6999
         protocol: TCP
 YAML
-set +e
-out=$("$SLUICE" apply -f "$wide" 2>&1); rc=$?
-set -e
+out=$("$SLUICE" apply -f "$wide" 2>&1) && rc=0 || rc=$?
 echo "$out"
 expect_eq "exit status of the failed apply" 1 "$rc"
 expect_contains "the error" "$wide: not applied, the policy in force is unchanged" "$out"
@@ -79,7 +73,7 @@ redis_drops=$(count_flows "$redis_dropped")
 expect_eq "GET /get still allowed" 200 "$(http_code frontend/frontend $BACKEND/get)"
 expect_eq "POST /post still denied (the failed file would allow it)" 403 "$(http_code frontend/frontend -X POST $BACKEND/post)"
 wait_flows "a new DROPPED L7 flow for that POST" "$((posts + 1))" "$post_dropped"
-expect_eq "backend:6379 still denied (the failed file would allow it)" "" "$(redis)"
+expect_eq "backend:6379 still denied (the failed file would allow it)" "(nc exit 1)" "$(redis)"
 wait_flows "a new DROPPED POLICY_DENIED flow for backend:6379" "$((redis_drops + 1))" "$redis_dropped"
 expect_eq "policy get" "$listing" "$("$SLUICE" policy get)"
 expect_eq "stored files" "$files" "$(stored_files)"
@@ -94,7 +88,7 @@ apply "$next"
 expect_eq "POST /post now allowed" 200 "$(http_code frontend/frontend -X POST $BACKEND/post)"
 expect_eq "PUT /put denied" 403 "$(http_code frontend/frontend -X PUT $BACKEND/put)"
 redis_drops=$(count_flows "$redis_dropped")
-expect_eq "backend:6379 still denied" "" "$(redis)"
+expect_eq "backend:6379 still denied" "(nc exit 1)" "$(redis)"
 wait_flows "DROPPED POLICY_DENIED flow for backend:6379" "$((redis_drops + 1))" "$redis_dropped"
 grep -l '6999' "$STORE"/*.json && fail "the failed file was stored"
 rm -f "$wide" "$next"
@@ -104,17 +98,13 @@ step "a stored policy file that cannot be read stops the agent at start"
 newest=$(ls "$STORE" | grep '\.json$' | sort | tail -1)
 cp "$STORE/$newest" /tmp/sluice-10-good.json
 head -c 40 /tmp/sluice-10-good.json >"$STORE/$newest"
-set +e
 out=$("$AGENT" --netns sluice-node --endpoints /run/sluice/sandbox/state.json --state-dir /run/sluice/state \
-  --socket /run/sluice/agent.sock --map-max-entries sluice_policy=256 2>&1); rc=$?
-set -e
+  --socket /run/sluice/agent.sock --map-max-entries sluice_policy=256 2>&1) && rc=0 || rc=$?
 echo "$out"
 expect_eq "sluice-agent's exit status" 1 "$rc"
 expect_contains "its error names the file" "stored policy $STORE/$newest is not a stored policy" "$out"
 expect_contains "and says it does not start" "the agent does not start without the policies it was given" "$out"
-set +e
-out=$("$SLUICE" sandbox start-agent "$KNOB" 2>&1); rc=$?
-set -e
+out=$("$SLUICE" sandbox start-agent "$KNOB" 2>&1) && rc=0 || rc=$?
 echo "$out"
 [ "$rc" -ne 0 ] || fail "sluice sandbox start-agent succeeded with a corrupt stored policy"
 expect_contains "start-agent shows the agent's error" "stored policy $STORE/$newest is not a stored policy" "$out"
@@ -122,10 +112,10 @@ expect_contains "start-agent shows the agent's error" "stored policy $STORE/$new
 
 step "meanwhile the pinned maps enforce the last policy: L7 port fails closed, L3/L4 denies stay"
 lookups=$(count_flows "$lookup_failed")
-expect_eq "GET /get (L7 port, no proxy)" 000 "$(CURL_TIMEOUT=3 http_code frontend/frontend $BACKEND/get)"
+expect_eq "GET /get (L7 port, no proxy)" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code frontend/frontend $BACKEND/get)"
 wait_flows "DROPPED SOCKET_LOOKUP_FAILED flow for port 80" "$((lookups + 1))" "$lookup_failed"
 redis_drops=$(count_flows "$redis_dropped")
-expect_eq "backend:6379 still denied" "" "$(redis)"
+expect_eq "backend:6379 still denied" "(nc exit 1)" "$(redis)"
 wait_flows "DROPPED POLICY_DENIED flow for backend:6379" "$((redis_drops + 1))" "$redis_dropped"
 
 step "with the file repaired, the agent starts with the whole policy"
@@ -135,4 +125,4 @@ rm -f /tmp/sluice-10-good.json
 expect_eq "GET /get" 200 "$(http_code frontend/frontend $BACKEND/get)"
 expect_eq "POST /post (the newest file's rule)" 200 "$(http_code frontend/frontend -X POST $BACKEND/post)"
 expect_eq "PUT /put" 403 "$(http_code frontend/frontend -X PUT $BACKEND/put)"
-expect_eq "backend:6379" "" "$(redis)"
+expect_eq "backend:6379" "(nc exit 1)" "$(redis)"

@@ -17,14 +17,9 @@ ping_ok() { pod frontend/frontend ping -n -c 1 -W 2 "$backend_ip" >/dev/null 2>&
 
 # wait_flow WHAT EXPR: polls (10 s) until a flow matches EXPR; prints its compact line.
 wait_flow() {
-  local what=$1 expr=$2 deadline=$((SECONDS + 10)) n
-  while :; do
-    n=$(count_flows "$expr")
-    [ "$n" -ge 1 ] && break
-    [ "$SECONDS" -lt "$deadline" ] || fail "$what: no flow matches [$expr]"
-    sleep 0.2
-  done
-  echo "ok: $what ($n flows)"
+  local n
+  n=$(await_flows 1 "$2") || fail "$1: no flow matches [$2]"
+  echo "ok: $1 ($n flows)"
 }
 
 echo_from_frontend="f.get('l4',{}).get('ICMPv4',{}).get('type')==8 and f.get('IP',{}).get('source')=='$frontend_ip' and f.get('IP',{}).get('destination')=='$backend_ip' and f['source'].get('pod_name')=='frontend' and f['destination'].get('pod_name')=='backend' and f['source'].get('identity',0)>=256 and f['destination'].get('identity',0)>=256"

@@ -49,32 +49,19 @@ received="$work/received.txt"
 : >"$received"
 "$SLUICE" sandbox exec backend/backend -- python3 "$work/sink.py" "$received" &
 sink_pid=$!
-deadline=$((SECONDS + 10))
-until grep -q '^ready$' "$received"; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the listener in backend did not start"
-  sleep 0.1
-done
+wait_until "the listener in backend started" grep -q '^ready$' "$received"
 
 # wait_received PAYLOAD: polls (10 s) until the listener recorded PAYLOAD.
 wait_received() {
-  local deadline=$((SECONDS + 10))
-  until grep -q "^$1 from " "$received"; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "$1 never arrived: $(cat "$received")"
-    sleep 0.1
-  done
+  wait_until "$1 arrived (so far: $(tr '\n' ' ' <"$received"))" grep -q "^$1 from " "$received"
   echo "ok: $(grep "^$1 from " "$received")"
 }
 
 # wait_spoof_drop SRC: polls (10 s) for the DROPPED INVALID_SOURCE_IP flow of a forged datagram.
 wait_spoof_drop() {
-  local src=$1 expr deadline=$((SECONDS + 10)) n
+  local src=$1 expr n
   expr="f['verdict']=='DROPPED' and f.get('drop_reason_desc')=='INVALID_SOURCE_IP' and f.get('traffic_direction')=='EGRESS' and f.get('IP',{}).get('source')=='$src' and f.get('IP',{}).get('destination')=='$backend_ip' and f.get('l4',{}).get('UDP',{}).get('destination_port')==9999 and f['source'].get('pod_name')=='frontend' and f['source'].get('identity',0)>=256 and f['destination'].get('pod_name')=='backend' and f['destination'].get('identity',0)>=256"
-  while :; do
-    n=$(count_flows "$expr")
-    [ "$n" -ge 1 ] && break
-    [ "$SECONDS" -lt "$deadline" ] || fail "no DROPPED INVALID_SOURCE_IP flow for source $src"
-    sleep 0.2
-  done
+  n=$(await_flows 1 "$expr") || fail "no DROPPED INVALID_SOURCE_IP flow for source $src"
   echo "ok: $n DROPPED INVALID_SOURCE_IP flows for source $src"
 }
 

@@ -4,15 +4,8 @@
 # same filters offline on an exported file (--input-file -), with the same uuids.
 source "$(dirname "$0")/../lib.sh"
 
-# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND (every 0.1 s) until it succeeds.
-wait_for() {
-  local what=$1 seconds=$2; shift 2
-  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
-  until "$@"; do
-    [ "$(date +%s%N)" -lt "$deadline" ] || fail "timed out after ${seconds}s waiting for: $what"
-    sleep 0.1
-  done
-}
+# wait_for DESCRIPTION SECONDS COMMAND...: lib.sh's wait_until with a deadline of SECONDS.
+wait_for() { WAIT_SECONDS=$2 wait_until "$1" "${@:3}"; }
 
 # jq-like checks over JSON lines on stdin: py_lines 'EXPR over f' prints how many lines satisfy it
 # and how many lines there are ("matching total").
@@ -82,7 +75,7 @@ expect_contains "last apply" "Last apply:       last install: compile " "$st"
 
 step "traffic: frontend GET (L7 flows), client GET (dropped)"
 expect_eq "frontend -> backend /get" 200 "$(http_code frontend/frontend $BACKEND/get)"
-expect_eq "client -> backend /get" 000 "$(CURL_TIMEOUT=2 http_code default/client $BACKEND/get)"
+expect_eq "client -> backend /get" "000 (curl exit 28)" "$(CURL_TIMEOUT=2 http_code default/client $BACKEND/get)"
 has_frontend_request() { [ "$("$SLUICE" observe --since 1m -o json --from-pod frontend/frontend --http-method GET | py_lines 'True' | cut -d' ' -f1)" -ge 1 ]; }
 wait_for "an http-request flow from frontend within the last minute" 10 has_frontend_request
 has_client_drop() { [ "$("$SLUICE" observe --since 1m -o json --from-pod default/client --verdict DROPPED | py_lines 'True' | cut -d' ' -f1)" -ge 1 ]; }
@@ -158,17 +151,17 @@ rm -f "$export_file"
 echo "ok: $(echo "$live" | wc -l) live frontend flows found offline with the same JSON (uuid included)"
 
 step "errors as in hubble"
-out=$("$SLUICE" observe -o foo 2>&1 || true)
+# Usage errors exit 64 (EX_USAGE: ArgumentParser's status for a validation error).
+out=$(expect_status "observe -o foo" 64 bash -c '"$0" observe -o foo 2>&1' "$SLUICE")
 expect_contains "unknown -o" "invalid output format: foo" "$out"
-out=$("$SLUICE" observe --port 80 --not 2>&1 || true)
+out=$(expect_status "observe --port 80 --not" 64 bash -c '"$0" observe --port 80 --not 2>&1' "$SLUICE")
 expect_contains "trailing --not" "trailing --not" "$out"
-if "$SLUICE" observe -o table --follow >/dev/null 2>&1; then fail "-o table --follow accepted"; fi
-echo "ok"
+expect_status "observe -o table --follow refused" 64 "$SLUICE" observe -o table --follow >/dev/null
 
 step "sluice bpf ct list: the tracked connections of this run"
 ct=$("$SLUICE" bpf ct list)
 echo "$ct" | head -n 5
 echo "$ct" | grep -Eq "^TCP [0-9.]+:[0-9]+ -> $backend_ip:80 age=[0-9]+s flags=[a-z,-]+$" || fail "no connection to backend:80 in bpf ct list"
-bad=$(echo "$ct" | grep -Evc "^(TCP|UDP|[0-9]+) [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+ age=[0-9]+s flags=[a-z,-]+$" || true)
+bad=$(grep_count -Ev "^(TCP|UDP|[0-9]+) [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+ age=[0-9]+s flags=[a-z,-]+$" <<<"$ct")
 expect_eq "malformed bpf ct list lines" 0 "$bad"
 echo "ok: a connection to backend:80 is tracked ($(echo "$ct" | wc -l) entries)"

@@ -33,7 +33,7 @@ while time.time() - start < 8:
         try:
             data, _ = s.recvfrom(4096)
         except BlockingIOError:
-            time.sleep(0.0005)
+            time.sleep(0.0005)  # pacing of the non-blocking receive loop, not synchronisation
             continue
         rid, flags = struct.unpack(">HH", data[:4])
         rcode = flags & 0xF
@@ -50,7 +50,8 @@ print("answers", len(answers), "refused", refused, "denied_answers", denied_answ
       "last_answer_age_ms", int((time.time() - answers[-1]) * 1000) if answers else -1)
 PY
 client=$!
-sleep 2
+# The restart starts once the client's queries are answered through the proxy (its first flow).
+await_flows 1 'f.get("l7",{}).get("type")=="RESPONSE" and f["l7"].get("dns",{}).get("query")=="backend.backend.svc.cluster.local." and f["destination"].get("pod_name")=="frontend"' >/dev/null
 t0=$(date +%s%N)
 "$SLUICE" sandbox stop-agent
 t1=$(date +%s%N)

@@ -26,18 +26,15 @@ ip_of() { python3 -c 'import json, sys; print([e["ipv4"] for e in json.load(open
 api_ip=$(ip_of api)
 pg_ip=$(ip_of postgres)
 
-# head_status POD URL: the status line of `curl -sI` (empty when nothing came back).
-head_status() { pod "$1" curl -sI -m "${CURL_TIMEOUT:-5}" "$2" 2>/dev/null | head -n 1 | tr -d '\r' || true; }
-# nc_z POD HOST PORT: `succeeded` or `failed` (netcat-openbsd prints to stderr).
-nc_z() {
-  local out
-  out=$(pod "$1" nc -vz -w "${NC_TIMEOUT:-3}" "$2" "$3" 2>&1 || true)
-  case "$out" in *succeeded*) echo succeeded ;; *) echo failed ;; esac
+# head_status POD URL: the status line of `curl -sI`, or "(curl exit N)" when nothing came back
+# (28: timed out, a dropped SYN). nc_z and dig_short are lib.sh's.
+head_status() {
+  local out rc
+  out=$(pod "$1" curl -sI -m "${CURL_TIMEOUT:-5}" "$2") && rc=0 || rc=$?
+  if [ "$rc" = 0 ]; then printf '%s\n' "$out" | head -n 1 | tr -d '\r'; else echo "(curl exit $rc)"; fi
 }
-# dig_short POD NAME: the answer of `dig +short` (dig's timeout text when DNS is blocked).
-dig_short() { pod "$1" dig +short +time=2 +tries=1 "$2" 2>&1 | head -n 1 || true; }
-drops() { # drops DIRECTION SRC-POD DST-PORT: DROPPED POLICY_DENIED flows
-  count_flows "f[\"verdict\"]==\"DROPPED\" and f.get(\"drop_reason_desc\")==\"POLICY_DENIED\" and f.get(\"traffic_direction\")==\"$1\" and f[\"source\"].get(\"pod_name\")==\"$2\" and (f[\"l4\"].get(\"TCP\") or f[\"l4\"].get(\"UDP\") or {}).get(\"destination_port\")==$3"
+drops() { # drops DIRECTION SRC-POD DST-PORT: waits for DROPPED POLICY_DENIED flows, prints how many
+  await_flows 1 "f[\"verdict\"]==\"DROPPED\" and f.get(\"drop_reason_desc\")==\"POLICY_DENIED\" and f.get(\"traffic_direction\")==\"$1\" and f[\"source\"].get(\"pod_name\")==\"$2\" and (f[\"l4\"].get(\"TCP\") or f[\"l4\"].get(\"UDP\") or {}).get(\"destination_port\")==$3"
 }
 
 step "baseline: no policy, curl/nc/dig from frontend all succeed"
@@ -47,14 +44,17 @@ expect_eq "frontend dig kubernetes.default" 10.96.0.1 "$(dig_short frontend/test
 
 step "cnp-default-deny (frontend): no ingress, no egress, no DNS"
 apply "$BLOG/cnp-default-deny.yaml"
-expect_eq "frontend curl -sI api" "" "$(CURL_TIMEOUT=3 head_status frontend/test $API)"
-expect_eq "frontend nc postgres 5432" failed "$(nc_z frontend/test $PG 5432)"
+# The blog's command by name: with DNS dropped too, curl times out resolving (28); the drop of the
+# connection itself is checked by address below.
+expect_eq "frontend curl -sI api (the name lookup times out)" "(curl exit 28)" "$(CURL_TIMEOUT=3 head_status frontend/test $API)"
+# By address: DNS is blocked too, so the name would fail to resolve (nc exit 1, "Temporary failure
+# in name resolution"), which is not the drop this checks.
+expect_eq "frontend nc postgres 5432 (by address)" failed "$(nc_z frontend/test "$pg_ip" 5432)"
 # Without DNS the names do not even resolve; by address the SYN leaves and is dropped.
-expect_eq "frontend curl api by address" 000 "$(CURL_TIMEOUT=3 http_code frontend/test "http://$api_ip/")"
+expect_eq "frontend curl api by address" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code frontend/test "http://$api_ip/")"
 expect_contains "frontend dig" "timed out" "$(dig_short frontend/test kubernetes.default.svc.cluster.local)"
 expect_eq "backend curl -sI api (backend not selected yet)" "HTTP/1.1 200 OK" "$(head_status backend/app $API)"
-expect_eq "backend -> frontend web (frontend ingress is default deny)" 000 "$(CURL_TIMEOUT=3 http_code backend/app http://web.frontend.svc.cluster.local/)"
-sleep 0.3
+expect_eq "backend -> frontend web (frontend ingress is default deny)" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code backend/app http://web.frontend.svc.cluster.local/)"
 n=$(drops EGRESS test 80); [ "$n" -ge 1 ] || fail "no DROPPED POLICY_DENIED EGRESS flow test -> :80"
 echo "ok: $n EGRESS drops test -> api:80"
 n=$(drops EGRESS test 53); [ "$n" -ge 1 ] || fail "no DROPPED POLICY_DENIED EGRESS flow test -> :53"
@@ -64,11 +64,12 @@ echo "ok: $n INGRESS drops app -> web:80"
 
 step "cnp-deny-all: default deny in frontend, backend and db"
 apply "$BLOG/cnp-deny-all.yaml"
-expect_eq "backend curl -sI api" "" "$(CURL_TIMEOUT=3 head_status backend/app $API)"
-expect_eq "backend nc postgres 5432" failed "$(nc_z backend/app $PG 5432)"
+expect_eq "backend curl -sI api (the name lookup times out)" "(curl exit 28)" "$(CURL_TIMEOUT=3 head_status backend/app $API)"
+expect_eq "backend curl api by address" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code backend/app "http://$api_ip/")"
+expect_eq "backend nc postgres 5432 (by address: DNS is blocked too)" failed "$(nc_z backend/app "$pg_ip" 5432)"
 expect_contains "backend dig" "timed out" "$(dig_short backend/app kubernetes.default.svc.cluster.local)"
 expect_eq "node -> api (allow-localhost)" 200 \
-  "$(ip netns exec sluice-node curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$api_ip/" || true)"
+  "$(ip netns exec sluice-node curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$api_ip/")"
 expect_eq "kube-dns -> API server 443 (kube-dns not selected yet)" succeeded "$(nc_z kube-system/kube-dns 10.96.0.1 443)"
 
 step "ccnp-allow-dns: CoreDNS may reach the API server on 443 and world on 53, nothing else"
@@ -78,8 +79,7 @@ expect_eq "kube-dns -> world 53/TCP" succeeded "$(nc_z kube-system/kube-dns 192.
 expect_eq "kube-dns -> world 80" failed "$(nc_z kube-system/kube-dns 142.251.46.238 80)"
 expect_eq "kube-dns -> pod api 80 (not world)" failed "$(nc_z kube-system/kube-dns "$api_ip" 80)"
 expect_contains "frontend dig (no namespace DNS egress yet)" "timed out" "$(dig_short frontend/test kubernetes.default.svc.cluster.local)"
-sleep 0.3
-n=$(count_flows 'f["verdict"]=="DROPPED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="kube-dns" and f["l4"]["TCP"]["destination_port"]==80 and f["destination"].get("identity")==2')
+n=$(await_flows 1 'f["verdict"]=="DROPPED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="kube-dns" and f["l4"]["TCP"]["destination_port"]==80 and f["destination"].get("identity")==2')
 [ "$n" -ge 1 ] || fail "no DROPPED EGRESS flow kube-dns -> world(2):80"
 echo "ok: kube-dns -> world:80 dropped ($n flows), destination identity world"
 n=$(count_flows 'f["verdict"]=="DROPPED" and f["source"].get("pod_name")=="kube-dns" and f["l4"].get("TCP",{}).get("destination_port")==443')
@@ -91,7 +91,7 @@ expect_eq "frontend dig kubernetes.default" 10.96.0.1 "$(dig_short frontend/test
 expect_eq "frontend dig +tcp google.com" 142.251.46.238 "$(pod frontend/test dig +short +tcp +time=2 +tries=1 google.com 2>&1 | head -n 1)"
 expect_eq "backend dig postgres" "$pg_ip" "$(dig_short backend/app $PG)"
 expect_eq "db dig api" "$api_ip" "$(dig_short db/postgres api.backend.svc.cluster.local)"
-expect_eq "frontend curl -sI api (still blocked)" "" "$(CURL_TIMEOUT=3 head_status frontend/test $API)"
+expect_eq "frontend curl -sI api (still blocked)" "(curl exit 28)" "$(CURL_TIMEOUT=3 head_status frontend/test $API)"
 
 step "cnp-front-to-back + cnp-back-to-db: the app's own paths come back"
 apply "$BLOG/cnp-front-to-back.yaml"
@@ -99,21 +99,21 @@ apply "$BLOG/cnp-back-to-db.yaml"
 expect_eq "frontend curl -sI api" "HTTP/1.1 200 OK" "$(head_status frontend/test $API)"
 expect_eq "backend nc postgres 5432" succeeded "$(nc_z backend/app $PG 5432)"
 expect_eq "frontend nc postgres 5432 (frontend -> db still blocked)" failed "$(nc_z frontend/test $PG 5432)"
-expect_eq "backend curl api (backend egress goes to db only)" 000 "$(CURL_TIMEOUT=3 http_code backend/app $API/)"
-expect_eq "frontend curl google.com (world egress not allowed)" 000 "$(CURL_TIMEOUT=3 http_code frontend/test http://google.com/)"
+expect_eq "backend curl api (backend egress goes to db only)" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code backend/app $API/)"
+expect_eq "frontend curl google.com (world egress not allowed)" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code frontend/test http://google.com/)"
 expect_eq "frontend dig google.com (DNS still allowed)" 142.251.46.238 "$(dig_short frontend/test google.com)"
-sleep 0.3
-n=$(count_flows 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="test" and f["destination"].get("pod_name")=="postgres" and f["l4"]["TCP"]["destination_port"]==5432 and f["l4"]["TCP"].get("flags",{}).get("SYN") is True and f["source"].get("identity",0)>=256 and f["destination"].get("identity",0)>=256')
+n=$(await_flows 1 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="test" and f["destination"].get("pod_name")=="postgres" and f["l4"]["TCP"]["destination_port"]==5432 and f["l4"]["TCP"].get("flags",{}).get("SYN") is True and f["source"].get("identity",0)>=256 and f["destination"].get("identity",0)>=256')
 [ "$n" -ge 1 ] || fail "no DROPPED POLICY_DENIED flow test -> postgres:5432 with identities and SYN"
 echo "ok: frontend -> db drops: $n"
-expect_eq "drop flows leave is_reply unknown (Hubble)" 0 "$(count_flows 'f["verdict"]=="DROPPED" and "is_reply" in f')"
+expect_absent "drop flows leave is_reply unknown (Hubble)" 'f["verdict"]=="DROPPED" and "is_reply" in f' 'f["verdict"]=="DROPPED"'
 compact=$("$SLUICE" observe --verdict DROPPED --last 1)
 echo "$compact"
 expect_contains "compact drop" "(ID:" "$compact"
 expect_contains "compact drop" " <> " "$compact"
-expect_eq "explicit-deny (181) drops anywhere: the empty deny rules select no peer" 0 \
-  "$(count_flows 'f.get("drop_reason_desc")=="POLICY_DENY"')"
-expect_eq "L7 flows before visibility" 0 "$(count_flows 'f.get("Type")=="L7" and f["destination"].get("pod_name")=="api"')"
+expect_absent "explicit-deny (181) drops anywhere: the empty deny rules select no peer" \
+  'f.get("drop_reason_desc")=="POLICY_DENY"' 'f.get("drop_reason_desc")=="POLICY_DENIED"'
+expect_absent "L7 flows before visibility" 'f.get("Type")=="L7" and f["destination"].get("pod_name")=="api"' \
+  'f["destination"].get("pod_name")=="api"'
 
 step "http: [{}] on front->back: L7 flows, nothing else changes"
 apply "$BLOG/cnp-front-to-back-l7.yaml"
@@ -124,8 +124,8 @@ expect_eq "frontend curl -sI api" "HTTP/1.1 200 OK" "$(head_status frontend/test
 expect_eq "frontend POST api /post (visibility only: any request passes)" 200 "$(http_code frontend/test -X POST $API/post)"
 expect_eq "backend nc postgres 5432" succeeded "$(nc_z backend/app $PG 5432)"
 expect_eq "frontend nc postgres 5432" failed "$(nc_z frontend/test $PG 5432)"
-expect_eq "backend curl api" 000 "$(CURL_TIMEOUT=3 http_code backend/app $API/)"
-sleep 0.3
+expect_eq "backend curl api" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code backend/app $API/)"
+await_flows 2 'l7.get("type")=="REQUEST" and f["verdict"]=="FORWARDED" and http.get("method")=="GET" and http.get("url","").endswith("/") and f["source"].get("pod_name")=="test" and f["destination"].get("pod_name")=="api"' >/dev/null
 # Both sides carry a visibility rule: like Cilium's two proxies, a flow per side (EGRESS, INGRESS).
 expect_eq "L7 GET / request flows (egress, ingress)" "EGRESS INGRESS" "$(flows_json | python3 -c '
 import json, sys
@@ -134,8 +134,8 @@ dirs = sorted(f["traffic_direction"] for f in (json.loads(l)["flow"] for l in sy
               and f["l7"].get("http", {}).get("method") == "GET" and f["l7"]["http"].get("url", "").endswith("/")
               and f["source"].get("pod_name") == "test" and f["destination"].get("pod_name") == "api")
 print(" ".join(dirs))')"
-expect_eq "L7 GET /h response 404 flows" 2 "$(count_flows 'f.get("l7",{}).get("type")=="RESPONSE" and http.get("code")==404 and http.get("url","").endswith("/h")')"
-expect_eq "L7 HEAD request flows" 2 "$(count_flows 'f.get("l7",{}).get("type")=="REQUEST" and http.get("method")=="HEAD"')"
+expect_flows "L7 GET /h response 404 flows" 2 'f.get("l7",{}).get("type")=="RESPONSE" and http.get("code")==404 and http.get("url","").endswith("/h")'
+expect_flows "L7 HEAD request flows" 2 'f.get("l7",{}).get("type")=="REQUEST" and http.get("method")=="HEAD"'
 compact=$("$SLUICE" observe --protocol http --last 20)
 echo "$compact"
 expect_contains "compact L7" "http-request FORWARDED (HTTP/1.1 GET http://api.backend.svc.cluster.local/h)" "$compact"

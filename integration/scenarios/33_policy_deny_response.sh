@@ -39,10 +39,9 @@ echo "curl exit $code after $ms ms"
 expect_eq "curl exit code (couldn't connect)" 7 "$code"
 [ "$ms" -lt 2000 ] || fail "curl took $ms ms: the ICMP answer did not come"
 echo "ok: failed fast ($ms ms)"
-err=$(pod default/client curl -sS -o /dev/null -m 5 "http://$backend_ip/get" 2>&1 || true)
+err=$(expect_status "curl (couldn't connect)" 7 pod default/client bash -c 'curl -sS -o /dev/null -m 5 "$0" 2>&1' "http://$backend_ip/get")
 expect_contains "curl error" "Failed to connect to $backend_ip port 80" "$err"
-sleep 0.3
-n=$(count_flows 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="client" and f["l4"]["TCP"]["destination_port"]==80')
+n=$(await_flows 2 'f["verdict"]=="DROPPED" and f.get("drop_reason_desc")=="POLICY_DENIED" and f.get("traffic_direction")=="EGRESS" and f["source"].get("pod_name")=="client" and f["l4"]["TCP"]["destination_port"]==80')
 [ "$n" -ge 2 ] || fail "expected the EGRESS drops to be recorded, got $n"
 echo "ok: $n EGRESS drop flows"
 
@@ -53,7 +52,7 @@ expect_eq "curl exit code (timeout)" 28 "$code"
 
 step "UDP: dig fails at once too"
 start=$(date +%s%N)
-out=$(pod default/client dig +time=3 +tries=1 @"$backend_ip" example.com 2>&1 || true)
+out=$(expect_status "dig (no server answered)" 9 pod default/client bash -c 'dig +time=3 +tries=1 @"$0" example.com 2>&1' "$backend_ip")
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "$out" | tail -n 3
 [ "$ms" -lt 2500 ] || fail "dig took $ms ms"

@@ -10,9 +10,9 @@ BACKEND_H2=backend.backend.svc.cluster.local
 good_log="$H2_DIR/good.txt"
 
 step "a well-behaved client loops on the same port during the floods"
-pod frontend/frontend bash -c "for i in \$(seq 60); do curl -s -m 5 --http2-prior-knowledge -o /dev/null -w '%{http_code}\n' $H2/allowed/good; sleep 0.1; done" >"$good_log" &
+pod frontend/frontend bash -c "for i in \$(seq 60); do curl -s -m 5 --http2-prior-knowledge -o /dev/null -w '%{http_code}\n' $H2/allowed/good; sleep 0.1; done" >"$good_log" &  # sleep 0.1: pacing of the client's requests
 good=$!
-sleep 0.5
+wait_until "the well-behaved client's first request was answered" test -s "$good_log"
 
 for mode in rapid-reset ping settings empty-data continuation; do
   step "flood: $mode"
@@ -28,6 +28,5 @@ expect_eq "agent still running" 0 "$(kill -0 "$(agent_pid)" && echo 0 || echo 1)
 expect_eq "a new connection works after the floods" 200 "$(pod frontend/frontend curl -s -m 5 --http2-prior-knowledge -o /dev/null -w '%{http_code}' $H2/allowed/after)"
 
 step "flows: the well-behaved requests were forwarded and answered"
-sleep 0.5
-expect_eq "forwarded /allowed/good requests" 60 "$(count_flows 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="FORWARDED" and http["url"].endswith(":8080/allowed/good")')"
-expect_eq "200 responses to /allowed/good" 60 "$(count_flows 'f["l7"]["type"]=="RESPONSE" and http.get("code")==200 and http["url"].endswith(":8080/allowed/good")')"
+expect_flows "forwarded /allowed/good requests" 60 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="FORWARDED" and http["url"].endswith(":8080/allowed/good")'
+expect_flows "200 responses to /allowed/good" 60 'f["l7"]["type"]=="RESPONSE" and http.get("code")==200 and http["url"].endswith(":8080/allowed/good")'

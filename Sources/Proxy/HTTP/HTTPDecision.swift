@@ -1,5 +1,6 @@
 import Flows
 import Policy
+import SluiceModel
 
 /// The one decision on an HTTP request, for HTTP/1 heads and HTTP/2 streams alike: every side
 /// whose rules apply to its connection (`SteerInfo.sides`) is asked, the source endpoint's egress

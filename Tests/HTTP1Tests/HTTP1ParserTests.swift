@@ -4,7 +4,7 @@ import XCTest
 
 /// Every rejection rule with its status; each input is also fed at every prefix, which must give
 /// `.needMore` or the same error.
-final class HTTP1ParserErrorTests: XCTestCase {
+final class HTTP1ParserTests: XCTestCase {
     private let host = "Host: a\r\n"
 
     func testRequestLine() {
