@@ -2,6 +2,7 @@ import Flows
 import HTTP1
 import HTTP2
 import Policy
+import SluiceModel
 @testable import Proxy
 import XCTest
 
