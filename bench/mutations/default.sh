@@ -22,8 +22,8 @@ mutation "403 body changed" \
   'HTTP1Connection|HTTP2ConnectionTests|LocalReplyTests' 01_demo
 
 mutation "upstream connect timeout never fires" \
-  Sources/Proxy/HTTP1Connection.swift \
-  's/case \.connecting:\n            upstreamFailed\(\)/case .connecting:\n            break/' \
+  Sources/Proxy/HTTP1/HTTP1Connection.swift \
+  's/case \.connecting:\n            upstreamFailed\(PeerClose\(side: \.upstream, errno: ETIMEDOUT\)\)/case .connecting:\n            break/' \
   'HTTP1ConnectionErrorTests'
 
 mutation "DNS forward timeout never fires" \

@@ -23,22 +23,22 @@ mutation "timers fire one deadline late (EventLoopTests, every ManualClock test)
   'EventLoopTests|HTTP1ConnectionErrorTests|HTTP1ConnectionTests|DNSUDPProxyTests|FQDNAnswerGateTests'
 
 mutation "lingering close waits 3 s instead of 2 (HTTP1ConnectionTests)" \
-  Sources/Proxy/HTTP1Connection.swift \
+  Sources/Proxy/HTTP1/HTTP1Connection+LocalReply.swift \
   's/arm\(ctx\.loop\.now \+ 2_000_000_000\)/arm(ctx.loop.now + 3_000_000_000)/' \
   'HTTP1ConnectionTests'
 
 mutation "a complete close request lingers anyway (HTTP1ConnectionTests)" \
-  Sources/Proxy/HTTP1Connection.swift \
-  's/if down\.isEmpty && !downReadable && requestFullyRead \{/if false, down.isEmpty {/' \
+  Sources/Proxy/HTTP1/HTTP1Connection+LocalReply.swift \
+  's/if down\.isEmpty && !client\.readable && requestFraming\.isFullyRead \{/if false, down.isEmpty {/' \
   'HTTP1ConnectionTests'
 
 mutation "connect timeout doubled (HTTP1ConnectionErrorTests)" \
-  Sources/Proxy/HTTP1Connection.swift \
+  Sources/Proxy/HTTP1/HTTP1Connection+Forward.swift \
   's/arm\(ctx\.loop\.now \+ ctx\.config\.connectTimeoutNs\)/arm(ctx.loop.now + 2 * ctx.config.connectTimeoutNs)/' \
   'HTTP1ConnectionErrorTests'
 
 mutation "request timeout one nanosecond early (HTTP1ConnectionErrorTests)" \
-  Sources/Proxy/HTTP1Connection.swift \
+  Sources/Proxy/HTTP1/HTTP1Connection+Forward.swift \
   's/arm\(ctx\.loop\.now \+ ctx\.config\.requestTimeoutNs\)/arm(ctx.loop.now + ctx.config.requestTimeoutNs - 1)/' \
   'HTTP1ConnectionErrorTests'
 
@@ -73,8 +73,8 @@ mutation "JSON parser accepts raw control characters in strings (JSONParserTests
   'JSONParserTests.testMutatedDocumentsAgreeWithFoundation'
 
 mutation "a denied first request opens an upstream connection anyway (HTTP1ConnectionTests, UpstreamServer.connectionsSoFar)" \
-  Sources/Proxy/HTTP1Connection.swift \
-  's/(        record\.request\(verdict: \.dropped\)\n)/        if upFD < 0 { connectUpstream() }\n$1/' \
+  Sources/Proxy/HTTP1/HTTP1Connection+Decide.swift \
+  's/(        reply\(status: 403, close: )/        if !server.isOpen { connectUpstream() }\n$1/' \
   'HTTP1ConnectionTests.testDeniedFirstRequestOpensNoUpstreamConnection'
 
 mutation "the reply generator never adds OPT (DNSReplyTests: every shape compared)" \
