@@ -89,8 +89,7 @@ public enum FlowPrinter {
         case Flow.EventType.trace:
             return traceObservationPoint(f.eventType.subType)
         case Flow.EventType.policyVerdict:
-            // Sluice records carry no policy_match_type, which is "none" (0).
-            return "policy-verdict:none " + f.trafficDirection.name
+            return "policy-verdict:" + Flow.policyMatchName(f.policyMatchType) + " " + f.trafficDirection.name
         default:
             return "UNKNOWN"
         }
