@@ -86,6 +86,7 @@ public final class Agent {
         self.datapath = datapath
         policy.datapath = datapath
         try datapath.setDenyResponse(options.policyDenyResponse)
+        try datapath.setAllowedTrafficRecords(options.proxy.recordFlows)
         try Datapath.installProxyRouting()
         try datapath.attachSkLookup()
 

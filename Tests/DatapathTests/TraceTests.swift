@@ -176,4 +176,25 @@ final class TraceTests: XCTestCase {
             XCTAssertEqual(outbound.map(\.dst_identity), [2, h.identityA])
         }
     }
+
+    /// The agent's --no-flows (`setAllowedTrafficRecords(false)`) turns the records of allowed
+    /// traffic off; drops are still recorded, and turning them on again works at once.
+    func testAllowedTrafficRecordsCanBeTurnedOff() throws {
+        try PolicyHarness.with(PolicyHarness.denyAll) { h in
+            try h.t.datapath.setAllowedTrafficRecords(false)
+            try h.t.datapath.setDenyResponse(.none)
+            XCTAssertEqual(try h.t.datapath.config().no_allowed_records, 1, "setDenyResponse keeps the other option")
+            let mark = try h.t.flowMark()
+            pass(try h.t.runToPod(tcp(outside, b, 33000, 8080, syn), ingressIfindex: 0))  // the node: allow-localhost
+            XCTAssertEqual(try h.fromA(tcp(a, b, 40000, 80, syn)), TC.shot)
+            let written = try h.t.flows(since: mark)
+            XCTAssertEqual(written.map(\.event_type), [UInt8(SLUICE_EVENT_DROP.rawValue)])
+
+            try h.t.datapath.setAllowedTrafficRecords(true)
+            let traces = try records(h, SLUICE_EVENT_TRACE) {
+                pass(try h.t.runToPod(tcp(outside, b, 33001, 8080, syn), ingressIfindex: 0))
+            }
+            XCTAssertEqual(traces.count, 1)
+        }
+    }
 }

@@ -279,7 +279,8 @@ enum sluice_deny_response {
 
 struct sluice_config {
     __u8 deny_response;  /* enum sluice_deny_response */
-    __u8 _pad[3];
+    __u8 no_allowed_records; /* 1: no trace / policy-verdict records of allowed traffic (agent --no-flows) */
+    __u8 _pad[2];
     __u32 _reserved;
 };
 

@@ -18,6 +18,15 @@
 #include "maps.h"
 #include "packet.h"
 
+/* Whether records of allowed traffic are wanted (the agent's --no-flows turns them off, to
+ * measure what they cost). Read only when a packet qualifies, so not once per packet. */
+static __always_inline int sluice_allowed_records_on(void)
+{
+    __u32 zero = 0;
+    struct sluice_config *config = bpf_map_lookup_elem(&sluice_config, &zero);
+    return !config || !config->no_allowed_records;
+}
+
 /* The parts every L3/L4 record shares: time, both sides, addresses, ports, protocol, flags. */
 static __always_inline void sluice_flow_fill_l3l4(struct sluice_flow *rec, const struct sluice_l4 *l4,
                                                   __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
@@ -53,7 +62,7 @@ static __always_inline void sluice_trace(const struct sluice_l4 *l4, __u8 point,
                                          __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
                                          __u32 dst_endpoint)
 {
-    if (!reason)
+    if (!reason || !sluice_allowed_records_on())
         return;
     __u64 seq = 0;
     struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
@@ -77,6 +86,8 @@ static __always_inline void sluice_policy_verdict_notify(const struct sluice_l4 
                                                          __u8 direction, __u32 src_identity, __u32 dst_identity,
                                                          __u32 src_endpoint, __u32 dst_endpoint)
 {
+    if (!sluice_allowed_records_on())
+        return;
     __u64 seq = 0;
     struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
     if (!rec)
