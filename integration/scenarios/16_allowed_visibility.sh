@@ -2,7 +2,8 @@
 # under an L4 allow, shows `to-endpoint` trace flows (`--verdict FORWARDED --type trace`) when it
 # opens (SYN, and the SYN-ACK as a reply), when each side closes (FIN), never one per packet; under
 # the allow it also shows `policy-verdict:L3-L4 INGRESS ALLOWED` for its first packet, and a
-# connection the policy denies shows none.
+# connection the policy denies shows none. A follower stopped while 6,000 drops wrap the ring prints
+# hubble's `EVENTS LOST: HUBBLE_RING_BUFFER CPU(0) N` line when it resumes, then the kept flows.
 source "$(dirname "$0")/../lib.sh"
 sandbox_up
 ip_of() { python3 -c 'import json,sys; print([e["ipv4"] for e in json.load(open("/run/sluice/sandbox/state.json"))["endpoints"] if e["pod"] == sys.argv[1]][0])' "$1"; }
@@ -85,3 +86,45 @@ expect_eq "client -> db (denied)" "" "$(CURL_TIMEOUT=2 connect default/client 2>
 denied='f["source"].get("pod_name") == "client" and f["destination"].get("pod_name") == "db" and f["l4"]["TCP"]["destination_port"] == 6379'
 await_flows 1 "$denied and f[\"verdict\"] == \"DROPPED\"" --type drop >/dev/null
 expect_eq "client -> db policy verdicts ALLOWED" 0 "$(count_flows "$denied and f[\"verdict\"] == \"FORWARDED\"" --type policy-verdict)"
+
+step "a reader stopped while the ring wraps sees EVENTS LOST, then the new flows"
+out=$(mktemp)
+"$SLUICE" observe -f --to-port 9999 >"$out" 2>&1 &
+reader=$!
+# flood FROM_POD COUNT: COUNT UDP datagrams to db:9999, which db's policy denies (one drop each).
+flood() {
+  pod "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[2])):
+    try:
+        s.sendto(b"x", (sys.argv[1], 9999))
+    except OSError:
+        pass
+' "$db_ip" "$2"
+}
+# The reader is following once it prints a new flow.
+deadline=$((SECONDS + 10))
+until grep -q ":9999 .*DROPPED" "$out"; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the reader printed no flow: $(cat "$out")"
+  flood default/client 1
+  sleep 0.2
+done
+kill -STOP "$reader"
+flood default/client 6000
+kill -CONT "$reader"
+deadline=$((SECONDS + 10))
+until grep -q "^EVENTS LOST: HUBBLE_RING_BUFFER CPU(0) [0-9]" "$out"; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "no EVENTS LOST line: $(tail -n 3 "$out")"
+  sleep 0.1
+done
+kill "$reader"
+wait "$reader" 2>/dev/null || true
+lost_line=$(grep "^EVENTS LOST" "$out" | head -n 1)
+echo "$lost_line"
+lost=${lost_line##* }
+[ "$lost" -ge 1000 ] || fail "expected more than 1000 lost events (6000 drops into a 4096-record ring), got $lost"
+after=$(sed -n '/^EVENTS LOST/,$p' "$out" | grep -c "Policy denied DROPPED")
+[ "$after" -ge 1000 ] || fail "expected the kept flows after the EVENTS LOST line, got $after"
+echo "ok: $lost events lost, then $after flows"
+rm -f "$out"
