@@ -40,9 +40,9 @@ expect_contains "compact" "http-response FORWARDED (HTTP/1.1 403 0ms (POST http:
 step "observe filters"
 expect_eq "--verdict DROPPED" 6 "$("$SLUICE" observe --verdict DROPPED --last 100 | wc -l)"
 expect_eq "--type l7 --http-method POST --last 2" 2 "$("$SLUICE" observe --type l7 --http-method POST --last 2 | wc -l)"
-expect_eq "--pod frontend/front" 16 "$("$SLUICE" observe --pod frontend/front --last 100 | wc -l)"
+expect_eq "--pod frontend/front -t l7" 16 "$("$SLUICE" observe --pod frontend/front -t l7 --last 100 | wc -l)"
 expect_eq "--namespace database" 0 "$("$SLUICE" observe --namespace database --last 100 | wc -l)"
-expect_eq "--not --verdict DROPPED" 10 "$("$SLUICE" observe --not --verdict DROPPED --last 100 | wc -l)"
+expect_eq "--not --verdict DROPPED -t l7" 10 "$("$SLUICE" observe --not --verdict DROPPED -t l7 --last 100 | wc -l)"
 step "observe --follow prints new flows as they come"
 follow_out=$(mktemp)
 timeout 4 "$SLUICE" observe --follow --http-method DELETE >"$follow_out" &
