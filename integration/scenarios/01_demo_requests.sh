@@ -29,8 +29,8 @@ expect_eq "forwarded GET /get requests" 1 "$(count_flows 'f["l7"]["type"]=="REQU
 expect_eq "dropped POST requests" 3 "$(count_flows 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="DROPPED" and http["method"]=="POST"')"
 expect_eq "403 responses, forwarded, reply" 6 "$(count_flows 'f["l7"]["type"]=="RESPONSE" and f["verdict"]=="FORWARDED" and http["code"]==403 and f["is_reply"] is True')"
 expect_eq "200 responses with latency" 2 "$(count_flows 'http.get("code")==200 and int(f["l7"].get("latency_ns","0"))>0')"
-expect_eq "ingress direction, endpoints named" 1 "$(count_flows 'f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"')"
-compact=$("$SLUICE" observe --last 50)
+expect_eq "ingress direction, endpoints named" 1 "$(count_flows 'l7.get("type")=="REQUEST" and f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"')"
+compact=$("$SLUICE" observe -t l7 --last 50)
 echo "$compact"
 expect_contains "compact" "frontend/frontend:" "$compact"
 expect_contains "compact" "-> backend/backend:80 (ID:" "$compact"
