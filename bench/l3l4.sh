@@ -6,6 +6,8 @@
 # scale policy (bench/scale_l3l4.py: 1,000 peer identities x 10 ports = 10,000 rules, plus the
 # client's allowance) is applied and both are measured again. Prints medians, the ratios
 # policy / no policy, the `sluice apply` wall time and the agent's compile and map update times.
+# Each repetition first measures the no-policy case with the agent's --no-flows (no trace records
+# of allowed connections, bpf/lib/trace.h), so `ratio conn_rate_flows` is what those records cost.
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/l3l4.sh (smoke)
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -35,7 +37,7 @@ python3 "$BENCH/scale_l3l4.py" "$SCALE" "$IDENTITIES" "$PORTS"
 log "results in $OUT; policy $(grep -c '^kind:' "$SCALE") objects, $((IDENTITIES * PORTS)) peer rules"
 
 up() {
-  "$SLUICE" sandbox up "$TOPO" --workers 1 >"$RUN_DIR/sandbox-up.log" 2>&1 || { cat "$RUN_DIR/sandbox-up.log" >&2; return 1; }
+  "$SLUICE" sandbox up "$TOPO" --workers 1 "$@" >"$RUN_DIR/sandbox-up.log" 2>&1 || { cat "$RUN_DIR/sandbox-up.log" >&2; return 1; }
   read -r NODE_NS CLIENT_NS UPSTREAM_NS UPSTREAM_IP AGENT_PID < <(python3 - "$STATE" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -64,6 +66,9 @@ measure() {
 }
 
 for rep in $(seq 1 "$REPS"); do
+  up --no-flows || die "sandbox up (no flows) failed"
+  measure noflows "$rep"
+  down
   up || die "sandbox up failed"
   measure none "$rep"
   t0=$(date +%s%N)
@@ -92,9 +97,11 @@ def stream(label):
 apply = [open(f"{raw}/apply.{r}.txt").read() for r in range(1, reps + 1)]
 num = lambda key: statistics.median(float(re.search(key + r"[= ]([0-9.]+)", a).group(1)) for a in apply)
 c0, c1, s0, s1 = conn("none"), conn("policy"), stream("none"), stream("policy")
+cn, sn = conn("noflows"), stream("noflows")
 print("| pod-to-pod TCP (median of %d) | no policy | 10,000-rule policy | ratio |" % reps)
 print("|---|---|---|---|")
 print("| connections/s (hey, no keep-alive) | %.0f | %.0f | %.3f |" % (c0, c1, c1 / c0))
+print("| connections/s without flow records (--no-flows) | %.0f | | |" % cn)
 print("| stream throughput (iperf3, Gbit/s) | %.2f | %.2f | %.3f |" % (s0 / 1e9, s1 / 1e9, s1 / s0))
 print()
 print("policy install (median): `sluice apply` %.0f ms wall; agent compile %.1f ms, map update %.1f ms"
@@ -102,4 +109,6 @@ print("policy install (median): `sluice apply` %.0f ms wall; agent compile %.1f 
 print("entries: " + re.search(r"\((.*)\)", apply[0]).group(1))
 print("ratio conn_rate %.3f" % (c1 / c0))
 print("ratio throughput %.3f" % (s1 / s0))
+print("ratio conn_rate_flows %.3f" % (c0 / cn))
+print("ratio throughput_flows %.3f" % (s0 / sn))
 PY

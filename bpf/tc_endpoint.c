@@ -123,7 +123,11 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     __u32 now = sluice_now_s();
     struct sluice_ct_entry *reply = sluice_ct_reply_entry(&l4, now);
     if (reply) {
-        sluice_ct_refresh(reply, &l4, now, 1);
+        /* A reply the pod sends: the connection is the pod's ingress. */
+        if (sluice_ct_refresh(reply, &l4, now, 1))
+            sluice_trace(&l4, dst ? SLUICE_TRACE_TO_ENDPOINT : SLUICE_TRACE_TO_STACK, SLUICE_TRACE_REASON_REPLY,
+                         SLUICE_DIR_INGRESS, src->identity, dst ? dst->identity : sluice_ipcache_identity(l4.daddr),
+                         src->id, dst ? dst->id : 0);
         return TC_ACT_OK;
     }
     if (sluice_icmp_related(skb, &l4, now))
@@ -134,8 +138,9 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     __u32 dst_identity = dst ? dst->identity : sluice_ipcache_identity(l4.daddr);
     __u32 src_id = src ? src->id : 0;
     __u32 dst_id = dst ? dst->id : 0;
+    struct sluice_policy_allow egress = {}, ingress = {};
     if (src) {
-        __u8 reason = sluice_policy_verdict(src->id, dst_identity, &l4, SLUICE_DIR_EGRESS);
+        __u8 reason = sluice_policy_decide(src->id, dst_identity, &l4, SLUICE_DIR_EGRESS, &egress);
         /* A connection opened toward a learned toFQDNs IP continues after the IP's TTL expired
          * (its identity and entries are gone; new connections are dropped: semantics 4.5) while
          * its entry lives; an explicit deny still wins. */
@@ -151,13 +156,29 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
         }
     }
     if (dst) {
-        __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
+        __u8 reason = sluice_policy_decide(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS, &ingress);
         if (reason != SLUICE_DROP_NONE)
             return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst_identity, src_id, dst_id);
     }
-    sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_FROM_POD | (sluice_identity_is_fqdn(dst_identity) ? SLUICE_CT_FQDN : 0),
-                    now);
-    return sluice_steer(skb, &l4, src, dst, src_identity, dst_identity);
+    __u8 trace = sluice_ct_track(
+        &l4, ct, SLUICE_CT_SEEN_BY_FROM_POD | (sluice_identity_is_fqdn(dst_identity) ? SLUICE_CT_FQDN : 0), now);
+    /* Policy verdicts for the connection's first packet, where a policy decided. */
+    if (trace == SLUICE_TRACE_REASON_NEW) {
+        if (egress.enforced)
+            sluice_policy_verdict_notify(&l4, egress.match, egress.redirect, SLUICE_DIR_EGRESS, src_identity,
+                                         dst_identity, src_id, dst_id);
+        if (ingress.enforced)
+            sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, SLUICE_DIR_INGRESS, src_identity,
+                                         dst_identity, src_id, dst_id);
+    }
+    int verdict = sluice_steer(skb, &l4, src, dst, src_identity, dst_identity);
+    if (verdict == TC_ACT_OK) {
+        __u8 point = (skb->mark & SLUICE_MARK_MASK) == SLUICE_MARK_TO_PROXY ? SLUICE_TRACE_TO_PROXY
+                     : dst                                                 ? SLUICE_TRACE_TO_ENDPOINT
+                                                                           : SLUICE_TRACE_TO_STACK;
+        sluice_trace(&l4, point, trace, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
+    }
+    return verdict;
 }
 
 /* The identity of a packet toward a pod that no local pod sent: the proxy's upstream packets carry
@@ -210,7 +231,10 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
     __u32 now = sluice_now_s();
     struct sluice_ct_entry *reply = sluice_ct_reply_entry(&l4, now);
     if (reply) {
-        sluice_ct_refresh(reply, &l4, now, 1);
+        /* A reply toward the pod that opened the connection: its egress. */
+        if (sluice_ct_refresh(reply, &l4, now, 1))
+            sluice_trace(&l4, SLUICE_TRACE_TO_ENDPOINT, SLUICE_TRACE_REASON_REPLY, SLUICE_DIR_EGRESS,
+                         sluice_remote_identity(skb, l4.saddr), dst->identity, 0, dst->id);
         return TC_ACT_OK;
     }
     if (sluice_icmp_related(skb, &l4, now))
@@ -218,11 +242,19 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
     struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4, now);
 
     __u32 src_identity = sluice_remote_identity(skb, l4.saddr);
-    __u8 reason = sluice_policy_verdict(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS);
+    struct sluice_policy_allow ingress = {};
+    __u8 reason = sluice_policy_decide(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS, &ingress);
     if (reason != SLUICE_DROP_NONE)
         return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
-    sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_TO_POD, now);
-    return sluice_steer_to_endpoint(skb, &l4, dst, src_identity);
+    __u8 trace = sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_TO_POD, now);
+    if (trace == SLUICE_TRACE_REASON_NEW && ingress.enforced)
+        sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, SLUICE_DIR_INGRESS, src_identity,
+                                     dst->identity, 0, dst->id);
+    int verdict = sluice_steer_to_endpoint(skb, &l4, dst, src_identity);
+    if (verdict != TC_ACT_SHOT)
+        sluice_trace(&l4, verdict == TC_ACT_REDIRECT ? SLUICE_TRACE_TO_PROXY : SLUICE_TRACE_TO_ENDPOINT, trace,
+                     SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
+    return verdict;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -143,9 +143,9 @@ for line in sys.stdin:
         hit = eval(expr, {"f": f, "http": http, "l7": l7, "pol": pol})
     except KeyError as missing:
         # A flow without the layer or field the expression reads (an ICMP or IPv6 drop has no
-        # "TCP"; an HTTP flow whose record has no method, such as a response, has no "method")
+        # "TCP", a trace flow no "l7"; an HTTP flow whose record has no method, such as a response, has no "method")
         # does not match; any other missing key is a mistake in the expression.
-        if missing.args[0] not in ("l4", "IP", "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6",
+        if missing.args[0] not in ("l4", "IP", "l7", "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6",
                                    "method", "url", "code", "protocol", "dns", "query"):
             raise
         hit = False

@@ -41,6 +41,8 @@ public final class Agent {
         public var mapMaxEntries: [String: UInt32] = [:]
         /// Whether the node reaches its pods whatever their policy says (`--allow-localhost`).
         public var allowLocalhost: AllowLocalhost = .always
+        /// Hubble's flow redaction (`--hubble-redact-*`), applied where L7 flows are written.
+        public var redaction = FlowRedaction()
 
         public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
                     bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
@@ -89,6 +91,8 @@ public final class Agent {
         self.datapath = datapath
         policy.datapath = datapath
         try datapath.setDenyResponse(options.policyDenyResponse)
+        try datapath.setAllowedTrafficRecords(options.proxy.recordFlows)
+        FlowRedaction.current = options.redaction  // before any worker writes a flow
         try Datapath.installProxyRouting()
         try datapath.attachSkLookup()
 

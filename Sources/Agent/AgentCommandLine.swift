@@ -1,4 +1,5 @@
 import Datapath
+import Flows
 import Glibc
 import HTTP1
 import HTTP2
@@ -125,6 +126,13 @@ public enum AgentCommandLine {
         let set: (inout State, String) throws -> Void
     }
 
+    /// A comma-separated list of header names, lowercased; empty names are an error.
+    static func headerList(_ value: String, _ option: String) throws(Failure) -> [String] {
+        let names = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0).lowercased() }
+        if names.contains(where: \.isEmpty) { throw Failure(message: "\(option): empty header name in '\(value)'") }
+        return names
+    }
+
     static let specs: [Spec] = [
         Spec(name: "--netns", value: "name", help: "Network namespace (name under /run/netns) to run in.") { s, v in
             s.options.netns = v
@@ -149,6 +157,32 @@ public enum AgentCommandLine {
              defaultText: "15001") { s, v in s.options.proxy.httpListenPort = try number(v, "--http-port", in: 1...65535) },
         Spec(name: "--no-flows", value: nil, help: "Do not record flows (only to measure what flows cost).") { s, _ in
             s.options.proxy.recordFlows = false
+        },
+        Spec(name: "--hubble-redact-enabled", aliases: ["--redact-enabled"], value: nil,
+             help: "Redact L7 flows as the --hubble-redact-* options say (none of them acts without this).") { s, _ in
+            s.options.redaction.enabled = true
+        },
+        Spec(name: "--hubble-redact-http-urlquery", aliases: ["--redact-http-urlquery"], value: nil,
+             help: "Cut the query off HTTP flows' URLs.") { s, _ in
+            s.options.redaction.urlQuery = true
+        },
+        Spec(name: "--hubble-redact-http-userinfo", aliases: ["--redact-http-userinfo"], value: nil,
+             help: "Replace a password in HTTP flows' URLs by HUBBLE_REDACTED.") { s, _ in
+            s.options.redaction.userInfo = true
+        },
+        Spec(name: "--hubble-redact-http-headers-allow", aliases: ["--redact-http-headers-allow"], value: "h1,h2",
+             help: "Show only these HTTP header values in flows (flows carry no headers yet).") { s, v in
+            s.options.redaction.headersAllow = try headerList(v, "--hubble-redact-http-headers-allow")
+            if !s.options.redaction.headersDeny.isEmpty { throw Failure(message: "headers allow and deny lists exclude each other") }
+        },
+        Spec(name: "--hubble-redact-http-headers-deny", aliases: ["--redact-http-headers-deny"], value: "h1,h2",
+             help: "Redact these HTTP header values in flows (flows carry no headers yet).") { s, v in
+            s.options.redaction.headersDeny = try headerList(v, "--hubble-redact-http-headers-deny")
+            if !s.options.redaction.headersAllow.isEmpty { throw Failure(message: "headers allow and deny lists exclude each other") }
+        },
+        Spec(name: "--hubble-redact-kafka-apikey", aliases: ["--redact-kafka-apikey"], value: nil,
+             help: "Accepted for Hubble's sake; Sluice records no Kafka flows.") { s, _ in
+            s.options.redaction.kafkaAPIKey = true
         },
         Spec(name: "--node-name", value: "name", help: "Node name written into flows.", defaultText: "sluice-node") { s, v in
             s.options.nodeName = v

@@ -105,6 +105,38 @@ public final class FlowRing: @unchecked Sendable {
         return copy
     }
 
+    /// What slot `seq` holds for a reader that wants record `seq`.
+    public enum Slot {
+        /// The record, complete.
+        case record(sluice_flow)
+        /// Not readable yet: not taken, or taken and still being written.
+        case pending
+        /// Gone: a later record took the slot (the reader fell more than `capacity` behind).
+        case overwritten
+    }
+
+    /// Record number `seq`, or why it cannot be read (`Slot`). Records never fail to be written
+    /// (the ring overwrites its oldest), so a reader that falls behind loses records and learns
+    /// it here: Hubble's HUBBLE_RING_BUFFER lost events.
+    public func slot(seq: UInt64) -> Slot {
+        let head = nextSeq
+        guard let flows, seq < head else { return .pending }
+        if head - seq > FlowRing.capacity { return .overwritten }
+        let slot = flows + Int(seq % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride
+        let commit = slot.assumingMemoryBound(to: UInt64.self)
+        let before = CSluice_atomic_load_acquire_u64(commit)
+        if before == seq + 1 {
+            let copy = slot.load(as: sluice_flow.self)
+            CSluice_atomic_thread_fence_acquire()
+            if CSluice_atomic_load_acquire_u64(commit) == seq + 1 { return .record(copy) }
+            return .overwritten
+        }
+        if before > seq + 1 { return .overwritten }
+        // 0 (being written: this record or, if the ring wrapped meanwhile, a later one) or the
+        // previous lap's record (this one's writer has not marked the slot yet).
+        return nextSeq - seq > FlowRing.capacity ? .overwritten : .pending
+    }
+
     private static func map(_ path: String, length: Int, writable: Bool) throws -> UnsafeMutableRawPointer {
         let fd = bpf_obj_get(path)
         guard fd >= 0 else { throw DatapathError.fromErrno("bpf_obj_get", path) }

@@ -8,7 +8,9 @@ extension Flow {
     /// - Endpoints are named from `directory`: a local endpoint (by the record's endpoint ID, else by its IPv4
     ///   address) gives ID, namespace, pod and labels; any other peer keeps the record's identity and takes the labels
     ///   of that identity (`reserved:world` for world).
-    /// - L7 flows carry ports without TCP flags; `event_type.sub_type` is the drop reason on drop events.
+    /// - L7 flows carry ports without TCP flags; `event_type.sub_type` is the drop reason on drop events and the
+    ///   observation point on trace events (which also carry `trace_observation_point` and `trace_reason`);
+    ///   policy-verdict events carry `policy_match_type`.
     /// Reads only the record; lengths stored in it are clamped to the array sizes, so any bytes decode safely.
     public static func decode(_ rec: sluice_flow, directory: EndpointDirectory, monotonicToWallOffsetNs: Int64) -> Flow {
         var flow = Flow()
@@ -17,8 +19,19 @@ extension Flow {
         flow.dropReason = UInt32(rec.drop_reason)
         flow.type = FlowType(rawValue: rec.flow_type) ?? .unknown
         flow.nodeName = directory.nodeName
-        flow.eventType = EventType(type: Int32(rec.event_type),
-                                   subType: Int32(rec.event_type) == EventType.drop ? Int32(rec.drop_reason) : 0)
+        switch Int32(rec.event_type) {
+        case EventType.drop:
+            flow.eventType = EventType(type: EventType.drop, subType: Int32(rec.drop_reason))
+        case EventType.trace:
+            flow.eventType = EventType(type: EventType.trace, subType: Int32(rec.trace_point))
+            flow.traceObservationPoint = TraceObservationPoint(subType: Int32(rec.trace_point))
+            flow.traceReason = TraceReason(rawValue: rec.trace_reason) ?? .unknown
+        case EventType.policyVerdict:
+            flow.eventType = EventType(type: EventType.policyVerdict)
+            flow.policyMatchType = UInt32(rec.policy_match)
+        default:
+            flow.eventType = EventType(type: Int32(rec.event_type))
+        }
         flow.trafficDirection = TrafficDirection(c: rec.direction)
         switch UInt32(rec.is_reply) {
         case SLUICE_REPLY_TRUE.rawValue: flow.isReply = true

@@ -94,6 +94,13 @@ extension Flow {
                                     subType: Int32(truncatingIfNeeded: number(e, "sub_type")))
         }
         f.trafficDirection = enumValue(o, "traffic_direction", TrafficDirection.allCases, \.name) ?? .unknown
+        f.policyMatchType = UInt32(truncatingIfNeeded: number(o, "policy_match_type"))
+        switch member(o, "trace_observation_point") {
+        case .string(let s)?: f.traceObservationPoint = TraceObservationPoint.allCases.first { $0.name == s }
+        case .number(let n)?: f.traceObservationPoint = UInt32(n).flatMap { TraceObservationPoint(rawValue: $0) }
+        default: break
+        }
+        f.traceReason = enumValue(o, "trace_reason", TraceReason.allCases, \.name) ?? .unknown
         if f.dropReason == 0, let desc = string(o, "drop_reason_desc"), let reason = DropReason(name: desc) {
             f.dropReason = reason.rawValue
         }

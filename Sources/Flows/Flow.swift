@@ -39,6 +39,12 @@ public struct Flow: Sendable, Equatable {
     public var eventType: EventType
     /// `traffic_direction`.
     public var trafficDirection: TrafficDirection
+    /// `policy_match_type` (policy-verdict events): which kind of policy entry decided (`Flow.policyMatchName`).
+    public var policyMatchType: UInt32 = 0
+    /// `trace_observation_point` (trace events only; nil otherwise).
+    public var traceObservationPoint: TraceObservationPoint?
+    /// `trace_reason` (trace events): the connection-tracking state of the packet.
+    public var traceReason: TraceReason = .unknown
     /// `is_reply`: nil when unknown (drops), as Hubble's `BoolValue`.
     public var isReply: Bool?
     /// `egress_allowed_by`, `ingress_allowed_by`, `egress_denied_by`, `ingress_denied_by`: the

@@ -49,6 +49,11 @@ extension FlowPrinter {
             }
         }
         if f.trafficDirection != .unknown { o.raw("traffic_direction", JSONText.quoted(f.trafficDirection.name)) }
+        o.number("policy_match_type", f.policyMatchType)
+        if let point = f.traceObservationPoint, point != .unknown {
+            o.raw("trace_observation_point", JSONText.quoted(point.name))
+        }
+        if f.traceReason != .unknown { o.raw("trace_reason", JSONText.quoted(f.traceReason.name)) }
         if f.dropReason != 0 {
             o.raw("drop_reason_desc", f.dropReasonDesc.name.map(JSONText.quoted) ?? String(f.dropReason))
         }

@@ -55,18 +55,26 @@ public enum FlowPrinter {
     public static func table(_ flows: [Flow], timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
                              timeFormat: TimeFormat = .stampMilli) -> [String] {
         guard !flows.isEmpty else { return [] }
-        var rows: [[String]] = [printNodeName
-            ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
-            : ["TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]]
-        for f in flows {
-            var row = [time(f, timeZone: timeZone, format: timeFormat)]
-            if printNodeName { row.append(f.nodeName) }
-            row.append(host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
-            row.append(host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
-            row += [flowType(f), verdict(f), f.summary]
-            rows.append(row)
-        }
+        var rows = [tableHeader(printNodeName: printNodeName)]
+        for f in flows { rows.append(tableRow(f, timeZone: timeZone, printNodeName: printNodeName, timeFormat: timeFormat)) }
         return TextTable.align(rows)
+    }
+
+    /// The header row of `-o table`.
+    public static func tableHeader(printNodeName: Bool = false) -> [String] {
+        printNodeName ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
+            : ["TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
+    }
+
+    /// One flow's row of `-o table` (before alignment: `TextTable.align`).
+    public static func tableRow(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+                                timeFormat: TimeFormat = .stampMilli) -> [String] {
+        var row = [time(f, timeZone: timeZone, format: timeFormat)]
+        if printNodeName { row.append(f.nodeName) }
+        row.append(host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
+        row.append(host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
+        row += [flowType(f), verdict(f), f.summary]
+        return row
     }
 
     /// The zone Go's `time.Local` would use: `TZ` when set (empty or unknown means UTC), else the system zone
@@ -90,8 +98,7 @@ public enum FlowPrinter {
         case Flow.EventType.trace:
             return traceObservationPoint(f.eventType.subType)
         case Flow.EventType.policyVerdict:
-            // Sluice records carry no policy_match_type, which is "none" (0).
-            return "policy-verdict:none " + f.trafficDirection.name
+            return "policy-verdict:" + Flow.policyMatchName(f.policyMatchType) + " " + f.trafficDirection.name
         default:
             return "UNKNOWN"
         }

@@ -29,7 +29,9 @@ public enum FlowRecordWriter {
     /// record and cut at `SLUICE_HTTP_URL_MAX` bytes; the method is cut at `SLUICE_HTTP_METHOD_MAX`.
     /// `code` is 0 on requests; `latencyNs` is 0 on requests or when the pairing failed. `policyID` is the
     /// `PolicyKey.ref` of the policy whose rule decided a request (0 = none); `verdict` why that side decided and
-    /// the header actions of the matching rule (request flows; nil = none recorded).
+    /// the header actions of the matching rule (request flows; nil = none recorded). `FlowRedaction.current`
+    /// applies: with query redaction the path stops at its `?`, with userinfo redaction a password becomes
+    /// `HUBBLE_REDACTED`.
     public static func writeHTTP(
         _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
         method: UnsafeRawBufferPointer, scheme: StaticString, authority: UnsafeRawBufferPointer,
@@ -44,8 +46,17 @@ public enum FlowRecordWriter {
                 var used = copy(UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount),
                                 into: &http.pointee.url, at: 0)
                 used = copy(schemeSeparator, into: &http.pointee.url, at: used)
-                used = copy(authority, into: &http.pointee.url, at: used)
-                used = copy(path, into: &http.pointee.url, at: used)
+                // Hubble's redaction (FlowRedaction.current): userinfo password, query.
+                let redaction = FlowRedaction.current
+                let (head, masked, tail) = redaction.recordedAuthority(authority)
+                used = copy(head, into: &http.pointee.url, at: used)
+                if masked {
+                    let mask = FlowRedaction.redacted
+                    used = copy(UnsafeRawBufferPointer(start: mask.utf8Start, count: mask.utf8CodeUnitCount),
+                                into: &http.pointee.url, at: used)
+                    used = copy(tail, into: &http.pointee.url, at: used)
+                }
+                used = copy(redaction.recordedPath(path), into: &http.pointee.url, at: used)
                 http.pointee.url_len = UInt16(used)
                 http.pointee.policy_id = policyID
                 http.pointee.reason = verdict?.reason.rawValue ?? 0

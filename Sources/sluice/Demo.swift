@@ -80,8 +80,8 @@ struct Demo: ParsableCommand {
             say("   \(code) (expected \(expected)) \(ok ? "ok" : "UNEXPECTED")")
         }
         usleep(200_000)
-        say("-- sluice observe --last 6")
-        let observe = try Observe.parse(["--last", "6"])
+        say("-- sluice observe -t l7 --last 6")
+        let observe = try Observe.parse(["-t", "l7", "--last", "6"])
         try observe.run()
         return failures
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSluiceShared
 import Datapath
 import Flows
 import Foundation
@@ -78,36 +79,64 @@ struct Observe: ParsableCommand {
         let seed = Observe.ringIdentity()
         var directory = Observe.loadDirectory()
         let offset = Int64(bitPattern: Clock.realtimeNs() &- Clock.monotonicNs())
-        func flow(at seq: UInt64) -> Flow? {
-            guard let rec = ring.read(seq: seq) else { return nil }
+        func flow(_ rec: sluice_flow, seq: UInt64) -> Flow {
             var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
             flow.uuid = FlowUUID.make(seed: seed, seq: seq)
             flow.emitter = .sluice
             return flow
         }
-        let next = ring.nextSeq
-        let oldest = next > FlowRing.capacity ? next - FlowRing.capacity : 0
-        var seq = oldest
+        func lost(_ count: UInt64) -> LostEvent {
+            LostEvent(source: .hubbleRingBuffer, count: count, nodeName: directory.nodeName,
+                      time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())))
+        }
+        var cursor = FlowCursor.oldest(in: ring)
         if selection.followOnly {
-            seq = next
+            cursor = FlowCursor(seq: ring.nextSeq)
         } else {
+            // The records in the ring now; those overwritten while this reader copies them are
+            // reported once, before the flows (hubble's EVENTS LOST).
+            let end = ring.nextSeq
             var matching: [Flow] = []
-            while seq < next {
-                if let f = flow(at: seq), window.contains(f), Observe.passes(f, whitelist, blacklist) { matching.append(f) }
-                seq += 1
+            var lostCount: UInt64 = 0
+            // A half-written record resolves within the cursor's pending timeout (read, or lost).
+            while cursor.seq < end {
+                switch cursor.next(in: ring, nowNs: Clock.monotonicNs()) {
+                case .record(let seq, let rec):
+                    let f = flow(rec, seq: seq)
+                    if window.contains(f), Observe.passes(f, whitelist, blacklist) { matching.append(f) }
+                case .lost(let count):
+                    lostCount += count
+                case .idle:
+                    usleep(1_000)
+                }
             }
+            if lostCount > 0 { printer.emit(lost(lostCount)) }
             for f in selection.pick(matching) { printer.emit(f) }
         }
         printer.finish()
         guard follow else { return }
         fflush(stdout)
+        var lostCount: UInt64 = 0
         while true {
-            let head = ring.nextSeq
-            if head - seq > FlowRing.capacity { seq = head - FlowRing.capacity }
-            if seq < head { directory = Observe.loadDirectory() }
-            while seq < head {
-                if let f = flow(at: seq), window.contains(f), Observe.passes(f, whitelist, blacklist) { printer.emit(f) }
-                seq += 1
+            if cursor.seq < ring.nextSeq { directory = Observe.loadDirectory() }
+            reading: while true {
+                switch cursor.next(in: ring, nowNs: Clock.monotonicNs()) {
+                case .record(let seq, let rec):
+                    if lostCount > 0 {
+                        printer.emit(lost(lostCount))
+                        lostCount = 0
+                    }
+                    let f = flow(rec, seq: seq)
+                    if window.contains(f), Observe.passes(f, whitelist, blacklist) { printer.emit(f) }
+                case .lost(let count):
+                    lostCount += count
+                case .idle:
+                    break reading
+                }
+            }
+            if lostCount > 0 {
+                printer.emit(lost(lostCount))
+                lostCount = 0
             }
             fflush(stdout)
             if let end = window.until, now.seconds < end.seconds, Flow.Timestamp(
@@ -121,13 +150,14 @@ struct Observe: ParsableCommand {
         case compact, dict, json, jsonpb, table, tab
     }
 
-    /// Prints flows one at a time; `table` collects them and prints at `finish` (tabwriter's alignment).
+    /// Prints flows (and lost events) one at a time; `table` collects rows and prints at `finish` (tabwriter's
+    /// alignment).
     struct Printer {
         let format: OutputFormat
         let timeFormat: TimeFormat
         let printNodeName: Bool
         var printed = 0
-        var table: [Flow] = []
+        var table: [[String]] = []
 
         init(format: OutputFormat, timeFormat: TimeFormat, printNodeName: Bool) {
             self.format = format
@@ -141,14 +171,29 @@ struct Observe: ParsableCommand {
             case .dict:
                 if printed > 0 { print(FlowPrinter.dictSeparator) }
                 print(FlowPrinter.dict(flow, printNodeName: printNodeName, timeFormat: timeFormat))
-            case .table, .tab: table.append(flow)
+            case .table, .tab: table.append(FlowPrinter.tableRow(flow, printNodeName: printNodeName, timeFormat: timeFormat))
             case .compact: print(FlowPrinter.compact(flow, printNodeName: printNodeName, timeFormat: timeFormat))
             }
             printed += 1
         }
 
+        /// hubble's lost-events record: `EVENTS LOST: HUBBLE_RING_BUFFER CPU(0) 42`, or its dict, table or JSON form.
+        mutating func emit(_ lost: LostEvent) {
+            switch format {
+            case .json, .jsonpb: print(FlowPrinter.json(lost))
+            case .dict:
+                if printed > 0 { print(FlowPrinter.dictSeparator) }
+                print(FlowPrinter.dict(lost, printNodeName: printNodeName))
+            case .table, .tab: table.append(FlowPrinter.tableRow(lost, printNodeName: printNodeName))
+            case .compact: print(FlowPrinter.compact(lost))
+            }
+            printed += 1
+        }
+
         mutating func finish() {
-            for line in FlowPrinter.table(table, printNodeName: printNodeName, timeFormat: timeFormat) { print(line) }
+            if !table.isEmpty {
+                for line in TextTable.align([FlowPrinter.tableHeader(printNodeName: printNodeName)] + table) { print(line) }
+            }
             table = []
         }
     }

@@ -192,7 +192,9 @@ final class TCDecisionModelTests: XCTestCase {
                         let packet = Fixture.packet(src: source, dst: destination, sport: sport, dport: port, proto: proto)
                         let before = ring.nextSeq
                         let verdict = try Self.run(src != nil ? t.datapath.tcProgramFD : toEndpoint, packet)
-                        let reason = ring.nextSeq > before ? ring.read(seq: ring.nextSeq - 1)?.drop_reason : nil
+                        // The drop record's reason (an allowed packet writes trace records, no drop).
+                        let reason = (before..<ring.nextSeq).compactMap { ring.read(seq: $0) }
+                            .last { $0.event_type == UInt8(SLUICE_EVENT_DROP.rawValue) }?.drop_reason
                         let got: String
                         switch (verdict, reason) {
                         case (Self.ok, nil): got = "pass"

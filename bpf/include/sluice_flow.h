@@ -49,6 +49,29 @@ enum sluice_event_type {
     SLUICE_EVENT_L7 = 129,
 };
 
+/* Cilium's trace observation points (monitor sub_type of trace events, pkg/monitor/api). */
+enum sluice_trace_point {
+    SLUICE_TRACE_TO_ENDPOINT = 0,   /* TRACE_TO_LXC: delivered to a local pod */
+    SLUICE_TRACE_TO_PROXY = 1,      /* steered to the L7 proxy */
+    SLUICE_TRACE_TO_STACK = 3,      /* left a pod toward the node's stack (world, host, remote) */
+};
+
+/* Hubble TraceReason (flow.proto): the connection-tracking state of a traced packet. */
+enum sluice_trace_reason {
+    SLUICE_TRACE_REASON_NEW = 1,
+    SLUICE_TRACE_REASON_ESTABLISHED = 2,
+    SLUICE_TRACE_REASON_REPLY = 3,
+};
+
+/* Cilium's policy_match_type (pkg/monitor/api, POLICY_MATCH_*): which policy entry allowed. */
+enum sluice_policy_match {
+    SLUICE_POLICY_MATCH_NONE = 0,
+    SLUICE_POLICY_MATCH_L3_ONLY = 1,   /* the peer, every port */
+    SLUICE_POLICY_MATCH_L3_L4 = 2,     /* the peer on this port */
+    SLUICE_POLICY_MATCH_L4_ONLY = 3,   /* every peer on this port */
+    SLUICE_POLICY_MATCH_ALL = 4,       /* every peer, every port */
+};
+
 /* Hubble TrafficDirection. */
 enum sluice_direction {
     SLUICE_DIR_UNKNOWN = 0,
@@ -180,7 +203,10 @@ struct sluice_flow {
     __u8 l7_proto;       /* enum sluice_l7_proto */
     __u8 icmp_type;      /* ICMP / ICMPv6 */
     __u8 icmp_code;
-    __u8 _pad0[7];
+    __u8 trace_point;    /* trace events: Cilium's observation point, the monitor sub_type (enum sluice_trace_point) */
+    __u8 trace_reason;   /* trace events: Hubble TraceReason (enum sluice_trace_reason) */
+    __u8 policy_match;   /* policy-verdict events: Cilium's policy_match_type (enum sluice_policy_match) */
+    __u8 _pad0[4];
     union {
         struct sluice_flow_http http;
         struct sluice_flow_dns dns;

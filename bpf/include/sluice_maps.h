@@ -221,6 +221,16 @@ struct sluice_ipcache_value {
 #define SLUICE_CT_ESTABLISHED 0x10       /* TCP: a packet without SYN was seen */
 #define SLUICE_CT_TX_CLOSING 0x20        /* TCP: FIN from the side that opened it, or any RST */
 #define SLUICE_CT_RX_CLOSING 0x40        /* TCP: FIN from the other side, or any RST */
+/* Monitor aggregation (lib/trace.h, Cilium's `medium`): the TCP flags of
+ * SLUICE_CT_REPORT_TCP_FLAGS each side has sent and that were traced (the opener's at
+ * SLUICE_CT_TX_SEEN_SHIFT, the other side's at SLUICE_CT_RX_SEEN_SHIFT), and whether a reply was
+ * traced at all; a packet is traced when it sets one of these bits. */
+#define SLUICE_CT_REPORT_TCP_FLAGS 0x07  /* FIN, SYN, RST (Cilium's monitor-aggregation-flags) */
+#define SLUICE_CT_TX_SEEN_SHIFT 8
+#define SLUICE_CT_RX_SEEN_SHIFT 12
+#define SLUICE_CT_RX_TRACED 0x8000
+#define SLUICE_CT_REPORT_MASK (SLUICE_CT_REPORT_TCP_FLAGS << SLUICE_CT_TX_SEEN_SHIFT | \
+                               SLUICE_CT_REPORT_TCP_FLAGS << SLUICE_CT_RX_SEEN_SHIFT | SLUICE_CT_RX_TRACED)
 
 /* Lifetimes in seconds after the last packet (Cilium: bpf-ct-timeout-regular-tcp,
  * -regular-tcp-syn, -regular-tcp-fin, -regular-any). Shared with Sources/Datapath (the agent's
@@ -269,7 +279,8 @@ enum sluice_deny_response {
 
 struct sluice_config {
     __u8 deny_response;  /* enum sluice_deny_response */
-    __u8 _pad[3];
+    __u8 no_allowed_records; /* 1: no trace / policy-verdict records of allowed traffic (agent --no-flows) */
+    __u8 _pad[2];
     __u32 _reserved;
 };
 

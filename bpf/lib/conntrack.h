@@ -120,36 +120,53 @@ static __always_inline __u32 sluice_ct_packet_flags(const struct sluice_l4 *l4, 
     return flags;
 }
 
-/* Notes a packet of a tracked connection: its TCP state, and the time, written only when the
- * second changed, so a busy connection costs one store a second, not one per packet. */
-static __always_inline void sluice_ct_refresh(struct sluice_ct_entry *entry, const struct sluice_l4 *l4, __u32 now,
-                                              int reply)
+/* The monitor-aggregation bits a packet sets (SLUICE_CT_REPORT_MASK): its TCP flags among FIN,
+ * SYN and RST on its side, and for a reply the "reply traced" bit. */
+static __always_inline __u32 sluice_ct_report_flags(const struct sluice_l4 *l4, int reply)
 {
-    __u32 add = sluice_ct_packet_flags(l4, reply);
-    if ((entry->flags | add) != entry->flags)
-        __sync_fetch_and_or(&entry->flags, add);
+    __u32 tcp = l4->proto == IPPROTO_TCP ? (__u32)(l4->tcp_flags & SLUICE_CT_REPORT_TCP_FLAGS) : 0;
+    if (reply)
+        return tcp << SLUICE_CT_RX_SEEN_SHIFT | SLUICE_CT_RX_TRACED;
+    return tcp << SLUICE_CT_TX_SEEN_SHIFT;
+}
+
+/* Notes a packet of a tracked connection: its TCP state, and the time, written only when the
+ * second changed, so a busy connection costs one store a second, not one per packet. Returns
+ * whether the packet is to be traced (lib/trace.h): it set a monitor-aggregation bit no packet
+ * set before. The atomic or's old value decides, so two CPUs never both trace the same change. */
+static __always_inline int sluice_ct_refresh(struct sluice_ct_entry *entry, const struct sluice_l4 *l4, __u32 now,
+                                             int reply)
+{
+    __u32 add = sluice_ct_packet_flags(l4, reply) | sluice_ct_report_flags(l4, reply);
+    int report = 0;
+    if ((entry->flags | add) != entry->flags) {
+        __u32 old = __sync_fetch_and_or(&entry->flags, add);
+        report = (add & SLUICE_CT_REPORT_MASK & ~old) != 0;
+    }
     if (entry->seen_s != now)
         entry->seen_s = now;
+    return report;
 }
 
 /* Tracks an allowed packet: refreshes `existing` (its live forward entry), or creates the entry,
- * replacing an expired or closed one. ICMP errors open nothing. */
-static __always_inline void sluice_ct_track(const struct sluice_l4 *l4, struct sluice_ct_entry *existing, __u32 flags,
+ * replacing an expired or closed one. ICMP errors open nothing. Returns the trace reason of the
+ * packet under monitor aggregation: SLUICE_TRACE_REASON_NEW when it opened the connection,
+ * SLUICE_TRACE_REASON_ESTABLISHED when it set a new TCP flag, else 0 (not traced). */
+static __always_inline __u8 sluice_ct_track(const struct sluice_l4 *l4, struct sluice_ct_entry *existing, __u32 flags,
                                             __u32 now)
 {
-    if (existing) {
-        sluice_ct_refresh(existing, l4, now, 0);
-        return;
-    }
+    if (existing)
+        return sluice_ct_refresh(existing, l4, now, 0) ? SLUICE_TRACE_REASON_ESTABLISHED : 0;
     if (l4->flags & SLUICE_L4_ICMP_ERROR)
-        return;
+        return 0;
     struct sluice_tuple forward = sluice_tuple_of(l4, 0);
     struct sluice_ct_entry entry = {
         .created_ns = bpf_ktime_get_ns(),
-        .flags = flags | sluice_ct_packet_flags(l4, 0),
+        .flags = flags | sluice_ct_packet_flags(l4, 0) | sluice_ct_report_flags(l4, 0),
         .seen_s = now,
     };
     bpf_map_update_elem(&sluice_ct, &forward, &entry, BPF_ANY);
+    return SLUICE_TRACE_REASON_NEW;
 }
 
 /* The quoted packet of an ICMP error: its IPv4 header, then 8 bytes of its L4 header. */

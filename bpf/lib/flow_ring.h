@@ -14,9 +14,11 @@
 #define sluice_barrier() asm volatile("" ::: "memory")
 
 /* Takes the next sequence number and returns its slot, already marked incomplete (commit = 0)
- * and zeroed, or NULL when a map is missing (cannot happen with a loaded object). The caller
- * fills the record and publishes it with sluice_flow_commit(). */
-static __always_inline struct sluice_flow *sluice_flow_reserve(__u64 *seq_out)
+ * and zeroed up to `zero_len` bytes (the whole record, or offsetof(struct sluice_flow, l7) for an
+ * L3/L4 record, whose readers never look at the L7 part), or NULL when a map is missing (cannot
+ * happen with a loaded object). The caller fills the record and publishes it with
+ * sluice_flow_commit(). */
+static __always_inline struct sluice_flow *sluice_flow_reserve_part(__u64 *seq_out, const __u32 zero_len)
 {
     __u32 zero = 0;
     struct sluice_flow_head *head = bpf_map_lookup_elem(&sluice_flow_head, &zero);
@@ -29,9 +31,21 @@ static __always_inline struct sluice_flow *sluice_flow_reserve(__u64 *seq_out)
         return NULL;
     rec->commit = 0;
     sluice_barrier();
-    __builtin_memset((__u8 *)rec + sizeof(rec->commit), 0, sizeof(*rec) - sizeof(rec->commit));
+    __builtin_memset((__u8 *)rec + sizeof(rec->commit), 0, zero_len - sizeof(rec->commit));
     *seq_out = seq;
     return rec;
+}
+
+/* The same, zeroing the whole record. */
+static __always_inline struct sluice_flow *sluice_flow_reserve(__u64 *seq_out)
+{
+    return sluice_flow_reserve_part(seq_out, sizeof(struct sluice_flow));
+}
+
+/* The same for an L3/L4 record (drop, trace, policy verdict): the L7 part keeps old bytes. */
+static __always_inline struct sluice_flow *sluice_flow_reserve_l3l4(__u64 *seq_out)
+{
+    return sluice_flow_reserve_part(seq_out, __builtin_offsetof(struct sluice_flow, l7));
 }
 
 /* Publishes a record filled after sluice_flow_reserve(): readers accept it from now on. */

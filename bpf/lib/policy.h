@@ -14,6 +14,7 @@
 #include "maps.h"
 #include "packet.h"
 #include "sluice_identity.h" /* reserved identities, shared with Swift */
+#include "trace.h"
 
 /* The identity of an IPv4 address (network order): longest ipcache prefix, world when none. */
 static __always_inline __u32 sluice_ipcache_identity(__u32 ip4)
@@ -38,18 +39,30 @@ static __always_inline __u8 sluice_policy_probe(__u32 endpoint_id, __u32 identit
     return value ? value->action : 0;
 }
 
+/* What allowed a packet in one endpoint's policy (sluice_policy_decide): no policy in that
+ * direction (nothing to report), or the kind of entry and whether it redirects to the proxy. */
+struct sluice_policy_allow {
+    __u8 enforced;       /* the endpoint has a policy in that direction */
+    __u8 match;          /* enum sluice_policy_match: the most specific allowing entry */
+    __u8 redirect;       /* that entry is SLUICE_POLICY_REDIRECT */
+};
+
 /* The policy decision of one endpoint for one packet: SLUICE_DROP_NONE (pass),
  * SLUICE_DROP_POLICY_DENY (an explicit deny covers it) or SLUICE_DROP_POLICY_DENIED (default deny,
  * nothing allows it). An endpoint with no mode entry has no policy in that direction. The packet
  * is keyed by its policy port and protocol (lib/packet.h): ICMP by its type, protocols other than
- * TCP, UDP, SCTP, ICMP and ICMPv6 by protocol 0 and port 0 (only L3-only rules name them). */
-static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
-                                                  __u8 direction)
+ * TCP, UDP, SCTP, ICMP and ICMPv6 by protocol 0 and port 0 (only L3-only rules name them).
+ * `allow` says what allowed a passing packet: the peer on the port (L3-L4), every peer on the
+ * port (L4-only), the peer on every port (L3-only), everyone (all), in that order, as Cilium's
+ * policy lookup ranks them; none when default deny is off and no entry matched. */
+static __always_inline __u8 sluice_policy_decide(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
+                                                 __u8 direction, struct sluice_policy_allow *allow)
 {
     struct sluice_policy_mode_key mode_key = { .endpoint_id = endpoint_id, .direction = direction };
     struct sluice_policy_mode *mode = bpf_map_lookup_elem(&sluice_policy_mode, &mode_key);
     if (!mode)
         return SLUICE_DROP_NONE;
+    allow->enforced = 1;
     __u8 a = sluice_policy_probe(endpoint_id, identity, l4->policy_port, l4->policy_proto, direction);
     __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->policy_proto, direction);
     __u8 c = sluice_policy_probe(endpoint_id, 0, l4->policy_port, l4->policy_proto, direction);
@@ -57,9 +70,34 @@ static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 ident
     /* Deny beats every allow, whatever the specificity (Cilium semantics 1.10, rule 1). */
     if (a == SLUICE_POLICY_DENY || b == SLUICE_POLICY_DENY || c == SLUICE_POLICY_DENY || d == SLUICE_POLICY_DENY)
         return SLUICE_DROP_POLICY_DENY;
-    if (a || b || c || d)
+    __u8 hit = a;
+    allow->match = SLUICE_POLICY_MATCH_L3_L4;
+    if (!hit) {
+        hit = c;
+        allow->match = SLUICE_POLICY_MATCH_L4_ONLY;
+    }
+    if (!hit) {
+        hit = b;
+        allow->match = SLUICE_POLICY_MATCH_L3_ONLY;
+    }
+    if (!hit) {
+        hit = d;
+        allow->match = SLUICE_POLICY_MATCH_ALL;
+    }
+    if (hit) {
+        allow->redirect = hit == SLUICE_POLICY_REDIRECT;
         return SLUICE_DROP_NONE;
+    }
+    allow->match = SLUICE_POLICY_MATCH_NONE;
     return mode->default_deny ? SLUICE_DROP_POLICY_DENIED : SLUICE_DROP_NONE;
+}
+
+/* sluice_policy_decide without the report. */
+static __always_inline __u8 sluice_policy_verdict(__u32 endpoint_id, __u32 identity, const struct sluice_l4 *l4,
+                                                  __u8 direction)
+{
+    struct sluice_policy_allow allow = {};
+    return sluice_policy_decide(endpoint_id, identity, l4, direction, &allow);
 }
 
 /* The policy decision for an IPv6 packet of one endpoint, whose peer is `identity`: host for the
@@ -120,37 +158,19 @@ static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 r
                                               __u32 dst_endpoint)
 {
     __u64 seq = 0;
-    struct sluice_flow *rec = sluice_flow_reserve(&seq);
+    struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
     if (!rec)
         return TC_ACT_SHOT;
-    rec->time_ns = bpf_ktime_get_ns();
-    rec->src_identity = src_identity;
-    rec->dst_identity = dst_identity;
-    rec->src_endpoint = src_endpoint;
-    rec->dst_endpoint = dst_endpoint;
-    if (l4->ip_version == 6) {
-        __builtin_memcpy(rec->src_ip, l4->saddr6, sizeof(l4->saddr6));
-        __builtin_memcpy(rec->dst_ip, l4->daddr6, sizeof(l4->daddr6));
-    } else {
-        sluice_flow_set_ip4(rec->src_ip, l4->saddr);
-        sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
-    }
-    rec->src_port = l4->sport;
-    rec->dst_port = l4->dport;
-    rec->ip_version = l4->ip_version;
+    sluice_flow_fill_l3l4(rec, l4, src_identity, dst_identity, src_endpoint, dst_endpoint);
     /* A later fragment without its first has no L4 layer to show (Hubble prints `IPv4`). */
-    if (!(reason == SLUICE_DROP_FRAG_NOT_FOUND || l4->invalid))
-        rec->l4_proto = l4->proto;
-    rec->icmp_type = l4->icmp_type;
-    rec->icmp_code = l4->icmp_code;
+    if (reason == SLUICE_DROP_FRAG_NOT_FOUND || l4->invalid)
+        rec->l4_proto = 0;
     rec->verdict = SLUICE_VERDICT_DROPPED;
-    rec->flow_type = SLUICE_FLOW_TYPE_L3_L4;
     rec->event_type = SLUICE_EVENT_DROP;
     rec->drop_reason = reason;
     rec->direction = direction;
     /* Hubble leaves is_reply unknown on drops (semantics 5.3): compact prints `<>`. */
     rec->is_reply = SLUICE_REPLY_UNKNOWN;
-    rec->tcp_flags = l4->tcp_flags;
     sluice_flow_commit(rec, seq);
     return TC_ACT_SHOT;
 }

@@ -28,8 +28,8 @@ expect_flows "forwarded GET /get requests" 1 'f["l7"]["type"]=="REQUEST" and f["
 expect_flows "dropped POST requests" 3 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="DROPPED" and http["method"]=="POST"'
 expect_flows "403 responses, forwarded, reply" 6 'f["l7"]["type"]=="RESPONSE" and f["verdict"]=="FORWARDED" and http["code"]==403 and f["is_reply"] is True'
 expect_flows "200 responses with latency" 2 'http.get("code")==200 and int(f["l7"].get("latency_ns","0"))>0'
-expect_flows "ingress direction, endpoints named" 1 'f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"'
-compact=$("$SLUICE" observe --last 50)
+expect_flows "ingress direction, endpoints named" 1 'l7.get("type")=="REQUEST" and f["traffic_direction"]=="INGRESS" and f["source"]["pod_name"]=="frontend" and f["destination"]["namespace"]=="backend" and http.get("url","").endswith("/anything/x") and f["l7"]["type"]=="REQUEST"'
+compact=$("$SLUICE" observe -t l7 --last 50)
 echo "$compact"
 expect_contains "compact" "frontend/frontend:" "$compact"
 expect_contains "compact" "-> backend/backend:80 (ID:" "$compact"
@@ -39,10 +39,10 @@ expect_contains "compact" "http-response FORWARDED (HTTP/1.1 403 0ms (POST http:
 step "observe filters"
 expect_eq "--verdict DROPPED" 6 "$(observe_lines --verdict DROPPED --last 100)"
 expect_eq "--type l7 --http-method POST --last 2" 2 "$(observe_lines --type l7 --http-method POST --last 2)"
-expect_eq "--pod frontend/front" 16 "$(observe_lines --pod frontend/front --last 100)"
+expect_eq "--pod frontend/front -t l7" 16 "$(observe_lines --pod frontend/front -t l7 --last 100)"
 # Zero with the same --last 100 whose other filters above find flows (the controls).
 expect_eq "--namespace database" 0 "$(observe_lines --namespace database --last 100)"
-expect_eq "--not --verdict DROPPED" 10 "$(observe_lines --not --verdict DROPPED --last 100)"
+expect_eq "--not --verdict DROPPED -t l7" 10 "$(observe_lines --not --verdict DROPPED -t l7 --last 100)"
 step "observe --follow prints new flows as they come"
 follow_out=$(mktemp)
 "$SLUICE" observe --follow --http-method DELETE >"$follow_out" &

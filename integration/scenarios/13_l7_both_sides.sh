@@ -96,5 +96,5 @@ expect_absent "no L3/L4 drop of the proxy's upstream (identity in the mark)" \
   'f["verdict"]=="DROPPED" and f.get("Type")=="L3_L4" and f["destination"].get("pod_name","")=="api" and f["source"].get("pod_name","")=="other"'
 
 step "compact output"
-compact=$("$SLUICE" observe --last 100)
+compact=$("$SLUICE" observe -t l7 --last 100)
 expect_contains "compact ingress denial" "http-request DROPPED (HTTP/1.1 POST http://$api/post)" "$compact"

@@ -52,7 +52,7 @@ expect_flows "403 response flows for /denied" 3 'f["l7"]["type"]=="RESPONSE" and
 expect_flows "nghttp streams: request flows" 6 'f["l7"]["type"]=="REQUEST" and http["protocol"]=="HTTP/2" and (http["url"].endswith("/allowed/a") or http["url"].endswith("/denied/b") or http["url"].endswith("/allowed/c") or http["url"].endswith("/allowed/d?x=1"))'
 expect_flows "200 responses with latency" 1 'http.get("code")==200 and http["url"].endswith("/bytes/20000000") and int(f["l7"].get("latency_ns","0"))>0'
 expect_flows "upgraded request flows are HTTP/2" 2 'f["l7"]["type"]=="REQUEST" and http["protocol"]=="HTTP/2" and "upgraded" in http["url"]'
-compact=$("$SLUICE" observe --last 200)
+compact=$("$SLUICE" observe -t l7 --last 200)
 expect_contains "compact" "http-request DROPPED (HTTP/2 GET http://backend.backend.svc.cluster.local:8080/denied)" "$compact"
 expect_contains "compact" "http-response FORWARDED (HTTP/2 403" "$compact"
 

@@ -1,0 +1,68 @@
+public import CSluiceShared
+
+/// A reader's position in the flow ring (`FlowRing`): hands out the records in sequence order
+/// and says how many were lost when the reader fell behind, the way Hubble's observer reports
+/// `lost_events` from its ring buffer (HUBBLE_RING_BUFFER). The datapath never waits for a
+/// reader: writers overwrite the oldest record, and a cursor that finds its next record
+/// overwritten skips to the oldest one still in the ring and reports the gap.
+public struct FlowCursor: Sendable {
+    /// What `next` found.
+    public enum Event {
+        /// Record `seq`.
+        case record(seq: UInt64, sluice_flow)
+        /// `count` records were overwritten before this reader got to them.
+        case lost(count: UInt64)
+        /// Nothing to read now (caught up, or the next record is still being written).
+        case idle
+    }
+
+    /// The sequence number of the next record this cursor hands out.
+    public private(set) var seq: UInt64
+    /// How long a record may stay half-written before it counts as lost (a writer that died
+    /// between taking a sequence number and publishing it).
+    public let pendingTimeoutNs: UInt64
+    private var pendingSinceNs: UInt64?
+
+    /// A cursor at `seq` (`FlowRing.nextSeq` to read only new records, or the oldest kept one).
+    public init(seq: UInt64, pendingTimeoutNs: UInt64 = 1_000_000_000) {
+        self.seq = seq
+        self.pendingTimeoutNs = pendingTimeoutNs
+    }
+
+    /// A cursor at the oldest record `ring` still holds.
+    public static func oldest(in ring: FlowRing) -> FlowCursor {
+        let head = ring.nextSeq
+        return FlowCursor(seq: head > FlowRing.capacity ? head - FlowRing.capacity : 0)
+    }
+
+    /// The next event; `nowNs` is a monotonic clock reading (for the pending timeout).
+    public mutating func next(in ring: FlowRing, nowNs: UInt64) -> Event {
+        let head = ring.nextSeq
+        guard seq < head else { return .idle }
+        if head - seq > FlowRing.capacity {
+            let lost = head - FlowRing.capacity - seq
+            seq = head - FlowRing.capacity
+            pendingSinceNs = nil
+            return .lost(count: lost)
+        }
+        switch ring.slot(seq: seq) {
+        case .record(let record):
+            pendingSinceNs = nil
+            seq += 1
+            return .record(seq: seq - 1, record)
+        case .overwritten:
+            pendingSinceNs = nil
+            seq += 1
+            return .lost(count: 1)
+        case .pending:
+            guard let since = pendingSinceNs else {
+                pendingSinceNs = nowNs
+                return .idle
+            }
+            guard nowNs &- since >= pendingTimeoutNs else { return .idle }
+            pendingSinceNs = nil
+            seq += 1
+            return .lost(count: 1)
+        }
+    }
+}
