@@ -167,7 +167,7 @@ struct HTTPVerdict: Equatable {
     private static func asciiEqualsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
         var i = 0
         for c in text.utf8 {
-            guard i < bytes.count, ASCIILower.lower(bytes[i]) == ASCIILower.lower(c) else { return false }
+            guard i < bytes.count, ASCII.lower(bytes[i]) == ASCII.lower(c) else { return false }
             i += 1
         }
         return i == bytes.count

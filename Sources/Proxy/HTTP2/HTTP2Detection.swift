@@ -93,6 +93,3 @@ struct HTTP2Upgrade {
     /// The 101 answer (RFC 7540 3.2); the server's HTTP/2 connection preface follows it.
     static let switching: [UInt8] = Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8)
 }
-
-/// SluiceModel's `ASCII` under the name HTTP2RequestView still uses; the alias goes once it says `ASCII`.
-typealias ASCIILower = ASCII

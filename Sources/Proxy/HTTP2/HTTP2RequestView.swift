@@ -1,5 +1,6 @@
 import HTTP2
 import Policy
+import SluiceModel
 
 /// Adapts one HTTP/2 request header block to `Policy`'s protocol-neutral request, the same input
 /// `RequestView` gives from HTTP/1, so both protocols go through one matcher. Views into the
@@ -59,7 +60,7 @@ struct HTTP2RequestView: HTTPRequestFields {
     static func hasPrefix(_ a: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         guard a.count >= s.utf8CodeUnitCount else { return false }
         let p = s.utf8Start
-        for i in 0..<s.utf8CodeUnitCount where ASCIILower.lower(a[i]) != p[i] { return false }
+        for i in 0..<s.utf8CodeUnitCount where ASCII.lower(a[i]) != p[i] { return false }
         return true
     }
 }
