@@ -13,9 +13,12 @@ expect_denied "frontend -> backend:6379 dropped" 1 "" "$denied_6379" \
 expect_eq "default -> db:6379" "hello" "$(echo hello | pod default/client nc -q1 -w3 db.database.svc.cluster.local 6379)"
 expect_eq "frontend's own port 80 (no policy)" 200 "$(http_code default/client http://frontend.frontend.svc.cluster.local/)"
 # The datapath writes its flows as the packets pass, so the drop flow of 6379 (the control) is
-# there once nc has returned, and a flow of the db:6379 connections would be too.
-expect_absent "flows for port 6379 other than policy drops" \
-  "f['l4']['TCP']['destination_port']==6379 and f.get('drop_reason_desc')!='POLICY_DENIED'" "$denied_6379"
+# there once nc has returned. The allowed db:6379 connections are visible as tc trace flows
+# (to-endpoint, FORWARDED), but none went through the proxy: no L7 flow names port 6379.
+expect_flows "db:6379 connections seen by tc (trace, forwarded)" 2 \
+  "f['l4']['TCP']['destination_port']==6379 and f['verdict']=='FORWARDED' and f['event_type']['type']==4 and f['destination'].get('pod_name')=='db' and f['l4']['TCP'].get('flags')=={'SYN': True}"
+expect_absent "proxy (L7) flows for port 6379" \
+  "f['l4']['TCP']['destination_port']==6379 and 'l7' in f" "$denied_6379"
 # The steering map (`bpftool -j` gives each entry with its BTF-formatted fields): no entry for 6379, while
 # the L7 port 80 of a request sent just now is there, so the dump is the right map and does list
 # steered connections. (The earlier check grepped the dump for the hex bytes of 6379, which a JSON

@@ -47,10 +47,10 @@ step "apply: the observed traffic still flows"
 baseline
 
 step "everything else is denied"
-expect_eq "client -> backend:80 (not observed)" 000 "$(CURL_TIMEOUT=3 http_code default/client "http://$backend_ip/get")"
-expect_eq "backend -> frontend:80 (not observed)" 000 "$(CURL_TIMEOUT=3 http_code backend/backend "http://$frontend_ip/")"
-expect_eq "frontend -> db:6379 (not observed)" "" "$(echo ping | pod frontend/frontend nc -q1 -w2 "$db_ip" 6379 || true)"
-expect_eq "frontend -> backend:6379 (port not observed)" "" "$(echo ping | pod frontend/frontend nc -q1 -w2 "$backend_ip" 6379 || true)"
+expect_eq "client -> backend:80 (not observed, dropped: the client times out)" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code default/client "http://$backend_ip/get")"
+expect_eq "backend -> frontend:80 (not observed, dropped: the client times out)" "000 (curl exit 28)" "$(CURL_TIMEOUT=3 http_code backend/backend "http://$frontend_ip/")"
+expect_eq "frontend -> db:6379 (not observed, dropped)" "(nc exit 1)" "$(nc_send frontend/frontend "$db_ip" 6379 ping)"
+expect_eq "frontend -> backend:6379 (port not observed, dropped)" "(nc exit 1)" "$(nc_send frontend/frontend "$backend_ip" 6379 ping)"
 denied='f["verdict"] == "DROPPED" and f.get("drop_reason_desc") == "POLICY_DENIED"'
 await_flows 4 "$denied" --type drop >/dev/null
 echo "ok: the unobserved connections were dropped by policy"
