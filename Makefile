@@ -55,8 +55,8 @@ fuzz: deps
 # fails the run after UNIT_TIMEOUT seconds instead of eating CI's time.
 UNIT_TIMEOUT ?= 1500
 FUZZ_TEST_SECONDS ?= 20
-# LINT_IN_TEST=1 makes `make test` run `make lint` first (off until the tree has been formatted once).
-LINT_IN_TEST ?= 0
+# `make test` runs `make lint` first (swift-format --strict and the test-mirror check); LINT_IN_TEST=0 skips it.
+LINT_IN_TEST ?= 1
 test: build $(if $(filter 1,$(LINT_IN_TEST)),lint)
 	@rc=0; \
 	timeout -k 30 $(UNIT_TIMEOUT) $(SWIFT) test || rc=1; \

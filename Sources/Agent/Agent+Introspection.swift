@@ -61,7 +61,9 @@ extension Agent {
             datapathAttached: datapath != nil && rows.contains { $0.attached },
             endpoints: rows,
             identities: identities.keys.sorted().map { .init(identity: $0, labels: (identities[$0] ?? []).sorted()) },
-            policies: policy.repository.keys.map { "\($0.kind.rawValue) \($0.namespace.isEmpty ? "" : $0.namespace + "/")\($0.name)" },
+            policies: policy.repository.keys.map {
+                "\($0.kind.rawValue) \($0.namespace.isEmpty ? "" : $0.namespace + "/")\($0.name)"
+            },
             l7Ports: policy.snapshot.l7Ports.map { $0.description },
             proxyWorkers: options.proxy.workers,
             flowsSeen: ring?.nextSeq ?? 0,
@@ -75,7 +77,9 @@ extension Agent {
     /// Seconds since this process started: `/proc/uptime` minus the start time in `/proc/self/stat`
     /// (field 22, clock ticks after boot). 0 when either cannot be read.
     static func processUptimeSeconds() -> UInt64 {
-        guard let stat = Files.readIfPresent("/proc/self/stat"), let uptime = Files.readIfPresent("/proc/uptime") else { return 0 }
+        guard let stat = Files.readIfPresent("/proc/self/stat"), let uptime = Files.readIfPresent("/proc/uptime") else {
+            return 0
+        }
         let statText = String(decoding: stat, as: UTF8.self)
         // The command name (field 2) may hold spaces; the fields after its closing ')' start at field 3.
         guard let close = statText.lastIndex(of: ")") else { return 0 }

@@ -1,3 +1,4 @@
+internal import CSluice
 import CSluiceShared
 import Datapath
 import Flows
@@ -7,7 +8,6 @@ import Proxy
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
-internal import CSluice
 import SluiceModel
 
 /// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
@@ -44,8 +44,10 @@ public final class Agent {
         /// Hubble's flow redaction (`--hubble-redact-*`), applied where L7 flows are written.
         public var redaction = FlowRedaction()
 
-        public init(netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
-                    bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig) {
+        public init(
+            netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
+            bpfObjectDirectory: String, pinDirectory: String, nodeName: String, proxy: ProxyConfig
+        ) {
             self.netns = netns
             self.endpointsFile = endpointsFile
             self.stateDirectory = stateDirectory
@@ -86,8 +88,9 @@ public final class Agent {
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
         }
-        let datapath = try Datapath.open(objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory,
-                                         mapMaxEntries: options.mapMaxEntries)
+        let datapath = try Datapath.open(
+            objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory,
+            mapMaxEntries: options.mapMaxEntries)
         self.datapath = datapath
         policy.datapath = datapath
         try datapath.setDenyResponse(options.policyDenyResponse)
@@ -111,8 +114,9 @@ public final class Agent {
         let writer = try FQDNPolicyWriter(datapath: datapath, snapshot: snapshot, hostIPv4: policy.hostIPv4)
         policy.fqdnWriter = writer
         let fqdn = FQDNService(
-            cache: FQDNCache(minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName,
-                             maxEntries: options.dns.fqdnMaxEntries),
+            cache: FQDNCache(
+                minTTL: options.dns.fqdnMinTTL, maxIPsPerName: options.dns.fqdnMaxIPsPerName,
+                maxEntries: options.dns.fqdnMaxEntries),
             datapath: writer, stateFile: options.stateDirectory + "/fqdn.json")
         fqdn.publish(selectors: policy.currentFQDNSelectors)
         try fqdn.start()
@@ -125,8 +129,9 @@ public final class Agent {
         let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
         self.ring = ring
         let server = ProxyServer(config: options.proxy)
-        try server.start(steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
-                         dns: options.dns, fqdn: fqdn)
+        try server.start(
+            steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
+            dns: options.dns, fqdn: fqdn)
         self.server = server
         policy.publish = { [unowned server] snapshot in server.publishAndWait(snapshot) }
         if let fd = server.httpListenerFDs.first {
@@ -152,7 +157,9 @@ public final class Agent {
         switch request.op {
         case .apply:
             guard let documents = request.documents else {
-                return ControlResponse(ok: false, message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
+                return ControlResponse(
+                    ok: false,
+                    message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
             return apply(documents: documents, fileName: request.file ?? "<stdin>")
         case .get:
@@ -177,8 +184,10 @@ public final class Agent {
     private func apply(documents: [PolicyNode], fileName: String) -> ControlResponse {
         let result: PolicyRepository.ApplyResult
         do {
-            result = try policy.commit(try PolicyTransaction.apply(documents: documents, fileName: fileName,
-                                                                   repository: policy.repository))
+            result = try policy.commit(
+                try PolicyTransaction.apply(
+                    documents: documents, fileName: fileName,
+                    repository: policy.repository))
         } catch {
             return ControlResponse(ok: false, message: String(describing: error))
         }
@@ -186,8 +195,9 @@ public final class Agent {
         do {
             try policy.writeEndpointDirectory(nodeName: options.nodeName)
         } catch {
-            lines.append("Warning: the policy is in force, but the endpoint directory for `sluice observe` "
-                + "was not written: \(error)")
+            lines.append(
+                "Warning: the policy is in force, but the endpoint directory for `sluice observe` "
+                    + "was not written: \(error)")
         }
         return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
     }
@@ -207,16 +217,18 @@ public final class Agent {
         var endpoints: [EndpointDescriptor] = []
         for e in file.endpoints {
             guard let ip = IPv4Address(e.ipv4)?.networkOrder else {
-                throw AgentStartError(message: "\(options.endpointsFile): endpoint \(e.id) (\(e.namespace)/\(e.pod)) "
-                    + "has no IPv4 address but '\(e.ipv4)'")
+                throw AgentStartError(
+                    message: "\(options.endpointsFile): endpoint \(e.id) (\(e.namespace)/\(e.pod)) "
+                        + "has no IPv4 address but '\(e.ipv4)'")
             }
             let id = UInt32(e.id)
             var namedPorts: [String: UInt16] = [:]
             for port in e.namedPorts { namedPorts[port.name.lowercased()] = port.port }
-            endpoints.append(EndpointDescriptor(
-                id: id, namespace: e.namespace, podName: e.pod, podLabels: e.podLabels,
-                namespaceLabels: e.namespaceLabels, ipv4: ip, serviceAccount: e.serviceAccount,
-                namedPorts: namedPorts))
+            endpoints.append(
+                EndpointDescriptor(
+                    id: id, namespace: e.namespace, podName: e.pod, podLabels: e.podLabels,
+                    namespaceLabels: e.namespaceLabels, ipv4: ip, serviceAccount: e.serviceAccount,
+                    namedPorts: namedPorts))
             ifindexes[id] = Int32(e.hostIfIndex)
         }
         policy.endpoints = endpoints

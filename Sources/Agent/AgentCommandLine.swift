@@ -29,8 +29,10 @@ public enum AgentCommandLine {
 
     /// Parses `arguments` (without the program name). `environment` is consulted for
     /// `SLUICE_HOME` (where bpf/ is when `--bpf-dir` is not given).
-    public static func parse(_ arguments: [String],
-                             environment: (String) -> String? = { getenv($0).map { String(cString: $0) } })
+    public static func parse(
+        _ arguments: [String],
+        environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
+    )
         throws(Failure) -> Outcome
     {
         var state = State()
@@ -58,7 +60,9 @@ public enum AgentCommandLine {
             if let inline {
                 value = inline
             } else {
-                guard i < arguments.count else { throw Failure(message: "missing value for '\(spec.name) <\(spec.value!)>'") }
+                guard i < arguments.count else {
+                    throw Failure(message: "missing value for '\(spec.name) <\(spec.value!)>'")
+                }
                 value = arguments[i]
                 i += 1
             }
@@ -66,7 +70,8 @@ public enum AgentCommandLine {
         }
         do {
             state.options.proxy.http2Limits = try HTTP2Limits.withOptions(
-                maxConcurrentStreams: state.http2MaxConcurrentStreams, maxRequestHeadersKB: state.http2MaxRequestHeadersKB,
+                maxConcurrentStreams: state.http2MaxConcurrentStreams,
+                maxRequestHeadersKB: state.http2MaxRequestHeadersKB,
                 initialStreamWindowSize: state.http2InitialStreamWindowSize,
                 initialConnectionWindowSize: state.http2InitialConnectionWindowSize)
         } catch {
@@ -137,14 +142,22 @@ public enum AgentCommandLine {
         Spec(name: "--netns", value: "name", help: "Network namespace (name under /run/netns) to run in.") { s, v in
             s.options.netns = v
         },
-        Spec(name: "--endpoints", value: "path", help: "JSON file listing the node's endpoints.",
-             defaultText: "/run/sluice/sandbox/state.json") { s, v in s.options.endpointsFile = v },
-        Spec(name: "--state-dir", value: "path", help: "Directory for the agent's persistent state.",
-             defaultText: "/run/sluice/state") { s, v in s.options.stateDirectory = v },
-        Spec(name: "--socket", value: "path", help: "Control socket path.",
-             defaultText: "/run/sluice/agent.sock") { s, v in s.options.controlSocket = v },
-        Spec(name: "--bpf-dir", value: "path", help: "Directory holding the compiled BPF objects.",
-             defaultText: "bpf/ of the repository the binary was built in, or $SLUICE_HOME/bpf") { s, v in
+        Spec(
+            name: "--endpoints", value: "path", help: "JSON file listing the node's endpoints.",
+            defaultText: "/run/sluice/sandbox/state.json"
+        ) { s, v in s.options.endpointsFile = v },
+        Spec(
+            name: "--state-dir", value: "path", help: "Directory for the agent's persistent state.",
+            defaultText: "/run/sluice/state"
+        ) { s, v in s.options.stateDirectory = v },
+        Spec(
+            name: "--socket", value: "path", help: "Control socket path.",
+            defaultText: "/run/sluice/agent.sock"
+        ) { s, v in s.options.controlSocket = v },
+        Spec(
+            name: "--bpf-dir", value: "path", help: "Directory holding the compiled BPF objects.",
+            defaultText: "bpf/ of the repository the binary was built in, or $SLUICE_HOME/bpf"
+        ) { s, v in
             s.options.bpfObjectDirectory = v
         },
         Spec(name: "--workers", value: "n", help: "Worker threads.", defaultText: "one per core") { s, v in
@@ -153,143 +166,213 @@ public enum AgentCommandLine {
         Spec(name: "--pin-cpu", value: "n", help: "Pin worker i to CPU (N + i) mod cores.") { s, v in
             s.options.proxy.pinFirstCPU = try number(v, "--pin-cpu", in: 0...65535)
         },
-        Spec(name: "--http-port", value: "port", help: "Port of the transparent HTTP listener on 127.0.0.1.",
-             defaultText: "15001") { s, v in s.options.proxy.httpListenPort = try number(v, "--http-port", in: 1...65535) },
+        Spec(
+            name: "--http-port", value: "port", help: "Port of the transparent HTTP listener on 127.0.0.1.",
+            defaultText: "15001"
+        ) { s, v in s.options.proxy.httpListenPort = try number(v, "--http-port", in: 1...65535) },
         Spec(name: "--no-flows", value: nil, help: "Do not record flows (only to measure what flows cost).") { s, _ in
             s.options.proxy.recordFlows = false
         },
-        Spec(name: "--hubble-redact-enabled", aliases: ["--redact-enabled"], value: nil,
-             help: "Redact L7 flows as the --hubble-redact-* options say (none of them acts without this).") { s, _ in
+        Spec(
+            name: "--hubble-redact-enabled", aliases: ["--redact-enabled"], value: nil,
+            help: "Redact L7 flows as the --hubble-redact-* options say (none of them acts without this)."
+        ) { s, _ in
             s.options.redaction.enabled = true
         },
-        Spec(name: "--hubble-redact-http-urlquery", aliases: ["--redact-http-urlquery"], value: nil,
-             help: "Cut the query off HTTP flows' URLs.") { s, _ in
+        Spec(
+            name: "--hubble-redact-http-urlquery", aliases: ["--redact-http-urlquery"], value: nil,
+            help: "Cut the query off HTTP flows' URLs."
+        ) { s, _ in
             s.options.redaction.urlQuery = true
         },
-        Spec(name: "--hubble-redact-http-userinfo", aliases: ["--redact-http-userinfo"], value: nil,
-             help: "Replace a password in HTTP flows' URLs by HUBBLE_REDACTED.") { s, _ in
+        Spec(
+            name: "--hubble-redact-http-userinfo", aliases: ["--redact-http-userinfo"], value: nil,
+            help: "Replace a password in HTTP flows' URLs by HUBBLE_REDACTED."
+        ) { s, _ in
             s.options.redaction.userInfo = true
         },
-        Spec(name: "--hubble-redact-http-headers-allow", aliases: ["--redact-http-headers-allow"], value: "h1,h2",
-             help: "Show only these HTTP header values in flows (flows carry no headers yet).") { s, v in
+        Spec(
+            name: "--hubble-redact-http-headers-allow", aliases: ["--redact-http-headers-allow"], value: "h1,h2",
+            help: "Show only these HTTP header values in flows (flows carry no headers yet)."
+        ) { s, v in
             s.options.redaction.headersAllow = try headerList(v, "--hubble-redact-http-headers-allow")
-            if !s.options.redaction.headersDeny.isEmpty { throw Failure(message: "headers allow and deny lists exclude each other") }
+            if !s.options.redaction.headersDeny.isEmpty {
+                throw Failure(message: "headers allow and deny lists exclude each other")
+            }
         },
-        Spec(name: "--hubble-redact-http-headers-deny", aliases: ["--redact-http-headers-deny"], value: "h1,h2",
-             help: "Redact these HTTP header values in flows (flows carry no headers yet).") { s, v in
+        Spec(
+            name: "--hubble-redact-http-headers-deny", aliases: ["--redact-http-headers-deny"], value: "h1,h2",
+            help: "Redact these HTTP header values in flows (flows carry no headers yet)."
+        ) { s, v in
             s.options.redaction.headersDeny = try headerList(v, "--hubble-redact-http-headers-deny")
-            if !s.options.redaction.headersAllow.isEmpty { throw Failure(message: "headers allow and deny lists exclude each other") }
+            if !s.options.redaction.headersAllow.isEmpty {
+                throw Failure(message: "headers allow and deny lists exclude each other")
+            }
         },
-        Spec(name: "--hubble-redact-kafka-apikey", aliases: ["--redact-kafka-apikey"], value: nil,
-             help: "Accepted for Hubble's sake; Sluice records no Kafka flows.") { s, _ in
+        Spec(
+            name: "--hubble-redact-kafka-apikey", aliases: ["--redact-kafka-apikey"], value: nil,
+            help: "Accepted for Hubble's sake; Sluice records no Kafka flows."
+        ) { s, _ in
             s.options.redaction.kafkaAPIKey = true
         },
-        Spec(name: "--node-name", value: "name", help: "Node name written into flows.", defaultText: "sluice-node") { s, v in
+        Spec(name: "--node-name", value: "name", help: "Node name written into flows.", defaultText: "sluice-node") {
+            s, v in
             s.options.nodeName = v
         },
-        Spec(name: "--http-403-msg", aliases: ["--http403-msg"], value: "text",
-             help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied") { s, v in
+        Spec(
+            name: "--http-403-msg", aliases: ["--http403-msg"], value: "text",
+            help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied"
+        ) { s, v in
             s.options.proxy.accessDeniedMessage = v
         },
-        Spec(name: "--connect-timeout-ms", value: "ms", help: "Upstream connect timeout in milliseconds.",
-             defaultText: "2000") { s, v in
+        Spec(
+            name: "--connect-timeout-ms", value: "ms", help: "Upstream connect timeout in milliseconds.",
+            defaultText: "2000"
+        ) { s, v in
             s.options.proxy.connectTimeoutNs = try number(v, "--connect-timeout-ms", in: 1...3_600_000) * 1_000_000
         },
-        Spec(name: "--dns-reject-response-code", value: "refused|nameError",
-             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
-             defaultText: "refused") { s, v in
+        Spec(
+            name: "--dns-reject-response-code", value: "refused|nameError",
+            help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
+            defaultText: "refused"
+        ) { s, v in
             guard let code = DNSProxyConfig.RejectResponseCode(rawValue: v) else {
                 throw Failure(message: "--dns-reject-response-code must be refused or nameError, not '\(v)'")
             }
             s.options.dns.rejectResponseCode = code
         },
-        Spec(name: "--fqdn-min-ttl", value: "seconds",
-             help: "Lowest TTL of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).", defaultText: "0") { s, v in
+        Spec(
+            name: "--fqdn-min-ttl", value: "seconds",
+            help: "Lowest TTL of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).", defaultText: "0"
+        ) { s, v in
             s.options.dns.fqdnMinTTL = try number(v, "--fqdn-min-ttl", in: 0...UInt32.max)
         },
-        Spec(name: "--dns-listen-port", value: "port",
-             help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.", defaultText: "15053") { s, v in
+        Spec(
+            name: "--dns-listen-port", value: "port",
+            help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.", defaultText: "15053"
+        ) { s, v in
             s.options.dns.listenPort = try number(v, "--dns-listen-port", in: 1...65535)
         },
-        Spec(name: "--fqdn-response-max-delay-ms", value: "ms",
-             help: "Longest time an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).",
-             defaultText: "100") { s, v in
-            s.options.dns.fqdnResponseMaxDelayNs = try number(v, "--fqdn-response-max-delay-ms", in: 0...60_000) * 1_000_000
+        Spec(
+            name: "--fqdn-response-max-delay-ms", value: "ms",
+            help:
+                "Longest time an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).",
+            defaultText: "100"
+        ) { s, v in
+            s.options.dns.fqdnResponseMaxDelayNs =
+                try number(v, "--fqdn-response-max-delay-ms", in: 0...60_000) * 1_000_000
         },
-        Spec(name: "--fqdn-max-ips-per-name", value: "n",
-             help: "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).",
-             defaultText: "1000") { s, v in
+        Spec(
+            name: "--fqdn-max-ips-per-name", value: "n",
+            help:
+                "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).",
+            defaultText: "1000"
+        ) { s, v in
             s.options.dns.fqdnMaxIPsPerName = try number(v, "--fqdn-max-ips-per-name", in: 1...1_000_000)
         },
-        Spec(name: "--fqdn-max-entries", value: "n",
-             help: "Most IPs learned for toFQDNs over all names, node-wide; past it the least recently seen go first, down to 15/16 of it (Cilium has no global cap).",
-             defaultText: "65536") { s, v in
+        Spec(
+            name: "--fqdn-max-entries", value: "n",
+            help:
+                "Most IPs learned for toFQDNs over all names, node-wide; past it the least recently seen go first, down to 15/16 of it (Cilium has no global cap).",
+            defaultText: "65536"
+        ) { s, v in
             s.options.dns.fqdnMaxEntries = try number(v, "--fqdn-max-entries", in: 1...10_000_000)
         },
-        Spec(name: "--policy-deny-response", value: "none|icmp",
-             help: "Answer to a packet the egress policy denies: silent drop or ICMP destination unreachable (Cilium --policy-deny-response).",
-             defaultText: "none") { s, v in
+        Spec(
+            name: "--policy-deny-response", value: "none|icmp",
+            help:
+                "Answer to a packet the egress policy denies: silent drop or ICMP destination unreachable (Cilium --policy-deny-response).",
+            defaultText: "none"
+        ) { s, v in
             guard let response = Datapath.DenyResponse(rawValue: v) else {
                 throw Failure(message: "--policy-deny-response must be none or icmp, not '\(v)'")
             }
             s.options.policyDenyResponse = response
         },
-        Spec(name: "--map-max-entries", value: "map=n",
-             help: "Test knob: create the pinned map `map` (e.g. sluice_policy) with room for n entries instead of what bpf/ declares, so that a policy install can be made to fail on a full map; repeatable. A pinned map of another size is recreated.") { s, v in
+        Spec(
+            name: "--map-max-entries", value: "map=n",
+            help:
+                "Test knob: create the pinned map `map` (e.g. sluice_policy) with room for n entries instead of what bpf/ declares, so that a policy install can be made to fail on a full map; repeatable. A pinned map of another size is recreated."
+        ) { s, v in
             let parts = v.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0].hasPrefix("sluice_") else {
                 throw Failure(message: "--map-max-entries: '\(v)' is not map=n (a map name starting with sluice_)")
             }
             s.options.mapMaxEntries[parts[0]] = try number(parts[1], "--map-max-entries", in: 1...UInt32(1 << 24))
         },
-        Spec(name: "--http-headers-with-underscores", value: "allow|reject-request|drop-header",
-             help: "HTTP/1: a request header name holding '_' is forwarded, answered with 400, or removed before matching (Envoy headers_with_underscores_action; Envoy's default is allow).",
-             defaultText: "reject-request") { s, v in
+        Spec(
+            name: "--http-headers-with-underscores", value: "allow|reject-request|drop-header",
+            help:
+                "HTTP/1: a request header name holding '_' is forwarded, answered with 400, or removed before matching (Envoy headers_with_underscores_action; Envoy's default is allow).",
+            defaultText: "reject-request"
+        ) { s, v in
             guard let action = HeadersWithUnderscoresAction(rawValue: v) else {
-                throw Failure(message: "--http-headers-with-underscores must be allow, reject-request or drop-header, not '\(v)'")
+                throw Failure(
+                    message: "--http-headers-with-underscores must be allow, reject-request or drop-header, not '\(v)'")
             }
             s.options.proxy.headersWithUnderscores = action
         },
-        Spec(name: "--http-max-request-headers-kb", value: "KiB",
-             help: "HTTP/1: largest request head (request line and fields), more gets 431 (Envoy max_request_headers_kb).",
-             defaultText: "60") { s, v in
-            s.options.proxy.httpLimits.maxHeadBytes = try number(v, "--http-max-request-headers-kb", in: 1...1024) * 1024
+        Spec(
+            name: "--http-max-request-headers-kb", value: "KiB",
+            help:
+                "HTTP/1: largest request head (request line and fields), more gets 431 (Envoy max_request_headers_kb).",
+            defaultText: "60"
+        ) { s, v in
+            s.options.proxy.httpLimits.maxHeadBytes =
+                try number(v, "--http-max-request-headers-kb", in: 1...1024) * 1024
         },
-        Spec(name: "--http-max-headers-count", value: "n",
-             help: "HTTP/1: most request header fields, more gets 431 (Envoy max_headers_count).", defaultText: "100") { s, v in
+        Spec(
+            name: "--http-max-headers-count", value: "n",
+            help: "HTTP/1: most request header fields, more gets 431 (Envoy max_headers_count).", defaultText: "100"
+        ) { s, v in
             s.options.proxy.httpLimits.maxHeaderCount = try number(v, "--http-max-headers-count", in: 1...10_000)
         },
-        Spec(name: "--http-max-request-target-kb", value: "KiB",
-             help: "HTTP/1: longest request-target (the request line's path and query), more gets 414.",
-             defaultText: "8") { s, v in
-            s.options.proxy.httpLimits.maxTargetBytes = try number(v, "--http-max-request-target-kb", in: 1...1024) * 1024
+        Spec(
+            name: "--http-max-request-target-kb", value: "KiB",
+            help: "HTTP/1: longest request-target (the request line's path and query), more gets 414.",
+            defaultText: "8"
+        ) { s, v in
+            s.options.proxy.httpLimits.maxTargetBytes =
+                try number(v, "--http-max-request-target-kb", in: 1...1024) * 1024
         },
-        Spec(name: "--allow-localhost", value: "always|policy",
-             help: "Whether the node reaches its pods whatever their ingress policy says (always; on ports with ingress L7 rules for the host, every request passes through the proxy) or only as the policy allows, L7 rules included (Cilium --allow-localhost; auto = always).",
-             defaultText: "always") { s, v in
+        Spec(
+            name: "--allow-localhost", value: "always|policy",
+            help:
+                "Whether the node reaches its pods whatever their ingress policy says (always; on ports with ingress L7 rules for the host, every request passes through the proxy) or only as the policy allows, L7 rules included (Cilium --allow-localhost; auto = always).",
+            defaultText: "always"
+        ) { s, v in
             guard let mode = AllowLocalhost(rawValue: v == "auto" ? "always" : v) else {
                 throw Failure(message: "--allow-localhost must be always, auto or policy, not '\(v)'")
             }
             s.options.allowLocalhost = mode
         },
-        Spec(name: "--http2-max-concurrent-streams", value: "n",
-             help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",
-             defaultText: "100") { s, v in
+        Spec(
+            name: "--http2-max-concurrent-streams", value: "n",
+            help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",
+            defaultText: "100"
+        ) { s, v in
             s.http2MaxConcurrentStreams = try number(v, "--http2-max-concurrent-streams", in: 0...UInt32.max)
         },
-        Spec(name: "--http2-max-request-headers-kb", value: "KiB",
-             help: "HTTP/2: largest request header list, more gets 431 on that stream (Envoy max_request_headers_kb).",
-             defaultText: "60") { s, v in
+        Spec(
+            name: "--http2-max-request-headers-kb", value: "KiB",
+            help: "HTTP/2: largest request header list, more gets 431 on that stream (Envoy max_request_headers_kb).",
+            defaultText: "60"
+        ) { s, v in
             s.http2MaxRequestHeadersKB = try number(v, "--http2-max-request-headers-kb", in: Int.min...Int.max)
         },
-        Spec(name: "--http2-initial-stream-window-size", value: "bytes",
-             help: "HTTP/2: per-stream receive window (Envoy initial_stream_window_size).", defaultText: "262144") { s, v in
+        Spec(
+            name: "--http2-initial-stream-window-size", value: "bytes",
+            help: "HTTP/2: per-stream receive window (Envoy initial_stream_window_size).", defaultText: "262144"
+        ) { s, v in
             s.http2InitialStreamWindowSize = try number(v, "--http2-initial-stream-window-size", in: Int.min...Int.max)
         },
-        Spec(name: "--http2-initial-connection-window-size", value: "bytes",
-             help: "HTTP/2: per-connection receive window (Envoy initial_connection_window_size).",
-             defaultText: "1048576") { s, v in
-            s.http2InitialConnectionWindowSize = try number(v, "--http2-initial-connection-window-size", in: Int.min...Int.max)
+        Spec(
+            name: "--http2-initial-connection-window-size", value: "bytes",
+            help: "HTTP/2: per-connection receive window (Envoy initial_connection_window_size).",
+            defaultText: "1048576"
+        ) { s, v in
+            s.http2InitialConnectionWindowSize = try number(
+                v, "--http2-initial-connection-window-size", in: Int.min...Int.max)
         },
     ]
 
@@ -304,9 +387,12 @@ public enum AgentCommandLine {
     }
 
     /// A decimal integer in `range`, or an error naming the option.
-    static func number<T: FixedWidthInteger>(_ text: String, _ option: String, in range: ClosedRange<T>) throws(Failure) -> T {
+    static func number<T: FixedWidthInteger>(_ text: String, _ option: String, in range: ClosedRange<T>) throws(Failure)
+        -> T
+    {
         guard let value = T(text, radix: 10) else {
-            throw Failure(message: "\(option): '\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw Failure(
+                message: "\(option): '\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         guard range.contains(value) else {
             throw Failure(message: "\(option): \(value) is outside \(range.lowerBound)...\(range.upperBound)")

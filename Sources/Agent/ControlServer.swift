@@ -1,8 +1,8 @@
+internal import CSluice
 import Glibc
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
-internal import CSluice
 
 /// Serves control requests (`ControlRequest`, SluiceAPI) on a unix stream socket, one at a time,
 /// on the calling thread: the client writes a JSON request and shuts down its write side; the

@@ -60,8 +60,9 @@ final class NodePolicy {
         do {
             allocator = IdentityAllocator(state: try JSON.decode([String: UInt32].self, from: Files.read(path)))
         } catch {
-            throw AgentStartError(message: "\(path) cannot be read: \(error); the agent keeps identities there and "
-                + "does not start without them (remove the file only together with the pinned maps)")
+            throw AgentStartError(
+                message: "\(path) cannot be read: \(error); the agent keeps identities there and "
+                    + "does not start without them (remove the file only together with the pinned maps)")
         }
     }
 
@@ -80,11 +81,13 @@ final class NodePolicy {
         for (name, policy) in stored {
             let transaction: PolicyTransaction
             do {
-                transaction = try PolicyTransaction.apply(documents: policy.documents, fileName: policy.file,
-                                                          repository: repository)
+                transaction = try PolicyTransaction.apply(
+                    documents: policy.documents, fileName: policy.file,
+                    repository: repository)
             } catch {
-                throw Self.refusal("stored policy \(store.directory)/\(name) (applied from \(policy.file)) "
-                    + "no longer applies: \(error)")
+                throw Self.refusal(
+                    "stored policy \(store.directory)/\(name) (applied from \(policy.file)) "
+                        + "no longer applies: \(error)")
             }
             repository.commit(transaction.change)
             fqdnSelectorsByKey = transaction.applied(to: fqdnSelectorsByKey)
@@ -93,16 +96,18 @@ final class NodePolicy {
         var allocator = self.allocator
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
         guard snapshot.diagnostics.isEmpty else {
-            throw Self.refusal("the stored policies in \(store.directory) conflict: "
-                + snapshot.diagnostics.map(\.description).joined(separator: "; "))
+            throw Self.refusal(
+                "the stored policies in \(store.directory) conflict: "
+                    + snapshot.diagnostics.map(\.description).joined(separator: "; "))
         }
         self.allocator = allocator
         self.snapshot = snapshot
     }
 
     private static func refusal(_ reason: String) -> AgentStartError {
-        AgentStartError(message: reason + "; the agent does not start without the policies it was given "
-            + "(fix or remove the file, then start it again)")
+        AgentStartError(
+            message: reason + "; the agent does not start without the policies it was given "
+                + "(fix or remove the file, then start it again)")
     }
 
     /// Installs the restored snapshot into the maps (which hold what the last run left) and
@@ -113,8 +118,10 @@ final class NodePolicy {
         let snapshot = self.snapshot
         try withMapsLocked(snapshot) { extraPolicy, extraIPCache in
             guard let datapath else { return }
-            _ = try datapath.installPolicy(PolicyMaps(snapshot, hostIPv4: hostIPv4,
-                                                      extraPolicy: extraPolicy, extraIPCache: extraIPCache))
+            _ = try datapath.installPolicy(
+                PolicyMaps(
+                    snapshot, hostIPv4: hostIPv4,
+                    extraPolicy: extraPolicy, extraIPCache: extraIPCache))
         }
         store.compact()
         fqdnService?.publish(selectors: currentFQDNSelectors)
@@ -157,9 +164,10 @@ final class NodePolicy {
                 var journal: PolicyMapJournal?
                 do {
                     if let datapath {
-                        journal = try datapath.installPolicy(PolicyMaps(
-                            candidate, hostIPv4: hostIPv4,
-                            extraPolicy: extraPolicy, extraIPCache: extraIPCache))
+                        journal = try datapath.installPolicy(
+                            PolicyMaps(
+                                candidate, hostIPv4: hostIPv4,
+                                extraPolicy: extraPolicy, extraIPCache: extraIPCache))
                     }
                     mapsNs = Clock.monotonicNs() - mapsStart
                     if let stored = transaction.stored { staged = try store.stage(stored) }
@@ -171,8 +179,9 @@ final class NodePolicy {
                     do {
                         try journal?.rollback()
                     } catch let undo {
-                        throw failure(["storing the policy: \(error)", "undoing the map writes: \(undo)"],
-                                      mapsRestored: false)
+                        throw failure(
+                            ["storing the policy: \(error)", "undoing the map writes: \(undo)"],
+                            mapsRestored: false)
                     }
                     _ = publish?(previous)
                     throw failure(["storing the policy: \(error)"])
@@ -190,8 +199,9 @@ final class NodePolicy {
         if let staged { store.commitStaged(staged, keys: transaction.change.keys) }
         _ = publish?(candidate)
         fqdnService?.publish(selectors: currentFQDNSelectors)
-        lastInstall = InstallTiming(compileNs: compileNs, mapsNs: mapsNs, policyEntries: candidate.policyMap.count,
-                                    ipcacheEntries: candidate.ipcacheEntries().count)
+        lastInstall = InstallTiming(
+            compileNs: compileNs, mapsNs: mapsNs, policyEntries: candidate.policyMap.count,
+            ipcacheEntries: candidate.ipcacheEntries().count)
         return transaction.change.result
     }
 
@@ -228,15 +238,18 @@ final class NodePolicy {
             let identity = snapshot.identity(ofIPv4: e.ipv4)
             let labels = snapshot.identityLabels(identity)
             identities[identity] = labels
-            return EndpointDirectory.Endpoint(id: e.id, namespace: e.namespace, pod: e.podName,
-                                              ipv4: IPv4Address(networkOrder: e.ipv4).description, identity: identity, labels: labels)
+            return EndpointDirectory.Endpoint(
+                id: e.id, namespace: e.namespace, pod: e.podName,
+                ipv4: IPv4Address(networkOrder: e.ipv4).description, identity: identity, labels: labels)
         }
         for reserved: UInt32 in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] where identities[reserved] == nil {
             identities[reserved] = snapshot.identityLabels(reserved)
         }
         let file = EndpointDirectory.File(
             nodeName: nodeName, endpoints: entries,
-            identities: identities.keys.sorted().map { EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? []) },
+            identities: identities.keys.sorted().map {
+                EndpointDirectory.Identity(identity: $0, labels: identities[$0] ?? [])
+            },
             policies: snapshot.policies.map {
                 EndpointDirectory.Policy(ref: $0.ref, kind: $0.kind.rawValue, namespace: $0.namespace, name: $0.name)
             })

@@ -45,8 +45,10 @@ struct PolicyStore {
         for name in Files.list(directory).sorted() {
             let path = directory + "/" + name
             if name.hasSuffix(".yaml") {
-                throw PolicyStoreError(path: path, reason: "is YAML stored by an earlier agent version, which this one "
-                    + "cannot read; remove the file and apply the policy again (sluice apply -f FILE)")
+                throw PolicyStoreError(
+                    path: path,
+                    reason: "is YAML stored by an earlier agent version, which this one "
+                        + "cannot read; remove the file and apply the policy again (sluice apply -f FILE)")
             }
             guard name.hasSuffix(".json") else { continue }
             let bytes: [UInt8]

@@ -15,12 +15,15 @@ struct PolicyTransaction {
 
     /// Parses and validates the documents of a file into a transaction that sets them; nothing
     /// changes. Throws the first `LoadError` (file, line, column, field).
-    static func apply(documents: [PolicyNode], fileName: String,
-                      repository: PolicyRepository) throws(LoadError) -> PolicyTransaction {
+    static func apply(
+        documents: [PolicyNode], fileName: String,
+        repository: PolicyRepository
+    ) throws(LoadError) -> PolicyTransaction {
         let change = try repository.prepareApply(documents: documents, fileName: fileName)
         let selectors = try FQDNSelectorSet.parse(documents: documents, fileName: fileName)
-        return PolicyTransaction(fileName: fileName, change: change, fqdnSelectors: selectors,
-                                 stored: StoredPolicy(file: fileName, documents: documents))
+        return PolicyTransaction(
+            fileName: fileName, change: change, fqdnSelectors: selectors,
+            stored: StoredPolicy(file: fileName, documents: documents))
     }
 
     /// `selectors` (by object) with this change made.
@@ -44,8 +47,11 @@ struct PolicyTransactionError: Error, CustomStringConvertible {
     var mapsRestored = true
 
     var description: String {
-        let head = mapsRestored ? "\(fileName): not applied, the policy in force is unchanged"
+        let head =
+            mapsRestored
+            ? "\(fileName): not applied, the policy in force is unchanged"
             : "\(fileName): not applied; the maps hold part of it, the rest keeps the policy in force"
-        return reasons.count == 1 ? head + ": " + reasons[0] : ([head + ":"] + reasons.map { "  " + $0 }).joined(separator: "\n")
+        return reasons.count == 1
+            ? head + ": " + reasons[0] : ([head + ":"] + reasons.map { "  " + $0 }).joined(separator: "\n")
     }
 }

@@ -26,8 +26,10 @@ public struct AnswerSummary: Hashable, Sendable {
     /// True when the message has no question (Cilium: "Invalid DNS message").
     public var hasNoQuestion: Bool
 
-    public init(qname: String, qtypes: [RRType], ips: [IPAddress], ttl: UInt32, cnames: [String], rcode: RCode,
-                rrtypes: [RRType], hasOffChainRecords: Bool, hasNoQuestion: Bool) {
+    public init(
+        qname: String, qtypes: [RRType], ips: [IPAddress], ttl: UInt32, cnames: [String], rcode: RCode,
+        rrtypes: [RRType], hasOffChainRecords: Bool, hasNoQuestion: Bool
+    ) {
         self.qname = qname
         self.qtypes = qtypes
         self.ips = ips
@@ -43,9 +45,10 @@ public struct AnswerSummary: Hashable, Sendable {
     /// (case-insensitive), starting at the first question's name; a CNAME moves the chain to its
     /// target. Authority and additional records are not looked at.
     public static func extract(from message: DNSMessage) -> AnswerSummary {
-        var summary = AnswerSummary(qname: "", qtypes: message.questions.map(\.type), ips: [], ttl: UInt32.max,
-                                    cnames: [], rcode: message.rcode, rrtypes: [], hasOffChainRecords: false,
-                                    hasNoQuestion: message.questions.isEmpty)
+        var summary = AnswerSummary(
+            qname: "", qtypes: message.questions.map(\.type), ips: [], ttl: UInt32.max,
+            cnames: [], rcode: message.rcode, rrtypes: [], hasOffChainRecords: false,
+            hasNoQuestion: message.questions.isEmpty)
         guard let question = message.questions.first else { return summary }
         summary.qname = question.name.lowercasedText
         var chainName = question.name

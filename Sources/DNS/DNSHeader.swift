@@ -24,9 +24,11 @@ public struct DNSHeader: Hashable, Sendable {
     /// its 8 extended bits. The serializer splits it back.
     public var rcode: RCode
 
-    public init(id: UInt16 = 0, qr: Bool = false, opcode: UInt8 = 0, aa: Bool = false, tc: Bool = false,
-                rd: Bool = false, ra: Bool = false, z: Bool = false, ad: Bool = false, cd: Bool = false,
-                rcode: RCode = .noError) {
+    public init(
+        id: UInt16 = 0, qr: Bool = false, opcode: UInt8 = 0, aa: Bool = false, tc: Bool = false,
+        rd: Bool = false, ra: Bool = false, z: Bool = false, ad: Bool = false, cd: Bool = false,
+        rcode: RCode = .noError
+    ) {
         self.id = id
         self.qr = qr
         self.opcode = opcode & 0x0F
@@ -44,9 +46,10 @@ public struct DNSHeader: Hashable, Sendable {
     init(id: UInt16, flags: UInt16) {
         let high = UInt8(flags >> 8)
         let low = UInt8(flags & 0xFF)
-        self.init(id: id, qr: high & 0x80 != 0, opcode: (high >> 3) & 0x0F, aa: high & 0x04 != 0,
-                  tc: high & 0x02 != 0, rd: high & 0x01 != 0, ra: low & 0x80 != 0, z: low & 0x40 != 0,
-                  ad: low & 0x20 != 0, cd: low & 0x10 != 0, rcode: RCode(UInt16(low & 0x0F)))
+        self.init(
+            id: id, qr: high & 0x80 != 0, opcode: (high >> 3) & 0x0F, aa: high & 0x04 != 0,
+            tc: high & 0x02 != 0, rd: high & 0x01 != 0, ra: low & 0x80 != 0, z: low & 0x40 != 0,
+            ad: low & 0x20 != 0, cd: low & 0x10 != 0, rcode: RCode(UInt16(low & 0x0F)))
     }
 
     /// The 16-bit flags word as written on the wire (only the low 4 bits of `rcode`).

@@ -11,8 +11,10 @@ public struct DNSMessage: Hashable, Sendable {
     public var additionals: [ResourceRecord]
     public var opt: OPTRecord?
 
-    public init(header: DNSHeader, questions: [Question] = [], answers: [ResourceRecord] = [],
-                authorities: [ResourceRecord] = [], additionals: [ResourceRecord] = [], opt: OPTRecord? = nil) {
+    public init(
+        header: DNSHeader, questions: [Question] = [], answers: [ResourceRecord] = [],
+        authorities: [ResourceRecord] = [], additionals: [ResourceRecord] = [], opt: OPTRecord? = nil
+    ) {
         self.header = header
         self.questions = questions
         self.answers = answers

@@ -34,8 +34,9 @@ public enum DNSParser {
         if let opt {
             header.rcode = RCode(UInt16(opt.extendedRcode) << 4 | UInt16(header.rcode.headerBits))
         }
-        return DNSMessage(header: header, questions: questions, answers: answers, authorities: authorities,
-                          additionals: additionals, opt: opt)
+        return DNSMessage(
+            header: header, questions: questions, answers: answers, authorities: authorities,
+            additionals: additionals, opt: opt)
     }
 
     static func readQuestion(_ reader: inout WireReader) throws(DNSParseError) -> Question {
@@ -46,8 +47,10 @@ public enum DNSParser {
 
     /// Reads `count` records. An OPT record is only accepted when `allowOPT` (the additional
     /// section) and goes into `opt` instead of the result.
-    private static func readSection(_ reader: inout WireReader, count: Int, allowOPT: Bool,
-                                    opt: inout OPTRecord?) throws(DNSParseError) -> [ResourceRecord] {
+    private static func readSection(
+        _ reader: inout WireReader, count: Int, allowOPT: Bool,
+        opt: inout OPTRecord?
+    ) throws(DNSParseError) -> [ResourceRecord] {
         var records: [ResourceRecord] = []
         records.reserveCapacity(min(count, reader.remaining / minRecordSize))
         for _ in 0..<count {

@@ -15,29 +15,35 @@ public enum DNSReply {
     /// For `.formErr` a query whose question cannot be parsed still gets a reply: the header
     /// alone, echoing only the ID (miekg/dns `SetRcodeFormatError`). Other rcodes rethrow the parse error, and so
     /// does FORMERR when there are fewer than 12 bytes (nothing sensible to answer).
-    public static func error(for queryBytes: UnsafeRawBufferPointer, rcode: RCode,
-                             recursionAvailable: Bool = true,
-                             udpPayloadSize: UInt16 = defaultUDPPayloadSize) throws(DNSParseError) -> [UInt8] {
+    public static func error(
+        for queryBytes: UnsafeRawBufferPointer, rcode: RCode,
+        recursionAvailable: Bool = true,
+        udpPayloadSize: UInt16 = defaultUDPPayloadSize
+    ) throws(DNSParseError) -> [UInt8] {
         let head: QueryHead
         do {
             head = try DNSParser.parseQueryHead(queryBytes)
         } catch {
             guard rcode == .formErr, queryBytes.count >= DNSLimits.headerSize else { throw error }
-            let header = DNSHeader(id: UInt16(queryBytes[0]) << 8 | UInt16(queryBytes[1]), qr: true,
-                                   ra: recursionAvailable, rcode: rcode)
+            let header = DNSHeader(
+                id: UInt16(queryBytes[0]) << 8 | UInt16(queryBytes[1]), qr: true,
+                ra: recursionAvailable, rcode: rcode)
             return DNSSerializer.serialize(DNSMessage(header: header), compress: false)
         }
-        return error(for: queryBytes, head: head, rcode: rcode, recursionAvailable: recursionAvailable,
-                     udpPayloadSize: udpPayloadSize)
+        return error(
+            for: queryBytes, head: head, rcode: rcode, recursionAvailable: recursionAvailable,
+            udpPayloadSize: udpPayloadSize)
     }
 
     /// The same reply for a query already parsed into `head` (the proxy parsed it to decide):
     /// the header, the question copied from the query's bytes (the serializer would write the
     /// same bytes: an uncompressed name, its type and class) and the OPT record. A question whose
     /// name the query compressed is written by the serializer instead.
-    public static func error(for queryBytes: UnsafeRawBufferPointer, head: QueryHead, rcode: RCode,
-                             recursionAvailable: Bool = true,
-                             udpPayloadSize: UInt16 = defaultUDPPayloadSize) -> [UInt8] {
+    public static func error(
+        for queryBytes: UnsafeRawBufferPointer, head: QueryHead, rcode: RCode,
+        recursionAvailable: Bool = true,
+        udpPayloadSize: UInt16 = defaultUDPPayloadSize
+    ) -> [UInt8] {
         let header = replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable)
         let questionBytes = head.question == nil ? 0 : head.questionEnd - DNSLimits.headerSize
         if let question = head.question, question.name.wireLength + 4 != questionBytes {
@@ -81,16 +87,20 @@ public enum DNSReply {
     }
 
     /// `serialized` for tests: the reference the copying path is held to.
-    static func errorBySerializing(for queryBytes: UnsafeRawBufferPointer, rcode: RCode,
-                                   recursionAvailable: Bool = true,
-                                   udpPayloadSize: UInt16 = defaultUDPPayloadSize) throws(DNSParseError) -> [UInt8] {
+    static func errorBySerializing(
+        for queryBytes: UnsafeRawBufferPointer, rcode: RCode,
+        recursionAvailable: Bool = true,
+        udpPayloadSize: UInt16 = defaultUDPPayloadSize
+    ) throws(DNSParseError) -> [UInt8] {
         let head = try DNSParser.parseQueryHead(queryBytes)
-        return serialized(head: head, header: replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable),
-                          udpPayloadSize: udpPayloadSize)
+        return serialized(
+            head: head, header: replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable),
+            udpPayloadSize: udpPayloadSize)
     }
 
     private static func replyHeader(to query: DNSHeader, rcode: RCode, recursionAvailable: Bool) -> DNSHeader {
-        DNSHeader(id: query.id, qr: true, opcode: query.opcode, rd: query.rd, ra: recursionAvailable,
-                  cd: query.cd, rcode: rcode)
+        DNSHeader(
+            id: query.id, qr: true, opcode: query.opcode, rd: query.rd, ra: recursionAvailable,
+            cd: query.cd, rcode: rcode)
     }
 }

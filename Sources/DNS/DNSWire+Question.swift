@@ -2,7 +2,8 @@ extension DNSWire {
     /// The header counts of a message (QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT), nil when shorter
     /// than a header.
     public static func counts(_ bytes: UnsafeRawBufferPointer)
-        -> (questions: UInt16, answers: UInt16, authorities: UInt16, additionals: UInt16)? {
+        -> (questions: UInt16, answers: UInt16, authorities: UInt16, additionals: UInt16)?
+    {
         guard bytes.count >= DNSLimits.headerSize else { return nil }
         func u16(_ at: Int) -> UInt16 { UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1]) }
         return (u16(4), u16(6), u16(8), u16(10))

@@ -138,8 +138,8 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     private static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
         switch byte {
         case UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "'"), UInt8(ascii: "@"),
-             UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\""),
-             UInt8(ascii: "\\"):
+            UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\""),
+            UInt8(ascii: "\\"):
             out.append(UInt8(ascii: "\\"))
             out.append(byte)
         case 0x21...0x7E:
@@ -155,7 +155,8 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     /// Case-insensitive equality (RFC 4343): length bytes compare exactly, label bytes ASCII-folded.
     public static func == (lhs: DomainName, rhs: DomainName) -> Bool {
         guard lhs.wireBytes.count == rhs.wireBytes.count else { return false }
-        for index in lhs.wireBytes.indices where ASCII.lower(lhs.wireBytes[index]) != ASCII.lower(rhs.wireBytes[index]) {
+        for index in lhs.wireBytes.indices where ASCII.lower(lhs.wireBytes[index]) != ASCII.lower(rhs.wireBytes[index])
+        {
             return false
         }
         return true

@@ -14,8 +14,10 @@ public struct OPTRecord: Hashable, Sendable {
     /// The options (code, length, value ...), raw as on the wire; checked to tile exactly.
     public var options: [UInt8]
 
-    public init(udpPayloadSize: UInt16, extendedRcode: UInt8 = 0, version: UInt8 = 0, dnssecOK: Bool = false,
-                zFlags: UInt16 = 0, options: [UInt8] = []) {
+    public init(
+        udpPayloadSize: UInt16, extendedRcode: UInt8 = 0, version: UInt8 = 0, dnssecOK: Bool = false,
+        zFlags: UInt16 = 0, options: [UInt8] = []
+    ) {
         self.udpPayloadSize = udpPayloadSize
         self.extendedRcode = extendedRcode
         self.version = version
@@ -34,9 +36,10 @@ public struct OPTRecord: Hashable, Sendable {
             index += 4 + length
         }
         let flags = UInt16(truncatingIfNeeded: ttl)
-        self.init(udpPayloadSize: rawClass, extendedRcode: UInt8(truncatingIfNeeded: ttl >> 24),
-                  version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: flags & 0x8000 != 0,
-                  zFlags: flags & 0x7FFF, options: options)
+        self.init(
+            udpPayloadSize: rawClass, extendedRcode: UInt8(truncatingIfNeeded: ttl >> 24),
+            version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: flags & 0x8000 != 0,
+            zFlags: flags & 0x7FFF, options: options)
     }
 
     /// The TTL field as written, with `rcode`'s extended bits.

@@ -47,19 +47,23 @@ extension DNSParser {
             try reader.skipName()
             try reader.skip(4)
         }
-        let opt = try skipRecords(&reader, answers: Int(recordCounts.0), authorities: Int(recordCounts.1),
-                                  additionals: Int(recordCounts.2))
+        let opt = try skipRecords(
+            &reader, answers: Int(recordCounts.0), authorities: Int(recordCounts.1),
+            additionals: Int(recordCounts.2))
         guard reader.isAtEnd else { throw .countMismatch }
         if let opt {
             header.rcode = RCode(UInt16(opt.extendedRcode) << 4 | UInt16(header.rcode.headerBits))
         }
-        return QueryHead(header: header, questionCount: questionCount, question: question,
-                         questionEnd: questionEnd, opt: opt)
+        return QueryHead(
+            header: header, questionCount: questionCount, question: question,
+            questionEnd: questionEnd, opt: opt)
     }
 
     /// Steps over the three record sections with the same OPT rules as `parse`, returning the OPT.
-    private static func skipRecords(_ reader: inout WireReader, answers: Int, authorities: Int,
-                                    additionals: Int) throws(DNSParseError) -> OPTRecord? {
+    private static func skipRecords(
+        _ reader: inout WireReader, answers: Int, authorities: Int,
+        additionals: Int
+    ) throws(DNSParseError) -> OPTRecord? {
         var opt: OPTRecord?
         let total = answers + authorities + additionals
         for index in 0..<total {

@@ -12,8 +12,9 @@ public enum RData: Hashable, Sendable {
     /// Character strings, each at most 255 bytes on the wire.
     case txt([[UInt8]])
     case srv(priority: UInt16, weight: UInt16, port: UInt16, target: DomainName)
-    case soa(mname: DomainName, rname: DomainName, serial: UInt32, refresh: UInt32, retry: UInt32,
-             expire: UInt32, minimum: UInt32)
+    case soa(
+        mname: DomainName, rname: DomainName, serial: UInt32, refresh: UInt32, retry: UInt32,
+        expire: UInt32, minimum: UInt32)
     /// Any other type, rdata as received (RFC 3597). Names inside are not decompressed, so only
     /// types whose rdata must not be compressed belong here.
     case opaque(type: RRType, bytes: [UInt8])
@@ -70,8 +71,9 @@ extension WireReader {
             let mname = try readRdataName(end: end)
             let rname = try readRdataName(end: end)
             guard end - offset == 20 else { throw .badRdata }
-            rdata = .soa(mname: mname, rname: rname, serial: try readU32(), refresh: try readU32(),
-                         retry: try readU32(), expire: try readU32(), minimum: try readU32())
+            rdata = .soa(
+                mname: mname, rname: rname, serial: try readU32(), refresh: try readU32(),
+                retry: try readU32(), expire: try readU32(), minimum: try readU32())
         default:
             rdata = .opaque(type: type, bytes: try readBytes(length))
         }

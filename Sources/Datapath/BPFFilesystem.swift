@@ -1,7 +1,7 @@
 internal import CSluice
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// The BPF filesystem where Sluice pins its maps and its sk_lookup link.

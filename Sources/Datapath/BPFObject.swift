@@ -2,7 +2,7 @@ internal import CLibbpf
 internal import CSluice
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Owner of one loaded `struct bpf_object` (one `.o` from `bpf/`). Maps declared with
@@ -38,7 +38,9 @@ final class BPFObject {
         // dropped and recreated: its contents are state the agent rebuilds (policy, ipcache) or
         // history (flows, conntrack), and the alternative is an agent that cannot start.
         let stale = CSluice_bpf_object_unpin_stale(object) { pin in
-            if let pin { fputs("sluice: pinned map \(String(cString: pin)) has another definition; recreating it\n", stderr) }
+            if let pin {
+                fputs("sluice: pinned map \(String(cString: pin)) has another definition; recreating it\n", stderr)
+            }
         }
         if stale < 0 {
             bpf_object__close(object)

@@ -2,7 +2,7 @@ internal import CLibbpf
 internal import CSluice
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 extension Datapath {
@@ -51,7 +51,8 @@ extension Datapath {
         if fd >= 0 {
             var inode: UInt32 = 0
             if CSluice_bpf_link_netns_ino(fd, &inode) == 0, inode == netnsInode,
-               bpf_link_update(fd, skLookupProgramFD, nil) == 0 {
+                bpf_link_update(fd, skLookupProgramFD, nil) == 0
+            {
                 replaceLinkFD(fd)
                 return true
             }

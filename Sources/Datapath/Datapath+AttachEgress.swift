@@ -1,7 +1,7 @@
 internal import CLibbpf
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Attaching `sluice_tc_to_endpoint` (the ingress policy of traffic toward a pod that no local

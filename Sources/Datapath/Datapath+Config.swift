@@ -16,8 +16,10 @@ extension Datapath {
     /// Writes the deny response into `sluice_config`, keeping its other options.
     public func setDenyResponse(_ response: DenyResponse) throws {
         try updateConfig {
-            $0.deny_response = UInt8(response == .icmp ? SLUICE_DENY_RESPONSE_ICMP.rawValue
-                                                       : SLUICE_DENY_RESPONSE_NONE.rawValue)
+            $0.deny_response = UInt8(
+                response == .icmp
+                    ? SLUICE_DENY_RESPONSE_ICMP.rawValue
+                    : SLUICE_DENY_RESPONSE_NONE.rawValue)
         }
     }
 
@@ -42,7 +44,8 @@ extension Datapath {
         var key: UInt32 = 0
         var value = try config()
         change(&value)
-        try DatapathError.checkMapCall(bpf_map_update_elem(fd, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
-                                       "sluice_config")
+        try DatapathError.checkMapCall(
+            bpf_map_update_elem(fd, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
+            "sluice_config")
     }
 }

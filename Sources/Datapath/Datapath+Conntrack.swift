@@ -3,8 +3,8 @@ public import CSluiceShared
 public import SluiceAPI
 
 #if canImport(Glibc)
-internal import Glibc
-internal import SluiceIO
+    internal import Glibc
+    internal import SluiceIO
 #endif
 
 /// The agent's side of connection tracking (`sluice_ct`, `bpf/lib/conntrack.h`): the lifetime
@@ -56,14 +56,16 @@ extension Datapath {
             var key = tuple
             var current = sluice_ct_entry()
             guard bpf_map_lookup_elem(fd, &key, &current) == 0,
-                  !Datapath.isLive(current, proto: tuple.proto, nowSeconds: nowSeconds)
+                !Datapath.isLive(current, proto: tuple.proto, nowSeconds: nowSeconds)
             else { continue }
             let status = bpf_map_delete_elem(fd, &key)
             if status == 0 {
                 sweep.removed += 1
             } else {
                 let error = status == -1 ? Glibc.errno : -status
-                if error != ENOENT { throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: "sluice_ct") }
+                if error != ENOENT {
+                    throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: "sluice_ct")
+                }
             }
         }
         return sweep
@@ -72,8 +74,9 @@ extension Datapath {
     /// Destination addresses (network order) of tracked connections still open: live (younger
     /// than their lifetime) and without a FIN or RST seen. One walk of `sluice_ct`, no deletes.
     public func openConnectionDestinations(nowSeconds: UInt32 = Datapath.monotonicSeconds()) throws -> Set<UInt32> {
-        let map = try dumpMap(try tcObject.mapFD(named: "sluice_ct"), "sluice_ct", key: sluice_tuple(),
-                              value: sluice_ct_entry())
+        let map = try dumpMap(
+            try tcObject.mapFD(named: "sluice_ct"), "sluice_ct", key: sluice_tuple(),
+            value: sluice_ct_entry())
         var result = Set<UInt32>()
         for (tuple, entry) in map where entry.flags & UInt32(SLUICE_CT_CLOSED) == 0 {
             if Datapath.isLive(entry, proto: tuple.proto, nowSeconds: nowSeconds) { result.insert(tuple.dst_ip4) }
@@ -104,8 +107,9 @@ extension Datapath {
 
     /// Every tracked connection (one walk of the pinned `sluice_ct`), sorted by source then destination.
     public func conntrackEntries() throws -> [ConntrackEntry] {
-        let map = try dumpMap(try tcObject.mapFD(named: "sluice_ct"), "sluice_ct", key: sluice_tuple(),
-                              value: sluice_ct_entry())
+        let map = try dumpMap(
+            try tcObject.mapFD(named: "sluice_ct"), "sluice_ct", key: sluice_tuple(),
+            value: sluice_ct_entry())
         func ip(_ v: UInt32) -> String { "\(v & 0xFF).\(v >> 8 & 0xFF).\(v >> 16 & 0xFF).\(v >> 24)" }
         let names: [(UInt32, String)] = [
             (UInt32(SLUICE_CT_SEEN_BY_FROM_POD), "from-pod"), (UInt32(SLUICE_CT_SEEN_BY_TO_POD), "to-pod"),
@@ -114,10 +118,17 @@ extension Datapath {
             (UInt32(SLUICE_CT_RX_CLOSING), "rx-closing"),
         ]
         return map.map { tuple, entry in
-            let proto = tuple.proto == UInt8(IPPROTO_TCP) ? "TCP" : tuple.proto == UInt8(IPPROTO_UDP) ? "UDP" : String(tuple.proto)
-            return ConntrackEntry(proto: proto, source: ip(tuple.src_ip4), destination: ip(tuple.dst_ip4),
-                                  sourcePort: tuple.src_port, destinationPort: tuple.dst_port, createdNs: entry.created_ns,
-                                  flags: names.filter { UInt32(entry.flags) & $0.0 != 0 }.map(\.1))
-        }.sorted { ($0.source, $0.sourcePort, $0.destination, $0.destinationPort) < ($1.source, $1.sourcePort, $1.destination, $1.destinationPort) }
+            let proto =
+                tuple.proto == UInt8(IPPROTO_TCP)
+                ? "TCP" : tuple.proto == UInt8(IPPROTO_UDP) ? "UDP" : String(tuple.proto)
+            return ConntrackEntry(
+                proto: proto, source: ip(tuple.src_ip4), destination: ip(tuple.dst_ip4),
+                sourcePort: tuple.src_port, destinationPort: tuple.dst_port, createdNs: entry.created_ns,
+                flags: names.filter { UInt32(entry.flags) & $0.0 != 0 }.map(\.1))
+        }.sorted {
+            ($0.source, $0.sourcePort, $0.destination, $0.destinationPort) < (
+                $1.source, $1.sourcePort, $1.destination, $1.destinationPort
+            )
+        }
     }
 }

@@ -3,7 +3,7 @@ public import CSluiceShared
 public import Policy
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Incremental writes for learned toFQDNs IPs (between two full `syncL3L4` runs). The
@@ -13,8 +13,9 @@ extension Datapath {
     /// Writes policy entries (new or changed).
     public func writePolicyEntries(_ entries: [PolicyMapKey: PolicyMapAction]) throws {
         guard !entries.isEmpty else { return }
-        try upsert(try tcObject.mapFD(named: "sluice_policy"), "sluice_policy", Datapath.policyEntries(entries),
-                   current: [:])
+        try upsert(
+            try tcObject.mapFD(named: "sluice_policy"), "sluice_policy", Datapath.policyEntries(entries),
+            current: [:])
     }
 
     /// Deletes policy entries; absent ones are not an error.
@@ -38,15 +39,19 @@ extension Datapath {
     public func deleteIPCache(ipv4: UInt32, prefixLength: UInt8) throws {
         defer { steeringEpoch.changed() }
         let key = sluice_ipcache_key(prefixlen: UInt32(prefixLength), ip4: ipv4)
-        try deleteStale(try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache", keep: [:],
-                        current: [key: sluice_ipcache_value()])
+        try deleteStale(
+            try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache", keep: [:],
+            current: [key: sluice_ipcache_value()])
     }
 
     /// Every ipcache entry (pinned, so it holds what an earlier run wrote).
     public func ipcacheContents() throws -> [IPCacheEntry] {
-        let map = try dumpMap(try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache",
-                              key: sluice_ipcache_key(), value: sluice_ipcache_value())
-        return map.map { IPCacheEntry(ipv4: $0.key.ip4, prefixLength: UInt8($0.key.prefixlen), identity: $0.value.identity) }
-            .sorted()
+        let map = try dumpMap(
+            try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache",
+            key: sluice_ipcache_key(), value: sluice_ipcache_value())
+        return map.map {
+            IPCacheEntry(ipv4: $0.key.ip4, prefixLength: UInt8($0.key.prefixlen), identity: $0.value.identity)
+        }
+        .sorted()
     }
 }

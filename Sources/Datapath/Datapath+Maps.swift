@@ -2,7 +2,7 @@ internal import CLibbpf
 public import CSluiceShared
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Typed access to the pinned maps. Each call is one `bpf(2)` syscall unless it says otherwise.
@@ -53,8 +53,9 @@ extension Datapath {
             if info.ifindex != 0 { veths[sluice_veth_key(ifindex: info.ifindex)] = info }
         }
         let currentVeths = try dumpMap(vethsFD, "sluice_veths", key: sluice_veth_key(), value: sluice_endpoint_info())
-        let currentAddresses = try dumpMap(endpointsFD, "sluice_endpoints", key: sluice_endpoint_key(),
-                                           value: sluice_endpoint_info())
+        let currentAddresses = try dumpMap(
+            endpointsFD, "sluice_endpoints", key: sluice_endpoint_key(),
+            value: sluice_endpoint_info())
         try upsert(vethsFD, "sluice_veths", veths, current: currentVeths)
         try upsert(endpointsFD, "sluice_endpoints", addresses, current: currentAddresses)
         try deleteStale(endpointsFD, "sluice_endpoints", keep: addresses, current: currentAddresses)
@@ -94,7 +95,8 @@ extension Datapath {
         var next = sluice_l7_key()
         var hasKey = false
         while true {
-            let status = hasKey
+            let status =
+                hasKey
                 ? bpf_map_get_next_key(l7PortsFD, &key, &next)
                 : bpf_map_get_next_key(l7PortsFD, nil, &next)
             if status < 0 {

@@ -3,8 +3,8 @@ public import CSluiceShared
 public import Policy
 
 #if canImport(Glibc)
-internal import Glibc
-internal import SluiceModel
+    internal import Glibc
+    internal import SluiceModel
 #endif
 
 /// The L3/L4 policy in the datapath: writing a snapshot's policy map, enforcement flags and
@@ -22,17 +22,21 @@ extension Datapath {
     /// `hostIPv4` (network order) are the node's own addresses (identity host).
     /// `extraPolicy` and `extraIPCache` are entries the snapshot does not hold but that must stay
     /// (the learned toFQDNs IPs: `FQDNIdentity` /32s and their policy entries).
-    public func syncL3L4(_ snapshot: PolicySnapshot, hostIPv4: [UInt32],
-                         extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []) throws {
-        let target = PolicyMaps(snapshot, l7Ports: try l7Ports(), hostIPv4: hostIPv4, extraPolicy: extraPolicy,
-                                extraIPCache: extraIPCache)
+    public func syncL3L4(
+        _ snapshot: PolicySnapshot, hostIPv4: [UInt32],
+        extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []
+    ) throws {
+        let target = PolicyMaps(
+            snapshot, l7Ports: try l7Ports(), hostIPv4: hostIPv4, extraPolicy: extraPolicy,
+            extraIPCache: extraIPCache)
         _ = try installPolicy(target)
     }
 
     /// The current contents of `sluice_policy` (walks the map: two syscalls per entry).
     public func policyMapContents() throws -> [sluice_policy_key: sluice_policy_value] {
-        try dumpMap(try tcObject.mapFD(named: "sluice_policy"), "sluice_policy", key: sluice_policy_key(),
-                    value: sluice_policy_value())
+        try dumpMap(
+            try tcObject.mapFD(named: "sluice_policy"), "sluice_policy", key: sluice_policy_key(),
+            value: sluice_policy_value())
     }
 
     /// Policy map entries as kernel structs.
@@ -40,8 +44,9 @@ extension Datapath {
         var result: [sluice_policy_key: sluice_policy_value] = [:]
         result.reserveCapacity(map.count)
         for (key, action) in map {
-            let k = sluice_policy_key(endpoint_id: key.endpointID, identity: key.identity, port: key.port,
-                                      proto: key.proto, direction: direction(key.direction))
+            let k = sluice_policy_key(
+                endpoint_id: key.endpointID, identity: key.identity, port: key.port,
+                proto: key.proto, direction: direction(key.direction))
             var value = sluice_policy_value()
             switch action {
             case .allow:
@@ -50,7 +55,9 @@ extension Datapath {
                 value.action = UInt8(SLUICE_POLICY_DENY.rawValue)
             case .redirect(let kind):
                 value.action = UInt8(SLUICE_POLICY_REDIRECT.rawValue)
-                let proxy = kind == .http ? SLUICE_PROXY_HTTP
+                let proxy =
+                    kind == .http
+                    ? SLUICE_PROXY_HTTP
                     : key.proto == IPProtocol.udp ? SLUICE_PROXY_DNS_UDP : SLUICE_PROXY_DNS_TCP
                 value.proxy_kind = UInt8(proxy.rawValue)
             }
@@ -73,7 +80,8 @@ extension Datapath {
     }
 
     static func ipcacheEntries(_ snapshot: PolicySnapshot, hostIPv4: [UInt32])
-        -> [sluice_ipcache_key: sluice_ipcache_value] {
+        -> [sluice_ipcache_key: sluice_ipcache_value]
+    {
         var result: [sluice_ipcache_key: sluice_ipcache_value] = [:]
         for entry in snapshot.ipcacheEntries(hostIPv4: hostIPv4) {
             result[sluice_ipcache_key(prefixlen: UInt32(entry.prefixLength), ip4: entry.ipv4)] =
@@ -89,16 +97,21 @@ extension Datapath {
 
     // MARK: map walking
 
-    func upsert<K: Hashable & BitwiseCopyable, V: Equatable & BitwiseCopyable>(_ fd: Int32, _ name: String, _ entries: [K: V],
-                                                    current: [K: V]) throws {
+    func upsert<K: Hashable & BitwiseCopyable, V: Equatable & BitwiseCopyable>(
+        _ fd: Int32, _ name: String, _ entries: [K: V],
+        current: [K: V]
+    ) throws {
         for (key, value) in entries where current[key] != value {
             var k = key
             var v = value
-            try DatapathError.checkMapCall(bpf_map_update_elem(fd, &k, &v, UInt64(BPF_ANY)), "bpf_map_update_elem", name)
+            try DatapathError.checkMapCall(
+                bpf_map_update_elem(fd, &k, &v, UInt64(BPF_ANY)), "bpf_map_update_elem", name)
         }
     }
 
-    func deleteStale<K: Hashable & BitwiseCopyable, V>(_ fd: Int32, _ name: String, keep: [K: V], current: [K: V]) throws {
+    func deleteStale<K: Hashable & BitwiseCopyable, V>(_ fd: Int32, _ name: String, keep: [K: V], current: [K: V])
+        throws
+    {
         for key in current.keys where keep[key] == nil {
             var k = key
             let status = bpf_map_delete_elem(fd, &k)
@@ -109,7 +122,9 @@ extension Datapath {
     }
 
     /// Every entry of a map (two syscalls per entry). `key`/`value` are zero values of the types.
-    func dumpMap<K: Hashable & BitwiseCopyable, V: BitwiseCopyable>(_ fd: Int32, _ name: String, key: K, value: V) throws -> [K: V] {
+    func dumpMap<K: Hashable & BitwiseCopyable, V: BitwiseCopyable>(_ fd: Int32, _ name: String, key: K, value: V)
+        throws -> [K: V]
+    {
         var result: [K: V] = [:]
         var current = key
         var next = key

@@ -2,7 +2,7 @@ internal import CLibbpf
 internal import CSluiceShared
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// One policy install into the maps, all or nothing: the writes of a `PolicyInstallPlan`, each
@@ -16,12 +16,15 @@ extension Datapath {
     public func policyMaps() throws -> PolicyMaps {
         PolicyMaps(
             l7Ports: try l7Ports(),
-            policy: try dumpMap(try tcObject.mapFD(named: "sluice_policy"), "sluice_policy",
-                                key: sluice_policy_key(), value: sluice_policy_value()),
-            modes: try dumpMap(try tcObject.mapFD(named: "sluice_policy_mode"), "sluice_policy_mode",
-                               key: sluice_policy_mode_key(), value: sluice_policy_mode()),
-            ipcache: try dumpMap(try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache",
-                                 key: sluice_ipcache_key(), value: sluice_ipcache_value()))
+            policy: try dumpMap(
+                try tcObject.mapFD(named: "sluice_policy"), "sluice_policy",
+                key: sluice_policy_key(), value: sluice_policy_value()),
+            modes: try dumpMap(
+                try tcObject.mapFD(named: "sluice_policy_mode"), "sluice_policy_mode",
+                key: sluice_policy_mode_key(), value: sluice_policy_mode()),
+            ipcache: try dumpMap(
+                try tcObject.mapFD(named: "sluice_ipcache"), "sluice_ipcache",
+                key: sluice_ipcache_key(), value: sluice_ipcache_value()))
     }
 
     /// Makes the policy maps equal to `target` in the order of `PolicyInstallPlan`. Returns the
@@ -33,8 +36,9 @@ extension Datapath {
         do {
             current = try policyMaps()
         } catch {
-            throw PolicyInstallError(failure: error as? DatapathError ?? DatapathError(call: "read", errno: EIO),
-                                     detail: "", rollback: nil)
+            throw PolicyInstallError(
+                failure: error as? DatapathError ?? DatapathError(call: "read", errno: EIO),
+                detail: "", rollback: nil)
         }
         let plan = PolicyInstallPlan(from: current, to: target)
         let journal = PolicyMapJournal(datapath: self)
@@ -91,11 +95,14 @@ extension Datapath {
         do {
             return try tcObject.mapFD(named: name)
         } catch {
-            throw error as? DatapathError ?? DatapathError(call: "bpf_object__find_map_fd_by_name", errno: ENOENT, context: name)
+            throw error as? DatapathError
+                ?? DatapathError(call: "bpf_object__find_map_fd_by_name", errno: ENOENT, context: name)
         }
     }
 
-    private func mapWrite<K: BitwiseCopyable, V: BitwiseCopyable>(_ fd: Int32, _ name: String, _ key: K, _ value: V?) throws(DatapathError) {
+    private func mapWrite<K: BitwiseCopyable, V: BitwiseCopyable>(_ fd: Int32, _ name: String, _ key: K, _ value: V?)
+        throws(DatapathError)
+    {
         var k = key
         if var v = value {
             let status = bpf_map_update_elem(fd, &k, &v, UInt64(BPF_ANY))

@@ -1,10 +1,10 @@
 internal import CLibbpf
-internal import SluiceIO
 internal import CSluice
 internal import CSluiceShared
+internal import SluiceIO
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// The node's BPF datapath: the loaded `tc_endpoint` and `sk_lookup` programs and the pinned
@@ -74,14 +74,18 @@ public final class Datapath: @unchecked Sendable {
     /// pinned in `pinDirectory` (or creating and pinning them). Attaches nothing.
     /// `mapMaxEntries` gives maps (by name) another size than bpf/ declares: a test knob
     /// (`sluice-agent --map-max-entries`), so that a map can be made to fill up.
-    public static func open(objectDirectory: String, pinDirectory: String = defaultPinDirectory,
-                            mapMaxEntries: [String: UInt32] = [:]) throws -> Datapath {
+    public static func open(
+        objectDirectory: String, pinDirectory: String = defaultPinDirectory,
+        mapMaxEntries: [String: UInt32] = [:]
+    ) throws -> Datapath {
         try BPFFilesystem.ensureMounted()
         try BPFFilesystem.makeDirectories(pinDirectory)
-        let tc = try BPFObject(path: objectDirectory + "/" + tcObjectName, pinRoot: pinDirectory,
-                               maxEntries: mapMaxEntries)
-        let sk = try BPFObject(path: objectDirectory + "/" + skLookupObjectName, pinRoot: pinDirectory,
-                               maxEntries: mapMaxEntries)
+        let tc = try BPFObject(
+            path: objectDirectory + "/" + tcObjectName, pinRoot: pinDirectory,
+            maxEntries: mapMaxEntries)
+        let sk = try BPFObject(
+            path: objectDirectory + "/" + skLookupObjectName, pinRoot: pinDirectory,
+            maxEntries: mapMaxEntries)
         return try Datapath(pinDirectory: pinDirectory, tcObject: tc, skLookupObject: sk)
     }
 

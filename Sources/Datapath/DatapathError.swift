@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// A failed system or libbpf call in `Datapath`: the call, the errno it reported and what it

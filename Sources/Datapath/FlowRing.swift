@@ -3,7 +3,7 @@ internal import CSluice
 public import CSluiceShared
 
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// The flow ring (`sluice_flow_head` + `sluice_flows`, protocol in `bpf/include/sluice_flow.h`)

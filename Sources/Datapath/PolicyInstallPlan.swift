@@ -35,7 +35,7 @@ struct PolicyInstallPlan {
 
     /// Node-local CIDR identities (`1<<24 + n`, below the toFQDNs range): the policy compiler
     /// gives each prefix its own, kept across changes, so only these are split and merged.
-    static let cidrIdentities: Range<UInt32> = (1 << 24) + 1 ..< FQDNIdentity.base
+    static let cidrIdentities: Range<UInt32> = (1 << 24) + 1..<FQDNIdentity.base
 
     /// The writes in order, each with the write that undoes it (the entry's value before).
     private(set) var steps: [(write: Write, undo: Write)] = []
@@ -63,13 +63,15 @@ struct PolicyInstallPlan {
             let copies = Self.rekeyed(currentByIdentity[parent] ?? [], to: identity)
             for (k, v) in copies.sorted(by: { Self.order($0.key, $1.key) }) { setPolicy(k, v) }
             // entries an earlier policy left under the identity (none resolve to it yet)
-            for (k, _) in (currentByIdentity[identity] ?? []).sorted(by: { Self.order($0.0, $1.0) }) where copies[k] == nil {
+            for (k, _) in (currentByIdentity[identity] ?? []).sorted(by: { Self.order($0.0, $1.0) })
+            where copies[k] == nil {
                 setPolicy(k, nil)
             }
             steps.append((.ipcache(key, target.ipcache[key]), .ipcache(key, nil)))
         }
         // 2. new L7 steering
-        for (key, value) in target.l7Ports.sorted(by: { Self.order($0.key, $1.key) }) where current.l7Ports[key] != value {
+        for (key, value) in target.l7Ports.sorted(by: { Self.order($0.key, $1.key) })
+        where current.l7Ports[key] != value {
             steps.append((.l7(key, value), .l7(key, current.l7Ports[key])))
         }
         // 3. new and changed policy entries, denies first
@@ -88,7 +90,8 @@ struct PolicyInstallPlan {
         // 4. other ipcache changes
         let splitSet = Set(splits)
         for key in target.ipcache.keys.filter({ !splitSet.contains($0) && current.ipcache[$0] != target.ipcache[$0] })
-            .sorted(by: Self.shorterFirst).reversed() {
+            .sorted(by: Self.shorterFirst).reversed()
+        {
             steps.append((.ipcache(key, target.ipcache[key]), .ipcache(key, current.ipcache[key])))
         }
         let mergeSet = Set(merges)
@@ -131,8 +134,10 @@ struct PolicyInstallPlan {
     /// The prefixes among `keys` whose identity (in `map`) is a CIDR identity that no other
     /// entry of `map` and no entry of `others` has: only those can be split from, or merged
     /// into, their parent without any other address changing its verdict.
-    private static func splittable(_ keys: [sluice_ipcache_key], in map: [sluice_ipcache_key: sluice_ipcache_value],
-                                   others: [sluice_ipcache_key: sluice_ipcache_value]) -> [sluice_ipcache_key] {
+    private static func splittable(
+        _ keys: [sluice_ipcache_key], in map: [sluice_ipcache_key: sluice_ipcache_value],
+        others: [sluice_ipcache_key: sluice_ipcache_value]
+    ) -> [sluice_ipcache_key] {
         var uses: [UInt32: Int] = [:]
         for value in map.values { uses[value.identity, default: 0] += 1 }
         let elsewhere = Set(others.values.map(\.identity))
@@ -144,7 +149,8 @@ struct PolicyInstallPlan {
 
     /// The identity tc gives the addresses of `key` when `key` itself is not in `map`: that of
     /// the longest other prefix of `map` containing it, else world.
-    static func parentIdentity(of key: sluice_ipcache_key, in map: [sluice_ipcache_key: sluice_ipcache_value]) -> UInt32 {
+    static func parentIdentity(of key: sluice_ipcache_key, in map: [sluice_ipcache_key: sluice_ipcache_value]) -> UInt32
+    {
         let address = UInt32(bigEndian: key.ip4)
         var best: (length: UInt32, identity: UInt32)?
         for (candidate, value) in map where candidate.prefixlen < key.prefixlen {
@@ -156,14 +162,16 @@ struct PolicyInstallPlan {
     }
 
     private static func byIdentity(_ map: [sluice_policy_key: sluice_policy_value])
-        -> [UInt32: [(sluice_policy_key, sluice_policy_value)]] {
+        -> [UInt32: [(sluice_policy_key, sluice_policy_value)]]
+    {
         var result: [UInt32: [(sluice_policy_key, sluice_policy_value)]] = [:]
         for (key, value) in map where key.identity != 0 { result[key.identity, default: []].append((key, value)) }
         return result
     }
 
     private static func rekeyed(_ entries: [(sluice_policy_key, sluice_policy_value)], to identity: UInt32)
-        -> [sluice_policy_key: sluice_policy_value] {
+        -> [sluice_policy_key: sluice_policy_value]
+    {
         var result: [sluice_policy_key: sluice_policy_value] = [:]
         for (key, value) in entries {
             var copy = key
@@ -180,7 +188,9 @@ struct PolicyInstallPlan {
     }
 
     private static func order(_ a: sluice_policy_key, _ b: sluice_policy_key) -> Bool {
-        (a.endpoint_id, a.direction, a.identity, a.port, a.proto) < (b.endpoint_id, b.direction, b.identity, b.port, b.proto)
+        (a.endpoint_id, a.direction, a.identity, a.port, a.proto) < (
+            b.endpoint_id, b.direction, b.identity, b.port, b.proto
+        )
     }
 
     private static func order(_ a: sluice_l7_key, _ b: sluice_l7_key) -> Bool {

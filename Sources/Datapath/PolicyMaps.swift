@@ -11,10 +11,12 @@ public struct PolicyMaps: Equatable {
     public var modes: [sluice_policy_mode_key: sluice_policy_mode]
     public var ipcache: [sluice_ipcache_key: sluice_ipcache_value]
 
-    public init(l7Ports: [sluice_l7_key: sluice_l7_value] = [:],
-                policy: [sluice_policy_key: sluice_policy_value] = [:],
-                modes: [sluice_policy_mode_key: sluice_policy_mode] = [:],
-                ipcache: [sluice_ipcache_key: sluice_ipcache_value] = [:]) {
+    public init(
+        l7Ports: [sluice_l7_key: sluice_l7_value] = [:],
+        policy: [sluice_policy_key: sluice_policy_value] = [:],
+        modes: [sluice_policy_mode_key: sluice_policy_mode] = [:],
+        ipcache: [sluice_ipcache_key: sluice_ipcache_value] = [:]
+    ) {
         self.l7Ports = l7Ports
         self.policy = policy
         self.modes = modes
@@ -25,8 +27,10 @@ public struct PolicyMaps: Equatable {
     /// L3/L4 policy, modes and ipcache (with the node's own addresses `hostIPv4`, network order,
     /// as host), plus entries the snapshot does not hold but that must stay (`extraPolicy`,
     /// `extraIPCache`: the learned toFQDNs addresses; the snapshot's own entries win over them).
-    public init(_ snapshot: PolicySnapshot, l7Ports: [sluice_l7_key: sluice_l7_value]? = nil, hostIPv4: [UInt32],
-                extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []) {
+    public init(
+        _ snapshot: PolicySnapshot, l7Ports: [sluice_l7_key: sluice_l7_value]? = nil, hostIPv4: [UInt32],
+        extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []
+    ) {
         var policy = Datapath.policyEntries(snapshot.policyMap)
         policy.merge(Datapath.policyEntries(extraPolicy)) { old, _ in old }
         var ipcache = Datapath.ipcacheEntries(snapshot, hostIPv4: hostIPv4)
@@ -34,8 +38,9 @@ public struct PolicyMaps: Equatable {
             let key = sluice_ipcache_key(prefixlen: UInt32(entry.prefixLength), ip4: entry.ipv4)
             if ipcache[key] == nil { ipcache[key] = sluice_ipcache_value(identity: entry.identity, flags: 0) }
         }
-        self.init(l7Ports: l7Ports ?? Self.l7Entries(snapshot), policy: policy, modes: Datapath.modeEntries(snapshot),
-                  ipcache: ipcache)
+        self.init(
+            l7Ports: l7Ports ?? Self.l7Entries(snapshot), policy: policy, modes: Datapath.modeEntries(snapshot),
+            ipcache: ipcache)
     }
 
     /// `sluice_l7_ports` for `snapshot`: each (endpoint, port, protocol, direction) with L7
@@ -43,8 +48,9 @@ public struct PolicyMaps: Equatable {
     public static func l7Entries(_ snapshot: PolicySnapshot) -> [sluice_l7_key: sluice_l7_value] {
         var entries: [sluice_l7_key: sluice_l7_value] = [:]
         for port in snapshot.l7Ports {
-            let key = sluice_l7_key(endpoint_id: port.endpointID, port: port.port, proto: port.proto,
-                                    direction: Datapath.direction(port.direction))
+            let key = sluice_l7_key(
+                endpoint_id: port.endpointID, port: port.port, proto: port.proto,
+                direction: Datapath.direction(port.direction))
             let kind: sluice_proxy_kind
             switch port.kind {
             case .http: kind = SLUICE_PROXY_HTTP

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Policy routing that delivers packets marked by tc (`SLUICE_MARK_TO_PROXY`) locally, where
@@ -19,8 +19,10 @@ extension Datapath {
     ///   that carry a socket: the world client's handshake never completes (measured). Without
     ///   it, local TCP delivery looks the route up per packet (AWS VPC CNI turns it off for the
     ///   same kind of hairpin). Per network namespace: the node's.
-    static let hairpinSysctls = [("/proc/sys/net/ipv4/conf/lo/accept_local", "1"),
-                                 ("/proc/sys/net/ipv4/tcp_early_demux", "0")]
+    static let hairpinSysctls = [
+        ("/proc/sys/net/ipv4/conf/lo/accept_local", "1"),
+        ("/proc/sys/net/ipv4/tcp_early_demux", "0"),
+    ]
 
     /// Installs, in the caller's network namespace and idempotently,
     /// `ip rule add fwmark 0x200/0xf00 pref 9 lookup 2004`,

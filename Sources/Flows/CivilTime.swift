@@ -33,7 +33,9 @@ struct CivilTime: Equatable {
         year = yoe + era * 400 + (month <= 2 ? 1 : 0)
     }
 
-    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let monthNames = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// protojson's `Timestamp` text (always UTC): `2006-01-02T15:04:05[.000|.000000|.000000000]Z`, the fraction
     /// written with 0, 3, 6 or 9 digits: nine digits with trailing groups of `000` removed.

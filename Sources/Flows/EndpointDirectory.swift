@@ -178,7 +178,9 @@ public struct EndpointDirectory: Sendable {
     public func labels(identity: UInt32) -> [String] {
         if let labels = identityLabels[identity] { return labels }
         if let name = ReservedIdentity.name(of: identity) { return ["reserved:" + name] }
-        if identity >= Self.fqdnIdentityBase && identity < Self.fqdnIdentityBase + (1 << 23) { return ["reserved:world"] }
+        if identity >= Self.fqdnIdentityBase && identity < Self.fqdnIdentityBase + (1 << 23) {
+            return ["reserved:world"]
+        }
         return []
     }
 

@@ -12,7 +12,8 @@ extension Flow {
     ///   observation point on trace events (which also carry `trace_observation_point` and `trace_reason`);
     ///   policy-verdict events carry `policy_match_type`.
     /// Reads only the record; lengths stored in it are clamped to the array sizes, so any bytes decode safely.
-    public static func decode(_ rec: sluice_flow, directory: EndpointDirectory, monotonicToWallOffsetNs: Int64) -> Flow {
+    public static func decode(_ rec: sluice_flow, directory: EndpointDirectory, monotonicToWallOffsetNs: Int64) -> Flow
+    {
         var flow = Flow()
         flow.time = Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rec.time_ns) &+ monotonicToWallOffsetNs)
         flow.verdict = Verdict(rawValue: rec.verdict) ?? .unknown
@@ -41,19 +42,23 @@ extension Flow {
         flow.ip = decodeIP(rec)
         flow.l4 = decodeL4(rec, withFlags: flow.type != .l7)
         let v4 = rec.ip_version == 4
-        flow.source = decodeEndpoint(id: rec.src_endpoint, identity: rec.src_identity,
-                                     ipv4: v4 ? withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) } : nil,
-                                     directory: directory)
-        flow.destination = decodeEndpoint(id: rec.dst_endpoint, identity: rec.dst_identity,
-                                          ipv4: v4 ? withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) } : nil,
-                                          directory: directory)
+        flow.source = decodeEndpoint(
+            id: rec.src_endpoint, identity: rec.src_identity,
+            ipv4: v4 ? withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) } : nil,
+            directory: directory)
+        flow.destination = decodeEndpoint(
+            id: rec.dst_endpoint, identity: rec.dst_identity,
+            ipv4: v4 ? withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) } : nil,
+            directory: directory)
         if v4 {
             // Hubble fills these from the DNS cache for any address; local endpoints have their pod.
             if flow.source?.podName.isEmpty ?? true {
-                flow.sourceNames = directory.names(ipv4NetworkOrder: withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) })
+                flow.sourceNames = directory.names(
+                    ipv4NetworkOrder: withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) })
             }
             if flow.destination?.podName.isEmpty ?? true {
-                flow.destinationNames = directory.names(ipv4NetworkOrder: withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) })
+                flow.destinationNames = directory.names(
+                    ipv4NetworkOrder: withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) })
             }
         }
         flow.l7 = decodeL7(rec)
@@ -106,12 +111,14 @@ extension Flow {
         switch rec.ip_version {
         case 4:
             let s = rec.src_ip, d = rec.dst_ip
-            return IP(source: IPv4Address(s.0, s.1, s.2, s.3).description,
-                      destination: IPv4Address(d.0, d.1, d.2, d.3).description, ipVersion: .ipv4)
+            return IP(
+                source: IPv4Address(s.0, s.1, s.2, s.3).description,
+                destination: IPv4Address(d.0, d.1, d.2, d.3).description, ipVersion: .ipv4)
         case 6:
-            return IP(source: ipv6Text(rec.src_ip),
-                      destination: ipv6Text(rec.dst_ip),
-                      ipVersion: .ipv6)
+            return IP(
+                source: ipv6Text(rec.src_ip),
+                destination: ipv6Text(rec.dst_ip),
+                ipVersion: .ipv6)
         default:
             return nil
         }
@@ -120,8 +127,10 @@ extension Flow {
     private static func decodeL4(_ rec: sluice_flow, withFlags: Bool) -> Layer4? {
         switch rec.l4_proto {
         case FlowCommon.tcp:
-            return .tcp(TCP(sourcePort: rec.src_port, destinationPort: rec.dst_port,
-                            flags: withFlags ? TCPFlags(rawValue: rec.tcp_flags) : nil))
+            return .tcp(
+                TCP(
+                    sourcePort: rec.src_port, destinationPort: rec.dst_port,
+                    flags: withFlags ? TCPFlags(rawValue: rec.tcp_flags) : nil))
         case FlowCommon.udp:
             return .udp(UDP(sourcePort: rec.src_port, destinationPort: rec.dst_port))
         case FlowCommon.sctp:
@@ -135,14 +144,17 @@ extension Flow {
         }
     }
 
-    private static func decodeEndpoint(id: UInt32, identity: UInt32, ipv4: UInt32?,
-                                       directory: EndpointDirectory) -> FlowEndpoint {
+    private static func decodeEndpoint(
+        id: UInt32, identity: UInt32, ipv4: UInt32?,
+        directory: EndpointDirectory
+    ) -> FlowEndpoint {
         let local = id != 0 ? directory.endpoint(id: id) : ipv4.flatMap { directory.endpoint(ipv4NetworkOrder: $0) }
         guard let local else {
             return FlowEndpoint(id: id, identity: identity, labels: directory.labels(identity: identity))
         }
-        return FlowEndpoint(id: local.id, identity: identity != 0 ? identity : local.identity,
-                            namespace: local.namespace, labels: local.labels, podName: local.pod)
+        return FlowEndpoint(
+            id: local.id, identity: identity != 0 ? identity : local.identity,
+            namespace: local.namespace, labels: local.labels, podName: local.pod)
     }
 
     private static func decodeL7(_ rec: sluice_flow) -> Layer7? {
@@ -161,13 +173,14 @@ extension Flow {
     }
 
     private static func decodeHTTP(_ h: sluice_flow_http, proto: L7Protocol) -> HTTP {
-        HTTP(code: UInt32(h.code),
-             method: text(of: h.method, count: Int(h.method_len)),
-             url: text(of: h.url, count: Int(h.url_len)),
-             protocol: proto.httpProtocolName,
-             connectionError: ConnectionError.Side(rawValue: h.error_side).map {
-                 ConnectionError(side: $0, errno: h.error_errno)
-             })
+        HTTP(
+            code: UInt32(h.code),
+            method: text(of: h.method, count: Int(h.method_len)),
+            url: text(of: h.url, count: Int(h.url_len)),
+            protocol: proto.httpProtocolName,
+            connectionError: ConnectionError.Side(rawValue: h.error_side).map {
+                ConnectionError(side: $0, errno: h.error_errno)
+            })
     }
 
     private static func decodeDNS(_ d: sluice_flow_dns, type: L7FlowType) -> DNS {
@@ -179,7 +192,7 @@ extension Flow {
         let count = min(Int(d.n_ips), Int(SLUICE_DNS_IPS_MAX))
         withUnsafeBytes(of: d.ips) { all in
             for i in 0..<count {
-                let slot = all[i * 16 ..< i * 16 + 16]
+                let slot = all[i * 16..<i * 16 + 16]
                 if d.ip_versions & (UInt8(1) << UInt8(i)) != 0 {
                     dns.ips.append(IPv6Address(bytes: slot)?.description ?? "")
                 } else {

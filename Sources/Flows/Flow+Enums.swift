@@ -1,4 +1,5 @@
 import SluiceModel
+
 /// Hubble's enums (flow.proto). Raw values are the protobuf numbers, which are also the values the flow record
 /// (`bpf/include/sluice_flow.h`) stores; `name` is the protobuf enum name protojson and the printers use.
 extension Flow {

@@ -39,12 +39,15 @@ extension Flow {
             f.time = ts
         }
         f.uuid = string(o, "uuid") ?? ""
-        if let e = object(o, "emitter") { f.emitter = Emitter(name: string(e, "name") ?? "", version: string(e, "version") ?? "") }
+        if let e = object(o, "emitter") {
+            f.emitter = Emitter(name: string(e, "name") ?? "", version: string(e, "version") ?? "")
+        }
         f.verdict = enumValue(o, "verdict", Verdict.allCases, \.name) ?? .unknown
         f.dropReason = UInt32(truncatingIfNeeded: number(o, "drop_reason"))
         if let ip = object(o, "IP") {
-            f.ip = IP(source: string(ip, "source") ?? "", destination: string(ip, "destination") ?? "",
-                      ipVersion: enumValue(ip, "ipVersion", IPVersion.allCases, \.name) ?? .notUsed)
+            f.ip = IP(
+                source: string(ip, "source") ?? "", destination: string(ip, "destination") ?? "",
+                ipVersion: enumValue(ip, "ipVersion", IPVersion.allCases, \.name) ?? .notUsed)
         }
         if let l4 = object(o, "l4") {
             if let tcp = object(l4, "TCP") {
@@ -54,11 +57,15 @@ extension Flow {
                     for (flag, name) in TCPFlags.protoOrder where bool(fl, name) == true { set.insert(flag) }
                     flags = set
                 }
-                f.l4 = .tcp(TCP(sourcePort: UInt16(truncatingIfNeeded: number(tcp, "source_port")),
-                                destinationPort: UInt16(truncatingIfNeeded: number(tcp, "destination_port")), flags: flags))
+                f.l4 = .tcp(
+                    TCP(
+                        sourcePort: UInt16(truncatingIfNeeded: number(tcp, "source_port")),
+                        destinationPort: UInt16(truncatingIfNeeded: number(tcp, "destination_port")), flags: flags))
             } else if let udp = object(l4, "UDP") {
-                f.l4 = .udp(UDP(sourcePort: UInt16(truncatingIfNeeded: number(udp, "source_port")),
-                                destinationPort: UInt16(truncatingIfNeeded: number(udp, "destination_port"))))
+                f.l4 = .udp(
+                    UDP(
+                        sourcePort: UInt16(truncatingIfNeeded: number(udp, "source_port")),
+                        destinationPort: UInt16(truncatingIfNeeded: number(udp, "destination_port"))))
             }
         }
         f.source = object(o, "source").map(endpoint)
@@ -68,8 +75,9 @@ extension Flow {
         f.sourceNames = strings(o, "source_names")
         f.destinationNames = strings(o, "destination_names")
         if let l7 = object(o, "l7") {
-            var layer = Layer7(type: enumValue(l7, "type", L7FlowType.allCases, \.name) ?? .unknown,
-                               latencyNs: UInt64(truncatingIfNeeded: number(l7, "latency_ns")))
+            var layer = Layer7(
+                type: enumValue(l7, "type", L7FlowType.allCases, \.name) ?? .unknown,
+                latencyNs: UInt64(truncatingIfNeeded: number(l7, "latency_ns")))
             if let h = object(l7, "http") {
                 var headers: [HTTP.Header] = []
                 if case .array(let items)? = member(h, "headers") {
@@ -77,21 +85,26 @@ extension Flow {
                         headers.append(HTTP.Header(key: string(item, "key") ?? "", value: string(item, "value") ?? ""))
                     }
                 }
-                layer.record = .http(HTTP(code: UInt32(truncatingIfNeeded: number(h, "code")), method: string(h, "method") ?? "",
-                                          url: string(h, "url") ?? "", protocol: string(h, "protocol") ?? "",
-                                          headers: headers))
+                layer.record = .http(
+                    HTTP(
+                        code: UInt32(truncatingIfNeeded: number(h, "code")), method: string(h, "method") ?? "",
+                        url: string(h, "url") ?? "", protocol: string(h, "protocol") ?? "",
+                        headers: headers))
             } else if let d = object(l7, "dns") {
-                layer.record = .dns(DNS(query: string(d, "query") ?? "", ips: strings(d, "ips"),
-                                        ttl: UInt32(truncatingIfNeeded: number(d, "ttl")), cnames: strings(d, "cnames"),
-                                        observationSource: string(d, "observation_source") ?? "",
-                                        rcode: UInt32(truncatingIfNeeded: number(d, "rcode")),
-                                        qtypes: strings(d, "qtypes"), rrtypes: strings(d, "rrtypes")))
+                layer.record = .dns(
+                    DNS(
+                        query: string(d, "query") ?? "", ips: strings(d, "ips"),
+                        ttl: UInt32(truncatingIfNeeded: number(d, "ttl")), cnames: strings(d, "cnames"),
+                        observationSource: string(d, "observation_source") ?? "",
+                        rcode: UInt32(truncatingIfNeeded: number(d, "rcode")),
+                        qtypes: strings(d, "qtypes"), rrtypes: strings(d, "rrtypes")))
             }
             f.l7 = layer
         }
         if let e = object(o, "event_type") {
-            f.eventType = EventType(type: Int32(truncatingIfNeeded: number(e, "type")),
-                                    subType: Int32(truncatingIfNeeded: number(e, "sub_type")))
+            f.eventType = EventType(
+                type: Int32(truncatingIfNeeded: number(e, "type")),
+                subType: Int32(truncatingIfNeeded: number(e, "sub_type")))
         }
         f.trafficDirection = enumValue(o, "traffic_direction", TrafficDirection.allCases, \.name) ?? .unknown
         f.policyMatchType = UInt32(truncatingIfNeeded: number(o, "policy_match_type"))
@@ -117,15 +130,19 @@ extension Flow {
         guard case .array(let items)? = member(o, name) else { return [] }
         var result: [Policy] = []
         for case .object(let item) in items {
-            result.append(Policy(name: string(item, "name") ?? "", namespace: string(item, "namespace") ?? "",
-                                 kind: string(item, "kind") ?? "", labels: strings(item, "labels")))
+            result.append(
+                Policy(
+                    name: string(item, "name") ?? "", namespace: string(item, "namespace") ?? "",
+                    kind: string(item, "kind") ?? "", labels: strings(item, "labels")))
         }
         return result
     }
 
     private static func endpoint(_ o: [(String, JSONValue)]) -> FlowEndpoint {
-        FlowEndpoint(id: UInt32(truncatingIfNeeded: number(o, "ID")), identity: UInt32(truncatingIfNeeded: number(o, "identity")),
-                     namespace: string(o, "namespace") ?? "", labels: strings(o, "labels"), podName: string(o, "pod_name") ?? "")
+        FlowEndpoint(
+            id: UInt32(truncatingIfNeeded: number(o, "ID")),
+            identity: UInt32(truncatingIfNeeded: number(o, "identity")),
+            namespace: string(o, "namespace") ?? "", labels: strings(o, "labels"), podName: string(o, "pod_name") ?? "")
     }
 
     private static func member(_ o: [(String, JSONValue)], _ name: String) -> JSONValue? {
@@ -150,7 +167,8 @@ extension Flow {
     /// A protojson integer: a number, or a string for 64-bit fields; 0 when absent or not an integer.
     private static func number(_ o: [(String, JSONValue)], _ name: String) -> Int64 {
         switch member(o, name) {
-        case .number(let s)?, .string(let s)?: return Int64(s) ?? Int64(UInt64(s).map { Int64(truncatingIfNeeded: $0) } ?? 0)
+        case .number(let s)?, .string(let s)?:
+            return Int64(s) ?? Int64(UInt64(s).map { Int64(truncatingIfNeeded: $0) } ?? 0)
         default: return 0
         }
     }
@@ -161,8 +179,10 @@ extension Flow {
     }
 
     /// An enum written by name (protojson) or by number.
-    private static func enumValue<E: RawRepresentable>(_ o: [(String, JSONValue)], _ name: String, _ all: [E],
-                                                       _ nameOf: (E) -> String) -> E? where E.RawValue == UInt8 {
+    private static func enumValue<E: RawRepresentable>(
+        _ o: [(String, JSONValue)], _ name: String, _ all: [E],
+        _ nameOf: (E) -> String
+    ) -> E? where E.RawValue == UInt8 {
         switch member(o, name) {
         case .string(let s)?: return all.first { nameOf($0) == s }
         case .number(let n)?: return UInt8(n).flatMap { E(rawValue: $0) }

@@ -50,8 +50,10 @@ extension Flow {
         public var connectionError: ConnectionError?
 
         /// Creates the record.
-        public init(code: UInt32 = 0, method: String = "", url: String = "", protocol: String = "",
-                    headers: [Header] = [], connectionError: ConnectionError? = nil) {
+        public init(
+            code: UInt32 = 0, method: String = "", url: String = "", protocol: String = "",
+            headers: [Header] = [], connectionError: ConnectionError? = nil
+        ) {
             self.code = code
             self.method = method
             self.url = url
@@ -109,9 +111,11 @@ extension Flow {
         public var rrtypes: [String]
 
         /// Creates the record.
-        public init(query: String = "", ips: [String] = [], ttl: UInt32 = 0, cnames: [String] = [],
-                    observationSource: String = "proxy", rcode: UInt32 = 0, qtypes: [String] = [],
-                    rrtypes: [String] = []) {
+        public init(
+            query: String = "", ips: [String] = [], ttl: UInt32 = 0, cnames: [String] = [],
+            observationSource: String = "proxy", rcode: UInt32 = 0, qtypes: [String] = [],
+            rrtypes: [String] = []
+        ) {
             self.query = query
             self.ips = ips
             self.ttl = ttl

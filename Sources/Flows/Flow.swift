@@ -114,9 +114,13 @@ extension Flow {
             self.name = name
             self.namespace = namespace
             self.kind = kind
-            self.labels = labels ?? (["k8s:io.cilium.k8s.policy.derived-from=\(kind)",
-                                      "k8s:io.cilium.k8s.policy.name=\(name)"]
-                + (namespace.isEmpty ? [] : ["k8s:io.cilium.k8s.policy.namespace=\(namespace)"]))
+            self.labels =
+                labels
+                ?? ([
+                    "k8s:io.cilium.k8s.policy.derived-from=\(kind)",
+                    "k8s:io.cilium.k8s.policy.name=\(name)",
+                ]
+                    + (namespace.isEmpty ? [] : ["k8s:io.cilium.k8s.policy.namespace=\(namespace)"]))
         }
     }
 }

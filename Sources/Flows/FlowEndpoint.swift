@@ -15,8 +15,10 @@ public struct FlowEndpoint: Sendable, Equatable {
     public var podName: String
 
     /// Creates an endpoint; `labels` are sorted, as Hubble prints them.
-    public init(id: UInt32 = 0, identity: UInt32 = 0, namespace: String = "", labels: [String] = [],
-                podName: String = "") {
+    public init(
+        id: UInt32 = 0, identity: UInt32 = 0, namespace: String = "", labels: [String] = [],
+        podName: String = ""
+    ) {
         self.id = id
         self.identity = identity
         self.namespace = namespace

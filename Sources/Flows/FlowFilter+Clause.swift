@@ -1,4 +1,5 @@
 import SluiceModel
+
 extension FlowFilter {
     /// One proto `FlowFilter`: every non-empty criterion must hold; values inside a criterion are ORed.
     struct Clause {

@@ -1,11 +1,13 @@
 import SluiceModel
+
 extension FlowFilter {
     mutating func addLabel(_ option: Option, _ value: String) throws(Error) {
         guard let selector = LabelSelector(text: value) else { throw Error("invalid label selector: \(value)") }
         switch option {
         case .fromLabel: both { $0.sourceLabels.append(selector) }
         case .toLabel: both { $0.destinationLabels.append(selector) }
-        default: either(source: { $0.sourceLabels.append(selector) }, destination: { $0.destinationLabels.append(selector) })
+        default:
+            either(source: { $0.sourceLabels.append(selector) }, destination: { $0.destinationLabels.append(selector) })
         }
     }
 
@@ -34,19 +36,23 @@ extension FlowFilter {
         case .fromIdentity: both { $0.sourceIdentities.append(identity) }
         case .toIdentity: both { $0.destinationIdentities.append(identity) }
         default:
-            either(source: { $0.sourceIdentities.append(identity) },
-                   destination: { $0.destinationIdentities.append(identity) })
+            either(
+                source: { $0.sourceIdentities.append(identity) },
+                destination: { $0.destinationIdentities.append(identity) })
         }
     }
 
     mutating func addFQDN(_ option: Option, _ value: String) throws(Error) {
         guard let pattern = FQDNGlob(value) else {
-            throw Error("invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)")
+            throw Error(
+                "invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)"
+            )
         }
         switch option {
         case .fromFQDN: both { $0.sourceFQDNs.append(pattern) }
         case .toFQDN: both { $0.destinationFQDNs.append(pattern) }
-        default: either(source: { $0.sourceFQDNs.append(pattern) }, destination: { $0.destinationFQDNs.append(pattern) })
+        default:
+            either(source: { $0.sourceFQDNs.append(pattern) }, destination: { $0.destinationFQDNs.append(pattern) })
         }
     }
 
@@ -98,7 +104,9 @@ extension FlowFilter {
                 } else if let flag = Flow.TCPFlags.protoOrder.first(where: { $0.1 == name })?.0 {
                     match.flags.insert(flag)
                 } else {
-                    throw Error("unknown TCP flag \"\(part)\" in --tcp-flags \(value) (SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, NS)")
+                    throw Error(
+                        "unknown TCP flag \"\(part)\" in --tcp-flags \(value) (SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, NS)"
+                    )
                 }
             }
             both { $0.tcpFlags.append(match) }
@@ -106,7 +114,8 @@ extension FlowFilter {
             guard let colon = value.firstIndex(of: ":") else {
                 throw Error("invalid --http-header value, expected key:value: \(value)")
             }
-            let header = Flow.HTTP.Header(key: String(value[..<colon]), value: String(value[value.index(after: colon)...]))
+            let header = Flow.HTTP.Header(
+                key: String(value[..<colon]), value: String(value[value.index(after: colon)...]))
             both { $0.httpHeaders.append(header) }
         case .ipv4: both { $0.ipVersions.append(.ipv4) }
         case .ipv6: both { $0.ipVersions.append(.ipv6) }

@@ -37,7 +37,9 @@ extension FlowPrinter {
         if let destination = f.destination { o.object("destination") { endpoint(&$0, destination) } }
         if f.type != .unknown { o.raw("Type", JSONText.quoted(f.type.name)) }
         o.string("node_name", f.nodeName)
-        if !f.sourceNames.isEmpty { o.raw("source_names", "[" + f.sourceNames.map(JSONText.quoted).joined(separator: ",") + "]") }
+        if !f.sourceNames.isEmpty {
+            o.raw("source_names", "[" + f.sourceNames.map(JSONText.quoted).joined(separator: ",") + "]")
+        }
         if !f.destinationNames.isEmpty {
             o.raw("destination_names", "[" + f.destinationNames.map(JSONText.quoted).joined(separator: ",") + "]")
         }
@@ -59,8 +61,10 @@ extension FlowPrinter {
         }
         if let isReply = f.isReply { o.raw("is_reply", isReply ? "true" : "false") }
         o.string("Summary", f.summary)
-        for (key, policies) in [("egress_allowed_by", f.egressAllowedBy), ("ingress_allowed_by", f.ingressAllowedBy),
-                                ("egress_denied_by", f.egressDeniedBy), ("ingress_denied_by", f.ingressDeniedBy)]
+        for (key, policies) in [
+            ("egress_allowed_by", f.egressAllowedBy), ("ingress_allowed_by", f.ingressAllowedBy),
+            ("egress_denied_by", f.egressDeniedBy), ("ingress_denied_by", f.ingressDeniedBy),
+        ]
         where !policies.isEmpty {
             o.raw(key, "[" + policies.map(policyObject).joined(separator: ",") + "]")
         }

@@ -12,10 +12,13 @@ public enum FlowPrinter {
     ///
     /// Time is Go's `StampMilli` in `timeZone` (default: `localTimeZone`). The arrow is `->` when `is_reply` is
     /// false, `<-` when true (source and destination are then swapped back for printing), `<>` when unknown.
-    public static func compact(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-                               timeFormat: TimeFormat = .stampMilli) -> String {
+    public static func compact(
+        _ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+        timeFormat: TimeFormat = .stampMilli
+    ) -> String {
         var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames)
-        var dst = host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames)
+        var dst = host(
+            f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames)
         var srcIdentity = identity(f.source?.identity ?? 0)
         var dstIdentity = identity(f.destination?.identity ?? 0)
         var arrow = "->"
@@ -37,12 +40,18 @@ public enum FlowPrinter {
     }
 
     /// One `-o dict` block (no trailing newline): `KEY: value` lines, keys right-aligned.
-    public static func dict(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-                            timeFormat: TimeFormat = .stampMilli) -> String {
+    public static func dict(
+        _ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+        timeFormat: TimeFormat = .stampMilli
+    ) -> String {
         var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone, format: timeFormat)]
         if printNodeName { lines.append("       NODE: " + f.nodeName) }
-        lines.append("     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
-        lines.append("DESTINATION: " + host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
+        lines.append(
+            "     SOURCE: " + host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
+        lines.append(
+            "DESTINATION: "
+                + host(
+                    f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
         lines.append("       TYPE: " + flowType(f))
         lines.append("    VERDICT: " + verdict(f))
         lines.append("    SUMMARY: " + f.summary)
@@ -52,27 +61,35 @@ public enum FlowPrinter {
     /// `-o table` (hubble's tab printer): a header line `TIMESTAMP [NODE] SOURCE DESTINATION TYPE VERDICT SUMMARY`
     /// and one line per flow, columns aligned as Go's `tabwriter` (minimum width 2, padding 3, spaces) aligns
     /// them; no lines at all when there are no flows. Hosts are not swapped for replies (as in dict output).
-    public static func table(_ flows: [Flow], timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-                             timeFormat: TimeFormat = .stampMilli) -> [String] {
+    public static func table(
+        _ flows: [Flow], timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+        timeFormat: TimeFormat = .stampMilli
+    ) -> [String] {
         guard !flows.isEmpty else { return [] }
         var rows = [tableHeader(printNodeName: printNodeName)]
-        for f in flows { rows.append(tableRow(f, timeZone: timeZone, printNodeName: printNodeName, timeFormat: timeFormat)) }
+        for f in flows {
+            rows.append(tableRow(f, timeZone: timeZone, printNodeName: printNodeName, timeFormat: timeFormat))
+        }
         return TextTable.align(rows)
     }
 
     /// The header row of `-o table`.
     public static func tableHeader(printNodeName: Bool = false) -> [String] {
-        printNodeName ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
+        printNodeName
+            ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
             : ["TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
     }
 
     /// One flow's row of `-o table` (before alignment: `TextTable.align`).
-    public static func tableRow(_ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-                                timeFormat: TimeFormat = .stampMilli) -> [String] {
+    public static func tableRow(
+        _ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
+        timeFormat: TimeFormat = .stampMilli
+    ) -> [String] {
         var row = [time(f, timeZone: timeZone, format: timeFormat)]
         if printNodeName { row.append(f.nodeName) }
         row.append(host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
-        row.append(host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
+        row.append(
+            host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
         row += [flowType(f), verdict(f), f.summary]
         return row
     }

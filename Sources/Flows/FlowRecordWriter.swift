@@ -43,8 +43,9 @@ public enum FlowRecordWriter {
             union.withMemoryRebound(to: sluice_flow_http.self, capacity: 1) { http in
                 http.pointee.code = code
                 http.pointee.method_len = UInt8(copy(method, into: &http.pointee.method, at: 0))
-                var used = copy(UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount),
-                                into: &http.pointee.url, at: 0)
+                var used = copy(
+                    UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount),
+                    into: &http.pointee.url, at: 0)
                 used = copy(schemeSeparator, into: &http.pointee.url, at: used)
                 // Hubble's redaction (FlowRedaction.current): userinfo password, query.
                 let redaction = FlowRedaction.current
@@ -52,8 +53,9 @@ public enum FlowRecordWriter {
                 used = copy(head, into: &http.pointee.url, at: used)
                 if masked {
                     let mask = FlowRedaction.redacted
-                    used = copy(UnsafeRawBufferPointer(start: mask.utf8Start, count: mask.utf8CodeUnitCount),
-                                into: &http.pointee.url, at: used)
+                    used = copy(
+                        UnsafeRawBufferPointer(start: mask.utf8Start, count: mask.utf8CodeUnitCount),
+                        into: &http.pointee.url, at: used)
                     used = copy(tail, into: &http.pointee.url, at: used)
                 }
                 used = copy(redaction.recordedPath(path), into: &http.pointee.url, at: used)
@@ -130,7 +132,7 @@ public enum FlowRecordWriter {
                 guard index < maxDNSAddresses else { return false }
                 withUnsafeMutableBytes(of: &dns.pointee.ips) { all in
                     let slot = UnsafeMutableRawBufferPointer(
-                        rebasing: all[index * addressBytes ..< (index + 1) * addressBytes])
+                        rebasing: all[index * addressBytes..<(index + 1) * addressBytes])
                     slot.copyMemory(from: bytes)
                 }
                 if isIPv6 { dns.pointee.ip_versions |= UInt8(1) << UInt8(index) }
@@ -176,7 +178,8 @@ public enum FlowRecordWriter {
         p.pointee.event_type = UInt8(truncatingIfNeeded: c.eventType)
         p.pointee.drop_reason = UInt8(truncatingIfNeeded: c.dropReason.rawValue)
         p.pointee.direction = c.direction.rawValue
-        p.pointee.is_reply = c.isReply.map { $0 ? UInt8(SLUICE_REPLY_TRUE.rawValue) : UInt8(SLUICE_REPLY_FALSE.rawValue) }
+        p.pointee.is_reply =
+            c.isReply.map { $0 ? UInt8(SLUICE_REPLY_TRUE.rawValue) : UInt8(SLUICE_REPLY_FALSE.rawValue) }
             ?? UInt8(SLUICE_REPLY_UNKNOWN.rawValue)
         p.pointee.tcp_flags = c.tcpFlags.rawValue
     }

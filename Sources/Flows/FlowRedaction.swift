@@ -56,8 +56,11 @@ public struct FlowRedaction: Sendable, Equatable {
     {
         let whole = (authority, false, UnsafeRawBufferPointer(start: nil, count: 0))
         guard masksPassword, let at = authority.lastIndex(of: UInt8(ascii: "@")),
-              let colon = authority[..<at].firstIndex(of: UInt8(ascii: ":")) else { return whole }
-        return (UnsafeRawBufferPointer(rebasing: authority[...colon]), true,
-                UnsafeRawBufferPointer(rebasing: authority[at...]))
+            let colon = authority[..<at].firstIndex(of: UInt8(ascii: ":"))
+        else { return whole }
+        return (
+            UnsafeRawBufferPointer(rebasing: authority[...colon]), true,
+            UnsafeRawBufferPointer(rebasing: authority[at...])
+        )
     }
 }

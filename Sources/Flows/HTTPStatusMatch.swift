@@ -9,7 +9,8 @@ struct HTTPStatusMatch: Equatable {
         let isPrefix = text.hasSuffix("+")
         let digits = isPrefix ? String(text.dropLast()) : text
         guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let value = UInt32(digits) else { return nil }
+            let value = UInt32(digits)
+        else { return nil }
         if isPrefix {
             guard digits.count < 3 || value >= 100 else { return nil }
             var scale: UInt32 = 1

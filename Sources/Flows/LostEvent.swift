@@ -32,7 +32,9 @@ public struct LostEvent: Sendable, Equatable {
     public var nodeName: String
     public var time: Flow.Timestamp
 
-    public init(source: Source, count: UInt64, cpu: Int32? = nil, nodeName: String = "", time: Flow.Timestamp = Flow.Timestamp()) {
+    public init(
+        source: Source, count: UInt64, cpu: Int32? = nil, nodeName: String = "", time: Flow.Timestamp = Flow.Timestamp()
+    ) {
         self.source = source
         self.count = count
         self.cpu = cpu
@@ -51,14 +53,18 @@ extension FlowPrinter {
     public static func dict(_ e: LostEvent, printNodeName: Bool = false) -> String {
         var lines = ["  TIMESTAMP: "]
         if printNodeName { lines.append("       NODE: ") }
-        lines += ["     SOURCE: " + e.source.name, "       TYPE: EVENTS LOST", "    VERDICT: ",
-                  "    SUMMARY: CPU(" + String(e.cpu ?? 0) + ") - " + String(e.count)]
+        lines += [
+            "     SOURCE: " + e.source.name, "       TYPE: EVENTS LOST", "    VERDICT: ",
+            "    SUMMARY: CPU(" + String(e.cpu ?? 0) + ") - " + String(e.count),
+        ]
         return lines.joined(separator: "\n")
     }
 
     /// hubble's `-o table` row for lost events (columns of `tableHeader`).
     public static func tableRow(_ e: LostEvent, printNodeName: Bool = false) -> [String] {
-        (printNodeName ? ["", ""] : [""]) + [e.source.name, "", "EVENTS LOST", "", "CPU(" + String(e.cpu ?? 0) + ") - " + String(e.count)]
+        (printNodeName ? ["", ""] : [""]) + [
+            e.source.name, "", "EVENTS LOST", "", "CPU(" + String(e.cpu ?? 0) + ") - " + String(e.count),
+        ]
     }
 
     /// One line of `-o json`: a `GetFlowsResponse` carrying `lost_events` (protojson: `num_events_lost` is a

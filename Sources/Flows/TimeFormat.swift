@@ -19,7 +19,8 @@ public enum TimeFormat: String, CaseIterable, Sendable {
         let c = CivilTime(t, utcOffsetSeconds: utcOffsetSeconds)
         let clock = Self.pad(c.hour, 2) + ":" + Self.pad(c.minute, 2) + ":" + Self.pad(c.second, 2)
         if self == .rfc1123Z {
-            let days = (t.seconds &+ Int64(utcOffsetSeconds)) >= 0
+            let days =
+                (t.seconds &+ Int64(utcOffsetSeconds)) >= 0
                 ? (t.seconds &+ Int64(utcOffsetSeconds)) / 86_400
                 : ((t.seconds &+ Int64(utcOffsetSeconds)) - 86_399) / 86_400
             let weekday = Int(((days + 4) % 7 + 7) % 7)

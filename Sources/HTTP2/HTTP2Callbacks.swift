@@ -20,8 +20,9 @@ enum HTTP2Callbacks {
     /// Every frame header, before its payload: feeds the flood guard.
     static let onBeginFrame: nghttp2_on_begin_frame_callback = { _, hd, user in
         guard let s = owner(user), let hd else { return 0 }
-        s.guardian.frameBegins(type: hd.pointee.type, length: hd.pointee.length, flags: hd.pointee.flags,
-                               nowNs: s.clock())
+        s.guardian.frameBegins(
+            type: hd.pointee.type, length: hd.pointee.length, flags: hd.pointee.flags,
+            nowNs: s.clock())
         return 0
     }
 
@@ -66,8 +67,10 @@ enum HTTP2Callbacks {
             if s.role == .server { s.guardian.streamReset(answered: s.isLocallyClosed(stream: hd.stream_id)) }
             s.events.append(.reset(stream: hd.stream_id, errorCode: frame.pointee.rst_stream.error_code))
         case NGHTTP2_GOAWAY.rawValue:
-            s.events.append(.goaway(lastStreamID: frame.pointee.goaway.last_stream_id,
-                                    errorCode: frame.pointee.goaway.error_code))
+            s.events.append(
+                .goaway(
+                    lastStreamID: frame.pointee.goaway.last_stream_id,
+                    errorCode: frame.pointee.goaway.error_code))
         default:
             break
         }

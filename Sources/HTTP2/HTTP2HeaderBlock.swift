@@ -72,7 +72,9 @@ public struct HTTP2HeaderBlock: Sendable, Equatable {
 
     /// (name, value) strings, for tests.
     public var pairs: [(String, String)] {
-        fields.map { (String(decoding: storage[$0.name], as: UTF8.self), String(decoding: storage[$0.value], as: UTF8.self)) }
+        fields.map {
+            (String(decoding: storage[$0.name], as: UTF8.self), String(decoding: storage[$0.value], as: UTF8.self))
+        }
     }
 
     /// A copy without the fields `drop` says to leave out.

@@ -48,9 +48,11 @@ public struct HTTP2Limits: Sendable, Equatable {
     /// The defaults with the settings a user may change from the command line, named like
     /// Envoy's `http2_protocol_options` (nil keeps the default). RFC 9113 6.5.2 and 6.9.2 bound
     /// the windows to 65,535 ... 2^31-1; Envoy bounds the header list to 1 ... 8192 KiB.
-    public static func withOptions(maxConcurrentStreams: UInt32? = nil, maxRequestHeadersKB: Int? = nil,
-                                   initialStreamWindowSize: Int? = nil,
-                                   initialConnectionWindowSize: Int? = nil) throws(OptionError) -> HTTP2Limits {
+    public static func withOptions(
+        maxConcurrentStreams: UInt32? = nil, maxRequestHeadersKB: Int? = nil,
+        initialStreamWindowSize: Int? = nil,
+        initialConnectionWindowSize: Int? = nil
+    ) throws(OptionError) -> HTTP2Limits {
         var limits = HTTP2Limits()
         if let n = maxConcurrentStreams {
             guard n >= 1 else { throw OptionError(description: "--http2-max-concurrent-streams must be at least 1") }
@@ -65,13 +67,15 @@ public struct HTTP2Limits: Sendable, Equatable {
         let windows = 65_535...Int(Int32.max)
         if let w = initialStreamWindowSize {
             guard windows.contains(w) else {
-                throw OptionError(description: "--http2-initial-stream-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
+                throw OptionError(
+                    description: "--http2-initial-stream-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
             }
             limits.initialStreamWindow = Int32(w)
         }
         if let w = initialConnectionWindowSize {
             guard windows.contains(w) else {
-                throw OptionError(description: "--http2-initial-connection-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
+                throw OptionError(
+                    description: "--http2-initial-connection-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
             }
             limits.connectionWindow = Int32(w)
         }

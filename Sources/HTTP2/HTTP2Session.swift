@@ -53,25 +53,32 @@ public final class HTTP2Session {
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)
         nghttp2_option_set_max_settings(option, 32)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        let rc = role == .server
+        let rc =
+            role == .server
             ? nghttp2_session_server_new2(&session, callbacks, me, option)
             : nghttp2_session_client_new2(&session, callbacks, me, option)
         guard rc == 0 else { throw Failure(code: Int(rc)) }
         var settings: [nghttp2_settings_entry] = [
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
-                                   value: UInt32(limits.initialStreamWindow)),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: UInt32(limits.initialStreamWindow))
         ]
         if role == .server {
-            settings.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
-                                                   value: limits.maxConcurrentStreams))
-            settings.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
-                                                   value: UInt32(limits.maxHeaderListSize)))
+            settings.append(
+                nghttp2_settings_entry(
+                    settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                    value: limits.maxConcurrentStreams))
+            settings.append(
+                nghttp2_settings_entry(
+                    settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                    value: UInt32(limits.maxHeaderListSize)))
         } else {
             settings.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0))
         }
         _ = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
-        _ = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
-                                                  limits.connectionWindow)
+        _ = nghttp2_session_set_local_window_size(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+            limits.connectionWindow)
     }
 
     deinit { close() }
@@ -194,8 +201,9 @@ public final class HTTP2Session {
     /// Sends GOAWAY(NO_ERROR) but lets open streams finish (graceful shutdown).
     public func shutdownGracefully() {
         guard let session else { return }
-        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
-                                  nghttp2_session_get_last_proc_stream_id(session), 0, nil, 0)
+        _ = nghttp2_submit_goaway(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
+            nghttp2_session_get_last_proc_stream_id(session), 0, nil, 0)
     }
 
     /// Whether our side of `stream` is closed (`nghttp2_session_get_stream_local_close`).
@@ -230,26 +238,33 @@ public final class HTTP2Session {
     }
 
     /// Builds an `nghttp2_nv` array over `headers` (nghttp2 copies it) and calls `body`.
-    func submitHeaders(_ headers: HTTP2HeaderBlock,
-                       _ body: (OpaquePointer?, UnsafePointer<nghttp2_nv>?, Int) -> Int32) -> Int32 {
+    func submitHeaders(
+        _ headers: HTTP2HeaderBlock,
+        _ body: (OpaquePointer?, UnsafePointer<nghttp2_nv>?, Int) -> Int32
+    ) -> Int32 {
         guard let session else { return Int32(NGHTTP2_ERR_INVALID_STATE.rawValue) }
         var storage = headers.storage
         if storage.isEmpty { storage.append(0) }
         return storage.withUnsafeMutableBufferPointer { buf -> Int32 in
             guard let base = buf.baseAddress else { return Int32(NGHTTP2_ERR_INVALID_ARGUMENT.rawValue) }
             var nva: [nghttp2_nv] = headers.fields.map { f in
-                nghttp2_nv(name: base + f.name.lowerBound, value: base + f.value.lowerBound,
-                           namelen: f.name.count, valuelen: f.value.count,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+                nghttp2_nv(
+                    name: base + f.name.lowerBound, value: base + f.value.lowerBound,
+                    namelen: f.name.count, valuelen: f.value.count,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
             }
             return nva.withUnsafeMutableBufferPointer { nv in body(session, nv.baseAddress, nv.count) }
         }
     }
 
     /// Like `submitHeaders`, with the shared data provider when `provider` is set.
-    private func submit(_ headers: HTTP2HeaderBlock, provider: Bool,
-                        _ body: (OpaquePointer?, UnsafePointer<nghttp2_nv>?, Int,
-                                 UnsafePointer<nghttp2_data_provider>?) -> Int32) -> Int32 {
+    private func submit(
+        _ headers: HTTP2HeaderBlock, provider: Bool,
+        _ body: (
+            OpaquePointer?, UnsafePointer<nghttp2_nv>?, Int,
+            UnsafePointer<nghttp2_data_provider>?
+        ) -> Int32
+    ) -> Int32 {
         var dp = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.read)
         return withUnsafePointer(to: &dp) { dpp in
             submitHeaders(headers) { s, nva, count in body(s, nva, count, provider ? dpp : nil) }

@@ -13,9 +13,15 @@ struct CiliumRuleParser {
         "endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress", "egressDeny",
         "enableDefaultDeny", "description", "labels", "log",
     ]
-    private static let ingressL3: [String] = ["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups"]
-    private static let egressL3: [String] = ["toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes"]
-    private static let unsupportedPeerKeys: Set<String> = ["fromNodes", "fromGroups", "toNodes", "toGroups", "authentication"]
+    private static let ingressL3: [String] = [
+        "fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups",
+    ]
+    private static let egressL3: [String] = [
+        "toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes",
+    ]
+    private static let unsupportedPeerKeys: Set<String> = [
+        "fromNodes", "fromGroups", "toNodes", "toGroups", "authentication",
+    ]
 
     init(namespace: String) {
         self.namespace = namespace
@@ -55,9 +61,10 @@ struct CiliumRuleParser {
             if let flag = flags["egress"] { denyEgress = try flag.bool() }
         }
         if let labels = mapping["labels"] { _ = try labels.sequence() }
-        return PolicyRule(subject: subject, nodeSelector: node, ingress: ingress, egress: egress,
-                          ingressDeny: ingressDeny, egressDeny: egressDeny, defaultDenyIngress: denyIngress,
-                          defaultDenyEgress: denyEgress, description: try mapping["description"]?.string())
+        return PolicyRule(
+            subject: subject, nodeSelector: node, ingress: ingress, egress: egress,
+            ingressDeny: ingressDeny, egressDeny: egressDeny, defaultDenyIngress: denyIngress,
+            defaultDenyEgress: denyEgress, description: try mapping["description"]?.string())
     }
 
     /// A CNP's endpointSelector always applies in the policy's namespace; Cilium replaces a
@@ -67,8 +74,9 @@ struct CiliumRuleParser {
         if let named = selector.requirements.first(where: {
             $0.key == Label.namespaceKey && $0.source == Label.Source.k8s && $0.values != [namespace]
         }) {
-            warnings.append("endpointSelector names namespace \(named.values.joined(separator: ",")); "
-                + "a CiliumNetworkPolicy always applies in its own namespace \(namespace)")
+            warnings.append(
+                "endpointSelector names namespace \(named.values.joined(separator: ",")); "
+                    + "a CiliumNetworkPolicy always applies in its own namespace \(namespace)")
         }
         var scoped = selector
         scoped.setMatch(source: Label.Source.k8s, key: Label.namespaceKey, value: namespace)
@@ -100,7 +108,8 @@ struct CiliumRuleParser {
         }
         let used = l3.filter { mapping[$0].map { (try? $0.sequence().isEmpty) == false } ?? false }
         if used.count > 1 {
-            throw value.error("Combining \(used[0].capitalizedFirst) and \(used[1].capitalizedFirst) is not supported yet")
+            throw value.error(
+                "Combining \(used[0].capitalizedFirst) and \(used[1].capitalizedFirst) is not supported yet")
         }
         let icmps = try mapping["icmps"].map { icmps throws(LoadError) in try ICMPRuleParser.parse(icmps) } ?? []
         let portItems = try mapping["toPorts"]?.sequence() ?? []

@@ -36,8 +36,9 @@ public final class DNSPortPolicy: @unchecked Sendable {
         }
         if let selected {
             // Named after the first policy whose DNS rules select the server (like HTTPPortPolicy).
-            return Verdict(allowed: false, reason: .noRuleMatched, policyName: selected.verdict.policyName,
-                           policyRef: selected.verdict.policyRef)
+            return Verdict(
+                allowed: false, reason: .noRuleMatched, policyName: selected.verdict.policyName,
+                policyRef: selected.verdict.policyRef)
         }
         return defaultDeny ? .peerNotAllowed : .notEnforced
     }
@@ -52,7 +53,8 @@ public final class DNSPortPolicy: @unchecked Sendable {
     var canonical: [String] {
         var lines = denies.map { "deny from \($0.peers.canonical) (\($0.verdict.policyName ?? "-"))" }
         for entry in entries {
-            let what = entry.patterns.map { "dns [" + $0.map(\.description).joined(separator: ", ") + "]" } ?? "allow-all"
+            let what =
+                entry.patterns.map { "dns [" + $0.map(\.description).joined(separator: ", ") + "]" } ?? "allow-all"
             lines.append("\(what) to \(entry.peers.canonical) (\(entry.verdict.policyName ?? "-"))")
         }
         if !defaultDeny { lines.append("default allow (enableDefaultDeny false)") }

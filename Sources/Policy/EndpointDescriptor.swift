@@ -20,9 +20,11 @@ public struct EndpointDescriptor: Sendable, Hashable {
     public var namedPorts: [String: UInt16]
 
     /// Creates a descriptor.
-    public init(id: UInt32, namespace: String, podName: String, podLabels: [String: String] = [:],
-                namespaceLabels: [String: String] = [:], ipv4: UInt32, serviceAccount: String = "default",
-                namedPorts: [String: UInt16] = [:]) {
+    public init(
+        id: UInt32, namespace: String, podName: String, podLabels: [String: String] = [:],
+        namespaceLabels: [String: String] = [:], ipv4: UInt32, serviceAccount: String = "default",
+        namedPorts: [String: UInt16] = [:]
+    ) {
         self.id = id
         self.namespace = namespace
         self.podName = podName

@@ -12,8 +12,9 @@ public final class HTTPPortPolicy: @unchecked Sendable {
         /// The denial when the peer is selected by this entry's rules but none matched: names the
         /// policy whose rules the request failed.
         var noMatch: Verdict {
-            Verdict(allowed: false, reason: .noRuleMatched, policyName: l4Verdict.policyName,
-                    policyRef: l4Verdict.policyRef)
+            Verdict(
+                allowed: false, reason: .noRuleMatched, policyName: l4Verdict.policyName,
+                policyRef: l4Verdict.policyRef)
         }
     }
 
@@ -58,8 +59,9 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                 continue
             }
             for candidate in rules {
-                lines.append("http \(candidate.rule.canonical) from \(entry.peers.canonical) "
-                    + "(\(candidate.verdict.policyName ?? "-"))")
+                lines.append(
+                    "http \(candidate.rule.canonical) from \(entry.peers.canonical) "
+                        + "(\(candidate.verdict.policyName ?? "-"))")
             }
         }
         if !defaultDeny { lines.append("default allow (enableDefaultDeny false)") }

@@ -15,8 +15,9 @@ enum ICMPRuleParser {
         /// The port entries: the type with protocol ICMP, or ICMPv6 when the family says IPv6.
         var ports: [PortProtocol] {
             fields.map { field in
-                PortProtocol(port: .number(UInt16(field.type)), endPort: nil,
-                             proto: field.family == ICMPRuleParser.ipv6 ? .icmpv6 : .icmp)
+                PortProtocol(
+                    port: .number(UInt16(field.type)), endPort: nil,
+                    proto: field.family == ICMPRuleParser.ipv6 ? .icmpv6 : .icmp)
             }
         }
     }

@@ -36,8 +36,11 @@ public struct IdentityAllocator: Sendable, Equatable {
         return prefixes.map { prefix in
             let key = Self.cidrKeyPrefix + prefix
             if let known = state[key] { return known }
-            let identity = next ?? max(CIDRIdentityTable.localScope + 1,
-                                       (state.values.lazy.filter { $0 > CIDRIdentityTable.localScope }.max() ?? 0) &+ 1)
+            let identity =
+                next
+                ?? max(
+                    CIDRIdentityTable.localScope + 1,
+                    (state.values.lazy.filter { $0 > CIDRIdentityTable.localScope }.max() ?? 0) &+ 1)
             next = identity &+ 1
             state[key] = identity
             return identity

@@ -55,8 +55,9 @@ enum L7RuleParser {
             case .failure(.syntax(let message)):
                 throw field.error("invalid regex \"\(pattern)\": \(message)")
             case .failure(.programTooLarge(let size)):
-                throw field.error("regex \"\(pattern)\": RE2 program size of \(size) > max program size of "
-                    + "\(Regex.maxProgramSize) (Envoy would reject every policy of the endpoint)")
+                throw field.error(
+                    "regex \"\(pattern)\": RE2 program size of \(size) > max program size of "
+                        + "\(Regex.maxProgramSize) (Envoy would reject every policy of the endpoint)")
             }
         }
         let method = try regex("method")
@@ -78,11 +79,13 @@ enum L7RuleParser {
             } else if entry.secret && entry.value == nil {
                 neverMatches = true
             } else {
-                headers.append(.init(name: Array(entry.name.lowercased().utf8), value: entry.value.map { Array($0.utf8) }))
+                headers.append(
+                    .init(name: Array(entry.name.lowercased().utf8), value: entry.value.map { Array($0.utf8) }))
             }
         }
-        return HTTPRule(method: method, path: path, host: host, headers: headers, headerActions: actions,
-                        neverMatches: neverMatches, canonical: "{" + parts.joined(separator: ", ") + "}")
+        return HTTPRule(
+            method: method, path: path, host: host, headers: headers, headerActions: actions,
+            neverMatches: neverMatches, canonical: "{" + parts.joined(separator: ", ") + "}")
     }
 
     /// `Name` (presence) or `Name value` / `Name: value` (exact), split at the first space like
@@ -125,8 +128,9 @@ enum L7RuleParser {
             }
             action = parsed
         }
-        return HeaderMatchEntry(name: name, value: try mapping["value"]?.string(), secret: mapping["secret"] != nil,
-                                action: action)
+        return HeaderMatchEntry(
+            name: name, value: try mapping["value"]?.string(), secret: mapping["secret"] != nil,
+            action: action)
     }
 
     /// Parses a `matchName`/`matchPattern` selector (Cilium FQDNSelector.sanitize).
@@ -140,7 +144,9 @@ enum L7RuleParser {
         if !name.isEmpty {
             let field = mapping["matchName"] ?? value
             if !name.utf8.allSatisfy({ isDNSCharacter($0) || $0 == UInt8(ascii: ".") }) {
-                throw field.error("Invalid characters in MatchName: \"\(name)\". Only 0-9, a-z, A-Z and . and - characters are allowed")
+                throw field.error(
+                    "Invalid characters in MatchName: \"\(name)\". Only 0-9, a-z, A-Z and . and - characters are allowed"
+                )
             }
             return FQDNSelector(pattern: FQDNPattern(matchName: name))
         }
@@ -148,7 +154,9 @@ enum L7RuleParser {
             throw value.error("one of matchName or matchPattern is required")
         }
         if !pattern.utf8.allSatisfy({ isDNSCharacter($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "*") }) {
-            throw field.error("Invalid characters in MatchPattern: \"\(pattern)\". Only 0-9, a-z, A-Z and ., - and * characters are allowed")
+            throw field.error(
+                "Invalid characters in MatchPattern: \"\(pattern)\". Only 0-9, a-z, A-Z and ., - and * characters are allowed"
+            )
         }
         if pattern.utf8.count > FQDNPattern.maxLength {
             throw field.error("matchPattern is longer than \(FQDNPattern.maxLength) characters")
@@ -161,7 +169,8 @@ enum L7RuleParser {
 
     /// `[-a-zA-Z0-9_]`.
     private static func isDNSCharacter(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
             || byte == UInt8(ascii: "_")
     }

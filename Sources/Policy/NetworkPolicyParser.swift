@@ -23,9 +23,10 @@ enum NetworkPolicyParser {
         if types.isEmpty {
             types = ["Ingress"] + (mapping.has("egress") ? ["Egress"] : [])
         }
-        return PolicyRule(subject: subject, nodeSelector: nil, ingress: ingress, egress: egress, ingressDeny: [],
-                          egressDeny: [], defaultDenyIngress: types.contains("Ingress") || !types.contains("Egress"),
-                          defaultDenyEgress: types.contains("Egress"), description: nil)
+        return PolicyRule(
+            subject: subject, nodeSelector: nil, ingress: ingress, egress: egress, ingressDeny: [],
+            egressDeny: [], defaultDenyIngress: types.contains("Ingress") || !types.contains("Egress"),
+            defaultDenyEgress: types.contains("Egress"), description: nil)
     }
 
     private static func rules(_ value: YAMLValue?, peerKey: String, namespace: String) throws(LoadError) -> [PeerRule] {
@@ -50,7 +51,8 @@ enum NetworkPolicyParser {
         return result
     }
 
-    private static func addPeer(_ value: YAMLValue, to peers: inout PeerSelection, namespace: String) throws(LoadError) {
+    private static func addPeer(_ value: YAMLValue, to peers: inout PeerSelection, namespace: String) throws(LoadError)
+    {
         let mapping = try value.mapping(allowing: ["podSelector", "namespaceSelector", "ipBlock"])
         if let block = mapping["ipBlock"] {
             if mapping.has("podSelector") || mapping.has("namespaceSelector") {

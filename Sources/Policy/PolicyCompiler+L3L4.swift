@@ -40,8 +40,10 @@ extension PolicyCompiler {
     mutating func buildL3L4(l7Ports: [L7Port]) -> L3L4Policy {
         var kinds: [PolicyMapKey: L7Kind] = [:]
         for port in l7Ports {
-            kinds[PolicyMapKey(endpointID: port.endpointID, identity: 0, port: port.port, proto: port.proto,
-                               direction: port.direction)] = port.kind
+            kinds[
+                PolicyMapKey(
+                    endpointID: port.endpointID, identity: 0, port: port.port, proto: port.proto,
+                    direction: port.direction)] = port.kind
         }
         var result = L3L4Policy()
         result.cidrs = cidrs
@@ -59,8 +61,9 @@ extension PolicyCompiler {
         // the host is a peer like any other).
         for side in defaultDeny.keys where side.direction == .ingress && allowLocalhost == .always {
             for proto in L4Protocol.everyIPProtocol {
-                let key = PolicyMapKey(endpointID: side.endpointID, identity: ReservedIdentity.host, port: 0,
-                                       proto: proto, direction: .ingress)
+                let key = PolicyMapKey(
+                    endpointID: side.endpointID, identity: ReservedIdentity.host, port: 0,
+                    proto: proto, direction: .ingress)
                 if result.entries[key] == nil { result.entries[key] = .allow }
             }
         }
@@ -68,10 +71,12 @@ extension PolicyCompiler {
             PolicyEnforcement(endpointID: $0.key.endpointID, direction: $0.key.direction, defaultDeny: $0.value)
         }.sorted()
         if result.entries.count > Self.maxPolicyMapEntries {
-            diagnostics.append(PolicyDiagnostic(
-                message: "the policies in force need \(result.entries.count) L3/L4 policy map entries, more than the "
-                    + "datapath's \(Self.maxPolicyMapEntries) (sluice_policy); narrow the port ranges or peers",
-                sources: []))
+            diagnostics.append(
+                PolicyDiagnostic(
+                    message:
+                        "the policies in force need \(result.entries.count) L3/L4 policy map entries, more than the "
+                        + "datapath's \(Self.maxPolicyMapEntries) (sluice_policy); narrow the port ranges or peers",
+                    sources: []))
         }
         return result
     }
@@ -86,8 +91,9 @@ extension PolicyCompiler {
         if low <= high {
             for proto in entry.protocols {
                 for port in low...high {
-                    let l7 = PolicyMapKey(endpointID: side.endpointID, identity: 0, port: port, proto: proto,
-                                          direction: .egress)
+                    let l7 = PolicyMapKey(
+                        endpointID: side.endpointID, identity: 0, port: port, proto: proto,
+                        direction: .egress)
                     let action: PolicyMapAction = port != 0 ? kinds[l7].map { .redirect($0) } ?? .allow : .allow
                     ports.append(FQDNPolicyRule.Port(port: port, proto: proto, action: action))
                 }
@@ -100,8 +106,10 @@ extension PolicyCompiler {
     /// replaces whatever is there (deny beats allow, semantics 1.10 rule 1); an allow never
     /// replaces a deny, and on a port with L7 rules it is a redirect, whichever policy it comes
     /// from (rules 2 and 4: an L4-only allow there stays proxied).
-    private static func expand(_ entry: PortEntry, side: Side, kinds: [PolicyMapKey: L7Kind],
-                               into map: inout [PolicyMapKey: PolicyMapAction]) {
+    private static func expand(
+        _ entry: PortEntry, side: Side, kinds: [PolicyMapKey: L7Kind],
+        into map: inout [PolicyMapKey: PolicyMapAction]
+    ) {
         let identities: [UInt32]
         switch entry.datapathPeers {
         case .all: identities = [0]
@@ -113,8 +121,9 @@ extension PolicyCompiler {
         guard low <= high else { return }
         for proto in entry.protocols {
             for port in low...high {
-                let l7 = PolicyMapKey(endpointID: side.endpointID, identity: 0, port: port, proto: proto,
-                                      direction: side.direction)
+                let l7 = PolicyMapKey(
+                    endpointID: side.endpointID, identity: 0, port: port, proto: proto,
+                    direction: side.direction)
                 let action: PolicyMapAction
                 if entry.isDeny {
                     action = .deny

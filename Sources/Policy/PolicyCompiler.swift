@@ -76,7 +76,9 @@ struct PolicyCompiler {
         var http: [UInt64: HTTPPortPolicy] = [:]
         var dns: [UInt64: DNSPortPolicy] = [:]
         var ports: [L7Port] = []
-        for (side, sideEntries) in entries.sorted(by: { ($0.key.endpointID, $0.key.direction.rawValue) < ($1.key.endpointID, $1.key.direction.rawValue) }) {
+        for (side, sideEntries) in entries.sorted(by: {
+            ($0.key.endpointID, $0.key.direction.rawValue) < ($1.key.endpointID, $1.key.direction.rawValue)
+        }) {
             for key in l7Keys(sideEntries) {
                 let covering = sideEntries.filter { $0.covers(port: key.port, proto: key.proto) }
                 let kinds = Set(covering.compactMap { $0.isDeny ? nil : $0.rules.kind })
@@ -87,19 +89,23 @@ struct PolicyCompiler {
                 let lookup = PolicySnapshot.key(side.endpointID, side.direction, key.port, key.proto)
                 let deny = defaultDeny[side] ?? true
                 if kind == .http {
-                    http[lookup] = httpPolicy(covering, defaultDeny: deny,
-                                              allowHost: side.direction == .ingress && allowLocalhost == .always)
+                    http[lookup] = httpPolicy(
+                        covering, defaultDeny: deny,
+                        allowHost: side.direction == .ingress && allowLocalhost == .always)
                 } else {
                     dns[lookup] = dnsPolicy(covering, defaultDeny: deny)
                 }
-                ports.append(L7Port(endpointID: side.endpointID, port: key.port, proto: key.proto,
-                                    direction: side.direction, kind: kind))
+                ports.append(
+                    L7Port(
+                        endpointID: side.endpointID, port: key.port, proto: key.proto,
+                        direction: side.direction, kind: kind))
             }
         }
         let l3l4 = buildL3L4(l7Ports: ports)
-        return PolicySnapshot(endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
-                              l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4,
-                              policies: documents.map(\.key))
+        return PolicySnapshot(
+            endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
+            l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4,
+            policies: documents.map(\.key))
     }
 
     /// HTTP and DNS rules on one port of one endpoint (Cilium refuses the policy): the endpoint,
@@ -108,11 +114,13 @@ struct PolicyCompiler {
         let names = Set(covering.filter { !$0.isDeny && $0.rules.kind != nil }.map(\.policyName))
         let sources = documents.filter { names.contains($0.key.policyName) }
             .map { PolicyDiagnostic.Source(file: $0.file, line: $0.line, key: $0.key) }
-        let endpoint = endpoints.first { $0.id == side.endpointID }.map { "\($0.namespace)/\($0.podName)" }
+        let endpoint =
+            endpoints.first { $0.id == side.endpointID }.map { "\($0.namespace)/\($0.podName)" }
             ?? "endpoint \(side.endpointID)"
         let protocolName = proto == IPProtocol.udp ? "UDP" : "TCP"
         return PolicyDiagnostic(
-            message: "\(side.direction == .ingress ? "ingress" : "egress") toPorts \(port)/\(protocolName) of \(endpoint): "
+            message:
+                "\(side.direction == .ingress ? "ingress" : "egress") toPorts \(port)/\(protocolName) of \(endpoint): "
                 + "rules.http and rules.dns on the "
                 + "same port (Cilium refuses this policy)",
             sources: sources)
@@ -140,19 +148,31 @@ struct PolicyCompiler {
         var denies: [(peers: PeerSet, verdict: Verdict)] = []
         var compiled: [HTTPPortPolicy.Entry] = []
         if allowHost {
-            compiled.append(.init(peers: .some([ReservedIdentity.host]), rules: nil,
-                                  l4Verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
+            compiled.append(
+                .init(
+                    peers: .some([ReservedIdentity.host]), rules: nil,
+                    l4Verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
         }
         for entry in covering {
-            let allow = Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
-                                policyRef: entry.policyRef)
+            let allow = Verdict(
+                allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
+                policyRef: entry.policyRef)
             if entry.isDeny {
-                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
-                                                    policyRef: entry.policyRef)))
+                denies.append(
+                    (
+                        entry.peers,
+                        Verdict(
+                            allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
+                            policyRef: entry.policyRef)
+                    ))
             } else if case .http(let rules) = entry.rules {
                 let pairs = rules.map { rule in
-                    (rule: rule, verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
-                                                  policyRef: entry.policyRef, headerActions: rule.headerActions))
+                    (
+                        rule: rule,
+                        verdict: Verdict(
+                            allowed: true, reason: .ruleMatched, policyName: entry.policyName,
+                            policyRef: entry.policyRef, headerActions: rule.headerActions)
+                    )
                 }
                 compiled.append(.init(peers: entry.peers, rules: pairs, l4Verdict: allow))
             } else {
@@ -168,16 +188,27 @@ struct PolicyCompiler {
         var compiled: [DNSPortPolicy.Entry] = []
         for entry in covering {
             if entry.isDeny {
-                denies.append((entry.peers, Verdict(allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
-                                                    policyRef: entry.policyRef)))
+                denies.append(
+                    (
+                        entry.peers,
+                        Verdict(
+                            allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
+                            policyRef: entry.policyRef)
+                    ))
             } else if case .dns(let selectors) = entry.rules {
-                compiled.append(.init(peers: entry.peers, patterns: selectors.map(\.pattern),
-                                      verdict: Verdict(allowed: true, reason: .ruleMatched, policyName: entry.policyName,
-                                                       policyRef: entry.policyRef)))
+                compiled.append(
+                    .init(
+                        peers: entry.peers, patterns: selectors.map(\.pattern),
+                        verdict: Verdict(
+                            allowed: true, reason: .ruleMatched, policyName: entry.policyName,
+                            policyRef: entry.policyRef)))
             } else {
-                compiled.append(.init(peers: entry.peers, patterns: nil,
-                                      verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
-                                                       policyRef: entry.policyRef)))
+                compiled.append(
+                    .init(
+                        peers: entry.peers, patterns: nil,
+                        verdict: Verdict(
+                            allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
+                            policyRef: entry.policyRef)))
             }
         }
         return DNSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
@@ -197,34 +228,43 @@ struct PolicyCompiler {
                 let side = Side(endpointID: endpoint.id, direction: direction)
                 defaultDeny[side] = (defaultDeny[side] ?? false) || deny
                 for (peerRule, peers, datapath) in resolvedAllows {
-                    entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
-                                                              direction: direction, isDeny: false, policy: policy)
+                    entries[side, default: []] += portEntries(
+                        peerRule, peers: (peers, datapath), subject: endpoint,
+                        direction: direction, isDeny: false, policy: policy)
                 }
                 for (peerRule, peers, datapath) in resolvedDenies {
-                    entries[side, default: []] += portEntries(peerRule, peers: (peers, datapath), subject: endpoint,
-                                                              direction: direction, isDeny: true, policy: policy)
+                    entries[side, default: []] += portEntries(
+                        peerRule, peers: (peers, datapath), subject: endpoint,
+                        direction: direction, isDeny: true, policy: policy)
                 }
             }
         }
     }
 
-    private func portEntries(_ rule: PeerRule, peers both: (l7: PeerSet, datapath: PeerSet), subject: EndpointDescriptor,
-                             direction: Direction, isDeny: Bool, policy: PolicyKey) -> [PortEntry] {
+    private func portEntries(
+        _ rule: PeerRule, peers both: (l7: PeerSet, datapath: PeerSet), subject: EndpointDescriptor,
+        direction: Direction, isDeny: Bool, policy: PolicyKey
+    ) -> [PortEntry] {
         let everyProtocol = L4Protocol.everyIPProtocol
         let peers = both.l7
         if rule.toPorts.isEmpty {
-            return [PortEntry(low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
-                              fqdns: rule.peers.fqdns.map(\.pattern), rules: .none, isDeny: isDeny,
-                              policyName: policy.policyName, policyRef: policy.ref)]
+            return [
+                PortEntry(
+                    low: 0, high: .max, protocols: everyProtocol, peers: peers, datapathPeers: both.datapath,
+                    fqdns: rule.peers.fqdns.map(\.pattern), rules: .none, isDeny: isDeny,
+                    policyName: policy.policyName, policyRef: policy.ref)
+            ]
         }
         var result: [PortEntry] = []
         for portRule in rule.toPorts {
             for port in portRule.ports {
                 for (low, high) in ranges(port, subject: subject, peers: peers, direction: direction) {
-                    result.append(PortEntry(low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
-                                            datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
-                                            rules: portRule.rules, isDeny: isDeny, policyName: policy.policyName,
-                                            policyRef: policy.ref))
+                    result.append(
+                        PortEntry(
+                            low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
+                            datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
+                            rules: portRule.rules, isDeny: isDeny, policyName: policy.policyName,
+                            policyRef: policy.ref))
                 }
             }
         }
@@ -234,8 +274,10 @@ struct PolicyCompiler {
     /// Port ranges of one `ports` entry. Port 0 = all ports; an ICMP type is its policy port.
     /// Named ports resolve against the selected endpoint on ingress and against the peer
     /// endpoints on egress.
-    private func ranges(_ port: PortProtocol, subject: EndpointDescriptor, peers: PeerSet,
-                        direction: Direction) -> [(UInt16, UInt16)] {
+    private func ranges(
+        _ port: PortProtocol, subject: EndpointDescriptor, peers: PeerSet,
+        direction: Direction
+    ) -> [(UInt16, UInt16)] {
         if port.proto.isICMP, case .number(let type) = port.port {
             let policyPort = ICMPType.policyPort(UInt8(truncatingIfNeeded: type))
             return [(policyPort, policyPort)]

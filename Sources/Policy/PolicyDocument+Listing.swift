@@ -20,8 +20,10 @@ extension PolicyRule {
         if let nodeSelector { lines.append("nodeSelector: \(nodeSelector.canonical)") }
         if let description { lines.append("description: \(description)") }
         lines.append("defaultDeny: {ingress: \(defaultDenyIngress), egress: \(defaultDenyEgress)}")
-        for (title, peerRules) in [("ingress", ingress), ("ingressDeny", ingressDeny), ("egress", egress),
-                                   ("egressDeny", egressDeny)] where !peerRules.isEmpty {
+        for (title, peerRules) in [
+            ("ingress", ingress), ("ingressDeny", ingressDeny), ("egress", egress),
+            ("egressDeny", egressDeny),
+        ] where !peerRules.isEmpty {
             lines.append("\(title):")
             for peerRule in peerRules {
                 lines += peerRule.canonicalLines.enumerated().map { index, line in (index == 0 ? "- " : "  ") + line }
@@ -44,10 +46,14 @@ extension PeerRule {
             }
             if !peers.entities.isEmpty { lines.append("entities: [" + peers.entities.joined(separator: ", ") + "]") }
             if !peers.cidrs.isEmpty {
-                let cidrs = peers.cidrs.map { $0.except.isEmpty ? $0.cidr : "\($0.cidr) except \($0.except.joined(separator: " "))" }
+                let cidrs = peers.cidrs.map {
+                    $0.except.isEmpty ? $0.cidr : "\($0.cidr) except \($0.except.joined(separator: " "))"
+                }
                 lines.append("cidrs: [" + cidrs.joined(separator: ", ") + "]")
             }
-            if !peers.fqdns.isEmpty { lines.append("toFQDNs: [" + peers.fqdns.map(\.canonical).joined(separator: ", ") + "]") }
+            if !peers.fqdns.isEmpty {
+                lines.append("toFQDNs: [" + peers.fqdns.map(\.canonical).joined(separator: ", ") + "]")
+            }
             if peers.services > 0 { lines.append("toServices: \(peers.services)") }
         }
         if toPorts.isEmpty { lines.append("ports: all") }

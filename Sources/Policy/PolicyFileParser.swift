@@ -21,17 +21,19 @@ public enum PolicyFileParser {
         return output
     }
 
-    private static func parseDocument(_ value: YAMLValue, warnings: inout [String]) throws(LoadError) -> PolicyDocument {
+    private static func parseDocument(_ value: YAMLValue, warnings: inout [String]) throws(LoadError) -> PolicyDocument
+    {
         let mapping = try value.mapping(allowing: documentKeys)
         let apiVersionValue = try mapping.required("apiVersion")
         let kindValue = try mapping.required("kind")
         let apiVersion = try apiVersionValue.string()
         let kindText = try kindValue.string()
         guard let kind = PolicyKind(rawValue: kindText),
-              apiVersion == (kind == .networkPolicy ? "networking.k8s.io/v1" : "cilium.io/v2")
+            apiVersion == (kind == .networkPolicy ? "networking.k8s.io/v1" : "cilium.io/v2")
         else {
-            throw kindValue.error("no matches for kind \"\(kindText)\" in version \"\(apiVersion)\" "
-                + "(sluice takes CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy)")
+            throw kindValue.error(
+                "no matches for kind \"\(kindText)\" in version \"\(apiVersion)\" "
+                    + "(sluice takes CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy)")
         }
         let metadataValue = try mapping.required("metadata")
         let metadata = try metadataValue.mapping(allowing: ["name", "namespace"], ignoringUnknown: true)
@@ -39,7 +41,9 @@ public enum PolicyFileParser {
         if name.isEmpty {
             throw metadataValue.error("metadata.name: Required value: name or generateName is required")
         }
-        let namespace = kind.isNamespaced ? (try metadata["namespace"]?.string()).flatMap { $0.isEmpty ? nil : $0 } ?? "default" : ""
+        let namespace =
+            kind.isNamespaced
+            ? (try metadata["namespace"]?.string()).flatMap { $0.isEmpty ? nil : $0 } ?? "default" : ""
         let key = PolicyKey(kind: kind, namespace: namespace, name: name)
         var rules: [PolicyRule] = []
         if kind == .networkPolicy {

@@ -6,11 +6,12 @@ extension PolicyNode {
     /// without one (as `PolicyFileParser` decides); nil when it is not a policy object.
     public var policyKey: PolicyKey? {
         guard case .mapping(let pairs) = content,
-              let kindText = Self.scalar(pairs, "kind"), let kind = PolicyKind(rawValue: kindText),
-              let metadata = pairs.first(where: { Self.text($0.key) == "metadata" })?.value,
-              case .mapping(let meta) = metadata.content, let name = Self.scalar(meta, "name")
+            let kindText = Self.scalar(pairs, "kind"), let kind = PolicyKind(rawValue: kindText),
+            let metadata = pairs.first(where: { Self.text($0.key) == "metadata" })?.value,
+            case .mapping(let meta) = metadata.content, let name = Self.scalar(meta, "name")
         else { return nil }
-        let namespace = kind.isNamespaced ? (Self.scalar(meta, "namespace").flatMap { $0.isEmpty ? nil : $0 } ?? "default") : ""
+        let namespace =
+            kind.isNamespaced ? (Self.scalar(meta, "namespace").flatMap { $0.isEmpty ? nil : $0 } ?? "default") : ""
         return PolicyKey(kind: kind, namespace: namespace, name: name)
     }
 
@@ -20,7 +21,9 @@ extension PolicyNode {
         case .scalar(let text, let plain):
             return plain ? Self.plainJSON(text) : Self.quoted(text)
         case .mapping(let pairs):
-            return "{" + pairs.map { Self.quoted(Self.text($0.key) ?? "") + ":" + $0.value.jsonText }.joined(separator: ",") + "}"
+            return "{"
+                + pairs.map { Self.quoted(Self.text($0.key) ?? "") + ":" + $0.value.jsonText }.joined(separator: ",")
+                + "}"
         case .sequence(let items):
             return "[" + items.map(\.jsonText).joined(separator: ",") + "]"
         }
@@ -68,7 +71,11 @@ extension PolicyNode {
 
     private var yamlScalar: String {
         guard case .scalar(let text, let plain) = content else { return "" }
-        if plain { return text.isEmpty ? "null" : (Self.isSafePlain(text) || Self.plainJSON(text) != Self.quoted(text) ? text : Self.quoted(text)) }
+        if plain {
+            return text.isEmpty
+                ? "null"
+                : (Self.isSafePlain(text) || Self.plainJSON(text) != Self.quoted(text) ? text : Self.quoted(text))
+        }
         return Self.yamlString(text)
     }
 

@@ -69,7 +69,9 @@ public struct PolicyNode: Sendable, Equatable, Codable {
     }
 
     /// A mapping node with `pairs` in order.
-    public static func mapping(_ pairs: [(key: PolicyNode, value: PolicyNode)], line: Int = 0, column: Int = 0) -> PolicyNode {
+    public static func mapping(_ pairs: [(key: PolicyNode, value: PolicyNode)], line: Int = 0, column: Int = 0)
+        -> PolicyNode
+    {
         PolicyNode(.mapping(pairs.map { Pair(key: $0.key, value: $0.value) }), line: line, column: column)
     }
 

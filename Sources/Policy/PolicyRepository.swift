@@ -125,8 +125,10 @@ public final class PolicyRepository {
 
     /// Compiles the objects in force with `change` made (without making it) into an immutable
     /// snapshot. Its `diagnostics` are the conflicts that make the change unacceptable.
-    public func compile(_ change: Change?, endpoints: [EndpointDescriptor],
-                        allocator: inout IdentityAllocator) -> PolicySnapshot {
+    public func compile(
+        _ change: Change?, endpoints: [EndpointDescriptor],
+        allocator: inout IdentityAllocator
+    ) -> PolicySnapshot {
         var candidate = documents
         if let change {
             for key in change.removals { candidate[key] = nil }

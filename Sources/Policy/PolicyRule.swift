@@ -42,8 +42,9 @@ struct PeerSelection: Sendable {
 
     /// True when the rule names no peer, so it applies to every identity.
     var isWildcard: Bool {
-        !selectsNothing && (explicitlyEveryone
-            || (endpoints.isEmpty && entities.isEmpty && cidrs.isEmpty && fqdns.isEmpty && services == 0))
+        !selectsNothing
+            && (explicitlyEveryone
+                || (endpoints.isEmpty && entities.isEmpty && cidrs.isEmpty && fqdns.isEmpty && services == 0))
     }
 }
 

@@ -48,7 +48,9 @@ extension PolicySnapshot {
     /// The CIDR identities with the labels Hubble prints for them (`cidr:10.0.0.0/8`,
     /// `reserved:world`), sorted by identity.
     public var cidrIdentities: [(identity: UInt32, labels: [String])] {
-        l3l4.cidrs.prefixes.map { (identity: $0.identity, labels: ["cidr:" + $0.prefix.description, "reserved:world"]) }
+        l3l4.cidrs.prefixes.map {
+            (identity: $0.identity, labels: ["cidr:" + $0.prefix.description, "reserved:world"])
+        }
     }
 
     /// The canonical text of the L3/L4 policy: enforcement, then every entry, then the ipcache

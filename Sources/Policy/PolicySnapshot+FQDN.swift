@@ -39,7 +39,9 @@ public final class FQDNSelectorSet: @unchecked Sendable {
     /// The `toFQDNs` selectors (egress rules only; deny rules cannot carry them) of every object
     /// in a policy file's documents, by object key. Validates the file exactly like
     /// `PolicyRepository.apply(documents:fileName:)`.
-    public static func parse(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> [PolicyKey: FQDNSelectorSet] {
+    public static func parse(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> [PolicyKey:
+        FQDNSelectorSet]
+    {
         let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
         var result: [PolicyKey: FQDNSelectorSet] = [:]
         for document in parsed.documents {

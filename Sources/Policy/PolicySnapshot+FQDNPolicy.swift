@@ -14,8 +14,9 @@ extension PolicySnapshot {
         var result: [PolicyMapKey: PolicyMapAction] = [:]
         for rule in l3l4.fqdnRules where rule.patterns.contains(where: { p in names.contains { p.matches($0) } }) {
             for port in rule.ports {
-                let key = PolicyMapKey(endpointID: rule.endpointID, identity: identity, port: port.port,
-                                       proto: port.proto, direction: .egress)
+                let key = PolicyMapKey(
+                    endpointID: rule.endpointID, identity: identity, port: port.port,
+                    proto: port.proto, direction: .egress)
                 // A redirect wins over a plain allow for the same key (the port has L7 rules).
                 if case .redirect = result[key] ?? .allow { continue }
                 result[key] = port.action

@@ -27,9 +27,12 @@ public final class PolicySnapshot: @unchecked Sendable {
     /// The L3/L4 policy map entries, enforcement and CIDR identities (`PolicySnapshot+Datapath`).
     let l3l4: L3L4Policy
 
-    init(endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
-         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy], diagnostics: [PolicyDiagnostic],
-         l3l4: L3L4Policy = L3L4Policy(), policies: [PolicyKey] = []) {
+    init(
+        endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
+        l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy],
+        diagnostics: [PolicyDiagnostic],
+        l3l4: L3L4Policy = L3L4Policy(), policies: [PolicyKey] = []
+    ) {
         self.endpoints = endpoints
         self.policies = policies
         self.l3l4 = l3l4
@@ -109,15 +112,17 @@ public final class PolicySnapshot: @unchecked Sendable {
         var lines: [String] = ["endpoints:"]
         for endpoint in endpoints.sorted(by: { $0.id < $1.id }) {
             let identity = identityByEndpointID[endpoint.id] ?? 0
-            lines.append("  \(endpoint.id) \(endpoint.namespace)/\(endpoint.podName) identity \(identity) "
-                + "[\(identityLabels(identity).joined(separator: " "))]")
+            lines.append(
+                "  \(endpoint.id) \(endpoint.namespace)/\(endpoint.podName) identity \(identity) "
+                    + "[\(identityLabels(identity).joined(separator: " "))]")
         }
         lines.append("l7Ports:")
         for port in l7Ports {
             lines.append("  \(port)")
             let rules: [String]
             if port.kind == .http {
-                rules = httpPolicy(endpointID: port.endpointID, direction: port.direction, port: port.port)?.canonical ?? []
+                rules =
+                    httpPolicy(endpointID: port.endpointID, direction: port.direction, port: port.port)?.canonical ?? []
             } else {
                 rules = dnsPolicy(endpointID: port.endpointID, port: port.port, proto: port.proto)?.canonical ?? []
             }

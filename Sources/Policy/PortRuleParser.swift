@@ -24,9 +24,10 @@ enum PortRuleParser {
             throw portsValue.error("too many ports, the max is \(maxPorts)")
         }
         let rulesValue = mapping["rules"]
-        let rules = try rulesValue.map { rulesValue throws(LoadError) in
-            try L7RuleParser.parse(rulesValue, direction: direction)
-        } ?? .none
+        let rules =
+            try rulesValue.map { rulesValue throws(LoadError) in
+                try L7RuleParser.parse(rulesValue, direction: direction)
+            } ?? .none
         let serverNames = try parseServerNames(mapping, hasL7Rules: rules.kind != nil)
         let isDNS = rules.kind == .dns
         var ports: [PortProtocol] = []
@@ -90,10 +91,13 @@ enum PortRuleParser {
     }
 
     /// Parses `{port, endPort, protocol}`. `defaultProtocol` is ANY for Cilium, TCP for NetworkPolicy.
-    static func parsePort(_ value: YAMLValue, hasDNSRules: Bool = false, defaultProtocol: L4Protocol = .any,
-                          portRequired: Bool = true) throws(LoadError) -> PortProtocol {
+    static func parsePort(
+        _ value: YAMLValue, hasDNSRules: Bool = false, defaultProtocol: L4Protocol = .any,
+        portRequired: Bool = true
+    ) throws(LoadError) -> PortProtocol {
         let mapping = try value.mapping(allowing: ["port", "endPort", "protocol"])
-        let proto = try mapping["protocol"].map { value throws(LoadError) in try parseProtocol(value) }
+        let proto =
+            try mapping["protocol"].map { value throws(LoadError) in try parseProtocol(value) }
             ?? defaultProtocol
         var endPort: UInt16?
         if let endValue = mapping["endPort"] {

@@ -112,10 +112,12 @@ final class Regex: @unchecked Sendable {
             return Regex(pattern: pattern, engine: .literal, literal: bytes, handle: nil, programSize: size)
         }
         if bytes.count >= 2, bytes[bytes.count - 2] == UInt8(ascii: "."), bytes[bytes.count - 1] == UInt8(ascii: "*"),
-           !bytes[..<(bytes.count - 2)].contains(where: isMeta) {
+            !bytes[..<(bytes.count - 2)].contains(where: isMeta)
+        {
             cre2_free(compiled)
-            return Regex(pattern: pattern, engine: .prefix, literal: Array(bytes[..<(bytes.count - 2)]),
-                         handle: nil, programSize: size)
+            return Regex(
+                pattern: pattern, engine: .prefix, literal: Array(bytes[..<(bytes.count - 2)]),
+                handle: nil, programSize: size)
         }
         return Regex(pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: size)
     }
@@ -124,8 +126,8 @@ final class Regex: @unchecked Sendable {
     private static func isMeta(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "\\"), UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?"),
-             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "["), UInt8(ascii: "]"),
-             UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "^"), UInt8(ascii: "$"):
+            UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "["), UInt8(ascii: "]"),
+            UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "^"), UInt8(ascii: "$"):
             return true
         default:
             return false

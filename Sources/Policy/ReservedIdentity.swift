@@ -28,8 +28,9 @@ extension ReservedIdentity {
         case "none": return .identities([], endpoints: false)
         case "cluster":
             // Cilium: the reserved cluster identities plus every pod of this cluster.
-            return .identities([host, remoteNode, initializing, ingress, health, unmanaged, kubeAPIServer],
-                               endpoints: true)
+            return .identities(
+                [host, remoteNode, initializing, ingress, health, unmanaged, kubeAPIServer],
+                endpoints: true)
         default: return nil
         }
     }

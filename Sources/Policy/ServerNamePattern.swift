@@ -55,7 +55,7 @@ public struct ServerNamePattern: Hashable, Sendable, CustomStringConvertible {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes[index] = byte | 0x20
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "*"):
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "*"):
                 break
             default: throw .invalidCharacter
             }
@@ -96,7 +96,7 @@ public struct ServerNamePattern: Hashable, Sendable, CustomStringConvertible {
                 while start > 0 && serverName[start - 1] != UInt8(ascii: ".") { start -= 1 }
                 let slice = UnsafeRawBufferPointer(rebasing: serverName[start..<end])
                 guard !slice.isEmpty, Self.glob(label, matches: slice) else { return false }
-                end = start - 1 // the dot before this label, or -1 at the start of the name
+                end = start - 1  // the dot before this label, or -1 at the start of the name
             }
             // All pattern labels used: the name must end here, or (with `**.`) go on with one or
             // more non-empty labels.

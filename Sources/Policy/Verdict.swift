@@ -43,8 +43,10 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     public var headerActions: [HTTPHeaderAction]
 
     /// Creates a verdict.
-    public init(allowed: Bool, reason: Reason, policyName: String?, policyRef: UInt32 = 0,
-                headerActions: [HTTPHeaderAction] = []) {
+    public init(
+        allowed: Bool, reason: Reason, policyName: String?, policyRef: UInt32 = 0,
+        headerActions: [HTTPHeaderAction] = []
+    ) {
         self.allowed = allowed
         self.reason = reason
         self.policyName = policyName

@@ -9,8 +9,9 @@ struct YAMLValue {
 
     /// Makes a `LoadError` pointing at this node.
     func error(_ message: String) -> LoadError {
-        LoadError(file: file, line: node.line, column: node.column, field: path,
-                  message: message)
+        LoadError(
+            file: file, line: node.line, column: node.column, field: path,
+            message: message)
     }
 
     /// True for `~`, `null` and empty values.

@@ -39,14 +39,17 @@ extension PolicyNode {
         let mark = node.mark
         switch node {
         case .scalar(let scalar):
-            self.init(.scalar(scalar.string, plain: scalar.style == .plain),
-                      line: mark?.line ?? 0, column: mark?.column ?? 0)
+            self.init(
+                .scalar(scalar.string, plain: scalar.style == .plain),
+                line: mark?.line ?? 0, column: mark?.column ?? 0)
         case .mapping(let mapping):
-            self.init(.mapping(mapping.map { Pair(key: PolicyNode($0.key), value: PolicyNode($0.value)) }),
-                      line: mark?.line ?? 0, column: mark?.column ?? 0)
+            self.init(
+                .mapping(mapping.map { Pair(key: PolicyNode($0.key), value: PolicyNode($0.value)) }),
+                line: mark?.line ?? 0, column: mark?.column ?? 0)
         case .sequence(let sequence):
-            self.init(.sequence(sequence.map { PolicyNode($0) }),
-                      line: mark?.line ?? 0, column: mark?.column ?? 0)
+            self.init(
+                .sequence(sequence.map { PolicyNode($0) }),
+                line: mark?.line ?? 0, column: mark?.column ?? 0)
         }
     }
 }

@@ -9,7 +9,7 @@ import DNS
 extension DNSQuery {
     func isAnswered(by bytes: UnsafeRawBufferPointer) -> Bool {
         guard DNSWire.isResponse(bytes) == true, DNSWire.opcode(bytes) == 0,
-              let question = DNSWire.soleQuestion(of: bytes)
+            let question = DNSWire.soleQuestion(of: bytes)
         else { return false }
         return question.type.rawValue == qtype && question.class.rawValue == qclass
             && question.name.lowercasedTextBytes == qname

@@ -15,9 +15,10 @@ struct DNSFlowRecorder {
     let flows: FlowSink?
 
     private func common(_ query: DNSQuery, verdict: Flow.Verdict, timeNs: UInt64) -> FlowCommon {
-        FlowCommon.proxied(clientAddress: query.client.address, clientPort: query.client.port,
-                           serverAddress: query.server.address, serverPort: query.server.port, l4Proto: query.proto,
-                           direction: query.direction, steer: query.steer, verdict: verdict, timeNs: timeNs)
+        FlowCommon.proxied(
+            clientAddress: query.client.address, clientPort: query.client.port,
+            serverAddress: query.server.address, serverPort: query.server.port, l4Proto: query.proto,
+            direction: query.direction, steer: query.steer, verdict: verdict, timeNs: timeNs)
     }
 
     /// The request flow: FORWARDED (allowed) or DROPPED (denied by a DNS rule).
@@ -26,8 +27,9 @@ struct DNSFlowRecorder {
         let c = common(query, verdict: verdict, timeNs: query.requestTimeNs)
         query.qname.withUnsafeBytes { name in
             flows.append { rec in
-                FlowRecordWriter.writeDNS(rec, common: c, l7Type: .request, query: name, qtype: query.qtype,
-                                          rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0, policyID: query.policyRef)
+                FlowRecordWriter.writeDNS(
+                    rec, common: c, l7Type: .request, query: name, qtype: query.qtype,
+                    rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0, policyID: query.policyRef)
             }
         }
     }
@@ -52,8 +54,9 @@ struct DNSFlowRecorder {
         let ips = summary?.ips ?? []
         query.qname.withUnsafeBytes { name in
             flows.append { rec in
-                FlowRecordWriter.writeDNS(rec, common: c, l7Type: .response, query: name, qtype: query.qtype,
-                                          rcode: rcode.rawValue, ttl: ttl, rrtypes: types, latencyNs: latency)
+                FlowRecordWriter.writeDNS(
+                    rec, common: c, l7Type: .response, query: name, qtype: query.qtype,
+                    rcode: rcode.rawValue, ttl: ttl, rrtypes: types, latencyNs: latency)
                 for ip in ips {
                     switch ip {
                     case .v4(let v4):

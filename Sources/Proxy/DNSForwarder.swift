@@ -123,7 +123,9 @@ final class DNSForwarder: EventHandler, TimerTarget {
         let index = worker.random.below(pool.count)
         let socket = pool[index]
         let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
-        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark) == 0 else { return false }
+        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark) == 0 else {
+            return false
+        }
         socket.sent += 1
         socket.inFlight += 1
         if socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(index) }
@@ -177,7 +179,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
     private func received(_ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress, on socket: UInt32) {
         guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let entry = pending[id],
-              entry.upstream == source, entry.socket == socket
+            entry.upstream == source, entry.socket == socket
         else {
             worker.counters.unmatchedAnswers += 1
             return

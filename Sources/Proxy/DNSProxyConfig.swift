@@ -53,13 +53,15 @@ public struct DNSProxyConfig: Sendable {
     /// the agent.
     public var upstreamOverride: DNSEndpointAddress?
 
-    public init(listenAddress: UInt32 = 0x0100_007F, listenPort: UInt16 = 15053,
-                rejectResponseCode: RejectResponseCode = .refused, forwardTimeoutNs: UInt64 = 10_000_000_000,
-                fqdnResponseMaxDelayNs: UInt64 = 100_000_000, fqdnMinTTL: UInt32 = 0, fqdnMaxIPsPerName: Int = 1000,
-                maxPendingPerWorker: Int = 16384, tcpIdleTimeoutNs: UInt64 = 10_000_000_000,
-                tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil,
-                upstreamSocketPoolSize: Int = 32, upstreamSocketMaxQueries: Int = 256,
-                tcpMaxBufferedBytes: Int = 65536, tcpMaxQueriesInFlight: Int = 128, fqdnMaxEntries: Int = 65536) {
+    public init(
+        listenAddress: UInt32 = 0x0100_007F, listenPort: UInt16 = 15053,
+        rejectResponseCode: RejectResponseCode = .refused, forwardTimeoutNs: UInt64 = 10_000_000_000,
+        fqdnResponseMaxDelayNs: UInt64 = 100_000_000, fqdnMinTTL: UInt32 = 0, fqdnMaxIPsPerName: Int = 1000,
+        maxPendingPerWorker: Int = 16384, tcpIdleTimeoutNs: UInt64 = 10_000_000_000,
+        tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil,
+        upstreamSocketPoolSize: Int = 32, upstreamSocketMaxQueries: Int = 256,
+        tcpMaxBufferedBytes: Int = 65536, tcpMaxQueriesInFlight: Int = 128, fqdnMaxEntries: Int = 65536
+    ) {
         self.listenAddress = listenAddress
         self.listenPort = listenPort
         self.rejectResponseCode = rejectResponseCode

@@ -59,17 +59,20 @@ extension DNSQueryDecision {
     /// rules on the port has HTTP rules there: one proxy cannot parse the connection as both, so
     /// the query is refused in the ingress side's name (tc drops such flows before steering them;
     /// this covers a policy change in between).
-    static func decide(_ bytes: UnsafeRawBufferPointer, client: DNSEndpointAddress, server: DNSEndpointAddress,
-                       proto: UInt8, steer: SteerInfo?, snapshot: PolicySnapshot,
-                       reject: DNSProxyConfig.RejectResponseCode, now: UInt64) -> DNSQueryDecision {
+    static func decide(
+        _ bytes: UnsafeRawBufferPointer, client: DNSEndpointAddress, server: DNSEndpointAddress,
+        proto: UInt8, steer: SteerInfo?, snapshot: PolicySnapshot,
+        reject: DNSProxyConfig.RejectResponseCode, now: UInt64
+    ) -> DNSQueryDecision {
         let head: QueryHead, question: Question
         switch DNSQueryScreen.screen(bytes) {
         case .refused(let decision): return decision
         case .query(let h, let q): (head, question) = (h, q)
         }
-        var query = DNSQuery(client: client, server: server, proto: proto, steer: steer, originalID: head.id,
-                             qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
-                             requestTimeNs: now, qclass: question.class.rawValue)
+        var query = DNSQuery(
+            client: client, server: server, proto: proto, steer: steer, originalID: head.id,
+            qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
+            requestTimeNs: now, qclass: question.class.rawValue)
         guard let steer, !steer.sides.isEmpty else { return .drop(query) }
         let rcode: RCode = reject == .nameError ? .nxDomain : .refused
         if steer.sides.contains(.egress) {
@@ -81,12 +84,14 @@ extension DNSQueryDecision {
                 if verdict.reason == .peerNotAllowed { return .drop(query) }
                 if !verdict.allowed { return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode)) }
             } else if proto == IPProtocol.tcp,
-                      snapshot.httpPolicy(endpointID: steer.sourceEndpoint, direction: .egress, port: server.port) != nil {
+                snapshot.httpPolicy(endpointID: steer.sourceEndpoint, direction: .egress, port: server.port) != nil
+            {
                 return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
             }
         }
         if steer.sides.contains(.ingress), proto == IPProtocol.tcp,
-           snapshot.httpPolicy(endpointID: steer.destinationEndpoint, direction: .ingress, port: server.port) != nil {
+            snapshot.httpPolicy(endpointID: steer.destinationEndpoint, direction: .ingress, port: server.port) != nil
+        {
             query.direction = .ingress
             query.policyRef = 0
             return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))

@@ -15,18 +15,22 @@ enum DNSQueryScreen {
 
     static func screen(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         guard let counts = DNSWire.counts(bytes), let opcode = DNSWire.opcode(bytes),
-              DNSWire.isResponse(bytes) == false
+            DNSWire.isResponse(bytes) == false
         else { return .refused(.ignore) }
         let head = try? DNSParser.parseQueryHead(bytes)
         guard opcode == 0 else {
-            return .refused(.notImplemented(head.map { DNSReply.error(for: bytes, head: $0, rcode: .notImp) }
-                ?? headerOnly(bytes, opcode: opcode, rcode: .notImp)))
+            return .refused(
+                .notImplemented(
+                    head.map { DNSReply.error(for: bytes, head: $0, rcode: .notImp) }
+                        ?? headerOnly(bytes, opcode: opcode, rcode: .notImp)))
         }
         guard let head, counts.questions == 1, counts.answers <= 1, counts.authorities <= 1,
-              counts.additionals <= 2, let question = head.question
+            counts.additionals <= 2, let question = head.question
         else {
-            return .refused(.formatError(head.map { DNSReply.error(for: bytes, head: $0, rcode: .formErr) }
-                ?? headerOnly(bytes, opcode: opcode, rcode: .formErr)))
+            return .refused(
+                .formatError(
+                    head.map { DNSReply.error(for: bytes, head: $0, rcode: .formErr) }
+                        ?? headerOnly(bytes, opcode: opcode, rcode: .formErr)))
         }
         return .query(head, question)
     }

@@ -68,10 +68,14 @@ enum DNSSocket {
             let d = datagrams[i]
             let start = i * slotSize
             let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Int(d.length))])
-            return (bytes, Datagram(count: Int(d.length),
-                                    source: DNSEndpointAddress(address: d.src_addr_be, port: d.src_port),
-                                    originalDestination: DNSEndpointAddress(address: d.orig_addr_be, port: d.orig_port),
-                                    truncated: d.truncated != 0))
+            return (
+                bytes,
+                Datagram(
+                    count: Int(d.length),
+                    source: DNSEndpointAddress(address: d.src_addr_be, port: d.src_port),
+                    originalDestination: DNSEndpointAddress(address: d.orig_addr_be, port: d.orig_port),
+                    truncated: d.truncated != 0)
+            )
         }
     }
 
@@ -85,7 +89,8 @@ enum DNSSocket {
     /// recvmmsg of up to `batch.count` datagrams (CSluice_udp_recv4_batch).
     @inline(__always)
     static func receiveBatch(_ fd: Int32, into batch: Batch) -> BatchResult {
-        let n = CSluice_udp_recv4_batch(fd, batch.buffer.baseAddress, batch.slotSize, batch.datagrams, Int32(batch.count))
+        let n = CSluice_udp_recv4_batch(
+            fd, batch.buffer.baseAddress, batch.slotSize, batch.datagrams, Int32(batch.count))
         if n > 0 { return .received(Int(n)) }
         if -n == EAGAIN || -n == EWOULDBLOCK { return .wouldBlock }
         return .error(-n)
@@ -121,8 +126,9 @@ enum DNSSocket {
             guard count < capacity, bytes.count <= arena.count - used else { return false }
             let start = arena.baseAddress! + used
             if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-            messages[count] = CSluice_udp_out(base: UnsafeRawPointer(start), length: UInt32(bytes.count),
-                                              addr_be: destination.address, port: destination.port)
+            messages[count] = CSluice_udp_out(
+                base: UnsafeRawPointer(start), length: UInt32(bytes.count),
+                addr_be: destination.address, port: destination.port)
             sockets[count] = fd
             count += 1
             used += (bytes.count + 7) & ~7
@@ -142,7 +148,7 @@ enum DNSSocket {
                     if n > 0 {
                         next += Int(n)
                     } else {
-                        failed += 1     // the first of the rest failed: count it, go on after it
+                        failed += 1  // the first of the rest failed: count it, go on after it
                         next += 1
                     }
                 }
@@ -163,8 +169,10 @@ enum DNSSocket {
 
     /// sendmsg with SO_MARK `mark` for this datagram only (CSluice_udp_send4_mark). Returns 0 or
     /// the errno.
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress,
-                     mark: UInt32) -> Int32 {
+    static func send(
+        _ fd: Int32, _ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress,
+        mark: UInt32
+    ) -> Int32 {
         let n = CSluice_udp_send4_mark(fd, bytes.baseAddress, bytes.count, destination.address, destination.port, mark)
         return n < 0 ? -n : 0
     }

@@ -41,8 +41,10 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     /// Reading the client's queries stopped (`mustPause`); resumed by the next event.
     private var paused = false
 
-    init(listener: DNSTCPListener, fd: Int32, client: DNSEndpointAddress, server: DNSEndpointAddress,
-         steer: SteerInfo?) {
+    init(
+        listener: DNSTCPListener, fd: Int32, client: DNSEndpointAddress, server: DNSEndpointAddress,
+        steer: SteerInfo?
+    ) {
         self.listener = listener
         self.downFD = fd
         self.client = client
@@ -55,7 +57,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     func start() {
         do {
-            downReg = try worker.ctx.loop.register(fd: downFD, events: Self.interest, handler: self, tag: Tag.downstream)
+            downReg = try worker.ctx.loop.register(
+                fd: downFD, events: Self.interest, handler: self, tag: Tag.downstream)
         } catch {
             Socket.close(downFD)
             closed = true
@@ -66,7 +69,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         readClient()
     }
 
-    private static let interest = EventLoop.Events.readable | EventLoop.Events.writable
+    private static let interest =
+        EventLoop.Events.readable | EventLoop.Events.writable
         | EventLoop.Events.readHangup | EventLoop.Events.edgeTriggered
 
     func handleEvents(_ events: UInt32, tag: UInt32) {
@@ -132,13 +136,14 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     }
 
     private func decideAndAct(_ bytes: UnsafeMutableRawBufferPointer) {
-        let decision = DNSQueryDecision.decide(UnsafeRawBufferPointer(bytes), client: client, server: server,
-                                               proto: IPProtocol.tcp, steer: steer, snapshot: worker.ctx.snapshot,
-                                               reject: worker.config.rejectResponseCode, now: worker.ctx.loop.now)
+        let decision = DNSQueryDecision.decide(
+            UnsafeRawBufferPointer(bytes), client: client, server: server,
+            proto: IPProtocol.tcp, steer: steer, snapshot: worker.ctx.snapshot,
+            reject: worker.config.rejectResponseCode, now: worker.ctx.loop.now)
         if case .drop = decision { clientClosed = true }
         guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
         guard pending.count < worker.config.maxPendingPerWorker, connectUpstreamIfNeeded(),
-              let framed = DNSTCPFramer.frame(UnsafeRawBufferPointer(bytes))
+            let framed = DNSTCPFramer.frame(UnsafeRawBufferPointer(bytes))
         else {
             return worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
         }
@@ -158,8 +163,9 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         if upFD >= 0 { return true }
         let upstream = worker.config.upstreamOverride ?? server
         do {
-            upFD = try Socket.connectTCP(address: upstream.address, port: upstream.port,
-                                         mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0))
+            upFD = try Socket.connectTCP(
+                address: upstream.address, port: upstream.port,
+                mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0))
             upReg = try worker.ctx.loop.register(fd: upFD, events: Self.interest, handler: self, tag: Tag.upstream)
         } catch {
             if upFD >= 0 { Socket.close(upFD) }

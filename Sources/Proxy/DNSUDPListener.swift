@@ -57,15 +57,19 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     }
 
     /// accept → steering entry → parse → decide → act for one datagram.
-    private func handle(_ bytes: UnsafeMutableRawBufferPointer, from client: DNSEndpointAddress,
-                        to server: DNSEndpointAddress) {
+    private func handle(
+        _ bytes: UnsafeMutableRawBufferPointer, from client: DNSEndpointAddress,
+        to server: DNSEndpointAddress
+    ) {
         let ctx = worker.ctx
-        let steer = ctx.steering.lookup(sourceAddress: client.address, sourcePort: client.port,
-                                        destinationAddress: server.address, destinationPort: server.port,
-                                        protocol: IPProtocol.udp)
-        let decision = DNSQueryDecision.decide(UnsafeRawBufferPointer(bytes), client: client, server: server,
-                                               proto: IPProtocol.udp, steer: steer, snapshot: ctx.snapshot,
-                                               reject: worker.config.rejectResponseCode, now: ctx.loop.now)
+        let steer = ctx.steering.lookup(
+            sourceAddress: client.address, sourcePort: client.port,
+            destinationAddress: server.address, destinationPort: server.port,
+            protocol: IPProtocol.udp)
+        let decision = DNSQueryDecision.decide(
+            UnsafeRawBufferPointer(bytes), client: client, server: server,
+            proto: IPProtocol.udp, steer: steer, snapshot: ctx.snapshot,
+            reject: worker.config.rejectResponseCode, now: ctx.loop.now)
         guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
         guard let forwarder = worker.forwarder, forwarder.forward(bytes, query: query) else {
             worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
@@ -110,7 +114,7 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
         if server == localAddress { return fd }
         if let fd = replySockets[server.key] { return fd }
         if replySockets.count >= Self.maxReplySockets {
-            flush()     // queued answers name the sockets about to close
+            flush()  // queued answers name the sockets about to close
             for fd in replySockets.values { Socket.close(fd) }
             replySockets.removeAll()
         }

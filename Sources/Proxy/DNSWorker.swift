@@ -77,7 +77,8 @@ final class DNSWorker {
         counters.answers += 1
         let summary = AnswerSummary.extract(from: message)
         if let gate, let service, summary.rcode == .noError, !summary.ips.isEmpty,
-           query.qname.withUnsafeBytes({ service.selectors.matches($0) }) {
+            query.qname.withUnsafeBytes({ service.selectors.matches($0) })
+        {
             let copy = Array(bytes)
             let name = String(decoding: query.qname, as: UTF8.self)
             gate.hold(name: name, ips: summary.ips, ttl: summary.ttl, now: ctx.loop.now) { [unowned self] in
@@ -88,8 +89,10 @@ final class DNSWorker {
         send(UnsafeRawBufferPointer(bytes), summary: summary, for: query, via: sink)
     }
 
-    private func send(_ bytes: UnsafeRawBufferPointer, summary: AnswerSummary, for query: DNSQuery,
-                      via sink: DNSAnswerSink) {
+    private func send(
+        _ bytes: UnsafeRawBufferPointer, summary: AnswerSummary, for query: DNSQuery,
+        via sink: DNSAnswerSink
+    ) {
         if !sink.sendAnswer(bytes, to: query) { counters.replyFailures += 1 }
         recorder.response(query, summary: summary, rcode: summary.rcode, verdict: .forwarded, now: Clock.monotonicNs())
     }
@@ -114,23 +117,29 @@ final class DNSWorker {
     static func serverFailureReply(for query: DNSQuery) -> [UInt8]? {
         guard let name = try? DomainName(String(decoding: query.qname, as: UTF8.self)) else { return nil }
         let header = DNSHeader(id: query.originalID, qr: true, rd: true, ra: true, rcode: .servFail)
-        return DNSSerializer.serialize(DNSMessage(header: header, questions: [Question(name: name, type: RRType(query.qtype))]),
-                                       compress: false)
+        return DNSSerializer.serialize(
+            DNSMessage(header: header, questions: [Question(name: name, type: RRType(query.qtype))]),
+            compress: false)
     }
 
     /// Sends a reply the screen built (FORMERR, NOTIMP) for a message that is no query of record.
-    private func sendUnrecorded(_ reply: [UInt8]?, via sink: DNSAnswerSink, to client: DNSEndpointAddress,
-                                server: DNSEndpointAddress) {
+    private func sendUnrecorded(
+        _ reply: [UInt8]?, via sink: DNSAnswerSink, to client: DNSEndpointAddress,
+        server: DNSEndpointAddress
+    ) {
         guard let reply else { return }
-        let query = DNSQuery(client: client, server: server, proto: 0, steer: nil, originalID: 0, qname: [],
-                             qtype: 0, requestTimeNs: 0)
+        let query = DNSQuery(
+            client: client, server: server, proto: 0, steer: nil, originalID: 0, qname: [],
+            qtype: 0, requestTimeNs: 0)
         _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
     }
 
     /// Acts on a decision for a query that is not forwarded (or records the forward).
     /// Returns the query to forward, if any.
-    func act(on decision: DNSQueryDecision, via sink: DNSAnswerSink, replyTo client: DNSEndpointAddress,
-             server: DNSEndpointAddress) -> DNSQuery? {
+    func act(
+        on decision: DNSQueryDecision, via sink: DNSAnswerSink, replyTo client: DNSEndpointAddress,
+        server: DNSEndpointAddress
+    ) -> DNSQuery? {
         counters.queries += 1
         switch decision {
         case .ignore:

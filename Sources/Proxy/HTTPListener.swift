@@ -23,9 +23,10 @@ final class HTTPListener: TCPListener {
     var steering: SteeringTable { ctx.steering }
 
     func accepted(_ a: Socket.Accepted, steer: SteerInfo?) {
-        let addresses = ConnectionAddresses(clientAddress: a.peerAddress, clientPort: a.peerPort,
-                                            originalDestinationAddress: a.localAddress,
-                                            originalDestinationPort: a.localPort)
+        let addresses = ConnectionAddresses(
+            clientAddress: a.peerAddress, clientPort: a.peerPort,
+            originalDestinationAddress: a.localAddress,
+            originalDestinationPort: a.localPort)
         SocketHTTP1Connection(ctx: ctx, fd: a.fd, addresses: addresses, steer: steer).start()
     }
 }

@@ -31,12 +31,14 @@ public struct ProxyConfig: Sendable {
     /// HTTP/2 SETTINGS and flood limits (Envoy's defaults; docs/http2.md).
     public var http2Limits: HTTP2Limits = .default
 
-    public init(workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,
-                httpListenAddress: UInt32 = 0x0100_007F, httpListenPort: UInt16 = 15001,
-                bufferBytes: Int = 16384, httpLimits: Limits = .default,
-                connectTimeoutNs: UInt64 = 2_000_000_000, requestTimeoutNs: UInt64 = 3_600_000_000_000,
-                idleTimeoutNs: UInt64 = 0, accessDeniedMessage: String = "Access denied",
-                recordFlows: Bool = true) {
+    public init(
+        workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,
+        httpListenAddress: UInt32 = 0x0100_007F, httpListenPort: UInt16 = 15001,
+        bufferBytes: Int = 16384, httpLimits: Limits = .default,
+        connectTimeoutNs: UInt64 = 2_000_000_000, requestTimeoutNs: UInt64 = 3_600_000_000_000,
+        idleTimeoutNs: UInt64 = 0, accessDeniedMessage: String = "Access denied",
+        recordFlows: Bool = true
+    ) {
         self.workers = workers
         self.pinFirstCPU = pinFirstCPU
         self.httpListenAddress = httpListenAddress
@@ -58,5 +60,5 @@ public struct ProxyConfig: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

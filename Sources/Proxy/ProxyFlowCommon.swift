@@ -7,9 +7,11 @@ extension FlowCommon {
     /// The part of every record of one proxied connection or query: client → server addresses
     /// (IPv4, network order), `l4Proto`, `direction`, and both endpoints and identities of the
     /// steering entry (0 when not steered). Time and verdict are set per record.
-    static func proxied(clientAddress: UInt32, clientPort: UInt16, serverAddress: UInt32, serverPort: UInt16,
-                        l4Proto: UInt8, direction: Flow.TrafficDirection, steer: SteerInfo?,
-                        verdict: Flow.Verdict = .forwarded, timeNs: UInt64 = 0) -> FlowCommon {
+    static func proxied(
+        clientAddress: UInt32, clientPort: UInt16, serverAddress: UInt32, serverPort: UInt16,
+        l4Proto: UInt8, direction: Flow.TrafficDirection, steer: SteerInfo?,
+        verdict: Flow.Verdict = .forwarded, timeNs: UInt64 = 0
+    ) -> FlowCommon {
         FlowCommon(
             timeNs: timeNs, verdict: verdict, direction: direction, isReply: false,
             srcIP: clientAddress, dstIP: serverAddress, srcPort: clientPort, dstPort: serverPort, l4Proto: l4Proto,

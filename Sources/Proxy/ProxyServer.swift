@@ -24,11 +24,14 @@ public final class ProxyServer {
     /// Opens the listeners and starts the worker threads. With `dns`, every worker also runs the
     /// DNS proxy (UDP and TCP listeners on `dns.listenAddress:listenPort`), learning toFQDNs
     /// names through `fqdn` when given.
-    public func start(steering: SteeringTable, flows: FlowSink?, snapshot: PolicySnapshot,
-                      dns: DNSProxyConfig? = nil, fqdn: FQDNLearning? = nil) throws {
+    public func start(
+        steering: SteeringTable, flows: FlowSink?, snapshot: PolicySnapshot,
+        dns: DNSProxyConfig? = nil, fqdn: FQDNLearning? = nil
+    ) throws {
         for i in 0..<max(1, config.workers) {
-            let fd = try Socket.listenTCP(address: config.httpListenAddress, port: config.httpListenPort,
-                                          transparent: true, reusePort: true)
+            let fd = try Socket.listenTCP(
+                address: config.httpListenAddress, port: config.httpListenPort,
+                transparent: true, reusePort: true)
             httpListenerFDs.append(fd)
             // HTTP clients speak first: wake the worker when the request is there, not at the
             // handshake (one read and one epoll round less per connection).
@@ -42,8 +45,9 @@ public final class ProxyServer {
             if let dns {
                 let udp = try DNSSocket.listenUDP(address: dns.listenAddress, port: dns.listenPort)
                 dnsUDPListenerFDs.append(udp)
-                let tcp = try Socket.listenTCP(address: dns.listenAddress, port: dns.listenPort,
-                                               transparent: true, reusePort: true)
+                let tcp = try Socket.listenTCP(
+                    address: dns.listenAddress, port: dns.listenPort,
+                    transparent: true, reusePort: true)
                 dnsTCPListenerFDs.append(tcp)
                 let worker = DNSWorker(ctx: ctx, config: dns, service: fqdn)
                 try worker.start(udpFD: udp, tcpFD: tcp)

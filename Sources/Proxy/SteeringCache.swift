@@ -18,8 +18,9 @@ final class SteeringCache: SteeringTable {
         var proto: UInt8 = 0
         var used = false
         var epoch: UInt64 = 0
-        var info = SteerInfo(sourceEndpoint: 0, destinationEndpoint: 0, sourceIdentity: 0, destinationIdentity: 0,
-                             sides: [])
+        var info = SteerInfo(
+            sourceEndpoint: 0, destinationEndpoint: 0, sourceIdentity: 0, destinationIdentity: 0,
+            sides: [])
     }
 
     static let defaultSlots = 1024
@@ -39,31 +40,39 @@ final class SteeringCache: SteeringTable {
 
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { table.changeEpoch }
 
-    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
-                protocol proto: UInt8) -> SteerInfo? {
+    func lookup(
+        sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
+        protocol proto: UInt8
+    ) -> SteerInfo? {
         guard let now = table.changeEpoch else {
             misses += 1
-            return table.lookup(sourceAddress: sourceAddress, sourcePort: sourcePort,
-                                destinationAddress: destinationAddress, destinationPort: destinationPort,
-                                protocol: proto)
+            return table.lookup(
+                sourceAddress: sourceAddress, sourcePort: sourcePort,
+                destinationAddress: destinationAddress, destinationPort: destinationPort,
+                protocol: proto)
         }
         var h = UInt64(sourceAddress) &* 0x9E37_79B9_7F4A_7C15
         h ^= (UInt64(destinationAddress) << 24 | UInt64(destinationPort) << 8 | UInt64(proto)) &* 0xC2B2_AE3D_27D4_EB4F
         let i = Int(truncatingIfNeeded: h >> 40) & mask
         let slot = slots[i]
-        if slot.used && slot.epoch == now.epoch && slot.source == sourceAddress && slot.destination == destinationAddress
-            && slot.port == destinationPort && slot.proto == proto {
+        if slot.used && slot.epoch == now.epoch && slot.source == sourceAddress
+            && slot.destination == destinationAddress
+            && slot.port == destinationPort && slot.proto == proto
+        {
             hits += 1
             return slot.info
         }
         misses += 1
-        guard let info = table.lookup(sourceAddress: sourceAddress, sourcePort: sourcePort,
-                                      destinationAddress: destinationAddress, destinationPort: destinationPort,
-                                      protocol: proto)
+        guard
+            let info = table.lookup(
+                sourceAddress: sourceAddress, sourcePort: sourcePort,
+                destinationAddress: destinationAddress, destinationPort: destinationPort,
+                protocol: proto)
         else { return nil }
         if info.createdNs > now.lastChangeNs {
-            slots[i] = Slot(source: sourceAddress, destination: destinationAddress, port: destinationPort, proto: proto,
-                            used: true, epoch: now.epoch, info: info)
+            slots[i] = Slot(
+                source: sourceAddress, destination: destinationAddress, port: destinationPort, proto: proto,
+                used: true, epoch: now.epoch, info: info)
         }
         return info
     }

@@ -23,9 +23,10 @@ extension TCPListener {
                 return
             }
             guard let a = accepted else { return }
-            let steer = steering.lookup(sourceAddress: a.peerAddress, sourcePort: a.peerPort,
-                                        destinationAddress: a.localAddress, destinationPort: a.localPort,
-                                        protocol: IPProtocol.tcp)
+            let steer = steering.lookup(
+                sourceAddress: a.peerAddress, sourcePort: a.peerPort,
+                destinationAddress: a.localAddress, destinationPort: a.localPort,
+                protocol: IPProtocol.tcp)
             self.accepted(a, steer: steer)
         }
     }

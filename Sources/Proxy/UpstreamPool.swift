@@ -68,7 +68,7 @@ final class UpstreamPool: EventHandler, TimerTarget {
         let k = Key(address: address, port: port, mark: mark)
         var list = idle[k] ?? []
         guard list.count < UpstreamPool.maxIdlePerDestination,
-              loop.reassign(registration, to: self, tag: UInt32(bitPattern: fd))
+            loop.reassign(registration, to: self, tag: UInt32(bitPattern: fd))
         else {
             loop.forget(registration)
             Socket.close(fd)
@@ -83,7 +83,8 @@ final class UpstreamPool: EventHandler, TimerTarget {
     /// The server closed a parked connection (or sent bytes nobody asked for): drop it. Writable
     /// edges (the interest set is the connection's) mean nothing here.
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        let gone = EventLoop.Events.readable | EventLoop.Events.readHangup | EventLoop.Events.hangup
+        let gone =
+            EventLoop.Events.readable | EventLoop.Events.readHangup | EventLoop.Events.hangup
             | EventLoop.Events.error
         guard events & gone != 0 else { return }
         let fd = Int32(bitPattern: tag)

@@ -30,8 +30,10 @@ public struct SteerInfo: Sendable, Equatable {
     /// only entries recorded after the last change to the steering maps.
     public var createdNs: UInt64
 
-    public init(sourceEndpoint: UInt32, destinationEndpoint: UInt32, sourceIdentity: UInt32,
-                destinationIdentity: UInt32, sides: Sides, createdNs: UInt64 = 0) {
+    public init(
+        sourceEndpoint: UInt32, destinationEndpoint: UInt32, sourceIdentity: UInt32,
+        destinationIdentity: UInt32, sides: Sides, createdNs: UInt64 = 0
+    ) {
         self.sourceEndpoint = sourceEndpoint
         self.destinationEndpoint = destinationEndpoint
         self.sourceIdentity = sourceIdentity
@@ -42,19 +44,23 @@ public struct SteerInfo: Sendable, Equatable {
 
     /// A connection steered for one side's rules only: `endpointID` is the source on egress, the
     /// destination on ingress; the other endpoint is unknown (0).
-    public init(endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction,
-                createdNs: UInt64 = 0) {
-        self.init(sourceEndpoint: direction == .egress ? endpointID : 0,
-                  destinationEndpoint: direction == .ingress ? endpointID : 0,
-                  sourceIdentity: sourceIdentity, destinationIdentity: destinationIdentity,
-                  sides: direction == .egress ? .egress : .ingress, createdNs: createdNs)
+    public init(
+        endpointID: UInt32, sourceIdentity: UInt32, destinationIdentity: UInt32, direction: Direction,
+        createdNs: UInt64 = 0
+    ) {
+        self.init(
+            sourceEndpoint: direction == .egress ? endpointID : 0,
+            destinationEndpoint: direction == .ingress ? endpointID : 0,
+            sourceIdentity: sourceIdentity, destinationIdentity: destinationIdentity,
+            sides: direction == .egress ? .egress : .ingress, createdNs: createdNs)
     }
 
     /// The datapath's record (`struct sluice_steer_info`).
     public init(_ info: sluice_steer_info) {
-        self.init(sourceEndpoint: info.src_endpoint, destinationEndpoint: info.dst_endpoint,
-                  sourceIdentity: info.src_identity, destinationIdentity: info.dst_identity,
-                  sides: Sides(rawValue: info.sides), createdNs: info.created_ns)
+        self.init(
+            sourceEndpoint: info.src_endpoint, destinationEndpoint: info.dst_endpoint,
+            sourceIdentity: info.src_identity, destinationIdentity: info.dst_identity,
+            sides: Sides(rawValue: info.sides), createdNs: info.created_ns)
     }
 
     /// The direction of the first proxy Cilium would send the connection through: egress when
@@ -70,8 +76,10 @@ public struct SteerInfo: Sendable, Equatable {
 /// The steering table as the proxy sees it: 4-tuple -> how it was steered.
 public protocol SteeringTable: AnyObject {
     /// Addresses in network order, ports in host order; protocol 6 or 17.
-    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
-                destinationPort: UInt16, protocol: UInt8) -> SteerInfo?
+    func lookup(
+        sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
+        destinationPort: UInt16, protocol: UInt8
+    ) -> SteerInfo?
     /// The steering maps' change counter and the end of their last change (`SteeringEpoch`),
     /// or nil when entries must not be cached (the default).
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { get }
@@ -104,8 +112,10 @@ public final class WorkerContext {
     /// Live connections (so the worker can count and close them).
     var connectionCount = 0
 
-    public init(loop: EventLoop, config: ProxyConfig, steering: SteeringTable, flows: FlowSink?,
-                snapshot: PolicySnapshot) {
+    public init(
+        loop: EventLoop, config: ProxyConfig, steering: SteeringTable, flows: FlowSink?,
+        snapshot: PolicySnapshot
+    ) {
         self.loop = loop
         self.config = config
         self.steering = SteeringCache(steering)

@@ -23,7 +23,9 @@ public enum DNSConfig {
     public static func hostsFile(endpoints: [SandboxState.Endpoint]) -> String {
         var text = "# written by sluice sandbox: POD.NAMESPACE.svc.cluster.local for every pod\n"
         for endpoint in endpoints {
-            text += endpoint.ipv4 + " " + names(namespace: endpoint.namespace, pod: endpoint.pod)
+            text +=
+                endpoint.ipv4 + " "
+                + names(namespace: endpoint.namespace, pod: endpoint.pod)
                 .joined(separator: " ") + "\n"
         }
         return text
@@ -42,8 +44,10 @@ public enum DNSConfig {
 
     /// dnsmasq's arguments (after the program path): foreground, no upstream, no system files,
     /// only `listenAddress` port 53, queries logged to stderr.
-    public static func dnsmasqArguments(hostsFile: String, listenAddress: String,
-                                        world: [SandboxState.WorldHost]) -> [String] {
+    public static func dnsmasqArguments(
+        hostsFile: String, listenAddress: String,
+        world: [SandboxState.WorldHost]
+    ) -> [String] {
         var arguments = [
             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
             "--addn-hosts=\(hostsFile)", "--listen-address=\(listenAddress)", "--bind-interfaces",

@@ -36,7 +36,9 @@ enum ProcessControl {
     /// SIGTERM to each process (and its process group when it leads one), SIGKILL to what is
     /// left after `gracePeriod`.
     static func stop(_ processes: [(pid: Int32, marker: String)]) {
-        let targets = processes.filter { $0.pid > 1 && isRunning($0.pid) && commandLine(of: $0.pid, contains: $0.marker) }
+        let targets = processes.filter {
+            $0.pid > 1 && isRunning($0.pid) && commandLine(of: $0.pid, contains: $0.marker)
+        }
         guard !targets.isEmpty else { return }
         let groupLeaders = Set(targets.map(\.pid).filter { getpgid($0) == $0 })
         func signal(_ number: Int32) {
@@ -51,7 +53,8 @@ enum ProcessControl {
             Thread.sleep(forTimeInterval: pollInterval)
         }
         // A group whose leader has gone may still hold children (gunicorn workers): kill those too.
-        for target in targets where isRunning(target.pid) || (groupLeaders.contains(target.pid) && kill(-target.pid, 0) == 0) {
+        for target in targets
+        where isRunning(target.pid) || (groupLeaders.contains(target.pid) && kill(-target.pid, 0) == 0) {
             if groupLeaders.contains(target.pid) { kill(-target.pid, SIGKILL) }
             kill(target.pid, SIGKILL)
             var status: Int32 = 0

@@ -29,8 +29,10 @@ public struct SandboxError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     /// A server did not accept connections in time, or exited.
-    static func serverNotReady(owner: String, kind: String, port: Int, reason: String,
-                               logTail: String) -> SandboxError {
+    static func serverNotReady(
+        owner: String, kind: String, port: Int, reason: String,
+        logTail: String
+    ) -> SandboxError {
         SandboxError(.serverNotReady(owner: owner, kind: kind, port: port, reason: reason, logTail: logTail))
     }
 

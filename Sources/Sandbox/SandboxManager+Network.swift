@@ -6,8 +6,10 @@ import SluiceModel
 extension SandboxManager {
     /// Sysctls of the node namespace: forward between pods, no reverse-path filtering (the proxy
     /// answers from addresses that are not the node's).
-    static let nodeSysctls = ["net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-                              "net.ipv4.conf.default.rp_filter=0"]
+    static let nodeSysctls = [
+        "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+        "net.ipv4.conf.default.rp_filter=0",
+    ]
 
     /// Node namespace: loopback, the interface holding the node address, sysctls. No default
     /// route: nothing leaves the sandbox. The interface is a bridge without ports rather than a
@@ -52,16 +54,22 @@ extension SandboxManager {
         let pod = SandboxNames.podInterface
         let gateway = SandboxPlan.nodeAddress.description
         try CommandRunner.run(["ip", "-n", netns, "link", "set", "lo", "up"])
-        try CommandRunner.run(["ip", "-n", node, "link", "add", hostInterface, "type", "veth",
-                               "peer", "name", pod, "netns", netns])
+        try CommandRunner.run([
+            "ip", "-n", node, "link", "add", hostInterface, "type", "veth",
+            "peer", "name", pod, "netns", netns,
+        ])
         for address in addresses {
             try CommandRunner.run(["ip", "-n", netns, "addr", "add", "\(address)/32", "dev", pod])
         }
         try CommandRunner.run(["ip", "-n", netns, "link", "set", pod, "up"])
         try CommandRunner.run(["ip", "-n", netns, "route", "add", gateway, "dev", pod, "scope", "link"])
         try CommandRunner.run(["ip", "-n", netns, "route", "add", "default", "via", gateway, "dev", pod, "onlink"])
-        try sysctl(netns: node, ["net.ipv4.conf.\(hostInterface).rp_filter=0",
-                                 "net.ipv4.conf.\(hostInterface).proxy_arp=1"])
+        try sysctl(
+            netns: node,
+            [
+                "net.ipv4.conf.\(hostInterface).rp_filter=0",
+                "net.ipv4.conf.\(hostInterface).proxy_arp=1",
+            ])
         try CommandRunner.run(["ip", "-n", node, "link", "set", hostInterface, "up"])
         for address in addresses {
             try CommandRunner.run(["ip", "-n", node, "route", "add", "\(address)/32", "dev", hostInterface])

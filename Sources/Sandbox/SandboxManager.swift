@@ -51,8 +51,10 @@ public final class SandboxManager {
         return state
     }
 
-    private func build(plan: SandboxPlan, state: inout SandboxState,
-                       launcher: ServerLauncher) throws(SandboxError) {
+    private func build(
+        plan: SandboxPlan, state: inout SandboxState,
+        launcher: ServerLauncher
+    ) throws(SandboxError) {
         for directory in [stateDirectory, logDirectory, stateDirectory + "/dns"] {
             try createDirectory(directory)
         }
@@ -68,18 +70,21 @@ public final class SandboxManager {
         var pending: [(server: SandboxState.ServerProcess, netns: String, address: String)] = []
         try writeFile(dnsHostsFile, DNSConfig.hostsFile(endpoints: state.endpoints))
         if let dnsEndpoint = state.endpoints.first {
-            let argv = [CommandRunner.locate("dnsmasq")]
+            let argv =
+                [CommandRunner.locate("dnsmasq")]
                 + DNSConfig.dnsmasqArguments(hostsFile: dnsHostsFile, listenAddress: state.dnsIP, world: state.world)
-            let server = try start(argv: argv, marker: "dnsmasq", owner: dnsEndpoint, kind: "dns", port: 53,
-                                   launcher: launcher, state: &state)
+            let server = try start(
+                argv: argv, marker: "dnsmasq", owner: dnsEndpoint, kind: "dns", port: 53,
+                launcher: launcher, state: &state)
             pending.append((server, dnsEndpoint.netns, state.dnsIP))
         }
         for planned in plan.endpoints {
             for spec in planned.servers {
                 let owner = "\(planned.endpoint.namespace)/\(planned.endpoint.pod)"
                 let (argv, marker) = launcher.command(kind: spec.kind, listen: ["0.0.0.0:\(spec.port)"], owner: owner)
-                let server = try start(argv: argv, marker: marker, owner: planned.endpoint, kind: spec.kind.rawValue,
-                                       port: Int(spec.port), launcher: launcher, state: &state)
+                let server = try start(
+                    argv: argv, marker: marker, owner: planned.endpoint, kind: spec.kind.rawValue,
+                    port: Int(spec.port), launcher: launcher, state: &state)
                 pending.append((server, planned.endpoint.netns, planned.endpoint.ipv4))
             }
         }
@@ -88,40 +93,48 @@ public final class SandboxManager {
                 let owner = "world/\(host.name)"
                 let listen = host.addresses.map { "\($0):\(spec.port)" }
                 let (argv, marker) = launcher.command(kind: spec.kind, listen: listen, owner: owner)
-                let server = try startWorld(argv: argv, marker: marker, owner: owner, spec: spec,
-                                            launcher: launcher, state: &state)
+                let server = try startWorld(
+                    argv: argv, marker: marker, owner: owner, spec: spec,
+                    launcher: launcher, state: &state)
                 pending.append((server, SandboxNames.worldNetns, host.addresses.first?.description ?? ""))
             }
         }
         let deadline = Date().addingTimeInterval(ServerLauncher.readyTimeout)
         for item in pending {
-            try ServerLauncher.waitUntilAccepting(item.server, netns: item.netns, address: item.address,
-                                                  deadline: deadline)
+            try ServerLauncher.waitUntilAccepting(
+                item.server, netns: item.netns, address: item.address,
+                deadline: deadline)
         }
     }
 
     /// Starts one server in an endpoint's namespace and records it at once (so `down` finds it
     /// even if `up` dies right after).
-    private func start(argv: [String], marker: String, owner endpoint: SandboxState.Endpoint, kind: String,
-                       port: Int, launcher: ServerLauncher,
-                       state: inout SandboxState) throws(SandboxError) -> SandboxState.ServerProcess {
+    private func start(
+        argv: [String], marker: String, owner endpoint: SandboxState.Endpoint, kind: String,
+        port: Int, launcher: ServerLauncher,
+        state: inout SandboxState
+    ) throws(SandboxError) -> SandboxState.ServerProcess {
         let log = "\(logDirectory)/\(endpoint.namespace)_\(endpoint.pod)_\(kind)_\(port).log"
         let pid = try launcher.start(argv: argv, netns: endpoint.netns, logPath: log)
-        let server = SandboxState.ServerProcess(owner: "\(endpoint.namespace)/\(endpoint.pod)", kind: kind,
-                                                port: port, pid: pid, logPath: log, marker: marker)
+        let server = SandboxState.ServerProcess(
+            owner: "\(endpoint.namespace)/\(endpoint.pod)", kind: kind,
+            port: port, pid: pid, logPath: log, marker: marker)
         state.servers.append(server)
         try save(state)
         return server
     }
 
-    private func startWorld(argv: [String], marker: String, owner: String, spec: ServerSpec,
-                            launcher: ServerLauncher,
-                            state: inout SandboxState) throws(SandboxError) -> SandboxState.ServerProcess {
+    private func startWorld(
+        argv: [String], marker: String, owner: String, spec: ServerSpec,
+        launcher: ServerLauncher,
+        state: inout SandboxState
+    ) throws(SandboxError) -> SandboxState.ServerProcess {
         let name = owner.replacingOccurrences(of: "/", with: "_")
         let log = "\(logDirectory)/\(name)_\(spec.kind.rawValue)_\(spec.port).log"
         let pid = try launcher.start(argv: argv, netns: SandboxNames.worldNetns, logPath: log)
-        let server = SandboxState.ServerProcess(owner: owner, kind: spec.kind.rawValue, port: Int(spec.port),
-                                                pid: pid, logPath: log, marker: marker)
+        let server = SandboxState.ServerProcess(
+            owner: owner, kind: spec.kind.rawValue, port: Int(spec.port),
+            pid: pid, logPath: log, marker: marker)
         state.servers.append(server)
         try save(state)
         return server
@@ -133,8 +146,10 @@ public final class SandboxManager {
     /// node (`node`: where the agent runs, a client there is the host identity). Pods win over
     /// the other two names. `ip netns exec <netns> COMMAND...`; the CLI `exec`s it, so exit code
     /// and output pass through. An empty command runs `bash`.
-    public static func execArguments(state: SandboxState, target: String,
-                                     command: [String]) throws(SandboxError) -> [String] {
+    public static func execArguments(
+        state: SandboxState, target: String,
+        command: [String]
+    ) throws(SandboxError) -> [String] {
         guard let netns = namespace(of: target, in: state) else { throw SandboxError.unknownTarget(target) }
         return [CommandRunner.locate("ip"), "netns", "exec", netns] + (command.isEmpty ? ["bash"] : command)
     }
@@ -144,7 +159,8 @@ public final class SandboxManager {
         if let endpoint = state.endpoint(target: target) { return endpoint.netns }
         if target == "node" { return state.nodeNetns }
         if target.hasPrefix("world/"), let world = state.worldNetns,
-           state.world.contains(where: { "world/" + $0.name == target }) {
+            state.world.contains(where: { "world/" + $0.name == target })
+        {
             return world
         }
         return nil

@@ -29,8 +29,10 @@ struct SandboxPlan: Equatable {
     static let dnsPod = "kube-dns"
     static let dnsPodName = "kube-system/kube-dns"
     static let dnsPodLabels = ["k8s-app": "kube-dns"]
-    static let dnsNamedPorts = [NamedPort(name: "dns", port: 53, protocol: "UDP"),
-                                NamedPort(name: "dns-tcp", port: 53, protocol: "TCP")]
+    static let dnsNamedPorts = [
+        NamedPort(name: "dns", port: 53, protocol: "UDP"),
+        NamedPort(name: "dns-tcp", port: 53, protocol: "TCP"),
+    ]
     /// Kubernetes adds this label to every namespace.
     static let namespaceNameLabel = "kubernetes.io/metadata.name"
 
@@ -64,8 +66,9 @@ struct SandboxPlan: Equatable {
         for implicit in Topology.implicitNamespaces where !namespaces.contains(where: { $0.name == implicit }) {
             namespaces.append(SandboxState.Namespace(name: implicit, labels: [Self.namespaceNameLabel: implicit]))
         }
-        let dnsPodSpec = PodSpec(name: Self.dnsPod, namespace: Self.dnsNamespace, labels: Self.dnsPodLabels,
-                                 serviceAccount: "coredns", namedPorts: Self.dnsNamedPorts)
+        let dnsPodSpec = PodSpec(
+            name: Self.dnsPod, namespace: Self.dnsNamespace, labels: Self.dnsPodLabels,
+            serviceAccount: "coredns", namedPorts: Self.dnsNamedPorts)
         let pods = [dnsPodSpec] + topology.pods
         let plainNames = pods.map { SandboxNames.netnsName(namespace: $0.namespace, pod: $0.name) }
         var nameCounts: [String: Int] = [:]
@@ -76,7 +79,8 @@ struct SandboxPlan: Equatable {
             guard let address = Self.podAddress(index: index) else {
                 throw SandboxError.addressSpaceExhausted(pods: pods.count)
             }
-            let netns = (nameCounts[plainNames[index]] ?? 0) > 1
+            let netns =
+                (nameCounts[plainNames[index]] ?? 0) > 1
                 ? SandboxNames.netnsName(namespace: pod.namespace, pod: pod.name, forceHash: true)
                 : plainNames[index]
             var salt = 0
@@ -85,7 +89,8 @@ struct SandboxPlan: Equatable {
                 salt += 1
                 hostIf = SandboxNames.hostInterfaceName(namespace: pod.namespace, pod: pod.name, salt: salt)
             }
-            let namespaceLabels = namespaces.first { $0.name == pod.namespace }?.labels
+            let namespaceLabels =
+                namespaces.first { $0.name == pod.namespace }?.labels
                 ?? [Self.namespaceNameLabel: pod.namespace]
             let endpoint = SandboxState.Endpoint(
                 id: index + 1, namespace: pod.namespace, pod: pod.name, podLabels: pod.labels,
@@ -105,8 +110,9 @@ struct SandboxPlan: Equatable {
             dnsIP: dnsAddress.description, namespaces: namespaces, endpoints: endpoints.map(\.endpoint),
             worldNetns: world.isEmpty ? nil : SandboxNames.worldNetns,
             world: world.map {
-                .init(name: $0.name, addresses: $0.addresses.map(\.description), ttl: $0.ttl,
-                      kubeAPIServer: $0.kubeAPIServer ? true : nil)
+                .init(
+                    name: $0.name, addresses: $0.addresses.map(\.description), ttl: $0.ttl,
+                    kubeAPIServer: $0.kubeAPIServer ? true : nil)
             },
             servers: [], agentPID: nil)
     }

@@ -55,8 +55,11 @@ struct ServerLauncher {
         case .httpbin:
             let gunicorn = Self.gunicornPath(venv: venv)
             let binds = listen.flatMap { ["-b", $0] }
-            let argv = [gunicorn] + binds + ["-w", "\(Self.gunicornWorkers)", "--threads", "\(Self.gunicornThreads)",
-                                             "--access-logfile", "-"] + gunicornExtra + ["httpbin:app"]
+            let argv =
+                [gunicorn] + binds + [
+                    "-w", "\(Self.gunicornWorkers)", "--threads", "\(Self.gunicornThreads)",
+                    "--access-logfile", "-",
+                ] + gunicornExtra + ["httpbin:app"]
             return (argv, gunicorn)
         case .httpStatic, .tcp, .h2c, .grpc:
             let file: String
@@ -80,8 +83,10 @@ struct ServerLauncher {
     /// Waits until `address:port` accepts a TCP connection from inside `netns`.
     /// - Throws: `SandboxError.serverNotReady` with the log's last lines when `pid` exits or the
     ///   deadline passes.
-    static func waitUntilAccepting(_ server: SandboxState.ServerProcess, netns: String, address: String,
-                                   deadline: Date) throws(SandboxError) {
+    static func waitUntilAccepting(
+        _ server: SandboxState.ServerProcess, netns: String, address: String,
+        deadline: Date
+    ) throws(SandboxError) {
         let probe = ["ip", "netns", "exec", netns, "bash", "-c", "exec 3<>/dev/tcp/\(address)/\(server.port)"]
         while true {
             if !ProcessControl.isRunning(server.pid) {
@@ -89,8 +94,10 @@ struct ServerLauncher {
             }
             if (try? CommandRunner.run(probe)) != nil { return }
             if Date() >= deadline {
-                throw notReady(server, reason: "did not accept connections on \(address) within "
-                               + "\(Int(readyTimeout)) s")
+                throw notReady(
+                    server,
+                    reason: "did not accept connections on \(address) within "
+                        + "\(Int(readyTimeout)) s")
             }
             Thread.sleep(forTimeInterval: probeInterval)
         }
@@ -100,7 +107,8 @@ struct ServerLauncher {
         let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
         let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(logTailLines)
             .joined(separator: "\n")
-        return SandboxError.serverNotReady(owner: server.owner, kind: server.kind, port: server.port,
-                                           reason: reason, logTail: tail)
+        return SandboxError.serverNotReady(
+            owner: server.owner, kind: server.kind, port: server.port,
+            reason: reason, logTail: tail)
     }
 }

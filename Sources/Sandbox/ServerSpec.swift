@@ -70,7 +70,7 @@ public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     /// A decimal port in 1...65535, or `nil`.
     static func parsePort(_ text: String) -> UInt16? {
         guard text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let value = UInt16(text), value > 0
+            let value = UInt16(text), value > 0
         else { return nil }
         return value
     }
@@ -90,4 +90,3 @@ public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
         try container.encode(description)
     }
 }
-

@@ -33,14 +33,16 @@ extension Topology {
             topology = try YAMLDecoder().decode(Topology.self, from: yaml)
         } catch let error as DecodingError {
             let (path, message) = describe(error)
-            throw TopologyError(file: file, line: line(of: path, in: root), field: TopologyPathItem.render(path),
-                                message: message)
+            throw TopologyError(
+                file: file, line: line(of: path, in: root), field: TopologyPathItem.render(path),
+                message: message)
         } catch {
             throw TopologyError(file: file, line: nil, field: "", message: "\(error)")
         }
         if let problem = TopologyValidator(topology).firstProblem() {
-            throw TopologyError(file: file, line: line(of: problem.path, in: root),
-                                field: TopologyPathItem.render(problem.path), message: problem.message)
+            throw TopologyError(
+                file: file, line: line(of: problem.path, in: root),
+                field: TopologyPathItem.render(problem.path), message: problem.message)
         }
         return topology
     }

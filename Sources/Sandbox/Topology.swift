@@ -94,8 +94,10 @@ public struct PodSpec: Decodable, Equatable, Sendable {
     public var namedPorts: [NamedPort]
 
     /// Memberwise initialiser.
-    public init(name: String, namespace: String = "default", labels: [String: String] = [:],
-                servers: [ServerSpec] = [], serviceAccount: String = "default", namedPorts: [NamedPort] = []) {
+    public init(
+        name: String, namespace: String = "default", labels: [String: String] = [:],
+        servers: [ServerSpec] = [], serviceAccount: String = "default", namedPorts: [NamedPort] = []
+    ) {
         self.name = name
         self.namespace = namespace
         self.labels = labels
@@ -138,8 +140,10 @@ public struct WorldSpec: Decodable, Equatable, Sendable {
     public var kubeAPIServer: Bool
 
     /// Memberwise initialiser.
-    public init(name: String, addresses: [IPv4Address], servers: [ServerSpec] = [], ttl: UInt32 = defaultTTL,
-                kubeAPIServer: Bool = false) {
+    public init(
+        name: String, addresses: [IPv4Address], servers: [ServerSpec] = [], ttl: UInt32 = defaultTTL,
+        kubeAPIServer: Bool = false
+    ) {
         self.name = name
         self.addresses = addresses
         self.servers = servers
@@ -159,8 +163,10 @@ public struct WorldSpec: Decodable, Equatable, Sendable {
         for (index, text) in texts.enumerated() {
             guard let address = IPv4Address(text) else {
                 let path = container.codingPath + [CodingKeys.addresses, IndexKey(index)]
-                throw DecodingError.dataCorrupted(.init(codingPath: path,
-                                                        debugDescription: "\"\(text)\" is not an IPv4 address"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: path,
+                        debugDescription: "\"\(text)\" is not an IPv4 address"))
             }
             addresses.append(address)
         }

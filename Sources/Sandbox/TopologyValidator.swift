@@ -53,8 +53,9 @@ struct TopologyValidator {
                 return Problem(path: path + [.key("name")], message: "\"\(pod.name)\" is not a DNS label")
             }
             if !declared.contains(pod.namespace) {
-                return Problem(path: path + [.key("namespace")],
-                               message: "namespace \"\(pod.namespace)\" is not declared under namespaces")
+                return Problem(
+                    path: path + [.key("namespace")],
+                    message: "namespace \"\(pod.namespace)\" is not declared under namespaces")
             }
             let qualified = "\(pod.namespace)/\(pod.name)"
             if qualified == SandboxPlan.dnsPodName || !seen.insert(qualified).inserted {
@@ -65,8 +66,9 @@ struct TopologyValidator {
                 return problem
             }
             for (portIndex, named) in pod.namedPorts.enumerated() where !Self.isValidNamedPort(named) {
-                return Problem(path: path + [.key("namedPorts"), .index(portIndex)],
-                               message: "named port needs a DNS-label name, a port 1...65535 and TCP/UDP/SCTP")
+                return Problem(
+                    path: path + [.key("namedPorts"), .index(portIndex)],
+                    message: "named port needs a DNS-label name, a port 1...65535 and TCP/UDP/SCTP")
             }
         }
         return nil
@@ -106,8 +108,9 @@ struct TopologyValidator {
     private static func checkServers(_ servers: [ServerSpec], path: [TopologyPathItem]) -> Problem? {
         var ports = Set<UInt16>()
         for (index, server) in servers.enumerated() where !ports.insert(server.port).inserted {
-            return Problem(path: path + [.key("servers"), .index(index)],
-                           message: "port \(server.port) is used by two servers")
+            return Problem(
+                path: path + [.key("servers"), .index(index)],
+                message: "port \(server.port) is used by two servers")
         }
         return nil
     }

@@ -16,7 +16,10 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
         /// Whether the tc programs are attached to its host-side interface.
         public var attached: Bool
 
-        public init(id: UInt32, namespace: String, pod: String, identity: UInt32, labels: [String], ipv4: String, ingressEnforcement: String, egressEnforcement: String, attached: Bool) {
+        public init(
+            id: UInt32, namespace: String, pod: String, identity: UInt32, labels: [String], ipv4: String,
+            ingressEnforcement: String, egressEnforcement: String, attached: Bool
+        ) {
             self.id = id
             self.namespace = namespace
             self.pod = pod
@@ -56,7 +59,11 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     /// The last policy install's timing line, or nil before the first one.
     public var lastApply: String?
 
-    public init(version: String, uptimeSeconds: UInt64, nodeName: String, datapathAttached: Bool, endpoints: [Endpoint], identities: [Identity], policies: [String], l7Ports: [String], proxyWorkers: Int, flowsSeen: UInt64, flowRingSize: UInt64, dnsProxy: String, lastApply: String?) {
+    public init(
+        version: String, uptimeSeconds: UInt64, nodeName: String, datapathAttached: Bool, endpoints: [Endpoint],
+        identities: [Identity], policies: [String], l7Ports: [String], proxyWorkers: Int, flowsSeen: UInt64,
+        flowRingSize: UInt64, dnsProxy: String, lastApply: String?
+    ) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.nodeName = nodeName

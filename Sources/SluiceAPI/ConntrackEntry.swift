@@ -12,8 +12,10 @@ public struct ConntrackEntry: Sendable, Equatable, Codable {
     /// Flag names: `from-pod`, `to-pod`, `closed`, `fqdn`.
     public var flags: [String]
 
-    public init(proto: String, source: String, destination: String, sourcePort: UInt16, destinationPort: UInt16,
-                createdNs: UInt64, flags: [String]) {
+    public init(
+        proto: String, source: String, destination: String, sourcePort: UInt16, destinationPort: UInt16,
+        createdNs: UInt64, flags: [String]
+    ) {
         self.proto = proto
         self.source = source
         self.destination = destination

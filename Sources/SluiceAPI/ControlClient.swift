@@ -15,7 +15,8 @@ public enum ControlClient {
             }
         }
         guard r == 0 else {
-            throw ControlError(message: "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is the sandbox up?)")
+            throw ControlError(
+                message: "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is the sandbox up?)")
         }
         ControlSocket.writeAll(fd, try JSON.encode(request))
         shutdown(fd, Int32(SHUT_WR))

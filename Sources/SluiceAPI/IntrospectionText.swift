@@ -12,7 +12,10 @@ public enum IntrospectionText {
         let rows: [[String]] = [
             ["Sluice:", "Ok   \(s.version) (agent up \(duration(s.uptimeSeconds)))"],
             ["Node:", s.nodeName.isEmpty ? "-" : s.nodeName],
-            ["Datapath:", s.datapathAttached ? "Attached (\(attached)/\(s.endpoints.count) endpoints)" : "Not attached"],
+            [
+                "Datapath:",
+                s.datapathAttached ? "Attached (\(attached)/\(s.endpoints.count) endpoints)" : "Not attached",
+            ],
             ["Endpoints:", "\(s.endpoints.count) (policy enforced: ingress \(ingress), egress \(egress))"],
             ["Identities:", String(s.identities.count)],
             ["Policies:", String(s.policies.count)],
@@ -42,13 +45,18 @@ public enum IntrospectionText {
     /// `sluice endpoint list` (cilium-dbg's columns; labels one per line; no IPv6 column values).
     public static func endpoints(_ s: AgentIntrospection) -> [String] {
         var rows: [[String]] = [
-            ["ENDPOINT", "POLICY (ingress)", "POLICY (egress)", "IDENTITY", "LABELS (source:key[=value])", "IPv6", "IPv4", "STATUS"],
+            [
+                "ENDPOINT", "POLICY (ingress)", "POLICY (egress)", "IDENTITY", "LABELS (source:key[=value])", "IPv6",
+                "IPv4", "STATUS",
+            ],
             ["", "ENFORCEMENT", "ENFORCEMENT", "", "", "", "", ""],
         ]
         for e in s.endpoints {
             let labels = e.labels.isEmpty ? ["-"] : e.labels
-            rows.append([String(e.id), e.ingressEnforcement, e.egressEnforcement, String(e.identity), labels[0], "",
-                         e.ipv4, e.attached ? "ready" : "not-ready"])
+            rows.append([
+                String(e.id), e.ingressEnforcement, e.egressEnforcement, String(e.identity), labels[0], "",
+                e.ipv4, e.attached ? "ready" : "not-ready",
+            ])
             for label in labels.dropFirst() { rows.append(["", "", "", "", label, "", "", ""]) }
         }
         return TextTable.align(rows).map { trimTrailingSpaces($0) }

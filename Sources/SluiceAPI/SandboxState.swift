@@ -23,9 +23,11 @@ public struct SandboxState: Codable, Equatable, Sendable {
         public var serviceAccount: String
         public var namedPorts: [NamedPort]
 
-        public init(id: Int, namespace: String, pod: String, podLabels: [String: String],
-                    namespaceLabels: [String: String] = [:], ipv4: String, netns: String = "", hostIfName: String = "",
-                    hostIfIndex: Int = 0, serviceAccount: String = "default", namedPorts: [NamedPort] = []) {
+        public init(
+            id: Int, namespace: String, pod: String, podLabels: [String: String],
+            namespaceLabels: [String: String] = [:], ipv4: String, netns: String = "", hostIfName: String = "",
+            hostIfIndex: Int = 0, serviceAccount: String = "default", namedPorts: [NamedPort] = []
+        ) {
             self.id = id
             self.namespace = namespace
             self.pod = pod
@@ -41,7 +43,7 @@ public struct SandboxState: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case id, namespace, pod, podLabels, namespaceLabels, ipv4, netns, hostIfName, hostIfIndex, serviceAccount,
-                 namedPorts
+                namedPorts
         }
     }
 
@@ -111,8 +113,10 @@ public struct SandboxState: Codable, Equatable, Sendable {
     /// (only if its command line contains `sluice`).
     public var agentPID: Int32?
 
-    public init(nodeNetns: String, nodeIP: String, dnsIP: String, namespaces: [Namespace], endpoints: [Endpoint],
-                worldNetns: String?, world: [WorldHost], servers: [ServerProcess], agentPID: Int32?) {
+    public init(
+        nodeNetns: String, nodeIP: String, dnsIP: String, namespaces: [Namespace], endpoints: [Endpoint],
+        worldNetns: String?, world: [WorldHost], servers: [ServerProcess], agentPID: Int32?
+    ) {
         self.nodeNetns = nodeNetns
         self.nodeIP = nodeIP
         self.dnsIP = dnsIP

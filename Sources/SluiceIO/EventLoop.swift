@@ -175,7 +175,7 @@ public final class EventLoop {
     /// Removes `fd` (call before closing it) and releases the handler.
     public func deregister(fd: Int32, registration: Registration) {
         guard registration != .none, Int(registration.slot) < slots.count,
-              slots[Int(registration.slot)].generation == registration.generation
+            slots[Int(registration.slot)].generation == registration.generation
         else { return }
         _ = CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_DEL, fd, 0, 0)
         slots[Int(registration.slot)].handler = nil
@@ -188,7 +188,7 @@ public final class EventLoop {
     @discardableResult
     public func reassign(_ registration: Registration, to handler: EventHandler, tag: UInt32) -> Bool {
         guard registration != .none, Int(registration.slot) < slots.count,
-              slots[Int(registration.slot)].generation == registration.generation
+            slots[Int(registration.slot)].generation == registration.generation
         else { return false }
         slots[Int(registration.slot)].handler = handler
         slots[Int(registration.slot)].tag = tag
@@ -200,7 +200,7 @@ public final class EventLoop {
     /// never duplicated.
     public func forget(_ registration: Registration) {
         guard registration != .none, Int(registration.slot) < slots.count,
-              slots[Int(registration.slot)].generation == registration.generation
+            slots[Int(registration.slot)].generation == registration.generation
         else { return }
         slots[Int(registration.slot)].handler = nil
         slots[Int(registration.slot)].generation &+= 1
@@ -322,7 +322,7 @@ public final class EventLoop {
                 let slot = Int(ev.data >> 32)
                 let generation = UInt32(truncatingIfNeeded: ev.data)
                 guard slot < slots.count, slots[slot].generation == generation,
-                      let handler = slots[slot].handler
+                    let handler = slots[slot].handler
                 else { continue }
                 handler.handleEvents(ev.events, tag: slots[slot].tag)
             }

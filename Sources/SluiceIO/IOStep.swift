@@ -65,9 +65,11 @@ extension Socket {
 
     /// Writes up to three pieces in one sendmsg(2).
     @inline(__always)
-    public static func writeStep(_ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
-                                 _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-                                 side: PeerSide) -> IOStep {
+    public static func writeStep(
+        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+        _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        side: PeerSide
+    ) -> IOStep {
         step(write(fd, a, b, c), side)
     }
 
@@ -144,8 +146,10 @@ public struct SocketPeer: ConnectionPeer {
 
     /// One sendmsg of up to three pieces.
     @inline(__always)
-    public mutating func write(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
-                               _ c: UnsafeRawBufferPointer) -> IOStep {
+    public mutating func write(
+        _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+        _ c: UnsafeRawBufferPointer
+    ) -> IOStep {
         noteWrite(Socket.writeStep(fd, a, b, c, side: side), of: a.count + b.count + c.count)
     }
 

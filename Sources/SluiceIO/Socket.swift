@@ -44,8 +44,10 @@ public enum Socket {
     /// sendmsg(2) of up to three pieces in one syscall (empty pieces are skipped), with
     /// MSG_NOSIGNAL like `write`. Used where the proxy drops or inserts a line in a head it
     /// otherwise relays straight from its buffer.
-    public static func write(_ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
-                             _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> IOResult {
+    public static func write(
+        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+        _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) -> IOResult {
         withUnsafeTemporaryAllocation(of: iovec.self, capacity: 3) { v in
             var count = 0
             @inline(__always) func add(_ piece: UnsafeRawBufferPointer) {
@@ -89,8 +91,10 @@ public enum Socket {
     }
 
     /// A listening TCP socket on an IPv4 address (network order).
-    public static func listenTCP(address: UInt32, port: UInt16, backlog: Int32 = 4096,
-                                 transparent: Bool, reusePort: Bool) throws(SyscallError) -> Int32 {
+    public static func listenTCP(
+        address: UInt32, port: UInt16, backlog: Int32 = 4096,
+        transparent: Bool, reusePort: Bool
+    ) throws(SyscallError) -> Int32 {
         let fd = CSluice_tcp_listen4(address, port, backlog, transparent ? 1 : 0, reusePort ? 1 : 0)
         if fd < 0 { throw SyscallError("listen", negated: fd) }
         return fd

@@ -27,13 +27,15 @@ public final class WorkerThread {
     /// Starts the thread. The thread holds its closure until it returns.
     public func start() throws(SyscallError) {
         let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
-        let r = pthread_create(&thread, nil, { arg in
-            guard let arg else { return nil }
-            let box = Unmanaged<Box>.fromOpaque(arg).takeRetainedValue()
-            _ = CSluice_name_thread(box.name)
-            box.body()
-            return nil
-        }, box)
+        let r = pthread_create(
+            &thread, nil,
+            { arg in
+                guard let arg else { return nil }
+                let box = Unmanaged<Box>.fromOpaque(arg).takeRetainedValue()
+                _ = CSluice_name_thread(box.name)
+                box.body()
+                return nil
+            }, box)
         if r != 0 {
             Unmanaged<Box>.fromOpaque(box).release()
             throw SyscallError("pthread_create", errno: r)

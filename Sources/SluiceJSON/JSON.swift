@@ -9,17 +9,19 @@ public enum JSON {
     ///
     /// Throws for non-finite floating-point values and for a top-level value that encodes nothing.
     public static func encode<T: Encodable>(_ value: T, sortedKeys: Bool = false, pretty: Bool = false)
-        throws(JSONError) -> [UInt8] {
+        throws(JSONError) -> [UInt8]
+    {
         #if SLUICE_FOUNDATION_JSON
-        return try FoundationJSON.encode(value, sortedKeys: sortedKeys, pretty: pretty)
+            return try FoundationJSON.encode(value, sortedKeys: sortedKeys, pretty: pretty)
         #else
-        try encodeTree(value).serialized(sortedKeys: sortedKeys, pretty: pretty)
+            try encodeTree(value).serialized(sortedKeys: sortedKeys, pretty: pretty)
         #endif
     }
 
     /// `encode(_:sortedKeys:pretty:)` as a `String`.
     public static func encodeString<T: Encodable>(_ value: T, sortedKeys: Bool = false, pretty: Bool = false)
-        throws(JSONError) -> String {
+        throws(JSONError) -> String
+    {
         String(decoding: try encode(value, sortedKeys: sortedKeys, pretty: pretty), as: UTF8.self)
     }
 
@@ -27,7 +29,7 @@ public enum JSON {
     /// Errors name the position for syntax errors and the coding path for the rest.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(JSONError) -> T {
         #if SLUICE_FOUNDATION_JSON
-        return try FoundationJSON.decode(type, from: bytes)
+            return try FoundationJSON.decode(type, from: bytes)
         #endif
         let document = try JSONValue.parse(bytes)
         let decoder = JSONDecoderImpl(value: document, parent: nil, key: nil, state: DecodingState())

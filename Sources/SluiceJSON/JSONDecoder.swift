@@ -63,8 +63,9 @@ final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
     }
 
     func mismatch(_ type: Any.Type, _ expected: String, _ found: JSONValue, key: (any CodingKey)?) -> DecodingError {
-        let context = DecodingError.Context(codingPath: path(key),
-                                            debugDescription: "expected \(expected), found \(found.kindDescription)")
+        let context = DecodingError.Context(
+            codingPath: path(key),
+            debugDescription: "expected \(expected), found \(found.kindDescription)")
         if case .null = found { return .valueNotFound(type, context) }
         return .typeMismatch(type, context)
     }
@@ -82,18 +83,26 @@ final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
     func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, key: (any CodingKey)?) throws -> I {
         guard case .number(let text) = value else { throw mismatch(I.self, "a number", value, key: key) }
         if let integer = parseInteger(text, as: I.self) { return integer }
-        let integral = !text.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
-        throw DecodingError.dataCorrupted(.init(
-            codingPath: path(key),
-            debugDescription: integral ? "number \(text) does not fit in \(I.self)" : "expected an integer, found \(text)"))
+        let integral = !text.utf8.contains {
+            $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+        }
+        throw DecodingError.dataCorrupted(
+            .init(
+                codingPath: path(key),
+                debugDescription: integral
+                    ? "number \(text) does not fit in \(I.self)" : "expected an integer, found \(text)"))
     }
 
-    func float<F: BinaryFloatingPoint & LosslessStringConvertible>(_ type: F.Type, _ value: JSONValue,
-                                                                  key: (any CodingKey)?) throws -> F {
+    func float<F: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ type: F.Type, _ value: JSONValue,
+        key: (any CodingKey)?
+    ) throws -> F {
         guard case .number(let text) = value else { throw mismatch(F.self, "a number", value, key: key) }
         guard let number = F(text), number.isFinite else {
-            throw DecodingError.dataCorrupted(.init(codingPath: path(key),
-                                                    debugDescription: "number \(text) does not fit in \(F.self)"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: path(key),
+                    debugDescription: "number \(text) does not fit in \(F.self)"))
         }
         return number
     }
@@ -148,8 +157,10 @@ func parseInteger<I: FixedWidthInteger>(_ text: String, as type: I.Type) -> I? {
         guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
         let digit = I(truncatingIfNeeded: byte &- UInt8(ascii: "0"))
         let (shifted, overflow) = result.multipliedReportingOverflow(by: 10)
-        let (next, overflow2) = negative ? shifted.subtractingReportingOverflow(digit)
-                                         : shifted.addingReportingOverflow(digit)
+        let (next, overflow2) =
+            negative
+            ? shifted.subtractingReportingOverflow(digit)
+            : shifted.addingReportingOverflow(digit)
         guard !overflow && !overflow2 else { return nil }
         result = next
     }
@@ -196,8 +207,11 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     private func require(_ key: Key) throws -> JSONValue {
         guard let value = lookup(key) else {
-            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath,
-                                                       debugDescription: "missing key \"\(key.stringValue)\""))
+            throw DecodingError.keyNotFound(
+                key,
+                .init(
+                    codingPath: codingPath,
+                    debugDescription: "missing key \"\(key.stringValue)\""))
         }
         return value
     }
@@ -209,22 +223,42 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(require(key), key: key) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.string(require(key), key: key) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decoder.float(type, require(key), key: key) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try decoder.float(type, require(key), key: key)
+    }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decoder.float(type, require(key), key: key) }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(type, require(key), key: key) }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        try decoder.integer(type, require(key), key: key)
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        try decoder.integer(type, require(key), key: key)
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try decoder.integer(type, require(key), key: key)
+    }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 {
+        try decoder.integer(type, require(key), key: key)
+    }
     func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        try decoder.integer(type, require(key), key: key)
+    }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        try decoder.integer(type, require(key), key: key)
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        try decoder.integer(type, require(key), key: key)
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        try decoder.integer(type, require(key), key: key)
+    }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try decoder.integer(type, require(key), key: key) }
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 {
+        try decoder.integer(type, require(key), key: key)
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try decoder.child(type, require(key), key: key)
@@ -236,8 +270,10 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return try decoder.child(type, value, key: key)
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,
-                                               forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type,
+        forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try JSONDecoderImpl(value: require(key), parent: decoder, key: key, state: decoder.state)
             .container(keyedBy: type)
     }
@@ -248,8 +284,9 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// The decoder of the `super` member; null if there is none, like Foundation.
     func superDecoder() throws -> any Decoder {
-        JSONDecoderImpl(value: position(of: "super").map { members[$0].1 } ?? .null,
-                        parent: decoder, key: StringKey.superKey, state: decoder.state)
+        JSONDecoderImpl(
+            value: position(of: "super").map { members[$0].1 } ?? .null,
+            parent: decoder, key: StringKey.superKey, state: decoder.state)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -272,8 +309,10 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
     var isAtEnd: Bool { currentIndex >= elements.count }
 
     /// `body` applied to the next element, which is then consumed if `body` succeeded.
-    private mutating func next<R>(_ type: Any.Type,
-                                  _ body: (JSONDecoderImpl, JSONValue, IndexKey) throws -> R) throws -> R {
+    private mutating func next<R>(
+        _ type: Any.Type,
+        _ body: (JSONDecoderImpl, JSONValue, IndexKey) throws -> R
+    ) throws -> R {
         guard !isAtEnd else { throw atEnd(type) }
         let result = try body(decoder, elements[currentIndex], IndexKey(currentIndex))
         currentIndex += 1
@@ -281,8 +320,11 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
     }
 
     private func atEnd(_ type: Any.Type) -> DecodingError {
-        .valueNotFound(type, .init(codingPath: codingPath + [IndexKey(currentIndex)],
-                                   debugDescription: "expected a value, found the end of the array"))
+        .valueNotFound(
+            type,
+            .init(
+                codingPath: codingPath + [IndexKey(currentIndex)],
+                debugDescription: "expected a value, found the end of the array"))
     }
 
     /// True, consuming the element, if the next element is null.
@@ -310,14 +352,17 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(type) { try $0.integer(type, $1, key: $2) } }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(type) { try $0.integer(type, $1, key: $2) } }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 {
+        try next(type) { try $0.integer(type, $1, key: $2) }
+    }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try next(type) { try $0.child(type, $1, key: $2) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type)
-        throws -> KeyedDecodingContainer<NestedKey> {
+        throws -> KeyedDecodingContainer<NestedKey>
+    {
         try next(type) { decoder, value, key in
             try JSONDecoderImpl(value: value, parent: decoder, key: key, state: decoder.state).container(keyedBy: type)
         }

@@ -113,12 +113,16 @@ final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer {
 
     // MARK: Scalars
 
-    func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ value: T, key: (any CodingKey)?) throws -> EncodedNode {
+    func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ value: T, key: (any CodingKey)?) throws
+        -> EncodedNode
+    {
         guard value.isFinite else {
             var path = codingPath
             if let key { path.append(key) }
-            throw EncodingError.invalidValue(value, .init(
-                codingPath: path, debugDescription: "cannot encode \(value): JSON has no NaN or infinity"))
+            throw EncodingError.invalidValue(
+                value,
+                .init(
+                    codingPath: path, debugDescription: "cannot encode \(value): JSON has no NaN or infinity"))
         }
         // Like Foundation: the shortest round-trip text, without a trailing ".0".
         var text = value.description
@@ -186,8 +190,10 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         object.set(key.stringValue, try encoder.encodeChild(value, key: key))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type,
-                                                        forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         let nested: ObjectNode
         if case .object(let existing)? = object.get(key.stringValue) {
             nested = existing
@@ -257,7 +263,8 @@ struct UnkeyedEncoder: UnkeyedEncodingContainer {
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
-        -> KeyedEncodingContainer<NestedKey> {
+        -> KeyedEncodingContainer<NestedKey>
+    {
         let nested = ObjectNode()
         let child = encoder.child(key: IndexKey(count), root: .object(nested))
         array.items.append(.object(nested))

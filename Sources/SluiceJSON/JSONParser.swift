@@ -79,8 +79,9 @@ struct JSONParser {
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 value = try parseNumber()
             case UInt8(ascii: "N"), UInt8(ascii: "I"):
-                throw error(startsWith("NaN") || startsWith("Infinity")
-                            ? "NaN and Infinity are not valid JSON" : "expected a value, found \(found())")
+                throw error(
+                    startsWith("NaN") || startsWith("Infinity")
+                        ? "NaN and Infinity are not valid JSON" : "expected a value, found \(found())")
             default:
                 throw error("expected a value, found \(found())")
             }
@@ -131,9 +132,11 @@ struct JSONParser {
 
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
         let count = literal.utf8CodeUnitCount
-        let matches = bytes.count - index >= count && literal.withUTF8Buffer { text in
-            text.elementsEqual(bytes[index..<index + count])
-        }
+        let matches =
+            bytes.count - index >= count
+            && literal.withUTF8Buffer { text in
+                text.elementsEqual(bytes[index..<index + count])
+            }
         guard matches else { throw error("expected a value, found \(found())") }
         index += count
     }
@@ -262,7 +265,8 @@ struct JSONParser {
             appendUTF8(value)
         default:
             index -= 1
-            let what = byte > 0x20 && byte < 0x7F ? "'\\\(Character(Unicode.Scalar(byte)))'" : "\\ followed by \(found())"
+            let what =
+                byte > 0x20 && byte < 0x7F ? "'\\\(Character(Unicode.Scalar(byte)))'" : "\\ followed by \(found())"
             throw error(at: escape, "invalid escape \(what)")
         }
     }

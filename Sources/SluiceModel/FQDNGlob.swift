@@ -20,14 +20,16 @@ public struct FQDNGlob: Sendable {
     public func matches(_ name: String) -> Bool {
         var name = name
         return name.withUTF8 { text in
-            pattern.withUnsafeBytes { Glob.matches($0, UnsafeRawBufferPointer(text), foldingCase: false, starCovers: Self.isNameByte) }
+            pattern.withUnsafeBytes {
+                Glob.matches($0, UnsafeRawBufferPointer(text), foldingCase: false, starCovers: Self.isNameByte)
+            }
         }
     }
 
     private static func isNameByte(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
             return true
         default:
             return false

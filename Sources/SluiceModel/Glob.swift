@@ -6,8 +6,10 @@ public enum Glob {
     /// ASCII case folding of `text` when `foldingCase` (the pattern is then lower case).
     /// Iterative with one backtrack point: linear in practice, no regex, no allocation.
     @inlinable
-    public static func matches(_ pattern: UnsafeRawBufferPointer, _ text: UnsafeRawBufferPointer, foldingCase: Bool,
-                               starCovers: (UInt8) -> Bool) -> Bool {
+    public static func matches(
+        _ pattern: UnsafeRawBufferPointer, _ text: UnsafeRawBufferPointer, foldingCase: Bool,
+        starCovers: (UInt8) -> Bool
+    ) -> Bool {
         let star = UInt8(ascii: "*")
         var p = 0, t = 0
         var starP = -1, mark = 0

@@ -18,7 +18,8 @@ public struct IPv4Prefix: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Parses `a.b.c.d/n`, or a bare `a.b.c.d` as /32 when `bareAllowed`.
     public init?(_ text: some StringProtocol, bareAllowed: Bool = true) {
         guard let (address, length) = parsePrefix(Substring(text), maxLength: 32, bareAllowed: bareAllowed),
-              let v4 = IPv4Address(address) else { return nil }
+            let v4 = IPv4Address(address)
+        else { return nil }
         self.init(address: v4, length: length)
     }
 
@@ -72,7 +73,8 @@ public struct IPv6Prefix: Hashable, Sendable, CustomStringConvertible {
     /// Parses `x::/n`, or a bare address as /128 when `bareAllowed`.
     public init?(_ text: some StringProtocol, bareAllowed: Bool = true) {
         guard let (address, length) = parsePrefix(Substring(text), maxLength: 128, bareAllowed: bareAllowed),
-              let v6 = IPv6Address(address) else { return nil }
+            let v6 = IPv6Address(address)
+        else { return nil }
         self.init(address: v6, length: length)
     }
 

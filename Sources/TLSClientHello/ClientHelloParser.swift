@@ -17,8 +17,10 @@ public enum ClientHelloParser {
     static let alpnExtension: UInt16 = 16
 
     /// Parses `bytes`, the connection's first bytes.
-    public static func parse(_ bytes: UnsafeRawBufferPointer,
-                             limits: ClientHelloLimits = .default) -> ClientHelloResult {
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer,
+        limits: ClientHelloLimits = .default
+    ) -> ClientHelloResult {
         var offset = 0
         var records = 0
         var header: UInt32 = 0
@@ -104,7 +106,8 @@ public enum ClientHelloParser {
             throw .badLength(.sessionID)
         }
         guard let suitesLength = reader.u16(), suitesLength >= 2, suitesLength % 2 == 0,
-              reader.skip(suitesLength) else {
+            reader.skip(suitesLength)
+        else {
             throw .badLength(.cipherSuites)
         }
         guard let compressionLength = reader.u8(), compressionLength >= 1, reader.skip(Int(compressionLength)) else {

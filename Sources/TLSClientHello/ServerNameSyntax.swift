@@ -26,7 +26,7 @@ enum ServerNameSyntax {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 break
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"):
+                UInt8(ascii: "-"), UInt8(ascii: "_"):
                 labelAllDigits = false
             case UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "]"):
                 sawColonOrBracket = true

@@ -1,5 +1,5 @@
-import Glibc
 import Agent
+import Glibc
 
 /// `sluice-agent`: the node agent as its own executable. It links the data plane only (no
 /// Foundation, Yams or ArgumentParser), so its resident memory is what the proxy needs

@@ -19,38 +19,54 @@ extension Demo {
     private static let postgres = "postgres.db.svc.cluster.local"
 
     private static func curl(_ pod: String, _ path: String, _ expected: String) -> Check {
-        Check(pod: pod, title: "curl -sI \(api)\(path)",
-              script: "curl -sI -o /dev/null -m 2 -w '%{http_code}' \(api)\(path)", expected: expected)
+        Check(
+            pod: pod, title: "curl -sI \(api)\(path)",
+            script: "curl -sI -o /dev/null -m 2 -w '%{http_code}' \(api)\(path)", expected: expected)
     }
 
     private static func nc(_ pod: String, _ expected: String) -> Check {
-        Check(pod: pod, title: "nc -z \(postgres) 5432",
-              script: "nc -z -w 2 \(postgres) 5432 && echo open || echo closed", expected: expected)
+        Check(
+            pod: pod, title: "nc -z \(postgres) 5432",
+            script: "nc -z -w 2 \(postgres) 5432 && echo open || echo closed", expected: expected)
     }
 
     private static func dig(_ pod: String, _ expected: String) -> Check {
-        Check(pod: pod, title: "dig +short kubernetes.default.svc.cluster.local",
-              script: "dig +short +time=1 +tries=1 kubernetes.default.svc.cluster.local | grep -v '^;' | head -n 1 | grep . || echo 'no answer'",
-              expected: expected)
+        Check(
+            pod: pod, title: "dig +short kubernetes.default.svc.cluster.local",
+            script:
+                "dig +short +time=1 +tries=1 kubernetes.default.svc.cluster.local | grep -v '^;' | head -n 1 | grep . || echo 'no answer'",
+            expected: expected)
     }
 
     /// The blog's steps: the files applied, then the checks.
     private static let steps: [(title: String, files: [String], checks: [Check])] = [
-        ("baseline: no policy, everything flows", [],
-         [curl("frontend/test", "/", "200"), nc("frontend/test", "open"), dig("frontend/test", "10.96.0.1")]),
-        ("deny-all in frontend, backend and db (ingressDeny/egressDeny: [{}] = default deny both ways)",
-         ["cnp-deny-all.yaml"],
-         [curl("frontend/test", "/", "000"), nc("backend/app", "closed"), dig("frontend/test", "no answer")]),
-        ("DNS: CoreDNS egress (CCNP) and each namespace's egress to kube-dns",
-         ["ccnp-allow-dns.yaml", "cnp-ns-dns.yaml"],
-         [dig("frontend/test", "10.96.0.1"), dig("backend/app", "10.96.0.1"), curl("frontend/test", "/", "000")]),
-        ("app flows: frontend -> backend on 80, backend -> db on 5432",
-         ["cnp-front-to-back.yaml", "cnp-back-to-db.yaml"],
-         [curl("frontend/test", "/", "200"), nc("backend/app", "open"), nc("frontend/test", "closed")]),
-        ("L7 visibility: http: [{}] on frontend -> backend (nothing else changes)",
-         ["cnp-front-to-back-l7.yaml"],
-         [curl("frontend/test", "/", "200"), curl("frontend/test", "/h", "404"), nc("backend/app", "open"),
-          nc("frontend/test", "closed")]),
+        (
+            "baseline: no policy, everything flows", [],
+            [curl("frontend/test", "/", "200"), nc("frontend/test", "open"), dig("frontend/test", "10.96.0.1")]
+        ),
+        (
+            "deny-all in frontend, backend and db (ingressDeny/egressDeny: [{}] = default deny both ways)",
+            ["cnp-deny-all.yaml"],
+            [curl("frontend/test", "/", "000"), nc("backend/app", "closed"), dig("frontend/test", "no answer")]
+        ),
+        (
+            "DNS: CoreDNS egress (CCNP) and each namespace's egress to kube-dns",
+            ["ccnp-allow-dns.yaml", "cnp-ns-dns.yaml"],
+            [dig("frontend/test", "10.96.0.1"), dig("backend/app", "10.96.0.1"), curl("frontend/test", "/", "000")]
+        ),
+        (
+            "app flows: frontend -> backend on 80, backend -> db on 5432",
+            ["cnp-front-to-back.yaml", "cnp-back-to-db.yaml"],
+            [curl("frontend/test", "/", "200"), nc("backend/app", "open"), nc("frontend/test", "closed")]
+        ),
+        (
+            "L7 visibility: http: [{}] on frontend -> backend (nothing else changes)",
+            ["cnp-front-to-back-l7.yaml"],
+            [
+                curl("frontend/test", "/", "200"), curl("frontend/test", "/h", "404"), nc("backend/app", "open"),
+                nc("frontend/test", "closed"),
+            ]
+        ),
     ]
 
     /// Act 2; returns the number of checks that did not give the expected result.
@@ -71,18 +87,22 @@ extension Demo {
             for file in step.files {
                 let path = root + "/proxy-config/examples/blog/" + file
                 let text = try String(contentsOfFile: path, encoding: .utf8)
-                let applied = try ControlClient.send(try ControlRequest.apply(file: path, yamlText: text),
-                                                     path: Paths.controlSocket)
+                let applied = try ControlClient.send(
+                    try ControlRequest.apply(file: path, yamlText: text),
+                    path: Paths.controlSocket)
                 say("   sluice apply -f blog/\(file): " + applied.message.replacingOccurrences(of: "\n", with: ", "))
                 guard applied.ok else { throw ExitCode(1) }
             }
             for check in step.checks {
-                let argv = try SandboxManager.execArguments(state: state, target: check.pod,
-                                                            command: ["sh", "-c", check.script])
+                let argv = try SandboxManager.execArguments(
+                    state: state, target: check.pod,
+                    command: ["sh", "-c", check.script])
                 let result = Demo.capture(argv).trimmingCharacters(in: .whitespacesAndNewlines)
                 let ok = result == check.expected
                 if !ok { failures += 1 }
-                say("   \(check.pod): \(check.title) -> \(result) (expected \(check.expected)) \(ok ? "ok" : "UNEXPECTED")")
+                say(
+                    "   \(check.pod): \(check.title) -> \(result) (expected \(check.expected)) \(ok ? "ok" : "UNEXPECTED")"
+                )
             }
         }
         usleep(200_000)

@@ -8,7 +8,9 @@ import SluiceAPI
 /// (`Demo+Boundaries.swift`) on a second sandbox.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Act 1: the tutorial's L7 policy, requests and flows. Act 2: the blog's L3/L4 service boundaries, step by step. Tears down after each act.")
+        abstract:
+            "Act 1: the tutorial's L7 policy, requests and flows. Act 2: the blog's L3/L4 service boundaries, step by step. Tears down after each act."
+    )
 
     @Flag(help: "Leave the last act's sandbox up at the end.")
     var keep = false
@@ -53,17 +55,29 @@ struct Demo: ParsableCommand {
 
         say("-- sluice apply -f \(policy)")
         let text = try String(contentsOfFile: policy, encoding: .utf8)
-        let applied = try ControlClient.send(try ControlRequest.apply(file: policy, yamlText: text),
-                                             path: Paths.controlSocket)
+        let applied = try ControlClient.send(
+            try ControlRequest.apply(file: policy, yamlText: text),
+            path: Paths.controlSocket)
         say("   " + applied.message.replacingOccurrences(of: "\n", with: "\n   "))
         guard applied.ok else { throw ExitCode(1) }
 
         let url = "http://backend.backend.svc.cluster.local"
         let steps: [(String, [String], String)] = [
-            ("GET \(url)/get", ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url + "/get"], "200"),
-            ("POST \(url)/post", ["curl", "-s", "-m", "5", "-w", "\n%{http_code}", "-X", "POST", url + "/post"], "403"),
-            ("GET \(url)/anything/x", ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
-                                        url + "/anything/x"], "200"),
+            (
+                "GET \(url)/get", ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url + "/get"],
+                "200"
+            ),
+            (
+                "POST \(url)/post", ["curl", "-s", "-m", "5", "-w", "\n%{http_code}", "-X", "POST", url + "/post"],
+                "403"
+            ),
+            (
+                "GET \(url)/anything/x",
+                [
+                    "curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                    url + "/anything/x",
+                ], "200"
+            ),
         ]
         for (title, command, expected) in steps {
             let argv = try SandboxManager.execArguments(state: state, target: "frontend/frontend", command: command)

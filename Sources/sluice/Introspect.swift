@@ -19,14 +19,18 @@ enum AgentQuery {
 /// `sluice status` (cilium-dbg status).
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the agent's state: up, version, uptime, datapath, endpoints, policies, L7 ports, flows, DNS proxy, last apply.")
+        abstract:
+            "Show the agent's state: up, version, uptime, datapath, endpoints, policies, L7 ports, flows, DNS proxy, last apply."
+    )
     @Option(help: "Control socket of the agent.")
     var socket: String = Paths.controlSocket
     @Option(name: .shortAndLong, help: "Output: text or json.")
     var output: String = "text"
 
     func run() throws {
-        guard output == "text" || output == "json" else { throw ValidationError("invalid output format: \(output) (text, json)") }
+        guard output == "text" || output == "json" else {
+            throw ValidationError("invalid output format: \(output) (text, json)")
+        }
         let info: AgentIntrospection
         do {
             info = try AgentQuery.introspection(socket: socket)
@@ -44,7 +48,8 @@ struct Status: ParsableCommand {
 
 /// `sluice version` (the CLI's, and the running agent's when it answers).
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the versions of this CLI and of the running agent.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the versions of this CLI and of the running agent.")
     @Option(help: "Control socket of the agent.")
     var socket: String = Paths.controlSocket
 
@@ -159,15 +164,20 @@ enum PolicyObjects {
     }
 
     static func print(format: String, socket: String) throws {
-        guard format == "yaml" || format == "json" else { throw ValidationError("invalid output format: \(format) (yaml, json)") }
+        guard format == "yaml" || format == "json" else {
+            throw ValidationError("invalid output format: \(format) (yaml, json)")
+        }
         let inForce = Set(try AgentQuery.introspection(socket: socket).policies)
         let directory = Paths.agentState + "/policies"
         var latest: [String: PolicyNode] = [:]
         var order: [String] = []
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.hasSuffix(".json")
+        }.sorted()
         for name in names {
             guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                  let stored = try? JSON.decode(Stored.self, from: Array(data)) else { continue }
+                let stored = try? JSON.decode(Stored.self, from: Array(data))
+            else { continue }
             for document in stored.documents {
                 guard let key = document.policyKey else { continue }
                 let id = "\(key.kind.rawValue) \(key.namespace.isEmpty ? "" : key.namespace + "/")\(key.name)"

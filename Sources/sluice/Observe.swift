@@ -39,7 +39,10 @@ struct Observe: ParsableCommand {
     var timeFormat: String = TimeFormat.stampMilli.rawValue
     @Flag(help: "Print the node name in compact, dict and table output.")
     var printNodeName = false
-    @Flag(help: "Print the names of the policies that allowed or denied a flow, when its record carries them (Sluice's records do not yet).")
+    @Flag(
+        help:
+            "Print the names of the policies that allowed or denied a flow, when its record carries them (Sluice's records do not yet)."
+    )
     var printPolicyNames = false
     @Option(help: "Read flows from exported JSON lines (`-o json` output) instead of the flow map; `-` is stdin.")
     var inputFile: String?
@@ -50,10 +53,14 @@ struct Observe: ParsableCommand {
         guard let format = OutputFormat(rawValue: output) else {
             throw ValidationError("invalid output format: \(output) (compact, dict, json, jsonpb, table, tab)")
         }
-        guard let layout = TimeFormat(rawValue: timeFormat) ?? TimeFormat.allCases.first(where: {
-            $0.rawValue.lowercased() == timeFormat.lowercased()
-        }) else {
-            throw ValidationError("invalid time format: \(timeFormat) (\(TimeFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        guard
+            let layout = TimeFormat(rawValue: timeFormat)
+                ?? TimeFormat.allCases.first(where: {
+                    $0.rawValue.lowercased() == timeFormat.lowercased()
+                })
+        else {
+            throw ValidationError(
+                "invalid time format: \(timeFormat) (\(TimeFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if follow && (format == .table || format == .tab) {
             throw ValidationError("output format table is not compatible with follow mode")
@@ -65,7 +72,8 @@ struct Observe: ParsableCommand {
         let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs()))
         let window = try TimeWindow(since: since, until: until, now: now)
         var printer = Printer(format: format, timeFormat: layout, printNodeName: printNodeName)
-        let selection = Selection(last: last, first: first, all: all, follow: follow, timeBounded: since != nil || until != nil)
+        let selection = Selection(
+            last: last, first: first, all: all, follow: follow, timeBounded: since != nil || until != nil)
 
         if let inputFile {
             let flows = try Observe.readExported(inputFile)
@@ -86,8 +94,9 @@ struct Observe: ParsableCommand {
             return flow
         }
         func lost(_ count: UInt64) -> LostEvent {
-            LostEvent(source: .hubbleRingBuffer, count: count, nodeName: directory.nodeName,
-                      time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())))
+            LostEvent(
+                source: .hubbleRingBuffer, count: count, nodeName: directory.nodeName,
+                time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())))
         }
         var cursor = FlowCursor.oldest(in: ring)
         if selection.followOnly {
@@ -139,8 +148,12 @@ struct Observe: ParsableCommand {
                 lostCount = 0
             }
             fflush(stdout)
-            if let end = window.until, now.seconds < end.seconds, Flow.Timestamp(
-                nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())) > end { return }
+            if let end = window.until, now.seconds < end.seconds,
+                Flow.Timestamp(
+                    nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())) > end
+            {
+                return
+            }
             usleep(50_000)
         }
     }
@@ -171,7 +184,8 @@ struct Observe: ParsableCommand {
             case .dict:
                 if printed > 0 { print(FlowPrinter.dictSeparator) }
                 print(FlowPrinter.dict(flow, printNodeName: printNodeName, timeFormat: timeFormat))
-            case .table, .tab: table.append(FlowPrinter.tableRow(flow, printNodeName: printNodeName, timeFormat: timeFormat))
+            case .table, .tab:
+                table.append(FlowPrinter.tableRow(flow, printNodeName: printNodeName, timeFormat: timeFormat))
             case .compact: print(FlowPrinter.compact(flow, printNodeName: printNodeName, timeFormat: timeFormat))
             }
             printed += 1
@@ -192,7 +206,9 @@ struct Observe: ParsableCommand {
 
         mutating func finish() {
             if !table.isEmpty {
-                for line in TextTable.align([FlowPrinter.tableHeader(printNodeName: printNodeName)] + table) { print(line) }
+                for line in TextTable.align([FlowPrinter.tableHeader(printNodeName: printNodeName)] + table) {
+                    print(line)
+                }
             }
             table = []
         }
@@ -265,7 +281,8 @@ struct Observe: ParsableCommand {
             do {
                 if let flow = try Flow.fromJSON(text) { flows.append(flow) }
             } catch {
-                FileHandle.standardError.write(Data("warning: \(path == "-" ? "stdin" : path):\(n + 1): \(error)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("warning: \(path == "-" ? "stdin" : path):\(n + 1): \(error)\n".utf8))
             }
         }
         return flows
@@ -274,7 +291,8 @@ struct Observe: ParsableCommand {
     /// What makes this ring's records distinct from another ring's: the boot and the pinned map's inode and
     /// change time (a re-created ring map has new ones), so `FlowUUID`s do not repeat across rings.
     static func ringIdentity() -> String {
-        let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+        let boot =
+            (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         var st = stat()
         guard stat(Paths.pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
@@ -350,11 +368,13 @@ struct Observe: ParsableCommand {
         let path = Paths.agentState + "/endpoints.json"
         var directory = EndpointDirectory(file: EndpointDirectory.File(nodeName: "", endpoints: [], identities: []))
         if let data = FileManager.default.contents(atPath: path),
-           let file = try? JSONDecoder().decode(EndpointDirectory.File.self, from: data) {
+            let file = try? JSONDecoder().decode(EndpointDirectory.File.self, from: data)
+        {
             directory = EndpointDirectory(file: file)
         }
         if let data = FileManager.default.contents(atPath: Paths.agentState + "/fqdn.json"),
-           let names = EndpointDirectory.namesFromFQDNCache(json: Array(data)) {
+            let names = EndpointDirectory.namesFromFQDNCache(json: Array(data))
+        {
             directory = directory.withNames(names)
         }
         return directory

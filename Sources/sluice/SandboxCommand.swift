@@ -23,7 +23,10 @@ struct SandboxCommand: ParsableCommand {
         var noFlows = false
         @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
         var policyDenyResponse: String?
-        @Option(help: "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10")
+        @Option(
+            help:
+                "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10"
+        )
         var agentArg: [String] = []
 
         func run() throws {
@@ -34,7 +37,9 @@ struct SandboxCommand: ParsableCommand {
             if noFlows { extra.append("--no-flows") }
             extra += agentArg
             let state = try SandboxLifecycle.up(topologyPath: file, agentArguments: extra)
-            print("sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)")
+            print(
+                "sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)"
+            )
             for e in state.endpoints {
                 print("  \(e.namespace)/\(e.pod)\t\(e.ipv4)")
             }
@@ -53,7 +58,9 @@ struct SandboxCommand: ParsableCommand {
     struct Exec: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a command inside a pod, like kubectl exec: sluice sandbox exec NS/POD -- CMD...")
-        @Argument(help: "The pod: NAMESPACE/POD, or POD in namespace default; world/NAME for a world host, node for the node.")
+        @Argument(
+            help: "The pod: NAMESPACE/POD, or POD in namespace default; world/NAME for a world host, node for the node."
+        )
         var target: String
         @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
         var command: [String] = []
@@ -87,7 +94,10 @@ struct SandboxCommand: ParsableCommand {
         var workers: Int?
         @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
         var policyDenyResponse: String?
-        @Option(help: "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10")
+        @Option(
+            help:
+                "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10"
+        )
         var agentArg: [String] = []
         func run() throws {
             var extra: [String] = []
@@ -167,7 +177,9 @@ enum SandboxLifecycle {
 
     /// Starts `sluice-agent` in its own session, logging to the sandbox's log directory.
     private static func startAgent(state: SandboxState, arguments: [String]) throws -> Int32 {
-        if !FileManager.default.fileExists(atPath: agentLog) { FileManager.default.createFile(atPath: agentLog, contents: nil) }
+        if !FileManager.default.fileExists(atPath: agentLog) {
+            FileManager.default.createFile(atPath: agentLog, contents: nil)
+        }
         guard let log = FileHandle(forWritingAtPath: agentLog) else {
             throw ValidationError("cannot write \(agentLog)")
         }
@@ -176,9 +188,12 @@ enum SandboxLifecycle {
         // Foundation starts the child in a session of its own, so it outlives this command and
         // its PID is the agent's (a `setsid` wrapper would fork and record the wrong PID).
         process.executableURL = URL(fileURLWithPath: AgentCommand.executable)
-        process.arguments = ["--netns", state.nodeNetns,
-                             "--endpoints", Paths.sandboxState + "/state.json",
-                             "--state-dir", Paths.agentState, "--socket", Paths.controlSocket] + arguments
+        process.arguments =
+            [
+                "--netns", state.nodeNetns,
+                "--endpoints", Paths.sandboxState + "/state.json",
+                "--state-dir", Paths.agentState, "--socket", Paths.controlSocket,
+            ] + arguments
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -224,7 +239,8 @@ enum SandboxLifecycle {
     /// Whether /proc says `pid` has exited and waits to be reaped (state Z or X).
     private static func isZombie(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state == "Z" || state == "X"
     }

@@ -14,8 +14,11 @@ struct Sluice: ParsableCommand {
         commandName: "sluice",
         abstract: "Transparent per-node L7 policy proxy: CiliumNetworkPolicy HTTP and DNS rules, Hubble-style flows.",
         version: SluiceVersion.current,
-        subcommands: [Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, Status.self,
-                      Version.self, EndpointCommand.self, IdentityCommand.self, FQDNCommand.self, BPFCommand.self, AgentCommand.self])
+        subcommands: [
+            Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, Status.self,
+            Version.self, EndpointCommand.self, IdentityCommand.self, FQDNCommand.self, BPFCommand.self,
+            AgentCommand.self,
+        ])
 
     /// `sluice agent ...` becomes `sluice-agent ...` before anything else runs (its own options
     /// and help); every other command goes to ArgumentParser.
@@ -51,7 +54,9 @@ enum Paths {
 
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send policies (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy YAML) to the running agent. Atomic: a file with an error changes nothing.")
+        abstract:
+            "Send policies (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy YAML) to the running agent. Atomic: a file with an error changes nothing."
+    )
 
     @Option(name: .shortAndLong, help: "Policy file (multi-document YAML allowed).")
     var filename: String
@@ -88,7 +93,9 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the policies in force.")
         @Option(help: "Control socket of the agent.")
         var socket: String = Paths.controlSocket
-        @Option(name: .shortAndLong, help: "yaml or json: the policy objects in force as applied (default: the agent's normalised listing).")
+        @Option(
+            name: .shortAndLong,
+            help: "yaml or json: the policy objects in force as applied (default: the agent's normalised listing).")
         var output: String?
 
         func run() throws {

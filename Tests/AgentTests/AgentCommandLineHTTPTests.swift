@@ -1,8 +1,9 @@
 import HTTP1
-@testable import Agent
 import Proxy
 import SluiceAPI
 import XCTest
+
+@testable import Agent
 
 /// The HTTP/1 hardening options of `sluice-agent`: underscore-header action and head limits.
 final class AgentCommandLineHTTPTests: XCTestCase {
@@ -31,8 +32,10 @@ final class AgentCommandLineHTTPTests: XCTestCase {
     }
 
     func testOptionsSetTheConfig() throws {
-        let o = try options(["--http-headers-with-underscores", "drop-header", "--http-max-request-headers-kb=32",
-                             "--http-max-headers-count", "50", "--http-max-request-target-kb", "4"])
+        let o = try options([
+            "--http-headers-with-underscores", "drop-header", "--http-max-request-headers-kb=32",
+            "--http-max-headers-count", "50", "--http-max-request-target-kb", "4",
+        ])
         XCTAssertEqual(o.proxy.headersWithUnderscores, .dropHeader)
         XCTAssertEqual(o.proxy.httpLimits.maxHeadBytes, 32768)
         XCTAssertEqual(o.proxy.httpLimits.maxHeaderCount, 50)
@@ -41,8 +44,9 @@ final class AgentCommandLineHTTPTests: XCTestCase {
     }
 
     func testBadValuesNameTheOption() {
-        XCTAssertEqual(failure(["--http-headers-with-underscores", "drop"]),
-                       "--http-headers-with-underscores must be allow, reject-request or drop-header, not 'drop'")
+        XCTAssertEqual(
+            failure(["--http-headers-with-underscores", "drop"]),
+            "--http-headers-with-underscores must be allow, reject-request or drop-header, not 'drop'")
         XCTAssertTrue(failure(["--http-max-headers-count", "0"]).hasPrefix("--http-max-headers-count:"))
         XCTAssertTrue(failure(["--http-max-request-headers-kb", "x"]).hasPrefix("--http-max-request-headers-kb:"))
     }
@@ -51,8 +55,10 @@ final class AgentCommandLineHTTPTests: XCTestCase {
         guard case .help(let text) = try AgentCommandLine.parse(["--help"], environment: { _ in nil }) else {
             return XCTFail("no help")
         }
-        for name in ["--http-headers-with-underscores", "--http-max-request-headers-kb", "--http-max-headers-count",
-                     "--http-max-request-target-kb"] {
+        for name in [
+            "--http-headers-with-underscores", "--http-max-request-headers-kb", "--http-max-headers-count",
+            "--http-max-request-target-kb",
+        ] {
             XCTAssertTrue(text.contains(name), name)
         }
     }

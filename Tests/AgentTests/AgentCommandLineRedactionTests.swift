@@ -1,6 +1,7 @@
 import Flows
-@testable import Agent
 import XCTest
+
+@testable import Agent
 
 /// The agent's Hubble redaction options (`--hubble-redact-*`, also without the `hubble-` prefix).
 final class AgentCommandLineRedactionTests: XCTestCase {
@@ -13,17 +14,22 @@ final class AgentCommandLineRedactionTests: XCTestCase {
 
     func testOptionsFillTheRedaction() throws {
         XCTAssertEqual(try parse([]).redaction, FlowRedaction())
-        let o = try parse(["--hubble-redact-enabled", "--hubble-redact-http-urlquery", "--redact-http-userinfo",
-                           "--hubble-redact-http-headers-deny=Authorization,Cookie", "--hubble-redact-kafka-apikey"])
+        let o = try parse([
+            "--hubble-redact-enabled", "--hubble-redact-http-urlquery", "--redact-http-userinfo",
+            "--hubble-redact-http-headers-deny=Authorization,Cookie", "--hubble-redact-kafka-apikey",
+        ])
         XCTAssertTrue(o.redaction.enabled && o.redaction.urlQuery && o.redaction.userInfo && o.redaction.kafkaAPIKey)
         XCTAssertEqual(o.redaction.headersDeny, ["authorization", "cookie"])
         XCTAssertTrue(o.redaction.cutsQuery && o.redaction.masksPassword)
-        XCTAssertFalse(try parse(["--hubble-redact-http-urlquery"]).redaction.cutsQuery, "needs --hubble-redact-enabled")
+        XCTAssertFalse(
+            try parse(["--hubble-redact-http-urlquery"]).redaction.cutsQuery, "needs --hubble-redact-enabled")
     }
 
     func testBadListsAreRefused() {
-        for arguments in [["--hubble-redact-http-headers-allow", "a,,b"],
-                          ["--hubble-redact-http-headers-allow", "a", "--hubble-redact-http-headers-deny", "b"]] {
+        for arguments in [
+            ["--hubble-redact-http-headers-allow", "a,,b"],
+            ["--hubble-redact-http-headers-allow", "a", "--hubble-redact-http-headers-deny", "b"],
+        ] {
             XCTAssertThrowsError(try parse(arguments), "\(arguments)")
         }
     }

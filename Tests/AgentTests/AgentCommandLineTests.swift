@@ -1,9 +1,10 @@
 import Datapath
 import Policy
-@testable import Agent
 import Proxy
 import SluiceAPI
 import XCTest
+
+@testable import Agent
 
 /// `sluice-agent`'s command line: defaults, both value forms, every kind of error naming the
 /// option, and the HTTP/2 limits going through `HTTP2Limits.withOptions`.
@@ -84,7 +85,8 @@ final class AgentCommandLineTests: XCTestCase {
     func testAllowLocalhostTakesCiliumsAuto() throws {
         XCTAssertEqual(try options(["--allow-localhost", "auto"]).allowLocalhost, .always)
         XCTAssertEqual(try options(["--allow-localhost=always"]).allowLocalhost, .always)
-        XCTAssertEqual(failure(["--allow-localhost", "never"]), "--allow-localhost must be always, auto or policy, not 'never'")
+        XCTAssertEqual(
+            failure(["--allow-localhost", "never"]), "--allow-localhost must be always, auto or policy, not 'never'")
     }
 
     func testCiliumSpellingAndTheOldSpellingOfThe403Body() throws {
@@ -101,11 +103,14 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(failure(["--http-port", "70000"]), "--http-port: '70000' is not an integer in 1...65535")
         XCTAssertEqual(failure(["--no-flows=yes"]), "--no-flows takes no value")
         XCTAssertEqual(failure(["--fqdn-max-ips-per-name", "0"]), "--fqdn-max-ips-per-name: 0 is outside 1...1000000")
-        XCTAssertEqual(failure(["--policy-deny-response", "reset"]), "--policy-deny-response must be none or icmp, not 'reset'")
-        XCTAssertEqual(failure(["--dns-reject-response-code", "nxdomain"]),
-                       "--dns-reject-response-code must be refused or nameError, not 'nxdomain'")
+        XCTAssertEqual(
+            failure(["--policy-deny-response", "reset"]), "--policy-deny-response must be none or icmp, not 'reset'")
+        XCTAssertEqual(
+            failure(["--dns-reject-response-code", "nxdomain"]),
+            "--dns-reject-response-code must be refused or nameError, not 'nxdomain'")
         XCTAssertTrue(failure(["--http2-max-concurrent-streams", "0"]).contains("--http2-max-concurrent-streams"))
-        XCTAssertTrue(failure(["--http2-initial-stream-window-size", "100"]).contains("--http2-initial-stream-window-size"))
+        XCTAssertTrue(
+            failure(["--http2-initial-stream-window-size", "100"]).contains("--http2-initial-stream-window-size"))
     }
 
     func testHelpListsEveryOptionWithItsDefault() throws {
@@ -117,7 +122,10 @@ final class AgentCommandLineTests: XCTestCase {
         }
         XCTAssertTrue(text.contains("--fqdn-min-ttl <seconds>"))
         XCTAssertTrue(text.contains("(default: 15053)"))
-        XCTAssertEqual(try { if case .help = try AgentCommandLine.parse(["-h"]) { return true }; return false }(), true)
+        XCTAssertEqual(
+            try {
+                if case .help = try AgentCommandLine.parse(["-h"]) { return true }; return false
+            }(), true)
     }
 
     func testWithoutHomeTheRepositoryIsFoundAboveTheExecutable() throws {

@@ -2,12 +2,13 @@ import CSluiceShared
 import Glibc
 import Policy
 import PolicyYAML
-@testable import Agent
 import Proxy
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
 import XCTest
+
+@testable import Agent
 
 /// `Agent`: the L7 port map it hands the datapath, IPv4 text, the answers `sluice apply` gets,
 /// and a start that refuses stored policies it cannot use (before it touches a namespace or the
@@ -16,24 +17,24 @@ import XCTest
 final class AgentTests: XCTestCase {
     func testL7EntriesMapDirectionAndKind() throws {
         let yaml = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: mixed, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: backend}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts:
-            - ports: [{port: "80", protocol: TCP}]
-              rules: {http: [{method: GET}]}
-          egress:
-          - toEndpoints: [{matchLabels: {app: client}}]
-            toPorts:
-            - ports: [{port: "53", protocol: UDP}, {port: "53", protocol: TCP}]
-              rules: {dns: [{matchPattern: "*"}]}
-            - ports: [{port: "8080", protocol: TCP}]
-              rules: {http: [{path: "/x"}]}
-        """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: mixed, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: backend}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {app: client}}]
+                toPorts:
+                - ports: [{port: "80", protocol: TCP}]
+                  rules: {http: [{method: GET}]}
+              egress:
+              - toEndpoints: [{matchLabels: {app: client}}]
+                toPorts:
+                - ports: [{port: "53", protocol: UDP}, {port: "53", protocol: TCP}]
+                  rules: {dns: [{matchPattern: "*"}]}
+                - ports: [{port: "8080", protocol: TCP}]
+                  rules: {http: [{path: "/x"}]}
+            """
         let snapshot = try TestPolicy.snapshot(yaml)
         let entries = Agent.l7Entries(snapshot)
         let ingress = UInt8(SLUICE_DIR_INGRESS.rawValue)
@@ -54,7 +55,8 @@ final class AgentTests: XCTestCase {
     func testL7EntriesOfAnEmptySnapshotAreEmpty() throws {
         let repository = PolicyRepository()
         var allocator = IdentityAllocator()
-        XCTAssertTrue(Agent.l7Entries(repository.compile(endpoints: TestPolicy.endpoints, allocator: &allocator)).isEmpty)
+        XCTAssertTrue(
+            Agent.l7Entries(repository.compile(endpoints: TestPolicy.endpoints, allocator: &allocator)).isEmpty)
     }
 
     // MARK: apply answers
@@ -70,11 +72,12 @@ final class AgentTests: XCTestCase {
     }
 
     private func agent() -> Agent {
-        let agent = Agent(options: Agent.Options(
-            netns: "sluice-test-no-such-namespace", endpointsFile: stateDirectory + "/endpoints.json",
-            stateDirectory: stateDirectory + "/state", controlSocket: stateDirectory + "/agent.sock",
-            bpfObjectDirectory: NodePolicyTests.bpfDirectory(), pinDirectory: "/sys/fs/bpf/sluice-test-unused",
-            nodeName: "test", proxy: ProxyConfig()))
+        let agent = Agent(
+            options: Agent.Options(
+                netns: "sluice-test-no-such-namespace", endpointsFile: stateDirectory + "/endpoints.json",
+                stateDirectory: stateDirectory + "/state", controlSocket: stateDirectory + "/agent.sock",
+                bpfObjectDirectory: NodePolicyTests.bpfDirectory(), pinDirectory: "/sys/fs/bpf/sluice-test-unused",
+                nodeName: "test", proxy: ProxyConfig()))
         agent.policy.endpoints = TestPolicy.endpoints
         return agent
     }
@@ -108,17 +111,20 @@ final class AgentTests: XCTestCase {
 
         let second = try apply(agent, Self.port53("dns", "{dns: [{matchName: a.example}]}"), file: "dns.yaml")
         XCTAssertFalse(second.ok)
-        XCTAssertEqual(second.message,
-                       "dns.yaml: not applied, the policy in force is unchanged: dns.yaml:1: ciliumnetworkpolicy.cilium.io/default/dns: "
-                       + "egress toPorts 53/TCP of default/client: rules.http and rules.dns on the same port (Cilium refuses this policy) "
-                       + "(also http.yaml:1: ciliumnetworkpolicy.cilium.io/default/web)")
+        XCTAssertEqual(
+            second.message,
+            "dns.yaml: not applied, the policy in force is unchanged: dns.yaml:1: ciliumnetworkpolicy.cilium.io/default/dns: "
+                + "egress toPorts 53/TCP of default/client: rules.http and rules.dns on the same port (Cilium refuses this policy) "
+                + "(also http.yaml:1: ciliumnetworkpolicy.cilium.io/default/web)")
         XCTAssertEqual(agent.policy.repository.listing(), listing)
         XCTAssertEqual(Files.list(stateDirectory + "/state/policies").filter { $0.hasSuffix(".json") }.count, 1)
     }
 
     func testAParseErrorNamesFileLineAndFieldAndChangesNothing() throws {
         let agent = agent()
-        let response = try apply(agent, """
+        let response = try apply(
+            agent,
+            """
             apiVersion: cilium.io/v2
             kind: CiliumNetworkPolicy
             metadata: {name: bad, namespace: default}
@@ -136,7 +142,9 @@ final class AgentTests: XCTestCase {
     }
 
     func testWarningsFollowTheResultLines() throws {
-        let response = try apply(agent(), """
+        let response = try apply(
+            agent(),
+            """
             apiVersion: cilium.io/v2
             kind: CiliumNetworkPolicy
             metadata: {name: ns, namespace: default}
@@ -185,25 +193,35 @@ final class AgentTests: XCTestCase {
         try store("000001.json", yaml: TestPolicy.yaml(port: 80), file: "good.yaml")
         try store("000002.json", Array("{\"file\": \"a.yaml\", \"documents\": [".utf8))
         let error = startError()
-        XCTAssertTrue(error.hasPrefix("stored policy \(stateDirectory)/state/policies/000002.json is not a stored policy ("), error)
-        XCTAssertTrue(error.hasSuffix("the agent does not start without the policies it was given "
-                                      + "(fix or remove the file, then start it again)"), error)
+        XCTAssertTrue(
+            error.hasPrefix("stored policy \(stateDirectory)/state/policies/000002.json is not a stored policy ("),
+            error)
+        XCTAssertTrue(
+            error.hasSuffix(
+                "the agent does not start without the policies it was given "
+                    + "(fix or remove the file, then start it again)"), error)
     }
 
     func testAStoredPolicyOfAnotherShapeStopsTheStart() throws {
         try writeEndpoints()
         try store("000001.json", Array("{\"policies\": []}".utf8))
         let error = startError()
-        XCTAssertTrue(error.hasPrefix("stored policy \(stateDirectory)/state/policies/000001.json is not a stored policy"), error)
+        XCTAssertTrue(
+            error.hasPrefix("stored policy \(stateDirectory)/state/policies/000001.json is not a stored policy"), error)
     }
 
     func testAStoredPolicyThatNoLongerValidatesStopsTheStart() throws {
         try writeEndpoints()
-        try store("000001.json", yaml: TestPolicy.yaml(port: 80).replacingOccurrences(of: "CiliumNetworkPolicy", with: "CiliumNetworkPolicyX"),
-                  file: "old.yaml")
+        try store(
+            "000001.json",
+            yaml: TestPolicy.yaml(port: 80).replacingOccurrences(
+                of: "CiliumNetworkPolicy", with: "CiliumNetworkPolicyX"),
+            file: "old.yaml")
         let error = startError()
-        XCTAssertTrue(error.hasPrefix("stored policy \(stateDirectory)/state/policies/000001.json (applied from old.yaml) "
-                                      + "no longer applies: old.yaml:2:"), error)
+        XCTAssertTrue(
+            error.hasPrefix(
+                "stored policy \(stateDirectory)/state/policies/000001.json (applied from old.yaml) "
+                    + "no longer applies: old.yaml:2:"), error)
     }
 
     func testStoredPoliciesThatConflictStopTheStart() throws {
@@ -211,7 +229,8 @@ final class AgentTests: XCTestCase {
         try store("000001.json", yaml: Self.port53("web", "{http: [{method: GET}]}"), file: "http.yaml")
         try store("000002.json", yaml: Self.port53("dns", "{dns: [{matchName: a.example}]}"), file: "dns.yaml")
         let error = startError()
-        XCTAssertTrue(error.hasPrefix("the stored policies in \(stateDirectory)/state/policies conflict: dns.yaml:1: "), error)
+        XCTAssertTrue(
+            error.hasPrefix("the stored policies in \(stateDirectory)/state/policies conflict: dns.yaml:1: "), error)
         XCTAssertTrue(error.contains("http.yaml:1:"), error)
     }
 
@@ -219,7 +238,9 @@ final class AgentTests: XCTestCase {
         try writeEndpoints()
         try store("000001.yaml", Array(TestPolicy.yaml(port: 80).utf8))
         let error = startError()
-        XCTAssertTrue(error.hasPrefix("stored policy \(stateDirectory)/state/policies/000001.yaml is YAML stored by an earlier"), error)
+        XCTAssertTrue(
+            error.hasPrefix("stored policy \(stateDirectory)/state/policies/000001.yaml is YAML stored by an earlier"),
+            error)
     }
 
     func testAnUnreadableIdentitiesFileStopsTheStart() throws {
@@ -232,7 +253,9 @@ final class AgentTests: XCTestCase {
 
     func testAnEndpointWithoutAnAddressStopsTheStart() throws {
         try writeEndpoints(backendIP: "10.0.0")
-        XCTAssertEqual(startError(), "\(stateDirectory)/endpoints.json: endpoint 3 (default/backend) has no IPv4 address but '10.0.0'")
+        XCTAssertEqual(
+            startError(),
+            "\(stateDirectory)/endpoints.json: endpoint 3 (default/backend) has no IPv4 address but '10.0.0'")
     }
 
     /// Good stored policies get past the policy step: the start then fails at the namespace,

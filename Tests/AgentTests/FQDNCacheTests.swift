@@ -1,10 +1,11 @@
 import DNS
 import Foundation
-@testable import Agent
 import Proxy
 import SluiceAPI
-import XCTest
 import SluiceModel
+import XCTest
+
+@testable import Agent
 
 final class FQDNCacheTests: XCTestCase {
     private let second: UInt64 = 1_000_000_000
@@ -16,7 +17,8 @@ final class FQDNCacheTests: XCTestCase {
     func testExpiryIsLookupTimePlusTTL() {
         let cache = FQDNCache()
         cache.update(name: "x.test.", ips: [a], ttl: 30, nowNs: 100 * second)
-        XCTAssertEqual(cache.entries(of: "x.test.")[a], FQDNCache.Entry(expiresNs: 130 * second, lastSeenNs: 100 * second))
+        XCTAssertEqual(
+            cache.entries(of: "x.test.")[a], FQDNCache.Entry(expiresNs: 130 * second, lastSeenNs: 100 * second))
         XCTAssertEqual(cache.validIPs(of: "x.test.", nowNs: 129 * second), [a])
         XCTAssertEqual(cache.validIPs(of: "x.test.", nowNs: 130 * second), [])
     }
@@ -33,7 +35,8 @@ final class FQDNCacheTests: XCTestCase {
         let cache = FQDNCache()
         cache.update(name: "x.test.", ips: [a], ttl: 300, nowNs: 0)
         cache.update(name: "x.test.", ips: [a], ttl: 10, nowNs: 5 * second)
-        XCTAssertEqual(cache.entries(of: "x.test.")[a], FQDNCache.Entry(expiresNs: 300 * second, lastSeenNs: 5 * second))
+        XCTAssertEqual(
+            cache.entries(of: "x.test.")[a], FQDNCache.Entry(expiresNs: 300 * second, lastSeenNs: 5 * second))
     }
 
     func testCapEvictsLeastRecentlySeen() {

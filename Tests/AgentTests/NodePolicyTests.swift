@@ -2,11 +2,12 @@ import Datapath
 import Glibc
 import Policy
 import PolicyYAML
-@testable import Agent
 import Proxy
 import SluiceAPI
 import SluiceIO
 import XCTest
+
+@testable import Agent
 
 /// `NodePolicy.commit` with a real datapath (maps pinned in a test directory, `sluice_policy`
 /// made small like `--map-max-entries` does) and real files: a failed install leaves the policy
@@ -35,8 +36,11 @@ final class NodePolicyTests: XCTestCase {
     private func makePolicy(policyEntries: UInt32 = 64) throws -> NodePolicy {
         let policy = NodePolicy(stateDirectory: stateDirectory)
         policy.endpoints = TestPolicy.endpoints
-        let datapath = try datapath ?? Datapath.open(objectDirectory: Self.bpfDirectory(), pinDirectory: pinDirectory,
-                                                     mapMaxEntries: ["sluice_policy": policyEntries])
+        let datapath =
+            try datapath
+            ?? Datapath.open(
+                objectDirectory: Self.bpfDirectory(), pinDirectory: pinDirectory,
+                mapMaxEntries: ["sluice_policy": policyEntries])
         self.datapath = datapath
         policy.datapath = datapath
         policy.publish = { [unowned self] snapshot in
@@ -47,8 +51,9 @@ final class NodePolicyTests: XCTestCase {
     }
 
     private func transaction(_ yaml: String, file: String, _ policy: NodePolicy) throws -> PolicyTransaction {
-        try PolicyTransaction.apply(documents: PolicyYAML.documents(yaml, fileName: file), fileName: file,
-                                    repository: policy.repository)
+        try PolicyTransaction.apply(
+            documents: PolicyYAML.documents(yaml, fileName: file), fileName: file,
+            repository: policy.repository)
     }
 
     /// client -> backend on `ports` (L4 only), as object `name`.
@@ -71,8 +76,10 @@ final class NodePolicyTests: XCTestCase {
     }
 
     private func storedText() -> String {
-        storedFiles.map { String(decoding: Files.readIfPresent(stateDirectory + "/policies/" + $0) ?? [], as: UTF8.self) }
-            .joined(separator: "\n")
+        storedFiles.map {
+            String(decoding: Files.readIfPresent(stateDirectory + "/policies/" + $0) ?? [], as: UTF8.self)
+        }
+        .joined(separator: "\n")
     }
 
     func testAnInstallThatFailsOnAFullMapLeavesThePolicyInForceEverywhere() throws {
@@ -88,8 +95,9 @@ final class NodePolicyTests: XCTestCase {
         XCTAssertTrue(published.last === snapshot)
         let publishedBefore = published.count
 
-        let wide = try transaction(Self.l4("wide", ports: #"{port: "1000", endPort: 1100, protocol: TCP}"#),
-                                   file: "wide.yaml", policy)
+        let wide = try transaction(
+            Self.l4("wide", ports: #"{port: "1000", endPort: 1100, protocol: TCP}"#),
+            file: "wide.yaml", policy)
         XCTAssertThrowsError(try policy.commit(wide)) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.hasPrefix("wide.yaml: not applied, the policy in force is unchanged: "), text)
@@ -102,11 +110,13 @@ final class NodePolicyTests: XCTestCase {
         XCTAssertEqual(storedFiles, files, "store")
         XCTAssertEqual(published.count, publishedBefore + 2, "the transition snapshot, then the old one again")
         XCTAssertTrue(published.last === snapshot, "the proxy holds the policy in force")
-        XCTAssertNotNil(published[publishedBefore].httpPolicy(endpointID: TestPolicy.backendID, direction: .ingress, port: 80),
-                        "the transition snapshot keeps port 80's rules")
+        XCTAssertNotNil(
+            published[publishedBefore].httpPolicy(endpointID: TestPolicy.backendID, direction: .ingress, port: 80),
+            "the transition snapshot keeps port 80's rules")
 
         // The next apply of another good file works and does not install the failed one.
-        _ = try policy.commit(transaction(Self.l4("other", ports: #"{port: "443", protocol: TCP}"#), file: "other.yaml", policy))
+        _ = try policy.commit(
+            transaction(Self.l4("other", ports: #"{port: "443", protocol: TCP}"#), file: "other.yaml", policy))
         XCTAssertEqual(policy.repository.keys.map(\.name), ["backend-http", "other"])
         XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), PolicyMaps(policy.snapshot, hostIPv4: []))
         XCTAssertEqual(storedFiles.count, 2)
@@ -133,10 +143,15 @@ final class NodePolicyTests: XCTestCase {
         XCTAssertEqual(rmdir(directory), 0)
         try Files.writeAtomically(directory, Array("not a directory".utf8))
 
-        XCTAssertThrowsError(try policy.commit(transaction(Self.l4("other", ports: #"{port: "443", protocol: TCP}"#),
-                                                           file: "other.yaml", policy))) { error in
+        XCTAssertThrowsError(
+            try policy.commit(
+                transaction(
+                    Self.l4("other", ports: #"{port: "443", protocol: TCP}"#),
+                    file: "other.yaml", policy))
+        ) { error in
             let text = String(describing: error)
-            XCTAssertTrue(text.hasPrefix("other.yaml: not applied, the policy in force is unchanged: storing the policy: "), text)
+            XCTAssertTrue(
+                text.hasPrefix("other.yaml: not applied, the policy in force is unchanged: storing the policy: "), text)
         }
         XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), maps)
         XCTAssertTrue(policy.snapshot === snapshot)
@@ -153,8 +168,10 @@ final class NodePolicyTests: XCTestCase {
             calls += 1
             return calls > 1
         }
-        XCTAssertThrowsError(try policy.commit(transaction(TestPolicy.yaml(port: 8080), file: "b.yaml", policy))) { error in
-            XCTAssertTrue(String(describing: error).contains("the proxy workers did not take the new policy"), "\(error)")
+        XCTAssertThrowsError(try policy.commit(transaction(TestPolicy.yaml(port: 8080), file: "b.yaml", policy))) {
+            error in
+            XCTAssertTrue(
+                String(describing: error).contains("the proxy workers did not take the new policy"), "\(error)")
         }
         XCTAssertEqual(calls, 2, "the transition snapshot, then the old one again")
         XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), maps)

@@ -1,10 +1,11 @@
 import Glibc
 import Policy
-@testable import Agent
 import Proxy
 import SluiceAPI
 import SluiceIO
 import XCTest
+
+@testable import Agent
 
 /// The agent's stored policies: compaction keeps exactly the files that still set an object,
 /// and names keep sorting in apply order after removals (real files in a temporary directory).
@@ -18,15 +19,19 @@ final class PolicyStoreTests: XCTestCase {
         XCTAssertEqual(PolicyStore.superseded([]), [])
         XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: [key("a")]), E(name: "2", keys: [key("a")])]), ["1"])
         // 1 still sets b, which nothing later sets
-        XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: [key("a"), key("b")]), E(name: "2", keys: [key("a")])]), [])
+        XCTAssertEqual(
+            PolicyStore.superseded([E(name: "1", keys: [key("a"), key("b")]), E(name: "2", keys: [key("a")])]), [])
         // covered by the union of two later files
-        XCTAssertEqual(PolicyStore.superseded([
-            E(name: "1", keys: [key("a"), key("b")]), E(name: "2", keys: [key("a")]), E(name: "3", keys: [key("b")]),
-        ]), ["1"])
+        XCTAssertEqual(
+            PolicyStore.superseded([
+                E(name: "1", keys: [key("a"), key("b")]), E(name: "2", keys: [key("a")]),
+                E(name: "3", keys: [key("b")]),
+            ]), ["1"])
         // a file that did not apply at start (unknown keys) is kept and covers nothing
-        XCTAssertEqual(PolicyStore.superseded([
-            E(name: "1", keys: [key("a")]), E(name: "2", keys: nil), E(name: "3", keys: [key("b")]),
-        ]), [])
+        XCTAssertEqual(
+            PolicyStore.superseded([
+                E(name: "1", keys: [key("a")]), E(name: "2", keys: nil), E(name: "3", keys: [key("b")]),
+            ]), [])
         // the newest file is never superseded; an empty file is
         XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: []), E(name: "2", keys: [key("a")])]), ["1"])
     }
@@ -88,7 +93,8 @@ final class PolicyStoreTests: XCTestCase {
         XCTAssertEqual(store.entries.map(\.name), ["000001.json"])
         let again = try store.stage(StoredPolicy(file: "a again", documents: [.scalar("a")]))
         store.commitStaged(again, keys: [key("a")])
-        XCTAssertEqual(Files.list(directory + "/policies").sorted(), ["000002.json"], "the older copy is compacted away")
+        XCTAssertEqual(
+            Files.list(directory + "/policies").sorted(), ["000002.json"], "the older copy is compacted away")
 
         try Files.writeAtomically(directory + "/policies/000003.json.tmp.12345", Array("{".utf8))
         var reloaded = PolicyStore(directory: directory + "/policies")
@@ -96,7 +102,9 @@ final class PolicyStoreTests: XCTestCase {
 
         try Files.writeAtomically(directory + "/policies/000004.json", Array("{\"file\": 1}".utf8))
         XCTAssertThrowsError(try reloaded.load()) { error in
-            XCTAssertTrue("\(error)".hasPrefix("stored policy \(directory)/policies/000004.json is not a stored policy"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix("stored policy \(directory)/policies/000004.json is not a stored policy"),
+                "\(error)")
         }
     }
 }

@@ -2,14 +2,15 @@ import DNS
 import Flows
 import Foundation
 import Glibc
-@testable import Agent
 import Proxy
 import SluiceAPI
-@testable import Sandbox
 import SluiceIO
 import SluiceJSON
-import XCTest
 import SluiceModel
+import XCTest
+
+@testable import Agent
+@testable import Sandbox
 
 /// The state files one program writes and another reads, each through the writer and the
 /// reader production uses (endpoints.json is in FlowsTests): the sandbox's state.json
@@ -39,7 +40,9 @@ final class StateFileCodecTests: XCTestCase {
         state.endpoints[0].podLabels["odd"] = "a/b é \"q\" \\ 😀"
         state.endpoints[0].namespaceLabels["kubernetes.io/metadata.name"] = state.endpoints[0].namespace
         state.agentPID = 4242
-        state.servers = [.init(owner: "default/web", kind: "http-static", port: 80, pid: 77, logPath: "/l/w.log", marker: "m")]
+        state.servers = [
+            .init(owner: "default/web", kind: "http-static", port: 80, pid: 77, logPath: "/l/w.log", marker: "m")
+        ]
         return state
     }
 
@@ -53,9 +56,11 @@ final class StateFileCodecTests: XCTestCase {
         XCTAssertEqual(read, state, "SluiceJSON reads back every field Foundation's encoder wrote")
         XCTAssertTrue(state.endpoints.contains { !$0.namedPorts.isEmpty }, "the fixture has named ports")
         // The agent's other reader of the same file: the node's own address.
-        let agent = Agent(options: Agent.Options(netns: nil, endpointsFile: path, stateDirectory: directory,
-                                                 controlSocket: directory + "/s", bpfObjectDirectory: directory,
-                                                 pinDirectory: directory, nodeName: "n", proxy: ProxyConfig(workers: 1)))
+        let agent = Agent(
+            options: Agent.Options(
+                netns: nil, endpointsFile: path, stateDirectory: directory,
+                controlSocket: directory + "/s", bpfObjectDirectory: directory,
+                pinDirectory: directory, nodeName: "n", proxy: ProxyConfig(workers: 1)))
         try agent.loadEndpoints()
         XCTAssertEqual(agent.policy.hostIPv4, [UInt32(bigEndian: 0x0AF4_0001)], "10.244.0.1")
     }
@@ -63,16 +68,18 @@ final class StateFileCodecTests: XCTestCase {
     func testFQDNCacheFileWrittenByTheAgentIsReadAtStartAndByObserve() throws {
         let writer = FQDNCache()
         let now: UInt64 = 1_767_225_600_000_000_000
-        _ = writer.update(name: "api.example.com.", ips: [.v4(IPv4Address(192, 0, 2, 10)), .v4(IPv4Address(192, 0, 2, 11))],
-                          ttl: 300, nowNs: now)
+        _ = writer.update(
+            name: "api.example.com.", ips: [.v4(IPv4Address(192, 0, 2, 10)), .v4(IPv4Address(192, 0, 2, 11))],
+            ttl: 300, nowNs: now)
         _ = writer.update(name: "*weird\\\"name/é.", ips: [.v4(IPv4Address(198, 51, 100, 7))], ttl: 30, nowNs: now)
         let bytes = try writer.encoded()
         try Files.writeAtomically(directory + "/fqdn.json", bytes)
 
         let reader = FQDNCache()
         XCTAssertEqual(try reader.load(try Files.read(directory + "/fqdn.json")), 3, "addresses loaded at start")
-        XCTAssertEqual(Set(reader.entries(of: "api.example.com.").keys),
-                       [.v4(IPv4Address(192, 0, 2, 10)), .v4(IPv4Address(192, 0, 2, 11))])
+        XCTAssertEqual(
+            Set(reader.entries(of: "api.example.com.").keys),
+            [.v4(IPv4Address(192, 0, 2, 10)), .v4(IPv4Address(192, 0, 2, 11))])
         XCTAssertEqual(try reader.encoded(), bytes, "read back and written again: the same file")
 
         let names = try XCTUnwrap(EndpointDirectory.namesFromFQDNCache(json: bytes), "observe reads it")

@@ -1,6 +1,7 @@
-import XCTest
-@testable import DNS
 import SluiceModel
+import XCTest
+
+@testable import DNS
 
 final class AnswerSummaryTests: XCTestCase {
     func testCNAMEChainFromWireFixture() throws {
@@ -22,7 +23,8 @@ final class AnswerSummaryTests: XCTestCase {
             header: DNSHeader(id: 1, qr: true), questions: [Question(name: www, type: .aaaa)],
             answers: [
                 ResourceRecord(name: Fixtures.name("WWW.example.com"), ttl: 20, rdata: .cname(cdn)),
-                ResourceRecord(name: Fixtures.name("cdn.example.net"), ttl: 5, rdata: .opaque(type: .rrsig, bytes: [1])),
+                ResourceRecord(
+                    name: Fixtures.name("cdn.example.net"), ttl: 5, rdata: .opaque(type: .rrsig, bytes: [1])),
                 ResourceRecord(name: cdn, ttl: 90, rdata: .aaaa(IPv6Address(high: 0x2001_0DB8_0000_0000, low: 1))),
                 ResourceRecord(name: Fixtures.name("other.example"), ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 6))),
             ])
@@ -35,8 +37,9 @@ final class AnswerSummaryTests: XCTestCase {
     }
 
     func testNXDomainWithoutAnswers() {
-        let message = DNSMessage(header: DNSHeader(id: 1, qr: true, rcode: .nxDomain),
-                                 questions: [Question(name: Fixtures.name("nope.example"), type: .a)])
+        let message = DNSMessage(
+            header: DNSHeader(id: 1, qr: true, rcode: .nxDomain),
+            questions: [Question(name: Fixtures.name("nope.example"), type: .a)])
         let summary = AnswerSummary.extract(from: message)
         XCTAssertEqual(summary.rcode, .nxDomain)
         XCTAssertEqual(summary.rcode.hubbleName, "Non-Existent Domain")

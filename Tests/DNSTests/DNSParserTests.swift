@@ -1,6 +1,7 @@
-import XCTest
-@testable import DNS
 import SluiceModel
+import XCTest
+
+@testable import DNS
 
 final class DNSParserTests: XCTestCase {
     func testParsesPlainQuery() throws {
@@ -16,8 +17,8 @@ final class DNSParserTests: XCTestCase {
 
     func testParsesOPTAndMergesExtendedRcode() throws {
         var bytes = Fixtures.queryExampleAWithOPT
-        bytes[3] |= 0x01              // header rcode bits 1
-        bytes[29 + 5] = 0x01          // OPT extended rcode 1 -> full rcode 0x11 = 17
+        bytes[3] |= 0x01  // header rcode bits 1
+        bytes[29 + 5] = 0x01  // OPT extended rcode 1 -> full rcode 0x11 = 17
         let message = try parse(bytes)
         let opt = try XCTUnwrap(message.opt)
         XCTAssertEqual(opt.udpPayloadSize, 1232)
@@ -56,16 +57,18 @@ final class DNSParserTests: XCTestCase {
         for length in 0..<full.count {
             let error = parseError { () throws(DNSParseError) in try parse(Array(full[..<length])) }
             XCTAssertNotNil(error, "length \(length)")
-            XCTAssertTrue(error == .truncated || error == .countMismatch, "length \(length): \(String(describing: error))")
+            XCTAssertTrue(
+                error == .truncated || error == .countMismatch, "length \(length): \(String(describing: error))")
         }
     }
 
     func testCountsThatLie() {
         var more = Fixtures.queryExampleA
-        more[7] = 1                                   // ANCOUNT 1, no answer present
+        more[7] = 1  // ANCOUNT 1, no answer present
         XCTAssertEqual(parseError { () throws(DNSParseError) in try parse(more) }, .countMismatch)
-        XCTAssertEqual(parseError { () throws(DNSParseError) in try parse(Fixtures.queryExampleA + [0]) },
-                       .countMismatch)
+        XCTAssertEqual(
+            parseError { () throws(DNSParseError) in try parse(Fixtures.queryExampleA + [0]) },
+            .countMismatch)
         var moreQuestions = Fixtures.queryExampleA
         moreQuestions[5] = 2
         XCTAssertEqual(parseError { () throws(DNSParseError) in try parse(moreQuestions) }, .countMismatch)
@@ -121,8 +124,9 @@ final class DNSParserTests: XCTestCase {
     }
 
     func testTooManyCompressionPointers() {
-        XCTAssertEqual(parseError { () throws(DNSParseError) in try parse(pointerChain(130)) },
-                       .tooManyCompressionPointers)
+        XCTAssertEqual(
+            parseError { () throws(DNSParseError) in try parse(pointerChain(130)) },
+            .tooManyCompressionPointers)
         let accepted = try? parse(pointerChain(DNSLimits.maxCompressionPointers - 1))
         XCTAssertEqual(accepted?.answers.last?.name, .root)
     }
@@ -167,7 +171,7 @@ final class DNSParserTests: XCTestCase {
 
     func testOPTWithMalformedOptions() {
         var bytes = Fixtures.queryExampleAWithOPT
-        bytes[bytes.count - 9] = 0x09           // option length 9 but only 8 bytes follow
+        bytes[bytes.count - 9] = 0x09  // option length 9 but only 8 bytes follow
         XCTAssertEqual(parseError { () throws(DNSParseError) in try parse(bytes) }, .badOPT)
     }
 
@@ -180,18 +184,19 @@ final class DNSParserTests: XCTestCase {
             return bytes + [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
         }
         let cases: [(UInt16, [UInt8])] = [
-            (1, [1, 2, 3]),                                  // A of 3 bytes
-            (28, [UInt8](repeating: 0, count: 15)),          // AAAA of 15 bytes
-            (5, [1, 0x61, 0, 0xFF]),                         // CNAME with a trailing byte
-            (5, []),                                         // CNAME without a name
-            (15, [0]),                                       // MX shorter than its preference
-            (16, [5, 0x61]),                                 // TXT string past rdata
-            (6, [0, 0, 0, 0, 0]),                            // SOA without its five numbers
-            (33, [0, 1, 0, 2, 0, 3]),                        // SRV without a target
+            (1, [1, 2, 3]),  // A of 3 bytes
+            (28, [UInt8](repeating: 0, count: 15)),  // AAAA of 15 bytes
+            (5, [1, 0x61, 0, 0xFF]),  // CNAME with a trailing byte
+            (5, []),  // CNAME without a name
+            (15, [0]),  // MX shorter than its preference
+            (16, [5, 0x61]),  // TXT string past rdata
+            (6, [0, 0, 0, 0, 0]),  // SOA without its five numbers
+            (33, [0, 1, 0, 2, 0, 3]),  // SRV without a target
         ]
         for (type, rdata) in cases {
-            XCTAssertEqual(parseError { () throws(DNSParseError) in try parse(answer(type: type, rdata: rdata)) },
-                           .badRdata, "type \(type) rdata \(rdata)")
+            XCTAssertEqual(
+                parseError { () throws(DNSParseError) in try parse(answer(type: type, rdata: rdata)) },
+                .badRdata, "type \(type) rdata \(rdata)")
         }
         // A name inside rdata running past the rdata into the next bytes.
         var overrun = answer(type: 2, rdata: [3, 0x61, 0x62])
@@ -208,6 +213,7 @@ final class DNSParserTests: XCTestCase {
 
     /// A 12-byte header with the given counts.
     private func header(id: UInt16 = 1, qd: UInt16 = 0, an: UInt16 = 0, ns: UInt16 = 0, ar: UInt16 = 0) -> [UInt8] {
-        [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00] + [qd, an, ns, ar].flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00]
+            + [qd, an, ns, ar].flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
     }
 }

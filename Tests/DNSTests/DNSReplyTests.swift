@@ -1,7 +1,8 @@
+import SluiceModel
 import SluiceTestSupport
 import XCTest
+
 @testable import DNS
-import SluiceModel
 
 final class DNSReplyTests: XCTestCase {
     private func reply(_ query: [UInt8], _ rcode: RCode, recursionAvailable: Bool = true) throws -> [UInt8] {
@@ -19,7 +20,8 @@ final class DNSReplyTests: XCTestCase {
     }
 
     func testNXDomainEchoesOPTWithOurPayloadSizeAndDO() throws {
-        let expected: [UInt8] = [0xBE, 0xEF, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 1]
+        let expected: [UInt8] =
+            [0xBE, 0xEF, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 1]
             + Array(Fixtures.queryExampleA[12...])
             + [0x00, 0x00, 0x29, 0x04, 0xD0, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00]
         XCTAssertEqual(try reply(Fixtures.queryExampleAWithOPT, .nxDomain), expected)
@@ -27,18 +29,24 @@ final class DNSReplyTests: XCTestCase {
 
     func testServfailWithoutRAEchoesCDAndOpcode() throws {
         var query = Fixtures.queryExampleA
-        query[2] = 0x10 | 0x01          // opcode 2 (STATUS), RD
-        query[3] = 0x10                 // CD
+        query[2] = 0x10 | 0x01  // opcode 2 (STATUS), RD
+        query[3] = 0x10  // CD
         let expected: [UInt8] = [0x12, 0x34, 0x91, 0x12, 0, 1, 0, 0, 0, 0, 0, 0] + Array(Fixtures.queryExampleA[12...])
         XCTAssertEqual(try reply(query, .servFail, recursionAvailable: false), expected)
     }
 
     func testOnlyFirstQuestionIsEchoedAndRecordsDropped() throws {
-        let message = DNSMessage(header: DNSHeader(id: 5, rd: true),
-                                 questions: [Question(name: Fixtures.name("a.test"), type: .a),
-                                             Question(name: Fixtures.name("b.test"), type: .aaaa)],
-                                 answers: [ResourceRecord(name: Fixtures.name("a.test"), ttl: 1,
-                                                          rdata: .a(IPv4Address(1, 2, 3, 4)))])
+        let message = DNSMessage(
+            header: DNSHeader(id: 5, rd: true),
+            questions: [
+                Question(name: Fixtures.name("a.test"), type: .a),
+                Question(name: Fixtures.name("b.test"), type: .aaaa),
+            ],
+            answers: [
+                ResourceRecord(
+                    name: Fixtures.name("a.test"), ttl: 1,
+                    rdata: .a(IPv4Address(1, 2, 3, 4)))
+            ])
         let parsed = try parse(try reply(DNSSerializer.serialize(message), .refused))
         XCTAssertEqual(parsed.questions, [message.questions[0]])
         XCTAssertTrue(parsed.answers.isEmpty)
@@ -74,21 +82,25 @@ final class DNSReplyTests: XCTestCase {
                 labels.append((0..<count).map { _ in labelBytes.randomElement(using: &generator)! })
             }
             let name = try DomainName(labels: labels)
-            var header = DNSHeader(id: UInt16.random(in: 0...UInt16.max, using: &generator),
-                                   opcode: UInt8.random(in: 0...2, using: &generator),
-                                   rd: Bool.random(using: &generator), cd: Bool.random(using: &generator))
+            var header = DNSHeader(
+                id: UInt16.random(in: 0...UInt16.max, using: &generator),
+                opcode: UInt8.random(in: 0...2, using: &generator),
+                rd: Bool.random(using: &generator), cd: Bool.random(using: &generator))
             header.ad = Bool.random(using: &generator)
-            var message = DNSMessage(header: header,
-                                     questions: [Question(name: name, type: RRType(UInt16.random(in: 1...300, using: &generator)))])
+            var message = DNSMessage(
+                header: header,
+                questions: [Question(name: name, type: RRType(UInt16.random(in: 1...300, using: &generator)))])
             if Int.random(in: 0..<4, using: &generator) == 0 {
                 message.questions.append(Question(name: Fixtures.name("second.test"), type: .aaaa))
             }
             if Bool.random(using: &generator) {
-                message.opt = OPTRecord(udpPayloadSize: UInt16.random(in: 512...4096, using: &generator),
-                                        dnssecOK: Bool.random(using: &generator))
+                message.opt = OPTRecord(
+                    udpPayloadSize: UInt16.random(in: 512...4096, using: &generator),
+                    dnssecOK: Bool.random(using: &generator))
             }
             let query = DNSSerializer.serialize(message, compress: false)
-            let rcode = [RCode.refused, .nxDomain, .servFail, .formErr, RCode(16), RCode(23)].randomElement(using: &generator)!
+            let rcode = [RCode.refused, .nxDomain, .servFail, .formErr, RCode(16), RCode(23)].randomElement(
+                using: &generator)!
             let ra = Bool.random(using: &generator)
             try query.withUnsafeBytes { raw in
                 let head = try DNSParser.parseQueryHead(raw)

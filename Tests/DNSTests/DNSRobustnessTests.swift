@@ -1,5 +1,6 @@
 import SluiceTestSupport
 import XCTest
+
 @testable import DNS
 
 /// Seeded mutation testing: hostile bytes never trap; every input is either a message or a typed
@@ -8,9 +9,11 @@ final class DNSRobustnessTests: XCTestCase {
     private static let interesting: [UInt8] = [0x00, 0x01, 0x0C, 0x29, 0x3F, 0x40, 0x80, 0xC0, 0xC1, 0xFF]
 
     private var corpus: [[UInt8]] {
-        [Fixtures.queryExampleA, Fixtures.queryExampleAWithOPT, Fixtures.cnameChainResponse,
-         DNSSerializer.serialize(Fixtures.everyType, compress: true),
-         DNSSerializer.serialize(Fixtures.everyType, compress: false)]
+        [
+            Fixtures.queryExampleA, Fixtures.queryExampleAWithOPT, Fixtures.cnameChainResponse,
+            DNSSerializer.serialize(Fixtures.everyType, compress: true),
+            DNSSerializer.serialize(Fixtures.everyType, compress: false),
+        ]
     }
 
     private func mutate(_ input: [UInt8], using rng: inout SeededRandom) -> [UInt8] {

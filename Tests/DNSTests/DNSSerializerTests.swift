@@ -1,6 +1,7 @@
-import XCTest
-@testable import DNS
 import SluiceModel
+import XCTest
+
+@testable import DNS
 
 final class DNSSerializerTests: XCTestCase {
     func testRoundTripEveryTypeWithAndWithoutCompression() throws {
@@ -18,11 +19,13 @@ final class DNSSerializerTests: XCTestCase {
 
     func testRoundTripEachTypeAlone() throws {
         for record in Fixtures.everyType.answers {
-            let message = DNSMessage(header: DNSHeader(id: 7, qr: true), questions: [Question(name: record.name, type: record.type)],
-                                     answers: [record])
+            let message = DNSMessage(
+                header: DNSHeader(id: 7, qr: true), questions: [Question(name: record.name, type: record.type)],
+                answers: [record])
             for compress in [false, true] {
-                XCTAssertEqual(try parse(DNSSerializer.serialize(message, compress: compress)), message,
-                               "\(record.type) compress \(compress)")
+                XCTAssertEqual(
+                    try parse(DNSSerializer.serialize(message, compress: compress)), message,
+                    "\(record.type) compress \(compress)")
             }
         }
     }
@@ -48,7 +51,9 @@ final class DNSSerializerTests: XCTestCase {
         let message = DNSMessage(
             header: DNSHeader(id: 1),
             questions: [Question(name: Fixtures.name("WWW.Example.COM"), type: .a)],
-            answers: [ResourceRecord(name: Fixtures.name("www.example.com"), ttl: 1, rdata: .a(IPv4Address(1, 2, 3, 4)))])
+            answers: [
+                ResourceRecord(name: Fixtures.name("www.example.com"), ttl: 1, rdata: .a(IPv4Address(1, 2, 3, 4)))
+            ])
         let parsed = try parse(DNSSerializer.serialize(message, compress: true))
         XCTAssertEqual(parsed.questions[0].name.text, "WWW.Example.COM.")
         XCTAssertEqual(parsed.answers[0].name.text, "www.example.com.")
@@ -56,19 +61,26 @@ final class DNSSerializerTests: XCTestCase {
 
     func testSRVTargetIsNeverCompressed() {
         let target = Fixtures.name("sip.example.com")
-        let message = DNSMessage(header: DNSHeader(id: 1), questions: [Question(name: target, type: .srv)],
-                                 answers: [ResourceRecord(name: target, ttl: 1,
-                                                          rdata: .srv(priority: 0, weight: 0, port: 1, target: target))])
+        let message = DNSMessage(
+            header: DNSHeader(id: 1), questions: [Question(name: target, type: .srv)],
+            answers: [
+                ResourceRecord(
+                    name: target, ttl: 1,
+                    rdata: .srv(priority: 0, weight: 0, port: 1, target: target))
+            ])
         let bytes = DNSSerializer.serialize(message, compress: true)
         XCTAssertEqual(Array(bytes.suffix(target.wireLength)), target.wireBytes)
     }
 
     func testTruncationDropsAnswersAndSetsTC() throws {
         let owner = Fixtures.name("many.example.com")
-        let answers = (0..<100).map { ResourceRecord(name: owner, ttl: 30, rdata: .a(IPv4Address(10, 0, 0, UInt8($0)))) }
+        let answers = (0..<100).map {
+            ResourceRecord(name: owner, ttl: 30, rdata: .a(IPv4Address(10, 0, 0, UInt8($0))))
+        }
         let opt = OPTRecord(udpPayloadSize: 1232)
-        let message = DNSMessage(header: DNSHeader(id: 9, qr: true), questions: [Question(name: owner, type: .a)],
-                                 answers: answers, opt: opt)
+        let message = DNSMessage(
+            header: DNSHeader(id: 9, qr: true), questions: [Question(name: owner, type: .a)],
+            answers: answers, opt: opt)
         let bytes = DNSSerializer.serialize(message, compress: true, maxSize: 512)
         XCTAssertLessThanOrEqual(bytes.count, 512)
         let parsed = try parse(bytes)
@@ -99,8 +111,11 @@ final class DNSSerializerTests: XCTestCase {
         // point into its discarded bytes.
         let message = DNSMessage(
             header: DNSHeader(id: 1, qr: true), questions: [Question(name: .root, type: .ns)],
-            answers: [ResourceRecord(name: Fixtures.name("long.example"), ttl: 1,
-                                     rdata: .txt([[UInt8](repeating: 0x61, count: 100)]))],
+            answers: [
+                ResourceRecord(
+                    name: Fixtures.name("long.example"), ttl: 1,
+                    rdata: .txt([[UInt8](repeating: 0x61, count: 100)]))
+            ],
             additionals: [])
         let parsed = try parse(DNSSerializer.serialize(message, compress: true, maxSize: 40))
         XCTAssertTrue(parsed.header.tc)
@@ -109,13 +124,15 @@ final class DNSSerializerTests: XCTestCase {
 
     func testLongTXTStringIsSplit() throws {
         let long = [UInt8](repeating: 0x7A, count: 300)
-        let message = DNSMessage(header: DNSHeader(id: 1), answers: [ResourceRecord(name: .root, ttl: 0, rdata: .txt([long]))])
+        let message = DNSMessage(
+            header: DNSHeader(id: 1), answers: [ResourceRecord(name: .root, ttl: 0, rdata: .txt([long]))])
         let parsed = try parse(DNSSerializer.serialize(message))
         XCTAssertEqual(parsed.answers.first?.rdata, .txt([Array(long.prefix(255)), Array(long.suffix(45))]))
     }
 
     func testExtendedRcodeGoesIntoOPT() throws {
-        let message = DNSMessage(header: DNSHeader(id: 1, qr: true, rcode: .badVers), opt: OPTRecord(udpPayloadSize: 512))
+        let message = DNSMessage(
+            header: DNSHeader(id: 1, qr: true, rcode: .badVers), opt: OPTRecord(udpPayloadSize: 512))
         let bytes = DNSSerializer.serialize(message)
         XCTAssertEqual(bytes[3] & 0x0F, 0)
         XCTAssertEqual(bytes[12 + 5], 1)

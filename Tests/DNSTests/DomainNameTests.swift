@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import DNS
 
 final class DomainNameTests: XCTestCase {
@@ -41,7 +42,8 @@ final class DomainNameTests: XCTestCase {
         let label63 = String(repeating: "a", count: 63)
         XCTAssertNoThrow(try DomainName(label63 + ".com"))
         XCTAssertEqual(parseError { () throws(DNSParseError) in try DomainName(label63 + "a.com") }, .labelTooLong)
-        let name253 = [String](repeating: label63, count: 3).joined(separator: ".") + "." + String(repeating: "b", count: 61)
+        let name253 =
+            [String](repeating: label63, count: 3).joined(separator: ".") + "." + String(repeating: "b", count: 61)
         XCTAssertEqual(try DomainName(name253).wireLength, 255)
         XCTAssertEqual(parseError { () throws(DNSParseError) in try DomainName("c." + name253) }, .nameTooLong)
         XCTAssertEqual(parseError { () throws(DNSParseError) in try DomainName("a..b") }, .emptyLabel)

@@ -1,5 +1,6 @@
-@testable import DNS
 import SluiceModel
+
+@testable import DNS
 
 /// Hand-built wire messages shared by the tests.
 enum Fixtures {
@@ -63,18 +64,22 @@ enum Fixtures {
             .mx(preference: 10, exchange: name("mail.example.com")),
             .txt([Array("v=spf1 -all".utf8), [], Array("second".utf8)]),
             .srv(priority: 1, weight: 2, port: 5060, target: name("sip.example.com")),
-            .soa(mname: name("ns1.example.com"), rname: name("hostmaster.example.com"), serial: 2024010101,
-                 refresh: 7200, retry: 3600, expire: 1_209_600, minimum: 300),
+            .soa(
+                mname: name("ns1.example.com"), rname: name("hostmaster.example.com"), serial: 2024010101,
+                refresh: 7200, retry: 3600, expire: 1_209_600, minimum: 300),
             .opaque(type: RRType(65), bytes: [0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x03, 0x02, 0x68, 0x32]),
         ]
         let answers = records.map { ResourceRecord(name: owner, ttl: 3600, rdata: $0) }
         return DNSMessage(
-            header: DNSHeader(id: 0x4242, qr: true, opcode: 0, aa: true, rd: true, ra: true, ad: true, cd: true,
-                              rcode: .noError),
+            header: DNSHeader(
+                id: 0x4242, qr: true, opcode: 0, aa: true, rd: true, ra: true, ad: true, cd: true,
+                rcode: .noError),
             questions: [Question(name: owner, type: .any)],
             answers: answers,
             authorities: [ResourceRecord(name: name("example.com"), ttl: 60, rdata: .ns(name("ns2.example.com")))],
-            additionals: [ResourceRecord(name: name("ns2.example.com"), ttl: 60, rdata: .a(IPv4Address(192, 0, 2, 53)))],
+            additionals: [
+                ResourceRecord(name: name("ns2.example.com"), ttl: 60, rdata: .a(IPv4Address(192, 0, 2, 53)))
+            ],
             opt: OPTRecord(udpPayloadSize: 4096, dnssecOK: true, options: [0x00, 0x0A, 0x00, 0x02, 0xAA, 0xBB]))
     }
 }

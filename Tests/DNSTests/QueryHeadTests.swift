@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import DNS
 
 final class QueryHeadTests: XCTestCase {
@@ -16,7 +17,7 @@ final class QueryHeadTests: XCTestCase {
 
     func testQueryWithOPTAndMixedCase() throws {
         var bytes = Fixtures.queryExampleAWithOPT
-        bytes[13] = 0x45                         // "Example"
+        bytes[13] = 0x45  // "Example"
         let head = try parseHead(bytes)
         XCTAssertEqual(head.id, 0xBEEF)
         XCTAssertEqual(head.qname, "example.com.")
@@ -28,8 +29,10 @@ final class QueryHeadTests: XCTestCase {
     }
 
     func testAgreesWithFullParser() throws {
-        for bytes in [Fixtures.queryExampleA, Fixtures.queryExampleAWithOPT, Fixtures.cnameChainResponse,
-                      DNSSerializer.serialize(Fixtures.everyType)] {
+        for bytes in [
+            Fixtures.queryExampleA, Fixtures.queryExampleAWithOPT, Fixtures.cnameChainResponse,
+            DNSSerializer.serialize(Fixtures.everyType),
+        ] {
             let head = try parseHead(bytes)
             let message = try parse(bytes)
             XCTAssertEqual(head.header, message.header)
@@ -48,10 +51,12 @@ final class QueryHeadTests: XCTestCase {
 
     func testMalformedQueries() {
         XCTAssertEqual(parseError { () throws(DNSParseError) in try parseHead([0, 1, 0]) }, .truncated)
-        XCTAssertEqual(parseError { () throws(DNSParseError) in try parseHead(Array(Fixtures.queryExampleA.dropLast())) },
-                       .truncated)
-        XCTAssertEqual(parseError { () throws(DNSParseError) in try parseHead(Fixtures.queryExampleA + [1]) },
-                       .countMismatch)
+        XCTAssertEqual(
+            parseError { () throws(DNSParseError) in try parseHead(Array(Fixtures.queryExampleA.dropLast())) },
+            .truncated)
+        XCTAssertEqual(
+            parseError { () throws(DNSParseError) in try parseHead(Fixtures.queryExampleA + [1]) },
+            .countMismatch)
         var twoOPT = Fixtures.queryExampleAWithOPT + Fixtures.optRecord
         twoOPT[11] = 2
         XCTAssertEqual(parseError { () throws(DNSParseError) in try parseHead(twoOPT) }, .badOPT)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import DNS
 
 final class RRTypeTests: XCTestCase {
@@ -16,8 +17,12 @@ final class RRTypeTests: XCTestCase {
 
     func testRcodeNames() {
         let hubble = [RCode.noError, .formErr, .servFail, .nxDomain, .notImp, .refused].map(\.hubbleName)
-        XCTAssertEqual(hubble, ["No Error", "Format Error", "Server Failure", "Non-Existent Domain",
-                                "Not Implemented", "Query Refused"])
+        XCTAssertEqual(
+            hubble,
+            [
+                "No Error", "Format Error", "Server Failure", "Non-Existent Domain",
+                "Not Implemented", "Query Refused",
+            ])
         let short = [RCode.noError, .formErr, .servFail, .nxDomain, .notImp, .refused].map(\.shortName)
         XCTAssertEqual(short, ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"])
         XCTAssertEqual(RCode(4000).shortName, "RCODE4000")

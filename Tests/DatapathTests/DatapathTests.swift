@@ -3,6 +3,7 @@ import CSluiceShared
 import Glibc
 import Policy
 import XCTest
+
 @testable import Datapath
 
 /// Loading, pin reuse, map operations and errors.
@@ -32,7 +33,8 @@ final class DatapathTests: XCTestCase {
         var opts = bpf_map_create_opts()
         opts.sz = MemoryLayout<bpf_map_create_opts>.size
         opts.map_flags = UInt32(BPF_F_MMAPABLE)
-        let old = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sluice_flows", 4, UInt32(MemoryLayout<sluice_flow>.size), 16, &opts)
+        let old = bpf_map_create(
+            BPF_MAP_TYPE_ARRAY, "sluice_flows", 4, UInt32(MemoryLayout<sluice_flow>.size), 16, &opts)
         XCTAssert(old >= 0)
         XCTAssertEqual(bpf_obj_pin(old, ringPin), 0)
         Glibc.close(old)

@@ -1,6 +1,7 @@
 import CLibbpf
 import CSluiceShared
 import XCTest
+
 @testable import Datapath
 
 /// A reader that falls behind the flow ring is told how many records it lost (hubble's
@@ -8,7 +9,9 @@ import XCTest
 /// (here the tc program, run with BPF_PROG_RUN) never wait for it.
 final class FlowCursorTests: XCTestCase {
     /// Runs `sluice_tc_endpoint` `times` times on one packet in a single BPF_PROG_RUN call.
-    private func runFromPod(_ t: TestDatapath, _ packet: [UInt8], ingressIfindex: UInt32, times: UInt32) throws -> UInt32 {
+    private func runFromPod(_ t: TestDatapath, _ packet: [UInt8], ingressIfindex: UInt32, times: UInt32) throws
+        -> UInt32
+    {
         var ctxIn = __sk_buff()
         ctxIn.ingress_ifindex = ingressIfindex
         var opts = bpf_test_run_opts()
@@ -35,8 +38,9 @@ final class FlowCursorTests: XCTestCase {
             defer { ring.close() }
             var cursor = FlowCursor(seq: ring.nextSeq)
             XCTAssertEqual(cursor.seq, 0)
-            let packet = Packets.ipv4(src: Fixture.podA, dst: Fixture.podB, proto: Fixture.tcp,
-                                      l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+            let packet = Packets.ipv4(
+                src: Fixture.podA, dst: Fixture.podB, proto: Fixture.tcp,
+                l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
             let total: UInt32 = 5000
             XCTAssertEqual(try runFromPod(h.t, packet, ingressIfindex: h.ifindexA, times: total), TC.shot)
             XCTAssertEqual(ring.nextSeq, UInt64(total))

@@ -1,5 +1,6 @@
 import CSluiceShared
 import XCTest
+
 @testable import Datapath
 
 /// The flow ring's commit protocol through the proxy's mmap.
@@ -12,7 +13,9 @@ final class FlowRingTests: XCTestCase {
         XCTAssertEqual(reader.nextSeq, 0)
         XCTAssertNil(reader.read(seq: 0))
         for port in UInt16(1)...3 {
-            writer.append { $0.pointee.dst_port = port; $0.pointee.verdict = 1 }
+            writer.append {
+                $0.pointee.dst_port = port; $0.pointee.verdict = 1
+            }
         }
         XCTAssertEqual(reader.nextSeq, 3)
         for seq in UInt64(0)..<3 {
@@ -27,7 +30,9 @@ final class FlowRingTests: XCTestCase {
         let t = try TestDatapath()
         defer { t.close() }
         let ring = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
-        ring.append { $0.pointee.src_port = 99; $0.pointee.l7.http.code = 200 }
+        ring.append {
+            $0.pointee.src_port = 99; $0.pointee.l7.http.code = 200
+        }
         for _ in 0..<FlowRing.capacity {
             ring.append { $0.pointee.dst_port = 7 }
         }
@@ -45,7 +50,9 @@ final class FlowRingTests: XCTestCase {
             for task in 0..<4 {
                 group.addTask {
                     for i in 0..<perTask {
-                        ring.append { $0.pointee.src_port = UInt16(task); $0.pointee.dst_port = UInt16(i) }
+                        ring.append {
+                            $0.pointee.src_port = UInt16(task); $0.pointee.dst_port = UInt16(i)
+                        }
                     }
                 }
             }

@@ -2,6 +2,7 @@ import CLibbpf
 import CSluice
 import CSluiceShared
 import Glibc
+
 @testable import Datapath
 
 /// Frames for the protocol tests: Ethernet + IPv4 or IPv6 + any L4 bytes, built field by field
@@ -19,21 +20,29 @@ enum Packets {
     /// An IPv4 header (no options, checksum 0: tc does not check it) in front of `l4`.
     /// `fragment` is the frag_off field (flags and offset in 8-byte units); `totalLength`
     /// overrides the header's length field.
-    static func ipv4Header(src: UInt32, dst: UInt32, proto: UInt8, l4Length: Int, id: UInt16 = 1,
-                           fragment: UInt16 = 0, totalLength: Int? = nil) -> [UInt8] {
+    static func ipv4Header(
+        src: UInt32, dst: UInt32, proto: UInt8, l4Length: Int, id: UInt16 = 1,
+        fragment: UInt16 = 0, totalLength: Int? = nil
+    ) -> [UInt8] {
         let total = UInt16(totalLength ?? 20 + l4Length)
-        var bytes: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), UInt8(id >> 8), UInt8(id & 0xFF),
-                              UInt8(fragment >> 8), UInt8(fragment & 0xFF), 64, proto, 0, 0]
+        var bytes: [UInt8] = [
+            0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), UInt8(id >> 8), UInt8(id & 0xFF),
+            UInt8(fragment >> 8), UInt8(fragment & 0xFF), 64, proto, 0, 0,
+        ]
         withUnsafeBytes(of: src) { bytes += $0 }
         withUnsafeBytes(of: dst) { bytes += $0 }
         return bytes
     }
 
     /// Ethernet + IPv4 + `l4`.
-    static func ipv4(src: UInt32, dst: UInt32, proto: UInt8, l4: [UInt8], id: UInt16 = 1, fragment: UInt16 = 0,
-                     totalLength: Int? = nil) -> [UInt8] {
-        ethernet(0x0800) + ipv4Header(src: src, dst: dst, proto: proto, l4Length: l4.count, id: id, fragment: fragment,
-                                      totalLength: totalLength) + l4
+    static func ipv4(
+        src: UInt32, dst: UInt32, proto: UInt8, l4: [UInt8], id: UInt16 = 1, fragment: UInt16 = 0,
+        totalLength: Int? = nil
+    ) -> [UInt8] {
+        ethernet(0x0800)
+            + ipv4Header(
+                src: src, dst: dst, proto: proto, l4Length: l4.count, id: id, fragment: fragment,
+                totalLength: totalLength) + l4
     }
 
     static func tcp(sport: UInt16, dport: UInt16, flags: UInt8) -> [UInt8] {
@@ -86,8 +95,9 @@ extension TestDatapath {
     /// allow-localhost admits). BPF_PROG_RUN gives the skb the loopback device, so the veth it
     /// leaves by is ifindex 1.
     func runToPod(_ packet: [UInt8], ingressIfindex: UInt32 = 99) throws -> UInt32 {
-        try run(try datapath.tcObject.programFD(named: Datapath.toEndpointProgramName), packet,
-                ingressIfindex: ingressIfindex)
+        try run(
+            try datapath.tcObject.programFD(named: Datapath.toEndpointProgramName), packet,
+            ingressIfindex: ingressIfindex)
     }
 
     private func run(_ fd: Int32, _ packet: [UInt8], ingressIfindex: UInt32) throws -> UInt32 {
@@ -120,8 +130,12 @@ extension TestDatapath {
 
 extension sluice_flow {
     /// The first four bytes of an address field as a network-order IPv4 address.
-    static func ipv4(_ bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                               UInt8, UInt8, UInt8, UInt8)) -> UInt32 {
+    static func ipv4(
+        _ bytes: (
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8
+        )
+    ) -> UInt32 {
         withUnsafeBytes(of: bytes) { $0.load(as: UInt32.self) }
     }
 

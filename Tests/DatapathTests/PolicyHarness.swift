@@ -1,6 +1,7 @@
 import CSluiceShared
 import Policy
 import PolicyYAML
+
 @testable import Datapath
 
 /// Two pods with a policy installed, for the BPF_PROG_RUN tests: A (namespace frontend, endpoint
@@ -16,15 +17,19 @@ struct PolicyHarness {
     var identityB: UInt32 { snapshot.identity(ofIPv4: Fixture.podB) }
 
     static let endpoints = [
-        EndpointDescriptor(id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
-                           namespaceLabels: ["kubernetes.io/metadata.name": "frontend"], ipv4: Fixture.podA),
-        EndpointDescriptor(id: 2, namespace: "backend", podName: "b", podLabels: ["app": "b"],
-                           namespaceLabels: ["kubernetes.io/metadata.name": "backend"], ipv4: Fixture.podB),
+        EndpointDescriptor(
+            id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
+            namespaceLabels: ["kubernetes.io/metadata.name": "frontend"], ipv4: Fixture.podA),
+        EndpointDescriptor(
+            id: 2, namespace: "backend", podName: "b", podLabels: ["app": "b"],
+            namespaceLabels: ["kubernetes.io/metadata.name": "backend"], ipv4: Fixture.podB),
     ]
 
     /// Runs `body` with the harness; the test datapath is unpinned afterwards.
-    static func with(_ yaml: String, ifindexA: UInt32 = 11, ifindexB: UInt32 = 12,
-                     _ body: (PolicyHarness) throws -> Void) throws {
+    static func with(
+        _ yaml: String, ifindexA: UInt32 = 11, ifindexB: UInt32 = 12,
+        _ body: (PolicyHarness) throws -> Void
+    ) throws {
         let t = try TestDatapath()
         defer { t.close() }
         let repository = PolicyRepository()
@@ -32,8 +37,10 @@ struct PolicyHarness {
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
         for (endpoint, ifindex) in zip(endpoints, [ifindexA, ifindexB]) {
-            try t.datapath.setEndpoint(ipv4: endpoint.ipv4, info: sluice_endpoint_info(
-                id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: ifindex, flags: 0))
+            try t.datapath.setEndpoint(
+                ipv4: endpoint.ipv4,
+                info: sluice_endpoint_info(
+                    id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: ifindex, flags: 0))
         }
         try t.datapath.syncL3L4(snapshot, hostIPv4: [])
         try body(PolicyHarness(t: t, snapshot: snapshot, ifindexA: ifindexA, ifindexB: ifindexB))
@@ -72,6 +79,6 @@ struct PolicyHarness {
 
 /// tc verdicts.
 enum TC {
-    static let ok: UInt32 = 0     // TC_ACT_OK
-    static let shot: UInt32 = 2   // TC_ACT_SHOT
+    static let ok: UInt32 = 0  // TC_ACT_OK
+    static let shot: UInt32 = 2  // TC_ACT_SHOT
 }

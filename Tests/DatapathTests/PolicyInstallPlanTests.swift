@@ -2,6 +2,7 @@ import CSluiceShared
 import Policy
 import PolicyYAML
 import XCTest
+
 @testable import Datapath
 
 /// The order of a policy install (`PolicyInstallPlan`) replayed write by write against a model
@@ -14,8 +15,10 @@ final class PolicyInstallPlanTests: XCTestCase {
     static let a = Fixture.ip4(10, 244, 1, 10)
     static let b = Fixture.ip4(10, 244, 2, 10)
     static let c = Fixture.ip4(10, 244, 3, 10)
-    static let outside = [Fixture.ip4(10, 1, 2, 3), Fixture.ip4(10, 2, 3, 4), Fixture.ip4(192, 0, 2, 1),
-                          Fixture.ip4(192, 0, 2, 200), Fixture.ip4(198, 51, 100, 7)]
+    static let outside = [
+        Fixture.ip4(10, 1, 2, 3), Fixture.ip4(10, 2, 3, 4), Fixture.ip4(192, 0, 2, 1),
+        Fixture.ip4(192, 0, 2, 200), Fixture.ip4(198, 51, 100, 7),
+    ]
     static let endpoints = [
         EndpointDescriptor(id: 1, namespace: "default", podName: "a", podLabels: ["app": "a"], ipv4: a),
         EndpointDescriptor(id: 2, namespace: "default", podName: "b", podLabels: ["app": "b"], ipv4: b),
@@ -33,37 +36,49 @@ final class PolicyInstallPlanTests: XCTestCase {
         """
     }
 
-    static let l7FromA = cnp("b", "b", """
+    static let l7FromA = cnp(
+        "b", "b",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: a}}]
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
               rules: {http: [{method: GET, path: "/allowed"}]}
         """)
-    static let l4FromA = cnp("b", "b", """
+    static let l4FromA = cnp(
+        "b", "b",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: a}}]
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
         """)
-    static let only443FromA = cnp("b", "b", """
+    static let only443FromA = cnp(
+        "b", "b",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: a}}]
             toPorts:
             - ports: [{port: "443", protocol: TCP}]
         """)
-    static let l7FromC = cnp("b", "b", """
+    static let l7FromC = cnp(
+        "b", "b",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: c}}]
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
               rules: {http: [{method: POST}]}
         """)
-    static let allowAllFromA = cnp("b", "b", """
+    static let allowAllFromA = cnp(
+        "b", "b",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: a}}]
         """)
-    static let allowAllButDeny80FromA = cnp("b", "b", """
+    static let allowAllButDeny80FromA = cnp(
+        "b", "b",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: a}}]
           ingressDeny:
@@ -71,12 +86,16 @@ final class PolicyInstallPlanTests: XCTestCase {
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
         """)
-    static let nothing = cnp("b", "nobody", """
+    static let nothing = cnp(
+        "b", "nobody",
+        """
           ingress:
           - fromEndpoints: [{matchLabels: {app: a}}]
         """)
     // Egress of a toward CIDRs: prefixes appear and go, with denies and allows around them.
-    static let worldExceptDeny10 = cnp("a", "a", """
+    static let worldExceptDeny10 = cnp(
+        "a", "a",
+        """
           egress:
           - toPorts:
             - ports: [{port: "80", protocol: TCP}]
@@ -85,26 +104,34 @@ final class PolicyInstallPlanTests: XCTestCase {
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
         """)
-    static let everythingExcept10_1 = cnp("a", "a", """
+    static let everythingExcept10_1 = cnp(
+        "a", "a",
+        """
           egress:
           - toCIDRSet: [{cidr: 0.0.0.0/0, except: [10.1.0.0/16]}]
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
         """)
-    static let cidr10Except10_1 = cnp("a", "a", """
+    static let cidr10Except10_1 = cnp(
+        "a", "a",
+        """
           egress:
           - toCIDRSet: [{cidr: 10.0.0.0/8, except: [10.1.0.0/16]}]
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
         """)
-    static let l7ToCIDR192 = cnp("a", "a", """
+    static let l7ToCIDR192 = cnp(
+        "a", "a",
+        """
           egress:
           - toCIDR: [192.0.2.0/24]
             toPorts:
             - ports: [{port: "80", protocol: TCP}]
               rules: {http: [{method: GET}]}
         """)
-    static let cidr192Half = cnp("a", "a", """
+    static let cidr192Half = cnp(
+        "a", "a",
+        """
           egress:
           - toCIDR: [192.0.2.0/25]
             toPorts:
@@ -160,9 +187,13 @@ final class PolicyInstallPlanTests: XCTestCase {
             for (step, mid) in states.enumerated() {
                 let now = Model(maps: mid, proxy: transition).outcome(flow)
                 let place = "\(name) \(index % 2 == 0 ? "" : "(reversed) ")step \(step)/\(plan.writes.count): \(flow)"
-                if !before.passes && !after.passes { XCTAssert(!now.passes, "\(place): \(before) / \(after) -> \(now)") }
+                if !before.passes && !after.passes {
+                    XCTAssert(!now.passes, "\(place): \(before) / \(after) -> \(now)")
+                }
                 if before.passes && after.passes { XCTAssert(now.passes, "\(place): \(before) / \(after) -> \(now)") }
-                if before == .proxied(true) && after == .proxied(true) { XCTAssertEqual(now, .proxied(true), "\(place)") }
+                if before == .proxied(true) && after == .proxied(true) {
+                    XCTAssertEqual(now, .proxied(true), "\(place)")
+                }
                 checked += 1
             }
         }
@@ -186,9 +217,14 @@ final class PolicyInstallPlanTests: XCTestCase {
         let steering = try XCTUnwrap(removing.firstIndex { if case .l7(_, nil) = $0 { true } else { false } })
         XCTAssert(steering > lastPolicy)
         let adding = PolicyInstallPlan(from: denied, to: l7).writes
-        let firstRedirect = try XCTUnwrap(adding.firstIndex {
-            if case .policy(_, let value?) = $0 { value.action == UInt8(SLUICE_POLICY_REDIRECT.rawValue) } else { false }
-        })
+        let firstRedirect = try XCTUnwrap(
+            adding.firstIndex {
+                if case .policy(_, let value?) = $0 {
+                    value.action == UInt8(SLUICE_POLICY_REDIRECT.rawValue)
+                } else {
+                    false
+                }
+            })
         let steer = try XCTUnwrap(adding.firstIndex { if case .l7(_, _?) = $0 { true } else { false } })
         XCTAssert(steer < firstRedirect)
     }
@@ -225,7 +261,8 @@ final class PolicyInstallPlanTests: XCTestCase {
     static let flows: [Flow] = {
         var result: [Flow] = []
         let pods = [a, b, c]
-        let pairs = pods.flatMap { s in pods.filter { $0 != s }.map { (s, $0) } }
+        let pairs =
+            pods.flatMap { s in pods.filter { $0 != s }.map { (s, $0) } }
             + outside.map { (a, $0) } + outside.map { ($0, b) }
         for (src, dst) in pairs {
             for port: UInt16 in [80, 443, 8080] {
@@ -267,8 +304,11 @@ final class PolicyInstallPlanTests: XCTestCase {
                 steered = (dst.id, .ingress, srcIdentity)
             }
             guard let steered else { return .passed }
-            guard let policy = proxy.httpPolicy(endpointID: steered.endpoint, direction: steered.direction,
-                                                port: flow.port) else { return .proxied(true) }
+            guard
+                let policy = proxy.httpPolicy(
+                    endpointID: steered.endpoint, direction: steered.direction,
+                    port: flow.port)
+            else { return .proxied(true) }
             let request = ModelRequest(flow.method, flow.path)
             return .proxied(policy.decide(peerIdentity: steered.peer, request: request).allowed)
         }
@@ -278,14 +318,18 @@ final class PolicyInstallPlanTests: XCTestCase {
         }
 
         /// bpf/lib/policy.h `sluice_policy_verdict`, for TCP.
-        private func drops(_ endpoint: UInt32, _ identity: UInt32, _ port: UInt16, _ direction: sluice_direction) -> Bool {
+        private func drops(_ endpoint: UInt32, _ identity: UInt32, _ port: UInt16, _ direction: sluice_direction)
+            -> Bool
+        {
             var modeKey = sluice_policy_mode_key()
             modeKey.endpoint_id = endpoint
             modeKey.direction = UInt8(direction.rawValue)
             guard let mode = maps.modes[modeKey] else { return false }
             let probes = [(identity, port), (identity, 0), (0, port), (0, 0)].map { probe in
-                maps.policy[sluice_policy_key(endpoint_id: endpoint, identity: probe.0, port: probe.1, proto: Fixture.tcp,
-                                              direction: UInt8(direction.rawValue))]
+                maps.policy[
+                    sluice_policy_key(
+                        endpoint_id: endpoint, identity: probe.0, port: probe.1, proto: Fixture.tcp,
+                        direction: UInt8(direction.rawValue))]
             }
             if probes.contains(where: { $0.map(PolicyInstallPlan.isDeny) ?? false }) { return true }
             if probes.contains(where: { $0 != nil }) { return false }

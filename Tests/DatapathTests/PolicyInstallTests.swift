@@ -3,6 +3,7 @@ import Glibc
 import Policy
 import PolicyYAML
 import XCTest
+
 @testable import Datapath
 
 /// `Datapath.installPolicy` against real maps in a test pin directory, some created small (the
@@ -10,13 +11,15 @@ import XCTest
 /// maps must then hold exactly what they held before, and tc must keep the old verdicts.
 final class PolicyInstallTests: XCTestCase {
     static let shot: UInt32 = 2  // TC_ACT_SHOT
-    static let ok: UInt32 = 0    // TC_ACT_OK
+    static let ok: UInt32 = 0  // TC_ACT_OK
 
     static let endpoints = [
-        EndpointDescriptor(id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
-                           namespaceLabels: ["kubernetes.io/metadata.name": "frontend"], ipv4: Fixture.podA),
-        EndpointDescriptor(id: 2, namespace: "backend", podName: "b", podLabels: ["app": "b"],
-                           namespaceLabels: ["kubernetes.io/metadata.name": "backend"], ipv4: Fixture.podB),
+        EndpointDescriptor(
+            id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
+            namespaceLabels: ["kubernetes.io/metadata.name": "frontend"], ipv4: Fixture.podA),
+        EndpointDescriptor(
+            id: 2, namespace: "backend", podName: "b", podLabels: ["app": "b"],
+            namespaceLabels: ["kubernetes.io/metadata.name": "backend"], ipv4: Fixture.podB),
     ]
 
     /// B admits A on `ports` (a NetworkPolicy port or range).
@@ -58,8 +61,10 @@ final class PolicyInstallTests: XCTestCase {
 
     static func addPods(_ t: TestDatapath, _ allocator: inout IdentityAllocator) throws {
         for endpoint in endpoints {
-            try t.datapath.setEndpoint(ipv4: endpoint.ipv4, info: sluice_endpoint_info(
-                id: endpoint.id, identity: allocator.identity(of: endpoint), ifindex: 0, flags: 0))
+            try t.datapath.setEndpoint(
+                ipv4: endpoint.ipv4,
+                info: sluice_endpoint_info(
+                    id: endpoint.id, identity: allocator.identity(of: endpoint), ifindex: 0, flags: 0))
         }
     }
 
@@ -89,7 +94,9 @@ final class PolicyInstallTests: XCTestCase {
             XCTAssertEqual(error.failure.errno, E2BIG)
             XCTAssertEqual(error.failure.context, "sluice_policy")
             XCTAssertNil(error.rollback)
-            XCTAssert(error.description.contains("sluice_policy is full: it holds 16 entries and the new policy needs \(big.policy.count)"))
+            XCTAssert(
+                error.description.contains(
+                    "sluice_policy is full: it holds 16 entries and the new policy needs \(big.policy.count)"))
             XCTAssert(error.description.contains("the maps were restored"))
         }
         XCTAssertEqual(try t.datapath.policyMaps(), before)
@@ -141,8 +148,10 @@ final class PolicyInstallTests: XCTestCase {
         var allocator = IdentityAllocator()
         try Self.addPods(t, &allocator)
         var old = try Self.maps(Self.admitA("{port: 80}"), &allocator)
-        old.l7Ports = [Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS):
-                        Fixture.value(SLUICE_PROXY_HTTP)]
+        old.l7Ports = [
+            Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS):
+                Fixture.value(SLUICE_PROXY_HTTP)
+        ]
         _ = try t.datapath.installPolicy(old)
         let new = try Self.maps(Self.egressA(["192.0.2.0/24", "10.0.0.0/8"]), &allocator)
         let journal = try t.datapath.installPolicy(new)

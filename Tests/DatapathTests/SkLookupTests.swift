@@ -1,6 +1,7 @@
 import CSluiceShared
 import Glibc
 import XCTest
+
 @testable import Datapath
 
 /// bpf/sk_lookup.c run with BPF_PROG_RUN: pass, assign, and fail closed with a flow record.
@@ -14,7 +15,8 @@ final class SkLookupTests: XCTestCase {
         try Fixture.addPods(t.datapath)
         let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
         try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
-        _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
+        _ = try t.runTC(
+            Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
     }
 
     func testUnsteeredLookupsPass() throws {
@@ -55,10 +57,13 @@ final class SkLookupTests: XCTestCase {
         defer { t.close() }
         try Fixture.addPods(t.datapath)
         try t.datapath.syncL7Ports([
-            Fixture.key(endpoint: 1, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS): Fixture.value(SLUICE_PROXY_HTTP),
-            Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS): Fixture.value(SLUICE_PROXY_HTTP),
+            Fixture.key(endpoint: 1, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_EGRESS): Fixture.value(
+                SLUICE_PROXY_HTTP),
+            Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS): Fixture.value(
+                SLUICE_PROXY_HTTP),
         ])
-        _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
+        _ = try t.runTC(
+            Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp))
         let ring = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
         let before = ring.nextSeq
         XCTAssertEqual(try t.runSkLookup(tuple).verdict, sk_drop)
@@ -78,7 +83,9 @@ final class SkLookupTests: XCTestCase {
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_addr.s_addr = Fixture.ip4(127, 0, 0, 1)
         let bound = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         XCTAssert(bound == 0 && listen(fd, 1) == 0)
         try t.datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
@@ -102,7 +109,9 @@ final class SkLookupTests: XCTestCase {
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_addr.s_addr = Fixture.ip4(127, 0, 0, 1)
         let bound = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         XCTAssertEqual(bound, 0)
         // A UDP socket in the HTTP slot: bpf_sk_assign refuses it for a TCP lookup.
@@ -117,8 +126,10 @@ final class SkLookupTests: XCTestCase {
         try Fixture.addPods(t.datapath)
         let key = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
         try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_DNS_UDP)])
-        _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
-                                       proto: Fixture.udp))
+        _ = try t.runTC(
+            Fixture.packet(
+                src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
+                proto: Fixture.udp))
         let dns = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
         XCTAssertEqual(try t.runSkLookup(dns).verdict, sk_drop)
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
@@ -127,7 +138,9 @@ final class SkLookupTests: XCTestCase {
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_addr.s_addr = Fixture.ip4(127, 0, 0, 1)
         let bound = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         XCTAssertEqual(bound, 0)
         try t.datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_UDP.rawValue), fd: fd)

@@ -6,6 +6,7 @@ import Policy
 import PolicyYAML
 import SluiceTestSupport
 import XCTest
+
 @testable import Datapath
 
 /// Holds the policy truth tables' model of the tc decision (`PolicySnapshot.decision`, in
@@ -17,7 +18,7 @@ import XCTest
 /// 133 for `denied-133`, 181 for `deny-181`.
 final class TCDecisionModelTests: XCTestCase {
     static let shot: UInt32 = 2  // TC_ACT_SHOT
-    static let ok: UInt32 = 0    // TC_ACT_OK
+    static let ok: UInt32 = 0  // TC_ACT_OK
     /// The node's address (host identity), in network order: 10.244.0.1.
     static let host = UInt32(bigEndian: 0x0AF4_0001)
 
@@ -64,29 +65,41 @@ final class TCDecisionModelTests: XCTestCase {
         let docs = PolicyFixtures.docsEndpoints, api = PolicyFixtures.kubeAPIServer
         var sets: [PolicySet] = [
             PolicySet(files: ["tutorial/default-deny-ingress.yaml"], endpoints: tutorial),
-            PolicySet(files: ["tutorial/default-deny-ingress.yaml", "tutorial/allow-from-frontend.yaml"], endpoints: tutorial),
-            PolicySet(files: ["tutorial/default-deny-ingress.yaml", "tutorial/allow-from-frontend.yaml",
-                              "tutorial/backend-http-rules.yaml"], endpoints: tutorial),
+            PolicySet(
+                files: ["tutorial/default-deny-ingress.yaml", "tutorial/allow-from-frontend.yaml"], endpoints: tutorial),
+            PolicySet(
+                files: [
+                    "tutorial/default-deny-ingress.yaml", "tutorial/allow-from-frontend.yaml",
+                    "tutorial/backend-http-rules.yaml",
+                ], endpoints: tutorial),
             PolicySet(files: ["tutorial/backend-http-rules.yaml"], endpoints: tutorial),
             PolicySet(files: [], endpoints: tutorial, inline: [denies]),
             PolicySet(files: ["tutorial/backend-http-rules.yaml"], endpoints: tutorial, inline: [denies]),
         ]
         // The blog's sequence, each step on top of the ones before (BlogPolicyTests).
-        let blogSteps = ["cnp-default-deny.yaml", "cnp-deny-all.yaml", "ccnp-allow-dns.yaml", "cnp-ns-dns.yaml",
-                         "cnp-front-to-back.yaml", "cnp-back-to-db.yaml", "cnp-front-to-back-l7.yaml"]
+        let blogSteps = [
+            "cnp-default-deny.yaml", "cnp-deny-all.yaml", "ccnp-allow-dns.yaml", "cnp-ns-dns.yaml",
+            "cnp-front-to-back.yaml", "cnp-back-to-db.yaml", "cnp-front-to-back-l7.yaml",
+        ]
         for n in 1...blogSteps.count {
             sets.append(PolicySet(files: blogSteps.prefix(n).map { "blog/" + $0 }, endpoints: blog, kubeAPIServer: api))
         }
-        for file in ["l3l4/knp-ipblock-except.yaml", "l3l4/knp-namespace-or-pod.yaml", "l3l4/knp-policy-types.yaml",
-                     "l3l4/to-cidr-except.yaml", "l3l4/to-entities.yaml", "l3l4/to-named-port.yaml",
-                     "l3l4/to-port-range.yaml", "homelab/default-deny-ingress.yaml", "homelab/allow-get-only.yaml",
-                     "homelab/allow-monitoring-scrape.yaml", "homelab/allow-dns-egress.yaml",
-                     "reference/network-policies.yaml", "reference/allow-get-api-only.yaml"] {
+        for file in [
+            "l3l4/knp-ipblock-except.yaml", "l3l4/knp-namespace-or-pod.yaml", "l3l4/knp-policy-types.yaml",
+            "l3l4/to-cidr-except.yaml", "l3l4/to-entities.yaml", "l3l4/to-named-port.yaml",
+            "l3l4/to-port-range.yaml", "homelab/default-deny-ingress.yaml", "homelab/allow-get-only.yaml",
+            "homelab/allow-monitoring-scrape.yaml", "homelab/allow-dns-egress.yaml",
+            "reference/network-policies.yaml", "reference/allow-get-api-only.yaml",
+        ] {
             sets.append(PolicySet(files: [file], endpoints: docs, kubeAPIServer: api))
         }
-        sets.append(PolicySet(files: ["homelab/default-deny-ingress.yaml", "homelab/allow-get-only.yaml",
-                                      "homelab/allow-monitoring-scrape.yaml", "homelab/allow-dns-egress.yaml",
-                                      "reference/network-policies.yaml"], endpoints: docs, kubeAPIServer: api))
+        sets.append(
+            PolicySet(
+                files: [
+                    "homelab/default-deny-ingress.yaml", "homelab/allow-get-only.yaml",
+                    "homelab/allow-monitoring-scrape.yaml", "homelab/allow-dns-egress.yaml",
+                    "reference/network-policies.yaml",
+                ], endpoints: docs, kubeAPIServer: api))
         return sets
     }()
 
@@ -112,16 +125,21 @@ final class TCDecisionModelTests: XCTestCase {
 
     /// Ports to try: every port the policy map names, and some no rule names.
     static func ports(_ snapshot: PolicySnapshot) -> [UInt16] {
-        Array(Set(snapshot.policyMap.keys.map(\.port).filter { $0 != 0 && $0 < 30000 } + [22, 53, 80, 6379, 9999])).sorted()
+        Array(Set(snapshot.policyMap.keys.map(\.port).filter { $0 != 0 && $0 < 30000 } + [22, 53, 80, 6379, 9999]))
+            .sorted()
     }
 
     /// The model's answer for one packet: the sender's egress decision (when the sender is a
     /// local pod), then the receiver's ingress decision (when the receiver is one).
-    static func model(_ snapshot: PolicySnapshot, from src: EndpointDescriptor?, srcIP: UInt32,
-                      to dst: EndpointDescriptor?, dstIP: UInt32, port: UInt16, proto: UInt8) -> String {
-        let srcIdentity = src.map { snapshot.identity(ofIPv4: $0.ipv4) }
+    static func model(
+        _ snapshot: PolicySnapshot, from src: EndpointDescriptor?, srcIP: UInt32,
+        to dst: EndpointDescriptor?, dstIP: UInt32, port: UInt16, proto: UInt8
+    ) -> String {
+        let srcIdentity =
+            src.map { snapshot.identity(ofIPv4: $0.ipv4) }
             ?? snapshot.ipcacheIdentity(hostOrder: UInt32(bigEndian: srcIP), hostIPv4: [host])
-        let dstIdentity = dst.map { snapshot.identity(ofIPv4: $0.ipv4) }
+        let dstIdentity =
+            dst.map { snapshot.identity(ofIPv4: $0.ipv4) }
             ?? snapshot.ipcacheIdentity(hostOrder: UInt32(bigEndian: dstIP), hostIPv4: [host])
         if let src {
             let egress = snapshot.decision(endpoint: src.id, .egress, peer: dstIdentity, port: port, proto: proto)
@@ -159,16 +177,19 @@ final class TCDecisionModelTests: XCTestCase {
     }
 
     func modelAgreesWithTheProgram(_ set: PolicySet) throws {
-        let snapshot = try PolicyFixtures.compile(try set.texts(), endpoints: set.endpoints,
-                                                  kubeAPIServer: set.kubeAPIServer)
+        let snapshot = try PolicyFixtures.compile(
+            try set.texts(), endpoints: set.endpoints,
+            kubeAPIServer: set.kubeAPIServer)
         let t = try TestDatapath()
         defer { t.close() }
         // Every packet "arrives on interface 1" (`run`): each endpoint's veth is that interface,
         // so the anti-spoofing check (source address must be the veth's endpoint) passes and the
         // rows show the policy decision alone.
         for endpoint in set.endpoints {
-            try t.datapath.setEndpoint(ipv4: endpoint.ipv4, info: sluice_endpoint_info(
-                id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: 1, flags: 0))
+            try t.datapath.setEndpoint(
+                ipv4: endpoint.ipv4,
+                info: sluice_endpoint_info(
+                    id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: 1, flags: 0))
         }
         try t.datapath.syncL3L4(snapshot, hostIPv4: [Self.host])
         let toEndpoint = try t.datapath.tcObject.programFD(named: Datapath.toEndpointProgramName)
@@ -187,9 +208,11 @@ final class TCDecisionModelTests: XCTestCase {
                 for port in Self.ports(snapshot) {
                     for proto in [Fixture.tcp, Fixture.udp] {
                         sport = sport == UInt16.max ? 30000 : sport + 1
-                        let expected = Self.model(snapshot, from: src, srcIP: source, to: dst, dstIP: destination,
-                                                  port: port, proto: proto)
-                        let packet = Fixture.packet(src: source, dst: destination, sport: sport, dport: port, proto: proto)
+                        let expected = Self.model(
+                            snapshot, from: src, srcIP: source, to: dst, dstIP: destination,
+                            port: port, proto: proto)
+                        let packet = Fixture.packet(
+                            src: source, dst: destination, sport: sport, dport: port, proto: proto)
                         let before = ring.nextSeq
                         let verdict = try Self.run(src != nil ? t.datapath.tcProgramFD : toEndpoint, packet)
                         // The drop record's reason (an allowed packet writes trace records, no drop).
@@ -206,14 +229,16 @@ final class TCDecisionModelTests: XCTestCase {
                         rows += 1
                         seen.insert(expected)
                         if got != want {
-                            mismatches.append("\(Self.text(source)) -> \(Self.text(destination)):\(port)/\(proto): "
-                                + "model \(expected), program \(got)")
+                            mismatches.append(
+                                "\(Self.text(source)) -> \(Self.text(destination)):\(port)/\(proto): "
+                                    + "model \(expected), program \(got)")
                         }
                     }
                 }
             }
         }
-        XCTAssert(mismatches.isEmpty, "\(set): \(mismatches.count) of \(rows) rows differ, e.g. \(mismatches.prefix(10))")
+        XCTAssert(
+            mismatches.isEmpty, "\(set): \(mismatches.count) of \(rows) rows differ, e.g. \(mismatches.prefix(10))")
         XCTAssert(rows > 100, "\(set): \(rows) rows")
         print("TCDecisionModelTests \(set): \(rows) packets, model outcomes \(seen.sorted())")
     }
@@ -222,15 +247,18 @@ final class TCDecisionModelTests: XCTestCase {
     func testEveryOutcomeIsCompared() throws {
         var outcomes: Set<String> = []
         for set in Self.sets {
-            let snapshot = try PolicyFixtures.compile(try set.texts(), endpoints: set.endpoints,
-                                                      kubeAPIServer: set.kubeAPIServer)
+            let snapshot = try PolicyFixtures.compile(
+                try set.texts(), endpoints: set.endpoints,
+                kubeAPIServer: set.kubeAPIServer)
             let byIP = Dictionary(uniqueKeysWithValues: set.endpoints.map { ($0.ipv4, $0) })
             for source in Self.peers(snapshot, endpoints: set.endpoints) {
                 for destination in Self.peers(snapshot, endpoints: set.endpoints) where destination != source {
                     guard byIP[source] != nil || byIP[destination] != nil else { continue }
                     for port in Self.ports(snapshot) {
-                        outcomes.insert(Self.model(snapshot, from: byIP[source], srcIP: source, to: byIP[destination],
-                                                   dstIP: destination, port: port, proto: Fixture.tcp))
+                        outcomes.insert(
+                            Self.model(
+                                snapshot, from: byIP[source], srcIP: source, to: byIP[destination],
+                                dstIP: destination, port: port, proto: Fixture.tcp))
                     }
                 }
             }

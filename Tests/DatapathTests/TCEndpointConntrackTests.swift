@@ -2,6 +2,7 @@ import CSluiceShared
 import Policy
 import PolicyYAML
 import XCTest
+
 @testable import Datapath
 
 /// Connection tracking cannot outrank policy (bpf/lib/conntrack.h, run with BPF_PROG_RUN): an
@@ -15,7 +16,8 @@ final class TCEndpointConntrackTests: XCTestCase {
     let fqdnIdentity = FQDNIdentity.base + 1
 
     private func tcp(_ src: UInt32, _ dst: UInt32, _ sport: UInt16, _ dport: UInt16, _ flags: Int32) -> [UInt8] {
-        Packets.ipv4(src: src, dst: dst, proto: Fixture.tcp, l4: Packets.tcp(sport: sport, dport: dport, flags: UInt8(flags)))
+        Packets.ipv4(
+            src: src, dst: dst, proto: Fixture.tcp, l4: Packets.tcp(sport: sport, dport: dport, flags: UInt8(flags)))
     }
 
     private let fqdnPolicy = """
@@ -32,8 +34,11 @@ final class TCEndpointConntrackTests: XCTestCase {
 
     /// Pod A with `fqdnPolicy` and api.example.com learned at `learned`; `body` gets the
     /// datapath, the repository and the learned address's policy entries.
-    private func withLearnedName(_ body: (TestDatapath, PolicyRepository, [PolicyMapKey: PolicyMapAction]) throws -> Void)
-        throws {
+    private func withLearnedName(
+        _ body: (TestDatapath, PolicyRepository, [PolicyMapKey: PolicyMapAction]) throws -> Void
+    )
+        throws
+    {
         let t = try TestDatapath()
         defer { t.close() }
         let pod = PolicyHarness.endpoints[0]
@@ -41,8 +46,10 @@ final class TCEndpointConntrackTests: XCTestCase {
         try repository.apply(yamlText: fqdnPolicy, fileName: "fqdn.yaml")
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: [pod], allocator: &allocator)
-        try t.datapath.setEndpoint(ipv4: pod.ipv4, info: sluice_endpoint_info(
-            id: 1, identity: snapshot.identity(ofIPv4: pod.ipv4), ifindex: 11, flags: 0))
+        try t.datapath.setEndpoint(
+            ipv4: pod.ipv4,
+            info: sluice_endpoint_info(
+                id: 1, identity: snapshot.identity(ofIPv4: pod.ipv4), ifindex: 11, flags: 0))
         try t.datapath.syncL3L4(snapshot, hostIPv4: [])
         let entries = snapshot.fqdnPolicyEntries(identity: fqdnIdentity, names: ["api.example.com."])
         try t.datapath.writePolicyEntries(entries)
@@ -76,29 +83,35 @@ final class TCEndpointConntrackTests: XCTestCase {
 
             // egressDeny naming the address, installed the way the agent does (the learned
             // entries kept as extras, the snapshot's CIDR /32 winning the ipcache).
-            try repository.apply(yamlText: """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: block-api, namespace: frontend}
-                spec:
-                  endpointSelector: {}
-                  egressDeny:
-                  - toCIDR: [192.0.2.10/32]
-                """, fileName: "block.yaml")
+            try repository.apply(
+                yamlText: """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: block-api, namespace: frontend}
+                    spec:
+                      endpointSelector: {}
+                      egressDeny:
+                      - toCIDR: [192.0.2.10/32]
+                    """, fileName: "block.yaml")
             var allocator = IdentityAllocator()
             let snapshot = repository.compile(endpoints: [PolicyHarness.endpoints[0]], allocator: &allocator)
-            try t.datapath.syncL3L4(snapshot, hostIPv4: [], extraPolicy: entries,
-                                    extraIPCache: [IPCacheEntry(ipv4: learned, prefixLength: 32, identity: fqdnIdentity)])
+            try t.datapath.syncL3L4(
+                snapshot, hostIPv4: [], extraPolicy: entries,
+                extraIPCache: [IPCacheEntry(ipv4: learned, prefixLength: 32, identity: fqdnIdentity)])
 
             let mark = try t.flowMark()
             XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_ACK)), TC.shot, "the open connection")
-            XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.shot, "its FIN")
+            XCTAssertEqual(
+                try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.shot, "its FIN")
             XCTAssertEqual(try fromA(t, tcp(a, learned, 41000, 443, SLUICE_TCP_SYN)), TC.shot, "a SYN after it")
             let flows = try t.flows(since: mark)
             XCTAssertEqual(flows.count, 3)
             XCTAssert(flows.allSatisfy { $0.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue) })
-            XCTAssert(flows.map(\.tcp_flags) == [UInt8(SLUICE_TCP_ACK), UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK),
-                                               UInt8(SLUICE_TCP_SYN)])
+            XCTAssert(
+                flows.map(\.tcp_flags) == [
+                    UInt8(SLUICE_TCP_ACK), UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK),
+                    UInt8(SLUICE_TCP_SYN),
+                ])
         }
     }
 
@@ -106,11 +119,13 @@ final class TCEndpointConntrackTests: XCTestCase {
         try withLearnedName { t, _, entries in
             let syn = tcp(a, learned, 41001, 443, SLUICE_TCP_SYN)
             XCTAssertEqual(try fromA(t, syn), TC.ok)
-            XCTAssertEqual(try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_SYN | SLUICE_TCP_ACK)), TC.ok, "the reply")
+            XCTAssertEqual(
+                try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_SYN | SLUICE_TCP_ACK)), TC.ok, "the reply")
             try expire(t, entries)
             XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)), TC.ok, "open: keeps flowing")
             XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.ok)
-            XCTAssertEqual(try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.ok, "reply FIN")
+            XCTAssertEqual(
+                try t.runToPod(tcp(learned, a, 443, 41001, SLUICE_TCP_FIN | SLUICE_TCP_ACK)), TC.ok, "reply FIN")
             XCTAssertEqual(try fromA(t, tcp(a, learned, 41001, 443, SLUICE_TCP_ACK)), TC.ok, "the last ACK")
             let tuple = Fixture.tuple(src: a, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp)
             let closed = try XCTUnwrap(t.datapath.connection(tuple))
@@ -131,7 +146,9 @@ final class TCEndpointConntrackTests: XCTestCase {
             try age(t, tuple, by: 1000)
             XCTAssertEqual(try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)), TC.ok, "established: 6 h")
             try age(t, tuple, by: UInt32(SLUICE_CT_LIFETIME_TCP) + 1)
-            let (verdict, flow) = try PolicyHarness.flow(t) { try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK)) }
+            let (verdict, flow) = try PolicyHarness.flow(t) {
+                try fromA(t, tcp(a, learned, 41002, 443, SLUICE_TCP_ACK))
+            }
             XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue))
         }
     }
@@ -152,19 +169,22 @@ final class TCEndpointConntrackTests: XCTestCase {
             let query = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: Packets.udp(sport: 40000, dport: 53))
             // B's ingress is default deny: the query passes A's egress, then meets B's ingress.
             XCTAssertEqual(try h.fromA(query), TC.shot)
-            XCTAssert(try h.t.datapath.connection(
-                Fixture.tuple(src: a, dst: b, sport: 40000, dport: 53, proto: Fixture.udp)) == nil, "denied: untracked")
+            XCTAssert(
+                try h.t.datapath.connection(
+                    Fixture.tuple(src: a, dst: b, sport: 40000, dport: 53, proto: Fixture.udp)) == nil,
+                "denied: untracked")
         }
-        let both = udp53 + "\n---\n" + """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: dns-in, namespace: backend}
-            spec:
-              endpointSelector: {}
-              ingress:
-              - fromEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: frontend}}]
-                toPorts: [{ports: [{port: "53", protocol: UDP}]}]
-            """
+        let both =
+            udp53 + "\n---\n" + """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: dns-in, namespace: backend}
+                spec:
+                  endpointSelector: {}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: frontend}}]
+                    toPorts: [{ports: [{port: "53", protocol: UDP}]}]
+                """
         try PolicyHarness.with(PolicyHarness.denyAll + "\n---\n" + both) { h throws in
             let query = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: Packets.udp(sport: 40000, dport: 53))
             let answer = Packets.ipv4(src: b, dst: a, proto: Fixture.udp, l4: Packets.udp(sport: 53, dport: 40000))
@@ -177,8 +197,9 @@ final class TCEndpointConntrackTests: XCTestCase {
             try age(h.t, tuple, by: UInt32(SLUICE_CT_LIFETIME_ANY) + 1)
             let (verdict, flow) = try h.withFlow { try h.fromB(answer) }
             XCTAssertEqual(verdict, TC.shot, "expired: no longer a reply; B's egress denies it")
-            XCTAssert(flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)
-                && flow?.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
+            XCTAssert(
+                flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)
+                    && flow?.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
             let sweep = try h.t.datapath.sweepConnections()
             XCTAssert(sweep.removed == 1 && !sweep.openDestinations.contains(b))
             XCTAssertNil(h.t.datapath.connection(tuple))
@@ -203,18 +224,22 @@ final class TCEndpointConntrackTests: XCTestCase {
         let entry = sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now - 60)
         XCTAssert(Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now))
         XCTAssert(!Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now + 1))
-        XCTAssert(Datapath.isLive(sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now + 1), proto: Fixture.tcp,
-                                nowSeconds: now), "refreshed a second ahead by another CPU")
+        XCTAssert(
+            Datapath.isLive(
+                sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now + 1), proto: Fixture.tcp,
+                nowSeconds: now), "refreshed a second ahead by another CPU")
 
         // In the datapath: a connection that never got past its SYN dies after 60 s.
-        try PolicyHarness.with("""
+        try PolicyHarness.with(
+            """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
             metadata: {name: deny-in, namespace: frontend}
             spec:
               podSelector: {}
               policyTypes: [Ingress]
-            """) { h throws in
+            """
+        ) { h throws in
             let tuple = Fixture.tuple(src: a, dst: b, sport: 40005, dport: 80, proto: Fixture.tcp)
             XCTAssertEqual(try h.fromA(tcp(a, b, 40005, 80, SLUICE_TCP_SYN)), TC.ok)
             let synAck = tcp(b, a, 80, 40005, SLUICE_TCP_SYN | SLUICE_TCP_ACK)

@@ -3,13 +3,14 @@ import CSluiceShared
 import Policy
 import PolicyYAML
 import XCTest
+
 @testable import Datapath
 
 /// `--policy-deny-response=icmp` in bpf/lib/deny_response.h, run with BPF_PROG_RUN: an egress
 /// deny becomes an ICMP destination unreachable (code 13) redirected back to the pod; the
 /// default and ingress denies stay silent drops.
 final class TCEndpointDenyResponseTests: XCTestCase {
-    static let shot: UInt32 = 2      // TC_ACT_SHOT
+    static let shot: UInt32 = 2  // TC_ACT_SHOT
     static let redirect: UInt32 = 7  // TC_ACT_REDIRECT
 
     /// A (frontend) egress default deny, B (backend) ingress default deny.
@@ -41,8 +42,10 @@ final class TCEndpointDenyResponseTests: XCTestCase {
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: endpoints, allocator: &allocator)
         for endpoint in endpoints {
-            try t.datapath.setEndpoint(ipv4: endpoint.ipv4, info: sluice_endpoint_info(
-                id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: 0, flags: 0))
+            try t.datapath.setEndpoint(
+                ipv4: endpoint.ipv4,
+                info: sluice_endpoint_info(
+                    id: endpoint.id, identity: snapshot.identity(ofIPv4: endpoint.ipv4), ifindex: 0, flags: 0))
         }
         try t.datapath.syncL3L4(snapshot, hostIPv4: [])
         try t.datapath.setDenyResponse(response)
@@ -64,7 +67,8 @@ final class TCEndpointDenyResponseTests: XCTestCase {
 
     func testEgressDenyAnswersICMPUnreachable() throws {
         try withPolicy(.icmp) { t in
-            var request = Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 40000, dport: 80, proto: Fixture.tcp)
+            var request = Fixture.packet(
+                src: Fixture.podA, dst: Fixture.outside, sport: 40000, dport: 80, proto: Fixture.tcp)
             request.replaceSubrange(0..<12, with: [2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 0xaa])  // dst bb, src aa
             request += [UInt8](repeating: 0, count: 20)  // TCP options / payload: cut by the answer
             let result = try t.runTCWithOutput(request)
@@ -87,17 +91,23 @@ final class TCEndpointDenyResponseTests: XCTestCase {
 
     func testDefaultAndIngressDeniesStaySilent() throws {
         try withPolicy(.none) { t in
-            let denied = try t.runTCWithOutput(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 40000,
-                                                              dport: 80, proto: Fixture.tcp))
+            let denied = try t.runTCWithOutput(
+                Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.outside, sport: 40000,
+                    dport: 80, proto: Fixture.tcp))
             XCTAssertEqual(denied.verdict, Self.shot)
         }
         try withPolicy(.icmp) { t in
             // A packet from outside toward B meets only B's ingress deny.
-            let ingress = try t.runTCWithOutput(Fixture.packet(src: Fixture.outside, dst: Fixture.podB, sport: 40000,
-                                                               dport: 80, proto: Fixture.tcp))
+            let ingress = try t.runTCWithOutput(
+                Fixture.packet(
+                    src: Fixture.outside, dst: Fixture.podB, sport: 40000,
+                    dport: 80, proto: Fixture.tcp))
             XCTAssertEqual(ingress.verdict, Self.shot, "ingress denies are silent (Cilium #41859)")
-            let udp = try t.runTCWithOutput(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 40001,
-                                                           dport: 53, proto: Fixture.udp))
+            let udp = try t.runTCWithOutput(
+                Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.outside, sport: 40001,
+                    dport: 53, proto: Fixture.udp))
             XCTAssertEqual(udp.verdict, Self.redirect, "UDP egress denies are answered too")
         }
     }

@@ -2,6 +2,7 @@ import CSluiceShared
 import Policy
 import PolicyYAML
 import XCTest
+
 @testable import Datapath
 
 /// toFQDNs in bpf/tc_endpoint.c with BPF_PROG_RUN: a learned address (FQDN identity in the
@@ -28,14 +29,17 @@ final class TCEndpointFQDNTests: XCTestCase {
     func testExpiredAddressDropsNewConnectionsButNotOpenOnes() throws {
         let t = try TestDatapath()
         defer { t.close() }
-        let pod = EndpointDescriptor(id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
-                                     namespaceLabels: ["kubernetes.io/metadata.name": "frontend"], ipv4: Fixture.podA)
+        let pod = EndpointDescriptor(
+            id: 1, namespace: "frontend", podName: "a", podLabels: ["app": "a"],
+            namespaceLabels: ["kubernetes.io/metadata.name": "frontend"], ipv4: Fixture.podA)
         let repository = PolicyRepository()
         try repository.apply(yamlText: yaml, fileName: "fqdn.yaml")
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: [pod], allocator: &allocator)
-        try t.datapath.setEndpoint(ipv4: pod.ipv4, info: sluice_endpoint_info(
-            id: 1, identity: snapshot.identity(ofIPv4: pod.ipv4), ifindex: 0, flags: 0))
+        try t.datapath.setEndpoint(
+            ipv4: pod.ipv4,
+            info: sluice_endpoint_info(
+                id: 1, identity: snapshot.identity(ofIPv4: pod.ipv4), ifindex: 0, flags: 0))
         try t.datapath.syncL3L4(snapshot, hostIPv4: [])
 
         let syn = { (port: UInt16) in
@@ -54,12 +58,14 @@ final class TCEndpointFQDNTests: XCTestCase {
         try t.datapath.deleteIPCache(ipv4: learned, prefixLength: 32)
         try t.datapath.deletePolicyEntries(Array(entries.keys))
         XCTAssertEqual(try t.runTC(syn(41002)).verdict, Self.shot, "a new connection after expiry is dropped")
-        let ack = Fixture.packet(src: Fixture.podA, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp,
-                                 tcpFlags: UInt8(SLUICE_TCP_ACK))
+        let ack = Fixture.packet(
+            src: Fixture.podA, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp,
+            tcpFlags: UInt8(SLUICE_TCP_ACK))
         XCTAssertEqual(try t.runTC(ack).verdict, Self.ok, "the connection opened while allowed continues")
 
-        let fin = Fixture.packet(src: Fixture.podA, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp,
-                                 tcpFlags: UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK))
+        let fin = Fixture.packet(
+            src: Fixture.podA, dst: learned, sport: 41001, dport: 443, proto: Fixture.tcp,
+            tcpFlags: UInt8(SLUICE_TCP_FIN | SLUICE_TCP_ACK))
         XCTAssertEqual(try t.runTC(fin).verdict, Self.ok)
         XCTAssert(try !t.datapath.openConnectionDestinations().contains(learned), "FIN: no longer open")
     }

@@ -1,6 +1,7 @@
 import CSluiceShared
 import Policy
 import XCTest
+
 @testable import Datapath
 
 /// Default deny for every protocol in bpf/tc_endpoint.c, run with BPF_PROG_RUN: IPv6, ICMP
@@ -11,11 +12,14 @@ final class TCEndpointProtocolTests: XCTestCase {
     let b = Fixture.podB
 
     private func echo(_ src: UInt32, _ dst: UInt32, type: UInt8 = 8, id: UInt16 = 0x1234) -> [UInt8] {
-        Packets.ipv4(src: src, dst: dst, proto: Packets.icmp, l4: Packets.icmpHeader(type: type, id: id) + [1, 2, 3, 4])
+        Packets.ipv4(
+            src: src, dst: dst, proto: Packets.icmp, l4: Packets.icmpHeader(type: type, id: id) + [1, 2, 3, 4])
     }
 
-    private func tcp(_ src: UInt32, _ dst: UInt32, _ sport: UInt16, _ dport: UInt16,
-                     flags: UInt8 = UInt8(SLUICE_TCP_SYN)) -> [UInt8] {
+    private func tcp(
+        _ src: UInt32, _ dst: UInt32, _ sport: UInt16, _ dport: UInt16,
+        flags: UInt8 = UInt8(SLUICE_TCP_SYN)
+    ) -> [UInt8] {
         Packets.ipv4(src: src, dst: dst, proto: Fixture.tcp, l4: Packets.tcp(sport: sport, dport: dport, flags: flags))
     }
 
@@ -28,8 +32,9 @@ final class TCEndpointProtocolTests: XCTestCase {
 
     func testIpv6FromADefaultDenyEndpointIsDropped() throws {
         try PolicyHarness.with(denyAll()) { h throws in
-            let syn = Packets.ipv6(src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
-                                   l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+            let syn = Packets.ipv6(
+                src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
+                l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
             let (verdict, flow) = try h.withFlow { try h.fromA(syn) }
             XCTAssertEqual(verdict, TC.shot)
             let f = try XCTUnwrap(flow)
@@ -47,8 +52,9 @@ final class TCEndpointProtocolTests: XCTestCase {
     func testIpv6TowardADefaultDenyEndpointIsDropped() throws {
         // The to-endpoint program finds B by the veth the packet leaves by (ifindex 1 here).
         try PolicyHarness.with(denyAll(), ifindexB: 1) { h throws in
-            let syn = Packets.ipv6(src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
-                                   l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+            let syn = Packets.ipv6(
+                src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
+                l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
             let (verdict, flow) = try h.withFlow { try h.t.runToPod(syn) }
             XCTAssertEqual(verdict, TC.shot)
             let f = try XCTUnwrap(flow)
@@ -59,28 +65,34 @@ final class TCEndpointProtocolTests: XCTestCase {
             // the host, which allow-localhost admits.
             XCTAssertEqual(try h.t.runToPod(nodeSolicitation, ingressIfindex: 0), TC.ok)
         }
-        try PolicyHarness.with(denyAll(plus: """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: no-node, namespace: backend}
-            spec:
-              endpointSelector: {}
-              ingressDeny: [{fromEntities: [host]}]
-            """), ifindexB: 1) { h throws in
+        try PolicyHarness.with(
+            denyAll(
+                plus: """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: no-node, namespace: backend}
+                    spec:
+                      endpointSelector: {}
+                      ingressDeny: [{fromEntities: [host]}]
+                    """), ifindexB: 1
+        ) { h throws in
             let (verdict, flow) = try h.withFlow { try h.t.runToPod(nodeSolicitation, ingressIfindex: 0) }
-            XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue)
-                && flow?.src_identity == 1, "a deny naming the host wins")
+            XCTAssert(
+                verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue)
+                    && flow?.src_identity == 1, "a deny naming the host wins")
         }
     }
 
     /// A router solicitation the node sends toward a pod.
-    private let nodeSolicitation = Packets.ipv6(src: Packets.ip6(1), dst: Packets.ip6(0xb), next: Packets.icmpv6,
-                                                l4: Packets.icmpHeader(type: 133))
+    private let nodeSolicitation = Packets.ipv6(
+        src: Packets.ip6(1), dst: Packets.ip6(0xb), next: Packets.icmpv6,
+        l4: Packets.icmpHeader(type: 133))
 
     func testIpv6WithoutPolicyPassesAndMalformedIPv6IsDropped() throws {
         try PolicyHarness.with("", ifindexB: 1) { h throws in
-            let ping = Packets.ipv6(src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Packets.icmpv6,
-                                    l4: Packets.icmpHeader(type: 128, id: 7))
+            let ping = Packets.ipv6(
+                src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Packets.icmpv6,
+                l4: Packets.icmpHeader(type: 128, id: 7))
             XCTAssertEqual(try h.fromA(ping), TC.ok)
             XCTAssertEqual(try h.t.runToPod(ping), TC.ok)
             // A TCP header cut short: invalid whatever the policy (134).
@@ -92,7 +104,8 @@ final class TCEndpointProtocolTests: XCTestCase {
     }
 
     func testIpv6DenyNamingEveryPeerDropsWithoutDefaultDeny() throws {
-        try PolicyHarness.with("""
+        try PolicyHarness.with(
+            """
             apiVersion: cilium.io/v2
             kind: CiliumNetworkPolicy
             metadata: {name: no-telnet, namespace: frontend}
@@ -101,13 +114,16 @@ final class TCEndpointProtocolTests: XCTestCase {
               enableDefaultDeny: {egress: false}
               egressDeny:
               - toPorts: [{ports: [{port: "23", protocol: TCP}]}]
-            """) { h throws in
-            let telnet = Packets.ipv6(src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
-                                      l4: Packets.tcp(sport: 40000, dport: 23, flags: UInt8(SLUICE_TCP_SYN)))
+            """
+        ) { h throws in
+            let telnet = Packets.ipv6(
+                src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
+                l4: Packets.tcp(sport: 40000, dport: 23, flags: UInt8(SLUICE_TCP_SYN)))
             let (verdict, flow) = try h.withFlow { try h.fromA(telnet) }
             XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue))
-            let web = Packets.ipv6(src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
-                                   l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+            let web = Packets.ipv6(
+                src: Packets.ip6(0xa), dst: Packets.ip6(0xb), next: Fixture.tcp,
+                l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
             XCTAssertEqual(try h.fromA(web), TC.ok)
         }
     }
@@ -159,17 +175,20 @@ final class TCEndpointProtocolTests: XCTestCase {
     }
 
     func testIcmpsDenyRuleDropsWithPolicyDeny() throws {
-        try PolicyHarness.with(denyAll(plus: """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: no-ping, namespace: frontend}
-            spec:
-              endpointSelector: {}
-              egress:
-              - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: backend}}]
-              egressDeny:
-              - icmps: [{fields: [{type: EchoRequest}]}]
-            """)) { h throws in
+        try PolicyHarness.with(
+            denyAll(
+                plus: """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: no-ping, namespace: frontend}
+                    spec:
+                      endpointSelector: {}
+                      egress:
+                      - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: backend}}]
+                      egressDeny:
+                      - icmps: [{fields: [{type: EchoRequest}]}]
+                    """)
+        ) { h throws in
             let (verdict, flow) = try h.withFlow { try h.fromA(echo(a, b)) }
             XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENY.rawValue))
         }
@@ -206,8 +225,11 @@ final class TCEndpointProtocolTests: XCTestCase {
         try PolicyHarness.with(denyAll(plus: aToB(ports: "[{ports: [{port: \"0\", protocol: ANY}]}]"))) { h throws in
             XCTAssertEqual(try h.fromA(echo(a, b)), TC.shot, "ANY is TCP, UDP and SCTP")
             XCTAssertEqual(try h.fromA(tcp(a, b, 40000, 80)), TC.ok)
-            XCTAssert(try h.fromA(Packets.ipv4(src: a, dst: b, proto: Packets.sctp,
-                                             l4: Packets.sctpInit(sport: 5000, dport: 9999))) == TC.ok)
+            XCTAssert(
+                try h.fromA(
+                    Packets.ipv4(
+                        src: a, dst: b, proto: Packets.sctp,
+                        l4: Packets.sctpInit(sport: 5000, dport: 9999))) == TC.ok)
             XCTAssertEqual(try h.fromA(gre), TC.shot)
         }
     }
@@ -241,13 +263,19 @@ final class TCEndpointProtocolTests: XCTestCase {
             let related = Packets.icmpError(src: b, dst: a, type: 3, code: 3, quoting: quoted)
             XCTAssertEqual(try h.fromB(related), TC.ok)
             // The same error about a datagram of no tracked connection is decided by policy.
-            let other = Array(Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: Packets.udp(sport: 40001, dport: 53))
-                .dropFirst(14))
-            let (verdict, flow) = try h.withFlow { try h.fromB(Packets.icmpError(src: b, dst: a, type: 3, code: 3,
-                                                                                 quoting: other)) }
+            let other = Array(
+                Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: Packets.udp(sport: 40001, dport: 53))
+                    .dropFirst(14))
+            let (verdict, flow) = try h.withFlow {
+                try h.fromB(
+                    Packets.icmpError(
+                        src: b, dst: a, type: 3, code: 3,
+                        quoting: other))
+            }
             XCTAssertEqual(verdict, TC.shot)
-            XCTAssert(flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue) && flow?.icmp_type == 3
-                && flow?.icmp_code == 3)
+            XCTAssert(
+                flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue) && flow?.icmp_type == 3
+                    && flow?.icmp_code == 3)
             // An error from a third address (a router) toward A goes through A's ingress policy.
             let routerError = Packets.icmpError(src: Fixture.outside, dst: a, type: 11, code: 0, quoting: quoted)
             XCTAssertEqual(try h.t.runToPod(routerError), TC.shot)
@@ -255,19 +283,27 @@ final class TCEndpointProtocolTests: XCTestCase {
     }
 
     func testFragmentationNeededAlwaysPasses() throws {
-        try PolicyHarness.with(denyAll(plus: """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: no-unreachable, namespace: backend}
-            spec:
-              endpointSelector: {}
-              egressDeny:
-              - icmps: [{fields: [{type: DestinationUnreachable}]}]
-            """)) { h throws in
+        try PolicyHarness.with(
+            denyAll(
+                plus: """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: no-unreachable, namespace: backend}
+                    spec:
+                      endpointSelector: {}
+                      egressDeny:
+                      - icmps: [{fields: [{type: DestinationUnreachable}]}]
+                    """)
+        ) { h throws in
             let quoted = Array(tcp(a, Fixture.outside, 40000, 443).dropFirst(14))
-            XCTAssert(try h.t.runToPod(Packets.icmpError(src: Fixture.outside, dst: a, type: 3, code: 4,
-                                                       quoting: quoted)) == TC.ok)
-            XCTAssertEqual(try h.fromB(Packets.icmpError(src: b, dst: a, type: 3, code: 4, quoting: quoted)), TC.ok, "even against an icmps deny")
+            XCTAssert(
+                try h.t.runToPod(
+                    Packets.icmpError(
+                        src: Fixture.outside, dst: a, type: 3, code: 4,
+                        quoting: quoted)) == TC.ok)
+            XCTAssertEqual(
+                try h.fromB(Packets.icmpError(src: b, dst: a, type: 3, code: 4, quoting: quoted)), TC.ok,
+                "even against an icmps deny")
             XCTAssertEqual(try h.fromB(Packets.icmpError(src: b, dst: a, type: 3, code: 1, quoting: quoted)), TC.shot)
         }
     }
@@ -284,15 +320,22 @@ final class TCEndpointProtocolTests: XCTestCase {
     // MARK: SCTP
 
     func testSctpPortsAreEnforced() throws {
-        try PolicyHarness.with(denyAll(plus: udp53.replacingOccurrences(of: "\"53\", protocol: UDP",
-                                                                        with: "\"9999\", protocol: SCTP"))) { h throws in
-            let allowed = Packets.ipv4(src: a, dst: b, proto: Packets.sctp, l4: Packets.sctpInit(sport: 5000, dport: 9999))
+        try PolicyHarness.with(
+            denyAll(
+                plus: udp53.replacingOccurrences(
+                    of: "\"53\", protocol: UDP",
+                    with: "\"9999\", protocol: SCTP"))
+        ) { h throws in
+            let allowed = Packets.ipv4(
+                src: a, dst: b, proto: Packets.sctp, l4: Packets.sctpInit(sport: 5000, dport: 9999))
             XCTAssertEqual(try h.fromA(allowed), TC.ok)
-            let denied = Packets.ipv4(src: a, dst: b, proto: Packets.sctp, l4: Packets.sctpInit(sport: 5000, dport: 9998))
+            let denied = Packets.ipv4(
+                src: a, dst: b, proto: Packets.sctp, l4: Packets.sctpInit(sport: 5000, dport: 9998))
             let (verdict, flow) = try h.withFlow { try h.fromA(denied) }
             XCTAssertEqual(verdict, TC.shot)
-            XCTAssert(flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue) && flow?.l4_proto == Packets.sctp
-                && flow?.dst_port == 9998 && flow?.src_port == 5000)
+            XCTAssert(
+                flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue) && flow?.l4_proto == Packets.sctp
+                    && flow?.dst_port == 9998 && flow?.src_port == 5000)
             XCTAssertEqual(try h.fromA(tcp(a, b, 5000, 9999)), TC.shot, "SCTP rules are SCTP only")
         }
     }
@@ -302,13 +345,21 @@ final class TCEndpointProtocolTests: XCTestCase {
     func testTinyFirstFragmentIsInvalid() throws {
         try PolicyHarness.with("") { h throws in
             // More fragments set, offset 0, only 8 bytes of a TCP header (RFC 1858).
-            let tiny = Packets.ipv4(src: a, dst: b, proto: Fixture.tcp, l4: Array(Packets.tcp(sport: 40000, dport: 80,
-                flags: UInt8(SLUICE_TCP_SYN)).prefix(8)), id: 9, fragment: 0x2000)
+            let tiny = Packets.ipv4(
+                src: a, dst: b, proto: Fixture.tcp,
+                l4: Array(
+                    Packets.tcp(
+                        sport: 40000, dport: 80,
+                        flags: UInt8(SLUICE_TCP_SYN)
+                    ).prefix(8)), id: 9, fragment: 0x2000)
             let (verdict, flow) = try h.withFlow { try h.fromA(tiny) }
             XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_INVALID_PACKET.rawValue))
             // Ethernet padding does not count: the IP length says 8 bytes of TCP.
-            let padded = Packets.ipv4(src: a, dst: b, proto: Fixture.tcp, l4: Packets.tcp(sport: 40000, dport: 80,
-                flags: UInt8(SLUICE_TCP_SYN)), totalLength: 28)
+            let padded = Packets.ipv4(
+                src: a, dst: b, proto: Fixture.tcp,
+                l4: Packets.tcp(
+                    sport: 40000, dport: 80,
+                    flags: UInt8(SLUICE_TCP_SYN)), totalLength: 28)
             XCTAssertEqual(try h.fromA(padded), TC.shot)
         }
     }
@@ -316,27 +367,31 @@ final class TCEndpointProtocolTests: XCTestCase {
     func testLaterFragmentsFollowTheirFirst() throws {
         try PolicyHarness.with(denyAll(plus: udp53)) { h throws in
             let payload = [UInt8](repeating: 0xab, count: 16)
-            let first = Packets.ipv4(src: a, dst: b, proto: Fixture.udp,
-                                     l4: Packets.udp(sport: 40000, dport: 53, payload: payload), id: 77, fragment: 0x2000)
+            let first = Packets.ipv4(
+                src: a, dst: b, proto: Fixture.udp,
+                l4: Packets.udp(sport: 40000, dport: 53, payload: payload), id: 77, fragment: 0x2000)
             let later = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: payload, id: 77, fragment: 0x0003)
             XCTAssertEqual(try h.fromA(first), TC.ok)
             XCTAssertEqual(try h.fromA(later), TC.ok, "ports from the first fragment: 53, allowed")
 
-            let deniedFirst = Packets.ipv4(src: a, dst: b, proto: Fixture.udp,
-                                           l4: Packets.udp(sport: 40000, dport: 54, payload: payload), id: 78,
-                                           fragment: 0x2000)
+            let deniedFirst = Packets.ipv4(
+                src: a, dst: b, proto: Fixture.udp,
+                l4: Packets.udp(sport: 40000, dport: 54, payload: payload), id: 78,
+                fragment: 0x2000)
             let deniedLater = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: payload, id: 78, fragment: 0x0003)
             XCTAssertEqual(try h.fromA(deniedFirst), TC.shot)
             let (verdict, flow) = try h.withFlow { try h.fromA(deniedLater) }
-            XCTAssert(verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)
-                && flow?.dst_port == 54, "follows its first fragment's verdict, with its ports")
+            XCTAssert(
+                verdict == TC.shot && flow?.drop_reason == UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)
+                    && flow?.dst_port == 54, "follows its first fragment's verdict, with its ports")
         }
     }
 
     func testLaterFragmentWithoutItsFirstIsDropped() throws {
         try PolicyHarness.with("") { h throws in
-            let orphan = Packets.ipv4(src: a, dst: b, proto: Fixture.udp, l4: [UInt8](repeating: 1, count: 16), id: 99,
-                                      fragment: 0x0003)
+            let orphan = Packets.ipv4(
+                src: a, dst: b, proto: Fixture.udp, l4: [UInt8](repeating: 1, count: 16), id: 99,
+                fragment: 0x0003)
             let (verdict, flow) = try h.withFlow { try h.fromA(orphan) }
             XCTAssertEqual(verdict, TC.shot)
             let f = try XCTUnwrap(flow)
@@ -344,8 +399,9 @@ final class TCEndpointProtocolTests: XCTestCase {
             XCTAssert(f.ip_version == 4 && f.l4_proto == 0 && f.srcIPv4 == a && f.dstIPv4 == b, "no L4 to show")
             XCTAssert(f.src_endpoint == 1 && f.dst_endpoint == 2)
             // From outside toward a pod too.
-            let inbound = Packets.ipv4(src: Fixture.outside, dst: b, proto: Fixture.udp,
-                                       l4: [UInt8](repeating: 1, count: 16), id: 100, fragment: 0x0003)
+            let inbound = Packets.ipv4(
+                src: Fixture.outside, dst: b, proto: Fixture.udp,
+                l4: [UInt8](repeating: 1, count: 16), id: 100, fragment: 0x0003)
             XCTAssertEqual(try h.t.runToPod(inbound), TC.shot)
         }
     }

@@ -1,6 +1,7 @@
 import CSluiceShared
 import Policy
 import XCTest
+
 @testable import Datapath
 
 /// Anti-spoofing in bpf/tc_endpoint.c with BPF_PROG_RUN: a packet that arrives on an endpoint's
@@ -12,8 +13,9 @@ final class TCEndpointSpoofingTests: XCTestCase {
     let b = Fixture.podB
 
     private func syn(_ src: UInt32, _ dst: UInt32) -> [UInt8] {
-        Packets.ipv4(src: src, dst: dst, proto: Fixture.tcp,
-                     l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+        Packets.ipv4(
+            src: src, dst: dst, proto: Fixture.tcp,
+            l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
     }
 
     /// Both pods may send anything anywhere: no policy can make a forged source acceptable.
@@ -37,7 +39,8 @@ final class TCEndpointSpoofingTests: XCTestCase {
                 XCTAssertEqual(f.drop_reason, UInt8(SLUICE_DROP_INVALID_SOURCE_IP.rawValue))
                 XCTAssertEqual(f.verdict, UInt8(SLUICE_VERDICT_DROPPED.rawValue))
                 XCTAssert(f.srcIPv4 == b && f.dstIPv4 == Fixture.outside && f.ip_version == 4)
-                XCTAssert(f.src_endpoint == 1 && f.src_identity == h.identityA, "recorded as sent by A, whose veth it is")
+                XCTAssert(
+                    f.src_endpoint == 1 && f.src_identity == h.identityA, "recorded as sent by A, whose veth it is")
                 XCTAssert(f.dst_identity == 2 && f.dst_endpoint == 0)
                 XCTAssertEqual(f.direction, UInt8(SLUICE_DIR_EGRESS.rawValue))
                 // B's own packets on B's veth still pass.
@@ -55,8 +58,11 @@ final class TCEndpointSpoofingTests: XCTestCase {
             XCTAssert(flow?.src_endpoint == 1 && flow?.dst_endpoint == 2 && flow?.dst_identity == h.identityB)
             // A reply of a tracked connection with a forged source is no reply either.
             XCTAssertEqual(try h.fromB(syn(b, a)), TC.ok)
-            XCTAssert(try h.fromA(Packets.ipv4(src: forged, dst: b, proto: Fixture.tcp,
-                                             l4: Packets.tcp(sport: 80, dport: 40000, flags: UInt8(SLUICE_TCP_ACK))))
+            XCTAssert(
+                try h.fromA(
+                    Packets.ipv4(
+                        src: forged, dst: b, proto: Fixture.tcp,
+                        l4: Packets.tcp(sport: 80, dport: 40000, flags: UInt8(SLUICE_TCP_ACK))))
                     == TC.shot)
         }
     }
@@ -91,8 +97,9 @@ final class EndpointSyncTests: XCTestCase {
         let b = sluice_endpoint_info(id: 2, identity: 1002, ifindex: 12, flags: 0)
         try t.datapath.syncEndpoints([Fixture.podA: a, Fixture.podB: b])
         XCTAssertEqual(t.datapath.vethEndpoint(ifindex: 12), b)
-        let syn = Packets.ipv4(src: Fixture.podB, dst: Fixture.outside, proto: Fixture.tcp,
-                               l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
+        let syn = Packets.ipv4(
+            src: Fixture.podB, dst: Fixture.outside, proto: Fixture.tcp,
+            l4: Packets.tcp(sport: 40000, dport: 80, flags: UInt8(SLUICE_TCP_SYN)))
         XCTAssertEqual(try t.runFromPod(syn, ingressIfindex: 12), TC.ok)
 
         // B is gone; a new endpoint C got veth 12; A moved to veth 13.
@@ -117,10 +124,13 @@ final class NonIPFrameTests: XCTestCase {
         try PolicyHarness.with(PolicyHarness.denyAll, ifindexB: 1) { h throws in
             let (verdict, flow) = try h.withFlow { try h.fromA(vlanTagged) }
             XCTAssertEqual(verdict, TC.shot)
-            XCTAssert(flow?.drop_reason == UInt8(SLUICE_DROP_UNSUPPORTED_L3.rawValue) && flow?.ip_version == 0
-                && flow?.src_endpoint == 1 && flow?.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
+            XCTAssert(
+                flow?.drop_reason == UInt8(SLUICE_DROP_UNSUPPORTED_L3.rawValue) && flow?.ip_version == 0
+                    && flow?.src_endpoint == 1 && flow?.direction == UInt8(SLUICE_DIR_EGRESS.rawValue))
             let (toB, toBFlow) = try h.withFlow { try h.t.runToPod(vlanTagged) }
-            XCTAssert(toB == TC.shot && toBFlow?.dst_endpoint == 2 && toBFlow?.direction == UInt8(SLUICE_DIR_INGRESS.rawValue))
+            XCTAssert(
+                toB == TC.shot && toBFlow?.dst_endpoint == 2 && toBFlow?.direction == UInt8(SLUICE_DIR_INGRESS.rawValue)
+            )
         }
         try PolicyHarness.with("", ifindexB: 1) { h throws in
             XCTAssertEqual(try h.fromA(vlanTagged), TC.ok)

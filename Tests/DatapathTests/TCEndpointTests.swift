@@ -1,6 +1,7 @@
 import CSluiceShared
 import Policy
 import XCTest
+
 @testable import Datapath
 
 /// bpf/tc_endpoint.c run with BPF_PROG_RUN against real (test-pinned) maps.
@@ -18,8 +19,10 @@ final class TCEndpointTests: XCTestCase {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
-            let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80,
-                                                 proto: Fixture.tcp))
+            let run = try t.runTC(
+                Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80,
+                    proto: Fixture.tcp))
             XCTAssertEqual(run.verdict, 0)  // TC_ACT_OK
             XCTAssertEqual(run.mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40000, dport: 80, proto: Fixture.tcp)
@@ -36,10 +39,12 @@ final class TCEndpointTests: XCTestCase {
         try withPods { t in
             try t.datapath.syncL7Ports([
                 Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS):
-                    Fixture.value(SLUICE_PROXY_DNS_UDP),
+                    Fixture.value(SLUICE_PROXY_DNS_UDP)
             ])
-            let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53,
-                                                 proto: Fixture.udp))
+            let run = try t.runTC(
+                Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53,
+                    proto: Fixture.udp))
             XCTAssertEqual(run.mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 5353, dport: 53, proto: Fixture.udp)
             let info = try XCTUnwrap(t.datapath.lookupSteered(tuple))
@@ -53,19 +58,25 @@ final class TCEndpointTests: XCTestCase {
         try withPods { t in
             let key = Fixture.key(endpoint: 1, port: 53, proto: Fixture.udp, direction: SLUICE_DIR_EGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_DNS_UDP)])
-            let run = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
-                                                 proto: Fixture.udp))
+            let run = try t.runTC(
+                Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53,
+                    proto: Fixture.udp))
             XCTAssertEqual(run.mark, mark)
-            let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
+            let tuple = Fixture.tuple(
+                src: Fixture.podA, dst: Fixture.outside, sport: 5353, dport: 53, proto: Fixture.udp)
             let info = try XCTUnwrap(t.datapath.lookupSteered(tuple))
             XCTAssert(info.src_identity == 1001 && info.dst_identity == 2, "no ipcache entry: world")
 
             // A learned toFQDNs address: the proxy gets the identity its L7 rules are matched with.
             try t.datapath.writeIPCache(IPCacheEntry(ipv4: Fixture.outside, prefixLength: 32, identity: 0x0180_0007))
-            _ = try t.runTC(Fixture.packet(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53,
-                                           proto: Fixture.udp))
-            let learned = try XCTUnwrap(t.datapath.lookupSteered(
-                Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53, proto: Fixture.udp)))
+            _ = try t.runTC(
+                Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53,
+                    proto: Fixture.udp))
+            let learned = try XCTUnwrap(
+                t.datapath.lookupSteered(
+                    Fixture.tuple(src: Fixture.podA, dst: Fixture.outside, sport: 5354, dport: 53, proto: Fixture.udp)))
             XCTAssertEqual(learned.dst_identity, 0x0180_0007)
         }
     }
@@ -90,8 +101,9 @@ final class TCEndpointTests: XCTestCase {
         try withPods { t in
             let key = Fixture.key(endpoint: 2, port: 80, proto: Fixture.tcp, direction: SLUICE_DIR_INGRESS)
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
-            let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80,
-                                        proto: Fixture.tcp, optionWords: 3)
+            let packet = Fixture.packet(
+                src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80,
+                proto: Fixture.tcp, optionWords: 3)
             XCTAssertEqual(try t.runTC(packet).mark, mark)
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40001, dport: 80, proto: Fixture.tcp)
             XCTAssertNotNil(t.datapath.lookupSteered(tuple))
@@ -116,8 +128,9 @@ final class TCEndpointTests: XCTestCase {
             try t.datapath.syncL7Ports([key: Fixture.value(SLUICE_PROXY_HTTP)])
             let ack = UInt8(SLUICE_TCP_ACK)
             for flags in [ack, UInt8(SLUICE_TCP_SYN) | ack] {
-                let packet = Fixture.packet(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80,
-                                            proto: Fixture.tcp, tcpFlags: flags)
+                let packet = Fixture.packet(
+                    src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80,
+                    proto: Fixture.tcp, tcpFlags: flags)
                 XCTAssertEqual(try t.runTC(packet).mark, mark)
             }
             let tuple = Fixture.tuple(src: Fixture.podA, dst: Fixture.podB, sport: 40002, dport: 80, proto: Fixture.tcp)

@@ -2,6 +2,7 @@ import CLibbpf
 import CSluice
 import CSluiceShared
 import Glibc
+
 @testable import Datapath
 
 /// A Datapath loaded from bpf/*.o with its own pin directory, unpinned by `close()`.
@@ -13,8 +14,9 @@ final class TestDatapath {
     /// `mapMaxEntries` sizes maps by name (the agent's `--map-max-entries` test knob).
     init(mapMaxEntries: [String: UInt32] = [:]) throws {
         pinDirectory = "/sys/fs/bpf/sluice-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        datapath = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: pinDirectory,
-                                     mapMaxEntries: mapMaxEntries)
+        datapath = try Datapath.open(
+            objectDirectory: TestDatapath.objectDirectory(), pinDirectory: pinDirectory,
+            mapMaxEntries: mapMaxEntries)
     }
 
     func close() {
@@ -36,7 +38,8 @@ final class TestDatapath {
         var verdict: UInt32 = 0
         let size = UInt32(MemoryLayout<__sk_buff>.size)
         let status = packet.withUnsafeBytes {
-            CSluice_bpf_prog_test_run(datapath.tcProgramFD, $0.baseAddress, UInt32($0.count), &ctxIn, size, &ctxOut, &verdict)
+            CSluice_bpf_prog_test_run(
+                datapath.tcProgramFD, $0.baseAddress, UInt32($0.count), &ctxIn, size, &ctxOut, &verdict)
         }
         try DatapathError.check(status, "bpf_prog_test_run tc")
         return (verdict, ctxOut.mark)
@@ -112,16 +115,20 @@ enum Fixture {
     }
 
     /// Ethernet + IPv4 (with `optionWords` 4-byte option words) + TCP or UDP header.
-    static func packet(src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16, proto: UInt8,
-                       tcpFlags: UInt8 = UInt8(SLUICE_TCP_SYN), optionWords: Int = 0,
-                       fragmentOffset: UInt16 = 0, etherType: UInt16 = 0x0800) -> [UInt8] {
+    static func packet(
+        src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16, proto: UInt8,
+        tcpFlags: UInt8 = UInt8(SLUICE_TCP_SYN), optionWords: Int = 0,
+        fragmentOffset: UInt16 = 0, etherType: UInt16 = 0x0800
+    ) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 12)
         bytes += [UInt8(etherType >> 8), UInt8(etherType & 0xFF)]
         let l4Length = proto == tcp ? 20 : 8
         let ipLength = 20 + optionWords * 4
         let total = UInt16(ipLength + l4Length)
-        bytes += [0x40 | UInt8(5 + optionWords), 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1,
-                  UInt8(fragmentOffset >> 8), UInt8(fragmentOffset & 0xFF), 64, proto, 0, 0]
+        bytes += [
+            0x40 | UInt8(5 + optionWords), 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1,
+            UInt8(fragmentOffset >> 8), UInt8(fragmentOffset & 0xFF), 64, proto, 0, 0,
+        ]
         withUnsafeBytes(of: src) { bytes += $0 }
         withUnsafeBytes(of: dst) { bytes += $0 }
         bytes += [UInt8](repeating: 1 /* NOP */, count: optionWords * 4)

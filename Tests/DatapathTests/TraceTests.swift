@@ -1,5 +1,6 @@
 import CSluiceShared
 import XCTest
+
 @testable import Datapath
 
 /// Records of allowed L3/L4 traffic (bpf/lib/trace.h, run with BPF_PROG_RUN through the tc
@@ -26,7 +27,8 @@ final class TraceTests: XCTestCase {
 
     /// The records written while `body` runs, with the event type `type`.
     private func records(_ h: PolicyHarness, _ type: sluice_event_type, _ body: () throws -> Void) throws
-        -> [sluice_flow] {
+        -> [sluice_flow]
+    {
         let mark = try h.t.flowMark()
         try body()
         return try h.t.flows(since: mark).filter { $0.event_type == UInt8(type.rawValue) }
@@ -42,7 +44,7 @@ final class TraceTests: XCTestCase {
         try PolicyHarness.with("") { h in
             let traces = try records(h, SLUICE_EVENT_TRACE) {
                 pass(try h.fromA(tcp(a, b, 40000, 80, syn)))
-                pass(try h.fromA(tcp(a, b, 40000, 80, syn)))   // retransmitted SYN: nothing new
+                pass(try h.fromA(tcp(a, b, 40000, 80, syn)))  // retransmitted SYN: nothing new
                 pass(try h.fromB(tcp(b, a, 80, 40000, synAck)))
                 pass(try h.fromA(tcp(a, b, 40000, 80, ack)))
                 for _ in 0..<5 {
@@ -54,15 +56,27 @@ final class TraceTests: XCTestCase {
                 pass(try h.fromA(tcp(a, b, 40000, 80, ack)))
             }
             XCTAssertEqual(traces.map(\.tcp_flags), [syn, synAck, finAck, finAck])
-            XCTAssertEqual(traces.map(\.trace_reason), [UInt8(SLUICE_TRACE_REASON_NEW.rawValue),
-                                                       UInt8(SLUICE_TRACE_REASON_REPLY.rawValue),
-                                                       UInt8(SLUICE_TRACE_REASON_ESTABLISHED.rawValue),
-                                                       UInt8(SLUICE_TRACE_REASON_REPLY.rawValue)])
-            XCTAssertEqual(traces.map(\.is_reply), [UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue),
-                                                   UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue)])
+            XCTAssertEqual(
+                traces.map(\.trace_reason),
+                [
+                    UInt8(SLUICE_TRACE_REASON_NEW.rawValue),
+                    UInt8(SLUICE_TRACE_REASON_REPLY.rawValue),
+                    UInt8(SLUICE_TRACE_REASON_ESTABLISHED.rawValue),
+                    UInt8(SLUICE_TRACE_REASON_REPLY.rawValue),
+                ])
+            XCTAssertEqual(
+                traces.map(\.is_reply),
+                [
+                    UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue),
+                    UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue),
+                ])
             // Hubble's direction: the connection as the pod whose veth saw the packet has it.
-            XCTAssertEqual(traces.map(\.direction), [UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue),
-                                                    UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue)])
+            XCTAssertEqual(
+                traces.map(\.direction),
+                [
+                    UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue),
+                    UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue),
+                ])
             for trace in traces {
                 XCTAssertEqual(trace.verdict, UInt8(SLUICE_VERDICT_FORWARDED.rawValue))
                 XCTAssertEqual(trace.flow_type, UInt8(SLUICE_FLOW_TYPE_L3_L4.rawValue))
@@ -96,7 +110,8 @@ final class TraceTests: XCTestCase {
                     pass(try h.fromB(udp(b, a, 53, 50000)))
                 }
             }
-            XCTAssertEqual(traces.map(\.is_reply), [UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue)])
+            XCTAssertEqual(
+                traces.map(\.is_reply), [UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue)])
             XCTAssertEqual(traces.map(\.l4_proto), [Fixture.udp, Fixture.udp])
         }
     }
@@ -131,9 +146,14 @@ final class TraceTests: XCTestCase {
                 pass(try h.fromA(tcp(a, b, 40000, 80, pshAck)))
                 pass(try h.fromA(tcp(a, b, 40000, 80, finAck)))
             }
-            XCTAssertEqual(verdicts.map(\.direction), [UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue)])
-            XCTAssertEqual(verdicts.map(\.policy_match), [UInt8(SLUICE_POLICY_MATCH_L4_ONLY.rawValue),
-                                                         UInt8(SLUICE_POLICY_MATCH_L3_L4.rawValue)])
+            XCTAssertEqual(
+                verdicts.map(\.direction), [UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue)])
+            XCTAssertEqual(
+                verdicts.map(\.policy_match),
+                [
+                    UInt8(SLUICE_POLICY_MATCH_L4_ONLY.rawValue),
+                    UInt8(SLUICE_POLICY_MATCH_L3_L4.rawValue),
+                ])
             for verdict in verdicts {
                 XCTAssertEqual(verdict.verdict, UInt8(SLUICE_VERDICT_FORWARDED.rawValue))
                 XCTAssertEqual(verdict.is_reply, UInt8(SLUICE_REPLY_FALSE.rawValue))
@@ -160,19 +180,30 @@ final class TraceTests: XCTestCase {
                 pass(try h.fromB(tcp(b, outside, 8080, 33000, synAck)))
                 pass(try h.fromB(tcp(b, outside, 8080, 33000, pshAck)))
             }
-            XCTAssertEqual(inbound.map(\.trace_point), [UInt8(SLUICE_TRACE_TO_ENDPOINT.rawValue),
-                                                       UInt8(SLUICE_TRACE_TO_STACK.rawValue)])
-            XCTAssertEqual(inbound.map(\.direction), [UInt8(SLUICE_DIR_INGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue)])
+            XCTAssertEqual(
+                inbound.map(\.trace_point),
+                [
+                    UInt8(SLUICE_TRACE_TO_ENDPOINT.rawValue),
+                    UInt8(SLUICE_TRACE_TO_STACK.rawValue),
+                ])
+            XCTAssertEqual(
+                inbound.map(\.direction), [UInt8(SLUICE_DIR_INGRESS.rawValue), UInt8(SLUICE_DIR_INGRESS.rawValue)])
             XCTAssertEqual(inbound.map(\.src_identity), [2 /* world */, h.identityB])
-            XCTAssertEqual(inbound.map(\.is_reply), [UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue)])
+            XCTAssertEqual(
+                inbound.map(\.is_reply), [UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue)])
 
             let outbound = try records(h, SLUICE_EVENT_TRACE) {
                 pass(try h.fromA(tcp(a, outside, 41000, 443, syn)))
                 pass(try h.t.runToPod(tcp(outside, a, 443, 41000, synAck)))
             }
-            XCTAssertEqual(outbound.map(\.trace_point), [UInt8(SLUICE_TRACE_TO_STACK.rawValue),
-                                                        UInt8(SLUICE_TRACE_TO_ENDPOINT.rawValue)])
-            XCTAssertEqual(outbound.map(\.direction), [UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_EGRESS.rawValue)])
+            XCTAssertEqual(
+                outbound.map(\.trace_point),
+                [
+                    UInt8(SLUICE_TRACE_TO_STACK.rawValue),
+                    UInt8(SLUICE_TRACE_TO_ENDPOINT.rawValue),
+                ])
+            XCTAssertEqual(
+                outbound.map(\.direction), [UInt8(SLUICE_DIR_EGRESS.rawValue), UInt8(SLUICE_DIR_EGRESS.rawValue)])
             XCTAssertEqual(outbound.map(\.dst_identity), [2, h.identityA])
         }
     }

@@ -1,5 +1,6 @@
 import CSluiceShared
 import XCTest
+
 @testable import Flows
 
 /// A failed peer connection in an HTTP response record: side and errno survive the record and
@@ -10,10 +11,15 @@ final class ConnectionErrorTests: XCTestCase {
     private func response(side: UInt8?, errno: Int32) -> Flow {
         let common = F.common(.error, from: F.server, 80, to: F.client, 43210, time: F.mono(millis: 5))
         return F.record { p in
-            F.bytes("GET") { m in F.bytes("server") { a in F.bytes("/x") { path in
-                FlowRecordWriter.writeHTTP(p, common: common, l7Type: .response, method: m, scheme: "http",
-                                           authority: a, path: path, code: 200, latencyNs: 3_000_000, proto: .http11)
-            } } }
+            F.bytes("GET") { m in
+                F.bytes("server") { a in
+                    F.bytes("/x") { path in
+                        FlowRecordWriter.writeHTTP(
+                            p, common: common, l7Type: .response, method: m, scheme: "http",
+                            authority: a, path: path, code: 200, latencyNs: 3_000_000, proto: .http11)
+                    }
+                }
+            }
             if let side { FlowRecordWriter.setHTTPConnectionError(p, side: side, errno: errno) }
         }.1
     }

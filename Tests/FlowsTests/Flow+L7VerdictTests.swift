@@ -1,6 +1,7 @@
 import CSluiceShared
-@testable import Flows
 import XCTest
+
+@testable import Flows
 
 /// The L7 verdict detail of HTTP request records (`sluice_flow_http.reason` / `header_actions`,
 /// `Flow.l7Verdict`): written, decoded, kept out of Hubble's JSON.
@@ -10,11 +11,16 @@ final class FlowL7VerdictTests: XCTestCase {
     private func request(_ verdict: Flow.L7Verdict?, type: Flow.L7FlowType = .request) -> (sluice_flow, Flow) {
         let common = F.common(.dropped, from: F.client, 43210, to: F.server, 80, time: F.monotonicBase)
         return F.record { p in
-            F.bytes("GET") { m in F.bytes("server") { a in F.bytes("/x") { path in
-                FlowRecordWriter.writeHTTP(p, common: common, l7Type: type, method: m, scheme: "http",
-                                           authority: a, path: path, code: type == .response ? 403 : 0, latencyNs: 0,
-                                           proto: .http2, verdict: verdict)
-            } } }
+            F.bytes("GET") { m in
+                F.bytes("server") { a in
+                    F.bytes("/x") { path in
+                        FlowRecordWriter.writeHTTP(
+                            p, common: common, l7Type: type, method: m, scheme: "http",
+                            authority: a, path: path, code: type == .response ? 403 : 0, latencyNs: 0,
+                            proto: .http2, verdict: verdict)
+                    }
+                }
+            }
         }
     }
 
@@ -44,7 +50,9 @@ final class FlowL7VerdictTests: XCTestCase {
         XCTAssertEqual(Flow.HeaderActions.add.rawValue, UInt8(SLUICE_HEADER_ACTION_ADD))
         XCTAssertEqual(Flow.HeaderActions.delete.rawValue, UInt8(SLUICE_HEADER_ACTION_DELETE))
         XCTAssertEqual(Flow.HeaderActions.replace.rawValue, UInt8(SLUICE_HEADER_ACTION_REPLACE))
-        XCTAssertEqual(MemoryLayout<sluice_flow_http>.size, 416, "the HTTP record fills the union (connection error fields at its end)")
+        XCTAssertEqual(
+            MemoryLayout<sluice_flow_http>.size, 416,
+            "the HTTP record fills the union (connection error fields at its end)")
     }
 
     func testNoDetailOnResponsesUnknownReasonsOrOldRecords() {
@@ -52,8 +60,9 @@ final class FlowL7VerdictTests: XCTestCase {
         XCTAssertNil(request(Flow.L7Verdict(reason: .ruleMatched), type: .response).1.l7Verdict)
         var (rec, _) = request(Flow.L7Verdict(reason: .ruleMatched))
         rec.l7.http.reason = 200
-        XCTAssertNil(Flow.decode(rec, directory: F.directory, monotonicToWallOffsetNs: 0).l7Verdict,
-                     "a reason this build does not know names nothing")
+        XCTAssertNil(
+            Flow.decode(rec, directory: F.directory, monotonicToWallOffsetNs: 0).l7Verdict,
+            "a reason this build does not know names nothing")
     }
 
     func testHubbleJSONStaysHubbleShaped() {

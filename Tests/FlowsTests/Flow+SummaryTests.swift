@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Flows
 
 final class FlowSummaryTests: XCTestCase {
@@ -21,11 +22,13 @@ final class FlowSummaryTests: XCTestCase {
         answer.ips = ["1.1.1.1", "2.2.2.2"]
         answer.cnames = ["x.cilium.io."]
         answer.ttl = 30
-        XCTAssertEqual(l7(.response, .dns(answer)).summary,
-                       "DNS Answer \"1.1.1.1,2.2.2.2\" CNAMEs: \"x.cilium.io.\" TTL: 30 (Proxy cilium.io. A,AAAA)")
+        XCTAssertEqual(
+            l7(.response, .dns(answer)).summary,
+            "DNS Answer \"1.1.1.1,2.2.2.2\" CNAMEs: \"x.cilium.io.\" TTL: 30 (Proxy cilium.io. A,AAAA)")
         var refused = q
         refused.rcode = 5
-        XCTAssertEqual(l7(.response, .dns(refused)).summary, "DNS Answer RCode: REFUSED TTL: 0 (Proxy cilium.io. A,AAAA)")
+        XCTAssertEqual(
+            l7(.response, .dns(refused)).summary, "DNS Answer RCode: REFUSED TTL: 0 (Proxy cilium.io. A,AAAA)")
         var empty = q
         empty.observationSource = ""
         XCTAssertEqual(l7(.response, .dns(empty)).summary, "DNS Answer \"\" TTL: 0 (Query cilium.io. A,AAAA)")

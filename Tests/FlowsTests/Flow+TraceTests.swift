@@ -1,5 +1,6 @@
 import CSluiceShared
 import XCTest
+
 @testable import Flows
 
 /// The trace and policy-verdict records tc writes for allowed traffic (bpf/lib/trace.h), decoded
@@ -10,11 +11,14 @@ final class FlowTraceTests: XCTestCase {
     private let utc = PrintTimeZone.utc
 
     /// An L3/L4 record of a TCP packet between client:43210 and server:80 (`reply`: server to client).
-    private func record(event: sluice_event_type, verdict: sluice_verdict = SLUICE_VERDICT_FORWARDED,
-                        flags: Int32, reply: Bool, direction: sluice_direction,
-                        _ extra: (UnsafeMutablePointer<sluice_flow>) -> Void) -> Flow {
+    private func record(
+        event: sluice_event_type, verdict: sluice_verdict = SLUICE_VERDICT_FORWARDED,
+        flags: Int32, reply: Bool, direction: sluice_direction,
+        _ extra: (UnsafeMutablePointer<sluice_flow>) -> Void
+    ) -> Flow {
         FlowFixtures.record { rec in
-            let (from, to) = reply ? (FlowFixtures.server, FlowFixtures.client) : (FlowFixtures.client, FlowFixtures.server)
+            let (from, to) =
+                reply ? (FlowFixtures.server, FlowFixtures.client) : (FlowFixtures.client, FlowFixtures.server)
             rec.pointee.time_ns = FlowFixtures.mono(seconds: 3, millis: 0)
             rec.pointee.src_identity = from.identity
             rec.pointee.dst_identity = to.identity
@@ -37,8 +41,10 @@ final class FlowTraceTests: XCTestCase {
         }.1
     }
 
-    private func trace(_ point: sluice_trace_point, _ reason: sluice_trace_reason, flags: Int32, reply: Bool = false,
-                       direction: sluice_direction = SLUICE_DIR_EGRESS) -> Flow {
+    private func trace(
+        _ point: sluice_trace_point, _ reason: sluice_trace_reason, flags: Int32, reply: Bool = false,
+        direction: sluice_direction = SLUICE_DIR_EGRESS
+    ) -> Flow {
         record(event: SLUICE_EVENT_TRACE, flags: flags, reply: reply, direction: direction) { rec in
             rec.pointee.trace_point = UInt8(point.rawValue)
             rec.pointee.trace_reason = UInt8(reason.rawValue)
@@ -47,27 +53,31 @@ final class FlowTraceTests: XCTestCase {
 
     func testTraceToEndpointPrintsLikeHubble() throws {
         let syn = trace(SLUICE_TRACE_TO_ENDPOINT, SLUICE_TRACE_REASON_NEW, flags: SLUICE_TCP_SYN)
-        XCTAssertEqual(FlowPrinter.compact(syn, timeZone: utc),
-                       "Aug  1 10:00:03.000: default/client-7d9f:43210 (ID:11231) -> default/server-5c6b:80 (ID:22411) "
-                       + "to-endpoint FORWARDED (TCP Flags: SYN)")
-        XCTAssertEqual(FlowPrinter.json(syn),
-                       "{\"flow\":{\"time\":\"2026-08-01T10:00:03Z\",\"verdict\":\"FORWARDED\","
-                       + "\"IP\":{\"source\":\"10.0.1.23\",\"destination\":\"10.0.2.45\",\"ipVersion\":\"IPv4\"},"
-                       + "\"l4\":{\"TCP\":{\"source_port\":43210,\"destination_port\":80,\"flags\":{\"SYN\":true}}},"
-                       + "\"source\":{\"ID\":1203,\"identity\":11231,\"namespace\":\"default\","
-                       + "\"labels\":[\"k8s:app=client\",\"k8s:io.kubernetes.pod.namespace=default\"],\"pod_name\":\"client-7d9f\"},"
-                       + "\"destination\":{\"ID\":877,\"identity\":22411,\"namespace\":\"default\","
-                       + "\"labels\":[\"k8s:app=server\",\"k8s:io.kubernetes.pod.namespace=default\"],\"pod_name\":\"server-5c6b\"},"
-                       + "\"Type\":\"L3_L4\",\"node_name\":\"kind-worker\",\"event_type\":{\"type\":4},"
-                       + "\"traffic_direction\":\"EGRESS\",\"trace_observation_point\":\"TO_ENDPOINT\",\"trace_reason\":\"NEW\","
-                       + "\"is_reply\":false,\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"kind-worker\","
-                       + "\"time\":\"2026-08-01T10:00:03Z\"}")
+        XCTAssertEqual(
+            FlowPrinter.compact(syn, timeZone: utc),
+            "Aug  1 10:00:03.000: default/client-7d9f:43210 (ID:11231) -> default/server-5c6b:80 (ID:22411) "
+                + "to-endpoint FORWARDED (TCP Flags: SYN)")
+        XCTAssertEqual(
+            FlowPrinter.json(syn),
+            "{\"flow\":{\"time\":\"2026-08-01T10:00:03Z\",\"verdict\":\"FORWARDED\","
+                + "\"IP\":{\"source\":\"10.0.1.23\",\"destination\":\"10.0.2.45\",\"ipVersion\":\"IPv4\"},"
+                + "\"l4\":{\"TCP\":{\"source_port\":43210,\"destination_port\":80,\"flags\":{\"SYN\":true}}},"
+                + "\"source\":{\"ID\":1203,\"identity\":11231,\"namespace\":\"default\","
+                + "\"labels\":[\"k8s:app=client\",\"k8s:io.kubernetes.pod.namespace=default\"],\"pod_name\":\"client-7d9f\"},"
+                + "\"destination\":{\"ID\":877,\"identity\":22411,\"namespace\":\"default\","
+                + "\"labels\":[\"k8s:app=server\",\"k8s:io.kubernetes.pod.namespace=default\"],\"pod_name\":\"server-5c6b\"},"
+                + "\"Type\":\"L3_L4\",\"node_name\":\"kind-worker\",\"event_type\":{\"type\":4},"
+                + "\"traffic_direction\":\"EGRESS\",\"trace_observation_point\":\"TO_ENDPOINT\",\"trace_reason\":\"NEW\","
+                + "\"is_reply\":false,\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"kind-worker\","
+                + "\"time\":\"2026-08-01T10:00:03Z\"}")
 
-        let synAck = trace(SLUICE_TRACE_TO_ENDPOINT, SLUICE_TRACE_REASON_REPLY, flags: SLUICE_TCP_SYN | SLUICE_TCP_ACK,
-                           reply: true, direction: SLUICE_DIR_INGRESS)
-        XCTAssertEqual(FlowPrinter.compact(synAck, timeZone: utc),
-                       "Aug  1 10:00:03.000: default/client-7d9f:43210 (ID:11231) <- default/server-5c6b:80 (ID:22411) "
-                       + "to-endpoint FORWARDED (TCP Flags: SYN, ACK)")
+        let synAck = trace(
+            SLUICE_TRACE_TO_ENDPOINT, SLUICE_TRACE_REASON_REPLY, flags: SLUICE_TCP_SYN | SLUICE_TCP_ACK,
+            reply: true, direction: SLUICE_DIR_INGRESS)
+        XCTAssertEqual(
+            FlowPrinter.compact(synAck, timeZone: utc),
+            "Aug  1 10:00:03.000: default/client-7d9f:43210 (ID:11231) <- default/server-5c6b:80 (ID:22411) "
+                + "to-endpoint FORWARDED (TCP Flags: SYN, ACK)")
         XCTAssertTrue(FlowPrinter.json(synAck).contains("\"trace_reason\":\"REPLY\",\"is_reply\":true"))
     }
 
@@ -81,20 +91,29 @@ final class FlowTraceTests: XCTestCase {
     }
 
     func testPolicyVerdictPrintsItsMatchType() throws {
-        let flow = record(event: SLUICE_EVENT_POLICY_VERDICT, flags: SLUICE_TCP_SYN, reply: false,
-                          direction: SLUICE_DIR_INGRESS) { $0.pointee.policy_match = UInt8(SLUICE_POLICY_MATCH_L3_L4.rawValue) }
-        XCTAssertEqual(FlowPrinter.compact(flow, timeZone: utc),
-                       "Aug  1 10:00:03.000: default/client-7d9f:43210 (ID:11231) -> default/server-5c6b:80 (ID:22411) "
-                       + "policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)")
+        let flow = record(
+            event: SLUICE_EVENT_POLICY_VERDICT, flags: SLUICE_TCP_SYN, reply: false,
+            direction: SLUICE_DIR_INGRESS
+        ) { $0.pointee.policy_match = UInt8(SLUICE_POLICY_MATCH_L3_L4.rawValue) }
+        XCTAssertEqual(
+            FlowPrinter.compact(flow, timeZone: utc),
+            "Aug  1 10:00:03.000: default/client-7d9f:43210 (ID:11231) -> default/server-5c6b:80 (ID:22411) "
+                + "policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)")
         let json = FlowPrinter.json(flow)
-        XCTAssertTrue(json.contains("\"event_type\":{\"type\":5},\"traffic_direction\":\"INGRESS\",\"policy_match_type\":2,"
-                                    + "\"is_reply\":false"), json)
+        XCTAssertTrue(
+            json.contains(
+                "\"event_type\":{\"type\":5},\"traffic_direction\":\"INGRESS\",\"policy_match_type\":2,"
+                    + "\"is_reply\":false"), json)
         XCTAssertFalse(json.contains("trace_observation_point"), json)
-        let redirected = record(event: SLUICE_EVENT_POLICY_VERDICT, verdict: SLUICE_VERDICT_REDIRECTED, flags: SLUICE_TCP_SYN,
-                                reply: false, direction: SLUICE_DIR_EGRESS) {
+        let redirected = record(
+            event: SLUICE_EVENT_POLICY_VERDICT, verdict: SLUICE_VERDICT_REDIRECTED, flags: SLUICE_TCP_SYN,
+            reply: false, direction: SLUICE_DIR_EGRESS
+        ) {
             $0.pointee.policy_match = UInt8(SLUICE_POLICY_MATCH_L4_ONLY.rawValue)
         }
-        XCTAssertTrue(FlowPrinter.compact(redirected, timeZone: utc).hasSuffix("policy-verdict:L4-Only EGRESS ALLOWED (TCP Flags: SYN)"))
+        XCTAssertTrue(
+            FlowPrinter.compact(redirected, timeZone: utc).hasSuffix(
+                "policy-verdict:L4-Only EGRESS ALLOWED (TCP Flags: SYN)"))
         let names = (0...7).map { Flow.policyMatchName(UInt32($0)) }
         XCTAssertEqual(names, ["none", "L3-Only", "L3-L4", "L4-Only", "all", "L3-Proto", "Proto-Only", "7"])
     }
@@ -103,7 +122,9 @@ final class FlowTraceTests: XCTestCase {
     func testTraceFieldsRoundTripThroughJSON() throws {
         let flows = [
             trace(SLUICE_TRACE_TO_PROXY, SLUICE_TRACE_REASON_NEW, flags: SLUICE_TCP_SYN),
-            record(event: SLUICE_EVENT_POLICY_VERDICT, flags: SLUICE_TCP_SYN, reply: false, direction: SLUICE_DIR_EGRESS) {
+            record(
+                event: SLUICE_EVENT_POLICY_VERDICT, flags: SLUICE_TCP_SYN, reply: false, direction: SLUICE_DIR_EGRESS
+            ) {
                 $0.pointee.policy_match = UInt8(SLUICE_POLICY_MATCH_ALL.rawValue)
             },
         ]

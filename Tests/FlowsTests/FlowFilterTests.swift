@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Flows
 
 /// Truth tables for `FlowFilter` over the §5.4 example flows:
@@ -7,8 +8,10 @@ import XCTest
 final class FlowFilterTests: XCTestCase {
     private let flows = FlowFixtures.compactExamples
 
-    private func selected(_ options: [(FlowFilter.Option, String)], negated: Bool = false,
-                          file: StaticString = #filePath, line: UInt = #line) -> [Int] {
+    private func selected(
+        _ options: [(FlowFilter.Option, String)], negated: Bool = false,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> [Int] {
         var filter = FlowFilter(negated: negated)
         do {
             for (option, value) in options { try filter.add(option, value) }
@@ -83,14 +86,16 @@ final class FlowFilterTests: XCTestCase {
 
     func testNotInvertsTheWholeFilter() {
         XCTAssertEqual(selected([(.verdict, "DROPPED")], negated: true), [0, 1, 3, 4, 5])
-        XCTAssertEqual(selected([(.pod, "kube-system/"), (.verdict, "DROPPED")], negated: true),
-                       [0, 1, 2, 3, 4, 5, 7, 8])
+        XCTAssertEqual(
+            selected([(.pod, "kube-system/"), (.verdict, "DROPPED")], negated: true),
+            [0, 1, 2, 3, 4, 5, 7, 8])
         var whitelist = FlowFilter()
         var blacklist = FlowFilter(negated: true)
         XCTAssertNoThrow(try whitelist.add(.type, "l7"))
         XCTAssertNoThrow(try blacklist.add(.protocol, "dns"))
-        XCTAssertEqual(flows.indices.filter { whitelist.matches(flows[$0]) && blacklist.matches(flows[$0]) },
-                       [0, 1, 2, 3])
+        XCTAssertEqual(
+            flows.indices.filter { whitelist.matches(flows[$0]) && blacklist.matches(flows[$0]) },
+            [0, 1, 2, 3])
     }
 
     func testPortsIPsIdentitiesDirectionLabels() {

@@ -1,6 +1,7 @@
 import CSluiceShared
-@testable import Flows
 import SluiceModel
+
+@testable import Flows
 
 /// Shared values for the Flows tests: the endpoints of reference §5.3/§5.4 and record builders that go through
 /// `FlowRecordWriter` and `Flow.decode`, as the proxy and `sluice observe` do.
@@ -21,9 +22,10 @@ enum FlowFixtures {
         id: 3001, namespace: "kube-system", pod: "coredns-6f6b", ipv4: "10.0.0.91", identity: 48125,
         labels: ["k8s:k8s-app=kube-dns"])
 
-    static let directory = EndpointDirectory(file: .init(
-        nodeName: "kind-worker", endpoints: [client, server, coredns],
-        identities: [.init(identity: 16_777_217, labels: ["cidr:1.2.3.4/32", "reserved:world"])]))
+    static let directory = EndpointDirectory(
+        file: .init(
+            nodeName: "kind-worker", endpoints: [client, server, coredns],
+            identities: [.init(identity: 16_777_217, labels: ["cidr:1.2.3.4/32", "reserved:world"])]))
 
     /// IPv4 text to the network-order value the record stores.
     static func ip(_ text: String) -> UInt32 { IPv4Address(text)?.networkOrder ?? 0 }
@@ -33,13 +35,16 @@ enum FlowFixtures {
         monotonicBase + seconds * 1_000_000_000 + millis * 1_000_000
     }
 
-    static func common(_ verdict: Flow.Verdict, from a: EndpointDirectory.Endpoint, _ sport: UInt16,
-                       to b: EndpointDirectory.Endpoint, _ dport: UInt16, time: UInt64,
-                       proto: UInt8 = FlowCommon.tcp, direction: Flow.TrafficDirection = .ingress,
-                       local: Bool = true) -> FlowCommon {
-        FlowCommon(timeNs: time, verdict: verdict, direction: direction, srcIP: ip(a.ipv4), dstIP: ip(b.ipv4),
-                   srcPort: sport, dstPort: dport, l4Proto: proto, srcIdentity: a.identity, dstIdentity: b.identity,
-                   srcEndpoint: local ? a.id : 0, dstEndpoint: local ? b.id : 0)
+    static func common(
+        _ verdict: Flow.Verdict, from a: EndpointDirectory.Endpoint, _ sport: UInt16,
+        to b: EndpointDirectory.Endpoint, _ dport: UInt16, time: UInt64,
+        proto: UInt8 = FlowCommon.tcp, direction: Flow.TrafficDirection = .ingress,
+        local: Bool = true
+    ) -> FlowCommon {
+        FlowCommon(
+            timeNs: time, verdict: verdict, direction: direction, srcIP: ip(a.ipv4), dstIP: ip(b.ipv4),
+            srcPort: sport, dstPort: dport, l4Proto: proto, srcIdentity: a.identity, dstIdentity: b.identity,
+            srcEndpoint: local ? a.id : 0, dstEndpoint: local ? b.id : 0)
     }
 
     /// Runs `write` on a zeroed record whose `commit` is preset to a marker, checks the marker survived, decodes.
@@ -50,28 +55,34 @@ enum FlowFixtures {
         return (rec, Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offsetNs))
     }
 
-    static func http(_ common: FlowCommon, _ type: Flow.L7FlowType, method: String, path: String,
-                     code: UInt16 = 0, latencyNs: UInt64 = 0, authority: String = "server.default",
-                     proto: Flow.L7Protocol = .http11) -> Flow {
+    static func http(
+        _ common: FlowCommon, _ type: Flow.L7FlowType, method: String, path: String,
+        code: UInt16 = 0, latencyNs: UInt64 = 0, authority: String = "server.default",
+        proto: Flow.L7Protocol = .http11
+    ) -> Flow {
         record { p in
             bytes(method) { m in
                 bytes(authority) { a in
                     bytes(path) { pa in
-                        FlowRecordWriter.writeHTTP(p, common: common, l7Type: type, method: m, scheme: "http",
-                                                   authority: a, path: pa, code: code, latencyNs: latencyNs,
-                                                   proto: proto)
+                        FlowRecordWriter.writeHTTP(
+                            p, common: common, l7Type: type, method: m, scheme: "http",
+                            authority: a, path: pa, code: code, latencyNs: latencyNs,
+                            proto: proto)
                     }
                 }
             }
         }.1
     }
 
-    static func dns(_ common: FlowCommon, _ type: Flow.L7FlowType, query: String, rcode: UInt16 = 0, ttl: UInt32 = 0,
-                    ips: [String] = [], rrtypes: DNSAnswerTypes = []) -> Flow {
+    static func dns(
+        _ common: FlowCommon, _ type: Flow.L7FlowType, query: String, rcode: UInt16 = 0, ttl: UInt32 = 0,
+        ips: [String] = [], rrtypes: DNSAnswerTypes = []
+    ) -> Flow {
         record { p in
             bytes(query) { q in
-                FlowRecordWriter.writeDNS(p, common: common, l7Type: type, query: q, qtype: 1, rcode: rcode, ttl: ttl,
-                                          rrtypes: rrtypes, latencyNs: 0)
+                FlowRecordWriter.writeDNS(
+                    p, common: common, l7Type: type, query: q, qtype: 1, rcode: rcode, ttl: ttl,
+                    rrtypes: rrtypes, latencyNs: 0)
             }
             for a in ips { FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: ip(a)) }
         }.1
@@ -89,12 +100,14 @@ enum FlowFixtures {
         deniedResponse.verdict = .forwarded
         var respCommon = req.swapped()
         respCommon.timeNs = mono(millis: 127)
-        var dnsReq = common(.forwarded, from: client, 51515, to: coredns, 53, time: mono(seconds: 1, millis: 0),
-                            proto: FlowCommon.udp, direction: .egress)
+        var dnsReq = common(
+            .forwarded, from: client, 51515, to: coredns, 53, time: mono(seconds: 1, millis: 0),
+            proto: FlowCommon.udp, direction: .egress)
         var dnsResp = dnsReq.swapped()
         dnsResp.timeNs = mono(seconds: 1, millis: 4)
-        let dnsDenied = common(.dropped, from: client, 51516, to: coredns, 53, time: mono(seconds: 1, millis: 200),
-                               proto: FlowCommon.udp, direction: .egress)
+        let dnsDenied = common(
+            .dropped, from: client, 51516, to: coredns, 53, time: mono(seconds: 1, millis: 200),
+            proto: FlowCommon.udp, direction: .egress)
         var syn = common(.dropped, from: client, 43212, to: server, 8080, time: mono(seconds: 2, millis: 500))
         syn.tcpFlags = .syn
         syn.dropReason = .policyDenied

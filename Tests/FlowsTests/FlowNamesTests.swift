@@ -1,30 +1,34 @@
 import CSluiceShared
 import Foundation
-import XCTest
-@testable import Flows
 import SluiceModel
+import XCTest
+
+@testable import Flows
 
 /// `source_names` / `destination_names` from the agent's toFQDNs cache file, as Hubble fills them
 /// from its DNS cache: decoded, printed (JSON and compact) and filtered (`--fqdn`, `--from-fqdn`,
 /// `--to-fqdn`).
 final class FlowNamesTests: XCTestCase {
     /// The agent's `fqdn.json` (FQDNCache.encoded()): two names share 93.184.216.34.
-    static let cacheFile = Array("""
+    static let cacheFile = Array(
+        """
         {"names":{"API.Example.com.":{"93.184.216.34":{"expiresNs":1,"lastSeenNs":1}},\
         "cdn.example.com.":{"93.184.216.34":{"expiresNs":2,"lastSeenNs":2},"93.184.216.35":{"expiresNs":2,"lastSeenNs":2}},\
         "bad.example.com.":{"not-an-ip":{"expiresNs":2,"lastSeenNs":2}}},"version":1}
         """.utf8)
 
-    private let world = EndpointDirectory.Endpoint(id: 0, namespace: "", pod: "", ipv4: "93.184.216.34",
-                                                   identity: 0x0180_0001, labels: [])
+    private let world = EndpointDirectory.Endpoint(
+        id: 0, namespace: "", pod: "", ipv4: "93.184.216.34",
+        identity: 0x0180_0001, labels: [])
 
     private func egressFlow(to address: String) throws -> Flow {
         let names = try XCTUnwrap(EndpointDirectory.namesFromFQDNCache(json: Self.cacheFile))
         let directory = FlowFixtures.directory.withNames(names)
         var target = world
         target.ipv4 = address
-        let common = FlowFixtures.common(.forwarded, from: FlowFixtures.client, 40000, to: target, 443,
-                                         time: FlowFixtures.mono(millis: 5), direction: .egress, local: false)
+        let common = FlowFixtures.common(
+            .forwarded, from: FlowFixtures.client, 40000, to: target, 443,
+            time: FlowFixtures.mono(millis: 5), direction: .egress, local: false)
         var rec = sluice_flow()
         withUnsafeMutablePointer(to: &rec) { FlowRecordWriter.writeL3L4($0, common: common) }
         return Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: FlowFixtures.offsetNs)
@@ -48,12 +52,14 @@ final class FlowNamesTests: XCTestCase {
     func testJSONAndCompactShowTheNames() throws {
         let f = try egressFlow(to: "93.184.216.34")
         let json = FlowPrinter.json(f)
-        XCTAssertTrue(json.contains(#""node_name":"kind-worker","destination_names":["api.example.com","cdn.example.com"]"#),
-                      json)
+        XCTAssertTrue(
+            json.contains(#""node_name":"kind-worker","destination_names":["api.example.com","cdn.example.com"]"#),
+            json)
         XCTAssertFalse(json.contains("source_names"))
         let line = FlowPrinter.compact(f, timeZone: PrintTimeZone.utc)
-        XCTAssertTrue(line.contains("default/client-7d9f:40000 (ID:11231) <> api.example.com,cdn.example.com:443 (ID:25165825)"),
-                      line)
+        XCTAssertTrue(
+            line.contains("default/client-7d9f:40000 (ID:11231) <> api.example.com,cdn.example.com:443 (ID:25165825)"),
+            line)
     }
 
     func testFQDNFiltersUseHubblesPatterns() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Flows
 
 /// `-o json` against the three example lines of reference §5.3, parsed and compared field by field. The lines'
@@ -15,20 +16,24 @@ final class FlowPrinterJSONTests: XCTestCase {
     /// The three flows, from records (plus what a record cannot hold: headers, remote pods' names).
     private func flows() -> [Flow] {
         let f = FlowFixtures.self
-        var request = f.http(f.common(.forwarded, from: f.client, 43210, to: f.server, 80,
-                                      time: f.monotonicBase + 123_456_789), .request, method: "GET", path: "/public")
+        var request = f.http(
+            f.common(
+                .forwarded, from: f.client, 43210, to: f.server, 80,
+                time: f.monotonicBase + 123_456_789), .request, method: "GET", path: "/public")
         if case .http(var http)? = request.l7?.record {
             http.headers = [.init(key: "X-Request-Id", value: "4c1e")]
             request.l7?.record = .http(http)
         }
         request.source?.labels = ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=default"]
 
-        var dnsCommon = f.common(.forwarded, from: f.coredns, 53, to: f.client, 51515,
-                                 time: f.monotonicBase + 1_000_000_001, proto: FlowCommon.udp, direction: .egress)
+        var dnsCommon = f.common(
+            .forwarded, from: f.coredns, 53, to: f.client, 51515,
+            time: f.monotonicBase + 1_000_000_001, proto: FlowCommon.udp, direction: .egress)
         dnsCommon.srcEndpoint = 0
         var dns = f.dns(dnsCommon, .response, query: "cilium.io.", ttl: 300, ips: ["104.198.14.52"], rrtypes: .a)
-        dns.source = FlowEndpoint(identity: 48125, namespace: "kube-system", labels: ["k8s:k8s-app=kube-dns"],
-                                  podName: "coredns-6f6b")
+        dns.source = FlowEndpoint(
+            identity: 48125, namespace: "kube-system", labels: ["k8s:k8s-app=kube-dns"],
+            podName: "coredns-6f6b")
         dns.destination?.labels = ["k8s:app=client"]
 
         var syn = f.common(.dropped, from: f.client, 43212, to: f.server, 8080, time: f.mono(seconds: 2, millis: 500))
@@ -36,8 +41,9 @@ final class FlowPrinterJSONTests: XCTestCase {
         syn.tcpFlags = .syn
         syn.dropReason = .policyDenied
         var drop = f.record { FlowRecordWriter.writeL3L4Drop($0, common: syn) }.1
-        drop.source = FlowEndpoint(identity: 11231, namespace: "default", labels: ["k8s:app=client"],
-                                   podName: "client-7d9f")
+        drop.source = FlowEndpoint(
+            identity: 11231, namespace: "default", labels: ["k8s:app=client"],
+            podName: "client-7d9f")
         drop.destination?.labels = ["k8s:app=server"]
         return [request, dns, drop]
     }
@@ -54,9 +60,11 @@ final class FlowPrinterJSONTests: XCTestCase {
 
     func testFieldOrderFollowsProtoDeclaration() {
         let output = FlowPrinter.json(flows()[2])
-        let keys = ["\"time\"", "\"verdict\"", "\"drop_reason\"", "\"IP\"", "\"l4\"", "\"source\":{", "\"destination\":{",
-                    "\"Type\"", "\"node_name\"", "\"event_type\"", "\"traffic_direction\"", "\"drop_reason_desc\"",
-                    "\"Summary\""]
+        let keys = [
+            "\"time\"", "\"verdict\"", "\"drop_reason\"", "\"IP\"", "\"l4\"", "\"source\":{", "\"destination\":{",
+            "\"Type\"", "\"node_name\"", "\"event_type\"", "\"traffic_direction\"", "\"drop_reason_desc\"",
+            "\"Summary\"",
+        ]
         let positions = keys.compactMap { output.range(of: $0)?.lowerBound }
         XCTAssertEqual(positions.count, keys.count)
         XCTAssertEqual(positions, positions.sorted())

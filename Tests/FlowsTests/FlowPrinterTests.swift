@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Flows
 
 final class FlowPrinterTests: XCTestCase {
@@ -28,13 +29,17 @@ final class FlowPrinterTests: XCTestCase {
         f.source = FlowEndpoint(identity: 2, labels: ["reserved:world"])
         f.ip?.source = "1.2.3.4"
         let line = FlowPrinter.compact(f, timeZone: PrintTimeZone.fixed(secondsEastOfUTC: 3600), printNodeName: true)
-        XCTAssertEqual(line, "Aug  1 11:00:02.500 [kind-worker]: 1.2.3.4:43212 (world) <> "
-                       + "default/server-5c6b:8080 (ID:22411) Policy denied DROPPED (TCP Flags: SYN)")
+        XCTAssertEqual(
+            line,
+            "Aug  1 11:00:02.500 [kind-worker]: 1.2.3.4:43212 (world) <> "
+                + "default/server-5c6b:8080 (ID:22411) Policy denied DROPPED (TCP Flags: SYN)")
     }
 
     func testDict() {
         let block = FlowPrinter.dict(FlowFixtures.compactExamples[0], timeZone: utc)
-        XCTAssertEqual(block, """
+        XCTAssertEqual(
+            block,
+            """
               TIMESTAMP: Aug  1 10:00:00.123
                  SOURCE: default/client-7d9f:43210
             DESTINATION: default/server-5c6b:80

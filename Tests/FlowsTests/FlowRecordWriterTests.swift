@@ -1,5 +1,6 @@
 import CSluiceShared
 import XCTest
+
 @testable import Flows
 
 /// Writer → record → decode round trips.
@@ -9,10 +10,15 @@ final class FlowRecordWriterTests: XCTestCase {
     func testHTTPRequestRoundTrip() {
         let common = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 123))
         let (rec, flow) = F.record { p in
-            F.bytes("GET") { m in F.bytes("server.default:8080") { a in F.bytes("/public?x=1") { path in
-                FlowRecordWriter.writeHTTP(p, common: common, l7Type: .request, method: m, scheme: "http",
-                                           authority: a, path: path, code: 0, latencyNs: 0, proto: .http11)
-            } } }
+            F.bytes("GET") { m in
+                F.bytes("server.default:8080") { a in
+                    F.bytes("/public?x=1") { path in
+                        FlowRecordWriter.writeHTTP(
+                            p, common: common, l7Type: .request, method: m, scheme: "http",
+                            authority: a, path: path, code: 0, latencyNs: 0, proto: .http11)
+                    }
+                }
+            }
         }
         XCTAssertEqual(rec.commit, 0xC0FFEE, "the writer must not touch commit")
         XCTAssertEqual(flow.time, Flow.Timestamp(seconds: F.baseSeconds, nanos: 123_000_000))
@@ -24,12 +30,20 @@ final class FlowRecordWriterTests: XCTestCase {
         XCTAssertEqual(flow.nodeName, "kind-worker")
         XCTAssertEqual(flow.ip, Flow.IP(source: "10.0.1.23", destination: "10.0.2.45", ipVersion: .ipv4))
         XCTAssertEqual(flow.l4, .tcp(Flow.TCP(sourcePort: 43210, destinationPort: 80, flags: nil)))
-        XCTAssertEqual(flow.source, FlowEndpoint(id: 1203, identity: 11231, namespace: "default",
-                                                 labels: F.client.labels, podName: "client-7d9f"))
+        XCTAssertEqual(
+            flow.source,
+            FlowEndpoint(
+                id: 1203, identity: 11231, namespace: "default",
+                labels: F.client.labels, podName: "client-7d9f"))
         XCTAssertEqual(flow.source?.labels, ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=default"])
         XCTAssertEqual(flow.destination?.podName, "server-5c6b")
-        XCTAssertEqual(flow.l7, Flow.Layer7(type: .request, record: .http(Flow.HTTP(
-            method: "GET", url: "http://server.default:8080/public?x=1", protocol: "HTTP/1.1"))))
+        XCTAssertEqual(
+            flow.l7,
+            Flow.Layer7(
+                type: .request,
+                record: .http(
+                    Flow.HTTP(
+                        method: "GET", url: "http://server.default:8080/public?x=1", protocol: "HTTP/1.1"))))
         XCTAssertEqual(flow.l7?.http?.path, "/public")
         XCTAssertEqual(flow.dropReason, 0)
     }
@@ -38,8 +52,9 @@ final class FlowRecordWriterTests: XCTestCase {
         var common = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 127))
             .swapped()
         common.isReply = nil
-        let flow = F.http(common, .response, method: "GET", path: "/", code: 503, latencyNs: 12_345_678,
-                          proto: .http2)
+        let flow = F.http(
+            common, .response, method: "GET", path: "/", code: 503, latencyNs: 12_345_678,
+            proto: .http2)
         XCTAssertEqual(flow.isReply, true)
         XCTAssertEqual(flow.source?.podName, "server-5c6b")
         XCTAssertEqual(flow.ip?.source, "10.0.2.45")
@@ -54,10 +69,15 @@ final class FlowRecordWriterTests: XCTestCase {
         let longPath = "/" + String(repeating: "a", count: 500)
         let common = F.common(.forwarded, from: F.client, 1, to: F.server, 80, time: F.monotonicBase)
         let (rec, flow) = F.record { p in
-            F.bytes("VERYLONGMETHODNAME-XYZ") { m in F.bytes("server") { a in F.bytes(longPath) { path in
-                FlowRecordWriter.writeHTTP(p, common: common, l7Type: .request, method: m, scheme: "https",
-                                           authority: a, path: path, code: 0, latencyNs: 0, proto: .http10)
-            } } }
+            F.bytes("VERYLONGMETHODNAME-XYZ") { m in
+                F.bytes("server") { a in
+                    F.bytes(longPath) { path in
+                        FlowRecordWriter.writeHTTP(
+                            p, common: common, l7Type: .request, method: m, scheme: "https",
+                            authority: a, path: path, code: 0, latencyNs: 0, proto: .http10)
+                    }
+                }
+            }
         }
         XCTAssertEqual(Int(rec.l7.http.url_len), Int(SLUICE_HTTP_URL_MAX))
         XCTAssertEqual(flow.l7?.http?.url.utf8.count, Int(SLUICE_HTTP_URL_MAX))
@@ -68,12 +88,14 @@ final class FlowRecordWriterTests: XCTestCase {
 
     func testWriterClearsThePreviousRecord() {
         var rec = sluice_flow()
-        let dnsCommon = F.common(.forwarded, from: F.coredns, 53, to: F.client, 5353, time: F.monotonicBase,
-                                 proto: FlowCommon.udp)
+        let dnsCommon = F.common(
+            .forwarded, from: F.coredns, 53, to: F.client, 5353, time: F.monotonicBase,
+            proto: FlowCommon.udp)
         withUnsafeMutablePointer(to: &rec) { p in
             F.bytes("a-very-long-name.example.") { q in
-                FlowRecordWriter.writeDNS(p, common: dnsCommon, l7Type: .response, query: q, qtype: 1, rcode: 0,
-                                          ttl: 60, rrtypes: .a, latencyNs: 0)
+                FlowRecordWriter.writeDNS(
+                    p, common: dnsCommon, l7Type: .response, query: q, qtype: 1, rcode: 0,
+                    ttl: 60, rrtypes: .a, latencyNs: 0)
             }
             FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("1.1.1.1"))
             var drop = F.common(.dropped, from: F.client, 1, to: F.server, 2, time: 7)
@@ -104,16 +126,19 @@ final class FlowRecordWriterTests: XCTestCase {
     }
 
     func testDNSRoundTripWithBothAddressFamilies() {
-        var c = F.common(.forwarded, from: F.client, 51515, to: F.coredns, 53, time: F.monotonicBase,
-                         proto: FlowCommon.udp, direction: .egress).swapped()
+        var c = F.common(
+            .forwarded, from: F.client, 51515, to: F.coredns, 53, time: F.monotonicBase,
+            proto: FlowCommon.udp, direction: .egress
+        ).swapped()
         c.srcEndpoint = 0
         c.srcIP = F.ip("8.8.8.8")
         c.srcIdentity = 2
         let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
         let (_, flow) = F.record { p in
             F.bytes("cilium.io.") { q in
-                FlowRecordWriter.writeDNS(p, common: c, l7Type: .response, query: q, qtype: 28, rcode: 0, ttl: 30,
-                                          rrtypes: [.a, .aaaa, .cname], latencyNs: 1_000)
+                FlowRecordWriter.writeDNS(
+                    p, common: c, l7Type: .response, query: q, qtype: 28, rcode: 0, ttl: 30,
+                    rrtypes: [.a, .aaaa, .cname], latencyNs: 1_000)
             }
             XCTAssertTrue(FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("104.198.14.52")))
             v6.withUnsafeBytes { XCTAssertTrue(FlowRecordWriter.appendDNSAddress(p, ipv6: $0)) }
@@ -135,8 +160,9 @@ final class FlowRecordWriterTests: XCTestCase {
     }
 
     func testDNSRequestDropsResponseOnlyFields() {
-        let c = F.common(.dropped, from: F.client, 51516, to: F.coredns, 53, time: F.monotonicBase,
-                         proto: FlowCommon.udp, direction: .egress)
+        let c = F.common(
+            .dropped, from: F.client, 51516, to: F.coredns, 53, time: F.monotonicBase,
+            proto: FlowCommon.udp, direction: .egress)
         let flow = F.dns(c, .request, query: "evil.example.", rcode: 5, ttl: 9, ips: ["1.2.3.4"], rrtypes: .a)
         XCTAssertEqual(flow.l7?.dns, Flow.DNS(query: "evil.example.", qtypes: ["A"]))
         XCTAssertEqual(flow.verdict, .dropped)
@@ -161,22 +187,37 @@ final class FlowRecordWriterTests: XCTestCase {
     /// resolved through the directory; responses and unknown numbers name nothing.
     func testPolicyOfAnL7RequestIsNamedByDirectionAndVerdict() throws {
         let ref: UInt32 = 0x56E5_F879
-        let directory = EndpointDirectory(file: .init(
-            nodeName: "kind-worker", endpoints: [F.client, F.server], identities: [],
-            policies: [.init(ref: ref, kind: "CiliumNetworkPolicy", namespace: "backend", name: "backend-http-rules")]))
+        let directory = EndpointDirectory(
+            file: .init(
+                nodeName: "kind-worker", endpoints: [F.client, F.server], identities: [],
+                policies: [
+                    .init(ref: ref, kind: "CiliumNetworkPolicy", namespace: "backend", name: "backend-http-rules")
+                ]))
         let policy = Flow.Policy(name: "backend-http-rules", namespace: "backend", kind: "CiliumNetworkPolicy")
-        XCTAssertEqual(policy.labels, ["k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy",
-                                       "k8s:io.cilium.k8s.policy.name=backend-http-rules",
-                                       "k8s:io.cilium.k8s.policy.namespace=backend"])
-        func decoded(_ verdict: Flow.Verdict, _ direction: Flow.TrafficDirection, _ type: Flow.L7FlowType = .request,
-                     policyID: UInt32 = ref) -> Flow {
-            let common = F.common(verdict, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 1),
-                                  direction: direction)
+        XCTAssertEqual(
+            policy.labels,
+            [
+                "k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy",
+                "k8s:io.cilium.k8s.policy.name=backend-http-rules",
+                "k8s:io.cilium.k8s.policy.namespace=backend",
+            ])
+        func decoded(
+            _ verdict: Flow.Verdict, _ direction: Flow.TrafficDirection, _ type: Flow.L7FlowType = .request,
+            policyID: UInt32 = ref
+        ) -> Flow {
+            let common = F.common(
+                verdict, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 1),
+                direction: direction)
             var rec = sluice_flow()
-            F.bytes("POST") { m in F.bytes("server") { a in F.bytes("/post") { p in
-                FlowRecordWriter.writeHTTP(&rec, common: common, l7Type: type, method: m, scheme: "http", authority: a,
-                                           path: p, code: 0, latencyNs: 0, proto: .http11, policyID: policyID)
-            } } }
+            F.bytes("POST") { m in
+                F.bytes("server") { a in
+                    F.bytes("/post") { p in
+                        FlowRecordWriter.writeHTTP(
+                            &rec, common: common, l7Type: type, method: m, scheme: "http", authority: a,
+                            path: p, code: 0, latencyNs: 0, proto: .http11, policyID: policyID)
+                    }
+                }
+            }
             XCTAssertEqual(rec.l7.http.policy_id, policyID)
             return Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: F.offsetNs)
         }
@@ -190,18 +231,23 @@ final class FlowRecordWriterTests: XCTestCase {
         XCTAssertEqual(unknown.ingressDeniedBy, [], "a policy deleted since names nothing")
 
         let json = FlowPrinter.json(decoded(.dropped, .ingress))
-        XCTAssertTrue(json.contains(#","Summary":"HTTP/1.1 POST http://server/post","ingress_denied_by":[{"name":"#
-            + #""backend-http-rules","namespace":"backend","labels":["k8s:io.cilium.k8s.policy.derived-from="#
-            + #"CiliumNetworkPolicy","k8s:io.cilium.k8s.policy.name=backend-http-rules","#
-            + #""k8s:io.cilium.k8s.policy.namespace=backend"],"kind":"CiliumNetworkPolicy"}]}"#), json)
+        XCTAssertTrue(
+            json.contains(
+                #","Summary":"HTTP/1.1 POST http://server/post","ingress_denied_by":[{"name":"#
+                    + #""backend-http-rules","namespace":"backend","labels":["k8s:io.cilium.k8s.policy.derived-from="#
+                    + #"CiliumNetworkPolicy","k8s:io.cilium.k8s.policy.name=backend-http-rules","#
+                    + #""k8s:io.cilium.k8s.policy.namespace=backend"],"kind":"CiliumNetworkPolicy"}]}"#), json)
 
         var dnsRecord = sluice_flow()
-        let dnsCommon = F.common(.dropped, from: F.client, 5353, to: F.server, 53, time: F.mono(millis: 2),
-                                 proto: FlowCommon.udp, direction: .egress)
+        let dnsCommon = F.common(
+            .dropped, from: F.client, 5353, to: F.server, 53, time: F.mono(millis: 2),
+            proto: FlowCommon.udp, direction: .egress)
         F.bytes("evil.test.") { q in
-            FlowRecordWriter.writeDNS(&dnsRecord, common: dnsCommon, l7Type: .request, query: q, qtype: 1, rcode: 0,
-                                      ttl: 0, rrtypes: [], latencyNs: 0, policyID: ref)
+            FlowRecordWriter.writeDNS(
+                &dnsRecord, common: dnsCommon, l7Type: .request, query: q, qtype: 1, rcode: 0,
+                ttl: 0, rrtypes: [], latencyNs: 0, policyID: ref)
         }
-        XCTAssertEqual(Flow.decode(dnsRecord, directory: directory, monotonicToWallOffsetNs: 0).egressDeniedBy, [policy])
+        XCTAssertEqual(
+            Flow.decode(dnsRecord, directory: directory, monotonicToWallOffsetNs: 0).egressDeniedBy, [policy])
     }
 }

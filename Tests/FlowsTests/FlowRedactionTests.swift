@@ -1,13 +1,15 @@
 import CSluiceShared
 import XCTest
+
 @testable import Flows
 
 /// Hubble's redaction (FlowRedaction) where HTTP flows are written (FlowRecordWriter.writeHTTP):
 /// the query and fragment cut off, a userinfo password replaced by HUBBLE_REDACTED, nothing done
 /// unless redaction is enabled; header lists decide header values.
 final class FlowRedactionTests: XCTestCase {
-    private let common = FlowFixtures.common(.forwarded, from: FlowFixtures.client, 43210, to: FlowFixtures.server, 80,
-                                             time: FlowFixtures.mono(millis: 0))
+    private let common = FlowFixtures.common(
+        .forwarded, from: FlowFixtures.client, 43210, to: FlowFixtures.server, 80,
+        time: FlowFixtures.mono(millis: 0))
 
     private func url(path: String, authority: String = "server.default", _ redaction: FlowRedaction) -> String {
         let saved = FlowRedaction.current
@@ -22,17 +24,21 @@ final class FlowRedactionTests: XCTestCase {
         var r = FlowRedaction()
         r.urlQuery = true
         r.userInfo = true
-        XCTAssertEqual(url(path: "/get?token=secret", authority: "bob:pw@server.default", r),
-                       "http://bob:pw@server.default/get?token=secret", "not enabled: nothing redacted")
+        XCTAssertEqual(
+            url(path: "/get?token=secret", authority: "bob:pw@server.default", r),
+            "http://bob:pw@server.default/get?token=secret", "not enabled: nothing redacted")
         r.enabled = true
-        XCTAssertEqual(url(path: "/get?token=secret#frag", authority: "bob:pw@server.default", r),
-                       "http://bob:HUBBLE_REDACTED@server.default/get")
+        XCTAssertEqual(
+            url(path: "/get?token=secret#frag", authority: "bob:pw@server.default", r),
+            "http://bob:HUBBLE_REDACTED@server.default/get")
         XCTAssertEqual(url(path: "/a#b", r), "http://server.default/a")
-        XCTAssertEqual(url(path: "/plain", authority: "bob@server.default", r), "http://bob@server.default/plain",
-                       "no password: the user name stays")
+        XCTAssertEqual(
+            url(path: "/plain", authority: "bob@server.default", r), "http://bob@server.default/plain",
+            "no password: the user name stays")
         r.urlQuery = false
-        XCTAssertEqual(url(path: "/get?x=1", authority: "bob:pw@server.default", r),
-                       "http://bob:HUBBLE_REDACTED@server.default/get?x=1")
+        XCTAssertEqual(
+            url(path: "/get?x=1", authority: "bob:pw@server.default", r),
+            "http://bob:HUBBLE_REDACTED@server.default/get?x=1")
     }
 
     func testHeaderLists() {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Flows
 
 /// The `hubble observe` v1.19 additions: new filters, table output, time layouts, `--since`/`--until`
@@ -8,8 +9,10 @@ import XCTest
 final class ObserveCLITests: XCTestCase {
     private let flows = FlowFixtures.compactExamples
 
-    private func selected(_ options: [(FlowFilter.Option, String)], in flows: [Flow]? = nil,
-                          file: StaticString = #filePath, line: UInt = #line) -> [Int] {
+    private func selected(
+        _ options: [(FlowFilter.Option, String)], in flows: [Flow]? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> [Int] {
         let flows = flows ?? self.flows
         var filter = FlowFilter()
         do {
@@ -41,8 +44,9 @@ final class ObserveCLITests: XCTestCase {
         XCTAssertEqual(selected([(.toAllNamespaces, "")], in: set), Array(0...9))
         XCTAssertEqual(selected([(.allNamespaces, ""), (.pod, "core")], in: set), [4, 5, 6], "/core: any namespace")
         XCTAssertEqual(selected([(.pod, "core")], in: set), [], "without -A the namespace is default")
-        XCTAssertEqual(refused([(.allNamespaces, ""), (.fromAllNamespaces, "")]),
-                       "filters --all-namespaces and --from-all-namespaces cannot be combined")
+        XCTAssertEqual(
+            refused([(.allNamespaces, ""), (.fromAllNamespaces, "")]),
+            "filters --all-namespaces and --from-all-namespaces cannot be combined")
         XCTAssertNotNil(refused([(.namespace, "default"), (.allNamespaces, "")]))
         XCTAssertNotNil(refused([(.ip, "10.0.0.1"), (.toAllNamespaces, "")]))
         XCTAssertNil(refused([(.fromAllNamespaces, ""), (.toAllNamespaces, "")]))
@@ -118,15 +122,19 @@ final class ObserveCLITests: XCTestCase {
         ]
         XCTAssertEqual(lines, expected)
         let withNode = FlowPrinter.table([flows[8]], timeZone: .utc, printNodeName: true)
-        XCTAssertEqual(withNode, [
-            "TIMESTAMP             NODE          SOURCE                      DESTINATION                TYPE            VERDICT   SUMMARY",
-            "Aug  1 10:00:02.500   kind-worker   default/client-7d9f:43212   default/server-5c6b:8080   Policy denied   DROPPED   TCP Flags: SYN",
-        ])
+        XCTAssertEqual(
+            withNode,
+            [
+                "TIMESTAMP             NODE          SOURCE                      DESTINATION                TYPE            VERDICT   SUMMARY",
+                "Aug  1 10:00:02.500   kind-worker   default/client-7d9f:43212   default/server-5c6b:8080   Policy denied   DROPPED   TCP Flags: SYN",
+            ])
         XCTAssertEqual(FlowPrinter.table([], timeZone: .utc), [], "no flows, no header")
     }
 
     func testDictGolden() {
-        XCTAssertEqual(FlowPrinter.dict(flows[8], timeZone: .utc, printNodeName: true), """
+        XCTAssertEqual(
+            FlowPrinter.dict(flows[8], timeZone: .utc, printNodeName: true),
+            """
               TIMESTAMP: Aug  1 10:00:02.500
                    NODE: kind-worker
                  SOURCE: default/client-7d9f:43212
@@ -150,7 +158,8 @@ final class ObserveCLITests: XCTestCase {
         XCTAssertEqual(line(.rfc3339Milli), "2026-08-01T10:00:00.123Z")
         XCTAssertEqual(line(.rfc3339Micro), "2026-08-01T10:00:00.123450Z")
         XCTAssertEqual(line(.rfc3339Nano), "2026-08-01T10:00:00.12345Z")
-        XCTAssertEqual(line(.rfc3339Nano, .fixed(secondsEastOfUTC: -(5 * 3600 + 1800))), "2026-08-01T04:30:00.12345-05:30")
+        XCTAssertEqual(
+            line(.rfc3339Nano, .fixed(secondsEastOfUTC: -(5 * 3600 + 1800))), "2026-08-01T04:30:00.12345-05:30")
         XCTAssertEqual(line(.rfc1123Z), "Sat, 01 Aug 2026 10:00:00 +0000")
         XCTAssertEqual(line(.rfc1123Z, .fixed(secondsEastOfUTC: 7200)), "Sat, 01 Aug 2026 12:00:00 +0200")
     }
@@ -160,7 +169,10 @@ final class ObserveCLITests: XCTestCase {
         f.uuid = FlowUUID.make(seed: "b", seq: 7)
         f.emitter = .sluice
         let json = FlowPrinter.json(f)
-        XCTAssertTrue(json.hasPrefix("{\"flow\":{\"time\":\"2026-08-01T10:00:02.500Z\",\"uuid\":\"\(f.uuid)\",\"emitter\":{\"name\":\"Sluice\",\"version\":\"\(SluiceVersion.current)\"},\"verdict\":\"DROPPED\""), json)
+        XCTAssertTrue(
+            json.hasPrefix(
+                "{\"flow\":{\"time\":\"2026-08-01T10:00:02.500Z\",\"uuid\":\"\(f.uuid)\",\"emitter\":{\"name\":\"Sluice\",\"version\":\"\(SluiceVersion.current)\"},\"verdict\":\"DROPPED\""
+            ), json)
     }
 
     func testUUIDIsStableAndVersion8() {
@@ -185,11 +197,15 @@ final class ObserveCLITests: XCTestCase {
         XCTAssertEqual(ObserveTime.parse("1.5s", now: now), Flow.Timestamp(seconds: 1_785_578_398, nanos: 500_000_000))
         XCTAssertEqual(ObserveTime.parse("300ms", now: now), Flow.Timestamp(seconds: 1_785_578_399, nanos: 700_000_000))
         XCTAssertEqual(ObserveTime.parse("2026-08-01T10:00:00Z", now: .init()), now)
-        XCTAssertEqual(ObserveTime.parse("2026-08-01T12:00:00.5+02:00", now: .init()), Flow.Timestamp(seconds: 1_785_578_400, nanos: 500_000_000))
+        XCTAssertEqual(
+            ObserveTime.parse("2026-08-01T12:00:00.5+02:00", now: .init()),
+            Flow.Timestamp(seconds: 1_785_578_400, nanos: 500_000_000))
         XCTAssertEqual(ObserveTime.parse("2026-08-01T10:00:00", now: .init()), now)
         XCTAssertEqual(ObserveTime.parse("2026-08-01 10:00:00", now: .init()), now)
         XCTAssertEqual(ObserveTime.parse("2026-08-01", now: .init()), Flow.Timestamp(seconds: 1_785_542_400))
-        XCTAssertEqual(ObserveTime.parse("1970-01-01T00:00:00.1234567891Z", now: .init()), Flow.Timestamp(seconds: 0, nanos: 123_456_789))
+        XCTAssertEqual(
+            ObserveTime.parse("1970-01-01T00:00:00.1234567891Z", now: .init()),
+            Flow.Timestamp(seconds: 0, nanos: 123_456_789))
         for bad in ["", "1", "1x", "m", "yesterday", "2026-13-01", "2026-08-01T25:00:00Z", "2026-08-01T10:00:00Zjunk"] {
             XCTAssertNil(ObserveTime.parse(bad, now: now), bad)
         }

@@ -1,7 +1,7 @@
+import SluiceModel
 import XCTest
 
 @testable import HTTP1
-import SluiceModel
 
 /// The byte classes and list splitting the parser relies on, checked against their RFC definitions.
 final class ASCIITests: XCTestCase {

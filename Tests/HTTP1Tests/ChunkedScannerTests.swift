@@ -47,13 +47,15 @@ final class ChunkedScannerTests: XCTestCase {
     }
 
     func testSeveralChunksHexSizesAndLeadingZeros() {
-        let body = "a\r\n0123456789\r\n00B\r\nhello world\r\n1F\r\n" + String(repeating: "x", count: 31)
+        let body =
+            "a\r\n0123456789\r\n00B\r\nhello world\r\n1F\r\n" + String(repeating: "x", count: 31)
             + "\r\n000\r\n\r\n"
         assertBody(body, endsAt: body.utf8.count)
     }
 
     func testExtensionsAndTrailers() {
-        let body = "4;name=value;flag\r\nwiki\r\n5 ; x=\"q \\\" s\"\r\npedia\r\n0;last\r\n"
+        let body =
+            "4;name=value;flag\r\nwiki\r\n5 ; x=\"q \\\" s\"\r\npedia\r\n0;last\r\n"
             + "Expires: never\r\nX-Checksum:\tabc \r\n\r\n"
         assertBody(body, endsAt: body.utf8.count)
         assertBody("0\r\nX:\r\n\r\nrest", endsAt: 9)

@@ -76,18 +76,21 @@ final class HTTP1ParserTests: XCTestCase {
 
     func testTransferEncoding() {
         let line = "POST / HTTP/1.1\r\n\(host)"
-        assertRequestError(line + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-                           .transferEncodingWithContentLength)
-        assertRequestError(line + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-                           .transferEncodingWithContentLength)
+        assertRequestError(
+            line + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            .transferEncodingWithContentLength)
+        assertRequestError(
+            line + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            .transferEncodingWithContentLength)
         assertRequestError("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .transferEncodingInHTTP10)
         assertRequestError(line + "Transfer-Encoding: gzip\r\n\r\n", .unsupportedTransferEncoding)
         assertRequestError(line + "Transfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding)
         assertRequestError(line + "Transfer-Encoding: chunked, identity\r\n\r\n", .unsupportedTransferEncoding)
         assertRequestError(line + "Transfer-Encoding: xchunked\r\n\r\n", .unsupportedTransferEncoding)
         assertRequestError(line + "Transfer-Encoding: chunked, chunked\r\n\r\n", .badTransferEncoding)
-        assertRequestError(line + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-                           .badTransferEncoding)
+        assertRequestError(
+            line + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            .badTransferEncoding)
         assertRequestError(line + "Transfer-Encoding:\r\n\r\n", .badTransferEncoding)
         assertRequestError(line + "Transfer-Encoding: ,\r\n\r\n", .badTransferEncoding)
         XCTAssertEqual(ParseError.unsupportedTransferEncoding.status, 501)
@@ -141,10 +144,12 @@ final class HTTP1ParserTests: XCTestCase {
         assertResponseError("HTTP/1.1 200 OK\r\nX: y\r\n z\r\n\r\n", .obsFold)
         assertResponseError("HTTP/1.1 200 OK\r\nX: \0\r\n\r\n", .badFieldValue)
         assertResponseError("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", .badContentLength)
-        assertResponseError("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                            .conflictingContentLength)
-        assertResponseError("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n",
-                            .transferEncodingWithContentLength)
+        assertResponseError(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            .conflictingContentLength)
+        assertResponseError(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n",
+            .transferEncodingWithContentLength)
         assertResponseError("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", .transferEncodingInHTTP10)
         assertResponseError("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", .badTransferEncoding)
         // Malformed framing is rejected even when the status means "no body".

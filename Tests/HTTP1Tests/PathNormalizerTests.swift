@@ -30,8 +30,10 @@ final class PathNormalizerTests: XCTestCase {
     }
 
     func testCanonicalPathsAreUnchanged() {
-        for path in ["/", "/anything/public/x", "/a/b/", "/a.b/c..d/.e", "/.well-known/x", "/a?x=/../%2F#",
-                     "/a/b?q=%zz", "*", "example.com:443", "/a%20b", "/%C3%A9"] where !path.contains("#") {
+        for path in [
+            "/", "/anything/public/x", "/a/b/", "/a.b/c..d/.e", "/.well-known/x", "/a?x=/../%2F#",
+            "/a/b?q=%zz", "*", "example.com:443", "/a%20b", "/%C3%A9",
+        ] where !path.contains("#") {
             XCTAssertEqual(normalize(path), .unchanged, path)
         }
     }
@@ -106,14 +108,18 @@ final class PathNormalizerTests: XCTestCase {
     /// normalise to fixed points.
     func testRandomTargetsAreSafe() {
         var rng = SystemRandomNumberGenerator()
-        let pieces = ["/", ".", "..", "%2e", "%2E", "%2f", "%5C", "%", "%4", "%41", "%zz", "\\", "?", "#", "a", "~", "%00"]
+        let pieces = [
+            "/", ".", "..", "%2e", "%2E", "%2f", "%5C", "%", "%4", "%41", "%zz", "\\", "?", "#", "a", "~", "%00",
+        ]
         for _ in 0..<20_000 {
             var path = Bool.random(using: &rng) ? "/" : ""
             for _ in 0..<Int.random(in: 0...10, using: &rng) { path += pieces.randomElement(using: &rng)! }
             switch normalize(path) {
             case .normalized(let out), .redirect(let out):
                 XCTAssertLessThanOrEqual(out.utf8.count, path.utf8.count + 1, path)
-                if case .normalized = normalize(path) { XCTAssertEqual(normalize(out), .unchanged, "\(path) -> \(out)") }
+                if case .normalized = normalize(path) {
+                    XCTAssertEqual(normalize(out), .unchanged, "\(path) -> \(out)")
+                }
             case .unchanged, .error:
                 break
             }

@@ -6,8 +6,10 @@ import XCTest
 /// split of each fixture.
 final class RequestHeadChecksTests: XCTestCase {
     func testIdenticalContentLengthsAreOneValueAndMarkedRepeated() {
-        for text in ["POST / HTTP/1.1\r\nhost: b\r\ncontent-length: 3\r\ncontent-length: 3\r\n\r\n",
-                     "POST / HTTP/1.1\r\nhost: b\r\ncontent-length: 3, 3\r\n\r\n"] {
+        for text in [
+            "POST / HTTP/1.1\r\nhost: b\r\ncontent-length: 3\r\ncontent-length: 3\r\n\r\n",
+            "POST / HTTP/1.1\r\nhost: b\r\ncontent-length: 3, 3\r\n\r\n",
+        ] {
             let head = assertRequestEverySplit(Array(ascii: text))
             XCTAssertEqual(head.framing, .contentLength(3))
             XCTAssertTrue(head.contentLengthRepeated)
@@ -35,7 +37,8 @@ final class RequestHeadChecksTests: XCTestCase {
     func testFirstUnderscoreField() {
         let bytes = Array(ascii: "GET / HTTP/1.1\r\nhost: b\r\nx-role: a\r\nx_role: admin\r\n\r\n")
         let head = assertRequestEverySplit(bytes)
-        XCTAssertEqual(bytes.withUnsafeBytes { head.firstUnderscoreField(in: $0) }.map { bytes.text($0.name) }, "x_role")
+        XCTAssertEqual(
+            bytes.withUnsafeBytes { head.firstUnderscoreField(in: $0) }.map { bytes.text($0.name) }, "x_role")
         let clean = Array(ascii: "GET / HTTP/1.1\r\nhost: b\r\nx-role: a\r\n\r\n")
         let cleanHead = assertRequestEverySplit(clean)
         XCTAssertNil(clean.withUnsafeBytes { cleanHead.firstUnderscoreField(in: $0) })

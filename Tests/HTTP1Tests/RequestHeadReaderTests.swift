@@ -15,8 +15,11 @@ final class RequestHeadReaderTests: XCTestCase {
         var n = 0
         while n < bytes.count {
             n = min(n + step, bytes.count)
-            let result = bytes.withUnsafeBytes { reader.parse(UnsafeRawBufferPointer(rebasing: $0[..<n]),
-                                                              into: &head, limits: limits) }
+            let result = bytes.withUnsafeBytes {
+                reader.parse(
+                    UnsafeRawBufferPointer(rebasing: $0[..<n]),
+                    into: &head, limits: limits)
+            }
             if result != .needMore { return (result, n, head, reader.work) }
         }
         return (.needMore, n, head, reader.work)

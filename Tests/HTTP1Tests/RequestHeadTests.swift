@@ -5,18 +5,21 @@ import XCTest
 /// Valid request fixtures, byte-exact, each also fed split at every byte offset.
 final class RequestHeadTests: XCTestCase {
     func testGETWithHeaders() {
-        let bytes = Array(ascii:
-            "GET /index.html?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: curl/8.0\r\n"
-            + "Accept: */*\r\nX-Empty:\r\nX-Spaces: \t padded  value \t \r\n\r\n")
+        let bytes = Array(
+            ascii:
+                "GET /index.html?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: curl/8.0\r\n"
+                + "Accept: */*\r\nX-Empty:\r\nX-Spaces: \t padded  value \t \r\n\r\n")
         let head = assertRequestEverySplit(bytes)
         XCTAssertEqual(bytes.text(head.method), "GET")
         XCTAssertEqual(bytes.text(head.target), "/index.html?x=1&y=%20")
         XCTAssertEqual(head.versionMinor, 1)
         XCTAssertEqual(head.headLength, bytes.count)
-        XCTAssertEqual(fieldTexts(head.headers, in: bytes), [
-            ["Host", "example.com:8080"], ["User-Agent", "curl/8.0"], ["Accept", "*/*"],
-            ["X-Empty", ""], ["X-Spaces", "padded  value"],
-        ])
+        XCTAssertEqual(
+            fieldTexts(head.headers, in: bytes),
+            [
+                ["Host", "example.com:8080"], ["User-Agent", "curl/8.0"], ["Accept", "*/*"],
+                ["X-Empty", ""], ["X-Spaces", "padded  value"],
+            ])
         XCTAssertEqual(head.framing, BodyFraming.none)
         XCTAssertTrue(head.keepAlive)
         XCTAssertEqual(bytes.text(head.host), "example.com:8080")
@@ -35,8 +38,9 @@ final class RequestHeadTests: XCTestCase {
     }
 
     func testChunkedRequest() {
-        let bytes = Array(ascii:
-            "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        let bytes = Array(
+            ascii:
+                "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
         let head = assertRequestEverySplit(bytes)
         XCTAssertEqual(head.framing, .chunked)
         XCTAssertEqual(bytes.text(head.headLength..<head.headLength + 3), "5\r\n")
@@ -83,9 +87,10 @@ final class RequestHeadTests: XCTestCase {
     }
 
     func testUpgradeH2C() {
-        let bytes = Array(ascii:
-            "GET / HTTP/1.1\r\nHost: server\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
-            + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+        let bytes = Array(
+            ascii:
+                "GET / HTTP/1.1\r\nHost: server\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
         let head = assertRequestEverySplit(bytes)
         XCTAssertTrue(head.upgradeH2C)
         XCTAssertEqual(bytes.text(head.upgrade), "h2c")
@@ -93,15 +98,20 @@ final class RequestHeadTests: XCTestCase {
     }
 
     func testUpgradeH2CNeedsAllThreeFields() {
-        let noSettings = assertRequestEverySplit(Array(ascii:
-            "GET / HTTP/1.1\r\nHost: s\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n"))
+        let noSettings = assertRequestEverySplit(
+            Array(
+                ascii:
+                    "GET / HTTP/1.1\r\nHost: s\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n"))
         XCTAssertFalse(noSettings.upgradeH2C)
-        let noConnection = assertRequestEverySplit(Array(ascii:
-            "GET / HTTP/1.1\r\nHost: s\r\nUpgrade: h2c\r\nHTTP2-Settings: AA\r\n\r\n"))
+        let noConnection = assertRequestEverySplit(
+            Array(
+                ascii:
+                    "GET / HTTP/1.1\r\nHost: s\r\nUpgrade: h2c\r\nHTTP2-Settings: AA\r\n\r\n"))
         XCTAssertFalse(noConnection.upgradeH2C)
         XCTAssertNil(noConnection.upgrade)
-        let websocket = Array(ascii:
-            "GET /ws HTTP/1.1\r\nHost: s\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        let websocket = Array(
+            ascii:
+                "GET /ws HTTP/1.1\r\nHost: s\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n")
         let head = assertRequestEverySplit(websocket)
         XCTAssertFalse(head.upgradeH2C)
         XCTAssertEqual(websocket.text(head.upgrade), "websocket")
@@ -115,16 +125,19 @@ final class RequestHeadTests: XCTestCase {
     }
 
     func testExpectContinue() {
-        let bytes = Array(ascii:
-            "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 10\r\n\r\n")
+        let bytes = Array(
+            ascii:
+                "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 10\r\n\r\n")
         let head = assertRequestEverySplit(bytes)
         XCTAssertTrue(head.expectContinue)
         XCTAssertEqual(head.framing, .contentLength(10))
     }
 
     func testIdenticalContentLengthsAreOneValue() {
-        let repeated = assertRequestEverySplit(Array(ascii:
-            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 007\r\n\r\n"))
+        let repeated = assertRequestEverySplit(
+            Array(
+                ascii:
+                    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 007\r\n\r\n"))
         XCTAssertEqual(repeated.framing, .contentLength(7))
         let list = assertRequestEverySplit(Array(ascii: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7 , 7\r\n\r\n"))
         XCTAssertEqual(list.framing, .contentLength(7))
@@ -198,11 +211,14 @@ final class HopByHopTests: XCTestCase {
         var head = RequestHead()
         let result = bytes.withUnsafeBytes { HTTP1Parser.parseRequestHead($0, into: &head) }
         guard case .complete = result else { XCTFail("did not parse: \(text)"); return nil }
-        return bytes.withUnsafeBytes { b in head.soleConnectionCloseLine(in: b).map { String(decoding: b.slice($0), as: UTF8.self) } }
+        return bytes.withUnsafeBytes { b in
+            head.soleConnectionCloseLine(in: b).map { String(decoding: b.slice($0), as: UTF8.self) }
+        }
     }
 
     func testTheOneCloseLineIsFound() {
-        XCTAssertEqual(line("GET / HTTP/1.1\r\nHost: a\r\nConnection:  CLOSE \r\nX: y\r\n\r\n"), "Connection:  CLOSE \r\n")
+        XCTAssertEqual(
+            line("GET / HTTP/1.1\r\nHost: a\r\nConnection:  CLOSE \r\nX: y\r\n\r\n"), "Connection:  CLOSE \r\n")
         XCTAssertEqual(line("GET / HTTP/1.1\r\nconnection: close\r\nHost: a\r\n\r\n"), "connection: close\r\n")
     }
 

@@ -5,8 +5,9 @@ import XCTest
 /// Valid response fixtures, byte-exact, each also fed split at every byte offset.
 final class ResponseHeadTests: XCTestCase {
     func testOKWithContentLength() {
-        let bytes = Array(ascii:
-            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello")
+        let bytes = Array(
+            ascii:
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello")
         let head = assertResponseEverySplit(bytes)
         XCTAssertEqual(head.status, 200)
         XCTAssertEqual(bytes.text(head.reason), "OK")
@@ -14,9 +15,11 @@ final class ResponseHeadTests: XCTestCase {
         XCTAssertEqual(head.framing, .contentLength(5))
         XCTAssertTrue(head.keepAlive)
         XCTAssertEqual(head.headLength, bytes.count - 5)
-        XCTAssertEqual(fieldTexts(head.headers, in: bytes), [
-            ["Content-Length", "5"], ["Content-Type", "text/plain; charset=utf-8"],
-        ])
+        XCTAssertEqual(
+            fieldTexts(head.headers, in: bytes),
+            [
+                ["Content-Length", "5"], ["Content-Type", "text/plain; charset=utf-8"],
+            ])
         bytes.withUnsafeBytes { raw in
             XCTAssertEqual(Array(head.reason(in: raw)), Array(ascii: "OK"))
             XCTAssertEqual(head.firstValue(named: "CONTENT-TYPE", in: raw), head.headers[1].value)
@@ -31,8 +34,10 @@ final class ResponseHeadTests: XCTestCase {
     }
 
     func testResponseWithFinalChunkedAfterOtherCoding() {
-        let head = assertResponseEverySplit(Array(ascii:
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        let head = assertResponseEverySplit(
+            Array(
+                ascii:
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"))
         XCTAssertEqual(head.framing, .chunked)
     }
 
@@ -48,8 +53,10 @@ final class ResponseHeadTests: XCTestCase {
     }
 
     func testNoBodyStatuses() {
-        for (line, status) in [("204 No Content", 204), ("304 Not Modified", 304), ("100 Continue", 100),
-                               ("101 Switching Protocols", 101), ("103 Early Hints", 103)] {
+        for (line, status) in [
+            ("204 No Content", 204), ("304 Not Modified", 304), ("100 Continue", 100),
+            ("101 Switching Protocols", 101), ("103 Early Hints", 103),
+        ] {
             let bytes = Array(ascii: "HTTP/1.1 \(line)\r\nContent-Length: 12\r\n\r\n")
             let head = assertResponseEverySplit(bytes)
             XCTAssertEqual(head.status, status)
@@ -80,14 +87,18 @@ final class ResponseHeadTests: XCTestCase {
         let close = assertResponseEverySplit(Array(ascii: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi"))
         XCTAssertEqual(close.versionMinor, 0)
         XCTAssertFalse(close.keepAlive)
-        let keep = assertResponseEverySplit(Array(ascii:
-            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"))
+        let keep = assertResponseEverySplit(
+            Array(
+                ascii:
+                    "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"))
         XCTAssertTrue(keep.keepAlive)
     }
 
     func testConnectionCloseResponse() {
-        let head = assertResponseEverySplit(Array(ascii:
-            "HTTP/1.1 403 Forbidden\r\ncontent-length: 15\r\nconnection: close\r\n\r\nAccess denied\r\n"))
+        let head = assertResponseEverySplit(
+            Array(
+                ascii:
+                    "HTTP/1.1 403 Forbidden\r\ncontent-length: 15\r\nconnection: close\r\n\r\nAccess denied\r\n"))
         XCTAssertEqual(head.status, 403)
         XCTAssertFalse(head.keepAlive)
         XCTAssertEqual(head.framing, .contentLength(15))

@@ -34,10 +34,16 @@ final class RobustnessTests: XCTestCase {
             let bytes = Self.buffer(&random)
             let limits = iteration % 4 == 3 ? Self.smallLimits : .default
             outcomes["request " + checkRequest(bytes, limits: limits, iteration: iteration), default: 0] += 1
-            outcomes["response " + checkResponse(bytes, isHEAD: iteration % 2 == 0, limits: limits,
-                                                 iteration: iteration), default: 0] += 1
-            outcomes["chunked " + checkChunked(bytes, split: Int.random(in: 0...bytes.count, using: &random),
-                                               limits: limits, iteration: iteration), default: 0] += 1
+            outcomes[
+                "response "
+                    + checkResponse(
+                        bytes, isHEAD: iteration % 2 == 0, limits: limits,
+                        iteration: iteration), default: 0] += 1
+            outcomes[
+                "chunked "
+                    + checkChunked(
+                        bytes, split: Int.random(in: 0...bytes.count, using: &random),
+                        limits: limits, iteration: iteration), default: 0] += 1
         }
         // The mutations must reach every outcome often, or the invariants above were barely exercised.
         for kind in ["request", "response", "chunked"] {

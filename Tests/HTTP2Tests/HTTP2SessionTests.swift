@@ -6,13 +6,15 @@ import XCTest
 /// wired back to back in memory.
 final class HTTP2SessionTests: XCTestCase {
     /// `curl --http2-prior-knowledge http://127.0.0.1:18080/anything/x -H 'x-test: 1'`.
-    static let curlGET = hex("""
+    static let curlGET = hex(
+        """
         505249202a20485454502f322e300d0a0d0a534d0d0a0d0a0000120400000000000003000000640004020000000002\
         00000000000004080000000000 01ff0001000032010500000001820489607 57a4ce6aa663cff86418b089d5c0b81\
         70dc0bc0781f7a8825b650c3abbcf2e153032a2f2a4085f2b24a84ff0131
         """)
     /// `curl --http2-prior-knowledge http://127.0.0.1:18081/post -d 'hello=world'`.
-    static let curlPOST = hex("""
+    static let curlPOST = hex(
+        """
         505249202a20485454502f322e300d0a0d0a534d0d0a0d0a0000120400000000000003000000640004020000000002\
         000000000000040800000000000 1ff000100004301040000000183048462b3a13f86418b089d5c0b8170dc0bc0783f\
         7a8825b650c3abbcf2e153032a2f2a0f0d0231315f981d75d0620d263d4c795bc78f0b4a7b295adb282d443c859300\
@@ -22,7 +24,8 @@ final class HTTP2SessionTests: XCTestCase {
     /// `nghttp http://127.0.0.1:18082/a 'http://127.0.0.1:18082/b?x=1'` (nghttp2 1.52): the
     /// preface, SETTINGS, five PRIORITY frames building its dependency tree, two HEADERS with
     /// priority on streams 13 and 15.
-    static let nghttpTwoStreams = hex("""
+    static let nghttpTwoStreams = hex(
+        """
         505249202a20485454502f322e300d0a0d0a534d0d0a0d0a00000c04000000000000030000006400040000ffff0000        0502000000000300000000c800000502000000000500000000640000050200000000070000000000000005020000        000009000000070000000502000000000b000000030000002a01250000000d0000000b0f8204022f6186418b089d5c        0b8170dc0bc0785f53032a2f2a907a8aaa69d29ac4c0576c4b8300001201250000000f0000000b0f820485623ff3cc        0186c0bf90be
         """)
 
@@ -81,7 +84,8 @@ final class HTTP2SessionTests: XCTestCase {
             }
             XCTAssertEqual(block.text(of: ":method"), "POST")
             XCTAssertEqual(block.text(of: "content-length"), "11")
-            let body = events.compactMap { e -> [UInt8]? in if case .data(1, let b) = e { return b } else { return nil } }
+            let body = events.compactMap { e -> [UInt8]? in if case .data(1, let b) = e { return b } else { return nil }
+            }
             XCTAssertEqual(String(decoding: body.joined(), as: UTF8.self), "hello=world", "split \(split)")
             XCTAssertEqual(events.last, .endStream(stream: 1))
         }
@@ -114,24 +118,36 @@ final class HTTP2SessionTests: XCTestCase {
     func testRoundTripWithTrailers() throws {
         let client = try HTTP2Session(role: .client, clock: { 0 })
         let server = try server()
-        let id = try client.submitRequest(HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"),
-                                                           (":authority", "a"), (":path", "/p.S/M"),
-                                                           ("content-type", "application/grpc")]), hasBody: true)
+        let id = try client.submitRequest(
+            HTTP2HeaderBlock([
+                (":method", "POST"), (":scheme", "http"),
+                (":authority", "a"), (":path", "/p.S/M"),
+                ("content-type", "application/grpc"),
+            ]), hasBody: true)
         client.append(stream: id, Array("ping".utf8))
         client.end(stream: id)
         try pump(client, server)
         var events = server.takeEvents()
         XCTAssertTrue(events.contains(.data(stream: id, bytes: Array("ping".utf8))))
         XCTAssertTrue(events.contains(.endStream(stream: id)))
-        try server.submitResponse(stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]),
-                                  hasBody: true)
+        try server.submitResponse(
+            stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]),
+            hasBody: true)
         server.append(stream: id, Array("pong".utf8))
         server.end(stream: id, trailers: HTTP2HeaderBlock([("grpc-status", "0")]))
         try pump(client, server)
         events = client.takeEvents()
-        XCTAssertTrue(events.contains { if case .headers(id, let b, .response, false) = $0 { return b.text(of: ":status") == "200" }; return false })
+        XCTAssertTrue(
+            events.contains {
+                if case .headers(id, let b, .response, false) = $0 { return b.text(of: ":status") == "200" };
+                return false
+            })
         XCTAssertTrue(events.contains(.data(stream: id, bytes: Array("pong".utf8))))
-        XCTAssertTrue(events.contains { if case .headers(id, let b, .trailers, true) = $0 { return b.text(of: "grpc-status") == "0" }; return false })
+        XCTAssertTrue(
+            events.contains {
+                if case .headers(id, let b, .trailers, true) = $0 { return b.text(of: "grpc-status") == "0" };
+                return false
+            })
         XCTAssertTrue(events.contains(.closed(stream: id, errorCode: 0)))
     }
 
@@ -143,8 +159,9 @@ final class HTTP2SessionTests: XCTestCase {
         var i = 0
         while i + 9 <= bytes.count {
             let length = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
-            let stream = (UInt32(bytes[i + 5]) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8
-                | UInt32(bytes[i + 8])) & 0x7FFF_FFFF
+            let stream =
+                (UInt32(bytes[i + 5]) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8
+                    | UInt32(bytes[i + 8])) & 0x7FFF_FFFF
             out.append((bytes[i + 3], stream, Array(bytes[(i + 9)..<min(bytes.count, i + 9 + length)])))
             i += 9 + length
         }
@@ -156,9 +173,10 @@ final class HTTP2SessionTests: XCTestCase {
     }
 
     func testConfiguredLimitsAreWhatTheServerAdvertises() throws {
-        let limits = try HTTP2Limits.withOptions(maxConcurrentStreams: 7, maxRequestHeadersKB: 16,
-                                                 initialStreamWindowSize: 100_000,
-                                                 initialConnectionWindowSize: 4 << 20)
+        let limits = try HTTP2Limits.withOptions(
+            maxConcurrentStreams: 7, maxRequestHeadersKB: 16,
+            initialStreamWindowSize: 100_000,
+            initialConnectionWindowSize: 4 << 20)
         let s = try HTTP2Session(role: .server, limits: limits, clock: { 0 })
         let out = frames(try output(s))
         let settings = try XCTUnwrap(out.first { $0.type == 4 && $0.stream == 0 })
@@ -195,16 +213,23 @@ final class HTTP2SessionTests: XCTestCase {
     func testFlowControlBoundsTheBody() throws {
         let client = try HTTP2Session(role: .client, clock: { 0 })
         let server = try server()
-        let id = try client.submitRequest(HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"),
-                                                           (":authority", "a"), (":path", "/")]), hasBody: true)
+        let id = try client.submitRequest(
+            HTTP2HeaderBlock([
+                (":method", "POST"), (":scheme", "http"),
+                (":authority", "a"), (":path", "/"),
+            ]), hasBody: true)
         client.append(stream: id, [UInt8](repeating: 7, count: 1 << 20))
         try pump(client, server)
-        var received = server.takeEvents().reduce(0) { n, e in if case .data(_, let b) = e { return n + b.count }; return n }
+        var received = server.takeEvents().reduce(0) { n, e in
+            if case .data(_, let b) = e { return n + b.count }; return n
+        }
         XCTAssertEqual(received, Int(HTTP2Limits.default.initialStreamWindow))
         XCTAssertEqual(client.queued(stream: id), (1 << 20) - received)
         server.consume(stream: id, received)
         try pump(client, server)
-        received += server.takeEvents().reduce(0) { n, e in if case .data(_, let b) = e { return n + b.count }; return n }
+        received += server.takeEvents().reduce(0) { n, e in
+            if case .data(_, let b) = e { return n + b.count }; return n
+        }
         XCTAssertEqual(received, 2 * Int(HTTP2Limits.default.initialStreamWindow))
     }
 
@@ -287,7 +312,9 @@ final class HTTP2SessionTests: XCTestCase {
         var i = 0
         while i + 9 <= bytes.count {
             let len = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
-            let stream = UInt32(bytes[i + 5] & 0x7F) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8 | UInt32(bytes[i + 8])
+            let stream =
+                UInt32(bytes[i + 5] & 0x7F) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8
+                | UInt32(bytes[i + 8])
             out.append(Frame(type: bytes[i + 3], flags: bytes[i + 4], stream: stream))
             i += 9 + len
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Policy
 
 final class FQDNPatternTests: XCTestCase {

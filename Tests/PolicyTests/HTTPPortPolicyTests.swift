@@ -1,7 +1,8 @@
-import XCTest
-import SluiceModel
-@testable import Policy
 import PolicyYAML
+import SluiceModel
+import XCTest
+
+@testable import Policy
 
 /// Truth tables: (policy YAML, endpoints) -> rows of (peer, port, request) -> verdict and policy.
 final class HTTPPortPolicyTests: XCTestCase {
@@ -16,9 +17,10 @@ final class HTTPPortPolicyTests: XCTestCase {
         var policy: String?
     }
 
-    private func snapshot(_ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints,
-                          allowLocalhost: AllowLocalhost = .always) throws -> (PolicySnapshot, [UInt32])
-    {
+    private func snapshot(
+        _ files: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints,
+        allowLocalhost: AllowLocalhost = .always
+    ) throws -> (PolicySnapshot, [UInt32]) {
         let repository = PolicyRepository()
         repository.allowLocalhost = allowLocalhost
         for (index, text) in files.enumerated() {
@@ -36,14 +38,18 @@ final class HTTPPortPolicyTests: XCTestCase {
             let verdict = policy.decide(peerIdentity: row.peer, request: request)
             let got = "\(verdict.allowed) \(verdict.reason) \(verdict.policyName ?? "-")"
             // The number flow records carry names the same policy.
-            XCTAssertEqual(verdict.policyRef == 0, verdict.policyName == nil, "\(row.method) \(row.path)",
-                           file: file, line: line)
+            XCTAssertEqual(
+                verdict.policyRef == 0, verdict.policyName == nil, "\(row.method) \(row.path)",
+                file: file, line: line)
             let want = "\(row.allowed) \(row.reason) \(row.policy ?? "-")"
             XCTAssertEqual(got, want, "\(row.peer) \(row.method) \(row.path) \(row.host)", file: file, line: line)
         }
     }
 
-    private func cnp(_ name: String, _ rules: String, port: String = "80", peers: String = "fromEndpoints:\n    - matchLabels:\n        k8s:io.kubernetes.pod.namespace: frontend") -> String {
+    private func cnp(
+        _ name: String, _ rules: String, port: String = "80",
+        peers: String = "fromEndpoints:\n    - matchLabels:\n        k8s:io.kubernetes.pod.namespace: frontend"
+    ) -> String {
         """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
@@ -68,48 +74,83 @@ final class HTTPPortPolicyTests: XCTestCase {
         let (snapshot, ids) = try snapshot([try Fixtures.example("tutorial/backend-http-rules.yaml")])
         let frontend = ids[0], client = ids[3]
         let name = "backend/backend-http-rules"
-        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: frontend, method: "GET", path: "/get", allowed: true, reason: .ruleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/anything/foo/bar", allowed: true, reason: .ruleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/anything/", allowed: true, reason: .ruleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched, policy: name),
-            Row(peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched, policy: name),
-            Row(peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched, policy: name),
-            Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
-            Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
-            Row(peer: client, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
-            Row(peer: ReservedIdentity.world, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
-        ])
+        check(
+            snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(peer: frontend, method: "GET", path: "/get", allowed: true, reason: .ruleMatched, policy: name),
+                Row(
+                    peer: frontend, method: "GET", path: "/anything/foo/bar", allowed: true, reason: .ruleMatched,
+                    policy: name),
+                Row(
+                    peer: frontend, method: "GET", path: "/anything/", allowed: true, reason: .ruleMatched, policy: name
+                ),
+                Row(
+                    peer: frontend, method: "GET", path: "/anything", allowed: false, reason: .noRuleMatched,
+                    policy: name),
+                Row(
+                    peer: frontend, method: "GET", path: "/get?a=1", allowed: false, reason: .noRuleMatched,
+                    policy: name),
+                Row(
+                    peer: frontend, method: "GET", path: "/get/x", allowed: false, reason: .noRuleMatched, policy: name),
+                Row(
+                    peer: frontend, method: "POST", path: "/post", allowed: false, reason: .noRuleMatched, policy: name),
+                Row(peer: frontend, method: "HEAD", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
+                Row(peer: frontend, method: "get", path: "/get", allowed: false, reason: .noRuleMatched, policy: name),
+                Row(peer: client, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
+                Row(peer: ReservedIdentity.world, method: "GET", path: "/get", allowed: false, reason: .peerNotAllowed),
+            ])
         XCTAssertNil(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 8080))
         XCTAssertNil(snapshot.httpPolicy(endpointID: 1, direction: .ingress, port: 80))
         XCTAssertNil(snapshot.httpPolicy(endpointID: 2, direction: .egress, port: 80))
     }
 
     func testAnchoringHostAndORAcrossPolicies() throws {
-        let first = cnp("public", "      rules:\n        http:\n        - path: /public\n        - path: /public(\\?.*)?\n          method: HEAD")
+        let first = cnp(
+            "public",
+            "      rules:\n        http:\n        - path: /public\n        - path: /public(\\?.*)?\n          method: HEAD"
+        )
         let second = cnp("hosted", "      rules:\n        http:\n        - host: foo\\.com\n          path: /private")
         let (snapshot, ids) = try snapshot([first, second])
         let peer = ids[0]
-        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: peer, method: "GET", path: "/public", allowed: true, reason: .ruleMatched, policy: "backend/public"),
-            Row(peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
-            Row(peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
-            Row(peer: peer, method: "HEAD", path: "/public?a=1", allowed: true, reason: .ruleMatched, policy: "backend/public"),
-            Row(peer: peer, method: "GET", path: "/private", host: "foo.com", allowed: true, reason: .ruleMatched, policy: "backend/hosted"),
-            Row(peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
-            Row(peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false, reason: .noRuleMatched, policy: "backend/hosted"),
-        ])
+        check(
+            snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: peer, method: "GET", path: "/public", allowed: true, reason: .ruleMatched,
+                    policy: "backend/public"),
+                Row(
+                    peer: peer, method: "GET", path: "/public/x", allowed: false, reason: .noRuleMatched,
+                    policy: "backend/hosted"),
+                Row(
+                    peer: peer, method: "GET", path: "/public?a=1", allowed: false, reason: .noRuleMatched,
+                    policy: "backend/hosted"),
+                Row(
+                    peer: peer, method: "HEAD", path: "/public?a=1", allowed: true, reason: .ruleMatched,
+                    policy: "backend/public"),
+                Row(
+                    peer: peer, method: "GET", path: "/private", host: "foo.com", allowed: true, reason: .ruleMatched,
+                    policy: "backend/hosted"),
+                Row(
+                    peer: peer, method: "GET", path: "/private", host: "foo.com:8080", allowed: false,
+                    reason: .noRuleMatched, policy: "backend/hosted"),
+                Row(
+                    peer: peer, method: "GET", path: "/private", host: "fooxcom", allowed: false,
+                    reason: .noRuleMatched, policy: "backend/hosted"),
+            ])
     }
 
     func testL4OnlyRuleOnSamePortAllowsEverything() throws {
         let l7 = cnp("l7", "      rules:\n        http:\n        - method: GET")
         let l4 = cnp("l4", "")
         let (snapshot, ids) = try snapshot([l7, l4])
-        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: ids[0], method: "DELETE", path: "/admin", allowed: true, reason: .l4OnlyAllow, policy: "backend/l4"),
-            Row(peer: ids[3], method: "GET", path: "/", allowed: false, reason: .peerNotAllowed),
-        ])
+        check(
+            snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: ids[0], method: "DELETE", path: "/admin", allowed: true, reason: .l4OnlyAllow,
+                    policy: "backend/l4"),
+                Row(peer: ids[3], method: "GET", path: "/", allowed: false, reason: .peerNotAllowed),
+            ])
         // A wildcard L4-only rule (no fromEndpoints) from a NetworkPolicy covers every peer, world included.
         let knp = """
             apiVersion: networking.k8s.io/v1
@@ -122,18 +163,28 @@ final class HTTPPortPolicyTests: XCTestCase {
                 - port: 80
             """
         let (open, _) = try self.snapshot([l7, knp])
-        check(open.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: ReservedIdentity.world, method: "POST", path: "/", allowed: true, reason: .l4OnlyAllow, policy: "backend/open"),
-        ])
+        check(
+            open.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: ReservedIdentity.world, method: "POST", path: "/", allowed: true, reason: .l4OnlyAllow,
+                    policy: "backend/open")
+            ])
     }
 
     func testEmptyHTTPRuleAllowsAllAndHeaders() throws {
         let visibility = cnp("visibility", "      rules:\n        http: [{}]")
         let (snapshot, ids) = try snapshot([visibility])
-        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: ids[0], method: "PATCH", path: "/anything", allowed: true, reason: .ruleMatched, policy: "backend/visibility"),
-        ])
-        let headers = cnp("headers", """
+        check(
+            snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: ids[0], method: "PATCH", path: "/anything", allowed: true, reason: .ruleMatched,
+                    policy: "backend/visibility")
+            ])
+        let headers = cnp(
+            "headers",
+            """
                   rules:
                     http:
                     - headers: ["X-Token: secret", "X-Present"]
@@ -145,18 +196,32 @@ final class HTTPPortPolicyTests: XCTestCase {
                         mismatch: LOG
             """)
         let (withHeaders, _) = try self.snapshot([headers])
-        check(withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: ids[0], method: "GET", path: "/", headers: [("x-token", "secret"), ("X-PRESENT", "")], allowed: true,
-                reason: .ruleMatched, policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "Secret"), ("X-Present", "1")], allowed: false,
-                reason: .noRuleMatched, policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret"), ("X-Token", "b"), ("X-Present", "")],
-                allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "prod")], allowed: true, reason: .ruleMatched,
-                policy: "backend/headers"),
-            Row(peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
-        ])
+        check(
+            withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: ids[0], method: "GET", path: "/", headers: [("x-token", "secret"), ("X-PRESENT", "")],
+                    allowed: true,
+                    reason: .ruleMatched, policy: "backend/headers"),
+                Row(
+                    peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "Secret"), ("X-Present", "1")],
+                    allowed: false,
+                    reason: .noRuleMatched, policy: "backend/headers"),
+                Row(
+                    peer: ids[0], method: "GET", path: "/", headers: [("X-Token", "secret")], allowed: false,
+                    reason: .noRuleMatched, policy: "backend/headers"),
+                Row(
+                    peer: ids[0], method: "GET", path: "/",
+                    headers: [("X-Token", "secret"), ("X-Token", "b"), ("X-Present", "")],
+                    allowed: false, reason: .noRuleMatched, policy: "backend/headers"),
+                Row(
+                    peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "prod")], allowed: true,
+                    reason: .ruleMatched,
+                    policy: "backend/headers"),
+                Row(
+                    peer: ids[0], method: "GET", path: "/match", headers: [("x-env", "dev")], allowed: false,
+                    reason: .noRuleMatched, policy: "backend/headers"),
+            ])
         let verdict = withHeaders.httpPolicy(endpointID: 2, direction: .ingress, port: 80)?
             .decide(peerIdentity: ids[0], request: TestRequest("GET", "/match", headers: [("X-Env", "prod")]))
         XCTAssertEqual(verdict?.headerActions, [HTTPHeaderAction(name: "X-Audit", value: nil, action: .log)])
@@ -165,27 +230,44 @@ final class HTTPPortPolicyTests: XCTestCase {
     /// Cilium rule 8 (allow-localhost): the host is allowed every request on an ingress L7 port,
     /// unless `--allow-localhost policy` or an explicit deny naming the host.
     func testAllowLocalhostAllowsTheHostEveryRequest() throws {
-        let l7 = cnp("host-too", "      rules:\n        http:\n        - method: GET", peers: "fromEntities: [host, world]")
+        let l7 = cnp(
+            "host-too", "      rules:\n        http:\n        - method: GET", peers: "fromEntities: [host, world]")
         let host = ReservedIdentity.host
         let (always, _) = try snapshot([l7])
-        check(always.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: host, method: "DELETE", path: "/x", allowed: true, reason: .l4OnlyAllow),
-            Row(peer: ReservedIdentity.world, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched,
-                policy: "backend/host-too"),
-        ])
+        check(
+            always.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(peer: host, method: "DELETE", path: "/x", allowed: true, reason: .l4OnlyAllow),
+                Row(
+                    peer: ReservedIdentity.world, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched,
+                    policy: "backend/host-too"),
+            ])
         let (policyMode, _) = try snapshot([l7], allowLocalhost: .policy)
-        check(policyMode.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: host, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched, policy: "backend/host-too"),
-            Row(peer: host, method: "GET", path: "/x", allowed: true, reason: .ruleMatched, policy: "backend/host-too"),
-        ])
-        XCTAssertTrue(always.policyMap.keys.contains { $0.identity == host && $0.port == 0 && $0.direction == .ingress })
-        XCTAssertFalse(policyMode.policyMap.keys.contains { $0.identity == host && $0.port == 0 },
-                       "no L3/L4 allow-localhost entry either")
-        let deny = cnp("no-host", "", peers: "fromEntities: [host]").replacingOccurrences(of: "  ingress:", with: "  ingressDeny:")
+        check(
+            policyMode.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: host, method: "DELETE", path: "/x", allowed: false, reason: .noRuleMatched,
+                    policy: "backend/host-too"),
+                Row(
+                    peer: host, method: "GET", path: "/x", allowed: true, reason: .ruleMatched,
+                    policy: "backend/host-too"),
+            ])
+        XCTAssertTrue(
+            always.policyMap.keys.contains { $0.identity == host && $0.port == 0 && $0.direction == .ingress })
+        XCTAssertFalse(
+            policyMode.policyMap.keys.contains { $0.identity == host && $0.port == 0 },
+            "no L3/L4 allow-localhost entry either")
+        let deny = cnp("no-host", "", peers: "fromEntities: [host]").replacingOccurrences(
+            of: "  ingress:", with: "  ingressDeny:")
         let (denied, _) = try snapshot([l7, deny])
-        check(denied.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: host, method: "GET", path: "/x", allowed: false, reason: .deniedByPolicy, policy: "backend/no-host"),
-        ])
+        check(
+            denied.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: host, method: "GET", path: "/x", allowed: false, reason: .deniedByPolicy,
+                    policy: "backend/no-host")
+            ])
     }
 
     func testExplicitDenyBeatsAllow() throws {
@@ -200,15 +282,23 @@ final class HTTPPortPolicyTests: XCTestCase {
               - fromEntities: [all]
             """
         let (snapshot, ids) = try snapshot([allow, deny])
-        check(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: ids[0], method: "GET", path: "/", allowed: false, reason: .deniedByPolicy, policy: "backend/default-deny"),
-        ])
+        check(
+            snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: ids[0], method: "GET", path: "/", allowed: false, reason: .deniedByPolicy,
+                    policy: "backend/default-deny")
+            ])
         // An empty deny rule `{}` selects no peer (Cilium): it only turns default deny on.
         let empty = deny.replacingOccurrences(of: "ingressDeny:\n  - fromEntities: [all]", with: "ingressDeny: [ {} ]")
         XCTAssertTrue(empty.contains("[ {} ]"))
         let (open, _) = try self.snapshot([allow, empty])
-        check(open.httpPolicy(endpointID: 2, direction: .ingress, port: 80), [
-            Row(peer: ids[0], method: "GET", path: "/", allowed: true, reason: .ruleMatched, policy: "backend/allow"),
-        ])
+        check(
+            open.httpPolicy(endpointID: 2, direction: .ingress, port: 80),
+            [
+                Row(
+                    peer: ids[0], method: "GET", path: "/", allowed: true, reason: .ruleMatched, policy: "backend/allow"
+                )
+            ])
     }
 }

@@ -1,6 +1,7 @@
-import XCTest
-@testable import Policy
 import PolicyYAML
+import XCTest
+
+@testable import Policy
 
 /// `icmps`, SCTP and `protocol: ANY` in the compiled L3/L4 entries (cilium-hardening.md 1), and
 /// every `icmps` validation message as Cilium words it (pkg/policy/api/icmp.go,
@@ -45,135 +46,197 @@ final class ICMPRuleTests: XCTestCase {
     }
 
     func testFieldsBecomeICMPEntriesPerFamily() throws {
-        let snapshot = try compile(cnp("""
-              - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
-                icmps:
-                - fields:
-                  - type: 8
-                    family: IPv4
-                  - type: EchoReply
-                  - type: EchoRequest
-                    family: IPv6
-                  - type: "3"
-            """))
-        XCTAssertEqual(ingress(snapshot).filter { !$0.contains("from 1 ") }, [
-            "endpoint 2 INGRESS from 256 type 0/ICMP allow",
-            "endpoint 2 INGRESS from 256 type 3/ICMP allow",
-            "endpoint 2 INGRESS from 256 type 8/ICMP allow",
-            "endpoint 2 INGRESS from 256 type 128/ICMPv6 allow",
-        ])
+        let snapshot = try compile(
+            cnp(
+                """
+                  - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
+                    icmps:
+                    - fields:
+                      - type: 8
+                        family: IPv4
+                      - type: EchoReply
+                      - type: EchoRequest
+                        family: IPv6
+                      - type: "3"
+                """))
+        XCTAssertEqual(
+            ingress(snapshot).filter { !$0.contains("from 1 ") },
+            [
+                "endpoint 2 INGRESS from 256 type 0/ICMP allow",
+                "endpoint 2 INGRESS from 256 type 3/ICMP allow",
+                "endpoint 2 INGRESS from 256 type 8/ICMP allow",
+                "endpoint 2 INGRESS from 256 type 128/ICMPv6 allow",
+            ])
         // EchoReply (type 0) is its own entry, not the any-type wildcard port 0.
-        let wildcard = PolicyMapKey(endpointID: backendID, identity: frontend, port: 0, proto: IPProtocol.icmp,
-                                    direction: .ingress)
+        let wildcard = PolicyMapKey(
+            endpointID: backendID, identity: frontend, port: 0, proto: IPProtocol.icmp,
+            direction: .ingress)
         XCTAssertNil(snapshot.policyMap[wildcard])
         XCTAssertEqual(ICMPType.policyPort(8), 0x108)
     }
 
     func testICMPOnlyRuleSelectsEveryPeerAndDenyRulesDeny() throws {
-        let snapshot = try compile(cnp("""
-              - icmps: [{fields: [{type: Echo}]}]
-              ingressDeny:
-              - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
-                icmps: [{fields: [{type: 8}]}]
-            """))
-        XCTAssertEqual(ingress(snapshot).filter { !$0.contains("from 1 ") }, [
-            "endpoint 2 INGRESS from * type 8/ICMP allow",
-            "endpoint 2 INGRESS from 256 type 8/ICMP deny",
-        ])
+        let snapshot = try compile(
+            cnp(
+                """
+                  - icmps: [{fields: [{type: Echo}]}]
+                  ingressDeny:
+                  - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
+                    icmps: [{fields: [{type: 8}]}]
+                """))
+        XCTAssertEqual(
+            ingress(snapshot).filter { !$0.contains("from 1 ") },
+            [
+                "endpoint 2 INGRESS from * type 8/ICMP allow",
+                "endpoint 2 INGRESS from 256 type 8/ICMP deny",
+            ])
     }
 
     func testL3OnlyCoversICMPAndOtherProtocolsButANYDoesNot() throws {
-        let l3 = try compile(cnp("""
-              - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
-            """))
-        XCTAssertEqual(ingress(l3).filter { $0.contains("from 256 ") }, [
-            "endpoint 2 INGRESS from 256 */other allow", "endpoint 2 INGRESS from 256 */ICMP allow",
-            "endpoint 2 INGRESS from 256 */TCP allow", "endpoint 2 INGRESS from 256 */UDP allow",
-            "endpoint 2 INGRESS from 256 */ICMPv6 allow", "endpoint 2 INGRESS from 256 */SCTP allow",
-        ])
-        let any = try compile(cnp("""
-              - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
-                toPorts: [{ports: [{port: "0", protocol: ANY}]}]
-            """))
-        XCTAssertEqual(ingress(any).filter { $0.contains("from 256 ") }, [
-            "endpoint 2 INGRESS from 256 */TCP allow", "endpoint 2 INGRESS from 256 */UDP allow",
-            "endpoint 2 INGRESS from 256 */SCTP allow",
-        ])
+        let l3 = try compile(
+            cnp(
+                """
+                  - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
+                """))
+        XCTAssertEqual(
+            ingress(l3).filter { $0.contains("from 256 ") },
+            [
+                "endpoint 2 INGRESS from 256 */other allow", "endpoint 2 INGRESS from 256 */ICMP allow",
+                "endpoint 2 INGRESS from 256 */TCP allow", "endpoint 2 INGRESS from 256 */UDP allow",
+                "endpoint 2 INGRESS from 256 */ICMPv6 allow", "endpoint 2 INGRESS from 256 */SCTP allow",
+            ])
+        let any = try compile(
+            cnp(
+                """
+                  - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
+                    toPorts: [{ports: [{port: "0", protocol: ANY}]}]
+                """))
+        XCTAssertEqual(
+            ingress(any).filter { $0.contains("from 256 ") },
+            [
+                "endpoint 2 INGRESS from 256 */TCP allow", "endpoint 2 INGRESS from 256 */UDP allow",
+                "endpoint 2 INGRESS from 256 */SCTP allow",
+            ])
     }
 
     func testSCTPPortsAreEntries() throws {
-        let snapshot = try compile(cnp("""
-              - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
-                toPorts: [{ports: [{port: "9999", protocol: SCTP}, {port: "53"}]}]
-            """))
-        XCTAssertEqual(ingress(snapshot).filter { $0.contains("from 256 ") }, [
-            "endpoint 2 INGRESS from 256 53/TCP allow", "endpoint 2 INGRESS from 256 53/UDP allow",
-            "endpoint 2 INGRESS from 256 53/SCTP allow", "endpoint 2 INGRESS from 256 9999/SCTP allow",
-        ])
+        let snapshot = try compile(
+            cnp(
+                """
+                  - fromEndpoints: [{matchLabels: {app: frontend, k8s:io.kubernetes.pod.namespace: frontend}}]
+                    toPorts: [{ports: [{port: "9999", protocol: SCTP}, {port: "53"}]}]
+                """))
+        XCTAssertEqual(
+            ingress(snapshot).filter { $0.contains("from 256 ") },
+            [
+                "endpoint 2 INGRESS from 256 53/TCP allow", "endpoint 2 INGRESS from 256 53/UDP allow",
+                "endpoint 2 INGRESS from 256 53/SCTP allow", "endpoint 2 INGRESS from 256 9999/SCTP allow",
+            ])
     }
 
     // MARK: validation (Cilium's messages)
 
     func testICMPsWithToPorts() {
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{type: 8}]}]
-                toPorts: [{ports: [{port: "80"}]}]
-            """)), "policy.yaml:7:12: spec.ingress[0].icmps: the ICMPs block may only be present without ToPorts. "
-            + "Define a separate rule to use ToPorts")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: 8}]}]
+                        toPorts: [{ports: [{port: "80"}]}]
+                    """)),
+            "policy.yaml:7:12: spec.ingress[0].icmps: the ICMPs block may only be present without ToPorts. "
+                + "Define a separate rule to use ToPorts")
         // An empty toPorts list is no toPorts (Cilium counts entries).
-        XCTAssertNil(error(cnp("""
-              - icmps: [{fields: [{type: 8}]}]
-                toPorts: []
-            """)))
+        XCTAssertNil(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: 8}]}]
+                        toPorts: []
+                    """)))
     }
 
     func testWrongFamily() {
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{type: 8, family: IPv5}]}]
-            """, section: "egressDeny")),
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: 8, family: IPv5}]}]
+                    """, section: "egressDeny")),
             "policy.yaml:7:41: spec.egressDeny[0].icmps[0].fields[0].family: wrong family: IPv5")
     }
 
     func testTypeNamesPerFamily() {
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{type: PacketTooBig, family: IPv4}]}]
-            """)), "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type PacketTooBig not found in IPv4")
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{type: Timestamp, family: IPv6}]}]
-            """)), "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type Timestamp not found in IPv6")
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{type: Ping}]}]
-            """)), "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type Ping not found in ")
-        XCTAssertNil(error(cnp("""
-              - icmps: [{fields: [{type: PacketTooBig, family: IPv6}, {type: Photuris}]}]
-            """)))
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: PacketTooBig, family: IPv4}]}]
+                    """)),
+            "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type PacketTooBig not found in IPv4")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: Timestamp, family: IPv6}]}]
+                    """)),
+            "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type Timestamp not found in IPv6")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: Ping}]}]
+                    """)), "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type Ping not found in ")
+        XCTAssertNil(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: PacketTooBig, family: IPv6}, {type: Photuris}]}]
+                    """)))
     }
 
     func testTypeRangeAndPresence() {
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{type: 256}]}]
-            """)), "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type 256 is out of range: "
-            + "it must be 0-255 or a type name")
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [{family: IPv4}]}]
-            """)), "policy.yaml:7:23: spec.ingress[0].icmps[0].fields[0]: missing required field \"type\"")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{type: 256}]}]
+                    """)),
+            "policy.yaml:7:30: spec.ingress[0].icmps[0].fields[0].type: ICMP type 256 is out of range: "
+                + "it must be 0-255 or a type name")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [{family: IPv4}]}]
+                    """)), "policy.yaml:7:23: spec.ingress[0].icmps[0].fields[0]: missing required field \"type\"")
     }
 
     func testTooManyFields() {
         let fields = (0..<41).map { "{type: \($0)}" }.joined(separator: ", ")
-        XCTAssertEqual(error(cnp("""
-              - icmps: [{fields: [\(fields)]}]
-            """)), "policy.yaml:7:22: spec.ingress[0].icmps[0].fields: too many types, the max is 40")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [\(fields)]}]
+                    """)), "policy.yaml:7:22: spec.ingress[0].icmps[0].fields: too many types, the max is 40")
         let forty = (0..<40).map { "{type: \($0)}" }.joined(separator: ", ")
-        XCTAssertNil(error(cnp("""
-              - icmps: [{fields: [\(forty)]}]
-            """)))
+        XCTAssertNil(
+            error(
+                cnp(
+                    """
+                      - icmps: [{fields: [\(forty)]}]
+                    """)))
     }
 
     func testICMPIsNoToPortsProtocol() {
-        XCTAssertEqual(error(cnp("""
-              - toPorts: [{ports: [{port: "8", protocol: ICMP}]}]
-            """)), "policy.yaml:7:46: spec.ingress[0].toPorts[0].ports[0].protocol: "
-            + "invalid protocol \"ICMP\", must be { tcp | udp | sctp | any }")
+        XCTAssertEqual(
+            error(
+                cnp(
+                    """
+                      - toPorts: [{ports: [{port: "8", protocol: ICMP}]}]
+                    """)),
+            "policy.yaml:7:46: spec.ingress[0].toPorts[0].ports[0].protocol: "
+                + "invalid protocol \"ICMP\", must be { tcp | udp | sctp | any }")
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Policy
 
 final class IdentityAllocatorTests: XCTestCase {
@@ -34,8 +35,9 @@ final class IdentityAllocatorTests: XCTestCase {
         XCTAssertEqual(allocator.cidrIdentities(prefixes: ["192.0.2.0/24"]), [first[1]])
         XCTAssertEqual(allocator.identity(forLabels: ["k8s:app=b"]), 257)
         var restored = IdentityAllocator(state: allocator.state)
-        XCTAssertEqual(restored.cidrIdentities(prefixes: ["10.1.0.0/16", "203.0.113.0/24"]),
-                       [CIDRIdentityTable.localScope + 3, CIDRIdentityTable.localScope + 4])
+        XCTAssertEqual(
+            restored.cidrIdentities(prefixes: ["10.1.0.0/16", "203.0.113.0/24"]),
+            [CIDRIdentityTable.localScope + 3, CIDRIdentityTable.localScope + 4])
     }
 
     func testCompiledCIDRIdentitiesFollowTheAllocator() throws {
@@ -59,20 +61,24 @@ final class IdentityAllocatorTests: XCTestCase {
         }
         let first = try compile(["192.0.2.0/24"])
         let second = try compile(["10.0.0.0/8", "192.0.2.0/24"])
-        XCTAssertEqual(second.ipcacheIdentity(192, 0, 2, 1), first.ipcacheIdentity(192, 0, 2, 1),
-                       "10.0.0.0/8 sorts first but does not take 192.0.2.0/24's identity")
+        XCTAssertEqual(
+            second.ipcacheIdentity(192, 0, 2, 1), first.ipcacheIdentity(192, 0, 2, 1),
+            "10.0.0.0/8 sorts first but does not take 192.0.2.0/24's identity")
         XCTAssertEqual(second.ipcacheIdentity(10, 9, 9, 9), CIDRIdentityTable.localScope + 2)
     }
 
     func testEndpointIdentityLabels() {
-        let endpoint = Fixtures.endpoint(2, "backend", "backend-7f8b", ["app": "backend"], namespaceLabels: ["name": "backend"])
-        XCTAssertEqual(endpoint.identityLabels.map(\.description), [
-            "k8s:app=backend",
-            "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=backend",
-            "k8s:io.cilium.k8s.namespace.labels.name=backend",
-            "k8s:io.cilium.k8s.policy.cluster=default",
-            "k8s:io.cilium.k8s.policy.serviceaccount=default",
-            "k8s:io.kubernetes.pod.namespace=backend",
-        ])
+        let endpoint = Fixtures.endpoint(
+            2, "backend", "backend-7f8b", ["app": "backend"], namespaceLabels: ["name": "backend"])
+        XCTAssertEqual(
+            endpoint.identityLabels.map(\.description),
+            [
+                "k8s:app=backend",
+                "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=backend",
+                "k8s:io.cilium.k8s.namespace.labels.name=backend",
+                "k8s:io.cilium.k8s.policy.cluster=default",
+                "k8s:io.cilium.k8s.policy.serviceaccount=default",
+                "k8s:io.kubernetes.pod.namespace=backend",
+            ])
     }
 }

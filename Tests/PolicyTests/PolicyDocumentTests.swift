@@ -1,14 +1,16 @@
-import XCTest
-import SluiceModel
-@testable import Policy
 import PolicyYAML
+import SluiceModel
+import XCTest
+
+@testable import Policy
 
 /// `PolicyKey.ref`: the number L7 flow records name a policy with.
 final class PolicyDocumentTests: XCTestCase {
     func testRefIsFNV1aOfKindNamespaceAndName() {
         // FNV-1a 32 of "CiliumNetworkPolicy/backend/backend-http-rules", computed independently.
-        XCTAssertEqual(PolicyKey(kind: .ciliumNetworkPolicy, namespace: "backend", name: "backend-http-rules").ref,
-                       0x56E5_F879)
+        XCTAssertEqual(
+            PolicyKey(kind: .ciliumNetworkPolicy, namespace: "backend", name: "backend-http-rules").ref,
+            0x56E5_F879)
     }
 
     func testRefsDifferByKindNamespaceAndName() {
@@ -37,6 +39,7 @@ final class PolicyDocumentTests: XCTestCase {
         let frontend = try XCTUnwrap(snapshot.identity(ofEndpoint: 1))
         XCTAssertEqual(policy.decide(peerIdentity: frontend, request: TestRequest("GET", "/get")).policyRef, key.ref)
         XCTAssertEqual(policy.decide(peerIdentity: frontend, request: TestRequest("POST", "/get")).policyRef, key.ref)
-        XCTAssertEqual(policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("GET", "/get")).policyRef, 0)
+        XCTAssertEqual(
+            policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("GET", "/get")).policyRef, 0)
     }
 }

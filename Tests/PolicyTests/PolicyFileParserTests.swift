@@ -1,6 +1,7 @@
-import XCTest
-@testable import Policy
 import PolicyYAML
+import XCTest
+
+@testable import Policy
 
 final class PolicyFileParserTests: XCTestCase {
     /// Every example policy written from the seeds parses.
@@ -27,20 +28,27 @@ final class PolicyFileParserTests: XCTestCase {
         XCTAssertEqual(count, 26)
         // Same-named objects from two files replace each other, like kubectl apply.
         XCTAssertEqual(repository.keys.count, 24)
-        XCTAssertTrue(repository.keys.contains(PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: "allow-get-only")))
-        XCTAssertTrue(repository.keys.contains(PolicyKey(kind: .ciliumClusterwideNetworkPolicy, namespace: "", name: "allow-coredns-egress")))
+        XCTAssertTrue(
+            repository.keys.contains(
+                PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: "allow-get-only")))
+        XCTAssertTrue(
+            repository.keys.contains(
+                PolicyKey(kind: .ciliumClusterwideNetworkPolicy, namespace: "", name: "allow-coredns-egress")))
     }
 
     func testApplyReportsLikeKubectl() throws {
         let repository = PolicyRepository()
         let text = try Fixtures.example("tutorial/backend-http-rules.yaml")
-        XCTAssertEqual(try repository.apply(yamlText: text, fileName: "a.yaml").description,
-                       "ciliumnetworkpolicy.cilium.io/backend-http-rules created")
-        XCTAssertEqual(try repository.apply(yamlText: text, fileName: "a.yaml").description,
-                       "ciliumnetworkpolicy.cilium.io/backend-http-rules unchanged")
+        XCTAssertEqual(
+            try repository.apply(yamlText: text, fileName: "a.yaml").description,
+            "ciliumnetworkpolicy.cilium.io/backend-http-rules created")
+        XCTAssertEqual(
+            try repository.apply(yamlText: text, fileName: "a.yaml").description,
+            "ciliumnetworkpolicy.cilium.io/backend-http-rules unchanged")
         let changed = text.replacingOccurrences(of: "/get", with: "/headers")
-        XCTAssertEqual(try repository.apply(yamlText: changed, fileName: "a.yaml").description,
-                       "ciliumnetworkpolicy.cilium.io/backend-http-rules configured")
+        XCTAssertEqual(
+            try repository.apply(yamlText: changed, fileName: "a.yaml").description,
+            "ciliumnetworkpolicy.cilium.io/backend-http-rules configured")
         XCTAssertTrue(repository.delete(kind: .ciliumNetworkPolicy, namespace: "backend", name: "backend-http-rules"))
         XCTAssertTrue(repository.keys.isEmpty)
     }
@@ -48,7 +56,9 @@ final class PolicyFileParserTests: XCTestCase {
     func testApplyIsAtomic() throws {
         let repository = PolicyRepository()
         let good = try Fixtures.example("tutorial/backend-http-rules.yaml")
-        let bad = good + "---\n" + good.replacingOccurrences(of: "protocol: TCP", with: "protocol: UDP")
+        let bad =
+            good + "---\n"
+            + good.replacingOccurrences(of: "protocol: TCP", with: "protocol: UDP")
             .replacingOccurrences(of: "backend-http-rules", with: "other")
         XCTAssertThrowsError(try repository.apply(yamlText: bad, fileName: "bad.yaml"))
         XCTAssertTrue(repository.keys.isEmpty)
@@ -58,7 +68,8 @@ final class PolicyFileParserTests: XCTestCase {
         let repository = PolicyRepository()
         try repository.apply(yamlText: try Fixtures.example("blog/cnp-front-to-back.yaml"), fileName: "f.yaml")
         let listing = repository.listing()
-        XCTAssertTrue(listing.contains("endpointSelector: {k8s:app=api, k8s:io.kubernetes.pod.namespace=backend}"), listing)
+        XCTAssertTrue(
+            listing.contains("endpointSelector: {k8s:app=api, k8s:io.kubernetes.pod.namespace=backend}"), listing)
         XCTAssertTrue(listing.contains("endpointSelector: {k8s:io.kubernetes.pod.namespace=frontend}"), listing)
     }
 
@@ -66,7 +77,9 @@ final class PolicyFileParserTests: XCTestCase {
         let repository = PolicyRepository()
         try repository.apply(yamlText: try Fixtures.example("tutorial/backend-http-rules.yaml"), fileName: "t.yaml")
         try repository.apply(yamlText: try Fixtures.example("tutorial/allow-from-frontend.yaml"), fileName: "k.yaml")
-        XCTAssertEqual(repository.listing(), """
+        XCTAssertEqual(
+            repository.listing(),
+            """
             kind: CiliumNetworkPolicy
             name: backend-http-rules
             namespace: backend

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import Policy
 import PolicyYAML
+import XCTest
+
+@testable import Policy
 
 /// The CLI sends `PolicyNode` trees (built by `PolicyYAML`) to the agent, which stores them too:
 /// the encoded trees must give the agent exactly what parsing the YAML gives.
@@ -38,20 +39,24 @@ final class PolicyNodeTests: XCTestCase {
 
     /// A repository fed decoded trees lists what one fed the YAML lists.
     func testRepositoryFromDecodedDocuments() throws {
-        let files = ["tutorial/backend-http-rules.yaml", "blog/cnp-front-to-back-l7.yaml", "reference/network-policies.yaml"]
+        let files = [
+            "tutorial/backend-http-rules.yaml", "blog/cnp-front-to-back-l7.yaml", "reference/network-policies.yaml",
+        ]
         let fromText = PolicyRepository(), fromNodes = PolicyRepository()
         for file in files {
             let text = try Fixtures.example(file)
             let a = try fromText.apply(yamlText: text, fileName: file)
-            let b = try fromNodes.apply(documents: try roundTrip(PolicyYAML.documents(text, fileName: file)), fileName: file)
+            let b = try fromNodes.apply(
+                documents: try roundTrip(PolicyYAML.documents(text, fileName: file)), fileName: file)
             XCTAssertEqual(a.description, b.description)
             XCTAssertEqual(a.warnings, b.warnings)
         }
         XCTAssertEqual(fromNodes.listing(), fromText.listing())
         XCTAssertFalse(fromNodes.listing().isEmpty)
         let text = try Fixtures.example(files[0])
-        let deleted = try fromNodes.delete(documents: try roundTrip(PolicyYAML.documents(text, fileName: files[0])),
-                                           fileName: files[0])
+        let deleted = try fromNodes.delete(
+            documents: try roundTrip(PolicyYAML.documents(text, fileName: files[0])),
+            fileName: files[0])
         XCTAssertEqual(deleted, try fromText.delete(yamlText: text, fileName: files[0]))
         XCTAssertFalse(deleted.isEmpty)
         XCTAssertEqual(fromNodes.keys, fromText.keys)
@@ -60,21 +65,22 @@ final class PolicyNodeTests: XCTestCase {
     /// A bad policy fails with the same file:line:column: field after the trip.
     func testErrorPositionSurvivesRoundTrip() throws {
         let yaml = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: p
-        spec:
-          endpointSelector: {}
-          ingress:
-          - toPorts:
-            - ports:
-              - port: "80"
-                protocol: UDP
-              rules:
-                http: [{}]
-        """
-        let expected = "bad.yaml:11:19: spec.ingress[0].toPorts[0].ports[0].protocol: "
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata:
+              name: p
+            spec:
+              endpointSelector: {}
+              ingress:
+              - toPorts:
+                - ports:
+                  - port: "80"
+                    protocol: UDP
+                  rules:
+                    http: [{}]
+            """
+        let expected =
+            "bad.yaml:11:19: spec.ingress[0].toPorts[0].ports[0].protocol: "
             + "L7 rules can only apply to TCP (not UDP) except for DNS rules"
         let decoded = try roundTrip(PolicyYAML.documents(yaml, fileName: "bad.yaml"))
         XCTAssertThrowsError(try PolicyRepository().apply(yamlText: yaml, fileName: "bad.yaml")) {
@@ -82,15 +88,21 @@ final class PolicyNodeTests: XCTestCase {
         }
         let repository = PolicyRepository()
         XCTAssertThrowsError(try repository.apply(documents: decoded, fileName: "bad.yaml")) {
-            XCTAssertEqual($0 as? LoadError,
-                           LoadError(file: "bad.yaml", line: 11, column: 19, field: "spec.ingress[0].toPorts[0].ports[0].protocol",
-                                     message: "L7 rules can only apply to TCP (not UDP) except for DNS rules"))
+            XCTAssertEqual(
+                $0 as? LoadError,
+                LoadError(
+                    file: "bad.yaml", line: 11, column: 19, field: "spec.ingress[0].toPorts[0].ports[0].protocol",
+                    message: "L7 rules can only apply to TCP (not UDP) except for DNS rules"))
         }
         XCTAssertTrue(repository.keys.isEmpty)
         // Unknown fields point at the key.
-        let unknown = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p}\nspec:\n  endpointSelector: {}\n  ingres: []\n"
-        XCTAssertThrowsError(try PolicyFileParser.parse(documents: try roundTrip(PolicyYAML.documents(unknown, fileName: "u.yaml")),
-                                                        fileName: "u.yaml")) {
+        let unknown =
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p}\nspec:\n  endpointSelector: {}\n  ingres: []\n"
+        XCTAssertThrowsError(
+            try PolicyFileParser.parse(
+                documents: try roundTrip(PolicyYAML.documents(unknown, fileName: "u.yaml")),
+                fileName: "u.yaml")
+        ) {
             XCTAssertEqual(($0 as? LoadError)?.description, "u.yaml:6:3: spec.ingres: unknown field \"ingres\"")
         }
     }
@@ -127,13 +139,18 @@ final class PolicyNodeTests: XCTestCase {
         let policy = { (name: String) in
             "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: \(name)\nspec:\n  endpointSelector: {}\n  ingress: [{fromEndpoints: [{}]}]\n"
         }
-        let quoted = try PolicyFileParser.parse(documents: try roundTrip(PolicyYAML.documents(policy("\"null\""), fileName: "q.yaml")),
-                                                fileName: "q.yaml")
+        let quoted = try PolicyFileParser.parse(
+            documents: try roundTrip(PolicyYAML.documents(policy("\"null\""), fileName: "q.yaml")),
+            fileName: "q.yaml")
         XCTAssertEqual(quoted.documents.map(\.key.name), ["null"])
-        XCTAssertThrowsError(try PolicyFileParser.parse(documents: try roundTrip(PolicyYAML.documents(policy("null"), fileName: "q.yaml")),
-                                                        fileName: "q.yaml")) {
-            XCTAssertEqual(($0 as? LoadError)?.description,
-                           "q.yaml:4:3: metadata: metadata.name: Required value: name or generateName is required")
+        XCTAssertThrowsError(
+            try PolicyFileParser.parse(
+                documents: try roundTrip(PolicyYAML.documents(policy("null"), fileName: "q.yaml")),
+                fileName: "q.yaml")
+        ) {
+            XCTAssertEqual(
+                ($0 as? LoadError)?.description,
+                "q.yaml:4:3: metadata: metadata.name: Required value: name or generateName is required")
         }
     }
 
@@ -142,19 +159,35 @@ final class PolicyNodeTests: XCTestCase {
         let nodes = try PolicyYAML.documents("spec: {endpointSelector: {}}\n", fileName: "e.yaml")
         let json = String(decoding: try JSONEncoder().encode(nodes[0]), as: UTF8.self)
         XCTAssertEqual(json, #"["m",1,1,["p",1,1,"spec"],["m",1,7,["p",1,8,"endpointSelector"],["m",1,26]]]"#)
-        let byHand = PolicyNode.mapping([
-            (PolicyNode.scalar("spec", line: 1, column: 1),
-             PolicyNode.mapping([(PolicyNode.scalar("endpointSelector", line: 1, column: 8),
-                                  PolicyNode.mapping([], line: 1, column: 26))], line: 1, column: 7)),
-        ], line: 1, column: 1)
+        let byHand = PolicyNode.mapping(
+            [
+                (
+                    PolicyNode.scalar("spec", line: 1, column: 1),
+                    PolicyNode.mapping(
+                        [
+                            (
+                                PolicyNode.scalar("endpointSelector", line: 1, column: 8),
+                                PolicyNode.mapping([], line: 1, column: 26)
+                            )
+                        ], line: 1, column: 7)
+                )
+            ], line: 1, column: 1)
         XCTAssertEqual(nodes, [byHand])
 
         let list = try PolicyYAML.documents("- 'a'\n- [b]\n", fileName: "l.yaml")
-        XCTAssertEqual(String(decoding: try JSONEncoder().encode(list), as: UTF8.self),
-                       #"[["l",1,1,["s",1,3,"a"],["l",2,3,["p",2,4,"b"]]]]"#)
-        XCTAssertEqual(list, [.sequence([.scalar("a", plain: false, line: 1, column: 3),
-                                         .sequence([.scalar("b", line: 2, column: 4)], line: 2, column: 3)],
-                                        line: 1, column: 1)])
+        XCTAssertEqual(
+            String(decoding: try JSONEncoder().encode(list), as: UTF8.self),
+            #"[["l",1,1,["s",1,3,"a"],["l",2,3,["p",2,4,"b"]]]]"#)
+        XCTAssertEqual(
+            list,
+            [
+                .sequence(
+                    [
+                        .scalar("a", plain: false, line: 1, column: 3),
+                        .sequence([.scalar("b", line: 2, column: 4)], line: 2, column: 3),
+                    ],
+                    line: 1, column: 1)
+            ])
     }
 
     /// Aliases arrive resolved; empty documents arrive as null and are skipped.
@@ -168,7 +201,8 @@ final class PolicyNodeTests: XCTestCase {
         XCTAssertEqual(pairs.count, 2)
         XCTAssertEqual(pairs[0].value.content, pairs[1].value.content)
         XCTAssertEqual(try YAMLValue(node: pairs[1].value, path: "b", file: "a.yaml").strings(), ["1", "2"])
-        XCTAssertEqual(try PolicyFileParser.parse(documents: [nodes[0], nodes[2]], fileName: "a.yaml").documents.count, 0)
+        XCTAssertEqual(
+            try PolicyFileParser.parse(documents: [nodes[0], nodes[2]], fileName: "a.yaml").documents.count, 0)
     }
 
     /// Anything but the documented shape is a DecodingError.
@@ -193,13 +227,15 @@ final class PolicyNodeTests: XCTestCase {
     /// 10,000 rules: the encoding stays within a small factor of the YAML text (about 2.1 here,
     /// where Foundation also escapes every `/` of the paths).
     func testLargePolicyStaysCompact() throws {
-        var yaml = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: big\nspec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports:\n      - port: \"80\"\n        protocol: TCP\n      rules:\n        http:\n"
+        var yaml =
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: big\nspec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports:\n      - port: \"80\"\n        protocol: TCP\n      rules:\n        http:\n"
         for index in 0..<10_000 {
             yaml += "        - method: GET\n          path: /api/v1/items/\(index)\n"
         }
         let nodes = try PolicyYAML.documents(yaml, fileName: "big.yaml")
         let encoded = try JSONEncoder().encode(nodes)
-        XCTAssertLessThan(encoded.count, yaml.utf8.count * 5 / 2, "YAML \(yaml.utf8.count) bytes, encoded \(encoded.count)")
+        XCTAssertLessThan(
+            encoded.count, yaml.utf8.count * 5 / 2, "YAML \(yaml.utf8.count) bytes, encoded \(encoded.count)")
         XCTAssertEqual(try JSONDecoder().decode([PolicyNode].self, from: encoded), nodes)
         XCTAssertEqual(try PolicyFileParser.parse(documents: nodes, fileName: "big.yaml").documents.count, 1)
     }

@@ -1,7 +1,8 @@
-import XCTest
-import SluiceModel
-@testable import Policy
 import PolicyYAML
+import SluiceModel
+import XCTest
+
+@testable import Policy
 
 /// toFQDNs in the datapath: a toFQDNs rule gives no static allowance (before a lookup nothing in
 /// world is allowed), and a learned IP's FQDN identity gets entries exactly on the rule's ports
@@ -47,13 +48,16 @@ final class FQDNPolicyEntriesTests: XCTestCase {
         let snapshot = try compile()
         let identity = FQDNIdentity.base + 7
         let entries = snapshot.fqdnPolicyEntries(identity: identity, names: ["a.internal.example.com."])
-        XCTAssertEqual(entries.keys.sorted().map { "\($0) \(entries[$0]!)" }, [
-            "endpoint 1 EGRESS to \(identity) 443/TCP allow",
-            "endpoint 1 EGRESS to \(identity) 443/UDP allow",
-            "endpoint 1 EGRESS to \(identity) 443/SCTP allow",
-        ])
-        XCTAssertEqual(snapshot.fqdnPolicyEntries(identity: identity, names: ["internal.example.com."]), [:],
-                       "a leading * needs one label (semantics 1.7)")
+        XCTAssertEqual(
+            entries.keys.sorted().map { "\($0) \(entries[$0]!)" },
+            [
+                "endpoint 1 EGRESS to \(identity) 443/TCP allow",
+                "endpoint 1 EGRESS to \(identity) 443/UDP allow",
+                "endpoint 1 EGRESS to \(identity) 443/SCTP allow",
+            ])
+        XCTAssertEqual(
+            snapshot.fqdnPolicyEntries(identity: identity, names: ["internal.example.com."]), [:],
+            "a leading * needs one label (semantics 1.7)")
         XCTAssertEqual(snapshot.fqdnPolicyEntries(identity: identity, names: ["other.example.org."]), [:])
     }
 
@@ -61,8 +65,13 @@ final class FQDNPolicyEntriesTests: XCTestCase {
         let snapshot = try compile()
         let identity = FQDNIdentity.base
         let entries = snapshot.fqdnPolicyEntries(identity: identity, names: ["web.example.com."])
-        XCTAssertEqual(entries, [PolicyMapKey(endpointID: 1, identity: identity, port: 80, proto: IPProtocol.tcp,
-                                              direction: .egress): .redirect(.http)])
+        XCTAssertEqual(
+            entries,
+            [
+                PolicyMapKey(
+                    endpointID: 1, identity: identity, port: 80, proto: IPProtocol.tcp,
+                    direction: .egress): .redirect(.http)
+            ])
     }
 
     func testHTTPRulesOfAToFQDNsRuleApplyToTheLearnedIdentity() throws {
@@ -71,14 +80,16 @@ final class FQDNPolicyEntriesTests: XCTestCase {
         let identity = FQDNIdentity.base + 3
         XCTAssertTrue(policy.decide(peerIdentity: identity, request: TestRequest("GET", "/")).allowed)
         XCTAssertFalse(policy.decide(peerIdentity: identity, request: TestRequest("POST", "/")).allowed)
-        XCTAssertFalse(policy.decide(peerIdentity: 256, request: TestRequest("GET", "/")).allowed,
-                       "a pod is not a toFQDNs peer")
+        XCTAssertFalse(
+            policy.decide(peerIdentity: 256, request: TestRequest("GET", "/")).allowed,
+            "a pod is not a toFQDNs peer")
     }
 
     func testAnIPOfSeveralNamesGetsTheUnion() throws {
         let snapshot = try compile()
-        let entries = snapshot.fqdnPolicyEntries(identity: FQDNIdentity.base,
-                                                 names: ["api.example.com.", "web.example.com."])
+        let entries = snapshot.fqdnPolicyEntries(
+            identity: FQDNIdentity.base,
+            names: ["api.example.com.", "web.example.com."])
         XCTAssertEqual(Set(entries.keys.map(\.port)), [80, 443])
         XCTAssertTrue(snapshot.hasFQDNRule(matching: "x.internal.example.com."))
         XCTAssertFalse(snapshot.hasFQDNRule(matching: "example.com."))

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Policy
 
 /// The snapshot the proxy holds while the maps change: the new rules, plus the old rules of

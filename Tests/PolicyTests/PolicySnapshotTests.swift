@@ -1,10 +1,13 @@
-import XCTest
-import SluiceModel
-@testable import Policy
 import PolicyYAML
+import SluiceModel
+import XCTest
+
+@testable import Policy
 
 final class PolicySnapshotTests: XCTestCase {
-    private func compile(_ texts: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints) throws -> PolicySnapshot {
+    private func compile(_ texts: [String], endpoints: [EndpointDescriptor] = Fixtures.tutorialEndpoints) throws
+        -> PolicySnapshot
+    {
         let repository = PolicyRepository()
         for (index, text) in texts.enumerated() {
             try repository.apply(yamlText: text, fileName: "p\(index).yaml")
@@ -40,14 +43,16 @@ final class PolicySnapshotTests: XCTestCase {
 
     func testL7PortsAndIdentities() throws {
         let snapshot = try compile([try Fixtures.example("tutorial/backend-http-rules.yaml"), dnsPolicy])
-        XCTAssertEqual(snapshot.l7Ports.map(\.description), [
-            "endpoint 1 EGRESS 53/TCP dns",
-            "endpoint 1 EGRESS 53/UDP dns",
-            "endpoint 1 EGRESS 8000/TCP http",
-            "endpoint 1 EGRESS 8001/TCP http",
-            "endpoint 1 EGRESS 8002/TCP http",
-            "endpoint 2 INGRESS 80/TCP http",
-        ])
+        XCTAssertEqual(
+            snapshot.l7Ports.map(\.description),
+            [
+                "endpoint 1 EGRESS 53/TCP dns",
+                "endpoint 1 EGRESS 53/UDP dns",
+                "endpoint 1 EGRESS 8000/TCP http",
+                "endpoint 1 EGRESS 8001/TCP http",
+                "endpoint 1 EGRESS 8002/TCP http",
+                "endpoint 2 INGRESS 80/TCP http",
+            ])
         XCTAssertEqual(snapshot.identity(ofIPv4: Fixtures.ip(2)), 257)
         XCTAssertEqual(snapshot.identity(ofIPv4: UInt32(bigEndian: 0x0808_0808)), ReservedIdentity.world)
         XCTAssertEqual(snapshot.endpoint(ofIPv4: Fixtures.ip(3))?.podName, "db-5c6d")
@@ -57,10 +62,13 @@ final class PolicySnapshotTests: XCTestCase {
 
         let dns = try XCTUnwrap(snapshot.dnsPolicy(endpointID: 1, port: 53, proto: IPProtocol.udp))
         let server = try XCTUnwrap(snapshot.identity(ofEndpoint: 3))
-        XCTAssertEqual(dns.decide(peerIdentity: server, qname: "www.cilium.io.").description, "allow rule-matched frontend/dns")
-        XCTAssertEqual(dns.decide(peerIdentity: server, qname: "EXAMPLE.com").description, "allow rule-matched frontend/dns")
-        XCTAssertEqual(dns.decide(peerIdentity: server, qname: "evil.example.").description,
-                       "deny no-rule-matched frontend/dns")
+        XCTAssertEqual(
+            dns.decide(peerIdentity: server, qname: "www.cilium.io.").description, "allow rule-matched frontend/dns")
+        XCTAssertEqual(
+            dns.decide(peerIdentity: server, qname: "EXAMPLE.com").description, "allow rule-matched frontend/dns")
+        XCTAssertEqual(
+            dns.decide(peerIdentity: server, qname: "evil.example.").description,
+            "deny no-rule-matched frontend/dns")
         XCTAssertEqual(dns.decide(peerIdentity: 2, qname: "www.cilium.io.").description, "deny peer-not-allowed")
         XCTAssertNil(snapshot.dnsPolicy(endpointID: 2, port: 53, proto: IPProtocol.udp))
 
@@ -89,14 +97,18 @@ final class PolicySnapshotTests: XCTestCase {
         let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
         // frontend (namespace label name=frontend) is allowed everything by the KNP (L4-only);
         // the default-namespace client only gets /get through the cluster entity.
-        XCTAssertEqual(policy.decide(peerIdentity: 256, request: TestRequest("POST", "/x")).description,
-                       "allow l4-only-allow backend/allow-from-frontend")
-        XCTAssertEqual(policy.decide(peerIdentity: 259, request: TestRequest("GET", "/get")).description,
-                       "allow rule-matched backend/named")
-        XCTAssertEqual(policy.decide(peerIdentity: 259, request: TestRequest("POST", "/x")).description,
-                       "deny no-rule-matched backend/named")
-        XCTAssertEqual(policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("GET", "/get")).description,
-                       "deny peer-not-allowed")
+        XCTAssertEqual(
+            policy.decide(peerIdentity: 256, request: TestRequest("POST", "/x")).description,
+            "allow l4-only-allow backend/allow-from-frontend")
+        XCTAssertEqual(
+            policy.decide(peerIdentity: 259, request: TestRequest("GET", "/get")).description,
+            "allow rule-matched backend/named")
+        XCTAssertEqual(
+            policy.decide(peerIdentity: 259, request: TestRequest("POST", "/x")).description,
+            "deny no-rule-matched backend/named")
+        XCTAssertEqual(
+            policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("GET", "/get")).description,
+            "deny peer-not-allowed")
     }
 
     func testEnableDefaultDenyFalseAllowsUnselectedPeers() throws {
@@ -115,17 +127,23 @@ final class PolicySnapshotTests: XCTestCase {
             """
         let snapshot = try compile([text])
         let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
-        XCTAssertEqual(policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("POST", "/")).description,
-                       "allow l4-only-allow")
+        XCTAssertEqual(
+            policy.decide(peerIdentity: ReservedIdentity.world, request: TestRequest("POST", "/")).description,
+            "allow l4-only-allow")
         // 257 is backend itself: same namespace, so selected by `{}`, and its rules apply.
-        XCTAssertEqual(policy.decide(peerIdentity: 257, request: TestRequest("POST", "/")).description,
-                       "deny no-rule-matched backend/soft")
+        XCTAssertEqual(
+            policy.decide(peerIdentity: 257, request: TestRequest("POST", "/")).description,
+            "deny no-rule-matched backend/soft")
     }
 
     func testCanonicalDump() throws {
-        let snapshot = try compile([try Fixtures.example("tutorial/backend-http-rules.yaml"),
-                                    try Fixtures.example("blog/ccnp-allow-dns.yaml")])
-        XCTAssertEqual(snapshot.canonicalDump(), """
+        let snapshot = try compile([
+            try Fixtures.example("tutorial/backend-http-rules.yaml"),
+            try Fixtures.example("blog/ccnp-allow-dns.yaml"),
+        ])
+        XCTAssertEqual(
+            snapshot.canonicalDump(),
+            """
             endpoints:
               1 frontend/frontend-6d4b identity 256 [k8s:app=frontend k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=frontend k8s:io.cilium.k8s.namespace.labels.name=frontend k8s:io.cilium.k8s.policy.cluster=default k8s:io.cilium.k8s.policy.serviceaccount=default k8s:io.kubernetes.pod.namespace=frontend]
               2 backend/backend-7f8b identity 257 [k8s:app=backend k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=backend k8s:io.cilium.k8s.namespace.labels.name=backend k8s:io.cilium.k8s.policy.cluster=default k8s:io.cilium.k8s.policy.serviceaccount=default k8s:io.kubernetes.pod.namespace=backend]

@@ -1,5 +1,6 @@
 import SluiceTestSupport
 import XCTest
+
 @testable import Policy
 
 final class RegexTests: XCTestCase {
@@ -53,7 +54,9 @@ final class RegexTests: XCTestCase {
     /// The byte-comparison engines give RE2's answer for every subject: each pattern against
     /// subjects built from its own pieces, newlines, carriage returns, NUL and high bytes.
     func testByteEnginesAgreeWithRE2() throws {
-        let patterns = ["GET", "/public", "", "/api/v1/.*", ".*", "/caf\u{e9}/.*", "a b", "/x/.*", "/%41/.*", "-", "/.*"]
+        let patterns = [
+            "GET", "/public", "", "/api/v1/.*", ".*", "/caf\u{e9}/.*", "a b", "/x/.*", "/%41/.*", "-", "/.*",
+        ]
         var generator = SeededRandom(seed: 0x5EED_2E62)
         let alphabet: [UInt8] = Array("/apiv1GETx-% b".utf8) + [0x0A, 0x0D, 0x00, 0xC3, 0xA9, 0xFF]
         var matched = 0, unmatched = 0
@@ -61,9 +64,11 @@ final class RegexTests: XCTestCase {
             let regex = try Regex.compile(pattern)
             XCTAssertNotEqual(regex.engine, .re2, pattern)
             let base = Array(pattern.utf8.filter { $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "*") })
-            var subjects: [[UInt8]] = [[], base, base + [0x0A], base + Array("more".utf8), base + [0x0D],
-                                       base + Array("a\nb".utf8), Array(base.dropLast()), [0x0A] + base,
-                                       base + [0x00], base + [0xFF, 0x0A, 0x41]]
+            var subjects: [[UInt8]] = [
+                [], base, base + [0x0A], base + Array("more".utf8), base + [0x0D],
+                base + Array("a\nb".utf8), Array(base.dropLast()), [0x0A] + base,
+                base + [0x00], base + [0xFF, 0x0A, 0x41],
+            ]
             for _ in 0..<300 {
                 var s = Bool.random(using: &generator) ? base : []
                 for _ in 0..<Int.random(in: 0..<6, using: &generator) {

@@ -1,6 +1,7 @@
-import XCTest
-@testable import Policy
 import PolicyYAML
+import XCTest
+
+@testable import Policy
 
 /// `toPorts[].serverNames`, `terminatingTLS` and `originatingTLS` in policy files: Cilium's
 /// validation and wording first, then Sluice's refusal of what it does not enforce yet.
@@ -33,30 +34,42 @@ final class ServerNamesPolicyTests: XCTestCase {
     }
 
     func testEmptyServerName() {
-        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\", \"\"]")),
-                       "policy.yaml:13:40: spec.egress[0].toPorts[0].serverNames[1]: empty server name is not allowed")
+        XCTAssertEqual(
+            error(policy("      serverNames: [\"api.example.com\", \"\"]")),
+            "policy.yaml:13:40: spec.egress[0].toPorts[0].serverNames[1]: empty server name is not allowed")
     }
 
     func testServerNamesWithL7RulesNeedTLSTermination() {
-        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: [{method: GET}]")),
-                       "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: ServerNames are not allowed with L7 rules without TLS termination")
+        XCTAssertEqual(
+            error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: [{method: GET}]")),
+            "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: ServerNames are not allowed with L7 rules without TLS termination"
+        )
         // `http: []` is no L7 at all (Cilium L7Rules.IsEmpty): only the not-enforced refusal remains.
-        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: []")),
-                       "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet")
+        XCTAssertEqual(
+            error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: []")),
+            "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet"
+        )
     }
 
     func testInvalidPattern() {
-        XCTAssertEqual(error(policy("      serverNames: [\"www.**.example.com\"]")),
-                       "policy.yaml:13:21: spec.egress[0].toPorts[0].serverNames[0]: invalid server name \"www.**.example.com\": \"**\" is only allowed as the whole first label, as in \"**.example.com\"")
-        XCTAssertEqual(error(policy("      serverNames: [\"https://example.com\"]")),
-                       "policy.yaml:13:21: spec.egress[0].toPorts[0].serverNames[0]: invalid server name \"https://example.com\": only letters, digits, '-', '_', '.' and '*' are allowed")
+        XCTAssertEqual(
+            error(policy("      serverNames: [\"www.**.example.com\"]")),
+            "policy.yaml:13:21: spec.egress[0].toPorts[0].serverNames[0]: invalid server name \"www.**.example.com\": \"**\" is only allowed as the whole first label, as in \"**.example.com\""
+        )
+        XCTAssertEqual(
+            error(policy("      serverNames: [\"https://example.com\"]")),
+            "policy.yaml:13:21: spec.egress[0].toPorts[0].serverNames[0]: invalid server name \"https://example.com\": only letters, digits, '-', '_', '.' and '*' are allowed"
+        )
     }
 
     /// A valid serverNames list is parsed into patterns, and the policy is still refused: never
     /// accepted and then silently not enforced.
     func testValidServerNamesAreRefusedAsNotEnforced() throws {
-        let message = "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet"
-        XCTAssertEqual(error(policy("      serverNames: [\"api.example.com\", \"*.example.org\", \"**.example.net\", \"*\"]")), message)
+        let message =
+            "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet"
+        XCTAssertEqual(
+            error(policy("      serverNames: [\"api.example.com\", \"*.example.org\", \"**.example.net\", \"*\"]")),
+            message)
     }
 
     func testParsedPatterns() throws {
@@ -76,12 +89,21 @@ final class ServerNamesPolicyTests: XCTestCase {
 
     func testTLSInterceptionIsRefusedClearly() {
         let secret = "\n        secret: {namespace: kube-system, name: tls}"
-        XCTAssertEqual(error(policy("      terminatingTLS:" + secret)),
-                       "policy.yaml:14:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)")
-        XCTAssertEqual(error(policy("      originatingTLS:" + secret)),
-                       "policy.yaml:14:9: spec.egress[0].toPorts[0].originatingTLS: \"originatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)")
+        XCTAssertEqual(
+            error(policy("      terminatingTLS:" + secret)),
+            "policy.yaml:14:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)"
+        )
+        XCTAssertEqual(
+            error(policy("      originatingTLS:" + secret)),
+            "policy.yaml:14:9: spec.egress[0].toPorts[0].originatingTLS: \"originatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)"
+        )
         // With terminatingTLS, serverNames and L7 rules pass Cilium's check; terminatingTLS itself is refused.
-        XCTAssertEqual(error(policy("      serverNames: [\"a.example\"]\n      rules:\n        http: [{}]\n      terminatingTLS:" + secret)),
-                       "policy.yaml:17:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)")
+        XCTAssertEqual(
+            error(
+                policy(
+                    "      serverNames: [\"a.example\"]\n      rules:\n        http: [{}]\n      terminatingTLS:"
+                        + secret)),
+            "policy.yaml:17:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)"
+        )
     }
 }

@@ -1,7 +1,8 @@
-import SluiceTestSupport
 import Foundation
-@testable import Policy
 import PolicyYAML
+import SluiceTestSupport
+
+@testable import Policy
 
 /// An HTTP request for tests: owns copies of its bytes for the lifetime of the value.
 final class TestRequest: HTTPRequestFields {

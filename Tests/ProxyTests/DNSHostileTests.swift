@@ -4,11 +4,12 @@ import Foundation
 import Glibc
 import Policy
 import PolicyYAML
+import SluiceIO
+import SluiceModel
+import XCTest
+
 @testable import Agent
 @testable import Proxy
-import SluiceIO
-import XCTest
-import SluiceModel
 
 /// One DNS proxy worker on loopback whose upstream is a plain socket the test reads and answers
 /// by hand (`upstream`), so it can forge answers next to the genuine one. toFQDNs selector
@@ -29,31 +30,35 @@ final class DNSHostileHarness {
         let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
         port = DNSTest.port(of: fd)
         let repository = PolicyRepository()
-        try repository.apply(yamlText: DNSProxyHarness.yaml(port: port, patterns: ["*.allowed.test"]), fileName: "dns.yaml")
+        try repository.apply(
+            yamlText: DNSProxyHarness.yaml(port: port, patterns: ["*.allowed.test"]), fileName: "dns.yaml")
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: DNSProxyHarness.endpoints, allocator: &allocator)
-        let steer = SteerInfo(endpointID: DNSProxyHarness.clientID,
-                              sourceIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.clientID) ?? 0,
-                              destinationIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.dnsID) ?? 0,
-                              direction: .egress)
+        let steer = SteerInfo(
+            endpointID: DNSProxyHarness.clientID,
+            sourceIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.dnsID) ?? 0,
+            direction: .egress)
         service = FQDNService(cache: cache, datapath: NoopFQDNDatapath(), stateFile: nil)
-        let sets = try FQDNSelectorSet.parse(yamlText: """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: fqdn, namespace: default}
-            spec:
-              endpointSelector: {matchLabels: {app: client}}
-              egress:
-              - toFQDNs:
-                - matchPattern: "*.allowed.test"
-            """, fileName: "f.yaml")
+        let sets = try FQDNSelectorSet.parse(
+            yamlText: """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: fqdn, namespace: default}
+                spec:
+                  endpointSelector: {matchLabels: {app: client}}
+                  egress:
+                  - toFQDNs:
+                    - matchPattern: "*.allowed.test"
+                """, fileName: "f.yaml")
         service.publish(selectors: FQDNSelectorSet(merging: Array(sets.values)))
         try service.start()
         upstream = DNSTest.udpSocket(timeoutMs: 2000)
         upstreamPort = DNSTest.port(of: upstream)
         loop = try EventLoop()
-        let ctx = WorkerContext(loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steer),
-                                flows: sink, snapshot: snapshot)
+        let ctx = WorkerContext(
+            loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steer),
+            flows: sink, snapshot: snapshot)
         var config = config
         config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: upstreamPort)
         worker = DNSWorker(ctx: ctx, config: config, service: service)
@@ -104,8 +109,10 @@ final class DNSHostileHarness {
     }
 
     /// An answer to `query` (its ID and question as given) with one A record.
-    static func answer(to query: [UInt8], name: String? = nil, type: RRType? = nil, ip: IPv4Address,
-                       qr: Bool = true) throws -> [UInt8] {
+    static func answer(
+        to query: [UInt8], name: String? = nil, type: RRType? = nil, ip: IPv4Address,
+        qr: Bool = true
+    ) throws -> [UInt8] {
         var message = try query.withUnsafeBytes { try DNSParser.parse($0) }
         if let name { message.questions[0].name = try DomainName(name) }
         if let type { message.questions[0].type = type }
@@ -137,8 +144,10 @@ private func parse(_ bytes: [UInt8]?) throws -> DNSMessage {
 /// answer (or silence) out, nothing forwarded, nothing recorded.
 final class DNSHostileQueryTests: XCTestCase {
     private func message(id: UInt16, opcode: UInt8 = 0, qr: Bool = false, names: [String]) throws -> [UInt8] {
-        DNSSerializer.serialize(DNSMessage(header: DNSHeader(id: id, qr: qr, opcode: opcode, rd: true),
-                                           questions: try names.map { Question(name: try DomainName($0), type: .a) }))
+        DNSSerializer.serialize(
+            DNSMessage(
+                header: DNSHeader(id: id, qr: qr, opcode: opcode, rd: true),
+                questions: try names.map { Question(name: try DomainName($0), type: .a) }))
     }
 
     func testTwoQuestionsGetFormErrAndAreNotForwarded() throws {
@@ -160,11 +169,14 @@ final class DNSHostileQueryTests: XCTestCase {
 
     func testAnswerRecordsInAQueryBeyondMiekgLimitsGetFormErr() throws {
         let h = try DNSProxyHarness()
-        var query = DNSMessage(header: DNSHeader(id: 0x2224, rd: true),
-                               questions: [Question(name: try DomainName("a.allowed.test."), type: .a)])
+        var query = DNSMessage(
+            header: DNSHeader(id: 0x2224, rd: true),
+            questions: [Question(name: try DomainName("a.allowed.test."), type: .a)])
         let name = try DomainName("a.allowed.test.")
-        query.answers = [ResourceRecord(name: name, ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 6))),
-                         ResourceRecord(name: name, ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 7)))]
+        query.answers = [
+            ResourceRecord(name: name, ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 6))),
+            ResourceRecord(name: name, ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 7))),
+        ]
         XCTAssertEqual(try parse(h.ask(DNSSerializer.serialize(query))).rcode, .formErr)
         XCTAssertTrue(h.upstream.receivedIDs.isEmpty)
     }
@@ -172,7 +184,8 @@ final class DNSHostileQueryTests: XCTestCase {
     func testOpcodesOtherThanQueryGetNotImp() throws {
         let h = try DNSProxyHarness()
         for opcode: UInt8 in [1, 2, 4, 5, 15] {
-            let answer = try parse(h.ask(message(id: 0x3300 + UInt16(opcode), opcode: opcode, names: ["a.allowed.test."])))
+            let answer = try parse(
+                h.ask(message(id: 0x3300 + UInt16(opcode), opcode: opcode, names: ["a.allowed.test."])))
             XCTAssertEqual(answer.header.id, 0x3300 + UInt16(opcode))
             XCTAssertEqual(answer.header.opcode, opcode)
             XCTAssertEqual(answer.rcode, .notImp, "opcode \(opcode)")
@@ -225,8 +238,9 @@ final class DNSForgedAnswerTests: XCTestCase {
         DNSTest.send(wrongAddress, try DNSHostileHarness.answer(to: sent.bytes, ip: forged), port: proxy)
         // Right ID, right source, other name / other type / other case-folded name of a
         // different label / not a response.
-        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "evil.allowed.test.", ip: forged),
-                     port: proxy)
+        DNSTest.send(
+            h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "evil.allowed.test.", ip: forged),
+            port: proxy)
         DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, type: .aaaa, ip: forged), port: proxy)
         DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: forged, qr: false), port: proxy)
         // Right source, wrong ID.
@@ -234,8 +248,9 @@ final class DNSForgedAnswerTests: XCTestCase {
         DNSWire.setID((DNSWire.id(of: sent.bytes.withUnsafeBytes { $0 }) ?? 0) &+ 1, in: &wrongID)
         DNSTest.send(h.upstream, wrongID, port: proxy)
         // The genuine answer, its name in other case (0x20): accepted.
-        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "WWW.allowed.TEST.", ip: genuine),
-                     port: proxy)
+        DNSTest.send(
+            h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "WWW.allowed.TEST.", ip: genuine),
+            port: proxy)
 
         let answer = try parse(DNSTest.receive(h.client)?.bytes)
         XCTAssertEqual(answer.header.id, 0x1111)
@@ -255,8 +270,9 @@ final class DNSForgedAnswerTests: XCTestCase {
     func testAForgedAnswerAloneLeavesTheQueryWaitingAndLearnsNothing() throws {
         let h = try DNSHostileHarness(config: DNSProxyConfig(forwardTimeoutNs: 300_000_000))
         let sent = try XCTUnwrap(h.forward(DNSTest.query("x.allowed.test.", id: 0x2121)))
-        DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "y.allowed.test.", ip: forged),
-                     port: sent.port)
+        DNSTest.send(
+            h.upstream, try DNSHostileHarness.answer(to: sent.bytes, name: "y.allowed.test.", ip: forged),
+            port: sent.port)
         var tv = timeval(tv_sec: 0, tv_usec: 600_000)
         _ = setsockopt(h.client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         XCTAssertNil(DNSTest.receive(h.client))
@@ -298,8 +314,9 @@ final class DNSUpstreamRandomnessTests: XCTestCase {
         XCTAssertGreaterThan(h.openUpstreamSockets(), 2, "retired sockets wait for their answers")
         // Answer all: each on the port it left from; every client gets its answer.
         for sent in held {
-            DNSTest.send(h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: IPv4Address(192, 0, 2, 1)),
-                         port: sent.port)
+            DNSTest.send(
+                h.upstream, try DNSHostileHarness.answer(to: sent.bytes, ip: IPv4Address(192, 0, 2, 1)),
+                port: sent.port)
         }
         var answered = Set<UInt16>()
         while answered.count < 40, let reply = DNSTest.receive(h.client) {
@@ -312,8 +329,10 @@ final class DNSUpstreamRandomnessTests: XCTestCase {
     }
 
     func testRetiredSocketsCloseWhenTheirQueriesTimeOut() throws {
-        let h = try DNSHostileHarness(config: DNSProxyConfig(forwardTimeoutNs: 200_000_000, upstreamSocketPoolSize: 1,
-                                                             upstreamSocketMaxQueries: 2))
+        let h = try DNSHostileHarness(
+            config: DNSProxyConfig(
+                forwardTimeoutNs: 200_000_000, upstreamSocketPoolSize: 1,
+                upstreamSocketMaxQueries: 2))
         for i in 0..<6 { XCTAssertNotNil(h.forward(DNSTest.query("t\(i).allowed.test.", id: UInt16(i)))) }
         XCTAssertEqual(h.openUpstreamSockets(), 4, "a fresh one in the pool, three retired with queries in flight")
         let deadline = Date().addingTimeInterval(3)
@@ -382,7 +401,8 @@ private final class DNSScriptedTCPUpstream {
             guard poll(&p, 1, 10000) > 0 else { return }
             let n = buffer.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
             if n <= 0 { return }
-            let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
+            let messages =
+                (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
             for bytes in messages {
                 guard let query = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }), !query.questions.isEmpty
                 else { continue }
@@ -393,7 +413,9 @@ private final class DNSScriptedTCPUpstream {
                     guard let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) else { continue }
                     var sent = 0
                     while sent < framed.count {
-                        let w = framed.withUnsafeBytes { send(conn, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+                        let w = framed.withUnsafeBytes {
+                            send(conn, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
+                        }
                         if w <= 0 { return }
                         sent += w
                     }
@@ -415,9 +437,11 @@ final class DNSStreamForgedAnswerTests: XCTestCase {
                 message.answers = [ResourceRecord(name: message.questions[0].name, ttl: 60, rdata: .a(ip))]
                 return message
             }
-            return [answer("evil.allowed.test.", nil, IPv4Address(6, 6, 6, 6)),
-                    answer(nil, .aaaa, IPv4Address(6, 6, 6, 7)),
-                    answer(nil, nil, IPv4Address(192, 0, 2, 77))]
+            return [
+                answer("evil.allowed.test.", nil, IPv4Address(6, 6, 6, 6)),
+                answer(nil, .aaaa, IPv4Address(6, 6, 6, 7)),
+                answer(nil, nil, IPv4Address(192, 0, 2, 77)),
+            ]
         }
         let h = try DNSProxyHarness(tcpUpstreamPort: upstream.port)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -429,7 +453,9 @@ final class DNSStreamForgedAnswerTests: XCTestCase {
         addr.sin_port = h.port.bigEndian
         addr.sin_addr.s_addr = DNSTest.loopback
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         XCTAssertEqual(r, 0)
         let framed = try XCTUnwrap(DNSTCPFramer.frame(DNSTest.query("www.allowed.test.", id: 0x5151)))
@@ -468,7 +494,9 @@ final class DNSStreamBackpressureTests: XCTestCase {
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = DNSTest.loopback
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         XCTAssertEqual(r, 0)
         return fd
@@ -497,19 +525,21 @@ final class DNSStreamBackpressureTests: XCTestCase {
 
     func testAClientThatDoesNotReadIsPausedThenServedWhenItReads() throws {
         let upstream = try DNSScriptedTCPUpstream.bigAnswers()
-        let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxBufferedBytes: 32768, tcpMaxQueriesInFlight: 2),
-                                    tcpUpstreamPort: upstream.port)
+        let h = try DNSProxyHarness(
+            config: DNSProxyConfig(tcpMaxBufferedBytes: 32768, tcpMaxQueriesInFlight: 2),
+            tcpUpstreamPort: upstream.port)
         let fd = try connectSmall(port: h.port)
         defer { close(fd) }
         let total = 400
         sendQueries(fd, count: total)
         XCTAssertTrue(waitFor(5) { h.counters().tcpPauses > 0 }, "the proxy stops reading the client's queries")
         // While the client reads nothing, the upstream stops getting queries well short of all.
-        XCTAssertTrue(waitFor(5) {
-            let before = upstream.queries
-            usleep(200_000)
-            return upstream.queries == before
-        })
+        XCTAssertTrue(
+            waitFor(5) {
+                let before = upstream.queries
+                usleep(200_000)
+                return upstream.queries == before
+            })
         XCTAssertLessThan(upstream.queries, total / 2, "reading the client's queries must stop")
         XCTAssertEqual(h.counters().tcpOverflowCloses, 0)
         // Now it reads: every query is answered, in full.
@@ -531,8 +561,9 @@ final class DNSStreamBackpressureTests: XCTestCase {
 
     func testAnswersPilingUpPastTheBoundCloseTheConnection() throws {
         let upstream = try DNSScriptedTCPUpstream.bigAnswers()
-        let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxBufferedBytes: 0, tcpMaxQueriesInFlight: 1000),
-                                    tcpUpstreamPort: upstream.port)
+        let h = try DNSProxyHarness(
+            config: DNSProxyConfig(tcpMaxBufferedBytes: 0, tcpMaxQueriesInFlight: 1000),
+            tcpUpstreamPort: upstream.port)
         let fd = try connectSmall(port: h.port)
         defer { close(fd) }
         sendQueries(fd, count: 200)
@@ -621,7 +652,9 @@ final class FQDNGlobalCapTests: XCTestCase {
         guard case .run(let o) = try AgentCommandLine.parse(["--fqdn-max-entries", "5000"], environment: { _ in nil })
         else { return XCTFail("not a run") }
         XCTAssertEqual(o.dns.fqdnMaxEntries, 5000)
-        guard case .run(let d) = try AgentCommandLine.parse([], environment: { _ in nil }) else { return XCTFail("not a run") }
+        guard case .run(let d) = try AgentCommandLine.parse([], environment: { _ in nil }) else {
+            return XCTFail("not a run")
+        }
         XCTAssertEqual(d.dns.fqdnMaxEntries, 65536)
         XCTAssertThrowsError(try AgentCommandLine.parse(["--fqdn-max-entries", "0"], environment: { _ in nil }))
     }

@@ -2,8 +2,9 @@ import DNS
 import Flows
 import Policy
 import PolicyYAML
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// The decide phase of one DNS query (`DNSQueryDecision.decide`) on both sides of its flow: the
 /// client's egress DNS rules decide; the server's ingress can only hold HTTP rules (Cilium has no
@@ -39,16 +40,20 @@ final class DNSQueryTests: XCTestCase {
     }
 
     private func steer(_ snapshot: PolicySnapshot, sides: SteerInfo.Sides) -> SteerInfo {
-        SteerInfo(sourceEndpoint: DNSProxyHarness.clientID, destinationEndpoint: DNSProxyHarness.dnsID,
-                  sourceIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.clientID) ?? 0,
-                  destinationIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.dnsID) ?? 0, sides: sides)
+        SteerInfo(
+            sourceEndpoint: DNSProxyHarness.clientID, destinationEndpoint: DNSProxyHarness.dnsID,
+            sourceIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: DNSProxyHarness.dnsID) ?? 0, sides: sides)
     }
 
-    private func decide(_ name: String, _ snapshot: PolicySnapshot, steer: SteerInfo?,
-                        proto: UInt8 = IPProtocol.tcp) -> DNSQueryDecision {
+    private func decide(
+        _ name: String, _ snapshot: PolicySnapshot, steer: SteerInfo?,
+        proto: UInt8 = IPProtocol.tcp
+    ) -> DNSQueryDecision {
         DNSTest.query(name, id: 7).withUnsafeBytes {
-            DNSQueryDecision.decide($0, client: Self.client, server: Self.server, proto: proto, steer: steer,
-                                    snapshot: snapshot, reject: .refused, now: 1)
+            DNSQueryDecision.decide(
+                $0, client: Self.client, server: Self.server, proto: proto, steer: steer,
+                snapshot: snapshot, reject: .refused, now: 1)
         }
     }
 
@@ -65,7 +70,8 @@ final class DNSQueryTests: XCTestCase {
         let ref = PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: "client-dns").ref
         XCTAssertEqual(query.policyRef, ref)
 
-        guard case .reject(let denied, let reply) = decide("evil.test.", s, steer: steer(s, sides: [.egress, .ingress]))
+        guard
+            case .reject(let denied, let reply) = decide("evil.test.", s, steer: steer(s, sides: [.egress, .ingress]))
         else { return XCTFail("not refused") }
         XCTAssertEqual(denied.direction, .egress)
         XCTAssertEqual(denied.policyRef, ref, "named after the policy whose rules the name failed")
@@ -74,8 +80,10 @@ final class DNSQueryTests: XCTestCase {
 
     func testServerIngressHTTPRulesFailClosedInTheIngressSidesName() throws {
         let s = try snapshot(serverIngressHTTP: true)
-        guard case .reject(let query, let reply) = decide("www.allowed.test.", s,
-                                                          steer: steer(s, sides: [.egress, .ingress]))
+        guard
+            case .reject(let query, let reply) = decide(
+                "www.allowed.test.", s,
+                steer: steer(s, sides: [.egress, .ingress]))
         else { return XCTFail("not refused") }
         XCTAssertEqual(query.direction, .ingress)
         XCTAssertEqual(try rcode(reply), .refused)
@@ -94,8 +102,10 @@ final class DNSQueryTests: XCTestCase {
 
     func testUDPQueriesAreNeverHeldToHTTPRules() throws {
         let s = try snapshot(proto: "UDP", serverIngressHTTP: true)
-        guard case .forward = decide("www.allowed.test.", s, steer: steer(s, sides: [.egress, .ingress]),
-                                     proto: IPProtocol.udp)
+        guard
+            case .forward = decide(
+                "www.allowed.test.", s, steer: steer(s, sides: [.egress, .ingress]),
+                proto: IPProtocol.udp)
         else { return XCTFail("not forwarded") }
     }
 

@@ -1,6 +1,7 @@
 import Glibc
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// recvmmsg and sendmmsg of the DNS proxy on real loopback sockets.
 final class DNSSocketBatchTests: XCTestCase {
@@ -12,7 +13,7 @@ final class DNSSocketBatchTests: XCTestCase {
         defer { for fd in [senderA, senderB, receiver1, receiver2] { close(fd) } }
         let to1 = DNSEndpointAddress(address: loopback, port: DNSTest.port(of: receiver1))
         let to2 = DNSEndpointAddress(address: loopback, port: DNSTest.port(of: receiver2))
-        let nowhere = DNSEndpointAddress(address: loopback, port: 0)   // sendto to port 0: EINVAL
+        let nowhere = DNSEndpointAddress(address: loopback, port: 0)  // sendto to port 0: EINVAL
 
         let outbox = DNSSocket.Outbox(capacity: 8, arenaBytes: 64)
         func queue(_ text: String, _ fd: Int32, _ to: DNSEndpointAddress) -> Bool {

@@ -2,10 +2,11 @@ import DNS
 import Flows
 import Foundation
 import Glibc
-@testable import Proxy
 import SluiceIO
-import XCTest
 import SluiceModel
+import XCTest
+
+@testable import Proxy
 
 /// A DNS-over-TCP server on 127.0.0.1 (its own thread): one connection at a time, answers each
 /// framed query with an A record 192.0.2.7, in order, and remembers the IDs it saw.
@@ -38,15 +39,19 @@ private final class DNSFakeTCPUpstream {
             while true {
                 let n = buffer.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
                 if n <= 0 { break }
-                let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
+                let messages =
+                    (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
                 for bytes in messages {
                     guard var message = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }),
-                          let question = message.questions.first else { continue }
+                        let question = message.questions.first
+                    else { continue }
                     lock.lock()
                     seen.append(message.header.id)
                     lock.unlock()
                     message.header.qr = true
-                    message.answers = [ResourceRecord(name: question.name, ttl: 60, rdata: .a(IPv4Address(192, 0, 2, 7)))]
+                    message.answers = [
+                        ResourceRecord(name: question.name, ttl: 60, rdata: .a(IPv4Address(192, 0, 2, 7)))
+                    ]
                     if let framed = DNSTCPFramer.frame(DNSSerializer.serialize(message)) {
                         _ = framed.withUnsafeBytes { send(conn, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     }
@@ -69,7 +74,9 @@ final class DNSStreamConnectionTests: XCTestCase {
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = DNSTest.loopback
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard r == 0 else { return [] }
         let all = queries.compactMap { DNSTCPFramer.frame($0) }.flatMap { $0 }
@@ -80,7 +87,8 @@ final class DNSStreamConnectionTests: XCTestCase {
         while answers.count < count {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { break }
-            let messages = (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
+            let messages =
+                (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
             answers += messages.compactMap { m in try? m.withUnsafeBytes { try DNSParser.parse($0) } }
         }
         return answers
@@ -89,9 +97,13 @@ final class DNSStreamConnectionTests: XCTestCase {
     func testPipelinedQueriesAllowedForwardedDeniedRefused() throws {
         let upstream = try DNSFakeTCPUpstream()
         let h = try DNSProxyHarness(tcpUpstreamPort: upstream.port)
-        let answers = exchange(port: h.port, [DNSTest.query("a.allowed.test.", id: 100),
-                                              DNSTest.query("b.other.test.", id: 101),
-                                              DNSTest.query("c.allowed.test.", id: 102)], count: 3)
+        let answers = exchange(
+            port: h.port,
+            [
+                DNSTest.query("a.allowed.test.", id: 100),
+                DNSTest.query("b.other.test.", id: 101),
+                DNSTest.query("c.allowed.test.", id: 102),
+            ], count: 3)
         let byID = Dictionary(answers.map { ($0.header.id, $0) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(byID[100]?.rcode, .noError)
         XCTAssertEqual(byID[100]?.answers.first?.rdata, .a(IPv4Address(192, 0, 2, 7)))

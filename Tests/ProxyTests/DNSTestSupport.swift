@@ -4,16 +4,19 @@ import Flows
 import Foundation
 import Glibc
 import Policy
-@testable import Proxy
 import SluiceIO
 import SluiceModel
+
+@testable import Proxy
 
 /// A steering table for the DNS tests: one fixed answer.
 final class DNSTestSteering: SteeringTable {
     let info: SteerInfo?
     init(_ info: SteerInfo?) { self.info = info }
-    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
-                destinationPort: UInt16, protocol: UInt8) -> SteerInfo? { info }
+    func lookup(
+        sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
+        destinationPort: UInt16, protocol: UInt8
+    ) -> SteerInfo? { info }
 }
 
 /// Collects flow records (any thread) and decodes them.
@@ -52,8 +55,10 @@ enum DNSTest {
     static func query(_ name: String, id: UInt16, type: RRType = .a) -> [UInt8] {
         // Test names are valid presentation names.
         let domain = (try? DomainName(name)) ?? .root
-        return DNSSerializer.serialize(DNSMessage(header: DNSHeader(id: id, rd: true),
-                                                  questions: [Question(name: domain, type: type)]))
+        return DNSSerializer.serialize(
+            DNSMessage(
+                header: DNSHeader(id: id, rd: true),
+                questions: [Question(name: domain, type: type)]))
     }
 
     /// A non-blocking-free UDP socket bound to 127.0.0.1:0 with a receive timeout.
@@ -63,7 +68,9 @@ enum DNSTest {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = loopback
         _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -90,7 +97,9 @@ enum DNSTest {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let n = buffer.withUnsafeMutableBytes { b in
             withUnsafeMutablePointer(to: &from) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, b.count, 0, $0, &length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(fd, b.baseAddress, b.count, 0, $0, &length)
+                }
             }
         }
         guard n > 0 else { return nil }
@@ -144,7 +153,8 @@ final class DNSFakeUpstream {
             if stop { return }
             guard let (bytes, port) = DNSTest.receive(fd) else { continue }
             guard var message = try? bytes.withUnsafeBytes({ try DNSParser.parse($0) }),
-                  let question = message.questions.first else { continue }
+                let question = message.questions.first
+            else { continue }
             lock.lock()
             ids.append(message.header.id)
             let n = UInt8(ids.count % 250)

@@ -4,11 +4,12 @@ import Foundation
 import Glibc
 import Policy
 import PolicyYAML
+import SluiceIO
+import SluiceModel
+import XCTest
+
 @testable import Agent
 @testable import Proxy
-import SluiceIO
-import XCTest
-import SluiceModel
 
 /// One DNS proxy worker on loopback: a real loop and UDP listener, queries from a test socket,
 /// allowed queries sent to a `DNSFakeUpstream` (the upstream override stands in for the original
@@ -18,10 +19,12 @@ final class DNSProxyHarness: ManualLoopDriver {
     static let clientID: UInt32 = 7
     static let dnsID: UInt32 = 1
     static let endpoints = [
-        EndpointDescriptor(id: dnsID, namespace: "kube-system", podName: "kube-dns", podLabels: ["k8s-app": "kube-dns"],
-                           ipv4: UInt32(bigEndian: 0x0A01_000A)),
-        EndpointDescriptor(id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
-                           ipv4: UInt32(bigEndian: 0x0A00_0007)),
+        EndpointDescriptor(
+            id: dnsID, namespace: "kube-system", podName: "kube-dns", podLabels: ["k8s-app": "kube-dns"],
+            ipv4: UInt32(bigEndian: 0x0A01_000A)),
+        EndpointDescriptor(
+            id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
+            ipv4: UInt32(bigEndian: 0x0A00_0007)),
     ]
 
     let upstream = DNSFakeUpstream()
@@ -53,22 +56,29 @@ final class DNSProxyHarness: ManualLoopDriver {
         """
     }
 
-    init(patterns: [String] = ["*.allowed.test", "silent.test"], config: DNSProxyConfig = DNSProxyConfig(),
-         service: FQDNService? = nil, steered: Bool = true, tcpUpstreamPort: UInt16? = nil) throws {
+    init(
+        patterns: [String] = ["*.allowed.test", "silent.test"], config: DNSProxyConfig = DNSProxyConfig(),
+        service: FQDNService? = nil, steered: Bool = true, tcpUpstreamPort: UInt16? = nil
+    ) throws {
         let tcp = tcpUpstreamPort != nil
-        let fd = tcp ? try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: true, reusePort: true)
+        let fd =
+            tcp
+            ? try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: true, reusePort: true)
             : try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
         port = DNSTest.port(of: fd)
         let repository = PolicyRepository()
-        try repository.apply(yamlText: Self.yaml(port: port, proto: tcp ? "TCP" : "UDP", patterns: patterns),
-                             fileName: "dns.yaml")
+        try repository.apply(
+            yamlText: Self.yaml(port: port, proto: tcp ? "TCP" : "UDP", patterns: patterns),
+            fileName: "dns.yaml")
         var allocator = IdentityAllocator()
         let snapshot = repository.compile(endpoints: Self.endpoints, allocator: &allocator)
-        let steer = SteerInfo(endpointID: Self.clientID, sourceIdentity: snapshot.identity(ofEndpoint: Self.clientID) ?? 0,
-                              destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
+        let steer = SteerInfo(
+            endpointID: Self.clientID, sourceIdentity: snapshot.identity(ofEndpoint: Self.clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
         loop = try EventLoop(clock: .manual(clock))
-        let ctx = WorkerContext(loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
-                                flows: sink, snapshot: snapshot)
+        let ctx = WorkerContext(
+            loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
+            flows: sink, snapshot: snapshot)
         var config = config
         config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: tcpUpstreamPort ?? upstream.port)
         worker = DNSWorker(ctx: ctx, config: config, service: service)
@@ -237,7 +247,8 @@ final class DNSUDPProxyTests: XCTestCase {
             let i = Int(message.header.id) - 1000
             XCTAssertTrue((0..<total).contains(i), "unexpected id \(message.header.id)")
             if message.rcode == .refused {
-                XCTAssertEqual(message.questions.first?.name.text, "B\(i).Other.test.", "the query's own question, case kept")
+                XCTAssertEqual(
+                    message.questions.first?.name.text, "B\(i).Other.test.", "the query's own question, case kept")
                 refused.insert(message.header.id)
             } else {
                 answered.insert(message.header.id)
@@ -263,7 +274,9 @@ final class DNSUDPProxyTests: XCTestCase {
         var answered = 0
         for round in 0..<rounds {
             for i in 0..<50 {
-                DNSTest.send(h.client, DNSTest.query("d\(round * 50 + i).allowed.test.", id: UInt16(round * 50 + i)), port: h.port)
+                DNSTest.send(
+                    h.client, DNSTest.query("d\(round * 50 + i).allowed.test.", id: UInt16(round * 50 + i)),
+                    port: h.port)
             }
             for _ in 0..<50 where DNSTest.receive(h.client) != nil { answered += 1 }
         }

@@ -2,11 +2,12 @@ import DNS
 import Foundation
 import Policy
 import PolicyYAML
+import SluiceIO
+import SluiceModel
+import XCTest
+
 @testable import Agent
 @testable import Proxy
-import SluiceIO
-import XCTest
-import SluiceModel
 
 /// A datapath whose installs block until the test opens it, and that records what it got: the
 /// test decides when "the addresses are in place", so holding and releasing are observed, not
@@ -166,16 +167,17 @@ final class FQDNAnswerGateTests: XCTestCase {
         let service = FQDNService(cache: FQDNCache(), datapath: datapath, stateFile: nil)
         try service.start()
         defer { datapath.open(); service.stop() }
-        let sets = try FQDNSelectorSet.parse(yamlText: """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: fqdn, namespace: default}
-            spec:
-              endpointSelector: {matchLabels: {app: client}}
-              egress:
-              - toFQDNs:
-                - matchName: held.allowed.test
-            """, fileName: "f.yaml")
+        let sets = try FQDNSelectorSet.parse(
+            yamlText: """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: fqdn, namespace: default}
+                spec:
+                  endpointSelector: {matchLabels: {app: client}}
+                  egress:
+                  - toFQDNs:
+                    - matchName: held.allowed.test
+                """, fileName: "f.yaml")
         service.publish(selectors: FQDNSelectorSet(merging: Array(sets.values)))
         let h = try DNSProxyHarness(service: service)
 

@@ -1,11 +1,13 @@
 import Foundation
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// Request and response bodies through `HTTP1Connection`: chunked request bodies arriving in any
 /// two pieces, and bodies far larger than the connection's buffers.
 final class HTTP1ConnectionBodyTests: ProxyTestCase {
-    static let chunkedRequest = "POST /allowed/post HTTP/1.1\r\nhost: backend\r\ntransfer-encoding: chunked\r\n\r\n"
+    static let chunkedRequest =
+        "POST /allowed/post HTTP/1.1\r\nhost: backend\r\ntransfer-encoding: chunked\r\n\r\n"
         + "5;name=value\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nx-trailer: t\r\n\r\n"
 
     /// Every split of the whole message (head and body) into two writes, on one keep-alive
@@ -67,7 +69,8 @@ final class HTTP1ConnectionBodyTests: ProxyTestCase {
         writer.start()
         let response = c.read(exactly: responseHead.count + size)
         XCTAssertEqual(response.count, responseHead.count + size)
-        XCTAssertTrue(sameBytes(response, responseHead + payload.reversed()), "the client got the response byte for byte")
+        XCTAssertTrue(
+            sameBytes(response, responseHead + payload.reversed()), "the client got the response byte for byte")
         let received = upstream.connections.first?.received ?? []
         XCTAssertEqual(received.count, head.count + size)
         XCTAssertTrue(sameBytes(received, head + payload), "the upstream got the request byte for byte")

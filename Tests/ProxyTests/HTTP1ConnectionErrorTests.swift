@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import Glibc
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// The failure edges of `HTTP1Connection`: malformed and oversized requests, upstreams that
 /// refuse, never accept or never answer, and connections no policy admits.
@@ -27,8 +28,9 @@ final class HTTP1ConnectionErrorTests: ProxyTestCase {
         for i in 0..<80 { request += "x-filler-\(i): \(filler)\r\n" }
         c.send(request + "\r\n")
         let response = c.readToEnd()
-        XCTAssertEqual(withoutDate(response),
-                       localReply("431 Request Header Fields Too Large", body: "Bad Request", close: true))
+        XCTAssertEqual(
+            withoutDate(response),
+            localReply("431 Request Header Fields Too Large", body: "Bad Request", close: true))
         XCTAssertEqual(upstream.connections.count, 0)
     }
 
@@ -62,8 +64,9 @@ final class HTTP1ConnectionErrorTests: ProxyTestCase {
             fillers.append(fd)
         }
         // The queue is full once a filler is connected (backlog 0 holds one) and another is not.
-        XCTAssertTrue(eventually { fillers.filter(Loopback.isConnected).count == 1 },
-                      "accept queue full")
+        XCTAssertTrue(
+            eventually { fillers.filter(Loopback.isConnected).count == 1 },
+            "accept queue full")
         try start(UpstreamServer.echoRequestLine, config: ProxyConfig(workers: 1, connectTimeoutNs: 200_000_000))
         let c = try proxy.connect(upstreamPort: full.port)
         let (now, _) = proxy.timers()
@@ -76,8 +79,9 @@ final class HTTP1ConnectionErrorTests: ProxyTestCase {
     }
 
     func testUpstreamThatNeverAnswersGets504AfterTheRequestTimeout() throws {
-        try start({ socket in _ = socket.readToEnd() },
-                  config: ProxyConfig(workers: 1, requestTimeoutNs: 200_000_000))
+        try start(
+            { socket in _ = socket.readToEnd() },
+            config: ProxyConfig(workers: 1, requestTimeoutNs: 200_000_000))
         let c = try client()
         let (now, _) = proxy.timers()
         c.send("GET /allowed/slow HTTP/1.1\r\nhost: backend\r\n\r\n")
@@ -87,7 +91,8 @@ final class HTTP1ConnectionErrorTests: ProxyTestCase {
         XCTAssertTrue(c.nothingToRead, "no answer 1 ns before the request timeout")
         XCTAssertEqual(proxy.sink.flows.count, 1, "only the request flow 1 ns before the timeout")
         proxy.advance(by: 1)
-        XCTAssertEqual(withoutDate(c.readMessage()), localReply("504 Gateway Timeout", body: "upstream request timeout"))
+        XCTAssertEqual(
+            withoutDate(c.readMessage()), localReply("504 Gateway Timeout", body: "upstream request timeout"))
         let flows = proxy.sink.waitForFlows(2)
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 504])
     }
@@ -110,16 +115,20 @@ final class HTTP1ConnectionErrorTests: ProxyTestCase {
         }
         let c = try client()
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(withoutDate(c.readToEnd()),
-                       localReply("502 Bad Gateway", body: "upstream sent an invalid response", close: true))
+        XCTAssertEqual(
+            withoutDate(c.readToEnd()),
+            localReply("502 Bad Gateway", body: "upstream sent an invalid response", close: true))
     }
 
     func testPeerNoRuleAdmitsIsResetWithAnL3L4DropFlow() throws {
-        try start(UpstreamServer.echoRequestLine, steer: { snapshot in
-            SteerInfo(endpointID: TestPolicy.backendID, sourceIdentity: 2,
-                      destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0,
-                      direction: .ingress)
-        })
+        try start(
+            UpstreamServer.echoRequestLine,
+            steer: { snapshot in
+                SteerInfo(
+                    endpointID: TestPolicy.backendID, sourceIdentity: 2,
+                    destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0,
+                    direction: .ingress)
+            })
         let c = try client()
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(c.readToEnd(), [])

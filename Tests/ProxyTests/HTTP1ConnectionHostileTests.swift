@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import HTTP1
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// Ambiguous requests through `HTTP1Connection`: the policy decides on exactly what is forwarded.
 /// Each test sends bytes and checks the answer, what the upstream received and the flow records.
@@ -21,8 +22,12 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         }
         XCTAssertEqual(upstream.connections.count, 0)
         let flows = proxy.sink.waitForFlows(8)
-        XCTAssertEqual(flows.map(\.verdict), [.dropped, .forwarded, .dropped, .forwarded, .dropped, .forwarded,
-                                              .dropped, .forwarded])
+        XCTAssertEqual(
+            flows.map(\.verdict),
+            [
+                .dropped, .forwarded, .dropped, .forwarded, .dropped, .forwarded,
+                .dropped, .forwarded,
+            ])
         XCTAssertEqual(urls(flows).first, "http://backend/secret")
     }
 
@@ -30,15 +35,17 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
         c.send("GET //allowed/./x/../%79?q=/../%2F HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\nGET /allowed/y?q=/../%2F HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\nGET /allowed/y?q=/../%2F HTTP/1.1")
         let flows = proxy.sink.waitForFlows(2)
         XCTAssertEqual(flows.map(\.verdict), [.forwarded, .forwarded])
         XCTAssertEqual(urls(flows), ["http://backend/allowed/y?q=/../%2F", "http://backend/allowed/y?q=/../%2F"])
         // A canonical request is forwarded byte for byte on the same connection.
         c.send("GET /allowed/z HTTP/1.1\r\nhost: backend\r\nx-a: 1\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/z HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/z HTTP/1.1")
     }
 
     func testEncodedSlashIsRedirectedNeverForwarded() throws {
@@ -46,8 +53,10 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         let c = try client()
         c.send("GET /allowed%2F..%2fsecret?x=%2F HTTP/1.1\r\nhost: backend\r\n\r\n")
         let answer = withoutDate(c.readMessage())
-        XCTAssertEqual(answer, "HTTP/1.1 307 Temporary Redirect\r\nlocation: /secret?x=%2F\r\ncontent-length: 0\r\n"
-                       + "date: DATE\r\nserver: envoy\r\n\r\n")
+        XCTAssertEqual(
+            answer,
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: /secret?x=%2F\r\ncontent-length: 0\r\n"
+                + "date: DATE\r\nserver: envoy\r\n\r\n")
         // Keep-alive: the next request on the connection is served.
         c.send("GET /allowed/%5Cx HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertTrue(withoutDate(c.readMessage()).contains("location: /allowed/x\r\n"))
@@ -78,8 +87,9 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         for host in ["a@b", "backend#x", "user:pw@backend", "back end", "backend:99999x", "backend/x"] {
             let c = try client()
             c.send("GET /allowed HTTP/1.1\r\nhost: \(host)\r\n\r\n")
-            XCTAssertEqual(withoutDate(c.readToEnd()), localReply("400 Bad Request", body: "Bad Request", close: true),
-                           host)
+            XCTAssertEqual(
+                withoutDate(c.readToEnd()), localReply("400 Bad Request", body: "Bad Request", close: true),
+                host)
         }
         XCTAssertEqual(upstream.connections.count, 0)
         let flows = proxy.sink.waitForFlows(12)
@@ -93,22 +103,29 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         // The target's authority wins over Host (RFC 9112 3.2.2): the rule and the upstream both
         // see `backend`.
         c.send("GET http://backend/allowed/./a HTTP/1.1\r\nhost: elsewhere\r\nx-a: 1\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 37\r\n\r\nGET http://backend/allowed/a HTTP/1.1")
-        XCTAssertTrue(upstream.received().hasSuffix("GET http://backend/allowed/a HTTP/1.1\r\nhost: backend\r\nx-a: 1\r\n\r\n"))
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 37\r\n\r\nGET http://backend/allowed/a HTTP/1.1")
+        XCTAssertTrue(
+            upstream.received().hasSuffix("GET http://backend/allowed/a HTTP/1.1\r\nhost: backend\r\nx-a: 1\r\n\r\n"))
         c.send("GET http://elsewhere/allowed/a HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
         c.send("GET http://backend/allowed/../secret HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
         let flows = proxy.sink.waitForFlows(6)
-        XCTAssertEqual(urls(flows), ["http://backend/allowed/a", "http://backend/allowed/a",
-                                     "http://elsewhere/allowed/a", "http://elsewhere/allowed/a",
-                                     "http://backend/secret", "http://backend/secret"])
+        XCTAssertEqual(
+            urls(flows),
+            [
+                "http://backend/allowed/a", "http://backend/allowed/a",
+                "http://elsewhere/allowed/a", "http://elsewhere/allowed/a",
+                "http://backend/secret", "http://backend/secret",
+            ])
 
         let userinfo = try client()
         userinfo.send("GET http://a@backend/allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(withoutDate(userinfo.readToEnd()),
-                       localReply("400 Bad Request", body: "Bad Request", close: true))
+        XCTAssertEqual(
+            withoutDate(userinfo.readToEnd()),
+            localReply("400 Bad Request", body: "Bad Request", close: true))
         XCTAssertEqual(upstream.connections.count, 1)
     }
 
@@ -128,7 +145,8 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         for lengths in ["content-length: 3\r\nContent-Length: 3\r\n", "content-length: 3, 3\r\n"] {
             let c = try client()
             c.send("POST /allowed/post HTTP/1.1\r\nhost: backend\r\n\(lengths)x-b: 2\r\n\r\nabc")
-            XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            XCTAssertEqual(
+                String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
         }
         let expected = "POST /allowed/post HTTP/1.1\r\nhost: backend\r\ncontent-length: 3\r\nx-b: 2\r\n\r\nabc"
         // The second client reuses the pooled upstream connection.
@@ -137,12 +155,15 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
 
     func testDifferentOrHugeContentLengthsAre400() throws {
         try start(UpstreamServer.echoRequestLine)
-        for lengths in ["content-length: 3\r\ncontent-length: 4", "content-length: 3, 4",
-                        "content-length: 9223372036854775807", "content-length: 92233720368547758070"] {
+        for lengths in [
+            "content-length: 3\r\ncontent-length: 4", "content-length: 3, 4",
+            "content-length: 9223372036854775807", "content-length: 92233720368547758070",
+        ] {
             let c = try client()
             c.send("POST /allowed/post HTTP/1.1\r\nhost: backend\r\n\(lengths)\r\n\r\nabc")
-            XCTAssertEqual(withoutDate(c.readToEnd()), localReply("400 Bad Request", body: "Bad Request", close: true),
-                           lengths)
+            XCTAssertEqual(
+                withoutDate(c.readToEnd()), localReply("400 Bad Request", body: "Bad Request", close: true),
+                lengths)
         }
         XCTAssertEqual(upstream.connections.count, 0)
     }
@@ -164,8 +185,9 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
     func testUnderscoreHeaderDroppedOrAllowedWhenConfigured() throws {
         var config = ProxyConfig(workers: 1)
         config.headersWithUnderscores = .dropHeader
-        try start(UpstreamServer.answering(["HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"], closeAfter: false),
-                  config: config)
+        try start(
+            UpstreamServer.answering(["HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"], closeAfter: false),
+            config: config)
         let c = try client()
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nx_role: admin\r\nx-role: user\r\n\r\n")
         XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
@@ -174,8 +196,9 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         upstream.stop()
 
         config.headersWithUnderscores = .allow
-        try start(UpstreamServer.answering(["HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"], closeAfter: false),
-                  config: config)
+        try start(
+            UpstreamServer.answering(["HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"], closeAfter: false),
+            config: config)
         let d = try client()
         let request = "GET /allowed HTTP/1.1\r\nhost: backend\r\nx_role:  admin\r\n\r\n"
         d.send(request)
@@ -187,8 +210,9 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
     func testDroppedUnderscoreHeaderIsNotMatched() throws {
         var config = ProxyConfig(workers: 1)
         config.headersWithUnderscores = .dropHeader
-        try start(UpstreamServer.echoRequestLine, rules: ["{method: GET, path: \"/.*\", headers: [\"x_admin: yes\"]}"],
-                  config: config)
+        try start(
+            UpstreamServer.echoRequestLine, rules: ["{method: GET, path: \"/.*\", headers: [\"x_admin: yes\"]}"],
+            config: config)
         let c = try client()
         c.send("GET /x HTTP/1.1\r\nhost: backend\r\nx_admin: yes\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
@@ -205,8 +229,9 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
         var head = "GET /allowed HTTP/1.1\r\nhost: backend\r\n"
         for i in 0..<100 { head += "x-\(i): v\r\n" }
         d.send(head + "\r\n")
-        XCTAssertEqual(withoutDate(d.readToEnd()),
-                       localReply("431 Request Header Fields Too Large", body: "Bad Request", close: true))
+        XCTAssertEqual(
+            withoutDate(d.readToEnd()),
+            localReply("431 Request Header Fields Too Large", body: "Bad Request", close: true))
         let flows = proxy.sink.waitForFlows(4)
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 414, 0, 431])
         XCTAssertEqual(upstream.connections.count, 0)
@@ -224,8 +249,9 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
             c.send(Array(bytes[i..<min(i + 97, bytes.count)]))
             i += 97
         }
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/t HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/t HTTP/1.1")
     }
 
     // MARK: every split
@@ -233,7 +259,8 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
     /// A rewritten request (path, repeated Content-Length) split at every byte offset into two
     /// writes on one keep-alive connection: the upstream receives the same rewritten bytes each time.
     func testRewrittenRequestForEverySplit() throws {
-        let request = Array("POST /allowed/post/./x/../y HTTP/1.1\r\nhost: backend\r\ncontent-length: 2, 2\r\n\r\nhi".utf8)
+        let request = Array(
+            "POST /allowed/post/./x/../y HTTP/1.1\r\nhost: backend\r\ncontent-length: 2, 2\r\n\r\nhi".utf8)
         let expected = Array("POST /allowed/post/y HTTP/1.1\r\nhost: backend\r\ncontent-length: 2\r\n\r\nhi".utf8)
         let splits = Array(1..<request.count)
         try start { socket in
@@ -261,16 +288,27 @@ final class HTTP1ConnectionHostileTests: ProxyTestCase {
     func testRejectedRequestsForEverySplit() throws {
         try start(UpstreamServer.echoRequestLine)
         let cases: [(String, String)] = [
-            ("GET /allowed HTTP/1.1\r\nhost: a@b\r\n\r\n", localReply("400 Bad Request", body: "Bad Request", close: true)),
-            ("GET /allowed HTTP/1.1\r\nhost: b\r\nx_y: 1\r\n\r\n",
-             localReply("400 Bad Request", body: "Bad Request", close: true)),
-            ("GET /allowed/../x HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n",
-             localReply("403 Forbidden", body: Self.accessDenied, close: true)),
-            ("GET /allowed%2fx HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n",
-             "HTTP/1.1 307 Temporary Redirect\r\nlocation: /allowed/x\r\ncontent-length: 0\r\ndate: DATE\r\n"
-                + "server: envoy\r\nconnection: close\r\n\r\n"),
-            ("GET /allowed HTTP/1.1\r\nhost: b\r\ncontent-length: 1, 2\r\n\r\nab",
-             localReply("400 Bad Request", body: "Bad Request", close: true)),
+            (
+                "GET /allowed HTTP/1.1\r\nhost: a@b\r\n\r\n",
+                localReply("400 Bad Request", body: "Bad Request", close: true)
+            ),
+            (
+                "GET /allowed HTTP/1.1\r\nhost: b\r\nx_y: 1\r\n\r\n",
+                localReply("400 Bad Request", body: "Bad Request", close: true)
+            ),
+            (
+                "GET /allowed/../x HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n",
+                localReply("403 Forbidden", body: Self.accessDenied, close: true)
+            ),
+            (
+                "GET /allowed%2fx HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n",
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: /allowed/x\r\ncontent-length: 0\r\ndate: DATE\r\n"
+                    + "server: envoy\r\nconnection: close\r\n\r\n"
+            ),
+            (
+                "GET /allowed HTTP/1.1\r\nhost: b\r\ncontent-length: 1, 2\r\n\r\nab",
+                localReply("400 Bad Request", body: "Bad Request", close: true)
+            ),
         ]
         for (text, expected) in cases {
             let bytes = Array(text.utf8)

@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import Policy
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// Policy and flow records at the connection level: a snapshot published mid-connection applies
 /// to the next request, and each request/response writes Hubble-shaped L7 flows.
@@ -13,13 +14,16 @@ final class HTTP1ConnectionPolicyTests: ProxyTestCase {
         c.send("GET /other HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
 
-        let widened = try TestPolicy.snapshot(TestPolicy.yaml(port: upstream.port,
-                                                               rules: ["{method: GET, path: \"/other\"}"]))
+        let widened = try TestPolicy.snapshot(
+            TestPolicy.yaml(
+                port: upstream.port,
+                rules: ["{method: GET, path: \"/other\"}"]))
         proxy.ctx.publish(widened)
         proxy.onLoop {}  // the publish task ran before this one
         c.send("GET /other HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\nGET /other HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\nGET /other HTTP/1.1")
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
         XCTAssertEqual(upstream.received(), "GET /other HTTP/1.1\r\nhost: backend\r\n\r\n")
@@ -33,8 +37,9 @@ final class HTTP1ConnectionPolicyTests: ProxyTestCase {
         proxy.ctx.publish(try TestPolicy.snapshot(TestPolicy.yaml(port: upstream.port &+ 1)))
         proxy.onLoop {}
         c.send("DELETE /x HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 18\r\n\r\nDELETE /x HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 18\r\n\r\nDELETE /x HTTP/1.1")
     }
 
     func testAllowedRequestWritesForwardedRequestAndResponseFlows() throws {
@@ -58,8 +63,11 @@ final class HTTP1ConnectionPolicyTests: ProxyTestCase {
         XCTAssertEqual(request.isReply, false)
         XCTAssertEqual(request.l7?.type, .request)
         XCTAssertEqual(request.l7?.latencyNs, 0)
-        XCTAssertEqual(request.http, Flow.HTTP(code: 0, method: "GET", url: "http://backend:8080/allowed/flow?q=1",
-                                               protocol: "HTTP/1.1"))
+        XCTAssertEqual(
+            request.http,
+            Flow.HTTP(
+                code: 0, method: "GET", url: "http://backend:8080/allowed/flow?q=1",
+                protocol: "HTTP/1.1"))
         XCTAssertEqual(request.ip, Flow.IP(source: "127.0.0.1", destination: "127.0.0.1", ipVersion: .ipv4))
         XCTAssertEqual(request.l4?.sourcePort, clientPort)
         XCTAssertEqual(request.l4?.destinationPort, upstream.port)
@@ -101,8 +109,9 @@ final class HTTP1ConnectionPolicyTests: ProxyTestCase {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
         c.send("GET http://backend.example:81/allowed/abs HTTP/1.1\r\nhost: ignored\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\nGET http://backend.example:81/allowed/abs HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\nGET http://backend.example:81/allowed/abs HTTP/1.1")
         let flows = proxy.sink.waitForFlows(2)
         XCTAssertEqual(flows.first?.http?.url, "http://backend.example:81/allowed/abs")
     }

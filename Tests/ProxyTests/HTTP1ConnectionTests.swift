@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import Policy
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// `HTTP1Connection` driven through the real event loop with real loopback sockets: relaying,
 /// the 403 answer, keep-alive and pipelining, response framings, HEAD, upgrades.
@@ -10,7 +11,8 @@ final class HTTP1ConnectionTests: ProxyTestCase {
     func testAllowedGETIsRelayedByteExactBothWays() throws {
         let answer = "HTTP/1.1 200 OK\r\nX-Custom:  spaced \r\ncontent-length: 5\r\nSet-Cookie: a=b\r\n\r\nhello"
         try start(UpstreamServer.answering([answer], closeAfter: false))
-        let request = "GET /allowed/x?y=1 HTTP/1.1\r\nHost: backend\r\nUser-Agent: test/1\r\nX-Mixed-Case: VaLuE\r\n\r\n"
+        let request =
+            "GET /allowed/x?y=1 HTTP/1.1\r\nHost: backend\r\nUser-Agent: test/1\r\nX-Mixed-Case: VaLuE\r\n\r\n"
         let c = try client()
         c.send(request)
         XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), answer)
@@ -26,8 +28,9 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         XCTAssertEqual(withoutDate(response), localReply("403 Forbidden", body: Self.accessDenied))
         // The connection stays usable (keep-alive) and the body was skipped, not taken as a request.
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 21\r\n\r\nGET /allowed HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 21\r\n\r\nGET /allowed HTTP/1.1")
         XCTAssertEqual(upstream.received(), "GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
     }
 
@@ -44,15 +47,19 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
         c.send("GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/1 HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/1 HTTP/1.1")
         c.send("GET /denied HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
         c.send("GET /allowed/3 HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/3 HTTP/1.1")
-        XCTAssertEqual(upstream.received(), "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n"
-            + "GET /allowed/3 HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/3 HTTP/1.1")
+        XCTAssertEqual(
+            upstream.received(),
+            "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n"
+                + "GET /allowed/3 HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(upstream.connections.count, 1, "the upstream connection is reused")
     }
 
@@ -61,15 +68,18 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         for i in 1...2 {
             let c = try client()
             c.send("GET /allowed/\(i) HTTP/1.1\r\nhost: backend\r\nConnection: close\r\nx-after: 1\r\n\r\n")
-            XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
-                           "HTTP/1.1 200 OK\r\ncontent-length: 23\r\nconnection: close\r\n\r\nGET /allowed/\(i) HTTP/1.1",
-                           "the answer says the connection closes (RFC 9112 9.6), since the upstream's did not")
+            XCTAssertEqual(
+                String(decoding: c.readToEnd(), as: UTF8.self),
+                "HTTP/1.1 200 OK\r\ncontent-length: 23\r\nconnection: close\r\n\r\nGET /allowed/\(i) HTTP/1.1",
+                "the answer says the connection closes (RFC 9112 9.6), since the upstream's did not")
             XCTAssertEqual(c.end, .eof, "the client's connection is closed after the answer")
         }
         // Connection is hop-by-hop (RFC 9110 7.6.1): the upstream sees neither close, and its one
         // connection serves both clients from the worker's pool.
-        XCTAssertEqual(upstream.received(), "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\nx-after: 1\r\n\r\n"
-            + "GET /allowed/2 HTTP/1.1\r\nhost: backend\r\nx-after: 1\r\n\r\n")
+        XCTAssertEqual(
+            upstream.received(),
+            "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\nx-after: 1\r\n\r\n"
+                + "GET /allowed/2 HTTP/1.1\r\nhost: backend\r\nx-after: 1\r\n\r\n")
         XCTAssertEqual(upstream.connections.count, 1)
     }
 
@@ -77,14 +87,16 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
+        XCTAssertEqual(
+            String(decoding: c.readToEnd(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
         XCTAssertEqual(c.end, .eof)
         // Everything the client sent was read, so the proxy closed (FIN after the answer) instead
         // of half-closing and waiting for the client's FIN: the connection is gone although this
         // client has not closed its side.
-        XCTAssertTrue(eventually { self.proxy.onLoop { self.proxy.ctx.connectionCount } == 0 },
-                      "the connection is closed without waiting for the client")
+        XCTAssertTrue(
+            eventually { self.proxy.onLoop { self.proxy.ctx.connectionCount } == 0 },
+            "the connection is closed without waiting for the client")
     }
 
     func testBytesAfterACloseRequestAreDrainedSoTheAnswerIsNotReset() throws {
@@ -92,25 +104,29 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         let c = try client()
         // A second request after `connection: close` is never answered; the proxy must still
         // deliver the first answer whole and end with a FIN, not an RST that could destroy it.
-        c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
-            + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
+        c.send(
+            "GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
+                + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readToEnd(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 21\r\nconnection: close\r\n\r\nGET /allowed HTTP/1.1")
         XCTAssertEqual(c.end, .eof, "the answer ends with the proxy's FIN (half-close), not a reset")
         let (now, deadline) = proxy.timers()
         XCTAssertEqual(deadline, now + 2_000_000_000, "lingering for the client's FIN, at most 2 s")
         XCTAssertEqual(proxy.onLoop { self.proxy.ctx.connectionCount }, 1, "lingering: waiting for the client's FIN")
         c.shutdownWrite()
-        XCTAssertTrue(eventually { self.proxy.onLoop { self.proxy.ctx.connectionCount } == 0 },
-                      "the client's FIN ends the lingering close")
+        XCTAssertTrue(
+            eventually { self.proxy.onLoop { self.proxy.ctx.connectionCount } == 0 },
+            "the client's FIN ends the lingering close")
         XCTAssertEqual(upstream.received(), "GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
     }
 
     func testALingeringCloseEndsAfterTwoSecondsWithoutTheClientsFIN() throws {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
-        c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
-            + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
+        c.send(
+            "GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n"
+                + "GET /ignored HTTP/1.1\r\nhost: backend\r\n\r\n")
         _ = c.readToEnd()
         XCTAssertEqual(c.end, .eof)
         proxy.advance(by: 2_000_000_000 - 1)
@@ -125,8 +141,9 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         for i in 1...2 {
             let c = try client()
             c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\nconnection: close\r\n\r\n")
-            XCTAssertEqual(String(decoding: c.readToEnd(), as: UTF8.self),
-                           "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            XCTAssertEqual(
+                String(decoding: c.readToEnd(), as: UTF8.self),
+                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
             // The server has sent its FIN (its script returned after shutdown): on loopback it is
             // in the parked socket now, which `take` must notice.
             XCTAssertTrue(eventually { self.upstream.finishedScripts == i })
@@ -137,22 +154,28 @@ final class HTTP1ConnectionTests: ProxyTestCase {
     func testPipelinedRequestsInOneWriteAreAnsweredInOrder() throws {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()
-        c.send("GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n"
-            + "GET /denied HTTP/1.1\r\nhost: backend\r\n\r\n"
-            + "POST /allowed/no HTTP/1.1\r\nhost: backend\r\ncontent-length: 4\r\n\r\nbody"
-            + "GET /allowed/4 HTTP/1.1\r\nhost: backend\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/1 HTTP/1.1")
+        c.send(
+            "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n"
+                + "GET /denied HTTP/1.1\r\nhost: backend\r\n\r\n"
+                + "POST /allowed/no HTTP/1.1\r\nhost: backend\r\ncontent-length: 4\r\n\r\nbody"
+                + "GET /allowed/4 HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/1 HTTP/1.1")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/4 HTTP/1.1")
-        XCTAssertEqual(upstream.received(), "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n"
-            + "GET /allowed/4 HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 200 OK\r\ncontent-length: 23\r\n\r\nGET /allowed/4 HTTP/1.1")
+        XCTAssertEqual(
+            upstream.received(),
+            "GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n"
+                + "GET /allowed/4 HTTP/1.1\r\nhost: backend\r\n\r\n")
     }
 
     func testChunkedResponseIsRelayedExactlyAndConnectionIsReused() throws {
-        let chunked = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n10\r\n0123456789abcdef\r\n"
+        let chunked =
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n10\r\n0123456789abcdef\r\n"
             + "0\r\ntrailer-a: 1\r\n\r\n"
         let second = "HTTP/1.1 204 No Content\r\n\r\n"
         try start(UpstreamServer.answering([chunked, second], closeAfter: false))
@@ -182,8 +205,9 @@ final class HTTP1ConnectionTests: ProxyTestCase {
     func testHEADResponseHasNoBodyAndConnectionContinues() throws {
         let headAnswer = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n"
         let getAnswer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-        try start(UpstreamServer.answering([headAnswer, getAnswer], closeAfter: false),
-                  rules: ["{method: \"GET|HEAD\", path: \"/allowed.*\"}"])
+        try start(
+            UpstreamServer.answering([headAnswer, getAnswer], closeAfter: false),
+            rules: ["{method: \"GET|HEAD\", path: \"/allowed.*\"}"])
         let c = try client()
         c.send("HEAD /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(String(decoding: c.readMessage(bodiless: true), as: UTF8.self), headAnswer)
@@ -203,9 +227,11 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         c.send("POST /allowed/post HTTP/1.1\r\nhost: backend\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n")
         XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 100 Continue\r\n\r\n")
         c.send("hello")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
-        XCTAssertEqual(upstream.received(),
-                       "POST /allowed/post HTTP/1.1\r\nhost: backend\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\nhello")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+        XCTAssertEqual(
+            upstream.received(),
+            "POST /allowed/post HTTP/1.1\r\nhost: backend\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\nhello")
     }
 
     func testDeniedRequestWithExpectContinueGets403AndClose() throws {
@@ -220,13 +246,16 @@ final class HTTP1ConnectionTests: ProxyTestCase {
     func testInterimResponsesAreRelayedOnceBeforeTheFinalAnswer() throws {
         try start { socket in
             _ = socket.readMessage()
-            socket.send("HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+            socket.send(
+                "HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
             _ = socket.readToEnd()
         }
         let c = try client()
         c.send("POST /allowed/post HTTP/1.1\r\nhost: backend\r\ncontent-length: 5\r\n\r\nhello")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self), "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
         let codes = proxy.sink.waitForFlows(2).compactMap { $0.http?.code }
         XCTAssertEqual(codes, [0, 201], "no response flow for the interim answer")
     }
@@ -241,8 +270,9 @@ final class HTTP1ConnectionTests: ProxyTestCase {
         }
         let c = try client()
         c.send("GET /allowed/ws HTTP/1.1\r\nhost: backend\r\nupgrade: test\r\nconnection: upgrade\r\n\r\n")
-        XCTAssertEqual(String(decoding: c.readMessage(), as: UTF8.self),
-                       "HTTP/1.1 101 Switching Protocols\r\nupgrade: test\r\nconnection: upgrade\r\n\r\n")
+        XCTAssertEqual(
+            String(decoding: c.readMessage(), as: UTF8.self),
+            "HTTP/1.1 101 Switching Protocols\r\nupgrade: test\r\nconnection: upgrade\r\n\r\n")
         c.send([0x00, 0xFF, 0x0D, 0x0A])
         XCTAssertEqual(c.read(exactly: 9), Array("pong:".utf8) + [0x00, 0xFF, 0x0D, 0x0A])
     }

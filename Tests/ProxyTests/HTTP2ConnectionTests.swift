@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import HTTP2
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// HTTP2Connection end to end over loopback: a client HTTP2Session, the proxy worker (reached
 /// through the HTTP/1 entry, so detection is exercised) and an h2c upstream script.
@@ -52,8 +53,10 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()
         let big = String(repeating: "v", count: 15500)
-        let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/big-headers",
-                                                               (0..<4).map { ("x-big-\($0)", big) }), hasBody: false)
+        let id = try c.session.submitRequest(
+            HTTP2Peer.request(
+                "GET", "/allowed/big-headers",
+                (0..<4).map { ("x-big-\($0)", big) }), hasBody: false)
         XCTAssertTrue(c.pump { _ in c.isClosed(id) })
         XCTAssertEqual(c.headers(id).first?.text(of: ":status"), "431")
         let ok = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/after"), hasBody: false)
@@ -90,8 +93,10 @@ final class HTTP2ConnectionTests: ProxyTestCase {
     func testDeniedGRPCGetsTrailersOnlyPermissionDenied() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()
-        let id = try c.session.submitRequest(HTTP2Peer.request("POST", "/pkg.Svc/Denied",
-                                                               [("content-type", "application/grpc+proto")]), hasBody: true)
+        let id = try c.session.submitRequest(
+            HTTP2Peer.request(
+                "POST", "/pkg.Svc/Denied",
+                [("content-type", "application/grpc+proto")]), hasBody: true)
         c.session.append(stream: id, [0, 0, 0, 0, 0])
         c.session.end(stream: id)
         XCTAssertTrue(c.pump { _ in c.isClosed(id) })
@@ -101,15 +106,20 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         XCTAssertEqual(blocks.first?.text(of: "content-type"), "application/grpc")
         XCTAssertEqual(blocks.first?.text(of: "grpc-status"), "7")
         XCTAssertEqual(blocks.first?.text(of: "grpc-message"), "Access denied%0D%0A")
-        XCTAssertTrue(c.events.contains { if case .headers(id, _, _, true) = $0 { return true }; return false })
+        XCTAssertTrue(
+            c.events.contains {
+                if case .headers(id, _, _, true) = $0 { return true }; return false
+            })
         XCTAssertTrue(c.body(id).isEmpty)
     }
 
     func testAllowedGRPCRelaysTrailers() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()
-        let id = try c.session.submitRequest(HTTP2Peer.request("POST", "/allowed/post/grpc",
-                                                               [("content-type", "application/grpc")]), hasBody: true)
+        let id = try c.session.submitRequest(
+            HTTP2Peer.request(
+                "POST", "/allowed/post/grpc",
+                [("content-type", "application/grpc")]), hasBody: true)
         c.session.append(stream: id, [0, 0, 0, 0, 0])
         c.session.end(stream: id)
         XCTAssertTrue(c.pump { _ in c.isClosed(id) })
@@ -149,13 +159,15 @@ final class HTTP2ConnectionTests: ProxyTestCase {
     func testH2CUpgrade() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try client()
-        c.send("POST /allowed/post HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-            + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\ncontent-length: 5\r\n\r\nhello")
+        c.send(
+            "POST /allowed/post HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\ncontent-length: 5\r\n\r\nhello")
         let peer = try HTTP2Peer(socket: c, role: .client)
         let head = peer.readHTTP1Head()
         XCTAssertTrue(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), head)
-        try peer.session.upgrade(settings: HTTP2Upgrade.base64url(UnsafeRawBufferPointer(start: nil, count: 0)) ?? [],
-                                 headRequest: false)
+        try peer.session.upgrade(
+            settings: HTTP2Upgrade.base64url(UnsafeRawBufferPointer(start: nil, count: 0)) ?? [],
+            headRequest: false)
         XCTAssertTrue(peer.pump { _ in peer.isClosed(1) })
         XCTAssertEqual(peer.headers(1).first?.text(of: ":status"), "200")
         XCTAssertEqual(String(decoding: peer.body(1), as: UTF8.self), "ok POST /allowed/post 5")
@@ -170,8 +182,9 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         try start(HTTP2Peer.upstreamScript)
         let c = try client()
         let size = 2 << 20
-        c.send("POST /allowed/post HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-            + "Upgrade: h2c\r\nHTTP2-Settings: \r\ncontent-length: \(size)\r\n\r\n")
+        c.send(
+            "POST /allowed/post HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                + "Upgrade: h2c\r\nHTTP2-Settings: \r\ncontent-length: \(size)\r\n\r\n")
         c.send([UInt8](repeating: 0x7A, count: size))
         let peer = try HTTP2Peer(socket: c, role: .client)
         XCTAssertTrue(peer.readHTTP1Head().hasPrefix("HTTP/1.1 101 "))
@@ -222,8 +235,9 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         let raw = try proxy.connect(upstreamPort: Loopback.closedPort())
         let c = try HTTP2Peer(socket: raw, role: .client)
         let a = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/a"), hasBody: false)
-        let g = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/g", [("content-type", "application/grpc")]),
-                                            hasBody: false)
+        let g = try c.session.submitRequest(
+            HTTP2Peer.request("GET", "/allowed/g", [("content-type", "application/grpc")]),
+            hasBody: false)
         XCTAssertTrue(c.pump { _ in c.isClosed(a) && c.isClosed(g) })
         XCTAssertEqual(c.headers(a).first?.text(of: ":status"), "503")
         XCTAssertEqual(String(decoding: c.body(a), as: UTF8.self), Self.connectFailure)
@@ -239,8 +253,10 @@ final class HTTP2ConnectionTests: ProxyTestCase {
 
     private static func frame(_ type: UInt8, _ flags: UInt8, _ stream: UInt32, _ payload: [UInt8] = []) -> [UInt8] {
         let n = payload.count
-        return [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), type, flags,
-                UInt8(stream >> 24), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+        return [
+            UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), type, flags,
+            UInt8(stream >> 24), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF),
+        ] + payload
     }
 
     /// Sends the preface, an empty SETTINGS and `flood`; returns the GOAWAY error code received

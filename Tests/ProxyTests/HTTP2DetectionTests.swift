@@ -1,7 +1,8 @@
 import HTTP1
 import HTTP2
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// Protocol detection on the first bytes, the h2c upgrade request turned into stream 1, the
 /// request view policy sees, and the local answers.
@@ -14,8 +15,9 @@ final class HTTP2DetectionTests: XCTestCase {
         let preface = String(decoding: HTTP2Preface.bytes, as: UTF8.self)
         for n in 0..<HTTP2Preface.bytes.count {
             // Bytes, not Characters: "\r\n" is one Character.
-            XCTAssertEqual(Array(HTTP2Preface.bytes.prefix(n)).withUnsafeBytes { HTTP2Preface.classify($0) },
-                           .needMore, "\(n) bytes")
+            XCTAssertEqual(
+                Array(HTTP2Preface.bytes.prefix(n)).withUnsafeBytes { HTTP2Preface.classify($0) },
+                .needMore, "\(n) bytes")
         }
         XCTAssertEqual(classify(preface), .http2)
         XCTAssertEqual(classify(preface + "\0\0\0\u{4}"), .http2)
@@ -43,35 +45,48 @@ final class HTTP2DetectionTests: XCTestCase {
     }
 
     func testUpgradeRequestBecomesStreamOne() throws {
-        let u = try XCTUnwrap(upgrade("POST /p?q=1 HTTP/1.1\r\nHost: backend:8080\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-            + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nX-Thing: A\r\nTE: trailers\r\n"
-            + "Content-Length: 5\r\n\r\nhello"))
+        let u = try XCTUnwrap(
+            upgrade(
+                "POST /p?q=1 HTTP/1.1\r\nHost: backend:8080\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                    + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nX-Thing: A\r\nTE: trailers\r\n"
+                    + "Content-Length: 5\r\n\r\nhello"))
         XCTAssertEqual(u.bodyLength, 5)
         XCTAssertFalse(u.isHEAD)
         XCTAssertEqual(u.settings.count, 18)
-        XCTAssertEqual(u.block.pairs.map { "\($0.0)=\($0.1)" },
-                       [":method=POST", ":scheme=http", ":authority=backend:8080", ":path=/p?q=1",
-                        "x-thing=A", "te=trailers", "content-length=5"])
+        XCTAssertEqual(
+            u.block.pairs.map { "\($0.0)=\($0.1)" },
+            [
+                ":method=POST", ":scheme=http", ":authority=backend:8080", ":path=/p?q=1",
+                "x-thing=A", "te=trailers", "content-length=5",
+            ])
     }
 
     func testChunkedUpgradeIsRefused() {
-        XCTAssertNil(upgrade("POST / HTTP/1.1\r\nHost: b\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
-            + "HTTP2-Settings: AAMAAABk\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        XCTAssertNil(
+            upgrade(
+                "POST / HTTP/1.1\r\nHost: b\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                    + "HTTP2-Settings: AAMAAABk\r\nTransfer-Encoding: chunked\r\n\r\n"))
     }
 
     func testRequestViewFields() {
-        let block = HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"), (":path", "/pkg.S/M"),
-                                      ("host", "svc:50051"), ("content-type", "application/grpc+proto"), ("x-a", "1")])
+        let block = HTTP2HeaderBlock([
+            (":method", "POST"), (":scheme", "http"), (":path", "/pkg.S/M"),
+            ("host", "svc:50051"), ("content-type", "application/grpc+proto"), ("x-a", "1"),
+        ])
         HTTP2RequestView.with(block) { v in
             XCTAssertEqual(Array(v.method), Array("POST".utf8))
             XCTAssertEqual(Array(v.path), Array("/pkg.S/M".utf8))
             XCTAssertEqual(Array(v.authority), Array("svc:50051".utf8), "Host when :authority is missing")
             XCTAssertTrue(v.isGRPC)
             var names: [String] = []
-            v.forEachHeader { n, _ in names.append(String(decoding: n, as: UTF8.self)); return true }
+            v.forEachHeader { n, _ in
+                names.append(String(decoding: n, as: UTF8.self)); return true
+            }
             XCTAssertEqual(names, ["host", "content-type", "x-a"], "no pseudo-headers")
         }
-        let plain = HTTP2HeaderBlock([(":method", "GET"), (":authority", "a"), (":path", "/"), ("content-type", "text/grpc")])
+        let plain = HTTP2HeaderBlock([
+            (":method", "GET"), (":authority", "a"), (":path", "/"), ("content-type", "text/grpc"),
+        ])
         HTTP2RequestView.with(plain) { XCTAssertFalse($0.isGRPC) }
     }
 
@@ -87,7 +102,8 @@ final class HTTP2DetectionTests: XCTestCase {
         XCTAssertTrue(grpc.body.isEmpty)
         XCTAssertEqual(grpc.headers.text(of: "grpc-status"), "7")
         XCTAssertEqual(grpc.headers.text(of: "grpc-message"), "Access denied%0D%0A")
-        XCTAssertEqual(HTTP2LocalReply.make(status: 503, grpc: true, accessDenied: "x").headers.text(of: "grpc-status"), "14")
+        XCTAssertEqual(
+            HTTP2LocalReply.make(status: 503, grpc: true, accessDenied: "x").headers.text(of: "grpc-status"), "14")
         XCTAssertEqual(HTTP2LocalReply.percentEncoded(Array("100% é".utf8)), "100%25 %C3%A9")
     }
 }

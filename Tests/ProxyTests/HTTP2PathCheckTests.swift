@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import HTTP2
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// HTTP/2 `:path` is normalised by the same `PathNormalizer` as HTTP/1 before matching, and the
 /// upstream receives the normalised path. Rules: GET /allowed.* (ProxyTestCase.defaultRules).
@@ -49,30 +50,37 @@ final class HTTP2PathCheckTests: ProxyTestCase {
 
         let flows = proxy.sink.waitForFlows(10)
         let requests = flows.filter { $0.l7?.type == .request }
-        XCTAssertEqual(requests.filter { $0.verdict == .dropped }.map { $0.http?.url ?? "" }.sorted(),
-                       ["http://backend/allowed%2F..%2Fsecret?q=1", "http://backend/secret", "http://backend/secret"])
+        XCTAssertEqual(
+            requests.filter { $0.verdict == .dropped }.map { $0.http?.url ?? "" }.sorted(),
+            ["http://backend/allowed%2F..%2Fsecret?q=1", "http://backend/secret", "http://backend/secret"])
         XCTAssertEqual(requests.filter { $0.verdict == .error }.count, 1)
-        XCTAssertEqual(flows.filter { $0.l7?.type == .response }.map { $0.http?.code ?? 0 }.sorted(),
-                       [200, 307, 400, 403, 403])
+        XCTAssertEqual(
+            flows.filter { $0.l7?.type == .response }.map { $0.http?.code ?? 0 }.sorted(),
+            [200, 307, 400, 403, 403])
     }
 
     func testUnderscoreHeaderActions() {
         let block = HTTP2Peer.request("GET", "/allowed", [("x_role", "admin"), ("x-role", "user")])
-        guard case .reject = HTTP2PathCheck.check(block, underscores: .rejectRequest) else { return XCTFail("not rejected") }
+        guard case .reject = HTTP2PathCheck.check(block, underscores: .rejectRequest) else {
+            return XCTFail("not rejected")
+        }
         guard case .forward(let dropped) = HTTP2PathCheck.check(block, underscores: .dropHeader) else {
             return XCTFail("not forwarded")
         }
         XCTAssertNil(dropped.text(of: "x_role"))
         XCTAssertEqual(dropped.text(of: "x-role"), "user")
         XCTAssertEqual(dropped.text(of: ":path"), "/allowed")
-        guard case .forward(let kept) = HTTP2PathCheck.check(block, underscores: .allow) else { return XCTFail("allow") }
+        guard case .forward(let kept) = HTTP2PathCheck.check(block, underscores: .allow) else {
+            return XCTFail("allow")
+        }
         XCTAssertEqual(kept.text(of: "x_role"), "admin")
     }
 
     func testUnderscoreHeaderStreamGets400ByDefault() throws {
         try start(HTTP2Peer.upstreamScript)
         let c = try h2client()
-        let bad = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/a", [("x_role", "admin")]), hasBody: false)
+        let bad = try c.session.submitRequest(
+            HTTP2Peer.request("GET", "/allowed/a", [("x_role", "admin")]), hasBody: false)
         let good = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/b"), hasBody: false)
         XCTAssertTrue(c.pump { _ in c.isClosed(bad) && c.isClosed(good) })
         XCTAssertEqual(c.headers(bad).first?.text(of: ":status"), "400")

@@ -1,6 +1,7 @@
 import HTTP1
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 final class RequestViewTests: XCTestCase {
     private func split(_ target: String) -> (authority: String, path: String)? {

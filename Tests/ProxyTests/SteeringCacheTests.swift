@@ -1,6 +1,7 @@
 import Policy
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// `SteeringCache`: one table lookup per peer pair while the steering maps are unchanged,
 /// forgotten on every change, never keeping an entry recorded before the last change.
@@ -15,19 +16,25 @@ final class SteeringCacheTests: XCTestCase {
         var present = true
         private(set) var lookups: [(UInt32, UInt16, UInt32, UInt16, UInt8)] = []
 
-        func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
-                    protocol proto: UInt8) -> SteerInfo? {
+        func lookup(
+            sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
+            protocol proto: UInt8
+        ) -> SteerInfo? {
             lookups.append((sourceAddress, sourcePort, destinationAddress, destinationPort, proto))
             guard present else { return nil }
-            return Self.expected(destinationAddress: destinationAddress, destinationPort: destinationPort,
-                                 proto: proto, identity: identity, createdNs: createdNs)
+            return Self.expected(
+                destinationAddress: destinationAddress, destinationPort: destinationPort,
+                proto: proto, identity: identity, createdNs: createdNs)
         }
 
-        static func expected(destinationAddress: UInt32, destinationPort: UInt16, proto: UInt8, identity: UInt32,
-                             createdNs: UInt64) -> SteerInfo {
-            SteerInfo(endpointID: UInt32(destinationPort), sourceIdentity: identity,
-                      destinationIdentity: destinationAddress >> 24, direction: proto == 6 ? .ingress : .egress,
-                      createdNs: createdNs)
+        static func expected(
+            destinationAddress: UInt32, destinationPort: UInt16, proto: UInt8, identity: UInt32,
+            createdNs: UInt64
+        ) -> SteerInfo {
+            SteerInfo(
+                endpointID: UInt32(destinationPort), sourceIdentity: identity,
+                destinationIdentity: destinationAddress >> 24, direction: proto == 6 ? .ingress : .egress,
+                createdNs: createdNs)
         }
 
         var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { epoch }
@@ -35,9 +42,12 @@ final class SteeringCacheTests: XCTestCase {
 
     private let a: UInt32 = 0x0B01_F40A, b: UInt32 = 0x0C01_F40A
 
-    private func steer(_ c: SteeringCache, sport: UInt16, dst: UInt32? = nil, dport: UInt16 = 80,
-                       proto: UInt8 = 6) -> SteerInfo? {
-        c.lookup(sourceAddress: a, sourcePort: sport, destinationAddress: dst ?? b, destinationPort: dport, protocol: proto)
+    private func steer(
+        _ c: SteeringCache, sport: UInt16, dst: UInt32? = nil, dport: UInt16 = 80,
+        proto: UInt8 = 6
+    ) -> SteerInfo? {
+        c.lookup(
+            sourceAddress: a, sourcePort: sport, destinationAddress: dst ?? b, destinationPort: dport, protocol: proto)
     }
 
     func testConnectionsOfOnePeerPairShareOneLookupWhateverTheirSourcePort() {
@@ -105,9 +115,12 @@ final class SteeringCacheTests: XCTestCase {
         for round in 0..<3 {
             for key in keys {
                 let info = steer(c, sport: 9, dst: key.dst, dport: key.dport, proto: key.proto)
-                XCTAssertEqual(info, FakeTable.expected(destinationAddress: key.dst, destinationPort: key.dport,
-                                                        proto: key.proto, identity: 7, createdNs: 200),
-                               "round \(round) key \(key): its own entry, not the slot's previous one")
+                XCTAssertEqual(
+                    info,
+                    FakeTable.expected(
+                        destinationAddress: key.dst, destinationPort: key.dport,
+                        proto: key.proto, identity: 7, createdNs: 200),
+                    "round \(round) key \(key): its own entry, not the slot's previous one")
             }
         }
         XCTAssertEqual(t.lookups.count, 12, "each key evicted the previous one")
@@ -128,9 +141,11 @@ final class SteeringCacheTests: XCTestCase {
         }
         for round in 0..<2 {
             for key in keys {
-                XCTAssertEqual(steer(c, sport: UInt16(round), dst: key.dst, dport: key.dport, proto: key.proto),
-                               FakeTable.expected(destinationAddress: key.dst, destinationPort: key.dport, proto: key.proto,
-                                                  identity: 7, createdNs: 200), "key \(key)")
+                XCTAssertEqual(
+                    steer(c, sport: UInt16(round), dst: key.dst, dport: key.dport, proto: key.proto),
+                    FakeTable.expected(
+                        destinationAddress: key.dst, destinationPort: key.dport, proto: key.proto,
+                        identity: 7, createdNs: 200), "key \(key)")
             }
         }
         XCTAssertEqual(c.hits + c.misses, 1000)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Sandbox
 
 final class SandboxNamesTests: XCTestCase {
@@ -23,8 +24,9 @@ final class SandboxNamesTests: XCTestCase {
 
     func testNetnsNames() {
         XCTAssertEqual(SandboxNames.netnsName(namespace: "backend", pod: "backend"), "sluice-backend-backend")
-        let long = SandboxNames.netnsName(namespace: String(repeating: "n", count: 63),
-                                          pod: String(repeating: "p", count: 63))
+        let long = SandboxNames.netnsName(
+            namespace: String(repeating: "n", count: 63),
+            pod: String(repeating: "p", count: 63))
         XCTAssertEqual(long.utf8.count, SandboxNames.maxNetnsNameLength)
         XCTAssertTrue(long.hasPrefix("sluice-nnn"))
         let hashed = SandboxNames.netnsName(namespace: "a-b", pod: "c", forceHash: true)

@@ -1,20 +1,25 @@
-import XCTest
-@testable import Sandbox
 import SluiceModel
+import XCTest
+
+@testable import Sandbox
 
 final class SandboxPlanTests: XCTestCase {
     private let topology = Topology(
         namespaces: [NamespaceSpec(name: "frontend", labels: ["name": "frontend"]), NamespaceSpec(name: "backend")],
-        pods: [PodSpec(name: "frontend", namespace: "frontend", labels: ["app": "frontend"]),
-               PodSpec(name: "backend", namespace: "backend", servers: [ServerSpec(kind: .httpbin, port: 80)]),
-               PodSpec(name: "client")])
+        pods: [
+            PodSpec(name: "frontend", namespace: "frontend", labels: ["app": "frontend"]),
+            PodSpec(name: "backend", namespace: "backend", servers: [ServerSpec(kind: .httpbin, port: 80)]),
+            PodSpec(name: "client"),
+        ])
 
     func testAddressesFollowFileOrderWithKubeDNSFirst() throws {
         let plan = try SandboxPlan(topology: topology)
-        XCTAssertEqual(plan.endpoints.map(\.endpoint.ipv4), ["10.244.1.10", "10.244.1.11", "10.244.1.12", "10.244.1.13"])
+        XCTAssertEqual(
+            plan.endpoints.map(\.endpoint.ipv4), ["10.244.1.10", "10.244.1.11", "10.244.1.12", "10.244.1.13"])
         XCTAssertEqual(plan.endpoints.map(\.endpoint.id), [1, 2, 3, 4])
-        XCTAssertEqual(plan.endpoints.map { "\($0.endpoint.namespace)/\($0.endpoint.pod)" },
-                       ["kube-system/kube-dns", "frontend/frontend", "backend/backend", "default/client"])
+        XCTAssertEqual(
+            plan.endpoints.map { "\($0.endpoint.namespace)/\($0.endpoint.pod)" },
+            ["kube-system/kube-dns", "frontend/frontend", "backend/backend", "default/client"])
         XCTAssertEqual(plan.dnsAddress.description, "10.244.1.10")
         XCTAssertEqual(plan.endpoints[2].servers, [ServerSpec(kind: .httpbin, port: 80)])
     }
@@ -54,9 +59,10 @@ final class SandboxPlanTests: XCTestCase {
     }
 
     func testCollidingNetnsNamesGetHashes() throws {
-        let plan = try SandboxPlan(topology: Topology(
-            namespaces: [NamespaceSpec(name: "a-b"), NamespaceSpec(name: "a")],
-            pods: [PodSpec(name: "c", namespace: "a-b"), PodSpec(name: "b-c", namespace: "a")]))
+        let plan = try SandboxPlan(
+            topology: Topology(
+                namespaces: [NamespaceSpec(name: "a-b"), NamespaceSpec(name: "a")],
+                pods: [PodSpec(name: "c", namespace: "a-b"), PodSpec(name: "b-c", namespace: "a")]))
         let names = plan.endpoints.map(\.endpoint.netns)
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertNotEqual(names[1], "sluice-a-b-c")

@@ -1,12 +1,18 @@
-@testable import Sandbox
 import SluiceAPI
 import XCTest
 
+@testable import Sandbox
+
 final class SandboxStateTests: XCTestCase {
     private func state() throws -> SandboxState {
-        try SandboxPlan(topology: Topology(namespaces: [NamespaceSpec(name: "backend")],
-                                           pods: [PodSpec(name: "backend", namespace: "backend"),
-                                                  PodSpec(name: "client")])).initialState()
+        try SandboxPlan(
+            topology: Topology(
+                namespaces: [NamespaceSpec(name: "backend")],
+                pods: [
+                    PodSpec(name: "backend", namespace: "backend"),
+                    PodSpec(name: "client"),
+                ])
+        ).initialState()
     }
 
     func testEndpointLookup() throws {

@@ -1,21 +1,32 @@
 import XCTest
+
 @testable import Sandbox
 
 final class ServerLauncherTests: XCTestCase {
-    private let launcher = ServerLauncher(venv: "/repo/.venv", repoRoot: "/repo", gunicornExtra: ["--no-control-socket"])
+    private let launcher = ServerLauncher(
+        venv: "/repo/.venv", repoRoot: "/repo", gunicornExtra: ["--no-control-socket"])
 
     func testHttpbinCommand() {
         let (argv, marker) = launcher.command(kind: .httpbin, listen: ["0.0.0.0:80"], owner: "backend/backend")
-        XCTAssertEqual(argv, ["/repo/.venv/bin/gunicorn", "-b", "0.0.0.0:80", "-w", "2", "--threads", "4",
-                              "--access-logfile", "-", "--no-control-socket", "httpbin:app"])
+        XCTAssertEqual(
+            argv,
+            [
+                "/repo/.venv/bin/gunicorn", "-b", "0.0.0.0:80", "-w", "2", "--threads", "4",
+                "--access-logfile", "-", "--no-control-socket", "httpbin:app",
+            ])
         XCTAssertEqual(marker, "/repo/.venv/bin/gunicorn")
     }
 
     func testScriptCommands() {
-        let (staticArgv, staticMarker) = launcher.command(kind: .httpStatic, listen: ["192.0.2.1:80", "192.0.2.2:80"],
-                                                          owner: "world/api.example.com")
-        XCTAssertEqual(staticArgv, [launcher.python, "-u", "/repo/integration/servers/static_http.py", "--name",
-                                    "world/api.example.com", "--listen", "192.0.2.1:80", "--listen", "192.0.2.2:80"])
+        let (staticArgv, staticMarker) = launcher.command(
+            kind: .httpStatic, listen: ["192.0.2.1:80", "192.0.2.2:80"],
+            owner: "world/api.example.com")
+        XCTAssertEqual(
+            staticArgv,
+            [
+                launcher.python, "-u", "/repo/integration/servers/static_http.py", "--name",
+                "world/api.example.com", "--listen", "192.0.2.1:80", "--listen", "192.0.2.2:80",
+            ])
         XCTAssertEqual(staticMarker, "/repo/integration/servers/static_http.py")
         let (tcpArgv, _) = launcher.command(kind: .tcp, listen: ["0.0.0.0:6379"], owner: "database/db")
         XCTAssertEqual(tcpArgv[2], "/repo/integration/servers/tcp_echo.py")

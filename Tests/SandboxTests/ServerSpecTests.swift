@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Sandbox
 
 final class ServerSpecTests: XCTestCase {

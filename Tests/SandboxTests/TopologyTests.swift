@@ -1,7 +1,8 @@
-@testable import Sandbox
 import SluiceAPI
 import SluiceModel
 import XCTest
+
+@testable import Sandbox
 
 final class TopologyTests: XCTestCase {
     private func parseError(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> TopologyError? {
@@ -15,51 +16,59 @@ final class TopologyTests: XCTestCase {
     }
 
     func testParsesIssueExample() throws {
-        let topology = try Topology.parse(yaml: """
-            namespaces:
-              - name: backend
-                labels: {name: backend}
-            pods:
-              - name: backend
-                namespace: backend
-                labels: {app: backend}
-                servers: ["httpbin:80", "tcp:6379"]
-              - name: client
-            """)
+        let topology = try Topology.parse(
+            yaml: """
+                namespaces:
+                  - name: backend
+                    labels: {name: backend}
+                pods:
+                  - name: backend
+                    namespace: backend
+                    labels: {app: backend}
+                    servers: ["httpbin:80", "tcp:6379"]
+                  - name: client
+                """)
         XCTAssertEqual(topology.namespaces, [NamespaceSpec(name: "backend", labels: ["name": "backend"])])
         XCTAssertEqual(topology.pods.count, 2)
-        XCTAssertEqual(topology.pods[0].servers, [ServerSpec(kind: .httpbin, port: 80), ServerSpec(kind: .tcp, port: 6379)])
+        XCTAssertEqual(
+            topology.pods[0].servers, [ServerSpec(kind: .httpbin, port: 80), ServerSpec(kind: .tcp, port: 6379)])
         XCTAssertEqual(topology.pods[1].namespace, "default")
         XCTAssertEqual(topology.pods[1].serviceAccount, "default")
         XCTAssertEqual(topology.world, [])
     }
 
     func testParsesWorldAndNamedPorts() throws {
-        let topology = try Topology.parse(yaml: """
-            pods:
-              - name: web
-                namedPorts: [{name: http, port: 80}]
-            world:
-              - name: api.example.com
-                addresses: [192.0.2.10, 192.0.2.11]
-                servers: ["http-static:80"]
-                ttl: 60
-              - name: b.example.org
-                addresses: [198.51.100.1]
-            """)
+        let topology = try Topology.parse(
+            yaml: """
+                pods:
+                  - name: web
+                    namedPorts: [{name: http, port: 80}]
+                world:
+                  - name: api.example.com
+                    addresses: [192.0.2.10, 192.0.2.11]
+                    servers: ["http-static:80"]
+                    ttl: 60
+                  - name: b.example.org
+                    addresses: [198.51.100.1]
+                """)
         XCTAssertEqual(topology.pods[0].namedPorts, [NamedPort(name: "http", port: 80, protocol: "TCP")])
-        XCTAssertEqual(topology.world[0], WorldSpec(name: "api.example.com",
-                                                    addresses: [IPv4Address(192, 0, 2, 10), IPv4Address(192, 0, 2, 11)],
-                                                    servers: [ServerSpec(kind: .httpStatic, port: 80)], ttl: 60))
+        XCTAssertEqual(
+            topology.world[0],
+            WorldSpec(
+                name: "api.example.com",
+                addresses: [IPv4Address(192, 0, 2, 10), IPv4Address(192, 0, 2, 11)],
+                servers: [ServerSpec(kind: .httpStatic, port: 80)], ttl: 60))
         XCTAssertEqual(topology.world[1].ttl, WorldSpec.defaultTTL)
     }
 
     func testLoadsTheTutorialTopology() throws {
-        let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+        let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .deletingLastPathComponent()
         let topology = try Topology.load(path: repo.appendingPathComponent("proxy-config/sandbox/tutorial.yaml").path)
-        XCTAssertEqual(topology.pods.map { "\($0.namespace)/\($0.name)" },
-                       ["frontend/frontend", "backend/backend", "database/db", "default/client"])
+        XCTAssertEqual(
+            topology.pods.map { "\($0.namespace)/\($0.name)" },
+            ["frontend/frontend", "backend/backend", "database/db", "default/client"])
         XCTAssertEqual(topology.pods[2].labels, ["app": "database"])
     }
 
@@ -68,7 +77,8 @@ final class TopologyTests: XCTestCase {
     }
 
     func testUnknownServerKindNamesFileLineAndField() {
-        let error = parseError("""
+        let error = parseError(
+            """
             pods:
               - name: a
                 servers:
@@ -96,10 +106,11 @@ final class TopologyTests: XCTestCase {
     }
 
     func testSamePodNameInTwoNamespacesIsFine() throws {
-        let topology = try Topology.parse(yaml: """
-            namespaces: [{name: x}]
-            pods: [{name: a}, {name: a, namespace: x}]
-            """)
+        let topology = try Topology.parse(
+            yaml: """
+                namespaces: [{name: x}]
+                pods: [{name: a}, {name: a, namespace: x}]
+                """)
         XCTAssertEqual(topology.pods.count, 2)
     }
 
@@ -142,11 +153,14 @@ final class TopologyTests: XCTestCase {
 
     func testWorldErrors() {
         XCTAssertEqual(parseError("world: [{name: a.com, addresses: [10.244.3.3]}]")?.field, "world[0].addresses[0]")
-        XCTAssertEqual(parseError("world: [{name: a.com, addresses: [192.0.2.1, 1.2.3]}]")?.field, "world[0].addresses[1]")
+        XCTAssertEqual(
+            parseError("world: [{name: a.com, addresses: [192.0.2.1, 1.2.3]}]")?.field, "world[0].addresses[1]")
         XCTAssertEqual(parseError("world: [{name: a.com, addresses: []}]")?.message, "needs at least one address")
-        XCTAssertEqual(parseError("""
-            world: [{name: a.com, addresses: [192.0.2.1]}, {name: b.com, addresses: [192.0.2.1]}]
-            """)?.message, "192.0.2.1 is already used by \"a.com\"")
+        XCTAssertEqual(
+            parseError(
+                """
+                world: [{name: a.com, addresses: [192.0.2.1]}, {name: b.com, addresses: [192.0.2.1]}]
+                """)?.message, "192.0.2.1 is already used by \"a.com\"")
         XCTAssertEqual(parseError("world: [{name: -a.com, addresses: [192.0.2.1]}]")?.field, "world[0].name")
     }
 

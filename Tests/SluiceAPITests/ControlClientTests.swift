@@ -26,7 +26,9 @@ final class ControlClientTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(fd, 0)
         var addr = try ControlSocket.address(path)
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         XCTAssertEqual(r, 0)
         XCTAssertEqual(listen(fd, 1), 0)
@@ -56,8 +58,11 @@ final class ControlClientTests: XCTestCase {
     }
 
     func testQueryDecodesTheAnswersJSON() throws {
-        let entries = [ConntrackEntry(proto: "TCP", source: "10.0.0.1", destination: "10.0.0.2", sourcePort: 1,
-                                      destinationPort: 80, createdNs: 5, flags: ["from-pod"])]
+        let entries = [
+            ConntrackEntry(
+                proto: "TCP", source: "10.0.0.1", destination: "10.0.0.2", sourcePort: 1,
+                destinationPort: 80, createdNs: 5, flags: ["from-pod"])
+        ]
         let message = String(decoding: try JSON.encode(entries), as: UTF8.self)
         let answer = try JSON.encode(ControlResponse(ok: true, message: message))
         let server = try serveOnce { _ in answer }

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import SluiceIO
 
 /// `EventLoop` stepped by hand on the test thread with a `ManualClock`: timers fire when the

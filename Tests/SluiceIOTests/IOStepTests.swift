@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import SluiceIO
 
 /// The step helpers on real non-blocking socket pairs: every outcome of a read or write is
@@ -34,8 +35,9 @@ final class IOStepTests: XCTestCase {
         XCTAssertEqual(Array(buffer.readable), Array("hello".utf8))
         XCTAssertEqual(Socket.readStep(a, into: buffer, side: .downstream), .blocked)
         _ = shutdown(b, Int32(SHUT_WR))
-        XCTAssertEqual(Socket.readStep(a, into: buffer, side: .downstream),
-                       .closed(PeerClose(side: .downstream, errno: 0)))
+        XCTAssertEqual(
+            Socket.readStep(a, into: buffer, side: .downstream),
+            .closed(PeerClose(side: .downstream, errno: 0)))
     }
 
     func testReadIntoAFullBufferIsBlockedNotEOF() {
@@ -63,8 +65,9 @@ final class IOStepTests: XCTestCase {
         XCTAssertEqual(Socket.readStep(a, into: scratch, side: .upstream), .blocked)
         send(b, "xy")
         XCTAssertEqual(Socket.readStep(a, into: scratch, side: .upstream), .progress(2))
-        XCTAssertEqual(Socket.readStep(-1, into: scratch, side: .upstream),
-                       .closed(PeerClose(side: .upstream, errno: EBADF)))
+        XCTAssertEqual(
+            Socket.readStep(-1, into: scratch, side: .upstream),
+            .closed(PeerClose(side: .upstream, errno: EBADF)))
     }
 
     func testSocketPeerTracksEdgeTriggeredReadiness() {

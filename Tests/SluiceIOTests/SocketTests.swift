@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import SluiceIO
 
 /// The accept path on real loopback sockets: addresses come back in the byte orders the proxy

@@ -1,5 +1,5 @@
-import XCTest
 import SluiceJSON
+import XCTest
 
 /// Hand-written Codable implementations: nested containers, super encoders/decoders, decodeNil
 /// and coding paths as the containers report them.
@@ -47,7 +47,11 @@ final class JSONContainerTests: XCTestCase {
                 var nested = pairs.nestedUnkeyedContainer()
                 for value in pair { try nested.encode(value) }
             }
-            if let extra { try container.encode(extra, forKey: .extra) } else { try container.encodeNil(forKey: .extra) }
+            if let extra {
+                try container.encode(extra, forKey: .extra)
+            } else {
+                try container.encodeNil(forKey: .extra)
+            }
         }
     }
 

@@ -22,13 +22,21 @@ final class JSONParserTests: XCTestCase {
     private func failure(_ text: String) -> String? { failure(Array(text.utf8)) }
 
     func testValidDocument() throws {
-        let value = try parse(" \r\n\t{\"a\": [1, -2.5e+3, 0, -0, 1E2, 0.25E-1, true, false, null, \"x\"], \"b\": {}, \"c\": []} \n")
-        XCTAssertEqual(value, .object([
-            ("a", .array([.number("1"), .number("-2.5e+3"), .number("0"), .number("-0"), .number("1E2"),
-                          .number("0.25E-1"), .bool(true), .bool(false), .null, .string("x")])),
-            ("b", .object([])),
-            ("c", .array([])),
-        ]))
+        let value = try parse(
+            " \r\n\t{\"a\": [1, -2.5e+3, 0, -0, 1E2, 0.25E-1, true, false, null, \"x\"], \"b\": {}, \"c\": []} \n")
+        XCTAssertEqual(
+            value,
+            .object([
+                (
+                    "a",
+                    .array([
+                        .number("1"), .number("-2.5e+3"), .number("0"), .number("-0"), .number("1E2"),
+                        .number("0.25E-1"), .bool(true), .bool(false), .null, .string("x"),
+                    ])
+                ),
+                ("b", .object([])),
+                ("c", .array([])),
+            ]))
     }
 
     func testTopLevelScalars() throws {
@@ -42,7 +50,8 @@ final class JSONParserTests: XCTestCase {
     func testEscapes() throws {
         let text = #""\"\\\/\b\f\n\r\t\u0041\u00e9\u20AC\ud83d\ude00\u0000""#
         XCTAssertEqual(try parse(text), .string("\"\\/\u{8}\u{C}\n\r\tAé€😀\u{0}"))
-        XCTAssertEqual(try parse(#"["a\nb", "plain", "\u002F"]"#), .array([.string("a\nb"), .string("plain"), .string("/")]))
+        XCTAssertEqual(
+            try parse(#"["a\nb", "plain", "\u002F"]"#), .array([.string("a\nb"), .string("plain"), .string("/")]))
     }
 
     func testRawUTF8AndByteOrderMark() throws {
@@ -51,7 +60,9 @@ final class JSONParserTests: XCTestCase {
     }
 
     func testObjectsKeepOrderAndDuplicates() throws {
-        XCTAssertEqual(try parse(#"{"z":1,"a":2,"z":3}"#), .object([("z", .number("1")), ("a", .number("2")), ("z", .number("3"))]))
+        XCTAssertEqual(
+            try parse(#"{"z":1,"a":2,"z":3}"#),
+            .object([("z", .number("1")), ("a", .number("2")), ("z", .number("3"))]))
         XCTAssertNotEqual(try parse(#"{"a":1,"b":2}"#), try parse(#"{"b":2,"a":1}"#))
         XCTAssertNotEqual(JSONValue.number("1"), .number("1.0"))
     }
@@ -107,7 +118,8 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(failure("[\"abc\\"), "line 1 column 2: unterminated string")
         XCTAssertEqual(failure("\"a\nb\""), "line 1 column 3: control character U+000A must be escaped in a string")
         XCTAssertEqual(failure("\"a\tb\""), "line 1 column 3: control character U+0009 must be escaped in a string")
-        XCTAssertEqual(failure([0x22, 0x01, 0x22]), "line 1 column 2: control character U+0001 must be escaped in a string")
+        XCTAssertEqual(
+            failure([0x22, 0x01, 0x22]), "line 1 column 2: control character U+0001 must be escaped in a string")
         XCTAssertEqual(failure(#""\x""#), #"line 1 column 2: invalid escape '\x'"#)
         XCTAssertEqual(failure(#""\'""#), #"line 1 column 2: invalid escape '\''"#)
         XCTAssertEqual(failure(#""\u12""#), #"line 1 column 2: invalid \u escape"#)
@@ -126,14 +138,14 @@ final class JSONParserTests: XCTestCase {
 
     func testInvalidUTF8() {
         let cases: [[UInt8]] = [
-            [0x22, 0xFF, 0x22],                    // never valid
-            [0x22, 0x80, 0x22],                    // lone continuation byte
-            [0x22, 0xC0, 0xAF, 0x22],              // overlong '/'
-            [0x22, 0xE0, 0x80, 0xAF, 0x22],        // overlong, 3 bytes
-            [0x22, 0xED, 0xA0, 0x80, 0x22],        // UTF-8-encoded surrogate
+            [0x22, 0xFF, 0x22],  // never valid
+            [0x22, 0x80, 0x22],  // lone continuation byte
+            [0x22, 0xC0, 0xAF, 0x22],  // overlong '/'
+            [0x22, 0xE0, 0x80, 0xAF, 0x22],  // overlong, 3 bytes
+            [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8-encoded surrogate
             [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // past U+10FFFF
-            [0x22, 0xE2, 0x82, 0x22],              // truncated
-            [0x22, 0xE2, 0x82],                    // truncated at the end of input
+            [0x22, 0xE2, 0x82, 0x22],  // truncated
+            [0x22, 0xE2, 0x82],  // truncated at the end of input
         ]
         for bytes in cases {
             XCTAssertEqual(failure(bytes), "line 1 column 2: invalid UTF-8", "\(bytes)")
@@ -183,10 +195,15 @@ final class JSONParserTests: XCTestCase {
     }
 
     func testSerializedSortedAndPretty() {
-        let value = JSONValue.object([("b", .array([.number("1"), .object([])])), ("a", .object([("y", .null), ("x", .string("s"))]))])
-        XCTAssertEqual(String(decoding: value.serialized(sortedKeys: true), as: UTF8.self),
-                       #"{"a":{"x":"s","y":null},"b":[1,{}]}"#)
-        XCTAssertEqual(String(decoding: value.serialized(pretty: true), as: UTF8.self), """
+        let value = JSONValue.object([
+            ("b", .array([.number("1"), .object([])])), ("a", .object([("y", .null), ("x", .string("s"))])),
+        ])
+        XCTAssertEqual(
+            String(decoding: value.serialized(sortedKeys: true), as: UTF8.self),
+            #"{"a":{"x":"s","y":null},"b":[1,{}]}"#)
+        XCTAssertEqual(
+            String(decoding: value.serialized(pretty: true), as: UTF8.self),
+            """
             {
               "b": [
                 1,

@@ -1,5 +1,5 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class FQDNGlobTests: XCTestCase {
     private func m(_ pattern: String, _ name: String) -> Bool { FQDNGlob(pattern)!.matches(name) }

@@ -1,11 +1,14 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class GlobTests: XCTestCase {
-    private func m(_ pattern: String, _ text: String, fold: Bool = false, star: (UInt8) -> Bool = { _ in true }) -> Bool {
+    private func m(_ pattern: String, _ text: String, fold: Bool = false, star: (UInt8) -> Bool = { _ in true }) -> Bool
+    {
         var pattern = pattern, text = text
         return pattern.withUTF8 { p in
-            text.withUTF8 { Glob.matches(UnsafeRawBufferPointer(p), UnsafeRawBufferPointer($0), foldingCase: fold, starCovers: star) }
+            text.withUTF8 {
+                Glob.matches(UnsafeRawBufferPointer(p), UnsafeRawBufferPointer($0), foldingCase: fold, starCovers: star)
+            }
         }
     }
 

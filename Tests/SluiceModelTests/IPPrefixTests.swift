@@ -1,5 +1,5 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class IPPrefixTests: XCTestCase {
     func testIPv4Parses() throws {
@@ -15,8 +15,10 @@ final class IPPrefixTests: XCTestCase {
     }
 
     func testIPv4RejectsMalformed() {
-        for text in ["", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/08", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0/8",
-                     "010.0.0.0/8", "10.0.0.0/8/8", "10.0.0.0/ 8", "::/0"] {
+        for text in [
+            "", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/08", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0/8",
+            "010.0.0.0/8", "10.0.0.0/8/8", "10.0.0.0/ 8", "::/0",
+        ] {
             XCTAssertNil(IPv4Prefix(text), text)
         }
     }

@@ -1,5 +1,5 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class IPv6AddressTests: XCTestCase {
     private func v6(_ groups: [UInt16]) -> IPv6Address {
@@ -16,8 +16,9 @@ final class IPv6AddressTests: XCTestCase {
         XCTAssertEqual(v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]).description, "fe80::")
         XCTAssertEqual(v6([0x2001, 0xDB8, 0xABCD, 0, 0, 0, 0, 0x0F]).description, "2001:db8:abcd::f")
         XCTAssertEqual(v6([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]).description, "::ffff:192.0.2.1")
-        XCTAssertEqual(v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]).bytes,
-                       [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+        XCTAssertEqual(
+            v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]).bytes,
+            [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
     }
 
     func testParses() {
@@ -35,10 +36,12 @@ final class IPv6AddressTests: XCTestCase {
     }
 
     func testRejectsMalformed() {
-        for text in ["", ":", ":::", "1:::2", "1::2::3", ":1:2:3:4:5:6:7", "1:2:3:4:5:6:7:", "1:2:3:4:5:6:7",
-                     "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "12345::", "g::", "::1 ",
-                     " ::1", "fe80::1%eth0", "[::1]", "1.2.3.4", "::ffff:1.2.3", "::ffff:01.2.3.4",
-                     "::1.2.3.4:5", "1:2:3:4:5:6:7:1.2.3.4", "::-1"] {
+        for text in [
+            "", ":", ":::", "1:::2", "1::2::3", ":1:2:3:4:5:6:7", "1:2:3:4:5:6:7:", "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "12345::", "g::", "::1 ",
+            " ::1", "fe80::1%eth0", "[::1]", "1.2.3.4", "::ffff:1.2.3", "::ffff:01.2.3.4",
+            "::1.2.3.4:5", "1:2:3:4:5:6:7:1.2.3.4", "::-1",
+        ] {
             XCTAssertNil(IPv6Address(text), text)
         }
     }

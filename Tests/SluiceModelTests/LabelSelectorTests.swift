@@ -1,5 +1,5 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class LabelSelectorTests: XCTestCase {
     private let web = ["k8s:app=web", "k8s:tier=front", "reserved:init"].map { Label(parsing: $0) }
@@ -33,8 +33,9 @@ final class LabelSelectorTests: XCTestCase {
     }
 
     func testTextFormCanonical() {
-        XCTAssertEqual(LabelSelector(text: "tier in (a,b), k8s:app=web, !x")?.canonical,
-                       "{any:tier in (a,b), !any:x, k8s:app=web}")
+        XCTAssertEqual(
+            LabelSelector(text: "tier in (a,b), k8s:app=web, !x")?.canonical,
+            "{any:tier in (a,b), !any:x, k8s:app=web}")
         XCTAssertEqual(LabelSelector(text: "app!=db")?.canonical, "{any:app notin (db)}")
     }
 

@@ -1,5 +1,5 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class LabelTests: XCTestCase {
     func testParsesCiliumText() {

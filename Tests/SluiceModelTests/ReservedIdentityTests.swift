@@ -1,12 +1,14 @@
-import XCTest
 import SluiceModel
+import XCTest
 
 final class ReservedIdentityTests: XCTestCase {
     func testNumbersAndNames() {
         // Cilium pkg/identity/numericidentity.go.
-        let expected: [(UInt32, String)] = [(1, "host"), (2, "world"), (3, "unmanaged"), (4, "health"), (5, "init"),
-                                            (6, "remote-node"), (7, "kube-apiserver"), (8, "ingress"),
-                                            (9, "world-ipv4"), (10, "world-ipv6")]
+        let expected: [(UInt32, String)] = [
+            (1, "host"), (2, "world"), (3, "unmanaged"), (4, "health"), (5, "init"),
+            (6, "remote-node"), (7, "kube-apiserver"), (8, "ingress"),
+            (9, "world-ipv4"), (10, "world-ipv6"),
+        ]
         XCTAssertEqual(ReservedIdentity.all.map(\.id), expected.map(\.0))
         XCTAssertEqual(ReservedIdentity.all.map(\.name), expected.map(\.1))
         XCTAssertEqual(ReservedIdentity.host, 1)

@@ -19,11 +19,14 @@ public enum PolicyFixtures {
         UInt32(bigEndian: 0x0A00_0000 | UInt32(last))
     }
 
-    public static func endpoint(_ id: UInt32, _ namespace: String, _ pod: String, _ labels: [String: String],
-                         namespaceLabels: [String: String] = [:], namedPorts: [String: UInt16] = [:]) -> EndpointDescriptor {
-        EndpointDescriptor(id: id, namespace: namespace, podName: pod, podLabels: labels,
-                           namespaceLabels: ["kubernetes.io/metadata.name": namespace].merging(namespaceLabels) { $1 },
-                           ipv4: ip(UInt8(id)), namedPorts: namedPorts)
+    public static func endpoint(
+        _ id: UInt32, _ namespace: String, _ pod: String, _ labels: [String: String],
+        namespaceLabels: [String: String] = [:], namedPorts: [String: UInt16] = [:]
+    ) -> EndpointDescriptor {
+        EndpointDescriptor(
+            id: id, namespace: namespace, podName: pod, podLabels: labels,
+            namespaceLabels: ["kubernetes.io/metadata.name": namespace].merging(namespaceLabels) { $1 },
+            ipv4: ip(UInt8(id)), namedPorts: namedPorts)
     }
 
     /// The DigitalOcean tutorial's pods: frontend, backend, database, and a client in default.
@@ -48,8 +51,10 @@ extension PolicyFixtures {
     ]
 
     /// Compiles policy texts (one file each) against `endpoints`.
-    public static func compile(_ texts: [String], endpoints: [EndpointDescriptor] = tutorialEndpoints,
-                        kubeAPIServer: [UInt32] = []) throws -> PolicySnapshot {
+    public static func compile(
+        _ texts: [String], endpoints: [EndpointDescriptor] = tutorialEndpoints,
+        kubeAPIServer: [UInt32] = []
+    ) throws -> PolicySnapshot {
         let repository = PolicyRepository()
         repository.kubeAPIServerIPv4 = kubeAPIServer
         for (index, text) in texts.enumerated() {

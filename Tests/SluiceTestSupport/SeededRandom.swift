@@ -13,8 +13,9 @@ public struct SeededRandom: RandomNumberGenerator {
         let chosen = SeededRandom.environmentSeed() ?? seed
         self.seed = chosen
         state = chosen
-        print("\(file) \(test): random seed 0x\(String(chosen, radix: 16, uppercase: true))"
-              + " (replay or vary with SLUICE_TEST_SEED=0x…)")
+        print(
+            "\(file) \(test): random seed 0x\(String(chosen, radix: 16, uppercase: true))"
+                + " (replay or vary with SLUICE_TEST_SEED=0x…)")
     }
 
     public mutating func next() -> UInt64 {

@@ -9,8 +9,10 @@ extension PolicySnapshot {
     /// entry = `allow` (no policy in that direction); any covering deny = `deny-181`; an allow =
     /// `allow`, a redirect (the port has L7 rules: allowed, then steered to the proxy) = `proxy`,
     /// the most specific probe first; else `denied-133` or `allow` by the default-deny mode.
-    public func decision(endpoint: UInt32, _ direction: Direction, peer: UInt32, port: UInt16,
-                         proto: UInt8 = 6) -> String {
+    public func decision(
+        endpoint: UInt32, _ direction: Direction, peer: UInt32, port: UInt16,
+        proto: UInt8 = 6
+    ) -> String {
         guard let mode = policyEnforcement.first(where: { $0.endpointID == endpoint && $0.direction == direction })
         else { return "allow" }
         let keys = [(peer, port), (peer, 0), (0, port), (0, 0)].map {

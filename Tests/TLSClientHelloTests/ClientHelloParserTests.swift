@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TLSClientHello
 
 /// Real clients' first flights (Fixtures/*.bin, captured on loopback by Fixtures/capture.py),
@@ -16,20 +17,29 @@ final class ClientHelloParserTests: XCTestCase {
 
     func testOpenSSLWithSNIAndALPN() {
         let fixture = ClientHelloFixtures.opensslSniAlpn
-        XCTAssertEqual(hello(fixture), ClientHello(serverName: "api.example.com", alpnProtocols: ["h2", "http/1.1"],
-                                                   legacyVersion: 0x0303, recordBytes: fixture.count))
+        XCTAssertEqual(
+            hello(fixture),
+            ClientHello(
+                serverName: "api.example.com", alpnProtocols: ["h2", "http/1.1"],
+                legacyVersion: 0x0303, recordBytes: fixture.count))
     }
 
     func testOpenSSLTLS12LowerCasesTheName() {
         let fixture = ClientHelloFixtures.opensslTls12Sni
-        XCTAssertEqual(hello(fixture), ClientHello(serverName: "legacy.example.org", alpnProtocols: [],
-                                                   legacyVersion: 0x0303, recordBytes: fixture.count))
+        XCTAssertEqual(
+            hello(fixture),
+            ClientHello(
+                serverName: "legacy.example.org", alpnProtocols: [],
+                legacyVersion: 0x0303, recordBytes: fixture.count))
     }
 
     func testCurlOffersH2AndHTTP11() {
         let fixture = ClientHelloFixtures.curlSni
-        XCTAssertEqual(hello(fixture), ClientHello(serverName: "www.example.test", alpnProtocols: ["h2", "http/1.1"],
-                                                   legacyVersion: 0x0303, recordBytes: fixture.count))
+        XCTAssertEqual(
+            hello(fixture),
+            ClientHello(
+                serverName: "www.example.test", alpnProtocols: ["h2", "http/1.1"],
+                legacyVersion: 0x0303, recordBytes: fixture.count))
     }
 
     func testCurlHTTP11OnlyOffersHTTP11() {
@@ -72,8 +82,9 @@ final class ClientHelloParserTests: XCTestCase {
                     XCTAssertEqual(ClientHelloParser.parse(Array(fragmented[..<cut]), limits: limits), .needMore)
                 }
                 if records > 1 {
-                    XCTAssertEqual(ClientHelloParser.parse(fragmented, limits: ClientHelloLimits(maxRecords: records - 1)),
-                                   .malformed(.tooManyRecords))
+                    XCTAssertEqual(
+                        ClientHelloParser.parse(fragmented, limits: ClientHelloLimits(maxRecords: records - 1)),
+                        .malformed(.tooManyRecords))
                 }
             }
         }
@@ -100,15 +111,19 @@ final class ClientHelloParserTests: XCTestCase {
     func testRecordLayerErrors() {
         XCTAssertEqual(ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x00]), .malformed(.badRecordLength(0)))
         XCTAssertEqual(ClientHelloParser.parse([0x16, 0x03, 0x01, 0x40, 0x01]), .malformed(.badRecordLength(16385)))
-        XCTAssertEqual(ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x04, 0x02]),
-                       .malformed(.notClientHello(handshakeType: 2)), "known before the record is complete")
-        XCTAssertEqual(ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00]),
-                       .malformed(.helloTooLarge(65536)), "known from the handshake header alone")
+        XCTAssertEqual(
+            ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x04, 0x02]),
+            .malformed(.notClientHello(handshakeType: 2)), "known before the record is complete")
+        XCTAssertEqual(
+            ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00]),
+            .malformed(.helloTooLarge(65536)), "known from the handshake header alone")
         // A header split as 1 + 3 bytes over two records, then an alert record.
-        XCTAssertEqual(ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x01, 0x01, 0x15, 0x03, 0x03, 0x00, 0x02]),
-                       .malformed(.interleavedRecord(contentType: 0x15)))
-        XCTAssertEqual(ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x01, 0x01, 0x16, 0x04]),
-                       .malformed(.badRecordVersion))
+        XCTAssertEqual(
+            ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x01, 0x01, 0x15, 0x03, 0x03, 0x00, 0x02]),
+            .malformed(.interleavedRecord(contentType: 0x15)))
+        XCTAssertEqual(
+            ClientHelloParser.parse([0x16, 0x03, 0x01, 0x00, 0x01, 0x01, 0x16, 0x04]),
+            .malformed(.badRecordVersion))
         // The record that ends the hello holds one more byte.
         var fixture = ClientHelloFixtures.curlSni
         let length = Int(fixture[3]) << 8 | Int(fixture[4]) + 1
@@ -121,8 +136,9 @@ final class ClientHelloParserTests: XCTestCase {
     // MARK: Body errors, built from a minimal hello
 
     func testMinimalHelloWithoutExtensions() {
-        XCTAssertEqual(hello(Self.record(body: Self.bodyHead())),
-                       ClientHello(serverName: nil, alpnProtocols: [], legacyVersion: 0x0303, recordBytes: 5 + 4 + 41))
+        XCTAssertEqual(
+            hello(Self.record(body: Self.bodyHead())),
+            ClientHello(serverName: nil, alpnProtocols: [], legacyVersion: 0x0303, recordBytes: 5 + 4 + 41))
     }
 
     func testTruncatedBodies() {
@@ -132,8 +148,12 @@ final class ClientHelloParserTests: XCTestCase {
             let result = ClientHelloParser.parse(Self.record(body: Array(body[..<cut])))
             if cut == 41 {
                 // Exactly the fixed fields: a TLS 1.2 hello without extensions.
-                XCTAssertEqual(result, .parsed(ClientHello(serverName: nil, alpnProtocols: [], legacyVersion: 0x0303,
-                                                           recordBytes: 50)))
+                XCTAssertEqual(
+                    result,
+                    .parsed(
+                        ClientHello(
+                            serverName: nil, alpnProtocols: [], legacyVersion: 0x0303,
+                            recordBytes: 50)))
             } else if case .malformed(.badLength) = result {
                 continue
             } else {
@@ -147,7 +167,7 @@ final class ClientHelloParserTests: XCTestCase {
         head[34] = 33
         XCTAssertEqual(ClientHelloParser.parse(Self.record(body: head)), .malformed(.badLength(.sessionID)))
         head = Self.bodyHead()
-        head[36] = 3 // odd cipher_suites length
+        head[36] = 3  // odd cipher_suites length
         XCTAssertEqual(ClientHelloParser.parse(Self.record(body: head)), .malformed(.badLength(.cipherSuites)))
         var body = Self.bodyHead() + [0x00, 0x05, 0x00, 0x00, 0x00, 0x00]
         XCTAssertEqual(ClientHelloParser.parse(Self.record(body: body)), .malformed(.badLength(.extensions)))
@@ -168,7 +188,9 @@ final class ClientHelloParserTests: XCTestCase {
     func testDuplicates() {
         var body = Self.bodyHead() + Self.extensions([(0, Self.sniData("a.example")), (0, Self.sniData("b.example"))])
         XCTAssertEqual(ClientHelloParser.parse(Self.record(body: body)), .malformed(.duplicateExtension(0)))
-        body = Self.bodyHead() + Self.extensions([(16, [0x00, 0x03, 0x02, 0x68, 0x32]), (16, [0x00, 0x03, 0x02, 0x68, 0x32])])
+        body =
+            Self.bodyHead()
+            + Self.extensions([(16, [0x00, 0x03, 0x02, 0x68, 0x32]), (16, [0x00, 0x03, 0x02, 0x68, 0x32])])
         XCTAssertEqual(ClientHelloParser.parse(Self.record(body: body)), .malformed(.duplicateExtension(16)))
         let one = Array(Self.sniData("a.example").dropFirst(2))
         let two = Array(Self.sniData("b.example").dropFirst(2))
@@ -201,7 +223,8 @@ final class ClientHelloParserTests: XCTestCase {
             XCTAssertEqual(ClientHelloParser.parse(Self.record(body: body)), expected, name)
         }
         let good: [(String, String)] = [
-            ("WWW.Example.COM.", "www.example.com"), ("x_y-1.example", "x_y-1.example"), ("1.example.com", "1.example.com"),
+            ("WWW.Example.COM.", "www.example.com"), ("x_y-1.example", "x_y-1.example"),
+            ("1.example.com", "1.example.com"),
             ("localhost", "localhost"), ("123.example", "123.example"),
         ]
         for (name, expected) in good {
@@ -217,7 +240,8 @@ final class ClientHelloParserTests: XCTestCase {
             for _ in 0..<2000 {
                 var bytes = fixture
                 for _ in 0..<Int.random(in: 1...4, using: &generator) {
-                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(
+                        in: 0...255, using: &generator)
                 }
                 let result = ClientHelloParser.parse(bytes)
                 if case .parsed(let hello) = result { XCTAssertLessThanOrEqual(hello.recordBytes, bytes.count) }

@@ -17,11 +17,13 @@ enum JSONBenchmark {
 
     static func tree(rules: Int) -> [Rule] {
         (0..<rules / 2).map { index in
-            let child = Rule(id: 2 * index + 1, name: "child-\(index)", selector: ["role": "leaf"], ports: [443],
-                             methods: ["GET"], path: nil, weight: 1, enabled: false, children: [])
-            return Rule(id: 2 * index, name: "rule \"\(index)\" π", selector: ["app": "web-\(index % 17)", "tier": "front"],
-                        ports: [80, 8080, UInt16(index % 65536)], methods: ["GET", "POST"],
-                        path: "/api/v1/items/\(index)/\\d+", weight: Double(index) / 7, enabled: true, children: [child])
+            let child = Rule(
+                id: 2 * index + 1, name: "child-\(index)", selector: ["role": "leaf"], ports: [443],
+                methods: ["GET"], path: nil, weight: 1, enabled: false, children: [])
+            return Rule(
+                id: 2 * index, name: "rule \"\(index)\" π", selector: ["app": "web-\(index % 17)", "tier": "front"],
+                ports: [80, 8080, UInt16(index % 65536)], methods: ["GET", "POST"],
+                path: "/api/v1/items/\(index)/\\d+", weight: Double(index) / 7, enabled: true, children: [child])
         }
     }
 
@@ -38,7 +40,8 @@ enum JSONBenchmark {
         guard case .array(let elements) = parsed else { return check(false, "not an array") }
         check(elements.count == 5_000, "\(elements.count) elements")
         func rate(_ ns: Double) -> String { "\(Int(ns / 1e6)) ms (\(Int(Double(bytes.count) / ns * 1e3)) MB/s)" }
-        print("json: \(bytes.count) bytes, 10,000 rules: encode \(rate(encodeNs)), decode \(rate(decodeNs)), "
-              + "parse only \(rate(parseNs))")
+        print(
+            "json: \(bytes.count) bytes, 10,000 rules: encode \(rate(encodeNs)), decode \(rate(decodeNs)), "
+                + "parse only \(rate(parseNs))")
     }
 }

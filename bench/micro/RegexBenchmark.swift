@@ -38,8 +38,9 @@ enum RegexBenchmark {
         _ = try repository.apply(yamlText: policy(port: 80, path: "/anything/[a-z/]*"), fileName: "re2.yaml")
         _ = try repository.apply(yamlText: policy(port: 81, path: "/anything/.*"), fileName: "prefix.yaml")
         var allocator = IdentityAllocator()
-        let server = EndpointDescriptor(id: 1, namespace: "default", podName: "server", podLabels: ["app": "server"],
-                                        ipv4: 0x0100_000A)
+        let server = EndpointDescriptor(
+            id: 1, namespace: "default", podName: "server", podLabels: ["app": "server"],
+            ipv4: 0x0100_000A)
         let snapshot = repository.compile(endpoints: [server], allocator: &allocator)
         let subject = "/anything/foo/bar"
         let path = Array(subject.utf8), get = Array("GET".utf8)
@@ -53,7 +54,9 @@ enum RegexBenchmark {
                 get.withUnsafeBytes { m in
                     let request = Request(bytes: p, methodBytes: m)
                     return timed {
-                        for _ in 0..<iterations where http.decide(peerIdentity: 2, request: request).allowed { allowed += 1 }
+                        for _ in 0..<iterations where http.decide(peerIdentity: 2, request: request).allowed {
+                            allowed += 1
+                        }
                     }
                 }
             }
@@ -64,12 +67,14 @@ enum RegexBenchmark {
         let prefixNanos = nanos(port: 81)
         let swiftRegex = try _StringProcessing.Regex("/anything/[a-z/]*")
         var matches = 0
-        let swiftNanos = timed {
-            for _ in 0..<iterations where (try? swiftRegex.wholeMatch(in: subject)) != nil { matches += 1 }
-        } / Double(iterations)
+        let swiftNanos =
+            timed {
+                for _ in 0..<iterations where (try? swiftRegex.wholeMatch(in: subject)) != nil { matches += 1 }
+            } / Double(iterations)
         check(matches == iterations, "Swift Regex: \(matches) of \(iterations) matched")
-        print("regex: decide with an RE2 path rule \(Int(re2Nanos)) ns/op, with a prefix rule (/anything/.*) "
-              + "\(Int(prefixNanos)) ns/op; Swift Regex wholeMatch alone \(Int(swiftNanos)) ns/op "
-              + "(\(iterations) iterations, subject \(subject))")
+        print(
+            "regex: decide with an RE2 path rule \(Int(re2Nanos)) ns/op, with a prefix rule (/anything/.*) "
+                + "\(Int(prefixNanos)) ns/op; Swift Regex wholeMatch alone \(Int(swiftNanos)) ns/op "
+                + "(\(iterations) iterations, subject \(subject))")
     }
 }

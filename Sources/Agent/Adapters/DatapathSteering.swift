@@ -9,10 +9,13 @@ final class DatapathSteering: SteeringTable {
     let datapath: Datapath
     init(_ datapath: Datapath) { self.datapath = datapath }
 
-    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
-                protocol proto: UInt8) -> SteerInfo? {
-        let tuple = sluice_tuple(src_ip4: sourceAddress, dst_ip4: destinationAddress, src_port: sourcePort,
-                                 dst_port: destinationPort, proto: proto, _pad: (0, 0, 0))
+    func lookup(
+        sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
+        protocol proto: UInt8
+    ) -> SteerInfo? {
+        let tuple = sluice_tuple(
+            src_ip4: sourceAddress, dst_ip4: destinationAddress, src_port: sourcePort,
+            dst_port: destinationPort, proto: proto, _pad: (0, 0, 0))
         return datapath.lookupSteered(tuple).map(SteerInfo.init)
     }
 

@@ -58,8 +58,10 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
     /// ipcache /32s) and writes the maps. Answers learned afterwards use `snapshot`. When `body`
     /// throws, the previous snapshot and learned addresses are put back, so answers keep using
     /// the policy in force. Control thread.
-    func install<T>(_ snapshot: PolicySnapshot,
-                    _ body: (_ extraPolicy: [PolicyMapKey: PolicyMapAction], _ extraIPCache: [IPCacheEntry]) throws -> T)
+    func install<T>(
+        _ snapshot: PolicySnapshot,
+        _ body: (_ extraPolicy: [PolicyMapKey: PolicyMapAction], _ extraIPCache: [IPCacheEntry]) throws -> T
+    )
         rethrows -> T
     {
         lock.lock()
@@ -98,8 +100,10 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
             entry.names.insert(name)
             learned[ip] = entry
             do {
-                try datapath.writePolicyEntries(snapshot.fqdnPolicyEntries(identity: entry.identity,
-                                                                          names: Array(entry.names)))
+                try datapath.writePolicyEntries(
+                    snapshot.fqdnPolicyEntries(
+                        identity: entry.identity,
+                        names: Array(entry.names)))
                 try datapath.writeIPCache(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: entry.identity))
             } catch {
                 writeFailures += 1

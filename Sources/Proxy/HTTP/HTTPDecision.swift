@@ -100,19 +100,23 @@ struct HTTPVerdict: Equatable {
     /// Decides `request` (an HTTP/1 head or an HTTP/2 stream, as `HTTPRequestFields`) on TCP
     /// `port` of the connection `steer` describes, with the rules of `snapshot`. Does not
     /// allocate unless a matching rule carries header actions.
-    static func evaluate<R: HTTPRequestFields>(_ request: R, steer: SteerInfo?, snapshot: PolicySnapshot,
-                                               port: UInt16) -> HTTPVerdict {
+    static func evaluate<R: HTTPRequestFields>(
+        _ request: R, steer: SteerInfo?, snapshot: PolicySnapshot,
+        port: UInt16
+    ) -> HTTPVerdict {
         guard let steer, !steer.sides.isEmpty else { return HTTPVerdict(unsteered: true) }
         var result = HTTPVerdict()
         if steer.sides.contains(.egress) {
-            let side = decide(snapshot, endpoint: steer.sourceEndpoint, direction: .egress, port: port,
-                              peer: steer.destinationIdentity, request: request)
+            let side = decide(
+                snapshot, endpoint: steer.sourceEndpoint, direction: .egress, port: port,
+                peer: steer.destinationIdentity, request: request)
             result.egress = side
             if !side.allowed { return result }
         }
         if steer.sides.contains(.ingress) {
-            result.ingress = decide(snapshot, endpoint: steer.destinationEndpoint, direction: .ingress, port: port,
-                                    peer: steer.sourceIdentity, request: request)
+            result.ingress = decide(
+                snapshot, endpoint: steer.destinationEndpoint, direction: .ingress, port: port,
+                peer: steer.sourceIdentity, request: request)
         }
         return result
     }
@@ -121,16 +125,19 @@ struct HTTPVerdict: Equatable {
     /// after the SYN was steered) has nothing to enforce at L7, unless the port carries DNS rules
     /// there: one proxy cannot parse one connection as both, so that fails closed (tc drops such
     /// connections before they are steered, `sluice_steer_drop`).
-    private static func decide<R: HTTPRequestFields>(_ snapshot: PolicySnapshot, endpoint: UInt32,
-                                                     direction: Direction, port: UInt16, peer: UInt32,
-                                                     request: R) -> Side {
+    private static func decide<R: HTTPRequestFields>(
+        _ snapshot: PolicySnapshot, endpoint: UInt32,
+        direction: Direction, port: UInt16, peer: UInt32,
+        request: R
+    ) -> Side {
         if let policy = snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) {
             let verdict = policy.decide(peerIdentity: peer, request: request)
-            return Side(allowed: verdict.allowed,
-                        reason: reason(of: verdict, direction: direction, peer: peer),
-                        policyName: verdict.policyName, policyRef: verdict.policyRef,
-                        headerActions: verdict.headerActions.isEmpty
-                            ? [] : verdict.headerActions.filter { !headerMatches($0, request) })
+            return Side(
+                allowed: verdict.allowed,
+                reason: reason(of: verdict, direction: direction, peer: peer),
+                policyName: verdict.policyName, policyRef: verdict.policyRef,
+                headerActions: verdict.headerActions.isEmpty
+                    ? [] : verdict.headerActions.filter { !headerMatches($0, request) })
         }
         if direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil {
             return Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0, headerActions: [])

@@ -45,14 +45,17 @@ final class HTTPFlowRecorder {
         self.flows = flows
         self.common = common
         self.proto = proto
-        text = flows == nil
+        text =
+            flows == nil
             ? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
             : UnsafeMutableRawPointer.allocate(byteCount: Self.methodCapacity + Self.urlCapacity, alignment: 8)
     }
 
     /// A recorder for the TCP connection `addresses` / `steer` describe.
-    convenience init(flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?,
-                     proto: Flow.L7Protocol = .http11) {
+    convenience init(
+        flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?,
+        proto: Flow.L7Protocol = .http11
+    ) {
         self.init(flows: flows, common: Self.common(addresses: addresses, steer: steer), proto: proto)
     }
 
@@ -60,10 +63,11 @@ final class HTTPFlowRecorder {
 
     /// The connection's part of every record.
     static func common(addresses: ConnectionAddresses, steer: SteerInfo?) -> FlowCommon {
-        FlowCommon.proxied(clientAddress: addresses.clientAddress, clientPort: addresses.clientPort,
-                           serverAddress: addresses.originalDestinationAddress,
-                           serverPort: addresses.originalDestinationPort, l4Proto: FlowCommon.tcp,
-                           direction: FlowCommon.firstDirection(steer), steer: steer)
+        FlowCommon.proxied(
+            clientAddress: addresses.clientAddress, clientPort: addresses.clientPort,
+            serverAddress: addresses.originalDestinationAddress,
+            serverPort: addresses.originalDestinationPort, l4Proto: FlowCommon.tcp,
+            direction: FlowCommon.firstDirection(steer), steer: steer)
     }
 
     private var method: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: text, count: methodLength) }
@@ -82,8 +86,9 @@ final class HTTPFlowRecorder {
         guard flows != nil else { return }
         methodLength = copy(view.method, at: 0, capacity: Self.methodCapacity)
         authorityLength = copy(view.authority, at: Self.methodCapacity, capacity: Self.urlCapacity)
-        pathLength = copy(view.path, at: Self.methodCapacity + authorityLength,
-                          capacity: Self.urlCapacity - authorityLength)
+        pathLength = copy(
+            view.path, at: Self.methodCapacity + authorityLength,
+            capacity: Self.urlCapacity - authorityLength)
     }
 
     /// HTTP/1: copies the request facts and the protocol version of the head.
@@ -125,8 +130,9 @@ final class HTTPFlowRecorder {
         if side.reason == .peerNotAllowed {
             policyDrop(direction: direction)
         } else {
-            request(verdict: side.allowed ? .forwarded : .dropped, direction: direction, policyID: side.policyRef,
-                    detail: side.recorded)
+            request(
+                verdict: side.allowed ? .forwarded : .dropped, direction: direction, policyID: side.policyRef,
+                detail: side.recorded)
         }
     }
 
@@ -144,8 +150,10 @@ final class HTTPFlowRecorder {
     }
 
     /// One request flow.
-    private func request(verdict: Flow.Verdict, direction: Flow.TrafficDirection, policyID: UInt32,
-                         detail: Flow.L7Verdict?) {
+    private func request(
+        verdict: Flow.Verdict, direction: Flow.TrafficDirection, policyID: UInt32,
+        detail: Flow.L7Verdict?
+    ) {
         recorded |= 1 << direction.rawValue
         guard let flows else { return }
         var c = common
@@ -155,9 +163,10 @@ final class HTTPFlowRecorder {
         c.isReply = false
         let (m, a, p, proto) = (method, authority, path, proto)
         flows.append { rec in
-            FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .request, method: m, scheme: "http",
-                                       authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
-                                       policyID: policyID, verdict: detail)
+            FlowRecordWriter.writeHTTP(
+                rec, common: c, l7Type: .request, method: m, scheme: "http",
+                authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
+                policyID: policyID, verdict: detail)
         }
     }
 
@@ -192,8 +201,9 @@ final class HTTPFlowRecorder {
             c.direction = direction
             c.isReply = true
             flows.append { rec in
-                FlowRecordWriter.writeHTTP(rec, common: c, l7Type: .response, method: m, scheme: "http",
-                                           authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+                FlowRecordWriter.writeHTTP(
+                    rec, common: c, l7Type: .response, method: m, scheme: "http",
+                    authority: a, path: p, code: code, latencyNs: latency, proto: proto)
                 if let failure {
                     FlowRecordWriter.setHTTPConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)
                 }

@@ -17,8 +17,10 @@ extension HTTP1Connection {
             handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
             return
         }
-        guard let framing = MessageFraming(head.framing, headLength: head.headLength, isRequest: true,
-                                           limits: ctx.config.httpLimits)
+        guard
+            let framing = MessageFraming(
+                head.framing, headLength: head.headLength, isRequest: true,
+                limits: ctx.config.httpLimits)
         else {
             badRequest(ParseError(status: 400, reason: "Content-Length too large"))
             return
@@ -28,8 +30,9 @@ extension HTTP1Connection {
         clientKeepAlive = head.keepAlive
         record.beginRequest(view: view, versionMinor: head.versionMinor)
 
-        let verdict = HTTPVerdict.evaluate(view, steer: steer, snapshot: ctx.snapshot,
-                                           port: addresses.originalDestinationPort)
+        let verdict = HTTPVerdict.evaluate(
+            view, steer: steer, snapshot: ctx.snapshot,
+            port: addresses.originalDestinationPort)
         record.decided(verdict)
         requestFraming = framing
 
@@ -41,8 +44,10 @@ extension HTTP1Connection {
         }
         guard !verdict.allowed else {
             upstreamIdle = false
-            closeEdit = ConnectionCloseEdit(skip: preparer.hasRewrittenHead ? nil
-                                                : head.soleConnectionCloseLine(in: bytes))
+            closeEdit = ConnectionCloseEdit(
+                skip: preparer.hasRewrittenHead
+                    ? nil
+                    : head.soleConnectionCloseLine(in: bytes))
             if head.expectContinue && hasBody {
                 // Like Envoy (proxy_100_continue off), answer 100-continue ourselves so the
                 // client sends its body at once; an upstream 100 is relayed too, which clients
@@ -86,8 +91,9 @@ extension HTTP1Connection {
             record.rejected(verdict: .dropped)
             clientKeepAlive = head.keepAlive
             let close = !head.keepAlive || head.framing != .none
-            requestFraming = MessageFraming(.none, headLength: head.headLength, isRequest: true,
-                                            limits: ctx.config.httpLimits)!
+            requestFraming = MessageFraming(
+                .none, headLength: head.headLength, isRequest: true,
+                limits: ctx.config.httpLimits)!
             out.clear()
             ctx.replies.appendRedirect(location: location, close: close, to: out)
             record.response(code: 307)

@@ -6,8 +6,10 @@ import SluiceIO
 extension HTTP1Connection {
     func stepAwaitResponse() -> Bool {
         if !up.isEmpty {
-            switch HTTP1Parser.parseResponseHead(up.readable, requestMethodIsHEAD: requestIsHEAD,
-                                                 into: &response, limits: ctx.config.httpLimits) {
+            switch HTTP1Parser.parseResponseHead(
+                up.readable, requestMethodIsHEAD: requestIsHEAD,
+                into: &response, limits: ctx.config.httpLimits)
+            {
             case .complete:
                 beginResponse()
                 return true
@@ -76,13 +78,16 @@ extension HTTP1Connection {
         }
         let h = response.headLength
         if closeEdit.dropped && !interim && response.status != 101 && response.keepAlive && h >= 4,
-           up.readable[h - 3] == 0x0A, up.readable[h - 2] == 0x0D, up.readable[h - 1] == 0x0A {
+            up.readable[h - 3] == 0x0A, up.readable[h - 2] == 0x0D, up.readable[h - 1] == 0x0A
+        {
             closeEdit.insertAt = h - 2
             closeEdit.inserted = 0
         }
         // Saturating: an upstream Content-Length near Int.max is a broken upstream, not a trap.
-        guard let framing = MessageFraming(response.framing, headLength: h, isRequest: false,
-                                           limits: ctx.config.httpLimits)
+        guard
+            let framing = MessageFraming(
+                response.framing, headLength: h, isRequest: false,
+                limits: ctx.config.httpLimits)
         else {
             closeUpstream()
             reply(status: 502, close: true)
@@ -147,8 +152,10 @@ extension HTTP1Connection {
         return ConnectionCloseEdit.line.withUTF8Buffer { lineBytes in
             let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lineBytes)[closeEdit.inserted...])
             let bytes = up.readable
-            switch client.write(UnsafeRawBufferPointer(rebasing: bytes[..<at]), line,
-                                UnsafeRawBufferPointer(rebasing: bytes[at..<n])) {
+            switch client.write(
+                UnsafeRawBufferPointer(rebasing: bytes[..<at]), line,
+                UnsafeRawBufferPointer(rebasing: bytes[at..<n]))
+            {
             case .progress(let w):
                 consumeResponse(w <= at ? w : max(at, w - line.count))
                 if w < at {

@@ -122,9 +122,10 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     // The loop enters through the `EventHandler`/`TimerTarget` witnesses, which are generic: the
     // `@_specialize` entry points make them jump to the socket-specialised code, so the relay
     // path below runs specialised for `SocketTransport` (no witness-table calls per step).
-    @_specialize(exported: false, kind: full, where Transport == SocketTransport)
+    @_specialize(exported:false,kind:full,where Transport == SocketTransport)
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        let readish = EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+        let readish =
+            EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
             | EventLoop.Events.readHangup
         if tag == HTTP1Tag.downstream {
             if events & readish != 0 { client.readable = true }
@@ -142,7 +143,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         drive()
     }
 
-    @_specialize(exported: false, kind: full, where Transport == SocketTransport)
+    @_specialize(exported:false,kind:full,where Transport == SocketTransport)
     func timerFired(now: UInt64) {
         switch state {
         case .closed:
@@ -197,8 +198,9 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     func handOffToHTTP2(consumed: Int, upgrade: HTTP2Upgrade?) {
         releaseUpstream()
         finishClose()
-        io.handOffToHTTP2(ctx: ctx, addresses: addresses, steer: steer,
-                          initial: UnsafeRawBufferPointer(rebasing: down.readable[consumed...]), upgrade: upgrade)
+        io.handOffToHTTP2(
+            ctx: ctx, addresses: addresses, steer: steer,
+            initial: UnsafeRawBufferPointer(rebasing: down.readable[consumed...]), upgrade: upgrade)
     }
 
     // MARK: close
@@ -238,7 +240,8 @@ typealias SocketHTTP1Connection = HTTP1Connection<SocketTransport>
 extension HTTP1Connection where Transport == SocketTransport {
     /// A connection on the accepted socket `fd`.
     convenience init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
-        self.init(ctx: ctx, transport: SocketTransport(ctx: ctx, fd: fd, addresses: addresses, steer: steer),
-                  addresses: addresses, steer: steer)
+        self.init(
+            ctx: ctx, transport: SocketTransport(ctx: ctx, fd: fd, addresses: addresses, steer: steer),
+            addresses: addresses, steer: steer)
     }
 }

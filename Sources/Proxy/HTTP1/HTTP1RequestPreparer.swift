@@ -46,8 +46,10 @@ final class HTTP1RequestPreparer {
 
     /// Checks and normalises `head` (parsed from `bytes`). May remove underscore fields from
     /// `head.headers` (drop-header), so the policy never sees them either.
-    func prepare(bytes: UnsafeRawBufferPointer, head: inout RequestHead,
-                 underscores: HeadersWithUnderscoresAction) -> Outcome {
+    func prepare(
+        bytes: UnsafeRawBufferPointer, head: inout RequestHead,
+        underscores: HeadersWithUnderscoresAction
+    ) -> Outcome {
         finishRewrite()
         var rewrite = head.contentLengthRepeated
         if case .contentLength(let n) = head.framing, n > Int.max &- head.headLength {
@@ -105,8 +107,10 @@ final class HTTP1RequestPreparer {
 
     /// Rebuilds the head: request line with `targetPrefix` + `path`, the fields in order (one
     /// Content-Length; Host replaced by, or added as, `newHost` when given), the final CRLF.
-    private func buildHead(bytes: UnsafeRawBufferPointer, head: RequestHead, targetPrefix: UnsafeRawBufferPointer,
-                           path: UnsafeRawBufferPointer, newHost: UnsafeRawBufferPointer?) {
+    private func buildHead(
+        bytes: UnsafeRawBufferPointer, head: RequestHead, targetPrefix: UnsafeRawBufferPointer,
+        path: UnsafeRawBufferPointer, newHost: UnsafeRawBufferPointer?
+    ) {
         var out = rewrittenHead
         out.removeAll(keepingCapacity: true)
         out.reserveCapacity(head.headLength + 32)
@@ -122,7 +126,8 @@ final class HTTP1RequestPreparer {
         }
         var sawContentLength = false
         for field in head.headers {
-            let isContentLength = field.name.count == 14
+            let isContentLength =
+                field.name.count == 14
                 && Authority.equal(UnsafeRawBufferPointer(rebasing: bytes[field.name]), Self.contentLengthName)
             if isContentLength {
                 if sawContentLength { continue }

@@ -28,8 +28,9 @@ protocol HTTP1Transport {
     mutating func shutdownClientWrite()
     /// Gives the client (and `initial`, its bytes read but not consumed) to an HTTP/2 handler;
     /// the client is not closed.
-    mutating func handOffToHTTP2(ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
-                                 initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?)
+    mutating func handOffToHTTP2(
+        ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
+        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?)
 }
 
 /// The outcome of `HTTP1Transport.openUpstream`.
@@ -62,7 +63,8 @@ struct SocketTransport: HTTP1Transport {
     private var clientRegistration: EventLoop.Registration = .none
     private var serverRegistration: EventLoop.Registration = .none
 
-    static let interest = EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+    static let interest =
+        EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
         | EventLoop.Events.edgeTriggered
 
     init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
@@ -75,8 +77,9 @@ struct SocketTransport: HTTP1Transport {
 
     mutating func start(handler: EventHandler) -> Bool {
         do {
-            clientRegistration = try ctx.loop.register(fd: client.fd, events: Self.interest, handler: handler,
-                                                       tag: HTTP1Tag.downstream)
+            clientRegistration = try ctx.loop.register(
+                fd: client.fd, events: Self.interest, handler: handler,
+                tag: HTTP1Tag.downstream)
             return true
         } catch {
             Socket.close(client.fd)
@@ -85,8 +88,10 @@ struct SocketTransport: HTTP1Transport {
     }
 
     mutating func openUpstream(handler: EventHandler) -> UpstreamOpening {
-        if let pooled = ctx.upstreams.take(address: address, port: port, mark: mark, for: handler,
-                                           tag: HTTP1Tag.upstream) {
+        if let pooled = ctx.upstreams.take(
+            address: address, port: port, mark: mark, for: handler,
+            tag: HTTP1Tag.upstream)
+        {
             serverRegistration = pooled.registration
             server = SocketPeer(fd: pooled.fd, side: .upstream, readable: false, writable: true)
             return .ready
@@ -94,8 +99,9 @@ struct SocketTransport: HTTP1Transport {
         var fd: Int32 = -1
         do {
             fd = try Socket.connectTCP(address: address, port: port, mark: mark)
-            serverRegistration = try ctx.loop.register(fd: fd, events: Self.interest, handler: handler,
-                                                       tag: HTTP1Tag.upstream)
+            serverRegistration = try ctx.loop.register(
+                fd: fd, events: Self.interest, handler: handler,
+                tag: HTTP1Tag.upstream)
         } catch {
             if fd >= 0 { Socket.close(fd) }
             return .failed(error.errno)
@@ -130,11 +136,15 @@ struct SocketTransport: HTTP1Transport {
 
     mutating func shutdownClientWrite() { Socket.shutdownWrite(client.fd) }
 
-    mutating func handOffToHTTP2(ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
-                                 initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?) {
+    mutating func handOffToHTTP2(
+        ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
+        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?
+    ) {
         ctx.loop.deregister(fd: client.fd, registration: clientRegistration)
-        guard let h2 = HTTP2Connection(ctx: ctx, fd: client.fd, addresses: addresses, steer: steer,
-                                       initial: initial, upgrade: upgrade)
+        guard
+            let h2 = HTTP2Connection(
+                ctx: ctx, fd: client.fd, addresses: addresses, steer: steer,
+                initial: initial, upgrade: upgrade)
         else {
             Socket.close(client.fd)
             return

@@ -29,8 +29,10 @@ struct RequestView: HTTPRequestFields {
 
     /// A view whose path and authority were prepared by `HTTP1RequestPreparer` (the normalised
     /// path, the validated authority): what the policy matches is what is forwarded.
-    init(bytes: UnsafeRawBufferPointer, head: RequestHead, path: UnsafeRawBufferPointer,
-         authority: UnsafeRawBufferPointer) {
+    init(
+        bytes: UnsafeRawBufferPointer, head: RequestHead, path: UnsafeRawBufferPointer,
+        authority: UnsafeRawBufferPointer
+    ) {
         self.bytes = bytes
         self.head = head
         method = UnsafeRawBufferPointer(rebasing: bytes[head.method])
@@ -44,8 +46,12 @@ struct RequestView: HTTPRequestFields {
 
     func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         for field in head.headers {
-            if !body(UnsafeRawBufferPointer(rebasing: bytes[field.name]),
-                     UnsafeRawBufferPointer(rebasing: bytes[field.value])) { return }
+            if !body(
+                UnsafeRawBufferPointer(rebasing: bytes[field.name]),
+                UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+            {
+                return
+            }
         }
     }
 

@@ -86,10 +86,14 @@ final class HTTP2Connection: EventHandler {
 
     /// `initial`: bytes already read from the socket (the preface, or what followed an upgrade
     /// request's head); `upgrade`: the HTTP/1.1 request that asked for h2c, if any.
-    init?(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?,
-          initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?) {
-        guard let session = try? HTTP2Session(role: .server, limits: ctx.config.http2Limits,
-                                              clock: { Clock.coarseMonotonicNs() })
+    init?(
+        ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?,
+        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?
+    ) {
+        guard
+            let session = try? HTTP2Session(
+                role: .server, limits: ctx.config.http2Limits,
+                clock: { Clock.coarseMonotonicNs() })
         else { return nil }
         self.ctx = ctx
         self.fd = fd
@@ -109,7 +113,8 @@ final class HTTP2Connection: EventHandler {
     func start() {
         do {
             registration = try ctx.loop.register(
-                fd: fd, events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                fd: fd,
+                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
                     | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
         } catch {
             Socket.close(fd)
@@ -133,9 +138,15 @@ final class HTTP2Connection: EventHandler {
     }
 
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        if events & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
-            | EventLoop.Events.readHangup) != 0 { readable = true }
-        if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 { writable = true }
+        if events
+            & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+                | EventLoop.Events.readHangup) != 0
+        {
+            readable = true
+        }
+        if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
+            writable = true
+        }
         drive()
     }
 
@@ -150,8 +161,10 @@ final class HTTP2Connection: EventHandler {
         var progress = true
         while progress && !isClosed {
             progress = false
-            if !input.isEmpty || (readable && output.readableCount < Self.outputHighWater && !draining
-                && !upgradeBodyBlocked) {
+            if !input.isEmpty
+                || (readable && output.readableCount < Self.outputHighWater && !draining
+                    && !upgradeBodyBlocked)
+            {
                 progress = readClient() || progress
             }
             for up in upstreams where !up.isClosed {
@@ -186,7 +199,8 @@ final class HTTP2Connection: EventHandler {
         if upgradeBodyRemaining > 0 {
             let n = min(upgradeBodyRemaining, input.readableCount)
             if let s = streams[1], let up = s.forwarding,
-               up.session.append(stream: s.upstreamID, Array(UnsafeRawBufferPointer(rebasing: input.readable[..<n]))) {
+                up.session.append(stream: s.upstreamID, Array(UnsafeRawBufferPointer(rebasing: input.readable[..<n])))
+            {
                 s.toUpstreamQueued += n
                 s.uncredited += n
                 s.replay = nil
@@ -203,8 +217,9 @@ final class HTTP2Connection: EventHandler {
             // nghttp2 gave up on the peer (bad preface, connection error, its own flood limits):
             // GOAWAY where the connection can still carry one, then close.
             input.clear()
-            session.terminate(errorCode: error.isFlood || session.guardian.violation != nil
-                ? Self.enhanceYourCalm : Self.protocolError)
+            session.terminate(
+                errorCode: error.isFlood || session.guardian.violation != nil
+                    ? Self.enhanceYourCalm : Self.protocolError)
             draining = true
         }
         clientEvents(session.takeEvents())
@@ -277,7 +292,9 @@ final class HTTP2Connection: EventHandler {
             case .closed(let id, _):
                 guard let s = streams.removeValue(forKey: id) else { continue }
                 s.clientOpen = false
-                if s.toClientQueued > 0, let up = s.upstream { up.session.consume(stream: s.upstreamID, s.toClientQueued) }
+                if s.toClientQueued > 0, let up = s.upstream {
+                    up.session.consume(stream: s.upstreamID, s.toClientQueued)
+                }
                 s.toClientQueued = 0
                 cancelUpstream(s)
             case .reset, .goaway:
@@ -325,8 +342,9 @@ final class HTTP2Connection: EventHandler {
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
             s.record.beginRequest(view)
-            return HTTPVerdict.evaluate(view, steer: steer, snapshot: ctx.snapshot,
-                                        port: addresses.originalDestinationPort)
+            return HTTPVerdict.evaluate(
+                view, steer: steer, snapshot: ctx.snapshot,
+                port: addresses.originalDestinationPort)
         }
         s.record.decided(verdict)
         switch verdict.action {
@@ -380,13 +398,16 @@ final class HTTP2Connection: EventHandler {
 
     private func currentUpstream() -> HTTP2Upstream? {
         if let up = upstream, !up.retired { return up }
-        guard let up = try? HTTP2Upstream(owner: self, loop: ctx.loop, limits: ctx.config.http2Limits,
-                                          bufferBytes: ctx.config.bufferBytes)
+        guard
+            let up = try? HTTP2Upstream(
+                owner: self, loop: ctx.loop, limits: ctx.config.http2Limits,
+                bufferBytes: ctx.config.bufferBytes)
         else { return nil }
         do {
-            try up.connect(address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
-                           mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                           timeoutNs: ctx.config.connectTimeoutNs)
+            try up.connect(
+                address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
+                mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
+                timeoutNs: ctx.config.connectTimeoutNs)
         } catch {
             return nil
         }
@@ -397,8 +418,9 @@ final class HTTP2Connection: EventHandler {
 
     /// A local answer on one stream (403, 431, 503...), recorded as its response flow.
     private func reply(_ s: Stream, status: Int, location: [UInt8]? = nil) {
-        let r = HTTP2LocalReply.make(status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage,
-                                     location: location)
+        let r = HTTP2LocalReply.make(
+            status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage,
+            location: location)
         s.responseStarted = true
         s.record.response(code: UInt16(clamping: r.status))
         let hasBody = !r.body.isEmpty && !s.isHEAD

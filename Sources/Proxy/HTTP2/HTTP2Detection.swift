@@ -27,8 +27,10 @@ struct HTTP2Upgrade {
     var isHEAD: Bool
 
     /// Connection-specific fields (RFC 9113 8.2.2) and those HTTP/2 carries as pseudo-headers.
-    static let dropped: Set<String> = ["connection", "upgrade", "http2-settings", "host", "keep-alive",
-                                       "proxy-connection", "transfer-encoding", "te"]
+    static let dropped: Set<String> = [
+        "connection", "upgrade", "http2-settings", "host", "keep-alive",
+        "proxy-connection", "transfer-encoding", "te",
+    ]
 
     /// Nil when the request cannot be upgraded: a chunked body (its end is not known before the
     /// switch), or an HTTP2-Settings value that is not base64url.
@@ -39,7 +41,7 @@ struct HTTP2Upgrade {
         case .chunked: return nil
         }
         guard let s = head.firstValue(named: "http2-settings", in: bytes),
-              let decoded = HTTP2Upgrade.base64url(UnsafeRawBufferPointer(rebasing: bytes[s]))
+            let decoded = HTTP2Upgrade.base64url(UnsafeRawBufferPointer(rebasing: bytes[s]))
         else { return nil }
         settings = decoded
         let view = RequestView(bytes: bytes, head: head)
@@ -91,5 +93,6 @@ struct HTTP2Upgrade {
     }
 
     /// The 101 answer (RFC 7540 3.2); the server's HTTP/2 connection preface follows it.
-    static let switching: [UInt8] = Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8)
+    static let switching: [UInt8] = Array(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8)
 }

@@ -19,19 +19,25 @@ enum HTTP2LocalReply {
         if let location, !grpc {
             var headers = HTTP2HeaderBlock([(":status", String(status))])
             headers.append(name: Array("location".utf8), value: location)
-            for (n, v) in [("content-length", "0"), ("date", date), ("server", "envoy")] { headers.append(name: n, value: v) }
+            for (n, v) in [("content-length", "0"), ("date", date), ("server", "envoy")] {
+                headers.append(name: n, value: v)
+            }
             return Reply(headers: headers, body: [], status: status)
         }
         let body = Array(LocalReply.body(status, accessDenied: accessDenied).utf8)
         if grpc {
-            let headers = HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc"),
-                                            ("grpc-status", String(grpcStatus(forHTTP: status))),
-                                            ("grpc-message", percentEncoded(body)),
-                                            ("date", date), ("server", "envoy")])
+            let headers = HTTP2HeaderBlock([
+                (":status", "200"), ("content-type", "application/grpc"),
+                ("grpc-status", String(grpcStatus(forHTTP: status))),
+                ("grpc-message", percentEncoded(body)),
+                ("date", date), ("server", "envoy"),
+            ])
             return Reply(headers: headers, body: [], status: 200)
         }
-        let headers = HTTP2HeaderBlock([(":status", String(status)), ("content-length", String(body.count)),
-                                        ("content-type", "text/plain"), ("date", date), ("server", "envoy")])
+        let headers = HTTP2HeaderBlock([
+            (":status", String(status)), ("content-length", String(body.count)),
+            ("content-type", "text/plain"), ("date", date), ("server", "envoy"),
+        ])
         return Reply(headers: headers, body: body, status: status)
     }
 
@@ -40,10 +46,10 @@ enum HTTP2LocalReply {
         switch status {
         case 400: return 13  // INTERNAL
         case 401: return 16  // UNAUTHENTICATED
-        case 403: return 7   // PERMISSION_DENIED
+        case 403: return 7  // PERMISSION_DENIED
         case 404: return 12  // UNIMPLEMENTED
         case 429, 502, 503, 504: return 14  // UNAVAILABLE
-        default: return 2    // UNKNOWN
+        default: return 2  // UNKNOWN
         }
     }
 

@@ -33,7 +33,8 @@ enum HTTP2PathCheck {
         defer { output.deallocate() }
         let result: Result<PathNormalizer.Outcome, ParseError> = block.storage.withUnsafeBytes { bytes in
             do throws(ParseError) {
-                return .success(try PathNormalizer.normalize(UnsafeRawBufferPointer(rebasing: bytes[range]), into: output))
+                return .success(
+                    try PathNormalizer.normalize(UnsafeRawBufferPointer(rebasing: bytes[range]), into: output))
             } catch {
                 return .failure(error)
             }

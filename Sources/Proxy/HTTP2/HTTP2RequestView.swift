@@ -27,11 +27,17 @@ struct HTTP2RequestView: HTTPRequestFields {
         for f in block.fields {
             let name = UnsafeRawBufferPointer(rebasing: bytes[f.name])
             let value = UnsafeRawBufferPointer(rebasing: bytes[f.value])
-            if Self.equals(name, ":method") { method = value }
-            else if Self.equals(name, ":path") { path = value }
-            else if Self.equals(name, ":authority") { authority = value }
-            else if Self.equals(name, "host") { host = value }
-            else if Self.equals(name, "content-type") { grpc = Self.hasPrefix(value, "application/grpc") }
+            if Self.equals(name, ":method") {
+                method = value
+            } else if Self.equals(name, ":path") {
+                path = value
+            } else if Self.equals(name, ":authority") {
+                authority = value
+            } else if Self.equals(name, "host") {
+                host = value
+            } else if Self.equals(name, "content-type") {
+                grpc = Self.hasPrefix(value, "application/grpc")
+            }
         }
         self.method = method
         self.path = path

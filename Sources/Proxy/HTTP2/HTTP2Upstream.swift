@@ -45,7 +45,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         fd = try Socket.connectTCP(address: address, port: port, mark: mark)
         do {
             registration = try loop.register(
-                fd: fd, events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                fd: fd,
+                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
                     | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
         } catch {
             Socket.close(fd)
@@ -58,7 +59,9 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     func handleEvents(_ events: UInt32, tag: UInt32) {
         guard !isClosed else { return }
         if !connected {
-            guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else { return }
+            guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
+                return
+            }
             if Socket.pendingError(fd) != 0 {
                 fail()
                 owner.drive()
@@ -69,8 +72,12 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
             readable = true
             writable = true
         } else {
-            if events & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
-                | EventLoop.Events.readHangup) != 0 { readable = true }
+            if events
+                & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+                    | EventLoop.Events.readHangup) != 0
+            {
+                readable = true
+            }
             if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { writable = true }
         }
         owner.drive()

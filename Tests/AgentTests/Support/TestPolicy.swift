@@ -9,10 +9,12 @@ enum TestPolicy {
     static let clientID: UInt32 = 7
 
     static let endpoints = [
-        EndpointDescriptor(id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
-                           ipv4: UInt32(bigEndian: 0x0A00_0003)),
-        EndpointDescriptor(id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
-                           ipv4: UInt32(bigEndian: 0x0A00_0007)),
+        EndpointDescriptor(
+            id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
+            ipv4: UInt32(bigEndian: 0x0A00_0003)),
+        EndpointDescriptor(
+            id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
+            ipv4: UInt32(bigEndian: 0x0A00_0007)),
     ]
 
     /// A CNP letting app=client reach app=backend on `port` with the given HTTP rules (YAML list items).

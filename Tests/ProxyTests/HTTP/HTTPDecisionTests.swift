@@ -3,15 +3,18 @@ import HTTP1
 import HTTP2
 import Policy
 import SluiceModel
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// Request fixtures for the one HTTP decision: the same request as an HTTP/1 head and as an HTTP/2
 /// header block, through the view each connection handler uses.
 enum HTTPRequestFixture {
     /// `headers` are (name, value) pairs after the request line / pseudo-headers.
-    static func http1<T>(_ method: String, _ path: String, host: String = "backend",
-                         headers: [(String, String)] = [], _ body: (RequestView) -> T) -> T {
+    static func http1<T>(
+        _ method: String, _ path: String, host: String = "backend",
+        headers: [(String, String)] = [], _ body: (RequestView) -> T
+    ) -> T {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         text += "\r\n"
@@ -22,10 +25,13 @@ enum HTTPRequestFixture {
         }
     }
 
-    static func http2<T>(_ method: String, _ path: String, host: String = "backend",
-                         headers: [(String, String)] = [], _ body: (HTTP2RequestView) -> T) -> T {
-        let block = HTTP2HeaderBlock([(":method", method), (":scheme", "http"), (":authority", host), (":path", path)]
-            + headers.map { ($0.0.lowercased(), $0.1) })
+    static func http2<T>(
+        _ method: String, _ path: String, host: String = "backend",
+        headers: [(String, String)] = [], _ body: (HTTP2RequestView) -> T
+    ) -> T {
+        let block = HTTP2HeaderBlock(
+            [(":method", method), (":scheme", "http"), (":authority", host), (":path", path)]
+                + headers.map { ($0.0.lowercased(), $0.1) })
         return HTTP2RequestView.with(block, body)
     }
 }
@@ -36,9 +42,11 @@ final class HTTPDecisionTests: XCTestCase {
     private let port: UInt16 = 8080
 
     /// Evaluates the request as HTTP/1 and as HTTP/2, asserts both give the same verdict, returns it.
-    private func evaluate(_ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String, _ path: String,
-                          headers: [(String, String)] = [], file: StaticString = #filePath,
-                          line: UInt = #line) -> HTTPVerdict {
+    private func evaluate(
+        _ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String, _ path: String,
+        headers: [(String, String)] = [], file: StaticString = #filePath,
+        line: UInt = #line
+    ) -> HTTPVerdict {
         let v1 = HTTPRequestFixture.http1(method, path, headers: headers) {
             HTTPVerdict.evaluate($0, steer: steer, snapshot: snapshot, port: port)
         }
@@ -49,10 +57,14 @@ final class HTTPDecisionTests: XCTestCase {
         return v1
     }
 
-    private func bothSides(egress: [String] = ["{}"], ingress: [String] = ["{method: GET, path: \"/allowed.*\"}"],
-                           ingressPeer: String = "app: client") throws -> PolicySnapshot {
-        try TestPolicy.snapshot(TestPolicy.bothSidesYAML(port: port, egress: egress, ingress: ingress,
-                                                         ingressPeer: ingressPeer))
+    private func bothSides(
+        egress: [String] = ["{}"], ingress: [String] = ["{method: GET, path: \"/allowed.*\"}"],
+        ingressPeer: String = "app: client"
+    ) throws -> PolicySnapshot {
+        try TestPolicy.snapshot(
+            TestPolicy.bothSidesYAML(
+                port: port, egress: egress, ingress: ingress,
+                ingressPeer: ingressPeer))
     }
 
     func testBothSidesAllowAndTheIngressSideDecides() throws {
@@ -93,19 +105,20 @@ final class HTTPDecisionTests: XCTestCase {
     }
 
     func testAnL4OnlyRuleAllowsEverythingInItsPolicysName() throws {
-        let yaml = TestPolicy.bothSidesYAML(port: port, egress: ["{}"], ingress: ["{method: GET}"]) + """
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: backend-l4, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: backend}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts:
-            - ports: [{port: "\(port)", protocol: TCP}]
+        let yaml =
+            TestPolicy.bothSidesYAML(port: port, egress: ["{}"], ingress: ["{method: GET}"]) + """
+                ---
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: backend-l4, namespace: default}
+                spec:
+                  endpointSelector: {matchLabels: {app: backend}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {app: client}}]
+                    toPorts:
+                    - ports: [{port: "\(port)", protocol: TCP}]
 
-        """
+                """
         let snapshot = try TestPolicy.snapshot(yaml)
         let v = evaluate(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "DELETE", "/x")
         XCTAssertEqual(v.ingress?.reason, .l4OnlyAllow)
@@ -141,19 +154,20 @@ final class HTTPDecisionTests: XCTestCase {
     }
 
     func testADenyRuleWinsAndIsNamed() throws {
-        let yaml = TestPolicy.bothSidesYAML(port: port, egress: ["{}"], ingress: ["{}"]) + """
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: backend-deny, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: backend}}
-          ingressDeny:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts:
-            - ports: [{port: "\(port)", protocol: TCP}]
+        let yaml =
+            TestPolicy.bothSidesYAML(port: port, egress: ["{}"], ingress: ["{}"]) + """
+                ---
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: backend-deny, namespace: default}
+                spec:
+                  endpointSelector: {matchLabels: {app: backend}}
+                  ingressDeny:
+                  - fromEndpoints: [{matchLabels: {app: client}}]
+                    toPorts:
+                    - ports: [{port: "\(port)", protocol: TCP}]
 
-        """
+                """
         let snapshot = try TestPolicy.snapshot(yaml)
         let v = evaluate(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "GET", "/allowed/x")
         XCTAssertEqual(v.action, .forbid)
@@ -163,24 +177,25 @@ final class HTTPDecisionTests: XCTestCase {
 
     func testDNSRulesOnTheEgressPortAreAParserMismatch() throws {
         let yaml = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-dns, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          egress:
-          - toEndpoints: [{matchLabels: {app: backend}}]
-            toPorts:
-            - ports: [{port: "\(port)", protocol: TCP}]
-              rules:
-                dns: [{matchPattern: "*"}]
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: client-dns, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: client}}
+              egress:
+              - toEndpoints: [{matchLabels: {app: backend}}]
+                toPorts:
+                - ports: [{port: "\(port)", protocol: TCP}]
+                  rules:
+                    dns: [{matchPattern: "*"}]
 
-        """
+            """
         let snapshot = try TestPolicy.snapshot(yaml)
-        let steer = SteerInfo(endpointID: TestPolicy.clientID,
-                              sourceIdentity: snapshot.identity(ofEndpoint: TestPolicy.clientID) ?? 0,
-                              destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0,
-                              direction: .egress)
+        let steer = SteerInfo(
+            endpointID: TestPolicy.clientID,
+            sourceIdentity: snapshot.identity(ofEndpoint: TestPolicy.clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0,
+            direction: .egress)
         let v = evaluate(snapshot, steer: steer, "GET", "/")
         XCTAssertEqual(v.action, .forbid)
         XCTAssertEqual(v.reason, .parserMismatch)
@@ -197,9 +212,10 @@ final class HTTPDecisionTests: XCTestCase {
 
     func testTheHostIsAllowedOnIngressAsLocalhost() throws {
         let snapshot = try TestPolicy.snapshot(TestPolicy.yaml(port: port))
-        let steer = SteerInfo(endpointID: TestPolicy.backendID, sourceIdentity: ReservedIdentity.host,
-                              destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0,
-                              direction: .ingress)
+        let steer = SteerInfo(
+            endpointID: TestPolicy.backendID, sourceIdentity: ReservedIdentity.host,
+            destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0,
+            direction: .ingress)
         let v = evaluate(snapshot, steer: steer, "DELETE", "/anything")
         XCTAssertEqual(v.action, .forward)
         XCTAssertEqual(v.reason, .localhost)
@@ -209,11 +225,14 @@ final class HTTPDecisionTests: XCTestCase {
     // MARK: header actions
 
     private func headerActionPolicy() throws -> PolicySnapshot {
-        try TestPolicy.snapshot(TestPolicy.yaml(port: port, rules: [
-            "{method: GET, headerMatches: [{name: X-Token, value: abc, mismatch: ADD}, "
-                + "{name: X-Trace, mismatch: LOG}, {name: X-Drop, value: 'no', mismatch: DELETE}, "
-                + "{name: X-Mode, value: safe, mismatch: REPLACE}]}",
-        ]))
+        try TestPolicy.snapshot(
+            TestPolicy.yaml(
+                port: port,
+                rules: [
+                    "{method: GET, headerMatches: [{name: X-Token, value: abc, mismatch: ADD}, "
+                        + "{name: X-Trace, mismatch: LOG}, {name: X-Drop, value: 'no', mismatch: DELETE}, "
+                        + "{name: X-Mode, value: safe, mismatch: REPLACE}]}"
+                ]))
     }
 
     private func actions(_ v: HTTPVerdict) -> [String] {
@@ -226,20 +245,26 @@ final class HTTPDecisionTests: XCTestCase {
         let all = evaluate(snapshot, steer: steer, "GET", "/")
         XCTAssertEqual(all.action, .forward, "mismatch actions count as matching")
         XCTAssertEqual(all.reason, .ruleMatched)
-        XCTAssertEqual(actions(all), ["ADD X-Token", "LOG X-Trace", "DELETE X-Drop", "REPLACE X-Mode"],
-                       "every header is missing")
+        XCTAssertEqual(
+            actions(all), ["ADD X-Token", "LOG X-Trace", "DELETE X-Drop", "REPLACE X-Mode"],
+            "every header is missing")
         XCTAssertEqual(all.ingress?.recorded.headerActions, [.add, .log, .delete, .replace])
 
-        let some = evaluate(snapshot, steer: steer, "GET", "/", headers: [
-            ("x-token", "abc"), ("X-TRACE", "anything"), ("X-Drop", "yes"), ("X-Mode", "safe"),
-        ])
-        XCTAssertEqual(actions(some), ["DELETE X-Drop"],
-                       "names match in any case; a presence check takes any value; values must be exact")
+        let some = evaluate(
+            snapshot, steer: steer, "GET", "/",
+            headers: [
+                ("x-token", "abc"), ("X-TRACE", "anything"), ("X-Drop", "yes"), ("X-Mode", "safe"),
+            ])
+        XCTAssertEqual(
+            actions(some), ["DELETE X-Drop"],
+            "names match in any case; a presence check takes any value; values must be exact")
         XCTAssertEqual(some.ingress?.recorded, Flow.L7Verdict(reason: .ruleMatched, headerActions: [.delete]))
 
-        let repeated = evaluate(snapshot, steer: steer, "GET", "/", headers: [
-            ("X-Token", "wrong"), ("X-Token", "abc"), ("X-Trace", ""), ("X-Drop", "no"), ("X-Mode", "Safe"),
-        ])
+        let repeated = evaluate(
+            snapshot, steer: steer, "GET", "/",
+            headers: [
+                ("X-Token", "wrong"), ("X-Token", "abc"), ("X-Trace", ""), ("X-Drop", "no"), ("X-Mode", "Safe"),
+            ])
         XCTAssertEqual(actions(repeated), ["REPLACE X-Mode"], "any one of repeated fields may match")
     }
 

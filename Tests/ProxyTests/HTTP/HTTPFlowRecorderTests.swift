@@ -1,8 +1,9 @@
 import CSluiceShared
 import Flows
 import Policy
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// `HTTPFlowRecorder` fed with `HTTPVerdict`s of HTTP/1 and HTTP/2 requests: the records it
 /// writes (raw `sluice_flow` bytes and their Hubble decoding), with no socket and no loop.
@@ -18,20 +19,27 @@ final class HTTPFlowRecorderTests: XCTestCase {
     }
 
     private let port: UInt16 = 8080
-    private let addresses = ConnectionAddresses(clientAddress: UInt32(bigEndian: 0x0A00_0007), clientPort: 40000,
-                                                originalDestinationAddress: UInt32(bigEndian: 0x0A00_0003),
-                                                originalDestinationPort: 8080)
+    private let addresses = ConnectionAddresses(
+        clientAddress: UInt32(bigEndian: 0x0A00_0007), clientPort: 40000,
+        originalDestinationAddress: UInt32(bigEndian: 0x0A00_0003),
+        originalDestinationPort: 8080)
 
-    private func bothSides(egress: [String] = ["{}"], ingress: [String] = ["{method: GET, path: \"/allowed.*\"}"],
-                           ingressPeer: String = "app: client") throws -> PolicySnapshot {
-        try TestPolicy.snapshot(TestPolicy.bothSidesYAML(port: port, egress: egress, ingress: ingress,
-                                                         ingressPeer: ingressPeer))
+    private func bothSides(
+        egress: [String] = ["{}"], ingress: [String] = ["{method: GET, path: \"/allowed.*\"}"],
+        ingressPeer: String = "app: client"
+    ) throws -> PolicySnapshot {
+        try TestPolicy.snapshot(
+            TestPolicy.bothSidesYAML(
+                port: port, egress: egress, ingress: ingress,
+                ingressPeer: ingressPeer))
     }
 
     /// One request through the recorder as HTTP/1 or HTTP/2: begin, decide, then the response
     /// `code` (0: none). Returns the raw records and their flows without the times.
-    private func record(http2: Bool, _ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String,
-                        _ path: String, headers: [(String, String)] = [], code: UInt16)
+    private func record(
+        http2: Bool, _ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String,
+        _ path: String, headers: [(String, String)] = [], code: UInt16
+    )
         -> (raw: [sluice_flow], flows: [Flow])
     {
         let sink = RecordSink()
@@ -64,9 +72,11 @@ final class HTTPFlowRecorderTests: XCTestCase {
     }
 
     /// The flows of one request as HTTP/1 and as HTTP/2; asserts they differ only in `protocol`.
-    private func recordBoth(_ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String, _ path: String,
-                            headers: [(String, String)] = [], code: UInt16, file: StaticString = #filePath,
-                            line: UInt = #line) -> (raw: [sluice_flow], flows: [Flow]) {
+    private func recordBoth(
+        _ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String, _ path: String,
+        headers: [(String, String)] = [], code: UInt16, file: StaticString = #filePath,
+        line: UInt = #line
+    ) -> (raw: [sluice_flow], flows: [Flow]) {
         let h1 = record(http2: false, snapshot, steer: steer, method, path, headers: headers, code: code)
         let h2 = record(http2: true, snapshot, steer: steer, method, path, headers: headers, code: code)
         let h2AsH1 = h2.flows.map { flow -> Flow in
@@ -95,10 +105,12 @@ final class HTTPFlowRecorderTests: XCTestCase {
         let snapshot = try bothSides()
         let steer = TestPolicy.bothSidesSteer(snapshot)
         let (raw, flows) = recordBoth(snapshot, steer: steer, "GET", "/allowed/x", code: 200)
-        XCTAssertEqual(flows.map(line), [
-            "request egress forwarded 0 rule-matched []", "request ingress forwarded 0 rule-matched []",
-            "response ingress forwarded 200 -", "response egress forwarded 200 -",
-        ])
+        XCTAssertEqual(
+            flows.map(line),
+            [
+                "request egress forwarded 0 rule-matched []", "request ingress forwarded 0 rule-matched []",
+                "response ingress forwarded 200 -", "response egress forwarded 200 -",
+            ])
         guard flows.count == 4 else { return }
         XCTAssertEqual(flows[0].egressAllowedBy, policy("client-egress"))
         XCTAssertEqual(flows[1].ingressAllowedBy, policy("backend-ingress"))
@@ -116,10 +128,12 @@ final class HTTPFlowRecorderTests: XCTestCase {
     func testADenialIsTheDroppedRequestFlowOfTheSideThatDenied() throws {
         let snapshot = try bothSides()
         let (_, flows) = recordBoth(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "POST", "/p", code: 403)
-        XCTAssertEqual(flows.map(line), [
-            "request egress forwarded 0 rule-matched []", "request ingress dropped 0 no-rule-matched []",
-            "response ingress forwarded 403 -", "response egress forwarded 403 -",
-        ])
+        XCTAssertEqual(
+            flows.map(line),
+            [
+                "request egress forwarded 0 rule-matched []", "request ingress dropped 0 no-rule-matched []",
+                "response ingress forwarded 403 -", "response egress forwarded 403 -",
+            ])
         guard flows.count == 4 else { return }
         XCTAssertEqual(flows[1].ingressDeniedBy, policy("backend-ingress"))
         XCTAssertEqual(flows[1].dropReason, 0, "an L7 denial has no drop reason, as in Cilium")
@@ -128,32 +142,42 @@ final class HTTPFlowRecorderTests: XCTestCase {
     func testAnEgressDenialWritesOneSide() throws {
         let snapshot = try bothSides(egress: ["{method: GET, path: \"/only\"}"])
         let (_, flows) = recordBoth(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "GET", "/allowed", code: 403)
-        XCTAssertEqual(flows.map(line), [
-            "request egress dropped 0 no-rule-matched []", "response egress forwarded 403 -",
-        ])
+        XCTAssertEqual(
+            flows.map(line),
+            [
+                "request egress dropped 0 no-rule-matched []", "response egress forwarded 403 -",
+            ])
         guard flows.count == 2 else { return }
         XCTAssertEqual(flows[0].egressDeniedBy, policy("client-egress"))
     }
 
     func testHeaderActionsReachTheRequestFlow() throws {
-        let snapshot = try TestPolicy.snapshot(TestPolicy.yaml(port: port, rules: [
-            "{method: GET, headerMatches: [{name: X-Token, value: abc, mismatch: REPLACE}, {name: X-Trace, mismatch: LOG}]}",
-        ]))
-        let (raw, flows) = recordBoth(snapshot, steer: TestPolicy.ingressSteer(snapshot), "GET", "/",
-                                      headers: [("X-Token", "xyz")], code: 200)
-        XCTAssertEqual(flows.map(line), [
-            "request ingress forwarded 0 rule-matched [LOG,REPLACE]", "response ingress forwarded 200 -",
-        ])
+        let snapshot = try TestPolicy.snapshot(
+            TestPolicy.yaml(
+                port: port,
+                rules: [
+                    "{method: GET, headerMatches: [{name: X-Token, value: abc, mismatch: REPLACE}, {name: X-Trace, mismatch: LOG}]}"
+                ]))
+        let (raw, flows) = recordBoth(
+            snapshot, steer: TestPolicy.ingressSteer(snapshot), "GET", "/",
+            headers: [("X-Token", "xyz")], code: 200)
+        XCTAssertEqual(
+            flows.map(line),
+            [
+                "request ingress forwarded 0 rule-matched [LOG,REPLACE]", "response ingress forwarded 200 -",
+            ])
         guard flows.count == 2 else { return }
-        XCTAssertEqual(raw[0].l7.http.header_actions,
-                       UInt8(SLUICE_HEADER_ACTION_LOG | SLUICE_HEADER_ACTION_REPLACE))
+        XCTAssertEqual(
+            raw[0].l7.http.header_actions,
+            UInt8(SLUICE_HEADER_ACTION_LOG | SLUICE_HEADER_ACTION_REPLACE))
         XCTAssertEqual(flows[0].ingressAllowedBy, policy("backend-http"))
     }
 
     func testAPeerNoRuleAdmitsIsAnL3L4DropWithoutResponse() throws {
         let snapshot = try bothSides(ingressPeer: "app: nobody")
-        let (_, flows) = recordBoth(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "GET", "/allowed",
-                                    code: 200)
+        let (_, flows) = recordBoth(
+            snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "GET", "/allowed",
+            code: 200)
         XCTAssertEqual(flows.count, 2, "the egress request flow and the ingress drop; no response after a reset")
         guard flows.count == 2 else { return }
         XCTAssertEqual(line(flows[0]), "request egress forwarded 0 rule-matched []")
@@ -167,8 +191,9 @@ final class HTTPFlowRecorderTests: XCTestCase {
     func testAnUnsteeredRequestIsAnL3L4DropOfUnknownDirection() throws {
         let snapshot = try bothSides()
         let (_, flows) = recordBoth(snapshot, steer: nil, "GET", "/allowed", code: 0)
-        XCTAssertEqual(flows.map { "\($0.type) \($0.verdict) \($0.trafficDirection) \($0.dropReason)" },
-                       ["l3L4 dropped unknown 133"])
+        XCTAssertEqual(
+            flows.map { "\($0.type) \($0.verdict) \($0.trafficDirection) \($0.dropReason)" },
+            ["l3L4 dropped unknown 133"])
     }
 
     func testARejectedRequestIsRecordedOnTheFirstSideWithoutVerdictDetail() throws {
@@ -182,10 +207,12 @@ final class HTTPFlowRecorderTests: XCTestCase {
         recorder.response(code: 307)
         recorder.response(code: 307)
         let flows = sink.records.map { Flow.decode($0, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0) }
-        XCTAssertEqual(flows.map(line), [
-            "request egress error 0 -", "response egress forwarded 400 -",
-            "request egress dropped 0 -", "response egress forwarded 307 -",
-        ], "one response flow per request")
+        XCTAssertEqual(
+            flows.map(line),
+            [
+                "request egress error 0 -", "response egress forwarded 400 -",
+                "request egress dropped 0 -", "response egress forwarded 307 -",
+            ], "one response flow per request")
         guard flows.count == 4 else { return }
         XCTAssertEqual(flows[0].http?.url, "http://")
         XCTAssertEqual(flows[2].http?.protocol, "HTTP/1")
@@ -197,7 +224,8 @@ final class HTTPFlowRecorderTests: XCTestCase {
         let recorder = HTTPFlowRecorder(flows: nil, addresses: addresses, steer: TestPolicy.bothSidesSteer(snapshot))
         let verdict = HTTPRequestFixture.http1("GET", "/allowed") { view -> HTTPVerdict in
             recorder.beginRequest(view: view, versionMinor: 1)
-            return HTTPVerdict.evaluate(view, steer: TestPolicy.bothSidesSteer(snapshot), snapshot: snapshot, port: port)
+            return HTTPVerdict.evaluate(
+                view, steer: TestPolicy.bothSidesSteer(snapshot), snapshot: snapshot, port: port)
         }
         recorder.decided(verdict)
         recorder.response(code: 200)

@@ -1,8 +1,9 @@
 import Flows
 import Glibc
 import Policy
-@testable import Proxy
 import SluiceIO
+
+@testable import Proxy
 
 /// One end of an in-memory connection, as the proxy sees its peer: bytes the peer sent and the
 /// proxy has not read yet, bytes the proxy wrote to it, and how it ends.
@@ -55,7 +56,8 @@ struct EmbeddedPeer: ConnectionPeer {
     }
 
     mutating func write(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer)
-        -> IOStep {
+        -> IOStep
+    {
         guard let pipe else { return .closed(PeerClose(side: side, errno: EBADF)) }
         if let e = pipe.writeFailure { return .closed(PeerClose(side: side, errno: e)) }
         let total = a.count + b.count + c.count
@@ -74,7 +76,6 @@ struct EmbeddedPeer: ConnectionPeer {
         return .progress(written)
     }
 }
-
 
 /// The in-memory `HTTP1Transport`: the client pipe, one pipe per upstream connection the proxy
 /// opens, and a log of lifecycle actions.
@@ -139,8 +140,10 @@ final class EmbeddedTransport: HTTP1Transport {
         clientPipe.writeShutdown = true
     }
 
-    func handOffToHTTP2(ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
-                        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?) {
+    func handOffToHTTP2(
+        ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
+        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?
+    ) {
         actions.append(.handOffToHTTP2)
     }
 }
@@ -156,14 +159,18 @@ final class EmbeddedHTTP1 {
     let transport = EmbeddedTransport()
     let connection: HTTP1Connection<EmbeddedTransport>
 
-    init(snapshot: PolicySnapshot, steer: SteerInfo?, upstreamPort: UInt16 = 8080,
-         config: ProxyConfig = ProxyConfig(workers: 1)) throws {
+    init(
+        snapshot: PolicySnapshot, steer: SteerInfo?, upstreamPort: UInt16 = 8080,
+        config: ProxyConfig = ProxyConfig(workers: 1)
+    ) throws {
         let loop = try EventLoop(clock: .manual(clock))
-        ctx = WorkerContext(loop: loop, config: config, steering: FixedSteering(steer), flows: sink,
-                            snapshot: snapshot)
-        let addresses = ConnectionAddresses(clientAddress: UInt32(bigEndian: 0x0A00_0007), clientPort: 40000,
-                                            originalDestinationAddress: UInt32(bigEndian: 0x0A00_0003),
-                                            originalDestinationPort: upstreamPort)
+        ctx = WorkerContext(
+            loop: loop, config: config, steering: FixedSteering(steer), flows: sink,
+            snapshot: snapshot)
+        let addresses = ConnectionAddresses(
+            clientAddress: UInt32(bigEndian: 0x0A00_0007), clientPort: 40000,
+            originalDestinationAddress: UInt32(bigEndian: 0x0A00_0003),
+            originalDestinationPort: upstreamPort)
         connection = HTTP1Connection(ctx: ctx, transport: transport, addresses: addresses, steer: steer)
         connection.start()
     }

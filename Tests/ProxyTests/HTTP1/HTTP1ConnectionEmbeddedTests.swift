@@ -1,8 +1,9 @@
 import Flows
 import Glibc
-@testable import Proxy
 import SluiceIO
 import XCTest
+
+@testable import Proxy
 
 /// `HTTP1Connection` driven through `EmbeddedHTTP1`: no sockets, no threads, every byte checked.
 /// Policy: app=client may GET /allowed.* on the backend's port 8080 (ingress), nothing else.
@@ -113,8 +114,9 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         let flows = e.flows
         XCTAssertEqual(flows.map(\.verdict), [.forwarded, .forwarded, .error])
         XCTAssertEqual(flows.last?.http?.code, 200)
-        XCTAssertEqual(flows.last?.http?.connectionError,
-                       Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNRESET)))
+        XCTAssertEqual(
+            flows.last?.http?.connectionError,
+            Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNRESET)))
         XCTAssertTrue(flows.last?.summary.hasSuffix(" upstream ECONNRESET") ?? false, flows.last?.summary ?? "")
     }
 
@@ -137,8 +139,9 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.state, .closed)
         XCTAssertEqual(e.flows.map(\.verdict), [.forwarded, .error])
         XCTAssertEqual(e.flows.last?.http?.code, 0)
-        XCTAssertEqual(e.flows.last?.http?.connectionError,
-                       Flow.ConnectionError(side: .downstream, errno: UInt16(ECONNRESET)))
+        XCTAssertEqual(
+            e.flows.last?.http?.connectionError,
+            Flow.ConnectionError(side: .downstream, errno: UInt16(ECONNRESET)))
     }
 
     func testRefusedUpstreamGets503WhoseFlowNamesTheUpstreamAndErrno() throws {
@@ -149,8 +152,9 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.state, .readingHead)
         XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 503])
         XCTAssertEqual(e.flows.last?.verdict, .forwarded)
-        XCTAssertEqual(e.flows.last?.http?.connectionError,
-                       Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNREFUSED)))
+        XCTAssertEqual(
+            e.flows.last?.http?.connectionError,
+            Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNREFUSED)))
     }
 
     func testConnectTimeoutGets503WithETIMEDOUT() throws {
@@ -159,8 +163,9 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.state, .connecting)
         e.advance(by: e.ctx.config.connectTimeoutNs)
         XCTAssertTrue(e.clientReceived().hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
-        XCTAssertEqual(e.flows.last?.http?.connectionError,
-                       Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
+        XCTAssertEqual(
+            e.flows.last?.http?.connectionError,
+            Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
     }
 
     func testMalformedHeadGets400ThenLingeringClose() throws {
@@ -245,7 +250,8 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         e.advance(by: e.ctx.config.requestTimeoutNs)
         XCTAssertTrue(e.clientReceived().hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"))
         XCTAssertEqual(e.flows.last?.http?.code, 504)
-        XCTAssertEqual(e.flows.last?.http?.connectionError,
-                       Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
+        XCTAssertEqual(
+            e.flows.last?.http?.connectionError,
+            Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
     }
 }

@@ -114,7 +114,8 @@ final class HTTP2Peer {
     }
 
     static func request(_ method: String, _ path: String, _ extra: [(String, String)] = []) -> HTTP2HeaderBlock {
-        HTTP2HeaderBlock([(":method", method), (":scheme", "http"), (":authority", "backend"), (":path", path)] + extra)
+        HTTP2HeaderBlock(
+            [(":method", method), (":scheme", "http"), (":authority", "backend"), (":path", path)] + extra)
     }
 
     /// An h2c upstream for `UpstreamServer`: answers each request when it ends. `/allowed/big`
@@ -153,8 +154,12 @@ final class HTTP2Peer {
                     peer.session.append(stream: id, [UInt8](repeating: 0x62, count: 1 << 20))
                     peer.session.end(stream: id)
                 } else if path.hasSuffix("/grpc") {
-                    try? peer.session.submitResponse(stream: id, HTTP2HeaderBlock([(":status", "200"),
-                                                     ("content-type", "application/grpc")]), hasBody: true)
+                    try? peer.session.submitResponse(
+                        stream: id,
+                        HTTP2HeaderBlock([
+                            (":status", "200"),
+                            ("content-type", "application/grpc"),
+                        ]), hasBody: true)
                     peer.session.append(stream: id, [0, 0, 0, 0, 0])
                     peer.session.end(stream: id, trailers: HTTP2HeaderBlock([("grpc-status", "0")]))
                 } else {

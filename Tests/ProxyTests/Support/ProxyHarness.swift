@@ -4,16 +4,19 @@ import Foundation
 import Glibc
 import Policy
 import PolicyYAML
-@testable import Proxy
 import SluiceIO
+
+@testable import Proxy
 
 /// A steering table that answers every lookup with one fixed value (nil = not steered).
 final class FixedSteering: SteeringTable {
     let info: SteerInfo?
     init(_ info: SteerInfo?) { self.info = info }
 
-    func lookup(sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
-                destinationPort: UInt16, protocol: UInt8) -> SteerInfo? { info }
+    func lookup(
+        sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
+        destinationPort: UInt16, protocol: UInt8
+    ) -> SteerInfo? { info }
 }
 
 /// A flow sink that fills a fresh zeroed record per append and keeps a copy (any thread).
@@ -111,10 +114,12 @@ enum TestPolicy {
     static let clientID: UInt32 = 7
 
     static let endpoints = [
-        EndpointDescriptor(id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
-                           ipv4: UInt32(bigEndian: 0x0A00_0003)),
-        EndpointDescriptor(id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
-                           ipv4: UInt32(bigEndian: 0x0A00_0007)),
+        EndpointDescriptor(
+            id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
+            ipv4: UInt32(bigEndian: 0x0A00_0003)),
+        EndpointDescriptor(
+            id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
+            ipv4: UInt32(bigEndian: 0x0A00_0007)),
     ]
 
     /// A CNP letting app=client reach app=backend on `port` with the given HTTP rules (YAML list items).
@@ -155,55 +160,62 @@ enum TestPolicy {
     /// Two CNPs on `port`: `client-egress` lets app=client reach app=backend with the `egress`
     /// HTTP rules, `backend-ingress` lets app=client into app=backend with the `ingress` ones
     /// (YAML flow items; an empty list = an L4-only rule on that side).
-    static func bothSidesYAML(port: UInt16, egress: [String], ingress: [String],
-                              ingressPeer: String = "app: client") -> String {
+    static func bothSidesYAML(
+        port: UInt16, egress: [String], ingress: [String],
+        ingressPeer: String = "app: client"
+    ) -> String {
         func rules(_ items: [String]) -> String {
-            items.isEmpty ? "" : "\n      rules:\n        http:\n" + items.map { "        - " + $0 }.joined(separator: "\n")
+            items.isEmpty
+                ? "" : "\n      rules:\n        http:\n" + items.map { "        - " + $0 }.joined(separator: "\n")
         }
         return """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-egress, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          egress:
-          - toEndpoints: [{matchLabels: {app: backend}}]
-            toPorts:
-            - ports: [{port: "\(port)", protocol: TCP}]\(rules(egress))
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: backend-ingress, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: backend}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {\(ingressPeer)}}]
-            toPorts:
-            - ports: [{port: "\(port)", protocol: TCP}]\(rules(ingress))
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: client-egress, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: client}}
+              egress:
+              - toEndpoints: [{matchLabels: {app: backend}}]
+                toPorts:
+                - ports: [{port: "\(port)", protocol: TCP}]\(rules(egress))
+            ---
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: backend-ingress, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: backend}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {\(ingressPeer)}}]
+                toPorts:
+                - ports: [{port: "\(port)", protocol: TCP}]\(rules(ingress))
 
-        """
+            """
     }
 
     /// What the datapath records for a client → backend connection with L7 rules on both sides.
     static func bothSidesSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
-        SteerInfo(sourceEndpoint: clientID, destinationEndpoint: backendID,
-                  sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
-                  destinationIdentity: snapshot.identity(ofEndpoint: backendID) ?? 0, sides: [.egress, .ingress])
+        SteerInfo(
+            sourceEndpoint: clientID, destinationEndpoint: backendID,
+            sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: backendID) ?? 0, sides: [.egress, .ingress])
     }
 
     /// The directory `sluice observe` would read: the snapshot's policies by number.
     static func directory(_ snapshot: PolicySnapshot) -> EndpointDirectory {
-        EndpointDirectory(file: EndpointDirectory.File(
-            nodeName: "", endpoints: [], identities: [],
-            policies: snapshot.policies.map {
-                EndpointDirectory.Policy(ref: $0.ref, kind: $0.kind.rawValue, namespace: $0.namespace, name: $0.name)
-            }))
+        EndpointDirectory(
+            file: EndpointDirectory.File(
+                nodeName: "", endpoints: [], identities: [],
+                policies: snapshot.policies.map {
+                    EndpointDirectory.Policy(
+                        ref: $0.ref, kind: $0.kind.rawValue, namespace: $0.namespace, name: $0.name)
+                }))
     }
 
     /// What the datapath would have recorded for a client → backend connection.
     static func ingressSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
-        SteerInfo(endpointID: backendID, sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
-                  destinationIdentity: snapshot.identity(ofEndpoint: backendID) ?? 0, direction: .ingress)
+        SteerInfo(
+            endpointID: backendID, sourceIdentity: snapshot.identity(ofEndpoint: clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: backendID) ?? 0, direction: .ingress)
     }
 }
 
@@ -220,11 +232,14 @@ final class ProxyHarness: ManualLoopDriver {
     private let listener: (fd: Int32, port: UInt16)
 
     /// `steering` replaces the fixed answer `steer` when given.
-    init(snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1),
-         steering: SteeringTable? = nil) throws {
+    init(
+        snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1),
+        steering: SteeringTable? = nil
+    ) throws {
         let loop = try EventLoop(clock: .manual(clock))
-        ctx = WorkerContext(loop: loop, config: config, steering: steering ?? FixedSteering(steer), flows: sink,
-                            snapshot: snapshot)
+        ctx = WorkerContext(
+            loop: loop, config: config, steering: steering ?? FixedSteering(steer), flows: sink,
+            snapshot: snapshot)
         guard let l = Loopback.listen() else { throw HarnessError.noSocket }
         listener = l
         thread = WorkerThread(name: "test-loop") { loop.run() }
@@ -241,14 +256,16 @@ final class ProxyHarness: ManualLoopDriver {
         guard fd >= 0 else { throw HarnessError.noSocket }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let clientPort = Loopback.localPort(client.fd)
-        let addresses = ConnectionAddresses(clientAddress: Loopback.networkOrder, clientPort: clientPort,
-                                            originalDestinationAddress: Loopback.networkOrder,
-                                            originalDestinationPort: upstreamPort)
+        let addresses = ConnectionAddresses(
+            clientAddress: Loopback.networkOrder, clientPort: clientPort,
+            originalDestinationAddress: Loopback.networkOrder,
+            originalDestinationPort: upstreamPort)
         let ctx = self.ctx
         ctx.loop.execute {
-            let steer = ctx.steering.lookup(sourceAddress: addresses.clientAddress, sourcePort: clientPort,
-                                            destinationAddress: addresses.originalDestinationAddress,
-                                            destinationPort: upstreamPort, protocol: IPProtocol.tcp)
+            let steer = ctx.steering.lookup(
+                sourceAddress: addresses.clientAddress, sourcePort: clientPort,
+                destinationAddress: addresses.originalDestinationAddress,
+                destinationPort: upstreamPort, protocol: IPProtocol.tcp)
             SocketHTTP1Connection(ctx: ctx, fd: fd, addresses: addresses, steer: steer).start()
         }
         return client

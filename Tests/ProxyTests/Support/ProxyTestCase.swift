@@ -1,8 +1,9 @@
 import Flows
 import Foundation
 import Policy
-@testable import Proxy
 import XCTest
+
+@testable import Proxy
 
 /// Base of the socket-level proxy tests: starts an upstream with a script, a policy for its
 /// port, and a proxy worker steering every connection as client → backend ingress; stops them
@@ -22,11 +23,13 @@ class ProxyTestCase: XCTestCase {
 
     /// Starts everything; `rules` are the HTTP rules of the backend's port (YAML flow items), or
     /// `policy` gives the whole policy text for the upstream's port.
-    func start(_ script: @escaping (TestSocket) -> Void,
-               rules: [String] = ProxyTestCase.defaultRules,
-               policy: ((UInt16) -> String)? = nil,
-               config: ProxyConfig = ProxyConfig(workers: 1),
-               steer: ((PolicySnapshot) -> SteerInfo?)? = nil) throws {
+    func start(
+        _ script: @escaping (TestSocket) -> Void,
+        rules: [String] = ProxyTestCase.defaultRules,
+        policy: ((UInt16) -> String)? = nil,
+        config: ProxyConfig = ProxyConfig(workers: 1),
+        steer: ((PolicySnapshot) -> SteerInfo?)? = nil
+    ) throws {
         upstream = try XCTUnwrap(UpstreamServer(script: script))
         snapshot = try TestPolicy.snapshot(policy?(upstream.port) ?? TestPolicy.yaml(port: upstream.port, rules: rules))
         let steering = steer.map { $0(snapshot) } ?? TestPolicy.ingressSteer(snapshot)
@@ -46,11 +49,14 @@ class ProxyTestCase: XCTestCase {
             return text
         }
         let value = text[range.upperBound...].prefix(29)
-        XCTAssertNotNil(value.range(of: #"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$"#,
-                                    options: .regularExpression),
-                        "date \(value)", file: file, line: line)
-        return text.replacingCharacters(in: range.upperBound..<text.index(range.upperBound, offsetBy: value.count),
-                                         with: "DATE")
+        XCTAssertNotNil(
+            value.range(
+                of: #"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$"#,
+                options: .regularExpression),
+            "date \(value)", file: file, line: line)
+        return text.replacingCharacters(
+            in: range.upperBound..<text.index(range.upperBound, offsetBy: value.count),
+            with: "DATE")
     }
 
     /// The local reply the proxy generates for `status` (date replaced by `DATE`).

@@ -66,7 +66,9 @@ final class TestSocket {
     func send(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             sent += n
@@ -158,8 +160,10 @@ final class TestSocket {
             while true {
                 let line = read(through: "\r\n")
                 message += line
-                let size = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
-                               radix: 16) ?? 0
+                let size =
+                    Int(
+                        String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                        radix: 16) ?? 0
                 message += read(exactly: size + 2)
                 if size == 0 || end != .open && pending.isEmpty { return message }
             }

@@ -70,7 +70,9 @@ final class UpstreamServer {
         defer { Glibc.close(fd) }
         var local = Loopback.address(port: 0)
         let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { return -1 }
         let marker = Loopback.localPort(fd)
