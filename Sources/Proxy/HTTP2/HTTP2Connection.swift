@@ -235,13 +235,9 @@ final class HTTP2Connection: EventHandler {
 
     /// Pulls frames from the server session while the socket keeps up, and writes them.
     private func flushClient() -> Bool {
-        var progress = false
-        while output.readableCount < Self.outputHighWater {
-            let chunk: UnsafeRawBufferPointer?
-            do { chunk = try session.produce() } catch { close(); return false }
-            guard let chunk else { break }
-            guard output.append(chunk) else { close(); return false }
-            progress = true
+        guard var progress = HTTP2Output.produce(session, into: output, highWater: Self.outputHighWater) else {
+            close()
+            return false
         }
         let events = session.takeEvents()
         if !events.isEmpty {
@@ -249,17 +245,11 @@ final class HTTP2Connection: EventHandler {
             progress = true
         }
         guard writable, !output.isEmpty else { return progress }
-        switch Socket.writeStep(fd, output.readable, side: .downstream) {
-        case .progress(let n):
-            if n < output.readableCount { writable = false }
-            output.consume(n)
-            return true
-        case .blocked:
-            writable = false
-        case .closed:
+        guard let wrote = HTTP2Output.write(fd, output, writable: &writable, side: .downstream) else {
             close()
+            return progress
         }
-        return progress
+        return wrote || progress
     }
 
     // MARK: events from the client

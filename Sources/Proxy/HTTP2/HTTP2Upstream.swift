@@ -127,29 +127,18 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
 
     /// Pulls frames out of the session while the socket keeps up, then writes them.
     private func flush() -> Bool {
-        var progress = false
-        while output.readableCount < HTTP2Upstream.outputHighWater {
-            let chunk: UnsafeRawBufferPointer?
-            do { chunk = try session.produce() } catch { fail(); return true }
-            guard let chunk else { break }
-            guard output.append(chunk) else { fail(); return true }
-            progress = true
+        guard let progress = HTTP2Output.produce(session, into: output, highWater: HTTP2Upstream.outputHighWater) else {
+            fail()
+            return true
         }
         let events = session.takeEvents()
         if !events.isEmpty { owner.upstreamEvents(self, events) }
         guard connected, writable, !output.isEmpty else { return progress }
-        switch Socket.writeStep(fd, output.readable, side: .upstream) {
-        case .progress(let n):
-            if n < output.readableCount { writable = false }
-            output.consume(n)
-            return true
-        case .blocked:
-            writable = false
-        case .closed:
+        guard let wrote = HTTP2Output.write(fd, output, writable: &writable, side: .upstream) else {
             fail()
             return true
         }
-        return progress
+        return wrote || progress
     }
 
     /// No more streams go on this connection (GOAWAY from the server).
