@@ -6,6 +6,7 @@ import Proxy
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
+import SluiceTestSupport
 import XCTest
 
 @testable import Agent

@@ -5,6 +5,7 @@ import PolicyYAML
 import Proxy
 import SluiceAPI
 import SluiceIO
+import SluiceTestSupport
 import XCTest
 
 @testable import Agent

@@ -1,6 +1,7 @@
 import Flows
 import Foundation
 import Glibc
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy

@@ -1,6 +1,7 @@
 import Flows
 import Foundation
 import Policy
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Policy
 import SluiceIO
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy

@@ -3,6 +3,7 @@ import HTTP1
 import HTTP2
 import Policy
 import SluiceModel
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy

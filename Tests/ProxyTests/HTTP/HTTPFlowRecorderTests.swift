@@ -1,6 +1,7 @@
 import CSluiceShared
 import Flows
 import Policy
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy

@@ -1,6 +1,7 @@
 import Flows
 import Glibc
 import SluiceIO
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy

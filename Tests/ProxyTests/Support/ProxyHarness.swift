@@ -5,6 +5,7 @@ import Glibc
 import Policy
 import PolicyYAML
 import SluiceIO
+import SluiceTestSupport
 
 @testable import Proxy
 
@@ -107,56 +108,9 @@ extension ManualLoopDriver {
     }
 }
 
-/// The policy world of the proxy tests: a backend pod (endpoint 3, app=backend) and a client pod
-/// (endpoint 7, app=client), and ingress HTTP rules on the backend for the upstream's port.
-enum TestPolicy {
-    static let backendID: UInt32 = 3
-    static let clientID: UInt32 = 7
-
-    static let endpoints = [
-        EndpointDescriptor(
-            id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
-            ipv4: UInt32(bigEndian: 0x0A00_0003)),
-        EndpointDescriptor(
-            id: clientID, namespace: "default", podName: "client", podLabels: ["app": "client"],
-            ipv4: UInt32(bigEndian: 0x0A00_0007)),
-    ]
-
-    /// A CNP letting app=client reach app=backend on `port` with the given HTTP rules (YAML list items).
-    static func yaml(port: UInt16, rules: [String] = ["{method: GET, path: \"/allowed.*\"}"]) -> String {
-        """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: backend-http
-          namespace: default
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: backend
-          ingress:
-          - fromEndpoints:
-            - matchLabels:
-                app: client
-            toPorts:
-            - ports:
-              - port: "\(port)"
-                protocol: TCP
-              rules:
-                http:
-        \(rules.map { "          - " + $0 }.joined(separator: "\n"))
-
-        """
-    }
-
-    /// Compiles `yaml` for the two endpoints.
-    static func snapshot(_ yaml: String) throws -> PolicySnapshot {
-        let repository = PolicyRepository()
-        try repository.apply(yamlText: yaml, fileName: "test.yaml")
-        var allocator = IdentityAllocator()
-        return repository.compile(endpoints: endpoints, allocator: &allocator)
-    }
-
+/// The proxy tests' additions to `TestPolicy` (SluiceTestSupport): both sides' rules and the
+/// steering entries of the two pods.
+extension TestPolicy {
     /// Two CNPs on `port`: `client-egress` lets app=client reach app=backend with the `egress`
     /// HTTP rules, `backend-ingress` lets app=client into app=backend with the `ingress` ones
     /// (YAML flow items; an empty list = an L4-only rule on that side).

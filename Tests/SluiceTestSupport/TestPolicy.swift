@@ -1,14 +1,13 @@
 import Policy
 import PolicyYAML
 
-/// The policy world of the agent tests, the same as ProxyTests' `TestPolicy` (a backend pod,
-/// endpoint 3, app=backend, and a client pod, endpoint 7, app=client) without the data plane's
-/// steering helpers.
-enum TestPolicy {
-    static let backendID: UInt32 = 3
-    static let clientID: UInt32 = 7
+/// The policy world of the proxy and agent tests: a backend pod (endpoint 3, app=backend) and a client pod
+/// (endpoint 7, app=client), and ingress HTTP rules on the backend for the upstream's port.
+public enum TestPolicy {
+    public static let backendID: UInt32 = 3
+    public static let clientID: UInt32 = 7
 
-    static let endpoints = [
+    public static let endpoints = [
         EndpointDescriptor(
             id: backendID, namespace: "default", podName: "backend", podLabels: ["app": "backend"],
             ipv4: UInt32(bigEndian: 0x0A00_0003)),
@@ -18,7 +17,7 @@ enum TestPolicy {
     ]
 
     /// A CNP letting app=client reach app=backend on `port` with the given HTTP rules (YAML list items).
-    static func yaml(port: UInt16, rules: [String] = ["{method: GET, path: \"/allowed.*\"}"]) -> String {
+    public static func yaml(port: UInt16, rules: [String] = ["{method: GET, path: \"/allowed.*\"}"]) -> String {
         """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
@@ -45,7 +44,7 @@ enum TestPolicy {
     }
 
     /// Compiles `yaml` for the two endpoints.
-    static func snapshot(_ yaml: String) throws -> PolicySnapshot {
+    public static func snapshot(_ yaml: String) throws -> PolicySnapshot {
         let repository = PolicyRepository()
         try repository.apply(yamlText: yaml, fileName: "test.yaml")
         var allocator = IdentityAllocator()
