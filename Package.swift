@@ -83,8 +83,9 @@ let package = Package(
         .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "Policy", "PolicyYAML"], path: "bench/micro",
                           swiftSettings: optimize),
 
-        // Shared by the test targets only: the seeded random source of randomised tests and the
-        // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests).
+        // Shared by the test targets only: the seeded random source of randomised tests, the
+        // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests)
+        // and TestPolicy, the two-pod policy world of the proxy and agent tests.
         .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceModel"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
