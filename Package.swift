@@ -54,9 +54,9 @@ let package = Package(
         .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         // What the agent and the CLI say to each other: control operations, requests and
         // answers, the state files' schemas, the control client. No Foundation.
-        .target(name: "SluiceAPI", dependencies: ["Policy", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"], swiftSettings: optimize),
+        .target(name: "SluiceAPI", dependencies: ["Policy", "Flows", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         .target(name: "Datapath",
-                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO", "SluiceAPI", "SluiceModel"],
+                dependencies: ["CLibbpf", "CSluice", "CSluiceShared", "Policy", "Flows", "SluiceIO", "SluiceModel"],
                 swiftSettings: optimize),
         // The data plane: workers, listeners, HTTP and DNS proxies. The kernel reaches it only
         // through its protocols (SteeringTable, FlowSink, FQDNLearning), which Agent implements.
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON",
+                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "SluiceModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 

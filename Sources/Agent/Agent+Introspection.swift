@@ -9,7 +9,7 @@ import SluiceJSON
 import SluiceModel
 
 /// The agent's read-only answers: `.introspect` (an `AgentIntrospection`) and `.conntrackList`
-/// (`[ConntrackEntry]`), both SluiceAPI types sent as JSON in the response's message.
+/// (`[ConntrackEntry]`, a SluiceModel noun), sent as JSON in the response's message.
 extension Agent {
     /// Answers `introspect`. Control thread, under the agent's lock (see `handle`).
     func introspect() -> ControlResponse {

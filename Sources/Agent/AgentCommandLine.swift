@@ -400,10 +400,10 @@ public enum AgentCommandLine {
         return value
     }
 
-    /// `SLUICE_HOME`, else the repository the binary was built in (`AgentPaths.repositoryRoot`).
+    /// `SLUICE_HOME`, else the repository the binary was built in (`Files.repositoryRoot`).
     public static func repositoryRoot(
         environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
     ) -> String {
-        AgentPaths.repositoryRoot(environment: environment)
+        Files.repositoryRoot(environment: environment)
     }
 }

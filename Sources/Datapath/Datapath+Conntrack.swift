@@ -1,6 +1,6 @@
 internal import CLibbpf
 public import CSluiceShared
-public import SluiceAPI
+public import SluiceModel
 
 #if canImport(Glibc)
     internal import Glibc
@@ -101,9 +101,6 @@ extension Datapath {
             bpf_map_update_elem(try tcObject.mapFD(named: "sluice_ct"), &key, &value, UInt64(BPF_ANY)),
             "bpf_map_update_elem", "sluice_ct")
     }
-
-    /// One `sluice_ct` entry as `sluice bpf ct list` shows it (the `ct-list` answer's schema).
-    public typealias ConntrackEntry = SluiceAPI.ConntrackEntry
 
     /// Every tracked connection (one walk of the pinned `sluice_ct`), sorted by source then destination.
     public func conntrackEntries() throws -> [ConntrackEntry] {

@@ -1,6 +1,3 @@
-import Glibc
-import SluiceIO
-
 /// Where the agent and the CLI meet when nothing else is said: the sandbox's paths, which
 /// `sluice-agent` takes as its defaults and the CLI uses to reach it and read its files.
 public enum AgentPaths {
@@ -14,21 +11,4 @@ public enum AgentPaths {
     public static let pinDirectory = "/sys/fs/bpf/sluice"
     /// The node's name in flows and `sluice status`.
     public static let nodeName = "sluice-node"
-
-    /// `SLUICE_HOME`, else the nearest directory above the executable holding Package.swift (the
-    /// repository the binary was built in), else the working directory.
-    public static func repositoryRoot(
-        environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
-    ) -> String {
-        if let home = environment("SLUICE_HOME"), !home.isEmpty { return home }
-        if let exe = Files.executablePath() {
-            var dir = Files.directory(of: exe)
-            while dir != "/" && dir != "." {
-                if Files.exists(dir + "/Package.swift") { return dir }
-                dir = Files.directory(of: dir)
-            }
-        }
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        return getcwd(&buf, buf.count) != nil ? String(cString: buf) : "."
-    }
 }

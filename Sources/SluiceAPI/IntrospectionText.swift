@@ -1,4 +1,5 @@
 import Flows
+import SluiceModel
 
 /// The text of `sluice status`, `sluice endpoint list`, `sluice identity list` and
 /// `sluice fqdn cache list`, in the layout of their cilium-dbg namesakes. Pure functions.

@@ -110,4 +110,21 @@ public enum Files {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
+
+    /// `SLUICE_HOME`, else the nearest directory above the executable holding Package.swift (the
+    /// repository the binary was built in), else the working directory.
+    public static func repositoryRoot(
+        environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
+    ) -> String {
+        if let home = environment("SLUICE_HOME"), !home.isEmpty { return home }
+        if let exe = executablePath() {
+            var dir = directory(of: exe)
+            while dir != "/" && dir != "." {
+                if exists(dir + "/Package.swift") { return dir }
+                dir = directory(of: dir)
+            }
+        }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        return getcwd(&buf, buf.count) != nil ? String(cString: buf) : "."
+    }
 }

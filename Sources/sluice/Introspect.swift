@@ -6,6 +6,7 @@ import Policy
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
+import SluiceModel
 
 /// Asks the agent for its state (`introspect` on the control socket).
 enum AgentQuery {

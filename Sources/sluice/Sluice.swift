@@ -47,7 +47,7 @@ enum Paths {
     /// The repository the binary was built in (holds bpf/, .venv/, integration/servers/): the
     /// agent's rule (`SLUICE_HOME`, else the nearest directory above the executable holding
     /// Package.swift, else the working directory).
-    static var repoRoot: String { AgentPaths.repositoryRoot() }
+    static var repoRoot: String { Files.repositoryRoot() }
 
     static var executable: String { Files.executablePath() ?? CommandLine.arguments[0] }
 }

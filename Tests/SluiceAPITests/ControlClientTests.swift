@@ -2,6 +2,7 @@ import Glibc
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
+import SluiceModel
 import XCTest
 
 /// `ControlClient` against a real unix socket: the request it writes, the answer it reads, and

@@ -1,6 +1,7 @@
 import Flows
 import SluiceAPI
 import SluiceJSON
+import SluiceModel
 import XCTest
 
 /// `sluice status`, `endpoint list`, `identity list`, `fqdn cache list` and `bpf ct list` text, checked
