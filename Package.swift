@@ -42,12 +42,12 @@ let package = Package(
         .target(name: "SluiceJSON", swiftSettings: optimize),
         // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
         .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: optimize),
-        .target(name: "SluiceIO", dependencies: ["CSluice"], swiftSettings: optimize),
+        .target(name: "SluiceIO", dependencies: ["CSluice", "SluiceModel"], swiftSettings: optimize),
         .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: optimize),
         .target(name: "DNS", dependencies: ["SluiceModel"], swiftSettings: optimize),
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
         .target(name: "TLSClientHello", swiftSettings: optimize),
-        .target(name: "HTTP2", dependencies: ["CNghttp2"], swiftSettings: optimize),
+        .target(name: "HTTP2", dependencies: ["CNghttp2", "SluiceModel"], swiftSettings: optimize),
         .target(name: "Policy", dependencies: ["CRE2", "SluiceModel"], swiftSettings: optimize),
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "SluiceModel", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TLSClientHelloTests", dependencies: ["TLSClientHello"], exclude: ["Fixtures"]),
-        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
+        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "SluiceModel"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON", "SluiceModel"]),
@@ -103,7 +103,7 @@ let package = Package(
                                    "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
-        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
+        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),
     ],

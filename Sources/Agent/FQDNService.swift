@@ -66,7 +66,7 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
     /// Reinstalls every IP of the loaded cache into the datapath (after a restart), then starts
     /// the thread.
     public func start() throws(SyscallError) {
-        let now = Clock.realtimeNs()
+        let now = SystemClock.realtimeNs()
         for name in cache.allNames {
             let valid = cache.validIPs(of: name, nowNs: now)
             if !valid.isEmpty { _ = datapath.install(ips: valid, for: name) }
@@ -96,12 +96,12 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
     }
 
     private func run() {
-        var nextSweep = Clock.monotonicNs() + Self.sweepIntervalNs
-        var nextConnectionSweep = Clock.monotonicNs() + Self.connectionSweepIntervalNs
+        var nextSweep = SystemClock.monotonicNs() + Self.sweepIntervalNs
+        var nextConnectionSweep = SystemClock.monotonicNs() + Self.connectionSweepIntervalNs
         while true {
             condition.lock()
-            while jobs.isEmpty && !stopping && Clock.monotonicNs() < nextSweep {
-                condition.wait(untilMonotonicNs: min(nextSweep, Clock.monotonicNs() + 200_000_000))
+            while jobs.isEmpty && !stopping && SystemClock.monotonicNs() < nextSweep {
+                condition.wait(untilMonotonicNs: min(nextSweep, SystemClock.monotonicNs() + 200_000_000))
             }
             let batch = jobs
             jobs.removeAll(keepingCapacity: true)
@@ -109,21 +109,21 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
             condition.unlock()
 
             for job in batch { apply(job) }
-            if stop || Clock.monotonicNs() >= nextSweep {
+            if stop || SystemClock.monotonicNs() >= nextSweep {
                 sweep()
                 persist()
-                nextSweep = Clock.monotonicNs() + Self.sweepIntervalNs
+                nextSweep = SystemClock.monotonicNs() + Self.sweepIntervalNs
             }
-            if !stop && Clock.monotonicNs() >= nextConnectionSweep {
+            if !stop && SystemClock.monotonicNs() >= nextConnectionSweep {
                 datapath.collectConnections()
-                nextConnectionSweep = Clock.monotonicNs() + Self.connectionSweepIntervalNs
+                nextConnectionSweep = SystemClock.monotonicNs() + Self.connectionSweepIntervalNs
             }
             if stop { return }
         }
     }
 
     private func apply(_ job: Job) {
-        let evicted = cache.update(name: job.name, ips: job.ips, ttl: job.ttl, nowNs: Clock.realtimeNs())
+        let evicted = cache.update(name: job.name, ips: job.ips, ttl: job.ttl, nowNs: SystemClock.realtimeNs())
         if !evicted.isEmpty {
             datapath.remove(ips: evicted, for: job.name)
             removedCount += evicted.count
@@ -140,7 +140,7 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
     /// Withdraws expired IPs from policy at once (new connections to them are dropped; open ones
     /// continue: cilium-semantics 4.5), then forgets those no connection uses any more.
     func sweep() {
-        let now = Clock.realtimeNs()
+        let now = SystemClock.realtimeNs()
         for (name, ips) in cache.expired(nowNs: now) {
             datapath.remove(ips: ips, for: name)
         }

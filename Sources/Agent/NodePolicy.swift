@@ -134,10 +134,10 @@ final class NodePolicy {
         func failure(_ reasons: [String], mapsRestored: Bool = true) -> PolicyTransactionError {
             PolicyTransactionError(fileName: transaction.fileName, reasons: reasons, mapsRestored: mapsRestored)
         }
-        let compileStart = Clock.monotonicNs()
+        let compileStart = SystemClock.monotonicNs()
         var allocator = self.allocator
         let candidate = repository.compile(transaction.change, endpoints: endpoints, allocator: &allocator)
-        let compileNs = Clock.monotonicNs() - compileStart
+        let compileNs = SystemClock.monotonicNs() - compileStart
         guard candidate.diagnostics.isEmpty else { throw failure(candidate.diagnostics.map(\.description)) }
         // New identities are kept whatever happens next: numbers are never reused, so one given
         // to a prefix of a failed change is only a gap.
@@ -160,7 +160,7 @@ final class NodePolicy {
                     _ = publish(previous)
                     throw failure(["the proxy workers did not take the new policy within 5 s"])
                 }
-                let mapsStart = Clock.monotonicNs()
+                let mapsStart = SystemClock.monotonicNs()
                 var journal: PolicyMapJournal?
                 do {
                     if let datapath {
@@ -169,7 +169,7 @@ final class NodePolicy {
                                 candidate, hostIPv4: hostIPv4,
                                 extraPolicy: extraPolicy, extraIPCache: extraIPCache))
                     }
-                    mapsNs = Clock.monotonicNs() - mapsStart
+                    mapsNs = SystemClock.monotonicNs() - mapsStart
                     if let stored = transaction.stored { staged = try store.stage(stored) }
                 } catch let error as PolicyInstallError {
                     // installPolicy undid its own writes (or says it could not).

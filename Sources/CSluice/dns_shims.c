@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CSluice_dns.h"
+#include "shim_util.h"
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -27,9 +28,7 @@ int CSluice_udp_recv4_batch(int fd, void *buf, size_t slot, CSluice_udp_datagram
         msgs[i].msg_len = 0;
     }
     int n;
-    do {
-        n = recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL);
-    } while (n < 0 && errno == EINTR);
+    CSLUICE_RETRY_EINTR(n, recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL));
     if (n < 0) return -errno;
     for (int i = 0; i < n; i++) {
         struct msghdr *msg = &msgs[i].msg_hdr;
@@ -59,10 +58,7 @@ int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count) {
     struct iovec iovs[CSLUICE_UDP_BATCH_MAX];
     struct sockaddr_in peers[CSLUICE_UDP_BATCH_MAX];
     for (int i = 0; i < count; i++) {
-        memset(&peers[i], 0, sizeof peers[i]);
-        peers[i].sin_family = AF_INET;
-        peers[i].sin_port = htons(msgs[i].port);
-        peers[i].sin_addr.s_addr = msgs[i].addr_be;
+        peers[i] = sockaddr4(msgs[i].addr_be, msgs[i].port);
         iovs[i].iov_base = (void *)msgs[i].base;
         iovs[i].iov_len = msgs[i].length;
         memset(&out[i], 0, sizeof out[i]);
@@ -72,31 +68,19 @@ int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count) {
         out[i].msg_hdr.msg_iovlen = 1;
     }
     int n;
-    do {
-        n = sendmmsg(fd, out, (unsigned)count, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    CSLUICE_RETRY_EINTR(n, sendmmsg(fd, out, (unsigned)count, MSG_DONTWAIT | MSG_NOSIGNAL));
     return n < 0 ? -errno : n;
 }
 
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port) {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = addr_be;
+    struct sockaddr_in sa = sockaddr4(addr_be, port);
     ssize_t n;
-    do {
-        n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa);
-    } while (n < 0 && errno == EINTR);
+    CSLUICE_RETRY_EINTR(n, sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa));
     return n < 0 ? -errno : (int)n;
 }
 
 int CSluice_udp_send4_mark(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port, uint32_t mark) {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = addr_be;
+    struct sockaddr_in sa = sockaddr4(addr_be, port);
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
     union {
         char buf[CMSG_SPACE(sizeof(uint32_t))];
@@ -117,13 +101,9 @@ int CSluice_udp_send4_mark(int fd, const void *buf, size_t len, uint32_t addr_be
     c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
     memcpy(CMSG_DATA(c), &mark, sizeof mark);
     ssize_t n;
-    do {
-        n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    CSLUICE_RETRY_EINTR(n, sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL));
     return n < 0 ? -errno : (int)n;
 }
-
-static int set_int(int fd, int level, int opt, int v) { return setsockopt(fd, level, opt, &v, sizeof v); }
 
 int CSluice_udp_reply_socket4(uint32_t addr_be, uint16_t port) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -132,27 +112,16 @@ int CSluice_udp_reply_socket4(uint32_t addr_be, uint16_t port) {
     if (set_int(fd, SOL_IP, IP_TRANSPARENT, 1) < 0) goto fail;
     /* Nothing is read from this socket: keep its receive queue small. */
     set_int(fd, SOL_SOCKET, SO_RCVBUF, 1024);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = addr_be;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto fail;
+    if (bind4(fd, addr_be, port) < 0) goto fail;
     return fd;
-fail:;
-    int e = errno;
-    close(fd);
-    return -e;
+fail:
+    return close_failed(fd);
 }
 
 int CSluice_udp_upstream_socket4(uint32_t mark) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
-    if (mark && set_int(fd, SOL_SOCKET, SO_MARK, (int)mark) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
+    if (mark && set_int(fd, SOL_SOCKET, SO_MARK, (int)mark) < 0) return close_failed(fd);
     /* Many queries in flight share this socket: room for bursts of answers. */
     set_int(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
     return fd;

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CSluice_io.h"
+#include "shim_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -26,9 +27,7 @@ int CSluice_epoll_wait(int epfd, CSluice_epoll_event *out, int max, int timeout_
     struct epoll_event evs[256];
     if (max > 256) max = 256;
     int n;
-    do {
-        n = epoll_wait(epfd, evs, max, timeout_ms);
-    } while (n < 0 && errno == EINTR);
+    CSLUICE_RETRY_EINTR(n, epoll_wait(epfd, evs, max, timeout_ms));
     for (int i = 0; i < n; i++) {
         out[i].events = evs[i].events;
         out[i].data = evs[i].data.u64;
@@ -48,8 +47,6 @@ int CSluice_eventfd_drain(int fd) {
     return (int)read(fd, &v, sizeof v);
 }
 
-static int set_int(int fd, int level, int opt, int v) { return setsockopt(fd, level, opt, &v, sizeof v); }
-
 int CSluice_tcp_listen4(uint32_t addr_be, uint16_t port, int backlog, int transparent, int reuseport) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
@@ -57,18 +54,10 @@ int CSluice_tcp_listen4(uint32_t addr_be, uint16_t port, int backlog, int transp
     if (reuseport && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0) goto fail;
     if (transparent && set_int(fd, SOL_IP, IP_TRANSPARENT, 1) < 0) goto fail;
     set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = addr_be;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto fail;
-    if (listen(fd, backlog) < 0) goto fail;
+    if (bind4(fd, addr_be, port) < 0 || listen(fd, backlog) < 0) goto fail;
     return fd;
-fail:;
-    int e = errno;
-    close(fd);
-    return -e;
+fail:
+    return close_failed(fd);
 }
 
 int CSluice_udp_bind4(uint32_t addr_be, uint16_t port, int transparent, int reuseport, int reuseaddr) {
@@ -80,17 +69,10 @@ int CSluice_udp_bind4(uint32_t addr_be, uint16_t port, int transparent, int reus
         if (set_int(fd, SOL_IP, IP_TRANSPARENT, 1) < 0) goto fail;
         if (set_int(fd, SOL_IP, IP_RECVORIGDSTADDR, 1) < 0) goto fail;
     }
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = addr_be;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto fail;
+    if (bind4(fd, addr_be, port) < 0) goto fail;
     return fd;
-fail:;
-    int e = errno;
-    close(fd);
-    return -e;
+fail:
+    return close_failed(fd);
 }
 
 int CSluice_tcp_defer_accept(int fd, int seconds) {
@@ -102,19 +84,13 @@ int CSluice_accept4(int lfd, uint32_t *peer_addr_be, uint16_t *peer_port, uint32
     struct sockaddr_in peer;
     socklen_t len = sizeof peer;
     int fd;
-    do {
-        fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    CSLUICE_RETRY_EINTR(fd, accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (fd < 0) return -errno;
     *peer_addr_be = peer.sin_addr.s_addr;
     *peer_port = ntohs(peer.sin_port);
     struct sockaddr_in local;
     len = sizeof local;
-    if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
+    if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) return close_failed(fd);
     *local_addr_be = local.sin_addr.s_addr;
     *local_port = ntohs(local.sin_port);
     /* TCP_NODELAY needs no setsockopt here: accepted sockets inherit it from the listener
@@ -127,17 +103,11 @@ int CSluice_tcp_connect4(uint32_t addr_be, uint16_t port, uint32_t mark) {
     if (fd < 0) return -errno;
     if (mark && set_int(fd, SOL_SOCKET, SO_MARK, (int)mark) < 0) goto fail;
     set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = addr_be;
+    struct sockaddr_in sa = sockaddr4(addr_be, port);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) goto fail;
     return fd;
-fail:;
-    int e = errno;
-    close(fd);
-    return -e;
+fail:
+    return close_failed(fd);
 }
 
 int CSluice_socket_error(int fd) {
@@ -158,23 +128,11 @@ int CSluice_setns_net(const char *path) {
     return r < 0 ? -e : 0;
 }
 
-uint64_t CSluice_monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+uint64_t CSluice_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
-uint64_t CSluice_monotonic_coarse_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+uint64_t CSluice_monotonic_coarse_ns(void) { return clock_ns(CLOCK_MONOTONIC_COARSE); }
 
-uint64_t CSluice_realtime_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+uint64_t CSluice_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
 int CSluice_http_date(int64_t t, char *out) {
     time_t tt = (time_t)t;

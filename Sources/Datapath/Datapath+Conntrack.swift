@@ -31,7 +31,7 @@ extension Datapath {
 
     /// The datapath's clock in seconds: CLOCK_MONOTONIC_COARSE (`bpf_ktime_get_coarse_ns`).
     public static func monotonicSeconds() -> UInt32 {
-        UInt32(truncatingIfNeeded: Clock.coarseMonotonicNs() / 1_000_000_000)
+        UInt32(truncatingIfNeeded: SystemClock.coarseMonotonicNs() / 1_000_000_000)
     }
 
     /// Whether `entry` of a `proto` connection is live at `nowSeconds`, as the datapath sees it

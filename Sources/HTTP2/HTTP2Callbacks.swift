@@ -1,4 +1,5 @@
 internal import CNghttp2
+import SluiceModel
 
 /// The nghttp2 callbacks of `HTTP2Session`: file-scope, non-capturing, each unwrapping
 /// `user_data` (the session, unretained) and recording into it. They return 0 (go on) except
@@ -22,7 +23,7 @@ enum HTTP2Callbacks {
         guard let s = owner(user), let hd else { return 0 }
         s.guardian.frameBegins(
             type: hd.pointee.type, length: hd.pointee.length, flags: hd.pointee.flags,
-            nowNs: s.clock())
+            nowNs: s.clock.nowNs())
         return 0
     }
 

@@ -1,4 +1,5 @@
 internal import CNghttp2
+import SluiceModel
 
 /// Owns one `nghttp2_session` (server side toward a client, or client side toward an upstream)
 /// and everything nghttp2 needs from us: the callbacks, the per-stream outgoing body queues and
@@ -31,11 +32,11 @@ public final class HTTP2Session {
     var pending: [Int32: HTTP2HeaderBlock] = [:]
     var outboxes: [Int32: HTTP2Outbox] = [:]
     public internal(set) var guardian: HTTP2FloodGuard
-    /// The clock the flood guard reads (CLOCK_MONOTONIC ns); replaced by tests.
-    public var clock: () -> UInt64
+    /// The clock the flood guard reads (the proxy's: coarse monotonic; a test's: `ManualClock`).
+    public var clock: any Clock
 
     /// Creates the session and queues our SETTINGS (and, for a client, the connection preface).
-    public init(role: Role, limits: HTTP2Limits = .default, clock: @escaping () -> UInt64) throws(Failure) {
+    public init(role: Role, limits: HTTP2Limits = .default, clock: any Clock) throws(Failure) {
         self.role = role
         self.limits = limits
         self.guardian = HTTP2FloodGuard(limits: limits)

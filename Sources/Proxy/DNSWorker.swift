@@ -94,7 +94,8 @@ final class DNSWorker {
         via sink: DNSAnswerSink
     ) {
         if !sink.sendAnswer(bytes, to: query) { counters.replyFailures += 1 }
-        recorder.response(query, summary: summary, rcode: summary.rcode, verdict: .forwarded, now: Clock.monotonicNs())
+        recorder.response(
+            query, summary: summary, rcode: summary.rcode, verdict: .forwarded, now: SystemClock.monotonicNs())
     }
 
     /// SERVFAIL for a proxy-side failure (cannot forward, too many in flight, unreadable answer),
@@ -110,7 +111,7 @@ final class DNSWorker {
         if let reply {
             _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
         }
-        recorder.response(query, summary: nil, rcode: .servFail, verdict: .error, now: Clock.monotonicNs())
+        recorder.response(query, summary: nil, rcode: .servFail, verdict: .error, now: SystemClock.monotonicNs())
     }
 
     /// A SERVFAIL rebuilt from what the query kept (ID, question) once its bytes are gone.

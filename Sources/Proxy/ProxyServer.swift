@@ -55,7 +55,7 @@ public final class ProxyServer {
             }
             let pin = config.pinFirstCPU.map { ($0 + i) % ProxyConfig.cores }
             let thread = WorkerThread(name: "worker-\(i)") {
-                if let pin { _ = Clock.pinThread(cpu: pin) }
+                if let pin { _ = WorkerThread.pinCurrentThread(cpu: pin) }
                 loop.run()
             }
             try thread.start()
@@ -84,7 +84,7 @@ public final class ProxyServer {
                 taken.unlock()
             }
         }
-        let deadline = Clock.monotonicNs() + timeoutNs
+        let deadline = SystemClock.monotonicNs() + timeoutNs
         taken.lock()
         defer { taken.unlock() }
         while pending > 0 {

@@ -1,5 +1,6 @@
 internal import CSluice
 import Glibc
+import SluiceModel
 
 /// Receives readiness events for the descriptors it registered.
 /// Called only on the loop's own thread.
@@ -30,49 +31,6 @@ public final class LoopTimer {
 
     /// Whether the timer is in its loop's heap.
     public var isScheduled: Bool { index >= 0 }
-}
-
-/// Where an `EventLoop` reads the time. The agent's loops use the monotonic clock (the clock of
-/// `bpf_ktime_get_ns`); tests give a loop a `ManualClock` and move time themselves, so timers are
-/// tested without waiting.
-public enum LoopClock {
-    case monotonic
-    case manual(ManualClock)
-
-    /// Nanoseconds on this clock.
-    @inline(__always)
-    public func nowNs() -> UInt64 {
-        switch self {
-        case .monotonic: return Clock.monotonicNs()
-        case .manual(let clock): return clock.nowNs()
-        }
-    }
-
-    /// The `epoll_wait` timeout (ms) for the earliest deadline: 0 when it has passed. Monotonic:
-    /// until the deadline, at most 1 s. Manual: -1 (wait for events only): time moves only when
-    /// the test advances it, and the test then fires the timers itself (`runDueTimers()`).
-    func waitMs(until deadline: UInt64) -> Int32 {
-        let now = nowNs()
-        if deadline <= now { return 0 }
-        switch self {
-        case .monotonic: return Int32(min((deadline - now) / 1_000_000 + 1, 1000))
-        case .manual: return -1
-        }
-    }
-}
-
-/// A clock that stands still until `advance(by:)`: the time of a test's event loop. Any thread.
-public final class ManualClock: @unchecked Sendable {
-    private let lock = Lock()
-    private var ns: UInt64
-
-    /// Starts at `startNs` (not 0, so "deadline 0" never looks like a passed deadline by accident).
-    public init(startNs: UInt64 = 1_000_000_000) { ns = startNs }
-
-    public func nowNs() -> UInt64 { lock.withLock { ns } }
-
-    /// Moves the time forward. Timers of a loop on this clock fire at its next `runDueTimers()`.
-    public func advance(by deltaNs: UInt64) { lock.withLock { ns += deltaNs } }
 }
 
 /// One epoll loop on one thread: owns the registrations, a wakeup eventfd, a task queue for other
@@ -118,10 +76,11 @@ public final class EventLoop {
 
     /// Time (ns, on `clock`) taken once per loop iteration.
     public private(set) var now: UInt64 = 0
-    /// Where `now` comes from.
-    public let clock: LoopClock
+    /// Where `now` comes from: the monotonic clock (the clock of `bpf_ktime_get_ns`) in the
+    /// agent; a test's `ManualClock`, moved by the test, so timers are tested without waiting.
+    public let clock: any Clock
 
-    public init(clock: LoopClock = .monotonic) throws(SyscallError) {
+    public init(clock: any Clock = SystemClock(.monotonic)) throws(SyscallError) {
         self.clock = clock
         epfd = CSluice_epoll_create()
         if epfd < 0 { throw SyscallError("epoll_create1", errno: Glibc.errno) }
@@ -299,10 +258,21 @@ public final class EventLoop {
         execute { [unowned self] in self.stopped = true }
     }
 
+    /// The `epoll_wait` timeout (ms) for the earliest deadline: 0 when it has passed. A clock that
+    /// moves by itself: until the deadline, at most 1 s. A `ManualClock`: -1 (wait for events
+    /// only): time moves only when the test advances it, and the test then fires the timers itself
+    /// (`runDueTimers()`).
+    static func waitMs(on clock: any Clock, until deadline: UInt64) -> Int32 {
+        let now = clock.nowNs()
+        if deadline <= now { return 0 }
+        guard clock.movesByItself else { return -1 }
+        return Int32(min((deadline - now) / 1_000_000 + 1, 1000))
+    }
+
     /// Runs until `stop()`.
     public func run() {
         while !stopped {
-            runOnce(timeoutMs: heap.first.map { clock.waitMs(until: $0.deadline) } ?? -1)
+            runOnce(timeoutMs: heap.first.map { Self.waitMs(on: clock, until: $0.deadline) } ?? -1)
         }
     }
 

@@ -49,7 +49,7 @@ public final class Condition: @unchecked Sendable {
     public func broadcast() { pthread_cond_broadcast(cond) }
 
     /// Waits (holding the lock) until signalled or until `deadlineNs` on the monotonic clock
-    /// (`Clock.monotonicNs()`); returns false on timeout.
+    /// (`SystemClock.monotonicNs()`); returns false on timeout.
     @discardableResult
     public func wait(untilMonotonicNs deadlineNs: UInt64) -> Bool {
         var ts = timespec(tv_sec: Int(deadlineNs / 1_000_000_000), tv_nsec: Int(deadlineNs % 1_000_000_000))

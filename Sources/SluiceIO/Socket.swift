@@ -146,19 +146,3 @@ public enum Socket {
         if r < 0 { throw SyscallError("setns(\(path))", negated: r) }
     }
 }
-
-/// Clocks. Monotonic time is the clock of bpf_ktime_get_ns, so flow records from the kernel and
-/// from the proxy sort together.
-public enum Clock {
-    @inline(__always) public static func monotonicNs() -> UInt64 { CSluice_monotonic_ns() }
-    @inline(__always) public static func coarseMonotonicNs() -> UInt64 { CSluice_monotonic_coarse_ns() }
-    @inline(__always) public static func realtimeNs() -> UInt64 { CSluice_realtime_ns() }
-
-    /// Writes the IMF-fixdate for `unixSeconds` (29 bytes) into `out`.
-    public static func httpDate(unixSeconds: Int64, into out: UnsafeMutablePointer<CChar>) {
-        _ = CSluice_http_date(unixSeconds, out)
-    }
-
-    /// Pins the calling thread to one CPU.
-    public static func pinThread(cpu: Int) -> Bool { CSluice_pin_thread(Int32(cpu)) == 0 }
-}

@@ -42,6 +42,9 @@ public final class WorkerThread {
         }
     }
 
+    /// Pins the calling thread to one CPU.
+    public static func pinCurrentThread(cpu: Int) -> Bool { CSluice_pin_thread(Int32(cpu)) == 0 }
+
     /// Waits for the thread to finish.
     public func join() {
         _ = pthread_join(thread, nil)

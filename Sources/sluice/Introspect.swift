@@ -150,7 +150,7 @@ struct BPFCommand: ParsableCommand {
                 let response = try ControlClient.send(ControlRequest(op: .conntrackList), path: socket)
                 guard response.ok else { throw ValidationError(response.message) }
                 let entries = try JSON.decode([ConntrackEntry].self, from: Array(response.message.utf8))
-                IntrospectionText.conntrack(entries, nowNs: Clock.monotonicNs()).forEach { print($0) }
+                IntrospectionText.conntrack(entries, nowNs: SystemClock.monotonicNs()).forEach { print($0) }
             }
         }
     }

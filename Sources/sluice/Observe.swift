@@ -69,7 +69,7 @@ struct Observe: ParsableCommand {
         var arguments = filterArguments
         if arguments.first == "flows" { arguments.removeFirst() }
         let (whitelist, blacklist) = try Observe.parseFilters(arguments)
-        let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs()))
+        let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs()))
         let window = try TimeWindow(since: since, until: until, now: now)
         var printer = Printer(format: format, timeFormat: layout, printNodeName: printNodeName)
         let selection = Selection(
@@ -86,7 +86,7 @@ struct Observe: ParsableCommand {
         let ring = try FlowRing.openForReading(pinDirectory: Paths.pinDirectory)
         let seed = Observe.ringIdentity()
         var directory = Observe.loadDirectory()
-        let offset = Int64(bitPattern: Clock.realtimeNs() &- Clock.monotonicNs())
+        let offset = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
         func flow(_ rec: sluice_flow, seq: UInt64) -> Flow {
             var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
             flow.uuid = FlowUUID.make(seed: seed, seq: seq)
@@ -96,7 +96,7 @@ struct Observe: ParsableCommand {
         func lost(_ count: UInt64) -> LostEvent {
             LostEvent(
                 source: .hubbleRingBuffer, count: count, nodeName: directory.nodeName,
-                time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())))
+                time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs())))
         }
         var cursor = FlowCursor.oldest(in: ring)
         if selection.followOnly {
@@ -109,7 +109,7 @@ struct Observe: ParsableCommand {
             var lostCount: UInt64 = 0
             // A half-written record resolves within the cursor's pending timeout (read, or lost).
             while cursor.seq < end {
-                switch cursor.next(in: ring, nowNs: Clock.monotonicNs()) {
+                switch cursor.next(in: ring, nowNs: SystemClock.monotonicNs()) {
                 case .record(let seq, let rec):
                     let f = flow(rec, seq: seq)
                     if window.contains(f), Observe.passes(f, whitelist, blacklist) { matching.append(f) }
@@ -129,7 +129,7 @@ struct Observe: ParsableCommand {
         while true {
             if cursor.seq < ring.nextSeq { directory = Observe.loadDirectory() }
             reading: while true {
-                switch cursor.next(in: ring, nowNs: Clock.monotonicNs()) {
+                switch cursor.next(in: ring, nowNs: SystemClock.monotonicNs()) {
                 case .record(let seq, let rec):
                     if lostCount > 0 {
                         printer.emit(lost(lostCount))
@@ -150,7 +150,7 @@ struct Observe: ParsableCommand {
             fflush(stdout)
             if let end = window.until, now.seconds < end.seconds,
                 Flow.Timestamp(
-                    nanosecondsSinceEpoch: Int64(bitPattern: Clock.realtimeNs())) > end
+                    nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs())) > end
             {
                 return
             }

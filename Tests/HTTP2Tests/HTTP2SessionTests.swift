@@ -1,4 +1,5 @@
 import HTTP2
+import SluiceModel
 import XCTest
 
 /// The server session fed byte sequences recorded from real clients (curl 7.88 with
@@ -35,7 +36,7 @@ final class HTTP2SessionTests: XCTestCase {
     }
 
     private func server() throws -> HTTP2Session {
-        try HTTP2Session(role: .server, clock: { 0 })
+        try HTTP2Session(role: .server, clock: ManualClock(startNs: 0))
     }
 
     /// Feeds `bytes` in two parts split at `split`; returns the events.
@@ -116,7 +117,7 @@ final class HTTP2SessionTests: XCTestCase {
 
     /// Client and server sessions back to back: request, response with body and trailers.
     func testRoundTripWithTrailers() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
         let server = try server()
         let id = try client.submitRequest(
             HTTP2HeaderBlock([
@@ -177,7 +178,7 @@ final class HTTP2SessionTests: XCTestCase {
             maxConcurrentStreams: 7, maxRequestHeadersKB: 16,
             initialStreamWindowSize: 100_000,
             initialConnectionWindowSize: 4 << 20)
-        let s = try HTTP2Session(role: .server, limits: limits, clock: { 0 })
+        let s = try HTTP2Session(role: .server, limits: limits, clock: ManualClock(startNs: 0))
         let out = frames(try output(s))
         let settings = try XCTUnwrap(out.first { $0.type == 4 && $0.stream == 0 })
         var advertised: [UInt16: UInt32] = [:]
@@ -211,7 +212,7 @@ final class HTTP2SessionTests: XCTestCase {
     }
 
     func testFlowControlBoundsTheBody() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
         let server = try server()
         let id = try client.submitRequest(
             HTTP2HeaderBlock([
@@ -234,7 +235,7 @@ final class HTTP2SessionTests: XCTestCase {
     }
 
     func testHeaderListLimit() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
         let server = try server()
         let big = String(repeating: "a", count: 15500)
         var block = HTTP2HeaderBlock([(":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/")])
@@ -278,8 +279,8 @@ final class HTTP2SessionTests: XCTestCase {
     }
 
     func testRapidResetIsFlagged() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
-        let server = try HTTP2Session(role: .server, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0))
         let head = HTTP2HeaderBlock([(":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/")])
         for _ in 0..<600 {
             let id = try client.submitRequest(head, hasBody: false)

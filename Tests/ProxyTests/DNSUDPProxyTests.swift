@@ -75,7 +75,7 @@ final class DNSProxyHarness: ManualLoopDriver {
         let steer = SteerInfo(
             endpointID: Self.clientID, sourceIdentity: snapshot.identity(ofEndpoint: Self.clientID) ?? 0,
             destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
-        loop = try EventLoop(clock: .manual(clock))
+        loop = try EventLoop(clock: clock)
         let ctx = WorkerContext(
             loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
             flows: sink, snapshot: snapshot)

@@ -36,7 +36,7 @@ final class GatedFQDNDatapath: FQDNDatapath, @unchecked Sendable {
     func install(ips: [IPAddress], for name: String) -> Bool {
         condition.lock()
         entered.append(name)
-        while !isOpen { condition.wait(untilMonotonicNs: Clock.monotonicNs() + 1_000_000_000) }
+        while !isOpen { condition.wait(untilMonotonicNs: SystemClock.monotonicNs() + 1_000_000_000) }
         names.append(name)
         condition.unlock()
         return true
@@ -64,7 +64,7 @@ final class FQDNAnswerGateTests: XCTestCase {
         init(datapath: FQDNDatapath, maxDelayNs: UInt64) throws {
             service = FQDNService(cache: FQDNCache(), datapath: datapath, stateFile: nil)
             try service.start()
-            loop = try EventLoop(clock: .manual(clock))
+            loop = try EventLoop(clock: clock)
             gate = FQDNAnswerGate(loop: loop, service: service, maxDelayNs: maxDelayNs)
             let loop = self.loop
             thread = WorkerThread(name: "test-loop") { loop.run() }

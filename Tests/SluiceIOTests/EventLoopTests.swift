@@ -1,4 +1,5 @@
 import Glibc
+import SluiceModel
 import XCTest
 
 @testable import SluiceIO
@@ -22,7 +23,7 @@ final class EventLoopTests: XCTestCase {
 
     func testTimersFireAtTheirDeadlineOnTheManualClockAndNotBefore() throws {
         let clock = ManualClock(startNs: 1000)
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         let log = Log()
         let a = Recorder("a", log), b = Recorder("b", log), c = Recorder("c", log)
         let ta = LoopTimer(target: a), tb = LoopTimer(target: b), tc = LoopTimer(target: c)
@@ -49,7 +50,7 @@ final class EventLoopTests: XCTestCase {
 
     func testCancelAndMoveKeepTheHeapInOrder() throws {
         let clock = ManualClock(startNs: 0)
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         let log = Log()
         let recorders = (0..<8).map { Recorder("t\($0)", log) }
         let timers = recorders.map { LoopTimer(target: $0) }
@@ -75,7 +76,7 @@ final class EventLoopTests: XCTestCase {
             }
         }
         let clock = ManualClock(startNs: 10)
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         let target = Rearming()
         let timer = LoopTimer(target: target)
         target.loop = loop
@@ -89,7 +90,7 @@ final class EventLoopTests: XCTestCase {
 
     func testOneShotKeepsItsTargetAliveUntilItFires() throws {
         let clock = ManualClock(startNs: 0)
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         let log = Log()
         weak var weakTarget: Recorder?
         do {
@@ -115,7 +116,7 @@ final class EventLoopTests: XCTestCase {
                 _ = read(fd, &byte, 1)
             }
         }
-        let loop = try EventLoop(clock: .manual(ManualClock()))
+        let loop = try EventLoop(clock: ManualClock())
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&fds), 0)
         defer { close(fds[0]); close(fds[1]) }
@@ -148,16 +149,16 @@ final class EventLoopTests: XCTestCase {
     }
 
     func testMonotonicAndManualWaitTimeouts() {
-        let monotonic = LoopClock.monotonic
+        let monotonic = SystemClock(.monotonic)
         let now = monotonic.nowNs()
-        XCTAssertEqual(monotonic.waitMs(until: now - 1), 0, "a passed deadline does not wait")
-        let waited = monotonic.waitMs(until: monotonic.nowNs() + 5_000_000)
+        XCTAssertEqual(EventLoop.waitMs(on: monotonic, until: now - 1), 0, "a passed deadline does not wait")
+        let waited = EventLoop.waitMs(on: monotonic, until: monotonic.nowNs() + 5_000_000)
         XCTAssertTrue((1...6).contains(waited), "5 ms ahead waits about 5 ms, got \(waited)")
-        XCTAssertEqual(monotonic.waitMs(until: monotonic.nowNs() + 60_000_000_000), 1000, "at most 1 s")
+        XCTAssertEqual(EventLoop.waitMs(on: monotonic, until: monotonic.nowNs() + 60_000_000_000), 1000, "at most 1 s")
         let clock = ManualClock(startNs: 100)
-        let manual = LoopClock.manual(clock)
-        XCTAssertEqual(manual.waitMs(until: 200), -1, "manual time moves only by advance: wait for events")
+        XCTAssertEqual(
+            EventLoop.waitMs(on: clock, until: 200), -1, "manual time moves only by advance: wait for events")
         clock.advance(by: 100)
-        XCTAssertEqual(manual.waitMs(until: 200), 0)
+        XCTAssertEqual(EventLoop.waitMs(on: clock, until: 200), 0)
     }
 }

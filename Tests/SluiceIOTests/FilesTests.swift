@@ -62,9 +62,9 @@ final class FilesTests: XCTestCase {
     func testConditionTimesOutAndWakesOnSignal() throws {
         let condition = Condition()
         condition.lock()
-        let start = Clock.monotonicNs()
+        let start = SystemClock.monotonicNs()
         XCTAssertFalse(condition.wait(untilMonotonicNs: start + 50_000_000))
-        XCTAssertGreaterThanOrEqual(Clock.monotonicNs() - start, 50_000_000)
+        XCTAssertGreaterThanOrEqual(SystemClock.monotonicNs() - start, 50_000_000)
         condition.unlock()
 
         // The thread can set `ready` only while this thread waits (it holds the lock until then),
@@ -80,7 +80,7 @@ final class FilesTests: XCTestCase {
         try thread.start()
         var woke = false
         while !ready {
-            woke = condition.wait(untilMonotonicNs: Clock.monotonicNs() + 5_000_000_000)
+            woke = condition.wait(untilMonotonicNs: SystemClock.monotonicNs() + 5_000_000_000)
         }
         condition.unlock()
         thread.join()

@@ -144,7 +144,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         guard case .v4(let v4) = ip else { return false }
         lock.lock()
         defer { lock.unlock() }
-        let now = Clock.monotonicNs()
+        let now = SystemClock.monotonicNs()
         if now &- openDestinations.atNs > 500_000_000 {
             openDestinations = (now, (try? datapath.openConnectionDestinations()) ?? [])
         }
@@ -163,7 +163,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
             return
         }
         connectionsCollected += sweep.removed
-        openDestinations = (Clock.monotonicNs(), sweep.openDestinations)
+        openDestinations = (SystemClock.monotonicNs(), sweep.openDestinations)
     }
 
     /// The addresses learned, with their identities and names (for `sluice fqdn` and tests).

@@ -80,7 +80,7 @@ final class HTTPFlowRecorder {
 
     /// Copies the request facts; called at the decide phase while the request's bytes are intact.
     func beginRequest<R: HTTPRequestFields>(_ view: R) {
-        requestTimeNs = Clock.monotonicNs()
+        requestTimeNs = SystemClock.monotonicNs()
         awaitingResponse = true
         recorded = 0
         guard flows != nil else { return }
@@ -99,7 +99,7 @@ final class HTTPFlowRecorder {
 
     /// A request that could not be parsed or judged: empty method, authority and path.
     func beginMalformed() {
-        requestTimeNs = Clock.monotonicNs()
+        requestTimeNs = SystemClock.monotonicNs()
         awaitingResponse = true
         recorded = 0
         methodLength = 0
@@ -191,7 +191,7 @@ final class HTTPFlowRecorder {
 
     private func responses(code: UInt16, verdict: Flow.Verdict, failure: PeerClose?) {
         guard let flows else { return }
-        let now = Clock.monotonicNs()
+        let now = SystemClock.monotonicNs()
         let latency = now &- requestTimeNs
         let (m, a, p, proto) = (method, authority, path, proto)
         for direction in Self.responseOrder where recorded & 1 << direction.rawValue != 0 {

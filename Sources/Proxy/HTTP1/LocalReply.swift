@@ -91,12 +91,12 @@ struct LocalReply {
         }
 
         private func refreshDate() {
-            let now = Int64(Clock.realtimeNs() / 1_000_000_000)
+            let now = Int64(SystemClock.realtimeNs() / 1_000_000_000)
             guard now != dateSecond else { return }
             dateSecond = now
             date.withUnsafeMutableBufferPointer { p in
                 p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: 30) {
-                    Clock.httpDate(unixSeconds: now, into: $0)
+                    SystemClock.httpDate(unixSeconds: now, into: $0)
                 }
             }
         }

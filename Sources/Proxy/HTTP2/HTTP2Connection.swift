@@ -93,7 +93,7 @@ final class HTTP2Connection: EventHandler {
         guard
             let session = try? HTTP2Session(
                 role: .server, limits: ctx.config.http2Limits,
-                clock: { Clock.coarseMonotonicNs() })
+                clock: SystemClock(.coarseMonotonic))
         else { return nil }
         self.ctx = ctx
         self.fd = fd

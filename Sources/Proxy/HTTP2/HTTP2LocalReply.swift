@@ -71,7 +71,7 @@ enum HTTP2LocalReply {
     static func httpDate() -> String {
         var buf = [CChar](repeating: 0, count: 32)
         buf.withUnsafeMutableBufferPointer { p in
-            Clock.httpDate(unixSeconds: Int64(Clock.realtimeNs() / 1_000_000_000), into: p.baseAddress!)
+            SystemClock.httpDate(unixSeconds: Int64(SystemClock.realtimeNs() / 1_000_000_000), into: p.baseAddress!)
         }
         return String(decoding: buf.prefix(29).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -33,7 +33,7 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     init(owner: HTTP2Connection, loop: EventLoop, limits: HTTP2Limits, bufferBytes: Int) throws(HTTP2Session.Failure) {
         self.owner = owner
         self.loop = loop
-        session = try HTTP2Session(role: .client, limits: limits, clock: { Clock.coarseMonotonicNs() })
+        session = try HTTP2Session(role: .client, limits: limits, clock: SystemClock(.coarseMonotonic))
         input = IOBuffer(capacity: bufferBytes, limit: bufferBytes)
         output = IOBuffer(capacity: bufferBytes, limit: 4 * 1024 * 1024)
     }

@@ -2,6 +2,7 @@ import Flows
 import Glibc
 import Policy
 import SluiceIO
+import SluiceModel
 
 @testable import Proxy
 
@@ -163,7 +164,7 @@ final class EmbeddedHTTP1 {
         snapshot: PolicySnapshot, steer: SteerInfo?, upstreamPort: UInt16 = 8080,
         config: ProxyConfig = ProxyConfig(workers: 1)
     ) throws {
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         ctx = WorkerContext(
             loop: loop, config: config, steering: FixedSteering(steer), flows: sink,
             snapshot: snapshot)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HTTP2
+import SluiceModel
 
 /// The test side of an HTTP/2 connection: an `HTTP2Session` over a blocking `TestSocket`'s
 /// descriptor. Every DATA byte received is consumed at once (credit returned), every event is
@@ -30,7 +31,7 @@ final class HTTP2Peer {
 
     init(socket: TestSocket, role: HTTP2Session.Role) throws {
         self.socket = socket
-        session = try HTTP2Session(role: role, clock: { 0 })
+        session = try HTTP2Session(role: role, clock: ManualClock(startNs: 0))
     }
 
     /// Sends whatever the session has queued.

@@ -5,6 +5,7 @@ import Glibc
 import Policy
 import PolicyYAML
 import SluiceIO
+import SluiceModel
 import SluiceTestSupport
 
 @testable import Proxy
@@ -190,7 +191,7 @@ final class ProxyHarness: ManualLoopDriver {
         snapshot: PolicySnapshot, steer: SteerInfo?, config: ProxyConfig = ProxyConfig(workers: 1),
         steering: SteeringTable? = nil
     ) throws {
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         ctx = WorkerContext(
             loop: loop, config: config, steering: steering ?? FixedSteering(steer), flows: sink,
             snapshot: snapshot)
