@@ -36,22 +36,18 @@ extension Agent {
         for e in policy.snapshot.policyEnforcement where e.defaultDeny {
             enforced.insert("\(e.endpointID)/\(e.direction == .ingress ? "in" : "out")")
         }
-        var identities: [UInt32: [String]] = [:]
-        let rows = policy.endpoints.sorted { $0.id < $1.id }.map { e -> AgentIntrospection.Endpoint in
-            let identity = policy.snapshot.identity(ofIPv4: e.ipv4)
-            let labels = policy.snapshot.identityLabels(identity)
-            identities[identity] = labels
+        let (entries, allIdentities) = policy.directoryEntries()
+        let rows = entries.sorted { $0.id < $1.id }.map { e -> AgentIntrospection.Endpoint in
+            var e = e
+            e.labels.sort()
             return AgentIntrospection.Endpoint(
-                id: e.id, namespace: e.namespace, pod: e.podName, identity: identity, labels: labels.sorted(),
-                ipv4: IPv4Address(networkOrder: e.ipv4).description,
-                ingressEnforcement: enforced.contains("\(e.id)/in") ? "Enabled" : "Disabled",
+                e, ingressEnforcement: enforced.contains("\(e.id)/in") ? "Enabled" : "Disabled",
                 egressEnforcement: enforced.contains("\(e.id)/out") ? "Enabled" : "Disabled",
                 attached: datapath != nil && (ifindexes[e.id] ?? 0) > 0)
         }
-        for reserved: UInt32 in 1...10 where identities[reserved] == nil {
-            let labels = policy.snapshot.identityLabels(reserved)
-            if !labels.isEmpty { identities[reserved] = labels }
-        }
+        // The endpoints' identities, and the reserved ones that have labels.
+        let endpointIdentities = Set(entries.map(\.identity))
+        let identities = allIdentities.filter { endpointIdentities.contains($0.key) || !$0.value.isEmpty }
         let dns = options.dns
         let dnsListening = !(server?.dnsUDPListenerFDs.isEmpty ?? true)
         return AgentIntrospection(

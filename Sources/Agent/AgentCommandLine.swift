@@ -139,156 +139,94 @@ public enum AgentCommandLine {
     }
 
     static let specs: [Spec] = [
-        Spec(name: "--netns", value: "name", help: "Network namespace (name under /run/netns) to run in.") { s, v in
-            s.options.netns = v
+        .parsed("--netns", "name", \.options.netns, help: "Network namespace (name under /run/netns) to run in.") {
+            $0
         },
-        Spec(
-            name: "--endpoints", value: "path", help: "JSON file listing the node's endpoints.",
-            defaultText: "/run/sluice/sandbox/state.json"
-        ) { s, v in s.options.endpointsFile = v },
-        Spec(
-            name: "--state-dir", value: "path", help: "Directory for the agent's persistent state.",
-            defaultText: "/run/sluice/state"
-        ) { s, v in s.options.stateDirectory = v },
-        Spec(
-            name: "--socket", value: "path", help: "Control socket path.",
-            defaultText: "/run/sluice/agent.sock"
-        ) { s, v in s.options.controlSocket = v },
-        Spec(
-            name: "--bpf-dir", value: "path", help: "Directory holding the compiled BPF objects.",
-            defaultText: "bpf/ of the repository the binary was built in, or $SLUICE_HOME/bpf"
-        ) { s, v in
-            s.options.bpfObjectDirectory = v
-        },
-        Spec(name: "--workers", value: "n", help: "Worker threads.", defaultText: "one per core") { s, v in
-            s.options.proxy.workers = try number(v, "--workers", in: 1...1024)
-        },
-        Spec(name: "--pin-cpu", value: "n", help: "Pin worker i to CPU (N + i) mod cores.") { s, v in
-            s.options.proxy.pinFirstCPU = try number(v, "--pin-cpu", in: 0...65535)
-        },
-        Spec(
-            name: "--http-port", value: "port", help: "Port of the transparent HTTP listener on 127.0.0.1.",
-            defaultText: "15001"
-        ) { s, v in s.options.proxy.httpListenPort = try number(v, "--http-port", in: 1...65535) },
-        Spec(name: "--no-flows", value: nil, help: "Do not record flows (only to measure what flows cost).") { s, _ in
-            s.options.proxy.recordFlows = false
-        },
-        Spec(
-            name: "--hubble-redact-enabled", aliases: ["--redact-enabled"], value: nil,
-            help: "Redact L7 flows as the --hubble-redact-* options say (none of them acts without this)."
-        ) { s, _ in
-            s.options.redaction.enabled = true
-        },
-        Spec(
-            name: "--hubble-redact-http-urlquery", aliases: ["--redact-http-urlquery"], value: nil,
-            help: "Cut the query off HTTP flows' URLs."
-        ) { s, _ in
-            s.options.redaction.urlQuery = true
-        },
-        Spec(
-            name: "--hubble-redact-http-userinfo", aliases: ["--redact-http-userinfo"], value: nil,
-            help: "Replace a password in HTTP flows' URLs by HUBBLE_REDACTED."
-        ) { s, _ in
-            s.options.redaction.userInfo = true
-        },
-        Spec(
-            name: "--hubble-redact-http-headers-allow", aliases: ["--redact-http-headers-allow"], value: "h1,h2",
-            help: "Show only these HTTP header values in flows (flows carry no headers yet)."
-        ) { s, v in
-            s.options.redaction.headersAllow = try headerList(v, "--hubble-redact-http-headers-allow")
-            if !s.options.redaction.headersDeny.isEmpty {
-                throw Failure(message: "headers allow and deny lists exclude each other")
-            }
-        },
-        Spec(
-            name: "--hubble-redact-http-headers-deny", aliases: ["--redact-http-headers-deny"], value: "h1,h2",
-            help: "Redact these HTTP header values in flows (flows carry no headers yet)."
-        ) { s, v in
-            s.options.redaction.headersDeny = try headerList(v, "--hubble-redact-http-headers-deny")
-            if !s.options.redaction.headersAllow.isEmpty {
-                throw Failure(message: "headers allow and deny lists exclude each other")
-            }
-        },
-        Spec(
-            name: "--hubble-redact-kafka-apikey", aliases: ["--redact-kafka-apikey"], value: nil,
-            help: "Accepted for Hubble's sake; Sluice records no Kafka flows."
-        ) { s, _ in
-            s.options.redaction.kafkaAPIKey = true
-        },
-        Spec(name: "--node-name", value: "name", help: "Node name written into flows.", defaultText: "sluice-node") {
-            s, v in
-            s.options.nodeName = v
-        },
-        Spec(
-            name: "--http-403-msg", aliases: ["--http403-msg"], value: "text",
-            help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied"
-        ) { s, v in
-            s.options.proxy.accessDeniedMessage = v
-        },
-        Spec(
-            name: "--connect-timeout-ms", value: "ms", help: "Upstream connect timeout in milliseconds.",
-            defaultText: "2000"
-        ) { s, v in
-            s.options.proxy.connectTimeoutNs = try number(v, "--connect-timeout-ms", in: 1...3_600_000) * 1_000_000
-        },
-        Spec(
-            name: "--dns-reject-response-code", value: "refused|nameError",
+        .text(
+            "--endpoints", "path", \.options.endpointsFile, help: "JSON file listing the node's endpoints.",
+            defaultText: "/run/sluice/sandbox/state.json"),
+        .text(
+            "--state-dir", "path", \.options.stateDirectory, help: "Directory for the agent's persistent state.",
+            defaultText: "/run/sluice/state"),
+        .text(
+            "--socket", "path", \.options.controlSocket, help: "Control socket path.",
+            defaultText: "/run/sluice/agent.sock"),
+        .text(
+            "--bpf-dir", "path", \.options.bpfObjectDirectory, help: "Directory holding the compiled BPF objects.",
+            defaultText: "bpf/ of the repository the binary was built in, or $SLUICE_HOME/bpf"),
+        .integer(
+            "--workers", "n", in: 1...1024, \.options.proxy.workers, help: "Worker threads.",
+            defaultText: "one per core"),
+        .integer(
+            "--pin-cpu", "n", in: 0...65535, \.options.proxy.pinFirstCPU, help: "Pin worker i to CPU (N + i) mod cores."
+        ),
+        .integer(
+            "--http-port", "port", in: 1...65535, \.options.proxy.httpListenPort,
+            help: "Port of the transparent HTTP listener on 127.0.0.1.", defaultText: "15001"),
+        .flag(
+            "--no-flows", \.options.proxy.recordFlows, to: false,
+            help: "Do not record flows (only to measure what flows cost)."),
+        .flag(
+            "--hubble-redact-enabled", alias: "--redact-enabled", \.options.redaction.enabled,
+            help: "Redact L7 flows as the --hubble-redact-* options say (none of them acts without this)."),
+        .flag(
+            "--hubble-redact-http-urlquery", alias: "--redact-http-urlquery", \.options.redaction.urlQuery,
+            help: "Cut the query off HTTP flows' URLs."),
+        .flag(
+            "--hubble-redact-http-userinfo", alias: "--redact-http-userinfo", \.options.redaction.userInfo,
+            help: "Replace a password in HTTP flows' URLs by HUBBLE_REDACTED."),
+        .headerList(
+            "--hubble-redact-http-headers-allow", alias: "--redact-http-headers-allow",
+            \.options.redaction.headersAllow,
+            excluding: \.options.redaction.headersDeny,
+            help: "Show only these HTTP header values in flows (flows carry no headers yet)."),
+        .headerList(
+            "--hubble-redact-http-headers-deny", alias: "--redact-http-headers-deny", \.options.redaction.headersDeny,
+            excluding: \.options.redaction.headersAllow,
+            help: "Redact these HTTP header values in flows (flows carry no headers yet)."),
+        .flag(
+            "--hubble-redact-kafka-apikey", alias: "--redact-kafka-apikey", \.options.redaction.kafkaAPIKey,
+            help: "Accepted for Hubble's sake; Sluice records no Kafka flows."),
+        .text(
+            "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
+        ),
+        .text(
+            "--http-403-msg", alias: "--http403-msg", "text", \.options.proxy.accessDeniedMessage,
+            help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied"),
+        .integer(
+            "--connect-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000, \.options.proxy.connectTimeoutNs,
+            help: "Upstream connect timeout in milliseconds.", defaultText: "2000"),
+        .choice(
+            "--dns-reject-response-code", "refused|nameError", \.options.dns.rejectResponseCode,
             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
-            defaultText: "refused"
-        ) { s, v in
-            guard let code = DNSProxyConfig.RejectResponseCode(rawValue: v) else {
-                throw Failure(message: "--dns-reject-response-code must be refused or nameError, not '\(v)'")
-            }
-            s.options.dns.rejectResponseCode = code
-        },
-        Spec(
-            name: "--fqdn-min-ttl", value: "seconds",
-            help: "Lowest TTL of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).", defaultText: "0"
-        ) { s, v in
-            s.options.dns.fqdnMinTTL = try number(v, "--fqdn-min-ttl", in: 0...UInt32.max)
-        },
-        Spec(
-            name: "--dns-listen-port", value: "port",
-            help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.", defaultText: "15053"
-        ) { s, v in
-            s.options.dns.listenPort = try number(v, "--dns-listen-port", in: 1...65535)
-        },
-        Spec(
-            name: "--fqdn-response-max-delay-ms", value: "ms",
+            defaultText: "refused"),
+        .integer(
+            "--fqdn-min-ttl", "seconds", in: 0...UInt32.max, \.options.dns.fqdnMinTTL,
+            help: "Lowest TTL of IPs learned for toFQDNs (Cilium --tofqdns-min-ttl).", defaultText: "0"),
+        .integer(
+            "--dns-listen-port", "port", in: 1...65535, \.options.dns.listenPort,
+            help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.", defaultText: "15053"),
+        .integer(
+            "--fqdn-response-max-delay-ms", "ms", in: 0...60_000, times: 1_000_000,
+            \.options.dns.fqdnResponseMaxDelayNs,
             help:
                 "Longest time an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).",
-            defaultText: "100"
-        ) { s, v in
-            s.options.dns.fqdnResponseMaxDelayNs =
-                try number(v, "--fqdn-response-max-delay-ms", in: 0...60_000) * 1_000_000
-        },
-        Spec(
-            name: "--fqdn-max-ips-per-name", value: "n",
+            defaultText: "100"),
+        .integer(
+            "--fqdn-max-ips-per-name", "n", in: 1...1_000_000, \.options.dns.fqdnMaxIPsPerName,
             help:
                 "Most IPs kept per name for toFQDNs; the least recently seen go first (Cilium --tofqdns-endpoint-max-ip-per-hostname).",
-            defaultText: "1000"
-        ) { s, v in
-            s.options.dns.fqdnMaxIPsPerName = try number(v, "--fqdn-max-ips-per-name", in: 1...1_000_000)
-        },
-        Spec(
-            name: "--fqdn-max-entries", value: "n",
+            defaultText: "1000"),
+        .integer(
+            "--fqdn-max-entries", "n", in: 1...10_000_000, \.options.dns.fqdnMaxEntries,
             help:
                 "Most IPs learned for toFQDNs over all names, node-wide; past it the least recently seen go first, down to 15/16 of it (Cilium has no global cap).",
-            defaultText: "65536"
-        ) { s, v in
-            s.options.dns.fqdnMaxEntries = try number(v, "--fqdn-max-entries", in: 1...10_000_000)
-        },
-        Spec(
-            name: "--policy-deny-response", value: "none|icmp",
+            defaultText: "65536"),
+        .choice(
+            "--policy-deny-response", "none|icmp", \.options.policyDenyResponse,
             help:
                 "Answer to a packet the egress policy denies: silent drop or ICMP destination unreachable (Cilium --policy-deny-response).",
-            defaultText: "none"
-        ) { s, v in
-            guard let response = Datapath.DenyResponse(rawValue: v) else {
-                throw Failure(message: "--policy-deny-response must be none or icmp, not '\(v)'")
-            }
-            s.options.policyDenyResponse = response
-        },
+            defaultText: "none"),
         Spec(
             name: "--map-max-entries", value: "map=n",
             help:
@@ -300,41 +238,24 @@ public enum AgentCommandLine {
             }
             s.options.mapMaxEntries[parts[0]] = try number(parts[1], "--map-max-entries", in: 1...UInt32(1 << 24))
         },
-        Spec(
-            name: "--http-headers-with-underscores", value: "allow|reject-request|drop-header",
+        .choice(
+            "--http-headers-with-underscores", "allow|reject-request|drop-header",
+            \.options.proxy.headersWithUnderscores,
             help:
                 "HTTP/1: a request header name holding '_' is forwarded, answered with 400, or removed before matching (Envoy headers_with_underscores_action; Envoy's default is allow).",
-            defaultText: "reject-request"
-        ) { s, v in
-            guard let action = HeadersWithUnderscoresAction(rawValue: v) else {
-                throw Failure(
-                    message: "--http-headers-with-underscores must be allow, reject-request or drop-header, not '\(v)'")
-            }
-            s.options.proxy.headersWithUnderscores = action
-        },
-        Spec(
-            name: "--http-max-request-headers-kb", value: "KiB",
+            defaultText: "reject-request"),
+        .integer(
+            "--http-max-request-headers-kb", "KiB", in: 1...1024, times: 1024, \.options.proxy.httpLimits.maxHeadBytes,
             help:
                 "HTTP/1: largest request head (request line and fields), more gets 431 (Envoy max_request_headers_kb).",
-            defaultText: "60"
-        ) { s, v in
-            s.options.proxy.httpLimits.maxHeadBytes =
-                try number(v, "--http-max-request-headers-kb", in: 1...1024) * 1024
-        },
-        Spec(
-            name: "--http-max-headers-count", value: "n",
-            help: "HTTP/1: most request header fields, more gets 431 (Envoy max_headers_count).", defaultText: "100"
-        ) { s, v in
-            s.options.proxy.httpLimits.maxHeaderCount = try number(v, "--http-max-headers-count", in: 1...10_000)
-        },
-        Spec(
-            name: "--http-max-request-target-kb", value: "KiB",
+            defaultText: "60"),
+        .integer(
+            "--http-max-headers-count", "n", in: 1...10_000, \.options.proxy.httpLimits.maxHeaderCount,
+            help: "HTTP/1: most request header fields, more gets 431 (Envoy max_headers_count).", defaultText: "100"),
+        .integer(
+            "--http-max-request-target-kb", "KiB", in: 1...1024, times: 1024, \.options.proxy.httpLimits.maxTargetBytes,
             help: "HTTP/1: longest request-target (the request line's path and query), more gets 414.",
-            defaultText: "8"
-        ) { s, v in
-            s.options.proxy.httpLimits.maxTargetBytes =
-                try number(v, "--http-max-request-target-kb", in: 1...1024) * 1024
-        },
+            defaultText: "8"),
         Spec(
             name: "--allow-localhost", value: "always|policy",
             help:
@@ -346,34 +267,22 @@ public enum AgentCommandLine {
             }
             s.options.allowLocalhost = mode
         },
-        Spec(
-            name: "--http2-max-concurrent-streams", value: "n",
+        .integer(
+            "--http2-max-concurrent-streams", "n", in: 0...UInt32.max, \.http2MaxConcurrentStreams,
             help: "HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients (Envoy max_concurrent_streams).",
-            defaultText: "100"
-        ) { s, v in
-            s.http2MaxConcurrentStreams = try number(v, "--http2-max-concurrent-streams", in: 0...UInt32.max)
-        },
-        Spec(
-            name: "--http2-max-request-headers-kb", value: "KiB",
+            defaultText: "100"),
+        .integer(
+            "--http2-max-request-headers-kb", "KiB", in: Int.min...Int.max, \.http2MaxRequestHeadersKB,
             help: "HTTP/2: largest request header list, more gets 431 on that stream (Envoy max_request_headers_kb).",
-            defaultText: "60"
-        ) { s, v in
-            s.http2MaxRequestHeadersKB = try number(v, "--http2-max-request-headers-kb", in: Int.min...Int.max)
-        },
-        Spec(
-            name: "--http2-initial-stream-window-size", value: "bytes",
-            help: "HTTP/2: per-stream receive window (Envoy initial_stream_window_size).", defaultText: "262144"
-        ) { s, v in
-            s.http2InitialStreamWindowSize = try number(v, "--http2-initial-stream-window-size", in: Int.min...Int.max)
-        },
-        Spec(
-            name: "--http2-initial-connection-window-size", value: "bytes",
+            defaultText: "60"),
+        .integer(
+            "--http2-initial-stream-window-size", "bytes", in: Int.min...Int.max, \.http2InitialStreamWindowSize,
+            help: "HTTP/2: per-stream receive window (Envoy initial_stream_window_size).", defaultText: "262144"),
+        .integer(
+            "--http2-initial-connection-window-size", "bytes", in: Int.min...Int.max,
+            \.http2InitialConnectionWindowSize,
             help: "HTTP/2: per-connection receive window (Envoy initial_connection_window_size).",
-            defaultText: "1048576"
-        ) { s, v in
-            s.http2InitialConnectionWindowSize = try number(
-                v, "--http2-initial-connection-window-size", in: Int.min...Int.max)
-        },
+            defaultText: "1048576"),
     ]
 
     private static func apply(_ spec: Spec, _ value: String, to state: inout State) throws(Failure) {
@@ -405,5 +314,84 @@ public enum AgentCommandLine {
         environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }
     ) -> String {
         Files.repositoryRoot(environment: environment)
+    }
+}
+
+// The kinds of options, so that each entry of the table says only what differs.
+extension AgentCommandLine.Spec {
+    typealias State = AgentCommandLine.State
+    typealias Failure = AgentCommandLine.Failure
+
+    /// An option whose value (none for a flag) `parse` turns into what `field` holds.
+    static func parsed<V>(
+        _ name: String, alias: String? = nil, _ value: String?, _ field: WritableKeyPath<State, V>, help: String,
+        defaultText: String? = nil, _ parse: @escaping (String) throws -> V
+    ) -> Self {
+        Self(name: name, aliases: alias.map { [$0] } ?? [], value: value, help: help, defaultText: defaultText) {
+            s, v in
+            s[keyPath: field] = try parse(v)
+        }
+    }
+
+    /// A flag: sets `field` to `on`.
+    static func flag(
+        _ name: String, alias: String? = nil, _ field: WritableKeyPath<State, Bool>, to on: Bool = true, help: String
+    ) -> Self {
+        parsed(name, alias: alias, nil, field, help: help) { _ in on }
+    }
+
+    /// A value stored as given.
+    static func text(
+        _ name: String, alias: String? = nil, _ value: String, _ field: WritableKeyPath<State, String>, help: String,
+        defaultText: String? = nil
+    ) -> Self {
+        parsed(name, alias: alias, value, field, help: help, defaultText: defaultText) { $0 }
+    }
+
+    /// A decimal integer in `range`, stored times `scale` (a unit: milliseconds to nanoseconds,
+    /// KiB to bytes).
+    static func integer<T: FixedWidthInteger>(
+        _ name: String, _ value: String, in range: ClosedRange<T>, times scale: T = 1,
+        _ field: WritableKeyPath<State, T>,
+        help: String, defaultText: String? = nil
+    ) -> Self {
+        parsed(name, value, field, help: help, defaultText: defaultText) {
+            try AgentCommandLine.number($0, name, in: range) * scale
+        }
+    }
+
+    /// A decimal integer in `range`, into an optional.
+    static func integer<T: FixedWidthInteger>(
+        _ name: String, _ value: String, in range: ClosedRange<T>, _ field: WritableKeyPath<State, T?>, help: String,
+        defaultText: String? = nil
+    ) -> Self {
+        parsed(name, value, field, help: help, defaultText: defaultText) {
+            try AgentCommandLine.number($0, name, in: range)
+        }
+    }
+
+    /// One of an enum's raw values, which `value` lists (`a|b|c`).
+    static func choice<T: RawRepresentable>(
+        _ name: String, _ value: String, _ field: WritableKeyPath<State, T>, help: String, defaultText: String? = nil
+    ) -> Self where T.RawValue == String {
+        parsed(name, value, field, help: help, defaultText: defaultText) { v in
+            guard let choice = T(rawValue: v) else {
+                var words = value.split(separator: "|").map(String.init)
+                let last = words.removeLast()
+                throw Failure(message: "\(name) must be \(words.joined(separator: ", ")) or \(last), not '\(v)'")
+            }
+            return choice
+        }
+    }
+
+    /// A comma-separated list of header names, lowercased, that excludes the list in `other`.
+    static func headerList(
+        _ name: String, alias: String, _ field: WritableKeyPath<State, [String]>,
+        excluding other: KeyPath<State, [String]>, help: String
+    ) -> Self {
+        Self(name: name, aliases: [alias], value: "h1,h2", help: help) { s, v in
+            s[keyPath: field] = try AgentCommandLine.headerList(v, name)
+            if !s[keyPath: other].isEmpty { throw Failure(message: "headers allow and deny lists exclude each other") }
+        }
     }
 }

@@ -230,9 +230,10 @@ final class NodePolicy {
         try Files.writeAtomically(stateDirectory + "/identities.json", JSON.encode(allocator.state, sortedKeys: true))
     }
 
-    /// Writes the endpoint directory `sluice observe` reads (names and identity labels) for the
-    /// policy in force.
-    func writeEndpointDirectory(nodeName: String) throws {
+    /// The endpoints as `endpoints.json` and `sluice endpoint list` show them (ID, pod, address,
+    /// identity and its labels), and the labels of their identities and of the reserved ones
+    /// (1...10).
+    func directoryEntries() -> (endpoints: [EndpointDirectory.Endpoint], identities: [UInt32: [String]]) {
         var identities: [UInt32: [String]] = [:]
         let entries = endpoints.map { e -> EndpointDirectory.Endpoint in
             let identity = snapshot.identity(ofIPv4: e.ipv4)
@@ -242,9 +243,16 @@ final class NodePolicy {
                 id: e.id, namespace: e.namespace, pod: e.podName,
                 ipv4: IPv4Address(networkOrder: e.ipv4).description, identity: identity, labels: labels)
         }
-        for reserved: UInt32 in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] where identities[reserved] == nil {
+        for reserved: UInt32 in 1...10 where identities[reserved] == nil {
             identities[reserved] = snapshot.identityLabels(reserved)
         }
+        return (entries, identities)
+    }
+
+    /// Writes the endpoint directory `sluice observe` reads (names and identity labels) for the
+    /// policy in force.
+    func writeEndpointDirectory(nodeName: String) throws {
+        let (entries, identities) = directoryEntries()
         let file = EndpointDirectory.File(
             nodeName: nodeName, endpoints: entries,
             identities: identities.keys.sorted().map {

@@ -42,8 +42,8 @@ extension Flow {
         }
     }
 
-    /// `SCTP`: ports.
-    public struct SCTP: Sendable, Equatable {
+    /// `UDP` and `SCTP`: ports (the two messages have the same fields).
+    public struct Ports: Sendable, Equatable {
         /// `source_port`.
         public var sourcePort: UInt16
         /// `destination_port`.
@@ -55,6 +55,9 @@ extension Flow {
             self.destinationPort = destinationPort
         }
     }
+
+    /// `SCTP`: ports.
+    public typealias SCTP = Ports
 
     /// `TCP`: ports and, on L3/L4 flows, the header flags (L7 flows carry ports only).
     public struct TCP: Sendable, Equatable {
@@ -74,18 +77,7 @@ extension Flow {
     }
 
     /// `UDP`: ports.
-    public struct UDP: Sendable, Equatable {
-        /// `source_port`.
-        public var sourcePort: UInt16
-        /// `destination_port`.
-        public var destinationPort: UInt16
-
-        /// Creates the block.
-        public init(sourcePort: UInt16, destinationPort: UInt16) {
-            self.sourcePort = sourcePort
-            self.destinationPort = destinationPort
-        }
-    }
+    public typealias UDP = Ports
 
     /// `TCPFlags`, stored as the TCP header's flag byte (FIN = 0x01 ... CWR = 0x80, as `SLUICE_TCP_*`).
     public struct TCPFlags: OptionSet, Sendable, Hashable {

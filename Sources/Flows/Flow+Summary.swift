@@ -1,3 +1,5 @@
+import SluiceModel
+
 extension Flow {
     /// `Summary`, computed the way Cilium's parsers fill it:
     /// - HTTP request `<proto> <METHOD> <url>`; response `<proto> <code> <ms>ms (<METHOD> <url>)`
@@ -63,27 +65,8 @@ extension Flow {
     /// Go's `%q` for the strings that occur here (names and addresses): double quotes, with `"` and `\` escaped and
     /// control bytes written as `\xNN`.
     static func goQuoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + hex2(UInt8(scalar.value))
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        ASCII.quoted(s, controlPrefix: "\\x", shortBF: false, escapeDEL: true)
     }
 
-    static func hex2(_ b: UInt8) -> String {
-        let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-        return String([digits[Int(b >> 4)], digits[Int(b & 0xF)]])
-    }
+    static func hex2(_ b: UInt8) -> String { ASCII.hex2(b) }
 }

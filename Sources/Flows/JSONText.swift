@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// A minimal writer of one JSON object on one line, with members in the order they are added (protojson order
 /// is the proto declaration order, so callers add fields in that order). Strings are escaped as RFC 8259 requires.
 struct JSONText {
@@ -47,25 +49,5 @@ struct JSONText {
     var finished: String { text + "}" }
 
     /// `value` as a JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`... or `\u00XX`.
-    static func quoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00" + Flow.hex2(UInt8(scalar.value))
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ value: String) -> String { ASCII.quoted(value) }
 }

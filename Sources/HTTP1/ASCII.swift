@@ -31,17 +31,7 @@ extension ASCII {
     static func equalsIgnoringCase(
         _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString
     ) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard range.count == count, range.lowerBound >= 0, range.upperBound <= bytes.count else {
-            return false
-        }
-        let start = literal.utf8Start
-        var i = 0
-        while i < count {
-            if lower(bytes[range.lowerBound &+ i]) != lower(start[i]) { return false }
-            i &+= 1
-        }
-        return true
+        matches(bytes, range, literal, fold: lower)
     }
 }
 
@@ -49,6 +39,14 @@ extension ASCII {
     /// Whether `bytes[range]` equals `literal` exactly (case-sensitive); false for a range outside `bytes`.
     @inline(__always)
     static func equals(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        matches(bytes, range, literal) { $0 }
+    }
+
+    /// Whether `bytes[range]` and `literal` are equal byte by byte after `fold`.
+    @inline(__always)
+    private static func matches(
+        _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString, fold: (UInt8) -> UInt8
+    ) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard range.count == count, range.lowerBound >= 0, range.upperBound <= bytes.count else {
             return false
@@ -56,7 +54,7 @@ extension ASCII {
         let start = literal.utf8Start
         var i = 0
         while i < count {
-            if bytes[range.lowerBound &+ i] != start[i] { return false }
+            if fold(bytes[range.lowerBound &+ i]) != fold(start[i]) { return false }
             i &+= 1
         }
         return true

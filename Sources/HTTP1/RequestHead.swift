@@ -53,18 +53,11 @@ public struct RequestHead: Equatable, Sendable {
 
     /// Resets every field, keeping the capacity of `headers`.
     mutating func reset() {
-        method = 0..<0
-        target = 0..<0
-        versionMinor = 1
-        headers.removeAll(keepingCapacity: true)
-        headLength = 0
-        framing = .none
-        keepAlive = false
-        host = nil
-        contentLengthRepeated = false
-        expectContinue = false
-        upgradeH2C = false
-        upgrade = nil
+        var kept: [HeaderField] = []
+        swap(&kept, &headers)
+        kept.removeAll(keepingCapacity: true)
+        self = RequestHead()
+        headers = kept
     }
 }
 

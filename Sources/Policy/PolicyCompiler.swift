@@ -20,6 +20,15 @@ struct PolicyCompiler {
         /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
         var policyRef: UInt32
 
+        /// The verdict of this rule's policy (its name and `ref` in the flow record).
+        func verdict(
+            allowed: Bool, _ reason: Verdict.Reason, headerActions: [HTTPHeaderAction] = []
+        ) -> Verdict {
+            Verdict(
+                allowed: allowed, reason: reason, policyName: policyName, policyRef: policyRef,
+                headerActions: headerActions)
+        }
+
         func covers(port: UInt16, proto: UInt8) -> Bool {
             low <= port && port <= high && protocols.contains(proto)
         }
@@ -154,24 +163,14 @@ struct PolicyCompiler {
                     l4Verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
         }
         for entry in covering {
-            let allow = Verdict(
-                allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
-                policyRef: entry.policyRef)
+            let allow = entry.verdict(allowed: true, .l4OnlyAllow)
             if entry.isDeny {
-                denies.append(
-                    (
-                        entry.peers,
-                        Verdict(
-                            allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
-                            policyRef: entry.policyRef)
-                    ))
+                denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
             } else if case .http(let rules) = entry.rules {
                 let pairs = rules.map { rule in
                     (
                         rule: rule,
-                        verdict: Verdict(
-                            allowed: true, reason: .ruleMatched, policyName: entry.policyName,
-                            policyRef: entry.policyRef, headerActions: rule.headerActions)
+                        verdict: entry.verdict(allowed: true, .ruleMatched, headerActions: rule.headerActions)
                     )
                 }
                 compiled.append(.init(peers: entry.peers, rules: pairs, l4Verdict: allow))
@@ -188,27 +187,17 @@ struct PolicyCompiler {
         var compiled: [DNSPortPolicy.Entry] = []
         for entry in covering {
             if entry.isDeny {
-                denies.append(
-                    (
-                        entry.peers,
-                        Verdict(
-                            allowed: false, reason: .deniedByPolicy, policyName: entry.policyName,
-                            policyRef: entry.policyRef)
-                    ))
+                denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
             } else if case .dns(let selectors) = entry.rules {
                 compiled.append(
                     .init(
                         peers: entry.peers, patterns: selectors.map(\.pattern),
-                        verdict: Verdict(
-                            allowed: true, reason: .ruleMatched, policyName: entry.policyName,
-                            policyRef: entry.policyRef)))
+                        verdict: entry.verdict(allowed: true, .ruleMatched)))
             } else {
                 compiled.append(
                     .init(
                         peers: entry.peers, patterns: nil,
-                        verdict: Verdict(
-                            allowed: true, reason: .l4OnlyAllow, policyName: entry.policyName,
-                            policyRef: entry.policyRef)))
+                        verdict: entry.verdict(allowed: true, .l4OnlyAllow)))
             }
         }
         return DNSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// `sluice policy get -o json|yaml`: a stored policy document back as JSON or YAML text, the way
 /// kubectl prints objects (YAML 1.2 core schema for plain scalars: `true`, `80` and `null` are a
 /// bool, a number and null; quoted scalars stay strings).
@@ -116,24 +118,5 @@ extension PolicyNode {
         pairs.first(where: { text($0.key) == key }).flatMap { text($0.value) }
     }
 
-    private static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    private static func quoted(_ s: String) -> String { ASCII.quoted(s, shortBF: false) }
 }

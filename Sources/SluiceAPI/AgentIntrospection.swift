@@ -1,14 +1,14 @@
+import Flows
+
 /// What `sluice status`, `sluice endpoint list` and `sluice identity list` show: the agent's state in
 /// one JSON answer to the control operation `.introspect` (read-only; the CLI formats it).
 public struct AgentIntrospection: Codable, Sendable, Equatable {
+    /// An endpoint as `sluice endpoint list` shows it: the entry of `endpoints.json`
+    /// (`EndpointDirectory.Endpoint`: ID, pod, address, identity and its labels, sorted) and what
+    /// the agent adds. Its fields read as the entry's (`e.pod`, `e.labels`).
+    @dynamicMemberLookup
     public struct Endpoint: Codable, Sendable, Equatable {
-        public var id: UInt32
-        public var namespace: String
-        public var pod: String
-        public var identity: UInt32
-        /// The identity's labels, sorted (`k8s:app=x`).
-        public var labels: [String]
-        public var ipv4: String
+        public var endpoint: EndpointDirectory.Endpoint
         /// cilium-dbg's enforcement words: `Enabled` when a policy selects the endpoint in that
         /// direction (unmatched traffic is dropped), `Disabled` otherwise.
         public var ingressEnforcement: String
@@ -17,30 +17,22 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
         public var attached: Bool
 
         public init(
-            id: UInt32, namespace: String, pod: String, identity: UInt32, labels: [String], ipv4: String,
-            ingressEnforcement: String, egressEnforcement: String, attached: Bool
+            _ endpoint: EndpointDirectory.Endpoint, ingressEnforcement: String, egressEnforcement: String,
+            attached: Bool
         ) {
-            self.id = id
-            self.namespace = namespace
-            self.pod = pod
-            self.identity = identity
-            self.labels = labels
-            self.ipv4 = ipv4
+            self.endpoint = endpoint
             self.ingressEnforcement = ingressEnforcement
             self.egressEnforcement = egressEnforcement
             self.attached = attached
         }
-    }
 
-    public struct Identity: Codable, Sendable, Equatable {
-        public var identity: UInt32
-        public var labels: [String]
-
-        public init(identity: UInt32, labels: [String]) {
-            self.identity = identity
-            self.labels = labels
+        public subscript<T>(dynamicMember field: KeyPath<EndpointDirectory.Endpoint, T>) -> T {
+            endpoint[keyPath: field]
         }
     }
+
+    /// An identity and its labels, sorted: the entry of `endpoints.json`.
+    public typealias Identity = EndpointDirectory.Identity
 
     public var version: String
     public var uptimeSeconds: UInt64

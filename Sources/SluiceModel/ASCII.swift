@@ -57,3 +57,39 @@ extension StringProtocol {
         return self[first...last]
     }
 }
+
+extension ASCII {
+    /// `text` in double quotes: `"` and `\` escaped, `\n` `\r` `\t` (and, with `shortBF`, `\b` `\f`)
+    /// as such, every other control character (and, with `escapeDEL`, DEL) as `controlPrefix` and
+    /// two lower-case hex digits. Shared by Flows and Policy: JSON (`\u00`, the default: flow JSON), a
+    /// policy's JSON text (no short forms), Go's `%q` of Hubble's DNS summaries (`\x`, DEL escaped).
+    public static func quoted(
+        _ text: String, controlPrefix: String = "\\u00", shortBF: Bool = true, escapeDEL: Bool = false
+    ) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}" where shortBF: out += "\\b"
+            case "\u{0C}" where shortBF: out += "\\f"
+            default:
+                if scalar.value < 0x20 || (escapeDEL && scalar.value == 0x7F) {
+                    out += controlPrefix + hex2(UInt8(scalar.value))
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// `byte` as two lower-case hex digits.
+    public static func hex2(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+}

@@ -86,10 +86,7 @@ extension Demo {
             say("-- step \(index + 1): \(step.title)")
             for file in step.files {
                 let path = root + "/proxy-config/examples/blog/" + file
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                let applied = try ControlClient.send(
-                    try ControlRequest.apply(file: path, yamlText: text),
-                    path: Paths.controlSocket)
+                let applied = try apply(path)
                 say("   sluice apply -f blog/\(file): " + applied.message.replacingOccurrences(of: "\n", with: ", "))
                 guard applied.ok else { throw ExitCode(1) }
             }

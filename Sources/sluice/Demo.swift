@@ -54,10 +54,7 @@ struct Demo: ParsableCommand {
         for e in state.endpoints { say("   pod \(e.namespace)/\(e.pod) \(e.ipv4)") }
 
         say("-- sluice apply -f \(policy)")
-        let text = try String(contentsOfFile: policy, encoding: .utf8)
-        let applied = try ControlClient.send(
-            try ControlRequest.apply(file: policy, yamlText: text),
-            path: Paths.controlSocket)
+        let applied = try apply(policy)
         say("   " + applied.message.replacingOccurrences(of: "\n", with: "\n   "))
         guard applied.ok else { throw ExitCode(1) }
 
@@ -98,6 +95,12 @@ struct Demo: ParsableCommand {
         let observe = try Observe.parse(["-t", "l7", "--last", "6"])
         try observe.run()
         return failures
+    }
+
+    /// `sluice apply -f path`: the agent's answer.
+    func apply(_ path: String) throws -> ControlResponse {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try ControlClient.send(try ControlRequest.apply(file: path, yamlText: text), path: Paths.controlSocket)
     }
 
     func say(_ s: String) {

@@ -10,17 +10,10 @@ struct SandboxCommand: ParsableCommand {
         abstract: "A Kubernetes-like node on this machine: pods as network namespaces, real servers, the Sluice agent.",
         subcommands: [Up.self, Down.self, Exec.self, Status.self, StopAgent.self, StartAgent.self])
 
-    struct Up: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Build the node from a topology file and start the agent in the background.")
-        @Argument(help: "Topology YAML (namespaces, pods with labels and servers).")
-        var file: String
+    /// The agent options `up` and `start-agent` both pass on.
+    struct AgentArguments: ParsableArguments {
         @Option(help: "Agent worker threads (default: one per core).")
         var workers: Int?
-        @Option(help: "Pin agent worker i to CPU (N + i) mod cores.")
-        var pinCpu: Int?
-        @Flag(help: "Start the agent without flow recording (benchmarks only).")
-        var noFlows = false
         @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
         var policyDenyResponse: String?
         @Option(
@@ -29,14 +22,31 @@ struct SandboxCommand: ParsableCommand {
         )
         var agentArg: [String] = []
 
+        /// The agent's arguments: these options, then `extra`, then the passed-through ones.
+        func arguments(_ extra: [String] = []) -> [String] {
+            var out: [String] = []
+            if let workers { out += ["--workers", String(workers)] }
+            if let policyDenyResponse { out += ["--policy-deny-response", policyDenyResponse] }
+            return out + extra + agentArg
+        }
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the node from a topology file and start the agent in the background.")
+        @Argument(help: "Topology YAML (namespaces, pods with labels and servers).")
+        var file: String
+        @OptionGroup var agent: AgentArguments
+        @Option(help: "Pin agent worker i to CPU (N + i) mod cores.")
+        var pinCpu: Int?
+        @Flag(help: "Start the agent without flow recording (benchmarks only).")
+        var noFlows = false
+
         func run() throws {
             var extra: [String] = []
-            if let policyDenyResponse { extra += ["--policy-deny-response", policyDenyResponse] }
-            if let workers { extra += ["--workers", String(workers)] }
             if let pinCpu { extra += ["--pin-cpu", String(pinCpu)] }
             if noFlows { extra.append("--no-flows") }
-            extra += agentArg
-            let state = try SandboxLifecycle.up(topologyPath: file, agentArguments: extra)
+            let state = try SandboxLifecycle.up(topologyPath: file, agentArguments: agent.arguments(extra))
             print(
                 "sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)"
             )
@@ -90,21 +100,9 @@ struct SandboxCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "start-agent",
             abstract: "Start the agent again for the running sandbox (it restores its policies and state).")
-        @Option(help: "Agent worker threads (default: one per core).")
-        var workers: Int?
-        @Option(help: "The agent's answer to egress policy denies: none or icmp (see `sluice agent --help`).")
-        var policyDenyResponse: String?
-        @Option(
-            help:
-                "Any other `sluice agent` option, passed as it is (repeatable): --agent-arg=--http2-max-concurrent-streams=10"
-        )
-        var agentArg: [String] = []
+        @OptionGroup var agent: AgentArguments
         func run() throws {
-            var extra: [String] = []
-            if let workers { extra += ["--workers", String(workers)] }
-            if let policyDenyResponse { extra += ["--policy-deny-response", policyDenyResponse] }
-            extra += agentArg
-            try SandboxLifecycle.startAgent(arguments: extra)
+            try SandboxLifecycle.startAgent(arguments: agent.arguments())
         }
     }
 

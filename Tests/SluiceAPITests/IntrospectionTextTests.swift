@@ -12,12 +12,15 @@ final class IntrospectionTextTests: XCTestCase {
         version: "0.15.0", uptimeSeconds: 3723, nodeName: "sluice-node", datapathAttached: true,
         endpoints: [
             .init(
-                id: 1001, namespace: "default", pod: "client", identity: 30001,
-                labels: ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=default"], ipv4: "10.200.0.11",
+                .init(
+                    id: 1001, namespace: "default", pod: "client", ipv4: "10.200.0.11", identity: 30001,
+                    labels: ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=default"]),
                 ingressEnforcement: "Disabled", egressEnforcement: "Disabled", attached: true),
             .init(
-                id: 1002, namespace: "backend", pod: "backend", identity: 30002, labels: ["k8s:app=backend"],
-                ipv4: "10.200.0.12", ingressEnforcement: "Enabled", egressEnforcement: "Disabled", attached: false),
+                .init(
+                    id: 1002, namespace: "backend", pod: "backend", ipv4: "10.200.0.12", identity: 30002,
+                    labels: ["k8s:app=backend"]),
+                ingressEnforcement: "Enabled", egressEnforcement: "Disabled", attached: false),
         ],
         identities: [
             .init(identity: 2, labels: ["reserved:world"]), .init(identity: 30002, labels: ["k8s:app=backend"]),

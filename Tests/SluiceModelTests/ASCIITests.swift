@@ -24,4 +24,15 @@ final class ASCIITests: XCTestCase {
         XCTAssertEqual("   ".trimmingSpaces, "")
         XCTAssertEqual("\t x \t".trimmingSpaces, "x")
     }
+
+    func testQuotedEscapesForJSONPolicyTextAndGo() {
+        let text = "a\"b\\c\n\r\t\u{08}\u{0C}\u{01}\u{7F}é"
+        XCTAssertEqual(ASCII.quoted(text), "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\u{7F}é\"")
+        XCTAssertEqual(ASCII.quoted(text, shortBF: false), "\"a\\\"b\\\\c\\n\\r\\t\\u0008\\u000c\\u0001\u{7F}é\"")
+        XCTAssertEqual(
+            ASCII.quoted(text, controlPrefix: "\\x", shortBF: false, escapeDEL: true),
+            "\"a\\\"b\\\\c\\n\\r\\t\\x08\\x0c\\x01\\x7fé\"")
+        XCTAssertEqual(ASCII.hex2(0xAB), "ab")
+        XCTAssertEqual(ASCII.hex2(0x05), "05")
+    }
 }
