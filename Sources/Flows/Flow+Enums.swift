@@ -4,7 +4,7 @@ import SluiceModel
 /// (`bpf/include/sluice_flow.h`) stores; `name` is the protobuf enum name protojson and the printers use.
 extension Flow {
     /// `Verdict`.
-    public enum Verdict: UInt8, Sendable, CaseIterable {
+    public enum Verdict: UInt8, Sendable, CaseIterable, ProtoEnum {
         case unknown = 0
         case forwarded = 1
         case dropped = 2
@@ -14,80 +14,45 @@ extension Flow {
         case traced = 6
         case translated = 7
 
-        /// The protobuf name (`FORWARDED`, `VERDICT_UNKNOWN`...).
-        public var name: String {
-            switch self {
-            case .unknown: "VERDICT_UNKNOWN"
-            case .forwarded: "FORWARDED"
-            case .dropped: "DROPPED"
-            case .error: "ERROR"
-            case .audit: "AUDIT"
-            case .redirected: "REDIRECTED"
-            case .traced: "TRACED"
-            case .translated: "TRANSLATED"
-            }
-        }
-
-        /// The verdict with protobuf name `name` (exact, as Go's `Verdict_value`), or nil.
-        public init?(name: String) {
-            guard let v = Self.allCases.first(where: { $0.name == name }) else { return nil }
-            self = v
-        }
+        /// The protobuf names, in raw-value order.
+        public static let protoNames = [
+            "VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT", "REDIRECTED", "TRACED", "TRANSLATED",
+        ]
     }
 
     /// `FlowType`.
-    public enum FlowType: UInt8, Sendable, CaseIterable {
+    public enum FlowType: UInt8, Sendable, CaseIterable, ProtoEnum {
         case unknown = 0
         case l3L4 = 1
         case l7 = 2
         case sock = 3
 
-        /// The protobuf name (`L3_L4`, `L7`...).
-        public var name: String {
-            switch self {
-            case .unknown: "UNKNOWN_TYPE"
-            case .l3L4: "L3_L4"
-            case .l7: "L7"
-            case .sock: "SOCK"
-            }
-        }
+        /// The protobuf names, in raw-value order.
+        public static let protoNames = ["UNKNOWN_TYPE", "L3_L4", "L7", "SOCK"]
     }
 
     /// `TrafficDirection`: SluiceModel's, with its one mapping to the C enum and to Hubble's names.
     public typealias TrafficDirection = SluiceModel.TrafficDirection
 
     /// `L7FlowType`.
-    public enum L7FlowType: UInt8, Sendable, CaseIterable {
+    public enum L7FlowType: UInt8, Sendable, CaseIterable, ProtoEnum {
         case unknown = 0
         case request = 1
         case response = 2
         case sample = 3
 
-        /// The protobuf name (`REQUEST`, `RESPONSE`...).
-        public var name: String {
-            switch self {
-            case .unknown: "UNKNOWN_L7_TYPE"
-            case .request: "REQUEST"
-            case .response: "RESPONSE"
-            case .sample: "SAMPLE"
-            }
-        }
+        /// The protobuf names, in raw-value order.
+        public static let protoNames = ["UNKNOWN_L7_TYPE", "REQUEST", "RESPONSE", "SAMPLE"]
     }
 
     /// `IPVersion`.
-    public enum IPVersion: UInt8, Sendable, CaseIterable {
+    public enum IPVersion: UInt8, Sendable, CaseIterable, ProtoEnum {
         case notUsed = 0
         case ipv4 = 1
         case ipv6 = 2
 
-        /// The protobuf name (`IPv4`, `IPv6`, `IP_NOT_USED`).
-        public var name: String {
-            switch self {
-            case .notUsed: "IP_NOT_USED"
-            case .ipv4: "IPv4"
-            case .ipv6: "IPv6"
-            }
-        }
+        /// The protobuf names, in raw-value order.
+        public static let protoNames = ["IP_NOT_USED", "IPv4", "IPv6"]
     }
 
     /// The application protocol the proxy saw, as stored in the record's `l7_proto`
@@ -108,5 +73,24 @@ extension Flow {
             case .none, .dns: ""
             }
         }
+    }
+}
+
+/// A flow.proto enum whose raw values are 0, 1, 2, ...: its protobuf names are one list, the one of
+/// raw value n at index n, instead of a switch per enum.
+public protocol ProtoEnum: RawRepresentable, CaseIterable where RawValue == UInt8 {
+    static var protoNames: [String] { get }
+}
+
+extension ProtoEnum {
+    /// The protobuf name (`FORWARDED`, `L3_L4`...), as protojson and the printers write it.
+    public var name: String { Self.protoNames[Int(rawValue)] }
+
+    /// The case with protobuf name `name` (exact, as Go's `<Enum>_value`), or nil.
+    public init?(name: String) {
+        guard let index = Self.protoNames.firstIndex(of: name), let value = Self(rawValue: UInt8(index)) else {
+            return nil
+        }
+        self = value
     }
 }

@@ -2,7 +2,7 @@
 /// (observer.proto `GetFlowsResponse.lost_events`).
 public struct LostEvent: Sendable, Equatable {
     /// flow.proto `LostEventSource`.
-    public enum Source: UInt8, Sendable, CaseIterable {
+    public enum Source: UInt8, Sendable, CaseIterable, ProtoEnum {
         case unknown = 0
         /// Lost in the kernel's perf ring before the agent read them.
         case perfEventRingBuffer = 1
@@ -12,15 +12,10 @@ public struct LostEvent: Sendable, Equatable {
         /// writers never wait and never fail for a full ring).
         case hubbleRingBuffer = 3
 
-        /// The protobuf name.
-        public var name: String {
-            switch self {
-            case .unknown: "UNKNOWN_LOST_EVENT_SOURCE"
-            case .perfEventRingBuffer: "PERF_EVENT_RING_BUFFER"
-            case .observerEventsQueue: "OBSERVER_EVENTS_QUEUE"
-            case .hubbleRingBuffer: "HUBBLE_RING_BUFFER"
-            }
-        }
+        /// The protobuf names, in raw-value order.
+        public static let protoNames = [
+            "UNKNOWN_LOST_EVENT_SOURCE", "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER",
+        ]
     }
 
     public var source: Source
