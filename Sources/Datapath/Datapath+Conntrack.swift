@@ -107,7 +107,7 @@ extension Datapath {
         let map = try dumpMap(
             try tcObject.mapFD(named: "sluice_ct"), "sluice_ct", key: sluice_tuple(),
             value: sluice_ct_entry())
-        func ip(_ v: UInt32) -> String { "\(v & 0xFF).\(v >> 8 & 0xFF).\(v >> 16 & 0xFF).\(v >> 24)" }
+        func ip(_ v: UInt32) -> String { IPv4Address(networkOrder: v).description }
         let names: [(UInt32, String)] = [
             (UInt32(SLUICE_CT_SEEN_BY_FROM_POD), "from-pod"), (UInt32(SLUICE_CT_SEEN_BY_TO_POD), "to-pod"),
             (UInt32(SLUICE_CT_CLOSED), "closed"), (UInt32(SLUICE_CT_FQDN), "fqdn"),
