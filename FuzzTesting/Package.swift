@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
         .target(name: "SluiceJSON"),
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
-        .target(name: "HTTP2", dependencies: ["CNghttp2"]),
+        .target(name: "HTTP2", dependencies: ["CNghttp2", "SluiceModel"]),
         .target(name: "TLSClientHello"),
 
         .executableTarget(name: "FuzzHTTP1Request", dependencies: ["HTTP1", "CFuzzDriver"]),
@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(name: "FuzzDNS", dependencies: ["DNS", "CFuzzDriver"]),
         .executableTarget(name: "FuzzPolicyYAML", dependencies: ["Policy", "PolicyYAML", "CFuzzDriver"]),
         .executableTarget(name: "FuzzJSON", dependencies: ["SluiceJSON", "Policy", "CFuzzDriver"]),
-        .executableTarget(name: "FuzzHTTP2", dependencies: ["HTTP2", "CFuzzDriver"]),
+        .executableTarget(name: "FuzzHTTP2", dependencies: ["HTTP2", "SluiceModel", "CFuzzDriver"]),
         .executableTarget(name: "FuzzTLSClientHello", dependencies: ["TLSClientHello", "CFuzzDriver"]),
     ],
     swiftLanguageModes: [.v5],

@@ -1,5 +1,6 @@
 import CFuzzDriver
 import HTTP2
+import SluiceModel
 
 /// libFuzzer entry: arbitrary bytes as what a client sends to the proxy's server-side HTTP/2
 /// session (nghttp2 under the proxy's callbacks and flood guard), fed in two pieces split at
@@ -9,8 +10,7 @@ import HTTP2
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP2(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    var now: UInt64 = 0
-    guard let session = try? HTTP2Session(role: .server, clock: { now += 1_000_000; return now }) else { return 0 }
+    guard let session = try? HTTP2Session(role: .server, clock: SteppingClock()) else { return 0 }
     defer { session.close() }
     let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let split = min(Int(data[0]) * 4, bytes.count)
@@ -32,6 +32,19 @@ public func fuzzHTTP2(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     _ = session.guardian.violation
     return 0
+}
+
+/// The fuzz run's time: 1 ms later at every reading, so the flood guard's one-second windows turn
+/// over within one input.
+final class SteppingClock: Clock, @unchecked Sendable {
+    private var now: UInt64 = 0
+
+    func nowNs() -> UInt64 {
+        now += 1_000_000
+        return now
+    }
+
+    var movesByItself: Bool { true }
 }
 
 /// The executable's entry (see CFuzzDriver.h): libFuzzer's driver with this target's callback.
