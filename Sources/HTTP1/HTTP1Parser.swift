@@ -64,11 +64,7 @@ public enum HTTP1Parser {
     ) throws(ParseError) -> Bool {
         guard let lineEnd = try requestLine(scanner, into: &head, limits: limits) else { return false }
         var facts = HeaderFacts()
-        guard
-            let headEnd = try scanner.fields(
-                from: lineEnd, maxHeaderCount: limits.maxHeaderCount, headers: &head.headers, facts: &facts
-            )
-        else { return false }
+        guard let headEnd = try scanner.fields(after: lineEnd, limits, &head.headers, &facts) else { return false }
 
         let minor = head.versionMinor
         // RFC 9112 section 3.2: a server MUST respond 400 to an HTTP/1.1 request without Host.
@@ -138,11 +134,7 @@ public enum HTTP1Parser {
     ) throws(ParseError) -> Bool {
         guard let lineEnd = try statusLine(scanner, into: &head) else { return false }
         var facts = HeaderFacts()
-        guard
-            let headEnd = try scanner.fields(
-                from: lineEnd, maxHeaderCount: limits.maxHeaderCount, headers: &head.headers, facts: &facts
-            )
-        else { return false }
+        guard let headEnd = try scanner.fields(after: lineEnd, limits, &head.headers, &facts) else { return false }
 
         let minor = head.versionMinor
         head.headLength = headEnd

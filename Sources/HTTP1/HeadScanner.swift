@@ -56,6 +56,15 @@ struct HeadScanner {
         return c &- 0x30
     }
 
+    /// The field lines after the start line ending at `lineEnd`, at most `limits.maxHeaderCount`
+    /// (`fields(from:maxHeaderCount:headers:facts:)`): the end of the head, or nil for more bytes.
+    @inline(__always)
+    func fields(
+        after lineEnd: Int, _ limits: Limits, _ headers: inout [HeaderField], _ facts: inout HeaderFacts
+    ) throws(ParseError) -> Int? {
+        try fields(from: lineEnd, maxHeaderCount: limits.maxHeaderCount, headers: &headers, facts: &facts)
+    }
+
     /// Parses field lines from `start` through the empty line that ends the head (RFC 9112 section 5)
     /// and returns the head length. Appends each field to `headers` and feeds it to `facts`.
     ///
