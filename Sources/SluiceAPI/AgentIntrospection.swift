@@ -26,6 +26,27 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
             self.attached = attached
         }
 
+        private enum CodingKeys: String, CodingKey {
+            case ingressEnforcement, egressEnforcement, attached
+        }
+
+        /// One flat JSON object (the entry's keys and these), as `sluice endpoint list -o json` prints it.
+        public init(from decoder: any Decoder) throws {
+            endpoint = try EndpointDirectory.Endpoint(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            ingressEnforcement = try c.decode(String.self, forKey: .ingressEnforcement)
+            egressEnforcement = try c.decode(String.self, forKey: .egressEnforcement)
+            attached = try c.decode(Bool.self, forKey: .attached)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            try endpoint.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(ingressEnforcement, forKey: .ingressEnforcement)
+            try c.encode(egressEnforcement, forKey: .egressEnforcement)
+            try c.encode(attached, forKey: .attached)
+        }
+
         public subscript<T>(dynamicMember field: KeyPath<EndpointDirectory.Endpoint, T>) -> T {
             endpoint[keyPath: field]
         }

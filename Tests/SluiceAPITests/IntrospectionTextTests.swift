@@ -1,4 +1,5 @@
 import Flows
+import Foundation
 import SluiceAPI
 import SluiceJSON
 import SluiceModel
@@ -113,5 +114,20 @@ extension IntrospectionTextTests {
                 "TCP 10.244.0.5:43210 -> 10.244.0.6:80 age=12s flags=from-pod,closed",
                 "UDP 10.244.0.5:5353 -> 10.96.0.10:53 age=8s flags=none",
             ])
+    }
+
+    func testAnEndpointIsOneFlatJSONObject() throws {
+        // `sluice endpoint list -o json` prints these objects: the entry's keys and the agent's, side by side.
+        let bytes = try JSON.encode(info.endpoints[0], sortedKeys: true)
+        let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        XCTAssertEqual(
+            Set(object?.keys.map { $0 } ?? []),
+            [
+                "id", "namespace", "pod", "ipv4", "identity", "labels", "ingressEnforcement", "egressEnforcement",
+                "attached",
+            ])
+        XCTAssertEqual(object?["pod"] as? String, "client")
+        XCTAssertEqual(object?["attached"] as? Bool, true)
+        XCTAssertEqual(try JSON.decode(AgentIntrospection.Endpoint.self, from: bytes), info.endpoints[0])
     }
 }
