@@ -20,4 +20,17 @@ final class FlowUUIDTests: XCTestCase {
         XCTAssertEqual(Array(one)[14], "8")
         XCTAssertTrue("89ab".contains(Array(one)[19]))
     }
+
+    func testUUIDIsStableAndVersion8() {
+        let a = FlowUUID.make(seed: "boot-1/42", seq: 1000)
+        XCTAssertEqual(a, FlowUUID.make(seed: "boot-1/42", seq: 1000), "same record, same uuid")
+        XCTAssertNotEqual(a, FlowUUID.make(seed: "boot-1/42", seq: 1001))
+        XCTAssertNotEqual(a, FlowUUID.make(seed: "boot-2/42", seq: 1000))
+        let parts = a.split(separator: "-").map(\.count)
+        XCTAssertEqual(parts, [8, 4, 4, 4, 12])
+        let chars = Array(a)
+        XCTAssertEqual(chars[14], "8", "version 8")
+        XCTAssertTrue("89ab".contains(chars[19]), "RFC 9562 variant")
+        XCTAssertTrue(a.hasSuffix("3e8"), "the sequence number is in the last bytes")
+    }
 }
