@@ -104,6 +104,7 @@ let package = Package(
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
+        .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),
     ],

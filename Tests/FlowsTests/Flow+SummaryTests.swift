@@ -40,21 +40,4 @@ final class FlowSummaryTests: XCTestCase {
         XCTAssertEqual(Flow(l4: .udp(Flow.UDP(sourcePort: 1, destinationPort: 2))).summary, "UDP")
         XCTAssertEqual(Flow(l4: .tcp(Flow.TCP(sourcePort: 1, destinationPort: 2))).summary, "TCP Flags: ")
     }
-
-    func testDropReasonNamesAndTexts() {
-        XCTAssertEqual(DropReason(rawValue: 133).name, "POLICY_DENIED")
-        XCTAssertEqual(DropReason(rawValue: 181).name, "POLICY_DENY")
-        XCTAssertEqual(DropReason(rawValue: 178).name, "SOCKET_LOOKUP_FAILED")
-        XCTAssertEqual(DropReason(rawValue: 180).name, "PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL")
-        XCTAssertEqual(DropReason(rawValue: 162).name, "REACHED_EDT_RATE_LIMITING_DROP_HORIZON")
-        XCTAssertEqual(DropReason(rawValue: 189).name, "AUTH_REQUIRED")
-        XCTAssertEqual(DropReason(rawValue: 198).name, "DROP_RATE_LIMITED")
-        XCTAssertEqual(DropReason(rawValue: 0).name, "DROP_REASON_UNKNOWN")
-        XCTAssertNil(DropReason(rawValue: 159).name)
-        XCTAssertNil(DropReason(rawValue: 250).name)
-        XCTAssertEqual(DropReason(name: "POLICY_DENY"), .policyDeny)
-        XCTAssertEqual(DropReason.policyDenied.text, "Policy denied")
-        XCTAssertEqual(DropReason.policyDeny.text, "Policy denied by denylist")
-        XCTAssertEqual(DropReason(rawValue: 250).text, "250")
-    }
 }

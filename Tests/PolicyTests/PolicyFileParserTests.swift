@@ -72,34 +72,4 @@ final class PolicyFileParserTests: XCTestCase {
             listing.contains("endpointSelector: {k8s:app=api, k8s:io.kubernetes.pod.namespace=backend}"), listing)
         XCTAssertTrue(listing.contains("endpointSelector: {k8s:io.kubernetes.pod.namespace=frontend}"), listing)
     }
-
-    func testCanonicalListing() throws {
-        let repository = PolicyRepository()
-        try repository.apply(yamlText: try Fixtures.example("tutorial/backend-http-rules.yaml"), fileName: "t.yaml")
-        try repository.apply(yamlText: try Fixtures.example("tutorial/allow-from-frontend.yaml"), fileName: "k.yaml")
-        XCTAssertEqual(
-            repository.listing(),
-            """
-            kind: CiliumNetworkPolicy
-            name: backend-http-rules
-            namespace: backend
-            rules:
-            - endpointSelector: {any:app=backend, k8s:io.kubernetes.pod.namespace=backend}
-              defaultDeny: {ingress: true, egress: false}
-              ingress:
-              - endpoints: [{k8s:io.kubernetes.pod.namespace=frontend}]
-                ports: [80/TCP] http: [{method: GET, path: /get}, {method: GET, path: /anything/.*}]
-            ---
-            kind: NetworkPolicy
-            name: allow-from-frontend
-            namespace: backend
-            rules:
-            - endpointSelector: {k8s:io.kubernetes.pod.namespace=backend}
-              defaultDeny: {ingress: true, egress: false}
-              ingress:
-              - endpoints: [{k8s:io.cilium.k8s.namespace.labels.name=frontend, k8s:io.cilium.k8s.policy.cluster=default}]
-                ports: [80/TCP]
-
-            """)
-    }
 }

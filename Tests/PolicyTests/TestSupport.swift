@@ -45,3 +45,33 @@ extension PolicySnapshot {
     /// The identity of the endpoint with ID `id` (Fixtures address 10.0.0.id).
     func endpointIdentity(_ id: UInt8) -> UInt32 { identity(ofIPv4: Fixtures.ip(id)) }
 }
+
+/// The error `PolicyRepository.apply` gives for `yaml` (file "policy.yaml"), nil when it loads.
+func policyLoadError(_ yaml: String) -> LoadError? {
+    do {
+        try PolicyRepository().apply(yamlText: yaml, fileName: "policy.yaml")
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// A CiliumNetworkPolicy in namespace backend with one toPorts entry: `ports` and `rules` are
+/// YAML lines indented for their place.
+func cnpWithOneToPorts(ports: String, rules: String, direction: String = "ingress") -> String {
+    """
+    apiVersion: cilium.io/v2
+    kind: CiliumNetworkPolicy
+    metadata:
+      name: p
+      namespace: backend
+    spec:
+      endpointSelector: {}
+      \(direction):
+      - toPorts:
+        - ports:
+    \(ports)
+          rules:
+    \(rules)
+    """
+}

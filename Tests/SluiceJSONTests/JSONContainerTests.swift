@@ -196,23 +196,4 @@ final class JSONContainerTests: XCTestCase {
             XCTAssertEqual(error.message, "top-level Nothing did not encode any values")
         }
     }
-
-    func testJSONErrorDescriptionAndEquality() {
-        func error(decoding text: String) -> JSONError? {
-            do {
-                _ = try JSON.decode(Int.self, from: text)
-                return nil
-            } catch {
-                return error
-            }
-        }
-        let x = error(decoding: "x")
-        XCTAssertEqual(x.map { "\($0)" }, "line 1 column 1: expected a value, found 'x'")
-        XCTAssertNotNil(x)
-        XCTAssertEqual(x, error(decoding: "x"), "the same failure twice is the same error")
-        XCTAssertNotEqual(x, error(decoding: "y"), "another character")
-        XCTAssertNotEqual(x, error(decoding: " x"), "another column")
-        XCTAssertNotEqual(x, error(decoding: "\"x\""), "another reason")
-        XCTAssertNil(error(decoding: "1"))
-    }
 }

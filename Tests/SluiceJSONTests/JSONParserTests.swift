@@ -187,36 +187,6 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(try JSON.encode(try JSON.decode(JSONNest.self, from: deepest)), Array(deepest.utf8))
     }
 
-    func testSerializeRoundTrip() throws {
-        let text = #"{"a":[1,-2.5e+3,true,null,"x\ny"],"b":{},"c":[],"d":"é/😀"}"#
-        let value = try parse(text)
-        XCTAssertEqual(String(decoding: value.serialized(), as: UTF8.self), text)
-        XCTAssertEqual(try JSONValue.parse(value.serialized(pretty: true)), value)
-    }
-
-    func testSerializedSortedAndPretty() {
-        let value = JSONValue.object([
-            ("b", .array([.number("1"), .object([])])), ("a", .object([("y", .null), ("x", .string("s"))])),
-        ])
-        XCTAssertEqual(
-            String(decoding: value.serialized(sortedKeys: true), as: UTF8.self),
-            #"{"a":{"x":"s","y":null},"b":[1,{}]}"#)
-        XCTAssertEqual(
-            String(decoding: value.serialized(pretty: true), as: UTF8.self),
-            """
-            {
-              "b": [
-                1,
-                {}
-              ],
-              "a": {
-                "y": null,
-                "x": "s"
-              }
-            }
-            """)
-    }
-
     /// Mutations of a valid document, each judged against an independent parser: Foundation's
     /// JSONSerialization must accept exactly what ours accepts, and read the same value. Every
     /// outcome must be reached often, or the mutations exercised little.

@@ -4,7 +4,7 @@ import XCTest
 @testable import Proxy
 
 /// recvmmsg and sendmmsg of the DNS proxy on real loopback sockets.
-final class DNSSocketBatchTests: XCTestCase {
+final class DNSSocketTests: XCTestCase {
     private let loopback = UInt32(0x7F00_0001).bigEndian
 
     func testOutboxSendsRunsPerSocketInOrderAndCountsFailures() throws {

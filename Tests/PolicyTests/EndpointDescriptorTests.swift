@@ -1,0 +1,32 @@
+import SluiceModel
+import XCTest
+
+@testable import Policy
+
+final class EndpointDescriptorTests: XCTestCase {
+    func testIdentityLabelsAreCiliumsSorted() {
+        let endpoint = EndpointDescriptor(
+            id: 1, namespace: "prod", podName: "web-1", podLabels: ["app": "web", "tier": "front"],
+            namespaceLabels: ["team": "a"], ipv4: 0, serviceAccount: "")
+        XCTAssertEqual(
+            endpoint.identityLabels.map(\.description),
+            [
+                "k8s:app=web",
+                "k8s:io.cilium.k8s.namespace.labels.team=a",
+                "k8s:io.cilium.k8s.policy.cluster=default",
+                "k8s:io.cilium.k8s.policy.serviceaccount=default",
+                "k8s:io.kubernetes.pod.namespace=prod",
+                "k8s:tier=front",
+            ])
+        let named = EndpointDescriptor(id: 2, namespace: "a", podName: "b", ipv4: 0, serviceAccount: "robot")
+        XCTAssertTrue(named.identityLabels.contains(.k8s(Label.serviceAccountKey, "robot")))
+    }
+
+    func testNamedPortIsCaseInsensitive() {
+        let endpoint = EndpointDescriptor(
+            id: 1, namespace: "a", podName: "b", ipv4: 0, namedPorts: ["HTTP-Alt": 8080, "dns": 53])
+        XCTAssertEqual(endpoint.namedPort("http-alt"), 8080)
+        XCTAssertEqual(endpoint.namedPort("DNS"), 53)
+        XCTAssertNil(endpoint.namedPort("http"))
+    }
+}
