@@ -113,19 +113,27 @@ final class DNSForwarder: EventHandler, TimerTarget {
         if closeNow && socket.retired && socket.inFlight <= 0 { closeSocket(socket) }
     }
 
-    /// Sends `bytes` (rewritten in place with a fresh ID) for `query`. False when it cannot be
-    /// sent (too many in flight, socket error): the caller answers SERVFAIL.
-    func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Bool {
-        guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return false }
+    /// What became of a query handed to `forward`.
+    enum Forwarded: Equatable {
+        case sent
+        /// Not sent: too many in flight, or no upstream socket.
+        case refused
+        /// The send failed: the upstream side and its errno.
+        case failed(PeerClose)
+    }
+
+    /// Sends `bytes` (rewritten in place with a fresh ID) for `query`. When it is not sent the
+    /// caller answers SERVFAIL (with the send's failure in the flow record).
+    func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Forwarded {
+        guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return .refused }
         let id = worker.random.id { pending[$0] != nil }
         DNSWire.setID(id, in: bytes)
         let upstream = worker.upstream(for: query)
         let index = worker.random.below(pool.count)
         let socket = pool[index]
         let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
-        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark) == 0 else {
-            return false
-        }
+        let errno = DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark)
+        guard errno == 0 else { return .failed(PeerClose(side: .upstream, errno: errno)) }
         socket.sent += 1
         socket.inFlight += 1
         if socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(index) }
@@ -134,7 +142,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         order.append((id, deadline))
         if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
         arm(deadline)
-        return true
+        return .sent
     }
 
     /// Deadlines kept beyond twice the queries in flight before the answered ones are dropped.
