@@ -48,7 +48,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// (ID, deadline) in send order = deadline order (constant timeout).
     private var order: [(id: UInt16, deadline: UInt64)] = []
     private var orderStart = 0
-    private var timerArmedAt: UInt64 = 0
+    private var wakeup = EarliestDeadline()
     private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
     /// Every open upstream socket by its event tag, retired ones included.
     private var sockets: [UInt32: Upstream] = [:]
@@ -205,7 +205,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     // MARK: timeouts
 
     func timerFired(now: UInt64) {
-        timerArmedAt = 0
+        wakeup.fired()
         while orderStart < order.count {
             let (id, deadline) = order[orderStart]
             if deadline > now {
@@ -226,10 +226,5 @@ final class DNSForwarder: EventHandler, TimerTarget {
         }
     }
 
-    private func arm(_ at: UInt64) {
-        if timerArmedAt == 0 || at < timerArmedAt {
-            timerArmedAt = at
-            worker.ctx.loop.schedule(at: at, self)
-        }
-    }
+    private func arm(_ at: UInt64) { wakeup.arm(at, on: worker.ctx.loop, for: self) }
 }

@@ -35,7 +35,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     private var toServer: [UInt8] = []
     private var pending: [UInt16: (query: DNSQuery, deadline: UInt64)] = [:]
     private var lastActivity: UInt64 = 0
-    private var timerArmedAt: UInt64 = 0
+    private var wakeup = EarliestDeadline()
     private var clientClosed = false
     /// The client's write failed: answers for it are lost, their flows say why.
     private var clientFailure: PeerClose?
@@ -293,7 +293,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     // MARK: timers and close
 
     func timerFired(now: UInt64) {
-        timerArmedAt = 0
+        wakeup.fired()
         guard !closed else { return }
         var next = lastActivity + worker.config.tcpIdleTimeoutNs
         for (id, entry) in pending {
@@ -309,12 +309,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         if paused { readClient() }
     }
 
-    private func arm(_ at: UInt64) {
-        if timerArmedAt == 0 || at < timerArmedAt {
-            timerArmedAt = at
-            worker.ctx.loop.schedule(at: at, self)
-        }
-    }
+    private func arm(_ at: UInt64) { wakeup.arm(at, on: worker.ctx.loop, for: self) }
 
     /// The client finished sending and every answer went out (or nothing is left to wait for).
     private func finishIfDone() {
