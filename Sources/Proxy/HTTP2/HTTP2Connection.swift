@@ -256,13 +256,9 @@ final class HTTP2Connection: EventHandler {
             progress = true
         }
         guard client.writable, !output.isEmpty else { return progress }
-        switch HTTP2Output.write(output, to: &client) {
-        case .progress: return true
-        case .blocked: return progress
-        case .closed(let failure):
-            clientFailed(failure)
-            return progress
-        }
+        let step = HTTP2Output.write(output, to: &client)
+        if case .closed(let failure) = step { clientFailed(failure) }
+        return HTTP2Output.wrote(step) || progress
     }
 
     // MARK: close

@@ -26,4 +26,10 @@ enum HTTP2Output {
         if case .progress(let n) = step { output.consume(n) }
         return step
     }
+
+    /// Whether a write step moved bytes.
+    static func wrote(_ step: IOStep) -> Bool {
+        if case .progress = step { return true }
+        return false
+    }
 }

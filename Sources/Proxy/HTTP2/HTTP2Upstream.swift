@@ -135,13 +135,12 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         let events = session.takeEvents()
         if !events.isEmpty { owner.upstreamEvents(self, events) }
         guard connected, peer.writable, !output.isEmpty else { return progress }
-        switch HTTP2Output.write(output, to: &peer) {
-        case .progress: return true
-        case .blocked: return progress
-        case .closed(let failure):
+        let step = HTTP2Output.write(output, to: &peer)
+        if case .closed(let failure) = step {
             fail(failure)
             return true
         }
+        return HTTP2Output.wrote(step) || progress
     }
 
     /// No more streams go on this connection (GOAWAY from the server).
