@@ -52,16 +52,22 @@ public final class HTTPPortPolicy: @unchecked Sendable {
             return denies[i].verdict
         }
         if hasHeaderActions { return decideRunningEveryRule(peerIdentity: peerIdentity, request: request) }
-        var selected = -1
-        for e in entries.indices where entries[e].peers.contains(peerIdentity) {
-            guard let rules = entries[e].rules else { return entries[e].l4Verdict }
-            if selected < 0 { selected = e }
-            for r in rules.indices where rules[r].rule.matches(request) {
-                return rules[r].verdict
+        // Through buffer pointers: an element is read in place (an Array subscript or a for-in
+        // loop copies the whole entry or (rule, verdict) tuple, a retain and release per field).
+        return entries.withUnsafeBufferPointer { entries -> Verdict in
+            var selected = -1
+            for e in entries.indices where entries[e].peers.contains(peerIdentity) {
+                guard entries[e].rules != nil else { return entries[e].l4Verdict }
+                if selected < 0 { selected = e }
+                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Int in
+                    for r in rules.indices where rules[r].rule.matches(request) { return r }
+                    return -1
+                }
+                if found >= 0 { return entries[e].rules![found].verdict }
             }
+            if selected >= 0 { return entries[selected].noMatch }
+            return defaultDeny ? .peerNotAllowed : .notEnforced
         }
-        if selected >= 0 { return entries[selected].noMatch }
-        return defaultDeny ? .peerNotAllowed : .notEnforced
     }
 
     /// `decide` when some rule has header actions: all matching rules run, their actions collected.

@@ -2,8 +2,7 @@
 """Sandbox server kind `http-static`: a tiny threaded HTTP/1.1 server.
 
 Answers every method and path with 200 and a short text body naming the pod
-(``--name``), so a client can tell which pod it reached. The request's ``X-``
-fields come back in ``X-Sluice-Request-Headers`` (``name=value;...``). Keep-alive works:
+(``--name``), so a client can tell which pod it reached. Keep-alive works:
 responses carry Content-Length and the connection stays open unless the client
 asks to close it. Request bodies are read (by Content-Length) and discarded.
 
@@ -30,11 +29,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Sluice-Pod", self.pod_name)
-        # The request's X- fields as received, so a scenario can see what the proxy forwarded
-        # (headerMatches ADD/DELETE/REPLACE); absent when the request has none.
-        seen = ["%s=%s" % (k.lower(), v) for k, v in self.headers.items() if k.lower().startswith("x-")]
-        if seen:
-            self.send_header("X-Sluice-Request-Headers", ";".join(seen))
         self.end_headers()
         if with_body:
             self.wfile.write(body)
