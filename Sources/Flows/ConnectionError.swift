@@ -1,7 +1,8 @@
 extension Flow {
-    /// How a proxied exchange ended when a peer's connection failed (Sluice's own field: Hubble's
-    /// HTTP record has none, so it shows in `Summary`): the side whose read or write failed and
-    /// its errno, 0 when that peer closed (EOF) before the exchange was complete.
+    /// How a proxied exchange (an HTTP request or a DNS query) ended when a peer's connection
+    /// failed (Sluice's own field: Hubble's HTTP and DNS records have none, so it shows in
+    /// `Summary`): the side whose read, write or send failed and its errno, 0 when that peer
+    /// closed (EOF) before the exchange was complete.
     public struct ConnectionError: Sendable, Equatable {
         /// Which peer of the proxy's two connections failed.
         public enum Side: UInt8, Sendable {
@@ -17,7 +18,7 @@ extension Flow {
             self.errno = errno
         }
 
-        /// `upstream ECONNRESET`, `downstream EOF`, `upstream errno 71` for a number without a name here.
+        /// `upstream ECONNRESET`, `downstream EOF`, `upstream errno 5` for a number without a name here.
         public var text: String {
             let who = side == .downstream ? "downstream" : "upstream"
             return who + " " + (Self.names[errno] ?? "errno \(errno)")
@@ -25,7 +26,8 @@ extension Flow {
 
         /// The errnos a socket read, write or connect ends with (Linux numbers).
         private static let names: [UInt16: String] = [
-            0: "EOF", 32: "EPIPE", 101: "ENETUNREACH", 103: "ECONNABORTED", 104: "ECONNRESET",
+            0: "EOF", 12: "ENOMEM", 32: "EPIPE", 71: "EPROTO", 101: "ENETUNREACH", 103: "ECONNABORTED",
+            104: "ECONNRESET", 105: "ENOBUFS",
             110: "ETIMEDOUT", 111: "ECONNREFUSED", 112: "EHOSTDOWN", 113: "EHOSTUNREACH",
         ]
     }

@@ -187,6 +187,9 @@ extension Flow {
         var dns = DNS(query: text(of: d.query, count: Int(d.query_len)))
         if d.qtype != 0 { dns.qtypes = [DNS.typeName(d.qtype)] }
         guard type == .response else { return dns }
+        dns.connectionError = ConnectionError.Side(rawValue: d.error_side).map {
+            ConnectionError(side: $0, errno: d.error_errno)
+        }
         dns.ttl = d.ttl
         dns.rcode = UInt32(d.rcode)
         let count = min(Int(d.n_ips), Int(SLUICE_DNS_IPS_MAX))

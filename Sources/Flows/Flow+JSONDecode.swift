@@ -85,6 +85,7 @@ extension Flow {
                         headers.append(HTTP.Header(key: string(item, "key") ?? "", value: string(item, "value") ?? ""))
                     }
                 }
+                f.l7Verdict = L7Verdict.take(from: &headers)
                 layer.record = .http(
                     HTTP(
                         code: UInt32(truncatingIfNeeded: number(h, "code")), method: string(h, "method") ?? "",

@@ -1,8 +1,12 @@
 /// What the proxy's L7 decision adds to a request flow beyond Hubble's fields: why the side decided
-/// as it did and which `headerMatches` mismatch actions the matching rule asks for. Hubble's flow
-/// has no field for either (Cilium writes missing and rejected headers to the proxy's access log
-/// only, cilium-semantics.md 1.6), so `sluice observe -o json` stays Hubble's shape and does not
-/// print them; the policy that decided is in `*_allowed_by` / `*_denied_by`. Stored in the record's
+/// as it did and which `headerMatches` mismatch actions fired. Hubble's flow has no field for
+/// either (Cilium writes missing and rejected headers to the proxy's access log only,
+/// cilium-semantics.md 1.6), so `sluice observe -o json` carries them as two entries of
+/// `l7.http.headers` under names no request can send (`L7Verdict.reasonKey`,
+/// `headerActionsKey`: a leading `:` is no HTTP/1 field name, and an unknown pseudo-header makes an
+/// HTTP/2 request malformed): the line stays valid `flow.proto` for any protojson reader, and
+/// Sluice's JSON reader turns them back into `l7Verdict` (docs/architecture.md, "Flow records").
+/// The policy that decided is in `*_allowed_by` / `*_denied_by`. Stored in the record's
 /// `sluice_flow_http.reason` and `header_actions` bytes.
 extension Flow {
     /// The L7 verdict detail of one request flow.
@@ -16,6 +20,41 @@ extension Flow {
         public init(reason: L7Reason, headerActions: HeaderActions = []) {
             self.reason = reason
             self.headerActions = headerActions
+        }
+
+        /// The `l7.http.headers` key of the reason in `-o json`.
+        public static let reasonKey = ":sluice-reason"
+        /// The `l7.http.headers` key of the fired header actions (`LOG,ADD`), when any.
+        public static let headerActionsKey = ":sluice-header-actions"
+
+        /// The detail as `l7.http.headers` entries, sorted by key like the real ones.
+        public var headers: [HTTP.Header] {
+            var out: [HTTP.Header] = []
+            if !headerActions.isEmpty {
+                out.append(HTTP.Header(key: Self.headerActionsKey, value: headerActions.description))
+            }
+            out.append(HTTP.Header(key: Self.reasonKey, value: reason.description))
+            return out
+        }
+
+        /// Takes the detail's entries out of `headers` (what `headers` put there); nil when there
+        /// is no known reason among them.
+        public static func take(from headers: inout [HTTP.Header]) -> L7Verdict? {
+            var reason: L7Reason?
+            var actions: HeaderActions = []
+            headers.removeAll { header in
+                switch header.key {
+                case reasonKey:
+                    reason = L7Reason.allCases.first { $0.description == header.value }
+                    return true
+                case headerActionsKey:
+                    actions = HeaderActions(text: header.value)
+                    return true
+                default:
+                    return false
+                }
+            }
+            return reason.map { L7Verdict(reason: $0, headerActions: actions) }
         }
     }
 
@@ -73,6 +112,19 @@ extension Flow {
         public static let delete = HeaderActions(rawValue: 4)
         /// REPLACE: set the header to the expected value.
         public static let replace = HeaderActions(rawValue: 8)
+
+        /// The actions `description` names (unknown names are ignored).
+        public init(text: String) {
+            var bits: HeaderActions = []
+            for name in text.split(separator: ",") {
+                for (action, known) in Self.names where known == name { bits.insert(action) }
+            }
+            self = bits
+        }
+
+        private static let names: [(HeaderActions, String)] = [
+            (.log, "LOG"), (.add, "ADD"), (.delete, "DELETE"), (.replace, "REPLACE"),
+        ]
 
         /// `LOG,ADD,DELETE,REPLACE` (the set ones, in that order), or empty.
         public var description: String {

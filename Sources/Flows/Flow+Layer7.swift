@@ -109,12 +109,15 @@ extension Flow {
         public var qtypes: [String]
         /// `rrtypes`: answer record types by name.
         public var rrtypes: [String]
+        /// A SERVFAIL the proxy made up because a connection or send failed (not a Hubble field;
+        /// see `Summary`).
+        public var connectionError: ConnectionError?
 
         /// Creates the record.
         public init(
             query: String = "", ips: [String] = [], ttl: UInt32 = 0, cnames: [String] = [],
             observationSource: String = "proxy", rcode: UInt32 = 0, qtypes: [String] = [],
-            rrtypes: [String] = []
+            rrtypes: [String] = [], connectionError: ConnectionError? = nil
         ) {
             self.query = query
             self.ips = ips
@@ -124,6 +127,7 @@ extension Flow {
             self.rcode = rcode
             self.qtypes = qtypes
             self.rrtypes = rrtypes
+            self.connectionError = connectionError
         }
 
         /// The name miekg/dns gives an RR type (`TypeToString`), or `TYPE<n>` as its `Type.String()` does.

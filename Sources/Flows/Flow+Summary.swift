@@ -59,7 +59,9 @@ extension Flow {
             }
         }
         let source = dns.observationSource == "proxy" ? "Proxy" : "Query"
-        return "DNS Answer \(answer) TTL: \(dns.ttl) (\(source) \(dns.query) \(qtypes))"
+        let summary = "DNS Answer \(answer) TTL: \(dns.ttl) (\(source) \(dns.query) \(qtypes))"
+        guard let error = dns.connectionError else { return summary }
+        return summary + " " + error.text
     }
 
     /// Go's `%q` for the strings that occur here (names and addresses): double quotes, with `"` and `\` escaped and

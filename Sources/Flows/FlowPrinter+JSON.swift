@@ -43,7 +43,7 @@ extension FlowPrinter {
         if !f.destinationNames.isEmpty {
             o.raw("destination_names", "[" + f.destinationNames.map(JSONText.quoted).joined(separator: ",") + "]")
         }
-        if let l7 = f.l7 { o.object("l7") { layer7(&$0, l7) } }
+        if let l7 = f.l7 { o.object("l7") { layer7(&$0, l7, verdict: f.l7Verdict) } }
         if f.eventType.type != 0 || f.eventType.subType != 0 {
             o.object("event_type") { e in
                 e.number("type", f.eventType.type)
@@ -119,7 +119,9 @@ extension FlowPrinter {
         o.string("pod_name", e.podName)
     }
 
-    private static func layer7(_ o: inout JSONText, _ l7: Flow.Layer7) {
+    /// `verdict`: the request flow's L7 verdict detail, written as two `headers` entries
+    /// (`Flow.L7Verdict.headers`).
+    private static func layer7(_ o: inout JSONText, _ l7: Flow.Layer7, verdict: Flow.L7Verdict?) {
         if l7.type != .unknown { o.raw("type", JSONText.quoted(l7.type.name)) }
         o.int64("latency_ns", l7.latencyNs)
         switch l7.record {
@@ -140,8 +142,9 @@ extension FlowPrinter {
                 h.string("method", http.method)
                 h.string("url", http.url)
                 h.string("protocol", http.protocol)
-                if !http.headers.isEmpty {
-                    let headers = http.headers.map { header -> String in
+                let all = (verdict?.headers ?? []) + http.headers
+                if !all.isEmpty {
+                    let headers = all.map { header -> String in
                         var item = JSONText()
                         item.string("key", header.key)
                         item.string("value", header.value)

@@ -78,6 +78,17 @@ public enum FlowRecordWriter {
         }
     }
 
+    /// Marks a DNS response record (after `writeDNS`) as ended by a failed connection or send:
+    /// the peer's side (1 downstream, 2 upstream) and the errno, 0 for an EOF.
+    public static func setDNSConnectionError(_ p: UnsafeMutablePointer<sluice_flow>, side: UInt8, errno: Int32) {
+        withUnsafeMutablePointer(to: &p.pointee.l7) { union in
+            union.withMemoryRebound(to: sluice_flow_dns.self, capacity: 1) { dns in
+                dns.pointee.error_side = side
+                dns.pointee.error_errno = UInt16(truncatingIfNeeded: errno)
+            }
+        }
+    }
+
     /// Writes a DNS request or response flow (`observation_source` "proxy"): query name (cut at
     /// `SLUICE_DNS_QUERY_MAX`), first question type, and on responses rcode, TTL and answer types.
     /// Add answer addresses afterwards with `appendDNSAddress`. `policyID` as in `writeHTTP`.

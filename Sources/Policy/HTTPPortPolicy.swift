@@ -29,22 +29,66 @@ public final class HTTPPortPolicy: @unchecked Sendable {
         self.denies = denies
         self.entries = entries.filter { $0.rules == nil } + entries.filter { $0.rules != nil }
         self.defaultDeny = defaultDeny
+        hasHeaderActions = entries.contains { entry in
+            entry.rules?.contains { !$0.rule.headerActions.isEmpty } ?? false
+        }
     }
 
+    /// Some rule carries `headerMatches` with a mismatch action: every rule is run, as
+    /// cilium/proxy does (`have_header_matches_`), so that every matching rule's actions apply.
+    let hasHeaderActions: Bool
+
     /// Decides one request from `peerIdentity` (the source identity on ingress, the destination
-    /// identity on egress). Does not allocate. A request no rule matched is denied in the name of
-    /// the first policy (by kind, namespace, name) whose rules select the peer.
+    /// identity on egress). A request no rule matched is denied in the name of the first policy
+    /// (by kind, namespace, name) whose rules select the peer.
+    ///
+    /// Without header actions the first match decides and nothing is copied or allocated (the
+    /// loops index the stored arrays instead of copying each entry and rule). With them, like
+    /// cilium/proxy, every entry selecting the peer and every rule matching the request is run:
+    /// the first match still names the verdict, and the verdict carries the mismatch actions of
+    /// all matching rules, in rule order.
     public func decide<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Verdict {
-        for deny in denies where deny.peers.contains(peerIdentity) {
-            return deny.verdict
+        for i in denies.indices where denies[i].peers.contains(peerIdentity) {
+            return denies[i].verdict
         }
+        if hasHeaderActions { return decideRunningEveryRule(peerIdentity: peerIdentity, request: request) }
+        // Through buffer pointers: an element is read in place (an Array subscript or a for-in
+        // loop copies the whole entry or (rule, verdict) tuple, a retain and release per field).
+        return entries.withUnsafeBufferPointer { entries -> Verdict in
+            var selected = -1
+            for e in entries.indices where entries[e].peers.contains(peerIdentity) {
+                guard entries[e].rules != nil else { return entries[e].l4Verdict }
+                if selected < 0 { selected = e }
+                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Int in
+                    for r in rules.indices where rules[r].rule.matches(request) { return r }
+                    return -1
+                }
+                if found >= 0 { return entries[e].rules![found].verdict }
+            }
+            if selected >= 0 { return entries[selected].noMatch }
+            return defaultDeny ? .peerNotAllowed : .notEnforced
+        }
+    }
+
+    /// `decide` when some rule has header actions: all matching rules run, their actions collected.
+    private func decideRunningEveryRule<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Verdict {
+        var first: Verdict?
+        var actions: [HTTPHeaderAction] = []
         var selected: Entry?
         for entry in entries where entry.peers.contains(peerIdentity) {
-            guard let rules = entry.rules else { return entry.l4Verdict }
+            guard let rules = entry.rules else {
+                if first == nil { first = entry.l4Verdict }
+                continue
+            }
             if selected == nil { selected = entry }
             for candidate in rules where candidate.rule.matches(request) {
-                return candidate.verdict
+                if first == nil { first = candidate.verdict }
+                actions += candidate.rule.headerActions
             }
+        }
+        if var first {
+            first.headerActions = actions
+            return first
         }
         if let selected { return selected.noMatch }
         return defaultDeny ? .peerNotAllowed : .notEnforced

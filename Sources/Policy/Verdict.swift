@@ -38,8 +38,9 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     public var policyName: String?
     /// `PolicyKey.ref` of that policy (what L7 flow records carry); 0 when no policy decided.
     public var policyRef: UInt32
-    /// `headerMatches` entries with a mismatch action of the rule that matched; the proxy applies
-    /// each one whose header does not match (LOG, ADD, DELETE, REPLACE). Usually empty.
+    /// `headerMatches` entries with a mismatch action of every rule that matched, in rule order
+    /// (cilium/proxy runs all rules when any has them); the proxy applies each one whose header
+    /// does not match (LOG, ADD, DELETE, REPLACE). Usually empty.
     public var headerActions: [HTTPHeaderAction]
 
     /// Creates a verdict.

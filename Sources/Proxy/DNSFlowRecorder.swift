@@ -35,8 +35,12 @@ struct DNSFlowRecorder {
     }
 
     /// The response flow for the answer relayed to the client (`verdict` ERROR for a SERVFAIL the
-    /// proxy made up).
-    func response(_ query: DNSQuery, summary: AnswerSummary?, rcode: RCode, verdict: Flow.Verdict, now: UInt64) {
+    /// proxy made up). `failure`: the peer whose failed connection or send this answer reports
+    /// (side and errno, into the record).
+    func response(
+        _ query: DNSQuery, summary: AnswerSummary?, rcode: RCode, verdict: Flow.Verdict, now: UInt64,
+        failure: PeerClose? = nil
+    ) {
         guard let flows else { return }
         var c = common(query, verdict: verdict, timeNs: now).swapped()
         c.isReply = true
@@ -57,6 +61,9 @@ struct DNSFlowRecorder {
                 FlowRecordWriter.writeDNS(
                     rec, common: c, l7Type: .response, query: name, qtype: query.qtype,
                     rcode: rcode.rawValue, ttl: ttl, rrtypes: types, latencyNs: latency)
+                if let failure {
+                    FlowRecordWriter.setDNSConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)
+                }
                 for ip in ips {
                     switch ip {
                     case .v4(let v4):

@@ -48,7 +48,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// (ID, deadline) in send order = deadline order (constant timeout).
     private var order: [(id: UInt16, deadline: UInt64)] = []
     private var orderStart = 0
-    private var timerArmedAt: UInt64 = 0
+    private var wakeup = EarliestDeadline()
     private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
     /// Every open upstream socket by its event tag, retired ones included.
     private var sockets: [UInt32: Upstream] = [:]
@@ -113,19 +113,27 @@ final class DNSForwarder: EventHandler, TimerTarget {
         if closeNow && socket.retired && socket.inFlight <= 0 { closeSocket(socket) }
     }
 
-    /// Sends `bytes` (rewritten in place with a fresh ID) for `query`. False when it cannot be
-    /// sent (too many in flight, socket error): the caller answers SERVFAIL.
-    func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Bool {
-        guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return false }
+    /// What became of a query handed to `forward`.
+    enum Forwarded: Equatable {
+        case sent
+        /// Not sent: too many in flight, or no upstream socket.
+        case refused
+        /// The send failed: the upstream side and its errno.
+        case failed(PeerClose)
+    }
+
+    /// Sends `bytes` (rewritten in place with a fresh ID) for `query`. When it is not sent the
+    /// caller answers SERVFAIL (with the send's failure in the flow record).
+    func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Forwarded {
+        guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return .refused }
         let id = worker.random.id { pending[$0] != nil }
         DNSWire.setID(id, in: bytes)
         let upstream = worker.upstream(for: query)
         let index = worker.random.below(pool.count)
         let socket = pool[index]
         let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
-        guard DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark) == 0 else {
-            return false
-        }
+        let errno = DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark)
+        guard errno == 0 else { return .failed(PeerClose(side: .upstream, errno: errno)) }
         socket.sent += 1
         socket.inFlight += 1
         if socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(index) }
@@ -134,7 +142,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         order.append((id, deadline))
         if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
         arm(deadline)
-        return true
+        return .sent
     }
 
     /// Deadlines kept beyond twice the queries in flight before the answered ones are dropped.
@@ -197,7 +205,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     // MARK: timeouts
 
     func timerFired(now: UInt64) {
-        timerArmedAt = 0
+        wakeup.fired()
         while orderStart < order.count {
             let (id, deadline) = order[orderStart]
             if deadline > now {
@@ -218,10 +226,5 @@ final class DNSForwarder: EventHandler, TimerTarget {
         }
     }
 
-    private func arm(_ at: UInt64) {
-        if timerArmedAt == 0 || at < timerArmedAt {
-            timerArmedAt = at
-            worker.ctx.loop.schedule(at: at, self)
-        }
-    }
+    private func arm(_ at: UInt64) { wakeup.arm(at, on: worker.ctx.loop, for: self) }
 }

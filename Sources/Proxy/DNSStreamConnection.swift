@@ -35,8 +35,10 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     private var toServer: [UInt8] = []
     private var pending: [UInt16: (query: DNSQuery, deadline: UInt64)] = [:]
     private var lastActivity: UInt64 = 0
-    private var timerArmedAt: UInt64 = 0
+    private var wakeup = EarliestDeadline()
     private var clientClosed = false
+    /// The client's write failed: answers for it are lost, their flows say why.
+    private var clientFailure: PeerClose?
     private(set) var closed = false
     /// Reading the client's queries stopped (`mustPause`); resumed by the next event.
     private var paused = false
@@ -76,14 +78,15 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     func handleEvents(_ events: UInt32, tag: UInt32) {
         guard !closed else { return }
         if tag == Tag.downstream {
-            flush(downFD, &toClient)
+            _ = flushClient()
             readClient()
         } else {
             if !upConnected {
-                guard Socket.pendingError(upFD) == 0 else { return upstreamFailed() }
+                let error = Socket.pendingError(upFD)
+                guard error == 0 else { return upstreamFailed(PeerClose(side: .upstream, errno: error)) }
                 upConnected = true
             }
-            flush(upFD, &toServer)
+            flushServer()
             readServer()
             if paused { readClient() }
         }
@@ -142,10 +145,14 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             reject: worker.config.rejectResponseCode, now: worker.ctx.loop.now)
         if case .drop = decision { clientClosed = true }
         guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
-        guard pending.count < worker.config.maxPendingPerWorker, connectUpstreamIfNeeded(),
+        guard pending.count < worker.config.maxPendingPerWorker,
             let framed = DNSTCPFramer.frame(UnsafeRawBufferPointer(bytes))
         else {
             return worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
+        }
+        if let failure = connectUpstreamIfNeeded() {
+            return worker.serverFailure(
+                for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self, failure: failure)
         }
         let id = worker.random.id { pending[$0] != nil }
         toServer.append(contentsOf: framed)
@@ -154,13 +161,15 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
         pending[id] = (query, deadline)
         arm(deadline)
-        if upConnected { flush(upFD, &toServer) }
+        if upConnected { flushServer() }
     }
 
     // MARK: server side
 
-    private func connectUpstreamIfNeeded() -> Bool {
-        if upFD >= 0 { return true }
+    /// Opens the upstream connection unless it is open; the failure (side and errno) when it
+    /// cannot be started.
+    private func connectUpstreamIfNeeded() -> PeerClose? {
+        if upFD >= 0 { return nil }
         let upstream = worker.config.upstreamOverride ?? server
         do {
             upFD = try Socket.connectTCP(
@@ -170,11 +179,11 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         } catch {
             if upFD >= 0 { Socket.close(upFD) }
             upFD = -1
-            return false
+            return PeerClose(side: .upstream, errno: error.errno)
         }
         upConnected = false
         upFramer = DNSTCPFramer(maxMessageSize: worker.config.tcpMaxMessageSize)
-        return true
+        return nil
     }
 
     private func readServer() {
@@ -185,8 +194,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
                 takeServerMessages()
             case .blocked:
                 return
-            case .closed:
-                return upstreamFailed()
+            case .closed(let failure):
+                return upstreamFailed(failure)
             }
         }
     }
@@ -197,7 +206,8 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             do {
                 next = try upFramer.nextMessage()
             } catch {
-                return upstreamFailed()
+                // The server's framing is broken: the stream cannot be read on.
+                return upstreamFailed(PeerClose(side: .upstream, errno: EPROTO))
             }
             guard var message = next else { return }
             guard let id = message.withUnsafeBytes({ DNSWire.id(of: $0) }), let entry = pending[id] else {
@@ -214,12 +224,13 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         }
     }
 
-    /// The upstream refused, reset or closed: SERVFAIL for every query still in flight.
-    private func upstreamFailed() {
+    /// The upstream refused, reset or closed (`failure`: its side and errno): SERVFAIL for every
+    /// query still in flight, each response flow carrying the failure.
+    private func upstreamFailed(_ failure: PeerClose) {
         let failed = pending.values.map(\.query)
         pending.removeAll()
         closeUpstream()
-        for query in failed { worker.serverFailure(for: query, via: self) }
+        for query in failed { worker.serverFailure(for: query, via: self, failure: failure) }
         finishIfDone()
     }
 
@@ -235,39 +246,54 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     // MARK: DNSAnswerSink
 
-    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
-        guard !closed, let framed = DNSTCPFramer.frame(bytes) else { return false }
+    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> PeerClose? {
+        if let failure = clientFailure { return failure }
+        guard !closed else { return PeerClose(side: .downstream, errno: 0) }
+        guard let framed = DNSTCPFramer.frame(bytes) else { return PeerClose(side: .downstream, errno: EMSGSIZE) }
         let limit = worker.config.tcpMaxBufferedBytes + worker.config.tcpMaxMessageSize + 2
-        if toClient.count + framed.count > limit { flush(downFD, &toClient) }
+        if toClient.count + framed.count > limit, let failure = flushClient() { return failure }
         guard toClient.count + framed.count <= limit else {
             // The client pipelines and does not read: it loses the connection, not our memory.
             worker.counters.tcpOverflowCloses += 1
             close()
-            return false
+            return PeerClose(side: .downstream, errno: ENOBUFS)
         }
         toClient.append(contentsOf: framed)
-        flush(downFD, &toClient)
-        return true
+        return flushClient()
     }
 
-    /// Writes as much of `out` as the socket takes.
-    private func flush(_ fd: Int32, _ out: inout [UInt8]) {
-        guard fd >= 0, !out.isEmpty else { return }
-        let result = out.withUnsafeBytes { Socket.writeStep(fd, $0, side: fd == downFD ? .downstream : .upstream) }
-        switch result {
-        case .progress(let n):
-            out.removeFirst(n)
-        case .blocked:
-            break
-        case .closed:
-            out.removeAll()
+    /// Writes as much of the answers as the client takes; its failure (kept: later answers
+    /// cannot reach it either) when the write failed.
+    private func flushClient() -> PeerClose? {
+        if case .closed(let failure) = Self.flush(downFD, &toClient, side: .downstream) {
+            clientFailure = failure
+            clientClosed = true
         }
+        return clientFailure
+    }
+
+    /// Writes as much of the queries as the server takes; a failed write fails the upstream.
+    private func flushServer() {
+        if case .closed(let failure) = Self.flush(upFD, &toServer, side: .upstream) { upstreamFailed(failure) }
+    }
+
+    /// One write step of `out` (`.progress` also when nothing was to be written); a closed
+    /// peer's bytes are dropped.
+    private static func flush(_ fd: Int32, _ out: inout [UInt8], side: PeerSide) -> IOStep {
+        guard fd >= 0, !out.isEmpty else { return .progress(0) }
+        let step = out.withUnsafeBytes { Socket.writeStep(fd, $0, side: side) }
+        switch step {
+        case .progress(let n): out.removeFirst(n)
+        case .blocked: break
+        case .closed: out.removeAll()
+        }
+        return step
     }
 
     // MARK: timers and close
 
     func timerFired(now: UInt64) {
-        timerArmedAt = 0
+        wakeup.fired()
         guard !closed else { return }
         var next = lastActivity + worker.config.tcpIdleTimeoutNs
         for (id, entry) in pending {
@@ -283,12 +309,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         if paused { readClient() }
     }
 
-    private func arm(_ at: UInt64) {
-        if timerArmedAt == 0 || at < timerArmedAt {
-            timerArmedAt = at
-            worker.ctx.loop.schedule(at: at, self)
-        }
-    }
+    private func arm(_ at: UInt64) { wakeup.arm(at, on: worker.ctx.loop, for: self) }
 
     /// The client finished sending and every answer went out (or nothing is left to wait for).
     private func finishIfDone() {

@@ -71,27 +71,36 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
             proto: IPProtocol.udp, steer: steer, snapshot: ctx.snapshot,
             reject: worker.config.rejectResponseCode, now: ctx.loop.now)
         guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
-        guard let forwarder = worker.forwarder, forwarder.forward(bytes, query: query) else {
-            worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self)
-            return
+        let failure: PeerClose?
+        switch worker.forwarder?.forward(bytes, query: query) ?? .refused {
+        case .sent: return
+        case .refused: failure = nil
+        case .failed(let sendFailure): failure = sendFailure
         }
+        worker.serverFailure(for: query, queryBytes: UnsafeRawBufferPointer(bytes), via: self, failure: failure)
     }
 
     // MARK: DNSAnswerSink
 
     /// Queued while a round is open (a failure to send is counted when the round ends), sent at
-    /// once otherwise (an answer released later by the FQDN gate).
-    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool {
-        guard let socket = replySocket(from: query.server) else { return false }
+    /// once otherwise (an answer released later by the FQDN gate). A failure names the client's
+    /// side and the errno of the send (or of opening the reply socket).
+    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> PeerClose? {
+        let socket: Int32
+        switch replySocket(from: query.server) {
+        case .success(let fd): socket = fd
+        case .failure(let error): return PeerClose(side: .downstream, errno: error.errno)
+        }
         if rounds > 0 {
             if outbox.append(bytes, fd: socket, to: query.client) {
                 if outbox.isFull { flush() }
-                return true
+                return nil
             }
             flush()
-            if outbox.append(bytes, fd: socket, to: query.client) { return true }
+            if outbox.append(bytes, fd: socket, to: query.client) { return nil }
         }
-        return DNSSocket.send(socket, bytes, to: query.client) == 0
+        let errno = DNSSocket.send(socket, bytes, to: query.client)
+        return errno == 0 ? nil : PeerClose(side: .downstream, errno: errno)
     }
 
     /// Opens a round of event handling: answers are queued until the last open round ends.
@@ -110,16 +119,20 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
 
     /// The socket that sends from `server`: the listener itself for its own address, else a
     /// cached transparent socket bound to `server`.
-    private func replySocket(from server: DNSEndpointAddress) -> Int32? {
-        if server == localAddress { return fd }
-        if let fd = replySockets[server.key] { return fd }
+    private func replySocket(from server: DNSEndpointAddress) -> Result<Int32, SyscallError> {
+        if server == localAddress { return .success(fd) }
+        if let fd = replySockets[server.key] { return .success(fd) }
         if replySockets.count >= Self.maxReplySockets {
             flush()  // queued answers name the sockets about to close
             for fd in replySockets.values { Socket.close(fd) }
             replySockets.removeAll()
         }
-        guard let fd = try? DNSSocket.replySocket(from: server) else { return nil }
-        replySockets[server.key] = fd
-        return fd
+        do {
+            let fd = try DNSSocket.replySocket(from: server)
+            replySockets[server.key] = fd
+            return .success(fd)
+        } catch {
+            return .failure(error)
+        }
     }
 }

@@ -6,8 +6,9 @@ import SluiceIO
 /// Where an answer for a query goes back to: the UDP listener (a datagram from the original
 /// server's address) or the client's TCP connection (a framed message).
 protocol DNSAnswerSink: AnyObject {
-    /// Sends `bytes` (ID already restored) to the client of `query`; false when it could not.
-    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> Bool
+    /// Sends `bytes` (ID already restored) to the client of `query`: nil when it went (or is
+    /// queued), else why not (the client's side and the errno) for the response flow.
+    func sendAnswer(_ bytes: UnsafeRawBufferPointer, to query: DNSQuery) -> PeerClose?
 }
 
 /// The DNS proxy of one worker loop: its UDP listener and upstream forwarder, its TCP listener,
@@ -93,14 +94,21 @@ final class DNSWorker {
         _ bytes: UnsafeRawBufferPointer, summary: AnswerSummary, for query: DNSQuery,
         via sink: DNSAnswerSink
     ) {
-        if !sink.sendAnswer(bytes, to: query) { counters.replyFailures += 1 }
+        let failure = sink.sendAnswer(bytes, to: query)
+        if failure != nil { counters.replyFailures += 1 }
         recorder.response(
-            query, summary: summary, rcode: summary.rcode, verdict: .forwarded, now: SystemClock.monotonicNs())
+            query, summary: summary, rcode: summary.rcode, verdict: failure == nil ? .forwarded : .error,
+            now: SystemClock.monotonicNs(), failure: failure)
     }
 
-    /// SERVFAIL for a proxy-side failure (cannot forward, too many in flight, unreadable answer),
-    /// with an ERROR response flow. `queryBytes`, when still at hand, gives the exact reply shape.
-    func serverFailure(for query: DNSQuery, queryBytes: UnsafeRawBufferPointer? = nil, via sink: DNSAnswerSink) {
+    /// SERVFAIL for a proxy-side failure (cannot forward, too many in flight, unreadable answer,
+    /// upstream connection failed), with an ERROR response flow carrying `failure` (the peer's
+    /// side and errno) when a connection or send failed. `queryBytes`, when still at hand, gives
+    /// the exact reply shape.
+    func serverFailure(
+        for query: DNSQuery, queryBytes: UnsafeRawBufferPointer? = nil, via sink: DNSAnswerSink,
+        failure: PeerClose? = nil
+    ) {
         counters.serverFailures += 1
         let reply: [UInt8]?
         if let queryBytes {
@@ -108,10 +116,14 @@ final class DNSWorker {
         } else {
             reply = Self.serverFailureReply(for: query)
         }
-        if let reply {
-            _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
+        // The upstream's failure is what this answer reports; the client's, if sending fails.
+        var failure = failure
+        if let reply, let lost = reply.withUnsafeBytes({ sink.sendAnswer($0, to: query) }) {
+            counters.replyFailures += 1
+            failure = failure ?? lost
         }
-        recorder.response(query, summary: nil, rcode: .servFail, verdict: .error, now: SystemClock.monotonicNs())
+        recorder.response(
+            query, summary: nil, rcode: .servFail, verdict: .error, now: SystemClock.monotonicNs(), failure: failure)
     }
 
     /// A SERVFAIL rebuilt from what the query kept (ID, question) once its bytes are gone.
@@ -155,7 +167,7 @@ final class DNSWorker {
             counters.rejected += 1
             recorder.request(query, verdict: .dropped)
             if let reply {
-                if !reply.withUnsafeBytes({ sink.sendAnswer($0, to: query) }) { counters.replyFailures += 1 }
+                if reply.withUnsafeBytes({ sink.sendAnswer($0, to: query) }) != nil { counters.replyFailures += 1 }
             }
         case .drop(let query):
             counters.dropped += 1

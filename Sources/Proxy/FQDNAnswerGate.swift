@@ -23,7 +23,7 @@ final class FQDNAnswerGate: TimerTarget {
     private var order: [UInt64] = []
     private var orderStart = 0
     private var nextToken: UInt64 = 1
-    private var timerArmedAt: UInt64 = 0
+    private var wakeup = EarliestDeadline()
 
     /// Answers released because their IPs were in place.
     private(set) var releasedInstalled = 0
@@ -61,7 +61,7 @@ final class FQDNAnswerGate: TimerTarget {
     }
 
     func timerFired(now: UInt64) {
-        timerArmedAt = 0
+        wakeup.fired()
         while orderStart < order.count {
             let token = order[orderStart]
             guard let entry = held[token] else {
@@ -83,10 +83,5 @@ final class FQDNAnswerGate: TimerTarget {
         }
     }
 
-    private func arm(_ at: UInt64) {
-        if timerArmedAt == 0 || at < timerArmedAt {
-            timerArmedAt = at
-            loop.schedule(at: at, self)
-        }
-    }
+    private func arm(_ at: UInt64) { wakeup.arm(at, on: loop, for: self) }
 }

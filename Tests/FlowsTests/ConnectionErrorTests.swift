@@ -32,12 +32,37 @@ final class ConnectionErrorTests: XCTestCase {
 
     func testDownstreamEOFAndUnnamedErrno() {
         XCTAssertEqual(response(side: 1, errno: 0).l7?.http?.connectionError?.text, "downstream EOF")
-        XCTAssertEqual(response(side: 2, errno: 71).l7?.http?.connectionError?.text, "upstream errno 71")
+        XCTAssertEqual(response(side: 2, errno: 5).l7?.http?.connectionError?.text, "upstream errno 5")
+        XCTAssertEqual(response(side: 1, errno: 71).l7?.http?.connectionError?.text, "downstream EPROTO")
     }
 
     func testRecordWithoutErrorHasNone() {
         let flow = response(side: nil, errno: 0)
         XCTAssertNil(flow.l7?.http?.connectionError)
         XCTAssertEqual(flow.summary, "HTTP/1.1 200 3ms (GET http://server/x)")
+    }
+
+    /// A SERVFAIL the proxy made up after the upstream TCP connection was reset: the DNS
+    /// response record keeps side and errno too.
+    func testDNSResponseCarriesTheFailure() {
+        let common = F.common(.error, from: F.server, 53, to: F.client, 40000, time: F.mono(millis: 5))
+        let flow = F.record { p in
+            F.bytes("x.example.") { q in
+                FlowRecordWriter.writeDNS(
+                    p, common: common, l7Type: .response, query: q, qtype: 1, rcode: 2, ttl: 0,
+                    rrtypes: [], latencyNs: 0)
+            }
+            FlowRecordWriter.setDNSConnectionError(p, side: 2, errno: 104)
+        }.1
+        XCTAssertEqual(flow.l7?.dns?.connectionError, Flow.ConnectionError(side: .upstream, errno: 104))
+        XCTAssertEqual(flow.summary, "DNS Answer RCode: SERVFAIL TTL: 0 (Proxy x.example. A) upstream ECONNRESET")
+        let plain = F.record { p in
+            F.bytes("x.example.") { q in
+                FlowRecordWriter.writeDNS(
+                    p, common: common, l7Type: .response, query: q, qtype: 1, rcode: 2, ttl: 0,
+                    rrtypes: [], latencyNs: 0)
+            }
+        }.1
+        XCTAssertNil(plain.l7?.dns?.connectionError)
     }
 }

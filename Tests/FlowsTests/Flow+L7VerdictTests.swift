@@ -4,7 +4,7 @@ import XCTest
 @testable import Flows
 
 /// The L7 verdict detail of HTTP request records (`sluice_flow_http.reason` / `header_actions`,
-/// `Flow.l7Verdict`): written, decoded, kept out of Hubble's JSON.
+/// `Flow.l7Verdict`): written, decoded, carried in Hubble's JSON as two header entries.
 final class FlowL7VerdictTests: XCTestCase {
     private typealias F = FlowFixtures
 
@@ -65,13 +65,26 @@ final class FlowL7VerdictTests: XCTestCase {
             "a reason this build does not know names nothing")
     }
 
-    func testHubbleJSONStaysHubbleShaped() {
-        let (_, flow) = request(Flow.L7Verdict(reason: .deniedByPolicy, headerActions: [.log]))
+    /// `-o json` carries the detail as two `l7.http.headers` entries whose names no request can
+    /// send (flow.proto shape kept), and reading the line back restores `l7Verdict`.
+    func testHubbleJSONCarriesTheDetailAsHeadersAndReadsItBack() throws {
+        let (_, flow) = request(Flow.L7Verdict(reason: .deniedByPolicy, headerActions: [.log, .add]))
         let json = FlowPrinter.json(flow)
-        XCTAssertFalse(json.contains("reason"), json)
-        XCTAssertFalse(json.contains("LOG"), json)
+        XCTAssertTrue(
+            json.contains(
+                #""headers":[{"key":":sluice-header-actions","value":"LOG,ADD"},"#
+                    + #"{"key":":sluice-reason","value":"denied-by-policy"}]"#), json)
         XCTAssertFalse(json.contains("drop_reason"), "an L7 denial carries no drop reason, as in Cilium")
+        let back = try XCTUnwrap(try Flow.fromJSON(json))
+        XCTAssertEqual(back.l7Verdict, Flow.L7Verdict(reason: .deniedByPolicy, headerActions: [.log, .add]))
+        XCTAssertEqual(back.l7?.http?.headers, [], "the detail is not a header of the request")
+
+        let plain = request(Flow.L7Verdict(reason: .ruleMatched)).1
+        XCTAssertTrue(FlowPrinter.json(plain).contains(#""headers":[{"key":":sluice-reason","value":"rule-matched"}]"#))
+        let response = request(nil, type: .response).1
+        XCTAssertFalse(FlowPrinter.json(response).contains("headers"), "no detail, no entries")
         XCTAssertEqual(Flow.HeaderActions([.log, .delete]).description, "LOG,DELETE")
+        XCTAssertEqual(Flow.HeaderActions(text: "DELETE,LOG,BOGUS"), [.log, .delete])
         XCTAssertEqual(Flow.L7Reason.deniedByPolicy.description, "denied-by-policy")
     }
 }

@@ -227,6 +227,58 @@ final class HTTPPortPolicyTests: XCTestCase {
         XCTAssertEqual(verdict?.headerActions, [HTTPHeaderAction(name: "X-Audit", value: nil, action: .log)])
     }
 
+    /// cilium/proxy runs every rule once any carries header actions: each matching rule's
+    /// mismatch actions are collected in rule order (two policies, three rules), the first match
+    /// names the verdict, and a rule that does not match contributes nothing.
+    func testEveryMatchingRuleContributesItsHeaderActions() throws {
+        let first = cnp(
+            "a-first",
+            """
+                  rules:
+                    http:
+                    - path: /api/.*
+                      headerMatches:
+                      - name: X-Audit
+                        mismatch: LOG
+                    - path: /other
+                      headerMatches:
+                      - name: X-Never
+                        value: "1"
+                        mismatch: ADD
+            """)
+        let second = cnp(
+            "b-second",
+            """
+                  rules:
+                    http:
+                    - method: GET
+                      headerMatches:
+                      - name: X-Tenant
+                        value: blue
+                        mismatch: REPLACE
+                      - name: X-Debug
+                        mismatch: DELETE
+            """)
+        let (snapshot, ids) = try snapshot([first, second])
+        let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
+        let both = policy.decide(peerIdentity: ids[0], request: TestRequest("GET", "/api/x"))
+        XCTAssertTrue(both.allowed)
+        XCTAssertEqual(both.policyName, "backend/a-first", "the first match names the verdict")
+        XCTAssertEqual(
+            both.headerActions,
+            [
+                HTTPHeaderAction(name: "X-Audit", value: nil, action: .log),
+                HTTPHeaderAction(name: "X-Tenant", value: "blue", action: .replace),
+                HTTPHeaderAction(name: "X-Debug", value: nil, action: .delete),
+            ])
+        let secondOnly = policy.decide(peerIdentity: ids[0], request: TestRequest("GET", "/else"))
+        XCTAssertEqual(secondOnly.policyName, "backend/b-second")
+        XCTAssertEqual(secondOnly.headerActions.map(\.name), ["X-Tenant", "X-Debug"])
+        let none = policy.decide(peerIdentity: ids[0], request: TestRequest("POST", "/else"))
+        XCTAssertFalse(none.allowed)
+        XCTAssertEqual(none.headerActions, [])
+    }
+
     /// Cilium rule 8 (allow-localhost): the host is allowed every request on an ingress L7 port,
     /// unless `--allow-localhost policy` or an explicit deny naming the host.
     func testAllowLocalhostAllowsTheHostEveryRequest() throws {

@@ -126,5 +126,34 @@ final class DNSStreamConnectionTests: XCTestCase {
         XCTAssertEqual(answers.first?.header.id, 200)
         XCTAssertEqual(answers.first?.rcode, .servFail)
         XCTAssertEqual(h.counters().serverFailures, 1)
+        let flows = h.sink.waitForFlows(2)
+        XCTAssertEqual(flows.last?.verdict, .error)
+        XCTAssertEqual(
+            flows.last?.l7?.dns?.connectionError, Flow.ConnectionError(side: .upstream, errno: 111),
+            "the SERVFAIL's record names the refused connect")
+    }
+
+    /// An upstream that reads the query and closes without answering: SERVFAIL, and the response
+    /// flow names the upstream's EOF.
+    func testUpstreamClosingWithoutAnswerGivesServFailWithTheFailure() throws {
+        let listener = try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: false, reusePort: false)
+        defer { Socket.close(listener) }
+        let port = DNSTest.port(of: listener)
+        Thread {
+            var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 5000) > 0 else { return }
+            let conn = accept(listener, nil, nil)
+            guard conn >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            _ = buffer.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
+            close(conn)
+        }.start()
+        let h = try DNSProxyHarness(tcpUpstreamPort: port)
+        let answers = exchange(port: h.port, [DNSTest.query("a.allowed.test.", id: 300)], count: 1)
+        XCTAssertEqual(answers.first?.rcode, .servFail)
+        let flows = h.sink.waitForFlows(2)
+        XCTAssertEqual(flows.map { $0.l7?.type }, [.request, .response])
+        XCTAssertEqual(flows.last?.l7?.dns?.connectionError, Flow.ConnectionError(side: .upstream, errno: 0))
+        XCTAssertTrue(flows.last?.summary.hasSuffix(" upstream EOF") ?? false, flows.last?.summary ?? "")
     }
 }

@@ -1,5 +1,6 @@
 import Flows
 import Foundation
+import Glibc
 import HTTP2
 import XCTest
 
@@ -247,6 +248,47 @@ final class HTTP2ConnectionTests: ProxyTestCase {
         let d = try c.session.submitRequest(HTTP2Peer.request("GET", "/other"), hasBody: false)
         XCTAssertTrue(c.pump { _ in c.isClosed(d) })
         XCTAssertEqual(c.headers(d).first?.text(of: ":status"), "503")
+        // Each 503's response flow names the refused connect: upstream, ECONNREFUSED.
+        let responses = proxy.sink.waitForFlows(6).filter { $0.l7?.type == .response }
+        XCTAssertEqual(
+            responses.compactMap { $0.http?.code }.sorted(), [200, 503, 503], "gRPC's is a 200 with grpc-status 14")
+        XCTAssertEqual(
+            responses.map { $0.http?.connectionError }, Array(repeating: .init(side: .upstream, errno: 111), count: 3))
+    }
+
+    // MARK: connection failures reach the stream's flow record
+
+    /// An upstream that takes the connection and ends it before answering: the stream gets 503
+    /// and its response flow names the upstream's end (side and errno).
+    func testUpstreamEndingBeforeAnsweringGives503WithTheFailureInTheRecord() throws {
+        try start { socket in
+            _ = socket.read(exactly: HTTP2Preface.bytes.count)
+            _ = Glibc.shutdown(socket.fd, Int32(SHUT_RDWR))
+        }
+        let c = try h2client()
+        let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/gone"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in c.isClosed(id) })
+        XCTAssertEqual(c.headers(id).first?.text(of: ":status"), "503")
+        let flows = proxy.sink.waitForFlows(2)
+        XCTAssertEqual(flows.map { $0.l7?.type }, [.request, .response])
+        XCTAssertEqual(flows.last?.http?.code, 503)
+        XCTAssertEqual(flows.last?.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: 0))
+    }
+
+    /// A client that leaves while its stream waits for the upstream: the stream's record gets an
+    /// ERROR response flow naming the client's side, with no status (none had begun).
+    func testClientLeavingMidStreamWritesTheFailureIntoTheRecord() throws {
+        try start { socket in _ = socket.readToEnd() }  // never answers
+        let c = try h2client()
+        let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/slow"), hasBody: false)
+        c.flush()
+        XCTAssertEqual(proxy.sink.waitForFlows(1).first?.l7?.type, .request)
+        _ = Glibc.shutdown(c.socket.fd, Int32(SHUT_RDWR))
+        let flows = proxy.sink.waitForFlows(2)
+        XCTAssertEqual(flows.count, 2, "stream \(id) got its failure flow")
+        XCTAssertEqual(flows.last?.verdict, .error)
+        XCTAssertEqual(flows.last?.http?.code, 0)
+        XCTAssertEqual(flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: 0))
     }
 
     // MARK: floods, as raw frames

@@ -176,6 +176,9 @@ struct sluice_flow_dns {
     char query[SLUICE_DNS_QUERY_MAX];
     __u8 ips[SLUICE_DNS_IPS_MAX][16];
     __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */
+    __u8 error_side;     /* responses: the peer whose failure ended the query, 1 downstream, 2 upstream, 0 none */
+    __u8 _pad1;
+    __u16 error_errno;   /* with error_side: the errno of the failed call, 0 for an EOF */
 };
 
 struct sluice_flow {
@@ -220,7 +223,7 @@ struct sluice_flow_head {
 };
 
 _Static_assert(sizeof(struct sluice_flow) == SLUICE_FLOW_RECORD_SIZE, "flow record size");
-_Static_assert(sizeof(struct sluice_flow_http) == 416 && sizeof(struct sluice_flow_dns) == 404, "L7 record sizes");
+_Static_assert(sizeof(struct sluice_flow_http) == 416 && sizeof(struct sluice_flow_dns) == 408, "L7 record sizes");
 _Static_assert(sizeof(struct sluice_flow_head) == 64, "flow head size");
 
 #endif

@@ -26,23 +26,12 @@ struct HTTPVerdict: Equatable {
         var policyName: String?
         /// `PolicyKey.ref` of that policy, what the flow record carries; 0 = none.
         var policyRef: UInt32
-        /// The matching rule's `headerMatches` entries with a mismatch action whose header does
-        /// not match this request (LOG, ADD, DELETE, REPLACE). Empty unless a rule asks for them.
-        var headerActions: [HTTPHeaderAction]
+        /// The `headerMatches` mismatch actions of this side's matching rules that fired on this
+        /// request (LOG, ADD, DELETE, REPLACE; `HTTPHeaderEdits`). Empty unless a rule asks.
+        var headerActions: Flow.HeaderActions = []
 
         /// The part the flow record keeps: the reason and the actions as bits.
-        var recorded: Flow.L7Verdict {
-            var bits: Flow.HeaderActions = []
-            for entry in headerActions {
-                switch entry.action {
-                case .log: bits.insert(.log)
-                case .add: bits.insert(.add)
-                case .delete: bits.insert(.delete)
-                case .replace: bits.insert(.replace)
-                }
-            }
-            return Flow.L7Verdict(reason: reason, headerActions: bits)
-        }
+        var recorded: Flow.L7Verdict { Flow.L7Verdict(reason: reason, headerActions: headerActions) }
     }
 
     /// What the connection does with the request.
@@ -64,12 +53,27 @@ struct HTTPVerdict: Equatable {
     var ingress: Side?
     /// No steering entry: the request is refused like an unknown peer, no side was asked.
     var unsteered = false
+    /// What the sides' header actions do to the request, applied when it is forwarded; empty
+    /// (no allocation) unless a matching rule carries them.
+    var headerEdits = HTTPHeaderEdits()
 
-    /// What the connection does.
+    /// What the connection does. Reads the sides' fields in place (no copy of a side: this runs
+    /// for every request).
     var action: Action {
-        guard let (_, side) = deciding else { return .reset }
-        if side.allowed { return .forward }
-        return side.reason == .peerNotAllowed ? .reset : .forbid
+        if unsteered { return .reset }
+        let allowed: Bool
+        let reason: Flow.L7Reason
+        if egress?.allowed == false {
+            return egress?.reason == .peerNotAllowed ? .reset : .forbid
+        } else if let a = ingress?.allowed, let r = ingress?.reason {
+            (allowed, reason) = (a, r)
+        } else if let a = egress?.allowed, let r = egress?.reason {
+            (allowed, reason) = (a, r)
+        } else {
+            return .reset
+        }
+        if allowed { return .forward }
+        return reason == .peerNotAllowed ? .reset : .forbid
     }
 
     /// Whether the request passes.
@@ -91,15 +95,10 @@ struct HTTPVerdict: Equatable {
     /// The names of the policies that decided, egress side first.
     var policyNames: [String] { [egress?.policyName, ingress?.policyName].compactMap { $0 } }
 
-    /// The header actions to apply to a forwarded request, egress side first; none when it is not
-    /// forwarded.
-    var headerActions: [HTTPHeaderAction] {
-        allowed ? (egress?.headerActions ?? []) + (ingress?.headerActions ?? []) : []
-    }
-
     /// Decides `request` (an HTTP/1 head or an HTTP/2 stream, as `HTTPRequestFields`) on TCP
     /// `port` of the connection `steer` describes, with the rules of `snapshot`. Does not
-    /// allocate unless a matching rule carries header actions.
+    /// allocate unless a matching rule carries header actions (then `headerEdits` says what they
+    /// do, egress side first).
     static func evaluate<R: HTTPRequestFields>(
         _ request: R, steer: SteerInfo?, snapshot: PolicySnapshot,
         port: UInt16
@@ -107,16 +106,15 @@ struct HTTPVerdict: Equatable {
         guard let steer, !steer.sides.isEmpty else { return HTTPVerdict(unsteered: true) }
         var result = HTTPVerdict()
         if steer.sides.contains(.egress) {
-            let side = decide(
+            result.egress = decide(
                 snapshot, endpoint: steer.sourceEndpoint, direction: .egress, port: port,
-                peer: steer.destinationIdentity, request: request)
-            result.egress = side
-            if !side.allowed { return result }
+                peer: steer.destinationIdentity, request: request, edits: &result.headerEdits)
+            if result.egress?.allowed == false { return result }
         }
         if steer.sides.contains(.ingress) {
             result.ingress = decide(
                 snapshot, endpoint: steer.destinationEndpoint, direction: .ingress, port: port,
-                peer: steer.sourceIdentity, request: request)
+                peer: steer.sourceIdentity, request: request, edits: &result.headerEdits)
         }
         return result
     }
@@ -128,21 +126,23 @@ struct HTTPVerdict: Equatable {
     private static func decide<R: HTTPRequestFields>(
         _ snapshot: PolicySnapshot, endpoint: UInt32,
         direction: Direction, port: UInt16, peer: UInt32,
-        request: R
+        request: R, edits: inout HTTPHeaderEdits
     ) -> Side {
         if let policy = snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) {
             let verdict = policy.decide(peerIdentity: peer, request: request)
-            return Side(
+            var side = Side(
                 allowed: verdict.allowed,
                 reason: reason(of: verdict, direction: direction, peer: peer),
-                policyName: verdict.policyName, policyRef: verdict.policyRef,
-                headerActions: verdict.headerActions.isEmpty
-                    ? [] : verdict.headerActions.filter { !headerMatches($0, request) })
+                policyName: verdict.policyName, policyRef: verdict.policyRef)
+            if verdict.allowed && !verdict.headerActions.isEmpty {
+                side.headerActions = edits.run(verdict.headerActions, on: request)
+            }
+            return side
         }
         if direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil {
-            return Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0, headerActions: [])
+            return Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0)
         }
-        return Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0, headerActions: [])
+        return Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0)
     }
 
     /// Policy's reason, told apart where Policy's words cover two cases: an allow without L7
@@ -157,26 +157,5 @@ struct HTTPVerdict: Equatable {
             if verdict.policyName != nil { return .l4OnlyAllow }
             return direction == .ingress && peer == ReservedIdentity.host ? .localhost : .notEnforced
         }
-    }
-
-    /// Whether the request carries `entry`'s header (name case-insensitive) with its value (any
-    /// value when the entry has none): when it does not, the entry's mismatch action applies.
-    static func headerMatches<R: HTTPRequestFields>(_ entry: HTTPHeaderAction, _ request: R) -> Bool {
-        var found = false
-        request.forEachHeader { name, value in
-            guard asciiEqualsIgnoringCase(name, entry.name) else { return true }
-            found = entry.value.map { expected in value.elementsEqual(expected.utf8) } ?? true
-            return !found
-        }
-        return found
-    }
-
-    private static func asciiEqualsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
-        var i = 0
-        for c in text.utf8 {
-            guard i < bytes.count, ASCII.lower(bytes[i]) == ASCII.lower(c) else { return false }
-            i += 1
-        }
-        return i == bytes.count
     }
 }

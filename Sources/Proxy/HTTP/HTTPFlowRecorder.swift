@@ -37,8 +37,6 @@ final class HTTPFlowRecorder {
 
     private static let methodCapacity = Int(SLUICE_HTTP_METHOD_MAX)
     private static let urlCapacity = Int(SLUICE_HTTP_URL_MAX)
-    /// The order response flows are written in: the way the answer passes Cilium's two proxies.
-    private static let responseOrder: [Flow.TrafficDirection] = [.ingress, .egress, .unknown]
 
     /// A recorder for the requests of the connection `common` describes (`FlowCommon.proxied`).
     init(flows: FlowSink?, common: FlowCommon, proto: Flow.L7Protocol) {
@@ -194,7 +192,11 @@ final class HTTPFlowRecorder {
         let now = SystemClock.monotonicNs()
         let latency = now &- requestTimeNs
         let (m, a, p, proto) = (method, authority, path, proto)
-        for direction in Self.responseOrder where recorded & 1 << direction.rawValue != 0 {
+        // Ingress, egress, unknown: the order the answer passes Cilium's two proxies. Three
+        // checks, not a loop over a static array (a global's lazy initialiser and a retain of its
+        // buffer on every response).
+        func write(_ direction: Flow.TrafficDirection) {
+            guard recorded & 1 << direction.rawValue != 0 else { return }
             var c = common.swapped()
             c.timeNs = now
             c.verdict = verdict
@@ -209,6 +211,9 @@ final class HTTPFlowRecorder {
                 }
             }
         }
+        write(.ingress)
+        write(.egress)
+        write(.unknown)
     }
 
     /// No rule admits the peer on this port on `direction`'s side: an L3/L4 policy drop (reason

@@ -44,6 +44,9 @@ extension HTTP1Connection {
         }
         guard !verdict.allowed else {
             upstreamIdle = false
+            if !verdict.headerEdits.isEmpty {
+                preparer.apply(verdict.headerEdits, bytes: bytes, headLength: head.headLength)
+            }
             closeEdit = ConnectionCloseEdit(
                 skip: preparer.hasRewrittenHead
                     ? nil

@@ -44,6 +44,16 @@ final class HTTP1RequestPreparer {
         rewrittenWritten = 0
     }
 
+    /// Makes the `headerMatches` actions' edits (ADD, DELETE, REPLACE) to the head to forward:
+    /// the rebuilt one, or the received `bytes[..<headLength]`.
+    func apply(_ edits: HTTPHeaderEdits, bytes: UnsafeRawBufferPointer, headLength: Int) {
+        rewrittenHead =
+            hasRewrittenHead
+            ? rewrittenHead.withUnsafeBytes { edits.applied(toHead: $0) }
+            : edits.applied(toHead: UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
+        rewrittenWritten = 0
+    }
+
     /// Checks and normalises `head` (parsed from `bytes`). May remove underscore fields from
     /// `head.headers` (drop-header), so the policy never sees them either.
     func prepare(

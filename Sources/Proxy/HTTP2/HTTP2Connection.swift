@@ -1,4 +1,5 @@
 import Flows
+import Glibc
 import HTTP2
 import Policy
 import SluiceIO
@@ -13,6 +14,11 @@ import SluiceIO
 /// returned only when bytes were handed on: HTTP/2 flow control is the backpressure) → record
 /// (request and response flow per stream). A flood (HTTP2FloodGuard) or a protocol error ends
 /// the connection with GOAWAY; other connections are not touched.
+///
+/// One file per job: this one reads and writes the client socket and drives both connections;
+/// `+ClientEvents` hands the client's stream events on, `+Decide` decides and acts per stream,
+/// `+UpstreamEvents` relays what the upstream sessions report; `HTTP2Upstream` owns an upstream
+/// socket, `HTTP2Output` is the write step both share.
 ///
 /// Owned by its loop: created, driven and closed on the loop thread.
 final class HTTP2Connection: EventHandler {
@@ -36,6 +42,10 @@ final class HTTP2Connection: EventHandler {
         var requestEnded = false
         var attempts = 0
         var responseStarted = false
+        /// The response status once known (relayed or local), for a failure's flow record.
+        var status: UInt16 = 0
+        /// A connection failure was written into its record.
+        var failed = false
         /// Request body bytes queued on the upstream stream, not yet sent.
         var toUpstreamQueued = 0
         /// Response body bytes queued on the client stream, not yet sent.
@@ -59,22 +69,21 @@ final class HTTP2Connection: EventHandler {
     let ctx: WorkerContext
     let addresses: ConnectionAddresses
     let steer: SteerInfo?
-    private let fd: Int32
+    /// The client's socket and its remembered readiness.
+    private var client: SocketPeer
     private var registration: EventLoop.Registration = .none
     private let input: IOBuffer
     private let output: IOBuffer
-    private let session: HTTP2Session
-    private var readable = true
-    private var writable = true
-    private var streams: [Int32: Stream] = [:]
-    private var upstream: HTTP2Upstream?
-    private var upstreams: [HTTP2Upstream] = []
+    let session: HTTP2Session
+    var streams: [Int32: Stream] = [:]
+    var upstream: HTTP2Upstream?
+    var upstreams: [HTTP2Upstream] = []
     private(set) var isClosed = false
-    private var draining = false
+    var draining = false
     private var upgrade: HTTP2Upgrade?
     /// Body bytes of an h2c-upgraded request still to come in HTTP/1 form (stream 1's DATA).
-    private var upgradeBodyRemaining = 0
-    private let common: FlowCommon
+    var upgradeBodyRemaining = 0
+    let common: FlowCommon
     private var driving = false
 
     static let outputHighWater = 64 * 1024
@@ -96,7 +105,7 @@ final class HTTP2Connection: EventHandler {
                 clock: SystemClock(.coarseMonotonic))
         else { return nil }
         self.ctx = ctx
-        self.fd = fd
+        client = SocketPeer(fd: fd, side: .downstream, readable: true, writable: true)
         self.addresses = addresses
         self.steer = steer
         self.session = session
@@ -113,11 +122,11 @@ final class HTTP2Connection: EventHandler {
     func start() {
         do {
             registration = try ctx.loop.register(
-                fd: fd,
+                fd: client.fd,
                 events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
                     | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
         } catch {
-            Socket.close(fd)
+            Socket.close(client.fd)
             isClosed = true
             return
         }
@@ -142,10 +151,10 @@ final class HTTP2Connection: EventHandler {
             & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
                 | EventLoop.Events.readHangup) != 0
         {
-            readable = true
+            client.readable = true
         }
         if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
-            writable = true
+            client.writable = true
         }
         drive()
     }
@@ -162,7 +171,7 @@ final class HTTP2Connection: EventHandler {
         while progress && !isClosed {
             progress = false
             if !input.isEmpty
-                || (readable && output.readableCount < Self.outputHighWater && !draining
+                || (client.readable && output.readableCount < Self.outputHighWater && !draining
                     && !upgradeBodyBlocked)
             {
                 progress = readClient() || progress
@@ -186,13 +195,11 @@ final class HTTP2Connection: EventHandler {
     /// Reads from the client and feeds the server session (upgrade body bytes first).
     private func readClient() -> Bool {
         if input.isEmpty {
-            switch Socket.readStep(fd, into: input, side: .downstream) {
+            switch client.read(into: input) {
             case .progress: break
-            case .blocked:
-                readable = false
-                return false
-            case .closed:
-                close()
+            case .blocked: return false
+            case .closed(let failure):
+                clientFailed(failure)
                 return false
             }
         }
@@ -228,7 +235,11 @@ final class HTTP2Connection: EventHandler {
             draining = true
         }
         if draining {
-            for s in streams.values { cancelUpstream(s) }
+            // The client broke the protocol: the streams it still had open end here.
+            for s in streams.values {
+                cancelUpstream(s)
+                recordFailure(s, PeerClose(side: .downstream, errno: EPROTO))
+            }
         }
         return true
     }
@@ -244,286 +255,45 @@ final class HTTP2Connection: EventHandler {
             clientEvents(events)
             progress = true
         }
-        guard writable, !output.isEmpty else { return progress }
-        guard let wrote = HTTP2Output.write(fd, output, writable: &writable, side: .downstream) else {
-            close()
-            return progress
-        }
-        return wrote || progress
-    }
-
-    // MARK: events from the client
-
-    private func clientEvents(_ events: [HTTP2Event]) {
-        for event in events {
-            if isClosed { return }
-            switch event {
-            case .headers(let id, let block, .request, let endStream):
-                if !draining { onRequest(stream: id, block: block, endStream: endStream) }
-            case .headers(let id, let block, _, _):
-                // Request trailers end the request body.
-                streams[id]?.replay = nil
-                if let s = streams[id], let up = s.forwarding { up.session.end(stream: s.upstreamID, trailers: block) }
-            case .data(let id, let bytes):
-                if let s = streams[id], let up = s.forwarding, up.session.append(stream: s.upstreamID, bytes) {
-                    s.toUpstreamQueued += bytes.count
-                    s.replay = nil
-                } else {
-                    session.consume(stream: id, bytes.count)
-                }
-            case .endStream(let id):
-                streams[id]?.requestEnded = true
-                if let s = streams[id], let up = s.forwarding { up.session.end(stream: s.upstreamID) }
-            case .dataSent(let id, let n):
-                // Response bytes reached the client: the upstream may send as much again.
-                guard let s = streams[id] else { continue }
-                s.toClientQueued -= n
-                if let up = s.upstream { up.session.consume(stream: s.upstreamID, n) }
-            case .closed(let id, _):
-                guard let s = streams.removeValue(forKey: id) else { continue }
-                s.clientOpen = false
-                if s.toClientQueued > 0, let up = s.upstream {
-                    up.session.consume(stream: s.upstreamID, s.toClientQueued)
-                }
-                s.toClientQueued = 0
-                cancelUpstream(s)
-            case .reset, .goaway:
-                break
-            }
-        }
-    }
-
-    /// Resets the upstream half of a stream the client is done with.
-    private func cancelUpstream(_ s: Stream) {
-        guard s.upstreamOpen, let up = s.upstream else { return }
-        s.upstreamOpen = false
-        up.streams[s.upstreamID] = nil
-        if !up.isClosed && up.session.isOpen(stream: s.upstreamID) {
-            up.session.reset(stream: s.upstreamID, errorCode: Self.cancel)
-        }
-        returnUnsentRequestCredit(s)
-    }
-
-    /// Request bytes that will never leave (the upstream stream is gone): credit back to the client.
-    private func returnUnsentRequestCredit(_ s: Stream) {
-        let credit = s.toUpstreamQueued - s.uncredited
-        if credit > 0 { session.consume(stream: s.id, credit) }
-        s.toUpstreamQueued = 0
-        s.uncredited = 0
-    }
-
-    // MARK: decide → act
-
-    /// A complete request header block on a new stream: the policy verdict, then forward or answer.
-    private func onRequest(stream id: Int32, block: HTTP2HeaderBlock, endStream: Bool) {
-        let s = Stream(id: id, record: HTTPFlowRecorder(flows: ctx.flows, common: common, proto: .http2))
-        s.requestEnded = endStream
-        streams[id] = s
-        if block.overflowed {
-            // More than the header list limit: answered 431 like HTTP/1 (Envoy resets; a status
-            // tells the client why). The request cannot be judged, so its flow is an ERROR.
-            s.record.malformedRequest()
-            reply(s, status: 431)
-            return
-        }
-        guard let block = checkedPath(s, block) else { return }
-        // The one decision HTTP1Connection makes too, on both sides.
-        let verdict = HTTP2RequestView.with(block) { view -> HTTPVerdict in
-            s.isGRPC = view.isGRPC
-            s.isHEAD = view.isHEAD
-            s.record.beginRequest(view)
-            return HTTPVerdict.evaluate(
-                view, steer: steer, snapshot: ctx.snapshot,
-                port: addresses.originalDestinationPort)
-        }
-        s.record.decided(verdict)
-        switch verdict.action {
-        case .forward: forward(s, block: block, endStream: endStream)
-        case .forbid: reply(s, status: 403)
-        case .reset: closeWithReset()
-        }
-    }
-
-    /// The block with `:path` normalised as for HTTP/1 (`HTTP2PathCheck`), or nil when the stream
-    /// was answered (400, or 307 to the unescaped path) with its request and response flows.
-    private func checkedPath(_ s: Stream, _ block: HTTP2HeaderBlock) -> HTTP2HeaderBlock? {
-        let outcome = HTTP2PathCheck.check(block, underscores: ctx.config.headersWithUnderscores)
-        if case .forward(let checked) = outcome { return checked }
-        HTTP2RequestView.with(block) { view in
-            s.isGRPC = view.isGRPC
-            s.isHEAD = view.isHEAD
-            s.record.beginRequest(view)
-        }
-        if case .redirect(let location) = outcome, !s.isGRPC {
-            s.record.rejected(verdict: .dropped)
-            reply(s, status: 307, location: location)
-        } else {
-            s.record.rejected(verdict: .error)
-            reply(s, status: 400)
-        }
-        return nil
-    }
-
-    /// Opens the stream on the upstream connection (connecting it first if needed).
-    private func forward(_ s: Stream, block: HTTP2HeaderBlock, endStream: Bool) {
-        guard let up = currentUpstream() else {
-            reply(s, status: 503)
-            return
-        }
-        do {
-            s.upstreamID = try up.session.submitRequest(block, hasBody: !endStream)
-        } catch {
-            reply(s, status: 503)
-            return
-        }
-        s.upstream = up
-        s.upstreamOpen = true
-        s.replay = s.attempts < Self.maxReplays ? block : nil
-        up.streams[s.upstreamID] = s
-    }
-
-    /// Replays of a refused stream at most (Cilium's `http-retry-count` is 3).
-    static let maxReplays = 3
-    static let refusedStream: UInt32 = 0x7
-
-    private func currentUpstream() -> HTTP2Upstream? {
-        if let up = upstream, !up.retired { return up }
-        guard
-            let up = try? HTTP2Upstream(
-                owner: self, loop: ctx.loop, limits: ctx.config.http2Limits,
-                bufferBytes: ctx.config.bufferBytes)
-        else { return nil }
-        do {
-            try up.connect(
-                address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
-                mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                timeoutNs: ctx.config.connectTimeoutNs)
-        } catch {
-            return nil
-        }
-        upstream = up
-        upstreams.append(up)
-        return up
-    }
-
-    /// A local answer on one stream (403, 431, 503...), recorded as its response flow.
-    private func reply(_ s: Stream, status: Int, location: [UInt8]? = nil) {
-        let r = HTTP2LocalReply.make(
-            status: status, grpc: s.isGRPC, accessDenied: ctx.config.accessDeniedMessage,
-            location: location)
-        s.responseStarted = true
-        s.record.response(code: UInt16(clamping: r.status))
-        let hasBody = !r.body.isEmpty && !s.isHEAD
-        do {
-            try session.submitResponse(stream: s.id, r.headers, hasBody: hasBody)
-        } catch {
-            return
-        }
-        if hasBody {
-            session.append(stream: s.id, r.body)
-            session.end(stream: s.id)
-        }
-    }
-
-    // MARK: events from an upstream
-
-    func upstreamEvents(_ up: HTTP2Upstream, _ events: [HTTP2Event]) {
-        for event in events {
-            if isClosed { return }
-            switch event {
-            case .headers(let uid, let block, let category, let endStream):
-                guard let s = stream(up, uid) else { continue }
-                if !s.responseStarted && category != .request {
-                    let status = block.text(of: ":status").flatMap { Int($0) } ?? 502
-                    if status < 200 { continue }  // 1xx: nothing to relay (nghttp2 handles 100-continue)
-                    s.responseStarted = true
-                    s.record.response(code: UInt16(clamping: status))
-                    do {
-                        try session.submitResponse(stream: s.id, block, hasBody: !endStream)
-                    } catch {
-                        up.session.reset(stream: uid, errorCode: Self.cancel)
-                    }
-                } else {
-                    session.end(stream: s.id, trailers: block)
-                }
-            case .data(let uid, let bytes):
-                if let s = stream(up, uid), s.clientOpen, session.append(stream: s.id, bytes) {
-                    s.toClientQueued += bytes.count
-                } else {
-                    up.session.consume(stream: uid, bytes.count)
-                }
-            case .endStream(let uid):
-                if let s = stream(up, uid), s.clientOpen { session.end(stream: s.id) }
-            case .dataSent(let uid, let n):
-                // Request bytes reached the upstream: the client may send as much again.
-                guard let s = up.streams[uid] else { continue }
-                let free = min(n, s.uncredited)
-                s.uncredited -= free
-                s.toUpstreamQueued -= n
-                if n > free { session.consume(stream: s.id, n - free) }
-            case .closed(let uid, let code):
-                guard let s = up.streams.removeValue(forKey: uid) else { continue }
-                s.upstreamOpen = false
-                returnUnsentRequestCredit(s)
-                if s.clientOpen { upstreamStreamEnded(s, errorCode: code) }
-            case .goaway:
-                up.retire()
-                if upstream === up { upstream = nil }
-            case .reset:
-                break
-            }
-        }
-    }
-
-    private func stream(_ up: HTTP2Upstream, _ uid: Int32) -> Stream? {
-        up.streams[uid]
-    }
-
-    /// The upstream half of a stream closed: fine after a complete response; before the response
-    /// head it becomes a 503 (Envoy: "upstream connect error or disconnect/reset before headers"),
-    /// after it a reset of the client's stream.
-    private func upstreamStreamEnded(_ s: Stream, errorCode: UInt32) {
-        if !s.responseStarted && errorCode == Self.refusedStream, let block = s.replay {
-            s.attempts += 1
-            forward(s, block: block, endStream: s.requestEnded)
-            return
-        }
-        if !s.responseStarted {
-            reply(s, status: 503)
-        } else if errorCode != 0 && !session.isLocallyClosed(stream: s.id) {
-            session.reset(stream: s.id, errorCode: Self.internalError)
-        }
-    }
-
-    /// The upstream connection is gone: its unanswered streams are answered here.
-    func upstreamClosed(_ up: HTTP2Upstream, orphans: [Int32: Stream]) {
-        if upstream === up { upstream = nil }
-        for (_, s) in orphans {
-            s.upstreamOpen = false
-            returnUnsentRequestCredit(s)
-            if s.clientOpen { upstreamStreamEnded(s, errorCode: Self.internalError) }
-        }
-        upstreams.removeAll { $0 === up }
+        guard client.writable, !output.isEmpty else { return progress }
+        let step = HTTP2Output.write(output, to: &client)
+        if case .closed(let failure) = step { clientFailed(failure) }
+        return HTTP2Output.wrote(step) || progress
     }
 
     // MARK: close
 
-    private func closeWithReset() {
+    /// The client's read or write failed, or it left with streams in flight: each unfinished
+    /// stream's flow record gets `failure` (side and errno) and its response status (0 before
+    /// any), as HTTP/1 does, then the connection closes.
+    func clientFailed(_ failure: PeerClose) {
+        for s in streams.values { recordFailure(s, failure) }
+        close()
+    }
+
+    /// Writes a stream's failure into its flow record, once.
+    func recordFailure(_ s: Stream, _ failure: PeerClose) {
+        guard !s.failed else { return }
+        s.failed = true
+        s.record.connectionFailed(failure, code: s.status)
+    }
+
+    func closeWithReset() {
         guard !isClosed else { return }
         finishClose()
-        Socket.closeWithReset(fd)
+        Socket.closeWithReset(client.fd)
     }
 
     /// Closes the client connection and every upstream connection. Idempotent.
     func close() {
         guard !isClosed else { return }
         finishClose()
-        Socket.close(fd)
+        Socket.close(client.fd)
     }
 
     private func finishClose() {
         isClosed = true
-        ctx.loop.deregister(fd: fd, registration: registration)
+        ctx.loop.deregister(fd: client.fd, registration: registration)
         for up in upstreams { up.close() }
         upstreams.removeAll()
         upstream = nil

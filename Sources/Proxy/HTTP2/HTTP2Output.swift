@@ -19,20 +19,17 @@ enum HTTP2Output {
         return progress
     }
 
-    /// One write of `output` to `fd` (a `SluiceIO` step): consumes what the socket took and clears
-    /// `writable` when it took less than all or would block. Whether bytes went out; nil when the
-    /// peer is gone.
-    static func write(_ fd: Int32, _ output: IOBuffer, writable: inout Bool, side: PeerSide) -> Bool? {
-        switch Socket.writeStep(fd, output.readable, side: side) {
-        case .progress(let n):
-            if n < output.readableCount { writable = false }
-            output.consume(n)
-            return true
-        case .blocked:
-            writable = false
-            return false
-        case .closed:
-            return nil
-        }
+    /// One write of `output` to `peer` (a `SluiceIO` step, which keeps the peer's `writable`):
+    /// consumes what the socket took. `.closed` carries the peer's side and errno.
+    static func write<Peer: ConnectionPeer>(_ output: IOBuffer, to peer: inout Peer) -> IOStep {
+        let step = peer.write(output.readable)
+        if case .progress(let n) = step { output.consume(n) }
+        return step
+    }
+
+    /// Whether a write step moved bytes.
+    static func wrote(_ step: IOStep) -> Bool {
+        if case .progress = step { return true }
+        return false
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import HTTP2
 import SluiceIO
 
@@ -12,13 +13,11 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     unowned let owner: HTTP2Connection
     let session: HTTP2Session
     private let loop: EventLoop
-    private var fd: Int32 = -1
+    private var peer = SocketPeer(fd: -1, side: .upstream)
     private var registration: EventLoop.Registration = .none
     private let input: IOBuffer
     private let output: IOBuffer
     private var connected = false
-    private var readable = false
-    private var writable = false
     private lazy var timer = LoopTimer(target: self)
     /// Upstream stream ID → the downstream stream it carries (open upstream streams only).
     var streams: [Int32: HTTP2Connection.Stream] = [:]
@@ -42,15 +41,15 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     /// (`SteerInfo.upstreamMark`: the datapath does not steer it back and decides the
     /// destination's policy with the client's identity).
     func connect(address: UInt32, port: UInt16, mark: UInt32, timeoutNs: UInt64) throws(SyscallError) {
-        fd = try Socket.connectTCP(address: address, port: port, mark: mark)
+        peer.fd = try Socket.connectTCP(address: address, port: port, mark: mark)
         do {
             registration = try loop.register(
-                fd: fd,
+                fd: peer.fd,
                 events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
                     | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
         } catch {
-            Socket.close(fd)
-            fd = -1
+            Socket.close(peer.fd)
+            peer.fd = -1
             throw error
         }
         loop.schedule(timer, at: loop.now + timeoutNs)
@@ -62,23 +61,24 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
             guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
                 return
             }
-            if Socket.pendingError(fd) != 0 {
-                fail()
+            let error = Socket.pendingError(peer.fd)
+            if error != 0 {
+                fail(PeerClose(side: .upstream, errno: error))
                 owner.drive()
                 return
             }
             loop.cancel(timer)
             connected = true
-            readable = true
-            writable = true
+            peer.readable = true
+            peer.writable = true
         } else {
             if events
                 & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
                     | EventLoop.Events.readHangup) != 0
             {
-                readable = true
+                peer.readable = true
             }
-            if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { writable = true }
+            if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { peer.writable = true }
         }
         owner.drive()
     }
@@ -86,7 +86,7 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     /// Connect timeout (Cilium `proxy-connect-timeout`).
     func timerFired(now: UInt64) {
         guard !connected, !isClosed else { return }
-        fail()
+        fail(PeerClose(side: .upstream, errno: ETIMEDOUT))
         owner.drive()
     }
 
@@ -95,9 +95,9 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     func pump() -> Bool {
         guard !isClosed else { return false }
         var progress = false
-        if connected && readable {
+        if connected && peer.readable {
             if input.writableCount == 0 { input.clear() }
-            switch Socket.readStep(fd, into: input, side: .upstream) {
+            switch peer.read(into: input) {
             case .progress:
                 progress = true
                 do {
@@ -105,21 +105,22 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
                 } catch {
                     input.clear()
                     owner.upstreamEvents(self, session.takeEvents())
-                    fail()
+                    fail(PeerClose(side: .upstream, errno: EPROTO))
                     return true
                 }
                 input.clear()
                 owner.upstreamEvents(self, session.takeEvents())
             case .blocked:
-                readable = false
-            case .closed:
-                fail()
+                break
+            case .closed(let failure):
+                fail(failure)
                 return true
             }
         }
         progress = flush() || progress
         if !isClosed && connected && !session.isAlive && output.isEmpty {
-            fail()
+            // The session ended (GOAWAY both ways): streams still waiting lost their upstream.
+            fail(PeerClose(side: .upstream, errno: 0))
             return true
         }
         return progress
@@ -128,28 +129,30 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     /// Pulls frames out of the session while the socket keeps up, then writes them.
     private func flush() -> Bool {
         guard let progress = HTTP2Output.produce(session, into: output, highWater: HTTP2Upstream.outputHighWater) else {
-            fail()
+            fail(PeerClose(side: .upstream, errno: EPROTO))
             return true
         }
         let events = session.takeEvents()
         if !events.isEmpty { owner.upstreamEvents(self, events) }
-        guard connected, writable, !output.isEmpty else { return progress }
-        guard let wrote = HTTP2Output.write(fd, output, writable: &writable, side: .upstream) else {
-            fail()
+        guard connected, peer.writable, !output.isEmpty else { return progress }
+        let step = HTTP2Output.write(output, to: &peer)
+        if case .closed(let failure) = step {
+            fail(failure)
             return true
         }
-        return wrote || progress
+        return HTTP2Output.wrote(step) || progress
     }
 
     /// No more streams go on this connection (GOAWAY from the server).
     func retire() { retired = true }
 
-    /// The connection broke or ended: close it and let the owner answer its open streams.
-    private func fail() {
+    /// The connection broke or ended (`failure`: how, for the streams' flow records): close it
+    /// and let the owner answer its open streams.
+    private func fail(_ failure: PeerClose) {
         guard !isClosed else { return }
         let orphans = streams
         close()
-        owner.upstreamClosed(self, orphans: orphans)
+        owner.upstreamClosed(self, orphans: orphans, failure: failure)
     }
 
     /// Closes the socket and the session. Idempotent.
@@ -160,10 +163,10 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         // Streams and this connection refer to each other while a stream is open: break it.
         streams.removeAll()
         loop.cancel(timer)
-        if fd >= 0 {
-            loop.deregister(fd: fd, registration: registration)
-            Socket.close(fd)
-            fd = -1
+        if peer.isOpen {
+            loop.deregister(fd: peer.fd, registration: registration)
+            Socket.close(peer.fd)
+            peer.fd = -1
         }
         session.close()
     }

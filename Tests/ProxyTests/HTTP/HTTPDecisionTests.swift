@@ -80,7 +80,7 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(v.policyNames, ["default/client-egress", "default/backend-ingress"])
         XCTAssertNotEqual(v.egress?.policyRef, 0)
         XCTAssertNotEqual(v.egress?.policyRef, v.ingress?.policyRef)
-        XCTAssertEqual(v.headerActions, [])
+        XCTAssertTrue(v.headerEdits.isEmpty)
     }
 
     func testTheIngressSideDeniesWithNoRuleMatchedInItsPolicysName() throws {
@@ -236,8 +236,11 @@ final class HTTPDecisionTests: XCTestCase {
                 ]))
     }
 
-    private func actions(_ v: HTTPVerdict) -> [String] {
-        v.headerActions.map { "\($0.action.rawValue) \($0.name)" }
+    /// `Name -` (received fields dropped) and ` +value` per added value, per edited name.
+    private func edits(_ v: HTTPVerdict) -> [String] {
+        v.headerEdits.edits.map { e in
+            e.name + (e.removeReceived ? " -" : "") + e.added.map { " +" + $0 }.joined()
+        }
     }
 
     func testHeaderActionsOfTheMatchingRuleApplyToTheHeadersThatDoNotMatch() throws {
@@ -247,9 +250,9 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(all.action, .forward, "mismatch actions count as matching")
         XCTAssertEqual(all.reason, .ruleMatched)
         XCTAssertEqual(
-            actions(all), ["ADD X-Token", "LOG X-Trace", "DELETE X-Drop", "REPLACE X-Mode"],
-            "every header is missing")
-        XCTAssertEqual(all.ingress?.recorded.headerActions, [.add, .log, .delete, .replace])
+            edits(all), ["X-Token +abc", "X-Mode - +safe"],
+            "every header is missing: ADD adds, REPLACE sets, LOG logs, DELETE has nothing to remove")
+        XCTAssertEqual(all.ingress?.recorded.headerActions, [.add, .log, .replace])
 
         let some = evaluate(
             snapshot, steer: steer, "GET", "/",
@@ -257,7 +260,7 @@ final class HTTPDecisionTests: XCTestCase {
                 ("x-token", "abc"), ("X-TRACE", "anything"), ("X-Drop", "yes"), ("X-Mode", "safe"),
             ])
         XCTAssertEqual(
-            actions(some), ["DELETE X-Drop"],
+            edits(some), ["X-Drop -"],
             "names match in any case; a presence check takes any value; values must be exact")
         XCTAssertEqual(some.ingress?.recorded, Flow.L7Verdict(reason: .ruleMatched, headerActions: [.delete]))
 
@@ -266,14 +269,15 @@ final class HTTPDecisionTests: XCTestCase {
             headers: [
                 ("X-Token", "wrong"), ("X-Token", "abc"), ("X-Trace", ""), ("X-Drop", "no"), ("X-Mode", "Safe"),
             ])
-        XCTAssertEqual(actions(repeated), ["REPLACE X-Mode"], "any one of repeated fields may match")
+        XCTAssertEqual(edits(repeated), ["X-Mode - +safe"], "any one of repeated fields may match")
+        XCTAssertEqual(repeated.ingress?.headerActions, [.replace])
     }
 
     func testADeniedRequestHasNoHeaderActionsToApply() throws {
         let snapshot = try headerActionPolicy()
         let v = evaluate(snapshot, steer: TestPolicy.ingressSteer(snapshot), "POST", "/")
         XCTAssertEqual(v.action, .forbid)
-        XCTAssertEqual(v.headerActions, [])
+        XCTAssertTrue(v.headerEdits.isEmpty)
         XCTAssertEqual(v.ingress?.headerActions, [])
     }
 }
