@@ -1,4 +1,5 @@
 import HTTP2
+import SluiceModel
 import XCTest
 
 /// What the nghttp2 callbacks record, seen through a client and a server session wired back to
@@ -27,8 +28,8 @@ final class HTTP2CallbacksTests: XCTestCase {
     ])
 
     func testARequestWithBodyAndTrailersThenTheResponse() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
-        let server = try HTTP2Session(role: .server, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0))
         let id = try client.submitRequest(request, hasBody: true)
         XCTAssertTrue(client.append(stream: id, Array("hello".utf8)))
         client.end(stream: id, trailers: HTTP2HeaderBlock([("x-sum", "5")]))
@@ -66,8 +67,8 @@ final class HTTP2CallbacksTests: XCTestCase {
     }
 
     func testAResetIsRecordedAndCountedAsPremature() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
-        let server = try HTTP2Session(role: .server, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0))
         let id = try client.submitRequest(request, hasBody: true)
         try pump(client, server)
         _ = server.takeEvents()
@@ -80,8 +81,8 @@ final class HTTP2CallbacksTests: XCTestCase {
     }
 
     func testGoawayIsRecorded() throws {
-        let client = try HTTP2Session(role: .client, clock: { 0 })
-        let server = try HTTP2Session(role: .server, clock: { 0 })
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0))
         _ = try client.submitRequest(request, hasBody: false)
         try pump(client, server)
         server.terminate(errorCode: 11)

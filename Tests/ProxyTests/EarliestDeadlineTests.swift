@@ -2,6 +2,7 @@ import XCTest
 
 @testable import Proxy
 @testable import SluiceIO
+import SluiceModel
 
 /// `EarliestDeadline`: one loop timer at the earliest deadline asked for, on a manual clock.
 final class EarliestDeadlineTests: XCTestCase {
@@ -16,7 +17,7 @@ final class EarliestDeadlineTests: XCTestCase {
 
     func testOnlyAnEarlierDeadlineArmsTheTimerAgain() throws {
         let clock = ManualClock(startNs: 1000)
-        let loop = try EventLoop(clock: .manual(clock))
+        let loop = try EventLoop(clock: clock)
         let t = Target()
         t.wakeup.arm(1500, on: loop, for: t)
         t.wakeup.arm(1800, on: loop, for: t)
