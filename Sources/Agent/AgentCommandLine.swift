@@ -73,7 +73,8 @@ public enum AgentCommandLine {
                 maxConcurrentStreams: state.http2MaxConcurrentStreams,
                 maxRequestHeadersKB: state.http2MaxRequestHeadersKB,
                 initialStreamWindowSize: state.http2InitialStreamWindowSize,
-                initialConnectionWindowSize: state.http2InitialConnectionWindowSize)
+                initialConnectionWindowSize: state.http2InitialConnectionWindowSize,
+                streamStallTimeoutMs: state.http2StreamStallTimeoutMs)
         } catch {
             throw Failure(message: error.description)
         }
@@ -119,6 +120,7 @@ public enum AgentCommandLine {
         var http2MaxRequestHeadersKB: Int?
         var http2InitialStreamWindowSize: Int?
         var http2InitialConnectionWindowSize: Int?
+        var http2StreamStallTimeoutMs: Int?
     }
 
     struct Spec {
@@ -373,6 +375,14 @@ public enum AgentCommandLine {
         ) { s, v in
             s.http2InitialConnectionWindowSize = try number(
                 v, "--http2-initial-connection-window-size", in: Int.min...Int.max)
+        },
+        Spec(
+            name: "--http2-stream-stall-timeout-ms", value: "ms",
+            help:
+                "HTTP/2: a stream whose body waits this long on a peer's flow-control window of 0 is reset (ERROR flow, ETIMEDOUT).",
+            defaultText: "30000"
+        ) { s, v in
+            s.http2StreamStallTimeoutMs = try number(v, "--http2-stream-stall-timeout-ms", in: Int.min...Int.max)
         },
     ]
 

@@ -76,6 +76,10 @@ final class HTTP2Connection: EventHandler {
     private var upgradeBodyRemaining = 0
     private let common: FlowCommon
     private var driving = false
+    /// Streams whose body waits on a peer that takes none of it (HTTP2StreamStall).
+    private lazy var stall = HTTP2StreamStall(
+        loop: ctx.loop, timeoutNs: ctx.config.http2Limits.streamStallTimeoutNs
+    ) { [unowned self] in self.scanStalls() }
 
     static let outputHighWater = 64 * 1024
     /// RFC 9113 7: ENHANCE_YOUR_CALM, PROTOCOL_ERROR, CANCEL, INTERNAL_ERROR.
@@ -223,14 +227,20 @@ final class HTTP2Connection: EventHandler {
             draining = true
         }
         clientEvents(session.takeEvents())
-        if session.guardian.violation != nil && !draining {
-            session.terminate(errorCode: Self.enhanceYourCalm)
-            draining = true
-        }
+        calmDownIfFlooded()
         if draining {
             for s in streams.values { cancelUpstream(s) }
         }
         return true
+    }
+
+    /// A flood found (HTTP2FloodGuard, also by resets we sent while producing): GOAWAY
+    /// ENHANCE_YOUR_CALM, and the upstream halves of the streams are cancelled.
+    private func calmDownIfFlooded() {
+        guard session.guardian.violation != nil && !draining else { return }
+        session.terminate(errorCode: Self.enhanceYourCalm)
+        draining = true
+        for s in streams.values { cancelUpstream(s) }
     }
 
     /// Pulls frames from the server session while the socket keeps up, and writes them.
@@ -242,6 +252,10 @@ final class HTTP2Connection: EventHandler {
         let events = session.takeEvents()
         if !events.isEmpty {
             clientEvents(events)
+            progress = true
+        }
+        if session.guardian.violation != nil && !draining {
+            calmDownIfFlooded()
             progress = true
         }
         guard writable, !output.isEmpty else { return progress }
@@ -319,10 +333,12 @@ final class HTTP2Connection: EventHandler {
         let s = Stream(id: id, record: HTTPFlowRecorder(flows: ctx.flows, common: common, proto: .http2))
         s.requestEnded = endStream
         streams[id] = s
+        stall.arm()
         if block.overflowed {
             // More than the header list limit: answered 431 like HTTP/1 (Envoy resets; a status
             // tells the client why). The request cannot be judged, so its flow is an ERROR.
             s.record.malformedRequest()
+            session.noteMalformedStream()
             reply(s, status: 431)
             return
         }
@@ -359,6 +375,7 @@ final class HTTP2Connection: EventHandler {
             reply(s, status: 307, location: location)
         } else {
             s.record.rejected(verdict: .error)
+            session.noteMalformedStream()
             reply(s, status: 400)
         }
         return nil
@@ -506,6 +523,42 @@ final class HTTP2Connection: EventHandler {
         upstreams.removeAll { $0 === up }
     }
 
+    // MARK: stalled streams
+
+    /// The stall timer's scan: streams stuck on a peer for the timeout are reset (HTTP2StreamStall).
+    private func scanStalls() {
+        guard !isClosed else { return }
+        let now = ctx.loop.now
+        var stuck: [(Stream, PeerSide)] = []
+        stall.scanning {
+            for s in streams.values {
+                if let side = stall.check(
+                    stream: s.id, toClient: s.toClientQueued, toUpstream: s.toUpstreamQueued, now: now)
+                {
+                    stuck.append((s, side))
+                }
+            }
+        }
+        for (s, side) in stuck { stalled(s, on: side) }
+        if !streams.isEmpty { stall.arm() }
+        drive()
+    }
+
+    /// Ends a stalled stream: an ERROR flow naming the stuck peer (ETIMEDOUT); the upstream half
+    /// is cancelled; the client gets 504 when no response began (the upstream took no body),
+    /// else RST_STREAM(CANCEL). Queued bytes' credit goes back as for any reset.
+    private func stalled(_ s: Stream, on side: PeerSide) {
+        let failure = PeerClose(side: side, errno: HTTP2StreamStall.timedOut)
+        cancelUpstream(s)
+        if !s.responseStarted && side == .upstream {
+            s.record.response(code: 504, failure: failure)
+            reply(s, status: 504)
+        } else {
+            s.record.connectionFailed(failure, code: 0)
+            if !session.isLocallyClosed(stream: s.id) { session.reset(stream: s.id, errorCode: Self.cancel) }
+        }
+    }
+
     // MARK: close
 
     private func closeWithReset() {
@@ -523,6 +576,7 @@ final class HTTP2Connection: EventHandler {
 
     private func finishClose() {
         isClosed = true
+        stall.cancel()
         ctx.loop.deregister(fd: fd, registration: registration)
         for up in upstreams { up.close() }
         upstreams.removeAll()
