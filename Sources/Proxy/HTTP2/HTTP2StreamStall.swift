@@ -48,6 +48,7 @@ final class HTTP2StreamStall: TimerTarget {
     }
 
     func cancel() {
+        guard armed else { return }
         armed = false
         loop.cancel(timer)
     }
