@@ -73,7 +73,8 @@ public enum AgentCommandLine {
                 maxConcurrentStreams: state.http2MaxConcurrentStreams,
                 maxRequestHeadersKB: state.http2MaxRequestHeadersKB,
                 initialStreamWindowSize: state.http2InitialStreamWindowSize,
-                initialConnectionWindowSize: state.http2InitialConnectionWindowSize)
+                initialConnectionWindowSize: state.http2InitialConnectionWindowSize,
+                streamStallTimeoutMs: state.http2StreamStallTimeoutMs)
         } catch {
             throw Failure(message: error.description)
         }
@@ -119,6 +120,7 @@ public enum AgentCommandLine {
         var http2MaxRequestHeadersKB: Int?
         var http2InitialStreamWindowSize: Int?
         var http2InitialConnectionWindowSize: Int?
+        var http2StreamStallTimeoutMs: Int?
     }
 
     struct Spec {
@@ -283,6 +285,11 @@ public enum AgentCommandLine {
             \.http2InitialConnectionWindowSize,
             help: "HTTP/2: per-connection receive window (Envoy initial_connection_window_size).",
             defaultText: "1048576"),
+        .integer(
+            "--http2-stream-stall-timeout-ms", "ms", in: Int.min...Int.max, \.http2StreamStallTimeoutMs,
+            help:
+                "HTTP/2: a stream whose body waits this long on a peer's flow-control window of 0 is reset (ERROR flow, ETIMEDOUT).",
+            defaultText: "30000"),
     ]
 
     private static func apply(_ spec: Spec, _ value: String, to state: inout State) throws(Failure) {

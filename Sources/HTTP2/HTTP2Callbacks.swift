@@ -12,6 +12,7 @@ enum HTTP2Callbacks {
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecv)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(cbs, onFrameSend)
     }
 
     @inline(__always) static func owner(_ p: UnsafeMutableRawPointer?) -> HTTP2Session? {
@@ -78,9 +79,37 @@ enum HTTP2Callbacks {
         return 0
     }
 
+    /// DATA payload. Consecutive chunks of one stream within one `receive` are coalesced into one
+    /// event (one array), so many 1-byte DATA frames cost one append each, not an event each.
     static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, stream, data, len, user in
         guard let s = owner(user), let data, len > 0 else { return 0 }
-        s.events.append(.data(stream: stream, bytes: Array(UnsafeBufferPointer(start: data, count: len))))
+        let chunk = UnsafeBufferPointer(start: data, count: len)
+        if case .data(stream, var bytes)? = s.events.last {
+            s.events.removeLast()
+            bytes.append(contentsOf: chunk)
+            s.events.append(.data(stream: stream, bytes: bytes))
+        } else {
+            s.events.append(.data(stream: stream, bytes: Array(chunk)))
+        }
+        return 0
+    }
+
+    /// A frame we sent. Server side, an RST_STREAM that says the peer's stream was malformed
+    /// (nghttp2's own checks: PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR
+    /// ...) counts toward the rapid-reset budget. Not counted: NO_ERROR, INTERNAL_ERROR (the
+    /// upstream failed), REFUSED_STREAM (over the stream limit: nothing was started) and CANCEL
+    /// (our own timeouts and cancellations).
+    static let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, user in
+        guard let s = owner(user), let frame, s.role == .server,
+            UInt32(frame.pointee.hd.type) == NGHTTP2_RST_STREAM.rawValue
+        else { return 0 }
+        switch frame.pointee.rst_stream.error_code {
+        case NGHTTP2_NO_ERROR.rawValue, NGHTTP2_INTERNAL_ERROR.rawValue, NGHTTP2_REFUSED_STREAM.rawValue,
+            NGHTTP2_CANCEL.rawValue:
+            break
+        default:
+            s.guardian.streamMalformed()
+        }
         return 0
     }
 

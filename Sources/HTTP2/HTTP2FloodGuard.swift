@@ -14,9 +14,13 @@ public struct HTTP2FloodGuard: Sendable, Equatable {
 
     public let limits: HTTP2Limits
     public private(set) var violation: Violation?
-    /// Streams the peer opened, and of those the ones it reset before our answer ended.
+    /// Streams the peer opened, and of those the ones it reset before our answer ended, plus the
+    /// ones we reset or refused because the peer made them malformed (the provoked variant of
+    /// CVE-2023-44487, "MadeYouReset": the peer gets us to do the resetting).
     public private(set) var streamsOpened = 0
     public private(set) var prematureResets = 0
+    /// Of `prematureResets`, the streams we reset or answered 400/431 as malformed.
+    public private(set) var malformedStreams = 0
 
     private var windowStartNs: UInt64 = 0
     private var pings = 0
@@ -85,6 +89,21 @@ public struct HTTP2FloodGuard: Sendable, Equatable {
     public mutating func streamReset(answered: Bool) {
         guard !answered else { return }
         prematureResets += 1
+        checkPrematureResets()
+    }
+
+    /// We reset one of the peer's streams as malformed (RST_STREAM PROTOCOL_ERROR and the like,
+    /// from nghttp2's checks), or answered it 400/431 before forwarding: it counts toward the
+    /// same budget as a reset sent by the peer, so provoking resets is no cheaper than sending them.
+    public mutating func streamMalformed() {
+        prematureResets += 1
+        malformedStreams += 1
+        checkPrematureResets()
+    }
+
+    /// Envoy's premature-reset rule: past `prematureResetMinStreams` streams, half of them reset
+    /// before their answer ended is a flood.
+    private mutating func checkPrematureResets() {
         if streamsOpened >= limits.prematureResetMinStreams && prematureResets * 2 >= streamsOpened {
             flag(.rapidReset)
         }

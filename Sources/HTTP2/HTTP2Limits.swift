@@ -35,6 +35,11 @@ public struct HTTP2Limits: Sendable, Equatable {
     /// nghttp2 `max_outbound_ack`: queued SETTINGS/PING ACKs before the peer is cut off (Envoy's
     /// `max_outbound_control_frames` is 1000 too).
     public var maxOutboundAcks: Int = 1000
+    /// A stream whose body bytes wait for a peer that keeps its flow-control window at 0 (or does
+    /// not read at all) for this long is reset on both sides, with an ERROR flow naming that peer
+    /// and ETIMEDOUT. 30 s: nginx's `send_timeout` is 60 s, Envoy's `stream_idle_timeout` 5 min
+    /// (any activity restarts it); a stall is never activity, so it is shorter here.
+    public var streamStallTimeoutNs: UInt64 = 30_000_000_000
 
     public init() {}
 
@@ -51,7 +56,7 @@ public struct HTTP2Limits: Sendable, Equatable {
     public static func withOptions(
         maxConcurrentStreams: UInt32? = nil, maxRequestHeadersKB: Int? = nil,
         initialStreamWindowSize: Int? = nil,
-        initialConnectionWindowSize: Int? = nil
+        initialConnectionWindowSize: Int? = nil, streamStallTimeoutMs: Int? = nil
     ) throws(OptionError) -> HTTP2Limits {
         var limits = HTTP2Limits()
         if let n = maxConcurrentStreams {
@@ -78,6 +83,12 @@ public struct HTTP2Limits: Sendable, Equatable {
                     description: "--http2-initial-connection-window-size must be 65535 to 2147483647 (RFC 9113 6.9.2)")
             }
             limits.connectionWindow = Int32(w)
+        }
+        if let ms = streamStallTimeoutMs {
+            guard (1...3_600_000).contains(ms) else {
+                throw OptionError(description: "--http2-stream-stall-timeout-ms must be 1 to 3600000")
+            }
+            limits.streamStallTimeoutNs = UInt64(ms) * 1_000_000
         }
         return limits
     }

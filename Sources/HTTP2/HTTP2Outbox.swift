@@ -13,11 +13,24 @@ final class HTTP2Outbox {
     /// nghttp2 was told NGHTTP2_ERR_DEFERRED and must be resumed when bytes or the end arrive.
     var deferred = false
 
+    /// A chunk smaller than this takes the next bytes into itself instead of a new chunk follows
+    /// it: a peer that sends many tiny DATA frames costs one growing array, not an array (and its
+    /// allocation overhead, ~50 bytes for 1 byte of body) per frame, and leaves in full frames.
+    static let coalesceBelow = 16 * 1024
+
     func append(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
-        chunks.append(bytes)
+        let last = chunks.count - 1
+        if last >= 0 && chunks[last].count < Self.coalesceBelow {
+            chunks[last].append(contentsOf: bytes)
+        } else {
+            chunks.append(bytes)
+        }
         queued += bytes.count
     }
+
+    /// Chunks held (for tests: tiny appends share one).
+    var chunkCount: Int { chunks.count }
 
     /// Copies up to `capacity` bytes into `into`; returns how many.
     func take(into: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {

@@ -207,6 +207,23 @@ public final class HTTP2Session {
             nghttp2_session_get_last_proc_stream_id(session), 0, nil, 0)
     }
 
+    /// Server side: we answered one of the peer's streams as malformed (400, 431) without
+    /// forwarding it; it counts toward the rapid-reset budget like a stream we reset
+    /// (`HTTP2FloodGuard.streamMalformed`). The connection checks `guardian.violation` after.
+    public func noteMalformedStream() {
+        guardian.streamMalformed()
+    }
+
+    /// How many body bytes we may still send on `stream` now: the smaller of the peer's window
+    /// for the stream and for the connection (RFC 9113 6.9). 0 or less: DATA is stuck until the
+    /// peer sends WINDOW_UPDATE.
+    public func sendWindow(stream: Int32) -> Int {
+        guard let session else { return 0 }
+        let s = nghttp2_session_get_stream_remote_window_size(session, stream)
+        let c = nghttp2_session_get_remote_window_size(session)
+        return Int(min(s, c))
+    }
+
     /// Whether our side of `stream` is closed (`nghttp2_session_get_stream_local_close`).
     public func isLocallyClosed(stream: Int32) -> Bool {
         guard let session else { return true }

@@ -95,10 +95,13 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
 
     // MARK: client side: read → frame → decide → act
 
-    /// Too many answers wait for the client, or too many of its queries are in flight: its
-    /// queries stay unread (in the framer and the socket) until that changes.
+    /// Too many answers wait for the client, too many of its queries are in flight, or too many
+    /// query bytes wait for an upstream that does not read: its queries stay unread (in the
+    /// framer and the socket) until that changes. Both output buffers are thus bounded by
+    /// `tcpMaxBufferedBytes` plus one message.
     private var mustPause: Bool {
-        toClient.count > worker.config.tcpMaxBufferedBytes || pending.count >= worker.config.tcpMaxQueriesInFlight
+        toClient.count > worker.config.tcpMaxBufferedBytes || toServer.count > worker.config.tcpMaxBufferedBytes
+            || pending.count >= worker.config.tcpMaxQueriesInFlight
     }
 
     private func readClient() {

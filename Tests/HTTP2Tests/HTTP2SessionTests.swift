@@ -1,6 +1,7 @@
-import HTTP2
 import SluiceModel
 import XCTest
+
+@testable import HTTP2
 
 /// The server session fed byte sequences recorded from real clients (curl 7.88 with
 /// `--http2-prior-knowledge`), whole and split at every offset, and a client and a server session
@@ -275,6 +276,79 @@ final class HTTP2SessionTests: XCTestCase {
         }
         XCTAssertEqual(server.guardian.violation, .rapidReset)
         XCTAssertGreaterThanOrEqual(server.guardian.streamsOpened, 500)
+    }
+
+    // MARK: issue 14: provoked resets, 1-byte DATA, stall option
+
+    /// Streams made malformed on purpose (here: more DATA than their content-length, which
+    /// nghttp2 answers with RST_STREAM PROTOCOL_ERROR) count like resets the peer sends.
+    func testStreamsWeResetAsMalformedCountTowardTheRapidResetBudget() throws {
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let server = try server()
+        let head = HTTP2HeaderBlock([
+            (":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/"), ("content-length", "1"),
+        ])
+        for _ in 0..<600 {
+            let id = try client.submitRequest(head, hasBody: true)
+            client.append(stream: id, [1, 2])
+            client.end(stream: id)
+            try pump(client, server)
+            _ = server.takeEvents()
+            _ = client.takeEvents()
+            if server.guardian.violation != nil { break }
+        }
+        XCTAssertEqual(server.guardian.violation, .rapidReset)
+        XCTAssertEqual(server.guardian.streamsOpened, 500)
+        XCTAssertEqual(server.guardian.malformedStreams, 500)
+    }
+
+    func testMalformedStreamsNotedByTheHandlerCountToo() throws {
+        let s = try server()
+        var guardian = HTTP2FloodGuard(limits: .default)
+        for _ in 0..<499 {
+            guardian.streamOpened()
+            guardian.streamMalformed()
+        }
+        XCTAssertNil(guardian.violation, "under prematureResetMinStreams")
+        guardian.streamOpened()
+        guardian.streamMalformed()
+        XCTAssertEqual(guardian.violation, .rapidReset)
+        s.noteMalformedStream()
+        XCTAssertEqual(s.guardian.malformedStreams, 1)
+        XCTAssertEqual(s.guardian.prematureResets, 1)
+    }
+
+    /// 3000 DATA frames of 1 byte in one read are one `.data` event, and queued 1-byte appends
+    /// leave in one DATA frame.
+    func testOneByteDataFramesAreCoalesced() throws {
+        let client = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let server = try server()
+        let id = try client.submitRequest(
+            HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/")]),
+            hasBody: true)
+        var bytes = try output(client)  // preface, SETTINGS, HEADERS
+        for _ in 0..<3000 { bytes += [0, 0, 1, 0, 0, 0, 0, 0, UInt8(id), 0x61] }
+        try bytes.withUnsafeBytes { try server.receive($0) }
+        let data = server.takeEvents().compactMap { e -> [UInt8]? in
+            if case .data(id, let b) = e { return b } else { return nil }
+        }
+        XCTAssertEqual(data.map(\.count), [3000], "one event")
+
+        let sender = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        let stream = try sender.submitRequest(
+            HTTP2HeaderBlock([(":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/")]),
+            hasBody: true)
+        for _ in 0..<3000 { sender.append(stream: stream, [0x62]) }
+        XCTAssertEqual(sender.outboxes[stream]?.chunkCount, 1, "one chunk")
+        let out = frames(Array(try output(sender).dropFirst(24)))
+        XCTAssertEqual(out.filter { $0.type == 0 }.map(\.payload.count), [3000], "one DATA frame")
+    }
+
+    func testStallTimeoutOption() throws {
+        XCTAssertEqual(HTTP2Limits.default.streamStallTimeoutNs, 30_000_000_000)
+        XCTAssertEqual(try HTTP2Limits.withOptions(streamStallTimeoutMs: 1500).streamStallTimeoutNs, 1_500_000_000)
+        XCTAssertThrowsError(try HTTP2Limits.withOptions(streamStallTimeoutMs: 0))
+        XCTAssertThrowsError(try HTTP2Limits.withOptions(streamStallTimeoutMs: 3_600_001))
     }
 
     /// Moves bytes both ways until both sides are quiet.

@@ -559,6 +559,52 @@ final class DNSStreamBackpressureTests: XCTestCase {
         XCTAssertEqual(upstream.queries, total)
     }
 
+    /// An upstream that never reads: query bytes pile up toward it only to the bound, then the
+    /// client's queries stay unread (60 KB queries, EDNS padding, so the kernel's buffers fill).
+    func testQueriesForAnUpstreamThatDoesNotReadArePausedAtTheBound() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var small: Int32 = 4096
+        _ = setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = DNSTest.loopback
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(listen(listener, 8), 0)
+        let h = try DNSProxyHarness(
+            config: DNSProxyConfig(tcpMaxBufferedBytes: 65536, tcpMaxQueriesInFlight: 1000),
+            tcpUpstreamPort: DNSTest.port(of: listener))
+        let fd = try connectSmall(port: h.port)
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let padding: [UInt8] = [0x00, 0x0C, 0xEA, 0x60] + [UInt8](repeating: 0, count: 60000)
+        var sent = 0
+        let deadline = Date().addingTimeInterval(5)
+        var id: UInt16 = 0
+        while sent < 200 && Date() < deadline && h.counters().tcpPauses == 0 {
+            let q = DNSSerializer.serialize(
+                DNSMessage(
+                    header: DNSHeader(id: id, rd: true),
+                    questions: [Question(name: try DomainName("q.allowed.test."), type: .a)],
+                    opt: OPTRecord(udpPayloadSize: 1232, options: padding)))
+            guard let framed = DNSTCPFramer.frame(q) else { return XCTFail("not framed") }
+            var off = 0
+            while off < framed.count && Date() < deadline {
+                let n = framed.withUnsafeBytes { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+                if n > 0 { off += n } else { usleep(2000) }
+            }
+            sent += 1
+            id += 1
+        }
+        XCTAssertTrue(waitFor(5) { h.counters().tcpPauses > 0 }, "paused after \(sent) queries of 60 KB")
+        XCTAssertLessThan(sent, 200)
+        XCTAssertEqual(h.counters().tcpOverflowCloses, 0, "paused, not closed")
+    }
+
     func testAnswersPilingUpPastTheBoundCloseTheConnection() throws {
         let upstream = try DNSScriptedTCPUpstream.bigAnswers()
         let h = try DNSProxyHarness(

@@ -2,7 +2,8 @@
 """Sandbox server kind `h2c`: an HTTP/2 cleartext server (prior knowledge) on Python h2.
 
 Answers every method and path with 200 and a JSON body describing the request (method,
-path, authority, pod, bytes of request body received), so a client can tell what arrived.
+path, authority, host header, pod, bytes of request body received and the DATA frames that
+carried them), so a client can tell what arrived.
 `/bytes/N` answers N bytes of body instead (sent as flow control allows), for large-body
 tests. Request bodies are read and counted, with flow-control credit returned as they are
 consumed. Many streams per connection, many connections.
@@ -54,12 +55,13 @@ class Connection:
 
     def handle(self, event):
         if isinstance(event, h2.events.RequestReceived):
-            self.requests[event.stream_id] = [dict(event.headers), 0]
+            self.requests[event.stream_id] = [dict(event.headers), 0, 0]
             if event.stream_ended:
                 self.answer(event.stream_id)
         elif isinstance(event, h2.events.DataReceived):
             if event.stream_id in self.requests:
                 self.requests[event.stream_id][1] += len(event.data)
+                self.requests[event.stream_id][2] += 1 if event.data else 0
             self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         elif isinstance(event, h2.events.StreamEnded):
             if event.stream_id in self.requests:
@@ -69,7 +71,7 @@ class Connection:
             self.pending.pop(event.stream_id, None)
 
     def answer(self, stream):
-        headers, received = self.requests.pop(stream)
+        headers, received, frames = self.requests.pop(stream)
         path = headers.get(":path", "/")
         if path.startswith("/bytes/"):
             try:
@@ -80,8 +82,8 @@ class Connection:
             ctype = "application/octet-stream"
         else:
             body = (json.dumps({"method": headers.get(":method"), "path": path,
-                                "authority": headers.get(":authority"), "pod": self.pod,
-                                "received": received}) + "\n").encode()
+                                "authority": headers.get(":authority"), "host": headers.get("host"),
+                                "pod": self.pod, "received": received, "data_frames": frames}) + "\n").encode()
             ctype = "application/json"
         self.conn.send_headers(stream, [(":status", "200"), ("content-type", ctype),
                                         ("content-length", str(len(body))), ("x-sluice-pod", self.pod)])

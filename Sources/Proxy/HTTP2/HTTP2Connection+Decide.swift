@@ -12,10 +12,12 @@ extension HTTP2Connection {
         let s = Stream(id: id, record: HTTPFlowRecorder(flows: ctx.flows, common: common, proto: .http2))
         s.requestEnded = endStream
         streams[id] = s
+        stall.arm()
         if block.overflowed {
             // More than the header list limit: answered 431 like HTTP/1 (Envoy resets; a status
             // tells the client why). The request cannot be judged, so its flow is an ERROR.
             s.record.malformedRequest()
+            session.noteMalformedStream()
             reply(s, status: 431)
             return
         }
@@ -54,6 +56,7 @@ extension HTTP2Connection {
             reply(s, status: 307, location: location)
         } else {
             s.record.rejected(verdict: .error)
+            session.noteMalformedStream()
             reply(s, status: 400)
         }
         return nil

@@ -85,6 +85,10 @@ final class HTTP2Connection: EventHandler {
     var upgradeBodyRemaining = 0
     let common: FlowCommon
     private var driving = false
+    /// Streams whose body waits on a peer that takes none of it (HTTP2StreamStall).
+    lazy var stall = HTTP2StreamStall(
+        loop: ctx.loop, timeoutNs: ctx.config.http2Limits.streamStallTimeoutNs
+    ) { [unowned self] in self.scanStalls() }
 
     static let outputHighWater = 64 * 1024
     /// RFC 9113 7: ENHANCE_YOUR_CALM, PROTOCOL_ERROR, CANCEL, INTERNAL_ERROR.
@@ -230,10 +234,7 @@ final class HTTP2Connection: EventHandler {
             draining = true
         }
         clientEvents(session.takeEvents())
-        if session.guardian.violation != nil && !draining {
-            session.terminate(errorCode: Self.enhanceYourCalm)
-            draining = true
-        }
+        calmDownIfFlooded()
         if draining {
             // The client broke the protocol: the streams it still had open end here.
             for s in streams.values {
@@ -242,6 +243,15 @@ final class HTTP2Connection: EventHandler {
             }
         }
         return true
+    }
+
+    /// A flood found (HTTP2FloodGuard, also by resets we sent while producing): GOAWAY
+    /// ENHANCE_YOUR_CALM, and the upstream halves of the streams are cancelled.
+    private func calmDownIfFlooded() {
+        guard session.guardian.violation != nil && !draining else { return }
+        session.terminate(errorCode: Self.enhanceYourCalm)
+        draining = true
+        for s in streams.values { cancelUpstream(s) }
     }
 
     /// Pulls frames from the server session while the socket keeps up, and writes them.
@@ -255,10 +265,50 @@ final class HTTP2Connection: EventHandler {
             clientEvents(events)
             progress = true
         }
+        if session.guardian.violation != nil && !draining {
+            calmDownIfFlooded()
+            progress = true
+        }
         guard client.writable, !output.isEmpty else { return progress }
         let step = HTTP2Output.write(output, to: &client)
         if case .closed(let failure) = step { clientFailed(failure) }
         return HTTP2Output.wrote(step) || progress
+    }
+
+    // MARK: stalled streams
+
+    /// The stall timer's scan: streams stuck on a peer for the timeout are reset (HTTP2StreamStall).
+    private func scanStalls() {
+        guard !isClosed else { return }
+        let now = ctx.loop.now
+        var stuck: [(Stream, PeerSide)] = []
+        stall.scanning {
+            for s in streams.values {
+                if let side = stall.check(
+                    stream: s.id, toClient: s.toClientQueued, toUpstream: s.toUpstreamQueued, now: now)
+                {
+                    stuck.append((s, side))
+                }
+            }
+        }
+        for (s, side) in stuck { stalled(s, on: side) }
+        if !streams.isEmpty { stall.arm() }
+        drive()
+    }
+
+    /// Ends a stalled stream: an ERROR flow naming the stuck peer (ETIMEDOUT); the upstream half
+    /// is cancelled; the client gets 504 when no response began (the upstream took no body),
+    /// else RST_STREAM(CANCEL). Queued bytes' credit goes back as for any reset.
+    private func stalled(_ s: Stream, on side: PeerSide) {
+        let failure = PeerClose(side: side, errno: HTTP2StreamStall.timedOut)
+        cancelUpstream(s)
+        if !s.responseStarted && side == .upstream {
+            s.record.response(code: 504, failure: failure)
+            reply(s, status: 504)
+        } else {
+            s.record.connectionFailed(failure, code: 0)
+            if !session.isLocallyClosed(stream: s.id) { session.reset(stream: s.id, errorCode: Self.cancel) }
+        }
     }
 
     // MARK: close
@@ -293,6 +343,7 @@ final class HTTP2Connection: EventHandler {
 
     private func finishClose() {
         isClosed = true
+        stall.cancel()
         ctx.loop.deregister(fd: client.fd, registration: registration)
         for up in upstreams { up.close() }
         upstreams.removeAll()

@@ -4,7 +4,8 @@ import HTTP2
 /// HTTP/2 `:path` through the same `PathNormalizer` as HTTP/1 before matching (docs/policy.md,
 /// "What an HTTP/1 rule sees"): the rule and the upstream see the normalised path; an encoded
 /// slash or backslash is a 307 (400 for gRPC, as Envoy answers); a fragment or bad escape is 400.
-/// Header names with `_` get the same `HeadersWithUnderscoresAction` as HTTP/1.
+/// Header names with `_` get the same `HeadersWithUnderscoresAction` as HTTP/1. Before that,
+/// `:authority` and `host` must agree (`HTTP2AuthorityCheck`, 400 when not).
 enum HTTP2PathCheck {
     enum Outcome {
         /// Forward this block (the received one, or a copy with `:path` normalised).
@@ -16,7 +17,8 @@ enum HTTP2PathCheck {
     }
 
     static func check(_ block: HTTP2HeaderBlock, underscores: HeadersWithUnderscoresAction = .allow) -> Outcome {
-        var block = block
+        // :authority and host must agree; then only :authority is kept (HTTP2AuthorityCheck).
+        guard case .forward(var block) = HTTP2AuthorityCheck.check(block) else { return .reject }
         if underscores != .allow {
             let hasUnderscore = { (f: HTTP2HeaderBlock.Field) in
                 block.storage[f.name].first != 0x3A && block.storage[f.name].contains(0x5F)

@@ -29,9 +29,11 @@ final class HTTP2Peer {
     /// Bytes received before the HTTP/2 part (an h2c 101 answer), when `readHTTP1Head` was used.
     private var early: [UInt8] = []
 
-    init(socket: TestSocket, role: HTTP2Session.Role) throws {
+    /// `limits`: what this side advertises (a stream window of 0 makes a peer that never takes
+    /// body bytes).
+    init(socket: TestSocket, role: HTTP2Session.Role, limits: HTTP2Limits = .default) throws {
         self.socket = socket
-        session = try HTTP2Session(role: role, clock: ManualClock(startNs: 0))
+        session = try HTTP2Session(role: role, limits: limits, clock: ManualClock(startNs: 0))
     }
 
     /// Sends whatever the session has queued.
