@@ -232,6 +232,39 @@ public enum AgentCommandLine {
             s.options.proxy.connectTimeoutNs = try number(v, "--connect-timeout-ms", in: 1...3_600_000) * 1_000_000
         },
         Spec(
+            name: "--http-request-head-timeout-ms", value: "ms",
+            help:
+                "HTTP/1: the whole request head must arrive within this time from its first byte, else 408 and close (close when nothing arrived).",
+            defaultText: "10000"
+        ) { s, v in
+            s.options.proxy.requestHeadTimeoutNs =
+                try number(v, "--http-request-head-timeout-ms", in: 1...3_600_000) * 1_000_000
+        },
+        Spec(
+            name: "--http-idle-timeout-ms", value: "ms",
+            help: "HTTP/1: close a client keep-alive connection idle between requests this long (0: never).",
+            defaultText: "3600000"
+        ) { s, v in
+            s.options.proxy.idleTimeoutNs = try number(v, "--http-idle-timeout-ms", in: 0...86_400_000) * 1_000_000
+        },
+        Spec(
+            name: "--http-response-timeout-ms", value: "ms",
+            help:
+                "HTTP/1: time for the response head after the request was forwarded, else 504 (Envoy's route timeout; 0: none).",
+            defaultText: "15000"
+        ) { s, v in
+            s.options.proxy.requestTimeoutNs =
+                try number(v, "--http-response-timeout-ms", in: 0...86_400_000) * 1_000_000
+        },
+        Spec(
+            name: "--http-tunnel-idle-timeout-ms", value: "ms",
+            help: "HTTP/1: close a tunnel after 101 (WebSocket) with no byte either way this long (0: never).",
+            defaultText: "300000"
+        ) { s, v in
+            s.options.proxy.tunnelIdleTimeoutNs =
+                try number(v, "--http-tunnel-idle-timeout-ms", in: 0...86_400_000) * 1_000_000
+        },
+        Spec(
             name: "--dns-reject-response-code", value: "refused|nameError",
             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
             defaultText: "refused"
