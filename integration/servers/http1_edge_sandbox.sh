@@ -54,8 +54,10 @@ edge_up() {
   local args=()
   for a in "$@"; do args+=("--agent-arg=$a"); done
   "$SLUICE" sandbox up "$EDGE_DIR/topology.yaml" "${args[@]}"
-  pod backend/backend "$PY" -u "$ROOT/integration/servers/http1_edge_server.py" --listen 0.0.0.0:8080 \
-    >"$EDGE_DIR/server.log" 2>&1 &
+  # Not through `pod` (a function: $! would be its subshell): sluice, ip netns exec and python
+  # exec one another, so $! is the server's PID and the EXIT trap ends exactly it.
+  "$SLUICE" sandbox exec backend/backend -- "$PY" -u "$ROOT/integration/servers/http1_edge_server.py" \
+    --listen 0.0.0.0:8080 >"$EDGE_DIR/server.log" 2>&1 &
   EDGE_SERVER_PID=$!
   wait_until "the edge server listens" grep -q "listening on" "$EDGE_DIR/server.log"
   apply "$EDGE_DIR/policy.yaml"
