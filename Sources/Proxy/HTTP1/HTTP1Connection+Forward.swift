@@ -94,7 +94,11 @@ extension HTTP1Connection {
         }
         if requestFraming.isComplete() {
             state = .awaitingResponse(interimRelayed: false)
-            arm(after: ctx.config.requestTimeoutNs)
+            if ctx.config.requestTimeoutNs > 0 {
+                arm(ctx.loop.now + ctx.config.requestTimeoutNs)
+            } else {
+                disarm()
+            }
             return true
         }
         if n > 0 { return true }
