@@ -21,7 +21,7 @@ mutation "a denied h2c upgrade is switched anyway (HTTP1ConnectionUpgradeTests)"
   's/if head\.upgradeH2C && verdict\.allowed, let upgrade/if head.upgradeH2C, let upgrade/' \
   'HTTP1ConnectionUpgradeTests' 51_http1
 
-mutation "the tunnel idle timeout never fires (HTTP1ConnectionTimeoutTests)" \
-  Sources/Proxy/HTTP1/HTTP1Connection+Tunnel.swift \
-  's/if now &- tunnelActivityNs >= idle \{/if false {/' \
+mutation "the tunnel idle timeout is never armed (HTTP1ConnectionTimeoutTests)" \
+  Sources/Proxy/HTTP1/HTTP1Connection+Response.swift \
+  's/arm\(after: ctx\.config\.tunnelIdleTimeoutNs\)/disarm()/' \
   'HTTP1ConnectionTimeoutTests' 51_http1
