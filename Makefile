@@ -68,6 +68,8 @@ test: build $(if $(filter 1,$(LINT_IN_TEST)),lint)
 # every list in MUTATIONS: default.sh (the behaviour issues named) and fixed-tests.sh (each test
 # rewritten under issue 20 against the bug it must now catch).
 MUTATIONS ?= bench/mutations/default.sh bench/mutations/fixed-tests.sh
+# Issue 14: HTTP/1 timeouts and upgrades.
+MUTATIONS += bench/mutations/issue14-http1.sh
 mutation-check: deps
 	@rc=0; for list in $(MUTATIONS); do bash bench/mutation-check.sh $$list || rc=1; done; exit $$rc
 

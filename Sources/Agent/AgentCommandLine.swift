@@ -198,6 +198,27 @@ public enum AgentCommandLine {
         .integer(
             "--connect-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000, \.options.proxy.connectTimeoutNs,
             help: "Upstream connect timeout in milliseconds.", defaultText: "2000"),
+        .integer(
+            "--http-request-head-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000,
+            \.options.proxy.requestHeadTimeoutNs,
+            help:
+                "HTTP/1: the whole request head must arrive within this time from its first byte, else 408 and close (close when nothing arrived).",
+            defaultText: "10000"),
+        .integer(
+            "--http-idle-timeout-ms", "ms", in: 0...86_400_000, times: 1_000_000, \.options.proxy.idleTimeoutNs,
+            help: "HTTP/1: close a client keep-alive connection idle between requests this long (0: never).",
+            defaultText: "3600000"),
+        .integer(
+            "--http-response-timeout-ms", "ms", in: 0...86_400_000, times: 1_000_000,
+            \.options.proxy.requestTimeoutNs,
+            help:
+                "HTTP/1: time for the response head after the request was forwarded, else 504 (Envoy's route timeout; 0: none).",
+            defaultText: "15000"),
+        .integer(
+            "--http-tunnel-idle-timeout-ms", "ms", in: 0...86_400_000, times: 1_000_000,
+            \.options.proxy.tunnelIdleTimeoutNs,
+            help: "HTTP/1: close a tunnel after 101 (WebSocket) with no byte either way this long (0: never).",
+            defaultText: "300000"),
         .choice(
             "--dns-reject-response-code", "refused|nameError", \.options.dns.rejectResponseCode,
             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",

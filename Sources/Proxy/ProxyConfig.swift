@@ -17,11 +17,20 @@ public struct ProxyConfig: Sendable {
     public var httpLimits: Limits
     /// Upstream connect timeout (Cilium `proxy-connect-timeout`: 2 s), then 503.
     public var connectTimeoutNs: UInt64
-    /// Time allowed for the whole response after the request was forwarded
-    /// (Cilium `http-request-timeout`: 3600 s), then 504 if nothing was sent yet.
+    /// Time allowed for the response head after the request was forwarded (Envoy's route
+    /// `timeout` default, 15 s; Cilium sets 3600 s), then 504 (docs/proxy.md); 0 = none.
     public var requestTimeoutNs: UInt64
-    /// Idle downstream connection timeout; 0 = none (Cilium `http-idle-timeout` 0).
+    /// HTTP/1 client keep-alive idle: a connection with no request under way and nothing received
+    /// is closed after it (Envoy's downstream `idle_timeout`, 1 h); 0 = none. Also bounds the
+    /// forwarding of one request body.
     public var idleTimeoutNs: UInt64
+    /// HTTP/1: the whole request head must arrive within this time from its first byte (from the
+    /// accept on a new connection), else 408 and close, or close when nothing arrived (Envoy
+    /// `request_headers_timeout`, off by default there; Sluice: 10 s).
+    public var requestHeadTimeoutNs: UInt64 = 10_000_000_000
+    /// HTTP/1: a tunnel after `101 Switching Protocols` with no byte either way for this long is
+    /// closed (Envoy `stream_idle_timeout`, 300 s in Cilium); 0 = none.
+    public var tunnelIdleTimeoutNs: UInt64 = 300_000_000_000
     /// Body of the 403 answer (Cilium `--http-403-msg`); CRLF is appended when missing.
     public var accessDeniedMessage: String
     /// Write a flow record for every decision (off only to measure what flows cost).
@@ -35,8 +44,8 @@ public struct ProxyConfig: Sendable {
         workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,
         httpListenAddress: UInt32 = 0x0100_007F, httpListenPort: UInt16 = 15001,
         bufferBytes: Int = 16384, httpLimits: Limits = .default,
-        connectTimeoutNs: UInt64 = 2_000_000_000, requestTimeoutNs: UInt64 = 3_600_000_000_000,
-        idleTimeoutNs: UInt64 = 0, accessDeniedMessage: String = "Access denied",
+        connectTimeoutNs: UInt64 = 2_000_000_000, requestTimeoutNs: UInt64 = 15_000_000_000,
+        idleTimeoutNs: UInt64 = 3_600_000_000_000, accessDeniedMessage: String = "Access denied",
         recordFlows: Bool = true
     ) {
         self.workers = workers

@@ -43,6 +43,25 @@ final class AgentCommandLineHTTPTests: XCTestCase {
         XCTAssertEqual(try options(["--http-headers-with-underscores=allow"]).proxy.headersWithUnderscores, .allow)
     }
 
+    func testTimeoutDefaultsAndOptions() throws {
+        let d = try options([])
+        XCTAssertEqual(d.proxy.requestHeadTimeoutNs, 10_000_000_000)
+        XCTAssertEqual(d.proxy.idleTimeoutNs, 3_600_000_000_000)
+        XCTAssertEqual(d.proxy.requestTimeoutNs, 15_000_000_000)
+        XCTAssertEqual(d.proxy.tunnelIdleTimeoutNs, 300_000_000_000)
+        XCTAssertEqual(d.proxy.connectTimeoutNs, 2_000_000_000)
+        let o = try options([
+            "--http-request-head-timeout-ms=1500", "--http-idle-timeout-ms", "0",
+            "--http-response-timeout-ms=2500", "--http-tunnel-idle-timeout-ms", "700",
+        ])
+        XCTAssertEqual(o.proxy.requestHeadTimeoutNs, 1_500_000_000)
+        XCTAssertEqual(o.proxy.idleTimeoutNs, 0)
+        XCTAssertEqual(o.proxy.requestTimeoutNs, 2_500_000_000)
+        XCTAssertEqual(o.proxy.tunnelIdleTimeoutNs, 700_000_000)
+        XCTAssertTrue(failure(["--http-request-head-timeout-ms", "0"]).hasPrefix("--http-request-head-timeout-ms:"))
+        XCTAssertTrue(failure(["--http-response-timeout-ms", "-1"]).hasPrefix("--http-response-timeout-ms:"))
+    }
+
     func testBadValuesNameTheOption() {
         XCTAssertEqual(
             failure(["--http-headers-with-underscores", "drop"]),
@@ -57,7 +76,8 @@ final class AgentCommandLineHTTPTests: XCTestCase {
         }
         for name in [
             "--http-headers-with-underscores", "--http-max-request-headers-kb", "--http-max-headers-count",
-            "--http-max-request-target-kb",
+            "--http-max-request-target-kb", "--http-request-head-timeout-ms", "--http-idle-timeout-ms",
+            "--http-response-timeout-ms", "--http-tunnel-idle-timeout-ms",
         ] {
             XCTAssertTrue(text.contains(name), name)
         }

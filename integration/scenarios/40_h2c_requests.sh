@@ -25,8 +25,9 @@ expect_eq "403 body bytes" "b'Access denied\\r\\n'" "$body"
 step "curl --http2 (HTTP/1.1 Upgrade: h2c)"
 out=$(pod frontend/frontend curl -s -m 10 --http2 -o /dev/null -w '%{http_code} %{http_version}' $H2/allowed/upgraded)
 expect_eq "upgraded request" "200 2" "$out"
+# A denied upgrade request is judged before any 101: 403 over HTTP/1.1 (docs/http2.md).
 out=$(pod frontend/frontend curl -s -m 10 --http2 -o /dev/null -w '%{http_code} %{http_version}' $H2/denied-upgraded)
-expect_eq "upgraded denied request" "403 2" "$out"
+expect_eq "upgraded denied request: 403, never switched" "403 1.1" "$out"
 
 step "nghttp: four streams on one connection, one of them denied"
 out=$(pod frontend/frontend nghttp -ns -t 10 $H2/allowed/a $H2/denied/b $H2/allowed/c "$H2/allowed/d?x=1" 2>&1)
@@ -51,7 +52,8 @@ expect_flows "dropped HTTP/2 request flows for /denied" 3 'f["l7"]["type"]=="REQ
 expect_flows "403 response flows for /denied" 3 'f["l7"]["type"]=="RESPONSE" and http.get("code")==403 and f["is_reply"] is True and http["url"].endswith(":8080/denied")'
 expect_flows "nghttp streams: request flows" 6 'f["l7"]["type"]=="REQUEST" and http["protocol"]=="HTTP/2" and (http["url"].endswith("/allowed/a") or http["url"].endswith("/denied/b") or http["url"].endswith("/allowed/c") or http["url"].endswith("/allowed/d?x=1"))'
 expect_flows "200 responses with latency" 1 'http.get("code")==200 and http["url"].endswith("/bytes/20000000") and int(f["l7"].get("latency_ns","0"))>0'
-expect_flows "upgraded request flows are HTTP/2" 2 'f["l7"]["type"]=="REQUEST" and http["protocol"]=="HTTP/2" and "upgraded" in http["url"]'
+expect_flows "the allowed upgraded request's flow is HTTP/2" 1 'f["l7"]["type"]=="REQUEST" and http["protocol"]=="HTTP/2" and "upgraded" in http["url"]'
+expect_flows "the denied upgrade request's flow is HTTP/1.1, DROPPED" 1 'f["l7"]["type"]=="REQUEST" and f["verdict"]=="DROPPED" and http["protocol"]=="HTTP/1.1" and http["url"].endswith("/denied-upgraded")'
 compact=$("$SLUICE" observe -t l7 --last 200)
 expect_contains "compact" "http-request DROPPED (HTTP/2 GET http://backend.backend.svc.cluster.local:8080/denied)" "$compact"
 expect_contains "compact" "http-response FORWARDED (HTTP/2 403" "$compact"

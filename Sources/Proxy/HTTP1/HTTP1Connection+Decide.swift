@@ -7,14 +7,10 @@ extension HTTP1Connection {
     /// The decide phase: policy verdict for the parsed head, then forward or answer.
     func decide() {
         let bytes = down.readable
-        if head.upgradeH2C {
-            // `Upgrade: h2c` (RFC 7540 3.2): the streams are judged by HTTP2Connection, never
-            // tunnelled past policy after an upstream 101. A chunked body cannot be upgraded.
-            guard let upgrade = HTTP2Upgrade(bytes: bytes, head: head) else {
-                badRequest(ParseError(status: 400, reason: "h2c upgrade with a chunked body"))
-                return
-            }
-            handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
+        // `Upgrade: h2c` (RFC 7540 3.2) with a chunked body cannot be switched (its end is unknown
+        // before the switch).
+        if head.upgradeH2C, case .chunked = head.framing {
+            badRequest(ParseError(status: 400, reason: "h2c upgrade with a chunked body"))
             return
         }
         guard
@@ -26,13 +22,20 @@ extension HTTP1Connection {
             return
         }
         guard let view = preparedView(bytes) else { return }
-        requestIsHEAD = view.isHEAD
-        clientKeepAlive = head.keepAlive
-        record.beginRequest(view: view, versionMinor: head.versionMinor)
-
         let verdict = HTTPVerdict.evaluate(
             view, steer: steer, snapshot: ctx.snapshot,
             port: addresses.originalDestinationPort)
+        if head.upgradeH2C && verdict.allowed, let upgrade = HTTP2Upgrade(bytes: bytes, head: head) {
+            // An allowed h2c upgrade: HTTP2Connection answers the 101 itself and judges (and
+            // records) the request again as stream 1; the upstream's 101 is never relayed. A
+            // denied one is answered 403 below like any request, never 101 (docs/http2.md).
+            handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
+            return
+        }
+        requestIsHEAD = view.isHEAD
+        clientKeepAlive = head.keepAlive
+        rememberUpgrade(bytes)
+        record.beginRequest(view: view, versionMinor: head.versionMinor)
         record.decided(verdict)
         requestFraming = framing
 
@@ -59,6 +62,8 @@ extension HTTP1Connection {
             }
             if server.isOpen {
                 state = .forwardingRequest
+                // The body must keep coming: bounded by the client idle timeout.
+                arm(after: ctx.config.idleTimeoutNs)
             } else {
                 connectUpstream()
             }
@@ -73,6 +78,14 @@ extension HTTP1Connection {
         // A client waiting for 100-continue never sends the body after a final answer, so the
         // connection cannot be reused safely: close after the 403 (Envoy does the same).
         reply(status: 403, close: !clientKeepAlive || (head.expectContinue && hasBody))
+    }
+
+    /// Keeps the request's `Upgrade` value (lower-cased) when it asked for an upgrade; empty
+    /// otherwise. Touches nothing for the common request without one.
+    private func rememberUpgrade(_ bytes: UnsafeRawBufferPointer) {
+        if !requestedUpgrade.isEmpty { requestedUpgrade.removeAll(keepingCapacity: true) }
+        guard let value = head.upgrade else { return }
+        requestedUpgrade.append(contentsOf: bytes[value])
     }
 
     /// The request view to decide on, after `HTTP1RequestPreparer`'s checks; nil when the request

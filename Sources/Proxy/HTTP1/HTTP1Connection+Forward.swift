@@ -24,7 +24,8 @@ extension HTTP1Connection {
             upstreamFailed(PeerClose(side: .upstream, errno: error))
             return
         }
-        disarm()
+        // The request body must keep coming: bounded by the client idle timeout.
+        arm(after: ctx.config.idleTimeoutNs)
         server.writable = true
         server.readable = true
         state = .forwardingRequest
@@ -93,7 +94,11 @@ extension HTTP1Connection {
         }
         if requestFraming.isComplete() {
             state = .awaitingResponse(interimRelayed: false)
-            arm(ctx.loop.now + ctx.config.requestTimeoutNs)
+            if ctx.config.requestTimeoutNs > 0 {
+                arm(ctx.loop.now + ctx.config.requestTimeoutNs)
+            } else {
+                disarm()
+            }
             return true
         }
         if n > 0 { return true }

@@ -40,7 +40,7 @@ extension HTTP1Connection {
         }
         if n > 0 { consumeRequest(n) }
         if requestFraming.isComplete() {
-            state = .readingHead
+            awaitNextRequest()
             return true
         }
         guard client.readable else { return false }

@@ -22,6 +22,7 @@ extension HTTP1Connection {
             switch headReader.parse(down.readable, into: &head, limits: ctx.config.httpLimits) {
             case .complete:
                 headReader.reset()
+                headDeadlineArmed = false
                 decide()
                 return true
             case .error(let e):
@@ -44,7 +45,8 @@ extension HTTP1Connection {
     func readDownstream() -> Bool {
         switch client.read(into: down) {
         case .progress:
-            if state == .readingHead || state == .detecting { armIdleTimer() }
+            // The first bytes of a head start its deadline; later reads do not extend it.
+            if !headDeadlineArmed && (state == .readingHead || state == .detecting) { armHeadDeadline() }
             return true
         case .blocked:
             return false

@@ -71,7 +71,15 @@ extension HTTP1Connection {
     private var responseIsInterim: Bool { response.status >= 100 && response.status < 200 && response.status != 101 }
 
     private func beginResponse() {
-        disarm()
+        // The response timeout runs on through 1xx interim answers, until the final head.
+        if !responseIsInterim { disarm() }
+        if response.status == 101 && !upgradeAccepted() {
+            // Unsolicited, or a protocol the client did not ask for (or h2c, which would carry
+            // HTTP/2 streams past the policy): never relayed, never a tunnel.
+            closeUpstream()
+            reply(status: 502, close: true)
+            return
+        }
         let interim = responseIsInterim
         if !interim {
             record.response(code: UInt16(truncatingIfNeeded: response.status))
@@ -184,6 +192,8 @@ extension HTTP1Connection {
         }
         if response.status == 101 {
             state = .tunnel(upstreamEnded: upstreamEnded)
+            tunnelActivityNs = ctx.loop.now
+            arm(after: ctx.config.tunnelIdleTimeoutNs)
             return
         }
         if !response.keepAlive || upstreamEnded {
@@ -196,7 +206,6 @@ extension HTTP1Connection {
             endWithoutKeepAlive()
             return
         }
-        state = .readingHead
-        armIdleTimer()
+        awaitNextRequest()
     }
 }

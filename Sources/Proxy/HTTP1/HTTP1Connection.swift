@@ -89,8 +89,17 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder
 
-    /// The connection's one deadline (connect, response, idle or lingering close).
+    /// The connection's one deadline (request head, keep-alive idle, connect, response, tunnel
+    /// idle or lingering close; which one follows from `state`, docs/proxy.md "Timeouts").
     private lazy var timer = LoopTimer(target: self)
+    /// The deadline of the current request head is running (its first byte arrived, or the
+    /// connection is new); otherwise a head-reading state waits under the keep-alive idle timeout.
+    var headDeadlineArmed = false
+    /// The last time a tunnel moved a byte either way (`tunnelIdleTimeoutNs` counts from it).
+    var tunnelActivityNs: UInt64 = 0
+    /// The request's `Upgrade` value (as received) when it asked for an upgrade with
+    /// `Connection: upgrade`, else empty: a `101` is relayed only for a protocol listed here.
+    var requestedUpgrade: [UInt8] = []
 
     init(ctx: WorkerContext, transport: Transport, addresses: ConnectionAddresses, steer: SteerInfo?) {
         self.ctx = ctx
@@ -113,7 +122,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
             return
         }
         ctx.connectionCount += 1
-        armIdleTimer()
+        // HTTP clients speak first: the first head's deadline runs from the accept.
+        armHeadDeadline()
         drive()
     }
 
@@ -148,23 +158,70 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         switch state {
         case .closed:
             return
+        case .detecting, .readingHead:
+            requestHeadTimedOut()
         case .connecting:
             upstreamFailed(PeerClose(side: .upstream, errno: ETIMEDOUT))
+        case .forwardingRequest:
+            // The request body stalled past the client idle timeout.
+            closeUpstream()
+            abort(PeerClose(side: .downstream, errno: ETIMEDOUT), code: 0)
         case .awaitingResponse(interimRelayed: false):
             closeUpstream()
             reply(status: 504, close: !clientKeepAlive, failure: PeerClose(side: .upstream, errno: ETIMEDOUT))
-        default:
+        case .awaitingResponse(interimRelayed: true):
+            // A 1xx already reached the client: no final answer can be sent any more.
+            closeUpstream()
+            abort(PeerClose(side: .upstream, errno: ETIMEDOUT), code: 0)
+        case .tunnel:
+            tunnelTimerFired(now: now)
+        case .relayingResponse, .localReply, .lingering:
             close()
         }
         drive()
+    }
+
+    /// The head deadline or the keep-alive idle timeout fired while waiting for a request head:
+    /// part of a head arrived → 408 and close; nothing → close. Each writes an ERROR request flow
+    /// and a response flow naming the client's ETIMEDOUT (code 408, or 0 for a silent close).
+    private func requestHeadTimedOut() {
+        let failure = PeerClose(side: .downstream, errno: ETIMEDOUT)
+        headReader.reset()
+        record.malformedRequest()
+        if headDeadlineArmed && !down.isEmpty {
+            reply(status: 408, close: true, failure: failure)
+            return
+        }
+        record.connectionFailed(failure, code: 0)
+        close()
     }
 
     func arm(_ at: UInt64) {
         ctx.loop.schedule(timer, at: at)
     }
 
-    func armIdleTimer() {
-        if ctx.config.idleTimeoutNs > 0 { arm(ctx.loop.now + ctx.config.idleTimeoutNs) }
+    /// Arms `timeout` from now, or disarms when it is 0 (none).
+    func arm(after timeout: UInt64) {
+        if timeout > 0 { arm(ctx.loop.now + timeout) } else { disarm() }
+    }
+
+    /// Starts the current request head's deadline (once per head: later reads do not extend it,
+    /// so a client that trickles a head byte by byte is cut off all the same).
+    func armHeadDeadline() {
+        headDeadlineArmed = true
+        arm(after: ctx.config.requestHeadTimeoutNs)
+    }
+
+    /// Between requests: the head deadline when bytes of the next head are already buffered
+    /// (pipelining), else the keep-alive idle timeout.
+    func awaitNextRequest() {
+        state = .readingHead
+        headDeadlineArmed = false
+        if down.isEmpty {
+            arm(after: ctx.config.idleTimeoutNs)
+        } else {
+            armHeadDeadline()
+        }
     }
 
     func disarm() {

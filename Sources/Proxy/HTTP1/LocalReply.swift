@@ -10,6 +10,7 @@ struct LocalReply {
         case 400: return "HTTP/1.1 400 Bad Request\r\n"
         case 307: return "HTTP/1.1 307 Temporary Redirect\r\n"
         case 403: return "HTTP/1.1 403 Forbidden\r\n"
+        case 408: return "HTTP/1.1 408 Request Timeout\r\n"
         case 414: return "HTTP/1.1 414 URI Too Long\r\n"
         case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n"
         case 501: return "HTTP/1.1 501 Not Implemented\r\n"
@@ -27,6 +28,7 @@ struct LocalReply {
         case 403: return accessDenied.hasSuffix("\r\n") ? accessDenied : accessDenied + "\r\n"
         case 503: return "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
         case 504: return "upstream request timeout"
+        case 408: return "request timeout"
         case 502: return "upstream sent an invalid response"
         default: return "Bad Request"
         }
