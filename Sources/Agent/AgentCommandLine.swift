@@ -232,6 +232,33 @@ public enum AgentCommandLine {
             s.options.proxy.connectTimeoutNs = try number(v, "--connect-timeout-ms", in: 1...3_600_000) * 1_000_000
         },
         Spec(
+            name: "--max-connections", value: "n",
+            help:
+                "Most open HTTP client connections over all workers (split evenly); a worker at its share stops accepting until one closes, the connections wait in the kernel's queue.",
+            defaultText: "(open-file limit - min(1024, limit/4)) / 2, at most 1000000"
+        ) { s, v in
+            s.options.maxConnections = try number(v, "--max-connections", in: 1...10_000_000)
+        },
+        Spec(
+            name: "--control-group", value: "group",
+            help:
+                "A group (name or number) whose members may use the control socket besides root: the socket becomes 0660 and its directory 0710, owned by that group.",
+            defaultText: "none: root only, socket 0600 in a 0700 directory"
+        ) { s, v in
+            guard let gid = ControlAccess.resolveGroup(v) else {
+                throw Failure(message: "--control-group: no group '\(v)'")
+            }
+            s.options.controlAccess = ControlAccess(group: gid)
+        },
+        Spec(
+            name: "--control-timeout-ms", value: "ms",
+            help:
+                "Time a control client has to send its whole request and read the answer; then it is closed.",
+            defaultText: "5000"
+        ) { s, v in
+            s.options.controlClientTimeoutNs = try number(v, "--control-timeout-ms", in: 1...3_600_000) * 1_000_000
+        },
+        Spec(
             name: "--dns-reject-response-code", value: "refused|nameError",
             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
             defaultText: "refused"
