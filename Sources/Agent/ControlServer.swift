@@ -239,6 +239,7 @@ final class ControlServer {
     static func bindListening(path: String, access: ControlAccess = ControlAccess()) throws -> Int32 {
         let directory = Files.directory(of: path)
         try Files.createDirectories(directory)
+        try checkOwnDirectory(directory)
         guard chown(directory, 0, access.group ?? 0) == 0, chmod(directory, access.directoryMode) == 0 else {
             throw ControlError(message: "securing \(directory): \(String(cString: strerror(errno)))")
         }
@@ -266,6 +267,25 @@ final class ControlServer {
             throw ControlError(message: "listen \(path): \(String(cString: strerror(e)))")
         }
         return fd
+    }
+}
+
+extension ControlServer {
+    /// Directories the agent must never make private: the socket needs a directory of its own.
+    static let sharedDirectories: Set<String> = ["/", "/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm", "/var"]
+
+    /// Throws when `directory` is shared (a system directory, or sticky or writable by others,
+    /// like /tmp): making it 0700 would break everything else in it.
+    static func checkOwnDirectory(_ directory: String) throws {
+        var st = stat()
+        guard stat(directory, &st) == 0 else {
+            throw ControlError(message: "control socket directory \(directory): \(String(cString: strerror(errno)))")
+        }
+        if sharedDirectories.contains(directory) || st.st_mode & 0o1002 != 0 {  // sticky or writable by others
+            throw ControlError(
+                message: "control socket directory \(directory) is shared (a system or world-writable directory); "
+                    + "give --socket a path in a directory of its own (it is made 0700)")
+        }
     }
 }
 

@@ -115,6 +115,17 @@ final class ControlServerTests: XCTestCase {
         XCTAssertEqual(try ControlClient.send(ControlRequest(op: .get), path: path).message, "1", "counted")
     }
 
+    func testASharedDirectoryIsNeverMadePrivate() {
+        for shared in ["/tmp/agent.sock", "/run/agent.sock", "/agent.sock"] {
+            XCTAssertThrowsError(try ControlServer.bindListening(path: shared), shared) {
+                XCTAssertTrue("\($0)".contains("is shared"), "\($0)")
+            }
+        }
+        var st = stat()
+        XCTAssertEqual(stat("/tmp", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o1777, "/tmp untouched")
+    }
+
     func testAMalformedRequestGetsAClearAnswer() throws {
         let s = try startServer()
         defer { stopServer(s) }
