@@ -174,7 +174,10 @@ final class ControlServer {
             if n > 0 {
                 c.request.append(contentsOf: buf[0..<n])
                 if c.request.count > Self.maxRequestBytes {
-                    respond(c, ControlResponse(ok: false, message: "control request larger than \(Self.maxRequestBytes) bytes"))
+                    respond(
+                        c,
+                        ControlResponse(ok: false, message: "control request larger than \(Self.maxRequestBytes) bytes")
+                    )
                     return
                 }
             } else if n == 0 {

@@ -33,7 +33,9 @@ final class ControlServerTests: XCTestCase {
         final class Box { weak var server: ControlServer? }
         let box = Box()
         let server = ControlServer(path: path, access: access, clientTimeoutNs: timeoutNs) { request in
-            if request.op == .get { return ControlResponse(ok: true, message: "\(box.server?.counters.timedOut ?? -1)") }
+            if request.op == .get {
+                return ControlResponse(ok: true, message: "\(box.server?.counters.timedOut ?? -1)")
+            }
             return ControlResponse(ok: request.op == .status, message: "pong")
         }
         box.server = server

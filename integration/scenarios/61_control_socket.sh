@@ -20,9 +20,9 @@ expect_eq "directory" "700 root root" "$(stat -c '%a %U %G' "$(dirname $SOCK)")"
 expect_contains "root is answered" "ok=true" "$(python3 "$CLIENT" $SOCK)"
 
 step "a non-root client is refused"
-expect_contains "nobody: the directory mode stops it" "error: Permission denied" "$($NOBODY python3 "$CLIENT" $SOCK)"
+expect_contains "nobody: the directory mode stops it" "error: Permission denied" "$($NOBODY /usr/bin/python3 "$CLIENT" $SOCK)"
 expect_contains "nobody with CAP_DAC_OVERRIDE: refused by its credentials" \
-  "ok=false permission denied: uid 65534 (gid 65534) is not root" "$($NOBODY_DAC python3 "$CLIENT" $SOCK)"
+  "ok=false permission denied: uid 65534 (gid 65534) is not root" "$($NOBODY_DAC /usr/bin/python3 "$CLIENT" $SOCK)"
 expect_eq "the refusal is counted" 1 "$(proc controlRefused)"
 
 step "an idle client (nc -U, sends nothing) does not hold up sluice status and is timed out"
@@ -44,10 +44,10 @@ step "--control-group: its members get in (0660 socket, 0710 directory), others 
 "$SLUICE" sandbox start-agent --agent-arg=--control-group=nogroup
 expect_eq "socket" "660 root nogroup" "$(stat -c '%a %U %G' $SOCK)"
 expect_eq "directory" "710 root nogroup" "$(stat -c '%a %U %G' "$(dirname $SOCK)")"
-expect_contains "nobody (group nogroup) is answered" "ok=true" "$($NOBODY python3 "$CLIENT" $SOCK)"
+expect_contains "nobody (group nogroup) is answered" "ok=true" "$($NOBODY /usr/bin/python3 "$CLIENT" $SOCK)"
 expect_contains "uid 1234 outside the group, with CAP_DAC_OVERRIDE, is refused" \
   "ok=false permission denied: uid 1234 (gid 1234) is not root and not in the control group" \
-  "$(setpriv --reuid=1234 --regid=1234 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override python3 "$CLIENT" $SOCK)"
+  "$(setpriv --reuid=1234 --regid=1234 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override /usr/bin/python3 "$CLIENT" $SOCK)"
 "$SLUICE" sandbox stop-agent
 "$SLUICE" sandbox start-agent
 expect_eq "back to root only" "600 root root / 700" "$(stat -c '%a %U %G' $SOCK) / $(stat -c '%a' "$(dirname $SOCK)")"
