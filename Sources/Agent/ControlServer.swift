@@ -86,7 +86,9 @@ final class ControlServer {
         let now = Clock.monotonicNs()
         let listening = clients.count < Self.maxClients && now >= listenerRestsUntil
         var fds = [pollfd(fd: listener, events: Int16(listening ? POLLIN : 0), revents: 0)]
-        for c in clients { fds.append(pollfd(fd: c.fd, events: Int16(c.writing ? POLLOUT : POLLIN), revents: 0)) }
+        for c in clients {
+            fds.append(pollfd(fd: c.fd, events: Int16(c.writing && !c.draining ? POLLOUT : POLLIN), revents: 0))
+        }
         var wait = timeoutMs
         if now < listenerRestsUntil { wait = min(wait, Int32((listenerRestsUntil - now) / 1_000_000 + 1)) }
         if let next = clients.map(\.deadline).min() {
@@ -119,6 +121,10 @@ final class ControlServer {
         var written = 0
         var writing = false
         var done = false
+        /// Refused: after the answer, what it sends is read and dropped until it shuts down its
+        /// side (so its write does not fail with EPIPE before it reads the refusal).
+        var refused = false
+        var draining = false
         init(fd: Int32, deadline: UInt64) {
             self.fd = fd
             self.deadline = deadline
@@ -145,6 +151,7 @@ final class ControlServer {
             clients.append(client)
             if let refusal = refusal(fd) {
                 counters.refused += 1
+                client.refused = true
                 respond(client, ControlResponse(ok: false, message: refusal))
             }
         }
@@ -164,6 +171,10 @@ final class ControlServer {
     }
 
     private func progress(_ c: Client) {
+        if c.draining {
+            drain(c)
+            return
+        }
         if c.writing {
             flush(c)
             return
@@ -231,7 +242,26 @@ final class ControlServer {
                 break
             }
         }
-        c.done = true
+        if c.refused && c.written == c.response.count {
+            c.draining = true
+            shutdown(c.fd, Int32(SHUT_WR))
+            drain(c)
+        } else {
+            c.done = true
+        }
+    }
+
+    /// Reads and drops what a refused client sends; done at its end of file (or an error).
+    private func drain(_ c: Client) {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
+            if n > 0 { continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            c.done = true
+            return
+        }
     }
 
     // MARK: the socket

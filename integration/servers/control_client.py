@@ -12,8 +12,11 @@ try:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
     s.connect(path)
-    s.sendall(json.dumps({"op": op}).encode())
-    s.shutdown(socket.SHUT_WR)
+    try:
+        s.sendall(json.dumps({"op": op}).encode())
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # a refusing agent may already have closed its side: its answer is still readable
     data = b""
     while True:
         chunk = s.recv(65536)
