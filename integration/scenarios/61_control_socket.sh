@@ -26,7 +26,7 @@ expect_contains "nobody with CAP_DAC_OVERRIDE: refused by its credentials" \
 expect_eq "the refusal is counted" 1 "$(proc controlRefused)"
 
 step "an idle client (nc -U, sends nothing) does not hold up sluice status and is timed out"
-sleep 60 | nc -U $SOCK >/dev/null 2>&1 &  # sleep 60: keeps nc's input open (nc sends nothing), not a wait
+nc -d -U $SOCK >/dev/null 2>&1 &  # -d: nc reads no input, so it sends nothing
 idle=$!
 wait_until "the idle client is connected" sh -c "ss -xp | grep -q 'pid=$idle,'"
 start=$(date +%s%N)
@@ -37,7 +37,8 @@ echo "sluice status took ${elapsed_ms} ms with an idle client connected"
 expect_eq "the idle client was still connected meanwhile" 0 "$(ss -xp | grep -q "pid=$idle," && echo 0 || echo 1)"
 expect_eq "and not timed out yet" 0 "$(proc controlTimedOut)"
 wait_until "the idle client is closed by the agent" proc_is controlTimedOut 1
-kill "$idle" 2>/dev/null || true
+wait_until "nc saw the agent close it" sh -c "! kill -0 $idle 2>/dev/null"
+wait "$idle" || true
 
 step "--control-group: its members get in (0660 socket, 0710 directory), others are still refused"
 "$SLUICE" sandbox stop-agent
