@@ -3,8 +3,15 @@
 // described in docs/architecture.md.
 import PackageDescription
 
+// Release builds are -O (SwiftPM's default), never -Ounchecked: every target here handles bytes
+// from pods, the network, upstream servers or policy files (HTTP1, HTTP2, DNS, TLSClientHello,
+// Policy, PolicyYAML, Proxy, Flows, SluiceIO's buffers, SluiceJSON's control requests), and
+// Swift's bounds and overflow checks are part of the safety story (issue 14). Only the run-time
+// exclusivity checks are off (the compile-time ones stay): they guard against overlapping
+// accesses to one variable in this process's own code, not against input. What the checks
+// cost per request: docs/performance.md ("Checked build").
 let optimize: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 // Release links with lld and packed relative relocations (DT_RELR, glibc >= 2.36): 1.9 MB of

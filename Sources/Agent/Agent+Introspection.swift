@@ -67,7 +67,31 @@ extension Agent {
             dnsProxy: dnsListening
                 ? "listening on \(IPv4Address(networkOrder: dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
                 : "not running",
-            lastApply: policy.lastInstall?.description)
+            lastApply: policy.lastInstall?.description, process: processStatus())
+    }
+
+    /// Descriptors, connections and control clients (`sluice status`).
+    func processStatus() -> AgentIntrospection.Process {
+        let listeners = server?.stats() ?? ListenerStats()
+        let control = controlCounters
+        return AgentIntrospection.Process(
+            openFiles: Self.openFileCount(), openFileLimit: ProcessLimits.openFiles()?.soft ?? 0,
+            openConnections: listeners.openConnections, connectionCap: listeners.connectionCap,
+            capPauses: listeners.capPauses, fileLimitPauses: listeners.fileLimitPauses,
+            acceptErrorPauses: listeners.acceptErrorPauses, pausedListeners: listeners.pausedListeners,
+            controlAnswered: control.answered, controlRefused: control.refused, controlTimedOut: control.timedOut)
+    }
+
+    /// Descriptors open in this process (entries of /proc/self/fd, less the directory's own);
+    /// -1 when it cannot be listed (no descriptor left to list it with).
+    static func openFileCount() -> Int {
+        guard let dir = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            if entry.pointee.d_name.0 != 0x2E { count += 1 }  // not "." or ".."
+        }
+        return count - 1
     }
 
     /// Seconds since this process started: `/proc/uptime` minus the start time in `/proc/self/stat`

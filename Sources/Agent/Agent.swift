@@ -43,6 +43,13 @@ public final class Agent {
         public var allowLocalhost: AllowLocalhost = .always
         /// Hubble's flow redaction (`--hubble-redact-*`), applied where L7 flows are written.
         public var redaction = FlowRedaction()
+        /// `--max-connections`; nil: from the open-file limit (`ProxyConfig.connectionCap`).
+        public var maxConnections: Int?
+        /// Who may use the control socket besides root (`--control-group`).
+        public var controlAccess = ControlAccess()
+        /// How long a control client has to send its request and read the answer
+        /// (`--control-timeout-ms`).
+        public var controlClientTimeoutNs: UInt64 = 5_000_000_000
 
         public init(
             netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
@@ -59,7 +66,7 @@ public final class Agent {
         }
     }
 
-    let options: Options
+    private(set) var options: Options
     var datapath: Datapath?
     var ring: FlowRing?
     var server: ProxyServer?
@@ -68,6 +75,11 @@ public final class Agent {
     /// The policy in force and the one way to change it.
     let policy: NodePolicy
     private var fqdn: FQDNService?
+    private var control: ControlServer?
+    /// The control socket's counters (`sluice status`). Control thread.
+    var controlCounters: ControlServer.Counters { control?.counters ?? ControlServer.Counters() }
+    /// The open-file limit after the raise at start.
+    private var openFileLimit: UInt64 = 0
 
     public init(options: Options) {
         self.options = options
@@ -81,6 +93,20 @@ public final class Agent {
     /// the pinned maps keep enforcing what the last run installed (L7 ports fail closed without
     /// the proxy).
     public func run() throws {
+        // Descriptors first: the soft limit up to the hard one, and the connection cap from it.
+        openFileLimit = ProcessLimits.raiseOpenFiles()
+        options.proxy.maxConnections =
+            options.maxConnections ?? ProxyConfig.connectionCap(openFileLimit: openFileLimit)
+        // The control socket is bound before the slow start (its clients wait in the queue) so
+        // that a bad socket directory stops the start at once.
+        let control = ControlServer(
+            path: options.controlSocket, access: options.controlAccess,
+            clientTimeoutNs: options.controlClientTimeoutNs
+        ) { [unowned self] request in
+            self.handle(request)
+        }
+        self.control = control
+        try control.bind()
         try loadEndpoints()
         try policy.loadIdentities()
         try policy.restore()
@@ -142,9 +168,6 @@ public final class Agent {
         }
         if let fd = server.dnsTCPListenerFDs.first {
             try datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_TCP.rawValue), fd: fd)
-        }
-        let control = ControlServer(path: options.controlSocket) { [unowned self] request in
-            self.handle(request)
         }
         try control.serve()
     }

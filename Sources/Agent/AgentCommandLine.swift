@@ -199,6 +199,26 @@ public enum AgentCommandLine {
             "--connect-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000, \.options.proxy.connectTimeoutNs,
             help: "Upstream connect timeout in milliseconds.", defaultText: "2000"),
         .integer(
+            "--max-connections", "n", in: 1...10_000_000, \.options.maxConnections,
+            help:
+                "Most open HTTP client connections over all workers (split evenly); a worker at its share stops accepting until one closes, the connections wait in the kernel's queue.",
+            defaultText: "(open-file limit - min(1024, limit/4)) / 2, at most 1000000"),
+        .parsed(
+            "--control-group", "group", \.options.controlAccess,
+            help:
+                "A group (name or number) whose members may use the control socket besides root: the socket becomes 0660 and its directory 0710, owned by that group.",
+            defaultText: "none: root only, socket 0600 in a 0700 directory"
+        ) { v in
+            guard let gid = ControlAccess.resolveGroup(v) else {
+                throw Failure(message: "--control-group: no group '\(v)'")
+            }
+            return ControlAccess(group: gid)
+        },
+        .integer(
+            "--control-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000, \.options.controlClientTimeoutNs,
+            help: "Time a control client has to send its whole request and read the answer; then it is closed.",
+            defaultText: "5000"),
+        .integer(
             "--http-request-head-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000,
             \.options.proxy.requestHeadTimeoutNs,
             help:

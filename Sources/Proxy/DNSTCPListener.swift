@@ -9,7 +9,7 @@ import SluiceIO
 final class DNSTCPListener: TCPListener {
     unowned let worker: DNSWorker
     let fd: Int32
-    private var registration: EventLoop.Registration = .none
+    lazy var gate = AcceptGate(listener: self, ctx: worker.ctx)
     /// Read buffer shared by this worker's DNS connections (each read is consumed at once).
     let scratch: UnsafeMutableRawBufferPointer
 
@@ -22,11 +22,13 @@ final class DNSTCPListener: TCPListener {
     deinit { scratch.deallocate() }
 
     func start() throws(SyscallError) {
-        registration = try worker.ctx.loop.register(
-            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+        try gate.register()
     }
 
     var steering: SteeringTable { worker.ctx.steering }
+    /// DNS-over-TCP connections are not counted against the HTTP connection cap; the listener
+    /// still pauses on EMFILE/ENFILE.
+    var atCapacity: Bool { false }
 
     func accepted(_ a: Socket.Accepted, steer: SteerInfo?) {
         DNSStreamConnection(

@@ -8,7 +8,7 @@ import SluiceIO
 final class HTTPListener: TCPListener {
     let ctx: WorkerContext
     let fd: Int32
-    private var registration: EventLoop.Registration = .none
+    lazy var gate = AcceptGate(listener: self, ctx: ctx)
 
     init(ctx: WorkerContext, fd: Int32) {
         self.ctx = ctx
@@ -16,11 +16,11 @@ final class HTTPListener: TCPListener {
     }
 
     func start() throws(SyscallError) {
-        registration = try ctx.loop.register(
-            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+        try gate.register()
     }
 
     var steering: SteeringTable { ctx.steering }
+    var atCapacity: Bool { ctx.connectionCount >= ctx.connectionCap }
 
     func accepted(_ a: Socket.Accepted, steer: SteerInfo?) {
         let addresses = ConnectionAddresses(

@@ -39,6 +39,11 @@ public struct ProxyConfig: Sendable {
     public var headersWithUnderscores: HeadersWithUnderscoresAction = .rejectRequest
     /// HTTP/2 SETTINGS and flood limits (Envoy's defaults; docs/http2.md).
     public var http2Limits: HTTP2Limits = .default
+    /// Most open client connections (HTTP/1 and HTTP/2) over all workers, split evenly between
+    /// them; a worker at its share stops accepting until one closes (`AcceptGate`). The agent
+    /// sets it from the open-file limit unless `--max-connections` is given
+    /// (`ProxyConfig.connectionCap(openFileLimit:)`).
+    public var maxConnections = 65536
 
     public init(
         workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,
@@ -59,6 +64,15 @@ public struct ProxyConfig: Sendable {
         self.idleTimeoutNs = idleTimeoutNs
         self.accessDeniedMessage = accessDeniedMessage
         self.recordFlows = recordFlows
+    }
+
+    /// The default connection cap for an open-file limit: each proxied connection holds two
+    /// descriptors (client and upstream), and a quarter of the limit (at most 1024) stays for
+    /// listeners, the datapath, DNS sockets and the control socket; at most 1,000,000.
+    public static func connectionCap(openFileLimit: UInt64) -> Int {
+        let limit = Int(clamping: openFileLimit)
+        let reserve = min(1024, limit / 4)
+        return min(1_000_000, max(16, (limit - reserve) / 2))
     }
 
     /// Online CPUs.

@@ -93,6 +93,33 @@ public final class ProxyServer {
         return true
     }
 
+    /// The workers' connection counts and listener pauses, summed; nil when a worker did not
+    /// answer within `timeoutNs` (each worker reports from its own loop thread).
+    public func stats(timeoutNs: UInt64 = 1_000_000_000) -> ListenerStats? {
+        let done = Condition()
+        var pending = contexts.count
+        var total = ListenerStats()
+        for ctx in contexts {
+            ctx.loop.execute { [unowned ctx] in
+                var s = ctx.listenerStats
+                s.openConnections = ctx.connectionCount
+                s.connectionCap = ctx.connectionCap
+                done.lock()
+                total = total + s
+                pending -= 1
+                done.signal()
+                done.unlock()
+            }
+        }
+        let deadline = SystemClock.monotonicNs() + timeoutNs
+        done.lock()
+        defer { done.unlock() }
+        while pending > 0 {
+            if !done.wait(untilMonotonicNs: deadline) && pending > 0 { return nil }
+        }
+        return total
+    }
+
     /// Stops every loop and waits for the threads.
     public func stop() {
         for ctx in contexts { ctx.loop.stop() }

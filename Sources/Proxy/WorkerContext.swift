@@ -111,6 +111,10 @@ public final class WorkerContext {
     let upstreams: UpstreamPool
     /// Live connections (so the worker can count and close them).
     var connectionCount = 0
+    /// This worker's share of `ProxyConfig.maxConnections`: its listeners stop accepting at it.
+    let connectionCap: Int
+    /// What this worker's listeners did about their limits (`ProxyServer.stats`).
+    var listenerStats = ListenerStats()
 
     public init(
         loop: EventLoop, config: ProxyConfig, steering: SteeringTable, flows: FlowSink?,
@@ -123,6 +127,7 @@ public final class WorkerContext {
         self.snapshot = snapshot
         self.replies = LocalReply.Cache(accessDenied: config.accessDeniedMessage)
         self.upstreams = UpstreamPool(loop: loop)
+        self.connectionCap = max(1, config.maxConnections / max(1, config.workers))
     }
 
     /// Installs `snapshot` on the loop thread. Safe from any thread.

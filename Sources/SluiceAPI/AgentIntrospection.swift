@@ -71,11 +71,50 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     public var dnsProxy: String
     /// The last policy install's timing line, or nil before the first one.
     public var lastApply: String?
+    /// Descriptors, connections and the control socket (nil from an agent that predates it).
+    public var process: Process?
+
+    /// What the agent does about its limits: open files against RLIMIT_NOFILE, connections
+    /// against the cap, the listeners' pauses, and the control socket's refusals and timeouts.
+    public struct Process: Codable, Equatable, Sendable {
+        public var openFiles: Int
+        public var openFileLimit: UInt64
+        public var openConnections: Int
+        public var connectionCap: Int
+        /// Times a listener stopped accepting at the cap, on EMFILE/ENFILE, on another error.
+        public var capPauses: Int
+        public var fileLimitPauses: Int
+        public var acceptErrorPauses: Int
+        /// Listeners out of their loop now (they come back once there is room).
+        public var pausedListeners: Int
+        public var controlAnswered: Int
+        /// Control clients refused for their credentials, and closed for sending too slowly.
+        public var controlRefused: Int
+        public var controlTimedOut: Int
+
+        public init(
+            openFiles: Int, openFileLimit: UInt64, openConnections: Int, connectionCap: Int, capPauses: Int,
+            fileLimitPauses: Int, acceptErrorPauses: Int, pausedListeners: Int, controlAnswered: Int,
+            controlRefused: Int, controlTimedOut: Int
+        ) {
+            self.openFiles = openFiles
+            self.openFileLimit = openFileLimit
+            self.openConnections = openConnections
+            self.connectionCap = connectionCap
+            self.capPauses = capPauses
+            self.fileLimitPauses = fileLimitPauses
+            self.acceptErrorPauses = acceptErrorPauses
+            self.pausedListeners = pausedListeners
+            self.controlAnswered = controlAnswered
+            self.controlRefused = controlRefused
+            self.controlTimedOut = controlTimedOut
+        }
+    }
 
     public init(
         version: String, uptimeSeconds: UInt64, nodeName: String, datapathAttached: Bool, endpoints: [Endpoint],
         identities: [Identity], policies: [String], l7Ports: [String], proxyWorkers: Int, flowsSeen: UInt64,
-        flowRingSize: UInt64, dnsProxy: String, lastApply: String?
+        flowRingSize: UInt64, dnsProxy: String, lastApply: String?, process: Process? = nil
     ) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -90,5 +129,6 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
         self.flowRingSize = flowRingSize
         self.dnsProxy = dnsProxy
         self.lastApply = lastApply
+        self.process = process
     }
 }

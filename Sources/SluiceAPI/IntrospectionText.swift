@@ -10,7 +10,7 @@ public enum IntrospectionText {
         let ingress = s.endpoints.filter { $0.ingressEnforcement == "Enabled" }.count
         let egress = s.endpoints.filter { $0.egressEnforcement == "Enabled" }.count
         let current = min(s.flowsSeen, s.flowRingSize)
-        let rows: [[String]] = [
+        var rows: [[String]] = [
             ["Sluice:", "Ok   \(s.version) (agent up \(duration(s.uptimeSeconds)))"],
             ["Node:", s.nodeName.isEmpty ? "-" : s.nodeName],
             [
@@ -26,6 +26,19 @@ public enum IntrospectionText {
             ["Flows:", "Ok   Current/Max Flows: \(current)/\(s.flowRingSize), Flows seen: \(s.flowsSeen)"],
             ["Last apply:", s.lastApply ?? "none since the agent started"],
         ]
+        if let p = s.process {
+            rows.append(["Open files:", "\(p.openFiles)/\(p.openFileLimit)"])
+            rows.append([
+                "Connections:",
+                "\(p.openConnections)/\(p.connectionCap), accept paused \(p.capPauses)x at the cap, "
+                    + "\(p.fileLimitPauses)x on EMFILE/ENFILE, \(p.acceptErrorPauses)x on other errors, "
+                    + "\(p.pausedListeners) listener(s) paused now",
+            ])
+            rows.append([
+                "Control socket:",
+                "\(p.controlAnswered) answered, \(p.controlRefused) refused (credentials), \(p.controlTimedOut) timed out",
+            ])
+        }
         var lines = TextTable.align(rows)
         for policy in s.policies { lines.append("  " + policy) }
         if !s.l7Ports.isEmpty {
