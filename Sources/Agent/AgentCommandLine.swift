@@ -215,6 +215,45 @@ public enum AgentCommandLine {
         ) { s, _ in
             s.options.redaction.kafkaAPIKey = true
         },
+        Spec(
+            name: "--hubble-export-file-path", value: "path",
+            help: "Write every flow to this file as Hubble JSON lines (Hubble's exporter); off without it."
+        ) { s, v in
+            s.options.export.path = v
+        },
+        Spec(
+            name: "--hubble-export-file-max-size-mb", value: "MB", help: "Rotate the export file at this size.",
+            defaultText: "10"
+        ) { s, v in
+            s.options.export.maxSizeBytes =
+                try number(v, "--hubble-export-file-max-size-mb", in: 1...1_000_000) * 1_048_576
+        },
+        Spec(
+            name: "--hubble-export-file-max-backups", value: "n", help: "Rotated export files kept.",
+            defaultText: "5"
+        ) { s, v in
+            s.options.export.maxBackups = try number(v, "--hubble-export-file-max-backups", in: 0...1_000_000)
+        },
+        Spec(
+            name: "--hubble-export-allowlist", value: "filters",
+            help: "Export only flows matching one of these JSON flow filters ({\"verdict\":[\"DROPPED\"]},{...})."
+        ) { s, v in
+            do {
+                s.options.export.allow = try FlowExportFilter(parsing: v)
+            } catch {
+                throw Failure(message: "--hubble-export-allowlist: \(error)")
+            }
+        },
+        Spec(
+            name: "--hubble-export-denylist", value: "filters",
+            help: "Do not export flows matching one of these JSON flow filters."
+        ) { s, v in
+            do {
+                s.options.export.deny = try FlowExportFilter(parsing: v)
+            } catch {
+                throw Failure(message: "--hubble-export-denylist: \(error)")
+            }
+        },
         Spec(name: "--node-name", value: "name", help: "Node name written into flows.", defaultText: "sluice-node") {
             s, v in
             s.options.nodeName = v
