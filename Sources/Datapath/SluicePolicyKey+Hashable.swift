@@ -17,10 +17,10 @@ extension sluice_policy_key: @retroactive Hashable {
     }
 }
 
-/// Compares the meaningful fields (`action`, `proxy_kind`); padding is ignored.
+/// Compares the meaningful fields (`action`, `proxy_kind`, `policy_ref`); padding is ignored.
 extension sluice_policy_value: @retroactive Equatable {
     public static func == (lhs: sluice_policy_value, rhs: sluice_policy_value) -> Bool {
-        lhs.action == rhs.action && lhs.proxy_kind == rhs.proxy_kind
+        lhs.action == rhs.action && lhs.proxy_kind == rhs.proxy_kind && lhs.policy_ref == rhs.policy_ref
     }
 }
 

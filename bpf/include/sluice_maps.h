@@ -177,7 +177,7 @@ struct sluice_policy_value {
     __u8 action;         /* enum sluice_policy_action */
     __u8 proxy_kind;     /* enum sluice_proxy_kind when action is REDIRECT */
     __u16 _pad;
-    __u32 _reserved;
+    __u32 policy_ref;    /* PolicyKey.ref of the policy the entry came from (flow records name it); 0 = none */
 };
 
 /* sluice_policy_mode: present for every (endpoint, direction) some rule selects; absent = no
