@@ -5,8 +5,9 @@
  * packets qualify is decided by connection tracking (lib/conntrack.h: sluice_ct_track,
  * sluice_ct_refresh). A policy-verdict record (event type POLICY_VERDICT, FORWARDED or
  * REDIRECTED) for a connection's first packet in each direction whose endpoint has a policy
- * there, with the kind of entry that allowed it (policy_match) and that entry's policy (policy_ref). Unlike Cilium, no trace repeats
- * every 5 seconds on a busy connection (monitor-aggregation-interval).
+ * there, with the kind of entry that allowed it (policy_match) and that entry's policy (policy_ref).
+ * As in Cilium, a live connection is also traced again in each direction once its last trace there
+ * is 5 seconds old (CT_REPORT_INTERVAL), flags changed or not.
  * Records go to the flow ring (lib/flow_ring.h, include/sluice_flow.h). */
 #ifndef SLUICE_LIB_TRACE_H
 #define SLUICE_LIB_TRACE_H

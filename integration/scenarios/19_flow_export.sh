@@ -61,13 +61,16 @@ expect_contains "exported JSON" '"flow":{"time":' "$line"
 expect_contains "exported JSON" '"Type":"L3_L4"' "$line"
 expect_contains "exported JSON" '"node_name":"' "$line"
 expect_contains "exported JSON" '"emitter":{"name":"Sluice"' "$line"
-# The same records carry the same uuids in observe and in the file.
-uuids_file=$(cat "$EXPORT" | python3 -c '
-import json, sys
-print(" ".join(sorted(json.loads(l)["flow"]["uuid"] for l in sys.stdin if "\"flow\"" in l and "6379" in l and "\"client\"" in l)))')
+# The same records carry the same uuids in observe and in the file (observe first: the exporter
+# polls, so the file is awaited to hold as many).
 uuids_observe=$("$SLUICE" observe --all -o json --to-port 6379 --from-pod default/client --to-pod database/db | python3 -c '
 import json, sys
 print(" ".join(sorted(json.loads(l)["flow"]["uuid"] for l in sys.stdin)))')
+await_exported "$(echo "$uuids_observe" | wc -w)" "$to_db" >/dev/null
+uuids_file=$(cat "$EXPORT" | python3 -c '
+import json, sys
+flows = [json.loads(l).get("flow") for l in sys.stdin]
+print(" ".join(sorted(f["uuid"] for f in flows if f and '"$to_db"')))')
 expect_eq "the exported uuids are observe's" "$uuids_observe" "$uuids_file"
 
 step "the allowlist keeps other pods' flows out, the denylist port 9998"
@@ -75,7 +78,7 @@ expect_eq "frontend -> backend GET /get" 200 "$(http_code frontend/frontend $BAC
 await_flows 1 'f["destination"].get("pod_name") == "backend"' >/dev/null
 udp default/client 9998 3
 udp default/client 9997 3
-await_flows 3 'f["l4"].get("UDP", {}).get("destination_port") == 9998' >/dev/null
+await_flows 1 'f["l4"].get("UDP", {}).get("destination_port") == 9998' >/dev/null
 await_exported 1 'f["l4"].get("UDP", {}).get("destination_port") == 9997' >/dev/null
 expect_eq "exported flows to backend" 0 "$(exported 'f["destination"].get("pod_name") == "backend" or f["source"].get("pod_name") == "backend"')"
 expect_eq "exported flows to port 9998" 0 "$(exported 'f["l4"].get("UDP", {}).get("destination_port") == 9998')"
@@ -103,19 +106,25 @@ backup_name() {
 }
 sent=0
 first=""
-deadline=$((SECONDS + 60))
-# Floods of 1500 drops (each waits for the exporter, so the 4096-record ring never wraps) until
-# the file rotated twice: the first backup was replaced by a newer one.
+deadline=$((SECONDS + 90))
+# Floods of 1500 drops, each followed by one drop to a marker port (20000 + batch) that the
+# exporter writes after the batch (it writes in ring order), so the 4096-record ring never wraps
+# under it; until the file rotated twice: the first backup was replaced by a newer one.
 while :; do
   [ "$SECONDS" -lt "$deadline" ] || fail "no second rotation after $sent drops: $(ls -l "$EXPORT_DIR")"
   udp default/client 9999 1500
   sent=$((sent + 1500))
-  await_exported "$((sent * 9 / 10))" "$drops" >/dev/null
+  marker=$((20000 + sent / 1500))
+  udp default/client "$marker" 1
+  await_exported 1 "f[\"l4\"].get(\"UDP\", {}).get(\"destination_port\") == $marker" >/dev/null
   name=$(backup_name)
   if [ -z "$first" ]; then first=$name; elif [ "$name" != "$first" ]; then break; fi
 done
 ls -l "$EXPORT_DIR"
 echo "ok: rotated past $first to $name after $sent drops"
+n=$(exported "$drops")
+[ "$n" -ge 1000 ] && [ "$n" -lt "$sent" ] || fail "expected 1000 or more of the $sent drops kept (the oldest file removed), got $n"
+echo "ok: $n drops in the file and its backup"
 case "$name" in flows-20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]-[0-5][0-9]-[0-5][0-9].[0-9][0-9][0-9].json) echo "ok: backup name $name" ;;
   *) fail "backup name $name is not flows-<time>.json" ;; esac
 for f in "$EXPORT_DIR"/*; do
