@@ -4,7 +4,7 @@
 # rotates the file by size keeping --hubble-export-file-max-backups rotated files. `sluice
 # observe --input-file` reads the exported file back with the same filters.
 source "$(dirname "$0")/../lib.sh"
-EXPORT_DIR=/run/sluice/export-19
+EXPORT_DIR=/run/sluice/export-16c
 EXPORT=$EXPORT_DIR/flows.json
 rm -rf "$EXPORT_DIR"
 "$SLUICE" sandbox up "$TOPO" \
