@@ -147,7 +147,8 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
         if (reason == SLUICE_DROP_POLICY_DENIED && ct && (ct->flags & SLUICE_CT_FQDN))
             reason = SLUICE_DROP_NONE;
         if (reason != SLUICE_DROP_NONE) {
-            int verdict = sluice_policy_drop(&l4, reason, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
+            int verdict = sluice_policy_drop_by(&l4, reason, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id,
+                                                dst_id, egress.policy_ref);
             /* --policy-deny-response=icmp: egress denies only, as in Cilium 1.19; never an ICMP
              * error about an ICMP error (RFC 1122 3.2.2). */
             if (sluice_deny_response_icmp() && !(l4.flags & SLUICE_L4_ICMP_ERROR))
@@ -158,18 +159,19 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
     if (dst) {
         __u8 reason = sluice_policy_decide(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS, &ingress);
         if (reason != SLUICE_DROP_NONE)
-            return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst_identity, src_id, dst_id);
+            return sluice_policy_drop_by(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst_identity, src_id, dst_id,
+                                         ingress.policy_ref);
     }
     __u8 trace = sluice_ct_track(
         &l4, ct, SLUICE_CT_SEEN_BY_FROM_POD | (sluice_identity_is_fqdn(dst_identity) ? SLUICE_CT_FQDN : 0), now);
     /* Policy verdicts for the connection's first packet, where a policy decided. */
     if (trace == SLUICE_TRACE_REASON_NEW) {
         if (egress.enforced)
-            sluice_policy_verdict_notify(&l4, egress.match, egress.redirect, SLUICE_DIR_EGRESS, src_identity,
-                                         dst_identity, src_id, dst_id);
+            sluice_policy_verdict_notify(&l4, egress.match, egress.redirect, egress.policy_ref, SLUICE_DIR_EGRESS,
+                                         src_identity, dst_identity, src_id, dst_id);
         if (ingress.enforced)
-            sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, SLUICE_DIR_INGRESS, src_identity,
-                                         dst_identity, src_id, dst_id);
+            sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, ingress.policy_ref, SLUICE_DIR_INGRESS,
+                                         src_identity, dst_identity, src_id, dst_id);
     }
     int verdict = sluice_steer(skb, &l4, src, dst, src_identity, dst_identity);
     if (verdict == TC_ACT_OK) {
@@ -245,11 +247,12 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
     struct sluice_policy_allow ingress = {};
     __u8 reason = sluice_policy_decide(dst->id, src_identity, &l4, SLUICE_DIR_INGRESS, &ingress);
     if (reason != SLUICE_DROP_NONE)
-        return sluice_policy_drop(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id);
+        return sluice_policy_drop_by(&l4, reason, SLUICE_DIR_INGRESS, src_identity, dst->identity, 0, dst->id,
+                                     ingress.policy_ref);
     __u8 trace = sluice_ct_track(&l4, ct, SLUICE_CT_SEEN_BY_TO_POD, now);
     if (trace == SLUICE_TRACE_REASON_NEW && ingress.enforced)
-        sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, SLUICE_DIR_INGRESS, src_identity,
-                                     dst->identity, 0, dst->id);
+        sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, ingress.policy_ref, SLUICE_DIR_INGRESS,
+                                     src_identity, dst->identity, 0, dst->id);
     int verdict = sluice_steer_to_endpoint(skb, &l4, dst, src_identity);
     if (verdict != TC_ACT_SHOT)
         sluice_trace(&l4, verdict == TC_ACT_REDIRECT ? SLUICE_TRACE_TO_PROXY : SLUICE_TRACE_TO_ENDPOINT, trace,

@@ -50,6 +50,8 @@ public final class Agent {
         /// How long a control client has to send its request and read the answer
         /// (`--control-timeout-ms`).
         public var controlClientTimeoutNs: UInt64 = 5_000_000_000
+        /// Hubble's flow export file (`--hubble-export-*`); off while its path is empty.
+        public var export = FlowExportConfig(path: "")
 
         public init(
             netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
@@ -80,6 +82,7 @@ public final class Agent {
     var controlCounters: ControlServer.Counters { control?.counters ?? ControlServer.Counters() }
     /// The open-file limit after the raise at start.
     private var openFileLimit: UInt64 = 0
+    private var exporter: FlowExporter?
 
     public init(options: Options) {
         self.options = options
@@ -154,6 +157,13 @@ public final class Agent {
 
         let ring = try FlowRing.openForWriting(pinDirectory: options.pinDirectory)
         self.ring = ring
+        if !options.export.path.isEmpty {
+            let exporter = FlowExporter(
+                config: options.export, ring: ring, stateDirectory: options.stateDirectory,
+                pinDirectory: options.pinDirectory)
+            try exporter.start()
+            self.exporter = exporter
+        }
         let server = ProxyServer(config: options.proxy)
         try server.start(
             steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
@@ -185,6 +195,8 @@ public final class Agent {
                     message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
             return apply(documents: documents, fileName: request.file ?? "<stdin>")
+        case .delete:
+            return delete(request)
         case .get:
             return ControlResponse(ok: true, message: policy.repository.listing())
         case .status:
@@ -221,6 +233,41 @@ public final class Agent {
             lines.append(
                 "Warning: the policy is in force, but the endpoint directory for `sluice observe` "
                     + "was not written: \(error)")
+        }
+        return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+    }
+
+    /// Removes the objects a delete request names as one transaction (kubectl's `delete -f` and
+    /// a delete by name): every one leaves the repository, the proxy, the maps and (as a stored
+    /// delete) the store, or none does. An object that is not in force is an error that changes
+    /// nothing, unless the request says `ignoreNotFound`.
+    private func delete(_ request: ControlRequest) -> ControlResponse {
+        let fileName = request.file ?? "<delete>"
+        let keys: (found: [PolicyKey], missing: [String])
+        do {
+            keys = try PolicyTransaction.deletionKeys(
+                documents: request.documents, fileName: fileName, names: request.names ?? [],
+                namespace: request.namespace ?? "default", repository: policy.repository)
+        } catch {
+            return ControlResponse(ok: false, message: String(describing: error))
+        }
+        if !keys.missing.isEmpty && request.ignoreNotFound != true {
+            return ControlResponse(
+                ok: false,
+                message: (keys.missing + ["nothing deleted, the policy in force is unchanged"]).joined(
+                    separator: "\n"))
+        }
+        guard !keys.found.isEmpty else { return ControlResponse(ok: true, message: "") }
+        do {
+            _ = try policy.commit(PolicyTransaction.delete(keys: keys.found, fileName: fileName))
+        } catch {
+            return ControlResponse(ok: false, message: String(describing: error))
+        }
+        var lines = PolicyTransaction.deletedLines(keys.found)
+        do {
+            try policy.writeEndpointDirectory(nodeName: options.nodeName)
+        } catch {
+            lines.append("Warning: the endpoint directory for `sluice observe` was not written: \(error)")
         }
         return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
     }

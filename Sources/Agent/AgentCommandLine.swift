@@ -190,6 +190,31 @@ public enum AgentCommandLine {
             "--hubble-redact-kafka-apikey", alias: "--redact-kafka-apikey", \.options.redaction.kafkaAPIKey,
             help: "Accepted for Hubble's sake; Sluice records no Kafka flows."),
         .text(
+            "--hubble-export-file-path", "path", \.options.export.path,
+            help: "Write every flow to this file as Hubble JSON lines (Hubble's exporter); off without it."),
+        .integer(
+            "--hubble-export-file-max-size-mb", "MB", in: 1...1_000_000, times: 1_048_576,
+            \.options.export.maxSizeBytes, help: "Rotate the export file at this size.", defaultText: "10"),
+        .integer(
+            "--hubble-export-file-max-backups", "n", in: 0...1_000_000, \.options.export.maxBackups,
+            help: "Rotated export files kept.", defaultText: "5"),
+        .parsed(
+            "--hubble-export-allowlist", "filters", \.options.export.allow,
+            help: "Export only flows matching one of these JSON flow filters ({\"verdict\":[\"DROPPED\"]},{...})."
+        ) { v in
+            do { return try FlowExportFilter(parsing: v) } catch {
+                throw Failure(message: "--hubble-export-allowlist: \(error)")
+            }
+        },
+        .parsed(
+            "--hubble-export-denylist", "filters", \.options.export.deny,
+            help: "Do not export flows matching one of these JSON flow filters."
+        ) { v in
+            do { return try FlowExportFilter(parsing: v) } catch {
+                throw Failure(message: "--hubble-export-denylist: \(error)")
+            }
+        },
+        .text(
             "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
         ),
         .text(

@@ -81,9 +81,15 @@ final class NodePolicy {
         for (name, policy) in stored {
             let transaction: PolicyTransaction
             do {
-                transaction = try PolicyTransaction.apply(
-                    documents: policy.documents, fileName: policy.file,
-                    repository: repository)
+                if let removed = policy.removed {
+                    // a stored delete: the objects it removed that are still set go again
+                    let keys = removed.compactMap(\.key).filter { repository.keys.contains($0) }
+                    transaction = .delete(keys: keys, fileName: policy.file)
+                } else {
+                    transaction = try PolicyTransaction.apply(
+                        documents: policy.documents, fileName: policy.file,
+                        repository: repository)
+                }
             } catch {
                 throw Self.refusal(
                     "stored policy \(store.directory)/\(name) (applied from \(policy.file)) "

@@ -2,10 +2,36 @@ import Policy
 import SluiceIO
 import SluiceJSON
 
-/// A policy file as the agent stores it for restarts: the documents `sluice apply` sent.
+/// A policy file as the agent stores it for restarts: the documents `sluice apply` sent, or
+/// (`removed` present) the objects a `sluice delete` removed, which a restart removes again.
 struct StoredPolicy: Codable {
     var file: String
     var documents: [PolicyNode]
+    var removed: [StoredKey]?
+
+    init(file: String, documents: [PolicyNode], removed: [StoredKey]? = nil) {
+        self.file = file
+        self.documents = documents
+        self.removed = removed
+    }
+}
+
+/// A `PolicyKey` in a stored delete.
+struct StoredKey: Codable, Equatable {
+    var kind: String
+    var namespace: String
+    var name: String
+
+    init(_ key: PolicyKey) {
+        kind = key.kind.rawValue
+        namespace = key.namespace
+        name = key.name
+    }
+
+    /// The key; nil for a kind this build does not know.
+    var key: PolicyKey? {
+        PolicyKind(rawValue: kind).map { PolicyKey(kind: $0, namespace: namespace, name: name) }
+    }
 }
 
 /// The agent's stored policies (`STATE/policies/NNNNNN.json`), re-applied in order at start.

@@ -2,8 +2,8 @@ import Policy
 
 /// One change of the policy in force, installed everywhere or nowhere by `NodePolicy.commit`:
 /// the repository's change, the toFQDNs selectors it brings, and what to store so that a
-/// restart applies it again. `sluice apply` makes one with `apply`; a policy delete (not built
-/// yet) makes one from `PolicyRepository.Change(removing:)` and goes through the same commit.
+/// restart applies it again. `sluice apply` makes one with `apply`; `sluice delete` makes one
+/// with `delete` (a `PolicyRepository.Change(removing:)`) and goes through the same commit.
 struct PolicyTransaction {
     /// The file the change came from, as the client named it (for messages).
     var fileName: String
@@ -24,6 +24,55 @@ struct PolicyTransaction {
         return PolicyTransaction(
             fileName: fileName, change: change, fqdnSelectors: selectors,
             stored: StoredPolicy(file: fileName, documents: documents))
+    }
+
+    /// A transaction that removes `keys` (all in force), stored so that a restart removes them
+    /// again after the files that set them.
+    static func delete(keys: [PolicyKey], fileName: String) -> PolicyTransaction {
+        PolicyTransaction(
+            fileName: fileName, change: PolicyRepository.Change(removing: keys), fqdnSelectors: [:],
+            stored: StoredPolicy(file: fileName, documents: [], removed: keys.map(StoredKey.init)))
+    }
+
+    /// The keys a delete request names, in order, without repeats: the objects of `documents`
+    /// (`delete -f`; the file must be valid), or the objects called `names` in `namespace`
+    /// (`policy delete`: every kind; a cluster-wide object matches by name alone). Throws the
+    /// file's first `LoadError`.
+    static func deletionKeys(
+        documents: [PolicyNode]?, fileName: String, names: [String], namespace: String,
+        repository: PolicyRepository
+    ) throws(LoadError) -> (found: [PolicyKey], missing: [String]) {
+        var found: [PolicyKey] = []
+        var missing: [String] = []
+        let inForce = Set(repository.keys)
+        func add(_ key: PolicyKey) { if !found.contains(key) { found.append(key) } }
+        if let documents {
+            for document in try PolicyFileParser.parse(documents: documents, fileName: fileName).documents {
+                if inForce.contains(document.key) {
+                    add(document.key)
+                } else {
+                    missing.append(Self.notFound(document.key.kind, document.key.name))
+                }
+            }
+        }
+        for name in names {
+            let matches = repository.keys.filter {
+                $0.name == name && (!$0.kind.isNamespaced || $0.namespace == namespace)
+            }
+            if matches.isEmpty { missing.append(Self.notFound(.ciliumNetworkPolicy, name)) }
+            matches.forEach(add)
+        }
+        return (found, missing)
+    }
+
+    /// kubectl's words for an object that is not there.
+    private static func notFound(_ kind: PolicyKind, _ name: String) -> String {
+        "\(kind.resourceName) \"\(name)\" not found"
+    }
+
+    /// kubectl's words for the objects a delete removed, one line each.
+    static func deletedLines(_ keys: [PolicyKey]) -> [String] {
+        keys.map { "\($0.kind.resourceName) \"\($0.name)\" deleted" }
     }
 
     /// `selectors` (by object) with this change made.

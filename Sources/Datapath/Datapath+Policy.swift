@@ -40,7 +40,9 @@ extension Datapath {
     }
 
     /// Policy map entries as kernel structs.
-    static func policyEntries(_ map: [PolicyMapKey: PolicyMapAction]) -> [sluice_policy_key: sluice_policy_value] {
+    static func policyEntries(
+        _ map: [PolicyMapKey: PolicyMapAction], owners: [PolicyMapKey: UInt32] = [:]
+    ) -> [sluice_policy_key: sluice_policy_value] {
         var result: [sluice_policy_key: sluice_policy_value] = [:]
         result.reserveCapacity(map.count)
         for (key, action) in map {
@@ -48,6 +50,7 @@ extension Datapath {
                 endpoint_id: key.endpointID, identity: key.identity, port: key.port,
                 proto: key.proto, direction: direction(key.direction))
             var value = sluice_policy_value()
+            value.policy_ref = owners[key] ?? 0
             switch action {
             case .allow:
                 value.action = UInt8(SLUICE_POLICY_ALLOW.rawValue)

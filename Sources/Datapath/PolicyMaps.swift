@@ -31,7 +31,7 @@ public struct PolicyMaps: Equatable {
         _ snapshot: PolicySnapshot, l7Ports: [sluice_l7_key: sluice_l7_value]? = nil, hostIPv4: [UInt32],
         extraPolicy: [PolicyMapKey: PolicyMapAction] = [:], extraIPCache: [IPCacheEntry] = []
     ) {
-        var policy = Datapath.policyEntries(snapshot.policyMap)
+        var policy = Datapath.policyEntries(snapshot.policyMap, owners: snapshot.policyMapOwners)
         policy.merge(Datapath.policyEntries(extraPolicy)) { old, _ in old }
         var ipcache = Datapath.ipcacheEntries(snapshot, hostIPv4: hostIPv4)
         for entry in extraIPCache {

@@ -6,9 +6,9 @@ extension sluice_policy_key: @retroactive Hashable, MapStruct {
     public var mapFields: MapFields { MapFields(endpoint_id, identity, port, proto, direction) }
 }
 
-/// Compares the meaningful fields (`action`, `proxy_kind`); padding is ignored.
+/// Compares the meaningful fields (`action`, `proxy_kind`, `policy_ref`); padding is ignored.
 extension sluice_policy_value: @retroactive Hashable, MapStruct {
-    public var mapFields: MapFields { MapFields(action, proxy_kind) }
+    public var mapFields: MapFields { MapFields(action, proxy_kind, policy_ref) }
 }
 
 /// `sluice_policy_mode_key` as a dictionary key (padding ignored).

@@ -67,15 +67,23 @@ extension Flow {
         return flow
     }
 
-    /// The policy named by an L7 request record (`policy_id`), filed under the field of its
-    /// direction and verdict. Unknown numbers (a policy deleted since) name nothing.
+    /// The policy named by an L7 request record (`policy_id`), a policy-verdict record or an
+    /// explicit-deny drop (`policy_ref`: the policy map entry's), filed under the field of its
+    /// direction and verdict (a REDIRECTED verdict allowed). Unknown numbers (a policy deleted
+    /// since) name nothing.
     private static func decodePolicy(_ rec: sluice_flow, into flow: inout Flow, directory: EndpointDirectory) {
-        guard rec.flow_type == FlowType.l7.rawValue, rec.l7_type == L7FlowType.request.rawValue else { return }
         let ref: UInt32
-        switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
-        case .http10, .http11, .http2: ref = rec.l7.http.policy_id
-        case .dns: ref = rec.l7.dns.policy_id
-        case .none: return
+        if rec.flow_type == FlowType.l7.rawValue {
+            guard rec.l7_type == L7FlowType.request.rawValue else { return }
+            switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
+            case .http10, .http11, .http2: ref = rec.l7.http.policy_id
+            case .dns: ref = rec.l7.dns.policy_id
+            case .none: return
+            }
+        } else if Int32(rec.event_type) == EventType.policyVerdict || Int32(rec.event_type) == EventType.drop {
+            ref = rec.policy_ref
+        } else {
+            return
         }
         guard ref != 0, let entry = directory.policy(ref: ref) else { return }
         let policy = Policy(name: entry.name, namespace: entry.namespace, kind: entry.kind)

@@ -123,6 +123,10 @@ public struct IPCacheEntry: Hashable, Sendable, Comparable, CustomStringConverti
 /// `PolicySnapshot+Datapath`.
 struct L3L4Policy: Sendable {
     var entries: [PolicyMapKey: PolicyMapAction] = [:]
+    /// The policy each entry came from (`PolicyKey.ref`, the `policy_ref` flow records name):
+    /// a deny's, else the lowest ref of the allows that wrote it. Entries no policy wrote
+    /// (allow-localhost) have none.
+    var owners: [PolicyMapKey: UInt32] = [:]
     /// `toFQDNs` egress rules, applied to learned IPs at run time.
     var fqdnRules: [FQDNPolicyRule] = []
     var enforcement: [PolicyEnforcement] = []

@@ -50,7 +50,7 @@ extension PolicyCompiler {
         result.kubeAPIServerIPv4 = kubeAPIServerIPv4
         for (side, sideEntries) in entries {
             for entry in sideEntries {
-                Self.expand(entry, side: side, kinds: kinds, into: &result.entries)
+                Self.expand(entry, side: side, kinds: kinds, into: &result.entries, owners: &result.owners)
                 if !entry.fqdns.isEmpty && !entry.isDeny && side.direction == .egress {
                     result.fqdnRules.append(Self.fqdnRule(entry, side: side, kinds: kinds))
                 }
@@ -102,13 +102,14 @@ extension PolicyCompiler {
         return FQDNPolicyRule(endpointID: side.endpointID, patterns: entry.fqdns, ports: ports)
     }
 
-    /// Writes the keys of one rule source: every (identity, port, protocol) it covers. A deny
+    /// Writes the keys of one rule source: every (identity, port, protocol) it covers, with the
+    /// policy it came from in `owners`. A deny
     /// replaces whatever is there (deny beats allow, semantics 1.10 rule 1); an allow never
     /// replaces a deny, and on a port with L7 rules it is a redirect, whichever policy it comes
     /// from (rules 2 and 4: an L4-only allow there stays proxied).
     private static func expand(
         _ entry: PortEntry, side: Side, kinds: [PolicyMapKey: L7Kind],
-        into map: inout [PolicyMapKey: PolicyMapAction]
+        into map: inout [PolicyMapKey: PolicyMapAction], owners: inout [PolicyMapKey: UInt32]
     ) {
         let identities: [UInt32]
         switch entry.datapathPeers {
@@ -136,6 +137,12 @@ extension PolicyCompiler {
                     var key = l7
                     key.identity = identity
                     if action != .deny, map[key] == .deny { continue }
+                    // The deny's policy, else one allowing policy, the same one whatever the order.
+                    if let owner = owners[key], map[key] == action || (action != .deny && map[key] != .deny) {
+                        owners[key] = min(owner, entry.policyRef)
+                    } else {
+                        owners[key] = entry.policyRef
+                    }
                     map[key] = action
                 }
             }

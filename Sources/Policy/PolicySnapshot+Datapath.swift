@@ -17,6 +17,10 @@ extension PolicySnapshot {
     /// The policy map as a dictionary (what `Datapath.syncPolicy` writes).
     public var policyMap: [PolicyMapKey: PolicyMapAction] { l3l4.entries }
 
+    /// The policy (`PolicyKey.ref`) each `policyMap` entry came from; absent for entries no
+    /// policy wrote. The datapath copies it into policy-verdict and explicit-deny records.
+    public var policyMapOwners: [PolicyMapKey: UInt32] { l3l4.owners }
+
     /// The (endpoint, direction) pairs that have policy, sorted; the others pass everything.
     public var policyEnforcement: [PolicyEnforcement] { l3l4.enforcement }
 

@@ -8,11 +8,23 @@ public struct ControlRequest: Codable, Sendable {
     /// the file. The agent has no YAML parser (it would bring Foundation into its memory).
     public var file: String?
     public var documents: [PolicyNode]?
+    /// delete by name (`sluice policy delete NAME -n NS`): the objects' names and namespace
+    /// (nil: `default`; cluster-wide objects match by name whatever the namespace).
+    public var names: [String]?
+    public var namespace: String?
+    /// delete: objects that are not in force are not an error (kubectl's `--ignore-not-found`).
+    public var ignoreNotFound: Bool?
 
-    public init(op: ControlOperation, file: String? = nil, documents: [PolicyNode]? = nil) {
+    public init(
+        op: ControlOperation, file: String? = nil, documents: [PolicyNode]? = nil, names: [String]? = nil,
+        namespace: String? = nil, ignoreNotFound: Bool? = nil
+    ) {
         self.op = op
         self.file = file
         self.documents = documents
+        self.names = names
+        self.namespace = namespace
+        self.ignoreNotFound = ignoreNotFound
     }
 }
 

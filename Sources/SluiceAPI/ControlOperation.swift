@@ -6,6 +6,9 @@ public enum ControlOperation: Hashable, Sendable, Codable, CustomStringConvertib
     case apply
     /// `sluice policy get`: the repository's listing.
     case get
+    /// `sluice delete -f FILE` (the request's documents) and `sluice policy delete NAME` (the
+    /// request's `names` in its `namespace`): removes those objects as one transaction.
+    case delete
     /// `sluice sandbox status` and the CLI's readiness check: workers and L7 ports.
     case status
     /// `sluice status`, `endpoint list`, `identity list`: an `AgentIntrospection` as JSON.
@@ -19,6 +22,7 @@ public enum ControlOperation: Hashable, Sendable, Codable, CustomStringConvertib
         switch name {
         case "apply": self = .apply
         case "get": self = .get
+        case "delete": self = .delete
         case "status": self = .status
         case "introspect": self = .introspect
         case "ct-list": self = .conntrackList
@@ -31,6 +35,7 @@ public enum ControlOperation: Hashable, Sendable, Codable, CustomStringConvertib
         switch self {
         case .apply: "apply"
         case .get: "get"
+        case .delete: "delete"
         case .status: "status"
         case .introspect: "introspect"
         case .conntrackList: "ct-list"

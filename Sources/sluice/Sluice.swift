@@ -3,6 +3,7 @@ import Datapath
 import Flows
 import Foundation
 import Glibc
+import Policy
 import PolicyYAML
 import SluiceAPI
 import SluiceIO
@@ -15,7 +16,7 @@ struct Sluice: ParsableCommand {
         abstract: "Transparent per-node L7 policy proxy: CiliumNetworkPolicy HTTP and DNS rules, Hubble-style flows.",
         version: SluiceVersion.current,
         subcommands: [
-            Demo.self, SandboxCommand.self, Apply.self, PolicyCommand.self, Observe.self, Status.self,
+            Demo.self, SandboxCommand.self, Apply.self, Delete.self, PolicyCommand.self, Observe.self, Status.self,
             Version.self, EndpointCommand.self, IdentityCommand.self, FQDNCommand.self, BPFCommand.self,
             AgentCommand.self,
         ])
@@ -85,9 +86,79 @@ struct Apply: ParsableCommand {
     }
 }
 
+/// `sluice delete -f FILE`: kubectl's `delete -f`, the objects a policy file names.
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Remove the policy objects a file names (kind, namespace, name) from the running agent. Atomic: an object not in force changes nothing."
+    )
+
+    @Option(name: .shortAndLong, help: "Policy file (multi-document YAML allowed).")
+    var filename: String
+
+    @Flag(help: "An object that is not in force is not an error.")
+    var ignoreNotFound = false
+
+    @Option(help: "Control socket of the agent.")
+    var socket: String = Paths.controlSocket
+
+    func run() throws {
+        guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
+            throw ValidationError("cannot read \(filename)")
+        }
+        let documents: [PolicyNode]
+        do {
+            documents = try PolicyYAML.documents(text, fileName: filename)
+        } catch {
+            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
+            throw ExitCode(1)
+        }
+        try Self.send(
+            ControlRequest(
+                op: .delete, file: filename, documents: documents, ignoreNotFound: ignoreNotFound ? true : nil),
+            socket: socket)
+    }
+
+    /// Sends a delete request; prints the agent's lines, or its error on stderr with exit 1.
+    static func send(_ request: ControlRequest, socket: String) throws {
+        let response = try ControlClient.send(request, path: socket)
+        if response.ok {
+            if !response.message.isEmpty { print(response.message) }
+        } else {
+            FileHandle.standardError.write(Data(("Error from agent: " + response.message + "\n").utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Inspect the policy in force.", subcommands: [Get.self])
+        commandName: "policy", abstract: "Inspect the policy in force, or delete from it.",
+        subcommands: [Get.self, DeleteByName.self])
+
+    /// `sluice policy delete NAME... [-n NS]`: kubectl's `delete cnp NAME -n NS`.
+    struct DeleteByName: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete",
+            abstract:
+                "Remove policy objects by name from the running agent (every kind in the namespace; cluster-wide ones by name). Atomic: a name not in force changes nothing."
+        )
+        @Argument(help: "Names of the policy objects.")
+        var names: [String]
+        @Option(name: .shortAndLong, help: "Namespace of the objects.")
+        var namespace: String = "default"
+        @Flag(help: "A name that is not in force is not an error.")
+        var ignoreNotFound = false
+        @Option(help: "Control socket of the agent.")
+        var socket: String = Paths.controlSocket
+
+        func run() throws {
+            try Delete.send(
+                ControlRequest(
+                    op: .delete, names: names, namespace: namespace, ignoreNotFound: ignoreNotFound ? true : nil),
+                socket: socket)
+        }
+    }
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the policies in force.")

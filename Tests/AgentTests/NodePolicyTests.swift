@@ -203,4 +203,50 @@ final class NodePolicyTests: XCTestCase {
         }
         rmdir(path)
     }
+    /// A delete is one transaction like an apply: the objects leave the repository, the maps and
+    /// the proxy; it is stored, so a restart (which re-applies the stored files in order) keeps
+    /// them deleted; names that are not in force are reported, not removed.
+    func testADeleteRemovesTheObjectsEverywhereAndStaysDeletedAfterARestart() throws {
+        let policy = try makePolicy()
+        let http = TestPolicy.yaml(port: 80)
+        let other = Self.l4("other", ports: #"{port: "443", protocol: TCP}"#)
+        _ = try policy.commit(transaction(http, file: "http.yaml", policy))
+        _ = try policy.commit(transaction(other, file: "other.yaml", policy))
+        XCTAssertEqual(policy.repository.keys.map(\.name), ["backend-http", "other"])
+
+        let keys = try PolicyTransaction.deletionKeys(
+            documents: PolicyYAML.documents(http, fileName: "http.yaml"), fileName: "http.yaml",
+            names: ["other", "missing"], namespace: "default", repository: policy.repository)
+        XCTAssertEqual(keys.found.map(\.name), ["backend-http", "other"])
+        XCTAssertEqual(keys.missing, [#"ciliumnetworkpolicy.cilium.io "missing" not found"#])
+        let wrongNamespace = try PolicyTransaction.deletionKeys(
+            documents: nil, fileName: "", names: ["other"], namespace: "backend", repository: policy.repository)
+        XCTAssertEqual(wrongNamespace.found, [])
+
+        let http80 = try XCTUnwrap(keys.found.first)
+        _ = try policy.commit(PolicyTransaction.delete(keys: [http80], fileName: "http.yaml"))
+        XCTAssertEqual(policy.repository.keys.map(\.name), ["other"])
+        XCTAssertEqual(
+            PolicyTransaction.deletedLines([http80]), [#"ciliumnetworkpolicy.cilium.io "backend-http" deleted"#])
+        XCTAssertTrue(published.last === policy.snapshot)
+        XCTAssertNil(policy.snapshot.httpPolicy(endpointID: TestPolicy.backendID, direction: .ingress, port: 80))
+        let maps = try XCTUnwrap(datapath).policyMaps()
+        XCTAssertEqual(maps, PolicyMaps(policy.snapshot, hostIPv4: []))
+        XCTAssertTrue(maps.l7Ports.isEmpty, "port 80 no longer goes to the proxy")
+
+        let restarted = NodePolicy(stateDirectory: stateDirectory)
+        restarted.endpoints = TestPolicy.endpoints
+        try restarted.loadIdentities()
+        try restarted.restore()
+        XCTAssertEqual(restarted.repository.keys.map(\.name), ["other"])
+        XCTAssertEqual(PolicyMaps(restarted.snapshot, hostIPv4: []), maps)
+
+        // applied again after the delete: the newer apply wins at the next restart
+        _ = try policy.commit(transaction(http, file: "http.yaml", policy))
+        let again = NodePolicy(stateDirectory: stateDirectory)
+        again.endpoints = TestPolicy.endpoints
+        try again.loadIdentities()
+        try again.restore()
+        XCTAssertEqual(again.repository.keys.map(\.name), ["backend-http", "other"])
+    }
 }

@@ -42,7 +42,10 @@ final class MapFieldsTests: XCTestCase {
         XCTAssertEqual(map.count, 2, "keys that differ only in direction are two keys")
         XCTAssertEqual(map[key], value)
         var padded = value
-        padded._reserved = 99
-        XCTAssertEqual(padded, value, "a value's padding and reserved field do not count")
+        padded._pad = 99
+        XCTAssertEqual(padded, value, "a value's padding does not count")
+        var otherPolicy = value
+        otherPolicy.policy_ref = 7
+        XCTAssertNotEqual(otherPolicy, value, "the policy a value came from counts (flow records name it)")
     }
 }

@@ -221,12 +221,13 @@ final class TCEndpointConntrackTests: XCTestCase {
         XCTAssertEqual(Datapath.connectionLifetime(proto: Fixture.udp, flags: 0), 60)
         XCTAssertEqual(Datapath.connectionLifetime(proto: 1, flags: 0), 60)
         let now: UInt32 = 100_000
-        let entry = sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now - 60)
+        let entry = sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now - 60, tx_report_s: 0, rx_report_s: 0)
         XCTAssert(Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now))
         XCTAssert(!Datapath.isLive(entry, proto: Fixture.tcp, nowSeconds: now + 1))
         XCTAssert(
             Datapath.isLive(
-                sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now + 1), proto: Fixture.tcp,
+                sluice_ct_entry(created_ns: 0, flags: syn, seen_s: now + 1, tx_report_s: 0, rx_report_s: 0),
+                proto: Fixture.tcp,
                 nowSeconds: now), "refreshed a second ahead by another CPU")
 
         // In the datapath: a connection that never got past its SYN dies after 60 s.

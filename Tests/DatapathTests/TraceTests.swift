@@ -1,4 +1,5 @@
 import CSluiceShared
+import Policy
 import XCTest
 
 @testable import Datapath
@@ -101,6 +102,49 @@ final class TraceTests: XCTestCase {
         }
     }
 
+    /// Cilium's CT_REPORT_INTERVAL: an established connection whose last trace in a direction is
+    /// 5 s old is traced again on its next packet that way (ESTABLISHED for the opener, REPLY for
+    /// the other side), once, with no flag change; younger than 5 s it is not. The entry's report
+    /// times are moved back instead of waiting.
+    func testAnEstablishedConnectionIsTracedAgainAfterFiveSeconds() throws {
+        try PolicyHarness.with("") { h in
+            let tuple = Fixture.tuple(src: a, dst: b, sport: 40000, dport: 80, proto: Fixture.tcp)
+            pass(try h.fromA(tcp(a, b, 40000, 80, syn)))
+            pass(try h.fromB(tcp(b, a, 80, 40000, synAck)))
+            pass(try h.fromA(tcp(a, b, 40000, 80, ack)))
+            func reportedAgo(tx: UInt32, rx: UInt32) throws {
+                var entry = try XCTUnwrap(h.t.datapath.connection(tuple))
+                let now = Datapath.monotonicSeconds()
+                entry.tx_report_s = now &- tx
+                entry.rx_report_s = now &- rx
+                try h.t.datapath.setConnection(tuple, entry)
+            }
+            try reportedAgo(tx: 4, rx: 4)
+            let young = try records(h, SLUICE_EVENT_TRACE) {
+                pass(try h.fromA(tcp(a, b, 40000, 80, pshAck)))
+                pass(try h.fromB(tcp(b, a, 80, 40000, pshAck)))
+            }
+            XCTAssertEqual(young.count, 0, "last traced 4 s ago: not yet")
+            try reportedAgo(tx: 5, rx: 6)
+            let repeated = try records(h, SLUICE_EVENT_TRACE) {
+                for _ in 0..<3 {
+                    pass(try h.fromA(tcp(a, b, 40000, 80, pshAck)))
+                    pass(try h.fromB(tcp(b, a, 80, 40000, pshAck)))
+                }
+            }
+            XCTAssertEqual(repeated.map(\.tcp_flags), [pshAck, pshAck])
+            XCTAssertEqual(
+                repeated.map(\.trace_reason),
+                [UInt8(SLUICE_TRACE_REASON_ESTABLISHED.rawValue), UInt8(SLUICE_TRACE_REASON_REPLY.rawValue)])
+            XCTAssertEqual(
+                repeated.map(\.is_reply), [UInt8(SLUICE_REPLY_FALSE.rawValue), UInt8(SLUICE_REPLY_TRUE.rawValue)])
+            XCTAssertEqual(repeated.map { sluice_flow.ipv4($0.src_ip) }, [a, b])
+            let entry = try XCTUnwrap(h.t.datapath.connection(tuple))
+            XCTAssertEqual(
+                [entry.tx_report_s, entry.rx_report_s].map { Datapath.monotonicSeconds() &- $0 <= 1 }, [true, true])
+        }
+    }
+
     /// UDP has no flags: its first datagram each way is traced, the rest are not.
     func testUDPIsTracedOnceEachWay() throws {
         try PolicyHarness.with("") { h in
@@ -154,6 +198,13 @@ final class TraceTests: XCTestCase {
                     UInt8(SLUICE_POLICY_MATCH_L4_ONLY.rawValue),
                     UInt8(SLUICE_POLICY_MATCH_L3_L4.rawValue),
                 ])
+            // Each names the policy whose entry allowed it (egress_allowed_by, ingress_allowed_by).
+            XCTAssertEqual(
+                verdicts.map(\.policy_ref),
+                [
+                    PolicyKey(kind: .ciliumNetworkPolicy, namespace: "frontend", name: "a-egress").ref,
+                    PolicyKey(kind: .ciliumNetworkPolicy, namespace: "backend", name: "b-ingress").ref,
+                ])
             for verdict in verdicts {
                 XCTAssertEqual(verdict.verdict, UInt8(SLUICE_VERDICT_FORWARDED.rawValue))
                 XCTAssertEqual(verdict.is_reply, UInt8(SLUICE_REPLY_FALSE.rawValue))
@@ -167,6 +218,42 @@ final class TraceTests: XCTestCase {
                 pass(try h.fromA(tcp(a, b, 40000, 80, syn)))
             }
             XCTAssertEqual(again.count, 2)
+        }
+    }
+
+    /// An explicit deny's drop names the deny's policy (ingress_denied_by); a default-deny drop
+    /// names none (no entry decided it).
+    func testAnExplicitDenyDropNamesItsPolicyAndADefaultDenyDropNone() throws {
+        let policy = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: b-allow-80, namespace: backend}
+            spec:
+              endpointSelector: {}
+              ingress:
+              - fromEndpoints: [{}]
+                toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+            ---
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: b-deny-frontend, namespace: backend}
+            spec:
+              endpointSelector: {}
+              ingressDeny:
+              - fromEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: frontend}}]
+                toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+            """
+        try PolicyHarness.with(policy) { h in
+            let drops = try records(h, SLUICE_EVENT_DROP) {
+                XCTAssertEqual(try h.fromA(tcp(a, b, 40000, 80, syn)), TC.shot)
+                XCTAssertEqual(try h.fromA(tcp(a, b, 40001, 81, syn)), TC.shot)
+            }
+            XCTAssertEqual(
+                drops.map(\.drop_reason),
+                [UInt8(SLUICE_DROP_POLICY_DENY.rawValue), UInt8(SLUICE_DROP_POLICY_DENIED.rawValue)])
+            XCTAssertEqual(
+                drops.map(\.policy_ref),
+                [PolicyKey(kind: .ciliumNetworkPolicy, namespace: "backend", name: "b-deny-frontend").ref, 0])
         }
     }
 

@@ -118,6 +118,52 @@ final class FlowTraceTests: XCTestCase {
         XCTAssertEqual(names, ["none", "L3-Only", "L3-L4", "L4-Only", "all", "L3-Proto", "Proto-Only", "7"])
     }
 
+    /// The policy a policy-verdict record or an explicit-deny drop names (`policy_ref`, from the
+    /// policy map entry) is filed under its direction and verdict; traces, default-deny drops and
+    /// unknown numbers name nothing.
+    func testPolicyVerdictsAndDenyDropsNameTheirPolicy() throws {
+        let ref: UInt32 = 0x1234_5678
+        let directory = EndpointDirectory(
+            file: .init(
+                nodeName: "kind-worker", endpoints: [FlowFixtures.client, FlowFixtures.server], identities: [],
+                policies: [.init(ref: ref, kind: "CiliumNetworkPolicy", namespace: "default", name: "server-80")]))
+        let policy = Flow.Policy(name: "server-80", namespace: "default", kind: "CiliumNetworkPolicy")
+        func decoded(
+            _ event: sluice_event_type, _ verdict: sluice_verdict, _ direction: sluice_direction,
+            ref: UInt32 = ref, reason: sluice_drop_reason = SLUICE_DROP_NONE
+        ) -> Flow {
+            var rec = sluice_flow()
+            rec.flow_type = UInt8(SLUICE_FLOW_TYPE_L3_L4.rawValue)
+            rec.event_type = UInt8(event.rawValue)
+            rec.verdict = UInt8(verdict.rawValue)
+            rec.direction = UInt8(direction.rawValue)
+            rec.drop_reason = UInt8(reason.rawValue)
+            rec.policy_ref = ref
+            return Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: 0)
+        }
+        let ingress = decoded(SLUICE_EVENT_POLICY_VERDICT, SLUICE_VERDICT_FORWARDED, SLUICE_DIR_INGRESS)
+        XCTAssertEqual(ingress.ingressAllowedBy, [policy])
+        XCTAssertEqual(ingress.egressAllowedBy, [])
+        let json = FlowPrinter.json(ingress)
+        XCTAssertTrue(
+            json.contains(
+                "\"ingress_allowed_by\":[{\"name\":\"server-80\",\"namespace\":\"default\",\"labels\":["
+                    + "\"k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy\","), json)
+        XCTAssertEqual(
+            decoded(SLUICE_EVENT_POLICY_VERDICT, SLUICE_VERDICT_REDIRECTED, SLUICE_DIR_EGRESS).egressAllowedBy,
+            [policy])
+        let deny = decoded(
+            SLUICE_EVENT_DROP, SLUICE_VERDICT_DROPPED, SLUICE_DIR_INGRESS, reason: SLUICE_DROP_POLICY_DENY)
+        XCTAssertEqual(deny.ingressDeniedBy, [policy])
+        XCTAssertEqual(deny.ingressAllowedBy, [])
+        XCTAssertEqual(
+            decoded(SLUICE_EVENT_DROP, SLUICE_VERDICT_DROPPED, SLUICE_DIR_EGRESS, ref: 0).egressDeniedBy, [])
+        XCTAssertEqual(decoded(SLUICE_EVENT_TRACE, SLUICE_VERDICT_FORWARDED, SLUICE_DIR_INGRESS).ingressAllowedBy, [])
+        XCTAssertEqual(
+            decoded(SLUICE_EVENT_POLICY_VERDICT, SLUICE_VERDICT_FORWARDED, SLUICE_DIR_INGRESS, ref: 7)
+                .ingressAllowedBy, [])
+    }
+
     /// Exported JSON reads back with the same trace and policy-verdict fields (`--input-file`).
     func testTraceFieldsRoundTripThroughJSON() throws {
         let flows = [

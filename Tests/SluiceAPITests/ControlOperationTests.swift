@@ -7,7 +7,7 @@ import XCTest
 final class ControlOperationTests: XCTestCase {
     func testEveryOperationHasItsWireName() throws {
         let names: [(ControlOperation, String)] = [
-            (.apply, "apply"), (.get, "get"), (.status, "status"), (.introspect, "introspect"),
+            (.apply, "apply"), (.get, "get"), (.delete, "delete"), (.status, "status"), (.introspect, "introspect"),
             (.conntrackList, "ct-list"),
         ]
         for (op, name) in names {

@@ -209,7 +209,8 @@ struct sluice_flow {
     __u8 trace_point;    /* trace events: Cilium's observation point, the monitor sub_type (enum sluice_trace_point) */
     __u8 trace_reason;   /* trace events: Hubble TraceReason (enum sluice_trace_reason) */
     __u8 policy_match;   /* policy-verdict events: Cilium's policy_match_type (enum sluice_policy_match) */
-    __u8 _pad0[4];
+    __u32 policy_ref;    /* policy-verdict events: the allowing entry's policy; POLICY_DENY drops: the denying
+                          * entry's (PolicyKey.ref, sluice_policy_value.policy_ref); 0 = none */
     union {
         struct sluice_flow_http http;
         struct sluice_flow_dns dns;

@@ -177,7 +177,7 @@ struct sluice_policy_value {
     __u8 action;         /* enum sluice_policy_action */
     __u8 proxy_kind;     /* enum sluice_proxy_kind when action is REDIRECT */
     __u16 _pad;
-    __u32 _reserved;
+    __u32 policy_ref;    /* PolicyKey.ref of the policy the entry came from (flow records name it); 0 = none */
 };
 
 /* sluice_policy_mode: present for every (endpoint, direction) some rule selects; absent = no
@@ -245,10 +245,16 @@ struct sluice_ipcache_value {
 #define SLUICE_IDENTITY_FQDN_BASE 0x01800000u /* (1 << 24) | (1 << 23) */
 #define SLUICE_IDENTITY_FQDN_END 0x01FFFFFFu
 
+/* Cilium's CT_REPORT_INTERVAL: under monitor aggregation a live connection is traced again at
+ * most this often in each direction even when no flag changes (seconds). */
+#define SLUICE_CT_REPORT_INTERVAL 5
+
 struct sluice_ct_entry {
     __u64 created_ns;    /* bpf_ktime_get_ns() when tracked */
     __u32 flags;         /* SLUICE_CT_*: a u32 so bits are set with one atomic or */
     __u32 seen_s;        /* CLOCK_MONOTONIC seconds of the last packet either way */
+    __u32 tx_report_s;   /* seconds of the last trace of the opener's packets (Cilium's last_tx_report) */
+    __u32 rx_report_s;   /* seconds of the last trace of a reply (last_rx_report); 0 = none yet */
 };
 
 /* sluice_fragments (LRU): the ports of a fragmented IPv4 datagram, stored by the fragment that
@@ -304,7 +310,7 @@ _Static_assert(sizeof(struct sluice_policy_mode_key) == 8, "policy mode key size
 _Static_assert(sizeof(struct sluice_policy_mode) == 8, "policy mode size");
 _Static_assert(sizeof(struct sluice_ipcache_key) == 8, "ipcache key size");
 _Static_assert(sizeof(struct sluice_ipcache_value) == 8, "ipcache value size");
-_Static_assert(sizeof(struct sluice_ct_entry) == 16, "ct entry size");
+_Static_assert(sizeof(struct sluice_ct_entry) == 24, "ct entry size");
 _Static_assert(sizeof(struct sluice_veth_key) == 4, "veth key size");
 _Static_assert(sizeof(struct sluice_frag_key) == 12, "frag key size");
 _Static_assert(sizeof(struct sluice_frag_value) == 8, "frag value size");

@@ -133,7 +133,8 @@ static __always_inline __u32 sluice_ct_report_flags(const struct sluice_l4 *l4, 
 /* Notes a packet of a tracked connection: its TCP state, and the time, written only when the
  * second changed, so a busy connection costs one store a second, not one per packet. Returns
  * whether the packet is to be traced (lib/trace.h): it set a monitor-aggregation bit no packet
- * set before. The atomic or's old value decides, so two CPUs never both trace the same change. */
+ * set before (the atomic or's old value decides, so two CPUs never both trace the same change),
+ * or its direction was last traced SLUICE_CT_REPORT_INTERVAL seconds ago or more. */
 static __always_inline int sluice_ct_refresh(struct sluice_ct_entry *entry, const struct sluice_l4 *l4, __u32 now,
                                              int reply)
 {
@@ -145,6 +146,16 @@ static __always_inline int sluice_ct_refresh(struct sluice_ct_entry *entry, cons
     }
     if (entry->seen_s != now)
         entry->seen_s = now;
+    /* Cilium's CT_REPORT_INTERVAL: traced again once its direction's last trace is 5 s old. The
+     * compare-and-swap lets one CPU win, so a busy connection gives one repeat, not one per CPU. */
+    __u32 *last = reply ? &entry->rx_report_s : &entry->tx_report_s;
+    __u32 last_s = *last;
+    if (report) {
+        if (last_s != now)
+            *last = now;
+    } else if ((__s32)(now - last_s) >= SLUICE_CT_REPORT_INTERVAL) {
+        report = __sync_val_compare_and_swap(last, last_s, now) == last_s;
+    }
     return report;
 }
 
@@ -164,6 +175,7 @@ static __always_inline __u8 sluice_ct_track(const struct sluice_l4 *l4, struct s
         .created_ns = bpf_ktime_get_ns(),
         .flags = flags | sluice_ct_packet_flags(l4, 0) | sluice_ct_report_flags(l4, 0),
         .seen_s = now,
+        .tx_report_s = now,
     };
     bpf_map_update_elem(&sluice_ct, &forward, &entry, BPF_ANY);
     return SLUICE_TRACE_REASON_NEW;

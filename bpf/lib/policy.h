@@ -39,12 +39,34 @@ static __always_inline __u8 sluice_policy_probe(__u32 endpoint_id, __u32 identit
     return value ? value->action : 0;
 }
 
+/* One policy map probe; returns the entry or NULL when the key is absent. */
+static __always_inline struct sluice_policy_value *sluice_policy_entry(__u32 endpoint_id, __u32 identity, __u16 port,
+                                                                       __u8 proto, __u8 direction)
+{
+    struct sluice_policy_key key = {
+        .endpoint_id = endpoint_id,
+        .identity = identity,
+        .port = port,
+        .proto = proto,
+        .direction = direction,
+    };
+    return bpf_map_lookup_elem(&sluice_policy, &key);
+}
+
+static __always_inline int sluice_policy_is_deny(const struct sluice_policy_value *v)
+{
+    return v && v->action == SLUICE_POLICY_DENY;
+}
+
 /* What allowed a packet in one endpoint's policy (sluice_policy_decide): no policy in that
- * direction (nothing to report), or the kind of entry and whether it redirects to the proxy. */
+ * direction (nothing to report), or the kind of entry, whether it redirects to the proxy and the
+ * policy it came from; for an explicit deny, the denying entry's policy. */
 struct sluice_policy_allow {
     __u8 enforced;       /* the endpoint has a policy in that direction */
     __u8 match;          /* enum sluice_policy_match: the most specific allowing entry */
     __u8 redirect;       /* that entry is SLUICE_POLICY_REDIRECT */
+    __u8 _pad;
+    __u32 policy_ref;    /* that entry's (or the deny's) policy_ref */
 };
 
 /* The policy decision of one endpoint for one packet: SLUICE_DROP_NONE (pass),
@@ -63,14 +85,22 @@ static __always_inline __u8 sluice_policy_decide(__u32 endpoint_id, __u32 identi
     if (!mode)
         return SLUICE_DROP_NONE;
     allow->enforced = 1;
-    __u8 a = sluice_policy_probe(endpoint_id, identity, l4->policy_port, l4->policy_proto, direction);
-    __u8 b = sluice_policy_probe(endpoint_id, identity, 0, l4->policy_proto, direction);
-    __u8 c = sluice_policy_probe(endpoint_id, 0, l4->policy_port, l4->policy_proto, direction);
-    __u8 d = sluice_policy_probe(endpoint_id, 0, 0, l4->policy_proto, direction);
+    struct sluice_policy_value *a = sluice_policy_entry(endpoint_id, identity, l4->policy_port, l4->policy_proto,
+                                                        direction);
+    struct sluice_policy_value *b = sluice_policy_entry(endpoint_id, identity, 0, l4->policy_proto, direction);
+    struct sluice_policy_value *c = sluice_policy_entry(endpoint_id, 0, l4->policy_port, l4->policy_proto, direction);
+    struct sluice_policy_value *d = sluice_policy_entry(endpoint_id, 0, 0, l4->policy_proto, direction);
     /* Deny beats every allow, whatever the specificity (Cilium semantics 1.10, rule 1). */
-    if (a == SLUICE_POLICY_DENY || b == SLUICE_POLICY_DENY || c == SLUICE_POLICY_DENY || d == SLUICE_POLICY_DENY)
+    struct sluice_policy_value *deny = sluice_policy_is_deny(a)   ? a
+                                       : sluice_policy_is_deny(b) ? b
+                                       : sluice_policy_is_deny(c) ? c
+                                       : sluice_policy_is_deny(d) ? d
+                                                                  : NULL;
+    if (deny) {
+        allow->policy_ref = deny->policy_ref;
         return SLUICE_DROP_POLICY_DENY;
-    __u8 hit = a;
+    }
+    struct sluice_policy_value *hit = a;
     allow->match = SLUICE_POLICY_MATCH_L3_L4;
     if (!hit) {
         hit = c;
@@ -85,7 +115,8 @@ static __always_inline __u8 sluice_policy_decide(__u32 endpoint_id, __u32 identi
         allow->match = SLUICE_POLICY_MATCH_ALL;
     }
     if (hit) {
-        allow->redirect = hit == SLUICE_POLICY_REDIRECT;
+        allow->redirect = hit->action == SLUICE_POLICY_REDIRECT;
+        allow->policy_ref = hit->policy_ref;
         return SLUICE_DROP_NONE;
     }
     allow->match = SLUICE_POLICY_MATCH_NONE;
@@ -149,13 +180,13 @@ static __always_inline int sluice_identity_is_fqdn(__u32 identity)
     return identity >= SLUICE_IDENTITY_FQDN_BASE && identity <= SLUICE_IDENTITY_FQDN_END;
 }
 
-/* The verdict funnel of every tc drop: writes the DROPPED flow record (L3/L4, event type DROP,
+/* The verdict funnel of every tc drop (policy_ref: the explicit deny's policy): writes the DROPPED flow record (L3/L4, event type DROP,
  * the Hubble drop reason: 132 spoofed source, 133 default deny, 134 invalid packet, 175 fragment
  * without its first, 181 explicit deny) and returns TC_ACT_SHOT. Silent for the client: no RST,
  * no ICMP (Cilium semantics 3.3). */
-static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 reason, __u8 direction,
-                                              __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
-                                              __u32 dst_endpoint)
+static __always_inline int sluice_policy_drop_by(const struct sluice_l4 *l4, __u8 reason, __u8 direction,
+                                                 __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
+                                                 __u32 dst_endpoint, __u32 policy_ref)
 {
     __u64 seq = 0;
     struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
@@ -171,8 +202,18 @@ static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 r
     rec->direction = direction;
     /* Hubble leaves is_reply unknown on drops (semantics 5.3): compact prints `<>`. */
     rec->is_reply = SLUICE_REPLY_UNKNOWN;
+    /* The explicit deny's policy (ingress_denied_by / egress_denied_by); default deny has none. */
+    rec->policy_ref = reason == SLUICE_DROP_POLICY_DENY ? policy_ref : 0;
     sluice_flow_commit(rec, seq);
     return TC_ACT_SHOT;
+}
+
+/* sluice_policy_drop_by for drops no policy entry decided. */
+static __always_inline int sluice_policy_drop(const struct sluice_l4 *l4, __u8 reason, __u8 direction,
+                                              __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
+                                              __u32 dst_endpoint)
+{
+    return sluice_policy_drop_by(l4, reason, direction, src_identity, dst_identity, src_endpoint, dst_endpoint, 0);
 }
 
 #endif

@@ -5,8 +5,9 @@
  * packets qualify is decided by connection tracking (lib/conntrack.h: sluice_ct_track,
  * sluice_ct_refresh). A policy-verdict record (event type POLICY_VERDICT, FORWARDED or
  * REDIRECTED) for a connection's first packet in each direction whose endpoint has a policy
- * there, with the kind of entry that allowed it (policy_match). Unlike Cilium, no trace repeats
- * every 5 seconds on a busy connection (monitor-aggregation-interval).
+ * there, with the kind of entry that allowed it (policy_match) and that entry's policy (policy_ref).
+ * As in Cilium, a live connection is also traced again in each direction once its last trace there
+ * is 5 seconds old (CT_REPORT_INTERVAL), flags changed or not.
  * Records go to the flow ring (lib/flow_ring.h, include/sluice_flow.h). */
 #ifndef SLUICE_LIB_TRACE_H
 #define SLUICE_LIB_TRACE_H
@@ -83,8 +84,8 @@ static __always_inline void sluice_trace(const struct sluice_l4 *l4, __u8 point,
  * whether that entry sends it to the proxy (verdict REDIRECTED, else FORWARDED). Hubble takes
  * such a packet as no reply. */
 static __always_inline void sluice_policy_verdict_notify(const struct sluice_l4 *l4, __u8 match, int redirected,
-                                                         __u8 direction, __u32 src_identity, __u32 dst_identity,
-                                                         __u32 src_endpoint, __u32 dst_endpoint)
+                                                         __u32 policy_ref, __u8 direction, __u32 src_identity,
+                                                         __u32 dst_identity, __u32 src_endpoint, __u32 dst_endpoint)
 {
     if (!sluice_allowed_records_on())
         return;
@@ -96,6 +97,7 @@ static __always_inline void sluice_policy_verdict_notify(const struct sluice_l4 
     rec->verdict = redirected ? SLUICE_VERDICT_REDIRECTED : SLUICE_VERDICT_FORWARDED;
     rec->event_type = SLUICE_EVENT_POLICY_VERDICT;
     rec->policy_match = match;
+    rec->policy_ref = policy_ref;
     rec->direction = direction;
     rec->is_reply = SLUICE_REPLY_FALSE;
     sluice_flow_commit(rec, seq);

@@ -51,6 +51,21 @@ expect_contains "JSON" '"trace_observation_point":"TO_ENDPOINT"' "$json"
 expect_contains "JSON" '"Type":"L3_L4"' "$json"
 expect_eq "policy verdicts with no policy" 0 "$(count_flows "$all_traces" --type policy-verdict)"
 
+step "a connection busy for 6 s is traced again after 5 s without a flag change (Cilium's report interval)"
+pod default/client python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 6379), timeout=3)
+end = time.monotonic() + 6.5
+while time.monotonic() < end:
+    s.sendall(b"tick\n")
+    s.recv(64)
+    time.sleep(0.5)
+s.close()
+' "$db_ip"
+repeat='"client" in (f["source"].get("pod_name"), f["destination"].get("pod_name")) and not any(f["l4"]["TCP"].get("flags", {}).get(k) for k in ("SYN", "FIN", "RST"))'
+n=$(await_flows 1 "$repeat" --type trace --port 6379)
+echo "ok: $n repeat trace(s) of the busy connection"
+
 step "L4 allow on db: backend may reach TCP 6379, nobody else"
 policy=$(mktemp --suffix .yaml)
 cat > "$policy" <<'YAML'
@@ -78,6 +93,8 @@ json=$("$SLUICE" observe --type policy-verdict --last 1 -o json | tr -d ' ')
 expect_contains "JSON" '"event_type":{"type":5}' "$json"
 expect_contains "JSON" '"policy_match_type":2' "$json"
 expect_contains "JSON" '"verdict":"FORWARDED"' "$json"
+# The policy whose entry allowed it (the policy map entry's policy_ref), Hubble's ingress_allowed_by.
+expect_contains "JSON" '"ingress_allowed_by":[{"name":"db-from-backend","namespace":"database","labels":[' "$json"
 await_flows 1 "$verdict and f[\"l4\"][\"TCP\"].get(\"flags\") == {\"SYN\": True}" --verdict FORWARDED --type trace >/dev/null
 echo "ok: the allowed connection is traced too"
 
