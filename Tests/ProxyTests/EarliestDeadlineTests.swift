@@ -1,8 +1,8 @@
+import SluiceModel
 import XCTest
 
 @testable import Proxy
 @testable import SluiceIO
-import SluiceModel
 
 /// `EarliestDeadline`: one loop timer at the earliest deadline asked for, on a manual clock.
 final class EarliestDeadlineTests: XCTestCase {
