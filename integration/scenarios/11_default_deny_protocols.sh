@@ -49,7 +49,7 @@ if ping_ok; then fail "ping passed under default deny"; fi
 echo "ok: ping frontend -> backend dropped"
 wait_flow "DROPPED POLICY_DENIED EGRESS echo request" \
   "f['verdict']=='DROPPED' and f.get('drop_reason_desc')=='POLICY_DENIED' and f.get('traffic_direction')=='EGRESS' and $echo_from_frontend and f.get('Summary')=='ICMPv4 EchoRequest'"
-compact=$("$SLUICE" observe --verdict DROPPED --protocol icmp --last 1)
+compact=$("$SLUICE" observe --verdict DROPPED --protocol icmpv4 --last 1)
 echo "$compact"
 expect_contains "compact" "frontend/frontend (ID:" "$compact"
 expect_contains "compact" "backend/backend (ID:" "$compact"
@@ -109,7 +109,7 @@ apply "$policy/no-ping.yaml"
 if ping_ok; then fail "ping passed despite the icmps egressDeny"; fi
 wait_flow "DROPPED POLICY_DENY echo request" \
   "f['verdict']=='DROPPED' and f.get('drop_reason_desc')=='POLICY_DENY' and f.get('traffic_direction')=='EGRESS' and $echo_from_frontend"
-json=$(flows_json --verdict DROPPED --protocol icmp | tail -n 1)
+json=$(flows_json --verdict DROPPED --protocol icmpv4 | tail -n 1)
 echo "$json"
 expect_contains "json l4" '"l4":{"ICMPv4":{"type":8}}' "$json"
 expect_contains "json reason" '"drop_reason_desc":"POLICY_DENY"' "$json"
