@@ -59,7 +59,7 @@ end = time.monotonic() + 6.5
 while time.monotonic() < end:
     s.sendall(b"tick\n")
     s.recv(64)
-    time.sleep(0.5)
+    time.sleep(0.5)  # pace of the ticks: traffic, not synchronisation
 s.close()
 ' "$db_ip"
 repeat='"client" in (f["source"].get("pod_name"), f["destination"].get("pod_name")) and not any(f["l4"]["TCP"].get("flags", {}).get(k) for k in ("SYN", "FIN", "RST"))'
@@ -125,7 +125,7 @@ deadline=$((SECONDS + 10))
 until grep -q ":9999 .*DROPPED" "$out"; do
   [ "$SECONDS" -lt "$deadline" ] || fail "the reader printed no flow: $(cat "$out")"
   flood default/client 1
-  sleep 0.2
+  sleep 0.2  # poll interval (deadline above)
 done
 kill -STOP "$reader"
 flood default/client 6000
@@ -133,7 +133,7 @@ kill -CONT "$reader"
 deadline=$((SECONDS + 10))
 until grep -q "^EVENTS LOST: HUBBLE_RING_BUFFER CPU(0) [0-9]" "$out"; do
   [ "$SECONDS" -lt "$deadline" ] || fail "no EVENTS LOST line: $(tail -n 3 "$out")"
-  sleep 0.1
+  sleep 0.1  # poll interval (deadline above)
 done
 lost_line=$(grep "^EVENTS LOST" "$out" | sed -n 1p)
 echo "$lost_line"
@@ -143,7 +143,7 @@ lost=${lost_line##* }
 deadline=$((SECONDS + 20))
 while after=$(sed -n '/^EVENTS LOST/,$p' "$out" | grep -c "Policy denied DROPPED"); [ "$after" -lt 1000 ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "expected the kept flows after the EVENTS LOST line, got $after"
-  sleep 0.2
+  sleep 0.2  # poll interval (deadline above)
 done
 kill "$reader"
 wait "$reader" && rc=0 || rc=$?

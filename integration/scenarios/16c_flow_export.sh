@@ -35,7 +35,7 @@ await_exported() {
   local deadline=$((SECONDS + 10)) n
   while n=$(exported "$2"); [ "$n" -lt "$1" ]; do
     [ "$SECONDS" -lt "$deadline" ] || fail "expected $1 exported flows matching [$2], got $n"
-    sleep 0.2
+    sleep 0.2  # poll interval (deadline above)
   done
   echo "$n"
 }
