@@ -198,22 +198,12 @@ public enum AgentCommandLine {
         .integer(
             "--hubble-export-file-max-backups", "n", in: 0...1_000_000, \.options.export.maxBackups,
             help: "Rotated export files kept.", defaultText: "5"),
-        .parsed(
-            "--hubble-export-allowlist", "filters", \.options.export.allow,
-            help: "Export only flows matching one of these JSON flow filters ({\"verdict\":[\"DROPPED\"]},{...})."
-        ) { v in
-            do { return try FlowExportFilter(parsing: v) } catch {
-                throw Failure(message: "--hubble-export-allowlist: \(error)")
-            }
-        },
-        .parsed(
-            "--hubble-export-denylist", "filters", \.options.export.deny,
-            help: "Do not export flows matching one of these JSON flow filters."
-        ) { v in
-            do { return try FlowExportFilter(parsing: v) } catch {
-                throw Failure(message: "--hubble-export-denylist: \(error)")
-            }
-        },
+        .flowFilters(
+            "--hubble-export-allowlist", \.options.export.allow,
+            help: "Export only flows matching one of these JSON flow filters ({\"verdict\":[\"DROPPED\"]},{...})."),
+        .flowFilters(
+            "--hubble-export-denylist", \.options.export.deny,
+            help: "Do not export flows matching one of these JSON flow filters."),
         .text(
             "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
         ),
@@ -454,6 +444,15 @@ extension AgentCommandLine.Spec {
                 throw Failure(message: "\(name) must be \(words.joined(separator: ", ")) or \(last), not '\(v)'")
             }
             return choice
+        }
+    }
+
+    /// Hubble's JSON flow filters (`{...},{...}`); a bad one is an error naming the option.
+    static func flowFilters(
+        _ name: String, _ field: WritableKeyPath<State, FlowExportFilter>, help: String
+    ) -> Self {
+        parsed(name, "filters", field, help: help) { v in
+            do { return try FlowExportFilter(parsing: v) } catch { throw Failure(message: "\(name): \(error)") }
         }
     }
 
