@@ -198,30 +198,20 @@ public enum AgentCommandLine {
         .integer(
             "--hubble-export-file-max-backups", "n", in: 0...1_000_000, \.options.export.maxBackups,
             help: "Rotated export files kept.", defaultText: "5"),
-        .parsed(
-            "--hubble-export-allowlist", "filters", \.options.export.allow,
-            help: "Export only flows matching one of these JSON flow filters ({\"verdict\":[\"DROPPED\"]},{...})."
-        ) { v in
-            do { return try FlowExportFilter(parsing: v) } catch {
-                throw Failure(message: "--hubble-export-allowlist: \(error)")
-            }
-        },
-        .parsed(
-            "--hubble-export-denylist", "filters", \.options.export.deny,
-            help: "Do not export flows matching one of these JSON flow filters."
-        ) { v in
-            do { return try FlowExportFilter(parsing: v) } catch {
-                throw Failure(message: "--hubble-export-denylist: \(error)")
-            }
-        },
+        .flowFilters(
+            "--hubble-export-allowlist", \.options.export.allow,
+            help: "Export only flows matching one of these JSON flow filters ({\"verdict\":[\"DROPPED\"]},{...})."),
+        .flowFilters(
+            "--hubble-export-denylist", \.options.export.deny,
+            help: "Do not export flows matching one of these JSON flow filters."),
         .text(
             "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
         ),
         .text(
             "--http-403-msg", alias: "--http403-msg", "text", \.options.proxy.accessDeniedMessage,
             help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied"),
-        .integer(
-            "--connect-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000, \.options.proxy.connectTimeoutNs,
+        .milliseconds(
+            "--connect-timeout-ms", in: 1...3_600_000, \.options.proxy.connectTimeoutNs,
             help: "Upstream connect timeout in milliseconds.", defaultText: "2000"),
         .integer(
             "--max-connections", "n", in: 1...10_000_000, \.options.maxConnections,
@@ -239,28 +229,28 @@ public enum AgentCommandLine {
             }
             return ControlAccess(group: gid)
         },
-        .integer(
-            "--control-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000, \.options.controlClientTimeoutNs,
+        .milliseconds(
+            "--control-timeout-ms", in: 1...3_600_000, \.options.controlClientTimeoutNs,
             help: "Time a control client has to send its whole request and read the answer; then it is closed.",
             defaultText: "5000"),
-        .integer(
-            "--http-request-head-timeout-ms", "ms", in: 1...3_600_000, times: 1_000_000,
+        .milliseconds(
+            "--http-request-head-timeout-ms", in: 1...3_600_000,
             \.options.proxy.requestHeadTimeoutNs,
             help:
                 "HTTP/1: the whole request head must arrive within this time from its first byte, else 408 and close (close when nothing arrived).",
             defaultText: "10000"),
-        .integer(
-            "--http-idle-timeout-ms", "ms", in: 0...86_400_000, times: 1_000_000, \.options.proxy.idleTimeoutNs,
+        .milliseconds(
+            "--http-idle-timeout-ms", in: 0...86_400_000, \.options.proxy.idleTimeoutNs,
             help: "HTTP/1: close a client keep-alive connection idle between requests this long (0: never).",
             defaultText: "3600000"),
-        .integer(
-            "--http-response-timeout-ms", "ms", in: 0...86_400_000, times: 1_000_000,
+        .milliseconds(
+            "--http-response-timeout-ms", in: 0...86_400_000,
             \.options.proxy.requestTimeoutNs,
             help:
                 "HTTP/1: time for the response head after the request was forwarded, else 504 (Envoy's route timeout; 0: none).",
             defaultText: "15000"),
-        .integer(
-            "--http-tunnel-idle-timeout-ms", "ms", in: 0...86_400_000, times: 1_000_000,
+        .milliseconds(
+            "--http-tunnel-idle-timeout-ms", in: 0...86_400_000,
             \.options.proxy.tunnelIdleTimeoutNs,
             help: "HTTP/1: close a tunnel after 101 (WebSocket) with no byte either way this long (0: never).",
             defaultText: "300000"),
@@ -274,8 +264,8 @@ public enum AgentCommandLine {
         .integer(
             "--dns-listen-port", "port", in: 1...65535, \.options.dns.listenPort,
             help: "Port of the transparent DNS listeners (UDP and TCP) on 127.0.0.1.", defaultText: "15053"),
-        .integer(
-            "--fqdn-response-max-delay-ms", "ms", in: 0...60_000, times: 1_000_000,
+        .milliseconds(
+            "--fqdn-response-max-delay-ms", in: 0...60_000,
             \.options.dns.fqdnResponseMaxDelayNs,
             help:
                 "Longest time an answer for a toFQDNs name is held while its IPs are written into the datapath; then it is released anyway and counted (Cilium --tofqdns-proxy-response-max-delay).",
@@ -433,6 +423,14 @@ extension AgentCommandLine.Spec {
         }
     }
 
+    /// A time in milliseconds (`ms`) in `range`, stored in nanoseconds.
+    static func milliseconds<T: FixedWidthInteger>(
+        _ name: String, in range: ClosedRange<T>, _ field: WritableKeyPath<State, T>, help: String,
+        defaultText: String? = nil
+    ) -> Self {
+        integer(name, "ms", in: range, times: 1_000_000, field, help: help, defaultText: defaultText)
+    }
+
     /// A decimal integer in `range`, into an optional.
     static func integer<T: FixedWidthInteger>(
         _ name: String, _ value: String, in range: ClosedRange<T>, _ field: WritableKeyPath<State, T?>, help: String,
@@ -454,6 +452,15 @@ extension AgentCommandLine.Spec {
                 throw Failure(message: "\(name) must be \(words.joined(separator: ", ")) or \(last), not '\(v)'")
             }
             return choice
+        }
+    }
+
+    /// Hubble's JSON flow filters (`{...},{...}`); a bad one is an error naming the option.
+    static func flowFilters(
+        _ name: String, _ field: WritableKeyPath<State, FlowExportFilter>, help: String
+    ) -> Self {
+        parsed(name, "filters", field, help: help) { v in
+            do { return try FlowExportFilter(parsing: v) } catch { throw Failure(message: "\(name): \(error)") }
         }
     }
 

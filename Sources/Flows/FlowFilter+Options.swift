@@ -3,43 +3,23 @@ import SluiceModel
 extension FlowFilter {
     mutating func addLabel(_ option: Option, _ value: String) throws(Error) {
         guard let selector = LabelSelector(text: value) else { throw Error("invalid label selector: \(value)") }
-        switch option {
-        case .fromLabel: both { $0.sourceLabels.append(selector) }
-        case .toLabel: both { $0.destinationLabels.append(selector) }
-        default:
-            either(source: { $0.sourceLabels.append(selector) }, destination: { $0.destinationLabels.append(selector) })
-        }
+        add(selector, for: option, from: .fromLabel, to: .toLabel, \.sourceLabels, \.destinationLabels)
     }
 
     mutating func addIP(_ option: Option, _ value: String) throws(Error) {
         guard let ip = IPMatch(value) else { throw Error("invalid IP address or CIDR: \(value)") }
-        switch option {
-        case .fromIP: both { $0.sourceIPs.append(ip) }
-        case .toIP: both { $0.destinationIPs.append(ip) }
-        default: either(source: { $0.sourceIPs.append(ip) }, destination: { $0.destinationIPs.append(ip) })
-        }
+        add(ip, for: option, from: .fromIP, to: .toIP, \.sourceIPs, \.destinationIPs)
     }
 
     mutating func addPort(_ option: Option, _ value: String) throws(Error) {
         guard let port = UInt16(value) else { throw Error("invalid port: \(value)") }
-        switch option {
-        case .fromPort: both { $0.sourcePorts.append(port) }
-        case .toPort: both { $0.destinationPorts.append(port) }
-        default: either(source: { $0.sourcePorts.append(port) }, destination: { $0.destinationPorts.append(port) })
-        }
+        add(port, for: option, from: .fromPort, to: .toPort, \.sourcePorts, \.destinationPorts)
     }
 
     mutating func addIdentity(_ option: Option, _ value: String) throws(Error) {
         let reserved = ReservedIdentity.id(named: value)
         guard let identity = UInt32(value) ?? reserved else { throw Error("invalid identity: \(value)") }
-        switch option {
-        case .fromIdentity: both { $0.sourceIdentities.append(identity) }
-        case .toIdentity: both { $0.destinationIdentities.append(identity) }
-        default:
-            either(
-                source: { $0.sourceIdentities.append(identity) },
-                destination: { $0.destinationIdentities.append(identity) })
-        }
+        add(identity, for: option, from: .fromIdentity, to: .toIdentity, \.sourceIdentities, \.destinationIdentities)
     }
 
     mutating func addFQDN(_ option: Option, _ value: String) throws(Error) {
@@ -48,11 +28,22 @@ extension FlowFilter {
                 "invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)"
             )
         }
+        add(pattern, for: option, from: .fromFQDN, to: .toFQDN, \.sourceFQDNs, \.destinationFQDNs)
+    }
+
+    /// One side's value: the `from` option matches the source, the `to` option the destination
+    /// (in both clauses), and the either-side option (`--label`, `--ip`, ...) the source in the
+    /// left clause or the destination in the right one.
+    private mutating func add<T>(
+        _ value: T, for option: Option, from: Option, to: Option, _ source: WritableKeyPath<Clause, [T]>,
+        _ destination: WritableKeyPath<Clause, [T]>
+    ) {
         switch option {
-        case .fromFQDN: both { $0.sourceFQDNs.append(pattern) }
-        case .toFQDN: both { $0.destinationFQDNs.append(pattern) }
+        case from: both { $0[keyPath: source].append(value) }
+        case to: both { $0[keyPath: destination].append(value) }
         default:
-            either(source: { $0.sourceFQDNs.append(pattern) }, destination: { $0.destinationFQDNs.append(pattern) })
+            either(
+                source: { $0[keyPath: source].append(value) }, destination: { $0[keyPath: destination].append(value) })
         }
     }
 

@@ -1,4 +1,5 @@
 import Datapath
+import Flows
 import Policy
 import Proxy
 import SluiceAPI
@@ -111,6 +112,26 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertTrue(failure(["--http2-max-concurrent-streams", "0"]).contains("--http2-max-concurrent-streams"))
         XCTAssertTrue(
             failure(["--http2-initial-stream-window-size", "100"]).contains("--http2-initial-stream-window-size"))
+    }
+
+    func testExportFilterListsGoToTheirOwnSideAndErrorsNameTheOption() throws {
+        let both = try options([
+            "--hubble-export-allowlist", #"{"verdict":["DROPPED"]}"#, "--hubble-export-denylist",
+            #"{"verdict":["FORWARDED"]},{"verdict":["AUDIT"]}"#,
+        ])
+        func flow(_ verdict: Flow.Verdict) -> Flow {
+            var flow = Flow()
+            flow.verdict = verdict
+            return flow
+        }
+        XCTAssertEqual(
+            [.dropped, .forwarded, .audit].map { both.export.allow.matches(flow($0)) }, [true, false, false])
+        XCTAssertEqual([.dropped, .forwarded, .audit].map { both.export.deny.matches(flow($0)) }, [false, true, true])
+        XCTAssertTrue(try options([]).export.allow.isEmpty)
+        let allow = failure(["--hubble-export-allowlist", "{"])
+        XCTAssertTrue(allow.hasPrefix("--hubble-export-allowlist: "), allow)
+        let deny = failure(["--hubble-export-denylist", #"{"verdict":"DROPPED"}"#])
+        XCTAssertTrue(deny.hasPrefix("--hubble-export-denylist: "), deny)
     }
 
     func testHelpListsEveryOptionWithItsDefault() throws {

@@ -73,14 +73,4 @@ final class FQDNCacheTests: XCTestCase {
         XCTAssertEqual(try loaded.load(Array(try Data(contentsOf: URL(fileURLWithPath: path)))), 2)
         XCTAssertEqual(loaded.entries(of: "x.test."), cache.entries(of: "x.test."))
     }
-
-    func testServiceReloadsItsStateFile() throws {
-        let path = NSTemporaryDirectory() + "fqdn-service-\(getpid()).json"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = FQDNService(cache: FQDNCache(), datapath: NoopFQDNDatapath(), stateFile: path)
-        first.cache.update(name: "x.test.", ips: [a], ttl: 3600, nowNs: UInt64(Date().timeIntervalSince1970) * second)
-        first.persist()
-        let second = FQDNService(cache: FQDNCache(), datapath: NoopFQDNDatapath(), stateFile: path)
-        XCTAssertEqual(Array(second.cache.entries(of: "x.test.").keys), [a])
-    }
 }

@@ -3,7 +3,7 @@ import XCTest
 @testable import Flows
 
 /// The `hubble observe` v1.19 additions: new filters, table output, time layouts, `--since`/`--until`
-/// times, UUIDs and reading exported JSON back. Flows are the §5.4 examples (see `FlowFilterTests`):
+/// times and UUIDs (reading exported JSON back: `FlowJSONDecodeTests`). Flows are the §5.4 examples (see `FlowFilterTests`):
 /// 0 GET req, 1 its response, 2 DELETE req (DROPPED), 3 its 403, 4 DNS req, 5 DNS resp,
 /// 6 DNS req DROPPED, 7 policy verdict (SYN), 8 L3/L4 drop (SYN).
 final class ObserveCLITests: XCTestCase {
@@ -173,46 +173,5 @@ final class ObserveCLITests: XCTestCase {
             json.hasPrefix(
                 "{\"flow\":{\"time\":\"2026-08-01T10:00:02.500Z\",\"uuid\":\"\(f.uuid)\",\"emitter\":{\"name\":\"Sluice\",\"version\":\"\(SluiceVersion.current)\"},\"verdict\":\"DROPPED\""
             ), json)
-    }
-
-    // MARK: - Times
-
-    // MARK: - Exported JSON read back
-
-    /// Every example flow survives `-o json` and `--input-file` unchanged (JSON and compact alike).
-    func testJSONRoundTrip() throws {
-        for (i, original) in flows.enumerated() {
-            var f = original
-            f.uuid = FlowUUID.make(seed: "s", seq: UInt64(i))
-            f.emitter = .sluice
-            let json = FlowPrinter.json(f)
-            let back = try XCTUnwrap(Flow.fromJSON(json))
-            XCTAssertEqual(FlowPrinter.json(back), json)
-            XCTAssertEqual(FlowPrinter.compact(back, timeZone: .utc), FlowPrinter.compact(f, timeZone: .utc))
-            XCTAssertEqual(try XCTUnwrap(Flow.fromJSON(FlowPrinter.flowJSON(f))).uuid, f.uuid, "legacy bare Flow")
-        }
-    }
-
-    /// The policies that allowed or denied a flow (`*_allowed_by`, `*_denied_by`) come back too.
-    func testJSONRoundTripKeepsPolicyNames() throws {
-        var f = flows[0]
-        f.uuid = FlowUUID.make(seed: "p", seq: 1)
-        f.egressAllowedBy = [Flow.Policy(name: "visibility", namespace: "frontend", kind: "CiliumNetworkPolicy")]
-        f.ingressDeniedBy = [Flow.Policy(name: "only-status-200", namespace: "backend", kind: "CiliumNetworkPolicy")]
-        f.ingressAllowedBy = [Flow.Policy(name: "all", namespace: "", kind: "CiliumClusterwideNetworkPolicy")]
-        let json = FlowPrinter.json(f)
-        XCTAssertTrue(json.contains("\"ingress_denied_by\""), json)
-        let back = try XCTUnwrap(Flow.fromJSON(json))
-        XCTAssertEqual(back.egressAllowedBy, f.egressAllowedBy)
-        XCTAssertEqual(back.ingressDeniedBy, f.ingressDeniedBy)
-        XCTAssertEqual(back.ingressAllowedBy, f.ingressAllowedBy)
-        XCTAssertEqual(FlowPrinter.json(back), json)
-    }
-
-    func testExportedJSONErrorsAndNonFlows() {
-        XCTAssertNil(try Flow.fromJSON("{\"lost_events\":{\"num_events_lost\":\"3\"}}"))
-        XCTAssertThrowsError(try Flow.fromJSON("{\"flow\":"))
-        XCTAssertThrowsError(try Flow.fromJSON("[1]"))
-        XCTAssertThrowsError(try Flow.fromJSON("{\"flow\":{\"time\":\"yesterday\"}}"))
     }
 }

@@ -75,3 +75,19 @@ func cnpWithOneToPorts(ports: String, rules: String, direction: String = "ingres
     \(rules)
     """
 }
+
+/// The first document of `yaml` as the `YAMLValue` a parser step takes, at YAML path `path`
+/// (file "t.yaml").
+func yamlValue(_ yaml: String, path: String = "spec") throws -> YAMLValue {
+    YAMLValue(node: try PolicyYAML.documents(yaml, fileName: "t.yaml")[0], path: path, file: "t.yaml")
+}
+
+/// The message of the `LoadError` `body` throws, nil when it does not throw.
+func loadErrorMessage<T>(_ body: () throws(LoadError) -> T) -> String? {
+    do {
+        _ = try body()
+        return nil
+    } catch {
+        return error.message
+    }
+}

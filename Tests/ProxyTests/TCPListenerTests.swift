@@ -172,13 +172,6 @@ final class TCPListenerTests: XCTestCase {
         XCTAssertTrue(sum.description.contains("7 open, cap 20"), sum.description)
     }
 
-    func testTheDefaultCapLeavesRoomForTwoDescriptorsPerConnectionAndAReserve() {
-        XCTAssertEqual(ProxyConfig.connectionCap(openFileLimit: 1_048_576), (1_048_576 - 1024) / 2)
-        XCTAssertEqual(ProxyConfig.connectionCap(openFileLimit: 1024), (1024 - 256) / 2)
-        XCTAssertEqual(ProxyConfig.connectionCap(openFileLimit: 20), 16, "never below 16")
-        XCTAssertEqual(ProxyConfig.connectionCap(openFileLimit: UInt64.max), 1_000_000)
-    }
-
     func testAWorkersShareOfTheCap() throws {
         var allocator = IdentityAllocator()
         let snapshot = PolicyRepository().compile(endpoints: [], allocator: &allocator)

@@ -49,35 +49,6 @@ final class SandboxManagerTests: XCTestCase {
         }
     }
 
-    func testSaveAndReadStateAtomically() throws {
-        let directory = NSTemporaryDirectory() + "sandbox-state-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let manager = SandboxManager(stateDirectory: directory)
-        XCTAssertNil(try manager.state())
-        var state = try state()
-        state.agentPID = 99
-        try manager.save(state)
-        XCTAssertEqual(try manager.state(), state)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/state.json.tmp"))
-        let text = try String(contentsOfFile: directory + "/state.json", encoding: .utf8)
-        XCTAssertTrue(text.contains("\"agentPID\" : 99"))
-    }
-
-    func testCorruptStateIsAnError() throws {
-        let directory = NSTemporaryDirectory() + "sandbox-bad-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/state.json", contents: Data("{".utf8)))
-        XCTAssertThrowsError(try SandboxManager(stateDirectory: directory).state()) { error in
-            XCTAssertTrue("\(error)".contains("unreadable sandbox state"))
-        }
-    }
-
-    func testParseInterfaceIndex() {
-        XCTAssertEqual(SandboxManager.parseInterfaceIndex("12: lxc1a2b3c4d@if2: <BROADCAST> mtu 1500"), 12)
-        XCTAssertNil(SandboxManager.parseInterfaceIndex("garbage"))
-    }
-
     func testCommandFailureNamesCommandAndStderr() {
         XCTAssertThrowsError(try CommandRunner.run(["sh", "-c", "echo oops >&2; exit 3"])) { error in
             let text = "\(error)"

@@ -1,7 +1,5 @@
 import Flows
-import Foundation
 import SluiceAPI
-import SluiceJSON
 import SluiceModel
 import XCTest
 
@@ -9,7 +7,8 @@ import XCTest
 /// by hand against cilium-dbg's layouts (tabwriter columns: widest cell + 3; e.g. the labels column is
 /// 39 + 3 = 42 wide, the empty IPv6 column 4 + 3 = 7).
 final class IntrospectionTextTests: XCTestCase {
-    private let info = AgentIntrospection(
+    /// The agent state every test formats (AgentIntrospectionTests encodes it).
+    static let info = AgentIntrospection(
         version: "0.15.0", uptimeSeconds: 3723, nodeName: "sluice-node", datapathAttached: true,
         endpoints: [
             .init(
@@ -29,6 +28,8 @@ final class IntrospectionTextTests: XCTestCase {
         policies: ["CiliumNetworkPolicy backend/allow-from-frontend"], l7Ports: [], proxyWorkers: 2,
         flowsSeen: 5000, flowRingSize: 4096, dnsProxy: "listening on 127.0.0.1:10053 (udp, tcp)",
         lastApply: nil)
+
+    private var info: AgentIntrospection { Self.info }
 
     func testStatus() {
         XCTAssertEqual(
@@ -91,11 +92,6 @@ final class IntrospectionTextTests: XCTestCase {
                 "Endpoint   Source   FQDN   TTL   ExpirationTime   IPs"
             ])
     }
-
-    func testIntrospectionJSONRoundTrip() throws {
-        let bytes = try JSON.encode(info)
-        XCTAssertEqual(try JSON.decode(AgentIntrospection.self, from: bytes), info)
-    }
 }
 
 extension IntrospectionTextTests {
@@ -114,20 +110,5 @@ extension IntrospectionTextTests {
                 "TCP 10.244.0.5:43210 -> 10.244.0.6:80 age=12s flags=from-pod,closed",
                 "UDP 10.244.0.5:5353 -> 10.96.0.10:53 age=8s flags=none",
             ])
-    }
-
-    func testAnEndpointIsOneFlatJSONObject() throws {
-        // `sluice endpoint list -o json` prints these objects: the entry's keys and the agent's, side by side.
-        let bytes = try JSON.encode(info.endpoints[0], sortedKeys: true)
-        let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-        XCTAssertEqual(
-            Set(object?.keys.map { $0 } ?? []),
-            [
-                "id", "namespace", "pod", "ipv4", "identity", "labels", "ingressEnforcement", "egressEnforcement",
-                "attached",
-            ])
-        XCTAssertEqual(object?["pod"] as? String, "client")
-        XCTAssertEqual(object?["attached"] as? Bool, true)
-        XCTAssertEqual(try JSON.decode(AgentIntrospection.Endpoint.self, from: bytes), info.endpoints[0])
     }
 }

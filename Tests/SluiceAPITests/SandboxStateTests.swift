@@ -1,56 +1,27 @@
 import SluiceAPI
-import SluiceJSON
 import XCTest
 
-/// `SandboxState` as the agent reads it with SluiceJSON: the sandbox's full file (the CLI's
-/// side is in AgentTests' StateFileCodecTests) and the hand-written endpoint files of tests and
-/// other set-ups, where everything but the endpoints' identity, labels and address may be absent.
-final class SandboxStateDecodingTests: XCTestCase {
-    func testAMinimalEndpointsFileDecodesWithDefaults() throws {
-        let text =
-            #"{"endpoints": [{"id": 3, "namespace": "default", "pod": "backend", "podLabels": {"app": "backend"}, "ipv4": "10.0.0.3"}]}"#
-        let state = try JSON.decode(SandboxState.self, from: Array(text.utf8))
-        XCTAssertEqual(
-            state.endpoints,
-            [
-                SandboxState.Endpoint(
-                    id: 3, namespace: "default", pod: "backend",
-                    podLabels: ["app": "backend"], ipv4: "10.0.0.3")
-            ])
-        let e = state.endpoints[0]
-        XCTAssertEqual(e.serviceAccount, "default")
-        XCTAssertEqual(e.hostIfIndex, 0)
-        XCTAssertEqual(e.namespaceLabels, [:])
-        XCTAssertEqual(e.namedPorts, [])
-        XCTAssertEqual(state.nodeIP, "", "no node address")
-        XCTAssertEqual(state.world, [])
-        XCTAssertNil(state.agentPID)
+/// `SandboxState` lookups: `namespace/pod` targets as the CLI's `sluice sandbox exec` takes them.
+final class SandboxStateTests: XCTestCase {
+    private func endpoint(_ id: Int, _ namespace: String, _ pod: String) -> SandboxState.Endpoint {
+        .init(id: id, namespace: namespace, pod: pod, podLabels: [:], ipv4: "10.0.0.\(id)")
     }
 
-    func testEndpointsWithoutTheirRequiredKeysAreRejected() {
-        for text in [
-            #"{}"#, #"{"endpoints": [{"id": 3, "namespace": "default", "pod": "b", "ipv4": "10.0.0.3"}]}"#,
-            #"{"endpoints": [{"id": 3, "namespace": "default", "pod": "b", "podLabels": {}}]}"#,
-        ] {
-            XCTAssertThrowsError(try JSON.decode(SandboxState.self, from: Array(text.utf8)), text)
-        }
+    private var state: SandboxState {
+        SandboxState(
+            nodeNetns: "sluice-node", nodeIP: "", dnsIP: "", namespaces: [],
+            endpoints: [endpoint(1, "default", "web"), endpoint(2, "backend", "web"), endpoint(3, "a/b", "c")],
+            worldNetns: nil, world: [], servers: [], agentPID: nil)
     }
 
-    func testAWrittenStateReadsBackEqual() throws {
-        let state = SandboxState(
-            nodeNetns: "sluice-node", nodeIP: "10.244.0.1", dnsIP: "10.244.0.10",
-            namespaces: [.init(name: "default", labels: ["kubernetes.io/metadata.name": "default"])],
-            endpoints: [
-                .init(
-                    id: 1, namespace: "default", pod: "web", podLabels: ["app": "web"],
-                    namespaceLabels: ["kubernetes.io/metadata.name": "default"], ipv4: "10.244.1.11",
-                    netns: "sluice-default-web", hostIfName: "lxc0", hostIfIndex: 12, serviceAccount: "sa",
-                    namedPorts: [NamedPort(name: "http", port: 80)])
-            ],
-            worldNetns: "sluice-world",
-            world: [.init(name: "api", addresses: ["192.0.2.1"], ttl: 60, kubeAPIServer: true)],
-            servers: [.init(owner: "default/web", kind: "http-static", port: 80, pid: 9, logPath: "/l", marker: "m")],
-            agentPID: 42)
-        XCTAssertEqual(try JSON.decode(SandboxState.self, from: try JSON.encode(state)), state)
+    func testATargetIsNamespaceSlashPodAndABarePodIsInDefault() {
+        XCTAssertEqual(state.endpoint(target: "web")?.id, 1)
+        XCTAssertEqual(state.endpoint(target: "default/web")?.id, 1)
+        XCTAssertEqual(state.endpoint(target: "backend/web")?.id, 2)
+        XCTAssertNil(state.endpoint(target: "frontend/web"))
+        XCTAssertNil(state.endpoint(target: "backend"))
+        XCTAssertNil(state.endpoint(target: "/web"), "an empty namespace is not default")
+        XCTAssertNil(state.endpoint(target: "a/b/c"), "the pod is everything after the first slash")
+        XCTAssertNil(state.endpoint(target: ""))
     }
 }

@@ -1,0 +1,59 @@
+import XCTest
+
+@testable import Policy
+
+/// One compiled `rules.http[]` entry against requests: matchers ANDed, header presence and
+/// Envoy's joined-values comparison.
+final class HTTPRuleTests: XCTestCase {
+    private func rule(
+        method: String? = nil, path: String? = nil, headers: [(String, String?)] = [], neverMatches: Bool = false
+    ) throws -> HTTPRule {
+        HTTPRule(
+            method: try method.map { pattern throws in try Regex.compile(pattern) },
+            path: try path.map { pattern throws in try Regex.compile(pattern) }, host: nil,
+            headers: headers.map { .init(name: Array($0.0.utf8), value: $0.1.map { Array($0.utf8) }) },
+            headerActions: [], neverMatches: neverMatches, canonical: "")
+    }
+
+    func testEmptyRuleMatchesEveryRequestUnlessItNeverMatches() throws {
+        XCTAssertTrue(try rule().matches(TestRequest("DELETE", "/anything")))
+        XCTAssertFalse(try rule(neverMatches: true).matches(TestRequest("GET", "/")))
+    }
+
+    func testMethodAndPathAreAnchoredAndANDed() throws {
+        let getPublic = try rule(method: "GET", path: "/public/.*")
+        XCTAssertTrue(getPublic.matches(TestRequest("GET", "/public/a")))
+        XCTAssertFalse(getPublic.matches(TestRequest("POST", "/public/a")))
+        XCTAssertFalse(getPublic.matches(TestRequest("GET", "/private/public/a")))
+        XCTAssertFalse(getPublic.matches(TestRequest("GETX", "/public/a")))
+    }
+
+    func testHeaderPresenceComparesNamesCaseInsensitively() throws {
+        let present = try rule(headers: [("x-token", nil)])
+        XCTAssertTrue(present.matches(TestRequest("GET", "/", headers: [("X-Token", "")])))
+        XCTAssertTrue(present.matches(TestRequest("GET", "/", headers: [("a", "1"), ("X-TOKEN", "2")])))
+        XCTAssertFalse(present.matches(TestRequest("GET", "/", headers: [("x-tokens", "1")])))
+        XCTAssertFalse(present.matches(TestRequest("GET", "/")))
+    }
+
+    func testHeaderValueIsEveryValueJoinedWithCommas() throws {
+        let joined = try rule(headers: [("x-id", "a,b")])
+        XCTAssertTrue(joined.matches(TestRequest("GET", "/", headers: [("X-Id", "a"), ("x-id", "b")])))
+        XCTAssertTrue(joined.matches(TestRequest("GET", "/", headers: [("x-id", "a,b")])))
+        XCTAssertFalse(joined.matches(TestRequest("GET", "/", headers: [("x-id", "a")])))
+        XCTAssertFalse(joined.matches(TestRequest("GET", "/", headers: [("x-id", "a"), ("x-id", "bc")])))
+        XCTAssertFalse(joined.matches(TestRequest("GET", "/", headers: [("x-id", "a"), ("x-id", "b"), ("x-id", "")])))
+        XCTAssertFalse(joined.matches(TestRequest("GET", "/", headers: [("x-id", "ab")])))
+        let single = try rule(headers: [("x-id", "a")])
+        XCTAssertTrue(single.matches(TestRequest("GET", "/", headers: [("x-id", "a")])))
+        XCTAssertFalse(single.matches(TestRequest("GET", "/", headers: [("x-id", "A")])), "values are case-sensitive")
+        XCTAssertFalse(single.matches(TestRequest("GET", "/", headers: [("x-id", "a"), ("x-id", "b")])))
+    }
+
+    func testEveryHeaderRequirementMustHold() throws {
+        let both = try rule(headers: [("x-a", nil), ("x-b", "1")])
+        XCTAssertTrue(both.matches(TestRequest("GET", "/", headers: [("x-a", "z"), ("x-b", "1")])))
+        XCTAssertFalse(both.matches(TestRequest("GET", "/", headers: [("x-b", "1")])))
+        XCTAssertFalse(both.matches(TestRequest("GET", "/", headers: [("x-a", "z"), ("x-b", "2")])))
+    }
+}
