@@ -40,4 +40,16 @@ final class TLSDecisionTests: XCTestCase {
         XCTAssertEqual(verdict.ingress?.reason, .parserMismatch)
         XCTAssertFalse(verdict.allowed)
     }
+
+    /// The other way round: an HTTP request on a port whose rules are `serverNames` (the policy
+    /// changed after the connection was steered as HTTP) fails closed.
+    func testAnHTTPRequestOnAServerNamesPortFailsClosed() throws {
+        let snapshot = try TLSTestWorld.snapshot(serverNames: ["a.example"])
+        let steer = TLSTestWorld.egressSteer(snapshot)
+        let verdict = HTTPRequestFixture.http1("GET", "/", headers: []) {
+            HTTPVerdict.evaluate($0, steer: steer, snapshot: snapshot, port: TLSTestWorld.port)
+        }
+        XCTAssertEqual(verdict.reason, .parserMismatch)
+        XCTAssertEqual(verdict.action, .forbid)
+    }
 }
