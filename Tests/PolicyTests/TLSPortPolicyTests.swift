@@ -1,4 +1,5 @@
 import SluiceModel
+import SluiceTestSupport
 import XCTest
 
 @testable import Policy
@@ -145,5 +146,20 @@ final class TLSPortPolicyTests: XCTestCase {
         let new = try snapshot("    - ports: [{port: \"80\", protocol: TCP}]")
         XCTAssertNil(new.tlsPolicy(endpointID: 7, direction: .egress, port: 443))
         XCTAssertNotNil(new.transition(from: old).tlsPolicy(endpointID: 7, direction: .egress, port: 443))
+    }
+
+    /// proxy-config/examples/tls/sni-egress.yaml as a truth table.
+    func testExampleSNIEgress() throws {
+        let s = try PolicyFixtures.compile([try PolicyFixtures.example("tls/sni-egress.yaml")])
+        let p = try XCTUnwrap(s.tlsPolicy(endpointID: 1, direction: .egress, port: 443))
+        let cases: [(String?, Bool)] = [
+            ("api.example.com", true), ("API.EXAMPLE.COM", true), ("www.api.example.com", false),
+            ("a.internal.example", true), ("a.b.internal.example", true), ("internal.example", false),
+            ("evil.example.com", false), (nil, false),
+        ]
+        for (name, allowed) in cases {
+            XCTAssertEqual(allows(p, name), allowed, name ?? "no SNI")
+        }
+        XCTAssertTrue(s.l7Ports.contains { $0.description == "endpoint 1 EGRESS 443/TCP tls" })
     }
 }

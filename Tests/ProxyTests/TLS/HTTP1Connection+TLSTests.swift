@@ -131,4 +131,32 @@ final class HTTP1ConnectionTLSTests: XCTestCase {
         let e = try EmbeddedHTTP1(snapshot: snapshot, steer: TestPolicy.ingressSteer(snapshot))
         XCTAssertEqual(e.state, .detecting)
     }
+
+    /// An ingress `serverNames` rule on the server's pod: the same phase, with the client's
+    /// identity as the peer and INGRESS flows.
+    func testIngressServerNames() throws {
+        let yaml = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: backend-sni, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: backend}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {app: client}}]
+                toPorts:
+                - ports: [{port: "8443", protocol: TCP}]
+                  serverNames: ["backend.default.svc.cluster.local"]
+            """
+        let snapshot = try TestPolicy.snapshot(yaml)
+        for (name, verdict) in [("backend.default.svc.cluster.local", Flow.Verdict.forwarded), ("x.test", .dropped)] {
+            let e = try EmbeddedHTTP1(
+                snapshot: snapshot, steer: TestPolicy.ingressSteer(snapshot), upstreamPort: TLSTestWorld.port)
+            XCTAssertEqual(e.state, .tlsHello)
+            send(e, TLSTestWorld.clientHello(serverName: name))
+            XCTAssertEqual(e.flows.map(\.verdict), [verdict], name)
+            XCTAssertEqual(e.flows.first?.trafficDirection, .ingress)
+            XCTAssertEqual(e.flows.first?.l7Verdict?.reason, verdict == .forwarded ? .ruleMatched : .noRuleMatched)
+            XCTAssertEqual(e.actions.first, verdict == .forwarded ? .connect : .closeClient(reset: true), name)
+        }
+    }
 }
