@@ -162,4 +162,13 @@ final class TLSPortPolicyTests: XCTestCase {
         }
         XCTAssertTrue(s.l7Ports.contains { $0.description == "endpoint 1 EGRESS 443/TCP tls" })
     }
+
+    /// `sluice policy get` lists the names with the port rule.
+    func testListingShowsServerNames() throws {
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: try PolicyFixtures.example("tls/sni-egress.yaml"), fileName: "sni.yaml")
+        XCTAssertTrue(
+            repository.listing().contains("ports: [443/TCP] serverNames: [api.example.com, **.internal.example]"),
+            repository.listing())
+    }
 }
