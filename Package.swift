@@ -68,7 +68,7 @@ let package = Package(
         // The data plane: workers, listeners, HTTP and DNS proxies. The kernel reaches it only
         // through its protocols (SteeringTable, FlowSink, FQDNLearning), which Agent implements.
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "SluiceModel", "HTTP1", "HTTP2", "DNS", "Policy", "Flows", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "SluiceModel", "HTTP1", "HTTP2", "DNS", "TLSClientHello", "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         // The control plane: start-up order, control server, policy store, FQDN service, command
         // line, and the adapters from Proxy's protocols to Datapath.

@@ -59,7 +59,7 @@ extension Datapath {
             case .redirect(let kind):
                 value.action = UInt8(SLUICE_POLICY_REDIRECT.rawValue)
                 let proxy =
-                    kind == .http
+                    kind != .dns
                     ? SLUICE_PROXY_HTTP
                     : key.proto == IPProtocol.udp ? SLUICE_PROXY_DNS_UDP : SLUICE_PROXY_DNS_TCP
                 value.proxy_kind = UInt8(proxy.rawValue)

@@ -53,7 +53,8 @@ public struct PolicyMaps: Equatable {
                 direction: Datapath.direction(port.direction))
             let kind: sluice_proxy_kind
             switch port.kind {
-            case .http: kind = SLUICE_PROXY_HTTP
+            // TLS SNI ports share the HTTP listener: the connection reads the port's rules at accept.
+            case .http, .tls: kind = SLUICE_PROXY_HTTP
             case .dns: kind = port.proto == IPProtocol.udp ? SLUICE_PROXY_DNS_UDP : SLUICE_PROXY_DNS_TCP
             }
             entries[key] = sluice_l7_value(kind: UInt8(kind.rawValue), _pad: (0, 0, 0), _reserved: 0)

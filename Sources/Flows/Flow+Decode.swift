@@ -76,7 +76,7 @@ extension Flow {
         if rec.flow_type == FlowType.l7.rawValue {
             guard rec.l7_type == L7FlowType.request.rawValue else { return }
             switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
-            case .http10, .http11, .http2: ref = rec.l7.http.policy_id
+            case .http10, .http11, .http2, .tls: ref = rec.l7.http.policy_id
             case .dns: ref = rec.l7.dns.policy_id
             case .none: return
             }
@@ -102,7 +102,7 @@ extension Flow {
     private static func decodeL7Verdict(_ rec: sluice_flow) -> L7Verdict? {
         guard rec.flow_type == FlowType.l7.rawValue, rec.l7_type == L7FlowType.request.rawValue else { return nil }
         switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
-        case .http10, .http11, .http2:
+        case .http10, .http11, .http2, .tls:
             guard let reason = L7Reason(rawValue: rec.l7.http.reason) else { return nil }
             return L7Verdict(reason: reason, headerActions: HeaderActions(rawValue: rec.l7.http.header_actions))
         case .dns, .none:
@@ -170,7 +170,7 @@ extension Flow {
         var l7 = Layer7(type: L7FlowType(rawValue: rec.l7_type) ?? .unknown, latencyNs: rec.latency_ns)
         let proto = L7Protocol(rawValue: rec.l7_proto) ?? .none
         switch proto {
-        case .http10, .http11, .http2:
+        case .http10, .http11, .http2, .tls:
             l7.record = .http(decodeHTTP(rec.l7.http, proto: proto))
         case .dns:
             l7.record = .dns(decodeDNS(rec.l7.dns, type: l7.type))

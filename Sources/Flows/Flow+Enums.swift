@@ -63,13 +63,18 @@ extension Flow {
         case http11 = 2
         case http2 = 3
         case dns = 4
+        /// A TLS connection judged by `serverNames` from its ClientHello: written as an HTTP record
+        /// whose url is `https://<SNI>` and whose protocol is "TLS" (docs/observability.md).
+        case tls = 5
 
-        /// Hubble's `HTTP.protocol` text: "HTTP/1" for 1.0 (Cilium's access log says so), "HTTP/1.1", "HTTP/2".
+        /// Hubble's `HTTP.protocol` text: "HTTP/1" for 1.0 (Cilium's access log says so), "HTTP/1.1",
+        /// "HTTP/2"; "TLS" for Sluice's SNI records.
         public var httpProtocolName: String {
             switch self {
             case .http10: "HTTP/1"
             case .http11: "HTTP/1.1"
             case .http2: "HTTP/2"
+            case .tls: "TLS"
             case .none, .dns: ""
             }
         }

@@ -40,6 +40,9 @@ extension Flow {
             guard let error = http.connectionError else { return summary }
             return summary + " " + error.text
         default:
+            // A TLS SNI record has no method: `TLS https://api.example.com`, `TLS https://` (no SNI),
+            // `TLS ` + nothing for bytes that were not a ClientHello.
+            if http.method.isEmpty { return http.protocol + " " + http.url }
             return http.protocol + " " + request
         }
     }

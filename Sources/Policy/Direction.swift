@@ -22,9 +22,18 @@ public enum L7Kind: UInt8, Sendable, Hashable, CustomStringConvertible {
     case http = 1
     /// `rules.dns`.
     case dns = 2
+    /// `serverNames` without L7 rules: the proxy reads the TLS ClientHello's SNI and splices the
+    /// connection untouched (steered to the same TCP listener as `http`).
+    case tls = 3
 
-    /// `http` / `dns`.
-    public var description: String { self == .http ? "http" : "dns" }
+    /// `http` / `dns` / `tls`.
+    public var description: String {
+        switch self {
+        case .http: return "http"
+        case .dns: return "dns"
+        case .tls: return "tls"
+        }
+    }
 }
 
 /// One (endpoint, port, protocol, direction) that has L7 rules in some policy, so the datapath

@@ -15,6 +15,8 @@ struct PolicyCompiler {
         /// at run time (`PolicySnapshot+FQDNPolicy`).
         var fqdns: [FQDNPattern] = []
         var rules: L7Rules
+        /// `serverNames` of the port rule (empty: none): the port is a TLS SNI port.
+        var serverNames: [ServerNamePattern] = []
         var isDeny: Bool
         var policyName: String
         /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
@@ -28,6 +30,9 @@ struct PolicyCompiler {
                 allowed: allowed, reason: reason, policyName: policyName, policyRef: policyRef,
                 headerActions: headerActions)
         }
+
+        /// The proxy this entry asks for: its L7 rules' kind, else `tls` when it names server names.
+        var l7Kind: L7Kind? { rules.kind ?? (serverNames.isEmpty ? nil : .tls) }
 
         func covers(port: UInt16, proto: UInt8) -> Bool {
             low <= port && port <= high && protocols.contains(proto)
@@ -84,24 +89,31 @@ struct PolicyCompiler {
         }
         var http: [UInt64: HTTPPortPolicy] = [:]
         var dns: [UInt64: DNSPortPolicy] = [:]
+        var tls: [UInt64: TLSPortPolicy] = [:]
         var ports: [L7Port] = []
         for (side, sideEntries) in entries.sorted(by: {
             ($0.key.endpointID, $0.key.direction.rawValue) < ($1.key.endpointID, $1.key.direction.rawValue)
         }) {
             for key in l7Keys(sideEntries) {
                 let covering = sideEntries.filter { $0.covers(port: key.port, proto: key.proto) }
-                let kinds = Set(covering.compactMap { $0.isDeny ? nil : $0.rules.kind })
-                let kind: L7Kind = kinds.contains(.http) && key.proto == IPProtocol.tcp ? .http : .dns
+                let kinds = Set(covering.compactMap { $0.isDeny ? nil : $0.l7Kind })
+                let tcp = key.proto == IPProtocol.tcp
+                let kind: L7Kind = kinds.contains(.http) && tcp ? .http : kinds.contains(.tls) && tcp ? .tls : .dns
                 if kinds.count > 1 {
                     diagnostics.append(conflict(side, port: key.port, proto: key.proto, covering))
                 }
                 let lookup = PolicySnapshot.key(side.endpointID, side.direction, key.port, key.proto)
                 let deny = defaultDeny[side] ?? true
-                if kind == .http {
+                switch kind {
+                case .http:
                     http[lookup] = httpPolicy(
                         covering, defaultDeny: deny,
                         allowHost: side.direction == .ingress && allowLocalhost == .always)
-                } else {
+                case .tls:
+                    tls[lookup] = tlsPolicy(
+                        covering, defaultDeny: deny,
+                        allowHost: side.direction == .ingress && allowLocalhost == .always)
+                case .dns:
                     dns[lookup] = dnsPolicy(covering, defaultDeny: deny)
                 }
                 ports.append(
@@ -113,14 +125,17 @@ struct PolicyCompiler {
         let l3l4 = buildL3L4(l7Ports: ports)
         return PolicySnapshot(
             endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
-            l7Ports: ports.sorted(), http: http, dns: dns, diagnostics: diagnostics, l3l4: l3l4,
+            l7Ports: ports.sorted(), http: http, dns: dns, tls: tls, diagnostics: diagnostics, l3l4: l3l4,
             policies: documents.map(\.key))
     }
 
     /// HTTP and DNS rules on one port of one endpoint (Cilium refuses the policy): the endpoint,
     /// port and the objects whose rules meet there.
     private func conflict(_ side: Side, port: UInt16, proto: UInt8, _ covering: [PortEntry]) -> PolicyDiagnostic {
-        let names = Set(covering.filter { !$0.isDeny && $0.rules.kind != nil }.map(\.policyName))
+        let names = Set(covering.filter { !$0.isDeny && $0.l7Kind != nil }.map(\.policyName))
+        let kinds = Set(covering.compactMap { $0.isDeny ? nil : $0.l7Kind })
+        let fields = [(L7Kind.http, "rules.http"), (.dns, "rules.dns"), (.tls, "serverNames")]
+            .filter { kinds.contains($0.0) }.map(\.1)
         let sources = documents.filter { names.contains($0.key.policyName) }
             .map { PolicyDiagnostic.Source(file: $0.file, line: $0.line, key: $0.key) }
         let endpoint =
@@ -130,17 +145,18 @@ struct PolicyCompiler {
         return PolicyDiagnostic(
             message:
                 "\(side.direction == .ingress ? "ingress" : "egress") toPorts \(port)/\(protocolName) of \(endpoint): "
-                + "rules.http and rules.dns on the "
+                + fields.joined(separator: " and ") + " on the "
                 + "same port (Cilium refuses this policy)",
             sources: sources)
     }
 
-    /// Every (port, proto) of one side that carries L7 rules. HTTP needs TCP; DNS runs on TCP and UDP.
+    /// Every (port, proto) of one side that carries L7 rules or server names. HTTP and TLS need
+    /// TCP; DNS runs on TCP and UDP.
     private func l7Keys(_ sideEntries: [PortEntry]) -> [(port: UInt16, proto: UInt8)] {
         var keys = Set<UInt32>()
         for entry in sideEntries where !entry.isDeny {
-            guard let kind = entry.rules.kind else { continue }
-            let allowed: [UInt8] = kind == .http ? [IPProtocol.tcp] : [IPProtocol.tcp, IPProtocol.udp]
+            guard let kind = entry.l7Kind else { continue }
+            let allowed: [UInt8] = kind == .dns ? [IPProtocol.tcp, IPProtocol.udp] : [IPProtocol.tcp]
             for proto in entry.protocols where allowed.contains(proto) {
                 for port in entry.low...entry.high {
                     keys.insert(UInt32(port) << 8 | UInt32(proto))
@@ -180,6 +196,32 @@ struct PolicyCompiler {
             }
         }
         return HTTPPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
+    }
+
+    /// The `serverNames` rules of one port; `allowHost` as for `httpPolicy`.
+    private func tlsPolicy(_ covering: [PortEntry], defaultDeny: Bool, allowHost: Bool) -> TLSPortPolicy {
+        var denies: [(peers: PeerSet, verdict: Verdict)] = []
+        var compiled: [TLSPortPolicy.Entry] = []
+        if allowHost {
+            compiled.append(
+                .init(
+                    peers: .some([ReservedIdentity.host]), serverNames: nil,
+                    verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
+        }
+        for entry in covering {
+            if entry.isDeny {
+                denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
+            } else if !entry.serverNames.isEmpty {
+                compiled.append(
+                    .init(
+                        peers: entry.peers, serverNames: entry.serverNames,
+                        verdict: entry.verdict(allowed: true, .ruleMatched)))
+            } else {
+                compiled.append(
+                    .init(peers: entry.peers, serverNames: nil, verdict: entry.verdict(allowed: true, .l4OnlyAllow)))
+            }
+        }
+        return TLSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
     }
 
     private func dnsPolicy(_ covering: [PortEntry], defaultDeny: Bool) -> DNSPortPolicy {
@@ -252,7 +294,8 @@ struct PolicyCompiler {
                         PortEntry(
                             low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
                             datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
-                            rules: portRule.rules, isDeny: isDeny, policyName: policy.policyName,
+                            rules: portRule.rules, serverNames: portRule.serverNames, isDeny: isDeny,
+                            policyName: policy.policyName,
                             policyRef: policy.ref))
                 }
             }

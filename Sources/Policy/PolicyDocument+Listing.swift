@@ -64,6 +64,9 @@ extension PeerRule {
             case .http(let rules): line += " http: [" + rules.map(\.canonical).joined(separator: ", ") + "]"
             case .dns(let selectors): line += " dns: [" + selectors.map(\.canonical).joined(separator: ", ") + "]"
             }
+            if !portRule.serverNames.isEmpty {
+                line += " serverNames: [" + portRule.serverNames.map(\.description).joined(separator: ", ") + "]"
+            }
             lines.append(line)
         }
         return lines

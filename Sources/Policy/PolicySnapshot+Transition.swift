@@ -10,15 +10,21 @@ extension PolicySnapshot {
     public func transition(from previous: PolicySnapshot) -> PolicySnapshot {
         var http = self.http
         var dns = self.dns
+        var tls = self.tls
         var kept = false
-        for (key, policy) in previous.http where http[key] == nil && dns[key] == nil {
+        func free(_ key: UInt64) -> Bool { http[key] == nil && dns[key] == nil && tls[key] == nil }
+        for (key, policy) in previous.http where free(key) {
             http[key] = policy
             kept = true
         }
-        for (key, policy) in previous.dns where http[key] == nil && dns[key] == nil {
+        for (key, policy) in previous.dns where free(key) {
             dns[key] = policy
             kept = true
         }
-        return kept ? PolicySnapshot(self, http: http, dns: dns) : self
+        for (key, policy) in previous.tls where free(key) {
+            tls[key] = policy
+            kept = true
+        }
+        return kept ? PolicySnapshot(self, http: http, dns: dns, tls: tls) : self
     }
 }

@@ -20,6 +20,7 @@ public final class PolicySnapshot: @unchecked Sendable {
 
     let http: [UInt64: HTTPPortPolicy]
     let dns: [UInt64: DNSPortPolicy]
+    let tls: [UInt64: TLSPortPolicy]
     private let identityByIPv4: [UInt32: UInt32]
     private let endpointByIPv4: [UInt32: EndpointDescriptor]
     private let identityByEndpointID: [UInt32: UInt32]
@@ -30,7 +31,7 @@ public final class PolicySnapshot: @unchecked Sendable {
     init(
         endpoints: [EndpointDescriptor], identities: [UInt32], labelsByIdentity: [UInt32: [Label]],
         l7Ports: [L7Port], http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy],
-        diagnostics: [PolicyDiagnostic],
+        tls: [UInt64: TLSPortPolicy] = [:], diagnostics: [PolicyDiagnostic],
         l3l4: L3L4Policy = L3L4Policy(), policies: [PolicyKey] = []
     ) {
         self.endpoints = endpoints
@@ -39,6 +40,7 @@ public final class PolicySnapshot: @unchecked Sendable {
         self.l7Ports = l7Ports
         self.http = http
         self.dns = dns
+        self.tls = tls
         self.diagnostics = diagnostics
         var byIP: [UInt32: UInt32] = [:]
         var endpointByIP: [UInt32: EndpointDescriptor] = [:]
@@ -54,13 +56,17 @@ public final class PolicySnapshot: @unchecked Sendable {
         self.labelsByIdentity = labelsByIdentity.mapValues { $0.map(\.description).sorted() }
     }
 
-    /// `base` with other HTTP and DNS port policies (`PolicySnapshot+Transition`).
-    init(_ base: PolicySnapshot, http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy]) {
+    /// `base` with other HTTP, DNS and TLS port policies (`PolicySnapshot+Transition`).
+    init(
+        _ base: PolicySnapshot, http: [UInt64: HTTPPortPolicy], dns: [UInt64: DNSPortPolicy],
+        tls: [UInt64: TLSPortPolicy]
+    ) {
         endpoints = base.endpoints
         l3l4 = base.l3l4
         l7Ports = base.l7Ports
         self.http = http
         self.dns = dns
+        self.tls = tls
         diagnostics = base.diagnostics
         policies = base.policies
         identityByIPv4 = base.identityByIPv4
@@ -77,6 +83,11 @@ public final class PolicySnapshot: @unchecked Sendable {
     /// The HTTP rules for TCP `port` of `endpointID` in `direction`; nil = no HTTP rules there.
     public func httpPolicy(endpointID: UInt32, direction: Direction, port: UInt16) -> HTTPPortPolicy? {
         http[Self.key(endpointID, direction, port, IPProtocol.tcp)]
+    }
+
+    /// The `serverNames` rules for TCP `port` of `endpointID` in `direction`; nil = none there.
+    public func tlsPolicy(endpointID: UInt32, direction: Direction, port: UInt16) -> TLSPortPolicy? {
+        tls.isEmpty ? nil : tls[Self.key(endpointID, direction, port, IPProtocol.tcp)]
     }
 
     /// The DNS rules for egress `port`/`proto` (6 or 17) of `endpointID`; nil = no DNS rules there.
@@ -120,10 +131,14 @@ public final class PolicySnapshot: @unchecked Sendable {
         for port in l7Ports {
             lines.append("  \(port)")
             let rules: [String]
-            if port.kind == .http {
+            switch port.kind {
+            case .http:
                 rules =
                     httpPolicy(endpointID: port.endpointID, direction: port.direction, port: port.port)?.canonical ?? []
-            } else {
+            case .tls:
+                rules =
+                    tlsPolicy(endpointID: port.endpointID, direction: port.direction, port: port.port)?.canonical ?? []
+            case .dns:
                 rules = dnsPolicy(endpointID: port.endpointID, port: port.port, proto: port.proto)?.canonical ?? []
             }
             lines += rules.map { "    " + $0 }

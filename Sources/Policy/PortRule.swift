@@ -85,7 +85,7 @@ enum L7Rules: Sendable {
 struct PortRule: Sendable {
     var ports: [PortProtocol]
     var rules: L7Rules
-    /// `serverNames`: the SNI allow-list (empty: no SNI constraint). Parsed and validated; the
-    /// parser still refuses a policy that sets it, because the proxy does not enforce it yet.
+    /// `serverNames`: the SNI allow-list (empty: no SNI constraint). Never together with L7
+    /// rules (Cilium refuses that without `terminatingTLS`).
     var serverNames: [ServerNamePattern] = []
 }

@@ -33,16 +33,17 @@ enum PortRuleParser {
         var ports: [PortProtocol] = []
         for item in portItems {
             let port = try parsePort(item, hasDNSRules: isDNS)
-            try checkL7(port, item: item, rules: rules)
+            if rules.kind != nil { try checkL7(port, item: item, what: "L7 rules", tcpOnly: rules.kind == .http) }
             ports.append(port)
         }
         if isDNS && ports.isEmpty, let rulesValue {
             throw rulesValue.error("Port 53 must be specified for DNS rules")
         }
-        if let field = mapping.entries["serverNames"], !serverNames.isEmpty {
-            // Parsed and validated, but the proxy does not read SNI yet: refuse rather than accept
-            // a policy that would not be enforced.
-            throw field.error("serverNames (TLS SNI rules) are validated but not enforced by Sluice yet")
+        if !serverNames.isEmpty {
+            // The proxy reads SNI on TCP connections (ANY covers TCP); the same port checks as L7.
+            for (port, item) in zip(ports, portItems) {
+                try checkL7(port, item: item, what: "serverNames", tcpOnly: port.proto != .any)
+            }
         }
         return PortRule(ports: ports, rules: rules, serverNames: serverNames)
     }
@@ -73,20 +74,21 @@ enum PortRuleParser {
     }
 
     /// Cilium's per-port L7 checks: TCP only (except DNS), no port 0; Sluice's range cap.
-    private static func checkL7(_ port: PortProtocol, item: YAMLValue, rules: L7Rules) throws(LoadError) {
-        guard rules.kind != nil else { return }
+    /// `what`: "L7 rules" or "serverNames"; `tcpOnly`: refuse a protocol other than TCP.
+    private static func checkL7(_ port: PortProtocol, item: YAMLValue, what: String, tcpOnly: Bool) throws(LoadError) {
         let mapping = try item.mapping(allowing: ["port", "endPort", "protocol"])
-        if rules.kind == .http && port.proto != .tcp {
+        if tcpOnly && port.proto != .tcp {
+            let except = what == "L7 rules" ? " except for DNS rules" : ""
             throw (mapping["protocol"] ?? item).error(
-                "L7 rules can only apply to TCP (not \(port.proto.rawValue)) except for DNS rules")
+                "\(what) can only apply to TCP (not \(port.proto.rawValue))\(except)")
         }
         guard case .number(let number) = port.port else { return }
         if number == 0 {
-            throw (mapping["port"] ?? item).error("L7 rules can not be used when a port is 0")
+            throw (mapping["port"] ?? item).error("\(what) can not be used when a port is 0")
         }
         if let endPort = port.endPort, endPort > number, Int(endPort) - Int(number) + 1 > maxL7RangePorts {
             throw (mapping["endPort"] ?? item).error(
-                "L7 rules on a range of more than \(maxL7RangePorts) ports are not supported by Sluice")
+                "\(what) on a range of more than \(maxL7RangePorts) ports are not supported by Sluice")
         }
     }
 

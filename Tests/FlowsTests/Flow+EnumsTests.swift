@@ -24,6 +24,7 @@ final class FlowEnumsTests: XCTestCase {
         XCTAssertEqual(Flow.L7FlowType.allCases.map(\.name), ["UNKNOWN_L7_TYPE", "REQUEST", "RESPONSE", "SAMPLE"])
         XCTAssertEqual(Flow.L7FlowType.allCases.map(\.rawValue), [0, 1, 2, 3])
         XCTAssertEqual(Flow.IPVersion.allCases.map(\.name), ["IP_NOT_USED", "IPv4", "IPv6"])
-        XCTAssertEqual(Flow.L7Protocol.allCases.map(\.httpProtocolName), ["", "HTTP/1", "HTTP/1.1", "HTTP/2", ""])
+        XCTAssertEqual(
+            Flow.L7Protocol.allCases.map(\.httpProtocolName), ["", "HTTP/1", "HTTP/1.1", "HTTP/2", "", "TLS"])
     }
 }

@@ -4,7 +4,7 @@ import XCTest
 @testable import Policy
 
 /// `toPorts[].serverNames`, `terminatingTLS` and `originatingTLS` in policy files: Cilium's
-/// validation and wording first, then Sluice's refusal of what it does not enforce yet.
+/// validation and wording first, then Sluice's refusal of TLS interception (not built yet).
 final class ServerNamesPolicyTests: XCTestCase {
     private func error(_ yaml: String) -> String? {
         do {
@@ -44,11 +44,8 @@ final class ServerNamesPolicyTests: XCTestCase {
             error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: [{method: GET}]")),
             "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: ServerNames are not allowed with L7 rules without TLS termination"
         )
-        // `http: []` is no L7 at all (Cilium L7Rules.IsEmpty): only the not-enforced refusal remains.
-        XCTAssertEqual(
-            error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: []")),
-            "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet"
-        )
+        // `http: []` is no L7 at all (Cilium L7Rules.IsEmpty): accepted as an SNI rule.
+        XCTAssertNil(error(policy("      serverNames: [\"api.example.com\"]\n      rules:\n        http: []")))
     }
 
     func testInvalidPattern() {
@@ -62,14 +59,33 @@ final class ServerNamesPolicyTests: XCTestCase {
         )
     }
 
-    /// A valid serverNames list is parsed into patterns, and the policy is still refused: never
-    /// accepted and then silently not enforced.
-    func testValidServerNamesAreRefusedAsNotEnforced() throws {
-        let message =
-            "policy.yaml:13:20: spec.egress[0].toPorts[0].serverNames: serverNames (TLS SNI rules) are validated but not enforced by Sluice yet"
+    /// A valid serverNames list is accepted (the proxy enforces it, `TLSPortPolicyTests`).
+    func testValidServerNamesAreAccepted() throws {
+        XCTAssertNil(
+            error(policy("      serverNames: [\"api.example.com\", \"*.example.org\", \"**.example.net\", \"*\"]")))
+    }
+
+    /// The port checks of L7 rules apply to serverNames: TCP (or ANY), no port 0, Sluice's range cap.
+    func testServerNamesPortChecks() {
+        let udp = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: p, namespace: backend}
+            spec:
+              endpointSelector: {}
+              egress:
+              - toPorts:
+                - ports: [{port: "443", protocol: UDP}]
+                  serverNames: ["a.example"]
+            """
         XCTAssertEqual(
-            error(policy("      serverNames: [\"api.example.com\", \"*.example.org\", \"**.example.net\", \"*\"]")),
-            message)
+            error(udp),
+            "policy.yaml:8:39: spec.egress[0].toPorts[0].ports[0].protocol: serverNames can only apply to TCP (not UDP)"
+        )
+        XCTAssertEqual(
+            error(udp.replacingOccurrences(of: "\"443\", protocol: UDP", with: "\"0\"")),
+            "policy.yaml:8:22: spec.egress[0].toPorts[0].ports[0].port: serverNames can not be used when a port is 0")
+        XCTAssertNil(error(udp.replacingOccurrences(of: "protocol: UDP", with: "protocol: ANY")))
     }
 
     func testParsedPatterns() throws {

@@ -105,6 +105,7 @@ enum sluice_l7_proto {
     SLUICE_L7_PROTO_HTTP11 = 2,
     SLUICE_L7_PROTO_HTTP2 = 3,
     SLUICE_L7_PROTO_DNS = 4,
+    SLUICE_L7_PROTO_TLS = 5,  /* a TLS ClientHello judged by serverNames; the http record holds the SNI */
 };
 
 /* is_reply: Hubble's BoolValue, absent means unknown. */

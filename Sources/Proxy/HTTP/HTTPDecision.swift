@@ -120,9 +120,9 @@ struct HTTPVerdict: Equatable {
     }
 
     /// One side's decision. A side whose port has no HTTP rules (any more: the policy changed
-    /// after the SYN was steered) has nothing to enforce at L7, unless the port carries DNS rules
-    /// there: one proxy cannot parse one connection as both, so that fails closed (tc drops such
-    /// connections before they are steered, `sluice_steer_drop`).
+    /// after the SYN was steered) has nothing to enforce at L7, unless the port carries DNS or
+    /// `serverNames` rules there: one proxy cannot parse one connection as both, so that fails
+    /// closed (tc drops DNS-vs-HTTP connections before they are steered, `sluice_steer_drop`).
     private static func decide<R: HTTPRequestFields>(
         _ snapshot: PolicySnapshot, endpoint: UInt32,
         direction: Direction, port: UInt16, peer: UInt32,
@@ -139,7 +139,9 @@ struct HTTPVerdict: Equatable {
             }
             return side
         }
-        if direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil {
+        if (direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil)
+            || snapshot.tlsPolicy(endpointID: endpoint, direction: direction, port: port) != nil
+        {
             return Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0)
         }
         return Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0)

@@ -24,6 +24,10 @@ extension HTTP1Connection {
             upstreamFailed(PeerClose(side: .upstream, errno: error))
             return
         }
+        if splicing {
+            startSplice()
+            return
+        }
         // The request body must keep coming: bounded by the client idle timeout.
         arm(after: ctx.config.idleTimeoutNs)
         server.writable = true
@@ -34,6 +38,10 @@ extension HTTP1Connection {
     /// The upstream refused, timed out or reset before any response byte: 503, like Envoy, its
     /// flow record naming the upstream's failure.
     func upstreamFailed(_ failure: PeerClose) {
+        if splicing {
+            spliceUpstreamFailed(failure)
+            return
+        }
         closeUpstream()
         if case .awaitingResponse(interimRelayed: true) = state {
             abort(failure, code: 0)

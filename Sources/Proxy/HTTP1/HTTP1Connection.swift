@@ -26,6 +26,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     enum State: Equatable {
         /// Until the first request head: the bytes may still be an HTTP/2 client preface.
         case detecting
+        /// A `serverNames` port: reading the TLS ClientHello (`+TLS`, Sources/Proxy/TLS).
+        case tlsHello
         case readingHead
         case connecting
         case forwardingRequest
@@ -100,6 +102,12 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// The request's `Upgrade` value (as received) when it asked for an upgrade with
     /// `Connection: upgrade`, else empty: a `101` is relayed only for a protocol listed here.
     var requestedUpgrade: [UInt8] = []
+    /// A `serverNames` connection allowed by its SNI: the upstream is spliced (`+TLS`), never
+    /// answered in HTTP.
+    var splicing = false
+    /// The SNI of a `serverNames` connection (nil: none), for its flow records.
+    var tlsServerName: String?
+    lazy var tlsRecorder = TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
 
     init(ctx: WorkerContext, transport: Transport, addresses: ConnectionAddresses, steer: SteerInfo?) {
         self.ctx = ctx
@@ -122,8 +130,12 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
             return
         }
         ctx.connectionCount += 1
-        // HTTP clients speak first: the first head's deadline runs from the accept.
-        armHeadDeadline()
+        if TLSDecision.appliesTo(steer: steer, snapshot: ctx.snapshot, port: addresses.originalDestinationPort) {
+            startTLSHello()
+        } else {
+            // HTTP clients speak first: the first head's deadline runs from the accept.
+            armHeadDeadline()
+        }
         drive()
     }
 
@@ -160,6 +172,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
             return
         case .detecting, .readingHead:
             requestHeadTimedOut()
+        case .tlsHello:
+            tlsHelloTimedOut()
         case .connecting:
             upstreamFailed(PeerClose(side: .upstream, errno: ETIMEDOUT))
         case .forwardingRequest:
@@ -236,6 +250,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         while progress {
             switch state {
             case .detecting, .readingHead: progress = stepReadHead()
+            case .tlsHello: progress = stepTLSHello()
             case .connecting: progress = false
             case .forwardingRequest: progress = stepForwardRequest()
             case .awaitingResponse: progress = stepAwaitResponse()

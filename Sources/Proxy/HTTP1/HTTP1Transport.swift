@@ -17,6 +17,9 @@ protocol HTTP1Transport {
     mutating func start(handler: EventHandler) -> Bool
     /// Opens the upstream to the original destination.
     mutating func openUpstream(handler: EventHandler) -> UpstreamOpening
+    /// Opens the upstream; `pooled` false: a new connection, never a pooled one (a spliced TLS
+    /// connection must not land on an idle HTTP keep-alive connection).
+    mutating func openUpstream(handler: EventHandler, pooled: Bool) -> UpstreamOpening
     /// After a pending connect reported writable: its errno, 0 when connected.
     mutating func connectError() -> Int32
     /// Keeps the idle upstream connection for reuse by another client connection.
@@ -31,6 +34,13 @@ protocol HTTP1Transport {
     mutating func handOffToHTTP2(
         ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
         initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?)
+}
+
+extension HTTP1Transport {
+    /// Transports without a pool (tests) open the same way either way.
+    mutating func openUpstream(handler: EventHandler, pooled: Bool) -> UpstreamOpening {
+        openUpstream(handler: handler)
+    }
 }
 
 /// The outcome of `HTTP1Transport.openUpstream`.
@@ -88,9 +98,14 @@ struct SocketTransport: HTTP1Transport {
     }
 
     mutating func openUpstream(handler: EventHandler) -> UpstreamOpening {
-        if let pooled = ctx.upstreams.take(
-            address: address, port: port, mark: mark, for: handler,
-            tag: HTTP1Tag.upstream)
+        openUpstream(handler: handler, pooled: true)
+    }
+
+    mutating func openUpstream(handler: EventHandler, pooled usePool: Bool) -> UpstreamOpening {
+        if usePool,
+            let pooled = ctx.upstreams.take(
+                address: address, port: port, mark: mark, for: handler,
+                tag: HTTP1Tag.upstream)
         {
             serverRegistration = pooled.registration
             server = SocketPeer(fd: pooled.fd, side: .upstream, readable: false, writable: true)
