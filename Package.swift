@@ -38,6 +38,7 @@ let package = Package(
         // C libraries: one system-library target each.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Header-only: bpf/include/*.h shared with the kernel programs.
         .target(name: "CSluiceShared"),
         // C shims for what Swift cannot import (macros, socket options, libbpf opts structs).
