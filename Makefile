@@ -6,14 +6,20 @@ SWIFT ?= swift
 VENV := $(CURDIR)/.venv
 SLUICE := $(CURDIR)/.build/release/sluice
 APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2 curl dnsutils \
-	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client binutils iputils-ping
+	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client binutils iputils-ping openssl
+# kubectl for the fake API server's tests (make test-kube): Debian's kubernetes-client, installed only
+# when no kubectl is on PATH (a kubectl from another package would conflict with it).
+KUBECTL_PACKAGE := kubernetes-client
 # dnspython: DNS test clients; h2, grpcio, grpcio-health-checking: the h2c and grpc sandbox servers
-# and the HTTP/2 test clients; hubble-audit2policy: the third-party reader of exported flows (scenario 17).
-PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking hubble-audit2policy==0.18.5
+# and the HTTP/2 test clients; hubble-audit2policy: the third-party reader of exported flows (scenario 17);
+# kubernetes, kubernetes-validate: the official client the fake API server is tested with, and the
+# offline validation of deploy/ (make test-kube).
+PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking hubble-audit2policy==0.18.5 \
+	kubernetes==37.0.2 kubernetes-validate==1.37.0
 
 include bpf/Makefile
 
-.PHONY: all deps build demo test unit fuzz integration bench bench-json mutation-check lint format clean
+.PHONY: all deps build demo test test-kube unit fuzz integration bench bench-json mutation-check lint format clean
 
 all: build
 
@@ -21,6 +27,7 @@ all: build
 deps: .deps-stamp
 .deps-stamp: Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v kubectl >/dev/null || missing="$$missing $(KUBECTL_PACKAGE)"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -44,15 +51,20 @@ unit: deps
 integration: build
 	bash integration/run.sh
 
+# The fake Kubernetes API server (integration/kube/fakeapi) tested with real kubectl and the Python
+# client, and deploy/ validated offline; no root, no sandbox, well under a minute.
+test-kube: deps
+	bash integration/kube/run.sh
+
 # The fuzz targets (FuzzTesting/), built and run one by one, FUZZ_SECONDS each; prints the
 # executions per target. A crash fails the run (input in FuzzTesting/.build/artifacts/).
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	bash FuzzTesting/run.sh $(FUZZ_SECONDS)
 
-# Unit tests, every fuzz target briefly (FUZZ_TEST_SECONDS each, so none rots), then every
-# integration scenario (needs root and BPF; a scenario that cannot run fails). A hung unit test
-# fails the run after UNIT_TIMEOUT seconds instead of eating CI's time.
+# Unit tests, every fuzz target briefly (FUZZ_TEST_SECONDS each, so none rots), the fake API server's
+# tests (test-kube), then every integration scenario (needs root and BPF; a scenario that cannot run
+# fails). A hung unit test fails the run after UNIT_TIMEOUT seconds instead of eating CI's time.
 UNIT_TIMEOUT ?= 1500
 FUZZ_TEST_SECONDS ?= 20
 # `make test` runs `make lint` first (swift-format --strict and the test-mirror check); LINT_IN_TEST=0 skips it.
@@ -61,6 +73,7 @@ test: build $(if $(filter 1,$(LINT_IN_TEST)),lint)
 	@rc=0; \
 	timeout -k 30 $(UNIT_TIMEOUT) $(SWIFT) test || rc=1; \
 	bash FuzzTesting/run.sh $(FUZZ_TEST_SECONDS) || rc=1; \
+	bash integration/kube/run.sh || rc=1; \
 	bash integration/run.sh || rc=1; \
 	exit $$rc
 
