@@ -84,7 +84,7 @@ class FakeServer:
             headers["Authorization"] = f"Bearer {self.token if token is True else token}"
         if accept:
             headers["Accept"] = accept
-        data = json.dumps(body).encode() if body is not None else None
+        data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, context=self.ssl, timeout=10) as response:
@@ -278,6 +278,42 @@ class KubectlTests(unittest.TestCase):
         self.assertEqual(self.kubectl("get", "cnp", "-n", "team-a", "-o", "name").stdout.strip(), "")
         self.assertIn("cluster-deny", self.kubectl("get", "ccnp", "-o", "name").stdout)
 
+    def test_07b_apply_removes_a_container_by_strategic_merge(self):
+        daemonset = textwrap.dedent("""\
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: two, namespace: default}
+            spec:
+              selector: {matchLabels: {app: two}}
+              template:
+                metadata: {labels: {app: two}}
+                spec:
+                  containers:
+                  - {name: a, image: a:1, env: [{name: X, value: "1"}, {name: Y, value: "2"}]}
+                  - {name: b, image: b:1}
+            """)
+        self.assertEqual(self.apply_text(daemonset), "daemonset.apps/two created")
+        # kubectl sends {"$setElementOrder/containers": [{"name": "a"}], "containers": [{"$patch": "delete",
+        # "name": "b"}, ...]}: the server must merge by name, not replace the list.
+        changed = daemonset.replace("  - {name: b, image: b:1}\n", "").replace(', {name: Y, value: "2"}', "")
+        self.assertEqual(self.apply_text(changed), "daemonset.apps/two configured")
+        live = json.loads(self.kubectl("get", "ds", "two", "-o", "json").stdout)
+        containers = live["spec"]["template"]["spec"]["containers"]
+        self.assertEqual([(c["name"], c["env"]) for c in containers], [("a", [{"name": "X", "value": "1"}])])
+
+    def test_07c_get_watch_table_output(self):
+        self.apply_text(CNP.replace("PORT", "80").replace("allow-web", "tabled"))
+        watcher = subprocess.Popen([KUBECTL, "get", "cnp", "tabled", "-w"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=self.env)
+        try:
+            self.assertEqual(watcher.stdout.readline().split(), ["NAME", "AGE"])
+            self.assertEqual(watcher.stdout.readline().split()[0], "tabled")
+            self.apply_text(CNP.replace("PORT", "81").replace("allow-web", "tabled"))
+            self.assertEqual(watcher.stdout.readline().split()[0], "tabled")
+        finally:
+            watcher.kill()
+            watcher.communicate()
+
     def test_08_wrong_token_is_unauthorized(self):
         bad = os.path.join(self.server.dir, "bad-kubeconfig")
         with open(self.server.kubeconfig) as f, open(bad, "w") as out:
@@ -457,6 +493,55 @@ class PythonClientTests(unittest.TestCase):
                 break
         self.assertIn("initial-1", [e["object"].metadata.name for e in events if e["type"] == "ADDED"])
         self.assertEqual(events[-1]["raw_object"]["metadata"]["annotations"], {"k8s.io/initial-events-end": "true"})
+
+    def test_pod_status_subresource_and_frozen_spec(self):
+        self.make_pod("kubelet-owned", node="n2")
+        # What a kubelet does: the status through the status subresource.
+        self.core.patch_namespaced_pod_status("kubelet-owned", "default", {"status": {
+            "phase": "Running", "podIP": "10.244.2.7", "podIPs": [{"ip": "10.244.2.7"}]}})
+        pod = self.core.read_namespaced_pod("kubelet-owned", "default")
+        self.assertEqual((pod.status.phase, pod.status.pod_ip), ("Running", "10.244.2.7"))
+        # The main resource ignores status changes, as the real server.
+        self.core.patch_namespaced_pod("kubelet-owned", "default", {"status": {"phase": "Failed"}})
+        self.assertEqual(self.core.read_namespaced_pod("kubelet-owned", "default").status.phase, "Running")
+        by_ip = self.core.list_pod_for_all_namespaces(field_selector="status.podIP=10.244.2.7")
+        self.assertEqual([p.metadata.name for p in by_ip.items], ["kubelet-owned"])
+        with self.assertRaises(ApiException) as raised:
+            self.core.patch_namespaced_pod("kubelet-owned", "default", {"spec": {"nodeName": "n1"}})
+        self.assertEqual(raised.exception.status, 422)
+        self.assertIn("pod updates may not change fields", json.loads(raised.exception.body)["message"])
+
+    def test_in_cluster_service_account_files(self):
+        from kubernetes.config.incluster_config import InClusterConfigLoader
+
+        account = os.path.join(self.server.dir, "serviceaccount")
+        configuration = client.Configuration()
+        InClusterConfigLoader(token_filename=os.path.join(account, "token"),
+                              cert_filename=os.path.join(account, "ca.crt"),
+                              environ={"KUBERNETES_SERVICE_HOST": self.server.state["host"],
+                                       "KUBERNETES_SERVICE_PORT": str(self.server.state["port"])}
+                              ).load_and_set(configuration)
+        with client.ApiClient(configuration) as api_client:
+            names = [n.metadata.name for n in client.CoreV1Api(api_client).list_namespace().items]
+        self.assertIn("kube-system", names)
+
+    def test_protobuf_namespace_body(self):
+        # What kubectl >= 1.33 sends for `kubectl create namespace`: the k8s envelope around a
+        # generated.proto Namespace (metadata = 1; ObjectMeta name = 1, labels = 11).
+        def field(number, payload):
+            return bytes([number << 3 | 2, len(payload)]) + payload
+
+        meta = field(1, b"proto-ns") + field(11, field(1, b"team") + field(2, b"a"))
+        envelope = (b"k8s\x00" + field(1, field(1, b"v1") + field(2, b"Namespace")) + field(2, field(1, meta))
+                    + field(4, b""))
+        status, body = self.server.http("POST", "/api/v1/namespaces", envelope,
+                                        content_type="application/vnd.kubernetes.protobuf")
+        self.assertEqual((status, body["metadata"]["name"], body["metadata"]["labels"]),
+                         (201, "proto-ns", {"team": "a", "kubernetes.io/metadata.name": "proto-ns"}))
+        pod = b"k8s\x00" + field(1, field(1, b"v1") + field(2, b"Pod")) + field(2, field(1, field(1, b"p")))
+        status, body = self.server.http("POST", "/api/v1/namespaces/default/pods", pod,
+                                        content_type="application/vnd.kubernetes.protobuf")
+        self.assertEqual((status, body["reason"]), (415, "UnsupportedMediaType"))
 
     def test_raw_status_bodies_and_discovery(self):
         status, body = self.server.http("GET", "/api/v1/namespaces", token=False)

@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.parse
 
+import k8sproto
 import selection as sel
 from store import ApiError, Store, expired
 
@@ -220,7 +221,14 @@ current-context: sluice-fake
             with open(tmp, "w") as f:
                 f.write(kubeconfig)
             os.replace(tmp, path)
-        state = {"url": url, "control": f"http://127.0.0.1:{control_port}", "pid": os.getpid()}
+        account = os.path.join(d, "serviceaccount")
+        os.makedirs(account, exist_ok=True)
+        for name, content in (("token", self.token), ("namespace", "default"),
+                              ("ca.crt", open(os.path.join(d, "ca.crt")).read())):
+            with open(os.path.join(account, name), "w") as f:
+                f.write(content)
+        state = {"url": url, "control": f"http://127.0.0.1:{control_port}", "pid": os.getpid(), "host": host,
+                 "port": self.port}
         with open(os.path.join(d, "server.json.tmp"), "w") as f:
             json.dump(state, f)
         os.replace(os.path.join(d, "server.json.tmp"), os.path.join(d, "server.json"))
@@ -342,7 +350,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return yaml.safe_load(data)
             except yaml.YAMLError as error:
                 raise ApiError(400, "BadRequest", f"error decoding YAML: {error}") from None
-        if "protobuf" in content_type:
+        if content_type == "application/vnd.kubernetes.protobuf":
+            try:
+                return k8sproto.decode(data)
+            except (k8sproto.ProtoError, UnicodeDecodeError) as error:
+                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                                                             f"accepted media types include: application/json, "
+                                                             f"application/yaml ({error})") from None
+        if content_type not in ("application/json", "application/json-patch+json", "application/merge-patch+json",
+                                "application/strategic-merge-patch+json"):
             raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
                                                          f"accepted media types include: application/json, "
                                                          f"application/yaml")
@@ -366,8 +382,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             body = self.read_body()
             if path not in PUBLIC:
-                auth = self.headers.get("Authorization", "")
-                if not auth.startswith("Bearer ") or not secrets.compare_digest(auth[7:].strip(), api.token):
+                # The scheme is case-insensitive, as the real server's (the Python in-cluster loader sends "bearer").
+                scheme, _, credential = self.headers.get("Authorization", "").strip().partition(" ")
+                if scheme.lower() != "bearer" or not secrets.compare_digest(credential.strip(), api.token):
                     raise ApiError(401, "Unauthorized", "Unauthorized")
             self.route(api, path, query, body)
         except ApiError as error:

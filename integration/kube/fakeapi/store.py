@@ -105,6 +105,17 @@ def _key_string(key):
     return f"{key[0]}/{key[1]}"
 
 
+def _pod_spec_frozen(spec):
+    """The part of a pod spec an update may not change (all but images and a few fields)."""
+    spec = copy.deepcopy(spec or {})
+    for field in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+        spec.pop(field, None)
+    for field in ("containers", "initContainers"):
+        for container in spec.get(field) or []:
+            container.pop("image", None)
+    return spec
+
+
 def _spec_part(obj):
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
@@ -421,6 +432,12 @@ class Store:
             out.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         if res.kind == "CustomResourceDefinition":
             self._validate_crd(res, out)
+        if res.kind == "Pod" and _pod_spec_frozen(out.get("spec")) != _pod_spec_frozen(current.get("spec")):
+            raise self._invalid(res, meta.get("name"), [
+                "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
+                "to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                "previously negative)"])
         if _spec_part(out) != _spec_part(current) and "generation" in old_meta:
             meta["generation"] = old_meta["generation"] + 1
         return out
