@@ -127,6 +127,80 @@ spec:
 """
 
 
+class DeployTests(unittest.TestCase):
+    """deploy/ agrees with the agent it deploys and keeps to least privilege."""
+
+    @classmethod
+    def setUpClass(cls):
+        import yaml
+
+        cls.objects = {}
+        for name in sorted(os.listdir(DEPLOY)):
+            if name.endswith(".yaml"):
+                with open(os.path.join(DEPLOY, name)) as f:
+                    for doc in yaml.safe_load_all(f):
+                        cls.objects[(doc["kind"], doc["metadata"]["name"])] = doc
+        with open(os.path.join(ROOT, "Sources", "Agent", "AgentCommandLine.swift")) as f:
+            cls.agent_options = f.read()
+
+    def test_daemonset_args_are_agent_options_fed_by_the_configmap(self):
+        pod = self.objects[("DaemonSet", "sluice-agent")]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        config = self.objects[("ConfigMap", "sluice-config")]["data"]
+        env = {e["name"]: e.get("valueFrom", {}) for e in container["env"]}
+        used_keys = []
+        for arg in container["args"]:
+            option, _, value = arg.partition("=")
+            self.assertIn(f'"{option}"', self.agent_options, f"{option} is not an option of sluice-agent")
+            if value.startswith("$("):
+                variable = value[2:-1]
+                self.assertIn(variable, env, f"{arg} names an undefined variable")
+                ref = env[variable].get("configMapKeyRef")
+                if ref:
+                    self.assertEqual(ref["name"], "sluice-config")
+                    self.assertEqual(ref["key"], option[2:], f"{arg} is fed by another key")
+                    self.assertIn(ref["key"], config)
+                    used_keys.append(ref["key"])
+        self.assertEqual(sorted(used_keys), sorted(config), "every ConfigMap key reaches the agent")
+
+    def test_daemonset_is_not_privileged_and_drops_all_other_capabilities(self):
+        pod = self.objects[("DaemonSet", "sluice-agent")]["spec"]["template"]["spec"]
+        security = pod["containers"][0]["securityContext"]
+        self.assertTrue(pod["hostNetwork"])
+        self.assertFalse(security["privileged"])
+        self.assertEqual(security["capabilities"], {"drop": ["ALL"], "add": ["BPF", "NET_ADMIN", "PERFMON",
+                                                                              "SYS_RESOURCE"]})
+        mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        self.assertEqual(mounts, {"/sys/fs/bpf", "/run/sluice"})
+        self.assertEqual(pod["serviceAccountName"], "sluice-agent")
+
+    def test_cluster_role_is_least_privilege(self):
+        rules = self.objects[("ClusterRole", "sluice-agent")]["rules"]
+        granted = {(group, resource): sorted(rule["verbs"])
+                   for rule in rules for group in rule["apiGroups"] for resource in rule["resources"]}
+        read = ["get", "list", "watch"]
+        self.assertEqual(granted, {
+            ("cilium.io", "ciliumnetworkpolicies"): read,
+            ("cilium.io", "ciliumclusterwidenetworkpolicies"): read,
+            ("networking.k8s.io", "networkpolicies"): read,
+            ("", "namespaces"): read,
+            ("", "pods"): read,
+            ("sluice.io", "sluiceidentities"): sorted(read + ["create", "update", "delete"]),
+            ("", "events"): ["create", "patch"],
+            ("events.k8s.io", "events"): ["create", "patch"],
+        })
+        binding = self.objects[("ClusterRoleBinding", "sluice-agent")]
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "sluice-agent",
+                                                "namespace": "sluice"}])
+
+    def test_identity_crd_is_cluster_scoped_like_cilium_identity(self):
+        crd = self.objects[("CustomResourceDefinition", "sluiceidentities.sluice.io")]["spec"]
+        self.assertEqual((crd["group"], crd["scope"], crd["names"]["kind"]), ("sluice.io", "Cluster",
+                                                                              "SluiceIdentity"))
+        schema = crd["versions"][0]["schema"]["openAPIV3Schema"]
+        self.assertEqual(schema["properties"]["security-labels"]["additionalProperties"], {"type": "string"})
+
+
 class KubectlTests(unittest.TestCase):
     """kubectl against the fake, after deploy/ and the Cilium policy CRDs are applied."""
 
@@ -612,6 +686,31 @@ class StopStartTests(unittest.TestCase):
             names = [n.metadata.name for n in core.list_namespace().items]
             self.assertIn("kept", names)
             api_client.close()
+        finally:
+            server.close()
+
+
+    def test_signals_compact_and_toggle(self):
+        import signal
+
+        server = FakeServer()
+        try:
+            def state():
+                with urllib.request.urlopen(f"{server.control}/state", timeout=5) as response:
+                    return json.load(response)
+
+            server.http("POST", "/api/v1/namespaces", {"metadata": {"name": "bumped"}})
+            before = state()
+            self.assertLess(before["compacted"], before["resourceVersion"])
+            server.process.send_signal(signal.SIGUSR1)
+            poll("SIGUSR1 to compact", lambda: state()["compacted"] == before["resourceVersion"])
+            server.process.send_signal(signal.SIGUSR2)
+            poll("SIGUSR2 to stop serving", lambda: not state()["serving"])
+            with self.assertRaises(OSError):
+                server.http("GET", "/api")
+            server.process.send_signal(signal.SIGUSR2)
+            poll("SIGUSR2 to serve again", lambda: state()["serving"])
+            self.assertEqual(server.http("GET", "/api/v1/namespaces/bumped")[0], 200)
         finally:
             server.close()
 

@@ -3,6 +3,7 @@ objects, one global resourceVersion and the event history that watches and exact
 until a compaction drops it."""
 
 import base64
+import bisect
 import binascii
 import copy
 import datetime
@@ -245,7 +246,8 @@ class Store:
         """Events of gk after rv, or ApiError 410 when rv is older than the kept history."""
         if rv < self.compacted:
             raise expired(f"too old resource version: {rv} ({self.compacted})")
-        return [e for e in self.events if e[0] > rv and e[1] == gk]
+        start = bisect.bisect_right(self.events, rv, key=lambda event: event[0])
+        return [e for e in self.events[start:] if e[1] == gk]
 
     def state_at(self, gk, rv):
         if rv < self.compacted:
