@@ -55,7 +55,8 @@ def parse_label_selector(text):
                     try:
                         int(value)
                     except ValueError:
-                        raise SelectorError(f"for 'Gt', 'Lt' operators, the value must be an integer: {value}") from None
+                        raise SelectorError(
+                            f"for 'Gt', 'Lt' operators, the value must be an integer: {value}") from None
                 requirements.append((key, "=" if op == "==" else op, [value]))
             elif op in ("in", "notin"):
                 i += 1

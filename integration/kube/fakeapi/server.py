@@ -105,7 +105,8 @@ def table_columns(res):
                        "description": "The time the CRD was created"}]
     cols = [name]
     for column in res.columns or [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]:
-        cols.append({"name": column["name"], "type": "string" if column.get("type") == "date" else column.get("type", "string"),
+        kind = "string" if column.get("type") == "date" else column.get("type", "string")
+        cols.append({"name": column["name"], "type": kind,
                      "format": column.get("format", ""), "priority": column.get("priority", 0),
                      "description": column.get("description", column["name"])})
     return cols
@@ -133,7 +134,9 @@ def table_cells(res, obj):
         value = _json_path(obj, column.get("jsonPath", ""))
         if column.get("type") == "date":
             value = human_age(value) if value else "<unknown>"
-        cells.append("<none>" if value is None else value if isinstance(value, (int, float, str)) else json.dumps(value))
+        if value is None:
+            value = "<none>"
+        cells.append(value if isinstance(value, (int, float, str)) else json.dumps(value))
     return cells
 
 
@@ -786,6 +789,8 @@ def main():
     parser.add_argument("--kubeconfig", help="also write the kubeconfig here")
     parser.add_argument("--bookmark-interval", type=float, default=60.0,
                         help="seconds between BOOKMARK events on watches that allow them (real server: ~60)")
+    parser.add_argument("--compact-interval", type=float, default=0,
+                        help="compact the history every SECONDS, as etcd every 5 minutes (default: only on request)")
     parser.add_argument("--load", action="append", default=[], help="YAML/JSON objects created at start")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
@@ -810,6 +815,13 @@ def main():
     signal.signal(signal.SIGUSR2, lambda *_: threading.Thread(target=api.start if api.server is None
                                                               else api.stop).start())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.compact_interval > 0:
+        def compact_periodically():
+            while True:
+                time.sleep(args.compact_interval)  # the period itself, not a synchronisation
+                api.store.compact()
+
+        threading.Thread(target=compact_periodically, daemon=True).start()
     api.write_files(control.server_address[1])
     print(f"fakeapi: serving https://{args.address}:{api.port}, control on 127.0.0.1:{control.server_address[1]}",
           flush=True)

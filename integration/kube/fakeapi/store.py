@@ -339,8 +339,8 @@ class Store:
             self._check_identity(res, obj)
             if res.namespaced:
                 if meta.get("namespace") and namespace and meta["namespace"] != namespace:
-                    raise ApiError(400, "BadRequest",
-                                   "the namespace of the provided object does not match the namespace sent on the request")
+                    raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the "
+                                                      "namespace sent on the request")
                 namespace = namespace or meta.get("namespace") or "default"
                 meta["namespace"] = namespace
                 self._require_namespace(res, namespace)
@@ -453,8 +453,8 @@ class Store:
             meta = obj.get("metadata") or {}
             self._check_identity(res, obj)
             if meta.get("name", name) != name:
-                raise ApiError(400, "BadRequest",
-                               f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})")
+                raise ApiError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the "
+                                                  f"name on the URL ({name})")
             given_rv = meta.get("resourceVersion")
             unconditional_ok = res.builtin if _unconditional_ok is None else _unconditional_ok
             if not given_rv and not unconditional_ok:
