@@ -479,6 +479,44 @@ class PythonClientTests(unittest.TestCase):
         else:
             self.fail("the watch after the relist saw nothing")
 
+    def test_expire_ends_open_watches_with_410(self):
+        rv = self.core.list_namespace().metadata.resource_version
+        errors, seen = [], []
+
+        def watch_namespaces():
+            try:
+                for event in watch.Watch().stream(self.core.list_namespace, resource_version=rv,
+                                                  timeout_seconds=20):
+                    seen.append(event["object"].metadata.name)
+            except ApiException as error:
+                errors.append(error.status)
+
+        import threading
+
+        thread = threading.Thread(target=watch_namespaces)
+        thread.start()
+        self.core.create_namespace({"metadata": {"name": "before-expire"}})
+        # Once the watch has seen the newest event it is up to date: a compaction alone would not
+        # end it, /expire must.
+        poll("the watch to see the namespace", lambda: "before-expire" in seen)
+        self.server.post_control("expire")
+        thread.join(DEADLINE)
+        self.assertFalse(thread.is_alive(), "the open watch did not end on /expire")
+        self.assertEqual(errors, [410])
+
+    def test_large_event_split_across_chunks(self):
+        big = {"metadata": {"name": "big", "annotations": {"filler": "x" * 20000}},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        rv = self.core.list_namespaced_pod("default").metadata.resource_version
+        self.core.create_namespaced_pod("default", big)
+        for event in watch.Watch().stream(self.core.list_namespaced_pod, "default", resource_version=rv,
+                                          timeout_seconds=5):
+            if event["object"].metadata.name == "big":
+                self.assertEqual(len(event["object"].metadata.annotations["filler"]), 20000)
+                break
+        else:
+            self.fail("the large pod's event did not arrive")
+
     def test_paging_and_expired_continue(self):
         for i in range(5):
             self.custom.create_cluster_custom_object("sluice.io", "v1alpha1", "sluiceidentities", {

@@ -7,8 +7,8 @@ this file for what it serves and how faithfully.
         [--bookmark-interval SECONDS] [--load FILE]...
 
 writes DIR/{ca.crt,server.crt,server.key,token,kubeconfig,server.json} once it listens
-(server.json: {"url", "control", "pid"}), and serves a plain-HTTP control endpoint on loopback:
-POST /compact, /stop, /start; GET /state. SIGUSR1 compacts, SIGUSR2 toggles stop/start.
+(server.json: {"url", "control", "pid", "host", "port"}), and serves a plain-HTTP control endpoint
+on loopback: POST /compact, /expire, /stop, /start; GET /state. SIGUSR1 compacts, SIGUSR2 toggles stop/start.
 """
 
 import argparse
@@ -158,6 +158,7 @@ class FakeAPI:
         self.token = args.token or secrets.token_hex(24)
         self.bookmark_interval = args.bookmark_interval
         self.generation = 0  # bumped by stop(): watches of an older generation end
+        self.expiry = 0  # bumped by expire(): open watches get ERROR 410 and end
         self.server = None
         self.port = args.port
         self.connections = set()
@@ -257,6 +258,13 @@ current-context: sluice-fake
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return True
+
+    def expire(self):
+        """Compacts, and ends every open watch with ERROR 410 Expired: every client must relist."""
+        with self.store.cond:
+            self.store.compact()
+            self.expiry += 1
+            self.store.cond.notify_all()
 
     def stop(self):
         """Closes the port and every open connection (watches included); the state is kept."""
@@ -639,7 +647,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         out = []
         with store.cond:
-            generation = api.generation
+            generation, expiry = api.generation, api.expiry
             send_initial = (rv in ("", "0") and initial != "false") or initial == "true"
             if send_initial:
                 at = store.rv
@@ -666,6 +674,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 while True:
                     if api.generation != generation or api.server is None:
                         return None
+                    if api.expiry != expiry:
+                        error = expired(f"too old resource version: {at} ({store.compacted})")
+                        out.append(json.dumps({"type": "ERROR", "object": error.status()}).encode() + b"\n")
+                        at = None
+                        break
                     now = time.monotonic()
                     if now >= deadline:
                         break
@@ -706,9 +719,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.end_chunks()
 
     def write_chunks(self, lines):
+        """One event per chunk, a large one split at 4 KiB as Go's buffered response writer does: a
+        client must reassemble events from the byte stream, not from chunk boundaries."""
         try:
             for line in lines:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                for start in range(0, len(line), 4096):
+                    piece = line[start:start + 4096]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.flush()
             return True
         except (OSError, ssl.SSLError):
@@ -723,7 +740,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class ControlHandler(http.server.BaseHTTPRequestHandler):
-    """Plain HTTP on loopback for tests: POST /compact, /stop, /start; GET /state."""
+    """Plain HTTP on loopback for tests: POST /compact, /expire, /stop, /start; GET /state."""
 
     def log_message(self, fmt, *args):
         pass
@@ -755,6 +772,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             api.stop()
         elif self.path == "/start":
             api.start()
+        elif self.path == "/expire":
+            api.expire()
         else:
             return self.reply({"error": "not found"}, 404)
         return self.reply(self.state())
