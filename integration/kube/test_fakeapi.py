@@ -581,6 +581,27 @@ class PythonClientTests(unittest.TestCase):
             "message": 'sluiceidentities.sluice.io "9999" not found', "reason": "NotFound",
             "details": {"name": "9999", "group": "sluice.io", "kind": "sluiceidentities"}, "code": 404})
 
+    def test_custom_resources_checked_against_the_crd_schema(self):
+        path = "/apis/sluice.io/v1alpha1/sluiceidentities"
+        body = {"apiVersion": "sluice.io/v1alpha1", "kind": "SluiceIdentity", "metadata": {"name": "400"},
+                "security-labels": {"k8s:app": 7}}
+        status, reply = self.server.http("POST", path, body)
+        self.assertEqual((status, reply["reason"]), (422, "Invalid"))
+        self.assertEqual(reply["message"], 'SluiceIdentity.sluice.io "400" is invalid: security-labels.k8s:app: '
+                                           'Invalid value: "integer": security-labels.k8s:app in body must be of '
+                                           'type string: "integer"')
+        status, reply = self.server.http("POST", path, {"apiVersion": "sluice.io/v1alpha1", "kind": "SluiceIdentity",
+                                                        "metadata": {"name": "401"}})
+        self.assertEqual((status, reply["message"]),
+                         (422, 'SluiceIdentity.sluice.io "401" is invalid: security-labels: Required value'))
+        body["security-labels"] = {"k8s:app": "x"}
+        body["spec"] = {"stray": True}
+        status, reply = self.server.http("POST", path + "?fieldValidation=Strict", body)
+        self.assertEqual((status, reply["message"]), (400, 'strict decoding error: unknown field "spec"'))
+        status, reply = self.server.http("POST", path, body)
+        self.assertEqual(status, 201)
+        self.assertNotIn("spec", reply, "an unknown field is pruned without Strict")
+
     def test_watch_label_selector_turns_leaving_into_deleted(self):
         self.make_pod("mover", labels={"role": "in"})
         rv = self.core.list_namespaced_pod("default", label_selector="role=in").metadata.resource_version

@@ -461,6 +461,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if res.namespaced and namespace is None and name is not None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         dry_run = query.get("dryRun") == "All"
+        strict = query.get("fieldValidation") == "Strict"
         method = self.command
         if name is None:
             labels = self.parse_selector(sel.parse_label_selector, query.get("labelSelector"))
@@ -471,7 +472,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.list(store, res, namespace, labels, fields, query)
             if method == "POST":
                 obj = self.require_object(self.parse_body(body))
-                return self.send_json(201, store.create(res, namespace, obj, dry_run))
+                return self.send_json(201, store.create(res, namespace, obj, dry_run, strict))
             if method == "DELETE":
                 items = store.delete_collection(res, namespace, labels, fields)
                 return self.send_json(200, {"kind": f"{res.kind}List", "apiVersion": res.group_version,
@@ -482,14 +483,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json_table(200, obj, self.table_for(res, [obj], str(obj["metadata"]["resourceVersion"])))
         if method == "PUT":
             obj = self.require_object(self.parse_body(body))
-            return self.send_json(200, store.update(res, namespace, name, obj, sub, dry_run))
+            return self.send_json(200, store.update(res, namespace, name, obj, sub, dry_run, strict=strict))
         if method == "PATCH":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
             if content_type == "application/apply-patch+yaml":
                 raise ApiError(415, "UnsupportedMediaType", "server-side apply is not implemented by the fake API "
                                                             "server: use client-side kubectl apply")
             patch_body = self.parse_body(body)
-            return self.send_json(200, store.patch(res, namespace, name, content_type, patch_body, sub, dry_run))
+            return self.send_json(200, store.patch(res, namespace, name, content_type, patch_body, sub, dry_run,
+                                                   strict))
         if method == "DELETE" and sub is None:
             options = self.parse_body(body) if body else None
             gone, return_object = store.delete(res, namespace, name, options, dry_run)

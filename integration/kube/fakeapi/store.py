@@ -15,6 +15,7 @@ import threading
 import uuid
 
 import patch as patches
+import schema as schemas
 import selection as sel
 
 
@@ -53,10 +54,11 @@ class Resource:
     """One served resource: group/version/plural with its kind and scope."""
 
     def __init__(self, group, version, plural, singular, kind, namespaced, short_names=(), status=False,
-                 builtin=False, columns=None, categories=()):
+                 builtin=False, columns=None, categories=(), schema=None):
         self.group, self.version, self.plural, self.singular = group, version, plural, singular
         self.kind, self.namespaced, self.short_names = kind, namespaced, list(short_names)
         self.status, self.builtin, self.columns, self.categories = status, builtin, columns, list(categories)
+        self.schema = schema  # a custom resource's openAPIV3Schema
 
     @property
     def group_version(self):
@@ -180,7 +182,8 @@ class Store:
                            names.get("singular") or names.get("kind", "").lower(), names.get("kind"),
                            spec.get("scope") == "Namespaced", names.get("shortNames", []),
                            status="status" in (version.get("subresources") or {}), columns=columns,
-                           categories=names.get("categories", []))
+                           categories=names.get("categories", []),
+                           schema=(version.get("schema") or {}).get("openAPIV3Schema"))
             self._register(res)
             made.append(res)
         self.crd_resources[name] = made
@@ -217,11 +220,24 @@ class Store:
 
     @staticmethod
     def _invalid(res, name, problems):
-        message = f'{res.kind} "{name}" is invalid: ' + ", ".join(problems)
+        qualified_kind = f"{res.kind}.{res.group}" if res.group else res.kind
+        message = f'{qualified_kind} "{name}" is invalid: ' + ", ".join(problems)
         details = res.details(name)
         details["kind"] = res.kind
         details["causes"] = [{"reason": "FieldValueInvalid", "message": p, "field": p.split(":")[0]} for p in problems]
         return ApiError(422, "Invalid", message, details)
+
+    def _check_schema(self, res, obj, strict):
+        """A custom resource pruned of unknown fields and checked against its schema."""
+        if res.builtin or not res.schema:
+            return obj
+        checked, problems, unknown = schemas.check_object(res.schema, obj)
+        if unknown and strict:
+            raise ApiError(400, "BadRequest", "strict decoding error: " +
+                           ", ".join(f'unknown field "{field}"' for field in unknown))
+        if problems:
+            raise self._invalid(res, obj["metadata"].get("name", ""), problems)
+        return checked
 
     # ------------------------------------------------------------ events
 
@@ -332,7 +348,7 @@ class Store:
 
     # ------------------------------------------------------------ writes
 
-    def create(self, res, namespace, obj, dry_run=False):
+    def create(self, res, namespace, obj, dry_run=False, strict=False):
         with self.cond:
             obj = copy.deepcopy(obj)
             meta = obj.setdefault("metadata", {})
@@ -368,6 +384,8 @@ class Store:
             if res.kind not in _NO_GENERATION:
                 meta["generation"] = 1
             self._defaults_on_create(res, obj)
+            obj = self._check_schema(res, obj, strict)
+            meta = obj["metadata"]
             if dry_run:
                 meta["resourceVersion"] = str(self.rv)
                 return self._served(res, obj)
@@ -444,7 +462,8 @@ class Store:
             meta["generation"] = old_meta["generation"] + 1
         return out
 
-    def update(self, res, namespace, name, obj, subresource=None, dry_run=False, _unconditional_ok=None):
+    def update(self, res, namespace, name, obj, subresource=None, dry_run=False, _unconditional_ok=None,
+               strict=False):
         with self.cond:
             key = self._key(res, namespace, name)
             current = self.objects[res.gk].get(key)
@@ -464,7 +483,7 @@ class Store:
                 raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.qualified} "{name}": the '
                                                 "object has been modified; please apply your changes to the latest "
                                                 "version and try again", res.details(name))
-            new = self._apply_update(res, current, obj, subresource)
+            new = self._check_schema(res, self._apply_update(res, current, obj, subresource), strict)
             new["apiVersion"], new["kind"] = res.group_version, res.kind
             new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             if new == current or dry_run:
@@ -476,7 +495,7 @@ class Store:
             self._record(res, "MODIFIED", new, current)
             return self._served(res, new)
 
-    def patch(self, res, namespace, name, content_type, body, subresource=None, dry_run=False):
+    def patch(self, res, namespace, name, content_type, body, subresource=None, dry_run=False, strict=False):
         with self.cond:
             current = self.get(res, namespace, name)
             try:
@@ -504,7 +523,8 @@ class Store:
             patched.setdefault("metadata", {})
             if not patched["metadata"].get("resourceVersion"):
                 patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            return self.update(res, namespace, name, patched, subresource, dry_run, _unconditional_ok=True)
+            return self.update(res, namespace, name, patched, subresource, dry_run, _unconditional_ok=True,
+                               strict=strict)
 
     def _delete_locked(self, res, key, deletion_rv):
         obj = self.objects[res.gk].pop(key)
