@@ -127,6 +127,73 @@ spec:
 """
 
 
+sys.path.insert(0, os.path.join(HERE, "fakeapi"))
+import patch as patches  # noqa: E402  (the fake's own modules, tested directly below)
+import selection  # noqa: E402
+
+
+class PatchAndSelectorTests(unittest.TestCase):
+    """The fake's patch and selector code against the semantics the real server documents."""
+
+    def test_json_merge_patch_deletes_with_null_and_replaces_lists(self):
+        target = {"a": {"b": 1, "c": 2}, "l": [1, 2]}
+        self.assertEqual(patches.merge_patch(target, {"a": {"b": None, "d": 3}, "l": [3]}),
+                         {"a": {"c": 2, "d": 3}, "l": [3]})
+        self.assertEqual(target, {"a": {"b": 1, "c": 2}, "l": [1, 2]}, "the target is not modified")
+
+    def test_json_patch_operations_and_failures(self):
+        doc = {"metadata": {"labels": {"a/b": "1"}}, "list": [1, 2]}
+        ops = [{"op": "add", "path": "/list/-", "value": 3}, {"op": "remove", "path": "/metadata/labels/a~1b"},
+               {"op": "copy", "from": "/list/0", "path": "/first"}, {"op": "move", "from": "/first", "path": "/x"},
+               {"op": "test", "path": "/x", "value": 1}, {"op": "replace", "path": "/list/1", "value": 9}]
+        self.assertEqual(patches.json_patch(doc, ops), {"metadata": {"labels": {}}, "list": [1, 9, 3], "x": 1})
+        with self.assertRaises(patches.PatchError):
+            patches.json_patch(doc, [{"op": "test", "path": "/list/0", "value": 5}])
+        with self.assertRaises(patches.PatchError):
+            patches.json_patch(doc, [{"op": "remove", "path": "/missing"}])
+
+    def test_strategic_merge_directives(self):
+        pod = {"metadata": {"finalizers": ["a", "b"]},
+               "spec": {"containers": [{"name": "x", "image": "1", "env": [{"name": "E", "value": "1"}]},
+                                       {"name": "y", "image": "1"}],
+                        "tolerations": [{"key": "t"}]}}
+        merged = patches.strategic_merge("Pod", pod, {
+            "metadata": {"finalizers": ["c"], "$deleteFromPrimitiveList/finalizers": ["a"]},
+            "spec": {"$setElementOrder/containers": [{"name": "y"}, {"name": "x"}],
+                     "containers": [{"name": "x", "env": [{"name": "F", "value": "2"}]}],
+                     "tolerations": [{"key": "u"}]}})
+        self.assertEqual(merged["metadata"]["finalizers"], ["b", "c"])
+        self.assertEqual([c["name"] for c in merged["spec"]["containers"]], ["y", "x"])
+        self.assertEqual(merged["spec"]["containers"][1]["env"], [{"name": "E", "value": "1"},
+                                                                  {"name": "F", "value": "2"}])
+        self.assertEqual(merged["spec"]["tolerations"], [{"key": "u"}], "lists without a merge key are replaced")
+        replaced = patches.strategic_merge("Pod", pod, {"spec": {"$retainKeys": ["containers"],
+                                                                 "containers": [{"$patch": "replace"},
+                                                                                {"name": "z", "image": "2"}]}})
+        self.assertEqual(replaced["spec"], {"containers": [{"name": "z", "image": "2"}]})
+
+    def test_label_selector_syntax(self):
+        labels = {"app": "web", "tier": "front", "n": "5"}
+        cases = {"app=web": True, "app==web,tier=front": True, "app!=web": False, "missing!=x": True,
+                 "tier in (front, back)": True, "tier notin (front)": False, "app": True, "!app": False,
+                 "!missing": True, "n>4": True, "n<5": False, "": True}
+        for text, expected in cases.items():
+            self.assertEqual(selection.labels_match(selection.parse_label_selector(text), labels), expected, text)
+        for bad in ("app=(", "tier in front", "n>x"):
+            with self.assertRaises(selection.SelectorError, msg=bad):
+                selection.parse_label_selector(bad)
+
+    def test_field_selectors(self):
+        pod = {"metadata": {"name": "p", "namespace": "ns"}, "spec": {"nodeName": "n1", "hostNetwork": True}}
+        match = lambda text: selection.fields_match(selection.parse_field_selector(text, "Pod"), pod)
+        self.assertTrue(match("spec.nodeName=n1,metadata.namespace==ns"))
+        self.assertFalse(match("spec.nodeName!=n1"))
+        self.assertTrue(match("spec.hostNetwork=true"))
+        self.assertTrue(match("status.podIP="), "an absent field is the empty string")
+        with self.assertRaises(selection.SelectorError):
+            selection.parse_field_selector("spec.nodeName=n1", "NetworkPolicy")
+
+
 class DeployTests(unittest.TestCase):
     """deploy/ agrees with the agent it deploys and keeps to least privilege."""
 
