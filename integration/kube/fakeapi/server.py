@@ -662,7 +662,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         out.append(encode("ADDED", obj))
                 if initial == "true":
                     out.append(bookmark(at, end=True))
-            elif rv == "" and initial == "false":
+            elif rv in ("", "0") and initial == "false":
                 at = store.rv
             else:
                 at = int(rv)
