@@ -648,6 +648,24 @@ class PythonClientTests(unittest.TestCase):
             "message": 'sluiceidentities.sluice.io "9999" not found', "reason": "NotFound",
             "details": {"name": "9999", "group": "sluice.io", "kind": "sluiceidentities"}, "code": 404})
 
+    def test_malformed_requests_get_an_answer_and_the_server_keeps_serving(self):
+        import socket
+
+        host, port = self.server.state["host"], self.server.state["port"]
+        requests = [
+            b"GARBAGE\r\n\r\n",
+            b"POST /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.server.token.encode()
+            + b"\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
+            b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+        ]
+        for request in requests:
+            with socket.create_connection((host, port), timeout=5) as raw:
+                with self.server.ssl.wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(request)
+                    answer = tls.recv(4096)
+            self.assertIn(b"400", answer.split(b"\r\n")[0] if answer.startswith(b"HTTP/") else answer, request)
+        self.assertEqual(self.server.http("GET", "/api")[0], 200)
+
     def test_custom_resources_checked_against_the_crd_schema(self):
         path = "/apis/sluice.io/v1alpha1/sluiceidentities"
         body = {"apiVersion": "sluice.io/v1alpha1", "kind": "SluiceIdentity", "metadata": {"name": "400"},
@@ -750,6 +768,14 @@ class PythonClientTests(unittest.TestCase):
                                                 "reason": "Unauthorized", "code": 401}))
         status, _ = self.server.http("GET", "/api/v1/namespaces", token="wrong")
         self.assertEqual(status, 401)
+        status, _ = self.server.http("GET", "/api/v1/namespaces", token="n\u00e4h")
+        self.assertEqual(status, 401, "a non-ASCII token is refused, not a crash")
+        status, body = self.server.http("POST", "/api/v1/namespaces", b"{not json")
+        self.assertEqual((status, body["reason"]), (400, "BadRequest"))
+        status, body = self.server.http("GET", "/api/v1/pods?labelSelector=a%20in%20b")
+        self.assertEqual((status, body["reason"]), (400, "BadRequest"))
+        status, body = self.server.http("GET", "/api/v1/pods?watch=1&resourceVersion=abc")
+        self.assertEqual((status, body["reason"]), (400, "BadRequest"))
         status, body = self.server.http("GET", "/apis")
         self.assertEqual(status, 200)
         groups = {g["name"]: g["preferredVersion"]["version"] for g in body["groups"]}

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 
 import k8sproto
@@ -340,6 +341,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(error.code, error.status(), extra=extra)
 
     def read_body(self):
+        try:
+            return self._read_body()
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "BadRequest", "malformed request body framing") from None
+
+    def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             data = b""
             while True:
@@ -398,13 +406,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path not in PUBLIC:
                 # The scheme is case-insensitive, as the real server's (the Python in-cluster loader sends "bearer").
                 scheme, _, credential = self.headers.get("Authorization", "").strip().partition(" ")
-                if scheme.lower() != "bearer" or not secrets.compare_digest(credential.strip(), api.token):
+                if scheme.lower() != "bearer" or not secrets.compare_digest(
+                        credential.strip().encode("utf-8", "replace"), api.token.encode()):
                     raise ApiError(401, "Unauthorized", "Unauthorized")
             self.route(api, path, query, body)
         except ApiError as error:
             self.send_error_status(error)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
+        except Exception as error:  # a bug or input nothing above foresaw: answer 500, keep serving
+            traceback.print_exc()
+            self.close_connection = True
+            try:
+                self.send_error_status(ApiError(500, "InternalError", f"Internal error occurred: {error!r}"))
+            except OSError:
+                pass
 
     def route(self, api, path, query, body):
         store = api.store
