@@ -809,9 +809,11 @@ class StopStartTests(unittest.TestCase):
     """The control endpoint's stop/start: the port closes (watches end), the state survives."""
 
     def test_stop_closes_watches_and_start_keeps_state(self):
-        server = FakeServer()
+        elsewhere = tempfile.mkdtemp(prefix="sluice-kubeconfig-")
+        # --kubeconfig: a copy elsewhere (the sandbox's /run/sluice/sandbox/kubeconfig) that works alone.
+        server = FakeServer("--kubeconfig", os.path.join(elsewhere, "kubeconfig"))
         try:
-            api_client = config.new_client_from_config(config_file=server.kubeconfig)
+            api_client = config.new_client_from_config(config_file=os.path.join(elsewhere, "kubeconfig"))
             core = client.CoreV1Api(api_client)
             core.create_namespace({"metadata": {"name": "kept"}})
             rv = core.list_namespace().metadata.resource_version
@@ -840,6 +842,7 @@ class StopStartTests(unittest.TestCase):
             api_client.close()
         finally:
             server.close()
+            shutil.rmtree(elsewhere, ignore_errors=True)
 
 
     def test_signals_compact_and_toggle(self):

@@ -12,6 +12,7 @@ on loopback: POST /compact, /expire, /stop, /start; GET /state. SIGUSR1 compacts
 """
 
 import argparse
+import base64
 import datetime
 import http.server
 import json
@@ -202,13 +203,16 @@ class FakeAPI:
         url = f"https://{'[' + host + ']' if ':' in host else host}:{self.port}"
         with open(os.path.join(d, "token"), "w") as f:
             f.write(self.token + "\n")
+        # The CA inline, so a copy of the kubeconfig (--kubeconfig) works wherever it is read.
+        with open(os.path.join(d, "ca.crt"), "rb") as f:
+            ca_data = base64.b64encode(f.read()).decode()
         kubeconfig = f"""apiVersion: v1
 kind: Config
 clusters:
 - name: sluice-fake
   cluster:
     server: {url}
-    certificate-authority: {os.path.abspath(os.path.join(d, "ca.crt"))}
+    certificate-authority-data: {ca_data}
 users:
 - name: sluice-fake-admin
   user:
