@@ -77,7 +77,7 @@ let package = Package(
                 dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS",
                                "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
-        .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
+        .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
