@@ -135,11 +135,6 @@ private func socket(boundTo address: UInt32) -> Int32 {
     return fd
 }
 
-private func parse(_ bytes: [UInt8]?) throws -> DNSMessage {
-    let bytes = try XCTUnwrap(bytes, "no answer")
-    return try bytes.withUnsafeBytes { try DNSParser.parse($0) }
-}
-
 /// Messages a client should never get past the screen (cilium-hardening.md 7): bytes in,
 /// answer (or silence) out, nothing forwarded, nothing recorded.
 final class DNSHostileQueryTests: XCTestCase {
