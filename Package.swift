@@ -94,7 +94,7 @@ let package = Package(
         // Shared by the test targets only: the seeded random source of randomised tests, the
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests)
         // and TestPolicy, the two-pod policy world of the proxy and agent tests.
-        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceModel"], path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceIO", "SluiceModel"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceModel", "SluiceTestSupport"]),

@@ -1,5 +1,6 @@
 import CLibbpf
 import Glibc
+import SluiceTestSupport
 import XCTest
 
 @testable import Datapath

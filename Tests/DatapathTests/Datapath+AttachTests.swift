@@ -1,6 +1,7 @@
 import CLibbpf
 import CSluice
 import Glibc
+import SluiceTestSupport
 import XCTest
 
 @testable import Datapath

@@ -1,42 +1,11 @@
 import CLibbpf
-import CSluice
-import Foundation
 import Glibc
+import SluiceTestSupport
 
 @testable import Datapath
 
-/// Runs test code in a network namespace of its own: `ip netns add` makes one (named
-/// `dptest-PID-N`, never `sluice-*`, so the sandbox's clean-up leaves it alone), a new thread
-/// enters it (network namespaces are per thread), runs `body` there and ends, and the namespace
-/// is deleted with its only device `lo`. Attach and routing tests touch nothing of the host's
-/// network this way; processes the body spawns (posix_spawn) start in that namespace too.
-enum NetnsThread {
-    struct Failed: Error { var what: String }
-
-    static func run<T>(_ body: @escaping () throws -> T) throws -> T {
-        let name = "dptest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard let ip = Datapath.ipCommandCandidates.first(where: { access($0, X_OK) == 0 }) else {
-            throw Failed(what: "no ip command")
-        }
-        let added = try Datapath.run(ip, ["netns", "add", name])
-        guard added.status == 0 else { throw Failed(what: "ip netns add \(name): \(added.output)") }
-        defer { _ = try? Datapath.run(ip, ["netns", "delete", name]) }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<T, any Error> = .failure(Failed(what: "not run"))
-        let thread = Thread {
-            let entered = CSluice_setns_net("/run/netns/" + name)
-            if entered != 0 {
-                result = .failure(Failed(what: "setns \(name): \(-entered)"))
-            } else {
-                result = Result { try body() }
-            }
-            done.signal()
-        }
-        thread.start()
-        done.wait()
-        return try result.get()
-    }
-
+/// What the attach tests read back inside a `NetnsThread` (SluiceTestSupport).
+extension NetnsThread {
     /// The inode of the calling thread's network namespace.
     static func inode() -> UInt32 {
         var status = stat()

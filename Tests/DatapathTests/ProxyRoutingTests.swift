@@ -1,4 +1,5 @@
 import Glibc
+import SluiceTestSupport
 import XCTest
 
 @testable import Datapath
