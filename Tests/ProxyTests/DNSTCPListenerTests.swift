@@ -18,23 +18,7 @@ final class DNSTCPListenerTests: XCTestCase {
         return DNSTest.port(of: fd)
     }
 
-    /// A blocking TCP client connected to 127.0.0.1:`port` with a 3 s receive timeout.
-    private func connectClient(_ port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var tv = timeval(tv_sec: 3, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = DNSTest.loopback
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        XCTAssertEqual(r, 0, "connect: \(errno)")
-        return fd
-    }
+    private func connectClient(_ port: UInt16) throws -> Int32 { try DNSTest.connectTCP(port: port) }
 
     private func send(_ fd: Int32, _ query: [UInt8]) throws {
         let framed = try XCTUnwrap(DNSTCPFramer.frame(query))

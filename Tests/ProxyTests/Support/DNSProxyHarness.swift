@@ -28,7 +28,7 @@ final class DNSProxyHarness: ManualLoopDriver {
     ]
 
     let upstream = DNSFakeUpstream()
-    let sink = DNSTestFlowSink()
+    let sink = CollectingSink()
     let clock = ManualClock()
     let loop: EventLoop
     let worker: DNSWorker
@@ -77,7 +77,7 @@ final class DNSProxyHarness: ManualLoopDriver {
             destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
         loop = try EventLoop(clock: clock)
         let ctx = WorkerContext(
-            loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steered ? steer : nil),
+            loop: loop, config: ProxyConfig(workers: 1), steering: FixedSteering(steered ? steer : nil),
             flows: sink, snapshot: snapshot)
         var config = config
         config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: tcpUpstreamPort ?? upstream.port)
@@ -122,22 +122,38 @@ func parse(_ bytes: [UInt8]?) throws -> DNSMessage {
 }
 
 extension DNSTest {
-    /// Connects to the proxy's TCP listener, sends `queries` pipelined, reads `count` answers.
-    static func exchangeTCP(port: UInt16, _ queries: [[UInt8]], count: Int) -> [DNSMessage] {
+    /// A blocking TCP client connected to 127.0.0.1:`port` with a 3 s receive timeout and, when
+    /// given, a receive buffer of `receiveBuffer` bytes. Throws the errno of a failed connect.
+    static func connectTCP(port: UInt16, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        if var size = receiveBuffer {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var tv = timeval(tv_sec: 3, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = DNSTest.loopback
+        addr.sin_addr.s_addr = loopback
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard r == 0 else { return [] }
+        guard r == 0 else {
+            let e = errno
+            close(fd)
+            throw ConnectFailed(errno: e)
+        }
+        return fd
+    }
+
+    struct ConnectFailed: Error { var errno: Int32 }
+
+    /// Connects to the proxy's TCP listener, sends `queries` pipelined, reads `count` answers.
+    static func exchangeTCP(port: UInt16, _ queries: [[UInt8]], count: Int) -> [DNSMessage] {
+        guard let fd = try? connectTCP(port: port) else { return [] }
+        defer { close(fd) }
         let all = queries.compactMap { DNSTCPFramer.frame($0) }.flatMap { $0 }
         _ = all.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
         var framer = DNSTCPFramer()
