@@ -77,7 +77,7 @@ let package = Package(
                 dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS",
                                "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
-        .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
+        .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
@@ -94,7 +94,7 @@ let package = Package(
         // Shared by the test targets only: the seeded random source of randomised tests, the
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests)
         // and TestPolicy, the two-pod policy world of the proxy and agent tests.
-        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceModel"], path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceIO", "SluiceModel"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceModel", "SluiceTestSupport"]),
@@ -113,6 +113,9 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
+        // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift).
+        .testTarget(name: "sluiceTests", dependencies: ["Flows", "SluiceTestSupport"]),
+        .testTarget(name: "sluice-agentTests", dependencies: ["SluiceTestSupport"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),
     ],

@@ -227,3 +227,49 @@ expect_unseen() {
   [ "$n" -ge 1 ] || fail "$what: control [$control] is not in $log: the log records nothing to check against"
   expect_eq "$what (lines matching [$pattern] in $(basename "$log"))" 0 "$(grep_count -- "$pattern" "$log")"
 }
+
+# frontend_backend_topology FILE [SERVERS]: writes the two-pod topology of the HTTP/2 and HTTP/1
+# edge scenarios to FILE: frontend/frontend and backend/backend (namespaces labelled name=...),
+# the backend pod running SERVERS (a YAML flow list such as ["h2c:8080"]) when given.
+frontend_backend_topology() {
+  cat >"$1" <<YAML
+namespaces:
+  - name: frontend
+    labels: {name: frontend}
+  - name: backend
+    labels: {name: backend}
+pods:
+  - name: frontend
+    namespace: frontend
+    labels: {app: frontend}
+  - name: backend
+    namespace: backend
+    labels: {app: backend}
+YAML
+  if [ -n "${2:-}" ]; then echo "    servers: $2" >>"$1"; fi
+}
+
+# backend_ingress_cnp FILE NAME: writes to FILE a CNP NAME on app=backend (namespace backend)
+# letting the frontend namespace in on the toPorts entries read from stdin (YAML `- ports:` items
+# indented by four spaces).
+backend_ingress_cnp() {
+  {
+    cat <<YAML
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: $2
+  namespace: backend
+spec:
+  endpointSelector:
+    matchLabels:
+      app: backend
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        k8s:io.kubernetes.pod.namespace: frontend
+    toPorts:
+YAML
+    cat
+  } >"$1"
+}

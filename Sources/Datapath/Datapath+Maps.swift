@@ -123,10 +123,12 @@ extension Datapath {
             "sluice_proxy_socks[\(index)]")
     }
 
-    /// Empties slot `index` of the sockmap (steered traffic of that kind then fails closed).
+    /// Empties slot `index` of the sockmap (steered traffic of that kind then fails closed). An
+    /// empty slot (its socket closed already) is not an error: a sockmap answers its delete with
+    /// EINVAL, not ENOENT.
     public func unregisterProxySocket(_ index: Int) throws {
         var key = UInt32(truncatingIfNeeded: index)
-        try deleteTolerant(proxySocksFD, &key, "sluice_proxy_socks[\(index)]")
+        try deleteTolerant(proxySocksFD, &key, "sluice_proxy_socks[\(index)]", absent: EINVAL)
     }
 
     /// What tc recorded for a steered connection or datagram flow, or nil. The proxy calls it
@@ -138,11 +140,14 @@ extension Datapath {
         return value
     }
 
-    private func deleteTolerant(_ fd: Int32, _ key: UnsafeMutableRawPointer, _ map: String) throws {
+    /// Deletes `key`; the errno the map answers for a missing key (`absent`) is not an error.
+    private func deleteTolerant(
+        _ fd: Int32, _ key: UnsafeMutableRawPointer, _ map: String, absent: Int32 = ENOENT
+    ) throws {
         let status = bpf_map_delete_elem(fd, key)
         guard status < 0 else { return }
         let error = status == -1 ? Glibc.errno : -status
-        if error == ENOENT { return }
+        if error == absent { return }
         throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: map)
     }
 }

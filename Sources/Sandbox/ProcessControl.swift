@@ -1,4 +1,5 @@
 import Foundation
+import SluiceIO
 import SluiceModel
 
 /// Stops the background processes the sandbox recorded, and only those: a PID is signalled only
@@ -48,8 +49,8 @@ enum ProcessControl {
             }
         }
         signal(SIGTERM)
-        let deadline = Date().addingTimeInterval(gracePeriod)
-        while Date() < deadline, targets.contains(where: { isRunning($0.pid) }) {
+        let deadlineNs = SystemClock.monotonicNs() + UInt64(gracePeriod * 1e9)
+        while SystemClock.monotonicNs() < deadlineNs, targets.contains(where: { isRunning($0.pid) }) {
             Thread.sleep(forTimeInterval: pollInterval)
         }
         // A group whose leader has gone may still hold children (gunicorn workers): kill those too.

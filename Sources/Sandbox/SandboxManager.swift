@@ -1,5 +1,6 @@
 import Foundation
 import SluiceAPI
+import SluiceIO
 
 /// Builds, records and removes the sandbox: a node network namespace, one namespace per pod
 /// joined to it by a veth, a DNS pod (dnsmasq) and the pods' servers.
@@ -99,11 +100,11 @@ public final class SandboxManager {
                 pending.append((server, SandboxNames.worldNetns, host.addresses.first?.description ?? ""))
             }
         }
-        let deadline = Date().addingTimeInterval(ServerLauncher.readyTimeout)
+        let deadlineNs = SystemClock.monotonicNs() + UInt64(ServerLauncher.readyTimeout * 1e9)
         for item in pending {
             try ServerLauncher.waitUntilAccepting(
                 item.server, netns: item.netns, address: item.address,
-                deadline: deadline)
+                deadlineNs: deadlineNs)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceAPI
+import SluiceIO
 
 /// Starts the sandbox's servers inside network namespaces and waits until they accept
 /// connections. Knows each server kind's command line.
@@ -85,7 +86,7 @@ struct ServerLauncher {
     ///   deadline passes.
     static func waitUntilAccepting(
         _ server: SandboxState.ServerProcess, netns: String, address: String,
-        deadline: Date
+        deadlineNs: UInt64
     ) throws(SandboxError) {
         let probe = ["ip", "netns", "exec", netns, "bash", "-c", "exec 3<>/dev/tcp/\(address)/\(server.port)"]
         while true {
@@ -93,7 +94,7 @@ struct ServerLauncher {
                 throw notReady(server, reason: "exited before accepting connections")
             }
             if (try? CommandRunner.run(probe)) != nil { return }
-            if Date() >= deadline {
+            if SystemClock.monotonicNs() >= deadlineNs {
                 throw notReady(
                     server,
                     reason: "did not accept connections on \(address) within "

@@ -118,6 +118,19 @@ final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
         }
     }
 
+    /// `value` as `type` when that is a JSON scalar type (Bool, String, Double, Float or a
+    /// fixed-width integer), else nil: the one place the containers read scalars.
+    func scalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, key: (any CodingKey)?) throws -> T? {
+        if type == Bool.self { return try bool(value, key: key) as? T }
+        if type == String.self { return try string(value, key: key) as? T }
+        if type == Double.self { return try float(Double.self, value, key: key) as? T }
+        if type == Float.self { return try float(Float.self, value, key: key) as? T }
+        if let integerType = type as? any FixedWidthInteger.Type {
+            return try integer(integerType, value, key: key) as? T
+        }
+        return nil
+    }
+
     // MARK: SingleValueDecodingContainer
 
     func decodeNil() -> Bool {
@@ -125,25 +138,15 @@ final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
         return false
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try bool(value, key: nil) }
-    func decode(_ type: String.Type) throws -> String { try string(value, key: nil) }
-    func decode(_ type: Double.Type) throws -> Double { try float(type, value, key: nil) }
-    func decode(_ type: Float.Type) throws -> Float { try float(type, value, key: nil) }
-    func decode(_ type: Int.Type) throws -> Int { try integer(type, value, key: nil) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try integer(type, value, key: nil) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try integer(type, value, key: nil) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try integer(type, value, key: nil) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try integer(type, value, key: nil) }
+    // The Bool, String, floating-point and integer requirements are all met by this generic
+    // decode: JSON scalars go through `scalar`, anything else through its own init(from:).
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try scalar(type, value, key: nil) ?? T(from: self) }
+    // Int128 and UInt128 have default requirements (that throw) in the standard library, which
+    // win over the generic one: they are written out.
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     func decode(_ type: Int128.Type) throws -> Int128 { try integer(type, value, key: nil) }
-    func decode(_ type: UInt.Type) throws -> UInt { try integer(type, value, key: nil) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try integer(type, value, key: nil) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try integer(type, value, key: nil) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try integer(type, value, key: nil) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type, value, key: nil) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     func decode(_ type: UInt128.Type) throws -> UInt128 { try integer(type, value, key: nil) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
 }
 
 /// The integer an integer literal (`-?[0-9]+`) denotes, or nil if it is not one or does not fit.
@@ -221,38 +224,15 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return false
     }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(require(key), key: key) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.string(require(key), key: key) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-        try decoder.float(type, require(key), key: key)
+    /// Every decode requirement (scalars included) is met by this generic one.
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let value = try require(key)
+        return try decoder.scalar(type, value, key: key) ?? decoder.child(type, value, key: key)
     }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decoder.float(type, require(key), key: key) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
-        try decoder.integer(type, require(key), key: key)
-    }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
-        try decoder.integer(type, require(key), key: key)
-    }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
-        try decoder.integer(type, require(key), key: key)
-    }
+    // Int128 and UInt128 have default requirements (that throw) in the standard library, which
+    // win over the generic one: they are written out.
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 {
-        try decoder.integer(type, require(key), key: key)
-    }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(type, require(key), key: key) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
-        try decoder.integer(type, require(key), key: key)
-    }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        try decoder.integer(type, require(key), key: key)
-    }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        try decoder.integer(type, require(key), key: key)
-    }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
         try decoder.integer(type, require(key), key: key)
     }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
@@ -260,14 +240,10 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try decoder.integer(type, require(key), key: key)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decoder.child(type, require(key), key: key)
-    }
-
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let value = lookup(key) else { return nil }
         if case .null = value { return nil }
-        return try decoder.child(type, value, key: key)
+        return try decoder.scalar(type, value, key: key) ?? decoder.child(type, value, key: key)
     }
 
     func nestedContainer<NestedKey: CodingKey>(
@@ -335,29 +311,17 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
         return true
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(type) { try $0.bool($1, key: $2) } }
-    mutating func decode(_ type: String.Type) throws -> String { try next(type) { try $0.string($1, key: $2) } }
-    mutating func decode(_ type: Double.Type) throws -> Double { try next(type) { try $0.float(type, $1, key: $2) } }
-    mutating func decode(_ type: Float.Type) throws -> Float { try next(type) { try $0.float(type, $1, key: $2) } }
-    mutating func decode(_ type: Int.Type) throws -> Int { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(type) { try $0.integer(type, $1, key: $2) } }
+    /// Every decode requirement (scalars included) is met by this generic one.
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try next(type) { try $0.scalar(type, $1, key: $2) ?? $0.child(type, $1, key: $2) }
+    }
+    // Int128 and UInt128 have default requirements (that throw) in the standard library, which
+    // win over the generic one: they are written out.
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     mutating func decode(_ type: Int128.Type) throws -> Int128 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(type) { try $0.integer(type, $1, key: $2) } }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(type) { try $0.integer(type, $1, key: $2) } }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     mutating func decode(_ type: UInt128.Type) throws -> UInt128 {
         try next(type) { try $0.integer(type, $1, key: $2) }
-    }
-
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try next(type) { try $0.child(type, $1, key: $2) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type)

@@ -104,6 +104,21 @@ final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer {
         return child.root ?? .object(ObjectNode())
     }
 
+    /// `value` encoded: a JSON scalar (Bool, String, Double, Float, a fixed-width integer) by
+    /// itself, anything else by a child encoder at `key`. The one place the containers write
+    /// scalars.
+    func encoded<T: Encodable>(_ value: T, key: (any CodingKey)?) throws -> EncodedNode {
+        // The type is compared first: no dynamic cast for the (many) values that are no scalar.
+        if T.self == Bool.self, let bool = value as? Bool { return .value(.bool(bool)) }
+        if T.self == String.self, let string = value as? String { return .value(.string(string)) }
+        if T.self == Double.self, let double = value as? Double { return try number(double, key: key) }
+        if T.self == Float.self, let float = value as? Float { return try number(float, key: key) }
+        if T.self is any FixedWidthInteger.Type, let integer = value as? any FixedWidthInteger {
+            return .value(.number(String(describing: integer)))
+        }
+        return try encodeChild(value, key: key)
+    }
+
     /// A child encoder whose root is already `node`, for nested containers.
     func child(key: any CodingKey, root node: EncodedNode) -> JSONEncoderImpl {
         let child = JSONEncoderImpl(parent: self, key: key)
@@ -133,25 +148,15 @@ final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer {
     // MARK: SingleValueEncodingContainer
 
     func encodeNil() throws { root = .value(.null) }
-    func encode(_ value: Bool) throws { root = .value(.bool(value)) }
-    func encode(_ value: String) throws { root = .value(.string(value)) }
-    func encode(_ value: Double) throws { root = try number(value, key: nil) }
-    func encode(_ value: Float) throws { root = try number(value, key: nil) }
-    func encode(_ value: Int) throws { root = .value(.number(String(value))) }
-    func encode(_ value: Int8) throws { root = .value(.number(String(value))) }
-    func encode(_ value: Int16) throws { root = .value(.number(String(value))) }
-    func encode(_ value: Int32) throws { root = .value(.number(String(value))) }
-    func encode(_ value: Int64) throws { root = .value(.number(String(value))) }
+    // The Bool, String, floating-point and integer requirements are all met by this generic
+    // encode (`encoded` writes scalars itself).
+    func encode<T: Encodable>(_ value: T) throws { root = try encoded(value, key: nil) }
+    // Int128 and UInt128 have default requirements (that throw) in the standard library, which
+    // win over the generic one: they are written out.
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     func encode(_ value: Int128) throws { root = .value(.number(String(value))) }
-    func encode(_ value: UInt) throws { root = .value(.number(String(value))) }
-    func encode(_ value: UInt8) throws { root = .value(.number(String(value))) }
-    func encode(_ value: UInt16) throws { root = .value(.number(String(value))) }
-    func encode(_ value: UInt32) throws { root = .value(.number(String(value))) }
-    func encode(_ value: UInt64) throws { root = .value(.number(String(value))) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     func encode(_ value: UInt128) throws { root = .value(.number(String(value))) }
-    func encode<T: Encodable>(_ value: T) throws { root = try encodeChild(value, key: nil) }
 }
 
 struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
@@ -163,32 +168,16 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     private func set(_ key: Key, _ value: JSONValue) { object.set(key.stringValue, .value(value)) }
 
     mutating func encodeNil(forKey key: Key) throws { set(key, .null) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { set(key, .bool(value)) }
-    mutating func encode(_ value: String, forKey key: Key) throws { set(key, .string(value)) }
-    mutating func encode(_ value: Double, forKey key: Key) throws {
-        object.set(key.stringValue, try encoder.number(value, key: key))
+    /// Every encode requirement (scalars included) is met by this generic one.
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        object.set(key.stringValue, try encoder.encoded(value, key: key))
     }
-    mutating func encode(_ value: Float, forKey key: Key) throws {
-        object.set(key.stringValue, try encoder.number(value, key: key))
-    }
-    mutating func encode(_ value: Int, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { set(key, .number(String(value))) }
+    // Int128 and UInt128 have default requirements (that throw) in the standard library, which
+    // win over the generic one: they are written out.
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     mutating func encode(_ value: Int128, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, .number(String(value))) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, .number(String(value))) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     mutating func encode(_ value: UInt128, forKey key: Key) throws { set(key, .number(String(value))) }
-
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        object.set(key.stringValue, try encoder.encodeChild(value, key: key))
-    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type,
@@ -235,32 +224,16 @@ struct UnkeyedEncoder: UnkeyedEncodingContainer {
     private func append(_ value: JSONValue) { array.items.append(.value(value)) }
 
     mutating func encodeNil() throws { append(.null) }
-    mutating func encode(_ value: Bool) throws { append(.bool(value)) }
-    mutating func encode(_ value: String) throws { append(.string(value)) }
-    mutating func encode(_ value: Double) throws {
-        array.items.append(try encoder.number(value, key: IndexKey(count)))
+    /// Every encode requirement (scalars included) is met by this generic one.
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        array.items.append(try encoder.encoded(value, key: IndexKey(count)))
     }
-    mutating func encode(_ value: Float) throws {
-        array.items.append(try encoder.number(value, key: IndexKey(count)))
-    }
-    mutating func encode(_ value: Int) throws { append(.number(String(value))) }
-    mutating func encode(_ value: Int8) throws { append(.number(String(value))) }
-    mutating func encode(_ value: Int16) throws { append(.number(String(value))) }
-    mutating func encode(_ value: Int32) throws { append(.number(String(value))) }
-    mutating func encode(_ value: Int64) throws { append(.number(String(value))) }
+    // Int128 and UInt128 have default requirements (that throw) in the standard library, which
+    // win over the generic one: they are written out.
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     mutating func encode(_ value: Int128) throws { append(.number(String(value))) }
-    mutating func encode(_ value: UInt) throws { append(.number(String(value))) }
-    mutating func encode(_ value: UInt8) throws { append(.number(String(value))) }
-    mutating func encode(_ value: UInt16) throws { append(.number(String(value))) }
-    mutating func encode(_ value: UInt32) throws { append(.number(String(value))) }
-    mutating func encode(_ value: UInt64) throws { append(.number(String(value))) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     mutating func encode(_ value: UInt128) throws { append(.number(String(value))) }
-
-    mutating func encode<T: Encodable>(_ value: T) throws {
-        array.items.append(try encoder.encodeChild(value, key: IndexKey(count)))
-    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
         -> KeyedEncodingContainer<NestedKey>

@@ -3,6 +3,7 @@ import Datapath
 import Foundation
 import Sandbox
 import SluiceAPI
+import SluiceIO
 
 struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -202,8 +203,8 @@ enum SandboxLifecycle {
     /// Waits until the agent answers on its control socket (it has attached the datapath and
     /// started the proxy by then); fails with its log if it exits or does not answer in 30 s.
     private static func waitForAgent(pid: Int32) throws {
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        let deadlineNs = SystemClock.monotonicNs() + 30_000_000_000
+        while SystemClock.monotonicNs() < deadlineNs {
             if kill(pid, 0) != 0 {
                 throw ValidationError("the agent exited during start-up:\n" + logTail())
             }

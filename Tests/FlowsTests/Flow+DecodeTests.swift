@@ -22,29 +22,33 @@ final class FlowDecodeTests: XCTestCase {
         Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: F.offsetNs)
     }
 
-    /// A client -> server IPv4 record; the endpoint IDs are left 0 so the addresses name them.
-    private func ipv4Record() -> sluice_flow {
+    /// The event bytes of a record: verdict, flow type, event type and sub-type, direction.
+    private struct Event {
+        var verdict: UInt8 = 0, flowType: UInt8 = 0, eventType: UInt8 = 0, direction: UInt8 = 0
+        var tracePoint: UInt8 = 0, dropReason: UInt8 = 0, isReply: UInt8 = 0, tcpFlags: UInt8 = 0
+        var l7Type: UInt8 = 0, l7Proto: UInt8 = 0
+    }
+
+    /// A client -> server IPv4 TCP record with `event`; the endpoint IDs are left 0 so the
+    /// addresses name them.
+    private func ipv4Record(_ event: Event = Event(), proto: UInt8 = 6) -> sluice_flow {
         var rec = sluice_flow()
         rec.time_ns = F.mono(millis: 250)
         rec.ip_version = 4
         set(&rec.src_ip, [10, 0, 1, 23])
         set(&rec.dst_ip, [10, 0, 2, 45])
-        rec.src_port = 40_000
-        rec.dst_port = 80
-        rec.l4_proto = 6
-        rec.dst_identity = 999
+        (rec.src_port, rec.dst_port, rec.l4_proto, rec.dst_identity) = (40_000, 80, proto, 999)
+        (rec.verdict, rec.flow_type, rec.event_type, rec.direction) =
+            (event.verdict, event.flowType, event.eventType, event.direction)
+        (rec.trace_point, rec.drop_reason, rec.is_reply, rec.tcp_flags) =
+            (event.tracePoint, event.dropReason, event.isReply, event.tcpFlags)
+        (rec.l7_type, rec.l7_proto) = (event.l7Type, event.l7Proto)
         return rec
     }
 
     func testTraceRecordOfTwoLocalEndpointsNamedByAddress() {
-        var rec = ipv4Record()
-        rec.tcp_flags = 0x12
-        rec.verdict = 1
-        rec.flow_type = 1
-        rec.event_type = 4
-        rec.trace_point = 3
-        rec.direction = 1
-        rec.is_reply = 2
+        let rec = ipv4Record(
+            Event(verdict: 1, flowType: 1, eventType: 4, direction: 1, tracePoint: 3, isReply: 2, tcpFlags: 0x12))
         let flow = decode(rec)
         XCTAssertEqual(flow.time, Flow.Timestamp(seconds: F.baseSeconds, nanos: 250_000_000))
         XCTAssertEqual(flow.nodeName, "kind-worker")
@@ -68,13 +72,9 @@ final class FlowDecodeTests: XCTestCase {
 
     func testUnknownBytesDecodeToUnknownAndRemotePeersTakeTheirIdentityLabels() {
         var rec = sluice_flow()
-        rec.verdict = 200
-        rec.flow_type = 9
-        rec.ip_version = 5
-        rec.l4_proto = 1
-        rec.is_reply = 7
-        rec.src_endpoint = 4242
-        rec.src_identity = 2
+        (rec.verdict, rec.flow_type, rec.is_reply) = (200, 9, 7)
+        (rec.ip_version, rec.l4_proto) = (5, 1)
+        (rec.src_endpoint, rec.src_identity) = (4242, 2)
         let flow = decode(rec)
         XCTAssertEqual(flow.verdict, .unknown)
         XCTAssertEqual(flow.type, .unknown)
@@ -99,14 +99,8 @@ final class FlowDecodeTests: XCTestCase {
     }
 
     func testHTTPRequestClampsLengthsDropsFlagsAndNamesItsPolicy() {
-        var rec = ipv4Record()
-        rec.tcp_flags = 0x02
-        rec.verdict = 1
-        rec.flow_type = 2
-        rec.event_type = 129
-        rec.direction = 2
-        rec.l7_type = 1
-        rec.l7_proto = 2
+        var rec = ipv4Record(
+            Event(verdict: 1, flowType: 2, eventType: 129, direction: 2, tcpFlags: 0x02, l7Type: 1, l7Proto: 2))
         set(&rec.l7.http.method, Array("GET".utf8))
         rec.l7.http.method_len = 3
         set(&rec.l7.http.url, [UInt8](repeating: UInt8(ascii: "a"), count: 384))
@@ -136,21 +130,11 @@ final class FlowDecodeTests: XCTestCase {
     }
 
     func testDNSResponseWithMixedAnswersClampedToTheArray() {
-        var rec = ipv4Record()
-        rec.l4_proto = 17
-        rec.flow_type = 2
-        rec.l7_type = 2
-        rec.l7_proto = 4
-        rec.l7.dns.qtype = 28
+        var rec = ipv4Record(Event(flowType: 2, l7Type: 2, l7Proto: 4), proto: 17)
         set(&rec.l7.dns.query, Array("example.com.".utf8))
-        rec.l7.dns.query_len = 12
-        rec.l7.dns.rcode = 3
-        rec.l7.dns.ttl = 30
-        rec.l7.dns.n_ips = 250
-        rec.l7.dns.ip_versions = 0b10
-        rec.l7.dns.rrtypes_mask = 0b101
-        rec.l7.dns.error_side = 2
-        rec.l7.dns.error_errno = 111
+        (rec.l7.dns.qtype, rec.l7.dns.query_len, rec.l7.dns.rcode, rec.l7.dns.ttl) = (28, 12, 3, 30)
+        (rec.l7.dns.n_ips, rec.l7.dns.ip_versions, rec.l7.dns.rrtypes_mask) = (250, 0b10, 0b101)
+        (rec.l7.dns.error_side, rec.l7.dns.error_errno) = (2, 111)
         withUnsafeMutableBytes(of: &rec.l7.dns.ips) { ips in
             for slot in 0..<8 { ips[slot * 16] = 192 }
             ips.storeBytes(of: 0x0100_0000, toByteOffset: 0, as: UInt32.self)
@@ -176,12 +160,7 @@ final class FlowDecodeTests: XCTestCase {
     }
 
     func testExplicitDenyDropNamesTheDenyingPolicy() {
-        var rec = ipv4Record()
-        rec.verdict = 2
-        rec.flow_type = 1
-        rec.event_type = 1
-        rec.drop_reason = 181
-        rec.direction = 1
+        var rec = ipv4Record(Event(verdict: 2, flowType: 1, eventType: 1, direction: 1, dropReason: 181))
         rec.policy_ref = Self.policyRef
         let flow = decode(rec)
         XCTAssertEqual(flow.eventType, Flow.EventType(type: 1, subType: 181))

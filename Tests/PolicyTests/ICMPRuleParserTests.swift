@@ -6,34 +6,12 @@ import XCTest
 /// `icmps` entries as ICMPRuleParser checks them, every message as Cilium words it
 /// (pkg/policy/api/icmp.go), through a whole policy load.
 final class ICMPRuleParserTests: XCTestCase {
-    private func compile(_ text: String) throws -> PolicySnapshot {
-        let repository = PolicyRepository()
-        try repository.apply(yamlText: text, fileName: "policy.yaml")
-        var allocator = IdentityAllocator()
-        return repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
-    }
-
-    /// A CNP on the backend pod with one ingress rule `rule` (YAML lines indented for `- `).
+    /// A CNP on the backend pod with one rule `rule` (YAML lines indented for `- `).
     private func cnp(_ rule: String, section: String = "ingress") -> String {
-        """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: p, namespace: backend}
-        spec:
-          endpointSelector: {matchLabels: {app: backend}}
-          \(section):
-        \(rule)
-        """
+        Fixtures.backendCNP(rule, section: section)
     }
 
-    private func error(_ yaml: String) -> String? {
-        do {
-            _ = try compile(yaml)
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
+    private func error(_ yaml: String) -> String? { Fixtures.compileError(yaml) }
 
     func testWrongFamily() {
         XCTAssertEqual(

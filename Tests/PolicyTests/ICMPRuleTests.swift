@@ -10,34 +10,14 @@ final class ICMPRuleTests: XCTestCase {
     private let frontend: UInt32 = 256
     private let backendID: UInt32 = 2
 
-    private func compile(_ text: String) throws -> PolicySnapshot {
-        let repository = PolicyRepository()
-        try repository.apply(yamlText: text, fileName: "policy.yaml")
-        var allocator = IdentityAllocator()
-        return repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
-    }
+    private func compile(_ text: String) throws -> PolicySnapshot { try Fixtures.compile(file: text) }
 
-    /// A CNP on the backend pod with one ingress rule `rule` (YAML lines indented for `- `).
+    /// A CNP on the backend pod with one rule `rule` (YAML lines indented for `- `).
     private func cnp(_ rule: String, section: String = "ingress") -> String {
-        """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: p, namespace: backend}
-        spec:
-          endpointSelector: {matchLabels: {app: backend}}
-          \(section):
-        \(rule)
-        """
+        Fixtures.backendCNP(rule, section: section)
     }
 
-    private func error(_ yaml: String) -> String? {
-        do {
-            _ = try compile(yaml)
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
+    private func error(_ yaml: String) -> String? { Fixtures.compileError(yaml) }
 
     /// The backend's ingress entries, as `PolicyMapKey` descriptions with their actions.
     private func ingress(_ snapshot: PolicySnapshot) -> [String] {

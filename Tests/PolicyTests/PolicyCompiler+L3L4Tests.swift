@@ -23,14 +23,11 @@ final class PolicyCompilerL3L4Tests: XCTestCase {
 
     func testDatapathPeersAreCIDRIdentitiesNotWorld() throws {
         let compiler = try PolicyCompilerTests.compiler(
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: p, namespace: backend}
-            spec:
-              endpointSelector: {}
-              egress: [{toCIDR: [10.0.0.0/8, 192.0.2.0/24]}]
-            """)
+            Fixtures.cnp(
+                selector: "{}",
+                spec: """
+                    egress: [{toCIDR: [10.0.0.0/8, 192.0.2.0/24]}]
+                    """))
         let scope = CIDRIdentityTable.localScope
         let tenNet = PeerSelection(cidrs: [CIDRRule(cidr: "10.0.0.0/8", except: [])])
         XCTAssertEqual(compiler.datapathPeers(tenNet), .some([scope + 1]))
@@ -48,28 +45,22 @@ final class PolicyCompilerL3L4Tests: XCTestCase {
 
     func testEntriesDenyBeatsAllowAndL7PortsRedirect() throws {
         let policy = try l3l4(
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: p, namespace: backend}
-            spec:
-              endpointSelector: {matchLabels: {app: backend}}
-              ingress:
-              - fromEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': frontend}}]
-                toPorts:
-                - ports: [{port: "80", protocol: TCP}]
-                  rules: {http: [{}]}
-                - ports: [{port: "7000", endPort: 7001, protocol: UDP}]
-            ---
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: d, namespace: backend}
-            spec:
-              endpointSelector: {matchLabels: {app: backend}}
-              ingressDeny:
-              - fromEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': frontend}}]
-                toPorts: [{ports: [{port: "7001", protocol: UDP}]}]
-            """, allowLocalhost: .policy)
+            Fixtures.cnp(
+                spec: """
+                    ingress:
+                    - fromEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': frontend}}]
+                      toPorts:
+                      - ports: [{port: "80", protocol: TCP}]
+                        rules: {http: [{}]}
+                      - ports: [{port: "7000", endPort: 7001, protocol: UDP}]
+                    """) + "\n---\n"
+                + Fixtures.cnp(
+                    "d",
+                    spec: """
+                        ingressDeny:
+                        - fromEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': frontend}}]
+                          toPorts: [{ports: [{port: "7001", protocol: UDP}]}]
+                        """), allowLocalhost: .policy)
         XCTAssertEqual(
             policy.entries,
             [
@@ -82,14 +73,10 @@ final class PolicyCompilerL3L4Tests: XCTestCase {
 
     func testAllowLocalhostAndL3OnlyEntries() throws {
         let policy = try l3l4(
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: p, namespace: backend}
-            spec:
-              endpointSelector: {matchLabels: {app: backend}}
-              ingress: [{fromEntities: [all]}]
-            """)
+            Fixtures.cnp(
+                spec: """
+                    ingress: [{fromEntities: [all]}]
+                    """))
         let protocols = L4Protocol.everyIPProtocol
         var expected: [PolicyMapKey: PolicyMapAction] = [:]
         for proto in protocols {
@@ -102,19 +89,15 @@ final class PolicyCompilerL3L4Tests: XCTestCase {
 
     func testToFQDNsRulesKeepTheirPortsAndRedirects() throws {
         let policy = try l3l4(
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: p, namespace: backend}
-            spec:
-              endpointSelector: {matchLabels: {app: backend}}
-              egress:
-              - toFQDNs: [{matchName: api.example.com}]
-                toPorts:
-                - ports: [{port: "443", protocol: TCP}]
-                - ports: [{port: "80", protocol: TCP}]
-                  rules: {http: [{}]}
-            """)
+            Fixtures.cnp(
+                spec: """
+                    egress:
+                    - toFQDNs: [{matchName: api.example.com}]
+                      toPorts:
+                      - ports: [{port: "443", protocol: TCP}]
+                      - ports: [{port: "80", protocol: TCP}]
+                        rules: {http: [{}]}
+                    """))
         XCTAssertEqual(policy.fqdnRules.count, 2)
         XCTAssertEqual(policy.fqdnRules.map(\.endpointID), [2, 2])
         XCTAssertEqual(

@@ -45,22 +45,18 @@ final class PolicyCompilerTests: XCTestCase {
 
     func testL7PortsPerEndpointWithNamedPorts() throws {
         let snapshot = try snapshot(
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: p, namespace: backend}
-            spec:
-              endpointSelector: {matchLabels: {app: backend}}
-              ingress:
-              - toPorts:
-                - ports: [{port: web, protocol: TCP}]
-                  rules: {http: [{method: GET}]}
-              egress:
-              - toEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': frontend}}]
-                toPorts:
-                - ports: [{port: web, protocol: TCP}, {port: "53", protocol: ANY}]
-                  rules: {dns: [{matchName: example.com}]}
-            """)
+            Fixtures.cnp(
+                spec: """
+                    ingress:
+                    - toPorts:
+                      - ports: [{port: web, protocol: TCP}]
+                        rules: {http: [{method: GET}]}
+                    egress:
+                    - toEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': frontend}}]
+                      toPorts:
+                      - ports: [{port: web, protocol: TCP}, {port: "53", protocol: ANY}]
+                        rules: {dns: [{matchName: example.com}]}
+                    """))
         XCTAssertEqual(
             snapshot.l7Ports.map(\.description),
             [
@@ -83,21 +79,16 @@ final class PolicyCompilerTests: XCTestCase {
 
     func testHTTPAndDNSOnOnePortAreReported() throws {
         let snapshot = try snapshot(
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: web, namespace: frontend}
-            spec:
-              endpointSelector: {}
-              egress: [{toPorts: [{ports: [{port: "53", protocol: TCP}], rules: {http: [{}]}}]}]
-            ---
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: dns, namespace: frontend}
-            spec:
-              endpointSelector: {}
-              egress: [{toPorts: [{ports: [{port: "53", protocol: ANY}], rules: {dns: [{matchPattern: "*"}]}}]}]
-            """)
+            Fixtures.cnp(
+                "web", namespace: "frontend", selector: "{}",
+                spec: """
+                    egress: [{toPorts: [{ports: [{port: "53", protocol: TCP}], rules: {http: [{}]}}]}]
+                    """) + "\n---\n"
+                + Fixtures.cnp(
+                    "dns", namespace: "frontend", selector: "{}",
+                    spec: """
+                        egress: [{toPorts: [{ports: [{port: "53", protocol: ANY}], rules: {dns: [{matchPattern: "*"}]}}]}]
+                        """))
         XCTAssertEqual(
             snapshot.l7Ports.map(\.description), ["endpoint 1 EGRESS 53/TCP http", "endpoint 1 EGRESS 53/UDP dns"])
         XCTAssertEqual(

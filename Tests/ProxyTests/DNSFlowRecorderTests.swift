@@ -28,7 +28,7 @@ final class DNSFlowRecorderTests: XCTestCase {
     }
 
     func testTheRequestCarriesTheQuestion() throws {
-        let sink = DNSTestFlowSink()
+        let sink = CollectingSink()
         DNSFlowRecorder(flows: sink).request(query(), verdict: .forwarded)
         let flow = try XCTUnwrap(sink.flows.first)
         XCTAssertEqual(sink.flows.count, 1)
@@ -42,7 +42,7 @@ final class DNSFlowRecorderTests: XCTestCase {
     }
 
     func testTheResponseComesFromTheServerWithItsAnswers() throws {
-        let sink = DNSTestFlowSink()
+        let sink = CollectingSink()
         let answers: [IPAddress] = [
             .v4(IPv4Address(192, 0, 2, 1)), .v6(IPv6Address(high: 0x2001_0db8_0000_0000, low: 1)),
         ]
@@ -64,7 +64,7 @@ final class DNSFlowRecorderTests: XCTestCase {
     }
 
     func testAnEmptyAnswerHasNoTTLAndAMissingOneNoAnswers() throws {
-        let sink = DNSTestFlowSink()
+        let sink = CollectingSink()
         let recorder = DNSFlowRecorder(flows: sink)
         recorder.response(query(), summary: summary(ips: []), rcode: .nxDomain, verdict: .forwarded, now: 2_000)
         recorder.response(query(), summary: nil, rcode: .noError, verdict: .forwarded, now: 2_000)
@@ -76,7 +76,7 @@ final class DNSFlowRecorderTests: XCTestCase {
     }
 
     func testAPolicyDropIsAnL3L4Drop() throws {
-        let sink = DNSTestFlowSink()
+        let sink = CollectingSink()
         DNSFlowRecorder(flows: sink).policyDrop(query())
         let flow = try XCTUnwrap(sink.flows.first)
         XCTAssertEqual(flow.verdict, .dropped)

@@ -15,7 +15,7 @@ import XCTest
 /// by hand (`upstream`), so it can forge answers next to the genuine one. toFQDNs selector
 /// `*.allowed.test` is published to a real `FQDNService` whose cache shows what was learned.
 final class DNSHostileHarness {
-    let sink = DNSTestFlowSink()
+    let sink = CollectingSink()
     let loop: EventLoop
     let worker: DNSWorker
     let service: FQDNService
@@ -57,7 +57,7 @@ final class DNSHostileHarness {
         upstreamPort = DNSTest.port(of: upstream)
         loop = try EventLoop()
         let ctx = WorkerContext(
-            loop: loop, config: ProxyConfig(workers: 1), steering: DNSTestSteering(steer),
+            loop: loop, config: ProxyConfig(workers: 1), steering: FixedSteering(steer),
             flows: sink, snapshot: snapshot)
         var config = config
         config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: upstreamPort)
@@ -133,11 +133,6 @@ private func socket(boundTo address: UInt32) -> Int32 {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     return fd
-}
-
-private func parse(_ bytes: [UInt8]?) throws -> DNSMessage {
-    let bytes = try XCTUnwrap(bytes, "no answer")
-    return try bytes.withUnsafeBytes { try DNSParser.parse($0) }
 }
 
 /// Messages a client should never get past the screen (cilium-hardening.md 7): bytes in,
@@ -483,24 +478,7 @@ final class DNSStreamForgedAnswerTests: XCTestCase {
 /// answers pile up past the bound anyway.
 final class DNSStreamBackpressureTests: XCTestCase {
     /// A TCP client with a 4 KiB receive buffer (so the kernel holds few answers for it).
-    private func connectSmall(port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var size: Int32 = 4096
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var tv = timeval(tv_sec: 3, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = DNSTest.loopback
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        XCTAssertEqual(r, 0)
-        return fd
-    }
+    private func connectSmall(port: UInt16) throws -> Int32 { try DNSTest.connectTCP(port: port, receiveBuffer: 4096) }
 
     private func sendQueries(_ fd: Int32, count: Int) {
         let all = (0..<count).compactMap { DNSTCPFramer.frame(DNSTest.query("q\($0).allowed.test.", id: UInt16($0))) }

@@ -121,7 +121,7 @@ final class DNSQueryTests: XCTestCase {
         let s = try snapshot(serverIngressHTTP: true)
         guard case .reject(let query, _) = decide("www.allowed.test.", s, steer: steer(s, sides: [.egress, .ingress]))
         else { return XCTFail("not refused") }
-        let sink = DNSTestFlowSink()
+        let sink = CollectingSink()
         DNSFlowRecorder(flows: sink).request(query, verdict: .dropped)
         let flow = try XCTUnwrap(sink.waitForFlows(1).first)
         XCTAssertEqual(flow.trafficDirection, .ingress)

@@ -63,41 +63,10 @@ private final class DNSFakeTCPUpstream {
 }
 
 final class DNSStreamConnectionTests: XCTestCase {
-    /// Connects to the proxy's TCP listener, sends `queries` pipelined, reads `count` answers.
-    private func exchange(port: UInt16, _ queries: [[UInt8]], count: Int) -> [DNSMessage] {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var tv = timeval(tv_sec: 3, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = DNSTest.loopback
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard r == 0 else { return [] }
-        let all = queries.compactMap { DNSTCPFramer.frame($0) }.flatMap { $0 }
-        _ = all.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var framer = DNSTCPFramer()
-        var answers: [DNSMessage] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while answers.count < count {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            let messages =
-                (try? buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) ?? []
-            answers += messages.compactMap { m in try? m.withUnsafeBytes { try DNSParser.parse($0) } }
-        }
-        return answers
-    }
-
     func testPipelinedQueriesAllowedForwardedDeniedRefused() throws {
         let upstream = try DNSFakeTCPUpstream()
         let h = try DNSProxyHarness(tcpUpstreamPort: upstream.port)
-        let answers = exchange(
+        let answers = DNSTest.exchangeTCP(
             port: h.port,
             [
                 DNSTest.query("a.allowed.test.", id: 100),
@@ -122,7 +91,7 @@ final class DNSStreamConnectionTests: XCTestCase {
         let port = DNSTest.port(of: closed)
         Socket.close(closed)
         let h = try DNSProxyHarness(tcpUpstreamPort: port)
-        let answers = exchange(port: h.port, [DNSTest.query("a.allowed.test.", id: 200)], count: 1)
+        let answers = DNSTest.exchangeTCP(port: h.port, [DNSTest.query("a.allowed.test.", id: 200)], count: 1)
         XCTAssertEqual(answers.first?.header.id, 200)
         XCTAssertEqual(answers.first?.rcode, .servFail)
         XCTAssertEqual(h.counters().serverFailures, 1)
@@ -149,7 +118,7 @@ final class DNSStreamConnectionTests: XCTestCase {
             close(conn)
         }.start()
         let h = try DNSProxyHarness(tcpUpstreamPort: port)
-        let answers = exchange(port: h.port, [DNSTest.query("a.allowed.test.", id: 300)], count: 1)
+        let answers = DNSTest.exchangeTCP(port: h.port, [DNSTest.query("a.allowed.test.", id: 300)], count: 1)
         XCTAssertEqual(answers.first?.rcode, .servFail)
         let flows = h.sink.waitForFlows(2)
         XCTAssertEqual(flows.map { $0.l7?.type }, [.request, .response])

@@ -9,44 +9,6 @@ import SluiceModel
 
 @testable import Proxy
 
-/// A steering table for the DNS tests: one fixed answer.
-final class DNSTestSteering: SteeringTable {
-    let info: SteerInfo?
-    init(_ info: SteerInfo?) { self.info = info }
-    func lookup(
-        sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
-        destinationPort: UInt16, protocol: UInt8
-    ) -> SteerInfo? { info }
-}
-
-/// Collects flow records (any thread) and decodes them.
-final class DNSTestFlowSink: FlowSink {
-    private let lock = NSLock()
-    private var records: [sluice_flow] = []
-
-    func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) {
-        let slot = UnsafeMutablePointer<sluice_flow>.allocate(capacity: 1)
-        defer { slot.deallocate() }
-        slot.initialize(to: sluice_flow())
-        fill(slot)
-        lock.lock()
-        records.append(slot.pointee)
-        lock.unlock()
-    }
-
-    var flows: [Flow] {
-        lock.lock()
-        defer { lock.unlock() }
-        return records.map { Flow.decode($0, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0) }
-    }
-
-    func waitForFlows(_ count: Int, timeout: TimeInterval = 5) -> [Flow] {
-        let until = Date().addingTimeInterval(timeout)
-        while Date() < until, flows.count < count { usleep(2000) }
-        return flows
-    }
-}
-
 /// Queries, answers and UDP sockets on loopback for the DNS proxy tests.
 enum DNSTest {
     static let loopback = UInt32(0x0100_007F)

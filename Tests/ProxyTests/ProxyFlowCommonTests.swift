@@ -40,7 +40,7 @@ final class ProxyFlowCommonTests: XCTestCase {
     }
 
     func testPolicyDropIsAnL3L4DropWithPolicyDenied() {
-        let sink = DNSTestFlowSink()
+        let sink = CollectingSink()
         let common = FlowCommon.proxied(
             clientAddress: 0x0100_000A, clientPort: 40000, serverAddress: 0x0200_000A, serverPort: 53, l4Proto: 17,
             direction: .egress, steer: steer, verdict: .dropped)

@@ -91,3 +91,55 @@ extension PolicyFixtures {
     /// The kube-apiserver address the truth tables give `PolicyRepository` (10.96.0.1).
     public static let kubeAPIServer = [UInt32(bigEndian: 0x0A60_0001)]
 }
+
+extension PolicyFixtures {
+    /// Compiles one policy file named `fileName` against the tutorial's endpoints.
+    public static func compile(file text: String, fileName: String = "policy.yaml") throws -> PolicySnapshot {
+        let repository = PolicyRepository()
+        try repository.apply(yamlText: text, fileName: fileName)
+        var allocator = IdentityAllocator()
+        return repository.compile(endpoints: tutorialEndpoints, allocator: &allocator)
+    }
+
+    /// The message of the error that compiling `text` as policy.yaml throws, nil if it compiles.
+    public static func compileError(_ text: String) -> String? {
+        do {
+            _ = try compile(file: text)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// A CNP p on the tutorial's backend pod with one rule `rule` (YAML lines indented for `- `)
+    /// in `section`.
+    public static func backendCNP(_ rule: String, section: String = "ingress") -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: p, namespace: backend}
+        spec:
+          endpointSelector: {matchLabels: {app: backend}}
+          \(section):
+        \(rule)
+        """
+    }
+}
+
+extension PolicyFixtures {
+    /// A CiliumNetworkPolicy `name` in `namespace` selecting `selector` (a YAML flow mapping),
+    /// whose spec continues with `spec` (YAML lines at column 0: `ingress:`, `egress: [...]`).
+    public static func cnp(
+        _ name: String = "p", namespace: String = "backend", selector: String = "{matchLabels: {app: backend}}",
+        spec: String
+    ) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: \(name), namespace: \(namespace)}
+        spec:
+          endpointSelector: \(selector)
+
+        """ + spec.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+    }
+}

@@ -8,36 +8,8 @@ H2_POLICY="$H2_DIR/policy.yaml"
 H2=http://backend.backend.svc.cluster.local:8080
 GRPC=backend.backend.svc.cluster.local:50051
 PY="$ROOT/.venv/bin/python3"
-cat >"$H2_TOPO" <<'YAML'
-namespaces:
-  - name: frontend
-    labels: {name: frontend}
-  - name: backend
-    labels: {name: backend}
-pods:
-  - name: frontend
-    namespace: frontend
-    labels: {app: frontend}
-  - name: backend
-    namespace: backend
-    labels: {app: backend}
-    servers: ["h2c:8080", "grpc:50051"]
-YAML
-cat >"$H2_POLICY" <<'YAML'
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: backend-h2-rules
-  namespace: backend
-spec:
-  endpointSelector:
-    matchLabels:
-      app: backend
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        k8s:io.kubernetes.pod.namespace: frontend
-    toPorts:
+frontend_backend_topology "$H2_TOPO" '["h2c:8080", "grpc:50051"]'
+backend_ingress_cnp "$H2_POLICY" backend-h2-rules <<'YAML'
     - ports:
       - port: "8080"
         protocol: TCP

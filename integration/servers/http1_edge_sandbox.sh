@@ -12,35 +12,8 @@ EDGE=http://$EDGE_HOST:8080
 PY="$ROOT/.venv/bin/python3"
 [ -x "$PY" ] || PY=/usr/bin/python3
 EDGE_CLIENT="$ROOT/integration/servers/http1_edge_client.py"
-cat >"$EDGE_DIR/topology.yaml" <<'YAML'
-namespaces:
-  - name: frontend
-    labels: {name: frontend}
-  - name: backend
-    labels: {name: backend}
-pods:
-  - name: frontend
-    namespace: frontend
-    labels: {app: frontend}
-  - name: backend
-    namespace: backend
-    labels: {app: backend}
-YAML
-cat >"$EDGE_DIR/policy.yaml" <<'YAML'
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: backend-edge-rules
-  namespace: backend
-spec:
-  endpointSelector:
-    matchLabels:
-      app: backend
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        k8s:io.kubernetes.pod.namespace: frontend
-    toPorts:
+frontend_backend_topology "$EDGE_DIR/topology.yaml"
+backend_ingress_cnp "$EDGE_DIR/policy.yaml" backend-edge-rules <<'YAML'
     - ports:
       - port: "8080"
         protocol: TCP

@@ -9,7 +9,7 @@ import XCTest
 /// `Datapath.installPolicy` against real maps in a test pin directory, some created small (the
 /// agent's `--map-max-entries` knob) so that an install fails with the kernel's own error: the
 /// maps must then hold exactly what they held before, and tc must keep the old verdicts.
-final class PolicyInstallTests: XCTestCase {
+final class DatapathPolicyInstallTests: XCTestCase {
     static let shot: UInt32 = 2  // TC_ACT_SHOT
     static let ok: UInt32 = 0  // TC_ACT_OK
 
