@@ -74,7 +74,8 @@ public enum AgentCommandLine {
                 maxRequestHeadersKB: state.http2MaxRequestHeadersKB,
                 initialStreamWindowSize: state.http2InitialStreamWindowSize,
                 initialConnectionWindowSize: state.http2InitialConnectionWindowSize,
-                streamStallTimeoutMs: state.http2StreamStallTimeoutMs)
+                streamStallTimeoutMs: state.http2StreamStallTimeoutMs,
+                streamMinProgressBytes: state.http2StreamMinProgressBytes)
         } catch {
             throw Failure(message: error.description)
         }
@@ -121,6 +122,7 @@ public enum AgentCommandLine {
         var http2InitialStreamWindowSize: Int?
         var http2InitialConnectionWindowSize: Int?
         var http2StreamStallTimeoutMs: Int?
+        var http2StreamMinProgressBytes: Int?
     }
 
     struct Spec {
@@ -254,6 +256,12 @@ public enum AgentCommandLine {
             \.options.proxy.tunnelIdleTimeoutNs,
             help: "HTTP/1: close a tunnel after 101 (WebSocket) with no byte either way this long (0: never).",
             defaultText: "300000"),
+        .milliseconds(
+            "--http-body-idle-timeout-ms", in: 0...86_400_000,
+            \.options.proxy.bodyIdleTimeoutNs,
+            help:
+                "HTTP/1: a request or response body with no byte moving this long ends the exchange: 408 (client stopped sending), 504 (upstream stopped taking it), or close once the response started (upstream silent, client not reading); 0: never.",
+            defaultText: "300000"),
         .choice(
             "--dns-reject-response-code", "refused|nameError", \.options.dns.rejectResponseCode,
             help: "Answer to a DNS query the policy denies (Cilium --tofqdns-dns-reject-response-code).",
@@ -280,6 +288,25 @@ public enum AgentCommandLine {
             help:
                 "Most IPs learned for toFQDNs over all names, node-wide; past it the least recently seen go first, down to 15/16 of it (Cilium has no global cap).",
             defaultText: "65536"),
+        .milliseconds(
+            "--dns-tcp-idle-timeout-ms", in: 1...3_600_000, \.options.dns.tcpIdleTimeoutNs,
+            help: "DNS over TCP: close a client connection with no query in flight this long.",
+            defaultText: "10000"),
+        .integer(
+            "--dns-tcp-max-queries-in-flight", "n", in: 1...65535, \.options.dns.tcpMaxQueriesInFlight,
+            help:
+                "DNS over TCP: queries of one connection in flight upstream before the proxy stops reading more of them (pipelining).",
+            defaultText: "128"),
+        .integer(
+            "--dns-tcp-max-buffered-bytes", "bytes", in: 0...16_777_216, \.options.dns.tcpMaxBufferedBytes,
+            help:
+                "DNS over TCP: answers buffered for a client that does not read before its queries stop being read; past this plus one largest message the connection is closed.",
+            defaultText: "65536"),
+        .integer(
+            "--dns-tcp-max-connections", "n", in: 1...1_000_000, \.options.dns.tcpMaxConnections,
+            help:
+                "DNS over TCP: most open client connections over all workers (split evenly); a worker at its share stops accepting until one closes.",
+            defaultText: "4096"),
         .choice(
             "--policy-deny-response", "none|icmp", \.options.policyDenyResponse,
             help:
@@ -346,6 +373,11 @@ public enum AgentCommandLine {
             help:
                 "HTTP/2: a stream whose body waits this long on a peer's flow-control window of 0 is reset (ERROR flow, ETIMEDOUT).",
             defaultText: "30000"),
+        .integer(
+            "--http2-stream-min-progress-bytes", "bytes", in: Int.min...Int.max, \.http2StreamMinProgressBytes,
+            help:
+                "HTTP/2: a stream with body bytes queued toward a peer must see that peer take this many (or all that was queued) per stall timeout, else it is reset as stalled (defeats a window opened 1 byte at a time).",
+            defaultText: "16384"),
     ]
 
     private static func apply(_ spec: Spec, _ value: String, to state: inout State) throws(Failure) {

@@ -40,6 +40,12 @@ public struct HTTP2Limits: Sendable, Equatable {
     /// and ETIMEDOUT. 30 s: nginx's `send_timeout` is 60 s, Envoy's `stream_idle_timeout` 5 min
     /// (any activity restarts it); a stall is never activity, so it is shorter here.
     public var streamStallTimeoutNs: UInt64 = 30_000_000_000
+    /// The minimum progress of a stream with bytes queued toward a peer: within each
+    /// `streamStallTimeoutNs` the peer must take this many bytes (or all that was queued when
+    /// the period began), else the stream is reset as stalled. A peer that opens its window by 1
+    /// byte every 29 s is reset after 30 s, not kept forever; 16 KiB per 30 s is ~550 B/s, far
+    /// below any real client. 1 = any byte is progress.
+    public var streamMinProgressBytes: Int = 16384
 
     public init() {}
 
@@ -56,7 +62,8 @@ public struct HTTP2Limits: Sendable, Equatable {
     public static func withOptions(
         maxConcurrentStreams: UInt32? = nil, maxRequestHeadersKB: Int? = nil,
         initialStreamWindowSize: Int? = nil,
-        initialConnectionWindowSize: Int? = nil, streamStallTimeoutMs: Int? = nil
+        initialConnectionWindowSize: Int? = nil, streamStallTimeoutMs: Int? = nil,
+        streamMinProgressBytes: Int? = nil
     ) throws(OptionError) -> HTTP2Limits {
         var limits = HTTP2Limits()
         if let n = maxConcurrentStreams {
@@ -89,6 +96,12 @@ public struct HTTP2Limits: Sendable, Equatable {
                 throw OptionError(description: "--http2-stream-stall-timeout-ms must be 1 to 3600000")
             }
             limits.streamStallTimeoutNs = UInt64(ms) * 1_000_000
+        }
+        if let n = streamMinProgressBytes {
+            guard (1...Int(Int32.max)).contains(n) else {
+                throw OptionError(description: "--http2-stream-min-progress-bytes must be 1 to 2147483647")
+            }
+            limits.streamMinProgressBytes = n
         }
         return limits
     }

@@ -28,7 +28,9 @@ public struct DNSProxyConfig: Sendable {
     /// Queries in flight per worker before new ones get SERVFAIL (Cilium
     /// `--dnsproxy-concurrency-limit` answers SERVFAIL when reached too).
     public var maxPendingPerWorker: Int
-    /// A DNS-over-TCP client connection with nothing in flight is closed after this long.
+    /// A DNS-over-TCP client connection with nothing in flight is closed after this long
+    /// (10 s; `--dns-tcp-idle-timeout-ms`; unbound's `tcp-idle-timeout` is 30 s, dnsdist's
+    /// `setTCPRecvTimeout` 2 s).
     public var tcpIdleTimeoutNs: UInt64
     /// Largest DNS-over-TCP message accepted from either side.
     public var tcpMaxMessageSize: Int
@@ -45,6 +47,10 @@ public struct DNSProxyConfig: Sendable {
     /// DNS over TCP: queries of one connection in flight upstream before the proxy stops
     /// reading more of them (resumed as answers come back or time out).
     public var tcpMaxQueriesInFlight: Int
+    /// DNS over TCP: most open client connections over all workers (split evenly, at least one
+    /// each); a worker at its share stops accepting until one closes, the connections wait in
+    /// the kernel's queue (`--dns-tcp-max-connections`, 4096).
+    public var tcpMaxConnections: Int
     /// Most IPs in the toFQDNs cache over all names (node-wide); past it the least recently
     /// seen are evicted, down to 15/16 of it.
     public var fqdnMaxEntries: Int
@@ -60,7 +66,8 @@ public struct DNSProxyConfig: Sendable {
         maxPendingPerWorker: Int = 16384, tcpIdleTimeoutNs: UInt64 = 10_000_000_000,
         tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil,
         upstreamSocketPoolSize: Int = 32, upstreamSocketMaxQueries: Int = 256,
-        tcpMaxBufferedBytes: Int = 65536, tcpMaxQueriesInFlight: Int = 128, fqdnMaxEntries: Int = 65536
+        tcpMaxBufferedBytes: Int = 65536, tcpMaxQueriesInFlight: Int = 128, fqdnMaxEntries: Int = 65536,
+        tcpMaxConnections: Int = 4096
     ) {
         self.listenAddress = listenAddress
         self.listenPort = listenPort
@@ -78,6 +85,7 @@ public struct DNSProxyConfig: Sendable {
         self.tcpMaxBufferedBytes = max(0, tcpMaxBufferedBytes)
         self.tcpMaxQueriesInFlight = max(1, tcpMaxQueriesInFlight)
         self.fqdnMaxEntries = max(1, fqdnMaxEntries)
+        self.tcpMaxConnections = max(1, tcpMaxConnections)
     }
 }
 

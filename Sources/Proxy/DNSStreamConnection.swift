@@ -66,6 +66,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             closed = true
             return
         }
+        worker.tcpConnections += 1
         lastActivity = worker.ctx.loop.now
         arm(lastActivity + worker.config.tcpIdleTimeoutNs)
         readClient()
@@ -322,6 +323,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
     func close() {
         guard !closed else { return }
         closed = true
+        worker.tcpConnections -= 1
         closeUpstream()
         worker.ctx.loop.deregister(fd: downFD, registration: downReg)
         Socket.close(downFD)

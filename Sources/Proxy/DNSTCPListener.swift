@@ -26,9 +26,9 @@ final class DNSTCPListener: TCPListener {
     }
 
     var steering: SteeringTable { worker.ctx.steering }
-    /// DNS-over-TCP connections are not counted against the HTTP connection cap; the listener
-    /// still pauses on EMFILE/ENFILE.
-    var atCapacity: Bool { false }
+    /// DNS-over-TCP connections have their own cap (`DNSProxyConfig.tcpMaxConnections`, split
+    /// over the workers), not the HTTP one; the listener also pauses on EMFILE/ENFILE.
+    var atCapacity: Bool { worker.tcpConnections >= worker.tcpConnectionShare }
 
     func accepted(_ a: Socket.Accepted, steer: SteerInfo?) {
         DNSStreamConnection(

@@ -28,6 +28,10 @@ final class DNSWorker {
     private(set) var udp: DNSUDPListener?
     private(set) var forwarder: DNSForwarder?
     private(set) var tcp: DNSTCPListener?
+    /// Open DNS-over-TCP client connections of this worker.
+    var tcpConnections = 0
+    /// This worker's share of `DNSProxyConfig.tcpMaxConnections`.
+    var tcpConnectionShare: Int { max(1, config.tcpMaxConnections / max(1, ctx.config.workers)) }
 
     init(ctx: WorkerContext, config: DNSProxyConfig, service: FQDNLearning?) {
         self.ctx = ctx

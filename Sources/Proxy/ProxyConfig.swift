@@ -21,8 +21,7 @@ public struct ProxyConfig: Sendable {
     /// `timeout` default, 15 s; Cilium sets 3600 s), then 504 (docs/proxy.md); 0 = none.
     public var requestTimeoutNs: UInt64
     /// HTTP/1 client keep-alive idle: a connection with no request under way and nothing received
-    /// is closed after it (Envoy's downstream `idle_timeout`, 1 h); 0 = none. Also bounds the
-    /// forwarding of one request body.
+    /// is closed after it (Envoy's downstream `idle_timeout`, 1 h); 0 = none.
     public var idleTimeoutNs: UInt64
     /// HTTP/1: the whole request head must arrive within this time from its first byte (from the
     /// accept on a new connection), else 408 and close, or close when nothing arrived (Envoy
@@ -31,6 +30,13 @@ public struct ProxyConfig: Sendable {
     /// HTTP/1: a tunnel after `101 Switching Protocols` with no byte either way for this long is
     /// closed (Envoy `stream_idle_timeout`, 300 s in Cilium); 0 = none.
     public var tunnelIdleTimeoutNs: UInt64 = 300_000_000_000
+    /// HTTP/1: while a request body is forwarded or a response body relayed, no byte moving for
+    /// this long ends the exchange: a client that stops sending its body gets 408, an upstream
+    /// that stops taking it 504; a response whose upstream goes silent or whose client stops
+    /// reading is cut off (close). Each writes an ERROR flow naming the stuck side and ETIMEDOUT
+    /// (Envoy `stream_idle_timeout`, 300 s; nginx `client_body_timeout`/`proxy_read_timeout`/
+    /// `send_timeout` are 60 s); 0 = none.
+    public var bodyIdleTimeoutNs: UInt64 = 300_000_000_000
     /// Body of the 403 answer (Cilium `--http-403-msg`); CRLF is appended when missing.
     public var accessDeniedMessage: String
     /// Write a flow record for every decision (off only to measure what flows cost).

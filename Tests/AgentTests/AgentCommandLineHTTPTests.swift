@@ -50,6 +50,9 @@ final class AgentCommandLineHTTPTests: XCTestCase {
         XCTAssertEqual(d.proxy.requestTimeoutNs, 15_000_000_000)
         XCTAssertEqual(d.proxy.tunnelIdleTimeoutNs, 300_000_000_000)
         XCTAssertEqual(d.proxy.connectTimeoutNs, 2_000_000_000)
+        XCTAssertEqual(d.proxy.bodyIdleTimeoutNs, 300_000_000_000)
+        XCTAssertEqual(try options(["--http-body-idle-timeout-ms=1200"]).proxy.bodyIdleTimeoutNs, 1_200_000_000)
+        XCTAssertTrue(failure(["--http-body-idle-timeout-ms", "-5"]).hasPrefix("--http-body-idle-timeout-ms:"))
         let o = try options([
             "--http-request-head-timeout-ms=1500", "--http-idle-timeout-ms", "0",
             "--http-response-timeout-ms=2500", "--http-tunnel-idle-timeout-ms", "700",
@@ -77,9 +80,40 @@ final class AgentCommandLineHTTPTests: XCTestCase {
         for name in [
             "--http-headers-with-underscores", "--http-max-request-headers-kb", "--http-max-headers-count",
             "--http-max-request-target-kb", "--http-request-head-timeout-ms", "--http-idle-timeout-ms",
-            "--http-response-timeout-ms", "--http-tunnel-idle-timeout-ms",
+            "--http-response-timeout-ms", "--http-tunnel-idle-timeout-ms", "--http-body-idle-timeout-ms",
         ] {
             XCTAssertTrue(text.contains(name), name)
+        }
+    }
+
+    func testHTTP2MinimumProgressOption() throws {
+        XCTAssertEqual(try options([]).proxy.http2Limits.streamMinProgressBytes, 16384)
+        XCTAssertEqual(
+            try options(["--http2-stream-min-progress-bytes=1"]).proxy.http2Limits.streamMinProgressBytes, 1)
+        XCTAssertEqual(
+            failure(["--http2-stream-min-progress-bytes", "0"]),
+            "--http2-stream-min-progress-bytes must be 1 to 2147483647")
+    }
+
+    func testDNSOverTCPLimitOptions() throws {
+        let d = try options([])
+        XCTAssertEqual(d.dns.tcpIdleTimeoutNs, 10_000_000_000)
+        XCTAssertEqual(d.dns.tcpMaxQueriesInFlight, 128)
+        XCTAssertEqual(d.dns.tcpMaxBufferedBytes, 65536)
+        XCTAssertEqual(d.dns.tcpMaxConnections, 4096)
+        let o = try options([
+            "--dns-tcp-idle-timeout-ms=2500", "--dns-tcp-max-queries-in-flight", "4",
+            "--dns-tcp-max-buffered-bytes=0", "--dns-tcp-max-connections", "16",
+        ])
+        XCTAssertEqual(o.dns.tcpIdleTimeoutNs, 2_500_000_000)
+        XCTAssertEqual(o.dns.tcpMaxQueriesInFlight, 4)
+        XCTAssertEqual(o.dns.tcpMaxBufferedBytes, 0)
+        XCTAssertEqual(o.dns.tcpMaxConnections, 16)
+        for bad in [
+            ["--dns-tcp-idle-timeout-ms", "0"], ["--dns-tcp-max-queries-in-flight", "0"],
+            ["--dns-tcp-max-buffered-bytes", "-1"], ["--dns-tcp-max-connections", "0"],
+        ] {
+            XCTAssertTrue(failure(bad).hasPrefix(bad[0] + ":"), failure(bad))
         }
     }
 }

@@ -125,4 +125,87 @@ final class DNSStreamConnectionTests: XCTestCase {
         XCTAssertEqual(flows.last?.l7?.dns?.connectionError, Flow.ConnectionError(side: .upstream, errno: 0))
         XCTAssertTrue(flows.last?.summary.hasSuffix(" upstream EOF") ?? false, flows.last?.summary ?? "")
     }
+
+    /// A connected blocking TCP client of the proxy (3 s receive timeout), or -1.
+    private func connectClient(port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = DNSTest.loopback
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if r != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    private func within(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(2000)
+        }
+        return condition()
+    }
+
+    func testConnectionsPastTheCapWaitInTheKernelQueueUntilOneCloses() throws {
+        let upstream = try DNSFakeTCPUpstream()
+        let h = try DNSProxyHarness(config: DNSProxyConfig(tcpMaxConnections: 2), tcpUpstreamPort: upstream.port)
+        let worker = h.worker
+        XCTAssertEqual(h.onLoop { worker.tcpConnectionShare }, 2, "one worker holds the whole cap")
+        let c1 = connectClient(port: h.port)
+        let c2 = connectClient(port: h.port)
+        let c3 = connectClient(port: h.port)
+        defer { [c2, c3].forEach { close($0) } }
+        XCTAssertTrue([c1, c2, c3].allSatisfy { $0 >= 0 }, "the kernel completes every handshake")
+        XCTAssertTrue(
+            within(5) { h.onLoop { worker.tcpConnections == 2 && worker.ctx.listenerStats.capPauses >= 1 } },
+            "two accepted, then the listener pauses at the cap")
+        close(c1)
+        // The proxy sees c1's EOF and closes it; the paused listener looks again after its retry
+        // interval on the loop's (manual) clock and accepts c3.
+        XCTAssertTrue(
+            within(5) {
+                h.advance(by: AcceptGate.retryNs)
+                return h.onLoop { worker.tcpConnections == 2 && worker.ctx.listenerStats.pausedListeners == 1 }
+            }, "c3 accepted in c1's place, the listener paused again at the cap")
+        guard let framed = DNSTCPFramer.frame(DNSTest.query("c3.allowed.test.", id: 33)) else {
+            return XCTFail("not framed")
+        }
+        _ = framed.withUnsafeBytes { send(c3, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var framer = DNSTCPFramer()
+        var answers: [[UInt8]] = []
+        while answers.isEmpty {
+            let n = buffer.withUnsafeMutableBytes { recv(c3, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            answers += try buffer.withUnsafeBytes { try framer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        let answer = try XCTUnwrap(answers.first, "c3 is served")
+        XCTAssertEqual(try answer.withUnsafeBytes { try DNSParser.parse($0) }.header.id, 33)
+    }
+
+    func testAnIdleConnectionClosesAfterTheIdleTimeout() throws {
+        let upstream = try DNSFakeTCPUpstream()
+        let h = try DNSProxyHarness(
+            config: DNSProxyConfig(tcpIdleTimeoutNs: 3_000_000_000), tcpUpstreamPort: upstream.port)
+        let worker = h.worker
+        let c = connectClient(port: h.port)
+        defer { close(c) }
+        XCTAssertTrue(within(5) { h.onLoop { worker.tcpConnections == 1 } })
+        h.advance(by: 3_000_000_000 - 1)
+        XCTAssertEqual(h.onLoop { worker.tcpConnections }, 1, "1 ns before the idle timeout")
+        h.advance(by: 1)
+        XCTAssertEqual(h.onLoop { worker.tcpConnections }, 0)
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(c, &byte, 1, 0), 0, "the client sees the proxy's FIN")
+    }
 }

@@ -262,4 +262,55 @@ final class HTTP2ConnectionHostileTests: ProxyTestCase {
         XCTAssertEqual(flows.last?.http?.code, 504)
         XCTAssertEqual(flows.last?.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: 110))
     }
+
+    /// The frames on `fd` that arrived so far (non-blocking), appended to `wire` and cut off it:
+    /// (type, stream, payload length) each.
+    private static func rawFrames(_ fd: Int32, _ wire: inout [UInt8]) -> [(type: UInt8, stream: Int32, length: Int)] {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n <= 0 { break }
+            wire += chunk[0..<n]
+        }
+        var frames: [(UInt8, Int32, Int)] = []
+        while wire.count >= 9 {
+            let length = Int(wire[0]) << 16 | Int(wire[1]) << 8 | Int(wire[2])
+            guard wire.count >= 9 + length else { break }
+            let stream = Int32(wire[5] & 0x7F) << 24 | Int32(wire[6]) << 16 | Int32(wire[7]) << 8 | Int32(wire[8])
+            frames.append((wire[3], stream, length))
+            wire.removeFirst(9 + length)
+        }
+        return frames
+    }
+
+    func testAWindowOpenedOneByteEvery29SecondsIsResetAsStalled() throws {
+        try start(HTTP2Peer.upstreamScript)
+        var zero = HTTP2Limits()
+        zero.initialStreamWindow = 0
+        let c = try h2client(limits: zero)
+        let id = try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/big"), hasBody: false)
+        XCTAssertTrue(c.pump { _ in !c.headers(id).isEmpty }, "the response head is not flow-controlled")
+        proxy.drain()
+        // From here the client reads its socket raw: its own session would take the 1-byte DATA
+        // frames the raw WINDOW_UPDATEs allow as a flow-control error.
+        var wire: [UInt8] = []
+        var resetAt: Int?
+        var dataBytes = 0
+        for second in 1...50 where resetAt == nil {
+            if second % 29 == 0 { c.socket.send(Self.frame(8, 0, id, [0, 0, 0, 1])) }
+            proxy.advance(by: 1_000_000_000)
+            usleep(20_000)  // the pace of the loop time: a second of it per 20 ms of real time
+            for f in Self.rawFrames(c.socket.fd, &wire) where f.stream == id {
+                if f.type == 0 { dataBytes += f.length }
+                if f.type == 3 { resetAt = second }
+            }
+        }
+        let at = try XCTUnwrap(resetAt, "the stream was kept past 50 s by one byte per 29 s")
+        XCTAssertGreaterThanOrEqual(at, 30, "not before the stall timeout")
+        XCTAssertLessThan(at, 45, "the 1-byte window at 29 s is not progress enough to restart the clock")
+        XCTAssertLessThanOrEqual(dataBytes, 1, "only what the window allowed")
+        let flows = proxy.sink.waitForFlows(3)
+        XCTAssertEqual(flows.last?.verdict, .error)
+        XCTAssertEqual(flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: 110))
+    }
 }

@@ -1,3 +1,4 @@
+import HTTP2
 import SluiceIO
 import SluiceModel
 import XCTest
@@ -10,22 +11,88 @@ import XCTest
 final class HTTP2StreamStallTests: XCTestCase {
     private let second: UInt64 = 1_000_000_000
 
-    private func detector(timeout: UInt64) throws -> (HTTP2StreamStall, EventLoop, ManualClock) {
+    private func detector(timeout: UInt64, minProgress: Int = 1) throws -> (HTTP2StreamStall, EventLoop, ManualClock) {
         let clock = ManualClock()
         let loop = try EventLoop(clock: clock)
         loop.runDueTimers()  // `now` from the clock
-        return (HTTP2StreamStall(loop: loop, timeoutNs: timeout, scan: {}), loop, clock)
+        return (HTTP2StreamStall(loop: loop, timeoutNs: timeout, minProgressBytes: minProgress, scan: {}), loop, clock)
     }
 
-    /// One scan over `streams` (id, toClient, toUpstream) at `now`: the stalled ones.
+    /// What each stream of a test sent so far toward the client and the upstream, derived from
+    /// its queue: a queue that shrank sent the difference.
+    private var sent: [Int32: (client: Int, upstream: Int, lastClient: Int, lastUpstream: Int)] = [:]
+
+    /// One scan over `streams` (id, toClient, toUpstream) at `now`: the stalled ones. Bytes that
+    /// left a queue since the last scan count as sent.
     private func scan(_ d: HTTP2StreamStall, _ now: UInt64, _ streams: [(Int32, Int, Int)]) -> [Int32: PeerSide] {
         var out: [Int32: PeerSide] = [:]
         d.scanning {
             for (id, c, u) in streams {
-                if let side = d.check(stream: id, toClient: c, toUpstream: u, now: now) { out[id] = side }
+                var s = sent[id] ?? (0, 0, c, u)
+                s.client += max(0, s.lastClient - c)
+                s.upstream += max(0, s.lastUpstream - u)
+                s.lastClient = c
+                s.lastUpstream = u
+                sent[id] = s
+                if let side = d.check(
+                    stream: id, toClient: c, toUpstream: u, sentToClient: s.client, sentToUpstream: s.upstream,
+                    now: now)
+                {
+                    out[id] = side
+                }
             }
         }
         return out
+    }
+
+    /// One scan of one stream with its counters given as they are.
+    private func check(
+        _ d: HTTP2StreamStall, _ now: UInt64, queuedToClient: Int, sentToClient: Int
+    ) -> PeerSide? {
+        var side: PeerSide?
+        d.scanning {
+            side = d.check(
+                stream: 1, toClient: queuedToClient, toUpstream: 0, sentToClient: sentToClient, sentToUpstream: 0,
+                now: now)
+        }
+        return side
+    }
+
+    func testAWindowOpenedOneByteEvery29SecondsIsAStall() throws {
+        // The peer keeps 256 KiB queued and takes 1 byte every 29 s: each window of 30 s sees 1
+        // byte of the 16 KiB the default asks for, so the stream is reset at 30 s, not kept.
+        let (d, _, _) = try detector(timeout: 30 * second, minProgress: 16384)
+        XCTAssertEqual(d.minProgressBytes, 16384)
+        XCTAssertNil(check(d, 0, queuedToClient: 262_144, sentToClient: 0))
+        XCTAssertNil(check(d, 29 * second, queuedToClient: 262_144, sentToClient: 1))
+        XCTAssertEqual(check(d, 30 * second, queuedToClient: 262_144, sentToClient: 1), .downstream)
+    }
+
+    func testEnoughProgressStartsANewWindowAndSmallQueuesNeedOnlyTheirOwnSize() throws {
+        let (d, _, _) = try detector(timeout: 30 * second, minProgress: 16384)
+        XCTAssertNil(check(d, 0, queuedToClient: 262_144, sentToClient: 0))
+        XCTAssertNil(check(d, 29 * second, queuedToClient: 262_144, sentToClient: 16384), "16 KiB taken: new window")
+        XCTAssertNil(check(d, 58 * second, queuedToClient: 262_144, sentToClient: 16384 + 100))
+        XCTAssertEqual(check(d, 59 * second, queuedToClient: 262_144, sentToClient: 16384 + 100), .downstream)
+        // A stream with 10 bytes queued (a slow event stream) progresses by taking those 10.
+        let (e, _, _) = try detector(timeout: 30 * second, minProgress: 16384)
+        XCTAssertNil(check(e, 0, queuedToClient: 10, sentToClient: 0))
+        XCTAssertNil(check(e, 29 * second, queuedToClient: 10, sentToClient: 10))
+        XCTAssertNil(check(e, 58 * second, queuedToClient: 10, sentToClient: 20))
+        XCTAssertNil(check(e, 87 * second, queuedToClient: 10, sentToClient: 30))
+    }
+
+    func testBytesAddedToTheQueueAreNotProgress() throws {
+        let (d, _, _) = try detector(timeout: 10 * second, minProgress: 1)
+        XCTAssertNil(check(d, 0, queuedToClient: 100, sentToClient: 0))
+        XCTAssertNil(check(d, 5 * second, queuedToClient: 5000, sentToClient: 0))
+        XCTAssertEqual(check(d, 10 * second, queuedToClient: 9000, sentToClient: 0), .downstream)
+    }
+
+    func testTheDefaultMinimumIs16KiBAndTheOptionIsChecked() throws {
+        XCTAssertEqual(HTTP2Limits.default.streamMinProgressBytes, 16384)
+        XCTAssertEqual(try HTTP2Limits.withOptions(streamMinProgressBytes: 1).streamMinProgressBytes, 1)
+        XCTAssertThrowsError(try HTTP2Limits.withOptions(streamMinProgressBytes: 0))
     }
 
     func testBytesThatDoNotMoveForTheTimeoutAreAStall() throws {

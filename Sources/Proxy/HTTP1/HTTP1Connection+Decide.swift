@@ -62,8 +62,8 @@ extension HTTP1Connection {
             }
             if server.isOpen {
                 state = .forwardingRequest
-                // The body must keep coming: bounded by the client idle timeout.
-                arm(after: ctx.config.idleTimeoutNs)
+                // The request must keep moving: bounded by the body idle timeout.
+                armBodyTimer()
             } else {
                 connectUpstream()
             }

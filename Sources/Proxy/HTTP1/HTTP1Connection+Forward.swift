@@ -10,6 +10,7 @@ extension HTTP1Connection {
         switch io.openUpstream(handler: self) {
         case .ready:
             state = .forwardingRequest
+            armBodyTimer()
         case .pending:
             state = .connecting
             arm(ctx.loop.now + ctx.config.connectTimeoutNs)
@@ -28,8 +29,8 @@ extension HTTP1Connection {
             startSplice()
             return
         }
-        // The request body must keep coming: bounded by the client idle timeout.
-        arm(after: ctx.config.idleTimeoutNs)
+        // The request must keep moving: bounded by the body idle timeout.
+        armBodyTimer()
         server.writable = true
         server.readable = true
         state = .forwardingRequest
@@ -92,6 +93,7 @@ extension HTTP1Connection {
             switch server.write(UnsafeRawBufferPointer(rebasing: down.readable[..<n])) {
             case .progress(let w):
                 consumeRequest(w)
+                bodyActivityNs = ctx.loop.now
                 if let skip = closeEdit.skip { closeEdit.skip = (skip.lowerBound - w)..<(skip.upperBound - w) }
             case .blocked:
                 return false
@@ -112,7 +114,9 @@ extension HTTP1Connection {
         if n > 0 { return true }
         guard client.readable else { return false }
         _ = down.reserveSpace()
-        return readDownstream()
+        guard readDownstream() else { return false }
+        bodyActivityNs = ctx.loop.now
+        return true
     }
 
     /// `n` bytes of the request left `down`.

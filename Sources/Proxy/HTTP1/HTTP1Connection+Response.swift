@@ -71,8 +71,13 @@ extension HTTP1Connection {
     private var responseIsInterim: Bool { response.status >= 100 && response.status < 200 && response.status != 101 }
 
     private func beginResponse() {
-        // The response timeout runs on through 1xx interim answers, until the final head.
-        if !responseIsInterim { disarm() }
+        // The response timeout runs on through 1xx interim answers, until the final head; the
+        // body idle timeout bounds the relay of the rest.
+        if responseIsInterim {
+            bodyActivityNs = ctx.loop.now
+        } else {
+            armBodyTimer()
+        }
         if response.status == 101 && !upgradeAccepted() {
             // Unsolicited, or a protocol the client did not ask for (or h2c, which would carry
             // HTTP/2 streams past the policy): never relayed, never a tunnel.
@@ -122,6 +127,7 @@ extension HTTP1Connection {
             switch client.write(UnsafeRawBufferPointer(rebasing: up.readable[..<n])) {
             case .progress(let w):
                 consumeResponse(w)
+                bodyActivityNs = ctx.loop.now
                 if let at = closeEdit.insertAt { closeEdit.insertAt = at - w }
             case .blocked:
                 return false
@@ -144,7 +150,9 @@ extension HTTP1Connection {
         }
         guard server.readable else { return false }
         _ = up.reserveSpace()
-        return readUpstream()
+        guard readUpstream() else { return false }
+        bodyActivityNs = ctx.loop.now
+        return true
     }
 
     /// `n` bytes of the response left `up` for the client.

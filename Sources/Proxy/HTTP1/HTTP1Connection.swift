@@ -99,6 +99,10 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     var headDeadlineArmed = false
     /// The last time a tunnel moved a byte either way (`tunnelIdleTimeoutNs` counts from it).
     var tunnelActivityNs: UInt64 = 0
+    /// The last time a request or response body moved a byte (`bodyIdleTimeoutNs` counts from
+    /// it). Set once per read or write that made progress, never per byte; the timer is armed
+    /// once per body and re-armed from this when it fires early.
+    var bodyActivityNs: UInt64 = 0
     /// The request's `Upgrade` value (as received) when it asked for an upgrade with
     /// `Connection: upgrade`, else empty: a `101` is relayed only for a protocol listed here.
     var requestedUpgrade: [UInt8] = []
@@ -177,9 +181,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         case .connecting:
             upstreamFailed(PeerClose(side: .upstream, errno: ETIMEDOUT))
         case .forwardingRequest:
-            // The request body stalled past the client idle timeout.
-            closeUpstream()
-            abort(PeerClose(side: .downstream, errno: ETIMEDOUT), code: 0)
+            requestBodyTimerFired(now: now)
         case .awaitingResponse(interimRelayed: false):
             closeUpstream()
             reply(status: 504, close: !clientKeepAlive, failure: PeerClose(side: .upstream, errno: ETIMEDOUT))
@@ -189,7 +191,9 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
             abort(PeerClose(side: .upstream, errno: ETIMEDOUT), code: 0)
         case .tunnel:
             tunnelTimerFired(now: now)
-        case .relayingResponse, .localReply, .lingering:
+        case .relayingResponse:
+            responseBodyTimerFired(now: now)
+        case .localReply, .lingering:
             close()
         }
         drive()
@@ -240,6 +244,43 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
 
     func disarm() {
         ctx.loop.cancel(timer)
+    }
+
+    /// Starts the body idle timeout of a request or response body (`bodyIdleTimeoutNs`).
+    func armBodyTimer() {
+        bodyActivityNs = ctx.loop.now
+        arm(after: ctx.config.bodyIdleTimeoutNs)
+    }
+
+    /// Whether the body idle timeout ran out; otherwise it is re-armed from the last progress.
+    private func bodyIdleExpired(now: UInt64) -> Bool {
+        let idle = ctx.config.bodyIdleTimeoutNs
+        guard idle > 0 else { return false }
+        if now &- bodyActivityNs >= idle { return true }
+        arm(bodyActivityNs + idle)
+        return false
+    }
+
+    /// No request body byte moved for the body idle timeout: a client that stopped sending gets
+    /// 408, an upstream that stopped taking the bytes 504; both close, the flow names that side.
+    private func requestBodyTimerFired(now: UInt64) {
+        guard bodyIdleExpired(now: now) else { return }
+        let upstreamStuck = !down.isEmpty && !server.writable
+        closeUpstream()
+        let side: PeerSide = upstreamStuck ? .upstream : .downstream
+        reply(status: upstreamStuck ? 504 : 408, close: true, failure: PeerClose(side: side, errno: ETIMEDOUT))
+        // The answer is small; a client that does not read it either is closed soon.
+        arm(after: 2_000_000_000)
+    }
+
+    /// No response body byte moved for the body idle timeout: the upstream went silent (nothing
+    /// buffered for the client) or the client stopped reading (bytes wait for it). Both sides
+    /// close; the flow keeps the response's status and names the stuck side.
+    private func responseBodyTimerFired(now: UInt64) {
+        guard bodyIdleExpired(now: now) else { return }
+        let side: PeerSide = !up.isEmpty && !client.writable ? .downstream : .upstream
+        closeUpstream()
+        abort(PeerClose(side: side, errno: ETIMEDOUT), code: response.status)
     }
 
     // MARK: the driver

@@ -30,6 +30,7 @@ extension HTTP2Connection {
                 // Response bytes reached the client: the upstream may send as much again.
                 guard let s = streams[id] else { continue }
                 s.toClientQueued -= n
+                s.sentToClient &+= n
                 if let up = s.upstream { up.session.consume(stream: s.upstreamID, n) }
             case .closed(let id, _):
                 guard let s = streams.removeValue(forKey: id) else { continue }

@@ -40,6 +40,7 @@ extension HTTP2Connection {
                 let free = min(n, s.uncredited)
                 s.uncredited -= free
                 s.toUpstreamQueued -= n
+                s.sentToUpstream &+= n
                 if n > free { session.consume(stream: s.id, n - free) }
             case .closed(let uid, let code):
                 guard let s = up.streams.removeValue(forKey: uid) else { continue }

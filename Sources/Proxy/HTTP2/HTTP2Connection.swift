@@ -50,6 +50,9 @@ final class HTTP2Connection: EventHandler {
         var toUpstreamQueued = 0
         /// Response body bytes queued on the client stream, not yet sent.
         var toClientQueued = 0
+        /// Body bytes sent so far on each side (the stall detector's minimum progress rate).
+        var sentToUpstream = 0
+        var sentToClient = 0
         /// h2c-upgrade body bytes (HTTP/1 framing, no credit to return) among `toUpstreamQueued`.
         var uncredited = 0
         /// The stream's request and response flows.
@@ -87,7 +90,8 @@ final class HTTP2Connection: EventHandler {
     private var driving = false
     /// Streams whose body waits on a peer that takes none of it (HTTP2StreamStall).
     lazy var stall = HTTP2StreamStall(
-        loop: ctx.loop, timeoutNs: ctx.config.http2Limits.streamStallTimeoutNs
+        loop: ctx.loop, timeoutNs: ctx.config.http2Limits.streamStallTimeoutNs,
+        minProgressBytes: ctx.config.http2Limits.streamMinProgressBytes
     ) { [unowned self] in self.scanStalls() }
 
     static let outputHighWater = 64 * 1024
@@ -285,7 +289,8 @@ final class HTTP2Connection: EventHandler {
         stall.scanning {
             for s in streams.values {
                 if let side = stall.check(
-                    stream: s.id, toClient: s.toClientQueued, toUpstream: s.toUpstreamQueued, now: now)
+                    stream: s.id, toClient: s.toClientQueued, toUpstream: s.toUpstreamQueued,
+                    sentToClient: s.sentToClient, sentToUpstream: s.sentToUpstream, now: now)
                 {
                     stuck.append((s, side))
                 }

@@ -29,6 +29,7 @@ final class HTTP1ConnectionTimeoutTests: XCTestCase {
         XCTAssertEqual(c.connectTimeoutNs, 2 * Self.second)
         XCTAssertEqual(c.requestTimeoutNs, 15 * Self.second)
         XCTAssertEqual(c.tunnelIdleTimeoutNs, 300 * Self.second)
+        XCTAssertEqual(c.bodyIdleTimeoutNs, 300 * Self.second)
     }
 
     func testTrickledHeadGets408AtItsDeadlineHoweverOftenBytesArrive() throws {
@@ -105,16 +106,90 @@ final class HTTP1ConnectionTimeoutTests: XCTestCase {
         XCTAssertEqual(e.flows.last?.http?.code, 408)
     }
 
-    func testSlowRequestBodyIsBoundedByTheIdleTimeoutNotTheHeadDeadline() throws {
-        let e = try make(ProxyConfig(workers: 1, idleTimeoutNs: 60 * Self.second))
+    private func bodyConfig(_ seconds: UInt64 = 60) -> ProxyConfig {
+        var config = ProxyConfig(workers: 1)
+        config.bodyIdleTimeoutNs = seconds * Self.second
+        return config
+    }
+
+    func testSlowRequestBodyIsBoundedByTheBodyTimeoutNotTheHeadDeadline() throws {
+        let e = try make(bodyConfig())
         e.clientSends("GET /allowed HTTP/1.1\r\nHost: backend\r\nContent-Length: 10\r\n\r\n12345")
         e.upstreamConnects()
         e.advance(by: 30 * Self.second)
         XCTAssertEqual(e.state, .forwardingRequest, "a body may take longer than the head deadline")
-        e.advance(by: 30 * Self.second)
-        XCTAssertEqual(e.state, .closed)
-        XCTAssertEqual(e.flows.map(\.verdict), [.forwarded, .error])
+        e.clientSends("67")
+        e.advance(by: 59 * Self.second)
+        XCTAssertEqual(e.state, .forwardingRequest, "59 s since the last body byte")
+        e.advance(by: Self.second)
+        let reply = e.clientReceived()
+        XCTAssertTrue(reply.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), reply)
+        XCTAssertTrue(reply.contains("connection: close\r\n"), reply)
+        XCTAssertTrue(e.actions.contains(.closeUpstream))
+        XCTAssertEqual(e.flows.map(\.verdict), [.forwarded, .forwarded])
+        XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 408])
         XCTAssertEqual(e.flows.last?.http?.connectionError, Self.clientTimedOut)
+        XCTAssertTrue(e.flows.last?.summary.hasSuffix("downstream ETIMEDOUT") ?? false, e.flows.last?.summary ?? "")
+    }
+
+    func testUpstreamThatStopsTakingTheRequestBodyGets504() throws {
+        let e = try make(bodyConfig())
+        e.clientSends("GET /allowed HTTP/1.1\r\nHost: backend\r\nContent-Length: 10\r\n\r\n")
+        e.upstreamConnects()
+        _ = e.upstreamReceived()
+        e.upstream?.writeLimit = 0
+        e.clientSends("12345")
+        XCTAssertEqual(e.state, .forwardingRequest)
+        e.advance(by: 60 * Self.second)
+        XCTAssertTrue(e.clientReceived().hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"))
+        XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 504])
+        XCTAssertEqual(e.flows.last?.http?.connectionError, Self.upstreamTimedOut)
+    }
+
+    func testUpstreamSilentMidBodyIsCutOffWithAFlow() throws {
+        let e = try make(bodyConfig())
+        e.clientSends(Self.allowed)
+        e.upstreamConnects()
+        e.upstreamSends("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nfirst")
+        XCTAssertTrue(e.clientReceived().hasSuffix("first"))
+        XCTAssertEqual(e.state, .relayingResponse(upstreamEnded: false))
+        e.advance(by: 40 * Self.second)
+        e.upstreamSends("more")
+        XCTAssertEqual(e.clientReceived(), "more")
+        e.advance(by: 59 * Self.second)
+        XCTAssertEqual(e.state, .relayingResponse(upstreamEnded: false), "the timeout counts from the last byte")
+        e.advance(by: Self.second)
+        XCTAssertEqual(e.state, .closed)
+        XCTAssertEqual(e.clientReceived(), "", "a started response cannot become an answer: close")
+        XCTAssertTrue(e.actions.contains(.closeUpstream))
+        XCTAssertEqual(e.flows.map(\.verdict), [.forwarded, .forwarded, .error])
+        XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 200, 200])
+        XCTAssertEqual(e.flows.last?.http?.connectionError, Self.upstreamTimedOut)
+        XCTAssertTrue(e.flows.last?.summary.hasSuffix("upstream ETIMEDOUT") ?? false, e.flows.last?.summary ?? "")
+    }
+
+    func testClientThatStopsReadingTheResponseIsCutOffWithAFlow() throws {
+        let e = try make(bodyConfig())
+        e.clientSends(Self.allowed)
+        e.upstreamConnects()
+        e.transport.clientPipe.writeLimit = 0
+        e.upstreamSends("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n" + String(repeating: "x", count: 50))
+        XCTAssertEqual(e.clientReceived(), "")
+        e.advance(by: 60 * Self.second)
+        XCTAssertEqual(e.state, .closed)
+        XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 200, 200])
+        XCTAssertEqual(e.flows.last?.verdict, .error)
+        XCTAssertEqual(e.flows.last?.http?.connectionError, Self.clientTimedOut)
+    }
+
+    func testBodyTimeoutZeroMeansNone() throws {
+        let e = try make(bodyConfig(0))
+        e.clientSends(Self.allowed)
+        e.upstreamConnects()
+        e.upstreamSends("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nfirst")
+        e.advance(by: 24 * 3600 * Self.second)
+        XCTAssertEqual(e.state, .relayingResponse(upstreamEnded: false))
+        XCTAssertEqual(e.flows.count, 2)
     }
 
     func testDeniedRequestBodyMustBeSkippedWithinTheHeadDeadline() throws {
