@@ -61,6 +61,7 @@ enum sluice_trace_reason {
     SLUICE_TRACE_REASON_NEW = 1,
     SLUICE_TRACE_REASON_ESTABLISHED = 2,
     SLUICE_TRACE_REASON_REPLY = 3,
+    SLUICE_TRACE_REASON_RELATED = 4, /* an ICMP error about a tracked connection (Cilium's CT_RELATED) */
 };
 
 /* Cilium's policy_match_type (pkg/monitor/api, POLICY_MATCH_*): which policy entry allowed. */
