@@ -17,8 +17,11 @@ public struct FlowRedaction: Sendable, Equatable {
     public var urlQuery = false
     public var userInfo = false
     /// Lowercased header names.
-    public var headersAllow: [String] = []
-    public var headersDeny: [String] = []
+    public var headersAllow: [String] = [] { didSet { allowBytes = headersAllow.map { Array($0.utf8) } } }
+    public var headersDeny: [String] = [] { didSet { denyBytes = headersDeny.map { Array($0.utf8) } } }
+    /// The lists' UTF-8 bytes, compared on the request path (no String work per header).
+    private var allowBytes: [[UInt8]] = []
+    private var denyBytes: [[UInt8]] = []
     public var kafkaAPIKey = false
 
     /// What replaces a redacted value.
@@ -45,21 +48,22 @@ public struct FlowRedaction: Sendable, Equatable {
     /// No allocation: compares the bytes with the lowercased lists.
     public func redactsHeader(_ name: UnsafeRawBufferPointer) -> Bool {
         guard enabled else { return false }
-        if headersAllow.isEmpty && headersDeny.isEmpty { return true }
-        for allowed in headersAllow where Self.equalsLowercased(name, allowed) { return false }
-        for denied in headersDeny where Self.equalsLowercased(name, denied) { return true }
-        return !headersAllow.isEmpty
+        if allowBytes.isEmpty && denyBytes.isEmpty { return true }
+        for allowed in allowBytes where Self.equalsLowercased(name, allowed) { return false }
+        for denied in denyBytes where Self.equalsLowercased(name, denied) { return true }
+        return !allowBytes.isEmpty
     }
 
     /// Whether `bytes` spell `lowercased` (ASCII letters of `bytes` compared in lower case).
-    public static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ lowercased: String) -> Bool {
-        var utf8 = lowercased.utf8.makeIterator()
-        for b in bytes {
-            guard let l = utf8.next() else { return false }
+    @inline(__always)
+    public static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ lowercased: [UInt8]) -> Bool {
+        guard bytes.count == lowercased.count else { return false }
+        for i in 0..<bytes.count {
+            let b = bytes[i]
             let folded = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b + 32 : b
-            if folded != l { return false }
+            if folded != lowercased[i] { return false }
         }
-        return utf8.next() == nil
+        return true
     }
 
     /// The part of a request target or path to record: all of it, or up to its `?` or `#` when

@@ -1,4 +1,4 @@
-public import CSluiceShared
+import CSluiceShared
 
 /// The request headers an HTTP request record carries (`sluice_flow_http.headers`, layout in
 /// `bpf/include/sluice_flow.h`): packed `name_len (1) | value_len (2, little endian) | name |
@@ -17,6 +17,12 @@ public enum HTTPHeaderRecord {
 
     /// Packs headers into `capacity` bytes at `base`.
     public struct Packer {
+        @inline(__always)
+        private static func isHost(_ name: UnsafeRawBufferPointer) -> Bool {
+            name.count == 4 && name[0] | 0x20 == UInt8(ascii: "h") && name[1] | 0x20 == UInt8(ascii: "o")
+                && name[2] | 0x20 == UInt8(ascii: "s") && name[3] | 0x20 == UInt8(ascii: "t")
+        }
+
         private let base: UnsafeMutableRawPointer
         /// Bytes used.
         public private(set) var used = 0
@@ -45,9 +51,7 @@ public enum HTTPHeaderRecord {
             name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, redaction: FlowRedaction
         ) -> Bool {
             guard !cut else { return false }
-            if name.isEmpty || name.count > Int(UInt8.max) || name[0] == UInt8(ascii: ":")
-                || FlowRedaction.equalsLowercased(name, "host")
-            {
+            if name.isEmpty || name.count > Int(UInt8.max) || name[0] == UInt8(ascii: ":") || Self.isHost(name) {
                 return true
             }
             let masked = redaction.redactsHeader(name)
