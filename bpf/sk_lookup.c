@@ -38,7 +38,7 @@ static __always_inline __u32 sluice_sock_index(__u8 kind)
 static __always_inline int sluice_drop(const struct sluice_tuple *t, const struct sluice_steer_info *info)
 {
     __u64 seq = 0;
-    struct sluice_flow *rec = sluice_flow_reserve(&seq);
+    struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
     if (!rec)
         return SK_DROP;
     rec->time_ns = bpf_ktime_get_ns();

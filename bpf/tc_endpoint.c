@@ -54,10 +54,23 @@ static __always_inline int sluice_ipv6(const struct sluice_l4 *l4, const struct 
     __u8 reason = l4->invalid;
     if (!reason && ep)
         reason = sluice_policy_verdict6(ep->id, peer, l4, direction);
-    if (reason == SLUICE_DROP_NONE)
-        return TC_ACT_OK;
     __u32 identity = ep ? ep->identity : 0;
     __u32 id = ep ? ep->id : 0;
+    if (reason == SLUICE_DROP_NONE) {
+        /* No connection tracking for IPv6: Cilium's `medium` aggregation is approximated from the
+         * packet itself, a trace for each TCP packet carrying SYN, FIN or RST (SYN-ACK as the
+         * reply), none for other packets (which would be one per packet). */
+        if (l4->proto == IPPROTO_TCP && (l4->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_FIN | SLUICE_TCP_RST))) {
+            __u8 why = !(l4->tcp_flags & SLUICE_TCP_SYN)  ? SLUICE_TRACE_REASON_ESTABLISHED
+                       : (l4->tcp_flags & SLUICE_TCP_ACK) ? SLUICE_TRACE_REASON_REPLY
+                                                          : SLUICE_TRACE_REASON_NEW;
+            if (direction == SLUICE_DIR_EGRESS)
+                sluice_trace(l4, SLUICE_TRACE_TO_STACK, why, direction, identity, peer, id, 0);
+            else
+                sluice_trace(l4, SLUICE_TRACE_TO_ENDPOINT, why, direction, peer, identity, 0, id);
+        }
+        return TC_ACT_OK;
+    }
     if (direction == SLUICE_DIR_EGRESS)
         return sluice_policy_drop(l4, reason, direction, identity, peer, id, 0);
     return sluice_policy_drop(l4, reason, direction, peer, identity, 0, id);
@@ -130,8 +143,15 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
                          src->id, dst ? dst->id : 0);
         return TC_ACT_OK;
     }
-    if (sluice_icmp_related(skb, &l4, now))
+    int related = sluice_icmp_related(skb, &l4, now);
+    if (related) {
+        /* Traced as Cilium traces CT_RELATED: each error, on the connection's side of the pod
+         * that sends it (the responder's ingress when it goes back to the opener). */
+        sluice_trace(&l4, dst ? SLUICE_TRACE_TO_ENDPOINT : SLUICE_TRACE_TO_STACK, SLUICE_TRACE_REASON_RELATED,
+                     related == SLUICE_ICMP_TO_OPENER ? SLUICE_DIR_INGRESS : SLUICE_DIR_EGRESS, src->identity,
+                     dst ? dst->identity : sluice_ipcache_identity(l4.daddr), src->id, dst ? dst->id : 0);
         return TC_ACT_OK;
+    }
     struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4, now);
 
     __u32 src_identity = src ? src->identity : sluice_ipcache_identity(l4.saddr);
@@ -239,8 +259,14 @@ int sluice_tc_to_endpoint(struct __sk_buff *skb)
                          sluice_remote_identity(skb, l4.saddr), dst->identity, 0, dst->id);
         return TC_ACT_OK;
     }
-    if (sluice_icmp_related(skb, &l4, now))
+    int related = sluice_icmp_related(skb, &l4, now);
+    if (related) {
+        /* The pod receives the error: its egress connection when it opened it. */
+        sluice_trace(&l4, SLUICE_TRACE_TO_ENDPOINT, SLUICE_TRACE_REASON_RELATED,
+                     related == SLUICE_ICMP_TO_OPENER ? SLUICE_DIR_EGRESS : SLUICE_DIR_INGRESS,
+                     sluice_remote_identity(skb, l4.saddr), dst->identity, 0, dst->id);
         return TC_ACT_OK;
+    }
     struct sluice_ct_entry *ct = sluice_ct_forward_entry(&l4, now);
 
     __u32 src_identity = sluice_remote_identity(skb, l4.saddr);

@@ -183,11 +183,11 @@ public enum AgentCommandLine {
             "--hubble-redact-http-headers-allow", alias: "--redact-http-headers-allow",
             \.options.redaction.headersAllow,
             excluding: \.options.redaction.headersDeny,
-            help: "Show only these HTTP header values in flows (flows carry no headers yet)."),
+            help: "Show only these request header values in HTTP flows (others: HUBBLE_REDACTED)."),
         .headerList(
             "--hubble-redact-http-headers-deny", alias: "--redact-http-headers-deny", \.options.redaction.headersDeny,
             excluding: \.options.redaction.headersAllow,
-            help: "Redact these HTTP header values in flows (flows carry no headers yet)."),
+            help: "Redact these request header values in HTTP flows (with neither list: all of them)."),
         .flag(
             "--hubble-redact-kafka-apikey", alias: "--redact-kafka-apikey", \.options.redaction.kafkaAPIKey,
             help: "Accepted for Hubble's sake; Sluice records no Kafka flows."),
@@ -206,6 +206,10 @@ public enum AgentCommandLine {
         .flowFilters(
             "--hubble-export-denylist", \.options.export.deny,
             help: "Do not export flows matching one of these JSON flow filters."),
+        .parsed(
+            "--hubble-export-fieldmask", "fields", \.options.export.fieldMask,
+            help: "Export only these flow fields (time,source.namespace,verdict,l7.http); all without it."
+        ) { v in try FlowFieldMask(parsing: v) },
         .text(
             "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
         ),

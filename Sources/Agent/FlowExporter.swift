@@ -17,6 +17,8 @@ public struct FlowExportConfig {
     /// `--hubble-export-allowlist` / `--hubble-export-denylist`.
     public var allow = FlowExportFilter()
     public var deny = FlowExportFilter()
+    /// `--hubble-export-fieldmask`: the fields each exported flow keeps (all without it).
+    public var fieldMask = FlowFieldMask()
 
     public init(path: String) {
         self.path = path
@@ -120,8 +122,8 @@ struct RotatingFile {
 /// Writes the flow ring to the export file as Hubble JSON lines (`sluice observe -o json`'s
 /// lines, the same uuid for the same record), from the records written after it started: a
 /// thread that polls the ring every 50 ms, decodes each new record with the endpoint directory
-/// the agent writes (re-read at most once a second), applies the allow and deny lists and
-/// appends. Records overwritten before it read them become a `lost_events` line, as in observe.
+/// the agent writes (re-read at most once a second), applies the allow and deny lists and the
+/// field mask, and appends. Records overwritten before it read them become a `lost_events` line, as in observe.
 /// It only reads the ring: a slow disk loses records, it never slows a writer.
 final class FlowExporter {
     private let config: FlowExportConfig
@@ -175,7 +177,8 @@ final class FlowExporter {
                 flow.uuid = FlowUUID.make(seed: seed, seq: seq)
                 flow.emitter = .sluice
                 if FlowExportFilter.exports(flow, allow: config.allow, deny: config.deny) {
-                    write(FlowPrinter.json(flow))
+                    let line = FlowPrinter.json(flow)
+                    write(config.fieldMask.isActive ? config.fieldMask.apply(toLine: line) : line)
                 }
             case .lost(let count):
                 lost += count

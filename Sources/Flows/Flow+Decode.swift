@@ -186,6 +186,9 @@ extension Flow {
             method: text(of: h.method, count: Int(h.method_len)),
             url: text(of: h.url, count: Int(h.url_len)),
             protocol: proto.httpProtocolName,
+            headers: withUnsafeBytes(of: h.headers) { all in
+                HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(Int(h.headers_len))))
+            },
             connectionError: ConnectionError.Side(rawValue: h.error_side).map {
                 ConnectionError(side: $0, errno: h.error_errno)
             })

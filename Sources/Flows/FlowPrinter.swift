@@ -12,9 +12,11 @@ public enum FlowPrinter {
     ///
     /// Time is Go's `StampMilli` in `timeZone` (default: `localTimeZone`). The arrow is `->` when `is_reply` is
     /// false, `<-` when true (source and destination are then swapped back for printing), `<>` when unknown.
+    /// `printPolicyNames` (`--print-policy-names`): a policy-verdict flow's verdict names the policies of its
+    /// direction, `ALLOWED BY name (Kind), name (Kind)` (also in dict and table output).
     public static func compact(
         _ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-        timeFormat: TimeFormat = .stampMilli
+        timeFormat: TimeFormat = .stampMilli, printPolicyNames: Bool = false
     ) -> String {
         var src = host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames)
         var dst = host(
@@ -35,14 +37,14 @@ public enum FlowPrinter {
         var line = time(f, timeZone: timeZone, format: timeFormat)
         if printNodeName { line += " [" + f.nodeName + "]" }
         line += ": " + src + " " + srcIdentity + " " + arrow + " " + dst + " " + dstIdentity + " "
-        line += flowType(f) + " " + verdict(f) + " (" + f.summary + ")"
+        line += flowType(f) + " " + verdict(f, policyNames: printPolicyNames) + " (" + f.summary + ")"
         return line
     }
 
     /// One `-o dict` block (no trailing newline): `KEY: value` lines, keys right-aligned.
     public static func dict(
         _ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-        timeFormat: TimeFormat = .stampMilli
+        timeFormat: TimeFormat = .stampMilli, printPolicyNames: Bool = false
     ) -> String {
         var lines = ["  TIMESTAMP: " + time(f, timeZone: timeZone, format: timeFormat)]
         if printNodeName { lines.append("       NODE: " + f.nodeName) }
@@ -53,7 +55,7 @@ public enum FlowPrinter {
                 + host(
                     f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
         lines.append("       TYPE: " + flowType(f))
-        lines.append("    VERDICT: " + verdict(f))
+        lines.append("    VERDICT: " + verdict(f, policyNames: printPolicyNames))
         lines.append("    SUMMARY: " + f.summary)
         return lines.joined(separator: "\n")
     }
@@ -63,12 +65,15 @@ public enum FlowPrinter {
     /// them; no lines at all when there are no flows. Hosts are not swapped for replies (as in dict output).
     public static func table(
         _ flows: [Flow], timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-        timeFormat: TimeFormat = .stampMilli
+        timeFormat: TimeFormat = .stampMilli, printPolicyNames: Bool = false
     ) -> [String] {
         guard !flows.isEmpty else { return [] }
         var rows = [tableHeader(printNodeName: printNodeName)]
         for f in flows {
-            rows.append(tableRow(f, timeZone: timeZone, printNodeName: printNodeName, timeFormat: timeFormat))
+            rows.append(
+                tableRow(
+                    f, timeZone: timeZone, printNodeName: printNodeName, timeFormat: timeFormat,
+                    printPolicyNames: printPolicyNames))
         }
         return TextTable.align(rows)
     }
@@ -83,14 +88,14 @@ public enum FlowPrinter {
     /// One flow's row of `-o table` (before alignment: `TextTable.align`).
     public static func tableRow(
         _ f: Flow, timeZone: PrintTimeZone? = nil, printNodeName: Bool = false,
-        timeFormat: TimeFormat = .stampMilli
+        timeFormat: TimeFormat = .stampMilli, printPolicyNames: Bool = false
     ) -> [String] {
         var row = [time(f, timeZone: timeZone, format: timeFormat)]
         if printNodeName { row.append(f.nodeName) }
         row.append(host(f.source, address: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames))
         row.append(
             host(f.destination, address: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames))
-        row += [flowType(f), verdict(f), f.summary]
+        row += [flowType(f), verdict(f, policyNames: printPolicyNames), f.summary]
         return row
     }
 
@@ -128,14 +133,29 @@ public enum FlowPrinter {
         return format.format(f.time, utcOffsetSeconds: offset)
     }
 
-    private static func verdict(_ f: Flow) -> String {
+    private static func verdict(_ f: Flow, policyNames: Bool = false) -> String {
         guard f.eventType.type == Flow.EventType.policyVerdict else { return f.verdict.name }
         switch f.verdict {
-        case .forwarded, .redirected: return "ALLOWED"
-        case .dropped: return "DENIED"
+        case .forwarded, .redirected:
+            return "ALLOWED" + (policyNames ? names(f, f.egressAllowedBy, f.ingressAllowedBy) : "")
+        case .dropped, .error:
+            return "DENIED" + (policyNames ? names(f, f.egressDeniedBy, f.ingressDeniedBy) : "")
         case .audit: return "AUDITED"
         default: return f.verdict.name
         }
+    }
+
+    /// ` BY name (Kind), name (Kind)` of the policies of the flow's direction that have a name and a
+    /// kind (hubble's `formatPolicyNames`); "" when there are none.
+    private static func names(_ f: Flow, _ egress: [Flow.Policy], _ ingress: [Flow.Policy]) -> String {
+        let policies: [Flow.Policy]
+        switch f.trafficDirection {
+        case .egress: policies = egress
+        case .ingress: policies = ingress
+        default: return ""
+        }
+        let named = policies.filter { !$0.kind.isEmpty && !$0.name.isEmpty }.map { $0.name + " (" + $0.kind + ")" }
+        return named.isEmpty ? "" : " BY " + named.joined(separator: ", ")
     }
 
     /// `ns/pod:port`; without a pod name the DNS names (`a.example.com,b.example.com:port`, as

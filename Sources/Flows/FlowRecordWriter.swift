@@ -31,12 +31,13 @@ public enum FlowRecordWriter {
     /// `PolicyKey.ref` of the policy whose rule decided a request (0 = none); `verdict` why that side decided and
     /// the header actions of the matching rule (request flows; nil = none recorded). `FlowRedaction.current`
     /// applies: with query redaction the path stops at its `?`, with userinfo redaction a password becomes
-    /// `HUBBLE_REDACTED`.
+    /// `HUBBLE_REDACTED`. `headers`: the request's headers, packed and redacted (`HTTPHeaderRecord`), copied
+    /// into the record (request flows; nil = none).
     public static func writeHTTP(
         _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, l7Type: Flow.L7FlowType,
         method: UnsafeRawBufferPointer, scheme: StaticString, authority: UnsafeRawBufferPointer,
         path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol, policyID: UInt32 = 0,
-        verdict: Flow.L7Verdict? = nil
+        verdict: Flow.L7Verdict? = nil, headers: HTTPHeaderRecord.Packer? = nil
     ) {
         writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: proto)
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
@@ -63,6 +64,11 @@ public enum FlowRecordWriter {
                 http.pointee.policy_id = policyID
                 http.pointee.reason = verdict?.reason.rawValue ?? 0
                 http.pointee.header_actions = verdict?.headerActions.rawValue ?? 0
+                if let headers {
+                    http.pointee.headers_len = UInt16(copy(headers.bytes, into: &http.pointee.headers, at: 0))
+                    http.pointee.n_headers = UInt8(clamping: headers.count)
+                    http.pointee.headers_cut = headers.cut ? 1 : 0
+                }
             }
         }
     }

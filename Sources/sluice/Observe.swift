@@ -41,7 +41,7 @@ struct Observe: ParsableCommand {
     var printNodeName = false
     @Flag(
         help:
-            "Print the names of the policies that allowed or denied a flow, when its record carries them (Sluice's records do not yet)."
+            "Print the names of the policies that allowed or denied a policy-verdict flow (ALLOWED BY name (Kind))."
     )
     var printPolicyNames = false
     @Option(help: "Read flows from exported JSON lines (`-o json` output) instead of the flow map; `-` is stdin.")
@@ -71,7 +71,8 @@ struct Observe: ParsableCommand {
         let (whitelist, blacklist) = try Observe.parseFilters(arguments)
         let now = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs()))
         let window = try TimeWindow(since: since, until: until, now: now)
-        var printer = Printer(format: format, timeFormat: layout, printNodeName: printNodeName)
+        var printer = Printer(
+            format: format, timeFormat: layout, printNodeName: printNodeName, printPolicyNames: printPolicyNames)
         let selection = Selection(
             last: last, first: first, all: all, follow: follow, timeBounded: since != nil || until != nil)
 
@@ -169,13 +170,15 @@ struct Observe: ParsableCommand {
         let format: OutputFormat
         let timeFormat: TimeFormat
         let printNodeName: Bool
+        let printPolicyNames: Bool
         var printed = 0
         var table: [[String]] = []
 
-        init(format: OutputFormat, timeFormat: TimeFormat, printNodeName: Bool) {
+        init(format: OutputFormat, timeFormat: TimeFormat, printNodeName: Bool, printPolicyNames: Bool = false) {
             self.format = format
             self.timeFormat = timeFormat
             self.printNodeName = printNodeName
+            self.printPolicyNames = printPolicyNames
         }
 
         mutating func emit(_ flow: Flow) {
@@ -183,10 +186,17 @@ struct Observe: ParsableCommand {
             case .json, .jsonpb: print(FlowPrinter.json(flow))
             case .dict:
                 if printed > 0 { print(FlowPrinter.dictSeparator) }
-                print(FlowPrinter.dict(flow, printNodeName: printNodeName, timeFormat: timeFormat))
+                print(
+                    FlowPrinter.dict(
+                        flow, printNodeName: printNodeName, timeFormat: timeFormat, printPolicyNames: printPolicyNames))
             case .table, .tab:
-                table.append(FlowPrinter.tableRow(flow, printNodeName: printNodeName, timeFormat: timeFormat))
-            case .compact: print(FlowPrinter.compact(flow, printNodeName: printNodeName, timeFormat: timeFormat))
+                table.append(
+                    FlowPrinter.tableRow(
+                        flow, printNodeName: printNodeName, timeFormat: timeFormat, printPolicyNames: printPolicyNames))
+            case .compact:
+                print(
+                    FlowPrinter.compact(
+                        flow, printNodeName: printNodeName, timeFormat: timeFormat, printPolicyNames: printPolicyNames))
             }
             printed += 1
         }

@@ -51,8 +51,8 @@ final class FlowL7VerdictTests: XCTestCase {
         XCTAssertEqual(Flow.HeaderActions.delete.rawValue, UInt8(SLUICE_HEADER_ACTION_DELETE))
         XCTAssertEqual(Flow.HeaderActions.replace.rawValue, UInt8(SLUICE_HEADER_ACTION_REPLACE))
         XCTAssertEqual(
-            MemoryLayout<sluice_flow_http>.size, 416,
-            "the HTTP record fills the union (connection error fields at its end)")
+            MemoryLayout<sluice_flow_http>.size, 928,
+            "the HTTP record fills the union (request headers at its end)")
     }
 
     func testNoDetailOnResponsesUnknownReasonsOrOldRecords() {

@@ -24,3 +24,4 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
 let only = CommandLine.arguments.dropFirst().first
 if only == nil || only == "json" { try JSONBenchmark.run() }
 if only == nil || only == "regex" { try RegexBenchmark.run() }
+if only == nil || only == "flow" { try FlowRecordBenchmark.run() }

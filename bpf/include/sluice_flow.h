@@ -18,11 +18,11 @@
 
 #include <linux/types.h>
 
-/* 4096 records (2 MiB): Hubble's default ring (--hubble-event-buffer-capacity 4095). The proxy
+/* 4096 records (4 MiB): Hubble's default ring (--hubble-event-buffer-capacity 4095). The proxy
  * maps and writes every page of it, so it is part of the agent's resident memory. A build that
  * changes this recreates the pinned ring at the next start (CSluice_bpf_object_unpin_stale). */
 #define SLUICE_FLOW_SLOTS 4096u
-#define SLUICE_FLOW_RECORD_SIZE 512u
+#define SLUICE_FLOW_RECORD_SIZE 1024u
 
 /* Hubble Verdict enum values (flow.proto). */
 enum sluice_verdict {
@@ -61,6 +61,7 @@ enum sluice_trace_reason {
     SLUICE_TRACE_REASON_NEW = 1,
     SLUICE_TRACE_REASON_ESTABLISHED = 2,
     SLUICE_TRACE_REASON_REPLY = 3,
+    SLUICE_TRACE_REASON_RELATED = 4, /* an ICMP error about a tracked connection (Cilium's CT_RELATED) */
 };
 
 /* Cilium's policy_match_type (pkg/monitor/api, POLICY_MATCH_*): which policy entry allowed. */
@@ -127,6 +128,11 @@ enum sluice_reply {
 
 #define SLUICE_HTTP_METHOD_MAX 16
 #define SLUICE_HTTP_URL_MAX 384
+/* Request headers an HTTP request record carries (sluice_flow_http.headers), already redacted
+ * by the agent's --hubble-redact-* options: packed entries of
+ *   name_len (1 byte) | value_len (2 bytes, little endian) | name | value
+ * in arrival order; a header that does not fit ends the list and sets headers_cut. */
+#define SLUICE_HTTP_HEADERS_MAX 508
 #define SLUICE_DNS_QUERY_MAX 256
 #define SLUICE_DNS_IPS_MAX 8
 
@@ -163,6 +169,10 @@ struct sluice_flow_http {
     __u8 error_side;     /* responses: the peer whose failure ended the exchange, 1 downstream, 2 upstream, 0 none */
     __u8 _pad2;
     __u16 error_errno;   /* with error_side: the errno of the failed read or write, 0 for an EOF */
+    __u16 headers_len;   /* request flows: bytes used in headers */
+    __u8 n_headers;      /* request flows: entries in headers */
+    __u8 headers_cut;    /* 1: the request had more headers than fit */
+    __u8 headers[SLUICE_HTTP_HEADERS_MAX];
 };
 
 struct sluice_flow_dns {
@@ -215,7 +225,7 @@ struct sluice_flow {
     union {
         struct sluice_flow_http http;
         struct sluice_flow_dns dns;
-        __u8 raw[416];
+        __u8 raw[928];
     } l7;
 };
 
@@ -225,7 +235,7 @@ struct sluice_flow_head {
 };
 
 _Static_assert(sizeof(struct sluice_flow) == SLUICE_FLOW_RECORD_SIZE, "flow record size");
-_Static_assert(sizeof(struct sluice_flow_http) == 416 && sizeof(struct sluice_flow_dns) == 408, "L7 record sizes");
+_Static_assert(sizeof(struct sluice_flow_http) == 928 && sizeof(struct sluice_flow_dns) == 408, "L7 record sizes");
 _Static_assert(sizeof(struct sluice_flow_head) == 64, "flow head size");
 
 #endif

@@ -199,7 +199,12 @@ struct sluice_icmp_quote {
  * policy check in either direction (Cilium's CT_RELATED): it must come from the peer the quoted
  * packet was sent to and go back to that packet's sender (the connection's address pair, as in
  * Cilium), and, stricter than Cilium, the quoted packet must belong to the connection (its
- * tuple, either way round). An error from a third address goes through policy. */
+ * tuple, either way round). An error from a third address goes through policy.
+ * Returns SLUICE_ICMP_TO_OPENER when the quoted packet went the connection's forward way (the
+ * error goes back to the side that opened it), SLUICE_ICMP_TO_RESPONDER when it was a reply, 0
+ * when the packet is no related error. */
+#define SLUICE_ICMP_TO_OPENER 1
+#define SLUICE_ICMP_TO_RESPONDER 2
 static __always_inline int sluice_icmp_related(struct __sk_buff *skb, const struct sluice_l4 *l4, __u32 now)
 {
     if (!(l4->flags & SLUICE_L4_ICMP_ERROR) || l4->ip_version != 4)
@@ -230,10 +235,10 @@ static __always_inline int sluice_icmp_related(struct __sk_buff *skb, const stru
     struct sluice_tuple tuple = sluice_tuple_of(&inner, 0);
     struct sluice_ct_entry *entry = bpf_map_lookup_elem(&sluice_ct, &tuple);
     if (entry && sluice_ct_live(entry, inner.proto, now))
-        return 1;
+        return SLUICE_ICMP_TO_OPENER;
     tuple = sluice_tuple_of(&inner, 1);
     entry = bpf_map_lookup_elem(&sluice_ct, &tuple);
-    return entry && sluice_ct_live(entry, inner.proto, now);
+    return entry && sluice_ct_live(entry, inner.proto, now) ? SLUICE_ICMP_TO_RESPONDER : 0;
 }
 
 #endif

@@ -71,7 +71,7 @@ static __always_inline int sluice_steer_drop(const struct sluice_l4 *l4, __u32 s
                                              __u32 src_endpoint, __u32 dst_endpoint)
 {
     __u64 seq = 0;
-    struct sluice_flow *rec = sluice_flow_reserve(&seq);
+    struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
     if (!rec)
         return TC_ACT_SHOT;
     rec->time_ns = bpf_ktime_get_ns();

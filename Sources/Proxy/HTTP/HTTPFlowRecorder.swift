@@ -16,7 +16,8 @@ import SluiceIO
 /// (`Flow.L7Verdict`); a side that admits the peer not at all writes the L3/L4 drop instead.
 /// Every record carries both endpoints and both identities. The recorder keeps a copy of the
 /// request's method, authority and path (bounded by the record's own field sizes) because the
-/// request bytes are gone by the time the response comes.
+/// request bytes are gone by the time the response comes, and its headers packed and redacted
+/// as the request record carries them (`HTTPHeaderRecord`, `FlowRedaction.current`).
 ///
 /// Loop-thread only. With no sink (flows off) every call returns at once.
 final class HTTPFlowRecorder {
@@ -25,6 +26,8 @@ final class HTTPFlowRecorder {
     /// side decided: malformed or rejected requests).
     private let common: FlowCommon
     private let text: UnsafeMutableRawPointer
+    /// The current request's headers as its request records carry them.
+    private var headers: HTTPHeaderRecord.Packer
     private var methodLength = 0
     private var authorityLength = 0
     private var pathLength = 0
@@ -46,7 +49,9 @@ final class HTTPFlowRecorder {
         text =
             flows == nil
             ? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
-            : UnsafeMutableRawPointer.allocate(byteCount: Self.methodCapacity + Self.urlCapacity, alignment: 8)
+            : UnsafeMutableRawPointer.allocate(
+                byteCount: Self.methodCapacity + Self.urlCapacity + HTTPHeaderRecord.capacity, alignment: 8)
+        headers = HTTPHeaderRecord.Packer(base: text + (flows == nil ? 0 : Self.methodCapacity + Self.urlCapacity))
     }
 
     /// A recorder for the TCP connection `addresses` / `steer` describe.
@@ -87,6 +92,9 @@ final class HTTPFlowRecorder {
         pathLength = copy(
             view.path, at: Self.methodCapacity + authorityLength,
             capacity: Self.urlCapacity - authorityLength)
+        headers.reset()
+        let redaction = FlowRedaction.current
+        view.forEachHeader { name, value in headers.append(name: name, value: value, redaction: redaction) }
     }
 
     /// HTTP/1: copies the request facts and the protocol version of the head.
@@ -103,6 +111,7 @@ final class HTTPFlowRecorder {
         methodLength = 0
         authorityLength = 0
         pathLength = 0
+        headers.reset()
     }
 
     private func copy(_ source: UnsafeRawBufferPointer, at offset: Int, capacity: Int) -> Int {
@@ -159,12 +168,12 @@ final class HTTPFlowRecorder {
         c.verdict = verdict
         c.direction = direction
         c.isReply = false
-        let (m, a, p, proto) = (method, authority, path, proto)
+        let (m, a, p, proto, h) = (method, authority, path, proto, headers)
         flows.append { rec in
             FlowRecordWriter.writeHTTP(
                 rec, common: c, l7Type: .request, method: m, scheme: "http",
                 authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
-                policyID: policyID, verdict: detail)
+                policyID: policyID, verdict: detail, headers: h)
         }
     }
 
