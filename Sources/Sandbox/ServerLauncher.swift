@@ -48,18 +48,29 @@ struct ServerLauncher {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "python3"
     }
 
+    /// A server's certificate and key (PEM files).
+    struct TLSFiles: Equatable {
+        var certificate: String
+        var key: String
+    }
+
     /// The program's argv for `kind` listening on each `HOST:PORT` of `listen`, and the marker
-    /// its `/proc/PID/cmdline` will contain.
-    func command(kind: ServerKind, listen: [String], owner: String) -> (argv: [String], marker: String) {
+    /// its `/proc/PID/cmdline` will contain. `tls` is the certificate of an `https` server (the
+    /// other kinds ignore it; `https` without it has no `--certfile` and gunicorn serves plain
+    /// HTTP, so the caller always passes it).
+    func command(
+        kind: ServerKind, listen: [String], owner: String, tls: TLSFiles? = nil
+    ) -> (argv: [String], marker: String) {
         switch kind {
-        case .httpbin:
+        case .httpbin, .https:
             let gunicorn = Self.gunicornPath(venv: venv)
             let binds = listen.flatMap { ["-b", $0] }
+            let certificate = kind == .https ? tls.map { ["--certfile", $0.certificate, "--keyfile", $0.key] } : nil
             let argv =
                 [gunicorn] + binds + [
                     "-w", "\(Self.gunicornWorkers)", "--threads", "\(Self.gunicornThreads)",
                     "--access-logfile", "-",
-                ] + gunicornExtra + ["httpbin:app"]
+                ] + (certificate ?? []) + gunicornExtra + ["httpbin:app"]
             return (argv, gunicorn)
         case .httpStatic, .tcp, .h2c, .grpc:
             let file: String

@@ -17,6 +17,21 @@ final class ServerLauncherTests: XCTestCase {
         XCTAssertEqual(marker, "/repo/.venv/bin/gunicorn")
     }
 
+    func testHTTPSCommandLoadsTheCertificate() {
+        let tls = ServerLauncher.TLSFiles(certificate: "/t/b/tls.crt", key: "/t/b/tls.key")
+        let (argv, marker) = launcher.command(kind: .https, listen: ["0.0.0.0:443"], owner: "b/b", tls: tls)
+        XCTAssertEqual(
+            argv,
+            [
+                "/repo/.venv/bin/gunicorn", "-b", "0.0.0.0:443", "-w", "2", "--threads", "4",
+                "--access-logfile", "-", "--certfile", "/t/b/tls.crt", "--keyfile", "/t/b/tls.key",
+                "--no-control-socket", "httpbin:app",
+            ])
+        XCTAssertEqual(marker, "/repo/.venv/bin/gunicorn")
+        let (plain, _) = launcher.command(kind: .httpbin, listen: ["0.0.0.0:80"], owner: "b/b", tls: tls)
+        XCTAssertFalse(plain.contains("--certfile"), "plain httpbin ignores a certificate")
+    }
+
     func testScriptCommands() {
         let (staticArgv, staticMarker) = launcher.command(
             kind: .httpStatic, listen: ["192.0.2.1:80", "192.0.2.2:80"],

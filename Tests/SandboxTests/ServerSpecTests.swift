@@ -8,6 +8,11 @@ final class ServerSpecTests: XCTestCase {
         XCTAssertEqual(try ServerSpec.parse("http-static:8080"), ServerSpec(kind: .httpStatic, port: 8080))
         XCTAssertEqual(try ServerSpec.parse("tcp:65535"), ServerSpec(kind: .tcp, port: 65535))
         XCTAssertEqual(try ServerSpec.parse(" tcp : 6379 "), ServerSpec(kind: .tcp, port: 6379))
+        XCTAssertEqual(try ServerSpec.parse("https:443"), ServerSpec(kind: .https, port: 443))
+    }
+
+    func testOnlyHTTPSUsesTLS() {
+        XCTAssertEqual(ServerKind.allCases.filter(\.usesTLS), [.https])
     }
 
     func testRejectsUnknownKind() {
