@@ -1,3 +1,4 @@
+import Foundation
 import SluiceModel
 import XCTest
 
@@ -135,6 +136,19 @@ final class SandboxTLSTests: XCTestCase {
         }
         let plain = "world:\n  - name: \(name)\n    addresses: [192.0.2.1]\n    servers: [\"httpbin:80\"]\n"
         XCTAssertEqual(try Topology.parse(yaml: plain).world.count, 1, "without TLS the name needs no secret")
+    }
+
+    func testTheWalkthroughTopologyGetsItsSecrets() throws {
+        let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let topology = try Topology.load(
+            path: repo.appendingPathComponent("proxy-config/examples/tls/sandbox.yaml").path)
+        XCTAssertEqual(
+            SandboxTLS(plan: try SandboxPlan(topology: topology)).secretDirectories,
+            [
+                "kube-system/sandbox-ca", "backend/backend-tls", "world/api.example.com-tls",
+                "world/other.example.org-tls",
+            ])
     }
 
     func testManifestRoundTrip() {
