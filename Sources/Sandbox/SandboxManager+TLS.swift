@@ -14,7 +14,7 @@ extension SandboxManager {
     static let privateDirectoryMode: Int = 0o700
     static let publicFileMode: Int = 0o644
 
-    /// The certificate and key an `https` server of `identity` loads (its own copy, so a test
+    /// The certificate and key a TLS server of `identity` loads (its own copy, so a test
     /// that rewrites the agent's secret does not change what the server presents).
     func tlsFiles(_ identity: SandboxTLS.Identity?) -> ServerLauncher.TLSFiles? {
         guard let identity else { return nil }

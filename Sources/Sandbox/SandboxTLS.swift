@@ -1,15 +1,15 @@
 import SluiceAPI
 
 /// The sandbox's certificates, planned without touching the system: a CA (ECDSA P-256) that
-/// `sandbox up` creates every time, and one server certificate per host with an `https` server,
-/// issued by that CA for the host's DNS names and addresses.
+/// `sandbox up` creates every time, and one server certificate per host with a TLS server
+/// (`https`, `h2-tls`, `grpc-tls`), issued by that CA for the host's DNS names and addresses.
 ///
 /// Conventions a user (and any test) relies on, with the default directories:
 /// - `/run/sluice/sandbox/tls/ca.crt`: the CA a client trusts (`curl --cacert`); `ca.key` beside
 ///   it signs more certificates if a test needs them.
 /// - The agent's secrets directory (`/run/sluice/secrets`, Cilium's certificates-directory
 ///   layout `<namespace>/<name>/{tls.crt,tls.key,ca.crt}`): `<ns>/<pod>-tls/{tls.crt,tls.key}`
-///   for every pod with an `https` server, `world/<name>-tls/{tls.crt,tls.key}` for world hosts,
+///   for every pod with a TLS server, `world/<name>-tls/{tls.crt,tls.key}` for world hosts,
 ///   `kube-system/sandbox-ca/ca.crt` (the CA, for `originatingTLS.trustedCA`).
 ///
 /// The certificates are made by the `openssl` command line (`req -x509`, OpenSSL 3): the sandbox
@@ -65,7 +65,7 @@ public struct SandboxTLS: Equatable, Sendable {
         }
     }
 
-    /// Every host with at least one `https` server, in plan order (pods, then world hosts).
+    /// Every host with at least one TLS server, in plan order (pods, then world hosts).
     public var identities: [Identity]
 
     /// The certificates a plan needs.

@@ -72,16 +72,18 @@ struct ServerLauncher {
                     "--access-logfile", "-",
                 ] + (certificate ?? []) + gunicornExtra + ["httpbin:app"]
             return (argv, gunicorn)
-        case .httpStatic, .tcp, .h2c, .grpc:
+        case .httpStatic, .tcp, .h2c, .grpc, .h2TLS, .grpcTLS:
             let file: String
             switch kind {
             case .tcp: file = "tcp_echo.py"
-            case .h2c: file = "h2c_server.py"
-            case .grpc: file = "grpc_server.py"
+            case .h2c, .h2TLS: file = "h2c_server.py"
+            case .grpc, .grpcTLS: file = "grpc_server.py"
             default: file = "static_http.py"
             }
             let script = repoRoot + "/integration/servers/" + file
-            let argv = [python, "-u", script, "--name", owner] + listen.flatMap { ["--listen", $0] }
+            let certificate = kind.usesTLS ? tls.map { ["--cert", $0.certificate, "--key", $0.key] } : nil
+            let argv =
+                [python, "-u", script, "--name", owner] + listen.flatMap { ["--listen", $0] } + (certificate ?? [])
             return (argv, script)
         }
     }

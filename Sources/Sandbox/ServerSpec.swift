@@ -17,10 +17,17 @@ public enum ServerKind: String, CaseIterable, Codable, Sendable {
     /// `integration/servers/grpc_server.py` (Python grpcio): `grpc.health.v1.Health` (Check and
     /// Watch) and `sluice.test.Tester` (unary Echo, server-streaming Count).
     case grpc
+    /// `h2c_server.py` over TLS (`--cert`/`--key`): HTTP/2 with ALPN `h2` only.
+    case h2TLS = "h2-tls"
+    /// `grpc_server.py` over TLS (`--cert`/`--key`): the same services, TLS credentials.
+    case grpcTLS = "grpc-tls"
 
     /// Whether the server needs a certificate from the sandbox CA.
     public var usesTLS: Bool {
-        self == .https
+        switch self {
+        case .https, .h2TLS, .grpcTLS: return true
+        case .httpbin, .httpStatic, .tcp, .h2c, .grpc: return false
+        }
     }
 }
 

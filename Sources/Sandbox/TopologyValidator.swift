@@ -109,7 +109,7 @@ struct TopologyValidator {
                 return Problem(
                     path: path + [.key("name")],
                     message:
-                        "too long for an https server: its secret directory \"\(entry.name)\(SandboxTLS.secretSuffix)\" "
+                        "too long for a TLS server: its secret directory \"\(entry.name)\(SandboxTLS.secretSuffix)\" "
                         + "would exceed \(Self.maxFileNameLength) bytes")
             }
         }

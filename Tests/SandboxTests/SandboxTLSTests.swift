@@ -15,6 +15,7 @@ final class SandboxTLSTests: XCTestCase {
                 name: "web", namespace: "backend",
                 servers: [ServerSpec(kind: .httpbin, port: 80), ServerSpec(kind: .https, port: 443)]),
             PodSpec(name: "plain", namespace: "backend", servers: [ServerSpec(kind: .httpbin, port: 80)]),
+            PodSpec(name: "grpc", namespace: "backend", servers: [ServerSpec(kind: .grpcTLS, port: 50051)]),
         ],
         world: [
             WorldSpec(
@@ -25,7 +26,7 @@ final class SandboxTLSTests: XCTestCase {
 
     func testOnlyHostsWithHTTPSServersGetCertificates() throws {
         let tls = SandboxTLS(plan: try SandboxPlan(topology: topology))
-        XCTAssertEqual(tls.identities.map(\.owner), ["backend/web", "world/api.example.com"])
+        XCTAssertEqual(tls.identities.map(\.owner), ["backend/web", "backend/grpc", "world/api.example.com"])
         XCTAssertNil(tls.identity(owner: "backend/plain"))
         XCTAssertNil(tls.identity(owner: "kube-system/kube-dns"))
     }
@@ -46,7 +47,8 @@ final class SandboxTLSTests: XCTestCase {
         XCTAssertEqual(api.ipAddresses, ["192.0.2.10", "192.0.2.11"])
         XCTAssertEqual(api.relativeDirectory, "world/api.example.com-tls")
         XCTAssertEqual(
-            tls.secretDirectories, ["kube-system/sandbox-ca", "backend/web-tls", "world/api.example.com-tls"])
+            tls.secretDirectories,
+            ["kube-system/sandbox-ca", "backend/web-tls", "backend/grpc-tls", "world/api.example.com-tls"])
     }
 
     func testNoHTTPSServersStillHasTheCASecret() throws {
@@ -132,7 +134,7 @@ final class SandboxTLSTests: XCTestCase {
             let error = error as? TopologyError
             XCTAssertEqual(error?.field, "world[0].name")
             XCTAssertTrue(
-                error?.message.hasPrefix("too long for an https server") ?? false, "\(String(describing: error))")
+                error?.message.hasPrefix("too long for a TLS server") ?? false, "\(String(describing: error))")
         }
         let plain = "world:\n  - name: \(name)\n    addresses: [192.0.2.1]\n    servers: [\"httpbin:80\"]\n"
         XCTAssertEqual(try Topology.parse(yaml: plain).world.count, 1, "without TLS the name needs no secret")

@@ -11,8 +11,10 @@ final class ServerSpecTests: XCTestCase {
         XCTAssertEqual(try ServerSpec.parse("https:443"), ServerSpec(kind: .https, port: 443))
     }
 
-    func testOnlyHTTPSUsesTLS() {
-        XCTAssertEqual(ServerKind.allCases.filter(\.usesTLS), [.https])
+    func testTLSKinds() throws {
+        XCTAssertEqual(ServerKind.allCases.filter(\.usesTLS), [.https, .h2TLS, .grpcTLS])
+        XCTAssertEqual(try ServerSpec.parse("h2-tls:8443"), ServerSpec(kind: .h2TLS, port: 8443))
+        XCTAssertEqual(try ServerSpec.parse("grpc-tls:50051"), ServerSpec(kind: .grpcTLS, port: 50051))
     }
 
     func testRejectsUnknownKind() {
