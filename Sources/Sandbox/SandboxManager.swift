@@ -40,7 +40,7 @@ public final class SandboxManager {
     var dnsHostsFile: String { stateDirectory + "/dns/hosts" }
 
     /// Builds the sandbox for `topology` (first removing any leftovers with `down()`), makes
-    /// the sandbox CA and the `https` servers' certificates (`SandboxTLS`), starts
+    /// the sandbox CA and the TLS servers' certificates (`SandboxTLS`), starts
     /// the DNS pod and every server, waits until each accepts connections and records the state.
     /// On failure midway it removes what it made and rethrows.
     /// - Parameters:

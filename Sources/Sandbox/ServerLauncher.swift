@@ -55,9 +55,9 @@ struct ServerLauncher {
     }
 
     /// The program's argv for `kind` listening on each `HOST:PORT` of `listen`, and the marker
-    /// its `/proc/PID/cmdline` will contain. `tls` is the certificate of an `https` server (the
-    /// other kinds ignore it; `https` without it has no `--certfile` and gunicorn serves plain
-    /// HTTP, so the caller always passes it).
+    /// its `/proc/PID/cmdline` will contain. `tls` is the certificate of a TLS kind (`https`,
+    /// `h2-tls`, `grpc-tls`; the other kinds ignore it; without it a TLS kind would serve plain
+    /// text, so the caller always passes it).
     func command(
         kind: ServerKind, listen: [String], owner: String, tls: TLSFiles? = nil
     ) -> (argv: [String], marker: String) {
