@@ -144,7 +144,7 @@ final class SandboxTLSTests: XCTestCase {
         let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         let topology = try Topology.load(
-            path: repo.appendingPathComponent("proxy-config/examples/tls/sandbox.yaml").path)
+            path: repo.appendingPathComponent("proxy-config/sandbox/tls.yaml").path)
         XCTAssertEqual(
             SandboxTLS(plan: try SandboxPlan(topology: topology)).secretDirectories,
             [
