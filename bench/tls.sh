@@ -33,7 +33,9 @@ HAPROXY_TERM=18443 HAPROXY_ICPT=18444 NGINX_TERM=18441 NGINX_ICPT=18442 ENVOY_TE
 OUT="${OUT:-$BENCH/results/tls-$(date +%Y%m%d-%H%M%S)}"
 RUN_DIR="$OUT/run" RAW="$OUT/raw"
 mkdir -p "$RUN_DIR" "$RAW"
-trap 'sandbox_down' EXIT
+# The bench secret goes with the sandbox: `sandbox down` removes only what `up` wrote when the
+# secrets directory existed before it.
+trap 'sandbox_down; rm -rf "$SECRET_DIR"; rmdir "${SECRET_DIR%/*}" 2>/dev/null' EXIT
 trap 'exit 130' INT TERM
 install_deps
 dpkg -s apache2-utils >/dev/null 2>&1 || apt-get install -y -qq apache2-utils >/dev/null || die "apt-get install apache2-utils (ab) failed"
