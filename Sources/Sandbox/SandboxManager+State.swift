@@ -65,6 +65,7 @@ extension SandboxManager {
         for name in directoryEntries(netnsConfigDirectory) where SandboxNames.isSandboxNetns(name) {
             removeItem(netnsConfigDirectory + "/" + name, problems: &problems)
         }
+        removeSecrets(problems: &problems)
         if FileManager.default.fileExists(atPath: stateDirectory) {
             removeItem(stateDirectory, problems: &problems)
         }

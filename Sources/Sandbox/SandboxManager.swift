@@ -20,16 +20,28 @@ public final class SandboxManager {
     /// The marker a recorded agent's command line must contain before `down` signals it.
     static let agentMarker = "sluice"
 
-    /// - Parameter stateDirectory: default `/run/sluice/sandbox`.
-    public init(stateDirectory: String = "/run/sluice/sandbox") {
+    /// Where `up` writes the hosts' certificates as the agent's secrets (`SandboxTLS`).
+    public let secretsDirectory: String
+
+    /// - Parameters:
+    ///   - stateDirectory: default `/run/sluice/sandbox`.
+    ///   - secretsDirectory: the agent's secrets directory, default `/run/sluice/secrets`.
+    public init(
+        stateDirectory: String = "/run/sluice/sandbox",
+        secretsDirectory: String = SandboxTLS.defaultSecretsDirectory
+    ) {
         self.stateDirectory = stateDirectory
+        self.secretsDirectory = secretsDirectory
     }
 
     var stateFile: String { stateDirectory + "/state.json" }
+    /// The CA (`ca.crt`, `ca.key`) and the servers' own copies of their certificates.
+    public var tlsDirectory: String { stateDirectory + "/tls" }
     var logDirectory: String { stateDirectory + "/logs" }
     var dnsHostsFile: String { stateDirectory + "/dns/hosts" }
 
-    /// Builds the sandbox for `topology` (first removing any leftovers with `down()`), starts
+    /// Builds the sandbox for `topology` (first removing any leftovers with `down()`), makes
+    /// the sandbox CA and the TLS servers' certificates (`SandboxTLS`), starts
     /// the DNS pod and every server, waits until each accepts connections and records the state.
     /// On failure midway it removes what it made and rethrows.
     /// - Parameters:
@@ -68,6 +80,8 @@ public final class SandboxManager {
             try buildWorld(state.world, dnsIP: state.dnsIP)
         }
         try save(state)
+        let tls = SandboxTLS(plan: plan)
+        try makeCertificates(tls)
         var pending: [(server: SandboxState.ServerProcess, netns: String, address: String)] = []
         try writeFile(dnsHostsFile, DNSConfig.hostsFile(endpoints: state.endpoints))
         if let dnsEndpoint = state.endpoints.first {
@@ -82,7 +96,9 @@ public final class SandboxManager {
         for planned in plan.endpoints {
             for spec in planned.servers {
                 let owner = "\(planned.endpoint.namespace)/\(planned.endpoint.pod)"
-                let (argv, marker) = launcher.command(kind: spec.kind, listen: ["0.0.0.0:\(spec.port)"], owner: owner)
+                let (argv, marker) = launcher.command(
+                    kind: spec.kind, listen: ["0.0.0.0:\(spec.port)"], owner: owner,
+                    tls: tlsFiles(tls.identity(owner: owner)))
                 let server = try start(
                     argv: argv, marker: marker, owner: planned.endpoint, kind: spec.kind.rawValue,
                     port: Int(spec.port), launcher: launcher, state: &state)
@@ -93,7 +109,8 @@ public final class SandboxManager {
             for spec in host.servers {
                 let owner = "world/\(host.name)"
                 let listen = host.addresses.map { "\($0):\(spec.port)" }
-                let (argv, marker) = launcher.command(kind: spec.kind, listen: listen, owner: owner)
+                let (argv, marker) = launcher.command(
+                    kind: spec.kind, listen: listen, owner: owner, tls: tlsFiles(tls.identity(owner: owner)))
                 let server = try startWorld(
                     argv: argv, marker: marker, owner: owner, spec: spec,
                     launcher: launcher, state: &state)

@@ -49,29 +49,42 @@ struct ServerLauncher {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "python3"
     }
 
+    /// A server's certificate and key (PEM files).
+    struct TLSFiles: Equatable {
+        var certificate: String
+        var key: String
+    }
+
     /// The program's argv for `kind` listening on each `HOST:PORT` of `listen`, and the marker
-    /// its `/proc/PID/cmdline` will contain.
-    func command(kind: ServerKind, listen: [String], owner: String) -> (argv: [String], marker: String) {
+    /// its `/proc/PID/cmdline` will contain. `tls` is the certificate of a TLS kind (`https`,
+    /// `h2-tls`, `grpc-tls`; the other kinds ignore it; without it a TLS kind would serve plain
+    /// text, so the caller always passes it).
+    func command(
+        kind: ServerKind, listen: [String], owner: String, tls: TLSFiles? = nil
+    ) -> (argv: [String], marker: String) {
         switch kind {
-        case .httpbin:
+        case .httpbin, .https:
             let gunicorn = Self.gunicornPath(venv: venv)
             let binds = listen.flatMap { ["-b", $0] }
+            let certificate = kind == .https ? tls.map { ["--certfile", $0.certificate, "--keyfile", $0.key] } : nil
             let argv =
                 [gunicorn] + binds + [
                     "-w", "\(Self.gunicornWorkers)", "--threads", "\(Self.gunicornThreads)",
                     "--access-logfile", "-",
-                ] + gunicornExtra + ["httpbin:app"]
+                ] + (certificate ?? []) + gunicornExtra + ["httpbin:app"]
             return (argv, gunicorn)
-        case .httpStatic, .tcp, .h2c, .grpc:
+        case .httpStatic, .tcp, .h2c, .grpc, .h2TLS, .grpcTLS:
             let file: String
             switch kind {
             case .tcp: file = "tcp_echo.py"
-            case .h2c: file = "h2c_server.py"
-            case .grpc: file = "grpc_server.py"
+            case .h2c, .h2TLS: file = "h2c_server.py"
+            case .grpc, .grpcTLS: file = "grpc_server.py"
             default: file = "static_http.py"
             }
             let script = repoRoot + "/integration/servers/" + file
-            let argv = [python, "-u", script, "--name", owner] + listen.flatMap { ["--listen", $0] }
+            let certificate = kind.usesTLS ? tls.map { ["--cert", $0.certificate, "--key", $0.key] } : nil
+            let argv =
+                [python, "-u", script, "--name", owner] + listen.flatMap { ["--listen", $0] } + (certificate ?? [])
             return (argv, script)
         }
     }

@@ -4,6 +4,9 @@ import SluiceModel
 public enum ServerKind: String, CaseIterable, Codable, Sendable {
     /// The real httpbin (`gunicorn httpbin:app` from the project's venv).
     case httpbin
+    /// The same httpbin over TLS (gunicorn `--certfile`/`--keyfile`), HTTP/1.1 only, with the
+    /// host's certificate from the sandbox CA (`SandboxTLS`).
+    case https
     /// `integration/servers/static_http.py`: 200 and a body naming the pod for any request.
     case httpStatic = "http-static"
     /// `integration/servers/tcp_echo.py`: accepts and echoes.
@@ -14,6 +17,18 @@ public enum ServerKind: String, CaseIterable, Codable, Sendable {
     /// `integration/servers/grpc_server.py` (Python grpcio): `grpc.health.v1.Health` (Check and
     /// Watch) and `sluice.test.Tester` (unary Echo, server-streaming Count).
     case grpc
+    /// `h2c_server.py` over TLS (`--cert`/`--key`): HTTP/2 with ALPN `h2` only.
+    case h2TLS = "h2-tls"
+    /// `grpc_server.py` over TLS (`--cert`/`--key`): the same services, TLS credentials.
+    case grpcTLS = "grpc-tls"
+
+    /// Whether the server needs a certificate from the sandbox CA.
+    public var usesTLS: Bool {
+        switch self {
+        case .https, .h2TLS, .grpcTLS: return true
+        case .httpbin, .httpStatic, .tcp, .h2c, .grpc: return false
+        }
+    }
 }
 
 /// One server of a pod, written `KIND:PORT` in the topology file (`"httpbin:80"`).

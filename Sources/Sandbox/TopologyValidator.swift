@@ -15,6 +15,8 @@ struct TopologyValidator {
     static let maxLabelLength = 63
     /// Longest DNS name (RFC 1035 section 2.3.4).
     static let maxNameLength = 253
+    /// Longest file name (Linux `NAME_MAX`): a world host's secret directory is `<name>-tls`.
+    static let maxFileNameLength = 255
 
     private let topology: Topology
 
@@ -100,6 +102,15 @@ struct TopologyValidator {
             }
             if let problem = Self.checkServers(entry.servers, path: path) {
                 return problem
+            }
+            if entry.servers.contains(where: { $0.kind.usesTLS }),
+                entry.name.utf8.count + SandboxTLS.secretSuffix.utf8.count > Self.maxFileNameLength
+            {
+                return Problem(
+                    path: path + [.key("name")],
+                    message:
+                        "too long for a TLS server: its secret directory \"\(entry.name)\(SandboxTLS.secretSuffix)\" "
+                        + "would exceed \(Self.maxFileNameLength) bytes")
             }
         }
         return nil

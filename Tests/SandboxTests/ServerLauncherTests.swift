@@ -17,6 +17,38 @@ final class ServerLauncherTests: XCTestCase {
         XCTAssertEqual(marker, "/repo/.venv/bin/gunicorn")
     }
 
+    func testHTTPSCommandLoadsTheCertificate() {
+        let tls = ServerLauncher.TLSFiles(certificate: "/t/b/tls.crt", key: "/t/b/tls.key")
+        let (argv, marker) = launcher.command(kind: .https, listen: ["0.0.0.0:443"], owner: "b/b", tls: tls)
+        XCTAssertEqual(
+            argv,
+            [
+                "/repo/.venv/bin/gunicorn", "-b", "0.0.0.0:443", "-w", "2", "--threads", "4",
+                "--access-logfile", "-", "--certfile", "/t/b/tls.crt", "--keyfile", "/t/b/tls.key",
+                "--no-control-socket", "httpbin:app",
+            ])
+        XCTAssertEqual(marker, "/repo/.venv/bin/gunicorn")
+        let (plain, _) = launcher.command(kind: .httpbin, listen: ["0.0.0.0:80"], owner: "b/b", tls: tls)
+        XCTAssertFalse(plain.contains("--certfile"), "plain httpbin ignores a certificate")
+    }
+
+    func testTLSScriptCommandsPassTheCertificate() {
+        let tls = ServerLauncher.TLSFiles(certificate: "/t/c.crt", key: "/t/c.key")
+        let (h2, h2Marker) = launcher.command(kind: .h2TLS, listen: ["0.0.0.0:8443"], owner: "b/b", tls: tls)
+        XCTAssertEqual(
+            h2,
+            [
+                launcher.python, "-u", "/repo/integration/servers/h2c_server.py", "--name", "b/b", "--listen",
+                "0.0.0.0:8443", "--cert", "/t/c.crt", "--key", "/t/c.key",
+            ])
+        XCTAssertEqual(h2Marker, "/repo/integration/servers/h2c_server.py")
+        let (grpc, _) = launcher.command(kind: .grpcTLS, listen: ["0.0.0.0:50051"], owner: "b/b", tls: tls)
+        XCTAssertEqual(grpc[2], "/repo/integration/servers/grpc_server.py")
+        XCTAssertEqual(Array(grpc.suffix(4)), ["--cert", "/t/c.crt", "--key", "/t/c.key"])
+        let (h2c, _) = launcher.command(kind: .h2c, listen: ["0.0.0.0:80"], owner: "b/b", tls: tls)
+        XCTAssertFalse(h2c.contains("--cert"), "cleartext kinds ignore a certificate")
+    }
+
     func testScriptCommands() {
         let (staticArgv, staticMarker) = launcher.command(
             kind: .httpStatic, listen: ["192.0.2.1:80", "192.0.2.2:80"],

@@ -8,6 +8,13 @@ final class ServerSpecTests: XCTestCase {
         XCTAssertEqual(try ServerSpec.parse("http-static:8080"), ServerSpec(kind: .httpStatic, port: 8080))
         XCTAssertEqual(try ServerSpec.parse("tcp:65535"), ServerSpec(kind: .tcp, port: 65535))
         XCTAssertEqual(try ServerSpec.parse(" tcp : 6379 "), ServerSpec(kind: .tcp, port: 6379))
+        XCTAssertEqual(try ServerSpec.parse("https:443"), ServerSpec(kind: .https, port: 443))
+    }
+
+    func testTLSKinds() throws {
+        XCTAssertEqual(ServerKind.allCases.filter(\.usesTLS), [.https, .h2TLS, .grpcTLS])
+        XCTAssertEqual(try ServerSpec.parse("h2-tls:8443"), ServerSpec(kind: .h2TLS, port: 8443))
+        XCTAssertEqual(try ServerSpec.parse("grpc-tls:50051"), ServerSpec(kind: .grpcTLS, port: 50051))
     }
 
     func testRejectsUnknownKind() {

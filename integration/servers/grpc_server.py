@@ -10,7 +10,9 @@ Services:
     being the decimal i padded to 16 bytes.
   - `Chat` (bidirectional): answers each message as it arrives, prefixed with "re:".
 
-Usage: grpc_server.py --name NS/POD --listen HOST:PORT [--listen HOST:PORT ...]
+With --cert and --key it is the sandbox kind `grpc-tls` instead: the same services over TLS.
+
+Usage: grpc_server.py --name NS/POD --listen HOST:PORT [--listen HOST:PORT ...] [--cert PEM --key PEM]
 """
 import argparse
 import sys
@@ -28,7 +30,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", default="unknown")
     parser.add_argument("--listen", action="append", required=True)
+    parser.add_argument("--cert", help="PEM certificate: serve over TLS")
+    parser.add_argument("--key", help="PEM private key of --cert")
     args = parser.parse_args()
+    credentials = None
+    if args.cert:
+        with open(args.key, "rb") as key, open(args.cert, "rb") as cert:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
 
     def echo(request, context):
         return args.name.encode() + b": " + request
@@ -58,9 +66,14 @@ def main():
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for item in args.listen:
         host, _, port = item.rpartition(":")
-        server.add_insecure_port("%s:%s" % (host or "0.0.0.0", port))
+        address = "%s:%s" % (host or "0.0.0.0", port)
+        if credentials:
+            server.add_secure_port(address, credentials)
+        else:
+            server.add_insecure_port(address)
     server.start()
-    sys.stderr.write("grpc %s listening on %s\n" % (args.name, ", ".join(args.listen)))
+    kind = "grpc-tls" if credentials else "grpc"
+    sys.stderr.write("%s %s listening on %s\n" % (kind, args.name, ", ".join(args.listen)))
     sys.stderr.flush()
     server.wait_for_termination()
 

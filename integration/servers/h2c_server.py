@@ -8,11 +8,14 @@ carried them), so a client can tell what arrived.
 tests. Request bodies are read and counted, with flow-control credit returned as they are
 consumed. Many streams per connection, many connections.
 
-Usage: h2c_server.py --name NS/POD --listen HOST:PORT [--listen HOST:PORT ...]
+With --cert and --key it is the sandbox kind `h2-tls` instead: HTTP/2 over TLS, ALPN `h2` only.
+
+Usage: h2c_server.py --name NS/POD --listen HOST:PORT [--listen HOST:PORT ...] [--cert PEM --key PEM]
 """
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 
 import h2.config
@@ -128,13 +131,21 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", default="unknown")
     parser.add_argument("--listen", action="append", required=True)
+    parser.add_argument("--cert", help="PEM certificate: serve HTTP/2 over TLS (ALPN h2)")
+    parser.add_argument("--key", help="PEM private key of --cert")
     args = parser.parse_args()
+    tls = None
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
+        tls.set_alpn_protocols(["h2"])
 
     async def serve(reader, writer):
         await Connection(reader, writer, args.name).run()
 
-    servers = [await asyncio.start_server(serve, *split_listen(item)) for item in args.listen]
-    sys.stderr.write("h2c %s listening on %s\n" % (args.name, ", ".join(args.listen)))
+    servers = [await asyncio.start_server(serve, *split_listen(item), ssl=tls) for item in args.listen]
+    kind = "h2-tls" if tls else "h2c"
+    sys.stderr.write("%s %s listening on %s\n" % (kind, args.name, ", ".join(args.listen)))
     sys.stderr.flush()
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
