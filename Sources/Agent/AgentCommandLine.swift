@@ -208,6 +208,10 @@ public enum AgentCommandLine {
             "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
         ),
         .text(
+            "--tls-secrets-dir", "path", \.options.proxy.tlsSecretsDirectory,
+            help: "Secrets of terminatingTLS/originatingTLS: <path>/<namespace>/<name>/{tls.crt,tls.key,ca.crt}.",
+            defaultText: "/run/sluice/secrets"),
+        .text(
             "--http-403-msg", alias: "--http403-msg", "text", \.options.proxy.accessDeniedMessage,
             help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied"),
         .milliseconds(

@@ -44,6 +44,8 @@ public struct ProxyConfig: Sendable {
     /// sets it from the open-file limit unless `--max-connections` is given
     /// (`ProxyConfig.connectionCap(openFileLimit:)`).
     public var maxConnections = 65536
+    /// Where `terminatingTLS`/`originatingTLS` secrets are read: `<dir>/<namespace>/<name>/<item>`.
+    public var tlsSecretsDirectory = "/run/sluice/secrets"
 
     public init(
         workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,

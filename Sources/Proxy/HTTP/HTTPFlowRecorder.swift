@@ -30,6 +30,8 @@ final class HTTPFlowRecorder {
     private var pathLength = 0
     private var requestTimeNs: UInt64 = 0
     private var proto: Flow.L7Protocol
+    /// `https` on intercepted TLS connections (Sources/Proxy/TLS).
+    var scheme: StaticString = "http"
     private var awaitingResponse = false
     /// Directions (bit = `Flow.TrafficDirection.rawValue`) that wrote a request flow for the
     /// current request: each writes its response flow.
@@ -159,10 +161,10 @@ final class HTTPFlowRecorder {
         c.verdict = verdict
         c.direction = direction
         c.isReply = false
-        let (m, a, p, proto) = (method, authority, path, proto)
+        let (m, a, p, proto, scheme) = (method, authority, path, proto, scheme)
         flows.append { rec in
             FlowRecordWriter.writeHTTP(
-                rec, common: c, l7Type: .request, method: m, scheme: "http",
+                rec, common: c, l7Type: .request, method: m, scheme: scheme,
                 authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
                 policyID: policyID, verdict: detail)
         }
@@ -191,7 +193,7 @@ final class HTTPFlowRecorder {
         guard let flows else { return }
         let now = SystemClock.monotonicNs()
         let latency = now &- requestTimeNs
-        let (m, a, p, proto) = (method, authority, path, proto)
+        let (m, a, p, proto, scheme) = (method, authority, path, proto, scheme)
         // Ingress, egress, unknown: the order the answer passes Cilium's two proxies. Three
         // checks, not a loop over a static array (a global's lazy initialiser and a retain of its
         // buffer on every response).
@@ -204,7 +206,7 @@ final class HTTPFlowRecorder {
             c.isReply = true
             flows.append { rec in
                 FlowRecordWriter.writeHTTP(
-                    rec, common: c, l7Type: .response, method: m, scheme: "http",
+                    rec, common: c, l7Type: .response, method: m, scheme: scheme,
                     authority: a, path: p, code: code, latencyNs: latency, proto: proto)
                 if let failure {
                     FlowRecordWriter.setHTTPConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)
