@@ -11,7 +11,8 @@ enum PortRuleParser {
 
     /// Parses one `toPorts[]` entry. Deny rules take only `ports`.
     static func parse(_ value: YAMLValue, direction: Direction, isDeny: Bool) throws(LoadError) -> PortRule {
-        let allowed: Set<String> = isDeny ? ["ports"] : Set(["ports", "rules", "serverNames"]).union(unsupported).union(tlsFields)
+        let allowed: Set<String> =
+            isDeny ? ["ports"] : Set(["ports", "rules", "serverNames"]).union(unsupported).union(tlsFields)
         let mapping = try value.mapping(allowing: allowed)
         for key in unsupported.sorted() {
             if let field = mapping.entries[key] {

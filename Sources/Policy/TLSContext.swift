@@ -46,7 +46,9 @@ public struct TLSContext: Hashable, Sendable {
                 "secret namespace must be one path component, got \"\(namespace)\"")
         }
         var context = TLSContext(namespace: namespace.isEmpty ? "default" : namespace, name: name)
-        for (key, path) in [("trustedCA", \TLSContext.trustedCA), ("certificate", \.certificate), ("privateKey", \.privateKey)] {
+        for (key, path) in [
+            ("trustedCA", \TLSContext.trustedCA), ("certificate", \.certificate), ("privateKey", \.privateKey),
+        ] {
             guard let item = mapping[key] else { continue }
             let text = try item.string()
             guard isPlainName(text, allowEmpty: true) else {

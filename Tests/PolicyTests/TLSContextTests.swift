@@ -71,7 +71,8 @@ final class TLSContextTests: XCTestCase {
         XCTAssertNotNil(
             error(
                 policy(
-                    "      terminatingTLS: {secret: {name: a}}", rules: "\n      rules:\n        dns: [{matchName: a.b}]")))
+                    "      terminatingTLS: {secret: {name: a}}",
+                    rules: "\n      rules:\n        dns: [{matchName: a.b}]")))
     }
 
     func testCompiledPortCarriesInterceptionAndServerNames() throws {
@@ -86,7 +87,9 @@ final class TLSContextTests: XCTestCase {
         XCTAssertTrue(interception.allows(serverName: "api.example.com"))
         XCTAssertFalse(interception.allows(serverName: "example.org"))
         XCTAssertFalse(interception.allows(serverName: nil))
-        XCTAssertTrue(http.canonical.contains("tls terminating default/web originating kube-system/ca serverNames [*.example.com]"))
+        XCTAssertTrue(
+            http.canonical.contains(
+                "tls terminating default/web originating kube-system/ca serverNames [*.example.com]"))
         XCTAssertNil(snapshot.tlsPolicy(endpointID: TestPolicy.clientID, direction: .egress, port: 443))
     }
 

@@ -108,7 +108,10 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     }
 
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        if events & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error | EventLoop.Events.readHangup) != 0 {
+        if events
+            & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+                | EventLoop.Events.readHangup) != 0
+        {
             peer.readable = true
         }
         if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {

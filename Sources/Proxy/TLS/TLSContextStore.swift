@@ -131,7 +131,8 @@ public final class TLSContextStore {
                 return fail("cannot load " + paths[0])
             }
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
-            _ = sluice_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE))
+            _ = sluice_SSL_CTX_set_session_cache_mode(
+                ctx, Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE))
         }
         return .success(ctx)
     }

@@ -46,7 +46,9 @@ final class TLSAcceptorTests: XCTestCase {
     private func connect(serverName: String? = "backend.test", alpn: String = "http/1.1") throws -> BlockingTLS? {
         let socket = try proxy.connect(upstreamPort: upstream.port)
         return BlockingTLS(fd: socket.fd, ctx: clientContext, serverName: serverName, alpn: alpn)
-            .map { tls in sockets.append(socket); return tls }
+            .map { tls in
+                sockets.append(socket); return tls
+            }
     }
     private var sockets: [TestSocket] = []
 
@@ -89,15 +91,18 @@ final class TLSAcceptorTests: XCTestCase {
         let flows = proxy.sink.waitForFlows(2)
         let response = try XCTUnwrap(flows.first { $0.l7?.type == .response })
         XCTAssertEqual(response.http?.code, 503)
-        XCTAssertTrue(response.summary.contains("upstream errno 129") || response.summary.contains("EKEYREJECTED"), response.summary)
+        XCTAssertTrue(
+            response.summary.contains("upstream errno 129") || response.summary.contains("EKEYREJECTED"),
+            response.summary)
     }
 
     func testDeniedServerNameIsResetWithADroppedFlow() throws {
         try start(serverNames: ["api.backend.test"])
-        XCTAssertNil(try connect(serverName: "other.backend.test").flatMap { tls -> BlockingTLS? in
-            tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
-            return tls.read(through: "\r\n\r\n").isEmpty ? nil : tls
-        }, "the connection is reset after the handshake")
+        XCTAssertNil(
+            try connect(serverName: "other.backend.test").flatMap { tls -> BlockingTLS? in
+                tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+                return tls.read(through: "\r\n\r\n").isEmpty ? nil : tls
+            }, "the connection is reset after the handshake")
         let flows = proxy.sink.waitForFlows(1)
         XCTAssertEqual(flows.first?.verdict, .dropped)
         XCTAssertEqual(flows.first?.http?.url, "https://other.backend.test")
@@ -115,9 +120,15 @@ final class TLSAcceptorTests: XCTestCase {
             let tls = try XCTUnwrap(try connect())
             tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\nConnection: close\r\n\r\n")
             XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
-            XCTAssertTrue(eventually { lock.lock(); defer { lock.unlock() }; return resumptions.count >= 1 })
+            XCTAssertTrue(
+                eventually {
+                    lock.lock(); defer { lock.unlock() }; return resumptions.count >= 1
+                })
         }
-        XCTAssertTrue(eventually { lock.lock(); defer { lock.unlock() }; return resumptions.count == 2 })
+        XCTAssertTrue(
+            eventually {
+                lock.lock(); defer { lock.unlock() }; return resumptions.count == 2
+            })
         lock.lock()
         XCTAssertEqual(resumptions, [false, true], "the second upstream connection resumes the first's session")
         lock.unlock()

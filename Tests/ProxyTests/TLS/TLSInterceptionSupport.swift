@@ -30,7 +30,7 @@ final class TLSTestPKI {
             openssl req -x509 -new -key ca.key -subj /CN=test-ca -days 2 -out ca.crt
             openssl ecparam -name prime256v1 -genkey -noout -out other.key
             openssl req -x509 -new -key other.key -subj /CN=other-ca -days 2 -out other.crt
-            printf 'subjectAltName=DNS:backend.test,DNS:*.backend.test\\n' > ext
+            printf 'subjectAltName=DNS:backend.test,DNS:*.backend.test,IP:127.0.0.1\\n' > ext
             openssl ecparam -name prime256v1 -genkey -noout -out srv.key
             openssl req -new -key srv.key -subj /CN=backend.test -out srv.csr
             openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.crt
@@ -75,8 +75,12 @@ final class TLSTestPKI {
 
     /// The egress policy of app=client toward app=backend on `port`, intercepted with
     /// `default/web` and `default/ca`, HTTP rules allowing `/allowed.*` only.
-    static func policy(port: UInt16, serverNames: [String] = [], originating: Bool = true) -> String {
-        let names = serverNames.isEmpty ? "" : "\n      serverNames: [" + serverNames.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+    static func policy(
+        port: UInt16, serverNames: [String] = [], originating: Bool = true, terminating: Bool = true
+    ) -> String {
+        let names =
+            serverNames.isEmpty
+            ? "" : "\n      serverNames: [" + serverNames.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
         let origin = originating ? "\n      originatingTLS: {secret: {namespace: default, name: ca}}" : ""
         return """
             apiVersion: cilium.io/v2
@@ -88,7 +92,7 @@ final class TLSTestPKI {
               - toEndpoints: [{matchLabels: {app: backend}}]
                 toPorts:
                 - ports: [{port: "\(port)", protocol: TCP}]
-                  terminatingTLS: {secret: {namespace: default, name: web}}\(origin)\(names)
+                  \(terminating ? "terminatingTLS: {secret: {namespace: default, name: web}}" : "")\(origin)\(names)
                   rules:
                     http: [{path: "/allowed.*"}]
 
