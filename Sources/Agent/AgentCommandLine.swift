@@ -166,6 +166,9 @@ public enum AgentCommandLine {
             "--http-port", "port", in: 1...65535, \.options.proxy.httpListenPort,
             help: "Port of the transparent HTTP listener on 127.0.0.1.", defaultText: "15001"),
         .flag(
+            "--tls-ktls", \.options.proxy.tlsKernelOffload, to: true,
+            help: "Let OpenSSL use kernel TLS (SSL_OP_ENABLE_KTLS) on intercepted connections where it can."),
+        .flag(
             "--no-flows", \.options.proxy.recordFlows, to: false,
             help: "Do not record flows (only to measure what flows cost)."),
         .flag(

@@ -38,3 +38,5 @@ static inline int sluice_alpn_select(SSL *ssl, const unsigned char **out, unsign
 static inline void sluice_SSL_CTX_offer_h2_and_http1(SSL_CTX *ctx) {
     SSL_CTX_set_alpn_select_cb(ctx, sluice_alpn_select, NULL);
 }
+/// Kernel TLS offload (used only when the kernel's tls module and the cipher allow it).
+static inline uint64_t sluice_SSL_OP_ENABLE_KTLS(void) { return SSL_OP_ENABLE_KTLS; }

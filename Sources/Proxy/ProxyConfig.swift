@@ -46,6 +46,9 @@ public struct ProxyConfig: Sendable {
     public var maxConnections = 65536
     /// Where `terminatingTLS`/`originatingTLS` secrets are read: `<dir>/<namespace>/<name>/<item>`.
     public var tlsSecretsDirectory = "/run/sluice/secrets"
+    /// Sets SSL_OP_ENABLE_KTLS on intercepting contexts: OpenSSL hands the record layer to the
+    /// kernel where the kernel's tls module and the negotiated cipher allow it.
+    public var tlsKernelOffload = false
 
     public init(
         workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,

@@ -10,6 +10,8 @@ import Policy
 public final class TLSContextStore {
     let directory: String
     let recheckNs: UInt64
+    /// SSL_OP_ENABLE_KTLS on every context (`--tls-ktls`).
+    let kernelOffload: Bool
 
     private struct Entry {
         var context: OpaquePointer
@@ -26,8 +28,9 @@ public final class TLSContextStore {
     /// At most this many sessions are kept (the oldest arbitrary one goes).
     static let maxSessions = 1024
 
-    init(directory: String, recheckNs: UInt64 = 1_000_000_000) {
+    init(directory: String, recheckNs: UInt64 = 1_000_000_000, kernelOffload: Bool = false) {
         self.directory = directory
+        self.kernelOffload = kernelOffload
         self.recheckNs = recheckNs
     }
 
@@ -80,6 +83,7 @@ public final class TLSContextStore {
         let stamps = paths.map(FileStamp.init(path:))
         switch Self.build(key.context, terminating: key.terminating, paths: paths) {
         case .success(let context):
+            if kernelOffload { SSL_CTX_set_options(context, sluice_SSL_OP_ENABLE_KTLS()) }
             if let old = entries[key] { SSL_CTX_free(old.context) }
             entries[key] = Entry(context: context, stamps: stamps, checkedNs: now)
             return .success(context)

@@ -65,4 +65,13 @@ final class TLSContextStoreTests: XCTestCase {
         let roots = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx))
         XCTAssertEqual(OPENSSL_sk_num(roots), 1, "the secret's CA and nothing else")
     }
+
+    func testKernelOffloadOptionIsSetOnlyWhenAsked() throws {
+        let pki = try TLSTestPKI()
+        for offload in [false, true] {
+            let store = TLSContextStore(directory: pki.secrets, kernelOffload: offload)
+            guard case .success(let ctx) = store.serverContext(web, now: 0) else { return XCTFail("no context") }
+            XCTAssertEqual(SSL_CTX_get_options(ctx) & sluice_SSL_OP_ENABLE_KTLS() != 0, offload)
+        }
+    }
 }
