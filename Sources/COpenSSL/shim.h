@@ -40,3 +40,6 @@ static inline void sluice_SSL_CTX_offer_h2_and_http1(SSL_CTX *ctx) {
 }
 /// Kernel TLS offload (used only when the kernel's tls module and the cipher allow it).
 static inline uint64_t sluice_SSL_OP_ENABLE_KTLS(void) { return SSL_OP_ENABLE_KTLS; }
+/// A peer's EOF without close_notify reads as an orderly end (OpenSSL 3 otherwise fails the read:
+/// bodies that end with the connection need the EOF).
+static inline uint64_t sluice_SSL_OP_IGNORE_UNEXPECTED_EOF(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }

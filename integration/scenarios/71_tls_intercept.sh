@@ -145,6 +145,14 @@ expect_contains "the error" 'secret "backend/nope" not found' "$out"
 apply "$DIR/policy.yaml"
 https() { CURL_TIMEOUT=5 http_code frontend/frontend --cacert "$DIR/ca.crt" --resolve "web.test:$1:$ip" "https://web.test:$1$2"; }
 ready() { [ "$(https 8443 /allowed)" = 200 ]; }
+if ! ready; then
+  # Diagnostics for a failure below: what curl, the server and the flows say.
+  pod frontend/frontend curl -sv -m 5 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/allowed 2>&1 | tail -25 || true
+  cat "$DIR/good.log"
+  "$SLUICE" observe --all | tail -5 || true
+  ls /run/sluice/sandbox/ || true
+  tail -20 /run/sluice/sandbox/*.log 2>/dev/null || true
+fi
 wait_until "an allowed HTTPS request goes through once the policy is in force" ready
 
 step "curl --cacert: allowed path 200 (the upstream saw the client's SNI), denied path 403 Access denied"

@@ -120,6 +120,7 @@ public final class TLSContextStore {
                 TLSSecretError(secret: context.secretName, message: what + ": " + TLSFailure.protocol(code).text))
         }
         _ = sluice_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)
+        SSL_CTX_set_options(ctx, sluice_SSL_OP_IGNORE_UNEXPECTED_EOF())
         _ = sluice_SSL_CTX_set_mode(
             ctx, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
         if terminating {

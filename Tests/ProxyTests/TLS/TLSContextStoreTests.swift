@@ -72,6 +72,9 @@ final class TLSContextStoreTests: XCTestCase {
             let store = TLSContextStore(directory: pki.secrets, kernelOffload: offload)
             guard case .success(let ctx) = store.serverContext(web, now: 0) else { return XCTFail("no context") }
             XCTAssertEqual(SSL_CTX_get_options(ctx) & sluice_SSL_OP_ENABLE_KTLS() != 0, offload)
+            XCTAssertNotEqual(
+                SSL_CTX_get_options(ctx) & sluice_SSL_OP_IGNORE_UNEXPECTED_EOF(), 0,
+                "an EOF without close_notify ends a body that runs to the connection's end")
         }
     }
 }
