@@ -69,7 +69,8 @@ let package = Package(
         // The data plane: workers, listeners, HTTP and DNS proxies. The kernel reaches it only
         // through its protocols (SteeringTable, FlowSink, FQDNLearning), which Agent implements.
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "SluiceModel", "HTTP1", "HTTP2", "DNS", "TLSClientHello", "Policy", "Flows", "CSluice", "CSluiceShared"],
+                dependencies: ["SluiceIO", "SluiceModel", "HTTP1", "HTTP2", "DNS", "TLSClientHello", "Policy", "Flows", "CSluice", "CSluiceShared",
+                               "COpenSSL"],
                 swiftSettings: optimize),
         // The control plane: start-up order, control server, policy store, FQDN service, command
         // line, and the adapters from Proxy's protocols to Datapath.
@@ -104,7 +105,7 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON", "SluiceModel"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "SluiceModel", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows",
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "COpenSSL", "SluiceModel", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows",
                                                        "SluiceJSON", "SluiceIO", "SluiceTestSupport"]),
         .testTarget(name: "AgentTests",
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",

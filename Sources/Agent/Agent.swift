@@ -219,10 +219,12 @@ public final class Agent {
     private func apply(documents: [PolicyNode], fileName: String) -> ControlResponse {
         let result: PolicyRepository.ApplyResult
         do {
-            result = try policy.commit(
-                try PolicyTransaction.apply(
-                    documents: documents, fileName: fileName,
-                    repository: policy.repository))
+            let transaction = try PolicyTransaction.apply(
+                documents: documents, fileName: fileName, repository: policy.repository)
+            if let missing = missingTLSSecret(transaction) {
+                return ControlResponse(ok: false, message: missing)
+            }
+            result = try policy.commit(transaction)
         } catch {
             return ControlResponse(ok: false, message: String(describing: error))
         }
@@ -235,6 +237,21 @@ public final class Agent {
                     + "was not written: \(error)")
         }
         return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+    }
+
+    /// The first `terminatingTLS`/`originatingTLS` secret of `transaction` whose files are not in
+    /// the secrets directory, as the error `apply` answers; nil when all are there.
+    private func missingTLSSecret(_ transaction: PolicyTransaction) -> String? {
+        for document in transaction.change.upserts {
+            for (context, terminating) in document.tlsContexts {
+                let directory = options.proxy.tlsSecretsDirectory
+                if let path = TLSContextStore.missingFile(context, terminating: terminating, directory: directory) {
+                    return "\(transaction.fileName): \(document.key): secret \"\(context.secretName)\" not found "
+                        + "(\(terminating ? "terminatingTLS" : "originatingTLS") needs \(path))"
+                }
+            }
+        }
+        return nil
     }
 
     /// Removes the objects a delete request names as one transaction (kubectl's `delete -f` and

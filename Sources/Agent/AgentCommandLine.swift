@@ -168,6 +168,9 @@ public enum AgentCommandLine {
             "--http-port", "port", in: 1...65535, \.options.proxy.httpListenPort,
             help: "Port of the transparent HTTP listener on 127.0.0.1.", defaultText: "15001"),
         .flag(
+            "--tls-ktls", \.options.proxy.tlsKernelOffload, to: true,
+            help: "Let OpenSSL use kernel TLS (SSL_OP_ENABLE_KTLS) on intercepted connections where it can."),
+        .flag(
             "--no-flows", \.options.proxy.recordFlows, to: false,
             help: "Do not record flows (only to measure what flows cost)."),
         .flag(
@@ -213,6 +216,10 @@ public enum AgentCommandLine {
         .text(
             "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
         ),
+        .text(
+            "--tls-secrets-dir", "path", \.options.proxy.tlsSecretsDirectory,
+            help: "Secrets of terminatingTLS/originatingTLS: <path>/<namespace>/<name>/{tls.crt,tls.key,ca.crt}.",
+            defaultText: "/run/sluice/secrets"),
         .text(
             "--http-403-msg", alias: "--http403-msg", "text", \.options.proxy.accessDeniedMessage,
             help: "Body of the 403 answer (Cilium --http-403-msg).", defaultText: "Access denied"),

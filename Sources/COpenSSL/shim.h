@@ -7,3 +7,39 @@
 #include <openssl/x509v3.h>
 #include <openssl/pem.h>
 #include <openssl/evp.h>
+
+static inline long sluice_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}
+static inline long sluice_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline long sluice_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
+static inline long sluice_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+static inline const char *sluice_SSL_get_servername(const SSL *ssl) {
+    return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+}
+static inline int sluice_BIO_get_ktls_send(SSL *ssl) { return BIO_get_ktls_send(SSL_get_wbio(ssl)); }
+static inline int sluice_BIO_get_ktls_recv(SSL *ssl) { return BIO_get_ktls_recv(SSL_get_rbio(ssl)); }
+/// The server side's ALPN choice: h2 when the client offers it, else http/1.1, else no ALPN.
+static inline int sluice_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                                     const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl; (void)arg;
+    static const unsigned char preference[] = "\x02h2\x08http/1.1";
+    unsigned char *selected = NULL;
+    if (SSL_select_next_proto(&selected, outlen, preference, sizeof(preference) - 1, in, inlen)
+        != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+static inline void sluice_SSL_CTX_offer_h2_and_http1(SSL_CTX *ctx) {
+    SSL_CTX_set_alpn_select_cb(ctx, sluice_alpn_select, NULL);
+}
+/// Kernel TLS offload (used only when the kernel's tls module and the cipher allow it).
+static inline uint64_t sluice_SSL_OP_ENABLE_KTLS(void) { return SSL_OP_ENABLE_KTLS; }
+/// A peer's EOF without close_notify reads as an orderly end (OpenSSL 3 otherwise fails the read:
+/// bodies that end with the connection need the EOF).
+static inline uint64_t sluice_SSL_OP_IGNORE_UNEXPECTED_EOF(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }

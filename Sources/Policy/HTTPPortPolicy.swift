@@ -25,7 +25,14 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     /// False when no rule selecting the endpoint asks for default deny (`enableDefaultDeny`).
     let defaultDeny: Bool
 
-    init(denies: [(peers: PeerSet, verdict: Verdict)], entries: [Entry], defaultDeny: Bool) {
+    /// The port's TLS interception (`terminatingTLS`/`originatingTLS`), nil: plain HTTP.
+    public let interception: TLSInterception?
+
+    init(
+        denies: [(peers: PeerSet, verdict: Verdict)], entries: [Entry], defaultDeny: Bool,
+        interception: TLSInterception? = nil
+    ) {
+        self.interception = interception
         self.denies = denies
         self.entries = entries.filter { $0.rules == nil } + entries.filter { $0.rules != nil }
         self.defaultDeny = defaultDeny
@@ -107,6 +114,15 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                     "http \(candidate.rule.canonical) from \(entry.peers.canonical) "
                         + "(\(candidate.verdict.policyName ?? "-"))")
             }
+        }
+        if let interception {
+            var line = "tls"
+            if let t = interception.terminating { line += " terminating \(t.secretName)" }
+            if let o = interception.originating { line += " originating \(o.secretName)" }
+            if !interception.serverNames.isEmpty {
+                line += " serverNames [" + interception.serverNames.map(\.description).joined(separator: ", ") + "]"
+            }
+            lines.append(line)
         }
         if !defaultDeny { lines.append("default allow (enableDefaultDeny false)") }
         return lines

@@ -17,6 +17,9 @@ struct PolicyCompiler {
         var rules: L7Rules
         /// `serverNames` of the port rule (empty: none): the port is a TLS SNI port.
         var serverNames: [ServerNamePattern] = []
+        /// `terminatingTLS`/`originatingTLS` of the port rule: the port is an HTTP port whose
+        /// TLS the proxy intercepts.
+        var interception: TLSInterception?
         var isDeny: Bool
         var policyName: String
         /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
@@ -32,7 +35,10 @@ struct PolicyCompiler {
         }
 
         /// The proxy this entry asks for: its L7 rules' kind, else `tls` when it names server names.
-        var l7Kind: L7Kind? { rules.kind ?? (serverNames.isEmpty ? nil : .tls) }
+        /// TLS interception makes it an HTTP port (with or without HTTP rules).
+        var l7Kind: L7Kind? {
+            rules.kind ?? (interception != nil ? .http : serverNames.isEmpty ? nil : .tls)
+        }
 
         func covers(port: UInt16, proto: UInt8) -> Bool {
             low <= port && port <= high && protocols.contains(proto)
@@ -195,7 +201,24 @@ struct PolicyCompiler {
                 compiled.append(.init(peers: entry.peers, rules: nil, l4Verdict: allow))
             }
         }
-        return HTTPPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
+        return HTTPPortPolicy(
+            denies: denies, entries: compiled, defaultDeny: defaultDeny,
+            interception: Self.interception(covering))
+    }
+
+    /// The TLS interception of one port: the first `terminatingTLS` and `originatingTLS` among
+    /// the allow rules covering it, and the union of their `serverNames` (any rule without
+    /// `serverNames` admits every SNI).
+    static func interception(_ covering: [PortEntry]) -> TLSInterception? {
+        let intercepting = covering.filter { !$0.isDeny && $0.interception != nil }.compactMap(\.interception)
+        guard !intercepting.isEmpty else { return nil }
+        var names: [ServerNamePattern] = []
+        if !intercepting.contains(where: { $0.serverNames.isEmpty }) {
+            for name in intercepting.flatMap(\.serverNames) where !names.contains(name) { names.append(name) }
+        }
+        return TLSInterception(
+            terminating: intercepting.lazy.compactMap(\.terminating).first,
+            originating: intercepting.lazy.compactMap(\.originating).first, serverNames: names)
     }
 
     /// The `serverNames` rules of one port; `allowHost` as for `httpPolicy`.
@@ -294,7 +317,8 @@ struct PolicyCompiler {
                         PortEntry(
                             low: low, high: high, protocols: port.proto.ipProtocols, peers: peers,
                             datapathPeers: both.datapath, fqdns: rule.peers.fqdns.map(\.pattern),
-                            rules: portRule.rules, serverNames: portRule.serverNames, isDeny: isDeny,
+                            rules: portRule.rules, serverNames: portRule.serverNames,
+                            interception: portRule.interception, isDeny: isDeny,
                             policyName: policy.policyName,
                             policyRef: policy.ref))
                 }

@@ -67,6 +67,8 @@ extension PeerRule {
             if !portRule.serverNames.isEmpty {
                 line += " serverNames: [" + portRule.serverNames.map(\.description).joined(separator: ", ") + "]"
             }
+            if let t = portRule.terminatingTLS { line += " terminatingTLS: \(t.secretName)" }
+            if let o = portRule.originatingTLS { line += " originatingTLS: \(o.secretName)" }
             lines.append(line)
         }
         return lines

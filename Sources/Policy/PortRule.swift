@@ -88,4 +88,14 @@ struct PortRule: Sendable {
     /// `serverNames`: the SNI allow-list (empty: no SNI constraint). Never together with L7
     /// rules (Cilium refuses that without `terminatingTLS`).
     var serverNames: [ServerNamePattern] = []
+    /// `terminatingTLS`: the proxy terminates the client's TLS with this secret's certificate.
+    var terminatingTLS: TLSContext?
+    /// `originatingTLS`: the proxy speaks TLS to the upstream, trusting this secret's CA.
+    var originatingTLS: TLSContext?
+
+    /// The port's interception, when the rule asks for one.
+    var interception: TLSInterception? {
+        guard terminatingTLS != nil || originatingTLS != nil else { return nil }
+        return TLSInterception(terminating: terminatingTLS, originating: originatingTLS, serverNames: serverNames)
+    }
 }

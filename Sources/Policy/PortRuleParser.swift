@@ -6,16 +6,17 @@ enum PortRuleParser {
     /// Largest port range Sluice expands for L7 redirection (one steering entry per port).
     static let maxL7RangePorts = 1024
 
-    private static let unsupported: Set<String> = ["terminatingTLS", "originatingTLS", "listener"]
+    private static let unsupported: Set<String> = ["listener"]
+    private static let tlsFields: Set<String> = ["terminatingTLS", "originatingTLS"]
 
     /// Parses one `toPorts[]` entry. Deny rules take only `ports`.
     static func parse(_ value: YAMLValue, direction: Direction, isDeny: Bool) throws(LoadError) -> PortRule {
-        let allowed: Set<String> = isDeny ? ["ports"] : Set(["ports", "rules", "serverNames"]).union(unsupported)
+        let allowed: Set<String> =
+            isDeny ? ["ports"] : Set(["ports", "rules", "serverNames"]).union(unsupported).union(tlsFields)
         let mapping = try value.mapping(allowing: allowed)
         for key in unsupported.sorted() {
             if let field = mapping.entries[key] {
-                let what = key == "listener" ? "" : " (TLS interception is not built yet)"
-                throw field.error("\"\(key)\" is not supported by Sluice yet\(what)")
+                throw field.error("\"\(key)\" is not supported by Sluice yet")
             }
         }
         let portsValue = mapping["ports"]
@@ -45,7 +46,19 @@ enum PortRuleParser {
                 try checkL7(port, item: item, what: "serverNames", tcpOnly: port.proto != .any)
             }
         }
-        return PortRule(ports: ports, rules: rules, serverNames: serverNames)
+        var rule = PortRule(ports: ports, rules: rules, serverNames: serverNames)
+        rule.terminatingTLS = try mapping["terminatingTLS"].map { v throws(LoadError) in try TLSContext.parse(v) }
+        rule.originatingTLS = try mapping["originatingTLS"].map { v throws(LoadError) in try TLSContext.parse(v) }
+        if rule.interception != nil {
+            // Interception puts the port under the HTTP proxy: TCP only, as HTTP rules.
+            if rules.kind == .dns, let rulesValue {
+                throw rulesValue.error("DNS rules can not be used with terminatingTLS or originatingTLS")
+            }
+            for (port, item) in zip(ports, portItems) {
+                try checkL7(port, item: item, what: "terminatingTLS/originatingTLS", tcpOnly: port.proto != .any)
+            }
+        }
+        return rule
     }
 
     /// `serverNames` as Cilium validates it (PortRule.Validate): none with L7 rules unless

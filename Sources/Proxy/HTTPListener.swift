@@ -4,7 +4,7 @@ import SluiceIO
 /// The transparent HTTP listener of one worker (all workers' listeners share one SO_REUSEPORT
 /// group; the sockmap holds one of them and the kernel spreads connections over the group).
 /// Accepts (`TCPListener`), takes the steering entry from the worker's `SteeringCache`, and starts an
-/// `HTTP1Connection`.
+/// `HTTP1Connection` (or, on a port with TLS interception, a `TLSAcceptor`).
 final class HTTPListener: TCPListener {
     let ctx: WorkerContext
     let fd: Int32
@@ -27,6 +27,7 @@ final class HTTPListener: TCPListener {
             clientAddress: a.peerAddress, clientPort: a.peerPort,
             originalDestinationAddress: a.localAddress,
             originalDestinationPort: a.localPort)
+        if TLSAcceptor.startIfIntercepted(ctx: ctx, fd: a.fd, addresses: addresses, steer: steer) { return }
         SocketHTTP1Connection(ctx: ctx, fd: a.fd, addresses: addresses, steer: steer).start()
     }
 }

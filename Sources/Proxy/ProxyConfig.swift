@@ -50,6 +50,11 @@ public struct ProxyConfig: Sendable {
     /// sets it from the open-file limit unless `--max-connections` is given
     /// (`ProxyConfig.connectionCap(openFileLimit:)`).
     public var maxConnections = 65536
+    /// Where `terminatingTLS`/`originatingTLS` secrets are read: `<dir>/<namespace>/<name>/<item>`.
+    public var tlsSecretsDirectory = "/run/sluice/secrets"
+    /// Sets SSL_OP_ENABLE_KTLS on intercepting contexts: OpenSSL hands the record layer to the
+    /// kernel where the kernel's tls module and the negotiated cipher allow it.
+    public var tlsKernelOffload = false
 
     public init(
         workers: Int = ProxyConfig.cores, pinFirstCPU: Int? = nil,

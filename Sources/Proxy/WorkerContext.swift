@@ -109,6 +109,9 @@ public final class WorkerContext {
     let replies: LocalReply.Cache
     /// Idle keep-alive upstream connections of this worker.
     let upstreams: UpstreamPool
+    /// OpenSSL contexts and upstream sessions of intercepted TLS connections (Sources/Proxy/TLS).
+    lazy var tlsContexts = TLSContextStore(
+        directory: config.tlsSecretsDirectory, kernelOffload: config.tlsKernelOffload)
     /// Live connections (so the worker can count and close them).
     var connectionCount = 0
     /// This worker's share of `ProxyConfig.maxConnections`: its listeners stop accepting at it.

@@ -4,7 +4,7 @@ import XCTest
 @testable import Policy
 
 /// `toPorts[].serverNames`, `terminatingTLS` and `originatingTLS` in policy files: Cilium's
-/// validation and wording first, then Sluice's refusal of TLS interception (not built yet).
+/// validation and wording first, then TLS interception accepted.
 final class ServerNamesPolicyTests: XCTestCase {
     private func error(_ yaml: String) -> String? {
         do {
@@ -103,23 +103,18 @@ final class ServerNamesPolicyTests: XCTestCase {
         XCTAssertNil(error(policy("      serverNames: []")))
     }
 
-    func testTLSInterceptionIsRefusedClearly() {
+    func testTLSInterceptionIsAccepted() {
         let secret = "\n        secret: {namespace: kube-system, name: tls}"
-        XCTAssertEqual(
-            error(policy("      terminatingTLS:" + secret)),
-            "policy.yaml:14:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)"
-        )
-        XCTAssertEqual(
-            error(policy("      originatingTLS:" + secret)),
-            "policy.yaml:14:9: spec.egress[0].toPorts[0].originatingTLS: \"originatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)"
-        )
-        // With terminatingTLS, serverNames and L7 rules pass Cilium's check; terminatingTLS itself is refused.
-        XCTAssertEqual(
+        XCTAssertNil(error(policy("      terminatingTLS:" + secret)))
+        XCTAssertNil(error(policy("      originatingTLS:" + secret)))
+        // With terminatingTLS, serverNames and L7 rules pass Cilium's check.
+        XCTAssertNil(
             error(
                 policy(
                     "      serverNames: [\"a.example\"]\n      rules:\n        http: [{}]\n      terminatingTLS:"
-                        + secret)),
-            "policy.yaml:17:9: spec.egress[0].toPorts[0].terminatingTLS: \"terminatingTLS\" is not supported by Sluice yet (TLS interception is not built yet)"
-        )
+                        + secret)))
+        XCTAssertEqual(
+            error(policy("      terminatingTLS: {}")),
+            "policy.yaml:13:23: spec.egress[0].toPorts[0].terminatingTLS: missing required field \"secret\"")
     }
 }

@@ -33,6 +33,8 @@ final class HTTPFlowRecorder {
     private var pathLength = 0
     private var requestTimeNs: UInt64 = 0
     private var proto: Flow.L7Protocol
+    /// `https` on intercepted TLS connections (Sources/Proxy/TLS).
+    var scheme: StaticString = "http"
     private var awaitingResponse = false
     /// Directions (bit = `Flow.TrafficDirection.rawValue`) that wrote a request flow for the
     /// current request: each writes its response flow.
@@ -168,10 +170,10 @@ final class HTTPFlowRecorder {
         c.verdict = verdict
         c.direction = direction
         c.isReply = false
-        let (m, a, p, proto, h) = (method, authority, path, proto, headers)
+        let (m, a, p, proto, h, scheme) = (method, authority, path, proto, headers, scheme)
         flows.append { rec in
             FlowRecordWriter.writeHTTP(
-                rec, common: c, l7Type: .request, method: m, scheme: "http",
+                rec, common: c, l7Type: .request, method: m, scheme: scheme,
                 authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
                 policyID: policyID, verdict: detail, headers: h)
         }
@@ -200,7 +202,7 @@ final class HTTPFlowRecorder {
         guard let flows else { return }
         let now = SystemClock.monotonicNs()
         let latency = now &- requestTimeNs
-        let (m, a, p, proto) = (method, authority, path, proto)
+        let (m, a, p, proto, scheme) = (method, authority, path, proto, scheme)
         // Ingress, egress, unknown: the order the answer passes Cilium's two proxies. Three
         // checks, not a loop over a static array (a global's lazy initialiser and a retain of its
         // buffer on every response).
@@ -213,7 +215,7 @@ final class HTTPFlowRecorder {
             c.isReply = true
             flows.append { rec in
                 FlowRecordWriter.writeHTTP(
-                    rec, common: c, l7Type: .response, method: m, scheme: "http",
+                    rec, common: c, l7Type: .response, method: m, scheme: scheme,
                     authority: a, path: p, code: code, latencyNs: latency, proto: proto)
                 if let failure {
                     FlowRecordWriter.setHTTPConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)

@@ -10,6 +10,7 @@ extension HTTP2Connection {
     /// A complete request header block on a new stream: the policy verdict, then forward or answer.
     func onRequest(stream id: Int32, block: HTTP2HeaderBlock, endStream: Bool) {
         let s = Stream(id: id, record: HTTPFlowRecorder(flows: ctx.flows, common: common, proto: .http2))
+        if isTLS { s.record.scheme = "https" }
         s.requestEnded = endStream
         streams[id] = s
         stall.arm()
@@ -100,7 +101,7 @@ extension HTTP2Connection {
             try up.connect(
                 address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
                 mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                timeoutNs: ctx.config.connectTimeoutNs)
+                timeoutNs: ctx.config.connectTimeoutNs, origination: origination, tlsContexts: ctx.tlsContexts)
         } catch {
             return .failure(error)
         }

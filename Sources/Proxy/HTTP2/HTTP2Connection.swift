@@ -73,7 +73,10 @@ final class HTTP2Connection: EventHandler {
     let addresses: ConnectionAddresses
     let steer: SteerInfo?
     /// The client's socket and its remembered readiness.
-    private var client: SocketPeer
+    /// With TLS terminated (`TLSAcceptor`, ALPN h2), the peer holds the TLS state.
+    private var client: TLSPeer
+    /// `originatingTLS`: the upstream connections speak TLS (`HTTP2Upstream`).
+    let origination: TLSOrigination?
     private var registration: EventLoop.Registration = .none
     private let input: IOBuffer
     private let output: IOBuffer
@@ -87,6 +90,8 @@ final class HTTP2Connection: EventHandler {
     /// Body bytes of an h2c-upgraded request still to come in HTTP/1 form (stream 1's DATA).
     var upgradeBodyRemaining = 0
     let common: FlowCommon
+    /// The client's TLS was terminated here: stream flows say `https://`.
+    var isTLS: Bool { client.ssl != nil }
     private var driving = false
     /// Streams whose body waits on a peer that takes none of it (HTTP2StreamStall).
     lazy var stall = HTTP2StreamStall(
@@ -105,7 +110,8 @@ final class HTTP2Connection: EventHandler {
     /// request's head); `upgrade`: the HTTP/1.1 request that asked for h2c, if any.
     init?(
         ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?,
-        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?
+        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?, tls: OpaquePointer? = nil,
+        origination: TLSOrigination? = nil
     ) {
         guard
             let session = try? HTTP2Session(
@@ -113,7 +119,8 @@ final class HTTP2Connection: EventHandler {
                 clock: SystemClock(.coarseMonotonic))
         else { return nil }
         self.ctx = ctx
-        client = SocketPeer(fd: fd, side: .downstream, readable: true, writable: true)
+        client = TLSPeer(fd: fd, side: .downstream, ssl: tls, readable: true, writable: true)
+        self.origination = origination
         self.addresses = addresses
         self.steer = steer
         self.session = session
@@ -134,6 +141,7 @@ final class HTTP2Connection: EventHandler {
                 events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
                     | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
         } catch {
+            client.shutdown(reset: true)
             Socket.close(client.fd)
             isClosed = true
             return
@@ -336,6 +344,7 @@ final class HTTP2Connection: EventHandler {
     func closeWithReset() {
         guard !isClosed else { return }
         finishClose()
+        client.shutdown(reset: true)
         Socket.closeWithReset(client.fd)
     }
 
@@ -343,6 +352,7 @@ final class HTTP2Connection: EventHandler {
     func close() {
         guard !isClosed else { return }
         finishClose()
+        client.shutdown(reset: false)
         Socket.close(client.fd)
     }
 

@@ -13,7 +13,10 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     unowned let owner: HTTP2Connection
     let session: HTTP2Session
     private let loop: EventLoop
-    private var peer = SocketPeer(fd: -1, side: .upstream)
+    /// With `originatingTLS`, the peer holds the upstream's TLS state.
+    private var peer = TLSPeer(fd: -1, side: .upstream, ssl: nil)
+    private var origination: TLSOrigination?
+    private var tlsContexts: TLSContextStore?
     private var registration: EventLoop.Registration = .none
     private let input: IOBuffer
     private let output: IOBuffer
@@ -40,14 +43,32 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     /// Starts the non-blocking connect to `address:port` with SO_MARK `mark`
     /// (`SteerInfo.upstreamMark`: the datapath does not steer it back and decides the
     /// destination's policy with the client's identity).
-    func connect(address: UInt32, port: UInt16, mark: UInt32, timeoutNs: UInt64) throws(SyscallError) {
-        peer.fd = try Socket.connectTCP(address: address, port: port, mark: mark)
+    /// `origination`: TLS toward the upstream (ALPN h2), contexts and sessions from `tlsContexts`.
+    func connect(
+        address: UInt32, port: UInt16, mark: UInt32, timeoutNs: UInt64, origination: TLSOrigination? = nil,
+        tlsContexts: TLSContextStore? = nil
+    ) throws(SyscallError) {
+        let fd = try Socket.connectTCP(address: address, port: port, mark: mark)
+        peer = TLSPeer(fd: fd, side: .upstream, ssl: nil)
+        if let origination, let tlsContexts {
+            switch origination.makeSSL(fd: fd, store: tlsContexts, now: loop.now, alpn: "h2") {
+            case .success(let ssl):
+                peer = TLSPeer(fd: fd, side: .upstream, ssl: ssl)
+                self.origination = origination
+                self.tlsContexts = tlsContexts
+            case .failure(let error):
+                Socket.close(fd)
+                peer.fd = -1
+                throw error
+            }
+        }
         do {
             registration = try loop.register(
                 fd: peer.fd,
                 events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
                     | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
         } catch {
+            peer.shutdown(reset: true)
             Socket.close(peer.fd)
             peer.fd = -1
             throw error
@@ -165,6 +186,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         loop.cancel(timer)
         if peer.isOpen {
             loop.deregister(fd: peer.fd, registration: registration)
+            if let ssl = peer.ssl, let tlsContexts { origination?.saveSession(of: ssl, store: tlsContexts) }
+            peer.shutdown(reset: false)
             Socket.close(peer.fd)
             peer.fd = -1
         }

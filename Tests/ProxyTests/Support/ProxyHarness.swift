@@ -221,6 +221,8 @@ final class ProxyHarness: ManualLoopDriver {
                 sourceAddress: addresses.clientAddress, sourcePort: clientPort,
                 destinationAddress: addresses.originalDestinationAddress,
                 destinationPort: upstreamPort, protocol: IPProtocol.tcp)
+            // As HTTPListener: a port with TLS interception starts with the handshake.
+            if TLSAcceptor.startIfIntercepted(ctx: ctx, fd: fd, addresses: addresses, steer: steer) { return }
             SocketHTTP1Connection(ctx: ctx, fd: fd, addresses: addresses, steer: steer).start()
         }
         return client

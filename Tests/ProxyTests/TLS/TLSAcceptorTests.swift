@@ -1,0 +1,136 @@
+import COpenSSL
+import Flows
+import Foundation
+import Glibc
+import Policy
+import SluiceTestSupport
+import XCTest
+
+@testable import Proxy
+
+/// Interception end to end on a real worker loop with real OpenSSL on both sides: the test
+/// client speaks TLS to the proxy (trusting the test CA), the proxy terminates it with the
+/// `default/web` secret, decides each request with the HTTP rules and speaks TLS again to a
+/// TLS upstream (`originatingTLS` `default/ca`).
+final class TLSAcceptorTests: XCTestCase {
+    private var pki: TLSTestPKI!
+    private var upstream: UpstreamServer!
+    private var proxy: ProxyHarness!
+    private var clientContext: OpaquePointer!
+
+    override func tearDown() {
+        proxy?.stop()
+        upstream?.stop()
+        if let clientContext { SSL_CTX_free(clientContext) }
+        super.tearDown()
+    }
+
+    private func start(
+        upstreamCert: Bool = true, serverNames: [String] = [], originating: Bool = true,
+        resumed: @escaping (Bool) -> Void = { _ in }
+    ) throws {
+        pki = try TLSTestPKI()
+        let serverContext =
+            upstreamCert
+            ? pki.serverContext(cert: pki.serverCert, key: pki.serverKey)
+            : pki.serverContext(cert: pki.untrustedCert, key: pki.untrustedKey)
+        upstream = try XCTUnwrap(UpstreamServer(script: tlsUpstreamScript(serverContext, resumed: resumed)))
+        let snapshot = try TestPolicy.snapshot(
+            TLSTestPKI.policy(port: upstream.port, serverNames: serverNames, originating: originating))
+        var config = ProxyConfig(workers: 1)
+        config.tlsSecretsDirectory = pki.secrets
+        proxy = try ProxyHarness(snapshot: snapshot, steer: TLSTestPKI.egressSteer(snapshot), config: config)
+        clientContext = pki.clientContext()
+    }
+
+    private func connect(serverName: String? = "backend.test", alpn: String = "http/1.1") throws -> BlockingTLS? {
+        let socket = try proxy.connect(upstreamPort: upstream.port)
+        return BlockingTLS(fd: socket.fd, ctx: clientContext, serverName: serverName, alpn: alpn)
+            .map { tls in
+                sockets.append(socket); return tls
+            }
+    }
+    private var sockets: [TestSocket] = []
+
+    func testAllowedPathIsForwardedOverTLSAndDeniedPathGets403() throws {
+        try start()
+        let tls = try XCTUnwrap(try connect(), "the client trusts the proxy's certificate for backend.test")
+        XCTAssertEqual(tls.alpn, "http/1.1")
+        tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        let allowed = tls.read(through: "\r\n\r\n", extra: 2)
+        XCTAssertTrue(allowed.hasPrefix("HTTP/1.1 200 OK"), allowed)
+        XCTAssertTrue(allowed.hasSuffix("ok"), allowed)
+        tls.send("GET /denied HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        let denied = tls.read(through: "Access denied")
+        XCTAssertTrue(denied.hasPrefix("HTTP/1.1 403 Forbidden"), denied)
+        let flows = proxy.sink.waitForFlows(4)
+        let requests = flows.filter { $0.l7?.type == .request }
+        XCTAssertEqual(requests.map { $0.http?.url }, ["https://backend.test/allowed", "https://backend.test/denied"])
+        XCTAssertEqual(requests.map(\.verdict), [.forwarded, .dropped])
+    }
+
+    func testH2IsNegotiatedByALPN() throws {
+        try start()
+        let tls = try XCTUnwrap(try connect(alpn: "h2"))
+        XCTAssertEqual(tls.alpn, "h2")
+        // The HTTP/2 handler answers the preface with its SETTINGS.
+        tls.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        var tlsSettings: [UInt8] = [0, 0, 0, 4, 0, 0, 0, 0, 0]
+        _ = SSL_write(tls.ssl, &tlsSettings, Int32(tlsSettings.count))
+        var header = [UInt8](repeating: 0, count: 9)
+        XCTAssertEqual(SSL_read(tls.ssl, &header, 9), 9)
+        XCTAssertEqual(header[3], 4, "a SETTINGS frame")
+    }
+
+    func testUntrustedUpstreamCertificateGets503AndAFlowSayingWhy() throws {
+        try start(upstreamCert: false)
+        let tls = try XCTUnwrap(try connect())
+        tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        let answer = tls.read(through: "\r\n\r\n")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503"), answer)
+        let flows = proxy.sink.waitForFlows(2)
+        let response = try XCTUnwrap(flows.first { $0.l7?.type == .response })
+        XCTAssertEqual(response.http?.code, 503)
+        XCTAssertTrue(
+            response.summary.contains("upstream errno 129") || response.summary.contains("EKEYREJECTED"),
+            response.summary)
+    }
+
+    func testDeniedServerNameIsResetWithADroppedFlow() throws {
+        try start(serverNames: ["api.backend.test"])
+        XCTAssertNil(
+            try connect(serverName: "other.backend.test").flatMap { tls -> BlockingTLS? in
+                tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+                return tls.read(through: "\r\n\r\n").isEmpty ? nil : tls
+            }, "the connection is reset after the handshake")
+        let flows = proxy.sink.waitForFlows(1)
+        XCTAssertEqual(flows.first?.verdict, .dropped)
+        XCTAssertEqual(flows.first?.http?.url, "https://other.backend.test")
+    }
+
+    func testUpstreamSessionIsResumed() throws {
+        nonisolated(unsafe) var resumptions: [Bool] = []
+        let lock = NSLock()
+        try start { resumed in
+            lock.lock()
+            resumptions.append(resumed)
+            lock.unlock()
+        }
+        for _ in 0..<2 {
+            let tls = try XCTUnwrap(try connect())
+            tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\nConnection: close\r\n\r\n")
+            XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+            XCTAssertTrue(
+                eventually {
+                    lock.lock(); defer { lock.unlock() }; return resumptions.count >= 1
+                })
+        }
+        XCTAssertTrue(
+            eventually {
+                lock.lock(); defer { lock.unlock() }; return resumptions.count == 2
+            })
+        lock.lock()
+        XCTAssertEqual(resumptions, [false, true], "the second upstream connection resumes the first's session")
+        lock.unlock()
+    }
+}

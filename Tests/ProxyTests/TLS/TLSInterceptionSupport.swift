@@ -1,0 +1,178 @@
+import COpenSSL
+import Foundation
+import Glibc
+import Policy
+import SluiceTestSupport
+
+@testable import Proxy
+
+/// Certificates made for the interception tests with the `openssl` CLI (ECDSA P-256): a CA
+/// trusted by the proxy's `originatingTLS` and the test client, a certificate for
+/// `backend.test` signed by it, and the same name signed by a CA nobody trusts. Laid out as a
+/// secrets directory: `default/web/{tls.crt,tls.key}` (terminatingTLS), `default/ca/ca.crt`
+/// (originatingTLS).
+final class TLSTestPKI {
+    let root: String
+    var secrets: String { root + "/secrets" }
+    var caFile: String { root + "/ca.crt" }
+    var serverCert: String { root + "/srv.crt" }
+    var serverKey: String { root + "/srv.key" }
+    var untrustedCert: String { root + "/bad.crt" }
+    var untrustedKey: String { root + "/bad.key" }
+
+    init() throws {
+        root = NSTemporaryDirectory() + "sluice-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let script = """
+            set -e
+            cd '\(root)'
+            openssl ecparam -name prime256v1 -genkey -noout -out ca.key
+            openssl req -x509 -new -key ca.key -subj /CN=test-ca -days 2 -out ca.crt
+            openssl ecparam -name prime256v1 -genkey -noout -out other.key
+            openssl req -x509 -new -key other.key -subj /CN=other-ca -days 2 -out other.crt
+            printf 'subjectAltName=DNS:backend.test,DNS:*.backend.test,IP:127.0.0.1\\n' > ext
+            openssl ecparam -name prime256v1 -genkey -noout -out srv.key
+            openssl req -new -key srv.key -subj /CN=backend.test -out srv.csr
+            openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.crt
+            openssl ecparam -name prime256v1 -genkey -noout -out bad.key
+            openssl req -new -key bad.key -subj /CN=backend.test -out bad.csr
+            openssl x509 -req -in bad.csr -CA other.crt -CAkey other.key -CAcreateserial -days 2 -extfile ext -out bad.crt
+            mkdir -p secrets/default/web secrets/default/ca
+            cp srv.crt secrets/default/web/tls.crt
+            cp srv.key secrets/default/web/tls.key
+            cp ca.crt secrets/default/ca/ca.crt
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw PKIError.openssl(process.terminationStatus) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    enum PKIError: Error { case openssl(Int32) }
+
+    /// A server context presenting `cert`/`key`, ALPN h2/http1.1 as the proxy's.
+    func serverContext(cert: String, key: String) -> OpaquePointer {
+        let ctx = SSL_CTX_new(TLS_server_method())!
+        SSL_CTX_use_certificate_chain_file(ctx, cert)
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM)
+        sluice_SSL_CTX_offer_h2_and_http1(ctx)
+        return ctx
+    }
+
+    /// A client context trusting the test CA only.
+    func clientContext() -> OpaquePointer {
+        let ctx = SSL_CTX_new(TLS_client_method())!
+        SSL_CTX_load_verify_locations(ctx, caFile, nil)
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        return ctx
+    }
+
+    /// The egress policy of app=client toward app=backend on `port`, intercepted with
+    /// `default/web` and `default/ca`, HTTP rules allowing `/allowed.*` only.
+    static func policy(
+        port: UInt16, serverNames: [String] = [], originating: Bool = true, terminating: Bool = true
+    ) -> String {
+        let names =
+            serverNames.isEmpty
+            ? "" : "\n      serverNames: [" + serverNames.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+        let origin = originating ? "\n      originatingTLS: {secret: {namespace: default, name: ca}}" : ""
+        return """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: client-tls, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: client}}
+              egress:
+              - toEndpoints: [{matchLabels: {app: backend}}]
+                toPorts:
+                - ports: [{port: "\(port)", protocol: TCP}]
+                  \(terminating ? "terminatingTLS: {secret: {namespace: default, name: web}}" : "")\(origin)\(names)
+                  rules:
+                    http: [{path: "/allowed.*"}]
+
+            """
+    }
+
+    static func egressSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
+        SteerInfo(
+            endpointID: TestPolicy.clientID, sourceIdentity: snapshot.identity(ofEndpoint: TestPolicy.clientID) ?? 0,
+            destinationIdentity: snapshot.identity(ofEndpoint: TestPolicy.backendID) ?? 0, direction: .egress)
+    }
+}
+
+/// A blocking TLS endpoint over a test socket's fd (client or server side).
+final class BlockingTLS {
+    let ssl: OpaquePointer
+
+    init?(fd: Int32, ctx: OpaquePointer, serverName: String? = nil, alpn: String? = nil, accept: Bool = false) {
+        ssl = SSL_new(ctx)
+        SSL_set_fd(ssl, fd)
+        if let serverName {
+            _ = sluice_SSL_set_tlsext_host_name(ssl, serverName)
+            SSL_set1_host(ssl, serverName)
+        }
+        if let alpn {
+            var protos: [UInt8] = [UInt8(alpn.utf8.count)] + Array(alpn.utf8)
+            _ = SSL_set_alpn_protos(ssl, &protos, UInt32(protos.count))
+        }
+        let ok = accept ? SSL_accept(ssl) : SSL_connect(ssl)
+        if ok != 1 {
+            // deinit frees `ssl` (the object is whole when the init fails here)
+            ERR_clear_error()
+            return nil
+        }
+    }
+
+    deinit { SSL_free(ssl) }
+
+    var alpn: String {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
+    var resumed: Bool { SSL_session_reused(ssl) == 1 }
+
+    func send(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = SSL_write(ssl, &bytes, Int32(bytes.count))
+    }
+
+    /// Reads until `marker` was seen and then `extra` more bytes, or the end.
+    func read(through marker: String, extra: Int = 0) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let m = Array(marker.utf8)
+        while true {
+            if let r = received.firstRange(of: m), received.count >= r.upperBound + extra {
+                return String(decoding: received, as: UTF8.self)
+            }
+            let n = SSL_read(ssl, &buffer, Int32(buffer.count))
+            if n <= 0 { return String(decoding: received, as: UTF8.self) }
+            received += buffer[..<Int(n)]
+        }
+    }
+}
+
+/// An upstream script answering each request on a TLS connection with `200` and body `ok`,
+/// until the client closes; `accepted` hears whether the session was resumed.
+func tlsUpstreamScript(_ ctx: OpaquePointer, resumed: @escaping (Bool) -> Void = { _ in }) -> (TestSocket) -> Void {
+    nonisolated(unsafe) let ctx = ctx
+    return { socket in
+        guard let tls = BlockingTLS(fd: socket.fd, ctx: ctx, accept: true) else { return }
+        resumed(tls.resumed)
+        while true {
+            let head = tls.read(through: "\r\n\r\n")
+            if head.isEmpty { return }
+            tls.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+    }
+}
