@@ -79,10 +79,14 @@ let package = Package(
                                "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
+        // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
+        // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
+        .target(name: "HubbleProto", dependencies: ["Flows", "SluiceModel"], swiftSettings: optimize),
         // Hubble's interfaces (Observer gRPC, metrics, the page) over the flow ring, read-only:
         // the observer process's logic, unit-testable without the process. No Foundation.
         .target(name: "HubbleObserver",
-                dependencies: ["Datapath", "Flows", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "CSluiceShared"],
+                dependencies: ["Datapath", "Flows", "HubbleProto", "HTTP2", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel",
+                               "CSluiceShared"],
                 swiftSettings: optimize),
         .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "SluiceIO"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
@@ -121,6 +125,7 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
                     dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),
+        .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         .testTarget(name: "DatapathTests",

@@ -49,6 +49,9 @@ public final class Observer: TimerTarget {
         listeners.append(listener)
     }
 
+    /// Listeners registered now.
+    public var listenerCount: Int { listeners.count }
+
     /// Removes `listener` (by identity).
     public func removeListener(_ listener: FlowListener) {
         listeners.removeAll { $0 === listener }
