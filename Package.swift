@@ -95,7 +95,8 @@ let package = Package(
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "SluiceModel",
+                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "HubbleObserver", "HubbleProto", "Policy", "PolicyYAML",
+                                         "SluiceIO", "SluiceJSON", "SluiceModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 

@@ -183,3 +183,29 @@ public final class ObserverClient {
         }
     }
 }
+
+extension ObserverClient {
+    /// `--server` spellings: `HOST:PORT`, `HOST` (Hubble's 4244), an optional `tcp://`; HOST an
+    /// IPv4 address or `localhost`.
+    public static func address(_ text: String) -> (host: IPv4Address, port: UInt16)? {
+        var rest = Substring(text)
+        if rest.hasPrefix("tcp://") { rest = rest.dropFirst(6) }
+        var hostText = rest
+        var port: UInt16 = 4244
+        if let colon = rest.lastIndex(of: ":") {
+            guard let p = UInt16(rest[rest.index(after: colon)...]) else { return nil }
+            port = p
+            hostText = rest[..<colon]
+        }
+        guard let host = hostText == "localhost" ? IPv4Address(127, 0, 0, 1) : IPv4Address(hostText) else { return nil }
+        return (host, port)
+    }
+
+    /// `GetFlows` with `request`: each response (flow or lost events) to `onEvent`, which returns
+    /// false to cancel (a follow stream).
+    public func flows(_ request: GetFlowsRequest, onEvent: (GetFlowsResponse.Decoded) throws -> Bool) throws {
+        try call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            try onEvent(GetFlowsResponse.decode($0))
+        }
+    }
+}

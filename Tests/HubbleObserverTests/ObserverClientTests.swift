@@ -1,3 +1,4 @@
+import HubbleProto
 import SluiceModel
 import XCTest
 
@@ -24,5 +25,27 @@ final class ObserverClientTests: XCTestCase {
             return true
         }
         XCTAssertEqual(messages, 1)
+    }
+}
+
+extension ObserverClientTests {
+    func testServerAddressSpellings() {
+        XCTAssertEqual(ObserverClient.address("10.244.0.1:4244")?.port, 4244)
+        XCTAssertEqual(ObserverClient.address("10.244.0.1")?.port, 4244, "Hubble's port when none is given")
+        XCTAssertEqual(ObserverClient.address("tcp://localhost:4245")?.host, IPv4Address(127, 0, 0, 1))
+        XCTAssertNil(ObserverClient.address("example.com:4244"))
+        XCTAssertNil(ObserverClient.address("10.0.0.1:x"))
+    }
+
+    func testFlowsDecodesEachResponse() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        server.ingest([TestServer.flow(1), TestServer.flow(2)])
+        var times: [Int64] = []
+        try server.client().flows(GetFlowsRequest()) {
+            if case .flow(let f) = $0 { times.append(f.time.seconds) }
+            return true
+        }
+        XCTAssertEqual(times, [1, 2])
     }
 }
