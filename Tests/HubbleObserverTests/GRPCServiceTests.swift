@@ -167,4 +167,27 @@ final class GRPCServiceTests: XCTestCase {
             received.isEmpty || (received.count >= 9 && received[3] == 4), "at most its own SETTINGS went out")
         XCTAssertEqual(try server.client().unary(path: "/grpc.health.v1.Health/Check"), [0x08, 0x01])
     }
+
+    func testRecordsWrittenToTheRingComeOutOfGetFlows() throws {
+        let ring = try TestRing()
+        defer { ring.close() }
+        ring.appendTCP(srcPort: 1000)
+        let server = try TestServer(pinDirectory: ring.pinDirectory)
+        defer { server.stop() }
+        let client = try server.client()
+        var request = GetFlowsRequest()
+        request.follow = true
+        request.number = 10
+        var ports: [UInt16] = []
+        var appended = false
+        try client.flows(request) {
+            if case .flow(let f) = $0, let port = f.l4?.sourcePort { ports.append(port) }
+            if !appended {
+                appended = true
+                ring.appendTCP(srcPort: 1001, verdict: 2)
+            }
+            return ports.count < 2
+        }
+        XCTAssertEqual(ports, [1000, 1001], "the kept record, then the one written while following")
+    }
 }

@@ -13,15 +13,15 @@ final class TestServer {
     let port: UInt16
     private let thread: WorkerThread
 
-    init(nodeName: String = "node-a", maxFlows: Int = 4095) throws {
+    init(nodeName: String = "node-a", maxFlows: Int = 4095, pinDirectory: String? = nil) throws {
         var options = ObserverOptions()
         options.grpcAddress = ListenAddress(host: IPv4Address(127, 0, 0, 1), port: 0)
-        options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
+        options.pinDirectory = pinDirectory ?? "/sys/fs/bpf/sluice-none-\(getpid())"
         options.stateDirectory = "/nonexistent"
         options.nodeName = nodeName
         options.maxFlows = maxFlows
         observer = try Observer(options: options)
-        try service.start(observer: observer)
+        try observer.host(service)
         port = service.acceptor?.boundPort ?? 0
         let observer = observer
         thread = WorkerThread(name: "test-observer") { observer.run() }
