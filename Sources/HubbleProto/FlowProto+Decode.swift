@@ -20,7 +20,13 @@ extension FlowProto {
             case 11: f.nodeName = try value.string()
             case 13: f.sourceNames.append(try value.string())
             case 14: f.destinationNames.append(try value.string())
-            case 15: f.l7 = try layer7(value.payload())
+            case 15:
+                var l7 = try layer7(value.payload())
+                if case .http(var http)? = l7.record {
+                    f.l7Verdict = Flow.L7Verdict.take(from: &http.headers)
+                    l7.record = .http(http)
+                }
+                f.l7 = l7
             case 19:
                 var e = ProtoReader(try value.payload())
                 while let (n, v) = try e.next() {

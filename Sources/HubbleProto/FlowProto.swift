@@ -28,7 +28,7 @@ public enum FlowProto {
         w.string(11, f.nodeName)
         w.strings(13, f.sourceNames)
         w.strings(14, f.destinationNames)
-        if let l7 = f.l7 { w.message(15) { layer7(l7, &$0) } }
+        if let l7 = f.l7 { w.message(15) { layer7(l7, verdict: f.l7Verdict, &$0) } }
         if f.eventType.type != 0 || f.eventType.subType != 0 {
             w.message(19) {
                 $0.int32(1, f.eventType.type)
@@ -103,7 +103,9 @@ public enum FlowProto {
         w.string(5, e.podName)
     }
 
-    private static func layer7(_ l7: Flow.Layer7, _ w: inout ProtoWriter) {
+    /// The L7 block; the proxy's verdict detail (`Flow.L7Verdict`) travels as the extra headers
+    /// `-o json` prints it as.
+    private static func layer7(_ l7: Flow.Layer7, verdict: Flow.L7Verdict?, _ w: inout ProtoWriter) {
         w.uint(1, UInt64(l7.type.rawValue))
         w.uint(2, l7.latencyNs)
         switch l7.record {
@@ -124,7 +126,7 @@ public enum FlowProto {
                 $0.string(2, h.method)
                 $0.string(3, h.url)
                 $0.string(4, h.protocol)
-                for header in h.headers {
+                for header in (verdict?.headers ?? []) + h.headers {
                     $0.message(5) { m in
                         m.string(1, header.key)
                         m.string(2, header.value)

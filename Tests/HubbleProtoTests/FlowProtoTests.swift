@@ -25,6 +25,8 @@ final class FlowProtoTests: XCTestCase {
         f.destinationNames = ["api.example"]
         f.traceObservationPoint = .toProxy
         f.egressDeniedBy = [Flow.Policy(name: "p", namespace: "default", kind: "CiliumNetworkPolicy")]
+        var headers = Flow.L7Verdict(reason: .noRuleMatched).headers
+        f.l7Verdict = Flow.L7Verdict.take(from: &headers)
         return f
     }
 
