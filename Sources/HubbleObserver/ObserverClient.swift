@@ -20,7 +20,7 @@ public final class ObserverClient {
     private let authority: String
     public let timeoutMs: Int32
 
-    /// Connects to `host:port` (IPv4).
+    /// Connects to `host:port` (IPv4); `timeoutMs` bounds each wait for the server (-1: none).
     public init(host: IPv4Address, port: UInt16, timeoutMs: Int32 = 10_000) throws(Failure) {
         authority = host.description + ":" + String(port)
         self.timeoutMs = timeoutMs
@@ -37,7 +37,9 @@ public final class ObserverClient {
             Socket.close(fd)
             throw Failure(status: -1, message: "HTTP/2 session: \(error)")
         }
-        guard Self.wait(fd, events: Int16(POLLOUT), timeoutMs: timeoutMs), Socket.pendingError(fd) == 0 else {
+        // The connect gets at most 30 s even when calls may wait forever (`timeoutMs` -1: follow).
+        let connectMs = timeoutMs < 0 ? 30_000 : timeoutMs
+        guard Self.wait(fd, events: Int16(POLLOUT), timeoutMs: connectMs), Socket.pendingError(fd) == 0 else {
             Socket.close(fd)
             throw Failure(
                 status: -1, message: "connect \(authority): \(String(cString: strerror(Socket.pendingError(fd))))")

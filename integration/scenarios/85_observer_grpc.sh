@@ -105,6 +105,9 @@ printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff' | 
 expect_eq "health after garbage" "SERVING" "$(grpc_node health)"
 kill -0 "$observer_pid" || fail "the observer exited"
 
+step "resident memory (for docs/architecture.md)"
+echo "observer: $(grep VmRSS /proc/$observer_pid/status); agent: $(grep VmRSS /proc/$(agent_pid)/status)"
+
 step "sandbox down stops the observer"
 "$SLUICE" sandbox down
 WAIT_SECONDS=10 wait_until "observer gone" bash -c "! kill -0 $observer_pid 2>/dev/null || grep -q '^State:.*Z' /proc/$observer_pid/status"
