@@ -53,7 +53,14 @@ final class GRPCConnection: EventHandler, TimerTarget {
         session = try HTTP2Session(role: .server, clock: service.loop.clock)
         registration = try service.loop.register(
             fd: fd, events: EventLoop.Events.readable | EventLoop.Events.readHangup, handler: self, tag: 0)
+        lastActivity = service.loop.now
+        armTimer()
     }
+
+    /// Monotonic ns of the last bytes read; with no call open for `GRPCService.idleTimeoutNs`
+    /// after it, the connection is closed (GOAWAY), so idle or silent clients cannot hold the
+    /// connection slots.
+    private var lastActivity: UInt64 = 0
 
     var loop: EventLoop { service.loop }
 
@@ -74,6 +81,7 @@ final class GRPCConnection: EventHandler, TimerTarget {
             guard !isClosed else { return }
             switch Socket.readStep(fd, into: input, side: .downstream) {
             case .progress:
+                lastActivity = loop.now
                 do {
                     try session.receive(input.readable)
                 } catch {
@@ -133,6 +141,7 @@ final class GRPCConnection: EventHandler, TimerTarget {
                 if let call = calls[stream], !call.done { service.dispatch(call, on: self) }
             case .reset(let stream, _), .closed(let stream, _):
                 if let call = calls.removeValue(forKey: stream) { end(call) }
+                armTimer()
             case .dataSent, .goaway:
                 break
             }
@@ -197,12 +206,18 @@ final class GRPCConnection: EventHandler, TimerTarget {
     // MARK: deadlines
 
     func armTimer() {
-        let next = calls.values.filter { !$0.done }.compactMap { [$0.timeoutAt, $0.untilAt].compactMap { $0 }.min() }
-            .min()
+        let open = calls.values.filter { !$0.done }
+        var next = open.compactMap { [$0.timeoutAt, $0.untilAt].compactMap { $0 }.min() }.min()
+        if open.isEmpty { next = min(next ?? .max, lastActivity &+ service.idleTimeoutNs) }
         if let next { loop.schedule(timer, at: next) } else { loop.cancel(timer) }
     }
 
     func timerFired(now: UInt64) {
+        if !calls.values.contains(where: { !$0.done }), now &- lastActivity >= service.idleTimeoutNs {
+            session.shutdownGracefully()
+            flush()
+            return close()
+        }
         for call in calls.values where !call.done {
             if let at = call.untilAt, at <= now {
                 finish(call, .ok, "")

@@ -19,8 +19,12 @@ public final class GRPCService: ObserverService {
     /// The Hubble cluster name of `GetNamespaces` answers (Cilium's default).
     public static let clusterName = "default"
 
-    public init(maxConnections: Int = 256) {
+    /// A connection without an open call for this long is closed (GOAWAY).
+    public let idleTimeoutNs: UInt64
+
+    public init(maxConnections: Int = 256, idleTimeoutNs: UInt64 = 300_000_000_000) {
         self.maxConnections = maxConnections
+        self.idleTimeoutNs = idleTimeoutNs
     }
 
     var loop: EventLoop {

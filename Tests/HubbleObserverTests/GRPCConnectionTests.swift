@@ -55,4 +55,18 @@ final class GRPCConnectionTests: XCTestCase {
         }
         XCTAssertEqual(server.sync { server.observer.listenerCount }, 0, "the expired stream stopped listening")
     }
+
+    func testAnIdleConnectionIsClosed() throws {
+        let server = try TestServer(idleTimeoutNs: 200_000_000)
+        defer { server.stop() }
+        let client = try server.client()
+        XCTAssertEqual(try client.unary(path: "/grpc.health.v1.Health/Check"), [0x08, 0x01])
+        XCTAssertEqual(server.sync { server.service.connectionCount }, 1)
+        let deadline = SystemClock.monotonicNs() + 5_000_000_000
+        while server.sync({ server.service.connectionCount }) != 0 && SystemClock.monotonicNs() < deadline {
+            usleep(5_000)
+        }
+        XCTAssertEqual(server.sync { server.service.connectionCount }, 0, "closed after 200 ms without a call")
+        XCTAssertThrowsError(try client.unary(path: "/grpc.health.v1.Health/Check"), "the client sees the close")
+    }
 }

@@ -9,11 +9,15 @@ import SluiceModel
 /// of its own, and no flow ring (flows are ingested by the test). `stop()` ends the thread.
 final class TestServer {
     let observer: Observer
-    let service = GRPCService()
+    let service: GRPCService
     let port: UInt16
     private let thread: WorkerThread
 
-    init(nodeName: String = "node-a", maxFlows: Int = 4095, pinDirectory: String? = nil) throws {
+    init(
+        nodeName: String = "node-a", maxFlows: Int = 4095, pinDirectory: String? = nil,
+        idleTimeoutNs: UInt64 = 300_000_000_000
+    ) throws {
+        service = GRPCService(idleTimeoutNs: idleTimeoutNs)
         var options = ObserverOptions()
         options.grpcAddress = ListenAddress(host: IPv4Address(127, 0, 0, 1), port: 0)
         options.pinDirectory = pinDirectory ?? "/sys/fs/bpf/sluice-none-\(getpid())"
