@@ -24,12 +24,15 @@ extension SandboxManager {
     }
 
     /// Starts `sluice-observer` in the node namespace, records it in `state` (saved at once) and
-    /// waits until its gRPC port accepts connections.
+    /// waits until its gRPC port accepts connections. The observer enters the namespace itself
+    /// (`--netns`, as the agent does): `ip netns exec` would remount /sys, and the flow ring's
+    /// pins under /sys/fs/bpf would be out of its sight.
     public func startObserver(executable: String, state: inout SandboxState, extra: [String] = []) throws(SandboxError)
     {
         let log = logDirectory + "/observer.log"
-        let argv = Self.observerArguments(executable: executable, nodeIP: state.nodeIP, extra: extra)
-        let pid = try CommandRunner.spawn(["ip", "netns", "exec", state.nodeNetns] + argv, logPath: log)
+        let argv = Self.observerArguments(
+            executable: executable, nodeIP: state.nodeIP, extra: ["--netns", state.nodeNetns] + extra)
+        let pid = try CommandRunner.spawn(argv, logPath: log)
         let server = SandboxState.ServerProcess(
             owner: "node", kind: "observer", port: Self.observerPorts.grpc, pid: pid, logPath: log,
             marker: Self.observerMarker)
