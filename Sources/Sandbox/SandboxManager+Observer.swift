@@ -11,7 +11,7 @@ extension SandboxManager {
     /// What `/proc/PID/cmdline` of the observer contains.
     static let observerMarker = "sluice-observer"
 
-    /// The observer's argv (before `ip netns exec`): every address on `nodeIP`, the metrics
+    /// The observer's argv (`--netns` is added by `startObserver`): every address on `nodeIP`, the metrics
     /// Hubble's sandbox enables.
     public static func observerArguments(executable: String, nodeIP: String, extra: [String] = []) -> [String] {
         [
@@ -24,15 +24,14 @@ extension SandboxManager {
     }
 
     /// Starts `sluice-observer` in the node namespace, records it in `state` (saved at once) and
-    /// waits until its gRPC port accepts connections. The observer enters the namespace itself
-    /// (`--netns`, as the agent does): `ip netns exec` would remount /sys, and the flow ring's
-    /// pins under /sys/fs/bpf would be out of its sight.
+    /// waits until its gRPC port accepts connections.
     public func startObserver(executable: String, state: inout SandboxState, extra: [String] = []) throws(SandboxError)
     {
         let log = logDirectory + "/observer.log"
-        let argv = Self.observerArguments(
-            executable: executable, nodeIP: state.nodeIP, extra: ["--netns", state.nodeNetns] + extra)
-        let pid = try CommandRunner.spawn(argv, logPath: log)
+        let argv = Self.observerArguments(executable: executable, nodeIP: state.nodeIP, extra: extra)
+        // `--netns`, not `ip netns exec`: that one also remounts /sys for the namespace, which
+        // hides the bpffs at /sys/fs/bpf and with it the pinned flow ring.
+        let pid = try CommandRunner.spawn(argv + ["--netns", state.nodeNetns], logPath: log)
         let server = SandboxState.ServerProcess(
             owner: "node", kind: "observer", port: Self.observerPorts.grpc, pid: pid, logPath: log,
             marker: Self.observerMarker)
