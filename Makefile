@@ -11,10 +11,11 @@ APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2
 # when no kubectl is on PATH (a kubectl from another package would conflict with it).
 KUBECTL_PACKAGE := kubernetes-client
 # dnspython: DNS test clients; h2, grpcio, grpcio-health-checking: the h2c and grpc sandbox servers
-# and the HTTP/2 test clients; hubble-audit2policy: the third-party reader of exported flows (scenario 17);
+# and the HTTP/2 test clients; grpcio-tools: clients generated from proto/ (scenario 85);
+# hubble-audit2policy: the third-party reader of exported flows (scenario 17);
 # kubernetes, kubernetes-validate: the official client the fake API server is tested with, and the
 # offline validation of deploy/ (make test-kube).
-PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking hubble-audit2policy==0.18.5 \
+PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking grpcio-tools hubble-audit2policy==0.18.5 \
 	kubernetes==37.0.2 kubernetes-validate==1.37.0
 
 include bpf/Makefile
@@ -40,6 +41,7 @@ deps: .deps-stamp
 build: deps bpf
 	$(SWIFT) build -c release --static-swift-stdlib --product sluice-agent
 	$(SWIFT) build -c release --static-swift-stdlib --product sluice
+	$(SWIFT) build -c release --static-swift-stdlib --product sluice-observer
 	@test -x $(SLUICE) && test -x $(SLUICE)-agent && echo "built $(SLUICE) and $(SLUICE)-agent"
 
 demo: build

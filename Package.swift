@@ -28,6 +28,7 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluice-agent", targets: ["sluice-agent"]),
+        .executable(name: "sluice-observer", targets: ["sluice-observer"]),
         .executable(name: "sluice-microbench", targets: ["sluice-microbench"]),
     ],
     dependencies: [
@@ -79,12 +80,24 @@ let package = Package(
                                "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
+        // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
+        // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
+        .target(name: "HubbleProto", dependencies: ["Flows", "SluiceModel"], swiftSettings: optimize),
+        // Hubble's interfaces (Observer gRPC, metrics, the page) over the flow ring, read-only:
+        // the observer process's logic, unit-testable without the process. No Foundation.
+        .target(name: "HubbleObserver",
+                dependencies: ["Datapath", "Flows", "HubbleProto", "HTTP2", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel",
+                               "CSluiceShared"],
+                swiftSettings: optimize),
+        .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "SluiceIO"], swiftSettings: optimize,
+                          linkerSettings: releaseLink),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "SluiceModel",
+                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "HubbleObserver", "HubbleProto", "Policy", "PolicyYAML",
+                                         "SluiceIO", "SluiceJSON", "SluiceModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
@@ -112,6 +125,9 @@ let package = Package(
                                    "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
+        .testTarget(name: "HubbleObserverTests",
+                    dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),
+        .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift).
