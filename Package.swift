@@ -80,6 +80,8 @@ let package = Package(
         // Hubble's metric handlers and Sluice's own families over flows, and the Prometheus text
         // exposition: pure, no I/O (the observer process serves it).
         .target(name: "HubbleMetrics", dependencies: ["Flows"], swiftSettings: optimize),
+        // The service map's aggregation of flows (nodes, edges, details) and its page: pure.
+        .target(name: "ServiceMap", dependencies: ["Flows", "SluiceJSON"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
@@ -114,6 +116,7 @@ let package = Package(
                                    "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows"]),
+        .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
