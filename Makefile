@@ -33,6 +33,7 @@ deps: .deps-stamp
 build: deps bpf
 	$(SWIFT) build -c release --static-swift-stdlib --product sluice-agent
 	$(SWIFT) build -c release --static-swift-stdlib --product sluice
+	$(SWIFT) build -c release --static-swift-stdlib --product sluice-observer
 	@test -x $(SLUICE) && test -x $(SLUICE)-agent && echo "built $(SLUICE) and $(SLUICE)-agent"
 
 demo: build

@@ -28,6 +28,7 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluice-agent", targets: ["sluice-agent"]),
+        .executable(name: "sluice-observer", targets: ["sluice-observer"]),
         .executable(name: "sluice-microbench", targets: ["sluice-microbench"]),
     ],
     dependencies: [
@@ -83,6 +84,13 @@ let package = Package(
         // The service map's aggregation of flows (nodes, edges, details) and its page: pure.
         .target(name: "ServiceMap", dependencies: ["Flows", "SluiceJSON"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
+        // Hubble's interfaces (Observer gRPC, metrics, the page) over the flow ring, read-only:
+        // the observer process's logic, unit-testable without the process. No Foundation.
+        .target(name: "HubbleObserver",
+                dependencies: ["Datapath", "Flows", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "CSluiceShared"],
+                swiftSettings: optimize),
+        .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "SluiceIO"], swiftSettings: optimize,
+                          linkerSettings: releaseLink),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
@@ -118,6 +126,8 @@ let package = Package(
         .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows"]),
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
+        .testTarget(name: "HubbleObserverTests",
+                    dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         .testTarget(name: "DatapathTests",

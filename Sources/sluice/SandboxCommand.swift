@@ -3,6 +3,7 @@ import Datapath
 import Foundation
 import Sandbox
 import SluiceAPI
+import SluiceIO
 
 struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,12 +42,15 @@ struct SandboxCommand: ParsableCommand {
         var pinCpu: Int?
         @Flag(help: "Start the agent without flow recording (benchmarks only).")
         var noFlows = false
+        @Flag(help: "Do not start sluice-observer (Hubble's gRPC, metrics and page on the node address).")
+        var noObserver = false
 
         func run() throws {
             var extra: [String] = []
             if let pinCpu { extra += ["--pin-cpu", String(pinCpu)] }
             if noFlows { extra.append("--no-flows") }
-            let state = try SandboxLifecycle.up(topologyPath: file, agentArguments: agent.arguments(extra))
+            let state = try SandboxLifecycle.up(
+                topologyPath: file, agentArguments: agent.arguments(extra), observer: !noObserver)
             print(
                 "sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)"
             )
@@ -123,7 +127,7 @@ struct SandboxCommand: ParsableCommand {
 
 /// Bringing the sandbox and its agent up and down (shared by `sandbox` and `demo`).
 enum SandboxLifecycle {
-    static func up(topologyPath: String, agentArguments: [String] = []) throws -> SandboxState {
+    static func up(topologyPath: String, agentArguments: [String] = [], observer: Bool = true) throws -> SandboxState {
         guard getuid() == 0 else { throw ValidationError("the sandbox needs root (network namespaces, BPF)") }
         let topology = try Topology.load(path: topologyPath)
         let root = Paths.repoRoot
@@ -134,6 +138,7 @@ enum SandboxLifecycle {
             state.agentPID = try startAgent(state: state, arguments: agentArguments)
             try manager.save(state)
             try waitForAgent(pid: state.agentPID ?? 0)
+            if observer { try startObserver(state: &state) }
         } catch {
             try? down()
             throw error
@@ -172,6 +177,17 @@ enum SandboxLifecycle {
     }
 
     private static var agentLog: String { Paths.sandboxState + "/logs/agent.log" }
+
+    /// Starts `sluice-observer` (beside this binary) for the sandbox, after the agent pinned the
+    /// flow ring, on the node's address; `down` stops it with the servers.
+    static func startObserver(state: inout SandboxState) throws {
+        let path = Files.directory(of: Paths.executable) + "/sluice-observer"
+        guard Files.exists(path) else {
+            throw ValidationError(
+                "\(path) not found (`make build` builds it beside sluice; or `sandbox up --no-observer`)")
+        }
+        try SandboxManager(stateDirectory: Paths.sandboxState).startObserver(executable: path, state: &state)
+    }
 
     /// Starts `sluice-agent` in its own session, logging to the sandbox's log directory.
     private static func startAgent(state: SandboxState, arguments: [String]) throws -> Int32 {

@@ -1,0 +1,108 @@
+import Flows
+import SluiceIO
+
+/// The observer process's core: one `EventLoop` thread that polls the flow ring, keeps the
+/// `FlowHistory` and tells every `FlowListener`; the services (gRPC, metrics, page) live on the
+/// same loop.
+///
+/// The seam for the services hosted in this process (`ObserverService`):
+/// - `loop`: register listening sockets and connections on it (`EventLoop.register`), timers too;
+/// - `history`: the last `options.maxFlows` flows, `seenFlows`, `lostEvents` (read on the loop);
+/// - `addListener(_:)`: be called with each new flow (and lost-event count) on the loop;
+/// - `options`: the addresses (`metricsAddress`, `uiAddress`, `grpcAddress`), `metrics` text,
+///   `nodeName`; `nodeName` (resolved), `startedNs` for uptime.
+/// Everything here is used on the loop thread only; other threads use `loop.execute`.
+public final class Observer: TimerTarget {
+    public let options: ObserverOptions
+    public let loop: EventLoop
+    public private(set) var history: FlowHistory
+    /// Monotonic ns at start (`ServerStatus.uptime_ns`).
+    public let startedNs: UInt64
+    /// Namespaces seen in flows, with the time first seen (`GetNamespaces`).
+    public private(set) var namespaces: [String: Flow.Timestamp] = [:]
+    private let reader: FlowRingReader
+    private var listeners: [FlowListener] = []
+    private var pollTimer: LoopTimer?
+
+    public init(options: ObserverOptions, loop: EventLoop? = nil) throws(SyscallError) {
+        self.options = options
+        if let loop {
+            self.loop = loop
+        } else {
+            self.loop = try EventLoop()
+        }
+        history = FlowHistory(capacity: options.maxFlows)
+        reader = FlowRingReader(
+            pinDirectory: options.pinDirectory, stateDirectory: options.stateDirectory, nodeName: options.nodeName)
+        reader.reloadDirectory()
+        startedNs = SystemClock.monotonicNs()
+    }
+
+    /// The node name answers carry.
+    public var nodeName: String { reader.nodeName }
+
+    /// Why the flow ring is not mapped, or nil when it is.
+    public var ringError: String? { reader.openError }
+
+    /// Adds `listener`; it sees every flow decoded from now on (`history` holds the earlier ones).
+    public func addListener(_ listener: FlowListener) {
+        listeners.append(listener)
+    }
+
+    /// Removes `listener` (by identity).
+    public func removeListener(_ listener: FlowListener) {
+        listeners.removeAll { $0 === listener }
+    }
+
+    /// Starts polling the ring every `options.pollIntervalMs`.
+    public func start() {
+        let timer = LoopTimer(target: self)
+        pollTimer = timer
+        loop.schedule(timer, at: loop.now)
+    }
+
+    /// Runs the loop on the calling thread until `loop.stop()`.
+    public func run() {
+        start()
+        loop.run()
+    }
+
+    public func timerFired(now: UInt64) {
+        pollOnce(nowNs: now)
+        if let pollTimer { loop.schedule(pollTimer, at: now + UInt64(options.pollIntervalMs) * 1_000_000) }
+    }
+
+    /// Reads what the ring has now into the history and the listeners.
+    public func pollOnce(nowNs: UInt64) {
+        reader.poll(nowNs: nowNs) { event in
+            switch event {
+            case .flow(let flow): ingest(flow)
+            case .lost(let count): ingestLost(count)
+            }
+        }
+    }
+
+    /// Adds one flow as if read from the ring (the reader calls it; tests too).
+    public func ingest(_ flow: Flow) {
+        history.append(flow)
+        for namespace in [flow.source?.namespace, flow.destination?.namespace] {
+            if let namespace, !namespace.isEmpty, namespaces[namespace] == nil { namespaces[namespace] = flow.time }
+        }
+        for listener in listeners { listener.observe(flow) }
+    }
+
+    /// Counts `count` records lost in the ring and tells the listeners.
+    public func ingestLost(_ count: UInt64) {
+        history.noteLost(count)
+        let event = LostEvent(
+            source: .hubbleRingBuffer, count: count, nodeName: nodeName,
+            time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs())))
+        for listener in listeners { listener.observeLost(event) }
+    }
+}
+
+/// A service hosted in the observer process (gRPC, metrics, the page): `start` registers its
+/// listening socket and listeners with `observer` (on the loop thread, before `run`).
+public protocol ObserverService: AnyObject {
+    func start(observer: Observer) throws
+}
