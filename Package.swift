@@ -89,7 +89,11 @@ let package = Package(
         .target(name: "HubbleObserver",
                 dependencies: ["Datapath", "Flows", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "CSluiceShared"],
                 swiftSettings: optimize),
-        .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "SluiceIO"], swiftSettings: optimize,
+        // The observer's HTTP/1.1 services: /metrics (HubbleMetrics) and the service-map page.
+        .target(name: "ObserverHTTP",
+                dependencies: ["HubbleObserver", "HubbleMetrics", "ServiceMap", "HTTP1", "SluiceAPI", "SluiceIO", "Flows"],
+                swiftSettings: optimize),
+        .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "ObserverHTTP", "SluiceIO"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
@@ -125,6 +129,8 @@ let package = Package(
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows"]),
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
+        .testTarget(name: "ObserverHTTPTests",
+                    dependencies: ["ObserverHTTP", "HubbleObserver", "HubbleMetrics", "ServiceMap", "Flows", "SluiceIO"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
                     dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),

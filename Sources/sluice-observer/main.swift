@@ -1,5 +1,6 @@
 import Glibc
 import HubbleObserver
+import ObserverHTTP
 import SluiceIO
 
 /// `sluice-observer`: Hubble's interfaces for this node (Observer gRPC on 4244, metrics on
@@ -31,7 +32,7 @@ do {
         try Socket.enterNetworkNamespace(path: netns.contains("/") ? netns : "/run/netns/" + netns)
     }
     let observer = try Observer(options: options)
-    let services: [ObserverService] = [GRPCService()]
+    let services: [ObserverService] = [GRPCService(), MetricsService(), ServiceMapService()]
     for service in services { try service.start(observer: observer) }
     print("sluice-observer: node \(observer.nodeName), max-flows \(options.maxFlows)")
     observer.run()
