@@ -121,3 +121,16 @@ PY
 check=$(promtool check metrics <"$work/after.txt" 2>&1) || fail "promtool check metrics failed: $check"
 expect_eq "promtool check metrics (after traffic)" "" "$check"
 echo "ok: $(grep -c '^hubble_' "$work/after.txt") hubble_* and $(grep -c '^sluice_' "$work/after.txt") sluice_* samples"
+
+step "what the observer costs per request (measured, not asserted: the goal is <= 3 % of get-ka's CPU)"
+obs_pid=$(python3 -c 'import json; print([s["pid"] for s in json.load(open("/run/sluice/sandbox/state.json"))["servers"] if s["kind"] == "observer"][0])')
+obs_pid=$(pgrep -P "$obs_pid" sluice-observer || echo "$obs_pid")  # ip netns exec may have exec'd it
+cpu_ns() { cut -d' ' -f1 "/proc/$obs_pid/schedstat"; }
+k=2000
+before=$(cpu_ns)
+urls=$(for _ in $(seq "$k"); do printf '%s/get ' "$BACKEND"; done)
+# shellcheck disable=SC2086
+pod frontend/frontend curl -s -o /dev/null -w '%{http_code}\n' $urls | sort | uniq -c
+await_value 'hubble_http_requests_total{method="GET",protocol="HTTP/1.1",status="200",reporter="server"}' "$((n + k))"
+after=$(cpu_ns)
+python3 -c 'import sys; b, a, k = map(int, sys.argv[1:]); print("observer CPU: %.2f us per request (decode, history, metrics, map, scrapes; %d requests)" % ((a - b) / 1000 / k, k))' "$before" "$after" "$k"
