@@ -11,8 +11,9 @@ APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2
 # prometheus (and its promtool): scenario 80 scrapes sluice-observer's /metrics; chromium: scenario 81
 # loads the service-map page headless.
 # dnspython: DNS test clients; h2, grpcio, grpcio-health-checking: the h2c and grpc sandbox servers
-# and the HTTP/2 test clients; hubble-audit2policy: the third-party reader of exported flows (scenario 17).
-PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking hubble-audit2policy==0.18.5
+# and the HTTP/2 test clients; grpcio-tools: clients generated from proto/ (scenario 85);
+# hubble-audit2policy: the third-party reader of exported flows (scenario 17).
+PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checking grpcio-tools hubble-audit2policy==0.18.5
 
 include bpf/Makefile
 

@@ -84,10 +84,14 @@ let package = Package(
         // The service map's aggregation of flows (nodes, edges, details) and its page: pure.
         .target(name: "ServiceMap", dependencies: ["Flows", "SluiceJSON"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceModel", "Yams", "CSluice"]),
+        // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
+        // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
+        .target(name: "HubbleProto", dependencies: ["Flows", "SluiceModel"], swiftSettings: optimize),
         // Hubble's interfaces (Observer gRPC, metrics, the page) over the flow ring, read-only:
         // the observer process's logic, unit-testable without the process. No Foundation.
         .target(name: "HubbleObserver",
-                dependencies: ["Datapath", "Flows", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "CSluiceShared"],
+                dependencies: ["Datapath", "Flows", "HubbleProto", "HTTP2", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel",
+                               "CSluiceShared"],
                 swiftSettings: optimize),
         // The observer's HTTP/1.1 services: /metrics (HubbleMetrics) and the service-map page.
         .target(name: "ObserverHTTP",
@@ -100,7 +104,8 @@ let package = Package(
         .executableTarget(name: "sluice-agent", dependencies: ["Agent"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         .executableTarget(name: "sluice",
-                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "Policy", "PolicyYAML", "SluiceIO", "SluiceJSON", "SluiceModel",
+                          dependencies: ["SluiceAPI", "Sandbox", "Datapath", "Flows", "HubbleObserver", "HubbleProto", "Policy", "PolicyYAML",
+                                         "SluiceIO", "SluiceJSON", "SluiceModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
@@ -134,6 +139,7 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
                     dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),
+        .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         .testTarget(name: "DatapathTests",

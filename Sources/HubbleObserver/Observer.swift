@@ -9,6 +9,7 @@ import SluiceIO
 /// - `loop`: register listening sockets and connections on it (`EventLoop.register`), timers too;
 /// - `history`: the last `options.maxFlows` flows, `seenFlows`, `lostEvents` (read on the loop);
 /// - `addListener(_:)`: be called with each new flow (and lost-event count) on the loop;
+/// - `host(_:)`: how `sluice-observer/main.swift` starts each service (the observer keeps it);
 /// - `options`: the addresses (`metricsAddress`, `uiAddress`, `grpcAddress`), `metrics` text,
 ///   `nodeName`; `nodeName` (resolved), `startedNs` for uptime.
 /// Everything here is used on the loop thread only; other threads use `loop.execute`.
@@ -23,6 +24,8 @@ public final class Observer: TimerTarget {
     private let reader: FlowRingReader
     private var listeners: [FlowListener] = []
     private var pollTimer: LoopTimer?
+    /// The services started on this observer, kept alive as long as it is.
+    public private(set) var services: [ObserverService] = []
 
     public init(options: ObserverOptions, loop: EventLoop? = nil) throws(SyscallError) {
         self.options = options
@@ -49,9 +52,18 @@ public final class Observer: TimerTarget {
         listeners.append(listener)
     }
 
+    /// Listeners registered now.
+    public var listenerCount: Int { listeners.count }
+
     /// Removes `listener` (by identity).
     public func removeListener(_ listener: FlowListener) {
         listeners.removeAll { $0 === listener }
+    }
+
+    /// Starts `service` on this observer (before `run`) and keeps it alive with the observer.
+    public func host(_ service: ObserverService) throws {
+        services.append(service)
+        try service.start(observer: self)
     }
 
     /// Starts polling the ring every `options.pollIntervalMs`.

@@ -11,7 +11,7 @@ extension SandboxManager {
     /// What `/proc/PID/cmdline` of the observer contains.
     static let observerMarker = "sluice-observer"
 
-    /// The observer's argv (before `ip netns exec`): every address on `nodeIP`, the metrics
+    /// The observer's argv (`--netns` is added by `startObserver`): every address on `nodeIP`, the metrics
     /// Hubble's sandbox enables.
     public static func observerArguments(executable: String, nodeIP: String, extra: [String] = []) -> [String] {
         [
@@ -29,7 +29,9 @@ extension SandboxManager {
     {
         let log = logDirectory + "/observer.log"
         let argv = Self.observerArguments(executable: executable, nodeIP: state.nodeIP, extra: extra)
-        let pid = try CommandRunner.spawn(["ip", "netns", "exec", state.nodeNetns] + argv, logPath: log)
+        // `--netns`, not `ip netns exec`: that one also remounts /sys for the namespace, which
+        // hides the bpffs at /sys/fs/bpf and with it the pinned flow ring.
+        let pid = try CommandRunner.spawn(argv + ["--netns", state.nodeNetns], logPath: log)
         let server = SandboxState.ServerProcess(
             owner: "node", kind: "observer", port: Self.observerPorts.grpc, pid: pid, logPath: log,
             marker: Self.observerMarker)

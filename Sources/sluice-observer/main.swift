@@ -8,8 +8,8 @@ import SluiceIO
 /// pinned flow ring read-only (as `sluice observe` does), so the agent's memory and data plane
 /// do not change (docs/architecture.md, "The observer process").
 ///
-/// Services: each `ObserverService` in `services` is started on the observer's loop before it
-/// runs; a new one (metrics, the page) is one more line there.
+/// Services: each `ObserverService` is started on the observer's loop with `observer.host(...)`
+/// before it runs (the observer keeps it alive); a new one (metrics, the page) is one more line.
 
 let options: ObserverOptions
 do {
@@ -32,8 +32,9 @@ do {
         try Socket.enterNetworkNamespace(path: netns.contains("/") ? netns : "/run/netns/" + netns)
     }
     let observer = try Observer(options: options)
-    let services: [ObserverService] = [GRPCService(), MetricsService(), ServiceMapService()]
-    for service in services { try service.start(observer: observer) }
+    try observer.host(GRPCService())
+    try observer.host(MetricsService())
+    try observer.host(ServiceMapService())
     print("sluice-observer: node \(observer.nodeName), max-flows \(options.maxFlows)")
     observer.run()
 } catch {

@@ -3,6 +3,8 @@ import CSluiceShared
 import Datapath
 import Flows
 import Foundation
+import HubbleObserver
+import HubbleProto
 import SluiceIO
 
 /// `sluice observe`: reads the pinned flow map like `hubble observe` reads Hubble's ring.
@@ -46,6 +48,9 @@ struct Observe: ParsableCommand {
     var printPolicyNames = false
     @Option(help: "Read flows from exported JSON lines (`-o json` output) instead of the flow map; `-` is stdin.")
     var inputFile: String?
+    @Option(
+        help: "Read flows from a node's Observer gRPC API (HOST[:PORT], port 4244 by default) instead of the flow map.")
+    var server: String?
     @Argument(parsing: .allUnrecognized, help: "Filters (see above).")
     var filterArguments: [String] = []
 
@@ -81,6 +86,12 @@ struct Observe: ParsableCommand {
             for flow in selection.pick(matching) { printer.emit(flow) }
             printer.finish()
             return
+        }
+
+        if let server {
+            if inputFile != nil { throw ValidationError("--server cannot be used with --input-file") }
+            return try Observe.remote(
+                server, selection: selection, window: window, printer: &printer, whitelist, blacklist)
         }
 
         let ring = try FlowRing.openForReading(pinDirectory: Paths.pinDirectory)
@@ -378,5 +389,54 @@ struct Observe: ParsableCommand {
             directory = directory.withNames(names)
         }
         return directory
+    }
+}
+
+extension Observe {
+    /// `--server`: the same selection, filters and output over a node's Observer API. The server
+    /// sends every kept flow in the time window (`since`/`until` travel in the request); the
+    /// filters and `--first`/`--last` apply here, as they do locally, so both print the same
+    /// lines. `--follow` then opens a second stream of new flows only, skipping the uuids the
+    /// first one already printed.
+    static func remote(
+        _ server: String, selection: Selection, window: TimeWindow, printer: inout Printer,
+        _ whitelist: FlowFilter, _ blacklist: FlowFilter
+    ) throws {
+        guard let (host, port) = ObserverClient.address(server) else {
+            throw ValidationError("invalid --server value: \(server) (HOST[:PORT], HOST an IPv4 address or localhost)")
+        }
+        let client = try ObserverClient(host: host, port: port, timeoutMs: selection.follow ? -1 : 30_000)
+        var request = GetFlowsRequest()
+        request.since = window.since
+        request.until = window.until
+        var seen = Set<String>()
+        if !selection.followOnly {
+            var matching: [Flow] = []
+            try client.flows(request) { event in
+                switch event {
+                case .flow(let f):
+                    seen.insert(f.uuid)
+                    if window.contains(f), passes(f, whitelist, blacklist) { matching.append(f) }
+                case .lost(let lost): printer.emit(lost)
+                case .other: break
+                }
+                return true
+            }
+            for f in selection.pick(matching) { printer.emit(f) }
+        }
+        printer.finish()
+        guard selection.follow else { return }
+        fflush(stdout)
+        request.follow = true
+        try client.flows(request) { event in
+            switch event {
+            case .flow(let f) where !seen.contains(f.uuid):
+                if window.contains(f), passes(f, whitelist, blacklist) { printer.emit(f) }
+            case .lost(let lost): printer.emit(lost)
+            default: break
+            }
+            fflush(stdout)
+            return true
+        }
     }
 }

@@ -62,3 +62,24 @@ final class ObserverTests: XCTestCase {
         XCTAssertEqual(observer.nodeName, "sluice-node")
     }
 }
+
+extension ObserverTests {
+    final class CountingService: ObserverService {
+        var started = 0
+        func start(observer: Observer) throws { started += 1 }
+    }
+
+    func testHostedServicesAreStartedAndKeptAlive() throws {
+        var options = ObserverOptions()
+        options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
+        let observer = try Observer(options: options)
+        weak var weakService: CountingService?
+        do {
+            let service = CountingService()
+            weakService = service
+            try observer.host(service)
+        }
+        XCTAssertEqual(weakService?.started, 1, "started once, and still alive with nothing else holding it")
+        XCTAssertEqual(observer.services.count, 1)
+    }
+}

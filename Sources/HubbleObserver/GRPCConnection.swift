@@ -1,0 +1,296 @@
+import HTTP2
+import HubbleProto
+import SluiceIO
+import SluiceModel
+
+/// One client connection of the Observer gRPC API: an nghttp2 server session (`HTTP2Session`)
+/// over a non-blocking socket on the observer's loop. Each request stream (`Call`) is collected
+/// (headers, one length-prefixed message, END_STREAM), then handed to `GRPCService.dispatch`,
+/// which answers it with `respond`/`fail` (unary) or `startStream`/`send`/`finish` (streams).
+///
+/// Output: what nghttp2 produces is copied to `pending` and written; when the socket is full the
+/// connection waits for EPOLLOUT and stops asking nghttp2 for more, so a slow client leaves bytes
+/// queued in the session (`queued(stream:)`), which a follow stream bounds (`FollowStream`).
+/// Deadlines (`grpc-timeout`) and `until` of follow streams are one timer per connection.
+///
+/// Loop thread only. Closed (socket, session, follow listeners) by `close()`, idempotent.
+final class GRPCConnection: EventHandler, TimerTarget {
+    /// One request stream.
+    final class Call {
+        let stream: Int32
+        var path = ""
+        var body: [UInt8] = []
+        /// Monotonic ns at which the call fails with DEADLINE_EXCEEDED.
+        var timeoutAt: UInt64?
+        /// Monotonic ns at which a follow stream ends (its `until`).
+        var untilAt: UInt64?
+        var headersSent = false
+        var done = false
+        var follow: FollowStream?
+
+        init(stream: Int32) { self.stream = stream }
+    }
+
+    let fd: Int32
+    let peer: Socket.Accepted
+    unowned let service: GRPCService
+    let session: HTTP2Session
+    private var registration = EventLoop.Registration.none
+    private let input = IOBuffer(capacity: 16 * 1024, limit: 16 * 1024)
+    private var pending: [UInt8] = []
+    private var pendingOffset = 0
+    private var wantsWritable = false
+    private(set) var calls: [Int32: Call] = [:]
+    private(set) var isClosed = false
+    private lazy var timer = LoopTimer(target: self)
+    private lazy var flushTarget = FlushTarget(self)
+    private lazy var flushTimer = LoopTimer(target: flushTarget)
+
+    init(accepted: Socket.Accepted, service: GRPCService) throws {
+        fd = accepted.fd
+        peer = accepted
+        self.service = service
+        session = try HTTP2Session(role: .server, clock: service.loop.clock)
+        registration = try service.loop.register(
+            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.readHangup, handler: self, tag: 0)
+        lastActivity = service.loop.now
+        armTimer()
+    }
+
+    /// Monotonic ns of the last bytes read; with no call open for `GRPCService.idleTimeoutNs`
+    /// after it, the connection is closed (GOAWAY), so idle or silent clients cannot hold the
+    /// connection slots.
+    private var lastActivity: UInt64 = 0
+
+    var loop: EventLoop { service.loop }
+
+    // MARK: events
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        if events & EventLoop.Events.writable != 0 { flush() }
+        if events
+            & (EventLoop.Events.readable | EventLoop.Events.readHangup | EventLoop.Events.error
+                | EventLoop.Events.hangup) != 0
+        {
+            readAvailable()
+        }
+    }
+
+    private func readAvailable() {
+        for _ in 0..<16 {
+            guard !isClosed else { return }
+            switch Socket.readStep(fd, into: input, side: .downstream) {
+            case .progress:
+                lastActivity = loop.now
+                do {
+                    try session.receive(input.readable)
+                } catch {
+                    input.clear()
+                    // nghttp2 queued a GOAWAY where the protocol calls for one.
+                    flush()
+                    close()
+                    return
+                }
+                input.clear()
+                handleSessionEvents()
+            case .blocked:
+                flush()
+                return
+            case .closed:
+                close()
+                return
+            }
+        }
+        flush()
+    }
+
+    private func handleSessionEvents() {
+        for event in session.takeEvents() {
+            switch event {
+            case .headers(let stream, let block, let category, let endStream):
+                guard category == .request else { continue }
+                let call = Call(stream: stream)
+                call.path = block.text(of: ":path") ?? ""
+                calls[stream] = call
+                let contentType = block.text(of: "content-type") ?? ""
+                guard block.text(of: ":method") == "POST", contentType.hasPrefix("application/grpc") else {
+                    // Not gRPC: an HTTP answer, as grpc-go gives (415 for a wrong content type).
+                    try? session.submitResponse(
+                        stream: stream, HTTP2HeaderBlock([(":status", "415")]), hasBody: false)
+                    call.done = true
+                    continue
+                }
+                if let text = block.text(of: "grpc-timeout") {
+                    guard let ns = GRPCWire.timeoutNs(text) else {
+                        fail(call, .invalidArgument, "invalid grpc-timeout: \(text)")
+                        continue
+                    }
+                    call.timeoutAt = loop.now &+ ns
+                    armTimer()
+                }
+                if endStream { service.dispatch(call, on: self) }
+            case .data(let stream, let bytes):
+                session.consume(stream: stream, bytes.count)
+                guard let call = calls[stream], !call.done else { continue }
+                if call.body.count + bytes.count > GRPCWire.maxMessageBytes + 5 {
+                    fail(call, .resourceExhausted, "request larger than \(GRPCWire.maxMessageBytes) bytes")
+                    continue
+                }
+                call.body.append(contentsOf: bytes)
+            case .endStream(let stream):
+                if let call = calls[stream], !call.done { service.dispatch(call, on: self) }
+            case .reset(let stream, _), .closed(let stream, _):
+                if let call = calls.removeValue(forKey: stream) { end(call) }
+                armTimer()
+            case .dataSent, .goaway:
+                break
+            }
+        }
+    }
+
+    // MARK: answering
+
+    private static let okHeaders = HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")])
+
+    /// A unary answer: headers, one message, trailers with status OK.
+    func respond(_ call: Call, _ message: [UInt8]) {
+        startStream(call)
+        send(call, message)
+        finish(call, .ok, "")
+    }
+
+    /// Opens the response of a streaming call (headers only).
+    func startStream(_ call: Call) {
+        guard !call.headersSent, !call.done else { return }
+        call.headersSent = (try? session.submitResponse(stream: call.stream, Self.okHeaders, hasBody: true)) != nil
+    }
+
+    /// One message on an open response.
+    func send(_ call: Call, _ message: [UInt8]) {
+        guard call.headersSent, !call.done else { return }
+        session.append(stream: call.stream, GRPCWire.frame(message))
+        scheduleFlush()
+    }
+
+    /// Ends a call with `status` (trailers after the messages, or a trailers-only answer).
+    func finish(_ call: Call, _ status: GRPCWire.Status, _ message: String) {
+        guard !call.done else { return }
+        var trailers = [("grpc-status", String(status.rawValue))]
+        if !message.isEmpty { trailers.append(("grpc-message", GRPCWire.percentEncoded(message))) }
+        if call.headersSent {
+            session.end(stream: call.stream, trailers: HTTP2HeaderBlock(trailers))
+        } else {
+            let block = HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")] + trailers)
+            try? session.submitResponse(stream: call.stream, block, hasBody: false)
+        }
+        end(call)
+        scheduleFlush()
+    }
+
+    /// A call that failed before any message: a trailers-only answer.
+    func fail(_ call: Call, _ status: GRPCWire.Status, _ message: String) {
+        finish(call, status, message)
+    }
+
+    /// Bytes queued on `call`'s stream and not yet in a DATA frame.
+    func queued(_ call: Call) -> Int { session.queued(stream: call.stream) }
+
+    private func end(_ call: Call) {
+        call.done = true
+        if let follow = call.follow {
+            service.observer?.removeListener(follow)
+            call.follow = nil
+        }
+    }
+
+    // MARK: deadlines
+
+    func armTimer() {
+        let open = calls.values.filter { !$0.done }
+        var next = open.compactMap { [$0.timeoutAt, $0.untilAt].compactMap { $0 }.min() }.min()
+        if open.isEmpty { next = min(next ?? .max, lastActivity &+ service.idleTimeoutNs) }
+        if let next { loop.schedule(timer, at: next) } else { loop.cancel(timer) }
+    }
+
+    func timerFired(now: UInt64) {
+        if !calls.values.contains(where: { !$0.done }), now &- lastActivity >= service.idleTimeoutNs {
+            session.shutdownGracefully()
+            flush()
+            return close()
+        }
+        for call in calls.values where !call.done {
+            if let at = call.untilAt, at <= now {
+                finish(call, .ok, "")
+            } else if let at = call.timeoutAt, at <= now {
+                finish(call, .deadlineExceeded, "context deadline exceeded")
+            }
+        }
+        armTimer()
+        flush()
+    }
+
+    // MARK: output
+
+    /// Flushes at the end of this loop iteration (many messages, one write).
+    func scheduleFlush() {
+        if !flushTimer.isScheduled { loop.schedule(flushTimer, at: loop.now) }
+    }
+
+    private final class FlushTarget: TimerTarget {
+        unowned let connection: GRPCConnection
+        init(_ connection: GRPCConnection) { self.connection = connection }
+        func timerFired(now: UInt64) { connection.flush() }
+    }
+
+    /// Writes what is pending, then what nghttp2 produces, until done or the socket is full.
+    func flush() {
+        guard !isClosed else { return }
+        while true {
+            if pendingOffset < pending.count {
+                let step = pending.withUnsafeBytes {
+                    Socket.writeStep(fd, UnsafeRawBufferPointer(rebasing: $0[pendingOffset...]), side: .downstream)
+                }
+                switch step {
+                case .progress(let n):
+                    pendingOffset += n
+                    continue
+                case .blocked:
+                    setWritableInterest(true)
+                    return
+                case .closed:
+                    close()
+                    return
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingOffset = 0
+            guard let chunk = try? session.produce() else { break }
+            pending.append(contentsOf: chunk)
+        }
+        setWritableInterest(false)
+        if !session.isAlive { return close() }
+        // Follow streams that dropped flows say so once their queue has room again.
+        for call in calls.values where call.follow?.dropped ?? 0 > 0 { call.follow?.drained() }
+    }
+
+    private func setWritableInterest(_ on: Bool) {
+        guard on != wantsWritable else { return }
+        wantsWritable = on
+        var events = EventLoop.Events.readable | EventLoop.Events.readHangup
+        if on { events |= EventLoop.Events.writable }
+        try? loop.modify(fd: fd, registration: registration, events: events)
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for call in calls.values { end(call) }
+        calls.removeAll()
+        loop.cancel(timer)
+        loop.cancel(flushTimer)
+        loop.deregister(fd: fd, registration: registration)
+        Socket.close(fd)
+        session.close()
+        service.connectionClosed(self)
+    }
+}

@@ -1,0 +1,139 @@
+import Flows
+
+/// `flow.Flow` (flow.proto) for a `Flows.Flow`: the fields Sluice fills, with Hubble's field
+/// numbers. `encode` writes what `sluice observe -o json` prints (the same fields, so a stock
+/// client decodes the same flow); `decode` reads it back (`sluice observe --server`).
+public enum FlowProto {
+    public static func encode(_ f: Flow) -> [UInt8] {
+        var w = ProtoWriter()
+        encode(f, into: &w)
+        return w.bytes
+    }
+
+    public static func encode(_ f: Flow, into w: inout ProtoWriter) {
+        w.timestamp(1, seconds: f.time.seconds, nanos: f.time.nanos)
+        w.uint(2, UInt64(f.verdict.rawValue))
+        w.uint(3, UInt64(f.dropReason))
+        if let ip = f.ip {
+            w.message(5) {
+                $0.string(1, ip.source)
+                $0.string(2, ip.destination)
+                $0.uint(3, UInt64(ip.ipVersion.rawValue))
+            }
+        }
+        if let l4 = f.l4 { w.message(6) { layer4(l4, &$0) } }
+        if let source = f.source { w.message(8) { endpoint(source, &$0) } }
+        if let destination = f.destination { w.message(9) { endpoint(destination, &$0) } }
+        w.uint(10, UInt64(f.type.rawValue))
+        w.string(11, f.nodeName)
+        w.strings(13, f.sourceNames)
+        w.strings(14, f.destinationNames)
+        if let l7 = f.l7 { w.message(15) { layer7(l7, verdict: f.l7Verdict, &$0) } }
+        if f.eventType.type != 0 || f.eventType.subType != 0 {
+            w.message(19) {
+                $0.int32(1, f.eventType.type)
+                $0.int32(2, f.eventType.subType)
+            }
+        }
+        w.uint(22, UInt64(f.trafficDirection.rawValue))
+        w.uint(23, UInt64(f.policyMatchType))
+        if let point = f.traceObservationPoint { w.uint(24, UInt64(point.rawValue)) }
+        w.uint(25, UInt64(f.dropReason))
+        if let isReply = f.isReply { w.message(26) { $0.bool(1, isReply) } }
+        w.string(34, f.uuid)
+        w.uint(36, UInt64(f.traceReason.rawValue))
+        if let emitter = f.emitter {
+            w.message(41) {
+                $0.string(1, emitter.name)
+                $0.string(2, emitter.version)
+            }
+        }
+        w.string(100_000, f.summary)
+        for (field, policies) in [
+            (21001, f.egressAllowedBy), (21002, f.ingressAllowedBy), (21004, f.egressDeniedBy),
+            (21005, f.ingressDeniedBy),
+        ] {
+            for p in policies {
+                w.message(field) {
+                    $0.string(1, p.name)
+                    $0.string(2, p.namespace)
+                    $0.strings(3, p.labels)
+                    $0.string(5, p.kind)
+                }
+            }
+        }
+    }
+
+    private static func layer4(_ l4: Flow.Layer4, _ w: inout ProtoWriter) {
+        switch l4 {
+        case .tcp(let t):
+            w.message(1) {
+                $0.uint(1, UInt64(t.sourcePort))
+                $0.uint(2, UInt64(t.destinationPort))
+                if let flags = t.flags {
+                    $0.message(3) { m in
+                        for (i, flag) in [Flow.TCPFlags.fin, .syn, .rst, .psh, .ack, .urg, .ece, .cwr].enumerated() {
+                            m.bool(i + 1, flags.contains(flag))
+                        }
+                    }
+                }
+            }
+        case .udp(let u): w.message(2) { ports(u, &$0) }
+        case .icmpv4(let i): w.message(3) { icmp(i, &$0) }
+        case .icmpv6(let i): w.message(4) { icmp(i, &$0) }
+        case .sctp(let s): w.message(5) { ports(s, &$0) }
+        }
+    }
+
+    private static func ports(_ p: Flow.Ports, _ w: inout ProtoWriter) {
+        w.uint(1, UInt64(p.sourcePort))
+        w.uint(2, UInt64(p.destinationPort))
+    }
+
+    private static func icmp(_ i: Flow.ICMP, _ w: inout ProtoWriter) {
+        w.uint(1, UInt64(i.type))
+        w.uint(2, UInt64(i.code))
+    }
+
+    private static func endpoint(_ e: FlowEndpoint, _ w: inout ProtoWriter) {
+        w.uint(1, UInt64(e.id))
+        w.uint(2, UInt64(e.identity))
+        w.string(3, e.namespace)
+        w.strings(4, e.labels)
+        w.string(5, e.podName)
+    }
+
+    /// The L7 block; the proxy's verdict detail (`Flow.L7Verdict`) travels as the extra headers
+    /// `-o json` prints it as.
+    private static func layer7(_ l7: Flow.Layer7, verdict: Flow.L7Verdict?, _ w: inout ProtoWriter) {
+        w.uint(1, UInt64(l7.type.rawValue))
+        w.uint(2, l7.latencyNs)
+        switch l7.record {
+        case .dns(let d)?:
+            w.message(100) {
+                $0.string(1, d.query)
+                $0.strings(2, d.ips)
+                $0.uint(3, UInt64(d.ttl))
+                $0.strings(4, d.cnames)
+                $0.string(5, d.observationSource)
+                $0.uint(6, UInt64(d.rcode))
+                $0.strings(7, d.qtypes)
+                $0.strings(8, d.rrtypes)
+            }
+        case .http(let h)?:
+            w.message(101) {
+                $0.uint(1, UInt64(h.code))
+                $0.string(2, h.method)
+                $0.string(3, h.url)
+                $0.string(4, h.protocol)
+                for header in (verdict?.headers ?? []) + h.headers {
+                    $0.message(5) { m in
+                        m.string(1, header.key)
+                        m.string(2, header.value)
+                    }
+                }
+            }
+        case nil: break
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// Protocol Buffers wire format, writing side (proto3: fields at their zero value are left out,
+/// as every protobuf encoder does). Hand-written for the subset of Hubble's API Sluice serves;
+/// `proto/` holds the `.proto` files with the same names and numbers.
+///
+/// A value type appending to one byte array; a sub-message is written by a nested writer whose
+/// bytes are then appended with their length.
+public struct ProtoWriter {
+    /// The wire types (the low 3 bits of a tag).
+    public enum WireType: UInt8 {
+        case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5
+    }
+
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    public mutating func tag(_ field: Int, _ wire: WireType) {
+        varint(UInt64(field) << 3 | UInt64(wire.rawValue))
+    }
+
+    /// uint32/uint64/enum field; left out when 0.
+    public mutating func uint(_ field: Int, _ value: UInt64) {
+        guard value != 0 else { return }
+        tag(field, .varint)
+        varint(value)
+    }
+
+    /// int32 field; negative values take 10 bytes (sign-extended), as protobuf requires.
+    public mutating func int32(_ field: Int, _ value: Int32) {
+        guard value != 0 else { return }
+        tag(field, .varint)
+        varint(UInt64(bitPattern: Int64(value)))
+    }
+
+    /// int64 field.
+    public mutating func int64(_ field: Int, _ value: Int64) {
+        guard value != 0 else { return }
+        tag(field, .varint)
+        varint(UInt64(bitPattern: value))
+    }
+
+    public mutating func bool(_ field: Int, _ value: Bool) {
+        guard value else { return }
+        tag(field, .varint)
+        bytes.append(1)
+    }
+
+    public mutating func double(_ field: Int, _ value: Double) {
+        guard value != 0 else { return }
+        tag(field, .fixed64)
+        var bits = value.bitPattern
+        for _ in 0..<8 {
+            bytes.append(UInt8(truncatingIfNeeded: bits))
+            bits >>= 8
+        }
+    }
+
+    /// string field; left out when empty.
+    public mutating func string(_ field: Int, _ value: String) {
+        guard !value.isEmpty else { return }
+        lengthDelimited(field, Array(value.utf8))
+    }
+
+    /// repeated string: every element, empty ones included.
+    public mutating func strings(_ field: Int, _ values: [String]) {
+        for value in values { lengthDelimited(field, Array(value.utf8)) }
+    }
+
+    public mutating func lengthDelimited(_ field: Int, _ payload: [UInt8]) {
+        tag(field, .lengthDelimited)
+        varint(UInt64(payload.count))
+        bytes.append(contentsOf: payload)
+    }
+
+    /// A sub-message, written even when empty (a set message field is present on the wire).
+    public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
+        var inner = ProtoWriter()
+        build(&inner)
+        lengthDelimited(field, inner.bytes)
+    }
+
+    /// google.protobuf.Timestamp.
+    public mutating func timestamp(_ field: Int, seconds: Int64, nanos: Int32) {
+        message(field) {
+            $0.int64(1, seconds)
+            $0.int32(2, nanos)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import XCTest
+
+@testable import HubbleProto
+
+final class ProtoWriterTests: XCTestCase {
+    func testScalarsAsTheProtobufWireFormatWritesThem() {
+        var w = ProtoWriter()
+        w.uint(1, 150)
+        w.uint(2, 0)
+        w.string(3, "hi")
+        w.string(4, "")
+        w.bool(5, true)
+        w.bool(6, false)
+        w.int32(7, -1)
+        XCTAssertEqual(
+            w.bytes,
+            [0x08, 0x96, 0x01, 0x1A, 0x02, 0x68, 0x69, 0x28, 0x01, 0x38] + [UInt8](repeating: 0xFF, count: 9) + [0x01],
+            "zero values left out; a negative int32 takes 10 bytes")
+    }
+
+    func testMessagesStringsTimestampsAndDoubles() {
+        var w = ProtoWriter()
+        w.message(1) { _ in }
+        w.strings(2, ["", "a"])
+        w.timestamp(3, seconds: 1, nanos: 2)
+        w.double(4, 1.0)
+        w.uint(100_000, 1)
+        XCTAssertEqual(
+            w.bytes,
+            [
+                0x0A, 0x00, 0x12, 0x00, 0x12, 0x01, 0x61, 0x1A, 0x04, 0x08, 0x01, 0x10, 0x02, 0x21, 0, 0, 0, 0, 0, 0,
+                0xF0, 0x3F,
+            ]
+                + [0x80, 0xEA, 0x30, 0x01])
+    }
+}
