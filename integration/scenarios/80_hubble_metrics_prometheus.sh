@@ -153,9 +153,9 @@ obs_pid=$(pgrep -P "$obs_pid" sluice-observer || echo "$obs_pid")  # ip netns ex
 cpu_ns() { cut -d' ' -f1 "/proc/$obs_pid/schedstat"; }
 k=2000
 before=$(cpu_ns)
-urls=$(for _ in $(seq "$k"); do printf '%s/get ' "$BACKEND"; done)
+urls=$(for _ in $(seq "$k"); do printf -- '-o /dev/null %s/get ' "$BACKEND"; done)
 # shellcheck disable=SC2086
-pod frontend/frontend curl -s -o /dev/null -w '%{http_code}\n' $urls | sort | uniq -c
+pod frontend/frontend curl -s -w '%{http_code}\n' $urls | sort | uniq -c
 await_delta "$http_get" "$((n + k))"
 after=$(cpu_ns)
 python3 -c 'import sys; b, a, k = map(int, sys.argv[1:]); print("observer CPU: %.2f us per request (decode, history, metrics, map, scrapes; %d requests)" % ((a - b) / 1000 / k, k))' "$before" "$after" "$k"
