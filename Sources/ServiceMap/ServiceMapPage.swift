@@ -128,13 +128,18 @@ public enum ServiceMapPage {
             list.forEach((n, j) => pos.set(n.id, {x: x + 30, y: 70 + j * rowH, ns: ns}));
           });
           svg.setAttribute("width", Math.max(800, 40 + keys.length * colW));
-          svg.setAttribute("height", Math.max(300, 90 + maxRows * rowH));
+          svg.setAttribute("height", Math.max(300, 200 + maxRows * rowH));
           for (const e of snap.edges) {
             const a = pos.get(e.source), b = pos.get(e.destination);
             if (!a || !b) continue;
-            const dx = b.x - a.x, bend = a.x === b.x ? 60 : 0;
-            const d = "M" + a.x + "," + a.y + " C" + (a.x + dx / 3 + bend) + "," + a.y + " " +
-              (b.x - dx / 3 + bend) + "," + b.y + " " + b.x + "," + b.y;
+            // Arcs, not straight lines: nodes of different namespaces often share a row, and
+            // straight edges along it would hide each other. The bend grows with the distance, so
+            // edges into one node part; within a namespace the arc goes out to the right.
+            const dx = b.x - a.x, dy = b.y - a.y;
+            const bend = dx === 0 ? 0 : 18 + Math.abs(dx) * (dx > 0 ? 0.22 : 0.34);
+            const side = dx === 0 ? 70 : 0;
+            const d = "M" + a.x + "," + a.y + " C" + (a.x + dx / 3 + side) + "," + (a.y + dy / 3 + bend) + " " +
+              (b.x - dx / 3 + side) + "," + (b.y - dy / 3 + bend) + " " + b.x + "," + b.y;
             const p = el("path", {"class": "edge " + e.verdict, d: d, "marker-end": "url(#arrow-" + e.verdict + ")",
               "data-source": e.source, "data-destination": e.destination});
             p.appendChild(el("title", {}, e.source + " -> " + e.destination + " (" + e.verdict + ")"));
