@@ -2,8 +2,9 @@
 # Headless Chromium (Debian's), run in the node namespace, loads it while traffic runs: the DOM it
 # ends with shows the scenario's pods as nodes grouped by namespace, a dropped edge (client ->
 # backend, no rule lets default in), an L7-denied edge (frontend -> backend, POST /post 403) with
-# its methods, paths and status counts, and a status line that moved past the snapshot the page was
-# served with (the page polls /api/servicemap: live updates). A screenshot is kept under
+# its methods, paths and status counts; served for a namespace that does not exist, the page starts
+# empty and the DOM's nodes and edges come from its polls of /api/servicemap (live updates). A
+# screenshot is kept under
 # integration/artifacts/81_service_map_page/ (gitignored).
 source "$(dirname "$0")/../lib.sh"
 browser=$(command -v chromium || true)
@@ -59,7 +60,10 @@ chrome() {
   in_node "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
     --disable-component-update --disable-sync --user-data-dir="$work/profile" --window-size=1400,900 "$@"
 }
-chrome --virtual-time-budget=6000 --dump-dom "$page" >"$work/dom.html" 2>"$work/chromium.log" \
+# Served for a namespace that does not exist, the page starts with an empty map (no nodes, no
+# edges) and shows "all" in its filter; everything the DOM ends with came from its polls of
+# /api/servicemap: the live update, without racing the traffic.
+chrome --virtual-time-budget=6000 --dump-dom "${page}?namespace=none-such" >"$work/dom.html" 2>"$work/chromium.log" \
   || { tail -20 "$work/chromium.log"; fail "chromium --dump-dom failed"; }
 chrome --virtual-time-budget=3000 --screenshot="$artifacts/service-map.png" "$page" >>"$work/chromium.log" 2>&1 \
   || { tail -20 "$work/chromium.log"; fail "chromium --screenshot failed"; }
@@ -68,7 +72,8 @@ cp "$work/dom.html" "$artifacts/dom.html"
 echo "ok: screenshot $(stat -c %s "$artifacts/service-map.png") bytes at $artifacts/service-map.png"
 
 step "the DOM shows the pods, the edges by verdict and the details"
-python3 - "$work/dom.html" <<'PY'
+in_node curl -sf "http://$node_ip:12000/api/servicemap" >"$work/all.json"
+python3 - "$work/dom.html" "$work/all.json" <<'PY'
 import html, json, re, sys
 dom = open(sys.argv[1]).read()
 def attrs(tag):
@@ -89,11 +94,12 @@ print("ok: dropped edge default/client -> backend/backend, l7-denied edge fronte
 rows = re.findall(r'<tr class="edge-row dropped"[^>]*data-source="default/client"', dom)
 assert rows, "no dropped row in the edge table"
 initial = json.loads(re.search(r'<script id="initial" type="application/json">(.*?)</script>', dom, re.S).group(1))
-status = re.search(r'<span id="status">(\d+) flows', dom)
-assert status, "no status line"
-assert int(status.group(1)) > initial["flows"], (status.group(1), initial["flows"])
-print("ok: live: the page was served with", initial["flows"], "flows and shows", status.group(1))
-e = next(x for x in initial["edges"] if x["source"] == "frontend/frontend" and x["destination"] == "backend/backend")
+assert initial["edges"] == [] and initial["nodes"] == [], "the page was not served empty"
+status = re.search(r'<span id="status">(\d+) flows, (\d+) endpoints, (\d+) edges', dom)
+assert status and int(status.group(3)) >= 2, status and status.group(0)
+print("ok: live: served with no edges, the polls brought", status.group(0)[len('<span id="status">'):])
+snap = json.load(open(sys.argv[2]))
+e = next(x for x in snap["edges"] if x["source"] == "frontend/frontend" and x["destination"] == "backend/backend")
 assert e["requests"].get("GET /get") == 3 and e["requests"].get("POST /post") == 1, e["requests"]
 assert e["responses"].get("GET /get 200") == 3 and e["responses"].get("POST /post 403") == 1, e["responses"]
 assert "HTTP/1.1" in e["protocols"] and 80 in e["ports"], e
