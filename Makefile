@@ -6,7 +6,10 @@ SWIFT ?= swift
 VENV := $(CURDIR)/.venv
 SLUICE := $(CURDIR)/.build/release/sluice
 APT_PACKAGES := libbpf-dev libssl-dev libnghttp2-dev libre2-dev bpftool iproute2 curl dnsutils \
-	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client binutils iputils-ping openssl
+	dnsmasq-base python3-venv procps netcat-openbsd nghttp2-client binutils iputils-ping openssl \
+	prometheus chromium
+# prometheus (and its promtool): scenario 80 scrapes sluice-observer's /metrics; chromium: scenario 81
+# loads the service-map page headless.
 # kubectl for the fake API server's tests (make test-kube): Debian's kubernetes-client, installed only
 # when no kubectl is on PATH (a kubectl from another package would conflict with it).
 KUBECTL_PACKAGE := kubernetes-client

@@ -79,6 +79,11 @@ let package = Package(
                 dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS",
                                "Policy", "Flows", "CSluice", "CSluiceShared"],
                 swiftSettings: optimize),
+        // Hubble's metric handlers and Sluice's own families over flows, and the Prometheus text
+        // exposition: pure, no I/O (the observer process serves it).
+        .target(name: "HubbleMetrics", dependencies: ["Flows"], swiftSettings: optimize),
+        // The service map's aggregation of flows (nodes, edges, details) and its page: pure.
+        .target(name: "ServiceMap", dependencies: ["Flows", "SluiceJSON"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
@@ -89,7 +94,11 @@ let package = Package(
                 dependencies: ["Datapath", "Flows", "HubbleProto", "HTTP2", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel",
                                "CSluiceShared"],
                 swiftSettings: optimize),
-        .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "SluiceIO"], swiftSettings: optimize,
+        // The observer's HTTP/1.1 services: /metrics (HubbleMetrics) and the service-map page.
+        .target(name: "ObserverHTTP",
+                dependencies: ["HubbleObserver", "HubbleMetrics", "ServiceMap", "HTTP1", "SluiceAPI", "SluiceIO", "Flows"],
+                swiftSettings: optimize),
+        .executableTarget(name: "sluice-observer", dependencies: ["HubbleObserver", "ObserverHTTP", "SluiceIO"], swiftSettings: optimize,
                           linkerSettings: releaseLink),
         // The agent: its own executable without Foundation, Yams or ArgumentParser, so its
         // resident memory is the data plane's (docs/performance.md).
@@ -124,6 +133,10 @@ let package = Package(
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
                                    "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
+        .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows"]),
+        .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
+        .testTarget(name: "ObserverHTTPTests",
+                    dependencies: ["ObserverHTTP", "HubbleObserver", "HubbleMetrics", "ServiceMap", "Flows", "SluiceIO"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
                     dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),

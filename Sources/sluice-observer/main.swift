@@ -1,5 +1,6 @@
 import Glibc
 import HubbleObserver
+import ObserverHTTP
 import SluiceIO
 
 /// `sluice-observer`: Hubble's interfaces for this node (Observer gRPC on 4244, metrics on
@@ -32,6 +33,8 @@ do {
     }
     let observer = try Observer(options: options)
     try observer.host(GRPCService())
+    try observer.host(MetricsService())
+    try observer.host(ServiceMapService())
     print("sluice-observer: node \(observer.nodeName), max-flows \(options.maxFlows)")
     observer.run()
 } catch {

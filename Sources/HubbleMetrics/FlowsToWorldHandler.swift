@@ -1,0 +1,40 @@
+import Flows
+
+/// `flows-to-world`: `hubble_flows_to_world_total{protocol, verdict[, port], <context>}`: flows to
+/// `reserved:world` with an L4 header, requests only (a forwarded reply is skipped), policy drops
+/// only unless `any-drop`; `port` adds the destination port, `syn-only` counts only TCP SYNs.
+final class FlowsToWorldHandler: MetricHandler {
+    let name = "flows-to-world"
+    let context: ContextOptions
+    let anyDrop: Bool
+    let port: Bool
+    let synOnly: Bool
+    let flows: CounterFamily
+
+    init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
+        context = try ContextOptions(metric.options)
+        anyDrop = metric.option("any-drop") != nil
+        port = metric.option("port") != nil
+        synOnly = metric.option("syn-only") != nil
+        flows = CounterFamily(
+            name: hubbleNamespace + "flows_to_world_total", help: "Total number of flows to reserved:world",
+            labelNames: ["protocol", "verdict"] + (port ? ["port"] : []) + context.labelNames)
+    }
+
+    var families: [any MetricFamily] { [flows] }
+
+    func process(_ flow: Flow) {
+        guard let destination = flow.destination, destination.labels.contains("reserved:world"), let l4 = flow.l4 else {
+            return
+        }
+        if flow.verdict == .dropped, !anyDrop, flow.dropReasonDesc != .policyDenied { return }
+        let isReply = flow.isReply == true
+        if flow.verdict != .dropped, isReply { return }
+        if synOnly {
+            guard case .tcp(let tcp) = l4, tcp.flags?.contains(.syn) == true, !isReply else { return }
+        }
+        var labels = [flowProtocol(flow), flow.verdict.name]
+        if port { labels.append(l4.destinationPort.map { String($0) } ?? "") }
+        flows.add(labels + context.labelValues(flow))
+    }
+}

@@ -1,0 +1,58 @@
+import XCTest
+
+@testable import HubbleMetrics
+
+final class MetricFamilyTests: XCTestCase {
+    func testCounterCountsExactlyAndWritesNothingWhenEmpty() {
+        let c = CounterFamily(name: "x_total", help: "X", labelNames: ["b", "a"])
+        var out = ""
+        c.write(into: &out)
+        XCTAssertEqual(out, "")
+        for _ in 0..<1000 { c.add(["1", "2"]) }
+        c.add(["0", "9"], 5)
+        XCTAssertEqual(c.value(["1", "2"]), 1000)
+        XCTAssertEqual(c.value(["0", "9"]), 5)
+        XCTAssertEqual(c.value(["7", "7"]), 0)
+        c.write(into: &out)
+        XCTAssertEqual(
+            out,
+            """
+            # HELP x_total X
+            # TYPE x_total counter
+            x_total{a="2",b="1"} 1000
+            x_total{a="9",b="0"} 5
+
+            """)
+    }
+
+    func testHistogramBucketsAreCumulativeWithInfSumAndCount() {
+        let h = HistogramFamily(name: "d_seconds", help: "D", labelNames: ["m"], buckets: [0.1, 1])
+        h.observe(["GET"], 0.05)
+        h.observe(["GET"], 0.1)
+        h.observe(["GET"], 0.5)
+        h.observe(["GET"], 3)
+        var out = ""
+        h.write(into: &out)
+        XCTAssertEqual(
+            out,
+            """
+            # HELP d_seconds D
+            # TYPE d_seconds histogram
+            d_seconds_bucket{m="GET",le="0.1"} 2
+            d_seconds_bucket{m="GET",le="1"} 3
+            d_seconds_bucket{m="GET",le="+Inf"} 4
+            d_seconds_sum{m="GET"} 3.65
+            d_seconds_count{m="GET"} 4
+
+            """)
+    }
+
+    func testGaugeWithoutLabels() {
+        let g = GaugeFamily(name: "rss_bytes", help: "R")
+        g.set([], 12_345_678)
+        var out = ""
+        g.write(into: &out)
+        XCTAssertEqual(out, "# HELP rss_bytes R\n# TYPE rss_bytes gauge\nrss_bytes 12345678\n")
+        XCTAssertEqual(g.value([]), 12_345_678)
+    }
+}
