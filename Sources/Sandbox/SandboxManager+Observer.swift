@@ -1,5 +1,6 @@
 import Foundation
 import SluiceAPI
+import SluiceIO
 
 /// The observer process (`sluice-observer`: Hubble's Observer gRPC, metrics and service-map page)
 /// beside the sandbox's agent: it runs in the node namespace and listens on the node's address on
@@ -39,6 +40,6 @@ extension SandboxManager {
         try save(state)
         try ServerLauncher.waitUntilAccepting(
             server, netns: state.nodeNetns, address: state.nodeIP,
-            deadline: Date().addingTimeInterval(ServerLauncher.readyTimeout))
+            deadlineNs: SystemClock.monotonicNs() + UInt64(ServerLauncher.readyTimeout * 1e9))
     }
 }
