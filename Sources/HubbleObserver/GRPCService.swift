@@ -34,6 +34,7 @@ public final class GRPCService: ObserverService {
 
     public func start(observer: Observer) throws {
         self.observer = observer
+        observer.keep(self)
         acceptor = try Acceptor(loop: observer.loop, address: observer.options.grpcAddress) { [unowned self] accepted in
             guard connections.count < maxConnections,
                 let connection = try? GRPCConnection(accepted: accepted, service: self)

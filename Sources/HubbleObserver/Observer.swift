@@ -62,8 +62,15 @@ public final class Observer: TimerTarget {
 
     /// Starts `service` on this observer (before `run`) and keeps it alive with the observer.
     public func host(_ service: ObserverService) throws {
-        services.append(service)
+        keep(service)
         try service.start(observer: self)
+    }
+
+    /// Keeps `service` alive as long as the observer (a service whose loop callbacks hold it
+    /// unowned calls this from `start`: a caller's local array may be freed right after `start`
+    /// in an optimised build).
+    public func keep(_ service: ObserverService) {
+        if !services.contains(where: { $0 === service }) { services.append(service) }
     }
 
     /// Starts polling the ring every `options.pollIntervalMs`.

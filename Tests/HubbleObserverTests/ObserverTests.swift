@@ -81,5 +81,16 @@ extension ObserverTests {
         }
         XCTAssertEqual(weakService?.started, 1, "started once, and still alive with nothing else holding it")
         XCTAssertEqual(observer.services.count, 1)
+        observer.keep(try XCTUnwrap(weakService))
+        XCTAssertEqual(observer.services.count, 1, "kept once")
+        do {
+            let grpc = GRPCService()
+            var o = ObserverOptions()
+            o.grpcAddress = ListenAddress(host: .init(127, 0, 0, 1), port: 0)
+            o.pinDirectory = options.pinDirectory
+            let other = try Observer(options: o)
+            try grpc.start(observer: other)
+            XCTAssertTrue(other.services.first === grpc, "the gRPC service keeps itself with its observer")
+        }
     }
 }

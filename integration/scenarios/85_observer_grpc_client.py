@@ -23,13 +23,18 @@ from grpc_tools import protoc
 from google.protobuf import json_format
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROTO = os.path.join(ROOT, "proto")
+# SLUICE_PROTO_DIR: generate from other definitions, e.g. Hubble's originals (../shared/reference/
+# hubble-api while developing: the client a stock Hubble CLI or Relay would be).
+PROTO = os.environ.get("SLUICE_PROTO_DIR") or os.path.join(ROOT, "proto")
 OUT = tempfile.mkdtemp(prefix="sluice-proto-")
 FILES = ["flow/flow.proto", "observer/observer.proto", "peer/peer.proto"]
+if os.path.exists(os.path.join(PROTO, "relay/relay.proto")):
+    FILES.append("relay/relay.proto")
 include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
 # grpc/health/v1/health.proto is generated from its own directory: a Python package named `grpc`
 # would shadow grpcio's (the proto package, and so the method paths, stay grpc.health.v1).
-for includes, files in [([PROTO], FILES), ([os.path.join(PROTO, "grpc/health/v1")], ["health.proto"])]:
+HEALTH = os.path.join(ROOT, "proto/grpc/health/v1")
+for includes, files in [([PROTO], FILES), ([HEALTH], ["health.proto"])]:
     flags = sum((["-I", i] for i in includes + [include]), [])
     rc = protoc.main(["protoc"] + flags + ["--python_out=" + OUT, "--grpc_python_out=" + OUT] + files)
     if rc != 0:
