@@ -128,7 +128,8 @@ public enum ServiceMapPage {
             list.forEach((n, j) => pos.set(n.id, {x: x + 30, y: 70 + j * rowH, ns: ns}));
           });
           svg.setAttribute("width", Math.max(800, 40 + keys.length * colW));
-          svg.setAttribute("height", Math.max(300, 200 + maxRows * rowH));
+          // Room below the rows for the widest arc (its bend grows with the distance it spans).
+          svg.setAttribute("height", Math.max(300, 200 + maxRows * rowH, 160 + 0.3 * keys.length * colW));
           for (const e of snap.edges) {
             const a = pos.get(e.source), b = pos.get(e.destination);
             if (!a || !b) continue;
