@@ -32,7 +32,7 @@ down() { stop_bg dnsdist; "$SLUICE" sandbox down >/dev/null 2>&1 || true; }
 trap down EXIT
 trap 'exit 130' INT TERM
 
-"$SLUICE" sandbox up "$TOPO" --workers 1 --pin-cpu "$PROXY_CPU" >"$RUN_DIR/sandbox-up.log" 2>&1 \
+"$SLUICE" sandbox up "$TOPO" --no-observer --workers 1 --pin-cpu "$PROXY_CPU" >"$RUN_DIR/sandbox-up.log" 2>&1 \
   || { cat "$RUN_DIR/sandbox-up.log" >&2; die "sandbox up failed"; }
 read -r NODE_NS NODE_IP CLIENT_NS DNS_IP AGENT_PID < <(python3 - "$STATE" <<'PY'
 import json, sys

@@ -37,7 +37,7 @@ python3 "$BENCH/scale_l3l4.py" "$SCALE" "$IDENTITIES" "$PORTS"
 log "results in $OUT; policy $(grep -c '^kind:' "$SCALE") objects, $((IDENTITIES * PORTS)) peer rules"
 
 up() {
-  "$SLUICE" sandbox up "$TOPO" --workers 1 "$@" >"$RUN_DIR/sandbox-up.log" 2>&1 || { cat "$RUN_DIR/sandbox-up.log" >&2; return 1; }
+  "$SLUICE" sandbox up "$TOPO" --no-observer --workers 1 "$@" >"$RUN_DIR/sandbox-up.log" 2>&1 || { cat "$RUN_DIR/sandbox-up.log" >&2; return 1; }
   read -r NODE_NS CLIENT_NS UPSTREAM_NS UPSTREAM_IP AGENT_PID < <(python3 - "$STATE" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
