@@ -83,10 +83,16 @@ public final class Agent {
     /// The open-file limit after the raise at start.
     private var openFileLimit: UInt64 = 0
     private var exporter: FlowExporter?
+    /// The descriptor holding the pin directory's lock (`Datapath.lockPinDirectory`), or -1.
+    private var pinDirectoryLock: Int32 = -1
 
     public init(options: Options) {
         self.options = options
         policy = NodePolicy(stateDirectory: options.stateDirectory)
+    }
+
+    deinit {
+        if pinDirectoryLock >= 0 { close(pinDirectoryLock) }
     }
 
     /// Brings the node up and serves the control socket until the process is killed.
@@ -117,6 +123,8 @@ public final class Agent {
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
         }
+        // Held until the process ends: one agent per pin directory.
+        pinDirectoryLock = try Datapath.lockPinDirectory(options.pinDirectory)
         let datapath = try Datapath.open(
             objectDirectory: options.bpfObjectDirectory, pinDirectory: options.pinDirectory,
             mapMaxEntries: options.mapMaxEntries)

@@ -45,6 +45,32 @@ enum BPFFilesystem {
         }
     }
 
+    /// Takes an exclusive `flock` on the directory `path` (created if missing) and returns the
+    /// descriptor that holds it; the lock lasts until that descriptor is closed or the process
+    /// ends. Tries every 100 ms for `waitMs` (an agent being restarted may still be exiting),
+    /// then fails with `EWOULDBLOCK`. Two agents on one pin directory would overwrite each
+    /// other's policy maps and sk_lookup link, so the second one must not start.
+    static func lockDirectory(_ path: String, waitMs: Int) throws -> Int32 {
+        try makeDirectories(path)
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw DatapathError.fromErrno("open", path) }
+        var waited = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let error = Glibc.errno
+            guard error == EWOULDBLOCK || error == EINTR, waited < waitMs else {
+                Glibc.close(fd)
+                throw DatapathError(
+                    call: "lock", errno: error,
+                    context: "\(path) (another sluice-agent uses this pin directory; stop it first)")
+            }
+            if error == EWOULDBLOCK {
+                usleep(100_000)
+                waited += 100
+            }
+        }
+        return fd
+    }
+
     /// Removes the pin at `path`; a missing pin is not an error.
     static func unpin(_ path: String) throws {
         if unlink(path) != 0, Glibc.errno != ENOENT {

@@ -89,6 +89,17 @@ public final class Datapath: @unchecked Sendable {
         return try Datapath(pinDirectory: pinDirectory, tcObject: tc, skLookupObject: sk)
     }
 
+    /// Locks `pinDirectory` for this process (creating it, and mounting bpffs, if needed) and
+    /// returns the descriptor holding the lock: the agent calls it before `open`, so a second
+    /// agent started on the same pins fails instead of replacing the first one's policy maps and
+    /// sk_lookup link. Waits up to `waitMs` for a previous agent to exit.
+    public static func lockPinDirectory(_ pinDirectory: String = defaultPinDirectory, waitMs: Int = 10_000) throws
+        -> Int32
+    {
+        try BPFFilesystem.ensureMounted()
+        return try BPFFilesystem.lockDirectory(pinDirectory, waitMs: waitMs)
+    }
+
     /// Closes the link fd and both objects. Attachments and pins stay. Safe to call twice.
     public func close() {
         if skLookupLinkFD >= 0 {

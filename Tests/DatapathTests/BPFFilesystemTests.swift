@@ -36,6 +36,19 @@ final class BPFFilesystemTests: XCTestCase {
         }
     }
 
+    func testASecondLockOnTheDirectoryWaitsThenFailsAndSucceedsOnceTheFirstIsGone() throws {
+        let first = try BPFFilesystem.lockDirectory("\(root)/a", waitMs: 0)
+        // Another open of the directory is another lock holder, as another agent process is.
+        XCTAssertThrowsError(try BPFFilesystem.lockDirectory("\(root)/a", waitMs: 200)) {
+            XCTAssertEqual(($0 as? DatapathError)?.errno, EWOULDBLOCK)
+            XCTAssertTrue(String(describing: $0).contains("another sluice-agent"), "\($0)")
+        }
+        close(first)
+        let second = try BPFFilesystem.lockDirectory("\(root)/a", waitMs: 0)
+        XCTAssertGreaterThanOrEqual(second, 0)
+        close(second)
+    }
+
     func testUnpinRemovesAndToleratesAMissingPin() throws {
         try BPFFilesystem.makeDirectories(root)
         let pin = "\(root)/sluice_x"
