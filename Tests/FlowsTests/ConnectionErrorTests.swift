@@ -34,6 +34,9 @@ final class ConnectionErrorTests: XCTestCase {
         XCTAssertEqual(response(side: 1, errno: 0).l7?.http?.connectionError?.text, "downstream EOF")
         XCTAssertEqual(response(side: 2, errno: 5).l7?.http?.connectionError?.text, "upstream errno 5")
         XCTAssertEqual(response(side: 1, errno: 71).l7?.http?.connectionError?.text, "downstream EPROTO")
+        XCTAssertEqual(
+            response(side: 2, errno: 129).l7?.http?.connectionError?.text,
+            "upstream EKEYREJECTED (TLS certificate not verified)")
     }
 
     func testRecordWithoutErrorHasNone() {

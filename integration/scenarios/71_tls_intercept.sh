@@ -197,4 +197,4 @@ expect_eq "Watch status" "ERROR PERMISSION_DENIED Access denied" "$(echo "$out" 
 step "an upstream certificate the trusted CA did not sign: 503 and a flow saying why"
 expect_eq "GET /allowed on 9443" 503 "$(https 9443 /allowed)"
 expect_flows "the 503 response flow names the upstream's certificate failure" 1 \
-  'http.get("code")==503 and http.get("url")=="https://web.test:9443/allowed" and "upstream errno 129" in str(f)'
+  'http.get("code")==503 and http.get("url")=="https://web.test:9443/allowed" and "upstream EKEYREJECTED (TLS certificate not verified)" in str(f)'
