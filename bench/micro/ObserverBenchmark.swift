@@ -112,9 +112,10 @@ enum ObserverBenchmark {
             check(bytes > n * 50, "follow messages too short: \(bytes / n) bytes")
             let d = Double(n)
             let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / d }
-            print("observer, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
-                + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
-                + "total \(Int(stages.reduce(0, +)))")
+            print(
+                "observer, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
+                    + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
+                    + "total \(Int(stages.reduce(0, +)))")
         }
     }
 }
