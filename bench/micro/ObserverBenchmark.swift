@@ -87,7 +87,8 @@ enum ObserverBenchmark {
         let n = 200_000
         let recs = records.map { $0.pointee }
         // The per-request mix of scenario 80's get-ka: request, response, trace (records 0-2).
-        for (name, mix) in [("get-ka mix (request, response, trace)", [0, 1, 2]), ("all kinds", Array(0..<kinds))] {
+        let mixes = [("get-ka mix (request, response, trace)", [0, 1, 2]), ("all kinds", Array(0..<kinds))]
+        for (name, mix) in mixes {
             var flows: [Flow] = []
             flows.reserveCapacity(n)
             let decodeNs = timed {
@@ -114,6 +115,38 @@ enum ObserverBenchmark {
             let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / d }
             print(
                 "observer, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
+                    + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
+                    + "total \(Int(stages.reduce(0, +)))")
+        }
+        // Steady state, as the observer runs: each decoded flow replaces one of `live` (the
+        // history's 4095 are the flows alive there), so no stage pays for first-touch of memory.
+        let live = 4096
+        for (name, mix) in mixes {
+            var flows: [Flow] = []
+            for i in 0..<live {
+                flows.append(Flow.decode(recs[mix[i % mix.count]], directory: directory, monotonicToWallOffsetNs: 1))
+            }
+            let decodeNs = timed {
+                for i in 0..<n {
+                    var flow = Flow.decode(recs[mix[i % mix.count]], directory: directory, monotonicToWallOffsetNs: 1)
+                    flow.uuid = FlowUUID.make(seed: seed, seq: UInt64(i))
+                    flow.emitter = .sluice
+                    flows[i % live] = flow
+                }
+            }
+            var history = FlowHistory(capacity: 4095)
+            let historyNs = timed { for i in 0..<n { history.append(flows[i % live]) } }
+            let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
+            let metricsNs = timed { for i in 0..<n { registry.process(flows[i % live]) } }
+            var map = ServiceMap()
+            let mapNs = timed { for i in 0..<n { map.add(flows[i % live]) } }
+            var bytes = 0
+            let protoNs = timed { for i in 0..<n { bytes &+= GetFlowsResponse.flow(flows[i % live]).count } }
+            check(history.seenFlows == UInt64(n), "history saw \(history.seenFlows)")
+            check(!map.snapshot().edges.isEmpty && bytes > n * 50, "nothing mapped or encoded")
+            let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / Double(n) }
+            print(
+                "observer steady, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
                     + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
                     + "total \(Int(stages.reduce(0, +)))")
         }
