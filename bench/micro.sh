@@ -3,7 +3,7 @@
 # release: SluiceJSON on a 1 MB policy-shaped document, RE2 vs Swift Regex vs the prefix engine.
 # They used to run inside the unit suite, where they timed nothing reliably and asserted nothing
 # about time. Each also checks its result and exits 1 when it is wrong.
-#   bash bench/micro.sh [json|regex]
+regex]|regex]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

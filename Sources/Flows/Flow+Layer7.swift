@@ -78,6 +78,7 @@ extension Flow {
 
         /// The path component of `url` (without query or fragment), as `--http-path` matches it.
         public var path: String {
+            if let ascii = Self.asciiPath(url) { return ascii }
             var rest = Substring(url)
             if let schemeEnd = rest.firstRange(of: "://") {
                 rest = rest[schemeEnd.upperBound...]
@@ -88,6 +89,28 @@ extension Flow {
                 rest = rest[..<cut]
             }
             return String(rest)
+        }
+
+        /// `path` of an all-ASCII `url` (where bytes and characters are the same), on its UTF-8
+        /// bytes; nil for any other url (`path` then walks its characters).
+        static func asciiPath(_ url: String) -> String? {
+            url.utf8.withContiguousStorageIfAvailable { b -> String? in
+                var start = 0
+                for byte in b where byte >= 0x80 { return nil }
+                var i = 0
+                while i + 2 < b.count {
+                    if b[i] == UInt8(ascii: ":"), b[i + 1] == UInt8(ascii: "/"), b[i + 2] == UInt8(ascii: "/") {
+                        guard let slash = b[(i + 3)...].firstIndex(of: UInt8(ascii: "/")) else { return "" }
+                        start = slash
+                        break
+                    }
+                    i += 1
+                }
+                var end = start
+                while end < b.count, b[end] != UInt8(ascii: "?"), b[end] != UInt8(ascii: "#") { end += 1 }
+                if start == 0 && end == b.count { return url }
+                return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
+            } ?? nil
         }
     }
 

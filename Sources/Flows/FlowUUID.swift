@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// Deterministic flow UUIDs: the same flow-map record always prints the same `uuid`, and records of
 /// different rings (another boot, a re-created ring map) get different ones.
 ///
@@ -12,18 +14,23 @@ public enum FlowUUID {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 {
-            bytes[i] = UInt8(truncatingIfNeeded: hash >> (56 - 8 * UInt64(i)))
-            bytes[8 + i] = UInt8(truncatingIfNeeded: seq >> (56 - 8 * UInt64(i)))
+        // 16 bytes as 32 hex digits and 4 dashes, written straight into the string's storage.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var at = 0
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    out[at] = UInt8(ascii: "-")
+                    at += 1
+                }
+                let word = i < 8 ? hash : seq
+                var b = UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(i % 8)))
+                if i == 6 { b = (b & 0x0F) | 0x80 }
+                if i == 8 { b = (b & 0x3F) | 0x80 }
+                out[at] = ASCII.hexDigit(b >> 4)
+                out[at + 1] = ASCII.hexDigit(b & 0xF)
+                at += 2
+            }
+            return at
         }
-        bytes[6] = (bytes[6] & 0x0F) | 0x80
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        var text = ""
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { text += "-" }
-            text += Flow.hex2(b)
-        }
-        return text
     }
 }

@@ -76,6 +76,8 @@ public struct ContextOptions: Sendable, Equatable {
     /// The values of `labelNames` for `flow`. `invert` swaps source and destination (Hubble's
     /// `GetLabelValuesInvertSourceDestination`, for response flows counted as their request).
     public func labelValues(_ flow: Flow, invert: Bool = false) -> [String] {
+        // No context labels (the sandbox's set): nothing to compute, and no array to allocate.
+        if labels.isEmpty && source.isEmpty && destination.isEmpty { return [] }
         var values: [String] = []
         values.reserveCapacity(labels.count + 2)
         let (src, dst) = invert ? (flow.destination, flow.source) : (flow.source, flow.destination)

@@ -46,7 +46,7 @@ public struct GetFlowsRequest: Equatable, Sendable {
 /// observer.proto `GetFlowsResponse`: a flow or a lost-events record, with `node_name` and `time`.
 public enum GetFlowsResponse {
     public static func flow(_ f: Flow) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtoWriter(capacity: 1024)
         w.message(1) { FlowProto.encode(f, into: &$0) }
         w.string(1000, f.nodeName)
         w.timestamp(1001, seconds: f.time.seconds, nanos: f.time.nanos)

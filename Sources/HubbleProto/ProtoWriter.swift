@@ -2,8 +2,8 @@
 /// as every protobuf encoder does). Hand-written for the subset of Hubble's API Sluice serves;
 /// `proto/` holds the `.proto` files with the same names and numbers.
 ///
-/// A value type appending to one byte array; a sub-message is written by a nested writer whose
-/// bytes are then appended with their length.
+/// A value type appending to one byte array; a sub-message is written in place after its tag,
+/// then its length is inserted before it (no array per sub-message or string).
 public struct ProtoWriter {
     /// The wire types (the low 3 bits of a tag).
     public enum WireType: UInt8 {
@@ -13,6 +13,11 @@ public struct ProtoWriter {
     public private(set) var bytes: [UInt8] = []
 
     public init() {}
+
+    /// A writer whose buffer has room for `capacity` bytes.
+    public init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
 
     public mutating func varint(_ value: UInt64) {
         var v = value
@@ -67,12 +72,18 @@ public struct ProtoWriter {
     /// string field; left out when empty.
     public mutating func string(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
-        lengthDelimited(field, Array(value.utf8))
+        utf8(field, value)
     }
 
     /// repeated string: every element, empty ones included.
     public mutating func strings(_ field: Int, _ values: [String]) {
-        for value in values { lengthDelimited(field, Array(value.utf8)) }
+        for value in values { utf8(field, value) }
+    }
+
+    private mutating func utf8(_ field: Int, _ value: String) {
+        tag(field, .lengthDelimited)
+        varint(UInt64(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
     }
 
     public mutating func lengthDelimited(_ field: Int, _ payload: [UInt8]) {
@@ -83,9 +94,21 @@ public struct ProtoWriter {
 
     /// A sub-message, written even when empty (a set message field is present on the wire).
     public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
-        var inner = ProtoWriter()
-        build(&inner)
-        lengthDelimited(field, inner.bytes)
+        tag(field, .lengthDelimited)
+        let start = bytes.count
+        build(&self)
+        var length = UInt64(bytes.count - start)
+        if length < 0x80 {
+            bytes.insert(UInt8(length), at: start)
+            return
+        }
+        var prefix: [UInt8] = []
+        while length >= 0x80 {
+            prefix.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        prefix.append(UInt8(length))
+        bytes.insert(contentsOf: prefix, at: start)
     }
 
     /// google.protobuf.Timestamp.

@@ -88,7 +88,13 @@ public struct ServiceMap {
             isResponse
             ? EdgeKey(source: dstNode.id, destination: srcNode.id)
             : EdgeKey(source: srcNode.id, destination: dstNode.id)
-        var edge = edges[key] ?? Edge(source: key.source, destination: key.destination, verdict: .forwarded)
+        // Updated in place in the dictionary: a copy out and back would copy its tables per flow.
+        Self.update(
+            &edges[key, default: Edge(source: key.source, destination: key.destination, verdict: .forwarded)], flow,
+            isResponse: isResponse)
+    }
+
+    private static func update(_ edge: inout Edge, _ flow: Flow, isResponse: Bool) {
         edge.lastSeen = max(edge.lastSeen, flow.time.seconds)
         if isResponse {
             addResponse(flow, to: &edge)
@@ -96,20 +102,22 @@ public struct ServiceMap {
             addRequest(flow, to: &edge)
         }
         edge.verdict = edge.dropped > 0 ? .dropped : edge.l7Denied > 0 ? .l7Denied : .forwarded
-        edges[key] = edge
     }
 
     private mutating func remember(_ node: Node) {
         guard var known = nodes[node.id] else {
+            var node = node
+            node.dnsNames.sort()
             nodes[node.id] = node
             return
         }
+        if node.dnsNames.allSatisfy(known.dnsNames.contains) { return }
         for name in node.dnsNames where !known.dnsNames.contains(name) { known.dnsNames.append(name) }
         known.dnsNames.sort()
         nodes[node.id] = known
     }
 
-    private func addRequest(_ flow: Flow, to edge: inout Edge) {
+    private static func addRequest(_ flow: Flow, to edge: inout Edge) {
         switch flow.verdict {
         case .dropped where flow.l7 != nil: edge.l7Denied &+= 1
         case .dropped:
@@ -134,7 +142,7 @@ public struct ServiceMap {
         }
     }
 
-    private func addResponse(_ flow: Flow, to edge: inout Edge) {
+    private static func addResponse(_ flow: Flow, to edge: inout Edge) {
         switch flow.l7?.record {
         case .http(let http)?:
             let key = http.method + " " + http.path + " " + String(http.code)

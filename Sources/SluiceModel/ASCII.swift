@@ -89,7 +89,16 @@ extension ASCII {
 
     /// `byte` as two lower-case hex digits.
     public static func hex2(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+        String(unsafeUninitializedCapacity: 2) { out in
+            out[0] = hexDigit(byte >> 4)
+            out[1] = hexDigit(byte & 0xF)
+            return 2
+        }
+    }
+
+    /// The lower-case hex digit (ASCII) of `nibble` (0-15).
+    @inline(__always)
+    public static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 + nibble : 0x57 + nibble
     }
 }

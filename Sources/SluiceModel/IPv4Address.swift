@@ -83,7 +83,28 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// The dotted quad.
     public var description: String {
-        "\(hostOrder >> 24).\(hostOrder >> 16 & 0xFF).\(hostOrder >> 8 & 0xFF).\(hostOrder & 0xFF)"
+        // Dotted quad written byte by byte (at most 15: a small string, no interpolation).
+        String(unsafeUninitializedCapacity: 15) { out in
+            var at = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = UInt8(truncatingIfNeeded: hostOrder >> UInt32(shift))
+                if octet >= 100 {
+                    out[at] = 0x30 + octet / 100
+                    at += 1
+                }
+                if octet >= 10 {
+                    out[at] = 0x30 + octet / 10 % 10
+                    at += 1
+                }
+                out[at] = 0x30 + octet % 10
+                at += 1
+                if shift > 0 {
+                    out[at] = UInt8(ascii: ".")
+                    at += 1
+                }
+            }
+            return at
+        }
     }
 
     /// Whether the address lies in `base/prefixLength` (0...32; 0 is every address).

@@ -22,6 +22,31 @@ final class FlowLayer7Tests: XCTestCase {
         XCTAssertEqual(path("/relative?q"), "/relative")
         XCTAssertEqual(path("/a/b"), "/a/b")
         XCTAssertEqual(path(""), "")
+        XCTAssertEqual(path("a:b://h/c?d"), "/c", "the first :// starts the authority")
+        XCTAssertEqual(path("http:/x?y"), "http:/x")
+        XCTAssertEqual(path("h://"), "")
+        XCTAssertEqual(path("http://h/\u{e9}t\u{e9}?q"), "/\u{e9}t\u{e9}", "non-ASCII takes the character path")
+    }
+
+    /// The byte scan of ASCII urls gives what the character walk gives, on every url built from
+    /// the characters that matter.
+    func testASCIIPathEqualsTheCharacterWalk() {
+        func characterPath(_ url: String) -> String {
+            var rest = Substring(url)
+            if let schemeEnd = rest.firstRange(of: "://") {
+                rest = rest[schemeEnd.upperBound...]
+                guard let slash = rest.firstIndex(of: "/") else { return "" }
+                rest = rest[slash...]
+            }
+            if let cut = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<cut] }
+            return String(rest)
+        }
+        let alphabet: [Character] = [":", "/", "?", "#", "a", "\r", "\n"]
+        var urls: [String] = [""]
+        for _ in 0..<5 { urls = urls.flatMap { u in alphabet.map { u + String($0) } } }
+        for url in urls {
+            XCTAssertEqual(Flow.HTTP.asciiPath(url), characterPath(url), "url \(url.debugDescription)")
+        }
     }
 
     func testDNSNames() {

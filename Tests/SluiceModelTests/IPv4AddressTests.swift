@@ -12,6 +12,14 @@ final class IPv4AddressTests: XCTestCase {
         XCTAssertEqual(IPv4Address("10.0.0.1"[...]), IPv4Address(10, 0, 0, 1))
     }
 
+    func testPrintsEveryOctetInEveryPosition() {
+        for octet in 0...255 {
+            let b = UInt8(octet)
+            XCTAssertEqual(IPv4Address(b, 1, 2, b).description, "\(octet).1.2.\(octet)")
+            XCTAssertEqual(IPv4Address(255, b, b, 0).description, "255.\(octet).\(octet).0")
+        }
+    }
+
     func testRejectsMalformed() {
         for text in [
             "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.00", "1.2.3.010", "1..2.3", "1.2.3.",

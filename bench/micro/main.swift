@@ -25,3 +25,4 @@ let only = CommandLine.arguments.dropFirst().first
 if only == nil || only == "json" { try JSONBenchmark.run() }
 if only == nil || only == "regex" { try RegexBenchmark.run() }
 if only == nil || only == "flow" { try FlowRecordBenchmark.run() }
+if only == nil || only == "observer" { try ObserverBenchmark.run() }

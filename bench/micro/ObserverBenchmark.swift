@@ -1,0 +1,154 @@
+import CSluiceShared
+import Flows
+import HubbleMetrics
+import HubbleObserver
+import HubbleProto
+import ServiceMap
+import SluiceModel
+
+/// The observer's per-flow cost (issue 17), stage by stage, on records the proxy's own writer
+/// fills: a keep-alive GET as the sandbox sees it (HTTP request, HTTP response, the L3/L4
+/// forwarded trace of the connection) plus DNS queries and answers, with a sandbox-shaped
+/// endpoint directory. Stages as `sluice-observer` runs them: `Flow.decode` + `FlowUUID`
+/// (FlowRingReader), `FlowHistory.append` (4095 kept), the metrics handlers the sandbox enables
+/// (`MetricsConfig.sandboxDefault`), `ServiceMap.add`, and the protobuf `GetFlowsResponse` a
+/// `follow` client gets.
+enum ObserverBenchmark {
+    static let kinds = 8
+
+    static func run() throws {
+        let stride = MemoryLayout<sluice_flow>.stride
+        let ring = UnsafeMutableRawPointer.allocate(byteCount: stride * kinds, alignment: 64)
+        defer { ring.deallocate() }
+        ring.initializeMemory(as: UInt8.self, repeating: 0, count: stride * kinds)
+        func raw(_ s: StaticString) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+        }
+        func ip(_ text: String) -> UInt32 { IPv4Address(text)!.networkOrder }
+        let client = ip("10.244.1.10"), server = ip("10.244.2.20"), dns = ip("10.244.0.10")
+        let request = FlowCommon(
+            timeNs: 1_000_000, verdict: .forwarded, direction: .ingress, srcIP: client, dstIP: server,
+            srcPort: 40000, dstPort: 80, l4Proto: FlowCommon.tcp, srcIdentity: 1000, dstIdentity: 1001,
+            srcEndpoint: 11, dstEndpoint: 12)
+        var records: [UnsafeMutablePointer<sluice_flow>] = []
+        for i in 0..<kinds { records.append((ring + i * stride).assumingMemoryBound(to: sluice_flow.self)) }
+        // A keep-alive GET: request, response, and the connection's L3/L4 trace.
+        FlowRecordWriter.writeHTTP(
+            records[0], common: request, l7Type: .request, method: raw("GET"), scheme: "http",
+            authority: raw("backend.backend.svc.cluster.local"), path: raw("/anything/x"), code: 0, latencyNs: 0,
+            proto: .http11)
+        FlowRecordWriter.writeHTTP(
+            records[1], common: request.swapped(), l7Type: .response, method: raw("GET"), scheme: "http",
+            authority: raw("backend.backend.svc.cluster.local"), path: raw("/anything/x"), code: 200,
+            latencyNs: 180_000, proto: .http11)
+        var trace = request
+        trace.tcpFlags = [.ack, .psh]
+        FlowRecordWriter.writeL3L4(records[2], common: trace)
+        // A denied request and its 403.
+        var denied = request
+        denied.verdict = .dropped
+        FlowRecordWriter.writeHTTP(
+            records[3], common: denied, l7Type: .request, method: raw("POST"), scheme: "http",
+            authority: raw("backend.backend.svc.cluster.local"), path: raw("/admin"), code: 0, latencyNs: 0,
+            proto: .http11)
+        FlowRecordWriter.writeHTTP(
+            records[4], common: denied.swapped(), l7Type: .response, method: raw("POST"), scheme: "http",
+            authority: raw("backend.backend.svc.cluster.local"), path: raw("/admin"), code: 403, latencyNs: 20_000,
+            proto: .http11)
+        // DNS query and answer.
+        let query = FlowCommon(
+            timeNs: 2_000_000, verdict: .forwarded, direction: .egress, srcIP: client, dstIP: dns, srcPort: 50000,
+            dstPort: 53, l4Proto: FlowCommon.udp, srcIdentity: 1000, dstIdentity: 102, srcEndpoint: 11)
+        FlowRecordWriter.writeDNS(
+            records[5], common: query, l7Type: .request, query: raw("backend.backend.svc.cluster.local."), qtype: 1,
+            rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0)
+        FlowRecordWriter.writeDNS(
+            records[6], common: query.swapped(), l7Type: .response, query: raw("backend.backend.svc.cluster.local."),
+            qtype: 1, rcode: 0, ttl: 30, rrtypes: [.a], latencyNs: 90_000)
+        _ = FlowRecordWriter.appendDNSAddress(records[6], ipv4NetworkOrder: server)
+        // An L3/L4 drop.
+        var drop = request
+        drop.dstPort = 8080
+        FlowRecordWriter.writeL3L4Drop(records[7], common: drop)
+
+        let directory = EndpointDirectory(
+            file: .init(
+                nodeName: "sluice-node",
+                endpoints: [
+                    .init(
+                        id: 11, namespace: "frontend", pod: "client-7d4b9c", ipv4: "10.244.1.10", identity: 1000,
+                        labels: ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=frontend"]),
+                    .init(
+                        id: 12, namespace: "backend", pod: "server-5f6a8b", ipv4: "10.244.2.20", identity: 1001,
+                        labels: ["k8s:app=server", "k8s:io.kubernetes.pod.namespace=backend"]),
+                ],
+                identities: [.init(identity: 102, labels: ["k8s:k8s-app=kube-dns"])]))
+        let seed = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/1234/1733355000.123456789"
+        let n = 200_000
+        let recs = records.map { $0.pointee }
+        // The per-request mix of scenario 80's get-ka: request, response, trace (records 0-2).
+        let mixes = [("get-ka mix (request, response, trace)", [0, 1, 2]), ("all kinds", Array(0..<kinds))]
+        for (name, mix) in mixes {
+            var flows: [Flow] = []
+            flows.reserveCapacity(n)
+            let decodeNs = timed {
+                for i in 0..<n {
+                    var flow = Flow.decode(recs[mix[i % mix.count]], directory: directory, monotonicToWallOffsetNs: 1)
+                    flow.uuid = FlowUUID.make(seed: seed, seq: UInt64(i))
+                    flow.emitter = .sluice
+                    flows.append(flow)
+                }
+            }
+            var history = FlowHistory(capacity: 4095)
+            let historyNs = timed { for flow in flows { history.append(flow) } }
+            let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
+            let metricsNs = timed { for flow in flows { registry.process(flow) } }
+            var map = ServiceMap()
+            let mapNs = timed { for flow in flows { map.add(flow) } }
+            var bytes = 0
+            let protoNs = timed { for flow in flows { bytes &+= GetFlowsResponse.flow(flow).count } }
+            check(history.seenFlows == UInt64(n), "history saw \(history.seenFlows)")
+            check(registry.render().contains("hubble_flows_processed_total"), "no flows counted")
+            check(!map.snapshot().edges.isEmpty, "no service-map edges")
+            check(bytes > n * 50, "follow messages too short: \(bytes / n) bytes")
+            let d = Double(n)
+            let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / d }
+            print(
+                "observer, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
+                    + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
+                    + "total \(Int(stages.reduce(0, +)))")
+        }
+        // Steady state, as the observer runs: each decoded flow replaces one of `live` (the
+        // history's 4095 are the flows alive there), so no stage pays for first-touch of memory.
+        let live = 4096
+        for (name, mix) in mixes {
+            var flows: [Flow] = []
+            for i in 0..<live {
+                flows.append(Flow.decode(recs[mix[i % mix.count]], directory: directory, monotonicToWallOffsetNs: 1))
+            }
+            let decodeNs = timed {
+                for i in 0..<n {
+                    var flow = Flow.decode(recs[mix[i % mix.count]], directory: directory, monotonicToWallOffsetNs: 1)
+                    flow.uuid = FlowUUID.make(seed: seed, seq: UInt64(i))
+                    flow.emitter = .sluice
+                    flows[i % live] = flow
+                }
+            }
+            var history = FlowHistory(capacity: 4095)
+            let historyNs = timed { for i in 0..<n { history.append(flows[i % live]) } }
+            let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
+            let metricsNs = timed { for i in 0..<n { registry.process(flows[i % live]) } }
+            var map = ServiceMap()
+            let mapNs = timed { for i in 0..<n { map.add(flows[i % live]) } }
+            var bytes = 0
+            let protoNs = timed { for i in 0..<n { bytes &+= GetFlowsResponse.flow(flows[i % live]).count } }
+            check(history.seenFlows == UInt64(n), "history saw \(history.seenFlows)")
+            check(!map.snapshot().edges.isEmpty && bytes > n * 50, "nothing mapped or encoded")
+            let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / Double(n) }
+            print(
+                "observer steady, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
+                    + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
+                    + "total \(Int(stages.reduce(0, +)))")
+        }
+    }
+}
