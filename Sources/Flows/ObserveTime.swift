@@ -63,6 +63,10 @@ extension Flow.Timestamp {
         guard let year = digits(0, 4), b.count >= 10, b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
             b[7] == UInt8(ascii: "-"), let day = digits(8, 2), (1...12).contains(month), (1...31).contains(day)
         else { return nil }
+        // The day must exist in that month (no 2026-02-30, 2026-04-31; 29 February in leap years).
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= monthDays[month - 1] else { return nil }
         var hour = 0, minute = 0, second = 0, nanos = 0, offset = 0
         var i = 10
         if i < b.count {

@@ -43,4 +43,17 @@ final class ObserveTimeTests: XCTestCase {
         XCTAssertEqual(
             Flow.Timestamp(rfc3339: "2026-08-01T10:00:00-01:30"), Flow.Timestamp(seconds: 1_785_578_400 + 5400))
     }
+
+    func testDaysThatDoNotExistAreRefused() {
+        for text in ["2026-02-29", "2026-02-30", "2026-04-31", "2026-06-31", "2026-09-31", "2026-11-31", "1900-02-29"] {
+            XCTAssertNil(Flow.Timestamp(rfc3339: text), text)
+        }
+        for text in ["2028-02-29", "2000-02-29", "2026-01-31", "2026-12-31", "2026-04-30"] {
+            XCTAssertNotNil(Flow.Timestamp(rfc3339: text), text)
+        }
+        // 2028-02-29 is the day after 2028-02-28.
+        let feb28 = Flow.Timestamp(rfc3339: "2028-02-28T00:00:00Z")!
+        let feb29 = Flow.Timestamp(rfc3339: "2028-02-29T00:00:00Z")!
+        XCTAssertEqual(feb29.seconds - feb28.seconds, 86_400)
+    }
 }
