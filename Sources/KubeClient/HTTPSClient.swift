@@ -32,8 +32,8 @@ public final class HTTPSClient: @unchecked Sendable {
                 }
             }
             ERR_clear_error()
+            // (`context` is set: deinit frees it when this throws.)
             guard added > 0 else {
-                SSL_CTX_free(ctx)
                 throw KubeError("the CA data holds no PEM certificate")
             }
         } else {
