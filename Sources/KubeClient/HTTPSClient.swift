@@ -80,7 +80,8 @@ public final class HTTPSClient: @unchecked Sendable {
                 let why = verify != X509_V_OK ? String(cString: X509_verify_cert_error_string(verify)) : opensslError()
                 throw KubeError("TLS handshake with \(host):\(port) failed: \(why)")
             }
-            try waitFor(fd, events: e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline: handshakeDeadline, shouldStop)
+            try waitFor(
+                fd, events: e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline: handshakeDeadline, shouldStop)
         }
         var request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: sluice-agent\r\n"
         request += "Accept: application/json\r\nConnection: close\r\n"
@@ -134,7 +135,9 @@ public final class HTTPSClient: @unchecked Sendable {
     }
 
     /// GETs `path` and returns status and the whole body (at most `limit` bytes).
-    public func getAll(_ path: String, limit: Int = 256 << 20, shouldStop: () -> Bool) throws(KubeError) -> (Int, [UInt8]) {
+    public func getAll(_ path: String, limit: Int = 256 << 20, shouldStop: () -> Bool) throws(KubeError) -> (
+        Int, [UInt8]
+    ) {
         var status = 0
         var body: [UInt8] = []
         try get(
@@ -203,7 +206,8 @@ public final class HTTPSClient: @unchecked Sendable {
         }
     }
 
-    private func read(_ ssl: OpaquePointer, _ fd: Int32, _ buffer: inout [UInt8], _ shouldStop: () -> Bool) throws(KubeError)
+    private func read(_ ssl: OpaquePointer, _ fd: Int32, _ buffer: inout [UInt8], _ shouldStop: () -> Bool)
+        throws(KubeError)
         -> Int
     {
         let deadline = monotonic() + idleTimeout
@@ -221,7 +225,8 @@ public final class HTTPSClient: @unchecked Sendable {
         }
     }
 
-    private func write(_ ssl: OpaquePointer, _ fd: Int32, _ bytes: [UInt8], _ shouldStop: () -> Bool) throws(KubeError) {
+    private func write(_ ssl: OpaquePointer, _ fd: Int32, _ bytes: [UInt8], _ shouldStop: () -> Bool) throws(KubeError)
+    {
         let deadline = monotonic() + connectTimeout
         var offset = 0
         while offset < bytes.count {

@@ -36,8 +36,10 @@ public final class Informer: @unchecked Sendable {
     private var lists = 0
     public var backoff = Backoff()
 
-    public init(client: HTTPSClient, path: String, log: @escaping (String) -> Void = { _ in },
-                onUpdate: @escaping (Update) -> Void = { _ in }) {
+    public init(
+        client: HTTPSClient, path: String, log: @escaping (String) -> Void = { _ in },
+        onUpdate: @escaping (Update) -> Void = { _ in }
+    ) {
         self.client = client
         self.path = path
         self.log = log
@@ -62,11 +64,13 @@ public final class Informer: @unchecked Sendable {
     public func start() {
         let box = Unmanaged.passRetained(self)
         var t = pthread_t()
-        pthread_create(&t, nil, { raw in
-            let informer = Unmanaged<Informer>.fromOpaque(raw!).takeRetainedValue()
-            informer.run()
-            return nil
-        }, box.toOpaque())
+        pthread_create(
+            &t, nil,
+            { raw in
+                let informer = Unmanaged<Informer>.fromOpaque(raw!).takeRetainedValue()
+                informer.run()
+                return nil
+            }, box.toOpaque())
         thread = t
     }
 
@@ -206,7 +210,8 @@ func percentEncode(_ text: String) -> String {
     var out = ""
     for b in text.utf8 {
         switch b {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             out.unicodeScalars.append(Unicode.Scalar(b))
         default:

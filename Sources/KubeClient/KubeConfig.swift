@@ -41,7 +41,9 @@ public struct KubeConfig: Equatable, Sendable {
             guard let close = rest.firstIndex(of: "]") else { throw KubeError("server \(server): unclosed [") }
             host = rest[rest.index(after: rest.startIndex)..<close]
             let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw KubeError("server \(server): junk after ]")
             }
         } else if let colon = rest.lastIndex(of: ":") {
@@ -91,7 +93,9 @@ public struct KubeConfig: Equatable, Sendable {
         let currentContext = root["current-context"]?.stringValue
         func named(_ list: String, _ name: String?, _ inner: String) throws(KubeError) -> JSONValue {
             guard case .array(let items)? = root[list] else { throw KubeError("kubeconfig: no \(list)") }
-            let chosen = name.flatMap { n in items.first { $0["name"]?.stringValue == n } } ?? (items.count == 1 ? items[0] : nil)
+            let chosen =
+                name.flatMap { n in items.first { $0["name"]?.stringValue == n } }
+                ?? (items.count == 1 ? items[0] : nil)
             guard let item = chosen, let value = item[inner] else {
                 throw KubeError("kubeconfig: \(list) has no entry \(name ?? "(none chosen)")")
             }
@@ -105,7 +109,9 @@ public struct KubeConfig: Equatable, Sendable {
         }
         var ca: String?
         if let data = cluster["certificate-authority-data"]?.stringValue {
-            guard let bytes = Base64.decode(data) else { throw KubeError("kubeconfig: certificate-authority-data is not base64") }
+            guard let bytes = Base64.decode(data) else {
+                throw KubeError("kubeconfig: certificate-authority-data is not base64")
+            }
             ca = String(decoding: bytes, as: UTF8.self)
         } else if let file = cluster["certificate-authority"]?.stringValue {
             ca = try readFile(resolve(file, directory))
@@ -115,7 +121,8 @@ public struct KubeConfig: Equatable, Sendable {
             if user["client-certificate-data"] != nil || user["client-certificate"] != nil || user["exec"] != nil
                 || user["auth-provider"] != nil, user["token"] == nil, user["tokenFile"] == nil
             {
-                throw KubeError("kubeconfig: only token authentication is supported (not client certificates or exec plugins)")
+                throw KubeError(
+                    "kubeconfig: only token authentication is supported (not client certificates or exec plugins)")
             }
             if let value = user["token"]?.stringValue {
                 token = value
@@ -126,7 +133,8 @@ public struct KubeConfig: Equatable, Sendable {
         var trimmed = server
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         let namespace = context["namespace"]?.stringValue ?? "default"
-        let config = KubeConfig(server: trimmed, caPEM: ca, token: token, namespace: namespace.isEmpty ? "default" : namespace)
+        let config = KubeConfig(
+            server: trimmed, caPEM: ca, token: token, namespace: namespace.isEmpty ? "default" : namespace)
         _ = try config.hostAndPort()
         return config
     }
@@ -145,7 +153,9 @@ public struct KubeError: Error, Equatable, CustomStringConvertible, Sendable {
 
 /// Reads a whole file as UTF-8 text.
 func readFile(_ path: String) throws(KubeError) -> String {
-    guard let file = fopen(path, "rb") else { throw KubeError("cannot read \(path): \(String(cString: strerror(errno)))") }
+    guard let file = fopen(path, "rb") else {
+        throw KubeError("cannot read \(path): \(String(cString: strerror(errno)))")
+    }
     defer { fclose(file) }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65536)
@@ -195,7 +205,8 @@ enum Base64 {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0") + 52
             case UInt8(ascii: "+"): v = 62
             case UInt8(ascii: "/"): v = 63
-            case UInt8(ascii: "="), UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): continue
+            case UInt8(ascii: "="), UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                continue
             default: return nil
             }
             accumulator = (accumulator << 6) | UInt32(v)
@@ -256,7 +267,9 @@ enum MiniYAML {
         return s
     }
 
-    private static func parseBlock(_ lines: inout [Line], _ index: inout Int, indent: Int) throws(KubeError) -> JSONValue {
+    private static func parseBlock(_ lines: inout [Line], _ index: inout Int, indent: Int) throws(KubeError)
+        -> JSONValue
+    {
         let first = lines[index]
         if first.text == "-" || first.text.hasPrefix("- ") {
             var items: [JSONValue] = []
@@ -293,8 +306,9 @@ enum MiniYAML {
             }
             index += 1
             if rest.isEmpty {
-                if index < lines.count, lines[index].indent > indent
-                    || (lines[index].indent == indent && lines[index].text.hasPrefix("- "))
+                if index < lines.count,
+                    lines[index].indent > indent
+                        || (lines[index].indent == indent && lines[index].text.hasPrefix("- "))
                 {
                     members.append((key, try parseBlock(&lines, &index, indent: lines[index].indent)))
                 } else {

@@ -98,7 +98,8 @@ public struct Backoff: Sendable {
     private var current: Double
     private var random: UInt64
 
-    public init(initial: Double = 0.2, maximum: Double = 30, jitter: Double = 0.2, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) {
+    public init(initial: Double = 0.2, maximum: Double = 30, jitter: Double = 0.2, seed: UInt64 = 0x9E37_79B9_7F4A_7C15)
+    {
         self.initial = initial
         self.maximum = maximum
         self.jitter = jitter

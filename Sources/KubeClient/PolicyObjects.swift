@@ -47,7 +47,8 @@ public enum PolicyObjects {
         case .number(let text): return .scalar(text)
         case .string(let text): return .scalar(text, plain: false)
         case .array(let items): return .sequence(items.map(node))
-        case .object(let members): return .mapping(members.map { (key: .scalar($0.0, plain: false), value: node($0.1)) })
+        case .object(let members):
+            return .mapping(members.map { (key: .scalar($0.0, plain: false), value: node($0.1)) })
         }
     }
 
@@ -60,7 +61,9 @@ public enum PolicyObjects {
     /// Every object of `objects` validated on its own, as Cilium does: the valid ones' documents
     /// (by store key) and, for each invalid one, its error; one bad object never keeps the others
     /// out.
-    public static func validate(_ objects: [String: JSONValue]) -> (documents: [String: PolicyNode], errors: [String: String]) {
+    public static func validate(_ objects: [String: JSONValue]) -> (
+        documents: [String: PolicyNode], errors: [String: String]
+    ) {
         var documents: [String: PolicyNode] = [:]
         var errors: [String: String] = [:]
         for (key, object) in objects {

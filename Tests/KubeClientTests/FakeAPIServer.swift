@@ -23,19 +23,26 @@ final class FakeAPIServer {
         let venv = Self.root + "/.venv/bin/python"
         let process = Process()
         self.process = process
-        process.executableURL = URL(fileURLWithPath: FileManager.default.fileExists(atPath: venv) ? venv : "/usr/bin/python3")
-        process.arguments = [Self.root + "/integration/kube/fakeapi/server.py", "--dir", dir, "--bookmark-interval", "0.3"]
+        process.executableURL = URL(
+            fileURLWithPath: FileManager.default.fileExists(atPath: venv) ? venv : "/usr/bin/python3")
+        process.arguments = [
+            Self.root + "/integration/kube/fakeapi/server.py", "--dir", dir, "--bookmark-interval", "0.3",
+        ]
         let log = FileHandle(forWritingAtPath: "/dev/null")
         process.standardOutput = log
         process.standardError = log
         try process.run()
         let statePath = dir + "/server.json"
-        try poll("server.json", deadline: 20) { FileManager.default.fileExists(atPath: statePath) || !process.isRunning }
+        try poll("server.json", deadline: 20) {
+            FileManager.default.fileExists(atPath: statePath) || !process.isRunning
+        }
         guard process.isRunning else { throw KubeTestError("the fake API server exited") }
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as! [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as! [String: Any]
         url = state["url"] as! String
         control = state["control"] as! String
-        token = try String(contentsOfFile: dir + "/token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        token = try String(contentsOfFile: dir + "/token", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func close() {
@@ -51,8 +58,13 @@ final class FakeAPIServer {
 
     /// An HTTPS request to the API with the CA and token; returns the HTTP status.
     @discardableResult
-    func request(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") throws -> Int {
-        var args = ["--cacert", dir + "/ca.crt", "-H", "Authorization: Bearer \(token)", "-X", method, "-o", "/dev/null", "-w", "%{http_code}"]
+    func request(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") throws
+        -> Int
+    {
+        var args = [
+            "--cacert", dir + "/ca.crt", "-H", "Authorization: Bearer \(token)", "-X", method, "-o", "/dev/null", "-w",
+            "%{http_code}",
+        ]
         if let body { args += ["-H", "Content-Type: \(contentType)", "--data-binary", body] }
         return Int(try curl(args + [url + path])) ?? 0
     }

@@ -40,7 +40,9 @@ final class HTTPSClientTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix("TLS handshake with 127.0.0.1:"), "\(error)")
         }
         config.caPEM = "not a certificate"
-        XCTAssertThrowsError(try HTTPSClient(config: config)) { XCTAssertEqual("\($0)", "the CA data holds no PEM certificate") }
+        XCTAssertThrowsError(try HTTPSClient(config: config)) {
+            XCTAssertEqual("\($0)", "the CA data holds no PEM certificate")
+        }
     }
 
     func testConnectionRefusedAndStop() throws {

@@ -56,7 +56,8 @@ final class InformerTests: XCTestCase {
         defer { informer.stop() }
         func keys() -> Set<String> { Set(informer.snapshot().objects.keys) }
         func port(_ key: String) -> String? {
-            informer.snapshot().objects[key]?["spec"]?["ingress"]?.arrayItems?.first?["ports"]?.arrayItems?.first?["port"]?.stringValue
+            informer.snapshot().objects[key]?["spec"]?["ingress"]?.arrayItems?.first?["ports"]?.arrayItems?.first?[
+                "port"]?.stringValue
         }
 
         try poll("the list") { keys() == ["default/p1"] }
@@ -66,7 +67,8 @@ final class InformerTests: XCTestCase {
         XCTAssertEqual(try server.request("POST", base, body: policy("p2")), 201)
         try poll("p2 added") { keys() == ["default/p1", "default/p2"] }
         let patch = #"{"spec":{"ingress":[{"ports":[{"port":8080}]}]}}"#
-        XCTAssertEqual(try server.request("PATCH", base + "/p1", body: patch, contentType: "application/merge-patch+json"), 200)
+        XCTAssertEqual(
+            try server.request("PATCH", base + "/p1", body: patch, contentType: "application/merge-patch+json"), 200)
         try poll("p1 modified") { port("default/p1") == "8080" }
         XCTAssertEqual(try server.request("DELETE", base + "/p2"), 200)
         try poll("p2 deleted") { keys() == ["default/p1"] }

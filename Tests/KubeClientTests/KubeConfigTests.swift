@@ -38,7 +38,9 @@ final class KubeConfigTests: XCTestCase {
 
             """
         let config = try KubeConfig.parse(text)
-        XCTAssertEqual(config, KubeConfig(server: "https://127.0.0.1:40123", caPEM: pem, token: "abc.DEF-123", namespace: "team-a"))
+        XCTAssertEqual(
+            config, KubeConfig(server: "https://127.0.0.1:40123", caPEM: pem, token: "abc.DEF-123", namespace: "team-a")
+        )
         let hp = try config.hostAndPort()
         XCTAssertEqual(hp.host, "127.0.0.1")
         XCTAssertEqual(hp.port, 40123)
@@ -102,16 +104,26 @@ final class KubeConfigTests: XCTestCase {
             message(cluster + "users:\n- name: u\n  user:\n    client-certificate-data: AAAA\n" + context),
             "kubeconfig: only token authentication is supported (not client certificates or exec plugins)")
         XCTAssertEqual(
-            message("clusters:\n- name: c\n  cluster:\n    server: http://h:1\n" + context), "server http://h:1 is not an https:// URL")
-        XCTAssertEqual(message(cluster + "contexts:\n- name: y\n  context:\n    cluster: c\n- name: z\n  context: {}\ncurrent-context: x\n"),
+            message("clusters:\n- name: c\n  cluster:\n    server: http://h:1\n" + context),
+            "server http://h:1 is not an https:// URL")
+        XCTAssertEqual(
+            message(
+                cluster
+                    + "contexts:\n- name: y\n  context:\n    cluster: c\n- name: z\n  context: {}\ncurrent-context: x\n"
+            ),
             "kubeconfig: contexts has no entry x")
         XCTAssertEqual(message("clusters:\n  - name: c\n   bad: 1\n"), "kubeconfig line 3: unexpected indentation")
-        XCTAssertEqual(message(cluster + "users:\n- name: u\n  user:\n    token: |\n      x\n" + context),
+        XCTAssertEqual(
+            message(cluster + "users:\n- name: u\n  user:\n    token: |\n      x\n" + context),
             "kubeconfig line 8: flow collections, block scalars and anchors are not supported")
         XCTAssertEqual(
-            message("clusters:\n- name: c\n  cluster:\n    server: https://h:1\n    certificate-authority-data: '%%'\n" + context),
+            message(
+                "clusters:\n- name: c\n  cluster:\n    server: https://h:1\n    certificate-authority-data: '%%'\n"
+                    + context),
             "kubeconfig: certificate-authority-data is not base64")
-        XCTAssertEqual(message("clusters:\n- name: c\n  cluster:\n    server: https://h:99999\n" + context), "server https://h:99999: bad port 99999")
+        XCTAssertEqual(
+            message("clusters:\n- name: c\n  cluster:\n    server: https://h:99999\n" + context),
+            "server https://h:99999: bad port 99999")
     }
 
     func testInCluster() throws {
@@ -123,11 +135,13 @@ final class KubeConfigTests: XCTestCase {
         try "kube-system".write(toFile: dir + "/namespace", atomically: true, encoding: .utf8)
         let config = try KubeConfig.inCluster(
             environment: ["KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"], directory: dir)
-        XCTAssertEqual(config, KubeConfig(server: "https://[fd00::1]:443", caPEM: pem, token: "tok", namespace: "kube-system"))
+        XCTAssertEqual(
+            config, KubeConfig(server: "https://[fd00::1]:443", caPEM: pem, token: "tok", namespace: "kube-system"))
         XCTAssertThrowsError(try KubeConfig.inCluster(environment: [:], directory: dir))
         XCTAssertThrowsError(
             try KubeConfig.inCluster(
-                environment: ["KUBERNETES_SERVICE_HOST": "h", "KUBERNETES_SERVICE_PORT": "1"], directory: dir + "/missing"))
+                environment: ["KUBERNETES_SERVICE_HOST": "h", "KUBERNETES_SERVICE_PORT": "1"],
+                directory: dir + "/missing"))
     }
 
     func testBase64MatchesFoundation() {

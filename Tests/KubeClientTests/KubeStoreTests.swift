@@ -22,7 +22,9 @@ final class KubeStoreTests: XCTestCase {
         XCTAssertEqual(Set(store.objects.keys), ["n/a", "n/b", "c"])
         XCTAssertEqual(store.resourceVersion, "3")
 
-        XCTAssertEqual(store.apply(.modified(object("a", rv: "4", spec: "b"))), .upsert(key: "n/a", object: object("a", rv: "4", spec: "b")))
+        XCTAssertEqual(
+            store.apply(.modified(object("a", rv: "4", spec: "b"))),
+            .upsert(key: "n/a", object: object("a", rv: "4", spec: "b")))
         XCTAssertNil(store.apply(.modified(object("a", rv: "4", spec: "b"))), "the same object again changes nothing")
         XCTAssertEqual(store.apply(.deleted(object("b", rv: "5"))), .delete(key: "n/b"))
         XCTAssertNil(store.apply(.deleted(object("zz", rv: "6"))))

@@ -53,7 +53,8 @@ final class PolicyObjectsTests: XCTestCase {
     ]
 
     func testObjectsGiveTheSamePoliciesAsTheirYAML() throws {
-        let fromYAML = try PolicyFileParser.parse(documents: try PolicyYAML.documents(yaml, fileName: "f.yaml"), fileName: "f.yaml")
+        let fromYAML = try PolicyFileParser.parse(
+            documents: try PolicyYAML.documents(yaml, fileName: "f.yaml"), fileName: "f.yaml")
         let objects = try json.map { try JSONValue.parse(Array($0.utf8)) }
         let fromAPI = try PolicyFileParser.parse(documents: objects.map(PolicyObjects.document), fileName: "k8s")
         XCTAssertEqual(fromAPI.documents.map(\.key), fromYAML.documents.map(\.key))
@@ -75,8 +76,10 @@ final class PolicyObjectsTests: XCTestCase {
         XCTAssertEqual(PolicyObjects.node(.null), .scalar("null"))
         XCTAssertEqual(PolicyObjects.node(.number("5432")), .scalar("5432"))
         XCTAssertEqual(PolicyObjects.node(.bool(true)), .scalar("true"))
-        let document = PolicyObjects.document(.object([("metadata", .object([("name", .string("a")), ("uid", .string("x"))])), ("status", .null)]))
-        XCTAssertEqual(document, .mapping([(.scalar("metadata"), .mapping([(.scalar("name"), .scalar("a", plain: false))]))]))
+        let document = PolicyObjects.document(
+            .object([("metadata", .object([("name", .string("a")), ("uid", .string("x"))])), ("status", .null)]))
+        XCTAssertEqual(
+            document, .mapping([(.scalar("metadata"), .mapping([(.scalar("name"), .scalar("a", plain: false))]))]))
     }
 
     func testAnInvalidObjectIsReportedAndTheOthersKept() throws {
@@ -85,7 +88,8 @@ final class PolicyObjectsTests: XCTestCase {
             let value = try JSONValue.parse(Array(text.utf8))
             objects[KubeStore.key(of: value)!] = value
         }
-        let bad = #"{"apiVersion":"cilium.io/v2","kind":"CiliumNetworkPolicy","metadata":{"name":"bad","namespace":"team-a"},"spec":{"endpointSelector":{},"ingress":[{"toPorts":[{"ports":[{"port":"99999"}]}]}]}}"#
+        let bad =
+            #"{"apiVersion":"cilium.io/v2","kind":"CiliumNetworkPolicy","metadata":{"name":"bad","namespace":"team-a"},"spec":{"endpointSelector":{},"ingress":[{"toPorts":[{"ports":[{"port":"99999"}]}]}]}}"#
         objects["team-a/bad"] = try JSONValue.parse(Array(bad.utf8))
         let (documents, errors) = PolicyObjects.validate(objects)
         XCTAssertEqual(Set(documents.keys), ["team-a/allow-web", "dns", "team-a/np"])

@@ -48,7 +48,9 @@ final class WatchFramingTests: XCTestCase {
         XCTAssertEqual(KubeStore.key(of: object), "n/a")
         XCTAssertEqual(parsed[2], .bookmark(resourceVersion: "9"))
         XCTAssertEqual(parsed[4], .error(code: 410, message: "too old resource version: 1 (7)"))
-        for bad in [#"{"type":"ADDED"}"#, #"{"type":"NOPE","object":{}}"#, #"{"type":"BOOKMARK","object":{}}"#, "{", "[]"] {
+        for bad in [
+            #"{"type":"ADDED"}"#, #"{"type":"NOPE","object":{}}"#, #"{"type":"BOOKMARK","object":{}}"#, "{", "[]",
+        ] {
             XCTAssertThrowsError(try WatchEvent.parse(Array(bad.utf8)), bad)
         }
     }
