@@ -17,7 +17,7 @@ final class FakeAPIServer {
         return url.path
     }()
 
-    init() throws {
+    init(_ extra: [String] = []) throws {
         dir = NSTemporaryDirectory() + "sluice-kubeclient-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let venv = Self.root + "/.venv/bin/python"
@@ -25,9 +25,10 @@ final class FakeAPIServer {
         self.process = process
         process.executableURL = URL(
             fileURLWithPath: FileManager.default.fileExists(atPath: venv) ? venv : "/usr/bin/python3")
-        process.arguments = [
-            Self.root + "/integration/kube/fakeapi/server.py", "--dir", dir, "--bookmark-interval", "0.3",
-        ]
+        process.arguments =
+            [
+                Self.root + "/integration/kube/fakeapi/server.py", "--dir", dir, "--bookmark-interval", "0.3",
+            ] + extra
         let log = FileHandle(forWritingAtPath: "/dev/null")
         process.standardOutput = log
         process.standardError = log
