@@ -1,5 +1,6 @@
 import Foundation
 import SluiceJSON
+import SluiceTestSupport
 import XCTest
 
 @testable import KubeClient
@@ -151,5 +152,29 @@ final class KubeConfigTests: XCTestCase {
             XCTAssertEqual(Base64.decode(Data(bytes).base64EncodedString()), bytes)
         }
         XCTAssertNil(Base64.decode("ab$c"))
+    }
+
+    /// Any text, including valid kubeconfigs with characters changed, gives a config or an error,
+    /// never a trap.
+    func testMutatedKubeconfigsNeverTrap() throws {
+        var random = SeededRandom(seed: 0x5EED_C0F1)
+        let valid =
+            Array(
+                "clusters:\n- name: c\n  cluster:\n    server: https://h:1\n    certificate-authority-data: QUJD\n"
+                    .utf8)
+            + Array("users:\n- name: u\n  user:\n    token: 't'\ncontexts:\n- name: x\n  context:\n".utf8)
+            + Array("    cluster: c\n    user: u\ncurrent-context: \"x\"\n".utf8)
+        XCTAssertEqual(try KubeConfig.parse(String(decoding: valid, as: UTF8.self)).server, "https://h:1")
+        let alphabet = Array(" -:\n\t'\"#{}[]|>&*~abcx0".utf8)
+        var parsed = 0
+        for _ in 0..<3000 {
+            var text = valid
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                text[Int.random(in: 0..<text.count, using: &random)] = alphabet.randomElement(using: &random)!
+            }
+            if (try? KubeConfig.parse(String(decoding: text, as: UTF8.self))) != nil { parsed += 1 }
+        }
+        XCTAssertGreaterThan(parsed, 100, "some mutations still parse")
+        XCTAssertLessThan(parsed, 3000, "some mutations are refused")
     }
 }
