@@ -108,7 +108,9 @@ public final class Informer: @unchecked Sendable {
                     log("watch \(path): 410 Gone, relisting")
                     needList = true
                 case .ended(let sawEvents):
-                    if sawEvents { backoff.reset() }
+                    // A watch that ended without one event (not even a bookmark) backs off too,
+                    // so a server that closes every watch at once is not asked in a tight loop.
+                    if sawEvents { backoff.reset() } else { sleep(backoff.next()) }
                 }
             } catch {
                 if isStopping { return }
