@@ -2,7 +2,7 @@ import Glibc
 import SluiceJSON
 
 /// List-then-watch of one resource path (`/apis/cilium.io/v2/ciliumnetworkpolicies`,
-/// `/api/v1/pods`, …) on its own thread, into a `KubeStore`, as client-go's reflector and
+/// `/api/v1/pods`, …, optionally with its own query: `/api/v1/pods?fieldSelector=spec.nodeName%3Dn1`) on its own thread, into a `KubeStore`, as client-go's reflector and
 /// informer do:
 ///
 /// 1. list in pages (`limit`, `continue`) into a relist of the store; only a complete list
@@ -126,7 +126,8 @@ public final class Informer: @unchecked Sendable {
     }
 
     private func query(_ parameters: [(String, String)]) -> String {
-        path + "?" + parameters.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
+        path + (path.contains("?") ? "&" : "?")
+            + parameters.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
     }
 
     private func list() throws(KubeError) {

@@ -101,6 +101,31 @@ final class InformerTests: XCTestCase {
         XCTAssertEqual(informer.snapshot().lists, 2, "resumed from its resourceVersion, no relist")
         XCTAssertEqual(recorder.with { recorder.deleted }, ["default/p2", "default/p3"])
     }
+
+    /// A path with its own query (a label selector): only matching objects are in the store, and
+    /// one that stops matching leaves it (the server sends DELETED).
+    func testAPathWithASelector() throws {
+        func labelled(_ name: String, _ team: String) -> String {
+            #"{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"\#(name)","labels":{"team":"\#(team)"}},"#
+                + #""spec":{"podSelector":{}}}"#
+        }
+        XCTAssertEqual(try server.request("POST", base, body: labelled("a1", "a")), 201)
+        XCTAssertEqual(try server.request("POST", base, body: labelled("b1", "b")), 201)
+        let config = try KubeConfig.load(path: server.dir + "/kubeconfig")
+        let informer = Informer(
+            client: try HTTPSClient(config: config),
+            path: "/apis/networking.k8s.io/v1/networkpolicies?labelSelector=team%3Da")
+        informer.start()
+        defer { informer.stop() }
+        func keys() -> Set<String> { Set(informer.snapshot().objects.keys) }
+        try poll("the selected list") { keys() == ["default/a1"] }
+        XCTAssertEqual(try server.request("POST", base, body: labelled("a2", "a")), 201)
+        try poll("a2") { keys() == ["default/a1", "default/a2"] }
+        let relabel = #"{"metadata":{"labels":{"team":"b"}}}"#
+        XCTAssertEqual(
+            try server.request("PATCH", base + "/a1", body: relabel, contentType: "application/merge-patch+json"), 200)
+        try poll("a1 no longer selected") { keys() == ["default/a2"] }
+    }
 }
 
 extension JSONValue {
