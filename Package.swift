@@ -84,6 +84,10 @@ let package = Package(
         .target(name: "HubbleMetrics", dependencies: ["Flows"], swiftSettings: optimize),
         // The service map's aggregation of flows (nodes, edges, details) and its page: pure.
         .target(name: "ServiceMap", dependencies: ["Flows", "SluiceJSON"], swiftSettings: optimize),
+        // The agent's Kubernetes client: kubeconfig/service account, HTTPS over OpenSSL on a blocking
+        // thread, list-then-watch into an informer store, and Cilium/Kubernetes policies as PolicyNode
+        // trees. No Foundation, no SwiftNIO.
+        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
@@ -137,6 +141,7 @@ let package = Package(
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
         .testTarget(name: "ObserverHTTPTests",
                     dependencies: ["ObserverHTTP", "HubbleObserver", "HubbleMetrics", "ServiceMap", "Flows", "SluiceIO"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "Policy", "PolicyYAML", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
                     dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),
