@@ -12,18 +12,6 @@ import XCTest
 /// frames, and peers that keep a stream's window at 0. A client `HTTP2Peer` plus raw frames, the
 /// proxy worker on a manual clock, and upstream scripts that report what arrived.
 final class HTTP2ConnectionHostileTests: ProxyTestCase {
-    private func h2client(limits: HTTP2Limits = .default) throws -> HTTP2Peer {
-        try HTTP2Peer(socket: try client(), role: .client, limits: limits)
-    }
-
-    private static func frame(_ type: UInt8, _ flags: UInt8, _ stream: Int32, _ payload: [UInt8] = []) -> [UInt8] {
-        let n = payload.count
-        let s = UInt32(stream)
-        return [
-            UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), type, flags,
-            UInt8(s >> 24), UInt8(s >> 16 & 0xFF), UInt8(s >> 8 & 0xFF), UInt8(s & 0xFF),
-        ] + payload
-    }
 
     /// An h2c upstream answering each request with what carried its authority
     /// ("authority=<:authority> host=<host>"), its body length, and the number of DATA frames
@@ -134,7 +122,7 @@ final class HTTP2ConnectionHostileTests: ProxyTestCase {
         // resets the stream with PROTOCOL_ERROR after its head was forwarded.
         let post = HTTP2Peer.request("POST", "/allowed/post", [("content-length", "1")])
         let bad = try provoke(try h2client(), count: 700, request: post, hasBody: true) {
-            Self.frame(0, 1, $0, [0x61, 0x62])
+            Self.rawFrame(0, 1, $0, [0x61, 0x62])
         }
         XCTAssertEqual(bad.goaway, HTTP2Connection.enhanceYourCalm)
         XCTAssertTrue(bad.closed, "GOAWAY then closed by the proxy, not silent: \(bad.end)")
@@ -173,7 +161,7 @@ final class HTTP2ConnectionHostileTests: ProxyTestCase {
             if i % 10 == 0 {
                 let id = try c.session.submitRequest(post, hasBody: true)
                 c.flush()
-                c.socket.send(Self.frame(0, 1, id, [0x61, 0x62]))
+                c.socket.send(Self.rawFrame(0, 1, id, [0x61, 0x62]))
             } else {
                 ids.append(try c.session.submitRequest(HTTP2Peer.request("GET", "/allowed/g"), hasBody: false))
             }
@@ -193,7 +181,7 @@ final class HTTP2ConnectionHostileTests: ProxyTestCase {
         let c = try h2client()
         let id = try c.session.submitRequest(HTTP2Peer.request("POST", "/allowed/post"), hasBody: true)
         c.flush()
-        c.socket.send((0..<3000).flatMap { _ in Self.frame(0, 0, id, [0x61]) } + Self.frame(0, 1, id))
+        c.socket.send((0..<3000).flatMap { _ in Self.rawFrame(0, 0, id, [0x61]) } + Self.rawFrame(0, 1, id))
         // The raw END_STREAM bypassed the client's session: wait for the answer's end instead.
         XCTAssertTrue(c.pump { _ in c.events.contains(.endStream(stream: id)) }, "\(c.end) \(c.events.suffix(4))")
         let report = String(decoding: c.body(id), as: UTF8.self)
@@ -297,7 +285,7 @@ final class HTTP2ConnectionHostileTests: ProxyTestCase {
         var resetAt: Int?
         var dataBytes = 0
         for second in 1...50 where resetAt == nil {
-            if second % 29 == 0 { c.socket.send(Self.frame(8, 0, id, [0, 0, 0, 1])) }
+            if second % 29 == 0 { c.socket.send(Self.rawFrame(8, 0, id, [0, 0, 0, 1])) }
             proxy.advance(by: 1_000_000_000)
             usleep(20_000)  // the pace of the loop time: a second of it per 20 ms of real time
             for f in Self.rawFrames(c.socket.fd, &wire) where f.stream == id {

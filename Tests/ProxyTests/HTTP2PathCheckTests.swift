@@ -8,9 +8,6 @@ import XCTest
 /// HTTP/2 `:path` is normalised by the same `PathNormalizer` as HTTP/1 before matching, and the
 /// upstream receives the normalised path. Rules: GET /allowed.* (ProxyTestCase.defaultRules).
 final class HTTP2PathCheckTests: ProxyTestCase {
-    private func h2client() throws -> HTTP2Peer {
-        try HTTP2Peer(socket: try client(), role: .client)
-    }
 
     func testBlockCheckOutcomes() {
         func outcome(_ path: String) -> String {
