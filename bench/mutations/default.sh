@@ -4,7 +4,7 @@
 mutation "policy decision inverted (an HTTP rule that matches denies)" \
   Sources/Policy/HTTPPortPolicy.swift \
   's/for candidate in rules where candidate\.rule\.matches\(request\)/for candidate in rules where !candidate.rule.matches(request)/' \
-  'HTTPPortPolicyTests|HTTP1ConnectionTests|HTTP1ConnectionPolicyTests|HTTP2ConnectionTests|HTTPDecisionTests' 01_demo
+  'HTTPPortPolicyTests|HTTP1ConnectionTests|HTTP1ConnectionDecideTests|HTTP2ConnectionTests|HTTPDecisionTests' 01_demo
 
 mutation "response flow not written" \
   Sources/Proxy/HTTP/HTTPFlowRecorder.swift \

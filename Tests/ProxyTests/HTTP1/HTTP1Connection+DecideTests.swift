@@ -8,7 +8,7 @@ import XCTest
 
 /// Policy and flow records at the connection level: a snapshot published mid-connection applies
 /// to the next request, and each request/response writes Hubble-shaped L7 flows.
-final class HTTP1ConnectionPolicyTests: ProxyTestCase {
+final class HTTP1ConnectionDecideTests: ProxyTestCase {
     func testPublishedSnapshotAppliesToTheNextRequestOnTheSameConnection() throws {
         try start(UpstreamServer.echoRequestLine)
         let c = try client()

@@ -8,7 +8,7 @@ import XCTest
 /// Ambiguous requests through `HTTP1Connection`: the policy decides on exactly what is forwarded.
 /// Each test sends bytes and checks the answer, what the upstream received and the flow records.
 /// Rules: GET /allowed.*, POST /allowed/post.* (ProxyTestCase.defaultRules).
-final class HTTP1ConnectionHostileTests: ProxyTestCase {
+final class HTTP1ConnectionRequestHeadTests: ProxyTestCase {
     private func urls(_ flows: [Flow]) -> [String] { flows.map { $0.http?.url ?? "" } }
 
     // MARK: paths

@@ -9,7 +9,7 @@ import XCTest
 /// Upgrades through `EmbeddedHTTP1` (docs/proxy.md "Upgrades"): a 101 is relayed, and becomes a
 /// tunnel, only when the allowed request asked for that protocol; any other 101 is 502; an h2c
 /// upgrade is judged before anything answers it: denied → 403, never 101.
-final class HTTP1ConnectionUpgradeTests: XCTestCase {
+final class HTTP1ConnectionTunnelTests: XCTestCase {
     private func make() throws -> EmbeddedHTTP1 {
         let snapshot = try TestPolicy.snapshot(TestPolicy.yaml(port: 8080))
         return try EmbeddedHTTP1(snapshot: snapshot, steer: TestPolicy.ingressSteer(snapshot))

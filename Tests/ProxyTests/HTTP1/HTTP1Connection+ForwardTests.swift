@@ -5,7 +5,7 @@ import XCTest
 
 /// Request and response bodies through `HTTP1Connection`: chunked request bodies arriving in any
 /// two pieces, and bodies far larger than the connection's buffers.
-final class HTTP1ConnectionBodyTests: ProxyTestCase {
+final class HTTP1ConnectionForwardTests: ProxyTestCase {
     static let chunkedRequest =
         "POST /allowed/post HTTP/1.1\r\nhost: backend\r\ntransfer-encoding: chunked\r\n\r\n"
         + "5;name=value\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nx-trailer: t\r\n\r\n"
