@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift).
-        .testTarget(name: "sluiceTests", dependencies: ["Flows", "SluiceTestSupport"]),
+        .testTarget(name: "sluiceTests", dependencies: ["Flows", "SluiceAPI", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "sluice-agentTests", dependencies: ["SluiceTestSupport"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),

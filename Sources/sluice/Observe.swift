@@ -71,6 +71,7 @@ struct Observe: ParsableCommand {
             throw ValidationError("output format table is not compatible with follow mode")
         }
         if follow && inputFile != nil { throw ValidationError("--follow cannot be used with --input-file") }
+        if server != nil && inputFile != nil { throw ValidationError("--server cannot be used with --input-file") }
         var arguments = filterArguments
         if arguments.first == "flows" { arguments.removeFirst() }
         let (whitelist, blacklist) = try Observe.parseFilters(arguments)
@@ -90,7 +91,6 @@ struct Observe: ParsableCommand {
         }
 
         if let server {
-            if inputFile != nil { throw ValidationError("--server cannot be used with --input-file") }
             return try Observe.remote(
                 server, selection: selection, window: window, printer: &printer, whitelist, blacklist)
         }
