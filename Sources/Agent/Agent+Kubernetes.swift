@@ -13,6 +13,7 @@ extension Agent {
     /// backoff and the stored policies stay in force meanwhile.
     func startKubernetes(backoff: Backoff = Backoff()) throws {
         guard let source = options.kubernetes else { return }
+        kubeSync.stateDirectory = options.stateDirectory
         let config: KubeConfig
         do {
             config = try source.load { getenv($0).map { String(cString: $0) } }
@@ -30,6 +31,15 @@ extension Agent {
         }
         self.kube = kube
         kube.start()
+    }
+
+    /// With the API as a source: the state it gave last, from `STATE/kubernetes.json`, so an
+    /// agent restarted while the API server is away keeps enforcing it (before the first install;
+    /// the first complete list replaces it).
+    func restoreKubernetesCache() {
+        guard options.kubernetes != nil else { return }
+        kubeSync.stateDirectory = options.stateDirectory
+        kubeSync.restoreCache(into: policy, fileEndpoints: fileEndpoints)
     }
 
     /// Makes the policy in force match the API's complete state: nothing changes until all three
@@ -120,6 +130,7 @@ extension Agent {
                 + (identityProvider == nil ? "per node" : "cluster-wide")
                 + (identityError.map { " (last error: \($0))" } ?? ""))
         lines.append("  policies from the API in force: \(kubeSync.applied.count)")
+        if let note = kubeSync.cacheNote { lines.append("  at start: " + note) }
         let errors = kubeSync.errorLines
         lines.append("  policy errors: \(errors.isEmpty ? "none" : String(errors.count))")
         lines += errors.map { "    " + $0 }

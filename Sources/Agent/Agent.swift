@@ -135,6 +135,7 @@ public final class Agent {
         try loadEndpoints()
         try policy.loadIdentities()
         try policy.restore()
+        restoreKubernetesCache()
         _ = CSluice_release_free_memory()
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)

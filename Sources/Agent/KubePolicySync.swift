@@ -39,6 +39,11 @@ final class KubePolicySync {
     /// Completed reconciles that changed the policy in force, and the last one's result.
     private(set) var commits = 0
     private(set) var lastResult = ""
+    /// What the start made of the cache (`sluice status`), nil without one.
+    private(set) var cacheNote: String?
+
+    /// Where the last installed state is cached (`KubeStateCache`); nil: not cached (tests).
+    var stateDirectory: String?
 
     /// Whether `key` is set by the API (`sluice apply`/`delete` of it are refused).
     func owns(_ key: PolicyKey) -> Bool { applied.values.contains { $0.key == key } }
@@ -125,6 +130,48 @@ final class KubePolicySync {
         }
         for key in removed { applied[key] = nil }
         commits += 1
+        saveCache(policy)
         return true
+    }
+
+    /// Writes what is in force from the API (`KubeStateCache`); a failure is only reported (the
+    /// cache serves restarts while the API is away, nothing else).
+    private func saveCache(_ policy: NodePolicy) {
+        guard let stateDirectory else { return }
+        let cache = KubeStateCache(
+            policies: applied.mapValues(\.document), local: policy.endpoints.map(KubeStateCache.Endpoint.init),
+            remote: policy.repository.remoteEndpoints.map(KubeStateCache.Endpoint.init))
+        do {
+            try cache.save(stateDirectory: stateDirectory)
+        } catch {
+            lastResult = "the state from the API was not cached for restarts: \(error)"
+        }
+    }
+
+    /// At start, before anything is installed: the state the API gave last (`KubeStateCache`),
+    /// committed into `policy` (which has no datapath or proxy yet, so this only compiles) and
+    /// taken as what this source has in force. A cache that no longer applies is dropped (the
+    /// API is asked anyway). Returns what happened, for the status.
+    @discardableResult
+    func restoreCache(into policy: NodePolicy, fileEndpoints: [EndpointDescriptor]) -> String? {
+        guard let stateDirectory else { return nil }
+        let (loaded, error) = KubeStateCache.load(stateDirectory: stateDirectory)
+        guard let cache = loaded else {
+            cacheNote = error
+            return error
+        }
+        var state = KubePolicyWatcher.State()
+        state.documents = cache.policies
+        let restored = reconcile(
+            state, endpoints: cache.localEndpoints(fileEndpoints), remote: cache.remote.map(\.descriptor),
+            policy: policy)
+        // What did not apply stays out (the next reconcile tries it again against the API's
+        // state); what did is in `applied`, so the API's first list replaces it.
+        let failed = installErrors.count
+        installErrors = [:]
+        cacheNote =
+            "restored \(applied.count) policies from \(KubeStateCache.path(stateDirectory: stateDirectory))"
+            + (restored ? "" : " (none could be installed)") + (failed > 0 ? ", \(failed) did not apply" : "")
+        return cacheNote
     }
 }

@@ -14,10 +14,10 @@ import XCTest
 /// policy; the server stopped and started with the policy in force unchanged meanwhile; pods of
 /// another node in the ipcache with their identity.
 final class AgentKubernetesTests: XCTestCase {
-    private var server: FakeKubeAPI!
-    private var stateDirectory = ""
-    private var agent: Agent?
-    private let cnpPath = "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies"
+    fileprivate var server: FakeKubeAPI!
+    fileprivate var stateDirectory = ""
+    fileprivate var agent: Agent?
+    fileprivate let cnpPath = "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies"
 
     override func setUpWithError() throws {
         server = try FakeKubeAPI(["--load", FakeKubeAPI.root + "/deploy/cilium-crds/policies.yaml"])
@@ -30,7 +30,7 @@ final class AgentKubernetesTests: XCTestCase {
         NodePolicyTests.removeTree(stateDirectory)
     }
 
-    private func startAgent() throws -> Agent {
+    fileprivate func startAgent() throws -> Agent {
         var options = AgentCommandLine.defaults
         options.stateDirectory = stateDirectory
         options.nodeName = "n1"
@@ -43,19 +43,19 @@ final class AgentKubernetesTests: XCTestCase {
         return agent
     }
 
-    private func keys(_ agent: Agent) -> [String] {
+    fileprivate func keys(_ agent: Agent) -> [String] {
         agent.lock.lock()
         defer { agent.lock.unlock() }
         return agent.policy.repository.keys.map(\.name)
     }
 
-    private func ports(_ agent: Agent) -> [UInt16] {
+    fileprivate func ports(_ agent: Agent) -> [UInt16] {
         agent.lock.lock()
         defer { agent.lock.unlock() }
         return agent.policy.snapshot.l7Ports.map(\.port)
     }
 
-    private func status(_ agent: Agent) -> String { agent.handle(ControlRequest(op: .status)).message }
+    fileprivate func status(_ agent: Agent) -> String { agent.handle(ControlRequest(op: .status)).message }
 
     func testACNPAddedModifiedAndDeletedAndAnInvalidOneReported() throws {
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("web")), 201)
@@ -173,5 +173,50 @@ final class AgentKubernetesTests: XCTestCase {
 
     static func document(_ json: String) throws -> PolicyNode {
         PolicyObjects.document(try JSONValue.parse(Array(json.utf8)))
+    }
+}
+
+extension AgentKubernetesTests {
+    /// An agent restarted while the API server is away enforces what the API said last
+    /// (`STATE/kubernetes.json`), remote pods included, until the API answers again.
+    func testARestartWhileTheAPIIsAwayKeepsTheAPIsLastState() throws {
+        XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("a")), 201)
+        let pod =
+            #"{"metadata":{"name":"client-n2","namespace":"default","labels":{"app":"client"}},"spec":{"nodeName":"n2","containers":[{"name":"c","image":"x"}]}}"#
+        XCTAssertEqual(try server.request("POST", "/api/v1/namespaces/default/pods", body: pod), 201)
+        XCTAssertEqual(
+            try server.request(
+                "PATCH", "/api/v1/namespaces/default/pods/client-n2/status", body: #"{"status":{"podIP":"10.1.0.5"}}"#,
+                contentType: "application/merge-patch+json"), 200)
+        let first = try startAgent()
+        let remoteIP = UInt32(bigEndian: 0x0A01_0005)
+        try pollKube("the first agent in sync") {
+            first.lock.lock()
+            defer { first.lock.unlock() }
+            return first.policy.repository.keys.map(\.name) == ["a"]
+                && first.policy.snapshot.ipcacheEntries().contains { $0.ipv4 == remoteIP }
+        }
+        let before = first.policy.snapshot.canonicalL3L4Dump()
+        first.stopKubernetes()
+        try server.controlAction("stop")
+
+        // The restart: the cache is read before anything is installed.
+        var options = first.options
+        options.kubernetes = .kubeconfig(server.dir + "/kubeconfig")
+        let second = Agent(options: options)
+        second.policy.endpoints = TestPolicy.endpoints
+        second.fileEndpoints = TestPolicy.endpoints
+        try second.policy.loadIdentities()  // as `run` does first
+        second.restoreKubernetesCache()
+        XCTAssertEqual(keys(second), ["a"])
+        XCTAssertEqual(second.policy.snapshot.canonicalL3L4Dump(), before, "the same policy and ipcache")
+        try second.startKubernetes(backoff: Backoff(initial: 0.05, maximum: 0.4))
+        agent = second
+        XCTAssertTrue(status(second).contains("  at start: restored 1 policies from "), status(second))
+
+        // The API back, with a change made while the agent was away.
+        try server.controlAction("start")
+        XCTAssertEqual(try server.request("DELETE", cnpPath + "/a"), 200)
+        try pollKube("the API's state replaces the cache", deadline: 20) { keys(second) == [] }
     }
 }
