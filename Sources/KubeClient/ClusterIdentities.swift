@@ -191,6 +191,32 @@ public final class ClusterIdentities: @unchecked Sendable {
         }
     }
 
+    /// The numbers of exactly these label sets (as the agent asks before each reconcile: every
+    /// set its endpoints and the other nodes' pods have now), keyed by the sets as given: each
+    /// set not held yet is acquired, and once all are numbered every held set not among them is
+    /// released. Throws (releasing nothing) when one cannot be numbered; the caller retries.
+    public func identities(for labelSets: [[String]]) throws(KubeError) -> [[String]: UInt32] {
+        var out: [[String]: UInt32] = [:]
+        var wanted: Set<String> = []
+        for labels in labelSets where out[labels] == nil {
+            let key = ClusterIdentitiesModel.canonicalKey(labels)
+            wanted.insert(key)
+            // One reference per set here (set semantics, not counted acquires).
+            if let number = locked({ held[key]?.number }) {
+                out[labels] = number
+            } else {
+                out[labels] = try identity(forLabels: labels)
+            }
+        }
+        let stale = locked { held.keys.filter { !wanted.contains($0) } }
+        for key in stale {
+            locked {
+                if let h = held.removeValue(forKey: key) { stamped[h.number] = nil }
+            }
+        }
+        return out
+    }
+
     /// Takes a reference; `fresh` when this node's stamp on `number` was just written (else the
     /// maintenance thread writes it at once).
     private func hold(_ key: String, _ number: UInt32, fresh: Bool) -> UInt32 {

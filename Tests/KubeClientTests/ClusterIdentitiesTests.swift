@@ -240,3 +240,30 @@ final class ClusterIdentitiesTests: XCTestCase {
         try poll("n2 sees the new identity") { n2.lookup(labels: ["k8s:app=new"]) == new }
     }
 }
+
+extension ClusterIdentitiesTests {
+    /// The agent's form: the numbers of exactly the sets asked, the sets no longer asked released
+    /// (no longer stamped, so GC collects them), and a failure releases nothing.
+    func testIdentitiesForTheSetsAskedReleasesTheRest() throws {
+        let n1 = try node("n1", options(grace: 1, renew: 0.2))
+        let collector = try node("n2", options(grace: 1, renew: 0.2, gc: true))
+        let a = ["k8s:app=a"]
+        let b = ["k8s:app=b", "k8s:io.kubernetes.pod.namespace=x"]
+        let first = try n1.identities(for: [a, b, b.reversed()])
+        XCTAssertEqual(first.count, 3)
+        XCTAssertEqual(first[b], first[b.reversed()])
+        XCTAssertEqual(try n1.identities(for: [a, b]), [a: first[a]!, b: first[b]!], "stable")
+        XCTAssertEqual(n1.heldIdentities().count, 2)
+
+        XCTAssertEqual(try n1.identities(for: [b]), [b: first[b]!])
+        XCTAssertEqual(Set(n1.heldIdentities().values.map(\.number)), [first[b]!], "a released")
+        try poll("a collected", deadline: 15) { try apiIdentities()[first[a]!] == nil }
+        XCTAssertNotNil(try apiIdentities()[first[b]!])
+        XCTAssertEqual(collector.collectedCount.deleted, 1)
+
+        try server.controlAction("stop")
+        XCTAssertThrowsError(try n1.identities(for: [["k8s:app=c"]]))
+        XCTAssertEqual(Set(n1.heldIdentities().values.map(\.number)), [first[b]!], "nothing released")
+        XCTAssertEqual(try n1.identities(for: [b]), [b: first[b]!], "held: answered while away")
+    }
+}
