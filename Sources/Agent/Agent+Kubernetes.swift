@@ -9,10 +9,18 @@ import SluiceAPI
 /// about it. See `KubePolicySync` for the policy semantics and docs/policy.md, "Policies from
 /// the Kubernetes API".
 extension Agent {
-    /// Loads the API configuration `options.kubernetes` names (an unreadable kubeconfig stops
-    /// the start) and starts watching; an unreachable server does not: the informers retry with
-    /// backoff and the stored policies stay in force meanwhile.
+    /// Loads the API configuration `options.kubernetes` names and starts watching
+    /// (`prepareKubernetes`, then the informers).
     func startKubernetes(backoff: Backoff = Backoff()) throws {
+        if kube == nil { try prepareKubernetes(backoff: backoff) }
+        kube?.start()
+    }
+
+    /// Loads the API configuration `options.kubernetes` names and makes the source, without
+    /// starting it: `run` calls it first, so an unreadable kubeconfig or service account stops
+    /// the start before anything is touched. An unreachable server never stops it: the
+    /// informers retry with backoff and the policies in force stay meanwhile.
+    func prepareKubernetes(backoff: Backoff = Backoff()) throws {
         guard let source = options.kubernetes else { return }
         kubeSync.stateDirectory = options.stateDirectory
         let config: KubeConfig
@@ -31,7 +39,6 @@ extension Agent {
             throw AgentStartError(message: "Kubernetes API (\(source.description)): \(error)")
         }
         self.kube = kube
-        kube.start()
     }
 
     /// With the API as a source: the state it gave last, from `STATE/kubernetes.json`, so an
