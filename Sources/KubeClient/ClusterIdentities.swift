@@ -447,7 +447,8 @@ public final class ClusterIdentities: @unchecked Sendable {
         let due = locked { stamped.filter { now - $0.value >= options.renewInterval }.map(\.key) }
         for number in due.sorted() {
             switch stamp(number) {
-            case .stamped, .unreachable: break
+            case .stamped: break
+            case .unreachable: return  // the rest next pass, not one timeout each
             case .gone:
                 // Deleted while held (this node's stamps were away longer than `grace`): make it
                 // again with the same number and labels.
