@@ -50,7 +50,7 @@ public final class SandboxManager {
     public func up(topology: Topology, venv: String, repoRoot: String) throws(SandboxError) -> SandboxState {
         try down()
         let plan = try SandboxPlan(topology: topology)
-        var state = plan.initialState()
+        var state = plan.initialState(stateDirectory: stateDirectory)
         do throws(SandboxError) {
             try build(plan: plan, state: &state, launcher: ServerLauncher(venv: venv, repoRoot: repoRoot))
         } catch {
@@ -72,9 +72,22 @@ public final class SandboxManager {
             try createDirectory(directory)
         }
         try save(state)
-        try buildNode(dnsIP: state.dnsIP)
+        let nodes = state.nodes ?? []
+        if let first = nodes.first {
+            try createDirectory(stateDirectory + "/nodes")
+            for node in nodes { try buildNode(dnsIP: state.dnsIP, netns: node.netns, address: node.ip) }
+            for other in nodes.dropFirst() { try linkNodes(first: first, other: other) }
+        } else {
+            try buildNode(dnsIP: state.dnsIP)
+        }
         for index in state.endpoints.indices {
-            state.endpoints[index].hostIfIndex = try buildPod(state.endpoints[index], dnsIP: state.dnsIP)
+            let endpoint = state.endpoints[index]
+            if let node = state.nodes?.first(where: { $0.name == endpoint.node }) {
+                state.endpoints[index].hostIfIndex = try buildPod(
+                    endpoint, dnsIP: state.dnsIP, node: node.netns, gateway: node.ip)
+            } else {
+                state.endpoints[index].hostIfIndex = try buildPod(endpoint, dnsIP: state.dnsIP)
+            }
         }
         if !state.world.isEmpty {
             try buildWorld(state.world, dnsIP: state.dnsIP)
