@@ -77,7 +77,7 @@ let package = Package(
         // line, and the adapters from Proxy's protocols to Datapath.
         .target(name: "Agent",
                 dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS",
-                               "Policy", "Flows", "CSluice", "CSluiceShared"],
+                               "Policy", "Flows", "CSluice", "CSluiceShared", "KubeClient"],
                 swiftSettings: optimize),
         // Hubble's metric handlers and Sluice's own families over flows, and the Prometheus text
         // exposition: pure, no I/O (the observer process serves it).
@@ -135,7 +135,7 @@ let package = Package(
                                                        "SluiceJSON", "SluiceIO", "SluiceTestSupport"]),
         .testTarget(name: "AgentTests",
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
-                                   "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport"]),
+                                   "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport", "KubeClient"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows"]),
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),

@@ -52,6 +52,10 @@ public final class Agent {
         public var controlClientTimeoutNs: UInt64 = 5_000_000_000
         /// Hubble's flow export file (`--hubble-export-*`); off while its path is empty.
         public var export = FlowExportConfig(path: "")
+        /// Where the agent learns policies, namespaces and pods from the Kubernetes API
+        /// (`--k8s-kubeconfig`, `--k8s-in-cluster`, or `KUBERNETES_SERVICE_HOST`); nil: it does
+        /// not, and `sluice apply` is the only policy source.
+        public var kubernetes: KubernetesSource?
 
         public init(
             netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,

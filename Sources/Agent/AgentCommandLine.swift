@@ -79,10 +79,37 @@ public enum AgentCommandLine {
         } catch {
             throw Failure(message: error.description)
         }
+        state.options.kubernetes = try kubernetesSource(state, environment: environment)
+        if state.options.kubernetes != nil && !state.nodeNameGiven {
+            state.options.nodeName = hostName()
+        }
         if state.options.bpfObjectDirectory.isEmpty {
             state.options.bpfObjectDirectory = repositoryRoot(environment: environment) + "/bpf"
         }
         return .run(state.options)
+    }
+
+    /// The Kubernetes API the options name: `--k8s-kubeconfig`, else `--k8s-in-cluster`, else
+    /// in-cluster when `KUBERNETES_SERVICE_HOST` is set (as client-go's in-cluster config), else
+    /// none. Both options together are an error.
+    static func kubernetesSource(_ state: State, environment: (String) -> String?) throws(Failure)
+        -> KubernetesSource?
+    {
+        if let path = state.kubeconfig {
+            if state.inCluster { throw Failure(message: "--k8s-kubeconfig and --k8s-in-cluster exclude each other") }
+            return .kubeconfig(path)
+        }
+        if state.inCluster { return .inCluster }
+        if let host = environment("KUBERNETES_SERVICE_HOST"), !host.isEmpty { return .inCluster }
+        return nil
+    }
+
+    /// gethostname(2), or `sluice-node` when it fails.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return AgentPaths.nodeName }
+        let name = String(cString: buffer)
+        return name.isEmpty ? AgentPaths.nodeName : name
     }
 
     /// The help text: every option with its value, default and meaning.
@@ -123,6 +150,9 @@ public enum AgentCommandLine {
         var http2InitialConnectionWindowSize: Int?
         var http2StreamStallTimeoutMs: Int?
         var http2StreamMinProgressBytes: Int?
+        var nodeNameGiven = false
+        var kubeconfig: String?
+        var inCluster = false
     }
 
     struct Spec {
@@ -213,8 +243,27 @@ public enum AgentCommandLine {
             "--hubble-export-fieldmask", "fields", \.options.export.fieldMask,
             help: "Export only these flow fields (time,source.namespace,verdict,l7.http); all without it."
         ) { v in try FlowFieldMask(parsing: v) },
-        .text(
-            "--node-name", "name", \.options.nodeName, help: "Node name written into flows.", defaultText: "sluice-node"
+        Spec(
+            name: "--node-name", value: "name",
+            help:
+                "This node's name: written into flows, and (with the Kubernetes API) the spec.nodeName of its own pods; pods of other nodes go into the ipcache.",
+            defaultText: "the host name with the Kubernetes API, else sluice-node"
+        ) { s, v in
+            s.options.nodeName = v
+            s.nodeNameGiven = true
+        },
+        Spec(
+            name: "--k8s-kubeconfig", value: "path",
+            help:
+                "Learn policies (CNP, CCNP, NetworkPolicy), namespaces and pods from the Kubernetes API this kubeconfig names (list/watch)."
+        ) { s, v in
+            guard !v.isEmpty else { throw Failure(message: "--k8s-kubeconfig: empty path") }
+            s.kubeconfig = v
+        },
+        .flag(
+            "--k8s-in-cluster", \.inCluster,
+            help:
+                "Use the in-cluster Kubernetes API (KUBERNETES_SERVICE_HOST/PORT and the service account in /var/run/secrets/kubernetes.io/serviceaccount); implied when KUBERNETES_SERVICE_HOST is set and no kubeconfig is given."
         ),
         .text(
             "--tls-secrets-dir", "path", \.options.proxy.tlsSecretsDirectory,
