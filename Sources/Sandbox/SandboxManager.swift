@@ -174,7 +174,8 @@ public final class SandboxManager {
     /// The argv that runs `command` inside `target`: a pod (`NAMESPACE/POD`, or `POD` in
     /// namespace `default`), a world host (`world/NAME`: the world namespace, which holds every
     /// world address; pass `--interface ADDRESS` to a client to send from that host's own) or the
-    /// node (`node`: where the agent runs, a client there is the host identity). Pods win over
+    /// node (`node`: where the agent runs, a client there is the host identity; `node/NAME` a node
+    /// of a multi-node sandbox). Pods win over
     /// the other two names. `ip netns exec <netns> COMMAND...`; the CLI `exec`s it, so exit code
     /// and output pass through. An empty command runs `bash`.
     public static func execArguments(
@@ -189,6 +190,7 @@ public final class SandboxManager {
     static func namespace(of target: String, in state: SandboxState) -> String? {
         if let endpoint = state.endpoint(target: target) { return endpoint.netns }
         if target == "node" { return state.nodeNetns }
+        if target.hasPrefix("node/"), let node = state.node(named: String(target.dropFirst(5))) { return node.netns }
         if target.hasPrefix("world/"), let world = state.worldNetns,
             state.world.contains(where: { "world/" + $0.name == target })
         {

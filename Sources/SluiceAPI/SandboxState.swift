@@ -147,13 +147,22 @@ public struct SandboxState: Codable, Equatable, Sendable {
         /// The server's and the forwarder's PIDs.
         public var pid: Int32
         public var forwarderPID: Int32?
+        /// `python sandbox_kube.py` and the server's directory (CA, token, `server.json`): how
+        /// `sluice apply` and `sluice delete` send objects to it.
+        public var client: [String]
+        public var directory: String
 
-        public init(kubeconfig: String, nodeKubeconfig: String, control: String, pid: Int32, forwarderPID: Int32?) {
+        public init(
+            kubeconfig: String, nodeKubeconfig: String, control: String, pid: Int32, forwarderPID: Int32?,
+            client: [String] = [], directory: String = ""
+        ) {
             self.kubeconfig = kubeconfig
             self.nodeKubeconfig = nodeKubeconfig
             self.control = control
             self.pid = pid
             self.forwarderPID = forwarderPID
+            self.client = client
+            self.directory = directory
         }
     }
 
