@@ -23,7 +23,7 @@ PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checki
 
 include bpf/Makefile
 
-.PHONY: all deps build demo test test-kube unit fuzz integration bench bench-tls bench-json mutation-check lint format clean
+.PHONY: all deps build demo test test-kube unit fuzz integration bench bench-tls bench-json bench-kube mutation-check lint format clean
 
 all: build
 
@@ -105,6 +105,11 @@ bench-json: build
 	$(SWIFT) build -c release --static-swift-stdlib --product sluice-agent --scratch-path .build-json \
 		-Xswiftc -DSLUICE_FOUNDATION_JSON
 	bash bench/json-rss.sh
+
+# Issue 18: agent memory with 5,000 pods and 1,000 CNPs in the fake API server, and the time from
+# creating a 1,000-rule CNP to the agent reporting it in force (bench/kube.sh).
+bench-kube: build
+	bash bench/kube.sh
 
 # swift-format with the checked-in .swift-format (4 spaces, 120 columns, ordered imports), and
 # tests mirroring sources (scripts/check-test-mirror.sh). `make format` rewrites the files in place.

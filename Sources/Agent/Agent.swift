@@ -56,6 +56,9 @@ public final class Agent {
         /// (`--k8s-kubeconfig`, `--k8s-in-cluster`, or `KUBERNETES_SERVICE_HOST`); nil: it does
         /// not, and `sluice apply` is the only policy source.
         public var kubernetes: KubernetesSource?
+        /// The cluster-wide identity allocator over the API (nil: the agent numbers identities
+        /// itself, per node).
+        public var clusterIdentities: ClusterIdentityFactory?
 
         public init(
             netns: String?, endpointsFile: String, stateDirectory: String, controlSocket: String,
@@ -77,7 +80,8 @@ public final class Agent {
     var ring: FlowRing?
     var server: ProxyServer?
     var ifindexes: [UInt32: Int32] = [:]
-    private let lock = Lock()
+    /// Serialises control requests and reconciles with the Kubernetes API.
+    let lock = Lock()
     /// The policy in force and the one way to change it.
     let policy: NodePolicy
     private var fqdn: FQDNService?
@@ -89,6 +93,14 @@ public final class Agent {
     private var exporter: FlowExporter?
     /// The descriptor holding the pin directory's lock (`Datapath.lockPinDirectory`), or -1.
     private var pinDirectoryLock: Int32 = -1
+    /// The Kubernetes API source (`Agent+Kubernetes`); nil without `options.kubernetes`.
+    var kube: KubeSource?
+    let kubeSync = KubePolicySync()
+    /// This node's endpoints as the endpoints file gives them (before the API's labels).
+    var fileEndpoints: [EndpointDescriptor] = []
+    var identityProvider: (any ClusterIdentityProvider)?
+    /// The last failure to number identities cluster-wide (`sluice status`).
+    var identityError: String?
 
     public init(options: Options) {
         self.options = options
@@ -123,6 +135,7 @@ public final class Agent {
         try loadEndpoints()
         try policy.loadIdentities()
         try policy.restore()
+        restoreKubernetesCache()
         _ = CSluice_release_free_memory()
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
@@ -191,6 +204,8 @@ public final class Agent {
         if let fd = server.dnsTCPListenerFDs.first {
             try datapath.registerProxySocket(Int(SLUICE_SOCK_DNS_TCP.rawValue), fd: fd)
         }
+        // The API last: its reconciles go through the workers and the maps like an apply.
+        try startKubernetes()
         try control.serve()
     }
 
@@ -215,6 +230,7 @@ public final class Agent {
             let ports = policy.snapshot.l7Ports.map { $0.description }.joined(separator: "\n")
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
+            message += kubernetesStatus()
             return ControlResponse(ok: true, message: message)
         case .introspect:
             return introspect()
@@ -233,6 +249,9 @@ public final class Agent {
         do {
             let transaction = try PolicyTransaction.apply(
                 documents: documents, fileName: fileName, repository: policy.repository)
+            if let refusal = refuseKubernetesOwned(transaction.change.keys, fileName: fileName) {
+                return ControlResponse(ok: false, message: refusal)
+            }
             if let missing = missingTLSSecret(transaction) {
                 return ControlResponse(ok: false, message: missing)
             }
@@ -287,6 +306,9 @@ public final class Agent {
                     separator: "\n"))
         }
         guard !keys.found.isEmpty else { return ControlResponse(ok: true, message: "") }
+        if let refusal = refuseKubernetesOwned(keys.found, fileName: fileName) {
+            return ControlResponse(ok: false, message: refusal)
+        }
         do {
             _ = try policy.commit(PolicyTransaction.delete(keys: keys.found, fileName: fileName))
         } catch {
@@ -331,6 +353,7 @@ public final class Agent {
             ifindexes[id] = Int32(e.hostIfIndex)
         }
         policy.endpoints = endpoints
+        fileEndpoints = endpoints
         policy.repository.allowLocalhost = options.allowLocalhost
         policy.repository.kubeAPIServerIPv4 = file.world.filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap { IPv4Address($0)?.networkOrder } }

@@ -229,6 +229,19 @@ final class NodePolicy {
         FQDNSelectorSet(merging: fqdnSelectorsByKey.keys.sorted().compactMap { fqdnSelectorsByKey[$0] })
     }
 
+    /// Takes cluster-wide identity numbers for label sets (`ClusterIdentityProvider`) and saves
+    /// them; the next compile uses them.
+    /// Returns whether any number changed.
+    @discardableResult
+    func adoptIdentities(_ numbers: [[String]: UInt32]) -> Bool {
+        var adopted = allocator
+        adopted.adopt(numbers)
+        guard adopted != allocator else { return false }
+        allocator = adopted
+        try? saveIdentities(adopted)
+        return true
+    }
+
     // MARK: files
 
     private func saveIdentities(_ allocator: IdentityAllocator) throws {

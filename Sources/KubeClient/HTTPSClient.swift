@@ -57,6 +57,15 @@ public final class HTTPSClient: @unchecked Sendable {
         _ path: String, shouldStop: () -> Bool, onHead: (Head) throws(KubeError) -> Void,
         onBody: ([UInt8]) throws(KubeError) -> Bool
     ) throws(KubeError) {
+        try send("GET", path, body: nil, shouldStop: shouldStop, onHead: onHead, onBody: onBody)
+    }
+
+    /// `method` (GET, POST, PUT, PATCH, DELETE) on `path` with an optional `body` of
+    /// `contentType`; the answer as `get` gives it.
+    public func send(
+        _ method: String, _ path: String, body: [UInt8]?, contentType: String = "application/json",
+        shouldStop: () -> Bool, onHead: (Head) throws(KubeError) -> Void, onBody: ([UInt8]) throws(KubeError) -> Bool
+    ) throws(KubeError) {
         let (host, port) = try config.hostAndPort()
         let fd = try connectSocket(host: host, port: port, shouldStop: shouldStop)
         defer { close(fd) }
@@ -83,11 +92,12 @@ public final class HTTPSClient: @unchecked Sendable {
             try waitFor(
                 fd, events: e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline: handshakeDeadline, shouldStop)
         }
-        var request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: sluice-agent\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: sluice-agent\r\n"
         request += "Accept: application/json\r\nConnection: close\r\n"
         if let token = config.token { request += "Authorization: Bearer \(token)\r\n" }
+        if let body { request += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         request += "\r\n"
-        try write(ssl, fd, Array(request.utf8), shouldStop)
+        try write(ssl, fd, Array(request.utf8) + (body ?? []), shouldStop)
 
         var buffer = [UInt8](repeating: 0, count: 16384)
         var headBytes: [UInt8] = []
@@ -138,10 +148,19 @@ public final class HTTPSClient: @unchecked Sendable {
     public func getAll(_ path: String, limit: Int = 256 << 20, shouldStop: () -> Bool) throws(KubeError) -> (
         Int, [UInt8]
     ) {
+        try sendAll("GET", path, body: nil, limit: limit, shouldStop: shouldStop)
+    }
+
+    /// `send` that returns status and the whole answer body (at most `limit` bytes).
+    public func sendAll(
+        _ method: String, _ path: String, body requestBody: [UInt8]?, contentType: String = "application/json",
+        limit: Int = 256 << 20, shouldStop: () -> Bool
+    ) throws(KubeError) -> (Int, [UInt8]) {
         var status = 0
         var body: [UInt8] = []
-        try get(
-            path, shouldStop: shouldStop, onHead: { head in status = head.status },
+        try send(
+            method, path, body: requestBody, contentType: contentType, shouldStop: shouldStop,
+            onHead: { head in status = head.status },
             onBody: { (piece: [UInt8]) throws(KubeError) -> Bool in
                 body += piece
                 if body.count > limit { throw KubeError("response larger than \(limit) bytes") }

@@ -16,6 +16,11 @@ public final class KubePolicyWatcher: @unchecked Sendable {
         public var documents: [String: PolicyNode] = [:]
         /// The invalid objects' errors (reported; the others stay in force).
         public var errors: [String: String] = [:]
+
+        public init(documents: [String: PolicyNode] = [:], errors: [String: String] = [:]) {
+            self.documents = documents
+            self.errors = errors
+        }
     }
 
     private var informers: [Informer] = []
@@ -51,6 +56,15 @@ public final class KubePolicyWatcher: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         return (state, synced.count == informers.count)
+    }
+
+    /// Each informer's path, resourceVersion and complete lists so far, in `resourcePaths` order
+    /// (for `sluice status`).
+    public func informerStates() -> [(path: String, resourceVersion: String?, lists: Int)] {
+        informers.map {
+            let s = $0.snapshot()
+            return (path: $0.path, resourceVersion: s.resourceVersion, lists: s.lists)
+        }
     }
 
     /// How many complete lists each informer has made (1 + its relists), in `resourcePaths` order.

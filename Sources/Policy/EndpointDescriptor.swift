@@ -37,7 +37,7 @@ public struct EndpointDescriptor: Sendable, Hashable {
 
     /// The identity labels Cilium derives for the pod, sorted: pod labels as `k8s:KEY=VALUE`,
     /// the namespace, each namespace label, the service account and the cluster.
-    var identityLabels: [Label] {
+    public var identityLabels: [Label] {
         var labels = podLabels.map { Label.k8s($0.key, $0.value) }
         labels.append(.k8s(Label.namespaceKey, namespace))
         labels += namespaceLabels.map { Label.k8s(Label.namespaceLabelsPrefix + $0.key, $0.value) }

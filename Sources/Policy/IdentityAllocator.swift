@@ -29,6 +29,17 @@ public struct IdentityAllocator: Sendable, Equatable {
         return next
     }
 
+    /// Takes numbers given elsewhere (the cluster-wide allocator) for label sets: each set gets
+    /// its number, and a set this allocator had numbered with one of those numbers loses it (the
+    /// cluster's numbering wins). CIDR identities are untouched.
+    public mutating func adopt(_ identities: [[String]: UInt32]) {
+        let taken = Set(identities.values)
+        state = state.filter { !taken.contains($0.value) || $0.key.hasPrefix(Self.cidrKeyPrefix) }
+        for (labels, identity) in identities {
+            state[Set(labels).sorted().joined(separator: ";")] = identity
+        }
+    }
+
     /// The CIDR identities of IPv4 prefixes given as text (`10.0.0.0/8`), allocating the next
     /// free `1<<24 + n` for each new one in the order given. One pass over the state per call.
     mutating func cidrIdentities(prefixes: [String]) -> [UInt32] {

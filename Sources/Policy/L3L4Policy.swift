@@ -133,6 +133,8 @@ struct L3L4Policy: Sendable {
     var cidrs = CIDRIdentityTable(rules: [])
     /// Addresses that are the Kubernetes API server (ipcache identity kube-apiserver).
     var kubeAPIServerIPv4: [UInt32] = []
+    /// Pods of other nodes: address (network order) to identity, for the ipcache.
+    var remoteIPv4: [UInt32: UInt32] = [:]
 }
 
 /// One `toFQDNs` egress rule of one endpoint: the selectors and the (port, protocol, action)

@@ -48,6 +48,7 @@ extension PolicyCompiler {
         var result = L3L4Policy()
         result.cidrs = cidrs
         result.kubeAPIServerIPv4 = kubeAPIServerIPv4
+        result.remoteIPv4 = remoteIdentities
         for (side, sideEntries) in entries {
             for entry in sideEntries {
                 Self.expand(entry, side: side, kinds: kinds, into: &result.entries, owners: &result.owners)

@@ -58,6 +58,9 @@ struct PolicyCompiler {
     let labelsByIdentity: [UInt32: [Label]]
     /// CIDR identities of every prefix the documents name.
     let cidrs: CIDRIdentityTable
+    /// Pods of other nodes (address in network order to identity): selectable as peers, never
+    /// subjects.
+    let remoteIdentities: [UInt32: UInt32]
 
     private(set) var entries: [Side: [PortEntry]] = [:]
     private(set) var defaultDeny: [Side: Bool] = [:]
@@ -68,7 +71,10 @@ struct PolicyCompiler {
     /// request at L7 on ingress.
     var allowLocalhost: AllowLocalhost = .always
 
-    init(documents: [PolicyDocument], endpoints: [EndpointDescriptor], allocator: inout IdentityAllocator) {
+    init(
+        documents: [PolicyDocument], endpoints: [EndpointDescriptor], remote: [EndpointDescriptor] = [],
+        allocator: inout IdentityAllocator
+    ) {
         self.documents = documents.sorted { $0.key < $1.key }
         self.endpoints = endpoints
         var identities: [UInt32] = []
@@ -81,7 +87,14 @@ struct PolicyCompiler {
             identities.append(identity)
             labels[identity] = endpoint.identityLabels
         }
+        var remoteIdentities: [UInt32: UInt32] = [:]
+        for endpoint in remote {
+            let identity = allocator.identity(of: endpoint)
+            remoteIdentities[endpoint.ipv4] = identity
+            labels[identity] = endpoint.identityLabels
+        }
         self.identities = identities
+        self.remoteIdentities = remoteIdentities
         self.labelsByIdentity = labels
         self.cidrs = CIDRIdentityTable(rules: documents.flatMap(\.rules), allocator: &allocator)
     }

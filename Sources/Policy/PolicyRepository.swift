@@ -51,6 +51,14 @@ public final class PolicyRepository {
             self.result = result
         }
 
+        /// This change, also removing `keys` (objects it does not set): one change for a source
+        /// that sets some objects and removes others at once (the Kubernetes API's state).
+        public func removing(_ keys: [PolicyKey]) -> Change {
+            var change = self
+            change.removals += keys
+            return change
+        }
+
         /// Every key the change sets or removes.
         public var keys: [PolicyKey] { upserts.map(\.key) + removals }
     }
@@ -61,6 +69,9 @@ public final class PolicyRepository {
     public var kubeAPIServerIPv4: [UInt32] = []
     /// Whether the node reaches its pods whatever their policy says (`--allow-localhost`).
     public var allowLocalhost: AllowLocalhost = .always
+    /// Pods of other nodes (from the Kubernetes API): their identities are selectable as peers
+    /// and their addresses go into the ipcache; no policy applies to them here.
+    public var remoteEndpoints: [EndpointDescriptor] = []
 
     /// Creates an empty repository.
     public init() {}
@@ -134,7 +145,8 @@ public final class PolicyRepository {
             for key in change.removals { candidate[key] = nil }
             for document in change.upserts { candidate[document.key] = document }
         }
-        var compiler = PolicyCompiler(documents: Array(candidate.values), endpoints: endpoints, allocator: &allocator)
+        var compiler = PolicyCompiler(
+            documents: Array(candidate.values), endpoints: endpoints, remote: remoteEndpoints, allocator: &allocator)
         compiler.kubeAPIServerIPv4 = kubeAPIServerIPv4
         compiler.allowLocalhost = allowLocalhost
         return compiler.build()

@@ -24,7 +24,7 @@ extension PolicySnapshot {
     /// The (endpoint, direction) pairs that have policy, sorted; the others pass everything.
     public var policyEnforcement: [PolicyEnforcement] { l3l4.enforcement }
 
-    /// The ipcache: each endpoint's /32 with its identity, each policy CIDR with its CIDR
+    /// The ipcache: each endpoint's /32 with its identity (pods of other nodes too), each policy CIDR with its CIDR
     /// identity, the API server's addresses as kube-apiserver (7), `hostIPv4` addresses (network
     /// order) as host (1), and 0.0.0.0/0 as world (2).
     /// A pod address always wins over a CIDR /32 naming it (CIDR rules never select pods).
@@ -39,6 +39,9 @@ extension PolicySnapshot {
         }
         for ip in l3l4.kubeAPIServerIPv4 {
             put(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: ReservedIdentity.kubeAPIServer))
+        }
+        for (ip, identity) in l3l4.remoteIPv4 {
+            put(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: identity))
         }
         for ip in hostIPv4 {
             put(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: ReservedIdentity.host))

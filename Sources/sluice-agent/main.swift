@@ -20,7 +20,9 @@ do {
 switch outcome {
 case .help(let text):
     print(text)
-case .run(let options):
+case .run(var options):
+    // With the Kubernetes API, identities are numbered cluster-wide (SluiceIdentity objects).
+    options.useClusterIdentitiesWithKubernetes()
     // A closed peer must give EPIPE, never kill the agent; detach from the starting terminal.
     signal(SIGPIPE, SIG_IGN)
     signal(SIGHUP, SIG_IGN)

@@ -52,7 +52,8 @@ final class KubernetesSourceTests: XCTestCase {
         XCTAssertThrowsError(try KubernetesSource.inCluster.load(environment: { _ in nil })) {
             XCTAssertTrue("\($0)".contains("KUBERNETES_SERVICE_HOST"), "\($0)")
         }
-        XCTAssertThrowsError(try KubernetesSource.kubeconfig("/nonexistent/kubeconfig").load(environment: { _ in nil })) {
+        XCTAssertThrowsError(try KubernetesSource.kubeconfig("/nonexistent/kubeconfig").load(environment: { _ in nil }))
+        {
             XCTAssertTrue("\($0)".contains("/nonexistent/kubeconfig"), "\($0)")
         }
     }

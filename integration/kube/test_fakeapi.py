@@ -252,7 +252,7 @@ class DeployTests(unittest.TestCase):
             ("networking.k8s.io", "networkpolicies"): read,
             ("", "namespaces"): read,
             ("", "pods"): read,
-            ("sluice.io", "sluiceidentities"): sorted(read + ["create", "update", "delete"]),
+            ("sluice.io", "sluiceidentities"): sorted(read + ["create", "patch", "delete"]),
             ("", "events"): ["create", "patch"],
             ("events.k8s.io", "events"): ["create", "patch"],
         })

@@ -1,0 +1,155 @@
+import Glibc
+import SluiceJSON
+
+/// Namespaces and Pods from the API, each by its own `Informer` (`/api/v1/namespaces`,
+/// `/api/v1/pods`), as the values the agent needs: each namespace's labels and each pod's
+/// node, addresses, labels and service account (`PodInfo`). `onChange` runs (on an informer's
+/// thread) once both kinds are listed and after every change; like `KubePolicyWatcher`, each
+/// informer keeps its last complete list through relists and outages, so the state never loses
+/// a pod that is still in the API.
+public final class KubeWorkloads: @unchecked Sendable {
+    /// What the API holds now.
+    public struct State: Sendable, Equatable {
+        /// Namespace name to its labels.
+        public var namespaces: [String: [String: String]] = [:]
+        /// `namespace/name` to the pod.
+        public var pods: [String: PodInfo] = [:]
+
+        public init(namespaces: [String: [String: String]] = [:], pods: [String: PodInfo] = [:]) {
+            self.namespaces = namespaces
+            self.pods = pods
+        }
+    }
+
+    public static let namespacesPath = "/api/v1/namespaces"
+    public static let podsPath = "/api/v1/pods"
+
+    public private(set) var informers: [Informer] = []
+    private var lock = pthread_mutex_t()
+    private var state = State()
+    private var synced: Set<String> = []
+    private let onChange: () -> Void
+
+    public init(
+        client: HTTPSClient, backoff: Backoff = Backoff(), log: @escaping (String) -> Void = { _ in },
+        onChange: @escaping () -> Void
+    ) {
+        self.onChange = onChange
+        pthread_mutex_init(&lock, nil)
+        for path in [Self.namespacesPath, Self.podsPath] {
+            let informer = Informer(client: client, path: path, log: log) { [unowned self] update in
+                self.handle(path: path, update)
+            }
+            informer.backoff = backoff
+            informers.append(informer)
+        }
+    }
+
+    deinit { pthread_mutex_destroy(&lock) }
+
+    public func start() { informers.forEach { $0.start() } }
+
+    public func stop() { informers.forEach { $0.stop() } }
+
+    /// The state now (complete only once `isSynced`).
+    public func current() -> (state: State, isSynced: Bool) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return (state, synced.count == informers.count)
+    }
+
+    private func handle(path: String, _ update: Informer.Update) {
+        pthread_mutex_lock(&lock)
+        let deltas: [KubeStore.Delta]
+        switch update {
+        case .synced(_, let changes):
+            synced.insert(path)
+            deltas = changes
+        case .delta(let delta):
+            deltas = [delta]
+        }
+        for delta in deltas {
+            switch (path, delta) {
+            case (Self.namespacesPath, .upsert(let key, let object)):
+                state.namespaces[key] = Self.labels(object)
+            case (Self.namespacesPath, .delete(let key)):
+                state.namespaces[key] = nil
+            case (_, .upsert(let key, let object)):
+                state.pods[key] = PodInfo(object)
+            case (_, .delete(let key)):
+                state.pods[key] = nil
+            }
+        }
+        let ready = synced.count == informers.count
+        pthread_mutex_unlock(&lock)
+        // Outside the lock: the receiver reads `current()` (the newest state) when it acts.
+        if ready { onChange() }
+    }
+
+    /// `metadata.labels` of an object (string values only).
+    static func labels(_ object: JSONValue) -> [String: String] {
+        var labels: [String: String] = [:]
+        if case .object(let members)? = object["metadata"]?["labels"] {
+            for (key, value) in members {
+                if case .string(let text) = value { labels[key] = text }
+            }
+        }
+        return labels
+    }
+}
+
+/// One pod as the agent needs it: where it runs, its IPv4 addresses, labels and service
+/// account. Read from the API object alone; missing fields are empty.
+public struct PodInfo: Sendable, Equatable {
+    public var namespace: String
+    public var name: String
+    /// `spec.nodeName` (empty until scheduled).
+    public var nodeName: String
+    /// `status.podIPs[].ip` (else `status.podIP`) that are IPv4, dotted quads.
+    public var ipv4: [String]
+    public var labels: [String: String]
+    /// `spec.serviceAccountName`, `default` when absent (as the API server fills it).
+    public var serviceAccount: String
+    /// `spec.hostNetwork`: the pod has the node's address, not its own (no pod identity).
+    public var hostNetwork: Bool
+    /// `status.phase`: a Succeeded or Failed pod's address may already be someone else's.
+    public var phase: String
+
+    public init(
+        namespace: String, name: String, nodeName: String, ipv4: [String], labels: [String: String] = [:],
+        serviceAccount: String = "default", hostNetwork: Bool = false, phase: String = "Running"
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.nodeName = nodeName
+        self.ipv4 = ipv4
+        self.labels = labels
+        self.serviceAccount = serviceAccount
+        self.hostNetwork = hostNetwork
+        self.phase = phase
+    }
+
+    public init(_ object: JSONValue) {
+        namespace = object["metadata"]?["namespace"]?.stringValue ?? ""
+        name = object["metadata"]?["name"]?.stringValue ?? ""
+        let spec = object["spec"]
+        nodeName = spec?["nodeName"]?.stringValue ?? ""
+        let account = spec?["serviceAccountName"]?.stringValue ?? ""
+        serviceAccount = account.isEmpty ? "default" : account
+        if case .bool(true)? = spec?["hostNetwork"] { hostNetwork = true } else { hostNetwork = false }
+        phase = object["status"]?["phase"]?.stringValue ?? ""
+        labels = KubeWorkloads.labels(object)
+        var addresses: [String] = []
+        if case .array(let items)? = object["status"]?["podIPs"] {
+            addresses = items.compactMap { $0["ip"]?.stringValue }
+        }
+        if addresses.isEmpty, let ip = object["status"]?["podIP"]?.stringValue, !ip.isEmpty { addresses = [ip] }
+        ipv4 = addresses.filter { !$0.contains(":") }
+    }
+
+    /// Whether the pod's addresses carry its identity: it has an address of its own and is not
+    /// finished (a finished pod's address may be handed to another).
+    public var hasOwnAddress: Bool {
+        !hostNetwork && !ipv4.isEmpty && phase != "Succeeded" && phase != "Failed"
+    }
+}
