@@ -70,7 +70,8 @@ extension SandboxManager {
         }
         try createDirectory(kubeAPIDirectory)
         let log = logDirectory + "/kubeapi.log"
-        let pid = try CommandRunner.spawn(kubeAPIArguments(python: python, fakeAPI: fakeAPI, repoRoot: repoRoot), logPath: log)
+        let pid = try CommandRunner.spawn(
+            kubeAPIArguments(python: python, fakeAPI: fakeAPI, repoRoot: repoRoot), logPath: log)
         let server = SandboxState.ServerProcess(
             owner: "kube-apiserver", kind: "fakeapi", port: 0, pid: pid, logPath: log, marker: "server.py")
         state.servers.append(server)
@@ -82,7 +83,8 @@ extension SandboxManager {
         let forwarderPID = try CommandRunner.spawn(
             [
                 python, fakeAPI + "/sandbox_kube.py", "forward", "--netns", world,
-                "--listen", "\(SandboxPlan.kubeAPIAddress):\(SandboxPlan.kubeAPIPort)", "--to", "127.0.0.1:\(info.port)",
+                "--listen", "\(SandboxPlan.kubeAPIAddress):\(SandboxPlan.kubeAPIPort)", "--to",
+                "127.0.0.1:\(info.port)",
             ], logPath: forwardLog)
         let forwarder = SandboxState.ServerProcess(
             owner: "kube-apiserver", kind: "forward", port: Int(SandboxPlan.kubeAPIPort), pid: forwarderPID,
@@ -97,7 +99,8 @@ extension SandboxManager {
             deadlineNs: SystemClock.monotonicNs() + UInt64(ServerLauncher.readyTimeout * 1e9))
         let objectsFile = kubeAPIDirectory + "/sandbox-objects.json"
         do {
-            let data = try JSONSerialization.data(withJSONObject: Self.registrationObjects(state), options: [.sortedKeys])
+            let data = try JSONSerialization.data(
+                withJSONObject: Self.registrationObjects(state), options: [.sortedKeys])
             try writeFile(objectsFile, String(decoding: data, as: UTF8.self))
         } catch let error as SandboxError {
             throw error

@@ -39,7 +39,8 @@ struct TopologyValidator {
             if !Self.isDNSLabel(node.name) || node.name.utf8.count > SandboxNames.maxNodeNameLength {
                 return Problem(
                     path: path,
-                    message: "\"\(node.name)\" is not a DNS label of at most \(SandboxNames.maxNodeNameLength) characters")
+                    message:
+                        "\"\(node.name)\" is not a DNS label of at most \(SandboxNames.maxNodeNameLength) characters")
             }
             if !seen.insert(node.name).inserted {
                 return Problem(path: path, message: "duplicate node \"\(node.name)\"")

@@ -66,7 +66,8 @@ struct Observe: ParsableCommand {
         let state = try SandboxManager(stateDirectory: Paths.sandboxState).state()
         guard let found = state?.node(named: node) else {
             let known = (state?.nodes ?? []).map(\.name).joined(separator: ", ")
-            throw ValidationError("--node \(node): no such node in the sandbox (nodes: \(known.isEmpty ? "none" : known))")
+            throw ValidationError(
+                "--node \(node): no such node in the sandbox (nodes: \(known.isEmpty ? "none" : known))")
         }
         return (found.pinDirectory, found.stateDirectory)
     }

@@ -49,7 +49,9 @@ struct SandboxCommand: ParsableCommand {
                 "With `nodes:`: the directory holding the fake API server (fakeapi/server.py, sandbox_kube.py); default integration/kube of the repository (SLUICE_HOME or above the executable)."
         )
         var fakeAPI: String?
-        @Option(help: "With `nodes:`: the Python that runs the fake API server (default .venv/bin/python of the repository).")
+        @Option(
+            help:
+                "With `nodes:`: the Python that runs the fake API server (default .venv/bin/python of the repository).")
         var python: String?
 
         func run() throws {
@@ -65,7 +67,9 @@ struct SandboxCommand: ParsableCommand {
                 "sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)"
             )
             for node in state.nodes ?? [] {
-                print("  node \(node.name)\t\(node.netns)\t\(node.ip)\tpods \(node.podCIDR)\tsocket \(node.controlSocket)")
+                print(
+                    "  node \(node.name)\t\(node.netns)\t\(node.ip)\tpods \(node.podCIDR)\tsocket \(node.controlSocket)"
+                )
             }
             if let api = state.kubeAPI { print("  kubeconfig \(api.kubeconfig)") }
             for e in state.endpoints {

@@ -123,7 +123,8 @@ struct Delete: ParsableCommand {
             throw ExitCode(1)
         }
         if socket == nil, let api = SandboxKubeAPI.current() {
-            try SandboxKubeAPI.run(api, verb: "delete", file: filename, extra: ignoreNotFound ? ["--ignore-not-found"] : [])
+            try SandboxKubeAPI.run(
+                api, verb: "delete", file: filename, extra: ignoreNotFound ? ["--ignore-not-found"] : [])
         }
         try Self.send(
             ControlRequest(

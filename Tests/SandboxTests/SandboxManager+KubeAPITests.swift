@@ -19,7 +19,9 @@ final class SandboxManagerKubeAPITests: XCTestCase {
     func testServerArgumentsNameItsFilesTheSandboxAddressAndTheCRDs() {
         let manager = SandboxManager(stateDirectory: "/s")
         let argv = manager.kubeAPIArguments(python: "/py", fakeAPI: "/k", repoRoot: "/r")
-        XCTAssertEqual(Array(argv.prefix(6)), ["/py", "/k/fakeapi/server.py", "--dir", "/s/kubeapi", "--kubeconfig", "/s/kubeconfig"])
+        XCTAssertEqual(
+            Array(argv.prefix(6)),
+            ["/py", "/k/fakeapi/server.py", "--dir", "/s/kubeapi", "--kubeconfig", "/s/kubeconfig"])
         XCTAssertTrue(argv.contains("IP:10.96.0.1"))
         XCTAssertTrue(argv.contains("/r/deploy/cilium-crds/policies.yaml"))
         XCTAssertTrue(argv.contains("/r/deploy/01-sluice-identity-crd.yaml"))
@@ -62,7 +64,8 @@ final class SandboxManagerKubeAPITests: XCTestCase {
         var state = try twoNodeState()
         let manager = SandboxManager(stateDirectory: directory)
         XCTAssertThrowsError(
-            try manager.startKubeAPI(python: "/nonexistent/python", fakeAPI: "/nonexistent", repoRoot: "/", state: &state)
+            try manager.startKubeAPI(
+                python: "/nonexistent/python", fakeAPI: "/nonexistent", repoRoot: "/", state: &state)
         ) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent/python"), "\(error)")
             XCTAssertTrue("\(error)".contains("--fake-api"), "\(error)")

@@ -98,7 +98,8 @@ final class SandboxPlanTests: XCTestCase {
         let endpoints = plan.endpoints.map(\.endpoint)
         XCTAssertEqual(endpoints.map(\.pod), ["kube-dns", "a", "b", "c", "d"])
         XCTAssertEqual(endpoints.map(\.node), ["n1", "n1", "n2", "n1", "n2"])
-        XCTAssertEqual(endpoints.map(\.ipv4), ["10.244.1.10", "10.244.1.11", "10.244.2.10", "10.244.1.12", "10.244.2.11"])
+        XCTAssertEqual(
+            endpoints.map(\.ipv4), ["10.244.1.10", "10.244.1.11", "10.244.2.10", "10.244.1.12", "10.244.2.11"])
         XCTAssertEqual(endpoints.map(\.id), [1, 2, 3, 4, 5])
         XCTAssertEqual(plan.world.last?.addresses, [SandboxPlan.kubeAPIAddress])
         XCTAssertEqual(plan.world.last?.kubeAPIServer, true)

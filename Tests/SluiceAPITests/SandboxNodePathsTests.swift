@@ -19,7 +19,8 @@ final class SandboxNodePathsTests: XCTestCase {
     func testLookupByName() {
         XCTAssertEqual(
             SandboxNodePaths.lookup("n2", nodeNames: ["n1", "n2"]), SandboxNodePaths(name: "n2", first: false))
-        XCTAssertEqual(SandboxNodePaths.lookup("n1", nodeNames: ["n1", "n2"]), SandboxNodePaths(name: "n1", first: true))
+        XCTAssertEqual(
+            SandboxNodePaths.lookup("n1", nodeNames: ["n1", "n2"]), SandboxNodePaths(name: "n1", first: true))
         XCTAssertNil(SandboxNodePaths.lookup("n3", nodeNames: ["n1", "n2"]))
         XCTAssertNil(SandboxNodePaths.lookup("n1", nodeNames: []))
     }
