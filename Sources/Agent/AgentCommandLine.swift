@@ -188,6 +188,11 @@ public enum AgentCommandLine {
         .text(
             "--bpf-dir", "path", \.options.bpfObjectDirectory, help: "Directory holding the compiled BPF objects.",
             defaultText: "bpf/ of the repository the binary was built in, or $SLUICE_HOME/bpf"),
+        .text(
+            "--pin-dir", "path", \.options.pinDirectory,
+            help:
+                "bpffs directory of the pinned maps (one agent per directory; the sandbox's other nodes use their own).",
+            defaultText: "/sys/fs/bpf/sluice"),
         .integer(
             "--workers", "n", in: 1...1024, \.options.proxy.workers, help: "Worker threads.",
             defaultText: "one per core"),

@@ -15,9 +15,10 @@ extension SandboxManager {
     /// route: nothing leaves the sandbox. The interface is a bridge without ports rather than a
     /// `dummy`: some kernels (this project's VMs) are built without the dummy driver, and a
     /// local address works the same on either.
-    func buildNode(dnsIP: String) throws(SandboxError) {
-        let node = SandboxNames.nodeNetns
-        let nodeAddress = SandboxPlan.nodeAddress.description
+    func buildNode(
+        dnsIP: String, netns node: String = SandboxNames.nodeNetns,
+        address nodeAddress: String = SandboxPlan.nodeAddress.description
+    ) throws(SandboxError) {
         try CommandRunner.run(["ip", "netns", "add", node])
         try writeResolvConf(netns: node, namespace: "default", nameserver: dnsIP)
         try CommandRunner.run(["ip", "-n", node, "link", "set", "lo", "up"])
@@ -30,11 +31,41 @@ extension SandboxManager {
     /// A pod: its namespace, resolver, veth pair (`lxc…` in the node, `eth0` in the pod), the
     /// pod's /32 address and default route via the node, the node's /32 route back.
     /// - Returns: the host veth's ifindex inside the node namespace.
-    func buildPod(_ endpoint: SandboxState.Endpoint, dnsIP: String) throws(SandboxError) -> Int {
+    func buildPod(
+        _ endpoint: SandboxState.Endpoint, dnsIP: String, node: String = SandboxNames.nodeNetns,
+        gateway: String = SandboxPlan.nodeAddress.description
+    ) throws(SandboxError) -> Int {
         try CommandRunner.run(["ip", "netns", "add", endpoint.netns])
         try writeResolvConf(netns: endpoint.netns, namespace: endpoint.namespace, nameserver: dnsIP)
-        try attach(netns: endpoint.netns, hostInterface: endpoint.hostIfName, addresses: [endpoint.ipv4])
-        return try interfaceIndex(netns: SandboxNames.nodeNetns, name: endpoint.hostIfName)
+        try attach(
+            netns: endpoint.netns, hostInterface: endpoint.hostIfName, addresses: [endpoint.ipv4], node: node,
+            gateway: gateway)
+        return try interfaceIndex(netns: node, name: endpoint.hostIfName)
+    }
+
+    /// Links node `other` to the first node of a multi-node sandbox by a veth (`sl-OTHER` in the
+    /// first, `sl-FIRST` in the other; a star around the first node, which also holds the world
+    /// and DNS): the first node routes the other's address and pod /24 over it, the other node
+    /// routes everything else (the first node's pods, the world, the nodes beyond) to the first.
+    func linkNodes(first: SandboxState.Node, other: SandboxState.Node) throws(SandboxError) {
+        let towardsOther = SandboxNames.nodeLinkInterface(peer: other.name)
+        let towardsFirst = SandboxNames.nodeLinkInterface(peer: first.name)
+        try CommandRunner.run([
+            "ip", "-n", first.netns, "link", "add", towardsOther, "type", "veth",
+            "peer", "name", towardsFirst, "netns", other.netns,
+        ])
+        for (netns, interface) in [(first.netns, towardsOther), (other.netns, towardsFirst)] {
+            try sysctl(netns: netns, ["net.ipv4.conf.\(interface).rp_filter=0"])
+            try CommandRunner.run(["ip", "-n", netns, "link", "set", interface, "up"])
+        }
+        try CommandRunner.run(["ip", "-n", first.netns, "route", "add", "\(other.ip)/32", "dev", towardsOther])
+        try CommandRunner.run([
+            "ip", "-n", first.netns, "route", "add", other.podCIDR, "via", other.ip, "dev", towardsOther, "onlink",
+        ])
+        try CommandRunner.run(["ip", "-n", other.netns, "route", "add", "\(first.ip)/32", "dev", towardsFirst])
+        try CommandRunner.run([
+            "ip", "-n", other.netns, "route", "add", "default", "via", first.ip, "dev", towardsFirst, "onlink",
+        ])
     }
 
     /// The world namespace: every world address on its `eth0`, routed from the node.
@@ -45,14 +76,16 @@ extension SandboxManager {
         let addresses = hosts.flatMap(\.addresses)
         var unique: [String] = []
         for address in addresses where !unique.contains(address) { unique.append(address) }
-        try attach(netns: world, hostInterface: SandboxNames.worldHostInterface, addresses: unique)
+        try attach(
+            netns: world, hostInterface: SandboxNames.worldHostInterface, addresses: unique,
+            node: SandboxNames.nodeNetns, gateway: SandboxPlan.nodeAddress.description)
     }
 
     /// Creates the veth pair between the node and `netns` and routes `addresses` over it.
-    private func attach(netns: String, hostInterface: String, addresses: [String]) throws(SandboxError) {
-        let node = SandboxNames.nodeNetns
+    private func attach(
+        netns: String, hostInterface: String, addresses: [String], node: String, gateway: String
+    ) throws(SandboxError) {
         let pod = SandboxNames.podInterface
-        let gateway = SandboxPlan.nodeAddress.description
         try CommandRunner.run(["ip", "-n", netns, "link", "set", "lo", "up"])
         try CommandRunner.run([
             "ip", "-n", node, "link", "add", hostInterface, "type", "veth",

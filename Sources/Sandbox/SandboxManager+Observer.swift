@@ -26,20 +26,26 @@ extension SandboxManager {
 
     /// Starts `sluice-observer` in the node namespace, records it in `state` (saved at once) and
     /// waits until its gRPC port accepts connections.
-    public func startObserver(executable: String, state: inout SandboxState, extra: [String] = []) throws(SandboxError)
-    {
-        let log = logDirectory + "/observer.log"
-        let argv = Self.observerArguments(executable: executable, nodeIP: state.nodeIP, extra: extra)
+    /// In a multi-node sandbox, `netns`, `nodeIP` and `name` name the node (its observer logs
+    /// to `observer-NAME.log` and is owned by `node/NAME`); `nil` is the single (or first) node.
+    public func startObserver(
+        executable: String, state: inout SandboxState, netns: String? = nil, nodeIP: String? = nil,
+        name: String? = nil, extra: [String] = []
+    ) throws(SandboxError) {
+        let netns = netns ?? state.nodeNetns
+        let nodeIP = nodeIP ?? state.nodeIP
+        let log = logDirectory + (name.map { "/observer-\($0).log" } ?? "/observer.log")
+        let argv = Self.observerArguments(executable: executable, nodeIP: nodeIP, extra: extra)
         // `--netns`, not `ip netns exec`: that one also remounts /sys for the namespace, which
         // hides the bpffs at /sys/fs/bpf and with it the pinned flow ring.
-        let pid = try CommandRunner.spawn(argv + ["--netns", state.nodeNetns], logPath: log)
+        let pid = try CommandRunner.spawn(argv + ["--netns", netns], logPath: log)
         let server = SandboxState.ServerProcess(
-            owner: "node", kind: "observer", port: Self.observerPorts.grpc, pid: pid, logPath: log,
-            marker: Self.observerMarker)
+            owner: name.map { "node/\($0)" } ?? "node", kind: "observer", port: Self.observerPorts.grpc, pid: pid,
+            logPath: log, marker: Self.observerMarker)
         state.servers.append(server)
         try save(state)
         try ServerLauncher.waitUntilAccepting(
-            server, netns: state.nodeNetns, address: state.nodeIP,
+            server, netns: netns, address: nodeIP,
             deadlineNs: SystemClock.monotonicNs() + UInt64(ServerLauncher.readyTimeout * 1e9))
     }
 }

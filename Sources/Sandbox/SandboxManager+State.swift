@@ -1,5 +1,6 @@
 import Foundation
 import SluiceAPI
+import SluiceIO
 
 /// Reading, writing and removing the sandbox's state and files.
 extension SandboxManager {
@@ -18,23 +19,32 @@ extension SandboxManager {
     }
 
     /// Writes `state` to `state.json` atomically (a temporary file renamed over it), so readers
-    /// never see half a file.
+    /// never see half a file; in a multi-node sandbox also each node's `endpointsFile` (its
+    /// agent's view: `SandboxState.endpointsView(of:)`).
     public func save(_ state: SandboxState) throws(SandboxError) {
+        try createDirectory(stateDirectory)
+        try writeJSON(state, to: stateFile)
+        for node in state.nodes ?? [] {
+            try createDirectory(Files.directory(of: node.endpointsFile))
+            try writeJSON(state.endpointsView(of: node), to: node.endpointsFile)
+        }
+    }
+
+    private func writeJSON(_ state: SandboxState, to path: String) throws(SandboxError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data: Data
         do {
             data = try encoder.encode(state)
         } catch {
-            throw SandboxError.io(path: stateFile, reason: "cannot encode state: \(error)")
+            throw SandboxError.io(path: path, reason: "cannot encode state: \(error)")
         }
-        try createDirectory(stateDirectory)
-        let temporary = stateFile + ".tmp"
+        let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else {
             throw SandboxError.io(path: temporary, reason: "cannot write")
         }
-        guard rename(temporary, stateFile) == 0 else {
-            throw SandboxError.io(path: stateFile, reason: "rename failed: \(String(cString: strerror(errno)))")
+        guard rename(temporary, path) == 0 else {
+            throw SandboxError.io(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -53,6 +63,9 @@ extension SandboxManager {
         if let recorded {
             var processes = recorded.servers.map { (pid: $0.pid, marker: $0.marker) }
             if let agent = recorded.agentPID { processes.append((pid: agent, marker: Self.agentMarker)) }
+            for node in recorded.nodes ?? [] {
+                if let agent = node.agentPID { processes.append((pid: agent, marker: Self.agentMarker)) }
+            }
             ProcessControl.stop(processes)
         }
         for name in directoryEntries(netnsRunDirectory) where SandboxNames.isSandboxNetns(name) {

@@ -50,7 +50,7 @@ public final class SandboxManager {
     public func up(topology: Topology, venv: String, repoRoot: String) throws(SandboxError) -> SandboxState {
         try down()
         let plan = try SandboxPlan(topology: topology)
-        var state = plan.initialState()
+        var state = plan.initialState(stateDirectory: stateDirectory)
         do throws(SandboxError) {
             try build(plan: plan, state: &state, launcher: ServerLauncher(venv: venv, repoRoot: repoRoot))
         } catch {
@@ -72,9 +72,22 @@ public final class SandboxManager {
             try createDirectory(directory)
         }
         try save(state)
-        try buildNode(dnsIP: state.dnsIP)
+        let nodes = state.nodes ?? []
+        if let first = nodes.first {
+            try createDirectory(stateDirectory + "/nodes")
+            for node in nodes { try buildNode(dnsIP: state.dnsIP, netns: node.netns, address: node.ip) }
+            for other in nodes.dropFirst() { try linkNodes(first: first, other: other) }
+        } else {
+            try buildNode(dnsIP: state.dnsIP)
+        }
         for index in state.endpoints.indices {
-            state.endpoints[index].hostIfIndex = try buildPod(state.endpoints[index], dnsIP: state.dnsIP)
+            let endpoint = state.endpoints[index]
+            if let node = state.nodes?.first(where: { $0.name == endpoint.node }) {
+                state.endpoints[index].hostIfIndex = try buildPod(
+                    endpoint, dnsIP: state.dnsIP, node: node.netns, gateway: node.ip)
+            } else {
+                state.endpoints[index].hostIfIndex = try buildPod(endpoint, dnsIP: state.dnsIP)
+            }
         }
         if !state.world.isEmpty {
             try buildWorld(state.world, dnsIP: state.dnsIP)
@@ -161,7 +174,8 @@ public final class SandboxManager {
     /// The argv that runs `command` inside `target`: a pod (`NAMESPACE/POD`, or `POD` in
     /// namespace `default`), a world host (`world/NAME`: the world namespace, which holds every
     /// world address; pass `--interface ADDRESS` to a client to send from that host's own) or the
-    /// node (`node`: where the agent runs, a client there is the host identity). Pods win over
+    /// node (`node`: where the agent runs, a client there is the host identity; `node/NAME` a node
+    /// of a multi-node sandbox). Pods win over
     /// the other two names. `ip netns exec <netns> COMMAND...`; the CLI `exec`s it, so exit code
     /// and output pass through. An empty command runs `bash`.
     public static func execArguments(
@@ -176,6 +190,7 @@ public final class SandboxManager {
     static func namespace(of target: String, in state: SandboxState) -> String? {
         if let endpoint = state.endpoint(target: target) { return endpoint.netns }
         if target == "node" { return state.nodeNetns }
+        if target.hasPrefix("node/"), let node = state.node(named: String(target.dropFirst(5))) { return node.netns }
         if target.hasPrefix("world/"), let world = state.worldNetns,
             state.world.contains(where: { "world/" + $0.name == target })
         {

@@ -18,6 +18,23 @@ public enum SandboxNames {
     public static let maxInterfaceNameLength = 15
     /// Longer namespace names are shortened and given a hash suffix, to stay readable.
     public static let maxNetnsNameLength = 48
+    /// Prefix of the veths between nodes: `sl-NAME` in a node is its link to node NAME.
+    public static let nodeLinkPrefix = "sl-"
+    /// Longest node name: `sl-NAME` must fit in `maxInterfaceNameLength`.
+    public static let maxNodeNameLength = 12
+
+    /// The network namespace of a multi-node sandbox's node: the first keeps `nodeNetns` (so
+    /// the single-node tools find it); another is `sluice-node_NAME` (`_` is in no DNS label,
+    /// so no pod's namespace can have that name).
+    public static func nodeNetns(name: String, first: Bool) -> String {
+        first ? nodeNetns : nodeNetns + "_" + name
+    }
+
+    /// The veth, inside one node, that leads to node `peer`.
+    public static func nodeLinkInterface(peer: String) -> String {
+        nodeLinkPrefix + peer
+    }
+
     /// Prefix of host-side veths, as Cilium names them.
     static let hostInterfacePrefix = "lxc"
 

@@ -36,9 +36,30 @@ struct SandboxPlan: Equatable {
     /// Kubernetes adds this label to every namespace.
     static let namespaceNameLabel = "kubernetes.io/metadata.name"
 
+    /// A node of a multi-node plan.
+    struct PlannedNode: Equatable {
+        var name: String
+        var netns: String
+        /// `10.244.0.(k+1)` for the k-th node (0-based).
+        var address: IPv4Address
+        /// `10.244.(k+1).0/24`.
+        var podSubnet: UInt32
+        var podCIDR: String { "\(IPv4Address(hostOrder: SandboxPlan.podNetwork.hostOrder | podSubnet << 8))/24" }
+    }
+
+    /// Pods a node of a multi-node sandbox holds: last octets 10...254 of its /24.
+    static let podsPerNode = Int(lastHostOctet - firstHostOctet + 1)
+    /// The fake API server's address inside the sandbox (`kubernetes.default.svc`), a world
+    /// address behind the first node, and its port.
+    static let kubeAPIAddress = IPv4Address(10, 96, 0, 1)
+    static let kubeAPIPort: UInt16 = 443
+    static let kubeAPIName = "kubernetes.default.svc.cluster.local"
+
     var namespaces: [SandboxState.Namespace]
     var endpoints: [PlannedEndpoint]
     var world: [WorldSpec]
+    /// Empty for the single node.
+    var nodes: [PlannedNode] = []
 
     /// The DNS pod's address.
     var dnsAddress: IPv4Address {
@@ -74,10 +95,28 @@ struct SandboxPlan: Equatable {
         var nameCounts: [String: Int] = [:]
         for name in plainNames { nameCounts[name, default: 0] += 1 }
         var usedInterfaces = Set([SandboxNames.nodeInterface, SandboxNames.worldHostInterface])
+        let plannedNodes = topology.nodes.enumerated().map { index, spec in
+            PlannedNode(
+                name: spec.name, netns: SandboxNames.nodeNetns(name: spec.name, first: index == 0),
+                address: IPv4Address(hostOrder: Self.nodeAddress.hostOrder + UInt32(index)),
+                podSubnet: Self.firstSubnet + UInt32(index))
+        }
+        let podNodes = pods.map { $0.node ?? plannedNodes.first?.name }
+        var perNode: [String: Int] = [:]
         var endpoints: [PlannedEndpoint] = []
         for (index, pod) in pods.enumerated() {
-            guard let address = Self.podAddress(index: index) else {
-                throw SandboxError.addressSpaceExhausted(pods: pods.count)
+            let address: IPv4Address
+            if let nodeName = podNodes[index], let node = plannedNodes.first(where: { $0.name == nodeName }) {
+                let slot = perNode[nodeName, default: 0]
+                perNode[nodeName] = slot + 1
+                guard slot < Self.podsPerNode else { throw SandboxError.addressSpaceExhausted(pods: pods.count) }
+                address = IPv4Address(
+                    hostOrder: Self.podNetwork.hostOrder | node.podSubnet << 8 | (Self.firstHostOctet + UInt32(slot)))
+            } else {
+                guard let single = Self.podAddress(index: index) else {
+                    throw SandboxError.addressSpaceExhausted(pods: pods.count)
+                }
+                address = single
             }
             let netns =
                 (nameCounts[plainNames[index]] ?? 0) > 1
@@ -95,17 +134,29 @@ struct SandboxPlan: Equatable {
             let endpoint = SandboxState.Endpoint(
                 id: index + 1, namespace: pod.namespace, pod: pod.name, podLabels: pod.labels,
                 namespaceLabels: namespaceLabels, ipv4: address.description, netns: netns, hostIfName: hostIf,
-                hostIfIndex: 0, serviceAccount: pod.serviceAccount, namedPorts: pod.namedPorts)
+                hostIfIndex: 0, serviceAccount: pod.serviceAccount, namedPorts: pod.namedPorts,
+                node: podNodes[index])
             endpoints.append(PlannedEndpoint(endpoint: endpoint, servers: pod.servers))
         }
         self.namespaces = namespaces
         self.endpoints = endpoints
         self.world = topology.world
+        self.nodes = plannedNodes
+        if !plannedNodes.isEmpty {
+            self.world.append(
+                WorldSpec(name: Self.kubeAPIName, addresses: [Self.kubeAPIAddress], kubeAPIServer: true))
+        }
     }
 
-    /// The state `up` starts from (no ifindexes or PIDs yet).
-    func initialState() -> SandboxState {
-        SandboxState(
+    /// The node a pod runs on (`nil` for the single node).
+    func node(of endpoint: SandboxState.Endpoint) -> PlannedNode? {
+        nodes.first { $0.name == endpoint.node }
+    }
+
+    /// The state `up` starts from (no ifindexes or PIDs yet); `stateDirectory` holds the
+    /// nodes' endpoint files.
+    func initialState(stateDirectory: String = "/run/sluice/sandbox") -> SandboxState {
+        var state = SandboxState(
             nodeNetns: SandboxNames.nodeNetns, nodeIP: Self.nodeAddress.description,
             dnsIP: dnsAddress.description, namespaces: namespaces, endpoints: endpoints.map(\.endpoint),
             worldNetns: world.isEmpty ? nil : SandboxNames.worldNetns,
@@ -115,5 +166,15 @@ struct SandboxPlan: Equatable {
                     kubeAPIServer: $0.kubeAPIServer ? true : nil)
             },
             servers: [], agentPID: nil)
+        guard let first = nodes.first else { return state }
+        state.nodeNetns = first.netns
+        state.nodes = nodes.enumerated().map { index, node in
+            let paths = SandboxNodePaths(name: node.name, first: index == 0)
+            return SandboxState.Node(
+                name: node.name, netns: node.netns, ip: node.address.description, podCIDR: node.podCIDR,
+                endpointsFile: stateDirectory + "/nodes/" + node.name + ".json", pinDirectory: paths.pinDirectory,
+                controlSocket: paths.controlSocket, stateDirectory: paths.stateDirectory)
+        }
+        return state
     }
 }

@@ -24,6 +24,9 @@ import SluiceModel
 ///     kubeAPIServer: true      # ipcache identity kube-apiserver (7)
 /// ```
 ///
+/// Two nodes (issue 18): `nodes: [{name: n1}, {name: n2}]` and `node: n2` on a pod (the first
+/// node by default). Without `nodes:` the sandbox is the single node it always was.
+///
 /// Decoding checks each value's shape; `Topology.load(path:)` / `parse(yaml:file:)` also check
 /// the cross-references (duplicates, undeclared namespaces) and report file, line and field.
 public struct Topology: Decodable, Equatable, Sendable {
@@ -33,16 +36,21 @@ public struct Topology: Decodable, Equatable, Sendable {
     public var pods: [PodSpec]
     /// Hosts outside the cluster, reachable from pods only through the node.
     public var world: [WorldSpec]
+    /// Declared nodes, in file order; empty means the classic single node.
+    public var nodes: [NodeSpec]
 
     /// Memberwise initialiser.
-    public init(namespaces: [NamespaceSpec] = [], pods: [PodSpec] = [], world: [WorldSpec] = []) {
+    public init(
+        namespaces: [NamespaceSpec] = [], pods: [PodSpec] = [], world: [WorldSpec] = [], nodes: [NodeSpec] = []
+    ) {
         self.namespaces = namespaces
         self.pods = pods
         self.world = world
+        self.nodes = nodes
     }
 
     private enum CodingKeys: String, CodingKey {
-        case namespaces, pods, world
+        case namespaces, pods, world, nodes
     }
 
     public init(from decoder: Decoder) throws {
@@ -50,6 +58,18 @@ public struct Topology: Decodable, Equatable, Sendable {
         namespaces = try container.decodeIfPresent([NamespaceSpec].self, forKey: .namespaces) ?? []
         pods = try container.decodeIfPresent([PodSpec].self, forKey: .pods) ?? []
         world = try container.decodeIfPresent([WorldSpec].self, forKey: .world) ?? []
+        nodes = try container.decodeIfPresent([NodeSpec].self, forKey: .nodes) ?? []
+    }
+}
+
+/// A node of a multi-node sandbox: its own network namespace and agent.
+public struct NodeSpec: Decodable, Equatable, Sendable {
+    /// The node name (a DNS label), the pods' `spec.nodeName` and the agent's `--node-name`.
+    public var name: String
+
+    /// Memberwise initialiser.
+    public init(name: String) {
+        self.name = name
     }
 }
 
@@ -92,11 +112,14 @@ public struct PodSpec: Decodable, Equatable, Sendable {
     public var serviceAccount: String
     /// Named container ports.
     public var namedPorts: [NamedPort]
+    /// The node the pod runs on (`nil`: the first node).
+    public var node: String?
 
     /// Memberwise initialiser.
     public init(
         name: String, namespace: String = "default", labels: [String: String] = [:],
-        servers: [ServerSpec] = [], serviceAccount: String = "default", namedPorts: [NamedPort] = []
+        servers: [ServerSpec] = [], serviceAccount: String = "default", namedPorts: [NamedPort] = [],
+        node: String? = nil
     ) {
         self.name = name
         self.namespace = namespace
@@ -104,10 +127,11 @@ public struct PodSpec: Decodable, Equatable, Sendable {
         self.servers = servers
         self.serviceAccount = serviceAccount
         self.namedPorts = namedPorts
+        self.node = node
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, namespace, labels, servers, serviceAccount, namedPorts
+        case name, namespace, labels, servers, serviceAccount, namedPorts, node
     }
 
     public init(from decoder: Decoder) throws {
@@ -118,6 +142,7 @@ public struct PodSpec: Decodable, Equatable, Sendable {
         servers = try container.decodeIfPresent([ServerSpec].self, forKey: .servers) ?? []
         serviceAccount = try container.decodeIfPresent(String.self, forKey: .serviceAccount) ?? "default"
         namedPorts = try container.decodeIfPresent([NamedPort].self, forKey: .namedPorts) ?? []
+        node = try container.decodeIfPresent(String.self, forKey: .node)
     }
 }
 

@@ -26,7 +26,30 @@ struct TopologyValidator {
 
     /// The first problem in file order, or `nil` when the topology is usable.
     func firstProblem() -> Problem? {
-        checkNamespaces() ?? checkPods() ?? checkWorld()
+        checkNamespaces() ?? checkNodes() ?? checkPods() ?? checkWorld()
+    }
+
+    /// Most nodes a sandbox may declare (each has its own agent: this is a test bed).
+    static let maxNodes = 16
+
+    private func checkNodes() -> Problem? {
+        var seen = Set<String>()
+        for (index, node) in topology.nodes.enumerated() {
+            let path: [TopologyPathItem] = [.key("nodes"), .index(index), .key("name")]
+            if !Self.isDNSLabel(node.name) || node.name.utf8.count > SandboxNames.maxNodeNameLength {
+                return Problem(
+                    path: path,
+                    message:
+                        "\"\(node.name)\" is not a DNS label of at most \(SandboxNames.maxNodeNameLength) characters")
+            }
+            if !seen.insert(node.name).inserted {
+                return Problem(path: path, message: "duplicate node \"\(node.name)\"")
+            }
+            if index >= Self.maxNodes {
+                return Problem(path: path, message: "at most \(Self.maxNodes) nodes")
+            }
+        }
+        return nil
     }
 
     private func checkNamespaces() -> Problem? {
@@ -58,6 +81,10 @@ struct TopologyValidator {
                 return Problem(
                     path: path + [.key("namespace")],
                     message: "namespace \"\(pod.namespace)\" is not declared under namespaces")
+            }
+            if let node = pod.node, !topology.nodes.contains(where: { $0.name == node }) {
+                let why = topology.nodes.isEmpty ? "no nodes are declared" : "it is not declared under nodes"
+                return Problem(path: path + [.key("node")], message: "node \"\(node)\": \(why)")
             }
             let qualified = "\(pod.namespace)/\(pod.name)"
             if qualified == SandboxPlan.dnsPodName || !seen.insert(qualified).inserted {
@@ -92,6 +119,10 @@ struct TopologyValidator {
             }
             for (addressIndex, address) in entry.addresses.enumerated() {
                 let addressPath = path + [.key("addresses"), .index(addressIndex)]
+                if !topology.nodes.isEmpty, address == SandboxPlan.kubeAPIAddress {
+                    return Problem(
+                        path: addressPath, message: "\(address) is the sandbox's API server when nodes are declared")
+                }
                 if let why = Self.reservedReason(address) {
                     return Problem(path: addressPath, message: "\(address) \(why)")
                 }

@@ -15,6 +15,8 @@ extension SandboxState {
         world = try c.decodeIfPresent([WorldHost].self, forKey: .world) ?? []
         servers = try c.decodeIfPresent([ServerProcess].self, forKey: .servers) ?? []
         agentPID = try c.decodeIfPresent(Int32.self, forKey: .agentPID)
+        nodes = try c.decodeIfPresent([Node].self, forKey: .nodes)
+        kubeAPI = try c.decodeIfPresent(KubeAPI.self, forKey: .kubeAPI)
     }
 }
 
@@ -34,5 +36,6 @@ extension SandboxState.Endpoint {
         hostIfIndex = try c.decodeIfPresent(Int.self, forKey: .hostIfIndex) ?? 0
         serviceAccount = try c.decodeIfPresent(String.self, forKey: .serviceAccount) ?? "default"
         namedPorts = try c.decodeIfPresent([NamedPort].self, forKey: .namedPorts) ?? []
+        node = try c.decodeIfPresent(String.self, forKey: .node)
     }
 }

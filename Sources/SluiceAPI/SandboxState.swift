@@ -22,11 +22,14 @@ public struct SandboxState: Codable, Equatable, Sendable {
         public var hostIfIndex: Int
         public var serviceAccount: String
         public var namedPorts: [NamedPort]
+        /// The node it runs on in a multi-node sandbox (`nil`: the single node).
+        public var node: String?
 
         public init(
             id: Int, namespace: String, pod: String, podLabels: [String: String],
             namespaceLabels: [String: String] = [:], ipv4: String, netns: String = "", hostIfName: String = "",
-            hostIfIndex: Int = 0, serviceAccount: String = "default", namedPorts: [NamedPort] = []
+            hostIfIndex: Int = 0, serviceAccount: String = "default", namedPorts: [NamedPort] = [],
+            node: String? = nil
         ) {
             self.id = id
             self.namespace = namespace
@@ -39,11 +42,12 @@ public struct SandboxState: Codable, Equatable, Sendable {
             self.hostIfIndex = hostIfIndex
             self.serviceAccount = serviceAccount
             self.namedPorts = namedPorts
+            self.node = node
         }
 
         enum CodingKeys: String, CodingKey {
             case id, namespace, pod, podLabels, namespaceLabels, ipv4, netns, hostIfName, hostIfIndex, serviceAccount,
-                namedPorts
+                namedPorts, node
         }
     }
 
@@ -97,7 +101,72 @@ public struct SandboxState: Codable, Equatable, Sendable {
         }
     }
 
-    /// `sluice-node`.
+    /// A node of a multi-node sandbox (issue 18): its namespace, addresses, agent files and PID.
+    public struct Node: Codable, Equatable, Sendable {
+        /// The node name (`n1`), the agent's `--node-name` and the pods' `spec.nodeName`.
+        public var name: String
+        /// Its network namespace (`sluice-node` for the first node, `sluice-node_NAME` else).
+        public var netns: String
+        /// Its address on its `sluice_host` bridge (`10.244.0.1`, `10.244.0.2`, ...).
+        public var ip: String
+        /// Its pods' network (`10.244.1.0/24`, `10.244.2.0/24`, ...).
+        public var podCIDR: String
+        /// What its agent reads as `--endpoints`: this state with only its own pods.
+        public var endpointsFile: String
+        /// The agent's pins, control socket and state directory (`SandboxNodePaths`).
+        public var pinDirectory: String
+        public var controlSocket: String
+        public var stateDirectory: String
+        /// The agent's PID once started.
+        public var agentPID: Int32?
+
+        public init(
+            name: String, netns: String, ip: String, podCIDR: String, endpointsFile: String, pinDirectory: String,
+            controlSocket: String, stateDirectory: String, agentPID: Int32? = nil
+        ) {
+            self.name = name
+            self.netns = netns
+            self.ip = ip
+            self.podCIDR = podCIDR
+            self.endpointsFile = endpointsFile
+            self.pinDirectory = pinDirectory
+            self.controlSocket = controlSocket
+            self.stateDirectory = stateDirectory
+            self.agentPID = agentPID
+        }
+    }
+
+    /// The fake Kubernetes API server of a multi-node sandbox.
+    public struct KubeAPI: Codable, Equatable, Sendable {
+        /// The kubeconfig for clients on this machine (`/run/sluice/sandbox/kubeconfig`).
+        public var kubeconfig: String
+        /// The kubeconfig the agents use (the server's sandbox address, reachable from nodes).
+        public var nodeKubeconfig: String
+        /// The server's plain-HTTP control URL (`/expire`, `/stop`, `/start`, `/state`).
+        public var control: String
+        /// The server's and the forwarder's PIDs.
+        public var pid: Int32
+        public var forwarderPID: Int32?
+        /// `python sandbox_kube.py` and the server's directory (CA, token, `server.json`): how
+        /// `sluice apply` and `sluice delete` send objects to it.
+        public var client: [String]
+        public var directory: String
+
+        public init(
+            kubeconfig: String, nodeKubeconfig: String, control: String, pid: Int32, forwarderPID: Int32?,
+            client: [String] = [], directory: String = ""
+        ) {
+            self.kubeconfig = kubeconfig
+            self.nodeKubeconfig = nodeKubeconfig
+            self.control = control
+            self.pid = pid
+            self.forwarderPID = forwarderPID
+            self.client = client
+            self.directory = directory
+        }
+    }
+
+    /// `sluice-node` (the first node's in a multi-node sandbox).
     public var nodeNetns: String
     /// The node's own address (`10.244.0.1`).
     public var nodeIP: String
@@ -112,6 +181,11 @@ public struct SandboxState: Codable, Equatable, Sendable {
     /// The agent's PID; filled by whoever starts the agent. `down` stops it like a server
     /// (only if its command line contains `sluice`).
     public var agentPID: Int32?
+    /// The nodes of a multi-node sandbox, first node first; `nil` for the single node. The
+    /// first node's agent PID is also `agentPID`.
+    public var nodes: [Node]?
+    /// The fake API server of a multi-node sandbox.
+    public var kubeAPI: KubeAPI?
 
     public init(
         nodeNetns: String, nodeIP: String, dnsIP: String, namespaces: [Namespace], endpoints: [Endpoint],
@@ -129,7 +203,26 @@ public struct SandboxState: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case nodeNetns, nodeIP, dnsIP, namespaces, endpoints, worldNetns, world, servers, agentPID
+        case nodeNetns, nodeIP, dnsIP, namespaces, endpoints, worldNetns, world, servers, agentPID, nodes, kubeAPI
+    }
+
+    /// The node named `name` of a multi-node sandbox.
+    public func node(named name: String) -> Node? {
+        nodes?.first { $0.name == name }
+    }
+
+    /// What node `node`'s agent reads as `--endpoints`: this state with only that node's pods,
+    /// its namespace and address as the node's, the other nodes and PIDs left out.
+    public func endpointsView(of node: Node) -> SandboxState {
+        var view = self
+        view.nodeNetns = node.netns
+        view.nodeIP = node.ip
+        view.endpoints = endpoints.filter { $0.node == node.name }
+        view.servers = []
+        view.agentPID = nil
+        view.nodes = nil
+        view.kubeAPI = nil
+        return view
     }
 
     /// The endpoint for `namespace/pod` (a bare `pod` means namespace `default`).

@@ -5,6 +5,7 @@ import Flows
 import Foundation
 import HubbleObserver
 import HubbleProto
+import Sandbox
 import SluiceIO
 
 /// `sluice observe`: reads the pinned flow map like `hubble observe` reads Hubble's ring.
@@ -51,8 +52,25 @@ struct Observe: ParsableCommand {
     @Option(
         help: "Read flows from a node's Observer gRPC API (HOST[:PORT], port 4244 by default) instead of the flow map.")
     var server: String?
+    @Option(
+        help:
+            "Read the flow map of this node of a multi-node sandbox (its pins and agent state, `sluice sandbox up` with `nodes:`); default: the first node's."
+    )
+    var node: String?
     @Argument(parsing: .allUnrecognized, help: "Filters (see above).")
     var filterArguments: [String] = []
+
+    /// The pin and agent state directories to read: `--node`'s, else the defaults.
+    func nodeDirectories() throws -> (pins: String, state: String) {
+        guard let node else { return (Paths.pinDirectory, Paths.agentState) }
+        let state = try SandboxManager(stateDirectory: Paths.sandboxState).state()
+        guard let found = state?.node(named: node) else {
+            let known = (state?.nodes ?? []).map(\.name).joined(separator: ", ")
+            throw ValidationError(
+                "--node \(node): no such node in the sandbox (nodes: \(known.isEmpty ? "none" : known))")
+        }
+        return (found.pinDirectory, found.stateDirectory)
+    }
 
     func run() throws {
         guard let format = OutputFormat(rawValue: output) else {
@@ -95,9 +113,10 @@ struct Observe: ParsableCommand {
                 server, selection: selection, window: window, printer: &printer, whitelist, blacklist)
         }
 
-        let ring = try FlowRing.openForReading(pinDirectory: Paths.pinDirectory)
-        let seed = Observe.ringIdentity()
-        var directory = Observe.loadDirectory()
+        let (pins, agentState) = try nodeDirectories()
+        let ring = try FlowRing.openForReading(pinDirectory: pins)
+        let seed = Observe.ringIdentity(pinDirectory: pins)
+        var directory = Observe.loadDirectory(stateDirectory: agentState)
         let offset = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
         func flow(_ rec: sluice_flow, seq: UInt64) -> Flow {
             var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
@@ -139,7 +158,7 @@ struct Observe: ParsableCommand {
         fflush(stdout)
         var lostCount: UInt64 = 0
         while true {
-            if cursor.seq < ring.nextSeq { directory = Observe.loadDirectory() }
+            if cursor.seq < ring.nextSeq { directory = Observe.loadDirectory(stateDirectory: agentState) }
             reading: while true {
                 switch cursor.next(in: ring, nowNs: SystemClock.monotonicNs()) {
                 case .record(let seq, let rec):
@@ -311,12 +330,12 @@ struct Observe: ParsableCommand {
 
     /// What makes this ring's records distinct from another ring's: the boot and the pinned map's inode and
     /// change time (a re-created ring map has new ones), so `FlowUUID`s do not repeat across rings.
-    static func ringIdentity() -> String {
+    static func ringIdentity(pinDirectory: String = Paths.pinDirectory) -> String {
         let boot =
             (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         var st = stat()
-        guard stat(Paths.pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
+        guard stat(pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
         return boot + "/" + String(st.st_ino) + "/" + String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)
     }
 
@@ -385,15 +404,15 @@ struct Observe: ParsableCommand {
 
     /// Endpoint names and labels from the agent's `endpoints.json`, DNS names of addresses from
     /// its toFQDNs cache `fqdn.json` (written within a second of a change).
-    static func loadDirectory() -> EndpointDirectory {
-        let path = Paths.agentState + "/endpoints.json"
+    static func loadDirectory(stateDirectory: String = Paths.agentState) -> EndpointDirectory {
+        let path = stateDirectory + "/endpoints.json"
         var directory = EndpointDirectory(file: EndpointDirectory.File(nodeName: "", endpoints: [], identities: []))
         if let data = FileManager.default.contents(atPath: path),
             let file = try? JSONDecoder().decode(EndpointDirectory.File.self, from: data)
         {
             directory = EndpointDirectory(file: file)
         }
-        if let data = FileManager.default.contents(atPath: Paths.agentState + "/fqdn.json"),
+        if let data = FileManager.default.contents(atPath: stateDirectory + "/fqdn.json"),
             let names = EndpointDirectory.namesFromFQDNCache(json: Array(data))
         {
             directory = directory.withNames(names)

@@ -44,18 +44,36 @@ struct SandboxCommand: ParsableCommand {
         var noFlows = false
         @Flag(help: "Do not start sluice-observer (Hubble's gRPC, metrics and page on the node address).")
         var noObserver = false
+        @Option(
+            help:
+                "With `nodes:`: the directory holding the fake API server (fakeapi/server.py, sandbox_kube.py); default integration/kube of the repository (SLUICE_HOME or above the executable)."
+        )
+        var fakeAPI: String?
+        @Option(
+            help:
+                "With `nodes:`: the Python that runs the fake API server (default .venv/bin/python of the repository).")
+        var python: String?
 
         func run() throws {
             var extra: [String] = []
             if let pinCpu { extra += ["--pin-cpu", String(pinCpu)] }
             if noFlows { extra.append("--no-flows") }
+            let root = Paths.repoRoot
+            let kube = SandboxLifecycle.KubeOptions(
+                fakeAPI: fakeAPI ?? root + "/integration/kube", python: python ?? root + "/.venv/bin/python")
             let state = try SandboxLifecycle.up(
-                topologyPath: file, agentArguments: agent.arguments(extra), observer: !noObserver)
+                topologyPath: file, agentArguments: agent.arguments(extra), observer: !noObserver, kube: kube)
             print(
                 "sandbox up: node \(state.nodeNetns) (\(state.nodeIP)), \(state.endpoints.count) pods, DNS \(state.dnsIP)"
             )
+            for node in state.nodes ?? [] {
+                print(
+                    "  node \(node.name)\t\(node.netns)\t\(node.ip)\tpods \(node.podCIDR)\tsocket \(node.controlSocket)"
+                )
+            }
+            if let api = state.kubeAPI { print("  kubeconfig \(api.kubeconfig)") }
             for e in state.endpoints {
-                print("  \(e.namespace)/\(e.pod)\t\(e.ipv4)")
+                print("  \(e.namespace)/\(e.pod)\t\(e.ipv4)" + (e.node.map { "\t\($0)" } ?? ""))
             }
         }
     }
@@ -127,7 +145,19 @@ struct SandboxCommand: ParsableCommand {
 
 /// Bringing the sandbox and its agent up and down (shared by `sandbox` and `demo`).
 enum SandboxLifecycle {
-    static func up(topologyPath: String, agentArguments: [String] = [], observer: Bool = true) throws -> SandboxState {
+    /// Where a multi-node sandbox finds the fake API server and the Python to run it.
+    struct KubeOptions {
+        var fakeAPI: String
+        var python: String
+
+        static var defaults: KubeOptions {
+            KubeOptions(fakeAPI: Paths.repoRoot + "/integration/kube", python: Paths.repoRoot + "/.venv/bin/python")
+        }
+    }
+
+    static func up(
+        topologyPath: String, agentArguments: [String] = [], observer: Bool = true, kube: KubeOptions = .defaults
+    ) throws -> SandboxState {
         guard getuid() == 0 else { throw ValidationError("the sandbox needs root (network namespaces, BPF)") }
         let topology = try Topology.load(path: topologyPath)
         let root = Paths.repoRoot
@@ -135,10 +165,26 @@ enum SandboxLifecycle {
         let manager = SandboxManager(stateDirectory: Paths.sandboxState)
         var state = try manager.up(topology: topology, venv: root + "/.venv", repoRoot: root)
         do {
-            state.agentPID = try startAgent(state: state, arguments: agentArguments)
-            try manager.save(state)
-            try waitForAgent(pid: state.agentPID ?? 0)
-            if observer { try startObserver(state: &state) }
+            if let nodes = state.nodes {
+                try manager.startKubeAPI(python: kube.python, fakeAPI: kube.fakeAPI, repoRoot: root, state: &state)
+                for index in nodes.indices {
+                    let pid = try startAgent(state: state, node: nodes[index], arguments: agentArguments)
+                    state.nodes?[index].agentPID = pid
+                    if index == 0 { state.agentPID = pid }
+                    try manager.save(state)
+                }
+                for node in state.nodes ?? [] {
+                    try waitForAgent(pid: node.agentPID ?? 0, socket: node.controlSocket, log: agentLog(node))
+                }
+                if observer {
+                    for node in state.nodes ?? [] { try startObserver(state: &state, node: node) }
+                }
+            } else {
+                state.agentPID = try startAgent(state: state, arguments: agentArguments)
+                try manager.save(state)
+                try waitForAgent(pid: state.agentPID ?? 0)
+                if observer { try startObserver(state: &state) }
+            }
         } catch {
             try? down()
             throw error
@@ -148,13 +194,28 @@ enum SandboxLifecycle {
 
     static func down() throws {
         let manager = SandboxManager(stateDirectory: Paths.sandboxState)
-        if let state = try? manager.state(), let pid = state.agentPID, pid > 0 {
+        let recorded = try? manager.state()
+        if let state = recorded, let pid = state.agentPID, pid > 0 {
             stopProcess(pid)
+        }
+        for node in recorded?.nodes ?? [] {
+            if let pid = node.agentPID, pid > 0 { stopProcess(pid) }
         }
         try manager.down()
         try? Datapath.unpinAll(pinDirectory: Paths.pinDirectory)
         try? FileManager.default.removeItem(atPath: Paths.agentState)
         unlink(Paths.controlSocket)
+        // The other nodes' pins, sockets and state (also after a crash: their names are the
+        // directories under /run/sluice/nodes).
+        var names = Set((recorded?.nodes ?? []).dropFirst().map(\.name))
+        let nodesDirectory = SandboxNodePaths.nodesDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: nodesDirectory)) ?? [] { names.insert(name) }
+        for name in names.sorted() {
+            let paths = SandboxNodePaths(name: name, first: false)
+            try? Datapath.unpinAll(pinDirectory: paths.pinDirectory)
+            rmdir(paths.pinDirectory)
+        }
+        try? FileManager.default.removeItem(atPath: nodesDirectory)
     }
 
     /// Stops the agent of the running sandbox (by its recorded PID) and forgets the PID.
@@ -178,6 +239,35 @@ enum SandboxLifecycle {
 
     private static var agentLog: String { Paths.sandboxState + "/logs/agent.log" }
 
+    /// The first node logs to `agent.log` (as the single node), the others to `agent-NAME.log`.
+    private static func agentLog(_ node: SandboxState.Node) -> String {
+        node.pinDirectory == Paths.pinDirectory ? agentLog : Paths.sandboxState + "/logs/agent-\(node.name).log"
+    }
+
+    /// Starts node `node`'s agent: its namespace, endpoint file, pins, socket, state, name and
+    /// the nodes' kubeconfig.
+    private static func startAgent(state: SandboxState, node: SandboxState.Node, arguments: [String]) throws -> Int32 {
+        var kube: [String] = []
+        if let api = state.kubeAPI { kube = ["--k8s-kubeconfig", api.nodeKubeconfig] }
+        return try startAgent(
+            arguments: [
+                "--netns", node.netns, "--endpoints", node.endpointsFile, "--state-dir", node.stateDirectory,
+                "--socket", node.controlSocket, "--pin-dir", node.pinDirectory, "--node-name", node.name,
+            ] + kube + arguments, log: agentLog(node))
+    }
+
+    /// Starts the observer of a node of a multi-node sandbox (its pins, state and name).
+    static func startObserver(state: inout SandboxState, node: SandboxState.Node) throws {
+        let path = Files.directory(of: Paths.executable) + "/sluice-observer"
+        guard Files.exists(path) else {
+            throw ValidationError(
+                "\(path) not found (`make build` builds it beside sluice; or `sandbox up --no-observer`)")
+        }
+        try SandboxManager(stateDirectory: Paths.sandboxState).startObserver(
+            executable: path, state: &state, netns: node.netns, nodeIP: node.ip, name: node.name,
+            extra: ["--pin-dir", node.pinDirectory, "--state-dir", node.stateDirectory, "--node-name", node.name])
+    }
+
     /// Starts `sluice-observer` (beside this binary) for the sandbox, after the agent pinned the
     /// flow ring, on the node's address; `down` stops it with the servers.
     static func startObserver(state: inout SandboxState) throws {
@@ -191,6 +281,15 @@ enum SandboxLifecycle {
 
     /// Starts `sluice-agent` in its own session, logging to the sandbox's log directory.
     private static func startAgent(state: SandboxState, arguments: [String]) throws -> Int32 {
+        try startAgent(
+            arguments: [
+                "--netns", state.nodeNetns,
+                "--endpoints", Paths.sandboxState + "/state.json",
+                "--state-dir", Paths.agentState, "--socket", Paths.controlSocket,
+            ] + arguments, log: agentLog)
+    }
+
+    private static func startAgent(arguments: [String], log agentLog: String) throws -> Int32 {
         if !FileManager.default.fileExists(atPath: agentLog) {
             FileManager.default.createFile(atPath: agentLog, contents: nil)
         }
@@ -202,12 +301,7 @@ enum SandboxLifecycle {
         // Foundation starts the child in a session of its own, so it outlives this command and
         // its PID is the agent's (a `setsid` wrapper would fork and record the wrong PID).
         process.executableURL = URL(fileURLWithPath: AgentCommand.executable)
-        process.arguments =
-            [
-                "--netns", state.nodeNetns,
-                "--endpoints", Paths.sandboxState + "/state.json",
-                "--state-dir", Paths.agentState, "--socket", Paths.controlSocket,
-            ] + arguments
+        process.arguments = arguments
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -217,21 +311,23 @@ enum SandboxLifecycle {
 
     /// Waits until the agent answers on its control socket (it has attached the datapath and
     /// started the proxy by then); fails with its log if it exits or does not answer in 30 s.
-    private static func waitForAgent(pid: Int32) throws {
+    private static func waitForAgent(
+        pid: Int32, socket: String = Paths.controlSocket, log: String = agentLog
+    ) throws {
         let deadlineNs = SystemClock.monotonicNs() + 30_000_000_000
         while SystemClock.monotonicNs() < deadlineNs {
             if kill(pid, 0) != 0 {
-                throw ValidationError("the agent exited during start-up:\n" + logTail())
+                throw ValidationError("the agent exited during start-up:\n" + logTail(log))
             }
-            if let r = try? ControlClient.send(ControlRequest(op: .status), path: Paths.controlSocket), r.ok {
+            if let r = try? ControlClient.send(ControlRequest(op: .status), path: socket), r.ok {
                 return
             }
             usleep(100_000)
         }
-        throw ValidationError("the agent did not answer within 30 s:\n" + logTail())
+        throw ValidationError("the agent did not answer within 30 s:\n" + logTail(log))
     }
 
-    private static func logTail() -> String {
+    private static func logTail(_ agentLog: String = agentLog) -> String {
         let text = (try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(20).joined(separator: "\n")
     }
@@ -265,5 +361,30 @@ enum SandboxLifecycle {
         cargs.append(nil)
         execv(argv[0], cargs)
         throw ValidationError("exec \(argv[0]): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// `sluice apply` and `sluice delete` in a multi-node sandbox (issue 18): the agents learn
+/// policies from the sandbox's API server, so the objects go there (as with kubectl), through
+/// `sandbox_kube.py apply|delete`, and reach every node by its agent's watch. The file is parsed
+/// first (a YAML error changes nothing); the agents validate the objects and report the ones
+/// they refuse in `sluice status`.
+enum SandboxKubeAPI {
+    /// The running sandbox's API server, or nil (no sandbox, or a single node).
+    static func current() -> SandboxState.KubeAPI? {
+        guard let state = try? SandboxManager(stateDirectory: Paths.sandboxState).state() else { return nil }
+        return state.kubeAPI
+    }
+
+    /// Runs `sandbox_kube.py VERB --dir DIR --file FILE`, its output passed through; exits
+    /// with its status (0 on success), never returns.
+    static func run(_ api: SandboxState.KubeAPI, verb: String, file: String, extra: [String] = []) throws -> Never {
+        guard !api.client.isEmpty else { throw ValidationError("the sandbox's API server has no client recorded") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: api.client[0])
+        process.arguments = Array(api.client.dropFirst()) + [verb, "--dir", api.directory, "--file", file] + extra
+        try process.run()
+        process.waitUntilExit()
+        throw ExitCode(process.terminationStatus)
     }
 }

@@ -62,8 +62,11 @@ struct Apply: ParsableCommand {
     @Option(name: .shortAndLong, help: "Policy file (multi-document YAML allowed).")
     var filename: String
 
-    @Option(help: "Control socket of the agent.")
-    var socket: String = Paths.controlSocket
+    @Option(
+        help:
+            "Control socket of the agent (default /run/sluice/agent.sock; in a multi-node sandbox, without it, the objects go to the sandbox's API server for every node)."
+    )
+    var socket: String?
 
     func run() throws {
         guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
@@ -76,7 +79,10 @@ struct Apply: ParsableCommand {
             FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
             throw ExitCode(1)
         }
-        let response = try ControlClient.send(request, path: socket)
+        if socket == nil, let api = SandboxKubeAPI.current() {
+            try SandboxKubeAPI.run(api, verb: "apply", file: filename)
+        }
+        let response = try ControlClient.send(request, path: socket ?? Paths.controlSocket)
         if response.ok {
             print(response.message)
         } else {
@@ -99,8 +105,11 @@ struct Delete: ParsableCommand {
     @Flag(help: "An object that is not in force is not an error.")
     var ignoreNotFound = false
 
-    @Option(help: "Control socket of the agent.")
-    var socket: String = Paths.controlSocket
+    @Option(
+        help:
+            "Control socket of the agent (default /run/sluice/agent.sock; in a multi-node sandbox, without it, the objects are deleted from the sandbox's API server)."
+    )
+    var socket: String?
 
     func run() throws {
         guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
@@ -113,10 +122,14 @@ struct Delete: ParsableCommand {
             FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
             throw ExitCode(1)
         }
+        if socket == nil, let api = SandboxKubeAPI.current() {
+            try SandboxKubeAPI.run(
+                api, verb: "delete", file: filename, extra: ignoreNotFound ? ["--ignore-not-found"] : [])
+        }
         try Self.send(
             ControlRequest(
                 op: .delete, file: filename, documents: documents, ignoreNotFound: ignoreNotFound ? true : nil),
-            socket: socket)
+            socket: socket ?? Paths.controlSocket)
     }
 
     /// Sends a delete request; prints the agent's lines, or its error on stderr with exit 1.

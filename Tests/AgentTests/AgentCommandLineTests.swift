@@ -53,7 +53,8 @@ final class AgentCommandLineTests: XCTestCase {
     func testEveryOptionInBothForms() throws {
         let o = try options([
             "--netns", "sluice-node", "--endpoints=/e.json", "--state-dir", "/s", "--socket=/a.sock",
-            "--bpf-dir", "/b", "--workers", "2", "--pin-cpu=1", "--http-port", "16001", "--no-flows",
+            "--bpf-dir", "/b", "--pin-dir=/sys/fs/bpf/sluice-n2", "--workers", "2", "--pin-cpu=1", "--http-port",
+            "16001", "--no-flows",
             "--node-name", "n1", "--http-403-msg=Nope", "--connect-timeout-ms", "150",
             "--dns-reject-response-code", "nameError", "--fqdn-min-ttl", "3600", "--dns-listen-port=16053",
             "--fqdn-response-max-delay-ms", "0", "--fqdn-max-ips-per-name", "7", "--policy-deny-response", "icmp",
@@ -65,6 +66,7 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(o.stateDirectory, "/s")
         XCTAssertEqual(o.controlSocket, "/a.sock")
         XCTAssertEqual(o.bpfObjectDirectory, "/b")
+        XCTAssertEqual(o.pinDirectory, "/sys/fs/bpf/sluice-n2")
         XCTAssertEqual(o.proxy.workers, 2)
         XCTAssertEqual(o.proxy.pinFirstCPU, 1)
         XCTAssertEqual(o.proxy.httpListenPort, 16001)

@@ -45,4 +45,13 @@ final class SandboxNamesTests: XCTestCase {
         XCTAssertEqual(SandboxNames.fnv1a32("a"), 0xE40C_292C)
         XCTAssertEqual(SandboxNames.hex8(0xAB), "000000ab")
     }
+
+    func testNodeNamespacesAndLinks() {
+        XCTAssertEqual(SandboxNames.nodeNetns(name: "n1", first: true), "sluice-node")
+        XCTAssertEqual(SandboxNames.nodeNetns(name: "n2", first: false), "sluice-node_n2")
+        XCTAssertTrue(SandboxNames.isSandboxNetns(SandboxNames.nodeNetns(name: "n2", first: false)))
+        let longest = String(repeating: "a", count: SandboxNames.maxNodeNameLength)
+        XCTAssertEqual(SandboxNames.nodeLinkInterface(peer: longest).utf8.count, SandboxNames.maxInterfaceNameLength)
+        XCTAssertEqual(SandboxNames.nodeLinkInterface(peer: "n1"), "sl-n1")
+    }
 }

@@ -82,4 +82,62 @@ final class SandboxPlanTests: XCTestCase {
         XCTAssertNil(state.agentPID)
         XCTAssertNil(try SandboxPlan(topology: topology).initialState().worldNetns)
     }
+
+    // MARK: - Nodes (issue 18)
+
+    func testTwoNodesGetTheirOwnAddressesAndPodNetworks() throws {
+        let topology = try Topology.parse(
+            yaml: """
+                nodes: [{name: n1}, {name: n2}]
+                pods: [{name: a}, {name: b, node: n2}, {name: c, node: n1}, {name: d, node: n2}]
+                """)
+        let plan = try SandboxPlan(topology: topology)
+        XCTAssertEqual(plan.nodes.map(\.netns), ["sluice-node", "sluice-node_n2"])
+        XCTAssertEqual(plan.nodes.map(\.address.description), ["10.244.0.1", "10.244.0.2"])
+        XCTAssertEqual(plan.nodes.map(\.podCIDR), ["10.244.1.0/24", "10.244.2.0/24"])
+        let endpoints = plan.endpoints.map(\.endpoint)
+        XCTAssertEqual(endpoints.map(\.pod), ["kube-dns", "a", "b", "c", "d"])
+        XCTAssertEqual(endpoints.map(\.node), ["n1", "n1", "n2", "n1", "n2"])
+        XCTAssertEqual(
+            endpoints.map(\.ipv4), ["10.244.1.10", "10.244.1.11", "10.244.2.10", "10.244.1.12", "10.244.2.11"])
+        XCTAssertEqual(endpoints.map(\.id), [1, 2, 3, 4, 5])
+        XCTAssertEqual(plan.world.last?.addresses, [SandboxPlan.kubeAPIAddress])
+        XCTAssertEqual(plan.world.last?.kubeAPIServer, true)
+    }
+
+    func testTwoNodeStateAndEachAgentsView() throws {
+        let topology = try Topology.parse(
+            yaml: "nodes: [{name: n1}, {name: n2}]\npods: [{name: a}, {name: b, node: n2}]\n")
+        let state = try SandboxPlan(topology: topology).initialState(stateDirectory: "/s")
+        XCTAssertEqual(state.nodeNetns, "sluice-node")
+        XCTAssertEqual(state.nodeIP, "10.244.0.1")
+        let nodes = try XCTUnwrap(state.nodes)
+        XCTAssertEqual(nodes.map(\.endpointsFile), ["/s/nodes/n1.json", "/s/nodes/n2.json"])
+        XCTAssertEqual(nodes.map(\.pinDirectory), ["/sys/fs/bpf/sluice", "/sys/fs/bpf/sluice-n2"])
+        XCTAssertEqual(nodes.map(\.controlSocket), ["/run/sluice/agent.sock", "/run/sluice/nodes/n2/agent.sock"])
+        let view = state.endpointsView(of: nodes[1])
+        XCTAssertEqual(view.nodeNetns, "sluice-node_n2")
+        XCTAssertEqual(view.nodeIP, "10.244.0.2")
+        XCTAssertEqual(view.endpoints.map(\.pod), ["b"])
+        XCTAssertNil(view.nodes)
+        XCTAssertEqual(state.endpointsView(of: nodes[0]).endpoints.map(\.pod), ["kube-dns", "a"])
+        XCTAssertEqual(state.worldNetns, SandboxNames.worldNetns)
+    }
+
+    func testWithoutNodesThePlanIsTheSingleNode() throws {
+        let plan = try SandboxPlan(topology: Topology.parse(yaml: "pods: [{name: a}]\n"))
+        XCTAssertTrue(plan.nodes.isEmpty)
+        XCTAssertNil(plan.initialState().nodes)
+        XCTAssertEqual(plan.endpoints.map(\.endpoint.node), [nil, nil])
+        XCTAssertTrue(plan.world.isEmpty)
+    }
+
+    func testANodeHoldsAtMost245Pods() throws {
+        let pods = (0..<SandboxPlan.podsPerNode).map { PodSpec(name: "p\($0)", node: "n2") }
+        let topology = Topology(pods: pods, nodes: [NodeSpec(name: "n1"), NodeSpec(name: "n2")])
+        XCTAssertEqual(try SandboxPlan(topology: topology).endpoints.last?.endpoint.ipv4, "10.244.2.254")
+        var more = topology
+        more.pods.append(PodSpec(name: "extra", node: "n2"))
+        XCTAssertThrowsError(try SandboxPlan(topology: more))
+    }
 }

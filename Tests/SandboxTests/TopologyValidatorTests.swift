@@ -92,4 +92,47 @@ final class TopologyValidatorTests: XCTestCase {
         XCTAssertNil(TopologyValidator.reservedReason(IPv4Address(192, 0, 2, 1)))
         XCTAssertNil(TopologyValidator.reservedReason(IPv4Address(223, 255, 255, 255)))
     }
+
+    // MARK: - Nodes (issue 18)
+
+    func testNodesAndPodNodeParse() throws {
+        let topology = try Topology.parse(
+            yaml: """
+                nodes: [{name: n1}, {name: n2}]
+                pods: [{name: a}, {name: b, node: n2}]
+                """)
+        XCTAssertEqual(topology.nodes.map(\.name), ["n1", "n2"])
+        XCTAssertEqual(topology.pods.map(\.node), [nil, "n2"])
+    }
+
+    func testUndeclaredNodeNamesFileLineAndField() {
+        let error = parseError("nodes:\n  - name: n1\npods:\n  - name: a\n    node: n3\n")
+        XCTAssertEqual(error?.description, "t.yaml:5: pods[0].node: node \"n3\": it is not declared under nodes")
+    }
+
+    func testPodNodeWithoutNodes() {
+        let error = parseError("pods:\n  - name: a\n    node: n1\n")
+        XCTAssertEqual(error?.field, "pods[0].node")
+        XCTAssertEqual(error?.message, "node \"n1\": no nodes are declared")
+    }
+
+    func testDuplicateAndBadNodeNames() {
+        XCTAssertEqual(
+            parseError("nodes:\n  - name: n1\n  - name: n1\n")?.description,
+            "t.yaml:3: nodes[1].name: duplicate node \"n1\"")
+        XCTAssertEqual(parseError("nodes: [{name: N1}]\n")?.field, "nodes[0].name")
+        XCTAssertEqual(
+            parseError("nodes: [{name: abcdefghijklm}]\n")?.message,
+            "\"abcdefghijklm\" is not a DNS label of at most 12 characters")
+        let many = (1...17).map { "{name: n\($0)}" }.joined(separator: ", ")
+        XCTAssertEqual(parseError("nodes: [\(many)]\n")?.message, "at most 16 nodes")
+    }
+
+    func testTheAPIServerAddressIsReservedWithNodes() throws {
+        let world = "world: [{name: k.example, addresses: [10.96.0.1]}]\n"
+        XCTAssertEqual(
+            parseError("nodes: [{name: n1}]\n" + world)?.message,
+            "10.96.0.1 is the sandbox's API server when nodes are declared")
+        XCTAssertEqual(try Topology.parse(yaml: world).world.count, 1)
+    }
 }
