@@ -119,6 +119,8 @@ public final class Agent {
         try loadEndpoints()
         try policy.loadIdentities()
         try policy.restore()
+        // Restored policies were checked for their secrets when applied; say which are gone now.
+        for line in tlsSecretProblems() { fputs("sluice-agent: error: " + line + "\n", stderr) }
         _ = CSluice_release_free_memory()
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
@@ -211,6 +213,7 @@ public final class Agent {
             let ports = policy.snapshot.l7Ports.map { $0.description }.joined(separator: "\n")
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
+            for line in tlsSecretProblems() { message += "\nerror: " + line }
             return ControlResponse(ok: true, message: message)
         case .introspect:
             return introspect()
@@ -245,6 +248,11 @@ public final class Agent {
                     + "was not written: \(error)")
         }
         return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+    }
+
+    /// The secrets of the policies in force that cannot be used now (`TLSSecretCheck`).
+    private func tlsSecretProblems() -> [String] {
+        TLSSecretCheck.problems(policy.repository.documentsInForce, directory: options.proxy.tlsSecretsDirectory)
     }
 
     /// The first `terminatingTLS`/`originatingTLS` secret of `transaction` whose files are not in
