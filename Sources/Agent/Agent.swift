@@ -137,6 +137,8 @@ public final class Agent {
         try policy.loadIdentities()
         try policy.restore()
         restoreKubernetesCache()
+        // Restored policies were checked for their secrets when applied; say which are gone now.
+        for line in tlsSecretProblems() { fputs("sluice-agent: error: " + line + "\n", stderr) }
         _ = CSluice_release_free_memory()
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
@@ -232,6 +234,7 @@ public final class Agent {
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
             message += kubernetesStatus()
+            for line in tlsSecretProblems() { message += "\nerror: " + line }
             return ControlResponse(ok: true, message: message)
         case .introspect:
             return introspect()
@@ -269,6 +272,11 @@ public final class Agent {
                     + "was not written: \(error)")
         }
         return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+    }
+
+    /// The secrets of the policies in force that cannot be used now (`TLSSecretCheck`).
+    private func tlsSecretProblems() -> [String] {
+        TLSSecretCheck.problems(policy.repository.documentsInForce, directory: options.proxy.tlsSecretsDirectory)
     }
 
     /// The first `terminatingTLS`/`originatingTLS` secret of `transaction` whose files are not in

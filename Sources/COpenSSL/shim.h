@@ -23,13 +23,18 @@ static inline const char *sluice_SSL_get_servername(const SSL *ssl) {
 }
 static inline int sluice_BIO_get_ktls_send(SSL *ssl) { return BIO_get_ktls_send(SSL_get_wbio(ssl)); }
 static inline int sluice_BIO_get_ktls_recv(SSL *ssl) { return BIO_get_ktls_recv(SSL_get_rbio(ssl)); }
-/// The server side's ALPN choice: h2 when the client offers it, else http/1.1, else no ALPN.
+/// The server side's ALPN choice: h2 when the client offers it, else http/1.1, else no ALPN;
+/// http/1.1 only when the connection was marked with sluice_SSL_select_http1_only (its
+/// upstream speaks no h2: Sources/Proxy/TLS/TLSAcceptor.swift).
 static inline int sluice_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                                      const unsigned char *in, unsigned int inlen, void *arg) {
-    (void)ssl; (void)arg;
-    static const unsigned char preference[] = "\x02h2\x08http/1.1";
+    (void)arg;
+    static const unsigned char both[] = "\x02h2\x08http/1.1";
+    static const unsigned char http1[] = "\x08http/1.1";
+    int only1 = SSL_get_ex_data(ssl, 0) != NULL;
     unsigned char *selected = NULL;
-    if (SSL_select_next_proto(&selected, outlen, preference, sizeof(preference) - 1, in, inlen)
+    if (SSL_select_next_proto(&selected, outlen, only1 ? http1 : both,
+                              only1 ? sizeof(http1) - 1 : sizeof(both) - 1, in, inlen)
         != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = selected;
@@ -38,6 +43,8 @@ static inline int sluice_alpn_select(SSL *ssl, const unsigned char **out, unsign
 static inline void sluice_SSL_CTX_offer_h2_and_http1(SSL_CTX *ctx) {
     SSL_CTX_set_alpn_select_cb(ctx, sluice_alpn_select, NULL);
 }
+/// Marks a server connection so that ALPN never selects h2 (application data slot 0).
+static inline void sluice_SSL_select_http1_only(SSL *ssl) { SSL_set_ex_data(ssl, 0, (void *)1); }
 /// Kernel TLS offload (used only when the kernel's tls module and the cipher allow it).
 static inline uint64_t sluice_SSL_OP_ENABLE_KTLS(void) { return SSL_OP_ENABLE_KTLS; }
 /// A peer's EOF without close_notify reads as an orderly end (OpenSSL 3 otherwise fails the read:

@@ -41,8 +41,13 @@ extension Flow {
             return summary + " " + error.text
         default:
             // A TLS SNI record has no method: `TLS https://api.example.com`, `TLS https://` (no SNI),
-            // `TLS ` + nothing for bytes that were not a ClientHello.
-            if http.method.isEmpty { return http.protocol + " " + http.url }
+            // `TLS ` + nothing for bytes that were not a ClientHello; a failed TLS connection adds
+            // why (`TLS https:// downstream EOF`: the client closed before its ClientHello).
+            if http.method.isEmpty {
+                let summary = http.protocol + " " + http.url
+                guard let error = http.connectionError else { return summary }
+                return summary + " " + error.text
+            }
             return http.protocol + " " + request
         }
     }

@@ -122,6 +122,14 @@ public final class HTTPPortPolicy: @unchecked Sendable {
             if !interception.serverNames.isEmpty {
                 line += " serverNames [" + interception.serverNames.map(\.description).joined(separator: ", ") + "]"
             }
+            if interception.certificates.count > 1 {
+                line +=
+                    " certificates ["
+                    + interception.certificates.map {
+                        ($0.serverNames.isEmpty ? "*" : $0.serverNames.map(\.description).joined(separator: " "))
+                            + ": " + $0.context.secretName
+                    }.joined(separator: ", ") + "]"
+            }
             lines.append(line)
         }
         if !defaultDeny { lines.append("default allow (enableDefaultDeny false)") }

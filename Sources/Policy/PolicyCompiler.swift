@@ -220,8 +220,9 @@ struct PolicyCompiler {
     }
 
     /// The TLS interception of one port: the first `terminatingTLS` and `originatingTLS` among
-    /// the allow rules covering it, and the union of their `serverNames` (any rule without
-    /// `serverNames` admits every SNI).
+    /// the allow rules covering it, every rule's certificate with its `serverNames` (served by
+    /// SNI), and the union of their `serverNames` (any rule without `serverNames` admits every
+    /// SNI).
     static func interception(_ covering: [PortEntry]) -> TLSInterception? {
         let intercepting = covering.filter { !$0.isDeny && $0.interception != nil }.compactMap(\.interception)
         guard !intercepting.isEmpty else { return nil }
@@ -229,9 +230,16 @@ struct PolicyCompiler {
         if !intercepting.contains(where: { $0.serverNames.isEmpty }) {
             for name in intercepting.flatMap(\.serverNames) where !names.contains(name) { names.append(name) }
         }
+        var certificates: [TLSInterception.Certificate] = []
+        for rule in intercepting {
+            for certificate in rule.certificates where !certificates.contains(certificate) {
+                certificates.append(certificate)
+            }
+        }
         return TLSInterception(
             terminating: intercepting.lazy.compactMap(\.terminating).first,
-            originating: intercepting.lazy.compactMap(\.originating).first, serverNames: names)
+            originating: intercepting.lazy.compactMap(\.originating).first, serverNames: names,
+            certificates: certificates)
     }
 
     /// The `serverNames` rules of one port; `allowHost` as for `httpPolicy`.

@@ -79,6 +79,9 @@ public final class PolicyRepository {
     /// The keys of the objects in force, sorted.
     public var keys: [PolicyKey] { documents.keys.sorted() }
 
+    /// The objects in force, by key order.
+    public var documentsInForce: [PolicyDocument] { keys.compactMap { documents[$0] } }
+
     /// Parses and validates every document of a file (`PolicyYAML.documents` builds them from the
     /// text), then stores them all, replacing objects with the same key (like `kubectl apply`).
     /// Atomic: on any error nothing changes.

@@ -68,23 +68,57 @@ public struct TLSContext: Hashable, Sendable {
 }
 
 /// The TLS interception of one HTTP port (Sources/Proxy/TLS): the proxy terminates the client's
-/// TLS with `terminating`'s certificate and, with `originating`, speaks TLS to the upstream
+/// TLS with a `terminatingTLS` certificate and, with `originating`, speaks TLS to the upstream
 /// trusting only its CA. `serverNames` (empty: any) are matched against the client's SNI once
-/// the handshake is done.
+/// the handshake is done. Several rules on one port may each name their own certificate for
+/// their own `serverNames`: `certificates` keeps them in policy order, and the client is served
+/// the first whose names match its SNI (`terminating(for:)`), as Cilium's per-rule listeners.
 public struct TLSInterception: Hashable, Sendable {
+    /// One rule's certificate and the server names it is for (empty: any name).
+    public struct Certificate: Hashable, Sendable {
+        public var serverNames: [ServerNamePattern]
+        public var context: TLSContext
+
+        public init(serverNames: [ServerNamePattern], context: TLSContext) {
+            self.serverNames = serverNames
+            self.context = context
+        }
+    }
+
+    /// The first rule's certificate (the one served when no rule's names match the SNI).
     public var terminating: TLSContext?
     public var originating: TLSContext?
     public var serverNames: [ServerNamePattern]
+    /// Every rule's `terminatingTLS` with its `serverNames`, in policy order, one per distinct
+    /// pair.
+    public var certificates: [Certificate]
 
-    public init(terminating: TLSContext?, originating: TLSContext?, serverNames: [ServerNamePattern] = []) {
+    public init(
+        terminating: TLSContext?, originating: TLSContext?, serverNames: [ServerNamePattern] = [],
+        certificates: [Certificate]? = nil
+    ) {
         self.terminating = terminating
         self.originating = originating
         self.serverNames = serverNames
+        self.certificates =
+            certificates ?? terminating.map { [Certificate(serverNames: serverNames, context: $0)] } ?? []
     }
 
     /// Whether the SNI `serverName` is allowed (no `serverNames`: every connection).
     public func allows(serverName: String?) -> Bool {
         serverNames.isEmpty || serverNames.contains { $0.matches(serverName) }
+    }
+
+    /// The certificate to present to a client whose SNI is `serverName`: the first rule whose
+    /// `serverNames` match it, a rule without `serverNames` matching any; else the first rule's
+    /// (the connection is then refused for its SNI after the handshake, as before).
+    public func terminating(for serverName: String?) -> TLSContext? {
+        for certificate in certificates {
+            if certificate.serverNames.isEmpty || certificate.serverNames.contains(where: { $0.matches(serverName) }) {
+                return certificate.context
+            }
+        }
+        return terminating
     }
 }
 

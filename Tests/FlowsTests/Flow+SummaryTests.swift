@@ -15,6 +15,14 @@ final class FlowSummaryTests: XCTestCase {
         XCTAssertEqual(l7(.response, .http(ok), latency: 1_999_999).summary, "HTTP/1.1 200 1ms (GET http://a/b)")
     }
 
+    func testTLS() {
+        var tls = Flow.HTTP(method: "", url: "https://api.example.com", protocol: "TLS")
+        XCTAssertEqual(l7(.request, .http(tls)).summary, "TLS https://api.example.com")
+        tls.url = "https://"
+        tls.connectionError = Flow.ConnectionError(side: .downstream, errno: 0)
+        XCTAssertEqual(l7(.request, .http(tls)).summary, "TLS https:// downstream EOF")
+    }
+
     func testDNS() {
         let q = Flow.DNS(query: "cilium.io.", qtypes: ["A", "AAAA"])
         XCTAssertEqual(l7(.request, .dns(q)).summary, "DNS Query cilium.io. A,AAAA")

@@ -93,6 +93,43 @@ final class TLSContextTests: XCTestCase {
         XCTAssertNil(snapshot.tlsPolicy(endpointID: TestPolicy.clientID, direction: .egress, port: 443))
     }
 
+    func testEachRulesCertificateIsKeptWithItsServerNames() throws {
+        let snapshot = try TestPolicy.snapshot(
+            policy(
+                "      serverNames: [\"*.example.com\"]\n      terminatingTLS: {secret: {name: web}}"
+                    + "\n      rules:\n        http: [{path: \"/a\"}]\n    - ports: [{port: \"443\", protocol: TCP}]"
+                    + "\n      serverNames: [other.test]\n      terminatingTLS: {secret: {name: other}}"
+                    + "\n      rules:\n        http: [{path: \"/b\"}]"))
+        let http = try XCTUnwrap(snapshot.httpPolicy(endpointID: TestPolicy.clientID, direction: .egress, port: 443))
+        let interception = try XCTUnwrap(http.interception)
+        XCTAssertEqual(interception.certificates.map(\.context.secretName), ["default/web", "default/other"])
+        XCTAssertEqual(interception.terminating(for: "api.example.com")?.secretName, "default/web")
+        XCTAssertEqual(interception.terminating(for: "OTHER.test")?.secretName, "default/other")
+        XCTAssertEqual(
+            interception.terminating(for: "nobody.test")?.secretName, "default/web",
+            "no rule's names: the first rule's certificate (the SNI is refused after the handshake)")
+        XCTAssertEqual(interception.terminating(for: nil)?.secretName, "default/web")
+        XCTAssertTrue(interception.allows(serverName: "other.test"))
+        XCTAssertFalse(interception.allows(serverName: "nobody.test"))
+        XCTAssertTrue(
+            http.canonical.contains {
+                $0.hasSuffix("certificates [*.example.com: default/web, other.test: default/other]")
+            },
+            http.canonical.joined(separator: "\n"))
+    }
+
+    func testARuleWithoutServerNamesServesAnyName() throws {
+        let interception = TLSInterception(
+            terminating: nil, originating: nil,
+            certificates: [
+                .init(serverNames: [try ServerNamePattern("a.test")], context: TLSContext(namespace: "n", name: "a")),
+                .init(serverNames: [], context: TLSContext(namespace: "n", name: "any")),
+            ])
+        XCTAssertEqual(interception.terminating(for: "a.test")?.name, "a")
+        XCTAssertEqual(interception.terminating(for: "b.test")?.name, "any")
+        XCTAssertEqual(interception.terminating(for: nil)?.name, "any")
+    }
+
     func testTerminationWithoutRulesIsAnHTTPPortAllowingEverything() throws {
         let snapshot = try TestPolicy.snapshot(policy("      terminatingTLS: {secret: {name: web}}"))
         let http = try XCTUnwrap(snapshot.httpPolicy(endpointID: TestPolicy.clientID, direction: .egress, port: 443))

@@ -8,7 +8,8 @@ import TLSClientHello
 /// head timeout), judges its SNI (`TLSDecision`) and then either connects to the original
 /// destination and splices both ways untouched, the buffered first flight included (the tunnel
 /// phase, `+Tunnel`), or resets the client (SO_LINGER 0) after writing the DROPPED flow that
-/// names the SNI (`TLSFlowRecorder`). Nothing is decrypted; no byte is changed.
+/// names the SNI (`TLSFlowRecorder`). A client that closes before its ClientHello is complete
+/// leaves an ERROR flow (downstream EOF or the errno). Nothing is decrypted; no byte is changed.
 extension HTTP1Connection {
     /// Starts the ClientHello phase of a new connection.
     func startTLSHello() {
@@ -42,8 +43,10 @@ extension HTTP1Connection {
             return true
         case .blocked:
             return false
-        case .closed:
-            // The client went away before its ClientHello was complete: nothing to judge.
+        case .closed(let failure):
+            // The client went away before its ClientHello was complete: nothing to judge, but an
+            // ERROR flow says so (downstream EOF, or the errno of its reset), and no SNI is named.
+            tlsRecorder.failed(failure, serverName: nil)
             close()
             return false
         }

@@ -2,15 +2,24 @@ import COpenSSL
 import Glibc
 import Policy
 import SluiceIO
+import TLSClientHello
 
 /// Phase before the request cycle of an intercepted connection (a port with `terminatingTLS`,
-/// docs/architecture.md "TLS interception"): the server handshake with the secret's
-/// certificate, non-blocking on the worker's loop and bounded by the request head timeout.
-/// Then the SNI is judged by the port's `serverNames` (a mismatch: a DROPPED flow naming it and
-/// a reset, as for SNI rules without termination) and the connection goes, TLS state and all,
-/// to the handler of the protocol ALPN chose: `HTTP2Connection` for h2, else
-/// `HTTP1Connection<TLSTransport>`; their flows say `https://`. A failed handshake (the client
-/// does not trust the certificate, or speaks no TLS) is an ERROR flow naming EPROTO.
+/// docs/architecture.md "TLS interception"). First the client's ClientHello is read without
+/// consuming it (MSG_PEEK, `ClientHelloParser`): its SNI picks the certificate (the first rule
+/// on the port whose `serverNames` match, `TLSInterception.terminating(for:)`), and when it
+/// offers h2 on a port with `originatingTLS` the upstream's protocol decides what ALPN selects:
+/// h2 only when the upstream selected h2 itself (learned by a `TLSALPNProbe`, then remembered by
+/// the worker's store), else http/1.1, so an h2 client reaches an HTTP/1.1-only upstream over
+/// HTTP/1.1. A client that closes before its ClientHello is complete, or sends bytes that are
+/// no ClientHello, gets an ERROR flow (downstream EOF or EPROTO) and a reset.
+/// Then the server handshake runs non-blocking on the worker's loop, all of it bounded by the
+/// request head timeout. Then the SNI is judged by the port's `serverNames` (a mismatch: a
+/// DROPPED flow naming it and a reset, as for SNI rules without termination) and the
+/// connection goes, TLS state and all, to the handler of the protocol ALPN chose:
+/// `HTTP2Connection` for h2, else `HTTP1Connection<TLSTransport>`; their flows say `https://`.
+/// A failed handshake (the client does not trust the certificate) is an ERROR flow naming
+/// EPROTO.
 final class TLSAcceptor: EventHandler, TimerTarget {
     let ctx: WorkerContext
     let addresses: ConnectionAddresses
@@ -21,6 +30,13 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     private var registration: EventLoop.Registration = .none
     private lazy var timer = LoopTimer(target: self)
     private var done = false
+    private enum Phase { case hello, probing, handshake }
+    private var phase = Phase.hello
+    /// The client's read side ended (EPOLLRDHUP or HUP seen).
+    private var clientEnded = false
+    /// The ClientHello's SNI (for flows before the handshake has one).
+    private var helloServerName: String?
+    private var probe: TLSALPNProbe?
 
     /// The interception of the port a connection steered as `steer` reached (its egress side
     /// first, as requests are decided), nil when no side has one.
@@ -51,7 +67,7 @@ final class TLSAcceptor: EventHandler, TimerTarget {
             let (interception, direction) = interception(
                 steer: steer, snapshot: ctx.snapshot, port: addresses.originalDestinationPort)
         else { return false }
-        guard let terminating = interception.terminating else {
+        guard interception.terminating != nil else {
             // originatingTLS alone: plain HTTP from the client, TLS to the upstream.
             let origination = interception.originating.map {
                 TLSOrigination(context: $0, serverName: nil, addresses: addresses)
@@ -61,26 +77,14 @@ final class TLSAcceptor: EventHandler, TimerTarget {
             HTTP1Connection(ctx: ctx, transport: transport, addresses: addresses, steer: steer).start()
             return true
         }
-        let recorder = TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
-        guard case .success(let serverContext) = ctx.tlsContexts.serverContext(terminating, now: ctx.loop.now),
-            let ssl = SSL_new(serverContext)
-        else {
-            // The secret went away after the policy was applied: nothing to present.
-            recorder.failed(PeerClose(side: .downstream, errno: ENOENT), serverName: nil)
-            Socket.closeWithReset(fd)
-            return true
-        }
-        SSL_set_fd(ssl, fd)
-        SSL_set_accept_state(ssl)
         TLSAcceptor(
-            ctx: ctx, fd: fd, ssl: ssl, addresses: addresses, steer: steer, interception: interception,
-            direction: direction
+            ctx: ctx, fd: fd, addresses: addresses, steer: steer, interception: interception, direction: direction
         ).start()
         return true
     }
 
     private init(
-        ctx: WorkerContext, fd: Int32, ssl: OpaquePointer, addresses: ConnectionAddresses, steer: SteerInfo?,
+        ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?,
         interception: TLSInterception, direction: Direction
     ) {
         self.ctx = ctx
@@ -88,7 +92,7 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         self.steer = steer
         self.interception = interception
         self.direction = direction
-        peer = TLSPeer(fd: fd, side: .downstream, ssl: ssl, readable: true, writable: true)
+        peer = TLSPeer(fd: fd, side: .downstream, ssl: nil, readable: true, writable: true)
     }
 
     private func start() {
@@ -114,6 +118,9 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         {
             peer.readable = true
         }
+        if events & (EventLoop.Events.readHangup | EventLoop.Events.hangup | EventLoop.Events.error) != 0 {
+            clientEnded = true
+        }
         if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
             peer.writable = true
         }
@@ -126,7 +133,100 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     }
 
     private func step() {
-        guard !done, peer.readable || peer.writable else { return }
+        guard !done else { return }
+        switch phase {
+        case .hello: readHello()
+        case .probing: return
+        case .handshake: handshake()
+        }
+    }
+
+    /// Peeks at the client's first flight until its ClientHello is complete.
+    private func readHello() {
+        guard peer.readable else { return }
+        let buffer = ctx.tlsContexts.helloBuffer
+        let n = recv(peer.fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))
+        if n < 0 {
+            let error = errno
+            if error == EAGAIN || error == EINTR {
+                peer.readable = false
+                return
+            }
+            return fail(PeerClose(side: .downstream, errno: error))
+        }
+        // Closed before a ClientHello began: a downstream EOF.
+        if n == 0 { return fail(PeerClose(side: .downstream, errno: 0)) }
+        switch ClientHelloParser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) {
+        case .needMore:
+            // The rest comes with the next readable edge, unless the client closed mid-hello or
+            // the hello is longer than the parser accepts.
+            if clientEnded { return fail(PeerClose(side: .downstream, errno: 0)) }
+            if n == buffer.count { return fail(PeerClose(side: .downstream, errno: EPROTO)) }
+            peer.readable = false
+        case .notTLS, .malformed:
+            fail(PeerClose(side: .downstream, errno: EPROTO))
+        case .parsed(let hello):
+            helloParsed(hello)
+        }
+    }
+
+    /// Picks the certificate by SNI and, for an h2 offer toward a TLS upstream, what ALPN may
+    /// select (probing the upstream when it is not known).
+    private func helloParsed(_ hello: ClientHello) {
+        helloServerName = hello.serverName
+        guard let terminating = interception.terminating(for: hello.serverName),
+            case .success(let serverContext) = ctx.tlsContexts.serverContext(terminating, now: ctx.loop.now)
+        else {
+            // The secret is not there (never was, or went away before it was first used).
+            return fail(PeerClose(side: .downstream, errno: ENOENT))
+        }
+        guard let ssl = SSL_new(serverContext) else { return fail(PeerClose(side: .downstream, errno: ENOMEM)) }
+        SSL_set_fd(ssl, peer.fd)
+        SSL_set_accept_state(ssl)
+        peer = TLSPeer(fd: peer.fd, side: .downstream, ssl: ssl, readable: true, writable: true)
+        phase = .handshake
+        if let originating = interception.originating, hello.alpnProtocols.contains("h2"),
+            interception.allows(serverName: hello.serverName)
+        {
+            let origination = TLSOrigination(context: originating, serverName: hello.serverName, addresses: addresses)
+            switch ctx.tlsContexts.upstreamSpeaksH2(origination.sessionKey, now: ctx.loop.now) {
+            case true?:
+                break
+            case false?:
+                sluice_SSL_select_http1_only(ssl)
+            case nil:
+                let started = TLSALPNProbe.start(
+                    loop: ctx.loop, store: ctx.tlsContexts, origination: origination,
+                    address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
+                    mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
+                    timeoutNs: ctx.config.connectTimeoutNs
+                ) { [unowned self] h2 in probed(h2: h2) }
+                guard let started else {
+                    sluice_SSL_select_http1_only(ssl)
+                    break
+                }
+                probe = started
+                phase = .probing
+                return
+            }
+        }
+        handshake()
+    }
+
+    /// The probe answered: h2 for the client only when the upstream chose h2 (no answer: the
+    /// upstream cannot be reached, and the request's own attempt reports why over HTTP/1.1).
+    private func probed(h2: Bool?) {
+        probe = nil
+        guard !done else { return }
+        if h2 != true, let ssl = peer.ssl { sluice_SSL_select_http1_only(ssl) }
+        phase = .handshake
+        peer.readable = true
+        peer.writable = true
+        handshake()
+    }
+
+    private func handshake() {
+        guard peer.readable || peer.writable else { return }
         switch peer.handshake() {
         case .progress:
             finished()
@@ -193,7 +293,8 @@ final class TLSAcceptor: EventHandler, TimerTarget {
 
     /// The handshake failed or timed out: an ERROR flow naming the client's failure, a reset.
     private func fail(_ failure: PeerClose) {
-        TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer).failed(failure, serverName: serverName)
+        TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer).failed(
+            failure, serverName: serverName ?? helloServerName)
         end(reset: true)
     }
 
@@ -201,6 +302,8 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         guard !done else { return }
         done = true
         ctx.loop.cancel(timer)
+        probe?.cancel()
+        probe = nil
         peer.shutdown(reset: reset)
         ctx.loop.forget(registration)
         if reset { Socket.closeWithReset(peer.fd) } else { Socket.close(peer.fd) }

@@ -27,6 +27,14 @@ public final class TLSContextStore {
     private var sessions: [String: OpaquePointer] = [:]
     /// At most this many sessions are kept (the oldest arbitrary one goes).
     static let maxSessions = 1024
+    /// Whether each upstream (by session key) selected h2 when offered h2 and http/1.1
+    /// (`TLSALPNProbe`), and when that was learned.
+    private var upstreamALPN: [String: (h2: Bool, learnedNs: UInt64)] = [:]
+    /// How long what an upstream selected is trusted before it is asked again.
+    static let alpnTTLNs: UInt64 = 300 * 1_000_000_000
+    /// Where `TLSAcceptor` peeks at a client's first flight (MSG_PEEK) to read its ClientHello:
+    /// the longest hello the parser accepts, with its record and handshake headers.
+    let helloBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 20 * 1024, alignment: 8)
 
     init(directory: String, recheckNs: UInt64 = 1_000_000_000, kernelOffload: Bool = false) {
         self.directory = directory
@@ -37,6 +45,22 @@ public final class TLSContextStore {
     deinit {
         for entry in entries.values { SSL_CTX_free(entry.context) }
         for session in sessions.values { SSL_SESSION_free(session) }
+        helloBuffer.deallocate()
+    }
+
+    /// Whether the upstream of session key `key` speaks h2 (it selected h2 by ALPN), nil when
+    /// not known or learned longer than `alpnTTLNs` ago.
+    func upstreamSpeaksH2(_ key: String, now: UInt64) -> Bool? {
+        guard let entry = upstreamALPN[key], now &- entry.learnedNs < Self.alpnTTLNs else { return nil }
+        return entry.h2
+    }
+
+    /// Keeps what the upstream of `key` selected (at most `maxSessions` upstreams).
+    func learnALPN(h2: Bool, for key: String, now: UInt64) {
+        if upstreamALPN[key] == nil && upstreamALPN.count >= Self.maxSessions, let victim = upstreamALPN.first {
+            upstreamALPN[victim.key] = nil
+        }
+        upstreamALPN[key] = (h2, now)
     }
 
     /// The server context of `terminatingTLS` `context`: its certificate chain and key, ALPN h2

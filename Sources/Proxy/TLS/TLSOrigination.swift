@@ -26,6 +26,13 @@ struct TLSOrigination {
     /// `alpn` alone, resuming the last session with this upstream; nil with the errno to
     /// report when the secret cannot be used (ENOENT) or OpenSSL fails (ENOMEM).
     func makeSSL(fd: Int32, store: TLSContextStore, now: UInt64, alpn: String) -> Result<OpaquePointer, SyscallError> {
+        makeSSL(fd: fd, store: store, now: now, offer: [UInt8(alpn.utf8.count)] + Array(alpn.utf8))
+    }
+
+    /// As `makeSSL(fd:store:now:alpn:)`, offering the ALPN list `offer` in its wire form
+    /// (length-prefixed names; `TLSALPNProbe` offers h2 and http/1.1).
+    func makeSSL(fd: Int32, store: TLSContextStore, now: UInt64, offer: [UInt8]) -> Result<OpaquePointer, SyscallError>
+    {
         let ctx: OpaquePointer
         switch store.clientContext(context, now: now) {
         case .success(let c): ctx = c
@@ -40,8 +47,7 @@ struct TLSOrigination {
         } else {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), address)
         }
-        var protos: [UInt8] = [UInt8(alpn.utf8.count)] + Array(alpn.utf8)
-        _ = SSL_set_alpn_protos(ssl, &protos, UInt32(protos.count))
+        _ = offer.withUnsafeBufferPointer { SSL_set_alpn_protos(ssl, $0.baseAddress, UInt32($0.count)) }
         if let session = store.session(for: sessionKey) { SSL_set_session(ssl, session) }
         return .success(ssl)
     }

@@ -115,6 +115,20 @@ final class HTTP1ConnectionTLSTests: XCTestCase {
         XCTAssertEqual(flow.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ETIMEDOUT)))
     }
 
+    func testClientClosingMidHelloLeavesAnErrorFlow() throws {
+        for (prefix, errno) in [(20, Int32(0)), (0, 0), (7, ECONNRESET)] {
+            let e = try make()
+            if prefix > 0 { send(e, Array(TLSTestWorld.clientHello(serverName: "api.example.com").prefix(prefix))) }
+            e.clientCloses(errno: errno)
+            XCTAssertEqual(e.state, .closed)
+            XCTAssertEqual(e.flows.count, 1, "prefix \(prefix)")
+            let flow = try XCTUnwrap(e.flows.first)
+            XCTAssertEqual(flow.verdict, .error)
+            XCTAssertEqual(flow.http?.url, "https://")
+            XCTAssertEqual(flow.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(errno)))
+        }
+    }
+
     func testRefusedUpstreamResetsTheClientWithAnErrorFlow() throws {
         let e = try make()
         e.transport.connectRefusal = ECONNREFUSED

@@ -18,6 +18,12 @@ final class TLSAcceptorTests: XCTestCase {
     private var proxy: ProxyHarness!
     private var clientContext: OpaquePointer!
 
+    override func setUp() {
+        super.setUp()
+        // The test's upstream threads write with plain write(2): a peer gone is EPIPE, not a kill.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     override func tearDown() {
         proxy?.stop()
         upstream?.stop()
@@ -26,17 +32,18 @@ final class TLSAcceptorTests: XCTestCase {
     }
 
     private func start(
-        upstreamCert: Bool = true, serverNames: [String] = [], originating: Bool = true,
-        resumed: @escaping (Bool) -> Void = { _ in }
+        upstreamCert: Bool = true, upstreamALPN: Bool = true, serverNames: [String] = [], originating: Bool = true,
+        policy: ((UInt16) -> String)? = nil, resumed: @escaping (Bool) -> Void = { _ in }
     ) throws {
         pki = try TLSTestPKI()
         let serverContext =
             upstreamCert
-            ? pki.serverContext(cert: pki.serverCert, key: pki.serverKey)
+            ? pki.serverContext(cert: pki.serverCert, key: pki.serverKey, alpn: upstreamALPN)
             : pki.serverContext(cert: pki.untrustedCert, key: pki.untrustedKey)
         upstream = try XCTUnwrap(UpstreamServer(script: tlsUpstreamScript(serverContext, resumed: resumed)))
         let snapshot = try TestPolicy.snapshot(
-            TLSTestPKI.policy(port: upstream.port, serverNames: serverNames, originating: originating))
+            policy?(upstream.port)
+                ?? TLSTestPKI.policy(port: upstream.port, serverNames: serverNames, originating: originating))
         var config = ProxyConfig(workers: 1)
         config.tlsSecretsDirectory = pki.secrets
         proxy = try ProxyHarness(snapshot: snapshot, steer: TLSTestPKI.egressSteer(snapshot), config: config)
@@ -132,5 +139,114 @@ final class TLSAcceptorTests: XCTestCase {
         lock.lock()
         XCTAssertEqual(resumptions, [false, true], "the second upstream connection resumes the first's session")
         lock.unlock()
+    }
+
+    // MARK: ALPN follows the upstream (an h2 client and an HTTP/1.1-only upstream)
+
+    func testH2OfferToAnHTTP1OnlyUpstreamNegotiatesHTTP1AndIsServed() throws {
+        try start(upstreamALPN: false)
+        for _ in 0..<2 {  // the first asks the upstream, the second uses what was learned
+            let tls = try XCTUnwrap(try connect(alpn: "h2,http/1.1"))
+            XCTAssertEqual(tls.alpn, "http/1.1", "the upstream selected no h2, so neither does the proxy")
+            tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+            let allowed = tls.read(through: "\r\n\r\n", extra: 2)
+            XCTAssertTrue(allowed.hasPrefix("HTTP/1.1 200 OK"), allowed)
+            tls.send("GET /denied HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+            XCTAssertTrue(tls.read(through: "Access denied").hasPrefix("HTTP/1.1 403 Forbidden"))
+        }
+        let requests = proxy.sink.waitForFlows(8).filter { $0.l7?.type == .request }
+        XCTAssertEqual(requests.map(\.verdict), [.forwarded, .dropped, .forwarded, .dropped])
+        XCTAssertFalse(requests.contains { $0.http?.protocol == "HTTP/2" }, "HTTP/1.1 on both sides")
+    }
+
+    func testH2OfferToAnH2UpstreamNegotiatesH2() throws {
+        try start(upstreamALPN: true)
+        let tls = try XCTUnwrap(try connect(alpn: "h2,http/1.1"))
+        XCTAssertEqual(tls.alpn, "h2")
+    }
+
+    func testHTTP1OnlyOfferIsNotProbed() throws {
+        nonisolated(unsafe) var connections = 0
+        let lock = NSLock()
+        try start(upstreamALPN: false) { _ in
+            lock.lock()
+            connections += 1
+            lock.unlock()
+        }
+        let tls = try XCTUnwrap(try connect(alpn: "http/1.1"))
+        XCTAssertEqual(tls.alpn, "http/1.1")
+        tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+        lock.lock()
+        XCTAssertEqual(connections, 1, "one upstream connection: the request's")
+        lock.unlock()
+    }
+
+    // MARK: one certificate per SNI on a port
+
+    func testEachServerNameGetsItsRulesCertificate() throws {
+        try start(policy: { port in
+            """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: client-tls, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: client}}
+              egress:
+              - toEndpoints: [{matchLabels: {app: backend}}]
+                toPorts:
+                - ports: [{port: "\(port)", protocol: TCP}]
+                  serverNames: ["*.backend.test"]
+                  terminatingTLS: {secret: {namespace: default, name: web}}
+                  originatingTLS: {secret: {namespace: default, name: ca}}
+                  rules:
+                    http: [{path: "/allowed.*"}]
+                - ports: [{port: "\(port)", protocol: TCP}]
+                  serverNames: ["other.test"]
+                  terminatingTLS: {secret: {namespace: default, name: other}}
+                  originatingTLS: {secret: {namespace: default, name: ca}}
+                  rules:
+                    http: [{path: "/allowed.*"}]
+
+            """
+        })
+        let other = try XCTUnwrap(try connect(serverName: "other.test"), "other.test's certificate verifies")
+        XCTAssertEqual(other.peerCommonName, "other.test")
+        let api = try XCTUnwrap(try connect(serverName: "api.backend.test"), "*.backend.test's certificate verifies")
+        XCTAssertEqual(api.peerCommonName, "backend.test")
+        api.send("GET /allowed HTTP/1.1\r\nHost: api.backend.test\r\n\r\n")
+        // The upstream's certificate names *.backend.test: the SNI api.backend.test verifies.
+        XCTAssertTrue(api.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+    }
+
+    // MARK: clients that never complete a ClientHello leave a flow
+
+    func testClientClosingMidHelloLeavesAnErrorFlow() throws {
+        try start()
+        let socket = try proxy.connect(upstreamPort: upstream.port)
+        socket.send(Array(TLSTestWorld.clientHello(serverName: "backend.test").prefix(20)))
+        _ = shutdown(socket.fd, Int32(SHUT_WR))
+        let flows = proxy.sink.waitForFlows(1)
+        XCTAssertEqual(flows.first?.verdict, .error)
+        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EOF")
+    }
+
+    func testClientClosingBeforeAnyByteLeavesAnErrorFlow() throws {
+        try start()
+        let socket = try proxy.connect(upstreamPort: upstream.port)
+        _ = shutdown(socket.fd, Int32(SHUT_WR))
+        let flows = proxy.sink.waitForFlows(1)
+        XCTAssertEqual(flows.first?.verdict, .error)
+        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EOF")
+    }
+
+    func testGarbageInsteadOfAClientHelloIsResetWithAnErrorFlow() throws {
+        try start()
+        let socket = try proxy.connect(upstreamPort: upstream.port)
+        socket.send("GET / HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        let flows = proxy.sink.waitForFlows(1)
+        XCTAssertEqual(flows.first?.verdict, .error)
+        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EPROTO")
+        XCTAssertEqual(flows.first?.http?.url, "https://")
     }
 }

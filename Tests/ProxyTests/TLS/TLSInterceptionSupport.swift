@@ -8,9 +8,9 @@ import SluiceTestSupport
 
 /// Certificates made for the interception tests with the `openssl` CLI (ECDSA P-256): a CA
 /// trusted by the proxy's `originatingTLS` and the test client, a certificate for
-/// `backend.test` signed by it, and the same name signed by a CA nobody trusts. Laid out as a
-/// secrets directory: `default/web/{tls.crt,tls.key}` (terminatingTLS), `default/ca/ca.crt`
-/// (originatingTLS).
+/// `backend.test` signed by it, one for `other.test` signed by it, and `backend.test` signed by a
+/// CA nobody trusts. Laid out as a secrets directory: `default/web/{tls.crt,tls.key}` and
+/// `default/other/{tls.crt,tls.key}` (terminatingTLS), `default/ca/ca.crt` (originatingTLS).
 final class TLSTestPKI {
     let root: String
     var secrets: String { root + "/secrets" }
@@ -37,9 +37,15 @@ final class TLSTestPKI {
             openssl ecparam -name prime256v1 -genkey -noout -out bad.key
             openssl req -new -key bad.key -subj /CN=backend.test -out bad.csr
             openssl x509 -req -in bad.csr -CA other.crt -CAkey other.key -CAcreateserial -days 2 -extfile ext -out bad.crt
-            mkdir -p secrets/default/web secrets/default/ca
+            printf 'subjectAltName=DNS:other.test\n' > ext2
+            openssl ecparam -name prime256v1 -genkey -noout -out oth.key
+            openssl req -new -key oth.key -subj /CN=other.test -out oth.csr
+            openssl x509 -req -in oth.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext2 -out oth.crt
+            mkdir -p secrets/default/web secrets/default/ca secrets/default/other
             cp srv.crt secrets/default/web/tls.crt
             cp srv.key secrets/default/web/tls.key
+            cp oth.crt secrets/default/other/tls.crt
+            cp oth.key secrets/default/other/tls.key
             cp ca.crt secrets/default/ca/ca.crt
             """
         let process = Process()
@@ -56,12 +62,13 @@ final class TLSTestPKI {
 
     enum PKIError: Error { case openssl(Int32) }
 
-    /// A server context presenting `cert`/`key`, ALPN h2/http1.1 as the proxy's.
-    func serverContext(cert: String, key: String) -> OpaquePointer {
+    /// A server context presenting `cert`/`key`, ALPN h2/http1.1 as the proxy's (`alpn` false:
+    /// no ALPN at all, as an HTTP/1.1-only server such as gunicorn).
+    func serverContext(cert: String, key: String, alpn: Bool = true) -> OpaquePointer {
         let ctx = SSL_CTX_new(TLS_server_method())!
         SSL_CTX_use_certificate_chain_file(ctx, cert)
         SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM)
-        sluice_SSL_CTX_offer_h2_and_http1(ctx)
+        if alpn { sluice_SSL_CTX_offer_h2_and_http1(ctx) }
         return ctx
     }
 
@@ -118,7 +125,8 @@ final class BlockingTLS {
             SSL_set1_host(ssl, serverName)
         }
         if let alpn {
-            var protos: [UInt8] = [UInt8(alpn.utf8.count)] + Array(alpn.utf8)
+            // A comma-separated offer, in order ("h2,http/1.1").
+            var protos: [UInt8] = alpn.split(separator: ",").flatMap { [UInt8($0.utf8.count)] + Array($0.utf8) }
             _ = SSL_set_alpn_protos(ssl, &protos, UInt32(protos.count))
         }
         let ok = accept ? SSL_accept(ssl) : SSL_connect(ssl)
@@ -140,6 +148,15 @@ final class BlockingTLS {
     }
 
     var resumed: Bool { SSL_session_reused(ssl) == 1 }
+
+    /// The subject common name of the certificate the peer presented ("" when none).
+    var peerCommonName: String {
+        guard let cert = SSL_get1_peer_certificate(ssl) else { return "" }
+        defer { X509_free(cert) }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, &buffer, Int32(buffer.count))
+        return String(cString: buffer)
+    }
 
     func send(_ text: String) {
         var bytes = Array(text.utf8)

@@ -1,0 +1,169 @@
+import COpenSSL
+import Glibc
+import SluiceIO
+
+/// Learns whether an upstream speaks h2 before the proxy answers a client that offers h2 on an
+/// intercepted port with `originatingTLS` (docs/architecture.md "TLS interception", "ALPN"):
+/// a TLS connection to the original destination offering `h2` and `http/1.1`, as the client
+/// did, with the origination's CA, SNI and resumable session. What the upstream selects is kept
+/// in the worker's `TLSContextStore` (`learnALPN`, for `TLSContextStore.alpnTTLNs`) and told at
+/// once; the probe then waits (at most `ticketWaitNs`) for the session ticket, keeps the session
+/// for the real upstream connection that follows (which then resumes it) and closes with
+/// close_notify. `finished` hears once: true (h2 selected), false (http/1.1 or no
+/// ALPN), nil (no answer: connect or handshake failed, or timed out; nothing is learned).
+/// Non-blocking on the worker's loop. Loop-thread only.
+final class TLSALPNProbe: EventHandler, TimerTarget {
+    private let loop: EventLoop
+    private let store: TLSContextStore
+    private let origination: TLSOrigination
+    private var peer = TLSPeer(fd: -1, side: .upstream, ssl: nil)
+    private var registration: EventLoop.Registration = .none
+    private lazy var timer = LoopTimer(target: self)
+    private var connected = false
+    private var finished: ((Bool?) -> Void)?
+
+    /// The wire form of the offer: h2, then http/1.1.
+    private static let offer: [UInt8] = [2] + Array("h2".utf8) + [8] + Array("http/1.1".utf8)
+
+    private init(
+        loop: EventLoop, store: TLSContextStore, origination: TLSOrigination, finished: @escaping (Bool?) -> Void
+    ) {
+        self.loop = loop
+        self.store = store
+        self.origination = origination
+        self.finished = finished
+    }
+
+    /// Starts a probe of `address:port` (SO_MARK `mark`) bounded by `timeoutNs`; nil when none
+    /// could start (the caller goes on without knowing, and nothing calls `finished`).
+    static func start(
+        loop: EventLoop, store: TLSContextStore, origination: TLSOrigination, address: UInt32, port: UInt16,
+        mark: UInt32, timeoutNs: UInt64, finished: @escaping (Bool?) -> Void
+    ) -> TLSALPNProbe? {
+        guard let fd = try? Socket.connectTCP(address: address, port: port, mark: mark) else { return nil }
+        guard case .success(let ssl) = origination.makeSSL(fd: fd, store: store, now: loop.now, offer: offer) else {
+            Socket.close(fd)
+            return nil
+        }
+        let probe = TLSALPNProbe(loop: loop, store: store, origination: origination, finished: finished)
+        probe.peer = TLSPeer(fd: fd, side: .upstream, ssl: ssl)
+        do {
+            probe.registration = try loop.register(
+                fd: fd,
+                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                    | EventLoop.Events.edgeTriggered, handler: probe, tag: 0)
+        } catch {
+            probe.peer.shutdown(reset: true)
+            Socket.close(fd)
+            return nil
+        }
+        loop.schedule(probe.timer, at: loop.now + timeoutNs)
+        return probe
+    }
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {
+        guard peer.fd >= 0 else { return }
+        if !connected {
+            guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
+                return
+            }
+            if Socket.pendingError(peer.fd) != 0 {
+                end(learned: nil)
+                return
+            }
+            connected = true
+        }
+        if events
+            & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+                | EventLoop.Events.readHangup) != 0
+        {
+            peer.readable = true
+        }
+        if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { peer.writable = true }
+        guard peer.readable || peer.writable else { return }
+        if handshakeDone { return awaitTicket() }
+        switch peer.handshake() {
+        case .progress:
+            guard let ssl = peer.ssl else { return end(learned: nil) }
+            var data: UnsafePointer<UInt8>?
+            var length: UInt32 = 0
+            SSL_get0_alpn_selected(ssl, &data, &length)
+            let h2 = length == 2 && data?[0] == UInt8(ascii: "h") && data?[1] == UInt8(ascii: "2")
+            store.learnALPN(h2: h2, for: origination.sessionKey, now: loop.now)
+            // The client goes on now; the probe stays until the upstream's session ticket
+            // arrives (TLS 1.3 sends it after the handshake), so the real connection resumes.
+            handshakeDone = true
+            let finished = self.finished
+            self.finished = nil
+            finished?(h2)
+            loop.schedule(timer, at: loop.now + Self.ticketWaitNs)
+            awaitTicket()
+        case .blocked:
+            return
+        case .closed:
+            end(learned: nil)
+        }
+    }
+
+    /// How long a probe whose handshake is done waits for a resumable session.
+    static let ticketWaitNs: UInt64 = 1_000_000_000
+    private var handshakeDone = false
+
+    /// Reads what the upstream sends after the handshake (session tickets; any data is
+    /// dropped) until the session can be resumed, then keeps it and closes.
+    private func awaitTicket() {
+        guard let ssl = peer.ssl else { return close() }
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var step = IOStep.progress(0)
+        while case .progress = step {
+            if let session = SSL_get_session(ssl), SSL_SESSION_is_resumable(session) == 1 { break }
+            step = withUnsafeMutableBytes(of: &scratch) { bytes -> IOStep in
+                let n = SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))
+                if n > 0 { return .progress(Int(n)) }
+                return SSL_get_error(ssl, n) == SSL_ERROR_WANT_READ
+                    ? .blocked : .closed(PeerClose(side: .upstream, errno: 0))
+            }
+        }
+        ERR_clear_error()
+        if case .blocked = step, !(SSL_get_session(ssl).map { SSL_SESSION_is_resumable($0) == 1 } ?? false) {
+            peer.readable = false
+            return
+        }
+        origination.saveSession(of: ssl, store: store)
+        close()
+    }
+
+    func timerFired(now: UInt64) {
+        if handshakeDone {
+            if let ssl = peer.ssl { origination.saveSession(of: ssl, store: store) }
+            return close()
+        }
+        guard finished != nil else { return }
+        end(learned: nil)
+    }
+
+    /// Stops the probe without telling anyone (its owner went away); a probe that only waits
+    /// for its session ticket goes on.
+    func cancel() {
+        finished = nil
+        if !handshakeDone { close() }
+    }
+
+    private func end(learned: Bool?) {
+        let finished = self.finished
+        self.finished = nil
+        close()
+        finished?(learned)
+    }
+
+    private func close() {
+        guard peer.fd >= 0 else { return }
+        loop.cancel(timer)
+        // A finished handshake ends with close_notify; a failed one with a reset.
+        let orderly = peer.ssl.map { SSL_is_init_finished($0) == 1 } ?? false
+        peer.shutdown(reset: !orderly)
+        loop.deregister(fd: peer.fd, registration: registration)
+        if orderly { Socket.close(peer.fd) } else { Socket.closeWithReset(peer.fd) }
+        peer.fd = -1
+    }
+}
