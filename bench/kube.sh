@@ -27,7 +27,11 @@ cleanup() {
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
-in_force() { "$SLUICE" sandbox status 2>/dev/null | sed -n 's/^ *policies from the API in force: \([0-9]*\).*/\1/p'; }
+# "policies from the API in force: N" or "policies from the API: N in force, ..."
+in_force() {
+  "$SLUICE" sandbox status 2>/dev/null \
+    | sed -n -e 's/^ *policies from the API in force: \([0-9]*\).*/\1/p' -e 's/^ *policies from the API: \([0-9]*\) in force.*/\1/p'
+}
 wait_in_force() { # wait_in_force N DEADLINE_S
   local end=$(( $(date +%s) + $2 ))
   until [ "$(in_force)" = "$1" ]; do
