@@ -67,7 +67,7 @@ extension Agent {
             dnsProxy: dnsListening
                 ? "listening on \(IPv4Address(networkOrder: dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
                 : "not running",
-            lastApply: policy.lastInstall?.description, process: processStatus())
+            lastApply: policy.lastInstall?.description, process: processStatus(), kubernetes: kubernetesStatusValue())
     }
 
     /// Descriptors, connections and control clients (`sluice status`).

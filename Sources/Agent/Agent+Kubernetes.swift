@@ -2,16 +2,25 @@ import CSluiceShared
 import Glibc
 import KubeClient
 import Policy
+import SluiceAPI
 
 /// The agent's Kubernetes side: starting the API source, reconciling the policy in force with
 /// it (on the source's reconcile thread, under the control lock), and what `sluice status` says
 /// about it. See `KubePolicySync` for the policy semantics and docs/policy.md, "Policies from
 /// the Kubernetes API".
 extension Agent {
-    /// Loads the API configuration `options.kubernetes` names (an unreadable kubeconfig stops
-    /// the start) and starts watching; an unreachable server does not: the informers retry with
-    /// backoff and the stored policies stay in force meanwhile.
+    /// Loads the API configuration `options.kubernetes` names and starts watching
+    /// (`prepareKubernetes`, then the informers).
     func startKubernetes(backoff: Backoff = Backoff()) throws {
+        if kube == nil { try prepareKubernetes(backoff: backoff) }
+        kube?.start()
+    }
+
+    /// Loads the API configuration `options.kubernetes` names and makes the source, without
+    /// starting it: `run` calls it first, so an unreadable kubeconfig or service account stops
+    /// the start before anything is touched. An unreachable server never stops it: the
+    /// informers retry with backoff and the policies in force stay meanwhile.
+    func prepareKubernetes(backoff: Backoff = Backoff()) throws {
         guard let source = options.kubernetes else { return }
         kubeSync.stateDirectory = options.stateDirectory
         let config: KubeConfig
@@ -30,7 +39,6 @@ extension Agent {
             throw AgentStartError(message: "Kubernetes API (\(source.description)): \(error)")
         }
         self.kube = kube
-        kube.start()
     }
 
     /// With the API as a source: the state it gave last, from `STATE/kubernetes.json`, so an
@@ -120,21 +128,23 @@ extension Agent {
             + " is set by the Kubernetes API; change it there (kubectl)"
     }
 
-    /// The `sluice status` lines of the API source (empty without one): connection, kinds,
-    /// identities, and every object that is not in force with its error.
+    /// The API source's part of `sluice status`: connection, kinds, identities, and every
+    /// object that is not in force with its error; nil without a source.
+    func kubernetesStatusValue() -> KubernetesStatus? {
+        guard var status = kube?.status() else { return nil }
+        status.identities =
+            (identityProvider == nil ? "per node" : "cluster-wide")
+            + (identityError.map { " (last error: \($0))" } ?? "")
+        status.policiesInForce = kubeSync.applied.count
+        status.errors = kubeSync.errors.map { KubernetesStatus.ObjectError(key: $0.key, error: $0.error) }
+        status.atStart = kubeSync.cacheNote
+        return status
+    }
+
+    /// `kubernetesStatusValue` as lines after the `status` operation's answer ("" without one).
     func kubernetesStatus() -> String {
-        guard let kube else { return "" }
-        var lines = kube.statusLines()
-        lines.append(
-            "  identities: "
-                + (identityProvider == nil ? "per node" : "cluster-wide")
-                + (identityError.map { " (last error: \($0))" } ?? ""))
-        lines.append("  policies from the API in force: \(kubeSync.applied.count)")
-        if let note = kubeSync.cacheNote { lines.append("  at start: " + note) }
-        let errors = kubeSync.errorLines
-        lines.append("  policy errors: \(errors.isEmpty ? "none" : String(errors.count))")
-        lines += errors.map { "    " + $0 }
-        return "\n" + lines.joined(separator: "\n")
+        guard let status = kubernetesStatusValue() else { return "" }
+        return "\n" + status.lines.joined(separator: "\n")
     }
 }
 

@@ -131,6 +131,7 @@ public final class Agent {
             self.handle(request)
         }
         self.control = control
+        try prepareKubernetes()
         try control.bind()
         try loadEndpoints()
         try policy.loadIdentities()

@@ -48,11 +48,14 @@ final class KubePolicySync {
     /// Whether `key` is set by the API (`sluice apply`/`delete` of it are refused).
     func owns(_ key: PolicyKey) -> Bool { applied.values.contains { $0.key == key } }
 
-    /// Every object error, sorted by watcher key: `ciliumnetworkpolicies/default/bad: <why>`.
-    var errorLines: [String] {
+    /// Every object error (validation first), sorted by watcher key.
+    var errors: [(key: String, error: String)] {
         validationErrors.merging(installErrors) { validation, _ in validation }
-            .sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            .sorted { $0.key < $1.key }.map { (key: $0.key, error: $0.value) }
     }
+
+    /// `errors` as `ciliumnetworkpolicies/default/bad: <why>`.
+    var errorLines: [String] { errors.map { "\($0.key): \($0.error)" } }
 
     /// Makes the policy in force match `state` with `endpoints` (local, with the API's labels)
     /// and `remote` (pods of other nodes). Returns whether the policy in force changed.

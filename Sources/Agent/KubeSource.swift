@@ -1,5 +1,6 @@
 import Glibc
 import KubeClient
+import SluiceAPI
 import SluiceIO
 
 /// The agent's link to the Kubernetes API: one HTTPS client, the policy watcher (CNP, CCNP,
@@ -34,6 +35,10 @@ final class KubeSource: @unchecked Sendable {
     private var thread: pthread_t?
     private var lastError: (message: String, at: UInt64)?
     private var reconciles = 0
+    private var reconciling = false
+
+    /// No change waiting and no reconcile running (tests wait for it).
+    var isIdle: Bool { locked { !dirty && !reconciling } }
 
     init(
         source: KubernetesSource, config: KubeConfig, backoff: Backoff = Backoff(),
@@ -123,6 +128,7 @@ final class KubeSource: @unchecked Sendable {
                 }
                 if stopping { return false }
                 dirty = false
+                reconciling = true
                 return true
             }
             guard go else { return }
@@ -132,32 +138,35 @@ final class KubeSource: @unchecked Sendable {
                 Snapshot(
                     policies: policyState, policiesSynced: policiesSynced, workloads: workloadState,
                     workloadsSynced: workloadsSynced))
-            locked { reconciles += 1 }
+            locked {
+                reconciles += 1
+                reconciling = false
+            }
         }
     }
 
-    /// `sluice status` lines: the server and how it is configured, whether each kind is listed
-    /// and at which resourceVersion, and the last error any informer met.
-    func statusLines() -> [String] {
-        var lines = ["kubernetes: \(client.config.server) (\(source.description))"]
-        var all = policies.informerStates()
-        all += workloads.informers.map {
+    /// The connection part of `sluice status`: the server and how it is configured, whether
+    /// each kind is listed and at which resourceVersion, and the last error any informer met.
+    func status() -> KubernetesStatus {
+        var resources = policies.informerStates().map {
+            KubernetesStatus.Resource(
+                name: Self.resource($0.path), resourceVersion: $0.resourceVersion, lists: $0.lists)
+        }
+        resources += workloads.informers.map {
             let s = $0.snapshot()
-            return (path: $0.path, resourceVersion: s.resourceVersion, lists: s.lists)
+            return KubernetesStatus.Resource(
+                name: Self.resource($0.path), resourceVersion: s.resourceVersion, lists: s.lists)
         }
-        let synced = all.allSatisfy { $0.lists > 0 }
-        lines.append("  synced: \(synced ? "yes" : "no")")
-        for informer in all {
-            let resource = informer.path.split(separator: "/").last.map(String.init) ?? informer.path
-            let state = informer.lists > 0 ? "listed \(informer.lists)x" : "not listed"
-            lines.append("  \(resource): resourceVersion \(informer.resourceVersion ?? "-"), \(state)")
+        let lastError = locked { self.lastError }.map { error in
+            "\(error.message) (\((SystemClock.monotonicNs() &- error.at) / 1_000_000_000)s ago)"
         }
-        if let error = locked({ lastError }) {
-            let age = (SystemClock.monotonicNs() &- error.at) / 1_000_000_000
-            lines.append("  last error (\(age)s ago): \(error.message)")
-        } else {
-            lines.append("  last error: none")
-        }
-        return lines
+        return KubernetesStatus(
+            server: client.config.server, source: source.description, synced: resources.allSatisfy { $0.lists > 0 },
+            resources: resources, lastError: lastError, identities: "", policiesInForce: 0, errors: [])
+    }
+
+    /// The resource of a list path (`/api/v1/pods` → `pods`).
+    static func resource(_ path: String) -> String {
+        path.split(separator: "?").first.flatMap { $0.split(separator: "/").last }.map(String.init) ?? path
     }
 }

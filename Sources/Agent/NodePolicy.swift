@@ -269,9 +269,20 @@ final class NodePolicy {
     }
 
     /// Writes the endpoint directory `sluice observe` reads (names and identity labels) for the
-    /// policy in force.
+    /// policy in force; pods of other nodes are in it with endpoint ID 0, so flows name them by
+    /// address.
     func writeEndpointDirectory(nodeName: String) throws {
-        let (entries, identities) = directoryEntries()
+        var (entries, identities) = directoryEntries()
+        let remoteIdentities = snapshot.remoteIdentities
+        for e in repository.remoteEndpoints {
+            let identity = remoteIdentities[e.ipv4] ?? ReservedIdentity.world
+            let labels = snapshot.identityLabels(identity)
+            identities[identity] = labels
+            entries.append(
+                EndpointDirectory.Endpoint(
+                    id: 0, namespace: e.namespace, pod: e.podName, ipv4: IPv4Address(networkOrder: e.ipv4).description,
+                    identity: identity, labels: labels))
+        }
         let file = EndpointDirectory.File(
             nodeName: nodeName, endpoints: entries,
             identities: identities.keys.sorted().map {

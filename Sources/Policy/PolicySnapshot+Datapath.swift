@@ -52,6 +52,10 @@ extension PolicySnapshot {
         return byPrefix.values.sorted()
     }
 
+    /// Pods of other nodes compiled in (`PolicyRepository.remoteEndpoints`): address (network
+    /// order) to identity.
+    public var remoteIdentities: [UInt32: UInt32] { l3l4.remoteIPv4 }
+
     /// The CIDR identities with the labels Hubble prints for them (`cidr:10.0.0.0/8`,
     /// `reserved:world`), sorted by identity.
     public var cidrIdentities: [(identity: UInt32, labels: [String])] {

@@ -73,6 +73,8 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     public var lastApply: String?
     /// Descriptors, connections and the control socket (nil from an agent that predates it).
     public var process: Process?
+    /// The Kubernetes API source (nil without one, or from an agent that predates it).
+    public var kubernetes: KubernetesStatus?
 
     /// What the agent does about its limits: open files against RLIMIT_NOFILE, connections
     /// against the cap, the listeners' pauses, and the control socket's refusals and timeouts.
@@ -114,7 +116,8 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     public init(
         version: String, uptimeSeconds: UInt64, nodeName: String, datapathAttached: Bool, endpoints: [Endpoint],
         identities: [Identity], policies: [String], l7Ports: [String], proxyWorkers: Int, flowsSeen: UInt64,
-        flowRingSize: UInt64, dnsProxy: String, lastApply: String?, process: Process? = nil
+        flowRingSize: UInt64, dnsProxy: String, lastApply: String?, process: Process? = nil,
+        kubernetes: KubernetesStatus? = nil
     ) {
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -130,5 +133,6 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
         self.dnsProxy = dnsProxy
         self.lastApply = lastApply
         self.process = process
+        self.kubernetes = kubernetes
     }
 }

@@ -64,13 +64,24 @@ final class AgentKubernetesTests: XCTestCase {
         try pollKube("the valid CNP in force") { keys(agent) == ["web"] }
         XCTAssertEqual(ports(agent), [80])
         let text = status(agent)
-        XCTAssertTrue(text.contains("kubernetes: \(server.url) (kubeconfig \(server.dir)/kubeconfig)"), text)
-        XCTAssertTrue(text.contains("  synced: yes"), text)
-        XCTAssertTrue(text.contains("  ciliumnetworkpolicies: resourceVersion "), text)
-        XCTAssertTrue(text.contains("  pods: resourceVersion "), text)
+        XCTAssertTrue(
+            text.contains("\nKubernetes:       Ok   \(server.url) (kubeconfig \(server.dir)/kubeconfig)\n"), text)
+        for resource in ["ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "networkpolicies", "pods"] {
+            let line = text.split(separator: "\n").first { $0.hasPrefix("  \(resource):") }
+            XCTAssertTrue(line?.contains("resourceVersion ") ?? false, text)
+            XCTAssertTrue(line?.hasSuffix("listed 1x") ?? false, text)
+        }
         XCTAssertTrue(
             text.contains(
-                "  policy errors: 1\n    ciliumnetworkpolicies/default/bad: k8s:CiliumNetworkPolicy/default/bad"), text)
+                "  policies from the API: 1 in force, 1 with errors:\n    ciliumnetworkpolicies default/bad: k8s:CiliumNetworkPolicy/default/bad"
+            ), text)
+        // The same in `sluice status` (the introspect answer).
+        let introspection = try XCTUnwrap(agent.introspection().kubernetes)
+        XCTAssertEqual(introspection.errors.map(\.name), ["bad"])
+        XCTAssertEqual(introspection.errors.first?.namespace, "default")
+        XCTAssertEqual(
+            introspection.resources.map(\.name),
+            ["ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "networkpolicies", "namespaces", "pods"])
 
         // Modified through the API.
         let patch =
@@ -102,14 +113,16 @@ final class AgentKubernetesTests: XCTestCase {
                 contentType: "application/merge-patch+json"), 200)
         XCTAssertEqual(try server.request("DELETE", cnpPath + "/web"), 200)
         try pollKube("the fix and the delete") { keys(agent) == ["bad", "local"] }
-        XCTAssertTrue(status(agent).contains("  policy errors: none"), status(agent))
+        XCTAssertTrue(status(agent).contains("  policies from the API: 1 in force, no errors"), status(agent))
     }
 
     func testARelistAndAnOutageLeaveThePolicyInForce() throws {
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("a")), 201)
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("b", port: 8080)), 201)
         let agent = try startAgent()
-        try pollKube("both in force") { keys(agent) == ["a", "b"] }
+        try pollKube("both in force, all listed and reconciled") {
+            keys(agent) == ["a", "b"] && agent.kube!.status().synced && agent.kube!.isIdle
+        }
         let commits = agent.kubeSync.commits
 
         // Every watch ends with 410: each informer relists; no moment without a, b.
@@ -123,7 +136,7 @@ final class AgentKubernetesTests: XCTestCase {
         // The server goes away: the informers fail and back off, the policy stays.
         let snapshot = agent.policy.snapshot
         try server.controlAction("stop")
-        try pollKube("the informers notice") { !status(agent).contains("last error: none") }
+        try pollKube("the informers notice") { !status(agent).contains("  last error: none") }
         XCTAssertTrue(agent.policy.snapshot === snapshot, "the policy in force is the same snapshot")
         XCTAssertEqual(keys(agent), ["a", "b"])
 

@@ -1,3 +1,4 @@
+import Flows
 import KubeClient
 import Policy
 import SluiceIO
@@ -13,6 +14,7 @@ import XCTest
 /// nothing stored, and API objects owned.
 final class KubePolicySyncTests: XCTestCase {
     private var stateDirectory = ""
+    var stateDirectoryForExtensions: String { stateDirectory }
 
     override func setUpWithError() throws { stateDirectory = try NodePolicyTests.temporaryDirectory() }
     override func tearDown() { NodePolicyTests.removeTree(stateDirectory) }
@@ -178,5 +180,26 @@ final class KubePolicySyncTests: XCTestCase {
             try state(["ciliumnetworkpolicies/default/a": Self.cnp("a"), "ciliumclusterwidenetworkpolicies/any": ccnp]),
             endpoints: policy.endpoints, remote: [remote], policy: policy)
         XCTAssertTrue(policy.snapshot.policyMapEntries.contains { $0.key.identity == identity && $0.key.port == 9000 })
+    }
+}
+
+extension KubePolicySyncTests {
+    /// Pods of other nodes are in `endpoints.json` with ID 0 (flows name them by address).
+    func testRemotePodsAreInTheEndpointDirectory() throws {
+        let policy = NodePolicy(stateDirectory: stateDirectoryForExtensions)
+        policy.endpoints = TestPolicy.endpoints
+        let remote = EndpointDescriptor(
+            id: 0, namespace: "default", podName: "client-n2", podLabels: ["app": "client"],
+            ipv4: UInt32(bigEndian: 0x0A01_0005))
+        KubePolicySync().reconcile(
+            KubePolicyWatcher.State(), endpoints: policy.endpoints, remote: [remote], policy: policy)
+        try policy.writeEndpointDirectory(nodeName: "n1")
+        let directory = try EndpointDirectory(json: Files.read(stateDirectoryForExtensions + "/endpoints.json"))
+        let entry = try XCTUnwrap(directory.endpoint(ipv4NetworkOrder: remote.ipv4))
+        XCTAssertEqual(entry.pod, "client-n2")
+        XCTAssertEqual(entry.id, 0)
+        XCTAssertTrue(entry.labels.contains("k8s:app=client"))
+        XCTAssertEqual(entry.identity, policy.snapshot.identity(ofEndpoint: TestPolicy.clientID))
+        XCTAssertEqual(directory.endpoint(id: TestPolicy.clientID)?.pod, "client")
     }
 }

@@ -43,11 +43,15 @@ final class KubeSourceTests: XCTestCase {
         source.start()
         defer { source.stop() }
         // The server is away: nothing listed, the error shown, nothing handed over.
-        try pollKube("the error") { source.statusLines().contains { $0.hasPrefix("  last error (") } }
-        var lines = source.statusLines()
-        XCTAssertEqual(lines[0], "kubernetes: \(server.url) (kubeconfig \(server.dir)/kubeconfig)")
-        XCTAssertEqual(lines[1], "  synced: no")
-        XCTAssertTrue(lines.contains("  ciliumnetworkpolicies: resourceVersion -, not listed"), "\(lines)")
+        try pollKube("the error") { source.status().lastError != nil }
+        var status = source.status()
+        XCTAssertEqual(status.server, server.url)
+        XCTAssertEqual(status.source, "kubeconfig \(server.dir)/kubeconfig")
+        XCTAssertFalse(status.synced)
+        XCTAssertEqual(status.resources.first, .init(name: "ciliumnetworkpolicies", resourceVersion: nil, lists: 0))
+        XCTAssertTrue(status.lastError!.contains("s ago)"), status.lastError!)
+        XCTAssertEqual(
+            status.lines[0], "Kubernetes:       Not synced   \(server.url) (kubeconfig \(server.dir)/kubeconfig)")
         XCTAssertNil(calls.last)
 
         try server.controlAction("start")
@@ -57,10 +61,9 @@ final class KubeSourceTests: XCTestCase {
         }
         XCTAssertEqual(Array(calls.last!.policies.documents.keys), ["ciliumnetworkpolicies/default/a"])
         XCTAssertNotNil(calls.last!.workloads.namespaces["default"])
-        lines = source.statusLines()
-        XCTAssertEqual(lines[1], "  synced: yes")
-        XCTAssertTrue(
-            lines.contains { $0.hasPrefix("  namespaces: resourceVersion ") && $0.hasSuffix(", listed 1x") }, "\(lines)"
-        )
+        status = source.status()
+        XCTAssertTrue(status.synced)
+        XCTAssertEqual(status.resources.map(\.lists), [1, 1, 1, 1, 1])
+        XCTAssertNotNil(status.resources.last?.resourceVersion)
     }
 }

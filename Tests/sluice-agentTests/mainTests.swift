@@ -22,3 +22,15 @@ final class SluiceAgentMainTests: XCTestCase {
         XCTAssertEqual(result.stdout, "")
     }
 }
+
+extension SluiceAgentMainTests {
+    /// A kubeconfig that cannot be read stops the agent before it touches anything, naming it.
+    func testAnUnreadableKubeconfigStopsTheStart() throws {
+        let result = try BuiltProduct.run(
+            "sluice-agent", ["--k8s-kubeconfig", "/nonexistent/kubeconfig", "--socket", "/nonexistent/agent.sock"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(
+            result.stderr.hasPrefix("Error: Kubernetes API (kubeconfig /nonexistent/kubeconfig): "), result.stderr)
+        XCTAssertTrue(result.stderr.contains("/nonexistent/kubeconfig"), result.stderr)
+    }
+}
