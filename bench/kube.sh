@@ -3,7 +3,7 @@
 # one is a remote endpoint in the ipcache, with KUBE_POLICIES distinct label sets numbered
 # cluster-wide as SluiceIdentity objects) and KUBE_POLICIES CiliumNetworkPolicies in the API, and
 # the time from creating one CNP of KUBE_RULES HTTP rules in the API to the agent reporting it in
-# force (`sluice status`: "policies from the API in force: N"), REPS times.
+# force (`sluice sandbox status`: "policies from the API in force: N"), REPS times.
 #
 # The sandbox's bench node with its agent restarted on the fake API server
 # (integration/kube/fakeapi), which runs inside the node's network namespace so the agent reaches
@@ -27,11 +27,15 @@ cleanup() {
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
-in_force() { "$SLUICE" status 2>/dev/null | sed -n 's/^ *policies from the API in force: \([0-9]*\).*/\1/p'; }
+# "policies from the API in force: N" or "policies from the API: N in force, ..."
+in_force() {
+  "$SLUICE" sandbox status 2>/dev/null \
+    | sed -n -e 's/^ *policies from the API in force: \([0-9]*\).*/\1/p' -e 's/^ *policies from the API: \([0-9]*\) in force.*/\1/p'
+}
 wait_in_force() { # wait_in_force N DEADLINE_S
   local end=$(( $(date +%s) + $2 ))
   until [ "$(in_force)" = "$1" ]; do
-    [ "$(date +%s)" -lt "$end" ] || { "$SLUICE" status >&2 || true; die "the agent did not report $1 policies in force within $2 s"; }
+    [ "$(date +%s)" -lt "$end" ] || { "$SLUICE" sandbox status >&2 || true; die "the agent did not report $1 policies in force within $2 s"; }
     sleep 0.02
   done
 }
@@ -60,7 +64,7 @@ sync_ms=$(( $(now_ms) - t ))
 PID=$(agent_pid)
 sleep 5  # a sampling window, not synchronisation: steady RSS once the first install has settled
 rss1=$(kb VmRSS "$PID")
-"$SLUICE" status >"$OUT/status-synced.txt"
+"$SLUICE" sandbox status >"$OUT/status-synced.txt"
 identities=$(ip netns exec "$NODE_NS" "$PY" "$BENCH/kube_populate.py" "$OUT/api" --count-identities)
 
 times=()
@@ -75,7 +79,7 @@ done
 sleep 5  # sampling window as above
 rss2=$(kb VmRSS "$PID")
 hwm=$(kb VmHWM "$PID")
-"$SLUICE" status >"$OUT/status-end.txt"
+"$SLUICE" sandbox status >"$OUT/status-end.txt"
 {
   echo "kube: $KUBE_PODS pods (remote, $KUBE_POLICIES label sets), $KUBE_POLICIES CNPs; sluice $(cd "$ROOT" && git rev-parse --short HEAD)"
   echo "first sync (agent start -> $KUBE_POLICIES policies in force): $sync_ms ms; SluiceIdentity objects: $identities"
