@@ -275,7 +275,7 @@ public final class Agent {
     }
 
     /// The secrets of the policies in force that cannot be used now (`TLSSecretCheck`).
-    private func tlsSecretProblems() -> [String] {
+    func tlsSecretProblems() -> [String] {
         TLSSecretCheck.problems(policy.repository.documentsInForce, directory: options.proxy.tlsSecretsDirectory)
     }
 

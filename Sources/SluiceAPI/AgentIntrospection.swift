@@ -75,6 +75,9 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     public var process: Process?
     /// The Kubernetes API source (nil without one, or from an agent that predates it).
     public var kubernetes: KubernetesStatus?
+    /// One line per TLS secret of the policies in force that cannot be used now (missing or
+    /// not loading; docs/policy.md "Secrets that go missing"); nil from an agent that predates it.
+    public var tlsSecretErrors: [String]?
 
     /// What the agent does about its limits: open files against RLIMIT_NOFILE, connections
     /// against the cap, the listeners' pauses, and the control socket's refusals and timeouts.

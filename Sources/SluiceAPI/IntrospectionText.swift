@@ -39,7 +39,11 @@ public enum IntrospectionText {
                 "\(p.controlAnswered) answered, \(p.controlRefused) refused (credentials), \(p.controlTimedOut) timed out",
             ])
         }
+        if let errors = s.tlsSecretErrors, !errors.isEmpty {
+            rows.append(["TLS secrets:", "\(errors.count) cannot be used"])
+        }
         var lines = TextTable.align(rows)
+        for error in s.tlsSecretErrors ?? [] { lines.append("  error: " + error) }
         for policy in s.policies { lines.append("  " + policy) }
         if let kubernetes = s.kubernetes { lines += kubernetes.lines }
         if !s.l7Ports.isEmpty {

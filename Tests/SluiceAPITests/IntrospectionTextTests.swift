@@ -48,6 +48,14 @@ final class IntrospectionTextTests: XCTestCase {
                 "Last apply:       none since the agent started",
                 "  CiliumNetworkPolicy backend/allow-from-frontend",
             ])
+        var broken = info
+        broken.tlsSecretErrors = ["TLS secret \"b/web\" (terminatingTLS of p): /s/b/web/tls.crt is missing; x"]
+        let lines = IntrospectionText.status(broken)
+        XCTAssertEqual(lines[11], "TLS secrets:      1 cannot be used")
+        XCTAssertEqual(lines[12], "  error: TLS secret \"b/web\" (terminatingTLS of p): /s/b/web/tls.crt is missing; x")
+        XCTAssertEqual(lines[13], "  CiliumNetworkPolicy backend/allow-from-frontend")
+        broken.tlsSecretErrors = []
+        XCTAssertEqual(IntrospectionText.status(broken), IntrospectionText.status(info), "no line when all are usable")
         XCTAssertEqual(IntrospectionText.duration(59), "59s")
         XCTAssertEqual(IntrospectionText.duration(240), "4m0s")
     }

@@ -143,13 +143,13 @@ out=$(expect_status "apply with secret backend/nope" 1 "$SLUICE" apply -f "$DIR/
 expect_contains "the error" 'secret "backend/nope" not found' "$out"
 
 apply "$DIR/policy.yaml"
-# The python TLS servers speak HTTP/1.1 only (no ALPN), so curl is told not to offer h2 there: an
-# h2 client is proxied as h2 upstream (docs/policy.md "TLS interception").
-https() { CURL_TIMEOUT=5 http_code frontend/frontend --http1.1 --cacert "$DIR/ca.crt" --resolve "web.test:$1:$ip" "https://web.test:$1$2"; }
+# The python TLS servers speak HTTP/1.1 only (no ALPN): curl offers h2 by default, and the proxy
+# selects http/1.1 for it because the upstream did (docs/policy.md "ALPN follows the upstream").
+https() { CURL_TIMEOUT=5 http_code frontend/frontend --cacert "$DIR/ca.crt" --resolve "web.test:$1:$ip" "https://web.test:$1$2"; }
 ready() { [ "$(https 8443 /allowed)" = 200 ]; }
 if ! ready; then
   # Diagnostics for a failure below: what curl, the server and the flows say.
-  pod frontend/frontend curl -sv -m 5 --http1.1 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/allowed 2>&1 | tail -25 || true
+  pod frontend/frontend curl -sv -m 5 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/allowed 2>&1 | tail -25 || true
   cat "$DIR/good.log"
   "$SLUICE" observe --all | tail -5 || true
   ls /run/sluice/sandbox/ || true
@@ -159,10 +159,10 @@ wait_until "an allowed HTTPS request goes through once the policy is in force" r
 
 step "curl --cacert: allowed path 200 (the upstream saw the client's SNI), denied path 403 Access denied"
 expect_eq "GET /allowed/x" 200 "$(https 8443 /allowed/x)"
-body=$(pod frontend/frontend curl -s -m 5 --http1.1 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/allowed/y)
+body=$(pod frontend/frontend curl -s -m 5 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/allowed/y)
 expect_eq "the upstream's answer" "ok web.test" "$body"
 expect_eq "GET /secret" 403 "$(https 8443 /secret)"
-body=$(pod frontend/frontend curl -s -m 5 --http1.1 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/secret)
+body=$(pod frontend/frontend curl -s -m 5 --cacert "$DIR/ca.crt" --resolve "web.test:8443:$ip" https://web.test:8443/secret)
 expect_contains "the 403 body" "Access denied" "$body"
 expect_flows "a FORWARDED https request flow" 1 \
   'f["verdict"]=="FORWARDED" and l7.get("type")=="REQUEST" and http.get("url")=="https://web.test:8443/allowed/y"'
