@@ -50,7 +50,7 @@ extension Agent {
         let identities = allIdentities.filter { endpointIdentities.contains($0.key) || !$0.value.isEmpty }
         let dns = options.dns
         let dnsListening = !(server?.dnsUDPListenerFDs.isEmpty ?? true)
-        return AgentIntrospection(
+        var status = AgentIntrospection(
             version: SluiceVersion.current,
             uptimeSeconds: Self.processUptimeSeconds(),
             nodeName: options.nodeName,
@@ -68,6 +68,9 @@ extension Agent {
                 ? "listening on \(IPv4Address(networkOrder: dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
                 : "not running",
             lastApply: policy.lastInstall?.description, process: processStatus())
+        status.policyApplyFailures = policyApplyFailures
+        status.dnsAnswerToDatapath = policy.fqdnService?.learnDelay
+        return status
     }
 
     /// Descriptors, connections and control clients (`sluice status`).
