@@ -28,13 +28,14 @@ echo "REPS=$REPS DURATION=$DURATION CONNS=$CONNS SCRAPE_S=$SCRAPE_S UI=$UI LOAD_
 log "results in $OUT"
 
 # cpu_ns PID: CPU time of every thread of PID so far (schedstat, ns).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 requests_of() { awk '/requests in/ {print $1}' "$1"; }
 metric_sum() { # metric_sum NAME FILE: the sum of every series of NAME in a scrape
-  awk -v n="$1" '$1 == n || index($1, n "{") == 1 {s += $NF} END {printf "%d\n", s}' "$2"
+  awk -v n="$1" '$1 == n || index($1, n "{") == 1 {s += $NF} END {printf "%.0f\n", s}' "$2"
 }
 scrape() { ip netns exec "$NODE_NS" curl -s -m 5 "http://$NODE_IP:9965/metrics"; }
 
+# start_observer WITH_FOLLOW: the observer, the scraper and (WITH_FOLLOW=1) the follow client.
 start_observer() {
   local UI_ADDRESS=""; [ "$UI" = on ] && UI_ADDRESS="$NODE_IP:12000"
   # --netns, not `ip netns exec`: that remounts /sys and would hide the pinned ring in /sys/fs/bpf
@@ -43,16 +44,26 @@ start_observer() {
     >"$RUN_DIR/observer.out" 2>&1 &
   echo $! >"$RUN_DIR/observer.pid"
   log "started observer pid $! (netns $NODE_NS, cpu $OBSERVER_CPU, page ${UI_ADDRESS:-off})"
-  local i
+  local i a b
   for i in $(seq 1 100); do scrape >/dev/null 2>&1 && break; sleep 0.1; done
-  start_bg follow "$NODE_NS" "$OBSERVER_CPU" "$PY" "$BENCH/observer_follow.py" "$NODE_IP:4244" "$RUN_DIR/follow.count"
-  for i in $(seq 1 100); do grep -q started "$RUN_DIR/follow.count" 2>/dev/null && break; sleep 0.1; done
-  # the follow call is registered once the observer counts it; wait for a flow to reach it
-  for i in $(seq 1 100); do
-    in_client curl -s -o /dev/null -m 1 "http://$UPSTREAM_IP/get"
-    [ -s "$RUN_DIR/follow.count" ] && kill -0 "$(cat "$RUN_DIR/follow.pid")" 2>/dev/null && break
-    sleep 0.1
+  # it starts with the records the ring still holds: wait (bounded, 20 s) until it has read them
+  for i in $(seq 1 40); do
+    scrape >"$RUN_DIR/settle.prom"; a=$(metric_sum hubble_flows_processed_total "$RUN_DIR/settle.prom")
+    sleep 0.5
+    scrape >"$RUN_DIR/settle.prom"; b=$(metric_sum hubble_flows_processed_total "$RUN_DIR/settle.prom")
+    [ "$a" = "$b" ] && break
   done
+  if [ "$1" = 1 ]; then
+    rm -f "$RUN_DIR/follow.count" "$RUN_DIR/follow.count.first"
+    start_bg follow "$NODE_NS" "$OBSERVER_CPU" "$PY" "$BENCH/observer_follow.py" "$NODE_IP:4244" "$RUN_DIR/follow.count"
+    # bounded (10 s): a request's flows reach the follow client before the measured run
+    for i in $(seq 1 100); do
+      in_client curl -s -o /dev/null -m 1 "http://$UPSTREAM_IP/get"
+      [ -f "$RUN_DIR/follow.count.first" ] && break
+      sleep 0.1
+    done
+    [ -f "$RUN_DIR/follow.count.first" ] || die "the follow client got no flow"
+  fi
   ( while sleep "$SCRAPE_S"; do scrape >/dev/null; done ) &
   echo $! >"$RUN_DIR/scraper.pid"
 }
@@ -69,6 +80,9 @@ one_run() {
   [ -f "$RUN_DIR/observer.pid" ] && opid=$(cat "$RUN_DIR/observer.pid")
   [ -n "$opid" ] && { scrape >"$base.before.prom"; o0=$(cpu_ns "$opid"); }
   a0=$(cpu_ns "$AGENT_PID")
+  # PERF=1: the observer's profile of the first run with it (perf report -i $OUT/observer.perf.data)
+  [ -n "${PERF:-}" ] && [ -n "$opid" ] && [ ! -f "$OUT/observer.perf.data" ] &&
+    { perf record -g -o "$OUT/observer.perf.data" -p "$opid" -- sleep "$DURATION" >/dev/null 2>&1 & }
   in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://$UPSTREAM_IP/get" >"$base.txt" 2>&1
   a1=$(cpu_ns "$AGENT_PID")
   if [ -n "$opid" ]; then
@@ -93,7 +107,10 @@ sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
 check_rules sluice || die "rule check failed"
 for rep in $(seq 1 "$REPS"); do
   one_run without "$rep"
-  start_observer
+  start_observer 0
+  one_run metrics "$rep"
+  stop_observer
+  start_observer 1
   one_run with "$rep"
   stop_observer
   cat "$RUN_DIR/follow.count" >>"$RAW/with.$rep.meta"
@@ -110,19 +127,23 @@ def meta(name, rep):
                 k, v = part.split("=", 1)
                 d[k] = float(v)
     return d
-obs, tot, rows = [], [], []
+fmt = lambda xs: f"median {statistics.median(xs)*100:.1f} % (runs {', '.join(f'{x*100:.1f}' for x in xs)}; spread {(max(xs)-min(xs))*100:.1f} points)"
+obs, tot, met, rows = [], [], [], []
 for rep in range(1, reps + 1):
-    a, b = meta("without", rep), meta("with", rep)
+    a, m, b = meta("without", rep), meta("metrics", rep), meta("with", rep)
     base = a["agent_cpu_ns"] / a["requests"] / 1000
     agent = b["agent_cpu_ns"] / b["requests"] / 1000
     o = b["observer_cpu_ns"] / b["requests"] / 1000
-    obs.append(o / base); tot.append((agent + o) / base)
-    rows.append(f"rep {rep}: get-ka {a['requests']/1e3:.0f}k req, {base:.2f} us/req without; with the observer "
+    om = m["observer_cpu_ns"] / m["requests"] / 1000
+    obs.append(o / base); tot.append((agent + o) / base); met.append(om / base)
+    rows.append(f"rep {rep}: get-ka {a['requests']/1e3:.0f}k req, {base:.2f} us/req without; metrics only: "
+                f"observer {om:.2f} us/req ({m.get('flows', 0)/m['requests']:.2f} flows/req); metrics + follow: "
                 f"{b['requests']/1e3:.0f}k req, agent {agent:.2f} us/req, observer {o:.2f} us/req "
                 f"({b.get('flows', 0)/b['requests']:.2f} flows/req, ring lost {b.get('ring_lost', 0):.0f}, "
-                f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req)")
+                f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req, "
+                f"{b.get('bytes', 0)/max(b.get('responses', 1), 1):.0f} B each)")
 print("\n".join(rows))
-fmt = lambda xs: f"median {statistics.median(xs)*100:.1f} % (runs {', '.join(f'{x*100:.1f}' for x in xs)}; spread {(max(xs)-min(xs))*100:.1f} points)"
+print("ratio observer CPU / get-ka CPU per request, metrics only (scraped every SCRAPE_S):", fmt(met))
 print("ratio observer CPU / get-ka CPU per request (metrics + one follow client; target <= 3 %):", fmt(obs))
-print("ratio get-ka CPU per request with the observer / without:", fmt(tot))
+print("ratio get-ka CPU per request with the observer (metrics + follow) / without:", fmt(tot))
 PY

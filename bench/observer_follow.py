@@ -31,3 +31,5 @@ with open(outfile, "w") as f:
 for message in get_flows(b"\x18\x01"):
     counts["responses"] += 1
     counts["bytes"] += len(message)
+    if counts["responses"] == 1:
+        open(outfile + ".first", "w").close()
