@@ -12,7 +12,8 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     }
 }
 
-/// Nanoseconds of `body` on the monotonic clock.
+/// Nanoseconds of CPU time `body` took on this thread (the machine is shared: time spent
+/// descheduled would count otherwise).
 func timed(_ body: () throws -> Void) rethrows -> Double {
     var start = timespec(), end = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
