@@ -69,6 +69,8 @@ extension Agent {
                 : "not running",
             lastApply: policy.lastInstall?.description, process: processStatus(), kubernetes: kubernetesStatusValue())
         result.tlsSecretErrors = tlsSecretProblems()
+        result.policyApplyFailures = policyApplyFailures
+        result.dnsAnswerToDatapath = policy.fqdnService?.learnDelay
         return result
     }
 

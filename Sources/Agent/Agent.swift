@@ -80,6 +80,8 @@ public final class Agent {
     var ring: FlowRing?
     var server: ProxyServer?
     var ifindexes: [UInt32: Int32] = [:]
+    /// Policy applies refused or not installed since start (`AgentIntrospection.policyApplyFailures`).
+    private(set) var policyApplyFailures: UInt64 = 0
     /// Serialises control requests and reconciles with the Kubernetes API.
     let lock = Lock()
     /// The policy in force and the one way to change it.
@@ -220,11 +222,14 @@ public final class Agent {
         switch request.op {
         case .apply:
             guard let documents = request.documents else {
+                policyApplyFailures += 1
                 return ControlResponse(
                     ok: false,
                     message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
-            return apply(documents: documents, fileName: request.file ?? "<stdin>")
+            let response = apply(documents: documents, fileName: request.file ?? "<stdin>")
+            if !response.ok { policyApplyFailures += 1 }
+            return response
         case .delete:
             return delete(request)
         case .get:

@@ -1,6 +1,7 @@
 import DNS
 import Policy
 import Proxy
+import SluiceAPI
 import SluiceIO
 import SluiceModel
 
@@ -23,6 +24,8 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
         var ips: [IPAddress]
         var ttl: UInt32
         var done: () -> Void
+        /// When the DNS proxy handed the answer over (monotonic ns).
+        var queuedNs: UInt64 = 0
     }
 
     public let cache: FQDNCache
@@ -38,6 +41,16 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
     public private(set) var learnedCount = 0
     public private(set) var removedCount = 0
     public private(set) var saveFailures = 0
+    /// Answer handed over -> addresses in the datapath (guarded by `condition`).
+    private var learnDelayHistogram = AgentIntrospection.LatencyHistogram(
+        boundsSeconds: AgentIntrospection.LatencyHistogram.dnsBounds)
+
+    /// The DNS-answer-to-datapath delays so far (`sluice status` JSON, the observer's metric). Any thread.
+    public var learnDelay: AgentIntrospection.LatencyHistogram {
+        condition.lock()
+        defer { condition.unlock() }
+        return learnDelayHistogram
+    }
 
     /// Loads `stateFile` when it exists (the learned names survive restarts). Call `start()`.
     public init(cache: FQDNCache, datapath: FQDNDatapath, stateFile: String?) {
@@ -80,7 +93,7 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
     /// cache and the datapath have them. Any thread.
     public func learn(name: String, ips: [IPAddress], ttl: UInt32, done: @escaping () -> Void) {
         condition.lock()
-        jobs.append(Job(name: name, ips: ips, ttl: ttl, done: done))
+        jobs.append(Job(name: name, ips: ips, ttl: ttl, done: done, queuedNs: SystemClock.monotonicNs()))
         condition.signal()
         condition.unlock()
     }
@@ -134,6 +147,10 @@ public final class FQDNService: FQDNLearning, @unchecked Sendable {
         }
         _ = datapath.install(ips: job.ips, for: job.name)
         learnedCount += 1
+        let delay = SystemClock.monotonicNs() &- job.queuedNs
+        condition.lock()
+        learnDelayHistogram.observe(ns: delay)
+        condition.unlock()
         job.done()
     }
 

@@ -69,6 +69,9 @@ public struct ContextOptions: Sendable, Equatable {
     }
 
     /// The label names these options add, after or before the handler's own (each handler says).
+    /// No context labels configured (the labels depend on the flow's own fields only).
+    public var isEmpty: Bool { labels.isEmpty && source.isEmpty && destination.isEmpty }
+
     public var labelNames: [String] {
         labels + (source.isEmpty ? [] : ["source"]) + (destination.isEmpty ? [] : ["destination"])
     }

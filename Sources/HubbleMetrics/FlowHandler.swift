@@ -15,9 +15,28 @@ final class FlowHandler: MetricHandler {
 
     var families: [any MetricFamily] { [flows] }
 
+    /// The flow fields the labels are made of (without context labels).
+    struct Key: Hashable {
+        var type: Int32
+        var subType: Int32
+        var l7: UInt8
+        var l4: UInt8
+        var verdict: Flow.Verdict
+    }
+
+    private var cache = SeriesCache<Key>()
+
     func process(_ flow: Flow) {
+        guard context.isEmpty else { return flows.add(labels(flow) + context.labelValues(flow)) }
+        let key = Key(
+            type: flow.eventType.type, subType: flow.eventType.subType, l7: l7Kind(flow), l4: l4Kind(flow),
+            verdict: flow.verdict)
+        flows.add(series: cache.counter(key, flows) { labels(flow) })
+    }
+
+    private func labels(_ flow: Flow) -> [String] {
         let (type, subtype) = Self.typeAndSubtype(flow)
-        flows.add([flowProtocol(flow), type, subtype, flow.verdict.name] + context.labelValues(flow))
+        return [flowProtocol(flow), type, subtype, flow.verdict.name]
     }
 
     /// The `type` and `subtype` labels: `L7`/`HTTP`, `Drop`/"", `Trace`/`to-endpoint`, ...

@@ -42,14 +42,56 @@ final class HTTPHandler: MetricHandler {
 
     var families: [any MetricFamily] { [requests] + (responses.map { [$0] } ?? []) + [duration] }
 
+    struct Key: Hashable {
+        var method: String
+        var `protocol`: String
+        var code: UInt32
+        var direction: Flow.TrafficDirection
+    }
+
+    private var requestCache = SeriesCache<Key>()
+    private var responseCache = SeriesCache<Key>()
+    private var durationCache = SeriesCache<Key>()
+
     func process(_ flow: Flow) {
         guard let l7 = flow.l7, let http = l7.http else { return }
-        let reporter =
-            switch flow.trafficDirection {
-            case .egress: "client"
-            case .ingress: "server"
-            default: "unknown"
+        guard context.isEmpty else { return processWithContext(flow, l7, http) }
+        let reporter = Self.reporter(flow)
+        let seconds = Double(l7.latencyNs) / 1e9
+        let code = l7.type == .response ? http.code : 0
+        let key = Key(method: http.method, protocol: http.protocol, code: code, direction: flow.trafficDirection)
+        let durationKey = Key(method: http.method, protocol: "", code: 0, direction: flow.trafficDirection)
+        switch l7.type {
+        case .request where !v2:
+            requests.add(series: requestCache.counter(key, requests) { [http.method, http.protocol, reporter] })
+        case .response:
+            if v2 {
+                requests.add(
+                    series: requestCache.counter(key, requests) {
+                        [http.method, http.protocol, String(http.code), reporter]
+                    })
+            } else if let responses {
+                responses.add(
+                    series: responseCache.counter(key, responses) {
+                        [http.method, http.protocol, String(http.code), reporter]
+                    })
             }
+            duration.observe(
+                series: durationCache.histogram(durationKey, duration) { [http.method, reporter] }, seconds)
+        default: return
+        }
+    }
+
+    static func reporter(_ flow: Flow) -> String {
+        switch flow.trafficDirection {
+        case .egress: "client"
+        case .ingress: "server"
+        default: "unknown"
+        }
+    }
+
+    private func processWithContext(_ flow: Flow, _ l7: Flow.Layer7, _ http: Flow.HTTP) {
+        let reporter = Self.reporter(flow)
         let seconds = Double(l7.latencyNs) / 1e9
         if v2 {
             guard l7.type == .response else { return }

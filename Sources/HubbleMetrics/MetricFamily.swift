@@ -18,12 +18,17 @@ public protocol MetricFamily: AnyObject {
 }
 
 /// A counter vector: exact counts (`UInt64`), so N events move a series by exactly N.
+///
+/// Each series has a handle (`series(_:)`, an index into a flat array of counts): a handler that
+/// keeps the handle of a label tuple it has seen (`SeriesCache`) counts a flow with one array
+/// increment, without building or hashing the label strings again.
 public final class CounterFamily: MetricFamily {
     public let name: String
     public let help: String
     public let labelNames: [String]
-    /// Counts by label values (in `labelNames` order).
-    public private(set) var values: [[String]: UInt64] = [:]
+    private var index: [[String]: Int] = [:]
+    private var labelSets: [[String]] = []
+    private var counts: [UInt64] = []
 
     /// Creates an empty vector.
     public init(name: String, help: String, labelNames: [String]) {
@@ -32,26 +37,44 @@ public final class CounterFamily: MetricFamily {
         self.labelNames = labelNames
     }
 
-    public var seriesCount: Int { values.count }
+    public var seriesCount: Int { counts.count }
 
-    /// Adds `amount` to the series `labels` (as many values as `labelNames`; a caller bug otherwise).
-    public func add(_ labels: [String], _ amount: UInt64 = 1) {
+    /// Counts by label values (in `labelNames` order).
+    public var values: [[String]: UInt64] { Dictionary(uniqueKeysWithValues: zip(labelSets, counts)) }
+
+    /// The handle of the series `labels` (as many values as `labelNames`; a caller bug otherwise),
+    /// created at 0 when new.
+    public func series(_ labels: [String]) -> Int {
         precondition(labels.count == labelNames.count, "\(name): label count")
-        values[labels, default: 0] &+= amount
+        if let handle = index[labels] { return handle }
+        index[labels] = counts.count
+        labelSets.append(labels)
+        counts.append(0)
+        return counts.count - 1
+    }
+
+    /// Adds `amount` to the series of `handle` (from `series(_:)`).
+    @inline(__always)
+    public func add(series handle: Int, _ amount: UInt64 = 1) {
+        counts[handle] &+= amount
+    }
+
+    /// Adds `amount` to the series `labels`.
+    public func add(_ labels: [String], _ amount: UInt64 = 1) {
+        counts[series(labels)] &+= amount
     }
 
     /// Sets the series `labels` to `value` (a counter read from elsewhere, e.g. the flow reader's
     /// lost-event count, which only grows).
     public func set(_ labels: [String], _ value: UInt64) {
-        precondition(labels.count == labelNames.count, "\(name): label count")
-        values[labels] = value
+        counts[series(labels)] = value
     }
 
     /// The count of one series, 0 when it was never incremented.
-    public func value(_ labels: [String]) -> UInt64 { values[labels] ?? 0 }
+    public func value(_ labels: [String]) -> UInt64 { index[labels].map { counts[$0] } ?? 0 }
 
     public func write(into out: inout String) {
-        guard !values.isEmpty else { return }
+        guard !counts.isEmpty else { return }
         Exposition.header(name: name, help: help, type: "counter", into: &out)
         for (labels, value) in Exposition.sorted(values, labelNames: labelNames) {
             Exposition.sample(name, labelNames, labels, extra: nil, value: String(value), into: &out)
@@ -107,7 +130,9 @@ public final class HistogramFamily: MetricFamily {
     public let labelNames: [String]
     /// Upper bounds, ascending; `+Inf` is implied.
     public let buckets: [Double]
-    public private(set) var series: [[String]: Series] = [:]
+    private var index: [[String]: Int] = [:]
+    private var labelSets: [[String]] = []
+    private var storage: [Series] = []
 
     public init(name: String, help: String, labelNames: [String], buckets: [Double] = HistogramFamily.defaultBuckets) {
         self.name = name
@@ -116,20 +141,44 @@ public final class HistogramFamily: MetricFamily {
         self.buckets = buckets
     }
 
-    public var seriesCount: Int { series.count }
+    public var seriesCount: Int { storage.count }
 
-    /// Records one observation of `value` (seconds, bytes...) in the series `labels`.
-    public func observe(_ labels: [String], _ value: Double) {
+    /// Every series by its label values.
+    public var series: [[String]: Series] { Dictionary(uniqueKeysWithValues: zip(labelSets, storage)) }
+
+    /// The handle of the series `labels`, created empty when new (as `CounterFamily.series`).
+    public func series(_ labels: [String]) -> Int {
         precondition(labels.count == labelNames.count, "\(name): label count")
-        var s = series[labels] ?? Series(bucketCounts: Array(repeating: 0, count: buckets.count), sum: 0, count: 0)
-        if let i = buckets.firstIndex(where: { value <= $0 }) { s.bucketCounts[i] &+= 1 }
-        s.sum += value
-        s.count &+= 1
-        series[labels] = s
+        if let handle = index[labels] { return handle }
+        index[labels] = storage.count
+        labelSets.append(labels)
+        storage.append(Series(bucketCounts: Array(repeating: 0, count: buckets.count), sum: 0, count: 0))
+        return storage.count - 1
+    }
+
+    /// Records one observation of `value` (seconds, bytes...) in the series of `handle`.
+    public func observe(series handle: Int, _ value: Double) {
+        var i = 0
+        while i < buckets.count, !(value <= buckets[i]) { i += 1 }
+        if i < buckets.count { storage[handle].bucketCounts[i] &+= 1 }
+        storage[handle].sum += value
+        storage[handle].count &+= 1
+    }
+
+    /// Sets the series `labels` to `value` (a histogram kept by another process; `bucketCounts` per
+    /// bound, not cumulative, observations above the last bound only in `count`).
+    public func set(_ labels: [String], _ value: Series) {
+        precondition(value.bucketCounts.count == buckets.count, "\(name): bucket count")
+        storage[series(labels)] = value
+    }
+
+    /// Records one observation of `value` in the series `labels`.
+    public func observe(_ labels: [String], _ value: Double) {
+        observe(series: series(labels), value)
     }
 
     public func write(into out: inout String) {
-        guard !series.isEmpty else { return }
+        guard !storage.isEmpty else { return }
         Exposition.header(name: name, help: help, type: "histogram", into: &out)
         for (labels, s) in Exposition.sorted(series, labelNames: labelNames) {
             var cumulative: UInt64 = 0
@@ -145,5 +194,32 @@ public final class HistogramFamily: MetricFamily {
                 name + "_sum", labelNames, labels, extra: nil, value: Exposition.number(s.sum), into: &out)
             Exposition.sample(name + "_count", labelNames, labels, extra: nil, value: String(s.count), into: &out)
         }
+    }
+}
+
+/// Series handles by a handler's own small key: the flow fields its labels are made of (enums,
+/// numbers, short strings), so a flow whose labels were seen before costs one hash of that key
+/// and an array increment instead of building and hashing an array of label strings. Only used
+/// without context labels (those come from endpoint names: the string path keeps them).
+struct SeriesCache<Key: Hashable> {
+    private var handles: [Key: Int] = [:]
+
+    /// The handle of `key`'s series in `family`; `labels` builds its label values the first time.
+    mutating func counter(_ key: Key, _ family: CounterFamily, _ labels: () -> [String]) -> Int {
+        if let handle = handles[key] { return handle }
+        let handle = family.series(labels())
+        handles[key] = handle
+        return handle
+    }
+
+    /// The handle of `key`'s series when it was made before.
+    func counterIfKnown(_ key: Key) -> Int? { handles[key] }
+
+    /// The same for a histogram.
+    mutating func histogram(_ key: Key, _ family: HistogramFamily, _ labels: () -> [String]) -> Int {
+        if let handle = handles[key] { return handle }
+        let handle = family.series(labels())
+        handles[key] = handle
+        return handle
     }
 }

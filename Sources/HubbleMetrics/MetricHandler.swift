@@ -38,6 +38,30 @@ func flowProtocol(_ flow: Flow) -> String {
     }
 }
 
+/// What kind of L7 record a flow carries (0 none, 1 an L7 block without one, 2 DNS, 3 HTTP), for
+/// `SeriesCache` keys.
+func l7Kind(_ flow: Flow) -> UInt8 {
+    guard let l7 = flow.l7 else { return 0 }
+    switch l7.record {
+    case nil: return 1
+    case .dns?: return 2
+    case .http?: return 3
+    }
+}
+
+/// What kind of L4 header a flow carries (0 none, then TCP, UDP, ICMPv4, ICMPv6, SCTP), for
+/// `SeriesCache` keys.
+func l4Kind(_ flow: Flow) -> UInt8 {
+    switch flow.l4 {
+    case nil: return 0
+    case .tcp?: return 1
+    case .udp?: return 2
+    case .icmpv4?: return 3
+    case .icmpv6?: return 4
+    case .sctp?: return 5
+    }
+}
+
 /// Go's `String()` of a flow.proto enum value: its name, or the number when it has none.
 func dropReasonName(_ flow: Flow) -> String {
     flow.dropReasonDesc.name ?? String(flow.dropReason)

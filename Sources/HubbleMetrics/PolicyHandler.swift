@@ -21,11 +21,38 @@ final class PolicyHandler: MetricHandler {
 
     var families: [any MetricFamily] { [verdicts] }
 
+    struct Key: Hashable {
+        var type: Int32
+        var matchType: UInt32
+        var l7: UInt8
+        var direction: Flow.TrafficDirection
+        var verdict: Flow.Verdict
+    }
+
+    private var cache = SeriesCache<Key>()
+
     func process(_ flow: Flow) {
+        if context.isEmpty {
+            let type = flow.eventType.type
+            guard type == Flow.EventType.l7 || type == Flow.EventType.policyVerdict else { return }
+            if type == Flow.EventType.policyVerdict, flow.source?.identity == Self.hostIdentity { return }
+            let key = Key(
+                type: type, matchType: type == Flow.EventType.policyVerdict ? flow.policyMatchType : 0,
+                l7: l7Kind(flow), direction: flow.trafficDirection, verdict: flow.verdict)
+            if let handle = cache.counterIfKnown(key) { return verdicts.add(series: handle) }
+            guard let labels = labels(flow) else { return }
+            return verdicts.add(series: cache.counter(key, verdicts) { labels })
+        }
+        guard let labels = labels(flow) else { return }
+        verdicts.add(labels + context.labelValues(flow))
+    }
+
+    /// `direction`, `match`, `action`, or nil for a flow this handler does not count.
+    private func labels(_ flow: Flow) -> [String]? {
         let match: String
         switch flow.eventType.type {
         case Flow.EventType.policyVerdict:
-            guard flow.source?.identity != Self.hostIdentity else { return }
+            guard flow.source?.identity != Self.hostIdentity else { return nil }
             match = Flow.policyMatchName(flow.policyMatchType).lowercased()
         case Flow.EventType.l7:
             switch flow.l7?.record {
@@ -33,9 +60,8 @@ final class PolicyHandler: MetricHandler {
             case .http?: match = "l7/http"
             case nil: match = "l7/"
             }
-        default: return
+        default: return nil
         }
-        let direction = flow.trafficDirection.name.lowercased()
-        verdicts.add([direction, match, flow.verdict.name.lowercased()] + context.labelValues(flow))
+        return [flow.trafficDirection.name.lowercased(), match, flow.verdict.name.lowercased()]
     }
 }

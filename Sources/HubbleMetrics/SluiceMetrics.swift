@@ -18,8 +18,12 @@ import Flows
 /// - `sluice_agent_resident_memory_bytes`: the agent's resident set (read from /proc).
 /// - `sluice_policy_apply_duration_seconds{phase}`: the last policy install's compile and map
 ///   write times (the agent's `lastApply` in its `introspect` answer).
-/// - `sluice_policy_applies_total{result}`: installs seen, by result, counted each time the
-///   agent's answer shows a new `lastApply`.
+/// - `sluice_policy_applies_total{result}`: `success`: installs seen, counted each time the
+///   agent's answer shows a new `lastApply`; `error`: the agent's count of applies it refused or
+///   could not install (`policyApplyFailures`, exact).
+/// - `sluice_dns_answer_to_datapath_seconds`: the agent's histogram of the time from the DNS proxy
+///   handing an upstream answer to the FQDN learner until its addresses are in the datapath
+///   (the answer is held meanwhile), copied as the agent keeps it.
 public final class SluiceMetrics {
     public let connections = CounterFamily(
         name: "sluice_connections_total", help: "Connection openings seen by the datapath, by verdict and direction",
@@ -41,15 +45,48 @@ public final class SluiceMetrics {
     public let policyApplies = CounterFamily(
         name: "sluice_policy_applies_total", help: "Policy installs seen, by result", labelNames: ["result"])
 
+    /// Created with the agent's bounds at the first reading (nil before).
+    public private(set) var dnsAnswerToDatapath: HistogramFamily?
+
     public init() {}
 
     public var families: [any MetricFamily] {
         [connections, requests, upstreamLatency, lostEvents, agentResidentMemory, policyApplyDuration, policyApplies]
+            + (dnsAnswerToDatapath.map { [$0] } ?? [])
     }
+
+    /// The agent's count of failed policy applies.
+    public func setPolicyApplyFailures(_ count: UInt64) { policyApplies.set(["error"], count) }
+
+    /// The agent's DNS-answer-to-datapath histogram: per-bucket `counts` (one more than `bounds`,
+    /// the last one `+Inf`), `sum` seconds, `count` observations. Bounds that change (another
+    /// agent) start the family again.
+    public func setDNSAnswerToDatapath(bounds: [Double], counts: [UInt64], sum: Double, count: UInt64) {
+        guard counts.count == bounds.count + 1 else { return }
+        if dnsAnswerToDatapath?.buckets != bounds {
+            dnsAnswerToDatapath = HistogramFamily(
+                name: "sluice_dns_answer_to_datapath_seconds",
+                help:
+                    "Time from an upstream DNS answer to its addresses in the datapath, before the answer is released",
+                labelNames: [], buckets: bounds)
+        }
+        dnsAnswerToDatapath?.set(
+            [], HistogramFamily.Series(bucketCounts: Array(counts.dropLast()), sum: sum, count: count))
+    }
+
+    /// The flow fields a `sluice_*` series is named by (`SeriesCache`).
+    struct Key: Hashable {
+        var verdict: Flow.Verdict
+        var direction: Flow.TrafficDirection
+        var `protocol`: String
+    }
+
+    private var requestCache = SeriesCache<Key>()
+    private var latencyCache = SeriesCache<Key>()
+    private var connectionCache = SeriesCache<Key>()
 
     /// Counts one flow record.
     public func process(_ flow: Flow) {
-        let direction = flow.trafficDirection.name.lowercased()
         if let l7 = flow.l7 {
             let proto: String
             switch l7.record {
@@ -58,17 +95,27 @@ public final class SluiceMetrics {
             case nil: return
             }
             switch l7.type {
-            case .request: requests.add([flow.verdict.name.lowercased(), direction, proto])
-            case .response: upstreamLatency.observe([proto], Double(l7.latencyNs) / 1e9)
+            case .request:
+                let key = Key(verdict: flow.verdict, direction: flow.trafficDirection, protocol: proto)
+                requests.add(
+                    series: requestCache.counter(key, requests) {
+                        [flow.verdict.name.lowercased(), flow.trafficDirection.name.lowercased(), proto]
+                    })
+            case .response:
+                let key = Key(verdict: .unknown, direction: .unknown, protocol: proto)
+                upstreamLatency.observe(
+                    series: latencyCache.histogram(key, upstreamLatency) { [proto] }, Double(l7.latencyNs) / 1e9)
             default: return
             }
             return
         }
         switch flow.eventType.type {
-        case Flow.EventType.trace where flow.traceReason == .new:
-            connections.add([flow.verdict.name.lowercased(), direction])
-        case Flow.EventType.drop where flow.isReply != true:
-            connections.add([flow.verdict.name.lowercased(), direction])
+        case Flow.EventType.trace where flow.traceReason == .new, Flow.EventType.drop where flow.isReply != true:
+            let key = Key(verdict: flow.verdict, direction: flow.trafficDirection, protocol: "")
+            connections.add(
+                series: connectionCache.counter(key, connections) {
+                    [flow.verdict.name.lowercased(), flow.trafficDirection.name.lowercased()]
+                })
         default: return
         }
     }

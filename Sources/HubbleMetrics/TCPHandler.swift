@@ -16,11 +16,22 @@ final class TCPHandler: MetricHandler {
 
     var families: [any MetricFamily] { [tcpFlags] }
 
+    struct Key: Hashable {
+        var flag: String
+        var family: Flow.IPVersion
+    }
+
+    private var cache = SeriesCache<Key>()
+
     func process(_ flow: Flow) {
         guard isForwarded(flow), let ip = flow.ip, case .tcp(let tcp)? = flow.l4, let flags = tcp.flags else { return }
-        let rest = [ip.ipVersion.name] + context.labelValues(flow)
-        if flags.contains(.fin) { tcpFlags.add(["FIN"] + rest) }
-        if flags.contains(.syn) { tcpFlags.add([flags.contains(.ack) ? "SYN-ACK" : "SYN"] + rest) }
-        if flags.contains(.rst) { tcpFlags.add(["RST"] + rest) }
+        if flags.contains(.fin) { count("FIN", ip.ipVersion, flow) }
+        if flags.contains(.syn) { count(flags.contains(.ack) ? "SYN-ACK" : "SYN", ip.ipVersion, flow) }
+        if flags.contains(.rst) { count("RST", ip.ipVersion, flow) }
+    }
+
+    private func count(_ flag: String, _ family: Flow.IPVersion, _ flow: Flow) {
+        guard context.isEmpty else { return tcpFlags.add([flag, family.name] + context.labelValues(flow)) }
+        tcpFlags.add(series: cache.counter(Key(flag: flag, family: family), tcpFlags) { [flag, family.name] })
     }
 }

@@ -10,6 +10,8 @@ public struct FlowQuery {
     public let request: GetFlowsRequest
     public let whitelist: FlowFilter.CriteriaList
     public let blacklist: FlowFilter.CriteriaList
+    /// `field_mask`: the flow fields each answer carries.
+    public let mask: FlowProtoMask
 
     /// Why a request is refused (gRPC INVALID_ARGUMENT with this message).
     public struct Invalid: Error, Equatable, CustomStringConvertible {
@@ -28,6 +30,19 @@ public struct FlowQuery {
         } catch {
             throw Invalid(description: error.description)
         }
+        do {
+            mask = try FlowProtoMask(paths: request.fieldMask)
+        } catch {
+            throw Invalid(description: error.description)
+        }
+    }
+
+    /// `flow` as this request's answer carries it: framed, masked when the request has a mask
+    /// (an unmasked follow stream shares `shared`'s one encoding per flow with the others).
+    func framed(_ flow: Flow, shared: SharedFlowEncoding? = nil, index: UInt64 = 0) -> [UInt8] {
+        if mask.isActive { return GetFlowsResponse.framedFlow(flow, mask: mask) }
+        if let shared { return shared.framed(flow, index: index) }
+        return GetFlowsResponse.framedFlow(flow)
     }
 
     /// Whether `flow` is one this request wants (filters and time window).

@@ -15,16 +15,23 @@ final class FollowStream: FlowListener {
     let query: FlowQuery
     unowned let connection: GRPCConnection
     let call: GRPCConnection.Call
-    let nodeName: () -> String
+    let encoding: SharedFlowEncoding
+    weak var observer: Observer?
     private(set) var dropped: UInt64 = 0
     private(set) var sent: UInt64 = 0
 
-    init(query: FlowQuery, connection: GRPCConnection, call: GRPCConnection.Call, nodeName: @escaping () -> String) {
+    init(
+        query: FlowQuery, connection: GRPCConnection, call: GRPCConnection.Call, encoding: SharedFlowEncoding,
+        observer: Observer
+    ) {
         self.query = query
         self.connection = connection
         self.call = call
-        self.nodeName = nodeName
+        self.encoding = encoding
+        self.observer = observer
     }
+
+    var nodeName: String { observer?.nodeName ?? "" }
 
     func observe(_ flow: Flow) {
         guard !call.done else { return }
@@ -41,7 +48,7 @@ final class FollowStream: FlowListener {
             connection.send(call, GetFlowsResponse.lost(lost(.observerEventsQueue, dropped)))
             dropped = 0
         }
-        connection.send(call, GetFlowsResponse.flow(flow))
+        connection.sendFramed(call, query.framed(flow, shared: encoding, index: observer?.history.seenFlows ?? 0))
         sent += 1
     }
 
@@ -63,7 +70,26 @@ final class FollowStream: FlowListener {
 
     private func lost(_ source: LostEvent.Source, _ count: UInt64) -> LostEvent {
         LostEvent(
-            source: source, count: count, nodeName: nodeName(),
+            source: source, count: count, nodeName: nodeName,
             time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs())))
+    }
+}
+
+/// The framed `GetFlowsResponse` of the flow the observer is handing out now, encoded by the
+/// first follow stream that sends it and reused by the others (N follow clients, one encoding).
+/// Keyed by the history's `seenFlows` at the time (it grows by one per flow). Loop thread only.
+final class SharedFlowEncoding {
+    private var index: UInt64 = .max
+    private var bytes: [UInt8] = []
+    /// Encodings made (a test counts them).
+    private(set) var encoded = 0
+
+    func framed(_ flow: Flow, index: UInt64) -> [UInt8] {
+        if index != self.index {
+            self.index = index
+            bytes = GetFlowsResponse.framedFlow(flow)
+            encoded += 1
+        }
+        return bytes
     }
 }

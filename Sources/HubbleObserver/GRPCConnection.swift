@@ -172,6 +172,13 @@ final class GRPCConnection: EventHandler, TimerTarget {
         scheduleFlush()
     }
 
+    /// One message already framed (`GetFlowsResponse.framedFlow`) on an open response.
+    func sendFramed(_ call: Call, _ framed: [UInt8]) {
+        guard call.headersSent, !call.done else { return }
+        session.append(stream: call.stream, framed)
+        scheduleFlush()
+    }
+
     /// Ends a call with `status` (trailers after the messages, or a trailers-only answer).
     func finish(_ call: Call, _ status: GRPCWire.Status, _ message: String) {
         guard !call.done else { return }

@@ -14,6 +14,8 @@ public final class GRPCService: ObserverService {
     public private(set) var acceptor: Acceptor?
     private(set) weak var observer: Observer?
     private(set) var connections: [ObjectIdentifier: GRPCConnection] = [:]
+    /// The flow being handed to the follow streams, encoded once for all of them.
+    let followEncoding = SharedFlowEncoding()
     /// Connections accepted at most at once (more are closed at accept).
     public let maxConnections: Int
     /// The Hubble cluster name of `GetNamespaces` answers (Cilium's default).
@@ -73,6 +75,7 @@ public final class GRPCService: ObserverService {
             case "/observer.Observer/GetFlows": try getFlows(call, message, connection, observer)
             case "/observer.Observer/ServerStatus": connection.respond(call, serverStatus(observer).bytes)
             case "/observer.Observer/GetNamespaces":
+                observer.expireNamespaces()
                 connection.respond(
                     call,
                     GetNamespacesResponse.bytes(
@@ -128,7 +131,7 @@ public final class GRPCService: ObserverService {
             return connection.fail(call, .invalidArgument, error.description)
         }
         connection.startStream(call)
-        for flow in query.initialFlows(observer.history) { connection.send(call, GetFlowsResponse.flow(flow)) }
+        for flow in query.initialFlows(observer.history) { connection.sendFramed(call, query.framed(flow)) }
         guard request.follow else { return connection.finish(call, .ok, "") }
         if let until = request.until {
             let wallNow = Int64(bitPattern: SystemClock.realtimeNs())
@@ -137,9 +140,8 @@ public final class GRPCService: ObserverService {
             call.untilAt = connection.loop.now &+ UInt64(untilNs - wallNow)
             connection.armTimer()
         }
-        let follow = FollowStream(query: query, connection: connection, call: call) { [weak observer] in
-            observer?.nodeName ?? ""
-        }
+        let follow = FollowStream(
+            query: query, connection: connection, call: call, encoding: followEncoding, observer: observer)
         call.follow = follow
         observer.addListener(follow)
     }

@@ -19,8 +19,15 @@ public final class Observer: TimerTarget {
     public private(set) var history: FlowHistory
     /// Monotonic ns at start (`ServerStatus.uptime_ns`).
     public let startedNs: UInt64
-    /// Namespaces seen in flows, with the time first seen (`GetNamespaces`).
-    public private(set) var namespaces: [String: Flow.Timestamp] = [:]
+    /// Namespaces seen in flows (`GetNamespaces`), each with when it was last seen (monotonic
+    /// ns, to within a second). As Hubble's namespace manager, one not seen for `namespaceTTLNs`
+    /// is forgotten (`expireNamespaces`, run by `GetNamespaces` and every 30 s by the poll).
+    public private(set) var namespaces: [String: UInt64] = [:]
+    /// Hubble's `namespaceTTL`: an hour.
+    public var namespaceTTLNs: UInt64 = 3_600_000_000_000
+    private var recentNamespaces = ("", "")
+    private var recentNamespacesNs: UInt64 = 0
+    private var namespacesExpiredNs: UInt64 = 0
     private let reader: FlowRingReader
     private var listeners: [FlowListener] = []
     private var pollTimer: LoopTimer?
@@ -95,19 +102,42 @@ public final class Observer: TimerTarget {
     public func pollOnce(nowNs: UInt64) {
         reader.poll(nowNs: nowNs) { event in
             switch event {
-            case .flow(let flow): ingest(flow)
+            case .flow(let flow): ingest(flow, nowNs: nowNs)
             case .lost(let count): ingestLost(count)
             }
         }
+        if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
     }
 
-    /// Adds one flow as if read from the ring (the reader calls it; tests too).
-    public func ingest(_ flow: Flow) {
+    /// Adds one flow as if read from the ring at monotonic `nowNs` (the reader calls it; tests too).
+    public func ingest(_ flow: Flow, nowNs: UInt64 = SystemClock.monotonicNs()) {
         history.append(flow)
-        for namespace in [flow.source?.namespace, flow.destination?.namespace] {
-            if let namespace, !namespace.isEmpty, namespaces[namespace] == nil { namespaces[namespace] = flow.time }
-        }
+        noteNamespaces(flow, nowNs: nowNs)
         for listener in listeners { listener.observe(flow) }
+    }
+
+    /// Marks the flow's namespaces seen now; the same pair within a second costs two compares.
+    private func noteNamespaces(_ flow: Flow, nowNs: UInt64) {
+        let source = flow.source?.namespace ?? "", destination = flow.destination?.namespace ?? ""
+        let (a, b) = recentNamespaces
+        if nowNs &- recentNamespacesNs < 1_000_000_000,
+            (source == a && destination == b) || (source == b && destination == a)
+        {
+            return
+        }
+        if !source.isEmpty { namespaces[source] = nowNs }
+        if !destination.isEmpty { namespaces[destination] = nowNs }
+        recentNamespaces = (source, destination)
+        recentNamespacesNs = nowNs
+    }
+
+    /// Forgets the namespaces not seen for `namespaceTTLNs` (Hubble's namespace manager).
+    public func expireNamespaces(nowNs: UInt64 = SystemClock.monotonicNs()) {
+        namespacesExpiredNs = nowNs
+        // A namespace noted after `nowNs` was read (the loop's time is taken once per turn) is kept.
+        namespaces = namespaces.filter { $0.value >= nowNs || nowNs - $0.value < namespaceTTLNs }
+        // A pair forgotten here is noted again by its next flow.
+        recentNamespacesNs = 0
     }
 
     /// Counts `count` records lost in the ring and tells the listeners.

@@ -49,20 +49,25 @@ public enum FlowProto {
             }
         }
         w.string(100_000, f.summary)
-        for (field, policies) in [
-            (21001, f.egressAllowedBy), (21002, f.ingressAllowedBy), (21004, f.egressDeniedBy),
-            (21005, f.ingressDeniedBy),
-        ] {
-            for p in policies {
-                w.message(field) {
-                    $0.string(1, p.name)
-                    $0.string(2, p.namespace)
-                    $0.strings(3, p.labels)
-                    $0.string(5, p.kind)
-                }
+        policies(21001, f.egressAllowedBy, &w)
+        policies(21002, f.ingressAllowedBy, &w)
+        policies(21004, f.egressDeniedBy, &w)
+        policies(21005, f.ingressDeniedBy, &w)
+    }
+
+    private static func policies(_ field: Int, _ policies: [Flow.Policy], _ w: inout ProtoWriter) {
+        for p in policies {
+            w.message(field) {
+                $0.string(1, p.name)
+                $0.string(2, p.namespace)
+                $0.strings(3, p.labels)
+                $0.string(5, p.kind)
             }
         }
     }
+
+    /// `TCPFlags` fields 1...8 in flow.proto's order.
+    private static let tcpFlagOrder: [Flow.TCPFlags] = [.fin, .syn, .rst, .psh, .ack, .urg, .ece, .cwr]
 
     private static func layer4(_ l4: Flow.Layer4, _ w: inout ProtoWriter) {
         switch l4 {
@@ -72,9 +77,7 @@ public enum FlowProto {
                 $0.uint(2, UInt64(t.destinationPort))
                 if let flags = t.flags {
                     $0.message(3) { m in
-                        for (i, flag) in [Flow.TCPFlags.fin, .syn, .rst, .psh, .ack, .urg, .ece, .cwr].enumerated() {
-                            m.bool(i + 1, flags.contains(flag))
-                        }
+                        for i in 0..<tcpFlagOrder.count { m.bool(i + 1, flags.contains(tcpFlagOrder[i])) }
                     }
                 }
             }
@@ -82,6 +85,15 @@ public enum FlowProto {
         case .icmpv4(let i): w.message(3) { icmp(i, &$0) }
         case .icmpv6(let i): w.message(4) { icmp(i, &$0) }
         case .sctp(let s): w.message(5) { ports(s, &$0) }
+        }
+    }
+
+    private static func headers(_ headers: [Flow.HTTP.Header], _ w: inout ProtoWriter) {
+        for header in headers {
+            w.message(5) { m in
+                m.string(1, header.key)
+                m.string(2, header.value)
+            }
         }
     }
 
@@ -126,12 +138,8 @@ public enum FlowProto {
                 $0.string(2, h.method)
                 $0.string(3, h.url)
                 $0.string(4, h.protocol)
-                for header in (verdict?.headers ?? []) + h.headers {
-                    $0.message(5) { m in
-                        m.string(1, header.key)
-                        m.string(2, header.value)
-                    }
-                }
+                if let verdict { headers(verdict.headers, &$0) }
+                headers(h.headers, &$0)
             }
         case nil: break
         }

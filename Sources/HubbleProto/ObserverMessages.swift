@@ -10,6 +10,8 @@ public struct GetFlowsRequest: Equatable, Sendable {
     public var blacklist: [FlowFilter.Criteria] = []
     public var since: Flow.Timestamp?
     public var until: Flow.Timestamp?
+    /// `field_mask.paths` (`FlowProtoMask`): the flow fields the answer carries; empty: all.
+    public var fieldMask: [String] = []
 
     public init() {}
 
@@ -24,6 +26,11 @@ public struct GetFlowsRequest: Equatable, Sendable {
             case 7: since = try FlowProto.timestamp(value.payload())
             case 8: until = try FlowProto.timestamp(value.payload())
             case 9: first = try value.varint() != 0
+            case 10:
+                var mask = ProtoReader(try value.payload())
+                while let (maskField, path) = try mask.next() {
+                    if maskField == 1 { fieldMask.append(try path.string()) }
+                }
             default: break
             }
         }
@@ -39,6 +46,7 @@ public struct GetFlowsRequest: Equatable, Sendable {
         if let since { w.timestamp(7, seconds: since.seconds, nanos: since.nanos) }
         if let until { w.timestamp(8, seconds: until.seconds, nanos: until.nanos) }
         w.bool(9, first)
+        if !fieldMask.isEmpty { w.message(10) { $0.strings(1, fieldMask) } }
         return w.bytes
     }
 }
@@ -50,6 +58,32 @@ public enum GetFlowsResponse {
         w.message(1) { FlowProto.encode(f, into: &$0) }
         w.string(1000, f.nodeName)
         w.timestamp(1001, seconds: f.time.seconds, nanos: f.time.nanos)
+        return w.bytes
+    }
+
+    /// `flow(f)` with its gRPC prefix (`GRPCWire.frame`), written in place: what a follow or
+    /// GetFlows stream sends.
+    public static func framedFlow(_ f: Flow) -> [UInt8] {
+        var w = ProtoWriter(capacity: 1024)
+        w.startGRPCFrame()
+        w.message(1) { FlowProto.encode(f, into: &$0) }
+        w.string(1000, f.nodeName)
+        w.timestamp(1001, seconds: f.time.seconds, nanos: f.time.nanos)
+        w.finishGRPCFrame()
+        return w.bytes
+    }
+
+    /// `framedFlow(f)` with only the fields `mask` keeps in the flow.
+    public static func framedFlow(_ f: Flow, mask: FlowProtoMask) -> [UInt8] {
+        guard mask.isActive else { return framedFlow(f) }
+        var flow = ProtoWriter(capacity: 1024)
+        FlowProto.encode(f, into: &flow)
+        var w = ProtoWriter(capacity: 1024)
+        w.startGRPCFrame()
+        w.message(1) { mask.apply(to: flow.bytes[...], into: &$0) }
+        w.string(1000, f.nodeName)
+        w.timestamp(1001, seconds: f.time.seconds, nanos: f.time.nanos)
+        w.finishGRPCFrame()
         return w.bytes
     }
 

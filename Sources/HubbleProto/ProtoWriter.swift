@@ -86,6 +86,20 @@ public struct ProtoWriter {
         bytes.append(contentsOf: value.utf8)
     }
 
+    /// Bytes already encoded (fields copied from another message).
+    public mutating func raw(_ encoded: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: encoded)
+    }
+
+    /// A fixed32/fixed64 value's `count` bytes, little-endian (after its tag).
+    public mutating func fixed(_ value: UInt64, bytes count: Int) {
+        var v = value
+        for _ in 0..<count {
+            bytes.append(UInt8(truncatingIfNeeded: v))
+            v >>= 8
+        }
+    }
+
     public mutating func lengthDelimited(_ field: Int, _ payload: [UInt8]) {
         tag(field, .lengthDelimited)
         varint(UInt64(payload.count))
@@ -93,13 +107,16 @@ public struct ProtoWriter {
     }
 
     /// A sub-message, written even when empty (a set message field is present on the wire).
+    /// One byte is kept for its length (most sub-messages are shorter than 128 bytes); a longer
+    /// one moves its bytes to make room for the rest of the varint.
     public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
         tag(field, .lengthDelimited)
         let start = bytes.count
+        bytes.append(0)
         build(&self)
-        var length = UInt64(bytes.count - start)
+        var length = UInt64(bytes.count - start - 1)
         if length < 0x80 {
-            bytes.insert(UInt8(length), at: start)
+            bytes[start] = UInt8(length)
             return
         }
         var prefix: [UInt8] = []
@@ -108,7 +125,24 @@ public struct ProtoWriter {
             length >>= 7
         }
         prefix.append(UInt8(length))
-        bytes.insert(contentsOf: prefix, at: start)
+        bytes[start] = prefix[0]
+        bytes.insert(contentsOf: prefix[1...], at: start + 1)
+    }
+
+    /// Keeps 5 bytes for a gRPC message prefix (`GRPCWire`) at the start of an empty writer, so the
+    /// message is framed where it is written (`finishGRPCFrame`), without a copy.
+    public mutating func startGRPCFrame() {
+        precondition(bytes.isEmpty, "a gRPC frame starts an empty writer")
+        bytes.append(contentsOf: [0, 0, 0, 0, 0])
+    }
+
+    /// Writes the 5-byte prefix kept by `startGRPCFrame`: not compressed, the message's length.
+    public mutating func finishGRPCFrame() {
+        let n = UInt32(bytes.count - 5)
+        bytes[1] = UInt8(n >> 24)
+        bytes[2] = UInt8(truncatingIfNeeded: n >> 16)
+        bytes[3] = UInt8(truncatingIfNeeded: n >> 8)
+        bytes[4] = UInt8(truncatingIfNeeded: n)
     }
 
     /// google.protobuf.Timestamp.

@@ -3,7 +3,8 @@ import SluiceAPI
 
 /// The agent's numbers the `sluice_*` families need that flow records do not carry: its resident
 /// memory (from /proc, the process named `sluice-agent`) and its last policy install (the
-/// `lastApply` line of its `introspect` answer on the control socket). Read at most once per
+/// `lastApply` line of its `introspect` answer on the control socket, with its count of failed
+/// applies and its DNS-answer-to-datapath histogram). Read at most once per
 /// `minIntervalNs`, on the observer's loop (the control socket answers in well under a
 /// millisecond; a stuck agent would stall this loop, which is why the reads are rate-limited).
 public final class AgentReadings {
@@ -13,6 +14,10 @@ public final class AgentReadings {
     private var lastReadNs: UInt64?
     public private(set) var residentBytes: UInt64?
     public private(set) var lastApply: String?
+    /// Policy applies the agent refused or could not install since it started.
+    public private(set) var policyApplyFailures: UInt64?
+    /// The agent's DNS-answer-to-datapath delays.
+    public private(set) var dnsAnswerToDatapath: AgentIntrospection.LatencyHistogram?
 
     public init(controlSocket: String = AgentPaths.controlSocket, procRoot: String = "/proc") {
         self.controlSocket = controlSocket
@@ -26,6 +31,8 @@ public final class AgentReadings {
         residentBytes = agentPID().flatMap { residentBytes(pid: $0) }
         if let status = try? ControlClient.query(.introspect, as: AgentIntrospection.self, path: controlSocket) {
             lastApply = status.lastApply
+            policyApplyFailures = status.policyApplyFailures
+            dnsAnswerToDatapath = status.dnsAnswerToDatapath
         }
     }
 

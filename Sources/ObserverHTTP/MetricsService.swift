@@ -44,6 +44,11 @@ public final class MetricsService: ObserverService, FlowListener {
         }
         if let rss = agent.residentBytes { registry.sluice.setAgentResidentMemory(rss) }
         registry.sluice.noteLastApply(agent.lastApply)
+        if let failures = agent.policyApplyFailures { registry.sluice.setPolicyApplyFailures(failures) }
+        if let delay = agent.dnsAnswerToDatapath {
+            registry.sluice.setDNSAnswerToDatapath(
+                bounds: delay.boundsSeconds, counts: delay.counts, sum: delay.sumSeconds, count: delay.count)
+        }
         return HTTPResponse(status: 200, contentType: Exposition.contentType, text: registry.render())
     }
 }

@@ -78,6 +78,45 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     /// One line per TLS secret of the policies in force that cannot be used now (missing or
     /// not loading; docs/policy.md "Secrets that go missing"); nil from an agent that predates it.
     public var tlsSecretErrors: [String]?
+    /// Policy applies the agent refused or could not install since it started (the observer's
+    /// `sluice_policy_applies_total{result="error"}`; nil from an agent that predates it).
+    public var policyApplyFailures: UInt64?
+    /// Time from the DNS proxy handing an upstream answer to the FQDN learner until its addresses
+    /// are in the datapath, before the answer is released (`FQDNService`; the observer's
+    /// `sluice_dns_answer_to_datapath_seconds`). nil without a DNS proxy or from an older agent.
+    public var dnsAnswerToDatapath: LatencyHistogram?
+
+    /// A latency histogram a process keeps and the observer exports as it is.
+    public struct LatencyHistogram: Codable, Equatable, Sendable {
+        /// Upper bounds in seconds, ascending (`+Inf` implied).
+        public var boundsSeconds: [Double]
+        /// Observations per bucket (not cumulative); one more than `boundsSeconds` (the `+Inf` one).
+        public var counts: [UInt64]
+        public var sumSeconds: Double
+        public var count: UInt64
+
+        /// The bounds of the DNS-answer-to-datapath delay: 50 µs ... 1 s.
+        public static let dnsBounds: [Double] = [
+            0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+        ]
+
+        public init(boundsSeconds: [Double]) {
+            self.boundsSeconds = boundsSeconds
+            counts = Array(repeating: 0, count: boundsSeconds.count + 1)
+            sumSeconds = 0
+            count = 0
+        }
+
+        /// Counts one observation of `ns` nanoseconds.
+        public mutating func observe(ns: UInt64) {
+            let seconds = Double(ns) / 1e9
+            var i = 0
+            while i < boundsSeconds.count, seconds > boundsSeconds[i] { i += 1 }
+            counts[i] &+= 1
+            sumSeconds += seconds
+            count &+= 1
+        }
+    }
 
     /// What the agent does about its limits: open files against RLIMIT_NOFILE, connections
     /// against the cap, the listeners' pauses, and the control socket's refusals and timeouts.

@@ -31,6 +31,12 @@ final class FQDNServiceTests: XCTestCase {
         wait(for: [learned], timeout: 10)
         XCTAssertEqual(Array(service.cache.entries(of: "x.test.").keys), [a])
         XCTAssertEqual(service.learnedCount, 1)
+        // the answer-to-datapath delay was measured before the answer was released
+        let delay = service.learnDelay
+        XCTAssertEqual(delay.count, 1)
+        XCTAssertEqual(delay.counts.reduce(0, +), 1)
+        XCTAssertGreaterThan(delay.sumSeconds, 0)
+        XCTAssertLessThan(delay.sumSeconds, 10)
     }
 
     func testSweepForgetsExpiredIPsNoConnectionUses() {

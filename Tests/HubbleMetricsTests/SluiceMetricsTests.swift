@@ -41,5 +41,28 @@ final class SluiceMetricsTests: XCTestCase {
         s.noteLastApply("something else")
         XCTAssertEqual(s.policyApplies.value(["unreadable"]), 1)
         XCTAssertEqual(SluiceMetrics.milliseconds(after: "maps ", in: line), 45.6)
+        s.setPolicyApplyFailures(3)
+        XCTAssertEqual(s.policyApplies.value(["error"]), 3)
+        XCTAssertTrue(Exposition.render(s.families).contains("sluice_policy_applies_total{result=\"error\"} 3\n"))
+    }
+
+    func testTheAgentsDNSAnswerToDatapathHistogramIsExportedAsItIs() {
+        let s = SluiceMetrics()
+        XCTAssertNil(s.dnsAnswerToDatapath, "no family before the agent's first reading")
+        s.setDNSAnswerToDatapath(bounds: [0.001, 0.01], counts: [2, 1, 1], sum: 0.5, count: 4)
+        let text = Exposition.render(s.families)
+        for line in [
+            "# TYPE sluice_dns_answer_to_datapath_seconds histogram",
+            "sluice_dns_answer_to_datapath_seconds_bucket{le=\"0.001\"} 2",
+            "sluice_dns_answer_to_datapath_seconds_bucket{le=\"0.01\"} 3",
+            "sluice_dns_answer_to_datapath_seconds_bucket{le=\"+Inf\"} 4",
+            "sluice_dns_answer_to_datapath_seconds_sum 0.5",
+            "sluice_dns_answer_to_datapath_seconds_count 4",
+        ] {
+            XCTAssertTrue(text.contains(line + "\n"), line)
+        }
+        // a reading with a count per bound is ignored rather than misread
+        s.setDNSAnswerToDatapath(bounds: [0.001, 0.01], counts: [9, 9], sum: 9, count: 9)
+        XCTAssertEqual(s.dnsAnswerToDatapath?.series[[]]?.count, 4)
     }
 }

@@ -52,3 +52,19 @@ final class FollowStreamTests: XCTestCase {
         XCTAssertEqual(UInt64(flows) + lost, UInt64(total + 2), "every flow was either sent or counted lost")
     }
 }
+
+/// Follow streams share one encoding of each flow.
+final class SharedFlowEncodingTests: XCTestCase {
+    func testOneFlowIsEncodedOnceForEveryStreamAndEachNewFlowAgain() {
+        let encoding = SharedFlowEncoding()
+        let first = TestServer.flow(1)
+        let a = encoding.framed(first, index: 1)
+        let b = encoding.framed(first, index: 1)
+        XCTAssertEqual(encoding.encoded, 1)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a, GRPCWire.frame(GetFlowsResponse.flow(first)))
+        let second = TestServer.flow(2)
+        XCTAssertEqual(encoding.framed(second, index: 2), GRPCWire.frame(GetFlowsResponse.flow(second)))
+        XCTAssertEqual(encoding.encoded, 2)
+    }
+}

@@ -22,9 +22,9 @@ final class ObserverTests: XCTestCase {
         observer.addListener(recorder)
         var flow = FlowHistoryTests.flow(1)
         flow.destination = FlowEndpoint(namespace: "backend", podName: "api")
-        observer.ingest(flow)
-        observer.ingest(FlowHistoryTests.flow(2))
-        observer.ingest(FlowHistoryTests.flow(3))
+        observer.ingest(flow, nowNs: 1_000)
+        observer.ingest(FlowHistoryTests.flow(2), nowNs: 2_000)
+        observer.ingest(FlowHistoryTests.flow(3), nowNs: 3_000)
         observer.ingestLost(4)
         XCTAssertEqual(recorder.flows.map(\.time.seconds), [1, 2, 3])
         XCTAssertEqual(recorder.lost.map(\.count), [4])
@@ -33,12 +33,52 @@ final class ObserverTests: XCTestCase {
         XCTAssertEqual(observer.history.seenFlows, 3)
         XCTAssertEqual(observer.history.lostEvents, 4)
         XCTAssertEqual(observer.namespaces.keys.sorted(), ["backend", "default"])
-        XCTAssertEqual(observer.namespaces["backend"]?.seconds, 1)
+        XCTAssertEqual(observer.namespaces["backend"], 1_000)
         observer.removeListener(recorder)
         observer.ingest(FlowHistoryTests.flow(4))
         XCTAssertEqual(recorder.flows.count, 3)
         observer.pollOnce(nowNs: 1)
         XCTAssertTrue(observer.ringError?.contains("is not pinned") ?? false)
+    }
+
+    func testNamespacesNotSeenForAnHourAreForgottenAsHubbleDoes() throws {
+        var options = ObserverOptions()
+        options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
+        let observer = try Observer(options: options)
+        XCTAssertEqual(observer.namespaceTTLNs, 3_600_000_000_000)
+        let second: UInt64 = 1_000_000_000
+        var old = FlowHistoryTests.flow(1)
+        old.source = FlowEndpoint(namespace: "old", podName: "a")
+        old.destination = FlowEndpoint(namespace: "kept", podName: "b")
+        observer.ingest(old, nowNs: 10 * second)
+        var recent = FlowHistoryTests.flow(2)
+        recent.source = FlowEndpoint(namespace: "kept", podName: "b")
+        recent.destination = nil
+        // within a second of the same pair: not noted again (the cheap path) ...
+        observer.ingest(old, nowNs: 10 * second + 500_000_000)
+        XCTAssertEqual(observer.namespaces["old"], 10 * second)
+        // ... another pair is
+        observer.ingest(recent, nowNs: 1_800 * second)
+        XCTAssertEqual(observer.namespaces["kept"], 1_800 * second)
+        // 59 min 59 s after "old" was last seen it is kept, at one hour it is gone
+        observer.expireNamespaces(nowNs: 3_609 * second)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), ["kept", "old"])
+        observer.expireNamespaces(nowNs: 3_610 * second)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), ["kept"])
+        // a flow of a forgotten namespace brings it back at once, even within the pair's second
+        observer.ingest(old, nowNs: 3_610 * second + 1)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), ["kept", "old"])
+        // the poll expires too (every 30 s): both were noted at 3610 s + 1 ns, gone an hour later
+        observer.pollOnce(nowNs: 3_610 * second + 3_600 * second)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), ["kept", "old"])
+        observer.pollOnce(nowNs: 3_610 * second + 1 + 3_600 * second)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), ["kept", "old"], "the last expiry was less than 30 s ago")
+        observer.pollOnce(nowNs: 3_640 * second + 1 + 3_600 * second)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), [])
+        // a namespace noted after the loop read its time is not taken for an hour old
+        observer.ingest(old, nowNs: 9_000 * second)
+        observer.expireNamespaces(nowNs: 8_999 * second)
+        XCTAssertEqual(observer.namespaces.keys.sorted(), ["kept", "old"])
     }
 
     func testThePollTimerMovesRecordsFromTheRingIntoTheHistory() throws {

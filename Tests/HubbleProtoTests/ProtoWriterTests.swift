@@ -33,4 +33,27 @@ final class ProtoWriterTests: XCTestCase {
             ]
                 + [0x80, 0xEA, 0x30, 0x01])
     }
+
+    /// A sub-message's length is written in the byte kept for it, or in as many as its varint
+    /// needs (moving the message): 0, 127, 128, 16383, 16384 and 2 MiB bytes long, nested too.
+    func testSubMessageLengthsOfEverySizeAndAGRPCFrameWrittenInPlace() {
+        for size in [0, 1, 127, 128, 300, 16383, 16384, 2 << 20] {
+            let payload = [UInt8](repeating: 0x61, count: size)
+            var w = ProtoWriter()
+            w.startGRPCFrame()
+            w.uint(1, 7)
+            w.message(2) { inner in inner.message(3) { $0.lengthDelimited(4, payload) } }
+            w.uint(5, 9)
+            w.finishGRPCFrame()
+            var expected = ProtoWriter()
+            expected.uint(1, 7)
+            var m3 = ProtoWriter()
+            m3.lengthDelimited(4, payload)
+            var m2 = ProtoWriter()
+            m2.lengthDelimited(3, m3.bytes)
+            expected.lengthDelimited(2, m2.bytes)
+            expected.uint(5, 9)
+            XCTAssertEqual(w.bytes, GRPCWire.frame(expected.bytes), "size \(size)")
+        }
+    }
 }

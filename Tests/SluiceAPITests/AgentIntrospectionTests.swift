@@ -14,6 +14,23 @@ final class AgentIntrospectionTests: XCTestCase {
         XCTAssertEqual(try JSON.decode(AgentIntrospection.self, from: bytes), info)
     }
 
+    func testApplyFailuresAndTheDNSDelayHistogramRoundTripAndAreOptional() throws {
+        var status = info
+        var delay = AgentIntrospection.LatencyHistogram(boundsSeconds: [0.001, 0.01])
+        delay.observe(ns: 1_000_000)  // on the bound: its bucket
+        delay.observe(ns: 1_000_001)
+        delay.observe(ns: 2_000_000_000)  // above every bound: +Inf
+        XCTAssertEqual(delay.counts, [1, 1, 1])
+        XCTAssertEqual(delay.count, 3)
+        XCTAssertEqual(delay.sumSeconds, 2.002000001, accuracy: 1e-12)
+        status.dnsAnswerToDatapath = delay
+        status.policyApplyFailures = 2
+        XCTAssertEqual(try JSON.decode(AgentIntrospection.self, from: JSON.encode(status)), status)
+        // an older agent's answer has neither
+        XCTAssertNil(try JSON.decode(AgentIntrospection.self, from: JSON.encode(info)).policyApplyFailures)
+        XCTAssertEqual(AgentIntrospection.LatencyHistogram.dnsBounds.first, 0.00005)
+    }
+
     func testAnEndpointIsOneFlatJSONObject() throws {
         // `sluice endpoint list -o json` prints these objects: the entry's keys and the agent's, side by side.
         let bytes = try JSON.encode(info.endpoints[0], sortedKeys: true)

@@ -79,6 +79,20 @@ expect_eq "the same uuids as sluice observe" \
   "$("$SLUICE" observe --first 3 -o json | python3 -c 'import json,sys; print(" ".join(json.loads(l)["flow"]["uuid"] for l in sys.stdin))')" \
   "$(grpc_node flows --number 3 --first | python3 -c 'import json,sys; print(" ".join(json.loads(l)["flow"]["uuid"] for l in sys.stdin))')"
 
+step "field_mask: only the requested fields of each flow"
+masked=$(grpc_node flows --number 5 --field-mask source.namespace --field-mask verdict --field-mask l7.http.code)
+echo "$masked" | head -2
+expect_eq "5 masked flows, each with only the masked fields" "5 ok" "$(python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip()]
+allowed = {"source": {"namespace"}, "verdict": None, "l7": {"http"}}
+ok = all(set(r["flow"]) <= set(allowed) and set(r["flow"].get("source", {})) <= {"namespace"}
+         and set(r["flow"].get("l7", {}).get("http", {})) <= {"code"} and r.get("node_name") and r.get("time")
+         for r in lines) and any(r["flow"].get("verdict") for r in lines)
+print(len(lines), "ok" if ok else "extra fields: %r" % lines[:1])' <<<"$masked")"
+expect_contains "a path naming no field is refused" "ERROR INVALID_ARGUMENT" \
+  "$(grpc_node flows --number 1 --field-mask source.nope 2>&1 || true)"
+
 step "sluice observe --server prints what local observe prints"
 # JSON without the times: each reader turns the record's monotonic time into wall time with its
 # own reading of the two clocks (nanoseconds apart).

@@ -8,7 +8,7 @@ Usage: 85_observer_grpc_client.py ADDRESS COMMAND [options]
   nodes                       GetNodes (a node answers UNIMPLEMENTED)
   peer                        the first ChangeNotification as JSON
   flows [--number N] [--first] [--follow-count K] [--since-seconds S] [--pod P]... [--verdict V]...
-        [--not-pod P]... [--timeout S]
+        [--not-pod P]... [--field-mask PATH]... [--timeout S]
                               one JSON object per response: {"flow"|"lost_events": ..., "node_name", "time"}
 Errors print "ERROR <CODE> <details>" and exit 2.
 """
@@ -98,6 +98,8 @@ def main():
                     f.verdict.extend(flow_pb2.Verdict.Value(v) for v in verdicts)
             for pod in option(args, "--not-pod", many=True):
                 request.blacklist.add(source_pod=[pod])
+            for path in option(args, "--field-mask", many=True):
+                request.field_mask.paths.append(path)
             follow_count = int(option(args, "--follow-count", "0"))
             seen = 0
             stream = observer.GetFlows(request, timeout=float(option(args, "--timeout", "30")))
