@@ -4,6 +4,11 @@
 # direct, in one run, interleaved (rep 1 of every system and query set, then rep 2, ...).
 #   REPS=3 DURATION=10 bash bench/dns.sh        (default; ~5 minutes)
 #   REPS=1 DURATION=3 bash bench/dns.sh         (smoke)
+#   DNS_SETS=allowed DNS_SYSTEMS=sluice DNS_PERF=record bash bench/dns.sh
+#       DNS_SYSTEMS: which systems (default "sluice dnsdist direct"); DNS_PERF=record: perf record -g
+#       of the agent during each Sluice run (raw/sluice.<set>.<rep>.perf.data + .report.txt);
+#       DNS_PERF=syscalls: perf stat of the agent's syscalls per run (raw/...syscalls.txt).
+#       Both cost CPU themselves: compare ratios only from runs without them.
 # Placement: dnsperf (-c 10 -q 100 -T 1, as ../shared/bench-peers) pinned to core 0 with the
 # resolver (the sandbox's kube-dns dnsmasq); the proxy alone on core 1 (Sluice: --workers 1
 # --pin-cpu 1; dnsdist: taskset -c 1). Paths:
@@ -16,6 +21,7 @@ set -u
 bench_prelude "$@"
 : "${DNS_SETS:=allowed denied mixed allowed@5000}"
 : "${DNS_CLIENTS:=10}" "${DNS_OUTSTANDING:=100}"
+: "${DNS_SYSTEMS:=sluice dnsdist direct}" "${DNS_PERF:=}"
 TOPO="$ROOT/proxy-config/sandbox/bench-dns.yaml"
 DNS_POLICY="$ROOT/proxy-config/examples/bench/dns-allow-list.yaml"
 OUT="${OUT:-$BENCH/results/dns-$(date +%Y%m%d-%H%M%S)}"
@@ -78,7 +84,7 @@ check() { # the rules answered correctly before any load
 }
 sleep 1
 systems=()
-for sys in sluice dnsdist direct; do
+for sys in $DNS_SYSTEMS; do
   if check "$sys"; then systems+=("$sys"); else log "$sys fails the rule check: not measured"; fi
 done
 [ ${#systems[@]} -gt 0 ] || die "no system passed the rule check"
@@ -95,11 +101,26 @@ for rep in $(seq 1 "$REPS"); do
       read -r ns ip port < <(target "$sys")
       base="$RAW/$sys.$set.$rep"
       log "dns $sys $set rep $rep"
+      perf_pid=""
+      if [ "$sys" = sluice ] && [ -n "$DNS_PERF" ]; then
+        case $DNS_PERF in
+          record) perf record -g -o "$base.perf.data" -p "$AGENT_PID" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
+          syscalls) perf stat -e 'syscalls:sys_enter_*' -p "$AGENT_PID" -o "$base.syscalls.txt" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
+        esac
+        perf_pid=$!
+      fi
       t0=$(ticks "$sys")
       ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
         -d "$RUN_DIR/q-$qfile.txt" $rate -l "$DURATION" -c "$DNS_CLIENTS" -q "$DNS_OUTSTANDING" -T 1 -v \
         >"$base.txt" 2>&1
       t1=$(ticks "$sys")
+      if [ -n "$perf_pid" ]; then
+        wait "$perf_pid"
+        if [ "$DNS_PERF" = record ]; then
+          perf report -i "$base.perf.data" --stdio --no-children -g none --percent-limit 0.5 --sort comm,dso,symbol \
+            2>/dev/null | grep -v '^#' | grep -v '^$' | head -70 >"$base.report.txt"
+        fi
+      fi
       hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of "$sys")/status" 2>/dev/null || echo 0)
       echo "$sys $set $rep $((t1 - t0)) ${hwm:-0}" >>"$RAW/cpu.txt"
       sleep "$SETTLE"
@@ -116,7 +137,7 @@ for line in open(os.path.join(raw, "cpu.txt")):
 rows = collections.defaultdict(list)
 for path in glob.glob(os.path.join(raw, "*.txt")):
     name = os.path.basename(path)[:-4]
-    if name == "cpu":
+    if name == "cpu" or name.count(".") != 2:  # perf reports, syscall counts
         continue
     sys_, set_, rep = name.split(".", 2)[0], name.split(".")[1], name.rsplit(".", 1)[1]
     text = open(path).read()

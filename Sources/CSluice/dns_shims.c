@@ -72,6 +72,40 @@ int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count) {
     return n < 0 ? -errno : n;
 }
 
+int CSluice_udp_send4_batch_mark(int fd, const CSluice_udp_out *msgs, const uint32_t *marks, int count) {
+    if (count > CSLUICE_UDP_BATCH_MAX) count = CSLUICE_UDP_BATCH_MAX;
+    if (count < 1) return -EINVAL;
+    struct mmsghdr out[CSLUICE_UDP_BATCH_MAX];
+    struct iovec iovs[CSLUICE_UDP_BATCH_MAX];
+    struct sockaddr_in peers[CSLUICE_UDP_BATCH_MAX];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } controls[CSLUICE_UDP_BATCH_MAX];
+    for (int i = 0; i < count; i++) {
+        peers[i] = sockaddr4(msgs[i].addr_be, msgs[i].port);
+        iovs[i].iov_base = (void *)msgs[i].base;
+        iovs[i].iov_len = msgs[i].length;
+        memset(&out[i], 0, sizeof out[i]);
+        memset(&controls[i], 0, sizeof controls[i]);
+        struct msghdr *msg = &out[i].msg_hdr;
+        msg->msg_name = &peers[i];
+        msg->msg_namelen = sizeof peers[i];
+        msg->msg_iov = &iovs[i];
+        msg->msg_iovlen = 1;
+        msg->msg_control = controls[i].buf;
+        msg->msg_controllen = sizeof controls[i].buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SO_MARK;
+        c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+        memcpy(CMSG_DATA(c), &marks[i], sizeof marks[i]);
+    }
+    int n;
+    CSLUICE_RETRY_EINTR(n, sendmmsg(fd, out, (unsigned)count, MSG_DONTWAIT | MSG_NOSIGNAL));
+    return n < 0 ? -errno : n;
+}
+
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port) {
     struct sockaddr_in sa = sockaddr4(addr_be, port);
     ssize_t n;

@@ -1,3 +1,4 @@
+internal import CSluice
 import DNS
 import SluiceIO
 
@@ -5,9 +6,12 @@ import SluiceIO
 ///
 /// Queries leave from a rotating pool of unbound UDP sockets, each datagram with SO_MARK
 /// `SLUICE_MARK_FROM_PROXY` and its client's identity (a per-datagram control message: never
-/// steered back, and a DNS server pod's ingress policy sees who asked), each on a port the kernel picks at random: every query goes out on a socket drawn at
-/// random from `upstreamSocketPoolSize`, and a socket that has sent `upstreamSocketMaxQueries`
-/// is replaced by a fresh one (fresh port) and closed once its last query is answered or timed
+/// steered back, and a DNS server pod's ingress policy sees who asked), each on a port the kernel
+/// picks at random: every round of the listener (the queries of one readiness event) goes out on
+/// a socket drawn at random from `upstreamSocketPoolSize`, in one sendmmsg (`beginBatch` /
+/// `endBatch`), so the answers of a round come back on one socket and are read and relayed
+/// together too; a socket that has sent `upstreamSocketMaxQueries` is replaced by a fresh one
+/// (fresh port) at the end of its round and closed once its last query is answered or timed
 /// out. Each query gets an ID from the worker's `DNSRandom` unused among its queries in flight
 /// (Cilium sends with a fresh ID too); the pending table maps it to the query. An answer must
 /// arrive on the socket the query left from, from the server it went to, and carry the query's
@@ -55,6 +59,15 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// The sockets new queries leave from.
     private var pool: [Upstream] = []
     private var nextTag: UInt32 = 0
+    /// Open while the listener reads a round of queries: they are queued in `outgoing` and sent
+    /// together on `roundSocket` when it ends.
+    private var batching = false
+    private var roundSocket: Upstream?
+    private var roundSocketIndex = 0
+    private let outgoing = QueryOutbox(capacity: DNSForwarder.maxBatch, arenaBytes: 64 * 1024)
+
+    /// Most queries sent in one sendmmsg.
+    static let maxBatch = 64
 
     init(worker: DNSWorker) throws(SyscallError) {
         self.worker = worker
@@ -122,27 +135,84 @@ final class DNSForwarder: EventHandler, TimerTarget {
         case failed(PeerClose)
     }
 
-    /// Sends `bytes` (rewritten in place with a fresh ID) for `query`. When it is not sent the
-    /// caller answers SERVFAIL (with the send's failure in the flow record).
+    /// Sends `bytes` (rewritten in place with a fresh ID) for `query`, or queues a copy until the
+    /// round ends (`endBatch`). When it is not sent the caller answers SERVFAIL (with the send's
+    /// failure in the flow record); a queued query whose send fails later is answered SERVFAIL by
+    /// `endBatch`.
     func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Forwarded {
         guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return .refused }
         let id = worker.random.id { pending[$0] != nil }
         DNSWire.setID(id, in: bytes)
         let upstream = worker.upstream(for: query)
-        let index = worker.random.below(pool.count)
-        let socket = pool[index]
+        let socket: Upstream
+        if let chosen = roundSocket {
+            socket = chosen
+        } else {
+            roundSocketIndex = worker.random.below(pool.count)
+            socket = pool[roundSocketIndex]
+        }
         let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
-        let errno = DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark)
-        guard errno == 0 else { return .failed(PeerClose(side: .upstream, errno: errno)) }
+        let queued: Bool
+        if batching {
+            roundSocket = socket
+            if outgoing.append(UnsafeRawBufferPointer(bytes), to: upstream, mark: mark, id: id) {
+                queued = true
+            } else {
+                sendQueued()
+                roundSocket = socket
+                queued = outgoing.append(UnsafeRawBufferPointer(bytes), to: upstream, mark: mark, id: id)
+            }
+        } else {
+            queued = false
+        }
+        if !queued {
+            let errno = DNSSocket.send(socket.fd, UnsafeRawBufferPointer(bytes), to: upstream, mark: mark)
+            guard errno == 0 else {
+                DNSWire.setID(query.originalID, in: bytes)
+                return .failed(PeerClose(side: .upstream, errno: errno))
+            }
+        }
         socket.sent += 1
         socket.inFlight += 1
-        if socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(index) }
         let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
         pending[id] = Pending(query: query, upstream: upstream, deadline: deadline, socket: socket.tag)
         order.append((id, deadline))
         if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
         arm(deadline)
+        if !batching, socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(roundSocketIndex, socket) }
         return .sent
+    }
+
+    /// Opens a round: queries are queued until `endBatch`.
+    func beginBatch() { batching = true }
+
+    /// Ends the round: sends the queued queries.
+    func endBatch() {
+        sendQueued()
+        batching = false
+    }
+
+    /// Sends `outgoing` on the round's socket (one sendmmsg, more only when the kernel takes part
+    /// of them); a query whose send fails is forgotten and answered SERVFAIL with the errno.
+    private func sendQueued() {
+        guard let socket = roundSocket else { return }
+        roundSocket = nil
+        outgoing.send(on: socket.fd) { id, bytes, errno in
+            guard let entry = pending.removeValue(forKey: id) else { return }
+            release(entry.socket, closeNow: false)
+            guard let udp = worker.udp else { return }
+            DNSWire.setID(entry.query.originalID, in: bytes)
+            worker.serverFailure(
+                for: entry.query, queryBytes: UnsafeRawBufferPointer(bytes), via: udp,
+                failure: PeerClose(side: .upstream, errno: errno))
+        }
+        if socket.sent >= worker.config.upstreamSocketMaxQueries, pool.indices.contains(roundSocketIndex),
+            pool[roundSocketIndex] === socket
+        {
+            rotate(roundSocketIndex, socket)
+        } else if socket.retired && socket.inFlight <= 0 {
+            closeSocket(socket)
+        }
     }
 
     /// Deadlines kept beyond twice the queries in flight before the answered ones are dropped.
@@ -158,11 +228,11 @@ final class DNSForwarder: EventHandler, TimerTarget {
         orderStart = 0
     }
 
-    /// Replaces the pool's socket at `index` with a fresh one (a new random port). The old one
-    /// stays open for its queries in flight. When no socket can be opened (fd limit), the old
+    /// Replaces the pool's socket at `index` (`old`) with a fresh one (a new random port). The old
+    /// one stays open for its queries in flight. When no socket can be opened (fd limit), the old
     /// one serves another round.
-    private func rotate(_ index: Int) {
-        let old = pool[index]
+    private func rotate(_ index: Int, _ old: Upstream) {
+        guard pool.indices.contains(index), pool[index] === old else { return }
         guard let fresh = try? openSocket() else {
             old.sent = 0
             return
@@ -227,4 +297,67 @@ final class DNSForwarder: EventHandler, TimerTarget {
     }
 
     private func arm(_ at: UInt64) { wakeup.arm(at, on: worker.ctx.loop, for: self) }
+}
+
+/// The queries of one round, copied into one arena and sent with one sendmmsg, each with its own
+/// destination and SO_MARK (`CSluice_udp_send4_batch_mark`). Loop-thread only.
+private final class QueryOutbox {
+    let capacity: Int
+    private let arena: UnsafeMutableRawBufferPointer
+    private var used = 0
+    private let messages: UnsafeMutablePointer<CSluice_udp_out>
+    private let marks: UnsafeMutablePointer<UInt32>
+    private let ids: UnsafeMutablePointer<UInt16>
+    private(set) var count = 0
+
+    init(capacity: Int, arenaBytes: Int) {
+        self.capacity = min(capacity, Int(CSLUICE_UDP_BATCH_MAX))
+        arena = .allocate(byteCount: arenaBytes, alignment: 8)
+        messages = .allocate(capacity: self.capacity)
+        marks = .allocate(capacity: self.capacity)
+        ids = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        arena.deallocate()
+        messages.deallocate()
+        marks.deallocate()
+        ids.deallocate()
+    }
+
+    /// Queues a copy of `bytes`; false when it does not fit (the caller sends what is queued and
+    /// tries again, or sends it alone).
+    func append(_ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress, mark: UInt32, id: UInt16) -> Bool {
+        guard count < capacity, bytes.count <= arena.count - used else { return false }
+        let start = arena.baseAddress! + used
+        if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        messages[count] = CSluice_udp_out(
+            base: UnsafeRawPointer(start), length: UInt32(bytes.count), addr_be: destination.address,
+            port: destination.port)
+        marks[count] = mark
+        ids[count] = id
+        count += 1
+        used += (bytes.count + 7) & ~7
+        return true
+    }
+
+    /// Sends everything queued on `fd`; `failed` gets the ID, the bytes and the errno of each
+    /// datagram the kernel refused (the rest are still tried).
+    func send(on fd: Int32, failed: (UInt16, UnsafeMutableRawBufferPointer, Int32) -> Void) {
+        var next = 0
+        while next < count {
+            let n = CSluice_udp_send4_batch_mark(fd, messages + next, marks + next, Int32(count - next))
+            if n > 0 {
+                next += Int(n)
+            } else {
+                let m = messages[next]
+                let bytes = UnsafeMutableRawBufferPointer(
+                    start: UnsafeMutableRawPointer(mutating: m.base), count: Int(m.length))
+                failed(ids[next], bytes, -n)
+                next += 1
+            }
+        }
+        count = 0
+        used = 0
+    }
 }

@@ -42,11 +42,17 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
             fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
     }
 
-    /// Reads every queued datagram (`DNSSocket.Batch.drain`); the answers of the round go out
-    /// together when it ends.
+    /// Reads every queued datagram (`DNSSocket.Batch.drain`); the queries forwarded in the round
+    /// leave together (`DNSForwarder.endBatch`: one sendmmsg), then its answers (one sendmmsg per
+    /// reply socket).
     func handleEvents(_ events: UInt32, tag: UInt32) {
         beginRound()
-        defer { endRound() }
+        let forwarder = worker.forwarder
+        forwarder?.beginBatch()
+        defer {
+            forwarder?.endBatch()
+            endRound()
+        }
         batch.drain(fd) { bytes, d in
             guard !d.truncated, d.originalDestination.address != 0 else {
                 worker.counters.ignored += 1

@@ -58,6 +58,29 @@ final class DNSForwarderTests: XCTestCase {
         XCTAssertTrue(eventually { h.upstream.receivedIDs.count == 21 }, "all 21 were forwarded")
     }
 
+    /// A burst of queries (read in rounds of up to 16 and sent upstream together, one sendmmsg
+    /// per round): every query leaves exactly once with its own fresh ID and every client gets
+    /// its own answer back.
+    func testABurstLeavesOnceEachAndEveryQueryIsAnswered() throws {
+        let h = try DNSProxyHarness()
+        let count = 60
+        for i in 0..<count {
+            DNSTest.send(h.client, DNSTest.query("b\(i).allowed.test.", id: UInt16(5000 + i)), port: h.port)
+        }
+        var answers = Set<UInt16>()
+        for _ in 0..<count {
+            guard let got = DNSTest.receive(h.client) else { break }
+            let message = try parse(got.bytes)
+            XCTAssertEqual(message.rcode, .noError)
+            answers.insert(message.header.id)
+        }
+        XCTAssertEqual(answers, Set((0..<count).map { UInt16(5000 + $0) }), "each query answered with its own ID")
+        let sent = h.upstream.receivedIDs
+        XCTAssertEqual(sent.count, count, "each query sent upstream exactly once")
+        XCTAssertEqual(Set(sent).count, count, "fresh IDs, unique among queries in flight")
+        XCTAssertTrue(DNSTest.nothingToRead(h.client), "no duplicate answer")
+    }
+
     /// Answered queries do not keep their deadlines until the forward timeout: the queue stays
     /// near the queries in flight (it used to hold one entry per query of the last 10 s).
     func testDeadlinesOfAnsweredQueriesAreDropped() throws {

@@ -40,6 +40,11 @@ typedef struct {
 /// one socket. Returns how many were sent from the first (>= 1), or -errno when the first failed.
 int CSluice_udp_send4_batch(int fd, const CSluice_udp_out *msgs, int count);
 
+/// CSluice_udp_send4_batch with SO_MARK marks[i] on the i-th datagram (an SOL_SOCKET/SO_MARK
+/// control message each; needs CAP_NET_ADMIN or CAP_NET_RAW): the DNS forwarder's queries of one
+/// round, each marked with its client's identity, in one sendmmsg. Same return values.
+int CSluice_udp_send4_batch_mark(int fd, const CSluice_udp_out *msgs, const uint32_t *marks, int count);
+
 /// sendto(MSG_DONTWAIT | MSG_NOSIGNAL) of one datagram to addr:port. Returns bytes or -errno.
 int CSluice_udp_send4(int fd, const void *buf, size_t len, uint32_t addr_be, uint16_t port);
 
