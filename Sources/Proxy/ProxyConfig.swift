@@ -60,7 +60,7 @@ public struct ProxyConfig: Sendable {
     /// splice moves, and what a stalled client can leave buffered beyond the socket buffers.
     public var splicePipeBytes = 256 * 1024
     /// Pipes per worker at most (two descriptors each); beyond them bodies take the buffers.
-    public var splicePipesPerWorker = 256
+    public var splicePipesPerWorker = 64
     /// Sets SSL_OP_ENABLE_KTLS on intercepting contexts: OpenSSL hands the record layer to the
     /// kernel where the kernel's tls module and the negotiated cipher allow it.
     public var tlsKernelOffload = false
