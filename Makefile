@@ -23,7 +23,7 @@ PY_PACKAGES := httpbin==0.10.2 gunicorn dnspython h2 grpcio grpcio-health-checki
 
 include bpf/Makefile
 
-.PHONY: all deps build demo test test-kube unit fuzz integration bench bench-tls bench-json bench-kube bench-observer mutation-check lint format clean
+.PHONY: all deps build demo test test-kube unit fuzz integration bench bench-tls bench-bulk bench-json bench-kube bench-observer mutation-check lint format clean
 
 all: build
 
@@ -93,12 +93,16 @@ mutation-check: deps
 
 # The HTTP/1.1 bench (bench/run.sh), then TLS terminating and intercepting (bench/tls.sh, issue 16;
 # it exits 3 after measuring the peers when Sluice refuses the interception policy), then the
-# observer's CPU against get-ka's (bench/observer.sh, issue 17).
+# observer's CPU against get-ka's (bench/observer.sh, issue 17), then bulk bodies (bench/bulk.sh,
+# issue 19: 1 MB and 64 MB down, 64 MB up, CPU per GB).
 bench: build
-	@rc=0; bash bench/run.sh || rc=1; bash bench/tls.sh || rc=1; bash bench/observer.sh || rc=1; exit $$rc
+	@rc=0; bash bench/run.sh || rc=1; bash bench/tls.sh || rc=1; bash bench/observer.sh || rc=1; bash bench/bulk.sh || rc=1; exit $$rc
 
 bench-observer: build
 	bash bench/observer.sh
+
+bench-bulk: build
+	bash bench/bulk.sh
 
 bench-tls: build
 	bash bench/tls.sh

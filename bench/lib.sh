@@ -5,7 +5,7 @@ ROOT=$(cd "$BENCH/.." && pwd)
 SLUICE="${SLUICE:-$ROOT/.build/release/sluice}"
 export SLUICE_HOME="$ROOT"
 TOPO="$ROOT/proxy-config/sandbox/bench.yaml"
-POLICY="$ROOT/proxy-config/examples/bench/allow-get.yaml"
+POLICY="${POLICY:-$ROOT/proxy-config/examples/bench/allow-get.yaml}"
 STATE=/run/sluice/sandbox/state.json
 VENV="$BENCH/.venv"
 
@@ -21,6 +21,7 @@ VENV="$BENCH/.venv"
 : "${PROXY_CPU:=1}"       # the proxy under test (one worker)
 : "${SCENARIOS:=get-ka deny-ka get-close get-rate get-paced}"
 : "${PEERS:=haproxy nginx envoy}"
+: "${CONF_PREFIX:=}"          # configs/<prefix>NAME.in of the peers (bulk.sh: bulk-)
 : "${CAP_PCT:=25}"          # capped scaling: each worker held to this share of a core ...
 : "${CAP_PERIOD_US:=10000}"  # ... per CFS bandwidth period (cgroup v1 cpu controller)
 : "${CAP_LOAD_CPU:=0,1}"     # ... while wrk and the upstream may use both cores
@@ -269,9 +270,9 @@ run_load() {
 # start_peer NAME: haproxy / nginx / envoy in the node netns, one worker, pinned to PROXY_CPU.
 start_peer() {
   case $1 in
-    haproxy) start_bg haproxy "$NODE_NS" "$PROXY_CPU" haproxy -db -f "$(render haproxy.cfg)" ;;
-    nginx)   start_bg nginx "$NODE_NS" "$PROXY_CPU" nginx -c "$(render nginx-proxy.conf)" -p "$RUN_DIR" ;;
-    envoy)   start_bg envoy "$NODE_NS" "$PROXY_CPU" "$(envoy_bin)" -c "$(render envoy.yaml)" --concurrency 1 \
+    haproxy) start_bg haproxy "$NODE_NS" "$PROXY_CPU" haproxy -db -f "$(render "${CONF_PREFIX}haproxy.cfg")" ;;
+    nginx)   start_bg nginx "$NODE_NS" "$PROXY_CPU" nginx -c "$(render "${CONF_PREFIX}nginx-proxy.conf")" -p "$RUN_DIR" ;;
+    envoy)   start_bg envoy "$NODE_NS" "$PROXY_CPU" "$(envoy_bin)" -c "$(render "${CONF_PREFIX}envoy.yaml")" --concurrency 1 \
                --disable-hot-restart -l warning ;;
   esac
   wait_http "$(base_url "$1")/get"

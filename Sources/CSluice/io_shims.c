@@ -173,3 +173,22 @@ int CSluice_name_thread(const char *name) {
 }
 
 int CSluice_release_free_memory(void) { return malloc_trim(0); }
+
+int CSluice_pipe(int fds[2], int size) {
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return -errno;
+    if (size > 0) (void)fcntl(fds[1], F_SETPIPE_SZ, size);
+    int capacity = fcntl(fds[1], F_GETPIPE_SZ);
+    if (capacity < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return -e;
+    }
+    return capacity;
+}
+
+ssize_t CSluice_splice(int fd_in, int fd_out, size_t len) {
+    ssize_t n;
+    CSLUICE_RETRY_EINTR(n, splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
+    return n < 0 ? -errno : n;
+}

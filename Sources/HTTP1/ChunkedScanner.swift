@@ -40,6 +40,18 @@ public struct ChunkedScanner: Sendable {
     /// Whether the whole body, trailers included, has been seen.
     public var isDone: Bool { state == .done }
 
+    /// Chunk data bytes that come next, before any framing byte: what a caller may move without
+    /// looking at it (the proxy splices it socket to socket). 0 outside chunk data.
+    public var dataRemaining: Int { state == .data ? remaining : 0 }
+
+    /// `n` bytes of chunk data (at most `dataRemaining`) went by without being scanned.
+    public mutating func skipData(_ n: Int) {
+        guard state == .data, n > 0 else { return }
+        let k = min(n, remaining)
+        remaining &-= k
+        if remaining == 0 { state = .dataCR }
+    }
+
     /// Positions the scanner at the start of a new chunked body.
     public mutating func reset() {
         self = ChunkedScanner(limits: limits)

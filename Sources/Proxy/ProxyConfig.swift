@@ -52,6 +52,15 @@ public struct ProxyConfig: Sendable {
     public var maxConnections = 65536
     /// Where `terminatingTLS`/`originatingTLS` secrets are read: `<dir>/<namespace>/<name>/<item>`.
     public var tlsSecretsDirectory = "/run/sluice/secrets"
+    /// HTTP/1 over plain TCP: once a head is decided, its body moves socket to socket through a
+    /// pipe with splice(2) where the framing allows (docs/architecture.md "Bodies by splice");
+    /// false: every body byte through the connection's buffers (the path TLS and HTTP/2 take).
+    public var spliceBodies = true
+    /// Size of each splice pipe (F_SETPIPE_SZ; the kernel's default when refused): the most one
+    /// splice moves, and what a stalled client can leave buffered beyond the socket buffers.
+    public var splicePipeBytes = 256 * 1024
+    /// Pipes per worker at most (two descriptors each); beyond them bodies take the buffers.
+    public var splicePipesPerWorker = 64
     /// Sets SSL_OP_ENABLE_KTLS on intercepting contexts: OpenSSL hands the record layer to the
     /// kernel where the kernel's tls module and the negotiated cipher allow it.
     public var tlsKernelOffload = false

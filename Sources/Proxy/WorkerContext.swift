@@ -109,6 +109,8 @@ public final class WorkerContext {
     let replies: LocalReply.Cache
     /// Idle keep-alive upstream connections of this worker.
     let upstreams: UpstreamPool
+    /// Pipes for spliced HTTP/1 bodies (nil: splicing off, `ProxyConfig.spliceBodies`).
+    let pipes: SplicePipePool?
     /// OpenSSL contexts and upstream sessions of intercepted TLS connections (Sources/Proxy/TLS).
     lazy var tlsContexts = TLSContextStore(
         directory: config.tlsSecretsDirectory, kernelOffload: config.tlsKernelOffload)
@@ -130,6 +132,9 @@ public final class WorkerContext {
         self.snapshot = snapshot
         self.replies = LocalReply.Cache(accessDenied: config.accessDeniedMessage)
         self.upstreams = UpstreamPool(loop: loop)
+        self.pipes =
+            config.spliceBodies && config.splicePipesPerWorker > 0
+            ? SplicePipePool(limit: config.splicePipesPerWorker, pipeBytes: config.splicePipeBytes) : nil
         self.connectionCap = max(1, config.maxConnections / max(1, config.workers))
     }
 

@@ -139,4 +139,35 @@ final class ChunkedScannerTests: XCTestCase {
         }
         XCTAssertEqual(Array(ascii: "\r\n0\r\n\r\n").withUnsafeBytes { scanner.scan($0) }, .done(7))
     }
+
+    /// Skipping chunk data unseen (the proxy splices it) leaves the scanner where scanning it
+    /// would: at the data's CRLF, for every point the skip starts and every length it has.
+    func testSkippingDataEqualsScanningIt() {
+        let body = Array("1a\r\nabcdefghijklmnopqrstuvwxyz\r\n3\r\nxyz\r\n0\r\n\r\n".utf8)
+        let dataStart = 4  // after "1a\r\n"
+        for before in 0...26 {
+            for skip in 0...(26 - before) {
+                var scanner = ChunkedScanner()
+                XCTAssertEqual(body[..<(dataStart + before)].withUnsafeBytes { scanner.scan($0) }, .needMore)
+                XCTAssertEqual(scanner.dataRemaining, 26 - before)
+                scanner.skipData(skip)
+                XCTAssertEqual(scanner.dataRemaining, 26 - before - skip)
+                let rest = body[(dataStart + before + skip)...]
+                XCTAssertEqual(
+                    rest.withUnsafeBytes { scanner.scan($0) }, .done(rest.count), "before \(before) skip \(skip)")
+            }
+        }
+    }
+
+    func testNoDataToSkipOutsideChunkData() {
+        var scanner = ChunkedScanner()
+        XCTAssertEqual(scanner.dataRemaining, 0, "at a size line")
+        XCTAssertEqual(Array("5\r".utf8).withUnsafeBytes { scanner.scan($0) }, .needMore)
+        XCTAssertEqual(scanner.dataRemaining, 0, "the size line is not over yet")
+        scanner.skipData(3)
+        XCTAssertEqual(Array("\nhello\r\n0\r\n\r\n".utf8).withUnsafeBytes { scanner.scan($0) }, .done(13))
+        XCTAssertEqual(scanner.dataRemaining, 0, "done")
+        scanner.skipData(100)
+        XCTAssertTrue(scanner.isDone)
+    }
 }

@@ -51,6 +51,12 @@ int CSluice_accept4(int lfd, uint32_t *peer_addr_be, uint16_t *peer_port, uint32
 /// Non-blocking TCP connect to addr:port with SO_MARK mark (0 = none) and TCP_NODELAY.
 /// Returns fd (connect may be in progress) or -errno.
 int CSluice_tcp_connect4(uint32_t addr_be, uint16_t port, uint32_t mark);
+/// pipe2(O_NONBLOCK|O_CLOEXEC) into fds (fds[0] the read end) and F_SETPIPE_SZ(size) when size > 0
+/// (a refused size keeps the default). Returns the pipe's capacity in bytes or -errno.
+int CSluice_pipe(int fds[2], int size);
+/// splice(2) of up to len bytes from fd_in to fd_out (one of them a pipe), SPLICE_F_MOVE |
+/// SPLICE_F_NONBLOCK, EINTR retried. Returns the bytes moved, 0 at the input's EOF, or -errno.
+ssize_t CSluice_splice(int fd_in, int fd_out, size_t len);
 /// getsockopt(SO_ERROR).
 int CSluice_socket_error(int fd);
 int CSluice_set_nodelay(int fd);

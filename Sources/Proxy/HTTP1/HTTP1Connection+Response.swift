@@ -111,6 +111,8 @@ extension HTTP1Connection {
     }
 
     func stepRelayResponse() -> Bool {
+        // Spliced body bytes go out before anything else (the buffer holds none of them).
+        if io.piped > 0 { return drainResponsePipe() }
         let upstreamEnded = state == .relayingResponse(upstreamEnded: true)
         var n = responseFraming.available(in: up.readable)
         if n < 0 {
@@ -148,11 +150,51 @@ extension HTTP1Connection {
             abort(PeerClose(side: .upstream, errno: 0), code: response.status)
             return false
         }
+        // No byte of the body is buffered: what the framing says comes next moves socket to
+        // socket, when it is body data and the transport splices.
+        let k = responseFraming.spliceable
+        if k > 0 && closeEdit.insertAt == nil && io.splices && io.preparePipe() {
+            return spliceResponseBody(max: k)
+        }
         guard server.readable else { return false }
         _ = up.reserveSpace()
         guard readUpstream() else { return false }
         bodyActivityNs = ctx.loop.now
         return true
+    }
+
+    /// Up to `max` response body bytes from the upstream's socket into the pipe. The upstream's
+    /// EOF ends an until-close body; inside a length or chunked body it is a truncation (the
+    /// pipe is empty then: the client got every byte before it, then the close).
+    private func spliceResponseBody(max: Int) -> Bool {
+        guard server.readable else { return false }
+        switch io.spliceIn(from: .upstream, max: max) {
+        case .progress(let r):
+            responseFraming.spliced(r)
+            bodyActivityNs = ctx.loop.now
+            return true
+        case .blocked:
+            return false
+        case .closed(let failure):
+            upstreamEnded(failure)
+            return true
+        }
+    }
+
+    /// The piped response body bytes into the client's socket.
+    private func drainResponsePipe() -> Bool {
+        guard client.writable else { return false }
+        switch io.spliceOut(to: .downstream) {
+        case .progress:
+            bodyActivityNs = ctx.loop.now
+            return true
+        case .blocked:
+            return false
+        case .closed(let failure):
+            closeUpstream()
+            abort(failure, code: response.status)
+            return false
+        }
     }
 
     /// `n` bytes of the response left `up` for the client.
@@ -209,7 +251,9 @@ extension HTTP1Connection {
         } else {
             upstreamIdle = true
         }
-        if !clientKeepAlive {
+        // A body that ended with the upstream's connection has no other end the client could
+        // see: the client's connection ends with it (RFC 9112 6.3).
+        if !clientKeepAlive || response.framing == .untilClose {
             releaseUpstream()
             endWithoutKeepAlive()
             return

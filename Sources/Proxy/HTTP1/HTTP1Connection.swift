@@ -265,7 +265,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// 408, an upstream that stopped taking the bytes 504; both close, the flow names that side.
     private func requestBodyTimerFired(now: UInt64) {
         guard bodyIdleExpired(now: now) else { return }
-        let upstreamStuck = !down.isEmpty && !server.writable
+        let upstreamStuck = (!down.isEmpty || io.piped > 0) && !server.writable
         closeUpstream()
         let side: PeerSide = upstreamStuck ? .upstream : .downstream
         reply(status: upstreamStuck ? 504 : 408, close: true, failure: PeerClose(side: side, errno: ETIMEDOUT))
@@ -278,7 +278,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// close; the flow keeps the response's status and names the stuck side.
     private func responseBodyTimerFired(now: UInt64) {
         guard bodyIdleExpired(now: now) else { return }
-        let side: PeerSide = !up.isEmpty && !client.writable ? .downstream : .upstream
+        let side: PeerSide = (!up.isEmpty || io.piped > 0) && !client.writable ? .downstream : .upstream
         closeUpstream()
         abort(PeerClose(side: side, errno: ETIMEDOUT), code: response.status)
     }
@@ -342,6 +342,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
 
     private func finishClose() {
         state = .closed
+        io.releasePipe()
         disarm()
         ctx.connectionCount -= 1
     }

@@ -34,6 +34,36 @@ protocol HTTP1Transport {
     mutating func handOffToHTTP2(
         ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,
         initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?)
+
+    // Spliced bodies (docs/architecture.md "Bodies by splice"): body bytes from one peer's
+    // socket into the connection's pipe and from the pipe into the other peer's socket, never
+    // through user space. A transport whose bytes must pass user space (TLS, the tests' in-memory
+    // peers unless they ask for it) keeps the defaults: no splicing.
+
+    /// Whether bodies may be spliced at all on this transport.
+    var splices: Bool { get }
+    /// Bytes in the connection's pipe (0 without one).
+    var piped: Int { get }
+    /// Makes sure the connection holds a pipe (from the worker's pool at first use); false when
+    /// none can be had: the body then takes the buffered path.
+    mutating func preparePipe() -> Bool
+    /// Up to `max` bytes from `side`'s socket into the pipe, which the caller has drained; the
+    /// peer's readability is updated as a read would update it (only EAGAIN ends it).
+    mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep
+    /// What the pipe holds into `side`'s socket; a short or blocked write ends its writability.
+    mutating func spliceOut(to side: PeerSide) -> IOStep
+    /// Gives the pipe back to the pool (closed when it still holds bytes).
+    mutating func releasePipe()
+}
+
+/// No splicing unless a transport provides it.
+extension HTTP1Transport {
+    var splices: Bool { false }
+    var piped: Int { 0 }
+    mutating func preparePipe() -> Bool { false }
+    mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep { .blocked }
+    mutating func spliceOut(to side: PeerSide) -> IOStep { .blocked }
+    mutating func releasePipe() {}
 }
 
 extension HTTP1Transport {
@@ -72,6 +102,8 @@ struct SocketTransport: HTTP1Transport {
     private let mark: UInt32
     private var clientRegistration: EventLoop.Registration = .none
     private var serverRegistration: EventLoop.Registration = .none
+    /// The pipe of spliced bodies, taken from the worker's pool at the first spliced body.
+    private var pipe: SplicePipe?
 
     static let interest =
         EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
@@ -134,6 +166,8 @@ struct SocketTransport: HTTP1Transport {
     }
 
     mutating func closeUpstream() {
+        // Bytes still piped belong to the exchange this close cuts short.
+        if piped > 0 { releasePipe() }
         ctx.loop.forget(serverRegistration)
         Socket.close(server.fd)
         server = SocketPeer(fd: -1, side: .upstream)
@@ -150,6 +184,34 @@ struct SocketTransport: HTTP1Transport {
     }
 
     mutating func shutdownClientWrite() { Socket.shutdownWrite(client.fd) }
+
+    var splices: Bool { ctx.pipes != nil }
+
+    var piped: Int { pipe?.count ?? 0 }
+
+    mutating func preparePipe() -> Bool {
+        if pipe != nil { return true }
+        pipe = ctx.pipes?.take()
+        return pipe != nil
+    }
+
+    @inline(__always)
+    mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep {
+        guard pipe != nil else { return .blocked }
+        return side == .upstream ? server.fill(&pipe!, max: max) : client.fill(&pipe!, max: max)
+    }
+
+    @inline(__always)
+    mutating func spliceOut(to side: PeerSide) -> IOStep {
+        guard pipe != nil else { return .blocked }
+        return side == .upstream ? server.drain(&pipe!) : client.drain(&pipe!)
+    }
+
+    mutating func releasePipe() {
+        guard let held = pipe else { return }
+        pipe = nil
+        ctx.pipes?.give(held)
+    }
 
     mutating func handOffToHTTP2(
         ctx: WorkerContext, addresses: ConnectionAddresses, steer: SteerInfo?,

@@ -71,6 +71,32 @@ struct MessageFraming {
         }
     }
 
+    /// Body bytes that follow the buffered ones directly and may be moved socket to socket
+    /// without entering the buffer (splice(2), docs/architecture.md "Bodies by splice"): the rest
+    /// of a Content-Length body, the rest of the current chunk's data (size lines, the CRLF after
+    /// the data and trailers are read into the buffer and scanned), anything of an until-close
+    /// body; 0 when the next bytes are framing. Only meaningful once no byte of the message is
+    /// buffered (`available` returned 0): then `consumed`/`spliced` keep both counts in step.
+    var spliceable: Int {
+        switch kind {
+        case .length(let remaining): return max(0, remaining)
+        case .untilClose: return Int.max
+        case .chunked(let scanner, let scanned, let done):
+            return done || scanned != 0 ? 0 : scanner.dataRemaining
+        }
+    }
+
+    /// `n` body bytes (at most `spliceable`) went from socket to socket without the buffer.
+    mutating func spliced(_ n: Int) {
+        switch kind {
+        case .length(let remaining): kind = .length(remaining - n)
+        case .untilClose: break
+        case .chunked(var scanner, let scanned, let done):
+            scanner.skipData(n)
+            kind = .chunked(scanner, scanned: scanned, done: done)
+        }
+    }
+
     /// Every byte of the message left the buffer. `closedAndDrained`: for an until-close body,
     /// the connection ended and nothing of it is buffered.
     func isComplete(closedAndDrained: Bool = false) -> Bool {

@@ -126,6 +126,7 @@ final class EmbeddedTransport: HTTP1Transport {
 
     func closeUpstream() {
         actions.append(.closeUpstream)
+        if !pipeBytes.isEmpty { releasePipe() }
         server.pipe?.closed = true
         server = EmbeddedPeer(pipe: nil, side: .upstream)
     }
@@ -147,6 +148,64 @@ final class EmbeddedTransport: HTTP1Transport {
     ) {
         actions.append(.handOffToHTTP2)
     }
+
+    // MARK: splicing (off unless a test turns it on)
+
+    /// Bodies go through the in-memory pipe below, as splice(2) moves them in production.
+    var spliceEnabled = false
+    /// Bytes in the pipe, moved from one peer's inbound, not yet into the other's outbound.
+    private(set) var pipeBytes: [UInt8] = []
+    /// Most bytes the pipe holds (a fill moves at most this).
+    var pipeCapacity = 64 * 1024
+    /// Bytes moved into a peer through the pipe (never through the connection's buffers).
+    private(set) var splicedOut = 0
+    /// Fills, and what the pipe held when the connection let go of it.
+    private(set) var spliceFills = 0
+    private(set) var releasedPipeHolding: [Int] = []
+
+    var splices: Bool { spliceEnabled }
+    var piped: Int { pipeBytes.count }
+    func preparePipe() -> Bool { spliceEnabled }
+
+    func spliceIn(from side: PeerSide, max: Int) -> IOStep {
+        var peer = side == .upstream ? server : client
+        defer { if side == .upstream { server = peer } else { client = peer } }
+        guard let pipe = peer.pipe else { return .closed(PeerClose(side: side, errno: EBADF)) }
+        let room = min(max, pipeCapacity - pipeBytes.count)
+        guard room > 0 else { return .blocked }
+        if pipe.inbound.isEmpty {
+            if let end = pipe.inboundEnd { return .closed(PeerClose(side: side, errno: end)) }
+            if pipeBytes.isEmpty { peer.readable = false }
+            return .blocked
+        }
+        let n = min(room, pipe.inbound.count)
+        pipeBytes += pipe.inbound.prefix(n)
+        pipe.inbound.removeFirst(n)
+        spliceFills += 1
+        return .progress(n)
+    }
+
+    func spliceOut(to side: PeerSide) -> IOStep {
+        var peer = side == .upstream ? server : client
+        defer { if side == .upstream { server = peer } else { client = peer } }
+        guard let pipe = peer.pipe else { return .closed(PeerClose(side: side, errno: EBADF)) }
+        if let e = pipe.writeFailure { return .closed(PeerClose(side: side, errno: e)) }
+        let n = min(pipeBytes.count, pipe.writeLimit)
+        guard n > 0 else {
+            peer.writable = false
+            return .blocked
+        }
+        pipe.outbound += pipeBytes.prefix(n)
+        pipeBytes.removeFirst(n)
+        splicedOut += n
+        if !pipeBytes.isEmpty { peer.writable = false }
+        return .progress(n)
+    }
+
+    func releasePipe() {
+        releasedPipeHolding.append(pipeBytes.count)
+        pipeBytes.removeAll()
+    }
 }
 
 /// An `HTTP1Connection` driven without sockets or threads, as NIO's EmbeddedChannel drives a
@@ -162,7 +221,7 @@ final class EmbeddedHTTP1 {
 
     init(
         snapshot: PolicySnapshot, steer: SteerInfo?, upstreamPort: UInt16 = 8080,
-        config: ProxyConfig = ProxyConfig(workers: 1)
+        config: ProxyConfig = ProxyConfig(workers: 1), splice: Bool = false
     ) throws {
         let loop = try EventLoop(clock: clock)
         ctx = WorkerContext(
@@ -172,6 +231,7 @@ final class EmbeddedHTTP1 {
             clientAddress: UInt32(bigEndian: 0x0A00_0007), clientPort: 40000,
             originalDestinationAddress: UInt32(bigEndian: 0x0A00_0003),
             originalDestinationPort: upstreamPort)
+        transport.spliceEnabled = splice
         connection = HTTP1Connection(ctx: ctx, transport: transport, addresses: addresses, steer: steer)
         connection.start()
     }

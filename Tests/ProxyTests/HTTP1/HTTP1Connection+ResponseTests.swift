@@ -49,6 +49,8 @@ final class HTTP1ConnectionResponseTests: ProxyTestCase {
         c.send("GET /allowed/1 HTTP/1.1\r\nhost: backend\r\n\r\n")
         let expected = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n" + body
         XCTAssertEqual(String(decoding: c.read(exactly: expected.utf8.count), as: UTF8.self), expected)
+        XCTAssertEqual(c.readToEnd(), [], "the body's end is the connection's end, for the client too")
+        XCTAssertNotEqual(c.end, .timeout)
         let flows = proxy.sink.waitForFlows(2)
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 200])
     }

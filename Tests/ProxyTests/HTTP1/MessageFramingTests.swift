@@ -63,4 +63,69 @@ final class MessageFramingTests: XCTestCase {
         var noBody = try XCTUnwrap(MessageFraming(.none, headLength: 4, isRequest: false, limits: .default))
         XCTAssertEqual(available(&noBody, "headbody"), 4)
     }
+
+    // MARK: splicing: what may move socket to socket once nothing of the message is buffered
+
+    func testContentLengthSplicesTheRestOfTheBody() throws {
+        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n"
+        var framing = try XCTUnwrap(
+            MessageFraming(.contentLength(1000), headLength: head.utf8.count, isRequest: false, limits: .default))
+        let first = head + String(repeating: "x", count: 300)
+        XCTAssertEqual(available(&framing, first), first.utf8.count)
+        framing.consumed(first.utf8.count)
+        XCTAssertEqual(framing.spliceable, 700)
+        framing.spliced(650)
+        XCTAssertEqual(framing.spliceable, 50)
+        XCTAssertFalse(framing.isComplete())
+        framing.spliced(50)
+        XCTAssertEqual(framing.spliceable, 0, "never past the body's end")
+        XCTAssertTrue(framing.isComplete())
+        XCTAssertEqual(available(&framing, "HTTP/1.1 200 OK\r\n"), 0, "what follows is the next message")
+    }
+
+    func testChunkedSplicesChunkDataOnlyAndResumesScanningAfterIt() throws {
+        var framing = try XCTUnwrap(MessageFraming(.chunked, headLength: 0, isRequest: false, limits: .default))
+        XCTAssertEqual(framing.spliceable, 0, "a size line comes first")
+        // The size line and 3 data bytes arrive: 0x10 = 16 bytes of data, 13 left after them.
+        XCTAssertEqual(available(&framing, "10;a=b\r\nabc"), 11)
+        XCTAssertEqual(framing.spliceable, 0, "bytes of the message are still buffered")
+        framing.consumed(11)
+        XCTAssertEqual(framing.spliceable, 13)
+        framing.spliced(10)
+        XCTAssertEqual(framing.spliceable, 3)
+        framing.spliced(3)
+        XCTAssertEqual(framing.spliceable, 0, "the CRLF after the data is framing")
+        XCTAssertFalse(framing.isFullyRead)
+        // The rest is scanned from the buffer: CRLF, a last chunk, a trailer, the end.
+        let rest = "\r\n0\r\nx-t: 1\r\n\r\n"
+        XCTAssertEqual(available(&framing, rest + "NEXT"), rest.utf8.count)
+        XCTAssertTrue(framing.isFullyRead)
+        framing.consumed(rest.utf8.count)
+        XCTAssertTrue(framing.isComplete())
+        XCTAssertEqual(framing.spliceable, 0)
+    }
+
+    func testAMalformedDelimiterAfterSplicedDataIsStillCaught() throws {
+        var framing = try XCTUnwrap(MessageFraming(.chunked, headLength: 0, isRequest: true, limits: .default))
+        XCTAssertEqual(available(&framing, "4\r\n"), 3)
+        framing.consumed(3)
+        framing.spliced(4)
+        XCTAssertEqual(available(&framing, "XY0\r\n\r\n"), -1, "data must end with CRLF")
+    }
+
+    func testUntilCloseSplicesEverythingAndNoBodyNothing() throws {
+        var response = try XCTUnwrap(MessageFraming(.untilClose, headLength: 4, isRequest: false, limits: .default))
+        XCTAssertEqual(available(&response, "head"), 4)
+        response.consumed(4)
+        XCTAssertEqual(response.spliceable, Int.max)
+        response.spliced(1 << 40)
+        XCTAssertFalse(response.isComplete())
+        XCTAssertTrue(response.isComplete(closedAndDrained: true))
+        var none = try XCTUnwrap(MessageFraming(.none, headLength: 4, isRequest: false, limits: .default))
+        none.consumed(4)
+        XCTAssertEqual(none.spliceable, 0)
+        var request = try XCTUnwrap(MessageFraming(.untilClose, headLength: 4, isRequest: true, limits: .default))
+        request.consumed(4)
+        XCTAssertEqual(request.spliceable, 0, "a request without a length has no body")
+    }
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Bulk bodies (issue 19): 1 MB and 64 MB downloads and 64 MB uploads through Sluice and the
+# peers (HAProxy with kernel splicing, nginx, Envoy), keep-alive, same sandbox and placement as
+# bench/run.sh (it sources lib.sh). Per run, a fixed amount of body bytes (BULK_MB per scenario)
+# moved by BULK_CLIENTS curl processes, each one keep-alive connection: proxy CPU seconds per GB
+# and throughput (GB/s of body bytes), every transfer checked (200 and its size).
+#   REPS=3 bash bench/bulk.sh (default) | REPS=1 BULK_MB=1024 bash bench/bulk.sh (smoke)
+#   BULK_SCENARIOS="get-1m get-64m post-64m" PEERS="haproxy nginx envoy"
+# Output: bench/results/bulk-<timestamp>/ (raw runs, summary.md); `ratio ...` lines at the end.
+set -u
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+export CONF_PREFIX=bulk- POLICY="$BENCH_DIR/bulk-policy.yaml"
+. "$BENCH_DIR/lib.sh"
+bench_prelude "$@"
+: "${BULK_MB:=4096}"          # body megabytes per run (each scenario, each system)
+: "${BULK_CLIENTS:=2}"        # parallel curl processes, one keep-alive connection each
+: "${BULK_SCENARIOS:=get-1m get-64m post-64m}"
+
+OUT="${OUT:-$BENCH/results/bulk-$(date +%Y%m%d-%H%M%S)}"
+RUN_DIR="$OUT/run" RAW="$OUT/raw"
+mkdir -p "$RUN_DIR/www/bulk" "$RAW"
+trap 'sandbox_down' EXIT
+trap 'exit 130' INT TERM
+
+install_deps
+versions >"$OUT/versions.txt"
+echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU" >"$OUT/params.txt"
+log "results in $OUT"
+
+# The bodies: random bytes (nothing compresses or dedups), served by bulk_upstream.py with
+# sendfile from the page cache; the 64 MB file is also the upload body.
+head -c $((1 << 20)) /dev/urandom >"$RUN_DIR/www/bulk/1m"
+head -c $((64 << 20)) /dev/urandom >"$RUN_DIR/www/bulk/64m"
+SHA_1M=$(sha256sum <"$RUN_DIR/www/bulk/1m" | cut -d' ' -f1)
+SHA_64M=$(sha256sum <"$RUN_DIR/www/bulk/64m" | cut -d' ' -f1)
+
+# scenario_parts SC: method path body-bytes
+scenario_parts() {
+  case $1 in
+    get-1m) echo "GET /bulk/1m $((1 << 20))" ;;
+    get-64m) echo "GET /bulk/64m $((64 << 20))" ;;
+    post-64m) echo "POST /upload $((64 << 20))" ;;
+  esac
+}
+
+# check_bulk SYSTEM: the bodies arrive whole (sha256), the upload is answered, the rules hold.
+check_bulk() {
+  local base out="$RAW/$1/check-bulk.txt" fail=0 got
+  base=$(base_url "$1"); mkdir -p "$RAW/$1"; : >"$out"
+  got=$(in_client curl -s --http1.1 -m 10 "$base/bulk/1m" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$SHA_1M" ] || fail=1; echo "GET /bulk/1m sha256 $got want $SHA_1M" >>"$out"
+  got=$(in_client curl -s --http1.1 -m 30 "$base/bulk/64m" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$SHA_64M" ] || fail=1; echo "GET /bulk/64m sha256 $got want $SHA_64M" >>"$out"
+  got=$(in_client curl -s -o /dev/null -w '%{http_code} %{size_upload}' --http1.1 -m 30 -X POST \
+    -T "$RUN_DIR/www/bulk/64m" "$base/upload")
+  [ "$got" = "200 $((64 << 20))" ] || fail=1; echo "POST /upload (64 MB): $got" >>"$out"
+  got=$(in_client curl -s -o /dev/null -w '%{http_code}' --http1.1 -m 10 -X POST -T "$RUN_DIR/www/bulk/1m" "$base/post")
+  [ "$got" = 403 ] || fail=1; echo "POST /post (1 MB): $got want 403" >>"$out"
+  [ $fail = 0 ] || { log "$1: bulk check FAILED"; cat "$out" >&2; }
+  return $fail
+}
+
+# run_bulk SYSTEM SCENARIO REP: BULK_MB of bodies in BULK_CLIENTS keep-alive curl processes
+# (each a config of url/output[/upload-file] lines: one connection, reused), proxy CPU around.
+run_bulk() {
+  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 pids=()
+  read -r method path size < <(scenario_parts "$sc")
+  base="$RAW/$sys/$sc.$rep"; mkdir -p "$RAW/$sys"
+  n=$(( (BULK_MB << 20) / size )); [ "$n" -ge "$BULK_CLIENTS" ] || n=$BULK_CLIENTS
+  per=$(( n / BULK_CLIENTS ))
+  for c in $(seq 1 "$BULK_CLIENTS"); do
+    { echo 'silent'; echo 'http1.1'; echo 'max-time = 600'
+      echo 'write-out = "%{http_code} %{size_download} %{size_upload} %{num_connects}\n"'
+      [ "$method" = POST ] && echo 'request = POST'
+      for _ in $(seq 1 "$per"); do
+        echo "url = \"$(base_url "$sys")$path\""; echo 'output = "/dev/null"'
+        [ "$method" = POST ] && echo "upload-file = \"$RUN_DIR/www/bulk/64m\""
+      done
+    } >"$RUN_DIR/curl-$c.cfg"
+  done
+  log "$sys $sc rep $rep ($((per * BULK_CLIENTS)) x $size bytes)"
+  t0=$(cpu_ticks "$sys"); s0=$(date +%s.%N)
+  for c in $(seq 1 "$BULK_CLIENTS"); do
+    in_client timeout 900 curl -K "$RUN_DIR/curl-$c.cfg" >"$base.client$c.txt" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  s1=$(date +%s.%N); t1=$(cpu_ticks "$sys")
+  cat "$base".client*.txt >"$base.txt"; rm -f "$base".client*.txt
+  { echo "proxy_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
+    echo "wall_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')"
+    echo "proxy_hwm_kb=$(hwm_kb "$sys")"
+    echo "transfers=$((per * BULK_CLIENTS)) size=$size"
+    # body bytes that arrived whole (200 and the full size), and connections opened
+    awk -v m="$method" -v s="$size" '{ if ($1 == 200 && ((m == "GET" && $2 == s) || (m == "POST" && $3 == s))) ok++; else bad++; conns += $4 }
+      END { printf "ok=%d\nbad=%d\nbytes=%d\nconnects=%d\n", ok, bad, ok * s, conns }' "$base.txt"
+  } >"$base.meta"
+  grep -q '^bad=0$' "$base.meta" || log "$sys $sc rep $rep: failed transfers ($(grep '^bad=' "$base.meta"))"
+  sleep "$SETTLE"
+}
+
+systems=()
+sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
+# The bench's nginx upstream answers an upload before reading its body; bulk_upstream.py reads
+# it whole (and sends files with sendfile): it replaces nginx in the upstream pod.
+stop_bg upstream
+start_bg upstream "$UPSTREAM_NS" "$LOAD_CPU" python3 "$BENCH/bulk_upstream.py" 0.0.0.0 80 "$RUN_DIR/www"
+# Ready when it answers 200 itself (through Sluice, a 503 would also be an answer).
+for _ in $(seq 1 100); do
+  [ "$(ip netns exec "$UPSTREAM_NS" curl -s -o /dev/null -m 1 -w '%{http_code}' http://127.0.0.1/get)" = 200 ] && break
+  sleep 0.1
+done
+check_rules sluice && check_bulk sluice && systems+=(sluice)
+for sys in $PEERS; do
+  if start_peer "$sys" && check_rules "$sys" && check_bulk "$sys"; then systems+=("$sys"); else stop_bg "$sys"; fi
+done
+log "measuring: ${systems[*]}"
+for rep in $(seq 1 "$REPS"); do
+  for sc in $BULK_SCENARIOS; do
+    for sys in "${systems[@]}"; do run_bulk "$sys" "$sc" "$rep"; done
+  done
+done
+sandbox_down
+python3 "$BENCH/bulk_summary.py" "$OUT" | tee "$OUT/summary.md"

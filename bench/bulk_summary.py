@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Summary of a bench/bulk.sh run: per system and scenario the median proxy CPU seconds per GB
+of body bytes, throughput (GB/s of body bytes over the wall time), the spread over the reps, and
+`ratio cpu_s_per_gb|throughput <scenario> sluice/<peer> <v>` lines (medians of the same run).
+
+    python3 bench/bulk_summary.py bench/results/bulk-<timestamp>
+"""
+import os
+import statistics
+import sys
+
+GB = 1 << 30
+
+
+def read_meta(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if "=" in line:
+                k, v = line.split("=", 1)
+                out[k] = v
+    return out
+
+
+def main(root):
+    raw = os.path.join(root, "raw")
+    runs = {}  # (system, scenario) -> [(cpu_s_per_gb, gb_per_s, bad, connects)]
+    for system in sorted(os.listdir(raw)):
+        d = os.path.join(raw, system)
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".meta"):
+                continue
+            scenario = name.rsplit(".", 2)[0]
+            m = read_meta(os.path.join(d, name))
+            size = int(m.get("bytes", "0"))
+            if size <= 0:
+                runs.setdefault((system, scenario), []).append(None)
+                continue
+            gb = size / GB
+            runs.setdefault((system, scenario), []).append(
+                (float(m["proxy_cpu_s"]) / gb, gb / float(m["wall_s"]), int(m.get("bad", "0")),
+                 int(m.get("connects", "0")), int(m.get("proxy_hwm_kb", "0"))))
+    scenarios = []
+    for (_, sc) in runs:
+        if sc not in scenarios:
+            scenarios.append(sc)
+    order = {"get-1m": 0, "get-64m": 1, "post-64m": 2}
+    scenarios.sort(key=lambda s: order.get(s, 9))
+    systems = sorted({s for (s, _) in runs}, key=lambda s: (s != "sluice", s))
+    print("| system | scenario | CPU s/GB (median) | spread | GB/s (median) | spread | failed | conns | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    med = {}
+    for sc in scenarios:
+        for sy in systems:
+            rs = [r for r in runs.get((sy, sc), []) if r is not None]
+            if not rs:
+                continue
+            cpu = [r[0] for r in rs]
+            tput = [r[1] for r in rs]
+            med[(sy, sc)] = (statistics.median(cpu), statistics.median(tput))
+            print(f"| {sy} | {sc} | {med[(sy, sc)][0]:.3f} | {min(cpu):.3f}-{max(cpu):.3f} | "
+                  f"{med[(sy, sc)][1]:.2f} | {min(tput):.2f}-{max(tput):.2f} | {sum(r[2] for r in rs)} | "
+                  f"{max(r[3] for r in rs)} | {max(r[4] for r in rs) / 1024:.1f} |")
+    print()
+    for sc in scenarios:
+        if ("sluice", sc) not in med:
+            continue
+        for sy in systems:
+            if sy == "sluice" or (sy, sc) not in med:
+                continue
+            s, p = med[("sluice", sc)], med[(sy, sc)]
+            print(f"ratio cpu_s_per_gb {sc} sluice/{sy} {s[0] / p[0]:.3f}")
+            print(f"ratio throughput {sc} sluice/{sy} {s[1] / p[1]:.3f}")
+    for sc in scenarios:
+        peers = [med[(sy, sc)][0] for sy in systems if sy != "sluice" and (sy, sc) in med]
+        if ("sluice", sc) in med and peers:
+            print(f"ratio cpu_s_per_gb {sc} sluice/best-peer {med[('sluice', sc)][0] / min(peers):.3f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
