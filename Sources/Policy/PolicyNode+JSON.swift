@@ -1,6 +1,31 @@
 import SluiceJSON
 
 extension PolicyNode {
+    /// The node as a JSON value in the node encoding: what `encode(to:)` gives SluiceJSON's
+    /// encoder whole, instead of a Codable container per node.
+    var jsonValue: JSONValue {
+        let head: [JSONValue]
+        switch content {
+        case .scalar(let text, let plain):
+            return .array([.string(plain ? "p" : "s"), .number(String(line)), .number(String(column)), .string(text)])
+        case .mapping(let pairs):
+            head = [.string("m"), .number(String(line)), .number(String(column))]
+            var items = head
+            items.reserveCapacity(3 + 2 * pairs.count)
+            for pair in pairs {
+                items.append(pair.key.jsonValue)
+                items.append(pair.value.jsonValue)
+            }
+            return .array(items)
+        case .sequence(let nodes):
+            head = [.string("l"), .number(String(line)), .number(String(column))]
+            var items = head
+            items.reserveCapacity(3 + nodes.count)
+            for node in nodes { items.append(node.jsonValue) }
+            return .array(items)
+        }
+    }
+
     /// The node tree of an already parsed JSON value in the node encoding (`PolicyNode`,
     /// "Encoding"), converted directly: what `init(from:)` does when SluiceJSON decodes, without a
     /// Codable container per node (about 60,000 nodes for 10,000 HTTP rules). Refuses exactly the

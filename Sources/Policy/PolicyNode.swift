@@ -85,6 +85,10 @@ public struct PolicyNode: Sendable, Equatable, Codable {
     // MARK: Codable (see "Encoding" above)
 
     public func encode(to encoder: any Encoder) throws {
+        if let direct = encoder as? any JSONValueEncoder {
+            direct.encode(jsonValue: jsonValue)
+            return
+        }
         var container = encoder.unkeyedContainer()
         switch content {
         case .scalar(let text, let plain):

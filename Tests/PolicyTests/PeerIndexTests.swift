@@ -1,3 +1,4 @@
+import SluiceModel
 import XCTest
 
 @testable import Policy
