@@ -138,7 +138,8 @@ final class Regex: @unchecked Sendable {
         }
         let compiled = try compileRE2(bytes).get()
         return Regex(
-            pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: Int(cre2_program_size(compiled)))
+            pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: Int(cre2_program_size(compiled))
+        )
     }
 
     /// FullMatch of all of `bytes`. Does not allocate.

@@ -110,8 +110,10 @@ final class HTTPPortPolicyTests: XCTestCase {
         var files = (0..<10).map { i in
             cnp("many-0\(i)", "      rules:\n        http:\n        - path: /many-0\(i)")
         }
-        files.append(cnp("many-world", "      rules:\n        http:\n        - path: /w", peers: "fromEntities:\n    - world"))
-        files.append(cnp("many-all", "      rules:\n        http:\n        - path: /all", peers: "fromEntities:\n    - all"))
+        files.append(
+            cnp("many-world", "      rules:\n        http:\n        - path: /w", peers: "fromEntities:\n    - world"))
+        files.append(
+            cnp("many-all", "      rules:\n        http:\n        - path: /all", peers: "fromEntities:\n    - all"))
         let (snapshot, ids) = try snapshot(files)
         let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
         XCTAssertNotNil(policy.index)

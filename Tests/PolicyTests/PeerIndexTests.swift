@@ -27,9 +27,10 @@ final class PeerIndexTests: XCTestCase {
             let count = Int.random(in: PeerIndex.minimumEntries...40, using: &generator)
             let sets: [PeerSet] = (0..<count).map { _ in
                 if Int.random(in: 0..<8, using: &generator) == 0 { return .all }
-                let members = Set((0..<Int.random(in: 0...3, using: &generator)).map { _ in
-                    pool.randomElement(using: &generator)!
-                })
+                let members = Set(
+                    (0..<Int.random(in: 0...3, using: &generator)).map { _ in
+                        pool.randomElement(using: &generator)!
+                    })
                 return .of(members)
             }
             let index = try XCTUnwrap(PeerIndex(sets))

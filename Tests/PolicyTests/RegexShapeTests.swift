@@ -9,7 +9,8 @@ final class RegexShapeTests: XCTestCase {
     func testShapesOfTypicalPatterns() {
         XCTAssertEqual(RegexShape.of(Array("GET".utf8)), .literal(Array("GET".utf8)))
         XCTAssertEqual(RegexShape.of(Array("/a/.*".utf8)), .prefix(Array("/a/".utf8)))
-        guard case .classRun(let literal, let members, true, _)? = RegexShape.of(Array("/svc-0001/v0/items/[0-9]+".utf8))
+        guard
+            case .classRun(let literal, let members, true, _)? = RegexShape.of(Array("/svc-0001/v0/items/[0-9]+".utf8))
         else { return XCTFail("not a class run") }
         XCTAssertEqual(literal, Array("/svc-0001/v0/items/".utf8))
         XCTAssertTrue(members.contains(UInt8(ascii: "0")) && members.contains(UInt8(ascii: "9")))

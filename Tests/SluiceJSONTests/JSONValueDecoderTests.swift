@@ -32,7 +32,8 @@ final class JSONValueDecoderTests: XCTestCase {
         var value: JSONValue
         func encode(to encoder: any Encoder) throws {
             guard let direct = encoder as? any JSONValueEncoder else {
-                throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "not a JSONValueEncoder"))
+                throw EncodingError.invalidValue(
+                    value, .init(codingPath: [], debugDescription: "not a JSONValueEncoder"))
             }
             direct.encode(jsonValue: value)
         }

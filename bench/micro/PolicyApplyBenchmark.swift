@@ -3,6 +3,9 @@ import Policy
 import PolicyYAML
 import SluiceJSON
 
+/// glibc's `malloc_trim` (malloc.h is not in the Glibc module).
+@_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
+
 /// The stages of `sluice apply` of the policy-scale file (bench/scale_policy.py's shape:
 /// POLICIES CNPs x RULES HTTP rules on one port, each CNP admitting its own peer labels) timed one
 /// by one in one process, with the process's peak RSS after each: the CLI's YAML parse and JSON
@@ -21,7 +24,8 @@ enum PolicyApplyBenchmark {
         var out = ""
         for i in 0..<policies {
             if i > 0 { out += "---\n" }
-            let peer = i == 0 ? "        k8s:io.kubernetes.pod.namespace: bench\n" : "        app: scale-peer-\(pad(i))\n"
+            let peer =
+                i == 0 ? "        k8s:io.kubernetes.pod.namespace: bench\n" : "        app: scale-peer-\(pad(i))\n"
             out += """
                 apiVersion: cilium.io/v2
                 kind: CiliumNetworkPolicy
@@ -68,7 +72,7 @@ enum PolicyApplyBenchmark {
 
     /// Resident memory now (after `malloc_trim`, as the agent does after a large request).
     static func rssKiB() -> Int {
-        malloc_trim(0)
+        _ = mallocTrim(0)
         return status("VmRSS:")
     }
 
@@ -134,14 +138,16 @@ enum PolicyApplyBenchmark {
                     + "total \(Int(total)) ms wall, \(Int(totalCPU)) ms cpu")
             for (name, ms, cpu, rss) in stages {
                 let padded = name + String(repeating: " ", count: max(0, 28 - name.count))
-                print("  \(padded) \(Int(ms * 10) / 10) ms wall  \(Int(cpu * 10) / 10) ms cpu  peak rss \(rss / 1024) MB")
+                print(
+                    "  \(padded) \(Int(ms * 10) / 10) ms wall  \(Int(cpu * 10) / 10) ms cpu  peak rss \(rss / 1024) MB")
             }
         }
         // what stays: the repository's documents and the snapshot in force, nothing transient
         let steady = rssKiB()
         withExtendedLifetime(inForce) {
-            print("  resident after the applies (repository + snapshot): \((steady - baseKiB) / 1024) MB over the "
-                + "\(baseKiB / 1024) MB before")
+            print(
+                "  resident after the applies (repository + snapshot): \((steady - baseKiB) / 1024) MB over the "
+                    + "\(baseKiB / 1024) MB before")
         }
     }
 }
