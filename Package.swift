@@ -57,7 +57,7 @@ let package = Package(
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
         .target(name: "TLSClientHello", swiftSettings: optimize),
         .target(name: "HTTP2", dependencies: ["CNghttp2", "SluiceModel"], swiftSettings: optimize),
-        .target(name: "Policy", dependencies: ["CRE2", "SluiceModel"], swiftSettings: optimize),
+        .target(name: "Policy", dependencies: ["CRE2", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
         .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),

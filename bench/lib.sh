@@ -27,6 +27,9 @@ VENV="$BENCH/.venv"
 : "${CAP_LOAD_CPU:=0,1}"     # ... while wrk and the upstream may use both cores
 : "${SCALE_POLICIES:=1000}"  # policy scale: CNPs (one peer identity each) ...
 : "${SCALE_RULES:=10}"       # ... times HTTP rules per CNP = 10,000 rules
+: "${SCALE_LARGE_POLICIES:=10000}"  # the large file: 10,000 CNPs x SCALE_RULES = 100,000 rules ...
+: "${SCALE_LARGE_REPS:=1}"          # ... applied in this many reps (0: never)
+: "${SCALE_TIMEOUT:=300}"       # seconds an apply may take to come in force
 HAPROXY_PORT=18093 NGINX_PORT=18091 ENVOY_PORT=18090 ENVOY_ADMIN_PORT=18099
 CLK_TCK=$(getconf CLK_TCK)
 

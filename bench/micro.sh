@@ -3,6 +3,8 @@
 # release: SluiceJSON on a 1 MB policy-shaped document, RE2 vs Swift Regex vs the prefix engine.
 # They used to run inside the unit suite, where they timed nothing reliably and asserted nothing
 # about time. Each also checks its result and exits 1 when it is wrong.
+# `policy-apply [POLICIES] [RULES]` (not in the default set): the stages of `sluice apply` of the
+# policy-scale file, CPU time and peak RSS per stage, and what stays resident.
 regex]|regex]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -41,8 +41,9 @@ compare() {
 # sluice-1w (flows on, 1 worker), sluice-2w (2 workers), sluice-noflows, sluice-10k (the
 # 1w sandbox after the 10,000-rule policy is applied: apply time and time until in force).
 variants() {
-  local rep scale="$RUN_DIR/scale-policy.yaml"
+  local rep scale="$RUN_DIR/scale-policy.yaml" large="$RUN_DIR/scale-policy-large.yaml"
   python3 "$BENCH/scale_policy.py" "$scale" "$SCALE_POLICIES" "$SCALE_RULES" >&2
+  python3 "$BENCH/scale_policy.py" "$large" "$SCALE_LARGE_POLICIES" "$SCALE_RULES" /scale-marker-large >&2
   mkdir -p "$RAW/scale"
   for rep in $(seq 1 "$REPS"); do
     sandbox_up --workers 2 --pin-cpu "$PROXY_CPU" || die "sandbox up (2 workers) failed"
@@ -56,6 +57,10 @@ variants() {
     sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
     check_rules sluice-1w && run_load sluice-1w get-ka "$rep"
     if apply_scale "$scale" "$rep" && check_rules sluice-10k; then run_load sluice-10k get-ka "$rep"; fi
+    # the 100,000-rule file (its first 1,000 objects replace the 10,000-rule file's), in the
+    # first SCALE_LARGE_REPS reps: linear scaling of apply time and memory, and its CPU/request
+    if [ "$rep" -le "$SCALE_LARGE_REPS" ] && apply_scale "$large" "$rep" large /scale-marker-large \
+      && check_rules sluice-100k; then run_load sluice-100k get-ka "$rep"; fi
     sandbox_down
   done
 }
@@ -78,27 +83,38 @@ capped() {
   done
 }
 
-# apply_scale FILE REP: `sluice apply` wall time (parse + compile + install, answered when the
-# agent has published the snapshot) and the time until the client sees the marker rule work.
+# apply_scale FILE REP [TAG] [MARKER]: `sluice apply` wall time (parse + compile + install,
+# answered when the agent has published the snapshot), the time until the client sees the marker
+# rule work (from the start of `sluice apply`, and from its return: negative when the rule was in
+# force before the CLI returned), the agent's RSS before (the policy in force so far), its peak
+# during the apply (VmHWM, reset just before through clear_refs) and after it.
 apply_scale() {
-  local file=$1 rep=$2 before t0 t1 t2 apid
-  before=$(in_client curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$UPSTREAM_IP/scale-marker")
-  [ "$before" = 403 ] || { log "scale marker answered $before before apply"; return 1; }
+  local file=$1 rep=$2 tag=${3:-apply} marker=${4:-/scale-marker} before t0 t1 t2 apid rss0
+  before=$(in_client curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$UPSTREAM_IP$marker")
+  [ "$before" = 403 ] || { log "scale marker $marker answered $before before apply"; return 1; }
+  rss0=$(awk '/^VmRSS:/{print $2}' "/proc/$AGENT_PID/status")
+  echo 5 >"/proc/$AGENT_PID/clear_refs" 2>/dev/null || true
   t0=$(date +%s%N)
   ( "$SLUICE" apply -f "$file" >"$RUN_DIR/scale-apply.out" 2>&1; date +%s%N >"$RUN_DIR/scale-apply.end" ) &
   apid=$!
-  # poll from the client pod until GET /scale-marker is allowed (bounded: 120 s)
-  t1=$(ip netns exec "$CLIENT_NS" timeout 120 bash -c '
+  # poll from the client pod until the marker is allowed (bounded: SCALE_TIMEOUT s)
+  t1=$(ip netns exec "$CLIENT_NS" timeout "$SCALE_TIMEOUT" bash -c '
     while [ "$(curl -s -o /dev/null -m 1 -w "%{http_code}" "$1")" != 200 ]; do sleep 0.005; done; date +%s%N' \
-    _ "http://$UPSTREAM_IP/scale-marker")
+    _ "http://$UPSTREAM_IP$marker")
   wait "$apid"; t2=$(cat "$RUN_DIR/scale-apply.end" 2>/dev/null)
+  rm -f "$RUN_DIR/scale-apply.end"
   [ -n "$t1" ] && [ -n "$t2" ] || { log "scale policy never came in force"; cat "$RUN_DIR/scale-apply.out" >&2; return 1; }
+  sleep 1  # the agent trims freed memory after answering; steady RSS is read after that
   { echo "apply_ms=$(( (t2 - t0) / 1000000 ))"
     echo "in_force_ms=$(( (t1 - t0) / 1000000 ))"
-    echo "rules=$((SCALE_POLICIES * SCALE_RULES)) policies=$SCALE_POLICIES bytes=$(stat -c %s "$file")"
+    echo "in_force_after_return_ms=$(( (t1 - t2) / 1000000 ))"
+    echo "rules=$(grep -c '^        - method:' "$file") policies=$(grep -c '^kind:' "$file") bytes=$(stat -c %s "$file")"
+    echo "before_rss_kb=$rss0"
+    echo "agent_peak_kb=$(awk '/^VmHWM:/{print $2}' "/proc/$AGENT_PID/status")"
     echo "agent_rss_kb=$(awk '/^VmRSS:/{print $2}' "/proc/$AGENT_PID/status")"
-  } >"$RAW/scale/apply.$rep.meta"
-  log "scale policy: $(tr '\n' ' ' <"$RAW/scale/apply.$rep.meta")"
+    echo "install: $("$SLUICE" sandbox status 2>/dev/null | grep -o 'last install.*' | head -1)"
+  } >"$RAW/scale/$tag.$rep.meta"
+  log "scale policy ($tag): $(tr '\n' ' ' <"$RAW/scale/$tag.$rep.meta")"
 }
 
 for phase in $PHASES; do "$phase"; done

@@ -7,16 +7,22 @@ CNP 0 admits the bench client's namespace instead, and its first rule is the mar
 `GET /scale-marker`: 403 before the file is in force, 200 once it is, which is how
 bench/run.sh times "until it is in force".
 
-usage: scale_policy.py OUT.yaml [POLICIES] [RULES]
+usage: scale_policy.py OUT.yaml [POLICIES] [RULES] [MARKER]
+
+MARKER (default /scale-marker) is the marker rule's path: bench/run.sh applies a 100,000-rule
+file with its own marker after the 10,000-rule one, so that its coming in force is seen too.
 """
 import sys
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 
+MARKER = "/scale-marker"
+
+
 def rule(i, k):
     if i == 0 and k == 0:
-        return '        - method: "GET"\n          path: "/scale-marker"\n'
+        return f'        - method: "GET"\n          path: "{MARKER}"\n'
     method = METHODS[(i + k) % len(METHODS)]
     if k % 2 == 0:
         path = f"/svc-{i:04d}/v{k}/items/[0-9]+"
@@ -53,7 +59,10 @@ def policy(i, rules):
 
 
 def main():
+    global MARKER
     out = sys.argv[1]
+    if len(sys.argv) > 4:
+        MARKER = sys.argv[4]
     policies = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     rules = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     with open(out, "w") as f:

@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 
 UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
-SYSTEMS = ["sluice", "haproxy", "nginx", "envoy", "sluice-1w", "sluice-2w", "sluice-noflows", "sluice-10k",
+SYSTEMS = ["sluice", "haproxy", "nginx", "envoy", "sluice-1w", "sluice-2w", "sluice-noflows", "sluice-10k", "sluice-100k",
            "sluice-1w-cap", "sluice-2w-cap"]
 SCENARIOS = ["get-ka", "deny-ka", "get-close", "get-rate", "get-paced"]
 # below saturation: their p99 is compared (hey at a fixed 2,000 req/s, 0.1 ms resolution; wrk paced, µs)
@@ -27,6 +27,7 @@ VARIANT_RATIOS = [
     ("get-ka", "sluice-2w-cap", "sluice-1w-cap", "two workers vs one, each capped to a share of a core"),
     ("get-ka", "sluice-1w", "sluice-noflows", "flow recording on vs off (flow cost)"),
     ("get-ka", "sluice-10k", "sluice-1w", "10,000-rule policy vs the bench policy"),
+    ("get-ka", "sluice-100k", "sluice-1w", "100,000-rule policy vs the bench policy"),
 ]
 
 
@@ -194,15 +195,30 @@ def cap_lines(data):
 
 
 def scale_lines(raw):
+    """Per applied file (tag `apply`: the 10,000-rule file over the bench policy; `large`: the
+    100,000-rule file over it): apply wall time, time to enforcement from the start of `sluice
+    apply` and from its return (negative: in force before the CLI returned), and the agent's RSS
+    with the policy before (the bench policy for `apply`), at the peak of the apply and after."""
     d = os.path.join(raw, "scale")
-    metas = [read_meta(os.path.join(d, f)) for f in sorted(os.listdir(d))] if os.path.isdir(d) else []
-    if not metas:
+    if not os.path.isdir(d):
         return []
-    out = [f"scale rules {metas[0].get('rules', '?')} policies {metas[0].get('policies', '?')} bytes {metas[0].get('bytes', '?')}"]
-    for key in ("apply_ms", "in_force_ms", "agent_rss_kb"):
-        vals = [float(m[key]) for m in metas if key in m]
-        if vals:
-            out.append(f"scale {key} {med(vals):.0f} (runs: {' '.join(f'{v:.0f}' for v in vals)})")
+    out = []
+    for tag in ("apply", "large"):
+        metas = [read_meta(os.path.join(d, f)) for f in sorted(os.listdir(d))
+                 if f.startswith(tag + ".") and f.endswith(".meta")]
+        if not metas:
+            continue
+        out.append(f"scale {tag} rules {metas[0].get('rules', '?')} policies {metas[0].get('policies', '?')} "
+                   f"bytes {metas[0].get('bytes', '?')}")
+        for key in ("apply_ms", "in_force_ms", "in_force_after_return_ms"):
+            vals = [float(m[key]) for m in metas if key in m]
+            if vals:
+                out.append(f"scale {tag} {key} {med(vals):.0f} (runs: {' '.join(f'{v:.0f}' for v in vals)})")
+        for key in ("before_rss_kb", "agent_peak_kb", "agent_rss_kb"):
+            vals = [float(m[key]) / 1024 for m in metas if key in m]
+            if vals:
+                name = key.replace("_kb", "_mb")
+                out.append(f"scale {tag} {name} {med(vals):.1f} (runs: {' '.join(f'{v:.1f}' for v in vals)})")
     return out
 
 

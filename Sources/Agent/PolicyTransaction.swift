@@ -20,7 +20,7 @@ struct PolicyTransaction {
         repository: PolicyRepository
     ) throws(LoadError) -> PolicyTransaction {
         let change = try repository.prepareApply(documents: documents, fileName: fileName)
-        let selectors = try FQDNSelectorSet.parse(documents: documents, fileName: fileName)
+        let selectors = FQDNSelectorSet.selectors(of: change.upserts)
         return PolicyTransaction(
             fileName: fileName, change: change, fqdnSelectors: selectors,
             stored: StoredPolicy(file: fileName, documents: documents))

@@ -76,6 +76,21 @@ public final class FlowRing: @unchecked Sendable {
     /// Traps when the ring was opened read-only (a programming error, not an input error).
     @discardableResult
     public func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) -> UInt64 {
+        appendWritten { slot in
+            let commitSize = MemoryLayout<UInt64>.size
+            (UnsafeMutableRawPointer(slot) + commitSize).initializeMemory(
+                as: UInt8.self, repeating: 0, count: MemoryLayout<sluice_flow>.size - commitSize)
+            fill(slot)
+        }
+    }
+
+    /// `append` without zeroing the slot first: `fill` gets the slot as the record written
+    /// `capacity` sequence numbers earlier left it (with `commit == 0`) and must write every
+    /// field a reader reads, as `FlowRecordWriter`'s functions do (they clear the fixed fields
+    /// and write only the used bytes of the text fields, whose lengths say where they end). The
+    /// proxy's records take this path: a record's 1 KiB is cleared by nobody twice.
+    @discardableResult
+    public func appendWritten(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void) -> UInt64 {
         guard isWritable, let head, let flows else {
             preconditionFailure("FlowRing.append on a read-only or closed ring")
         }
@@ -84,9 +99,6 @@ public final class FlowRing: @unchecked Sendable {
         let commit = slot.assumingMemoryBound(to: UInt64.self)
         CSluice_atomic_store_relaxed_u64(commit, 0)
         CSluice_atomic_thread_fence_release()
-        let commitSize = MemoryLayout<UInt64>.size
-        (slot + commitSize).initializeMemory(
-            as: UInt8.self, repeating: 0, count: MemoryLayout<sluice_flow>.size - commitSize)
         fill(slot.assumingMemoryBound(to: sluice_flow.self))
         CSluice_atomic_store_release_u64(commit, seq + 1)
         return seq

@@ -3,8 +3,12 @@ public import CSluiceShared
 /// Fills flow records (`struct sluice_flow`) in place, on the request path: no allocation, no Foundation.
 ///
 /// The caller owns the slot: `Datapath`'s ring writer takes a sequence number, sets `commit = 0`, calls one
-/// `write…` function here and then publishes `commit`. These functions never touch `commit`; they zero every other
-/// byte first so nothing of the slot's previous record survives. Safe from any thread for a slot it owns.
+/// `write…` function here and then publishes `commit`. These functions never touch `commit`. The slot may still
+/// hold the record written there `capacity` records earlier, so they write every field a reader reads: the
+/// record's header (cleared, then set), and for L7 records the fixed fields of the HTTP or DNS part (set) and
+/// only the used bytes of its text fields (method, url, headers, query), whose lengths say where they end. Bytes
+/// past a length and the L7 part of an L3/L4 record are never read (`Flow.decode`). Writing 1 KiB per record
+/// (twice, before) cost get-ka several percent of its CPU. Safe from any thread for a slot it owns.
 public enum FlowRecordWriter {
     /// Writes an L3/L4 drop (`Type` L3_L4, `event_type` 1 with the drop reason as sub-type, verdict DROPPED,
     /// `is_reply` unknown, the TCP flags of the dropped packet).
@@ -43,6 +47,10 @@ public enum FlowRecordWriter {
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
             union.withMemoryRebound(to: sluice_flow_http.self, capacity: 1) { http in
                 http.pointee.code = code
+                http.pointee._pad1 = 0
+                http.pointee.error_side = 0
+                http.pointee._pad2 = 0
+                http.pointee.error_errno = 0
                 http.pointee.method_len = UInt8(copy(method, into: &http.pointee.method, at: 0))
                 var used = copy(
                     UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount),
@@ -68,6 +76,10 @@ public enum FlowRecordWriter {
                     http.pointee.headers_len = UInt16(copy(headers.bytes, into: &http.pointee.headers, at: 0))
                     http.pointee.n_headers = UInt8(clamping: headers.count)
                     http.pointee.headers_cut = headers.cut ? 1 : 0
+                } else {
+                    http.pointee.headers_len = 0
+                    http.pointee.n_headers = 0
+                    http.pointee.headers_cut = 0
                 }
             }
         }
@@ -106,6 +118,12 @@ public enum FlowRecordWriter {
         writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: .dns)
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
             union.withMemoryRebound(to: sluice_flow_dns.self, capacity: 1) { dns in
+                dns.pointee.n_ips = 0
+                dns.pointee.ip_versions = 0
+                dns.pointee._pad0 = 0
+                dns.pointee.error_side = 0
+                dns.pointee._pad1 = 0
+                dns.pointee.error_errno = 0
                 dns.pointee.ttl = ttl
                 dns.pointee.rcode = rcode
                 dns.pointee.qtype = qtype
@@ -174,11 +192,18 @@ public enum FlowRecordWriter {
         p.pointee.l7_proto = proto.rawValue
     }
 
-    /// Zeroes everything after `commit`, then writes the fields of `c`.
+    /// Bytes of the record's header after `commit`, up to the L7 part (a union as large as its
+    /// HTTP member, asserted in sluice_flow.h): what `writeCommon` clears. A constant, so the
+    /// request path pays no key path or lazy global for it (`FlowRecordWriterTests` holds it
+    /// equal to the offset of `l7`).
+    static var headerBytes: Int {
+        MemoryLayout<sluice_flow>.size - MemoryLayout<sluice_flow_http>.size - MemoryLayout<UInt64>.size
+    }
+
+    /// Zeroes the header after `commit` (not the L7 part), then writes the fields of `c`.
     private static func writeCommon(_ p: UnsafeMutablePointer<sluice_flow>, _ c: FlowCommon) {
-        let commitBytes = MemoryLayout<UInt64>.size
-        (UnsafeMutableRawPointer(p) + commitBytes)
-            .initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<sluice_flow>.size - commitBytes)
+        (UnsafeMutableRawPointer(p) + MemoryLayout<UInt64>.size)
+            .initializeMemory(as: UInt8.self, repeating: 0, count: headerBytes)
         p.pointee.time_ns = c.timeNs
         p.pointee.src_identity = c.srcIdentity
         p.pointee.dst_identity = c.dstIdentity

@@ -24,6 +24,8 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     let entries: [Entry]
     /// False when no rule selecting the endpoint asks for default deny (`enableDefaultDeny`).
     let defaultDeny: Bool
+    /// The entries selecting each peer (nil: few entries, scanned).
+    let index: PeerIndex?
 
     /// The port's TLS interception (`terminatingTLS`/`originatingTLS`), nil: plain HTTP.
     public let interception: TLSInterception?
@@ -34,7 +36,9 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     ) {
         self.interception = interception
         self.denies = denies
-        self.entries = entries.filter { $0.rules == nil } + entries.filter { $0.rules != nil }
+        let ordered = entries.filter { $0.rules == nil } + entries.filter { $0.rules != nil }
+        self.entries = ordered
+        index = PeerIndex(ordered.map(\.peers))
         self.defaultDeny = defaultDeny
         hasHeaderActions = entries.contains { entry in
             entry.rules?.contains { !$0.rule.headerActions.isEmpty } ?? false
@@ -63,15 +67,30 @@ public final class HTTPPortPolicy: @unchecked Sendable {
         // loop copies the whole entry or (rule, verdict) tuple, a retain and release per field).
         return entries.withUnsafeBufferPointer { entries -> Verdict in
             var selected = -1
-            for e in entries.indices where entries[e].peers.contains(peerIdentity) {
-                guard entries[e].rules != nil else { return entries[e].l4Verdict }
+            var decided: Verdict?
+            // One entry that selects the peer: false once it decides.
+            func visit(_ e: Int) -> Bool {
+                guard entries[e].rules != nil else {
+                    decided = entries[e].l4Verdict
+                    return false
+                }
                 if selected < 0 { selected = e }
                 let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Int in
                     for r in rules.indices where rules[r].rule.matches(request) { return r }
                     return -1
                 }
-                if found >= 0 { return entries[e].rules![found].verdict }
+                guard found >= 0 else { return true }
+                decided = entries[e].rules![found].verdict
+                return false
             }
+            if let index {
+                index.forEach(selecting: peerIdentity, visit)
+            } else {
+                for e in entries.indices where entries[e].peers.contains(peerIdentity) {
+                    if !visit(e) { break }
+                }
+            }
+            if let decided { return decided }
             if selected >= 0 { return entries[selected].noMatch }
             return defaultDeny ? .peerNotAllowed : .notEnforced
         }

@@ -1,3 +1,5 @@
+import SluiceJSON
+
 /// One node of a YAML document as the policy parsers need it: a scalar's text, a mapping's
 /// ordered pairs or a sequence's items, plus where the node starts in its file.
 ///
@@ -83,6 +85,10 @@ public struct PolicyNode: Sendable, Equatable, Codable {
     // MARK: Codable (see "Encoding" above)
 
     public func encode(to encoder: any Encoder) throws {
+        if let direct = encoder as? any JSONValueEncoder {
+            direct.encode(jsonValue: jsonValue)
+            return
+        }
         var container = encoder.unkeyedContainer()
         switch content {
         case .scalar(let text, let plain):
@@ -109,6 +115,10 @@ public struct PolicyNode: Sendable, Equatable, Codable {
     }
 
     public init(from decoder: any Decoder) throws {
+        if let direct = decoder as? any JSONValueDecoder {
+            self = try PolicyNode(json: direct.jsonValue, codingPath: decoder.codingPath)
+            return
+        }
         var container = try decoder.unkeyedContainer()
         func corrupt(_ message: String) -> DecodingError {
             .dataCorrupted(.init(codingPath: container.codingPath, debugDescription: "policy node: " + message))

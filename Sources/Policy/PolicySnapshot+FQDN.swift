@@ -42,9 +42,14 @@ public final class FQDNSelectorSet: @unchecked Sendable {
     public static func parse(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> [PolicyKey:
         FQDNSelectorSet]
     {
-        let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
+        selectors(of: try PolicyFileParser.parse(documents: roots, fileName: fileName).documents)
+    }
+
+    /// The same for documents already parsed (a `PolicyRepository.Change`'s upserts): no second
+    /// parse of the file.
+    public static func selectors(of documents: [PolicyDocument]) -> [PolicyKey: FQDNSelectorSet] {
         var result: [PolicyKey: FQDNSelectorSet] = [:]
-        for document in parsed.documents {
+        for document in documents {
             let patterns = document.rules.flatMap { rule in rule.egress.flatMap { $0.peers.fqdns.map(\.pattern) } }
             result[document.key] = FQDNSelectorSet(patterns: patterns)
         }

@@ -5,11 +5,13 @@ import Synchronization
 /// One compiled pattern of Cilium's HTTP rules (and of DNS `matchPattern`), matched like Envoy's
 /// RE2 `FullMatch` in Latin-1: every byte of the subject is one character.
 ///
-/// Most patterns users write are a literal (`GET`, `/public`) or a literal followed by `.*`
-/// (`/api/v1/.*`). Those are matched by comparing bytes, and keep no RE2 program: for a literal,
-/// FullMatch is byte equality; for `L.*` it is "starts with L, and no `\n` follows", because RE2's
-/// `.` matches every byte but newline. Every other pattern keeps its RE2 program. Every pattern
-/// is still compiled by RE2 once, for its syntax check and Envoy's program-size limit.
+/// Most patterns users write are a literal (`GET`, `/public`), a literal followed by `.*`
+/// (`/api/v1/.*`) or by one character class (`/items/[0-9]+`). Those are matched by comparing
+/// bytes, keep no RE2 program and are not compiled by RE2 at all (`RegexShape`: their syntax is
+/// checked by recognising it, and RE2's program size for Envoy's limit follows from their
+/// bytes): for a literal, FullMatch is byte equality; for `L.*` it is "starts with L, and no
+/// `\n` follows", because RE2's `.` matches every byte but newline; for `L[class]+` every byte
+/// after L is in the class. Every other pattern is compiled by RE2 and keeps its program.
 ///
 /// Compiled patterns are interned: compiling a pattern that is already in use returns the same
 /// object, so 10,000 rules that say `method: GET` hold one, and re-applying a file shares the
@@ -34,12 +36,17 @@ final class Regex: @unchecked Sendable {
         case literal
         /// `literal` followed by `.*`: starts with `literal`, and the rest has no `\n`.
         case prefix
+        /// `literal` followed by a class with `+` or `*`: the rest is bytes of the class.
+        case classRun
         /// Anything else: the RE2 program.
         case re2
     }
 
     private let handle: OpaquePointer?
     private let literal: [UInt8]
+    /// `classRun`: the class's bytes, and whether at least one must follow the literal.
+    private let members: RegexShape.ClassBits
+    private let atLeastOne: Bool
     /// How this pattern is matched (for tests and listings).
     let engine: Engine
     /// The source pattern, for listings and errors.
@@ -47,10 +54,15 @@ final class Regex: @unchecked Sendable {
     /// `RE2::ProgramSize()` of the compiled program.
     let programSize: Int
 
-    private init(pattern: String, engine: Engine, literal: [UInt8], handle: OpaquePointer?, programSize: Int) {
+    private init(
+        pattern: String, engine: Engine, literal: [UInt8], handle: OpaquePointer?, programSize: Int,
+        members: RegexShape.ClassBits = RegexShape.ClassBits(), atLeastOne: Bool = false
+    ) {
         self.pattern = pattern
         self.engine = engine
         self.literal = literal
+        self.members = members
+        self.atLeastOne = atLeastOne
         self.handle = handle
         self.programSize = programSize
     }
@@ -89,6 +101,13 @@ final class Regex: @unchecked Sendable {
         }
     }
 
+    /// RE2's own program size for `pattern` (the reference for `RegexShape`); nil: RE2 refused it.
+    static func re2ReferenceProgramSize(_ pattern: [UInt8]) -> Int? {
+        guard case .success(let compiled) = compileRE2(pattern) else { return nil }
+        defer { cre2_free(compiled) }
+        return Int(cre2_program_size(compiled))
+    }
+
     /// RE2's program for `bytes`, or its error message.
     private static func compileRE2(_ bytes: [UInt8]) -> Result<OpaquePointer, CompileError> {
         var message: UnsafeMutablePointer<CChar>?
@@ -105,33 +124,22 @@ final class Regex: @unchecked Sendable {
 
     private static func build(_ pattern: String) throws(CompileError) -> Regex {
         let bytes = Array(pattern.utf8)
+        if let shape = RegexShape.of(bytes), let size = shape.programSize {
+            switch shape {
+            case .literal(let literal):
+                return Regex(pattern: pattern, engine: .literal, literal: literal, handle: nil, programSize: size)
+            case .prefix(let literal):
+                return Regex(pattern: pattern, engine: .prefix, literal: literal, handle: nil, programSize: size)
+            case .classRun(let literal, let members, let atLeastOne, _):
+                return Regex(
+                    pattern: pattern, engine: .classRun, literal: literal, handle: nil, programSize: size,
+                    members: members, atLeastOne: atLeastOne)
+            }
+        }
         let compiled = try compileRE2(bytes).get()
-        let size = Int(cre2_program_size(compiled))
-        if !bytes.contains(where: isMeta) {
-            cre2_free(compiled)
-            return Regex(pattern: pattern, engine: .literal, literal: bytes, handle: nil, programSize: size)
-        }
-        if bytes.count >= 2, bytes[bytes.count - 2] == UInt8(ascii: "."), bytes[bytes.count - 1] == UInt8(ascii: "*"),
-            !bytes[..<(bytes.count - 2)].contains(where: isMeta)
-        {
-            cre2_free(compiled)
-            return Regex(
-                pattern: pattern, engine: .prefix, literal: Array(bytes[..<(bytes.count - 2)]),
-                handle: nil, programSize: size)
-        }
-        return Regex(pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: size)
-    }
-
-    /// RE2's metacharacters: a pattern without any of them matches itself only.
-    private static func isMeta(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "\\"), UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?"),
-            UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "["), UInt8(ascii: "]"),
-            UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "^"), UInt8(ascii: "$"):
-            return true
-        default:
-            return false
-        }
+        return Regex(
+            pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: Int(cre2_program_size(compiled))
+        )
     }
 
     /// FullMatch of all of `bytes`. Does not allocate.
@@ -149,6 +157,10 @@ final class Regex: @unchecked Sendable {
             guard headMatches else { return false }
             let rest = bytes.count - literal.count
             return rest == 0 || memchr(bytes.baseAddress! + literal.count, 0x0A, rest) == nil
+        case .classRun:
+            return literal.withUnsafeBytes {
+                RegexShape.classRunMatch(bytes, literal: $0, members: members, atLeastOne: atLeastOne)
+            }
         }
     }
 

@@ -91,7 +91,9 @@ extension SteeringTable {
 
 /// Where flow records go (the pinned flow ring, or a test collector).
 public protocol FlowSink: AnyObject {
-    /// Fills one record in place; the sink publishes it.
+    /// Fills one record in place; the sink publishes it. `fill` writes it with one of
+    /// `FlowRecordWriter`'s functions, which write every field a reader reads, so the sink may
+    /// hand it a slot that still holds an older record (the ring does).
     func append(_ fill: (UnsafeMutablePointer<sluice_flow>) -> Void)
 }
 

@@ -102,10 +102,116 @@ final class FlowRecordWriterTests: XCTestCase {
             drop.dropReason = .policyDeny
             FlowRecordWriter.writeL3L4Drop(p, common: drop)
         }
-        let raw = withUnsafeBytes(of: rec.l7) { Array($0) }
-        XCTAssertTrue(raw.allSatisfy { $0 == 0 })
+        let flow = Flow.decode(rec, directory: F.directory, monotonicToWallOffsetNs: F.offsetNs)
+        XCTAssertNil(flow.l7)
+        XCTAssertNil(flow.l7Verdict)
         XCTAssertEqual(rec.l7_proto, 0)
+        XCTAssertEqual(rec.latency_ns, 0)
         XCTAssertEqual(rec.drop_reason, 181)
+    }
+
+    /// The ring hands the writer a slot that still holds an older record (`FlowRing.appendWritten`):
+    /// every kind of record written over every other kind, and over a slot of 0xA5 bytes, decodes
+    /// exactly as the same record written into a zeroed slot.
+    func testRecordsWrittenOverAnyOlderRecordDecodeAsOnAZeroedSlot() {
+        let request = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 5))
+        let dnsCommon = F.common(
+            .forwarded, from: F.coredns, 53, to: F.client, 5353, time: F.monotonicBase, proto: FlowCommon.udp)
+        let headerBytes = UnsafeMutableRawPointer.allocate(byteCount: HTTPHeaderRecord.capacity, alignment: 8)
+        defer { headerBytes.deallocate() }
+        var packer = HTTPHeaderRecord.Packer(base: headerBytes)
+        F.bytes("user-agent") { n in
+            F.bytes("curl/8") { v in packer.append(name: n, value: v, redaction: FlowRedaction()) }
+        }
+        let headers = packer
+        let writers: [(String, (UnsafeMutablePointer<sluice_flow>) -> Void)] = [
+            (
+                "http request with headers and verdict",
+                { p in
+                    F.bytes("POST") { m in
+                        F.bytes("server.default:8080") { a in
+                            F.bytes("/a/very/long/path?with=query&and=more") { path in
+                                FlowRecordWriter.writeHTTP(
+                                    p, common: request, l7Type: .request, method: m, scheme: "http",
+                                    authority: a, path: path, code: 0, latencyNs: 0, proto: .http11, policyID: 9,
+                                    verdict: Flow.L7Verdict(reason: .ruleMatched, headerActions: [.add]),
+                                    headers: headers)
+                            }
+                        }
+                    }
+                }
+            ),
+            (
+                "http response with a connection error",
+                { p in
+                    F.bytes("GET") { m in
+                        F.bytes("s") { a in
+                            F.bytes("/") { path in
+                                FlowRecordWriter.writeHTTP(
+                                    p, common: request.swapped(), l7Type: .response, method: m, scheme: "http",
+                                    authority: a, path: path, code: 503, latencyNs: 77, proto: .http2)
+                            }
+                        }
+                    }
+                    FlowRecordWriter.setHTTPConnectionError(p, side: 2, errno: 104)
+                }
+            ),
+            (
+                "dns response with addresses",
+                { p in
+                    F.bytes("name.example.") { q in
+                        FlowRecordWriter.writeDNS(
+                            p, common: dnsCommon, l7Type: .response, query: q, qtype: 1, rcode: 3,
+                            ttl: 60, rrtypes: .a, latencyNs: 9, policyID: 4)
+                    }
+                    FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("1.1.1.1"))
+                    FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: F.ip("2.2.2.2"))
+                    FlowRecordWriter.setDNSConnectionError(p, side: 1, errno: 32)
+                }
+            ),
+            (
+                "dns request",
+                { p in
+                    F.bytes("x.") { q in
+                        FlowRecordWriter.writeDNS(
+                            p, common: dnsCommon, l7Type: .request, query: q, qtype: 28, rcode: 0,
+                            ttl: 0, rrtypes: [], latencyNs: 0)
+                    }
+                }
+            ),
+            (
+                "l3/l4 drop",
+                { p in
+                    var drop = F.common(.dropped, from: F.client, 1, to: F.server, 2, time: 7)
+                    drop.dropReason = .policyDeny
+                    FlowRecordWriter.writeL3L4Drop(p, common: drop)
+                }
+            ),
+            ("l3/l4 flow", { p in FlowRecordWriter.writeL3L4(p, common: request) }),
+        ]
+        func decode(_ rec: sluice_flow) -> Flow {
+            Flow.decode(rec, directory: F.directory, monotonicToWallOffsetNs: F.offsetNs)
+        }
+        for (name, write) in writers {
+            var clean = sluice_flow()
+            withUnsafeMutablePointer(to: &clean) { write($0) }
+            let expected = decode(clean)
+            var garbage = sluice_flow()
+            withUnsafeMutableBytes(of: &garbage) { $0.initializeMemory(as: UInt8.self, repeating: 0xA5) }
+            withUnsafeMutablePointer(to: &garbage) { write($0) }
+            XCTAssertEqual(decode(garbage), expected, "\(name) over 0xA5 bytes")
+            for (olderName, older) in writers {
+                var slot = sluice_flow()
+                withUnsafeMutablePointer(to: &slot) { older($0) }
+                withUnsafeMutablePointer(to: &slot) { write($0) }
+                XCTAssertEqual(decode(slot), expected, "\(name) over \(olderName)")
+            }
+        }
+    }
+
+    func testHeaderBytesEndWhereTheL7PartStarts() {
+        XCTAssertEqual(
+            FlowRecordWriter.headerBytes + MemoryLayout<UInt64>.size, MemoryLayout<sluice_flow>.offset(of: \.l7))
     }
 
     func testL3L4DropRoundTrip() {

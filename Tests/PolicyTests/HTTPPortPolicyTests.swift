@@ -104,6 +104,42 @@ final class HTTPPortPolicyTests: XCTestCase {
         XCTAssertNil(snapshot.httpPolicy(endpointID: 2, direction: .egress, port: 80))
     }
 
+    /// A port with many policies is decided through its `PeerIndex`: the same verdicts and the
+    /// same first-selecting policy as a scan in entry order, for named, world and CIDR peers.
+    func testManyPoliciesOnOnePortDecideAsInEntryOrder() throws {
+        var files = (0..<10).map { i in
+            cnp("many-0\(i)", "      rules:\n        http:\n        - path: /many-0\(i)")
+        }
+        files.append(
+            cnp("many-world", "      rules:\n        http:\n        - path: /w", peers: "fromEntities:\n    - world"))
+        files.append(
+            cnp("many-all", "      rules:\n        http:\n        - path: /all", peers: "fromEntities:\n    - all"))
+        let (snapshot, ids) = try snapshot(files)
+        let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
+        XCTAssertNotNil(policy.index)
+        let frontend = ids[0], client = ids[3], cidr = CIDRIdentityTable.localScope + 5
+        func row(_ peer: UInt32, _ path: String, _ allowed: Bool, _ policy: String) -> Row {
+            Row(
+                peer: peer, method: "GET", path: path, allowed: allowed,
+                reason: allowed ? .ruleMatched : .noRuleMatched, policy: "backend/" + policy)
+        }
+        check(
+            policy,
+            [
+                row(frontend, "/many-03", true, "many-03"),
+                row(frontend, "/many-09", true, "many-09"),
+                row(frontend, "/all", true, "many-all"),
+                row(frontend, "/w", false, "many-00"),
+                row(ReservedIdentity.world, "/w", true, "many-world"),
+                row(ReservedIdentity.world, "/many-01", false, "many-all"),
+                row(cidr, "/w", true, "many-world"),
+                row(cidr, "/x", false, "many-all"),
+                row(client, "/all", true, "many-all"),
+                row(client, "/many-01", false, "many-all"),
+                Row(peer: ReservedIdentity.host, method: "GET", path: "/x", allowed: true, reason: .l4OnlyAllow),
+            ])
+    }
+
     func testAnchoringHostAndORAcrossPolicies() throws {
         let first = cnp(
             "public",

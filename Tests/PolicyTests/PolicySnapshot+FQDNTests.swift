@@ -54,5 +54,16 @@ final class FQDNSelectorSetTests: XCTestCase {
         XCTAssertFalse(one.matches("api.test.org."))
         XCTAssertEqual(sets[PolicyKey(kind: .ciliumNetworkPolicy, namespace: "backend", name: "two")]?.isEmpty, true)
         XCTAssertEqual(sets.count, 2)
+        // from the documents a change already parsed: the same sets
+        let change = try PolicyRepository().prepareApply(
+            documents: PolicyYAML.documents(yaml, fileName: "f.yaml"), fileName: "f.yaml")
+        let fromChange = FQDNSelectorSet.selectors(of: change.upserts)
+        XCTAssertEqual(fromChange.keys.sorted(), sets.keys.sorted())
+        for (key, set) in sets {
+            for name in ["api.test.", "x.example.com.", "api.test.org."] {
+                XCTAssertEqual(fromChange[key]?.matches(name), set.matches(name), "\(key) \(name)")
+            }
+            XCTAssertEqual(fromChange[key]?.isEmpty, set.isEmpty, "\(key)")
+        }
     }
 }
