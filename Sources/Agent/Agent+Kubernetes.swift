@@ -124,7 +124,8 @@ extension Agent {
         let owned = keys.filter { kubeSync.owns($0) }
         guard !owned.isEmpty else { return nil }
         return "\(fileName): not applied, the policy in force is unchanged: "
-            + owned.map { "\($0.kind.resourceName) \"\($0.description)\"" }.joined(separator: ", ")
+            + owned.map { "\($0.kind.resourceName) \"\($0.namespace.isEmpty ? "" : $0.namespace + "/")\($0.name)\"" }
+            .joined(separator: ", ")
             + " is set by the Kubernetes API; change it there (kubectl)"
     }
 

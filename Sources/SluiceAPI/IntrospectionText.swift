@@ -45,11 +45,11 @@ public enum IntrospectionText {
         var lines = TextTable.align(rows)
         for error in s.tlsSecretErrors ?? [] { lines.append("  error: " + error) }
         for policy in s.policies { lines.append("  " + policy) }
-        if let kubernetes = s.kubernetes { lines += kubernetes.lines }
         if !s.l7Ports.isEmpty {
             lines.append("L7 proxy ports:")
             for port in s.l7Ports { lines.append("  " + port) }
         }
+        if let kubernetes = s.kubernetes { lines += kubernetes.lines }
         return lines
     }
 

@@ -96,7 +96,10 @@ final class AgentKubernetesTests: XCTestCase {
             ControlRequest(op: .apply, file: "web.json", documents: [try Self.document(KubePolicySyncTests.cnp("web"))])
         )
         XCTAssertFalse(owned.ok)
-        XCTAssertTrue(owned.message.contains("is set by the Kubernetes API"), owned.message)
+        XCTAssertTrue(
+            owned.message.hasSuffix(
+                #"ciliumnetworkpolicy.cilium.io "default/web" is set by the Kubernetes API; change it there (kubectl)"#),
+            owned.message)
         let local = agent.handle(
             ControlRequest(
                 op: .apply, file: "local.json",
