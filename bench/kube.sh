@@ -39,6 +39,15 @@ wait_in_force() { # wait_in_force N DEADLINE_S
     sleep 0.02
   done
 }
+# The last install's ipcache entries (the remote pods are in once every identity is numbered).
+ipcache() { "$SLUICE" sandbox status 2>/dev/null | sed -n 's/.* \([0-9]*\) ipcache entries.*/\1/p' | tail -1; }
+wait_ipcache() { # wait_ipcache AT_LEAST DEADLINE_S
+  local end=$(( $(date +%s) + $2 ))
+  until [ "$(ipcache || true)" -ge "$1" ] 2>/dev/null; do
+    [ "$(date +%s)" -lt "$end" ] || die "the agent's ipcache did not reach $1 entries within $2 s"
+    sleep 0.05
+  done
+}
 agent_pid() { python3 -c 'import json; print(json.load(open("/run/sluice/sandbox/state.json"))["agentPID"])'; }
 kb() { awk -v k="$1:" '$1==k{print $2}' "/proc/$2/status"; }
 
@@ -60,6 +69,10 @@ t=$(now_ms)
 "$SLUICE" sandbox start-agent --agent-arg=--k8s-kubeconfig="$OUT/api/kubeconfig" --agent-arg=--node-name=n1 \
   >>"$OUT/up.log" 2>&1 || { cat "$OUT/up.log" >&2; die "start-agent"; }
 wait_in_force "$KUBE_POLICIES" 600
+policies_ms=$(( $(now_ms) - t ))
+# Policies come in before the pods are listed and numbered: the sync is complete once every
+# remote pod is in the ipcache.
+wait_ipcache "$KUBE_PODS" 600
 sync_ms=$(( $(now_ms) - t ))
 PID=$(agent_pid)
 sleep 5  # a sampling window, not synchronisation: steady RSS once the first install has settled
@@ -82,7 +95,7 @@ hwm=$(kb VmHWM "$PID")
 "$SLUICE" sandbox status >"$OUT/status-end.txt"
 {
   echo "kube: $KUBE_PODS pods (remote, $KUBE_POLICIES label sets), $KUBE_POLICIES CNPs; sluice $(cd "$ROOT" && git rev-parse --short HEAD)"
-  echo "first sync (agent start -> $KUBE_POLICIES policies in force): $sync_ms ms; SluiceIdentity objects: $identities"
+  echo "first sync: agent start -> $KUBE_POLICIES policies in force $policies_ms ms, -> every pod in the ipcache $sync_ms ms; SluiceIdentity objects: $identities"
   echo "agent VmRSS steady after sync: $((rss1 / 1024)) MiB ($rss1 kB); after $REPS big CNPs: $((rss2 / 1024)) MiB ($rss2 kB)"
   echo "agent VmHWM (peak): $((hwm / 1024)) MiB ($hwm kB)"
   echo "apply -> in force, CNP of $KUBE_RULES HTTP rules: ${times[*]} ms (median $(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (REPS + 1) / 2 ))p") ms)"
