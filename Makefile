@@ -88,6 +88,8 @@ test: build $(if $(filter 1,$(LINT_IN_TEST)),lint)
 MUTATIONS ?= bench/mutations/default.sh bench/mutations/fixed-tests.sh
 # Issue 14: HTTP/1 timeouts and upgrades.
 MUTATIONS += bench/mutations/issue14-http1.sh
+# Issue 19: bodies by splice.
+MUTATIONS += bench/mutations/issue19-bulk.sh
 mutation-check: deps
 	@rc=0; for list in $(MUTATIONS); do bash bench/mutation-check.sh $$list || rc=1; done; exit $$rc
 
