@@ -55,6 +55,8 @@ public final class FlowRingReader {
             reopenIfChanged()
         }
         guard let ring else { return }
+        // Monotonic record times to wall time: the two clocks are read once per poll, not per record.
+        let offset = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
         var handled = 0
         var lost: UInt64 = 0
         while handled < limit {
@@ -65,7 +67,7 @@ public final class FlowRingReader {
                     lost = 0
                 }
                 reloadDirectoryIfDue(nowNs: nowNs)
-                body(.flow(decode(rec, seq: seq)))
+                body(.flow(decode(rec, seq: seq, wallOffsetNs: offset)))
                 handled += 1
             case .lost(let count):
                 lost += count
@@ -76,9 +78,8 @@ public final class FlowRingReader {
         if lost > 0 { body(.lost(lost)) }
     }
 
-    private func decode(_ rec: sluice_flow, seq: UInt64) -> Flow {
-        let offset = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
-        var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: offset)
+    private func decode(_ rec: sluice_flow, seq: UInt64, wallOffsetNs: Int64) -> Flow {
+        var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: wallOffsetNs)
         flow.uuid = FlowUUID.make(seed: seed, seq: seq)
         flow.emitter = .sluice
         if let nodeNameOverride { flow.nodeName = nodeNameOverride }

@@ -81,13 +81,15 @@ final class FollowStream: FlowListener {
 final class SharedFlowEncoding {
     private var index: UInt64 = .max
     private var bytes: [UInt8] = []
+    /// The endpoints' messages, encoded once per endpoint.
+    let endpoints = FlowProto.EndpointCache()
     /// Encodings made (a test counts them).
     private(set) var encoded = 0
 
     func framed(_ flow: Flow, index: UInt64) -> [UInt8] {
         if index != self.index {
             self.index = index
-            bytes = GetFlowsResponse.framedFlow(flow)
+            bytes = GetFlowsResponse.framedFlow(flow, cache: endpoints)
             encoded += 1
         }
         return bytes

@@ -11,6 +11,35 @@ public enum FlowProto {
     }
 
     public static func encode(_ f: Flow, into w: inout ProtoWriter) {
+        encode(f, into: &w, cache: nil)
+    }
+
+    /// Encoded `Endpoint` messages of the endpoints seen lately: a stream of flows among a few
+    /// endpoints (each with its label list) encodes each endpoint once. An entry is used only
+    /// when the endpoint is equal to the one it was made from (same labels, names); at most
+    /// `capacity` are kept (all are dropped when full). Owned by one encoder (the follow streams').
+    public final class EndpointCache {
+        public static let capacity = 1024
+        private var entries: [UInt64: (endpoint: FlowEndpoint, bytes: [UInt8])] = [:]
+        /// Endpoint messages encoded (a test counts them).
+        public private(set) var encoded = 0
+
+        public init() {}
+
+        func bytes(_ e: FlowEndpoint) -> [UInt8] {
+            let key = UInt64(e.id) << 32 | UInt64(e.identity)
+            if let hit = entries[key], hit.endpoint == e { return hit.bytes }
+            var w = ProtoWriter()
+            endpoint(e, &w)
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = (e, w.bytes)
+            encoded += 1
+            return w.bytes
+        }
+    }
+
+    /// `encode(f, into:)` with the endpoints' messages from `cache` when there is one.
+    public static func encode(_ f: Flow, into w: inout ProtoWriter, cache: EndpointCache?) {
         w.timestamp(1, seconds: f.time.seconds, nanos: f.time.nanos)
         w.uint(2, UInt64(f.verdict.rawValue))
         w.uint(3, UInt64(f.dropReason))
@@ -22,8 +51,8 @@ public enum FlowProto {
             }
         }
         if let l4 = f.l4 { w.message(6) { layer4(l4, &$0) } }
-        if let source = f.source { w.message(8) { endpoint(source, &$0) } }
-        if let destination = f.destination { w.message(9) { endpoint(destination, &$0) } }
+        if let source = f.source { endpointField(8, source, &w, cache) }
+        if let destination = f.destination { endpointField(9, destination, &w, cache) }
         w.uint(10, UInt64(f.type.rawValue))
         w.string(11, f.nodeName)
         w.strings(13, f.sourceNames)
@@ -107,7 +136,17 @@ public enum FlowProto {
         w.uint(2, UInt64(i.code))
     }
 
-    private static func endpoint(_ e: FlowEndpoint, _ w: inout ProtoWriter) {
+    private static func endpointField(
+        _ field: Int, _ e: FlowEndpoint, _ w: inout ProtoWriter, _ cache: EndpointCache?
+    ) {
+        guard let cache else { return w.message(field) { endpoint(e, &$0) } }
+        let bytes = cache.bytes(e)
+        w.tag(field, .lengthDelimited)
+        w.varint(UInt64(bytes.count))
+        w.raw(bytes[...])
+    }
+
+    fileprivate static func endpoint(_ e: FlowEndpoint, _ w: inout ProtoWriter) {
         w.uint(1, UInt64(e.id))
         w.uint(2, UInt64(e.identity))
         w.string(3, e.namespace)

@@ -73,6 +73,17 @@ public enum GetFlowsResponse {
         return w.bytes
     }
 
+    /// `framedFlow(f)` with the endpoints' messages from `cache` (the same bytes).
+    public static func framedFlow(_ f: Flow, cache: FlowProto.EndpointCache) -> [UInt8] {
+        var w = ProtoWriter(capacity: 1024)
+        w.startGRPCFrame()
+        w.message(1) { FlowProto.encode(f, into: &$0, cache: cache) }
+        w.string(1000, f.nodeName)
+        w.timestamp(1001, seconds: f.time.seconds, nanos: f.time.nanos)
+        w.finishGRPCFrame()
+        return w.bytes
+    }
+
     /// `framedFlow(f)` with only the fields `mask` keeps in the flow.
     public static func framedFlow(_ f: Flow, mask: FlowProtoMask) -> [UInt8] {
         guard mask.isActive else { return framedFlow(f) }

@@ -54,3 +54,26 @@ final class FlowProtoTests: XCTestCase {
         XCTAssertEqual(numbers, [1, 2, 3, 5, 6, 8, 9, 10, 11, 14, 15, 19, 22, 24, 25, 26, 34, 41, 100_000, 21004])
     }
 }
+
+/// The endpoint cache writes the bytes the encoder writes, and encodes an endpoint again when it
+/// changed under the same ID and identity.
+final class FlowProtoEndpointCacheTests: XCTestCase {
+    func testCachedEndpointsAreTheSameBytesAndAChangedEndpointIsEncodedAgain() {
+        let cache = FlowProto.EndpointCache()
+        var f = FlowProtoTests.richFlow()
+        for _ in 0..<3 {
+            var w = ProtoWriter()
+            FlowProto.encode(f, into: &w, cache: cache)
+            XCTAssertEqual(w.bytes, FlowProto.encode(f))
+        }
+        XCTAssertEqual(cache.encoded, 2, "source and destination, once each")
+        f.source?.labels.append("k8s:new=label")
+        var w = ProtoWriter()
+        FlowProto.encode(f, into: &w, cache: cache)
+        XCTAssertEqual(w.bytes, FlowProto.encode(f))
+        XCTAssertEqual(cache.encoded, 3)
+        XCTAssertEqual(
+            GetFlowsResponse.framedFlow(f, cache: cache), GRPCWire.frame(GetFlowsResponse.flow(f)))
+        XCTAssertEqual(cache.encoded, 3)
+    }
+}

@@ -142,13 +142,21 @@ enum ObserverBenchmark {
             let mapNs = timed { for i in 0..<n { map.add(flows[i % live]) } }
             var bytes = 0
             let protoNs = timed { for i in 0..<n { bytes &+= GetFlowsResponse.flow(flows[i % live]).count } }
+            // What a follow stream sends now: framed in place, endpoints from the stream's cache.
+            let cache = FlowProto.EndpointCache()
+            var framedBytes = 0
+            let framedNs = timed {
+                for i in 0..<n { framedBytes &+= GetFlowsResponse.framedFlow(flows[i % live], cache: cache).count }
+            }
+            check(framedBytes == bytes + 5 * n, "the framed, cached encoding differs in length")
             check(history.seenFlows == UInt64(n), "history saw \(history.seenFlows)")
             check(!map.snapshot().edges.isEmpty && bytes > n * 50, "nothing mapped or encoded")
             let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / Double(n) }
             print(
                 "observer steady, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
                     + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
-                    + "total \(Int(stages.reduce(0, +)))")
+                    + "total \(Int(stages.reduce(0, +))); follow proto framed + endpoint cache "
+                    + "\(Int(framedNs / Double(n)))")
         }
     }
 }
