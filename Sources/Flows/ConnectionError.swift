@@ -26,7 +26,10 @@ extension Flow {
 
         /// The errnos a socket read, write or connect ends with (Linux numbers).
         private static let names: [UInt16: String] = [
-            0: "EOF", 12: "ENOMEM", 32: "EPIPE", 71: "EPROTO", 101: "ENETUNREACH", 103: "ECONNABORTED",
+            0: "EOF",
+            // A TLS secret (certificate, key or CA) that is not there.
+            2: "ENOENT (TLS secret missing)", 12: "ENOMEM", 32: "EPIPE", 71: "EPROTO", 101: "ENETUNREACH",
+            103: "ECONNABORTED",
             104: "ECONNRESET", 105: "ENOBUFS",
             // TLSPeer's code for a peer certificate that did not verify (untrusted CA, wrong name).
             129: "EKEYREJECTED (TLS certificate not verified)",

@@ -37,6 +37,8 @@ final class ConnectionErrorTests: XCTestCase {
         XCTAssertEqual(
             response(side: 2, errno: 129).l7?.http?.connectionError?.text,
             "upstream EKEYREJECTED (TLS certificate not verified)")
+        XCTAssertEqual(
+            response(side: 1, errno: 2).l7?.http?.connectionError?.text, "downstream ENOENT (TLS secret missing)")
     }
 
     func testRecordWithoutErrorHasNone() {
