@@ -143,7 +143,7 @@ final class FlowExporter {
         self.config = config
         self.ring = ring
         self.stateDirectory = stateDirectory
-        seed = Self.ringSeed(pinDirectory: pinDirectory)
+        seed = FlowRing.uuidSeed(pinDirectory: pinDirectory)
         file = RotatingFile(path: config.path, maxSizeBytes: config.maxSizeBytes, maxBackups: config.maxBackups)
         cursor = FlowCursor(seq: ring.nextSeq)
         directory = EndpointDirectory(file: EndpointDirectory.File(nodeName: "", endpoints: [], identities: []))
@@ -225,15 +225,5 @@ final class FlowExporter {
         {
             directory = directory.withNames(names)
         }
-    }
-
-    /// `sluice observe`'s ring identity (`FlowUUID`'s seed): boot ID, the ring pin's inode and
-    /// change time.
-    static func ringSeed(pinDirectory: String) -> String {
-        var boot = String(decoding: Files.readIfPresent("/proc/sys/kernel/random/boot_id") ?? [], as: UTF8.self)
-        while boot.last == "\n" || boot.last == " " { boot.removeLast() }
-        var st = stat()
-        guard stat(pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
-        return boot + "/" + String(st.st_ino) + "/" + String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)
     }
 }

@@ -103,7 +103,7 @@ public final class FlowRingReader {
             ring = opened
             ringInode = identity
             cursor = FlowCursor.oldest(in: opened)
-            seed = Self.ringSeed(pinDirectory: pinDirectory)
+            seed = FlowRing.uuidSeed(pinDirectory: pinDirectory)
             directoryLoadedNs = 0
             openError = nil
         } catch {
@@ -135,15 +135,5 @@ public final class FlowRingReader {
         {
             directory = directory.withNames(names)
         }
-    }
-
-    /// `sluice observe`'s ring identity (`FlowUUID`'s seed): boot ID, the ring pin's inode and
-    /// change time, so the observer's uuids are the ones `observe` and the exporter print.
-    static func ringSeed(pinDirectory: String) -> String {
-        var boot = String(decoding: Files.readIfPresent("/proc/sys/kernel/random/boot_id") ?? [], as: UTF8.self)
-        while boot.last == "\n" || boot.last == " " { boot.removeLast() }
-        var st = stat()
-        guard stat(pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
-        return boot + "/" + String(st.st_ino) + "/" + String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)
     }
 }

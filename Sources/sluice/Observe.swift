@@ -115,7 +115,7 @@ struct Observe: ParsableCommand {
 
         let (pins, agentState) = try nodeDirectories()
         let ring = try FlowRing.openForReading(pinDirectory: pins)
-        let seed = Observe.ringIdentity(pinDirectory: pins)
+        let seed = FlowRing.uuidSeed(pinDirectory: pins)
         var directory = Observe.loadDirectory(stateDirectory: agentState)
         let offset = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
         func flow(_ rec: sluice_flow, seq: UInt64) -> Flow {
@@ -326,17 +326,6 @@ struct Observe: ParsableCommand {
             }
         }
         return flows
-    }
-
-    /// What makes this ring's records distinct from another ring's: the boot and the pinned map's inode and
-    /// change time (a re-created ring map has new ones), so `FlowUUID`s do not repeat across rings.
-    static func ringIdentity(pinDirectory: String = Paths.pinDirectory) -> String {
-        let boot =
-            (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        var st = stat()
-        guard stat(pinDirectory + "/sluice_flows", &st) == 0 else { return boot }
-        return boot + "/" + String(st.st_ino) + "/" + String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)
     }
 
     /// Hubble's rule: a flow is shown when it passes the whitelist and the (negated) blacklist.

@@ -14,13 +14,13 @@ import XCTest
 /// policy; the server stopped and started with the policy in force unchanged meanwhile; pods of
 /// another node in the ipcache with their identity.
 final class AgentKubernetesTests: XCTestCase {
-    fileprivate var server: FakeKubeAPI!
+    fileprivate var server: FakeAPIServer!
     fileprivate var stateDirectory = ""
     fileprivate var agent: Agent?
     fileprivate let cnpPath = "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies"
 
     override func setUpWithError() throws {
-        server = try FakeKubeAPI(["--load", FakeKubeAPI.root + "/deploy/cilium-crds/policies.yaml"])
+        server = try FakeAPIServer(["--load", FakeAPIServer.root + "/deploy/cilium-crds/policies.yaml"])
         stateDirectory = try NodePolicyTests.temporaryDirectory()
     }
 
@@ -61,7 +61,7 @@ final class AgentKubernetesTests: XCTestCase {
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("web")), 201)
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("bad", path: "(")), 201)
         let agent = try startAgent()
-        try pollKube("the valid CNP in force") { keys(agent) == ["web"] }
+        try poll("the valid CNP in force") { keys(agent) == ["web"] }
         XCTAssertEqual(ports(agent), [80])
         let text = status(agent)
         XCTAssertTrue(
@@ -89,7 +89,7 @@ final class AgentKubernetesTests: XCTestCase {
         XCTAssertEqual(
             try server.request("PATCH", cnpPath + "/web", body: patch, contentType: "application/merge-patch+json"), 200
         )
-        try pollKube("the modified CNP") { ports(agent) == [81] }
+        try poll("the modified CNP") { ports(agent) == [81] }
 
         // `sluice apply` of the API's object is refused; of another object it works beside it.
         let owned = agent.handle(
@@ -115,7 +115,7 @@ final class AgentKubernetesTests: XCTestCase {
                     #"{"spec":{"ingress":[{"toPorts":[{"ports":[{"port":"82","protocol":"TCP"}],"rules":{"http":[{"path":"/ok"}]}}]}]}}"#,
                 contentType: "application/merge-patch+json"), 200)
         XCTAssertEqual(try server.request("DELETE", cnpPath + "/web"), 200)
-        try pollKube("the fix and the delete") { keys(agent) == ["bad", "local"] }
+        try poll("the fix and the delete") { keys(agent) == ["bad", "local"] }
         XCTAssertTrue(status(agent).contains("  policies from the API: 1 in force, no errors"), status(agent))
     }
 
@@ -123,14 +123,14 @@ final class AgentKubernetesTests: XCTestCase {
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("a")), 201)
         XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("b", port: 8080)), 201)
         let agent = try startAgent()
-        try pollKube("both in force, all listed and reconciled") {
+        try poll("both in force, all listed and reconciled") {
             keys(agent) == ["a", "b"] && agent.kube!.status().synced && agent.kube!.isIdle
         }
         let commits = agent.kubeSync.commits
 
         // Every watch ends with 410: each informer relists; no moment without a, b.
         try server.controlAction("expire")
-        try pollKube("the relists") {
+        try poll("the relists") {
             XCTAssertEqual(keys(agent), ["a", "b"])
             return !status(agent).contains("listed 1x")
         }
@@ -139,14 +139,14 @@ final class AgentKubernetesTests: XCTestCase {
         // The server goes away: the informers fail and back off, the policy stays.
         let snapshot = agent.policy.snapshot
         try server.controlAction("stop")
-        try pollKube("the informers notice") { !status(agent).contains("  last error: none") }
+        try poll("the informers notice") { !status(agent).contains("  last error: none") }
         XCTAssertTrue(agent.policy.snapshot === snapshot, "the policy in force is the same snapshot")
         XCTAssertEqual(keys(agent), ["a", "b"])
 
         // Back: the watch resumes and a change made now arrives.
         try server.controlAction("start")
         XCTAssertEqual(try server.request("DELETE", cnpPath + "/b"), 200)
-        try pollKube("the delete after the outage", deadline: 20) { keys(agent) == ["a"] }
+        try poll("the delete after the outage", deadline: 20) { keys(agent) == ["a"] }
     }
 
     func testPodsOfAnotherNodeAreInTheIPCacheWithTheirIdentity() throws {
@@ -164,7 +164,7 @@ final class AgentKubernetesTests: XCTestCase {
         let agent = try startAgent()
         let remoteIP = UInt32(bigEndian: 0x0A01_0005)
         var identity: UInt32?
-        try pollKube("the remote pod in the ipcache") {
+        try poll("the remote pod in the ipcache") {
             agent.lock.lock()
             defer { agent.lock.unlock() }
             identity = agent.policy.snapshot.ipcacheEntries().first { $0.ipv4 == remoteIP }?.identity
@@ -180,7 +180,7 @@ final class AgentKubernetesTests: XCTestCase {
 
         // The pod goes: so does its address.
         XCTAssertEqual(try server.request("DELETE", "/api/v1/namespaces/default/pods/client-n2"), 200)
-        try pollKube("the remote pod gone") {
+        try poll("the remote pod gone") {
             agent.lock.lock()
             defer { agent.lock.unlock() }
             return agent.policy.snapshot.ipcacheEntries().first { $0.ipv4 == remoteIP } == nil
@@ -206,7 +206,7 @@ extension AgentKubernetesTests {
                 contentType: "application/merge-patch+json"), 200)
         let first = try startAgent()
         let remoteIP = UInt32(bigEndian: 0x0A01_0005)
-        try pollKube("the first agent in sync") {
+        try poll("the first agent in sync") {
             first.lock.lock()
             defer { first.lock.unlock() }
             return first.policy.repository.keys.map(\.name) == ["a"]
@@ -233,6 +233,6 @@ extension AgentKubernetesTests {
         // The API back, with a change made while the agent was away.
         try server.controlAction("start")
         XCTAssertEqual(try server.request("DELETE", cnpPath + "/a"), 200)
-        try pollKube("the API's state replaces the cache", deadline: 20) { keys(second) == [] }
+        try poll("the API's state replaces the cache", deadline: 20) { keys(second) == [] }
     }
 }

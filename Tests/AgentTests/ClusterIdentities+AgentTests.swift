@@ -12,14 +12,14 @@ import XCTest
 /// API server with the SluiceIdentity CRD: both compile the same numbers for the same labels
 /// (their own endpoints, and the other node's pod), taken from the API's SluiceIdentity objects.
 final class ClusterIdentitiesAgentTests: XCTestCase {
-    private var server: FakeKubeAPI!
+    private var server: FakeAPIServer!
     private var directories: [String] = []
     private var agents: [Agent] = []
 
     override func setUpWithError() throws {
-        server = try FakeKubeAPI([
-            "--load", FakeKubeAPI.root + "/deploy/cilium-crds/policies.yaml",
-            "--load", FakeKubeAPI.root + "/deploy/01-sluice-identity-crd.yaml",
+        server = try FakeAPIServer([
+            "--load", FakeAPIServer.root + "/deploy/cilium-crds/policies.yaml",
+            "--load", FakeAPIServer.root + "/deploy/01-sluice-identity-crd.yaml",
         ])
     }
 
@@ -82,7 +82,7 @@ final class ClusterIdentitiesAgentTests: XCTestCase {
             inForce(agent).snapshot.ipcacheEntries().first { $0.ipv4 == UInt32(bigEndian: 0x0A01_0009) }?.identity
         }
         for agent in [n1, n2] {
-            try pollKube("the policy and the remote pod in force", deadline: 20) {
+            try poll("the policy and the remote pod in force", deadline: 20) {
                 inForce(agent).keys == ["a"] && remoteIdentity(agent) != nil
             }
         }

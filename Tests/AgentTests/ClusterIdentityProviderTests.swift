@@ -42,12 +42,12 @@ final class ClusterIdentityProviderTests: XCTestCase {
         }
     }
 
-    private var server: FakeKubeAPI!
+    private var server: FakeAPIServer!
     private var stateDirectory = ""
     private var agent: Agent?
 
     override func setUpWithError() throws {
-        server = try FakeKubeAPI(["--load", FakeKubeAPI.root + "/deploy/cilium-crds/policies.yaml"])
+        server = try FakeAPIServer(["--load", FakeAPIServer.root + "/deploy/cilium-crds/policies.yaml"])
         stateDirectory = try NodePolicyTests.temporaryDirectory()
     }
 
@@ -92,7 +92,7 @@ final class ClusterIdentityProviderTests: XCTestCase {
             201)
         let provider = Numbering()
         let agent = try startAgent(provider)
-        try pollKube("the policy in force") {
+        try poll("the policy in force") {
             inForce(agent).keys == ["a"] && inForce(agent).snapshot.ipcacheEntries().count > 3
         }
         let snapshot = inForce(agent).snapshot
@@ -117,7 +117,7 @@ final class ClusterIdentityProviderTests: XCTestCase {
         provider.failures = 3
         let agent = try startAgent(provider)
         // No new event after the lists: the retry alone brings the policy in.
-        try pollKube("the policy after the provider answers", deadline: 20) { inForce(agent).keys == ["a"] }
+        try poll("the policy after the provider answers", deadline: 20) { inForce(agent).keys == ["a"] }
         XCTAssertGreaterThanOrEqual(provider.calls, 4)
         let status = agent.handle(ControlRequest(op: .status)).message
         XCTAssertTrue(status.contains("  identities: cluster-wide\n"), "the error is gone once it answers: \(status)")

@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import SluiceTestSupport
 import XCTest
 
 @testable import Agent
@@ -23,7 +24,7 @@ final class KubeSourceTests: XCTestCase {
     }
 
     func testStatusAndTheReconcileThread() throws {
-        let server = try FakeKubeAPI(["--load", FakeKubeAPI.root + "/deploy/cilium-crds/policies.yaml"])
+        let server = try FakeAPIServer(["--load", FakeAPIServer.root + "/deploy/cilium-crds/policies.yaml"])
         defer { server.close() }
         XCTAssertEqual(
             try server.request(
@@ -43,7 +44,7 @@ final class KubeSourceTests: XCTestCase {
         source.start()
         defer { source.stop() }
         // The server is away: nothing listed, the error shown, nothing handed over.
-        try pollKube("the error") { source.status().lastError != nil }
+        try poll("the error") { source.status().lastError != nil }
         var status = source.status()
         XCTAssertEqual(status.server, server.url)
         XCTAssertEqual(status.source, "kubeconfig \(server.dir)/kubeconfig")
@@ -55,7 +56,7 @@ final class KubeSourceTests: XCTestCase {
         XCTAssertNil(calls.last)
 
         try server.controlAction("start")
-        try pollKube("the complete state handed over") {
+        try poll("the complete state handed over") {
             guard let last = calls.last else { return false }
             return last.policiesSynced && last.workloadsSynced
         }

@@ -28,7 +28,7 @@ final class FlowRingReaderTests: XCTestCase {
         XCTAssertEqual(flows.map(\.verdict), [.forwarded, .dropped])
         XCTAssertEqual(flows.map(\.nodeName), ["node-a", "node-a"])
         XCTAssertEqual(flows.first?.ip?.source, "10.244.1.11")
-        let seed = FlowRingReader.ringSeed(pinDirectory: t.pinDirectory)
+        let seed = FlowRing.uuidSeed(pinDirectory: t.pinDirectory)
         XCTAssertEqual(flows.map(\.uuid), [FlowUUID.make(seed: seed, seq: 0), FlowUUID.make(seed: seed, seq: 1)])
         XCTAssertEqual(flows.first?.emitter, .sluice)
 

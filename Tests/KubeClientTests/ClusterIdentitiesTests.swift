@@ -1,5 +1,6 @@
 import Foundation
 import SluiceJSON
+import SluiceTestSupport
 import XCTest
 
 @testable import KubeClient

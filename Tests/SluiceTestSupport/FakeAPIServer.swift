@@ -1,24 +1,23 @@
 import Foundation
-import XCTest
 
 /// integration/kube/fakeapi/server.py started on loopback in a fresh directory, for the tests of
-/// the client against a real (fake) API server; mutations go through curl over HTTPS with the
+/// the Kubernetes client and of the agent against a real (fake) API server; mutations go through curl over HTTPS with the
 /// server's CA and token, as any client's would.
-final class FakeAPIServer {
-    let dir: String
-    let url: String
-    let control: String
-    let token: String
+public final class FakeAPIServer {
+    public let dir: String
+    public let url: String
+    public let control: String
+    public let token: String
     private let process: Process
 
-    static let root: String = {
+    public static let root: String = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
 
-    init(_ extra: [String] = []) throws {
-        dir = NSTemporaryDirectory() + "sluice-kubeclient-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    public init(_ extra: [String] = []) throws {
+        dir = NSTemporaryDirectory() + "sluice-fakeapi-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let venv = Self.root + "/.venv/bin/python"
         let process = Process()
@@ -46,20 +45,21 @@ final class FakeAPIServer {
             in: .whitespacesAndNewlines)
     }
 
-    func close() {
+    public func close() {
         process.terminate()
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: dir)
     }
 
     /// POSTs to the control endpoint (`compact`, `expire`, `stop`, `start`).
-    func controlAction(_ action: String) throws {
+    public func controlAction(_ action: String) throws {
         _ = try curl(["-X", "POST", control + "/" + action])
     }
 
     /// An HTTPS request to the API with the CA and token; returns the HTTP status.
     @discardableResult
-    func request(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") throws
+    public func request(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json")
+        throws
         -> Int
     {
         var args = [
@@ -84,13 +84,13 @@ final class FakeAPIServer {
     }
 }
 
-struct KubeTestError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct KubeTestError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Polls `check` every 20 ms until it holds; throws naming `what` after `deadline` seconds.
-func poll(_ what: String, deadline: Double = 10, _ check: () throws -> Bool) throws {
+public func poll(_ what: String, deadline: Double = 10, _ check: () throws -> Bool) throws {
     let end = Date().addingTimeInterval(deadline)
     while try !check() {
         if Date() > end { throw KubeTestError("timed out after \(deadline)s waiting for \(what)") }
