@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "SluiceModel", dependencies: ["CSluiceShared"]),
         .target(name: "HTTP1", dependencies: ["SluiceModel"]),
         .target(name: "DNS", dependencies: ["SluiceModel"]),
-        .target(name: "Policy", dependencies: ["CRE2", "SluiceModel"]),
+        .target(name: "Policy", dependencies: ["CRE2", "SluiceJSON", "SluiceModel"]),
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
         .target(name: "SluiceJSON"),
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
