@@ -15,7 +15,7 @@ final class TestServer {
 
     init(
         nodeName: String = "node-a", maxFlows: Int = 4095, pinDirectory: String? = nil,
-        idleTimeoutNs: UInt64 = 300_000_000_000
+        idleTimeoutNs: UInt64 = 300_000_000_000, tls: (certificate: String, key: String, clientCA: String?)? = nil
     ) throws {
         service = GRPCService(idleTimeoutNs: idleTimeoutNs)
         var options = ObserverOptions()
@@ -24,6 +24,9 @@ final class TestServer {
         options.stateDirectory = "/nonexistent"
         options.nodeName = nodeName
         options.maxFlows = maxFlows
+        options.tlsCertFile = tls?.certificate
+        options.tlsKeyFile = tls?.key
+        options.tlsClientCAFile = tls?.clientCA
         observer = try Observer(options: options)
         try observer.host(service)
         port = service.acceptor?.boundPort ?? 0

@@ -1,0 +1,221 @@
+import Foundation
+import XCTest
+
+@testable import HubbleObserver
+
+/// The Observer API over TLS on 127.0.0.1, called by real clients: the grpcio client of scenario
+/// 85 (stubs generated from proto/ by grpcio-tools, `grpc.secure_channel`), and `openssl
+/// s_client` for what grpcio cannot be made to do (offer no h2). Certificates are made by the
+/// `openssl` CLI in a fresh directory: a CA, the server's (DNS observer.test, IP 127.0.0.1) and a
+/// client's.
+final class ObserverTLSTests: XCTestCase {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let python: String = {
+        let venv = root + "/.venv/bin/python"
+        return FileManager.default.fileExists(atPath: venv) ? venv : "/usr/bin/python3"
+    }()
+    static let client = root + "/integration/scenarios/85_observer_grpc_client.py"
+
+    var dir = ""
+
+    override func setUpWithError() throws {
+        // As sluice-observer does: a write to a closed socket (SSL_write has no MSG_NOSIGNAL) or
+        // to a client's stdin that exited is an error, not a signal.
+        signal(SIGPIPE, SIG_IGN)
+        dir = NSTemporaryDirectory() + "sluice-observer-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try openssl(
+            ["req", "-x509"] + ec + [
+                "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=sluice-test-ca", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ])
+        for (name, cn, ext) in [
+            ("server", "observer.test", "subjectAltName=DNS:observer.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+            ("client", "relay.test", "extendedKeyUsage=clientAuth\n"),
+        ] {
+            try ("basicConstraints=CA:FALSE\n" + ext).write(
+                toFile: dir + "/\(name).ext", atomically: true, encoding: .utf8)
+            try openssl(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(cn)"])
+            try openssl([
+                "x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                "\(name).crt", "-days", "2", "-extfile", "\(name).ext",
+            ])
+        }
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    private func openssl(_ arguments: [String]) throws {
+        let result = try run("/usr/bin/openssl", arguments)
+        guard result.status == 0 else { throw TLSTestError("openssl \(arguments): \(result.output)") }
+    }
+
+    /// Runs `path` in `dir` with `input` on stdin; output and error together. Killed after 60 s.
+    private func run(_ path: String, _ arguments: [String], input: Data = Data()) throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        let inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = inPipe
+        try process.run()
+        inPipe.fileHandleForWriting.write(input)
+        try inPipe.fileHandleForWriting.close()
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        watchdog.cancel()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Scenario 85's client: `command` against 127.0.0.1:`port`, with the TLS options given.
+    private func grpc(_ port: UInt16, _ command: String, _ tls: [String]) throws -> String {
+        let arguments = [Self.client, "127.0.0.1:\(port)", command] + tls
+        // The answer is the last line (grpc's own log lines come before it).
+        let output = try run(Self.python, arguments).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return output.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    private func file(_ name: String) -> String { dir + "/" + name }
+
+    func testTLSClientGetsStatusAndHealthAndPlaintextClientFails() throws {
+        let server = try TestServer(maxFlows: 7, tls: (file("server.crt"), file("server.key"), nil))
+        defer { server.stop() }
+        server.ingest([TestServer.flow(1), TestServer.flow(2)])
+        XCTAssertNotNil(server.service.tls)
+
+        let status = try grpc(server.port, "status", ["--tls-ca", file("ca.crt")])
+        let json = try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["max_flows"] as? String, "7", status)
+        XCTAssertEqual(json?["num_flows"] as? String, "2", status)
+        XCTAssertEqual(try grpc(server.port, "health", ["--tls-ca", file("ca.crt")]), "SERVING")
+        let flows = try run(
+            Self.python,
+            [Self.client, "127.0.0.1:\(server.port)", "flows", "--number", "2", "--tls-ca", file("ca.crt")]
+        ).output.split(separator: "\n").filter { $0.contains("\"uuid-") }
+        XCTAssertEqual(flows.count, 2, "GetFlows over TLS: \(flows)")
+        // The certificate's DNS name, as a client given a host name checks it.
+        XCTAssertEqual(
+            try grpc(server.port, "health", ["--tls-ca", file("ca.crt"), "--tls-server-name", "observer.test"]),
+            "SERVING")
+
+        // A plaintext client on the TLS port, and a TLS client that does not trust the CA.
+        XCTAssertTrue(try grpc(server.port, "health", []).hasPrefix("ERROR UNAVAILABLE"))
+        XCTAssertTrue(try grpc(server.port, "health", ["--tls-ca", file("client.crt")]).hasPrefix("ERROR UNAVAILABLE"))
+        // The server still serves.
+        XCTAssertEqual(try grpc(server.port, "health", ["--tls-ca", file("ca.crt")]), "SERVING")
+    }
+
+    func testClientCAFileRequiresAClientCertificateItSigned() throws {
+        let server = try TestServer(tls: (file("server.crt"), file("server.key"), file("ca.crt")))
+        defer { server.stop() }
+        let withCertificate = [
+            "--tls-ca", file("ca.crt"), "--tls-cert", file("client.crt"), "--tls-key", file("client.key"),
+        ]
+        XCTAssertEqual(try grpc(server.port, "health", withCertificate), "SERVING")
+        let anonymous = try grpc(server.port, "health", ["--tls-ca", file("ca.crt")])
+        XCTAssertTrue(anonymous.hasPrefix("ERROR UNAVAILABLE"), anonymous)
+        // A certificate the CA did not sign: a self-signed one.
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+            "self.key", "-out", "self.crt", "-days", "2", "-subj", "/CN=stranger",
+        ])
+        let stranger = try grpc(
+            server.port, "health",
+            ["--tls-ca", file("ca.crt"), "--tls-cert", file("self.crt"), "--tls-key", file("self.key")])
+        XCTAssertTrue(stranger.hasPrefix("ERROR UNAVAILABLE"), stranger)
+        XCTAssertEqual(try grpc(server.port, "health", withCertificate), "SERVING")
+    }
+
+    /// ALPN: h2 or nothing, as grpc-go. `s_client -quiet` prints the server's bytes: with h2 the
+    /// server's SETTINGS (then GOAWAY and close when idle), otherwise none.
+    func testALPNMustSelectH2() throws {
+        let server = try TestServer(idleTimeoutNs: 500_000_000, tls: (file("server.crt"), file("server.key"), nil))
+        defer { server.stop() }
+        var preface = Data("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+        preface.append(contentsOf: [0, 0, 0, 4, 0, 0, 0, 0, 0])
+        func sClient(_ alpn: [String]) throws -> (status: Int32, output: String) {
+            try run(
+                "/usr/bin/openssl",
+                ["s_client", "-quiet", "-connect", "127.0.0.1:\(server.port)", "-CAfile", file("ca.crt")] + alpn,
+                input: preface)
+        }
+        let h2 = try sClient(["-alpn", "h2"])
+        XCTAssertTrue(h2.output.utf8.contains(4), "a SETTINGS frame: \(h2.output.debugDescription)")
+        let http1 = try sClient(["-alpn", "http/1.1"])
+        XCTAssertNotEqual(http1.status, 0)
+        XCTAssertTrue(http1.output.contains("no application protocol"), http1.output)
+        let none = try sClient([])
+        XCTAssertFalse(none.output.utf8.contains(4), "no HTTP/2 without ALPN: \(none.output.debugDescription)")
+        XCTAssertEqual(server.sync { server.service.connectionCount }, 0)
+    }
+
+    func testBadFilesAreNamed() throws {
+        try "not a certificate\n".write(toFile: file("junk.pem"), atomically: true, encoding: .utf8)
+        let cases: [(String, String, String?, String)] = [
+            (
+                file("missing.crt"), file("server.key"), nil,
+                "cannot read \(file("missing.crt")): No such file or directory"
+            ),
+            (file("junk.pem"), file("server.key"), nil, "--tls-cert-file \(file("junk.pem")): not a PEM certificate"),
+            (
+                file("server.crt"), file("junk.pem"), nil,
+                "--tls-key-file \(file("junk.pem")): not the PEM private key of \(file("server.crt")): "
+            ),
+            (
+                file("server.crt"), file("client.key"), nil,
+                "--tls-key-file \(file("client.key")): not the PEM private key of \(file("server.crt")): "
+                    + "error:05800074:x509 certificate routines::key values mismatch"
+            ),
+            (
+                file("server.crt"), file("server.key"), file("junk.pem"),
+                "--tls-client-ca-file \(file("junk.pem")): no PEM CA certificate"
+            ),
+        ]
+        for (certificate, key, ca, expected) in cases {
+            XCTAssertThrowsError(try ObserverTLS(certificateFile: certificate, keyFile: key, clientCAFile: ca)) {
+                let message = ($0 as? ObserverTLSError)?.message ?? "\($0)"
+                XCTAssertTrue(message.hasPrefix(expected), "\(message) does not start with \(expected)")
+            }
+        }
+        // The service fails to start with the same error.
+        XCTAssertThrowsError(try TestServer(tls: (file("junk.pem"), file("server.key"), nil))) {
+            XCTAssertTrue("\($0)".contains(file("junk.pem")), "\($0)")
+        }
+    }
+
+    func testRenewedCertificateIsServedWithoutRestart() throws {
+        let tls = try ObserverTLS(
+            certificateFile: file("server.crt"), keyFile: file("server.key"), clientCAFile: nil, recheckNs: 0)
+        let first = tls.currentContext(now: 1)
+        XCTAssertEqual(tls.currentContext(now: 2), first, "unchanged files: the same context")
+        // A half-written file keeps the last good context.
+        try "junk\n".write(toFile: file("server.crt"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(tls.currentContext(now: 3), first)
+        // The client's pair is a valid pair: the context is rebuilt.
+        try FileManager.default.removeItem(atPath: file("server.crt"))
+        try FileManager.default.removeItem(atPath: file("server.key"))
+        try FileManager.default.copyItem(atPath: file("client.crt"), toPath: file("server.crt"))
+        try FileManager.default.copyItem(atPath: file("client.key"), toPath: file("server.key"))
+        XCTAssertNotEqual(tls.currentContext(now: 4), first)
+    }
+}
+
+struct TLSTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
