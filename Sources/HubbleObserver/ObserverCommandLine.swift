@@ -68,9 +68,9 @@ public enum ObserverCommandLine {
             "Usage: sluice-observer [options]\n\nServes Hubble's interfaces for this node's flow ring.\n\nOptions:\n"
         for spec in specs {
             let head = "  \(spec.name) <\(spec.value)>"
-            text += head + String(repeating: " ", count: max(1, 28 - head.count)) + spec.help + "\n"
+            text += head + String(repeating: " ", count: max(1, 31 - head.count)) + spec.help + "\n"
         }
-        return text + "  -h, --help                  This help.\n"
+        return text + "  -h, --help                   This help.\n"
     }
 
     /// Parses `arguments` (without the program name).

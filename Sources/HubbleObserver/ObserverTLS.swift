@@ -78,10 +78,12 @@ public final class ObserverTLS {
         _ = sluice_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)
         _ = sluice_SSL_CTX_set_mode(
             ctx, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
-        for file in [certificateFile, keyFile] + (clientCAFile.map { [$0] } ?? []) where access(file, R_OK) != 0 {
+        let named = [("--tls-cert-file", certificateFile), ("--tls-key-file", keyFile)]
+        for (option, file) in named + (clientCAFile.map { [("--tls-client-ca-file", $0)] } ?? [])
+        where access(file, R_OK) != 0 {
             let why = String(cString: strerror(errno))
             SSL_CTX_free(ctx)
-            throw ObserverTLSError(message: "cannot read \(file): \(why)")
+            throw ObserverTLSError(message: "\(option) \(file): cannot read: \(why)")
         }
         guard SSL_CTX_use_certificate_chain_file(ctx, certificateFile) == 1 else {
             throw fail("--tls-cert-file \(certificateFile): not a PEM certificate")

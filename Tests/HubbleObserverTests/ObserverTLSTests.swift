@@ -169,7 +169,7 @@ final class ObserverTLSTests: XCTestCase {
         let cases: [(String, String, String?, String)] = [
             (
                 file("missing.crt"), file("server.key"), nil,
-                "cannot read \(file("missing.crt")): No such file or directory"
+                "--tls-cert-file \(file("missing.crt")): cannot read: No such file or directory"
             ),
             (file("junk.pem"), file("server.key"), nil, "--tls-cert-file \(file("junk.pem")): not a PEM certificate"),
             (
