@@ -14,7 +14,7 @@ import SluiceModel
 /// Deadlines (`grpc-timeout`) and `until` of follow streams are one timer per connection.
 ///
 /// Over TLS (`tls` set, `ObserverTLS`) the bytes go through OpenSSL: the handshake runs first
-/// (within `handshakeTimeoutNs` of the accept), nothing is written before it is done, and
+/// (within `GRPCService.handshakeTimeoutNs` of the accept), nothing is written before it is done, and
 /// plaintext OpenSSL has decrypted but not yet handed out is read on the next loop turn.
 ///
 /// Loop thread only. Closed (socket, session, follow listeners) by `close()`, idempotent.
@@ -43,8 +43,6 @@ final class GRPCConnection: EventHandler, TimerTarget {
     let tls: TLSServerStream?
     /// Monotonic ns of the accept (the TLS handshake's deadline counts from it).
     private let acceptedNs: UInt64
-    /// A TLS client has this long to finish its handshake.
-    static let handshakeTimeoutNs: UInt64 = 10_000_000_000
     private var registration = EventLoop.Registration.none
     private let input = IOBuffer(capacity: 16 * 1024, limit: 16 * 1024)
     private var pending: [UInt8] = []
@@ -235,12 +233,12 @@ final class GRPCConnection: EventHandler, TimerTarget {
         let open = calls.values.filter { !$0.done }
         var next = open.compactMap { [$0.timeoutAt, $0.untilAt].compactMap { $0 }.min() }.min()
         if open.isEmpty { next = min(next ?? .max, lastActivity &+ service.idleTimeoutNs) }
-        if let tls, !tls.handshakeDone { next = min(next ?? .max, acceptedNs &+ Self.handshakeTimeoutNs) }
+        if let tls, !tls.handshakeDone { next = min(next ?? .max, acceptedNs &+ service.handshakeTimeoutNs) }
         if let next { loop.schedule(timer, at: next) } else { loop.cancel(timer) }
     }
 
     func timerFired(now: UInt64) {
-        if let tls, !tls.handshakeDone, now &- acceptedNs >= Self.handshakeTimeoutNs { return close() }
+        if let tls, !tls.handshakeDone, now &- acceptedNs >= service.handshakeTimeoutNs { return close() }
         if !calls.values.contains(where: { !$0.done }), now &- lastActivity >= service.idleTimeoutNs {
             session.shutdownGracefully()
             flush()

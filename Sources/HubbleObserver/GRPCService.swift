@@ -26,10 +26,15 @@ public final class GRPCService: ObserverService {
 
     /// A connection without an open call for this long is closed (GOAWAY).
     public let idleTimeoutNs: UInt64
+    /// Over TLS, a client that has not finished its handshake this long after the accept is closed.
+    public let handshakeTimeoutNs: UInt64
 
-    public init(maxConnections: Int = 256, idleTimeoutNs: UInt64 = 300_000_000_000) {
+    public init(
+        maxConnections: Int = 256, idleTimeoutNs: UInt64 = 300_000_000_000, handshakeTimeoutNs: UInt64 = 10_000_000_000
+    ) {
         self.maxConnections = maxConnections
         self.idleTimeoutNs = idleTimeoutNs
+        self.handshakeTimeoutNs = handshakeTimeoutNs
     }
 
     var loop: EventLoop {

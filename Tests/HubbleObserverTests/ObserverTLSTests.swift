@@ -164,6 +164,35 @@ final class ObserverTLSTests: XCTestCase {
         XCTAssertEqual(server.sync { server.service.connectionCount }, 0)
     }
 
+    /// A client that connects and says nothing (or too little for a handshake) is closed at the
+    /// handshake deadline, though the idle timeout is far away.
+    func testSilentClientIsClosedAtTheHandshakeDeadline() throws {
+        let server = try TestServer(
+            handshakeTimeoutNs: 300_000_000, tls: (file("server.crt"), file("server.key"), nil))
+        defer { server.stop() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = server.port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0)
+        XCTAssertEqual(write(fd, [0x16, 0x03, 0x01], 3), 3, "the start of a record, never finished")
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let started = Date()
+        var byte: UInt8 = 0
+        XCTAssertEqual(read(fd, &byte, 1), 0, "EOF from the server")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(server.sync { server.service.connectionCount }, 0)
+    }
+
     func testBadFilesAreNamed() throws {
         try "not a certificate\n".write(toFile: file("junk.pem"), atomically: true, encoding: .utf8)
         let cases: [(String, String, String?, String)] = [
