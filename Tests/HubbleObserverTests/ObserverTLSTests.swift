@@ -164,6 +164,26 @@ final class ObserverTLSTests: XCTestCase {
         XCTAssertEqual(server.sync { server.service.connectionCount }, 0)
     }
 
+    /// Many responses in one call: megabytes through SSL_write's partial writes and the socket's
+    /// back-pressure, every flow arriving once and in order.
+    func testManyFlowsOverTLS() throws {
+        let server = try TestServer(tls: (file("server.crt"), file("server.key"), nil))
+        defer { server.stop() }
+        server.ingest((1...4000).map { TestServer.flow(Int64($0)) })
+        let output = try run(
+            Self.python,
+            [
+                Self.client, "127.0.0.1:\(server.port)", "flows", "--number", "4000", "--first", "--tls-ca",
+                file("ca.crt"),
+            ]
+        ).output
+        let uuids = output.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "\"uuid-") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        XCTAssertEqual(uuids, Array(1...4000), String(output.suffix(500)))
+    }
+
     /// A client that connects and says nothing (or too little for a handshake) is closed at the
     /// handshake deadline, though the idle timeout is far away.
     func testSilentClientIsClosedAtTheHandshakeDeadline() throws {
