@@ -1,4 +1,6 @@
 import Foundation
+import HubbleProto
+import SluiceModel
 import XCTest
 
 @testable import HubbleObserver
@@ -162,6 +164,36 @@ final class ObserverTLSTests: XCTestCase {
         let none = try sClient([])
         XCTAssertFalse(none.output.utf8.contains(4), "no HTTP/2 without ALPN: \(none.output.debugDescription)")
         XCTAssertEqual(server.sync { server.service.connectionCount }, 0)
+    }
+
+    /// `sluice observe --server`'s client over TLS: verifies the server by the CA and the address
+    /// (or `serverName`), presents its certificate when the server asks for one.
+    func testObserverClientOverTLS() throws {
+        let server = try TestServer(tls: (file("server.crt"), file("server.key"), file("ca.crt")))
+        defer { server.stop() }
+        server.ingest([TestServer.flow(1), TestServer.flow(2)])
+        let mutual = ObserverClient.TLSOptions(
+            caFile: file("ca.crt"), certificateFile: file("client.crt"), keyFile: file("client.key"))
+        let client = try ObserverClient(host: IPv4Address(127, 0, 0, 1), port: server.port, tls: mutual)
+        XCTAssertEqual(try client.unary(path: "/grpc.health.v1.Health/Check"), [0x08, 0x01], "SERVING")
+        var named = mutual
+        named.serverName = "observer.test"
+        var count = 0
+        try ObserverClient(host: IPv4Address(127, 0, 0, 1), port: server.port, tls: named).flows(GetFlowsRequest()) {
+            if case .flow = $0 { count += 1 }
+            return true
+        }
+        XCTAssertEqual(count, 2)
+        var wrongName = mutual
+        wrongName.serverName = "other.test"
+        XCTAssertThrowsError(try ObserverClient(host: IPv4Address(127, 0, 0, 1), port: server.port, tls: wrongName)) {
+            XCTAssertTrue("\($0)".contains("server certificate"), "\($0)")
+        }
+        // Without a client certificate the server refuses (TLS 1.3: on the first read).
+        XCTAssertThrowsError(
+            try ObserverClient(
+                host: IPv4Address(127, 0, 0, 1), port: server.port, tls: .init(caFile: file("ca.crt"))
+            ).unary(path: "/grpc.health.v1.Health/Check"))
     }
 
     /// Many responses in one call: megabytes through SSL_write's partial writes and the socket's
