@@ -12,14 +12,16 @@ import SluiceModel
 public final class ObserverClient {
     /// TLS toward the server (Hubble CLI's `--tls-ca-cert-files`, `--tls-client-cert-file`,
     /// `--tls-client-key-file`, `--tls-server-name`): the server's certificate must verify
-    /// against `caFile` and name `serverName` (default: the address connected to).
+    /// against `caFile` (nil: the system's CAs) and name `serverName` (default: the address
+    /// connected to).
     public struct TLSOptions: Equatable, Sendable {
-        public var caFile: String
+        public var caFile: String?
         public var certificateFile: String?
         public var keyFile: String?
         public var serverName: String?
 
-        public init(caFile: String, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
+        public init(caFile: String?, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil)
+        {
             self.caFile = caFile
             self.certificateFile = certificateFile
             self.keyFile = keyFile
@@ -96,8 +98,12 @@ public final class ObserverClient {
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw fail(ObserverTLS.openSSLError()) }
         context = ctx
         _ = sluice_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)
-        guard SSL_CTX_load_verify_locations(ctx, tls.caFile, nil) == 1 else {
-            throw fail("cannot load CA file \(tls.caFile): \(ObserverTLS.openSSLError())")
+        if let caFile = tls.caFile {
+            guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
+                throw fail("cannot load CA file \(caFile): \(ObserverTLS.openSSLError())")
+            }
+        } else {
+            _ = SSL_CTX_set_default_verify_paths(ctx)
         }
         if let certificate = tls.certificateFile {
             guard SSL_CTX_use_certificate_chain_file(ctx, certificate) == 1,

@@ -184,6 +184,23 @@ final class ObserverTLSTests: XCTestCase {
             return true
         }
         XCTAssertEqual(count, 2)
+        // The same through `sluice observe --server --tls ...`, the binary as built.
+        var sluice = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while sluice.pathExtension == "xctest" || sluice.lastPathComponent == "sluicePackageTests" {
+            sluice.deleteLastPathComponent()
+        }
+        if !FileManager.default.fileExists(atPath: sluice.appendingPathComponent("sluice").path) {
+            sluice.deleteLastPathComponent()
+        }
+        let observe = try run(
+            sluice.appendingPathComponent("sluice").path,
+            [
+                "observe", "--server", "127.0.0.1:\(server.port)", "--tls", "--tls-ca-cert-files", file("ca.crt"),
+                "--tls-client-cert-file", file("client.crt"), "--tls-client-key-file", file("client.key"),
+                "--tls-server-name", "observer.test", "--last", "5", "-o", "json",
+            ])
+        XCTAssertEqual(observe.status, 0, observe.output)
+        XCTAssertEqual(observe.output.split(separator: "\n").filter { $0.contains("\"uuid-") }.count, 2, observe.output)
         var wrongName = mutual
         wrongName.serverName = "other.test"
         XCTAssertThrowsError(try ObserverClient(host: IPv4Address(127, 0, 0, 1), port: server.port, tls: wrongName)) {
