@@ -92,11 +92,12 @@ let package = Package(
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
         .target(name: "HubbleProto", dependencies: ["Flows", "SluiceModel"], swiftSettings: optimize),
-        // Hubble's interfaces (Observer gRPC, metrics, the page) over the flow ring, read-only:
-        // the observer process's logic, unit-testable without the process. No Foundation.
+        // Hubble's interfaces (Observer gRPC, plaintext or TLS over OpenSSL, metrics, the page) over
+        // the flow ring, read-only: the observer process's logic, unit-testable without the
+        // process. No Foundation.
         .target(name: "HubbleObserver",
                 dependencies: ["Datapath", "Flows", "HubbleProto", "HTTP2", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel",
-                               "CSluiceShared"],
+                               "CSluiceShared", "COpenSSL"],
                 swiftSettings: optimize),
         // The observer's HTTP/1.1 services: /metrics (HubbleMetrics) and the service-map page.
         .target(name: "ObserverHTTP",

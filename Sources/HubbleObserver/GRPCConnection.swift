@@ -13,6 +13,10 @@ import SluiceModel
 /// queued in the session (`queued(stream:)`), which a follow stream bounds (`FollowStream`).
 /// Deadlines (`grpc-timeout`) and `until` of follow streams are one timer per connection.
 ///
+/// Over TLS (`tls` set, `ObserverTLS`) the bytes go through OpenSSL: the handshake runs first
+/// (within `GRPCService.handshakeTimeoutNs` of the accept), nothing is written before it is done, and
+/// plaintext OpenSSL has decrypted but not yet handed out is read on the next loop turn.
+///
 /// Loop thread only. Closed (socket, session, follow listeners) by `close()`, idempotent.
 final class GRPCConnection: EventHandler, TimerTarget {
     /// One request stream.
@@ -35,6 +39,10 @@ final class GRPCConnection: EventHandler, TimerTarget {
     let peer: Socket.Accepted
     unowned let service: GRPCService
     let session: HTTP2Session
+    /// The connection's TLS, nil for plaintext.
+    let tls: TLSServerStream?
+    /// Monotonic ns of the accept (the TLS handshake's deadline counts from it).
+    private let acceptedNs: UInt64
     private var registration = EventLoop.Registration.none
     private let input = IOBuffer(capacity: 16 * 1024, limit: 16 * 1024)
     private var pending: [UInt8] = []
@@ -46,10 +54,12 @@ final class GRPCConnection: EventHandler, TimerTarget {
     private lazy var flushTarget = FlushTarget(self)
     private lazy var flushTimer = LoopTimer(target: flushTarget)
 
-    init(accepted: Socket.Accepted, service: GRPCService) throws {
+    init(accepted: Socket.Accepted, service: GRPCService, tls: TLSServerStream? = nil) throws {
         fd = accepted.fd
         peer = accepted
         self.service = service
+        self.tls = tls
+        acceptedNs = service.loop.now
         session = try HTTP2Session(role: .server, clock: service.loop.clock)
         registration = try service.loop.register(
             fd: fd, events: EventLoop.Events.readable | EventLoop.Events.readHangup, handler: self, tag: 0)
@@ -67,7 +77,11 @@ final class GRPCConnection: EventHandler, TimerTarget {
     // MARK: events
 
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        if events & EventLoop.Events.writable != 0 { flush() }
+        if events & EventLoop.Events.writable != 0 {
+            flush()
+            // A TLS read may have waited for the socket to be writable.
+            if tls?.wantsWritable ?? false { readAvailable() }
+        }
         if events
             & (EventLoop.Events.readable | EventLoop.Events.readHangup | EventLoop.Events.error
                 | EventLoop.Events.hangup) != 0
@@ -76,10 +90,11 @@ final class GRPCConnection: EventHandler, TimerTarget {
         }
     }
 
-    private func readAvailable() {
+    fileprivate func readAvailable() {
         for _ in 0..<16 {
             guard !isClosed else { return }
-            switch Socket.readStep(fd, into: input, side: .downstream) {
+            let step = tls?.read(into: input) ?? Socket.readStep(fd, into: input, side: .downstream)
+            switch step {
             case .progress:
                 lastActivity = loop.now
                 do {
@@ -101,6 +116,8 @@ final class GRPCConnection: EventHandler, TimerTarget {
                 return
             }
         }
+        // Decrypted bytes wait in OpenSSL with the socket maybe drained: read them next turn.
+        if tls?.hasPending ?? false { scheduleFlush() }
         flush()
     }
 
@@ -216,10 +233,12 @@ final class GRPCConnection: EventHandler, TimerTarget {
         let open = calls.values.filter { !$0.done }
         var next = open.compactMap { [$0.timeoutAt, $0.untilAt].compactMap { $0 }.min() }.min()
         if open.isEmpty { next = min(next ?? .max, lastActivity &+ service.idleTimeoutNs) }
+        if let tls, !tls.handshakeDone { next = min(next ?? .max, acceptedNs &+ service.handshakeTimeoutNs) }
         if let next { loop.schedule(timer, at: next) } else { loop.cancel(timer) }
     }
 
     func timerFired(now: UInt64) {
+        if let tls, !tls.handshakeDone, now &- acceptedNs >= service.handshakeTimeoutNs { return close() }
         if !calls.values.contains(where: { !$0.done }), now &- lastActivity >= service.idleTimeoutNs {
             session.shutdownGracefully()
             flush()
@@ -246,23 +265,32 @@ final class GRPCConnection: EventHandler, TimerTarget {
     private final class FlushTarget: TimerTarget {
         unowned let connection: GRPCConnection
         init(_ connection: GRPCConnection) { self.connection = connection }
-        func timerFired(now: UInt64) { connection.flush() }
+        func timerFired(now: UInt64) {
+            if connection.tls?.hasPending ?? false { connection.readAvailable() }
+            connection.flush()
+        }
     }
 
     /// Writes what is pending, then what nghttp2 produces, until done or the socket is full.
     func flush() {
         guard !isClosed else { return }
+        if let tls, !tls.handshakeDone {
+            // The handshake runs in reads; it may need the socket writable.
+            return setWritableInterest(tls.wantsWritable)
+        }
         while true {
             if pendingOffset < pending.count {
                 let step = pending.withUnsafeBytes {
-                    Socket.writeStep(fd, UnsafeRawBufferPointer(rebasing: $0[pendingOffset...]), side: .downstream)
+                    let bytes = UnsafeRawBufferPointer(rebasing: $0[pendingOffset...])
+                    return tls?.write(bytes) ?? Socket.writeStep(fd, bytes, side: .downstream)
                 }
                 switch step {
                 case .progress(let n):
                     pendingOffset += n
                     continue
                 case .blocked:
-                    setWritableInterest(true)
+                    // A TLS write may wait for the socket to be readable (which is always asked).
+                    setWritableInterest(tls?.wantsWritable ?? true)
                     return
                 case .closed:
                     close()
@@ -274,7 +302,7 @@ final class GRPCConnection: EventHandler, TimerTarget {
             guard let chunk = try? session.produce() else { break }
             pending.append(contentsOf: chunk)
         }
-        setWritableInterest(false)
+        setWritableInterest(tls?.wantsWritable ?? false)
         if !session.isAlive { return close() }
         // Follow streams that dropped flows say so once their queue has room again.
         for call in calls.values where call.follow?.dropped ?? 0 > 0 { call.follow?.drained() }
@@ -296,6 +324,7 @@ final class GRPCConnection: EventHandler, TimerTarget {
         loop.cancel(timer)
         loop.cancel(flushTimer)
         loop.deregister(fd: fd, registration: registration)
+        tls?.shutdown()
         Socket.close(fd)
         session.close()
         service.connectionClosed(self)

@@ -7,11 +7,14 @@ import SluiceModel
 /// (GetFlows, ServerStatus, GetNamespaces; GetNodes, GetAgentEvents and GetDebugEvents answered
 /// UNIMPLEMENTED, as a Cilium node answers GetNodes), `peer.Peer/Notify` (this node, so Relay can
 /// find it) and `grpc.health.v1.Health` (Check, Watch). Plaintext HTTP/2 (h2c with prior
-/// knowledge, as gRPC clients speak it).
+/// knowledge, as gRPC clients speak it), or HTTP/2 over TLS with ALPN h2 when the options name a
+/// certificate and key (`ObserverTLS`; with a client CA, mutual TLS).
 ///
 /// Loop thread only. Connections live in `connections` until they close.
 public final class GRPCService: ObserverService {
     public private(set) var acceptor: Acceptor?
+    /// The TLS server of the API, nil when it speaks plaintext.
+    public private(set) var tls: ObserverTLS?
     private(set) weak var observer: Observer?
     private(set) var connections: [ObjectIdentifier: GRPCConnection] = [:]
     /// The flow being handed to the follow streams, encoded once for all of them.
@@ -23,10 +26,15 @@ public final class GRPCService: ObserverService {
 
     /// A connection without an open call for this long is closed (GOAWAY).
     public let idleTimeoutNs: UInt64
+    /// Over TLS, a client that has not finished its handshake this long after the accept is closed.
+    public let handshakeTimeoutNs: UInt64
 
-    public init(maxConnections: Int = 256, idleTimeoutNs: UInt64 = 300_000_000_000) {
+    public init(
+        maxConnections: Int = 256, idleTimeoutNs: UInt64 = 300_000_000_000, handshakeTimeoutNs: UInt64 = 10_000_000_000
+    ) {
         self.maxConnections = maxConnections
         self.idleTimeoutNs = idleTimeoutNs
+        self.handshakeTimeoutNs = handshakeTimeoutNs
     }
 
     var loop: EventLoop {
@@ -37,9 +45,21 @@ public final class GRPCService: ObserverService {
     public func start(observer: Observer) throws {
         self.observer = observer
         observer.keep(self)
-        acceptor = try Acceptor(loop: observer.loop, address: observer.options.grpcAddress) { [unowned self] accepted in
+        let options = observer.options
+        if let certificate = options.tlsCertFile, let key = options.tlsKeyFile {
+            tls = try ObserverTLS(certificateFile: certificate, keyFile: key, clientCAFile: options.tlsClientCAFile)
+        }
+        acceptor = try Acceptor(loop: observer.loop, address: options.grpcAddress) { [unowned self] accepted in
+            var stream: TLSServerStream?
+            if let tls {
+                stream = tls.accept(fd: accepted.fd, now: loop.now)
+                if stream == nil {
+                    Socket.close(accepted.fd)
+                    return
+                }
+            }
             guard connections.count < maxConnections,
-                let connection = try? GRPCConnection(accepted: accepted, service: self)
+                let connection = try? GRPCConnection(accepted: accepted, service: self, tls: stream)
             else {
                 Socket.close(accepted.fd)
                 return

@@ -50,6 +50,16 @@ public enum ObserverCommandLine {
         Spec(name: "--metrics", value: "list", help: "Hubble metrics to enable, in Hubble's --metrics syntax.") {
             o, v throws(Failure) in o.metrics = v
         },
+        Spec(name: "--tls-cert-file", value: "path", help: "PEM certificate chain: serve gRPC over TLS (h2 by ALPN).") {
+            o, v throws(Failure) in o.tlsCertFile = v
+        },
+        Spec(name: "--tls-key-file", value: "path", help: "PEM private key of --tls-cert-file (both or neither).") {
+            o, v throws(Failure) in o.tlsKeyFile = v
+        },
+        Spec(
+            name: "--tls-client-ca-file", value: "path",
+            help: "PEM CA: gRPC clients must present a certificate it signed (needs --tls-cert-file)."
+        ) { o, v throws(Failure) in o.tlsClientCAFile = v },
     ]
 
     /// The help text.
@@ -58,9 +68,9 @@ public enum ObserverCommandLine {
             "Usage: sluice-observer [options]\n\nServes Hubble's interfaces for this node's flow ring.\n\nOptions:\n"
         for spec in specs {
             let head = "  \(spec.name) <\(spec.value)>"
-            text += head + String(repeating: " ", count: max(1, 28 - head.count)) + spec.help + "\n"
+            text += head + String(repeating: " ", count: max(1, 31 - head.count)) + spec.help + "\n"
         }
-        return text + "  -h, --help                  This help.\n"
+        return text + "  -h, --help                   This help.\n"
     }
 
     /// Parses `arguments` (without the program name).
@@ -90,6 +100,12 @@ public enum ObserverCommandLine {
                 i += 1
             }
             try spec.apply(&options, value)
+        }
+        if (options.tlsCertFile == nil) != (options.tlsKeyFile == nil) {
+            throw Failure(message: "--tls-cert-file and --tls-key-file go together (both or neither)")
+        }
+        if options.tlsClientCAFile != nil && options.tlsCertFile == nil {
+            throw Failure(message: "--tls-client-ca-file needs --tls-cert-file and --tls-key-file")
         }
         return .run(options)
     }

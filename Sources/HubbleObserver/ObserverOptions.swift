@@ -24,6 +24,12 @@ public struct ObserverOptions: Equatable, Sendable {
     public var pollIntervalMs = 20
     /// Hubble's `--metrics` option text, handed to the metrics service as it is.
     public var metrics: String?
+    /// The gRPC API's TLS certificate chain and key (PEM; both or neither): TLS instead of
+    /// plaintext (`ObserverTLS`).
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    /// CA certificates (PEM) that must have signed every gRPC client's certificate (mTLS).
+    public var tlsClientCAFile: String?
 
     public init() {}
 }

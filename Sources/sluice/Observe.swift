@@ -52,6 +52,17 @@ struct Observe: ParsableCommand {
     @Option(
         help: "Read flows from a node's Observer gRPC API (HOST[:PORT], port 4244 by default) instead of the flow map.")
     var server: String?
+    @Flag(help: "With --server: TLS toward the Observer API (Hubble CLI's --tls).")
+    var tls = false
+    @Option(
+        help: "With --tls: PEM CA certificates the server's certificate must verify against (default: the system's).")
+    var tlsCaCertFiles: String?
+    @Option(help: "With --tls: PEM client certificate for a server that requires one.")
+    var tlsClientCertFile: String?
+    @Option(help: "With --tls: PEM key of --tls-client-cert-file.")
+    var tlsClientKeyFile: String?
+    @Option(help: "With --tls: the name the server's certificate must carry (default: the --server address).")
+    var tlsServerName: String?
     @Option(
         help:
             "Read the flow map of this node of a multi-node sandbox (its pins and agent state, `sluice sandbox up` with `nodes:`); default: the first node's."
@@ -90,6 +101,17 @@ struct Observe: ParsableCommand {
         }
         if follow && inputFile != nil { throw ValidationError("--follow cannot be used with --input-file") }
         if server != nil && inputFile != nil { throw ValidationError("--server cannot be used with --input-file") }
+        let tlsFiles = [tlsCaCertFiles, tlsClientCertFile, tlsClientKeyFile, tlsServerName]
+        if !tls && tlsFiles.contains(where: { $0 != nil }) { throw ValidationError("--tls-* options need --tls") }
+        if tls && server == nil { throw ValidationError("--tls needs --server") }
+        if (tlsClientCertFile == nil) != (tlsClientKeyFile == nil) {
+            throw ValidationError("--tls-client-cert-file and --tls-client-key-file go together")
+        }
+        let tlsOptions =
+            tls
+            ? ObserverClient.TLSOptions(
+                caFile: tlsCaCertFiles, certificateFile: tlsClientCertFile, keyFile: tlsClientKeyFile,
+                serverName: tlsServerName) : nil
         var arguments = filterArguments
         if arguments.first == "flows" { arguments.removeFirst() }
         let (whitelist, blacklist) = try Observe.parseFilters(arguments)
@@ -110,7 +132,7 @@ struct Observe: ParsableCommand {
 
         if let server {
             return try Observe.remote(
-                server, selection: selection, window: window, printer: &printer, whitelist, blacklist)
+                server, tls: tlsOptions, selection: selection, window: window, printer: &printer, whitelist, blacklist)
         }
 
         let (pins, agentState) = try nodeDirectories()
@@ -417,13 +439,14 @@ extension Observe {
     /// lines. `--follow` then opens a second stream of new flows only, skipping the uuids the
     /// first one already printed.
     static func remote(
-        _ server: String, selection: Selection, window: TimeWindow, printer: inout Printer,
+        _ server: String, tls: ObserverClient.TLSOptions?, selection: Selection, window: TimeWindow,
+        printer: inout Printer,
         _ whitelist: FlowFilter, _ blacklist: FlowFilter
     ) throws {
         guard let (host, port) = ObserverClient.address(server) else {
             throw ValidationError("invalid --server value: \(server) (HOST[:PORT], HOST an IPv4 address or localhost)")
         }
-        let client = try ObserverClient(host: host, port: port, timeoutMs: selection.follow ? -1 : 30_000)
+        let client = try ObserverClient(host: host, port: port, timeoutMs: selection.follow ? -1 : 30_000, tls: tls)
         var request = GetFlowsRequest()
         request.since = window.since
         request.until = window.until

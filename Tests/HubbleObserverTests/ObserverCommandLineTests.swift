@@ -38,6 +38,9 @@ final class ObserverCommandLineTests: XCTestCase {
             (["--bogus"], "unknown option '--bogus'"),
             (["--node-name"], "missing value for '--node-name <name>'"),
             (["stray"], "unexpected argument 'stray'"),
+            (["--tls-cert-file", "/c"], "--tls-cert-file and --tls-key-file go together (both or neither)"),
+            (["--tls-key-file=/k"], "--tls-cert-file and --tls-key-file go together (both or neither)"),
+            (["--tls-client-ca-file", "/ca"], "--tls-client-ca-file needs --tls-cert-file and --tls-key-file"),
         ]
         for (arguments, message) in cases {
             XCTAssertThrowsError(try ObserverCommandLine.parse(arguments)) {
@@ -46,9 +49,25 @@ final class ObserverCommandLineTests: XCTestCase {
         }
     }
 
+    func testTLSFiles() throws {
+        guard case .run(let plain) = try ObserverCommandLine.parse([]) else { return XCTFail("not run") }
+        XCTAssertNil(plain.tlsCertFile, "plaintext by default")
+        let outcome = try ObserverCommandLine.parse([
+            "--tls-cert-file", "/c.pem", "--tls-key-file=/k.pem", "--tls-client-ca-file", "/ca.pem",
+        ])
+        guard case .run(let o) = outcome else { return XCTFail("not run") }
+        XCTAssertEqual(o.tlsCertFile, "/c.pem")
+        XCTAssertEqual(o.tlsKeyFile, "/k.pem")
+        XCTAssertEqual(o.tlsClientCAFile, "/ca.pem")
+    }
+
     func testHelpListsEveryOption() throws {
         guard case .help(let text) = try ObserverCommandLine.parse(["--help"]) else { return XCTFail("not help") }
-        for name in ["--grpc-address", "--metrics-address", "--ui-address", "--node-name", "--max-flows", "--netns"] {
+        for name in [
+            "--grpc-address", "--metrics-address", "--ui-address", "--node-name", "--max-flows", "--netns",
+            "--tls-cert-file", "--tls-key-file",
+            "--tls-client-ca-file",
+        ] {
             XCTAssertTrue(text.contains(name), name)
         }
     }

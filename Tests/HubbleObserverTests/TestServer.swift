@@ -15,15 +15,19 @@ final class TestServer {
 
     init(
         nodeName: String = "node-a", maxFlows: Int = 4095, pinDirectory: String? = nil,
-        idleTimeoutNs: UInt64 = 300_000_000_000
+        idleTimeoutNs: UInt64 = 300_000_000_000, handshakeTimeoutNs: UInt64 = 10_000_000_000,
+        tls: (certificate: String, key: String, clientCA: String?)? = nil
     ) throws {
-        service = GRPCService(idleTimeoutNs: idleTimeoutNs)
+        service = GRPCService(idleTimeoutNs: idleTimeoutNs, handshakeTimeoutNs: handshakeTimeoutNs)
         var options = ObserverOptions()
         options.grpcAddress = ListenAddress(host: IPv4Address(127, 0, 0, 1), port: 0)
         options.pinDirectory = pinDirectory ?? "/sys/fs/bpf/sluice-none-\(getpid())"
         options.stateDirectory = "/nonexistent"
         options.nodeName = nodeName
         options.maxFlows = maxFlows
+        options.tlsCertFile = tls?.certificate
+        options.tlsKeyFile = tls?.key
+        options.tlsClientCAFile = tls?.clientCA
         observer = try Observer(options: options)
         try observer.host(service)
         port = service.acceptor?.boundPort ?? 0
