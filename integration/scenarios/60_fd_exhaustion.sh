@@ -7,7 +7,9 @@ source "$(dirname "$0")/../lib.sh"
 HOLD="$ROOT/integration/servers/hold_connections.py"
 HOST=backend.backend.svc.cluster.local
 work=$(mktemp -d)
-trap 'cleanup; rm -rf "$work"' EXIT
+holder=
+# A failed step must not leave the connection holder behind (it would keep the sandbox lock).
+trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; cleanup; rm -rf "$work"' EXIT
 
 # One field of `sluice status -o json`'s process section.
 proc() { "$SLUICE" status -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['process']['$1'])"; }
@@ -41,6 +43,10 @@ cat "$work/a.txt"
 expect_eq "the 8 that waited are served once the first 8 close" "after 8" "$(sed -n 2p "$work/a.txt")"
 expect_eq "every answer 200" "codes 200:16" "$(sed -n 3p "$work/a.txt")"
 wait_until "the listener is back" proc_is pausedListeners 0
+holder=
+# The descriptors counted next must be what the agent holds at rest: the first 16 connections
+# closed (counted while some were still closing, the limit would leave more room than 6).
+wait_until "every connection closed" proc_is openConnections 0
 
 step "EMFILE: the agent's soft limit lowered to what it holds + 6 while 16 connections come in"
 open_now=$(ls /proc/$pid/fd | wc -l)
@@ -55,6 +61,7 @@ expect_contains "sluice status answers while the descriptors are exhausted" "on 
 expect_eq "agent still running" 0 "$(kill -0 "$pid" && echo 0 || echo 1)"
 touch "$work/release-b"
 wait $holder
+holder=
 cat "$work/b.txt"
 wait_until "every connection closed" proc_is openConnections 0
 wait_until "the listener is back" proc_is pausedListeners 0
