@@ -36,8 +36,7 @@ final class H2CProbe: EventHandler, TimerTarget {
         "h2c/" + String(address) + ":" + String(port)
     }
 
-    private init(loop: EventLoop, store: TLSContextStore, key: String, fd: Int32, finished: @escaping (Bool?) -> Void)
-    {
+    private init(loop: EventLoop, store: TLSContextStore, key: String, fd: Int32, finished: @escaping (Bool?) -> Void) {
         self.loop = loop
         self.store = store
         self.key = key
