@@ -5,6 +5,9 @@
 #   per-request verdicts (200 / 403) and flows; nghttp (h2 or nothing) is refused h2 cleanly;
 #   the h2-only server (`h2-tls:8443`) gets h2 from curl by default and from nghttp, with
 #   per-stream verdicts.
+# - terminatingTLS only (TLS in, plain out): h2 goes upstream as h2c, so the proxy selects h2
+#   only for an upstream that speaks h2c. curl by default (offering h2) gets HTTP/1.1 to a plain
+#   httpbin (`httpbin:8080`) and h2 to the h2c server (`h2c:8081`), per-request verdicts.
 # - One certificate per SNI on a port: a second rule on 443 with serverNames [alt.test] and its
 #   own secret serves alt.test's certificate, the backend's name keeps its own.
 # - A secret missing when the agent restores its policies: `sluice status` names it, that rule's
@@ -31,7 +34,7 @@ pods:
   - name: backend
     namespace: backend
     labels: {app: backend}
-    servers: ["https:443", "h2-tls:8443", "httpbin:80"]
+    servers: ["https:443", "h2-tls:8443", "httpbin:80", "httpbin:8080", "h2c:8081"]
 YAML
 
 cat >"$DIR/policy.yaml" <<'YAML'
@@ -82,6 +85,23 @@ spec:
         secret: {namespace: backend, name: backend-tls}
       originatingTLS:
         secret: {namespace: kube-system, name: sandbox-ca}
+      rules:
+        http:
+        - path: "/allowed.*"
+    - ports:
+      - port: "8080"
+        protocol: TCP
+      terminatingTLS:
+        secret: {namespace: backend, name: backend-tls}
+      rules:
+        http:
+        - method: GET
+          path: "/anything/.*"
+    - ports:
+      - port: "8081"
+        protocol: TCP
+      terminatingTLS:
+        secret: {namespace: backend, name: backend-tls}
       rules:
         http:
         - path: "/allowed.*"
@@ -164,6 +184,23 @@ for client in curl nghttp; do
   expect_flows "$client: the denied h2 stream's DROPPED flow" 1 \
     'f["verdict"]=="DROPPED" and http.get("protocol")=="HTTP/2" and http.get("url")=="https://'$BACKEND':8443/denied/'$client'"'
 done
+
+step "terminatingTLS only: curl by default gets HTTP/1.1 to a plain HTTP/1.1 upstream, h2 to an h2c one"
+expect_eq "curl GET /anything/plain on 8080 (httpbin, plain)" "1.1 200" "$(fetch "https://$BACKEND:8080/anything/plain")"
+expect_eq "curl POST /anything/plain on 8080" "1.1 403" "$(fetch -X POST "https://$BACKEND:8080/anything/plain")"
+expect_eq "curl GET /anything/again on 8080 (the learned answer)" "1.1 200" "$(fetch "https://$BACKEND:8080/anything/again")"
+expect_flows "8080: the FORWARDED HTTP/1.1 request flow" 1 \
+  'f["verdict"]=="FORWARDED" and l7.get("type")=="REQUEST" and http.get("url")=="https://'$BACKEND':8080/anything/plain" and http.get("protocol")=="HTTP/1.1"'
+expect_flows "8080: the DROPPED request flow" 1 \
+  'f["verdict"]=="DROPPED" and l7.get("type")=="REQUEST" and http.get("method")=="POST" and http.get("url")=="https://'$BACKEND':8080/anything/plain"'
+expect_absent "no 503 on 8080" 'http.get("code")==503 and ":8080/" in http.get("url","")' \
+  'http.get("url")=="https://'$BACKEND':8080/anything/again"'
+expect_eq "curl GET /allowed on 8081 (h2c upstream)" "2 200" "$(fetch "https://$BACKEND:8081/allowed/h2c")"
+expect_eq "curl GET /denied on 8081" "2 403" "$(fetch "https://$BACKEND:8081/denied/h2c")"
+expect_flows "8081: the allowed h2 stream's FORWARDED flow" 1 \
+  'f["verdict"]=="FORWARDED" and l7.get("type")=="REQUEST" and http.get("protocol")=="HTTP/2" and http.get("url")=="https://'$BACKEND':8081/allowed/h2c"'
+expect_flows "8081: the denied h2 stream's DROPPED flow" 1 \
+  'f["verdict"]=="DROPPED" and http.get("protocol")=="HTTP/2" and http.get("url")=="https://'$BACKEND':8081/denied/h2c"'
 
 step "one certificate per SNI on one port"
 cert_of() {

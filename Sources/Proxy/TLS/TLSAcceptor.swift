@@ -11,7 +11,9 @@ import TLSClientHello
 /// offers h2 on a port with `originatingTLS` the upstream's protocol decides what ALPN selects:
 /// h2 only when the upstream selected h2 itself (learned by a `TLSALPNProbe`, then remembered by
 /// the worker's store), else http/1.1, so an h2 client reaches an HTTP/1.1-only upstream over
-/// HTTP/1.1. A client that closes before its ClientHello is complete, or sends bytes that are
+/// HTTP/1.1; on a port without `originatingTLS` (h2 goes upstream as h2c with prior knowledge)
+/// h2 only when the plain upstream answered the HTTP/2 preface with SETTINGS (an `H2CProbe`,
+/// remembered the same way). A client that closes before its ClientHello is complete, or sends bytes that are
 /// no ClientHello, gets an ERROR flow (downstream EOF or EPROTO) and a reset.
 /// Then the server handshake runs non-blocking on the worker's loop, all of it bounded by the
 /// request head timeout. Then the SNI is judged by the port's `serverNames` (a mismatch: a
@@ -37,6 +39,7 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     /// The ClientHello's SNI (for flows before the handshake has one).
     private var helloServerName: String?
     private var probe: TLSALPNProbe?
+    private var h2cProbe: H2CProbe?
 
     /// The interception of the port a connection steered as `steer` reached (its egress side
     /// first, as requests are decided), nil when no side has one.
@@ -209,14 +212,41 @@ final class TLSAcceptor: EventHandler, TimerTarget {
                 phase = .probing
                 return
             }
+        } else if interception.originating == nil, hello.alpnProtocols.contains("h2"),
+            interception.allows(serverName: hello.serverName)
+        {
+            // TLS in, plain HTTP out: h2 is relayed as h2c with prior knowledge, so h2 only for
+            // an upstream that answers the HTTP/2 preface.
+            let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
+            switch ctx.tlsContexts.upstreamSpeaksH2(H2CProbe.key(address: address, port: port), now: ctx.loop.now) {
+            case true?:
+                break
+            case false?:
+                sluice_SSL_select_http1_only(ssl)
+            case nil:
+                let started = H2CProbe.start(
+                    loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port,
+                    mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
+                    timeoutNs: H2CProbe.timeoutNs
+                ) { [unowned self] h2 in probed(h2: h2) }
+                guard let started else {
+                    sluice_SSL_select_http1_only(ssl)
+                    break
+                }
+                h2cProbe = started
+                phase = .probing
+                return
+            }
         }
         handshake()
     }
 
-    /// The probe answered: h2 for the client only when the upstream chose h2 (no answer: the
-    /// upstream cannot be reached, and the request's own attempt reports why over HTTP/1.1).
+    /// The probe answered: h2 for the client only when the upstream chose h2 (or speaks h2c; no
+    /// answer: the upstream cannot be reached, and the request's own attempt reports why over
+    /// HTTP/1.1).
     private func probed(h2: Bool?) {
         probe = nil
+        h2cProbe = nil
         guard !done else { return }
         if h2 != true, let ssl = peer.ssl { sluice_SSL_select_http1_only(ssl) }
         phase = .handshake
@@ -304,6 +334,8 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         ctx.loop.cancel(timer)
         probe?.cancel()
         probe = nil
+        h2cProbe?.cancel()
+        h2cProbe = nil
         peer.shutdown(reset: reset)
         ctx.loop.forget(registration)
         if reset { Socket.closeWithReset(peer.fd) } else { Socket.close(peer.fd) }

@@ -2,7 +2,9 @@ import COpenSSL
 import Flows
 import Foundation
 import Glibc
+import HTTP2
 import Policy
+import SluiceModel
 import SluiceTestSupport
 import XCTest
 
@@ -31,16 +33,20 @@ final class TLSAcceptorTests: XCTestCase {
         super.tearDown()
     }
 
+    /// `plainUpstream`: the upstream speaks plain TCP with this script (a port with
+    /// `terminatingTLS` only); else TLS with `tlsUpstreamScript`.
     private func start(
         upstreamCert: Bool = true, upstreamALPN: Bool = true, serverNames: [String] = [], originating: Bool = true,
-        policy: ((UInt16) -> String)? = nil, resumed: @escaping (Bool) -> Void = { _ in }
+        policy: ((UInt16) -> String)? = nil, plainUpstream: ((TestSocket) -> Void)? = nil,
+        resumed: @escaping (Bool) -> Void = { _ in }
     ) throws {
         pki = try TLSTestPKI()
         let serverContext =
             upstreamCert
             ? pki.serverContext(cert: pki.serverCert, key: pki.serverKey, alpn: upstreamALPN)
             : pki.serverContext(cert: pki.untrustedCert, key: pki.untrustedKey)
-        upstream = try XCTUnwrap(UpstreamServer(script: tlsUpstreamScript(serverContext, resumed: resumed)))
+        upstream = try XCTUnwrap(
+            UpstreamServer(script: plainUpstream ?? tlsUpstreamScript(serverContext, resumed: resumed)))
         let snapshot = try TestPolicy.snapshot(
             policy?(upstream.port)
                 ?? TLSTestPKI.policy(port: upstream.port, serverNames: serverNames, originating: originating))
@@ -179,6 +185,116 @@ final class TLSAcceptorTests: XCTestCase {
         XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
         lock.lock()
         XCTAssertEqual(connections, 1, "one upstream connection: the request's")
+        lock.unlock()
+    }
+
+    // MARK: ALPN follows a plain upstream (terminatingTLS only: h2 goes upstream as h2c)
+
+    /// A plain HTTP/1.1-only upstream: the HTTP/2 preface gets a 400 and a close (as gunicorn
+    /// answers it), every other request 200 `ok`; `probed` hears each preface.
+    private static func http1Only(probed: @escaping () -> Void) -> (TestSocket) -> Void {
+        { socket in
+            while true {
+                let request = socket.readMessage()
+                if request.isEmpty { return }
+                if request.starts(with: Array("PRI * HTTP/2.0".utf8)) {
+                    probed()
+                    socket.send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    socket.shutdownWrite()
+                    return
+                }
+                socket.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            }
+        }
+    }
+
+    func testH2OfferOnATerminateOnlyPortToAnHTTP1OnlyUpstreamNegotiatesHTTP1AndIsServed() throws {
+        nonisolated(unsafe) var probes = 0
+        let lock = NSLock()
+        try start(
+            originating: false,
+            plainUpstream: Self.http1Only {
+                lock.lock()
+                probes += 1
+                lock.unlock()
+            })
+        for _ in 0..<2 {  // the first probes the upstream, the second uses what was learned
+            let tls = try XCTUnwrap(try connect(alpn: "h2,http/1.1"))
+            XCTAssertEqual(tls.alpn, "http/1.1", "the upstream speaks no h2c, so the client gets no h2")
+            tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+            let allowed = tls.read(through: "\r\n\r\n", extra: 2)
+            XCTAssertTrue(allowed.hasPrefix("HTTP/1.1 200 OK"), allowed)
+            tls.send("GET /denied HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+            XCTAssertTrue(tls.read(through: "Access denied").hasPrefix("HTTP/1.1 403 Forbidden"))
+        }
+        let requests = proxy.sink.waitForFlows(8).filter { $0.l7?.type == .request }
+        XCTAssertEqual(requests.map(\.verdict), [.forwarded, .dropped, .forwarded, .dropped])
+        XCTAssertEqual(requests.map { $0.http?.url }.first, "https://backend.test/allowed")
+        lock.lock()
+        XCTAssertEqual(probes, 1, "the second client connection uses the cached answer: no second probe")
+        lock.unlock()
+    }
+
+    func testH2OfferOnATerminateOnlyPortToAnH2CUpstreamNegotiatesH2WithPerStreamVerdicts() throws {
+        try start(originating: false, plainUpstream: HTTP2Peer.upstreamScript)
+        let socket = try proxy.connect(upstreamPort: upstream.port)
+        sockets.append(socket)
+        socket.setTimeout(seconds: 10)
+        let tls = try XCTUnwrap(
+            BlockingTLS(fd: socket.fd, ctx: clientContext, serverName: "backend.test", alpn: "h2,http/1.1"))
+        XCTAssertEqual(tls.alpn, "h2", "the upstream answered the preface with SETTINGS")
+        let session = try HTTP2Session(role: .client, clock: ManualClock(startNs: 0))
+        func request(_ path: String) throws -> Int32 {
+            try session.submitRequest(
+                HTTP2HeaderBlock([
+                    (":method", "GET"), (":scheme", "https"), (":authority", "backend.test"), (":path", path),
+                ]), hasBody: false)
+        }
+        let allowed = try request("/allowed")
+        let denied = try request("/denied")
+        var statuses: [Int32: String] = [:]
+        var closed: Set<Int32> = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while closed.count < 2 {
+            while let chunk = try session.produce() {
+                _ = SSL_write(tls.ssl, chunk.baseAddress, Int32(chunk.count))
+            }
+            let n = SSL_read(tls.ssl, &buffer, Int32(buffer.count))
+            guard n > 0 else { break }
+            try buffer[..<Int(n)].withUnsafeBytes { try session.receive($0) }
+            for event in session.takeEvents() {
+                switch event {
+                case .headers(let id, let block, _, _):
+                    if let status = block.text(of: ":status") { statuses[id] = status }
+                case .data(let id, let bytes): session.consume(stream: id, bytes.count)
+                case .closed(let id, _): closed.insert(id)
+                default: break
+                }
+            }
+        }
+        XCTAssertEqual(statuses[allowed], "200", "allowed stream relayed to the h2c upstream")
+        XCTAssertEqual(statuses[denied], "403", "denied stream answered by the proxy")
+        let requests = proxy.sink.waitForFlows(4).filter { $0.l7?.type == .request }
+        XCTAssertEqual(Set(requests.map { $0.http?.protocol }), ["HTTP/2"])
+        XCTAssertEqual(Set(requests.map(\.verdict)), [.forwarded, .dropped])
+    }
+
+    func testHTTP1OfferOnATerminateOnlyPortIsNotProbed() throws {
+        nonisolated(unsafe) var probes = 0
+        let lock = NSLock()
+        try start(
+            originating: false,
+            plainUpstream: Self.http1Only {
+                lock.lock()
+                probes += 1
+                lock.unlock()
+            })
+        let tls = try XCTUnwrap(try connect(alpn: "http/1.1"))
+        tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+        XCTAssertEqual(upstream.connectionsSoFar(), 1, "one upstream connection: the request's")
+        lock.lock()
+        XCTAssertEqual(probes, 0)
         lock.unlock()
     }
 
