@@ -15,20 +15,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
   -keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
 [ -s "$DIR/tls.crt" ] || fail "openssl made no certificate"
 
-cat >"$DIR/topology.yaml" <<'YAML'
-namespaces:
-  - name: frontend
-    labels: {name: frontend}
-  - name: backend
-    labels: {name: backend}
-pods:
-  - name: frontend
-    namespace: frontend
-    labels: {app: frontend}
-  - name: backend
-    namespace: backend
-    labels: {app: backend}
-YAML
+frontend_backend_topology "$DIR/topology.yaml"
 cat >"$DIR/policy.yaml" <<'YAML'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy

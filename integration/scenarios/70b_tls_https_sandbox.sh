@@ -13,20 +13,8 @@ SECRETS=/run/sluice/secrets
 CA=$TLS/ca.crt
 BACKEND_NAME=backend.backend.svc.cluster.local
 
-cat >"$DIR/topology.yaml" <<'YAML'
-namespaces:
-  - name: frontend
-    labels: {name: frontend}
-  - name: backend
-    labels: {name: backend}
-pods:
-  - name: frontend
-    namespace: frontend
-    labels: {app: frontend}
-  - name: backend
-    namespace: backend
-    labels: {app: backend}
-    servers: ["https:443"]
+frontend_backend_topology "$DIR/topology.yaml" '["https:443"]'
+cat >>"$DIR/topology.yaml" <<'YAML'
 world:
   - name: api.example.com
     addresses: [192.0.2.10]

@@ -29,20 +29,7 @@ step "a CA, a certificate for web.test signed by it, and a self-signed one nobod
 chmod 0755 "$DIR"
 chmod 0644 "$DIR"/*
 
-cat >"$DIR/topology.yaml" <<'YAML'
-namespaces:
-  - name: frontend
-    labels: {name: frontend}
-  - name: backend
-    labels: {name: backend}
-pods:
-  - name: frontend
-    namespace: frontend
-    labels: {app: frontend}
-  - name: backend
-    namespace: backend
-    labels: {app: backend}
-YAML
+frontend_backend_topology "$DIR/topology.yaml"
 policy() {
   cat <<YAML
 apiVersion: cilium.io/v2

@@ -21,21 +21,7 @@ CA=/run/sluice/sandbox/tls/ca.crt
 trap 'cleanup; rm -rf "$DIR"' EXIT
 BACKEND=backend.backend.svc.cluster.local
 
-cat >"$DIR/topology.yaml" <<'YAML'
-namespaces:
-  - name: frontend
-    labels: {name: frontend}
-  - name: backend
-    labels: {name: backend}
-pods:
-  - name: frontend
-    namespace: frontend
-    labels: {app: frontend}
-  - name: backend
-    namespace: backend
-    labels: {app: backend}
-    servers: ["https:443", "h2-tls:8443", "httpbin:80", "httpbin:8080", "h2c:8081"]
-YAML
+frontend_backend_topology "$DIR/topology.yaml" '["https:443", "h2-tls:8443", "httpbin:80", "httpbin:8080", "h2c:8081"]'
 
 cat >"$DIR/policy.yaml" <<'YAML'
 apiVersion: cilium.io/v2
