@@ -61,8 +61,22 @@ def hey(name):
           + f", client errors {n_err}")
 
 
+def wrk(name):
+    path = os.path.join(out, "raw", name + ".txt")
+    if not os.path.exists(path):
+        return
+    text = open(path).read()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    total = re.search(r"(\d+) requests in", text)
+    statuses = re.search(r"^statuses (.*)$", text, re.M)
+    errors = re.search(r"Socket errors: (.*)", text)
+    print(f"{name}: {rps.group(1) if rps else '?'} req/s, {total.group(1) if total else '?'} requests, "
+          f"codes {statuses.group(1) if statuses else '?'}, socket errors: {errors.group(1) if errors else 'none'}")
+
+
 hey("get")
 hey("post")
+wrk("mix")
 for name in ("malformed", "dns"):
     path = os.path.join(out, "raw", name + ".txt")
     if os.path.exists(path):
