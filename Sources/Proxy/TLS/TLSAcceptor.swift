@@ -38,8 +38,10 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     private var clientEnded = false
     /// The ClientHello's SNI (for flows before the handshake has one).
     private var helloServerName: String?
-    private var probe: TLSALPNProbe?
-    private var h2cProbe: H2CProbe?
+    /// The upstream's protocol being learned (`TLSALPNProbe` or `H2CProbe`).
+    private var probe: UpstreamALPNProbe?
+    /// The client's ALPN offer names http/1.1 (read when it offers h2).
+    private var offersHTTP1 = false
 
     /// The interception of the port a connection steered as `steer` reached (its egress side
     /// first, as requests are decided), nil when no side has one.
@@ -188,71 +190,64 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         SSL_set_accept_state(ssl)
         peer = TLSPeer(fd: peer.fd, side: .downstream, ssl: ssl, readable: true, writable: true)
         phase = .handshake
-        if let originating = interception.originating, hello.alpnProtocols.contains("h2"),
-            interception.allows(serverName: hello.serverName)
-        {
-            let origination = TLSOrigination(context: originating, serverName: hello.serverName, addresses: addresses)
-            switch ctx.tlsContexts.upstreamSpeaksH2(origination.sessionKey, now: ctx.loop.now) {
-            case true?:
-                break
-            case false?:
-                sluice_SSL_select_http1_only(ssl)
-            case nil:
-                let started = TLSALPNProbe.start(
-                    loop: ctx.loop, store: ctx.tlsContexts, origination: origination,
-                    address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
-                    mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                    timeoutNs: ctx.config.connectTimeoutNs
-                ) { [unowned self] h2 in probed(h2: h2) }
-                guard let started else {
-                    sluice_SSL_select_http1_only(ssl)
-                    break
+        if hello.alpnProtocols.contains("h2"), interception.allows(serverName: hello.serverName) {
+            offersHTTP1 = hello.alpnProtocols.contains("http/1.1")
+            let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
+            let mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+            let finished: (Bool?) -> Void = { [unowned self] h2 in probed(h2: h2) }
+            let key: String
+            let startProbe: () -> UpstreamALPNProbe?
+            if let originating = interception.originating {
+                let origination = TLSOrigination(
+                    context: originating, serverName: hello.serverName, addresses: addresses)
+                key = origination.sessionKey
+                startProbe = { [ctx] in
+                    TLSALPNProbe.start(
+                        loop: ctx.loop, store: ctx.tlsContexts, origination: origination, address: address,
+                        port: port, mark: mark, timeoutNs: ctx.config.connectTimeoutNs, finished: finished)
                 }
+            } else {
+                // TLS in, plain HTTP out: h2 is relayed as h2c with prior knowledge, so h2 only
+                // for an upstream that answers the HTTP/2 preface.
+                key = H2CProbe.key(address: address, port: port)
+                startProbe = { [ctx] in
+                    H2CProbe.start(
+                        loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port, mark: mark,
+                        finished: finished)
+                }
+            }
+            if let known = ctx.tlsContexts.upstreamSpeaksH2(key, now: ctx.loop.now) {
+                selectALPN(upstreamH2: known)
+            } else if let started = startProbe() {
                 probe = started
                 phase = .probing
                 return
-            }
-        } else if interception.originating == nil, hello.alpnProtocols.contains("h2"),
-            interception.allows(serverName: hello.serverName)
-        {
-            // TLS in, plain HTTP out: h2 is relayed as h2c with prior knowledge, so h2 only for
-            // an upstream that answers the HTTP/2 preface.
-            let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
-            switch ctx.tlsContexts.upstreamSpeaksH2(H2CProbe.key(address: address, port: port), now: ctx.loop.now) {
-            case true?:
-                break
-            case false?:
-                sluice_SSL_select_http1_only(ssl)
-            case nil:
-                let started = H2CProbe.start(
-                    loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port,
-                    mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                    timeoutNs: H2CProbe.timeoutNs
-                ) { [unowned self] h2 in probed(h2: h2) }
-                guard let started else {
-                    sluice_SSL_select_http1_only(ssl)
-                    break
-                }
-                h2cProbe = started
-                phase = .probing
-                return
+            } else {
+                selectALPN(upstreamH2: nil)
             }
         }
         handshake()
     }
 
-    /// The probe answered: h2 for the client only when the upstream chose h2 (or speaks h2c; no
-    /// answer: the upstream cannot be reached, and the request's own attempt reports why over
-    /// HTTP/1.1).
+    /// The probe answered (nil: no answer, the upstream cannot be reached).
     private func probed(h2: Bool?) {
         probe = nil
-        h2cProbe = nil
         guard !done else { return }
-        if h2 != true, let ssl = peer.ssl { sluice_SSL_select_http1_only(ssl) }
+        selectALPN(upstreamH2: h2)
         phase = .handshake
         peer.readable = true
         peer.writable = true
         handshake()
+    }
+
+    /// What ALPN may select for a client offering h2, once the upstream's protocol is known: h2
+    /// for an upstream that speaks it; http/1.1 for one that speaks HTTP/1.1 only, and a client
+    /// that offers only h2 is refused with the no_application_protocol alert (an ERROR flow,
+    /// downstream ENOPROTOOPT); for an upstream that did not answer (nil), http/1.1 when the
+    /// client offers it, else h2, whose streams then report the upstream's failure (503).
+    private func selectALPN(upstreamH2 h2: Bool?) {
+        guard h2 == false || (h2 == nil && offersHTTP1), let ssl = peer.ssl else { return }
+        sluice_SSL_select_http1_only(ssl)
     }
 
     private func handshake() {
@@ -334,8 +329,6 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         ctx.loop.cancel(timer)
         probe?.cancel()
         probe = nil
-        h2cProbe?.cancel()
-        h2cProbe = nil
         peer.shutdown(reset: reset)
         ctx.loop.forget(registration)
         if reset { Socket.closeWithReset(peer.fd) } else { Socket.close(peer.fd) }

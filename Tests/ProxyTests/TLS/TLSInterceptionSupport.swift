@@ -193,3 +193,24 @@ func tlsUpstreamScript(_ ctx: OpaquePointer, resumed: @escaping (Bool) -> Void =
         }
     }
 }
+
+/// What the test's server threads heard, in order (a value per event), read from the test's
+/// thread.
+final class Heard<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var heard: [Value] = []
+
+    func append(_ value: Value) {
+        lock.lock()
+        heard.append(value)
+        lock.unlock()
+    }
+
+    var values: [Value] {
+        lock.lock()
+        defer { lock.unlock() }
+        return heard
+    }
+
+    var count: Int { values.count }
+}
