@@ -4,9 +4,8 @@
 #   curl by default, with --http1.1 and with --http2 all get HTTP/1.1 through the proxy with
 #   per-request verdicts (200 / 403) and flows; nghttp and `openssl s_client -alpn h2` (h2 or
 #   nothing) fail the handshake with the no_application_protocol alert and an ERROR flow saying
-#   why;
-#   the h2-only server (`h2-tls:8443`) gets h2 from curl by default and from nghttp, with
-#   per-stream verdicts.
+#   why; the h2-only server (`h2-tls:8443`) gets h2 from curl by default and from nghttp,
+#   with per-stream verdicts.
 # - terminatingTLS only (TLS in, plain out): h2 goes upstream as h2c, so the proxy selects h2
 #   only for an upstream that speaks h2c. curl by default (offering h2) gets HTTP/1.1 to a plain
 #   httpbin (`httpbin:8080`) and h2 to the h2c server (`h2c:8081`), per-request verdicts.

@@ -13,8 +13,11 @@ import TLSClientHello
 /// the worker's store), else http/1.1, so an h2 client reaches an HTTP/1.1-only upstream over
 /// HTTP/1.1; on a port without `originatingTLS` (h2 goes upstream as h2c with prior knowledge)
 /// h2 only when the plain upstream answered the HTTP/2 preface with SETTINGS (an `H2CProbe`,
-/// remembered the same way). A client that closes before its ClientHello is complete, or sends bytes that are
-/// no ClientHello, gets an ERROR flow (downstream EOF or EPROTO) and a reset.
+/// remembered the same way). A client that offers only h2 to an upstream that speaks HTTP/1.1
+/// only is refused with the no_application_protocol alert and an ERROR flow (downstream
+/// ENOPROTOOPT; `selectALPN`). A client that closes before its ClientHello is complete, or
+/// sends bytes that are no ClientHello, gets an ERROR flow (downstream EOF or EPROTO) and a
+/// reset.
 /// Then the server handshake runs non-blocking on the worker's loop, all of it bounded by the
 /// request head timeout. Then the SNI is judged by the port's `serverNames` (a mismatch: a
 /// DROPPED flow naming it and a reset, as for SNI rules without termination) and the
