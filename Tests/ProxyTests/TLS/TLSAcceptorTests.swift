@@ -95,6 +95,24 @@ final class TLSAcceptorTests: XCTestCase {
         XCTAssertEqual(header[3], 4, "a SETTINGS frame")
     }
 
+    func testAStalledHandshakeHoldsUpNoOtherConnection() throws {
+        try start()
+        let stalled = try proxy.connect(upstreamPort: upstream.port)
+        sockets.append(stalled)
+        _ = fcntl(stalled.fd, F_SETFL, fcntl(stalled.fd, F_GETFL) | O_NONBLOCK)
+        let ssl = try XCTUnwrap(SSL_new(clientContext))
+        defer { SSL_free(ssl) }
+        SSL_set_fd(ssl, stalled.fd)
+        _ = sluice_SSL_set_tlsext_host_name(ssl, "backend.test")
+        XCTAssertEqual(
+            SSL_get_error(ssl, SSL_connect(ssl)), SSL_ERROR_WANT_READ, "the ClientHello is out, then nothing")
+        ERR_clear_error()
+        // One worker: its loop serves a second client while the first handshake waits.
+        let tls = try XCTUnwrap(try connect())
+        tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+    }
+
     func testUntrustedUpstreamCertificateGets503AndAFlowSayingWhy() throws {
         try start(upstreamCert: false)
         let tls = try XCTUnwrap(try connect())
@@ -300,32 +318,36 @@ final class TLSAcceptorTests: XCTestCase {
 
     // MARK: one certificate per SNI on a port
 
-    func testEachServerNameGetsItsRulesCertificate() throws {
-        try start(policy: { port in
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: client-tls, namespace: default}
-            spec:
-              endpointSelector: {matchLabels: {app: client}}
-              egress:
-              - toEndpoints: [{matchLabels: {app: backend}}]
-                toPorts:
-                - ports: [{port: "\(port)", protocol: TCP}]
-                  serverNames: ["*.backend.test"]
-                  terminatingTLS: {secret: {namespace: default, name: web}}
-                  originatingTLS: {secret: {namespace: default, name: ca}}
-                  rules:
-                    http: [{path: "/allowed.*"}]
-                - ports: [{port: "\(port)", protocol: TCP}]
-                  serverNames: ["other.test"]
-                  terminatingTLS: {secret: {namespace: default, name: other}}
-                  originatingTLS: {secret: {namespace: default, name: ca}}
-                  rules:
-                    http: [{path: "/allowed.*"}]
+    /// Two intercepting rules on one port: `*.backend.test` with the `default/web` certificate
+    /// and `other.test` with `default/other`, both trusting `default/ca` upstream.
+    private static func twoNamesPolicy(port: UInt16) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: client-tls, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: client}}
+          egress:
+          - toEndpoints: [{matchLabels: {app: backend}}]
+            toPorts:
+            - ports: [{port: "\(port)", protocol: TCP}]
+              serverNames: ["*.backend.test"]
+              terminatingTLS: {secret: {namespace: default, name: web}}
+              originatingTLS: {secret: {namespace: default, name: ca}}
+              rules:
+                http: [{path: "/allowed.*"}]
+            - ports: [{port: "\(port)", protocol: TCP}]
+              serverNames: ["other.test"]
+              terminatingTLS: {secret: {namespace: default, name: other}}
+              originatingTLS: {secret: {namespace: default, name: ca}}
+              rules:
+                http: [{path: "/allowed.*"}]
 
-            """
-        })
+        """
+    }
+
+    func testEachServerNameGetsItsRulesCertificate() throws {
+        try start(policy: Self.twoNamesPolicy)
         let other = try XCTUnwrap(try connect(serverName: "other.test"), "other.test's certificate verifies")
         XCTAssertEqual(other.peerCommonName, "other.test")
         let api = try XCTUnwrap(try connect(serverName: "api.backend.test"), "*.backend.test's certificate verifies")
@@ -333,6 +355,21 @@ final class TLSAcceptorTests: XCTestCase {
         api.send("GET /allowed HTTP/1.1\r\nHost: api.backend.test\r\n\r\n")
         // The upstream's certificate names *.backend.test: the SNI api.backend.test verifies.
         XCTAssertTrue(api.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+    }
+
+    func testUpstreamCertificateNotNamingTheClientsSNIGets503() throws {
+        try start(policy: Self.twoNamesPolicy)
+        // The proxy presents other.test's certificate; the upstream's (signed by the trusted CA)
+        // names backend.test and *.backend.test only, not the SNI other.test.
+        let tls = try XCTUnwrap(try connect(serverName: "other.test"))
+        tls.send("GET /allowed HTTP/1.1\r\nHost: other.test\r\n\r\n")
+        let answer = tls.read(through: "\r\n\r\n")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503"), answer)
+        let flows = proxy.sink.waitForFlows(2)
+        let response = try XCTUnwrap(flows.first { $0.l7?.type == .response })
+        XCTAssertEqual(response.http?.url, "https://other.test/allowed")
+        XCTAssertTrue(
+            response.summary.contains("upstream EKEYREJECTED (TLS certificate not verified)"), response.summary)
     }
 
     // MARK: clients that never complete a ClientHello leave a flow
