@@ -195,33 +195,18 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         phase = .handshake
         if hello.alpnProtocols.contains("h2"), interception.allows(serverName: hello.serverName) {
             offersHTTP1 = hello.alpnProtocols.contains("http/1.1")
-            let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
-            let mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
-            let finished: (Bool?) -> Void = { [unowned self] h2 in probed(h2: h2) }
-            let key: String
-            let startProbe: () -> UpstreamALPNProbe?
-            if let originating = interception.originating {
-                let origination = TLSOrigination(
-                    context: originating, serverName: hello.serverName, addresses: addresses)
-                key = origination.sessionKey
-                startProbe = { [ctx] in
-                    TLSALPNProbe.start(
-                        loop: ctx.loop, store: ctx.tlsContexts, origination: origination, address: address,
-                        port: port, mark: mark, timeoutNs: ctx.config.connectTimeoutNs, finished: finished)
-                }
-            } else {
-                // TLS in, plain HTTP out: h2 is relayed as h2c with prior knowledge, so h2 only
-                // for an upstream that answers the HTTP/2 preface.
-                key = H2CProbe.key(address: address, port: port)
-                startProbe = { [ctx] in
-                    H2CProbe.start(
-                        loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port, mark: mark,
-                        finished: finished)
-                }
+            // With originatingTLS the upstream's own ALPN answer counts; without it (TLS in,
+            // plain HTTP out) h2 is relayed as h2c with prior knowledge, so h2 only for an
+            // upstream that answers the HTTP/2 preface.
+            let origination = interception.originating.map {
+                TLSOrigination(context: $0, serverName: hello.serverName, addresses: addresses)
             }
+            let key =
+                origination?.sessionKey
+                ?? H2CProbe.key(address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort)
             if let known = ctx.tlsContexts.upstreamSpeaksH2(key, now: ctx.loop.now) {
                 selectALPN(upstreamH2: known)
-            } else if let started = startProbe() {
+            } else if let started = startProbe(origination) {
                 probe = started
                 phase = .probing
                 return
@@ -230,6 +215,21 @@ final class TLSAcceptor: EventHandler, TimerTarget {
             }
         }
         handshake()
+    }
+
+    /// Starts learning what the upstream speaks: a `TLSALPNProbe` with `origination`, else an
+    /// `H2CProbe`; nil when none could start.
+    private func startProbe(_ origination: TLSOrigination?) -> UpstreamALPNProbe? {
+        let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
+        let mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        let finished: (Bool?) -> Void = { [unowned self] h2 in probed(h2: h2) }
+        guard let origination else {
+            return H2CProbe.start(
+                loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port, mark: mark, finished: finished)
+        }
+        return TLSALPNProbe.start(
+            loop: ctx.loop, store: ctx.tlsContexts, origination: origination, address: address, port: port, mark: mark,
+            timeoutNs: ctx.config.connectTimeoutNs, finished: finished)
     }
 
     /// The probe answered (nil: no answer, the upstream cannot be reached).
