@@ -321,29 +321,10 @@ final class TLSAcceptorTests: XCTestCase {
     /// Two intercepting rules on one port: `*.backend.test` with the `default/web` certificate
     /// and `other.test` with `default/other`, both trusting `default/ca` upstream.
     private static func twoNamesPolicy(port: UInt16) -> String {
-        """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-tls, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          egress:
-          - toEndpoints: [{matchLabels: {app: backend}}]
-            toPorts:
-            - ports: [{port: "\(port)", protocol: TCP}]
-              serverNames: ["*.backend.test"]
-              terminatingTLS: {secret: {namespace: default, name: web}}
-              originatingTLS: {secret: {namespace: default, name: ca}}
-              rules:
-                http: [{path: "/allowed.*"}]
-            - ports: [{port: "\(port)", protocol: TCP}]
-              serverNames: ["other.test"]
-              terminatingTLS: {secret: {namespace: default, name: other}}
-              originatingTLS: {secret: {namespace: default, name: ca}}
-              rules:
-                http: [{path: "/allowed.*"}]
-
-        """
+        TLSTestPKI.policy(toPorts: [
+            TLSTestPKI.portRule(port: port, serverNames: ["*.backend.test"], terminating: "web", originating: true),
+            TLSTestPKI.portRule(port: port, serverNames: ["other.test"], terminating: "other", originating: true),
+        ])
     }
 
     func testEachServerNameGetsItsRulesCertificate() throws {
@@ -374,32 +355,31 @@ final class TLSAcceptorTests: XCTestCase {
 
     // MARK: clients that never complete a ClientHello leave a flow
 
-    func testClientClosingMidHelloLeavesAnErrorFlow() throws {
+    /// A client that sends `bytes` (nil: nothing) and then closes its sending side, or waits for
+    /// the proxy: the one flow is an ERROR naming `error`, without SNI.
+    private func assertErrorFlow(after bytes: [UInt8]?, close: Bool, error: String) throws {
         try start()
         let socket = try proxy.connect(upstreamPort: upstream.port)
-        socket.send(Array(TLSTestWorld.clientHello(serverName: "backend.test").prefix(20)))
-        _ = shutdown(socket.fd, Int32(SHUT_WR))
-        let flows = proxy.sink.waitForFlows(1)
-        XCTAssertEqual(flows.first?.verdict, .error)
-        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EOF")
+        sockets.append(socket)
+        if let bytes { socket.send(bytes) }
+        if close { _ = shutdown(socket.fd, Int32(SHUT_WR)) }
+        let flow = try XCTUnwrap(proxy.sink.waitForFlows(1).first)
+        XCTAssertEqual(flow.verdict, .error)
+        XCTAssertEqual(flow.http?.connectionError?.text, error)
+        XCTAssertEqual(flow.http?.url, "https://")
+    }
+
+    func testClientClosingMidHelloLeavesAnErrorFlow() throws {
+        let hello = TLSTestWorld.clientHello(serverName: "backend.test")
+        try assertErrorFlow(after: Array(hello.prefix(20)), close: true, error: "downstream EOF")
     }
 
     func testClientClosingBeforeAnyByteLeavesAnErrorFlow() throws {
-        try start()
-        let socket = try proxy.connect(upstreamPort: upstream.port)
-        _ = shutdown(socket.fd, Int32(SHUT_WR))
-        let flows = proxy.sink.waitForFlows(1)
-        XCTAssertEqual(flows.first?.verdict, .error)
-        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EOF")
+        try assertErrorFlow(after: nil, close: true, error: "downstream EOF")
     }
 
     func testGarbageInsteadOfAClientHelloIsResetWithAnErrorFlow() throws {
-        try start()
-        let socket = try proxy.connect(upstreamPort: upstream.port)
-        socket.send("GET / HTTP/1.1\r\nHost: backend.test\r\n\r\n")
-        let flows = proxy.sink.waitForFlows(1)
-        XCTAssertEqual(flows.first?.verdict, .error)
-        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EPROTO")
-        XCTAssertEqual(flows.first?.http?.url, "https://")
+        try assertErrorFlow(
+            after: Array("GET / HTTP/1.1\r\nHost: backend.test\r\n\r\n".utf8), close: false, error: "downstream EPROTO")
     }
 }
