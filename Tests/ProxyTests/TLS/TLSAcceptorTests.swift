@@ -211,6 +211,34 @@ final class TLSAcceptorTests: XCTestCase {
         try assertH2OnlyOfferIsRefused(2)  // the second uses what was learned
     }
 
+    /// The upstream's port is closed before any client comes (the probe's connect is refused,
+    /// nothing is learned): a client offering h2 and http/1.1 gets http/1.1 (the request's own
+    /// attempt then says why), one offering only h2 gets h2 (its streams get the failure).
+    private func assertUnreachableUpstreamALPN(originating: Bool) throws {
+        try start(originating: originating)
+        let port = upstream.port
+        upstream.stop()
+        upstream = nil
+        func alpn(_ offer: String) throws -> String {
+            let socket = try proxy.connect(upstreamPort: port)
+            sockets.append(socket)
+            return try XCTUnwrap(
+                BlockingTLS(fd: socket.fd, ctx: clientContext, serverName: "backend.test", alpn: offer)
+            )
+            .alpn
+        }
+        XCTAssertEqual(try alpn("h2,http/1.1"), "http/1.1")
+        XCTAssertEqual(try alpn("h2"), "h2", "an h2-only client is not refused for an upstream that did not answer")
+    }
+
+    func testAnUnreachableTLSUpstreamLeavesHTTP1ToClientsOfferingItAndH2ToTheOthers() throws {
+        try assertUnreachableUpstreamALPN(originating: true)
+    }
+
+    func testAnUnreachablePlainUpstreamLeavesHTTP1ToClientsOfferingItAndH2ToTheOthers() throws {
+        try assertUnreachableUpstreamALPN(originating: false)
+    }
+
     func testH2OfferToAnH2UpstreamNegotiatesH2() throws {
         try start(upstreamALPN: true)
         let tls = try XCTUnwrap(try connect(alpn: "h2,http/1.1"))
