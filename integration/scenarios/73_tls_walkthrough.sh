@@ -35,8 +35,8 @@ step "sluice apply -f proxy-config/examples/tls/intercept-egress.yaml (terminati
 "$SLUICE" delete -f "$EXAMPLES/sni-egress.yaml"
 apply "$EXAMPLES/intercept-egress.yaml"
 code() { CURL_TIMEOUT=5 http_code frontend/frontend --cacert $CA "$@"; }
-intercepted() { [ "$(code "https://$BACKEND/post")" = 403 ]; }
-wait_until "the interception policy is in force (GET /post is denied)" intercepted
+intercepted() { [ "$(code "https://$BACKEND/status/418")" = 403 ]; }
+wait_until "the interception policy is in force (GET /status/418 is denied)" intercepted
 expect_eq "GET https://$BACKEND/get" 200 "$(code "https://$BACKEND/get")"
 body=$(pod frontend/frontend curl -s -m 5 --cacert $CA "https://$BACKEND/post")
 expect_contains "GET /post: the 403 body inside the TLS session" "Access denied" "$body"
