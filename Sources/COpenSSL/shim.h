@@ -25,7 +25,10 @@ static inline int sluice_BIO_get_ktls_send(SSL *ssl) { return BIO_get_ktls_send(
 static inline int sluice_BIO_get_ktls_recv(SSL *ssl) { return BIO_get_ktls_recv(SSL_get_rbio(ssl)); }
 /// The server side's ALPN choice: h2 when the client offers it, else http/1.1, else no ALPN;
 /// http/1.1 only when the connection was marked with sluice_SSL_select_http1_only (its
-/// upstream speaks no h2: Sources/Proxy/TLS/TLSAcceptor.swift).
+/// upstream speaks no h2: Sources/Proxy/TLS/TLSAcceptor.swift). A marked connection whose
+/// client offers no http/1.1 (only h2, as nghttp) fails the handshake with the
+/// no_application_protocol alert (RFC 7301 3.2; the handshake error's reason is
+/// SSL_R_NO_APPLICATION_PROTOCOL, which TLSPeer reports as ENOPROTOOPT).
 static inline int sluice_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                                      const unsigned char *in, unsigned int inlen, void *arg) {
     (void)arg;
@@ -36,7 +39,7 @@ static inline int sluice_alpn_select(SSL *ssl, const unsigned char **out, unsign
     if (SSL_select_next_proto(&selected, outlen, only1 ? http1 : both,
                               only1 ? sizeof(http1) - 1 : sizeof(both) - 1, in, inlen)
         != OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_NOACK;
+        return only1 ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
 }

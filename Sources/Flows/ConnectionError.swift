@@ -29,6 +29,9 @@ extension Flow {
             0: "EOF",
             // A TLS secret (certificate, key or CA) that is not there.
             2: "ENOENT (TLS secret missing)", 12: "ENOMEM", 32: "EPIPE", 71: "EPROTO", 101: "ENETUNREACH",
+            // TLSPeer's code for a ClientHello whose ALPN offer the proxy refused (only h2, to an
+            // upstream that speaks HTTP/1.1 only).
+            92: "ENOPROTOOPT (ALPN: the client offers only h2, the upstream speaks HTTP/1.1)",
             103: "ECONNABORTED",
             104: "ECONNRESET", 105: "ENOBUFS",
             // TLSPeer's code for a peer certificate that did not verify (untrusted CA, wrong name).

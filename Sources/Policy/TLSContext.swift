@@ -72,7 +72,9 @@ public struct TLSContext: Hashable, Sendable {
 /// trusting only its CA. `serverNames` (empty: any) are matched against the client's SNI once
 /// the handshake is done. Several rules on one port may each name their own certificate for
 /// their own `serverNames`: `certificates` keeps them in policy order, and the client is served
-/// the first whose names match its SNI (`terminating(for:)`), as Cilium's per-rule listeners.
+/// the first whose names match its SNI, else the first without names (`terminating(for:)`), as
+/// Envoy picks the filter chain of Cilium's per-rule listeners (a server-name match beats a
+/// chain without names, whatever their order).
 public struct TLSInterception: Hashable, Sendable {
     /// One rule's certificate and the server names it is for (empty: any name).
     public struct Certificate: Hashable, Sendable {
@@ -110,15 +112,18 @@ public struct TLSInterception: Hashable, Sendable {
     }
 
     /// The certificate to present to a client whose SNI is `serverName`: the first rule whose
-    /// `serverNames` match it, a rule without `serverNames` matching any; else the first rule's
-    /// (the connection is then refused for its SNI after the handshake, as before).
+    /// `serverNames` match it; else the first rule without `serverNames` (any name); else the
+    /// first rule's (the connection is then refused for its SNI after the handshake).
     public func terminating(for serverName: String?) -> TLSContext? {
+        var anyName: TLSContext?
         for certificate in certificates {
-            if certificate.serverNames.isEmpty || certificate.serverNames.contains(where: { $0.matches(serverName) }) {
+            if certificate.serverNames.isEmpty {
+                if anyName == nil { anyName = certificate.context }
+            } else if certificate.serverNames.contains(where: { $0.matches(serverName) }) {
                 return certificate.context
             }
         }
-        return terminating
+        return anyName ?? terminating
     }
 }
 

@@ -39,6 +39,9 @@ final class ConnectionErrorTests: XCTestCase {
             "upstream EKEYREJECTED (TLS certificate not verified)")
         XCTAssertEqual(
             response(side: 1, errno: 2).l7?.http?.connectionError?.text, "downstream ENOENT (TLS secret missing)")
+        XCTAssertEqual(
+            response(side: 1, errno: 92).l7?.http?.connectionError?.text,
+            "downstream ENOPROTOOPT (ALPN: the client offers only h2, the upstream speaks HTTP/1.1)")
     }
 
     func testRecordWithoutErrorHasNone() {

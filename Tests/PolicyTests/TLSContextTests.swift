@@ -130,6 +130,36 @@ final class TLSContextTests: XCTestCase {
         XCTAssertEqual(interception.terminating(for: nil)?.name, "any")
     }
 
+    func testANameMatchBeatsAnEarlierRuleWithoutServerNames() throws {
+        let interception = TLSInterception(
+            terminating: nil, originating: nil,
+            certificates: [
+                .init(serverNames: [], context: TLSContext(namespace: "n", name: "any")),
+                .init(serverNames: [try ServerNamePattern("*.a.test")], context: TLSContext(namespace: "n", name: "a")),
+                .init(serverNames: [], context: TLSContext(namespace: "n", name: "later")),
+            ])
+        XCTAssertEqual(interception.terminating(for: "x.a.test")?.name, "a", "the rule naming the SNI, not the first")
+        XCTAssertEqual(interception.terminating(for: "b.test")?.name, "any", "the first rule without names")
+        XCTAssertEqual(interception.terminating(for: nil)?.name, "any")
+    }
+
+    /// proxy-config/examples/tls/intercept-egress.yaml: one intercepted port 443 for two peers,
+    /// the backend pod's rule without serverNames (its certificate for any name) and
+    /// api.example.com's with its own certificate, both trusting the sandbox CA upstream.
+    func testExampleInterceptEgress() throws {
+        let s = try PolicyFixtures.compile([try PolicyFixtures.example("tls/intercept-egress.yaml")])
+        let http = try XCTUnwrap(s.httpPolicy(endpointID: 1, direction: .egress, port: 443))
+        let interception = try XCTUnwrap(http.interception)
+        XCTAssertEqual(interception.originating?.secretName, "kube-system/sandbox-ca")
+        XCTAssertEqual(
+            interception.terminating(for: "backend.backend.svc.cluster.local")?.secretName, "backend/backend-tls")
+        XCTAssertEqual(
+            interception.terminating(for: "API.example.com")?.secretName, "world/api.example.com-tls",
+            "api.example.com's own certificate, though the backend's rule comes first")
+        XCTAssertTrue(interception.allows(serverName: "backend.backend.svc.cluster.local"))
+        XCTAssertTrue(interception.allows(serverName: nil), "the backend's rule has no serverNames")
+    }
+
     func testTerminationWithoutRulesIsAnHTTPPortAllowingEverything() throws {
         let snapshot = try TestPolicy.snapshot(policy("      terminatingTLS: {secret: {name: web}}"))
         let http = try XCTUnwrap(snapshot.httpPolicy(endpointID: TestPolicy.clientID, direction: .egress, port: 443))

@@ -127,7 +127,8 @@ ip=$(python3 -c 'import json; print([e["ipv4"] for e in json.load(open("/run/slu
 
 step "a policy naming a missing secret is an apply error naming it"
 out=$(expect_status "apply with secret backend/nope" 1 "$SLUICE" apply -f "$DIR/missing.yaml" 2>&1)
-expect_contains "the error" 'secret "backend/nope" not found' "$out"
+expect_contains "the error names the secret and the file it needs" \
+  "secret \"backend/nope\" not found (terminatingTLS needs $SECRETS/backend/nope/tls.crt)" "$out"
 
 apply "$DIR/policy.yaml"
 # The python TLS servers speak HTTP/1.1 only (no ALPN): curl offers h2 by default, and the proxy

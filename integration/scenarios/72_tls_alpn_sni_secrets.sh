@@ -2,9 +2,10 @@
 # HTTPS servers and real clients:
 # - ALPN follows the upstream: the backend's httpbin (`https:443`) speaks HTTP/1.1 only, so
 #   curl by default, with --http1.1 and with --http2 all get HTTP/1.1 through the proxy with
-#   per-request verdicts (200 / 403) and flows; nghttp (h2 or nothing) is refused h2 cleanly;
-#   the h2-only server (`h2-tls:8443`) gets h2 from curl by default and from nghttp, with
-#   per-stream verdicts.
+#   per-request verdicts (200 / 403) and flows; nghttp and `openssl s_client -alpn h2` (h2 or
+#   nothing) fail the handshake with the no_application_protocol alert and an ERROR flow saying
+#   why; the h2-only server (`h2-tls:8443`) gets h2 from curl by default and from nghttp,
+#   with per-stream verdicts.
 # - terminatingTLS only (TLS in, plain out): h2 goes upstream as h2c, so the proxy selects h2
 #   only for an upstream that speaks h2c. curl by default (offering h2) gets HTTP/1.1 to a plain
 #   httpbin (`httpbin:8080`) and h2 to the h2c server (`h2c:8081`), per-request verdicts.
@@ -154,8 +155,15 @@ body=$(pod frontend/frontend curl -s -m 5 --cacert $CA "https://$BACKEND/anythin
 expect_contains "httpbin's answer (curl's default, no --http1.1)" '"url"' "$body"
 expect_absent "no 503 answered on 443" 'http.get("code")==503 and ":443" not in http.get("url","")' \
   'http.get("url")=="https://'$BACKEND'/anything/body"'
+# A client offering only h2 has no protocol in common with an HTTP/1.1-only upstream: the
+# handshake fails with the no_application_protocol alert, and an ERROR flow says why.
+refused='f["verdict"]=="ERROR" and f.get("Summary")=="TLS https://'$BACKEND' downstream ENOPROTOOPT (ALPN: the client offers only h2, the upstream speaks HTTP/1.1)"'
 out=$(pod frontend/frontend nghttp -v --timeout=5 "https://$BACKEND/get" 2>&1 || true)
-expect_contains "nghttp (h2 only) is not given h2 by an HTTP/1.1-only upstream" "HTTP/2 protocol was not selected" "$out"
+case "$out" in *":status:"*) fail "nghttp (h2 only) got an answer from an HTTP/1.1-only upstream: $out" ;; esac
+expect_flows "nghttp (h2 only): the refused handshake's ERROR flow" 1 "$refused"
+out=$(pod frontend/frontend bash -c "echo | openssl s_client -connect $ip:443 -servername $BACKEND -alpn h2 -CAfile $CA 2>&1" || true)
+expect_contains "openssl s_client -alpn h2 gets the no_application_protocol alert" "alert no application protocol" "$out"
+expect_flows "openssl s_client -alpn h2: the second ERROR flow" 2 "$refused"
 
 step "an h2 upstream: curl by default and nghttp get h2, per-stream verdicts"
 expect_eq "curl GET /allowed on 8443" "2 200" "$(fetch "https://$BACKEND:8443/allowed/curl")"

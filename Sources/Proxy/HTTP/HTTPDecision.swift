@@ -130,10 +130,7 @@ struct HTTPVerdict: Equatable {
     ) -> Side {
         if let policy = snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) {
             let verdict = policy.decide(peerIdentity: peer, request: request)
-            var side = Side(
-                allowed: verdict.allowed,
-                reason: reason(of: verdict, direction: direction, peer: peer),
-                policyName: verdict.policyName, policyRef: verdict.policyRef)
+            var side = Side(verdict, direction: direction, peer: peer)
             if verdict.allowed && !verdict.headerActions.isEmpty {
                 side.headerActions = edits.run(verdict.headerActions, on: request)
             }
@@ -146,18 +143,28 @@ struct HTTPVerdict: Equatable {
         }
         return Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0)
     }
+}
 
-    /// Policy's reason, told apart where Policy's words cover two cases: an allow without L7
-    /// rules and without a policy is allow-localhost for the host on ingress, else no default deny.
-    private static func reason(of verdict: Verdict, direction: Direction, peer: UInt32) -> Flow.L7Reason {
+extension HTTPVerdict.Side {
+    /// One side's Policy `verdict` (on an HTTP request, or on a TLS connection's SNI:
+    /// `TLSDecision`) for `peer` in `direction`, with Policy's reason told apart where its words
+    /// cover two cases: an allow without L7 rules and without a policy is allow-localhost for the
+    /// host on ingress, else no default deny.
+    init(_ verdict: Verdict, direction: Direction, peer: UInt32) {
+        let reason: Flow.L7Reason
         switch verdict.reason {
-        case .ruleMatched: return .ruleMatched
-        case .noRuleMatched: return .noRuleMatched
-        case .peerNotAllowed: return .peerNotAllowed
-        case .deniedByPolicy: return .deniedByPolicy
+        case .ruleMatched: reason = .ruleMatched
+        case .noRuleMatched: reason = .noRuleMatched
+        case .peerNotAllowed: reason = .peerNotAllowed
+        case .deniedByPolicy: reason = .deniedByPolicy
         case .l4OnlyAllow:
-            if verdict.policyName != nil { return .l4OnlyAllow }
-            return direction == .ingress && peer == ReservedIdentity.host ? .localhost : .notEnforced
+            if verdict.policyName != nil {
+                reason = .l4OnlyAllow
+            } else {
+                reason = direction == .ingress && peer == ReservedIdentity.host ? .localhost : .notEnforced
+            }
         }
+        self.init(
+            allowed: verdict.allowed, reason: reason, policyName: verdict.policyName, policyRef: verdict.policyRef)
     }
 }

@@ -12,19 +12,13 @@ import SluiceIO
 /// nil (no answer: the connect failed or did not complete in time; nothing is learned). The probe
 /// connection is closed after the answer (the real upstream connection is opened as usual).
 /// Non-blocking on the worker's loop. Loop-thread only.
-final class H2CProbe: EventHandler, TimerTarget {
-    private let loop: EventLoop
-    private let store: TLSContextStore
+final class H2CProbe: UpstreamALPNProbe {
     private let key: String
     private var fd: Int32
-    private var registration: EventLoop.Registration = .none
-    private lazy var timer = LoopTimer(target: self)
-    private var connected = false
     private var sent = 0
     /// The first bytes the upstream sent (at most a frame header).
     private var header: (UInt64, UInt8) = (0, 0)
     private var received = 0
-    private var finished: ((Bool?) -> Void)?
 
     /// The connection preface (RFC 9113 3.4) and an empty SETTINGS frame.
     private static let greeting: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
@@ -37,11 +31,9 @@ final class H2CProbe: EventHandler, TimerTarget {
     }
 
     private init(loop: EventLoop, store: TLSContextStore, key: String, fd: Int32, finished: @escaping (Bool?) -> Void) {
-        self.loop = loop
-        self.store = store
         self.key = key
         self.fd = fd
-        self.finished = finished
+        super.init(loop: loop, store: store, finished: finished)
     }
 
     /// Starts a probe of `address:port` (SO_MARK `mark`) bounded by `timeoutNs`; nil when none
@@ -53,27 +45,19 @@ final class H2CProbe: EventHandler, TimerTarget {
         guard let fd = try? Socket.connectTCP(address: address, port: port, mark: mark) else { return nil }
         let probe = H2CProbe(
             loop: loop, store: store, key: key(address: address, port: port), fd: fd, finished: finished)
-        do {
-            probe.registration = try loop.register(
-                fd: fd,
-                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
-                    | EventLoop.Events.edgeTriggered, handler: probe, tag: 0)
-        } catch {
+        guard probe.register(fd: fd, timeoutNs: timeoutNs) else {
             Socket.closeWithReset(fd)
             return nil
         }
-        loop.schedule(probe.timer, at: loop.now + timeoutNs)
         return probe
     }
 
-    func handleEvents(_ events: UInt32, tag: UInt32) {
+    override func handleEvents(_ events: UInt32, tag: UInt32) {
         guard fd >= 0 else { return }
-        if !connected {
-            guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
-                return
-            }
-            if Socket.pendingError(fd) != 0 { return end(learned: nil) }
-            connected = true
+        switch connect(events, fd: fd) {
+        case true?: break
+        case false?: return
+        case nil: return end(learned: nil)
         }
         if sent < Self.greeting.count {
             let n = Self.greeting.withUnsafeBytes { bytes in
@@ -109,29 +93,26 @@ final class H2CProbe: EventHandler, TimerTarget {
         end(learned: h2c)
     }
 
-    func timerFired(now: UInt64) {
+    override func timerFired(now: UInt64) {
         // Connected but silent: an HTTP/1.1 server waiting for more of its "request".
         end(learned: connected ? false : nil)
     }
 
     /// Stops the probe without telling anyone (its owner went away).
-    func cancel() {
-        finished = nil
+    override func cancel() {
+        super.cancel()
         close()
     }
 
     private func end(learned: Bool?) {
         if let learned { store.learnALPN(h2: learned, for: key, now: loop.now) }
-        let finished = self.finished
-        self.finished = nil
         close()
-        finished?(learned)
+        tell(learned)
     }
 
     private func close() {
         guard fd >= 0 else { return }
-        loop.cancel(timer)
-        loop.deregister(fd: fd, registration: registration)
+        deregister(fd: fd)
         Socket.closeWithReset(fd)
         fd = -1
     }

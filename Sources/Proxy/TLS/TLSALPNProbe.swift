@@ -2,6 +2,77 @@ import COpenSSL
 import Glibc
 import SluiceIO
 
+/// What `TLSALPNProbe` and `H2CProbe` share: a connection to the original destination,
+/// registered edge-triggered on the worker's loop with a deadline, that learns what the upstream
+/// speaks before the proxy answers a client's ClientHello offering h2 (`TLSAcceptor`).
+/// `finished` hears once (true: h2, false: HTTP/1.1 only, nil: no answer) and never after
+/// `cancel`. The probe's own connection is not reused as the request's upstream connection
+/// (docs/architecture.md "TLS interception": a `TLSALPNProbe` leaves its session for the real
+/// connection to resume). Loop-thread only.
+class UpstreamALPNProbe: EventHandler, TimerTarget {
+    let loop: EventLoop
+    let store: TLSContextStore
+    private var registration: EventLoop.Registration = .none
+    private(set) lazy var timer = LoopTimer(target: self)
+    /// The non-blocking connect has completed.
+    private(set) var connected = false
+    private var finished: ((Bool?) -> Void)?
+    /// Whether anyone still waits for the answer.
+    var waiting: Bool { finished != nil }
+
+    init(loop: EventLoop, store: TLSContextStore, finished: @escaping (Bool?) -> Void) {
+        self.loop = loop
+        self.store = store
+        self.finished = finished
+    }
+
+    /// Registers the connecting socket `fd` and arms the deadline `timeoutNs` from now; false
+    /// when the loop refuses it (the caller closes `fd`).
+    func register(fd: Int32, timeoutNs: UInt64) -> Bool {
+        do {
+            registration = try loop.register(
+                fd: fd,
+                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
+                    | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+        } catch {
+            return false
+        }
+        loop.schedule(timer, at: loop.now + timeoutNs)
+        return true
+    }
+
+    /// Whether the connect of `fd` has completed once `events` arrived: true (now or before),
+    /// false (still pending), nil (it failed).
+    func connect(_ events: UInt32, fd: Int32) -> Bool? {
+        if connected { return true }
+        guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
+            return false
+        }
+        if Socket.pendingError(fd) != 0 { return nil }
+        connected = true
+        return true
+    }
+
+    /// Tells the answer, once.
+    func tell(_ learned: Bool?) {
+        let finished = self.finished
+        self.finished = nil
+        finished?(learned)
+    }
+
+    /// Takes `fd` off the loop (and the deadline); the caller closes it.
+    func deregister(fd: Int32) {
+        loop.cancel(timer)
+        loop.deregister(fd: fd, registration: registration)
+    }
+
+    /// Stops the probe without telling anyone (its owner went away).
+    func cancel() { finished = nil }
+
+    func handleEvents(_ events: UInt32, tag: UInt32) {}
+    func timerFired(now: UInt64) {}
+}
+
 /// Learns whether an upstream speaks h2 before the proxy answers a client that offers h2 on an
 /// intercepted port with `originatingTLS` (docs/architecture.md "TLS interception", "ALPN"):
 /// a TLS connection to the original destination offering `h2` and `http/1.1`, as the client
@@ -12,15 +83,9 @@ import SluiceIO
 /// close_notify. `finished` hears once: true (h2 selected), false (http/1.1 or no
 /// ALPN), nil (no answer: connect or handshake failed, or timed out; nothing is learned).
 /// Non-blocking on the worker's loop. Loop-thread only.
-final class TLSALPNProbe: EventHandler, TimerTarget {
-    private let loop: EventLoop
-    private let store: TLSContextStore
+final class TLSALPNProbe: UpstreamALPNProbe {
     private let origination: TLSOrigination
     private var peer = TLSPeer(fd: -1, side: .upstream, ssl: nil)
-    private var registration: EventLoop.Registration = .none
-    private lazy var timer = LoopTimer(target: self)
-    private var connected = false
-    private var finished: ((Bool?) -> Void)?
 
     /// The wire form of the offer: h2, then http/1.1.
     private static let offer: [UInt8] = [2] + Array("h2".utf8) + [8] + Array("http/1.1".utf8)
@@ -28,14 +93,13 @@ final class TLSALPNProbe: EventHandler, TimerTarget {
     private init(
         loop: EventLoop, store: TLSContextStore, origination: TLSOrigination, finished: @escaping (Bool?) -> Void
     ) {
-        self.loop = loop
-        self.store = store
         self.origination = origination
-        self.finished = finished
+        super.init(loop: loop, store: store, finished: finished)
     }
 
-    /// Starts a probe of `address:port` (SO_MARK `mark`) bounded by `timeoutNs`; nil when none
-    /// could start (the caller goes on without knowing, and nothing calls `finished`).
+    /// Starts a probe of `address:port` (SO_MARK `mark`) bounded by `timeoutNs`, with the
+    /// origination's CA, SNI and session; nil when none could start (the caller goes on without
+    /// knowing, and nothing calls `finished`).
     static func start(
         loop: EventLoop, store: TLSContextStore, origination: TLSOrigination, address: UInt32, port: UInt16,
         mark: UInt32, timeoutNs: UInt64, finished: @escaping (Bool?) -> Void
@@ -47,31 +111,20 @@ final class TLSALPNProbe: EventHandler, TimerTarget {
         }
         let probe = TLSALPNProbe(loop: loop, store: store, origination: origination, finished: finished)
         probe.peer = TLSPeer(fd: fd, side: .upstream, ssl: ssl)
-        do {
-            probe.registration = try loop.register(
-                fd: fd,
-                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
-                    | EventLoop.Events.edgeTriggered, handler: probe, tag: 0)
-        } catch {
+        guard probe.register(fd: fd, timeoutNs: timeoutNs) else {
             probe.peer.shutdown(reset: true)
             Socket.close(fd)
             return nil
         }
-        loop.schedule(probe.timer, at: loop.now + timeoutNs)
         return probe
     }
 
-    func handleEvents(_ events: UInt32, tag: UInt32) {
+    override func handleEvents(_ events: UInt32, tag: UInt32) {
         guard peer.fd >= 0 else { return }
-        if !connected {
-            guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
-                return
-            }
-            if Socket.pendingError(peer.fd) != 0 {
-                end(learned: nil)
-                return
-            }
-            connected = true
+        switch connect(events, fd: peer.fd) {
+        case true?: break
+        case false?: return
+        case nil: return end(learned: nil)
         }
         if events
             & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
@@ -93,9 +146,7 @@ final class TLSALPNProbe: EventHandler, TimerTarget {
             // The client goes on now; the probe stays until the upstream's session ticket
             // arrives (TLS 1.3 sends it after the handshake), so the real connection resumes.
             handshakeDone = true
-            let finished = self.finished
-            self.finished = nil
-            finished?(h2)
+            tell(h2)
             loop.schedule(timer, at: loop.now + Self.ticketWaitNs)
             awaitTicket()
         case .blocked:
@@ -133,36 +184,33 @@ final class TLSALPNProbe: EventHandler, TimerTarget {
         close()
     }
 
-    func timerFired(now: UInt64) {
+    override func timerFired(now: UInt64) {
         if handshakeDone {
             if let ssl = peer.ssl { origination.saveSession(of: ssl, store: store) }
             return close()
         }
-        guard finished != nil else { return }
+        guard waiting else { return }
         end(learned: nil)
     }
 
     /// Stops the probe without telling anyone (its owner went away); a probe that only waits
     /// for its session ticket goes on.
-    func cancel() {
-        finished = nil
+    override func cancel() {
+        super.cancel()
         if !handshakeDone { close() }
     }
 
     private func end(learned: Bool?) {
-        let finished = self.finished
-        self.finished = nil
         close()
-        finished?(learned)
+        tell(learned)
     }
 
     private func close() {
         guard peer.fd >= 0 else { return }
-        loop.cancel(timer)
         // A finished handshake ends with close_notify; a failed one with a reset.
         let orderly = peer.ssl.map { SSL_is_init_finished($0) == 1 } ?? false
         peer.shutdown(reset: !orderly)
-        loop.deregister(fd: peer.fd, registration: registration)
+        deregister(fd: peer.fd)
         if orderly { Socket.close(peer.fd) } else { Socket.closeWithReset(peer.fd) }
         peer.fd = -1
     }

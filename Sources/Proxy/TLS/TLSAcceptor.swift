@@ -13,8 +13,11 @@ import TLSClientHello
 /// the worker's store), else http/1.1, so an h2 client reaches an HTTP/1.1-only upstream over
 /// HTTP/1.1; on a port without `originatingTLS` (h2 goes upstream as h2c with prior knowledge)
 /// h2 only when the plain upstream answered the HTTP/2 preface with SETTINGS (an `H2CProbe`,
-/// remembered the same way). A client that closes before its ClientHello is complete, or sends bytes that are
-/// no ClientHello, gets an ERROR flow (downstream EOF or EPROTO) and a reset.
+/// remembered the same way). A client that offers only h2 to an upstream that speaks HTTP/1.1
+/// only is refused with the no_application_protocol alert and an ERROR flow (downstream
+/// ENOPROTOOPT; `selectALPN`). A client that closes before its ClientHello is complete, or
+/// sends bytes that are no ClientHello, gets an ERROR flow (downstream EOF or EPROTO) and a
+/// reset.
 /// Then the server handshake runs non-blocking on the worker's loop, all of it bounded by the
 /// request head timeout. Then the SNI is judged by the port's `serverNames` (a mismatch: a
 /// DROPPED flow naming it and a reset, as for SNI rules without termination) and the
@@ -38,8 +41,10 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     private var clientEnded = false
     /// The ClientHello's SNI (for flows before the handshake has one).
     private var helloServerName: String?
-    private var probe: TLSALPNProbe?
-    private var h2cProbe: H2CProbe?
+    /// The upstream's protocol being learned (`TLSALPNProbe` or `H2CProbe`).
+    private var probe: UpstreamALPNProbe?
+    /// The client's ALPN offer names http/1.1 (read when it offers h2).
+    private var offersHTTP1 = false
 
     /// The interception of the port a connection steered as `steer` reached (its egress side
     /// first, as requests are decided), nil when no side has one.
@@ -188,71 +193,64 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         SSL_set_accept_state(ssl)
         peer = TLSPeer(fd: peer.fd, side: .downstream, ssl: ssl, readable: true, writable: true)
         phase = .handshake
-        if let originating = interception.originating, hello.alpnProtocols.contains("h2"),
-            interception.allows(serverName: hello.serverName)
-        {
-            let origination = TLSOrigination(context: originating, serverName: hello.serverName, addresses: addresses)
-            switch ctx.tlsContexts.upstreamSpeaksH2(origination.sessionKey, now: ctx.loop.now) {
-            case true?:
-                break
-            case false?:
-                sluice_SSL_select_http1_only(ssl)
-            case nil:
-                let started = TLSALPNProbe.start(
-                    loop: ctx.loop, store: ctx.tlsContexts, origination: origination,
-                    address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
-                    mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                    timeoutNs: ctx.config.connectTimeoutNs
-                ) { [unowned self] h2 in probed(h2: h2) }
-                guard let started else {
-                    sluice_SSL_select_http1_only(ssl)
-                    break
-                }
+        if hello.alpnProtocols.contains("h2"), interception.allows(serverName: hello.serverName) {
+            offersHTTP1 = hello.alpnProtocols.contains("http/1.1")
+            // With originatingTLS the upstream's own ALPN answer counts; without it (TLS in,
+            // plain HTTP out) h2 is relayed as h2c with prior knowledge, so h2 only for an
+            // upstream that answers the HTTP/2 preface.
+            let origination = interception.originating.map {
+                TLSOrigination(context: $0, serverName: hello.serverName, addresses: addresses)
+            }
+            let key =
+                origination?.sessionKey
+                ?? H2CProbe.key(address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort)
+            if let known = ctx.tlsContexts.upstreamSpeaksH2(key, now: ctx.loop.now) {
+                selectALPN(upstreamH2: known)
+            } else if let started = startProbe(origination) {
                 probe = started
                 phase = .probing
                 return
-            }
-        } else if interception.originating == nil, hello.alpnProtocols.contains("h2"),
-            interception.allows(serverName: hello.serverName)
-        {
-            // TLS in, plain HTTP out: h2 is relayed as h2c with prior knowledge, so h2 only for
-            // an upstream that answers the HTTP/2 preface.
-            let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
-            switch ctx.tlsContexts.upstreamSpeaksH2(H2CProbe.key(address: address, port: port), now: ctx.loop.now) {
-            case true?:
-                break
-            case false?:
-                sluice_SSL_select_http1_only(ssl)
-            case nil:
-                let started = H2CProbe.start(
-                    loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port,
-                    mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                    timeoutNs: H2CProbe.timeoutNs
-                ) { [unowned self] h2 in probed(h2: h2) }
-                guard let started else {
-                    sluice_SSL_select_http1_only(ssl)
-                    break
-                }
-                h2cProbe = started
-                phase = .probing
-                return
+            } else {
+                selectALPN(upstreamH2: nil)
             }
         }
         handshake()
     }
 
-    /// The probe answered: h2 for the client only when the upstream chose h2 (or speaks h2c; no
-    /// answer: the upstream cannot be reached, and the request's own attempt reports why over
-    /// HTTP/1.1).
+    /// Starts learning what the upstream speaks: a `TLSALPNProbe` with `origination`, else an
+    /// `H2CProbe`; nil when none could start.
+    private func startProbe(_ origination: TLSOrigination?) -> UpstreamALPNProbe? {
+        let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
+        let mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        let finished: (Bool?) -> Void = { [unowned self] h2 in probed(h2: h2) }
+        guard let origination else {
+            return H2CProbe.start(
+                loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port, mark: mark, finished: finished)
+        }
+        return TLSALPNProbe.start(
+            loop: ctx.loop, store: ctx.tlsContexts, origination: origination, address: address, port: port, mark: mark,
+            timeoutNs: ctx.config.connectTimeoutNs, finished: finished)
+    }
+
+    /// The probe answered (nil: no answer, the upstream cannot be reached).
     private func probed(h2: Bool?) {
         probe = nil
-        h2cProbe = nil
         guard !done else { return }
-        if h2 != true, let ssl = peer.ssl { sluice_SSL_select_http1_only(ssl) }
+        selectALPN(upstreamH2: h2)
         phase = .handshake
         peer.readable = true
         peer.writable = true
         handshake()
+    }
+
+    /// What ALPN may select for a client offering h2, once the upstream's protocol is known: h2
+    /// for an upstream that speaks it; http/1.1 for one that speaks HTTP/1.1 only, and a client
+    /// that offers only h2 is refused with the no_application_protocol alert (an ERROR flow,
+    /// downstream ENOPROTOOPT); for an upstream that did not answer (nil), http/1.1 when the
+    /// client offers it, else h2, whose streams then report the upstream's failure (503).
+    private func selectALPN(upstreamH2 h2: Bool?) {
+        guard h2 == false || (h2 == nil && offersHTTP1), let ssl = peer.ssl else { return }
+        sluice_SSL_select_http1_only(ssl)
     }
 
     private func handshake() {
@@ -334,8 +332,6 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         ctx.loop.cancel(timer)
         probe?.cancel()
         probe = nil
-        h2cProbe?.cancel()
-        h2cProbe = nil
         peer.shutdown(reset: reset)
         ctx.loop.forget(registration)
         if reset { Socket.closeWithReset(peer.fd) } else { Socket.close(peer.fd) }

@@ -154,6 +154,8 @@ public final class TLSContextStore {
             }
             guard SSL_CTX_check_private_key(ctx) == 1 else { return fail("key does not match certificate") }
             SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+            // ALPN h2 then http/1.1; http/1.1 only (or the no_application_protocol alert for an
+            // h2-only offer) on a connection TLSAcceptor marks (COpenSSL's sluice_alpn_select).
             sluice_SSL_CTX_offer_h2_and_http1(ctx)
         } else {
             guard SSL_CTX_load_verify_locations(ctx, paths[0], nil) == 1 else {

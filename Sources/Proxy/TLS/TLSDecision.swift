@@ -50,9 +50,7 @@ enum TLSDecision {
     ) -> HTTPVerdict.Side {
         if let policy = snapshot.tlsPolicy(endpointID: endpoint, direction: direction, port: port) {
             let verdict = policy.decide(peerIdentity: peer, serverName: serverName)
-            return HTTPVerdict.Side(
-                allowed: verdict.allowed, reason: reason(of: verdict, direction: direction, peer: peer),
-                policyName: verdict.policyName, policyRef: verdict.policyRef)
+            return HTTPVerdict.Side(verdict, direction: direction, peer: peer)
         }
         if snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) != nil
             || (direction == .egress
@@ -61,17 +59,5 @@ enum TLSDecision {
             return HTTPVerdict.Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0)
         }
         return HTTPVerdict.Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0)
-    }
-
-    private static func reason(of verdict: Verdict, direction: Direction, peer: UInt32) -> Flow.L7Reason {
-        switch verdict.reason {
-        case .ruleMatched: return .ruleMatched
-        case .noRuleMatched: return .noRuleMatched
-        case .peerNotAllowed: return .peerNotAllowed
-        case .deniedByPolicy: return .deniedByPolicy
-        case .l4OnlyAllow:
-            if verdict.policyName != nil { return .l4OnlyAllow }
-            return direction == .ingress && peer == ReservedIdentity.host ? .localhost : .notEnforced
-        }
     }
 }

@@ -154,6 +154,10 @@ struct TLSPeer: ConnectionPeer {
                 return .closed(PeerClose(side: side, errno: TLSFailure.certificateErrno))
             }
             failure = .protocol(code)
+            // The server side refused the client's ALPN offer (`sluice_alpn_select`).
+            if ERR_GET_REASON(code) == SSL_R_NO_APPLICATION_PROTOCOL {
+                return .closed(PeerClose(side: side, errno: ENOPROTOOPT))
+            }
             return .closed(PeerClose(side: side, errno: EPROTO))
         }
     }

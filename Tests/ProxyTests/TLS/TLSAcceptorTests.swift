@@ -95,6 +95,24 @@ final class TLSAcceptorTests: XCTestCase {
         XCTAssertEqual(header[3], 4, "a SETTINGS frame")
     }
 
+    func testAStalledHandshakeHoldsUpNoOtherConnection() throws {
+        try start()
+        let stalled = try proxy.connect(upstreamPort: upstream.port)
+        sockets.append(stalled)
+        _ = fcntl(stalled.fd, F_SETFL, fcntl(stalled.fd, F_GETFL) | O_NONBLOCK)
+        let ssl = try XCTUnwrap(SSL_new(clientContext))
+        defer { SSL_free(ssl) }
+        SSL_set_fd(ssl, stalled.fd)
+        _ = sluice_SSL_set_tlsext_host_name(ssl, "backend.test")
+        XCTAssertEqual(
+            SSL_get_error(ssl, SSL_connect(ssl)), SSL_ERROR_WANT_READ, "the ClientHello is out, then nothing")
+        ERR_clear_error()
+        // One worker: its loop serves a second client while the first handshake waits.
+        let tls = try XCTUnwrap(try connect())
+        tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
+        XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
+    }
+
     func testUntrustedUpstreamCertificateGets503AndAFlowSayingWhy() throws {
         try start(upstreamCert: false)
         let tls = try XCTUnwrap(try connect())
@@ -122,38 +140,27 @@ final class TLSAcceptorTests: XCTestCase {
     }
 
     func testUpstreamSessionIsResumed() throws {
-        nonisolated(unsafe) var resumptions: [Bool] = []
-        let lock = NSLock()
-        try start { resumed in
-            lock.lock()
-            resumptions.append(resumed)
-            lock.unlock()
-        }
+        let resumptions = Heard<Bool>()
+        try start(resumed: resumptions.append)
         for _ in 0..<2 {
             let tls = try XCTUnwrap(try connect())
             tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\nConnection: close\r\n\r\n")
             XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
-            XCTAssertTrue(
-                eventually {
-                    lock.lock(); defer { lock.unlock() }; return resumptions.count >= 1
-                })
+            XCTAssertTrue(eventually { resumptions.count >= 1 })
         }
-        XCTAssertTrue(
-            eventually {
-                lock.lock(); defer { lock.unlock() }; return resumptions.count == 2
-            })
-        lock.lock()
-        XCTAssertEqual(resumptions, [false, true], "the second upstream connection resumes the first's session")
-        lock.unlock()
+        XCTAssertTrue(eventually { resumptions.count == 2 })
+        XCTAssertEqual(resumptions.values, [false, true], "the second upstream connection resumes the first's session")
     }
 
     // MARK: ALPN follows the upstream (an h2 client and an HTTP/1.1-only upstream)
 
-    func testH2OfferToAnHTTP1OnlyUpstreamNegotiatesHTTP1AndIsServed() throws {
-        try start(upstreamALPN: false)
-        for _ in 0..<2 {  // the first asks the upstream, the second uses what was learned
+    /// Two client connections offering `h2,http/1.1` to an upstream that speaks HTTP/1.1 only
+    /// (the first learns it, the second uses what was learned): each negotiates http/1.1 and
+    /// gets an allowed and a denied request answered; the request flows.
+    private func h2OfferServedOverHTTP1Twice() throws -> [Flow] {
+        for _ in 0..<2 {
             let tls = try XCTUnwrap(try connect(alpn: "h2,http/1.1"))
-            XCTAssertEqual(tls.alpn, "http/1.1", "the upstream selected no h2, so neither does the proxy")
+            XCTAssertEqual(tls.alpn, "http/1.1", "the upstream speaks no h2, so the client gets no h2")
             tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
             let allowed = tls.read(through: "\r\n\r\n", extra: 2)
             XCTAssertTrue(allowed.hasPrefix("HTTP/1.1 200 OK"), allowed)
@@ -162,7 +169,74 @@ final class TLSAcceptorTests: XCTestCase {
         }
         let requests = proxy.sink.waitForFlows(8).filter { $0.l7?.type == .request }
         XCTAssertEqual(requests.map(\.verdict), [.forwarded, .dropped, .forwarded, .dropped])
+        XCTAssertEqual(requests.map { $0.http?.url }.first, "https://backend.test/allowed")
+        return requests
+    }
+
+    /// A client offering only h2 (as nghttp) to an upstream that speaks HTTP/1.1 only: the
+    /// handshake fails with the no_application_protocol alert and an ERROR flow (the `nth` one)
+    /// says why.
+    private func assertH2OnlyOfferIsRefused(_ nth: Int) throws {
+        let socket = try proxy.connect(upstreamPort: upstream.port)
+        sockets.append(socket)
+        socket.setTimeout(seconds: 10)
+        let ssl = try XCTUnwrap(SSL_new(clientContext))
+        defer { SSL_free(ssl) }
+        SSL_set_fd(ssl, socket.fd)
+        _ = sluice_SSL_set_tlsext_host_name(ssl, "backend.test")
+        var offer: [UInt8] = [2] + Array("h2".utf8)
+        _ = SSL_set_alpn_protos(ssl, &offer, UInt32(offer.count))
+        XCTAssertNotEqual(SSL_connect(ssl), 1, "no protocol in common: the handshake fails")
+        let reason = ERR_GET_REASON(ERR_peek_last_error())
+        ERR_clear_error()
+        XCTAssertEqual(reason, SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL, "the proxy's alert")
+        let errors = { self.proxy.sink.flows.filter { $0.verdict == .error } }
+        XCTAssertTrue(eventually { errors().count >= nth }, "ERROR flow \(nth)")
+        let flow = try XCTUnwrap(errors().last)
+        XCTAssertEqual(flow.http?.url, "https://backend.test")
+        XCTAssertEqual(
+            flow.http?.connectionError?.text,
+            "downstream ENOPROTOOPT (ALPN: the client offers only h2, the upstream speaks HTTP/1.1)")
+    }
+
+    func testH2OfferToAnHTTP1OnlyUpstreamNegotiatesHTTP1AndIsServed() throws {
+        try start(upstreamALPN: false)
+        let requests = try h2OfferServedOverHTTP1Twice()
         XCTAssertFalse(requests.contains { $0.http?.protocol == "HTTP/2" }, "HTTP/1.1 on both sides")
+    }
+
+    func testH2OnlyOfferToAnHTTP1OnlyUpstreamFailsTheHandshakeWithAFlowSayingWhy() throws {
+        try start(upstreamALPN: false)
+        try assertH2OnlyOfferIsRefused(1)  // the first learns what the upstream speaks
+        try assertH2OnlyOfferIsRefused(2)  // the second uses what was learned
+    }
+
+    /// The upstream's port is closed before any client comes (the probe's connect is refused,
+    /// nothing is learned): a client offering h2 and http/1.1 gets http/1.1 (the request's own
+    /// attempt then says why), one offering only h2 gets h2 (its streams get the failure).
+    private func assertUnreachableUpstreamALPN(originating: Bool) throws {
+        try start(originating: originating)
+        let port = upstream.port
+        upstream.stop()
+        upstream = nil
+        func alpn(_ offer: String) throws -> String {
+            let socket = try proxy.connect(upstreamPort: port)
+            sockets.append(socket)
+            return try XCTUnwrap(
+                BlockingTLS(fd: socket.fd, ctx: clientContext, serverName: "backend.test", alpn: offer)
+            )
+            .alpn
+        }
+        XCTAssertEqual(try alpn("h2,http/1.1"), "http/1.1")
+        XCTAssertEqual(try alpn("h2"), "h2", "an h2-only client is not refused for an upstream that did not answer")
+    }
+
+    func testAnUnreachableTLSUpstreamLeavesHTTP1ToClientsOfferingItAndH2ToTheOthers() throws {
+        try assertUnreachableUpstreamALPN(originating: true)
+    }
+
+    func testAnUnreachablePlainUpstreamLeavesHTTP1ToClientsOfferingItAndH2ToTheOthers() throws {
+        try assertUnreachableUpstreamALPN(originating: false)
     }
 
     func testH2OfferToAnH2UpstreamNegotiatesH2() throws {
@@ -172,20 +246,13 @@ final class TLSAcceptorTests: XCTestCase {
     }
 
     func testHTTP1OnlyOfferIsNotProbed() throws {
-        nonisolated(unsafe) var connections = 0
-        let lock = NSLock()
-        try start(upstreamALPN: false) { _ in
-            lock.lock()
-            connections += 1
-            lock.unlock()
-        }
+        let connections = Heard<Bool>()
+        try start(upstreamALPN: false, resumed: connections.append)
         let tls = try XCTUnwrap(try connect(alpn: "http/1.1"))
         XCTAssertEqual(tls.alpn, "http/1.1")
         tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
         XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
-        lock.lock()
-        XCTAssertEqual(connections, 1, "one upstream connection: the request's")
-        lock.unlock()
+        XCTAssertEqual(connections.count, 1, "one upstream connection: the request's")
     }
 
     // MARK: ALPN follows a plain upstream (terminatingTLS only: h2 goes upstream as h2c)
@@ -209,30 +276,18 @@ final class TLSAcceptorTests: XCTestCase {
     }
 
     func testH2OfferOnATerminateOnlyPortToAnHTTP1OnlyUpstreamNegotiatesHTTP1AndIsServed() throws {
-        nonisolated(unsafe) var probes = 0
-        let lock = NSLock()
-        try start(
-            originating: false,
-            plainUpstream: Self.http1Only {
-                lock.lock()
-                probes += 1
-                lock.unlock()
-            })
-        for _ in 0..<2 {  // the first probes the upstream, the second uses what was learned
-            let tls = try XCTUnwrap(try connect(alpn: "h2,http/1.1"))
-            XCTAssertEqual(tls.alpn, "http/1.1", "the upstream speaks no h2c, so the client gets no h2")
-            tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
-            let allowed = tls.read(through: "\r\n\r\n", extra: 2)
-            XCTAssertTrue(allowed.hasPrefix("HTTP/1.1 200 OK"), allowed)
-            tls.send("GET /denied HTTP/1.1\r\nHost: backend.test\r\n\r\n")
-            XCTAssertTrue(tls.read(through: "Access denied").hasPrefix("HTTP/1.1 403 Forbidden"))
-        }
-        let requests = proxy.sink.waitForFlows(8).filter { $0.l7?.type == .request }
-        XCTAssertEqual(requests.map(\.verdict), [.forwarded, .dropped, .forwarded, .dropped])
-        XCTAssertEqual(requests.map { $0.http?.url }.first, "https://backend.test/allowed")
-        lock.lock()
-        XCTAssertEqual(probes, 1, "the second client connection uses the cached answer: no second probe")
-        lock.unlock()
+        let probes = Heard<Bool>()
+        try start(originating: false, plainUpstream: Self.http1Only { probes.append(true) })
+        _ = try h2OfferServedOverHTTP1Twice()
+        XCTAssertEqual(probes.count, 1, "the second client connection uses the cached answer: no second probe")
+    }
+
+    func testH2OnlyOfferOnATerminateOnlyPortToAnHTTP1OnlyUpstreamFailsTheHandshakeWithAFlowSayingWhy() throws {
+        let probes = Heard<Bool>()
+        try start(originating: false, plainUpstream: Self.http1Only { probes.append(true) })
+        try assertH2OnlyOfferIsRefused(1)
+        try assertH2OnlyOfferIsRefused(2)
+        XCTAssertEqual(probes.count, 1, "the second client connection uses the cached answer: no second probe")
     }
 
     func testH2OfferOnATerminateOnlyPortToAnH2CUpstreamNegotiatesH2WithPerStreamVerdicts() throws {
@@ -280,52 +335,28 @@ final class TLSAcceptorTests: XCTestCase {
     }
 
     func testHTTP1OfferOnATerminateOnlyPortIsNotProbed() throws {
-        nonisolated(unsafe) var probes = 0
-        let lock = NSLock()
-        try start(
-            originating: false,
-            plainUpstream: Self.http1Only {
-                lock.lock()
-                probes += 1
-                lock.unlock()
-            })
+        let probes = Heard<Bool>()
+        try start(originating: false, plainUpstream: Self.http1Only { probes.append(true) })
         let tls = try XCTUnwrap(try connect(alpn: "http/1.1"))
         tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
         XCTAssertTrue(tls.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
         XCTAssertEqual(upstream.connectionsSoFar(), 1, "one upstream connection: the request's")
-        lock.lock()
-        XCTAssertEqual(probes, 0)
-        lock.unlock()
+        XCTAssertEqual(probes.count, 0)
     }
 
     // MARK: one certificate per SNI on a port
 
-    func testEachServerNameGetsItsRulesCertificate() throws {
-        try start(policy: { port in
-            """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: client-tls, namespace: default}
-            spec:
-              endpointSelector: {matchLabels: {app: client}}
-              egress:
-              - toEndpoints: [{matchLabels: {app: backend}}]
-                toPorts:
-                - ports: [{port: "\(port)", protocol: TCP}]
-                  serverNames: ["*.backend.test"]
-                  terminatingTLS: {secret: {namespace: default, name: web}}
-                  originatingTLS: {secret: {namespace: default, name: ca}}
-                  rules:
-                    http: [{path: "/allowed.*"}]
-                - ports: [{port: "\(port)", protocol: TCP}]
-                  serverNames: ["other.test"]
-                  terminatingTLS: {secret: {namespace: default, name: other}}
-                  originatingTLS: {secret: {namespace: default, name: ca}}
-                  rules:
-                    http: [{path: "/allowed.*"}]
+    /// Two intercepting rules on one port: `*.backend.test` with the `default/web` certificate
+    /// and `other.test` with `default/other`, both trusting `default/ca` upstream.
+    private static func twoNamesPolicy(port: UInt16) -> String {
+        TLSTestPKI.policy(toPorts: [
+            TLSTestPKI.portRule(port: port, serverNames: ["*.backend.test"], terminating: "web", originating: true),
+            TLSTestPKI.portRule(port: port, serverNames: ["other.test"], terminating: "other", originating: true),
+        ])
+    }
 
-            """
-        })
+    func testEachServerNameGetsItsRulesCertificate() throws {
+        try start(policy: Self.twoNamesPolicy)
         let other = try XCTUnwrap(try connect(serverName: "other.test"), "other.test's certificate verifies")
         XCTAssertEqual(other.peerCommonName, "other.test")
         let api = try XCTUnwrap(try connect(serverName: "api.backend.test"), "*.backend.test's certificate verifies")
@@ -335,34 +366,48 @@ final class TLSAcceptorTests: XCTestCase {
         XCTAssertTrue(api.read(through: "\r\n\r\n", extra: 2).hasPrefix("HTTP/1.1 200"))
     }
 
+    func testUpstreamCertificateNotNamingTheClientsSNIGets503() throws {
+        try start(policy: Self.twoNamesPolicy)
+        // The proxy presents other.test's certificate; the upstream's (signed by the trusted CA)
+        // names backend.test and *.backend.test only, not the SNI other.test.
+        let tls = try XCTUnwrap(try connect(serverName: "other.test"))
+        tls.send("GET /allowed HTTP/1.1\r\nHost: other.test\r\n\r\n")
+        let answer = tls.read(through: "\r\n\r\n")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503"), answer)
+        let flows = proxy.sink.waitForFlows(2)
+        let response = try XCTUnwrap(flows.first { $0.l7?.type == .response })
+        XCTAssertEqual(response.http?.url, "https://other.test/allowed")
+        XCTAssertTrue(
+            response.summary.contains("upstream EKEYREJECTED (TLS certificate not verified)"), response.summary)
+    }
+
     // MARK: clients that never complete a ClientHello leave a flow
 
-    func testClientClosingMidHelloLeavesAnErrorFlow() throws {
+    /// A client that sends `bytes` (nil: nothing) and then closes its sending side, or waits for
+    /// the proxy: the one flow is an ERROR naming `error`, without SNI.
+    private func assertErrorFlow(after bytes: [UInt8]?, close: Bool, error: String) throws {
         try start()
         let socket = try proxy.connect(upstreamPort: upstream.port)
-        socket.send(Array(TLSTestWorld.clientHello(serverName: "backend.test").prefix(20)))
-        _ = shutdown(socket.fd, Int32(SHUT_WR))
-        let flows = proxy.sink.waitForFlows(1)
-        XCTAssertEqual(flows.first?.verdict, .error)
-        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EOF")
+        sockets.append(socket)
+        if let bytes { socket.send(bytes) }
+        if close { _ = shutdown(socket.fd, Int32(SHUT_WR)) }
+        let flow = try XCTUnwrap(proxy.sink.waitForFlows(1).first)
+        XCTAssertEqual(flow.verdict, .error)
+        XCTAssertEqual(flow.http?.connectionError?.text, error)
+        XCTAssertEqual(flow.http?.url, "https://")
+    }
+
+    func testClientClosingMidHelloLeavesAnErrorFlow() throws {
+        let hello = TLSTestWorld.clientHello(serverName: "backend.test")
+        try assertErrorFlow(after: Array(hello.prefix(20)), close: true, error: "downstream EOF")
     }
 
     func testClientClosingBeforeAnyByteLeavesAnErrorFlow() throws {
-        try start()
-        let socket = try proxy.connect(upstreamPort: upstream.port)
-        _ = shutdown(socket.fd, Int32(SHUT_WR))
-        let flows = proxy.sink.waitForFlows(1)
-        XCTAssertEqual(flows.first?.verdict, .error)
-        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EOF")
+        try assertErrorFlow(after: nil, close: true, error: "downstream EOF")
     }
 
     func testGarbageInsteadOfAClientHelloIsResetWithAnErrorFlow() throws {
-        try start()
-        let socket = try proxy.connect(upstreamPort: upstream.port)
-        socket.send("GET / HTTP/1.1\r\nHost: backend.test\r\n\r\n")
-        let flows = proxy.sink.waitForFlows(1)
-        XCTAssertEqual(flows.first?.verdict, .error)
-        XCTAssertEqual(flows.first?.http?.connectionError?.text, "downstream EPROTO")
-        XCTAssertEqual(flows.first?.http?.url, "https://")
+        try assertErrorFlow(
+            after: Array("GET / HTTP/1.1\r\nHost: backend.test\r\n\r\n".utf8), close: false, error: "downstream EPROTO")
     }
 }

@@ -57,6 +57,20 @@ final class TLSContextStoreTests: XCTestCase {
         XCTAssertEqual(String(cString: issuer), "/CN=other-ca")
     }
 
+    func testTerminatingContextRequestsNoClientCertificateEvenWithACA() throws {
+        let pki = try TLSTestPKI()
+        // The secret has a ca.crt beside tls.crt and tls.key (as cert-manager writes them).
+        try FileManager.default.copyItem(atPath: pki.caFile, toPath: pki.secrets + "/default/web/ca.crt")
+        let store = TLSContextStore(directory: pki.secrets)
+        guard case .success(let ctx) = store.serverContext(web, now: 0) else { return XCTFail("no context") }
+        XCTAssertEqual(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_NONE, "no CertificateRequest is sent")
+        XCTAssertEqual(
+            SSL_CTX_get_client_CA_list(ctx).map { OPENSSL_sk_num($0) } ?? 0, 0, "no client CA names from ca.crt")
+        XCTAssertEqual(
+            OPENSSL_sk_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx))), 0,
+            "the ca.crt is not loaded as a trust anchor for clients")
+    }
+
     func testClientContextTrustsOnlyTheSecretsCA() throws {
         let pki = try TLSTestPKI()
         let store = TLSContextStore(directory: pki.secrets)

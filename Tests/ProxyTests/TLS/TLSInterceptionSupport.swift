@@ -85,25 +85,39 @@ final class TLSTestPKI {
     static func policy(
         port: UInt16, serverNames: [String] = [], originating: Bool = true, terminating: Bool = true
     ) -> String {
-        let names =
-            serverNames.isEmpty
-            ? "" : "\n      serverNames: [" + serverNames.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
-        let origin = originating ? "\n      originatingTLS: {secret: {namespace: default, name: ca}}" : ""
-        return """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: client-tls, namespace: default}
-            spec:
-              endpointSelector: {matchLabels: {app: client}}
-              egress:
-              - toEndpoints: [{matchLabels: {app: backend}}]
-                toPorts:
-                - ports: [{port: "\(port)", protocol: TCP}]
-                  \(terminating ? "terminatingTLS: {secret: {namespace: default, name: web}}" : "")\(origin)\(names)
-                  rules:
-                    http: [{path: "/allowed.*"}]
+        policy(
+            toPorts: [
+                portRule(
+                    port: port, serverNames: serverNames, terminating: terminating ? "web" : nil,
+                    originating: originating)
+            ])
+    }
 
-            """
+    /// The egress policy of app=client toward app=backend with the port rules `toPorts`.
+    static func policy(toPorts: [String]) -> String {
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: client-tls, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: client}}
+          egress:
+          - toEndpoints: [{matchLabels: {app: backend}}]
+            toPorts:
+
+        """ + toPorts.joined()
+    }
+
+    /// One port rule on `port` allowing `/allowed.*`: `serverNames`, `terminatingTLS` with the
+    /// secret `default/<terminating>`, `originatingTLS` with `default/ca`.
+    static func portRule(port: UInt16, serverNames: [String] = [], terminating: String?, originating: Bool) -> String {
+        var rule = "    - ports: [{port: \"\(port)\", protocol: TCP}]\n"
+        if !serverNames.isEmpty {
+            rule += "      serverNames: [" + serverNames.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
+        }
+        if let terminating { rule += "      terminatingTLS: {secret: {namespace: default, name: \(terminating)}}\n" }
+        if originating { rule += "      originatingTLS: {secret: {namespace: default, name: ca}}\n" }
+        return rule + "      rules:\n        http: [{path: \"/allowed.*\"}]\n"
     }
 
     static func egressSteer(_ snapshot: PolicySnapshot) -> SteerInfo {
@@ -192,4 +206,25 @@ func tlsUpstreamScript(_ ctx: OpaquePointer, resumed: @escaping (Bool) -> Void =
             tls.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         }
     }
+}
+
+/// What the test's server threads heard, in order (a value per event), read from the test's
+/// thread.
+final class Heard<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var heard: [Value] = []
+
+    func append(_ value: Value) {
+        lock.lock()
+        heard.append(value)
+        lock.unlock()
+    }
+
+    var values: [Value] {
+        lock.lock()
+        defer { lock.unlock() }
+        return heard
+    }
+
+    var count: Int { values.count }
 }
