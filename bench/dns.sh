@@ -6,8 +6,10 @@
 #   REPS=1 DURATION=3 bash bench/dns.sh         (smoke)
 #   DNS_SETS=allowed DNS_SYSTEMS=sluice DNS_PERF=record bash bench/dns.sh
 #       DNS_SYSTEMS: which systems (default "sluice dnsdist direct"); DNS_PERF=record: perf record -g
-#       of the agent during each Sluice run (raw/sluice.<set>.<rep>.perf.data + .report.txt);
-#       DNS_PERF=syscalls: perf stat of the agent's syscalls per run (raw/...syscalls.txt).
+#       of the proxy (agent or dnsdist) during each run (raw/<sys>.<set>.<rep>.perf.data + .report.txt);
+#       DNS_PERF=syscalls: perf stat of the proxy's syscalls per run (raw/...syscalls.txt), and
+#       `syscalls <sys> <set> <rep>: name=per-query ...` lines (counted over DURATION-1 s of the
+#       run, divided by the run's mean q/s times that time).
 #       Both cost CPU themselves: compare ratios only from runs without them.
 # Placement: dnsperf (-c 10 -q 100 -T 1, as ../shared/bench-peers) pinned to core 0 with the
 # resolver (the sandbox's kube-dns dnsmasq); the proxy alone on core 1 (Sluice: --workers 1
@@ -102,10 +104,10 @@ for rep in $(seq 1 "$REPS"); do
       base="$RAW/$sys.$set.$rep"
       log "dns $sys $set rep $rep"
       perf_pid=""
-      if [ "$sys" = sluice ] && [ -n "$DNS_PERF" ]; then
+      if [ "$sys" != direct ] && [ -n "$DNS_PERF" ]; then
         case $DNS_PERF in
-          record) perf record -g -o "$base.perf.data" -p "$AGENT_PID" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
-          syscalls) perf stat -e 'syscalls:sys_enter_*' -p "$AGENT_PID" -o "$base.syscalls.txt" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
+          record) perf record -g -o "$base.perf.data" -p "$(pid_of "$sys")" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
+          syscalls) perf stat -e 'syscalls:sys_enter_*' -p "$(pid_of "$sys")" -o "$base.syscalls.txt" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
         esac
         perf_pid=$!
       fi
@@ -127,7 +129,7 @@ for rep in $(seq 1 "$REPS"); do
     done
   done
 done
-python3 - "$RAW" "$CLK_TCK" <<'PY' | tee "$OUT/summary.md"
+DURATION="$DURATION" python3 - "$RAW" "$CLK_TCK" <<'PY' | tee "$OUT/summary.md"
 import collections, glob, os, re, statistics, sys
 raw, hz = sys.argv[1], int(sys.argv[2])
 cpu = {}
@@ -170,4 +172,18 @@ for (sys_, set_), m in sorted(table.items()):
         print(f"ratio p99_ms {set_} sluice/{peer} {m['p99'] / o['p99']:.3f}")
         if peer != "direct":
             print(f"ratio cpu_us_per_query {set_} sluice/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+dur = float(os.environ.get("DURATION", "10")) - 1
+for path in sorted(glob.glob(os.path.join(raw, "*.syscalls.txt"))):
+    base = path[: -len(".syscalls.txt")]
+    try:
+        qps = float(re.search(r"Queries per second:\s+([\d.]+)", open(base + ".txt").read()).group(1))
+    except (OSError, AttributeError):
+        continue
+    counts = []
+    for line in open(path):
+        m = re.match(r"\s*([\d,]+)\s+syscalls:sys_enter_(\w+)", line)
+        if m and int(m.group(1).replace(",", "")) > 0:
+            counts.append((int(m.group(1).replace(",", "")), m.group(2)))
+    per = ", ".join(f"{n}={c / (qps * dur):.2f}" for c, n in sorted(counts, reverse=True)[:8])
+    print(f"syscalls {' '.join(os.path.basename(base).split('.', 2))}: {per}")
 PY

@@ -5,7 +5,9 @@
 # about time. Each also checks its result and exits 1 when it is wrong.
 # `policy-apply [POLICIES] [RULES]` (not in the default set): the stages of `sluice apply` of the
 # policy-scale file, CPU time and peak RSS per stage, and what stays resident.
-regex]|regex]
+# `dns`: the DNS proxy's denied path (REFUSED copied vs written in place) and answer check
+# (question decoded vs compared on the wire), ns per query.
+# Usage: bash bench/micro.sh [json|regex|flow|observer|dns|policy-apply]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

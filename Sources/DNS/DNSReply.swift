@@ -74,6 +74,50 @@ public enum DNSReply {
         return out
     }
 
+    /// `error(for:head:rcode:)` written over the query's own bytes, for the proxy's denied path
+    /// (no allocation, no copy of the question): the header is rewritten, the question stays
+    /// where it is, the OPT record (if the query had one) is written right after it, and
+    /// everything after that is dropped. Returns the reply's length (`bytes[0..<length]` is the
+    /// reply, byte for byte what `error(for:head:rcode:)` returns), or nil, changing nothing,
+    /// when it cannot be built there (a compressed question, or `head` not of these bytes): the
+    /// caller builds it with `error(for:head:rcode:)` then. The reply is never longer than the
+    /// query: an echoed OPT record replaces the query's own, which is at least as long.
+    public static func errorInPlace(
+        _ bytes: UnsafeMutableRawBufferPointer, head: QueryHead, rcode: RCode,
+        recursionAvailable: Bool = true,
+        udpPayloadSize: UInt16 = defaultUDPPayloadSize
+    ) -> Int? {
+        let questionBytes = head.question == nil ? 0 : head.questionEnd - DNSLimits.headerSize
+        if let question = head.question, question.name.wireLength + 4 != questionBytes { return nil }
+        let length = DNSLimits.headerSize + questionBytes + (head.opt == nil ? 0 : 11)
+        guard questionBytes >= 0, length <= bytes.count else { return nil }
+        let header = replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable)
+        var at = 0
+        func u16(_ value: UInt16) {
+            bytes[at] = UInt8(truncatingIfNeeded: value >> 8)
+            bytes[at + 1] = UInt8(truncatingIfNeeded: value)
+            at += 2
+        }
+        u16(header.id)
+        u16(header.flags)
+        u16(head.question == nil ? 0 : 1)
+        u16(0)
+        u16(0)
+        u16(head.opt == nil ? 0 : 1)
+        if let opt = head.opt {
+            at = DNSLimits.headerSize + questionBytes
+            let ttl = OPTRecord(udpPayloadSize: udpPayloadSize, dnssecOK: opt.dnssecOK).ttlField(rcode: header.rcode)
+            bytes[at] = 0
+            at += 1
+            u16(RRType.opt.rawValue)
+            u16(udpPayloadSize)
+            u16(UInt16(truncatingIfNeeded: ttl >> 16))
+            u16(UInt16(truncatingIfNeeded: ttl))
+            u16(0)
+        }
+        return length
+    }
+
     /// The reply built as a message and serialized (names decoded and written again).
     static func serialized(head: QueryHead, header: DNSHeader, udpPayloadSize: UInt16) -> [UInt8] {
         var reply = DNSMessage(header: header)

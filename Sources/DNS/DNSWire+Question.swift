@@ -1,3 +1,5 @@
+import SluiceModel
+
 extension DNSWire {
     /// The header counts of a message (QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT), nil when shorter
     /// than a header.
@@ -27,5 +29,63 @@ extension DNSWire {
         } catch {
             return nil
         }
+    }
+
+    /// Whether `soleQuestion(of:)` is a question of `type` and `class` whose name's
+    /// `lowercasedTextBytes` equal `lowercasedText`, decided on the wire bytes: the name is
+    /// lower-cased and escaped byte by byte as it is compared, nothing is built (the proxy checks
+    /// every upstream answer against its query with it). False wherever `soleQuestion(of:)` is
+    /// nil (QDCOUNT not 1, a truncated or overlong name, a bad label type, a compression pointer:
+    /// the first name of a message cannot point anywhere valid).
+    public static func soleQuestion(
+        of bytes: UnsafeRawBufferPointer, matchesLowercasedText text: UnsafeRawBufferPointer, type: UInt16,
+        class: UInt16
+    ) -> Bool {
+        guard let counts = counts(bytes), counts.questions == 1 else { return false }
+        var position = DNSLimits.headerSize
+        var matched = 0
+        var same = true
+        var wireLength = 0
+        while true {
+            guard position < bytes.count else { return false }
+            let length = Int(bytes[position])
+            guard length & 0xC0 == 0 else { return false }
+            if length == 0 {
+                position += 1
+                if wireLength == 0 {  // the root renders as "."
+                    same = text.count == 1 && text[0] == UInt8(ascii: ".")
+                    matched = text.count
+                }
+                break
+            }
+            guard position + 1 + length <= bytes.count else { return false }
+            wireLength += 1 + length
+            guard wireLength + 1 <= DNSLimits.maxNameWireLength else { return false }
+            if same {
+                for i in (position + 1)..<(position + 1 + length) {
+                    let e = DomainName.escaped(ASCII.lower(bytes[i]))
+                    guard matched + e.count <= text.count, text[matched] == e.1,
+                        e.count < 2 || text[matched + 1] == e.2,
+                        e.count < 4 || (text[matched + 2] == e.3 && text[matched + 3] == e.4)
+                    else {
+                        same = false
+                        break
+                    }
+                    matched += e.count
+                }
+                if same {
+                    if matched < text.count, text[matched] == UInt8(ascii: ".") {
+                        matched += 1
+                    } else {
+                        same = false
+                    }
+                }
+            }
+            position += 1 + length
+        }
+        guard position + 4 <= bytes.count else { return false }
+        let questionType = UInt16(bytes[position]) << 8 | UInt16(bytes[position + 1])
+        let questionClass = UInt16(bytes[position + 2]) << 8 | UInt16(bytes[position + 3])
+        return same && matched == text.count && questionType == type && questionClass == `class`
     }
 }

@@ -136,19 +136,32 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     /// Escapes like miekg/dns `escapeLabel`: special characters get a backslash, bytes outside
     /// printable ASCII become `\DDD`.
     private static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
+        let e = escaped(byte)
+        out.append(e.1)
+        if e.count > 1 { out.append(e.2) }
+        if e.count > 2 {
+            out.append(e.3)
+            out.append(e.4)
+        }
+    }
+
+    /// The presentation bytes of one label byte (1, 2 or 4 of them, in order), as miekg/dns
+    /// `escapeLabel` writes it: shared by the rendering above and `DNSWire`'s comparison of a
+    /// name on the wire against rendered text.
+    @inline(__always)
+    static func escaped(_ byte: UInt8) -> (count: Int, UInt8, UInt8, UInt8, UInt8) {
         switch byte {
         case UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "'"), UInt8(ascii: "@"),
             UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\""),
             UInt8(ascii: "\\"):
-            out.append(UInt8(ascii: "\\"))
-            out.append(byte)
+            return (2, UInt8(ascii: "\\"), byte, 0, 0)
         case 0x21...0x7E:
-            out.append(byte)
+            return (1, byte, 0, 0, 0)
         default:
-            out.append(UInt8(ascii: "\\"))
-            out.append(UInt8(ascii: "0") + byte / 100)
-            out.append(UInt8(ascii: "0") + byte / 10 % 10)
-            out.append(UInt8(ascii: "0") + byte % 10)
+            return (
+                4, UInt8(ascii: "\\"), UInt8(ascii: "0") + byte / 100, UInt8(ascii: "0") + byte / 10 % 10,
+                UInt8(ascii: "0") + byte % 10
+            )
         }
     }
 

@@ -8,10 +8,9 @@ import DNS
 /// never relayed, never learned, and the query keeps waiting for the genuine answer.
 extension DNSQuery {
     func isAnswered(by bytes: UnsafeRawBufferPointer) -> Bool {
-        guard DNSWire.isResponse(bytes) == true, DNSWire.opcode(bytes) == 0,
-            let question = DNSWire.soleQuestion(of: bytes)
-        else { return false }
-        return question.type.rawValue == qtype && question.class.rawValue == qclass
-            && question.name.lowercasedTextBytes == qname
+        guard DNSWire.isResponse(bytes) == true, DNSWire.opcode(bytes) == 0 else { return false }
+        return qname.withUnsafeBytes {
+            DNSWire.soleQuestion(of: bytes, matchesLowercasedText: $0, type: qtype, class: qclass)
+        }
     }
 }

@@ -42,7 +42,7 @@ enum DNSQueryDecision {
     /// Allowed: forward to the original server with a fresh ID.
     case forward(DNSQuery)
     /// Denied by a DNS rule: answer REFUSED/NXDOMAIN, one DROPPED request flow.
-    case reject(DNSQuery, [UInt8]?)
+    case reject(DNSQuery, DNSRejectReply)
     /// No rule admits this server at all (or the datagram was not steered): an L3/L4 drop.
     case drop(DNSQuery)
 }
@@ -74,7 +74,7 @@ extension DNSQueryDecision {
             qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
             requestTimeNs: now, qclass: question.class.rawValue)
         guard let steer, !steer.sides.isEmpty else { return .drop(query) }
-        let rcode: RCode = reject == .nameError ? .nxDomain : .refused
+        let refusal = DNSRejectReply(head: head, rcode: reject == .nameError ? .nxDomain : .refused)
         if steer.sides.contains(.egress) {
             if let policy = snapshot.dnsPolicy(endpointID: steer.sourceEndpoint, port: server.port, proto: proto) {
                 let verdict = query.qname.withUnsafeBytes {
@@ -82,11 +82,11 @@ extension DNSQueryDecision {
                 }
                 query.policyRef = verdict.policyRef
                 if verdict.reason == .peerNotAllowed { return .drop(query) }
-                if !verdict.allowed { return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode)) }
+                if !verdict.allowed { return .reject(query, refusal) }
             } else if proto == IPProtocol.tcp,
                 snapshot.httpPolicy(endpointID: steer.sourceEndpoint, direction: .egress, port: server.port) != nil
             {
-                return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
+                return .reject(query, refusal)
             }
         }
         if steer.sides.contains(.ingress), proto == IPProtocol.tcp,
@@ -94,9 +94,21 @@ extension DNSQueryDecision {
         {
             query.direction = .ingress
             query.policyRef = 0
-            return .reject(query, DNSReply.error(for: bytes, head: head, rcode: rcode))
+            return .reject(query, refusal)
         }
         return .forward(query)
+    }
+}
+
+/// The reply a denied query gets: its parsed head and the rcode, built only when it is sent
+/// (`DNSWorker.act`: over the query's own bytes, `DNSReply.errorInPlace`).
+struct DNSRejectReply {
+    let head: QueryHead
+    let rcode: RCode
+
+    /// The reply as its own array (`DNSReply.error(for:head:rcode:)`), for `queryBytes` of `head`.
+    func bytes(for queryBytes: UnsafeRawBufferPointer) -> [UInt8] {
+        DNSReply.error(for: queryBytes, head: head, rcode: rcode)
     }
 }
 

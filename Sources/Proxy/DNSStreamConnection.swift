@@ -148,7 +148,9 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
             proto: IPProtocol.tcp, steer: steer, snapshot: worker.ctx.snapshot,
             reject: worker.config.rejectResponseCode, now: worker.ctx.loop.now)
         if case .drop = decision { clientClosed = true }
-        guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
+        guard let query = worker.act(on: decision, queryBytes: bytes, via: self, replyTo: client, server: server) else {
+            return
+        }
         guard pending.count < worker.config.maxPendingPerWorker,
             let framed = DNSTCPFramer.frame(UnsafeRawBufferPointer(bytes))
         else {

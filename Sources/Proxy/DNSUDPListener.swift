@@ -76,7 +76,9 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
             UnsafeRawBufferPointer(bytes), client: client, server: server,
             proto: IPProtocol.udp, steer: steer, snapshot: ctx.snapshot,
             reject: worker.config.rejectResponseCode, now: ctx.loop.now)
-        guard let query = worker.act(on: decision, via: self, replyTo: client, server: server) else { return }
+        guard let query = worker.act(on: decision, queryBytes: bytes, via: self, replyTo: client, server: server) else {
+            return
+        }
         let failure: PeerClose?
         switch worker.forwarder?.forward(bytes, query: query) ?? .refused {
         case .sent: return

@@ -151,11 +151,12 @@ final class DNSWorker {
         _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
     }
 
-    /// Acts on a decision for a query that is not forwarded (or records the forward).
+    /// Acts on a decision for the query in `queryBytes` that is not forwarded (or records the
+    /// forward). A denied query's reply is written over `queryBytes` (they are not forwarded).
     /// Returns the query to forward, if any.
     func act(
-        on decision: DNSQueryDecision, via sink: DNSAnswerSink, replyTo client: DNSEndpointAddress,
-        server: DNSEndpointAddress
+        on decision: DNSQueryDecision, queryBytes: UnsafeMutableRawBufferPointer, via sink: DNSAnswerSink,
+        replyTo client: DNSEndpointAddress, server: DNSEndpointAddress
     ) -> DNSQuery? {
         counters.queries += 1
         switch decision {
@@ -170,9 +171,15 @@ final class DNSWorker {
         case .reject(let query, let reply):
             counters.rejected += 1
             recorder.request(query, verdict: .dropped)
-            if let reply {
-                if reply.withUnsafeBytes({ sink.sendAnswer($0, to: query) }) != nil { counters.replyFailures += 1 }
+            let failure: PeerClose?
+            if let length = DNSReply.errorInPlace(queryBytes, head: reply.head, rcode: reply.rcode) {
+                failure = sink.sendAnswer(UnsafeRawBufferPointer(rebasing: queryBytes[0..<length]), to: query)
+            } else {
+                failure = reply.bytes(for: UnsafeRawBufferPointer(queryBytes)).withUnsafeBytes {
+                    sink.sendAnswer($0, to: query)
+                }
             }
+            if failure != nil { counters.replyFailures += 1 }
         case .drop(let query):
             counters.dropped += 1
             recorder.policyDrop(query)

@@ -107,6 +107,7 @@ final class DNSReplyTests: XCTestCase {
                 let copied = DNSReply.error(for: raw, head: head, rcode: rcode, recursionAvailable: ra)
                 let serialized = try DNSReply.errorBySerializing(for: raw, rcode: rcode, recursionAvailable: ra)
                 XCTAssertEqual(copied, serialized, "query \(query) rcode \(rcode)")
+                XCTAssertEqual(inPlace(query, head: head, rcode: rcode, recursionAvailable: ra), copied)
                 let extended = rcode.rawValue > 15
                 shapes.insert("opt=\(message.opt != nil) extended=\(extended) questions=\(message.questions.count)")
             }
@@ -114,6 +115,49 @@ final class DNSReplyTests: XCTestCase {
         // Every shape the comment promises was compared: with and without OPT, extended rcode or
         // not, one or two questions.
         XCTAssertEqual(shapes.count, 8, "\(shapes.sorted())")
+    }
+
+    /// `DNSReply.errorInPlace` over a copy of `query`: the reply's bytes, or nil.
+    private func inPlace(_ query: [UInt8], head: QueryHead, rcode: RCode, recursionAvailable: Bool = true) -> [UInt8]? {
+        var buffer = query
+        return buffer.withUnsafeMutableBytes { raw in
+            DNSReply.errorInPlace(raw, head: head, rcode: rcode, recursionAvailable: recursionAvailable)
+                .map { Array(raw[0..<$0]) }
+        }
+    }
+
+    /// The denied path's reply written over the query equals the copied one byte for byte, also
+    /// when records (answers, authorities, an OPT with DO among additionals) follow the question
+    /// and are dropped; a head of other bytes (a question longer than the buffer) builds nothing.
+    func testReplyBuiltInPlaceEqualsCopiedReply() throws {
+        var message = DNSMessage(
+            header: DNSHeader(id: 0xA1B2, rd: true, cd: true),
+            questions: [Question(name: Fixtures.name("Db-1.Internal.Example.COM"), type: .aaaa)],
+            answers: [
+                ResourceRecord(name: Fixtures.name("x.test"), ttl: 9, rdata: .a(IPv4Address(1, 2, 3, 4)))
+            ],
+            authorities: [
+                ResourceRecord(name: Fixtures.name("y.test"), ttl: 9, rdata: .a(IPv4Address(5, 6, 7, 8)))
+            ])
+        message.opt = OPTRecord(udpPayloadSize: 4096, dnssecOK: true)
+        let queries = [
+            Fixtures.queryExampleA, Fixtures.queryExampleAWithOPT,
+            DNSSerializer.serialize(message, compress: false), DNSSerializer.serialize(message, compress: true),
+        ]
+        for query in queries {
+            for rcode in [RCode.refused, .nxDomain, .formErr, RCode(23)] {
+                try query.withUnsafeBytes { raw in
+                    let head = try DNSParser.parseQueryHead(raw)
+                    let copied = DNSReply.error(for: raw, head: head, rcode: rcode)
+                    XCTAssertEqual(inPlace(query, head: head, rcode: rcode), copied, "\(query) \(rcode)")
+                    XCTAssertEqual(
+                        inPlace(query, head: head, rcode: rcode, recursionAvailable: false),
+                        DNSReply.error(for: raw, head: head, rcode: rcode, recursionAvailable: false))
+                }
+            }
+        }
+        let head = try Fixtures.queryExampleAWithOPT.withUnsafeBytes { try DNSParser.parseQueryHead($0) }
+        XCTAssertNil(inPlace(Array(Fixtures.queryExampleA.prefix(20)), head: head, rcode: .refused))
     }
 
     func testLowercasedTextBytesAreTheTextsBytes() throws {

@@ -27,4 +27,5 @@ if only == nil || only == "json" { try JSONBenchmark.run() }
 if only == nil || only == "regex" { try RegexBenchmark.run() }
 if only == nil || only == "flow" { try FlowRecordBenchmark.run() }
 if only == nil || only == "observer" { try ObserverBenchmark.run() }
+if only == nil || only == "dns" { try DNSBenchmark.run() }
 if only == "policy-apply" { try PolicyApplyBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
