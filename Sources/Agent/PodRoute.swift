@@ -148,7 +148,9 @@ enum PodRoute {
 
     /// Asks the kernel (in this thread's network namespace) for the route to `address`.
     static func lookup(_ address: IPv4Address) -> Answer {
-        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)  // NETLINK_ROUTE
+        // SOCK_RAW (3) | SOCK_CLOEXEC (0o2000000), protocol NETLINK_ROUTE (0): Linux's values,
+        // spelled out because Glibc's socket-type enum is not visible in every build of the module.
+        let fd = socket(AF_NETLINK, 3 | 0o2_000_000, 0)
         guard fd >= 0 else { return .failed("netlink socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
