@@ -47,7 +47,12 @@ extension Agent {
     func restoreKubernetesCache() {
         guard options.kubernetes != nil else { return }
         kubeSync.stateDirectory = options.stateDirectory
-        kubeSync.restoreCache(into: policy, fileEndpoints: fileEndpoints)
+        var local = fileEndpoints
+        if options.endpointsFrom == .kubernetes {
+            // No file: the cached local endpoints themselves (`restoreLocalPods` finds their interfaces).
+            local = KubeStateCache.load(stateDirectory: options.stateDirectory).cache?.local.map(\.descriptor) ?? []
+        }
+        kubeSync.restoreCache(into: policy, fileEndpoints: local)
     }
 
     /// Makes the policy in force match the API's complete state: nothing changes until all three

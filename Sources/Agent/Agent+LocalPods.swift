@@ -72,6 +72,25 @@ extension Agent {
         return ok
     }
 
+    /// At start, in the node's namespace, before the endpoints are written: the local endpoints
+    /// the cache restored (`restoreKubernetesCache`) get their interfaces by route again and
+    /// become the table's, so that an agent restarted while the API server is away keeps
+    /// enforcing on them (and attaches to them) and the first list keeps them and their IDs. One
+    /// without its route now is left to the first list.
+    func restoreLocalPods() {
+        guard options.endpointsFrom == .kubernetes else { return }
+        var entries: [LocalEndpointTable.Entry] = []
+        for e in policy.endpoints {
+            guard case .podRoute(let ifindex) = podRouteLookup(e.ipv4) else { continue }
+            ifindexes[e.id] = ifindex
+            let pod = LocalPod(
+                namespace: e.namespace, name: e.podName, ipv4: e.ipv4, labels: e.podLabels,
+                serviceAccount: e.serviceAccount, namedPorts: e.namedPorts)
+            entries.append(LocalEndpointTable.Entry(id: e.id, pod: pod, ifindex: ifindex))
+        }
+        localPods.restore(entries)
+    }
+
     /// The route lookup of a local pod's address (network order) in the agent's namespace.
     static func lookupPodRoute(_ ipv4: UInt32) -> PodRoute.Answer {
         PodRoute.lookup(IPv4Address(networkOrder: ipv4))

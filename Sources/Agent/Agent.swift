@@ -155,6 +155,7 @@ public final class Agent {
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
         }
+        restoreLocalPods()
         // Held until the process ends: one agent per pin directory.
         pinDirectoryLock = try Datapath.lockPinDirectory(options.pinDirectory)
         let datapath = try Datapath.open(

@@ -93,6 +93,13 @@ struct LocalEndpointTable {
         }
     }
 
+    /// Takes `restored` (the endpoints of the last run, from `KubeStateCache`, with their
+    /// interfaces found again) as made, so the first list keeps them and their IDs.
+    mutating func restore(_ restored: [Entry]) {
+        for entry in restored { entries[entry.pod.key] = entry }
+        nextID = max(nextID, (restored.map(\.id).max() ?? 0) + 1)
+    }
+
     /// When the next waiting pod is due (monotonic ns), nil when none waits.
     var nextRetryNs: UInt64? { waiting.values.map(\.notBeforeNs).min() }
 

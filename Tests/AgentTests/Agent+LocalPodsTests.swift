@@ -133,6 +133,45 @@ final class AgentLocalPodsTests: XCTestCase {
         XCTAssertEqual(rows, ["late"])
     }
 
+    /// Restarted while the API server is away: the cached local endpoints keep their IDs and get
+    /// their interfaces by route again; the first list afterwards keeps them.
+    func testARestartWhileTheAPIIsAwayKeepsTheLocalEndpoints() throws {
+        routes["10.1.0.5"] = 11
+        try addPod("backend", node: "n1", ip: "10.1.0.5", labels: #"{"app":"backend"}"#)
+        XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("a")), 201)
+        let first = try startAgent()
+        try poll("the local pod an endpoint") { endpoints(first) == ["1:backend@11"] }
+        first.stopKubernetes()
+        agent = nil
+        try server.controlAction("stop")
+
+        routes["10.1.0.5"] = 21  // the same pod, its veth found again (another ifindex here)
+        guard
+            case .run(var options) = try AgentCommandLine.parse([
+                "--k8s-kubeconfig", server.dir + "/kubeconfig", "--node-name", "n1",
+            ])
+        else { throw KubeTestError("no options") }
+        options.stateDirectory = stateDirectory
+        let second = Agent(options: options)
+        second.podRouteLookup = { [routes] in routes.lookup($0) }
+        try second.loadEndpoints()
+        second.restoreKubernetesCache()
+        second.restoreLocalPods()
+        XCTAssertEqual(endpoints(second), ["1:backend@21"])
+        XCTAssertTrue(second.policy.snapshot.policyEnforcement.contains { $0.endpointID == 1 && $0.defaultDeny })
+
+        try server.controlAction("start")
+        try second.startKubernetes(backoff: Backoff(initial: 0.05, maximum: 0.4))
+        agent = second
+        try poll("listed again") {
+            (second.kube?.status().resources.first { $0.name == "pods" }?.lists ?? 0) >= 1 && second.kube!.isIdle
+        }
+        XCTAssertEqual(endpoints(second), ["1:backend@21"])
+        try addPod("late", node: "n1", ip: "10.1.0.6", labels: #"{"app":"late"}"#)
+        routes["10.1.0.6"] = 22
+        try poll("a new pod takes the next ID") { endpoints(second) == ["1:backend@21", "2:late@22"] }
+    }
+
     func testTheEndpointsSourceOption() throws {
         let kubeconfig = ["--k8s-kubeconfig", "/k"]
         func source(_ arguments: [String]) throws -> (EndpointsSource, String) {
