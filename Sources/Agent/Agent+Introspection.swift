@@ -43,7 +43,8 @@ extension Agent {
             return AgentIntrospection.Endpoint(
                 e, ingressEnforcement: enforced.contains("\(e.id)/in") ? "Enabled" : "Disabled",
                 egressEnforcement: enforced.contains("\(e.id)/out") ? "Enabled" : "Disabled",
-                attached: datapath != nil && (ifindexes[e.id] ?? 0) > 0)
+                attached: datapath != nil && (ifindexes[e.id] ?? 0) > 0
+                    && (options.endpointsFrom == .file || attachedEndpoints.contains(e.id)))
         }
         // The endpoints' identities, and the reserved ones that have labels.
         let endpointIdentities = Set(entries.map(\.identity))

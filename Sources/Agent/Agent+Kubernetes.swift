@@ -47,7 +47,12 @@ extension Agent {
     func restoreKubernetesCache() {
         guard options.kubernetes != nil else { return }
         kubeSync.stateDirectory = options.stateDirectory
-        kubeSync.restoreCache(into: policy, fileEndpoints: fileEndpoints)
+        var local = fileEndpoints
+        if options.endpointsFrom == .kubernetes {
+            // No file: the cached local endpoints themselves (`restoreLocalPods` finds their interfaces).
+            local = KubeStateCache.load(stateDirectory: options.stateDirectory).cache?.local.map(\.descriptor) ?? []
+        }
+        kubeSync.restoreCache(into: policy, fileEndpoints: local)
     }
 
     /// Makes the policy in force match the API's complete state: nothing changes until all three
@@ -55,10 +60,16 @@ extension Agent {
     /// it must run again (identities could not be numbered).
     func reconcileKubernetes(_ state: KubeSource.Snapshot) -> Bool {
         guard state.policiesSynced else { return true }
+        var local = fileEndpoints
+        var localChanges = LocalEndpointTable.Changes()
+        if options.endpointsFrom == .kubernetes {
+            if state.workloadsSynced { localChanges = discoverLocalPods(state.workloads) }
+            local = localPods.descriptors
+        }
         let endpoints =
             state.workloadsSynced
-            ? KubeEndpoints.resolve(local: fileEndpoints, workloads: state.workloads, nodeName: options.nodeName)
-            : (local: fileEndpoints, remote: [])
+            ? KubeEndpoints.resolve(local: local, workloads: state.workloads, nodeName: options.nodeName)
+            : (local: local, remote: [])
         // Cluster-wide numbers first, without the lock (this may wait on the API).
         var numbers: [[String]: UInt32]?
         if let provider = identityProvider {
@@ -84,14 +95,15 @@ extension Agent {
             kubeSync.reconcile(
                 state.policies, endpoints: endpoints.local, remote: endpoints.remote, policy: policy,
                 force: renumbered)
-        else { return true }
-        if localIdentities() != before { syncEndpointMap() }
+        else { return options.endpointsFrom == .kubernetes ? attachLocalPods() && localPods.waiting.isEmpty : true }
+        if localIdentities() != before || !localChanges.isEmpty { syncEndpointMap() }
+        let attached = options.endpointsFrom == .kubernetes ? attachLocalPods() : true
         do {
             try policy.writeEndpointDirectory(nodeName: options.nodeName)
         } catch {
             kube?.note("the endpoint directory for `sluice observe` was not written: \(error)")
         }
-        return true
+        return attached && localPods.waiting.isEmpty
     }
 
     /// Each local endpoint's identity in the policy in force, by endpoint ID.

@@ -14,6 +14,7 @@ extension Agent {
         for endpoint in policy.endpoints {
             if let ifindex = ifindexes[endpoint.id], ifindex > 0 {
                 try datapath.attachEndpoint(ifindex: ifindex)
+                attachedEndpoints.insert(endpoint.id)
             }
         }
     }

@@ -20,8 +20,12 @@ public final class Agent {
     public struct Options {
         /// Network namespace to enter first (a name under /run/netns), or nil to stay.
         public var netns: String?
-        /// JSON file listing the node's endpoints: a `SandboxState` (the sandbox's state.json).
+        /// JSON file listing the node's endpoints: a `SandboxState` (the sandbox's state.json);
+        /// "" for none. With `endpointsFrom` `.kubernetes` only its node and API server addresses
+        /// are read.
         public var endpointsFile: String
+        /// Where this node's endpoints come from (`--endpoints-from`, `Agent+LocalPods`).
+        public var endpointsFrom: EndpointsSource = .file
         /// Where the agent keeps what must survive a restart (policies, identities) and the
         /// endpoint directory `sluice observe` reads.
         public var stateDirectory: String
@@ -100,6 +104,12 @@ public final class Agent {
     let kubeSync = KubePolicySync()
     /// This node's endpoints as the endpoints file gives them (before the API's labels).
     var fileEndpoints: [EndpointDescriptor] = []
+    /// This node's endpoints from the API's pods (`--endpoints-from=kubernetes`); reconcile thread.
+    var localPods = LocalEndpointTable()
+    /// Endpoint IDs whose interface has the programs (`--endpoints-from=kubernetes`).
+    var attachedEndpoints: Set<UInt32> = []
+    /// How a local pod's host interface is found (`PodRoute`; tests give their own).
+    var podRouteLookup: (UInt32) -> PodRoute.Answer = Agent.lookupPodRoute
     var identityProvider: (any ClusterIdentityProvider)?
     /// The last failure to number identities cluster-wide (`sluice status`).
     var identityError: String?
@@ -145,6 +155,7 @@ public final class Agent {
         if let netns = options.netns {
             try Socket.enterNetworkNamespace(path: "/run/netns/" + netns)
         }
+        restoreLocalPods()
         // Held until the process ends: one agent per pin directory.
         pinDirectoryLock = try Datapath.lockPinDirectory(options.pinDirectory)
         let datapath = try Datapath.open(
@@ -348,9 +359,11 @@ public final class Agent {
     /// and the node's addresses. Anything it cannot use is an error (an endpoint left out would
     /// go without its policy).
     func loadEndpoints() throws {
+        policy.repository.allowLocalhost = options.allowLocalhost
+        guard !options.endpointsFile.isEmpty else { return }
         let file = try JSON.decode(SandboxState.self, from: Files.read(options.endpointsFile))
         var endpoints: [EndpointDescriptor] = []
-        for e in file.endpoints {
+        for e in file.endpoints where options.endpointsFrom == .file {
             guard let ip = IPv4Address(e.ipv4)?.networkOrder else {
                 throw AgentStartError(
                     message: "\(options.endpointsFile): endpoint \(e.id) (\(e.namespace)/\(e.pod)) "
@@ -368,7 +381,6 @@ public final class Agent {
         }
         policy.endpoints = endpoints
         fileEndpoints = endpoints
-        policy.repository.allowLocalhost = options.allowLocalhost
         policy.repository.kubeAPIServerIPv4 = file.world.filter { $0.kubeAPIServer == true }
             .flatMap { $0.addresses.compactMap { IPv4Address($0)?.networkOrder } }
         if !file.nodeIP.isEmpty {

@@ -80,6 +80,7 @@ public enum AgentCommandLine {
             throw Failure(message: error.description)
         }
         state.options.kubernetes = try kubernetesSource(state, environment: environment)
+        try chooseEndpointsSource(&state)
         if state.options.kubernetes != nil && !state.nodeNameGiven {
             state.options.nodeName = hostName()
         }
@@ -102,6 +103,22 @@ public enum AgentCommandLine {
         if state.inCluster { return .inCluster }
         if let host = environment("KUBERNETES_SERVICE_HOST"), !host.isEmpty { return .inCluster }
         return nil
+    }
+
+    /// `--endpoints-from`, or its default: `kubernetes` when the agent watches the API and no
+    /// `--endpoints` file is given, else `file`. From the API, an endpoints file given anyway
+    /// only gives the node's and the API server's addresses; none is read when none is given.
+    static func chooseEndpointsSource(_ state: inout State) throws(Failure) {
+        let source =
+            state.endpointsFrom ?? (state.options.kubernetes != nil && !state.endpointsGiven ? .kubernetes : .file)
+        if source == .kubernetes && state.options.kubernetes == nil {
+            throw Failure(
+                message:
+                    "--endpoints-from=kubernetes needs the Kubernetes API (--k8s-kubeconfig, --k8s-in-cluster or KUBERNETES_SERVICE_HOST)"
+            )
+        }
+        state.options.endpointsFrom = source
+        if source == .kubernetes && !state.endpointsGiven { state.options.endpointsFile = "" }
     }
 
     /// gethostname(2), or `sluice-node` when it fails.
@@ -153,6 +170,8 @@ public enum AgentCommandLine {
         var nodeNameGiven = false
         var kubeconfig: String?
         var inCluster = false
+        var endpointsGiven = false
+        var endpointsFrom: EndpointsSource?
     }
 
     struct Spec {
@@ -176,9 +195,26 @@ public enum AgentCommandLine {
         .parsed("--netns", "name", \.options.netns, help: "Network namespace (name under /run/netns) to run in.") {
             $0
         },
-        .text(
-            "--endpoints", "path", \.options.endpointsFile, help: "JSON file listing the node's endpoints.",
-            defaultText: "/run/sluice/sandbox/state.json"),
+        Spec(
+            name: "--endpoints", value: "path",
+            help:
+                "JSON file listing the node's endpoints (the sandbox's state); with --endpoints-from=kubernetes only its node and API server addresses.",
+            defaultText: "/run/sluice/sandbox/state.json, none with --endpoints-from=kubernetes"
+        ) { s, v in
+            s.options.endpointsFile = v
+            s.endpointsGiven = true
+        },
+        Spec(
+            name: "--endpoints-from", value: "file|kubernetes",
+            help:
+                "Where this node's endpoints come from: the --endpoints file, or the Kubernetes API's pods with spec.nodeName = --node-name, each attached on the interface of its per-pod host route (as the CNI set it).",
+            defaultText: "kubernetes with the Kubernetes API and no --endpoints, else file"
+        ) { s, v in
+            guard let source = EndpointsSource(rawValue: v) else {
+                throw Failure(message: "--endpoints-from must be file or kubernetes, not '\(v)'")
+            }
+            s.endpointsFrom = source
+        },
         .text(
             "--state-dir", "path", \.options.stateDirectory, help: "Directory for the agent's persistent state.",
             defaultText: "/run/sluice/state"),

@@ -114,11 +114,15 @@ public struct PodInfo: Sendable, Equatable {
     public var hostNetwork: Bool
     /// `status.phase`: a Succeeded or Failed pod's address may already be someone else's.
     public var phase: String
+    /// `spec.containers[].ports[]` with a name: the name (lowercased) to its `containerPort`.
+    public var namedPorts: [String: UInt16]
 
     public init(
         namespace: String, name: String, nodeName: String, ipv4: [String], labels: [String: String] = [:],
-        serviceAccount: String = "default", hostNetwork: Bool = false, phase: String = "Running"
+        serviceAccount: String = "default", hostNetwork: Bool = false, phase: String = "Running",
+        namedPorts: [String: UInt16] = [:]
     ) {
+        self.namedPorts = namedPorts
         self.namespace = namespace
         self.name = name
         self.nodeName = nodeName
@@ -145,6 +149,19 @@ public struct PodInfo: Sendable, Equatable {
         }
         if addresses.isEmpty, let ip = object["status"]?["podIP"]?.stringValue, !ip.isEmpty { addresses = [ip] }
         ipv4 = addresses.filter { !$0.contains(":") }
+        var ports: [String: UInt16] = [:]
+        if case .array(let containers)? = spec?["containers"] {
+            for container in containers {
+                guard case .array(let items)? = container["ports"] else { continue }
+                for item in items {
+                    guard let name = item["name"]?.stringValue, !name.isEmpty,
+                        case .number(let number)? = item["containerPort"], let port = UInt16(number), port > 0
+                    else { continue }
+                    if ports[name.lowercased()] == nil { ports[name.lowercased()] = port }
+                }
+            }
+        }
+        namedPorts = ports
     }
 
     /// Whether the pod's addresses carry its identity: it has an address of its own and is not

@@ -229,6 +229,9 @@ class DeployTests(unittest.TestCase):
                     self.assertIn(ref["key"], config)
                     used_keys.append(ref["key"])
         self.assertEqual(sorted(used_keys), sorted(config), "every ConfigMap key reaches the agent")
+        # No endpoints file on a cluster: the node's pods come from the API.
+        self.assertIn("--endpoints-from=kubernetes", container["args"])
+        self.assertFalse([a for a in container["args"] if a.startswith("--endpoints=")], container["args"])
 
     def test_daemonset_is_not_privileged_and_drops_all_other_capabilities(self):
         pod = self.objects[("DaemonSet", "sluice-agent")]["spec"]["template"]["spec"]

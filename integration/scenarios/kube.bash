@@ -10,8 +10,11 @@ BACKEND_IP=10.244.2.10
 KUBECTL=$(command -v kubectl || true)
 [ -n "$KUBECTL" ] || fail "kubectl is missing (apt-get install kubernetes-client; make deps): cannot run"
 
+# kube_up [sandbox up options...]: the two-node sandbox (90_kube_local_pods passes
+# --agent-arg=--endpoints-from=kubernetes: both agents take their pods from the API). With
+# SLUICE_ENDPOINTS_FROM=kubernetes in the environment every 90_kube_* scenario runs that way.
 kube_up() {
-  sandbox_up "$TWO_NODE"
+  "$SLUICE" sandbox up "$TWO_NODE" ${SLUICE_ENDPOINTS_FROM:+"--agent-arg=--endpoints-from=$SLUICE_ENDPOINTS_FROM"} "$@"
   [ -s "$KUBECONFIG" ] || fail "sandbox up wrote no $KUBECONFIG"
   CONTROL=$(python3 -c 'import json; print(json.load(open("/run/sluice/sandbox/state.json"))["kubeAPI"]["control"])')
 }
