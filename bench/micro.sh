@@ -5,7 +5,9 @@
 # about time. Each also checks its result and exits 1 when it is wrong.
 # `policy-apply [POLICIES] [RULES]` (not in the default set): the stages of `sluice apply` of the
 # policy-scale file, CPU time and peak RSS per stage, and what stays resident.
-regex]|regex]
+# `policy-memory [POLICIES] [RULES]`: the agent's apply path in a fresh process, malloc's bytes
+# in use after each step (which structure holds how much), peak RSS and RSS.
+
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null
