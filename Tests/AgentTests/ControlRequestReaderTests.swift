@@ -33,7 +33,8 @@ final class ControlRequestReaderTests: XCTestCase {
         return try files.map { file in
             try JSON.encode(
                 ControlRequest(
-                    op: .apply, file: file, documents: try PolicyYAML.documents(try PolicyFixtures.example(file), fileName: file)
+                    op: .apply, file: file,
+                    documents: try PolicyYAML.documents(try PolicyFixtures.example(file), fileName: file)
                 ))
         }
     }
@@ -66,7 +67,8 @@ final class ControlRequestReaderTests: XCTestCase {
             "\u{FEFF}" + #"{"op":"apply","documents":[]}"#,
         ]
         for text in cases { assertSameAsSluiceJSON(Array(text.utf8)) }
-        assertSameAsSluiceJSON(Array(#"{"op":"apply","documents":[["p",1,1,""#.utf8) + [0xC3, 0x28] + Array(#""]]}"#.utf8))
+        assertSameAsSluiceJSON(
+            Array(#"{"op":"apply","documents":[["p",1,1,""#.utf8) + [0xC3, 0x28] + Array(#""]]}"#.utf8))
         assertSameAsSluiceJSON(Array(#"{"op":"apply","documents":[["p",1,1,""#.utf8) + [0x01] + Array(#""]]}"#.utf8))
         let deep = String(repeating: #"["l",1,1,"#, count: 450) + #"["p",1,1,"x"]"# + String(repeating: "]", count: 450)
         assertSameAsSluiceJSON(Array((#"{"op":"apply","documents":["# + deep + "]}").utf8))

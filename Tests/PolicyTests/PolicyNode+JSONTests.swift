@@ -79,7 +79,8 @@ final class PolicyNodeJSONTests: XCTestCase {
             let whole = index == bytes.count
             if whole {
                 accepted += 1
-                XCTAssertEqual(try? JSON.decode([PolicyNode].self, from: bytes), read, String(decoding: bytes, as: UTF8.self))
+                XCTAssertEqual(
+                    try? JSON.decode([PolicyNode].self, from: bytes), read, String(decoding: bytes, as: UTF8.self))
             }
         }
         XCTAssertGreaterThan(accepted, 100)

@@ -98,9 +98,10 @@ final class PolicyRepositoryTests: XCTestCase {
         XCTAssertEqual(back.canonicalDump(), first.canonicalDump())
 
         // another endpoint: every object's entries may differ, all are compiled again
-        let more = Fixtures.tutorialEndpoints + [
-            Fixtures.endpoint(90, "backend", "backend-2", ["app": "backend"])
-        ]
+        let more =
+            Fixtures.tutorialEndpoints + [
+                Fixtures.endpoint(90, "backend", "backend-2", ["app": "backend"])
+            ]
         let change = try repository.prepareApply(documents: documents(base, "scale.yaml"), fileName: "scale.yaml")
         _ = repository.compile(change, endpoints: more, allocator: &allocator)
         XCTAssertEqual(repository.lastCompiledDocuments, 1000)
@@ -118,7 +119,8 @@ final class PolicyRepositoryTests: XCTestCase {
         let candidateDump = repository.compile(candidate, endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
             .canonicalDump()
         XCTAssertNotEqual(candidateDump, before)
-        XCTAssertEqual(repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator).canonicalDump(), before)
+        XCTAssertEqual(
+            repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator).canonicalDump(), before)
         XCTAssertEqual(repository.lastCompiledDocuments, 1, "the object in force again, compiled again")
 
         XCTAssertTrue(repository.delete(kind: .ciliumNetworkPolicy, namespace: "backend", name: "scale-7"))

@@ -61,7 +61,8 @@ enum PolicyMemoryBenchmark {
         let rules = arguments.dropFirst().first.flatMap { Int($0) } ?? 10
         let path = "/tmp/sluice-microbench-policy-\(getpid()).json"
         do {
-            let trees = try PolicyYAML.documents(PolicyApplyBenchmark.yaml(policies: policies, rules: rules), fileName: "scale.yaml")
+            let trees = try PolicyYAML.documents(
+                PolicyApplyBenchmark.yaml(policies: policies, rules: rules), fileName: "scale.yaml")
             let wire = try JSON.encode(trees)
             guard let file = fopen(path, "w") else { throw BenchError.io(path) }
             _ = wire.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
