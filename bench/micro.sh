@@ -7,7 +7,9 @@
 # policy-scale file, CPU time and peak RSS per stage, and what stays resident.
 # `dns`: the DNS proxy's denied path (REFUSED copied vs written in place) and answer check
 # (question decoded vs compared on the wire), ns per query.
-# Usage: bash bench/micro.sh [json|regex|flow|observer|dns|policy-apply]
+# `policy-memory [POLICIES] [RULES]`: the agent's apply path in a fresh process, malloc's bytes
+# in use after each step (which structure holds how much), peak RSS and RSS.
+# Usage: bash bench/micro.sh [json|regex|flow|observer|dns|policy-apply|policy-memory]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

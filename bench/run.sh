@@ -42,7 +42,10 @@ compare() {
 # 1w sandbox after the 10,000-rule policy is applied: apply time and time until in force).
 variants() {
   local rep scale="$RUN_DIR/scale-policy.yaml" large="$RUN_DIR/scale-policy-large.yaml"
+  local one="$RUN_DIR/scale-policy-one.yaml"
   python3 "$BENCH/scale_policy.py" "$scale" "$SCALE_POLICIES" "$SCALE_RULES" >&2
+  # the same file with one rule changed (CNP 0's marker): an incremental apply
+  python3 "$BENCH/scale_policy.py" "$one" "$SCALE_POLICIES" "$SCALE_RULES" /scale-marker-one >&2
   python3 "$BENCH/scale_policy.py" "$large" "$SCALE_LARGE_POLICIES" "$SCALE_RULES" /scale-marker-large >&2
   mkdir -p "$RAW/scale"
   for rep in $(seq 1 "$REPS"); do
@@ -57,6 +60,8 @@ variants() {
     sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
     check_rules sluice-1w && run_load sluice-1w get-ka "$rep"
     if apply_scale "$scale" "$rep" && check_rules sluice-10k; then run_load sluice-10k get-ka "$rep"; fi
+    # one rule of the 10,000 changed: apply to enforcement when only that object is compiled
+    apply_scale "$one" "$rep" one /scale-marker-one || true
     # the 100,000-rule file (its first 1,000 objects replace the 10,000-rule file's), in the
     # first SCALE_LARGE_REPS reps: linear scaling of apply time and memory, and its CPU/request
     if [ "$rep" -le "$SCALE_LARGE_REPS" ] && apply_scale "$large" "$rep" large /scale-marker-large \

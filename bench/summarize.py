@@ -195,15 +195,15 @@ def cap_lines(data):
 
 
 def scale_lines(raw):
-    """Per applied file (tag `apply`: the 10,000-rule file over the bench policy; `large`: the
-    100,000-rule file over it): apply wall time, time to enforcement from the start of `sluice
+    """Per applied file (tag `apply`: the 10,000-rule file over the bench policy; `one`: the same
+    file with one rule changed, over it; `large`: the 100,000-rule file over that): apply wall time, time to enforcement from the start of `sluice
     apply` and from its return (negative: in force before the CLI returned), and the agent's RSS
     with the policy before (the bench policy for `apply`), at the peak of the apply and after."""
     d = os.path.join(raw, "scale")
     if not os.path.isdir(d):
         return []
     out = []
-    for tag in ("apply", "large"):
+    for tag in ("apply", "one", "large"):
         metas = [read_meta(os.path.join(d, f)) for f in sorted(os.listdir(d))
                  if f.startswith(tag + ".") and f.endswith(".meta")]
         if not metas:
@@ -219,6 +219,11 @@ def scale_lines(raw):
             if vals:
                 name = key.replace("_kb", "_mb")
                 out.append(f"scale {tag} {name} {med(vals):.1f} (runs: {' '.join(f'{v:.1f}' for v in vals)})")
+        installs = [line[len("install: "):].strip()
+                    for f in sorted(os.listdir(d)) if f.startswith(tag + ".") and f.endswith(".meta")
+                    for line in open(os.path.join(d, f)) if line.startswith("install: ")]
+        if installs:
+            out.append(f"scale {tag} {installs[-1]}")
     return out
 
 

@@ -210,7 +210,7 @@ final class ControlServer {
         let size = c.request.count
         let response: ControlResponse
         do {
-            let request = try JSON.decode(ControlRequest.self, from: c.request)
+            let request = try ControlRequestReader.decode(c.request)
             // The request's text is decoded: free it before the handler parses and compiles a
             // policy file (megabytes less at the peak of a 10,000-rule apply).
             c.request = []

@@ -158,6 +158,7 @@ final class NodePolicy {
         let previous = snapshot
         var staged: String?
         var mapsNs: UInt64 = 0
+        var mapWrites = 0
         do {
             try withMapsLocked(candidate) { extraPolicy, extraIPCache in
                 // The workers know the new rules (and keep the old ones of ports losing theirs)
@@ -176,6 +177,7 @@ final class NodePolicy {
                                 extraPolicy: extraPolicy, extraIPCache: extraIPCache))
                     }
                     mapsNs = SystemClock.monotonicNs() - mapsStart
+                    mapWrites = journal?.count ?? 0
                     if let stored = transaction.stored { staged = try store.stage(stored) }
                 } catch let error as PolicyInstallError {
                     // installPolicy undid its own writes (or says it could not).
@@ -207,7 +209,8 @@ final class NodePolicy {
         fqdnService?.publish(selectors: currentFQDNSelectors)
         lastInstall = InstallTiming(
             compileNs: compileNs, mapsNs: mapsNs, policyEntries: candidate.policyMap.count,
-            ipcacheEntries: candidate.ipcacheEntries().count)
+            ipcacheEntries: candidate.ipcacheEntries().count, compiledDocuments: repository.lastCompiledDocuments,
+            documents: candidate.policies.count, mapWrites: mapWrites)
         return transaction.change.result
     }
 
@@ -308,14 +311,21 @@ struct InstallTiming: CustomStringConvertible {
     var mapsNs: UInt64
     var policyEntries: Int
     var ipcacheEntries: Int
+    /// Policy objects compiled for the install, of `documents` (unchanged ones are reused).
+    var compiledDocuments = 0
+    var documents = 0
+    /// Entries the install wrote or deleted in the maps (only what changed is written).
+    var mapWrites = 0
 
-    /// `last install: compile 12.3 ms, maps 45.6 ms (10000 policy entries, 1003 ipcache entries)`.
+    /// `last install: compile 12.3 ms (1 of 1000 objects), maps 45.6 ms (10000 policy entries,
+    /// 1003 ipcache entries, 4 written)`.
     var description: String {
         let ms = { (ns: UInt64) -> String in
             let tenths = (ns + 50_000) / 100_000
             return "\(tenths / 10).\(tenths % 10)"
         }
-        return "last install: compile \(ms(compileNs)) ms, maps \(ms(mapsNs)) ms "
-            + "(\(policyEntries) policy entries, \(ipcacheEntries) ipcache entries)"
+        return "last install: compile \(ms(compileNs)) ms (\(compiledDocuments) of \(documents) objects), "
+            + "maps \(ms(mapsNs)) ms (\(policyEntries) policy entries, \(ipcacheEntries) ipcache entries, "
+            + "\(mapWrites) written)"
     }
 }

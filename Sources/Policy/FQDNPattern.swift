@@ -6,7 +6,10 @@ import SluiceModel
 /// In `matchPattern`, a pattern made only of `*` (with an optional trailing dot) matches every
 /// name, the root `.` included; a leading `**.` stands for one or more whole labels; any other run
 /// of `*` stands for `[-a-zA-Z0-9_]*` and never crosses a dot; `.` is a literal dot.
-public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible {
+public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible, Equatable {
+    /// Equal when they match the same names: `description` is the kind and the normalised text.
+    public static func == (lhs: FQDNPattern, rhs: FQDNPattern) -> Bool { lhs.description == rhs.description }
+
     /// Longest pattern Cilium accepts.
     static let maxLength = 255
     /// Characters of one label that `*` may stand for.
@@ -90,7 +93,7 @@ public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible {
 }
 
 /// One `rules.dns[]` or `toFQDNs[]` entry: exactly one of `matchName` / `matchPattern`.
-struct FQDNSelector: Sendable {
+struct FQDNSelector: Sendable, Equatable {
     var pattern: FQDNPattern
 
     var canonical: String { "{\(pattern.description)}" }

@@ -4,9 +4,9 @@ import SluiceModel
 /// request (cilium/pkg/envoy getHTTPRule, Envoy header matchers).
 ///
 /// Immutable and shareable between snapshots; matching never allocates.
-struct HTTPRule: Sendable {
+struct HTTPRule: Sendable, Equatable {
     /// A header that must be present, or present with exactly `value` (case-sensitive).
-    struct HeaderRequirement: Sendable {
+    struct HeaderRequirement: Sendable, Equatable {
         /// Lower-cased name bytes (names compare case-insensitively).
         var name: [UInt8]
         /// Exact value bytes; nil = presence only.

@@ -50,6 +50,36 @@ struct PolicyCompiler {
         var direction: Direction
     }
 
+    /// What one document's rules contribute: its port entries per side, in rule order, and
+    /// whether they turn default deny on there.
+    struct DocumentEntries {
+        var entries: [Side: [PortEntry]] = [:]
+        var defaultDeny: [Side: Bool] = [:]
+    }
+
+    /// Everything a document's entries depend on besides its own rules: the endpoints, their
+    /// identities and labels, the remote pods and the CIDR identities of all documents.
+    struct Context: Equatable {
+        var endpoints: [EndpointDescriptor]
+        var identities: [UInt32]
+        var labelsByIdentity: [UInt32: [Label]]
+        var remoteIdentities: [UInt32: UInt32]
+        var cidrs: CIDRIdentityTable
+    }
+
+    /// The entries of each document compiled last time, by key with the document's `revision`:
+    /// a document whose rules did not change since (same revision) and whose context did not
+    /// change is not compiled again. `PolicyRepository` keeps one across compiles.
+    struct Cache {
+        var context: Context?
+        var documents: [PolicyKey: (revision: UInt64, entries: DocumentEntries)] = [:]
+        /// How many documents the last `build` compiled (the others came from the cache).
+        var compiledDocuments = 0
+    }
+
+    /// Per-document entries of earlier compiles; `build` leaves it holding this compile's.
+    var cache = Cache()
+
     let documents: [PolicyDocument]
     let endpoints: [EndpointDescriptor]
     /// Identity of each endpoint, same order as `endpoints`.
@@ -101,11 +131,29 @@ struct PolicyCompiler {
 
     /// Runs the whole compilation.
     mutating func build() -> PolicySnapshot {
+        let context = Context(
+            endpoints: endpoints, identities: identities, labelsByIdentity: labelsByIdentity,
+            remoteIdentities: remoteIdentities, cidrs: cidrs)
+        if cache.context != context { cache = Cache(context: context) }
+        var compiled: [PolicyKey: (revision: UInt64, entries: DocumentEntries)] = [:]
+        cache.compiledDocuments = 0
         for document in documents {
-            for rule in document.rules {
-                add(rule, policy: document.key)
+            let own: DocumentEntries
+            if let hit = cache.documents[document.key], hit.revision == document.revision {
+                own = hit.entries
+            } else {
+                var fresh = DocumentEntries()
+                for rule in document.rules {
+                    add(rule, policy: document.key, into: &fresh)
+                }
+                own = fresh
+                cache.compiledDocuments += 1
             }
+            compiled[document.key] = (document.revision, own)
+            for (side, sideEntries) in own.entries { entries[side, default: []] += sideEntries }
+            for (side, deny) in own.defaultDeny { defaultDeny[side] = (defaultDeny[side] ?? false) || deny }
         }
+        cache.documents = compiled
         var http: [UInt64: HTTPPortPolicy] = [:]
         var dns: [UInt64: DNSPortPolicy] = [:]
         var tls: [UInt64: TLSPortPolicy] = [:]
@@ -290,7 +338,7 @@ struct PolicyCompiler {
     }
 
     /// Adds the entries of one rule for every endpoint its subject selects.
-    private mutating func add(_ rule: PolicyRule, policy: PolicyKey) {
+    private func add(_ rule: PolicyRule, policy: PolicyKey, into own: inout DocumentEntries) {
         guard let subject = rule.subject else { return }
         let directions: [(Direction, [PeerRule], [PeerRule], Bool)] = [
             (.ingress, rule.ingress, rule.ingressDeny, rule.defaultDenyIngress),
@@ -301,14 +349,14 @@ struct PolicyCompiler {
             let resolvedDenies = denies.map { (rule: $0, peers: resolve($0.peers), datapath: datapathPeers($0.peers)) }
             for endpoint in endpoints where subject.matches(endpoint.identityLabels) {
                 let side = Side(endpointID: endpoint.id, direction: direction)
-                defaultDeny[side] = (defaultDeny[side] ?? false) || deny
+                own.defaultDeny[side] = (own.defaultDeny[side] ?? false) || deny
                 for (peerRule, peers, datapath) in resolvedAllows {
-                    entries[side, default: []] += portEntries(
+                    own.entries[side, default: []] += portEntries(
                         peerRule, peers: (peers, datapath), subject: endpoint,
                         direction: direction, isDeny: false, policy: policy)
                 }
                 for (peerRule, peers, datapath) in resolvedDenies {
-                    entries[side, default: []] += portEntries(
+                    own.entries[side, default: []] += portEntries(
                         peerRule, peers: (peers, datapath), subject: endpoint,
                         direction: direction, isDeny: true, policy: policy)
                 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The kinds of policy object Sluice accepts.
 public enum PolicyKind: String, Sendable, Hashable, Comparable, CaseIterable {
     /// `cilium.io/v2` CiliumNetworkPolicy (namespaced).
@@ -74,4 +76,12 @@ public struct PolicyDocument: Sendable {
     /// Where it came from, for listings.
     var file: String
     var line: Int
+    /// Names these `rules`: a new number for every parse, kept when an apply sets the same
+    /// rules again (`PolicyRepository.prepareApply` then keeps the rules in force), so the
+    /// compiler reuses what it compiled from them (`PolicyCompiler.Cache`).
+    var revision = PolicyDocument.newRevision()
+
+    private static let revisions = Atomic<UInt64>(0)
+
+    static func newRevision() -> UInt64 { revisions.add(1, ordering: .relaxed).newValue }
 }

@@ -64,6 +64,11 @@ public final class PolicyRepository {
     }
 
     private var documents: [PolicyKey: PolicyDocument] = [:]
+    /// What the last compile compiled per document, reused for unchanged documents.
+    private var compileCache = PolicyCompiler.Cache()
+    /// How many documents the last compile compiled; the others were unchanged and reused
+    /// (a change of one object among many compiles one).
+    public var lastCompiledDocuments: Int { compileCache.compiledDocuments }
     /// Addresses (network order) of the Kubernetes API server: the ipcache gives them the
     /// reserved identity kube-apiserver (7), which `toEntities: [kube-apiserver]` selects.
     public var kubeAPIServerIPv4: [UInt32] = []
@@ -98,17 +103,25 @@ public final class PolicyRepository {
         let parsed = try PolicyFileParser.parse(documents: roots, fileName: fileName)
         var result = ApplyResult(changes: [], warnings: parsed.warnings)
         var seen: [PolicyKey: PolicyDocument] = [:]
-        for document in parsed.documents {
+        var upserts = parsed.documents
+        for index in upserts.indices {
+            let document = upserts[index]
             let action: ApplyResult.Action
             if let old = seen[document.key] ?? documents[document.key] {
                 action = old.canonical == document.canonical ? .unchanged : .configured
             } else {
                 action = .created
             }
+            // The same rules as in force: keep those (the parsed copy is freed now, and the
+            // compiler reuses what it compiled from them); only where the document came from is new.
+            if let inForce = documents[document.key], inForce.rules == document.rules {
+                upserts[index].rules = inForce.rules
+                upserts[index].revision = inForce.revision
+            }
             seen[document.key] = document
             result.changes.append((document.key, action))
         }
-        return Change(upserts: parsed.documents, result: result)
+        return Change(upserts: upserts, result: result)
     }
 
     /// Makes `change` the state: its objects replace those with the same keys, its removals go.
@@ -152,7 +165,11 @@ public final class PolicyRepository {
             documents: Array(candidate.values), endpoints: endpoints, remote: remoteEndpoints, allocator: &allocator)
         compiler.kubeAPIServerIPv4 = kubeAPIServerIPv4
         compiler.allowLocalhost = allowLocalhost
-        return compiler.build()
+        compiler.cache = compileCache
+        compileCache = PolicyCompiler.Cache()
+        let snapshot = compiler.build()
+        compileCache = compiler.cache
+        return snapshot
     }
 
     /// The canonical listing of everything in force, sorted by key (for `sluice policy get`):

@@ -2,7 +2,7 @@ import SluiceModel
 
 /// One Cilium rule (`spec` or one of `specs`, or a translated NetworkPolicy), with its
 /// selectors already carrying the namespace Cilium adds.
-struct PolicyRule: Sendable {
+struct PolicyRule: Sendable, Equatable {
     /// `endpointSelector` (nil for a CCNP `nodeSelector` rule, which selects no pod).
     var subject: LabelSelector?
     /// `nodeSelector` of a host policy (kept; Sluice has no host endpoint yet).
@@ -20,7 +20,7 @@ struct PolicyRule: Sendable {
 }
 
 /// The peers a rule names. No L3 field at all means every peer (an L4-only rule).
-struct PeerSelection: Sendable {
+struct PeerSelection: Sendable, Equatable {
     /// `fromEndpoints`/`toEndpoints` (or KNP pod/namespace selectors).
     var endpoints: [LabelSelector] = []
     /// `fromEntities`/`toEntities`.
@@ -55,7 +55,7 @@ struct CIDRRule: Sendable, Hashable {
 }
 
 /// One `ingress[]`/`egress[]` (or deny) entry: peers AND ports.
-struct PeerRule: Sendable {
+struct PeerRule: Sendable, Equatable {
     var peers: PeerSelection
     /// Empty = all ports (an L3-only rule).
     var toPorts: [PortRule]

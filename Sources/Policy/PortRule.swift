@@ -67,7 +67,7 @@ struct PortProtocol: Hashable, Sendable {
 }
 
 /// The L7 part of a port rule. `rules.http: []` (or no `rules`) counts as none: no redirect.
-enum L7Rules: Sendable {
+enum L7Rules: Sendable, Equatable {
     case none
     case http([HTTPRule])
     case dns([FQDNSelector])
@@ -82,7 +82,7 @@ enum L7Rules: Sendable {
 }
 
 /// One `toPorts[]` entry: ports plus optional L7 rules and TLS server names.
-struct PortRule: Sendable {
+struct PortRule: Sendable, Equatable {
     var ports: [PortProtocol]
     var rules: L7Rules
     /// `serverNames`: the SNI allow-list (empty: no SNI constraint). Never together with L7

@@ -17,7 +17,10 @@ import Synchronization
 /// object, so 10,000 rules that say `method: GET` hold one, and re-applying a file shares the
 /// objects of the policy it replaces. Immutable after creation; RE2 allows concurrent matching,
 /// so one instance may be shared by every worker thread.
-final class Regex: @unchecked Sendable {
+final class Regex: @unchecked Sendable, Equatable {
+    /// Equal when compiled from the same pattern (which interning makes the same object).
+    static func == (lhs: Regex, rhs: Regex) -> Bool { lhs === rhs || lhs.pattern == rhs.pattern }
+
     /// Envoy's default `max_program_size` for RE2 (Cilium does not change it). A pattern above it
     /// makes Envoy reject the whole policy of the endpoint (cilium/cilium#41314); we reject the file.
     static let maxProgramSize = 100

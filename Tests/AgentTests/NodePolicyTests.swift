@@ -249,4 +249,35 @@ final class NodePolicyTests: XCTestCase {
         try again.restore()
         XCTAssertEqual(again.repository.keys.map(\.name), ["backend-http", "other"])
     }
+
+    /// An apply that changes one object among many compiles that object alone and writes only
+    /// the map entries it changes (the port it left deleted, the new one added); the same file
+    /// again compiles and writes nothing. The maps always equal the snapshot's.
+    func testAChangeOfOneObjectAmongManyCompilesItAloneAndWritesOnlyItsEntries() throws {
+        let policy = try makePolicy(policyEntries: 1024)
+        func file(movingFiveTo port: Int = 1005) -> String {
+            (0..<40).map { i in
+                Self.l4("l4-\(i)", ports: #"{port: "\#(i == 5 ? port : 1000 + i)", protocol: TCP}"#)
+            }.joined(separator: "\n---\n")
+        }
+        func install(_ text: String) throws -> InstallTiming {
+            _ = try policy.commit(transaction(text, file: "many.yaml", policy))
+            XCTAssertEqual(try XCTUnwrap(datapath).policyMaps(), PolicyMaps(policy.snapshot, hostIPv4: []))
+            return try XCTUnwrap(policy.lastInstall)
+        }
+        let first = try install(file())
+        XCTAssertEqual(first.documents, 40)
+        XCTAssertEqual(first.compiledDocuments, 40)
+        XCTAssertGreaterThanOrEqual(first.mapWrites, 40)
+
+        let same = try install(file())
+        XCTAssertEqual(same.compiledDocuments, 0)
+        XCTAssertEqual(same.mapWrites, 0)
+
+        let moved = try install(file(movingFiveTo: 2005))
+        XCTAssertEqual(moved.compiledDocuments, 1)
+        XCTAssertEqual(moved.mapWrites, 2, "port 1005's entry deleted, port 2005's written")
+        XCTAssertTrue(moved.description.contains("(1 of 40 objects)"), moved.description)
+        XCTAssertTrue(moved.description.hasSuffix(", 2 written)"), moved.description)
+    }
 }

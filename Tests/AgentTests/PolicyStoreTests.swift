@@ -1,8 +1,10 @@
 import Glibc
 import Policy
+import PolicyYAML
 import Proxy
 import SluiceAPI
 import SluiceIO
+import SluiceJSON
 import XCTest
 
 @testable import Agent
@@ -34,6 +36,32 @@ final class PolicyStoreTests: XCTestCase {
             ]), [])
         // the newest file is never superseded; an empty file is
         XCTAssertEqual(PolicyStore.superseded([E(name: "1", keys: []), E(name: "2", keys: [key("a")])]), ["1"])
+    }
+
+    /// The stored file is written without a JSON tree of the whole file, and is byte for byte
+    /// what the Codable encoding gives: an apply (documents) and a delete (removed keys).
+    func testStoredFileIsTheCodableEncoding() throws {
+        let documents = try PolicyYAML.documents(
+            """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: "a\\"b", namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: "x\ty"}}
+              ingress: [{toPorts: [{ports: [{port: "80"}], rules: {http: [{method: GET, path: "/é"}]}}]}]
+            """, fileName: "f.yaml")
+        for policy in [
+            StoredPolicy(file: "dir/\"quoted\".yaml", documents: documents),
+            StoredPolicy(file: "<stdin>", documents: [], removed: [StoredKey(key("a")), StoredKey(key("b\n"))]),
+            StoredPolicy(file: "", documents: [.scalar("x"), .sequence([])]),
+        ] {
+            let bytes = try policy.json()
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), try JSON.encodeString(policy))
+            let decoded = try JSON.decode(StoredPolicy.self, from: bytes)
+            XCTAssertEqual(decoded.file, policy.file)
+            XCTAssertEqual(decoded.documents, policy.documents)
+            XCTAssertEqual(decoded.removed, policy.removed)
+        }
     }
 
     func testNextNameIsOnePastTheHighest() {

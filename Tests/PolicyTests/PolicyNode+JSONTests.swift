@@ -1,6 +1,7 @@
 import Foundation
 import PolicyYAML
 import SluiceJSON
+import SluiceTestSupport
 import XCTest
 
 @testable import Policy
@@ -19,6 +20,70 @@ final class PolicyNodeJSONTests: XCTestCase {
             XCTAssertEqual(try JSON.decode([PolicyNode].self, from: bytes), nodes, file)
             XCTAssertEqual(try JSONDecoder().decode([PolicyNode].self, from: Data(bytes)), nodes, file)
         }
+    }
+
+    /// `appendJSON` writes exactly what `JSON.encode` writes, for every example and for scalars
+    /// with every byte that needs an escape, quotes, non-ASCII and marks of any size.
+    func testAppendJSONWritesTheBytesOfJSONEncode() throws {
+        let files = try FileManager.default.subpathsOfDirectory(atPath: Fixtures.examples.path)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        var nodes: [PolicyNode] = []
+        for file in files { nodes += try PolicyYAML.documents(try Fixtures.example(file), fileName: file) }
+        var tricky = String(decoding: (0..<0x20).map { UInt8($0) }, as: UTF8.self)
+        tricky += "\"/\\ é 😀 \u{7f}"
+        nodes.append(.scalar(tricky, plain: false, line: 123_456, column: 7))
+        nodes.append(.mapping([(.scalar(""), .sequence([]))], line: 0, column: 0))
+        nodes.append(.sequence([.mapping([]), .scalar("x", plain: true)], line: 1, column: 99))
+        XCTAssertGreaterThan(nodes.count, 20)
+        for node in nodes {
+            var direct: [UInt8] = []
+            node.appendJSON(to: &direct)
+            XCTAssertEqual(String(decoding: direct, as: UTF8.self), try JSON.encodeString(node))
+            XCTAssertEqual(try JSON.decode(PolicyNode.self, from: direct), node)
+        }
+        var text: [UInt8] = []
+        PolicyNode.appendJSONString(tricky, to: &text)
+        XCTAssertEqual(String(decoding: text, as: UTF8.self), try JSON.encodeString(tricky))
+    }
+
+    /// `nodes(json:at:)` reads the encoder's output to the same trees, stops after the array,
+    /// and whatever it accepts of a corrupted array SluiceJSON decodes to the same trees.
+    func testNodesReadStraightFromJSONAreSluiceJSONsTrees() throws {
+        let files = try FileManager.default.subpathsOfDirectory(atPath: Fixtures.examples.path)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        var encoded: [[UInt8]] = []
+        for file in files {
+            let nodes = try PolicyYAML.documents(try Fixtures.example(file), fileName: file)
+            let bytes = try JSON.encode(nodes) + Array(" ,x".utf8)
+            var index = 0
+            let read = bytes.withUnsafeBytes { PolicyNode.nodes(json: $0, at: &index) }
+            XCTAssertEqual(read, nodes, file)
+            XCTAssertEqual(index, bytes.count - 3, file)
+            encoded.append(try JSON.encode(nodes))
+        }
+        var random = SeededRandom(seed: 0x0D_E5_19)
+        let alphabet = Array(#"[]{}",:\/0123456789-.eE pmslu"#.utf8) + [0x0A, 0x00, 0xC3, 0xFF]
+        var accepted = 0
+        for _ in 0..<4000 {
+            var bytes = encoded[Int.random(in: 0..<encoded.count, using: &random)]
+            for _ in 0..<Int.random(in: 1...2, using: &random) {
+                let at = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[at] = alphabet.randomElement(using: &random)!
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(bytes[at], at: at)
+                }
+            }
+            var index = 0
+            guard let read = bytes.withUnsafeBytes({ PolicyNode.nodes(json: $0, at: &index) }) else { continue }
+            let whole = index == bytes.count
+            if whole {
+                accepted += 1
+                XCTAssertEqual(
+                    try? JSON.decode([PolicyNode].self, from: bytes), read, String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        XCTAssertGreaterThan(accepted, 100)
     }
 
     func testMalformedShapesAreRefusedLikeTheContainersRefuseThem() {

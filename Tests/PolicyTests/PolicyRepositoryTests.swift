@@ -26,6 +26,110 @@ final class PolicyRepositoryTests: XCTestCase {
         try PolicyYAML.documents(yaml, fileName: file)
     }
 
+    /// `policies` CNPs of `rules` HTTP rules each on backend port 80, CNP i admitting its own peer
+    /// labels (the bench's policy-scale shape); `changed` gives CNP 7's first rule another path.
+    static func scaleFile(policies: Int, rules: Int, changed: Bool = false) -> String {
+        (0..<policies).map { i in
+            let peer = i == 0 ? "k8s:io.kubernetes.pod.namespace: frontend" : "app: scale-peer-\(i)"
+            let http = (0..<rules).map { k in
+                let path = i == 7 && k == 0 && changed ? "/changed/.*" : "/svc-\(i)/v\(k)/items/[0-9]+"
+                return "        - {method: \(["GET", "POST", "PUT"][(i + k) % 3]), path: \"\(path)\"}"
+            }
+            return """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: scale-\(i), namespace: backend}
+                spec:
+                  endpointSelector: {matchLabels: {app: backend}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {\(peer)}}]
+                    toPorts:
+                    - ports: [{port: "80", protocol: TCP}]
+                      rules:
+                        http:
+
+                """ + http.joined(separator: "\n")
+        }.joined(separator: "\n---\n")
+    }
+
+    /// A change of one rule in a 10,000-rule policy (1,000 objects) compiles that one object;
+    /// applying the same file again compiles none and keeps the rules in force; the snapshot is
+    /// the one a fresh repository compiles from the same file. A change of the endpoints
+    /// compiles everything again.
+    func testAChangeOfOneRuleAmongTenThousandCompilesOnlyItsObject() throws {
+        let base = Self.scaleFile(policies: 1000, rules: 10)
+        let changed = Self.scaleFile(policies: 1000, rules: 10, changed: true)
+        let repository = PolicyRepository()
+        var allocator = IdentityAllocator()
+        func apply(_ text: String) throws -> PolicySnapshot {
+            let change = try repository.prepareApply(documents: documents(text, "scale.yaml"), fileName: "scale.yaml")
+            let snapshot = repository.compile(change, endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
+            XCTAssertEqual(snapshot.diagnostics.map(\.description), [])
+            repository.commit(change)
+            return snapshot
+        }
+        func fresh(_ text: String) throws -> String {
+            let other = PolicyRepository()
+            try other.apply(documents: documents(text, "scale.yaml"), fileName: "scale.yaml")
+            var allocator = IdentityAllocator()
+            return other.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator).canonicalDump()
+        }
+
+        let first = try apply(base)
+        XCTAssertEqual(repository.lastCompiledDocuments, 1000)
+        XCTAssertTrue(first.canonicalDump().contains("path: /svc-999/v9/items/[0-9]+"))
+        let rulesInForce = repository.documentsInForce.map { $0.rules.withUnsafeBufferPointer { $0.baseAddress } }
+
+        let again = try apply(base)
+        XCTAssertEqual(repository.lastCompiledDocuments, 0, "the same file again compiles nothing")
+        XCTAssertEqual(again.canonicalDump(), first.canonicalDump())
+        XCTAssertEqual(
+            repository.documentsInForce.map { $0.rules.withUnsafeBufferPointer { $0.baseAddress } }, rulesInForce,
+            "unchanged objects keep the rules in force, not the copies parsed again")
+
+        let oneRule = try apply(changed)
+        XCTAssertEqual(repository.lastCompiledDocuments, 1, "one changed object is compiled, 999 reused")
+        XCTAssertEqual(oneRule.canonicalDump(), try fresh(changed))
+        XCTAssertTrue(oneRule.canonicalDump().contains("path: /changed/.*"))
+        XCTAssertFalse(oneRule.canonicalDump().contains("path: /svc-7/v0/items/[0-9]+"))
+
+        let back = try apply(base)
+        XCTAssertEqual(repository.lastCompiledDocuments, 1)
+        XCTAssertEqual(back.canonicalDump(), first.canonicalDump())
+
+        // another endpoint: every object's entries may differ, all are compiled again
+        let more =
+            Fixtures.tutorialEndpoints + [
+                Fixtures.endpoint(90, "backend", "backend-2", ["app": "backend"])
+            ]
+        let change = try repository.prepareApply(documents: documents(base, "scale.yaml"), fileName: "scale.yaml")
+        _ = repository.compile(change, endpoints: more, allocator: &allocator)
+        XCTAssertEqual(repository.lastCompiledDocuments, 1000)
+    }
+
+    /// A deleted object's entries are gone from the next compile, and a prepared change that is
+    /// never committed leaves the objects in force compiling as before.
+    func testCachedEntriesFollowDeletesAndUncommittedChanges() throws {
+        let repository = PolicyRepository()
+        var allocator = IdentityAllocator()
+        try repository.apply(documents: documents(Self.scaleFile(policies: 20, rules: 2), "a.yaml"), fileName: "a.yaml")
+        let before = repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator).canonicalDump()
+        let candidate = try repository.prepareApply(
+            documents: documents(Self.scaleFile(policies: 20, rules: 2, changed: true), "b.yaml"), fileName: "b.yaml")
+        let candidateDump = repository.compile(candidate, endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
+            .canonicalDump()
+        XCTAssertNotEqual(candidateDump, before)
+        XCTAssertEqual(
+            repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator).canonicalDump(), before)
+        XCTAssertEqual(repository.lastCompiledDocuments, 1, "the object in force again, compiled again")
+
+        XCTAssertTrue(repository.delete(kind: .ciliumNetworkPolicy, namespace: "backend", name: "scale-7"))
+        let deleted = repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator).canonicalDump()
+        XCTAssertEqual(repository.lastCompiledDocuments, 0)
+        XCTAssertFalse(deleted.contains("/svc-7/"))
+        XCTAssertTrue(deleted.contains("/svc-8/"))
+    }
+
     func testAPreparedChangeChangesNothingUntilCommitted() throws {
         let repository = PolicyRepository()
         try repository.apply(yamlText: Self.cnp("web", port: "80"), fileName: "a.yaml")

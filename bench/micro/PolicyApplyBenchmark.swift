@@ -117,7 +117,17 @@ enum PolicyApplyBenchmark {
             let text = yaml(policies: policies, rules: rules, variant: variant)
             let trees = try stage("cli: yaml -> trees") { try PolicyYAML.documents(text, fileName: "scale.yaml") }
             let wire = try stage("cli: trees -> json") { try JSON.encode(trees) }
-            let decoded = try stage("agent: json -> trees") { try JSON.decode([PolicyNode].self, from: wire) }
+            // as the agent reads a request's documents (ControlRequestReader) and stores the file
+            // (StoredPolicy.json): straight between bytes and node trees
+            let decoded = try stage("agent: json -> trees") {
+                try wire.withUnsafeBytes { raw in
+                    var index = 0
+                    guard let nodes = PolicyNode.nodes(json: raw, at: &index) else {
+                        throw PolicyMemoryBenchmark.BenchError.io("the node reader did not take the documents")
+                    }
+                    return nodes
+                }
+            }
             let change = try stage("agent: parse + validate") {
                 try repository.prepareApply(documents: decoded, fileName: "scale.yaml")
             }
@@ -127,7 +137,11 @@ enum PolicyApplyBenchmark {
             }
             check(snapshot.diagnostics.isEmpty, "diagnostics: \(snapshot.diagnostics)")
             let entries = stage("agent: policy map entries") { snapshot.policyMap.count }
-            let stored = try stage("agent: stored file json") { try JSON.encode(decoded) }
+            let stored = stage("agent: stored file json") {
+                var bytes: [UInt8] = []
+                for node in decoded { node.appendJSON(to: &bytes) }
+                return bytes
+            }
             repository.commit(change)
             inForce = snapshot
             let total = stages.reduce(0) { $0 + $1.1 }
