@@ -114,9 +114,10 @@ final class EmbeddedHTTP2 {
         try client.submitRequest(request, hasBody: false)
     }
 
-    /// Raw bytes from the client (after whatever its session queued), and the proxy hears them.
-    func clientSendsRaw(_ bytes: [UInt8]) {
-        flushClient()
+    /// Raw bytes from the client (after whatever its session queued, its preface first, unless
+    /// `afterSession` is false), and the proxy hears them.
+    func clientSendsRaw(_ bytes: [UInt8], afterSession: Bool = true) {
+        if afterSession { flushClient() }
         clientPipe.inbound += bytes
         connection.handleEvents(EventLoop.Events.readable, tag: 0)
     }

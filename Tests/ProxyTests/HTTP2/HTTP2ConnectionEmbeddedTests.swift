@@ -79,6 +79,17 @@ final class HTTP2ConnectionEmbeddedTests: XCTestCase {
         XCTAssertTrue(e.flows.isEmpty, "no stream, no flow")
     }
 
+    func testABadPrefaceIsAnsweredGOAWAYProtocolErrorThenClose() throws {
+        let e = try make()
+        // Not the client connection preface (RFC 9113 3.4): nghttp2 rejects the bytes, the
+        // handler terminates the session with PROTOCOL_ERROR.
+        e.clientSendsRaw(Array("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n".utf8), afterSession: false)
+        try e.exchange()
+        XCTAssertEqual(e.goaway, HTTP2Connection.protocolError)
+        XCTAssertTrue(e.clientPipe.closed)
+        XCTAssertTrue(e.transport.upstreams.isEmpty)
+    }
+
     func testRefusedUpstreamConnectAnswers503OnTheStream() throws {
         let e = try make()
         e.transport.connectRefusal = ECONNREFUSED
