@@ -73,40 +73,31 @@ public final class ProxyServer {
     /// calls it before it writes maps that rely on the workers' rules (docs/architecture.md,
     /// "Policy updates").
     public func publishAndWait(_ snapshot: PolicySnapshot, timeoutNs: UInt64 = 5_000_000_000) -> Bool {
-        let taken = Condition()
-        var pending = contexts.count
-        for ctx in contexts {
-            ctx.loop.execute { [unowned ctx] in
-                ctx.install(snapshot)
-                taken.lock()
-                pending -= 1
-                taken.signal()
-                taken.unlock()
-            }
-        }
-        let deadline = SystemClock.monotonicNs() + timeoutNs
-        taken.lock()
-        defer { taken.unlock() }
-        while pending > 0 {
-            if !taken.wait(untilMonotonicNs: deadline) && pending > 0 { return false }
-        }
-        return true
+        onEveryWorker(timeoutNs: timeoutNs) { $0.install(snapshot) } != nil
     }
 
     /// The workers' connection counts and listener pauses, summed; nil when a worker did not
     /// answer within `timeoutNs` (each worker reports from its own loop thread).
     public func stats(timeoutNs: UInt64 = 1_000_000_000) -> ListenerStats? {
+        let each = onEveryWorker(timeoutNs: timeoutNs) { ctx -> ListenerStats in
+            var s = ctx.listenerStats
+            s.openConnections = ctx.connectionCount
+            s.connectionCap = ctx.connectionCap
+            return s
+        }
+        return each?.reduce(ListenerStats(), +)
+    }
+
+    /// Runs `job` on every worker's loop thread and waits until each has, at most `timeoutNs`:
+    /// the results (in no particular order), nil when a worker did not answer in time.
+    private func onEveryWorker<T>(timeoutNs: UInt64, _ job: @escaping (WorkerContext) -> T) -> [T]? {
         let done = Condition()
-        var pending = contexts.count
-        var total = ListenerStats()
+        var results: [T] = []
         for ctx in contexts {
             ctx.loop.execute { [unowned ctx] in
-                var s = ctx.listenerStats
-                s.openConnections = ctx.connectionCount
-                s.connectionCap = ctx.connectionCap
+                let result = job(ctx)
                 done.lock()
-                total = total + s
-                pending -= 1
+                results.append(result)
                 done.signal()
                 done.unlock()
             }
@@ -114,10 +105,10 @@ public final class ProxyServer {
         let deadline = SystemClock.monotonicNs() + timeoutNs
         done.lock()
         defer { done.unlock() }
-        while pending > 0 {
-            if !done.wait(untilMonotonicNs: deadline) && pending > 0 { return nil }
+        while results.count < contexts.count {
+            if !done.wait(untilMonotonicNs: deadline) && results.count < contexts.count { return nil }
         }
-        return total
+        return results
     }
 
     /// Stops every loop and waits for the threads.

@@ -73,7 +73,7 @@ extension HTTP1Connection {
     func stepForwardRequest() -> Bool {
         if preparer.hasRewrittenHead { return forwardRewrittenHead() }
         // Spliced body bytes go out before anything else (the buffer holds none of them).
-        if io.piped > 0 { return drainRequestPipe() }
+        if io.piped > 0 { return drainPipe(.request) }
         var n = requestFraming.available(in: down.readable)
         if n < 0 {
             // Malformed chunked body after the head was forwarded: nothing sane can follow.
@@ -100,8 +100,7 @@ extension HTTP1Connection {
             case .blocked:
                 return false
             case .closed(let failure):
-                upstreamFailed(failure)
-                return true
+                return destinationFailed(.request, failure)
             }
         }
         if requestFraming.isComplete() {
@@ -114,49 +113,7 @@ extension HTTP1Connection {
             return true
         }
         if n > 0 { return true }
-        // No byte of the body is buffered: what the framing says comes next moves socket to
-        // socket, when it is body data and the transport splices.
-        let k = requestFraming.spliceable
-        if k > 0 && closeEdit.skip == nil && io.splices && io.preparePipe() {
-            return spliceRequestBody(max: k)
-        }
-        guard client.readable else { return false }
-        _ = down.reserveSpace()
-        guard readDownstream() else { return false }
-        bodyActivityNs = ctx.loop.now
-        return true
-    }
-
-    /// Up to `max` request body bytes from the client's socket into the pipe.
-    private func spliceRequestBody(max: Int) -> Bool {
-        guard client.readable else { return false }
-        switch io.spliceIn(from: .downstream, max: max) {
-        case .progress(let r):
-            requestFraming.spliced(r)
-            bodyActivityNs = ctx.loop.now
-            return true
-        case .blocked:
-            return false
-        case .closed(let failure):
-            // The client went away mid-body: the request is abandoned (as `readDownstream`).
-            abort(failure, code: 0)
-            return false
-        }
-    }
-
-    /// The piped request body bytes into the upstream's socket.
-    private func drainRequestPipe() -> Bool {
-        guard server.writable else { return false }
-        switch io.spliceOut(to: .upstream) {
-        case .progress:
-            bodyActivityNs = ctx.loop.now
-            return true
-        case .blocked:
-            return false
-        case .closed(let failure):
-            upstreamFailed(failure)
-            return true
-        }
+        return readBody(.request, spliceable: requestFraming.spliceable, editPending: closeEdit.skip != nil)
     }
 
     /// `n` bytes of the request left `down`.
@@ -184,8 +141,7 @@ extension HTTP1Connection {
         case .blocked:
             return false
         case .closed(let failure):
-            upstreamFailed(failure)
-            return true
+            return destinationFailed(.request, failure)
         }
     }
 

@@ -32,7 +32,7 @@ extension HTTP1Connection {
     }
 
     /// Reads from the upstream into `up`; an EOF ends an until-close body or fails the response.
-    private func readUpstream() -> Bool {
+    func readUpstream() -> Bool {
         switch server.read(into: up) {
         case .progress: return true
         case .blocked: return false
@@ -42,7 +42,7 @@ extension HTTP1Connection {
         }
     }
 
-    private func upstreamEnded(_ failure: PeerClose) {
+    func upstreamEnded(_ failure: PeerClose) {
         switch state {
         case .relayingResponse:
             if response.framing == .untilClose {
@@ -112,7 +112,7 @@ extension HTTP1Connection {
 
     func stepRelayResponse() -> Bool {
         // Spliced body bytes go out before anything else (the buffer holds none of them).
-        if io.piped > 0 { return drainResponsePipe() }
+        if io.piped > 0 { return drainPipe(.response) }
         let upstreamEnded = state == .relayingResponse(upstreamEnded: true)
         var n = responseFraming.available(in: up.readable)
         if n < 0 {
@@ -134,9 +134,7 @@ extension HTTP1Connection {
             case .blocked:
                 return false
             case .closed(let failure):
-                closeUpstream()
-                abort(failure, code: response.status)
-                return false
+                return destinationFailed(.response, failure)
             }
         }
         if responseFraming.isComplete(closedAndDrained: upstreamEnded && up.isEmpty) {
@@ -150,51 +148,10 @@ extension HTTP1Connection {
             abort(PeerClose(side: .upstream, errno: 0), code: response.status)
             return false
         }
-        // No byte of the body is buffered: what the framing says comes next moves socket to
-        // socket, when it is body data and the transport splices.
-        let k = responseFraming.spliceable
-        if k > 0 && closeEdit.insertAt == nil && io.splices && io.preparePipe() {
-            return spliceResponseBody(max: k)
-        }
-        guard server.readable else { return false }
-        _ = up.reserveSpace()
-        guard readUpstream() else { return false }
-        bodyActivityNs = ctx.loop.now
-        return true
-    }
-
-    /// Up to `max` response body bytes from the upstream's socket into the pipe. The upstream's
-    /// EOF ends an until-close body; inside a length or chunked body it is a truncation (the
-    /// pipe is empty then: the client got every byte before it, then the close).
-    private func spliceResponseBody(max: Int) -> Bool {
-        guard server.readable else { return false }
-        switch io.spliceIn(from: .upstream, max: max) {
-        case .progress(let r):
-            responseFraming.spliced(r)
-            bodyActivityNs = ctx.loop.now
-            return true
-        case .blocked:
-            return false
-        case .closed(let failure):
-            upstreamEnded(failure)
-            return true
-        }
-    }
-
-    /// The piped response body bytes into the client's socket.
-    private func drainResponsePipe() -> Bool {
-        guard client.writable else { return false }
-        switch io.spliceOut(to: .downstream) {
-        case .progress:
-            bodyActivityNs = ctx.loop.now
-            return true
-        case .blocked:
-            return false
-        case .closed(let failure):
-            closeUpstream()
-            abort(failure, code: response.status)
-            return false
-        }
+        // The upstream's EOF in the pipe's fill ends an until-close body; inside a length or
+        // chunked body it is a truncation (the pipe is empty then: the client got every byte
+        // before it, then the close).
+        return readBody(.response, spliceable: responseFraming.spliceable, editPending: closeEdit.insertAt != nil)
     }
 
     /// `n` bytes of the response left `up` for the client.
@@ -228,9 +185,7 @@ extension HTTP1Connection {
             case .blocked:
                 return false
             case .closed(let failure):
-                closeUpstream()
-                abort(failure, code: response.status)
-                return false
+                return destinationFailed(.response, failure)
             }
         }
     }

@@ -98,10 +98,7 @@ extension HTTP2Connection {
                 bufferBytes: ctx.config.bufferBytes)
         else { return .failure(SyscallError("nghttp2_session_client_new", errno: ENOMEM)) }
         do {
-            try up.connect(
-                address: addresses.originalDestinationAddress, port: addresses.originalDestinationPort,
-                mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0),
-                timeoutNs: ctx.config.connectTimeoutNs, origination: origination, tlsContexts: ctx.tlsContexts)
+            try up.connect(through: transport, timeoutNs: ctx.config.connectTimeoutNs)
         } catch {
             return .failure(error)
         }

@@ -15,10 +15,11 @@ import SluiceIO
 /// (request and response flow per stream). A flood (HTTP2FloodGuard) or a protocol error ends
 /// the connection with GOAWAY; other connections are not touched.
 ///
-/// One file per job: this one reads and writes the client socket and drives both connections;
+/// One file per job: this one reads and writes the client's link and drives both connections;
 /// `+ClientEvents` hands the client's stream events on, `+Decide` decides and acts per stream,
 /// `+UpstreamEvents` relays what the upstream sessions report; `HTTP2Upstream` owns an upstream
-/// socket, `HTTP2Output` is the write step both share.
+/// link, `HTTP2Output` is the write step both share. The sockets are behind `HTTP2Transport`
+/// (`SocketHTTP2Transport` in production), so a unit test drives the handler with in-memory links.
 ///
 /// Owned by its loop: created, driven and closed on the loop thread.
 final class HTTP2Connection: EventHandler {
@@ -72,12 +73,11 @@ final class HTTP2Connection: EventHandler {
     let ctx: WorkerContext
     let addresses: ConnectionAddresses
     let steer: SteerInfo?
-    /// The client's socket and its remembered readiness.
-    /// With TLS terminated (`TLSAcceptor`, ALPN h2), the peer holds the TLS state.
-    private var client: TLSPeer
-    /// `originatingTLS`: the upstream connections speak TLS (`HTTP2Upstream`).
-    let origination: TLSOrigination?
-    private var registration: EventLoop.Registration = .none
+    /// The client's sockets and the upstreams' (`SocketHTTP2Transport`, or a test's).
+    let transport: HTTP2Transport
+    /// The client's link and its remembered readiness (nil until `start` registered it).
+    /// With TLS terminated (`TLSAcceptor`, ALPN h2), it holds the TLS state.
+    private var client: HTTP2Link!
     private let input: IOBuffer
     private let output: IOBuffer
     let session: HTTP2Session
@@ -91,7 +91,7 @@ final class HTTP2Connection: EventHandler {
     var upgradeBodyRemaining = 0
     let common: FlowCommon
     /// The client's TLS was terminated here: stream flows say `https://`.
-    var isTLS: Bool { client.ssl != nil }
+    private(set) var isTLS = false
     private var driving = false
     /// Streams whose body waits on a peer that takes none of it (HTTP2StreamStall).
     lazy var stall = HTTP2StreamStall(
@@ -106,12 +106,25 @@ final class HTTP2Connection: EventHandler {
     static let cancel: UInt32 = 0x8
     static let internalError: UInt32 = 0x2
 
+    /// The connection on the client socket `fd` (`tls`: its terminated TLS; `origination`: TLS
+    /// toward the upstreams, `originatingTLS`).
     /// `initial`: bytes already read from the socket (the preface, or what followed an upgrade
     /// request's head); `upgrade`: the HTTP/1.1 request that asked for h2c, if any.
-    init?(
+    convenience init?(
         ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?,
         initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?, tls: OpaquePointer? = nil,
         origination: TLSOrigination? = nil
+    ) {
+        let transport = SocketHTTP2Transport(
+            ctx: ctx, fd: fd, tls: tls, addresses: addresses, steer: steer, origination: origination)
+        self.init(
+            ctx: ctx, transport: transport, addresses: addresses, steer: steer, initial: initial, upgrade: upgrade)
+    }
+
+    /// The connection on `transport`'s client link (registered by `start`).
+    init?(
+        ctx: WorkerContext, transport: HTTP2Transport, addresses: ConnectionAddresses, steer: SteerInfo?,
+        initial: UnsafeRawBufferPointer, upgrade: HTTP2Upgrade?
     ) {
         guard
             let session = try? HTTP2Session(
@@ -119,8 +132,7 @@ final class HTTP2Connection: EventHandler {
                 clock: SystemClock(.coarseMonotonic))
         else { return nil }
         self.ctx = ctx
-        client = TLSPeer(fd: fd, side: .downstream, ssl: tls, readable: true, writable: true)
-        self.origination = origination
+        self.transport = transport
         self.addresses = addresses
         self.steer = steer
         self.session = session
@@ -135,17 +147,12 @@ final class HTTP2Connection: EventHandler {
 
     /// Registers the socket, answers an upgrade with 101, and processes what already arrived.
     func start() {
-        do {
-            registration = try ctx.loop.register(
-                fd: client.fd,
-                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
-                    | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
-        } catch {
-            client.shutdown(reset: true)
-            Socket.close(client.fd)
+        guard let link = transport.client(handler: self) else {
             isClosed = true
             return
         }
+        client = link
+        isTLS = link.isTLS
         ctx.connectionCount += 1
         if let up = upgrade {
             upgrade = nil
@@ -163,12 +170,7 @@ final class HTTP2Connection: EventHandler {
     }
 
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        if events
-            & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
-                | EventLoop.Events.readHangup) != 0
-        {
-            client.readable = true
-        }
+        if HTTP2Output.readable(events) { client.readable = true }
         if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
             client.writable = true
         }
@@ -282,7 +284,7 @@ final class HTTP2Connection: EventHandler {
             progress = true
         }
         guard client.writable, !output.isEmpty else { return progress }
-        let step = HTTP2Output.write(output, to: &client)
+        let step = HTTP2Output.write(output, to: client)
         if case .closed(let failure) = step { clientFailed(failure) }
         return HTTP2Output.wrote(step) || progress
     }
@@ -341,25 +343,16 @@ final class HTTP2Connection: EventHandler {
         s.record.connectionFailed(failure, code: s.status)
     }
 
-    func closeWithReset() {
-        guard !isClosed else { return }
-        finishClose()
-        client.shutdown(reset: true)
-        Socket.closeWithReset(client.fd)
-    }
+    func closeWithReset() { close(reset: true) }
 
     /// Closes the client connection and every upstream connection. Idempotent.
-    func close() {
-        guard !isClosed else { return }
-        finishClose()
-        client.shutdown(reset: false)
-        Socket.close(client.fd)
-    }
+    func close() { close(reset: false) }
 
-    private func finishClose() {
+    private func close(reset: Bool) {
+        guard !isClosed else { return }
         isClosed = true
         stall.cancel()
-        ctx.loop.deregister(fd: client.fd, registration: registration)
+        client.close(reset: reset)
         for up in upstreams { up.close() }
         upstreams.removeAll()
         upstream = nil

@@ -19,12 +19,19 @@ enum HTTP2Output {
         return progress
     }
 
-    /// One write of `output` to `peer` (a `SluiceIO` step, which keeps the peer's `writable`):
+    /// One write of `output` to `link` (a `SluiceIO` step, which keeps the link's `writable`):
     /// consumes what the socket took. `.closed` carries the peer's side and errno.
-    static func write<Peer: ConnectionPeer>(_ output: IOBuffer, to peer: inout Peer) -> IOStep {
-        let step = peer.write(output.readable)
+    static func write(_ output: IOBuffer, to link: HTTP2Link) -> IOStep {
+        let step = link.write(output.readable)
         if case .progress(let n) = step { output.consume(n) }
         return step
+    }
+
+    /// Whether loop events make a link readable (a hang-up or error is read to learn how it ended).
+    static func readable(_ events: UInt32) -> Bool {
+        events
+            & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
+                | EventLoop.Events.readHangup) != 0
     }
 
     /// Whether a write step moved bytes.

@@ -4,8 +4,9 @@ import SluiceIO
 
 /// One HTTP/2 connection from the proxy to an original destination, carrying the allowed streams
 /// of one downstream `HTTP2Connection` (the upstream speaks the protocol the client spoke,
-/// Cilium's Envoy does the same). Owns the socket, the client-side `HTTP2Session` and two
-/// buffers; every event it hears goes to its owner, which acts.
+/// Cilium's Envoy does the same). Owns the link (the socket, from the owner's `HTTP2Transport`),
+/// the client-side `HTTP2Session` and two buffers; every event it hears goes to its owner, which
+/// acts.
 ///
 /// Created, driven and closed on the owner's loop thread. The owner outlives it (it closes its
 /// upstreams before it goes), hence `unowned`.
@@ -13,11 +14,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     unowned let owner: HTTP2Connection
     let session: HTTP2Session
     private let loop: EventLoop
-    /// With `originatingTLS`, the peer holds the upstream's TLS state.
-    private var peer = TLSPeer(fd: -1, side: .upstream, ssl: nil)
-    private var origination: TLSOrigination?
-    private var tlsContexts: TLSContextStore?
-    private var registration: EventLoop.Registration = .none
+    /// The connection (nil until `connect`); with `originatingTLS` it holds the TLS state.
+    private var peer: HTTP2Link?
     private let input: IOBuffer
     private let output: IOBuffer
     private var connected = false
@@ -40,49 +38,20 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         output = IOBuffer(capacity: bufferBytes, limit: 4 * 1024 * 1024)
     }
 
-    /// Starts the non-blocking connect to `address:port` with SO_MARK `mark`
-    /// (`SteerInfo.upstreamMark`: the datapath does not steer it back and decides the
-    /// destination's policy with the client's identity).
-    /// `origination`: TLS toward the upstream (ALPN h2), contexts and sessions from `tlsContexts`.
-    func connect(
-        address: UInt32, port: UInt16, mark: UInt32, timeoutNs: UInt64, origination: TLSOrigination? = nil,
-        tlsContexts: TLSContextStore? = nil
-    ) throws(SyscallError) {
-        let fd = try Socket.connectTCP(address: address, port: port, mark: mark)
-        peer = TLSPeer(fd: fd, side: .upstream, ssl: nil)
-        if let origination, let tlsContexts {
-            switch origination.makeSSL(fd: fd, store: tlsContexts, now: loop.now, alpn: "h2") {
-            case .success(let ssl):
-                peer = TLSPeer(fd: fd, side: .upstream, ssl: ssl)
-                self.origination = origination
-                self.tlsContexts = tlsContexts
-            case .failure(let error):
-                Socket.close(fd)
-                peer.fd = -1
-                throw error
-            }
-        }
-        do {
-            registration = try loop.register(
-                fd: peer.fd,
-                events: EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
-                    | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
-        } catch {
-            peer.shutdown(reset: true)
-            Socket.close(peer.fd)
-            peer.fd = -1
-            throw error
-        }
+    /// Starts the non-blocking connect through `transport` (the original destination, with the
+    /// client's SO_MARK, TLS with `originatingTLS`), with a connect timeout.
+    func connect(through transport: HTTP2Transport, timeoutNs: UInt64) throws(SyscallError) {
+        peer = try transport.openUpstream(handler: self)
         loop.schedule(timer, at: loop.now + timeoutNs)
     }
 
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        guard !isClosed else { return }
+        guard !isClosed, let peer else { return }
         if !connected {
             guard events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 else {
                 return
             }
-            let error = Socket.pendingError(peer.fd)
+            let error = peer.connectError()
             if error != 0 {
                 fail(PeerClose(side: .upstream, errno: error))
                 owner.drive()
@@ -93,12 +62,7 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
             peer.readable = true
             peer.writable = true
         } else {
-            if events
-                & (EventLoop.Events.readable | EventLoop.Events.hangup | EventLoop.Events.error
-                    | EventLoop.Events.readHangup) != 0
-            {
-                peer.readable = true
-            }
+            if HTTP2Output.readable(events) { peer.readable = true }
             if events & (EventLoop.Events.writable | EventLoop.Events.error) != 0 { peer.writable = true }
         }
         owner.drive()
@@ -114,7 +78,7 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
     /// Reads, feeds the session, produces and writes as far as possible. Returns whether anything
     /// moved. Events go to the owner as they are recorded.
     func pump() -> Bool {
-        guard !isClosed else { return false }
+        guard !isClosed, let peer else { return false }
         var progress = false
         if connected && peer.readable {
             if input.writableCount == 0 { input.clear() }
@@ -155,8 +119,8 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         }
         let events = session.takeEvents()
         if !events.isEmpty { owner.upstreamEvents(self, events) }
-        guard connected, peer.writable, !output.isEmpty else { return progress }
-        let step = HTTP2Output.write(output, to: &peer)
+        guard connected, let peer, peer.writable, !output.isEmpty else { return progress }
+        let step = HTTP2Output.write(output, to: peer)
         if case .closed(let failure) = step {
             fail(failure)
             return true
@@ -184,13 +148,7 @@ final class HTTP2Upstream: EventHandler, TimerTarget {
         // Streams and this connection refer to each other while a stream is open: break it.
         streams.removeAll()
         loop.cancel(timer)
-        if peer.isOpen {
-            loop.deregister(fd: peer.fd, registration: registration)
-            if let ssl = peer.ssl, let tlsContexts { origination?.saveSession(of: ssl, store: tlsContexts) }
-            peer.shutdown(reset: false)
-            Socket.close(peer.fd)
-            peer.fd = -1
-        }
+        peer?.close(reset: false)
         session.close()
     }
 }

@@ -49,24 +49,32 @@ final class HTTP2OutputTests: XCTestCase {
     func testOneWriteConsumesWhatThePeerTook() throws {
         let output = IOBuffer(capacity: 64, limit: 64)
         XCTAssertTrue(Array("0123456789abcdef".utf8).withUnsafeBytes { output.append($0) })
-        let pipe = EmbeddedPipe()
+        let peer = EmbeddedHTTP2Link(side: .downstream, ready: true)
+        let pipe = peer.pipe
         pipe.writeLimit = 10
-        var peer = EmbeddedPeer(pipe: pipe, side: .downstream)
-        let step = HTTP2Output.write(output, to: &peer)
+        let step = HTTP2Output.write(output, to: peer)
         XCTAssertEqual(step, .progress(10))
         XCTAssertTrue(HTTP2Output.wrote(step))
         XCTAssertEqual(String(decoding: pipe.outbound, as: UTF8.self), "0123456789")
         XCTAssertEqual(String(decoding: output.readable, as: UTF8.self), "abcdef", "the rest stays")
 
         pipe.writeLimit = 0
-        let blocked = HTTP2Output.write(output, to: &peer)
+        let blocked = HTTP2Output.write(output, to: peer)
         XCTAssertEqual(blocked, .blocked)
         XCTAssertFalse(HTTP2Output.wrote(blocked))
 
         pipe.writeFailure = EPIPE
-        let closed = HTTP2Output.write(output, to: &peer)
+        let closed = HTTP2Output.write(output, to: peer)
         XCTAssertEqual(closed, .closed(PeerClose(side: .downstream, errno: EPIPE)))
         XCTAssertFalse(HTTP2Output.wrote(closed))
         XCTAssertEqual(output.readableCount, 6, "nothing consumed by a failed write")
+    }
+
+    func testReadableEventsAreReadHangupAndErrorsToo() {
+        XCTAssertTrue(HTTP2Output.readable(EventLoop.Events.readable))
+        XCTAssertTrue(HTTP2Output.readable(EventLoop.Events.readHangup))
+        XCTAssertTrue(HTTP2Output.readable(EventLoop.Events.hangup))
+        XCTAssertTrue(HTTP2Output.readable(EventLoop.Events.error))
+        XCTAssertFalse(HTTP2Output.readable(EventLoop.Events.writable))
     }
 }
