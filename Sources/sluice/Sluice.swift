@@ -69,16 +69,7 @@ struct Apply: ParsableCommand {
     var socket: String?
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
-            throw ValidationError("cannot read \(filename)")
-        }
-        let request: ControlRequest
-        do {
-            request = try ControlRequest.apply(file: filename, yamlText: text)
-        } catch {
-            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
-            throw ExitCode(1)
-        }
+        let request = try policyFile(filename) { try ControlRequest.apply(file: filename, yamlText: $0) }
         if socket == nil, let api = SandboxKubeAPI.current() {
             try SandboxKubeAPI.run(api, verb: "apply", file: filename)
         }
@@ -112,16 +103,7 @@ struct Delete: ParsableCommand {
     var socket: String?
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
-            throw ValidationError("cannot read \(filename)")
-        }
-        let documents: [PolicyNode]
-        do {
-            documents = try PolicyYAML.documents(text, fileName: filename)
-        } catch {
-            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
-            throw ExitCode(1)
-        }
+        let documents = try policyFile(filename) { try PolicyYAML.documents($0, fileName: filename) }
         if socket == nil, let api = SandboxKubeAPI.current() {
             try SandboxKubeAPI.run(
                 api, verb: "delete", file: filename, extra: ignoreNotFound ? ["--ignore-not-found"] : [])
@@ -219,6 +201,21 @@ struct AgentCommand: ParsableCommand {
             throw ValidationError("\(path) not found (`make build` builds it next to sluice)")
         }
         try SandboxLifecycle.exec([path] + arguments)
+    }
+}
+
+/// What `parse` makes of the policy file `filename` (`apply -f`, `delete -f`): a file that cannot be
+/// read is a usage error; a YAML error is printed as `error: ...` and exits 1 before the agent
+/// is asked.
+func policyFile<T>(_ filename: String, _ parse: (String) throws -> T) throws -> T {
+    guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
+        throw ValidationError("cannot read \(filename)")
+    }
+    do {
+        return try parse(text)
+    } catch {
+        FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
+        throw ExitCode(1)
     }
 }
 
