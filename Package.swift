@@ -149,8 +149,9 @@ let package = Package(
         .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
-        // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift).
-        .testTarget(name: "sluiceTests", dependencies: ["Flows", "SluiceAPI", "SluiceJSON", "SluiceTestSupport"]),
+        // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift); the CLI's
+        // pure helpers (demo steps, sandbox agent arguments) also by @testable import.
+        .testTarget(name: "sluiceTests", dependencies: ["sluice", "Flows", "Sandbox", "SluiceAPI", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "sluice-agentTests", dependencies: ["SluiceTestSupport"]),
         .testTarget(name: "DatapathTests",
                     dependencies: ["Datapath", "PolicyYAML", "CLibbpf", "CSluice", "CSluiceShared", "SluiceTestSupport"]),

@@ -7,6 +7,7 @@ import Policy
 import Proxy
 import SluiceAPI
 import SluiceIO
+import SluiceModel
 
 /// The agent's command line (`sluice-agent [options]`, also reached as `sluice agent`): one
 /// table of options, each with its help and how it sets `Agent.Options`. Hand-written rather
@@ -22,10 +23,7 @@ public enum AgentCommandLine {
     }
 
     /// A command-line error, worded for the user.
-    public struct Failure: Error, CustomStringConvertible, Equatable {
-        public let message: String
-        public var description: String { message }
-    }
+    public typealias Failure = CommandLineFailure
 
     /// Parses `arguments` (without the program name). `environment` is consulted for
     /// `SLUICE_HOME` (where bpf/ is when `--bpf-dir` is not given).
@@ -36,37 +34,18 @@ public enum AgentCommandLine {
         throws(Failure) -> Outcome
     {
         var state = State()
-        var i = 0
-        while i < arguments.count {
-            let argument = arguments[i]
-            i += 1
-            if argument == "-h" || argument == "--help" { return .help(usage) }
-            guard argument.hasPrefix("--") else { throw Failure(message: "unexpected argument '\(argument)'") }
-            var name = argument
-            var inline: String?
-            if let eq = argument.firstIndex(of: "=") {
-                name = String(argument[..<eq])
-                inline = String(argument[argument.index(after: eq)...])
-            }
+        var scanner = CommandLineScanner(arguments)
+        while let token = try scanner.next() {
+            guard case .option(let name, let inline) = token else { return .help(usage) }
             guard let spec = specs.first(where: { $0.name == name || $0.aliases.contains(name) }) else {
-                throw Failure(message: "unknown option '\(name)'")
+                throw .unknownOption(name)
             }
-            if spec.value == nil {
+            guard let placeholder = spec.value else {
                 if inline != nil { throw Failure(message: "\(spec.name) takes no value") }
                 try apply(spec, "", to: &state)
                 continue
             }
-            let value: String
-            if let inline {
-                value = inline
-            } else {
-                guard i < arguments.count else {
-                    throw Failure(message: "missing value for '\(spec.name) <\(spec.value!)>'")
-                }
-                value = arguments[i]
-                i += 1
-            }
-            try apply(spec, value, to: &state)
+            try apply(spec, try scanner.value(inline: inline, usage: "\(spec.name) <\(placeholder)>"), to: &state)
         }
         do {
             state.options.proxy.http2Limits = try HTTP2Limits.withOptions(

@@ -26,6 +26,18 @@ extension Flow {
             case .icmpv4, .icmpv6: nil
             }
         }
+
+        /// The protocol as Hubble names it in metrics labels and the service map (`TCP`, `UDP`,
+        /// `ICMPv4`, `ICMPv6`, `SCTP`).
+        public var protocolName: String {
+            switch self {
+            case .tcp: "TCP"
+            case .udp: "UDP"
+            case .icmpv4: "ICMPv4"
+            case .icmpv6: "ICMPv6"
+            case .sctp: "SCTP"
+            }
+        }
     }
 
     /// `ICMPv4` / `ICMPv6`: type and code.

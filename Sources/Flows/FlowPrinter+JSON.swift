@@ -93,20 +93,15 @@ extension FlowPrinter {
                     }
                 }
             }
-        case .udp(let udp):
-            o.object("UDP") { u in
-                u.number("source_port", udp.sourcePort)
-                u.number("destination_port", udp.destinationPort)
+        case .udp(let ports), .sctp(let ports):
+            o.object(l4.protocolName) { p in
+                p.number("source_port", ports.sourcePort)
+                p.number("destination_port", ports.destinationPort)
             }
         case .icmpv4(let icmp), .icmpv6(let icmp):
-            o.object(l4.isICMPv6 ? "ICMPv6" : "ICMPv4") { i in
+            o.object(l4.protocolName) { i in
                 i.number("type", icmp.type)
                 i.number("code", icmp.code)
-            }
-        case .sctp(let sctp):
-            o.object("SCTP") { s in
-                s.number("source_port", sctp.sourcePort)
-                s.number("destination_port", sctp.destinationPort)
             }
         }
     }

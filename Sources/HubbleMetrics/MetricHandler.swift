@@ -26,14 +26,7 @@ func flowProtocol(_ flow: Flow) -> String {
         case nil: return "Unknown L7"
         }
     case Flow.EventType.drop, Flow.EventType.trace, Flow.EventType.policyVerdict, Flow.EventType.capture:
-        switch flow.l4 {
-        case .tcp?: return "TCP"
-        case .udp?: return "UDP"
-        case .icmpv4?: return "ICMPv4"
-        case .icmpv6?: return "ICMPv6"
-        case .sctp?: return "SCTP"
-        case nil: return "Unknown L4"
-        }
+        return flow.l4?.protocolName ?? "Unknown L4"
     default: return "Unknown flow"
     }
 }

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// `sluice-observer`'s command line: `--name value`, `--name=value`, `-h`/`--help`. Hand-written
 /// (no ArgumentParser, no Foundation) like the agent's.
 public enum ObserverCommandLine {
@@ -7,10 +9,7 @@ public enum ObserverCommandLine {
     }
 
     /// A command-line error, worded for the user.
-    public struct Failure: Error, CustomStringConvertible, Equatable {
-        public let message: String
-        public var description: String { message }
-    }
+    public typealias Failure = CommandLineFailure
 
     private struct Spec {
         let name: String
@@ -76,30 +75,11 @@ public enum ObserverCommandLine {
     /// Parses `arguments` (without the program name).
     public static func parse(_ arguments: [String]) throws(Failure) -> Outcome {
         var options = ObserverOptions()
-        var i = 0
-        while i < arguments.count {
-            let argument = arguments[i]
-            i += 1
-            if argument == "-h" || argument == "--help" { return .help(usage) }
-            guard argument.hasPrefix("--") else { throw Failure(message: "unexpected argument '\(argument)'") }
-            var name = argument
-            var inline: String?
-            if let eq = argument.firstIndex(of: "=") {
-                name = String(argument[..<eq])
-                inline = String(argument[argument.index(after: eq)...])
-            }
-            guard let spec = specs.first(where: { $0.name == name }) else {
-                throw Failure(message: "unknown option '\(name)'")
-            }
-            let value: String
-            if let inline {
-                value = inline
-            } else {
-                guard i < arguments.count else { throw Failure(message: "missing value for '\(name) <\(spec.value)>'") }
-                value = arguments[i]
-                i += 1
-            }
-            try spec.apply(&options, value)
+        var scanner = CommandLineScanner(arguments)
+        while let token = try scanner.next() {
+            guard case .option(let name, let inline) = token else { return .help(usage) }
+            guard let spec = specs.first(where: { $0.name == name }) else { throw .unknownOption(name) }
+            try spec.apply(&options, try scanner.value(inline: inline, usage: "\(name) <\(spec.value)>"))
         }
         if (options.tlsCertFile == nil) != (options.tlsKeyFile == nil) {
             throw Failure(message: "--tls-cert-file and --tls-key-file go together (both or neither)")

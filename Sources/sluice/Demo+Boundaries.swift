@@ -8,29 +8,29 @@ import SluiceAPI
 /// with its result. Denied checks use short client timeouts (a denied SYN is a silent drop).
 extension Demo {
     /// One client check: who runs what, and the expected one-word result.
-    private struct Check {
+    struct Check {
         var pod: String
         var title: String
         var script: String
         var expected: String
     }
 
-    private static let api = "http://api.backend.svc.cluster.local"
-    private static let postgres = "postgres.db.svc.cluster.local"
+    static let api = "http://api.backend.svc.cluster.local"
+    static let postgres = "postgres.db.svc.cluster.local"
 
-    private static func curl(_ pod: String, _ path: String, _ expected: String) -> Check {
+    static func curl(_ pod: String, _ path: String, _ expected: String) -> Check {
         Check(
             pod: pod, title: "curl -sI \(api)\(path)",
             script: "curl -sI -o /dev/null -m 2 -w '%{http_code}' \(api)\(path)", expected: expected)
     }
 
-    private static func nc(_ pod: String, _ expected: String) -> Check {
+    static func nc(_ pod: String, _ expected: String) -> Check {
         Check(
             pod: pod, title: "nc -z \(postgres) 5432",
             script: "nc -z -w 2 \(postgres) 5432 && echo open || echo closed", expected: expected)
     }
 
-    private static func dig(_ pod: String, _ expected: String) -> Check {
+    static func dig(_ pod: String, _ expected: String) -> Check {
         Check(
             pod: pod, title: "dig +short kubernetes.default.svc.cluster.local",
             script:
@@ -39,7 +39,7 @@ extension Demo {
     }
 
     /// The blog's steps: the files applied, then the checks.
-    private static let steps: [(title: String, files: [String], checks: [Check])] = [
+    static let steps: [(title: String, files: [String], checks: [Check])] = [
         (
             "baseline: no policy, everything flows", [],
             [curl("frontend/test", "/", "200"), nc("frontend/test", "open"), dig("frontend/test", "10.96.0.1")]

@@ -78,16 +78,11 @@ struct Demo: ParsableCommand {
         ]
         for (title, command, expected) in steps {
             let argv = try SandboxManager.execArguments(state: state, target: "frontend/frontend", command: command)
-            let output = Demo.capture(argv)
-            let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            let code = lines.last ?? ""
+            let (code, body) = Demo.curlResult(Demo.capture(argv))
             let ok = code == expected
             if !ok { failures += 1 }
             say("-- frontend: \(title)")
-            if lines.count > 1 {
-                let body = lines.dropLast().joined(separator: "\\n")
-                say("   body: \"\(body)\\r\\n\"".replacingOccurrences(of: "\r\\r\\n", with: "\\r\\n"))
-            }
+            if let body { say("   body: " + body) }
             say("   \(code) (expected \(expected)) \(ok ? "ok" : "UNEXPECTED")")
         }
         usleep(200_000)
@@ -106,6 +101,24 @@ struct Demo: ParsableCommand {
     func say(_ s: String) {
         print(s)
         fflush(stdout)
+    }
+
+    /// What act 1 prints of a curl run with `-w '\n%{http_code}'` (or `-o /dev/null -w
+    /// '%{http_code}'`): the status code, the output's last line, and the body before it quoted on
+    /// one line with CR and LF written `\r` and `\n` (`"Access denied\r\n"`), nil when there is
+    /// none.
+    static func curlResult(_ output: String) -> (code: String, body: String?) {
+        let scalars = output.unicodeScalars
+        guard let newline = scalars.lastIndex(of: "\n") else { return (output, nil) }
+        var body = "\""
+        for scalar in scalars[..<newline] {
+            switch scalar {
+            case "\r": body += "\\r"
+            case "\n": body += "\\n"
+            default: body.unicodeScalars.append(scalar)
+            }
+        }
+        return (String(scalars[scalars.index(after: newline)...]), body + "\"")
     }
 
     /// Runs argv and returns its standard output.

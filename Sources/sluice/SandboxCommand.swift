@@ -240,7 +240,7 @@ enum SandboxLifecycle {
     private static var agentLog: String { Paths.sandboxState + "/logs/agent.log" }
 
     /// The first node logs to `agent.log` (as the single node), the others to `agent-NAME.log`.
-    private static func agentLog(_ node: SandboxState.Node) -> String {
+    static func agentLog(_ node: SandboxState.Node) -> String {
         node.pinDirectory == Paths.pinDirectory ? agentLog : Paths.sandboxState + "/logs/agent-\(node.name).log"
     }
 
@@ -347,7 +347,7 @@ enum SandboxLifecycle {
     }
 
     /// Whether /proc says `pid` has exited and waits to be reaped (state Z or X).
-    private static func isZombie(_ pid: Int32) -> Bool {
+    static func isZombie(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return true }

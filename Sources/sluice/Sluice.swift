@@ -59,8 +59,7 @@ struct Apply: ParsableCommand {
             "Send policies (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy YAML) to the running agent. Atomic: a file with an error changes nothing."
     )
 
-    @Option(name: .shortAndLong, help: "Policy file (multi-document YAML allowed).")
-    var filename: String
+    @OptionGroup var file: PolicyFile
 
     @Option(
         help:
@@ -69,16 +68,8 @@ struct Apply: ParsableCommand {
     var socket: String?
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
-            throw ValidationError("cannot read \(filename)")
-        }
-        let request: ControlRequest
-        do {
-            request = try ControlRequest.apply(file: filename, yamlText: text)
-        } catch {
-            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
-            throw ExitCode(1)
-        }
+        let filename = file.filename
+        let request = try file.read { try ControlRequest.apply(file: filename, yamlText: $0) }
         if socket == nil, let api = SandboxKubeAPI.current() {
             try SandboxKubeAPI.run(api, verb: "apply", file: filename)
         }
@@ -99,8 +90,7 @@ struct Delete: ParsableCommand {
             "Remove the policy objects a file names (kind, namespace, name) from the running agent. Atomic: an object not in force changes nothing."
     )
 
-    @Option(name: .shortAndLong, help: "Policy file (multi-document YAML allowed).")
-    var filename: String
+    @OptionGroup var file: PolicyFile
 
     @Flag(help: "An object that is not in force is not an error.")
     var ignoreNotFound = false
@@ -112,16 +102,8 @@ struct Delete: ParsableCommand {
     var socket: String?
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
-            throw ValidationError("cannot read \(filename)")
-        }
-        let documents: [PolicyNode]
-        do {
-            documents = try PolicyYAML.documents(text, fileName: filename)
-        } catch {
-            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
-            throw ExitCode(1)
-        }
+        let filename = file.filename
+        let documents = try file.read { try PolicyYAML.documents($0, fileName: filename) }
         if socket == nil, let api = SandboxKubeAPI.current() {
             try SandboxKubeAPI.run(
                 api, verb: "delete", file: filename, extra: ignoreNotFound ? ["--ignore-not-found"] : [])
@@ -219,6 +201,26 @@ struct AgentCommand: ParsableCommand {
             throw ValidationError("\(path) not found (`make build` builds it next to sluice)")
         }
         try SandboxLifecycle.exec([path] + arguments)
+    }
+}
+
+/// `-f FILE` of `apply` and `delete`: kubectl's policy file.
+struct PolicyFile: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Policy file (multi-document YAML allowed).")
+    var filename: String
+
+    /// What `parse` makes of the file's text: a file that cannot be read is a usage error; a
+    /// parse (YAML) error is printed as `error: ...` and exits 1 before the agent is asked.
+    func read<T>(_ parse: (String) throws -> T) throws -> T {
+        guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
+            throw ValidationError("cannot read \(filename)")
+        }
+        do {
+            return try parse(text)
+        } catch {
+            FileHandle.standardError.write(Data(("error: \(error)\n").utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ final class FlowLayer4Tests: XCTestCase {
         XCTAssertEqual(layers.map(\.sourcePort), [1, 3, 5, nil, nil])
         XCTAssertEqual(layers.map(\.destinationPort), [2, 4, 6, nil, nil])
         XCTAssertEqual(layers.map(\.isICMPv6), [false, false, false, false, true])
+        XCTAssertEqual(layers.map(\.protocolName), ["TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6"])
     }
 
     func testFlagsSummaryStartsWithSYNAndACK() {

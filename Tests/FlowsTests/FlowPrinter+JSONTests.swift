@@ -85,6 +85,23 @@ final class FlowPrinterJSONTests: XCTestCase {
         XCTAssertNil(((flow["l4"] as? [String: Any])?["TCP"] as? [String: Any])?["flags"])
     }
 
+    /// Each `l4` oneof is written under its proto field name with its own fields.
+    func testEveryLayer4BlockHasItsNameAndFields() throws {
+        let blocks: [(Flow.Layer4, String)] = [
+            (.tcp(.init(sourcePort: 1, destinationPort: 2)), #""l4":{"TCP":{"source_port":1,"destination_port":2}}"#),
+            (.udp(.init(sourcePort: 3, destinationPort: 4)), #""l4":{"UDP":{"source_port":3,"destination_port":4}}"#),
+            (.sctp(.init(sourcePort: 5, destinationPort: 6)), #""l4":{"SCTP":{"source_port":5,"destination_port":6}}"#),
+            (.icmpv4(.init(type: 8)), #""l4":{"ICMPv4":{"type":8}}"#),
+            (.icmpv6(.init(type: 1, code: 4)), #""l4":{"ICMPv6":{"type":1,"code":4}}"#),
+        ]
+        for (l4, expected) in blocks {
+            var f = FlowFixtures.compactExamples[0]
+            f.l4 = l4
+            let output = FlowPrinter.json(f)
+            XCTAssertTrue(output.contains(expected), "\(l4): \(output)")
+        }
+    }
+
     func testStringsAreEscaped() throws {
         var f = FlowFixtures.compactExamples[0]
         f.l7?.record = .http(Flow.HTTP(method: "GET", url: "http://x/\"q\"\\\u{01}\n", protocol: "HTTP/1.1"))
