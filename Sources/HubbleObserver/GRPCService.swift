@@ -174,7 +174,7 @@ public final class GRPCService: ObserverService {
         let minuteAgo = Flow.Timestamp(nanosecondsSinceEpoch: wallNow - 60_000_000_000)
         var lastMinute = 0
         history.forEachNewestFirst {
-            guard minuteAgo < $0.flow.time else { return false }
+            guard minuteAgo < $0.time else { return false }
             lastMinute += 1
             return true
         }
