@@ -107,8 +107,13 @@ public final class GRPCService: ObserverService {
                 connection.fail(call, .unimplemented, "GetDebugEvents not implemented")
             case "/peer.Peer/Notify":
                 connection.startStream(call)
+                let serverName =
+                    tls == nil
+                    ? nil : ChangeNotification.tlsServerName(nodeName: observer.nodeName, clusterName: Self.clusterName)
                 connection.send(
-                    call, ChangeNotification.peerAdded(name: observer.nodeName, address: peerAddress(connection)))
+                    call,
+                    ChangeNotification.peerAdded(
+                        name: observer.nodeName, address: peerAddress(connection), tlsServerName: serverName))
             case "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch":
                 let service = try HealthCheck.service(message)
                 let known = Self.services.contains(service)
