@@ -122,6 +122,11 @@ public final class Observer: TimerTarget {
     public func ingest(_ raw: borrowing RawFlow, nowNs: UInt64 = SystemClock.monotonicNs()) {
         history.append(raw)
         noteNamespaces(raw, nowNs: nowNs)
+        if listeners.allSatisfy(\.observesRecords) {
+            // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
+            for listener in listeners { listener.observe(record: raw) }
+            return
+        }
         var flow: Flow?
         for listener in listeners {
             if listener.observesRecords {
