@@ -81,7 +81,7 @@ let package = Package(
                 swiftSettings: optimize),
         // Hubble's metric handlers and Sluice's own families over flows, and the Prometheus text
         // exposition: pure, no I/O (the observer process serves it).
-        .target(name: "HubbleMetrics", dependencies: ["Flows"], swiftSettings: optimize),
+        .target(name: "HubbleMetrics", dependencies: ["Flows", "CSluiceShared"], swiftSettings: optimize),
         // The service map's aggregation of flows (nodes, edges, details) and its page: pure.
         .target(name: "ServiceMap", dependencies: ["Flows", "SluiceJSON"], swiftSettings: optimize),
         // The agent's Kubernetes client: kubeconfig/service account, HTTPS over OpenSSL on a blocking
@@ -138,7 +138,7 @@ let package = Package(
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
                                    "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport", "KubeClient"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
-        .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows"]),
+        .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows", "CSluiceShared", "SluiceModel"]),
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
         .testTarget(name: "ObserverHTTPTests",
                     dependencies: ["ObserverHTTP", "HubbleObserver", "HubbleMetrics", "ServiceMap", "Flows", "SluiceIO"]),

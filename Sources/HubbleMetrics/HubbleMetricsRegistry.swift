@@ -7,6 +7,18 @@ public final class HubbleMetricsRegistry {
     public let handlers: [any MetricHandler]
     /// `sluice_*` families.
     public let sluice: SluiceMetrics
+    /// Whether `process(record:decode:)` may count a record from its own fields
+    /// (`HubbleMetricsRegistry+Record.swift`): no context labels, no handler that reads names.
+    public let countsFromRecords: Bool
+    /// Whether a record's destination port is part of its effect key (`port-distribution`).
+    let keyHasPort: Bool
+    /// What counting a record of each key did (`HubbleMetricsRegistry+Record.swift`).
+    var recordEffects: [RecordKey: RecordEffects] = [:]
+    /// The families a flow can move, for the record path's diff.
+    private(set) lazy var countedFamilies: (counters: [CounterFamily], histograms: [HistogramFamily]) = {
+        let all = handlers.flatMap(\.families) + [sluice.connections, sluice.requests, sluice.upstreamLatency]
+        return (all.compactMap { $0 as? CounterFamily }, all.compactMap { $0 as? HistogramFamily })
+    }()
 
     /// Builds the handlers of `config`; an option a handler refuses is a `ConfigError`.
     public init(config: MetricsConfig) throws(MetricsConfig.ConfigError) {
@@ -16,6 +28,8 @@ public final class HubbleMetricsRegistry {
         }
         self.handlers = handlers
         self.sluice = SluiceMetrics()
+        countsFromRecords = handlers.allSatisfy(Self.countsFromRecordFields)
+        keyHasPort = handlers.contains { $0 is PortDistributionHandler }
     }
 
     /// Parses `options` (Hubble's syntax) and builds the handlers.

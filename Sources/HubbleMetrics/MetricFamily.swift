@@ -39,6 +39,9 @@ public final class CounterFamily: MetricFamily {
 
     public var seriesCount: Int { counts.count }
 
+    /// Every series' count by handle (`HubbleMetricsRegistry`'s record path diffs them).
+    var countsByHandle: [UInt64] { counts }
+
     /// Counts by label values (in `labelNames` order).
     public var values: [[String]: UInt64] { Dictionary(uniqueKeysWithValues: zip(labelSets, counts)) }
 
@@ -142,6 +145,9 @@ public final class HistogramFamily: MetricFamily {
     }
 
     public var seriesCount: Int { storage.count }
+
+    /// Every series' observation count by handle (`HubbleMetricsRegistry`'s record path diffs them).
+    var observationsByHandle: [UInt64] { storage.map(\.count) }
 
     /// Every series by its label values.
     public var series: [[String]: Series] { Dictionary(uniqueKeysWithValues: zip(labelSets, storage)) }

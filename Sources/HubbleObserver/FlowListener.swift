@@ -10,9 +10,20 @@ public protocol FlowListener: AnyObject {
     func observe(_ flow: Flow)
     /// `count` records were overwritten in the flow ring before the observer read them.
     func observeLost(_ event: LostEvent)
+    /// Whether this listener takes records (`observe(record:)`) rather than decoded flows: the
+    /// observer decodes a record only when some listener wants the `Flow` (and then once for all).
+    var observesRecords: Bool { get }
+    /// One record read from the ring (called instead of `observe(_:)` when `observesRecords`).
+    func observe(record: borrowing RawFlow)
 }
 
 extension FlowListener {
+    /// Default: decoded flows.
+    public var observesRecords: Bool { false }
+
+    /// Default: the decoded flow.
+    public func observe(record: borrowing RawFlow) { observe(record.decode()) }
+
     /// Default: lost events are not interesting to this listener.
     public func observeLost(_ event: LostEvent) {}
 }

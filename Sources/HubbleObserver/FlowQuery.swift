@@ -58,15 +58,21 @@ public struct FlowQuery {
         if r.follow && r.number == 0 && r.since == nil { return [] }
         var picked: [Flow] = []
         let limit = r.number == 0 ? Int.max : Int(min(r.number, UInt64(Int.max)))
+        // Kept records are decoded here, one by one, only those inside the time window.
         if r.first {
             history.forEach {
-                if wants($0.flow) { picked.append($0.flow) }
+                if let since = r.since, $0.time < since { return true }
+                if let until = r.until, until < $0.time { return true }
+                let flow = $0.flow
+                if wants(flow) { picked.append(flow) }
                 return picked.count < limit
             }
         } else {
             history.forEachNewestFirst {
-                if let since = r.since, $0.flow.time < since { return false }
-                if wants($0.flow) { picked.append($0.flow) }
+                if let since = r.since, $0.time < since { return false }
+                if let until = r.until, until < $0.time { return true }
+                let flow = $0.flow
+                if wants(flow) { picked.append(flow) }
                 return picked.count < limit
             }
             picked.reverse()

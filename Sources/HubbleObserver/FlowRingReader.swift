@@ -5,16 +5,17 @@ import Glibc
 import SluiceIO
 import SluiceJSON
 
-/// Reads the pinned flow ring read-only (as `sluice observe` does) and turns each new record into
-/// a `Flow`: endpoints named from the agent's `endpoints.json` and `fqdn.json` (re-read at most
-/// once a second), the same `uuid` observe prints, `emitter` Sluice. Waits for the ring to be
+/// Reads the pinned flow ring read-only (as `sluice observe` does) and hands each new record on as
+/// a `RawFlow`, with the `FlowDecodeContext` that turns it into a `Flow` when a consumer needs one:
+/// endpoints named from the agent's `endpoints.json` and `fqdn.json` (re-read at most once a
+/// second), the same `uuid` observe prints, `emitter` Sluice. Waits for the ring to be
 /// pinned (the agent may start later) and maps it again when the agent re-creates it.
 ///
 /// Not thread-safe: `poll` runs on the observer's loop.
 public final class FlowRingReader {
     /// One thing `poll` found.
     public enum Event {
-        case flow(Flow)
+        case record(RawFlow)
         case lost(UInt64)
     }
 
@@ -26,7 +27,11 @@ public final class FlowRingReader {
     private var cursor = FlowCursor(seq: 0)
     private var seed = ""
     private var directory = EndpointDirectory()
+    /// What records read now are decoded with (a new one per directory reload or ring).
+    public private(set) var context: FlowDecodeContext
     private var directoryLoadedNs: UInt64 = 0
+    /// The state files' bytes the directory was made of (nil before the first read).
+    private var loadedFiles: ([UInt8]?, [UInt8]?)?
     private var ringCheckedNs: UInt64 = 0
     /// Why the ring could not be mapped the last time it was tried (nil once mapped).
     public private(set) var openError: String?
@@ -35,13 +40,11 @@ public final class FlowRingReader {
         self.pinDirectory = pinDirectory
         self.stateDirectory = stateDirectory
         self.nodeNameOverride = nodeName
+        context = FlowDecodeContext(directory: EndpointDirectory(), seed: "", nodeNameOverride: nodeName)
     }
 
     /// The node name flows and answers carry.
-    public var nodeName: String {
-        if let nodeNameOverride { return nodeNameOverride }
-        return directory.nodeName.isEmpty ? "sluice-node" : directory.nodeName
-    }
+    public var nodeName: String { context.nodeName }
 
     /// Whether the ring is mapped.
     public var isOpen: Bool { ring != nil }
@@ -67,7 +70,7 @@ public final class FlowRingReader {
                     lost = 0
                 }
                 reloadDirectoryIfDue(nowNs: nowNs)
-                body(.flow(decode(rec, seq: seq, wallOffsetNs: offset)))
+                body(.record(RawFlow(record: rec, seq: seq, wallOffsetNs: offset, context: context)))
                 handled += 1
             case .lost(let count):
                 lost += count
@@ -76,15 +79,6 @@ public final class FlowRingReader {
             }
         }
         if lost > 0 { body(.lost(lost)) }
-    }
-
-    private func decode(_ rec: sluice_flow, seq: UInt64, wallOffsetNs: Int64) -> Flow {
-        var flow = Flow.decode(rec, directory: directory, monotonicToWallOffsetNs: wallOffsetNs)
-        flow.uuid = FlowUUID.make(seed: seed, seq: seq)
-        flow.emitter = .sluice
-        if let nodeNameOverride { flow.nodeName = nodeNameOverride }
-        if flow.nodeName.isEmpty { flow.nodeName = nodeName }
-        return flow
     }
 
     /// Maps the ring when it is not mapped or its pin is a new map (another inode or change time).
@@ -104,6 +98,7 @@ public final class FlowRingReader {
             ringInode = identity
             cursor = FlowCursor.oldest(in: opened)
             seed = FlowRing.uuidSeed(pinDirectory: pinDirectory)
+            context = FlowDecodeContext(directory: directory, seed: seed, nodeNameOverride: nodeNameOverride)
             directoryLoadedNs = 0
             openError = nil
         } catch {
@@ -123,17 +118,20 @@ public final class FlowRingReader {
         reloadDirectory()
     }
 
-    /// Reads `endpoints.json` and `fqdn.json` again.
+    /// Reads `endpoints.json` and `fqdn.json` again; files unchanged since the last read keep the
+    /// directory and its `context` (kept records share one context per directory, not one per
+    /// second).
     public func reloadDirectory() {
-        if let bytes = Files.readIfPresent(stateDirectory + "/endpoints.json"),
-            let loaded = try? JSON.decode(EndpointDirectory.File.self, from: bytes)
-        {
+        let endpointBytes = Files.readIfPresent(stateDirectory + "/endpoints.json")
+        let fqdnBytes = Files.readIfPresent(stateDirectory + "/fqdn.json")
+        if let loadedFiles, loadedFiles.0 == endpointBytes, loadedFiles.1 == fqdnBytes { return }
+        loadedFiles = (endpointBytes, fqdnBytes)
+        if let bytes = endpointBytes, let loaded = try? JSON.decode(EndpointDirectory.File.self, from: bytes) {
             directory = EndpointDirectory(file: loaded)
         }
-        if let bytes = Files.readIfPresent(stateDirectory + "/fqdn.json"),
-            let names = EndpointDirectory.namesFromFQDNCache(json: bytes)
-        {
+        if let bytes = fqdnBytes, let names = EndpointDirectory.namesFromFQDNCache(json: bytes) {
             directory = directory.withNames(names)
         }
+        context = FlowDecodeContext(directory: directory, seed: seed, nodeNameOverride: nodeNameOverride)
     }
 }

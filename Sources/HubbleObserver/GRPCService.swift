@@ -107,8 +107,13 @@ public final class GRPCService: ObserverService {
                 connection.fail(call, .unimplemented, "GetDebugEvents not implemented")
             case "/peer.Peer/Notify":
                 connection.startStream(call)
+                let serverName =
+                    tls == nil
+                    ? nil : ChangeNotification.tlsServerName(nodeName: observer.nodeName, clusterName: Self.clusterName)
                 connection.send(
-                    call, ChangeNotification.peerAdded(name: observer.nodeName, address: peerAddress(connection)))
+                    call,
+                    ChangeNotification.peerAdded(
+                        name: observer.nodeName, address: peerAddress(connection), tlsServerName: serverName))
             case "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch":
                 let service = try HealthCheck.service(message)
                 let known = Self.services.contains(service)
@@ -174,7 +179,7 @@ public final class GRPCService: ObserverService {
         let minuteAgo = Flow.Timestamp(nanosecondsSinceEpoch: wallNow - 60_000_000_000)
         var lastMinute = 0
         history.forEachNewestFirst {
-            guard minuteAgo < $0.flow.time else { return false }
+            guard minuteAgo < $0.time else { return false }
             lastMinute += 1
             return true
         }

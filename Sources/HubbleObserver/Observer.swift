@@ -102,7 +102,7 @@ public final class Observer: TimerTarget {
     public func pollOnce(nowNs: UInt64) {
         reader.poll(nowNs: nowNs) { event in
             switch event {
-            case .flow(let flow): ingest(flow, nowNs: nowNs)
+            case .record(let raw): ingest(raw, nowNs: nowNs)
             case .lost(let count): ingestLost(count)
             }
         }
@@ -116,9 +116,62 @@ public final class Observer: TimerTarget {
         for listener in listeners { listener.observe(flow) }
     }
 
+    /// Adds one record read from the ring at monotonic `nowNs`: kept as a record in the history,
+    /// handed as a record to the listeners that take records (metrics) and decoded, once, only
+    /// when some listener wants the `Flow` (follow streams, the service map).
+    public func ingest(_ raw: borrowing RawFlow, nowNs: UInt64 = SystemClock.monotonicNs()) {
+        history.append(raw)
+        noteNamespaces(raw, nowNs: nowNs)
+        if listeners.allSatisfy(\.observesRecords) {
+            // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
+            for listener in listeners { listener.observe(record: raw) }
+            return
+        }
+        var flow: Flow?
+        for listener in listeners {
+            if listener.observesRecords {
+                listener.observe(record: raw)
+            } else {
+                if flow == nil { flow = raw.decode() }
+                listener.observe(flow!)
+            }
+        }
+    }
+
+    /// The namespaces of a record, resolved once per endpoint pair and directory.
+    private func noteNamespaces(_ raw: borrowing RawFlow, nowNs: UInt64) {
+        let key = RecentEndpoints(
+            sourceID: raw.record.src_endpoint, destinationID: raw.record.dst_endpoint,
+            sourceIPv4: withUnsafeBytes(of: raw.record.src_ip) { $0.load(as: UInt32.self) },
+            destinationIPv4: withUnsafeBytes(of: raw.record.dst_ip) { $0.load(as: UInt32.self) },
+            ipVersion: raw.record.ip_version)
+        if key != recentEndpoints || recentContext !== raw.context {
+            recentEndpoints = key
+            recentContext = raw.context
+            recentEndpointNamespaces = raw.context.namespaces(raw.record)
+        }
+        noteNamespaces(source: recentEndpointNamespaces.0, destination: recentEndpointNamespaces.1, nowNs: nowNs)
+    }
+
+    /// The endpoints of the last record whose namespaces were looked up.
+    private struct RecentEndpoints: Equatable {
+        var sourceID: UInt32 = 0
+        var destinationID: UInt32 = 0
+        var sourceIPv4: UInt32 = 0
+        var destinationIPv4: UInt32 = 0
+        var ipVersion: UInt8 = 0
+    }
+    private var recentEndpoints = RecentEndpoints()
+    private var recentContext: FlowDecodeContext?
+    private var recentEndpointNamespaces = ("", "")
+
     /// Marks the flow's namespaces seen now; the same pair within a second costs two compares.
     private func noteNamespaces(_ flow: Flow, nowNs: UInt64) {
-        let source = flow.source?.namespace ?? "", destination = flow.destination?.namespace ?? ""
+        noteNamespaces(
+            source: flow.source?.namespace ?? "", destination: flow.destination?.namespace ?? "", nowNs: nowNs)
+    }
+
+    private func noteNamespaces(source: String, destination: String, nowNs: UInt64) {
         let (a, b) = recentNamespaces
         if nowNs &- recentNamespacesNs < 1_000_000_000,
             (source == a && destination == b) || (source == b && destination == a)

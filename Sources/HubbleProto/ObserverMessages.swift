@@ -195,14 +195,24 @@ public enum GetNamespacesResponse {
     }
 }
 
-/// peer.proto `ChangeNotification` (`type` PEER_ADDED = 1).
+/// peer.proto `ChangeNotification` (`type` PEER_ADDED = 1), with `tls` (`TLS.server_name`) when
+/// the peer serves TLS: without it Relay dials the peer in plaintext.
 public enum ChangeNotification {
-    public static func peerAdded(name: String, address: String) -> [UInt8] {
+    public static func peerAdded(name: String, address: String, tlsServerName: String? = nil) -> [UInt8] {
         var w = ProtoWriter()
         w.string(1, name)
         w.string(2, address)
         w.uint(3, 1)
+        if let tlsServerName { w.message(4) { $0.string(1, tlsServerName) } }
         return w.bytes
+    }
+
+    /// The name Relay checks a peer's certificate against, as Cilium's peer service writes it:
+    /// `<node>.<cluster>.hubble-grpc.cilium.io`, dots in the node and cluster names made dashes
+    /// (the certificates Cilium's certgen and Helm make are for `*.<cluster>.hubble-grpc.cilium.io`).
+    public static func tlsServerName(nodeName: String, clusterName: String) -> String {
+        func label(_ s: String) -> String { String(s.map { $0 == "." ? "-" : $0 }) }
+        return label(nodeName) + "." + label(clusterName.isEmpty ? "default" : clusterName) + ".hubble-grpc.cilium.io"
     }
 }
 

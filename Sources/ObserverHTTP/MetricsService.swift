@@ -31,6 +31,14 @@ public final class MetricsService: ObserverService, FlowListener {
 
     public func observe(_ flow: Flow) { registry?.process(flow) }
 
+    /// Metrics count records: most without a decode (`HubbleMetricsRegistry.process(record:decode:)`).
+    public var observesRecords: Bool { true }
+
+    public func observe(record: borrowing RawFlow) {
+        guard let registry else { return }
+        registry.process(record: record.record) { record.decode() }
+    }
+
     public func observeLost(_ event: LostEvent) {
         registry?.sluice.setLostEvents(observer?.history.lostEvents ?? 0)
     }

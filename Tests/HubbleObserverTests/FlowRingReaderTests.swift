@@ -22,7 +22,7 @@ final class FlowRingReaderTests: XCTestCase {
         let reader = FlowRingReader(pinDirectory: t.pinDirectory, stateDirectory: "/nonexistent", nodeName: "node-a")
         var flows: [Flow] = []
         reader.poll(nowNs: SystemClock.monotonicNs()) {
-            if case .flow(let f) = $0 { flows.append(f) }
+            if case .record(let r) = $0 { flows.append(r.decode()) }
         }
         XCTAssertEqual(flows.map { $0.l4?.sourcePort }, [1000, 1001])
         XCTAssertEqual(flows.map(\.verdict), [.forwarded, .dropped])
@@ -35,7 +35,7 @@ final class FlowRingReaderTests: XCTestCase {
         t.appendTCP(srcPort: 1002)
         flows = []
         reader.poll(nowNs: SystemClock.monotonicNs()) {
-            if case .flow(let f) = $0 { flows.append(f) }
+            if case .record(let r) = $0 { flows.append(r.decode()) }
         }
         XCTAssertEqual(flows.map { $0.l4?.sourcePort }, [1002], "only what came since the last poll")
     }
@@ -52,7 +52,7 @@ final class FlowRingReaderTests: XCTestCase {
         var flows = 0
         reader.poll(nowNs: SystemClock.monotonicNs(), limit: 1 << 30) {
             switch $0 {
-            case .flow: flows += 1
+            case .record: flows += 1
             case .lost(let n): lost += n
             }
         }

@@ -110,6 +110,19 @@ final class ObserverTLSTests: XCTestCase {
             [Self.client, "127.0.0.1:\(server.port)", "flows", "--number", "2", "--tls-ca", file("ca.crt")]
         ).output.split(separator: "\n").filter { $0.contains("\"uuid-") }
         XCTAssertEqual(flows.count, 2, "GetFlows over TLS: \(flows)")
+        // Peer/Notify tells Relay to dial this node over TLS, with Cilium's server name.
+        let client = try ObserverClient(
+            host: IPv4Address(127, 0, 0, 1), port: server.port, tls: ObserverClient.TLSOptions(caFile: file("ca.crt")))
+        var peer: [UInt8] = []
+        try client.call(path: "/peer.Peer/Notify", request: []) {
+            peer = Array($0)
+            return false
+        }
+        XCTAssertEqual(
+            peer,
+            ChangeNotification.peerAdded(
+                name: "node-a", address: "127.0.0.1:\(server.port)",
+                tlsServerName: "node-a.default.hubble-grpc.cilium.io"))
         // The certificate's DNS name, as a client given a host name checks it.
         XCTAssertEqual(
             try grpc(server.port, "health", ["--tls-ca", file("ca.crt"), "--tls-server-name", "observer.test"]),

@@ -41,6 +41,36 @@ final class ObserverTests: XCTestCase {
         XCTAssertTrue(observer.ringError?.contains("is not pinned") ?? false)
     }
 
+    final class RecordRecorder: FlowListener {
+        var seqs: [UInt64] = []
+        func observe(_ flow: Flow) { XCTFail("a record listener gets records") }
+        var observesRecords: Bool { true }
+        func observe(record: borrowing RawFlow) { seqs.append(record.seq) }
+    }
+
+    func testRecordsAreKeptRawAndDecodedOnlyForListenersThatWantFlows() throws {
+        var options = ObserverOptions()
+        options.maxFlows = 100
+        options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
+        let observer = try Observer(options: options)
+        let records = RecordRecorder()
+        observer.addListener(records)
+        let raws = RawFlowTests.raws(60)
+        for raw in raws.prefix(30) { observer.ingest(raw, nowNs: 1_000) }
+        XCTAssertEqual(records.seqs, Array(0..<30))
+        let flows = Recorder()
+        observer.addListener(flows)
+        for raw in raws.dropFirst(30) { observer.ingest(raw, nowNs: 2_000) }
+        XCTAssertEqual(records.seqs, Array(0..<60))
+        XCTAssertEqual(flows.flows, raws.dropFirst(30).map { $0.decode() })
+        XCTAssertEqual(observer.history.entries.map(\.flow), raws.map { $0.decode() })
+        // Namespaces as the decoded flows name them.
+        let named = Set(
+            raws.flatMap { [$0.decode().source?.namespace ?? "", $0.decode().destination?.namespace ?? ""] })
+        XCTAssertEqual(Set(observer.namespaces.keys), named.subtracting([""]))
+        XCTAssertEqual(Set(observer.namespaces.keys), ["frontend", "backend"])
+    }
+
     func testNamespacesNotSeenForAnHourAreForgottenAsHubbleDoes() throws {
         var options = ObserverOptions()
         options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"

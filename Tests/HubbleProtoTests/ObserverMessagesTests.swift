@@ -46,6 +46,14 @@ final class ObserverMessagesTests: XCTestCase {
         XCTAssertEqual(
             ChangeNotification.peerAdded(name: "n", address: "1.2.3.4"),
             [0x0A, 1, 0x6E, 0x12, 7] + Array("1.2.3.4".utf8) + [0x18, 1])
+        XCTAssertEqual(
+            ChangeNotification.peerAdded(name: "n", address: "1.2.3.4", tlsServerName: "s"),
+            [0x0A, 1, 0x6E, 0x12, 7] + Array("1.2.3.4".utf8) + [0x18, 1, 0x22, 3, 0x0A, 1, 0x73])
+        XCTAssertEqual(
+            ChangeNotification.tlsServerName(nodeName: "kind-worker.local", clusterName: "default"),
+            "kind-worker-local.default.hubble-grpc.cilium.io")
+        XCTAssertEqual(
+            ChangeNotification.tlsServerName(nodeName: "n", clusterName: ""), "n.default.hubble-grpc.cilium.io")
         XCTAssertEqual(try HealthCheck.service([0x0A, 1, 0x78][...]), "x")
         XCTAssertEqual(HealthCheck.response(status: 1), [0x08, 1])
     }

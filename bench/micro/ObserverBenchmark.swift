@@ -152,11 +152,52 @@ enum ObserverBenchmark {
             check(history.seenFlows == UInt64(n), "history saw \(history.seenFlows)")
             check(!map.snapshot().edges.isEmpty && bytes > n * 50, "nothing mapped or encoded")
             let stages = [decodeNs, historyNs, metricsNs, mapNs, protoNs].map { $0 / Double(n) }
+            let rawNs = try recordPath(recs, mix: mix, directory: directory, seed: seed, n: n)
             print(
                 "observer steady, \(name): ns/flow decode+uuid \(Int(stages[0])), history \(Int(stages[1])), "
                     + "metrics \(Int(stages[2])), service map \(Int(stages[3])), follow proto \(Int(stages[4])), "
                     + "total \(Int(stages.reduce(0, +))); follow proto framed + endpoint cache "
                     + "\(Int(framedNs / Double(n)))")
+            print(
+                "observer records, \(name): ns/flow record history \(Int(rawNs.history)), metrics from records "
+                    + "\(Int(rawNs.metrics)), total \(Int(rawNs.history + rawNs.metrics)) (no decode: the metrics-only "
+                    + "observer); with a follow stream add decode \(Int(stages[0])) and follow proto framed "
+                    + "\(Int(framedNs / Double(n)))")
         }
+    }
+
+    /// The metrics-only observer's per-flow path since issue 17's redesign: the record kept in the
+    /// history as it is (`FlowHistory.append(RawFlow)`) and counted from its fields
+    /// (`HubbleMetricsRegistry.process(record:decode:)`); nothing decoded after the first record of a key.
+    static func recordPath(
+        _ recs: [sluice_flow], mix: [Int], directory: EndpointDirectory, seed: String, n: Int
+    ) throws -> (history: Double, metrics: Double) {
+        let context = FlowDecodeContext(directory: directory, seed: seed, nodeNameOverride: nil)
+        let raws = mix.map { RawFlow(record: recs[$0], seq: 0, wallOffsetNs: 1, context: context) }
+        var history = FlowHistory(capacity: 4095)
+        let historyNs = timed {
+            for i in 0..<n {
+                var raw = raws[i % raws.count]
+                raw.seq = UInt64(i)
+                history.append(raw)
+            }
+        }
+        let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
+        let decoded = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
+        var decodes = 0
+        let metricsNs = timed {
+            for i in 0..<n {
+                let raw = raws[i % raws.count]
+                registry.process(record: raw.record) {
+                    decodes += 1
+                    return raw.decode()
+                }
+            }
+        }
+        for i in 0..<n { decoded.process(raws[i % raws.count].decode()) }
+        check(history.seenFlows == UInt64(n), "record history saw \(history.seenFlows)")
+        check(registry.render() == decoded.render(), "metrics from records differ from the decoded flows'")
+        check(decodes <= raws.count, "\(decodes) decodes for \(raws.count) kinds")
+        return (historyNs / Double(n), metricsNs / Double(n))
     }
 }

@@ -1,0 +1,84 @@
+import CSluiceShared
+import Flows
+import XCTest
+
+@testable import HubbleMetrics
+
+final class HubbleMetricsRegistryRecordTests: XCTestCase {
+    /// Counts `records` both ways: decoded (`process(_:)`) and from the records; returns both
+    /// expositions and how many records the record path decoded.
+    /// With `twice`, the records go through twice and only the second round's decodes are counted.
+    func countBothWays(_ options: String, _ records: [sluice_flow], twice: Bool = false) throws -> (String, String, Int)
+    {
+        let decoded = try HubbleMetricsRegistry(options: options)
+        let raw = try HubbleMetricsRegistry(options: options)
+        var decodes = 0
+        for (i, rec) in (twice ? records + records : records).enumerated() {
+            if i == records.count { decodes = 0 }
+            let flow = Flow.decode(rec, directory: RecordSamples.directory, monotonicToWallOffsetNs: 0)
+            decoded.process(flow)
+            raw.process(record: rec) {
+                decodes += 1
+                return Flow.decode(rec, directory: RecordSamples.directory, monotonicToWallOffsetNs: 0)
+            }
+        }
+        return (decoded.render(), raw.render(), decodes)
+    }
+
+    func testCountsFromRecordsEqualTheDecodedFlowsOnEveryRecordKind() throws {
+        let records = RecordSamples.make(count: 6_000)
+        for options in [
+            MetricsConfig.sandboxDefault, "flow,drop,tcp,icmp,port-distribution,policy,http,dns:ignoreAAAA",
+            "httpV2:exemplars=true,dns",
+        ] {
+            let (decoded, raw, decodes) = try countBothWays(options, records, twice: true)
+            XCTAssertEqual(raw, decoded, options)
+            XCTAssertTrue(decoded.contains("hubble_flows_processed_total") || !options.contains("flow"), options)
+            XCTAssertTrue(decoded.contains("sluice_upstream_latency_seconds_bucket"), options)
+            // Once every key was seen, only policy verdicts of an unknown source identity are decoded.
+            let unknownSource = records.filter {
+                Int32($0.event_type) == Flow.EventType.policyVerdict && $0.src_identity == 0
+            }
+            XCTAssertEqual(decodes, unknownSource.count, options)
+            XCTAssertTrue(try HubbleMetricsRegistry(options: options).countsFromRecords, options)
+        }
+    }
+
+    func testHandlersThatReadNamesDecodeEveryRecordAndStillCountTheSame() throws {
+        let records = RecordSamples.make(count: 2_000, seed: 5)
+        for options in [
+            "flow:sourceContext=namespace", "flows-to-world:port", "dns:query",
+            "httpV2:labelsContext=source_namespace,destination_namespace",
+        ] {
+            XCTAssertFalse(try HubbleMetricsRegistry(options: options).countsFromRecords, options)
+            let (decoded, raw, decodes) = try countBothWays(options, records)
+            XCTAssertEqual(raw, decoded, options)
+            XCTAssertEqual(decodes, records.count, options)
+        }
+    }
+
+    func testKeysIgnoreTheBytesPastTheMethodAndTheFieldsNoHandlerReads() throws {
+        let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
+        var a = RecordSamples.make(count: 1)[0]
+        a.flow_type = Flow.FlowType.l7.rawValue
+        a.l7_proto = Flow.L7Protocol.http11.rawValue
+        a.l7.http.method_len = 3
+        var b = a
+        withUnsafeMutableBytes(of: &b.l7.http.method) { $0[5] = 0x41 }
+        b.src_port &+= 1
+        b.dst_port &+= 1
+        b.latency_ns &+= 5
+        b.time_ns &+= 9
+        XCTAssertEqual(registry.recordKey(a), registry.recordKey(b))
+        b.l7.http.code &+= 1
+        XCTAssertNotEqual(registry.recordKey(a), registry.recordKey(b))
+        var c = a
+        c.event_type = UInt8(Flow.EventType.policyVerdict)
+        c.src_identity = 0
+        XCTAssertNil(registry.recordKey(c), "the source's identity is the directory's")
+        let ports = try HubbleMetricsRegistry(options: "port-distribution")
+        var d = a
+        d.dst_port &+= 1
+        XCTAssertNotEqual(ports.recordKey(a), ports.recordKey(d))
+    }
+}
