@@ -67,16 +67,7 @@ final class KubeSource: @unchecked Sendable {
 
     /// Starts the reconcile thread, then the informers.
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(
-            &t, nil,
-            { raw in
-                let source = Unmanaged<KubeSource>.fromOpaque(raw!).takeRetainedValue()
-                source.run()
-                return nil
-            }, box.toOpaque())
-        thread = t
+        thread = KubeThread.start { self.run() }
         events?.start()
         policies.start()
         workloads.start()
@@ -91,10 +82,7 @@ final class KubeSource: @unchecked Sendable {
             stopping = true
             pthread_cond_signal(&condition)
         }
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        KubeThread.join(&thread)
     }
 
     private func locked<T>(_ body: () -> T) -> T {

@@ -129,16 +129,7 @@ public final class EventRecorder: @unchecked Sendable {
     public var progress: (written: Int, idle: Bool) { locked { (written, queue.isEmpty && !busy) } }
 
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(
-            &t, nil,
-            { raw in
-                let recorder = Unmanaged<EventRecorder>.fromOpaque(raw!).takeRetainedValue()
-                recorder.run()
-                return nil
-            }, box.toOpaque())
-        thread = t
+        thread = KubeThread.start { self.run() }
     }
 
     /// Stops the thread (reports still queued are dropped) and waits for it.
@@ -147,10 +138,7 @@ public final class EventRecorder: @unchecked Sendable {
             stopping = true
             pthread_cond_signal(&condition)
         }
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        KubeThread.join(&thread)
     }
 
     private var isStopping: Bool { locked { stopping } }

@@ -67,25 +67,13 @@ public final class Informer: @unchecked Sendable {
 
     /// Starts the thread.
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(
-            &t, nil,
-            { raw in
-                let informer = Unmanaged<Informer>.fromOpaque(raw!).takeRetainedValue()
-                informer.run()
-                return nil
-            }, box.toOpaque())
-        thread = t
+        thread = KubeThread.start { self.run() }
     }
 
     /// Stops the thread and waits for it (at most a poll interval plus the callback's time).
     public func stop() {
         locked { stopping = true }
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        KubeThread.join(&thread)
     }
 
     private var isStopping: Bool { locked { stopping } }

@@ -33,7 +33,8 @@ public final class KubePolicyWatcher: @unchecked Sendable {
     ) {
         group = InformerGroup(
             client: client, paths: PolicyObjects.resourcePaths.map(\.path), initial: State(), backoff: backoff,
-            log: log, apply: { state, path, delta in Self.apply(&state, path: path, delta, events: events) },
+            log: log, transform: { _ in PolicyObjects.kept },
+            apply: { state, path, delta in Self.apply(&state, path: path, delta, events: events) },
             onChange: onChange)
     }
 

@@ -34,6 +34,7 @@ public final class KubeWorkloads: @unchecked Sendable {
     ) {
         group = InformerGroup(
             client: client, paths: [Self.namespacesPath, Self.podsPath], initial: State(), backoff: backoff, log: log,
+            transform: { path in path == Self.podsPath ? PodInfo.kept : Self.keptNamespace },
             apply: Self.apply,
             // The receiver reads `current()` (the newest state) when it acts.
             onChange: { _ in onChange() })
@@ -58,6 +59,11 @@ public final class KubeWorkloads: @unchecked Sendable {
         case (_, .delete(let key)):
             state.pods[key] = nil
         }
+    }
+
+    /// What the namespaces' store keeps of a Namespace: its name, labels and resourceVersion.
+    static func keptNamespace(_ object: JSONValue) -> JSONValue {
+        JSONValue.kept(object, ["metadata": ["name", "labels", "resourceVersion"]])
     }
 
     /// `metadata.labels` of an object (string values only).
@@ -119,6 +125,18 @@ public struct PodInfo: Sendable, Equatable {
         }
         if addresses.isEmpty, let ip = object["status"]?["podIP"]?.stringValue, !ip.isEmpty { addresses = [ip] }
         ipv4 = addresses.filter { !$0.contains(":") }
+    }
+
+    /// What the pods' store keeps of a Pod (`Informer.transform`): the fields `init(_:)` reads and
+    /// the store's name, namespace and resourceVersion. A pod as the API serves it (containers,
+    /// volumes, conditions, managed fields) is several KB; this is a few hundred bytes.
+    public static func kept(_ object: JSONValue) -> JSONValue {
+        JSONValue.kept(
+            object,
+            [
+                "metadata": ["name", "namespace", "labels", "resourceVersion"],
+                "spec": ["nodeName", "serviceAccountName", "hostNetwork"], "status": ["phase", "podIP", "podIPs"],
+            ])
     }
 
     /// Whether the pod's addresses carry its identity: it has an address of its own and is not
