@@ -44,7 +44,10 @@ wait_both() { # wait_both WHAT DEADLINE_S CHECK (CHECK SOCKET succeeds on both)
     done
   done
 }
-all_policies() { [ "$(in_force "$1")" = "$(( BASE + KUBE_POLICIES ))" ]; }
+# Every bench CNP (bench/pN) in force (the sandbox has API policies of its own).
+all_policies() {
+  [ "$("$SLUICE" policy get --socket "$1" 2>/dev/null | grep -c ' bench/p[0-9]')" = "$KUBE_POLICIES" ]
+}
 all_pods() { [ "$(ipcache "$1" || echo 0)" -ge "$KUBE_PODS" ] 2>/dev/null; }
 agent_pids() {
   python3 -c 'import json; print(" ".join(str(n["agentPID"]) for n in json.load(open("/run/sluice/sandbox/state.json"))["nodes"]))'
@@ -55,10 +58,6 @@ mib() { echo "$(( $1 / 1024 )) MiB ($1 kB)"; }
 "$SLUICE" sandbox up "$ROOT/proxy-config/sandbox/two-node.yaml" --no-observer >"$OUT/up.log" 2>&1 \
   || { cat "$OUT/up.log" >&2; die "sandbox up"; }
 read -r PID1 PID2 < <(agent_pids)
-# The sandbox's own policies from the API (its kube-dns policy), counted once both agents listed.
-synced() { [ -n "$(in_force "$1")" ]; }
-wait_both "the first list" 60 synced
-BASE=$(in_force "${SOCKS[0]}")
 t=$(now_ms)
 "$PY" "$BENCH/kube_populate.py" "$API_DIR" --pods "$KUBE_PODS" --policies "$KUBE_POLICIES" --node n3
 populated=$(( $(now_ms) - t ))
