@@ -31,8 +31,6 @@ trap '"$SLUICE" sandbox down >/dev/null 2>&1 || true' EXIT
 
 now_ms() { date +%s%3N; }
 status() { "$SLUICE" status --socket "$1" 2>/dev/null || true; }
-# in_force SOCKET: "policies from the API: N in force, ..."
-in_force() { status "$1" | sed -n 's/^ *policies from the API: \([0-9]*\) in force.*/\1/p'; }
 # The last install's ipcache entries (the remote pods are in once every identity is numbered).
 ipcache() { status "$1" | sed -n 's/.* \([0-9]*\) ipcache entries.*/\1/p' | tail -1; }
 wait_both() { # wait_both WHAT DEADLINE_S CHECK (CHECK SOCKET succeeds on both)
@@ -46,7 +44,7 @@ wait_both() { # wait_both WHAT DEADLINE_S CHECK (CHECK SOCKET succeeds on both)
 }
 # Every bench CNP (bench/pN) in force (the sandbox has API policies of its own).
 all_policies() {
-  [ "$("$SLUICE" policy get --socket "$1" 2>/dev/null | grep -c ' bench/p[0-9]')" = "$KUBE_POLICIES" ]
+  [ "$(status "$1" | grep -c 'CiliumNetworkPolicy bench/p[0-9]')" = "$KUBE_POLICIES" ]
 }
 all_pods() { [ "$(ipcache "$1" || echo 0)" -ge "$KUBE_PODS" ] 2>/dev/null; }
 agent_pids() {
@@ -85,7 +83,7 @@ print(json.dumps({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
                                                                         for i in range(rules)]}}]}]}}))
 PY
 }
-has_policy() { "$SLUICE" policy get --socket "$1" 2>/dev/null | grep -q -- "$2"; }
+has_policy() { status "$1" | grep -q -- "CiliumNetworkPolicy bench/$2\$"; }
 both=() n1s=() n2s=() kubectls=()
 for rep in $(seq 1 "$REPS"); do
   name="big-$rep"
