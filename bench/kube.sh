@@ -9,7 +9,7 @@
 #    then each agent's VmRSS (steady) is read;
 # 3. REPS times: `kubectl apply -f` (the real kubectl, the sandbox's kubeconfig) of one CNP of
 #    KUBE_RULES HTTP rules, timed from kubectl's start to the moment each agent's
-#    `sluice policy get` lists it (n1 and n2 printed apart; both = the later one);
+#    `sluice status` lists it in force (n1 and n2 printed apart; both = the later one);
 # 4. each agent's VmRSS again and VmHWM (peak).
 #
 # Holds the sandbox lock throughout (bench_prelude).
