@@ -1,10 +1,10 @@
 """bench/kube.sh's API load: creates in the fake API server (over HTTPS with its CA and token, one
-keep-alive connection) the namespace `bench`, PODS pods of another node (labels app=client-N,
+keep-alive connection) the namespace `bench`, PODS pods of node NODE (labels app=client-N,
 N < POLICIES, an IPv4 address each, set through the status subresource as a kubelet would) and
 POLICIES CiliumNetworkPolicies (one per label app=client-N: allow it to bench/upstream:80 GET
 /pN); or, with --big NAME, one CNP of RULES HTTP rules and prints nothing.
 
-Usage: kube_populate.py DIR [--pods 5000] [--policies 1000] | DIR --big NAME --rules 1000
+Usage: kube_populate.py DIR [--pods 5000] [--policies 1000] [--node n2] | DIR --big NAME --rules 1000
        kube_populate.py DIR --count-identities (prints how many SluiceIdentity objects there are)
 """
 import argparse
@@ -45,6 +45,7 @@ def main():
     p.add_argument("dir")
     p.add_argument("--pods", type=int, default=5000)
     p.add_argument("--policies", type=int, default=1000)
+    p.add_argument("--node", default="n2", help="the pods' spec.nodeName")
     p.add_argument("--big")
     p.add_argument("--rules", type=int, default=1000)
     p.add_argument("--count-identities", action="store_true")
@@ -65,7 +66,7 @@ def main():
         name = f"remote-{i}"
         request(conn, token, "POST", "/api/v1/namespaces/bench/pods", {
             "metadata": {"name": name, "namespace": "bench", "labels": {"app": f"client-{i % a.policies}"}},
-            "spec": {"nodeName": "n2", "containers": [{"name": "c", "image": "x"}]}})
+            "spec": {"nodeName": a.node, "containers": [{"name": "c", "image": "x"}]}})
         ip = f"10.250.{i // 250}.{i % 250 + 1}"
         request(conn, token, "PATCH", f"/api/v1/namespaces/bench/pods/{name}/status",
                 {"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}},

@@ -31,7 +31,8 @@ extension Agent {
         }
         let kube: KubeSource
         do {
-            kube = try KubeSource(source: source, config: config, backoff: backoff) { [unowned self] snapshot in
+            kube = try KubeSource(source: source, config: config, nodeName: options.nodeName, backoff: backoff) {
+                [unowned self] snapshot in
                 self.reconcileKubernetes(snapshot)
             }
             if let factory = options.clusterIdentities { identityProvider = try factory(kube.client) }

@@ -25,6 +25,8 @@ final class KubeSource: @unchecked Sendable {
     let client: HTTPSClient
     private(set) var policies: KubePolicyWatcher!
     private(set) var workloads: KubeWorkloads!
+    /// Rejected policy objects as Events (with a node name only).
+    private(set) var events: EventRecorder?
     var retryInterval: Double = 1
     /// Returns false when it must run again soon. Called on the reconcile thread only.
     private let reconcile: (Snapshot) -> Bool
@@ -40,8 +42,9 @@ final class KubeSource: @unchecked Sendable {
     /// No change waiting and no reconcile running (tests wait for it).
     var isIdle: Bool { locked { !dirty && !reconciling } }
 
+    /// - Parameter nodeName: the node events are reported from (`source.host`); nil: no events.
     init(
-        source: KubernetesSource, config: KubeConfig, backoff: Backoff = Backoff(),
+        source: KubernetesSource, config: KubeConfig, nodeName: String? = nil, backoff: Backoff = Backoff(),
         reconcile: @escaping (Snapshot) -> Bool
     ) throws(KubeError) {
         self.source = source
@@ -50,7 +53,9 @@ final class KubeSource: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
         let log: (String) -> Void = { [unowned self] message in self.record(error: message) }
-        policies = KubePolicyWatcher(client: client, backoff: backoff, log: log) { [unowned self] _ in self.markDirty()
+        events = nodeName.map { EventRecorder(client: client, nodeName: $0, log: log) }
+        policies = KubePolicyWatcher(client: client, backoff: backoff, events: events, log: log) {
+            [unowned self] _ in self.markDirty()
         }
         workloads = KubeWorkloads(client: client, backoff: backoff, log: log) { [unowned self] in self.markDirty() }
     }
@@ -62,16 +67,8 @@ final class KubeSource: @unchecked Sendable {
 
     /// Starts the reconcile thread, then the informers.
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(
-            &t, nil,
-            { raw in
-                let source = Unmanaged<KubeSource>.fromOpaque(raw!).takeRetainedValue()
-                source.run()
-                return nil
-            }, box.toOpaque())
-        thread = t
+        thread = KubeThread.start { self.run() }
+        events?.start()
         policies.start()
         workloads.start()
     }
@@ -80,14 +77,12 @@ final class KubeSource: @unchecked Sendable {
     func stop() {
         policies.stop()
         workloads.stop()
+        events?.stop()
         locked {
             stopping = true
             pthread_cond_signal(&condition)
         }
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        KubeThread.join(&thread)
     }
 
     private func locked<T>(_ body: () -> T) -> T {

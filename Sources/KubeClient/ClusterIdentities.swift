@@ -83,26 +83,14 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// Starts the watch and the maintenance thread.
     public func start() {
         informer.start()
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(
-            &t, nil,
-            { raw in
-                let owner = Unmanaged<ClusterIdentities>.fromOpaque(raw!).takeRetainedValue()
-                owner.maintain()
-                return nil
-            }, box.toOpaque())
-        thread = t
+        thread = KubeThread.start { self.maintain() }
     }
 
     /// Stops both threads and waits for them.
     public func stop() {
         locked { stopping = true }
         informer.stop()
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        KubeThread.join(&thread)
     }
 
     private var isStopping: Bool { locked { stopping } }

@@ -35,6 +35,11 @@ public final class Informer: @unchecked Sendable {
     private var thread: pthread_t?
     private var lists = 0
     public var backoff = Backoff()
+    /// What the store keeps of each listed or watched object (client-go's `TransformFunc`): set
+    /// before `start`, it may drop the fields no consumer reads, so the store holds less. Its
+    /// result must keep `metadata.name`, `namespace` and `resourceVersion`. Nil keeps the whole
+    /// object.
+    public var transform: ((JSONValue) -> JSONValue)?
 
     public init(
         client: HTTPSClient, path: String, log: @escaping (String) -> Void = { _ in },
@@ -62,25 +67,13 @@ public final class Informer: @unchecked Sendable {
 
     /// Starts the thread.
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(
-            &t, nil,
-            { raw in
-                let informer = Unmanaged<Informer>.fromOpaque(raw!).takeRetainedValue()
-                informer.run()
-                return nil
-            }, box.toOpaque())
-        thread = t
+        thread = KubeThread.start { self.run() }
     }
 
     /// Stops the thread and waits for it (at most a poll interval plus the callback's time).
     public func stop() {
         locked { stopping = true }
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        KubeThread.join(&thread)
     }
 
     private var isStopping: Bool { locked { stopping } }
@@ -141,7 +134,8 @@ public final class Informer: @unchecked Sendable {
             let value: JSONValue
             do { value = try JSONValue.parse(body) } catch { throw KubeError("list body: \(error)") }
             guard case .array(let items)? = value["items"] else { throw KubeError("list without items") }
-            locked { store.addListed(items) }
+            let kept = transform.map { items.map($0) } ?? items
+            locked { store.addListed(kept) }
             continueToken = value["metadata"]?["continue"]?.stringValue
             if continueToken?.isEmpty ?? true {
                 guard let rv = value["metadata"]?["resourceVersion"]?.stringValue else {
@@ -182,7 +176,8 @@ public final class Informer: @unchecked Sendable {
                     return true
                 }
                 for line in try splitter.feed(piece) {
-                    let event = try WatchEvent.parse(line)
+                    var event = try WatchEvent.parse(line)
+                    if let transform { event = event.mapObject(transform) }
                     if case .error(let code, let message) = event {
                         if code == 410 {
                             gone = true

@@ -1,4 +1,3 @@
-import Glibc
 import Policy
 import SluiceJSON
 
@@ -23,40 +22,28 @@ public final class KubePolicyWatcher: @unchecked Sendable {
         }
     }
 
-    private var informers: [Informer] = []
-    private var lock = pthread_mutex_t()
-    private var state = State()
-    private var synced: Set<String> = []
-    private let onChange: (State) -> Void
+    private let group: InformerGroup<State>
+    private var informers: [Informer] { group.informers }
 
+    /// - Parameter events: where each rejected object version is reported as an Event (nil: only
+    ///   in `State.errors`).
     public init(
-        client: HTTPSClient, backoff: Backoff = Backoff(), log: @escaping (String) -> Void = { _ in },
-        onChange: @escaping (State) -> Void
+        client: HTTPSClient, backoff: Backoff = Backoff(), events: EventRecorder? = nil,
+        log: @escaping (String) -> Void = { _ in }, onChange: @escaping (State) -> Void
     ) {
-        self.onChange = onChange
-        pthread_mutex_init(&lock, nil)
-        for (_, path) in PolicyObjects.resourcePaths {
-            let resource = String(path.split(separator: "/").last!)
-            let informer = Informer(client: client, path: path, log: log) { [unowned self] update in
-                self.handle(resource: resource, update)
-            }
-            informer.backoff = backoff
-            informers.append(informer)
-        }
+        group = InformerGroup(
+            client: client, paths: PolicyObjects.resourcePaths.map(\.path), initial: State(), backoff: backoff,
+            log: log, transform: { _ in PolicyObjects.kept },
+            apply: { state, path, delta in Self.apply(&state, path: path, delta, events: events) },
+            onChange: onChange)
     }
 
-    deinit { pthread_mutex_destroy(&lock) }
+    public func start() { group.start() }
 
-    public func start() { informers.forEach { $0.start() } }
-
-    public func stop() { informers.forEach { $0.stop() } }
+    public func stop() { group.stop() }
 
     /// The state now (valid only once `isSynced`).
-    public func current() -> (state: State, isSynced: Bool) {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return (state, synced.count == informers.count)
-    }
+    public func current() -> (state: State, isSynced: Bool) { group.current() }
 
     /// Each informer's path, resourceVersion and complete lists so far, in `resourcePaths` order
     /// (for `sluice status`).
@@ -70,39 +57,26 @@ public final class KubePolicyWatcher: @unchecked Sendable {
     /// How many complete lists each informer has made (1 + its relists), in `resourcePaths` order.
     public func listCounts() -> [Int] { informers.map { $0.snapshot().lists } }
 
-    private func handle(resource: String, _ update: Informer.Update) {
-        pthread_mutex_lock(&lock)
-        var deltas: [KubeStore.Delta]
-        switch update {
-        case .synced(_, let changes):
-            synced.insert(resource)
-            deltas = changes
-        case .delta(let delta):
-            deltas = [delta]
-        }
-        for delta in deltas {
-            switch delta {
-            case .upsert(let key, let object):
-                let name = resource + "/" + key
-                let document = PolicyObjects.document(object)
-                do {
-                    _ = try PolicyFileParser.parse(documents: [document], fileName: PolicyObjects.sourceName(object))
-                    state.documents[name] = document
-                    state.errors[name] = nil
-                } catch {
-                    state.documents[name] = nil
-                    state.errors[name] = String(describing: error)
-                }
-            case .delete(let key):
-                state.documents[resource + "/" + key] = nil
-                state.errors[resource + "/" + key] = nil
+    /// One delta of the kind at `path` into the state: an object is validated on its own; a
+    /// rejected one is reported to `events`.
+    static func apply(_ state: inout State, path: String, _ delta: KubeStore.Delta, events: EventRecorder? = nil) {
+        let resource = String(path.split(separator: "/").last!)
+        switch delta {
+        case .upsert(let key, let object):
+            let name = resource + "/" + key
+            let document = PolicyObjects.document(object)
+            do {
+                _ = try PolicyFileParser.parse(documents: [document], fileName: PolicyObjects.sourceName(object))
+                state.documents[name] = document
+                state.errors[name] = nil
+            } catch {
+                state.documents[name] = nil
+                state.errors[name] = String(describing: error)
+                events?.report(PolicyEvent.ObjectReference(object), message: PolicyEvent.message(of: error))
             }
+        case .delete(let key):
+            state.documents[resource + "/" + key] = nil
+            state.errors[resource + "/" + key] = nil
         }
-        let ready = synced.count == informers.count
-        let snapshot = state
-        pthread_mutex_unlock(&lock)
-        // Called outside the lock, on the informer's thread; calls may come from the three
-        // informers' threads, so the receiver serialises what it does with them.
-        if ready { onChange(snapshot) }
     }
 }

@@ -1,4 +1,3 @@
-import Glibc
 import SluiceJSON
 
 /// Namespaces and Pods from the API, each by its own `Informer` (`/api/v1/namespaces`,
@@ -24,66 +23,47 @@ public final class KubeWorkloads: @unchecked Sendable {
     public static let namespacesPath = "/api/v1/namespaces"
     public static let podsPath = "/api/v1/pods"
 
-    public private(set) var informers: [Informer] = []
-    private var lock = pthread_mutex_t()
-    private var state = State()
-    private var synced: Set<String> = []
-    private let onChange: () -> Void
+    private let group: InformerGroup<State>
+
+    /// The namespaces' and the pods' informers, in that order.
+    public var informers: [Informer] { group.informers }
 
     public init(
         client: HTTPSClient, backoff: Backoff = Backoff(), log: @escaping (String) -> Void = { _ in },
         onChange: @escaping () -> Void
     ) {
-        self.onChange = onChange
-        pthread_mutex_init(&lock, nil)
-        for path in [Self.namespacesPath, Self.podsPath] {
-            let informer = Informer(client: client, path: path, log: log) { [unowned self] update in
-                self.handle(path: path, update)
-            }
-            informer.backoff = backoff
-            informers.append(informer)
-        }
+        group = InformerGroup(
+            client: client, paths: [Self.namespacesPath, Self.podsPath], initial: State(), backoff: backoff, log: log,
+            transform: { path in path == Self.podsPath ? PodInfo.kept : Self.keptNamespace },
+            apply: Self.apply,
+            // The receiver reads `current()` (the newest state) when it acts.
+            onChange: { _ in onChange() })
     }
 
-    deinit { pthread_mutex_destroy(&lock) }
+    public func start() { group.start() }
 
-    public func start() { informers.forEach { $0.start() } }
-
-    public func stop() { informers.forEach { $0.stop() } }
+    public func stop() { group.stop() }
 
     /// The state now (complete only once `isSynced`).
-    public func current() -> (state: State, isSynced: Bool) {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return (state, synced.count == informers.count)
+    public func current() -> (state: State, isSynced: Bool) { group.current() }
+
+    /// One delta of `path` into the state.
+    static func apply(_ state: inout State, path: String, _ delta: KubeStore.Delta) {
+        switch (path, delta) {
+        case (Self.namespacesPath, .upsert(let key, let object)):
+            state.namespaces[key] = Self.labels(object)
+        case (Self.namespacesPath, .delete(let key)):
+            state.namespaces[key] = nil
+        case (_, .upsert(let key, let object)):
+            state.pods[key] = PodInfo(object)
+        case (_, .delete(let key)):
+            state.pods[key] = nil
+        }
     }
 
-    private func handle(path: String, _ update: Informer.Update) {
-        pthread_mutex_lock(&lock)
-        let deltas: [KubeStore.Delta]
-        switch update {
-        case .synced(_, let changes):
-            synced.insert(path)
-            deltas = changes
-        case .delta(let delta):
-            deltas = [delta]
-        }
-        for delta in deltas {
-            switch (path, delta) {
-            case (Self.namespacesPath, .upsert(let key, let object)):
-                state.namespaces[key] = Self.labels(object)
-            case (Self.namespacesPath, .delete(let key)):
-                state.namespaces[key] = nil
-            case (_, .upsert(let key, let object)):
-                state.pods[key] = PodInfo(object)
-            case (_, .delete(let key)):
-                state.pods[key] = nil
-            }
-        }
-        let ready = synced.count == informers.count
-        pthread_mutex_unlock(&lock)
-        // Outside the lock: the receiver reads `current()` (the newest state) when it acts.
-        if ready { onChange() }
+    /// What the namespaces' store keeps of a Namespace: its name, labels and resourceVersion.
+    static func keptNamespace(_ object: JSONValue) -> JSONValue {
+        JSONValue.kept(object, ["metadata": ["name", "labels", "resourceVersion"]])
     }
 
     /// `metadata.labels` of an object (string values only).
@@ -162,6 +142,18 @@ public struct PodInfo: Sendable, Equatable {
             }
         }
         namedPorts = ports
+    }
+
+    /// What the pods' store keeps of a Pod (`Informer.transform`): the fields `init(_:)` reads and
+    /// the store's name, namespace and resourceVersion. A pod as the API serves it (containers,
+    /// volumes, conditions, managed fields) is several KB; this is a few hundred bytes.
+    public static func kept(_ object: JSONValue) -> JSONValue {
+        JSONValue.kept(
+            object,
+            [
+                "metadata": ["name", "namespace", "labels", "resourceVersion"],
+                "spec": ["nodeName", "serviceAccountName", "hostNetwork"], "status": ["phase", "podIP", "podIPs"],
+            ])
     }
 
     /// Whether the pod's addresses carry its identity: it has an address of its own and is not

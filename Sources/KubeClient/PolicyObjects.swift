@@ -39,6 +39,19 @@ public enum PolicyObjects {
         return .mapping(pairs)
     }
 
+    /// What the policy informers' stores keep of an object (`Informer.transform`): what `document`
+    /// reads and what an Event about it names (uid, resourceVersion); not the annotations (kubectl
+    /// apply's `last-applied-configuration` is a second copy of the whole object), managed fields,
+    /// labels or status.
+    public static func kept(_ object: JSONValue) -> JSONValue {
+        JSONValue.kept(
+            object,
+            [
+                "apiVersion": [], "kind": [], "metadata": ["name", "namespace", "uid", "resourceVersion"], "spec": [],
+                "specs": [],
+            ])
+    }
+
     /// A JSON value as a PolicyNode tree (see `document`).
     public static func node(_ value: JSONValue) -> PolicyNode {
         switch value {

@@ -101,6 +101,16 @@ public enum WatchEvent: Equatable, Sendable {
     /// A `Status` object: `code` 410 means the position is too old (relist).
     case error(code: Int, message: String)
 
+    /// The event with `body` applied to its object (bookmarks and errors unchanged).
+    public func mapObject(_ body: (JSONValue) -> JSONValue) -> WatchEvent {
+        switch self {
+        case .added(let object): return .added(body(object))
+        case .modified(let object): return .modified(body(object))
+        case .deleted(let object): return .deleted(body(object))
+        case .bookmark, .error: return self
+        }
+    }
+
     /// Parses one JSON line `{"type": ..., "object": {...}}`.
     public static func parse(_ line: [UInt8]) throws(KubeError) -> WatchEvent {
         let value: JSONValue

@@ -75,6 +75,18 @@ final class AgentKubernetesTests: XCTestCase {
             text.contains(
                 "  policies from the API: 1 in force, 1 with errors:\n    ciliumnetworkpolicies default/bad: k8s:CiliumNetworkPolicy/default/bad"
             ), text)
+        // And as a Warning Event in the API, from this node, naming the field.
+        let eventsPath = "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dbad"
+        try poll("the event about bad") { (try? server.get(eventsPath))?.contains("PolicyInvalid") ?? false }
+        let events = try JSONValue.parse(Array(try server.get(eventsPath).utf8))
+        guard case .array(let items)? = events["items"], let event = items.first else {
+            return XCTFail("no event: \(events)")
+        }
+        XCTAssertEqual(items.count, 1)
+        XCTAssertEqual(event["type"]?.stringValue, "Warning")
+        XCTAssertEqual(event["source"]?["host"]?.stringValue, "n1")
+        XCTAssertEqual(event["involvedObject"]?["kind"]?.stringValue, "CiliumNetworkPolicy")
+        XCTAssertTrue(event["message"]?.stringValue?.hasPrefix("spec.ingress[0]") ?? false, "\(event)")
         // The same in `sluice status` (the introspect answer).
         let introspection = try XCTUnwrap(agent.introspection().kubernetes)
         XCTAssertEqual(introspection.errors.map(\.name), ["bad"])

@@ -70,6 +70,11 @@ public final class FakeAPIServer {
         return Int(try curl(args + [url + path])) ?? 0
     }
 
+    /// GETs `path` with the CA and token; returns the body (JSON), failing on an HTTP error.
+    public func get(_ path: String) throws -> String {
+        try curl(["--cacert", dir + "/ca.crt", "-H", "Authorization: Bearer \(token)", "--fail", url + path])
+    }
+
     private func curl(_ args: [String]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")

@@ -257,7 +257,6 @@ class DeployTests(unittest.TestCase):
             ("", "pods"): read,
             ("sluice.io", "sluiceidentities"): sorted(read + ["create", "patch", "delete"]),
             ("", "events"): ["create", "patch"],
-            ("events.k8s.io", "events"): ["create", "patch"],
         })
         binding = self.objects[("ClusterRoleBinding", "sluice-agent")]
         self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "sluice-agent",
@@ -457,6 +456,44 @@ class KubectlTests(unittest.TestCase):
         finally:
             watcher.kill()
             watcher.communicate()
+
+    def test_07d_events_table_selectors_patch_and_namespace_check(self):
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": "bad-cnp.1f2e", "namespace": "default"},
+                 "involvedObject": {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+                                    "namespace": "default", "name": "bad-cnp", "uid": "u-1", "resourceVersion": "7"},
+                 "reason": "PolicyInvalid", "message": "spec.ingress[0]: broken", "type": "Warning", "count": 1,
+                 "source": {"component": "sluice-agent", "host": "n1"},
+                 "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z",
+                 "reportingComponent": "sluice-agent", "reportingInstance": "n1"}
+        self.assertEqual(self.kubectl("create", "-f", "-", stdin=json.dumps(event)).stdout.strip(),
+                         "event/bad-cnp.1f2e created")
+        table = self.kubectl("get", "events").stdout.splitlines()
+        self.assertEqual(table[0].split(), ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"])
+        row = next(line for line in table if "bad-cnp" in line)
+        self.assertEqual(row.split()[1:5], ["Warning", "PolicyInvalid", "ciliumnetworkpolicy/bad-cnp",
+                                            "spec.ingress[0]:"])
+        wide = self.kubectl("get", "events", "-o", "wide").stdout
+        self.assertIn("sluice-agent, n1", wide)
+        names = self.kubectl("get", "events", "--field-selector",
+                             "involvedObject.name=bad-cnp,type=Warning,source=sluice-agent", "-o", "name").stdout
+        self.assertEqual(names.split(), ["event/bad-cnp.1f2e"])
+        self.assertEqual(self.kubectl("get", "events", "--field-selector", "involvedObject.name=other",
+                                      "-o", "name").stdout.strip(), "")
+        self.kubectl("patch", "event", "bad-cnp.1f2e", "-p", '{"count": 2, "lastTimestamp": "2026-01-01T00:01:00Z"}')
+        live = json.loads(self.kubectl("get", "event", "bad-cnp.1f2e", "-o", "json").stdout)
+        self.assertEqual((live["count"], live["lastTimestamp"], live["firstTimestamp"]),
+                         (2, "2026-01-01T00:01:00Z", "2026-01-01T00:00:00Z"))
+        # The real server's check: an Event lives in its object's namespace (default: cluster-scoped).
+        event["metadata"] = {"name": "elsewhere", "namespace": "kube-system"}
+        result = self.kubectl("create", "-f", "-", stdin=json.dumps(event), ok=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("involvedObject.namespace: Invalid value: \"default\": does not match event.namespace",
+                      result.stderr)
+        event["involvedObject"]["namespace"] = ""
+        event["involvedObject"]["kind"] = "CiliumClusterwideNetworkPolicy"
+        event["metadata"] = {"name": "cluster-wide", "namespace": "default"}
+        self.kubectl("create", "-f", "-", stdin=json.dumps(event))
 
     def test_08_wrong_token_is_unauthorized(self):
         bad = os.path.join(self.server.dir, "bad-kubeconfig")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 18: an invalid CNP among valid ones (accepted by the API server's schema, refused by
-# Sluice's validation) is reported (`sluice status` of each agent names it) and the valid ones
-# are in force on both nodes, as Cilium does.
+# Sluice's validation) is reported (`sluice status` of each agent names it, and each agent writes
+# a Warning Event `kubectl get events` shows) and the valid ones are in force on both nodes, as
+# Cilium does.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/kube.bash"
 tmp=$(mktemp -d)
@@ -47,3 +48,18 @@ for sock in "$N1_SOCK" "$N2_SOCK"; do
     bash -c "\"$SLUICE\" status --socket $sock | grep -q broken-regex"
   "$SLUICE" status --socket "$sock" | grep broken-regex
 done
+
+step "kubectl get events: a Warning PolicyInvalid from each node names broken-regex and the field"
+# One event per node for this version of the object (source sluice-agent, host n1 / n2).
+events() { kctl get events -n shop --field-selector involvedObject.name=broken-regex -o wide 2>/dev/null || true; }
+from_both() { events | grep PolicyInvalid | grep -q "sluice-agent, n1" && events | grep PolicyInvalid | grep -q "sluice-agent, n2"; }
+WAIT_SECONDS=5 wait_until "events from n1 and n2" from_both
+events
+table=$(kctl get events -n shop)
+echo "$table"
+expect_contains "kubectl get events (spaces squeezed)" \
+  "Warning PolicyInvalid ciliumnetworkpolicy/broken-regex spec.ingress[0].toPorts[0].rules.http[0].path: invalid regex" \
+  "$(echo "$table" | tr -s ' ')"
+expect_eq "events about broken-regex (one per node)" 2 "$(events | grep -c PolicyInvalid)"
+expect_eq "events about the valid policies" "" \
+  "$(kctl get events -n shop --field-selector involvedObject.name=backend-from-frontend -o name)"

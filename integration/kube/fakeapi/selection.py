@@ -117,10 +117,26 @@ _FIELDS = {
         "status.nominatedNodeName",
     },
     "Namespace": {"status.phase"},
+    "Event": {
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    },
 }
 
 
 def _field_value(obj, path):
+    if path == "source" and obj.get("kind") == "Event":
+        # An Event's `source` field label is its source component (else reportingComponent).
+        return (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
     node = obj
     for part in path.split("."):
         node = node.get(part) if isinstance(node, dict) else None

@@ -86,6 +86,26 @@ def _json_path(obj, path):
     return node
 
 
+_EVENT_COLUMNS = [("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0), ("Subobject", 1), ("Source", 1),
+                  ("Message", 0), ("First Seen", 1), ("Count", 1), ("Name", 1)]
+
+
+def event_cells(obj):
+    """A core/v1 Event's row as the real server prints it (wide: every column): last and first
+    seen as ages, `kind/name` of the involved object (kind lower-cased), the source as
+    `component, host` (falling back to reportingComponent and reportingInstance)."""
+    involved, source = obj.get("involvedObject") or {}, obj.get("source") or {}
+    first = human_age(obj.get("firstTimestamp") or obj.get("eventTime"))
+    last = human_age(obj.get("lastTimestamp")) if obj.get("lastTimestamp") else first
+    kind = (involved.get("kind") or "").lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    host = source.get("host") or obj.get("reportingInstance") or ""
+    return [last, obj.get("type", ""), obj.get("reason", ""), target, involved.get("fieldPath", ""),
+            f"{component}, {host}" if host else component, (obj.get("message") or "").strip(), first,
+            obj.get("count") or 1, obj.get("metadata", {}).get("name")]
+
+
 def table_columns(res):
     name = {"name": "Name", "type": "string", "format": "name", "priority": 0,
             "description": "Name must be unique within a namespace."}
@@ -105,6 +125,10 @@ def table_columns(res):
     if res.kind == "CustomResourceDefinition":
         return [name, {"name": "Created At", "type": "date", "format": "", "priority": 0,
                        "description": "The time the CRD was created"}]
+    if res.kind == "Event":
+        # The real server's columns (kubectl shows priority 0; -o wide all of them).
+        return [{"name": n, "type": "string", "format": "name" if n == "Name" else "", "priority": p,
+                 "description": n} for n, p in _EVENT_COLUMNS]
     cols = [name]
     for column in res.columns or [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]:
         kind = "string" if column.get("type") == "date" else column.get("type", "string")
@@ -131,6 +155,8 @@ def table_cells(res, obj):
         return [meta.get("name"), ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>", age]
     if res.kind == "CustomResourceDefinition":
         return [meta.get("name"), meta.get("creationTimestamp")]
+    if res.kind == "Event":
+        return event_cells(obj)
     cells = [meta.get("name")]
     for column in res.columns or [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]:
         value = _json_path(obj, column.get("jsonPath", ""))

@@ -384,6 +384,8 @@ class Store:
             if res.kind not in _NO_GENERATION:
                 meta["generation"] = 1
             self._defaults_on_create(res, obj)
+            if res.kind == "Event":
+                self._validate_event(res, obj)
             obj = self._check_schema(res, obj, strict)
             meta = obj["metadata"]
             if dry_run:
@@ -396,6 +398,19 @@ class Store:
                 self._crd_changed(name, obj)
             self._record(res, "ADDED", obj, None)
             return self._served(res, obj)
+
+    def _validate_event(self, res, obj):
+        """The real server's checks of a core/v1 Event (legacy series: no eventTime): its namespace
+        is the involved object's (`default` for a cluster-scoped one)."""
+        meta, involved = obj["metadata"], obj.get("involvedObject") or {}
+        wanted = involved.get("namespace") or ""
+        if obj.get("eventTime"):
+            ok = bool(wanted) or meta["namespace"] in ("default", "kube-system")
+        else:
+            ok = meta["namespace"] == wanted if wanted else meta["namespace"] == "default"
+        if not ok:
+            raise self._invalid(res, meta["name"], [f'involvedObject.namespace: Invalid value: "{wanted}": does not '
+                                                    "match event.namespace"])
 
     def _check_identity(self, res, obj):
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
@@ -484,6 +499,8 @@ class Store:
                                                 "object has been modified; please apply your changes to the latest "
                                                 "version and try again", res.details(name))
             new = self._check_schema(res, self._apply_update(res, current, obj, subresource), strict)
+            if res.kind == "Event":
+                self._validate_event(res, new)
             new["apiVersion"], new["kind"] = res.group_version, res.kind
             new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             if new == current or dry_run:
