@@ -147,13 +147,27 @@ public struct PodInfo: Sendable, Equatable {
     /// What the pods' store keeps of a Pod (`Informer.transform`): the fields `init(_:)` reads and
     /// the store's name, namespace and resourceVersion. A pod as the API serves it (containers,
     /// volumes, conditions, managed fields) is several KB; this is a few hundred bytes.
+    /// Of `spec.containers` only each container's `ports` stay (the named ports).
     public static func kept(_ object: JSONValue) -> JSONValue {
-        JSONValue.kept(
+        let slim = JSONValue.kept(
             object,
             [
                 "metadata": ["name", "namespace", "labels", "resourceVersion"],
                 "spec": ["nodeName", "serviceAccountName", "hostNetwork"], "status": ["phase", "podIP", "podIPs"],
             ])
+        guard case .array(let containers)? = object["spec"]?["containers"],
+            case .object(var members) = slim,
+            let specIndex = members.firstIndex(where: { $0.0 == "spec" }),
+            case .object(var spec) = members[specIndex].1
+        else { return slim }
+        let ports: [JSONValue] = containers.compactMap { container in
+            guard case .array(let items)? = container["ports"], !items.isEmpty else { return nil }
+            return .object([("ports", .array(items))])
+        }
+        guard !ports.isEmpty else { return slim }
+        spec.append(("containers", .array(ports)))
+        members[specIndex].1 = .object(spec)
+        return .object(members)
     }
 
     /// Whether the pod's addresses carry its identity: it has an address of its own and is not

@@ -36,6 +36,24 @@ final class JSONValueKeptTests: XCTestCase {
         XCTAssertNil(kept["status"]?["conditions"])
         XCTAssertNil(kept["metadata"]?["managedFields"])
 
+        // Named ports (`--endpoints-from=kubernetes` reads them): each container keeps its ports only.
+        let withPorts = try json(
+            #"""
+            {"metadata":{"name":"api","namespace":"a"},
+             "spec":{"nodeName":"n1","containers":[{"name":"c","image":"i","env":[{"name":"E","value":"v"}],
+               "ports":[{"name":"HTTP","containerPort":8080},{"containerPort":9}]},{"name":"side","image":"j"}]},
+             "status":{"phase":"Running","podIP":"10.0.1.5"}}
+            """#)
+        let keptPorts = PodInfo.kept(withPorts)
+        XCTAssertEqual(PodInfo(keptPorts), PodInfo(withPorts))
+        XCTAssertEqual(PodInfo(keptPorts).namedPorts, ["http": 8080])
+        guard case .array(let containers)? = keptPorts["spec"]?["containers"] else {
+            return XCTFail("the containers' ports were dropped")
+        }
+        XCTAssertEqual(containers.count, 1, "a container without ports is not kept")
+        XCTAssertNil(containers.first?["env"])
+        XCTAssertNil(containers.first?["image"])
+
         let cnp = try json(
             #"""
             {"apiVersion":"cilium.io/v2","kind":"CiliumNetworkPolicy",
