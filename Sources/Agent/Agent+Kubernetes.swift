@@ -3,12 +3,17 @@ import Glibc
 import KubeClient
 import Policy
 import SluiceAPI
+import SluiceModel
 
 /// The agent's Kubernetes side: starting the API source, reconciling the policy in force with
 /// it (on the source's reconcile thread, under the control lock), and what `sluice status` says
 /// about it. See `KubePolicySync` for the policy semantics and docs/policy.md, "Policies from
 /// the Kubernetes API".
 extension Agent {
+    /// How often (seconds) a reconcile runs without an event with `--endpoints-from=kubernetes`,
+    /// so a new address of the node becomes host within that time.
+    static let nodeAddressInterval: Double = 10
+
     /// Loads the API configuration `options.kubernetes` names and starts watching
     /// (`prepareKubernetes`, then the informers).
     func startKubernetes(backoff: Backoff = Backoff()) throws {
@@ -39,6 +44,8 @@ extension Agent {
         } catch {
             throw AgentStartError(message: "Kubernetes API (\(source.description)): \(error)")
         }
+        // The node's addresses are re-read on each reconcile; this bounds how late a new one is seen.
+        if options.endpointsFrom == .kubernetes { kube.periodicInterval = Self.nodeAddressInterval }
         self.kube = kube
     }
 
@@ -63,9 +70,11 @@ extension Agent {
         guard state.policiesSynced else { return true }
         var local = fileEndpoints
         var localChanges = LocalEndpointTable.Changes()
+        var hostIPv4: [UInt32]?
         if options.endpointsFrom == .kubernetes {
             if state.workloadsSynced { localChanges = discoverLocalPods(state.workloads) }
             local = localPods.descriptors
+            hostIPv4 = discoverNodeAddresses(state.workloadsSynced ? state.workloads : nil)
         }
         let endpoints =
             state.workloadsSynced
@@ -92,11 +101,17 @@ extension Agent {
             renumbered = policy.adoptIdentities(numbers)
         }
         let before = localIdentities()
-        guard
-            kubeSync.reconcile(
-                state.policies, endpoints: endpoints.local, remote: endpoints.remote, policy: policy,
-                force: renumbered)
-        else { return options.endpointsFrom == .kubernetes ? attachLocalPods() && localPods.waiting.isEmpty : true }
+        // The node's addresses changed: installed with the next transaction (put back if it fails).
+        let previousHost = policy.hostIPv4
+        let hostChanged = hostIPv4 != nil && hostIPv4 != previousHost
+        if hostChanged, let hostIPv4 { setHostIPv4(hostIPv4) }
+        let installed = kubeSync.reconcile(
+            state.policies, endpoints: endpoints.local, remote: endpoints.remote, policy: policy,
+            force: renumbered || hostChanged)
+        if hostChanged && !installed { setHostIPv4(previousHost) }
+        guard installed else {
+            return options.endpointsFrom == .kubernetes ? attachLocalPods() && localPods.waiting.isEmpty : true
+        }
         if localIdentities() != before || !localChanges.isEmpty { syncEndpointMap() }
         let attached = options.endpointsFrom == .kubernetes ? attachLocalPods() : true
         do {
@@ -152,6 +167,9 @@ extension Agent {
         status.policiesInForce = kubeSync.applied.count
         status.errors = kubeSync.errors.map { KubernetesStatus.ObjectError(key: $0.key, error: $0.error) }
         status.atStart = kubeSync.cacheNote
+        if options.endpointsFrom == .kubernetes {
+            status.nodeAddresses = policy.hostIPv4.map { IPv4Address(networkOrder: $0).description }
+        }
         return status
     }
 

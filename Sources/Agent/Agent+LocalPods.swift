@@ -89,6 +89,32 @@ extension Agent {
             entries.append(LocalEndpointTable.Entry(id: e.id, pod: pod, ifindex: ifindex))
         }
         localPods.restore(entries)
+        // The node's own addresses before the first install (the API adds its pods' hostIP).
+        policy.hostIPv4 = discoverNodeAddresses(nil)
+    }
+
+    /// The node's own addresses now (`NodeAddresses.choose`): the interfaces re-read (the last
+    /// ones kept when the read fails), the endpoints file's `nodeIP`, and this node's pods'
+    /// `status.hostIP` from `workloads`. Reconcile thread (or the start, before it runs).
+    func discoverNodeAddresses(_ workloads: KubeWorkloads.State?) -> [UInt32] {
+        switch interfaceAddressLookup() {
+        case .success(let addresses): interfaceAddresses = addresses
+        case .failure(let error): kube?.note("reading the node's addresses: \(error.message)")
+        }
+        var endpointIPs = Set(localPods.entries.values.map(\.pod.ipv4))
+        for pod in workloads?.pods.values.map({ $0 }) ?? [] where pod.hasOwnAddress {
+            for text in pod.ipv4 { if let ip = IPv4Address(text) { endpointIPs.insert(ip.networkOrder) } }
+        }
+        return NodeAddresses.choose(
+            interfaces: interfaceAddresses, fixed: fileHostIPv4, workloads: workloads, nodeName: options.nodeName,
+            endpointIPs: endpointIPs)
+    }
+
+    /// Makes `addresses` the node's (identity host) for the next install and the FQDN writer.
+    /// Control lock held.
+    func setHostIPv4(_ addresses: [UInt32]) {
+        policy.hostIPv4 = addresses
+        policy.fqdnWriter?.setHostIPv4(addresses)
     }
 
     /// The route lookup of a local pod's address (network order) in the agent's namespace.

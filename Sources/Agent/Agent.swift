@@ -110,6 +110,11 @@ public final class Agent {
     var attachedEndpoints: Set<UInt32> = []
     /// How a local pod's host interface is found (`PodRoute`; tests give their own).
     var podRouteLookup: (UInt32) -> PodRoute.Answer = Agent.lookupPodRoute
+    /// How the node's interface addresses are read (`NodeAddresses`; tests give their own), the
+    /// endpoints file's `nodeIP`, and the last addresses read (`--endpoints-from=kubernetes`).
+    var interfaceAddressLookup: () -> Result<[UInt32], NodeAddresses.ParseError> = NodeAddresses.lookup
+    var fileHostIPv4: [UInt32] = []
+    var interfaceAddresses: [UInt32] = []
     var identityProvider: (any ClusterIdentityProvider)?
     /// The last failure to number identities cluster-wide (`sluice status`).
     var identityError: String?
@@ -389,6 +394,7 @@ public final class Agent {
                 throw AgentStartError(message: "\(options.endpointsFile): nodeIP '\(text)' is not an IPv4 address")
             }
             policy.hostIPv4 = [ip]
+            fileHostIPv4 = [ip]
         }
     }
 }

@@ -28,6 +28,9 @@ final class KubeSource: @unchecked Sendable {
     /// Rejected policy objects as Events (with a node name only).
     private(set) var events: EventRecorder?
     var retryInterval: Double = 1
+    /// When set, a reconcile runs at least this often (seconds) even without an event or a
+    /// retry (`--endpoints-from=kubernetes` re-reads the node's addresses).
+    var periodicInterval: Double?
     /// Returns false when it must run again soon. Called on the reconcile thread only.
     private let reconcile: (Snapshot) -> Bool
     private var mutex = pthread_mutex_t()
@@ -110,10 +113,11 @@ final class KubeSource: @unchecked Sendable {
         while true {
             let go: Bool = locked {
                 if !dirty && !stopping {
-                    if retry {
+                    if retry || periodicInterval != nil {
+                        let wait = retry ? min(retryInterval, periodicInterval ?? retryInterval) : periodicInterval ?? 1
                         var deadline = timespec()
                         clock_gettime(CLOCK_REALTIME, &deadline)
-                        let ns = Int(retryInterval * 1e9) + deadline.tv_nsec
+                        let ns = Int(wait * 1e9) + deadline.tv_nsec
                         deadline.tv_sec += ns / 1_000_000_000
                         deadline.tv_nsec = ns % 1_000_000_000
                         pthread_cond_timedwait(&condition, &mutex, &deadline)

@@ -96,13 +96,16 @@ public struct PodInfo: Sendable, Equatable {
     public var phase: String
     /// `spec.containers[].ports[]` with a name: the name (lowercased) to its `containerPort`.
     public var namedPorts: [String: UInt16]
+    /// `status.hostIP` when it is IPv4 (the address of the node the pod runs on), else "".
+    public var hostIP: String
 
     public init(
         namespace: String, name: String, nodeName: String, ipv4: [String], labels: [String: String] = [:],
         serviceAccount: String = "default", hostNetwork: Bool = false, phase: String = "Running",
-        namedPorts: [String: UInt16] = [:]
+        namedPorts: [String: UInt16] = [:], hostIP: String = ""
     ) {
         self.namedPorts = namedPorts
+        self.hostIP = hostIP
         self.namespace = namespace
         self.name = name
         self.nodeName = nodeName
@@ -122,6 +125,8 @@ public struct PodInfo: Sendable, Equatable {
         serviceAccount = account.isEmpty ? "default" : account
         if case .bool(true)? = spec?["hostNetwork"] { hostNetwork = true } else { hostNetwork = false }
         phase = object["status"]?["phase"]?.stringValue ?? ""
+        let host = object["status"]?["hostIP"]?.stringValue ?? ""
+        hostIP = host.contains(":") ? "" : host
         labels = KubeWorkloads.labels(object)
         var addresses: [String] = []
         if case .array(let items)? = object["status"]?["podIPs"] {
@@ -153,7 +158,8 @@ public struct PodInfo: Sendable, Equatable {
             object,
             [
                 "metadata": ["name", "namespace", "labels", "resourceVersion"],
-                "spec": ["nodeName", "serviceAccountName", "hostNetwork"], "status": ["phase", "podIP", "podIPs"],
+                "spec": ["nodeName", "serviceAccountName", "hostNetwork"],
+                "status": ["phase", "podIP", "podIPs", "hostIP"],
             ])
         guard case .array(let containers)? = object["spec"]?["containers"],
             case .object(var members) = slim,

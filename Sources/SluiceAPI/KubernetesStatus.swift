@@ -59,6 +59,9 @@ public struct KubernetesStatus: Codable, Equatable, Sendable {
     public var errors: [ObjectError]
     /// What the start made of the cached state (`restored 3 policies from …`), nil without one.
     public var atStart: String?
+    /// The node's own addresses the agent classes as host (`--endpoints-from=kubernetes`), nil
+    /// when the endpoints file gives them.
+    public var nodeAddresses: [String]?
 
     public init(
         server: String, source: String, synced: Bool, resources: [Resource], lastError: String?, identities: String,
@@ -90,6 +93,10 @@ public struct KubernetesStatus: Codable, Equatable, Sendable {
         lines.append("  last error: " + (lastError ?? "none"))
         lines.append("  identities: " + identities)
         if let atStart { lines.append("  at start: " + atStart) }
+        if let nodeAddresses {
+            lines.append(
+                "  node addresses (host): " + (nodeAddresses.isEmpty ? "none" : nodeAddresses.joined(separator: ", ")))
+        }
         lines.append(
             "  policies from the API: \(policiesInForce) in force, "
                 + (errors.isEmpty ? "no errors" : "\(errors.count) with errors:"))

@@ -39,6 +39,21 @@ final class AgentLocalPodsTests: XCTestCase {
         }
     }
 
+    /// The node's interface addresses the agent reads (network order).
+    private let interfaces = Interfaces()
+
+    private final class Interfaces: @unchecked Sendable {
+        private let lock = NSLock()
+        private var table: [UInt32] = []
+
+        var addresses: [String] {
+            get { lock.withLock { table.map { IPv4Address(networkOrder: $0).description } } }
+            set { lock.withLock { table = newValue.map { IPv4Address($0)!.networkOrder } } }
+        }
+
+        func lookup() -> Result<[UInt32], NodeAddresses.ParseError> { lock.withLock { .success(table) } }
+    }
+
     override func setUpWithError() throws {
         server = try FakeAPIServer(["--load", FakeAPIServer.root + "/deploy/cilium-crds/policies.yaml"])
         stateDirectory = try NodePolicyTests.temporaryDirectory()
@@ -62,18 +77,21 @@ final class AgentLocalPodsTests: XCTestCase {
         let agent = Agent(options: options)
         try agent.loadEndpoints()
         agent.podRouteLookup = { [routes] in routes.lookup($0) }
+        agent.interfaceAddressLookup = { [interfaces] in interfaces.lookup() }
         try agent.startKubernetes(backoff: Backoff(initial: 0.05, maximum: 0.4))
         self.agent = agent
         return agent
     }
 
-    private func addPod(_ name: String, node: String, ip: String, labels: String) throws {
+    private func addPod(_ name: String, node: String, ip: String, labels: String, hostIP: String = "") throws {
         let pod =
             #"{"metadata":{"name":"\#(name)","namespace":"default","labels":\#(labels)},"spec":{"nodeName":"\#(node)","containers":[{"name":"c","image":"x","ports":[{"name":"http","containerPort":80}]}]}}"#
         XCTAssertEqual(try server.request("POST", podsPath, body: pod), 201)
+        let host = hostIP.isEmpty ? "" : #","hostIP":"\#(hostIP)""#
         XCTAssertEqual(
             try server.request(
-                "PATCH", podsPath + "/\(name)/status", body: #"{"status":{"podIP":"\#(ip)","phase":"Running"}}"#,
+                "PATCH", podsPath + "/\(name)/status",
+                body: #"{"status":{"podIP":"\#(ip)","phase":"Running"\#(host)}}"#,
                 contentType: "application/merge-patch+json"),
             200)
     }
@@ -131,6 +149,48 @@ final class AgentLocalPodsTests: XCTestCase {
         let rows = agent.introspection().endpoints.map(\.endpoint.pod)
         agent.lock.unlock()
         XCTAssertEqual(rows, ["late"])
+    }
+
+    /// The node's own addresses (no endpoints file): its interfaces' and its pods' `hostIP` are
+    /// host (1) in the ipcache the install writes, a pod's own address keeps its pod identity,
+    /// and a new interface address is host after the next reconcile. `sluice status` shows them.
+    func testTheNodesAddressesAreHost() throws {
+        interfaces.addresses = ["10.9.0.1"]
+        routes["10.1.0.5"] = 11
+        try addPod("backend", node: "n1", ip: "10.1.0.5", labels: #"{"app":"backend"}"#, hostIP: "192.168.5.2")
+        try addPod("remote", node: "n2", ip: "10.2.0.5", labels: #"{"app":"client"}"#, hostIP: "192.168.5.3")
+        XCTAssertEqual(try server.request("POST", cnpPath, body: KubePolicySyncTests.cnp("a")), 201)
+        let agent = try startAgent()
+        try poll("the local pod an endpoint") { endpoints(agent) == ["1:backend@11"] }
+        func ipcache() -> [String: UInt32] {
+            agent.lock.lock()
+            defer { agent.lock.unlock() }
+            var out: [String: UInt32] = [:]
+            for entry in agent.policy.snapshot.ipcacheEntries(hostIPv4: agent.policy.hostIPv4)
+            where entry.prefixLength == 32 {
+                out[IPv4Address(networkOrder: entry.ipv4).description] = entry.identity
+            }
+            return out
+        }
+        try poll("the node's addresses host") { ipcache()["192.168.5.2"] == 1 && ipcache()["10.9.0.1"] == 1 }
+        let cache = ipcache()
+        XCTAssertNil(cache["192.168.5.3"], "another node's address is not this node's: \(cache)")
+        XCTAssertNotEqual(cache["10.1.0.5"], 1, "the local pod keeps its identity: \(cache)")
+        XCTAssertNotNil(cache["10.1.0.5"])
+        agent.lock.lock()
+        let lines = agent.kubernetesStatus()
+        agent.lock.unlock()
+        XCTAssertTrue(lines.contains("  node addresses (host): 10.9.0.1, 192.168.5.2"), lines)
+
+        // A new address on an interface: host once the agent reconciles again (here on an event).
+        interfaces.addresses = ["10.9.0.1", "172.16.0.1"]
+        try addPod("late", node: "n1", ip: "10.1.0.6", labels: #"{"app":"late"}"#, hostIP: "192.168.5.2")
+        try poll("the new interface address host") { ipcache()["172.16.0.1"] == 1 }
+        interfaces.addresses = []
+        XCTAssertEqual(try server.request("DELETE", podsPath + "/late"), 200)
+        try poll("the interface addresses gone, the pods' hostIP stays") {
+            ipcache()["172.16.0.1"] == nil && ipcache()["10.9.0.1"] == nil && ipcache()["192.168.5.2"] == 1
+        }
     }
 
     /// Restarted while the API server is away: the cached local endpoints keep their IDs and get

@@ -26,10 +26,12 @@ final class JSONValueKeptTests: XCTestCase {
             {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"a","uid":"u","resourceVersion":"7",
              "labels":{"app":"web"},"annotations":{"x":"y"},"managedFields":[{"manager":"kubectl"}]},
              "spec":{"nodeName":"n2","serviceAccountName":"sa","hostNetwork":false,"containers":[{"name":"c","image":"i"}]},
-             "status":{"phase":"Running","podIP":"10.0.2.5","podIPs":[{"ip":"10.0.2.5"}],"conditions":[{"type":"Ready"}]}}
+             "status":{"phase":"Running","hostIP":"192.168.5.2","podIP":"10.0.2.5","podIPs":[{"ip":"10.0.2.5"}],
+              "conditions":[{"type":"Ready"}]}}
             """#)
         let kept = PodInfo.kept(pod)
         XCTAssertEqual(PodInfo(kept), PodInfo(pod))
+        XCTAssertEqual(PodInfo(kept).hostIP, "192.168.5.2", "the node's address (host identity) is kept")
         XCTAssertEqual(KubeStore.key(of: kept), "a/web")
         XCTAssertEqual(kept["metadata"]?["resourceVersion"]?.stringValue, "7")
         XCTAssertNil(kept["spec"]?["containers"])

@@ -12,19 +12,23 @@ final class KubeWorkloadsTests: XCTestCase {
         let json = #"""
             {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"a","labels":{"app":"web","n":"1"}},
              "spec":{"nodeName":"n2","serviceAccountName":"sa","containers":[]},
-             "status":{"phase":"Running","podIP":"10.0.2.5","podIPs":[{"ip":"10.0.2.5"},{"ip":"fd00::5"}]}}
+             "status":{"phase":"Running","hostIP":"192.168.5.2","podIP":"10.0.2.5",
+              "podIPs":[{"ip":"10.0.2.5"},{"ip":"fd00::5"}]}}
             """#
         let pod = PodInfo(try JSONValue.parse(Array(json.utf8)))
         XCTAssertEqual(
             pod,
             PodInfo(
                 namespace: "a", name: "web", nodeName: "n2", ipv4: ["10.0.2.5"], labels: ["app": "web", "n": "1"],
-                serviceAccount: "sa"))
+                serviceAccount: "sa", hostIP: "192.168.5.2"))
         XCTAssertTrue(pod.hasOwnAddress)
         let bare = PodInfo(try JSONValue.parse(Array(#"{"metadata":{"name":"p"},"status":{"podIP":"10.0.0.1"}}"#.utf8)))
         XCTAssertEqual(bare.ipv4, ["10.0.0.1"])
         XCTAssertEqual(bare.serviceAccount, "default")
         XCTAssertEqual(bare.nodeName, "")
+        XCTAssertEqual(bare.hostIP, "")
+        let v6Host = PodInfo(try JSONValue.parse(Array(#"{"status":{"hostIP":"fd00::1"}}"#.utf8)))
+        XCTAssertEqual(v6Host.hostIP, "", "an IPv6 host address is not kept (IPv4 only)")
         let host = PodInfo(
             try JSONValue.parse(Array(#"{"spec":{"hostNetwork":true},"status":{"podIP":"192.168.1.1"}}"#.utf8)))
         XCTAssertFalse(host.hasOwnAddress)

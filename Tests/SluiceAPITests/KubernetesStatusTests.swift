@@ -31,6 +31,12 @@ final class KubernetesStatusTests: XCTestCase {
                 "    ciliumnetworkpolicies default/bad: k8s:CiliumNetworkPolicy/default/bad: bad regex",
                 "    ciliumclusterwidenetworkpolicies wide: x",
             ])
+        // With --endpoints-from=kubernetes: the node's own addresses (host) after the identities.
+        var local = status
+        local.nodeAddresses = ["10.9.0.1", "192.168.5.2"]
+        XCTAssertEqual(local.lines[5], "  node addresses (host): 10.9.0.1, 192.168.5.2")
+        local.nodeAddresses = []
+        XCTAssertEqual(local.lines[5], "  node addresses (host): none")
     }
 
     func testObjectKeys() {

@@ -46,6 +46,14 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         }
     }
 
+    /// The node's own addresses changed (`--endpoints-from=kubernetes`): the next `sync` writes
+    /// them, and no answer gives one of them an FQDN identity.
+    public func setHostIPv4(_ addresses: [UInt32]) {
+        lock.lock()
+        defer { lock.unlock() }
+        hostIPv4 = addresses
+    }
+
     /// Makes the L3/L4 maps equal to `snapshot` plus every learned address. Control thread.
     public func sync(_ snapshot: PolicySnapshot) throws {
         try install(snapshot) { policy, ipcache in
