@@ -31,7 +31,9 @@ final class NodePolicy {
     private(set) var store: PolicyStore
     let stateDirectory: String
 
-    /// The node's endpoints and own addresses (network order), fixed at start.
+    /// The node's endpoints and own addresses (network order, identity host): fixed at start
+    /// from the endpoints file, or kept current by the API source (`--endpoints-from=kubernetes`:
+    /// `Agent.discoverNodeAddresses`).
     var endpoints: [EndpointDescriptor] = []
     var hostIPv4: [UInt32] = []
 

@@ -16,6 +16,11 @@ final class KubeSourceTests: XCTestCase {
             snapshots.append(s)
             lock.unlock()
         }
+        var count: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return snapshots.count
+        }
         var last: KubeSource.Snapshot? {
             lock.lock()
             defer { lock.unlock() }
@@ -66,5 +71,29 @@ final class KubeSourceTests: XCTestCase {
         XCTAssertTrue(status.synced)
         XCTAssertEqual(status.resources.map(\.lists), [1, 1, 1, 1, 1])
         XCTAssertNotNil(status.resources.last?.resourceVersion)
+    }
+
+    /// With a periodic interval (`--endpoints-from=kubernetes` re-reads the node's addresses) the
+    /// reconcile runs again without any event or retry.
+    func testAPeriodicReconcileRunsWithoutEvents() throws {
+        let server = try FakeAPIServer(["--load", FakeAPIServer.root + "/deploy/cilium-crds/policies.yaml"])
+        defer { server.close() }
+        let calls = Calls()
+        let config = try KubeConfig.load(path: server.dir + "/kubeconfig")
+        let source = try KubeSource(
+            source: .kubeconfig(server.dir + "/kubeconfig"), config: config,
+            backoff: Backoff(initial: 0.05, maximum: 0.2)
+        ) { snapshot in
+            calls.add(snapshot)
+            return true
+        }
+        source.periodicInterval = 0.05
+        source.start()
+        defer { source.stop() }
+        try poll("the complete state handed over") {
+            calls.last.map { $0.policiesSynced && $0.workloadsSynced } ?? false
+        }
+        let synced = calls.count
+        try poll("three more reconciles, no event") { calls.count >= synced + 3 }
     }
 }

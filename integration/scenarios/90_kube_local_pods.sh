@@ -4,7 +4,9 @@
 # the sandbox's files, but this node's pods from the fake API server (spec.nodeName, registered by
 # the sandbox as a kubelet would) and each pod's host veth from the /32 route the sandbox set to
 # it (as a CNI does). A policy applied with kubectl is enforced on those pods (an allowed and a
-# denied request, flows naming the pods); a pod deleted from the API stops being an endpoint.
+# denied request, flows naming the pods); a pod deleted from the API stops being an endpoint. The
+# node's own addresses are host: `sluice status` lists them, and the node reaches its pod under a
+# `fromEntities: host` policy with identity host (1) in the flow, as a kubelet probe would.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/kube.bash"
 tmp=$(mktemp -d)
@@ -85,3 +87,29 @@ expect_eq "intruder's veth ($intruder_dev) has no Sluice program left" "" \
 expect_eq "frontend (n1) still allowed to backend (n2)" 200 "$(http_code shop/frontend "http://$BACKEND_IP/get")"
 expect_eq "... and still denied POST at n2" 403 "$(http_code shop/frontend -X POST "http://$BACKEND_IP/post")"
 await_endpoints "$N2_SOCK" "shop/backend $BACKEND_IP attached" >/dev/null
+
+step "the node's own addresses are host without an endpoints entry naming them: n2's node reaches backend"
+n2_hosts=$("$SLUICE" status --socket "$N2_SOCK" | sed -n 's/^  node addresses (host): //p')
+echo "n2 node addresses (host): $n2_hosts"
+n2_ip=$(python3 -c 'import json; print([n["ip"] for n in json.load(open("/run/sluice/sandbox/state.json"))["nodes"] if n["name"] == "n2"][0])')
+expect_contains "n2's status lists its address (its interfaces, its pods' hostIP) as host" "$n2_ip" "$n2_hosts"
+cat >"$tmp/host.yaml" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: backend-from-host
+  namespace: shop
+spec:
+  endpointSelector:
+    matchLabels: {app: backend}
+  ingress:
+    - fromEntities: [host]
+      toPorts:
+        - ports: [{port: "80", protocol: TCP}]
+YAML
+kctl apply -f "$tmp/host.yaml"
+await_both "$(now_ms)" backend-from-host >/dev/null
+code=$(ip netns exec sluice-node_n2 curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$BACKEND_IP/get") || true
+expect_eq "n2's node (as a kubelet probe) GET backend under a fromEntities: host policy" 200 "$code"
+await_flows 1 'f["destination"].get("pod_name")=="backend" and f["source"]["identity"]==1' --node n2 >/dev/null
+echo "ok: n2 saw the node's request to backend as identity host (1)"
