@@ -21,7 +21,7 @@ struct StoredPolicy: Codable {
     func json() throws -> [UInt8] {
         var output: [UInt8] = []
         output.append(contentsOf: #"{"file":"#.utf8)
-        PolicyNode.appendJSONString(file, to: &output)
+        JSON.appendEscapedString(file, to: &output)
         output.append(contentsOf: #","documents":["#.utf8)
         for (index, document) in documents.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }

@@ -36,40 +36,28 @@ public enum DNSReply {
     }
 
     /// The same reply for a query already parsed into `head` (the proxy parsed it to decide):
-    /// the header, the question copied from the query's bytes (the serializer would write the
-    /// same bytes: an uncompressed name, its type and class) and the OPT record. A question whose
-    /// name the query compressed is written by the serializer instead.
+    /// the question copied from the query's bytes (the serializer would write the same bytes: an
+    /// uncompressed name, its type and class) into a new array, and `errorInPlace` writing the
+    /// header and the OPT record around it. A question whose name the query compressed is written
+    /// by the serializer instead.
     public static func error(
         for queryBytes: UnsafeRawBufferPointer, head: QueryHead, rcode: RCode,
         recursionAvailable: Bool = true,
         udpPayloadSize: UInt16 = defaultUDPPayloadSize
     ) -> [UInt8] {
-        let header = replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable)
-        let questionBytes = head.question == nil ? 0 : head.questionEnd - DNSLimits.headerSize
-        if let question = head.question, question.name.wireLength + 4 != questionBytes {
+        let questionEnd = head.question == nil ? DNSLimits.headerSize : head.questionEnd
+        var out = [UInt8](repeating: 0, count: questionEnd + (head.opt == nil ? 0 : 11))
+        let length = out.withUnsafeMutableBytes { reply in
+            let question = DNSLimits.headerSize..<questionEnd
+            UnsafeMutableRawBufferPointer(rebasing: reply[question])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: queryBytes[question]))
+            return errorInPlace(
+                reply, head: head, rcode: rcode, recursionAvailable: recursionAvailable,
+                udpPayloadSize: udpPayloadSize)
+        }
+        guard length == out.count else {
+            let header = replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable)
             return serialized(head: head, header: header, udpPayloadSize: udpPayloadSize)
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(DNSLimits.headerSize + questionBytes + (head.opt == nil ? 0 : 11))
-        func u16(_ value: UInt16) {
-            out.append(UInt8(truncatingIfNeeded: value >> 8))
-            out.append(UInt8(truncatingIfNeeded: value))
-        }
-        u16(header.id)
-        u16(header.flags)
-        u16(head.question == nil ? 0 : 1)
-        u16(0)
-        u16(0)
-        u16(head.opt == nil ? 0 : 1)
-        out.append(contentsOf: queryBytes[DNSLimits.headerSize..<(DNSLimits.headerSize + questionBytes)])
-        if let opt = head.opt {
-            let ttl = OPTRecord(udpPayloadSize: udpPayloadSize, dnssecOK: opt.dnssecOK).ttlField(rcode: header.rcode)
-            out.append(0)
-            u16(RRType.opt.rawValue)
-            u16(udpPayloadSize)
-            u16(UInt16(truncatingIfNeeded: ttl >> 16))
-            u16(UInt16(truncatingIfNeeded: ttl))
-            u16(0)
         }
         return out
     }

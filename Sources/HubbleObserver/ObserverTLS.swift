@@ -257,18 +257,3 @@ final class TLSServerStream {
         }
     }
 }
-
-/// What identifies a file's content without reading it.
-struct FileStamp: Equatable {
-    var inode: UInt64 = 0
-    var size: Int64 = -1
-    var mtimeNs: Int64 = 0
-
-    init(path: String) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return }
-        inode = UInt64(st.st_ino)
-        size = Int64(st.st_size)
-        mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-    }
-}

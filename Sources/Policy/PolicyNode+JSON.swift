@@ -92,7 +92,7 @@ extension PolicyNode {
         switch content {
         case .scalar(let text, _):
             output.append(UInt8(ascii: ","))
-            Self.appendJSONString(text, to: &output)
+            JSON.appendEscapedString(text, to: &output)
         case .mapping(let pairs):
             for pair in pairs {
                 output.append(UInt8(ascii: ","))
@@ -107,31 +107,6 @@ extension PolicyNode {
             }
         }
         output.append(UInt8(ascii: "]"))
-    }
-
-    /// Appends `text` as a JSON string the way SluiceJSON writes one: `"`, `\` and the control
-    /// characters escaped (`\n`, `\r`, `\t`, `\b`, `\f`, else `\u00XX`), every other byte as is.
-    public static func appendJSONString(_ text: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
-                output.append(byte)
-                continue
-            }
-            output.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
-            case 0x0A: output.append(UInt8(ascii: "n"))
-            case 0x0D: output.append(UInt8(ascii: "r"))
-            case 0x09: output.append(UInt8(ascii: "t"))
-            case 0x08: output.append(UInt8(ascii: "b"))
-            case 0x0C: output.append(UInt8(ascii: "f"))
-            default:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
-            }
-        }
-        output.append(UInt8(ascii: "\""))
     }
 }
 

@@ -183,15 +183,7 @@ public struct ServiceMap {
         switch flow.l7?.record {
         case .http(let http)?: return http.protocol
         case .dns?: return "DNS"
-        case nil: break
-        }
-        switch flow.l4 {
-        case .tcp?: return "TCP"
-        case .udp?: return "UDP"
-        case .icmpv4?: return "ICMPv4"
-        case .icmpv6?: return "ICMPv6"
-        case .sctp?: return "SCTP"
-        case nil: return nil
+        case nil: return flow.l4?.protocolName
         }
     }
 

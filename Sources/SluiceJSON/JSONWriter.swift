@@ -65,6 +65,16 @@ struct JSONWriter {
     }
 
     private mutating func writeString(_ text: String) {
+        JSON.appendEscapedString(text, to: &output)
+    }
+}
+
+extension JSON {
+    /// Appends `text` to `output` as a JSON string, the bytes every SluiceJSON writer gives:
+    /// `"`, `\` and the control characters escaped (`\n`, `\r`, `\t`, `\b`, `\f`, else
+    /// `\u00XX`), every other byte (`/` and non-ASCII included) as is. For writers that stream
+    /// JSON without a `JSONValue` tree (`PolicyNode.appendJSON`).
+    public static func appendEscapedString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
@@ -74,17 +84,19 @@ struct JSONWriter {
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 runStart = index + 1
+                output.append(UInt8(ascii: "\\"))
                 switch byte {
-                case UInt8(ascii: "\""): append("\\\"")
-                case UInt8(ascii: "\\"): append("\\\\")
-                case 0x0A: append("\\n")
-                case 0x0D: append("\\r")
-                case 0x09: append("\\t")
-                case 0x08: append("\\b")
-                case 0x0C: append("\\f")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+                case 0x0A: output.append(UInt8(ascii: "n"))
+                case 0x0D: output.append(UInt8(ascii: "r"))
+                case 0x09: output.append(UInt8(ascii: "t"))
+                case 0x08: output.append(UInt8(ascii: "b"))
+                case 0x0C: output.append(UInt8(ascii: "f"))
                 default:
-                    append("\\u00")
                     let digits: StaticString = "0123456789abcdef"
+                    output.append(UInt8(ascii: "u"))
+                    output.append(UInt8(ascii: "0"))
+                    output.append(UInt8(ascii: "0"))
                     digits.withUTF8Buffer { hexDigits in
                         output.append(hexDigits[Int(byte >> 4)])
                         output.append(hexDigits[Int(byte & 0x0F)])

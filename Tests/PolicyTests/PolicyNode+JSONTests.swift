@@ -42,7 +42,7 @@ final class PolicyNodeJSONTests: XCTestCase {
             XCTAssertEqual(try JSON.decode(PolicyNode.self, from: direct), node)
         }
         var text: [UInt8] = []
-        PolicyNode.appendJSONString(tricky, to: &text)
+        JSON.appendEscapedString(tricky, to: &text)
         XCTAssertEqual(String(decoding: text, as: UTF8.self), try JSON.encodeString(tricky))
     }
 

@@ -5,7 +5,7 @@ import SluiceIO
 /// One peer of an intercepted connection (docs/architecture.md "TLS interception"): the socket,
 /// and when its side speaks TLS, the OpenSSL connection bound to it (`SSL_set_fd`, non-blocking).
 /// `read` gives plaintext (`SSL_read`), `write` takes plaintext (`SSL_write`); without `ssl` both
-/// are the socket's own steps, so one peer type serves a TLS client with a plain upstream and
+/// are `SocketPeer`'s steps, so one peer type serves a TLS client with a plain upstream and
 /// the reverse. The handshake runs inside the first read or write when it is not done yet.
 ///
 /// Readiness is edge-triggered as for `SocketPeer`, with TLS's twist: a read may need the socket
@@ -55,16 +55,7 @@ struct TLSPeer: ConnectionPeer {
     private(set) var failure: TLSFailure?
 
     mutating func read(into buffer: IOBuffer) -> IOStep {
-        guard let ssl else {
-            let room = buffer.writableCount
-            let result = Socket.readStep(fd, into: buffer, side: side)
-            switch result {
-            case .progress(let n): if n < room { readable = false }
-            case .blocked: if room > 0 { readable = false }
-            case .closed: break
-            }
-            return result
-        }
+        guard let ssl else { return plain { $0.read(into: buffer) } }
         let room = buffer.writableCount
         guard room > 0 else { return .blocked }
         let n = SSL_read(ssl, buffer.writePointer, Int32(clamping: room))
@@ -76,9 +67,7 @@ struct TLSPeer: ConnectionPeer {
     }
 
     mutating func write(_ bytes: UnsafeRawBufferPointer) -> IOStep {
-        guard let ssl else {
-            return noteWrite(Socket.writeStep(fd, bytes, side: side), of: bytes.count)
-        }
+        guard let ssl else { return plain { $0.write(bytes) } }
         if bytes.isEmpty { return .progress(0) }
         let n = SSL_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
         if n > 0 { return .progress(Int(n)) }
@@ -89,9 +78,7 @@ struct TLSPeer: ConnectionPeer {
     mutating func write(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer)
         -> IOStep
     {
-        guard ssl != nil else {
-            return noteWrite(Socket.writeStep(fd, a, b, c, side: side), of: a.count + b.count + c.count)
-        }
+        guard ssl != nil else { return plain { $0.write(a, b, c) } }
         var total = 0
         for piece in [a, b, c] where !piece.isEmpty {
             switch write(piece) {
@@ -162,12 +149,15 @@ struct TLSPeer: ConnectionPeer {
         }
     }
 
-    private mutating func noteWrite(_ result: IOStep, of count: Int) -> IOStep {
-        switch result {
-        case .progress(let n): if n < count { writable = false }
-        case .blocked: writable = false
-        case .closed: break
-        }
+    /// A plaintext side's step: `SocketPeer`'s own (its syscall and readiness rule, which only
+    /// ever clears readiness), on a stack copy of this peer's socket state; what it cleared is
+    /// cleared here. No allocation: the closure does not escape.
+    @inline(__always)
+    private mutating func plain(_ step: (inout SocketPeer) -> IOStep) -> IOStep {
+        var socket = SocketPeer(fd: fd, side: side, readable: readable, writable: writable)
+        let result = step(&socket)
+        if !socket.readable { readable = false }
+        if !socket.writable { writable = false }
         return result
     }
 }

@@ -110,6 +110,49 @@ final class TLSPeerTests: XCTestCase {
         XCTAssertFalse(plain.readable)
     }
 
+    /// Without TLS the peer keeps `SocketPeer`'s readiness rule: a read that fills the buffer
+    /// leaves it readable, a short one clears it; a write that the socket takes only in part
+    /// clears writable; the three-piece write sends the pieces in order; the other end's close
+    /// is this side's EOF.
+    func testPlainPeerKeepsTheSocketsReadinessRule() {
+        var plain = TLSPeer(fd: fds[0], side: .downstream, ssl: nil, readable: true, writable: true)
+        let pieces = (Array("ab".utf8), Array("cd".utf8), Array("ef".utf8))
+        let sent = pieces.0.withUnsafeBytes { a in
+            pieces.1.withUnsafeBytes { b in pieces.2.withUnsafeBytes { c in plain.write(a, b, c) } }
+        }
+        XCTAssertEqual(sent, .progress(6))
+        XCTAssertTrue(plain.writable)
+        var got = [UInt8](repeating: 0, count: 8)
+        XCTAssertEqual(Glibc.read(fds[1], &got, 8), 6)
+        XCTAssertEqual(Array(got[0..<6]), Array("abcdef".utf8))
+
+        XCTAssertEqual(Glibc.write(fds[1], "123456", 6), 6)
+        let full = IOBuffer(capacity: 4, limit: 4)
+        XCTAssertEqual(plain.read(into: full), .progress(4))
+        XCTAssertTrue(plain.readable, "a full buffer says nothing about the socket")
+        let rest = IOBuffer(capacity: 8, limit: 8)
+        XCTAssertEqual(plain.read(into: rest), .progress(2))
+        XCTAssertFalse(plain.readable, "a short read drained the socket")
+
+        let chunk = [UInt8](repeating: 0x61, count: 65536)
+        var writes = 0
+        while plain.writable && writes < 1024 {
+            guard case .progress = chunk.withUnsafeBytes({ plain.write($0) }) else { break }
+            writes += 1
+        }
+        XCTAssertFalse(plain.writable, "the socket's buffer filled up")
+        XCTAssertGreaterThan(writes, 0)
+
+        // Drained first: a Unix socket closed with unread bytes is ECONNRESET to its peer.
+        var sink = [UInt8](repeating: 0, count: 65536)
+        while Glibc.read(fds[1], &sink, sink.count) > 0 {}
+        Glibc.close(fds[1])
+        fds[1] = -1
+        plain.readable = true
+        XCTAssertEqual(
+            plain.read(into: IOBuffer(capacity: 8, limit: 8)), .closed(PeerClose(side: .downstream, errno: 0)))
+    }
+
     func testNonTLSBytesFailTheServerHandshakeWithEPROTO() {
         var (server, client) = pair(name: "backend.test")
         let junk = Array("GET / HTTP/1.1\r\n\r\n".utf8)
