@@ -24,10 +24,8 @@ enum NodeAddresses {
     }
 
     // Netlink and rtnetlink constants (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h).
-    static let headerSize = 16
+    static let headerSize = Netlink.headerSize
     static let ifaddrmsgSize = 8
-    static let nlmsgError: UInt16 = 2
-    static let nlmsgDone: UInt16 = 3
     static let rtmNewAddr: UInt16 = 20
     static let rtmGetAddr: UInt16 = 22
     /// NLM_F_REQUEST | NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
@@ -57,37 +55,33 @@ enum NodeAddresses {
     /// left out. Never traps on short or malformed input.
     static func parse(_ reply: [UInt8], sequence: UInt32) -> Chunk {
         var addresses: [UInt32] = []
-        var offset = 0
-        while offset + headerSize <= reply.count {
-            let length = Int(u32(reply, offset))
-            let type = u16(reply, offset + 4)
-            let seq = u32(reply, offset + 8)
-            guard length >= headerSize, offset + length <= reply.count else {
-                return .failed("malformed netlink message (length \(length) at \(offset) of \(reply.count))")
-            }
-            let end = offset + length
-            defer { offset += (length + 3) & ~3 }
-            guard seq == sequence else { continue }
+        let walk: Netlink.Walk<Chunk> = Netlink.walk(reply, sequence: sequence) { type, start, end in
             switch type {
-            case nlmsgError:
-                guard length >= headerSize + 4 else { return .failed("short netlink error message") }
-                let error = Int32(bitPattern: u32(reply, offset + headerSize))
-                if error == 0 { continue }
-                return .failed("RTM_GETADDR: \(String(cString: strerror(-error)))")
-            case nlmsgDone:
+            case Netlink.nlmsgError:
+                guard let code = Netlink.errorCode(reply, from: start, to: end) else {
+                    return .failed("short netlink error message")
+                }
+                return code == 0 ? nil : .failed("RTM_GETADDR: \(String(cString: strerror(code)))")
+            case Netlink.nlmsgDone:
                 return .done(addresses)
             case rtmNewAddr:
-                switch address(reply, from: offset + headerSize, to: end) {
+                switch address(reply, from: start + headerSize, to: end) {
                 case .success(let ip?): addresses.append(ip)
                 case .success(nil): break
                 case .failure(let error): return .failed(error.message)
                 }
+                return nil
             default:
-                continue
+                return nil
             }
         }
-        guard offset == reply.count else { return .failed("a truncated netlink message at \(offset)") }
-        return .more(addresses)
+        switch walk {
+        case .stopped(let chunk): return chunk
+        case .malformed(let reason): return .failed(reason)
+        case .ended(let offset):
+            guard offset == reply.count else { return .failed("a truncated netlink message at \(offset)") }
+            return .more(addresses)
+        }
     }
 
     struct ParseError: Error { var message: String }
@@ -99,18 +93,13 @@ enum NodeAddresses {
         guard bytes[start] == UInt8(AF_INET) else { return .success(nil) }
         var local: UInt32?
         var peer: UInt32?
-        var offset = start + ifaddrmsgSize
-        while offset + 4 <= end {
-            let length = Int(u16(bytes, offset))
-            let attribute = u16(bytes, offset + 2) & 0x3fff
-            guard length >= 4, offset + length <= end else {
-                return .failure(ParseError(message: "malformed address attribute at \(offset)"))
-            }
-            if length == 8 {
-                if attribute == ifaLocal { local = u32(bytes, offset + 4) }
-                if attribute == ifaAddress { peer = u32(bytes, offset + 4) }
-            }
-            offset += (length + 3) & ~3
+        let malformed = Netlink.attributes(bytes, from: start + ifaddrmsgSize, to: end) { type, value, length in
+            guard length == 8 else { return }
+            if type == ifaLocal { local = Netlink.u32(bytes, value) }
+            if type == ifaAddress { peer = Netlink.u32(bytes, value) }
+        }
+        if let offset = malformed {
+            return .failure(ParseError(message: "malformed address attribute at \(offset)"))
         }
         guard let ip = local ?? peer, !isLoopback(ip) else { return .success(nil) }
         return .success(ip)
@@ -138,51 +127,28 @@ enum NodeAddresses {
         }
     }
 
-    private static func u16(_ b: [UInt8], _ at: Int) -> UInt16 {
-        var v: UInt16 = 0
-        withUnsafeMutableBytes(of: &v) { for i in 0..<2 { $0[i] = b[at + i] } }
-        return v
-    }
-
-    private static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
-        var v: UInt32 = 0
-        withUnsafeMutableBytes(of: &v) { for i in 0..<4 { $0[i] = b[at + i] } }
-        return v
-    }
-
     // MARK: the socket
 
     /// The IPv4 addresses (network order) of every interface in this thread's network namespace
     /// but 127/8, or why they could not be read.
     static func lookup() -> Result<[UInt32], ParseError> {
-        // SOCK_RAW (3) | SOCK_CLOEXEC, NETLINK_ROUTE (0), as PodRoute.lookup.
-        let fd = socket(AF_NETLINK, 3 | 0o2_000_000, 0)
-        guard fd >= 0 else {
-            return .failure(ParseError(message: "netlink socket: \(String(cString: strerror(errno)))"))
-        }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let sequence: UInt32 = 1  // a socket of its own per dump
-        let message = request(sequence: sequence)
-        let sent = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        guard sent == message.count else {
-            return .failure(ParseError(message: "netlink send: \(String(cString: strerror(errno)))"))
-        }
-        var buffer = [UInt8](repeating: 0, count: 32768)
         var addresses: [UInt32] = []
         // A node has a bounded number of addresses; a dump that never ends is an error.
-        for _ in 0..<4096 {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else {
-                return .failure(ParseError(message: "netlink recv: \(String(cString: strerror(errno)))"))
-            }
-            switch parse(Array(buffer[0..<n]), sequence: sequence) {
-            case .more(let some): addresses += some
+        let outcome = Netlink.exchange(request(sequence: sequence), bufferSize: 32768, reads: 4096) {
+            reply -> Result<[UInt32], ParseError>? in
+            switch parse(reply, sequence: sequence) {
+            case .more(let some):
+                addresses += some
+                return nil
             case .done(let last): return .success(addresses + last)
             case .failed(let reason): return .failure(ParseError(message: reason))
             }
         }
-        return .failure(ParseError(message: "the address dump did not end"))
+        switch outcome {
+        case .failure(let error): return .failure(ParseError(message: error.message))
+        case .success(let result?): return result
+        case .success(nil): return .failure(ParseError(message: "the address dump did not end"))
+        }
     }
 }

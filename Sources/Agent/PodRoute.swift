@@ -25,10 +25,8 @@ enum PodRoute {
     }
 
     // Netlink and rtnetlink constants (linux/netlink.h, linux/rtnetlink.h).
-    static let headerSize = 16
+    static let headerSize = Netlink.headerSize
     static let rtmsgSize = 12
-    static let nlmsgError: UInt16 = 2
-    static let nlmsgDone: UInt16 = 3
     static let rtmNewRoute: UInt16 = 24
     static let rtmGetRoute: UInt16 = 26
     static let nlmFRequest: UInt16 = 1
@@ -71,34 +69,28 @@ enum PodRoute {
     /// Reads the kernel's reply to the request with `sequence` (messages of other sequence
     /// numbers are skipped). Never traps on short or malformed input.
     static func parse(_ reply: [UInt8], sequence: UInt32) -> Answer {
-        var offset = 0
-        while offset + headerSize <= reply.count {
-            let length = Int(u32(reply, offset))
-            let type = u16(reply, offset + 4)
-            let seq = u32(reply, offset + 8)
-            guard length >= headerSize, offset + length <= reply.count else {
-                return .failed("malformed netlink message (length \(length) at \(offset) of \(reply.count))")
-            }
-            let end = offset + length
-            defer { offset += (length + 3) & ~3 }
-            guard seq == sequence else { continue }
+        let walk: Netlink.Walk<Answer> = Netlink.walk(reply, sequence: sequence) { type, start, end in
             switch type {
-            case nlmsgError:
-                guard length >= headerSize + 4 else { return .failed("short netlink error message") }
-                let error = Int32(bitPattern: u32(reply, offset + headerSize))
-                if error == 0 { continue }
-                let code = -error
+            case Netlink.nlmsgError:
+                guard let code = Netlink.errorCode(reply, from: start, to: end) else {
+                    return .failed("short netlink error message")
+                }
+                if code == 0 { return nil }
                 if code == ENETUNREACH || code == EHOSTUNREACH { return .notPodRoute("no route") }
                 return .failed("RTM_GETROUTE: \(String(cString: strerror(code)))")
-            case nlmsgDone:
+            case Netlink.nlmsgDone:
                 return .notPodRoute("no route")
             case rtmNewRoute:
-                return route(reply, from: offset + headerSize, to: end)
+                return route(reply, from: start + headerSize, to: end)
             default:
-                continue
+                return nil
             }
         }
-        return .failed("no answer to the route query")
+        switch walk {
+        case .stopped(let answer): return answer
+        case .malformed(let reason): return .failed(reason)
+        case .ended: return .failed("no answer to the route query")
+        }
     }
 
     /// One `RTM_NEWROUTE` body (rtmsg and attributes) in `bytes[start..<end]`.
@@ -109,19 +101,15 @@ enum PodRoute {
         var oif: Int32?
         var gateway = false
         var multipath = false
-        var offset = start + rtmsgSize
-        while offset + 4 <= end {
-            let length = Int(u16(bytes, offset))
-            let attribute = u16(bytes, offset + 2) & 0x3fff
-            guard length >= 4, offset + length <= end else { return .failed("malformed route attribute at \(offset)") }
+        let malformed = Netlink.attributes(bytes, from: start + rtmsgSize, to: end) { attribute, value, length in
             switch attribute {
-            case rtaOif where length >= 8: oif = Int32(bitPattern: u32(bytes, offset + 4))
+            case rtaOif where length >= 8: oif = Int32(bitPattern: Netlink.u32(bytes, value))
             case rtaGateway: gateway = true
             case rtaMultipath: multipath = true
             default: break
             }
-            offset += (length + 3) & ~3
         }
+        if let offset = malformed { return .failed("malformed route attribute at \(offset)") }
         guard type == rtnUnicast else {
             return .notPodRoute("a \(routeTypeNames[type] ?? "type \(type)") route, not a pod's")
         }
@@ -132,41 +120,21 @@ enum PodRoute {
         return .podRoute(ifindex: oif)
     }
 
-    private static func u16(_ b: [UInt8], _ at: Int) -> UInt16 {
-        var v: UInt16 = 0
-        withUnsafeMutableBytes(of: &v) { for i in 0..<2 { $0[i] = b[at + i] } }
-        return v
-    }
-
-    private static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
-        var v: UInt32 = 0
-        withUnsafeMutableBytes(of: &v) { for i in 0..<4 { $0[i] = b[at + i] } }
-        return v
-    }
-
     // MARK: the socket
 
     /// Asks the kernel (in this thread's network namespace) for the route to `address`.
     static func lookup(_ address: IPv4Address) -> Answer {
-        // SOCK_RAW (3) | SOCK_CLOEXEC (0o2000000), protocol NETLINK_ROUTE (0): Linux's values,
-        // spelled out because Glibc's socket-type enum is not visible in every build of the module.
-        let fd = socket(AF_NETLINK, 3 | 0o2_000_000, 0)
-        guard fd >= 0 else { return .failed("netlink socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let sequence: UInt32 = 1  // a socket of its own per query
-        let message = request(for: address, sequence: sequence)
-        let sent = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        guard sent == message.count else { return .failed("netlink send: \(String(cString: strerror(errno)))") }
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        for _ in 0..<8 {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { return .failed("netlink recv: \(String(cString: strerror(errno)))") }
-            let answer = parse(Array(buffer[0..<n]), sequence: sequence)
-            if answer != .failed("no answer to the route query") { return answer }
+        let noAnswer = Answer.failed("no answer to the route query")
+        let outcome = Netlink.exchange(request(for: address, sequence: sequence), bufferSize: 16384, reads: 8) {
+            reply -> Answer? in
+            let answer = parse(reply, sequence: sequence)
+            return answer == noAnswer ? nil : answer
         }
-        return .failed("no answer to the route query")
+        switch outcome {
+        case .failure(let error): return .failed(error.message)
+        case .success(let answer): return answer ?? noAnswer
+        }
     }
 
     /// The interface's name (`if_indextoname`), or nil when it is gone.
