@@ -122,7 +122,7 @@ let package = Package(
         // Shared by the test targets only: the seeded random source of randomised tests, the
         // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests)
         // and TestPolicy, the two-pod policy world of the proxy and agent tests.
-        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceIO", "SluiceModel"], path: "Tests/SluiceTestSupport"),
+        .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceIO", "SluiceModel", "Flows", "CSluiceShared"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "SluiceModel", "SluiceTestSupport"]),
@@ -138,14 +138,14 @@ let package = Package(
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
                                    "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport", "KubeClient"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
-        .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows", "CSluiceShared", "SluiceModel"]),
+        .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows", "CSluiceShared", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),
         .testTarget(name: "ObserverHTTPTests",
                     dependencies: ["ObserverHTTP", "HubbleObserver", "HubbleMetrics", "ServiceMap", "Flows", "SluiceIO"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "Policy", "PolicyYAML", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
-                    dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared"]),
+                    dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),

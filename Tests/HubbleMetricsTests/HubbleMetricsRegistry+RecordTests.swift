@@ -1,5 +1,6 @@
 import CSluiceShared
 import Flows
+import SluiceTestSupport
 import XCTest
 
 @testable import HubbleMetrics

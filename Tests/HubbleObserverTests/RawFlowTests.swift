@@ -1,6 +1,7 @@
 import CSluiceShared
 import Flows
 import HubbleProto
+import SluiceTestSupport
 import XCTest
 
 @testable import HubbleObserver

@@ -7,11 +7,12 @@ import SluiceModel
 /// 1.1, 2, TLS), DNS queries and answers (qtypes, rcodes, answer addresses and types, drops), L3/L4
 /// traces (observation points, trace reasons, TCP flags), policy verdicts (match types, the host
 /// and an unknown source identity), drops (reasons, replies), ICMP and ICMPv6 messages, UDP and
-/// SCTP, plus the endpoint directory that names them.
-enum RecordSamples {
-    static func ip(_ text: String) -> UInt32 { IPv4Address(text)!.networkOrder }
+/// SCTP, plus the endpoint directory that names them. Shared by HubbleMetricsTests and
+/// HubbleObserverTests (metrics and history from raw records held equal to the decoded path).
+public enum RecordSamples {
+    public static func ip(_ text: String) -> UInt32 { IPv4Address(text)!.networkOrder }
 
-    static let directory = EndpointDirectory(
+    public static let directory = EndpointDirectory(
         file: .init(
             nodeName: "sluice-node",
             endpoints: [
@@ -25,7 +26,7 @@ enum RecordSamples {
             identities: [.init(identity: 102, labels: ["k8s:k8s-app=kube-dns"])]))
 
     /// `count` records; the same `seed` gives the same records.
-    static func make(count: Int, seed: UInt64 = 17) -> [sluice_flow] {
+    public static func make(count: Int, seed: UInt64 = 17) -> [sluice_flow] {
         var state = seed
         func next(_ n: Int) -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
