@@ -81,7 +81,7 @@ versions() {
 # --- sandbox -----------------------------------------------------------------------------
 # sandbox_up [agent flags...]: bench topology + agent, bench policy applied, upstream started.
 sandbox_up() {
-  "$SLUICE" sandbox up "$TOPO" --no-observer "$@" >"$RUN_DIR/sandbox-up.log" 2>&1 || { cat "$RUN_DIR/sandbox-up.log" >&2; return 1; }
+  "$SLUICE" sandbox up "$TOPO" ${SANDBOX_UP_FLAGS---no-observer} "$@" >"$RUN_DIR/sandbox-up.log" 2>&1 || { cat "$RUN_DIR/sandbox-up.log" >&2; return 1; }
   read -r NODE_NS NODE_IP CLIENT_NS UPSTREAM_NS UPSTREAM_IP AGENT_PID < <(python3 - "$STATE" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -2,6 +2,7 @@
 # `make bench`: Sluice against HAProxy, nginx and Envoy in one run (see bench/README.md).
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/run.sh (smoke)
 #   PHASES="compare variants capped" (default all three); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
+#   SLUICE_BASE=/other/.build/release/sluice: phase compare measures that build too (bench/README.md).
 # Output: bench/results/<timestamp>/ (raw runs, summary.md); the table and the
 # `ratio ...` lines are printed at the end.
 set -u
@@ -21,20 +22,53 @@ echo "REPS=$REPS DURATION=$DURATION CONNS=$CONNS RATE=${RATE_CONNS}x$RATE_PER_CO
 log "results in $OUT"
 
 # --- phase 1: Sluice (1 worker on PROXY_CPU) and the peers, same sandbox, interleaved ---------
+# With SLUICE_BASE=/path/to/other/.build/release/sluice (an older build, e.g. before a refactor)
+# each rep runs twice, once per build, in a fresh sandbox of that build with the peers started
+# again in it (the order of the two builds alternates per rep). The base build's runs go to
+# $OUT/base/raw (same system names, so `summarize.py $OUT/base` reads them);
+# bench/before_after.py compares the two per rep (Sluice / peer in the same sandbox).
 compare() {
+  if [ -z "${SLUICE_BASE:-}" ]; then compare_reps 1 "$REPS"; return; fi
+  local rep first second
+  for rep in $(seq 1 "$REPS"); do
+    if [ $((rep % 2)) = 1 ]; then first=base second=head; else first=head second=base; fi
+    use_build "$first"; compare_reps "$rep" "$rep"
+    use_build "$second"; compare_reps "$rep" "$rep"
+  done
+  use_build head
+}
+
+# compare_reps FROM TO: one sandbox of the current build, the peers in it, reps FROM..TO.
+compare_reps() {
   local systems=() sys rep sc
   sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
   check_rules sluice && systems+=(sluice)
   for sys in $PEERS; do
     if start_peer "$sys" && check_rules "$sys"; then systems+=("$sys"); else stop_bg "$sys"; fi
   done
-  log "measuring: ${systems[*]}"
-  for rep in $(seq 1 "$REPS"); do
+  log "measuring ($SLUICE, load $(cut -d' ' -f1-3 /proc/loadavg)): ${systems[*]}"
+  echo "$1 $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%H:%M:%S)" >>"$RAW/loadavg.txt"
+  for rep in $(seq "$1" "$2"); do
     for sc in $SCENARIOS; do
       for sys in "${systems[@]}"; do run_load "$sys" "$sc" "$rep"; done
     done
   done
   sandbox_down
+}
+
+# use_build head|base: the Sluice binary, its repository (bpf objects), where runs are recorded,
+# and the sandbox flags it knows (a base build from before the observer has no --no-observer).
+HEAD_SLUICE=$SLUICE HEAD_HOME=$SLUICE_HOME HEAD_RAW=$RAW
+use_build() {
+  if [ "$1" = base ]; then
+    SLUICE=$SLUICE_BASE RAW="$OUT/base/raw"
+    SLUICE_HOME=${SLUICE_BASE_HOME:-$(cd "$(dirname "$SLUICE_BASE")/../.." && pwd)}
+    "$SLUICE" sandbox up --help 2>&1 | grep -q -- --no-observer || SANDBOX_UP_FLAGS=
+  else
+    SLUICE=$HEAD_SLUICE SLUICE_HOME=$HEAD_HOME RAW=$HEAD_RAW
+    unset SANDBOX_UP_FLAGS
+  fi
+  export SLUICE_HOME; mkdir -p "$RAW"
 }
 
 # --- phase 2: Sluice variants, one fresh sandbox each, interleaved per rep --------------------
@@ -122,5 +156,15 @@ apply_scale() {
   log "scale policy ($tag): $(tr '\n' ' ' <"$RAW/scale/$tag.$rep.meta")"
 }
 
+if [ -n "${SLUICE_BASE:-}" ]; then
+  [ -x "$SLUICE_BASE" ] || die "SLUICE_BASE $SLUICE_BASE is not an executable"
+  echo "base: $(cd "$(dirname "$SLUICE_BASE")/../.." && git rev-parse --short HEAD 2>/dev/null) ($SLUICE_BASE)" \
+    >>"$OUT/versions.txt"
+fi
 for phase in $PHASES; do "$phase"; done
 python3 "$BENCH/summarize.py" "$OUT" | tee "$OUT/summary.md"
+if [ -d "$OUT/base/raw" ]; then
+  cp "$OUT/versions.txt" "$OUT/params.txt" "$OUT/base/"
+  python3 "$BENCH/summarize.py" "$OUT/base" >"$OUT/base/summary.md"
+  python3 "$BENCH/before_after.py" "$OUT" | tee "$OUT/before-after.md"
+fi
