@@ -100,23 +100,28 @@ def main():
             print(f"| {sc} | {name} | " + " | ".join(cells) + " |")
         # per rep, head vs base
         hs, bs = by_rep(head, "sluice", sc), by_rep(base, "sluice", sc)
-        hp, bp = by_rep(head, "haproxy", sc), by_rep(base, "haproxy", sc)
         reps = sorted(set(hs) & set(bs))
         us = [100 * (hs[k]["cpu_us"] / bs[k]["cpu_us"] - 1) for k in reps if hs[k]["cpu_us"] and bs[k]["cpu_us"]]
-        ratio = [100 * ((hs[k]["cpu_us"] / hp[k]["cpu_us"]) / (bs[k]["cpu_us"] / bp[k]["cpu_us"]) - 1)
-                 for k in reps if k in hp and k in bp and hs[k]["cpu_us"] and bs[k]["cpu_us"]
-                 and hp[k]["cpu_us"] and bp[k]["cpu_us"]]
+        per_peer = {}
+        for peer in PEERS:
+            hp, bp = by_rep(head, peer, sc), by_rep(base, peer, sc)
+            per_peer[peer] = [100 * ((hs[k]["cpu_us"] / hp[k]["cpu_us"]) / (bs[k]["cpu_us"] / bp[k]["cpu_us"]) - 1)
+                              for k in reps if k in hp and k in bp and hs[k]["cpu_us"] and bs[k]["cpu_us"]
+                              and hp[k]["cpu_us"] and bp[k]["cpu_us"]]
         rps = [100 * (hs[k]["rps"] / bs[k]["rps"] - 1) for k in reps if hs[k]["rps"] and bs[k]["rps"]]
-        changes[sc] = (us, ratio, rps)
+        changes[sc] = (us, per_peer, rps)
     print()
     print("Head vs base per rep (median, min..max of the reps; negative CPU = head cheaper):")
     print()
-    print("| scenario | Sluice µs/req | Sluice/haproxy CPU/req | Sluice req/s | verdict (Sluice/haproxy CPU/req) |")
-    print("|---|---|---|---|---|")
-    for sc, (us, ratio, rps) in changes.items():
-        print(f"| {sc} | {pct(us)[0]} | {pct(ratio)[0]} | {pct(rps)[0]} | {verdict(ratio)} |")
+    print("| scenario | Sluice µs/req | " + " | ".join(f"Sluice/{p} CPU/req" for p in PEERS)
+          + " | Sluice req/s | verdict (Sluice/haproxy CPU/req) |")
+    print("|---|---|" + "---|" * len(PEERS) + "---|---|")
+    for sc, (us, per_peer, rps) in changes.items():
+        print(f"| {sc} | {pct(us)[0]} | " + " | ".join(pct(per_peer[p])[0] for p in PEERS)
+              + f" | {pct(rps)[0]} | {verdict(per_peer['haproxy'])} |")
     print()
-    for sc, (us, ratio, rps) in changes.items():
+    for sc, (us, per_peer, rps) in changes.items():
+        ratio = per_peer["haproxy"]
         print(f"change cpu_us_per_req {sc} head/base {statistics.median(us):+.1f}%" if us else f"change {sc} NA")
         if ratio:
             print(f"change cpu_ratio_haproxy {sc} head/base {statistics.median(ratio):+.1f}% {verdict(ratio)}")
