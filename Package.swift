@@ -87,7 +87,7 @@ let package = Package(
         // The agent's Kubernetes client: kubeconfig/service account, HTTPS over OpenSSL on a blocking
         // thread, list-then-watch into an informer store, and Cilium/Kubernetes policies as PolicyNode
         // trees. No Foundation, no SwiftNIO.
-        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON"], swiftSettings: optimize),
+        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
