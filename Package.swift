@@ -87,7 +87,7 @@ let package = Package(
         // The agent's Kubernetes client: kubeconfig/service account, HTTPS over OpenSSL on a blocking
         // thread, list-then-watch into an informer store, and Cilium/Kubernetes policies as PolicyNode
         // trees. No Foundation, no SwiftNIO.
-        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON"], swiftSettings: optimize),
+        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
@@ -116,12 +116,13 @@ let package = Package(
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
         // Micro-benchmarks of pure code (bench/micro.sh), outside the unit suite.
-        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap"], path: "bench/micro",
+        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap", "SluiceTestSupport"], path: "bench/micro",
                           swiftSettings: optimize),
 
-        // Shared by the test targets only: the seeded random source of randomised tests, the
-        // model of the tc program's L3/L4 decision (held equal to the program by DatapathTests)
-        // and TestPolicy, the two-pod policy world of the proxy and agent tests.
+        // Shared by the test targets and the micro-benchmarks (RecordSamples): the seeded random
+        // source of randomised tests, the model of the tc program's L3/L4 decision (held equal to
+        // the program by DatapathTests) and TestPolicy, the two-pod policy world of the proxy and
+        // agent tests.
         .target(name: "SluiceTestSupport", dependencies: ["Policy", "PolicyYAML", "SluiceIO", "SluiceModel", "Flows", "CSluiceShared"], path: "Tests/SluiceTestSupport"),
 
         .testTarget(name: "SluiceModelTests", dependencies: ["SluiceModel"]),

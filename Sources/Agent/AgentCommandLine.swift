@@ -146,11 +146,13 @@ public enum AgentCommandLine {
         var http2InitialConnectionWindowSize: Int?
         var http2StreamStallTimeoutMs: Int?
         var http2StreamMinProgressBytes: Int?
-        var nodeNameGiven = false
         var kubeconfig: String?
         var inCluster = false
-        var endpointsGiven = false
         var endpointsFrom: EndpointsSource?
+        /// The options the command line gave (their names), for defaults that depend on them.
+        var given: Set<String> = []
+        var nodeNameGiven: Bool { given.contains("--node-name") }
+        var endpointsGiven: Bool { given.contains("--endpoints") }
     }
 
     struct Spec {
@@ -174,15 +176,11 @@ public enum AgentCommandLine {
         .parsed("--netns", "name", \.options.netns, help: "Network namespace (name under /run/netns) to run in.") {
             $0
         },
-        Spec(
-            name: "--endpoints", value: "path",
+        .text(
+            "--endpoints", "path", \.options.endpointsFile,
             help:
                 "JSON file listing the node's endpoints (the sandbox's state); with --endpoints-from=kubernetes only its node and API server addresses.",
-            defaultText: "/run/sluice/sandbox/state.json, none with --endpoints-from=kubernetes"
-        ) { s, v in
-            s.options.endpointsFile = v
-            s.endpointsGiven = true
-        },
+            defaultText: "/run/sluice/sandbox/state.json, none with --endpoints-from=kubernetes"),
         Spec(
             name: "--endpoints-from", value: "file|kubernetes",
             help:
@@ -263,15 +261,11 @@ public enum AgentCommandLine {
             "--hubble-export-fieldmask", "fields", \.options.export.fieldMask,
             help: "Export only these flow fields (time,source.namespace,verdict,l7.http); all without it."
         ) { v in try FlowFieldMask(parsing: v) },
-        Spec(
-            name: "--node-name", value: "name",
+        .text(
+            "--node-name", "name", \.options.nodeName,
             help:
                 "This node's name: written into flows, and (with the Kubernetes API) the spec.nodeName of its own pods; pods of other nodes go into the ipcache.",
-            defaultText: "the host name with the Kubernetes API, else sluice-node"
-        ) { s, v in
-            s.options.nodeName = v
-            s.nodeNameGiven = true
-        },
+            defaultText: "the host name with the Kubernetes API, else sluice-node"),
         Spec(
             name: "--k8s-kubeconfig", value: "path",
             help:
@@ -463,6 +457,7 @@ public enum AgentCommandLine {
     private static func apply(_ spec: Spec, _ value: String, to state: inout State) throws(Failure) {
         do {
             try spec.set(&state, value)
+            state.given.insert(spec.name)
         } catch let failure as Failure {
             throw failure
         } catch {

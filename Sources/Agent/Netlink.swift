@@ -7,6 +7,24 @@ enum Netlink {
     static let headerSize = 16
     static let nlmsgError: UInt16 = 2
     static let nlmsgDone: UInt16 = 3
+    /// NLM_F_REQUEST.
+    static let flagRequest: UInt16 = 0x1
+    /// NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
+    static let flagDump: UInt16 = 0x300
+
+    /// The native-order bytes of `value` (the order netlink's fields are in).
+    static func bytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        withUnsafeBytes(of: value) { Array($0) }
+    }
+
+    /// A request's `nlmsghdr` (length, type, flags, sequence, port 0: the kernel) for a body of
+    /// `bodyLength` bytes, which the caller appends.
+    static func header(type: UInt16, flags: UInt16, sequence: UInt32, bodyLength: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(headerSize + bodyLength)
+        out += bytes(UInt32(headerSize + bodyLength)) + bytes(type) + bytes(flags) + bytes(sequence) + bytes(UInt32(0))
+        return out
+    }
 
     /// How a walk of one reply buffer ended.
     enum Walk<T> {

@@ -24,29 +24,19 @@ enum NodeAddresses {
     }
 
     // Netlink and rtnetlink constants (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h).
-    static let headerSize = Netlink.headerSize
     static let ifaddrmsgSize = 8
     static let rtmNewAddr: UInt16 = 20
     static let rtmGetAddr: UInt16 = 22
-    /// NLM_F_REQUEST | NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
-    static let dumpFlags: UInt16 = 0x301
     static let ifaAddress: UInt16 = 1
     static let ifaLocal: UInt16 = 2
 
     /// The `RTM_GETADDR` dump request for the IPv4 addresses of every interface.
     static func request(sequence: UInt32) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(headerSize + ifaddrmsgSize)
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v) { out += $0 } }
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v) { out += $0 } }
-        u32(UInt32(headerSize + ifaddrmsgSize))
-        u16(rtmGetAddr)
-        u16(dumpFlags)
-        u32(sequence)
-        u32(0)
+        var out = Netlink.header(
+            type: rtmGetAddr, flags: Netlink.flagRequest | Netlink.flagDump, sequence: sequence,
+            bodyLength: ifaddrmsgSize)
         // ifaddrmsg: family, prefixlen, flags, scope, index (all interfaces).
-        out += [UInt8(AF_INET), 0, 0, 0]
-        u32(0)
+        out += [UInt8(AF_INET), 0, 0, 0] + Netlink.bytes(UInt32(0))
         return out
     }
 
@@ -65,7 +55,7 @@ enum NodeAddresses {
             case Netlink.nlmsgDone:
                 return .done(addresses)
             case rtmNewAddr:
-                switch address(reply, from: start + headerSize, to: end) {
+                switch address(reply, from: start + Netlink.headerSize, to: end) {
                 case .success(let ip?): addresses.append(ip)
                 case .success(nil): break
                 case .failure(let error): return .failed(error.message)

@@ -25,11 +25,9 @@ enum PodRoute {
     }
 
     // Netlink and rtnetlink constants (linux/netlink.h, linux/rtnetlink.h).
-    static let headerSize = Netlink.headerSize
     static let rtmsgSize = 12
     static let rtmNewRoute: UInt16 = 24
     static let rtmGetRoute: UInt16 = 26
-    static let nlmFRequest: UInt16 = 1
     static let rtmFFibMatch: UInt32 = 0x2000
     static let rtaDst: UInt16 = 1
     static let rtaOif: UInt16 = 4
@@ -43,21 +41,12 @@ enum PodRoute {
 
     /// The `RTM_GETROUTE` request for `address` (host byte order fields, as netlink wants).
     static func request(for address: IPv4Address, sequence: UInt32) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v) { out += $0 } }
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v) { out += $0 } }
-        u32(UInt32(headerSize + rtmsgSize + 8))
-        u16(rtmGetRoute)
-        u16(nlmFRequest)
-        u32(sequence)
-        u32(0)
+        var out = Netlink.header(
+            type: rtmGetRoute, flags: Netlink.flagRequest, sequence: sequence, bodyLength: rtmsgSize + 8)
         // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags.
-        out += [UInt8(AF_INET), 32, 0, 0, 0, 0, 0, 0]
-        u32(rtmFFibMatch)
+        out += [UInt8(AF_INET), 32, 0, 0, 0, 0, 0, 0] + Netlink.bytes(rtmFFibMatch)
         // RTA_DST: the address in network order.
-        u16(8)
-        u16(rtaDst)
+        out += Netlink.bytes(UInt16(8)) + Netlink.bytes(rtaDst)
         let h = address.hostOrder
         out += [
             UInt8(h >> 24), UInt8(truncatingIfNeeded: h >> 16), UInt8(truncatingIfNeeded: h >> 8),
@@ -81,7 +70,7 @@ enum PodRoute {
             case Netlink.nlmsgDone:
                 return .notPodRoute("no route")
             case rtmNewRoute:
-                return route(reply, from: start + headerSize, to: end)
+                return route(reply, from: start + Netlink.headerSize, to: end)
             default:
                 return nil
             }

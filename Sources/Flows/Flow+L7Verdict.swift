@@ -83,19 +83,13 @@ extension Flow {
 
         /// `rule-matched`, `l4-only-allow`, `localhost`, `not-enforced`, `no-rule-matched`,
         /// `denied-by-policy`, `peer-not-allowed`, `parser-mismatch`, `not-steered`.
-        public var description: String {
-            switch self {
-            case .ruleMatched: "rule-matched"
-            case .l4OnlyAllow: "l4-only-allow"
-            case .localhost: "localhost"
-            case .notEnforced: "not-enforced"
-            case .noRuleMatched: "no-rule-matched"
-            case .deniedByPolicy: "denied-by-policy"
-            case .peerNotAllowed: "peer-not-allowed"
-            case .parserMismatch: "parser-mismatch"
-            case .notSteered: "not-steered"
-            }
-        }
+        public var description: String { Self.texts[Int(rawValue) - 1] }
+
+        /// The texts, in raw-value order from 1.
+        private static let texts = [
+            "rule-matched", "l4-only-allow", "localhost", "not-enforced", "no-rule-matched", "denied-by-policy",
+            "peer-not-allowed", "parser-mismatch", "not-steered",
+        ]
     }
 
     /// `headerMatches` mismatch actions (cilium/proxy HeaderMatch), one bit each as in the record's

@@ -7,25 +7,20 @@ extension Flow {
         case icmpv6(ICMP)
         case sctp(SCTP)
 
-        /// `source_port`; nil for ICMP, which has none.
-        public var sourcePort: UInt16? {
+        /// `source_port` and `destination_port`; nil for ICMP, which has none.
+        public var ports: Ports? {
             switch self {
-            case .tcp(let t): t.sourcePort
-            case .udp(let u): u.sourcePort
-            case .sctp(let s): s.sourcePort
+            case .tcp(let t): Ports(sourcePort: t.sourcePort, destinationPort: t.destinationPort)
+            case .udp(let p), .sctp(let p): p
             case .icmpv4, .icmpv6: nil
             }
         }
 
+        /// `source_port`; nil for ICMP.
+        public var sourcePort: UInt16? { ports?.sourcePort }
+
         /// `destination_port`; nil for ICMP.
-        public var destinationPort: UInt16? {
-            switch self {
-            case .tcp(let t): t.destinationPort
-            case .udp(let u): u.destinationPort
-            case .sctp(let s): s.destinationPort
-            case .icmpv4, .icmpv6: nil
-            }
-        }
+        public var destinationPort: UInt16? { ports?.destinationPort }
 
         /// The protocol as Hubble names it in metrics labels and the service map (`TCP`, `UDP`,
         /// `ICMPv4`, `ICMPv6`, `SCTP`).

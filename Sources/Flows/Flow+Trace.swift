@@ -46,23 +46,15 @@ extension Flow {
     }
 
     /// flow.proto `TraceReason`: the connection-tracking state of a traced packet.
-    public enum TraceReason: UInt8, Sendable, CaseIterable {
+    public enum TraceReason: UInt8, Sendable, CaseIterable, ProtoEnum {
         case unknown = 0
         case new = 1
         case established = 2
         case reply = 3
         case related = 4
 
-        /// The protobuf name.
-        public var name: String {
-            switch self {
-            case .unknown: "TRACE_REASON_UNKNOWN"
-            case .new: "NEW"
-            case .established: "ESTABLISHED"
-            case .reply: "REPLY"
-            case .related: "RELATED"
-            }
-        }
+        /// The protobuf names, in raw-value order.
+        public static let protoNames = ["TRACE_REASON_UNKNOWN", "NEW", "ESTABLISHED", "REPLY", "RELATED"]
     }
 
     /// Cilium's `policy_match_type` names (pkg/monitor/api `PolicyMatchType.String`), as `hubble observe`

@@ -1,22 +1,16 @@
 import Flows
 
 /// `drop`: `hubble_drop_total{<context>, reason, protocol}` (context labels first), dropped flows.
-final class DropHandler: MetricHandler {
-    let name = "drop"
-    let context: ContextOptions
-    let drops: CounterFamily
+final class DropHandler: CounterHandler {
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
-        drops = CounterFamily(
-            name: hubbleNamespace + "drop_total", help: "Number of drops",
-            labelNames: context.labelNames + ["reason", "protocol"])
+        try super.init(
+            metric, family: "drop_total", help: "Number of drops", labelNames: ["reason", "protocol"],
+            contextFirst: true)
     }
 
-    var families: [any MetricFamily] { [drops] }
-
-    func process(_ flow: Flow) {
+    override func process(_ flow: Flow) {
         guard flow.verdict == .dropped else { return }
-        drops.add(context.labelValues(flow) + [dropReasonName(flow), flowProtocol(flow)])
+        counter.add(context.labelValues(flow) + [dropReasonName(flow), flowProtocol(flow)])
     }
 }

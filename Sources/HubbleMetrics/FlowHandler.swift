@@ -1,19 +1,13 @@
 import Flows
 
 /// `flow`: `hubble_flows_processed_total{protocol, type, subtype, verdict, <context>}`, every flow.
-final class FlowHandler: MetricHandler {
-    let name = "flow"
-    let context: ContextOptions
-    let flows: CounterFamily
+final class FlowHandler: CounterHandler {
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
-        flows = CounterFamily(
-            name: hubbleNamespace + "flows_processed_total", help: "Total number of flows processed",
-            labelNames: ["protocol", "type", "subtype", "verdict"] + context.labelNames)
+        try super.init(
+            metric, family: "flows_processed_total", help: "Total number of flows processed",
+            labelNames: ["protocol", "type", "subtype", "verdict"])
     }
-
-    var families: [any MetricFamily] { [flows] }
 
     /// The flow fields the labels are made of (without context labels).
     struct Key: Hashable {
@@ -26,12 +20,12 @@ final class FlowHandler: MetricHandler {
 
     private var cache = SeriesCache<Key>()
 
-    func process(_ flow: Flow) {
-        guard context.isEmpty else { return flows.add(labels(flow) + context.labelValues(flow)) }
+    override func process(_ flow: Flow) {
+        guard context.isEmpty else { return counter.add(labels(flow) + context.labelValues(flow)) }
         let key = Key(
             type: flow.eventType.type, subType: flow.eventType.subType, l7: l7Kind(flow), l4: l4Kind(flow),
             verdict: flow.verdict)
-        flows.add(series: cache.counter(key, flows) { labels(flow) })
+        counter.add(series: cache.counter(key, counter) { labels(flow) })
     }
 
     private func labels(_ flow: Flow) -> [String] {

@@ -3,27 +3,21 @@ import Flows
 /// `flows-to-world`: `hubble_flows_to_world_total{protocol, verdict[, port], <context>}`: flows to
 /// `reserved:world` with an L4 header, requests only (a forwarded reply is skipped), policy drops
 /// only unless `any-drop`; `port` adds the destination port, `syn-only` counts only TCP SYNs.
-final class FlowsToWorldHandler: MetricHandler {
-    let name = "flows-to-world"
-    let context: ContextOptions
+final class FlowsToWorldHandler: CounterHandler {
     let anyDrop: Bool
     let port: Bool
     let synOnly: Bool
-    let flows: CounterFamily
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
         anyDrop = metric.option("any-drop") != nil
         port = metric.option("port") != nil
         synOnly = metric.option("syn-only") != nil
-        flows = CounterFamily(
-            name: hubbleNamespace + "flows_to_world_total", help: "Total number of flows to reserved:world",
-            labelNames: ["protocol", "verdict"] + (port ? ["port"] : []) + context.labelNames)
+        try super.init(
+            metric, family: "flows_to_world_total", help: "Total number of flows to reserved:world",
+            labelNames: ["protocol", "verdict"] + (port ? ["port"] : []))
     }
 
-    var families: [any MetricFamily] { [flows] }
-
-    func process(_ flow: Flow) {
+    override func process(_ flow: Flow) {
         guard let destination = flow.destination, destination.labels.contains("reserved:world"), let l4 = flow.l4 else {
             return
         }
@@ -35,6 +29,6 @@ final class FlowsToWorldHandler: MetricHandler {
         }
         var labels = [flowProtocol(flow), flow.verdict.name]
         if port { labels.append(l4.destinationPort.map { String($0) } ?? "") }
-        flows.add(labels + context.labelValues(flow))
+        counter.add(labels + context.labelValues(flow))
     }
 }

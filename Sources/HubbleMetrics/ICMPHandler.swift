@@ -5,28 +5,20 @@ import Flows
 ///
 /// Hubble writes `family="IPv4"` for ICMPv6 messages too (its handler's literal); Sluice keeps that,
 /// so queries written against Hubble find the same series.
-final class ICMPHandler: MetricHandler {
-    let name = "icmp"
-    let context: ContextOptions
-    let icmp: CounterFamily
+final class ICMPHandler: CounterHandler {
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
-        icmp = CounterFamily(
-            name: hubbleNamespace + "icmp_total", help: "Number of ICMP messages",
-            labelNames: ["family", "type"] + context.labelNames)
+        try super.init(metric, family: "icmp_total", help: "Number of ICMP messages", labelNames: ["family", "type"])
     }
 
-    var families: [any MetricFamily] { [icmp] }
-
-    func process(_ flow: Flow) {
+    override func process(_ flow: Flow) {
         switch flow.l4 {
         case .icmpv4?, .icmpv6?:
             // The summary of an L3/L4 ICMP flow is `ICMPv4 <type text>` / `ICMPv6 <type text>`.
             var probe = flow
             probe.l7 = nil
             let text = String(probe.summary.dropFirst("ICMPv4 ".count))
-            icmp.add(["IPv4", text] + context.labelValues(flow))
+            counter.add(["IPv4", text] + context.labelValues(flow))
         default: return
         }
     }

@@ -64,3 +64,27 @@ func dropReasonName(_ flow: Flow) -> String {
 func isForwarded(_ flow: Flow) -> Bool {
     flow.verdict == .forwarded || flow.verdict == .redirected
 }
+
+/// A handler with one counter family whose labels are its own plus the context labels
+/// (`contextFirst` puts those first, as `drop` does): the name, the options and the family that
+/// `flow`, `drop`, `tcp`, `icmp`, `port-distribution`, `policy` and `flows-to-world` share.
+/// Subclasses override `process(_:)`.
+class CounterHandler: MetricHandler {
+    let name: String
+    let context: ContextOptions
+    let counter: CounterFamily
+
+    init(
+        _ metric: MetricsConfig.Metric, family: String, help: String, labelNames: [String], contextFirst: Bool = false
+    ) throws(MetricsConfig.ConfigError) {
+        name = metric.name
+        context = try ContextOptions(metric.options)
+        counter = CounterFamily(
+            name: hubbleNamespace + family, help: help,
+            labelNames: contextFirst ? context.labelNames + labelNames : labelNames + context.labelNames)
+    }
+
+    var families: [any MetricFamily] { [counter] }
+
+    func process(_ flow: Flow) {}
+}

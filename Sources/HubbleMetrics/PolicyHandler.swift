@@ -4,22 +4,16 @@ import Flows
 /// events (match = the policy match type, `l3-l4`, ...) and L7 access-log events (match `l7/http`,
 /// `l7/dns`). Verdicts of traffic from the host identity are not counted (the host may reach every
 /// local endpoint).
-final class PolicyHandler: MetricHandler {
-    let name = "policy"
-    let context: ContextOptions
-    let verdicts: CounterFamily
+final class PolicyHandler: CounterHandler {
 
     /// Cilium's reserved identity `host`.
     static let hostIdentity: UInt32 = 1
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
-        verdicts = CounterFamily(
-            name: hubbleNamespace + "policy_verdicts_total", help: "Total number of Cilium network policy verdicts",
-            labelNames: ["direction", "match", "action"] + context.labelNames)
+        try super.init(
+            metric, family: "policy_verdicts_total", help: "Total number of Cilium network policy verdicts",
+            labelNames: ["direction", "match", "action"])
     }
-
-    var families: [any MetricFamily] { [verdicts] }
 
     struct Key: Hashable {
         var type: Int32
@@ -31,7 +25,7 @@ final class PolicyHandler: MetricHandler {
 
     private var cache = SeriesCache<Key>()
 
-    func process(_ flow: Flow) {
+    override func process(_ flow: Flow) {
         if context.isEmpty {
             let type = flow.eventType.type
             guard type == Flow.EventType.l7 || type == Flow.EventType.policyVerdict else { return }
@@ -39,12 +33,12 @@ final class PolicyHandler: MetricHandler {
             let key = Key(
                 type: type, matchType: type == Flow.EventType.policyVerdict ? flow.policyMatchType : 0,
                 l7: l7Kind(flow), direction: flow.trafficDirection, verdict: flow.verdict)
-            if let handle = cache.counterIfKnown(key) { return verdicts.add(series: handle) }
+            if let handle = cache.counterIfKnown(key) { return counter.add(series: handle) }
             guard let labels = labels(flow) else { return }
-            return verdicts.add(series: cache.counter(key, verdicts) { labels })
+            return counter.add(series: cache.counter(key, counter) { labels })
         }
         guard let labels = labels(flow) else { return }
-        verdicts.add(labels + context.labelValues(flow))
+        counter.add(labels + context.labelValues(flow))
     }
 
     /// `direction`, `match`, `action`, or nil for a flow this handler does not count.

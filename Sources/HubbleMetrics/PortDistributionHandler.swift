@@ -2,22 +2,15 @@ import Flows
 
 /// `port-distribution`: `hubble_port_distribution_total{protocol, port, <context>}`: destination
 /// ports of forwarded flows known not to be replies (ICMP counts under port 0).
-final class PortDistributionHandler: MetricHandler {
-    let name = "port-distribution"
-    let context: ContextOptions
-    let ports: CounterFamily
+final class PortDistributionHandler: CounterHandler {
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
-        ports = CounterFamily(
-            name: hubbleNamespace + "port_distribution_total",
-            help: "Numbers of packets distributed by destination port",
-            labelNames: ["protocol", "port"] + context.labelNames)
+        try super.init(
+            metric, family: "port_distribution_total", help: "Numbers of packets distributed by destination port",
+            labelNames: ["protocol", "port"])
     }
 
-    var families: [any MetricFamily] { [ports] }
-
-    func process(_ flow: Flow) {
+    override func process(_ flow: Flow) {
         // A flow not known to be a request (is_reply unset) is skipped too, as Hubble does.
         guard isForwarded(flow), let l4 = flow.l4, flow.isReply == false else { return }
         let head: [String]
@@ -28,6 +21,6 @@ final class PortDistributionHandler: MetricHandler {
         case .icmpv4: head = ["ICMPv4", "0"]
         case .icmpv6: head = ["ICMPv6", "0"]
         }
-        ports.add(head + context.labelValues(flow))
+        counter.add(head + context.labelValues(flow))
     }
 }

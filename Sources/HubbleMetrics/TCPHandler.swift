@@ -2,19 +2,11 @@ import Flows
 
 /// `tcp`: `hubble_tcp_flags_total{flag, family, <context>}`: FIN, SYN, SYN-ACK and RST of forwarded
 /// TCP packets that carry flags (one flow may count under several flags).
-final class TCPHandler: MetricHandler {
-    let name = "tcp"
-    let context: ContextOptions
-    let tcpFlags: CounterFamily
+final class TCPHandler: CounterHandler {
 
     init(_ metric: MetricsConfig.Metric) throws(MetricsConfig.ConfigError) {
-        context = try ContextOptions(metric.options)
-        tcpFlags = CounterFamily(
-            name: hubbleNamespace + "tcp_flags_total", help: "TCP flag occurrences",
-            labelNames: ["flag", "family"] + context.labelNames)
+        try super.init(metric, family: "tcp_flags_total", help: "TCP flag occurrences", labelNames: ["flag", "family"])
     }
-
-    var families: [any MetricFamily] { [tcpFlags] }
 
     struct Key: Hashable {
         var flag: String
@@ -23,7 +15,7 @@ final class TCPHandler: MetricHandler {
 
     private var cache = SeriesCache<Key>()
 
-    func process(_ flow: Flow) {
+    override func process(_ flow: Flow) {
         guard isForwarded(flow), let ip = flow.ip, case .tcp(let tcp)? = flow.l4, let flags = tcp.flags else { return }
         if flags.contains(.fin) { count("FIN", ip.ipVersion, flow) }
         if flags.contains(.syn) { count(flags.contains(.ack) ? "SYN-ACK" : "SYN", ip.ipVersion, flow) }
@@ -31,7 +23,7 @@ final class TCPHandler: MetricHandler {
     }
 
     private func count(_ flag: String, _ family: Flow.IPVersion, _ flow: Flow) {
-        guard context.isEmpty else { return tcpFlags.add([flag, family.name] + context.labelValues(flow)) }
-        tcpFlags.add(series: cache.counter(Key(flag: flag, family: family), tcpFlags) { [flag, family.name] })
+        guard context.isEmpty else { return counter.add([flag, family.name] + context.labelValues(flow)) }
+        counter.add(series: cache.counter(Key(flag: flag, family: family), counter) { [flag, family.name] })
     }
 }

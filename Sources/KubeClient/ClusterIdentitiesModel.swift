@@ -1,4 +1,5 @@
 import SluiceJSON
+import SluiceModel
 
 /// The pure rules of cluster-wide identities (`ClusterIdentities` does the I/O): how a label set
 /// is written as a `SluiceIdentity` object and read back, which numbers it tries, and when an
@@ -29,7 +30,6 @@ public enum ClusterIdentitiesModel {
     public static let hashLabel = "sluice.io/labels-hash"
     /// A node's usage stamp: this prefix and the node name.
     public static let holderPrefix = "node.sluice.io/"
-    static let namespaceLabel = "io.kubernetes.pod.namespace"
 
     /// One `SluiceIdentity` as read from the API.
     public struct Entry: Equatable, Sendable {
@@ -106,7 +106,9 @@ public enum ClusterIdentitiesModel {
             let (k, v) = split(label)
             security.append((k, .string(v)))
             // The CRD's printer column; only when the value is a valid label value.
-            if k == "k8s:" + namespaceLabel, v.utf8.count <= 63 { metaLabels.append((namespaceLabel, .string(v))) }
+            if k == "k8s:" + Label.namespaceKey, v.utf8.count <= 63 {
+                metaLabels.append((Label.namespaceKey, .string(v)))
+            }
         }
         return .object([
             ("apiVersion", .string(apiVersion)),

@@ -33,37 +33,30 @@ public enum PolicyEvent {
         public var name: String
         public var uid: String
         public var resourceVersion: String
+    }
+}
 
-        public init(
-            apiVersion: String, kind: String, namespace: String, name: String, uid: String, resourceVersion: String
-        ) {
-            self.apiVersion = apiVersion
-            self.kind = kind
-            self.namespace = namespace
-            self.name = name
-            self.uid = uid
-            self.resourceVersion = resourceVersion
-        }
-
-        /// The reference of an API object (missing fields are empty).
-        public init(_ object: JSONValue) {
-            let meta = object["metadata"]
-            self.init(
-                apiVersion: object["apiVersion"]?.stringValue ?? "", kind: object["kind"]?.stringValue ?? "",
-                namespace: meta?["namespace"]?.stringValue ?? "", name: meta?["name"]?.stringValue ?? "",
-                uid: meta?["uid"]?.stringValue ?? "", resourceVersion: meta?["resourceVersion"]?.stringValue ?? "")
-        }
-
-        var json: JSONValue {
-            var members: [(String, JSONValue)] = [("apiVersion", .string(apiVersion)), ("kind", .string(kind))]
-            if !namespace.isEmpty { members.append(("namespace", .string(namespace))) }
-            members += [
-                ("name", .string(name)), ("uid", .string(uid)), ("resourceVersion", .string(resourceVersion)),
-            ]
-            return .object(members)
-        }
+extension PolicyEvent.ObjectReference {
+    /// The reference of an API object (missing fields are empty).
+    public init(_ object: JSONValue) {
+        let meta = object["metadata"]
+        self.init(
+            apiVersion: object["apiVersion"]?.stringValue ?? "", kind: object["kind"]?.stringValue ?? "",
+            namespace: meta?["namespace"]?.stringValue ?? "", name: meta?["name"]?.stringValue ?? "",
+            uid: meta?["uid"]?.stringValue ?? "", resourceVersion: meta?["resourceVersion"]?.stringValue ?? "")
     }
 
+    var json: JSONValue {
+        var members: [(String, JSONValue)] = [("apiVersion", .string(apiVersion)), ("kind", .string(kind))]
+        if !namespace.isEmpty { members.append(("namespace", .string(namespace))) }
+        members += [
+            ("name", .string(name)), ("uid", .string(uid)), ("resourceVersion", .string(resourceVersion)),
+        ]
+        return .object(members)
+    }
+}
+
+extension PolicyEvent {
     /// The event message of a validation error: `field: why` (the file and position a policy
     /// file's error starts with mean nothing for an API object).
     public static func message(of error: any Error) -> String {

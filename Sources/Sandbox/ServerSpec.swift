@@ -38,12 +38,6 @@ public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     /// The TCP port it listens on (1...65535).
     public var port: UInt16
 
-    /// Memberwise initialiser.
-    public init(kind: ServerKind, port: UInt16) {
-        self.kind = kind
-        self.port = port
-    }
-
     /// The topology-file spelling, `KIND:PORT`.
     public var description: String {
         "\(kind.rawValue):\(port)"
@@ -90,6 +84,9 @@ public struct ServerSpec: Hashable, Codable, Sendable, CustomStringConvertible {
         return value
     }
 
+}
+
+extension ServerSpec {
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)

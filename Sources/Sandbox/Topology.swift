@@ -31,24 +31,17 @@ import SluiceModel
 /// the cross-references (duplicates, undeclared namespaces) and report file, line and field.
 public struct Topology: Decodable, Equatable, Sendable {
     /// Declared namespaces, in file order. `default` and `kube-system` exist implicitly.
-    public var namespaces: [NamespaceSpec]
+    public var namespaces: [NamespaceSpec] = []
     /// Pods, in file order (which fixes their endpoint IDs and addresses).
-    public var pods: [PodSpec]
+    public var pods: [PodSpec] = []
     /// Hosts outside the cluster, reachable from pods only through the node.
-    public var world: [WorldSpec]
+    public var world: [WorldSpec] = []
     /// Declared nodes, in file order; empty means the classic single node.
-    public var nodes: [NodeSpec]
+    public var nodes: [NodeSpec] = []
 
-    /// Memberwise initialiser.
-    public init(
-        namespaces: [NamespaceSpec] = [], pods: [PodSpec] = [], world: [WorldSpec] = [], nodes: [NodeSpec] = []
-    ) {
-        self.namespaces = namespaces
-        self.pods = pods
-        self.world = world
-        self.nodes = nodes
-    }
+}
 
+extension Topology {
     private enum CodingKeys: String, CodingKey {
         case namespaces, pods, world, nodes
     }
@@ -66,11 +59,6 @@ public struct Topology: Decodable, Equatable, Sendable {
 public struct NodeSpec: Decodable, Equatable, Sendable {
     /// The node name (a DNS label), the pods' `spec.nodeName` and the agent's `--node-name`.
     public var name: String
-
-    /// Memberwise initialiser.
-    public init(name: String) {
-        self.name = name
-    }
 }
 
 /// A namespace and its labels (`kubernetes.io/metadata.name` is added automatically, as
@@ -79,14 +67,10 @@ public struct NamespaceSpec: Decodable, Equatable, Sendable {
     /// The namespace name (a DNS label).
     public var name: String
     /// Labels as written in the file.
-    public var labels: [String: String]
+    public var labels: [String: String] = [:]
+}
 
-    /// Memberwise initialiser.
-    public init(name: String, labels: [String: String] = [:]) {
-        self.name = name
-        self.labels = labels
-    }
-
+extension NamespaceSpec {
     private enum CodingKeys: String, CodingKey {
         case name, labels
     }
@@ -103,33 +87,21 @@ public struct PodSpec: Decodable, Equatable, Sendable {
     /// The pod name (a DNS label); also its DNS name `POD.NAMESPACE.svc.cluster.local`.
     public var name: String
     /// The namespace (default `default`).
-    public var namespace: String
+    public var namespace: String = "default"
     /// Pod labels.
-    public var labels: [String: String]
+    public var labels: [String: String] = [:]
     /// Servers started inside the pod.
-    public var servers: [ServerSpec]
+    public var servers: [ServerSpec] = []
     /// The service account (default `default`).
-    public var serviceAccount: String
+    public var serviceAccount: String = "default"
     /// Named container ports.
-    public var namedPorts: [NamedPort]
+    public var namedPorts: [NamedPort] = []
     /// The node the pod runs on (`nil`: the first node).
-    public var node: String?
+    public var node: String? = nil
 
-    /// Memberwise initialiser.
-    public init(
-        name: String, namespace: String = "default", labels: [String: String] = [:],
-        servers: [ServerSpec] = [], serviceAccount: String = "default", namedPorts: [NamedPort] = [],
-        node: String? = nil
-    ) {
-        self.name = name
-        self.namespace = namespace
-        self.labels = labels
-        self.servers = servers
-        self.serviceAccount = serviceAccount
-        self.namedPorts = namedPorts
-        self.node = node
-    }
+}
 
+extension PodSpec {
     private enum CodingKeys: String, CodingKey {
         case name, namespace, labels, servers, serviceAccount, namedPorts, node
     }
@@ -157,25 +129,15 @@ public struct WorldSpec: Decodable, Equatable, Sendable {
     /// Its IPv4 addresses.
     public var addresses: [IPv4Address]
     /// Servers listening on each of the addresses.
-    public var servers: [ServerSpec]
+    public var servers: [ServerSpec] = []
     /// TTL of the DNS answers.
-    public var ttl: UInt32
+    public var ttl: UInt32 = WorldSpec.defaultTTL
     /// True for the Kubernetes API server: the agent's ipcache gives its addresses the reserved
     /// identity kube-apiserver (7), so `toEntities: [kube-apiserver]` selects it.
-    public var kubeAPIServer: Bool
+    public var kubeAPIServer: Bool = false
+}
 
-    /// Memberwise initialiser.
-    public init(
-        name: String, addresses: [IPv4Address], servers: [ServerSpec] = [], ttl: UInt32 = defaultTTL,
-        kubeAPIServer: Bool = false
-    ) {
-        self.name = name
-        self.addresses = addresses
-        self.servers = servers
-        self.ttl = ttl
-        self.kubeAPIServer = kubeAPIServer
-    }
-
+extension WorldSpec {
     private enum CodingKeys: String, CodingKey {
         case name, addresses, servers, ttl, kubeAPIServer
     }

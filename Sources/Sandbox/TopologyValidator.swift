@@ -32,18 +32,26 @@ struct TopologyValidator {
     /// Most nodes a sandbox may declare (each has its own agent: this is a test bed).
     static let maxNodes = 16
 
+    /// The problem of a list entry's name, if any: not `valid` (it must be `mustBe`), or one
+    /// already `seen` among the entries of its `kind`.
+    private static func nameProblem(
+        _ name: String, at path: [TopologyPathItem], valid: Bool, mustBe: String, kind: String, seen: inout Set<String>
+    ) -> Problem? {
+        if !valid { return Problem(path: path, message: "\"\(name)\" is not \(mustBe)") }
+        if !seen.insert(name).inserted { return Problem(path: path, message: "duplicate \(kind) \"\(name)\"") }
+        return nil
+    }
+
     private func checkNodes() -> Problem? {
         var seen = Set<String>()
         for (index, node) in topology.nodes.enumerated() {
             let path: [TopologyPathItem] = [.key("nodes"), .index(index), .key("name")]
-            if !Self.isDNSLabel(node.name) || node.name.utf8.count > SandboxNames.maxNodeNameLength {
-                return Problem(
-                    path: path,
-                    message:
-                        "\"\(node.name)\" is not a DNS label of at most \(SandboxNames.maxNodeNameLength) characters")
-            }
-            if !seen.insert(node.name).inserted {
-                return Problem(path: path, message: "duplicate node \"\(node.name)\"")
+            let valid = Self.isDNSLabel(node.name) && node.name.utf8.count <= SandboxNames.maxNodeNameLength
+            let mustBe = "a DNS label of at most \(SandboxNames.maxNodeNameLength) characters"
+            if let problem = Self.nameProblem(
+                node.name, at: path, valid: valid, mustBe: mustBe, kind: "node", seen: &seen)
+            {
+                return problem
             }
             if index >= Self.maxNodes {
                 return Problem(path: path, message: "at most \(Self.maxNodes) nodes")
@@ -56,11 +64,12 @@ struct TopologyValidator {
         var seen = Set<String>()
         for (index, namespace) in topology.namespaces.enumerated() {
             let path: [TopologyPathItem] = [.key("namespaces"), .index(index)]
-            if !Self.isDNSLabel(namespace.name) {
-                return Problem(path: path + [.key("name")], message: "\"\(namespace.name)\" is not a DNS label")
-            }
-            if !seen.insert(namespace.name).inserted {
-                return Problem(path: path + [.key("name")], message: "duplicate namespace \"\(namespace.name)\"")
+            if let problem = Self.nameProblem(
+                namespace.name, at: path + [.key("name")], valid: Self.isDNSLabel(namespace.name),
+                mustBe: "a DNS label",
+                kind: "namespace", seen: &seen)
+            {
+                return problem
             }
             if let key = namespace.labels.keys.sorted().first(where: { $0.isEmpty }) {
                 return Problem(path: path + [.key("labels")], message: "empty label key \"\(key)\"")
@@ -108,11 +117,11 @@ struct TopologyValidator {
         var owners: [IPv4Address: String] = [:]
         for (index, entry) in topology.world.enumerated() {
             let path: [TopologyPathItem] = [.key("world"), .index(index)]
-            if !Self.isDNSName(entry.name) {
-                return Problem(path: path + [.key("name")], message: "\"\(entry.name)\" is not a DNS name")
-            }
-            if !names.insert(entry.name).inserted {
-                return Problem(path: path + [.key("name")], message: "duplicate world name \"\(entry.name)\"")
+            if let problem = Self.nameProblem(
+                entry.name, at: path + [.key("name")], valid: Self.isDNSName(entry.name), mustBe: "a DNS name",
+                kind: "world name", seen: &names)
+            {
+                return problem
             }
             if entry.addresses.isEmpty {
                 return Problem(path: path + [.key("addresses")], message: "needs at least one address")

@@ -132,3 +132,20 @@ func jsonError(_ error: any Error, foreign: (path: [any CodingKey], text: String
     }
     return pathMessage(context.path, context.text)
 }
+
+/// A node of the encoder's or the decoder's tree (`JSONEncoderImpl`, `JSONDecoderImpl`): its
+/// coding path is its parent's and its own key (none: the parent's path); no user info.
+protocol CodingTreeNode: AnyObject {
+    var parent: Self? { get }
+    var key: (any CodingKey)? { get }
+}
+
+extension CodingTreeNode {
+    var codingPath: [any CodingKey] {
+        var path = parent?.codingPath ?? []
+        if let key { path.append(key) }
+        return path
+    }
+
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+}

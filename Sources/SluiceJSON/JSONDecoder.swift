@@ -16,7 +16,7 @@ final class DecodingState {
     }
 }
 
-final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
+final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer, CodingTreeNode {
     let value: JSONValue
     /// The decoder of the enclosing value and this value's key in it.
     let parent: JSONDecoderImpl?
@@ -29,14 +29,6 @@ final class JSONDecoderImpl: Decoder, SingleValueDecodingContainer {
         self.key = key
         self.state = state
     }
-
-    var codingPath: [any CodingKey] {
-        var path = parent?.codingPath ?? []
-        if let key { path.append(key) }
-        return path
-    }
-
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = value else {

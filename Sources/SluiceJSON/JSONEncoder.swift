@@ -57,7 +57,7 @@ final class ObjectNode {
     }
 }
 
-final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer {
+final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer, CodingTreeNode {
     /// The encoder of the enclosing value and this value's key in it (nil: same path).
     let parent: JSONEncoderImpl?
     let key: (any CodingKey)?
@@ -68,14 +68,6 @@ final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer {
         self.parent = parent
         self.key = key
     }
-
-    var codingPath: [any CodingKey] {
-        var path = parent?.codingPath ?? []
-        if let key { path.append(key) }
-        return path
-    }
-
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if case .object(let object)? = root {

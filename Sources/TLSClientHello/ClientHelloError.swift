@@ -70,15 +70,9 @@ public enum ClientHelloError: Error, Equatable, Sendable, CustomStringConvertibl
 public struct ClientHelloLimits: Equatable, Sendable {
     /// Longest ClientHello message body accepted (handshake header excluded). Real hellos are
     /// 200 B to 2 KiB; post-quantum key shares stay well under 16 KiB.
-    public var maxHelloLength: Int
+    public var maxHelloLength: Int = 16384
     /// Most TLS records the ClientHello may be fragmented over.
-    public var maxRecords: Int
-
-    /// Creates limits; every argument defaults to the value in `ClientHelloLimits.default`.
-    public init(maxHelloLength: Int = 16384, maxRecords: Int = 64) {
-        self.maxHelloLength = maxHelloLength
-        self.maxRecords = maxRecords
-    }
+    public var maxRecords: Int = 64
 
     /// 16 KiB over at most 64 records.
     public static let `default` = ClientHelloLimits()

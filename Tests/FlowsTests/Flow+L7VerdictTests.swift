@@ -87,4 +87,13 @@ final class FlowL7VerdictTests: XCTestCase {
         XCTAssertEqual(Flow.HeaderActions(text: "DELETE,LOG,BOGUS"), [.log, .delete])
         XCTAssertEqual(Flow.L7Reason.deniedByPolicy.description, "denied-by-policy")
     }
+
+    func testEveryReasonHasItsText() {
+        XCTAssertEqual(
+            Flow.L7Reason.allCases.map(\.description),
+            [
+                "rule-matched", "l4-only-allow", "localhost", "not-enforced", "no-rule-matched", "denied-by-policy",
+                "peer-not-allowed", "parser-mismatch", "not-steered",
+            ])
+    }
 }

@@ -185,4 +185,10 @@ final class FlowTraceTests: XCTestCase {
         XCTAssertEqual(Flow.TraceObservationPoint(subType: 1), .toProxy)
         XCTAssertEqual(Flow.TraceObservationPoint(subType: 99), .unknown)
     }
+
+    func testTraceReasonNamesAreTheProtobufOnes() {
+        XCTAssertEqual(
+            Flow.TraceReason.allCases.map(\.name), ["TRACE_REASON_UNKNOWN", "NEW", "ESTABLISHED", "REPLY", "RELATED"])
+        XCTAssertEqual(Flow.TraceReason(name: "REPLY"), .reply)
+    }
 }

@@ -6,16 +6,16 @@ import XCTest
 final class DropHandlerTests: XCTestCase {
     func testContextLabelsComeFirstAndOnlyDropsCount() throws {
         let h = try DropHandler(MetricsConfig.Metric(name: "drop", options: [.init("sourceContext", "pod")]))
-        XCTAssertEqual(h.drops.name, "hubble_drop_total")
-        XCTAssertEqual(h.drops.labelNames, ["source", "reason", "protocol"])
+        XCTAssertEqual(h.counter.name, "hubble_drop_total")
+        XCTAssertEqual(h.counter.labelNames, ["source", "reason", "protocol"])
         h.process(FlowFixtures.tcpDrop(reason: 133))
         h.process(FlowFixtures.tcpDrop(reason: 133))
         h.process(FlowFixtures.tcpDrop(reason: 181))
         h.process(FlowFixtures.tcpTrace(.syn))
         h.process(FlowFixtures.dns(verdict: .dropped))
-        XCTAssertEqual(h.drops.value(["default/client-7d9f8b-xk2lp", "POLICY_DENIED", "TCP"]), 2)
-        XCTAssertEqual(h.drops.value(["default/client-7d9f8b-xk2lp", "POLICY_DENY", "TCP"]), 1)
-        XCTAssertEqual(h.drops.value(["default/client-7d9f8b-xk2lp", "DROP_REASON_UNKNOWN", "DNS"]), 1)
-        XCTAssertEqual(h.drops.seriesCount, 3)
+        XCTAssertEqual(h.counter.value(["default/client-7d9f8b-xk2lp", "POLICY_DENIED", "TCP"]), 2)
+        XCTAssertEqual(h.counter.value(["default/client-7d9f8b-xk2lp", "POLICY_DENY", "TCP"]), 1)
+        XCTAssertEqual(h.counter.value(["default/client-7d9f8b-xk2lp", "DROP_REASON_UNKNOWN", "DNS"]), 1)
+        XCTAssertEqual(h.counter.seriesCount, 3)
     }
 }

@@ -6,20 +6,20 @@ import XCTest
 final class FlowHandlerTests: XCTestCase {
     func testLabelsAndValues() throws {
         let h = try FlowHandler(MetricsConfig.Metric(name: "flow", options: [.init("destinationContext", "namespace")]))
-        XCTAssertEqual(h.flows.name, "hubble_flows_processed_total")
-        XCTAssertEqual(h.flows.labelNames, ["protocol", "type", "subtype", "verdict", "destination"])
+        XCTAssertEqual(h.counter.name, "hubble_flows_processed_total")
+        XCTAssertEqual(h.counter.labelNames, ["protocol", "type", "subtype", "verdict", "destination"])
         h.process(FlowFixtures.tcpTrace(.syn, point: 0))
         h.process(FlowFixtures.tcpTrace(.ack, point: 0))
         h.process(FlowFixtures.tcpTrace(.syn, point: 3))
         h.process(FlowFixtures.tcpDrop())
         h.process(FlowFixtures.http())
         h.process(FlowFixtures.dns())
-        XCTAssertEqual(h.flows.value(["TCP", "Trace", "to-endpoint", "FORWARDED", "prod"]), 2)
-        XCTAssertEqual(h.flows.value(["TCP", "Trace", "to-stack", "FORWARDED", "prod"]), 1)
-        XCTAssertEqual(h.flows.value(["TCP", "Drop", "", "DROPPED", "prod"]), 1)
-        XCTAssertEqual(h.flows.value(["HTTP", "L7", "HTTP", "FORWARDED", "prod"]), 1)
-        XCTAssertEqual(h.flows.value(["DNS", "L7", "DNS", "FORWARDED", ""]), 1)
-        XCTAssertEqual(h.flows.seriesCount, 5)
+        XCTAssertEqual(h.counter.value(["TCP", "Trace", "to-endpoint", "FORWARDED", "prod"]), 2)
+        XCTAssertEqual(h.counter.value(["TCP", "Trace", "to-stack", "FORWARDED", "prod"]), 1)
+        XCTAssertEqual(h.counter.value(["TCP", "Drop", "", "DROPPED", "prod"]), 1)
+        XCTAssertEqual(h.counter.value(["HTTP", "L7", "HTTP", "FORWARDED", "prod"]), 1)
+        XCTAssertEqual(h.counter.value(["DNS", "L7", "DNS", "FORWARDED", ""]), 1)
+        XCTAssertEqual(h.counter.seriesCount, 5)
     }
 
     func testTypeNamesOfOtherEvents() {

@@ -6,8 +6,8 @@ import XCTest
 final class ICMPHandlerTests: XCTestCase {
     func testTypesAsGopacketNamesThem() throws {
         let h = try ICMPHandler(MetricsConfig.Metric(name: "icmp"))
-        XCTAssertEqual(h.icmp.name, "hubble_icmp_total")
-        XCTAssertEqual(h.icmp.labelNames, ["family", "type"])
+        XCTAssertEqual(h.counter.name, "hubble_icmp_total")
+        XCTAssertEqual(h.counter.labelNames, ["family", "type"])
         var f = FlowFixtures.tcpTrace(.syn)
         f.l4 = .icmpv4(Flow.ICMP(type: 8))
         h.process(f)
@@ -18,9 +18,9 @@ final class ICMPHandlerTests: XCTestCase {
         h.process(f)
         h.process(FlowFixtures.tcpTrace(.syn))
         // Hubble's handler labels ICMPv6 with family IPv4 too: the v6 echo joins the two v4 ones.
-        XCTAssertEqual(h.icmp.value(["IPv4", "EchoRequest"]), 3)
-        XCTAssertEqual(h.icmp.value(["IPv6", "EchoRequest"]), 0)
-        XCTAssertEqual(h.icmp.value(["IPv4", "DestinationUnreachable(Port)"]), 1)
-        XCTAssertEqual(h.icmp.seriesCount, 2)
+        XCTAssertEqual(h.counter.value(["IPv4", "EchoRequest"]), 3)
+        XCTAssertEqual(h.counter.value(["IPv6", "EchoRequest"]), 0)
+        XCTAssertEqual(h.counter.value(["IPv4", "DestinationUnreachable(Port)"]), 1)
+        XCTAssertEqual(h.counter.seriesCount, 2)
     }
 }

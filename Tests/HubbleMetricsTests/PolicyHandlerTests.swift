@@ -6,8 +6,8 @@ import XCTest
 final class PolicyHandlerTests: XCTestCase {
     func testPolicyVerdictAndL7Events() throws {
         let h = try PolicyHandler(MetricsConfig.Metric(name: "policy"))
-        XCTAssertEqual(h.verdicts.name, "hubble_policy_verdicts_total")
-        XCTAssertEqual(h.verdicts.labelNames, ["direction", "match", "action"])
+        XCTAssertEqual(h.counter.name, "hubble_policy_verdicts_total")
+        XCTAssertEqual(h.counter.labelNames, ["direction", "match", "action"])
         var verdict = FlowFixtures.tcpTrace(.syn)
         verdict.eventType = Flow.EventType(type: Flow.EventType.policyVerdict)
         verdict.policyMatchType = 2
@@ -21,11 +21,11 @@ final class PolicyHandlerTests: XCTestCase {
         h.process(FlowFixtures.http(code: 200, direction: .ingress))
         h.process(FlowFixtures.dns())
         h.process(FlowFixtures.tcpTrace(.syn))  // a trace: not a verdict
-        XCTAssertEqual(h.verdicts.value(["egress", "l3-l4", "forwarded"]), 1)
-        XCTAssertEqual(h.verdicts.value(["egress", "l4-only", "redirected"]), 1)
-        XCTAssertEqual(h.verdicts.value(["egress", "l7/http", "dropped"]), 1)
-        XCTAssertEqual(h.verdicts.value(["ingress", "l7/http", "forwarded"]), 1)
-        XCTAssertEqual(h.verdicts.value(["egress", "l7/dns", "forwarded"]), 1)
-        XCTAssertEqual(h.verdicts.seriesCount, 5)
+        XCTAssertEqual(h.counter.value(["egress", "l3-l4", "forwarded"]), 1)
+        XCTAssertEqual(h.counter.value(["egress", "l4-only", "redirected"]), 1)
+        XCTAssertEqual(h.counter.value(["egress", "l7/http", "dropped"]), 1)
+        XCTAssertEqual(h.counter.value(["ingress", "l7/http", "forwarded"]), 1)
+        XCTAssertEqual(h.counter.value(["egress", "l7/dns", "forwarded"]), 1)
+        XCTAssertEqual(h.counter.seriesCount, 5)
     }
 }

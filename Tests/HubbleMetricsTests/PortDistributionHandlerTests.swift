@@ -6,8 +6,8 @@ import XCTest
 final class PortDistributionHandlerTests: XCTestCase {
     func testForwardedRequestsByDestinationPort() throws {
         let h = try PortDistributionHandler(MetricsConfig.Metric(name: "port-distribution"))
-        XCTAssertEqual(h.ports.name, "hubble_port_distribution_total")
-        XCTAssertEqual(h.ports.labelNames, ["protocol", "port"])
+        XCTAssertEqual(h.counter.name, "hubble_port_distribution_total")
+        XCTAssertEqual(h.counter.labelNames, ["protocol", "port"])
         h.process(FlowFixtures.tcpTrace(.syn, port: 80))
         h.process(FlowFixtures.tcpTrace(.syn, port: 80))
         h.process(FlowFixtures.tcpTrace(.syn, port: 443))
@@ -18,10 +18,10 @@ final class PortDistributionHandlerTests: XCTestCase {
         icmp.l4 = .icmpv4(Flow.ICMP(type: 8))
         h.process(icmp)
         h.process(FlowFixtures.dns())
-        XCTAssertEqual(h.ports.value(["TCP", "80"]), 2)
-        XCTAssertEqual(h.ports.value(["TCP", "443"]), 1)
-        XCTAssertEqual(h.ports.value(["ICMPv4", "0"]), 1)
-        XCTAssertEqual(h.ports.value(["UDP", "53"]), 1)
-        XCTAssertEqual(h.ports.seriesCount, 4)
+        XCTAssertEqual(h.counter.value(["TCP", "80"]), 2)
+        XCTAssertEqual(h.counter.value(["TCP", "443"]), 1)
+        XCTAssertEqual(h.counter.value(["ICMPv4", "0"]), 1)
+        XCTAssertEqual(h.counter.value(["UDP", "53"]), 1)
+        XCTAssertEqual(h.counter.seriesCount, 4)
     }
 }

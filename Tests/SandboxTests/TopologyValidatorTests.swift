@@ -67,6 +67,13 @@ final class TopologyValidatorTests: XCTestCase {
                 world: [{name: a.com, addresses: [192.0.2.1]}, {name: b.com, addresses: [192.0.2.1]}]
                 """)?.message, "192.0.2.1 is already used by \"a.com\"")
         XCTAssertEqual(parseError("world: [{name: -a.com, addresses: [192.0.2.1]}]")?.field, "world[0].name")
+        XCTAssertEqual(
+            parseError("world: [{name: -a.com, addresses: [192.0.2.1]}]")?.message, "\"-a.com\" is not a DNS name")
+        XCTAssertEqual(
+            parseError(
+                """
+                world: [{name: a.com, addresses: [192.0.2.1]}, {name: a.com, addresses: [192.0.2.2]}]
+                """)?.message, "duplicate world name \"a.com\"")
     }
 
     func testNameHelpers() {

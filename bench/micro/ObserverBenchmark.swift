@@ -5,6 +5,7 @@ import HubbleObserver
 import HubbleProto
 import ServiceMap
 import SluiceModel
+import SluiceTestSupport
 
 /// The observer's per-flow cost (issue 17), stage by stage, on records the proxy's own writer
 /// fills: a keep-alive GET as the sandbox sees it (HTTP request, HTTP response, the L3/L4
@@ -71,18 +72,7 @@ enum ObserverBenchmark {
         drop.dstPort = 8080
         FlowRecordWriter.writeL3L4Drop(records[7], common: drop)
 
-        let directory = EndpointDirectory(
-            file: .init(
-                nodeName: "sluice-node",
-                endpoints: [
-                    .init(
-                        id: 11, namespace: "frontend", pod: "client-7d4b9c", ipv4: "10.244.1.10", identity: 1000,
-                        labels: ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=frontend"]),
-                    .init(
-                        id: 12, namespace: "backend", pod: "server-5f6a8b", ipv4: "10.244.2.20", identity: 1001,
-                        labels: ["k8s:app=server", "k8s:io.kubernetes.pod.namespace=backend"]),
-                ],
-                identities: [.init(identity: 102, labels: ["k8s:k8s-app=kube-dns"])]))
+        let directory = RecordSamples.directory
         let seed = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/1234/1733355000.123456789"
         let n = 200_000
         let recs = records.map { $0.pointee }
