@@ -96,6 +96,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     private lazy var timer = LoopTimer(target: self)
     /// The deadline the timer stands for, 0 = none (`arm`, `disarm`).
     private var deadlineNs: UInt64 = 0
+    /// The deadline of the timer's entry in the loop's heap, 0 = not scheduled.
+    private var scheduledNs: UInt64 = 0
     /// The deadline of the current request head is running (its first byte arrived, or the
     /// connection is new); otherwise a head-reading state waits under the keep-alive idle timeout.
     var headDeadlineArmed = false
@@ -174,8 +176,10 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     @_specialize(exported:false,kind:full,where Transport == SocketTransport)
     func timerFired(now: UInt64) {
         // The heap entry may be earlier than the deadline (`arm`), or stale after `disarm`.
+        scheduledNs = 0
         guard deadlineNs != 0 else { return }
         guard now >= deadlineNs else {
+            scheduledNs = deadlineNs
             ctx.loop.schedule(timer, at: deadlineNs)
             return
         }
@@ -230,7 +234,11 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// so a request costs no heap sifts for its timeouts (2 % of get-ka's agent samples before).
     func arm(_ at: UInt64) {
         deadlineNs = at
-        if !timer.isScheduled || timer.deadline > at { ctx.loop.schedule(timer, at: at) }
+        // `scheduledNs`, not the timer's own fields: reading the lazy `timer` retains it.
+        if scheduledNs == 0 || scheduledNs > at {
+            scheduledNs = at
+            ctx.loop.schedule(timer, at: at)
+        }
     }
 
     /// Arms `timeout` from now, or disarms when it is 0 (none).
@@ -361,6 +369,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         state = .closed
         io.releasePipe()
         deadlineNs = 0
+        scheduledNs = 0
         ctx.loop.cancel(timer)
         ctx.connectionCount -= 1
     }
