@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where Sluice's time goes under load: `perf record -g` of the agent (1 worker, pinned) while
 # wrk runs SCENARIO (default get-ka) from the client pod; prints `perf report` and keeps
-# perf.data under bench/results/profile-<timestamp>/.
+# perf.data under bench/results/profile-<timestamp>/, with the share of each object (kernel, the
+# agent's own code, libc) and the flat profile by symbol.
 #   bash bench/profile.sh [SCENARIO]      (PROFILE_SECONDS=10, FLOWS=1; FLOWS=0 adds --no-flows)
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -26,5 +27,7 @@ perf record -g -o "$OUT/perf.data" -p "$AGENT_PID" -- sleep "$PROFILE_SECONDS" 2
 wait "$load"
 python3 "$BENCH/summarize.py" "$OUT" | grep "^| sluice" || true
 perf report -i "$OUT/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$' | head -"${LINES_SHOWN:-80}"
+echo "--- by object (self): the sluice-agent line is Sluice's own user-space code (with the Swift runtime)"
+perf report -i "$OUT/perf.data" --stdio --no-children -g none --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
 echo "--- flat (self) by symbol"
 perf report -i "$OUT/perf.data" --stdio --no-children -g none --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: Sluice against HAProxy, nginx and Envoy in one run (see bench/README.md).
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/run.sh (smoke)
-#   PHASES="compare variants capped" (default all three); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
+#   PHASES="compare variants capped" (default all three; "flows" = the flows on/off pair only); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
 #   SLUICE_BASE=/other/.build/release/sluice: phase compare measures that build too (bench/README.md).
 # Output: bench/results/<timestamp>/ (raw runs, summary.md); the table and the
 # `ratio ...` lines are printed at the end.
@@ -101,6 +101,25 @@ variants() {
     if [ "$rep" -le "$SCALE_LARGE_REPS" ] && apply_scale "$large" "$rep" large /scale-marker-large \
       && check_rules sluice-100k; then run_load sluice-100k get-ka "$rep"; fi
     sandbox_down
+  done
+}
+
+# --- phase "flows": only the flow-cost pair of the variants (sluice-noflows, sluice-1w), one
+# fresh sandbox each, the order alternating per rep: the flows on / off ratio without the
+# 2-worker and policy-scale runs (PHASES=flows REPS=3 DURATION=8 bash bench/run.sh).
+flows() {
+  local rep sys order
+  for rep in $(seq 1 "$REPS"); do
+    order="sluice-noflows sluice-1w"; [ $((rep % 2)) = 0 ] && order="sluice-1w sluice-noflows"
+    for sys in $order; do
+      if [ "$sys" = sluice-noflows ]; then
+        sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" --no-flows || die "sandbox up (no flows) failed"
+      else
+        sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
+      fi
+      check_rules "$sys" && run_load "$sys" get-ka "$rep"
+      sandbox_down
+    done
   done
 }
 

@@ -56,18 +56,25 @@ public enum FlowRecordWriter {
                     UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount),
                     into: &http.pointee.url, at: 0)
                 used = copy(schemeSeparator, into: &http.pointee.url, at: used)
-                // Hubble's redaction (FlowRedaction.current): userinfo password, query.
-                let redaction = FlowRedaction.current
-                let (head, masked, tail) = redaction.recordedAuthority(authority)
-                used = copy(head, into: &http.pointee.url, at: used)
-                if masked {
-                    let mask = FlowRedaction.redacted
-                    used = copy(
-                        UnsafeRawBufferPointer(start: mask.utf8Start, count: mask.utf8CodeUnitCount),
-                        into: &http.pointee.url, at: used)
-                    used = copy(tail, into: &http.pointee.url, at: used)
+                // Hubble's redaction (FlowRedaction.current): userinfo password, query. Its
+                // stored flag is read in place; the value (with its header lists, four retains
+                // and releases) is copied only when redaction is on.
+                if FlowRedaction.current.enabled {
+                    let redaction = FlowRedaction.current
+                    let (head, masked, tail) = redaction.recordedAuthority(authority)
+                    used = copy(head, into: &http.pointee.url, at: used)
+                    if masked {
+                        let mask = FlowRedaction.redacted
+                        used = copy(
+                            UnsafeRawBufferPointer(start: mask.utf8Start, count: mask.utf8CodeUnitCount),
+                            into: &http.pointee.url, at: used)
+                        used = copy(tail, into: &http.pointee.url, at: used)
+                    }
+                    used = copy(redaction.recordedPath(path), into: &http.pointee.url, at: used)
+                } else {
+                    used = copy(authority, into: &http.pointee.url, at: used)
+                    used = copy(path, into: &http.pointee.url, at: used)
                 }
-                used = copy(redaction.recordedPath(path), into: &http.pointee.url, at: used)
                 http.pointee.url_len = UInt16(used)
                 http.pointee.policy_id = policyID
                 http.pointee.reason = verdict?.reason.rawValue ?? 0

@@ -2,9 +2,11 @@ import CSluiceShared
 import Flows
 import Glibc
 
-/// The proxy's cost of an HTTP request flow record: zeroing the slot as `FlowRing.append` does,
-/// then `FlowRecordWriter.writeHTTP`, with and without the request's headers packed (and
-/// redacted) by `HTTPHeaderRecord.Packer` as `HTTPFlowRecorder.beginRequest` packs them.
+/// The proxy's cost of an HTTP request flow record: `FlowRecordWriter.writeHTTP` over a slot that
+/// still holds an older record, as `FlowRing.appendWritten` hands it over (the proxy's path), and
+/// for comparison after zeroing the slot first as `FlowRing.append` does; with and without the
+/// request's headers packed (and redacted) by `HTTPHeaderRecord.Packer` as
+/// `HTTPFlowRecorder.beginRequest` packs them.
 enum FlowRecordBenchmark {
     static let slots = 4096
 
@@ -45,30 +47,39 @@ enum FlowRecordBenchmark {
         ]
         let n = 400_000
         for (name, headers) in sets {
-            var packer = HTTPHeaderRecord.Packer(base: headerBytes)
-            var checksum = 0
-            let ns = timed {
-                for i in 0..<n {
-                    let slot = ring + (i % slots) * stride
-                    (slot + 8).initializeMemory(as: UInt8.self, repeating: 0, count: stride - 8)
-                    let rec = slot.assumingMemoryBound(to: sluice_flow.self)
-                    if let headers {
-                        packer.reset()
-                        for (k, v) in headers {
-                            k.withUnsafeBytes { kb in
-                                v.withUnsafeBytes { vb in _ = packer.append(name: kb, value: vb, redaction: redaction) }
+            for zeroed in [true, false] {
+                var packer = HTTPHeaderRecord.Packer(base: headerBytes)
+                var checksum = 0
+                let ns = timed {
+                    for i in 0..<n {
+                        let slot = ring + (i % slots) * stride
+                        if zeroed { (slot + 8).initializeMemory(as: UInt8.self, repeating: 0, count: stride - 8) }
+                        let rec = slot.assumingMemoryBound(to: sluice_flow.self)
+                        if let headers {
+                            packer.reset()
+                            for (k, v) in headers {
+                                k.withUnsafeBytes { kb in
+                                    v.withUnsafeBytes { vb in
+                                        _ = packer.append(name: kb, value: vb, redaction: redaction)
+                                    }
+                                }
                             }
                         }
+                        FlowRecordWriter.writeHTTP(
+                            rec, common: common, l7Type: .request, method: raw(method), scheme: "http",
+                            authority: raw(authority), path: raw(path), code: 0, latencyNs: 0, proto: .http11,
+                            headers: headers == nil ? nil : packer)
+                        checksum &+= Int(rec.pointee.l7.http.headers_len)
                     }
-                    FlowRecordWriter.writeHTTP(
-                        rec, common: common, l7Type: .request, method: raw(method), scheme: "http",
-                        authority: raw(authority), path: raw(path), code: 0, latencyNs: 0, proto: .http11,
-                        headers: headers == nil ? nil : packer)
-                    checksum &+= Int(rec.pointee.l7.http.headers_len)
                 }
+                if let headers {
+                    check(checksum > 0 && packer.count == headers.count - 1, "\(name): headers not packed")
+                }
+                let how = zeroed ? "slot zeroed, then written" : "written in place"
+                print(
+                    "flow record, HTTP request, \(name), \(how): \(Int(ns / Double(n))) ns/record (record \(stride) bytes)"
+                )
             }
-            if let headers { check(checksum > 0 && packer.count == headers.count - 1, "\(name): headers not packed") }
-            print("flow record, HTTP request, \(name): \(Int(ns / Double(n))) ns/record (record \(stride) bytes)")
         }
     }
 }

@@ -40,6 +40,7 @@ final class HTTPFlowRecorder {
     /// current request: each writes its response flow.
     private var recorded: UInt8 = 0
 
+    private static let noRedaction = FlowRedaction()
     private static let methodCapacity = Int(SLUICE_HTTP_METHOD_MAX)
     private static let urlCapacity = Int(SLUICE_HTTP_URL_MAX)
 
@@ -95,8 +96,14 @@ final class HTTPFlowRecorder {
             view.path, at: Self.methodCapacity + authorityLength,
             capacity: Self.urlCapacity - authorityLength)
         headers.reset()
-        let redaction = FlowRedaction.current
-        view.forEachHeader { name, value in headers.append(name: name, value: value, redaction: redaction) }
+        // The agent's redaction is copied (its header lists retained) only when it is on; off,
+        // the packer gets an immutable value that needs no copy.
+        if FlowRedaction.current.enabled {
+            let redaction = FlowRedaction.current
+            view.forEachHeader { name, value in headers.append(name: name, value: value, redaction: redaction) }
+        } else {
+            view.forEachHeader { name, value in headers.append(name: name, value: value, redaction: Self.noRedaction) }
+        }
     }
 
     /// HTTP/1: copies the request facts and the protocol version of the head.

@@ -94,6 +94,10 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// The connection's one deadline (request head, keep-alive idle, connect, response, tunnel
     /// idle or lingering close; which one follows from `state`, docs/proxy.md "Timeouts").
     private lazy var timer = LoopTimer(target: self)
+    /// The deadline the timer stands for, 0 = none (`arm`, `disarm`).
+    private var deadlineNs: UInt64 = 0
+    /// The deadline of the timer's entry in the loop's heap, 0 = not scheduled.
+    private var scheduledNs: UInt64 = 0
     /// The deadline of the current request head is running (its first byte arrived, or the
     /// connection is new); otherwise a head-reading state waits under the keep-alive idle timeout.
     var headDeadlineArmed = false
@@ -171,6 +175,15 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
 
     @_specialize(exported:false,kind:full,where Transport == SocketTransport)
     func timerFired(now: UInt64) {
+        // The heap entry may be earlier than the deadline (`arm`), or stale after `disarm`.
+        scheduledNs = 0
+        guard deadlineNs != 0 else { return }
+        guard now >= deadlineNs else {
+            scheduledNs = deadlineNs
+            ctx.loop.schedule(timer, at: deadlineNs)
+            return
+        }
+        deadlineNs = 0
         switch state {
         case .closed:
             return
@@ -214,8 +227,18 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         close()
     }
 
+    /// Sets the connection's one deadline to `at`. Every request moves it later several times
+    /// (head, body, response, keep-alive idle); a later deadline only updates `deadlineNs` and
+    /// leaves the loop's heap entry where it is: that entry fires early, finds the deadline not
+    /// due and is scheduled again at it (`timerFired`). Only an earlier deadline reorders the heap,
+    /// so a request costs no heap sifts for its timeouts (2 % of get-ka's agent samples before).
     func arm(_ at: UInt64) {
-        ctx.loop.schedule(timer, at: at)
+        deadlineNs = at
+        // `scheduledNs`, not the timer's own fields: reading the lazy `timer` retains it.
+        if scheduledNs == 0 || scheduledNs > at {
+            scheduledNs = at
+            ctx.loop.schedule(timer, at: at)
+        }
     }
 
     /// Arms `timeout` from now, or disarms when it is 0 (none).
@@ -242,8 +265,10 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         }
     }
 
+    /// No deadline: the heap entry (if any) fires and finds none due (`timerFired`). Closing
+    /// cancels it for real (`finishClose`): the timer holds its target unowned.
     func disarm() {
-        ctx.loop.cancel(timer)
+        deadlineNs = 0
     }
 
     /// Starts the body idle timeout of a request or response body (`bodyIdleTimeoutNs`).
@@ -343,7 +368,9 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     private func finishClose() {
         state = .closed
         io.releasePipe()
-        disarm()
+        deadlineNs = 0
+        scheduledNs = 0
+        ctx.loop.cancel(timer)
         ctx.connectionCount -= 1
     }
 }

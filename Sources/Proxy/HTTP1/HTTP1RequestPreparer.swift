@@ -40,7 +40,8 @@ final class HTTP1RequestPreparer {
 
     /// Forgets the rebuilt head (it was forwarded, or the request was not).
     func finishRewrite() {
-        rewrittenHead.removeAll(keepingCapacity: true)
+        // Most requests never rebuild their head: skip the array's uniqueness check for them.
+        if !rewrittenHead.isEmpty { rewrittenHead.removeAll(keepingCapacity: true) }
         rewrittenWritten = 0
     }
 

@@ -91,6 +91,38 @@ final class HTTP1ConnectionTimeoutTests: XCTestCase {
         XCTAssertEqual(e.flows.last?.http?.connectionError, Self.clientTimedOut)
     }
 
+    /// A deadline moved later (head → body → response → idle on every request) leaves the loop's
+    /// entry at the earlier time (`HTTP1Connection.arm`): that entry fires early, nothing happens
+    /// and the timer waits again for the later deadline; a deadline moved earlier takes effect at
+    /// once. Still one timer per connection.
+    func testDeadlinesMovedLaterFireOnlyAtTheirTimeAndEarlierOnesAtOnce() throws {
+        var config = ProxyConfig(workers: 1, idleTimeoutNs: 60 * Self.second)
+        config.requestTimeoutNs = 30 * Self.second
+        let e = try make(config)
+        let start = e.ctx.loop.now
+        e.clientSends(Self.allowed)
+        e.upstreamConnects()
+        // The connect deadline (2 s, earlier than the head's 10 s) moved the entry; the response
+        // deadline after it (30 s, later) did not.
+        XCTAssertEqual(e.ctx.loop.scheduledTimers, 1)
+        XCTAssertEqual(e.ctx.loop.nextDeadline, start + 2 * Self.second)
+        e.advance(by: 2 * Self.second)
+        XCTAssertEqual(e.state, .awaitingResponse(interimRelayed: false), "the early entry fired: nothing due")
+        XCTAssertEqual(e.ctx.loop.nextDeadline, start + 30 * Self.second, "waiting again, for the response")
+        e.upstreamSends(Self.ok)
+        XCTAssertEqual(e.clientReceived(), Self.ok)
+        // Idle runs to 62 s (later: the entry stays at 30 s); the next head's first bytes bring the
+        // deadline to 12 s, earlier than the entry: the heap moves now.
+        e.clientSends("GET /allowed/2 HTTP/1.1\r\n")
+        XCTAssertEqual(e.ctx.loop.nextDeadline, start + 12 * Self.second)
+        XCTAssertEqual(e.ctx.loop.scheduledTimers, 1)
+        e.advance(by: 10 * Self.second - 1)
+        XCTAssertEqual(e.clientReceived(), "")
+        e.advance(by: 1)
+        XCTAssertTrue(e.clientReceived().hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 200, 0, 408])
+    }
+
     func testNextHeadAfterIdleGetsItsOwnDeadline() throws {
         let e = try make(ProxyConfig(workers: 1, idleTimeoutNs: 60 * Self.second))
         e.clientSends(Self.allowed)
