@@ -22,8 +22,20 @@ struct HTTPRule: Sendable, Equatable {
     /// Set when a `headerMatches` entry refers to a Secret and has no `value`: Sluice has no
     /// secrets, and Cilium makes such a rule never match.
     var neverMatches: Bool
-    /// Canonical text for listings, e.g. `{method: GET, path: /get}`.
-    var canonical: String
+    /// The canonical text of the `headers` and `headerMatches` entries as written (nil when the
+    /// rule has none, as most have): the rest of `canonical` comes from the patterns, so 10,000
+    /// rules keep no listing text of their own.
+    var headerCanonical: String?
+
+    /// Canonical text for listings, e.g. `{method: GET, path: /get}` (built on demand).
+    var canonical: String {
+        var parts: [String] = []
+        if let method { parts.append("method: \(method.pattern)") }
+        if let path { parts.append("path: \(path.pattern)") }
+        if let host { parts.append("host: \(host.pattern)") }
+        if let headerCanonical { parts.append(headerCanonical) }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
 
     /// Whether the request satisfies every matcher of the rule.
     func matches<R: HTTPRequestFields>(_ request: R) -> Bool {

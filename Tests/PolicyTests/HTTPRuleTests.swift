@@ -12,7 +12,7 @@ final class HTTPRuleTests: XCTestCase {
             method: try method.map { pattern throws in try Regex.compile(pattern) },
             path: try path.map { pattern throws in try Regex.compile(pattern) }, host: nil,
             headers: headers.map { .init(name: Array($0.0.utf8), value: $0.1.map { Array($0.utf8) }) },
-            headerActions: [], neverMatches: neverMatches, canonical: "")
+            headerActions: [], neverMatches: neverMatches, headerCanonical: nil)
     }
 
     func testEmptyRuleMatchesEveryRequestUnlessItNeverMatches() throws {
