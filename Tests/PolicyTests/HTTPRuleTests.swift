@@ -15,6 +15,17 @@ final class HTTPRuleTests: XCTestCase {
             headerActions: [], neverMatches: neverMatches, headerCanonical: nil)
     }
 
+    /// A rule is four words (the header part boxed): the documents in force and the snapshot
+    /// hold one per `rules.http[]` entry, 10,000 for the policy-scale file.
+    func testARuleWithoutHeadersIsFourWordsAndComparesByValue() throws {
+        XCTAssertEqual(MemoryLayout<HTTPRule>.stride, 32)
+        XCTAssertEqual(try rule(method: "GET"), try rule(method: "GET"))
+        XCTAssertEqual(try rule(headers: [("x-a", "1")]), try rule(headers: [("x-a", "1")]))
+        XCTAssertNotEqual(try rule(headers: [("x-a", "1")]), try rule(headers: [("x-a", "2")]))
+        XCTAssertNotEqual(try rule(method: "GET"), try rule(method: "GET", neverMatches: true))
+        XCTAssertEqual(try rule(method: "GET").headers, [])
+    }
+
     func testEmptyRuleMatchesEveryRequestUnlessItNeverMatches() throws {
         XCTAssertTrue(try rule().matches(TestRequest("DELETE", "/anything")))
         XCTAssertFalse(try rule(neverMatches: true).matches(TestRequest("GET", "/")))
