@@ -17,7 +17,7 @@ import Synchronization
 /// object, so 10,000 rules that say `method: GET` hold one, and re-applying a file shares the
 /// objects of the policy it replaces. Immutable after creation; RE2 allows concurrent matching,
 /// so one instance may be shared by every worker thread.
-final class Regex: @unchecked Sendable, Equatable {
+final class Regex: @unchecked Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// Equal when compiled from the same pattern (which interning makes the same object).
     static func == (lhs: Regex, rhs: Regex) -> Bool { lhs === rhs || lhs.bytes == rhs.bytes }
 
@@ -58,6 +58,10 @@ final class Regex: @unchecked Sendable, Equatable {
     let engine: Engine
     /// The source pattern, for listings and errors (built on demand from `bytes`).
     var pattern: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The pattern, so that a rule's description (tests compare parsed rules by it) shows it.
+    var description: String { pattern }
+    var debugDescription: String { pattern }
     /// `RE2::ProgramSize()` of the compiled program.
     let programSize: Int
 
