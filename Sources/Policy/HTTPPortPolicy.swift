@@ -4,10 +4,19 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     /// One rule source: the peers it selects and either HTTP rules or nothing (L4-only).
     struct Entry: Sendable {
         var peers: PeerSet
-        /// nil = no L7 part: allows every request of the peer.
-        var rules: [(rule: HTTPRule, verdict: Verdict)]?
+        /// nil = no L7 part: allows every request of the peer. The policy's own array (shared
+        /// with the document in force, not copied per snapshot): a rule's verdict is the same for
+        /// every rule of the entry (`matched`) but for its header actions.
+        var rules: [HTTPRule]?
         /// Returned when `rules` is nil.
         var l4Verdict: Verdict
+
+        /// The verdict of a matching rule: allowed, naming the entry's policy.
+        var matched: Verdict {
+            Verdict(
+                allowed: true, reason: .ruleMatched, policyName: l4Verdict.policyName,
+                policyRef: l4Verdict.policyRef)
+        }
 
         /// The denial when the peer is selected by this entry's rules but none matched: names the
         /// policy whose rules the request failed.
@@ -41,7 +50,7 @@ public final class HTTPPortPolicy: @unchecked Sendable {
         index = PeerIndex(ordered.map(\.peers))
         self.defaultDeny = defaultDeny
         hasHeaderActions = entries.contains { entry in
-            entry.rules?.contains { !$0.rule.headerActions.isEmpty } ?? false
+            entry.rules?.contains { !$0.headerActions.isEmpty } ?? false
         }
     }
 
@@ -75,14 +84,12 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                     return false
                 }
                 if selected < 0 { selected = e }
-                // The verdict is read in place too: `rules![found].verdict` copied the whole
-                // (rule, verdict) tuple first (0.7 % of get-ka's agent samples).
-                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Verdict? in
-                    for r in rules.indices where rules[r].rule.matches(request) { return rules[r].verdict }
-                    return nil
+                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Int in
+                    for r in rules.indices where rules[r].matches(request) { return r }
+                    return -1
                 }
-                guard let found else { return true }
-                decided = found
+                guard found >= 0 else { return true }
+                decided = entries[e].matched
                 return false
             }
             if let index {
@@ -109,9 +116,9 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                 continue
             }
             if selected == nil { selected = entry }
-            for candidate in rules where candidate.rule.matches(request) {
-                if first == nil { first = candidate.verdict }
-                actions += candidate.rule.headerActions
+            for rule in rules where rule.matches(request) {
+                if first == nil { first = entry.matched }
+                actions += rule.headerActions
             }
         }
         if var first {
@@ -130,10 +137,10 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                 lines.append("allow-all from \(entry.peers.canonical) (\(entry.l4Verdict.policyName ?? "-"))")
                 continue
             }
-            for candidate in rules {
+            for rule in rules {
                 lines.append(
-                    "http \(candidate.rule.canonical) from \(entry.peers.canonical) "
-                        + "(\(candidate.verdict.policyName ?? "-"))")
+                    "http \(rule.canonical) from \(entry.peers.canonical) "
+                        + "(\(entry.l4Verdict.policyName ?? "-"))")
             }
         }
         if let interception {

@@ -45,7 +45,6 @@ enum L7RuleParser {
             guard let field = mapping[key] else { return nil }
             let pattern = try field.string()
             if pattern.isEmpty { return nil }
-            parts.append("\(key): \(pattern)")
             let compiled: Result<Regex, Regex.CompileError> = Result { () throws(Regex.CompileError) in
                 try Regex.compile(pattern)
             }
@@ -85,7 +84,7 @@ enum L7RuleParser {
         }
         return HTTPRule(
             method: method, path: path, host: host, headers: headers, headerActions: actions,
-            neverMatches: neverMatches, canonical: "{" + parts.joined(separator: ", ") + "}")
+            neverMatches: neverMatches, headerCanonical: parts.isEmpty ? nil : parts.joined(separator: ", "))
     }
 
     /// `Name` (presence) or `Name value` / `Name: value` (exact), split at the first space like

@@ -250,13 +250,7 @@ struct PolicyCompiler {
             if entry.isDeny {
                 denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
             } else if case .http(let rules) = entry.rules {
-                let pairs = rules.map { rule in
-                    (
-                        rule: rule,
-                        verdict: entry.verdict(allowed: true, .ruleMatched, headerActions: rule.headerActions)
-                    )
-                }
-                compiled.append(.init(peers: entry.peers, rules: pairs, l4Verdict: allow))
+                compiled.append(.init(peers: entry.peers, rules: rules, l4Verdict: allow))
             } else {
                 // L4-only, or DNS rules on a port that is HTTP here: no HTTP constraint.
                 compiled.append(.init(peers: entry.peers, rules: nil, l4Verdict: allow))

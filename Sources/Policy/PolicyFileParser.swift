@@ -44,7 +44,9 @@ public enum PolicyFileParser {
         let namespace =
             kind.isNamespaced
             ? (try metadata["namespace"]?.string()).flatMap { $0.isEmpty ? nil : $0 } ?? "default" : ""
-        let key = PolicyKey(kind: kind, namespace: namespace, name: name)
+        // The key outlives the file's node trees: its own copies of the names, so the trees'
+        // pages can go back to the kernel once the apply is done.
+        let key = PolicyKey(kind: kind, namespace: namespace.ownStorage, name: name.ownStorage)
         var rules: [PolicyRule] = []
         if kind == .networkPolicy {
             if mapping.has("specs") { throw (mapping.entries["specs"] ?? value).error("unknown field \"specs\"") }
@@ -63,5 +65,14 @@ public enum PolicyFileParser {
             warnings += parser.warnings.map { "\(key): \($0)" }
         }
         return PolicyDocument(key: key, rules: rules, file: value.file, line: value.node.line)
+    }
+}
+
+extension String {
+    /// The same text in storage of its own (none when it fits in the value: up to 15 bytes),
+    /// not shared with the node tree it was read from.
+    var ownStorage: String {
+        var copy = self
+        return copy.withUTF8 { String(decoding: $0, as: UTF8.self) }
     }
 }

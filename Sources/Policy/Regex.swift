@@ -17,9 +17,9 @@ import Synchronization
 /// object, so 10,000 rules that say `method: GET` hold one, and re-applying a file shares the
 /// objects of the policy it replaces. Immutable after creation; RE2 allows concurrent matching,
 /// so one instance may be shared by every worker thread.
-final class Regex: @unchecked Sendable, Equatable {
+final class Regex: @unchecked Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// Equal when compiled from the same pattern (which interning makes the same object).
-    static func == (lhs: Regex, rhs: Regex) -> Bool { lhs === rhs || lhs.pattern == rhs.pattern }
+    static func == (lhs: Regex, rhs: Regex) -> Bool { lhs === rhs || lhs.bytes == rhs.bytes }
 
     /// Envoy's default `max_program_size` for RE2 (Cilium does not change it). A pattern above it
     /// makes Envoy reject the whole policy of the endpoint (cilium/cilium#41314); we reject the file.
@@ -46,24 +46,33 @@ final class Regex: @unchecked Sendable, Equatable {
     }
 
     private let handle: OpaquePointer?
-    private let literal: [UInt8]
+    /// The pattern's bytes (one allocation per pattern: the literal a byte-compared shape starts
+    /// with is always their first `literalCount`, since such a literal has no metacharacter, so
+    /// no escape).
+    let bytes: [UInt8]
+    private let literalCount: Int
     /// `classRun`: the class's bytes, and whether at least one must follow the literal.
     private let members: RegexShape.ClassBits
     private let atLeastOne: Bool
     /// How this pattern is matched (for tests and listings).
     let engine: Engine
-    /// The source pattern, for listings and errors.
-    let pattern: String
+    /// The source pattern, for listings and errors (built on demand from `bytes`).
+    var pattern: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The pattern, so that a rule's description (tests compare parsed rules by it) shows it.
+    var description: String { pattern }
+    var debugDescription: String { pattern }
     /// `RE2::ProgramSize()` of the compiled program.
     let programSize: Int
 
     private init(
-        pattern: String, engine: Engine, literal: [UInt8], handle: OpaquePointer?, programSize: Int,
+        bytes: [UInt8], engine: Engine, literal: [UInt8], handle: OpaquePointer?, programSize: Int,
         members: RegexShape.ClassBits = RegexShape.ClassBits(), atLeastOne: Bool = false
     ) {
-        self.pattern = pattern
+        precondition(bytes.starts(with: literal))
+        self.bytes = bytes
         self.engine = engine
-        self.literal = literal
+        self.literalCount = literal.count
         self.members = members
         self.atLeastOne = atLeastOne
         self.handle = handle
@@ -78,11 +87,12 @@ final class Regex: @unchecked Sendable, Equatable {
     /// (`limit` nil disables the check, as for DNS patterns, which Cilium matches with Go regexp).
     /// Returns the object already in use for the same pattern, if there is one.
     static func compile(_ pattern: String, limit: Int? = maxProgramSize) throws(CompileError) -> Regex {
+        let bytes = Array(pattern.utf8)
         let regex: Regex
-        if let interned = Intern.lookup(pattern) {
+        if let interned = Intern.lookup(bytes) {
             regex = interned
         } else {
-            regex = try build(pattern)
+            regex = try build(bytes)
             Intern.insert(regex)
         }
         if let limit, regex.programSize > limit {
@@ -92,7 +102,7 @@ final class Regex: @unchecked Sendable, Equatable {
     }
 
     /// Whether a live object for `pattern` is in the intern table (for tests).
-    static func isInterned(_ pattern: String) -> Bool { Intern.lookup(pattern) != nil }
+    static func isInterned(_ pattern: String) -> Bool { Intern.lookup(Array(pattern.utf8)) != nil }
 
     /// RE2's own FullMatch of `subject` against `pattern`, bypassing the byte-comparison engines
     /// and the intern table: the reference the tests hold those engines to. nil: RE2 refused it.
@@ -125,44 +135,45 @@ final class Regex: @unchecked Sendable, Equatable {
         return .success(compiled)
     }
 
-    private static func build(_ pattern: String) throws(CompileError) -> Regex {
-        let bytes = Array(pattern.utf8)
+    private static func build(_ bytes: [UInt8]) throws(CompileError) -> Regex {
         if let shape = RegexShape.of(bytes), let size = shape.programSize {
             switch shape {
             case .literal(let literal):
-                return Regex(pattern: pattern, engine: .literal, literal: literal, handle: nil, programSize: size)
+                return Regex(bytes: bytes, engine: .literal, literal: literal, handle: nil, programSize: size)
             case .prefix(let literal):
-                return Regex(pattern: pattern, engine: .prefix, literal: literal, handle: nil, programSize: size)
+                return Regex(bytes: bytes, engine: .prefix, literal: literal, handle: nil, programSize: size)
             case .classRun(let literal, let members, let atLeastOne, _):
                 return Regex(
-                    pattern: pattern, engine: .classRun, literal: literal, handle: nil, programSize: size,
+                    bytes: bytes, engine: .classRun, literal: literal, handle: nil, programSize: size,
                     members: members, atLeastOne: atLeastOne)
             }
         }
         let compiled = try compileRE2(bytes).get()
         return Regex(
-            pattern: pattern, engine: .re2, literal: [], handle: compiled, programSize: Int(cre2_program_size(compiled))
+            bytes: bytes, engine: .re2, literal: [], handle: compiled, programSize: Int(cre2_program_size(compiled))
         )
     }
 
     /// FullMatch of all of `bytes`. Does not allocate.
-    func fullMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func fullMatch(_ subject: UnsafeRawBufferPointer) -> Bool {
         switch engine {
         case .re2:
-            let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-            return cre2_full_match(handle, base, bytes.count) != 0
+            let base = subject.baseAddress?.assumingMemoryBound(to: CChar.self)
+            return cre2_full_match(handle, base, subject.count) != 0
         case .literal:
-            guard bytes.count == literal.count else { return false }
-            return literal.withUnsafeBytes { Self.equal($0, bytes, count: $0.count) }
+            guard subject.count == literalCount else { return false }
+            return self.bytes.withUnsafeBytes { Self.equal($0, subject, count: literalCount) }
         case .prefix:
-            guard bytes.count >= literal.count else { return false }
-            let headMatches = literal.withUnsafeBytes { Self.equal($0, bytes, count: $0.count) }
+            guard subject.count >= literalCount else { return false }
+            let headMatches = self.bytes.withUnsafeBytes { Self.equal($0, subject, count: literalCount) }
             guard headMatches else { return false }
-            let rest = bytes.count - literal.count
-            return rest == 0 || memchr(bytes.baseAddress! + literal.count, 0x0A, rest) == nil
+            let rest = subject.count - literalCount
+            return rest == 0 || memchr(subject.baseAddress! + literalCount, 0x0A, rest) == nil
         case .classRun:
-            return literal.withUnsafeBytes {
-                RegexShape.classRunMatch(bytes, literal: $0, members: members, atLeastOne: atLeastOne)
+            return self.bytes.withUnsafeBytes {
+                RegexShape.classRunMatch(
+                    subject, literal: UnsafeRawBufferPointer(rebasing: $0[0..<literalCount]), members: members,
+                    atLeastOne: atLeastOne)
             }
         }
     }
@@ -187,19 +198,19 @@ final class Regex: @unchecked Sendable, Equatable {
         }
 
         struct Table {
-            var entries: [String: Entry] = [:]
+            var entries: [[UInt8]: Entry] = [:]
             var sweepAt = 1024
         }
 
         static let table = Mutex(Table())
 
-        static func lookup(_ pattern: String) -> Regex? {
+        static func lookup(_ pattern: [UInt8]) -> Regex? {
             table.withLock { $0.entries[pattern]?.regex }
         }
 
         static func insert(_ regex: Regex) {
             table.withLock { table in
-                table.entries[regex.pattern] = Entry(regex: regex)
+                table.entries[regex.bytes] = Entry(regex: regex)
                 if table.entries.count >= table.sweepAt {
                     table.entries = table.entries.filter { $0.value.regex != nil }
                     table.sweepAt = max(1024, 2 * table.entries.count)

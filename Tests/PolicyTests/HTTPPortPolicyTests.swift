@@ -389,4 +389,36 @@ final class HTTPPortPolicyTests: XCTestCase {
                 )
             ])
     }
+
+    /// The snapshot holds each policy's HTTP rules as the document's own array (no copy of
+    /// every rule with its verdict per compile), and a matching rule's verdict still names it.
+    func testTheSnapshotSharesThePolicysRulesInsteadOfCopyingThem() throws {
+        let repository = PolicyRepository()
+        try repository.apply(
+            yamlText: cnp("shared", "      rules:\n        http:\n        - path: /a\n        - path: /b"),
+            fileName: "p.yaml")
+        var allocator = IdentityAllocator()
+        let snapshot = repository.compile(endpoints: Fixtures.tutorialEndpoints, allocator: &allocator)
+        let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
+        let document = try XCTUnwrap(repository.documentsInForce.first)
+        guard case .http(let written) = document.rules[0].ingress[0].toPorts[0].rules else {
+            return XCTFail("no HTTP rules parsed")
+        }
+        let compiled = try XCTUnwrap(policy.entries.compactMap(\.rules).first)
+        XCTAssertEqual(compiled, written)
+        XCTAssertEqual(
+            compiled.withUnsafeBufferPointer { $0.baseAddress }, written.withUnsafeBufferPointer { $0.baseAddress })
+        let frontend = snapshot.identity(ofEndpoint: Fixtures.tutorialEndpoints[0].id) ?? 0
+        check(
+            policy,
+            [
+                Row(
+                    peer: frontend, method: "GET", path: "/b", allowed: true, reason: .ruleMatched,
+                    policy: "backend/shared"),
+                Row(
+                    peer: frontend, method: "GET", path: "/c", allowed: false, reason: .noRuleMatched,
+                    policy: "backend/shared"),
+            ])
+        XCTAssertEqual(policy.canonical.filter { $0.hasPrefix("http ") }.count, 2)
+    }
 }

@@ -12,7 +12,18 @@ final class HTTPRuleTests: XCTestCase {
             method: try method.map { pattern throws in try Regex.compile(pattern) },
             path: try path.map { pattern throws in try Regex.compile(pattern) }, host: nil,
             headers: headers.map { .init(name: Array($0.0.utf8), value: $0.1.map { Array($0.utf8) }) },
-            headerActions: [], neverMatches: neverMatches, canonical: "")
+            headerActions: [], neverMatches: neverMatches, headerCanonical: nil)
+    }
+
+    /// A rule is four words (the header part boxed): the documents in force and the snapshot
+    /// hold one per `rules.http[]` entry, 10,000 for the policy-scale file.
+    func testARuleWithoutHeadersIsFourWordsAndComparesByValue() throws {
+        XCTAssertEqual(MemoryLayout<HTTPRule>.stride, 32)
+        XCTAssertEqual(try rule(method: "GET"), try rule(method: "GET"))
+        XCTAssertEqual(try rule(headers: [("x-a", "1")]), try rule(headers: [("x-a", "1")]))
+        XCTAssertNotEqual(try rule(headers: [("x-a", "1")]), try rule(headers: [("x-a", "2")]))
+        XCTAssertNotEqual(try rule(method: "GET"), try rule(method: "GET", neverMatches: true))
+        XCTAssertEqual(try rule(method: "GET").headers, [])
     }
 
     func testEmptyRuleMatchesEveryRequestUnlessItNeverMatches() throws {
