@@ -91,6 +91,52 @@ public struct ProtoWriter {
         bytes.append(contentsOf: encoded)
     }
 
+    /// Raw bytes (part of a field being written in place, as `message`'s build closure does).
+    public mutating func raw(_ encoded: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: encoded)
+    }
+
+    /// One raw byte.
+    public mutating func rawByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    /// A string's UTF-8 bytes, raw (no tag, no length).
+    public mutating func utf8Bytes(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// A number's decimal digits, raw (no tag, no length).
+    public mutating func decimal(_ value: UInt64) {
+        var digits: (UInt64, Int) = (1, 1)
+        while digits.0 <= value / 10 {
+            digits.0 *= 10
+            digits.1 += 1
+        }
+        var v = value
+        var scale = digits.0
+        for _ in 0..<digits.1 {
+            bytes.append(UInt8(ascii: "0") + UInt8(v / scale))
+            v %= scale
+            scale /= 10
+        }
+    }
+
+    /// string field from bytes (already known to be valid UTF-8); left out when empty.
+    public mutating func bytesField(_ field: Int, _ value: UnsafeRawBufferPointer) {
+        guard !value.isEmpty else { return }
+        tag(field, .lengthDelimited)
+        varint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// `count` bytes written in place by `fill`.
+    public mutating func append(count: Int, _ fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBufferPointer { fill(UnsafeMutableBufferPointer(rebasing: $0[start..<start + count])) }
+    }
+
     /// A fixed32/fixed64 value's `count` bytes, little-endian (after its tag).
     public mutating func fixed(_ value: UInt64, bytes count: Int) {
         var v = value
