@@ -45,6 +45,9 @@ public struct FlowQuery {
         return GetFlowsResponse.framedFlow(flow)
     }
 
+    /// Whether the request has a whitelist or a blacklist (a record must then be decoded to tell).
+    var hasFilters: Bool { !whitelist.isEmpty || !blacklist.isEmpty }
+
     /// Whether `flow` is one this request wants (filters and time window).
     public func wants(_ flow: Flow) -> Bool {
         if let since = request.since, flow.time < since { return false }

@@ -42,7 +42,12 @@ public final class FlowRecordProto {
     /// thousand endpoints; peers by identity are as many as identities seen).
     static let cacheLimit = 4096
 
-    public init(directory: EndpointDirectory, seed: String, nodeName: String) {
+    /// What the caller made this encoder for (the observer's decode context), kept to tell when a
+    /// new one is due.
+    public let owner: AnyObject?
+
+    public init(directory: EndpointDirectory, seed: String, nodeName: String, owner: AnyObject? = nil) {
+        self.owner = owner
         self.directory = directory
         self.seed = seed
         self.nodeName = nodeName

@@ -68,3 +68,93 @@ final class SharedFlowEncodingTests: XCTestCase {
         XCTAssertEqual(encoding.encoded, 2)
     }
 }
+
+/// Follow streams fed records (as the observer's poll feeds them): every flow a stream sends is
+/// the message the decoded path sends (the record encoder's bytes where it covers the kind, the
+/// decoded flow's otherwise, DNS), with and without filters and a field mask, and the same flows
+/// pass the filters.
+final class FollowFromRecordsTests: XCTestCase {
+    static func expected(_ raws: [RawFlow], _ request: GetFlowsRequest) throws -> [[UInt8]] {
+        let query = try FlowQuery(request)
+        return raws.map { $0.decode() }.filter(query.wants).map {
+            Array(query.framed($0).dropFirst(5))
+        }
+    }
+
+    func testFollowStreamsFedRecordsSendTheDecodedPathsMessages() throws {
+        let raws = RawFlowTests.raws(600, seed: 41)
+        var verdicts = FlowFilter.Criteria()
+        verdicts.verdict = [2]
+        var pods = FlowFilter.Criteria()
+        pods.sourcePod = ["frontend/"]
+        var requests: [GetFlowsRequest] = []
+        for (white, black, mask) in [
+            ([], [], []), ([verdicts], [], []), ([], [pods], []), ([pods, verdicts], [], ["uuid", "l7", "Summary"]),
+            ([], [], ["source", "time"]),
+        ] as [([FlowFilter.Criteria], [FlowFilter.Criteria], [String])] {
+            var r = GetFlowsRequest()
+            r.follow = true
+            r.whitelist = white
+            r.blacklist = black
+            r.fieldMask = mask
+            requests.append(r)
+        }
+        let server = try TestServer()
+        defer { server.stop() }
+        for request in requests {
+            let want = try Self.expected(raws, request)
+            XCTAssertGreaterThan(want.count, 20)
+            let client = try server.client(timeoutMs: 10_000)
+            let feeder = WorkerThread(name: "feeder") {
+                let deadline = SystemClock.monotonicNs() + 5_000_000_000
+                while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                    usleep(2_000)
+                }
+                server.sync { for raw in raws { server.observer.ingest(raw) } }
+            }
+            try feeder.start()
+            var got: [[UInt8]] = []
+            try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+                got.append(Array($0))
+                return got.count < want.count
+            }
+            feeder.join()
+            XCTAssertEqual(got.count, want.count)
+            for i in 0..<min(got.count, want.count) where got[i] != want[i] {
+                XCTFail("flow \(i) of \(request.whitelist.count)/\(request.blacklist.count)/\(request.fieldMask) differs")
+                break
+            }
+            // The stream has ended on the client's side; the next request's stream starts after it.
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) != 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+        }
+        let encoding = server.service.followEncoding
+        let (fallbacks, decodes) = server.sync { (encoding.fallbacks, encoding.decodes) }
+        XCTAssertGreaterThan(fallbacks, 0, "DNS records took the decoded path")
+        XCTAssertGreaterThan(decodes, 0)
+    }
+
+    /// Without filters only the records the encoder leaves out are decoded.
+    func testUnfilteredStreamsDecodeOnlyWhatTheEncoderLeavesOut() {
+        let encoding = SharedFlowEncoding()
+        let raws = RawFlowTests.raws(500, seed: 8)
+        var declined = 0
+        for (i, raw) in raws.enumerated() {
+            let index = UInt64(i + 1)
+            if let framed = encoding.framed(record: raw, index: index) {
+                XCTAssertEqual(framed, GetFlowsResponse.framedFlow(raw.decode()))
+                XCTAssertEqual(encoding.framed(record: raw, index: index), framed, "the second stream shares it")
+            } else {
+                declined += 1
+                XCTAssertEqual(
+                    raw.record.l7_proto, Flow.L7Protocol.dns.rawValue, "only DNS records take the decoded path")
+            }
+        }
+        XCTAssertEqual(encoding.fallbacks, declined)
+        XCTAssertGreaterThan(declined, 0)
+        XCTAssertEqual(encoding.encoded, raws.count - declined)
+        XCTAssertEqual(encoding.decodes, 0)
+    }
+}
