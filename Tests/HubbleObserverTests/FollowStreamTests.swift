@@ -158,3 +158,38 @@ final class FollowFromRecordsTests: XCTestCase {
         XCTAssertEqual(encoding.decodes, 0)
     }
 }
+
+/// A burst of flows on a follow stream leaves in few writes: nghttp2's frames are gathered up
+/// to `GRPCConnection.writeBatch` bytes per write, and every flow arrives, in order.
+final class FollowWriteBatchingTests: XCTestCase {
+    func testABurstOfFlowsLeavesInFewerWritesThanFrames() throws {
+        // Fewer bytes than a stream may queue (`FollowStream.maxQueuedBytes`): none is dropped.
+        let raws = RawFlowTests.raws(1_200, seed: 12)
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try server.client(timeoutMs: 10_000)
+        var request = GetFlowsRequest()
+        request.follow = true
+        let feeder = WorkerThread(name: "feeder") {
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+            server.sync { for raw in raws { server.observer.ingest(raw) } }
+        }
+        try feeder.start()
+        var seqs: [UInt64] = []
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            if case .flow(let f) = try GetFlowsResponse.decode($0) { seqs.append(UInt64(f.uuid.suffix(12), radix: 16) ?? 0) }
+            return seqs.count < raws.count
+        }
+        feeder.join()
+        XCTAssertEqual(seqs, raws.map(\.seq), "every flow, in ring order")
+        let (writes, frames) = server.sync {
+            let c = server.service.connections.values.first
+            return (c?.writes ?? 0, c?.framesProduced ?? 0)
+        }
+        XCTAssertGreaterThan(frames, 20, "the burst took many DATA frames")
+        XCTAssertLessThan(writes * 2, frames, "\(writes) writes for \(frames) frames")
+    }
+}
