@@ -31,6 +31,10 @@ public final class FlowRecordProto {
         var hasPod: Bool
     }
     private var endpoints: [EndpointKey: EndpointBytes] = [:]
+    /// The last source and destination looked up (a stream of flows between the same two pods
+    /// skips the dictionary).
+    private var lastSource: (key: EndpointKey, entry: EndpointBytes)?
+    private var lastDestination: (key: EndpointKey, entry: EndpointBytes)?
     private var policies: [UInt32: [UInt8]] = [:]
     private var l3l4Summaries: [UInt32: [UInt8]] = [:]
     private var emitter: [UInt8] = []
@@ -99,60 +103,61 @@ public final class FlowRecordProto {
     // MARK: the flow message, in FlowProto.encode's field order
 
     private func encodeFlow(_ p: UnsafePointer<sluice_flow>, seq: UInt64, time: Flow.Timestamp, into w: inout ProtoWriter) {
-        let rec = p.pointee
-        let type = Flow.FlowType(rawValue: rec.flow_type) ?? .unknown
-        let verdict = Flow.Verdict(rawValue: rec.verdict) ?? .unknown
-        let direction = TrafficDirection(c: rec.direction)
+        // Fields are read through the pointer: no copy of the 1 KiB record.
+        let type = Flow.FlowType(rawValue: p.pointee.flow_type) ?? .unknown
+        let verdict = Flow.Verdict(rawValue: p.pointee.verdict) ?? .unknown
+        let direction = TrafficDirection(c: p.pointee.direction)
         let isL7 = type == .l7
-        let l7Proto = isL7 ? (Flow.L7Protocol(rawValue: rec.l7_proto) ?? .none) : .none
+        let l7Proto = isL7 ? (Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none) : .none
         w.timestamp(1, seconds: time.seconds, nanos: time.nanos)
         w.uint(2, UInt64(verdict.rawValue))
-        w.uint(3, UInt64(rec.drop_reason))
-        let v4 = rec.ip_version == 4
-        let srcIPv4 = withUnsafeBytes(of: rec.src_ip) { $0.load(as: UInt32.self) }
-        let dstIPv4 = withUnsafeBytes(of: rec.dst_ip) { $0.load(as: UInt32.self) }
-        if rec.ip_version == 4 || rec.ip_version == 6 {
+        w.uint(3, UInt64(p.pointee.drop_reason))
+        let v4 = p.pointee.ip_version == 4
+        let srcIPv4 = UnsafeRawPointer(p).load(fromByteOffset: Self.srcIPOffset, as: UInt32.self)
+        let dstIPv4 = UnsafeRawPointer(p).load(fromByteOffset: Self.dstIPOffset, as: UInt32.self)
+        if p.pointee.ip_version == 4 || p.pointee.ip_version == 6 {
             w.message(5) {
                 if v4 {
                     $0.string(1, IPv4Address(networkOrder: srcIPv4).description)
                     $0.string(2, IPv4Address(networkOrder: dstIPv4).description)
                 } else {
-                    $0.string(1, withUnsafeBytes(of: rec.src_ip) { IPv6Address(bytes: $0)?.description ?? "" })
-                    $0.string(2, withUnsafeBytes(of: rec.dst_ip) { IPv6Address(bytes: $0)?.description ?? "" })
+                    $0.string(1, withUnsafeBytes(of: p.pointee.src_ip) { IPv6Address(bytes: $0)?.description ?? "" })
+                    $0.string(2, withUnsafeBytes(of: p.pointee.dst_ip) { IPv6Address(bytes: $0)?.description ?? "" })
                 }
                 $0.uint(3, UInt64(v4 ? Flow.IPVersion.ipv4.rawValue : Flow.IPVersion.ipv6.rawValue))
             }
         }
-        let l4 = layer4(rec, withFlags: !isL7)
+        let l4 = layer4(p)
         if l4 != .none {
             w.message(6) { m in
                 switch l4 {
                 case .tcp:
                     m.message(1) {
-                        $0.uint(1, UInt64(rec.src_port))
-                        $0.uint(2, UInt64(rec.dst_port))
+                        $0.uint(1, UInt64(p.pointee.src_port))
+                        $0.uint(2, UInt64(p.pointee.dst_port))
                         if !isL7 {
                             $0.message(3) { f in
-                                for (i, bit) in Self.tcpFlagOrder.enumerated() { f.bool(i + 1, rec.tcp_flags & bit != 0) }
+                                for (i, bit) in Self.tcpFlagOrder.enumerated() { f.bool(i + 1, p.pointee.tcp_flags & bit != 0) }
                             }
                         }
                     }
                 case .udp, .sctp:
                     m.message(l4 == .udp ? 2 : 5) {
-                        $0.uint(1, UInt64(rec.src_port))
-                        $0.uint(2, UInt64(rec.dst_port))
+                        $0.uint(1, UInt64(p.pointee.src_port))
+                        $0.uint(2, UInt64(p.pointee.dst_port))
                     }
                 case .icmpv4, .icmpv6:
                     m.message(l4 == .icmpv4 ? 3 : 4) {
-                        $0.uint(1, UInt64(rec.icmp_type))
-                        $0.uint(2, UInt64(rec.icmp_code))
+                        $0.uint(1, UInt64(p.pointee.icmp_type))
+                        $0.uint(2, UInt64(p.pointee.icmp_code))
                     }
                 case .none: break
                 }
             }
         }
-        let source = endpoint(id: rec.src_endpoint, identity: rec.src_identity, ipv4: v4 ? srcIPv4 : nil)
-        let destination = endpoint(id: rec.dst_endpoint, identity: rec.dst_identity, ipv4: v4 ? dstIPv4 : nil)
+        let source = endpoint(id: p.pointee.src_endpoint, identity: p.pointee.src_identity, ipv4: v4 ? srcIPv4 : nil, memo: &lastSource)
+        let destination = endpoint(
+            id: p.pointee.dst_endpoint, identity: p.pointee.dst_identity, ipv4: v4 ? dstIPv4 : nil, memo: &lastDestination)
         w.tag(8, .lengthDelimited)
         w.varint(UInt64(source.bytes.count))
         w.raw(source.bytes[...])
@@ -167,10 +172,10 @@ public final class FlowRecordProto {
         }
         if isL7 { w.message(15) { layer7(p, proto: l7Proto, &$0) } }
         let eventType: (Int32, Int32)
-        switch Int32(rec.event_type) {
-        case Flow.EventType.drop: eventType = (Flow.EventType.drop, Int32(rec.drop_reason))
-        case Flow.EventType.trace: eventType = (Flow.EventType.trace, Int32(rec.trace_point))
-        default: eventType = (Int32(rec.event_type), 0)
+        switch Int32(p.pointee.event_type) {
+        case Flow.EventType.drop: eventType = (Flow.EventType.drop, Int32(p.pointee.drop_reason))
+        case Flow.EventType.trace: eventType = (Flow.EventType.trace, Int32(p.pointee.trace_point))
+        default: eventType = (Int32(p.pointee.event_type), 0)
         }
         if eventType.0 != 0 || eventType.1 != 0 {
             w.message(19) {
@@ -179,13 +184,13 @@ public final class FlowRecordProto {
             }
         }
         w.uint(22, UInt64(direction.rawValue))
-        let isTrace = Int32(rec.event_type) == Flow.EventType.trace
-        if Int32(rec.event_type) == Flow.EventType.policyVerdict { w.uint(23, UInt64(rec.policy_match)) }
+        let isTrace = Int32(p.pointee.event_type) == Flow.EventType.trace
+        if Int32(p.pointee.event_type) == Flow.EventType.policyVerdict { w.uint(23, UInt64(p.pointee.policy_match)) }
         if isTrace {
-            w.uint(24, UInt64(Flow.TraceObservationPoint(subType: Int32(rec.trace_point)).rawValue))
+            w.uint(24, UInt64(Flow.TraceObservationPoint(subType: Int32(p.pointee.trace_point)).rawValue))
         }
-        w.uint(25, UInt64(rec.drop_reason))
-        switch UInt32(rec.is_reply) {
+        w.uint(25, UInt64(p.pointee.drop_reason))
+        switch UInt32(p.pointee.is_reply) {
         case SLUICE_REPLY_TRUE.rawValue: w.message(26) { $0.bool(1, true) }
         case SLUICE_REPLY_FALSE.rawValue: w.message(26) { $0.bool(1, false) }
         default: break
@@ -193,7 +198,7 @@ public final class FlowRecordProto {
         w.tag(34, .lengthDelimited)
         w.varint(36)
         w.append(count: 36) { FlowUUID.write(seedHash: seedHash, seq: seq, into: $0) }
-        if isTrace { w.uint(36, UInt64((Flow.TraceReason(rawValue: rec.trace_reason) ?? .unknown).rawValue)) }
+        if isTrace { w.uint(36, UInt64((Flow.TraceReason(rawValue: p.pointee.trace_reason) ?? .unknown).rawValue)) }
         w.tag(41, .lengthDelimited)
         w.varint(UInt64(emitter.count))
         w.raw(emitter[...])
@@ -202,10 +207,10 @@ public final class FlowRecordProto {
                 w.message(100_000) { httpSummary(p, proto: l7Proto, &$0) }
             }
         } else {
-            let summary = l3l4Summary(rec, l4: l4, type: type)
+            let summary = l3l4Summary(p, l4: l4, type: type)
             if !summary.isEmpty { w.lengthDelimited(100_000, summary) }
         }
-        policy(rec, type: type, verdict: verdict, direction: direction, &w)
+        policy(p, type: type, verdict: verdict, direction: direction, &w)
     }
 
     /// `TCPFlags` bits in flow.proto's field order (FIN, SYN, RST, PSH, ACK, URG, ECE, CWR).
@@ -213,21 +218,31 @@ public final class FlowRecordProto {
 
     private enum L4Kind { case none, tcp, udp, sctp, icmpv4, icmpv6 }
 
-    private func layer4(_ rec: sluice_flow, withFlags: Bool) -> L4Kind {
-        switch rec.l4_proto {
+    private func layer4(_ p: UnsafePointer<sluice_flow>) -> L4Kind {
+        switch p.pointee.l4_proto {
         case FlowCommon.tcp: return .tcp
         case FlowCommon.udp: return .udp
         case FlowCommon.sctp: return .sctp
-        case FlowCommon.icmp where rec.ip_version == 4: return .icmpv4
-        case FlowCommon.icmpv6 where rec.ip_version == 6: return .icmpv6
+        case FlowCommon.icmp where p.pointee.ip_version == 4: return .icmpv4
+        case FlowCommon.icmpv6 where p.pointee.ip_version == 6: return .icmpv6
         default: return .none
         }
     }
 
     /// The `Endpoint` message as `Flow.decode` names the peer (a local endpoint by ID, else by
     /// IPv4 address; else the identity's labels), encoded once per key.
-    private func endpoint(id: UInt32, identity: UInt32, ipv4: UInt32?) -> EndpointBytes {
+    private func endpoint(
+        id: UInt32, identity: UInt32, ipv4: UInt32?, memo: inout (key: EndpointKey, entry: EndpointBytes)?
+    ) -> EndpointBytes {
         let key = EndpointKey(id: id, identity: identity, ipv4: ipv4 ?? 0, byAddress: id == 0 && ipv4 != nil)
+        if let memo, memo.key == key { return memo.entry }
+        let entry = endpoint(key, ipv4: ipv4)
+        memo = (key, entry)
+        return entry
+    }
+
+    private func endpoint(_ key: EndpointKey, ipv4: UInt32?) -> EndpointBytes {
+        let id = key.id, identity = key.identity
         if let hit = endpoints[key] { return hit }
         let local = id != 0 ? directory.endpoint(id: id) : ipv4.flatMap { directory.endpoint(ipv4NetworkOrder: $0) }
         let e: FlowEndpoint
@@ -253,18 +268,19 @@ public final class FlowRecordProto {
         w.uint(2, p.pointee.latency_ns)
         guard proto != .none else { return }
         w.message(101) { m in
-            let h = p.pointee.l7.http
-            m.uint(1, UInt64(h.code))
+            m.uint(1, UInt64(p.pointee.l7.http.code))
             m.bytesField(2, Self.method(p))
             m.bytesField(3, Self.url(p))
             m.string(4, proto.httpProtocolName)
-            if l7Type == .request, let reason = Flow.L7Reason(rawValue: h.reason) {
-                let verdict = Flow.L7Verdict(reason: reason, headerActions: Flow.HeaderActions(rawValue: h.header_actions))
+            if l7Type == .request, let reason = Flow.L7Reason(rawValue: p.pointee.l7.http.reason) {
+                let verdict = Flow.L7Verdict(
+                    reason: reason, headerActions: Flow.HeaderActions(rawValue: p.pointee.l7.http.header_actions))
                 Self.headers(verdict.headers, &m)
             }
-            if h.headers_len > 0 {
+            let headersLength = Int(p.pointee.l7.http.headers_len)
+            if headersLength > 0 {
                 let headers = withUnsafeBytes(of: p.pointee.l7.http.headers) { all in
-                    HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(Int(h.headers_len))))
+                    HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(headersLength)))
                 }
                 Self.headers(headers, &m)
             }
@@ -284,14 +300,13 @@ public final class FlowRecordProto {
     /// `<proto> <code> <ms>ms (<METHOD> <url>)`, a TLS record `TLS <url>`; plus the connection
     /// error when one ended the exchange.
     private func httpSummary(_ p: UnsafePointer<sluice_flow>, proto: Flow.L7Protocol, _ w: inout ProtoWriter) {
-        let h = p.pointee.l7.http
         do {
             let method = Self.method(p)
             let url = Self.url(p)
             w.utf8Bytes(proto.httpProtocolName)
             w.rawByte(UInt8(ascii: " "))
             if p.pointee.l7_type == Flow.L7FlowType.response.rawValue {
-                w.decimal(UInt64(h.code))
+                w.decimal(UInt64(p.pointee.l7.http.code))
                 w.rawByte(UInt8(ascii: " "))
                 w.decimal(p.pointee.latency_ns / 1_000_000)
                 w.utf8Bytes("ms (")
@@ -307,23 +322,25 @@ public final class FlowRecordProto {
                 w.raw(url)
                 return
             }
-            if let side = Flow.ConnectionError.Side(rawValue: h.error_side) {
+            if let side = Flow.ConnectionError.Side(rawValue: p.pointee.l7.http.error_side) {
                 w.rawByte(UInt8(ascii: " "))
-                w.utf8Bytes(Flow.ConnectionError(side: side, errno: h.error_errno).text)
+                w.utf8Bytes(Flow.ConnectionError(side: side, errno: p.pointee.l7.http.error_errno).text)
             }
         }
     }
 
     /// `Flow.summary` of an L3/L4 record, made once per protocol, flags or ICMP type and code by
     /// the decoded flow's own code.
-    private func l3l4Summary(_ rec: sluice_flow, l4: L4Kind, type: Flow.FlowType) -> [UInt8] {
+    private func l3l4Summary(_ p: UnsafePointer<sluice_flow>, l4: L4Kind, type: Flow.FlowType) -> [UInt8] {
+        let (l4Proto, ipVersion, tcpFlags) = (p.pointee.l4_proto, p.pointee.ip_version, p.pointee.tcp_flags)
+        let (icmpType, icmpCode) = (p.pointee.icmp_type, p.pointee.icmp_code)
         let detail: UInt32
         switch l4 {
-        case .tcp: detail = UInt32(rec.tcp_flags)
-        case .icmpv4, .icmpv6: detail = UInt32(rec.icmp_type) << 8 | UInt32(rec.icmp_code)
+        case .tcp: detail = UInt32(tcpFlags)
+        case .icmpv4, .icmpv6: detail = UInt32(icmpType) << 8 | UInt32(icmpCode)
         default: detail = 0
         }
-        let key = UInt32(rec.l4_proto) << 24 | UInt32(rec.ip_version) << 20 | UInt32(type.rawValue) << 16 | detail
+        let key = UInt32(l4Proto) << 24 | UInt32(ipVersion) << 20 | UInt32(type.rawValue) << 16 | detail
         if let hit = l3l4Summaries[key] { return hit }
         var flow = Flow()
         flow.type = type
@@ -331,13 +348,13 @@ public final class FlowRecordProto {
         case .tcp:
             flow.l4 = .tcp(
                 Flow.TCP(
-                    sourcePort: 0, destinationPort: 0, flags: Flow.TCPFlags(rawValue: rec.tcp_flags)))
+                    sourcePort: 0, destinationPort: 0, flags: Flow.TCPFlags(rawValue: tcpFlags)))
         case .udp: flow.l4 = .udp(Flow.UDP(sourcePort: 0, destinationPort: 0))
         case .sctp: flow.l4 = .sctp(Flow.SCTP(sourcePort: 0, destinationPort: 0))
-        case .icmpv4: flow.l4 = .icmpv4(Flow.ICMP(type: rec.icmp_type, code: rec.icmp_code))
-        case .icmpv6: flow.l4 = .icmpv6(Flow.ICMP(type: rec.icmp_type, code: rec.icmp_code))
+        case .icmpv4: flow.l4 = .icmpv4(Flow.ICMP(type: icmpType, code: icmpCode))
+        case .icmpv6: flow.l4 = .icmpv6(Flow.ICMP(type: icmpType, code: icmpCode))
         case .none:
-            switch rec.ip_version {
+            switch ipVersion {
             case 4: flow.ip = Flow.IP(source: "", destination: "", ipVersion: .ipv4)
             case 6: flow.ip = Flow.IP(source: "", destination: "", ipVersion: .ipv6)
             default: break
@@ -352,19 +369,19 @@ public final class FlowRecordProto {
     /// The policy the record names (an L7 request's `policy_id`, a policy verdict's or a drop's
     /// `policy_ref`), under the field of its direction and verdict, as `Flow.decode` files it.
     private func policy(
-        _ rec: sluice_flow, type: Flow.FlowType, verdict: Flow.Verdict, direction: TrafficDirection,
+        _ p: UnsafePointer<sluice_flow>, type: Flow.FlowType, verdict: Flow.Verdict, direction: TrafficDirection,
         _ w: inout ProtoWriter
     ) {
         let ref: UInt32
         if type == .l7 {
-            guard rec.l7_type == Flow.L7FlowType.request.rawValue else { return }
-            switch Flow.L7Protocol(rawValue: rec.l7_proto) ?? .none {
-            case .http10, .http11, .http2, .tls: ref = rec.l7.http.policy_id
-            case .dns: ref = rec.l7.dns.policy_id
+            guard p.pointee.l7_type == Flow.L7FlowType.request.rawValue else { return }
+            switch Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none {
+            case .http10, .http11, .http2, .tls: ref = p.pointee.l7.http.policy_id
+            case .dns: ref = p.pointee.l7.dns.policy_id
             case .none: return
             }
-        } else if Int32(rec.event_type) == Flow.EventType.policyVerdict || Int32(rec.event_type) == Flow.EventType.drop {
-            ref = rec.policy_ref
+        } else if Int32(p.pointee.event_type) == Flow.EventType.policyVerdict || Int32(p.pointee.event_type) == Flow.EventType.drop {
+            ref = p.pointee.policy_ref
         } else {
             return
         }
@@ -399,6 +416,8 @@ public final class FlowRecordProto {
 
     // MARK: record text
 
+    private static let srcIPOffset = MemoryLayout<sluice_flow>.offset(of: \.src_ip)!
+    private static let dstIPOffset = MemoryLayout<sluice_flow>.offset(of: \.dst_ip)!
     private static let httpOffset = MemoryLayout<sluice_flow>.offset(of: \.l7)!
     private static let methodOffset = httpOffset + MemoryLayout<sluice_flow_http>.offset(of: \.method)!
     private static let urlOffset = httpOffset + MemoryLayout<sluice_flow_http>.offset(of: \.url)!
