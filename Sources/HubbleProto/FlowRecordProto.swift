@@ -102,7 +102,9 @@ public final class FlowRecordProto {
 
     // MARK: the flow message, in FlowProto.encode's field order
 
-    private func encodeFlow(_ p: UnsafePointer<sluice_flow>, seq: UInt64, time: Flow.Timestamp, into w: inout ProtoWriter) {
+    private func encodeFlow(
+        _ p: UnsafePointer<sluice_flow>, seq: UInt64, time: Flow.Timestamp, into w: inout ProtoWriter
+    ) {
         // Fields are read through the pointer: no copy of the 1 KiB record.
         let type = Flow.FlowType(rawValue: p.pointee.flow_type) ?? .unknown
         let verdict = Flow.Verdict(rawValue: p.pointee.verdict) ?? .unknown
@@ -137,7 +139,9 @@ public final class FlowRecordProto {
                         $0.uint(2, UInt64(p.pointee.dst_port))
                         if !isL7 {
                             $0.message(3) { f in
-                                for (i, bit) in Self.tcpFlagOrder.enumerated() { f.bool(i + 1, p.pointee.tcp_flags & bit != 0) }
+                                for (i, bit) in Self.tcpFlagOrder.enumerated() {
+                                    f.bool(i + 1, p.pointee.tcp_flags & bit != 0)
+                                }
                             }
                         }
                     }
@@ -155,9 +159,11 @@ public final class FlowRecordProto {
                 }
             }
         }
-        let source = endpoint(id: p.pointee.src_endpoint, identity: p.pointee.src_identity, ipv4: v4 ? srcIPv4 : nil, memo: &lastSource)
+        let source = endpoint(
+            id: p.pointee.src_endpoint, identity: p.pointee.src_identity, ipv4: v4 ? srcIPv4 : nil, memo: &lastSource)
         let destination = endpoint(
-            id: p.pointee.dst_endpoint, identity: p.pointee.dst_identity, ipv4: v4 ? dstIPv4 : nil, memo: &lastDestination)
+            id: p.pointee.dst_endpoint, identity: p.pointee.dst_identity, ipv4: v4 ? dstIPv4 : nil,
+            memo: &lastDestination)
         w.tag(8, .lengthDelimited)
         w.varint(UInt64(source.bytes.count))
         w.raw(source.bytes[...])
@@ -380,7 +386,9 @@ public final class FlowRecordProto {
             case .dns: ref = p.pointee.l7.dns.policy_id
             case .none: return
             }
-        } else if Int32(p.pointee.event_type) == Flow.EventType.policyVerdict || Int32(p.pointee.event_type) == Flow.EventType.drop {
+        } else if Int32(p.pointee.event_type) == Flow.EventType.policyVerdict
+            || Int32(p.pointee.event_type) == Flow.EventType.drop
+        {
             ref = p.pointee.policy_ref
         } else {
             return

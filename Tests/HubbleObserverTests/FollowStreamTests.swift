@@ -121,7 +121,8 @@ final class FollowFromRecordsTests: XCTestCase {
             feeder.join()
             XCTAssertEqual(got.count, want.count)
             for i in 0..<min(got.count, want.count) where got[i] != want[i] {
-                XCTFail("flow \(i) of \(request.whitelist.count)/\(request.blacklist.count)/\(request.fieldMask) differs")
+                XCTFail(
+                    "flow \(i) of \(request.whitelist.count)/\(request.blacklist.count)/\(request.fieldMask) differs")
                 break
             }
             // The stream has ended on the client's side; the next request's stream starts after it.
@@ -180,7 +181,9 @@ final class FollowWriteBatchingTests: XCTestCase {
         try feeder.start()
         var seqs: [UInt64] = []
         try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
-            if case .flow(let f) = try GetFlowsResponse.decode($0) { seqs.append(UInt64(f.uuid.suffix(12), radix: 16) ?? 0) }
+            if case .flow(let f) = try GetFlowsResponse.decode($0) {
+                seqs.append(UInt64(f.uuid.suffix(12), radix: 16) ?? 0)
+            }
             return seqs.count < raws.count
         }
         feeder.join()

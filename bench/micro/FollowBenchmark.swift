@@ -94,8 +94,10 @@ enum FollowBenchmark {
             // Alternate old and new three times; the best of each is printed.
             var oldNs = Double.infinity, newNs = Double.infinity
             for _ in 0..<3 {
-                oldNs = min(oldNs, timed { for i in 0..<n { oldBytes &+= old(raws[i % raws.count], seq: UInt64(i)).count } })
-                newNs = min(newNs, timed { for i in 0..<n { newBytes &+= new(raws[i % raws.count], seq: UInt64(i)).count } })
+                oldNs = min(
+                    oldNs, timed { for i in 0..<n { oldBytes &+= old(raws[i % raws.count], seq: UInt64(i)).count } })
+                newNs = min(
+                    newNs, timed { for i in 0..<n { newBytes &+= new(raws[i % raws.count], seq: UInt64(i)).count } })
             }
             check(oldBytes == newBytes, "old and new sent different byte counts")
             print(
