@@ -160,19 +160,20 @@ public struct ProtoWriter {
         let start = bytes.count
         bytes.append(0)
         build(&self)
-        var length = UInt64(bytes.count - start - 1)
+        let length = UInt64(bytes.count - start - 1)
         if length < 0x80 {
             bytes[start] = UInt8(length)
             return
         }
-        var prefix: [UInt8] = []
-        while length >= 0x80 {
-            prefix.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
+        // The length's varint is longer than the byte kept: open room for the rest (no array).
+        var size = 1
+        while length >> (7 * UInt64(size)) != 0 { size += 1 }
+        bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: start + 1)
+        var v = length
+        for i in 0..<size {
+            bytes[start + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
+            v >>= 7
         }
-        prefix.append(UInt8(length))
-        bytes[start] = prefix[0]
-        bytes.insert(contentsOf: prefix[1...], at: start + 1)
     }
 
     /// Keeps 5 bytes for a gRPC message prefix (`GRPCWire`) at the start of an empty writer, so the
