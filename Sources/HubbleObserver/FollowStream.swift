@@ -60,7 +60,12 @@ final class FollowStream: FlowListener {
         if let since = query.request.since, time < since { return }
         let index = observer?.history.seenFlows ?? 0
         if query.hasFilters {
-            guard query.wants(encoding.decoded(raw, index: index)) else { return }
+            // Verdict and direction filters read the record; others need the decoded flow.
+            if let pass = withUnsafePointer(to: raw.record, { query.passes(record: $0) }) {
+                guard pass else { return }
+            } else {
+                guard query.wants(encoding.decoded(raw, index: index)) else { return }
+            }
         }
         guard admit() else { return }
         let framed =

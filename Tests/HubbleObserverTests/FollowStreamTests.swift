@@ -196,3 +196,82 @@ final class FollowWriteBatchingTests: XCTestCase {
         XCTAssertLessThan(writes * 2, frames, "\(writes) writes for \(frames) frames")
     }
 }
+
+/// Verdict and direction filters are evaluated on the record: the same flows pass as through the
+/// clause engine on the decoded flow; any other field leaves the decision to the decoded flow.
+final class RecordFilterTests: XCTestCase {
+    func testVerdictAndDirectionFiltersOnRecordsPassWhatTheDecodedFlowsPass() throws {
+        func criteria(verdicts: [UInt64] = [], directions: [UInt64] = []) -> FlowFilter.Criteria {
+            var c = FlowFilter.Criteria()
+            c.verdict = verdicts
+            c.trafficDirection = directions
+            return c
+        }
+        let lists: [[FlowFilter.Criteria]] = [
+            [], [criteria(verdicts: [1])], [criteria(verdicts: [2, 5])], [criteria(directions: [1])],
+            [criteria(verdicts: [1], directions: [2])], [criteria(verdicts: [3]), criteria(directions: [0])],
+            [criteria(verdicts: [0])], [criteria(directions: [2, 7])],
+        ]
+        let raws = RawFlowTests.raws(2_000, seed: 23)
+        var checked = 0
+        for white in lists {
+            for black in lists {
+                var request = GetFlowsRequest()
+                request.follow = true
+                request.whitelist = white
+                request.blacklist = black
+                let query = try FlowQuery(request)
+                var passed = 0
+                for raw in raws {
+                    let onRecord = withUnsafePointer(to: raw.record) { query.passes(record: $0) }
+                    XCTAssertEqual(onRecord, query.wants(raw.decode()))
+                    if onRecord == true { passed += 1 }
+                    checked += 1
+                }
+                if white.isEmpty && black.isEmpty { XCTAssertEqual(passed, raws.count) }
+            }
+        }
+        XCTAssertEqual(checked, lists.count * lists.count * raws.count)
+        var pods = FlowFilter.Criteria()
+        pods.sourcePod = ["frontend/"]
+        var mixed = criteria(verdicts: [1])
+        mixed.httpMethod = ["GET"]
+        for other in [[pods], [mixed], [criteria(verdicts: [1]), pods]] {
+            var request = GetFlowsRequest()
+            request.whitelist = other
+            XCTAssertNil(withUnsafePointer(to: raws[0].record) { try! FlowQuery(request).passes(record: $0) })
+        }
+    }
+
+    /// A follow stream with only verdict filters decodes no record it encodes from the record.
+    func testAVerdictFilteredStreamDecodesNothingButDNS() throws {
+        let raws = RawFlowTests.raws(600, seed: 41)
+        var request = GetFlowsRequest()
+        request.follow = true
+        var dropped = FlowFilter.Criteria()
+        dropped.verdict = [2]
+        request.whitelist = [dropped]
+        let want = try FollowFromRecordsTests.expected(raws, request)
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try server.client(timeoutMs: 10_000)
+        let feeder = WorkerThread(name: "feeder") {
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+            server.sync { for raw in raws { server.observer.ingest(raw) } }
+        }
+        try feeder.start()
+        var got: [[UInt8]] = []
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            got.append(Array($0))
+            return got.count < want.count
+        }
+        feeder.join()
+        XCTAssertEqual(got, want)
+        let encoding = server.service.followEncoding
+        let (decodes, fallbacks) = server.sync { (encoding.decodes, encoding.fallbacks) }
+        XCTAssertEqual(decodes, fallbacks, "only the DNS records the encoder left out were decoded")
+    }
+}
