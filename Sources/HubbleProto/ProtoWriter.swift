@@ -19,7 +19,9 @@ public struct ProtoWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    @inline(__always)
     public mutating func varint(_ value: UInt64) {
+        if value < 0x80 { return bytes.append(UInt8(value)) }
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -28,6 +30,7 @@ public struct ProtoWriter {
         bytes.append(UInt8(v))
     }
 
+    @inline(__always)
     public mutating func tag(_ field: Int, _ wire: WireType) {
         varint(UInt64(field) << 3 | UInt64(wire.rawValue))
     }
