@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
-        .target(name: "HubbleProto", dependencies: ["Flows", "SluiceModel"], swiftSettings: optimize),
+        .target(name: "HubbleProto", dependencies: ["Flows", "SluiceModel", "CSluiceShared"], swiftSettings: optimize),
         // Hubble's interfaces (Observer gRPC, plaintext or TLS over OpenSSL, metrics, the page) over
         // the flow ring, read-only: the observer process's logic, unit-testable without the
         // process. No Foundation.
@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
                     dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
-        .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel"]),
+        .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift); the CLI's

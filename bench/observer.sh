@@ -4,6 +4,8 @@
 # httpV2,dns`, /metrics scraped every SCRAPE_S seconds, one `follow` GetFlows client), same
 # sandbox, interleaved per rep. The target: the observer's CPU per request <= 3 % of get-ka's.
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/observer.sh (smoke)
+#   OBSERVER_BASE=/path/to/an/older/sluice-observer: each rep also runs metrics + follow with that
+#   binary (old and new interleaved in the same window; its rows and ratio are printed as "base").
 # Output: bench/results/observer-<timestamp>/ (raw runs); `ratio ...` lines at the end.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -21,10 +23,13 @@ trap 'exit 130' INT TERM
 install_deps
 OBSERVER="$(dirname "$SLUICE")/sluice-observer"
 [ -x "$OBSERVER" ] || die "$OBSERVER not built (make build)"
+: "${OBSERVER_BASE:=}"
+[ -z "$OBSERVER_BASE" ] || [ -x "$OBSERVER_BASE" ] || die "OBSERVER_BASE $OBSERVER_BASE is not executable"
+OBSERVER_NEW="$OBSERVER"
 PY="$ROOT/.venv/bin/python"
 "$PY" -c 'import grpc' 2>/dev/null || die "$ROOT/.venv has no grpcio (make deps)"
 versions >"$OUT/versions.txt"
-echo "REPS=$REPS DURATION=$DURATION CONNS=$CONNS SCRAPE_S=$SCRAPE_S UI=$UI LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU OBSERVER_CPU=$OBSERVER_CPU" >"$OUT/params.txt"
+echo "OBSERVER_BASE=$OBSERVER_BASE REPS=$REPS DURATION=$DURATION CONNS=$CONNS SCRAPE_S=$SCRAPE_S UI=$UI LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU OBSERVER_CPU=$OBSERVER_CPU" >"$OUT/params.txt"
 log "results in $OUT"
 
 # cpu_ns PID: CPU time of every thread of PID so far (schedstat, ns).
@@ -114,6 +119,14 @@ for rep in $(seq 1 "$REPS"); do
   one_run with "$rep"
   stop_observer
   cat "$RUN_DIR/follow.count" >>"$RAW/with.$rep.meta"
+  if [ -n "$OBSERVER_BASE" ]; then
+    OBSERVER="$OBSERVER_BASE"
+    start_observer 1
+    one_run base "$rep"
+    stop_observer
+    cat "$RUN_DIR/follow.count" >>"$RAW/base.$rep.meta"
+    OBSERVER="$OBSERVER_NEW"
+  fi
 done
 
 python3 - "$RAW" "$REPS" <<'PY' | tee "$OUT/summary.txt"
@@ -146,4 +159,18 @@ print("\n".join(rows))
 print("ratio observer CPU / get-ka CPU per request, metrics only (scraped every SCRAPE_S):", fmt(met))
 print("ratio observer CPU / get-ka CPU per request (metrics + one follow client; target <= 3 %):", fmt(obs))
 print("ratio get-ka CPU per request with the observer (metrics + follow) / without:", fmt(tot))
+import os
+if os.path.exists(f"{raw}/base.1.meta"):
+    bobs, brows = [], []
+    for rep in range(1, reps + 1):
+        a, b = meta("without", rep), meta("base", rep)
+        base = a["agent_cpu_ns"] / a["requests"] / 1000
+        o = b["observer_cpu_ns"] / b["requests"] / 1000
+        bobs.append(o / base)
+        brows.append(f"base rep {rep}: metrics + follow with OBSERVER_BASE: {b['requests']/1e3:.0f}k req, "
+                     f"agent {b['agent_cpu_ns']/b['requests']/1000:.2f} us/req, observer {o:.2f} us/req "
+                     f"({b.get('flows', 0)/b['requests']:.2f} flows/req, "
+                     f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req)")
+    print("\n".join(brows))
+    print("ratio base observer CPU / get-ka CPU per request (metrics + one follow client):", fmt(bobs))
 PY

@@ -1,5 +1,7 @@
+import CSluiceShared
 import Flows
 import HubbleProto
+import SluiceModel
 
 /// One `GetFlows` request turned into what the server does: which kept flows it sends now and
 /// whether it then follows new ones. Hubble's rules (cilium `pkg/hubble/observer`): `first` takes
@@ -12,6 +14,9 @@ public struct FlowQuery {
     public let blacklist: FlowFilter.CriteriaList
     /// `field_mask`: the flow fields each answer carries.
     public let mask: FlowProtoMask
+    /// The whitelist and blacklist on the record's own fields, when every filter names only
+    /// those (verdict, traffic direction): a follow stream then needs no decode to filter.
+    let recordFilters: (whitelist: RecordFilter, blacklist: RecordFilter)?
 
     /// Why a request is refused (gRPC INVALID_ARGUMENT with this message).
     public struct Invalid: Error, Equatable, CustomStringConvertible {
@@ -30,6 +35,11 @@ public struct FlowQuery {
         } catch {
             throw Invalid(description: error.description)
         }
+        if let white = RecordFilter(request.whitelist), let black = RecordFilter(request.blacklist) {
+            recordFilters = (white, black)
+        } else {
+            recordFilters = nil
+        }
         do {
             mask = try FlowProtoMask(paths: request.fieldMask)
         } catch {
@@ -43,6 +53,16 @@ public struct FlowQuery {
         if mask.isActive { return GetFlowsResponse.framedFlow(flow, mask: mask) }
         if let shared { return shared.framed(flow, index: index) }
         return GetFlowsResponse.framedFlow(flow)
+    }
+
+    /// Whether the request has a whitelist or a blacklist (a record must then be decoded to tell).
+    var hasFilters: Bool { !whitelist.isEmpty || !blacklist.isEmpty }
+
+    /// Whether the filters pass `rec` when they can tell from the record alone (nil: decode and
+    /// ask `wants`). Hubble's rule: the whitelist empty or matching, the blacklist not matching.
+    func passes(record rec: UnsafePointer<sluice_flow>) -> Bool? {
+        guard let (white, black) = recordFilters else { return nil }
+        return (white.isEmpty || white.matchesAny(rec)) && !black.matchesAny(rec)
     }
 
     /// Whether `flow` is one this request wants (filters and time window).
@@ -84,5 +104,46 @@ public struct FlowQuery {
     public func isOver(wallNs: Int64) -> Bool {
         guard let until = request.until else { return false }
         return until < Flow.Timestamp(nanosecondsSinceEpoch: wallNs)
+    }
+}
+
+/// A whitelist or blacklist whose filters name only fields the ring record holds as they are
+/// decoded (verdict, traffic direction): evaluated on the record, the same answer as the clause
+/// engine on the decoded flow (`FollowFromRecordsTests` holds them equal).
+struct RecordFilter {
+    private struct Clause {
+        var verdicts: [Flow.Verdict]
+        var directions: [TrafficDirection]
+    }
+    private let clauses: [Clause]
+
+    /// nil when some filter names another field (or a value the engine refuses).
+    init?(_ criteria: [FlowFilter.Criteria]) {
+        var clauses: [Clause] = []
+        for c in criteria {
+            var rest = c
+            rest.verdict = []
+            rest.trafficDirection = []
+            guard rest == FlowFilter.Criteria() else { return nil }
+            var verdicts: [Flow.Verdict] = []
+            for v in c.verdict {
+                guard v <= 255, let verdict = Flow.Verdict(rawValue: UInt8(v)) else { return nil }
+                verdicts.append(verdict)
+            }
+            let directions = c.trafficDirection.compactMap { TrafficDirection(rawValue: UInt8(truncatingIfNeeded: $0)) }
+            clauses.append(Clause(verdicts: verdicts, directions: directions))
+        }
+        self.clauses = clauses
+    }
+
+    var isEmpty: Bool { clauses.isEmpty }
+
+    func matchesAny(_ rec: UnsafePointer<sluice_flow>) -> Bool {
+        let verdict = Flow.Verdict(rawValue: rec.pointee.verdict) ?? .unknown
+        let direction = TrafficDirection(c: rec.pointee.direction)
+        return clauses.contains {
+            ($0.verdicts.isEmpty || $0.verdicts.contains(verdict))
+                && ($0.directions.isEmpty || $0.directions.contains(direction))
+        }
     }
 }

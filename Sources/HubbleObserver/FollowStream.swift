@@ -40,16 +40,58 @@ final class FollowStream: FlowListener {
             return
         }
         guard query.wants(flow) else { return }
+        guard admit() else { return }
+        connection.sendFramed(call, query.framed(flow, shared: encoding, index: observer?.history.seenFlows ?? 0))
+        sent += 1
+    }
+
+    /// Records, not flows: the message is encoded from the record (`FlowRecordProto`), and the
+    /// record is decoded only when a filter needs the flow or the encoder leaves its kind to the
+    /// decoded path (DNS); the decoded flow is shared by the follow streams like the encoding.
+    var observesRecords: Bool { true }
+
+    func observe(record raw: borrowing RawFlow) {
+        guard !call.done else { return }
+        let time = raw.time
+        if let until = query.request.until, until < time {
+            connection.finish(call, .ok, "")
+            return
+        }
+        if let since = query.request.since, time < since { return }
+        let index = observer?.history.seenFlows ?? 0
+        if query.hasFilters {
+            // Verdict and direction filters read the record; others need the decoded flow.
+            if let pass = withUnsafePointer(to: raw.record, { query.passes(record: $0) }) {
+                guard pass else { return }
+            } else {
+                guard query.wants(encoding.decoded(raw, index: index)) else { return }
+            }
+        }
+        guard admit() else { return }
+        let framed =
+            query.mask.isActive
+            ? encoding.framed(record: raw, mask: query.mask) : encoding.framed(record: raw, index: index)
+        if let framed {
+            connection.sendFramed(call, framed)
+        } else {
+            connection.sendFramed(
+                call, query.framed(encoding.decoded(raw, index: index), shared: encoding, index: index))
+        }
+        sent += 1
+    }
+
+    /// Whether a flow may be queued now; a full queue counts it as dropped instead. A count of
+    /// dropped flows goes out first.
+    private func admit() -> Bool {
         guard connection.queued(call) < Self.maxQueuedBytes else {
             dropped += 1
-            return
+            return false
         }
         if dropped > 0 {
             connection.send(call, GetFlowsResponse.lost(lost(.observerEventsQueue, dropped)))
             dropped = 0
         }
-        connection.sendFramed(call, query.framed(flow, shared: encoding, index: observer?.history.seenFlows ?? 0))
-        sent += 1
+        return true
     }
 
     /// The queue has room again: the count of dropped flows goes out.
@@ -85,6 +127,15 @@ final class SharedFlowEncoding {
     let endpoints = FlowProto.EndpointCache()
     /// Encodings made (a test counts them).
     private(set) var encoded = 0
+    /// The record encoder of the current decode context (its endpoint and policy bytes), and
+    /// records the decoded path had to take (DNS: a test counts them).
+    private var recordEncoder: FlowRecordProto?
+    private(set) var fallbacks = 0
+    /// The flow decoded for `decodedIndex` (by a filter or a kind the encoder leaves out).
+    private var decodedIndex: UInt64 = .max
+    private var decodedFlow: Flow?
+    /// Records decoded (a test counts them).
+    private(set) var decodes = 0
 
     func framed(_ flow: Flow, index: UInt64) -> [UInt8] {
         if index != self.index {
@@ -93,5 +144,58 @@ final class SharedFlowEncoding {
             encoded += 1
         }
         return bytes
+    }
+
+    /// The framed response of record `raw` (flow number `index`), encoded from the record once for
+    /// every unmasked stream; nil when the record's kind takes the decoded path.
+    func framed(record raw: borrowing RawFlow, index: UInt64) -> [UInt8]? {
+        if index == self.index { return bytes }
+        guard let framed = encoder(raw.context).framed(raw, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs) else {
+            fallbacks += 1
+            return nil
+        }
+        self.index = index
+        bytes = framed
+        encoded += 1
+        return framed
+    }
+
+    /// The framed response of `raw` with `mask` applied (one stream's own); nil as above.
+    func framed(record raw: borrowing RawFlow, mask: FlowProtoMask) -> [UInt8]? {
+        let framed = encoder(raw.context).framed(raw, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, mask: mask)
+        if framed == nil { fallbacks += 1 }
+        return framed
+    }
+
+    /// `raw` decoded, once for all the streams that need flow number `index`.
+    func decoded(_ raw: borrowing RawFlow, index: UInt64) -> Flow {
+        if index == decodedIndex, let decodedFlow { return decodedFlow }
+        let flow = raw.decode()
+        decodedIndex = index
+        decodedFlow = flow
+        decodes += 1
+        return flow
+    }
+
+    private func encoder(_ context: FlowDecodeContext) -> FlowRecordProto {
+        if let recordEncoder, recordEncoder.context === context { return recordEncoder }
+        let made = FlowRecordProto(context: context)
+        recordEncoder = made
+        return made
+    }
+}
+
+extension FlowRecordProto {
+    /// An encoder for the records read with `context` (its directory, uuid seed and node name).
+    convenience init(context: FlowDecodeContext) {
+        self.init(directory: context.directory, seed: context.seed, nodeName: context.nodeName, owner: context)
+    }
+
+    /// The decode context this encoder was made for.
+    var context: FlowDecodeContext? { owner as? FlowDecodeContext }
+
+    /// The framed response of `raw`'s record (`framed(_:seq:wallOffsetNs:mask:)`).
+    func framed(_ raw: borrowing RawFlow, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil) -> [UInt8]? {
+        withUnsafePointer(to: raw.record) { framed($0, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask) }
     }
 }

@@ -146,7 +146,7 @@ public enum FlowProto {
         w.raw(bytes[...])
     }
 
-    fileprivate static func endpoint(_ e: FlowEndpoint, _ w: inout ProtoWriter) {
+    static func endpoint(_ e: FlowEndpoint, _ w: inout ProtoWriter) {
         w.uint(1, UInt64(e.id))
         w.uint(2, UInt64(e.identity))
         w.string(3, e.namespace)

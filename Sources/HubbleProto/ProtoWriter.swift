@@ -19,7 +19,9 @@ public struct ProtoWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    @inline(__always)
     public mutating func varint(_ value: UInt64) {
+        if value < 0x80 { return bytes.append(UInt8(value)) }
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -28,6 +30,7 @@ public struct ProtoWriter {
         bytes.append(UInt8(v))
     }
 
+    @inline(__always)
     public mutating func tag(_ field: Int, _ wire: WireType) {
         varint(UInt64(field) << 3 | UInt64(wire.rawValue))
     }
@@ -91,6 +94,52 @@ public struct ProtoWriter {
         bytes.append(contentsOf: encoded)
     }
 
+    /// Raw bytes (part of a field being written in place, as `message`'s build closure does).
+    public mutating func raw(_ encoded: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: encoded)
+    }
+
+    /// One raw byte.
+    public mutating func rawByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    /// A string's UTF-8 bytes, raw (no tag, no length).
+    public mutating func utf8Bytes(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// A number's decimal digits, raw (no tag, no length).
+    public mutating func decimal(_ value: UInt64) {
+        var digits: (UInt64, Int) = (1, 1)
+        while digits.0 <= value / 10 {
+            digits.0 *= 10
+            digits.1 += 1
+        }
+        var v = value
+        var scale = digits.0
+        for _ in 0..<digits.1 {
+            bytes.append(UInt8(ascii: "0") + UInt8(v / scale))
+            v %= scale
+            scale /= 10
+        }
+    }
+
+    /// string field from bytes (already known to be valid UTF-8); left out when empty.
+    public mutating func bytesField(_ field: Int, _ value: UnsafeRawBufferPointer) {
+        guard !value.isEmpty else { return }
+        tag(field, .lengthDelimited)
+        varint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// `count` bytes written in place by `fill`.
+    public mutating func append(count: Int, _ fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBufferPointer { fill(UnsafeMutableBufferPointer(rebasing: $0[start..<start + count])) }
+    }
+
     /// A fixed32/fixed64 value's `count` bytes, little-endian (after its tag).
     public mutating func fixed(_ value: UInt64, bytes count: Int) {
         var v = value
@@ -114,19 +163,20 @@ public struct ProtoWriter {
         let start = bytes.count
         bytes.append(0)
         build(&self)
-        var length = UInt64(bytes.count - start - 1)
+        let length = UInt64(bytes.count - start - 1)
         if length < 0x80 {
             bytes[start] = UInt8(length)
             return
         }
-        var prefix: [UInt8] = []
-        while length >= 0x80 {
-            prefix.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
+        // The length's varint is longer than the byte kept: open room for the rest (no array).
+        var size = 1
+        while length >> (7 * UInt64(size)) != 0 { size += 1 }
+        bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: start + 1)
+        var v = length
+        for i in 0..<size {
+            bytes[start + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
+            v >>= 7
         }
-        prefix.append(UInt8(length))
-        bytes[start] = prefix[0]
-        bytes.insert(contentsOf: prefix[1...], at: start + 1)
     }
 
     /// Keeps 5 bytes for a gRPC message prefix (`GRPCWire`) at the start of an empty writer, so the

@@ -68,3 +68,210 @@ final class SharedFlowEncodingTests: XCTestCase {
         XCTAssertEqual(encoding.encoded, 2)
     }
 }
+
+/// Follow streams fed records (as the observer's poll feeds them): every flow a stream sends is
+/// the message the decoded path sends (the record encoder's bytes where it covers the kind, the
+/// decoded flow's otherwise, DNS), with and without filters and a field mask, and the same flows
+/// pass the filters.
+final class FollowFromRecordsTests: XCTestCase {
+    static func expected(_ raws: [RawFlow], _ request: GetFlowsRequest) throws -> [[UInt8]] {
+        let query = try FlowQuery(request)
+        return raws.map { $0.decode() }.filter(query.wants).map {
+            Array(query.framed($0).dropFirst(5))
+        }
+    }
+
+    func testFollowStreamsFedRecordsSendTheDecodedPathsMessages() throws {
+        let raws = RawFlowTests.raws(600, seed: 41)
+        var verdicts = FlowFilter.Criteria()
+        verdicts.verdict = [2]
+        var pods = FlowFilter.Criteria()
+        pods.sourcePod = ["frontend/"]
+        var requests: [GetFlowsRequest] = []
+        for (white, black, mask) in [
+            ([], [], []), ([verdicts], [], []), ([], [pods], []), ([pods, verdicts], [], ["uuid", "l7", "Summary"]),
+            ([], [], ["source", "time"]),
+        ] as [([FlowFilter.Criteria], [FlowFilter.Criteria], [String])] {
+            var r = GetFlowsRequest()
+            r.follow = true
+            r.whitelist = white
+            r.blacklist = black
+            r.fieldMask = mask
+            requests.append(r)
+        }
+        let server = try TestServer()
+        defer { server.stop() }
+        for request in requests {
+            let want = try Self.expected(raws, request)
+            XCTAssertGreaterThan(want.count, 20)
+            let client = try server.client(timeoutMs: 10_000)
+            let feeder = WorkerThread(name: "feeder") {
+                let deadline = SystemClock.monotonicNs() + 5_000_000_000
+                while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                    usleep(2_000)
+                }
+                server.sync { for raw in raws { server.observer.ingest(raw) } }
+            }
+            try feeder.start()
+            var got: [[UInt8]] = []
+            try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+                got.append(Array($0))
+                return got.count < want.count
+            }
+            feeder.join()
+            XCTAssertEqual(got.count, want.count)
+            for i in 0..<min(got.count, want.count) where got[i] != want[i] {
+                XCTFail(
+                    "flow \(i) of \(request.whitelist.count)/\(request.blacklist.count)/\(request.fieldMask) differs")
+                break
+            }
+            // The stream has ended on the client's side; the next request's stream starts after it.
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) != 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+        }
+        let encoding = server.service.followEncoding
+        let (fallbacks, decodes) = server.sync { (encoding.fallbacks, encoding.decodes) }
+        XCTAssertGreaterThan(fallbacks, 0, "DNS records took the decoded path")
+        XCTAssertGreaterThan(decodes, 0)
+    }
+
+    /// Without filters only the records the encoder leaves out are decoded.
+    func testUnfilteredStreamsDecodeOnlyWhatTheEncoderLeavesOut() {
+        let encoding = SharedFlowEncoding()
+        let raws = RawFlowTests.raws(500, seed: 8)
+        var declined = 0
+        for (i, raw) in raws.enumerated() {
+            let index = UInt64(i + 1)
+            if let framed = encoding.framed(record: raw, index: index) {
+                XCTAssertEqual(framed, GetFlowsResponse.framedFlow(raw.decode()))
+                XCTAssertEqual(encoding.framed(record: raw, index: index), framed, "the second stream shares it")
+            } else {
+                declined += 1
+                XCTAssertEqual(
+                    raw.record.l7_proto, Flow.L7Protocol.dns.rawValue, "only DNS records take the decoded path")
+            }
+        }
+        XCTAssertEqual(encoding.fallbacks, declined)
+        XCTAssertGreaterThan(declined, 0)
+        XCTAssertEqual(encoding.encoded, raws.count - declined)
+        XCTAssertEqual(encoding.decodes, 0)
+    }
+}
+
+/// A burst of flows on a follow stream leaves in few writes: nghttp2's frames are gathered up
+/// to `GRPCConnection.writeBatch` bytes per write, and every flow arrives, in order.
+final class FollowWriteBatchingTests: XCTestCase {
+    func testABurstOfFlowsLeavesInFewerWritesThanFrames() throws {
+        // Fewer bytes than a stream may queue (`FollowStream.maxQueuedBytes`): none is dropped.
+        let raws = RawFlowTests.raws(1_200, seed: 12)
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try server.client(timeoutMs: 10_000)
+        var request = GetFlowsRequest()
+        request.follow = true
+        let feeder = WorkerThread(name: "feeder") {
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+            server.sync { for raw in raws { server.observer.ingest(raw) } }
+        }
+        try feeder.start()
+        var seqs: [UInt64] = []
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            if case .flow(let f) = try GetFlowsResponse.decode($0) {
+                seqs.append(UInt64(f.uuid.suffix(12), radix: 16) ?? 0)
+            }
+            return seqs.count < raws.count
+        }
+        feeder.join()
+        XCTAssertEqual(seqs, raws.map(\.seq), "every flow, in ring order")
+        let (writes, frames) = server.sync {
+            let c = server.service.connections.values.first
+            return (c?.writes ?? 0, c?.framesProduced ?? 0)
+        }
+        XCTAssertGreaterThan(frames, 20, "the burst took many DATA frames")
+        XCTAssertLessThan(writes * 2, frames, "\(writes) writes for \(frames) frames")
+    }
+}
+
+/// Verdict and direction filters are evaluated on the record: the same flows pass as through the
+/// clause engine on the decoded flow; any other field leaves the decision to the decoded flow.
+final class RecordFilterTests: XCTestCase {
+    func testVerdictAndDirectionFiltersOnRecordsPassWhatTheDecodedFlowsPass() throws {
+        func criteria(verdicts: [UInt64] = [], directions: [UInt64] = []) -> FlowFilter.Criteria {
+            var c = FlowFilter.Criteria()
+            c.verdict = verdicts
+            c.trafficDirection = directions
+            return c
+        }
+        let lists: [[FlowFilter.Criteria]] = [
+            [], [criteria(verdicts: [1])], [criteria(verdicts: [2, 5])], [criteria(directions: [1])],
+            [criteria(verdicts: [1], directions: [2])], [criteria(verdicts: [3]), criteria(directions: [0])],
+            [criteria(verdicts: [0])], [criteria(directions: [2, 7])],
+        ]
+        let raws = RawFlowTests.raws(2_000, seed: 23)
+        var checked = 0
+        for white in lists {
+            for black in lists {
+                var request = GetFlowsRequest()
+                request.follow = true
+                request.whitelist = white
+                request.blacklist = black
+                let query = try FlowQuery(request)
+                var passed = 0
+                for raw in raws {
+                    let onRecord = withUnsafePointer(to: raw.record) { query.passes(record: $0) }
+                    XCTAssertEqual(onRecord, query.wants(raw.decode()))
+                    if onRecord == true { passed += 1 }
+                    checked += 1
+                }
+                if white.isEmpty && black.isEmpty { XCTAssertEqual(passed, raws.count) }
+            }
+        }
+        XCTAssertEqual(checked, lists.count * lists.count * raws.count)
+        var pods = FlowFilter.Criteria()
+        pods.sourcePod = ["frontend/"]
+        var mixed = criteria(verdicts: [1])
+        mixed.httpMethod = ["GET"]
+        for other in [[pods], [mixed], [criteria(verdicts: [1]), pods]] {
+            var request = GetFlowsRequest()
+            request.whitelist = other
+            XCTAssertNil(withUnsafePointer(to: raws[0].record) { try! FlowQuery(request).passes(record: $0) })
+        }
+    }
+
+    /// A follow stream with only verdict filters decodes no record it encodes from the record.
+    func testAVerdictFilteredStreamDecodesNothingButDNS() throws {
+        let raws = RawFlowTests.raws(600, seed: 41)
+        var request = GetFlowsRequest()
+        request.follow = true
+        var dropped = FlowFilter.Criteria()
+        dropped.verdict = [2]
+        request.whitelist = [dropped]
+        let want = try FollowFromRecordsTests.expected(raws, request)
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try server.client(timeoutMs: 10_000)
+        let feeder = WorkerThread(name: "feeder") {
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+            server.sync { for raw in raws { server.observer.ingest(raw) } }
+        }
+        try feeder.start()
+        var got: [[UInt8]] = []
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            got.append(Array($0))
+            return got.count < want.count
+        }
+        feeder.join()
+        XCTAssertEqual(got, want)
+        let encoding = server.service.followEncoding
+        let (decodes, fallbacks) = server.sync { (encoding.decodes, encoding.fallbacks) }
+        XCTAssertEqual(decodes, fallbacks, "only the DNS records the encoder left out were decoded")
+    }
+}

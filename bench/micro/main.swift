@@ -26,7 +26,10 @@ let only = CommandLine.arguments.dropFirst().first
 if only == nil || only == "json" { try JSONBenchmark.run() }
 if only == nil || only == "regex" { try RegexBenchmark.run() }
 if only == nil || only == "flow" { try FlowRecordBenchmark.run() }
-if only == nil || only == "observer" { try ObserverBenchmark.run() }
+if only == nil || only == "observer" {
+    try ObserverBenchmark.run()
+    try FollowBenchmark.run()
+}
 if only == nil || only == "dns" { try DNSBenchmark.run() }
 if only == "policy-apply" { try PolicyApplyBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if only == "policy-memory" { try PolicyMemoryBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
