@@ -11,6 +11,13 @@
 #       `syscalls <sys> <set> <rep>: name=per-query ...` lines (counted over DURATION-1 s of the
 #       run, divided by the run's mean q/s times that time).
 #       Both cost CPU themselves: compare ratios only from runs without them.
+#   SLUICE_BASE=/tmp/main/sluice REPS=2 DURATION=5 bash bench/dns.sh
+#       SLUICE_BASE: a second Sluice build (its sluice-agent beside it), measured as system `base`
+#       in the same window, interleaved with the others: the sandbox's agent is swapped
+#       (`sandbox stop-agent`, then `start-agent` of the other build, which restores the policy)
+#       before each run that needs the other build. Adds `ratio ... sluice/base` lines and the
+#       base's own ratios against dnsdist (`ratio ... base/dnsdist`). The load average before and
+#       after the runs goes into the summary.
 # Placement: dnsperf (-c 10 -q 100 -T 1, as ../shared/bench-peers) pinned to core 0 with the
 # resolver (the sandbox's kube-dns dnsmasq); the proxy alone on core 1 (Sluice: --workers 1
 # --pin-cpu 1; dnsdist: taskset -c 1). Paths:
@@ -23,6 +30,8 @@ set -u
 bench_prelude "$@"
 : "${DNS_SETS:=allowed denied mixed allowed@5000}"
 : "${DNS_CLIENTS:=10}" "${DNS_OUTSTANDING:=100}"
+: "${SLUICE_BASE:=}"
+if [ -n "$SLUICE_BASE" ]; then : "${DNS_SYSTEMS:=sluice base dnsdist direct}"; fi
 : "${DNS_SYSTEMS:=sluice dnsdist direct}" "${DNS_PERF:=}"
 TOPO="$ROOT/proxy-config/sandbox/bench-dns.yaml"
 DNS_POLICY="$ROOT/proxy-config/examples/bench/dns-allow-list.yaml"
@@ -35,6 +44,7 @@ for p in dnsperf dnsdist gettext-base; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null || die "apt-get install $p"; }
 done
 [ -x "$SLUICE" ] || die "$SLUICE not built (make build)"
+[ -z "$SLUICE_BASE" ] || [ -x "$(dirname "$SLUICE_BASE")/sluice-agent" ] || die "no sluice-agent beside $SLUICE_BASE"
 
 down() { stop_bg dnsdist; "$SLUICE" sandbox down >/dev/null 2>&1 || true; }
 trap down EXIT
@@ -63,7 +73,7 @@ paste -d '\n' "$RUN_DIR/q-allowed.txt" "$RUN_DIR/q-denied.txt" >"$RUN_DIR/q-mixe
 # where SYSTEM's queries go: netns server port
 target() {
   case $1 in
-    sluice) echo "$CLIENT_NS $DNS_IP 53" ;;
+    sluice | base) echo "$CLIENT_NS $DNS_IP 53" ;;
     dnsdist) echo "$CLIENT_NS $NODE_IP 15354" ;;
     direct) echo "$NODE_NS $DNS_IP 53" ;;
   esac
@@ -72,8 +82,29 @@ rcode_of() { # SYSTEM NAME -> status word
   local ns ip port; read -r ns ip port < <(target "$1")
   ip netns exec "$ns" dig +time=2 +tries=2 -p "$port" @"$ip" "$2" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
 }
+# use_agent SYSTEM: the sandbox's agent is SYSTEM's build (sluice: $SLUICE, base: $SLUICE_BASE);
+# swaps it when the other one runs, then waits (deadline 30 s) until an allowed name resolves.
+AGENT_OF=sluice
+use_agent() {
+  local want=$1 bin i
+  case $want in sluice | base) ;; *) return 0 ;; esac
+  [ "$want" = "$AGENT_OF" ] && return 0
+  bin=$SLUICE
+  [ "$want" = base ] && bin=$SLUICE_BASE
+  "$SLUICE" sandbox stop-agent >>"$RUN_DIR/agent-swaps.log" 2>&1 || die "stop-agent failed"
+  "$bin" sandbox start-agent --workers 1 --agent-arg="--pin-cpu=$PROXY_CPU" >>"$RUN_DIR/agent-swaps.log" 2>&1 \
+    || { cat "$RUN_DIR/agent-swaps.log" >&2; die "start-agent ($bin) failed"; }
+  AGENT_PID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agentPID"])' "$STATE")
+  AGENT_OF=$want
+  for i in $(seq 1 60); do
+    [ "$(rcode_of "$want" allowed.example.com)" = NOERROR ] && return 0
+    sleep 0.5
+  done
+  die "$want's agent does not answer after the swap"
+}
 check() { # the rules answered correctly before any load
   local sys=$1 ok=1 n
+  use_agent "$sys"
   for n in allowed.example.com foo.internal.example.com; do
     [ "$(rcode_of "$sys" "$n")" = NOERROR ] || { log "$sys: $n not NOERROR"; ok=0; }
   done
@@ -92,14 +123,16 @@ done
 [ ${#systems[@]} -gt 0 ] || die "no system passed the rule check"
 log "measuring: ${systems[*]} (sets: $DNS_SETS)"
 
-pid_of() { case $1 in sluice) echo "$AGENT_PID" ;; dnsdist) cat "$RUN_DIR/dnsdist.pid" ;; *) echo "" ;; esac; }
+pid_of() { case $1 in sluice | base) echo "$AGENT_PID" ;; dnsdist) cat "$RUN_DIR/dnsdist.pid" ;; *) echo "" ;; esac; }
 ticks() { local p; p=$(pid_of "$1"); [ -n "$p" ] && awk '{print $14+$15}' "/proc/$p/stat" || echo 0; }
+cat /proc/loadavg >"$RAW/loadavg.txt"
 for rep in $(seq 1 "$REPS"); do
   for set in $DNS_SETS; do
     for sys in "${systems[@]}"; do
       qfile=${set%%@*}; rate=""
       [ "$qfile" != "$set" ] && rate="-Q ${set#*@}"
       [ "$sys" = direct ] && [ "$qfile" != allowed ] && continue
+      use_agent "$sys"
       read -r ns ip port < <(target "$sys")
       base="$RAW/$sys.$set.$rep"
       log "dns $sys $set rep $rep"
@@ -129,6 +162,7 @@ for rep in $(seq 1 "$REPS"); do
     done
   done
 done
+cat /proc/loadavg >>"$RAW/loadavg.txt"
 DURATION="$DURATION" python3 - "$RAW" "$CLK_TCK" <<'PY' | tee "$OUT/summary.md"
 import collections, glob, os, re, statistics, sys
 raw, hz = sys.argv[1], int(sys.argv[2])
@@ -149,7 +183,7 @@ for path in glob.glob(os.path.join(raw, "*.txt")):
     lat = sorted(float(l.split()[-1]) for l in text.splitlines() if l.startswith("> "))
     p = lambda q: lat[min(len(lat) - 1, int((len(lat) - 1) * q))] * 1000 if lat else float("nan")
     cpu_s, hwm = cpu.get((sys_, set_, rep), (0, 0))
-    rows[(sys_, set_)].append(dict(qps=qps, lost=lost, p50=p(0.5), p99=p(0.99),
+    rows[(sys_, set_)].append(dict(rep=int(rep), qps=qps, lost=lost, p50=p(0.5), p99=p(0.99),
                                    cpu_us=cpu_s * 1e6 / done if done and sys_ != "direct" else float("nan"),
                                    rss_mb=hwm / 1024))
 med = lambda xs: statistics.median(xs)
@@ -162,16 +196,29 @@ for (sys_, set_), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])
     print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['rss_mb']:.1f} |")
 print()
 for (sys_, set_), m in sorted(table.items()):
-    if sys_ != "sluice":
+    if sys_ not in ("sluice", "base"):
         continue
-    for peer in ("dnsdist", "direct"):
+    for peer in ("base", "dnsdist", "direct"):
         o = table.get((peer, set_))
-        if not o:
+        if not o or peer == sys_ or (sys_ == "base" and peer == "direct"):
             continue
-        print(f"ratio qps {set_} sluice/{peer} {m['qps'] / o['qps']:.3f}")
-        print(f"ratio p99_ms {set_} sluice/{peer} {m['p99'] / o['p99']:.3f}")
+        print(f"ratio qps {set_} {sys_}/{peer} {m['qps'] / o['qps']:.3f}")
+        print(f"ratio p99_ms {set_} {sys_}/{peer} {m['p99'] / o['p99']:.3f}")
         if peer != "direct":
-            print(f"ratio cpu_us_per_query {set_} sluice/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+            print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+# per repetition: CPU µs per query of each system, and Sluice's over each other system's
+reps = collections.defaultdict(dict)
+for (sys_, set_), rs in rows.items():
+    for i, r in enumerate(sorted(rs, key=lambda r: r["rep"])):
+        reps[(set_, r["rep"])][sys_] = r["cpu_us"]
+for (set_, rep), by in sorted(reps.items()):
+    parts = " ".join(f"{s}={v:.1f}" for s, v in sorted(by.items()) if s != "direct")
+    print(f"cpu_us_per_query {set_} rep {rep}: {parts}")
+try:
+    loads = [l.split()[:3] for l in open(os.path.join(raw, "loadavg.txt"))]
+    print("load average (1/5/15 min) before: " + " ".join(loads[0]) + (", after: " + " ".join(loads[-1]) if len(loads) > 1 else ""))
+except (OSError, IndexError):
+    pass
 dur = float(os.environ.get("DURATION", "10")) - 1
 for path in sorted(glob.glob(os.path.join(raw, "*.syscalls.txt"))):
     base = path[: -len(".syscalls.txt")]

@@ -2,6 +2,7 @@ import CSluiceShared
 import DNS
 import Flows
 import SluiceIO
+import SluiceModel
 
 /// Writes the flows of DNS queries (cilium-semantics.md 5.2): a request flow (query, qtype) when
 /// the query is forwarded, a response flow (source and destination swapped; ips, ttl, rcode,
@@ -41,9 +42,7 @@ struct DNSFlowRecorder {
         _ query: DNSQuery, summary: AnswerSummary?, rcode: RCode, verdict: Flow.Verdict, now: UInt64,
         failure: PeerClose? = nil
     ) {
-        guard let flows else { return }
-        var c = common(query, verdict: verdict, timeNs: now).swapped()
-        c.isReply = true
+        guard flows != nil else { return }
         var types: DNSAnswerTypes = []
         for type in summary?.rrtypes ?? [] {
             switch type {
@@ -54,8 +53,21 @@ struct DNSFlowRecorder {
             }
         }
         let ttl = summary.map { $0.ips.isEmpty && $0.cnames.isEmpty ? 0 : $0.ttl } ?? 0
+        response(
+            query, types: types, ttl: ttl, ips: summary?.ips ?? [], rcode: rcode, verdict: verdict, now: now,
+            failure: failure)
+    }
+
+    /// The response flow from the answer's figures: the chain's record types, the TTL written
+    /// (0 when the chain has no address and no CNAME) and its addresses.
+    func response(
+        _ query: DNSQuery, types: DNSAnswerTypes, ttl: UInt32, ips: [IPAddress], rcode: RCode,
+        verdict: Flow.Verdict, now: UInt64, failure: PeerClose? = nil
+    ) {
+        guard let flows else { return }
+        var c = common(query, verdict: verdict, timeNs: now).swapped()
+        c.isReply = true
         let latency = now &- query.requestTimeNs
-        let ips = summary?.ips ?? []
         query.qname.withUnsafeBytes { name in
             flows.append { rec in
                 FlowRecordWriter.writeDNS(
@@ -80,5 +92,16 @@ struct DNSFlowRecorder {
     /// Cilium's datapath would have written.
     func policyDrop(_ query: DNSQuery) {
         flows?.appendPolicyDrop(common(query, verdict: .dropped, timeNs: query.requestTimeNs))
+    }
+}
+
+extension DNSAnswerTypes {
+    /// The record types on an answer's chain, as `AnswerScan` found them.
+    init(_ scan: AnswerScan) {
+        self = []
+        if scan.hasA { insert(.a) }
+        if scan.hasAAAA { insert(.aaaa) }
+        if scan.hasCNAME { insert(.cname) }
+        if scan.hasOther { insert(.other) }
     }
 }

@@ -2,6 +2,7 @@ import DNS
 import Flows
 import Policy
 import SluiceIO
+import SluiceModel
 
 /// Where an answer for a query goes back to: the UDP listener (a datagram from the original
 /// server's address) or the client's TCP connection (a framed message).
@@ -25,6 +26,8 @@ final class DNSWorker {
     let random = DNSRandom()
     let recorder: DNSFlowRecorder
     let gate: FQDNAnswerGate?
+    /// The addresses of the answer being relayed (`AnswerScan`); its capacity is reused.
+    private var answerIPs: [IPAddress] = []
     private(set) var udp: DNSUDPListener?
     private(set) var forwarder: DNSForwarder?
     private(set) var tcp: DNSTCPListener?
@@ -65,14 +68,15 @@ final class DNSWorker {
 
     // MARK: answer → learn → release → record
 
-    /// The answer phase shared by UDP and TCP: restore the client's ID, parse, and either send at
-    /// once or hold until the IPs of a toFQDNs name are in the datapath. Writes the response flow
-    /// when the answer is sent.
+    /// The answer phase shared by UDP and TCP: restore the client's ID, check and summarise the
+    /// answer on the wire (`AnswerScan`: what `DNSParser` rejects is answered SERVFAIL), and either
+    /// send at once or hold until the IPs of a toFQDNs name are in the datapath. Writes the
+    /// response flow when the answer is sent.
     func answer(_ bytes: UnsafeMutableRawBufferPointer, for query: DNSQuery, via sink: DNSAnswerSink) {
         DNSWire.setID(query.originalID, in: bytes)
-        let message: DNSMessage
+        let scan: AnswerScan
         do {
-            message = try DNSParser.parse(UnsafeRawBufferPointer(bytes))
+            scan = try AnswerScan.scan(UnsafeRawBufferPointer(bytes), ips: &answerIPs)
         } catch {
             // Cilium cannot unpack it either and answers SERVFAIL.
             counters.malformedAnswers += 1
@@ -80,18 +84,39 @@ final class DNSWorker {
             return
         }
         counters.answers += 1
-        let summary = AnswerSummary.extract(from: message)
-        if let gate, let service, summary.rcode == .noError, !summary.ips.isEmpty,
+        if let gate, let service, scan.rcode == .noError, !answerIPs.isEmpty,
             query.qname.withUnsafeBytes({ service.selectors.matches($0) })
         {
-            let copy = Array(bytes)
-            let name = String(decoding: query.qname, as: UTF8.self)
-            gate.hold(name: name, ips: summary.ips, ttl: summary.ttl, now: ctx.loop.now) { [unowned self] in
-                copy.withUnsafeBytes { self.send($0, summary: summary, for: query, via: sink) }
-            }
+            hold(bytes, for: query, via: sink, gate: gate)
             return
         }
-        send(UnsafeRawBufferPointer(bytes), summary: summary, for: query, via: sink)
+        let failure = sink.sendAnswer(UnsafeRawBufferPointer(bytes), to: query)
+        if failure != nil { counters.replyFailures += 1 }
+        recorder.response(
+            query, types: DNSAnswerTypes(scan), ttl: answerIPs.isEmpty && scan.cnames == 0 ? 0 : scan.ttl,
+            ips: answerIPs, rcode: scan.rcode, verdict: failure == nil ? .forwarded : .error,
+            now: SystemClock.monotonicNs(), failure: failure)
+    }
+
+    /// An answer whose addresses a toFQDNs selector learns: summarised in full (the gate keeps
+    /// the addresses until they are in the datapath) and held, a copy of its bytes released later.
+    private func hold(
+        _ bytes: UnsafeMutableRawBufferPointer, for query: DNSQuery, via sink: DNSAnswerSink, gate: FQDNAnswerGate
+    ) {
+        let summary: AnswerSummary
+        do {
+            summary = AnswerSummary.extract(from: try DNSParser.parse(UnsafeRawBufferPointer(bytes)))
+        } catch {
+            // Not reached: the scan accepted it (`AnswerScanTests`); answered as malformed.
+            counters.malformedAnswers += 1
+            serverFailure(for: query, via: sink)
+            return
+        }
+        let copy = Array(bytes)
+        let name = String(decoding: query.qname, as: UTF8.self)
+        gate.hold(name: name, ips: summary.ips, ttl: summary.ttl, now: ctx.loop.now) { [unowned self] in
+            copy.withUnsafeBytes { self.send($0, summary: summary, for: query, via: sink) }
+        }
     }
 
     private func send(

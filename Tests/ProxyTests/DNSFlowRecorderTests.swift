@@ -1,9 +1,9 @@
-import DNS
 import Flows
 import SluiceIO
 import SluiceModel
 import XCTest
 
+@testable import DNS
 @testable import Proxy
 
 /// The DNS proxy's flow records, written into a collecting sink and decoded as `sluice observe`
@@ -73,6 +73,27 @@ final class DNSFlowRecorderTests: XCTestCase {
         XCTAssertEqual(flows.map { $0.l7?.dns?.rcode }, [3, 0])
         XCTAssertEqual(flows[1].l7?.dns?.rrtypes, [])
         XCTAssertNil(flows[0].l7?.dns?.connectionError)
+    }
+
+    /// The response from the answer's figures (the relay path, `AnswerScan`) writes what the
+    /// summary path writes for the same answer.
+    func testTheResponseFromFiguresEqualsTheOneFromASummary() throws {
+        let sink = CollectingSink()
+        let recorder = DNSFlowRecorder(flows: sink)
+        let ips: [IPAddress] = [.v4(IPv4Address(192, 0, 2, 1)), .v6(IPv6Address(high: 0x2001_0db8_0000_0000, low: 1))]
+        recorder.response(query(), summary: summary(ips: ips), rcode: .noError, verdict: .forwarded, now: 5_000)
+        recorder.response(
+            query(), types: [.a, .aaaa, .cname, .other], ttl: 60, ips: ips, rcode: .noError, verdict: .forwarded,
+            now: 5_000)
+        let flows = sink.flows
+        XCTAssertEqual(flows.count, 2)
+        XCTAssertEqual(flows[0], flows[1])
+        XCTAssertEqual(flows[1].l7?.dns?.ips, ["192.0.2.1", "2001:db8::1"])
+        XCTAssertEqual(
+            DNSAnswerTypes(
+                AnswerScan(
+                    rcode: .noError, ttl: 1, cnames: 0, hasA: true, hasAAAA: false, hasCNAME: true, hasOther: false)),
+            [.a, .cname])
     }
 
     func testAPolicyDropIsAnL3L4Drop() throws {

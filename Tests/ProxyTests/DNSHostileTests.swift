@@ -26,7 +26,8 @@ final class DNSHostileHarness {
     let upstreamPort: UInt16
     private let thread: WorkerThread
 
-    init(config: DNSProxyConfig = DNSProxyConfig(), cache: FQDNCache = FQDNCache()) throws {
+    /// `learning: false`: the worker gets no FQDN service (no answer is held: the relay path).
+    init(config: DNSProxyConfig = DNSProxyConfig(), cache: FQDNCache = FQDNCache(), learning: Bool = true) throws {
         let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
         port = DNSTest.port(of: fd)
         let repository = PolicyRepository()
@@ -61,7 +62,7 @@ final class DNSHostileHarness {
             flows: sink, snapshot: snapshot)
         var config = config
         config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: upstreamPort)
-        worker = DNSWorker(ctx: ctx, config: config, service: service)
+        worker = DNSWorker(ctx: ctx, config: config, service: learning ? service : nil)
         try worker.start(udpFD: fd, tcpFD: -1)
         let loop = self.loop
         thread = WorkerThread(name: "test-loop") { loop.run() }

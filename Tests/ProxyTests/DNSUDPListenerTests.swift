@@ -78,4 +78,37 @@ final class DNSUDPListenerTests: XCTestCase {
         XCTAssertEqual(h.counters().rejected, total / 2)
     }
 
+    /// A burst of two and a half batches with broken datagrams in the middle of batches: each
+    /// malformed query gets its own FORMERR, the short one nothing, and every query around them
+    /// its own answer (one bad datagram costs only itself, never the rest of its batch).
+    func testMalformedDatagramsInTheMiddleOfBatchesCostOnlyThemselves() throws {
+        let h = try DNSProxyHarness()
+        let total = DNSUDPListener.batchSize * 2 + DNSUDPListener.batchSize / 2
+        let malformed: Set<Int> = [7, DNSUDPListener.batchSize + 5]
+        let short = DNSUDPListener.batchSize * 2 + 1
+        for i in 0..<total {
+            let id = UInt16(2000 + i)
+            if malformed.contains(i) {
+                // A header claiming one question that is not there.
+                DNSTest.send(
+                    h.client, [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0], port: h.port)
+            } else if i == short {
+                DNSTest.send(h.client, [1, 2, 3], port: h.port)
+            } else {
+                DNSTest.send(h.client, DNSTest.query("m\(i).allowed.test.", id: id), port: h.port)
+            }
+        }
+        var formErr = Set<Int>(), answered = Set<Int>()
+        while formErr.count + answered.count < total - 1, let reply = DNSTest.receive(h.client) {
+            let message = try parse(reply.bytes)
+            let i = Int(message.header.id) - 2000
+            if message.rcode == .formErr { formErr.insert(i) } else if message.rcode == .noError { answered.insert(i) }
+        }
+        XCTAssertEqual(formErr, malformed)
+        XCTAssertEqual(answered, Set(0..<total).subtracting(malformed).subtracting([short]))
+        h.drain()
+        XCTAssertTrue(DNSTest.nothingToRead(h.client), "the short datagram gets no answer")
+        XCTAssertEqual(h.counters().formatErrors, malformed.count)
+        XCTAssertEqual(h.counters().ignored, 1)
+    }
 }

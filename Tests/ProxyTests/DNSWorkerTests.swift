@@ -32,4 +32,60 @@ final class DNSWorkerTests: XCTestCase {
         let h = try DNSProxyHarness()
         XCTAssertEqual(try parse(h.ask(DNSTest.query("WWW.Allowed.TEST.", id: 3))).rcode, .noError)
     }
+
+    /// A CNAME chain with an off-chain record, an AAAA and an A, compressed, from the upstream.
+    private func chainAnswer(to query: [UInt8]) throws -> [UInt8] {
+        var message = try query.withUnsafeBytes { try DNSParser.parse($0) }
+        let owner = message.questions[0].name
+        let target = try DomainName("cdn.example.net.")
+        message.header.qr = true
+        message.header.ra = true
+        message.answers = [
+            ResourceRecord(name: owner, ttl: 300, rdata: .cname(target)),
+            ResourceRecord(name: try DomainName("other.test."), ttl: 1, rdata: .a(IPv4Address(6, 6, 6, 6))),
+            ResourceRecord(name: target, ttl: 50, rdata: .aaaa(IPv6Address(high: 0x2001_0db8_0000_0000, low: 9))),
+            ResourceRecord(name: target, ttl: 40, rdata: .a(IPv4Address(192, 0, 2, 9))),
+        ]
+        return DNSSerializer.serialize(message)
+    }
+
+    /// The relay path (no toFQDNs selector: nothing held): the answer goes back byte for byte with
+    /// the client's ID, and its response flow carries what `AnswerScan` read on the wire: the
+    /// chain's addresses in order (not the off-chain one), the lowest TTL on it, its types.
+    func testARelayedAnswerKeepsItsBytesAndItsFlowCarriesTheChain() throws {
+        let h = try DNSHostileHarness(learning: false)
+        let sent = try XCTUnwrap(h.forward(DNSTest.query("www.allowed.test.", id: 0x2222)))
+        var answer = try chainAnswer(to: sent.bytes)
+        DNSTest.send(h.upstream, answer, port: sent.port)
+        let received = try XCTUnwrap(DNSTest.receive(h.client)?.bytes)
+        DNSWire.setID(0x2222, in: &answer)
+        XCTAssertEqual(received, answer, "relayed unchanged but for the ID")
+        let flows = h.sink.waitForFlows(2)
+        let response = try XCTUnwrap(flows.first { $0.isReply == true })
+        XCTAssertEqual(response.verdict, .forwarded)
+        let dns = try XCTUnwrap(response.l7?.dns)
+        XCTAssertEqual(dns.ips, ["2001:db8::9", "192.0.2.9"])
+        XCTAssertEqual(dns.ttl, 40)
+        XCTAssertEqual(dns.rcode, 0)
+        XCTAssertEqual(Set(dns.rrtypes), ["A", "AAAA", "CNAME"])
+        XCTAssertEqual(h.counters().answers, 1)
+    }
+
+    /// An answer the parser rejects (a byte after the last record) is not relayed: the client gets
+    /// SERVFAIL with its ID, the response flow is an ERROR, the answer is counted malformed.
+    func testAnAnswerWithTrailingBytesIsServFail() throws {
+        let h = try DNSHostileHarness(learning: false)
+        let sent = try XCTUnwrap(h.forward(DNSTest.query("www.allowed.test.", id: 0x3333)))
+        DNSTest.send(h.upstream, try chainAnswer(to: sent.bytes) + [0], port: sent.port)
+        let reply = try parse(DNSTest.receive(h.client)?.bytes)
+        XCTAssertEqual(reply.header.id, 0x3333)
+        XCTAssertEqual(reply.rcode, .servFail)
+        XCTAssertTrue(reply.answers.isEmpty)
+        let flows = h.sink.waitForFlows(2)
+        let response = try XCTUnwrap(flows.first { $0.isReply == true })
+        XCTAssertEqual(response.verdict, .error)
+        XCTAssertEqual(response.l7?.dns?.rcode, 2)
+        XCTAssertEqual(h.counters().malformedAnswers, 1)
+        XCTAssertEqual(h.counters().answers, 0)
+    }
 }
