@@ -8,8 +8,8 @@
 #   BULK_SCENARIOS="get-1m get-64m post-64m" PEERS="haproxy nginx envoy"
 #   SLUICE_B=/path/to/other/sluice: a second Sluice build measured as `sluice-b`, interleaved
 #     with this one rep by rep (a sandbox per rep and build; the peers run with the first)
-#   PROFILE=get-1m: `perf record -g` of the agent during Sluice's first run of that scenario
-#     (each build), report in profile-<system>.txt, perf data kept next to it
+#   PROFILE=get-1m: syscall counts and `perf record -g` of each system (Sluice: the agent)
+#     during its first run of that scenario, in syscalls-/profile-<system>.txt
 # Output: bench/results/bulk-<timestamp>/ (raw runs, summary.md); `ratio ...` lines at the end.
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -143,8 +143,8 @@ session() {
 }
 
 # profiled_run SYSTEM SCENARIO REP: run_bulk with the system's syscalls counted (`perf stat`
-# of syscall tracepoints, per transfer in syscalls-<system>.txt) and, for Sluice, `perf record
-# -g` of the agent (profile-<system>.txt). The CPU figures of this run include perf's own
+# of syscall tracepoints, per transfer in syscalls-<system>.txt) and its processes recorded by
+# `perf record -g` (the agent for Sluice; profile-<system>.txt). The CPU figures of this run include perf's own
 # overhead: read them with that in mind (the summary keeps them with the other reps).
 SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_splice,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_readv,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_ioctl,syscalls:sys_enter_fcntl"
 profiled_run() {
@@ -152,10 +152,8 @@ profiled_run() {
   pids=$(pids_of "$sys" | paste -sd,)
   perf stat -e "$SYSCALLS" -p "$pids" -o "$OUT/syscalls-$sys.raw" &
   stat_pid=$!
-  if [ "${sys%%-*}" = sluice ]; then
-    perf record -g -o "$OUT/perf-$sys.data" -p "$AGENT_PID" 2>"$OUT/perf-record-$sys.log" &
-    rec_pid=$!
-  fi
+  perf record -g -o "$OUT/perf-$sys.data" -p "$pids" 2>"$OUT/perf-record-$sys.log" &
+  rec_pid=$!
   sleep 0.5
   run_bulk "$@"
   kill -INT "$stat_pid" $rec_pid; wait "$stat_pid" $rec_pid
