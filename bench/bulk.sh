@@ -6,6 +6,10 @@
 # and throughput (GB/s of body bytes), every transfer checked (200 and its size).
 #   REPS=3 bash bench/bulk.sh (default) | REPS=1 BULK_MB=1024 bash bench/bulk.sh (smoke)
 #   BULK_SCENARIOS="get-1m get-64m post-64m" PEERS="haproxy nginx envoy"
+#   SLUICE_B=/path/to/other/sluice: a second Sluice build measured as `sluice-b`, interleaved
+#     with this one rep by rep (a sandbox per rep and build; the peers run with the first)
+#   PROFILE=get-1m: syscall counts and `perf record -g` of each system (Sluice: the agent)
+#     during its first run of that scenario, in syscalls-/profile-<system>.txt
 # Output: bench/results/bulk-<timestamp>/ (raw runs, summary.md); `ratio ...` lines at the end.
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +28,12 @@ trap 'exit 130' INT TERM
 
 install_deps
 versions >"$OUT/versions.txt"
-echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU" >"$OUT/params.txt"
+: "${SLUICE_B:=}" "${PROFILE:=}"
+[ -z "$SLUICE_B" ] || [ -x "$SLUICE_B" ] || die "SLUICE_B=$SLUICE_B is not an executable"
+[ -z "$PROFILE" ] || command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
+SLUICE_A=$SLUICE
+[ -z "$SLUICE_B" ] || echo "sluice-b: $SLUICE_B ($(cd "$(dirname "$SLUICE_B")" && git rev-parse --short HEAD 2>/dev/null || echo 'not in git'))" >>"$OUT/versions.txt"
+echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU SLUICE_B=$SLUICE_B PROFILE=$PROFILE" >"$OUT/params.txt"
 log "results in $OUT"
 
 # The bodies: random bytes (nothing compresses or dedups), served by bulk_upstream.py with
@@ -99,26 +108,74 @@ run_bulk() {
   sleep "$SETTLE"
 }
 
-systems=()
-sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
-# The bench's nginx upstream answers an upload before reading its body; bulk_upstream.py reads
-# it whole (and sends files with sendfile): it replaces nginx in the upstream pod.
-stop_bg upstream
-start_bg upstream "$UPSTREAM_NS" "$LOAD_CPU" python3 "$BENCH/bulk_upstream.py" 0.0.0.0 80 "$RUN_DIR/www"
-# Ready when it answers 200 itself (through Sluice, a 503 would also be an answer).
-for _ in $(seq 1 100); do
-  [ "$(ip netns exec "$UPSTREAM_NS" curl -s -o /dev/null -m 1 -w '%{http_code}' http://127.0.0.1/get)" = 200 ] && break
-  sleep 0.1
-done
-check_rules sluice && check_bulk sluice && systems+=(sluice)
-for sys in $PEERS; do
-  if start_peer "$sys" && check_rules "$sys" && check_bulk "$sys"; then systems+=("$sys"); else stop_bg "$sys"; fi
-done
-log "measuring: ${systems[*]}"
-for rep in $(seq 1 "$REPS"); do
-  for sc in $BULK_SCENARIOS; do
-    for sys in "${systems[@]}"; do run_bulk "$sys" "$sc" "$rep"; done
+# session BINARY LABEL PEERS_TOO REP: a sandbox with that Sluice build, then one run of each
+# scenario for it (as LABEL) and, when PEERS_TOO, for each peer that passes its checks.
+session() {
+  local bin=$1 label=$2 with_peers=$3 rep=$4 sc sys systems=()
+  SLUICE=$bin
+  sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed ($bin)"
+  # The bench's nginx upstream answers an upload before reading its body; bulk_upstream.py reads
+  # it whole (and sends files with sendfile): it replaces nginx in the upstream pod.
+  stop_bg upstream
+  start_bg upstream "$UPSTREAM_NS" "$LOAD_CPU" python3 "$BENCH/bulk_upstream.py" 0.0.0.0 80 "$RUN_DIR/www"
+  # Ready when it answers 200 itself (through Sluice, a 503 would also be an answer).
+  for _ in $(seq 1 100); do
+    [ "$(ip netns exec "$UPSTREAM_NS" curl -s -o /dev/null -m 1 -w '%{http_code}' http://127.0.0.1/get)" = 200 ] && break
+    sleep 0.1
   done
+  check_rules "$label" && check_bulk "$label" && systems+=("$label")
+  if [ "$with_peers" = 1 ]; then
+    for sys in $PEERS; do
+      if start_peer "$sys" && check_rules "$sys" && check_bulk "$sys"; then systems+=("$sys"); else stop_bg "$sys"; fi
+    done
+  fi
+  log "measuring ($bin): ${systems[*]}"
+  for sc in $BULK_SCENARIOS; do
+    for sys in "${systems[@]}"; do
+      if [ "$sc" = "$PROFILE" ] && [ "$rep" = 1 ]; then
+        profiled_run "$sys" "$sc" "$rep"
+      else
+        run_bulk "$sys" "$sc" "$rep"
+      fi
+    done
+  done
+  sandbox_down
+}
+
+# profiled_run SYSTEM SCENARIO REP: run_bulk with the system's syscalls counted (`perf stat`
+# of syscall tracepoints, per transfer in syscalls-<system>.txt) and its processes recorded by
+# `perf record -g` (the agent for Sluice; profile-<system>.txt). The CPU figures of this run include perf's own
+# overhead: read them with that in mind (the summary keeps them with the other reps).
+SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_splice,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_readv,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_ioctl,syscalls:sys_enter_fcntl"
+profiled_run() {
+  local sys=$1 stat_pid rec_pid="" pids n
+  pids=$(pids_of "$sys" | paste -sd,)
+  perf stat -e "$SYSCALLS" -p "$pids" -o "$OUT/syscalls-$sys.raw" &
+  stat_pid=$!
+  perf record -g -o "$OUT/perf-$sys.data" -p "$pids" 2>"$OUT/perf-record-$sys.log" &
+  rec_pid=$!
+  sleep 0.5
+  run_bulk "$@"
+  kill -INT "$stat_pid" $rec_pid; wait "$stat_pid" $rec_pid
+  n=$(awk -F= '/^transfers=/{print $2}' "$RAW/$sys/$2.$3.meta")
+  awk -v n="$n" '$2 ~ /:/ { gsub(",", "", $1); printf "%-36s %12d  %8.1f per transfer\n", $2, $1, $1 / n }' \
+    "$OUT/syscalls-$sys.raw" >"$OUT/syscalls-$sys.txt"
+  log "syscalls of $sys $2: $OUT/syscalls-$sys.txt"
+  [ -n "$rec_pid" ] || return 0
+  { perf report -i "$OUT/perf-$sys.data" --stdio --no-children -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+    echo "--- call graphs"
+    perf report -i "$OUT/perf-$sys.data" --stdio --no-children --percent-limit 2 2>/dev/null | grep -v '^$' | head -"${LINES_SHOWN:-200}"
+  } >"$OUT/profile-$sys.txt"
+  log "profile of $sys $2: $OUT/profile-$sys.txt"
+}
+
+for rep in $(seq 1 "$REPS"); do
+  if [ -z "$SLUICE_B" ]; then
+    session "$SLUICE_A" sluice 1 "$rep"
+  elif [ $((rep % 2)) = 1 ]; then
+    session "$SLUICE_A" sluice 1 "$rep"; session "$SLUICE_B" sluice-b 0 "$rep"
+  else
+    session "$SLUICE_B" sluice-b 0 "$rep"; session "$SLUICE_A" sluice 1 "$rep"
+  fi
 done
-sandbox_down
 python3 "$BENCH/bulk_summary.py" "$OUT" | tee "$OUT/summary.md"

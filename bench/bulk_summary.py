@@ -2,6 +2,8 @@
 """Summary of a bench/bulk.sh run: per system and scenario the median proxy CPU seconds per GB
 of body bytes, throughput (GB/s of body bytes over the wall time), the spread over the reps, and
 `ratio cpu_s_per_gb|throughput <scenario> sluice/<peer> <v>` lines (medians of the same run).
+A second Sluice build (`SLUICE_B`, system `sluice-b`) is no peer: it gets its own
+`ratio cpu_s_per_gb <scenario> sluice/sluice-b <v>` line and the per-rep pairs.
 
     python3 bench/bulk_summary.py bench/results/bulk-<timestamp>
 """
@@ -47,7 +49,7 @@ def main(root):
             scenarios.append(sc)
     order = {"get-1m": 0, "get-64m": 1, "post-64m": 2}
     scenarios.sort(key=lambda s: order.get(s, 9))
-    systems = sorted({s for (s, _) in runs}, key=lambda s: (s != "sluice", s))
+    systems = sorted({s for (s, _) in runs}, key=lambda s: (s != "sluice", s != "sluice-b", s))
     print("| system | scenario | CPU s/GB (median) | spread | GB/s (median) | spread | failed | conns | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     med = {}
@@ -67,15 +69,21 @@ def main(root):
         if ("sluice", sc) not in med:
             continue
         for sy in systems:
-            if sy == "sluice" or (sy, sc) not in med:
+            if sy in ("sluice", "sluice-b") or (sy, sc) not in med:
                 continue
             s, p = med[("sluice", sc)], med[(sy, sc)]
             print(f"ratio cpu_s_per_gb {sc} sluice/{sy} {s[0] / p[0]:.3f}")
             print(f"ratio throughput {sc} sluice/{sy} {s[1] / p[1]:.3f}")
     for sc in scenarios:
-        peers = [med[(sy, sc)][0] for sy in systems if sy != "sluice" and (sy, sc) in med]
+        peers = [med[(sy, sc)][0] for sy in systems if sy not in ("sluice", "sluice-b") and (sy, sc) in med]
         if ("sluice", sc) in med and peers:
             print(f"ratio cpu_s_per_gb {sc} sluice/best-peer {med[('sluice', sc)][0] / min(peers):.3f}")
+    for sc in scenarios:
+        if ("sluice", sc) in med and ("sluice-b", sc) in med:
+            a, b = runs[("sluice", sc)], runs[("sluice-b", sc)]
+            pairs = " ".join(f"{x[0] / y[0]:.3f}" for x, y in zip(a, b) if x is not None and y is not None)
+            print(f"ratio cpu_s_per_gb {sc} sluice/sluice-b {med[('sluice', sc)][0] / med[('sluice-b', sc)][0]:.3f}"
+                  f"   (per rep: {pairs})")
 
 
 if __name__ == "__main__":

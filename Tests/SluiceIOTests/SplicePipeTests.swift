@@ -156,6 +156,57 @@ final class SplicePipeTests: XCTestCase {
             received.enumerated().allSatisfy { $0.element == UInt8(truncatingIfNeeded: ($0.offset % 65536) >> 3) })
     }
 
+    /// SPLICE_F_MORE: a drain that says more follows keeps a partial segment back (nothing in
+    /// flight to be acked, so nothing pushes it), the next drain without it sends everything, in
+    /// order; a drain without it is sent at once.
+    func testADrainSayingMoreFollowsHoldsAPartialSegmentUntilTheLastDrain() throws {
+        var pipe = try open()
+        defer { pipe.close() }
+        let (feeder, source) = try tcpPair()
+        let (sink, reader) = try tcpPair()
+        let bytes = (0..<2000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        bytes.withUnsafeBytes { XCTAssertEqual(Glibc.write(feeder, $0.baseAddress, $0.count), 2000) }
+        try poll(until: "the source holds the bytes") { self.available(source) == 2000 }
+        XCTAssertEqual(pipe.fill(from: source, max: 1000, side: .upstream), .progress(1000))
+        XCTAssertEqual(pipe.drain(to: sink, side: .downstream, more: true), .progress(1000))
+        XCTAssertEqual(available(reader), 0, "a partial segment with more to follow is held back")
+        XCTAssertEqual(pipe.fill(from: source, max: 1000, side: .upstream), .progress(1000))
+        XCTAssertEqual(pipe.drain(to: sink, side: .downstream, more: false), .progress(1000))
+        var received: [UInt8] = []
+        try poll(until: "every byte arrived") {
+            received += self.receive(reader)
+            return received.count >= 2000
+        }
+        XCTAssertEqual(received, bytes)
+        // Without the flag a drain goes out at once.
+        bytes.withUnsafeBytes { XCTAssertEqual(Glibc.write(feeder, $0.baseAddress, 500), 500) }
+        try poll(until: "the source holds the bytes") { self.available(source) == 500 }
+        XCTAssertEqual(pipe.fill(from: source, max: 500, side: .upstream), .progress(500))
+        XCTAssertEqual(pipe.drain(to: sink, side: .downstream), .progress(500))
+        received = []
+        try poll(until: "the drain arrived") {
+            received += self.receive(reader)
+            return received.count >= 500
+        }
+        XCTAssertEqual(received, Array(bytes[..<500]))
+    }
+
+    /// Bytes waiting in a socket's receive queue (FIONREAD).
+    private func available(_ fd: Int32) -> Int {
+        var n: Int32 = 0
+        XCTAssertEqual(ioctl(fd, UInt(FIONREAD), &n), 0)
+        return Int(n)
+    }
+
+    /// Polls `condition` every millisecond until it holds, failing after 5 s.
+    private func poll(until what: String, _ condition: () -> Bool) throws {
+        for _ in 0..<5000 {
+            if condition() { return }
+            usleep(1000)
+        }
+        XCTFail("timed out waiting until \(what)")
+    }
+
     /// A connected non-blocking loopback TCP pair.
     private func tcpPair() throws -> (Int32, Int32) {
         let listener = try Socket.listenTCP(

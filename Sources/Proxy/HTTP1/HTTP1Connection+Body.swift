@@ -55,10 +55,13 @@ extension HTTP1Connection {
     }
 
     /// The piped body bytes into the destination's socket (they go out before anything else:
-    /// the buffer holds none of them).
+    /// the buffer holds none of them), telling the kernel when body data is owed after them
+    /// (`MessageFraming.dataFollowsPipe`), so it sends full segments rather than one short
+    /// segment per drain.
     func drainPipe(_ d: BodyDirection) -> Bool {
         guard d == .request ? server.writable : client.writable else { return false }
-        switch io.spliceOut(to: d.destination) {
+        let more = d == .request ? requestFraming.dataFollowsPipe : responseFraming.dataFollowsPipe
+        switch io.spliceOut(to: d.destination, more: more) {
         case .progress:
             bodyActivityNs = ctx.loop.now
             return true
