@@ -116,7 +116,7 @@ let package = Package(
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
         // Micro-benchmarks of pure code (bench/micro.sh), outside the unit suite.
-        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap"], path: "bench/micro",
+        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap", "Datapath", "ObserverHTTP"], path: "bench/micro",
                           swiftSettings: optimize),
 
         // Shared by the test targets only: the seeded random source of randomised tests, the

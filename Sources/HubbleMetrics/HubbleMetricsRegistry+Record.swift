@@ -80,47 +80,71 @@ extension HubbleMetricsRegistry {
         }
     }
 
-    /// The key of `rec`, or nil when its counts depend on more than its fields (a policy verdict
-    /// whose source identity only the endpoint directory knows).
-    func recordKey(_ rec: borrowing sluice_flow) -> RecordKey? {
-        let eventType = rec.event_type
-        if rec.src_identity == 0, Int32(eventType) == Flow.EventType.policyVerdict { return nil }
+    /// The key of the record at `p`, or nil when its counts depend on more than its fields (a
+    /// policy verdict whose source identity only the endpoint directory knows). Reads the fields
+    /// in place (no copy of the record).
+    func recordKey(_ p: UnsafePointer<sluice_flow>) -> RecordKey? {
+        let eventType = p.pointee.event_type
+        let sourceIdentity = p.pointee.src_identity
+        if sourceIdentity == 0, Int32(eventType) == Flow.EventType.policyVerdict { return nil }
         var key = RecordKey(
-            method: (0, 0), destinationPort: keyHasPort ? rec.dst_port : 0, httpCode: 0, dnsQtype: 0, dnsRcode: 0,
-            dnsTypes: 0, eventType: eventType, flowType: rec.flow_type, verdict: rec.verdict,
-            direction: rec.direction, isReply: rec.is_reply, ipVersion: rec.ip_version, l4Proto: rec.l4_proto,
-            tcpFlags: rec.tcp_flags, icmpType: rec.icmp_type, icmpCode: rec.icmp_code, tracePoint: rec.trace_point,
-            traceReason: rec.trace_reason, policyMatch: rec.policy_match, dropReason: rec.drop_reason,
-            l7Type: rec.l7_type, l7Proto: rec.l7_proto, methodLength: 0, dnsAnswers: 0,
-            sourceIsHost: rec.src_identity == PolicyHandler.hostIdentity)
-        guard rec.flow_type == Flow.FlowType.l7.rawValue else { return key }
-        switch Flow.L7Protocol(rawValue: rec.l7_proto) ?? .none {
+            method: (0, 0), destinationPort: keyHasPort ? p.pointee.dst_port : 0, httpCode: 0, dnsQtype: 0,
+            dnsRcode: 0, dnsTypes: 0, eventType: eventType, flowType: p.pointee.flow_type, verdict: p.pointee.verdict,
+            direction: p.pointee.direction, isReply: p.pointee.is_reply, ipVersion: p.pointee.ip_version,
+            l4Proto: p.pointee.l4_proto, tcpFlags: p.pointee.tcp_flags, icmpType: p.pointee.icmp_type,
+            icmpCode: p.pointee.icmp_code, tracePoint: p.pointee.trace_point, traceReason: p.pointee.trace_reason,
+            policyMatch: p.pointee.policy_match, dropReason: p.pointee.drop_reason, l7Type: p.pointee.l7_type,
+            l7Proto: p.pointee.l7_proto, methodLength: 0, dnsAnswers: 0,
+            sourceIsHost: sourceIdentity == PolicyHandler.hostIdentity)
+        guard key.flowType == Flow.FlowType.l7.rawValue else { return key }
+        let l7 = UnsafeRawPointer(p) + RecordOffsets.l7
+        switch Flow.L7Protocol(rawValue: key.l7Proto) ?? .none {
         case .http10, .http11, .http2, .tls:
-            let length = min(Int(rec.l7.http.method_len), Int(SLUICE_HTTP_METHOD_MAX))
-            key.httpCode = rec.l7.http.code
+            let length = min(
+                Int(l7.load(fromByteOffset: RecordOffsets.httpMethodLength, as: UInt8.self)),
+                Int(SLUICE_HTTP_METHOD_MAX))
+            key.httpCode = l7.load(fromByteOffset: RecordOffsets.httpCode, as: UInt16.self)
             key.methodLength = UInt8(length)
-            withUnsafeBytes(of: rec.l7.http.method) { bytes in
-                withUnsafeMutableBytes(of: &key.method) { out in
-                    for i in 0..<length { out[i] = bytes[i] }
-                }
+            withUnsafeMutableBytes(of: &key.method) { out in
+                out.baseAddress!.copyMemory(from: l7 + RecordOffsets.httpMethod, byteCount: length)
             }
         case .dns:
-            key.dnsQtype = rec.l7.dns.qtype
-            key.dnsRcode = rec.l7.dns.rcode
-            key.dnsAnswers = rec.l7.dns.n_ips
-            key.dnsTypes = rec.l7.dns.rrtypes_mask
+            key.dnsQtype = l7.load(fromByteOffset: RecordOffsets.dnsQtype, as: UInt16.self)
+            key.dnsRcode = l7.load(fromByteOffset: RecordOffsets.dnsRcode, as: UInt16.self)
+            key.dnsAnswers = l7.load(fromByteOffset: RecordOffsets.dnsIPCount, as: UInt8.self)
+            key.dnsTypes = l7.load(fromByteOffset: RecordOffsets.dnsTypes, as: UInt16.self)
         case .none:
             break
         }
         return key
     }
 
+    /// The key of a record value (tests).
+    func recordKey(_ rec: sluice_flow) -> RecordKey? { withUnsafePointer(to: rec) { recordKey($0) } }
+
+    /// Where `recordKey` reads the L7 fields (the union's members are read in place).
+    enum RecordOffsets {
+        static let l7 = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7)!
+        static let httpCode = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.code)!
+        static let httpMethodLength = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method_len)!
+        static let httpMethod = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method)!
+        static let dnsQtype = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.qtype)!
+        static let dnsRcode = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rcode)!
+        static let dnsIPCount = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.n_ips)!
+        static let dnsTypes = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rrtypes_mask)!
+    }
+
     /// Counts the flow of ring record `rec` in every handler and in Sluice's families, as
     /// `process(decode())` would; `decode` is called only for a record whose key is new (or
     /// when `countsFromRecords` is false).
     public func process(record rec: borrowing sluice_flow, decode: () -> Flow) {
+        withUnsafePointer(to: rec) { process(record: $0, decode: decode) }
+    }
+
+    /// `process(record:decode:)` on the record at `rec`, read in place (the observer's history slot).
+    public func process(record rec: UnsafePointer<sluice_flow>, decode: () -> Flow) {
         guard countsFromRecords, let key = recordKey(rec) else { return process(decode()) }
-        if let effects = recordEffects[key] { return apply(effects, latencyNs: rec.latency_ns) }
+        if let effects = recordEffects[key] { return apply(effects, latencyNs: rec.pointee.latency_ns) }
         guard recordEffects.count < Self.maxRecordKeys else { return process(decode()) }
         let families = countedFamilies
         let counts = families.counters.map(\.countsByHandle)

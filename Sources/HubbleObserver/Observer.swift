@@ -1,3 +1,4 @@
+import CSluiceShared
 import Flows
 import SluiceIO
 
@@ -98,29 +99,53 @@ public final class Observer: TimerTarget {
         if let pollTimer { loop.schedule(pollTimer, at: now + UInt64(options.pollIntervalMs) * 1_000_000) }
     }
 
-    /// Reads what the ring has now into the history and the listeners.
+    /// Most records one poll hands on (the rest wait for the next poll).
+    public var pollLimit = 65536
+
+    /// Reads what the ring has now into the history and the listeners: every record written
+    /// since the last poll, each copied once from its ring slot into a history slot and handed
+    /// to the listeners in place there.
     public func pollOnce(nowNs: UInt64) {
-        reader.poll(nowNs: nowNs) { event in
-            switch event {
-            case .record(let raw): ingest(raw, nowNs: nowNs)
-            case .lost(let count): ingestLost(count)
+        if reader.beginPoll(nowNs: nowNs) {
+            var handled = 0
+            var lost: UInt64 = 0
+            reading: while handled < pollLimit {
+                switch reader.next(into: &history) {
+                case .record(let ref):
+                    if lost > 0 {
+                        ingestLost(lost)
+                        lost = 0
+                    }
+                    deliver(ref, nowNs: nowNs)
+                    handled += 1
+                case .lost(let count):
+                    lost += count
+                case .idle:
+                    break reading
+                }
             }
+            if lost > 0 { ingestLost(lost) }
         }
         if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
     }
 
-    /// Adds one flow as if read from the ring at monotonic `nowNs` (the reader calls it; tests too).
+    /// Adds one flow as if read from the ring at monotonic `nowNs` (tests).
     public func ingest(_ flow: Flow, nowNs: UInt64 = SystemClock.monotonicNs()) {
         history.append(flow)
         noteNamespaces(flow, nowNs: nowNs)
         for listener in listeners { listener.observe(flow) }
     }
 
-    /// Adds one record read from the ring at monotonic `nowNs`: kept as a record in the history,
-    /// handed as a record to the listeners that take records (metrics) and decoded, once, only
-    /// when some listener wants the `Flow` (follow streams, the service map).
+    /// Adds a copy of one record as if read from the ring at monotonic `nowNs` (tests; the poll
+    /// copies records from the ring into the history itself).
     public func ingest(_ raw: borrowing RawFlow, nowNs: UInt64 = SystemClock.monotonicNs()) {
-        history.append(raw)
+        deliver(history.append(raw), nowNs: nowNs)
+    }
+
+    /// Hands a record just kept in the history to the listeners: in place to those that take
+    /// records (metrics), decoded, once, only when some listener wants the `Flow` (follow
+    /// streams, the service map).
+    private func deliver(_ raw: FlowRecordRef, nowNs: UInt64) {
         noteNamespaces(raw, nowNs: nowNs)
         if listeners.allSatisfy(\.observesRecords) {
             // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
@@ -139,19 +164,23 @@ public final class Observer: TimerTarget {
     }
 
     /// The namespaces of a record, resolved once per endpoint pair and directory.
-    private func noteNamespaces(_ raw: borrowing RawFlow, nowNs: UInt64) {
+    private func noteNamespaces(_ raw: FlowRecordRef, nowNs: UInt64) {
+        let rec = raw.pointer
         let key = RecentEndpoints(
-            sourceID: raw.record.src_endpoint, destinationID: raw.record.dst_endpoint,
-            sourceIPv4: withUnsafeBytes(of: raw.record.src_ip) { $0.load(as: UInt32.self) },
-            destinationIPv4: withUnsafeBytes(of: raw.record.dst_ip) { $0.load(as: UInt32.self) },
-            ipVersion: raw.record.ip_version)
+            sourceID: rec.pointee.src_endpoint, destinationID: rec.pointee.dst_endpoint,
+            sourceIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.sourceIPOffset, as: UInt32.self),
+            destinationIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.destinationIPOffset, as: UInt32.self),
+            ipVersion: rec.pointee.ip_version)
         if key != recentEndpoints || recentContext !== raw.context {
             recentEndpoints = key
             recentContext = raw.context
-            recentEndpointNamespaces = raw.context.namespaces(raw.record)
+            recentEndpointNamespaces = raw.context.namespaces(rec.pointee)
         }
         noteNamespaces(source: recentEndpointNamespaces.0, destination: recentEndpointNamespaces.1, nowNs: nowNs)
     }
+
+    private static let sourceIPOffset = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.src_ip)!
+    private static let destinationIPOffset = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.dst_ip)!
 
     /// The endpoints of the last record whose namespaces were looked up.
     private struct RecentEndpoints: Equatable {

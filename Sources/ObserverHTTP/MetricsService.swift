@@ -34,9 +34,9 @@ public final class MetricsService: ObserverService, FlowListener {
     /// Metrics count records: most without a decode (`HubbleMetricsRegistry.process(record:decode:)`).
     public var observesRecords: Bool { true }
 
-    public func observe(record: borrowing RawFlow) {
+    public func observe(record: FlowRecordRef) {
         guard let registry else { return }
-        registry.process(record: record.record) { record.decode() }
+        registry.process(record: record.pointer) { record.decode() }
     }
 
     public func observeLost(_ event: LostEvent) {

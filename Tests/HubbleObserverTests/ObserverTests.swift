@@ -45,7 +45,7 @@ final class ObserverTests: XCTestCase {
         var seqs: [UInt64] = []
         func observe(_ flow: Flow) { XCTFail("a record listener gets records") }
         var observesRecords: Bool { true }
-        func observe(record: borrowing RawFlow) { seqs.append(record.seq) }
+        func observe(record: FlowRecordRef) { seqs.append(record.seq) }
     }
 
     func testRecordsAreKeptRawAndDecodedOnlyForListenersThatWantFlows() throws {
