@@ -12,6 +12,7 @@ public protocol FlowListener: AnyObject {
     func observeLost(_ event: LostEvent)
     /// Whether this listener takes records (`observe(record:)`) rather than decoded flows: the
     /// observer decodes a record only when some listener wants the `Flow` (and then once for all).
+    /// Read once, when the listener is added (`Observer.addListener`).
     var observesRecords: Bool { get }
     /// One record read from the ring, in place in the history's slot (called instead of
     /// `observe(_:)` when `observesRecords`). `record` is valid during the call only.

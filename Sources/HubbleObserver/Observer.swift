@@ -31,6 +31,18 @@ public final class Observer: TimerTarget {
     private var namespacesExpiredNs: UInt64 = 0
     private let reader: FlowRingReader
     private var listeners: [FlowListener] = []
+    /// `listeners` without a reference count: the per-record loop retains nothing (a listener
+    /// that is weakly referenced elsewhere, as the services are, pays a slow-path retain).
+    private var listenerRefs: [UnownedListener] = []
+    /// Whether every listener takes records (`observesRecords`, read when it is added).
+    private var recordsOnly = true
+    /// Listeners removed since the last record was delivered (`listenerRefs` does not hold them).
+    private var retiredListeners: [FlowListener] = []
+
+    private struct UnownedListener {
+        unowned(unsafe) let listener: FlowListener
+        let observesRecords: Bool
+    }
     private var pollTimer: LoopTimer?
     /// The services started on this observer, kept alive as long as it is.
     public private(set) var services: [ObserverService] = []
@@ -58,6 +70,7 @@ public final class Observer: TimerTarget {
     /// Adds `listener`; it sees every flow decoded from now on (`history` holds the earlier ones).
     public func addListener(_ listener: FlowListener) {
         listeners.append(listener)
+        listenersChanged()
     }
 
     /// Listeners registered now.
@@ -65,7 +78,15 @@ public final class Observer: TimerTarget {
 
     /// Removes `listener` (by identity).
     public func removeListener(_ listener: FlowListener) {
+        // Kept alive until the record being delivered (if any) has been handed to every listener.
+        retiredListeners += listeners.filter { $0 === listener }
         listeners.removeAll { $0 === listener }
+        listenersChanged()
+    }
+
+    private func listenersChanged() {
+        listenerRefs = listeners.map { UnownedListener(listener: $0, observesRecords: $0.observesRecords) }
+        recordsOnly = listenerRefs.allSatisfy(\.observesRecords)
     }
 
     /// Starts `service` on this observer (before `run`) and keeps it alive with the observer.
@@ -147,20 +168,24 @@ public final class Observer: TimerTarget {
     /// streams, the service map).
     private func deliver(_ raw: FlowRecordRef, nowNs: UInt64) {
         noteNamespaces(raw, nowNs: nowNs)
-        if listeners.allSatisfy(\.observesRecords) {
+        // A copy: a listener may add or remove listeners meanwhile (those removed stay alive in
+        // `retiredListeners` until the loop is done, and still get this record).
+        let refs = listenerRefs
+        if recordsOnly {
             // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
-            for listener in listeners { listener.observe(record: raw) }
-            return
-        }
-        var flow: Flow?
-        for listener in listeners {
-            if listener.observesRecords {
-                listener.observe(record: raw)
-            } else {
-                if flow == nil { flow = raw.decode() }
-                listener.observe(flow!)
+            for ref in refs { ref.listener.observe(record: raw) }
+        } else {
+            var flow: Flow?
+            for ref in refs {
+                if ref.observesRecords {
+                    ref.listener.observe(record: raw)
+                } else {
+                    if flow == nil { flow = raw.decode() }
+                    ref.listener.observe(flow!)
+                }
             }
         }
+        if !retiredListeners.isEmpty { retiredListeners.removeAll() }
     }
 
     /// The namespaces of a record, resolved once per endpoint pair and directory.
