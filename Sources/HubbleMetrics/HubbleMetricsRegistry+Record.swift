@@ -184,16 +184,17 @@ extension HubbleMetricsRegistry {
     /// The key of a record value (tests).
     func recordKey(_ rec: sluice_flow) -> RecordKey? { withUnsafePointer(to: rec) { recordKey($0) } }
 
-    /// Where `recordKey` reads the L7 fields (the union's members are read in place).
+    /// Where `recordKey` reads the L7 fields (the union's members are read in place): constants,
+    /// no lazy global per record (the tests hold them equal to `MemoryLayout.offset(of:)`).
     enum RecordOffsets {
-        static let l7 = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7)!
-        static let httpCode = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.code)!
-        static let httpMethodLength = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method_len)!
-        static let httpMethod = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method)!
-        static let dnsQtype = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.qtype)!
-        static let dnsRcode = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rcode)!
-        static let dnsIPCount = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.n_ips)!
-        static let dnsTypes = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rrtypes_mask)!
+        static var l7: Int { 96 }
+        static var httpCode: Int { 0 }
+        static var httpMethodLength: Int { 2 }
+        static var httpMethod: Int { 8 }
+        static var dnsQtype: Int { 6 }
+        static var dnsRcode: Int { 4 }
+        static var dnsIPCount: Int { 10 }
+        static var dnsTypes: Int { 12 }
     }
 
     /// Counts the flow of ring record `rec` in every handler and in Sluice's families, as

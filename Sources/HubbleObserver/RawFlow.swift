@@ -114,19 +114,21 @@ public struct FlowRecordRef {
 /// of its 1 KiB, an L3/L4 record 96. Everything `Flow.decode` and the metrics read is inside
 /// them; the rest of the destination keeps whatever it held.
 public enum FlowRecordBytes {
-    static let l7 = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7)!
-    static let flowType = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.flow_type)!
-    static let l7Proto = MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7_proto)!
-    static let httpURL = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.url)!
-    static let httpURLLength = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.url_len)!
-    static let httpPolicyID = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.policy_id)!
-    static let httpHeaders = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.headers)!
-    static let httpHeadersLength = MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.headers_len)!
-    static let dnsQuery = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.query)!
-    static let dnsQueryLength = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.query_len)!
-    static let dnsIPCount = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.n_ips)!
-    static let dnsIPs = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.ips)!
-    static let dnsPolicyID = MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.policy_id)!
+    // Offsets in `struct sluice_flow` as constants (no lazy global read per record);
+    // `RawFlowTests` holds each equal to `MemoryLayout.offset(of:)` of its field.
+    static var l7: Int { 96 }
+    static var flowType: Int { 79 }
+    static var l7Proto: Int { 86 }
+    static var httpURL: Int { 24 }
+    static var httpURLLength: Int { 4 }
+    static var httpPolicyID: Int { 408 }
+    static var httpHeaders: Int { 420 }
+    static var httpHeadersLength: Int { 416 }
+    static var dnsQuery: Int { 16 }
+    static var dnsQueryLength: Int { 8 }
+    static var dnsIPCount: Int { 10 }
+    static var dnsIPs: Int { 272 }
+    static var dnsPolicyID: Int { 400 }
 
     /// Copies the used bytes of `source` to the same offsets of `destination` and returns how
     /// many were copied. Lengths are read from the destination after its fixed part is copied
@@ -160,7 +162,7 @@ public enum FlowRecordBytes {
             (d + q + dnsQuery).copyMemory(from: s + q + dnsQuery, byteCount: query)
             let ips = min(Int(d.load(fromByteOffset: q + dnsIPCount, as: UInt8.self)), Int(SLUICE_DNS_IPS_MAX)) * 16
             (d + q + dnsIPs).copyMemory(from: s + q + dnsIPs, byteCount: ips)
-            let tail = MemoryLayout<sluice_flow_dns>.size - dnsPolicyID
+            let tail = 408 - dnsPolicyID  // to the end of sluice_flow_dns
             (d + q + dnsPolicyID).copyMemory(from: s + q + dnsPolicyID, byteCount: tail)
             return l7 + dnsQuery + query + ips + tail
         case .none:

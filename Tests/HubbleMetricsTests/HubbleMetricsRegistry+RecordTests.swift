@@ -104,4 +104,17 @@ final class HubbleMetricsRegistryRecordTests: XCTestCase {
             XCTAssertEqual(registry.recordEffects.find(key), entry, "from the cache")
         }
     }
+
+    /// The offsets `recordKey` reads as constants are the C layout's.
+    func testTheKeyOffsetsAreTheLayouts() {
+        typealias O = HubbleMetricsRegistry.RecordOffsets
+        XCTAssertEqual(O.l7, MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7))
+        XCTAssertEqual(O.httpCode, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.code))
+        XCTAssertEqual(O.httpMethodLength, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method_len))
+        XCTAssertEqual(O.httpMethod, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method))
+        XCTAssertEqual(O.dnsQtype, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.qtype))
+        XCTAssertEqual(O.dnsRcode, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rcode))
+        XCTAssertEqual(O.dnsIPCount, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.n_ips))
+        XCTAssertEqual(O.dnsTypes, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rrtypes_mask))
+    }
 }

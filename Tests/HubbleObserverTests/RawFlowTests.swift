@@ -194,4 +194,27 @@ final class RawFlowTests: XCTestCase {
             withUnsafeMutablePointer(to: &slot) { XCTAssertEqual(FlowRecordBytes.copyUsed(from: source, to: $0), 96) }
         }
     }
+
+    /// The offsets `FlowRecordBytes` and `Observer` use as constants are the C layout's.
+    func testTheRecordOffsetsAreTheLayouts() {
+        typealias F = sluice_flow
+        typealias H = sluice_flow_http
+        typealias D = sluice_flow_dns
+        XCTAssertEqual(FlowRecordBytes.l7, MemoryLayout<F>.offset(of: \F.l7))
+        XCTAssertEqual(FlowRecordBytes.flowType, MemoryLayout<F>.offset(of: \F.flow_type))
+        XCTAssertEqual(FlowRecordBytes.l7Proto, MemoryLayout<F>.offset(of: \F.l7_proto))
+        XCTAssertEqual(FlowRecordBytes.httpURL, MemoryLayout<H>.offset(of: \H.url))
+        XCTAssertEqual(FlowRecordBytes.httpURLLength, MemoryLayout<H>.offset(of: \H.url_len))
+        XCTAssertEqual(FlowRecordBytes.httpPolicyID, MemoryLayout<H>.offset(of: \H.policy_id))
+        XCTAssertEqual(FlowRecordBytes.httpHeaders, MemoryLayout<H>.offset(of: \H.headers))
+        XCTAssertEqual(FlowRecordBytes.httpHeadersLength, MemoryLayout<H>.offset(of: \H.headers_len))
+        XCTAssertEqual(FlowRecordBytes.dnsQuery, MemoryLayout<D>.offset(of: \D.query))
+        XCTAssertEqual(FlowRecordBytes.dnsQueryLength, MemoryLayout<D>.offset(of: \D.query_len))
+        XCTAssertEqual(FlowRecordBytes.dnsIPCount, MemoryLayout<D>.offset(of: \D.n_ips))
+        XCTAssertEqual(FlowRecordBytes.dnsIPs, MemoryLayout<D>.offset(of: \D.ips))
+        XCTAssertEqual(FlowRecordBytes.dnsPolicyID, MemoryLayout<D>.offset(of: \D.policy_id))
+        XCTAssertEqual(408, MemoryLayout<D>.size)
+        XCTAssertEqual(Observer.sourceIPOffset, MemoryLayout<F>.offset(of: \F.src_ip))
+        XCTAssertEqual(Observer.destinationIPOffset, MemoryLayout<F>.offset(of: \F.dst_ip))
+    }
 }
