@@ -37,6 +37,43 @@ public struct FlowCursor: Sendable {
 
     /// The next event; `nowNs` is a monotonic clock reading (for the pending timeout).
     public mutating func next(in ring: FlowRing, nowNs: UInt64) -> Event {
+        switch step(in: ring, nowNs: nowNs, read: { $0.pointee }) {
+        case .record(let seq, let record): .record(seq: seq, record)
+        case .lost(let count): .lost(count: count)
+        case .idle: .idle
+        }
+    }
+
+    /// What `next(in:nowNs:copy:)` found.
+    public enum Copied {
+        /// Record `seq`, copied by `copy`.
+        case record(seq: UInt64)
+        case lost(count: UInt64)
+        case idle
+    }
+
+    /// The next event, the record handed to `copy` in place in the ring (`FlowRing.read(seq:_:)`:
+    /// what `copy` copied counts only when the record was not overwritten meanwhile; else this
+    /// says `.lost`). The observer copies the record into its history this way, once.
+    public mutating func next(
+        in ring: FlowRing, nowNs: UInt64, copy: (UnsafePointer<sluice_flow>) -> Void
+    ) -> Copied {
+        switch step(in: ring, nowNs: nowNs, read: copy) {
+        case .record(let seq, _): .record(seq: seq)
+        case .lost(let count): .lost(count: count)
+        case .idle: .idle
+        }
+    }
+
+    private enum Step<Result> {
+        case record(seq: UInt64, Result)
+        case lost(count: UInt64)
+        case idle
+    }
+
+    private mutating func step<Result>(
+        in ring: FlowRing, nowNs: UInt64, read: (UnsafePointer<sluice_flow>) -> Result
+    ) -> Step<Result> {
         let head = ring.nextSeq
         guard seq < head else { return .idle }
         if head - seq > FlowRing.capacity {
@@ -45,11 +82,11 @@ public struct FlowCursor: Sendable {
             pendingSinceNs = nil
             return .lost(count: lost)
         }
-        switch ring.slot(seq: seq) {
-        case .record(let record):
+        switch ring.read(seq: seq, read) {
+        case .record(let result):
             pendingSinceNs = nil
             seq += 1
-            return .record(seq: seq - 1, record)
+            return .record(seq: seq - 1, result)
         case .overwritten:
             pendingSinceNs = nil
             seq += 1

@@ -131,6 +131,26 @@ public final class FlowRing: @unchecked Sendable {
     /// (the ring overwrites its oldest), so a reader that falls behind loses records and learns
     /// it here: Hubble's HUBBLE_RING_BUFFER lost events.
     public func slot(seq: UInt64) -> Slot {
+        switch read(seq: seq, { $0.pointee }) {
+        case .record(let record): .record(record)
+        case .pending: .pending
+        case .overwritten: .overwritten
+        }
+    }
+
+    /// What `read(seq:_:)` found: `body`'s result on a complete record, or why there was none.
+    public enum Read<Result> {
+        case record(Result)
+        case pending
+        case overwritten
+    }
+
+    /// Record number `seq` handed to `body` in place (the mapped slot), as `slot(seq:)` reads it:
+    /// `body` copies what it needs out of the slot (it may read torn bytes: a writer can take
+    /// the slot meanwhile, so lengths read there must be clamped), and its result counts only
+    /// when the slot still holds record `seq` afterwards (else `.overwritten`). The observer
+    /// copies a record's used bytes straight into its history this way (one copy, issue 17).
+    public func read<Result>(seq: UInt64, _ body: (UnsafePointer<sluice_flow>) -> Result) -> Read<Result> {
         let head = nextSeq
         guard let flows, seq < head else { return .pending }
         if head - seq > FlowRing.capacity { return .overwritten }
@@ -138,9 +158,9 @@ public final class FlowRing: @unchecked Sendable {
         let commit = slot.assumingMemoryBound(to: UInt64.self)
         let before = CSluice_atomic_load_acquire_u64(commit)
         if before == seq + 1 {
-            let copy = slot.load(as: sluice_flow.self)
+            let result = body(UnsafePointer(slot.assumingMemoryBound(to: sluice_flow.self)))
             CSluice_atomic_thread_fence_acquire()
-            if CSluice_atomic_load_acquire_u64(commit) == seq + 1 { return .record(copy) }
+            if CSluice_atomic_load_acquire_u64(commit) == seq + 1 { return .record(result) }
             return .overwritten
         }
         if before > seq + 1 { return .overwritten }

@@ -45,21 +45,83 @@ extension HubbleMetricsRegistry {
         var dnsAnswers: UInt8
         /// The source is the host identity (policy verdicts of the host are not counted).
         var sourceIsHost: Bool
+        /// To 48 bytes, so == and the hashes read six whole words (always zero).
+        var padding: (UInt8, UInt8, UInt8) = (0, 0, 0)
+
+        /// The key as six words.
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
+            unsafeBitCast(self, to: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64).self)
+        }
 
         static func == (a: RecordKey, b: RecordKey) -> Bool {
-            withUnsafeBytes(of: a) { x in withUnsafeBytes(of: b) { y in x.elementsEqual(y) } }
+            let x = a.words, y = b.words
+            return (x.0 ^ y.0) | (x.1 ^ y.1) | (x.2 ^ y.2) | (x.3 ^ y.3) | (x.4 ^ y.4) | (x.5 ^ y.5) == 0
         }
 
         func hash(into hasher: inout Hasher) {
             withUnsafeBytes(of: self) { hasher.combine(bytes: $0) }
         }
+
+        /// A cheap hash for `RecordEffectsTable`'s front cache (not Hasher's SipHash).
+        var quickHash: Int {
+            let w = words
+            var h = w.0 &* 0x9E37_79B9_7F4A_7C15
+            h = (h ^ w.1) &* 0xC2B2_AE3D_27D4_EB4F
+            h = (h ^ w.2) &* 0x1656_67B1_9E37_79F9
+            h = (h ^ w.3) &* 0x9E37_79B9_7F4A_7C15
+            h = (h ^ w.4) &* 0xC2B2_AE3D_27D4_EB4F
+            h = (h ^ w.5) &* 0x1656_67B1_9E37_79F9
+            return Int(truncatingIfNeeded: h >> 40)
+        }
     }
 
-    /// The series one record of a key moves: counter handles with their increments, histogram
-    /// handles with their observation counts (each observes the record's latency in seconds).
-    struct RecordEffects {
-        var counters: [(family: Int, handle: Int, amount: UInt64)] = []
-        var histograms: [(family: Int, handle: Int, count: UInt64)] = []
+    /// The effects of every key seen, flattened: a key's counter and histogram effects are ranges
+    /// of two arrays of plain values (family references unretained: the registry owns the
+    /// families), found through a direct-mapped cache of recent keys before the dictionary. So
+    /// a record of a known key costs a cheap hash, a 48-byte compare and the increments, with
+    /// no reference counting.
+    struct RecordEffectsTable {
+        struct CounterEffect {
+            var family: Unmanaged<CounterFamily>
+            var handle: Int
+            var amount: UInt64
+        }
+        struct HistogramEffect {
+            var family: Unmanaged<HistogramFamily>
+            var handle: Int
+            var count: UInt64
+        }
+        struct Ranges {
+            var counters: Range<Int>
+            var histograms: Range<Int>
+        }
+        static let cacheSize = 256
+        var counters: [CounterEffect] = []
+        var histograms: [HistogramEffect] = []
+        var ranges: [Ranges] = []
+        var index: [RecordKey: Int] = [:]
+        var cacheKeys = [RecordKey?](repeating: nil, count: cacheSize)
+        var cacheEntries = [Int](repeating: 0, count: cacheSize)
+
+        var count: Int { ranges.count }
+
+        /// The entry of `key`, if known.
+        mutating func find(_ key: RecordKey) -> Int? {
+            let slot = key.quickHash & (Self.cacheSize - 1)
+            if let cached = cacheKeys[slot], cached == key { return cacheEntries[slot] }
+            guard let entry = index[key] else { return nil }
+            cacheKeys[slot] = key
+            cacheEntries[slot] = entry
+            return entry
+        }
+
+        mutating func add(_ key: RecordKey, counters: [CounterEffect], histograms: [HistogramEffect]) {
+            let c = self.counters.count, h = self.histograms.count
+            self.counters += counters
+            self.histograms += histograms
+            index[key] = ranges.count
+            ranges.append(Ranges(counters: c..<self.counters.count, histograms: h..<self.histograms.count))
+        }
     }
 
     /// Keys kept at most (a bound on memory; past it, new keys are counted by decoding).
@@ -80,75 +142,115 @@ extension HubbleMetricsRegistry {
         }
     }
 
-    /// The key of `rec`, or nil when its counts depend on more than its fields (a policy verdict
-    /// whose source identity only the endpoint directory knows).
-    func recordKey(_ rec: borrowing sluice_flow) -> RecordKey? {
-        let eventType = rec.event_type
-        if rec.src_identity == 0, Int32(eventType) == Flow.EventType.policyVerdict { return nil }
+    /// The key of the record at `p`, or nil when its counts depend on more than its fields (a
+    /// policy verdict whose source identity only the endpoint directory knows). Reads the fields
+    /// in place (no copy of the record).
+    func recordKey(_ p: UnsafePointer<sluice_flow>) -> RecordKey? {
+        let eventType = p.pointee.event_type
+        let sourceIdentity = p.pointee.src_identity
+        if sourceIdentity == 0, Int32(eventType) == Flow.EventType.policyVerdict { return nil }
         var key = RecordKey(
-            method: (0, 0), destinationPort: keyHasPort ? rec.dst_port : 0, httpCode: 0, dnsQtype: 0, dnsRcode: 0,
-            dnsTypes: 0, eventType: eventType, flowType: rec.flow_type, verdict: rec.verdict,
-            direction: rec.direction, isReply: rec.is_reply, ipVersion: rec.ip_version, l4Proto: rec.l4_proto,
-            tcpFlags: rec.tcp_flags, icmpType: rec.icmp_type, icmpCode: rec.icmp_code, tracePoint: rec.trace_point,
-            traceReason: rec.trace_reason, policyMatch: rec.policy_match, dropReason: rec.drop_reason,
-            l7Type: rec.l7_type, l7Proto: rec.l7_proto, methodLength: 0, dnsAnswers: 0,
-            sourceIsHost: rec.src_identity == PolicyHandler.hostIdentity)
-        guard rec.flow_type == Flow.FlowType.l7.rawValue else { return key }
-        switch Flow.L7Protocol(rawValue: rec.l7_proto) ?? .none {
+            method: (0, 0), destinationPort: keyHasPort ? p.pointee.dst_port : 0, httpCode: 0, dnsQtype: 0,
+            dnsRcode: 0, dnsTypes: 0, eventType: eventType, flowType: p.pointee.flow_type, verdict: p.pointee.verdict,
+            direction: p.pointee.direction, isReply: p.pointee.is_reply, ipVersion: p.pointee.ip_version,
+            l4Proto: p.pointee.l4_proto, tcpFlags: p.pointee.tcp_flags, icmpType: p.pointee.icmp_type,
+            icmpCode: p.pointee.icmp_code, tracePoint: p.pointee.trace_point, traceReason: p.pointee.trace_reason,
+            policyMatch: p.pointee.policy_match, dropReason: p.pointee.drop_reason, l7Type: p.pointee.l7_type,
+            l7Proto: p.pointee.l7_proto, methodLength: 0, dnsAnswers: 0,
+            sourceIsHost: sourceIdentity == PolicyHandler.hostIdentity)
+        guard key.flowType == Flow.FlowType.l7.rawValue else { return key }
+        let l7 = UnsafeRawPointer(p) + RecordOffsets.l7
+        switch Flow.L7Protocol(rawValue: key.l7Proto) ?? .none {
         case .http10, .http11, .http2, .tls:
-            let length = min(Int(rec.l7.http.method_len), Int(SLUICE_HTTP_METHOD_MAX))
-            key.httpCode = rec.l7.http.code
+            let length = min(
+                Int(l7.load(fromByteOffset: RecordOffsets.httpMethodLength, as: UInt8.self)),
+                Int(SLUICE_HTTP_METHOD_MAX))
+            key.httpCode = l7.load(fromByteOffset: RecordOffsets.httpCode, as: UInt16.self)
             key.methodLength = UInt8(length)
-            withUnsafeBytes(of: rec.l7.http.method) { bytes in
-                withUnsafeMutableBytes(of: &key.method) { out in
-                    for i in 0..<length { out[i] = bytes[i] }
-                }
+            withUnsafeMutableBytes(of: &key.method) { out in
+                out.baseAddress!.copyMemory(from: l7 + RecordOffsets.httpMethod, byteCount: length)
             }
         case .dns:
-            key.dnsQtype = rec.l7.dns.qtype
-            key.dnsRcode = rec.l7.dns.rcode
-            key.dnsAnswers = rec.l7.dns.n_ips
-            key.dnsTypes = rec.l7.dns.rrtypes_mask
+            key.dnsQtype = l7.load(fromByteOffset: RecordOffsets.dnsQtype, as: UInt16.self)
+            key.dnsRcode = l7.load(fromByteOffset: RecordOffsets.dnsRcode, as: UInt16.self)
+            key.dnsAnswers = l7.load(fromByteOffset: RecordOffsets.dnsIPCount, as: UInt8.self)
+            key.dnsTypes = l7.load(fromByteOffset: RecordOffsets.dnsTypes, as: UInt16.self)
         case .none:
             break
         }
         return key
     }
 
+    /// The key of a record value (tests).
+    func recordKey(_ rec: sluice_flow) -> RecordKey? { withUnsafePointer(to: rec) { recordKey($0) } }
+
+    /// Where `recordKey` reads the L7 fields (the union's members are read in place): constants,
+    /// no lazy global per record (the tests hold them equal to `MemoryLayout.offset(of:)`).
+    enum RecordOffsets {
+        static var l7: Int { 96 }
+        static var httpCode: Int { 0 }
+        static var httpMethodLength: Int { 2 }
+        static var httpMethod: Int { 8 }
+        static var dnsQtype: Int { 6 }
+        static var dnsRcode: Int { 4 }
+        static var dnsIPCount: Int { 10 }
+        static var dnsTypes: Int { 12 }
+    }
+
     /// Counts the flow of ring record `rec` in every handler and in Sluice's families, as
     /// `process(decode())` would; `decode` is called only for a record whose key is new (or
     /// when `countsFromRecords` is false).
     public func process(record rec: borrowing sluice_flow, decode: () -> Flow) {
+        withUnsafePointer(to: rec) { process(record: $0, decode: decode) }
+    }
+
+    /// `process(record:decode:)` on the record at `rec`, read in place (the observer's history slot).
+    public func process(record rec: UnsafePointer<sluice_flow>, decode: () -> Flow) {
         guard countsFromRecords, let key = recordKey(rec) else { return process(decode()) }
-        if let effects = recordEffects[key] { return apply(effects, latencyNs: rec.latency_ns) }
+        if let entry = recordEffects.find(key) { return apply(entry, latencyNs: rec.pointee.latency_ns) }
         guard recordEffects.count < Self.maxRecordKeys else { return process(decode()) }
         let families = countedFamilies
         let counts = families.counters.map(\.countsByHandle)
         let observations = families.histograms.map(\.observationsByHandle)
         process(decode())
-        var effects = RecordEffects()
+        var counters: [RecordEffectsTable.CounterEffect] = []
+        var histograms: [RecordEffectsTable.HistogramEffect] = []
         for (f, family) in families.counters.enumerated() {
             for (handle, now) in family.countsByHandle.enumerated() {
                 let before = handle < counts[f].count ? counts[f][handle] : 0
-                if now != before { effects.counters.append((f, handle, now &- before)) }
+                if now != before {
+                    counters.append(.init(family: .passUnretained(family), handle: handle, amount: now &- before))
+                }
             }
         }
         for (f, family) in families.histograms.enumerated() {
             for (handle, now) in family.observationsByHandle.enumerated() {
                 let before = handle < observations[f].count ? observations[f][handle] : 0
-                if now != before { effects.histograms.append((f, handle, now &- before)) }
+                if now != before {
+                    histograms.append(.init(family: .passUnretained(family), handle: handle, count: now &- before))
+                }
             }
         }
-        recordEffects[key] = effects
+        recordEffects.add(key, counters: counters, histograms: histograms)
     }
 
-    private func apply(_ effects: RecordEffects, latencyNs: UInt64) {
-        let families = countedFamilies
-        for e in effects.counters { families.counters[e.family].add(series: e.handle, e.amount) }
-        guard !effects.histograms.isEmpty else { return }
+    private func apply(_ entry: Int, latencyNs: UInt64) {
+        let ranges = recordEffects.ranges[entry]
+        recordEffects.counters.withUnsafeBufferPointer { effects in
+            for i in ranges.counters {
+                let e = effects[i]
+                e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount) }
+            }
+        }
+        guard !ranges.histograms.isEmpty else { return }
         let seconds = Double(latencyNs) / 1e9
-        for e in effects.histograms {
-            for _ in 0..<e.count { families.histograms[e.family].observe(series: e.handle, seconds) }
+        recordEffects.histograms.withUnsafeBufferPointer { effects in
+            for i in ranges.histograms {
+                let e = effects[i]
+                e.family._withUnsafeGuaranteedRef { family in
+                    for _ in 0..<e.count { family.observe(series: e.handle, seconds) }
+                }
+            }
         }
     }
 }

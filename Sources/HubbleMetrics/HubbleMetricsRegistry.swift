@@ -12,8 +12,8 @@ public final class HubbleMetricsRegistry {
     public let countsFromRecords: Bool
     /// Whether a record's destination port is part of its effect key (`port-distribution`).
     let keyHasPort: Bool
-    /// What counting a record of each key did (`HubbleMetricsRegistry+Record.swift`).
-    var recordEffects: [RecordKey: RecordEffects] = [:]
+    /// What counting a record of each key did (`HubbleMetricsRegistry+Record.swift`), by key.
+    var recordEffects = RecordEffectsTable()
     /// The families a flow can move, for the record path's diff.
     private(set) lazy var countedFamilies: (counters: [CounterFamily], histograms: [HistogramFamily]) = {
         let all = handlers.flatMap(\.families) + [sluice.connections, sluice.requests, sluice.upstreamLatency]

@@ -4,10 +4,19 @@ import Flows
 /// The last `capacity` flows this observer read, oldest first, with Hubble's counters: what
 /// `GetFlows` without `follow` reads, and `ServerStatus` reports (`max_flows`, `num_flows`,
 /// `seen_flows`, lost events). Hubble's ring buffer keeps `max_flows` (`--hubble-event-buffer-capacity`,
-/// default 4095) events; this is the same, in fixed arrays reused in place. Flows read from the
-/// ring are kept as their records (`RawFlow`: a 1 KiB copy, no decode) and decoded when a
+/// default 4095) events; this is the same, in fixed slots reused in place. Flows read from the
+/// ring are kept as their records, copied once from the ring slot into a history slot (only the
+/// record's used bytes, `FlowRecordBytes`; `FlowRingReader.next(nowNs:into:)`) and decoded when a
 /// `GetFlows` reads them (`Entry.flow`); flows handed in decoded (tests, `Observer.ingest(_:)`)
 /// are kept decoded.
+///
+/// A slot names its `FlowDecodeContext` by a number into a table of the contexts live slots use
+/// (one per endpoint-directory reload), not by a reference: keeping a record costs no
+/// retain/release. A context leaves the table when the last slot that used it is reused.
+///
+/// The records live in `capacity + 1` slots: the spare one is where the next record is copied
+/// before it is known to be complete (`nextRecordSlot`), so a record the ring overwrote while it
+/// was copied replaces nothing.
 ///
 /// Not thread-safe: owned by the observer's event loop, like everything it hands out.
 public struct FlowHistory {
@@ -40,20 +49,48 @@ public struct FlowHistory {
         }
     }
 
-    /// Where slot `i`'s flow is: `records[i]` with `metas[i]`, or `decoded[i]`.
+    /// What slot `i` holds besides its record bytes.
     private struct Meta {
         var index: UInt64
         var seq: UInt64
         var wallOffsetNs: Int64
-        var context: FlowDecodeContext?
+        /// The context's number (`contextBase` is `contexts[0]`'s).
+        var context: UInt32
+        /// false: the flow is `decoded[slot]`.
+        var isRecord: Bool
+    }
+
+    /// The record slots (`capacity + 1` of them, allocated once; untouched pages cost nothing).
+    private final class Slots {
+        let base: UnsafeMutablePointer<sluice_flow>
+        let count: Int
+
+        init(count: Int) {
+            self.count = count
+            base = .allocate(capacity: count)
+        }
+
+        func copy() -> Slots {
+            let other = Slots(count: count)
+            UnsafeMutableRawPointer(other.base).copyMemory(
+                from: base, byteCount: count * MemoryLayout<sluice_flow>.stride)
+            return other
+        }
+
+        deinit { base.deallocate() }
     }
 
     /// `max_flows`.
     public let capacity: Int
-    private var records: [sluice_flow] = []
+    private var slots: Slots
     private var metas: [Meta] = []
     private var decoded: [Int: Flow] = [:]
-    private var next = 0
+    /// The oldest kept flow's slot.
+    private var start = 0
+    public private(set) var count = 0
+    /// The contexts of the kept records, oldest first; `contexts[i]` is number `contextBase + i`.
+    private var contexts: [FlowDecodeContext] = []
+    private var contextBase: UInt32 = 0
     /// `seen_flows`: every flow appended since start.
     public private(set) var seenFlows: UInt64 = 0
     /// Records the flow ring overwrote before this observer read them (HUBBLE_RING_BUFFER).
@@ -62,43 +99,86 @@ public struct FlowHistory {
     /// An empty history of `capacity` flows (at least 1).
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
+        slots = Slots(count: self.capacity + 1)
     }
 
-    /// `num_flows`: how many flows are kept now.
-    public var count: Int { metas.count }
+    /// Contexts in the table now (tests: one per directory still named by a kept record).
+    var contextCount: Int { contexts.count }
+
+    /// The slot after the newest (where the next flow goes).
+    private var nextSlot: Int { (start + count) % slots.count }
 
     /// Keeps `flow`, replacing the oldest when full. Returns its index.
     @discardableResult
     public mutating func append(_ flow: Flow) -> UInt64 {
-        let slot = take(Meta(index: seenFlows, seq: 0, wallOffsetNs: 0, context: nil), sluice_flow())
+        let slot = commit(
+            Meta(index: seenFlows, seq: 0, wallOffsetNs: 0, context: currentContextNumber, isRecord: false))
         decoded[slot] = flow
         return seenFlows - 1
     }
 
-    /// Keeps the record `raw` (undecoded), replacing the oldest when full. Returns its index.
+    /// Keeps a copy of the record `raw` (undecoded; only its used bytes), replacing the oldest
+    /// when full. Returns the kept record.
     @discardableResult
-    public mutating func append(_ raw: borrowing RawFlow) -> UInt64 {
-        let slot = take(
-            Meta(index: seenFlows, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, context: raw.context), raw.record)
-        if !decoded.isEmpty { decoded[slot] = nil }
-        return seenFlows - 1
+    public mutating func append(_ raw: borrowing RawFlow) -> FlowRecordRef {
+        let slot = nextRecordSlot()
+        _ = withUnsafePointer(to: raw.record) { FlowRecordBytes.copyUsed(from: $0, to: slot) }
+        return commitRecord(seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, context: raw.context)
     }
 
-    /// Stores `meta` and `record` in the next slot; returns the slot.
-    private mutating func take(_ meta: Meta, _ record: borrowing sluice_flow) -> Int {
-        let slot: Int
-        if metas.count < capacity {
-            slot = metas.count
+    /// The spare slot the next record is to be copied into (`commitRecord` keeps it); writing it
+    /// changes no kept flow. Valid until the next mutation of the history.
+    public mutating func nextRecordSlot() -> UnsafeMutablePointer<sluice_flow> {
+        if !isKnownUniquelyReferenced(&slots) { slots = slots.copy() }
+        return slots.base + nextSlot
+    }
+
+    /// Keeps the record written into `nextRecordSlot()`, replacing the oldest when full, and
+    /// returns it as listeners see it.
+    public mutating func commitRecord(seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext) -> FlowRecordRef {
+        if contexts.last !== context {
+            contexts.append(context)
+            if contexts.count == 1 { contextBase = currentContextNumber }
+        }
+        let number = contextBase &+ UInt32(contexts.count - 1)
+        let slot = commit(Meta(index: seenFlows, seq: seq, wallOffsetNs: wallOffsetNs, context: number, isRecord: true))
+        return FlowRecordRef(pointer: slots.base + slot, seq: seq, wallOffsetNs: wallOffsetNs, context: context)
+    }
+
+    /// The number the newest context has (or the next one will have when there is none).
+    private var currentContextNumber: UInt32 {
+        contexts.isEmpty ? contextBase : contextBase &+ UInt32(contexts.count - 1)
+    }
+
+    /// Stores `meta` in the next slot, dropping the oldest when full; returns the slot.
+    private mutating func commit(_ meta: Meta) -> Int {
+        let slot = nextSlot
+        if slot == metas.count {
             metas.append(meta)
-            records.append(copy record)
         } else {
-            slot = next
             metas[slot] = meta
-            records[slot] = copy record
-            next = (next + 1) % capacity
+        }
+        if !meta.isRecord || !decoded.isEmpty { decoded[slot] = nil }
+        if count < capacity {
+            count += 1
+        } else {
+            start = (start + 1) % slots.count
+            if !decoded.isEmpty { decoded[(start + slots.count - 1) % slots.count] = nil }
+            dropUnusedContexts()
         }
         seenFlows += 1
         return slot
+    }
+
+    /// Forgets the contexts older than the oldest kept flow's (numbers only grow with the slots).
+    private mutating func dropUnusedContexts() {
+        guard contexts.count > 1 else { return }
+        let oldest = metas[start].context
+        var drop = 0
+        while drop < contexts.count - 1, contextBase &+ UInt32(drop) != oldest { drop += 1 }
+        guard drop > 0 else { return }
+        contexts.removeFirst(drop)
+        contextBase &+= UInt32(drop)
     }
 
     /// Counts records lost before this observer read them.
@@ -106,14 +186,27 @@ public struct FlowHistory {
         lostEvents &+= count
     }
 
+    private func context(_ meta: Meta) -> FlowDecodeContext {
+        contexts[Int(meta.context &- contextBase)]
+    }
+
     private func entry(_ slot: Int) -> Entry {
         let meta = metas[slot]
-        if let context = meta.context {
+        if meta.isRecord {
             return Entry(
                 index: meta.index,
-                raw: RawFlow(record: records[slot], seq: meta.seq, wallOffsetNs: meta.wallOffsetNs, context: context))
+                raw: RawFlow(
+                    record: slots.base[slot], seq: meta.seq, wallOffsetNs: meta.wallOffsetNs, context: context(meta)))
         }
         return Entry(index: meta.index, flow: decoded[slot] ?? Flow())
+    }
+
+    /// The kept record at `slot` in place (nil for a flow kept decoded).
+    private func record(_ slot: Int) -> FlowRecordRef? {
+        let meta = metas[slot]
+        guard meta.isRecord else { return nil }
+        return FlowRecordRef(
+            pointer: slots.base + slot, seq: meta.seq, wallOffsetNs: meta.wallOffsetNs, context: context(meta))
     }
 
     /// The kept flows, oldest first.
@@ -129,36 +222,32 @@ public struct FlowHistory {
 
     /// Calls `body` on each kept flow, oldest first, until it returns false.
     public func forEach(_ body: (Entry) -> Bool) {
-        let n = metas.count
-        let start = n < capacity ? 0 : next
-        for i in 0..<n where !body(entry((start + i) % n)) { return }
+        for i in 0..<count where !body(entry((start + i) % slots.count)) { return }
     }
 
     /// Calls `body` on each kept flow, newest first, until it returns false.
     public func forEachNewestFirst(_ body: (Entry) -> Bool) {
-        let n = metas.count
-        guard n > 0 else { return }
-        let newest = n < capacity ? n - 1 : (next + n - 1) % n
-        for i in 0..<n where !body(entry((newest - i + n) % n)) { return }
+        for i in 0..<count where !body(entry((start + count - 1 - i) % slots.count)) { return }
+    }
+
+    /// Calls `body` on each kept record in place (no copy), oldest first, until it returns false;
+    /// flows kept decoded are skipped. The reference is valid during the call only.
+    public func forEachRecord(_ body: (FlowRecordRef) -> Bool) {
+        for i in 0..<count {
+            guard let ref = record((start + i) % slots.count) else { continue }
+            if !body(ref) { return }
+        }
+    }
+
+    private func time(_ slot: Int) -> Flow.Timestamp {
+        let meta = metas[slot]
+        guard meta.isRecord else { return decoded[slot]?.time ?? Flow.Timestamp() }
+        return Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: slots.base[slot].time_ns) &+ meta.wallOffsetNs)
     }
 
     /// The oldest kept flow's time, if any.
-    public var oldestTime: Flow.Timestamp? {
-        var time: Flow.Timestamp?
-        forEach {
-            time = $0.time
-            return false
-        }
-        return time
-    }
+    public var oldestTime: Flow.Timestamp? { count == 0 ? nil : time(start) }
 
     /// The newest kept flow's time, if any.
-    public var newestTime: Flow.Timestamp? {
-        var time: Flow.Timestamp?
-        forEachNewestFirst {
-            time = $0.time
-            return false
-        }
-        return time
-    }
+    public var newestTime: Flow.Timestamp? { count == 0 ? nil : time((start + count - 1) % slots.count) }
 }

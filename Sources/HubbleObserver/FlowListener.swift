@@ -12,9 +12,11 @@ public protocol FlowListener: AnyObject {
     func observeLost(_ event: LostEvent)
     /// Whether this listener takes records (`observe(record:)`) rather than decoded flows: the
     /// observer decodes a record only when some listener wants the `Flow` (and then once for all).
+    /// Read once, when the listener is added (`Observer.addListener`).
     var observesRecords: Bool { get }
-    /// One record read from the ring (called instead of `observe(_:)` when `observesRecords`).
-    func observe(record: borrowing RawFlow)
+    /// One record read from the ring, in place in the history's slot (called instead of
+    /// `observe(_:)` when `observesRecords`). `record` is valid during the call only.
+    func observe(record: FlowRecordRef)
 }
 
 extension FlowListener {
@@ -22,7 +24,7 @@ extension FlowListener {
     public var observesRecords: Bool { false }
 
     /// Default: the decoded flow.
-    public func observe(record: borrowing RawFlow) { observe(record.decode()) }
+    public func observe(record: FlowRecordRef) { observe(record.decode()) }
 
     /// Default: lost events are not interesting to this listener.
     public func observeLost(_ event: LostEvent) {}

@@ -5,18 +5,22 @@ import Glibc
 import SluiceIO
 import SluiceJSON
 
-/// Reads the pinned flow ring read-only (as `sluice observe` does) and hands each new record on as
-/// a `RawFlow`, with the `FlowDecodeContext` that turns it into a `Flow` when a consumer needs one:
-/// endpoints named from the agent's `endpoints.json` and `fqdn.json` (re-read at most once a
-/// second), the same `uuid` observe prints, `emitter` Sluice. Waits for the ring to be
-/// pinned (the agent may start later) and maps it again when the agent re-creates it.
+/// Reads the pinned flow ring read-only (as `sluice observe` does) and copies each new record
+/// straight from its ring slot into a `FlowHistory` slot (the record's used bytes, once; issue 17),
+/// with the `FlowDecodeContext` that turns it into a `Flow` when a consumer needs one: endpoints
+/// named from the agent's `endpoints.json` and `fqdn.json` (re-read at most once a second), the
+/// same `uuid` observe prints, `emitter` Sluice. Waits for the ring to be pinned (the agent may
+/// start later) and maps it again when the agent re-creates it.
 ///
 /// Not thread-safe: `poll` runs on the observer's loop.
 public final class FlowRingReader {
-    /// One thing `poll` found.
+    /// One thing `next` (or `poll`) found.
     public enum Event {
-        case record(RawFlow)
+        /// A record, kept in the history now (in place there; valid until the history's next change).
+        case record(FlowRecordRef)
         case lost(UInt64)
+        /// Nothing more now (`next` only).
+        case idle
     }
 
     private let pinDirectory: String
@@ -33,6 +37,10 @@ public final class FlowRingReader {
     /// The state files' bytes the directory was made of (nil before the first read).
     private var loadedFiles: ([UInt8]?, [UInt8]?)?
     private var ringCheckedNs: UInt64 = 0
+    /// This poll's time and clock offset (`beginPoll`), and whether it looked at the directory.
+    private var pollNs: UInt64 = 0
+    private var wallOffsetNs: Int64 = 0
+    private var directoryChecked = false
     /// Why the ring could not be mapped the last time it was tried (nil once mapped).
     public private(set) var openError: String?
 
@@ -49,28 +57,59 @@ public final class FlowRingReader {
     /// Whether the ring is mapped.
     public var isOpen: Bool { ring != nil }
 
-    /// Hands `body` every record written since the last call (at most `limit`), in ring order.
-    /// The first mapping starts at the oldest record the ring still holds, so the history is
-    /// filled with what happened before the observer started.
-    public func poll(nowNs: UInt64, limit: Int = 65536, _ body: (Event) -> Void) {
+    /// Starts a poll at monotonic `nowNs`: maps the ring when due, reads the two clocks once (the
+    /// records' monotonic times to wall time), re-reads the directory when due. Returns whether the
+    /// ring is mapped (`next` reads only after this).
+    @discardableResult
+    public func beginPoll(nowNs: UInt64) -> Bool {
         if ring == nil || nowNs &- ringCheckedNs >= 1_000_000_000 {
             ringCheckedNs = nowNs
             reopenIfChanged()
         }
-        guard let ring else { return }
-        // Monotonic record times to wall time: the two clocks are read once per poll, not per record.
-        let offset = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
+        guard ring != nil else { return false }
+        wallOffsetNs = Int64(bitPattern: SystemClock.realtimeNs() &- SystemClock.monotonicNs())
+        pollNs = nowNs
+        directoryChecked = false
+        return true
+    }
+
+    /// The next record since the last one, copied from the ring into `history` (kept there: a
+    /// record the ring overwrote while it was copied is `.lost`, and replaces nothing), or how
+    /// many were lost, or `.idle`. Call `beginPoll` first.
+    public func next(into history: inout FlowHistory) -> Event {
+        guard let ring else { return .idle }
+        let slot = history.nextRecordSlot()
+        switch cursor.next(in: ring, nowNs: pollNs, copy: { FlowRecordBytes.copyUsed(from: $0, to: slot) }) {
+        case .record(let seq):
+            if !directoryChecked {
+                // Once per poll, and only when there is a record (the poll's time is fixed).
+                directoryChecked = true
+                reloadDirectoryIfDue(nowNs: pollNs)
+            }
+            return .record(history.commitRecord(seq: seq, wallOffsetNs: wallOffsetNs, context: context))
+        case .lost(let count):
+            return .lost(count)
+        case .idle:
+            return .idle
+        }
+    }
+
+    /// Copies every record written since the last call (at most `limit`) into `history`, in ring
+    /// order, handing `body` each (in place in `history`) and the lost counts between them. The
+    /// first mapping starts at the oldest record the ring still holds, so the history is filled
+    /// with what happened before the observer started.
+    public func poll(nowNs: UInt64, into history: inout FlowHistory, limit: Int = 65536, _ body: (Event) -> Void) {
+        guard beginPoll(nowNs: nowNs) else { return }
         var handled = 0
         var lost: UInt64 = 0
         while handled < limit {
-            switch cursor.next(in: ring, nowNs: nowNs) {
-            case .record(let seq, let rec):
+            switch next(into: &history) {
+            case .record(let ref):
                 if lost > 0 {
                     body(.lost(lost))
                     lost = 0
                 }
-                reloadDirectoryIfDue(nowNs: nowNs)
-                body(.record(RawFlow(record: rec, seq: seq, wallOffsetNs: offset, context: context)))
+                body(.record(ref))
                 handled += 1
             case .lost(let count):
                 lost += count

@@ -1,3 +1,4 @@
+import CSluiceShared
 import Flows
 import SluiceIO
 
@@ -30,6 +31,18 @@ public final class Observer: TimerTarget {
     private var namespacesExpiredNs: UInt64 = 0
     private let reader: FlowRingReader
     private var listeners: [FlowListener] = []
+    /// `listeners` without a reference count: the per-record loop retains nothing (a listener
+    /// that is weakly referenced elsewhere, as the services are, pays a slow-path retain).
+    private var listenerRefs: [UnownedListener] = []
+    /// Whether every listener takes records (`observesRecords`, read when it is added).
+    private var recordsOnly = true
+    /// Listeners removed since the last record was delivered (`listenerRefs` does not hold them).
+    private var retiredListeners: [FlowListener] = []
+
+    private struct UnownedListener {
+        unowned(unsafe) let listener: FlowListener
+        let observesRecords: Bool
+    }
     private var pollTimer: LoopTimer?
     /// The services started on this observer, kept alive as long as it is.
     public private(set) var services: [ObserverService] = []
@@ -57,6 +70,7 @@ public final class Observer: TimerTarget {
     /// Adds `listener`; it sees every flow decoded from now on (`history` holds the earlier ones).
     public func addListener(_ listener: FlowListener) {
         listeners.append(listener)
+        listenersChanged()
     }
 
     /// Listeners registered now.
@@ -64,7 +78,15 @@ public final class Observer: TimerTarget {
 
     /// Removes `listener` (by identity).
     public func removeListener(_ listener: FlowListener) {
+        // Kept alive until the record being delivered (if any) has been handed to every listener.
+        retiredListeners += listeners.filter { $0 === listener }
         listeners.removeAll { $0 === listener }
+        listenersChanged()
+    }
+
+    private func listenersChanged() {
+        listenerRefs = listeners.map { UnownedListener(listener: $0, observesRecords: $0.observesRecords) }
+        recordsOnly = listenerRefs.allSatisfy(\.observesRecords)
     }
 
     /// Starts `service` on this observer (before `run`) and keeps it alive with the observer.
@@ -98,60 +120,93 @@ public final class Observer: TimerTarget {
         if let pollTimer { loop.schedule(pollTimer, at: now + UInt64(options.pollIntervalMs) * 1_000_000) }
     }
 
-    /// Reads what the ring has now into the history and the listeners.
+    /// Most records one poll hands on (the rest wait for the next poll).
+    public var pollLimit = 65536
+
+    /// Reads what the ring has now into the history and the listeners: every record written
+    /// since the last poll, each copied once from its ring slot into a history slot and handed
+    /// to the listeners in place there.
     public func pollOnce(nowNs: UInt64) {
-        reader.poll(nowNs: nowNs) { event in
-            switch event {
-            case .record(let raw): ingest(raw, nowNs: nowNs)
-            case .lost(let count): ingestLost(count)
+        if reader.beginPoll(nowNs: nowNs) {
+            var handled = 0
+            var lost: UInt64 = 0
+            reading: while handled < pollLimit {
+                switch reader.next(into: &history) {
+                case .record(let ref):
+                    if lost > 0 {
+                        ingestLost(lost)
+                        lost = 0
+                    }
+                    deliver(ref, nowNs: nowNs)
+                    handled += 1
+                case .lost(let count):
+                    lost += count
+                case .idle:
+                    break reading
+                }
             }
+            if lost > 0 { ingestLost(lost) }
         }
         if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
     }
 
-    /// Adds one flow as if read from the ring at monotonic `nowNs` (the reader calls it; tests too).
+    /// Adds one flow as if read from the ring at monotonic `nowNs` (tests).
     public func ingest(_ flow: Flow, nowNs: UInt64 = SystemClock.monotonicNs()) {
         history.append(flow)
         noteNamespaces(flow, nowNs: nowNs)
         for listener in listeners { listener.observe(flow) }
     }
 
-    /// Adds one record read from the ring at monotonic `nowNs`: kept as a record in the history,
-    /// handed as a record to the listeners that take records (metrics) and decoded, once, only
-    /// when some listener wants the `Flow` (follow streams, the service map).
+    /// Adds a copy of one record as if read from the ring at monotonic `nowNs` (tests; the poll
+    /// copies records from the ring into the history itself).
     public func ingest(_ raw: borrowing RawFlow, nowNs: UInt64 = SystemClock.monotonicNs()) {
-        history.append(raw)
+        deliver(history.append(raw), nowNs: nowNs)
+    }
+
+    /// Hands a record just kept in the history to the listeners: in place to those that take
+    /// records (metrics), decoded, once, only when some listener wants the `Flow` (follow
+    /// streams, the service map).
+    private func deliver(_ raw: FlowRecordRef, nowNs: UInt64) {
         noteNamespaces(raw, nowNs: nowNs)
-        if listeners.allSatisfy(\.observesRecords) {
+        // A copy: a listener may add or remove listeners meanwhile (those removed stay alive in
+        // `retiredListeners` until the loop is done, and still get this record).
+        let refs = listenerRefs
+        if recordsOnly {
             // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
-            for listener in listeners { listener.observe(record: raw) }
-            return
-        }
-        var flow: Flow?
-        for listener in listeners {
-            if listener.observesRecords {
-                listener.observe(record: raw)
-            } else {
-                if flow == nil { flow = raw.decode() }
-                listener.observe(flow!)
+            for ref in refs { ref.listener.observe(record: raw) }
+        } else {
+            var flow: Flow?
+            for ref in refs {
+                if ref.observesRecords {
+                    ref.listener.observe(record: raw)
+                } else {
+                    if flow == nil { flow = raw.decode() }
+                    ref.listener.observe(flow!)
+                }
             }
         }
+        if !retiredListeners.isEmpty { retiredListeners.removeAll() }
     }
 
     /// The namespaces of a record, resolved once per endpoint pair and directory.
-    private func noteNamespaces(_ raw: borrowing RawFlow, nowNs: UInt64) {
+    private func noteNamespaces(_ raw: FlowRecordRef, nowNs: UInt64) {
+        let rec = raw.pointer
         let key = RecentEndpoints(
-            sourceID: raw.record.src_endpoint, destinationID: raw.record.dst_endpoint,
-            sourceIPv4: withUnsafeBytes(of: raw.record.src_ip) { $0.load(as: UInt32.self) },
-            destinationIPv4: withUnsafeBytes(of: raw.record.dst_ip) { $0.load(as: UInt32.self) },
-            ipVersion: raw.record.ip_version)
+            sourceID: rec.pointee.src_endpoint, destinationID: rec.pointee.dst_endpoint,
+            sourceIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.sourceIPOffset, as: UInt32.self),
+            destinationIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.destinationIPOffset, as: UInt32.self),
+            ipVersion: rec.pointee.ip_version)
         if key != recentEndpoints || recentContext !== raw.context {
             recentEndpoints = key
             recentContext = raw.context
-            recentEndpointNamespaces = raw.context.namespaces(raw.record)
+            recentEndpointNamespaces = raw.context.namespaces(rec.pointee)
         }
         noteNamespaces(source: recentEndpointNamespaces.0, destination: recentEndpointNamespaces.1, nowNs: nowNs)
     }
+
+    /// `sluice_flow.src_ip` and `dst_ip` (constants; `RawFlowTests` holds them to the layout).
+    static var sourceIPOffset: Int { 40 }
+    static var destinationIPOffset: Int { 56 }
 
     /// The endpoints of the last record whose namespaces were looked up.
     private struct RecentEndpoints: Equatable {

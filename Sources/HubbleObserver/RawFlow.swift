@@ -72,3 +72,101 @@ public struct RawFlow {
     /// The full `Flow`.
     public func decode() -> Flow { context.decode(record, seq: seq, wallOffsetNs: wallOffsetNs) }
 }
+
+/// One record as listeners see it (`FlowListener.observe(record:)`): the record in place (its
+/// `FlowHistory` slot), its sequence number, the poll's clock offset and its decode context.
+/// Valid only during the call that hands it out (the slot is reused later); nothing is copied
+/// or retained to make one.
+public struct FlowRecordRef {
+    /// The record (only its used bytes are meaningful: past a text field's length the bytes are
+    /// stale, as in the ring; `FlowRecordBytes`).
+    public let pointer: UnsafePointer<sluice_flow>
+    public let seq: UInt64
+    public let wallOffsetNs: Int64
+    /// Kept alive by the history's context table while the record's slot is live.
+    public unowned(unsafe) let context: FlowDecodeContext
+
+    public init(pointer: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext) {
+        self.pointer = pointer
+        self.seq = seq
+        self.wallOffsetNs = wallOffsetNs
+        self.context = context
+    }
+
+    /// The flow's wall-clock time (as the decoded flow's `time`).
+    public var time: Flow.Timestamp {
+        Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: pointer.pointee.time_ns) &+ wallOffsetNs)
+    }
+
+    /// The full `Flow`.
+    public func decode() -> Flow { context.decode(pointer.pointee, seq: seq, wallOffsetNs: wallOffsetNs) }
+
+    /// An owning copy (the whole 1 KiB record).
+    public var rawFlow: RawFlow {
+        RawFlow(record: pointer.pointee, seq: seq, wallOffsetNs: wallOffsetNs, context: context)
+    }
+}
+
+/// The bytes of a ring record that mean something: the fixed fields, and of each text or list
+/// field only its used length (what `FlowRecordWriter` writes; the proxy leaves the rest of a
+/// slot as the record `FlowRing.capacity` earlier left it). The observer copies only these
+/// from the ring into its history (issue 17): an HTTP request of a keep-alive GET is ~200 bytes
+/// of its 1 KiB, an L3/L4 record 96. Everything `Flow.decode` and the metrics read is inside
+/// them; the rest of the destination keeps whatever it held.
+public enum FlowRecordBytes {
+    // Offsets in `struct sluice_flow` as constants (no lazy global read per record);
+    // `RawFlowTests` holds each equal to `MemoryLayout.offset(of:)` of its field.
+    static var l7: Int { 96 }
+    static var flowType: Int { 79 }
+    static var l7Proto: Int { 86 }
+    static var httpURL: Int { 24 }
+    static var httpURLLength: Int { 4 }
+    static var httpPolicyID: Int { 408 }
+    static var httpHeaders: Int { 420 }
+    static var httpHeadersLength: Int { 416 }
+    static var dnsQuery: Int { 16 }
+    static var dnsQueryLength: Int { 8 }
+    static var dnsIPCount: Int { 10 }
+    static var dnsIPs: Int { 272 }
+    static var dnsPolicyID: Int { 400 }
+
+    /// Copies the used bytes of `source` to the same offsets of `destination` and returns how
+    /// many were copied. Lengths are read from the destination after its fixed part is copied
+    /// and clamped to their arrays, so a torn source (a writer took the ring slot meanwhile)
+    /// copies at most the record's size and leaves a destination whose lengths are in range.
+    @discardableResult
+    public static func copyUsed(
+        from source: UnsafePointer<sluice_flow>, to destination: UnsafeMutablePointer<sluice_flow>
+    )
+        -> Int
+    {
+        let s = UnsafeRawPointer(source)
+        let d = UnsafeMutableRawPointer(destination)
+        d.copyMemory(from: s, byteCount: l7)
+        guard d.load(fromByteOffset: flowType, as: UInt8.self) == Flow.FlowType.l7.rawValue else { return l7 }
+        switch Flow.L7Protocol(rawValue: d.load(fromByteOffset: l7Proto, as: UInt8.self)) ?? .none {
+        case .http10, .http11, .http2, .tls:
+            let h = l7
+            (d + h).copyMemory(from: s + h, byteCount: httpURL)
+            let url = min(Int(d.load(fromByteOffset: h + httpURLLength, as: UInt16.self)), Int(SLUICE_HTTP_URL_MAX))
+            (d + h + httpURL).copyMemory(from: s + h + httpURL, byteCount: url)
+            (d + h + httpPolicyID).copyMemory(from: s + h + httpPolicyID, byteCount: httpHeaders - httpPolicyID)
+            let headers = min(
+                Int(d.load(fromByteOffset: h + httpHeadersLength, as: UInt16.self)), Int(SLUICE_HTTP_HEADERS_MAX))
+            (d + h + httpHeaders).copyMemory(from: s + h + httpHeaders, byteCount: headers)
+            return l7 + httpURL + url + (httpHeaders - httpPolicyID) + headers
+        case .dns:
+            let q = l7
+            (d + q).copyMemory(from: s + q, byteCount: dnsQuery)
+            let query = min(Int(d.load(fromByteOffset: q + dnsQueryLength, as: UInt16.self)), Int(SLUICE_DNS_QUERY_MAX))
+            (d + q + dnsQuery).copyMemory(from: s + q + dnsQuery, byteCount: query)
+            let ips = min(Int(d.load(fromByteOffset: q + dnsIPCount, as: UInt8.self)), Int(SLUICE_DNS_IPS_MAX)) * 16
+            (d + q + dnsIPs).copyMemory(from: s + q + dnsIPs, byteCount: ips)
+            let tail = 408 - dnsPolicyID  // to the end of sluice_flow_dns
+            (d + q + dnsPolicyID).copyMemory(from: s + q + dnsPolicyID, byteCount: tail)
+            return l7 + dnsQuery + query + ips + tail
+        case .none:
+            return l7
+        }
+    }
+}

@@ -6,7 +6,7 @@ import SluiceIO
 /// `/metrics` on `--metrics-address` (Hubble's 9965): the handlers `--metrics` enables (Hubble's
 /// syntax; the sandbox's set when none is given) fed with every flow the observer reads, and
 /// Sluice's own families. Counting happens as flows arrive; a scrape only renders.
-public final class MetricsService: ObserverService, FlowListener {
+public final class MetricsService: ObserverService {
     public private(set) var registry: HubbleMetricsRegistry?
     private let http = HTTPService()
     private weak var observer: Observer?
@@ -23,24 +23,10 @@ public final class MetricsService: ObserverService, FlowListener {
         self.observer = observer
         // Flows already in the history count too (those read before this service started).
         for entry in observer.history.entries { registry.process(entry.flow) }
-        observer.addListener(self)
+        observer.addListener(Counter(registry: registry, observer: observer))
         try http.start(loop: observer.loop, address: address) { [weak self] request in
             self?.answer(request) ?? HTTPResponse(status: 404, text: "not found\n")
         }
-    }
-
-    public func observe(_ flow: Flow) { registry?.process(flow) }
-
-    /// Metrics count records: most without a decode (`HubbleMetricsRegistry.process(record:decode:)`).
-    public var observesRecords: Bool { true }
-
-    public func observe(record: borrowing RawFlow) {
-        guard let registry else { return }
-        registry.process(record: record.record) { record.decode() }
-    }
-
-    public func observeLost(_ event: LostEvent) {
-        registry?.sluice.setLostEvents(observer?.history.lostEvents ?? 0)
     }
 
     func answer(_ request: HTTPRequest) -> HTTPResponse {
@@ -58,5 +44,27 @@ public final class MetricsService: ObserverService, FlowListener {
                 bounds: delay.boundsSeconds, counts: delay.counts, sum: delay.sumSeconds, count: delay.count)
         }
         return HTTPResponse(status: 200, contentType: Exposition.contentType, text: registry.render())
+    }
+
+    /// The listener that counts: an object of its own that nothing references weakly (the
+    /// service is, by its HTTP callbacks), so the observer's per-record call retains it on the
+    /// inline fast path rather than through a side table.
+    final class Counter: FlowListener {
+        let registry: HubbleMetricsRegistry
+        weak var observer: Observer?
+
+        init(registry: HubbleMetricsRegistry, observer: Observer) {
+            self.registry = registry
+            self.observer = observer
+        }
+
+        func observe(_ flow: Flow) { registry.process(flow) }
+
+        /// Metrics count records: most without a decode (`HubbleMetricsRegistry.process(record:decode:)`).
+        var observesRecords: Bool { true }
+
+        func observe(record: FlowRecordRef) { registry.process(record: record.pointer) { record.decode() } }
+
+        func observeLost(_ event: LostEvent) { registry.sluice.setLostEvents(observer?.history.lostEvents ?? 0) }
     }
 }

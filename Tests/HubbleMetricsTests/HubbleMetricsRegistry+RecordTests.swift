@@ -82,4 +82,39 @@ final class HubbleMetricsRegistryRecordTests: XCTestCase {
         d.dst_port &+= 1
         XCTAssertNotEqual(ports.recordKey(a), ports.recordKey(d))
     }
+
+    /// More keys than the front cache has slots: every key is found as the table holds it, and
+    /// the key is six whole words (== and the quick hash read exactly its bytes).
+    func testTheFrontCacheFindsWhatTheTableHolds() throws {
+        XCTAssertEqual(MemoryLayout<HubbleMetricsRegistry.RecordKey>.size, 48)
+        let registry = try HubbleMetricsRegistry(options: "port-distribution,flow,httpV2,dns,drop,tcp,policy")
+        let records = RecordSamples.make(count: 4_000, seed: 8).enumerated().map { i, rec in
+            var r = rec
+            r.dst_port = UInt16(i % 700)
+            return r
+        }
+        for rec in records {
+            registry.process(record: rec) {
+                Flow.decode(rec, directory: RecordSamples.directory, monotonicToWallOffsetNs: 0)
+            }
+        }
+        XCTAssertGreaterThan(registry.recordEffects.count, 2 * HubbleMetricsRegistry.RecordEffectsTable.cacheSize)
+        for (key, entry) in registry.recordEffects.index {
+            XCTAssertEqual(registry.recordEffects.find(key), entry)
+            XCTAssertEqual(registry.recordEffects.find(key), entry, "from the cache")
+        }
+    }
+
+    /// The offsets `recordKey` reads as constants are the C layout's.
+    func testTheKeyOffsetsAreTheLayouts() {
+        typealias O = HubbleMetricsRegistry.RecordOffsets
+        XCTAssertEqual(O.l7, MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7))
+        XCTAssertEqual(O.httpCode, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.code))
+        XCTAssertEqual(O.httpMethodLength, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method_len))
+        XCTAssertEqual(O.httpMethod, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method))
+        XCTAssertEqual(O.dnsQtype, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.qtype))
+        XCTAssertEqual(O.dnsRcode, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rcode))
+        XCTAssertEqual(O.dnsIPCount, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.n_ips))
+        XCTAssertEqual(O.dnsTypes, MemoryLayout<sluice_flow_dns>.offset(of: \sluice_flow_dns.rrtypes_mask))
+    }
 }

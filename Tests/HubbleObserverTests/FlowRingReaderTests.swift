@@ -10,7 +10,8 @@ final class FlowRingReaderTests: XCTestCase {
         let missing = FlowRingReader(
             pinDirectory: "/sys/fs/bpf/sluice-none-\(getpid())", stateDirectory: "/nonexistent",
             nodeName: nil)
-        missing.poll(nowNs: 1) { _ in XCTFail("no ring, no events") }
+        var history = FlowHistory(capacity: 8)
+        missing.poll(nowNs: 1, into: &history) { _ in XCTFail("no ring, no events") }
         XCTAssertFalse(missing.isOpen)
         XCTAssertTrue(missing.openError?.contains("is not pinned") ?? false)
         XCTAssertEqual(missing.nodeName, "sluice-node")
@@ -21,7 +22,7 @@ final class FlowRingReaderTests: XCTestCase {
         t.appendTCP(srcPort: 1001, verdict: 2)
         let reader = FlowRingReader(pinDirectory: t.pinDirectory, stateDirectory: "/nonexistent", nodeName: "node-a")
         var flows: [Flow] = []
-        reader.poll(nowNs: SystemClock.monotonicNs()) {
+        reader.poll(nowNs: SystemClock.monotonicNs(), into: &history) {
             if case .record(let r) = $0 { flows.append(r.decode()) }
         }
         XCTAssertEqual(flows.map { $0.l4?.sourcePort }, [1000, 1001])
@@ -34,7 +35,7 @@ final class FlowRingReaderTests: XCTestCase {
 
         t.appendTCP(srcPort: 1002)
         flows = []
-        reader.poll(nowNs: SystemClock.monotonicNs()) {
+        reader.poll(nowNs: SystemClock.monotonicNs(), into: &history) {
             if case .record(let r) = $0 { flows.append(r.decode()) }
         }
         XCTAssertEqual(flows.map { $0.l4?.sourcePort }, [1002], "only what came since the last poll")
@@ -44,16 +45,18 @@ final class FlowRingReaderTests: XCTestCase {
         let t = try TestRing()
         defer { t.close() }
         let reader = FlowRingReader(pinDirectory: t.pinDirectory, stateDirectory: "/nonexistent", nodeName: nil)
-        reader.poll(nowNs: SystemClock.monotonicNs()) { _ in }
+        var history = FlowHistory(capacity: 100)
+        reader.poll(nowNs: SystemClock.monotonicNs(), into: &history) { _ in }
         XCTAssertTrue(reader.isOpen)
         let extra: UInt64 = 5
         for i in 0..<(FlowRing.capacity + extra) { t.appendTCP(srcPort: UInt16(truncatingIfNeeded: i)) }
         var lost: UInt64 = 0
         var flows = 0
-        reader.poll(nowNs: SystemClock.monotonicNs(), limit: 1 << 30) {
+        reader.poll(nowNs: SystemClock.monotonicNs(), into: &history, limit: 1 << 30) {
             switch $0 {
             case .record: flows += 1
             case .lost(let n): lost += n
+            case .idle: XCTFail("poll hands on no idle")
             }
         }
         XCTAssertEqual(lost, extra)

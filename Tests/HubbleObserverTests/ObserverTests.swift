@@ -1,5 +1,8 @@
+import CSluiceShared
+import Datapath
 import Flows
 import SluiceIO
+import SluiceTestSupport
 import XCTest
 
 @testable import HubbleObserver
@@ -45,7 +48,7 @@ final class ObserverTests: XCTestCase {
         var seqs: [UInt64] = []
         func observe(_ flow: Flow) { XCTFail("a record listener gets records") }
         var observesRecords: Bool { true }
-        func observe(record: borrowing RawFlow) { seqs.append(record.seq) }
+        func observe(record: FlowRecordRef) { seqs.append(record.seq) }
     }
 
     func testRecordsAreKeptRawAndDecodedOnlyForListenersThatWantFlows() throws {
@@ -134,6 +137,67 @@ final class ObserverTests: XCTestCase {
 }
 
 extension ObserverTests {
+    /// Records of every kind written into a real ring as the proxy writes them (stale bytes past
+    /// their lengths) reach the history and the record listeners as the whole records decode,
+    /// with lost events in their place, through polls smaller and larger than the history.
+    func testRecordsPolledFromTheRingDecodeAsWrittenAndLossesComeInOrder() throws {
+        let t = try TestRing()
+        defer { t.close() }
+        var options = ObserverOptions()
+        options.pinDirectory = t.pinDirectory
+        options.stateDirectory = "/nonexistent"
+        options.maxFlows = 50
+        let observer = try Observer(options: options)
+        final class Listener: FlowListener {
+            var events: [String] = []
+            var flows: [Flow] = []
+            func observe(_ flow: Flow) { XCTFail("a record listener gets records") }
+            var observesRecords: Bool { true }
+            func observe(record: FlowRecordRef) {
+                events.append("r\(record.seq)")
+                flows.append(record.decode())
+            }
+            func observeLost(_ event: LostEvent) { events.append("lost \(event.count)") }
+        }
+        let listener = Listener()
+        observer.addListener(listener)
+        observer.pollOnce(nowNs: SystemClock.monotonicNs())
+        let samples = RecordSamples.make(count: 300, seed: 21)
+        func write(_ rec: sluice_flow) {
+            t.writer.appendWritten { slot in
+                withUnsafePointer(to: rec) {
+                    (UnsafeMutableRawPointer(slot) + 8).copyMemory(
+                        from: UnsafeRawPointer($0) + 8, byteCount: MemoryLayout<sluice_flow>.size - 8)
+                }
+            }
+        }
+        for rec in samples[0..<120] { write(rec) }
+        observer.pollOnce(nowNs: SystemClock.monotonicNs())
+        for rec in samples[120..<130] { write(rec) }
+        observer.pollOnce(nowNs: SystemClock.monotonicNs())
+        XCTAssertEqual(listener.events, (0..<130).map { "r\($0)" })
+        let context = FlowDecodeContext(
+            directory: EndpointDirectory(), seed: FlowRing.uuidSeed(pinDirectory: t.pinDirectory), nodeNameOverride: nil
+        )
+        func expected(_ i: Int, time: Flow.Timestamp) -> Flow {
+            var flow = context.decode(samples[i], seq: UInt64(i), wallOffsetNs: 0)
+            flow.time = time
+            return flow
+        }
+        XCTAssertEqual(listener.flows, listener.flows.enumerated().map { expected($0.offset, time: $0.element.time) })
+        let kept = observer.history.entries.map(\.flow)
+        XCTAssertEqual(kept, Array(listener.flows.suffix(50)))
+        // A reader that falls more than the ring behind hears of the loss before the next record.
+        for i in 0..<(Int(FlowRing.capacity) + 7) { write(samples[i % samples.count]) }
+        listener.events = []
+        observer.pollOnce(nowNs: SystemClock.monotonicNs())
+        XCTAssertEqual(listener.events.first, "lost 7")
+        XCTAssertEqual(listener.events.count, Int(FlowRing.capacity) + 1)
+        XCTAssertEqual(listener.events.last, "r\(130 + Int(FlowRing.capacity) + 6)")
+        XCTAssertEqual(observer.history.lostEvents, 7)
+        XCTAssertEqual(observer.history.count, 50)
+    }
+
     final class CountingService: ObserverService {
         var started = 0
         func start(observer: Observer) throws { started += 1 }

@@ -120,4 +120,101 @@ final class RawFlowTests: XCTestCase {
             if name != "follow number" && name != "all" { XCTAssertFalse(fromRecords.isEmpty, name) }
         }
     }
+
+    /// Records with lengths in, at and past their arrays' sizes, stale bytes past them, and kinds
+    /// with no L7 part: the used bytes copied into a slot full of other bytes decode as the whole
+    /// record does, and a keep-alive GET's records copy a fraction of the 1 KiB.
+    func testTheUsedBytesDecodeAsTheWholeRecord() {
+        var records = RecordSamples.make(count: 3_000, seed: 11)
+        let http = records.first { $0.flow_type == 2 && $0.l7_proto == 2 }!
+        let dns = records.first { $0.flow_type == 2 && $0.l7_proto == 4 && $0.l7_type == 2 }!
+        func edited(_ rec: sluice_flow, _ edit: (inout sluice_flow) -> Void) -> sluice_flow {
+            var r = rec
+            edit(&r)
+            return r
+        }
+        // Every byte of the L7 part set, so a cut in the wrong place shows.
+        func filled(_ rec: sluice_flow) -> sluice_flow {
+            edited(rec) { r in
+                withUnsafeMutableBytes(of: &r.l7) { l7 in
+                    for i in 0..<l7.count { l7[i] = UInt8(truncatingIfNeeded: i &* 7 &+ 0x41) }
+                }
+            }
+        }
+        var headers = [UInt8]()
+        for i in 0..<20 {
+            let name = Array("x-h\(i)".utf8), value = Array(String(repeating: "v", count: i).utf8)
+            headers += [UInt8(name.count), UInt8(value.count), 0] + name + value
+        }
+        for urlLength in [0, 1, 200, 383, 384, 385, 60_000] {
+            for headersLength in [0, headers.count, 507, 508, 509, 9_999] {
+                records.append(
+                    edited(filled(http)) { r in
+                        r.l7.http.url_len = UInt16(urlLength)
+                        r.l7.http.headers_len = UInt16(headersLength)
+                        r.l7.http.method_len = UInt8(urlLength % 40)
+                        withUnsafeMutableBytes(of: &r.l7.http.headers) { $0.copyBytes(from: headers) }
+                    })
+            }
+        }
+        for queryLength in [0, 5, 255, 256, 257, 999] {
+            for ips in [0, 1, 8, 9, 255] {
+                records.append(
+                    edited(filled(dns)) { r in
+                        r.l7.dns.query_len = UInt16(queryLength)
+                        r.l7.dns.n_ips = UInt8(ips)
+                    })
+            }
+        }
+        for proto in [0, 6, 200] { records.append(edited(filled(http)) { $0.l7_proto = UInt8(proto) }) }
+        for type in [0, 1, 3] { records.append(edited(filled(http)) { $0.flow_type = UInt8(type) }) }
+        var slot = sluice_flow()
+        for (i, rec) in records.enumerated() {
+            let whole = Flow.decode(rec, directory: RecordSamples.directory, monotonicToWallOffsetNs: 5)
+            for stale: UInt8 in [0x00, 0xa5] {
+                withUnsafeMutableBytes(of: &slot) { $0.initializeMemory(as: UInt8.self, repeating: stale) }
+                let copied = withUnsafePointer(to: rec) { source in
+                    withUnsafeMutablePointer(to: &slot) { FlowRecordBytes.copyUsed(from: source, to: $0) }
+                }
+                XCTAssertLessThanOrEqual(copied, MemoryLayout<sluice_flow>.size)
+                XCTAssertEqual(
+                    Flow.decode(slot, directory: RecordSamples.directory, monotonicToWallOffsetNs: 5), whole,
+                    "record \(i), stale byte \(stale)")
+            }
+        }
+        // What a keep-alive GET's records copy.
+        let get = records.first { $0.flow_type == 2 && $0.l7_proto == 2 && $0.l7.http.headers_len == 0 }!
+        let l3l4 = records.first { $0.flow_type == 1 }!
+        withUnsafePointer(to: get) { source in
+            withUnsafeMutablePointer(to: &slot) {
+                XCTAssertEqual(FlowRecordBytes.copyUsed(from: source, to: $0), 96 + 24 + Int(get.l7.http.url_len) + 12)
+            }
+        }
+        withUnsafePointer(to: l3l4) { source in
+            withUnsafeMutablePointer(to: &slot) { XCTAssertEqual(FlowRecordBytes.copyUsed(from: source, to: $0), 96) }
+        }
+    }
+
+    /// The offsets `FlowRecordBytes` and `Observer` use as constants are the C layout's.
+    func testTheRecordOffsetsAreTheLayouts() {
+        typealias F = sluice_flow
+        typealias H = sluice_flow_http
+        typealias D = sluice_flow_dns
+        XCTAssertEqual(FlowRecordBytes.l7, MemoryLayout<F>.offset(of: \F.l7))
+        XCTAssertEqual(FlowRecordBytes.flowType, MemoryLayout<F>.offset(of: \F.flow_type))
+        XCTAssertEqual(FlowRecordBytes.l7Proto, MemoryLayout<F>.offset(of: \F.l7_proto))
+        XCTAssertEqual(FlowRecordBytes.httpURL, MemoryLayout<H>.offset(of: \H.url))
+        XCTAssertEqual(FlowRecordBytes.httpURLLength, MemoryLayout<H>.offset(of: \H.url_len))
+        XCTAssertEqual(FlowRecordBytes.httpPolicyID, MemoryLayout<H>.offset(of: \H.policy_id))
+        XCTAssertEqual(FlowRecordBytes.httpHeaders, MemoryLayout<H>.offset(of: \H.headers))
+        XCTAssertEqual(FlowRecordBytes.httpHeadersLength, MemoryLayout<H>.offset(of: \H.headers_len))
+        XCTAssertEqual(FlowRecordBytes.dnsQuery, MemoryLayout<D>.offset(of: \D.query))
+        XCTAssertEqual(FlowRecordBytes.dnsQueryLength, MemoryLayout<D>.offset(of: \D.query_len))
+        XCTAssertEqual(FlowRecordBytes.dnsIPCount, MemoryLayout<D>.offset(of: \D.n_ips))
+        XCTAssertEqual(FlowRecordBytes.dnsIPs, MemoryLayout<D>.offset(of: \D.ips))
+        XCTAssertEqual(FlowRecordBytes.dnsPolicyID, MemoryLayout<D>.offset(of: \D.policy_id))
+        XCTAssertEqual(408, MemoryLayout<D>.size)
+        XCTAssertEqual(Observer.sourceIPOffset, MemoryLayout<F>.offset(of: \F.src_ip))
+        XCTAssertEqual(Observer.destinationIPOffset, MemoryLayout<F>.offset(of: \F.dst_ip))
+    }
 }

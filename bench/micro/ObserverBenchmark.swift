@@ -1,9 +1,13 @@
 import CSluiceShared
+import Datapath
 import Flows
+import Glibc
 import HubbleMetrics
 import HubbleObserver
 import HubbleProto
+import ObserverHTTP
 import ServiceMap
+import SluiceIO
 import SluiceModel
 import SluiceTestSupport
 
@@ -33,45 +37,51 @@ enum ObserverBenchmark {
             srcEndpoint: 11, dstEndpoint: 12)
         var records: [UnsafeMutablePointer<sluice_flow>] = []
         for i in 0..<kinds { records.append((ring + i * stride).assumingMemoryBound(to: sluice_flow.self)) }
-        // A keep-alive GET: request, response, and the connection's L3/L4 trace.
-        FlowRecordWriter.writeHTTP(
-            records[0], common: request, l7Type: .request, method: raw("GET"), scheme: "http",
-            authority: raw("backend.backend.svc.cluster.local"), path: raw("/anything/x"), code: 0, latencyNs: 0,
-            proto: .http11)
-        FlowRecordWriter.writeHTTP(
-            records[1], common: request.swapped(), l7Type: .response, method: raw("GET"), scheme: "http",
-            authority: raw("backend.backend.svc.cluster.local"), path: raw("/anything/x"), code: 200,
-            latencyNs: 180_000, proto: .http11)
         var trace = request
         trace.tcpFlags = [.ack, .psh]
-        FlowRecordWriter.writeL3L4(records[2], common: trace)
-        // A denied request and its 403.
         var denied = request
         denied.verdict = .dropped
-        FlowRecordWriter.writeHTTP(
-            records[3], common: denied, l7Type: .request, method: raw("POST"), scheme: "http",
-            authority: raw("backend.backend.svc.cluster.local"), path: raw("/admin"), code: 0, latencyNs: 0,
-            proto: .http11)
-        FlowRecordWriter.writeHTTP(
-            records[4], common: denied.swapped(), l7Type: .response, method: raw("POST"), scheme: "http",
-            authority: raw("backend.backend.svc.cluster.local"), path: raw("/admin"), code: 403, latencyNs: 20_000,
-            proto: .http11)
-        // DNS query and answer.
         let query = FlowCommon(
             timeNs: 2_000_000, verdict: .forwarded, direction: .egress, srcIP: client, dstIP: dns, srcPort: 50000,
             dstPort: 53, l4Proto: FlowCommon.udp, srcIdentity: 1000, dstIdentity: 102, srcEndpoint: 11)
-        FlowRecordWriter.writeDNS(
-            records[5], common: query, l7Type: .request, query: raw("backend.backend.svc.cluster.local."), qtype: 1,
-            rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0)
-        FlowRecordWriter.writeDNS(
-            records[6], common: query.swapped(), l7Type: .response, query: raw("backend.backend.svc.cluster.local."),
-            qtype: 1, rcode: 0, ttl: 30, rrtypes: [.a], latencyNs: 90_000)
-        _ = FlowRecordWriter.appendDNSAddress(records[6], ipv4NetworkOrder: server)
-        // An L3/L4 drop.
         var drop = request
         drop.dstPort = 8080
-        FlowRecordWriter.writeL3L4Drop(records[7], common: drop)
-
+        let authority = raw("backend.backend.svc.cluster.local")
+        /// Writes record kind `kind` at `p` as the proxy does (only its used bytes).
+        func write(_ kind: Int, _ p: UnsafeMutablePointer<sluice_flow>) {
+            switch kind {
+            case 0:  // A keep-alive GET: request, response, and the connection's L3/L4 trace.
+                FlowRecordWriter.writeHTTP(
+                    p, common: request, l7Type: .request, method: raw("GET"), scheme: "http", authority: authority,
+                    path: raw("/anything/x"), code: 0, latencyNs: 0, proto: .http11)
+            case 1:
+                FlowRecordWriter.writeHTTP(
+                    p, common: request.swapped(), l7Type: .response, method: raw("GET"), scheme: "http",
+                    authority: authority, path: raw("/anything/x"), code: 200, latencyNs: 180_000, proto: .http11)
+            case 2:
+                FlowRecordWriter.writeL3L4(p, common: trace)
+            case 3:  // A denied request and its 403.
+                FlowRecordWriter.writeHTTP(
+                    p, common: denied, l7Type: .request, method: raw("POST"), scheme: "http", authority: authority,
+                    path: raw("/admin"), code: 0, latencyNs: 0, proto: .http11)
+            case 4:
+                FlowRecordWriter.writeHTTP(
+                    p, common: denied.swapped(), l7Type: .response, method: raw("POST"), scheme: "http",
+                    authority: authority, path: raw("/admin"), code: 403, latencyNs: 20_000, proto: .http11)
+            case 5:  // DNS query and answer.
+                FlowRecordWriter.writeDNS(
+                    p, common: query, l7Type: .request, query: raw("backend.backend.svc.cluster.local."), qtype: 1,
+                    rcode: 0, ttl: 0, rrtypes: [], latencyNs: 0)
+            case 6:
+                FlowRecordWriter.writeDNS(
+                    p, common: query.swapped(), l7Type: .response, query: raw("backend.backend.svc.cluster.local."),
+                    qtype: 1, rcode: 0, ttl: 30, rrtypes: [.a], latencyNs: 90_000)
+                _ = FlowRecordWriter.appendDNSAddress(p, ipv4NetworkOrder: server)
+            default:  // An L3/L4 drop.
+                FlowRecordWriter.writeL3L4Drop(p, common: drop)
+            }
+        }
+        for i in 0..<kinds { write(i, records[i]) }
         let directory = RecordSamples.directory
         let seed = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/1234/1733355000.123456789"
         let n = 200_000
@@ -153,6 +163,61 @@ enum ObserverBenchmark {
                     + "\(Int(rawNs.metrics)), total \(Int(rawNs.history + rawNs.metrics)) (no decode: the metrics-only "
                     + "observer); with a follow stream add decode \(Int(stages[0])) and follow proto framed "
                     + "\(Int(framedNs / Double(n)))")
+        }
+        try ingestPath(mixes, write: write)
+    }
+
+    /// The metrics-only observer as it runs, end to end: records written into a real pinned flow
+    /// ring (bpf/*.o loaded into a pin directory of the bench's own, nothing attached) as the
+    /// proxy writes them, then `Observer.pollOnce` with the metrics service (the sandbox's set)
+    /// hosted: the ring cursor, the copy into the history, GetNamespaces bookkeeping and the
+    /// metrics, per poll of `batch` records. Only the polls are timed.
+    static func ingestPath(
+        _ mixes: [(String, [Int])], write: (Int, UnsafeMutablePointer<sluice_flow>) -> Void
+    ) throws {
+        let pin = "/sys/fs/bpf/sluice-microbench-\(getpid())"
+        let datapath = try Datapath.open(objectDirectory: "bpf", pinDirectory: pin)
+        defer {
+            datapath.close()
+            try? Datapath.unpinAll(pinDirectory: pin)
+        }
+        let writer = try FlowRing.openForWriting(pinDirectory: pin)
+        defer { writer.close() }
+        let batch = 1024
+        let rounds = 200
+        for (name, mix) in mixes {
+            var options = ObserverOptions()
+            options.pinDirectory = pin
+            options.stateDirectory = "/nonexistent"
+            options.metricsAddress = ListenAddress(host: IPv4Address(127, 0, 0, 1), port: 0)
+            let observer = try Observer(options: options)
+            let metrics = MetricsService()
+            try observer.host(metrics)
+            var i = 0
+            var ns = 0.0
+            var seen: UInt64 = 0
+            // 8 polls to warm up (the history's first lap), then `rounds` timed.
+            for round in 0..<(rounds + 8) {
+                if round == 8 {
+                    ns = 0
+                    seen = observer.history.seenFlows
+                    i = 0
+                }
+                for _ in 0..<batch {
+                    writer.appendWritten { write(mix[i % mix.count], $0) }
+                    i += 1
+                }
+                let now = SystemClock.monotonicNs()
+                ns += timed { observer.pollOnce(nowNs: now) }
+            }
+            check(
+                observer.history.seenFlows - seen == UInt64(i),
+                "the observer read \(observer.history.seenFlows - seen) of \(i)")
+            check(observer.history.lostEvents == 0, "records lost")
+            check(metrics.registry?.render().contains("hubble_flows_processed_total") ?? false, "nothing counted")
+            print(
+                "observer ingest, \(name): ns/flow \(Int(ns / Double(i))) (Observer.pollOnce on a pinned ring: "
+                    + "cursor, history, namespaces, metrics; polls of \(batch) records)")
         }
     }
 
