@@ -50,7 +50,7 @@ final class FollowStream: FlowListener {
     /// decoded path (DNS); the decoded flow is shared by the follow streams like the encoding.
     var observesRecords: Bool { true }
 
-    func observe(record raw: borrowing RawFlow) {
+    func observe(record raw: FlowRecordRef) {
         guard !call.done else { return }
         let time = raw.time
         if let until = query.request.until, until < time {
@@ -61,7 +61,7 @@ final class FollowStream: FlowListener {
         let index = observer?.history.seenFlows ?? 0
         if query.hasFilters {
             // Verdict and direction filters read the record; others need the decoded flow.
-            if let pass = withUnsafePointer(to: raw.record, { query.passes(record: $0) }) {
+            if let pass = query.passes(record: raw.pointer) {
                 guard pass else { return }
             } else {
                 guard query.wants(encoding.decoded(raw, index: index)) else { return }
@@ -148,7 +148,7 @@ final class SharedFlowEncoding {
 
     /// The framed response of record `raw` (flow number `index`), encoded from the record once for
     /// every unmasked stream; nil when the record's kind takes the decoded path.
-    func framed(record raw: borrowing RawFlow, index: UInt64) -> [UInt8]? {
+    func framed(record raw: FlowRecordRef, index: UInt64) -> [UInt8]? {
         if index == self.index { return bytes }
         guard let framed = encoder(raw.context).framed(raw, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs) else {
             fallbacks += 1
@@ -161,14 +161,14 @@ final class SharedFlowEncoding {
     }
 
     /// The framed response of `raw` with `mask` applied (one stream's own); nil as above.
-    func framed(record raw: borrowing RawFlow, mask: FlowProtoMask) -> [UInt8]? {
+    func framed(record raw: FlowRecordRef, mask: FlowProtoMask) -> [UInt8]? {
         let framed = encoder(raw.context).framed(raw, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, mask: mask)
         if framed == nil { fallbacks += 1 }
         return framed
     }
 
     /// `raw` decoded, once for all the streams that need flow number `index`.
-    func decoded(_ raw: borrowing RawFlow, index: UInt64) -> Flow {
+    func decoded(_ raw: FlowRecordRef, index: UInt64) -> Flow {
         if index == decodedIndex, let decodedFlow { return decodedFlow }
         let flow = raw.decode()
         decodedIndex = index
@@ -195,7 +195,7 @@ extension FlowRecordProto {
     var context: FlowDecodeContext? { owner as? FlowDecodeContext }
 
     /// The framed response of `raw`'s record (`framed(_:seq:wallOffsetNs:mask:)`).
-    func framed(_ raw: borrowing RawFlow, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil) -> [UInt8]? {
-        withUnsafePointer(to: raw.record) { framed($0, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask) }
+    func framed(_ raw: FlowRecordRef, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil) -> [UInt8]? {
+        framed(raw.pointer, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask)
     }
 }
