@@ -99,14 +99,22 @@ final class TLSAcceptorTests: XCTestCase {
         try start()
         let stalled = try proxy.connect(upstreamPort: upstream.port)
         sockets.append(stalled)
-        _ = fcntl(stalled.fd, F_SETFL, fcntl(stalled.fd, F_GETFL) | O_NONBLOCK)
+        // The client's TLS runs over memory BIOs: its ClientHello is written to the socket by
+        // hand and the proxy's answer is never read, so the handshake stays stalled however fast
+        // the proxy answers (over the socket itself a quick answer let SSL_connect finish).
         let ssl = try XCTUnwrap(SSL_new(clientContext))
         defer { SSL_free(ssl) }
-        SSL_set_fd(ssl, stalled.fd)
+        let toProxy = try XCTUnwrap(BIO_new(BIO_s_mem()))
+        let fromProxy = try XCTUnwrap(BIO_new(BIO_s_mem()))
+        SSL_set_bio(ssl, fromProxy, toProxy)
         _ = sluice_SSL_set_tlsext_host_name(ssl, "backend.test")
-        XCTAssertEqual(
-            SSL_get_error(ssl, SSL_connect(ssl)), SSL_ERROR_WANT_READ, "the ClientHello is out, then nothing")
+        XCTAssertEqual(SSL_get_error(ssl, SSL_connect(ssl)), SSL_ERROR_WANT_READ, "the ClientHello is made")
         ERR_clear_error()
+        var hello = [UInt8](repeating: 0, count: 16 * 1024)
+        let length = BIO_read(toProxy, &hello, Int32(hello.count))
+        XCTAssertGreaterThan(length, 5, "a ClientHello record")
+        XCTAssertEqual(hello[0], 0x16, "a handshake record")
+        XCTAssertEqual(write(stalled.fd, hello, Int(length)), Int(length), "the ClientHello is out, then nothing")
         // One worker: its loop serves a second client while the first handshake waits.
         let tls = try XCTUnwrap(try connect())
         tls.send("GET /allowed HTTP/1.1\r\nHost: backend.test\r\n\r\n")
