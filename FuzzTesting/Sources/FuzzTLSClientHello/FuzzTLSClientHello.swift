@@ -23,7 +23,10 @@ public func fuzzTLSClientHello(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
             }, "server name outside [-a-z0-9_.]")
         }
     }
-    _ = ClientHelloParser.parse(bytes, limits: ClientHelloLimits(maxHelloLength: 64, maxRecords: 2))
+    var small = ClientHelloLimits.default
+    small.maxHelloLength = 64
+    small.maxRecords = 2
+    _ = ClientHelloParser.parse(bytes, limits: small)
     return 0
 }
 
