@@ -58,7 +58,7 @@ extension Agent {
         var local = fileEndpoints
         if options.endpointsFrom == .kubernetes {
             // No file: the cached local endpoints themselves (`restoreLocalPods` finds their interfaces).
-            local = KubeStateCache.load(stateDirectory: options.stateDirectory).cache?.local.map(\.descriptor) ?? []
+            local = KubeStateCache.load(stateDirectory: options.stateDirectory).cache?.local ?? []
         }
         kubeSync.restoreCache(into: policy, fileEndpoints: local)
     }

@@ -142,8 +142,8 @@ final class KubePolicySync {
     private func saveCache(_ policy: NodePolicy) {
         guard let stateDirectory else { return }
         let cache = KubeStateCache(
-            policies: applied.mapValues(\.document), local: policy.endpoints.map(KubeStateCache.Endpoint.init),
-            remote: policy.repository.remoteEndpoints.map(KubeStateCache.Endpoint.init))
+            policies: applied.mapValues(\.document), local: policy.endpoints,
+            remote: policy.repository.remoteEndpoints)
         do {
             try cache.save(stateDirectory: stateDirectory)
         } catch {
@@ -166,7 +166,7 @@ final class KubePolicySync {
         var state = KubePolicyWatcher.State()
         state.documents = cache.policies
         let restored = reconcile(
-            state, endpoints: cache.localEndpoints(fileEndpoints), remote: cache.remote.map(\.descriptor),
+            state, endpoints: cache.localEndpoints(fileEndpoints), remote: cache.remote,
             policy: policy)
         // What did not apply stays out (the next reconcile tries it again against the API's
         // state); what did is in `applied`, so the API's first list replaces it.

@@ -9,39 +9,11 @@ import SluiceJSON
 /// unreachable keeps enforcing what the API said last instead of only the `sluice apply`
 /// policies. The API's own state replaces it at the first complete list.
 struct KubeStateCache: Codable, Equatable {
-    /// One endpoint as compiled.
-    struct Endpoint: Codable, Equatable {
-        var id: UInt32
-        var namespace: String
-        var pod: String
-        var podLabels: [String: String]
-        var namespaceLabels: [String: String]
-        var ipv4: UInt32
-        var serviceAccount: String
-        var namedPorts: [String: UInt16]
-
-        init(_ e: EndpointDescriptor) {
-            id = e.id
-            namespace = e.namespace
-            pod = e.podName
-            podLabels = e.podLabels
-            namespaceLabels = e.namespaceLabels
-            ipv4 = e.ipv4
-            serviceAccount = e.serviceAccount
-            namedPorts = e.namedPorts
-        }
-
-        var descriptor: EndpointDescriptor {
-            EndpointDescriptor(
-                id: id, namespace: namespace, podName: pod, podLabels: podLabels, namespaceLabels: namespaceLabels,
-                ipv4: ipv4, serviceAccount: serviceAccount, namedPorts: namedPorts)
-        }
-    }
-
     /// By watcher key (`ciliumnetworkpolicies/ns/name`).
     var policies: [String: PolicyNode]
-    var local: [Endpoint]
-    var remote: [Endpoint]
+    /// The endpoints as compiled.
+    var local: [EndpointDescriptor]
+    var remote: [EndpointDescriptor]
 
     static func path(stateDirectory: String) -> String { stateDirectory + "/kubernetes.json" }
 
@@ -65,8 +37,8 @@ struct KubeStateCache: Codable, Equatable {
     /// address, namespace and pod); others as the file gives them.
     func localEndpoints(_ file: [EndpointDescriptor]) -> [EndpointDescriptor] {
         file.map { e in
-            local.first { $0.id == e.id && $0.ipv4 == e.ipv4 && $0.namespace == e.namespace && $0.pod == e.podName }?
-                .descriptor ?? e
+            local.first { $0.id == e.id && $0.ipv4 == e.ipv4 && $0.namespace == e.namespace && $0.podName == e.podName }
+                ?? e
         }
     }
 }

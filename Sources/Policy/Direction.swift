@@ -50,15 +50,6 @@ public struct L7Port: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Which proxy handles it.
     public var kind: L7Kind
 
-    /// Creates a value.
-    public init(endpointID: UInt32, port: UInt16, proto: UInt8, direction: Direction, kind: L7Kind) {
-        self.endpointID = endpointID
-        self.port = port
-        self.proto = proto
-        self.direction = direction
-        self.kind = kind
-    }
-
     /// Orders by endpoint, direction, port, protocol.
     public static func < (lhs: L7Port, rhs: L7Port) -> Bool {
         (lhs.endpointID, lhs.direction.rawValue, lhs.port, lhs.proto)

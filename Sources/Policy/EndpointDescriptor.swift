@@ -1,7 +1,8 @@
 import SluiceModel
 
 /// A local endpoint (pod) as the agent knows it: what identity and named ports are computed from.
-public struct EndpointDescriptor: Sendable, Hashable {
+/// Codable as the agent's Kubernetes state cache stores it (`pod` for `podName`).
+public struct EndpointDescriptor: Sendable, Hashable, Codable {
     /// Cilium-style endpoint ID (unique on the node).
     public var id: UInt32
     /// Kubernetes namespace of the pod.
@@ -18,6 +19,10 @@ public struct EndpointDescriptor: Sendable, Hashable {
     public var serviceAccount: String
     /// Container port names (IANA service names, lower-cased on use) to port numbers.
     public var namedPorts: [String: UInt16]
+
+    private enum CodingKeys: String, CodingKey {
+        case id, namespace, podName = "pod", podLabels, namespaceLabels, ipv4, serviceAccount, namedPorts
+    }
 
     /// Creates a descriptor.
     public init(

@@ -1,31 +1,10 @@
 /// The HTTP rules in force for one (endpoint, direction, port): every rule of every policy that
 /// covers the port, per peer, ORed (Cilium semantics 1.5 and 1.10). Immutable; any thread.
 public final class HTTPPortPolicy: @unchecked Sendable {
-    /// One rule source: the peers it selects and either HTTP rules or nothing (L4-only).
-    struct Entry: Sendable {
-        var peers: PeerSet
-        /// nil = no L7 part: allows every request of the peer. The policy's own array (shared
-        /// with the document in force, not copied per snapshot): a rule's verdict is the same for
-        /// every rule of the entry (`matched`) but for its header actions.
-        var rules: [HTTPRule]?
-        /// Returned when `rules` is nil.
-        var l4Verdict: Verdict
-
-        /// The verdict of a matching rule: allowed, naming the entry's policy.
-        var matched: Verdict {
-            Verdict(
-                allowed: true, reason: .ruleMatched, policyName: l4Verdict.policyName,
-                policyRef: l4Verdict.policyRef)
-        }
-
-        /// The denial when the peer is selected by this entry's rules but none matched: names the
-        /// policy whose rules the request failed.
-        var noMatch: Verdict {
-            Verdict(
-                allowed: false, reason: .noRuleMatched, policyName: l4Verdict.policyName,
-                policyRef: l4Verdict.policyRef)
-        }
-    }
+    /// One rule source: the peers it selects and either HTTP rules or nothing (L4-only). A
+    /// rule's verdict is the same for every rule of the entry (`verdict`) but for its header
+    /// actions.
+    typealias Entry = PortRuleSource<HTTPRule>
 
     /// Deny entries first in meaning: a covered peer is refused before anything else.
     let denies: [(peers: PeerSet, verdict: Verdict)]
@@ -45,7 +24,7 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     ) {
         self.interception = interception
         self.denies = denies
-        let ordered = entries.filter { $0.rules == nil } + entries.filter { $0.rules != nil }
+        let ordered = Entry.l4OnlyFirst(entries)
         self.entries = ordered
         index = PeerIndex(ordered.map(\.peers))
         self.defaultDeny = defaultDeny
@@ -80,7 +59,7 @@ public final class HTTPPortPolicy: @unchecked Sendable {
             // One entry that selects the peer: false once it decides.
             func visit(_ e: Int) -> Bool {
                 guard entries[e].rules != nil else {
-                    decided = entries[e].l4Verdict
+                    decided = entries[e].verdict
                     return false
                 }
                 if selected < 0 { selected = e }
@@ -89,7 +68,7 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                     return -1
                 }
                 guard found >= 0 else { return true }
-                decided = entries[e].matched
+                decided = entries[e].verdict
                 return false
             }
             if let index {
@@ -112,12 +91,12 @@ public final class HTTPPortPolicy: @unchecked Sendable {
         var selected: Entry?
         for entry in entries where entry.peers.contains(peerIdentity) {
             guard let rules = entry.rules else {
-                if first == nil { first = entry.l4Verdict }
+                if first == nil { first = entry.verdict }
                 continue
             }
             if selected == nil { selected = entry }
             for rule in rules where rule.matches(request) {
-                if first == nil { first = entry.matched }
+                if first == nil { first = entry.verdict }
                 actions += rule.headerActions
             }
         }
@@ -131,18 +110,7 @@ public final class HTTPPortPolicy: @unchecked Sendable {
 
     /// Canonical text, one line per rule source, for dumps and tests.
     var canonical: [String] {
-        var lines = denies.map { "deny from \($0.peers.canonical) (\($0.verdict.policyName ?? "-"))" }
-        for entry in entries {
-            guard let rules = entry.rules else {
-                lines.append("allow-all from \(entry.peers.canonical) (\(entry.l4Verdict.policyName ?? "-"))")
-                continue
-            }
-            for rule in rules {
-                lines.append(
-                    "http \(rule.canonical) from \(entry.peers.canonical) "
-                        + "(\(entry.l4Verdict.policyName ?? "-"))")
-            }
-        }
+        var tls: [String] = []
         if let interception {
             var line = "tls"
             if let t = interception.terminating { line += " terminating \(t.secretName)" }
@@ -158,9 +126,11 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                             + ": " + $0.context.secretName
                     }.joined(separator: ", ") + "]"
             }
-            lines.append(line)
+            tls.append(line)
         }
-        if !defaultDeny { lines.append("default allow (enableDefaultDeny false)") }
-        return lines
+        return Entry.canonical(denies: denies, sources: entries, extra: tls, defaultDeny: defaultDeny) { entry in
+            guard let rules = entry.rules else { return [entry.line("allow-all")] }
+            return rules.map { entry.line("http \($0.canonical)") }
+        }
     }
 }

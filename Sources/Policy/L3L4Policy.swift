@@ -71,13 +71,6 @@ public struct PolicyEnforcement: Hashable, Sendable, Comparable, CustomStringCon
     /// selecting the endpoint in this direction says `enableDefaultDeny: false`.
     public var defaultDeny: Bool
 
-    /// Creates a value.
-    public init(endpointID: UInt32, direction: Direction, defaultDeny: Bool) {
-        self.endpointID = endpointID
-        self.direction = direction
-        self.defaultDeny = defaultDeny
-    }
-
     /// Orders by endpoint, direction.
     public static func < (lhs: PolicyEnforcement, rhs: PolicyEnforcement) -> Bool {
         (lhs.endpointID, lhs.direction.rawValue) < (rhs.endpointID, rhs.direction.rawValue)

@@ -237,28 +237,13 @@ struct PolicyCompiler {
     /// ingress L7 rule selects host, the host is allowed everything at L7 but still redirected";
     /// Cilium's `hostWildcardL7`); an explicit deny naming the host still wins.
     private func httpPolicy(_ covering: [PortEntry], defaultDeny: Bool, allowHost: Bool) -> HTTPPortPolicy {
-        var denies: [(peers: PeerSet, verdict: Verdict)] = []
-        var compiled: [HTTPPortPolicy.Entry] = []
-        if allowHost {
-            compiled.append(
-                .init(
-                    peers: .some([ReservedIdentity.host]), rules: nil,
-                    l4Verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
-        }
-        for entry in covering {
-            let allow = entry.verdict(allowed: true, .l4OnlyAllow)
-            if entry.isDeny {
-                denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
-            } else if case .http(let rules) = entry.rules {
-                compiled.append(.init(peers: entry.peers, rules: rules, l4Verdict: allow))
-            } else {
-                // L4-only, or DNS rules on a port that is HTTP here: no HTTP constraint.
-                compiled.append(.init(peers: entry.peers, rules: nil, l4Verdict: allow))
-            }
+        // L4-only, or DNS rules on a port that is HTTP here: no HTTP constraint.
+        let (denies, sources) = HTTPPortPolicy.Entry.compile(covering, allowHost: allowHost) { entry in
+            if case .http(let rules) = entry.rules { return rules }
+            return nil
         }
         return HTTPPortPolicy(
-            denies: denies, entries: compiled, defaultDeny: defaultDeny,
-            interception: Self.interception(covering))
+            denies: denies, entries: sources, defaultDeny: defaultDeny, interception: Self.interception(covering))
     }
 
     /// The TLS interception of one port: the first `terminatingTLS` and `originatingTLS` among
@@ -286,49 +271,18 @@ struct PolicyCompiler {
 
     /// The `serverNames` rules of one port; `allowHost` as for `httpPolicy`.
     private func tlsPolicy(_ covering: [PortEntry], defaultDeny: Bool, allowHost: Bool) -> TLSPortPolicy {
-        var denies: [(peers: PeerSet, verdict: Verdict)] = []
-        var compiled: [TLSPortPolicy.Entry] = []
-        if allowHost {
-            compiled.append(
-                .init(
-                    peers: .some([ReservedIdentity.host]), serverNames: nil,
-                    verdict: Verdict(allowed: true, reason: .l4OnlyAllow, policyName: nil)))
+        let (denies, sources) = TLSPortPolicy.Entry.compile(covering, allowHost: allowHost) { entry in
+            entry.serverNames.isEmpty ? nil : entry.serverNames
         }
-        for entry in covering {
-            if entry.isDeny {
-                denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
-            } else if !entry.serverNames.isEmpty {
-                compiled.append(
-                    .init(
-                        peers: entry.peers, serverNames: entry.serverNames,
-                        verdict: entry.verdict(allowed: true, .ruleMatched)))
-            } else {
-                compiled.append(
-                    .init(peers: entry.peers, serverNames: nil, verdict: entry.verdict(allowed: true, .l4OnlyAllow)))
-            }
-        }
-        return TLSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
+        return TLSPortPolicy(denies: denies, entries: sources, defaultDeny: defaultDeny)
     }
 
     private func dnsPolicy(_ covering: [PortEntry], defaultDeny: Bool) -> DNSPortPolicy {
-        var denies: [(peers: PeerSet, verdict: Verdict)] = []
-        var compiled: [DNSPortPolicy.Entry] = []
-        for entry in covering {
-            if entry.isDeny {
-                denies.append((entry.peers, entry.verdict(allowed: false, .deniedByPolicy)))
-            } else if case .dns(let selectors) = entry.rules {
-                compiled.append(
-                    .init(
-                        peers: entry.peers, patterns: selectors.map(\.pattern),
-                        verdict: entry.verdict(allowed: true, .ruleMatched)))
-            } else {
-                compiled.append(
-                    .init(
-                        peers: entry.peers, patterns: nil,
-                        verdict: entry.verdict(allowed: true, .l4OnlyAllow)))
-            }
+        let (denies, sources) = DNSPortPolicy.Entry.compile(covering, allowHost: false) { entry in
+            if case .dns(let selectors) = entry.rules { return selectors.map(\.pattern) }
+            return nil
         }
-        return DNSPortPolicy(denies: denies, entries: compiled, defaultDeny: defaultDeny)
+        return DNSPortPolicy(denies: denies, entries: sources, defaultDeny: defaultDeny)
     }
 
     /// Adds the entries of one rule for every endpoint its subject selects.

@@ -256,17 +256,9 @@ private struct NodeJSONReader {
                 continue
             }
             guard index < bytes.count else { return nil }
-            let escape = bytes[index]
+            guard let unescaped = JSON.unescaped(bytes[index]) else { return nil }
             index += 1
-            switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
-            case UInt8(ascii: "b"): text.append(0x08)
-            case UInt8(ascii: "f"): text.append(0x0C)
-            case UInt8(ascii: "n"): text.append(0x0A)
-            case UInt8(ascii: "r"): text.append(0x0D)
-            case UInt8(ascii: "t"): text.append(0x09)
-            default: return nil
-            }
+            text.append(unescaped)
         }
         return nil
     }

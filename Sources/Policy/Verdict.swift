@@ -37,23 +37,11 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     /// `ns/name` (or `name` for cluster-wide policies) of the policy whose rule decided.
     public var policyName: String?
     /// `PolicyKey.ref` of that policy (what L7 flow records carry); 0 when no policy decided.
-    public var policyRef: UInt32
+    public var policyRef: UInt32 = 0
     /// `headerMatches` entries with a mismatch action of every rule that matched, in rule order
     /// (cilium/proxy runs all rules when any has them); the proxy applies each one whose header
     /// does not match (LOG, ADD, DELETE, REPLACE). Usually empty.
-    public var headerActions: [HTTPHeaderAction]
-
-    /// Creates a verdict.
-    public init(
-        allowed: Bool, reason: Reason, policyName: String?, policyRef: UInt32 = 0,
-        headerActions: [HTTPHeaderAction] = []
-    ) {
-        self.allowed = allowed
-        self.reason = reason
-        self.policyName = policyName
-        self.policyRef = policyRef
-        self.headerActions = headerActions
-    }
+    public var headerActions: [HTTPHeaderAction] = []
 
     /// `allow rule-matched backend/backend-http-rules`.
     public var description: String {

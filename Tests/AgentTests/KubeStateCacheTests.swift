@@ -21,10 +21,10 @@ final class KubeStateCacheTests: XCTestCase {
         XCTAssertNil(KubeStateCache.load(stateDirectory: directory).error)
         let cache = KubeStateCache(
             policies: ["ciliumnetworkpolicies/a/x": .mapping([(.scalar("kind"), .scalar("CiliumNetworkPolicy"))])],
-            local: [.init(web)], remote: [.init(web)])
+            local: [web], remote: [web])
         try cache.save(stateDirectory: directory)
         XCTAssertEqual(KubeStateCache.load(stateDirectory: directory).cache, cache)
-        XCTAssertEqual(cache.remote[0].descriptor, web)
+        XCTAssertEqual(cache.remote[0], web)
     }
 
     func testAnUnreadableFileIsReportedAndNotUsed() throws {
@@ -40,7 +40,7 @@ final class KubeStateCacheTests: XCTestCase {
         fileWeb.namespaceLabels = [:]
         var moved = fileWeb
         moved.ipv4 = 0x0401_000A
-        let cache = KubeStateCache(policies: [:], local: [.init(web)], remote: [])
+        let cache = KubeStateCache(policies: [:], local: [web], remote: [])
         XCTAssertEqual(cache.localEndpoints([fileWeb]), [web])
         XCTAssertEqual(cache.localEndpoints([moved]), [moved], "another address: the file's labels")
     }

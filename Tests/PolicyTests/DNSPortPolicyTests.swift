@@ -15,10 +15,10 @@ final class DNSPortPolicyTests: XCTestCase {
             entries: [
                 .init(
                     peers: .some([256, 300]),
-                    patterns: [FQDNPattern(matchName: "example.com"), FQDNPattern(matchPattern: "*.cilium.io")!],
+                    rules: [FQDNPattern(matchName: "example.com"), FQDNPattern(matchPattern: "*.cilium.io")!],
                     verdict: names),
-                .init(peers: .some([257]), patterns: nil, verdict: l4),
-                .init(peers: .some([258]), patterns: [FQDNPattern(matchName: "example.com")], verdict: names),
+                .init(peers: .some([257]), rules: nil, verdict: l4),
+                .init(peers: .some([258]), rules: [FQDNPattern(matchName: "example.com")], verdict: names),
             ],
             defaultDeny: defaultDeny)
     }
@@ -46,8 +46,8 @@ final class DNSPortPolicyTests: XCTestCase {
         let policy = DNSPortPolicy(
             denies: [],
             entries: [
-                .init(peers: .all, patterns: [FQDNPattern(matchName: "example.com")], verdict: names),
-                .init(peers: .some([256]), patterns: nil, verdict: l4),
+                .init(peers: .all, rules: [FQDNPattern(matchName: "example.com")], verdict: names),
+                .init(peers: .some([256]), rules: nil, verdict: l4),
             ],
             defaultDeny: true)
         XCTAssertEqual(policy.decide(peerIdentity: 256, qname: "example.com"), l4)

@@ -1,3 +1,4 @@
+import SluiceJSON
 import SluiceModel
 import XCTest
 
@@ -28,5 +29,20 @@ final class EndpointDescriptorTests: XCTestCase {
         XCTAssertEqual(endpoint.namedPort("http-alt"), 8080)
         XCTAssertEqual(endpoint.namedPort("DNS"), 53)
         XCTAssertNil(endpoint.namedPort("http"))
+    }
+
+    /// The agent's Kubernetes state cache stores descriptors under these keys (`pod` for
+    /// `podName`); a record missing one is refused.
+    func testJSONShape() throws {
+        let endpoint = EndpointDescriptor(
+            id: 3, namespace: "a", podName: "web", podLabels: ["app": "web"], ipv4: 7, namedPorts: ["http": 80])
+        let text = String(decoding: try JSON.encode(endpoint, sortedKeys: true), as: UTF8.self)
+        XCTAssertEqual(
+            text,
+            #"{"id":3,"ipv4":7,"namedPorts":{"http":80},"namespace":"a","namespaceLabels":{},"#
+                + #""pod":"web","podLabels":{"app":"web"},"serviceAccount":"default"}"#)
+        XCTAssertEqual(try JSON.decode(EndpointDescriptor.self, from: text), endpoint)
+        XCTAssertThrowsError(
+            try JSON.decode(EndpointDescriptor.self, from: text.replacing(#""pod""#, with: #""podName""#)))
     }
 }

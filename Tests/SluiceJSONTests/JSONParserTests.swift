@@ -47,6 +47,13 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(try parse("-0.5e-7"), .number("-0.5e-7"))
     }
 
+    /// The one-letter escapes both JSON readers share (this parser and PolicyNode's).
+    func testUnescapedLetters() {
+        let letters = Array("\"\\/bfnrt".utf8)
+        XCTAssertEqual(letters.map { JSON.unescaped($0) }, [0x22, 0x5C, 0x2F, 0x08, 0x0C, 0x0A, 0x0D, 0x09])
+        for letter in Array("u'xN0 ".utf8) + [0x00, 0x7F, 0xC3] { XCTAssertNil(JSON.unescaped(letter)) }
+    }
+
     func testEscapes() throws {
         let text = #""\"\\\/\b\f\n\r\t\u0041\u00e9\u20AC\ud83d\ude00\u0000""#
         XCTAssertEqual(try parse(text), .string("\"\\/\u{8}\u{C}\n\r\tAé€😀\u{0}"))
