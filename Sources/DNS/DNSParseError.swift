@@ -63,3 +63,19 @@ public enum DNSLimits {
     /// Largest DNS message: the TCP length prefix is 16 bits.
     public static let maxMessageSize = 65535
 }
+
+extension DNSLimits {
+    /// The rules every compression pointer obeys (RFC 1035 4.1.4, as miekg/dns enforces them):
+    /// the `number`th of its name at most `maxCompressionPointers`, to `target` inside the message
+    /// after the header, strictly before the pointer at `position` and before the segment being
+    /// read (no loop).
+    @inline(__always)
+    static func checkPointer(
+        to target: Int, number: Int, at position: Int, segmentStart: Int, messageLength: Int
+    ) throws(DNSParseError) {
+        guard number <= maxCompressionPointers else { throw .tooManyCompressionPointers }
+        guard target >= headerSize, target < messageLength else { throw .pointerOutOfRange }
+        guard target < position else { throw .pointerForward }
+        guard target < segmentStart else { throw .compressionLoop }
+    }
+}
