@@ -150,10 +150,8 @@ public struct AnswerScan: Sendable, Equatable {
                 guard position + 1 < bytes.count else { throw .truncated }
                 let target = Int(length & 0x3F) << 8 | Int(bytes[position + 1])
                 pointers += 1
-                guard pointers <= DNSLimits.maxCompressionPointers else { throw .tooManyCompressionPointers }
-                guard target >= DNSLimits.headerSize, target < bytes.count else { throw .pointerOutOfRange }
-                guard target < position else { throw .pointerForward }
-                guard target < segmentStart else { throw .compressionLoop }
+                try DNSLimits.checkPointer(
+                    to: target, number: pointers, at: position, segmentStart: segmentStart, messageLength: bytes.count)
                 if resumeAt < 0 { resumeAt = position + 2 }
                 segmentStart = target
                 position = target

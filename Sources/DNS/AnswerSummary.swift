@@ -1,7 +1,8 @@
 import SluiceModel
 
 /// What a DNS response tells the proxy and Hubble, extracted the way Cilium's
-/// `dnsproxy.ExtractMsgDetails` does it.
+/// `dnsproxy.ExtractMsgDetails` does it. Made only by `extract(from:)` (the memberwise init is
+/// internal).
 public struct AnswerSummary: Hashable, Sendable {
     /// First question's name, lower-cased, trailing dot (`""` without a question).
     public var qname: String
@@ -25,21 +26,6 @@ public struct AnswerSummary: Hashable, Sendable {
     public var hasOffChainRecords: Bool
     /// True when the message has no question (Cilium: "Invalid DNS message").
     public var hasNoQuestion: Bool
-
-    public init(
-        qname: String, qtypes: [RRType], ips: [IPAddress], ttl: UInt32, cnames: [String], rcode: RCode,
-        rrtypes: [RRType], hasOffChainRecords: Bool, hasNoQuestion: Bool
-    ) {
-        self.qname = qname
-        self.qtypes = qtypes
-        self.ips = ips
-        self.ttl = ttl
-        self.cnames = cnames
-        self.rcode = rcode
-        self.rrtypes = rrtypes
-        self.hasOffChainRecords = hasOffChainRecords
-        self.hasNoQuestion = hasNoQuestion
-    }
 
     /// Walks the answer section in order: each record must be owned by the current chain name
     /// (case-insensitive), starting at the first question's name; a CNAME moves the chain to its

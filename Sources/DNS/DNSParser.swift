@@ -56,17 +56,16 @@ public enum DNSParser {
         for _ in 0..<count {
             guard !reader.isAtEnd else { throw .countMismatch }
             let name = try reader.readName()
-            let type = RRType(try reader.readU16())
-            let rawClass = try reader.readU16()
-            let ttl = try reader.readU32()
-            let length = Int(try reader.readU16())
-            if type == .opt {
+            let fields = try reader.readRecordFields()
+            if fields.type == .opt {
                 guard allowOPT, opt == nil, name.isRoot else { throw .badOPT }
-                opt = try OPTRecord(class: rawClass, ttl: ttl, options: try reader.readBytes(length))
+                opt = try reader.readOPT(fields)
                 continue
             }
-            let rdata = try reader.readRData(type: type, length: length)
-            records.append(ResourceRecord(name: name, type: type, class: RRClass(rawClass), ttl: ttl, rdata: rdata))
+            let rdata = try reader.readRData(type: fields.type, length: fields.length)
+            records.append(
+                ResourceRecord(
+                    name: name, type: fields.type, class: RRClass(fields.rawClass), ttl: fields.ttl, rdata: rdata))
         }
         return records
     }

@@ -1,20 +1,16 @@
 /// Why a DNS-over-TCP stream cannot be framed (RFC 1035 4.2.2, RFC 7766 8).
 public struct DNSFramingError: Error, Equatable, Hashable, Sendable {
-    private enum Reason: Hashable, Sendable {
-        case messageTooLarge
-        case messageTooShort
-    }
+    /// The static member's name; the one thing two values compare by.
+    private let reason: String
 
-    private let reason: Reason
-
-    private init(_ reason: Reason) {
+    private init(_ reason: String) {
         self.reason = reason
     }
 
     /// The length prefix exceeds the framer's maximum.
-    public static let messageTooLarge = DNSFramingError(.messageTooLarge)
+    public static let messageTooLarge = DNSFramingError("messageTooLarge")
     /// The length prefix is below the 12-byte header size.
-    public static let messageTooShort = DNSFramingError(.messageTooShort)
+    public static let messageTooShort = DNSFramingError("messageTooShort")
 }
 
 /// Splits a DNS-over-TCP byte stream into messages: each is preceded by its length as a 16-bit

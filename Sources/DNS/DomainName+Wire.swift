@@ -32,10 +32,8 @@ extension WireReader {
                 let low = try byte(at: position + 1)
                 let target = Int(length & 0x3F) << 8 | Int(low)
                 pointers += 1
-                guard pointers <= DNSLimits.maxCompressionPointers else { throw .tooManyCompressionPointers }
-                guard target >= DNSLimits.headerSize, target < bytes.count else { throw .pointerOutOfRange }
-                guard target < position else { throw .pointerForward }
-                guard target < segmentStart else { throw .compressionLoop }
+                try DNSLimits.checkPointer(
+                    to: target, number: pointers, at: position, segmentStart: segmentStart, messageLength: bytes.count)
                 if resumeAt == nil { resumeAt = position + 2 }
                 segmentStart = target
                 position = target

@@ -69,16 +69,13 @@ extension DNSParser {
         for index in 0..<total {
             guard !reader.isAtEnd else { throw .countMismatch }
             let isRoot = try reader.skipName()
-            let type = RRType(try reader.readU16())
-            let rawClass = try reader.readU16()
-            let ttl = try reader.readU32()
-            let length = Int(try reader.readU16())
-            guard type == .opt else {
-                try reader.skip(length)
+            let fields = try reader.readRecordFields()
+            guard fields.type == .opt else {
+                try reader.skip(fields.length)
                 continue
             }
             guard index >= answers + authorities, opt == nil, isRoot else { throw .badOPT }
-            opt = try OPTRecord(class: rawClass, ttl: ttl, options: try reader.readBytes(length))
+            opt = try reader.readOPT(fields)
         }
         return opt
     }

@@ -74,4 +74,25 @@ struct WireReader {
         offset += count
         return slice
     }
+
+    /// Reads the fixed fields after a record's owner name (RFC 1035 4.1.3).
+    mutating func readRecordFields() throws(DNSParseError) -> RecordFields {
+        let type = RRType(try readU16())
+        let rawClass = try readU16()
+        let ttl = try readU32()
+        return RecordFields(type: type, rawClass: rawClass, ttl: ttl, length: Int(try readU16()))
+    }
+
+    /// Reads the rdata of an OPT record whose fixed fields were `fields` (RFC 6891 6.1.2).
+    mutating func readOPT(_ fields: RecordFields) throws(DNSParseError) -> OPTRecord {
+        try OPTRecord(class: fields.rawClass, ttl: fields.ttl, options: try readBytes(fields.length))
+    }
+}
+
+/// TYPE, CLASS (raw: an OPT record's is its UDP payload size), TTL and RDLENGTH of one record.
+struct RecordFields {
+    var type: RRType
+    var rawClass: UInt16
+    var ttl: UInt32
+    var length: Int
 }

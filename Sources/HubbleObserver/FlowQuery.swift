@@ -78,23 +78,19 @@ public struct FlowQuery {
         if r.follow && r.number == 0 && r.since == nil { return [] }
         var picked: [Flow] = []
         let limit = r.number == 0 ? Int.max : Int(min(r.number, UInt64(Int.max)))
-        // Kept records are decoded here, one by one, only those inside the time window.
+        // Kept records are decoded here, one by one, only those inside the time window. Walking
+        // newest first, the first one before `since` ends the walk.
+        func visit(_ entry: FlowHistory.Entry) -> Bool {
+            if let since = r.since, entry.time < since { return r.first }
+            if let until = r.until, until < entry.time { return true }
+            let flow = entry.flow
+            if wants(flow) { picked.append(flow) }
+            return picked.count < limit
+        }
         if r.first {
-            history.forEach {
-                if let since = r.since, $0.time < since { return true }
-                if let until = r.until, until < $0.time { return true }
-                let flow = $0.flow
-                if wants(flow) { picked.append(flow) }
-                return picked.count < limit
-            }
+            history.forEach(visit)
         } else {
-            history.forEachNewestFirst {
-                if let since = r.since, $0.time < since { return false }
-                if let until = r.until, until < $0.time { return true }
-                let flow = $0.flow
-                if wants(flow) { picked.append(flow) }
-                return picked.count < limit
-            }
+            history.forEachNewestFirst(visit)
             picked.reverse()
         }
         return picked

@@ -301,26 +301,17 @@ final class DNSForwarder: EventHandler, TimerTarget {
 
 /// The queries of one round, copied into one arena and sent with one sendmmsg, each with its own
 /// destination and SO_MARK (`CSluice_udp_send4_batch_mark`). Loop-thread only.
-private final class QueryOutbox {
-    let capacity: Int
-    private let arena: UnsafeMutableRawBufferPointer
-    private var used = 0
-    private let messages: UnsafeMutablePointer<CSluice_udp_out>
+private final class QueryOutbox: DatagramBatch {
     private let marks: UnsafeMutablePointer<UInt32>
     private let ids: UnsafeMutablePointer<UInt16>
-    private(set) var count = 0
 
-    init(capacity: Int, arenaBytes: Int) {
-        self.capacity = min(capacity, Int(CSLUICE_UDP_BATCH_MAX))
-        arena = .allocate(byteCount: arenaBytes, alignment: 8)
-        messages = .allocate(capacity: self.capacity)
-        marks = .allocate(capacity: self.capacity)
-        ids = .allocate(capacity: self.capacity)
+    override init(capacity: Int, arenaBytes: Int) {
+        marks = .allocate(capacity: DatagramBatch.slots(capacity))
+        ids = .allocate(capacity: DatagramBatch.slots(capacity))
+        super.init(capacity: capacity, arenaBytes: arenaBytes)
     }
 
     deinit {
-        arena.deallocate()
-        messages.deallocate()
         marks.deallocate()
         ids.deallocate()
     }
@@ -328,16 +319,10 @@ private final class QueryOutbox {
     /// Queues a copy of `bytes`; false when it does not fit (the caller sends what is queued and
     /// tries again, or sends it alone).
     func append(_ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress, mark: UInt32, id: UInt16) -> Bool {
-        guard count < capacity, bytes.count <= arena.count - used else { return false }
-        let start = arena.baseAddress! + used
-        if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-        messages[count] = CSluice_udp_out(
-            base: UnsafeRawPointer(start), length: UInt32(bytes.count), addr_be: destination.address,
-            port: destination.port)
-        marks[count] = mark
-        ids[count] = id
-        count += 1
-        used += (bytes.count + 7) & ~7
+        let slot = count
+        guard appendDatagram(bytes, to: destination) else { return false }
+        marks[slot] = mark
+        ids[slot] = id
         return true
     }
 
@@ -357,7 +342,6 @@ private final class QueryOutbox {
                 next += 1
             }
         }
-        count = 0
-        used = 0
+        removeAll()
     }
 }

@@ -89,15 +89,11 @@ public struct DNSProxyConfig: Sendable {
     }
 }
 
-/// An IPv4 address (network order) and a port (host order).
+/// An IPv4 address (network order) and a port (host order). Made only inside Proxy (the
+/// memberwise init is internal).
 public struct DNSEndpointAddress: Sendable, Hashable {
     public var address: UInt32
     public var port: UInt16
-
-    public init(address: UInt32, port: UInt16) {
-        self.address = address
-        self.port = port
-    }
 
     /// One integer for dictionary keys.
     var key: UInt64 { UInt64(address) << 16 | UInt64(port) }

@@ -98,24 +98,12 @@ enum DNSSocket {
 
     /// Datagrams queued to go out together: their bytes copied into one arena, sent with one
     /// sendmmsg per run of messages on the same socket (`flush`).
-    final class Outbox {
-        let capacity: Int
-        private let arena: UnsafeMutableRawBufferPointer
-        private var used = 0
+    final class Outbox: DatagramBatch {
         private var sockets: [Int32]
-        private let messages: UnsafeMutablePointer<CSluice_udp_out>
-        private(set) var count = 0
 
-        init(capacity: Int, arenaBytes: Int) {
-            self.capacity = min(capacity, Int(CSLUICE_UDP_BATCH_MAX))
-            arena = .allocate(byteCount: arenaBytes, alignment: 8)
-            sockets = [Int32](repeating: -1, count: self.capacity)
-            messages = .allocate(capacity: self.capacity)
-        }
-
-        deinit {
-            arena.deallocate()
-            messages.deallocate()
+        override init(capacity: Int, arenaBytes: Int) {
+            sockets = [Int32](repeating: -1, count: DatagramBatch.slots(capacity))
+            super.init(capacity: capacity, arenaBytes: arenaBytes)
         }
 
         var isFull: Bool { count == capacity }
@@ -123,15 +111,9 @@ enum DNSSocket {
         /// Queues a copy of `bytes` for `destination` on `fd`; false when it does not fit (the
         /// caller flushes, or sends it alone).
         func append(_ bytes: UnsafeRawBufferPointer, fd: Int32, to destination: DNSEndpointAddress) -> Bool {
-            guard count < capacity, bytes.count <= arena.count - used else { return false }
-            let start = arena.baseAddress! + used
-            if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-            messages[count] = CSluice_udp_out(
-                base: UnsafeRawPointer(start), length: UInt32(bytes.count),
-                addr_be: destination.address, port: destination.port)
-            sockets[count] = fd
-            count += 1
-            used += (bytes.count + 7) & ~7
+            let slot = count
+            guard appendDatagram(bytes, to: destination) else { return false }
+            sockets[slot] = fd
             return true
         }
 
@@ -154,8 +136,7 @@ enum DNSSocket {
                 }
                 start = end
             }
-            count = 0
-            used = 0
+            removeAll()
             return failed
         }
     }
@@ -204,5 +185,50 @@ enum DNSSocket {
     static func localAddress(_ fd: Int32) -> DNSEndpointAddress? {
         var local = DNSEndpointAddress(address: 0, port: 0)
         return CSluice_sock_local4(fd, &local.address, &local.port) == 0 ? local : nil
+    }
+}
+
+/// Datagrams copied into one arena (8-byte aligned), each with its destination, for sendmmsg
+/// (`CSluice_udp_send4_batch*`): what the UDP listener's replies (`DNSSocket.Outbox`) and the
+/// forwarder's queries (`QueryOutbox`) share; each adds its per-datagram fields. Loop-thread only.
+class DatagramBatch {
+    // `final`: read and written directly from the subclasses' send loops, no dispatch.
+    final let capacity: Int
+    private final let arena: UnsafeMutableRawBufferPointer
+    private final var used = 0
+    final let messages: UnsafeMutablePointer<CSluice_udp_out>
+    private(set) final var count = 0
+
+    /// The slots a batch asked for `capacity` has (at most `CSLUICE_UDP_BATCH_MAX`).
+    static func slots(_ capacity: Int) -> Int { min(capacity, Int(CSLUICE_UDP_BATCH_MAX)) }
+
+    init(capacity: Int, arenaBytes: Int) {
+        self.capacity = DatagramBatch.slots(capacity)
+        arena = .allocate(byteCount: arenaBytes, alignment: 8)
+        messages = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        arena.deallocate()
+        messages.deallocate()
+    }
+
+    /// Queues a copy of `bytes` for `destination` in slot `count`; false when it does not fit.
+    final func appendDatagram(_ bytes: UnsafeRawBufferPointer, to destination: DNSEndpointAddress) -> Bool {
+        guard count < capacity, bytes.count <= arena.count - used else { return false }
+        let start = arena.baseAddress! + used
+        if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        messages[count] = CSluice_udp_out(
+            base: UnsafeRawPointer(start), length: UInt32(bytes.count), addr_be: destination.address,
+            port: destination.port)
+        count += 1
+        used += (bytes.count + 7) & ~7
+        return true
+    }
+
+    /// Empties the batch (after a send).
+    final func removeAll() {
+        count = 0
+        used = 0
     }
 }

@@ -62,13 +62,17 @@ public final class IOBuffer {
         compact()
         if writableCount > 0 { return true }
         guard capacity < limit else { return false }
-        let newCapacity = min(capacity * 2, limit)
+        regrow(to: min(capacity * 2, limit))
+        return true
+    }
+
+    /// Moves the bytes (compacted: they start at 0) into a new allocation of `newCapacity`.
+    private func regrow(to newCapacity: Int) {
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         newBase.copyMemory(from: base, byteCount: writeIndex)
         base.deallocate()
         base = newBase
         capacity = newCapacity
-        return true
     }
 
     /// Appends all of `bytes` (used for locally generated replies), compacting and growing up to
@@ -82,11 +86,7 @@ public final class IOBuffer {
             guard needed <= limit else { return false }
             var newCapacity = capacity
             while newCapacity < needed { newCapacity = min(newCapacity * 2, limit) }
-            let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            newBase.copyMemory(from: base, byteCount: writeIndex)
-            base.deallocate()
-            base = newBase
-            capacity = newCapacity
+            regrow(to: newCapacity)
         }
         writePointer.copyMemory(from: src, byteCount: bytes.count)
         writeIndex += bytes.count

@@ -50,10 +50,7 @@ extension Socket {
             let n = Glibc.read(fd, scratch.baseAddress, scratch.count)
             if n > 0 { return .progress(n) }
             if n == 0 { return .closed(PeerClose(side: side, errno: 0)) }
-            let e = Glibc.errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .blocked }
-            return .closed(PeerClose(side: side, errno: e))
+            if let failed = failedCall() { return step(failed, side) }
         }
     }
 

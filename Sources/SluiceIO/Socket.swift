@@ -11,6 +11,15 @@ public enum Socket {
         case error(Int32)
     }
 
+    /// After a call returned -1: nil for EINTR (make the call again), `.wouldBlock` for
+    /// EAGAIN, else `.error(errno)`.
+    @inline(__always)
+    static func failedCall() -> IOResult? {
+        let e = Glibc.errno
+        if e == EINTR { return nil }
+        return e == EAGAIN || e == EWOULDBLOCK ? .wouldBlock : .error(e)
+    }
+
     /// read(2) into `buffer`'s free space.
     @inline(__always)
     public static func read(_ fd: Int32, into buffer: IOBuffer) -> IOResult {
@@ -21,10 +30,7 @@ public enum Socket {
                 return .bytes(n)
             }
             if n == 0 { return .eof }
-            let e = Glibc.errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
-            return .error(e)
+            if let failed = failedCall() { return failed }
         }
     }
 
@@ -34,10 +40,7 @@ public enum Socket {
         while true {
             let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
             if n >= 0 { return .bytes(n) }
-            let e = Glibc.errno
-            if e == EINTR { continue }
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
-            return .error(e)
+            if let failed = failedCall() { return failed }
         }
     }
 
@@ -64,10 +67,7 @@ public enum Socket {
             while true {
                 let n = Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
                 if n >= 0 { return .bytes(n) }
-                let e = Glibc.errno
-                if e == EINTR { continue }
-                if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
-                return .error(e)
+                if let failed = failedCall() { return failed }
             }
         }
     }

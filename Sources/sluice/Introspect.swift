@@ -17,14 +17,19 @@ enum AgentQuery {
     }
 }
 
+/// `--socket`: the agent's control socket, for every command that only asks the agent.
+struct AgentSocket: ParsableArguments {
+    @Option(help: "Control socket of the agent.")
+    var socket: String = Paths.controlSocket
+}
+
 /// `sluice status` (cilium-dbg status).
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "Show the agent's state: up, version, uptime, datapath, endpoints, policies, L7 ports, flows, DNS proxy, last apply."
     )
-    @Option(help: "Control socket of the agent.")
-    var socket: String = Paths.controlSocket
+    @OptionGroup var agent: AgentSocket
     @Option(name: .shortAndLong, help: "Output: text or json.")
     var output: String = "text"
 
@@ -34,7 +39,7 @@ struct Status: ParsableCommand {
         }
         let info: AgentIntrospection
         do {
-            info = try AgentQuery.introspection(socket: socket)
+            info = try AgentQuery.introspection(socket: agent.socket)
         } catch {
             print("Sluice:   Unreachable   \(error)")
             throw ExitCode(1)
@@ -51,15 +56,14 @@ struct Status: ParsableCommand {
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the versions of this CLI and of the running agent.")
-    @Option(help: "Control socket of the agent.")
-    var socket: String = Paths.controlSocket
+    @OptionGroup var agent: AgentSocket
 
     func run() throws {
         print("Client: \(SluiceVersion.current)")
-        if let info = try? AgentQuery.introspection(socket: socket) {
+        if let info = try? AgentQuery.introspection(socket: agent.socket) {
             print("Agent:  \(info.version)")
         } else {
-            print("Agent:  not reachable at \(socket)")
+            print("Agent:  not reachable at \(agent.socket)")
         }
     }
 }
@@ -72,13 +76,12 @@ struct EndpointCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list", abstract: "List endpoints: ID, policy enforcement, identity, labels, IPv4, status.")
-        @Option(help: "Control socket of the agent.")
-        var socket: String = Paths.controlSocket
+        @OptionGroup var agent: AgentSocket
         @Option(name: .shortAndLong, help: "Output: text or json.")
         var output: String = "text"
 
         func run() throws {
-            let info = try AgentQuery.introspection(socket: socket)
+            let info = try AgentQuery.introspection(socket: agent.socket)
             if output == "json" {
                 print(String(decoding: try JSON.encode(info.endpoints, sortedKeys: true, pretty: true), as: UTF8.self))
             } else {
@@ -96,11 +99,10 @@ struct IdentityCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list", abstract: "List the identities in use and their labels.")
-        @Option(help: "Control socket of the agent.")
-        var socket: String = Paths.controlSocket
+        @OptionGroup var agent: AgentSocket
 
         func run() throws {
-            IntrospectionText.identities(try AgentQuery.introspection(socket: socket)).forEach { print($0) }
+            IntrospectionText.identities(try AgentQuery.introspection(socket: agent.socket)).forEach { print($0) }
         }
     }
 }
@@ -143,11 +145,10 @@ struct BPFCommand: ParsableCommand {
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "list", abstract: "List tracked connections: protocol, tuple, age, flags.")
-            @Option(help: "Control socket of the agent.")
-            var socket: String = Paths.controlSocket
+            @OptionGroup var agent: AgentSocket
 
             func run() throws {
-                let response = try ControlClient.send(ControlRequest(op: .conntrackList), path: socket)
+                let response = try ControlClient.send(ControlRequest(op: .conntrackList), path: agent.socket)
                 guard response.ok else { throw ValidationError(response.message) }
                 let entries = try JSON.decode([ConntrackEntry].self, from: Array(response.message.utf8))
                 IntrospectionText.conntrack(entries, nowNs: SystemClock.monotonicNs()).forEach { print($0) }

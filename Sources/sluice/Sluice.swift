@@ -144,21 +144,19 @@ struct PolicyCommand: ParsableCommand {
         var namespace: String = "default"
         @Flag(help: "A name that is not in force is not an error.")
         var ignoreNotFound = false
-        @Option(help: "Control socket of the agent.")
-        var socket: String = Paths.controlSocket
+        @OptionGroup var agent: AgentSocket
 
         func run() throws {
             try Delete.send(
                 ControlRequest(
                     op: .delete, names: names, namespace: namespace, ignoreNotFound: ignoreNotFound ? true : nil),
-                socket: socket)
+                socket: agent.socket)
         }
     }
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the policies in force.")
-        @Option(help: "Control socket of the agent.")
-        var socket: String = Paths.controlSocket
+        @OptionGroup var agent: AgentSocket
         @Option(
             name: .shortAndLong,
             help: "yaml or json: the policy objects in force as applied (default: the agent's normalised listing).")
@@ -166,10 +164,10 @@ struct PolicyCommand: ParsableCommand {
 
         func run() throws {
             if let output {
-                try PolicyObjects.print(format: output, socket: socket)
+                try PolicyObjects.print(format: output, socket: agent.socket)
                 return
             }
-            let response = try ControlClient.send(ControlRequest(op: .get), path: socket)
+            let response = try ControlClient.send(ControlRequest(op: .get), path: agent.socket)
             print(response.message)
             if !response.ok { throw ExitCode(1) }
         }

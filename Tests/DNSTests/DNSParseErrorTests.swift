@@ -30,4 +30,23 @@ final class DNSParseErrorTests: XCTestCase {
         XCTAssertEqual(DNSLimits.maxPointerOffset, 0x3FFF)
         XCTAssertEqual(DNSLimits.maxMessageSize, 65535)
     }
+
+    /// A compression pointer's rules in the order both name readers apply them.
+    func testCheckPointerAppliesTheRulesInOrder() {
+        func check(_ target: Int, number: Int = 1, at position: Int = 40, segmentStart: Int = 40) -> DNSParseError? {
+            do throws(DNSParseError) {
+                try DNSLimits.checkPointer(
+                    to: target, number: number, at: position, segmentStart: segmentStart, messageLength: 64)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        XCTAssertNil(check(12))
+        XCTAssertEqual(check(12, number: DNSLimits.maxCompressionPointers + 1), .tooManyCompressionPointers)
+        XCTAssertEqual(check(11), .pointerOutOfRange)
+        XCTAssertEqual(check(64), .pointerOutOfRange)
+        XCTAssertEqual(check(40), .pointerForward)
+        XCTAssertEqual(check(30, segmentStart: 20), .compressionLoop)
+    }
 }

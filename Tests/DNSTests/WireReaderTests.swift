@@ -20,6 +20,24 @@ final class WireReaderTests: XCTestCase {
         }
     }
 
+    func testReadRecordFieldsReadsTheTenFixedBytes() throws {
+        // TYPE A, CLASS IN, TTL 3600, RDLENGTH 4, then the rdata.
+        let record: [UInt8] = [0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0E, 0x10, 0x00, 0x04, 10, 0, 0, 1]
+        try record.withUnsafeBytes { buffer in
+            var reader = WireReader(buffer)
+            let fields = try reader.readRecordFields()
+            XCTAssertEqual(fields.type, .a)
+            XCTAssertEqual(fields.rawClass, 1)
+            XCTAssertEqual(fields.ttl, 3600)
+            XCTAssertEqual(fields.length, 4)
+            XCTAssertEqual(reader.offset, 10)
+        }
+        try Array(record[0..<9]).withUnsafeBytes { buffer in
+            var reader = WireReader(buffer)
+            XCTAssertThrowsError(try reader.readRecordFields()) { XCTAssertEqual($0 as? DNSParseError, .truncated) }
+        }
+    }
+
     func testReadU64JoinsTwoWords() throws {
         try bytes.withUnsafeBytes { buffer in
             var reader = WireReader(buffer, offset: 1)

@@ -89,4 +89,25 @@ final class SocketTests: XCTestCase {
         XCTAssertEqual(a.peerPort, boundPort(client))
         XCTAssertNil(try Socket.accept(listener), "an empty queue is nil (EAGAIN), not an error")
     }
+
+    /// The errno of a failed read, send or sendmsg: EINTR asks for the call again, EAGAIN and
+    /// EWOULDBLOCK are `.wouldBlock`, anything else is kept.
+    func testFailedCallClassifiesErrno() {
+        errno = EINTR
+        XCTAssertNil(Socket.failedCall())
+        errno = EAGAIN
+        XCTAssertEqual(Socket.failedCall(), .wouldBlock)
+        errno = EWOULDBLOCK
+        XCTAssertEqual(Socket.failedCall(), .wouldBlock)
+        errno = ECONNRESET
+        XCTAssertEqual(Socket.failedCall(), .error(ECONNRESET))
+    }
+
+    /// A read on a closed descriptor is an error with its errno, not a retry or a block.
+    func testReadOfABadDescriptorKeepsItsErrno() {
+        let buffer = IOBuffer(capacity: 16, limit: 16)
+        XCTAssertEqual(Socket.read(-1, into: buffer), .error(EBADF))
+        XCTAssertEqual(
+            Socket.readStep(-1, into: buffer, side: .upstream), .closed(PeerClose(side: .upstream, errno: EBADF)))
+    }
 }

@@ -6,11 +6,24 @@ import SluiceJSON
 import SluiceTestSupport
 import XCTest
 
+@testable import sluice
+
 /// `sluice status`, `version`, `endpoint list`, `identity list` and `fqdn cache list` as built,
 /// against an agent's control socket that answers `introspect` with a known state (a Unix socket
 /// served by this test with the agent's wire format: one JSON request, one JSON answer), and
 /// against no agent at all.
 final class IntrospectTests: XCTestCase {
+    /// `--socket` is one option group (`AgentSocket`) shared by the commands that only ask the
+    /// agent: its default, and a value reaching each command.
+    func testAgentCommandsShareTheSocketOption() throws {
+        XCTAssertEqual(try Status.parse([]).agent.socket, Paths.controlSocket)
+        XCTAssertEqual(try Version.parse(["--socket", "/x.sock"]).agent.socket, "/x.sock")
+        XCTAssertEqual(try EndpointCommand.List.parse(["--socket", "/e.sock"]).agent.socket, "/e.sock")
+        XCTAssertEqual(try IdentityCommand.List.parse(["--socket", "/i.sock"]).agent.socket, "/i.sock")
+        XCTAssertEqual(try BPFCommand.CT.List.parse(["--socket", "/c.sock"]).agent.socket, "/c.sock")
+        XCTAssertThrowsError(try Status.parse(["--socket"]))
+    }
+
     private var directory = ""
     private var socketPath = ""
     private var listener: Int32 = -1

@@ -5,12 +5,17 @@ import SluiceIO
 /// and body upstream straight from `down`.
 extension HTTP1Connection {
     /// Takes a pooled upstream connection (SO_MARK carries the client's identity; see
-    /// `SocketTransport`) or starts a connect bounded by the connect timeout.
+    /// `SocketTransport`) or starts a connect bounded by the connect timeout. A spliced TLS
+    /// connection (`splicing`) always gets a new one and relays once connected.
     func connectUpstream() {
-        switch io.openUpstream(handler: self) {
+        switch io.openUpstream(handler: self, pooled: !splicing) {
         case .ready:
-            state = .forwardingRequest
-            armBodyTimer()
+            if splicing {
+                startSplice()
+            } else {
+                state = .forwardingRequest
+                armBodyTimer()
+            }
         case .pending:
             state = .connecting
             arm(ctx.loop.now + ctx.config.connectTimeoutNs)

@@ -69,15 +69,7 @@ extension HTTP1Connection {
             return
         }
         splicing = true
-        switch io.openUpstream(handler: self, pooled: false) {
-        case .ready:
-            startSplice()
-        case .pending:
-            state = .connecting
-            arm(ctx.loop.now + ctx.config.connectTimeoutNs)
-        case .failed(let errno):
-            spliceUpstreamFailed(PeerClose(side: .upstream, errno: errno))
-        }
+        connectUpstream()
     }
 
     /// Connected: relay both ways, the buffered first flight first.
