@@ -92,8 +92,9 @@ stop_observer() {
 
 # one_run NAME REP: get-ka against the sandbox; agent (and observer) CPU per request.
 one_run() {
-  local name=$1 rep=$2 base="$RAW/$1.$2" a0 a1 o0=0 o1=0 opid="" n
+  local name=$1 rep=$2 base="$RAW/$1.$2" a0 a1 o0=0 o1=0 opid="" n fpid="" f0=0 f1=0
   [ -f "$RUN_DIR/observer.pid" ] && opid=$(cat "$RUN_DIR/observer.pid")
+  [ -f "$RUN_DIR/follow.pid" ] && { fpid=$(cat "$RUN_DIR/follow.pid"); f0=$(cpu_ns "$fpid"); }
   [ -n "$opid" ] && { scrape >"$base.before.prom"; o0=$(cpu_ns "$opid"); }
   a0=$(cpu_ns "$AGENT_PID")
   # PERF=1: the observer's profile of the first metrics-only run ($OUT/observer.perf.data) and of
@@ -107,9 +108,10 @@ one_run() {
   if [ -n "$opid" ]; then
     # the observer polls every 20 ms: let it read the run's last records before its CPU is read
     sleep 0.2; o1=$(cpu_ns "$opid"); scrape >"$base.after.prom"
+    [ -n "$fpid" ] && f1=$(cpu_ns "$fpid")
   fi
   n=$(requests_of "$base.txt")
-  { echo "requests=$n"; echo "agent_cpu_ns=$((a1 - a0))"; echo "observer_cpu_ns=$((o1 - o0))"
+  { echo "requests=$n"; echo "agent_cpu_ns=$((a1 - a0))"; echo "observer_cpu_ns=$((o1 - o0))"; echo "follow_cpu_ns=$((f1 - f0))"
     if [ -n "$opid" ]; then
       echo "flows=$(( $(metric_sum hubble_flows_processed_total "$base.after.prom") - $(metric_sum hubble_flows_processed_total "$base.before.prom") ))"
       echo "ring_lost=$(( $(metric_sum sluice_flow_ring_lost_events_total "$base.after.prom") - $(metric_sum sluice_flow_ring_lost_events_total "$base.before.prom") ))"
@@ -167,7 +169,8 @@ for rep in range(1, reps + 1):
                 f"observer {om:.2f} us/req ({m.get('flows', 0)/m['requests']:.2f} flows/req); metrics + follow: "
                 f"{b['requests']/1e3:.0f}k req, agent {agent:.2f} us/req, observer {o:.2f} us/req "
                 f"({b.get('flows', 0)/b['requests']:.2f} flows/req, ring lost {b.get('ring_lost', 0):.0f}, "
-                f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req, "
+                f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req "
+                f"(client CPU {b.get('follow_cpu_ns', 0)/b['requests']/1000:.2f} us/req), "
                 f"{b.get('bytes', 0)/max(b.get('responses', 1), 1):.0f} B each)")
 print("\n".join(rows))
 print("ratio observer CPU / get-ka CPU per request, metrics only (scraped every SCRAPE_S):", fmt(met))
