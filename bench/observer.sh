@@ -4,6 +4,9 @@
 # httpV2,dns`, /metrics scraped every SCRAPE_S seconds, one `follow` GetFlows client), same
 # sandbox, interleaved per rep. The target: the observer's CPU per request <= 3 % of get-ka's.
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/observer.sh (smoke)
+#   FOLLOW_CLIENT=c (default): bench/observer_follow.c (libnghttp2, counts gRPC messages by their
+#   length prefixes: it keeps up, ~1 response per flow); FOLLOW_CLIENT=python: the grpcio client
+#   bench/observer_follow.py (the interoperability client; it falls behind at get-ka's flow rate).
 #   OBSERVER_BASE=/path/to/an/older/sluice-observer: each rep also runs metrics + follow with that
 #   binary (old and new interleaved in the same window; its rows and ratio are printed as "base").
 # Output: bench/results/observer-<timestamp>/ (raw runs); `ratio ...` lines at the end.
@@ -27,9 +30,17 @@ OBSERVER="$(dirname "$SLUICE")/sluice-observer"
 [ -z "$OBSERVER_BASE" ] || [ -x "$OBSERVER_BASE" ] || die "OBSERVER_BASE $OBSERVER_BASE is not executable"
 OBSERVER_NEW="$OBSERVER"
 PY="$ROOT/.venv/bin/python"
-"$PY" -c 'import grpc' 2>/dev/null || die "$ROOT/.venv has no grpcio (make deps)"
+: "${FOLLOW_CLIENT:=c}"
+case "$FOLLOW_CLIENT" in
+  c) cc -O2 -Wall -o "$RUN_DIR/observer_follow" "$BENCH/observer_follow.c" -lnghttp2 ||
+       die "building bench/observer_follow.c failed (libnghttp2-dev)"
+     FOLLOW_CMD=("$RUN_DIR/observer_follow") ;;
+  python) "$PY" -c 'import grpc' 2>/dev/null || die "$ROOT/.venv has no grpcio (make deps)"
+     FOLLOW_CMD=("$PY" "$BENCH/observer_follow.py") ;;
+  *) die "FOLLOW_CLIENT must be c or python" ;;
+esac
 versions >"$OUT/versions.txt"
-echo "OBSERVER_BASE=$OBSERVER_BASE REPS=$REPS DURATION=$DURATION CONNS=$CONNS SCRAPE_S=$SCRAPE_S UI=$UI LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU OBSERVER_CPU=$OBSERVER_CPU" >"$OUT/params.txt"
+echo "OBSERVER_BASE=$OBSERVER_BASE REPS=$REPS DURATION=$DURATION CONNS=$CONNS SCRAPE_S=$SCRAPE_S UI=$UI FOLLOW_CLIENT=$FOLLOW_CLIENT LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU OBSERVER_CPU=$OBSERVER_CPU" >"$OUT/params.txt"
 log "results in $OUT"
 
 # cpu_ns PID: CPU time of every thread of PID so far (schedstat, ns).
@@ -60,7 +71,7 @@ start_observer() {
   done
   if [ "$1" = 1 ]; then
     rm -f "$RUN_DIR/follow.count" "$RUN_DIR/follow.count.first"
-    start_bg follow "$NODE_NS" "$OBSERVER_CPU" "$PY" "$BENCH/observer_follow.py" "$NODE_IP:4244" "$RUN_DIR/follow.count"
+    start_bg follow "$NODE_NS" "$OBSERVER_CPU" "${FOLLOW_CMD[@]}" "$NODE_IP:4244" "$RUN_DIR/follow.count"
     # bounded (10 s): a request's flows reach the follow client before the measured run
     for i in $(seq 1 100); do
       in_client curl -s -o /dev/null -m 1 "http://$UPSTREAM_IP/get"
@@ -81,21 +92,26 @@ stop_observer() {
 
 # one_run NAME REP: get-ka against the sandbox; agent (and observer) CPU per request.
 one_run() {
-  local name=$1 rep=$2 base="$RAW/$1.$2" a0 a1 o0=0 o1=0 opid="" n
+  local name=$1 rep=$2 base="$RAW/$1.$2" a0 a1 o0=0 o1=0 opid="" n fpid="" f0=0 f1=0
   [ -f "$RUN_DIR/observer.pid" ] && opid=$(cat "$RUN_DIR/observer.pid")
+  [ -f "$RUN_DIR/follow.pid" ] && { fpid=$(cat "$RUN_DIR/follow.pid"); f0=$(cpu_ns "$fpid"); }
   [ -n "$opid" ] && { scrape >"$base.before.prom"; o0=$(cpu_ns "$opid"); }
   a0=$(cpu_ns "$AGENT_PID")
-  # PERF=1: the observer's profile of the first run with it (perf report -i $OUT/observer.perf.data)
-  [ -n "${PERF:-}" ] && [ -n "$opid" ] && [ ! -f "$OUT/observer.perf.data" ] &&
-    { perf record -g -o "$OUT/observer.perf.data" -p "$opid" -- sleep "$DURATION" >/dev/null 2>&1 & }
+  # PERF=1: the observer's profile of the first metrics-only run ($OUT/observer.perf.data) and of
+  # the first metrics + follow run ($OUT/observer-follow.perf.data); perf report -i FILE
+  local perf_data="$OUT/observer.perf.data"
+  [ "$name" = with ] && perf_data="$OUT/observer-follow.perf.data"
+  [ -n "${PERF:-}" ] && [ -n "$opid" ] && [ ! -f "$perf_data" ] &&
+    { perf record -g -o "$perf_data" -p "$opid" -- sleep "$DURATION" >/dev/null 2>&1 & }
   in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://$UPSTREAM_IP/get" >"$base.txt" 2>&1
   a1=$(cpu_ns "$AGENT_PID")
   if [ -n "$opid" ]; then
     # the observer polls every 20 ms: let it read the run's last records before its CPU is read
     sleep 0.2; o1=$(cpu_ns "$opid"); scrape >"$base.after.prom"
+    [ -n "$fpid" ] && f1=$(cpu_ns "$fpid")
   fi
   n=$(requests_of "$base.txt")
-  { echo "requests=$n"; echo "agent_cpu_ns=$((a1 - a0))"; echo "observer_cpu_ns=$((o1 - o0))"
+  { echo "requests=$n"; echo "agent_cpu_ns=$((a1 - a0))"; echo "observer_cpu_ns=$((o1 - o0))"; echo "follow_cpu_ns=$((f1 - f0))"
     if [ -n "$opid" ]; then
       echo "flows=$(( $(metric_sum hubble_flows_processed_total "$base.after.prom") - $(metric_sum hubble_flows_processed_total "$base.before.prom") ))"
       echo "ring_lost=$(( $(metric_sum sluice_flow_ring_lost_events_total "$base.after.prom") - $(metric_sum sluice_flow_ring_lost_events_total "$base.before.prom") ))"
@@ -153,7 +169,8 @@ for rep in range(1, reps + 1):
                 f"observer {om:.2f} us/req ({m.get('flows', 0)/m['requests']:.2f} flows/req); metrics + follow: "
                 f"{b['requests']/1e3:.0f}k req, agent {agent:.2f} us/req, observer {o:.2f} us/req "
                 f"({b.get('flows', 0)/b['requests']:.2f} flows/req, ring lost {b.get('ring_lost', 0):.0f}, "
-                f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req, "
+                f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req "
+                f"(client CPU {b.get('follow_cpu_ns', 0)/b['requests']/1000:.2f} us/req), "
                 f"{b.get('bytes', 0)/max(b.get('responses', 1), 1):.0f} B each)")
 print("\n".join(rows))
 print("ratio observer CPU / get-ka CPU per request, metrics only (scraped every SCRAPE_S):", fmt(met))

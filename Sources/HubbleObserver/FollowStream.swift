@@ -83,6 +83,9 @@ final class FollowStream: FlowListener {
     /// Whether a flow may be queued now; a full queue counts it as dropped instead. A count of
     /// dropped flows goes out first.
     private func admit() -> Bool {
+        // A full queue is first written out (a burst of one ring poll can exceed the bound while
+        // the socket still has room); only what the socket and the window do not take is dropped.
+        if connection.queued(call) >= Self.maxQueuedBytes, dropped == 0 { connection.flush() }
         guard connection.queued(call) < Self.maxQueuedBytes else {
             dropped += 1
             return false

@@ -38,6 +38,8 @@ public final class FlowRecordProto {
     private var policies: [UInt32: [UInt8]] = [:]
     private var l3l4Summaries: [UInt32: [UInt8]] = [:]
     private var emitter: [UInt8] = []
+    /// The buffer every unmasked response is written into (its bytes copied out once, exactly sized).
+    private let scratch = ProtoBuffer(capacity: 1024)
     /// Records encoded here, and records answered nil (a test counts both).
     public private(set) var encoded = 0
     public private(set) var declined = 0
@@ -85,7 +87,7 @@ public final class FlowRecordProto {
         }
         encoded += 1
         let time = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rec.pointee.time_ns) &+ wallOffsetNs)
-        var w = ProtoWriter(capacity: 1024)
+        var w = ProtoWriter(reusing: scratch)
         w.startGRPCFrame()
         if let mask, mask.isActive {
             var flow = ProtoWriter(capacity: 1024)

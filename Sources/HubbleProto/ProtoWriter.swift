@@ -2,32 +2,63 @@
 /// as every protobuf encoder does). Hand-written for the subset of Hubble's API Sluice serves;
 /// `proto/` holds the `.proto` files with the same names and numbers.
 ///
-/// A value type appending to one byte array; a sub-message is written in place after its tag,
-/// then its length is inserted before it (no array per sub-message or string).
+/// Writes into one growing buffer (`ProtoBuffer`, reserved up front, bytes stored through its
+/// pointer: no per-byte uniqueness or array checks); a sub-message is written in place after its
+/// tag, then its length is inserted before it (no array per sub-message or string). `bytes`
+/// copies the result out once. A writer is used in place (`inout`), never copied: copies would
+/// share the buffer.
 public struct ProtoWriter {
     /// The wire types (the low 3 bits of a tag).
     public enum WireType: UInt8 {
         case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5
     }
 
-    public private(set) var bytes: [UInt8] = []
+    @usableFromInline let buffer: ProtoBuffer
 
-    public init() {}
+    /// The bytes written so far (a copy).
+    public var bytes: [UInt8] {
+        [UInt8](UnsafeBufferPointer(start: buffer.base, count: buffer.count))
+    }
+
+    /// How many bytes have been written.
+    public var count: Int { buffer.count }
+
+    public init() { buffer = ProtoBuffer(capacity: 256) }
 
     /// A writer whose buffer has room for `capacity` bytes.
     public init(capacity: Int) {
-        bytes.reserveCapacity(capacity)
+        buffer = ProtoBuffer(capacity: max(capacity, 16))
+    }
+
+    /// A writer over `buffer`, emptied first (an encoder keeps one buffer for every message it
+    /// writes; the writer is done, its `bytes` taken, before the buffer is reused).
+    public init(reusing buffer: ProtoBuffer) {
+        buffer.count = 0
+        self.buffer = buffer
+    }
+
+    /// The bytes written so far, read in place (valid only during `body`).
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
     }
 
     @inline(__always)
     public mutating func varint(_ value: UInt64) {
-        if value < 0x80 { return bytes.append(UInt8(value)) }
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
+        let p = buffer.reserve(10)
+        if value < 0x80 {
+            p[0] = UInt8(value)
+            buffer.count += 1
+            return
         }
-        bytes.append(UInt8(v))
+        var v = value
+        var i = 0
+        while v >= 0x80 {
+            p[i] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            i += 1
+        }
+        p[i] = UInt8(v)
+        buffer.count += i + 1
     }
 
     @inline(__always)
@@ -59,17 +90,13 @@ public struct ProtoWriter {
     public mutating func bool(_ field: Int, _ value: Bool) {
         guard value else { return }
         tag(field, .varint)
-        bytes.append(1)
+        rawByte(1)
     }
 
     public mutating func double(_ field: Int, _ value: Double) {
         guard value != 0 else { return }
         tag(field, .fixed64)
-        var bits = value.bitPattern
-        for _ in 0..<8 {
-            bytes.append(UInt8(truncatingIfNeeded: bits))
-            bits >>= 8
-        }
+        fixed(value.bitPattern, bytes: 8)
     }
 
     /// string field; left out when empty.
@@ -86,27 +113,33 @@ public struct ProtoWriter {
     private mutating func utf8(_ field: Int, _ value: String) {
         tag(field, .lengthDelimited)
         varint(UInt64(value.utf8.count))
-        bytes.append(contentsOf: value.utf8)
+        utf8Bytes(value)
     }
 
     /// Bytes already encoded (fields copied from another message).
     public mutating func raw(_ encoded: ArraySlice<UInt8>) {
-        bytes.append(contentsOf: encoded)
+        encoded.withUnsafeBytes { raw($0) }
     }
 
     /// Raw bytes (part of a field being written in place, as `message`'s build closure does).
     public mutating func raw(_ encoded: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: encoded)
+        guard let source = encoded.baseAddress, !encoded.isEmpty else { return }
+        let p = buffer.reserve(encoded.count)
+        UnsafeMutableRawPointer(p).copyMemory(from: source, byteCount: encoded.count)
+        buffer.count += encoded.count
     }
 
     /// One raw byte.
+    @inline(__always)
     public mutating func rawByte(_ byte: UInt8) {
-        bytes.append(byte)
+        buffer.reserve(1)[0] = byte
+        buffer.count += 1
     }
 
     /// A string's UTF-8 bytes, raw (no tag, no length).
     public mutating func utf8Bytes(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
     }
 
     /// A number's decimal digits, raw (no tag, no length).
@@ -116,13 +149,13 @@ public struct ProtoWriter {
             digits.0 *= 10
             digits.1 += 1
         }
+        let p = buffer.reserve(digits.1)
         var v = value
-        var scale = digits.0
-        for _ in 0..<digits.1 {
-            bytes.append(UInt8(ascii: "0") + UInt8(v / scale))
-            v %= scale
-            scale /= 10
+        for i in stride(from: digits.1 - 1, through: 0, by: -1) {
+            p[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
         }
+        buffer.count += digits.1
     }
 
     /// string field from bytes (already known to be valid UTF-8); left out when empty.
@@ -130,29 +163,32 @@ public struct ProtoWriter {
         guard !value.isEmpty else { return }
         tag(field, .lengthDelimited)
         varint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        raw(value)
     }
 
     /// `count` bytes written in place by `fill`.
     public mutating func append(count: Int, _ fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: count))
-        bytes.withUnsafeMutableBufferPointer { fill(UnsafeMutableBufferPointer(rebasing: $0[start..<start + count])) }
+        let p = buffer.reserve(count)
+        p.initialize(repeating: 0, count: count)
+        fill(UnsafeMutableBufferPointer(start: p, count: count))
+        buffer.count += count
     }
 
     /// A fixed32/fixed64 value's `count` bytes, little-endian (after its tag).
     public mutating func fixed(_ value: UInt64, bytes count: Int) {
+        let p = buffer.reserve(count)
         var v = value
-        for _ in 0..<count {
-            bytes.append(UInt8(truncatingIfNeeded: v))
+        for i in 0..<count {
+            p[i] = UInt8(truncatingIfNeeded: v)
             v >>= 8
         }
+        buffer.count += count
     }
 
     public mutating func lengthDelimited(_ field: Int, _ payload: [UInt8]) {
         tag(field, .lengthDelimited)
         varint(UInt64(payload.count))
-        bytes.append(contentsOf: payload)
+        payload.withUnsafeBytes { raw($0) }
     }
 
     /// A sub-message, written even when empty (a set message field is present on the wire).
@@ -160,21 +196,24 @@ public struct ProtoWriter {
     /// one moves its bytes to make room for the rest of the varint.
     public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
         tag(field, .lengthDelimited)
-        let start = bytes.count
-        bytes.append(0)
+        let start = buffer.count
+        rawByte(0)
         build(&self)
-        let length = UInt64(bytes.count - start - 1)
+        let length = UInt64(buffer.count - start - 1)
         if length < 0x80 {
-            bytes[start] = UInt8(length)
+            buffer.base[start] = UInt8(length)
             return
         }
-        // The length's varint is longer than the byte kept: open room for the rest (no array).
+        // The length's varint is longer than the byte kept: move the body to make room.
         var size = 1
         while length >> (7 * UInt64(size)) != 0 { size += 1 }
-        bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: start + 1)
+        _ = buffer.reserve(size - 1)
+        let body = buffer.base + start + 1
+        UnsafeMutableRawPointer(body + size - 1).copyMemory(from: body, byteCount: Int(length))  // memmove
+        buffer.count += size - 1
         var v = length
         for i in 0..<size {
-            bytes[start + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
+            buffer.base[start + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
             v >>= 7
         }
     }
@@ -182,17 +221,19 @@ public struct ProtoWriter {
     /// Keeps 5 bytes for a gRPC message prefix (`GRPCWire`) at the start of an empty writer, so the
     /// message is framed where it is written (`finishGRPCFrame`), without a copy.
     public mutating func startGRPCFrame() {
-        precondition(bytes.isEmpty, "a gRPC frame starts an empty writer")
-        bytes.append(contentsOf: [0, 0, 0, 0, 0])
+        precondition(buffer.count == 0, "a gRPC frame starts an empty writer")
+        buffer.reserve(5).initialize(repeating: 0, count: 5)
+        buffer.count = 5
     }
 
     /// Writes the 5-byte prefix kept by `startGRPCFrame`: not compressed, the message's length.
     public mutating func finishGRPCFrame() {
-        let n = UInt32(bytes.count - 5)
-        bytes[1] = UInt8(n >> 24)
-        bytes[2] = UInt8(truncatingIfNeeded: n >> 16)
-        bytes[3] = UInt8(truncatingIfNeeded: n >> 8)
-        bytes[4] = UInt8(truncatingIfNeeded: n)
+        let n = UInt32(buffer.count - 5)
+        let p = buffer.base
+        p[1] = UInt8(n >> 24)
+        p[2] = UInt8(truncatingIfNeeded: n >> 16)
+        p[3] = UInt8(truncatingIfNeeded: n >> 8)
+        p[4] = UInt8(truncatingIfNeeded: n)
     }
 
     /// google.protobuf.Timestamp.
@@ -201,5 +242,37 @@ public struct ProtoWriter {
             $0.int64(1, seconds)
             $0.int32(2, nanos)
         }
+    }
+}
+
+/// `ProtoWriter`'s storage: one allocation, grown by doubling.
+public final class ProtoBuffer {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var count = 0
+    @usableFromInline var capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Room for `n` more bytes; returns where they go (the caller adds to `count`).
+    @inline(__always) @usableFromInline
+    func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { grow(count + n) }
+        return base + count
+    }
+
+    @usableFromInline
+    func grow(_ needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        p.update(from: base, count: count)
+        base.deallocate()
+        base = p
+        capacity = c
     }
 }

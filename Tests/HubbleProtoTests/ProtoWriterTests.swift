@@ -56,4 +56,32 @@ final class ProtoWriterTests: XCTestCase {
             XCTAssertEqual(w.bytes, GRPCWire.frame(expected.bytes), "size \(size)")
         }
     }
+
+    /// A reused buffer starts empty every time, grows past its capacity (nested lengths of 1-3
+    /// bytes moved in place), and gives the same bytes as a fresh writer.
+    func testAReusedBufferGrowsAndWritesWhatAFreshWriterWrites() {
+        let buffer = ProtoBuffer(capacity: 16)
+        for size in [0, 5, 127, 128, 300, 20_000, 3] {
+            let text = String(repeating: "x", count: size)
+            func write(_ w: inout ProtoWriter) {
+                w.startGRPCFrame()
+                w.message(1) { m in
+                    m.uint(1, UInt64(size))
+                    m.message(2) { $0.string(1, text) }
+                    m.fixed(0x0102_0304, bytes: 4)
+                    m.decimal(UInt64(size) * 1000)
+                }
+                w.finishGRPCFrame()
+            }
+            var reused = ProtoWriter(reusing: buffer)
+            write(&reused)
+            var fresh = ProtoWriter()
+            write(&fresh)
+            XCTAssertEqual(reused.bytes, fresh.bytes, "size \(size)")
+            XCTAssertEqual(reused.count, fresh.bytes.count)
+            XCTAssertGreaterThan(reused.count, size + 10)
+            let prefixLength = fresh.bytes[1...4].reduce(0) { $0 << 8 | Int($1) }
+            XCTAssertEqual(prefixLength, fresh.bytes.count - 5)
+        }
+    }
 }
