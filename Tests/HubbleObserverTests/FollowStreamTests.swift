@@ -81,6 +81,29 @@ final class FollowFromRecordsTests: XCTestCase {
         }
     }
 
+    /// Calls GetFlows `request` on `server`, feeds `raws` to its observer once the follow stream
+    /// is listening, and returns the first `count` responses' messages.
+    static func follow(_ server: TestServer, _ raws: [RawFlow], _ request: GetFlowsRequest, count: Int) throws
+        -> [[UInt8]]
+    {
+        let client = try server.client(timeoutMs: 10_000)
+        let feeder = WorkerThread(name: "feeder") {
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+            server.sync { for raw in raws { server.observer.ingest(raw) } }
+        }
+        try feeder.start()
+        var got: [[UInt8]] = []
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            got.append(Array($0))
+            return got.count < count
+        }
+        feeder.join()
+        return got
+    }
+
     func testFollowStreamsFedRecordsSendTheDecodedPathsMessages() throws {
         let raws = RawFlowTests.raws(600, seed: 41)
         var verdicts = FlowFilter.Criteria()
@@ -104,21 +127,7 @@ final class FollowFromRecordsTests: XCTestCase {
         for request in requests {
             let want = try Self.expected(raws, request)
             XCTAssertGreaterThan(want.count, 20)
-            let client = try server.client(timeoutMs: 10_000)
-            let feeder = WorkerThread(name: "feeder") {
-                let deadline = SystemClock.monotonicNs() + 5_000_000_000
-                while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
-                    usleep(2_000)
-                }
-                server.sync { for raw in raws { server.observer.ingest(raw) } }
-            }
-            try feeder.start()
-            var got: [[UInt8]] = []
-            try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
-                got.append(Array($0))
-                return got.count < want.count
-            }
-            feeder.join()
+            let got = try Self.follow(server, raws, request, count: want.count)
             XCTAssertEqual(got.count, want.count)
             for i in 0..<min(got.count, want.count) where got[i] != want[i] {
                 XCTFail(
@@ -259,21 +268,7 @@ final class RecordFilterTests: XCTestCase {
         let want = try FollowFromRecordsTests.expected(raws, request)
         let server = try TestServer()
         defer { server.stop() }
-        let client = try server.client(timeoutMs: 10_000)
-        let feeder = WorkerThread(name: "feeder") {
-            let deadline = SystemClock.monotonicNs() + 5_000_000_000
-            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
-                usleep(2_000)
-            }
-            server.sync { for raw in raws { server.observer.ingest(raw) } }
-        }
-        try feeder.start()
-        var got: [[UInt8]] = []
-        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
-            got.append(Array($0))
-            return got.count < want.count
-        }
-        feeder.join()
+        let got = try FollowFromRecordsTests.follow(server, raws, request, count: want.count)
         XCTAssertEqual(got, want)
         let encoding = server.service.followEncoding
         let (decodes, fallbacks) = server.sync { (encoding.decodes, encoding.fallbacks) }
