@@ -56,28 +56,20 @@ public enum Exposition {
     }
 
     /// A label value with `\`, `"` and newline escaped (the text format's only escapes).
-    public static func escapeLabelValue(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 10 }) else {
-            return s
-        }
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    public static func escapeLabelValue(_ s: String) -> String { escape(s, quote: true) }
 
     /// Help text with `\` and newline escaped.
-    static func escapeHelp(_ s: String) -> String {
+    static func escapeHelp(_ s: String) -> String { escape(s, quote: false) }
+
+    /// `s` with `\`, newline and (`quote`) `"` escaped; `s` itself when it has none of them.
+    private static func escape(_ s: String, quote: Bool) -> String {
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 10 || (quote && $0 == UInt8(ascii: "\"")) })
+        else { return s }
         var out = ""
         for c in s.unicodeScalars {
             switch c {
             case "\\": out += "\\\\"
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
             default: out.unicodeScalars.append(c)
             }

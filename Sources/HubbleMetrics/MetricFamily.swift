@@ -26,8 +26,7 @@ public final class CounterFamily: MetricFamily {
     public let name: String
     public let help: String
     public let labelNames: [String]
-    private var index: [[String]: Int] = [:]
-    private var labelSets: [[String]] = []
+    private var index: SeriesIndex
     private var counts: [UInt64] = []
 
     /// Creates an empty vector.
@@ -35,6 +34,7 @@ public final class CounterFamily: MetricFamily {
         self.name = name
         self.help = help
         self.labelNames = labelNames
+        index = SeriesIndex(family: name, labelCount: labelNames.count)
     }
 
     public var seriesCount: Int { counts.count }
@@ -43,17 +43,14 @@ public final class CounterFamily: MetricFamily {
     var countsByHandle: [UInt64] { counts }
 
     /// Counts by label values (in `labelNames` order).
-    public var values: [[String]: UInt64] { Dictionary(uniqueKeysWithValues: zip(labelSets, counts)) }
+    public var values: [[String]: UInt64] { index.byLabels(counts) }
 
     /// The handle of the series `labels` (as many values as `labelNames`; a caller bug otherwise),
     /// created at 0 when new.
     public func series(_ labels: [String]) -> Int {
-        precondition(labels.count == labelNames.count, "\(name): label count")
-        if let handle = index[labels] { return handle }
-        index[labels] = counts.count
-        labelSets.append(labels)
-        counts.append(0)
-        return counts.count - 1
+        let (handle, isNew) = index.handle(labels)
+        if isNew { counts.append(0) }
+        return handle
     }
 
     /// Adds `amount` to the series of `handle` (from `series(_:)`).
@@ -74,7 +71,7 @@ public final class CounterFamily: MetricFamily {
     }
 
     /// The count of one series, 0 when it was never incremented.
-    public func value(_ labels: [String]) -> UInt64 { index[labels].map { counts[$0] } ?? 0 }
+    public func value(_ labels: [String]) -> UInt64 { index.known(labels).map { counts[$0] } ?? 0 }
 
     public func write(into out: inout String) {
         guard !counts.isEmpty else { return }
@@ -133,8 +130,7 @@ public final class HistogramFamily: MetricFamily {
     public let labelNames: [String]
     /// Upper bounds, ascending; `+Inf` is implied.
     public let buckets: [Double]
-    private var index: [[String]: Int] = [:]
-    private var labelSets: [[String]] = []
+    private var index: SeriesIndex
     private var storage: [Series] = []
 
     public init(name: String, help: String, labelNames: [String], buckets: [Double] = HistogramFamily.defaultBuckets) {
@@ -142,6 +138,7 @@ public final class HistogramFamily: MetricFamily {
         self.help = help
         self.labelNames = labelNames
         self.buckets = buckets
+        index = SeriesIndex(family: name, labelCount: labelNames.count)
     }
 
     public var seriesCount: Int { storage.count }
@@ -150,16 +147,13 @@ public final class HistogramFamily: MetricFamily {
     var observationsByHandle: [UInt64] { storage.map(\.count) }
 
     /// Every series by its label values.
-    public var series: [[String]: Series] { Dictionary(uniqueKeysWithValues: zip(labelSets, storage)) }
+    public var series: [[String]: Series] { index.byLabels(storage) }
 
     /// The handle of the series `labels`, created empty when new (as `CounterFamily.series`).
     public func series(_ labels: [String]) -> Int {
-        precondition(labels.count == labelNames.count, "\(name): label count")
-        if let handle = index[labels] { return handle }
-        index[labels] = storage.count
-        labelSets.append(labels)
-        storage.append(Series(bucketCounts: Array(repeating: 0, count: buckets.count), sum: 0, count: 0))
-        return storage.count - 1
+        let (handle, isNew) = index.handle(labels)
+        if isNew { storage.append(Series(bucketCounts: Array(repeating: 0, count: buckets.count), sum: 0, count: 0)) }
+        return handle
     }
 
     /// Records one observation of `value` (seconds, bytes...) in the series of `handle`.
@@ -201,6 +195,39 @@ public final class HistogramFamily: MetricFamily {
             Exposition.sample(name + "_count", labelNames, labels, extra: nil, value: String(s.count), into: &out)
         }
     }
+}
+
+/// The series of a vector family (`CounterFamily`, `HistogramFamily`): each label-value tuple's
+/// handle, its position in the family's flat storage, given in creation order.
+struct SeriesIndex {
+    /// The family's name, for the caller-bug message.
+    let family: String
+    let labelCount: Int
+    private var handles: [[String]: Int] = [:]
+    /// Label values by handle.
+    private var labelSets: [[String]] = []
+
+    init(family: String, labelCount: Int) {
+        self.family = family
+        self.labelCount = labelCount
+    }
+
+    /// The handle of `labels` (as many values as the family has label names; a caller bug
+    /// otherwise) and whether it is new: the family then appends that series' storage.
+    mutating func handle(_ labels: [String]) -> (handle: Int, isNew: Bool) {
+        precondition(labels.count == labelCount, "\(family): label count")
+        if let handle = handles[labels] { return (handle, false) }
+        let handle = labelSets.count
+        handles[labels] = handle
+        labelSets.append(labels)
+        return (handle, true)
+    }
+
+    /// The handle of `labels` when its series exists.
+    func known(_ labels: [String]) -> Int? { handles[labels] }
+
+    /// `storage` (one element per handle) keyed by label values.
+    func byLabels<V>(_ storage: [V]) -> [[String]: V] { Dictionary(uniqueKeysWithValues: zip(labelSets, storage)) }
 }
 
 /// Series handles by a handler's own small key: the flow fields its labels are made of (enums,

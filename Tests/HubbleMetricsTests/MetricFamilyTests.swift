@@ -47,6 +47,28 @@ final class MetricFamilyTests: XCTestCase {
             """)
     }
 
+    func testSeriesIndexGivesHandlesInCreationOrderAndKeysStorageByLabels() {
+        var index = SeriesIndex(family: "x_total", labelCount: 2)
+        XCTAssertNil(index.known(["a", "b"]))
+        XCTAssertTrue(index.handle(["a", "b"]) == (0, true))
+        XCTAssertTrue(index.handle(["c", "d"]) == (1, true))
+        XCTAssertTrue(index.handle(["a", "b"]) == (0, false))
+        XCTAssertEqual(index.known(["c", "d"]), 1)
+        XCTAssertEqual(index.byLabels([10, 20]), [["a", "b"]: 10, ["c", "d"]: 20])
+    }
+
+    func testCounterAndHistogramShareHandleNumbering() {
+        let c = CounterFamily(name: "c_total", help: "C", labelNames: ["k"])
+        let h = HistogramFamily(name: "h_seconds", help: "H", labelNames: ["k"], buckets: [1])
+        XCTAssertEqual([c.series(["x"]), c.series(["y"]), c.series(["x"])], [0, 1, 0])
+        XCTAssertEqual([h.series(["y"]), h.series(["x"]), h.series(["y"])], [0, 1, 0])
+        c.add(series: 1, 3)
+        h.observe(series: 1, 0.5)
+        XCTAssertEqual(c.values, [["x"]: 0, ["y"]: 3])
+        XCTAssertEqual(h.series[["x"]], HistogramFamily.Series(bucketCounts: [1], sum: 0.5, count: 1))
+        XCTAssertEqual(h.series[["y"]]?.count, 0)
+    }
+
     func testGaugeWithoutLabels() {
         let g = GaugeFamily(name: "rss_bytes", help: "R")
         g.set([], 12_345_678)
