@@ -17,13 +17,8 @@ import SluiceModel
 /// Times are wall-clock nanoseconds (CLOCK_REALTIME) so expiries survive a restart. Thread-safe:
 /// every method takes the cache's lock; the FQDN service thread is the only writer in the agent.
 public final class FQDNCache: @unchecked Sendable {
-    /// What the cache knows about one IP of one name.
-    public struct Entry: Equatable, Sendable {
-        /// When the IP stops being valid for new connections.
-        public var expiresNs: UInt64
-        /// Last answer that carried it (LRU order for the per-name cap).
-        public var lastSeenNs: UInt64
-    }
+    /// What the cache knows about one IP of one name: the cache file's item, kept as it is written.
+    public typealias Entry = FQDNCacheFile.Item
 
     /// Lowest TTL, seconds (`--tofqdns-min-ttl`).
     public let minTTL: UInt32
@@ -178,10 +173,8 @@ public final class FQDNCache: @unchecked Sendable {
         lock.lock()
         var file = FQDNCacheFile()
         for (name, entries) in names {
-            var items: [String: FQDNCacheFile.Item] = [:]
-            for (ip, entry) in entries {
-                items[ip.description] = FQDNCacheFile.Item(expiresNs: entry.expiresNs, lastSeenNs: entry.lastSeenNs)
-            }
+            var items: [String: Entry] = [:]
+            for (ip, entry) in entries { items[ip.description] = entry }
             file.names[name] = items
         }
         lock.unlock()
@@ -198,9 +191,9 @@ public final class FQDNCache: @unchecked Sendable {
         var count = 0
         for (name, items) in file.names {
             var entries: [IPAddress: Entry] = [:]
-            for (text, item) in items {
+            for (text, entry) in items {
                 guard let ip = IPAddress(text) else { continue }
-                entries[ip] = Entry(expiresNs: item.expiresNs, lastSeenNs: item.lastSeenNs)
+                entries[ip] = entry
                 count += 1
             }
             if !entries.isEmpty { loaded[name] = entries }
