@@ -2,18 +2,14 @@
 ///
 /// `status` is the HTTP status a proxy answers with when the bytes came from the client (400, 414, 431,
 /// 501 or 505); for bytes from the upstream the proxy maps any error to its own 502. `reason` is a
-/// short static text meant for logs and flow records, never built from the input.
+/// short static text meant for logs and flow records, never built from the input. Every value is
+/// one of the named members below (the proxy's own refusals of a head included), so the catalogue
+/// of 4xx/5xx answers stays in one place.
 public struct ParseError: Error, Equatable, Sendable {
     /// The HTTP status this error maps to on the client side.
     public var status: Int
     /// A short, static description.
     public var reason: String
-
-    /// Creates an error with the given status and reason.
-    public init(status: Int, reason: String) {
-        self.status = status
-        self.reason = reason
-    }
 }
 
 extension ParseError {
@@ -53,6 +49,10 @@ extension ParseError {
     public static let headTooLarge = ParseError(status: 431, reason: "header section too large")
     /// More field lines than `Limits.maxHeaderCount`.
     public static let tooManyHeaders = ParseError(status: 431, reason: "too many header fields")
+    /// The head does not fit the proxy's receive buffer even at its largest.
+    public static let headBufferFull = ParseError(status: 431, reason: "request header section too large")
+    /// A Content-Length that fits an Int but not the proxy's body framing.
+    public static let contentLengthTooLarge = ParseError(status: 400, reason: "Content-Length too large")
 
     // MARK: Message semantics (RFC 9112 section 6, RFC 9110 section 7.2)
 
@@ -84,6 +84,9 @@ extension ParseError {
     /// A request transfer-coding other than exactly `chunked`.
     public static let unsupportedTransferEncoding =
         ParseError(status: 501, reason: "unsupported transfer coding")
+    /// `Upgrade: h2c` on a request with a chunked body: its end is unknown before the switch
+    /// (RFC 7540 section 3.2), so it cannot be switched.
+    public static let h2cUpgradeWithChunkedBody = ParseError(status: 400, reason: "h2c upgrade with a chunked body")
 
     // MARK: Chunked body (RFC 9112 section 7.1)
 

@@ -9,7 +9,8 @@ final class ParseErrorTests: XCTestCase {
         .missingHost, .duplicateHost, .badHost, .fragmentInTarget, .badPercentEncoding, .underscoreInHeaderName,
         .badContentLength, .conflictingContentLength, .transferEncodingWithContentLength, .transferEncodingInHTTP10,
         .badTransferEncoding, .unsupportedTransferEncoding, .badChunkSize, .chunkSizeOverflow, .badChunkExtension,
-        .chunkLineTooLong, .badChunkData, .badTrailer, .trailersTooLarge,
+        .chunkLineTooLong, .badChunkData, .badTrailer, .trailersTooLarge, .headBufferFull, .contentLengthTooLarge,
+        .h2cUpgradeWithChunkedBody,
     ]
 
     func testEveryErrorHasItsOwnReason() {
@@ -24,10 +25,11 @@ final class ParseErrorTests: XCTestCase {
         XCTAssertEqual(ParseError.headTooLarge.status, 431)
         XCTAssertEqual(ParseError.tooManyHeaders.status, 431)
         XCTAssertEqual(ParseError.trailersTooLarge.status, 431)
+        XCTAssertEqual(ParseError.headBufferFull.status, 431)
         let special: Set<String> = Set(
             [
                 ParseError.targetTooLong, .unsupportedVersion, .unsupportedTransferEncoding, .headTooLarge,
-                .tooManyHeaders, .trailersTooLarge,
+                .tooManyHeaders, .trailersTooLarge, .headBufferFull,
             ]
             .map(\.reason))
         for error in all where !special.contains(error.reason) {

@@ -10,7 +10,7 @@ extension HTTP1Connection {
         // `Upgrade: h2c` (RFC 7540 3.2) with a chunked body cannot be switched (its end is unknown
         // before the switch).
         if head.upgradeH2C, case .chunked = head.framing {
-            badRequest(ParseError(status: 400, reason: "h2c upgrade with a chunked body"))
+            badRequest(.h2cUpgradeWithChunkedBody)
             return
         }
         guard
@@ -18,7 +18,7 @@ extension HTTP1Connection {
                 head.framing, headLength: head.headLength, isRequest: true,
                 limits: ctx.config.httpLimits)
         else {
-            badRequest(ParseError(status: 400, reason: "Content-Length too large"))
+            badRequest(.contentLengthTooLarge)
             return
         }
         guard let view = preparedView(bytes) else { return }

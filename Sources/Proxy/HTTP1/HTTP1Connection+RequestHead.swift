@@ -35,7 +35,7 @@ extension HTTP1Connection {
         }
         guard client.readable else { return false }
         guard down.reserveSpace() else {
-            badRequest(ParseError(status: 431, reason: "request header section too large"))
+            badRequest(.headBufferFull)
             return true
         }
         return readDownstream()
