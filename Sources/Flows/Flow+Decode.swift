@@ -190,7 +190,7 @@ extension Flow {
                 HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(Int(h.headers_len))))
             },
             connectionError: ConnectionError.Side(rawValue: h.error_side).map {
-                ConnectionError(side: $0, errno: h.error_errno)
+                ConnectionError(side: $0, errno: Int32(h.error_errno))
             })
     }
 
@@ -199,7 +199,7 @@ extension Flow {
         if d.qtype != 0 { dns.qtypes = [DNS.typeName(d.qtype)] }
         guard type == .response else { return dns }
         dns.connectionError = ConnectionError.Side(rawValue: d.error_side).map {
-            ConnectionError(side: $0, errno: d.error_errno)
+            ConnectionError(side: $0, errno: Int32(d.error_errno))
         }
         dns.ttl = d.ttl
         dns.rcode = UInt32(d.rcode)

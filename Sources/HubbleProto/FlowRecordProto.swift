@@ -332,7 +332,7 @@ public final class FlowRecordProto {
             }
             if let side = Flow.ConnectionError.Side(rawValue: p.pointee.l7.http.error_side) {
                 w.rawByte(UInt8(ascii: " "))
-                w.utf8Bytes(Flow.ConnectionError(side: side, errno: p.pointee.l7.http.error_errno).text)
+                w.utf8Bytes(Flow.ConnectionError(side: side, errno: Int32(p.pointee.l7.http.error_errno)).text)
             }
         }
     }

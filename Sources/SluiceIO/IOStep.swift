@@ -1,26 +1,10 @@
 import Glibc
+import SluiceModel
 
-/// The two peers of a proxied connection: the client that connected to the proxy and the
-/// server the proxy connected to.
-public enum PeerSide: UInt8, Sendable {
-    case downstream = 1
-    case upstream = 2
-}
-
-/// How one peer's stream ended: its side and the errno of the failed call, 0 for an orderly
-/// EOF (the peer's FIN). Kept whole so the flow record can say who ended the connection and why.
-public struct PeerClose: Equatable, Sendable {
-    public var side: PeerSide
-    public var errno: Int32
-
-    public init(side: PeerSide, errno: Int32) {
-        self.side = side
-        self.errno = errno
-    }
-
-    /// The peer sent its FIN; no error.
-    public var isOrderly: Bool { errno == 0 }
-}
+/// The two peers of a proxied connection (defined in SluiceModel, where flow records share it).
+public typealias PeerSide = SluiceModel.PeerSide
+/// How one peer's stream ended (defined in SluiceModel, where flow records share it).
+public typealias PeerClose = SluiceModel.PeerClose
 
 /// The outcome of one read or write on a non-blocking socket: bytes moved, nothing possible
 /// until the next readiness edge, or the peer's stream is over.

@@ -40,7 +40,7 @@ final class HTTP1BodyTimeoutSocketTests: ProxyTestCase {
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 200, 200])
         XCTAssertEqual(flows.last?.verdict, .error)
         XCTAssertEqual(
-            flows.last?.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
+            flows.last?.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: ETIMEDOUT))
     }
 
     func testClientThatStopsReadingTheResponseIsCutOff() throws {
@@ -78,7 +78,7 @@ final class HTTP1BodyTimeoutSocketTests: ProxyTestCase {
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 200, 200])
         XCTAssertEqual(flows.last?.verdict, .error)
         XCTAssertEqual(
-            flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ETIMEDOUT)))
+            flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: ETIMEDOUT))
         XCTAssertLessThan(progress.value, 1 << 30, "cut off long before the announced body")
     }
 
@@ -94,7 +94,7 @@ final class HTTP1BodyTimeoutSocketTests: ProxyTestCase {
         let flows = proxy.sink.waitForFlows(2)
         XCTAssertEqual(flows.map { $0.http?.code }, [0, 408])
         XCTAssertEqual(
-            flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ETIMEDOUT)))
+            flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: ETIMEDOUT))
     }
 }
 

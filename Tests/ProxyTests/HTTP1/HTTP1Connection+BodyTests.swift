@@ -38,7 +38,7 @@ final class HTTP1ConnectionBodyTests: XCTestCase {
             XCTAssertTrue(e.actions.contains(.closeUpstream), "splice \(splice)")
             let last = try XCTUnwrap(e.flows.last)
             XCTAssertEqual(last.http?.code, 503, "splice \(splice)")
-            XCTAssertEqual(last.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: UInt16(EPIPE)))
+            XCTAssertEqual(last.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: EPIPE))
         }
     }
 
@@ -59,7 +59,7 @@ final class HTTP1ConnectionBodyTests: XCTestCase {
             XCTAssertEqual(last.verdict, .error)
             XCTAssertEqual(last.http?.code, 0)
             XCTAssertEqual(
-                last.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ECONNRESET)))
+                last.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: ECONNRESET))
         }
     }
 
@@ -83,7 +83,7 @@ final class HTTP1ConnectionBodyTests: XCTestCase {
             XCTAssertEqual(last.verdict, .error)
             XCTAssertEqual(last.http?.code, 200)
             XCTAssertEqual(
-                last.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ECONNRESET)))
+                last.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: ECONNRESET))
         }
     }
 

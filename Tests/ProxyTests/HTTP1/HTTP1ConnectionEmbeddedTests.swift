@@ -117,7 +117,7 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(flows.last?.http?.code, 200)
         XCTAssertEqual(
             flows.last?.http?.connectionError,
-            Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNRESET)))
+            Flow.ConnectionError(side: .upstream, errno: ECONNRESET))
         XCTAssertTrue(flows.last?.summary.hasSuffix(" upstream ECONNRESET") ?? false, flows.last?.summary ?? "")
     }
 
@@ -142,7 +142,7 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.flows.last?.http?.code, 0)
         XCTAssertEqual(
             e.flows.last?.http?.connectionError,
-            Flow.ConnectionError(side: .downstream, errno: UInt16(ECONNRESET)))
+            Flow.ConnectionError(side: .downstream, errno: ECONNRESET))
     }
 
     func testRefusedUpstreamGets503WhoseFlowNamesTheUpstreamAndErrno() throws {
@@ -155,7 +155,7 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.flows.last?.verdict, .forwarded)
         XCTAssertEqual(
             e.flows.last?.http?.connectionError,
-            Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNREFUSED)))
+            Flow.ConnectionError(side: .upstream, errno: ECONNREFUSED))
     }
 
     func testConnectTimeoutGets503WithETIMEDOUT() throws {
@@ -166,7 +166,7 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertTrue(e.clientReceived().hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
         XCTAssertEqual(
             e.flows.last?.http?.connectionError,
-            Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
+            Flow.ConnectionError(side: .upstream, errno: ETIMEDOUT))
     }
 
     func testMalformedHeadGets400ThenLingeringClose() throws {
@@ -253,6 +253,6 @@ final class HTTP1ConnectionEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.flows.last?.http?.code, 504)
         XCTAssertEqual(
             e.flows.last?.http?.connectionError,
-            Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT)))
+            Flow.ConnectionError(side: .upstream, errno: ETIMEDOUT))
     }
 }

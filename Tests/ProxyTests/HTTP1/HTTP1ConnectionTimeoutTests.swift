@@ -14,8 +14,8 @@ final class HTTP1ConnectionTimeoutTests: XCTestCase {
     private static let second: UInt64 = 1_000_000_000
     private static let allowed = "GET /allowed HTTP/1.1\r\nHost: backend\r\n\r\n"
     private static let ok = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-    private static let clientTimedOut = Flow.ConnectionError(side: .downstream, errno: UInt16(ETIMEDOUT))
-    private static let upstreamTimedOut = Flow.ConnectionError(side: .upstream, errno: UInt16(ETIMEDOUT))
+    private static let clientTimedOut = Flow.ConnectionError(side: .downstream, errno: ETIMEDOUT)
+    private static let upstreamTimedOut = Flow.ConnectionError(side: .upstream, errno: ETIMEDOUT)
 
     private func make(_ config: ProxyConfig = ProxyConfig(workers: 1)) throws -> EmbeddedHTTP1 {
         let snapshot = try TestPolicy.snapshot(TestPolicy.yaml(port: 8080))

@@ -185,7 +185,7 @@ final class HTTP1SpliceEmbeddedTests: XCTestCase {
         e.advance(by: e.ctx.config.bodyIdleTimeoutNs)
         XCTAssertEqual(e.state, .closed)
         XCTAssertEqual(
-            e.flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ETIMEDOUT)))
+            e.flows.last?.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: ETIMEDOUT))
         XCTAssertTrue(e.transport.releasedPipeHolding.contains { $0 > 0 }, "a pipe with bytes is let go, not reused")
     }
 

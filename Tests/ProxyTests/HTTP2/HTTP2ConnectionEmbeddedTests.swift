@@ -99,6 +99,6 @@ final class HTTP2ConnectionEmbeddedTests: XCTestCase {
         XCTAssertNil(e.goaway)
         let response = try XCTUnwrap(e.flows.last?.http)
         XCTAssertEqual(response.code, 503)
-        XCTAssertEqual(response.connectionError, .init(side: .upstream, errno: UInt16(ECONNREFUSED)))
+        XCTAssertEqual(response.connectionError, .init(side: .upstream, errno: ECONNREFUSED))
     }
 }

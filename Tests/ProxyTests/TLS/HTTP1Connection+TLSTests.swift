@@ -112,7 +112,7 @@ final class HTTP1ConnectionTLSTests: XCTestCase {
         XCTAssertTrue(e.transport.clientPipe.reset)
         let flow = try XCTUnwrap(e.flows.first)
         XCTAssertEqual(flow.verdict, .error)
-        XCTAssertEqual(flow.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(ETIMEDOUT)))
+        XCTAssertEqual(flow.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: ETIMEDOUT))
     }
 
     func testClientClosingMidHelloLeavesAnErrorFlow() throws {
@@ -125,7 +125,7 @@ final class HTTP1ConnectionTLSTests: XCTestCase {
             let flow = try XCTUnwrap(e.flows.first)
             XCTAssertEqual(flow.verdict, .error)
             XCTAssertEqual(flow.http?.url, "https://")
-            XCTAssertEqual(flow.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: UInt16(errno)))
+            XCTAssertEqual(flow.http?.connectionError, Flow.ConnectionError(side: .downstream, errno: errno))
         }
     }
 
@@ -137,7 +137,7 @@ final class HTTP1ConnectionTLSTests: XCTestCase {
         XCTAssertEqual(e.transport.clientPipe.outbound, [], "no HTTP 503 on a TLS connection")
         XCTAssertEqual(e.flows.map(\.verdict), [.forwarded, .error])
         XCTAssertEqual(
-            e.flows.last?.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: UInt16(ECONNREFUSED)))
+            e.flows.last?.http?.connectionError, Flow.ConnectionError(side: .upstream, errno: ECONNREFUSED))
     }
 
     func testAPortWithoutServerNamesStillSpeaksHTTP() throws {
