@@ -27,13 +27,6 @@ public struct KubernetesStatus: Codable, Equatable, Sendable {
         public var name: String
         public var error: String
 
-        public init(resource: String, namespace: String, name: String, error: String) {
-            self.resource = resource
-            self.namespace = namespace
-            self.name = name
-            self.error = error
-        }
-
         /// From the watcher's key, `resource/namespace/name` or `resource/name`.
         public init(key: String, error: String) {
             let parts = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
