@@ -31,15 +31,10 @@ import SluiceJSON
 /// without its text or with extra elements, a mapping with a key but no value) with a
 /// `DecodingError`; it never traps.
 public struct PolicyNode: Sendable, Equatable, Codable {
-    /// One key/value pair of a mapping.
+    /// One key/value pair of a mapping (other modules build mappings with `mapping(_:line:column:)`).
     public struct Pair: Sendable, Equatable {
         public var key: PolicyNode
         public var value: PolicyNode
-
-        public init(key: PolicyNode, value: PolicyNode) {
-            self.key = key
-            self.value = value
-        }
     }
 
     /// What the node holds.

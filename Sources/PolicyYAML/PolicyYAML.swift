@@ -36,20 +36,16 @@ extension PolicyNode {
     /// The policy tree of a Yams node: scalar text as `Node.Scalar.string` gives it, plain or not
     /// by its style, mapping pairs in order, and the node's mark (0:0 when it has none).
     init(_ node: Node) {
-        let mark = node.mark
+        let line = node.mark?.line ?? 0
+        let column = node.mark?.column ?? 0
         switch node {
         case .scalar(let scalar):
-            self.init(
-                .scalar(scalar.string, plain: scalar.style == .plain),
-                line: mark?.line ?? 0, column: mark?.column ?? 0)
+            self = .scalar(scalar.string, plain: scalar.style == .plain, line: line, column: column)
         case .mapping(let mapping):
-            self.init(
-                .mapping(mapping.map { Pair(key: PolicyNode($0.key), value: PolicyNode($0.value)) }),
-                line: mark?.line ?? 0, column: mark?.column ?? 0)
+            self = .mapping(
+                mapping.map { (key: PolicyNode($0.key), value: PolicyNode($0.value)) }, line: line, column: column)
         case .sequence(let sequence):
-            self.init(
-                .sequence(sequence.map { PolicyNode($0) }),
-                line: mark?.line ?? 0, column: mark?.column ?? 0)
+            self = .sequence(sequence.map { PolicyNode($0) }, line: line, column: column)
         }
     }
 }
