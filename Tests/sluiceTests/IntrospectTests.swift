@@ -28,6 +28,8 @@ final class IntrospectTests: XCTestCase {
     private var socketPath = ""
     private var listener: Int32 = -1
     private var server: Thread?
+    /// Signalled when the server thread has returned.
+    private let serverEnded = DispatchSemaphore(value: 0)
 
     static let info = AgentIntrospection(
         version: "9.9.9-test", uptimeSeconds: 3723, nodeName: "node-a", datapathAttached: true,
@@ -52,7 +54,11 @@ final class IntrospectTests: XCTestCase {
 
     override func tearDown() {
         if listener >= 0 {
+            // A blocked accept wakes, a later one fails (EINVAL); the descriptor is closed only
+            // once the thread has returned, so a late thread cannot accept on the same number
+            // reopened by the next test's listener (as in ProxyTests' UpstreamServer.stop).
             shutdown(listener, Int32(SHUT_RDWR))
+            if server != nil { serverEnded.wait() }
             close(listener)
         }
         try? FileManager.default.removeItem(atPath: directory)
@@ -71,7 +77,9 @@ final class IntrospectTests: XCTestCase {
         XCTAssertEqual(bound, 0, String(cString: strerror(errno)))
         XCTAssertEqual(listen(listener, 8), 0)
         let fd = listener
+        let ended = serverEnded
         let thread = Thread {
+            defer { ended.signal() }
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }

@@ -24,10 +24,10 @@ final class HTTP1ConnectionDecideTests: ProxyTestCase {
         c.send("GET /other HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(
             String(decoding: c.readMessage(), as: UTF8.self),
-            "HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\nGET /other HTTP/1.1")
+            "HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\nGET /other HTTP/1.1", upstreamReport)
         c.send("GET /allowed HTTP/1.1\r\nhost: backend\r\n\r\n")
         XCTAssertEqual(withoutDate(c.readMessage()), localReply("403 Forbidden", body: Self.accessDenied))
-        XCTAssertEqual(upstream.received(), "GET /other HTTP/1.1\r\nhost: backend\r\n\r\n")
+        XCTAssertEqual(upstream.received(), "GET /other HTTP/1.1\r\nhost: backend\r\n\r\n", upstreamReport)
     }
 
     func testSnapshotWithoutRulesForThePortStopsL7Enforcement() throws {

@@ -42,6 +42,15 @@ class ProxyTestCase: XCTestCase {
         try proxy.connect(upstreamPort: upstream.port)
     }
 
+    /// For the message of an assertion on an upstream's answer: how many connections the upstream
+    /// accepted and the flows so far (a local 503's summary names the upstream's failure, e.g.
+    /// `upstream EOF`, `upstream ECONNREFUSED`), so a failure that a busy machine produces once in
+    /// a while says where the exchange broke.
+    var upstreamReport: String {
+        "upstream port \(upstream.port) accepted \(upstream.connections.count) connection(s); flows: "
+            + proxy.sink.flows.map(\.summary).joined(separator: " | ")
+    }
+
     /// `response` with its date value replaced by `DATE`, after checking it is an IMF-fixdate.
     func withoutDate(_ response: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> String {
         let text = String(decoding: response, as: UTF8.self)

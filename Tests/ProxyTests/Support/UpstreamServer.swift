@@ -3,8 +3,9 @@ import Glibc
 
 /// A blocking HTTP/1 origin on 127.0.0.1:<ephemeral port> for proxy tests. Each accepted
 /// connection runs `script` on its own thread; the script reads what it expects and writes canned
-/// answers through the `TestSocket`, which records every byte received. `stop()` closes the
-/// listener and waits for nothing (scripts end when their sockets time out or close).
+/// answers through the `TestSocket`, which records every byte received. `stop()` ends the accept
+/// thread, then closes the listener; it waits for no script (scripts end when their sockets time
+/// out or close).
 final class UpstreamServer {
     let port: UInt16
     private let listenFD: Int32
@@ -15,6 +16,9 @@ final class UpstreamServer {
     private var markers: Set<UInt16> = []
     private var acceptedBeforeMarker: [UInt16: Int] = [:]
     private var finished = 0
+    private var stopped = false
+    /// Signalled when the accept thread has returned for good.
+    private let acceptLoopEnded = DispatchSemaphore(value: 0)
     private let script: (TestSocket) -> Void
 
     /// Starts listening and accepting; nil when no socket could be opened.
@@ -23,7 +27,8 @@ final class UpstreamServer {
         listenFD = l.fd
         port = l.port
         self.script = script
-        let thread = Thread { [listenFD, weak self] in
+        let thread = Thread { [listenFD, acceptLoopEnded, weak self] in
+            defer { acceptLoopEnded.signal() }
             while true {
                 let fd = Glibc.accept(listenFD, nil, nil)
                 if fd < 0 {
@@ -116,9 +121,22 @@ final class UpstreamServer {
         return index < c.count ? String(decoding: c[index].received, as: UTF8.self) : ""
     }
 
-    /// Stops accepting (shutdown wakes the blocked accept) and closes the listener.
+    /// Stops accepting and closes the listener; returns once the accept thread has ended.
+    ///
+    /// The shutdown takes the socket out of LISTEN: a blocked `accept` wakes and a later one fails
+    /// at once (EINVAL). The descriptor is closed only after the thread returned. Closing it
+    /// earlier let a thread that had not yet reached `accept` (a busy machine starts or resumes
+    /// it late) call it on the same descriptor number reopened by the next test's listener: it
+    /// took that test's upstream connection and, its own server gone, closed it, so the proxy
+    /// answered 503 (seen in `HTTP1ConnectionDecideTests` and `HTTP2ConnectionDecideTests`).
     func stop() {
+        lock.lock()
+        let first = !stopped
+        stopped = true
+        lock.unlock()
+        guard first else { return }
         _ = Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
+        acceptLoopEnded.wait()
         Glibc.close(listenFD)
     }
 
