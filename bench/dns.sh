@@ -9,7 +9,10 @@
 #       of the proxy (agent or dnsdist) during each run (raw/<sys>.<set>.<rep>.perf.data + .report.txt);
 #       DNS_PERF=syscalls: perf stat of the proxy's syscalls per run (raw/...syscalls.txt), and
 #       `syscalls <sys> <set> <rep>: name=per-query ...` lines (counted over DURATION-1 s of the
-#       run, divided by the run's mean q/s times that time).
+#       run, divided by the run's mean q/s times that time). DNS_PERF_EVENTS: the events counted
+#       (default every syscall tracepoint, which slows the proxy several-fold; name a few, e.g.
+#       syscalls:sys_enter_epoll_wait,syscalls:sys_enter_recvmmsg,context-switches, to count
+#       near full speed).
 #       Both cost CPU themselves: compare ratios only from runs without them.
 #   SLUICE_BASE=/tmp/main/sluice REPS=2 DURATION=5 bash bench/dns.sh
 #       SLUICE_BASE: a second Sluice build (its sluice-agent beside it), measured as system `base`
@@ -33,6 +36,12 @@ bench_prelude "$@"
 : "${SLUICE_BASE:=}"
 if [ -n "$SLUICE_BASE" ]; then : "${DNS_SYSTEMS:=sluice base dnsdist direct}"; fi
 : "${DNS_SYSTEMS:=sluice dnsdist direct}" "${DNS_PERF:=}"
+: "${DNS_PERF_EVENTS:=syscalls:sys_enter_*}"
+# SLUICE_AGENT_ARGS: extra `sluice agent` options for the `sluice` system only (not `base`), e.g.
+#   SLUICE_AGENT_ARGS="--dns-gather-us=250"
+: "${SLUICE_AGENT_ARGS:=}"
+agent_args=()
+for a in $SLUICE_AGENT_ARGS; do agent_args+=("--agent-arg=$a"); done
 TOPO="$ROOT/proxy-config/sandbox/bench-dns.yaml"
 DNS_POLICY="$ROOT/proxy-config/examples/bench/dns-allow-list.yaml"
 OUT="${OUT:-$BENCH/results/dns-$(date +%Y%m%d-%H%M%S)}"
@@ -50,7 +59,7 @@ down() { stop_bg dnsdist; "$SLUICE" sandbox down >/dev/null 2>&1 || true; }
 trap down EXIT
 trap 'exit 130' INT TERM
 
-"$SLUICE" sandbox up "$TOPO" --no-observer --workers 1 --pin-cpu "$PROXY_CPU" >"$RUN_DIR/sandbox-up.log" 2>&1 \
+"$SLUICE" sandbox up "$TOPO" --no-observer --workers 1 --pin-cpu "$PROXY_CPU" "${agent_args[@]}" >"$RUN_DIR/sandbox-up.log" 2>&1 \
   || { cat "$RUN_DIR/sandbox-up.log" >&2; die "sandbox up failed"; }
 read -r NODE_NS NODE_IP CLIENT_NS DNS_IP AGENT_PID < <(python3 - "$STATE" <<'PY'
 import json, sys
@@ -89,10 +98,11 @@ use_agent() {
   local want=$1 bin i
   case $want in sluice | base) ;; *) return 0 ;; esac
   [ "$want" = "$AGENT_OF" ] && return 0
+  local extra=("${agent_args[@]}")
   bin=$SLUICE
-  [ "$want" = base ] && bin=$SLUICE_BASE
+  [ "$want" = base ] && bin=$SLUICE_BASE && extra=()
   "$SLUICE" sandbox stop-agent >>"$RUN_DIR/agent-swaps.log" 2>&1 || die "stop-agent failed"
-  "$bin" sandbox start-agent --workers 1 --agent-arg="--pin-cpu=$PROXY_CPU" >>"$RUN_DIR/agent-swaps.log" 2>&1 \
+  "$bin" sandbox start-agent --workers 1 --agent-arg="--pin-cpu=$PROXY_CPU" "${extra[@]}" >>"$RUN_DIR/agent-swaps.log" 2>&1 \
     || { cat "$RUN_DIR/agent-swaps.log" >&2; die "start-agent ($bin) failed"; }
   AGENT_PID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agentPID"])' "$STATE")
   AGENT_OF=$want
@@ -140,7 +150,7 @@ for rep in $(seq 1 "$REPS"); do
       if [ "$sys" != direct ] && [ -n "$DNS_PERF" ]; then
         case $DNS_PERF in
           record) perf record -g -o "$base.perf.data" -p "$(pid_of "$sys")" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
-          syscalls) perf stat -e 'syscalls:sys_enter_*' -p "$(pid_of "$sys")" -o "$base.syscalls.txt" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
+          syscalls) perf stat -e "$DNS_PERF_EVENTS" -p "$(pid_of "$sys")" -o "$base.syscalls.txt" -- sleep "$((DURATION - 1))" 2>/dev/null & ;;
         esac
         perf_pid=$!
       fi
@@ -228,7 +238,7 @@ for path in sorted(glob.glob(os.path.join(raw, "*.syscalls.txt"))):
         continue
     counts = []
     for line in open(path):
-        m = re.match(r"\s*([\d,]+)\s+syscalls:sys_enter_(\w+)", line)
+        m = re.match(r"\s*([\d,]+)\s+(?:syscalls:sys_enter_)?([\w-]+)", line)
         if m and int(m.group(1).replace(",", "")) > 0:
             counts.append((int(m.group(1).replace(",", "")), m.group(2)))
     per = ", ".join(f"{n}={c / (qps * dur):.2f}" for c, n in sorted(counts, reverse=True)[:8])

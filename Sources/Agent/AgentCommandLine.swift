@@ -381,6 +381,11 @@ public enum AgentCommandLine {
             help:
                 "DNS over TCP: most open client connections over all workers (split evenly); a worker at its share stops accepting until one closes.",
             defaultText: "4096"),
+        .integer(
+            "--dns-gather-us", "µs", in: 0...10_000, times: 1_000, \.options.dns.udpGatherWindowNs,
+            help:
+                "DNS over UDP: while a worker handles DNS datagrams only, 2 to 16 per window, it wakes at most once per window and reads and sends what arrived meanwhile together (fewer wake-ups per query below saturation; each datagram waits up to the window: about 250 is where 5,000 q/s gathers); 0 (off) waits for every datagram.",
+            defaultText: "0"),
         .choice(
             "--policy-deny-response", "none|icmp", \.options.policyDenyResponse,
             help:

@@ -140,6 +140,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// failure in the flow record); a queued query whose send fails later is answered SERVFAIL by
     /// `endBatch`.
     func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Forwarded {
+        let worker = self.worker  // one strong reference for the whole call, not one per use
         guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return .refused }
         let id = worker.random.id { pending[$0] != nil }
         DNSWire.setID(id, in: bytes)
@@ -174,11 +175,12 @@ final class DNSForwarder: EventHandler, TimerTarget {
         }
         socket.sent += 1
         socket.inFlight += 1
-        let deadline = worker.ctx.loop.now + worker.config.forwardTimeoutNs
+        let loop = worker.ctx.loop
+        let deadline = loop.now + worker.config.forwardTimeoutNs
         pending[id] = Pending(query: query, upstream: upstream, deadline: deadline, socket: socket.tag)
         order.append((id, deadline))
         if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
-        arm(deadline)
+        wakeup.arm(deadline, on: loop, for: self)
         if !batching, socket.sent >= worker.config.upstreamSocketMaxQueries { rotate(roundSocketIndex, socket) }
         return .sent
     }
@@ -248,14 +250,19 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// together when the round ends.
     func handleEvents(_ events: UInt32, tag: UInt32) {
         guard let socket = sockets[tag] else { return }
+        let worker = self.worker
         let udp = worker.udp
         udp?.beginRound()
         defer { udp?.endRound() }
-        batch.drain(socket.fd) { bytes, d in received(bytes, from: d.source, on: tag) }
+        let count = batch.drain(socket.fd) { bytes, d in received(bytes, from: d.source, on: tag, worker: worker) }
+        worker.ctx.loop.noteDatagrams(count)
         if socket.retired && socket.inFlight <= 0 { closeSocket(socket) }
     }
 
-    private func received(_ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress, on socket: UInt32) {
+    private func received(
+        _ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress, on socket: UInt32,
+        worker: DNSWorker
+    ) {
         guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let entry = pending[id],
             entry.upstream == source, entry.socket == socket
         else {

@@ -40,24 +40,26 @@ enum DNSSocket {
         /// A short batch means the queue was empty when it was taken; a datagram queued after
         /// that raises a new edge, so no further call is spent to hear EAGAIN. Queued ICMP errors
         /// (ECONNREFUSED...) are reported once each; a socket that keeps failing is left alone
-        /// rather than spun on.
-        @inline(__always)
-        func drain(_ fd: Int32, _ body: (UnsafeMutableRawBufferPointer, Datagram) -> Void) {
+        /// rather than spun on. Returns how many datagrams `body` got.
+        @inline(__always) @discardableResult
+        func drain(_ fd: Int32, _ body: (UnsafeMutableRawBufferPointer, Datagram) -> Void) -> Int {
             var errors = 0
+            var total = 0
             while true {
                 switch DNSSocket.receiveBatch(fd, into: self) {
                 case .received(let received):
                     errors = 0
+                    total += received
                     for i in 0..<received {
                         let (bytes, d) = datagram(i)
                         body(bytes, d)
                     }
-                    if received < count { return }
+                    if received < count { return total }
                 case .wouldBlock:
-                    return
+                    return total
                 case .error:
                     errors += 1
-                    if errors > Self.maxConsecutiveErrors { return }
+                    if errors > Self.maxConsecutiveErrors { return total }
                 }
             }
         }

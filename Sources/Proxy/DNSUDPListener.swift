@@ -47,25 +47,27 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     /// reply socket).
     func handleEvents(_ events: UInt32, tag: UInt32) {
         beginRound()
+        let worker = self.worker  // one strong reference for the round, not one per use
         let forwarder = worker.forwarder
         forwarder?.beginBatch()
         defer {
             forwarder?.endBatch()
             endRound()
         }
-        batch.drain(fd) { bytes, d in
+        let received = batch.drain(fd) { bytes, d in
             guard !d.truncated, d.originalDestination.address != 0 else {
                 worker.counters.ignored += 1
                 return
             }
-            handle(bytes, from: d.source, to: d.originalDestination)
+            handle(bytes, from: d.source, to: d.originalDestination, worker: worker, forwarder: forwarder)
         }
+        worker.ctx.loop.noteDatagrams(received)
     }
 
     /// accept → steering entry → parse → decide → act for one datagram.
     private func handle(
         _ bytes: UnsafeMutableRawBufferPointer, from client: DNSEndpointAddress,
-        to server: DNSEndpointAddress
+        to server: DNSEndpointAddress, worker: DNSWorker, forwarder: DNSForwarder?
     ) {
         let ctx = worker.ctx
         let steer = ctx.steering.lookup(
@@ -80,7 +82,7 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
             return
         }
         let failure: PeerClose?
-        switch worker.forwarder?.forward(bytes, query: query) ?? .refused {
+        switch forwarder?.forward(bytes, query: query) ?? .refused {
         case .sent: return
         case .refused: failure = nil
         case .failed(let sendFailure): failure = sendFailure

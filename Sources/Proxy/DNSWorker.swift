@@ -53,6 +53,7 @@ final class DNSWorker {
             try listener.start()
             self.forwarder = forwarder
             self.udp = listener
+            ctx.loop.gatherWindowNs = config.udpGatherWindowNs
         }
         if tcpFD >= 0 {
             let listener = DNSTCPListener(worker: self, fd: tcpFD)

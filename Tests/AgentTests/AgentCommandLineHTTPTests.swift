@@ -116,4 +116,12 @@ final class AgentCommandLineHTTPTests: XCTestCase {
             XCTAssertTrue(failure(bad).hasPrefix(bad[0] + ":"), failure(bad))
         }
     }
+
+    func testDNSGatherWindow() throws {
+        XCTAssertEqual(try options([]).dns.udpGatherWindowNs, 0, "off unless asked for")
+        XCTAssertEqual(try options(["--dns-gather-us=100"]).dns.udpGatherWindowNs, 100_000)
+        XCTAssertEqual(try options(["--dns-gather-us", "250"]).dns.udpGatherWindowNs, 250_000)
+        let bad = ["--dns-gather-us", "10001"]
+        XCTAssertTrue(failure(bad).hasPrefix(bad[0] + ":"), failure(bad))
+    }
 }

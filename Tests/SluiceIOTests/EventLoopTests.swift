@@ -148,6 +148,82 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(reader.seen.count, 1)
     }
 
+    func testGatheringWaitsOutTheWindowOnlyForFrequentDatagramsAndNeverPastATimer() throws {
+        /// Reads its pipe; as a datagram handler it reports `datagrams` per event.
+        final class Handler: EventHandler {
+            let loop: EventLoop
+            var fd: Int32 = -1
+            var datagrams: Int?
+            init(_ loop: EventLoop) { self.loop = loop }
+            func handleEvents(_ events: UInt32, tag: UInt32) {
+                var byte: UInt8 = 0
+                _ = read(fd, &byte, 1)
+                if let datagrams { loop.noteDatagrams(datagrams) }
+            }
+        }
+        let clock = ManualClock(startNs: 0)
+        let loop = try EventLoop(clock: clock)
+        loop.gatherWindowNs = 250_000
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let handler = Handler(loop)
+        handler.fd = fds[0]
+        _ = try loop.register(fd: fds[0], events: EventLoop.Events.readable, handler: handler, tag: 1)
+        func event(after ns: UInt64, datagrams: Int?) {
+            clock.advance(by: ns)
+            handler.datagrams = datagrams
+            XCTAssertEqual(write(fds[1], "x", 1), 1)
+            loop.runOnce(timeoutMs: 0)
+        }
+
+        // 10 datagrams in the first 10 ms: 1,000/s, 0.25 per window: no gathering.
+        event(after: 1_000_000, datagrams: 5)
+        event(after: 9_000_000, datagrams: 5)
+        XCTAssertEqual(loop.datagramRate, 1_000)
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
+
+        // 100 in the next 10 ms: 10,000/s, 2.5 per window: the loop sleeps out the window.
+        event(after: 5_000_000, datagrams: 50)
+        event(after: 5_000_000, datagrams: 50)
+        XCTAssertEqual(loop.datagramRate, 10_000)
+        let woke = clock.nowNs()
+        XCTAssertEqual(loop.gatherDeadline(at: woke + 50_000), woke + 250_000)
+        XCTAssertNil(loop.gatherDeadline(at: woke + 250_000), "the window has passed: wait at once")
+
+        // Never past the earliest timer.
+        let recorder = Recorder("t", Log())
+        let timer = LoopTimer(target: recorder)
+        loop.schedule(timer, at: woke + 100_000)
+        XCTAssertEqual(loop.gatherDeadline(at: woke + 50_000), woke + 100_000)
+        loop.cancel(timer)
+
+        // A wake-up that handled anything but datagrams (here: a handler that reports none, as
+        // an HTTP connection) waits at once.
+        event(after: 10_000, datagrams: nil)
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
+        event(after: 10_000, datagrams: 1)
+        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()))
+
+        // 1,000 in 10 ms: 100,000/s, 25 per window: batches fill by themselves, no gathering.
+        event(after: 5_000_000, datagrams: 500)
+        event(after: 5_000_000, datagrams: 500)
+        XCTAssertEqual(loop.datagramRate, 99_900, "1,001 (the one above too) in 10.02 ms")
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
+        event(after: 5_000_000, datagrams: 320)
+        event(after: 5_000_000, datagrams: 320)
+        XCTAssertEqual(loop.datagramRate, 64_000)
+        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()), "16 per window: still gathered")
+        event(after: 5_000_000, datagrams: 30)
+        event(after: 5_000_000, datagrams: 30)
+        XCTAssertEqual(loop.datagramRate, 6_000)
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()), "1.5 per window: not worth a sleep")
+
+        // Off: never.
+        loop.gatherWindowNs = 0
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
+    }
+
     func testMonotonicAndManualWaitTimeouts() {
         let monotonic = SystemClock(.monotonic)
         let now = monotonic.nowNs()

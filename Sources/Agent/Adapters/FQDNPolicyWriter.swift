@@ -26,8 +26,15 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
     /// Destinations of open tracked connections, refreshed at most once a sweep.
     private var openDestinations: (atNs: UInt64, set: Set<UInt32>) = (0, [])
 
+    /// Learned addresses whose last write failed: the next answer for any of their names writes
+    /// them again.
+    private var unwritten: Set<UInt32> = []
+
     /// Errors writing maps (the answer is released anyway and the failure counted).
     public private(set) var writeFailures = 0
+    /// Addresses of answers already in the maps for the answer's name (same identity, same policy
+    /// entries, same /32): nothing was written for them.
+    public private(set) var skippedWrites = 0
     /// Expired connection-tracking entries deleted, and walks that failed.
     public private(set) var connectionsCollected = 0
     public private(set) var connectionSweepFailures = 0
@@ -81,6 +88,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
             learned[ip] = nil
             freeIdentities.append(entry.identity)
         }
+        let savedUnwritten = unwritten
         var policy: [PolicyMapKey: PolicyMapAction] = [:]
         var ipcache: [IPCacheEntry] = []
         for (ip, entry) in learned where !entry.names.isEmpty {
@@ -88,15 +96,24 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
             ipcache.append(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: entry.identity))
         }
         do {
-            return try body(policy, ipcache)
+            let result = try body(policy, ipcache)
+            unwritten.removeAll()  // every learned address was written with `snapshot`
+            return result
         } catch {
             self.snapshot = saved.snapshot
             learned = saved.learned
             freeIdentities = saved.free
+            unwritten = savedUnwritten
             throw error
         }
     }
 
+    /// Writes the policy entries and the /32 of each address not yet in the maps for `name`. An
+    /// address already learned for `name` (and written since the last failure) is skipped: its
+    /// entries and /32 depend only on its identity, its names and the snapshot, all unchanged, and
+    /// a policy sync rewrites every learned address. Its lifetime is the cache's (TTLs are not in
+    /// the maps; the caller refreshes the cache first), so a repeated answer writes nothing and
+    /// does not invalidate the workers' steering caches.
     public func install(ips: [IPAddress], for name: String) -> Bool {
         lock.lock()
         defer { lock.unlock() }
@@ -104,6 +121,10 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
         for case .v4(let v4) in ips {
             let ip = v4.networkOrder
             if snapshot.isClusterIPv4(ip) || hostIPv4.contains(ip) { continue }
+            if let known = learned[ip], known.names.contains(name), !unwritten.contains(ip) {
+                skippedWrites += 1
+                continue
+            }
             var entry = learned[ip] ?? (allocateIdentity(), [])
             entry.names.insert(name)
             learned[ip] = entry
@@ -113,8 +134,10 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
                         identity: entry.identity,
                         names: Array(entry.names)))
                 try datapath.writeIPCache(IPCacheEntry(ipv4: ip, prefixLength: 32, identity: entry.identity))
+                unwritten.remove(ip)
             } catch {
                 writeFailures += 1
+                unwritten.insert(ip)
                 ok = false
             }
         }
@@ -135,6 +158,7 @@ public final class FQDNPolicyWriter: FQDNDatapath, @unchecked Sendable {
                 if entry.names.isEmpty {
                     try datapath.deleteIPCache(ipv4: ip, prefixLength: 32)
                     learned[ip] = nil
+                    unwritten.remove(ip)
                     freeIdentities.append(entry.identity)
                     try datapath.deletePolicyEntries(Array(before.keys))
                 } else {

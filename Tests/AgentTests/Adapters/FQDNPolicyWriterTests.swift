@@ -83,6 +83,32 @@ final class FQDNPolicyWriterTests: XCTestCase {
         XCTAssertEqual(w.writeFailures, 0)
     }
 
+    func testARepeatedAnswerWritesNothingAndANewNameStillDoes() throws {
+        let w = try writer()
+        XCTAssertTrue(w.install(ips: [ip], for: "api.example.com."))
+        XCTAssertEqual(w.skippedWrites, 0)
+        XCTAssertTrue(w.install(ips: [ip], for: "api.example.com."))
+        XCTAssertEqual(w.skippedWrites, 1, "same address, same name: already in the maps")
+        XCTAssertEqual(try ports(of: FQDNIdentity.base), [443])
+
+        XCTAssertTrue(w.install(ips: [ip], for: "img.cdn.example.com."))
+        XCTAssertEqual(w.skippedWrites, 1, "a new name for the address is written")
+        XCTAssertEqual(try ports(of: FQDNIdentity.base), [80, 443])
+
+        try w.sync(try PolicyFixtures.compile([policy]))
+        XCTAssertTrue(w.install(ips: [ip], for: "img.cdn.example.com."))
+        XCTAssertEqual(w.skippedWrites, 2, "the sync wrote every learned address")
+        XCTAssertEqual(try learnedIPCache(), [v4: FQDNIdentity.base])
+        XCTAssertEqual(try ports(of: FQDNIdentity.base), [80, 443])
+
+        w.remove(ips: [ip], for: "api.example.com.")
+        XCTAssertEqual(try ports(of: FQDNIdentity.base), [80])
+        XCTAssertTrue(w.install(ips: [ip], for: "api.example.com."))
+        XCTAssertEqual(w.skippedWrites, 2, "a name removed and answered again is written again")
+        XCTAssertEqual(try ports(of: FQDNIdentity.base), [80, 443])
+        XCTAssertEqual(w.writeFailures, 0)
+    }
+
     func testClusterNodeAndIPv6AddressesAreNotLearned() throws {
         let w = try writer()
         let pod = IPAddress.v4(IPv4Address(networkOrder: PolicyFixtures.ip(3)))
