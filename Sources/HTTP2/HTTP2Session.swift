@@ -321,7 +321,8 @@ public final class HTTP2Session {
         ) -> Int32
     ) -> Int32 {
         var dp = nghttp2_data_provider(
-            source: nghttp2_data_source(ptr: nil), read_callback: gathers ? HTTP2Callbacks.readNoCopy : HTTP2Callbacks.read)
+            source: nghttp2_data_source(ptr: nil),
+            read_callback: gathers ? HTTP2Callbacks.readNoCopy : HTTP2Callbacks.read)
         return withUnsafePointer(to: &dp) { dpp in
             submitHeaders(headers) { s, nva, count in body(s, nva, count, provider ? dpp : nil) }
         }

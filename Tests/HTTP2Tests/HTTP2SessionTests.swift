@@ -539,14 +539,18 @@ final class HTTP2SessionGatherTests: XCTestCase {
         let sentToA = received[a]!.count
         c.reset(stream: a, errorCode: 8)
         try copied(c).withUnsafeBytes { try s.receive($0) }
-        XCTAssertTrue(s.takeEvents().contains { if case .closed(a, _) = $0 { return true }; return false })
+        XCTAssertTrue(
+            s.takeEvents().contains {
+                if case .closed(a, _) = $0 { return true }; return false
+            })
         XCTAssertEqual(s.queued(stream: a), 0)
         XCTAssertFalse(s.append(stream: a, [1, 2, 3]), "no queue for a reset stream")
         for _ in 0..<50 {
             let out = try gathered(s)
             if out.isEmpty { break }
             XCTAssertFalse(
-                HTTP2SessionTests.frames(out).contains { $0.type == 0 && $0.stream == UInt32(a) }, "DATA after the reset")
+                HTTP2SessionTests.frames(out).contains { $0.type == 0 && $0.stream == UInt32(a) },
+                "DATA after the reset")
             try out.withUnsafeBytes { try c.receive($0) }
             let events = c.takeEvents()
             received[b]! += body(events, stream: b)
