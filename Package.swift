@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "Policy", "PolicyYAML", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
-                    dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
+                    dependencies: ["HubbleObserver", "Datapath", "Flows", "HTTP2", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
