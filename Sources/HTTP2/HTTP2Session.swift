@@ -36,7 +36,13 @@ public final class HTTP2Session {
     private var session: OpaquePointer?
     var events: [HTTP2Event] = []
     var pending: [Int32: HTTP2HeaderBlock] = [:]
-    var outboxes: [Int32: HTTP2Outbox] = [:]
+    var outboxes: [Int32: HTTP2Outbox] = [:] {
+        didSet { cachedBox = nil }
+    }
+    /// The outbox last looked up by `outbox(_:)` (a handler appends to one stream many times in
+    /// a row); dropped whenever `outboxes` changes.
+    private var cachedStream: Int32 = 0
+    private var cachedBox: HTTP2Outbox?
     /// Gather mode (see the type's comment).
     public let gathers: Bool
     /// Gather mode: the outbox whose reserved bytes are the DATA frame nghttp2 sends next, and
@@ -197,7 +203,7 @@ public final class HTTP2Session {
     /// stream has no open body: the caller still owes the sender their flow-control credit.
     @discardableResult
     public func append(stream: Int32, _ bytes: [UInt8]) -> Bool {
-        guard let box = outboxes[stream], !box.ended else { return false }
+        guard let box = outbox(stream), !box.ended else { return false }
         box.append(bytes)
         resume(stream, box)
         return true
@@ -214,7 +220,19 @@ public final class HTTP2Session {
     }
 
     /// Bytes still queued on a stream (not yet in a DATA frame).
-    public func queued(stream: Int32) -> Int { outboxes[stream]?.queued ?? 0 }
+    public func queued(stream: Int32) -> Int { outbox(stream)?.queued ?? 0 }
+
+    /// `outboxes[stream]` through a one-entry cache.
+    @inline(__always)
+    private func outbox(_ stream: Int32) -> HTTP2Outbox? {
+        if stream == cachedStream, let cachedBox { return cachedBox }
+        let box = outboxes[stream]
+        if box != nil {
+            cachedStream = stream
+            cachedBox = box
+        }
+        return box
+    }
 
     /// Returns `count` bytes of flow-control credit to the peer for `stream` and the connection
     /// (`nghttp2_session_consume`): those bytes were handed on, the peer may send more.

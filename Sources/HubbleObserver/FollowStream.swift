@@ -19,6 +19,9 @@ final class FollowStream: FlowListener {
     let call: GRPCConnection.Call
     let encoding: SharedFlowEncoding
     weak var observer: Observer?
+    /// The same observer for the per-flow path, which only the observer itself calls (it is alive
+    /// there by construction): no weak load, retain and side-table release per flow.
+    private unowned(unsafe) let source: Observer
     private(set) var dropped: UInt64 = 0
     private(set) var sent: UInt64 = 0
 
@@ -31,6 +34,7 @@ final class FollowStream: FlowListener {
         self.call = call
         self.encoding = encoding
         self.observer = observer
+        source = observer
     }
 
     var nodeName: String { observer?.nodeName ?? "" }
@@ -60,7 +64,7 @@ final class FollowStream: FlowListener {
             return
         }
         if let since = query.request.since, time < since { return }
-        let index = observer?.history.seenFlows ?? 0
+        let index = source.history.seenFlows
         if query.hasFilters {
             // Verdict and direction filters read the record; others need the decoded flow.
             if let pass = query.passes(record: raw.pointer) {

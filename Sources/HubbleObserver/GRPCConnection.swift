@@ -265,15 +265,21 @@ final class GRPCConnection: EventHandler, TimerTarget {
 
     // MARK: output
 
-    /// Flushes at the end of this loop iteration (many messages, one write).
+    /// Flushes at the end of this loop iteration (many messages, one write). Called per message:
+    /// a flag, not the lazy timer (whose getter retains and releases), says it is scheduled.
     func scheduleFlush() {
-        if !flushTimer.isScheduled { loop.schedule(flushTimer, at: loop.now) }
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.schedule(flushTimer, at: loop.now)
     }
+
+    private var flushScheduled = false
 
     private final class FlushTarget: TimerTarget {
         unowned let connection: GRPCConnection
         init(_ connection: GRPCConnection) { self.connection = connection }
         func timerFired(now: UInt64) {
+            connection.flushScheduled = false
             if connection.tls?.hasPending ?? false { connection.readAvailable() }
             connection.flush()
         }
