@@ -91,12 +91,14 @@ final class FollowStream: FlowListener {
     private func admit() -> Bool {
         // A full queue is first written out (a burst of one ring poll can exceed the bound while
         // the socket still has room); only what the socket and the window do not take is dropped.
-        if connection.queued(call) >= Self.maxQueuedBytes, dropped == 0 {
+        var queued = connection.queued(call)
+        if queued >= Self.maxQueuedBytes, dropped == 0 {
             connection.flush()
             // The write failed and closed the connection (which ended this call and may be gone).
             guard !call.done else { return false }
+            queued = connection.queued(call)
         }
-        guard connection.queued(call) < Self.maxQueuedBytes else {
+        guard queued < Self.maxQueuedBytes else {
             dropped += 1
             return false
         }
