@@ -116,7 +116,7 @@ let package = Package(
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
         // Micro-benchmarks of pure code (bench/micro.sh), outside the unit suite.
-        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap", "Datapath", "ObserverHTTP", "SluiceTestSupport"], path: "bench/micro",
+        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap", "Datapath", "ObserverHTTP", "HTTP2", "SluiceIO", "SluiceTestSupport"], path: "bench/micro",
                           swiftSettings: optimize),
 
         // Shared by the test targets and the micro-benchmarks (RecordSamples): the seeded random
@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "Policy", "PolicyYAML", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
-                    dependencies: ["HubbleObserver", "Datapath", "Flows", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
+                    dependencies: ["HubbleObserver", "Datapath", "Flows", "HTTP2", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),

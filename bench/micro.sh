@@ -9,7 +9,9 @@
 # (question decoded vs compared on the wire), ns per query.
 # `policy-memory [POLICIES] [RULES]`: the agent's apply path in a fresh process, malloc's bytes
 # in use after each step (which structure holds how much), peak RSS and RSS.
-# Usage: bash bench/micro.sh [json|regex|flow|observer|dns|policy-apply|policy-memory]
+# `transport` (not in the default set): the observer's follow-stream output, the copying HTTP/2 path
+# against the gather path (NO_COPY DATA frames, one sendmsg per batch), ns per message over TCP loopback.
+# Usage: bash bench/micro.sh [json|regex|flow|observer|dns|transport|policy-apply|policy-memory]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

@@ -7,6 +7,8 @@
 #   FOLLOW_CLIENT=c (default): bench/observer_follow.c (libnghttp2, counts gRPC messages by their
 #   length prefixes: it keeps up, ~1 response per flow); FOLLOW_CLIENT=python: the grpcio client
 #   bench/observer_follow.py (the interoperability client; it falls behind at get-ka's flow rate).
+#   SYSCALLS=1: `perf stat` counts the observer's syscalls (send/sendto/sendmsg/write, epoll_wait,
+#   epoll_ctl, read) during each metrics + follow run; the summary gives them per 1000 responses.
 #   OBSERVER_BASE=/path/to/an/older/sluice-observer: each rep also runs metrics + follow with that
 #   binary (old and new interleaved in the same window; its rows and ratio are printed as "base").
 # Output: bench/results/observer-<timestamp>/ (raw runs); `ratio ...` lines at the end.
@@ -103,6 +105,9 @@ one_run() {
   [ "$name" = with ] && perf_data="$OUT/observer-follow.perf.data"
   [ -n "${PERF:-}" ] && [ -n "$opid" ] && [ ! -f "$perf_data" ] &&
     { perf record -g -o "$perf_data" -p "$opid" -- sleep "$DURATION" >/dev/null 2>&1 & }
+  local sys_events=syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_read
+  [ -n "${SYSCALLS:-}" ] && [ -n "$opid" ] && { [ "$name" = with ] || [ "$name" = base ]; } &&
+    { perf stat -x, -e "$sys_events" -o "$base.syscalls" -p "$opid" -- sleep "$DURATION" >/dev/null 2>&1 & }
   in_client timeout $((DURATION + 20)) wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://$UPSTREAM_IP/get" >"$base.txt" 2>&1
   a1=$(cpu_ns "$AGENT_PID")
   if [ -n "$opid" ]; then
@@ -190,4 +195,18 @@ if os.path.exists(f"{raw}/base.1.meta"):
                      f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req)")
     print("\n".join(brows))
     print("ratio base observer CPU / get-ka CPU per request (metrics + one follow client):", fmt(bobs))
+for name in ("with", "base"):
+    for rep in range(1, reps + 1):
+        path = f"{raw}/{name}.{rep}.syscalls"
+        if not os.path.exists(path):
+            continue
+        counts = {}
+        for line in open(path):
+            parts = line.strip().split(",")
+            if len(parts) > 2 and parts[2].startswith("syscalls:sys_enter_") and parts[0].replace(".", "").isdigit():
+                counts[parts[2][len("syscalls:sys_enter_"):]] = float(parts[0])
+        got = meta(name, rep).get("responses", 0)
+        if got and counts:
+            print(f"syscalls {name} rep {rep} per 1000 responses: " +
+                  ", ".join(f"{k} {v * 1000 / got:.2f}" for k, v in sorted(counts.items())))
 PY

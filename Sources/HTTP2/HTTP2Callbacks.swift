@@ -5,7 +5,7 @@ import SluiceModel
 /// `user_data` (the session, unretained) and recording into it. They return 0 (go on) except
 /// where noted; nothing here acts on the connection.
 enum HTTP2Callbacks {
-    static func install(_ cbs: OpaquePointer?) {
+    static func install(_ cbs: OpaquePointer?, gather: Bool) {
         nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, onBeginFrame)
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, onBeginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(cbs, onHeader)
@@ -13,6 +13,7 @@ enum HTTP2Callbacks {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(cbs, onFrameSend)
+        if gather { nghttp2_session_callbacks_set_send_data_callback(cbs, sendData) }
     }
 
     @inline(__always) static func owner(_ p: UnsafeMutableRawPointer?) -> HTTP2Session? {
@@ -147,6 +148,56 @@ enum HTTP2Callbacks {
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return n
+    }
+
+    /// The data source of a gather-mode session (`HTTP2Session(gather: true)`): like `read`, but
+    /// nothing is copied: the frame's bytes are reserved in the outbox and the frame goes out
+    /// with NGHTTP2_DATA_FLAG_NO_COPY, so nghttp2 calls `sendData` for it next. No `dataSent`
+    /// event (a gather session's handler does not return flow-control credit per frame).
+    static let readNoCopy: nghttp2_data_source_read_callback = { session, stream, _, length, flags, _, user in
+        guard let s = owner(user), let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        guard let box = s.outboxes[stream] else {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
+        let n = min(length, box.queued)
+        if n > 0 {
+            box.reserve(n)
+            s.sending = box
+            flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue
+        }
+        if box.queued == 0 && box.ended {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = box.trailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                s.submitTrailer(stream: stream, trailers)
+            }
+            s.outboxes[stream] = nil
+            return n
+        }
+        if n == 0 {
+            box.deferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return n
+    }
+
+    /// A NO_COPY DATA frame leaves: its 9-byte header is copied into the write batch of the
+    /// running `produce(into:limit:)` and its payload handed over by reference (`HTTP2Outbox.give`).
+    /// WOULDBLOCK while the batch is full (or outside `produce(into:limit:)`): nghttp2 keeps the
+    /// frame and offers it again on the next call. Gather sessions never pad.
+    static let sendData: nghttp2_send_data_callback = { _, frame, header, length, _, user in
+        guard let s = owner(user), let frame, let header, let box = s.sending,
+            box.reserved == length, frame.pointee.data.padlen == 0
+        else { return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        guard let batch = s.gatherBatch, batch.count < s.gatherLimit else {
+            return Int32(NGHTTP2_ERR_WOULDBLOCK.rawValue)
+        }
+        batch.append(copying: UnsafeRawBufferPointer(start: header, count: 9))
+        box.give(to: batch)
+        batch.countFrame()
+        s.sending = nil
+        return 0
     }
 }
 

@@ -9,6 +9,12 @@ import SluiceModel
 /// The callbacks only record: they append `HTTP2Event`s (drained by the handler with
 /// `takeEvents`), count frames in `guard`, and copy queued body bytes into DATA frames.
 ///
+/// Gather mode (`gather: true`, opt-in; the observer's gRPC server): body bytes are never copied.
+/// `produce(into:limit:)` fills an `HTTP2WriteBatch` for one writev: control frames and DATA frame
+/// headers copied, DATA payloads as the very arrays given to `append` (nghttp2's
+/// NGHTTP2_DATA_FLAG_NO_COPY with a send-data callback). Flow control, deferral, trailers and
+/// resets work as in the default mode; no `dataSent` events are recorded.
+///
 /// The session is `user_data` of its nghttp2 object unretained: the C object never outlives
 /// `close()`, which `deinit` also calls. One thread at a time (the owning loop's).
 public final class HTTP2Session {
@@ -30,21 +36,35 @@ public final class HTTP2Session {
     private var session: OpaquePointer?
     var events: [HTTP2Event] = []
     var pending: [Int32: HTTP2HeaderBlock] = [:]
-    var outboxes: [Int32: HTTP2Outbox] = [:]
+    var outboxes: [Int32: HTTP2Outbox] = [:] {
+        didSet { cachedBox = nil }
+    }
+    /// The outbox last looked up by `outbox(_:)` (a handler appends to one stream many times in
+    /// a row); dropped whenever `outboxes` changes.
+    private var cachedStream: Int32 = 0
+    private var cachedBox: HTTP2Outbox?
+    /// Gather mode (see the type's comment).
+    public let gathers: Bool
+    /// Gather mode: the outbox whose reserved bytes are the DATA frame nghttp2 sends next, and
+    /// the batch (and its byte limit) of the `produce(into:limit:)` running now.
+    var sending: HTTP2Outbox?
+    var gatherBatch: HTTP2WriteBatch?
+    var gatherLimit = 0
     public internal(set) var guardian: HTTP2FloodGuard
     /// The clock the flood guard reads (the proxy's: coarse monotonic; a test's: `ManualClock`).
     public var clock: any Clock
 
     /// Creates the session and queues our SETTINGS (and, for a client, the connection preface).
-    public init(role: Role, limits: HTTP2Limits = .default, clock: any Clock) throws(Failure) {
+    public init(role: Role, limits: HTTP2Limits = .default, clock: any Clock, gather: Bool = false) throws(Failure) {
         self.role = role
+        self.gathers = gather
         self.limits = limits
         self.guardian = HTTP2FloodGuard(limits: limits)
         self.clock = clock
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
-        HTTP2Callbacks.install(callbacks)
+        HTTP2Callbacks.install(callbacks, gather: gather)
         var option: OpaquePointer?
         nghttp2_option_new(&option)
         defer { nghttp2_option_del(option) }
@@ -89,6 +109,7 @@ public final class HTTP2Session {
         if let s = session { nghttp2_session_del(s) }
         session = nil
         outboxes.removeAll()
+        sending = nil
     }
 
     // MARK: bytes in, bytes out
@@ -104,13 +125,35 @@ public final class HTTP2Session {
 
     /// The next bytes to send (`nghttp2_session_mem_send`), valid until the next call into the
     /// session; nil when nothing is ready. Copy them out at once.
+    /// Not for a gather-mode session (`produce(into:limit:)`).
     public func produce() throws(Failure) -> UnsafeRawBufferPointer? {
         guard let session else { return nil }
+        precondition(!gathers, "a gather-mode session produces into a write batch")
         var p: UnsafePointer<UInt8>?
         let n = nghttp2_session_mem_send(session, &p)
         if n < 0 { throw Failure(code: n) }
         guard n > 0, let p else { return nil }
         return UnsafeRawBufferPointer(start: p, count: n)
+    }
+
+    /// Gather mode: frames into `batch` until it holds at least `limit` bytes or nothing is ready
+    /// to send (flow control, no queued bytes). Control frames are copied into the batch, DATA
+    /// payloads referenced (see `HTTP2WriteBatch`). A frame that no longer fits waits in nghttp2
+    /// for the next call; a DATA frame is never split across batches.
+    public func produce(into batch: HTTP2WriteBatch, limit: Int) throws(Failure) {
+        guard let session else { return }
+        precondition(gathers, "produce(into:limit:) needs a gather-mode session")
+        gatherBatch = batch
+        gatherLimit = limit
+        defer { gatherBatch = nil }
+        while batch.count < limit {
+            var p: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &p)
+            if n < 0 { throw Failure(code: n) }
+            guard n > 0, let p else { return }
+            batch.append(copying: UnsafeRawBufferPointer(start: p, count: n))
+            batch.countFrame()
+        }
     }
 
     /// Events recorded since the last call, oldest first.
@@ -140,13 +183,13 @@ public final class HTTP2Session {
             nghttp2_submit_request(s, nil, nva, count, provider, nil)
         }
         guard id > 0 else { throw Failure(code: Int(id)) }
-        if hasBody { outboxes[id] = HTTP2Outbox() }
+        if hasBody { outboxes[id] = HTTP2Outbox(keepsChunks: gathers) }
         return id
     }
 
     /// Server side: answers `stream` with `headers`; `hasBody` as for `submitRequest`.
     public func submitResponse(stream: Int32, _ headers: HTTP2HeaderBlock, hasBody: Bool) throws(Failure) {
-        if hasBody { outboxes[stream] = HTTP2Outbox() }
+        if hasBody { outboxes[stream] = HTTP2Outbox(keepsChunks: gathers) }
         let rc = submit(headers, provider: hasBody) { s, nva, count, provider in
             nghttp2_submit_response(s, stream, nva, count, provider)
         }
@@ -160,7 +203,7 @@ public final class HTTP2Session {
     /// stream has no open body: the caller still owes the sender their flow-control credit.
     @discardableResult
     public func append(stream: Int32, _ bytes: [UInt8]) -> Bool {
-        guard let box = outboxes[stream], !box.ended else { return false }
+        guard let box = outbox(stream), !box.ended else { return false }
         box.append(bytes)
         resume(stream, box)
         return true
@@ -177,7 +220,19 @@ public final class HTTP2Session {
     }
 
     /// Bytes still queued on a stream (not yet in a DATA frame).
-    public func queued(stream: Int32) -> Int { outboxes[stream]?.queued ?? 0 }
+    public func queued(stream: Int32) -> Int { outbox(stream)?.queued ?? 0 }
+
+    /// `outboxes[stream]` through a one-entry cache.
+    @inline(__always)
+    private func outbox(_ stream: Int32) -> HTTP2Outbox? {
+        if stream == cachedStream, let cachedBox { return cachedBox }
+        let box = outboxes[stream]
+        if box != nil {
+            cachedStream = stream
+            cachedBox = box
+        }
+        return box
+    }
 
     /// Returns `count` bytes of flow-control credit to the peer for `stream` and the connection
     /// (`nghttp2_session_consume`): those bytes were handed on, the peer may send more.
@@ -283,7 +338,9 @@ public final class HTTP2Session {
             UnsafePointer<nghttp2_data_provider>?
         ) -> Int32
     ) -> Int32 {
-        var dp = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.read)
+        var dp = nghttp2_data_provider(
+            source: nghttp2_data_source(ptr: nil),
+            read_callback: gathers ? HTTP2Callbacks.readNoCopy : HTTP2Callbacks.read)
         return withUnsafePointer(to: &dp) { dpp in
             submitHeaders(headers) { s, nva, count in body(s, nva, count, provider ? dpp : nil) }
         }

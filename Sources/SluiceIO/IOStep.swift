@@ -54,6 +54,11 @@ extension Socket {
         step(write(fd, a, b, c), side)
     }
 
+    /// Writes `iovecs` in one sendmsg(2).
+    public static func writeStep(_ fd: Int32, iovecs: UnsafeBufferPointer<Glibc.iovec>, side: PeerSide) -> IOStep {
+        step(write(fd, iovecs: iovecs), side)
+    }
+
     @inline(__always)
     private static func step(_ result: IOResult, _ side: PeerSide) -> IOStep {
         switch result {

@@ -72,6 +72,19 @@ public enum Socket {
         }
     }
 
+    /// sendmsg(2) of `iovecs` (at most IOV_MAX), MSG_NOSIGNAL like `write`: a batch of frames
+    /// gathered from several buffers in one syscall (the observer's gRPC output).
+    public static func write(_ fd: Int32, iovecs: UnsafeBufferPointer<Glibc.iovec>) -> IOResult {
+        var message = msghdr()
+        message.msg_iov = UnsafeMutablePointer(mutating: iovecs.baseAddress)
+        message.msg_iovlen = iovecs.count
+        while true {
+            let n = Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return .bytes(n) }
+            if let failed = failedCall() { return failed }
+        }
+    }
+
     /// Closes a descriptor we own.
     @inline(__always)
     public static func close(_ fd: Int32) {

@@ -378,3 +378,189 @@ final class HTTP2SessionTests: XCTestCase {
         return out
     }
 }
+
+/// Gather mode (`HTTP2Session(gather: true)`, the observer's): the same bytes on the wire as the
+/// copying mode, with flow control, a batch limit, a reader that returns credit late, and a
+/// stream reset while its DATA frame waits for room in the batch.
+final class HTTP2SessionGatherTests: XCTestCase {
+    static let request = HTTP2HeaderBlock([
+        (":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/observer.Observer/GetFlows"),
+        ("content-type", "application/grpc"),
+    ])
+    static let ok = HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")])
+
+    /// Messages of many sizes (1 byte to 3 KiB), each array distinct.
+    static func messages(_ n: Int, size: ((Int) -> Int)? = nil) -> [[UInt8]] {
+        (0..<n).map { i in
+            let count = size?(i) ?? 1 + (i * 7919) % 3000
+            return (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+        }
+    }
+
+    private func gathered(_ s: HTTP2Session, limit: Int = 1 << 30) throws -> [UInt8] {
+        let batch = HTTP2WriteBatch()
+        try s.produce(into: batch, limit: limit)
+        return HTTP2WriteBatchTests.drain(batch, step: 4093)
+    }
+
+    private func copied(_ s: HTTP2Session) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while let chunk = try s.produce() { out.append(contentsOf: chunk) }
+        return out
+    }
+
+    private func client(window: Int32? = nil) throws -> HTTP2Session {
+        var limits = HTTP2Limits.default
+        if let window { limits.initialStreamWindow = window }
+        return try HTTP2Session(role: .client, limits: limits, clock: ManualClock(startNs: 0))
+    }
+
+    private func body(_ events: [HTTP2Event], stream: Int32) -> [UInt8] {
+        events.reduce(into: []) { out, e in if case .data(stream, let b) = e { out += b } }
+    }
+
+    func testSameBytesAsTheCopyingMode() throws {
+        let c = try client()
+        let id = try c.submitRequest(Self.request, hasBody: false)
+        let hello = try copied(c)
+        let plain = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0))
+        let gather = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: true)
+        let messages = Self.messages(150)
+        for s in [plain, gather] {
+            try hello.withUnsafeBytes { try s.receive($0) }
+            try s.submitResponse(stream: id, Self.ok, hasBody: true)
+            for m in messages { XCTAssertTrue(s.append(stream: id, m)) }
+            s.end(stream: id, trailers: HTTP2HeaderBlock([("grpc-status", "0")]))
+        }
+        let expected = try copied(plain)
+        let got = try gathered(gather)
+        XCTAssertGreaterThan(HTTP2SessionTests.frames(got).filter { $0.type == 0 }.count, 10, "many DATA frames")
+        XCTAssertEqual(got.count, expected.count)
+        XCTAssertTrue(got == expected, "the copying mode's bytes")
+        try got.withUnsafeBytes { try c.receive($0) }
+        let events = c.takeEvents()
+        XCTAssertTrue(body(events, stream: id) == Array(messages.joined()))
+        XCTAssertTrue(events.contains(.closed(stream: id, errorCode: 0)))
+        XCTAssertEqual(gather.outboxes.count, 0)
+        XCTAssertNil(gather.sending)
+    }
+
+    /// A reader with a 3,000-byte stream window that returns credit only after it has read: the
+    /// server sends no more than the window, gathers nothing while it is closed (appends go on
+    /// queueing), and every byte arrives in order once credit comes; messages split across frames.
+    func testAWindowThatOpensLater() throws {
+        let c = try client(window: 3000)
+        let s = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: true)
+        let id = try c.submitRequest(Self.request, hasBody: false)
+        try copied(c).withUnsafeBytes { try s.receive($0) }
+        try s.submitResponse(stream: id, Self.ok, hasBody: true)
+        let messages = Self.messages(40) { _ in 958 }
+        for m in messages[..<20] { s.append(stream: id, m) }
+        var received: [UInt8] = []
+        var rounds = 0
+        while received.count < 40 * 958 {
+            rounds += 1
+            XCTAssertLessThan(rounds, 100)
+            let out = try gathered(s)
+            let data = HTTP2SessionTests.frames(out).filter { $0.type == 0 }
+            XCTAssertLessThanOrEqual(data.count, 1, "round \(rounds): one window's worth")
+            try out.withUnsafeBytes { try c.receive($0) }
+            let got = body(c.takeEvents(), stream: id)
+            XCTAssertLessThanOrEqual(got.count, 3000)
+            received += got
+            // The window is shut now: more appends queue, nothing leaves.
+            if rounds == 3 {
+                for m in messages[20...] { s.append(stream: id, m) }
+                let stuck = try gathered(s)
+                XCTAssertTrue(HTTP2SessionTests.frames(stuck).allSatisfy { $0.type != 0 }, "no DATA without credit")
+                XCTAssertEqual(s.queued(stream: id), 40 * 958 - received.count)
+            }
+            c.consume(stream: id, got.count)
+            try copied(c).withUnsafeBytes { try s.receive($0) }
+        }
+        XCTAssertTrue(received == Array(messages.joined()), "every byte, in order")
+        XCTAssertEqual(s.queued(stream: id), 0)
+    }
+
+    /// A batch limit below a frame: each call gathers one DATA frame (never split), the next is
+    /// left in nghttp2 and offered again.
+    func testTheBatchLimitHoldsTheNextFrame() throws {
+        let c = try client()
+        let s = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: true)
+        let id = try c.submitRequest(Self.request, hasBody: false)
+        try copied(c).withUnsafeBytes { try s.receive($0) }
+        try s.submitResponse(stream: id, Self.ok, hasBody: true)
+        let messages = Self.messages(60)
+        for m in messages { s.append(stream: id, m) }
+        s.end(stream: id)
+        var out: [UInt8] = []
+        for _ in 0..<200 {
+            let next = try gathered(s, limit: 1)
+            if next.isEmpty { break }
+            XCTAssertLessThanOrEqual(HTTP2SessionTests.frames(next).filter { $0.type == 0 }.count, 1)
+            out += next
+        }
+        try out.withUnsafeBytes { try c.receive($0) }
+        let events = c.takeEvents()
+        XCTAssertTrue(body(events, stream: id) == Array(messages.joined()))
+        XCTAssertTrue(events.contains(.endStream(stream: id)))
+    }
+
+    /// The client resets one of two streams while that stream's DATA frame waits for room in the
+    /// batch: the frame is dropped (nothing more leaves on the reset stream, its queue is gone),
+    /// the other stream's bytes all arrive in order, and the session goes on.
+    func testAStreamResetWhileItsFrameWaits() throws {
+        let c = try client(window: 20_000)
+        let s = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: true)
+        let a = try c.submitRequest(Self.request, hasBody: false)
+        let b = try c.submitRequest(Self.request, hasBody: false)
+        try copied(c).withUnsafeBytes { try s.receive($0) }
+        let messages = Self.messages(30) { _ in 958 }
+        for id in [a, b] {
+            try s.submitResponse(stream: id, Self.ok, hasBody: true)
+            for m in messages { s.append(stream: id, m) }
+            s.end(stream: id, trailers: HTTP2HeaderBlock([("grpc-status", "0")]))
+        }
+        var received: [Int32: [UInt8]] = [a: [], b: []]
+        var waited = false
+        for _ in 0..<50 {
+            let out = try gathered(s, limit: 1)
+            try out.withUnsafeBytes { try c.receive($0) }
+            let events = c.takeEvents()
+            for id in [a, b] { received[id]! += body(events, stream: id) }
+            c.consume(stream: b, body(events, stream: b).count)
+            try copied(c).withUnsafeBytes { try s.receive($0) }
+            if let sending = s.sending, sending === s.outboxes[a], !received[a]!.isEmpty {
+                waited = true
+                break
+            }
+        }
+        XCTAssertTrue(waited, "a's frame waited for room")
+        let sentToA = received[a]!.count
+        c.reset(stream: a, errorCode: 8)
+        try copied(c).withUnsafeBytes { try s.receive($0) }
+        XCTAssertTrue(
+            s.takeEvents().contains {
+                if case .closed(a, _) = $0 { return true }; return false
+            })
+        XCTAssertEqual(s.queued(stream: a), 0)
+        XCTAssertFalse(s.append(stream: a, [1, 2, 3]), "no queue for a reset stream")
+        for _ in 0..<50 {
+            let out = try gathered(s)
+            if out.isEmpty { break }
+            XCTAssertFalse(
+                HTTP2SessionTests.frames(out).contains { $0.type == 0 && $0.stream == UInt32(a) },
+                "DATA after the reset")
+            try out.withUnsafeBytes { try c.receive($0) }
+            let events = c.takeEvents()
+            received[b]! += body(events, stream: b)
+            c.consume(stream: b, body(events, stream: b).count)
+            try copied(c).withUnsafeBytes { try s.receive($0) }
+        }
+        XCTAssertEqual(received[a]!.count, sentToA)
+        XCTAssertTrue(received[a]! == Array(Array(messages.joined())[..<sentToA]), "a: a prefix, in order")
+        XCTAssertEqual(received[b]!.count, 30 * 958)
+        XCTAssertTrue(received[b]! == Array(messages.joined()), "b: everything, in order")
+        XCTAssertTrue(s.isAlive)
+    }
+}

@@ -1,7 +1,9 @@
 import Flows
 import Glibc
+import HTTP2
 import HubbleProto
 import SluiceIO
+import SluiceModel
 import XCTest
 
 @testable import HubbleObserver
@@ -50,6 +52,79 @@ final class FollowStreamTests: XCTestCase {
         XCTAssertTrue(sawLost, "the loss is reported once the queue drained")
         XCTAssertGreaterThan(lost, 0, "some flows did not fit")
         XCTAssertEqual(UInt64(flows) + lost, UInt64(total + 2), "every flow was either sent or counted lost")
+    }
+}
+
+/// A follow client that resets its connection while its stream's queue is nearly full: the next
+/// burst writes the full queue out (`FollowStream.admit`), the write fails and closes the
+/// connection, and the stream stops there (before s18-obs2 it read the closed connection's queue
+/// next, through an unowned reference to a connection already gone: a crash). The observer goes on.
+final class FollowStreamResetTests: XCTestCase {
+    func testAClientResetWhileTheQueueIsFullEndsOnlyItsStream() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        // A raw HTTP/2 client with huge windows that never reads.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = server.port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0)
+        var limits = HTTP2Limits.default
+        limits.initialStreamWindow = 1 << 30
+        limits.connectionWindow = 1 << 30
+        let client = try HTTP2Session(role: .client, limits: limits, clock: ManualClock(startNs: 0))
+        var request = GetFlowsRequest()
+        request.follow = true
+        let id = try client.submitRequest(
+            HTTP2HeaderBlock([
+                (":method", "POST"), (":scheme", "http"), (":authority", "a"),
+                (":path", "/observer.Observer/GetFlows"), ("content-type", "application/grpc"),
+            ]), hasBody: true)
+        client.append(stream: id, GRPCWire.frame(request.bytes))
+        client.end(stream: id)
+        while let chunk = try client.produce() {
+            XCTAssertEqual(send(fd, chunk.baseAddress, chunk.count, 0), chunk.count)
+        }
+        let deadline = SystemClock.monotonicNs() + 5_000_000_000
+        while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+            usleep(2_000)
+        }
+        XCTAssertEqual(server.sync { server.observer.listenerCount }, 1)
+        var big = TestServer.flow(1)
+        big.destinationNames = [String](repeating: String(repeating: "x", count: 200), count: 50)
+        func queued() -> Int {
+            server.sync {
+                guard let c = server.service.connections.values.first, let call = c.calls.values.first else { return 0 }
+                return c.queued(call)
+            }
+        }
+        // Fill the socket, then the stream's queue to between half and all of its bound.
+        var batches = 0
+        while queued() < FollowStream.maxQueuedBytes / 2 && batches < 2_000 {
+            server.ingest([Flow](repeating: big, count: 8))
+            batches += 1
+        }
+        XCTAssertGreaterThanOrEqual(queued(), FollowStream.maxQueuedBytes / 2)
+        XCTAssertLessThan(queued(), FollowStream.maxQueuedBytes)
+        // The reset and the burst in one loop turn: the connection hears of the reset only from
+        // the write the full queue makes.
+        server.sync {
+            var reset = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+            close(fd)
+            for _ in 0..<200 { server.observer.ingest(big) }
+        }
+        XCTAssertEqual(server.sync { server.service.connectionCount }, 0, "the reset connection is closed")
+        XCTAssertEqual(server.sync { server.observer.listenerCount }, 0)
+        XCTAssertEqual(try server.client().unary(path: "/grpc.health.v1.Health/Check"), [0x08, 0x01], "still serving")
     }
 }
 

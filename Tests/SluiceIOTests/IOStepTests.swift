@@ -58,6 +58,38 @@ final class IOStepTests: XCTestCase {
         XCTAssertEqual(step, .closed(PeerClose(side: .upstream, errno: EPIPE)))
     }
 
+    /// A gathered write: the pieces arrive in order as one stream; a full socket takes part of
+    /// them (progress short of the total), then is blocked; a closed peer is EPIPE on its side.
+    func testGatheredWriteInOrderShortThenBlockedThenEPIPE() {
+        let (a, b) = pair()
+        let pieces: [[UInt8]] = [[1, 2], [3], [4, 5, 6]]
+        func step(_ fd: Int32, _ pieces: [[UInt8]]) -> IOStep {
+            let bases = pieces.map { p in UnsafeMutableRawPointer(mutating: p.withUnsafeBytes { $0.baseAddress! }) }
+            let iovecs = zip(bases, pieces).map { iovec(iov_base: $0, iov_len: $1.count) }
+            return withExtendedLifetime(pieces) {
+                iovecs.withUnsafeBufferPointer { Socket.writeStep(fd, iovecs: $0, side: .downstream) }
+            }
+        }
+        XCTAssertEqual(step(a, pieces), .progress(6))
+        let buffer = IOBuffer(capacity: 64, limit: 64)
+        XCTAssertEqual(Socket.readStep(b, into: buffer, side: .upstream), .progress(6))
+        XCTAssertEqual(Array(buffer.readable), [1, 2, 3, 4, 5, 6])
+        // Fill the socket: some write is short, the next is blocked.
+        let big = [[UInt8]](repeating: [UInt8](repeating: 7, count: 64 * 1024), count: 8)
+        var sawShort = false
+        var last = IOStep.progress(0)
+        for _ in 0..<1000 {
+            last = step(a, big)
+            guard case .progress(let n) = last else { break }
+            if n < 8 * 64 * 1024 { sawShort = true }
+        }
+        XCTAssertTrue(sawShort)
+        XCTAssertEqual(last, .blocked)
+        _ = Glibc.close(b)
+        fds.removeAll { $0 == b }
+        XCTAssertEqual(step(a, pieces), .closed(PeerClose(side: .downstream, errno: EPIPE)))
+    }
+
     func testScratchReadKeepsSideAndErrno() {
         let (a, b) = pair()
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)

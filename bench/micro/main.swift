@@ -31,5 +31,6 @@ if only == nil || only == "observer" {
     try FollowBenchmark.run()
 }
 if only == nil || only == "dns" { try DNSBenchmark.run() }
+if only == "transport" { try TransportBenchmark.run() }
 if only == "policy-apply" { try PolicyApplyBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if only == "policy-memory" { try PolicyMemoryBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -1,0 +1,144 @@
+import Glibc
+import HTTP2
+import SluiceIO
+import SluiceModel
+
+/// The observer's follow-stream transport (issue 17, s18-obs2): framed messages of 958 bytes (the
+/// sandbox's get-ka flows), a fresh array each as the encoder makes them, queued on one gRPC
+/// response stream and flushed every 2,000 (one 20 ms ring poll at ~50k requests/s), over TCP
+/// loopback to a reader thread that only counts. Two ways in the same build, alternating:
+/// `copy`, the path before s18-obs2 (the default session: the outbox copies into nghttp2's DATA
+/// frame, the frames are appended to a 256 KiB batch, one send per batch) and `gather` (the
+/// observer's now: NO_COPY DATA frames, the arrays themselves in an `HTTP2WriteBatch`, one
+/// sendmsg per batch). CPU time of the sending thread per message, sends per flush; the reader's
+/// byte count is checked against what was sent.
+enum TransportBenchmark {
+    static let messageBytes = 958
+    static let perFlush = 2_000
+    static let messages = 200_000
+
+    static func run() throws {
+        print("transport (follow stream, \(messageBytes)-byte messages, \(perFlush) per flush, TCP loopback):")
+        for round in 0..<3 {
+            for gather in [false, true] {
+                let (ns, writesPerFlush) = try once(gather: gather)
+                print(
+                    "  round \(round + 1) \(gather ? "gather" : "copy  "): \(Int(ns)) ns/message, "
+                        + "\((writesPerFlush * 10).rounded() / 10) sends/flush")
+            }
+        }
+    }
+
+    final class Counter: @unchecked Sendable { var bytes = 0 }
+
+    static func once(gather: Bool) throws -> (Double, Double) {
+        var fds: [Int32] = [0, 0]
+        // A TCP pair on 127.0.0.1 (the kernel's TCP send path, as the observer's client sees it).
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(listener, $0, length)
+                _ = listen(listener, 1)
+                _ = getsockname(listener, $0, &length)
+                fds[1] = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                _ = connect(fds[1], $0, length)
+            }
+        }
+        fds[0] = accept(listener, nil, nil)
+        close(listener)
+        let (sender, receiver) = (fds[0], fds[1])
+        let counter = Counter()
+        let reader = WorkerThread(name: "transport-reader") {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            while true {
+                let n = read(receiver, buffer, 1 << 20)
+                if n <= 0 { break }
+                counter.bytes += n
+            }
+        }
+        try reader.start()
+
+        var limits = HTTP2Limits.default
+        limits.initialStreamWindow = Int32.max
+        limits.connectionWindow = Int32.max
+        let client = try HTTP2Session(role: .client, limits: limits, clock: ManualClock(startNs: 0))
+        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: gather)
+        let id = try client.submitRequest(
+            HTTP2HeaderBlock([
+                (":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/observer.Observer/GetFlows"),
+                ("content-type", "application/grpc"),
+            ]), hasBody: false)
+        var hello: [UInt8] = []
+        while let chunk = try client.produce() { hello.append(contentsOf: chunk) }
+        try hello.withUnsafeBytes { try server.receive($0) }
+        try server.submitResponse(
+            stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]), hasBody: true)
+
+        let template = [UInt8](repeating: 0x41, count: messageBytes)
+        var pending: [UInt8] = []
+        let batch = HTTP2WriteBatch()
+        var writes = 0
+        var flushes = 0
+        func sendAll(_ bytes: UnsafeRawBufferPointer) {
+            var offset = 0
+            while offset < bytes.count {
+                guard case .bytes(let n) = Socket.write(sender, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                else { fatalError("send failed") }
+                offset += n
+                writes += 1
+            }
+        }
+        let ns = try timed {
+            var queued = 0
+            while queued < messages {
+                for _ in 0..<perFlush {
+                    var message = template
+                    message[0] = UInt8(truncatingIfNeeded: queued)  // a fresh array per message
+                    server.append(stream: id, message)
+                    queued += 1
+                }
+                flushes += 1
+                if gather {
+                    while true {
+                        if !batch.isEmpty {
+                            let result = batch.withIOVecs { iovecs, _ in Socket.write(sender, iovecs: iovecs) }
+                            guard case .bytes(let n) = result else { fatalError("sendmsg failed") }
+                            batch.consume(n)
+                            writes += 1
+                            continue
+                        }
+                        try server.produce(into: batch, limit: 256 * 1024)
+                        if batch.isEmpty { break }
+                    }
+                } else {
+                    while true {
+                        pending.removeAll(keepingCapacity: true)
+                        while pending.count < 256 * 1024, let chunk = try server.produce() {
+                            pending.append(contentsOf: chunk)
+                        }
+                        if pending.isEmpty { break }
+                        pending.withUnsafeBytes { sendAll($0) }
+                    }
+                }
+            }
+        }
+        shutdown(sender, Int32(SHUT_WR))
+        reader.join()
+        close(sender)
+        close(receiver)
+        check(server.queued(stream: id) == 0, "transport: bytes left queued")
+        // What the reader got: the server's HEADERS and SETTINGS, then one 9-byte header per DATA
+        // frame (at most 16 KiB each) and every message.
+        let body = messages * messageBytes
+        let frames = (body + 16383) / 16384
+        check(
+            counter.bytes >= body + 9 * frames && counter.bytes < body + 9 * frames + 1024,
+            "transport (\(gather ? "gather" : "copy")): the reader got \(counter.bytes) bytes for \(body) of messages")
+        return (ns / Double(messages), Double(writes) / Double(flushes))
+    }
+}
