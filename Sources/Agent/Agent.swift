@@ -145,7 +145,7 @@ public final class Agent {
             path: options.controlSocket, access: options.controlAccess,
             clientTimeoutNs: options.controlClientTimeoutNs
         ) { [unowned self] request in
-            self.handle(request)
+            self.handle(consume request)
         }
         self.control = control
         try prepareKubernetes()
@@ -232,7 +232,7 @@ public final class Agent {
 
     // MARK: control requests
 
-    func handle(_ request: ControlRequest) -> ControlResponse {
+    func handle(_ request: consuming ControlRequest) -> ControlResponse {
         lock.lock()
         defer { lock.unlock() }
         switch request.op {
@@ -243,7 +243,9 @@ public final class Agent {
                     ok: false,
                     message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
-            let response = apply(documents: documents, fileName: request.file ?? "<stdin>")
+            let fileName = request.file ?? "<stdin>"
+            request.documents = nil
+            let response = apply(documents: consume documents, fileName: fileName)
             if !response.ok { policyApplyFailures += 1 }
             return response
         case .delete:
@@ -269,10 +271,14 @@ public final class Agent {
     /// Applies a policy file as one transaction: every object in force everywhere (repository,
     /// proxy, maps, stored file) or none, and the error names the file, line and field, or the
     /// step that failed (a full map, say). Warnings follow the result lines.
-    private func apply(documents: [PolicyNode], fileName: String) -> ControlResponse {
+    ///
+    /// The node trees (5.5 MB for 10,000 rules) are dropped once the documents are parsed and the
+    /// file to store is written (not yet in place): the compile, the maps and the answer run
+    /// without them, in the memory they leave (the peak of the apply, docs/performance.md).
+    private func apply(documents: consuming [PolicyNode], fileName: String) -> ControlResponse {
         let result: PolicyRepository.ApplyResult
         do {
-            let transaction = try PolicyTransaction.apply(
+            var transaction = try PolicyTransaction.apply(
                 documents: documents, fileName: fileName, repository: policy.repository)
             if let refusal = refuseKubernetesOwned(transaction.change.keys, fileName: fileName) {
                 return ControlResponse(ok: false, message: refusal)
@@ -280,6 +286,12 @@ public final class Agent {
             if let missing = missingTLSSecret(transaction) {
                 return ControlResponse(ok: false, message: missing)
             }
+            do {
+                try transaction.prepareStoredFile(in: policy.store)
+            } catch {
+                throw PolicyTransactionError(fileName: fileName, reasons: ["storing the policy: \(error)"])
+            }
+            _ = consume documents
             result = try policy.commit(transaction)
         } catch {
             return ControlResponse(ok: false, message: String(describing: error))

@@ -21,7 +21,9 @@ final class ControlServer {
     let path: String
     let access: ControlAccess
     let clientTimeoutNs: UInt64
-    let handler: (ControlRequest) -> ControlResponse
+    /// Answers a request. It owns the request: an apply frees its node trees as soon as the
+    /// documents are parsed and stored, before the compile (docs/performance.md, s18-mem).
+    let handler: (consuming ControlRequest) -> ControlResponse
     /// Counters shown by `sluice status` (read from the serving thread only).
     private(set) var counters = Counters()
     private var listener: Int32 = -1
@@ -51,7 +53,7 @@ final class ControlServer {
 
     init(
         path: String, access: ControlAccess = ControlAccess(), clientTimeoutNs: UInt64 = 5_000_000_000,
-        handler: @escaping (ControlRequest) -> ControlResponse
+        handler: @escaping (consuming ControlRequest) -> ControlResponse
     ) {
         self.path = path
         self.access = access
@@ -214,7 +216,7 @@ final class ControlServer {
             // The request's text is decoded: free it before the handler parses and compiles a
             // policy file (megabytes less at the peak of a 10,000-rule apply).
             c.request = []
-            response = handler(request)
+            response = handler(consume request)
         } catch {
             response = ControlResponse(ok: false, message: "malformed control request: \(error)")
         }
