@@ -161,6 +161,23 @@ struct PolicyStore {
         return file
     }
 
+    /// `prepare` for an apply whose documents' JSON array is at hand as the client sent it: the
+    /// file is that array in a `StoredPolicy` object, read back to the same node trees, with no
+    /// encoding of the trees (38 ms of CPU for 10,000 rules, docs/performance.md).
+    func prepare(file: String, documentsJSON: ArraySlice<UInt8>) throws -> PendingFile {
+        try Files.createDirectories(directory)
+        let name = Self.nextName(after: Files.list(directory))
+        let pending = try PendingFile(directory: directory, name: name)
+        var head: [UInt8] = []
+        head.append(contentsOf: #"{"file":"#.utf8)
+        JSON.appendEscapedString(file, to: &head)
+        head.append(contentsOf: #","documents":"#.utf8)
+        try pending.write(head)
+        try pending.write(documentsJSON)
+        try pending.write([UInt8(ascii: "}")])
+        return pending
+    }
+
     /// Puts a prepared file in place (fsync, rename) and returns its name, as `stage(_:)` does.
     func stage(_ file: PendingFile) throws -> String {
         try file.commit()
@@ -186,6 +203,10 @@ struct PolicyStore {
         deinit { discard() }
 
         fileprivate func write(_ bytes: [UInt8]) throws(SyscallError) {
+            try write(bytes[...])
+        }
+
+        fileprivate func write(_ bytes: ArraySlice<UInt8>) throws(SyscallError) {
             var offset = 0
             while offset < bytes.count {
                 let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }

@@ -29,11 +29,12 @@ struct PolicyTransaction {
             stored: StoredPolicy(file: fileName, documents: documents))
     }
 
-    /// Writes `stored` into `store` under a temporary name now and forgets it (with its node
-    /// trees): the transaction then keeps only the parsed change and the open file.
-    mutating func prepareStoredFile(in store: PolicyStore) throws {
+    /// Writes `stored` into `store` under a temporary name now (or takes `written`, the same
+    /// documents already written) and forgets it, with its node trees: the transaction then
+    /// keeps only the parsed change and the open file.
+    mutating func prepareStoredFile(in store: PolicyStore, written: PolicyStore.PendingFile? = nil) throws {
         guard let stored else { return }
-        pending = try store.prepare(stored)
+        pending = try written ?? store.prepare(stored)
         self.stored = nil
     }
 

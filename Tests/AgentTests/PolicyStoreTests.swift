@@ -113,6 +113,23 @@ final class PolicyStoreTests: XCTestCase {
         XCTAssertEqual(try reader.load().map(\.policy.file), ["a", "c"])
     }
 
+    /// A file prepared from the documents' JSON as the client sent it (any spacing) reads back as
+    /// the file of those documents, with its name escaped.
+    func testAFilePreparedFromTheSentJSONReadsBackAsItsDocuments() throws {
+        let directory = try NodePolicyTests.temporaryDirectory()
+        defer { NodePolicyTests.removeTree(directory) }
+        var store = PolicyStore(directory: directory + "/policies")
+        let sent = Array(#"xx[ ["p",1,2,"a"] , ["l",3,4,["p",3,5,"b"]] ]yy"#.utf8)
+        let prepared = try store.prepare(file: "dir/\"q\".yaml", documentsJSON: sent[2..<(sent.count - 2)])
+        store.commitStaged(try store.stage(prepared), keys: [key("a")])
+        var reader = PolicyStore(directory: directory + "/policies")
+        let loaded = try reader.load()
+        XCTAssertEqual(loaded.map(\.policy.file), ["dir/\"q\".yaml"])
+        XCTAssertEqual(
+            loaded.first?.policy.documents,
+            [.scalar("a", line: 1, column: 2), .sequence([.scalar("b", line: 3, column: 5)], line: 3, column: 4)])
+    }
+
     func testNextNameIsOnePastTheHighest() {
         XCTAssertEqual(PolicyStore.nextName(after: []), "000001.json")
         XCTAssertEqual(PolicyStore.nextName(after: ["000001.json", "000002.json"]), "000003.json")
