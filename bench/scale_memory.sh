@@ -7,12 +7,22 @@
 # For each binary and rep: a fresh sandbox (1 worker, flows on, the bench policy), the agent's
 # RSS split (smaps_rollup: anonymous vs file-backed; the largest mappings from smaps), then the
 # 10,000-rule file applied (peak = VmHWM reset just before), RSS 1 s after, the same split, then
-# the file with one rule changed. Prints one line per binary and rep, and the medians.
+# the file with one rule changed; then (MEM_LOAD_S > 0) get-ka for that many seconds and the RSS
+# after it (the request path's pages and buffers: "steady" for a node that serves), and
+# (MEM_LARGE=1) the 100,000-rule file applied the same way. "peak" is VmHWM over the apply (reset
+# just before `sluice apply`, read once the marker rule answers and the CLI returned), "steady"
+# the RSS 1 s later (the agent trims after answering); apply_ms is `sluice apply`'s wall time and
+# inforce_after_return_ms the time from its return until the marker rule first answered 200
+# (polled from the client pod during the apply, as bench/run.sh does: negative when in force
+# before the CLI returned); RUN_DIR/TAG.rss traces the agent's VmRSS over the apply. Prints one
+# line per binary and rep.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 bench_prelude "$@"
 : "${BINARIES:=$SLUICE}"
 : "${MEM_REPS:=${REPS:-2}}"
+: "${MEM_LOAD_S:=3}"
+: "${MEM_LARGE:=0}"
 OUT="${OUT:-$BENCH/results/memory-$(date +%Y%m%d-%H%M%S)}"
 RUN_DIR="$OUT/run"
 mkdir -p "$RUN_DIR"
@@ -23,6 +33,8 @@ trap 'exit 130' INT TERM
 scale="$RUN_DIR/scale-policy.yaml" one="$RUN_DIR/scale-policy-one.yaml"
 python3 "$BENCH/scale_policy.py" "$scale" "$SCALE_POLICIES" "$SCALE_RULES" >&2
 python3 "$BENCH/scale_policy.py" "$one" "$SCALE_POLICIES" "$SCALE_RULES" /scale-marker-one >&2
+large="$RUN_DIR/scale-policy-large.yaml"
+[ "$MEM_LARGE" = 1 ] && python3 "$BENCH/scale_policy.py" "$large" "$SCALE_LARGE_POLICIES" "$SCALE_RULES" /scale-marker-large >&2
 
 kb() { awk -v f="$1" '$1 == f":" {print $2}' "$2"; }
 split() {  # split PID TAG: rss anon file (kB) and the five largest mappings by Rss
@@ -33,19 +45,43 @@ split() {  # split PID TAG: rss anon file (kB) and the five largest mappings by 
   echo "rss=$(kb Rss "$RUN_DIR/$tag.rollup") anon=$(kb Anonymous "$RUN_DIR/$tag.rollup") file=$(( $(kb Rss "$RUN_DIR/$tag.rollup") - $(kb Anonymous "$RUN_DIR/$tag.rollup") ))"
 }
 
-apply_one() {  # apply_one FILE MARKER TAG: peak and steady kB
-  local file=$1 marker=$2 tag=$3 t0 t1
+apply_one() {  # apply_one FILE MARKER TAG: apply time, in force, peak and steady kB
+  local file=$1 marker=$2 tag=$3 t0 t1 t2 apid trace peak
   echo 5 >"/proc/$AGENT_PID/clear_refs"
+  # the agent's VmRSS every ~2 ms during the apply ($tag.rss: ns kB), to see which step peaks
+  python3 - "$AGENT_PID" "$RUN_DIR/$tag.rss" "$RUN_DIR/$tag.stop" <<'PY' &
+import os, sys, time
+pid, out, stop = sys.argv[1:4]
+with open(out, "w") as f:
+    while not os.path.exists(stop):
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                f.write(f"{time.monotonic_ns()} {line.split()[1]}\n")
+        time.sleep(0.002)
+PY
+  trace=$!
   t0=$(date +%s%N)
-  "$SLUICE" apply -f "$file" >"$RUN_DIR/$tag.out" 2>&1 || { cat "$RUN_DIR/$tag.out" >&2; return 1; }
-  t1=$(date +%s%N)
-  ip netns exec "$CLIENT_NS" timeout 30 bash -c \
-    'while [ "$(curl -s -o /dev/null -m 1 -w "%{http_code}" "$1")" != 200 ]; do sleep 0.005; done' _ "http://$UPSTREAM_IP$marker" \
-    || { log "$marker never allowed"; return 1; }
-  local peak
+  ( "$SLUICE" apply -f "$file" >"$RUN_DIR/$tag.out" 2>&1; echo "$? $(date +%s%N)" >"$RUN_DIR/$tag.end" ) &
+  apid=$!
+  # polled from the client pod while the CLI runs, as bench/run.sh does: negative in-force
+  # times mean the rule worked before `sluice apply` returned
+  t1=$(ip netns exec "$CLIENT_NS" timeout "$SCALE_TIMEOUT" bash -c \
+    'while [ "$(curl -s -o /dev/null -m 1 -w "%{http_code}" "$1")" != 200 ]; do sleep 0.005; done; date +%s%N' \
+    _ "http://$UPSTREAM_IP$marker")
+  wait "$apid"
+  read -r rc t2 <"$RUN_DIR/$tag.end"
+  [ "$rc" = 0 ] || { cat "$RUN_DIR/$tag.out" >&2; touch "$RUN_DIR/$tag.stop"; wait "$trace"; return 1; }
+  [ -n "$t1" ] || { log "$marker never allowed"; touch "$RUN_DIR/$tag.stop"; wait "$trace"; return 1; }
   peak=$(awk '/^VmHWM:/{print $2}' "/proc/$AGENT_PID/status")
   sleep 1  # the agent trims after answering
-  echo "apply_ms=$(( (t1 - t0) / 1000000 )) peak=$peak $(split "$AGENT_PID" "$tag")"
+  touch "$RUN_DIR/$tag.stop"; wait "$trace"
+  echo "apply_ms=$(( (t2 - t0) / 1000000 )) inforce_after_return_ms=$(( (t1 - t2) / 1000000 )) peak=$peak $(split "$AGENT_PID" "$tag")"
+}
+
+load_run() {  # load_run TAG: get-ka for MEM_LOAD_S seconds, then 1 s of rest
+  ip netns exec "$CLIENT_NS" taskset -c "$LOAD_CPU" timeout $((MEM_LOAD_S + 20)) \
+    wrk -t1 -c"$CONNS" -d"${MEM_LOAD_S}s" "http://$UPSTREAM_IP/get" >"$RUN_DIR/$1.txt" 2>&1
+  sleep 1
 }
 
 for rep in $(seq 1 "$MEM_REPS"); do
@@ -59,9 +95,21 @@ for rep in $(seq 1 "$MEM_REPS"); do
     unset GLIBC_TUNABLES
     sleep 1
     base=$(split "$AGENT_PID" "$name.$rep.base")
+    if [ "$MEM_LOAD_S" != 0 ]; then
+      load_run "$name.$rep.base-load"
+      base="$base | demo after get-ka: $(split "$AGENT_PID" "$name.$rep.base-load")"
+    fi
     ten=$(apply_one "$scale" /scale-marker "$name.$rep.10k") || die "apply failed ($bin)"
     chg=$(apply_one "$one" /scale-marker-one "$name.$rep.one") || die "apply (one) failed ($bin)"
-    echo "$name rep=$rep demo: $base | 10k: $ten | one: $chg" | tee -a "$OUT/lines.txt"
+    load= big=
+    if [ "$MEM_LOAD_S" != 0 ]; then
+      load_run "$name.$rep.load"
+      load=" | after get-ka: $(split "$AGENT_PID" "$name.$rep.load")"
+    fi
+    if [ "$MEM_LARGE" = 1 ]; then
+      big=" | 100k: $(apply_one "$large" /scale-marker-large "$name.$rep.100k")" || die "apply (100k) failed ($bin)"
+    fi
+    echo "$name rep=$rep demo: $base | 10k: $ten | one: $chg$load$big" | tee -a "$OUT/lines.txt"
     sandbox_down
   done
 done

@@ -11,12 +11,24 @@ import SluiceJSON
 /// the same either way (`ControlRequestReaderTests`).
 enum ControlRequestReader {
     static func decode(_ bytes: [UInt8]) throws(JSONError) -> ControlRequest {
-        if let request = direct(bytes) { return request }
-        return try JSON.decode(ControlRequest.self, from: bytes)
+        try decodeLocatingDocuments(bytes).request
+    }
+
+    /// `decode`, and where in `bytes` the documents' JSON array is when the node reader took
+    /// them (nil otherwise): the agent stores those bytes as they are (`PolicyStore.prepare`).
+    static func decodeLocatingDocuments(_ bytes: [UInt8]) throws(JSONError) -> (
+        request: ControlRequest, documents: Range<Int>?
+    ) {
+        if let (request, range) = directLocating(bytes) { return (request, range) }
+        return (try JSON.decode(ControlRequest.self, from: bytes), nil)
     }
 
     /// The request through the node reader, or nil when that path does not take it.
     static func direct(_ bytes: [UInt8]) -> ControlRequest? {
+        directLocating(bytes)?.request
+    }
+
+    private static func directLocating(_ bytes: [UInt8]) -> (request: ControlRequest, documents: Range<Int>)? {
         let found = bytes.withUnsafeBytes { raw -> (documents: [PolicyNode], range: Range<Int>)? in
             guard let start = documentsValueStart(raw) else { return nil }
             var end = start
@@ -32,7 +44,7 @@ enum ControlRequestReader {
             return nil
         }
         request.documents = found.documents
-        return request
+        return (request, found.range)
     }
 
     /// Where the value of the top-level member `documents` starts, when the request is an object

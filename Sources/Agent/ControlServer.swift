@@ -21,7 +21,9 @@ final class ControlServer {
     let path: String
     let access: ControlAccess
     let clientTimeoutNs: UInt64
-    let handler: (ControlRequest) -> ControlResponse
+    /// Answers a request. It owns the request: an apply frees its node trees as soon as the
+    /// documents are parsed and stored, before the compile (docs/performance.md, s18-mem).
+    let handler: (consuming ControlRequest, consuming DocumentsJSON?) -> ControlResponse
     /// Counters shown by `sluice status` (read from the serving thread only).
     private(set) var counters = Counters()
     private var listener: Int32 = -1
@@ -51,7 +53,7 @@ final class ControlServer {
 
     init(
         path: String, access: ControlAccess = ControlAccess(), clientTimeoutNs: UInt64 = 5_000_000_000,
-        handler: @escaping (ControlRequest) -> ControlResponse
+        handler: @escaping (consuming ControlRequest, consuming DocumentsJSON?) -> ControlResponse
     ) {
         self.path = path
         self.access = access
@@ -210,11 +212,13 @@ final class ControlServer {
         let size = c.request.count
         let response: ControlResponse
         do {
-            let request = try ControlRequestReader.decode(c.request)
-            // The request's text is decoded: free it before the handler parses and compiles a
-            // policy file (megabytes less at the peak of a 10,000-rule apply).
+            let (request, range) = try ControlRequestReader.decodeLocatingDocuments(c.request)
+            // The request's text is decoded: the handler gets it only as the documents' JSON
+            // (the same buffer, no copy), to store, and frees it before it parses and compiles
+            // a policy file (megabytes less at the peak of a 10,000-rule apply).
+            let raw = range.map { DocumentsJSON(bytes: c.request, range: $0) }
             c.request = []
-            response = handler(request)
+            response = handler(consume request, consume raw)
         } catch {
             response = ControlResponse(ok: false, message: "malformed control request: \(error)")
         }
@@ -375,4 +379,11 @@ public struct ControlAccess: Equatable {
         guard let entry = getgrnam(text) else { return nil }
         return entry.pointee.gr_gid
     }
+}
+
+/// An apply request's documents as the client sent them: the request's bytes and where the
+/// documents' JSON array is in them (`ControlRequestReader.decodeLocatingDocuments`).
+struct DocumentsJSON {
+    var bytes: [UInt8]
+    var range: Range<Int>
 }

@@ -180,7 +180,11 @@ final class NodePolicy {
                     }
                     mapsNs = SystemClock.monotonicNs() - mapsStart
                     mapWrites = journal?.count ?? 0
-                    if let stored = transaction.stored { staged = try store.stage(stored) }
+                    if let pending = transaction.pending {
+                        staged = try store.stage(pending)
+                    } else if let stored = transaction.stored {
+                        staged = try store.stage(stored)
+                    }
                 } catch let error as PolicyInstallError {
                     // installPolicy undid its own writes (or says it could not).
                     if error.rollback == nil { _ = publish?(previous) }

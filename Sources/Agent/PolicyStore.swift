@@ -1,3 +1,4 @@
+import Glibc
 import Policy
 import SluiceIO
 import SluiceJSON
@@ -19,13 +20,28 @@ struct StoredPolicy: Codable {
     /// (`PolicyNode.appendJSON`) instead of through a `JSONValue` tree of the whole file, which
     /// was the agent's largest allocation while it stored a 10,000-rule apply (docs/performance.md).
     func json() throws -> [UInt8] {
+        var whole: [UInt8] = []
+        try encode(pieceBytes: .max) { whole = $0 }
+        return whole
+    }
+
+    /// The JSON, handed to `emit` in order in pieces of at least `pieceBytes` (one document may
+    /// make a piece larger; the last piece is whatever is left). `PolicyStore.prepare` writes
+    /// pieces of 64 KiB: no buffer of the whole file (2 MB for 10,000 rules, and about as much
+    /// again while it grows) at the peak of an apply.
+    func encode(pieceBytes: Int, _ emit: ([UInt8]) throws -> Void) throws {
         var output: [UInt8] = []
+        if pieceBytes < 1 << 20 { output.reserveCapacity(pieceBytes + pieceBytes / 4) }
         output.append(contentsOf: #"{"file":"#.utf8)
         JSON.appendEscapedString(file, to: &output)
         output.append(contentsOf: #","documents":["#.utf8)
         for (index, document) in documents.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             document.appendJSON(to: &output)
+            if output.count >= pieceBytes {
+                try emit(output)
+                output.removeAll(keepingCapacity: true)
+            }
         }
         output.append(UInt8(ascii: "]"))
         if let removed {
@@ -33,7 +49,7 @@ struct StoredPolicy: Codable {
             output.append(contentsOf: try JSON.encode(removed))
         }
         output.append(UInt8(ascii: "}"))
-        return output
+        try emit(output)
     }
 }
 
@@ -129,10 +145,103 @@ struct PolicyStore {
     /// Writes `policy` as the next file (atomically) and returns its name; it counts only once
     /// `commitStaged`, and `discard` removes it. A restart before either re-applies it.
     func stage(_ policy: StoredPolicy) throws -> String {
+        try stage(prepare(policy))
+    }
+
+    /// Writes `policy` as the next file, under a temporary name (`NNNNNN.json.tmp.PID`, which
+    /// `load` does not read) until `stage` puts it in place; dropped without that, it is removed.
+    /// The name is chosen now, so nothing else may be staged before it (the agent applies one
+    /// change at a time). The agent writes the file as soon as the documents are parsed, so
+    /// that their node trees can go before the compile (docs/performance.md, s18-mem).
+    func prepare(_ policy: StoredPolicy) throws -> PendingFile {
         try Files.createDirectories(directory)
         let name = Self.nextName(after: Files.list(directory))
-        try Files.writeAtomically(directory + "/" + name, policy.json())
-        return name
+        let file = try PendingFile(directory: directory, name: name)
+        try policy.encode(pieceBytes: 1 << 16) { try file.write($0) }
+        return file
+    }
+
+    /// `prepare` for an apply whose documents' JSON array is at hand as the client sent it: the
+    /// file is that array in a `StoredPolicy` object, read back to the same node trees, with no
+    /// encoding of the trees (38 ms of CPU for 10,000 rules, docs/performance.md).
+    func prepare(file: String, documentsJSON: ArraySlice<UInt8>) throws -> PendingFile {
+        try Files.createDirectories(directory)
+        let name = Self.nextName(after: Files.list(directory))
+        let pending = try PendingFile(directory: directory, name: name)
+        var head: [UInt8] = []
+        head.append(contentsOf: #"{"file":"#.utf8)
+        JSON.appendEscapedString(file, to: &head)
+        head.append(contentsOf: #","documents":"#.utf8)
+        try pending.write(head)
+        try pending.write(documentsJSON)
+        try pending.write([UInt8(ascii: "}")])
+        return pending
+    }
+
+    /// Puts a prepared file in place (fsync, rename) and returns its name, as `stage(_:)` does.
+    func stage(_ file: PendingFile) throws -> String {
+        try file.commit()
+        return file.name
+    }
+
+    /// A stored file being written: a temporary file beside its name, renamed over it by
+    /// `commit` after an fsync (a reader sees the whole file or none), removed if dropped first.
+    final class PendingFile {
+        let name: String
+        private let path: String
+        private let temporary: String
+        private var fd: Int32
+
+        fileprivate init(directory: String, name: String) throws(SyscallError) {
+            self.name = name
+            path = directory + "/" + name
+            temporary = path + ".tmp.\(getpid())"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd < 0 { throw SyscallError("open(\(temporary))", errno: errno) }
+        }
+
+        deinit { discard() }
+
+        fileprivate func write(_ bytes: [UInt8]) throws(SyscallError) {
+            try write(bytes[...])
+        }
+
+        fileprivate func write(_ bytes: ArraySlice<UInt8>) throws(SyscallError) {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let e = errno
+                    discard()
+                    throw SyscallError("write(\(temporary))", errno: e)
+                }
+                offset += n
+            }
+        }
+
+        fileprivate func commit() throws(SyscallError) {
+            guard fd >= 0 else { throw SyscallError("write(\(temporary))", errno: EBADF) }
+            let fd = self.fd
+            self.fd = -1
+            if fsync(fd) != 0 || close(fd) != 0 {
+                let e = errno
+                unlink(temporary)
+                throw SyscallError("fsync(\(temporary))", errno: e)
+            }
+            if rename(temporary, path) != 0 {
+                let e = errno
+                unlink(temporary)
+                throw SyscallError("rename(\(temporary), \(path))", errno: e)
+            }
+        }
+
+        private func discard() {
+            guard fd >= 0 else { return }
+            close(fd)
+            unlink(temporary)
+            fd = -1
+        }
     }
 
     /// Counts a staged file as the newest stored policy, setting `keys`, then removes the files

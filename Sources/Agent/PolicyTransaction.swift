@@ -10,8 +10,11 @@ struct PolicyTransaction {
     var change: PolicyRepository.Change
     /// The toFQDNs selectors of the objects the change sets, by object; removed objects' go.
     var fqdnSelectors: [PolicyKey: FQDNSelectorSet]
-    /// The file to store once the change is in force (nil: nothing to store).
+    /// The file to store once the change is in force (nil: nothing to store, or `pending`).
     var stored: StoredPolicy?
+    /// `stored` already written beside the store under a temporary name, put in place by
+    /// `NodePolicy.commit` where `stored` would be written (and removed if the change fails).
+    var pending: PolicyStore.PendingFile?
 
     /// Parses and validates the documents of a file into a transaction that sets them; nothing
     /// changes. Throws the first `LoadError` (file, line, column, field).
@@ -24,6 +27,15 @@ struct PolicyTransaction {
         return PolicyTransaction(
             fileName: fileName, change: change, fqdnSelectors: selectors,
             stored: StoredPolicy(file: fileName, documents: documents))
+    }
+
+    /// Writes `stored` into `store` under a temporary name now (or takes `written`, the same
+    /// documents already written) and forgets it, with its node trees: the transaction then
+    /// keeps only the parsed change and the open file.
+    mutating func prepareStoredFile(in store: PolicyStore, written: PolicyStore.PendingFile? = nil) throws {
+        guard let stored else { return }
+        pending = try written ?? store.prepare(stored)
+        self.stored = nil
     }
 
     /// A transaction that removes `keys` (all in force), stored so that a restart removes them

@@ -118,6 +118,8 @@ final class AgentTests: XCTestCase {
                 + "egress toPorts 53/TCP of default/client: rules.http and rules.dns on the same port (Cilium refuses this policy) "
                 + "(also http.yaml:1: ciliumnetworkpolicy.cilium.io/default/web)")
         XCTAssertEqual(agent.policy.repository.listing(), listing)
+        // The refused file was written under a temporary name before the compile; it is gone.
+        XCTAssertEqual(Files.list(stateDirectory + "/state/policies").count, 1)
         XCTAssertEqual(Files.list(stateDirectory + "/state/policies").filter { $0.hasSuffix(".json") }.count, 1)
     }
 

@@ -49,6 +49,25 @@ final class ControlRequestReaderTests: XCTestCase {
         }
     }
 
+    /// The direct path says where the documents' array is, and those bytes in a stored file's
+    /// object decode to the same documents (the agent stores them as sent); SluiceJSON's path
+    /// says nothing.
+    func testTheDocumentsBytesTheDirectPathLocatesAreAStoredFilesDocuments() throws {
+        for bytes in try exampleRequests() {
+            let (request, range) = try ControlRequestReader.decodeLocatingDocuments(bytes)
+            let located = try XCTUnwrap(range)
+            let stored = Array(#"{"file":"a \"b\".yaml","documents":"#.utf8) + bytes[located] + [UInt8(ascii: "}")]
+            let decoded = try JSON.decode(StoredPolicy.self, from: stored)
+            XCTAssertEqual(decoded.documents, request.documents)
+            XCTAssertEqual(decoded.file, #"a "b".yaml"#)
+            XCTAssertNil(decoded.removed)
+        }
+        let escaped = Array(#"{"op":"apply","documents":[["p",1,1,"\u0041"]]}"#.utf8)
+        let (request, range) = try ControlRequestReader.decodeLocatingDocuments(escaped)
+        XCTAssertNil(range)
+        XCTAssertEqual(request.documents, [.scalar("A", line: 1, column: 1)])
+    }
+
     /// Requests the direct path leaves to SluiceJSON, or that are malformed: same answer.
     func testOtherFormsAndMalformedRequestsGetSluiceJSONsAnswer() throws {
         let cases = [

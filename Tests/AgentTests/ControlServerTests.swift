@@ -32,7 +32,7 @@ final class ControlServerTests: XCTestCase {
     ) throws -> (ControlServer, WorkerThread) {
         final class Box { weak var server: ControlServer? }
         let box = Box()
-        let server = ControlServer(path: path, access: access, clientTimeoutNs: timeoutNs) { request in
+        let server = ControlServer(path: path, access: access, clientTimeoutNs: timeoutNs) { request, _ in
             if request.op == .get {
                 return ControlResponse(ok: true, message: "\(box.server?.counters.timedOut ?? -1)")
             }

@@ -64,6 +64,72 @@ final class PolicyStoreTests: XCTestCase {
         }
     }
 
+    /// A stored file is written in pieces of about 64 KiB (no buffer of the whole file) and is
+    /// the same bytes as `json()`, for a policy of many pieces and for one piece.
+    func testStagedFileIsWrittenInPiecesAndIsTheJSON() throws {
+        let directory = try NodePolicyTests.temporaryDirectory()
+        defer { NodePolicyTests.removeTree(directory) }
+        var store = PolicyStore(directory: directory + "/policies")
+        let many = StoredPolicy(
+            file: "scale.yaml",
+            documents: (0..<3_000).map { i in
+                .mapping([
+                    (key: .scalar("name"), value: .scalar("policy-\(i)")),
+                    (key: .scalar("rules"), value: .sequence([.scalar("GET /\(i)")])),
+                ])
+            })
+        let one = StoredPolicy(file: "one.yaml", documents: [.scalar("x")], removed: [StoredKey(key("r"))])
+        var pieces: [Int] = []
+        try many.encode(pieceBytes: 1 << 16) { pieces.append($0.count) }
+        XCTAssertGreaterThan(pieces.count, 3)
+        XCTAssertTrue(pieces.dropLast().allSatisfy { $0 >= 1 << 16 && $0 < (1 << 16) + 4096 }, "\(pieces)")
+        for policy in [many, one] {
+            let name = try store.stage(policy)
+            XCTAssertEqual(try Files.read(directory + "/policies/" + name), try policy.json())
+            store.commitStaged(name, keys: [key(name)])
+        }
+    }
+
+    /// A prepared file is not a stored policy until staged (a restart does not read it), and
+    /// one dropped without being staged (a failed apply) leaves nothing behind.
+    func testPreparedFileCountsOnlyOnceStagedAndGoesWhenDropped() throws {
+        let directory = try NodePolicyTests.temporaryDirectory()
+        defer { NodePolicyTests.removeTree(directory) }
+        var store = PolicyStore(directory: directory + "/policies")
+        try store.store(StoredPolicy(file: "a", documents: [.scalar("a")]), keys: [key("a")])
+        do {
+            let dropped = try store.prepare(StoredPolicy(file: "b", documents: [.scalar("b")]))
+            XCTAssertEqual(dropped.name, "000002.json")
+            XCTAssertEqual(Files.list(directory + "/policies").count, 2, "the temporary file")
+            var reader = PolicyStore(directory: directory + "/policies")
+            XCTAssertEqual(try reader.load().map(\.policy.file), ["a"])
+        }
+        XCTAssertEqual(Files.list(directory + "/policies"), ["000001.json"])
+        let prepared = try store.prepare(StoredPolicy(file: "c", documents: [.scalar("c")]))
+        let name = try store.stage(prepared)
+        store.commitStaged(name, keys: [key("c")])
+        XCTAssertEqual(Files.list(directory + "/policies").sorted(), ["000001.json", "000002.json"])
+        var reader = PolicyStore(directory: directory + "/policies")
+        XCTAssertEqual(try reader.load().map(\.policy.file), ["a", "c"])
+    }
+
+    /// A file prepared from the documents' JSON as the client sent it (any spacing) reads back as
+    /// the file of those documents, with its name escaped.
+    func testAFilePreparedFromTheSentJSONReadsBackAsItsDocuments() throws {
+        let directory = try NodePolicyTests.temporaryDirectory()
+        defer { NodePolicyTests.removeTree(directory) }
+        var store = PolicyStore(directory: directory + "/policies")
+        let sent = Array(#"xx[ ["p",1,2,"a"] , ["l",3,4,["p",3,5,"b"]] ]yy"#.utf8)
+        let prepared = try store.prepare(file: "dir/\"q\".yaml", documentsJSON: sent[2..<(sent.count - 2)])
+        store.commitStaged(try store.stage(prepared), keys: [key("a")])
+        var reader = PolicyStore(directory: directory + "/policies")
+        let loaded = try reader.load()
+        XCTAssertEqual(loaded.map(\.policy.file), ["dir/\"q\".yaml"])
+        XCTAssertEqual(
+            loaded.first?.policy.documents,
+            [.scalar("a", line: 1, column: 2), .sequence([.scalar("b", line: 3, column: 5)], line: 3, column: 4)])
+    }
+
     func testNextNameIsOnePastTheHighest() {
         XCTAssertEqual(PolicyStore.nextName(after: []), "000001.json")
         XCTAssertEqual(PolicyStore.nextName(after: ["000001.json", "000002.json"]), "000003.json")
