@@ -9,7 +9,8 @@
 # (question decoded vs compared on the wire), ns per query.
 # `policy-memory [POLICIES] [RULES]`: the agent's apply path in a fresh process, malloc's bytes
 # in use after each step (which structure holds how much), peak RSS and RSS.
-# Usage: bash bench/micro.sh [json|regex|flow|observer|dns|policy-apply|policy-memory]
+# `follow`: the follow stream's encoding alone (also part of `observer`), to profile it.
+# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|policy-apply|policy-memory]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

@@ -174,6 +174,14 @@ public struct ProtoWriter {
         buffer.count += count
     }
 
+    /// `count` bytes written in place by `fill` (through a raw pointer; nothing initialized first).
+    @inline(__always)
+    public mutating func appendRaw(count: Int, _ fill: (UnsafeMutableRawPointer) -> Void) {
+        let p = buffer.reserve(count)
+        fill(UnsafeMutableRawPointer(p))
+        buffer.count += count
+    }
+
     /// A fixed32/fixed64 value's `count` bytes, little-endian (after its tag).
     public mutating func fixed(_ value: UInt64, bytes count: Int) {
         let p = buffer.reserve(count)
@@ -195,23 +203,34 @@ public struct ProtoWriter {
     /// One byte is kept for its length (most sub-messages are shorter than 128 bytes); a longer
     /// one moves its bytes to make room for the rest of the varint.
     public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
+        message(field, lengthBytes: 1, build)
+    }
+
+    /// A sub-message with `kept` bytes kept for its length's varint before it is written (2 for
+    /// one of 128 bytes to 16 KiB, such as a flow): the body moves only when its length takes
+    /// another number of bytes (the varint stays minimal, as every encoder writes it).
+    @inline(__always)
+    public mutating func message(_ field: Int, lengthBytes kept: Int, _ build: (inout ProtoWriter) -> Void) {
         tag(field, .lengthDelimited)
         let start = buffer.count
-        rawByte(0)
+        _ = buffer.reserve(kept)
+        buffer.count += kept
         build(&self)
-        let length = UInt64(buffer.count - start - 1)
-        if length < 0x80 {
+        let length = buffer.count - start - kept
+        if kept == 1, length < 0x80 {
             buffer.base[start] = UInt8(length)
             return
         }
-        // The length's varint is longer than the byte kept: move the body to make room.
         var size = 1
-        while length >> (7 * UInt64(size)) != 0 { size += 1 }
-        _ = buffer.reserve(size - 1)
-        let body = buffer.base + start + 1
-        UnsafeMutableRawPointer(body + size - 1).copyMemory(from: body, byteCount: Int(length))  // memmove
-        buffer.count += size - 1
-        var v = length
+        while UInt64(length) >> (7 * UInt64(size)) != 0 { size += 1 }
+        if size != kept {
+            // The varint takes another number of bytes than kept: move the body (memmove).
+            if size > kept { _ = buffer.reserve(size - kept) }
+            let body = buffer.base + start + kept
+            UnsafeMutableRawPointer(buffer.base + start + size).copyMemory(from: body, byteCount: length)
+            buffer.count += size - kept
+        }
+        var v = UInt64(length)
         for i in 0..<size {
             buffer.base[start + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
             v >>= 7
