@@ -292,7 +292,8 @@ public final class FlowRecordProto {
     private func endpoint(_ key: EndpointKey) -> EndpointBytes {
         let id = key.id, identity = key.identity
         if let hit = endpoints[key] { return hit }
-        let local = id != 0 ? directory.endpoint(id: id) : key.byAddress ? directory.endpoint(ipv4NetworkOrder: key.ipv4) : nil
+        let local =
+            id != 0 ? directory.endpoint(id: id) : key.byAddress ? directory.endpoint(ipv4NetworkOrder: key.ipv4) : nil
         let e: FlowEndpoint
         if let local {
             e = FlowEndpoint(
@@ -320,7 +321,9 @@ public final class FlowRecordProto {
             m.bytesField(2, Self.method(p))
             m.bytesField(3, Self.url(p))
             m.string(4, proto.httpProtocolName)
-            if l7Type == .request { m.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions)) }
+            if l7Type == .request {
+                m.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions))
+            }
             let headersLength = Int(p.pointee.l7.http.headers_len)
             if headersLength > 0 {
                 let headers = withUnsafeBytes(of: p.pointee.l7.http.headers) { all in
@@ -337,7 +340,8 @@ public final class FlowRecordProto {
         let key = Part.verdictHeaders.rawValue << 56 | UInt64(reason) << 8 | UInt64(actions)
         return parts.blob(key, hash: key) { w in
             if let reason = Flow.L7Reason(rawValue: reason) {
-                Self.headers(Flow.L7Verdict(reason: reason, headerActions: Flow.HeaderActions(rawValue: actions)).headers, &w)
+                Self.headers(
+                    Flow.L7Verdict(reason: reason, headerActions: Flow.HeaderActions(rawValue: actions)).headers, &w)
             }
             return (0, 0)
         }.bytes
@@ -390,7 +394,8 @@ public final class FlowRecordProto {
 
     /// The `summary` field of an L3/L4 record (`Flow.summary`, by the decoded flow's own code),
     /// made once per protocol, flags or ICMP type and code; nothing when the summary is empty.
-    private func l3l4Summary(_ p: UnsafePointer<sluice_flow>, l4: L4Kind, type: Flow.FlowType) -> UnsafeRawBufferPointer {
+    private func l3l4Summary(_ p: UnsafePointer<sluice_flow>, l4: L4Kind, type: Flow.FlowType) -> UnsafeRawBufferPointer
+    {
         let (l4Proto, ipVersion, tcpFlags) = (p.pointee.l4_proto, p.pointee.ip_version, p.pointee.tcp_flags)
         let (icmpType, icmpCode) = (p.pointee.icmp_type, p.pointee.icmp_code)
         let detail: UInt32

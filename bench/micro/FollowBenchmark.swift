@@ -117,7 +117,8 @@ enum FollowBenchmark {
                     oldNs = 0
                 } else {
                     oldNs = min(
-                        oldNs, timed { for i in 0..<n { oldBytes &+= old(raws[i % raws.count], seq: UInt64(i)).count } })
+                        oldNs, timed { for i in 0..<n { oldBytes &+= old(raws[i % raws.count], seq: UInt64(i)).count } }
+                    )
                 }
                 newNs = min(
                     newNs, timed { for i in 0..<n { newBytes &+= new(raws[i % raws.count], seq: UInt64(i)).count } })
