@@ -108,7 +108,9 @@ public final class FlowRecordProto {
             w.message(1) { mask.apply(to: flow.bytes[...], into: &$0) }
         } else {
             // A flow is 128 bytes to 16 KiB long: two bytes kept for its length, no move.
-            w.message(1, lengthBytes: 2) { encodeFlow(rec, seq: seq, time: time, into: &$0) }
+            let flow = w.beginMessage(1, lengthBytes: 2)
+            encodeFlow(rec, seq: seq, time: time, into: &w)
+            w.endMessage(flow)
         }
         w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
         w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
@@ -154,39 +156,44 @@ public final class FlowRecordProto {
         }
         let l4 = layer4(p)
         if l4 != .none {
-            w.message(6) { m in
-                switch l4 {
-                case .tcp:
-                    m.message(1) {
-                        $0.uint(1, UInt64(p.pointee.src_port))
-                        $0.uint(2, UInt64(p.pointee.dst_port))
-                        if !isL7 {
-                            $0.message(3) { f in
-                                // flow.proto's TCPFlags fields 1...8 are the header's bits from
-                                // the lowest: FIN, SYN, RST, PSH, ACK, URG, ECE, CWR.
-                                let flags = p.pointee.tcp_flags
-                                for i in 0..<8 { f.bool(i + 1, flags & 1 << i != 0) }
-                            }
-                        }
-                    }
-                case .udp, .sctp:
-                    m.message(l4 == .udp ? 2 : 5) {
-                        $0.uint(1, UInt64(p.pointee.src_port))
-                        $0.uint(2, UInt64(p.pointee.dst_port))
-                    }
-                case .icmpv4, .icmpv6:
-                    m.message(l4 == .icmpv4 ? 3 : 4) {
-                        $0.uint(1, UInt64(p.pointee.icmp_type))
-                        $0.uint(2, UInt64(p.pointee.icmp_code))
-                    }
-                case .none: break
+            // Sub-messages begun and ended in line (no closures on the per-flow path).
+            let layer4 = w.beginMessage(6)
+            switch l4 {
+            case .tcp:
+                let tcp = w.beginMessage(1)
+                w.uint(1, UInt64(p.pointee.src_port))
+                w.uint(2, UInt64(p.pointee.dst_port))
+                if !isL7 {
+                    let flagsMark = w.beginMessage(3)
+                    // flow.proto's TCPFlags fields 1...8 are the header's bits from the lowest:
+                    // FIN, SYN, RST, PSH, ACK, URG, ECE, CWR.
+                    let flags = p.pointee.tcp_flags
+                    for i in 0..<8 { w.bool(i + 1, flags & 1 << i != 0) }
+                    w.endMessage(flagsMark)
                 }
+                w.endMessage(tcp)
+            case .udp, .sctp:
+                let ports = w.beginMessage(l4 == .udp ? 2 : 5)
+                w.uint(1, UInt64(p.pointee.src_port))
+                w.uint(2, UInt64(p.pointee.dst_port))
+                w.endMessage(ports)
+            case .icmpv4, .icmpv6:
+                let icmp = w.beginMessage(l4 == .icmpv4 ? 3 : 4)
+                w.uint(1, UInt64(p.pointee.icmp_type))
+                w.uint(2, UInt64(p.pointee.icmp_code))
+                w.endMessage(icmp)
+            case .none: break
             }
+            w.endMessage(layer4)
         }
         w.raw(peer.part(1))  // `source`, `destination`
         w.uint(10, UInt64(type.rawValue))
         w.raw(peer.part(2))  // `node_name`, `source_names`, `destination_names`
-        if isL7 { w.message(15) { layer7(p, proto: l7Proto, &$0) } }
+        if isL7 {
+            let l7 = w.beginMessage(15)
+            layer7(p, proto: l7Proto, &w)
+            w.endMessage(l7)
+        }
         let eventType: (Int32, Int32)
         switch Int32(p.pointee.event_type) {
         case Flow.EventType.drop: eventType = (Flow.EventType.drop, Int32(p.pointee.drop_reason))
@@ -194,10 +201,10 @@ public final class FlowRecordProto {
         default: eventType = (Int32(p.pointee.event_type), 0)
         }
         if eventType.0 != 0 || eventType.1 != 0 {
-            w.message(19) {
-                $0.int32(1, eventType.0)
-                $0.int32(2, eventType.1)
-            }
+            let event = w.beginMessage(19)
+            w.int32(1, eventType.0)
+            w.int32(2, eventType.1)
+            w.endMessage(event)
         }
         w.uint(22, UInt64(direction.rawValue))
         let isTrace = Int32(p.pointee.event_type) == Flow.EventType.trace
@@ -207,8 +214,13 @@ public final class FlowRecordProto {
         }
         w.uint(25, UInt64(p.pointee.drop_reason))
         switch UInt32(p.pointee.is_reply) {
-        case SLUICE_REPLY_TRUE.rawValue: w.message(26) { $0.bool(1, true) }
-        case SLUICE_REPLY_FALSE.rawValue: w.message(26) { $0.bool(1, false) }
+        case SLUICE_REPLY_TRUE.rawValue:  // `is_reply {value: true}`
+            w.tag(26, .lengthDelimited)
+            w.rawByte(2)
+            w.bool(1, true)
+        case SLUICE_REPLY_FALSE.rawValue:  // `is_reply {}`: false is left out
+            w.tag(26, .lengthDelimited)
+            w.rawByte(0)
         default: break
         }
         w.tag(34, .lengthDelimited)
@@ -222,7 +234,9 @@ public final class FlowRecordProto {
         w.raw(UnsafeRawBufferPointer(start: constants, count: emitterCount))
         if isL7 {
             if l7Proto == .http10 || l7Proto == .http11 || l7Proto == .http2 || l7Proto == .tls {
-                w.message(100_000) { httpSummary(p, proto: l7Proto, &$0) }
+                let summary = w.beginMessage(100_000)
+                httpSummary(p, proto: l7Proto, &w)
+                w.endMessage(summary)
             }
         } else {
             w.raw(l3l4Summary(p, l4: l4, type: type))
@@ -316,22 +330,22 @@ public final class FlowRecordProto {
         w.uint(1, UInt64(l7Type.rawValue))
         w.uint(2, p.pointee.latency_ns)
         guard proto != .none else { return }
-        w.message(101) { m in
-            m.uint(1, UInt64(p.pointee.l7.http.code))
-            m.bytesField(2, Self.method(p))
-            m.bytesField(3, Self.url(p))
-            m.string(4, proto.httpProtocolName)
-            if l7Type == .request {
-                m.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions))
-            }
-            let headersLength = Int(p.pointee.l7.http.headers_len)
-            if headersLength > 0 {
-                let headers = withUnsafeBytes(of: p.pointee.l7.http.headers) { all in
-                    HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(headersLength)))
-                }
-                Self.headers(headers, &m)
-            }
+        let http = w.beginMessage(101)
+        w.uint(1, UInt64(p.pointee.l7.http.code))
+        w.bytesField(2, Self.method(p))
+        w.bytesField(3, Self.url(p))
+        w.string(4, proto.httpProtocolName)
+        if l7Type == .request {
+            w.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions))
         }
+        let headersLength = Int(p.pointee.l7.http.headers_len)
+        if headersLength > 0 {
+            let headers = withUnsafeBytes(of: p.pointee.l7.http.headers) { all in
+                HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(headersLength)))
+            }
+            Self.headers(headers, &w)
+        }
+        w.endMessage(http)
     }
 
     /// The `headers` entries of a request's verdict detail (`Flow.L7Verdict.headers`), made once

@@ -211,11 +211,32 @@ public struct ProtoWriter {
     /// another number of bytes (the varint stays minimal, as every encoder writes it).
     @inline(__always)
     public mutating func message(_ field: Int, lengthBytes kept: Int, _ build: (inout ProtoWriter) -> Void) {
+        let mark = beginMessage(field, lengthBytes: kept)
+        build(&self)
+        endMessage(mark)
+    }
+
+    /// Where a sub-message begun by `beginMessage` starts, and the bytes kept for its length.
+    public struct MessageMark {
+        let start: Int
+        let kept: Int
+    }
+
+    /// Starts a sub-message written without a closure (a hot encoder's: no context captured):
+    /// its tag, and `kept` bytes for its length; the fields follow, then `endMessage(mark)`.
+    @inline(__always)
+    public mutating func beginMessage(_ field: Int, lengthBytes kept: Int = 1) -> MessageMark {
         tag(field, .lengthDelimited)
         let start = buffer.count
         _ = buffer.reserve(kept)
         buffer.count += kept
-        build(&self)
+        return MessageMark(start: start, kept: kept)
+    }
+
+    /// Ends the sub-message `mark` began: writes its length (`message(_:lengthBytes:_:)`).
+    @inline(__always)
+    public mutating func endMessage(_ mark: MessageMark) {
+        let (start, kept) = (mark.start, mark.kept)
         let length = buffer.count - start - kept
         if kept == 1, length < 0x80 {
             buffer.base[start] = UInt8(length)
@@ -257,10 +278,10 @@ public struct ProtoWriter {
 
     /// google.protobuf.Timestamp.
     public mutating func timestamp(_ field: Int, seconds: Int64, nanos: Int32) {
-        message(field) {
-            $0.int64(1, seconds)
-            $0.int32(2, nanos)
-        }
+        let mark = beginMessage(field)
+        int64(1, seconds)
+        int32(2, nanos)
+        endMessage(mark)
     }
 }
 
