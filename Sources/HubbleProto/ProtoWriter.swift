@@ -67,6 +67,7 @@ public struct ProtoWriter {
     }
 
     /// uint32/uint64/enum field; left out when 0.
+    @inline(__always)
     public mutating func uint(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, .varint)
@@ -74,6 +75,7 @@ public struct ProtoWriter {
     }
 
     /// int32 field; negative values take 10 bytes (sign-extended), as protobuf requires.
+    @inline(__always)
     public mutating func int32(_ field: Int, _ value: Int32) {
         guard value != 0 else { return }
         tag(field, .varint)
@@ -87,6 +89,7 @@ public struct ProtoWriter {
         varint(UInt64(bitPattern: value))
     }
 
+    @inline(__always)
     public mutating func bool(_ field: Int, _ value: Bool) {
         guard value else { return }
         tag(field, .varint)
@@ -122,6 +125,7 @@ public struct ProtoWriter {
     }
 
     /// Raw bytes (part of a field being written in place, as `message`'s build closure does).
+    @inline(__always)
     public mutating func raw(_ encoded: UnsafeRawBufferPointer) {
         guard let source = encoded.baseAddress, !encoded.isEmpty else { return }
         let p = buffer.reserve(encoded.count)
@@ -159,6 +163,7 @@ public struct ProtoWriter {
     }
 
     /// string field from bytes (already known to be valid UTF-8); left out when empty.
+    @inline(__always)
     public mutating func bytesField(_ field: Int, _ value: UnsafeRawBufferPointer) {
         guard !value.isEmpty else { return }
         tag(field, .lengthDelimited)
