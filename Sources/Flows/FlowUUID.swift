@@ -9,9 +9,13 @@ import SluiceModel
 public enum FlowUUID {
     /// The UUID text (`xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx`) of record `seq` of the ring `seed` names.
     public static func make(seed: String, seq: UInt64) -> String {
-        let hash = seedHash(seed)
+        make(seedHash: seedHash(seed), seq: seq)
+    }
+
+    /// `make(seed:seq:)` for a ring whose `seedHash` is known (a reader hashes its seed once).
+    public static func make(seedHash hash: UInt64, seq: UInt64) -> String {
         // 16 bytes as 32 hex digits and 4 dashes, written straight into the string's storage.
-        return String(unsafeUninitializedCapacity: 36) { out in
+        String(unsafeUninitializedCapacity: 36) { out in
             write(seedHash: hash, seq: seq, into: out)
             return 36
         }
@@ -29,21 +33,56 @@ public enum FlowUUID {
     }
 
     /// The 36 bytes of `make`'s text for a ring whose `seedHash` is given, written into `out`
-    /// (at least 36 bytes).
+    /// (at least 36 bytes): the seed's 19 (`writePrefix`), then the sequence number's 17 (`writeSequence`).
     public static func write(seedHash hash: UInt64, seq: UInt64, into out: UnsafeMutableBufferPointer<UInt8>) {
-        var at = 0
-        for i in 0..<16 {
-            if i == 4 || i == 6 || i == 8 || i == 10 {
-                out[at] = UInt8(ascii: "-")
-                at += 1
-            }
-            let word = i < 8 ? hash : seq
-            var b = UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(i % 8)))
-            if i == 6 { b = (b & 0x0F) | 0x80 }
-            if i == 8 { b = (b & 0x3F) | 0x80 }
-            out[at] = ASCII.hexDigit(b >> 4)
-            out[at + 1] = ASCII.hexDigit(b & 0xF)
-            at += 2
-        }
+        precondition(out.count >= 36)
+        let p = UnsafeMutableRawPointer(out.baseAddress!)
+        writePrefix(seedHash: hash, into: p)
+        writeSequence(seq, into: p + prefixLength)
+    }
+
+    /// The text's first 19 bytes, `xxxxxxxx-xxxx-8xxx-`: the same for every record of a ring (an
+    /// encoder keeps them and writes only `writeSequence` per record).
+    public static let prefixLength = 19
+
+    /// The seed hash's 16 hex digits with the version nibble and three dashes (`prefixLength` bytes at `p`).
+    @inline(__always)
+    public static func writePrefix(seedHash hash: UInt64, into p: UnsafeMutableRawPointer) {
+        // Byte 6 of the UUID is bits 15...8 of the hash: its high nibble becomes the version, 8.
+        let h = hash & ~0xF000 | 0x8000
+        p.storeBytes(of: hexDigits(UInt32(truncatingIfNeeded: h >> 32)), as: UInt64.self)
+        let low = hexDigits(UInt32(truncatingIfNeeded: h))
+        p.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 8, as: UInt8.self)
+        p.storeBytes(of: UInt32(truncatingIfNeeded: low), toByteOffset: 9, as: UInt32.self)
+        p.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 13, as: UInt8.self)
+        p.storeBytes(of: UInt32(truncatingIfNeeded: low >> 32), toByteOffset: 14, as: UInt32.self)
+        p.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 18, as: UInt8.self)
+    }
+
+    /// The sequence number's part, `yxxx-xxxxxxxxxxxx` (17 bytes at `p`): 16 hex digits with the
+    /// RFC 9562 variant bits and one dash.
+    @inline(__always)
+    public static func writeSequence(_ seq: UInt64, into p: UnsafeMutableRawPointer) {
+        // Byte 8 of the UUID is the sequence number's top byte: its top two bits become 10.
+        let s = seq & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        let high = hexDigits(UInt32(truncatingIfNeeded: s >> 32))
+        p.storeBytes(of: UInt32(truncatingIfNeeded: high), as: UInt32.self)
+        p.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 4, as: UInt8.self)
+        p.storeBytes(of: UInt32(truncatingIfNeeded: high >> 32), toByteOffset: 5, as: UInt32.self)
+        p.storeBytes(of: hexDigits(UInt32(truncatingIfNeeded: s)), toByteOffset: 9, as: UInt64.self)
+    }
+
+    /// `value`'s 8 lowercase hex digits, most significant first, as the bytes of a little-endian
+    /// `UInt64` (store it as is): each nibble spread into a byte, then made ASCII without branches.
+    @inline(__always)
+    static func hexDigits(_ value: UInt32) -> UInt64 {
+        var x = UInt64(value)
+        x = (x & 0x0000_FFFF) | (x & 0xFFFF_0000) << 16
+        x = (x & 0x0000_00FF_0000_00FF) | (x & 0x0000_FF00_0000_FF00) << 8
+        x = (x & 0x000F_000F_000F_000F) | (x & 0x00F0_00F0_00F0_00F0) << 4
+        // Byte k holds nibble k (the least significant in byte 0); digits >= 10 take 'a' - '0' - 10 more.
+        let letters = (x &+ 0x0606_0606_0606_0606) >> 4 & 0x0101_0101_0101_0101
+        let ascii = x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
+        return UInt64(littleEndian: ascii.byteSwapped)
     }
 }

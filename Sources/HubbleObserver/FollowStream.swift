@@ -193,7 +193,8 @@ final class SharedFlowEncoding {
     }
 
     private func encoder(_ context: FlowDecodeContext) -> FlowRecordProto {
-        if let recordEncoder, recordEncoder.context === context { return recordEncoder }
+        // By identity: no cast of the encoder's owner per record.
+        if let recordEncoder, recordEncoder.owner === context { return recordEncoder }
         let made = FlowRecordProto(context: context)
         recordEncoder = made
         return made

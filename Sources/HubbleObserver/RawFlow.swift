@@ -8,12 +8,15 @@ import Flows
 public final class FlowDecodeContext {
     public let directory: EndpointDirectory
     public let seed: String
+    /// `FlowUUID.seedHash(seed)`, hashed once (not per decoded record).
+    public let seedHash: UInt64
     /// `--node-name`, overriding the directory's.
     public let nodeNameOverride: String?
 
     public init(directory: EndpointDirectory, seed: String, nodeNameOverride: String?) {
         self.directory = directory
         self.seed = seed
+        seedHash = FlowUUID.seedHash(seed)
         self.nodeNameOverride = nodeNameOverride
     }
 
@@ -27,7 +30,7 @@ public final class FlowDecodeContext {
     /// emitter Sluice, the node name.
     public func decode(_ rec: borrowing sluice_flow, seq: UInt64, wallOffsetNs: Int64) -> Flow {
         var flow = Flow.decode(copy rec, directory: directory, monotonicToWallOffsetNs: wallOffsetNs)
-        flow.uuid = FlowUUID.make(seed: seed, seq: seq)
+        flow.uuid = FlowUUID.make(seedHash: seedHash, seq: seq)
         flow.emitter = .sluice
         if let nodeNameOverride { flow.nodeName = nodeNameOverride }
         if flow.nodeName.isEmpty { flow.nodeName = nodeName }

@@ -31,20 +31,24 @@ public final class FlowRecordProto {
         var hasPod: Bool
     }
     private var endpoints: [EndpointKey: EndpointBytes] = [:]
-    /// The last source and destination looked up (a stream of flows between the same two pods
-    /// skips the dictionary).
-    private var lastSource: (key: EndpointKey, entry: EndpointBytes)?
-    private var lastDestination: (key: EndpointKey, entry: EndpointBytes)?
-    private var policies: [UInt32: [UInt8]] = [:]
-    private var l3l4Summaries: [UInt32: [UInt8]] = [:]
-    private var emitter: [UInt8] = []
+    /// What a flow's two peers fix, ready to copy: the IPv4 `ip` message, the `source` and
+    /// `destination` messages, `node_name` and the peers' DNS names (`PeerBytes`).
+    private let peers = BlobCache<PeerKey>(slots: 256)
+    /// The policies' messages by policy reference, the L3/L4 summaries by protocol and flags, the
+    /// verdict detail's `headers` by reason and header actions.
+    private let parts = BlobCache<UInt64>(slots: 256)
+    /// `emitter` (field 41) and `node_name` (field 1000), tags and lengths included, then the
+    /// uuid's first 19 bytes (the ring's seed hash: the same in every flow); owned.
+    private let constants: UnsafeMutableRawPointer
+    private let emitterCount: Int
+    private let nodeNameCount: Int
     /// The buffer every unmasked response is written into (its bytes copied out once, exactly sized).
-    private let scratch = ProtoBuffer(capacity: 1024)
+    private let scratch = ProtoBuffer(capacity: 2048)
     /// Records encoded here, and records answered nil (a test counts both).
     public private(set) var encoded = 0
     public private(set) var declined = 0
 
-    /// Caches are dropped when they hold this many entries (a directory names at most a few
+    /// Endpoint messages are dropped when this many are kept (a directory names at most a few
     /// thousand endpoints; peers by identity are as many as identities seen).
     static let cacheLimit = 4096
 
@@ -59,10 +63,19 @@ public final class FlowRecordProto {
         self.nodeName = nodeName
         seedHash = FlowUUID.seedHash(seed)
         var w = ProtoWriter()
-        w.string(1, Flow.Emitter.sluice.name)
-        w.string(2, Flow.Emitter.sluice.version)
-        emitter = w.bytes
+        w.message(41) {
+            $0.string(1, Flow.Emitter.sluice.name)
+            $0.string(2, Flow.Emitter.sluice.version)
+        }
+        emitterCount = w.count
+        w.string(1000, nodeName)
+        nodeNameCount = w.count - emitterCount
+        constants = .allocate(byteCount: w.count + FlowUUID.prefixLength, alignment: 8)
+        w.withBytes { constants.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        FlowUUID.writePrefix(seedHash: seedHash, into: constants + emitterCount + nodeNameCount)
     }
+
+    deinit { constants.deallocate() }
 
     /// Whether `encode` takes this record (else the caller decodes it): HTTP and TLS records whose
     /// method and url are ASCII, L7 records without a protocol, every L3/L4 record; not DNS.
@@ -94,9 +107,12 @@ public final class FlowRecordProto {
             encodeFlow(rec, seq: seq, time: time, into: &flow)
             w.message(1) { mask.apply(to: flow.bytes[...], into: &$0) }
         } else {
-            w.message(1) { encodeFlow(rec, seq: seq, time: time, into: &$0) }
+            // A flow is 128 bytes to 16 KiB long: two bytes kept for its length, no move.
+            let flow = w.beginMessage(1, lengthBytes: 2)
+            encodeFlow(rec, seq: seq, time: time, into: &w)
+            w.endMessage(flow)
         }
-        w.string(1000, nodeName)
+        w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
         w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
         w.finishGRPCFrame()
         return w.bytes
@@ -116,69 +132,68 @@ public final class FlowRecordProto {
         w.timestamp(1, seconds: time.seconds, nanos: time.nanos)
         w.uint(2, UInt64(verdict.rawValue))
         w.uint(3, UInt64(p.pointee.drop_reason))
-        let v4 = p.pointee.ip_version == 4
+        let ipVersion = p.pointee.ip_version
+        let v4 = ipVersion == 4
         let srcIPv4 = UnsafeRawPointer(p).load(fromByteOffset: Self.srcIPOffset, as: UInt32.self)
         let dstIPv4 = UnsafeRawPointer(p).load(fromByteOffset: Self.dstIPOffset, as: UInt32.self)
-        if p.pointee.ip_version == 4 || p.pointee.ip_version == 6 {
+        let peer = peerBytes(
+            PeerKey(
+                source: EndpointKey(
+                    id: p.pointee.src_endpoint, identity: p.pointee.src_identity, ipv4: v4 ? srcIPv4 : 0,
+                    byAddress: v4 && p.pointee.src_endpoint == 0),
+                destination: EndpointKey(
+                    id: p.pointee.dst_endpoint, identity: p.pointee.dst_identity, ipv4: v4 ? dstIPv4 : 0,
+                    byAddress: v4 && p.pointee.dst_endpoint == 0),
+                ipVersion: ipVersion))
+        if v4 {
+            w.raw(peer.part(0))  // `ip`, from the peers' addresses
+        } else if ipVersion == 6 {
             w.message(5) {
-                if v4 {
-                    $0.string(1, IPv4Address(networkOrder: srcIPv4).description)
-                    $0.string(2, IPv4Address(networkOrder: dstIPv4).description)
-                } else {
-                    $0.string(1, withUnsafeBytes(of: p.pointee.src_ip) { IPv6Address(bytes: $0)?.description ?? "" })
-                    $0.string(2, withUnsafeBytes(of: p.pointee.dst_ip) { IPv6Address(bytes: $0)?.description ?? "" })
-                }
-                $0.uint(3, UInt64(v4 ? Flow.IPVersion.ipv4.rawValue : Flow.IPVersion.ipv6.rawValue))
+                $0.string(1, withUnsafeBytes(of: p.pointee.src_ip) { IPv6Address(bytes: $0)?.description ?? "" })
+                $0.string(2, withUnsafeBytes(of: p.pointee.dst_ip) { IPv6Address(bytes: $0)?.description ?? "" })
+                $0.uint(3, UInt64(Flow.IPVersion.ipv6.rawValue))
             }
         }
         let l4 = layer4(p)
         if l4 != .none {
-            w.message(6) { m in
-                switch l4 {
-                case .tcp:
-                    m.message(1) {
-                        $0.uint(1, UInt64(p.pointee.src_port))
-                        $0.uint(2, UInt64(p.pointee.dst_port))
-                        if !isL7 {
-                            $0.message(3) { f in
-                                for (i, bit) in Self.tcpFlagOrder.enumerated() {
-                                    f.bool(i + 1, p.pointee.tcp_flags & bit != 0)
-                                }
-                            }
-                        }
-                    }
-                case .udp, .sctp:
-                    m.message(l4 == .udp ? 2 : 5) {
-                        $0.uint(1, UInt64(p.pointee.src_port))
-                        $0.uint(2, UInt64(p.pointee.dst_port))
-                    }
-                case .icmpv4, .icmpv6:
-                    m.message(l4 == .icmpv4 ? 3 : 4) {
-                        $0.uint(1, UInt64(p.pointee.icmp_type))
-                        $0.uint(2, UInt64(p.pointee.icmp_code))
-                    }
-                case .none: break
+            // Sub-messages begun and ended in line (no closures on the per-flow path).
+            let layer4 = w.beginMessage(6)
+            switch l4 {
+            case .tcp:
+                let tcp = w.beginMessage(1)
+                w.uint(1, UInt64(p.pointee.src_port))
+                w.uint(2, UInt64(p.pointee.dst_port))
+                if !isL7 {
+                    let flagsMark = w.beginMessage(3)
+                    // flow.proto's TCPFlags fields 1...8 are the header's bits from the lowest:
+                    // FIN, SYN, RST, PSH, ACK, URG, ECE, CWR.
+                    let flags = p.pointee.tcp_flags
+                    for i in 0..<8 { w.bool(i + 1, flags & 1 << i != 0) }
+                    w.endMessage(flagsMark)
                 }
+                w.endMessage(tcp)
+            case .udp, .sctp:
+                let ports = w.beginMessage(l4 == .udp ? 2 : 5)
+                w.uint(1, UInt64(p.pointee.src_port))
+                w.uint(2, UInt64(p.pointee.dst_port))
+                w.endMessage(ports)
+            case .icmpv4, .icmpv6:
+                let icmp = w.beginMessage(l4 == .icmpv4 ? 3 : 4)
+                w.uint(1, UInt64(p.pointee.icmp_type))
+                w.uint(2, UInt64(p.pointee.icmp_code))
+                w.endMessage(icmp)
+            case .none: break
             }
+            w.endMessage(layer4)
         }
-        let source = endpoint(
-            id: p.pointee.src_endpoint, identity: p.pointee.src_identity, ipv4: v4 ? srcIPv4 : nil, memo: &lastSource)
-        let destination = endpoint(
-            id: p.pointee.dst_endpoint, identity: p.pointee.dst_identity, ipv4: v4 ? dstIPv4 : nil,
-            memo: &lastDestination)
-        w.tag(8, .lengthDelimited)
-        w.varint(UInt64(source.bytes.count))
-        w.raw(source.bytes[...])
-        w.tag(9, .lengthDelimited)
-        w.varint(UInt64(destination.bytes.count))
-        w.raw(destination.bytes[...])
+        w.raw(peer.part(1))  // `source`, `destination`
         w.uint(10, UInt64(type.rawValue))
-        w.string(11, nodeName)
-        if v4 {
-            if !source.hasPod { w.strings(13, directory.names(ipv4NetworkOrder: srcIPv4)) }
-            if !destination.hasPod { w.strings(14, directory.names(ipv4NetworkOrder: dstIPv4)) }
+        w.raw(peer.part(2))  // `node_name`, `source_names`, `destination_names`
+        if isL7 {
+            let l7 = w.beginMessage(15)
+            layer7(p, proto: l7Proto, &w)
+            w.endMessage(l7)
         }
-        if isL7 { w.message(15) { layer7(p, proto: l7Proto, &$0) } }
         let eventType: (Int32, Int32)
         switch Int32(p.pointee.event_type) {
         case Flow.EventType.drop: eventType = (Flow.EventType.drop, Int32(p.pointee.drop_reason))
@@ -186,10 +201,10 @@ public final class FlowRecordProto {
         default: eventType = (Int32(p.pointee.event_type), 0)
         }
         if eventType.0 != 0 || eventType.1 != 0 {
-            w.message(19) {
-                $0.int32(1, eventType.0)
-                $0.int32(2, eventType.1)
-            }
+            let event = w.beginMessage(19)
+            w.int32(1, eventType.0)
+            w.int32(2, eventType.1)
+            w.endMessage(event)
         }
         w.uint(22, UInt64(direction.rawValue))
         let isTrace = Int32(p.pointee.event_type) == Flow.EventType.trace
@@ -199,30 +214,35 @@ public final class FlowRecordProto {
         }
         w.uint(25, UInt64(p.pointee.drop_reason))
         switch UInt32(p.pointee.is_reply) {
-        case SLUICE_REPLY_TRUE.rawValue: w.message(26) { $0.bool(1, true) }
-        case SLUICE_REPLY_FALSE.rawValue: w.message(26) { $0.bool(1, false) }
+        case SLUICE_REPLY_TRUE.rawValue:  // `is_reply {value: true}`
+            w.tag(26, .lengthDelimited)
+            w.rawByte(2)
+            w.bool(1, true)
+        case SLUICE_REPLY_FALSE.rawValue:  // `is_reply {}`: false is left out
+            w.tag(26, .lengthDelimited)
+            w.rawByte(0)
         default: break
         }
         w.tag(34, .lengthDelimited)
         w.varint(36)
-        w.append(count: 36) { FlowUUID.write(seedHash: seedHash, seq: seq, into: $0) }
+        let prefix = constants + emitterCount + nodeNameCount
+        w.appendRaw(count: 36) {
+            $0.copyMemory(from: prefix, byteCount: FlowUUID.prefixLength)
+            FlowUUID.writeSequence(seq, into: $0 + FlowUUID.prefixLength)
+        }
         if isTrace { w.uint(36, UInt64((Flow.TraceReason(rawValue: p.pointee.trace_reason) ?? .unknown).rawValue)) }
-        w.tag(41, .lengthDelimited)
-        w.varint(UInt64(emitter.count))
-        w.raw(emitter[...])
+        w.raw(UnsafeRawBufferPointer(start: constants, count: emitterCount))
         if isL7 {
             if l7Proto == .http10 || l7Proto == .http11 || l7Proto == .http2 || l7Proto == .tls {
-                w.message(100_000) { httpSummary(p, proto: l7Proto, &$0) }
+                let summary = w.beginMessage(100_000)
+                httpSummary(p, proto: l7Proto, &w)
+                w.endMessage(summary)
             }
         } else {
-            let summary = l3l4Summary(p, l4: l4, type: type)
-            if !summary.isEmpty { w.lengthDelimited(100_000, summary) }
+            w.raw(l3l4Summary(p, l4: l4, type: type))
         }
         policy(p, type: type, verdict: verdict, direction: direction, &w)
     }
-
-    /// `TCPFlags` bits in flow.proto's field order (FIN, SYN, RST, PSH, ACK, URG, ECE, CWR).
-    private static let tcpFlagOrder: [UInt8] = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80]
 
     private enum L4Kind { case none, tcp, udp, sctp, icmpv4, icmpv6 }
 
@@ -237,22 +257,57 @@ public final class FlowRecordProto {
         }
     }
 
-    /// The `Endpoint` message as `Flow.decode` names the peer (a local endpoint by ID, else by
-    /// IPv4 address; else the identity's labels), encoded once per key.
-    private func endpoint(
-        id: UInt32, identity: UInt32, ipv4: UInt32?, memo: inout (key: EndpointKey, entry: EndpointBytes)?
-    ) -> EndpointBytes {
-        let key = EndpointKey(id: id, identity: identity, ipv4: ipv4 ?? 0, byAddress: id == 0 && ipv4 != nil)
-        if let memo, memo.key == key { return memo.entry }
-        let entry = endpoint(key, ipv4: ipv4)
-        memo = (key, entry)
-        return entry
+    /// A flow's two peers as `Flow.decode` names them: each a local endpoint by ID, else (IPv4) by
+    /// address, else the identity's labels; the IP version (the `ip` message is kept for IPv4).
+    private struct PeerKey: Equatable {
+        var source: EndpointKey
+        var destination: EndpointKey
+        var ipVersion: UInt8
+
+        var hash: UInt64 {
+            let ids = UInt64(source.id) << 32 | UInt64(destination.id)
+            let identities = UInt64(source.identity) << 32 | UInt64(destination.identity)
+            let addresses = UInt64(source.ipv4) << 32 | UInt64(destination.ipv4)
+            return ids &* 0x9E37_79B9_7F4A_7C15 ^ identities &* 0xC2B2_AE3D_27D4_EB4F ^ addresses
+                &* 0x1656_67B1_9E37_79F9 ^ UInt64(ipVersion)
+        }
     }
 
-    private func endpoint(_ key: EndpointKey, ipv4: UInt32?) -> EndpointBytes {
+    /// The bytes `key`'s peers fix, in three parts: the `ip` message (IPv4 only: the addresses
+    /// are in the key), `source` and `destination`, then `node_name` and the DNS names of peers
+    /// that are not pods (IPv4). Made once per pair of peers from the endpoint messages.
+    private func peerBytes(_ key: PeerKey) -> BlobCache<PeerKey>.Blob {
+        peers.blob(key, hash: key.hash) { w in
+            let v4 = key.ipVersion == 4
+            if v4 {
+                w.message(5) {
+                    $0.string(1, IPv4Address(networkOrder: key.source.ipv4).description)
+                    $0.string(2, IPv4Address(networkOrder: key.destination.ipv4).description)
+                    $0.uint(3, UInt64(Flow.IPVersion.ipv4.rawValue))
+                }
+            }
+            let ipEnd = w.count
+            let source = endpoint(key.source)
+            let destination = endpoint(key.destination)
+            w.lengthDelimited(8, source.bytes)
+            w.lengthDelimited(9, destination.bytes)
+            let endpointsEnd = w.count
+            w.string(11, nodeName)
+            if v4 {
+                if !source.hasPod { w.strings(13, directory.names(ipv4NetworkOrder: key.source.ipv4)) }
+                if !destination.hasPod { w.strings(14, directory.names(ipv4NetworkOrder: key.destination.ipv4)) }
+            }
+            return (ipEnd, endpointsEnd)
+        }
+    }
+
+    /// The `Endpoint` message as `Flow.decode` names the peer (a local endpoint by ID, else by
+    /// IPv4 address; else the identity's labels), encoded once per key.
+    private func endpoint(_ key: EndpointKey) -> EndpointBytes {
         let id = key.id, identity = key.identity
         if let hit = endpoints[key] { return hit }
-        let local = id != 0 ? directory.endpoint(id: id) : ipv4.flatMap { directory.endpoint(ipv4NetworkOrder: $0) }
+        let local =
+            id != 0 ? directory.endpoint(id: id) : key.byAddress ? directory.endpoint(ipv4NetworkOrder: key.ipv4) : nil
         let e: FlowEndpoint
         if let local {
             e = FlowEndpoint(
@@ -275,25 +330,39 @@ public final class FlowRecordProto {
         w.uint(1, UInt64(l7Type.rawValue))
         w.uint(2, p.pointee.latency_ns)
         guard proto != .none else { return }
-        w.message(101) { m in
-            m.uint(1, UInt64(p.pointee.l7.http.code))
-            m.bytesField(2, Self.method(p))
-            m.bytesField(3, Self.url(p))
-            m.string(4, proto.httpProtocolName)
-            if l7Type == .request, let reason = Flow.L7Reason(rawValue: p.pointee.l7.http.reason) {
-                let verdict = Flow.L7Verdict(
-                    reason: reason, headerActions: Flow.HeaderActions(rawValue: p.pointee.l7.http.header_actions))
-                Self.headers(verdict.headers, &m)
-            }
-            let headersLength = Int(p.pointee.l7.http.headers_len)
-            if headersLength > 0 {
-                let headers = withUnsafeBytes(of: p.pointee.l7.http.headers) { all in
-                    HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(headersLength)))
-                }
-                Self.headers(headers, &m)
-            }
+        let http = w.beginMessage(101)
+        w.uint(1, UInt64(p.pointee.l7.http.code))
+        w.bytesField(2, Self.method(p))
+        w.bytesField(3, Self.url(p))
+        w.string(4, proto.httpProtocolName)
+        if l7Type == .request {
+            w.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions))
         }
+        let headersLength = Int(p.pointee.l7.http.headers_len)
+        if headersLength > 0 {
+            let headers = withUnsafeBytes(of: p.pointee.l7.http.headers) { all in
+                HTTPHeaderRecord.decode(UnsafeRawBufferPointer(rebasing: all.prefix(headersLength)))
+            }
+            Self.headers(headers, &w)
+        }
+        w.endMessage(http)
     }
+
+    /// The `headers` entries of a request's verdict detail (`Flow.L7Verdict.headers`), made once
+    /// per reason and header actions; none for an unknown reason.
+    private func verdictHeaders(reason: UInt8, actions: UInt8) -> UnsafeRawBufferPointer {
+        let key = Part.verdictHeaders.rawValue << 56 | UInt64(reason) << 8 | UInt64(actions)
+        return parts.blob(key, hash: key) { w in
+            if let reason = Flow.L7Reason(rawValue: reason) {
+                Self.headers(
+                    Flow.L7Verdict(reason: reason, headerActions: Flow.HeaderActions(rawValue: actions)).headers, &w)
+            }
+            return (0, 0)
+        }.bytes
+    }
+
+    /// What `parts` keeps, in its keys' top byte.
+    private enum Part: UInt64 { case policy = 1, l3l4Summary, verdictHeaders }
 
     private static func headers(_ headers: [Flow.HTTP.Header], _ w: inout ProtoWriter) {
         for header in headers {
@@ -337,9 +406,10 @@ public final class FlowRecordProto {
         }
     }
 
-    /// `Flow.summary` of an L3/L4 record, made once per protocol, flags or ICMP type and code by
-    /// the decoded flow's own code.
-    private func l3l4Summary(_ p: UnsafePointer<sluice_flow>, l4: L4Kind, type: Flow.FlowType) -> [UInt8] {
+    /// The `summary` field of an L3/L4 record (`Flow.summary`, by the decoded flow's own code),
+    /// made once per protocol, flags or ICMP type and code; nothing when the summary is empty.
+    private func l3l4Summary(_ p: UnsafePointer<sluice_flow>, l4: L4Kind, type: Flow.FlowType) -> UnsafeRawBufferPointer
+    {
         let (l4Proto, ipVersion, tcpFlags) = (p.pointee.l4_proto, p.pointee.ip_version, p.pointee.tcp_flags)
         let (icmpType, icmpCode) = (p.pointee.icmp_type, p.pointee.icmp_code)
         let detail: UInt32
@@ -348,30 +418,29 @@ public final class FlowRecordProto {
         case .icmpv4, .icmpv6: detail = UInt32(icmpType) << 8 | UInt32(icmpCode)
         default: detail = 0
         }
-        let key = UInt32(l4Proto) << 24 | UInt32(ipVersion) << 20 | UInt32(type.rawValue) << 16 | detail
-        if let hit = l3l4Summaries[key] { return hit }
-        var flow = Flow()
-        flow.type = type
-        switch l4 {
-        case .tcp:
-            flow.l4 = .tcp(
-                Flow.TCP(
-                    sourcePort: 0, destinationPort: 0, flags: Flow.TCPFlags(rawValue: tcpFlags)))
-        case .udp: flow.l4 = .udp(Flow.UDP(sourcePort: 0, destinationPort: 0))
-        case .sctp: flow.l4 = .sctp(Flow.SCTP(sourcePort: 0, destinationPort: 0))
-        case .icmpv4: flow.l4 = .icmpv4(Flow.ICMP(type: icmpType, code: icmpCode))
-        case .icmpv6: flow.l4 = .icmpv6(Flow.ICMP(type: icmpType, code: icmpCode))
-        case .none:
-            switch ipVersion {
-            case 4: flow.ip = Flow.IP(source: "", destination: "", ipVersion: .ipv4)
-            case 6: flow.ip = Flow.IP(source: "", destination: "", ipVersion: .ipv6)
-            default: break
+        let key =
+            Part.l3l4Summary.rawValue << 56
+            | UInt64(UInt32(l4Proto) << 24 | UInt32(ipVersion) << 20 | UInt32(type.rawValue) << 16 | detail)
+        return parts.blob(key, hash: key) { w in
+            var flow = Flow()
+            flow.type = type
+            switch l4 {
+            case .tcp:
+                flow.l4 = .tcp(Flow.TCP(sourcePort: 0, destinationPort: 0, flags: Flow.TCPFlags(rawValue: tcpFlags)))
+            case .udp: flow.l4 = .udp(Flow.UDP(sourcePort: 0, destinationPort: 0))
+            case .sctp: flow.l4 = .sctp(Flow.SCTP(sourcePort: 0, destinationPort: 0))
+            case .icmpv4: flow.l4 = .icmpv4(Flow.ICMP(type: icmpType, code: icmpCode))
+            case .icmpv6: flow.l4 = .icmpv6(Flow.ICMP(type: icmpType, code: icmpCode))
+            case .none:
+                switch ipVersion {
+                case 4: flow.ip = Flow.IP(source: "", destination: "", ipVersion: .ipv4)
+                case 6: flow.ip = Flow.IP(source: "", destination: "", ipVersion: .ipv6)
+                default: break
+                }
             }
-        }
-        let summary = Array(flow.summary.utf8)
-        if l3l4Summaries.count >= Self.cacheLimit { l3l4Summaries.removeAll(keepingCapacity: true) }
-        l3l4Summaries[key] = summary
-        return summary
+            w.string(100_000, flow.summary)
+            return (0, 0)
+        }.bytes
     }
 
     /// The policy the record names (an L7 request's `policy_id`, a policy verdict's or a drop's
@@ -404,33 +473,31 @@ public final class FlowRecordProto {
         case (.ingress, true): field = 21005
         default: return
         }
-        let bytes: [UInt8]
-        if let hit = policies[ref] {
-            bytes = hit
-        } else {
-            guard let entry = directory.policy(ref: ref) else { return }
-            let p = Flow.Policy(name: entry.name, namespace: entry.namespace, kind: entry.kind)
-            var m = ProtoWriter()
-            m.string(1, p.name)
-            m.string(2, p.namespace)
-            m.strings(3, p.labels)
-            m.string(5, p.kind)
-            bytes = m.bytes
-            if policies.count >= Self.cacheLimit { policies.removeAll(keepingCapacity: true) }
-            policies[ref] = bytes
-        }
-        w.tag(field, .lengthDelimited)
-        w.varint(UInt64(bytes.count))
-        w.raw(bytes[...])
+        // The whole field (tag, length, message); nothing for a reference the directory does not know.
+        let key = Part.policy.rawValue << 56 | UInt64(field) << 32 | UInt64(ref)
+        w.raw(
+            parts.blob(key, hash: key) { w in
+                if let entry = directory.policy(ref: ref) {
+                    let policy = Flow.Policy(name: entry.name, namespace: entry.namespace, kind: entry.kind)
+                    w.message(field) {
+                        $0.string(1, policy.name)
+                        $0.string(2, policy.namespace)
+                        $0.strings(3, policy.labels)
+                        $0.string(5, policy.kind)
+                    }
+                }
+                return (0, 0)
+            }.bytes)
     }
 
     // MARK: record text
 
-    private static let srcIPOffset = MemoryLayout<sluice_flow>.offset(of: \.src_ip)!
-    private static let dstIPOffset = MemoryLayout<sluice_flow>.offset(of: \.dst_ip)!
-    private static let httpOffset = MemoryLayout<sluice_flow>.offset(of: \.l7)!
-    private static let methodOffset = httpOffset + MemoryLayout<sluice_flow_http>.offset(of: \.method)!
-    private static let urlOffset = httpOffset + MemoryLayout<sluice_flow_http>.offset(of: \.url)!
+    // Offsets in `struct sluice_flow` as constants (a `static let` is a lazy global: a
+    // `swift_once` check per read); `FlowRecordProtoTests` holds each equal to its field's.
+    static var srcIPOffset: Int { 40 }
+    static var dstIPOffset: Int { 56 }
+    static var methodOffset: Int { 96 + 8 }
+    static var urlOffset: Int { 96 + 24 }
 
     /// The method's bytes in the record (its length clamped to the array, as `Flow.decode` reads it).
     private static func method(_ p: UnsafePointer<sluice_flow>) -> UnsafeRawBufferPointer {
@@ -444,8 +511,19 @@ public final class FlowRecordProto {
         return UnsafeRawBufferPointer(start: UnsafeRawPointer(p) + urlOffset, count: count)
     }
 
+    /// No byte has its top bit set (eight bytes at a time).
     private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for b in bytes where b >= 0x80 { return false }
-        return true
+        guard let base = bytes.baseAddress else { return true }
+        var any: UInt64 = 0
+        var i = 0
+        while i + 8 <= bytes.count {
+            any |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            any |= UInt64(base.load(fromByteOffset: i, as: UInt8.self))
+            i += 1
+        }
+        return any & 0x8080_8080_8080_8080 == 0
     }
 }

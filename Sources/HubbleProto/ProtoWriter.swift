@@ -67,6 +67,7 @@ public struct ProtoWriter {
     }
 
     /// uint32/uint64/enum field; left out when 0.
+    @inline(__always)
     public mutating func uint(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, .varint)
@@ -74,6 +75,7 @@ public struct ProtoWriter {
     }
 
     /// int32 field; negative values take 10 bytes (sign-extended), as protobuf requires.
+    @inline(__always)
     public mutating func int32(_ field: Int, _ value: Int32) {
         guard value != 0 else { return }
         tag(field, .varint)
@@ -87,6 +89,7 @@ public struct ProtoWriter {
         varint(UInt64(bitPattern: value))
     }
 
+    @inline(__always)
     public mutating func bool(_ field: Int, _ value: Bool) {
         guard value else { return }
         tag(field, .varint)
@@ -122,6 +125,7 @@ public struct ProtoWriter {
     }
 
     /// Raw bytes (part of a field being written in place, as `message`'s build closure does).
+    @inline(__always)
     public mutating func raw(_ encoded: UnsafeRawBufferPointer) {
         guard let source = encoded.baseAddress, !encoded.isEmpty else { return }
         let p = buffer.reserve(encoded.count)
@@ -159,6 +163,7 @@ public struct ProtoWriter {
     }
 
     /// string field from bytes (already known to be valid UTF-8); left out when empty.
+    @inline(__always)
     public mutating func bytesField(_ field: Int, _ value: UnsafeRawBufferPointer) {
         guard !value.isEmpty else { return }
         tag(field, .lengthDelimited)
@@ -171,6 +176,14 @@ public struct ProtoWriter {
         let p = buffer.reserve(count)
         p.initialize(repeating: 0, count: count)
         fill(UnsafeMutableBufferPointer(start: p, count: count))
+        buffer.count += count
+    }
+
+    /// `count` bytes written in place by `fill` (through a raw pointer; nothing initialized first).
+    @inline(__always)
+    public mutating func appendRaw(count: Int, _ fill: (UnsafeMutableRawPointer) -> Void) {
+        let p = buffer.reserve(count)
+        fill(UnsafeMutableRawPointer(p))
         buffer.count += count
     }
 
@@ -195,23 +208,55 @@ public struct ProtoWriter {
     /// One byte is kept for its length (most sub-messages are shorter than 128 bytes); a longer
     /// one moves its bytes to make room for the rest of the varint.
     public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
+        message(field, lengthBytes: 1, build)
+    }
+
+    /// A sub-message with `kept` bytes kept for its length's varint before it is written (2 for
+    /// one of 128 bytes to 16 KiB, such as a flow): the body moves only when its length takes
+    /// another number of bytes (the varint stays minimal, as every encoder writes it).
+    @inline(__always)
+    public mutating func message(_ field: Int, lengthBytes kept: Int, _ build: (inout ProtoWriter) -> Void) {
+        let mark = beginMessage(field, lengthBytes: kept)
+        build(&self)
+        endMessage(mark)
+    }
+
+    /// Where a sub-message begun by `beginMessage` starts, and the bytes kept for its length.
+    public struct MessageMark {
+        let start: Int
+        let kept: Int
+    }
+
+    /// Starts a sub-message written without a closure (a hot encoder's: no context captured):
+    /// its tag, and `kept` bytes for its length; the fields follow, then `endMessage(mark)`.
+    @inline(__always)
+    public mutating func beginMessage(_ field: Int, lengthBytes kept: Int = 1) -> MessageMark {
         tag(field, .lengthDelimited)
         let start = buffer.count
-        rawByte(0)
-        build(&self)
-        let length = UInt64(buffer.count - start - 1)
-        if length < 0x80 {
+        _ = buffer.reserve(kept)
+        buffer.count += kept
+        return MessageMark(start: start, kept: kept)
+    }
+
+    /// Ends the sub-message `mark` began: writes its length (`message(_:lengthBytes:_:)`).
+    @inline(__always)
+    public mutating func endMessage(_ mark: MessageMark) {
+        let (start, kept) = (mark.start, mark.kept)
+        let length = buffer.count - start - kept
+        if kept == 1, length < 0x80 {
             buffer.base[start] = UInt8(length)
             return
         }
-        // The length's varint is longer than the byte kept: move the body to make room.
         var size = 1
-        while length >> (7 * UInt64(size)) != 0 { size += 1 }
-        _ = buffer.reserve(size - 1)
-        let body = buffer.base + start + 1
-        UnsafeMutableRawPointer(body + size - 1).copyMemory(from: body, byteCount: Int(length))  // memmove
-        buffer.count += size - 1
-        var v = length
+        while UInt64(length) >> (7 * UInt64(size)) != 0 { size += 1 }
+        if size != kept {
+            // The varint takes another number of bytes than kept: move the body (memmove).
+            if size > kept { _ = buffer.reserve(size - kept) }
+            let body = buffer.base + start + kept
+            UnsafeMutableRawPointer(buffer.base + start + size).copyMemory(from: body, byteCount: length)
+            buffer.count += size - kept
+        }
+        var v = UInt64(length)
         for i in 0..<size {
             buffer.base[start + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
             v >>= 7
@@ -238,10 +283,10 @@ public struct ProtoWriter {
 
     /// google.protobuf.Timestamp.
     public mutating func timestamp(_ field: Int, seconds: Int64, nanos: Int32) {
-        message(field) {
-            $0.int64(1, seconds)
-            $0.int32(2, nanos)
-        }
+        let mark = beginMessage(field)
+        int64(1, seconds)
+        int32(2, nanos)
+        endMessage(mark)
     }
 }
 

@@ -100,6 +100,15 @@ final class FlowRecordProtoTests: XCTestCase {
         XCTAssertEqual(encoder.declined, 1)
     }
 
+    func testRecordOffsetsAreTheFieldsOffsets() {
+        typealias F = sluice_flow
+        XCTAssertEqual(FlowRecordProto.srcIPOffset, MemoryLayout<F>.offset(of: \F.src_ip))
+        XCTAssertEqual(FlowRecordProto.dstIPOffset, MemoryLayout<F>.offset(of: \F.dst_ip))
+        let http = MemoryLayout<F>.offset(of: \F.l7)!
+        XCTAssertEqual(FlowRecordProto.methodOffset, http + MemoryLayout<sluice_flow_http>.offset(of: \.method)!)
+        XCTAssertEqual(FlowRecordProto.urlOffset, http + MemoryLayout<sluice_flow_http>.offset(of: \.url)!)
+    }
+
     func testDecimalDigits() {
         for value: UInt64 in [0, 1, 9, 10, 99, 100, 200, 1234, 999_999, 1_000_000, .max] {
             var w = ProtoWriter()

@@ -84,4 +84,34 @@ final class ProtoWriterTests: XCTestCase {
             XCTAssertEqual(prefixLength, fresh.bytes.count - 5)
         }
     }
+
+    /// A message with 1, 2 or 3 bytes kept for its length writes the minimal varint whatever the
+    /// body's length (moving the body either way), and what follows lands after it.
+    func testKeptLengthBytesGiveTheMinimalVarintForEveryLength() {
+        for kept in 1...3 {
+            for size in [0, 1, 127, 128, 300, 16383, 16384, 2 << 20] {
+                let payload = [UInt8]((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+                var w = ProtoWriter(capacity: 16)
+                w.uint(1, 7)
+                w.message(2, lengthBytes: kept) { $0.lengthDelimited(3, payload) }
+                w.uint(4, 9)
+                var inner = ProtoWriter()
+                inner.lengthDelimited(3, payload)
+                var expected = ProtoWriter()
+                expected.uint(1, 7)
+                expected.lengthDelimited(2, inner.bytes)
+                expected.uint(4, 9)
+                XCTAssertEqual(w.bytes, expected.bytes, "kept \(kept), size \(size)")
+            }
+        }
+    }
+
+    /// `appendRaw` writes exactly `count` bytes where the writer is.
+    func testAppendRawWritesInPlace() {
+        var w = ProtoWriter(capacity: 16)
+        w.uint(1, 1)
+        w.appendRaw(count: 20) { p in for i in 0..<20 { p.storeBytes(of: UInt8(i), toByteOffset: i, as: UInt8.self) } }
+        w.rawByte(0xEE)
+        XCTAssertEqual(w.bytes, [0x08, 0x01] + (0..<20).map { UInt8($0) } + [0xEE])
+    }
 }
