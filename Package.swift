@@ -14,6 +14,15 @@ let optimize: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+// The modules a proxied request passes through (the loop and buffers, the HTTP/1 parser, the
+// policy decision, the flow record writer, the shared nouns) are compiled with cross-module
+// optimization in release: their bodies are serialised into their modules, so the proxy
+// inlines the small accessors (`IOBuffer.readable`, `consume`) and specialises
+// the generic ones (`HTTPPortPolicy.decide` for the HTTP/1 request view) instead of calling
+// them through witness tables. What it saved per request: docs/performance.md ("s18-own").
+let hotPath: [SwiftSetting] =
+    optimize + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 // Release links with lld and packed relative relocations (DT_RELR, glibc >= 2.36): 1.9 MB of
 // .rela.dyn become 15 KB the loader reads at start, which is 2.4 MB less resident memory
 // (docs/performance.md).
@@ -50,17 +59,17 @@ let package = Package(
         // JSON for Codable types without Foundation: the agent's files and control protocol.
         .target(name: "SluiceJSON", swiftSettings: optimize),
         // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
-        .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: optimize),
-        .target(name: "SluiceIO", dependencies: ["CSluice", "SluiceModel"], swiftSettings: optimize),
-        .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: optimize),
+        .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: hotPath),
+        .target(name: "SluiceIO", dependencies: ["CSluice", "SluiceModel"], swiftSettings: hotPath),
+        .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: hotPath),
         .target(name: "DNS", dependencies: ["SluiceModel"], swiftSettings: optimize),
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
         .target(name: "TLSClientHello", swiftSettings: optimize),
         .target(name: "HTTP2", dependencies: ["CNghttp2", "SluiceModel"], swiftSettings: optimize),
-        .target(name: "Policy", dependencies: ["CRE2", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
+        .target(name: "Policy", dependencies: ["CRE2", "SluiceJSON", "SluiceModel"], swiftSettings: hotPath),
         // YAML text -> PolicyNode trees (Yams pulls in Foundation: the CLI and tests only).
         .target(name: "PolicyYAML", dependencies: ["Policy", "Yams"]),
-        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
+        .target(name: "Flows", dependencies: ["CSluiceShared", "SluiceJSON", "SluiceModel"], swiftSettings: hotPath),
         // What the agent and the CLI say to each other: control operations, requests and
         // answers, the state files' schemas, the control client. No Foundation.
         .target(name: "SluiceAPI", dependencies: ["Policy", "Flows", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),

@@ -4,12 +4,14 @@
 # perf.data under bench/results/profile-<timestamp>/, with the share of each object (kernel, the
 # agent's own code, libc) and the flat profile by symbol.
 #   bash bench/profile.sh [SCENARIO]      (PROFILE_SECONDS=10, FLOWS=1; FLOWS=0 adds --no-flows)
+#   CALL_GRAPH="--call-graph dwarf,16384": callers of the Swift runtime's retain/release too
+#   (built without frame pointers, so `-g` shows them without a caller); keep PROFILE_SECONDS short.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 bench_prelude "$@"
 command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
 SC=${1:-get-ka}
-: "${PROFILE_SECONDS:=10}" "${FLOWS:=1}"
+: "${PROFILE_SECONDS:=10}" "${FLOWS:=1}" "${CALL_GRAPH:=-g}"
 PEERS=""
 OUT="$BENCH/results/profile-$(date +%Y%m%d-%H%M%S)"
 RUN_DIR="$OUT/run" RAW="$OUT/raw"
@@ -23,7 +25,7 @@ check_rules sluice || die "rule check failed"
 DURATION=$((PROFILE_SECONDS + 2)) run_load sluice "$SC" 1 &
 load=$!
 sleep 1
-perf record -g -o "$OUT/perf.data" -p "$AGENT_PID" -- sleep "$PROFILE_SECONDS" 2>"$OUT/perf-record.log"
+perf record $CALL_GRAPH -o "$OUT/perf.data" -p "$AGENT_PID" -- sleep "$PROFILE_SECONDS" 2>"$OUT/perf-record.log"
 wait "$load"
 python3 "$BENCH/summarize.py" "$OUT" | grep "^| sluice" || true
 perf report -i "$OUT/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$' | head -"${LINES_SHOWN:-80}"

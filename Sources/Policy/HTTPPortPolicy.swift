@@ -64,7 +64,7 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                 }
                 if selected < 0 { selected = e }
                 let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Int in
-                    for r in rules.indices where rules[r].matches(request) { return r }
+                    for r in rules.indices where HTTPRule.matches(rules.baseAddress! + r, request) { return r }
                     return -1
                 }
                 guard found >= 0 else { return true }

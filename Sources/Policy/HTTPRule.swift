@@ -83,15 +83,44 @@ struct HTTPRule: Sendable, Equatable {
 
     /// Whether the request satisfies every matcher of the rule.
     func matches<R: HTTPRequestFields>(_ request: R) -> Bool {
-        if let extra, extra.neverMatches { return false }
-        if let method, !method.fullMatch(request.method) { return false }
-        if let path, !path.fullMatch(request.path) { return false }
-        if let host, !host.fullMatch(request.authority) { return false }
+        withUnsafePointer(to: self) { Self.matches($0, request) }
+    }
+
+    /// Whether the request satisfies every matcher of the rule at `rule`, read in place: the
+    /// per-request path (`HTTPPortPolicy.decide`) passes a pointer into the policy's array (which
+    /// the caller's snapshot keeps alive) instead of the rule itself, because a call on a rule
+    /// read from that memory copies it first, a retain and release of each of its patterns.
+    /// The patterns are then taken as unretained references before any call. A `Regex` has a
+    /// side table (the intern table's weak reference), so each of those retains and releases
+    /// took the runtime's slow path: 2.7 % of get-ka's agent samples (docs/performance.md,
+    /// s18-own).
+    @inline(__always)
+    static func matches<R: HTTPRequestFields>(_ rule: UnsafePointer<HTTPRule>, _ request: R) -> Bool {
+        let method = unretained(rule.pointee.method)
+        let path = unretained(rule.pointee.path)
+        let host = unretained(rule.pointee.host)
+        let extra = rule.pointee.extra.map { Unmanaged.passUnretained($0) }
+        if let extra, extra._withUnsafeGuaranteedRef({ $0.neverMatches }) { return false }
+        if let method, !fullMatch(method, request.method) { return false }
+        if let path, !fullMatch(path, request.path) { return false }
+        if let host, !fullMatch(host, request.authority) { return false }
         guard let extra else { return true }
-        for header in extra.headers where !Self.satisfies(header, request) {
-            return false
+        return extra._withUnsafeGuaranteedRef { extra in
+            for header in extra.headers where !satisfies(header, request) {
+                return false
+            }
+            return true
         }
-        return true
+    }
+
+    @inline(__always)
+    private static func unretained(_ regex: Regex?) -> Unmanaged<Regex>? {
+        regex.map { Unmanaged.passUnretained($0) }
+    }
+
+    @inline(__always)
+    private static func fullMatch(_ regex: Unmanaged<Regex>, _ subject: UnsafeRawBufferPointer) -> Bool {
+        regex._withUnsafeGuaranteedRef { $0.fullMatch(subject) }
     }
 
     /// Presence: any header with the name. Value: like Envoy, all values of the name joined with

@@ -48,4 +48,12 @@ static inline void CSluice_atomic_thread_fence_acquire(void) {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
 }
 
+/// Asks the CPU to fetch the cache line at `p` for writing (a hint: it never faults, and a
+/// CPU without the instruction ignores it). FlowRing.appendWritten fetches the next slot's lines
+/// while the current record is written: a slot is written once per trip round the 4 MiB ring, so
+/// its lines are cold, and the stores that missed held up the writer (docs/performance.md, s18-own).
+static inline void CSluice_prefetch_write(const void *p) {
+    __builtin_prefetch(p, 1, 3);
+}
+
 #endif

@@ -21,7 +21,12 @@ import SluiceIO
 ///
 /// Loop-thread only. With no sink (flows off) every call returns at once.
 final class HTTPFlowRecorder {
-    private let flows: FlowSink?
+    /// The sink, kept alive by the recorder.
+    private let sink: FlowSink?
+    /// The same sink, read without a retain: `sink` holds it for the recorder's whole life. A
+    /// retain and release of it around every record were two atomic operations that waited for
+    /// the record's stores to the ring (docs/performance.md, s18-own).
+    private unowned(unsafe) let flows: FlowSink?
     /// The connection's part of every record; its direction is the first side's (used when no
     /// side decided: malformed or rejected requests).
     private let common: FlowCommon
@@ -46,6 +51,7 @@ final class HTTPFlowRecorder {
 
     /// A recorder for the requests of the connection `common` describes (`FlowCommon.proxied`).
     init(flows: FlowSink?, common: FlowCommon, proto: Flow.L7Protocol) {
+        self.sink = flows
         self.flows = flows
         self.common = common
         self.proto = proto
