@@ -15,19 +15,19 @@ extension Agent {
     func introspect() -> ControlResponse {
         let info = introspection()
         guard let bytes = try? JSON.encode(info) else {
-            return ControlResponse(ok: false, message: "introspect: cannot encode the answer")
+            return .failure("introspect: cannot encode the answer")
         }
-        return ControlResponse(ok: true, message: String(decoding: bytes, as: UTF8.self))
+        return .success(String(decoding: bytes, as: UTF8.self))
     }
 
     /// Answers `ct-list`: every `sluice_ct` entry.
     func conntrack() -> ControlResponse {
-        guard let datapath else { return ControlResponse(ok: false, message: "ct-list: the datapath is not loaded") }
+        guard let datapath else { return .failure("ct-list: the datapath is not loaded") }
         do {
             let bytes = try JSON.encode(try datapath.conntrackEntries())
-            return ControlResponse(ok: true, message: String(decoding: bytes, as: UTF8.self))
+            return .success(String(decoding: bytes, as: UTF8.self))
         } catch {
-            return ControlResponse(ok: false, message: "ct-list: \(error)")
+            return .failure("ct-list: \(error)")
         }
     }
 

@@ -241,9 +241,8 @@ public final class Agent {
         case .apply:
             guard let documents = request.documents else {
                 policyApplyFailures += 1
-                return ControlResponse(
-                    ok: false,
-                    message: "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
+                return .failure(
+                    "apply: the request carries no parsed documents (use a sluice CLI of the agent's version)")
             }
             let fileName = request.file ?? "<stdin>"
             request.documents = nil
@@ -254,20 +253,20 @@ public final class Agent {
         case .delete:
             return delete(request)
         case .get:
-            return ControlResponse(ok: true, message: policy.repository.listing())
+            return .success(policy.repository.listing())
         case .status:
             let ports = policy.snapshot.l7Ports.map { $0.description }.joined(separator: "\n")
             var message = "workers: \(options.proxy.workers)\nL7 ports:\n\(ports)"
             if let lastInstall = policy.lastInstall { message += "\n" + lastInstall.description }
             message += kubernetesStatus()
             for line in tlsSecretProblems() { message += "\nerror: " + line }
-            return ControlResponse(ok: true, message: message)
+            return .success(message)
         case .introspect:
             return introspect()
         case .conntrackList:
             return conntrack()
         case .unknown(let name):
-            return ControlResponse(ok: false, message: "unknown operation \(name)")
+            return .failure("unknown operation \(name)")
         }
     }
 
@@ -297,10 +296,10 @@ public final class Agent {
             var transaction = try PolicyTransaction.apply(
                 documents: documents, fileName: fileName, repository: policy.repository)
             if let refusal = refuseKubernetesOwned(transaction.change.keys, fileName: fileName) {
-                return ControlResponse(ok: false, message: refusal)
+                return .failure(refusal)
             }
             if let missing = missingTLSSecret(transaction) {
-                return ControlResponse(ok: false, message: missing)
+                return .failure(missing)
             }
             do {
                 try transaction.prepareStoredFile(in: policy.store, written: pending)
@@ -310,7 +309,7 @@ public final class Agent {
             _ = consume documents
             result = try policy.commit(transaction)
         } catch {
-            return ControlResponse(ok: false, message: String(describing: error))
+            return .failure(String(describing: error))
         }
         var lines = [result.description] + result.warnings.map { "Warning: " + $0 }
         do {
@@ -320,7 +319,7 @@ public final class Agent {
                 "Warning: the policy is in force, but the endpoint directory for `sluice observe` "
                     + "was not written: \(error)")
         }
-        return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+        return .success(lines.joined(separator: "\n"))
     }
 
     /// The secrets of the policies in force that cannot be used now (`TLSSecretCheck`).
@@ -355,22 +354,21 @@ public final class Agent {
                 documents: request.documents, fileName: fileName, names: request.names ?? [],
                 namespace: request.namespace ?? "default", repository: policy.repository)
         } catch {
-            return ControlResponse(ok: false, message: String(describing: error))
+            return .failure(String(describing: error))
         }
         if !keys.missing.isEmpty && request.ignoreNotFound != true {
-            return ControlResponse(
-                ok: false,
-                message: (keys.missing + ["nothing deleted, the policy in force is unchanged"]).joined(
+            return .failure(
+                (keys.missing + ["nothing deleted, the policy in force is unchanged"]).joined(
                     separator: "\n"))
         }
-        guard !keys.found.isEmpty else { return ControlResponse(ok: true, message: "") }
+        guard !keys.found.isEmpty else { return .success("") }
         if let refusal = refuseKubernetesOwned(keys.found, fileName: fileName) {
-            return ControlResponse(ok: false, message: refusal)
+            return .failure(refusal)
         }
         do {
             _ = try policy.commit(PolicyTransaction.delete(keys: keys.found, fileName: fileName))
         } catch {
-            return ControlResponse(ok: false, message: String(describing: error))
+            return .failure(String(describing: error))
         }
         var lines = PolicyTransaction.deletedLines(keys.found)
         do {
@@ -378,7 +376,7 @@ public final class Agent {
         } catch {
             lines.append("Warning: the endpoint directory for `sluice observe` was not written: \(error)")
         }
-        return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+        return .success(lines.joined(separator: "\n"))
     }
 
     /// `sluice_l7_ports` for `snapshot` (`PolicyMaps.l7Entries`).

@@ -154,7 +154,7 @@ final class ControlServer {
             if let refusal = refusal(fd) {
                 counters.refused += 1
                 client.refused = true
-                respond(client, ControlResponse(ok: false, message: refusal))
+                respond(client, .failure(refusal))
             }
         }
     }
@@ -189,7 +189,7 @@ final class ControlServer {
                 if c.request.count > Self.maxRequestBytes {
                     respond(
                         c,
-                        ControlResponse(ok: false, message: "control request larger than \(Self.maxRequestBytes) bytes")
+                        .failure("control request larger than \(Self.maxRequestBytes) bytes")
                     )
                     return
                 }
@@ -220,7 +220,7 @@ final class ControlServer {
             c.request = []
             response = handler(consume request, consume raw)
         } catch {
-            response = ControlResponse(ok: false, message: "malformed control request: \(error)")
+            response = .failure("malformed control request: \(error)")
         }
         c.request = []
         counters.answered += 1

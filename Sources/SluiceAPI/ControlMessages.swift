@@ -29,15 +29,17 @@ public struct ControlRequest: Codable, Sendable {
 }
 
 /// The agent's answer. Operations with structured answers (`introspect`, `ct-list`) carry their
-/// JSON in `message`.
+/// JSON in `message`. Built as `.success(_:)` or `.failure(_:)`; on the wire
+/// `{"message": …, "ok": true|false}`.
 public struct ControlResponse: Codable, Sendable {
     public var ok: Bool
     public var message: String
 
-    public init(ok: Bool, message: String) {
-        self.ok = ok
-        self.message = message
-    }
+    /// The operation was done; `message` is its answer (possibly empty, or a JSON document).
+    public static func success(_ message: String) -> ControlResponse { ControlResponse(ok: true, message: message) }
+
+    /// The operation was refused or failed; `message` says why, for the user.
+    public static func failure(_ message: String) -> ControlResponse { ControlResponse(ok: false, message: message) }
 }
 
 /// A failure of the control socket (either side), worded for the user.

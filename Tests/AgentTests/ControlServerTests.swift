@@ -34,9 +34,9 @@ final class ControlServerTests: XCTestCase {
         let box = Box()
         let server = ControlServer(path: path, access: access, clientTimeoutNs: timeoutNs) { request, _ in
             if request.op == .get {
-                return ControlResponse(ok: true, message: "\(box.server?.counters.timedOut ?? -1)")
+                return .success("\(box.server?.counters.timedOut ?? -1)")
             }
-            return ControlResponse(ok: request.op == .status, message: "pong")
+            return request.op == .status ? .success("pong") : .failure("pong")
         }
         box.server = server
         try server.bind()

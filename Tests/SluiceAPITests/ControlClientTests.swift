@@ -65,7 +65,7 @@ final class ControlClientTests: XCTestCase {
                 destinationPort: 80, createdNs: 5, flags: ["from-pod"])
         ]
         let message = String(decoding: try JSON.encode(entries), as: UTF8.self)
-        let answer = try JSON.encode(ControlResponse(ok: true, message: message))
+        let answer = try JSON.encode(ControlResponse.success(message))
         let server = try serveOnce { _ in answer }
         XCTAssertEqual(try ControlClient.query(.conntrackList, as: [ConntrackEntry].self, path: path), entries)
         server.join()

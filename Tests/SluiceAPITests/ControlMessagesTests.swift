@@ -28,7 +28,8 @@ final class ControlMessagesTests: XCTestCase {
     }
 
     func testAnswersAndErrors() throws {
-        XCTAssertEqual(try text(ControlResponse(ok: false, message: "no")), #"{"message":"no","ok":false}"#)
+        XCTAssertEqual(try text(ControlResponse.failure("no")), #"{"message":"no","ok":false}"#)
+        XCTAssertEqual(try text(ControlResponse.success("")), #"{"message":"","ok":true}"#)
         let answer = try JSON.decode(ControlResponse.self, from: Array(#"{"ok": true, "message": "{}"}"#.utf8))
         XCTAssertTrue(answer.ok)
         XCTAssertEqual(answer.message, "{}")

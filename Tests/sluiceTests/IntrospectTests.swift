@@ -97,7 +97,7 @@ final class IntrospectTests: XCTestCase {
         let json = String(decoding: try JSON.encode(Self.info), as: UTF8.self)
         try serve { op in
             op == "introspect"
-                ? ControlResponse(ok: true, message: json) : ControlResponse(ok: false, message: "unexpected \(op)")
+                ? .success(json) : .failure("unexpected \(op)")
         }
     }
 
@@ -157,7 +157,7 @@ final class IntrospectTests: XCTestCase {
     }
 
     func testAnAgentThatRefusesIsReported() throws {
-        try serve { _ in ControlResponse(ok: false, message: "permission denied: uid 1000") }
+        try serve { _ in .failure("permission denied: uid 1000") }
         let result = try run(["endpoint", "list"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("permission denied: uid 1000"), result.stderr)
