@@ -79,7 +79,7 @@ public struct RawFlow {
 /// One record as listeners see it (`FlowListener.observe(record:)`): the record in place (its
 /// `FlowHistory` slot), its sequence number, the poll's clock offset and its decode context.
 /// Valid only during the call that hands it out (the slot is reused later); nothing is copied
-/// or retained to make one.
+/// or retained to make one. Only `FlowHistory` makes one (the memberwise init is internal).
 public struct FlowRecordRef {
     /// The record (only its used bytes are meaningful: past a text field's length the bytes are
     /// stale, as in the ring; `FlowRecordBytes`).
@@ -88,13 +88,6 @@ public struct FlowRecordRef {
     public let wallOffsetNs: Int64
     /// Kept alive by the history's context table while the record's slot is live.
     public unowned(unsafe) let context: FlowDecodeContext
-
-    public init(pointer: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext) {
-        self.pointer = pointer
-        self.seq = seq
-        self.wallOffsetNs = wallOffsetNs
-        self.context = context
-    }
 
     /// The flow's wall-clock time (as the decoded flow's `time`).
     public var time: Flow.Timestamp {
