@@ -184,64 +184,20 @@ struct PolicyStore {
         return file.name
     }
 
-    /// A stored file being written: a temporary file beside its name, renamed over it by
-    /// `commit` after an fsync (a reader sees the whole file or none), removed if dropped first.
-    final class PendingFile {
+    /// A stored file being written (`Files.AtomicWriter`: a temporary file beside its name,
+    /// renamed over it by `stage` after an fsync, removed if dropped first).
+    struct PendingFile {
         let name: String
-        private let path: String
-        private let temporary: String
-        private var fd: Int32
+        fileprivate let file: Files.AtomicWriter
 
         fileprivate init(directory: String, name: String) throws(SyscallError) {
             self.name = name
-            path = directory + "/" + name
-            temporary = path + ".tmp.\(getpid())"
-            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            if fd < 0 { throw SyscallError("open(\(temporary))", errno: errno) }
+            file = try Files.AtomicWriter(path: directory + "/" + name)
         }
 
-        deinit { discard() }
-
-        fileprivate func write(_ bytes: [UInt8]) throws(SyscallError) {
-            try write(bytes[...])
-        }
-
-        fileprivate func write(_ bytes: ArraySlice<UInt8>) throws(SyscallError) {
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let e = errno
-                    discard()
-                    throw SyscallError("write(\(temporary))", errno: e)
-                }
-                offset += n
-            }
-        }
-
-        fileprivate func commit() throws(SyscallError) {
-            guard fd >= 0 else { throw SyscallError("write(\(temporary))", errno: EBADF) }
-            let fd = self.fd
-            self.fd = -1
-            if fsync(fd) != 0 || close(fd) != 0 {
-                let e = errno
-                unlink(temporary)
-                throw SyscallError("fsync(\(temporary))", errno: e)
-            }
-            if rename(temporary, path) != 0 {
-                let e = errno
-                unlink(temporary)
-                throw SyscallError("rename(\(temporary), \(path))", errno: e)
-            }
-        }
-
-        private func discard() {
-            guard fd >= 0 else { return }
-            close(fd)
-            unlink(temporary)
-            fd = -1
-        }
+        fileprivate func write(_ bytes: [UInt8]) throws(SyscallError) { try file.write(bytes[...]) }
+        fileprivate func write(_ bytes: ArraySlice<UInt8>) throws(SyscallError) { try file.write(bytes) }
+        fileprivate func commit() throws(SyscallError) { try file.commit() }
     }
 
     /// Counts a staged file as the newest stored policy, setting `keys`, then removes the files

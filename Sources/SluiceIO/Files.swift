@@ -27,33 +27,70 @@ public enum Files {
         try? read(path)
     }
 
-    /// Replaces `path` with `bytes` atomically: a temporary file in the same directory, fsync,
-    /// rename. A reader sees the old or the new content, never a part.
+    /// Replaces `path` with `bytes` atomically (`AtomicWriter`). A reader sees the old or the new
+    /// content, never a part.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SyscallError) {
-        let tmp = path + ".tmp.\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        if fd < 0 { throw SyscallError("open(\(tmp))", errno: errno) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = errno
-                close(fd)
-                unlink(tmp)
-                throw SyscallError("write(\(tmp))", errno: e)
+        let file = try AtomicWriter(path: path, mode: mode)
+        try file.write(bytes[...])
+        try file.commit()
+    }
+
+    /// A file replaced atomically: written piece by piece to a temporary file beside `path`
+    /// (`path.tmp.PID`), then fsynced and renamed over `path` by `commit()`, so a reader sees the
+    /// old or the new content, never a part. The temporary file is removed if a write or the
+    /// commit fails, or if the writer is dropped before `commit()`. Owns its fd (closed by
+    /// `commit()` or on failure); one thread at a time.
+    public final class AtomicWriter {
+        public let path: String
+        private let temporary: String
+        private var fd: Int32
+
+        public init(path: String, mode: mode_t = 0o644) throws(SyscallError) {
+            self.path = path
+            temporary = path + ".tmp.\(getpid())"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+            if fd < 0 { throw SyscallError("open(\(temporary))", errno: errno) }
+        }
+
+        deinit { discard() }
+
+        /// Appends `bytes` (retrying short writes and `EINTR`).
+        public func write(_ bytes: ArraySlice<UInt8>) throws(SyscallError) {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let e = errno
+                    discard()
+                    throw SyscallError("write(\(temporary))", errno: e)
+                }
+                offset += n
             }
-            offset += n
         }
-        if fsync(fd) != 0 || close(fd) != 0 {
-            let e = errno
-            unlink(tmp)
-            throw SyscallError("fsync(\(tmp))", errno: e)
+
+        /// fsync, close, rename over `path`. Once only.
+        public func commit() throws(SyscallError) {
+            guard fd >= 0 else { throw SyscallError("write(\(temporary))", errno: EBADF) }
+            let fd = self.fd
+            self.fd = -1
+            if fsync(fd) != 0 || close(fd) != 0 {
+                let e = errno
+                unlink(temporary)
+                throw SyscallError("fsync(\(temporary))", errno: e)
+            }
+            if rename(temporary, path) != 0 {
+                let e = errno
+                unlink(temporary)
+                throw SyscallError("rename(\(temporary), \(path))", errno: e)
+            }
         }
-        if rename(tmp, path) != 0 {
-            let e = errno
-            unlink(tmp)
-            throw SyscallError("rename(\(tmp), \(path))", errno: e)
+
+        private func discard() {
+            guard fd >= 0 else { return }
+            close(fd)
+            unlink(temporary)
+            fd = -1
         }
     }
 

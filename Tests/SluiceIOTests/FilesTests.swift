@@ -32,6 +32,31 @@ final class FilesTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o777, 0o644)
     }
 
+    func testAtomicWriterReplacesOnCommitOnlyAndCleansUpWhenDropped() throws {
+        let path = dir + "/policy.json"
+        try Files.writeAtomically(path, Array("old".utf8))
+        do {
+            let dropped = try Files.AtomicWriter(path: path)
+            try dropped.write(Array("half".utf8)[...])
+            XCTAssertEqual(Files.list(dir).count, 2)  // the file and its temporary
+        }
+        XCTAssertEqual(try Files.read(path), Array("old".utf8))
+        XCTAssertEqual(Files.list(dir), ["policy.json"])
+
+        let writer = try Files.AtomicWriter(path: path, mode: 0o600)
+        try writer.write(Array("{\"a\":".utf8)[...])
+        try writer.write(Array("[1, 2]}".utf8)[1...])
+        XCTAssertEqual(try Files.read(path), Array("old".utf8))
+        try writer.commit()
+        XCTAssertEqual(try Files.read(path), Array("{\"a\":1, 2]}".utf8))
+        XCTAssertEqual(Files.list(dir), ["policy.json"])
+        var st = stat()
+        XCTAssertEqual(stat(path, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+        XCTAssertThrowsError(try writer.commit())
+        XCTAssertThrowsError(try Files.AtomicWriter(path: dir + "/missing/policy.json"))
+    }
+
     func testMissingFilesAndDirectories() {
         XCTAssertNil(Files.readIfPresent(dir + "/absent"))
         XCTAssertThrowsError(try Files.read(dir + "/absent")) { error in
