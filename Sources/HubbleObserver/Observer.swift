@@ -85,9 +85,20 @@ public final class Observer: TimerTarget {
     }
 
     private func listenersChanged() {
+        // While a record is being delivered `listenerRefs` stays as it is (the loop reads it in
+        // place, without a copy); it is rebuilt when the record has been handed to every listener.
+        if delivering {
+            listenersDirty = true
+            return
+        }
         listenerRefs = listeners.map { UnownedListener(listener: $0, observesRecords: $0.observesRecords) }
         recordsOnly = listenerRefs.allSatisfy(\.observesRecords)
     }
+
+    /// Whether `deliver` is handing a record out now (listener changes wait until it is done).
+    private var delivering = false
+    /// Listeners were added or removed during a delivery: `listenerRefs` is rebuilt after it.
+    private var listenersDirty = false
 
     /// Starts `service` on this observer (before `run`) and keeps it alive with the observer.
     public func host(_ service: ObserverService) throws {
@@ -168,15 +179,20 @@ public final class Observer: TimerTarget {
     /// streams, the service map).
     private func deliver(_ raw: FlowRecordRef, nowNs: UInt64) {
         noteNamespaces(raw, nowNs: nowNs)
-        // A copy: a listener may add or remove listeners meanwhile (those removed stay alive in
-        // `retiredListeners` until the loop is done, and still get this record).
-        let refs = listenerRefs
+        // No copy of `listenerRefs` (a retain and release per record): a listener that adds or
+        // removes listeners meanwhile only marks it stale (`listenersChanged`), so it is the same
+        // array to the end of the loop; those removed stay alive in `retiredListeners` until the
+        // loop is done, and still get this record, those added get the next one.
+        let outer = delivering
+        delivering = true
+        let count = listenerRefs.count
         if recordsOnly {
             // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
-            for ref in refs { ref.listener.observe(record: raw) }
+            for i in 0..<count { listenerRefs[i].listener.observe(record: raw) }
         } else {
             var flow: Flow?
-            for ref in refs {
+            for i in 0..<count {
+                let ref = listenerRefs[i]
                 if ref.observesRecords {
                     ref.listener.observe(record: raw)
                 } else {
@@ -184,6 +200,12 @@ public final class Observer: TimerTarget {
                     ref.listener.observe(flow!)
                 }
             }
+        }
+        delivering = outer
+        guard !outer else { return }
+        if listenersDirty {
+            listenersDirty = false
+            listenersChanged()
         }
         if !retiredListeners.isEmpty { retiredListeners.removeAll() }
     }
