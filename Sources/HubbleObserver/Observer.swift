@@ -39,9 +39,19 @@ public final class Observer: TimerTarget {
     /// Listeners removed since the last record was delivered (`listenerRefs` does not hold them).
     private var retiredListeners: [FlowListener] = []
 
+    /// A listener without a reference count: its object unretained and its type, through which it
+    /// is called with no retain and release (an `unowned(unsafe)` existential is retained around
+    /// each call). Alive while in `listeners`, or in `retiredListeners` until the delivery is done.
     private struct UnownedListener {
-        unowned(unsafe) let listener: FlowListener
+        let object: UnsafeRawPointer
+        let type: any FlowListener.Type
         let observesRecords: Bool
+
+        init<Listener: FlowListener>(_ listener: Listener) {
+            object = UnsafeRawPointer(Unmanaged.passUnretained(listener).toOpaque())
+            type = Listener.self
+            observesRecords = listener.observesRecords
+        }
     }
     private var pollTimer: LoopTimer?
     /// The services started on this observer, kept alive as long as it is.
@@ -91,7 +101,7 @@ public final class Observer: TimerTarget {
             listenersDirty = true
             return
         }
-        listenerRefs = listeners.map { UnownedListener(listener: $0, observesRecords: $0.observesRecords) }
+        listenerRefs = listeners.map { UnownedListener($0) }
         recordsOnly = listenerRefs.allSatisfy(\.observesRecords)
     }
 
@@ -188,16 +198,19 @@ public final class Observer: TimerTarget {
         let count = listenerRefs.count
         if recordsOnly {
             // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
-            for i in 0..<count { listenerRefs[i].listener.observe(record: raw) }
+            for i in 0..<count {
+                let ref = listenerRefs[i]
+                ref.type.observe(unretained: ref.object, record: raw)
+            }
         } else {
             var flow: Flow?
             for i in 0..<count {
                 let ref = listenerRefs[i]
                 if ref.observesRecords {
-                    ref.listener.observe(record: raw)
+                    ref.type.observe(unretained: ref.object, record: raw)
                 } else {
                     if flow == nil { flow = raw.decode() }
-                    ref.listener.observe(flow!)
+                    ref.type.observe(unretained: ref.object, flow: flow!)
                 }
             }
         }
@@ -277,6 +290,21 @@ public final class Observer: TimerTarget {
             source: .hubbleRingBuffer, count: count, nodeName: nodeName,
             time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs())))
         for listener in listeners { listener.observeLost(event) }
+    }
+}
+
+extension FlowListener {
+    /// `observe(record:)` of the listener at `object` (a `Self` not retained here: the caller
+    /// keeps it alive), called on it in place, with no retain and release.
+    @inline(__always)
+    fileprivate static func observe(unretained object: UnsafeRawPointer, record: FlowRecordRef) {
+        Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.observe(record: record) }
+    }
+
+    /// `observe(_:)` of the listener at `object`, as above.
+    @inline(__always)
+    fileprivate static func observe(unretained object: UnsafeRawPointer, flow: Flow) {
+        Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.observe(flow) }
     }
 }
 
