@@ -134,20 +134,7 @@ enum HTTP2Callbacks {
         }
         let n = box.take(into: buf, capacity: length)
         if n > 0 { s.events.append(.dataSent(stream: stream, count: n)) }
-        if box.queued == 0 && box.ended {
-            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            if let trailers = box.trailers {
-                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                s.submitTrailer(stream: stream, trailers)
-            }
-            s.outboxes[stream] = nil
-            return n
-        }
-        if n == 0 {
-            box.deferred = true
-            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
-        }
-        return n
+        return frameEnd(s, box, stream: stream, taken: n, flags: flags)
     }
 
     /// The data source of a gather-mode session (`HTTP2Session(gather: true)`): like `read`, but
@@ -166,6 +153,17 @@ enum HTTP2Callbacks {
             s.sending = box
             flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue
         }
+        return frameEnd(s, box, stream: stream, taken: n, flags: flags)
+    }
+
+    /// What both data sources answer once `n` bytes of `box` went into the frame (copied or
+    /// reserved): EOF (plus trailers, submitted here) when the queue is drained and ended,
+    /// DEFERRED when there was nothing to send, else `n`.
+    @inline(__always)
+    private static func frameEnd(
+        _ s: HTTP2Session, _ box: HTTP2Outbox, stream: Int32, taken n: Int,
+        flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
         if box.queued == 0 && box.ended {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers = box.trailers {

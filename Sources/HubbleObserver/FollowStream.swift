@@ -22,6 +22,11 @@ final class FollowStream: FlowListener {
     /// The same observer for the per-flow path, which only the observer itself calls (it is alive
     /// there by construction): no weak load, retain and side-table release per flow.
     private unowned(unsafe) let source: Observer
+    /// The query's bounds, filters and mask, read once here (each flow reads plain fields).
+    private let until: Flow.Timestamp?
+    private let since: Flow.Timestamp?
+    private let hasFilters: Bool
+    private let masked: Bool
     private(set) var dropped: UInt64 = 0
     private(set) var sent: UInt64 = 0
 
@@ -35,19 +40,23 @@ final class FollowStream: FlowListener {
         self.encoding = encoding
         self.observer = observer
         source = observer
+        until = query.request.until
+        since = query.request.since
+        hasFilters = query.hasFilters
+        masked = query.mask.isActive
     }
 
     var nodeName: String { observer?.nodeName ?? "" }
 
     func observe(_ flow: Flow) {
         guard !call.done else { return }
-        if let until = query.request.until, until < flow.time {
+        if let until, until < flow.time {
             connection.finish(call, .ok, "")
             return
         }
         guard query.wants(flow) else { return }
         guard admit() else { return }
-        connection.sendFramed(call, query.framed(flow, shared: encoding, index: observer?.history.seenFlows ?? 0))
+        connection.sendFramed(call, query.framed(flow, shared: encoding, index: source.history.seenFlows))
         sent += 1
     }
 
@@ -59,13 +68,13 @@ final class FollowStream: FlowListener {
     func observe(record raw: FlowRecordRef) {
         guard !call.done else { return }
         let time = raw.time
-        if let until = query.request.until, until < time {
+        if let until, until < time {
             connection.finish(call, .ok, "")
             return
         }
-        if let since = query.request.since, time < since { return }
+        if let since, time < since { return }
         let index = source.history.seenFlows
-        if query.hasFilters {
+        if hasFilters {
             // Verdict and direction filters read the record; others need the decoded flow.
             if let pass = query.passes(record: raw.pointer) {
                 guard pass else { return }
@@ -75,7 +84,7 @@ final class FollowStream: FlowListener {
         }
         guard admit() else { return }
         let framed =
-            query.mask.isActive
+            masked
             ? encoding.framed(record: raw, mask: query.mask) : encoding.framed(record: raw, index: index)
         if let framed {
             connection.sendFramed(call, framed)

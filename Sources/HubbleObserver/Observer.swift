@@ -39,9 +39,19 @@ public final class Observer: TimerTarget {
     /// Listeners removed since the last record was delivered (`listenerRefs` does not hold them).
     private var retiredListeners: [FlowListener] = []
 
+    /// A listener without a reference count: its object unretained and its type, through which it
+    /// is called with no retain and release (an `unowned(unsafe)` existential is retained around
+    /// each call). Alive while in `listeners`, or in `retiredListeners` until the delivery is done.
     private struct UnownedListener {
-        unowned(unsafe) let listener: FlowListener
+        let object: UnsafeRawPointer
+        let type: any FlowListener.Type
         let observesRecords: Bool
+
+        init<Listener: FlowListener>(_ listener: Listener) {
+            object = UnsafeRawPointer(Unmanaged.passUnretained(listener).toOpaque())
+            type = Listener.self
+            observesRecords = listener.observesRecords
+        }
     }
     private var pollTimer: LoopTimer?
     /// The services started on this observer, kept alive as long as it is.
@@ -85,9 +95,20 @@ public final class Observer: TimerTarget {
     }
 
     private func listenersChanged() {
-        listenerRefs = listeners.map { UnownedListener(listener: $0, observesRecords: $0.observesRecords) }
+        // While a record is being delivered `listenerRefs` stays as it is (the loop reads it in
+        // place, without a copy); it is rebuilt when the record has been handed to every listener.
+        if delivering {
+            listenersDirty = true
+            return
+        }
+        listenerRefs = listeners.map { UnownedListener($0) }
         recordsOnly = listenerRefs.allSatisfy(\.observesRecords)
     }
+
+    /// Whether `deliver` is handing a record out now (listener changes wait until it is done).
+    private var delivering = false
+    /// Listeners were added or removed during a delivery: `listenerRefs` is rebuilt after it.
+    private var listenersDirty = false
 
     /// Starts `service` on this observer (before `run`) and keeps it alive with the observer.
     public func host(_ service: ObserverService) throws {
@@ -168,22 +189,36 @@ public final class Observer: TimerTarget {
     /// streams, the service map).
     private func deliver(_ raw: FlowRecordRef, nowNs: UInt64) {
         noteNamespaces(raw, nowNs: nowNs)
-        // A copy: a listener may add or remove listeners meanwhile (those removed stay alive in
-        // `retiredListeners` until the loop is done, and still get this record).
-        let refs = listenerRefs
+        // No copy of `listenerRefs` (a retain and release per record): a listener that adds or
+        // removes listeners meanwhile only marks it stale (`listenersChanged`), so it is the same
+        // array to the end of the loop; those removed stay alive in `retiredListeners` until the
+        // loop is done, and still get this record, those added get the next one.
+        let outer = delivering
+        delivering = true
+        let count = listenerRefs.count
         if recordsOnly {
             // No listener wants a `Flow` (metrics only): not even an empty optional one is built.
-            for ref in refs { ref.listener.observe(record: raw) }
+            for i in 0..<count {
+                let ref = listenerRefs[i]
+                ref.type.observe(unretained: ref.object, record: raw)
+            }
         } else {
             var flow: Flow?
-            for ref in refs {
+            for i in 0..<count {
+                let ref = listenerRefs[i]
                 if ref.observesRecords {
-                    ref.listener.observe(record: raw)
+                    ref.type.observe(unretained: ref.object, record: raw)
                 } else {
                     if flow == nil { flow = raw.decode() }
-                    ref.listener.observe(flow!)
+                    ref.type.observe(unretained: ref.object, flow: flow!)
                 }
             }
+        }
+        delivering = outer
+        guard !outer else { return }
+        if listenersDirty {
+            listenersDirty = false
+            listenersChanged()
         }
         if !retiredListeners.isEmpty { retiredListeners.removeAll() }
     }
@@ -255,6 +290,21 @@ public final class Observer: TimerTarget {
             source: .hubbleRingBuffer, count: count, nodeName: nodeName,
             time: Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: SystemClock.realtimeNs())))
         for listener in listeners { listener.observeLost(event) }
+    }
+}
+
+extension FlowListener {
+    /// `observe(record:)` of the listener at `object` (a `Self` not retained here: the caller
+    /// keeps it alive), called on it in place, with no retain and release.
+    @inline(__always)
+    fileprivate static func observe(unretained object: UnsafeRawPointer, record: FlowRecordRef) {
+        Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.observe(record: record) }
+    }
+
+    /// `observe(_:)` of the listener at `object`, as above.
+    @inline(__always)
+    fileprivate static func observe(unretained object: UnsafeRawPointer, flow: Flow) {
+        Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.observe(flow) }
     }
 }
 

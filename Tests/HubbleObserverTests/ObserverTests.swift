@@ -74,6 +74,59 @@ final class ObserverTests: XCTestCase {
         XCTAssertEqual(Set(observer.namespaces.keys), ["frontend", "backend"])
     }
 
+    /// A listener that, on the record numbered `at`, removes `remove` and adds `add`.
+    final class Changer: FlowListener {
+        unowned let observer: Observer
+        var seqs: [UInt64] = []
+        var at: UInt64 = .max
+        var remove: FlowListener?
+        var add: FlowListener?
+        init(_ observer: Observer) { self.observer = observer }
+        func observe(_ flow: Flow) { XCTFail("a record listener gets records") }
+        var observesRecords: Bool { true }
+        func observe(record: FlowRecordRef) {
+            seqs.append(record.seq)
+            guard record.seq == at else { return }
+            if let remove { observer.removeListener(remove) }
+            if let add { observer.addListener(add) }
+            remove = nil
+            add = nil
+        }
+    }
+
+    func testListenersAddedOrRemovedDuringADeliveryTakeEffectFromTheNextRecord() throws {
+        var options = ObserverOptions()
+        options.maxFlows = 100
+        options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
+        let observer = try Observer(options: options)
+        let changer = Changer(observer)
+        var removed: RecordRecorder? = RecordRecorder()
+        weak var removedRef = removed
+        let added = Recorder()
+        changer.at = 2
+        changer.add = added
+        // The changer comes first: the listener it removes still gets the record being delivered.
+        observer.addListener(changer)
+        observer.addListener(removed!)
+        changer.remove = removed
+        removed = nil
+        let raws = RawFlowTests.raws(5)
+        for raw in raws { observer.ingest(raw, nowNs: 1_000) }
+        XCTAssertEqual(changer.seqs, [0, 1, 2, 3, 4])
+        // Freed once the record it was removed during had been handed to every listener.
+        XCTAssertNil(removedRef)
+        // Added during record 2 (a flow listener: records are decoded from then on).
+        XCTAssertEqual(added.flows, raws.suffix(2).map { $0.decode() })
+        XCTAssertEqual(observer.listenerCount, 2)
+        // The changer removes itself: it still gets that record, not the next.
+        changer.at = 5
+        changer.remove = changer
+        for raw in RawFlowTests.raws(7).suffix(2) { observer.ingest(raw, nowNs: 1_000) }
+        XCTAssertEqual(changer.seqs, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(added.flows.count, 4)
+        XCTAssertEqual(observer.listenerCount, 1)
+    }
+
     func testNamespacesNotSeenForAnHourAreForgottenAsHubbleDoes() throws {
         var options = ObserverOptions()
         options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
