@@ -21,15 +21,10 @@ final class FollowStreamTests: XCTestCase {
         big.destinationNames = [String](repeating: String(repeating: "x", count: 200), count: 50)
         let perFlow = GetFlowsResponse.flow(big).count
         let total = 4 * FollowStream.maxQueuedBytes / perFlow
-        let feeder = WorkerThread(name: "feeder") {
-            let deadline = SystemClock.monotonicNs() + 5_000_000_000
-            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
-                usleep(2_000)
-            }
+        let feeder = try server.feedOnceListening {
             // The client is blocked in its first read of the stream and has not read: flows pile up.
             server.ingest([TestServer.flow(0)] + [Flow](repeating: big, count: total) + [TestServer.flow(99)])
         }
-        try feeder.start()
         var flows = 0
         var lost: UInt64 = 0
         var sawLast = false
@@ -162,14 +157,9 @@ final class FollowFromRecordsTests: XCTestCase {
         -> [[UInt8]]
     {
         let client = try server.client(timeoutMs: 10_000)
-        let feeder = WorkerThread(name: "feeder") {
-            let deadline = SystemClock.monotonicNs() + 5_000_000_000
-            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
-                usleep(2_000)
-            }
+        let feeder = try server.feedOnceListening {
             server.sync { for raw in raws { server.observer.ingest(raw) } }
         }
-        try feeder.start()
         var got: [[UInt8]] = []
         try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
             got.append(Array($0))
@@ -260,14 +250,9 @@ final class FollowWriteBatchingTests: XCTestCase {
         let client = try server.client(timeoutMs: 10_000)
         var request = GetFlowsRequest()
         request.follow = true
-        let feeder = WorkerThread(name: "feeder") {
-            let deadline = SystemClock.monotonicNs() + 5_000_000_000
-            while server.sync({ server.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
-                usleep(2_000)
-            }
+        let feeder = try server.feedOnceListening {
             server.sync { for raw in raws { server.observer.ingest(raw) } }
         }
-        try feeder.start()
         var seqs: [UInt64] = []
         try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
             if case .flow(let f) = try GetFlowsResponse.decode($0) {

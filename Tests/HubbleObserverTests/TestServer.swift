@@ -36,6 +36,20 @@ final class TestServer {
         try thread.start()
     }
 
+    /// Starts a thread that waits (up to 5 s) until a follow stream listens to the observer, then
+    /// runs `feed` (the test's ingest). The caller joins it once it has read what it needs.
+    func feedOnceListening(_ feed: @escaping () -> Void) throws -> WorkerThread {
+        let feeder = WorkerThread(name: "feeder") { [self] in
+            let deadline = SystemClock.monotonicNs() + 5_000_000_000
+            while sync({ self.observer.listenerCount }) == 0 && SystemClock.monotonicNs() < deadline {
+                usleep(2_000)
+            }
+            feed()
+        }
+        try feeder.start()
+        return feeder
+    }
+
     /// Runs `body` on the loop thread and waits for it.
     func sync<T>(_ body: @escaping () -> T) -> T {
         var result: T?
