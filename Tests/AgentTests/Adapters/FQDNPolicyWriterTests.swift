@@ -109,6 +109,36 @@ final class FQDNPolicyWriterTests: XCTestCase {
         XCTAssertEqual(w.writeFailures, 0)
     }
 
+    /// A write that fails midway (the ipcache full) is not remembered as written: the same answer
+    /// again, once there is room, writes the address instead of being skipped as already known.
+    func testAnAnswerWhoseWriteFailedIsWrittenWhenItComesAgain() throws {
+        let w = try writer()
+        var fillers: [UInt32] = []
+        do {
+            while fillers.count <= 70_000 {
+                let filler = UInt32(bigEndian: 0x0A80_0000 | UInt32(fillers.count))
+                try datapath.writeIPCache(IPCacheEntry(ipv4: filler, prefixLength: 32, identity: 2))
+                fillers.append(filler)
+            }
+        } catch {}
+        XCTAssertLessThan(fillers.count, 70_000, "the ipcache has a bound, and it is reached")
+        XCTAssertFalse(w.install(ips: [ip], for: "api.example.com."), "the /32 does not fit")
+        XCTAssertEqual(w.writeFailures, 1)
+        XCTAssertEqual(try learnedIPCache(), [:])
+
+        XCTAssertFalse(w.install(ips: [ip], for: "api.example.com."), "still full: written again, fails again")
+        XCTAssertEqual(w.writeFailures, 2)
+        XCTAssertEqual(w.skippedWrites, 0)
+
+        try datapath.deleteIPCache(ipv4: try XCTUnwrap(fillers.last), prefixLength: 32)
+        XCTAssertTrue(w.install(ips: [ip], for: "api.example.com."))
+        XCTAssertEqual(w.skippedWrites, 0, "a failed address is not skipped")
+        XCTAssertEqual(try learnedIPCache(), [v4: FQDNIdentity.base])
+        XCTAssertEqual(try ports(of: FQDNIdentity.base), [443])
+        XCTAssertTrue(w.install(ips: [ip], for: "api.example.com."))
+        XCTAssertEqual(w.skippedWrites, 1, "written now, so the next same answer is skipped")
+    }
+
     func testClusterNodeAndIPv6AddressesAreNotLearned() throws {
         let w = try writer()
         let pod = IPAddress.v4(IPv4Address(networkOrder: PolicyFixtures.ip(3)))
