@@ -181,17 +181,11 @@ public enum AgentCommandLine {
             help:
                 "JSON file listing the node's endpoints (the sandbox's state); with --endpoints-from=kubernetes only its node and API server addresses.",
             defaultText: "/run/sluice/sandbox/state.json, none with --endpoints-from=kubernetes"),
-        Spec(
-            name: "--endpoints-from", value: "file|kubernetes",
+        .choice(
+            "--endpoints-from", "file|kubernetes", \.endpointsFrom,
             help:
                 "Where this node's endpoints come from: the --endpoints file, or the Kubernetes API's pods with spec.nodeName = --node-name, each attached on the interface of its per-pod host route (as the CNI set it).",
-            defaultText: "kubernetes with the Kubernetes API and no --endpoints, else file"
-        ) { s, v in
-            guard let source = EndpointsSource(rawValue: v) else {
-                throw Failure(message: "--endpoints-from must be file or kubernetes, not '\(v)'")
-            }
-            s.endpointsFrom = source
-        },
+            defaultText: "kubernetes with the Kubernetes API and no --endpoints, else file"),
         .text(
             "--state-dir", "path", \.options.stateDirectory, help: "Directory for the agent's persistent state.",
             defaultText: "/run/sluice/state"),
@@ -557,14 +551,26 @@ extension AgentCommandLine.Spec {
     static func choice<T: RawRepresentable>(
         _ name: String, _ value: String, _ field: WritableKeyPath<State, T>, help: String, defaultText: String? = nil
     ) -> Self where T.RawValue == String {
-        parsed(name, value, field, help: help, defaultText: defaultText) { v in
-            guard let choice = T(rawValue: v) else {
-                var words = value.split(separator: "|").map(String.init)
-                let last = words.removeLast()
-                throw Failure(message: "\(name) must be \(words.joined(separator: ", ")) or \(last), not '\(v)'")
-            }
-            return choice
+        parsed(name, value, field, help: help, defaultText: defaultText) { try member($0, of: value, for: name) }
+    }
+
+    /// `choice` into an optional, nil while the option is not given (its default depends on others).
+    static func choice<T: RawRepresentable>(
+        _ name: String, _ value: String, _ field: WritableKeyPath<State, T?>, help: String, defaultText: String? = nil
+    ) -> Self where T.RawValue == String {
+        parsed(name, value, field, help: help, defaultText: defaultText) { try member($0, of: value, for: name) }
+    }
+
+    /// The enum case `v` names, else why not (`NAME must be a, b or c, not 'v'`).
+    private static func member<T: RawRepresentable>(_ v: String, of value: String, for name: String) throws(Failure)
+        -> T where T.RawValue == String
+    {
+        guard let choice = T(rawValue: v) else {
+            var words = value.split(separator: "|").map(String.init)
+            let last = words.removeLast()
+            throw Failure(message: "\(name) must be \(words.joined(separator: ", ")) or \(last), not '\(v)'")
         }
+        return choice
     }
 
     /// Hubble's JSON flow filters (`{...},{...}`); a bad one is an error naming the option.

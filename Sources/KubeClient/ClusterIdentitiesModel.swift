@@ -69,32 +69,13 @@ public enum ClusterIdentitiesModel {
     /// Sorted, normalized labels joined by `;` (as `IdentityAllocator.state` keys them).
     public static func canonicalKey(_ labels: [String]) -> String { normalized(labels).joined(separator: ";") }
 
-    /// FNV-1a, 64 bits.
-    static func fnv1a(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
-    }
-
-    /// 16 lower-case hex digits of the key's hash (a valid label value).
-    public static func labelsHash(_ key: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var h = fnv1a(key)
-        var out = [UInt8](repeating: 0, count: 16)
-        for i in (0..<16).reversed() {
-            out[i] = digits[Int(h & 15)]
-            h >>= 4
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// 16 lower-case hex digits of the key's 64-bit FNV-1a hash (a valid label value).
+    public static func labelsHash(_ key: String) -> String { FNV1a.hex(FNV1a.hash64(key.utf8)) }
 
     /// The `attempt`th number the key tries.
     public static func probe(_ key: String, attempt: Int) -> UInt32 {
         let size = UInt64(range.count)
-        return range.lowerBound + UInt32((fnv1a(key) % size + UInt64(attempt)) % size)
+        return range.lowerBound + UInt32((FNV1a.hash64(key.utf8) % size + UInt64(attempt)) % size)
     }
 
     /// The object that allocates `number` to `labels`, stamped as used by `node` at `nowMillis`.

@@ -1,6 +1,7 @@
 import Glibc
 import Policy
 import SluiceJSON
+import SluiceModel
 
 /// The core/v1 Event an agent writes when it rejects a policy object from the API (the issue's
 /// "reported: an event"), built as client-go's legacy event recorder builds one, so `kubectl get
@@ -76,15 +77,11 @@ extension PolicyEvent {
 
     /// The event's name (see the type's comment).
     public static func name(of object: ObjectReference, message: String, node: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = FNV1a.basis64
         for part in [node, object.kind, object.namespace, object.name, object.uid, object.resourceVersion, message] {
-            for byte in part.utf8 + [0] {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
+            hash = FNV1a.hash64(part.utf8 + [0], continuing: hash)
         }
-        let digits = String(hash, radix: 16)
-        let suffix = "." + String(repeating: "0", count: 16 - digits.count) + digits
+        let suffix = "." + FNV1a.hex(hash)
         // A name is at most 253 characters (a DNS subdomain); policy names already are one.
         return String(object.name.prefix(253 - suffix.count)) + suffix
     }

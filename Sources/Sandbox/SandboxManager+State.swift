@@ -110,7 +110,9 @@ extension SandboxManager {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
     }
 
-    private func removeItem(_ path: String, problems: inout [String]) {
+    /// Removes `path` (a file, or a directory with all it holds); a failure becomes a line of
+    /// `problems`.
+    func removeItem(_ path: String, problems: inout [String]) {
         do {
             try FileManager.default.removeItem(atPath: path)
         } catch {

@@ -75,26 +75,18 @@ extension SandboxManager {
         let manifestPath = secretsDirectory + "/" + SandboxTLS.manifestFile
         guard let data = FileManager.default.contents(atPath: manifestPath) else { return }
         guard let listed = SandboxTLS.directoriesToRemove(manifest: String(decoding: data, as: UTF8.self)) else {
-            removePath(secretsDirectory, problems: &problems)
+            removeItem(secretsDirectory, problems: &problems)
             return
         }
         for directory in listed {
             let path = secretsDirectory + "/" + directory
-            if FileManager.default.fileExists(atPath: path) { removePath(path, problems: &problems) }
+            if FileManager.default.fileExists(atPath: path) { removeItem(path, problems: &problems) }
             let parent = (path as NSString).deletingLastPathComponent
             if (try? FileManager.default.contentsOfDirectory(atPath: parent))?.isEmpty == true {
-                removePath(parent, problems: &problems)
+                removeItem(parent, problems: &problems)
             }
         }
-        removePath(manifestPath, problems: &problems)
-    }
-
-    private func removePath(_ path: String, problems: inout [String]) {
-        do {
-            try FileManager.default.removeItem(atPath: path)
-        } catch {
-            problems.append("\(path): cannot remove: \(error.localizedDescription)")
-        }
+        removeItem(manifestPath, problems: &problems)
     }
 
     private func copyFile(_ source: String, to target: String, mode: Int) throws(SandboxError) {

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The names the sandbox gives to network namespaces and interfaces. Pure and deterministic:
 /// the same topology always yields the same names, so a later run (or `down` after a crash)
 /// finds what an earlier one made.
@@ -44,36 +46,20 @@ public enum SandboxNames {
     public static func netnsName(namespace: String, pod: String, forceHash: Bool = false) -> String {
         let plain = "\(netnsPrefix)\(namespace)-\(pod)"
         guard forceHash || plain.utf8.count > maxNetnsNameLength else { return plain }
-        let suffix = "-" + hex8(fnv1a32("\(namespace)/\(pod)"))
+        let suffix = "-" + FNV1a.hex(FNV1a.hash32("\(namespace)/\(pod)".utf8))
         let keep = maxNetnsNameLength - suffix.utf8.count
-        return String(plain.utf8.prefix(keep)).map { $0 + suffix } ?? netnsPrefix + hex8(fnv1a32(plain))
+        return String(plain.utf8.prefix(keep)).map { $0 + suffix } ?? netnsPrefix + FNV1a.hex(FNV1a.hash32(plain.utf8))
     }
 
     /// `lxc` and 8 hex digits of a hash of `namespace/pod` (and `salt`, raised by the planner
     /// when two pods collide): 11 bytes, within IFNAMSIZ.
     public static func hostInterfaceName(namespace: String, pod: String, salt: Int = 0) -> String {
         let key = salt == 0 ? "\(namespace)/\(pod)" : "\(namespace)/\(pod)#\(salt)"
-        return hostInterfacePrefix + hex8(fnv1a32(key))
+        return hostInterfacePrefix + FNV1a.hex(FNV1a.hash32(key.utf8))
     }
 
     /// Whether `name` is one the sandbox may have made (used by `down` on leftovers).
     public static func isSandboxNetns(_ name: String) -> Bool {
         name.hasPrefix(netnsPrefix) && name.utf8.count > netnsPrefix.utf8.count
-    }
-
-    /// 32-bit FNV-1a: small, stable across runs and platforms (unlike `Hasher`).
-    static func fnv1a32(_ text: String) -> UInt32 {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in text.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 0x0100_0193
-        }
-        return hash
-    }
-
-    /// Eight lowercase hex digits, zero-padded.
-    static func hex8(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 }

@@ -256,27 +256,20 @@ enum SandboxLifecycle {
             ] + kube + arguments, log: agentLog(node))
     }
 
-    /// Starts the observer of a node of a multi-node sandbox (its pins, state and name).
-    static func startObserver(state: inout SandboxState, node: SandboxState.Node) throws {
+    /// Starts `sluice-observer` (beside this binary) for the sandbox, after the agent pinned the
+    /// flow ring, on the node's address; `down` stops it with the servers. `node`: a node of a
+    /// multi-node sandbox (its namespace, address, pins, state and name); nil: the single node.
+    static func startObserver(state: inout SandboxState, node: SandboxState.Node? = nil) throws {
         let path = Files.directory(of: Paths.executable) + "/sluice-observer"
         guard Files.exists(path) else {
             throw ValidationError(
                 "\(path) not found (`make build` builds it beside sluice; or `sandbox up --no-observer`)")
+        }
+        let extra = node.map {
+            ["--pin-dir", $0.pinDirectory, "--state-dir", $0.stateDirectory, "--node-name", $0.name]
         }
         try SandboxManager(stateDirectory: Paths.sandboxState).startObserver(
-            executable: path, state: &state, netns: node.netns, nodeIP: node.ip, name: node.name,
-            extra: ["--pin-dir", node.pinDirectory, "--state-dir", node.stateDirectory, "--node-name", node.name])
-    }
-
-    /// Starts `sluice-observer` (beside this binary) for the sandbox, after the agent pinned the
-    /// flow ring, on the node's address; `down` stops it with the servers.
-    static func startObserver(state: inout SandboxState) throws {
-        let path = Files.directory(of: Paths.executable) + "/sluice-observer"
-        guard Files.exists(path) else {
-            throw ValidationError(
-                "\(path) not found (`make build` builds it beside sluice; or `sandbox up --no-observer`)")
-        }
-        try SandboxManager(stateDirectory: Paths.sandboxState).startObserver(executable: path, state: &state)
+            executable: path, state: &state, netns: node?.netns, nodeIP: node?.ip, name: node?.name, extra: extra ?? [])
     }
 
     /// Starts `sluice-agent` in its own session, logging to the sandbox's log directory.

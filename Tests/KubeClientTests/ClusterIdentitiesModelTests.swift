@@ -28,6 +28,8 @@ final class ClusterIdentitiesModelTests: XCTestCase {
         }
         XCTAssertEqual(Model.probe("x", attempt: 0), Model.probe("x", attempt: 0), "deterministic")
         XCTAssertEqual(Model.labelsHash("k8s:app=web").count, 16)
+        // 64-bit FNV-1a: nodes of every version agree on it (it selects one label set's objects).
+        XCTAssertEqual(Model.labelsHash("k8s:app=web"), "0c3237d6541cb081")
         XCTAssertNotEqual(Model.labelsHash("k8s:app=web"), Model.labelsHash("k8s:app=db"))
     }
 

@@ -70,6 +70,12 @@ final class PolicyEventTests: XCTestCase {
         var long = object
         long.name = String(repeating: "a", count: 253)
         XCTAssertEqual(PolicyEvent.name(of: long, message: message, node: "n1").count, 253)
+        // The digits are the 64-bit FNV-1a of node, kind, namespace, name, uid, resourceVersion
+        // and message, each ended by a 0 byte: an agent of another version names it the same.
+        let pinned = PolicyEvent.ObjectReference(
+            apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", namespace: "shop", name: "web", uid: "uid-1",
+            resourceVersion: "42")
+        XCTAssertEqual(PolicyEvent.name(of: pinned, message: "bad", node: "n1"), "web.aef1807726d0b990")
     }
 
     func testClusterWideObjectsReportInDefaultWithoutNamespace() throws {

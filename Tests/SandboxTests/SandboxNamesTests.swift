@@ -40,10 +40,11 @@ final class SandboxNamesTests: XCTestCase {
         XCTAssertFalse(SandboxNames.isSandboxNetns("dp-node"))
     }
 
-    func testHashIsFNV1a() {
-        XCTAssertEqual(SandboxNames.fnv1a32(""), 0x811C_9DC5)
-        XCTAssertEqual(SandboxNames.fnv1a32("a"), 0xE40C_292C)
-        XCTAssertEqual(SandboxNames.hex8(0xAB), "000000ab")
+    /// The names carry 8 hex digits of the 32-bit FNV-1a of `namespace/pod`: the same in every
+    /// version, so `down` and a later `up` find what an older build made.
+    func testHashedNamesAreFNV1aOfNamespaceAndPod() {
+        XCTAssertEqual(SandboxNames.hostInterfaceName(namespace: "backend", pod: "backend"), "lxc30e85d88")
+        XCTAssertEqual(SandboxNames.netnsName(namespace: "a-b", pod: "c", forceHash: true), "sluice-a-b-c-508f0545")
     }
 
     func testNodeNamespacesAndLinks() {
