@@ -1,14 +1,10 @@
 /// A response code: the 4 header bits, extended to 12 bits by the OPT record (RFC 6891 6.1.3).
-public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct RCode: DNSCodePoint, CustomStringConvertible {
     /// The full value, `0...4095`.
     public let rawValue: UInt16
 
     public init(rawValue: UInt16) {
         self.rawValue = rawValue & 0x0FFF
-    }
-
-    public init(_ rawValue: UInt16) {
-        self.init(rawValue: rawValue)
     }
 
     public static let noError = RCode(0)

@@ -1,14 +1,10 @@
 /// A resource record type (RFC 1035 3.2.2 and the IANA registry), also used for QTYPE.
 ///
 /// A struct over the raw 16-bit value so unknown types pass through untouched.
-public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct RRType: DNSCodePoint, CustomStringConvertible {
     public let rawValue: UInt16
 
     public init(rawValue: UInt16) {
-        self.rawValue = rawValue
-    }
-
-    public init(_ rawValue: UInt16) {
         self.rawValue = rawValue
     }
 
@@ -63,14 +59,10 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
 
 /// A record class (RFC 1035 3.2.4), also used for QCLASS. For OPT the field is the UDP payload
 /// size instead and is exposed through `OPTRecord`.
-public struct RRClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct RRClass: DNSCodePoint, CustomStringConvertible {
     public let rawValue: UInt16
 
     public init(rawValue: UInt16) {
-        self.rawValue = rawValue
-    }
-
-    public init(_ rawValue: UInt16) {
         self.rawValue = rawValue
     }
 

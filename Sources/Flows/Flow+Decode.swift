@@ -72,19 +72,7 @@ extension Flow {
     /// direction and verdict (a REDIRECTED verdict allowed). Unknown numbers (a policy deleted
     /// since) name nothing.
     private static func decodePolicy(_ rec: sluice_flow, into flow: inout Flow, directory: EndpointDirectory) {
-        let ref: UInt32
-        if rec.flow_type == FlowType.l7.rawValue {
-            guard rec.l7_type == L7FlowType.request.rawValue else { return }
-            switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
-            case .http10, .http11, .http2, .tls: ref = rec.l7.http.policy_id
-            case .dns: ref = rec.l7.dns.policy_id
-            case .none: return
-            }
-        } else if Int32(rec.event_type) == EventType.policyVerdict || Int32(rec.event_type) == EventType.drop {
-            ref = rec.policy_ref
-        } else {
-            return
-        }
+        let ref = withUnsafePointer(to: rec) { policyRef($0) }
         guard ref != 0, let entry = directory.policy(ref: ref) else { return }
         let policy = Policy(name: entry.name, namespace: entry.namespace, kind: entry.kind)
         let denied = flow.verdict == .dropped
@@ -97,17 +85,30 @@ extension Flow {
         }
     }
 
+    /// The policy directory reference a record names, 0 for none: an L7 request's `policy_id` (of
+    /// its HTTP or DNS part), a policy verdict's or a drop's `policy_ref` (the policy map entry's).
+    /// `decode` and the observer's direct encoder (`FlowRecordProto`) both name policies by it.
+    @inlinable
+    public static func policyRef(_ rec: UnsafePointer<sluice_flow>) -> UInt32 {
+        if rec.pointee.flow_type == FlowType.l7.rawValue {
+            guard rec.pointee.l7_type == L7FlowType.request.rawValue else { return 0 }
+            switch L7Protocol(rawValue: rec.pointee.l7_proto)?.record {
+            case .http?: return rec.pointee.l7.http.policy_id
+            case .dns?: return rec.pointee.l7.dns.policy_id
+            case nil: return 0
+            }
+        }
+        let event = Int32(rec.pointee.event_type)
+        return event == EventType.policyVerdict || event == EventType.drop ? rec.pointee.policy_ref : 0
+    }
+
     /// The reason and header actions of an HTTP request record; nil when none was recorded (or
     /// the byte names no reason this build knows).
     private static func decodeL7Verdict(_ rec: sluice_flow) -> L7Verdict? {
-        guard rec.flow_type == FlowType.l7.rawValue, rec.l7_type == L7FlowType.request.rawValue else { return nil }
-        switch L7Protocol(rawValue: rec.l7_proto) ?? .none {
-        case .http10, .http11, .http2, .tls:
-            guard let reason = L7Reason(rawValue: rec.l7.http.reason) else { return nil }
-            return L7Verdict(reason: reason, headerActions: HeaderActions(rawValue: rec.l7.http.header_actions))
-        case .dns, .none:
-            return nil
-        }
+        guard rec.flow_type == FlowType.l7.rawValue, rec.l7_type == L7FlowType.request.rawValue,
+            L7Protocol(rawValue: rec.l7_proto)?.record == .http, let reason = L7Reason(rawValue: rec.l7.http.reason)
+        else { return nil }
+        return L7Verdict(reason: reason, headerActions: HeaderActions(rawValue: rec.l7.http.header_actions))
     }
 
     /// RFC 5952 text of a 16-byte address field.
@@ -169,13 +170,10 @@ extension Flow {
         guard rec.flow_type == FlowType.l7.rawValue else { return nil }
         var l7 = Layer7(type: L7FlowType(rawValue: rec.l7_type) ?? .unknown, latencyNs: rec.latency_ns)
         let proto = L7Protocol(rawValue: rec.l7_proto) ?? .none
-        switch proto {
-        case .http10, .http11, .http2, .tls:
-            l7.record = .http(decodeHTTP(rec.l7.http, proto: proto))
-        case .dns:
-            l7.record = .dns(decodeDNS(rec.l7.dns, type: l7.type))
-        case .none:
-            break
+        switch proto.record {
+        case .http?: l7.record = .http(decodeHTTP(rec.l7.http, proto: proto))
+        case .dns?: l7.record = .dns(decodeDNS(rec.l7.dns, type: l7.type))
+        case nil: break
         }
         return l7
     }

@@ -78,6 +78,24 @@ extension Flow {
             case .none, .dns: ""
             }
         }
+
+        /// The part of the flow record's `l7` union a record of this protocol fills.
+        public enum Record: Sendable {
+            /// `l7.http`: HTTP/1.0, HTTP/1.1, HTTP/2, and TLS (an HTTP record, see `tls`).
+            case http
+            /// `l7.dns`.
+            case dns
+        }
+
+        /// See `Record`; nil for `none`.
+        @inlinable
+        public var record: Record? {
+            switch self {
+            case .http10, .http11, .http2, .tls: .http
+            case .dns: .dns
+            case .none: nil
+            }
+        }
     }
 }
 

@@ -3,18 +3,10 @@ import SluiceModel
 extension FlowFilter {
     /// One proto `FlowFilter`: every non-empty criterion must hold; values inside a criterion are ORed.
     struct Clause {
-        var sourcePods: [String] = []
-        var destinationPods: [String] = []
-        var sourceLabels: [LabelSelector] = []
-        var destinationLabels: [LabelSelector] = []
-        var sourceIPs: [IPMatch] = []
-        var destinationIPs: [IPMatch] = []
-        var sourcePorts: [UInt16] = []
-        var destinationPorts: [UInt16] = []
-        var sourceIdentities: [UInt32] = []
-        var destinationIdentities: [UInt32] = []
-        var sourceFQDNs: [FQDNGlob] = []
-        var destinationFQDNs: [FQDNGlob] = []
+        /// What the flow's source must be (`--from-*`, proto `source_*`).
+        var source = Side()
+        /// What the flow's destination must be (`--to-*`, proto `destination_*`).
+        var destination = Side()
         var verdicts: [Flow.Verdict] = []
         var dropReasons: [DropReason] = []
         var eventTypes: [EventTypeMatch] = []
@@ -35,37 +27,11 @@ extension FlowFilter {
                 || !httpHeaders.isEmpty
         }
 
-        /// Hubble's `namespaceModifier.applySrc`: no pod filter becomes "any pod", then every pod without a
-        /// namespace is repeated in each namespace.
-        mutating func applySourceNamespaces(_ namespaces: [String]) {
-            if sourcePods.isEmpty { sourcePods = [""] }
-            sourcePods = Self.addNamespaces(sourcePods, namespaces)
-        }
-
-        /// Hubble's `namespaceModifier.applyDest`.
-        mutating func applyDestinationNamespaces(_ namespaces: [String]) {
-            if destinationPods.isEmpty { destinationPods = [""] }
-            destinationPods = Self.addNamespaces(destinationPods, namespaces)
-        }
-
-        private static func addNamespaces(_ pods: [String], _ namespaces: [String]) -> [String] {
-            pods.flatMap { pod in pod.contains("/") ? [pod] : namespaces.map { $0 + "/" + pod } }
-        }
-
         func matches(_ f: Flow) -> Bool {
             let http = f.l7?.http
-            return Self.any(sourcePods) { Self.pod($0, matches: f.source) }
-                && Self.any(destinationPods) { Self.pod($0, matches: f.destination) }
-                && Self.any(sourceLabels) { $0.matches((f.source?.labels ?? []).map(Label.init(parsing:))) }
-                && Self.any(destinationLabels) { $0.matches((f.destination?.labels ?? []).map(Label.init(parsing:))) }
-                && Self.any(sourceIPs) { $0.matches(f.ip?.source) }
-                && Self.any(destinationIPs) { $0.matches(f.ip?.destination) }
-                && Self.any(sourcePorts) { $0 == f.l4?.sourcePort }
-                && Self.any(destinationPorts) { $0 == f.l4?.destinationPort }
-                && Self.any(sourceIdentities) { $0 == f.source?.identity }
-                && Self.any(destinationIdentities) { $0 == f.destination?.identity }
-                && Self.any(sourceFQDNs) { p in f.sourceNames.contains { p.matches($0) } }
-                && Self.any(destinationFQDNs) { p in f.destinationNames.contains { p.matches($0) } }
+            return source.matches(f.source, ip: f.ip?.source, port: f.l4?.sourcePort, names: f.sourceNames)
+                && destination.matches(
+                    f.destination, ip: f.ip?.destination, port: f.l4?.destinationPort, names: f.destinationNames)
                 && Self.any(verdicts) { $0 == f.verdict }
                 && Self.any(dropReasons) { $0 == f.dropReasonDesc }
                 && Self.any(eventTypes) { $0.matches(f.eventType) }
@@ -105,7 +71,7 @@ extension FlowFilter {
         }
 
         /// An empty criterion holds; otherwise one value must match.
-        private static func any<T>(_ values: [T], _ test: (T) -> Bool) -> Bool {
+        static func any<T>(_ values: [T], _ test: (T) -> Bool) -> Bool {
             values.isEmpty || values.contains(where: test)
         }
 
@@ -138,6 +104,35 @@ extension FlowFilter {
             case "dns": return f.l7?.dns != nil
             default: return false
             }
+        }
+    }
+
+    /// The criteria on one end of a flow: Hubble's filter has the same six for the source
+    /// (`source_pod`, `source_label`, ...) and the destination, matched the same way.
+    struct Side {
+        var pods: [String] = []
+        var labels: [LabelSelector] = []
+        var ips: [IPMatch] = []
+        var ports: [UInt16] = []
+        var identities: [UInt32] = []
+        var fqdns: [FQDNGlob] = []
+
+        /// Hubble's `namespaceModifier.applySrc`/`applyDest`: no pod filter becomes "any pod", then
+        /// every pod without a namespace is repeated in each namespace.
+        mutating func applyNamespaces(_ namespaces: [String]) {
+            if pods.isEmpty { pods = [""] }
+            pods = pods.flatMap { pod in pod.contains("/") ? [pod] : namespaces.map { $0 + "/" + pod } }
+        }
+
+        /// Whether the flow end described by `endpoint`, its address, port and DNS names meets
+        /// every non-empty criterion.
+        func matches(_ endpoint: FlowEndpoint?, ip: String?, port: UInt16?, names: [String]) -> Bool {
+            Clause.any(pods) { Clause.pod($0, matches: endpoint) }
+                && Clause.any(labels) { $0.matches((endpoint?.labels ?? []).map(Label.init(parsing:))) }
+                && Clause.any(ips) { $0.matches(ip) }
+                && Clause.any(ports) { $0 == port }
+                && Clause.any(identities) { $0 == endpoint?.identity }
+                && Clause.any(fqdns) { p in names.contains { p.matches($0) } }
         }
     }
 

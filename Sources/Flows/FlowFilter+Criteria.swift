@@ -97,14 +97,12 @@ extension FlowFilter {
             if let field = c.unsupported.first { throw Error("unsupported filter field: \(field)") }
             var k = Clause()
             k.uuids = c.uuid
-            k.sourcePods = c.sourcePod
-            k.destinationPods = c.destinationPod
-            k.sourceIPs = try c.sourceIP.map { (v) throws(Error) in try ip(v) }
-            k.destinationIPs = try c.destinationIP.map { (v) throws(Error) in try ip(v) }
-            k.sourceLabels = try c.sourceLabel.map { (v) throws(Error) in try label(v) }
-            k.destinationLabels = try c.destinationLabel.map { (v) throws(Error) in try label(v) }
-            k.sourceFQDNs = try c.sourceFQDN.map { (v) throws(Error) in try fqdn(v) }
-            k.destinationFQDNs = try c.destinationFQDN.map { (v) throws(Error) in try fqdn(v) }
+            k.source = try side(
+                pods: c.sourcePod, ips: c.sourceIP, labels: c.sourceLabel, fqdns: c.sourceFQDN, ports: c.sourcePort,
+                identities: c.sourceIdentity)
+            k.destination = try side(
+                pods: c.destinationPod, ips: c.destinationIP, labels: c.destinationLabel, fqdns: c.destinationFQDN,
+                ports: c.destinationPort, identities: c.destinationIdentity)
             k.directions = c.trafficDirection.compactMap { TrafficDirection(rawValue: UInt8(truncatingIfNeeded: $0)) }
             k.verdicts = try c.verdict.map { (v) throws(Error) in
                 guard v <= 255, let verdict = Flow.Verdict(rawValue: UInt8(v)) else {
@@ -119,10 +117,6 @@ extension FlowFilter {
                 return s
             }
             k.protocols = c.protocol.map { $0.lowercased() }
-            k.sourcePorts = try c.sourcePort.map { (v) throws(Error) in try port(v) }
-            k.destinationPorts = try c.destinationPort.map { (v) throws(Error) in try port(v) }
-            k.sourceIdentities = c.sourceIdentity.map { UInt32(truncatingIfNeeded: $0) }
-            k.destinationIdentities = c.destinationIdentity.map { UInt32(truncatingIfNeeded: $0) }
             k.httpMethods = c.httpMethod.map { $0.uppercased() }
             k.httpPaths = try c.httpPath.map { (v) throws(Error) in try regex(v, "http_path") }
             k.httpURLs = try c.httpURL.map { (v) throws(Error) in try regex(v, "http_url") }
@@ -136,6 +130,20 @@ extension FlowFilter {
                 throw Error("filtering by HTTP fields requires the event type filter to match 'l7' events")
             }
             return k
+        }
+
+        /// One end's criteria from its `source_*` or `destination_*` fields.
+        private static func side(
+            pods: [String], ips: [String], labels: [String], fqdns: [String], ports: [String], identities: [UInt64]
+        ) throws(Error) -> Side {
+            var side = Side()
+            side.pods = pods
+            side.ips = try ips.map { (v) throws(Error) in try ip(v) }
+            side.labels = try labels.map { (v) throws(Error) in try label(v) }
+            side.fqdns = try fqdns.map { (v) throws(Error) in try fqdn(v) }
+            side.ports = try ports.map { (v) throws(Error) in try port(v) }
+            side.identities = identities.map { UInt32(truncatingIfNeeded: $0) }
+            return side
         }
 
         private static func ip(_ v: String) throws(Error) -> IPMatch {

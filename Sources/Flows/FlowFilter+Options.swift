@@ -3,23 +3,23 @@ import SluiceModel
 extension FlowFilter {
     mutating func addLabel(_ option: Option, _ value: String) throws(Error) {
         guard let selector = LabelSelector(text: value) else { throw Error("invalid label selector: \(value)") }
-        add(selector, for: option, from: .fromLabel, to: .toLabel, \.sourceLabels, \.destinationLabels)
+        add(selector, for: option, from: .fromLabel, to: .toLabel, \.labels)
     }
 
     mutating func addIP(_ option: Option, _ value: String) throws(Error) {
         guard let ip = IPMatch(value) else { throw Error("invalid IP address or CIDR: \(value)") }
-        add(ip, for: option, from: .fromIP, to: .toIP, \.sourceIPs, \.destinationIPs)
+        add(ip, for: option, from: .fromIP, to: .toIP, \.ips)
     }
 
     mutating func addPort(_ option: Option, _ value: String) throws(Error) {
         guard let port = UInt16(value) else { throw Error("invalid port: \(value)") }
-        add(port, for: option, from: .fromPort, to: .toPort, \.sourcePorts, \.destinationPorts)
+        add(port, for: option, from: .fromPort, to: .toPort, \.ports)
     }
 
     mutating func addIdentity(_ option: Option, _ value: String) throws(Error) {
         let reserved = ReservedIdentity.id(named: value)
         guard let identity = UInt32(value) ?? reserved else { throw Error("invalid identity: \(value)") }
-        add(identity, for: option, from: .fromIdentity, to: .toIdentity, \.sourceIdentities, \.destinationIdentities)
+        add(identity, for: option, from: .fromIdentity, to: .toIdentity, \.identities)
     }
 
     mutating func addFQDN(_ option: Option, _ value: String) throws(Error) {
@@ -28,22 +28,21 @@ extension FlowFilter {
                 "invalid FQDN in filter: only alphanumeric ASCII characters, the hyphen \"-\", \".\" and \"*\" are allowed: \(value)"
             )
         }
-        add(pattern, for: option, from: .fromFQDN, to: .toFQDN, \.sourceFQDNs, \.destinationFQDNs)
+        add(pattern, for: option, from: .fromFQDN, to: .toFQDN, \.fqdns)
     }
 
     /// One side's value: the `from` option matches the source, the `to` option the destination
     /// (in both clauses), and the either-side option (`--label`, `--ip`, ...) the source in the
     /// left clause or the destination in the right one.
-    private mutating func add<T>(
-        _ value: T, for option: Option, from: Option, to: Option, _ source: WritableKeyPath<Clause, [T]>,
-        _ destination: WritableKeyPath<Clause, [T]>
-    ) {
+    mutating func add<T>(_ value: T, for option: Option, from: Option, to: Option, _ field: WritableKeyPath<Side, [T]>)
+    {
         switch option {
-        case from: both { $0[keyPath: source].append(value) }
-        case to: both { $0[keyPath: destination].append(value) }
+        case from: both { $0.source[keyPath: field].append(value) }
+        case to: both { $0.destination[keyPath: field].append(value) }
         default:
             either(
-                source: { $0[keyPath: source].append(value) }, destination: { $0[keyPath: destination].append(value) })
+                source: { $0.source[keyPath: field].append(value) },
+                destination: { $0.destination[keyPath: field].append(value) })
         }
     }
 

@@ -79,9 +79,7 @@ public struct FlowFilter {
         case .fromAllNamespaces: sourceNamespaces.append("")
         case .toAllNamespaces: destinationNamespaces.append("")
         case .nodeName, .uuid, .tcpFlags, .httpHeader, .ipVersion, .ipv4, .ipv6: try addFlowProperty(option, value)
-        case .pod: either(source: { $0.sourcePods.append(value) }, destination: { $0.destinationPods.append(value) })
-        case .fromPod: both { $0.sourcePods.append(value) }
-        case .toPod: both { $0.destinationPods.append(value) }
+        case .pod, .fromPod, .toPod: add(value, for: option, from: .fromPod, to: .toPod, \.pods)
         case .label, .fromLabel, .toLabel: try addLabel(option, value)
         case .ip, .fromIP, .toIP: try addIP(option, value)
         case .port, .fromPort, .toPort: try addPort(option, value)
@@ -125,16 +123,16 @@ public struct FlowFilter {
         var l = left ?? Clause()
         var r = right ?? Clause()
         if !destinationNamespaces.isEmpty {
-            l.applyDestinationNamespaces(destinationNamespaces)
-            r.applyDestinationNamespaces(destinationNamespaces)
+            l.destination.applyNamespaces(destinationNamespaces)
+            r.destination.applyNamespaces(destinationNamespaces)
         }
         if !sourceNamespaces.isEmpty {
-            l.applySourceNamespaces(sourceNamespaces)
-            r.applySourceNamespaces(sourceNamespaces)
+            l.source.applyNamespaces(sourceNamespaces)
+            r.source.applyNamespaces(sourceNamespaces)
         }
         if !namespaces.isEmpty {
-            l.applySourceNamespaces(namespaces)
-            r.applyDestinationNamespaces(namespaces)
+            l.source.applyNamespaces(namespaces)
+            r.destination.applyNamespaces(namespaces)
         }
         return [l, r]
     }

@@ -37,12 +37,8 @@ extension FlowPrinter {
         if let destination = f.destination { o.object("destination") { endpoint(&$0, destination) } }
         if f.type != .unknown { o.raw("Type", JSONText.quoted(f.type.name)) }
         o.string("node_name", f.nodeName)
-        if !f.sourceNames.isEmpty {
-            o.raw("source_names", "[" + f.sourceNames.map(JSONText.quoted).joined(separator: ",") + "]")
-        }
-        if !f.destinationNames.isEmpty {
-            o.raw("destination_names", "[" + f.destinationNames.map(JSONText.quoted).joined(separator: ",") + "]")
-        }
+        o.strings("source_names", f.sourceNames)
+        o.strings("destination_names", f.destinationNames)
         if let l7 = f.l7 { o.object("l7") { layer7(&$0, l7, verdict: f.l7Verdict) } }
         if f.eventType.type != 0 || f.eventType.subType != 0 {
             o.object("event_type") { e in
@@ -64,9 +60,8 @@ extension FlowPrinter {
         for (key, policies) in [
             ("egress_allowed_by", f.egressAllowedBy), ("ingress_allowed_by", f.ingressAllowedBy),
             ("egress_denied_by", f.egressDeniedBy), ("ingress_denied_by", f.ingressDeniedBy),
-        ]
-        where !policies.isEmpty {
-            o.raw(key, "[" + policies.map(policyObject).joined(separator: ",") + "]")
+        ] {
+            o.array(key, policies.map(policyObject))
         }
         return o.finished
     }
@@ -137,16 +132,13 @@ extension FlowPrinter {
                 h.string("method", http.method)
                 h.string("url", http.url)
                 h.string("protocol", http.protocol)
-                let all = (verdict?.headers ?? []) + http.headers
-                if !all.isEmpty {
-                    let headers = all.map { header -> String in
-                        var item = JSONText()
-                        item.string("key", header.key)
-                        item.string("value", header.value)
-                        return item.finished
-                    }
-                    h.raw("headers", "[" + headers.joined(separator: ",") + "]")
+                let headers = ((verdict?.headers ?? []) + http.headers).map { header -> String in
+                    var item = JSONText()
+                    item.string("key", header.key)
+                    item.string("value", header.value)
+                    return item.finished
                 }
+                h.array("headers", headers)
             }
         case nil:
             break

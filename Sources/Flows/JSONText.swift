@@ -35,7 +35,12 @@ struct JSONText {
 
     /// Adds an array of strings unless it is empty.
     mutating func strings(_ name: String, _ values: [String]) {
-        if !values.isEmpty { raw(name, "[" + values.map(JSONText.quoted).joined(separator: ",") + "]") }
+        array(name, values.map(JSONText.quoted))
+    }
+
+    /// Adds an array of JSON texts (objects, quoted strings) unless it is empty.
+    mutating func array(_ name: String, _ items: [String]) {
+        if !items.isEmpty { raw(name, "[" + items.joined(separator: ",") + "]") }
     }
 
     /// Adds a nested object built by `build` (written even when empty: a set message field is never left out).

@@ -81,11 +81,10 @@ public final class FlowRecordProto {
     /// method and url are ASCII, L7 records without a protocol, every L3/L4 record; not DNS.
     public static func covers(_ rec: UnsafePointer<sluice_flow>) -> Bool {
         guard rec.pointee.flow_type == Flow.FlowType.l7.rawValue else { return true }
-        switch Flow.L7Protocol(rawValue: rec.pointee.l7_proto) ?? .none {
-        case .none: return true
-        case .dns: return false
-        case .http10, .http11, .http2, .tls:
-            return isASCII(method(rec)) && isASCII(url(rec))
+        switch Flow.L7Protocol(rawValue: rec.pointee.l7_proto)?.record {
+        case nil: return true
+        case .dns?: return false
+        case .http?: return isASCII(method(rec)) && isASCII(url(rec))
         }
     }
 
@@ -233,7 +232,7 @@ public final class FlowRecordProto {
         if isTrace { w.uint(36, UInt64((Flow.TraceReason(rawValue: p.pointee.trace_reason) ?? .unknown).rawValue)) }
         w.raw(UnsafeRawBufferPointer(start: constants, count: emitterCount))
         if isL7 {
-            if l7Proto == .http10 || l7Proto == .http11 || l7Proto == .http2 || l7Proto == .tls {
+            if l7Proto.record == .http {
                 let summary = w.beginMessage(100_000)
                 httpSummary(p, proto: l7Proto, &w)
                 w.endMessage(summary)
@@ -241,7 +240,7 @@ public final class FlowRecordProto {
         } else {
             w.raw(l3l4Summary(p, l4: l4, type: type))
         }
-        policy(p, type: type, verdict: verdict, direction: direction, &w)
+        policy(p, verdict: verdict, direction: direction, &w)
     }
 
     private enum L4Kind { case none, tcp, udp, sctp, icmpv4, icmpv6 }
@@ -446,24 +445,9 @@ public final class FlowRecordProto {
     /// The policy the record names (an L7 request's `policy_id`, a policy verdict's or a drop's
     /// `policy_ref`), under the field of its direction and verdict, as `Flow.decode` files it.
     private func policy(
-        _ p: UnsafePointer<sluice_flow>, type: Flow.FlowType, verdict: Flow.Verdict, direction: TrafficDirection,
-        _ w: inout ProtoWriter
+        _ p: UnsafePointer<sluice_flow>, verdict: Flow.Verdict, direction: TrafficDirection, _ w: inout ProtoWriter
     ) {
-        let ref: UInt32
-        if type == .l7 {
-            guard p.pointee.l7_type == Flow.L7FlowType.request.rawValue else { return }
-            switch Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none {
-            case .http10, .http11, .http2, .tls: ref = p.pointee.l7.http.policy_id
-            case .dns: ref = p.pointee.l7.dns.policy_id
-            case .none: return
-            }
-        } else if Int32(p.pointee.event_type) == Flow.EventType.policyVerdict
-            || Int32(p.pointee.event_type) == Flow.EventType.drop
-        {
-            ref = p.pointee.policy_ref
-        } else {
-            return
-        }
+        let ref = Flow.policyRef(p)
         guard ref != 0 else { return }
         let field: Int
         switch (direction, verdict == .dropped) {

@@ -152,7 +152,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
             roundSocketIndex = worker.random.below(pool.count)
             socket = pool[roundSocketIndex]
         }
-        let mark = query.steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        let mark = ProxyMarks.upstream(for: query.steer)
         let queued: Bool
         if batching {
             roundSocket = socket

@@ -180,7 +180,7 @@ final class DNSStreamConnection: EventHandler, TimerTarget, DNSAnswerSink {
         do {
             upFD = try Socket.connectTCP(
                 address: upstream.address, port: upstream.port,
-                mark: steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0))
+                mark: ProxyMarks.upstream(for: steer))
             upReg = try worker.ctx.loop.register(fd: upFD, events: Self.interest, handler: self, tag: Tag.upstream)
         } catch {
             if upFD >= 0 { Socket.close(upFD) }

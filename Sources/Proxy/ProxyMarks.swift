@@ -10,4 +10,10 @@ enum ProxyMarks {
     static func fromProxy(identity: UInt32) -> UInt32 {
         sluice_mark_from_proxy(identity & UInt32(SLUICE_MARK_IDENTITY_MAX))
     }
+
+    /// The mark of an upstream socket for a connection steered with `steer`: its client's identity
+    /// (`SteerInfo.upstreamMark`), or identity 0 when the connection was not steered.
+    static func upstream(for steer: SteerInfo?) -> UInt32 {
+        steer?.upstreamMark ?? fromProxy(identity: 0)
+    }
 }

@@ -26,8 +26,8 @@ final class UpstreamPool: EventHandler, TimerTarget {
     static let idleTimeoutNs: UInt64 = 60_000_000_000
 
     private let loop: EventLoop
-    private var idle: [Key: [Entry]] = [:]
-    private var keyOfFD: [Int32: Key] = [:]
+    private var idle: [UpstreamTarget: [Entry]] = [:]
+    private var keyOfFD: [Int32: UpstreamTarget] = [:]
     private lazy var sweepTimer = LoopTimer(target: self)
 
     init(loop: EventLoop) {
@@ -37,19 +37,11 @@ final class UpstreamPool: EventHandler, TimerTarget {
     /// Parked connections, all destinations (tests and diagnostics).
     var idleCount: Int { keyOfFD.count }
 
-    /// Original destination and SO_MARK of a pooled connection.
-    struct Key: Hashable {
-        var address: UInt32
-        var port: UInt16
-        var mark: UInt32
-    }
-
     /// An idle connection to the destination with its loop registration, now handed to
     /// `handler`/`tag` (no syscall: the epoll entry stays), or nil.
-    func take(address: UInt32, port: UInt16, mark: UInt32, for handler: EventHandler, tag: UInt32)
+    func take(_ k: UpstreamTarget, for handler: EventHandler, tag: UInt32)
         -> (fd: Int32, registration: EventLoop.Registration)?
     {
-        let k = Key(address: address, port: port, mark: mark)
         while var list = idle[k], let entry = list.popLast() {
             idle[k] = list.isEmpty ? nil : list
             keyOfFD[entry.fd] = nil
@@ -64,8 +56,7 @@ final class UpstreamPool: EventHandler, TimerTarget {
 
     /// Keeps `fd` for reuse, taking over its loop registration (the pool becomes its handler);
     /// closes it when the pool for that destination is full.
-    func park(fd: Int32, registration: EventLoop.Registration, address: UInt32, port: UInt16, mark: UInt32) {
-        let k = Key(address: address, port: port, mark: mark)
+    func park(fd: Int32, registration: EventLoop.Registration, target k: UpstreamTarget) {
         var list = idle[k] ?? []
         guard list.count < UpstreamPool.maxIdlePerDestination,
             loop.reassign(registration, to: self, tag: UInt32(bitPattern: fd))

@@ -23,14 +23,49 @@ enum EncodedNode {
     }
 }
 
-final class ArrayNode {
-    var items: [EncodedNode] = []
+/// A container under construction (`ArrayNode`, `ObjectNode`). Asking an encoder twice for a
+/// container of one kind at one place hands out the node already there; a node of another kind is
+/// replaced by a new one.
+protocol ContainerNode: AnyObject {
+    init()
+    /// This container as a node.
+    var node: EncodedNode { get }
+    /// The container of this kind `node` holds, or nil.
+    static func held(by node: EncodedNode?) -> Self?
 }
 
-final class ObjectNode {
+extension ContainerNode {
+    /// The container `node` holds, or a new one, handed to `store` to put in `node`'s place.
+    static func reused(from node: EncodedNode?, orStore store: (EncodedNode) -> Void) -> Self {
+        if let existing = held(by: node) { return existing }
+        let created = Self()
+        store(created.node)
+        return created
+    }
+}
+
+final class ArrayNode: ContainerNode {
+    var items: [EncodedNode] = []
+
+    var node: EncodedNode { .array(self) }
+
+    static func held(by node: EncodedNode?) -> ArrayNode? {
+        if case .array(let array)? = node { return array }
+        return nil
+    }
+}
+
+final class ObjectNode: ContainerNode {
     private(set) var members: [(String, EncodedNode)] = []
     /// Member positions by key, built once an object is too big to search.
     private var positions: [String: Int]?
+
+    var node: EncodedNode { .object(self) }
+
+    static func held(by node: EncodedNode?) -> ObjectNode? {
+        if case .object(let object)? = node { return object }
+        return nil
+    }
 
     func get(_ key: String) -> EncodedNode? {
         position(of: key).map { members[$0].1 }
@@ -70,21 +105,11 @@ final class JSONEncoderImpl: Encoder, SingleValueEncodingContainer, CodingTreeNo
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .object(let object)? = root {
-            return KeyedEncodingContainer(KeyedEncoder(encoder: self, object: object))
-        }
-        let object = ObjectNode()
-        root = .object(object)
-        return KeyedEncodingContainer(KeyedEncoder(encoder: self, object: object))
+        KeyedEncodingContainer(KeyedEncoder(encoder: self, object: .reused(from: root) { root = $0 }))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array(let array)? = root {
-            return UnkeyedEncoder(encoder: self, array: array)
-        }
-        let array = ArrayNode()
-        root = .array(array)
-        return UnkeyedEncoder(encoder: self, array: array)
+        UnkeyedEncoder(encoder: self, array: .reused(from: root) { root = $0 })
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
@@ -175,25 +200,18 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         keyedBy keyType: NestedKey.Type,
         forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
-        let nested: ObjectNode
-        if case .object(let existing)? = object.get(key.stringValue) {
-            nested = existing
-        } else {
-            nested = ObjectNode()
-            object.set(key.stringValue, .object(nested))
-        }
-        return encoder.child(key: key, root: .object(nested)).container(keyedBy: NestedKey.self)
+        let nested: ObjectNode = member(key)
+        return encoder.child(key: key, root: nested.node).container(keyedBy: NestedKey.self)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let nested: ArrayNode
-        if case .array(let existing)? = object.get(key.stringValue) {
-            nested = existing
-        } else {
-            nested = ArrayNode()
-            object.set(key.stringValue, .array(nested))
-        }
-        return encoder.child(key: key, root: .array(nested)).unkeyedContainer()
+        let nested: ArrayNode = member(key)
+        return encoder.child(key: key, root: nested.node).unkeyedContainer()
+    }
+
+    /// The container `key` holds, or a new one stored there.
+    private func member<Node: ContainerNode>(_ key: Key) -> Node {
+        .reused(from: object.get(key.stringValue)) { object.set(key.stringValue, $0) }
     }
 
     mutating func superEncoder() -> any Encoder { superEncoder(key: StringKey.superKey) }
@@ -230,17 +248,18 @@ struct UnkeyedEncoder: UnkeyedEncodingContainer {
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
         -> KeyedEncodingContainer<NestedKey>
     {
-        let nested = ObjectNode()
-        let child = encoder.child(key: IndexKey(count), root: .object(nested))
-        array.items.append(.object(nested))
-        return child.container(keyedBy: NestedKey.self)
+        appended(ObjectNode()).container(keyedBy: NestedKey.self)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let nested = ArrayNode()
-        let child = encoder.child(key: IndexKey(count), root: .array(nested))
-        array.items.append(.array(nested))
-        return child.unkeyedContainer()
+        appended(ArrayNode()).unkeyedContainer()
+    }
+
+    /// Appends `nested` as the next item; the child encoder that fills it.
+    private func appended(_ nested: some ContainerNode) -> JSONEncoderImpl {
+        let child = encoder.child(key: IndexKey(count), root: nested.node)
+        array.items.append(nested.node)
+        return child
     }
 
     mutating func superEncoder() -> any Encoder {

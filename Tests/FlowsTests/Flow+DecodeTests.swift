@@ -174,4 +174,29 @@ final class FlowDecodeTests: XCTestCase {
         XCTAssertEqual(verdict.policyMatchType, 2)
         XCTAssertEqual(verdict.ingressAllowedBy.map(\.name), ["p"])
     }
+
+    /// Which reference a record names: an L7 request's, by the part of the union its protocol
+    /// fills; a policy verdict's or a drop's `policy_ref`; nothing for responses and traces.
+    func testPolicyRefByRecordKind() {
+        func ref(_ rec: sluice_flow) -> UInt32 { withUnsafePointer(to: rec) { Flow.policyRef($0) } }
+        for (proto, name) in [(1, "HTTP/1.0"), (2, "HTTP/1.1"), (3, "HTTP/2"), (5, "TLS")] as [(UInt8, String)] {
+            var http = ipv4Record(Event(flowType: 2, eventType: 129, l7Type: 1, l7Proto: proto))
+            (http.l7.http.policy_id, http.policy_ref) = (11, 99)
+            XCTAssertEqual(ref(http), 11, name)
+            http.l7_type = 2
+            XCTAssertEqual(ref(http), 0, "\(name) response")
+        }
+        var dns = ipv4Record(Event(flowType: 2, eventType: 129, l7Type: 1, l7Proto: 4))
+        dns.l7.dns.policy_id = 12
+        XCTAssertEqual(ref(dns), 12)
+        dns.l7_proto = 0
+        XCTAssertEqual(ref(dns), 0, "an L7 record without a protocol")
+        var verdict = ipv4Record(Event(verdict: 1, flowType: 1, eventType: 5))
+        verdict.policy_ref = 13
+        XCTAssertEqual(ref(verdict), 13)
+        verdict.event_type = 1
+        XCTAssertEqual(ref(verdict), 13, "a drop")
+        verdict.event_type = 4
+        XCTAssertEqual(ref(verdict), 0, "a trace")
+    }
 }

@@ -27,4 +27,8 @@ final class FlowEnumsTests: XCTestCase {
         XCTAssertEqual(
             Flow.L7Protocol.allCases.map(\.httpProtocolName), ["", "HTTP/1", "HTTP/1.1", "HTTP/2", "", "TLS"])
     }
+
+    func testL7ProtocolRecordPart() {
+        XCTAssertEqual(Flow.L7Protocol.allCases.map(\.record), [nil, .http, .http, .http, .dns, .http])
+    }
 }

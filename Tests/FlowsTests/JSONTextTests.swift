@@ -15,12 +15,14 @@ final class JSONTextTests: XCTestCase {
         json.flag("no", false)
         json.strings("list", ["p", "q"])
         json.strings("none", [])
+        json.array("objects", [#"{"k":1}"#, "{}"])
+        json.array("noObjects", [])
         json.object("nested") { inner in inner.number("m", -1) }
         json.object("emptyObject") { _ in }
         json.raw("raw", "null")
         XCTAssertEqual(
             json.finished,
-            #"{"a":"x","n":7,"big":"1099511627776","yes":true,"list":["p","q"],"nested":{"m":-1},"emptyObject":{},"raw":null}"#
+            #"{"a":"x","n":7,"big":"1099511627776","yes":true,"list":["p","q"],"objects":[{"k":1},{}],"nested":{"m":-1},"emptyObject":{},"raw":null}"#
         )
         XCTAssertEqual(JSONText().finished, "{}")
     }

@@ -1,3 +1,4 @@
+import Policy
 import XCTest
 
 @testable import Proxy
@@ -16,5 +17,11 @@ final class ProxyMarksTests: XCTestCase {
         XCTAssertEqual(ProxyMarks.fromProxy(identity: 0x01FF_FFFF), 0x1FFF_FBFF)
         XCTAssertEqual(ProxyMarks.fromProxy(identity: 0xFFFF_FFFF), 0x1FFF_FBFF)
         XCTAssertEqual(ProxyMarks.fromProxy(identity: 0x0200_0001), ProxyMarks.fromProxy(identity: 1))
+    }
+
+    func testTheUpstreamMarkIsTheSteeredClientsIdentityOrZero() {
+        let steer = SteerInfo(endpointID: 3, sourceIdentity: 0x1_2345, destinationIdentity: 5, direction: .ingress)
+        XCTAssertEqual(ProxyMarks.upstream(for: steer), 0x0012_3B45)
+        XCTAssertEqual(ProxyMarks.upstream(for: nil), 0x0000_0B00)
     }
 }

@@ -54,17 +54,24 @@ final class UpstreamPoolTests: XCTestCase {
 
     func testAParkedConnectionComesBackOnlyForItsDestinationAndMark() throws {
         let c = try connection()
-        pool.park(fd: c.fd, registration: c.registration, address: 0x0100_007F, port: 8080, mark: 7)
+        pool.park(
+            fd: c.fd, registration: c.registration, target: UpstreamTarget(address: 0x0100_007F, port: 8080, mark: 7))
         XCTAssertEqual(pool.count, 1)
-        XCTAssertNil(pool.take(address: 0x0100_007F, port: 8080, mark: 8, for: taker, tag: 1), "another identity")
-        XCTAssertNil(pool.take(address: 0x0100_007F, port: 8081, mark: 7, for: taker, tag: 1), "another port")
-        XCTAssertNil(pool.take(address: 0x0200_007F, port: 8080, mark: 7, for: taker, tag: 1), "another address")
+        XCTAssertNil(
+            pool.take(UpstreamTarget(address: 0x0100_007F, port: 8080, mark: 8), for: taker, tag: 1), "another identity"
+        )
+        XCTAssertNil(
+            pool.take(UpstreamTarget(address: 0x0100_007F, port: 8081, mark: 7), for: taker, tag: 1), "another port")
+        XCTAssertNil(
+            pool.take(UpstreamTarget(address: 0x0200_007F, port: 8080, mark: 7), for: taker, tag: 1), "another address")
         XCTAssertEqual(pool.count, 1, "a miss leaves the parked connection")
-        let taken = try XCTUnwrap(pool.take(address: 0x0100_007F, port: 8080, mark: 7, for: taker, tag: 1))
+        let taken = try XCTUnwrap(
+            pool.take(UpstreamTarget(address: 0x0100_007F, port: 8080, mark: 7), for: taker, tag: 1))
         XCTAssertEqual(taken.fd, c.fd)
         XCTAssertEqual(taken.registration, c.registration, "the epoll entry stays")
         XCTAssertEqual(pool.count, 0)
-        XCTAssertNil(pool.take(address: 0x0100_007F, port: 8080, mark: 7, for: taker, tag: 1), "taken once")
+        XCTAssertNil(
+            pool.take(UpstreamTarget(address: 0x0100_007F, port: 8080, mark: 7), for: taker, tag: 1), "taken once")
         // The registration is the taker's again: the server's bytes reach it.
         XCTAssertEqual(Glibc.send(serverSides[0], "x", 1, 0), 1)
         loop.runOnce(timeoutMs: 1000)
@@ -76,18 +83,18 @@ final class UpstreamPoolTests: XCTestCase {
     func testTheLastParkedIsTakenFirst() throws {
         let a = try connection()
         let b = try connection()
-        pool.park(fd: a.fd, registration: a.registration, address: 1, port: 80, mark: 0)
-        pool.park(fd: b.fd, registration: b.registration, address: 1, port: 80, mark: 0)
+        pool.park(fd: a.fd, registration: a.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
+        pool.park(fd: b.fd, registration: b.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
         XCTAssertEqual(pool.idleCount, 2)
-        XCTAssertEqual(pool.take(address: 1, port: 80, mark: 0, for: taker, tag: 0)?.fd, b.fd)
-        XCTAssertEqual(pool.take(address: 1, port: 80, mark: 0, for: taker, tag: 0)?.fd, a.fd)
+        XCTAssertEqual(pool.take(UpstreamTarget(address: 1, port: 80, mark: 0), for: taker, tag: 0)?.fd, b.fd)
+        XCTAssertEqual(pool.take(UpstreamTarget(address: 1, port: 80, mark: 0), for: taker, tag: 0)?.fd, a.fd)
         Glibc.close(a.fd)
         Glibc.close(b.fd)
     }
 
     func testAConnectionTheServerClosesIsDroppedByItsEvent() throws {
         let c = try connection()
-        pool.park(fd: c.fd, registration: c.registration, address: 1, port: 80, mark: 0)
+        pool.park(fd: c.fd, registration: c.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
         Glibc.close(serverSides.removeLast())
         loop.runOnce(timeoutMs: 1000)
         XCTAssertEqual(pool.count, 0, "the hang-up reached the pool, not the old handler")
@@ -98,13 +105,13 @@ final class UpstreamPoolTests: XCTestCase {
     func testTakeSkipsAConnectionWithUnaskedBytesBeforeTheLoopSawThem() throws {
         let stale = try connection()
         let fresh = try connection()
-        pool.park(fd: fresh.fd, registration: fresh.registration, address: 1, port: 80, mark: 0)
-        pool.park(fd: stale.fd, registration: stale.registration, address: 1, port: 80, mark: 0)
+        pool.park(fd: fresh.fd, registration: fresh.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
+        pool.park(fd: stale.fd, registration: stale.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
         XCTAssertEqual(Glibc.send(serverSides[0], "HTTP/1.1 408 Request Timeout\r\n\r\n", 33, 0), 33)
         // No loop step: only the peek in take can see the bytes.
         let start = SystemClock.monotonicNs()
         while !readable(stale.fd), SystemClock.monotonicNs() - start < 2_000_000_000 { sched_yield() }
-        let taken = try XCTUnwrap(pool.take(address: 1, port: 80, mark: 0, for: taker, tag: 0))
+        let taken = try XCTUnwrap(pool.take(UpstreamTarget(address: 1, port: 80, mark: 0), for: taker, tag: 0))
         XCTAssertEqual(taken.fd, fresh.fd, "the stale connection is passed over")
         XCTAssertFalse(isOpen(stale.fd), "and closed")
         XCTAssertEqual(pool.count, 0)
@@ -113,12 +120,12 @@ final class UpstreamPoolTests: XCTestCase {
 
     func testTheSweepClosesConnectionsIdleForSixtySeconds() throws {
         let old = try connection()
-        pool.park(fd: old.fd, registration: old.registration, address: 1, port: 80, mark: 0)
+        pool.park(fd: old.fd, registration: old.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
         clock.advance(by: UpstreamPool.idleTimeoutNs / 2)
         loop.runDueTimers()
         XCTAssertEqual(pool.count, 1, "the sweep due at 15 s, run at 30 s, closes nothing")
         let young = try connection()
-        pool.park(fd: young.fd, registration: young.registration, address: 1, port: 80, mark: 0)
+        pool.park(fd: young.fd, registration: young.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
         XCTAssertEqual(pool.count, 2)
         clock.advance(by: UpstreamPool.idleTimeoutNs / 2)
         loop.runDueTimers()
@@ -140,15 +147,15 @@ final class UpstreamPoolTests: XCTestCase {
             serverSides.append(pair[1])
             let registration = try loop.register(
                 fd: pair[0], events: EventLoop.Events.readable, handler: taker, tag: 0)
-            pool.park(fd: pair[0], registration: registration, address: 1, port: 80, mark: 0)
+            pool.park(fd: pair[0], registration: registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
             fds.append(pair[0])
         }
         let extra = try connection()
-        pool.park(fd: extra.fd, registration: extra.registration, address: 1, port: 80, mark: 0)
+        pool.park(fd: extra.fd, registration: extra.registration, target: UpstreamTarget(address: 1, port: 80, mark: 0))
         XCTAssertEqual(pool.count, UpstreamPool.maxIdlePerDestination)
         XCTAssertFalse(isOpen(extra.fd), "one more than the limit is closed")
         let other = try connection()
-        pool.park(fd: other.fd, registration: other.registration, address: 2, port: 80, mark: 0)
+        pool.park(fd: other.fd, registration: other.registration, target: UpstreamTarget(address: 2, port: 80, mark: 0))
         XCTAssertEqual(pool.count, UpstreamPool.maxIdlePerDestination + 1, "the limit is per destination")
         clock.advance(by: UpstreamPool.idleTimeoutNs)
         loop.runDueTimers()

@@ -96,11 +96,9 @@ struct SocketTransport: HTTP1Transport {
     var client: SocketPeer
     var server = SocketPeer(fd: -1, side: .upstream)
     private let ctx: WorkerContext
-    private let address: UInt32
-    private let port: UInt16
-    /// SO_MARK of this connection's upstream sockets: the client's identity rides along
-    /// (`SteerInfo.upstreamMark`); pooled upstream connections are only reused with the same one.
-    private let mark: UInt32
+    /// Destination and SO_MARK of this connection's upstream sockets: the client's identity rides
+    /// along; pooled upstream connections are only reused with the same one.
+    private let upstream: UpstreamTarget
     private var clientRegistration: EventLoop.Registration = .none
     private var serverRegistration: EventLoop.Registration = .none
     /// The pipe of spliced bodies, taken from the worker's pool at the first spliced body.
@@ -113,9 +111,7 @@ struct SocketTransport: HTTP1Transport {
     init(ctx: WorkerContext, fd: Int32, addresses: ConnectionAddresses, steer: SteerInfo?) {
         self.ctx = ctx
         client = SocketPeer(fd: fd, side: .downstream, readable: true, writable: true)
-        address = addresses.originalDestinationAddress
-        port = addresses.originalDestinationPort
-        mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        upstream = UpstreamTarget(addresses, steer: steer)
     }
 
     mutating func start(handler: EventHandler) -> Bool {
@@ -136,9 +132,7 @@ struct SocketTransport: HTTP1Transport {
 
     mutating func openUpstream(handler: EventHandler, pooled usePool: Bool) -> UpstreamOpening {
         if usePool,
-            let pooled = ctx.upstreams.take(
-                address: address, port: port, mark: mark, for: handler,
-                tag: HTTP1Tag.upstream)
+            let pooled = ctx.upstreams.take(upstream, for: handler, tag: HTTP1Tag.upstream)
         {
             serverRegistration = pooled.registration
             server = SocketPeer(fd: pooled.fd, side: .upstream, readable: false, writable: true)
@@ -146,7 +140,7 @@ struct SocketTransport: HTTP1Transport {
         }
         var fd: Int32 = -1
         do {
-            fd = try Socket.connectTCP(address: address, port: port, mark: mark)
+            fd = try upstream.connect()
             serverRegistration = try ctx.loop.register(
                 fd: fd, events: Self.interest, handler: handler,
                 tag: HTTP1Tag.upstream)
@@ -161,7 +155,7 @@ struct SocketTransport: HTTP1Transport {
     mutating func connectError() -> Int32 { Socket.pendingError(server.fd) }
 
     mutating func parkUpstream() {
-        ctx.upstreams.park(fd: server.fd, registration: serverRegistration, address: address, port: port, mark: mark)
+        ctx.upstreams.park(fd: server.fd, registration: serverRegistration, target: upstream)
         server = SocketPeer(fd: -1, side: .upstream)
         serverRegistration = .none
     }

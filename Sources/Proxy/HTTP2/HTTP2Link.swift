@@ -87,11 +87,9 @@ final class SocketHTTP2Transport: HTTP2Transport {
     private let ctx: WorkerContext
     private let fd: Int32
     private let tls: OpaquePointer?
-    private let address: UInt32
-    private let port: UInt16
-    /// `SteerInfo.upstreamMark`: the datapath does not steer the upstream connection back and
-    /// decides the destination's policy with the client's identity.
-    private let mark: UInt32
+    /// Marked with the client's identity: the datapath does not steer the upstream connection back
+    /// and decides the destination's policy with that identity.
+    private let upstream: UpstreamTarget
     private let origination: TLSOrigination?
 
     init(
@@ -101,9 +99,7 @@ final class SocketHTTP2Transport: HTTP2Transport {
         self.ctx = ctx
         self.fd = fd
         self.tls = tls
-        address = addresses.originalDestinationAddress
-        port = addresses.originalDestinationPort
-        mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        upstream = UpstreamTarget(addresses, steer: steer)
         self.origination = origination
     }
 
@@ -121,7 +117,7 @@ final class SocketHTTP2Transport: HTTP2Transport {
     }
 
     func openUpstream(handler: EventHandler) throws(SyscallError) -> HTTP2Link {
-        let fd = try Socket.connectTCP(address: address, port: port, mark: mark)
+        let fd = try upstream.connect()
         var peer = TLSPeer(fd: fd, side: .upstream, ssl: nil)
         let store = origination.map { _ in ctx.tlsContexts }
         if let origination, let store {

@@ -36,15 +36,16 @@ final class H2CProbe: UpstreamALPNProbe {
         super.init(loop: loop, store: store, finished: finished)
     }
 
-    /// Starts a probe of `address:port` (SO_MARK `mark`) bounded by `timeoutNs`; nil when none
-    /// could start (the caller goes on without knowing, and nothing calls `finished`).
+    /// Starts a probe of `upstream` bounded by `timeoutNs`; nil when none could start (the caller
+    /// goes on without knowing, and nothing calls `finished`).
     static func start(
-        loop: EventLoop, store: TLSContextStore, address: UInt32, port: UInt16, mark: UInt32,
-        timeoutNs: UInt64 = timeoutNs, finished: @escaping (Bool?) -> Void
+        loop: EventLoop, store: TLSContextStore, upstream: UpstreamTarget, timeoutNs: UInt64 = timeoutNs,
+        finished: @escaping (Bool?) -> Void
     ) -> H2CProbe? {
-        guard let fd = try? Socket.connectTCP(address: address, port: port, mark: mark) else { return nil }
+        guard let fd = try? upstream.connect() else { return nil }
         let probe = H2CProbe(
-            loop: loop, store: store, key: key(address: address, port: port), fd: fd, finished: finished)
+            loop: loop, store: store, key: key(address: upstream.address, port: upstream.port), fd: fd,
+            finished: finished)
         guard probe.register(fd: fd, timeoutNs: timeoutNs) else {
             Socket.closeWithReset(fd)
             return nil

@@ -97,14 +97,14 @@ final class TLSALPNProbe: UpstreamALPNProbe {
         super.init(loop: loop, store: store, finished: finished)
     }
 
-    /// Starts a probe of `address:port` (SO_MARK `mark`) bounded by `timeoutNs`, with the
-    /// origination's CA, SNI and session; nil when none could start (the caller goes on without
-    /// knowing, and nothing calls `finished`).
+    /// Starts a probe of `upstream` bounded by `timeoutNs`, with the origination's CA, SNI and
+    /// session; nil when none could start (the caller goes on without knowing, and nothing calls
+    /// `finished`).
     static func start(
-        loop: EventLoop, store: TLSContextStore, origination: TLSOrigination, address: UInt32, port: UInt16,
-        mark: UInt32, timeoutNs: UInt64, finished: @escaping (Bool?) -> Void
+        loop: EventLoop, store: TLSContextStore, origination: TLSOrigination, upstream: UpstreamTarget,
+        timeoutNs: UInt64, finished: @escaping (Bool?) -> Void
     ) -> TLSALPNProbe? {
-        guard let fd = try? Socket.connectTCP(address: address, port: port, mark: mark) else { return nil }
+        guard let fd = try? upstream.connect() else { return nil }
         guard case .success(let ssl) = origination.makeSSL(fd: fd, store: store, now: loop.now, offer: offer) else {
             Socket.close(fd)
             return nil

@@ -220,15 +220,13 @@ final class TLSAcceptor: EventHandler, TimerTarget {
     /// Starts learning what the upstream speaks: a `TLSALPNProbe` with `origination`, else an
     /// `H2CProbe`; nil when none could start.
     private func startProbe(_ origination: TLSOrigination?) -> UpstreamALPNProbe? {
-        let address = addresses.originalDestinationAddress, port = addresses.originalDestinationPort
-        let mark = steer?.upstreamMark ?? ProxyMarks.fromProxy(identity: 0)
+        let upstream = UpstreamTarget(addresses, steer: steer)
         let finished: (Bool?) -> Void = { [unowned self] h2 in probed(h2: h2) }
         guard let origination else {
-            return H2CProbe.start(
-                loop: ctx.loop, store: ctx.tlsContexts, address: address, port: port, mark: mark, finished: finished)
+            return H2CProbe.start(loop: ctx.loop, store: ctx.tlsContexts, upstream: upstream, finished: finished)
         }
         return TLSALPNProbe.start(
-            loop: ctx.loop, store: ctx.tlsContexts, origination: origination, address: address, port: port, mark: mark,
+            loop: ctx.loop, store: ctx.tlsContexts, origination: origination, upstream: upstream,
             timeoutNs: ctx.config.connectTimeoutNs, finished: finished)
     }
 

@@ -31,8 +31,10 @@ final class H2CProbeTests: XCTestCase {
         nonisolated(unsafe) var learned: Bool??
         let ctx = harness.ctx
         let started = harness.onLoop { () -> Bool in
-            H2CProbe.start(loop: ctx.loop, store: ctx.tlsContexts, address: Loopback.networkOrder, port: port, mark: 0)
-            {
+            H2CProbe.start(
+                loop: ctx.loop, store: ctx.tlsContexts,
+                upstream: UpstreamTarget(address: Loopback.networkOrder, port: port, mark: 0)
+            ) {
                 h2 in
                 learned = .some(h2)
                 answered.signal()

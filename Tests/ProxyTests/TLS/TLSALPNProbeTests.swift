@@ -46,8 +46,9 @@ final class TLSALPNProbeTests: XCTestCase {
         let ctx = harness.ctx
         let started = harness.onLoop { () -> Bool in
             let probe = TLSALPNProbe.start(
-                loop: ctx.loop, store: ctx.tlsContexts, origination: origination, address: Loopback.networkOrder,
-                port: target, mark: 0, timeoutNs: 5_000_000_000
+                loop: ctx.loop, store: ctx.tlsContexts, origination: origination,
+                upstream: UpstreamTarget(address: Loopback.networkOrder, port: target, mark: 0),
+                timeoutNs: 5_000_000_000
             ) { h2 in
                 learned = .some(h2)
                 answered.signal()
