@@ -70,12 +70,16 @@ enum DNSTest {
 }
 
 /// A DNS server on 127.0.0.1 (its own thread): answers names under `silent.test.` never, every
-/// other name with an A record 192.0.2.<n> (TTL 30), and remembers the IDs it saw.
+/// other name with an A record 192.0.2.<n> (TTL 30), and remembers the IDs it saw. After
+/// `holdAnswers(until:)` it keeps its answers until that many queries have come, then sends them
+/// all: every one of those queries is in flight at once.
 final class DNSFakeUpstream {
     let fd: Int32
     let port: UInt16
     private let lock = NSLock()
     private var ids: [UInt16] = []
+    private var holdUntil = 0
+    private var held: [(bytes: [UInt8], port: UInt16)] = []
     private var thread: Thread?
     private var stopped = false
     private let served = DispatchSemaphore(value: 0)
@@ -99,6 +103,13 @@ final class DNSFakeUpstream {
         lock.unlock()
         served.wait()
         close(fd)
+    }
+
+    /// Answers are kept until `count` queries (counted from the first) have come.
+    func holdAnswers(until count: Int) {
+        lock.lock()
+        holdUntil = count
+        lock.unlock()
     }
 
     var receivedIDs: [UInt16] {
@@ -125,7 +136,12 @@ final class DNSFakeUpstream {
             message.header.qr = true
             message.header.ra = true
             message.answers = [ResourceRecord(name: question.name, ttl: 30, rdata: .a(IPv4Address(192, 0, 2, n)))]
-            DNSTest.send(fd, DNSSerializer.serialize(message), port: port)
+            lock.lock()
+            held.append((DNSSerializer.serialize(message), port))
+            let release = ids.count >= holdUntil ? held : []
+            if !release.isEmpty { held.removeAll() }
+            lock.unlock()
+            for answer in release { DNSTest.send(fd, answer.bytes, port: answer.port) }
         }
     }
 }
