@@ -28,12 +28,12 @@ trap 'exit 130' INT TERM
 
 install_deps
 versions >"$OUT/versions.txt"
-: "${SLUICE_B:=}" "${PROFILE:=}"
+: "${SLUICE_B:=}" "${PROFILE:=}" "${SOFTIRQ:=0}"
 [ -z "$SLUICE_B" ] || [ -x "$SLUICE_B" ] || die "SLUICE_B=$SLUICE_B is not an executable"
-[ -z "$PROFILE" ] || command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
+[ -z "$PROFILE" ] && [ "$SOFTIRQ" = 0 ] || command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
 SLUICE_A=$SLUICE
 [ -z "$SLUICE_B" ] || echo "sluice-b: $SLUICE_B ($(cd "$(dirname "$SLUICE_B")" && git rev-parse --short HEAD 2>/dev/null || echo 'not in git'))" >>"$OUT/versions.txt"
-echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU SLUICE_B=$SLUICE_B PROFILE=$PROFILE" >"$OUT/params.txt"
+echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU SLUICE_B=$SLUICE_B PROFILE=$PROFILE SOFTIRQ=$SOFTIRQ" >"$OUT/params.txt"
 log "results in $OUT"
 
 # The bodies: random bytes (nothing compresses or dedups), served by bulk_upstream.py with
@@ -77,6 +77,17 @@ cpu_ns() {
   for p in $(pids_of "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{ s += $1 } END { printf "%d\n", s }'
 }
 
+# softirq_s PERF_DATA: seconds of softirq (entry to exit, per CPU) recorded in PERF_DATA
+# (irq:softirq_entry/exit of the proxy's threads: the softirqs run in its context), then per
+# softirq kind ("NET_RX=0.0123 HRTIMER=...").
+softirq_s() {
+  perf script -i "$1" 2>/dev/null | awk '
+    / irq:softirq_(entry|exit):/ { cpu = ""; t = ""; a = ""
+      for (i = 1; i <= NF; i++) { if ($i ~ /^\[[0-9]+\]$/) cpu = $i; if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1); if ($i ~ /^\[action=/) a = substr($i, 9, length($i) - 9) }
+      if ($0 ~ /softirq_entry/) start[cpu] = t; else if (cpu in start) { d[a] += t - start[cpu]; tot += t - start[cpu]; delete start[cpu] } }
+    END { printf "%.4f", tot; for (k in d) if (d[k] >= 0.0005) printf " %s=%.4f", k, d[k]; printf "\n" }'
+}
+
 # others_ticks: CPU ticks of the upstream and of the ksoftirqd threads (the rest of the path
 # but the curls, which report their own rusage).
 others_ticks() {
@@ -90,7 +101,7 @@ others_ticks() {
 # run_bulk SYSTEM SCENARIO REP: BULK_MB of bodies in BULK_CLIENTS keep-alive curl processes
 # (each a config of url/output[/upload-file] lines: one connection, reused), proxy CPU around.
 run_bulk() {
-  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 pids=()
+  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 n0 n1 o0 o1 sirq_pid sirq pids=()
   read -r method path size < <(scenario_parts "$sc")
   base="$RAW/$sys/$sc.$rep"; mkdir -p "$RAW/$sys"
   n=$(( (BULK_MB << 20) / size )); [ "$n" -ge "$BULK_CLIENTS" ] || n=$BULK_CLIENTS
@@ -106,6 +117,11 @@ run_bulk() {
     } >"$RUN_DIR/curl-$c.cfg"
   done
   log "$sys $sc rep $rep ($((per * BULK_CLIENTS)) x $size bytes)"
+  sirq_pid=""
+  if [ "$SOFTIRQ" = 1 ]; then
+    perf record -q -e irq:softirq_entry,irq:softirq_exit -p "$(pids_of "$sys" | paste -sd,)" -o "$base.softirq.data" >/dev/null 2>&1 &
+    sirq_pid=$!; sleep 0.5
+  fi
   t0=$(cpu_ticks "$sys"); n0=$(cpu_ns "$sys"); o0=$(others_ticks); s0=$(date +%s.%N)
   for c in $(seq 1 "$BULK_CLIENTS"); do
     in_client timeout 900 /usr/bin/time -f '%U %S' -o "$base.time$c" curl -K "$RUN_DIR/curl-$c.cfg" >"$base.client$c.txt" 2>&1 &
@@ -113,6 +129,11 @@ run_bulk() {
   done
   wait "${pids[@]}"
   s1=$(date +%s.%N); n1=$(cpu_ns "$sys"); t1=$(cpu_ticks "$sys"); o1=$(others_ticks)
+  sirq=""
+  if [ -n "$sirq_pid" ]; then
+    kill -INT "$sirq_pid"; wait "$sirq_pid"
+    sirq=$(softirq_s "$base.softirq.data"); rm -f "$base.softirq.data"
+  fi
   cat "$base".client*.txt >"$base.txt"; rm -f "$base".client*.txt
   { echo "proxy_cpu_s=$(awk -v a="$n0" -v b="$n1" 'BEGIN{printf "%.4f\n", (b-a)/1e9}')"
     echo "proxy_cpu_ticks_s=$(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
@@ -124,6 +145,12 @@ run_bulk() {
     echo "path_cpu_s=$(cat "$base".time* | awk -v p="$n0 $n1 $o0 $o1" -v h="$CLK_TCK" \
       '{ c += $1 + $2 } END { split(p, t, " "); print c + (t[2] - t[1]) / 1e9 + (t[4] - t[3]) / h }')"
     echo "others_cpu_s=$(awk -v a="$o0" -v b="$o1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
+    # SOFTIRQ=1: the softirqs run in the proxy's context, and the proxy's CPU without them
+    # (what a kernel with IRQ_TIME_ACCOUNTING would charge it).
+    if [ -n "$sirq" ]; then
+      echo "softirq_s=${sirq%% *}"; echo "softirq_kinds=${sirq#* }"
+      echo "own_cpu_s=$(awk -v a="$n0" -v b="$n1" -v q="${sirq%% *}" 'BEGIN{printf "%.4f\n", (b-a)/1e9 - q}')"
+    fi
     rm -f "$base".time*
     echo "wall_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')"
     echo "proxy_hwm_kb=$(hwm_kb "$sys")"
@@ -183,7 +210,7 @@ profiled_run() {
   perf record -g -o "$OUT/perf-$sys.data" -p "$pids" 2>"$OUT/perf-record-$sys.log" &
   rec_pid=$!
   # Which timers the proxy's context arms and runs (TCP pacing, epoll timeouts, ...).
-  perf record -e timer:hrtimer_start,timer:hrtimer_expire_entry -o "$OUT/timers-$sys.data" -p "$pids" 2>/dev/null &
+  perf record -e timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry,irq:softirq_exit -o "$OUT/timers-$sys.data" -p "$pids" 2>/dev/null &
   tim_pid=$!
   sleep 0.5
   run_bulk "$@"
@@ -191,10 +218,16 @@ profiled_run() {
   n=$(awk -F= '/^transfers=/{print $2}' "$RAW/$sys/$2.$3.meta")
   awk -v n="$n" '$2 ~ /:/ { gsub(",", "", $1); printf "%-36s %12d  %8.1f per transfer\n", $2, $1, $1 / n }' \
     "$OUT/syscalls-$sys.raw" >"$OUT/syscalls-$sys.txt"
-  perf script -i "$OUT/timers-$sys.data" 2>/dev/null | awk -v n="$n" '{ e = ""; f = ""
+  perf script -i "$OUT/timers-$sys.data" 2>/dev/null | awk -v n="$n" '/ timer:/ { e = ""; f = ""
       for (i = 1; i <= NF; i++) { if ($i ~ /^timer:/) e = $i; if ($i ~ /^function=/) f = $i }
       c[e " " f]++ } END { for (k in c) printf "%-60s %10d  %8.1f per transfer\n", k, c[k], c[k] / n }' |
     sort -k2 -rn | head -12 >"$OUT/timers-$sys.txt"
+  # Softirq time run in the proxy's context (entry to exit, per CPU), by softirq: charged to the
+  # proxy by /proc (this kernel has no IRQ_TIME_ACCOUNTING) although most of it is work for other
+  # sockets (the client's receive, the upstream's ACKs) or TCP pacing timers that fire in
+  # whatever task runs then.
+  echo "softirq seconds in the proxy's context (total, by kind): $(softirq_s "$OUT/timers-$sys.data")" >"$OUT/softirq-$sys.txt"
+  log "$(cat "$OUT/softirq-$sys.txt") ($sys $2)"
   log "syscalls of $sys $2: $OUT/syscalls-$sys.txt"
   [ -n "$rec_pid" ] || return 0
   { perf report -i "$OUT/perf-$sys.data" --stdio --no-children -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
