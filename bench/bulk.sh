@@ -74,7 +74,7 @@ check_bulk() {
 # a run of 1-2 GiB). Threads that end during a run would be lost: the proxies keep theirs.
 cpu_ns() {
   local p
-  for p in $(pids_of "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{ s += $1 } END { printf "%d\n", s }'
+  for p in $(pids_of "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # softirq_s PERF_DATA: seconds of softirq (entry to exit, per CPU) recorded in PERF_DATA
