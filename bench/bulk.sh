@@ -210,7 +210,7 @@ profiled_run() {
   perf record -g -o "$OUT/perf-$sys.data" -p "$pids" 2>"$OUT/perf-record-$sys.log" &
   rec_pid=$!
   # Which timers the proxy's context arms and runs (TCP pacing, epoll timeouts, ...).
-  perf record -e timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry,irq:softirq_exit -o "$OUT/timers-$sys.data" -p "$pids" 2>/dev/null &
+  perf record -g -e timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry,irq:softirq_exit -o "$OUT/timers-$sys.data" -p "$pids" 2>/dev/null &
   tim_pid=$!
   sleep 0.5
   run_bulk "$@"
@@ -222,6 +222,16 @@ profiled_run() {
       for (i = 1; i <= NF; i++) { if ($i ~ /^timer:/) e = $i; if ($i ~ /^function=/) f = $i }
       c[e " " f]++ } END { for (k in c) printf "%-60s %10d  %8.1f per transfer\n", k, c[k], c[k] / n }' |
     sort -k2 -rn | head -12 >"$OUT/timers-$sys.txt"
+  # Where the proxy's context arms TCP pacing timers: in a drain or write (sendmsg), in a
+  # socket's backlog (release_sock), in a softirq (an ACK, or the timer re-arming itself).
+  perf script -i "$OUT/timers-$sys.data" 2>/dev/null | awk -v n="$n" 'BEGIN { RS = "" }
+    /hrtimer_start/ && /function=tcp_pace_kick/ { k++
+      if ($0 ~ /handle_softirqs|__do_softirq/) { if ($0 ~ /tcp_pace_kick|tcp_tsq_handler|tcp_tasklet_func/) w = "softirq: pacing timer or TSQ"; else w = "softirq: other (ACK, receive)" }
+      else if ($0 ~ /__release_sock/) w = "socket backlog (release_sock)"
+      else if ($0 ~ /splice_to_socket|tcp_sendmsg/) w = "drain or write (sendmsg)"
+      else w = "other"; c[w]++ }
+    END { for (x in c) printf "pacing timers armed in %-34s %8d  %6.1f per transfer\n", x, c[x], c[x] / n }' \
+    >>"$OUT/timers-$sys.txt"
   # Softirq time run in the proxy's context (entry to exit, per CPU), by softirq: charged to the
   # proxy by /proc (this kernel has no IRQ_TIME_ACCOUNTING) although most of it is work for other
   # sockets (the client's receive, the upstream's ACKs) or TCP pacing timers that fire in
