@@ -28,12 +28,12 @@ trap 'exit 130' INT TERM
 
 install_deps
 versions >"$OUT/versions.txt"
-: "${SLUICE_B:=}" "${PROFILE:=}"
+: "${SLUICE_B:=}" "${PROFILE:=}" "${SOFTIRQ:=0}"
 [ -z "$SLUICE_B" ] || [ -x "$SLUICE_B" ] || die "SLUICE_B=$SLUICE_B is not an executable"
-[ -z "$PROFILE" ] || command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
+[ -z "$PROFILE" ] && [ "$SOFTIRQ" = 0 ] || command -v perf >/dev/null || die "perf not installed (Debian: linux-perf)"
 SLUICE_A=$SLUICE
 [ -z "$SLUICE_B" ] || echo "sluice-b: $SLUICE_B ($(cd "$(dirname "$SLUICE_B")" && git rev-parse --short HEAD 2>/dev/null || echo 'not in git'))" >>"$OUT/versions.txt"
-echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU SLUICE_B=$SLUICE_B PROFILE=$PROFILE" >"$OUT/params.txt"
+echo "REPS=$REPS BULK_MB=$BULK_MB BULK_CLIENTS=$BULK_CLIENTS LOAD_CPU=$LOAD_CPU PROXY_CPU=$PROXY_CPU SLUICE_B=$SLUICE_B PROFILE=$PROFILE SOFTIRQ=$SOFTIRQ" >"$OUT/params.txt"
 log "results in $OUT"
 
 # The bodies: random bytes (nothing compresses or dedups), served by bulk_upstream.py with
@@ -69,10 +69,39 @@ check_bulk() {
   return $fail
 }
 
+# cpu_ns SYSTEM: CPU time of the system's threads in nanoseconds (sum_exec_runtime from
+# /proc/<pid>/task/*/schedstat; utime+stime in /proc/<pid>/stat comes in 10 ms ticks, ±2-5 % of
+# a run of 1-2 GiB). Threads that end during a run would be lost: the proxies keep theirs.
+cpu_ns() {
+  local p
+  for p in $(pids_of "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# softirq_s PERF_DATA: seconds of softirq (entry to exit, per CPU) recorded in PERF_DATA
+# (irq:softirq_entry/exit of the proxy's threads: the softirqs run in its context), then per
+# softirq kind ("NET_RX=0.0123 HRTIMER=...").
+softirq_s() {
+  perf script -i "$1" 2>/dev/null | awk '
+    / irq:softirq_(entry|exit):/ { cpu = ""; t = ""; a = ""
+      for (i = 1; i <= NF; i++) { if ($i ~ /^\[[0-9]+\]$/) cpu = $i; if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1); if ($i ~ /^\[action=/) a = substr($i, 9, length($i) - 9) }
+      if ($0 ~ /softirq_entry/) start[cpu] = t; else if (cpu in start) { d[a] += t - start[cpu]; tot += t - start[cpu]; delete start[cpu] } }
+    END { printf "%.4f", tot; for (k in d) if (d[k] >= 0.0005) printf " %s=%.4f", k, d[k]; printf "\n" }'
+}
+
+# others_ticks: CPU ticks of the upstream and of the ksoftirqd threads (the rest of the path
+# but the curls, which report their own rusage).
+others_ticks() {
+  local sum=0 p t
+  for p in $(cat "$RUN_DIR/upstream.pid" 2>/dev/null) $(pgrep -x 'ksoftirqd/[0-9]+'); do
+    t=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null); [ -n "$t" ] && sum=$((sum + t))
+  done
+  echo "$sum"
+}
+
 # run_bulk SYSTEM SCENARIO REP: BULK_MB of bodies in BULK_CLIENTS keep-alive curl processes
 # (each a config of url/output[/upload-file] lines: one connection, reused), proxy CPU around.
 run_bulk() {
-  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 pids=()
+  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 n0 n1 o0 o1 sirq_pid sirq pids=()
   read -r method path size < <(scenario_parts "$sc")
   base="$RAW/$sys/$sc.$rep"; mkdir -p "$RAW/$sys"
   n=$(( (BULK_MB << 20) / size )); [ "$n" -ge "$BULK_CLIENTS" ] || n=$BULK_CLIENTS
@@ -88,15 +117,41 @@ run_bulk() {
     } >"$RUN_DIR/curl-$c.cfg"
   done
   log "$sys $sc rep $rep ($((per * BULK_CLIENTS)) x $size bytes)"
-  t0=$(cpu_ticks "$sys"); s0=$(date +%s.%N)
+  sirq_pid=""
+  if [ "$SOFTIRQ" = 1 ]; then
+    perf record -q -e irq:softirq_entry,irq:softirq_exit -p "$(pids_of "$sys" | paste -sd,)" -o "$base.softirq.data" >/dev/null 2>&1 &
+    sirq_pid=$!; sleep 0.5
+  fi
+  t0=$(cpu_ticks "$sys"); n0=$(cpu_ns "$sys"); o0=$(others_ticks); s0=$(date +%s.%N)
   for c in $(seq 1 "$BULK_CLIENTS"); do
-    in_client timeout 900 curl -K "$RUN_DIR/curl-$c.cfg" >"$base.client$c.txt" 2>&1 &
+    in_client timeout 900 /usr/bin/time -f '%U %S' -o "$base.time$c" curl -K "$RUN_DIR/curl-$c.cfg" >"$base.client$c.txt" 2>&1 &
     pids+=($!)
   done
   wait "${pids[@]}"
-  s1=$(date +%s.%N); t1=$(cpu_ticks "$sys")
+  s1=$(date +%s.%N); n1=$(cpu_ns "$sys"); t1=$(cpu_ticks "$sys"); o1=$(others_ticks)
+  sirq=""
+  if [ -n "$sirq_pid" ]; then
+    kill -INT "$sirq_pid"; wait "$sirq_pid"
+    sirq=$(softirq_s "$base.softirq.data"); rm -f "$base.softirq.data"
+  fi
   cat "$base".client*.txt >"$base.txt"; rm -f "$base".client*.txt
-  { echo "proxy_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
+  { echo "proxy_cpu_s=$(awk -v a="$n0" -v b="$n1" 'BEGIN{printf "%.4f\n", (b-a)/1e9}')"
+    echo "proxy_cpu_ticks_s=$(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
+    # The whole path: the proxy, the upstream, the curls (their rusage) and the ksoftirqd
+    # threads. TCP receive work runs in whichever process sends the packet (veth: the softirq
+    # at the sender's local_bh_enable) or owns the socket then (its backlog), and this kernel
+    # has no IRQ_TIME_ACCOUNTING: it is charged to that process. The path's sum does not
+    # depend on who happened to run it.
+    echo "path_cpu_s=$(cat "$base".time* | awk -v p="$n0 $n1 $o0 $o1" -v h="$CLK_TCK" \
+      '{ c += $1 + $2 } END { split(p, t, " "); print c + (t[2] - t[1]) / 1e9 + (t[4] - t[3]) / h }')"
+    echo "others_cpu_s=$(awk -v a="$o0" -v b="$o1" -v h="$CLK_TCK" 'BEGIN{print (b-a)/h}')"
+    # SOFTIRQ=1: the softirqs run in the proxy's context, and the proxy's CPU without them
+    # (what a kernel with IRQ_TIME_ACCOUNTING would charge it).
+    if [ -n "$sirq" ]; then
+      echo "softirq_s=${sirq%% *}"; echo "softirq_kinds=${sirq#* }"
+      echo "own_cpu_s=$(awk -v a="$n0" -v b="$n1" -v q="${sirq%% *}" 'BEGIN{printf "%.4f\n", (b-a)/1e9 - q}')"
+    fi
+    rm -f "$base".time*
     echo "wall_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')"
     echo "proxy_hwm_kb=$(hwm_kb "$sys")"
     echo "transfers=$((per * BULK_CLIENTS)) size=$size"
@@ -146,26 +201,57 @@ session() {
 # of syscall tracepoints, per transfer in syscalls-<system>.txt) and its processes recorded by
 # `perf record -g` (the agent for Sluice; profile-<system>.txt). The CPU figures of this run include perf's own
 # overhead: read them with that in mind (the summary keeps them with the other reps).
-SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_splice,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_readv,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_ioctl,syscalls:sys_enter_fcntl"
+SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_splice,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_readv,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_ioctl,syscalls:sys_enter_fcntl,timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry"
 profiled_run() {
-  local sys=$1 stat_pid rec_pid="" pids n
+  local sys=$1 stat_pid rec_pid="" tim_pid pids n
   pids=$(pids_of "$sys" | paste -sd,)
   perf stat -e "$SYSCALLS" -p "$pids" -o "$OUT/syscalls-$sys.raw" &
   stat_pid=$!
   perf record -g -o "$OUT/perf-$sys.data" -p "$pids" 2>"$OUT/perf-record-$sys.log" &
   rec_pid=$!
+  # Which timers the proxy's context arms and runs (TCP pacing, epoll timeouts, ...).
+  perf record -g -e timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry,irq:softirq_exit -o "$OUT/timers-$sys.data" -p "$pids" 2>/dev/null &
+  tim_pid=$!
   sleep 0.5
   run_bulk "$@"
-  kill -INT "$stat_pid" $rec_pid; wait "$stat_pid" $rec_pid
+  kill -INT "$stat_pid" $rec_pid $tim_pid; wait "$stat_pid" $rec_pid $tim_pid
   n=$(awk -F= '/^transfers=/{print $2}' "$RAW/$sys/$2.$3.meta")
   awk -v n="$n" '$2 ~ /:/ { gsub(",", "", $1); printf "%-36s %12d  %8.1f per transfer\n", $2, $1, $1 / n }' \
     "$OUT/syscalls-$sys.raw" >"$OUT/syscalls-$sys.txt"
+  perf script -i "$OUT/timers-$sys.data" 2>/dev/null | awk -v n="$n" '/ timer:/ { e = ""; f = ""
+      for (i = 1; i <= NF; i++) { if ($i ~ /^timer:/) e = $i; if ($i ~ /^function=/) f = $i }
+      c[e " " f]++ } END { for (k in c) printf "%-60s %10d  %8.1f per transfer\n", k, c[k], c[k] / n }' |
+    sort -k2 -rn | head -12 >"$OUT/timers-$sys.txt"
+  # Where the proxy's context arms TCP pacing timers: in a drain or write (sendmsg), in a
+  # socket's backlog (release_sock), in a softirq (an ACK, or the timer re-arming itself).
+  perf script -i "$OUT/timers-$sys.data" 2>/dev/null | awk -v n="$n" 'BEGIN { RS = "" }
+    /hrtimer_start/ && /function=tcp_pace_kick/ { k++
+      if ($0 ~ /handle_softirqs|__do_softirq/) { if ($0 ~ /tcp_pace_kick|tcp_tsq_handler|tcp_tasklet_func/) w = "softirq: pacing timer or TSQ"; else w = "softirq: other (ACK, receive)" }
+      else if ($0 ~ /__release_sock/) w = "socket backlog (release_sock)"
+      else if ($0 ~ /splice_to_socket|tcp_sendmsg/) w = "drain or write (sendmsg)"
+      else w = "other"; c[w]++ }
+    END { for (x in c) printf "pacing timers armed in %-34s %8d  %6.1f per transfer\n", x, c[x], c[x] / n }' \
+    >>"$OUT/timers-$sys.txt"
+  # Softirq time run in the proxy's context (entry to exit, per CPU), by softirq: charged to the
+  # proxy by /proc (this kernel has no IRQ_TIME_ACCOUNTING) although most of it is work for other
+  # sockets (the client's receive, the upstream's ACKs) or TCP pacing timers that fire in
+  # whatever task runs then.
+  echo "softirq seconds in the proxy's context (total, by kind): $(softirq_s "$OUT/timers-$sys.data")" >"$OUT/softirq-$sys.txt"
+  log "$(cat "$OUT/softirq-$sys.txt") ($sys $2)"
   log "syscalls of $sys $2: $OUT/syscalls-$sys.txt"
   [ -n "$rec_pid" ] || return 0
   { perf report -i "$OUT/perf-$sys.data" --stdio --no-children -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
     echo "--- call graphs"
     perf report -i "$OUT/perf-$sys.data" --stdio --no-children --percent-limit 2 2>/dev/null | grep -v '^$' | head -"${LINES_SHOWN:-200}"
   } >"$OUT/profile-$sys.txt"
+  # Samples by context: in a softirq (the kernel's receive work of whatever socket the packets
+  # are for, run at the proxy's local_bh_enable), in the backlog of a socket the proxy held
+  # (__release_sock, not in a softirq), the rest.
+  perf script -i "$OUT/perf-$sys.data" 2>/dev/null | awk 'BEGIN { RS = "" }
+    { n++; if ($0 ~ /handle_softirqs|__do_softirq/) s++; else if ($0 ~ /__release_sock/) b++ }
+    END { printf "samples %d  softirq %.1f %%  socket backlog %.1f %%  rest %.1f %%\n", n, 100 * s / n, 100 * b / n, 100 * (n - s - b) / n }' \
+    >"$OUT/contexts-$sys.txt"
+  log "contexts of $sys $2: $(cat "$OUT/contexts-$sys.txt")"
   log "profile of $sys $2: $OUT/profile-$sys.txt"
 }
 
