@@ -235,21 +235,19 @@ extension HubbleMetricsRegistry {
     }
 
     private func apply(_ entry: Int, latencyNs: UInt64) {
+        // Each effect copied out by index: a closure over the arrays (`withUnsafeBufferPointer`)
+        // retained and released both per record.
         let ranges = recordEffects.ranges[entry]
-        recordEffects.counters.withUnsafeBufferPointer { effects in
-            for i in ranges.counters {
-                let e = effects[i]
-                e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount) }
-            }
+        for i in ranges.counters {
+            let e = recordEffects.counters[i]
+            e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount) }
         }
         guard !ranges.histograms.isEmpty else { return }
         let seconds = Double(latencyNs) / 1e9
-        recordEffects.histograms.withUnsafeBufferPointer { effects in
-            for i in ranges.histograms {
-                let e = effects[i]
-                e.family._withUnsafeGuaranteedRef { family in
-                    for _ in 0..<e.count { family.observe(series: e.handle, seconds) }
-                }
+        for i in ranges.histograms {
+            let e = recordEffects.histograms[i]
+            e.family._withUnsafeGuaranteedRef { family in
+                for _ in 0..<e.count { family.observe(series: e.handle, seconds) }
             }
         }
     }

@@ -231,12 +231,20 @@ public final class Observer: TimerTarget {
             sourceIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.sourceIPOffset, as: UInt32.self),
             destinationIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.destinationIPOffset, as: UInt32.self),
             ipVersion: rec.pointee.ip_version)
-        if key != recentEndpoints || recentContext !== raw.context {
+        // The context by identity (`recentContext` keeps it alive: its identity is not reused).
+        let context = ObjectIdentifier(raw.context)
+        if key != recentEndpoints || context != recentContextID {
             recentEndpoints = key
             recentContext = raw.context
+            recentContextID = context
             recentEndpointNamespaces = raw.context.namespaces(rec.pointee)
+            recentEndpointsNotedNs = nil
+        } else if let noted = recentEndpointsNotedNs, nowNs &- noted < 1_000_000_000 {
+            // The same endpoints as the last record, noted within a second: no string touched.
+            return
         }
         noteNamespaces(source: recentEndpointNamespaces.0, destination: recentEndpointNamespaces.1, nowNs: nowNs)
+        recentEndpointsNotedNs = recentNamespacesNs
     }
 
     /// `sluice_flow.src_ip` and `dst_ip` (constants; `RawFlowTests` holds them to the layout).
@@ -253,6 +261,10 @@ public final class Observer: TimerTarget {
     }
     private var recentEndpoints = RecentEndpoints()
     private var recentContext: FlowDecodeContext?
+    private var recentContextID: ObjectIdentifier?
+    /// When the namespaces of `recentEndpoints` were last written to `namespaces` (nil: not since
+    /// they became the recent ones, or since an expiry).
+    private var recentEndpointsNotedNs: UInt64?
     private var recentEndpointNamespaces = ("", "")
 
     /// Marks the flow's namespaces seen now; the same pair within a second costs two compares.
@@ -281,6 +293,7 @@ public final class Observer: TimerTarget {
         namespaces = namespaces.filter { $0.value >= nowNs || nowNs - $0.value < namespaceTTLNs }
         // A pair forgotten here is noted again by its next flow.
         recentNamespacesNs = 0
+        recentEndpointsNotedNs = nil
     }
 
     /// Counts `count` records lost in the ring and tells the listeners.

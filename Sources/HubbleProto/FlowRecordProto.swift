@@ -94,6 +94,15 @@ public final class FlowRecordProto {
     public func framed(
         _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil
     ) -> [UInt8]? {
+        guard let bytes = framedInPlace(rec, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask) else { return nil }
+        return [UInt8](bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// `framed`'s bytes read in place, in this encoder's buffer: valid until its next encoding
+    /// (a follow stream copies them into the batch it hands on, no array per flow).
+    public func framedInPlace(
+        _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil
+    ) -> UnsafeRawBufferPointer? {
         guard Self.covers(rec) else {
             declined += 1
             return nil
@@ -115,7 +124,7 @@ public final class FlowRecordProto {
         w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
         w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
         w.finishGRPCFrame()
-        return w.bytes
+        return w.withBytes { $0 }
     }
 
     // MARK: the flow message, in FlowProto.encode's field order
