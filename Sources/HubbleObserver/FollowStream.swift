@@ -157,13 +157,13 @@ final class FollowStream: FlowListener {
     private func admit() -> Bool {
         // A full queue is first written out (a burst of one ring poll can exceed the bound while
         // the socket still has room); only what the socket and the window do not take is dropped.
-        var queued = connection.sessionQueued(call) + batch.count
+        var queued = sessionQueued() + batch.count
         if queued >= Self.maxQueuedBytes, dropped == 0 {
             handOn()
             connection.flush()
             // The write failed and closed the connection (which ended this call and may be gone).
             guard !call.done else { return false }
-            queued = connection.sessionQueued(call) + batch.count
+            queued = sessionQueued() + batch.count
         }
         guard queued < Self.maxQueuedBytes else {
             dropped += 1
@@ -175,6 +175,12 @@ final class FollowStream: FlowListener {
             dropped = 0
         }
         return true
+    }
+
+    /// Bytes of this call in the connection's session, asked per flow without the retain and
+    /// release a call through the `unowned(unsafe)` reference makes (read after `call.done`).
+    private func sessionQueued() -> Int {
+        Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { $0.sessionQueued(call) }
     }
 
     /// The queue has room again: the count of dropped flows goes out.

@@ -58,6 +58,17 @@ final class HubbleMetricsRegistryRecordTests: XCTestCase {
         }
     }
 
+    func testMethodWordsKeepExactlyTheMethodsBytesAtEveryLength() {
+        let bytes: [UInt8] = (0..<16).map { 0xA0 | UInt8($0) }
+        for length in 0...16 {
+            var want: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &want) { $0.copyBytes(from: bytes.prefix(length)) }
+            let got = bytes.withUnsafeBytes { HubbleMetricsRegistry.methodWords($0.baseAddress!, length: length) }
+            XCTAssertEqual(got.0, want.0, "length \(length)")
+            XCTAssertEqual(got.1, want.1, "length \(length)")
+        }
+    }
+
     func testKeysIgnoreTheBytesPastTheMethodAndTheFieldsNoHandlerReads() throws {
         let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
         var a = RecordSamples.make(count: 1)[0]
