@@ -1,4 +1,5 @@
 import CSluiceShared
+import Datapath
 import Flows
 import SluiceIO
 
@@ -137,8 +138,17 @@ public final class Observer: TimerTarget {
     }
 
     public func timerFired(now: UInt64) {
-        pollOnce(nowNs: now)
-        if let pollTimer { loop.schedule(pollTimer, at: now + UInt64(options.pollIntervalMs) * 1_000_000) }
+        let handled = pollOnce(nowNs: now)
+        if let pollTimer { loop.schedule(pollTimer, at: now + nextPollDelayNs(handled: handled)) }
+    }
+
+    /// When the next poll is due after one that handed on `handled` records: `pollIntervalMs`,
+    /// a quarter of it while a poll brings an eighth of the ring or more (at ~100k requests/s a
+    /// 20 ms poll brought ~3,900 of the ring's 4,096 slots and the ring overwrote records before
+    /// they were read; the busy polls are as cheap per record, the quiet ones as rare as before).
+    func nextPollDelayNs(handled: Int) -> UInt64 {
+        let intervalNs = UInt64(options.pollIntervalMs) * 1_000_000
+        return handled >= Int(FlowRing.capacity / 8) ? intervalNs / 4 : intervalNs
     }
 
     /// Most records one poll hands on (the rest wait for the next poll).
@@ -146,10 +156,11 @@ public final class Observer: TimerTarget {
 
     /// Reads what the ring has now into the history and the listeners: every record written
     /// since the last poll, each copied once from its ring slot into a history slot and handed
-    /// to the listeners in place there.
-    public func pollOnce(nowNs: UInt64) {
+    /// to the listeners in place there. Returns how many records it handed on.
+    @discardableResult
+    public func pollOnce(nowNs: UInt64) -> Int {
+        var handled = 0
         if reader.beginPoll(nowNs: nowNs) {
-            var handled = 0
             var lost: UInt64 = 0
             reading: while handled < pollLimit {
                 switch reader.next(into: &history) {
@@ -169,6 +180,7 @@ public final class Observer: TimerTarget {
             if lost > 0 { ingestLost(lost) }
         }
         if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
+        return handled
     }
 
     /// Adds one flow as if read from the ring at monotonic `nowNs` (tests).
