@@ -120,6 +120,14 @@ final class HubbleMetricsRegistryRecordTests: XCTestCase {
     func testTheKeyOffsetsAreTheLayouts() {
         typealias O = HubbleMetricsRegistry.RecordOffsets
         XCTAssertEqual(O.l7, MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7))
+        // The sixteen one-byte fields the key takes whole, and nothing else, lie in bytes 76..<92.
+        let byteFields: [KeyPath<sluice_flow, UInt8>] = [
+            \.ip_version, \.l4_proto, \.verdict, \.flow_type, \.event_type, \.drop_reason, \.direction,
+            \.is_reply, \.tcp_flags, \.l7_type, \.l7_proto, \.icmp_type, \.icmp_code, \.trace_point,
+            \.trace_reason, \.policy_match,
+        ]
+        let offsets = byteFields.compactMap { MemoryLayout<sluice_flow>.offset(of: $0) }.sorted()
+        XCTAssertEqual(offsets, Array(O.byteFields..<(O.byteFields + 16)))
         XCTAssertEqual(O.httpCode, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.code))
         XCTAssertEqual(O.httpMethodLength, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method_len))
         XCTAssertEqual(O.httpMethod, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method))
