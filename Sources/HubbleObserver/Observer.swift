@@ -215,16 +215,7 @@ public final class Observer: TimerTarget {
                 ref.type.observe(unretained: ref.object, record: raw)
             }
         } else {
-            var flow: Flow?
-            for i in 0..<count {
-                let ref = listenerRefs[i]
-                if ref.observesRecords {
-                    ref.type.observe(unretained: ref.object, record: raw)
-                } else {
-                    if flow == nil { flow = raw.decode() }
-                    ref.type.observe(unretained: ref.object, flow: flow!)
-                }
-            }
+            deliverDecoding(raw, count: count)
         }
         delivering = outer
         guard !outer else { return }
@@ -233,6 +224,23 @@ public final class Observer: TimerTarget {
             listenersChanged()
         }
         if !retiredListeners.isEmpty { retiredListeners.removeAll() }
+    }
+
+    /// `deliver` when some listener wants the `Flow`: decoded once for all of them. Not inlined:
+    /// a `Flow` takes ~7 KB of stack, which the records-only path (each listener's calls below
+    /// it) then went past for every record.
+    @inline(never)
+    private func deliverDecoding(_ raw: FlowRecordRef, count: Int) {
+        var flow: Flow?
+        for i in 0..<count {
+            let ref = listenerRefs[i]
+            if ref.observesRecords {
+                ref.type.observe(unretained: ref.object, record: raw)
+            } else {
+                if flow == nil { flow = raw.decode() }
+                ref.type.observe(unretained: ref.object, flow: flow!)
+            }
+        }
     }
 
     /// The namespaces of a record, resolved once per endpoint pair and directory.
