@@ -9,8 +9,9 @@
 #   bench/observer_follow.py (the interoperability client; it falls behind at get-ka's flow rate).
 #   SYSCALLS=1: `perf stat` counts the observer's syscalls (send/sendto/sendmsg/write, epoll_wait,
 #   epoll_ctl, read) during each metrics + follow run; the summary gives them per 1000 responses.
-#   OBSERVER_BASE=/path/to/an/older/sluice-observer: each rep also runs metrics + follow with that
-#   binary (old and new interleaved in the same window; its rows and ratio are printed as "base").
+#   OBSERVER_BASE=/path/to/an/older/sluice-observer: each rep also runs metrics only and metrics +
+#   follow with that binary (old and new interleaved in the same window; its rows and ratios are
+#   printed as "base").
 # Output: bench/results/observer-<timestamp>/ (raw runs); `ratio ...` lines at the end.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -142,6 +143,9 @@ for rep in $(seq 1 "$REPS"); do
   cat "$RUN_DIR/follow.count" >>"$RAW/with.$rep.meta"
   if [ -n "$OBSERVER_BASE" ]; then
     OBSERVER="$OBSERVER_BASE"
+    start_observer 0
+    one_run basemetrics "$rep"
+    stop_observer
     start_observer 1
     one_run base "$rep"
     stop_observer
@@ -195,6 +199,16 @@ if os.path.exists(f"{raw}/base.1.meta"):
                      f"follow got {b.get('responses', 0)/b['requests']:.2f} responses/req)")
     print("\n".join(brows))
     print("ratio base observer CPU / get-ka CPU per request (metrics + one follow client):", fmt(bobs))
+    if os.path.exists(f"{raw}/basemetrics.1.meta"):
+        bmet = []
+        for rep in range(1, reps + 1):
+            a, m = meta("without", rep), meta("basemetrics", rep)
+            base = a["agent_cpu_ns"] / a["requests"] / 1000
+            om = m["observer_cpu_ns"] / m["requests"] / 1000
+            bmet.append(om / base)
+            print(f"base rep {rep}: metrics only with OBSERVER_BASE: {m['requests']/1e3:.0f}k req, observer {om:.2f} us/req "
+                  f"({m.get('flows', 0)/m['requests']:.2f} flows/req)")
+        print("ratio base observer CPU / get-ka CPU per request, metrics only:", fmt(bmet))
 for name in ("with", "base"):
     for rep in range(1, reps + 1):
         path = f"{raw}/{name}.{rep}.syscalls"

@@ -22,6 +22,10 @@ public struct FlowCursor: Sendable {
     /// between taking a sequence number and publishing it).
     public let pendingTimeoutNs: UInt64
     private var pendingSinceNs: UInt64?
+    /// The ring's head as last read: records below it were taken. Read again only when the cursor
+    /// reaches it or finds a record overwritten (the writers change that line per record; reading
+    /// it per record was a cache miss each time).
+    private var knownHead: UInt64 = 0
 
     /// A cursor at `seq` (`FlowRing.nextSeq` to read only new records, or the oldest kept one).
     public init(seq: UInt64, pendingTimeoutNs: UInt64 = 1_000_000_000) {
@@ -71,23 +75,35 @@ public struct FlowCursor: Sendable {
         case idle
     }
 
+    /// Past the records the ring no longer holds, to the oldest it does (`head` is current).
+    private mutating func skipToOldest<Result>(head: UInt64) -> Step<Result> {
+        let lost = head - FlowRing.capacity - seq
+        seq = head - FlowRing.capacity
+        pendingSinceNs = nil
+        return .lost(count: lost)
+    }
+
     private mutating func step<Result>(
         in ring: FlowRing, nowNs: UInt64, read: (UnsafePointer<sluice_flow>) -> Result
     ) -> Step<Result> {
-        let head = ring.nextSeq
-        guard seq < head else { return .idle }
-        if head - seq > FlowRing.capacity {
-            let lost = head - FlowRing.capacity - seq
-            seq = head - FlowRing.capacity
-            pendingSinceNs = nil
-            return .lost(count: lost)
+        var head = knownHead
+        if seq >= head {
+            head = ring.nextSeq
+            knownHead = head
+            guard seq < head else { return .idle }
         }
-        switch ring.read(seq: seq, read) {
+        if head - seq > FlowRing.capacity { return skipToOldest(head: head) }
+        switch ring.read(seq: seq, taken: true, read) {
         case .record(let result):
             pendingSinceNs = nil
             seq += 1
             return .record(seq: seq - 1, result)
         case .overwritten:
+            // The head read earlier may be stale: a reader that fell behind skips every record
+            // the ring no longer holds at once, as with a fresh head.
+            head = ring.nextSeq
+            knownHead = head
+            if head - seq > FlowRing.capacity { return skipToOldest(head: head) }
             pendingSinceNs = nil
             seq += 1
             return .lost(count: 1)

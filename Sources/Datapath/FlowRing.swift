@@ -170,10 +170,18 @@ public final class FlowRing: @unchecked Sendable {
     /// the slot meanwhile, so lengths read there must be clamped), and its result counts only
     /// when the slot still holds record `seq` afterwards (else `.overwritten`). The observer
     /// copies a record's used bytes straight into its history this way (one copy, issue 17).
-    public func read<Result>(seq: UInt64, _ body: (UnsafePointer<sluice_flow>) -> Result) -> Read<Result> {
-        let head = nextSeq
-        guard let flows, seq < head else { return .pending }
-        if head - seq > FlowRing.capacity { return .overwritten }
+    /// `taken`: the caller saw `nextSeq` above `seq` (`FlowCursor` keeps the head it read), so
+    /// the head is not read again (a line the writers change per record: a cache miss each time);
+    /// an older lap's or a newer lap's record in the slot is still told by its commit word.
+    public func read<Result>(seq: UInt64, taken: Bool = false, _ body: (UnsafePointer<sluice_flow>) -> Result)
+        -> Read<Result>
+    {
+        guard let flows else { return .pending }
+        if !taken {
+            let head = nextSeq
+            guard seq < head else { return .pending }
+            if head - seq > FlowRing.capacity { return .overwritten }
+        }
         let slot = flows + Int(seq % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride
         let commit = slot.assumingMemoryBound(to: UInt64.self)
         let before = CSluice_atomic_load_acquire_u64(commit)

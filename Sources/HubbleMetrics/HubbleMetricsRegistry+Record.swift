@@ -18,40 +18,14 @@ extension HubbleMetricsRegistry {
     /// lower hit rate, never a wrong count; ports, addresses, identities and text stay out
     /// (except the destination port with `port-distribution` and the HTTP method).
     struct RecordKey: Hashable {
-        // Widest first, so the struct has no padding between fields (== and hash read its bytes).
-        var method: (UInt64, UInt64)
-        var destinationPort: UInt16
-        var httpCode: UInt16
-        var dnsQtype: UInt16
-        var dnsRcode: UInt16
-        var dnsTypes: UInt16
-        var eventType: UInt8
-        var flowType: UInt8
-        var verdict: UInt8
-        var direction: UInt8
-        var isReply: UInt8
-        var ipVersion: UInt8
-        var l4Proto: UInt8
-        var tcpFlags: UInt8
-        var icmpType: UInt8
-        var icmpCode: UInt8
-        var tracePoint: UInt8
-        var traceReason: UInt8
-        var policyMatch: UInt8
-        var dropReason: UInt8
-        var l7Type: UInt8
-        var l7Proto: UInt8
-        var methodLength: UInt8
-        var dnsAnswers: UInt8
-        /// The source is the host identity (policy verdicts of the host are not counted).
-        var sourceIsHost: Bool
-        /// To 48 bytes, so == and the hashes read six whole words (always zero).
-        var padding: (UInt8, UInt8, UInt8) = (0, 0, 0)
-
-        /// The key as six words.
-        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
-            unsafeBitCast(self, to: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64).self)
-        }
+        /// Six words, built in registers (`recordKey`): 0-1 the record's one-byte fields as they
+        /// lie in it (bytes 76..<92: ip_version, l4_proto, verdict, flow_type, event_type,
+        /// drop_reason, direction, is_reply, tcp_flags, l7_type, l7_proto, icmp_type, icmp_code,
+        /// trace_point, trace_reason, policy_match); 2-3 the HTTP method's bytes; 4 the
+        /// destination port, HTTP code, DNS qtype and rcode; 5 the DNS answer types, the method's
+        /// length, the DNS answer count, whether the source is the host identity. (Byte fields
+        /// stored one by one and read back as words stalled on store forwarding.)
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
 
         static func == (a: RecordKey, b: RecordKey) -> Bool {
             let x = a.words, y = b.words
@@ -59,7 +33,13 @@ extension HubbleMetricsRegistry {
         }
 
         func hash(into hasher: inout Hasher) {
-            withUnsafeBytes(of: self) { hasher.combine(bytes: $0) }
+            let w = words
+            hasher.combine(w.0)
+            hasher.combine(w.1)
+            hasher.combine(w.2)
+            hasher.combine(w.3)
+            hasher.combine(w.4)
+            hasher.combine(w.5)
         }
 
         /// A cheap hash for `RecordEffectsTable`'s front cache (not Hasher's SipHash).
@@ -145,40 +125,53 @@ extension HubbleMetricsRegistry {
     /// The key of the record at `p`, or nil when its counts depend on more than its fields (a
     /// policy verdict whose source identity only the endpoint directory knows). Reads the fields
     /// in place (no copy of the record).
+    @inline(__always)
     func recordKey(_ p: UnsafePointer<sluice_flow>) -> RecordKey? {
         let eventType = p.pointee.event_type
         let sourceIdentity = p.pointee.src_identity
         if sourceIdentity == 0, Int32(eventType) == Flow.EventType.policyVerdict { return nil }
-        var key = RecordKey(
-            method: (0, 0), destinationPort: keyHasPort ? p.pointee.dst_port : 0, httpCode: 0, dnsQtype: 0,
-            dnsRcode: 0, dnsTypes: 0, eventType: eventType, flowType: p.pointee.flow_type, verdict: p.pointee.verdict,
-            direction: p.pointee.direction, isReply: p.pointee.is_reply, ipVersion: p.pointee.ip_version,
-            l4Proto: p.pointee.l4_proto, tcpFlags: p.pointee.tcp_flags, icmpType: p.pointee.icmp_type,
-            icmpCode: p.pointee.icmp_code, tracePoint: p.pointee.trace_point, traceReason: p.pointee.trace_reason,
-            policyMatch: p.pointee.policy_match, dropReason: p.pointee.drop_reason, l7Type: p.pointee.l7_type,
-            l7Proto: p.pointee.l7_proto, methodLength: 0, dnsAnswers: 0,
-            sourceIsHost: sourceIdentity == PolicyHandler.hostIdentity)
-        guard key.flowType == Flow.FlowType.l7.rawValue else { return key }
-        let l7 = UnsafeRawPointer(p) + RecordOffsets.l7
-        switch Flow.L7Protocol(rawValue: key.l7Proto) ?? .none {
+        let raw = UnsafeRawPointer(p)
+        let fields0 = raw.loadUnaligned(fromByteOffset: RecordOffsets.byteFields, as: UInt64.self)
+        let fields1 = raw.loadUnaligned(fromByteOffset: RecordOffsets.byteFields + 8, as: UInt64.self)
+        let port = keyHasPort ? UInt64(p.pointee.dst_port) : 0
+        let host: UInt64 = sourceIdentity == PolicyHandler.hostIdentity ? 1 << 32 : 0
+        var key = RecordKey(words: (fields0, fields1, 0, 0, port, host))
+        guard p.pointee.flow_type == Flow.FlowType.l7.rawValue else { return key }
+        let l7 = raw + RecordOffsets.l7
+        switch Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none {
         case .http10, .http11, .http2, .tls:
             let length = min(
                 Int(l7.load(fromByteOffset: RecordOffsets.httpMethodLength, as: UInt8.self)),
                 Int(SLUICE_HTTP_METHOD_MAX))
-            key.httpCode = l7.load(fromByteOffset: RecordOffsets.httpCode, as: UInt16.self)
-            key.methodLength = UInt8(length)
-            withUnsafeMutableBytes(of: &key.method) { out in
-                out.baseAddress!.copyMemory(from: l7 + RecordOffsets.httpMethod, byteCount: length)
-            }
+            let code = UInt64(l7.load(fromByteOffset: RecordOffsets.httpCode, as: UInt16.self))
+            // The method's 16 bytes as two words, the bytes past its length cleared.
+            let method = Self.methodWords(l7 + RecordOffsets.httpMethod, length: length)
+            key.words.2 = method.0
+            key.words.3 = method.1
+            key.words.4 |= code << 16
+            key.words.5 |= UInt64(length) << 16
         case .dns:
-            key.dnsQtype = l7.load(fromByteOffset: RecordOffsets.dnsQtype, as: UInt16.self)
-            key.dnsRcode = l7.load(fromByteOffset: RecordOffsets.dnsRcode, as: UInt16.self)
-            key.dnsAnswers = l7.load(fromByteOffset: RecordOffsets.dnsIPCount, as: UInt8.self)
-            key.dnsTypes = l7.load(fromByteOffset: RecordOffsets.dnsTypes, as: UInt16.self)
+            let qtype = UInt64(l7.load(fromByteOffset: RecordOffsets.dnsQtype, as: UInt16.self))
+            let rcode = UInt64(l7.load(fromByteOffset: RecordOffsets.dnsRcode, as: UInt16.self))
+            let answers = UInt64(l7.load(fromByteOffset: RecordOffsets.dnsIPCount, as: UInt8.self))
+            let types = UInt64(l7.load(fromByteOffset: RecordOffsets.dnsTypes, as: UInt16.self))
+            key.words.4 |= qtype << 32 | rcode << 48
+            key.words.5 |= types | answers << 24
         case .none:
             break
         }
         return key
+    }
+
+    /// The first `length` (at most 16) bytes at `p` as two little-endian words, zero past them.
+    @inline(__always)
+    static func methodWords(_ p: UnsafeRawPointer, length: Int) -> (UInt64, UInt64) {
+        let low = p.loadUnaligned(as: UInt64.self).littleEndian
+        let high = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
+        func keep(_ word: UInt64, _ bytes: Int) -> UInt64 {
+            bytes >= 8 ? word : bytes <= 0 ? 0 : word & (UInt64.max >> (64 - 8 * UInt64(bytes)))
+        }
+        return (keep(low, length), keep(high, length - 8))
     }
 
     /// The key of a record value (tests).
@@ -187,6 +180,8 @@ extension HubbleMetricsRegistry {
     /// Where `recordKey` reads the L7 fields (the union's members are read in place): constants,
     /// no lazy global per record (the tests hold them equal to `MemoryLayout.offset(of:)`).
     enum RecordOffsets {
+        /// `ip_version`, the first of the sixteen one-byte fields the key takes whole.
+        static var byteFields: Int { 76 }
         static var l7: Int { 96 }
         static var httpCode: Int { 0 }
         static var httpMethodLength: Int { 2 }
@@ -235,21 +230,19 @@ extension HubbleMetricsRegistry {
     }
 
     private func apply(_ entry: Int, latencyNs: UInt64) {
+        // Each effect copied out by index: a closure over the arrays (`withUnsafeBufferPointer`)
+        // retained and released both per record.
         let ranges = recordEffects.ranges[entry]
-        recordEffects.counters.withUnsafeBufferPointer { effects in
-            for i in ranges.counters {
-                let e = effects[i]
-                e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount) }
-            }
+        for i in ranges.counters {
+            let e = recordEffects.counters[i]
+            e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount) }
         }
         guard !ranges.histograms.isEmpty else { return }
         let seconds = Double(latencyNs) / 1e9
-        recordEffects.histograms.withUnsafeBufferPointer { effects in
-            for i in ranges.histograms {
-                let e = effects[i]
-                e.family._withUnsafeGuaranteedRef { family in
-                    for _ in 0..<e.count { family.observe(series: e.handle, seconds) }
-                }
+        for i in ranges.histograms {
+            let e = recordEffects.histograms[i]
+            e.family._withUnsafeGuaranteedRef { family in
+                for _ in 0..<e.count { family.observe(series: e.handle, seconds) }
             }
         }
     }

@@ -91,6 +91,8 @@ public struct FlowHistory {
     /// The contexts of the kept records, oldest first; `contexts[i]` is number `contextBase + i`.
     private var contexts: [FlowDecodeContext] = []
     private var contextBase: UInt32 = 0
+    /// `contexts.last`'s identity (the table keeps it alive, so the identity is not reused).
+    private var newestContext: ObjectIdentifier?
     /// `seen_flows`: every flow appended since start.
     public private(set) var seenFlows: UInt64 = 0
     /// Records the flow ring overwrote before this observer read them (HUBBLE_RING_BUFFER).
@@ -136,8 +138,10 @@ public struct FlowHistory {
     /// Keeps the record written into `nextRecordSlot()`, replacing the oldest when full, and
     /// returns it as listeners see it.
     public mutating func commitRecord(seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext) -> FlowRecordRef {
-        if contexts.last !== context {
+        // By identity (`contexts.last` would be retained and released per record).
+        if newestContext != ObjectIdentifier(context) {
             contexts.append(context)
+            newestContext = ObjectIdentifier(context)
             if contexts.count == 1 { contextBase = currentContextNumber }
         }
         let number = contextBase &+ UInt32(contexts.count - 1)

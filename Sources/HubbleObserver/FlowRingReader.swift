@@ -26,13 +26,21 @@ public final class FlowRingReader {
     private let pinDirectory: String
     private let stateDirectory: String
     private let nodeNameOverride: String?
-    private var ring: FlowRing?
+    private var ring: FlowRing? {
+        didSet { ringRef = ring.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `ring` without a reference count, for the per-record path (`ring` keeps it alive).
+    private var ringRef: Unmanaged<FlowRing>?
     private var ringInode: (UInt64, Int, Int) = (0, 0, 0)
     private var cursor = FlowCursor(seq: 0)
     private var seed = ""
     private var directory = EndpointDirectory()
     /// What records read now are decoded with (a new one per directory reload or ring).
-    public private(set) var context: FlowDecodeContext
+    public private(set) var context: FlowDecodeContext {
+        didSet { contextRef = Unmanaged.passUnretained(context) }
+    }
+    /// `context` without a reference count, for the per-record path (`context` keeps it alive).
+    private var contextRef: Unmanaged<FlowDecodeContext>
     private var directoryLoadedNs: UInt64 = 0
     /// The state files' bytes the directory was made of (nil before the first read).
     private var loadedFiles: ([UInt8]?, [UInt8]?)?
@@ -48,7 +56,9 @@ public final class FlowRingReader {
         self.pinDirectory = pinDirectory
         self.stateDirectory = stateDirectory
         self.nodeNameOverride = nodeName
-        context = FlowDecodeContext(directory: EndpointDirectory(), seed: "", nodeNameOverride: nodeName)
+        let first = FlowDecodeContext(directory: EndpointDirectory(), seed: "", nodeNameOverride: nodeName)
+        context = first
+        contextRef = Unmanaged.passUnretained(first)
     }
 
     /// The node name flows and answers carry.
@@ -77,16 +87,23 @@ public final class FlowRingReader {
     /// record the ring overwrote while it was copied is `.lost`, and replaces nothing), or how
     /// many were lost, or `.idle`. Call `beginPoll` first.
     public func next(into history: inout FlowHistory) -> Event {
-        guard let ring else { return .idle }
+        // The ring and the context through unretained references: no retain and release per record.
+        guard let ringRef else { return .idle }
         let slot = history.nextRecordSlot()
-        switch cursor.next(in: ring, nowNs: pollNs, copy: { FlowRecordBytes.copyUsed(from: $0, to: slot) }) {
+        let copied = ringRef._withUnsafeGuaranteedRef { ring in
+            cursor.next(in: ring, nowNs: pollNs, copy: { FlowRecordBytes.copyUsed(from: $0, to: slot) })
+        }
+        switch copied {
         case .record(let seq):
             if !directoryChecked {
                 // Once per poll, and only when there is a record (the poll's time is fixed).
                 directoryChecked = true
                 reloadDirectoryIfDue(nowNs: pollNs)
             }
-            return .record(history.commitRecord(seq: seq, wallOffsetNs: wallOffsetNs, context: context))
+            let offset = wallOffsetNs
+            return contextRef._withUnsafeGuaranteedRef {
+                .record(history.commitRecord(seq: seq, wallOffsetNs: offset, context: $0))
+            }
         case .lost(let count):
             return .lost(count)
         case .idle:

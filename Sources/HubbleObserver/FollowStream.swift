@@ -56,7 +56,7 @@ final class FollowStream: FlowListener {
         }
         guard query.wants(flow) else { return }
         guard admit() else { return }
-        connection.sendFramed(call, query.framed(flow, shared: encoding, index: source.history.seenFlows))
+        queue(query.framed(flow, shared: encoding, index: source.history.seenFlows))
         sent += 1
     }
 
@@ -83,16 +83,73 @@ final class FollowStream: FlowListener {
             }
         }
         guard admit() else { return }
-        let framed =
-            masked
-            ? encoding.framed(record: raw, mask: query.mask) : encoding.framed(record: raw, index: index)
-        if let framed {
-            connection.sendFramed(call, framed)
+        if masked {
+            if let framed = encoding.framed(record: raw, mask: query.mask) {
+                queue(framed)
+            } else {
+                queue(query.framed(encoding.decoded(raw, index: index)))
+            }
+        } else if let framed = encoding.framedInPlace(record: raw, index: index) {
+            queue(framed)
         } else {
-            connection.sendFramed(
-                call, query.framed(encoding.decoded(raw, index: index), shared: encoding, index: index))
+            queue(query.framed(encoding.decoded(raw, index: index), shared: encoding, index: index))
         }
         sent += 1
+    }
+
+    // MARK: the batch of responses
+
+    /// Framed responses queued since they were last handed to the connection: many flows in one
+    /// array (one allocation, one outbox chunk and one iovec per `batchBytes` instead of one per
+    /// flow). Handed on when it reaches `batchBytes`, before anything else is sent on the call
+    /// (lost events, trailers) and when the connection flushes (`GRPCConnection.flush`, at the
+    /// end of the loop turn that queued them: no later than one flow per array was).
+    private var batch: [UInt8] = []
+    /// Bytes a batch reaches before it is handed on.
+    static let batchBytes = 64 * 1024
+
+    /// Bytes queued here, not yet handed to the connection.
+    var batchedBytes: Int { batch.count }
+
+    private func queue(_ framed: UnsafeRawBufferPointer) {
+        if batch.isEmpty {
+            if batch.capacity == 0 { batch = spareArray() }
+            connection.scheduleFlush()
+        }
+        batch.append(contentsOf: framed.assumingMemoryBound(to: UInt8.self))
+        if batch.count >= Self.batchBytes { handOn() }
+    }
+
+    private func queue(_ framed: [UInt8]) {
+        framed.withUnsafeBytes { queue($0) }
+    }
+
+    /// Hands the batch to the connection (it goes out with the connection's next flush).
+    func handOn() {
+        guard !batch.isEmpty else { return }
+        var full: [UInt8] = []
+        swap(&full, &batch)
+        // Kept (shared with the connection until it has written it) to be filled again.
+        spares[handedOn % spares.count] = full
+        handedOn &+= 1
+        connection.sendFramed(call, full)
+    }
+
+    /// The batch arrays handed on, oldest first from `handedOn`: each is filled again once the
+    /// connection has written and dropped it (a fresh 64 KiB allocation per batch made malloc
+    /// give the heap's top back and fault the pages in again: ~6 % of the follow profile). As
+    /// many as can be in flight: the queue bound plus one write batch, in `batchBytes` arrays.
+    private var spares = [[UInt8]](repeating: [], count: (maxQueuedBytes + GRPCConnection.writeBatch) / batchBytes + 2)
+    private var handedOn = 0
+
+    /// An empty array with room for a batch: the oldest one handed on, in place when the
+    /// connection no longer holds it (emptying a shared one allocates a new buffer instead).
+    private func spareArray() -> [UInt8] {
+        var array: [UInt8] = []
+        swap(&array, &spares[handedOn % spares.count])
+        array.removeAll(keepingCapacity: true)
+        if array.capacity < Self.batchBytes { array.reserveCapacity(Self.batchBytes + 4096) }
+        return array
     }
 
     /// Whether a flow may be queued now; a full queue counts it as dropped instead. A count of
@@ -100,27 +157,36 @@ final class FollowStream: FlowListener {
     private func admit() -> Bool {
         // A full queue is first written out (a burst of one ring poll can exceed the bound while
         // the socket still has room); only what the socket and the window do not take is dropped.
-        var queued = connection.queued(call)
+        var queued = sessionQueued() + batch.count
         if queued >= Self.maxQueuedBytes, dropped == 0 {
+            handOn()
             connection.flush()
             // The write failed and closed the connection (which ended this call and may be gone).
             guard !call.done else { return false }
-            queued = connection.queued(call)
+            queued = sessionQueued() + batch.count
         }
         guard queued < Self.maxQueuedBytes else {
             dropped += 1
             return false
         }
         if dropped > 0 {
+            handOn()
             connection.send(call, GetFlowsResponse.lost(lost(.observerEventsQueue, dropped)))
             dropped = 0
         }
         return true
     }
 
+    /// Bytes of this call in the connection's session, asked per flow without the retain and
+    /// release a call through the `unowned(unsafe)` reference makes (read after `call.done`).
+    private func sessionQueued() -> Int {
+        Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { $0.sessionQueued(call) }
+    }
+
     /// The queue has room again: the count of dropped flows goes out.
     func drained() {
         guard dropped > 0, !call.done, connection.queued(call) < Self.maxQueuedBytes / 2 else { return }
+        handOn()
         connection.send(call, GetFlowsResponse.lost(lost(.observerEventsQueue, dropped)))
         dropped = 0
     }
@@ -131,6 +197,7 @@ final class FollowStream: FlowListener {
             dropped += event.count
             return
         }
+        handOn()
         connection.send(call, GetFlowsResponse.lost(event))
     }
 
@@ -154,6 +221,9 @@ final class SharedFlowEncoding {
     /// The record encoder of the current decode context (its endpoint and policy bytes), and
     /// records the decoded path had to take (DNS: a test counts them).
     private var recordEncoder: FlowRecordProto?
+    /// `recordEncoder` unretained, and its owner's identity (the encoder keeps its owner alive).
+    private var recordEncoderRef: Unmanaged<FlowRecordProto>?
+    private var encoderOwner: ObjectIdentifier?
     private(set) var fallbacks = 0
     /// The flow decoded for `decodedIndex` (by a filter or a kind the encoder leaves out).
     private var decodedIndex: UInt64 = .max
@@ -173,19 +243,41 @@ final class SharedFlowEncoding {
     /// The framed response of record `raw` (flow number `index`), encoded from the record once for
     /// every unmasked stream; nil when the record's kind takes the decoded path.
     func framed(record raw: FlowRecordRef, index: UInt64) -> [UInt8]? {
-        if index == self.index { return bytes }
-        guard let framed = encoder(raw.context).framed(raw, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs) else {
+        framedInPlace(record: raw, index: index).map { [UInt8]($0.assumingMemoryBound(to: UInt8.self)) }
+    }
+
+    /// `framed(record:index:)` read in place, in the record encoder's buffer (no array per
+    /// flow): valid until the next record is encoded.
+    func framedInPlace(record raw: FlowRecordRef, index: UInt64) -> UnsafeRawBufferPointer? {
+        if index == inPlaceIndex { return inPlace }
+        // The encoder unretained (`recordEncoder` keeps it): no retain and release per flow.
+        let encoder: Unmanaged<FlowRecordProto>
+        if let recordEncoderRef, encoderOwner == ObjectIdentifier(raw.context) {
+            encoder = recordEncoderRef
+        } else {
+            encoder = Unmanaged.passUnretained(self.encoder(raw.context))
+        }
+        let framed = encoder._withUnsafeGuaranteedRef {
+            $0.framedInPlace(raw.pointer, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs)
+        }
+        guard let framed else {
             fallbacks += 1
             return nil
         }
-        self.index = index
-        bytes = framed
+        inPlaceIndex = index
+        inPlace = framed
         encoded += 1
         return framed
     }
 
+    /// The flow `inPlace` holds (its bytes are in the current record encoder's buffer).
+    private var inPlaceIndex: UInt64 = .max
+    private var inPlace = UnsafeRawBufferPointer(start: nil, count: 0)
+
     /// The framed response of `raw` with `mask` applied (one stream's own); nil as above.
     func framed(record raw: FlowRecordRef, mask: FlowProtoMask) -> [UInt8]? {
+        // Written in the buffer `inPlace` points into.
+        inPlaceIndex = .max
         let framed = encoder(raw.context).framed(raw, seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, mask: mask)
         if framed == nil { fallbacks += 1 }
         return framed
@@ -206,6 +298,9 @@ final class SharedFlowEncoding {
         if let recordEncoder, recordEncoder.owner === context { return recordEncoder }
         let made = FlowRecordProto(context: context)
         recordEncoder = made
+        recordEncoderRef = Unmanaged.passUnretained(made)
+        encoderOwner = ObjectIdentifier(context)
+        inPlaceIndex = .max
         return made
     }
 }

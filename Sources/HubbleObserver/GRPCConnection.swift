@@ -207,6 +207,8 @@ final class GRPCConnection: EventHandler, TimerTarget {
     /// Ends a call with `status` (trailers after the messages, or a trailers-only answer).
     func finish(_ call: Call, _ status: GRPCWire.Status, _ message: String) {
         guard !call.done else { return }
+        // The follow stream's last responses go before the trailers.
+        call.follow?.handOn()
         var trailers = [("grpc-status", String(status.rawValue))]
         if !message.isEmpty { trailers.append(("grpc-message", GRPCWire.percentEncoded(message))) }
         if call.headersSent {
@@ -224,8 +226,11 @@ final class GRPCConnection: EventHandler, TimerTarget {
         finish(call, status, message)
     }
 
-    /// Bytes queued on `call`'s stream and not yet in a DATA frame.
-    func queued(_ call: Call) -> Int { session.queued(stream: call.stream) }
+    /// Bytes queued on `call`'s stream and not yet in a DATA frame (a follow stream's batch too).
+    func queued(_ call: Call) -> Int { session.queued(stream: call.stream) + (call.follow?.batchedBytes ?? 0) }
+
+    /// Bytes queued in the session on `call`'s stream (its follow stream adds its own batch).
+    func sessionQueued(_ call: Call) -> Int { session.queued(stream: call.stream) }
 
     private func end(_ call: Call) {
         call.done = true
@@ -300,6 +305,8 @@ final class GRPCConnection: EventHandler, TimerTarget {
     /// full.
     func flush() {
         guard !isClosed else { return }
+        // Follow streams hand on the responses they batched in this loop turn.
+        for call in calls.values { call.follow?.handOn() }
         if let tls, !tls.handshakeDone {
             // The handshake runs in reads; it may need the socket writable.
             return setWritableInterest(tls.wantsWritable)

@@ -93,6 +93,15 @@ public final class FlowRecordProto {
     public func framed(
         _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil
     ) -> [UInt8]? {
+        guard let bytes = framedInPlace(rec, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask) else { return nil }
+        return [UInt8](bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// `framed`'s bytes read in place, in this encoder's buffer: valid until its next encoding
+    /// (a follow stream copies them into the batch it hands on, no array per flow).
+    public func framedInPlace(
+        _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil
+    ) -> UnsafeRawBufferPointer? {
         guard Self.covers(rec) else {
             declined += 1
             return nil
@@ -114,7 +123,7 @@ public final class FlowRecordProto {
         w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
         w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
         w.finishGRPCFrame()
-        return w.bytes
+        return w.withBytes { $0 }
     }
 
     // MARK: the flow message, in FlowProto.encode's field order
@@ -333,7 +342,7 @@ public final class FlowRecordProto {
         w.uint(1, UInt64(p.pointee.l7.http.code))
         w.bytesField(2, Self.method(p))
         w.bytesField(3, Self.url(p))
-        w.string(4, proto.httpProtocolName)
+        w.bytesField(4, Self.protocolName(proto))
         if l7Type == .request {
             w.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions))
         }
@@ -379,13 +388,13 @@ public final class FlowRecordProto {
         do {
             let method = Self.method(p)
             let url = Self.url(p)
-            w.utf8Bytes(proto.httpProtocolName)
+            w.raw(Self.protocolName(proto))
             w.rawByte(UInt8(ascii: " "))
             if p.pointee.l7_type == Flow.L7FlowType.response.rawValue {
                 w.decimal(UInt64(p.pointee.l7.http.code))
                 w.rawByte(UInt8(ascii: " "))
                 w.decimal(p.pointee.latency_ns / 1_000_000)
-                w.utf8Bytes("ms (")
+                w.raw(Self.bytes("ms ("))
                 w.raw(method)
                 w.rawByte(UInt8(ascii: " "))
                 w.raw(url)
@@ -482,6 +491,24 @@ public final class FlowRecordProto {
     static var dstIPOffset: Int { 56 }
     static var methodOffset: Int { 96 + 8 }
     static var urlOffset: Int { 96 + 24 }
+
+    /// `proto.httpProtocolName`'s bytes, static (no `String` read per flow; `FlowRecordProtoTests`
+    /// holds them equal).
+    static func protocolName(_ proto: Flow.L7Protocol) -> UnsafeRawBufferPointer {
+        switch proto {
+        case .http10: bytes("HTTP/1")
+        case .http11: bytes("HTTP/1.1")
+        case .http2: bytes("HTTP/2")
+        case .tls: bytes("TLS")
+        case .none, .dns: bytes("")
+        }
+    }
+
+    /// A literal's UTF-8 bytes, in place.
+    @inline(__always)
+    static func bytes(_ text: StaticString) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+    }
 
     /// The method's bytes in the record (its length clamped to the array, as `Flow.decode` reads it).
     private static func method(_ p: UnsafePointer<sluice_flow>) -> UnsafeRawBufferPointer {

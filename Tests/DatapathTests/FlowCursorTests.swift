@@ -65,6 +65,39 @@ final class FlowCursorTests: XCTestCase {
         }
     }
 
+    /// A cursor that read part of what the ring had (the head it read is kept) and then fell more
+    /// than a lap behind learns the whole loss at once and goes on with the oldest kept record,
+    /// as a cursor reading the head per record did.
+    func testACursorWithAnOlderHeadThatFellBehindSkipsTheLostRecordsAtOnce() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let writer = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        let reader = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        for i in 0..<10 { writer.append { $0.pointee.dst_port = UInt16(i) } }
+        var cursor = FlowCursor(seq: 0)
+        for i in 0..<5 {
+            guard case .record(let seq, let rec) = cursor.next(in: reader, nowNs: 0) else { return XCTFail("record") }
+            XCTAssertEqual(seq, UInt64(i))
+            XCTAssertEqual(rec.dst_port, UInt16(i))
+        }
+        let more = Int(FlowRing.capacity) + 20
+        for i in 10..<(10 + more) { writer.append { $0.pointee.dst_port = UInt16(truncatingIfNeeded: i) } }
+        let head = UInt64(10 + more)
+        guard case .lost(let lost) = cursor.next(in: reader, nowNs: 0) else { return XCTFail("the loss first") }
+        XCTAssertEqual(lost, head - FlowRing.capacity - 5)
+        var seqs: [UInt64] = []
+        reading: while true {
+            switch cursor.next(in: reader, nowNs: 0) {
+            case .record(let seq, let rec):
+                XCTAssertEqual(rec.dst_port, UInt16(truncatingIfNeeded: seq))
+                seqs.append(seq)
+            case .lost(let count): XCTFail("\(count) more lost")
+            case .idle: break reading
+            }
+        }
+        XCTAssertEqual(seqs, Array((head - FlowRing.capacity)..<head))
+    }
+
     /// A record still being written makes the reader wait, and counts as lost only after the
     /// cursor's timeout (its writer died between taking the number and publishing it).
     func testAHalfWrittenRecordIsWaitedForThenCountedLost() throws {

@@ -58,6 +58,17 @@ final class HubbleMetricsRegistryRecordTests: XCTestCase {
         }
     }
 
+    func testMethodWordsKeepExactlyTheMethodsBytesAtEveryLength() {
+        let bytes: [UInt8] = (0..<16).map { 0xA0 | UInt8($0) }
+        for length in 0...16 {
+            var want: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &want) { $0.copyBytes(from: bytes.prefix(length)) }
+            let got = bytes.withUnsafeBytes { HubbleMetricsRegistry.methodWords($0.baseAddress!, length: length) }
+            XCTAssertEqual(got.0, want.0, "length \(length)")
+            XCTAssertEqual(got.1, want.1, "length \(length)")
+        }
+    }
+
     func testKeysIgnoreTheBytesPastTheMethodAndTheFieldsNoHandlerReads() throws {
         let registry = try HubbleMetricsRegistry(options: MetricsConfig.sandboxDefault)
         var a = RecordSamples.make(count: 1)[0]
@@ -109,6 +120,14 @@ final class HubbleMetricsRegistryRecordTests: XCTestCase {
     func testTheKeyOffsetsAreTheLayouts() {
         typealias O = HubbleMetricsRegistry.RecordOffsets
         XCTAssertEqual(O.l7, MemoryLayout<sluice_flow>.offset(of: \sluice_flow.l7))
+        // The sixteen one-byte fields the key takes whole, and nothing else, lie in bytes 76..<92.
+        let byteFields: [KeyPath<sluice_flow, UInt8>] = [
+            \.ip_version, \.l4_proto, \.verdict, \.flow_type, \.event_type, \.drop_reason, \.direction,
+            \.is_reply, \.tcp_flags, \.l7_type, \.l7_proto, \.icmp_type, \.icmp_code, \.trace_point,
+            \.trace_reason, \.policy_match,
+        ]
+        let offsets = byteFields.compactMap { MemoryLayout<sluice_flow>.offset(of: $0) }.sorted()
+        XCTAssertEqual(offsets, Array(O.byteFields..<(O.byteFields + 16)))
         XCTAssertEqual(O.httpCode, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.code))
         XCTAssertEqual(O.httpMethodLength, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method_len))
         XCTAssertEqual(O.httpMethod, MemoryLayout<sluice_flow_http>.offset(of: \sluice_flow_http.method))

@@ -335,3 +335,72 @@ final class RecordFilterTests: XCTestCase {
         XCTAssertEqual(decodes, fallbacks, "only the DNS records the encoder left out were decoded")
     }
 }
+
+/// The responses a follow stream queues in one loop turn share one array (`FollowStream.batchBytes`):
+/// handed to the connection when full, before anything else the call sends (a lost-event count)
+/// and when the connection flushes. The client gets every flow and the count, in their order.
+final class FollowBatchTests: XCTestCase {
+    func testFlowsOfOneTurnShareABatchAndKeepTheirOrderAroundALostEvent() throws {
+        let raws = RawFlowTests.raws(400, seed: 77)
+        var request = GetFlowsRequest()
+        request.follow = true
+        let query = try FlowQuery(request)
+        let want = raws.map { query.framed($0.decode()) }
+        // The longest run of first flows that fits in one batch.
+        var first = 0
+        var firstBytes = 0
+        while firstBytes + want[first].count < FollowStream.batchBytes - 4096 {
+            firstBytes += want[first].count
+            first += 1
+        }
+        XCTAssertGreaterThan(first, 10)
+        let restBytes = want[first...].reduce(0) { $0 + $1.count }
+        XCTAssertGreaterThan(restBytes, FollowStream.batchBytes, "the rest fills a batch")
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try server.client(timeoutMs: 10_000)
+        var seen: (batched: Int, inSession: Int, afterLost: Int, restBatched: Int, restInSession: Int)?
+        let feeder = try server.feedOnceListening {
+            seen = server.sync {
+                let connection = server.service.connections.values.first!
+                let call = connection.calls.values.first!
+                let session = connection.sessionQueued(call)
+                for raw in raws[..<first] { server.observer.ingest(raw) }
+                let batched = call.follow?.batchedBytes ?? -1
+                let inSession = connection.sessionQueued(call) - session
+                server.observer.ingestLost(7)
+                let afterLost = call.follow?.batchedBytes ?? -1
+                let lostSent = connection.sessionQueued(call)
+                for raw in raws[first...] { server.observer.ingest(raw) }
+                return (
+                    batched, inSession, afterLost, call.follow?.batchedBytes ?? -1,
+                    connection.sessionQueued(call) - lostSent
+                )
+            }
+        }
+        var got: [[UInt8]] = []
+        var lost: [LostEvent] = []
+        var lostAt = -1
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            switch try GetFlowsResponse.decode($0) {
+            case .flow: got.append(Array($0))
+            case .lost(let event):
+                lost.append(event)
+                lostAt = got.count
+            case .other: XCTFail("an unexpected response")
+            }
+            return got.count < raws.count
+        }
+        feeder.join()
+        let s = try XCTUnwrap(seen)
+        XCTAssertEqual(s.batched, firstBytes, "the first flows wait in the stream's batch")
+        XCTAssertEqual(s.inSession, 0, "nothing was handed to the session flow by flow")
+        XCTAssertEqual(s.afterLost, 0, "the batch went ahead of the lost-event count")
+        XCTAssertLessThan(s.restBatched, FollowStream.batchBytes)
+        XCTAssertGreaterThanOrEqual(s.restInSession, FollowStream.batchBytes, "full batches were handed on")
+        XCTAssertEqual(got, want.map { Array($0.dropFirst(5)) }, "every flow, in order, byte for byte")
+        XCTAssertEqual(lost.map(\.count), [7])
+        XCTAssertEqual(lost.first?.source, .hubbleRingBuffer)
+        XCTAssertEqual(lostAt, first, "the count between the flows it came between")
+    }
+}

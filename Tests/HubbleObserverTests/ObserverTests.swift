@@ -187,6 +187,28 @@ final class ObserverTests: XCTestCase {
         XCTAssertNil(observer.ringError)
         XCTAssertEqual(observer.nodeName, "sluice-node")
     }
+
+    /// A poll that brought an eighth of the ring or more is followed by the next one a quarter
+    /// interval later (the ring would overwrite records before a full interval's poll read them);
+    /// a quieter one by a full interval. The poll returns how many records it handed on.
+    func testABusyPollIsFollowedSooner() throws {
+        let t = try TestRing()
+        defer { t.close() }
+        var options = ObserverOptions()
+        options.pinDirectory = t.pinDirectory
+        options.stateDirectory = "/nonexistent"
+        let observer = try Observer(options: options)
+        let interval = UInt64(options.pollIntervalMs) * 1_000_000
+        let busy = Int(FlowRing.capacity / 8)
+        for i in 0..<busy { t.appendTCP(srcPort: UInt16(1000 + i)) }
+        XCTAssertEqual(observer.pollOnce(nowNs: SystemClock.monotonicNs()), busy)
+        XCTAssertEqual(observer.nextPollDelayNs(handled: busy), interval / 4)
+        for i in 0..<(busy - 1) { t.appendTCP(srcPort: UInt16(1000 + i)) }
+        XCTAssertEqual(observer.pollOnce(nowNs: SystemClock.monotonicNs()), busy - 1)
+        XCTAssertEqual(observer.nextPollDelayNs(handled: busy - 1), interval)
+        XCTAssertEqual(observer.pollOnce(nowNs: SystemClock.monotonicNs()), 0)
+        XCTAssertEqual(observer.nextPollDelayNs(handled: 0), interval)
+    }
 }
 
 extension ObserverTests {

@@ -109,6 +109,16 @@ final class FlowRecordProtoTests: XCTestCase {
         XCTAssertEqual(FlowRecordProto.urlOffset, http + MemoryLayout<sluice_flow_http>.offset(of: \.url)!)
     }
 
+    func testStaticProtocolNamesAreTheFlowsNames() {
+        var checked = 0
+        for raw in UInt8.min...UInt8.max {
+            guard let proto = Flow.L7Protocol(rawValue: raw) else { continue }
+            XCTAssertEqual(Array(FlowRecordProto.protocolName(proto)), Array(proto.httpProtocolName.utf8))
+            checked += 1
+        }
+        XCTAssertEqual(checked, 6)
+    }
+
     func testDecimalDigits() {
         for value: UInt64 in [0, 1, 9, 10, 99, 100, 200, 1234, 999_999, 1_000_000, .max] {
             var w = ProtoWriter()
