@@ -117,31 +117,44 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
         String(decoding: renderBytes(lowercase: lowercase), as: UTF8.self)
     }
 
+    /// Two passes over the wire form: the rendered length, then the bytes into one array of
+    /// exactly that size (one allocation, no growth; the query path renders every query's name).
     private func renderBytes(lowercase: Bool) -> [UInt8] {
-        if isRoot { return [UInt8(ascii: ".")] }
-        var out: [UInt8] = []
-        out.reserveCapacity(wireBytes.count + 4)
-        var index = 0
-        while index < wireBytes.count, wireBytes[index] != 0 {
-            let end = index + 1 + Int(wireBytes[index])
-            for byte in wireBytes[index + 1..<end] {
-                Self.appendEscaped(lowercase ? ASCII.lower(byte) : byte, to: &out)
+        wireBytes.withUnsafeBufferPointer { wire -> [UInt8] in
+            if wire.count <= 1 { return [UInt8(ascii: ".")] }
+            var length = 0
+            var index = 0
+            while index < wire.count, wire[index] != 0 {
+                let end = index + 1 + Int(wire[index])
+                guard end < wire.count else { break }  // not reached: the wire form is valid
+                for i in (index + 1)..<end {
+                    length += Self.escaped(lowercase ? ASCII.lower(wire[i]) : wire[i]).count
+                }
+                length += 1
+                index = end
             }
-            out.append(UInt8(ascii: "."))
-            index = end
-        }
-        return out
-    }
-
-    /// Escapes like miekg/dns `escapeLabel`: special characters get a backslash, bytes outside
-    /// printable ASCII become `\DDD`.
-    private static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
-        let e = escaped(byte)
-        out.append(e.1)
-        if e.count > 1 { out.append(e.2) }
-        if e.count > 2 {
-            out.append(e.3)
-            out.append(e.4)
+            return [UInt8](unsafeUninitializedCapacity: length) { out, count in
+                var n = 0
+                var index = 0
+                while index < wire.count, wire[index] != 0 {
+                    let end = index + 1 + Int(wire[index])
+                    guard end < wire.count else { break }
+                    for i in (index + 1)..<end {
+                        let e = Self.escaped(lowercase ? ASCII.lower(wire[i]) : wire[i])
+                        out[n] = e.1
+                        if e.count > 1 { out[n + 1] = e.2 }
+                        if e.count > 2 {
+                            out[n + 2] = e.3
+                            out[n + 3] = e.4
+                        }
+                        n += e.count
+                    }
+                    out[n] = UInt8(ascii: ".")
+                    n += 1
+                    index = end
+                }
+                count = n
+            }
         }
     }
 

@@ -11,6 +11,12 @@ extension NamePortPolicy where Pattern == FQDNPattern {
         decide(peerIdentity: peerIdentity) { $0.matches(qname) }
     }
 
+    /// `decide` without the policy name (nothing reference-counted copied): the proxy's query
+    /// path. Same allowed, reason and policy reference as `decide` (`DNSPortPolicyTests`).
+    public func briefDecision(peerIdentity: UInt32, qname: UnsafeRawBufferPointer) -> BriefVerdict {
+        briefDecision(peerIdentity: peerIdentity) { $0.matches(qname) }
+    }
+
     /// Convenience for tests and tools.
     public func decide(peerIdentity: UInt32, qname: String) -> Verdict {
         var name = FQDNPattern.normalise(qname)

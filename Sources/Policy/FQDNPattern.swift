@@ -15,20 +15,28 @@ public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible, Eq
     /// Characters of one label that `*` may stand for.
     private static let labelCharacters = "[-a-zA-Z0-9_]"
 
-    private enum Matcher {
+    private enum Kind {
         case everything
-        case literal([UInt8])
-        case regex(Regex)
+        case literal
+        case regex
     }
 
-    private let matcher: Matcher
+    // Kept apart, not as an enum with payloads: a switch binding a payload retains it, and
+    // every DNS query runs `matches`.
+    private let kind: Kind
+    /// The name's bytes (`.literal`).
+    private let literal: [UInt8]
+    /// The compiled pattern (`.regex`).
+    private let regex: Regex?
     /// `matchName: x.` or `matchPattern: *.x.`, normalised (lower-cased, trailing dot).
     public let description: String
 
     /// A literal name; characters are validated by the parser (`[-a-zA-Z0-9_.]`).
     public init(matchName: String) {
         let name = Self.normalise(matchName)
-        matcher = .literal(Array(name.utf8))
+        kind = .literal
+        literal = Array(name.utf8)
+        regex = nil
         description = "matchName: \(name)"
     }
 
@@ -36,9 +44,11 @@ public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible, Eq
     public init?(matchPattern: String) {
         let pattern = Self.normalise(matchPattern)
         description = "matchPattern: \(pattern)"
+        literal = []
         let stem = pattern.dropLast()
         if !stem.isEmpty && stem.allSatisfy({ $0 == "*" }) {
-            matcher = .everything
+            kind = .everything
+            regex = nil
             return
         }
         var body = Substring(pattern)
@@ -58,23 +68,26 @@ public final class FQDNPattern: @unchecked Sendable, CustomStringConvertible, Eq
             expression += character == "." ? "[.]" : String(character)
         }
         guard let regex = try? Regex.compile(expression, limit: nil) else { return nil }
-        matcher = .regex(regex)
+        kind = .regex
+        self.regex = regex
     }
 
     /// Whether `qname` (bytes of a lower-cased FQDN with trailing dot) matches.
     /// Letters are compared case-insensitively anyway. Does not allocate.
     public func matches(_ qname: UnsafeRawBufferPointer) -> Bool {
-        switch matcher {
+        switch kind {
         case .everything:
             return true
-        case .regex(let regex):
-            return regex.fullMatch(qname)
-        case .literal(let name):
-            guard name.count == qname.count else { return false }
-            for index in 0..<name.count where ASCII.lower(qname[index]) != name[index] {
-                return false
+        case .regex:
+            return regex?.fullMatch(qname) ?? false
+        case .literal:
+            return literal.withUnsafeBufferPointer { name in
+                guard name.count == qname.count else { return false }
+                for index in 0..<name.count where ASCII.lower(qname[index]) != name[index] {
+                    return false
+                }
+                return true
             }
-            return true
         }
     }
 

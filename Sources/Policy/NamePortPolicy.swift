@@ -25,15 +25,60 @@ public final class NamePortPolicy<Pattern: Sendable & CustomStringConvertible>: 
     /// the name of the first policy whose names select the peer.
     @inline(__always)
     func decide(peerIdentity: UInt32, matches: (Pattern) -> Bool) -> Verdict {
-        for deny in denies where deny.peers.contains(peerIdentity) { return deny.verdict }
-        var selected: Entry?
-        for entry in entries where entry.peers.contains(peerIdentity) {
-            guard let patterns = entry.rules else { return entry.verdict }
-            if selected == nil { selected = entry }
-            if patterns.contains(where: matches) { return entry.verdict }
+        switch decision(peerIdentity: peerIdentity, matches: matches) {
+        case .deny(let i): return denies[i].verdict
+        case .admit(let i): return entries[i].verdict
+        case .noMatch(let i): return entries[i].noMatch
+        case .peerNotAllowed: return .peerNotAllowed
+        case .notEnforced: return .notEnforced
         }
-        if let selected { return selected.noMatch }
+    }
+
+    /// What decided, as positions in `denies` / `entries`: `decide` without copying a verdict
+    /// (its policy name and header actions are reference-counted), for `briefDecision`.
+    enum Decision {
+        case deny(Int)
+        case admit(Int)
+        /// The first entry whose names select the peer; none of its (or later) names matched.
+        case noMatch(Int)
+        case peerNotAllowed
+        case notEnforced
+    }
+
+    /// `decide`'s walk. Entries are read in place by index (`for entry in entries` copied each
+    /// one, retaining its peer list, patterns and policy name: 2-3 % of a DNS query's CPU).
+    @inline(__always)
+    func decision(peerIdentity: UInt32, matches: (Pattern) -> Bool) -> Decision {
+        for i in denies.indices where denies[i].peers.contains(peerIdentity) { return .deny(i) }
+        var selected = -1
+        for i in entries.indices where entries[i].peers.contains(peerIdentity) {
+            guard entries[i].rules != nil else { return .admit(i) }
+            if selected < 0 { selected = i }
+            if entries[i].rules!.contains(where: matches) { return .admit(i) }
+        }
+        if selected >= 0 { return .noMatch(selected) }
         return defaultDeny ? .peerNotAllowed : .notEnforced
+    }
+
+    /// `decide`'s allowed, reason and policy reference only: nothing reference-counted is copied.
+    @inline(__always)
+    func briefDecision(peerIdentity: UInt32, matches: (Pattern) -> Bool) -> BriefVerdict {
+        switch decision(peerIdentity: peerIdentity, matches: matches) {
+        case .deny(let i):
+            return BriefVerdict(
+                allowed: denies[i].verdict.allowed, reason: denies[i].verdict.reason,
+                policyRef: denies[i].verdict.policyRef)
+        case .admit(let i):
+            return BriefVerdict(
+                allowed: entries[i].verdict.allowed, reason: entries[i].verdict.reason,
+                policyRef: entries[i].verdict.policyRef)
+        case .noMatch(let i):
+            return BriefVerdict(allowed: false, reason: .noRuleMatched, policyRef: entries[i].verdict.policyRef)
+        case .peerNotAllowed:
+            return BriefVerdict(allowed: false, reason: .peerNotAllowed, policyRef: 0)
+        case .notEnforced:
+            return BriefVerdict(allowed: true, reason: .l4OnlyAllow, policyRef: 0)
+        }
     }
 
     /// Canonical text, one line per rule source: `kind [patterns] preposition peers (policy)`.
@@ -42,5 +87,25 @@ public final class NamePortPolicy<Pattern: Sendable & CustomStringConvertible>: 
             let what = entry.rules.map { kind + " [" + $0.map(\.description).joined(separator: ", ") + "]" }
             return [entry.line(what ?? "allow-all", preposition)]
         }
+    }
+}
+
+/// A `Verdict` without its policy name and header actions: what the DNS query path reads of a
+/// decision (allowed, reason, the policy's reference for the flow record). Trivial: copying it
+/// retains nothing.
+public struct BriefVerdict: Sendable, Equatable {
+    public var allowed: Bool
+    public var reason: Verdict.Reason
+    public var policyRef: UInt32
+
+    public init(allowed: Bool, reason: Verdict.Reason, policyRef: UInt32) {
+        self.allowed = allowed
+        self.reason = reason
+        self.policyRef = policyRef
+    }
+
+    /// The brief form of `verdict`.
+    public init(_ verdict: Verdict) {
+        self.init(allowed: verdict.allowed, reason: verdict.reason, policyRef: verdict.policyRef)
     }
 }

@@ -263,17 +263,18 @@ final class DNSForwarder: EventHandler, TimerTarget {
         _ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress, on socket: UInt32,
         worker: DNSWorker
     ) {
-        guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let entry = pending[id],
-            entry.upstream == source, entry.socket == socket
+        // Checked in place (one hash lookup; the entry is moved out, not copied, once it matches).
+        guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let index = pending.index(forKey: id),
+            pending.values[index].upstream == source, pending.values[index].socket == socket
         else {
             worker.counters.unmatchedAnswers += 1
             return
         }
-        guard entry.query.isAnswered(by: UnsafeRawBufferPointer(bytes)) else {
+        guard pending.values[index].query.isAnswered(by: UnsafeRawBufferPointer(bytes)) else {
             worker.counters.mismatchedAnswers += 1
             return
         }
-        pending[id] = nil
+        let entry = pending.remove(at: index).value
         release(socket, closeNow: false)
         guard let udp = worker.udp else { return }
         worker.answer(bytes, for: entry.query, via: udp)

@@ -78,7 +78,7 @@ extension DNSQueryDecision {
         if steer.sides.contains(.egress) {
             if let policy = snapshot.dnsPolicy(endpointID: steer.sourceEndpoint, port: server.port, proto: proto) {
                 let verdict = query.qname.withUnsafeBytes {
-                    policy.decide(peerIdentity: steer.destinationIdentity, qname: $0)
+                    policy.briefDecision(peerIdentity: steer.destinationIdentity, qname: $0)
                 }
                 query.policyRef = verdict.policyRef
                 if verdict.reason == .peerNotAllowed { return .drop(query) }

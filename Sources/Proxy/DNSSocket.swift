@@ -161,9 +161,12 @@ enum DNSSocket {
     }
 
     /// The transparent UDP listener of one worker: IP_TRANSPARENT + IP_RECVORIGDSTADDR,
-    /// SO_REUSEPORT (all workers form one group), bound to address:port.
-    static func listenUDP(address: UInt32, port: UInt16) throws(SyscallError) -> Int32 {
-        let fd = CSluice_udp_bind4(address, port, 1, 1, 0)
+    /// SO_REUSEPORT (all workers form one group), bound to address:port. `reusePort: false` for a
+    /// lone listener on an ephemeral port (tests): the kernel hands a port-0 bind with
+    /// SO_REUSEPORT a port that another SO_REUSEPORT socket of the same user already holds, and
+    /// the two then share its datagrams.
+    static func listenUDP(address: UInt32, port: UInt16, reusePort: Bool = true) throws(SyscallError) -> Int32 {
+        let fd = CSluice_udp_bind4(address, port, 1, reusePort ? 1 : 0, 0)
         if fd < 0 { throw SyscallError("bind(udp)", negated: fd) }
         return fd
     }

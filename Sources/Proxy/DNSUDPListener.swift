@@ -21,6 +21,10 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     private var registration: EventLoop.Registration = .none
     private let batch = DNSSocket.Batch(count: DNSUDPListener.batchSize, slotSize: DNSLimits.maxMessageSize)
     private var replySockets: [UInt64: Int32] = [:]
+    /// The reply socket used last and its server's key: a worker answers for one or a few DNS
+    /// servers, so most answers skip the dictionary (`UInt64.max` is no address:port key).
+    private var lastReplyKey = UInt64.max
+    private var lastReplyFD: Int32 = -1
     /// Answers of the current round, sent together when it ends (`endRound`).
     private let outbox = DNSSocket.Outbox(capacity: DNSUDPListener.batchSize, arenaBytes: 32 * 1024)
     /// Open rounds (the listener's and the forwarder's event handling); answers are queued
@@ -131,15 +135,22 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     /// cached transparent socket bound to `server`.
     private func replySocket(from server: DNSEndpointAddress) -> Result<Int32, SyscallError> {
         if server == localAddress { return .success(fd) }
-        if let fd = replySockets[server.key] { return .success(fd) }
+        let key = server.key
+        if key == lastReplyKey { return .success(lastReplyFD) }
+        if let fd = replySockets[key] {
+            (lastReplyKey, lastReplyFD) = (key, fd)
+            return .success(fd)
+        }
         if replySockets.count >= Self.maxReplySockets {
             flush()  // queued answers name the sockets about to close
             for fd in replySockets.values { Socket.close(fd) }
             replySockets.removeAll()
+            (lastReplyKey, lastReplyFD) = (UInt64.max, -1)
         }
         do {
             let fd = try DNSSocket.replySocket(from: server)
-            replySockets[server.key] = fd
+            replySockets[key] = fd
+            (lastReplyKey, lastReplyFD) = (key, fd)
             return .success(fd)
         } catch {
             return .failure(error)

@@ -85,7 +85,7 @@ final class DNSWorker {
             return
         }
         counters.answers += 1
-        if let gate, let service, scan.rcode == .noError, !answerIPs.isEmpty,
+        if scan.rcode == .noError, !answerIPs.isEmpty, let gate, let service,
             query.qname.withUnsafeBytes({ service.selectors.matches($0) })
         {
             hold(bytes, for: query, via: sink, gate: gate)

@@ -59,6 +59,29 @@ final class DNSPortPolicyTests: XCTestCase {
         XCTAssertEqual(policy(defaultDeny: false).decide(peerIdentity: 999, qname: "example.com"), .notEnforced)
     }
 
+    /// The query path's decision (`briefDecision`, no policy name copied) carries what `decide`
+    /// does for every peer, name and default-deny setting: denies, L4-only, matches, misses,
+    /// unselected servers.
+    func testBriefDecisionAgreesWithDecide() {
+        let qnames = ["example.com.", "EXAMPLE.COM.", "docs.cilium.io.", "a.b.cilium.io.", "other.org.", "."]
+        for defaultDeny in [true, false] {
+            let policy = policy(defaultDeny: defaultDeny)
+            for peer: UInt32 in [256, 257, 258, 300, 999] {
+                for qname in qnames {
+                    var name = qname
+                    let brief = name.withUTF8 {
+                        policy.briefDecision(peerIdentity: peer, qname: UnsafeRawBufferPointer($0))
+                    }
+                    let full = policy.decide(peerIdentity: peer, qname: qname)
+                    XCTAssertEqual(brief, BriefVerdict(full), "peer \(peer) \(qname) defaultDeny \(defaultDeny)")
+                }
+            }
+        }
+        XCTAssertEqual(
+            policy().briefDecision(peerIdentity: 256, qname: UnsafeRawBufferPointer(start: nil, count: 0)),
+            BriefVerdict(allowed: false, reason: .noRuleMatched, policyRef: 1))
+    }
+
     func testCanonicalText() {
         XCTAssertEqual(
             policy(defaultDeny: false).canonical,

@@ -24,11 +24,15 @@ final class DNSHostileHarness {
     /// The "real" DNS server: queries arrive here, the test answers from it.
     let upstream: Int32
     let upstreamPort: UInt16
+    /// The worker's listener (closed once the loop has stopped).
+    private let listenerFD: Int32
     private let thread: WorkerThread
 
     /// `learning: false`: the worker gets no FQDN service (no answer is held: the relay path).
     init(config: DNSProxyConfig = DNSProxyConfig(), cache: FQDNCache = FQDNCache(), learning: Bool = true) throws {
-        let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
+        // No SO_REUSEPORT (`DNSProxyHarness`: a port-0 bind with it may share another's port).
+        let fd = try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0, reusePort: false)
+        listenerFD = fd
         port = DNSTest.port(of: fd)
         let repository = PolicyRepository()
         try repository.apply(
@@ -76,6 +80,7 @@ final class DNSHostileHarness {
         service.stop()
         close(client)
         close(upstream)
+        close(listenerFD)
     }
 
     /// Sends a query from the client and returns it as the upstream received it (its forwarded

@@ -34,6 +34,8 @@ final class DNSProxyHarness: ManualLoopDriver {
     let worker: DNSWorker
     let port: UInt16
     let client: Int32
+    /// The worker's listener (closed once the loop has stopped).
+    private let listenerFD: Int32
     private let thread: WorkerThread
 
     /// A CNP letting app=client query kube-dns on `port`/`proto` for names matching `patterns`.
@@ -61,10 +63,14 @@ final class DNSProxyHarness: ManualLoopDriver {
         service: FQDNService? = nil, steered: Bool = true, tcpUpstreamPort: UInt16? = nil
     ) throws {
         let tcp = tcpUpstreamPort != nil
+        // No SO_REUSEPORT: a port-0 bind with it may get the port of another reuseport socket
+        // (an earlier harness's listener, another test process's), and the two then split the
+        // client's datagrams between them ("no answer" under load).
         let fd =
             tcp
-            ? try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: true, reusePort: true)
-            : try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0)
+            ? try Socket.listenTCP(address: DNSTest.loopback, port: 0, transparent: true, reusePort: false)
+            : try DNSSocket.listenUDP(address: DNSTest.loopback, port: 0, reusePort: false)
+        listenerFD = fd
         port = DNSTest.port(of: fd)
         let repository = PolicyRepository()
         try repository.apply(
@@ -94,6 +100,7 @@ final class DNSProxyHarness: ManualLoopDriver {
         thread.join()
         upstream.stop()
         close(client)
+        close(listenerFD)
     }
 
     /// Sends `bytes` to the proxy and waits for one answer.
