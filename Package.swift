@@ -40,11 +40,11 @@ let releaseLink: [LinkerSetting] = [
 // pages, the symbol tables searched) and its text in 64 KiB fault-around windows: the demo
 // agent's RSS 17.8 -> 15.5 MiB, 2.5 MiB less with 10,000 rules (docs/performance.md, "s19-mem").
 // A machine without an archive links the shared library (a dangling symlink is skipped).
+let staticLibraries = String(#filePath.dropLast("/Package.swift".count)) + "/link/static"
 let agentLink: [LinkerSetting] =
     releaseLink + [
-        .unsafeFlags(
-            ["-L" + String(#filePath.dropLast("/Package.swift".count)) + "/link/static", "-Xlinker", "--no-export-dynamic"],
-            .when(platforms: [.linux], configuration: .release)),
+        .unsafeFlags(["-L" + staticLibraries, "-Xlinker", "--no-export-dynamic"],
+                     .when(platforms: [.linux], configuration: .release)),
     ]
 
 let package = Package(
