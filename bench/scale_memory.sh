@@ -5,10 +5,13 @@
 # An entry PATH@TUNABLES runs that binary's agent with GLIBC_TUNABLES=TUNABLES (malloc settings
 # measured without a rebuild, e.g. .build/release/sluice@glibc.malloc.arena_max=1).
 # For each binary and rep: a fresh sandbox (1 worker, flows on, the bench policy), the agent's
-# RSS split (smaps_rollup: anonymous vs file-backed; the largest mappings from smaps), then the
-# 10,000-rule file applied (peak = VmHWM reset just before), RSS 1 s after, the same split, then
-# the file with one rule changed; then (MEM_LOAD_S > 0) get-ka for that many seconds and the RSS
-# after it (the request path's pages and buffers: "steady" for a node that serves), and
+# RSS split (smaps_rollup: anonymous vs file-backed; the largest mappings from smaps; the whole
+# smaps is kept as RUN_DIR/TAG.smaps), then the
+# 10,000-rule file applied (peak = VmHWM reset just before), RSS 1 s after, the same split
+# (MEM_LOAD_S > 0: again after get-ka for that many seconds, "10k after get-ka", the steady state
+# of a node that serves with the 10,000 rules in force), then the file with one rule changed;
+# then (MEM_LOAD_S > 0) get-ka again and the RSS after it (the request path's pages and buffers),
+# and
 # (MEM_LARGE=1) the 100,000-rule file applied the same way. "peak" is VmHWM over the apply (reset
 # just before `sluice apply`, read once the marker rule answers and the CLI returned), "steady"
 # the RSS 1 s later (the agent trims after answering); apply_ms is `sluice apply`'s wall time and
@@ -37,9 +40,10 @@ large="$RUN_DIR/scale-policy-large.yaml"
 [ "$MEM_LARGE" = 1 ] && python3 "$BENCH/scale_policy.py" "$large" "$SCALE_LARGE_POLICIES" "$SCALE_RULES" /scale-marker-large >&2
 
 kb() { awk -v f="$1" '$1 == f":" {print $2}' "$2"; }
-split() {  # split PID TAG: rss anon file (kB) and the five largest mappings by Rss
+split() {  # split PID TAG: rss anon file (kB), the five largest mappings by Rss, the whole smaps
   local pid=$1 tag=$2
   cat "/proc/$pid/smaps_rollup" >"$RUN_DIR/$tag.rollup"
+  cat "/proc/$pid/smaps" >"$RUN_DIR/$tag.smaps"
   awk '/^[0-9a-f]+-[0-9a-f]+ /{name=($6==""?"[anon]":$6)} /^Rss:/{rss[name]+=$2} END{for (n in rss) print rss[n], n}' \
     "/proc/$pid/smaps" | sort -rn | head -6 >"$RUN_DIR/$tag.maps"
   echo "rss=$(kb Rss "$RUN_DIR/$tag.rollup") anon=$(kb Anonymous "$RUN_DIR/$tag.rollup") file=$(( $(kb Rss "$RUN_DIR/$tag.rollup") - $(kb Anonymous "$RUN_DIR/$tag.rollup") ))"
@@ -100,6 +104,10 @@ for rep in $(seq 1 "$MEM_REPS"); do
       base="$base | demo after get-ka: $(split "$AGENT_PID" "$name.$rep.base-load")"
     fi
     ten=$(apply_one "$scale" /scale-marker "$name.$rep.10k") || die "apply failed ($bin)"
+    if [ "$MEM_LOAD_S" != 0 ]; then
+      load_run "$name.$rep.10k-load"
+      ten="$ten | 10k after get-ka: $(split "$AGENT_PID" "$name.$rep.10k-load")"
+    fi
     chg=$(apply_one "$one" /scale-marker-one "$name.$rep.one") || die "apply (one) failed ($bin)"
     load= big=
     if [ "$MEM_LOAD_S" != 0 ]; then

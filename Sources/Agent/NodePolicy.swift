@@ -74,6 +74,7 @@ final class NodePolicy {
     /// and the file it was applied from, when one cannot be read or applied, and when together
     /// they conflict; nothing is installed here (`installAtStart`).
     func restore() throws {
+        store.removeInterruptedWrites()
         let stored: [(name: String, policy: StoredPolicy)]
         do {
             stored = try store.load()

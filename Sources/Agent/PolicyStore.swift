@@ -101,7 +101,8 @@ struct PolicyStore {
     /// The stored policies in apply order, as `(name, policy)`. Records every file as an entry
     /// with unknown keys until `restored`. Throws for the first `.json` file that cannot be read
     /// or decoded and for a `.yaml` file an earlier version stored (this one cannot parse YAML);
-    /// other names (a temporary file of an interrupted write) are not policies and are left alone.
+    /// other names (a temporary file of an interrupted write) are not policies and are left alone
+    /// (`removeInterruptedWrites` removes those at start).
     mutating func load() throws(PolicyStoreError) -> [(name: String, policy: StoredPolicy)] {
         var out: [(name: String, policy: StoredPolicy)] = []
         entries = []
@@ -130,6 +131,31 @@ struct PolicyStore {
             out.append((name, stored))
         }
         return out
+    }
+
+    /// Removes the temporary files of writes that never finished (`NNNNNN.json.tmp.PID`: an
+    /// agent stopped in the middle of an apply leaves one, which nothing would ever read or
+    /// remove) and returns their names. For the agent's start, before it writes any file: it
+    /// takes every PID's, its own too (in a container the agent may be PID 1 every time).
+    @discardableResult
+    func removeInterruptedWrites() -> [String] {
+        var removed: [String] = []
+        for name in Files.list(directory).sorted() where Self.isInterruptedWrite(name) {
+            if Files.remove(directory + "/" + name) { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// Whether `name` is a stored file's temporary name: digits, `.json.tmp.`, digits.
+    static func isInterruptedWrite(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        let marker = Array(".json.tmp.".utf8)
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        guard let first = bytes.firstIndex(where: { !isDigit($0) }), first > 0,
+            bytes[first...].starts(with: marker)
+        else { return false }
+        let pid = bytes[(first + marker.count)...]
+        return !pid.isEmpty && pid.allSatisfy(isDigit)
     }
 
     /// Records the objects a loaded file set when it was applied at start.

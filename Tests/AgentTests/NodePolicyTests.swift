@@ -234,10 +234,14 @@ final class NodePolicyTests: XCTestCase {
         XCTAssertEqual(maps, PolicyMaps(policy.snapshot, hostIPv4: []))
         XCTAssertTrue(maps.l7Ports.isEmpty, "port 80 no longer goes to the proxy")
 
+        // an apply interrupted by the agent's end left its temporary file: the restart removes it
+        let interrupted = stateDirectory + "/policies/000009.json.tmp.4242"
+        try Files.writeAtomically(interrupted, Array(#"{"file":"#.utf8))
         let restarted = NodePolicy(stateDirectory: stateDirectory)
         restarted.endpoints = TestPolicy.endpoints
         try restarted.loadIdentities()
         try restarted.restore()
+        XCTAssertFalse(Files.exists(interrupted), "the interrupted write's file")
         XCTAssertEqual(restarted.repository.keys.map(\.name), ["other"])
         XCTAssertEqual(PolicyMaps(restarted.snapshot, hostIPv4: []), maps)
 

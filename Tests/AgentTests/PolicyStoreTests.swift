@@ -175,6 +175,26 @@ final class PolicyStoreTests: XCTestCase {
 
     /// A staged file counts only once committed; a discarded one is gone and the store is as it
     /// was. A temporary file an interrupted write left is not a policy; a broken file is an error.
+    /// The temporary file of a write that an agent's end interrupted (any PID) goes at the next
+    /// start; stored files and other names stay, and the stored policies read back the same.
+    func testInterruptedWritesAreRemovedAndNothingElse() throws {
+        let directory = try NodePolicyTests.temporaryDirectory()
+        defer { NodePolicyTests.removeTree(directory) }
+        let policies = directory + "/policies"
+        var store = PolicyStore(directory: policies)
+        try store.store(StoredPolicy(file: "a", documents: [.scalar("a")]), keys: [key("a")])
+        let interrupted = ["000002.json.tmp.4242", "000002.json.tmp.\(getpid())", "000007.json.tmp.1"]
+        let kept = ["000003.json.tmp.", "notes.json.tmp.12", "000004.yaml.tmp.12", "000005.json.tmp.12.old", "README"]
+        for name in interrupted + kept { try Files.writeAtomically(policies + "/" + name, Array("{".utf8)) }
+
+        XCTAssertEqual(store.removeInterruptedWrites(), interrupted.sorted())
+        XCTAssertEqual(Files.list(policies).sorted(), (["000001.json"] + kept).sorted())
+        XCTAssertEqual(store.removeInterruptedWrites(), [], "nothing left to remove")
+        var reloaded = PolicyStore(directory: policies)
+        XCTAssertEqual(try reloaded.load().map(\.policy.file), ["a"])
+        XCTAssertEqual(PolicyStore.nextName(after: Files.list(policies)), "000002.json")
+    }
+
     func testStagedFilesCountOnlyOnceCommittedAndBrokenFilesAreErrors() throws {
         let directory = try NodePolicyTests.temporaryDirectory()
         defer { NodePolicyTests.removeTree(directory) }
