@@ -3,8 +3,8 @@ import SluiceModel
 /// Bounds-checked scanning of the parts common to request and response heads: line endings, the
 /// HTTP-version and the field section.
 ///
-/// Every read is `bytes[i]` with `i < end` checked first, or eight bytes at `i` with `i + 8 <= end`
-/// checked first (`ByteLanes`), and `end <= bytes.count`, so no input can read out of bounds. `end` is the scan window (the received bytes capped at `Limits.maxHeadBytes`);
+/// Every read is `bytes[i]` with `i < end` checked first, and `end <= bytes.count`, so no input can
+/// read out of bounds. `end` is the scan window (the received bytes capped at `Limits.maxHeadBytes`);
 /// functions return nil when they need bytes beyond it and throw when the bytes can never be valid.
 struct HeadScanner {
     let bytes: UnsafeRawBufferPointer
@@ -82,12 +82,6 @@ struct HeadScanner {
             if ASCII.isWhitespace(first) { throw .obsFold }
 
             let nameStart = i
-            // Letters, digits and `-` eight at a time, then the byte rules from the first other byte.
-            while i &+ 8 <= end {
-                let run = ByteLanes.leadingRun(ByteLanes(bytes.baseAddress!, at: i).nameBytes)
-                i &+= run
-                if run < 8 { break }
-            }
             while i < end, ASCII.isToken(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
             guard bytes[i] == ASCII.colon else {
@@ -102,16 +96,6 @@ struct HeadScanner {
             while i < end, ASCII.isWhitespace(bytes[i]) { i &+= 1 }
             let valueStart = i
             var valueEnd = i
-            // Eight bytes at a time up to the first stop (CR, another control, DEL): what the byte
-            // loop below would take, `valueEnd` after the last byte that is not SP or HTAB.
-            while i &+ 8 <= end {
-                let lanes = ByteLanes(bytes.baseAddress!, at: i)
-                let stop = ByteLanes.firstLane(lanes.valueStops)
-                let visible = stop == 8 ? lanes.valueVisible : ByteLanes.before(stop, lanes.valueVisible)
-                if visible != 0 { valueEnd = i &+ ByteLanes.lastLane(visible) &+ 1 }
-                i &+= stop
-                if stop < 8 { break }
-            }
             while i < end {
                 let c = bytes[i]
                 if c > ASCII.sp && c != 0x7F {
