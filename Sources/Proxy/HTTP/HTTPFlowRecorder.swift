@@ -21,12 +21,13 @@ import SluiceIO
 ///
 /// Loop-thread only. With no sink (flows off) every call returns at once.
 final class HTTPFlowRecorder {
-    /// The sink, kept alive by the recorder.
-    private let sink: FlowSink?
-    /// The same sink, read without a retain: `sink` holds it for the recorder's whole life. A
-    /// retain and release of it around every record were two atomic operations that waited for
-    /// the record's stores to the ring (docs/performance.md, s18-own).
-    private unowned(unsafe) let flows: FlowSink?
+    /// The sink. Called as `flows?.append` on this `let`, which the compiler borrows from the
+    /// recorder: `guard let flows` (or an `unowned(unsafe)` copy) made it retain and release the
+    /// sink around every record, two atomic operations that waited for the record's stores to the
+    /// ring (docs/performance.md, s18-own and s19-own).
+    private let flows: FlowSink?
+    /// Whether there is a sink (flows on), tested without touching it.
+    private let recording: Bool
     /// The connection's part of every record; its direction is the first side's (used when no
     /// side decided: malformed or rejected requests).
     private let common: FlowCommon
@@ -51,8 +52,8 @@ final class HTTPFlowRecorder {
 
     /// A recorder for the requests of the connection `common` describes (`FlowCommon.proxied`).
     init(flows: FlowSink?, common: FlowCommon, proto: Flow.L7Protocol) {
-        self.sink = flows
         self.flows = flows
+        recording = flows != nil
         self.common = common
         self.proto = proto
         text =
@@ -95,7 +96,7 @@ final class HTTPFlowRecorder {
         requestTimeNs = SystemClock.monotonicNs()
         awaitingResponse = true
         recorded = 0
-        guard flows != nil else { return }
+        guard recording else { return }
         methodLength = copy(view.method, at: 0, capacity: Self.methodCapacity)
         authorityLength = copy(view.authority, at: Self.methodCapacity, capacity: Self.urlCapacity)
         pathLength = copy(
@@ -177,14 +178,14 @@ final class HTTPFlowRecorder {
         detail: Flow.L7Verdict?
     ) {
         recorded |= 1 << direction.rawValue
-        guard let flows else { return }
+        guard recording else { return }
         var c = common
         c.timeNs = requestTimeNs
         c.verdict = verdict
         c.direction = direction
         c.isReply = false
         let (m, a, p, proto, h, scheme) = (method, authority, path, proto, headers, scheme)
-        flows.append { rec in
+        flows?.append { rec in
             FlowRecordWriter.writeHTTP(
                 rec, common: c, l7Type: .request, method: m, scheme: scheme,
                 authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
@@ -212,7 +213,7 @@ final class HTTPFlowRecorder {
     }
 
     private func responses(code: UInt16, verdict: Flow.Verdict, failure: PeerClose?) {
-        guard let flows else { return }
+        guard recording else { return }
         let now = SystemClock.monotonicNs()
         let latency = now &- requestTimeNs
         let (m, a, p, proto, scheme) = (method, authority, path, proto, scheme)
@@ -226,7 +227,7 @@ final class HTTPFlowRecorder {
             c.verdict = verdict
             c.direction = direction
             c.isReply = true
-            flows.append { rec in
+            flows?.append { rec in
                 FlowRecordWriter.writeHTTP(
                     rec, common: c, l7Type: .response, method: m, scheme: scheme,
                     authority: a, path: p, code: code, latencyNs: latency, proto: proto)
