@@ -22,7 +22,7 @@ import SluiceIO
 /// (`SocketHTTP2Transport` in production), so a unit test drives the handler with in-memory links.
 ///
 /// Owned by its loop: created, driven and closed on the loop thread.
-final class HTTP2Connection: EventHandler {
+final class HTTP2Connection: EventHandler, TimerTarget {
     /// One downstream stream and where it went, with the body bytes queued toward each side:
     /// their flow-control credit is returned when they leave, or at once when they are dropped
     /// (a reset), so neither connection's window leaks.
@@ -86,6 +86,14 @@ final class HTTP2Connection: EventHandler {
     var upstreams: [HTTP2Upstream] = []
     private(set) var isClosed = false
     var draining = false
+    /// After the session's end (the GOAWAY of a connection the client broke), while the client
+    /// may still be sending: the write side is shut and what arrives is read and dropped until the client's FIN or
+    /// `lingerNs` (lingering close, as HTTP/1's `endWithoutKeepAlive`): closing with unread bytes
+    /// sends an RST, which throws away a GOAWAY still in the send queue (a client that does not
+    /// read) or in the client's receive queue.
+    private(set) var lingering = false
+    private lazy var lingerTimer = LoopTimer(target: self)
+    static let lingerNs: UInt64 = 2_000_000_000
     private var upgrade: HTTP2Upgrade?
     /// Body bytes of an h2c-upgraded request still to come in HTTP/1 form (stream 1's DATA).
     var upgradeBodyRemaining = 0
@@ -174,6 +182,10 @@ final class HTTP2Connection: EventHandler {
         if events & (EventLoop.Events.writable | EventLoop.Events.error | EventLoop.Events.hangup) != 0 {
             client.writable = true
         }
+        if lingering {
+            linger()
+            return
+        }
         drive()
     }
 
@@ -200,8 +212,38 @@ final class HTTP2Connection: EventHandler {
             if isClosed { return }
             progress = flushClient() || progress
         }
-        if !isClosed && !session.isAlive && output.isEmpty { close() }
+        if !isClosed && !lingering && !session.isAlive && output.isEmpty { endSession() }
     }
+
+    /// The session is over and its last frames are written: close, or linger when the client
+    /// may have sent bytes not read (the last read did not drain the socket, as after a GOAWAY
+    /// for a broken client, whose bytes are no longer read).
+    private func endSession() {
+        guard client.readable else {
+            close()
+            return
+        }
+        client.shutdownWrite()
+        lingering = true
+        input.clear()
+        ctx.loop.schedule(lingerTimer, at: ctx.loop.now + Self.lingerNs)
+        linger()
+    }
+
+    /// Reads and drops the client's bytes while lingering; closes at its FIN or a read error.
+    private func linger() {
+        reading: while !isClosed && client.readable {
+            input.clear()
+            switch client.read(into: input) {
+            case .progress: continue
+            case .blocked: break reading
+            case .closed: close()
+            }
+        }
+        input.clear()
+    }
+
+    func timerFired(now: UInt64) { close() }
 
     /// An h2c-upgraded request's body has no HTTP/2 flow control (it arrives in HTTP/1 form):
     /// reading stops while a stream window's worth of it waits for the upstream.
@@ -352,6 +394,7 @@ final class HTTP2Connection: EventHandler {
         guard !isClosed else { return }
         isClosed = true
         stall.cancel()
+        if lingering { ctx.loop.cancel(lingerTimer) }
         client.close(reset: reset)
         for up in upstreams { up.close() }
         upstreams.removeAll()

@@ -16,6 +16,8 @@ protocol HTTP2Link: AnyObject {
     func connectError() -> Int32
     /// Deregisters and closes; `reset`: with RST instead of FIN. Idempotent.
     func close(reset: Bool)
+    /// Ends what this side sends (TLS close_notify, then FIN); reading goes on.
+    func shutdownWrite()
 }
 
 /// Where an `HTTP2Connection` gets its two kinds of link: the client's, registered with the
@@ -73,6 +75,12 @@ final class SocketHTTP2Link: HTTP2Link {
         peer.shutdown(reset: reset)
         if reset { Socket.closeWithReset(peer.fd) } else { Socket.close(peer.fd) }
         peer.fd = -1
+    }
+
+    func shutdownWrite() {
+        guard peer.isOpen else { return }
+        peer.shutdown(reset: false)
+        Socket.shutdownWrite(peer.fd)
     }
 
     static let interest =

@@ -33,6 +33,8 @@ final class EmbeddedHTTP2Link: HTTP2Link {
     func write(_ bytes: UnsafeRawBufferPointer) -> IOStep { peer.write(bytes) }
     func connectError() -> Int32 { connectResult }
 
+    func shutdownWrite() { pipe.writeShutdown = true }
+
     func close(reset: Bool) {
         guard peer.pipe != nil else { return }
         pipe.closed = true
@@ -224,6 +226,20 @@ final class EmbeddedHTTP2 {
     }
 
     /// The GOAWAY error code the client received, if any.
+    /// Moves the loop's clock and fires the timers that came due.
+    func advance(by ns: UInt64) {
+        clock.advance(by: ns)
+        ctx.loop.runDueTimers()
+    }
+
+    /// The proxy's frames written so far, read by the client's session (no new client bytes).
+    func clientReads() throws {
+        let bytes = clientPipe.outbound
+        clientPipe.outbound.removeAll()
+        try bytes.withUnsafeBytes { try client.receive($0) }
+        collectClient()
+    }
+
     var goaway: UInt32? {
         for e in clientEvents { if case .goaway(_, let code) = e { return code } }
         return nil

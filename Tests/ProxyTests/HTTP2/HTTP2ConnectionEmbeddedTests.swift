@@ -79,6 +79,44 @@ final class HTTP2ConnectionEmbeddedTests: XCTestCase {
         XCTAssertTrue(e.flows.isEmpty, "no stream, no flow")
     }
 
+    /// A broken client whose bytes were not all read when the GOAWAY went out: the proxy
+    /// half-closes (FIN after the GOAWAY), drops what still comes, and closes at the client's
+    /// FIN; an immediate close would send an RST that can throw the GOAWAY away.
+    private func brokenClientWithUnreadBytes() throws -> EmbeddedHTTP2 {
+        let e = try make()
+        // Not the connection preface, then more bytes than one read takes (16 KiB buffers): the
+        // session ends on the first read's bytes, the rest is still unread.
+        e.clientSendsRaw(
+            Array("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n".utf8) + [UInt8](repeating: 0x41, count: 40_000),
+            afterSession: false)
+        try e.clientReads()
+        XCTAssertEqual(e.goaway, HTTP2Connection.protocolError)
+        XCTAssertTrue(e.clientPipe.writeShutdown, "FIN after the GOAWAY")
+        XCTAssertFalse(e.clientPipe.closed, "lingering: not closed while the client may send")
+        XCTAssertTrue(e.clientPipe.inbound.isEmpty, "what the client sent was read and dropped")
+        return e
+    }
+
+    func testABrokenClientStillSendingGetsAFINAfterTheGOAWAYAndIsClosedAtItsFIN() throws {
+        let e = try brokenClientWithUnreadBytes()
+        e.clientSendsRaw([UInt8](repeating: 0x42, count: 1000), afterSession: false)
+        XCTAssertFalse(e.clientPipe.closed)
+        XCTAssertTrue(e.clientPipe.inbound.isEmpty, "dropped while lingering")
+        e.clientPipe.inboundEnd = 0
+        e.connection.handleEvents(EventLoop.Events.readable, tag: 0)
+        XCTAssertTrue(e.clientPipe.closed, "closed at the client's FIN")
+        XCTAssertFalse(e.clientPipe.reset, "with FIN, nothing unread: no RST")
+        XCTAssertEqual(e.ctx.loop.scheduledTimers, 0, "the linger deadline is cancelled")
+    }
+
+    func testALingeringConnectionIsClosedAfterTwoSeconds() throws {
+        let e = try brokenClientWithUnreadBytes()
+        e.advance(by: HTTP2Connection.lingerNs - 1)
+        XCTAssertFalse(e.clientPipe.closed)
+        e.advance(by: 1)
+        XCTAssertTrue(e.clientPipe.closed, "the client that never ends is closed at the deadline")
+    }
+
     func testABadPrefaceIsAnsweredGOAWAYProtocolErrorThenClose() throws {
         let e = try make()
         // Not the client connection preface (RFC 9113 3.4): nghttp2 rejects the bytes, the
