@@ -170,10 +170,7 @@ final class ObserverTests: XCTestCase {
     func testThePollTimerMovesRecordsFromTheRingIntoTheHistory() throws {
         let t = try TestRing()
         defer { t.close() }
-        var options = ObserverOptions()
-        options.pinDirectory = t.pinDirectory
-        options.stateDirectory = "/nonexistent"
-        let observer = try Observer(options: options)
+        let observer = try Self.observer(on: t)
         let recorder = Recorder()
         observer.addListener(recorder)
         t.appendTCP(srcPort: 4000)
@@ -194,11 +191,8 @@ final class ObserverTests: XCTestCase {
     func testABusyPollIsFollowedSooner() throws {
         let t = try TestRing()
         defer { t.close() }
-        var options = ObserverOptions()
-        options.pinDirectory = t.pinDirectory
-        options.stateDirectory = "/nonexistent"
-        let observer = try Observer(options: options)
-        let interval = UInt64(options.pollIntervalMs) * 1_000_000
+        let observer = try Self.observer(on: t)
+        let interval = UInt64(observer.options.pollIntervalMs) * 1_000_000
         let busy = Int(FlowRing.capacity / 8)
         for i in 0..<busy { t.appendTCP(srcPort: UInt16(1000 + i)) }
         XCTAssertEqual(observer.pollOnce(nowNs: SystemClock.monotonicNs()), busy)
@@ -212,17 +206,22 @@ final class ObserverTests: XCTestCase {
 }
 
 extension ObserverTests {
+    /// An observer reading `ring`'s pinned maps, with no state directory; `adjust` changes other options.
+    static func observer(on ring: TestRing, _ adjust: (inout ObserverOptions) -> Void = { _ in }) throws -> Observer {
+        var options = ObserverOptions()
+        options.pinDirectory = ring.pinDirectory
+        options.stateDirectory = "/nonexistent"
+        adjust(&options)
+        return try Observer(options: options)
+    }
+
     /// Records of every kind written into a real ring as the proxy writes them (stale bytes past
     /// their lengths) reach the history and the record listeners as the whole records decode,
     /// with lost events in their place, through polls smaller and larger than the history.
     func testRecordsPolledFromTheRingDecodeAsWrittenAndLossesComeInOrder() throws {
         let t = try TestRing()
         defer { t.close() }
-        var options = ObserverOptions()
-        options.pinDirectory = t.pinDirectory
-        options.stateDirectory = "/nonexistent"
-        options.maxFlows = 50
-        let observer = try Observer(options: options)
+        let observer = try Self.observer(on: t) { $0.maxFlows = 50 }
         final class Listener: FlowListener {
             var events: [String] = []
             var flows: [Flow] = []
