@@ -51,8 +51,8 @@ public final class Agent {
         public var maxConnections: Int?
         /// Who may use the control socket besides root (`--control-group`).
         public var controlAccess = ControlAccess()
-        /// How long a control client has to send its request and read the answer
-        /// (`--control-timeout-ms`).
+        /// How long a control client may go without progress on its request or answer
+        /// (`--control-timeout-ms`; `ControlServer`).
         public var controlClientTimeoutNs: UInt64 = 5_000_000_000
         /// Hubble's flow export file (`--hubble-export-*`); off while its path is empty.
         public var export = FlowExportConfig(path: "")

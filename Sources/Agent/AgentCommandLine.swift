@@ -301,7 +301,9 @@ public enum AgentCommandLine {
         },
         .milliseconds(
             "--control-timeout-ms", in: 1...3_600_000, \.options.controlClientTimeoutNs,
-            help: "Time a control client has to send its whole request and read the answer; then it is closed.",
+            help:
+                "Time a control client may go without progress (sending its request, reading the answer) "
+                + "before it is closed; the agent's own work on the request does not count.",
             defaultText: "5000"),
         .milliseconds(
             "--http-request-head-timeout-ms", in: 1...3_600_000,

@@ -10,8 +10,12 @@ import SluiceJSON
 ///
 /// One thread (the caller's) runs a poll loop over the listening socket and every client, so a
 /// client that connects and sends nothing (or never reads its answer) holds nobody up: its
-/// socket is non-blocking, and it is closed when its request and answer are not through within
-/// `clientTimeoutNs`. Requests are answered one at a time, in the order they complete.
+/// socket is non-blocking, and it is closed when it makes no progress for `clientTimeoutNs`
+/// (no byte of its request read, or of its answer written). The handler's own time does not
+/// count: a 100,000-rule apply takes seconds, and its answer gets the whole limit to be written.
+/// A request's reading ends in any case `maxRequestTimeouts` limits after the accept, so a
+/// client trickling bytes cannot hold its place forever. Requests are answered one at a time, in
+/// the order they complete.
 ///
 /// Who may connect: the socket is created mode 0600 (0660 with a control group) under a umask
 /// that never lets it exist with wider bits, in a directory of mode 0700 (0710), both owned by
@@ -50,6 +54,9 @@ final class ControlServer {
     static let maxClients = 64
     /// Requests at least this large are followed by returning the heap's free pages.
     static let trimAfterBytes = 64 * 1024
+    /// A request is read within this many `clientTimeoutNs` of its accept, however steadily its
+    /// bytes come (a 64 MiB request over the local socket takes well under a second).
+    static let maxRequestTimeouts: UInt64 = 12
 
     init(
         path: String, access: ControlAccess = ControlAccess(), clientTimeoutNs: UInt64 = 5_000_000_000,
@@ -117,7 +124,10 @@ final class ControlServer {
 
     private final class Client {
         let fd: Int32
-        let deadline: UInt64
+        /// When it is closed unless it makes progress before (monotonic ns).
+        var deadline: UInt64
+        /// The latest deadline reading its request may reach.
+        let readingEnds: UInt64
         var request: [UInt8] = []
         var response: [UInt8] = []
         var written = 0
@@ -127,9 +137,10 @@ final class ControlServer {
         /// side (so its write does not fail with EPIPE before it reads the refusal).
         var refused = false
         var draining = false
-        init(fd: Int32, deadline: UInt64) {
+        init(fd: Int32, deadline: UInt64, readingEnds: UInt64) {
             self.fd = fd
             self.deadline = deadline
+            self.readingEnds = readingEnds
         }
     }
 
@@ -149,7 +160,9 @@ final class ControlServer {
             }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            let client = Client(fd: fd, deadline: SystemClock.monotonicNs() + clientTimeoutNs)
+            let now = SystemClock.monotonicNs()
+            let client = Client(
+                fd: fd, deadline: now + clientTimeoutNs, readingEnds: now + Self.maxRequestTimeouts * clientTimeoutNs)
             clients.append(client)
             if let refusal = refusal(fd) {
                 counters.refused += 1
@@ -186,6 +199,7 @@ final class ControlServer {
             let n = buf.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 c.request.append(contentsOf: buf[0..<n])
+                c.deadline = min(SystemClock.monotonicNs() + clientTimeoutNs, c.readingEnds)
                 if c.request.count > Self.maxRequestBytes {
                     respond(
                         c,
@@ -234,6 +248,8 @@ final class ControlServer {
     private func respond(_ c: Client, _ response: ControlResponse) {
         c.response = (try? JSON.encode(response)) ?? []
         c.writing = true
+        // The answer's clock starts now: the time the handler took (an apply) is not the client's.
+        c.deadline = SystemClock.monotonicNs() + clientTimeoutNs
         flush(c)
     }
 
@@ -242,6 +258,7 @@ final class ControlServer {
             let n = c.response.withUnsafeBytes { write(c.fd, $0.baseAddress! + c.written, $0.count - c.written) }
             if n > 0 {
                 c.written += n
+                c.deadline = SystemClock.monotonicNs() + clientTimeoutNs
             } else if n < 0 && errno == EINTR {
                 continue
             } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -5,6 +5,9 @@ import SluiceJSON
 /// shuts down its write side; the agent answers with a JSON response and closes.
 public enum ControlClient {
     public static func send(_ request: ControlRequest, path: String) throws -> ControlResponse {
+        // Encoded before connecting: the agent's clock for this client runs from the accept, and
+        // a policy file of 100,000 rules takes a while to encode.
+        let bytes = try JSON.encode(request)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlError(message: "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -18,7 +21,7 @@ public enum ControlClient {
             throw ControlError(
                 message: "cannot reach the agent at \(path): \(String(cString: strerror(errno))) (is the sandbox up?)")
         }
-        ControlSocket.writeAll(fd, try JSON.encode(request))
+        ControlSocket.writeAll(fd, bytes)
         shutdown(fd, Int32(SHUT_WR))
         let data = ControlSocket.readAll(fd)
         guard let response = try? JSON.decode(ControlResponse.self, from: data) else {

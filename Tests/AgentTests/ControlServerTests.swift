@@ -8,7 +8,8 @@ import XCTest
 
 /// `ControlServer` on a real unix socket in a temporary directory, served by its own thread: the
 /// modes of the socket and its directory, peer credentials, a client that sends nothing (it is
-/// timed out and does not hold up the others), and a malformed request.
+/// timed out and does not hold up the others), the limit counted as progress (not the handler's
+/// time, not a request that keeps coming, up to the reading limit), and a malformed request.
 final class ControlServerTests: XCTestCase {
     private var directory = ""
     private var path: String { directory + "/run/agent.sock" }
@@ -27,14 +28,20 @@ final class ControlServerTests: XCTestCase {
 
     /// A server answering `status` with "pong" and `get` with its timed-out count (read on the
     /// serving thread), served on a thread until the test ends.
+    /// `slowStatus`: `status` takes that long and answers with a megabyte (more than the socket
+    /// holds, so the answer is written over several poll rounds), as a large apply does.
     private func startServer(
-        access: ControlAccess = ControlAccess(), timeoutNs: UInt64 = 5_000_000_000
+        access: ControlAccess = ControlAccess(), timeoutNs: UInt64 = 5_000_000_000, slowStatus: UInt32? = nil
     ) throws -> (ControlServer, WorkerThread) {
         final class Box { weak var server: ControlServer? }
         let box = Box()
         let server = ControlServer(path: path, access: access, clientTimeoutNs: timeoutNs) { request, _ in
             if request.op == .get {
                 return .success("\(box.server?.counters.timedOut ?? -1)")
+            }
+            if request.op == .status, let slowStatus {
+                usleep(slowStatus)
+                return .success(String(repeating: "x", count: 1 << 20))
             }
             return request.op == .status ? .success("pong") : .failure("pong")
         }
@@ -116,6 +123,67 @@ final class ControlServerTests: XCTestCase {
         var byte: UInt8 = 0
         XCTAssertEqual(read(idle, &byte, 1), 0)
         // The counters are the serving thread's: read them through a request, which runs on it.
+        XCTAssertEqual(try ControlClient.send(ControlRequest(op: .get), path: path).message, "1", "counted")
+    }
+
+    func testAHandlerSlowerThanTheTimeoutDoesNotCostTheClientItsAnswer() throws {
+        // The handler takes 1.5 s against a 1 s limit, and its answer does not fit the socket of
+        // a client that starts reading 0.3 s after it: the answer is still written whole (before,
+        // the client was closed half-way through it, past the deadline counted from the accept).
+        let s = try startServer(timeoutNs: 1_000_000_000, slowStatus: 1_500_000)
+        defer { stopServer(s) }
+        let fd = try connectIdle()
+        defer { close(fd) }
+        ControlSocket.writeAll(fd, try JSON.encode(ControlRequest(op: .status)))
+        shutdown(fd, Int32(SHUT_WR))
+        usleep(1_800_000)
+        let response = try JSON.decode(ControlResponse.self, from: ControlSocket.readAll(fd))
+        XCTAssertTrue(response.ok)
+        XCTAssertEqual(response.message.utf8.count, 1 << 20)
+        XCTAssertEqual(try ControlClient.send(ControlRequest(op: .get), path: path).message, "0", "none timed out")
+    }
+
+    func testARequestThatKeepsComingIsReadPastTheTimeout() throws {
+        // Five pieces 0.25 s apart against a 0.4 s limit: each piece is progress.
+        let s = try startServer(timeoutNs: 400_000_000)
+        defer { stopServer(s) }
+        let fd = try connectIdle()
+        defer { close(fd) }
+        let request = try JSON.encode(ControlRequest(op: .status))
+        let piece = (request.count + 4) / 5
+        for start in stride(from: 0, to: request.count, by: piece) {
+            let bytes = Array(request[start..<min(start + piece, request.count)])
+            // MSG_NOSIGNAL: a server that closed early fails the test, not the test process.
+            XCTAssertEqual(send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)), bytes.count, "still open")
+            usleep(250_000)
+        }
+        shutdown(fd, Int32(SHUT_WR))
+        let response = try JSON.decode(ControlResponse.self, from: ControlSocket.readAll(fd))
+        XCTAssertEqual(response.message, "pong")
+    }
+
+    func testATricklingRequestEndsAtTheReadingLimit() throws {
+        // A space every 20 ms keeps a 0.1 s limit from expiring; reading still ends at 12 limits
+        // (1.2 s) after the accept, and the client is closed without an answer.
+        let s = try startServer(timeoutNs: 100_000_000)
+        defer { stopServer(s) }
+        let fd = try connectIdle()
+        defer { close(fd) }
+        let start = SystemClock.monotonicNs()
+        var closedAfter: UInt64?
+        var space: UInt8 = 0x20
+        while SystemClock.monotonicNs() - start < 4_000_000_000 {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 20) == 1 || send(fd, &space, 1, Int32(MSG_NOSIGNAL)) < 0 {
+                closedAfter = SystemClock.monotonicNs() - start
+                break
+            }
+        }
+        let after = try XCTUnwrap(closedAfter, "still open after 4 s")
+        XCTAssertGreaterThanOrEqual(after, 1_100_000_000, "the trickle counted as progress")
+        XCTAssertLessThan(after, 3_000_000_000)
+        var byte: UInt8 = 0
+        XCTAssertLessThanOrEqual(read(fd, &byte, 1), 0, "no answer")
         XCTAssertEqual(try ControlClient.send(ControlRequest(op: .get), path: path).message, "1", "counted")
     }
 
