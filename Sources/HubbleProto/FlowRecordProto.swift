@@ -42,8 +42,9 @@ public final class FlowRecordProto {
     private let constants: UnsafeMutableRawPointer
     private let emitterCount: Int
     private let nodeNameCount: Int
-    /// The buffer every unmasked response is written into (its bytes copied out once, exactly sized).
-    private let scratch = ProtoBuffer(capacity: 2048)
+    /// The writer every response is written with, kept (one made per record retained and
+    /// released its buffer); emptied before each.
+    private var writer = ProtoWriter(capacity: 2048)
     /// Records encoded here, and records answered nil (a test counts both).
     public private(set) var encoded = 0
     public private(set) var declined = 0
@@ -112,8 +113,17 @@ public final class FlowRecordProto {
             return nil
         }
         encoded += 1
+        writer.removeAll()
+        frame(rec, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask, into: &writer)
+        return writer.withBytes { $0 }
+    }
+
+    /// The framed response of a covered record, into the empty `w`.
+    private func frame(
+        _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask?,
+        into w: inout ProtoWriter
+    ) {
         let time = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rec.pointee.time_ns) &+ wallOffsetNs)
-        var w = ProtoWriter(reusing: scratch)
         w.startGRPCFrame()
         if let mask, mask.isActive {
             var flow = ProtoWriter(capacity: 1024)
@@ -132,7 +142,6 @@ public final class FlowRecordProto {
         w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
         w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
         w.finishGRPCFrame()
-        return w.withBytes { $0 }
     }
 
     // MARK: the flow message, in FlowProto.encode's field order

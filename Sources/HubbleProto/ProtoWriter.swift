@@ -37,6 +37,10 @@ public struct ProtoWriter {
         self.buffer = buffer
     }
 
+    /// Empties the writer; its buffer is kept.
+    @inline(__always)
+    public mutating func removeAll() { buffer.count = 0 }
+
     /// The bytes written so far, read in place (valid only during `body`).
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
