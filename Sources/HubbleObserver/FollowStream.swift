@@ -185,15 +185,19 @@ final class FollowStream: FlowListener {
     /// Whether a flow may be queued now; a full queue counts it as dropped instead. A count of
     /// dropped flows goes out first.
     private func admit() -> Bool {
+        // The session's bytes are asked when a batch starts: while one fills, nothing reaches the
+        // session or leaves it (every send and every flush hands the batch on first).
+        if batch.isEmpty { sessionBytes = sessionQueued() }
         // A full queue is first written out (a burst of one ring poll can exceed the bound while
         // the socket still has room); only what the socket and the window do not take is dropped.
-        var queued = sessionQueued() + batch.count
+        var queued = sessionBytes + batch.count
         if queued >= Self.maxQueuedBytes, dropped == 0 {
             handOn()
             connection.flush()
             // The write failed and closed the connection (which ended this call and may be gone).
             guard !call.done else { return false }
-            queued = sessionQueued() + batch.count
+            sessionBytes = sessionQueued()
+            queued = sessionBytes + batch.count
         }
         guard queued < Self.maxQueuedBytes else {
             dropped += 1
@@ -203,9 +207,13 @@ final class FollowStream: FlowListener {
             handOn()
             connection.send(call, GetFlowsResponse.lost(lost(.observerEventsQueue, dropped)))
             dropped = 0
+            sessionBytes = sessionQueued()
         }
         return true
     }
+
+    /// `sessionQueued()` as asked when the batch being filled started.
+    private var sessionBytes = 0
 
     /// Bytes of this call in the connection's session, asked per flow without the retain and
     /// release a call through the `unowned(unsafe)` reference makes (read after `call.done`).
