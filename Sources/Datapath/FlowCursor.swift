@@ -97,6 +97,9 @@ public struct FlowCursor: Sendable {
         case .record(let result):
             pendingSinceNs = nil
             seq += 1
+            // The record after the next one, if taken, is fetched while these two are handled
+            // (its lines were written on another core: each read missed before).
+            if seq &+ 1 < head { ring.prefetch(seq: seq &+ 1) }
             return .record(seq: seq - 1, result)
         case .overwritten:
             // The head read earlier may be stale: a reader that fell behind skips every record

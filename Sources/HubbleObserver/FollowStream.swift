@@ -130,40 +130,74 @@ final class FollowStream: FlowListener {
         var full: [UInt8] = []
         swap(&full, &batch)
         // Kept (shared with the connection until it has written it) to be filled again.
-        spares[handedOn % spares.count] = full
+        handed[handedOn % handed.count] = full
         handedOn &+= 1
         connection.sendFramed(call, full)
     }
 
-    /// The batch arrays handed on, oldest first from `handedOn`: each is filled again once the
-    /// connection has written and dropped it (a fresh 64 KiB allocation per batch made malloc
-    /// give the heap's top back and fault the pages in again: ~6 % of the follow profile). As
-    /// many as can be in flight: the queue bound plus one write batch, in `batchBytes` arrays.
-    private var spares = [[UInt8]](repeating: [], count: (maxQueuedBytes + GRPCConnection.writeBatch) / batchBytes + 2)
+    /// The batch arrays handed on since the connection last wrote everything, oldest first from
+    /// `handedOn`: each is filled again once the connection has written and dropped it (a fresh
+    /// 64 KiB allocation per batch made malloc give the heap's top back and fault the pages in
+    /// again: ~6 % of the follow profile). As many as can be in flight: the queue bound plus one
+    /// write batch, in `batchBytes` arrays.
+    private var handed = [[UInt8]](repeating: [], count: (maxQueuedBytes + GRPCConnection.writeBatch) / batchBytes + 2)
     private var handedOn = 0
+    /// Batches handed on so far (a test counts them).
+    var batchesHandedOn: Int { handedOn }
+    /// Arrays the connection has written (it holds them no more), kept to be filled again: at most
+    /// `freeLimit`. Once the connection has written everything (`written`), the handed-on arrays
+    /// go here or are freed, so a stream keeps a few arrays, not one per batch of its busiest burst.
+    private var free: [[UInt8]] = []
+    static let freeLimit = 2
 
-    /// An empty array with room for a batch: the oldest one handed on, in place when the
-    /// connection no longer holds it (emptying a shared one allocates a new buffer instead).
+    /// Bytes of batch arrays this stream holds now (its batch, those handed on, the free ones).
+    var keptBytes: Int {
+        batch.capacity + handed.reduce(0) { $0 + $1.capacity } + free.reduce(0) { $0 + $1.capacity }
+    }
+
+    /// An empty array with room for a batch: a free one, else the oldest one handed on, in place
+    /// when the connection no longer holds it (emptying a shared one allocates a new buffer instead).
     private func spareArray() -> [UInt8] {
         var array: [UInt8] = []
-        swap(&array, &spares[handedOn % spares.count])
+        if let last = free.popLast() {
+            array = last
+        } else {
+            swap(&array, &handed[handedOn % handed.count])
+        }
         array.removeAll(keepingCapacity: true)
         if array.capacity < Self.batchBytes { array.reserveCapacity(Self.batchBytes + 4096) }
         return array
     }
 
+    /// The connection has written every byte of this call (nothing of it queued): the arrays
+    /// handed on are its no more, `freeLimit` of them are kept and the others freed.
+    func written() {
+        guard handedOn != writtenAt else { return }
+        writtenAt = handedOn
+        for i in handed.indices where handed[i].capacity > 0 {
+            var array: [UInt8] = []
+            swap(&array, &handed[i])
+            if free.count < Self.freeLimit { free.append(array) }
+        }
+    }
+    private var writtenAt = 0
+
     /// Whether a flow may be queued now; a full queue counts it as dropped instead. A count of
     /// dropped flows goes out first.
     private func admit() -> Bool {
+        // The session's bytes are asked when a batch starts: while one fills, nothing reaches the
+        // session or leaves it (every send and every flush hands the batch on first).
+        if batch.isEmpty { sessionBytes = sessionQueued() }
         // A full queue is first written out (a burst of one ring poll can exceed the bound while
         // the socket still has room); only what the socket and the window do not take is dropped.
-        var queued = sessionQueued() + batch.count
+        var queued = sessionBytes + batch.count
         if queued >= Self.maxQueuedBytes, dropped == 0 {
             handOn()
             connection.flush()
             // The write failed and closed the connection (which ended this call and may be gone).
             guard !call.done else { return false }
-            queued = sessionQueued() + batch.count
+            sessionBytes = sessionQueued()
+            queued = sessionBytes + batch.count
         }
         guard queued < Self.maxQueuedBytes else {
             dropped += 1
@@ -173,9 +207,13 @@ final class FollowStream: FlowListener {
             handOn()
             connection.send(call, GetFlowsResponse.lost(lost(.observerEventsQueue, dropped)))
             dropped = 0
+            sessionBytes = sessionQueued()
         }
         return true
     }
+
+    /// `sessionQueued()` as asked when the batch being filled started.
+    private var sessionBytes = 0
 
     /// Bytes of this call in the connection's session, asked per flow without the retain and
     /// release a call through the `unowned(unsafe)` reference makes (read after `call.done`).

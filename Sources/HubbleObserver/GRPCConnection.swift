@@ -348,6 +348,11 @@ final class GRPCConnection: EventHandler, TimerTarget {
             try? session.produce(into: batch, limit: Self.writeBatch)
             if batch.isEmpty { break }
         }
+        // Everything gathered is written: a follow stream with nothing left in the session holds
+        // the only references to the batch arrays it handed on.
+        for call in calls.values where call.follow != nil && session.queued(stream: call.stream) == 0 {
+            call.follow?.written()
+        }
         setWritableInterest(tls?.wantsWritable ?? false)
         if !session.isAlive { return close() }
         // Follow streams that dropped flows say so once their queue has room again.

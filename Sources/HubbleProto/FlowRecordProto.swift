@@ -42,8 +42,9 @@ public final class FlowRecordProto {
     private let constants: UnsafeMutableRawPointer
     private let emitterCount: Int
     private let nodeNameCount: Int
-    /// The buffer every unmasked response is written into (its bytes copied out once, exactly sized).
-    private let scratch = ProtoBuffer(capacity: 2048)
+    /// The writer every response is written with, kept (one made per record retained and
+    /// released its buffer); emptied before each.
+    private var writer = ProtoWriter(capacity: 2048)
     /// Records encoded here, and records answered nil (a test counts both).
     public private(set) var encoded = 0
     public private(set) var declined = 0
@@ -56,8 +57,13 @@ public final class FlowRecordProto {
     /// new one is due.
     public let owner: AnyObject?
 
-    public init(directory: EndpointDirectory, seed: String, nodeName: String, owner: AnyObject? = nil) {
+    /// `usesTemplates` false: every record takes the whole encoding (tests compare the two).
+    public init(
+        directory: EndpointDirectory, seed: String, nodeName: String, owner: AnyObject? = nil,
+        usesTemplates: Bool = true
+    ) {
         self.owner = owner
+        self.usesTemplates = usesTemplates
         self.directory = directory
         self.seed = seed
         self.nodeName = nodeName
@@ -107,8 +113,17 @@ public final class FlowRecordProto {
             return nil
         }
         encoded += 1
+        writer.removeAll()
+        frame(rec, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask, into: &writer)
+        return writer.withBytes { $0 }
+    }
+
+    /// The framed response of a covered record, into the empty `w`.
+    private func frame(
+        _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask?,
+        into w: inout ProtoWriter
+    ) {
         let time = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rec.pointee.time_ns) &+ wallOffsetNs)
-        var w = ProtoWriter(reusing: scratch)
         w.startGRPCFrame()
         if let mask, mask.isActive {
             var flow = ProtoWriter(capacity: 1024)
@@ -117,34 +132,77 @@ public final class FlowRecordProto {
         } else {
             // A flow is 128 bytes to 16 KiB long: two bytes kept for its length, no move.
             let flow = w.beginMessage(1, lengthBytes: 2)
-            encodeFlow(rec, seq: seq, time: time, into: &w)
+            if usesTemplates, let template = templates.template(for: rec, make: { makeTemplate(rec, &$0) }) {
+                encodeFlow(rec, template: template, seq: seq, time: time, into: &w)
+            } else {
+                encodeFlow(rec, seq: seq, time: time, into: &w)
+            }
             w.endMessage(flow)
         }
         w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
         w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
         w.finishGRPCFrame()
-        return w.withBytes { $0 }
     }
 
     // MARK: the flow message, in FlowProto.encode's field order
 
+    /// What the encoder reads of a record's fixed fields first.
+    private struct Fields {
+        let type: Flow.FlowType
+        let verdict: Flow.Verdict
+        let direction: TrafficDirection
+        let isL7: Bool
+        let l7Proto: Flow.L7Protocol
+        let l7Type: Flow.L7FlowType
+
+        @inline(__always)
+        init(_ p: UnsafePointer<sluice_flow>) {
+            type = Flow.FlowType(rawValue: p.pointee.flow_type) ?? .unknown
+            verdict = Flow.Verdict(rawValue: p.pointee.verdict) ?? .unknown
+            direction = TrafficDirection(c: p.pointee.direction)
+            isL7 = type == .l7
+            l7Proto = isL7 ? (Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none) : .none
+            l7Type = Flow.L7FlowType(rawValue: p.pointee.l7_type) ?? .unknown
+        }
+
+        /// An HTTP response's summary carries its latency (the rest of it is fixed by the record's key).
+        var summaryHasLatency: Bool { l7Proto.record == .http && l7Type == .response }
+    }
+
+    /// The whole flow message's fields (`framedInPlace` without a template). The template's parts
+    /// (`makeTemplate`) are written by the same functions, so the two paths cannot drift apart
+    /// except in the fields a template leaves open, which `FlowRecordTemplateTests` compares.
     private func encodeFlow(
         _ p: UnsafePointer<sluice_flow>, seq: UInt64, time: Flow.Timestamp, into w: inout ProtoWriter
     ) {
         // Fields are read through the pointer: no copy of the 1 KiB record.
-        let type = Flow.FlowType(rawValue: p.pointee.flow_type) ?? .unknown
-        let verdict = Flow.Verdict(rawValue: p.pointee.verdict) ?? .unknown
-        let direction = TrafficDirection(c: p.pointee.direction)
-        let isL7 = type == .l7
-        let l7Proto = isL7 ? (Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none) : .none
+        let f = Fields(p)
+        let peer = peerBytes(p)
         w.timestamp(1, seconds: time.seconds, nanos: time.nanos)
-        w.uint(2, UInt64(verdict.rawValue))
-        w.uint(3, UInt64(p.pointee.drop_reason))
-        let ipVersion = p.pointee.ip_version
-        let v4 = ipVersion == 4
+        head(p, f, peer, &w)
+        layer4(p, isL7: f.isL7, &w)
+        middle(f, peer, &w)
+        if f.isL7 {
+            let l7 = w.beginMessage(15)
+            w.uint(1, UInt64(f.l7Type.rawValue))
+            w.uint(2, p.pointee.latency_ns)
+            if f.l7Proto != .none { httpMessage(p, f, &w) }
+            w.endMessage(l7)
+        }
+        events(p, f, &w)
+        w.appendRaw(count: Self.uuidSequenceLength) { FlowUUID.writeSequence(seq, into: $0) }
+        afterUUID(p, &w)
+        summary(p, f, &w)
+        policy(p, verdict: f.verdict, direction: f.direction, &w)
+    }
+
+    /// The peers' bytes of a record.
+    @inline(__always)
+    private func peerBytes(_ p: UnsafePointer<sluice_flow>) -> BlobCache<PeerKey>.Blob {
+        let v4 = p.pointee.ip_version == 4
         let srcIPv4 = UnsafeRawPointer(p).load(fromByteOffset: Self.srcIPOffset, as: UInt32.self)
         let dstIPv4 = UnsafeRawPointer(p).load(fromByteOffset: Self.dstIPOffset, as: UInt32.self)
-        let peer = peerBytes(
+        return peerBytes(
             PeerKey(
                 source: EndpointKey(
                     id: p.pointee.src_endpoint, identity: p.pointee.src_identity, ipv4: v4 ? srcIPv4 : 0,
@@ -152,8 +210,17 @@ public final class FlowRecordProto {
                 destination: EndpointKey(
                     id: p.pointee.dst_endpoint, identity: p.pointee.dst_identity, ipv4: v4 ? dstIPv4 : 0,
                     byAddress: v4 && p.pointee.dst_endpoint == 0),
-                ipVersion: ipVersion))
-        if v4 {
+                ipVersion: p.pointee.ip_version))
+    }
+
+    /// `verdict`, `drop_reason` and `IP`.
+    private func head(
+        _ p: UnsafePointer<sluice_flow>, _ f: Fields, _ peer: BlobCache<PeerKey>.Blob, _ w: inout ProtoWriter
+    ) {
+        w.uint(2, UInt64(f.verdict.rawValue))
+        w.uint(3, UInt64(p.pointee.drop_reason))
+        let ipVersion = p.pointee.ip_version
+        if ipVersion == 4 {
             w.raw(peer.part(0))  // `ip`, from the peers' addresses
         } else if ipVersion == 6 {
             w.message(5) {
@@ -162,46 +229,54 @@ public final class FlowRecordProto {
                 $0.uint(3, UInt64(Flow.IPVersion.ipv6.rawValue))
             }
         }
+    }
+
+    /// `l4`: the ports (or ICMP type and code) and, outside L7 records, the TCP flags.
+    @inline(__always)
+    private func layer4(_ p: UnsafePointer<sluice_flow>, isL7: Bool, _ w: inout ProtoWriter) {
         let l4 = layer4(p)
-        if l4 != .none {
-            // Sub-messages begun and ended in line (no closures on the per-flow path).
-            let layer4 = w.beginMessage(6)
-            switch l4 {
-            case .tcp:
-                let tcp = w.beginMessage(1)
-                w.uint(1, UInt64(p.pointee.src_port))
-                w.uint(2, UInt64(p.pointee.dst_port))
-                if !isL7 {
-                    let flagsMark = w.beginMessage(3)
-                    // flow.proto's TCPFlags fields 1...8 are the header's bits from the lowest:
-                    // FIN, SYN, RST, PSH, ACK, URG, ECE, CWR.
-                    let flags = p.pointee.tcp_flags
-                    for i in 0..<8 { w.bool(i + 1, flags & 1 << i != 0) }
-                    w.endMessage(flagsMark)
-                }
-                w.endMessage(tcp)
-            case .udp, .sctp:
-                let ports = w.beginMessage(l4 == .udp ? 2 : 5)
-                w.uint(1, UInt64(p.pointee.src_port))
-                w.uint(2, UInt64(p.pointee.dst_port))
-                w.endMessage(ports)
-            case .icmpv4, .icmpv6:
-                let icmp = w.beginMessage(l4 == .icmpv4 ? 3 : 4)
-                w.uint(1, UInt64(p.pointee.icmp_type))
-                w.uint(2, UInt64(p.pointee.icmp_code))
-                w.endMessage(icmp)
-            case .none: break
+        guard l4 != .none else { return }
+        // Sub-messages begun and ended in line (no closures on the per-flow path).
+        let layer4 = w.beginMessage(6)
+        switch l4 {
+        case .tcp:
+            let tcp = w.beginMessage(1)
+            w.uint(1, UInt64(p.pointee.src_port))
+            w.uint(2, UInt64(p.pointee.dst_port))
+            if !isL7 {
+                let flagsMark = w.beginMessage(3)
+                // flow.proto's TCPFlags fields 1...8 are the header's bits from the lowest:
+                // FIN, SYN, RST, PSH, ACK, URG, ECE, CWR.
+                let flags = p.pointee.tcp_flags
+                for i in 0..<8 { w.bool(i + 1, flags & 1 << i != 0) }
+                w.endMessage(flagsMark)
             }
-            w.endMessage(layer4)
+            w.endMessage(tcp)
+        case .udp, .sctp:
+            let ports = w.beginMessage(l4 == .udp ? 2 : 5)
+            w.uint(1, UInt64(p.pointee.src_port))
+            w.uint(2, UInt64(p.pointee.dst_port))
+            w.endMessage(ports)
+        case .icmpv4, .icmpv6:
+            let icmp = w.beginMessage(l4 == .icmpv4 ? 3 : 4)
+            w.uint(1, UInt64(p.pointee.icmp_type))
+            w.uint(2, UInt64(p.pointee.icmp_code))
+            w.endMessage(icmp)
+        case .none: break
         }
+        w.endMessage(layer4)
+    }
+
+    /// `source`, `destination`, `Type`, `node_name`, `source_names`, `destination_names`.
+    private func middle(_ f: Fields, _ peer: BlobCache<PeerKey>.Blob, _ w: inout ProtoWriter) {
         w.raw(peer.part(1))  // `source`, `destination`
-        w.uint(10, UInt64(type.rawValue))
+        w.uint(10, UInt64(f.type.rawValue))
         w.raw(peer.part(2))  // `node_name`, `source_names`, `destination_names`
-        if isL7 {
-            let l7 = w.beginMessage(15)
-            layer7(p, proto: l7Proto, &w)
-            w.endMessage(l7)
-        }
+    }
+
+    /// `event_type` to `is_reply`, then `uuid`'s tag, length and first 19 bytes (its last 17 are
+    /// the record's sequence number).
+    private func events(_ p: UnsafePointer<sluice_flow>, _ f: Fields, _ w: inout ProtoWriter) {
         let eventType: (Int32, Int32)
         switch Int32(p.pointee.event_type) {
         case Flow.EventType.drop: eventType = (Flow.EventType.drop, Int32(p.pointee.drop_reason))
@@ -214,7 +289,7 @@ public final class FlowRecordProto {
             w.int32(2, eventType.1)
             w.endMessage(event)
         }
-        w.uint(22, UInt64(direction.rawValue))
+        w.uint(22, UInt64(f.direction.rawValue))
         let isTrace = Int32(p.pointee.event_type) == Flow.EventType.trace
         if Int32(p.pointee.event_type) == Flow.EventType.policyVerdict { w.uint(23, UInt64(p.pointee.policy_match)) }
         if isTrace {
@@ -233,23 +308,109 @@ public final class FlowRecordProto {
         }
         w.tag(34, .lengthDelimited)
         w.varint(36)
-        let prefix = constants + emitterCount + nodeNameCount
-        w.appendRaw(count: 36) {
-            $0.copyMemory(from: prefix, byteCount: FlowUUID.prefixLength)
-            FlowUUID.writeSequence(seq, into: $0 + FlowUUID.prefixLength)
+        w.raw(UnsafeRawBufferPointer(start: constants + emitterCount + nodeNameCount, count: FlowUUID.prefixLength))
+    }
+
+    /// `trace_reason` and `emitter` (after `uuid`).
+    private func afterUUID(_ p: UnsafePointer<sluice_flow>, _ w: inout ProtoWriter) {
+        if Int32(p.pointee.event_type) == Flow.EventType.trace {
+            w.uint(36, UInt64((Flow.TraceReason(rawValue: p.pointee.trace_reason) ?? .unknown).rawValue))
         }
-        if isTrace { w.uint(36, UInt64((Flow.TraceReason(rawValue: p.pointee.trace_reason) ?? .unknown).rawValue)) }
         w.raw(UnsafeRawBufferPointer(start: constants, count: emitterCount))
-        if isL7 {
-            if l7Proto.record == .http {
+    }
+
+    /// `Summary` (field 100000).
+    private func summary(_ p: UnsafePointer<sluice_flow>, _ f: Fields, _ w: inout ProtoWriter) {
+        if f.isL7 {
+            if f.l7Proto.record == .http {
                 let summary = w.beginMessage(100_000)
-                httpSummary(p, proto: l7Proto, &w)
+                httpSummary(p, proto: f.l7Proto, &w)
                 w.endMessage(summary)
             }
         } else {
-            w.raw(l3l4Summary(p, l4: l4, type: type))
+            w.raw(l3l4Summary(p, l4: layer4(p), type: f.type))
         }
-        policy(p, verdict: verdict, direction: direction, &w)
+    }
+
+    // MARK: templates
+
+    /// Whether repeated records are written from templates (`FlowRecordTemplates`); off, every
+    /// record takes the whole encoding (the reference the template path is tested against).
+    public let usesTemplates: Bool
+    /// Records written from a template (a test counts them).
+    public var templated: Int { templates.used }
+    /// Templates made (a test counts them).
+    public var templatesMade: Int { templates.made }
+    private let templates = FlowRecordTemplates(slots: 64)
+
+    /// The flow message of a record whose key has a template: the template's parts with the
+    /// record's time, ports, latency and uuid between them.
+    @inline(__always)
+    private func encodeFlow(
+        _ p: UnsafePointer<sluice_flow>, template t: FlowRecordTemplates.Template, seq: UInt64, time: Flow.Timestamp,
+        into w: inout ProtoWriter
+    ) {
+        w.timestamp(1, seconds: time.seconds, nanos: time.nanos)
+        w.raw(t.part(0))
+        layer4(p, isL7: t.isL7, &w)
+        w.raw(t.part(1))
+        let latency = p.pointee.latency_ns
+        if t.isL7 {
+            // The L7 message's length from its parts: no move of its body.
+            w.tag(15, .lengthDelimited)
+            w.varint(UInt64(t.l7Fixed + t.part(2).count + (latency != 0 ? 1 + ProtoWriter.varintSize(latency) : 0)))
+            w.uint(1, UInt64(t.l7Type))
+            w.uint(2, latency)
+            w.raw(t.part(2))
+        }
+        w.raw(t.part(3))
+        w.appendRaw(count: Self.uuidSequenceLength) { FlowUUID.writeSequence(seq, into: $0) }
+        w.raw(t.part(4))
+        if t.summaryHasLatency {
+            let ms = latency / 1_000_000
+            w.tag(100_000, .lengthDelimited)
+            w.varint(UInt64(t.part(5).count + ProtoWriter.decimalCount(ms) + t.part(6).count))
+            w.raw(t.part(5))
+            w.decimal(ms)
+            w.raw(t.part(6))
+        } else {
+            w.raw(t.part(5))
+        }
+        w.raw(t.part(7))
+    }
+
+    /// The parts of `p`'s template: everything the record's key fixes, cut where the fields it
+    /// leaves open go (`encodeFlow(_:template:seq:time:into:)`). Returns the seven marks.
+    private func makeTemplate(_ p: UnsafePointer<sluice_flow>, _ w: inout ProtoWriter) -> FlowRecordTemplates.Shape {
+        let f = Fields(p)
+        let peer = peerBytes(p)
+        var marks = [Int]()
+        marks.reserveCapacity(7)
+        head(p, f, peer, &w)
+        marks.append(w.count)
+        middle(f, peer, &w)
+        marks.append(w.count)
+        if f.isL7 && f.l7Proto != .none { httpMessage(p, f, &w) }
+        marks.append(w.count)
+        events(p, f, &w)
+        marks.append(w.count)
+        afterUUID(p, &w)
+        marks.append(w.count)
+        if f.isL7 && f.summaryHasLatency {
+            responseSummaryHead(p, proto: f.l7Proto, &w)
+            marks.append(w.count)
+            responseSummaryTail(p, &w)
+        } else {
+            summary(p, f, &w)
+            marks.append(w.count)
+        }
+        marks.append(w.count)
+        policy(p, verdict: f.verdict, direction: f.direction, &w)
+        let l7Type = UInt64(f.l7Type.rawValue)
+        return FlowRecordTemplates.Shape(
+            marks: marks, isL7: f.isL7, l7Type: UInt8(truncatingIfNeeded: l7Type),
+            l7Fixed: l7Type != 0 ? 1 + ProtoWriter.varintSize(l7Type) : 0,
+            summaryHasLatency: f.isL7 && f.summaryHasLatency)
     }
 
     private enum L4Kind { case none, tcp, udp, sctp, icmpv4, icmpv6 }
@@ -332,18 +493,14 @@ public final class FlowRecordProto {
         return entry
     }
 
-    /// The L7 block of an HTTP/TLS record or one without a protocol (DNS is not covered).
-    private func layer7(_ p: UnsafePointer<sluice_flow>, proto: Flow.L7Protocol, _ w: inout ProtoWriter) {
-        let l7Type = Flow.L7FlowType(rawValue: p.pointee.l7_type) ?? .unknown
-        w.uint(1, UInt64(l7Type.rawValue))
-        w.uint(2, p.pointee.latency_ns)
-        guard proto != .none else { return }
+    /// `l7.http` (field 101, whole) of an HTTP/TLS record (DNS is not covered).
+    private func httpMessage(_ p: UnsafePointer<sluice_flow>, _ f: Fields, _ w: inout ProtoWriter) {
         let http = w.beginMessage(101)
         w.uint(1, UInt64(p.pointee.l7.http.code))
         w.bytesField(2, Self.method(p))
         w.bytesField(3, Self.url(p))
-        w.bytesField(4, Self.protocolName(proto))
-        if l7Type == .request {
+        w.bytesField(4, Self.protocolName(f.l7Proto))
+        if f.l7Type == .request {
             w.raw(verdictHeaders(reason: p.pointee.l7.http.reason, actions: p.pointee.l7.http.header_actions))
         }
         let headersLength = Int(p.pointee.l7.http.headers_len)
@@ -385,32 +542,49 @@ public final class FlowRecordProto {
     /// `<proto> <code> <ms>ms (<METHOD> <url>)`, a TLS record `TLS <url>`; plus the connection
     /// error when one ended the exchange.
     private func httpSummary(_ p: UnsafePointer<sluice_flow>, proto: Flow.L7Protocol, _ w: inout ProtoWriter) {
-        do {
-            let method = Self.method(p)
-            let url = Self.url(p)
-            w.raw(Self.protocolName(proto))
+        if p.pointee.l7_type == Flow.L7FlowType.response.rawValue {
+            responseSummaryHead(p, proto: proto, &w)
+            w.decimal(p.pointee.latency_ns / 1_000_000)
+            responseSummaryTail(p, &w)
+            return
+        }
+        let method = Self.method(p)
+        let url = Self.url(p)
+        w.raw(Self.protocolName(proto))
+        w.rawByte(UInt8(ascii: " "))
+        if method.isEmpty {
+            w.raw(url)
+            connectionError(p, &w)
+        } else {
+            w.raw(method)
             w.rawByte(UInt8(ascii: " "))
-            if p.pointee.l7_type == Flow.L7FlowType.response.rawValue {
-                w.decimal(UInt64(p.pointee.l7.http.code))
-                w.rawByte(UInt8(ascii: " "))
-                w.decimal(p.pointee.latency_ns / 1_000_000)
-                w.raw(Self.bytes("ms ("))
-                w.raw(method)
-                w.rawByte(UInt8(ascii: " "))
-                w.raw(url)
-                w.rawByte(UInt8(ascii: ")"))
-            } else if method.isEmpty {
-                w.raw(url)
-            } else {
-                w.raw(method)
-                w.rawByte(UInt8(ascii: " "))
-                w.raw(url)
-                return
-            }
-            if let side = Flow.ConnectionError.Side(rawValue: p.pointee.l7.http.error_side) {
-                w.rawByte(UInt8(ascii: " "))
-                w.utf8Bytes(Flow.ConnectionError(side: side, errno: Int32(p.pointee.l7.http.error_errno)).text)
-            }
+            w.raw(url)
+        }
+    }
+
+    /// A response summary up to its milliseconds: `<proto> <code> `.
+    private func responseSummaryHead(_ p: UnsafePointer<sluice_flow>, proto: Flow.L7Protocol, _ w: inout ProtoWriter) {
+        w.raw(Self.protocolName(proto))
+        w.rawByte(UInt8(ascii: " "))
+        w.decimal(UInt64(p.pointee.l7.http.code))
+        w.rawByte(UInt8(ascii: " "))
+    }
+
+    /// A response summary after its milliseconds: `ms (<METHOD> <url>)` and the connection error.
+    private func responseSummaryTail(_ p: UnsafePointer<sluice_flow>, _ w: inout ProtoWriter) {
+        w.raw(Self.bytes("ms ("))
+        w.raw(Self.method(p))
+        w.rawByte(UInt8(ascii: " "))
+        w.raw(Self.url(p))
+        w.rawByte(UInt8(ascii: ")"))
+        connectionError(p, &w)
+    }
+
+    /// ` <connection error>` when one ended the exchange.
+    private func connectionError(_ p: UnsafePointer<sluice_flow>, _ w: inout ProtoWriter) {
+        if let side = Flow.ConnectionError.Side(rawValue: p.pointee.l7.http.error_side) {
+            w.rawByte(UInt8(ascii: " "))
+            w.utf8Bytes(Flow.ConnectionError(side: side, errno: Int32(p.pointee.l7.http.error_errno)).text)
         }
     }
 
@@ -491,6 +665,8 @@ public final class FlowRecordProto {
     static var dstIPOffset: Int { 56 }
     static var methodOffset: Int { 96 + 8 }
     static var urlOffset: Int { 96 + 24 }
+    /// The uuid's bytes after its fixed prefix (the sequence number's 16 hex digits and a dash).
+    static var uuidSequenceLength: Int { 36 - FlowUUID.prefixLength }
 
     /// `proto.httpProtocolName`'s bytes, static (no `String` read per flow; `FlowRecordProtoTests`
     /// holds them equal).

@@ -37,6 +37,10 @@ public struct ProtoWriter {
         self.buffer = buffer
     }
 
+    /// Empties the writer; its buffer is kept.
+    @inline(__always)
+    public mutating func removeAll() { buffer.count = 0 }
+
     /// The bytes written so far, read in place (valid only during `body`).
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
@@ -148,18 +152,31 @@ public struct ProtoWriter {
 
     /// A number's decimal digits, raw (no tag, no length).
     public mutating func decimal(_ value: UInt64) {
+        let count = Self.decimalCount(value)
+        let p = buffer.reserve(count)
+        var v = value
+        for i in stride(from: count - 1, through: 0, by: -1) {
+            p[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+        }
+        buffer.count += count
+    }
+
+    /// How many decimal digits `value` has (`decimal` writes them).
+    @inline(__always)
+    public static func decimalCount(_ value: UInt64) -> Int {
         var digits: (UInt64, Int) = (1, 1)
         while digits.0 <= value / 10 {
             digits.0 *= 10
             digits.1 += 1
         }
-        let p = buffer.reserve(digits.1)
-        var v = value
-        for i in stride(from: digits.1 - 1, through: 0, by: -1) {
-            p[i] = UInt8(ascii: "0") + UInt8(v % 10)
-            v /= 10
-        }
-        buffer.count += digits.1
+        return digits.1
+    }
+
+    /// How many bytes `value` takes as a varint (`varint` writes them).
+    @inline(__always)
+    public static func varintSize(_ value: UInt64) -> Int {
+        (64 - (value | 1).leadingZeroBitCount + 6) / 7
     }
 
     /// string field from bytes (already known to be valid UTF-8); left out when empty.

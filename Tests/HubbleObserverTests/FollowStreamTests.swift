@@ -404,3 +404,50 @@ final class FollowBatchTests: XCTestCase {
         XCTAssertEqual(lostAt, first, "the count between the flows it came between")
     }
 }
+
+/// A follow stream keeps a few batch arrays, not one per batch of its busiest burst: once the
+/// connection has written everything, the arrays it was handed are freed but
+/// `FollowStream.freeLimit` (each stream kept ~1.7 MB of them before).
+final class FollowBatchMemoryTests: XCTestCase {
+    func testAStreamKeepsAFewBatchArraysOnceEverythingIsWritten() throws {
+        let raws = RawFlowTests.raws(6_000, seed: 31)
+        var request = GetFlowsRequest()
+        request.follow = true
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try server.client(timeoutMs: 10_000)
+        var handedOn = 0
+        let feeder = try server.feedOnceListening {
+            // Turn by turn, a few batches each (the client reads meanwhile).
+            for start in stride(from: 0, to: raws.count, by: 300) {
+                server.sync { for raw in raws[start..<min(start + 300, raws.count)] { server.observer.ingest(raw) } }
+            }
+        }
+        var flows = 0
+        var lost: UInt64 = 0
+        var kept = -1
+        try client.call(path: "/observer.Observer/GetFlows", request: request.bytes) {
+            switch try GetFlowsResponse.decode($0) {
+            case .flow: flows += 1
+            case .lost(let event): lost += event.count
+            case .other: break
+            }
+            guard UInt64(flows) + lost < UInt64(raws.count) else {
+                // Everything arrived: the server wrote it all (the call is still open).
+                kept = server.sync {
+                    let follow = server.service.connections.values.first?.calls.values.first?.follow
+                    handedOn = follow?.batchesHandedOn ?? 0
+                    return follow?.keptBytes ?? -1
+                }
+                return false
+            }
+            return true
+        }
+        feeder.join()
+        XCTAssertEqual(UInt64(flows) + lost, UInt64(raws.count))
+        // Many more batches went out than the stream may keep.
+        XCTAssertGreaterThan(handedOn, 30)
+        XCTAssertGreaterThanOrEqual(kept, 0)
+        XCTAssertLessThanOrEqual(kept, (FollowStream.freeLimit + 1) * (FollowStream.batchBytes + 4096))
+    }
+}

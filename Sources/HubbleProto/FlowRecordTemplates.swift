@@ -1,0 +1,261 @@
+import CSluiceShared
+import Flows
+
+/// Flow messages made once per record key and reused (issue 17): most of a flow's bytes are fixed
+/// by fields that repeat from record to record (the two peers, verdict, method, url, code,
+/// headers, policy), and only its time, ports, latency and uuid differ. A record's key is every
+/// byte the encoder reads except those: `sluice_flow` bytes 24..<72 (identities, endpoints,
+/// addresses) and 76..<96 (the one-byte fields and `policy_ref`), and of an HTTP/TLS record the
+/// `l7.http` bytes 0..<24 (code, lengths, reason, method), 408..<420 (policy, connection error,
+/// header counts), the url's and the headers' used bytes. Records with equal keys encode to the
+/// same bytes but for the open fields, so a template holds those bytes cut in eight parts, and
+/// `FlowRecordProto` writes the open fields between them (`FlowRecordTemplateTests` holds the
+/// result equal to the whole encoding over varied records).
+///
+/// A direct-mapped table: a key's slot is picked by its hash, and a template is made only the
+/// second time a key is seen in its slot (`candidates`), so records whose keys do not repeat
+/// (every url different) cost one hash and compare each, not a template each. Not thread-safe.
+final class FlowRecordTemplates {
+    /// What `FlowRecordProto.makeTemplate` returns beside the bytes: where parts 1...7 start,
+    /// and the open fields' shape.
+    struct Shape {
+        var marks: [Int]
+        var isL7: Bool
+        var l7Type: UInt8
+        /// Bytes of the L7 message besides its latency field and part 2 (the `type` field).
+        var l7Fixed: Int
+        /// Whether the summary carries the latency in milliseconds (parts 5 and 6 around it).
+        var summaryHasLatency: Bool
+    }
+
+    /// A kept template read in place; valid until the next `template(for:make:)` that makes one.
+    struct Template {
+        let base: UnsafeRawPointer
+
+        /// Part `i` (0...7) of the bytes.
+        @inline(__always)
+        func part(_ i: Int) -> UnsafeRawBufferPointer {
+            let ends = base.assumingMemoryBound(to: Int32.self)
+            let from = i == 0 ? 0 : Int(ends[i - 1])
+            return UnsafeRawBufferPointer(start: base + header + from, count: Int(ends[i]) - from)
+        }
+
+        var l7Fixed: Int { Int(base.load(fromByteOffset: 32, as: Int32.self)) }
+        var l7Type: UInt8 { base.load(fromByteOffset: 36, as: UInt8.self) }
+        var isL7: Bool { base.load(fromByteOffset: 37, as: UInt8.self) != 0 }
+        var summaryHasLatency: Bool { base.load(fromByteOffset: 38, as: UInt8.self) != 0 }
+    }
+
+    /// A template's allocation: the eight parts' ends (Int32), `l7Fixed` (Int32), `l7Type`,
+    /// `isL7`, `summaryHasLatency`, padding, then the bytes.
+    static var header: Int { 48 }
+
+    private struct Slot {
+        var hash: UInt64 = 0
+        var key: UnsafeMutableRawPointer?
+        var template: UnsafeMutableRawPointer?
+    }
+
+    private let slots: UnsafeMutablePointer<Slot>
+    /// The hash of the last key seen without a template in each slot.
+    private let candidates: UnsafeMutablePointer<UInt64>
+    private let slotCount: Int
+    private let shift: UInt64
+    /// Records written from a template, and templates made (tests count them).
+    private(set) var used = 0
+    private(set) var made = 0
+
+    /// A table of `slots` templates (rounded up to a power of two).
+    init(slots: Int) {
+        var bits: UInt64 = 0
+        while 1 << bits < slots { bits += 1 }
+        slotCount = 1 << bits
+        shift = 64 - bits
+        self.slots = .allocate(capacity: slotCount)
+        self.slots.initialize(repeating: Slot(), count: slotCount)
+        candidates = .allocate(capacity: slotCount)
+        candidates.initialize(repeating: 0, count: slotCount)
+    }
+
+    deinit {
+        for i in 0..<slotCount {
+            slots[i].key?.deallocate()
+            slots[i].template?.deallocate()
+        }
+        slots.deallocate()
+        candidates.deallocate()
+    }
+
+    /// The template of `p`'s key: kept, or made now by `make` (which writes the bytes and returns
+    /// their shape) when the key was seen in its slot before; nil otherwise (`p` is to be encoded
+    /// whole, and its key is remembered).
+    @inline(__always)
+    func template(for p: UnsafePointer<sluice_flow>, make: (inout ProtoWriter) -> Shape) -> Template? {
+        let hash = Self.hash(p)
+        let i = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        let slot = slots[i]
+        if slot.hash == hash, let key = slot.key, let template = slot.template, Self.matches(p, key: key) {
+            used += 1
+            return Template(base: template)
+        }
+        guard candidates[i] == hash else {
+            candidates[i] = hash
+            return nil
+        }
+        return fill(i, p, hash, make)
+    }
+
+    private func fill(
+        _ i: Int, _ p: UnsafePointer<sluice_flow>, _ hash: UInt64, _ make: (inout ProtoWriter) -> Shape
+    ) -> Template {
+        var w = ProtoWriter(capacity: 2048)
+        let shape = make(&w)
+        precondition(shape.marks.count == 7)
+        let template = UnsafeMutableRawPointer.allocate(byteCount: Self.header + w.count, alignment: 8)
+        let ends = template.bindMemory(to: Int32.self, capacity: 9)
+        for (j, mark) in shape.marks.enumerated() { ends[j] = Int32(mark) }
+        ends[7] = Int32(w.count)
+        ends[8] = Int32(shape.l7Fixed)
+        template.storeBytes(of: shape.l7Type, toByteOffset: 36, as: UInt8.self)
+        template.storeBytes(of: shape.isL7 ? 1 : 0, toByteOffset: 37, as: UInt8.self)
+        template.storeBytes(of: shape.summaryHasLatency ? 1 : 0, toByteOffset: 38, as: UInt8.self)
+        w.withBytes { (template + Self.header).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let count = Self.keyCount(p)
+        let key = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
+        Self.writeKey(p, to: key)
+        slots[i].key?.deallocate()
+        slots[i].template?.deallocate()
+        slots[i] = Slot(hash: hash, key: key, template: template)
+        candidates[i] = 0
+        made += 1
+        used += 1
+        return Template(base: template)
+    }
+
+    // MARK: the key
+
+    // Offsets in `struct sluice_flow` and `sluice_flow_http` (`FlowRecordTemplateTests` holds them).
+    static var peers: Range<Int> { 24..<72 }
+    static var fixed: Range<Int> { 76..<96 }
+    static var l7: Int { 96 }
+    static var httpHead: Range<Int> { 0..<24 }
+    static var httpTail: Range<Int> { 408..<420 }
+    static var url: Int { 24 }
+    static var urlLength: Int { 4 }
+    static var headers: Int { 420 }
+    static var headersLength: Int { 416 }
+    /// Where the key's url starts (after the peers, fixed, head and tail bytes).
+    static var keyURL: Int { 48 + 20 + 24 + 12 }
+
+    /// Whether the record's `l7` is an `l7.http` the encoder reads (HTTP or TLS).
+    @inline(__always)
+    static func isHTTP(_ p: UnsafePointer<sluice_flow>) -> Bool {
+        p.pointee.flow_type == Flow.FlowType.l7.rawValue
+            && Flow.L7Protocol(rawValue: p.pointee.l7_proto)?.record == .http
+    }
+
+    @inline(__always)
+    static func urlCount(_ p: UnsafePointer<sluice_flow>) -> Int {
+        min(Int(UnsafeRawPointer(p).load(fromByteOffset: l7 + urlLength, as: UInt16.self)), Int(SLUICE_HTTP_URL_MAX))
+    }
+
+    @inline(__always)
+    static func headersCount(_ p: UnsafePointer<sluice_flow>) -> Int {
+        min(
+            Int(UnsafeRawPointer(p).load(fromByteOffset: l7 + headersLength, as: UInt16.self)),
+            Int(SLUICE_HTTP_HEADERS_MAX))
+    }
+
+    /// The key's length in bytes.
+    static func keyCount(_ p: UnsafePointer<sluice_flow>) -> Int {
+        isHTTP(p) ? keyURL + urlCount(p) + headersCount(p) : 48 + 20
+    }
+
+    /// Copies the key's bytes of `p` to `key` (`keyCount` of them).
+    static func writeKey(_ p: UnsafePointer<sluice_flow>, to key: UnsafeMutableRawPointer) {
+        let r = UnsafeRawPointer(p)
+        key.copyMemory(from: r + peers.lowerBound, byteCount: peers.count)
+        (key + 48).copyMemory(from: r + fixed.lowerBound, byteCount: fixed.count)
+        guard isHTTP(p) else { return }
+        let h = r + l7
+        (key + 68).copyMemory(from: h + httpHead.lowerBound, byteCount: httpHead.count)
+        (key + 92).copyMemory(from: h + httpTail.lowerBound, byteCount: httpTail.count)
+        let urlCount = urlCount(p)
+        (key + keyURL).copyMemory(from: h + url, byteCount: urlCount)
+        (key + keyURL + urlCount).copyMemory(from: h + headers, byteCount: headersCount(p))
+    }
+
+    /// Whether `p`'s key is `key`'s bytes (the lengths in the key's fixed bytes are compared
+    /// before the url and headers they measure).
+    @inline(__always)
+    static func matches(_ p: UnsafePointer<sluice_flow>, key: UnsafeRawPointer) -> Bool {
+        let r = UnsafeRawPointer(p)
+        guard equal(r + peers.lowerBound, key, peers.count), equal(r + fixed.lowerBound, key + 48, fixed.count)
+        else { return false }
+        guard isHTTP(p) else { return true }
+        let h = r + l7
+        guard equal(h + httpHead.lowerBound, key + 68, httpHead.count),
+            equal(h + httpTail.lowerBound, key + 92, httpTail.count)
+        else { return false }
+        let urlCount = urlCount(p)
+        return equal(h + url, key + keyURL, urlCount)
+            && equal(h + headers, key + keyURL + urlCount, headersCount(p))
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var diff: UInt64 = 0
+        var i = 0
+        while i + 8 <= count {
+            diff |=
+                a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            diff |= UInt64(a.load(fromByteOffset: i, as: UInt8.self) ^ b.load(fromByteOffset: i, as: UInt8.self))
+            i += 1
+        }
+        return diff == 0
+    }
+
+    /// A hash of some of the key's bytes (equal keys, equal hashes; never 0).
+    @inline(__always)
+    static func hash(_ p: UnsafePointer<sluice_flow>) -> UInt64 {
+        let r = UnsafeRawPointer(p)
+        var h: UInt64 = 0
+        @inline(__always) func mix(_ word: UInt64) {
+            h = (h ^ word) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+        }
+        @inline(__always) func word(_ at: UnsafeRawPointer) -> UInt64 { at.loadUnaligned(as: UInt64.self) }
+        mix(word(r + 24))
+        mix(word(r + 32))
+        mix(word(r + 40))
+        mix(word(r + 48))
+        mix(word(r + 56))
+        mix(word(r + 64))
+        mix(word(r + 76))
+        mix(word(r + 84))
+        mix(UInt64(r.loadUnaligned(fromByteOffset: 92, as: UInt32.self)))
+        if isHTTP(p) {
+            let l = r + l7
+            mix(word(l))
+            mix(word(l + 8))
+            mix(word(l + 16))
+            mix(word(l + 408))
+            mix(word(l + 412))
+            let urlCount = urlCount(p)
+            if urlCount >= 8 {
+                mix(word(l + url))
+                mix(word(l + url + urlCount - 8))
+            } else if urlCount > 0 {
+                // The url array is 384 bytes: the word is in it; only its used bytes count.
+                mix(word(l + url) & ((1 << (8 * UInt64(urlCount))) - 1))
+            }
+            let headersCount = headersCount(p)
+            if headersCount >= 8 { mix(word(l + headers + headersCount - 8)) }
+        }
+        return h | 1
+    }
+}
