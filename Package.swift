@@ -79,8 +79,9 @@ let package = Package(
         .target(name: "SluiceJSON", swiftSettings: optimize),
         // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
         .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: hotPath),
-        // The one pthread mutex and condition variable (Lock, Condition): what the I/O layer, the
-        // agent and the Kubernetes client lock with, without the Kubernetes client importing SluiceIO.
+        // The one pthread mutex, condition variable and thread trampoline (Lock, Condition,
+        // PosixThread): what the I/O layer, the agent and the Kubernetes client lock and start
+        // threads with, without the Kubernetes client importing SluiceIO.
         .target(name: "SluiceSync", swiftSettings: hotPath),
         .target(name: "SluiceIO", dependencies: ["CSluice", "SluiceModel", "SluiceSync"], swiftSettings: hotPath),
         .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: hotPath),

@@ -11,25 +11,13 @@ final class LockTests: XCTestCase {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    /// A joinable thread running `body` (SluiceSync has no thread type of its own).
+    /// A joinable thread running `body`.
     private final class TestThread {
-        private final class Box {
-            let body: () -> Void
-            init(_ body: @escaping () -> Void) { self.body = body }
-        }
         private var thread = pthread_t()
-
         init(_ body: @escaping () -> Void) {
-            let box = Unmanaged.passRetained(Box(body)).toOpaque()
-            let r = pthread_create(
-                &thread, nil,
-                { raw in
-                    Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-                    return nil
-                }, box)
+            let r = PosixThread.start(&thread, body)
             precondition(r == 0, "pthread_create: \(r)")
         }
-
         func join() { pthread_join(thread, nil) }
     }
 
