@@ -79,7 +79,11 @@ let package = Package(
         .target(name: "SluiceJSON", swiftSettings: optimize),
         // The shared nouns (addresses, direction, identities, labels, ASCII): pure, no I/O.
         .target(name: "SluiceModel", dependencies: ["CSluiceShared"], swiftSettings: hotPath),
-        .target(name: "SluiceIO", dependencies: ["CSluice", "SluiceModel"], swiftSettings: hotPath),
+        // The one pthread mutex, condition variable and thread trampoline (Lock, Condition,
+        // PosixThread): what the I/O layer, the agent and the Kubernetes client lock and start
+        // threads with, without the Kubernetes client importing SluiceIO.
+        .target(name: "SluiceSync", swiftSettings: hotPath),
+        .target(name: "SluiceIO", dependencies: ["CSluice", "SluiceModel", "SluiceSync"], swiftSettings: hotPath),
         .target(name: "HTTP1", dependencies: ["SluiceModel"], swiftSettings: hotPath),
         .target(name: "DNS", dependencies: ["SluiceModel"], swiftSettings: optimize),
         // Pure TLS ClientHello reader (SNI, ALPN) for serverNames rules: no I/O, no OpenSSL.
@@ -98,13 +102,14 @@ let package = Package(
         // The data plane: workers, listeners, HTTP and DNS proxies. The kernel reaches it only
         // through its protocols (SteeringTable, FlowSink, FQDNLearning), which Agent implements.
         .target(name: "Proxy",
-                dependencies: ["SluiceIO", "SluiceModel", "HTTP1", "HTTP2", "DNS", "TLSClientHello", "Policy", "Flows", "CSluice", "CSluiceShared",
+                dependencies: ["SluiceIO", "SluiceModel", "SluiceSync", "HTTP1", "HTTP2", "DNS", "TLSClientHello", "Policy", "Flows", "CSluice",
+                               "CSluiceShared",
                                "COpenSSL"],
                 swiftSettings: optimize),
         // The control plane: start-up order, control server, policy store, FQDN service, command
         // line, and the adapters from Proxy's protocols to Datapath.
         .target(name: "Agent",
-                dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "HTTP1", "HTTP2", "DNS",
+                dependencies: ["Proxy", "Datapath", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel", "SluiceSync", "HTTP1", "HTTP2", "DNS",
                                "Policy", "Flows", "CSluice", "CSluiceShared", "KubeClient"],
                 swiftSettings: optimize),
         // Hubble's metric handlers and Sluice's own families over flows, and the Prometheus text
@@ -115,7 +120,7 @@ let package = Package(
         // The agent's Kubernetes client: kubeconfig/service account, HTTPS over OpenSSL on a blocking
         // thread, list-then-watch into an informer store, and Cilium/Kubernetes policies as PolicyNode
         // trees. No Foundation, no SwiftNIO.
-        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON", "SluiceModel"], swiftSettings: optimize),
+        .target(name: "KubeClient", dependencies: ["COpenSSL", "Policy", "SluiceJSON", "SluiceModel", "SluiceSync"], swiftSettings: optimize),
         .target(name: "Sandbox", dependencies: ["SluiceAPI", "SluiceIO", "SluiceModel", "Yams", "CSluice"]),
         // Hubble's API messages (flow, observer, peer, health) in the protobuf wire format, by hand
         // for the subset Sluice serves (proto/ holds the definitions): pure, no I/O.
@@ -161,7 +166,7 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "PolicyYAML", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "SluiceJSON", "SluiceModel"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "COpenSSL", "SluiceModel", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows",
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Agent", "COpenSSL", "SluiceModel", "SluiceSync", "HTTP1", "HTTP2", "Policy", "PolicyYAML", "Flows",
                                                        "SluiceJSON", "SluiceIO", "SluiceTestSupport"]),
         .testTarget(name: "AgentTests",
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
@@ -174,9 +179,11 @@ let package = Package(
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "Policy", "PolicyYAML", "SluiceJSON", "SluiceTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SluiceAPI", "SluiceModel"]),
         .testTarget(name: "HubbleObserverTests",
-                    dependencies: ["HubbleObserver", "Datapath", "Flows", "HTTP2", "SluiceIO", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
+                    dependencies: ["HubbleObserver", "Datapath", "Flows", "HTTP2", "SluiceIO", "SluiceModel", "SluiceSync", "CSluiceShared",
+                                   "SluiceTestSupport"]),
         .testTarget(name: "HubbleProtoTests", dependencies: ["HubbleProto", "Flows", "SluiceModel", "CSluiceShared", "SluiceTestSupport"]),
-        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel"]),
+        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceModel", "SluiceSync"]),
+        .testTarget(name: "SluiceSyncTests", dependencies: ["SluiceSync"]),
         .testTarget(name: "PolicyYAMLTests", dependencies: ["PolicyYAML", "Policy"]),
         // The executables, run as built (Tests/SluiceTestSupport/BuiltProduct.swift); the CLI's
         // pure helpers (demo steps, sandbox agent arguments) also by @testable import.

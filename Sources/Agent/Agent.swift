@@ -9,6 +9,7 @@ import SluiceAPI
 import SluiceIO
 import SluiceJSON
 import SluiceModel
+import SluiceSync
 
 /// The node agent: loads and attaches the datapath, owns the policy in force, runs the proxy
 /// workers and answers the control socket. One per node; runs in the node's network namespace.

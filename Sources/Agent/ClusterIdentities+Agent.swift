@@ -1,5 +1,6 @@
 import Glibc
 import KubeClient
+import SluiceSync
 
 /// `KubeClient.ClusterIdentities` is the agent's cluster-wide identity provider: its
 /// `identities(for:)` numbers exactly the label sets the agent asks for and releases the rest
@@ -35,16 +36,14 @@ extension Agent.Options {
 
 /// The last line logged, so a repeated failure is printed once.
 private final class LastLine: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
+    private let lock = Lock()
     private var line = ""
-    init() { pthread_mutex_init(&lock, nil) }
-    deinit { pthread_mutex_destroy(&lock) }
     /// Stores `text`; whether it differs from the previous one.
     func swap(_ text: String) -> Bool {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        if text == line { return false }
-        line = text
-        return true
+        lock.withLock {
+            if text == line { return false }
+            line = text
+            return true
+        }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 import SluiceAPI
 import SluiceIO
 import SluiceJSON
+import SluiceSync
 
 /// Serves control requests (`ControlRequest`, SluiceAPI) on a unix stream socket: the client
 /// writes a JSON request and shuts down its write side; the server answers with a JSON response

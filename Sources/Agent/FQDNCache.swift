@@ -4,6 +4,7 @@ import Glibc
 import SluiceIO
 import SluiceJSON
 import SluiceModel
+import SluiceSync
 
 /// The node-wide cache of names learned from DNS answers for `toFQDNs` selectors: name -> IP ->
 /// (expiry, last seen). A lookup by any pod fills it for every pod (cilium-semantics.md 1.8).

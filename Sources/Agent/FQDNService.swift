@@ -4,6 +4,7 @@ import Proxy
 import SluiceAPI
 import SluiceIO
 import SluiceModel
+import SluiceSync
 
 /// The node-wide FQDN learner: one background thread that records answers in the `FQDNCache`,
 /// writes their IPs into the `FQDNDatapath`, sweeps expired IPs and persists the cache. The same

@@ -2,6 +2,7 @@ import Glibc
 import KubeClient
 import SluiceAPI
 import SluiceIO
+import SluiceSync
 
 /// The agent's link to the Kubernetes API: one HTTPS client, the policy watcher (CNP, CCNP,
 /// NetworkPolicy), the namespace and pod informers, and one reconcile thread.
@@ -33,8 +34,7 @@ final class KubeSource: @unchecked Sendable {
     var periodicInterval: Double?
     /// Returns false when it must run again soon. Called on the reconcile thread only.
     private let reconcile: (Snapshot) -> Bool
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    private let condition = Condition()
     private var dirty = false
     private var stopping = false
     private var thread: pthread_t?
@@ -43,7 +43,7 @@ final class KubeSource: @unchecked Sendable {
     private var reconciling = false
 
     /// No change waiting and no reconcile running (tests wait for it).
-    var isIdle: Bool { locked { !dirty && !reconciling } }
+    var isIdle: Bool { condition.withLock { !dirty && !reconciling } }
 
     /// - Parameter nodeName: the node events are reported from (`source.host`); nil: no events.
     init(
@@ -53,19 +53,12 @@ final class KubeSource: @unchecked Sendable {
         self.source = source
         client = try HTTPSClient(config: config)
         self.reconcile = reconcile
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
         let log: (String) -> Void = { [unowned self] message in self.record(error: message) }
         events = nodeName.map { EventRecorder(client: client, nodeName: $0, log: log) }
         policies = KubePolicyWatcher(client: client, backoff: backoff, events: events, log: log) {
             [unowned self] _ in self.markDirty()
         }
         workloads = KubeWorkloads(client: client, backoff: backoff, log: log) { [unowned self] in self.markDirty() }
-    }
-
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
     }
 
     /// Starts the reconcile thread, then the informers.
@@ -81,23 +74,17 @@ final class KubeSource: @unchecked Sendable {
         policies.stop()
         workloads.stop()
         events?.stop()
-        locked {
+        condition.withLock {
             stopping = true
-            pthread_cond_signal(&condition)
+            condition.signal()
         }
         KubeThread.join(&thread)
     }
 
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
-
     private func markDirty() {
-        locked {
+        condition.withLock {
             dirty = true
-            pthread_cond_signal(&condition)
+            condition.signal()
         }
     }
 
@@ -105,24 +92,19 @@ final class KubeSource: @unchecked Sendable {
     func note(_ message: String) { record(error: message) }
 
     private func record(error message: String) {
-        locked { lastError = (message, SystemClock.monotonicNs()) }
+        condition.withLock { lastError = (message, SystemClock.monotonicNs()) }
     }
 
     private func run() {
         var retry = false
         while true {
-            let go: Bool = locked {
+            let go: Bool = condition.withLock {
                 if !dirty && !stopping {
                     if retry || periodicInterval != nil {
                         let wait = retry ? min(retryInterval, periodicInterval ?? retryInterval) : periodicInterval ?? 1
-                        var deadline = timespec()
-                        clock_gettime(CLOCK_REALTIME, &deadline)
-                        let ns = Int(wait * 1e9) + deadline.tv_nsec
-                        deadline.tv_sec += ns / 1_000_000_000
-                        deadline.tv_nsec = ns % 1_000_000_000
-                        pthread_cond_timedwait(&condition, &mutex, &deadline)
+                        condition.wait(untilMonotonicNs: SystemClock.monotonicNs() + UInt64(wait * 1e9))
                     } else {
-                        pthread_cond_wait(&condition, &mutex)
+                        condition.wait()
                     }
                 }
                 if stopping { return false }
@@ -137,7 +119,7 @@ final class KubeSource: @unchecked Sendable {
                 Snapshot(
                     policies: policyState, policiesSynced: policiesSynced, workloads: workloadState,
                     workloadsSynced: workloadsSynced))
-            locked {
+            condition.withLock {
                 reconciles += 1
                 reconciling = false
             }
@@ -156,7 +138,7 @@ final class KubeSource: @unchecked Sendable {
             return KubernetesStatus.Resource(
                 name: Self.resource($0.path), resourceVersion: s.resourceVersion, lists: s.lists)
         }
-        let lastError = locked { self.lastError }.map { error in
+        let lastError = condition.withLock { self.lastError }.map { error in
             "\(error.message) (\((SystemClock.monotonicNs() &- error.at) / 1_000_000_000)s ago)"
         }
         return KubernetesStatus(

@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// What the proxy's L7 decision adds to a request flow beyond Hubble's fields: why the side decided
 /// as it did and which `headerMatches` mismatch actions fired. Hubble's flow has no field for
 /// either (Cilium writes missing and rejected headers to the proxy's access log only,
@@ -92,38 +94,35 @@ extension Flow {
         ]
     }
 
-    /// `headerMatches` mismatch actions (cilium/proxy HeaderMatch), one bit each as in the record's
-    /// `header_actions` byte.
+    /// `headerMatches` mismatch actions (cilium/proxy HeaderMatch), each `HeaderMismatchAction`'s
+    /// bit as in the record's `header_actions` byte.
     public struct HeaderActions: OptionSet, Sendable, Hashable, CustomStringConvertible {
         public let rawValue: UInt8
         public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+        /// The set of `action` alone.
+        public init(_ action: HeaderMismatchAction) { rawValue = action.bit }
+
         /// LOG: let the request through, log the header as missing.
-        public static let log = HeaderActions(rawValue: 1)
+        public static let log = HeaderActions(HeaderMismatchAction.log)
         /// ADD: add the expected value.
-        public static let add = HeaderActions(rawValue: 2)
+        public static let add = HeaderActions(HeaderMismatchAction.add)
         /// DELETE: remove the header.
-        public static let delete = HeaderActions(rawValue: 4)
+        public static let delete = HeaderActions(HeaderMismatchAction.delete)
         /// REPLACE: set the header to the expected value.
-        public static let replace = HeaderActions(rawValue: 8)
+        public static let replace = HeaderActions(HeaderMismatchAction.replace)
 
         /// The actions `description` names (unknown names are ignored).
         public init(text: String) {
-            var bits: HeaderActions = []
+            self = []
             for name in text.split(separator: ",") {
-                for (action, known) in Self.names where known == name { bits.insert(action) }
+                if let action = HeaderMismatchAction(rawValue: String(name)) { insert(HeaderActions(action)) }
             }
-            self = bits
         }
-
-        private static let names: [(HeaderActions, String)] = [
-            (.log, "LOG"), (.add, "ADD"), (.delete, "DELETE"), (.replace, "REPLACE"),
-        ]
 
         /// `LOG,ADD,DELETE,REPLACE` (the set ones, in that order), or empty.
         public var description: String {
-            [(Self.log, "LOG"), (.add, "ADD"), (.delete, "DELETE"), (.replace, "REPLACE")]
-                .filter { contains($0.0) }.map(\.1).joined(separator: ",")
+            HeaderMismatchAction.allCases.filter { contains(HeaderActions($0)) }.map(\.name).joined(separator: ",")
         }
     }
 }

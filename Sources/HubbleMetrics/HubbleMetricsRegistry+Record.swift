@@ -138,8 +138,8 @@ extension HubbleMetricsRegistry {
         var key = RecordKey(words: (fields0, fields1, 0, 0, port, host))
         guard p.pointee.flow_type == Flow.FlowType.l7.rawValue else { return key }
         let l7 = raw + RecordOffsets.l7
-        switch Flow.L7Protocol(rawValue: p.pointee.l7_proto) ?? .none {
-        case .http10, .http11, .http2, .tls:
+        switch Flow.L7Protocol(rawValue: p.pointee.l7_proto)?.record {
+        case .http:
             let length = min(
                 Int(l7.load(fromByteOffset: RecordOffsets.httpMethodLength, as: UInt8.self)),
                 Int(SLUICE_HTTP_METHOD_MAX))
@@ -157,7 +157,7 @@ extension HubbleMetricsRegistry {
             let types = UInt64(l7.load(fromByteOffset: RecordOffsets.dnsTypes, as: UInt16.self))
             key.words.4 |= qtype << 32 | rcode << 48
             key.words.5 |= types | answers << 24
-        case .none:
+        case nil:
             break
         }
         return key

@@ -140,8 +140,8 @@ public enum FlowRecordBytes {
         let d = UnsafeMutableRawPointer(destination)
         d.copyMemory(from: s, byteCount: l7)
         guard d.load(fromByteOffset: flowType, as: UInt8.self) == Flow.FlowType.l7.rawValue else { return l7 }
-        switch Flow.L7Protocol(rawValue: d.load(fromByteOffset: l7Proto, as: UInt8.self)) ?? .none {
-        case .http10, .http11, .http2, .tls:
+        switch Flow.L7Protocol(rawValue: d.load(fromByteOffset: l7Proto, as: UInt8.self))?.record {
+        case .http:
             let h = l7
             (d + h).copyMemory(from: s + h, byteCount: httpURL)
             let url = min(Int(d.load(fromByteOffset: h + httpURLLength, as: UInt16.self)), Int(SLUICE_HTTP_URL_MAX))
@@ -161,7 +161,7 @@ public enum FlowRecordBytes {
             let tail = 408 - dnsPolicyID  // to the end of sluice_flow_dns
             (d + q + dnsPolicyID).copyMemory(from: s + q + dnsPolicyID, byteCount: tail)
             return l7 + dnsQuery + query + ips + tail
-        case .none:
+        case nil:
             return l7
         }
     }

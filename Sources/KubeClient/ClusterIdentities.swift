@@ -1,5 +1,6 @@
 import Glibc
 import SluiceJSON
+import SluiceSync
 
 /// Cluster-wide numeric identities over the `SluiceIdentity` CRD (deploy/01-sluice-identity-crd.yaml),
 /// so every node maps the same label set to the same number, as Cilium's CRD identity mode does
@@ -43,7 +44,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     private let client: HTTPSClient
     private let log: (String) -> Void
     private var informer: Informer!
-    private var lock = pthread_mutex_t()
+    private let lock = Lock()
     private var byNumber: [UInt32: ClusterIdentitiesModel.Entry] = [:]
     private var byKey: [String: Set<UInt32>] = [:]
     private var firstSeen: [UInt32: Int64] = [:]
@@ -65,19 +66,10 @@ public final class ClusterIdentities: @unchecked Sendable {
         self.nodeName = nodeName
         self.options = options
         self.log = log
-        pthread_mutex_init(&lock, nil)
         informer = Informer(client: client, path: ClusterIdentitiesModel.resourcePath, log: log) {
             [unowned self] update in self.handle(update)
         }
         informer.backoff = options.backoff
-    }
-
-    deinit { pthread_mutex_destroy(&lock) }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return body()
     }
 
     /// Starts the watch and the maintenance thread.
@@ -88,15 +80,15 @@ public final class ClusterIdentities: @unchecked Sendable {
 
     /// Stops both threads and waits for them.
     public func stop() {
-        locked { stopping = true }
+        lock.withLock { stopping = true }
         informer.stop()
         KubeThread.join(&thread)
     }
 
-    private var isStopping: Bool { locked { stopping } }
+    private var isStopping: Bool { lock.withLock { stopping } }
 
     /// Whether the cache has been listed once.
-    public var isSynced: Bool { locked { synced } }
+    public var isSynced: Bool { lock.withLock { synced } }
 
     /// Waits up to `timeout` seconds for the first list; whether it came.
     public func waitForSync(timeout: Double) -> Bool {
@@ -111,20 +103,20 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// The number of a label set in the cache (the lowest when duplicated), without the API.
     public func lookup(labels: [String]) -> UInt32? {
         let key = ClusterIdentitiesModel.canonicalKey(labels)
-        return locked { held[key]?.number ?? byKey[key]?.min() }
+        return lock.withLock { held[key]?.number ?? byKey[key]?.min() }
     }
 
     /// The labels of a number in the cache.
-    public func labels(of number: UInt32) -> [String]? { locked { byNumber[number]?.labels } }
+    public func labels(of number: UInt32) -> [String]? { lock.withLock { byNumber[number]?.labels } }
 
     /// Every cached identity: number → labels.
-    public func snapshot() -> [UInt32: [String]] { locked { byNumber.mapValues(\.labels) } }
+    public func snapshot() -> [UInt32: [String]] { lock.withLock { byNumber.mapValues(\.labels) } }
 
     /// The numbers this node holds, by canonical key, with their reference counts.
-    public func heldIdentities() -> [String: (number: UInt32, references: Int)] { locked { held } }
+    public func heldIdentities() -> [String: (number: UInt32, references: Int)] { lock.withLock { held } }
 
     /// How many identities this node's GC has deleted, in how many passes.
-    public var collectedCount: (deleted: Int, passes: Int) { locked { (collected, gcPasses) } }
+    public var collectedCount: (deleted: Int, passes: Int) { lock.withLock { (collected, gcPasses) } }
 
     // MARK: acquire and release
 
@@ -133,7 +125,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// unreachable, refused, or no free number).
     public func identity(forLabels labels: [String]) throws(KubeError) -> UInt32 {
         let key = ClusterIdentitiesModel.canonicalKey(labels)
-        if let number = locked({ () -> UInt32? in
+        if let number = lock.withLock({ () -> UInt32? in
             guard let h = held[key] else { return nil }
             held[key] = (h.number, h.references + 1)
             return h.number
@@ -144,7 +136,7 @@ public final class ClusterIdentities: @unchecked Sendable {
         // A cached number is stamped then used; a 404 (deleted meanwhile) falls through to a new
         // allocation. Twice at most: a number can vanish between the cache and the stamp once.
         for _ in 0..<2 {
-            if let cached = locked({ byKey[key]?.min() }) {
+            if let cached = lock.withLock({ byKey[key]?.min() }) {
                 switch stamp(cached) {
                 case .stamped:
                     return hold(key, cached, fresh: true)
@@ -168,7 +160,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// delete it `grace` after the last stamp).
     public func release(labels: [String]) {
         let key = ClusterIdentitiesModel.canonicalKey(labels)
-        locked {
+        lock.withLock {
             guard let h = held[key] else { return }
             if h.references > 1 {
                 held[key] = (h.number, h.references - 1)
@@ -190,15 +182,15 @@ public final class ClusterIdentities: @unchecked Sendable {
             let key = ClusterIdentitiesModel.canonicalKey(labels)
             wanted.insert(key)
             // One reference per set here (set semantics, not counted acquires).
-            if let number = locked({ held[key]?.number }) {
+            if let number = lock.withLock({ held[key]?.number }) {
                 out[labels] = number
             } else {
                 out[labels] = try identity(forLabels: labels)
             }
         }
-        let stale = locked { held.keys.filter { !wanted.contains($0) } }
+        let stale = lock.withLock { held.keys.filter { !wanted.contains($0) } }
         for key in stale {
-            locked {
+            lock.withLock {
                 if let h = held.removeValue(forKey: key) { stamped[h.number] = nil }
             }
         }
@@ -208,7 +200,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// Takes a reference; `fresh` when this node's stamp on `number` was just written (else the
     /// maintenance thread writes it at once).
     private func hold(_ key: String, _ number: UInt32, fresh: Bool) -> UInt32 {
-        locked {
+        lock.withLock {
             if let h = held[key] {
                 held[key] = (h.number, h.references + 1)
                 return h.number
@@ -242,7 +234,7 @@ public final class ClusterIdentities: @unchecked Sendable {
         switch status {
         case 200:
             if let object = try? JSONValue.parse(body) { remember(object) }
-            locked { if stamped[number] != nil { stamped[number] = monotonic() } }
+            lock.withLock { if stamped[number] != nil { stamped[number] = monotonic() } }
             return .stamped
         case 404: return .gone
         default:
@@ -263,7 +255,7 @@ public final class ClusterIdentities: @unchecked Sendable {
             let number = ClusterIdentitiesModel.probe(key, attempt: index)
             index += 1
             // Taken by other labels in the cache: no need to ask the API.
-            if let other = locked({ byNumber[number] }), other.key != key { continue }
+            if let other = lock.withLock({ byNumber[number] }), other.key != key { continue }
             tries += 1
             attempt += 1
             let object = ClusterIdentitiesModel.object(
@@ -357,7 +349,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     private func handle(_ update: Informer.Update) {
         switch update {
         case .synced(let objects, _):
-            locked {
+            lock.withLock {
                 let now = wallClockMillis()
                 var seen = firstSeen
                 byNumber = [:]
@@ -380,7 +372,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// Puts an object read from the API (watch, create, get, patch) into the cache.
     private func remember(_ object: JSONValue) {
         guard let entry = ClusterIdentitiesModel.entry(object) else { return }
-        locked {
+        lock.withLock {
             if let old = byNumber[entry.number] {
                 // An older copy (a create's answer after the watch's newer one) does not win.
                 if let a = old.resourceVersion.flatMap({ UInt64($0) }),
@@ -396,7 +388,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     }
 
     private func forget(_ number: UInt32) {
-        locked {
+        lock.withLock {
             removeLocked(number)
             firstSeen[number] = nil
         }
@@ -422,7 +414,7 @@ public final class ClusterIdentities: @unchecked Sendable {
             if options.collectGarbage, isSynced, monotonic() - lastGC >= options.gcInterval {
                 lastGC = monotonic()
                 collectGarbage()
-                locked { gcPasses += 1 }
+                lock.withLock { gcPasses += 1 }
             }
             let end = monotonic() + tick
             while !isStopping, monotonic() < end { usleep(10_000) }
@@ -432,7 +424,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     /// Re-stamps held identities whose stamp is older than `renewInterval` (or failed).
     func renewDue() {
         let now = monotonic()
-        let due = locked { stamped.filter { now - $0.value >= options.renewInterval }.map(\.key) }
+        let due = lock.withLock { stamped.filter { now - $0.value >= options.renewInterval }.map(\.key) }
         for number in due.sorted() {
             switch stamp(number) {
             case .stamped: break
@@ -440,7 +432,7 @@ public final class ClusterIdentities: @unchecked Sendable {
             case .gone:
                 // Deleted while held (this node's stamps were away longer than `grace`): make it
                 // again with the same number and labels.
-                guard let key = locked({ held.first { $0.value.number == number }?.key }) else { break }
+                guard let key = lock.withLock({ held.first { $0.value.number == number }?.key }) else { break }
                 recreate(number, key: key)
             case .failed(let error): log(String(describing: error))
             }
@@ -456,7 +448,7 @@ public final class ClusterIdentities: @unchecked Sendable {
         else { return }
         if status == 201, let created = try? JSONValue.parse(body) {
             remember(created)
-            locked { if stamped[number] != nil { stamped[number] = monotonic() } }
+            lock.withLock { if stamped[number] != nil { stamped[number] = monotonic() } }
             log("cluster identity \(number): deleted while held, made again")
         } else {
             log("cluster identity \(number): deleted while held; making it again answered HTTP \(status)")
@@ -467,7 +459,7 @@ public final class ClusterIdentities: @unchecked Sendable {
     func collectGarbage() {
         let now = wallClockMillis()
         let graceMillis = Int64(options.grace * 1000)
-        let candidates = locked { () -> [ClusterIdentitiesModel.Entry] in
+        let candidates = lock.withLock { () -> [ClusterIdentitiesModel.Entry] in
             let mine = Set(held.values.map(\.number))
             return byNumber.values.filter { entry in
                 !mine.contains(entry.number)
@@ -486,7 +478,7 @@ public final class ClusterIdentities: @unchecked Sendable {
             switch status {
             case 200:
                 forget(entry.number)
-                locked { collected += 1 }
+                lock.withLock { collected += 1 }
                 log("cluster identity \(entry.number) \(entry.labels): unused for \(self.options.grace)s, deleted")
             case 404, 409: break  // gone already, or stamped since
             default: log("cluster identity \(entry.number): GC delete answered HTTP \(status): \(message(body))")

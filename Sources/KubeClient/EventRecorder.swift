@@ -1,5 +1,6 @@
 import Glibc
 import SluiceJSON
+import SluiceSync
 
 /// Writes `PolicyEvent`s to the API on its own thread, so an informer that rejects objects
 /// never waits on the API: `report` only queues (at most `queueLimit` waiting; more are dropped
@@ -83,8 +84,7 @@ public final class EventRecorder: @unchecked Sendable {
     private let clock: () -> Int
     private var ledger = Ledger()
     private var queue: [(PolicyEvent.ObjectReference, String)] = []
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    private let condition = Condition()
     private var stopping = false
     private var busy = false
     private var thread: pthread_t?
@@ -99,34 +99,21 @@ public final class EventRecorder: @unchecked Sendable {
         self.nodeName = nodeName
         self.log = log
         self.clock = clock
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
-    }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
     }
 
     /// Queues a report that `object` was rejected with `message` (any thread).
     public func report(_ object: PolicyEvent.ObjectReference, message: String) {
-        let dropped: Bool = locked {
+        let dropped: Bool = condition.withLock {
             guard queue.count < queueLimit else { return true }
             queue.append((object, message))
-            pthread_cond_signal(&condition)
+            condition.signal()
             return false
         }
         if dropped { log("event about \(object.kind) \(object.name) dropped: \(queueLimit) reports wait already") }
     }
 
     /// Events created or patched so far, and whether reports wait or one is being written.
-    public var progress: (written: Int, idle: Bool) { locked { (written, queue.isEmpty && !busy) } }
+    public var progress: (written: Int, idle: Bool) { condition.withLock { (written, queue.isEmpty && !busy) } }
 
     public func start() {
         thread = KubeThread.start { self.run() }
@@ -134,19 +121,19 @@ public final class EventRecorder: @unchecked Sendable {
 
     /// Stops the thread (reports still queued are dropped) and waits for it.
     public func stop() {
-        locked {
+        condition.withLock {
             stopping = true
-            pthread_cond_signal(&condition)
+            condition.signal()
         }
         KubeThread.join(&thread)
     }
 
-    private var isStopping: Bool { locked { stopping } }
+    private var isStopping: Bool { condition.withLock { stopping } }
 
     private func run() {
         while true {
-            let next: (PolicyEvent.ObjectReference, String)? = locked {
-                while queue.isEmpty && !stopping { pthread_cond_wait(&condition, &mutex) }
+            let next: (PolicyEvent.ObjectReference, String)? = condition.withLock {
+                while queue.isEmpty && !stopping { condition.wait() }
                 if stopping { return nil }
                 busy = true
                 return queue.removeFirst()
@@ -163,7 +150,7 @@ public final class EventRecorder: @unchecked Sendable {
                 let end = monotonic() + retryDelay * Double(1 << min(tries - 1, 10))
                 while !isStopping, monotonic() < end { usleep(20_000) }
             }
-            locked { busy = false }
+            condition.withLock { busy = false }
         }
     }
 
@@ -185,7 +172,7 @@ public final class EventRecorder: @unchecked Sendable {
             switch status {
             case 200:
                 ledger.patched(object, message: message, count: count)
-                locked { written += 1 }
+                condition.withLock { written += 1 }
                 return true
             case 404:
                 ledger.gone(object, message: message)
@@ -208,7 +195,7 @@ public final class EventRecorder: @unchecked Sendable {
             switch status {
             case 201:
                 ledger.created(object, message: message, name: name, count: 1)
-                locked { written += 1 }
+                condition.withLock { written += 1 }
             case 409:
                 ledger.created(object, message: message, name: name, count: nil)
             default:

@@ -1,5 +1,6 @@
 import Glibc
 import SluiceJSON
+import SluiceSync
 
 /// List-then-watch of one resource path (`/apis/cilium.io/v2/ciliumnetworkpolicies`,
 /// `/api/v1/pods`, …, optionally with its own query: `/api/v1/pods?fieldSelector=spec.nodeName%3Dn1`) on its own thread, into a `KubeStore`, as client-go's reflector and
@@ -29,7 +30,7 @@ public final class Informer: @unchecked Sendable {
     private let client: HTTPSClient
     private let onUpdate: (Update) -> Void
     private let log: (String) -> Void
-    private var lock = pthread_mutex_t()
+    private let lock = Lock()
     private var store = KubeStore()
     private var stopping = false
     private var thread: pthread_t?
@@ -49,20 +50,11 @@ public final class Informer: @unchecked Sendable {
         self.path = path
         self.log = log
         self.onUpdate = onUpdate
-        pthread_mutex_init(&lock, nil)
-    }
-
-    deinit { pthread_mutex_destroy(&lock) }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return body()
     }
 
     /// The store's objects and resourceVersion now (a copy).
     public func snapshot() -> (objects: [String: JSONValue], resourceVersion: String?, lists: Int) {
-        locked { (store.objects, store.resourceVersion, lists) }
+        lock.withLock { (store.objects, store.resourceVersion, lists) }
     }
 
     /// Starts the thread.
@@ -72,11 +64,11 @@ public final class Informer: @unchecked Sendable {
 
     /// Stops the thread and waits for it (at most a poll interval plus the callback's time).
     public func stop() {
-        locked { stopping = true }
+        lock.withLock { stopping = true }
         KubeThread.join(&thread)
     }
 
-    private var isStopping: Bool { locked { stopping } }
+    private var isStopping: Bool { lock.withLock { stopping } }
 
     private func run() {
         var needList = true
@@ -87,7 +79,7 @@ public final class Informer: @unchecked Sendable {
                     needList = false
                     backoff.reset()
                 } catch {
-                    locked { store.abandonRelist() }
+                    lock.withLock { store.abandonRelist() }
                     if isStopping { return }
                     log("list \(path): \(error)")
                     sleep(backoff.next())
@@ -124,7 +116,7 @@ public final class Informer: @unchecked Sendable {
     }
 
     private func list() throws(KubeError) {
-        locked { store.beginRelist() }
+        lock.withLock { store.beginRelist() }
         var continueToken: String?
         while true {
             var parameters = [("limit", String(pageSize))]
@@ -135,13 +127,13 @@ public final class Informer: @unchecked Sendable {
             do { value = try JSONValue.parse(body) } catch { throw KubeError("list body: \(error)") }
             guard case .array(let items)? = value["items"] else { throw KubeError("list without items") }
             let kept = transform.map { items.map($0) } ?? items
-            locked { store.addListed(kept) }
+            lock.withLock { store.addListed(kept) }
             continueToken = value["metadata"]?["continue"]?.stringValue
             if continueToken?.isEmpty ?? true {
                 guard let rv = value["metadata"]?["resourceVersion"]?.stringValue else {
                     throw KubeError("list without metadata.resourceVersion")
                 }
-                let (objects, deltas) = locked { () -> ([String: JSONValue], [KubeStore.Delta]) in
+                let (objects, deltas) = lock.withLock { () -> ([String: JSONValue], [KubeStore.Delta]) in
                     let deltas = store.finishRelist(resourceVersion: rv)
                     lists += 1
                     return (store.objects, deltas)
@@ -158,7 +150,7 @@ public final class Informer: @unchecked Sendable {
     }
 
     private func watch() throws(KubeError) -> WatchOutcome {
-        let rv = locked { store.resourceVersion } ?? "0"
+        let rv = lock.withLock { store.resourceVersion } ?? "0"
         let target = query([
             ("watch", "true"), ("resourceVersion", rv), ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", String(watchTimeoutSeconds)),
@@ -186,7 +178,7 @@ public final class Informer: @unchecked Sendable {
                         throw KubeError("watch ERROR \(code): \(message)")
                     }
                     sawEvents = true
-                    let delta = locked { store.apply(event) }
+                    let delta = lock.withLock { store.apply(event) }
                     if let delta { onUpdate(.delta(delta)) }
                 }
                 return !self.isStopping

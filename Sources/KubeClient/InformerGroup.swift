@@ -1,5 +1,6 @@
 import Glibc
 import SluiceJSON
+import SluiceSync
 
 /// Several `Informer`s (one per list path) folded into one state under one lock: each delta goes
 /// through `apply` (under the lock, on the informer's thread), and `onChange` gets the state once
@@ -9,7 +10,7 @@ import SluiceJSON
 public final class InformerGroup<State: Sendable>: @unchecked Sendable {
     /// The informers, in the order of the paths given.
     public private(set) var informers: [Informer] = []
-    private var lock = pthread_mutex_t()
+    private let lock = Lock()
     private var state: State
     private var synced: Set<String> = []
     private let apply: (inout State, _ path: String, KubeStore.Delta) -> Void
@@ -29,7 +30,6 @@ public final class InformerGroup<State: Sendable>: @unchecked Sendable {
         state = initial
         self.apply = apply
         self.onChange = onChange
-        pthread_mutex_init(&lock, nil)
         for path in paths {
             let informer = Informer(client: client, path: path, log: log) { [unowned self] update in
                 self.handle(path: path, update)
@@ -40,33 +40,28 @@ public final class InformerGroup<State: Sendable>: @unchecked Sendable {
         }
     }
 
-    deinit { pthread_mutex_destroy(&lock) }
-
     public func start() { informers.forEach { $0.start() } }
 
     public func stop() { informers.forEach { $0.stop() } }
 
     /// The state now (complete only once `isSynced`: every path listed).
     public func current() -> (state: State, isSynced: Bool) {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return (state, synced.count == informers.count)
+        lock.withLock { (state, synced.count == informers.count) }
     }
 
     private func handle(path: String, _ update: Informer.Update) {
-        pthread_mutex_lock(&lock)
-        let deltas: [KubeStore.Delta]
-        switch update {
-        case .synced(_, let changes):
-            synced.insert(path)
-            deltas = changes
-        case .delta(let delta):
-            deltas = [delta]
+        let (ready, snapshot) = lock.withLock {
+            let deltas: [KubeStore.Delta]
+            switch update {
+            case .synced(_, let changes):
+                synced.insert(path)
+                deltas = changes
+            case .delta(let delta):
+                deltas = [delta]
+            }
+            for delta in deltas { apply(&state, path, delta) }
+            return (synced.count == informers.count, state)
         }
-        for delta in deltas { apply(&state, path, delta) }
-        let ready = synced.count == informers.count
-        let snapshot = state
-        pthread_mutex_unlock(&lock)
         if ready { onChange(snapshot) }
     }
 }

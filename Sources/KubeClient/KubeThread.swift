@@ -1,21 +1,13 @@
 import Glibc
+import SluiceSync
 
 /// The Kubernetes side's own threads (informers, the event recorder, the identity GC, the agent's
 /// reconcile loop): control-plane work that blocks on the API, never on a worker loop.
 public enum KubeThread {
     /// Runs `body` on a new joinable thread; what `body` captures stays alive until it returns.
     public static func start(_ body: @escaping () -> Void) -> pthread_t {
-        final class Box {
-            let body: () -> Void
-            init(_ body: @escaping () -> Void) { self.body = body }
-        }
         var thread = pthread_t()
-        pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-                return nil
-            }, Unmanaged.passRetained(Box(body)).toOpaque())
+        _ = PosixThread.start(&thread, body)
         return thread
     }
 

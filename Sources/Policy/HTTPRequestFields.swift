@@ -1,3 +1,5 @@
+import SluiceModel
+
 /// The protocol-neutral view of an HTTP request that policy decides on, adapted by the proxy
 /// from its HTTP/1 parse or its HTTP/2 header block. Byte views only: no `String` on the hot path.
 ///
@@ -17,17 +19,8 @@ public protocol HTTPRequestFields {
 /// What the proxy should do with a `headerMatches` entry whose `mismatch` is set, after the rest
 /// of the rule matched (cilium/proxy HeaderMatch): LOG, ADD, DELETE or REPLACE.
 public struct HTTPHeaderAction: Sendable, Hashable {
-    /// The mismatch action.
-    public enum Action: String, Sendable, Hashable {
-        /// Let the request through, log the header as missing.
-        case log = "LOG"
-        /// Add the expected value.
-        case add = "ADD"
-        /// Remove the header.
-        case delete = "DELETE"
-        /// Set the header to the expected value.
-        case replace = "REPLACE"
-    }
+    /// The mismatch action: SluiceModel's, whose words and record bits the flows share.
+    public typealias Action = HeaderMismatchAction
 
     /// Header name as written.
     public var name: String

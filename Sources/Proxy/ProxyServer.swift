@@ -1,5 +1,6 @@
 import Policy
 import SluiceIO
+import SluiceSync
 
 /// The proxy's workers: one event loop per thread, each with its own transparent HTTP listener
 /// in one SO_REUSEPORT group. `start()` returns once every loop runs.

@@ -1,6 +1,7 @@
 internal import CSluice
 import Glibc
 import SluiceModel
+import SluiceSync
 
 /// Receives readiness events for the descriptors it registered.
 /// Called only on the loop's own thread.
@@ -70,7 +71,7 @@ public final class EventLoop {
     private let maxEvents = 256
     private var stopped = false
 
-    private var queueLock = pthread_mutex_t()
+    private let queueLock = Lock()
     private var queue: [() -> Void] = []
     private var queueDrain: [() -> Void] = []
 
@@ -118,7 +119,6 @@ public final class EventLoop {
         wakeFD = CSluice_eventfd()
         if wakeFD < 0 { throw SyscallError("eventfd", errno: Glibc.errno) }
         events = .allocate(capacity: maxEvents)
-        pthread_mutex_init(&queueLock, nil)
         if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, wakeFD, Events.readable, UInt64.max) < 0 {
             throw SyscallError("epoll_ctl(eventfd)", errno: Glibc.errno)
         }
@@ -129,7 +129,6 @@ public final class EventLoop {
         events.deallocate()
         Glibc.close(epfd)
         Glibc.close(wakeFD)
-        pthread_mutex_destroy(&queueLock)
     }
 
     /// Adds `fd` with `events`; `handler` is retained until `deregister`.
@@ -278,9 +277,7 @@ public final class EventLoop {
 
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
-        pthread_mutex_lock(&queueLock)
-        queue.append(task)
-        pthread_mutex_unlock(&queueLock)
+        queueLock.withLock { queue.append(task) }
         _ = CSluice_eventfd_signal(wakeFD)
     }
 
@@ -397,9 +394,7 @@ public final class EventLoop {
 
     private func drainQueue() {
         _ = CSluice_eventfd_drain(wakeFD)
-        pthread_mutex_lock(&queueLock)
-        swap(&queue, &queueDrain)
-        pthread_mutex_unlock(&queueLock)
+        queueLock.withLock { swap(&queue, &queueDrain) }
         for task in queueDrain { task() }
         queueDrain.removeAll(keepingCapacity: true)
     }

@@ -1,5 +1,6 @@
 internal import CSluice
 import Glibc
+import SluiceSync
 
 /// A POSIX thread running one closure (an event loop's `run`). Started once; joined by `join()`.
 ///
@@ -10,15 +11,6 @@ public final class WorkerThread {
     private let name: String
     private let body: () -> Void
 
-    private final class Box {
-        let name: String
-        let body: () -> Void
-        init(_ name: String, _ body: @escaping () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-
     public init(name: String, _ body: @escaping () -> Void) {
         self.name = name
         self.body = body
@@ -26,20 +18,12 @@ public final class WorkerThread {
 
     /// Starts the thread. The thread holds its closure until it returns.
     public func start() throws(SyscallError) {
-        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
-        let r = pthread_create(
-            &thread, nil,
-            { arg in
-                guard let arg else { return nil }
-                let box = Unmanaged<Box>.fromOpaque(arg).takeRetainedValue()
-                _ = CSluice_name_thread(box.name)
-                box.body()
-                return nil
-            }, box)
-        if r != 0 {
-            Unmanaged<Box>.fromOpaque(box).release()
-            throw SyscallError("pthread_create", errno: r)
+        let (name, body) = (name, body)
+        let r = PosixThread.start(&thread) {
+            _ = CSluice_name_thread(name)
+            body()
         }
+        if r != 0 { throw SyscallError("pthread_create", errno: r) }
     }
 
     /// Pins the calling thread to one CPU.

@@ -2,6 +2,7 @@ import Flows
 import Glibc
 import SluiceIO
 import SluiceModel
+import SluiceSync
 
 @testable import HubbleObserver
 

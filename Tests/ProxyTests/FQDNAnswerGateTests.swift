@@ -4,6 +4,7 @@ import Policy
 import PolicyYAML
 import SluiceIO
 import SluiceModel
+import SluiceSync
 import XCTest
 
 @testable import Agent

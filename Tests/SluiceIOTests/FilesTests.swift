@@ -1,5 +1,6 @@
 import Glibc
 import SluiceIO
+import SluiceSync
 import XCTest
 
 /// The agent's file and lock helpers (no Foundation in the agent): real files in a temporary

@@ -3,6 +3,7 @@ import Datapath
 import Policy
 import SluiceIO
 import SluiceModel
+import SluiceSync
 
 /// The toFQDNs side of the datapath (cilium-semantics 4.5): each learned IPv4 address gets an
 /// FQDN identity, its /32 in the ipcache and, for every endpoint whose `toFQDNs` rule matches one

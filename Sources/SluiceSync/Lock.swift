@@ -1,6 +1,7 @@
 import Glibc
 
-/// A pthread mutex (the agent's control-plane locks; nothing on the relay path takes one).
+/// A pthread mutex: the one lock of the tree's threads (the agent's control plane, the Kubernetes
+/// client's informers and writers, an event loop's task queue). Nothing on the relay path takes one.
 public final class Lock: @unchecked Sendable {
     fileprivate let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
@@ -25,7 +26,7 @@ public final class Lock: @unchecked Sendable {
     }
 }
 
-/// A condition variable with its own mutex, waited on with a monotonic deadline.
+/// A condition variable with its own mutex, waited on with a monotonic deadline (or none).
 public final class Condition: @unchecked Sendable {
     private let mutex = Lock()
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -47,6 +48,14 @@ public final class Condition: @unchecked Sendable {
     public func unlock() { mutex.unlock() }
     public func signal() { pthread_cond_signal(cond) }
     public func broadcast() { pthread_cond_broadcast(cond) }
+
+    /// Runs `body` holding the lock (`body` may `wait`).
+    @inline(__always)
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T { try mutex.withLock(body) }
+
+    /// Waits (holding the lock) until signalled; may also return spuriously, so callers wait in
+    /// a loop on their predicate.
+    public func wait() { pthread_cond_wait(cond, mutex.mutex) }
 
     /// Waits (holding the lock) until signalled or until `deadlineNs` on the monotonic clock
     /// (`SystemClock.monotonicNs()`); returns false on timeout.
