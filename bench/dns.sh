@@ -2,7 +2,13 @@
 # DNS bench (issue 4): queries/s, p50/p99 and proxy CPU µs per query through Sluice's DNS proxy
 # with an allow-list policy, against dnsdist with the same rules and against the resolver
 # direct, in one run, interleaved (rep 1 of every system and query set, then rep 2, ...).
-#   REPS=3 DURATION=10 bash bench/dns.sh        (default; ~5 minutes)
+#   REPS=3 DURATION=10 bash bench/dns.sh        (default; ~8 minutes)
+#   Query sets (DNS_SETS): allowed, denied, mixed at saturation (dnsperf's outstanding queries
+#   kept full), and set@rate at a fixed rate below saturation (default allowed@5000,
+#   allowed@30000, denied@60000: there every system runs in the same regime, and the cost per
+#   query is per wake-up more than per byte). Besides CPU per query the table gives the proxy's
+#   wake-ups (voluntary context switches of all its threads, from /proc) and preemptions per
+#   query, with `ratio wakeups_per_query ...` lines.
 #   REPS=1 DURATION=3 bash bench/dns.sh         (smoke)
 #   DNS_SETS=allowed DNS_SYSTEMS=sluice DNS_PERF=record bash bench/dns.sh
 #       DNS_SYSTEMS: which systems (default "sluice dnsdist direct"); DNS_PERF=record: perf record -g
@@ -27,11 +33,11 @@
 #   sluice : client pod -> kube-dns:53, steered by tc + sk_lookup into the agent -> kube-dns
 #   dnsdist: client pod -> node:15354 (dnsdist in the node netns) -> kube-dns:53
 #   direct : node netns -> kube-dns:53 (no proxy; allowed names only)
-# Prints a table and `ratio qps|cpu_us_per_query|p99_ms <set> sluice/<peer> <value>` lines.
+# Prints a table and `ratio qps|cpu_us_per_query|p99_ms|wakeups_per_query <set> sluice/<peer> <value>` lines.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 bench_prelude "$@"
-: "${DNS_SETS:=allowed denied mixed allowed@5000}"
+: "${DNS_SETS:=allowed denied mixed allowed@5000 allowed@30000 denied@60000}"
 : "${DNS_CLIENTS:=10}" "${DNS_OUTSTANDING:=100}"
 : "${SLUICE_BASE:=}"
 if [ -n "$SLUICE_BASE" ]; then : "${DNS_SYSTEMS:=sluice base dnsdist direct}"; fi
@@ -69,6 +75,13 @@ print(s["nodeNetns"], s["nodeIP"], ep["bench/client"]["netns"], s["dnsIP"], s["a
 PY
 )
 export NODE_IP DNS_IP AGENT_PID RUN_DIR
+# The resolver on the load generator's core, as the placement above says: left unpinned, the
+# scheduler wakes it on the proxy's core (wake-affine), where it preempts the proxy in the middle
+# of its send and charges the proxy a context switch per query (seen in a sched trace: one
+# involuntary switch of Sluice's worker per query at 5,000 q/s).
+for pid in $(python3 -c 'import json,sys; print(" ".join(str(s["pid"]) for s in json.load(open(sys.argv[1]))["servers"] if s["kind"] == "dns"))' "$STATE"); do
+  taskset -a -p -c "$LOAD_CPU" "$pid" >/dev/null || die "cannot pin the resolver (pid $pid) to cpu $LOAD_CPU"
+done
 "$SLUICE" apply -f "$DNS_POLICY" >>"$RUN_DIR/sandbox-up.log" 2>&1 || die "apply failed"
 envsubst '${NODE_IP} ${DNS_IP}' <"$BENCH/configs/dnsdist.conf.in" >"$RUN_DIR/dnsdist.conf"
 start_bg dnsdist "$NODE_NS" "$PROXY_CPU" dnsdist --supervised --disable-syslog -C "$RUN_DIR/dnsdist.conf"
@@ -135,6 +148,14 @@ log "measuring: ${systems[*]} (sets: $DNS_SETS)"
 
 pid_of() { case $1 in sluice | base) echo "$AGENT_PID" ;; dnsdist) cat "$RUN_DIR/dnsdist.pid" ;; *) echo "" ;; esac; }
 ticks() { local p; p=$(pid_of "$1"); [ -n "$p" ] && awk '{print $14+$15}' "/proc/$p/stat" || echo 0; }
+# switches SYSTEM: "voluntary involuntary" context switches of all the proxy's threads so far
+# (a voluntary one is a sleep: each wake-up of the proxy costs one).
+switches() {
+  local p; p=$(pid_of "$1")
+  [ -n "$p" ] || { echo "0 0"; return; }
+  cat /proc/"$p"/task/*/status 2>/dev/null \
+    | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + 0, n + 0}'
+}
 cat /proc/loadavg >"$RAW/loadavg.txt"
 for rep in $(seq 1 "$REPS"); do
   for set in $DNS_SETS; do
@@ -154,11 +175,11 @@ for rep in $(seq 1 "$REPS"); do
         esac
         perf_pid=$!
       fi
-      t0=$(ticks "$sys")
+      t0=$(ticks "$sys"); read -r v0 n0 < <(switches "$sys")
       ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
         -d "$RUN_DIR/q-$qfile.txt" $rate -l "$DURATION" -c "$DNS_CLIENTS" -q "$DNS_OUTSTANDING" -T 1 -v \
         >"$base.txt" 2>&1
-      t1=$(ticks "$sys")
+      t1=$(ticks "$sys"); read -r v1 n1 < <(switches "$sys")
       if [ -n "$perf_pid" ]; then
         wait "$perf_pid"
         if [ "$DNS_PERF" = record ]; then
@@ -167,7 +188,7 @@ for rep in $(seq 1 "$REPS"); do
         fi
       fi
       hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of "$sys")/status" 2>/dev/null || echo 0)
-      echo "$sys $set $rep $((t1 - t0)) ${hwm:-0}" >>"$RAW/cpu.txt"
+      echo "$sys $set $rep $((t1 - t0)) ${hwm:-0} $((v1 - v0)) $((n1 - n0))" >>"$RAW/cpu.txt"
       sleep "$SETTLE"
     done
   done
@@ -178,8 +199,10 @@ import collections, glob, os, re, statistics, sys
 raw, hz = sys.argv[1], int(sys.argv[2])
 cpu = {}
 for line in open(os.path.join(raw, "cpu.txt")):
-    sys_, set_, rep, ticks, hwm = line.split()
-    cpu[(sys_, set_, rep)] = (int(ticks) / hz, int(hwm))
+    f = line.split()
+    sys_, set_, rep, ticks, hwm = f[:5]
+    vol, invol = (int(f[5]), int(f[6])) if len(f) >= 7 else (0, 0)
+    cpu[(sys_, set_, rep)] = (int(ticks) / hz, int(hwm), vol, invol)
 rows = collections.defaultdict(list)
 for path in glob.glob(os.path.join(raw, "*.txt")):
     name = os.path.basename(path)[:-4]
@@ -192,19 +215,27 @@ for path in glob.glob(os.path.join(raw, "*.txt")):
     lost = int(re.search(r"Queries lost:\s+(\d+)", text).group(1))
     lat = sorted(float(l.split()[-1]) for l in text.splitlines() if l.startswith("> "))
     p = lambda q: lat[min(len(lat) - 1, int((len(lat) - 1) * q))] * 1000 if lat else float("nan")
-    cpu_s, hwm = cpu.get((sys_, set_, rep), (0, 0))
+    cpu_s, hwm, vol, invol = cpu.get((sys_, set_, rep), (0, 0, 0, 0))
+    proxied = done and sys_ != "direct"
     rows[(sys_, set_)].append(dict(rep=int(rep), qps=qps, lost=lost, p50=p(0.5), p99=p(0.99),
-                                   cpu_us=cpu_s * 1e6 / done if done and sys_ != "direct" else float("nan"),
-                                   rss_mb=hwm / 1024))
+                                   cpu_us=cpu_s * 1e6 / done if proxied else float("nan"),
+                                   rss_mb=hwm / 1024,
+                                   # the proxy's sleeps (= wake-ups) and preemptions per query
+                                   vol=vol / done if proxied else float("nan"),
+                                   invol=invol / done if proxied else float("nan")))
 med = lambda xs: statistics.median(xs)
-print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | peak RSS MiB |")
-print("|---|---|---|---|---|---|---|---|")
+print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | wake-ups/query | preempted/query | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 table = {}
 for (sys_, set_), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     m = {k: med([r[k] for r in rs]) for k in rs[0]}
     table[(sys_, set_)] = m
-    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['rss_mb']:.1f} |")
+    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['vol']:.2f} | {m['invol']:.2f} | {m['rss_mb']:.1f} |")
 print()
+# a fixed-rate set is a below-saturation figure only when every system kept the rate
+for (sys_, set_), m in sorted(table.items()):
+    if "@" in set_ and m["qps"] < 0.97 * float(set_.split("@")[1]):
+        print(f"note: {sys_} did not keep {set_} ({m['qps']:.0f} q/s): a saturation figure, not a fixed-rate one")
 for (sys_, set_), m in sorted(table.items()):
     if sys_ not in ("sluice", "base"):
         continue
@@ -216,6 +247,8 @@ for (sys_, set_), m in sorted(table.items()):
         print(f"ratio p99_ms {set_} {sys_}/{peer} {m['p99'] / o['p99']:.3f}")
         if peer != "direct":
             print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+            if o["vol"] > 0:
+                print(f"ratio wakeups_per_query {set_} {sys_}/{peer} {m['vol'] / o['vol']:.3f}")
 # per repetition: CPU µs per query of each system, and Sluice's over each other system's
 reps = collections.defaultdict(dict)
 for (sys_, set_), rs in rows.items():

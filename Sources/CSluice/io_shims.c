@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,6 +172,8 @@ int CSluice_name_thread(const char *name) {
     int r = pthread_setname_np(pthread_self(), buf);
     return r == 0 ? 0 : -r;
 }
+
+int CSluice_set_timer_slack(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) < 0 ? -errno : 0; }
 
 int CSluice_release_free_memory(void) { return malloc_trim(0); }
 

@@ -79,12 +79,14 @@ public final class EventLoop {
     public private(set) var now: UInt64 = 0
 
     /// Gathering (0: off). While the loop's wake-ups handle datagrams only (handlers that call
-    /// `noteDatagrams`) and they arrive often enough that `gatherMinDatagrams` to
-    /// `gatherMaxDatagrams` are expected per window, `run()` does not wait for the next event before `gatherWindowNs`
+    /// `noteDatagrams`), they arrive often enough that `gatherMinDatagrams` to
+    /// `gatherMaxDatagrams` are expected per window, and the loop is idle most of the time
+    /// (`gatherMaxBusyPerMille`), `run()` does not wait for the next event before `gatherWindowNs`
     /// has passed since the last wake-up: it sleeps until then (never past a timer's deadline),
     /// so what arrived meanwhile is read and sent in one round, with one wake-up, instead of one
     /// wake-up each. Costs each gathered event up to the window in latency; a loop whose events
-    /// come seldom, or that handled anything else in its last wake-up, waits as before.
+    /// come seldom, that handled anything else in its last wake-up or its last rate window, or
+    /// that is busy (near saturation, where a sleep would only cost throughput), waits as before.
     public var gatherWindowNs: UInt64 = 0
     /// Datagrams expected per window before the loop gathers, and past which it does not: with
     /// more than a `recvmmsg` batch per window the rounds fill by themselves, and the window's
@@ -92,12 +94,29 @@ public final class EventLoop {
     /// flight (dnsperf's allowed set lost 30 % without this bound).
     public static let gatherMinDatagrams: UInt64 = 2
     public static let gatherMaxDatagrams: UInt64 = 16
+    /// Gathering stops while the loop spends this share (per mille) of a rate window handling
+    /// events: near saturation each sleep is time the loop could have worked (dnsperf's allowed
+    /// set lost 16 % of its throughput when a loaded run's rate fell into the band), and its
+    /// rounds fill by themselves anyway.
+    public static let gatherMaxBusyPerMille: UInt64 = 500
+    /// The sleep's timer slack (ns) while gathering: the default 50 µs would add up to that to
+    /// every gathered datagram's wait.
+    static let gatherTimerSlackNs: UInt = 1_000
+    private var timerSlackSet = false
     /// The datagram rate is measured over windows of this length.
     static let rateWindowNs: UInt64 = 10_000_000
     private var rateWindowStart: UInt64 = 0
     private var rateWindowDatagrams: UInt64 = 0
+    /// Time spent handling events and timers in the current rate window (gathering only).
+    private var rateWindowBusyNs: UInt64 = 0
+    /// An iteration of the current rate window handled something other than datagrams.
+    private var rateWindowHadOtherEvents = false
     /// Datagrams per second over the last rate window.
     public private(set) var datagramRate: UInt64 = 0
+    /// Share of the last rate window spent handling events and timers, per mille.
+    public private(set) var busyPerMille: UInt64 = 0
+    /// The last rate window's wake-ups handled datagrams only (no connection, no task).
+    public private(set) var lastRateWindowDatagramsOnly = false
     /// The last iteration handled events, all from handlers that called `noteDatagrams`.
     private var lastIterationGatherable = false
     private var handlerNotedDatagrams = false
@@ -313,12 +332,14 @@ public final class EventLoop {
     }
 
     /// Whether the loop should sleep before its next wait, and until when (nil: wait now): the
-    /// last iteration handled datagrams only, `gatherMinDatagrams` to `gatherMaxDatagrams` arrive
-    /// per window at the current rate, and the window since the last wake-up has not passed; never past the
-    /// earliest timer.
+    /// last iteration and the last rate window handled datagrams only, `gatherMinDatagrams` to
+    /// `gatherMaxDatagrams` arrive per window at the current rate, the loop was busy less than
+    /// `gatherMaxBusyPerMille` of the last rate window, and the window since the last wake-up has
+    /// not passed; never past the earliest timer.
     func gatherDeadline(at time: UInt64) -> UInt64? {
         let perWindowTimes1e9 = datagramRate &* gatherWindowNs
-        guard gatherWindowNs > 0, lastIterationGatherable,
+        guard gatherWindowNs > 0, lastIterationGatherable, lastRateWindowDatagramsOnly,
+            busyPerMille < Self.gatherMaxBusyPerMille,
             perWindowTimes1e9 >= Self.gatherMinDatagrams &* 1_000_000_000,
             perWindowTimes1e9 <= Self.gatherMaxDatagrams &* 1_000_000_000
         else { return nil }
@@ -328,18 +349,31 @@ public final class EventLoop {
     }
 
     private func gather() {
-        guard clockIsMonotonic, let until = gatherDeadline(at: clock.nowNs()) else { return }
+        guard clockIsMonotonic, lastIterationGatherable, let until = gatherDeadline(at: clock.nowNs()) else { return }
+        if !timerSlackSet {
+            timerSlackSet = true
+            _ = CSluice_set_timer_slack(Self.gatherTimerSlackNs)
+        }
         gatherSleeps += 1
         var ts = timespec(tv_sec: Int(until / 1_000_000_000), tv_nsec: Int(until % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
 
-    /// Updates `datagramRate` once per rate window.
-    private func updateRate() {
+    /// Counts an iteration that handled `events` (after its timers) toward the rate window, and
+    /// updates `datagramRate`, `busyPerMille` and `lastRateWindowDatagramsOnly` once per window.
+    private func updateRate(events: Int32, gatherable: Bool) {
+        if events > 0 {
+            rateWindowBusyNs &+= clock.nowNs() &- now
+            if !gatherable { rateWindowHadOtherEvents = true }
+        }
         let elapsed = now &- rateWindowStart
         guard elapsed >= Self.rateWindowNs else { return }
         datagramRate = rateWindowDatagrams &* 1_000_000_000 / elapsed
+        busyPerMille = min(rateWindowBusyNs &* 1000 / elapsed, 1000)
+        lastRateWindowDatagramsOnly = !rateWindowHadOtherEvents
         rateWindowDatagrams = 0
+        rateWindowBusyNs = 0
+        rateWindowHadOtherEvents = false
         rateWindowStart = now
     }
 
@@ -370,8 +404,8 @@ public final class EventLoop {
             }
         }
         lastIterationGatherable = gatherable
-        if gatherWindowNs > 0 { updateRate() }
         fireDueTimers()
+        if gatherWindowNs > 0 { updateRate(events: n, gatherable: gatherable) }
     }
 
     /// Reads the clock into `now` and fires every timer whose deadline has passed, earliest

@@ -149,16 +149,23 @@ final class EventLoopTests: XCTestCase {
     }
 
     func testGatheringWaitsOutTheWindowOnlyForFrequentDatagramsAndNeverPastATimer() throws {
-        /// Reads its pipe; as a datagram handler it reports `datagrams` per event.
+        /// Reads its pipe; as a datagram handler it reports `datagrams` per event; each event
+        /// takes `busyNs` of the clock.
         final class Handler: EventHandler {
             let loop: EventLoop
+            let clock: ManualClock
             var fd: Int32 = -1
             var datagrams: Int?
-            init(_ loop: EventLoop) { self.loop = loop }
+            var busyNs: UInt64 = 0
+            init(_ loop: EventLoop, _ clock: ManualClock) {
+                self.loop = loop
+                self.clock = clock
+            }
             func handleEvents(_ events: UInt32, tag: UInt32) {
                 var byte: UInt8 = 0
                 _ = read(fd, &byte, 1)
                 if let datagrams { loop.noteDatagrams(datagrams) }
+                clock.advance(by: busyNs)
             }
         }
         let clock = ManualClock(startNs: 0)
@@ -167,7 +174,7 @@ final class EventLoopTests: XCTestCase {
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&fds), 0)
         defer { close(fds[0]); close(fds[1]) }
-        let handler = Handler(loop)
+        let handler = Handler(loop, clock)
         handler.fd = fds[0]
         _ = try loop.register(fd: fds[0], events: EventLoop.Events.readable, handler: handler, tag: 1)
         func event(after ns: UInt64, datagrams: Int?) {
@@ -199,16 +206,17 @@ final class EventLoopTests: XCTestCase {
         loop.cancel(timer)
 
         // A wake-up that handled anything but datagrams (here: a handler that reports none, as
-        // an HTTP connection) waits at once.
+        // an HTTP connection) waits at once, and so does the loop through the next rate window.
         event(after: 10_000, datagrams: nil)
         XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
         event(after: 10_000, datagrams: 1)
-        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()))
+        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()), "the last window had datagrams only")
 
         // 1,000 in 10 ms: 100,000/s, 25 per window: batches fill by themselves, no gathering.
         event(after: 5_000_000, datagrams: 500)
         event(after: 5_000_000, datagrams: 500)
         XCTAssertEqual(loop.datagramRate, 99_900, "1,001 (the one above too) in 10.02 ms")
+        XCTAssertFalse(loop.lastRateWindowDatagramsOnly, "that window had the connection's event")
         XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
         event(after: 5_000_000, datagrams: 320)
         event(after: 5_000_000, datagrams: 320)
@@ -218,6 +226,24 @@ final class EventLoopTests: XCTestCase {
         event(after: 5_000_000, datagrams: 30)
         XCTAssertEqual(loop.datagramRate, 6_000)
         XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()), "1.5 per window: not worth a sleep")
+
+        // 50,000/s (12.5 per window), but the loop handled events for 9 of the 12 ms: busy near
+        // saturation, no gathering (the sleep would cost throughput).
+        handler.busyNs = 3_000_000
+        event(after: 2_000_000, datagrams: 200)
+        event(after: 2_000_000, datagrams: 200)
+        event(after: 2_000_000, datagrams: 200)
+        XCTAssertEqual(loop.datagramRate, 50_000)
+        XCTAssertEqual(loop.busyPerMille, 750)
+        XCTAssertTrue(loop.lastRateWindowDatagramsOnly)
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
+        // The same rate with an idle loop gathers.
+        handler.busyNs = 0
+        event(after: 3_000_000, datagrams: 300)  // the window began before the last 3 ms of work
+        event(after: 6_000_000, datagrams: 300)
+        XCTAssertEqual(loop.datagramRate, 50_000)
+        XCTAssertEqual(loop.busyPerMille, 0)
+        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()))
 
         // Off: never.
         loop.gatherWindowNs = 0

@@ -76,6 +76,9 @@ int CSluice_http_date(int64_t t, char *out);
 int CSluice_pin_thread(int cpu);
 /// Names the calling thread (pthread_setname_np; the kernel keeps 15 bytes). 0 or -errno.
 int CSluice_name_thread(const char *name);
+/// The calling thread's timer slack (prctl PR_SET_TIMERSLACK, ns): how late the kernel may end
+/// its sleeps to group wake-ups. 0 or -errno.
+int CSluice_set_timer_slack(unsigned long ns);
 /// Returns the heap's free pages to the kernel (malloc_trim(0)); 1 if any were released.
 int CSluice_release_free_memory(void);
 #endif
