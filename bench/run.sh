@@ -112,13 +112,22 @@ variants() {
 # `ratio cpu_us_per_req get-ka sluice-1w/sluice-noflows` line as the median of the reps' ratios.
 # (PHASES=flows REPS=3 bash bench/run.sh; the variants phase runs the same segments in its
 # sluice-1w sandbox.)
+# With SLUICE_BASE, each rep runs both builds (the order alternating), the base build's segments
+# into $OUT/base/raw/flows (summarised into $OUT/base/summary.md).
 flows() {
-  local rep
+  local rep b builds="head"
   for rep in $(seq 1 "$REPS"); do
-    sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
-    check_rules sluice-1w && flow_segments "$rep"
-    sandbox_down
+    if [ -n "${SLUICE_BASE:-}" ]; then
+      builds="base head"; [ $((rep % 2)) = 0 ] && builds="head base"
+    fi
+    for b in $builds; do
+      use_build "$b"
+      sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
+      check_rules sluice-1w && flow_segments "$rep"
+      sandbox_down
+    done
   done
+  use_build head
 }
 
 # flow_segments REP: the on / off segments of one rep in the running sandbox (recording left on).
