@@ -29,6 +29,8 @@ VENV="$BENCH/.venv"
 : "${SCALE_RULES:=10}"       # ... times HTTP rules per CNP = 10,000 rules
 : "${SCALE_LARGE_POLICIES:=10000}"  # the large file: 10,000 CNPs x SCALE_RULES = 100,000 rules ...
 : "${SCALE_LARGE_REPS:=1}"          # ... applied in this many reps (0: never)
+: "${FLOW_SEGMENTS:=10}"      # flow cost: pairs of segments (recording on, off) per rep ...
+: "${FLOW_SEGMENT_S:=3}"      # ... of this many seconds of get-ka each, in one agent
 : "${SCALE_TIMEOUT:=300}"       # seconds an apply may take to come in force
 HAPROXY_PORT=18093 NGINX_PORT=18091 ENVOY_PORT=18090 ENVOY_ADMIN_PORT=18099
 CLK_TCK=$(getconf CLK_TCK)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: Sluice against HAProxy, nginx and Envoy in one run (see bench/README.md).
 #   REPS=3 DURATION=10 (default) | REPS=1 DURATION=3 bash bench/run.sh (smoke)
-#   PHASES="compare variants capped" (default all three; "flows" = the flows on/off pair only); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
+#   PHASES="compare variants capped" (default all three; "flows" = only the flow cost, recording switched in one agent); SCENARIOS, PEERS, CONNS: see bench/lib.sh.
 #   SLUICE_BASE=/other/.build/release/sluice: phase compare measures that build too (bench/README.md).
 # Output: bench/results/<timestamp>/ (raw runs, summary.md); the table and the
 # `ratio ...` lines are printed at the end.
@@ -72,8 +72,9 @@ use_build() {
 }
 
 # --- phase 2: Sluice variants, one fresh sandbox each, interleaved per rep --------------------
-# sluice-1w (flows on, 1 worker), sluice-2w (2 workers), sluice-noflows, sluice-10k (the
-# 1w sandbox after the 10,000-rule policy is applied: apply time and time until in force).
+# sluice-1w (flows on, 1 worker), sluice-2w (2 workers), the flow cost (flow_segments in the
+# 1w sandbox: recording paused and resumed in the same agent), sluice-10k (the 1w sandbox after
+# the 10,000-rule policy is applied: apply time and time until in force).
 variants() {
   local rep scale="$RUN_DIR/scale-policy.yaml" large="$RUN_DIR/scale-policy-large.yaml"
   local one="$RUN_DIR/scale-policy-one.yaml"
@@ -87,12 +88,8 @@ variants() {
     check_rules sluice-2w && run_load sluice-2w get-ka "$rep"
     sandbox_down
 
-    sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" --no-flows || die "sandbox up (no flows) failed"
-    check_rules sluice-noflows && run_load sluice-noflows get-ka "$rep"
-    sandbox_down
-
     sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
-    check_rules sluice-1w && run_load sluice-1w get-ka "$rep"
+    check_rules sluice-1w && run_load sluice-1w get-ka "$rep" && flow_segments "$rep"
     if apply_scale "$scale" "$rep" && check_rules sluice-10k; then run_load sluice-10k get-ka "$rep"; fi
     # one rule of the 10,000 changed: apply to enforcement when only that object is compiled
     apply_scale "$one" "$rep" one /scale-marker-one || true
@@ -104,23 +101,75 @@ variants() {
   done
 }
 
-# --- phase "flows": only the flow-cost pair of the variants (sluice-noflows, sluice-1w), one
-# fresh sandbox each, the order alternating per rep: the flows on / off ratio without the
-# 2-worker and policy-scale runs (PHASES=flows REPS=3 DURATION=8 bash bench/run.sh).
+# --- phase "flows": what flow recording costs, inside ONE agent. Separate agents (one with
+# --no-flows) drifted from rep to rep by as much as the cost itself (10.3 -> 7.4 µs/request with
+# flows off within one run on a quiet machine, docs/performance.md), so each rep starts one agent
+# and switches its recording with the control operations `sluice flows pause` / `resume` between
+# FLOW_SEGMENTS pairs of short wrk runs (FLOW_SEGMENT_S s each, get-ka, fresh connections, the
+# order within a pair alternating: on off, off on, ...). Per segment: the agent's CPU (every
+# thread's schedstat run time, ns) over the wrk run and wrk's requests, into raw/flows/segments.txt;
+# summarize.py prints per rep the CPU per request on / off (sums over the rep's segments) and the
+# `ratio cpu_us_per_req get-ka sluice-1w/sluice-noflows` line as the median of the reps' ratios.
+# (PHASES=flows REPS=3 bash bench/run.sh; the variants phase runs the same segments in its
+# sluice-1w sandbox.)
+# With SLUICE_BASE, each rep runs both builds (the order alternating), the base build's segments
+# into $OUT/base/raw/flows (summarised into $OUT/base/summary.md).
 flows() {
-  local rep sys order
+  local rep b builds="head"
   for rep in $(seq 1 "$REPS"); do
-    order="sluice-noflows sluice-1w"; [ $((rep % 2)) = 0 ] && order="sluice-1w sluice-noflows"
-    for sys in $order; do
-      if [ "$sys" = sluice-noflows ]; then
-        sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" --no-flows || die "sandbox up (no flows) failed"
-      else
-        sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
-      fi
-      check_rules "$sys" && run_load "$sys" get-ka "$rep"
+    if [ -n "${SLUICE_BASE:-}" ]; then
+      builds="base head"; [ $((rep % 2)) = 0 ] && builds="head base"
+    fi
+    for b in $builds; do
+      use_build "$b"
+      sandbox_up --workers 1 --pin-cpu "$PROXY_CPU" || die "sandbox up failed"
+      check_rules sluice-1w && flow_segments "$rep"
       sandbox_down
     done
   done
+  use_build head
+}
+
+# flow_segments REP: the on / off segments of one rep in the running sandbox (recording left on).
+flow_segments() {
+  local rep=$1 seg v order out="$RAW/flows"
+  mkdir -p "$out"
+  echo "$rep $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%H:%M:%S)" >>"$out/loadavg.txt"
+  log "flows rep $rep: $FLOW_SEGMENTS x (on, off) segments of ${FLOW_SEGMENT_S}s in agent $AGENT_PID"
+  for seg in $(seq 1 "$FLOW_SEGMENTS"); do
+    order="on off"; [ $((seg % 2)) = 0 ] && order="off on"
+    for v in $order; do flow_segment "$rep" "$seg" "$v" || return 1; done
+  done
+  "$SLUICE" flows resume >/dev/null
+}
+
+# flow_segment REP SEG on|off: switch the agent's recording, then one wrk run measured.
+flow_segment() {
+  local rep=$1 seg=$2 v=$3 f c0 c1 s0 s1 n0 n1 req
+  f="$RAW/flows/get-ka.$rep.$seg.$v.txt"
+  if [ "$v" = on ]; then "$SLUICE" flows resume >"$f.op" 2>&1; else "$SLUICE" flows pause >"$f.op" 2>&1; fi \
+    || { log "sluice flows $v failed: $(cat "$f.op")"; return 1; }
+  n0=$(flow_records)
+  c0=$(agent_cpu_ns); s0=$(date +%s.%N)
+  in_client timeout $((FLOW_SEGMENT_S + 20)) wrk -t1 -c"$CONNS" -d"${FLOW_SEGMENT_S}s" "$(base_url sluice-1w)/get" >"$f" 2>&1
+  s1=$(date +%s.%N); c1=$(agent_cpu_ns)
+  n1=$(flow_records)
+  req=$(sed -n 's/^ *\([0-9][0-9]*\) requests in.*/\1/p' "$f")
+  # rep seg variant agent_cpu_ns requests wall_s flow_records_written
+  echo "$rep $seg $v $((c1 - c0)) ${req:-0} $(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}') $((n1 - n0))" \
+    >>"$RAW/flows/segments.txt"
+}
+
+# agent_cpu_ns: CPU time of every thread of the agent so far (schedstat run time, ns; utime+stime
+# come in 10 ms ticks, too coarse for 3 s segments).
+agent_cpu_ns() { cat /proc/"$AGENT_PID"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+
+# flow_records: the flow records written so far (`sluice status`: "Flows seen", the ring's next
+# sequence number), or 0: shows that a paused segment wrote none.
+flow_records() {
+  local n
+  n=$("$SLUICE" status 2>/dev/null | sed -n 's/.*Flows seen: \([0-9][0-9]*\).*/\1/p')
+  echo "${n:-0}"
 }
 
 # --- phase 3: two-core scaling with headroom, interleaved per rep ---------------------------

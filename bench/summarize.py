@@ -227,6 +227,50 @@ def scale_lines(raw):
     return out
 
 
+def flow_lines(raw):
+    """The flow cost from raw/flows/segments.txt (run.sh flow_segments): recording switched on and
+    off in one agent. Per rep the CPU per request of its on and off segments (sums), their ratio,
+    the spread of the pairs' ratios and the flow records written per request; then the ratio lines
+    (median of the reps' ratios)."""
+    path = os.path.join(raw, "flows", "segments.txt")
+    if not os.path.exists(path):
+        return [], []
+    reps = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: [0, 0, 0.0, 0])))
+    for line in open(path):
+        f = line.split()
+        if len(f) < 7:
+            continue
+        rep, seg, v = int(f[0]), int(f[1]), f[2]
+        reps[rep][seg][v] = [int(f[3]), int(f[4]), float(f[5]), int(f[6])]
+    detail, ratios, rps_ratios = [], [], []
+    for rep in sorted(reps):
+        tot = {v: [0, 0, 0.0, 0] for v in ("on", "off")}
+        pairs = []
+        for seg, vs in sorted(reps[rep].items()):
+            for v in ("on", "off"):
+                for i in range(4):
+                    tot[v][i] += vs[v][i]
+            if vs["on"][1] and vs["off"][1] and vs["off"][0]:
+                pairs.append((vs["on"][0] / vs["on"][1]) / (vs["off"][0] / vs["off"][1]))
+        if not (tot["on"][1] and tot["off"][1]):
+            continue
+        on, off = (tot[v][0] / tot[v][1] / 1000.0 for v in ("on", "off"))
+        ratios.append(on / off)
+        rps_ratios.append((tot["on"][1] / tot["on"][2]) / (tot["off"][1] / tot["off"][2]))
+        detail.append(
+            f"flows rep {rep} cpu_us_per_req on {on:.3f} off {off:.3f} ratio {on / off:.3f} "
+            f"(pairs {len(pairs)}: median {med(pairs):.3f}, {min(pairs):.3f}..{max(pairs):.3f}; "
+            f"records/request on {tot['on'][3] / tot['on'][1]:.2f} off {tot['off'][3] / tot['off'][1]:.2f}; "
+            f"req/s on {tot['on'][1] / tot['on'][2]:.0f} off {tot['off'][1] / tot['off'][2]:.0f})")
+    if not ratios:
+        return detail, []
+    detail.append(f"flows reps {len(ratios)} ratio median {med(ratios):.3f} spread {min(ratios):.3f}..{max(ratios):.3f}")
+    return detail, [
+        f"ratio cpu_us_per_req get-ka sluice-1w/sluice-noflows {med(ratios):.3f}",
+        f"ratio rps get-ka sluice-1w/sluice-noflows {med(rps_ratios):.3f}",
+    ]
+
+
 def main():
     root = sys.argv[1]
     raw = os.path.join(root, "raw")
@@ -238,13 +282,15 @@ def main():
             print("".join("    " + l for l in open(p)))
     print("## Sluice vs peers (proxy alone on one core, one worker; medians)\n")
     print(table(s))
-    print("\nVariants: sluice-1w/2w = 1/2 workers, sluice-noflows = flow recording off, "
+    print("\nVariants: sluice-1w/2w = 1/2 workers, sluice-noflows = flow recording paused in the same agent "
+          "(flows lines: on/off segments, bench/README.md), "
           "sluice-10k = with the 10,000-rule policy loaded, sluice-1w-cap/2w-cap = 1/2 workers, each "
           "held to a share of a core (cap lines), load free on both cores (all get-ka).\n")
-    for l in scale_lines(raw) + cap_lines(data):
+    flow_detail, flow_ratios = flow_lines(raw)
+    for l in scale_lines(raw) + cap_lines(data) + flow_detail:
         print(l)
     print()
-    for l in ratio_lines(s):
+    for l in ratio_lines(s) + flow_ratios:
         print(l)
 
 

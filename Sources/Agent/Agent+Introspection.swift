@@ -72,6 +72,7 @@ extension Agent {
         result.tlsSecretErrors = tlsSecretProblems()
         result.policyApplyFailures = policyApplyFailures
         result.dnsAnswerToDatapath = policy.fqdnService?.learnDelay
+        if !flowRecording.isOn { result.flowsPaused = true }
         return result
     }
 

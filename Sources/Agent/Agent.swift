@@ -98,6 +98,8 @@ public final class Agent {
     /// The open-file limit after the raise at start.
     private var openFileLimit: UInt64 = 0
     private var exporter: FlowExporter?
+    /// Whether the proxy writes flow records now (`flows-pause`, `flows-resume`: `Agent+Flows`).
+    let flowRecording = FlowRecording()
     /// The descriptor holding the pin directory's lock (`Datapath.lockPinDirectory`), or -1.
     private var pinDirectoryLock: Int32 = -1
     /// The Kubernetes API source (`Agent+Kubernetes`); nil without `options.kubernetes`.
@@ -214,7 +216,7 @@ public final class Agent {
         let server = ProxyServer(config: options.proxy)
         try server.start(
             steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
-            dns: options.dns, fqdn: fqdn)
+            dns: options.dns, fqdn: fqdn, recording: flowRecording)
         self.server = server
         policy.publish = { [unowned server] snapshot in server.publishAndWait(snapshot) }
         if let fd = server.httpListenerFDs.first {
@@ -266,6 +268,10 @@ public final class Agent {
             return introspect()
         case .conntrackList:
             return conntrack()
+        case .flowsPause:
+            return setFlowRecording(paused: true)
+        case .flowsResume:
+            return setFlowRecording(paused: false)
         case .unknown(let name):
             return .failure("unknown operation \(name)")
         }

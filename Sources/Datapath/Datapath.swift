@@ -86,6 +86,12 @@ public final class Datapath: @unchecked Sendable {
         let sk = try BPFObject(
             path: objectDirectory + "/" + skLookupObjectName, pinRoot: pinDirectory,
             maxEntries: mapMaxEntries)
+        // The flow ring is this build's before any of its programs or its proxy writes a record.
+        if let found = try FlowRing.adopt(pinDirectory: pinDirectory) {
+            fputs(
+                "sluice: the pinned flow ring held records of layout \(found); they were dropped "
+                    + "(this build writes layout \(FlowRing.layout))\n", stderr)
+        }
         return try Datapath(pinDirectory: pinDirectory, tcObject: tc, skLookupObject: sk)
     }
 

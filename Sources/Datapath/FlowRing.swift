@@ -20,6 +20,9 @@ public final class FlowRing: @unchecked Sendable {
     /// Number of records the ring holds (`SLUICE_FLOW_SLOTS`): `read(seq:)` can return records
     /// in `[nextSeq - capacity, nextSeq)` at best.
     public static let capacity = UInt64(SLUICE_FLOW_SLOTS)
+    /// The record layout this build writes and reads (`SLUICE_FLOW_LAYOUT`, kept in the head's
+    /// `layout` word).
+    public static let layout = UInt64(SLUICE_FLOW_LAYOUT)
 
     private var head: UnsafeMutableRawPointer?
     private var flows: UnsafeMutableRawPointer?
@@ -50,10 +53,56 @@ public final class FlowRing: @unchecked Sendable {
         try FlowRing(pinDirectory: pinDirectory, writable: true)
     }
 
-    /// Maps the pinned ring read-only (`sluice observe`).
+    /// Maps the pinned ring read-only (`sluice observe`, sluice-observer). Throws
+    /// `FlowRingLayoutError` when the ring's records are of another layout than this build's
+    /// (an agent of another build wrote them), instead of decoding them wrongly.
     public static func openForReading(pinDirectory: String = Datapath.defaultPinDirectory) throws -> FlowRing {
-        try FlowRing(pinDirectory: pinDirectory, writable: false)
+        let ring = try FlowRing(pinDirectory: pinDirectory, writable: false)
+        let found = ring.recordLayout
+        guard found == layout else {
+            ring.close()
+            throw FlowRingLayoutError(pin: pinDirectory + "/sluice_flow_head", found: found, expected: layout)
+        }
+        return ring
     }
+
+    /// The head's layout word (0 from a build before it, or before an agent adopted the ring).
+    public var recordLayout: UInt64 {
+        guard let head else { return 0 }
+        return CSluice_atomic_load_acquire_u64((head + Self.layoutOffset).assumingMemoryBound(to: UInt64.self))
+    }
+
+    /// Makes the pinned ring this build's (`Datapath.open`, before any program of this build
+    /// writes it): when its layout word is another, the records written so far are dropped
+    /// (each written slot's commit word cleared, so no reader copies it; `next_seq` goes on)
+    /// and the word is set. Returns the layout found when the records were dropped, nil when the
+    /// ring was already this build's. A fresh ring (nothing written) only gets the word.
+    @discardableResult
+    public static func adopt(pinDirectory: String) throws -> UInt64? {
+        let ring = try FlowRing(pinDirectory: pinDirectory, writable: true)
+        defer { ring.close() }
+        let found = ring.recordLayout
+        guard found != layout, let head = ring.head, let flows = ring.flows else { return nil }
+        let next = ring.nextSeq
+        var seq = next > capacity ? next - capacity : 0
+        while seq < next {
+            let slot = flows + Int(seq % capacity) * MemoryLayout<sluice_flow>.stride
+            CSluice_atomic_store_relaxed_u64(slot.assumingMemoryBound(to: UInt64.self), 0)
+            seq += 1
+        }
+        CSluice_atomic_thread_fence_release()
+        CSluice_atomic_store_release_u64((head + layoutOffset).assumingMemoryBound(to: UInt64.self), layout)
+        return next == 0 ? nil : found
+    }
+
+    /// Writes the layout word as another build would have left it (tests).
+    func storeRecordLayout(_ value: UInt64) {
+        guard let head else { return }
+        CSluice_atomic_store_release_u64((head + Self.layoutOffset).assumingMemoryBound(to: UInt64.self), value)
+    }
+
+    /// Where the head's `layout` word is (asserted in sluice_flow.h).
+    private static var layoutOffset: Int { 8 }
 
     /// Unmaps the ring. Safe to call twice.
     public func close() {
@@ -110,17 +159,17 @@ public final class FlowRing: @unchecked Sendable {
     /// cache. A slot comes round again only after `capacity` records (4 MiB later), so its lines
     /// are cold; before this the writer's first store to each waited for the line (and stalled
     /// the loads behind it that the store buffer could not forward: 3 % of get-ka's agent samples
-    /// sat on one such load in `FlowRecordWriter.writeHTTP`). The lines: the fixed fields (bytes
-    /// 0-127, with the method), the rest of a short URL (128-191), and the words after the URL
-    /// with the start of the packed headers (448-575). A hint only: a slot another writer takes is
-    /// merely fetched for nothing.
+    /// sat on one such load in `FlowRecordWriter.writeHTTP`). The lines: the header and the HTTP
+    /// part's fixed fields with the method (bytes 0-127), the method's end and a short URL
+    /// (128-191), and the start of a request's packed headers (512-575; layout 2 keeps every
+    /// fixed field before the URL, so a response writes nothing past it). A hint only: a slot
+    /// another writer takes is merely fetched for nothing.
     @inline(__always)
     private func prefetchSlot(after seq: UInt64, in flows: UnsafeMutableRawPointer) {
         let next = flows + Int((seq &+ 1) % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride
         CSluice_prefetch_write(next)
         CSluice_prefetch_write(next + 64)
         CSluice_prefetch_write(next + 128)
-        CSluice_prefetch_write(next + 448)
         CSluice_prefetch_write(next + 512)
     }
 
@@ -238,5 +287,19 @@ public final class FlowRing: @unchecked Sendable {
 
     private static func roundUp(_ value: Int, to page: Int) -> Int {
         (value + page - 1) / page * page
+    }
+}
+
+/// A flow ring whose records are of another layout than this build's (`SLUICE_FLOW_LAYOUT`): an
+/// agent of another build wrote it. Readers refuse it rather than decode its records wrongly.
+public struct FlowRingLayoutError: Error, CustomStringConvertible, Equatable {
+    public let pin: String
+    /// The ring's layout word (0: written by a build before the word).
+    public let found: UInt64
+    public let expected: UInt64
+
+    public var description: String {
+        "the flow ring \(pin) has record layout \(found)\(found == 0 ? " (a build before layout words)" : ""), "
+            + "this build reads layout \(expected): the agent and this reader are of different builds"
     }
 }

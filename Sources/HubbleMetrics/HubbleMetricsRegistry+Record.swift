@@ -185,7 +185,7 @@ extension HubbleMetricsRegistry {
         static var l7: Int { 96 }
         static var httpCode: Int { 0 }
         static var httpMethodLength: Int { 2 }
-        static var httpMethod: Int { 8 }
+        static var httpMethod: Int { 20 }
         static var dnsQtype: Int { 6 }
         static var dnsRcode: Int { 4 }
         static var dnsIPCount: Int { 10 }

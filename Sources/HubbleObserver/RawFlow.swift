@@ -115,11 +115,11 @@ public enum FlowRecordBytes {
     static var l7: Int { 96 }
     static var flowType: Int { 79 }
     static var l7Proto: Int { 86 }
-    static var httpURL: Int { 24 }
+    static var httpURL: Int { 36 }
     static var httpURLLength: Int { 4 }
-    static var httpPolicyID: Int { 408 }
+    static var httpPolicyID: Int { 8 }
     static var httpHeaders: Int { 420 }
-    static var httpHeadersLength: Int { 416 }
+    static var httpHeadersLength: Int { 16 }
     static var dnsQuery: Int { 16 }
     static var dnsQueryLength: Int { 8 }
     static var dnsIPCount: Int { 10 }
@@ -142,15 +142,16 @@ public enum FlowRecordBytes {
         guard d.load(fromByteOffset: flowType, as: UInt8.self) == Flow.FlowType.l7.rawValue else { return l7 }
         switch Flow.L7Protocol(rawValue: d.load(fromByteOffset: l7Proto, as: UInt8.self))?.record {
         case .http:
+            // The fixed fields (policy_id .. headers_cut among them) and the method, then the used
+            // url and headers (layout 2, sluice_flow.h).
             let h = l7
             (d + h).copyMemory(from: s + h, byteCount: httpURL)
             let url = min(Int(d.load(fromByteOffset: h + httpURLLength, as: UInt16.self)), Int(SLUICE_HTTP_URL_MAX))
             (d + h + httpURL).copyMemory(from: s + h + httpURL, byteCount: url)
-            (d + h + httpPolicyID).copyMemory(from: s + h + httpPolicyID, byteCount: httpHeaders - httpPolicyID)
             let headers = min(
                 Int(d.load(fromByteOffset: h + httpHeadersLength, as: UInt16.self)), Int(SLUICE_HTTP_HEADERS_MAX))
             (d + h + httpHeaders).copyMemory(from: s + h + httpHeaders, byteCount: headers)
-            return l7 + httpURL + url + (httpHeaders - httpPolicyID) + headers
+            return l7 + httpURL + url + headers
         case .dns:
             let q = l7
             (d + q).copyMemory(from: s + q, byteCount: dnsQuery)

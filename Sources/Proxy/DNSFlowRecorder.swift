@@ -11,9 +11,19 @@ import SluiceModel
 /// except the DROPPED request of a query the server's ingress rules refused (`DNSQuery.direction`);
 /// every record carries both endpoints and both identities.
 ///
-/// Stateless; loop-thread only like its sink. With no sink every call returns at once.
+/// Stateless; loop-thread only like its sink. With no sink, or while recording is paused
+/// (`FlowRecording`, read per record), every call returns at once.
 struct DNSFlowRecorder {
-    let flows: FlowSink?
+    private let sink: FlowSink?
+    private let recording: FlowRecording
+
+    init(flows: FlowSink?, recording: FlowRecording = FlowRecording()) {
+        sink = flows
+        self.recording = recording
+    }
+
+    /// The sink, or nil with flows off or paused.
+    var flows: FlowSink? { recording.isOn ? sink : nil }
 
     private func common(_ query: DNSQuery, verdict: Flow.Verdict, timeNs: UInt64) -> FlowCommon {
         FlowCommon.proxied(

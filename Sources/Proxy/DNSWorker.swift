@@ -40,7 +40,7 @@ final class DNSWorker {
         self.ctx = ctx
         self.config = config
         self.service = service
-        recorder = DNSFlowRecorder(flows: ctx.flows)
+        recorder = DNSFlowRecorder(flows: ctx.flows, recording: ctx.recording)
         gate = service.map { FQDNAnswerGate(loop: ctx.loop, service: $0, maxDelayNs: config.fqdnResponseMaxDelayNs) }
     }
 

@@ -24,10 +24,11 @@ public final class ProxyServer {
 
     /// Opens the listeners and starts the worker threads. With `dns`, every worker also runs the
     /// DNS proxy (UDP and TCP listeners on `dns.listenAddress:listenPort`), learning toFQDNs
-    /// names through `fqdn` when given.
+    /// names through `fqdn` when given. `recording` pauses and resumes the workers' flow records
+    /// (`sluice flows pause|resume`).
     public func start(
         steering: SteeringTable, flows: FlowSink?, snapshot: PolicySnapshot,
-        dns: DNSProxyConfig? = nil, fqdn: FQDNLearning? = nil
+        dns: DNSProxyConfig? = nil, fqdn: FQDNLearning? = nil, recording: FlowRecording = FlowRecording()
     ) throws {
         for i in 0..<max(1, config.workers) {
             let fd = try Socket.listenTCP(
@@ -38,7 +39,8 @@ public final class ProxyServer {
             // handshake (one read and one epoll round less per connection).
             try Socket.deferAccept(fd, seconds: 5)
             let loop = try EventLoop()
-            let ctx = WorkerContext(loop: loop, config: config, steering: steering, flows: flows, snapshot: snapshot)
+            let ctx = WorkerContext(
+                loop: loop, config: config, steering: steering, flows: flows, snapshot: snapshot, recording: recording)
             let listener = HTTPListener(ctx: ctx, fd: fd)
             try listener.start()
             contexts.append(ctx)

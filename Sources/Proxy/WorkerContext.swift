@@ -105,6 +105,8 @@ public final class WorkerContext {
     /// The steering table behind this worker's own cache (`SteeringCache`).
     public let steering: SteeringTable
     public let flows: FlowSink?
+    /// Whether `flows` gets records right now (`sluice flows pause|resume`); shared by the workers.
+    public let recording: FlowRecording
     /// The policy in force on this worker. Replaced whole by `publish`; a request uses the
     /// snapshot current when its head was parsed.
     public private(set) var snapshot: PolicySnapshot
@@ -125,12 +127,13 @@ public final class WorkerContext {
 
     public init(
         loop: EventLoop, config: ProxyConfig, steering: SteeringTable, flows: FlowSink?,
-        snapshot: PolicySnapshot
+        snapshot: PolicySnapshot, recording: FlowRecording = FlowRecording()
     ) {
         self.loop = loop
         self.config = config
         self.steering = SteeringCache(steering)
         self.flows = config.recordFlows ? flows : nil
+        self.recording = recording
         self.snapshot = snapshot
         self.replies = LocalReply.Cache(accessDenied: config.accessDeniedMessage)
         self.upstreams = UpstreamPool(loop: loop)

@@ -85,6 +85,9 @@ public struct AgentIntrospection: Codable, Sendable, Equatable {
     /// are in the datapath, before the answer is released (`FQDNService`; the observer's
     /// `sluice_dns_answer_to_datapath_seconds`). nil without a DNS proxy or from an older agent.
     public var dnsAnswerToDatapath: LatencyHistogram?
+    /// Flow recording is paused (`sluice flows pause`); nil or false when it records (or runs
+    /// with `--no-flows`), and from an agent that predates the switch.
+    public var flowsPaused: Bool?
 
     /// A latency histogram a process keeps and the observer exports as it is.
     public struct LatencyHistogram: Codable, Equatable, Sendable {

@@ -15,6 +15,11 @@ public enum ControlOperation: Hashable, Sendable, Codable, CustomStringConvertib
     case introspect
     /// `sluice bpf ct list`: `[ConntrackEntry]` as JSON.
     case conntrackList
+    /// `sluice flows pause`: the running agent stops writing flow records (the proxy's, and the
+    /// datapath's trace and policy-verdict records of allowed traffic) until `flowsResume`.
+    case flowsPause
+    /// `sluice flows resume`: records again after `flowsPause`.
+    case flowsResume
     /// A name this build does not know.
     case unknown(String)
 
@@ -26,6 +31,8 @@ public enum ControlOperation: Hashable, Sendable, Codable, CustomStringConvertib
         case "status": self = .status
         case "introspect": self = .introspect
         case "ct-list": self = .conntrackList
+        case "flows-pause": self = .flowsPause
+        case "flows-resume": self = .flowsResume
         default: self = .unknown(name)
         }
     }
@@ -39,6 +46,8 @@ public enum ControlOperation: Hashable, Sendable, Codable, CustomStringConvertib
         case .status: "status"
         case .introspect: "introspect"
         case .conntrackList: "ct-list"
+        case .flowsPause: "flows-pause"
+        case .flowsResume: "flows-resume"
         case .unknown(let name): name
         }
     }

@@ -23,7 +23,11 @@ public enum IntrospectionText {
             ["L7 proxy ports:", s.l7Ports.isEmpty ? "none" : String(s.l7Ports.count)],
             ["Proxy workers:", String(s.proxyWorkers)],
             ["DNS proxy:", s.dnsProxy],
-            ["Flows:", "Ok   Current/Max Flows: \(current)/\(s.flowRingSize), Flows seen: \(s.flowsSeen)"],
+            [
+                "Flows:",
+                "\(s.flowsPaused == true ? "Paused" : "Ok")   Current/Max Flows: \(current)/\(s.flowRingSize), "
+                    + "Flows seen: \(s.flowsSeen)",
+            ],
             ["Last apply:", s.lastApply ?? "none since the agent started"],
         ]
         if let p = s.process {

@@ -18,7 +18,7 @@ struct Sluice: ParsableCommand {
         subcommands: [
             Demo.self, SandboxCommand.self, Apply.self, Delete.self, PolicyCommand.self, Observe.self, Status.self,
             Version.self, EndpointCommand.self, IdentityCommand.self, FQDNCommand.self, BPFCommand.self,
-            AgentCommand.self,
+            FlowsCommand.self, AgentCommand.self,
         ])
 
     /// `sluice agent ...` becomes `sluice-agent ...` before anything else runs (its own options
@@ -114,7 +114,8 @@ struct Delete: ParsableCommand {
             socket: socket ?? Paths.controlSocket)
     }
 
-    /// Sends a delete request; prints the agent's lines, or its error on stderr with exit 1.
+    /// Sends a request (delete, flows pause/resume); prints the agent's lines, or its error on
+    /// stderr with exit 1.
     static func send(_ request: ControlRequest, socket: String) throws {
         let response = try ControlClient.send(request, path: socket)
         if response.ok {
@@ -228,5 +229,32 @@ extension ControlRequest {
     /// file, line and column, as the agent's own errors do.
     static func apply(file: String, yamlText: String) throws -> ControlRequest {
         ControlRequest(op: .apply, file: file, documents: try PolicyYAML.documents(yamlText, fileName: file))
+    }
+}
+
+/// `sluice flows pause` / `sluice flows resume`: the running agent's flow recording off and on
+/// again, without a restart (the control operations `flows-pause`, `flows-resume`; `sluice
+/// status` says `Flows: Paused` meanwhile).
+struct FlowsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flows", abstract: "Pause or resume the running agent's flow recording.",
+        subcommands: [Pause.self, Resume.self])
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Stop writing flow records (L7 records of the proxy, trace and policy-verdict records of allowed traffic; drops are still recorded) until `sluice flows resume`."
+        )
+        @OptionGroup var agent: AgentSocket
+
+        func run() throws { try Delete.send(ControlRequest(op: .flowsPause), socket: agent.socket) }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write flow records again after `sluice flows pause`.")
+        @OptionGroup var agent: AgentSocket
+
+        func run() throws { try Delete.send(ControlRequest(op: .flowsResume), socket: agent.socket) }
     }
 }

@@ -26,6 +26,51 @@ final class FlowRingTests: XCTestCase {
         XCTAssertNil(reader.read(seq: 3))
     }
 
+    func testTheAgentsRingCarriesThisBuildsLayoutAndReadersRefuseAnother() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let writer = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        XCTAssertEqual(writer.recordLayout, FlowRing.layout, "Datapath.open adopted the ring")
+        XCTAssertEqual(FlowRing.layout, 2)
+        for stale: UInt64 in [0, 1, 3] {
+            writer.storeRecordLayout(stale)
+            XCTAssertThrowsError(try FlowRing.openForReading(pinDirectory: t.pinDirectory)) { error in
+                XCTAssertEqual(
+                    error as? FlowRingLayoutError,
+                    FlowRingLayoutError(pin: t.pinDirectory + "/sluice_flow_head", found: stale, expected: 2))
+                XCTAssertTrue("\(error)".contains("has record layout \(stale)"), "\(error)")
+                XCTAssertTrue("\(error)".contains("this build reads layout 2"), "\(error)")
+            }
+        }
+        writer.storeRecordLayout(FlowRing.layout)
+        XCTAssertNoThrow(try FlowRing.openForReading(pinDirectory: t.pinDirectory))
+    }
+
+    func testAdoptingARingOfAnotherLayoutDropsItsRecordsAndKeepsTheSequence() throws {
+        let t = try TestDatapath()
+        defer { t.close() }
+        let writer = try FlowRing.openForWriting(pinDirectory: t.pinDirectory)
+        for port in UInt16(1)...3 { writer.appendWritten { $0.pointee.dst_port = port } }
+        XCTAssertNil(try FlowRing.adopt(pinDirectory: t.pinDirectory), "this build's ring: nothing dropped")
+        XCTAssertEqual(writer.read(seq: 2)?.dst_port, 3)
+
+        writer.storeRecordLayout(1)
+        XCTAssertEqual(try FlowRing.adopt(pinDirectory: t.pinDirectory), 1)
+        let reader = try FlowRing.openForReading(pinDirectory: t.pinDirectory)
+        XCTAssertEqual(reader.nextSeq, 3, "sequence numbers go on")
+        for seq in UInt64(0)..<3 { XCTAssertNil(reader.read(seq: seq), "record \(seq) of the old layout dropped") }
+        writer.append { $0.pointee.dst_port = 9 }
+        XCTAssertEqual(reader.read(seq: 3)?.dst_port, 9)
+
+        // A restarted agent (Datapath.open on the same pins) finding an older build's ring.
+        writer.storeRecordLayout(0)
+        let again = try Datapath.open(objectDirectory: TestDatapath.objectDirectory(), pinDirectory: t.pinDirectory)
+        defer { again.close() }
+        XCTAssertEqual(writer.recordLayout, FlowRing.layout)
+        XCTAssertNil(writer.read(seq: 3))
+        XCTAssertEqual(writer.nextSeq, 4)
+    }
+
     func testSlotsAreZeroedAndOverwrittenRecordsAreGone() throws {
         let t = try TestDatapath()
         defer { t.close() }

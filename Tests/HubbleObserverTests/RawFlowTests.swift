@@ -187,7 +187,7 @@ final class RawFlowTests: XCTestCase {
         let l3l4 = records.first { $0.flow_type == 1 }!
         withUnsafePointer(to: get) { source in
             withUnsafeMutablePointer(to: &slot) {
-                XCTAssertEqual(FlowRecordBytes.copyUsed(from: source, to: $0), 96 + 24 + Int(get.l7.http.url_len) + 12)
+                XCTAssertEqual(FlowRecordBytes.copyUsed(from: source, to: $0), 96 + 36 + Int(get.l7.http.url_len))
             }
         }
         withUnsafePointer(to: l3l4) { source in

@@ -41,6 +41,20 @@ final class DNSFlowRecorderTests: XCTestCase {
         XCTAssertEqual(flow.trafficDirection, .egress)
     }
 
+    func testWhilePausedNothingIsWritten() throws {
+        let sink = CollectingSink()
+        let recording = FlowRecording(paused: true)
+        let recorder = DNSFlowRecorder(flows: sink, recording: recording)
+        recorder.request(query(), verdict: .forwarded)
+        recorder.response(query(), summary: nil, rcode: .servFail, verdict: .error, now: 5_000)
+        recorder.policyDrop(query())
+        XCTAssertEqual(sink.flows.count, 0)
+        recording.resume()
+        recorder.request(query(), verdict: .forwarded)
+        recorder.policyDrop(query())
+        XCTAssertEqual(sink.flows.map(\.verdict), [.forwarded, .dropped])
+    }
+
     func testTheResponseComesFromTheServerWithItsAnswers() throws {
         let sink = CollectingSink()
         let answers: [IPAddress] = [

@@ -8,7 +8,7 @@ final class ControlOperationTests: XCTestCase {
     func testEveryOperationHasItsWireName() throws {
         let names: [(ControlOperation, String)] = [
             (.apply, "apply"), (.get, "get"), (.delete, "delete"), (.status, "status"), (.introspect, "introspect"),
-            (.conntrackList, "ct-list"),
+            (.conntrackList, "ct-list"), (.flowsPause, "flows-pause"), (.flowsResume, "flows-resume"),
         ]
         for (op, name) in names {
             XCTAssertEqual(op.name, name)

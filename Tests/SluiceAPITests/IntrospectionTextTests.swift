@@ -56,6 +56,13 @@ final class IntrospectionTextTests: XCTestCase {
         XCTAssertEqual(lines[13], "  CiliumNetworkPolicy backend/allow-from-frontend")
         broken.tlsSecretErrors = []
         XCTAssertEqual(IntrospectionText.status(broken), IntrospectionText.status(info), "no line when all are usable")
+        var paused = info
+        paused.flowsPaused = true
+        XCTAssertEqual(
+            IntrospectionText.status(paused)[9],
+            "Flows:            Paused   Current/Max Flows: 4096/4096, Flows seen: 5000")
+        paused.flowsPaused = false
+        XCTAssertEqual(IntrospectionText.status(paused), IntrospectionText.status(info), "Ok unless paused")
         XCTAssertEqual(IntrospectionText.duration(59), "59s")
         XCTAssertEqual(IntrospectionText.duration(240), "4m0s")
     }

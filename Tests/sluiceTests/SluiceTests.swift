@@ -45,6 +45,18 @@ final class SluiceTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("Unexpected argument 'no-such-command'"), result.stderr)
     }
 
+    func testFlowsPauseAndResumeAskTheAgent() throws {
+        let help = try BuiltProduct.run("sluice", ["flows", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("pause") && help.stdout.contains("resume"), help.stdout)
+        let socket = directory + "/no-agent.sock"
+        for verb in ["pause", "resume"] {
+            let result = try BuiltProduct.run("sluice", ["flows", verb, "--socket", socket])
+            XCTAssertNotEqual(result.status, 0, "no agent at \(socket)")
+            XCTAssertTrue(result.stderr.contains(socket), result.stderr)
+        }
+    }
+
     func testApplyChecksTheFileAndItsYAMLBeforeItNeedsTheAgent() throws {
         let socket = directory + "/no-agent.sock"
         let missing = try BuiltProduct.run("sluice", ["apply", "-f", directory + "/missing.yaml", "--socket", socket])

@@ -24,6 +24,14 @@
 #define SLUICE_FLOW_SLOTS 4096u
 #define SLUICE_FLOW_RECORD_SIZE 1024u
 
+/* The layout of the records this header describes, kept in sluice_flow_head.layout: Datapath.open
+ * (the agent) writes it when it creates or adopts the ring, after dropping the records of a ring
+ * of another layout (their commit words cleared); readers (FlowRing.openForReading: `sluice
+ * observe`, sluice-observer) refuse a ring of another layout. Bump it with any change to where
+ * a field of struct sluice_flow or its L7 parts sits. 0: a ring of a build before the word
+ * (layout 1: the http part's fixed fields after url). */
+#define SLUICE_FLOW_LAYOUT 2u
+
 /* Hubble Verdict enum values (flow.proto). */
 enum sluice_verdict {
     SLUICE_VERDICT_UNKNOWN = 0,
@@ -156,6 +164,10 @@ enum sluice_l7_reason {
 #define SLUICE_HEADER_ACTION_DELETE 0x04
 #define SLUICE_HEADER_ACTION_REPLACE 0x08
 
+/* Every fixed field first, then the text: a record with a short url writes the lines of bytes
+ * 0-191 of its slot and, for a request with headers, those of its headers (from byte 516); a
+ * response writes no line past the url (layout 2; layout 1 kept policy_id .. headers_cut after
+ * url, two more lines per record). */
 struct sluice_flow_http {
     __u16 code;          /* 0 on requests */
     __u8 method_len;
@@ -163,8 +175,6 @@ struct sluice_flow_http {
     __u16 url_len;       /* bytes used in url (truncated to SLUICE_HTTP_URL_MAX) */
     __u8 header_actions; /* request flows: SLUICE_HEADER_ACTION_* bits */
     __u8 _pad1;
-    char method[SLUICE_HTTP_METHOD_MAX];
-    char url[SLUICE_HTTP_URL_MAX];
     __u32 policy_id;     /* request flows: the policy whose rule decided (PolicyKey.ref), 0 = none */
     __u8 error_side;     /* responses: the peer whose failure ended the exchange, 1 downstream, 2 upstream, 0 none */
     __u8 _pad2;
@@ -172,6 +182,8 @@ struct sluice_flow_http {
     __u16 headers_len;   /* request flows: bytes used in headers */
     __u8 n_headers;      /* request flows: entries in headers */
     __u8 headers_cut;    /* 1: the request had more headers than fit */
+    char method[SLUICE_HTTP_METHOD_MAX];
+    char url[SLUICE_HTTP_URL_MAX];
     __u8 headers[SLUICE_HTTP_HEADERS_MAX];
 };
 
@@ -231,11 +243,16 @@ struct sluice_flow {
 
 struct sluice_flow_head {
     __u64 next_seq;      /* bumped atomically by every writer */
-    __u64 _reserved[7];
+    __u64 layout;        /* SLUICE_FLOW_LAYOUT of the records, set by the agent (0: an older build's ring) */
+    __u64 _reserved[6];
 };
 
 _Static_assert(sizeof(struct sluice_flow) == SLUICE_FLOW_RECORD_SIZE, "flow record size");
 _Static_assert(sizeof(struct sluice_flow_http) == 928 && sizeof(struct sluice_flow_dns) == 408, "L7 record sizes");
 _Static_assert(sizeof(struct sluice_flow_head) == 64, "flow head size");
+_Static_assert(__builtin_offsetof(struct sluice_flow_head, layout) == 8, "layout word offset");
+_Static_assert(__builtin_offsetof(struct sluice_flow_http, method) == 20 &&
+               __builtin_offsetof(struct sluice_flow_http, url) == 36 &&
+               __builtin_offsetof(struct sluice_flow_http, headers) == 420, "http layout 2");
 
 #endif

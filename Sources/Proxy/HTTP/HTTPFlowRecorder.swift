@@ -19,7 +19,9 @@ import SluiceIO
 /// request bytes are gone by the time the response comes, and its headers packed and redacted
 /// as the request record carries them (`HTTPHeaderRecord`, `FlowRedaction.current`).
 ///
-/// Loop-thread only. With no sink (flows off) every call returns at once.
+/// Loop-thread only. With no sink (flows off) every call returns at once; while `FlowRecording`
+/// is paused a request decided then writes no flow (read once per request, at `beginRequest`, so
+/// a request writes its request and response flows or neither).
 final class HTTPFlowRecorder {
     /// The sink. Called as `flows?.append` on this `let`, which the compiler borrows from the
     /// recorder: `guard let flows` (or an `unowned(unsafe)` copy) made it retain and release the
@@ -28,6 +30,10 @@ final class HTTPFlowRecorder {
     private let flows: FlowSink?
     /// Whether there is a sink (flows on), tested without touching it.
     private let recording: Bool
+    /// The agent's pause switch (`sluice flows pause`).
+    private let recordingSwitch: FlowRecording
+    /// Whether the current request writes its flows: a sink, and recording on when it began.
+    private var active = false
     /// The connection's part of every record; its direction is the first side's (used when no
     /// side decided: malformed or rejected requests).
     private let common: FlowCommon
@@ -51,9 +57,10 @@ final class HTTPFlowRecorder {
     private static let urlCapacity = Int(SLUICE_HTTP_URL_MAX)
 
     /// A recorder for the requests of the connection `common` describes (`FlowCommon.proxied`).
-    init(flows: FlowSink?, common: FlowCommon, proto: Flow.L7Protocol) {
+    init(flows: FlowSink?, recording: FlowRecording = FlowRecording(), common: FlowCommon, proto: Flow.L7Protocol) {
         self.flows = flows
-        recording = flows != nil
+        self.recording = flows != nil
+        recordingSwitch = recording
         self.common = common
         self.proto = proto
         text =
@@ -66,10 +73,11 @@ final class HTTPFlowRecorder {
 
     /// A recorder for the TCP connection `addresses` / `steer` describe.
     convenience init(
-        flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?,
-        proto: Flow.L7Protocol = .http11
+        flows: FlowSink?, recording: FlowRecording = FlowRecording(), addresses: ConnectionAddresses,
+        steer: SteerInfo?, proto: Flow.L7Protocol = .http11
     ) {
-        self.init(flows: flows, common: Self.common(addresses: addresses, steer: steer), proto: proto)
+        self.init(
+            flows: flows, recording: recording, common: Self.common(addresses: addresses, steer: steer), proto: proto)
     }
 
     deinit { text.deallocate() }
@@ -96,7 +104,8 @@ final class HTTPFlowRecorder {
         requestTimeNs = SystemClock.monotonicNs()
         awaitingResponse = true
         recorded = 0
-        guard recording else { return }
+        active = recording && recordingSwitch.isOn
+        guard active else { return }
         methodLength = copy(view.method, at: 0, capacity: Self.methodCapacity)
         authorityLength = copy(view.authority, at: Self.methodCapacity, capacity: Self.urlCapacity)
         pathLength = copy(
@@ -124,6 +133,7 @@ final class HTTPFlowRecorder {
         requestTimeNs = SystemClock.monotonicNs()
         awaitingResponse = true
         recorded = 0
+        active = recording && recordingSwitch.isOn
         methodLength = 0
         authorityLength = 0
         pathLength = 0
@@ -178,7 +188,7 @@ final class HTTPFlowRecorder {
         detail: Flow.L7Verdict?
     ) {
         recorded |= 1 << direction.rawValue
-        guard recording else { return }
+        guard active else { return }
         var c = common
         c.timeNs = requestTimeNs
         c.verdict = verdict
@@ -213,7 +223,7 @@ final class HTTPFlowRecorder {
     }
 
     private func responses(code: UInt16, verdict: Flow.Verdict, failure: PeerClose?) {
-        guard recording else { return }
+        guard active else { return }
         let now = SystemClock.monotonicNs()
         let latency = now &- requestTimeNs
         let (m, a, p, proto, scheme) = (method, authority, path, proto, scheme)
@@ -245,7 +255,7 @@ final class HTTPFlowRecorder {
     /// 133, Policy denied) of the connection's SYN. No response flow follows.
     func policyDrop(direction: Flow.TrafficDirection) {
         awaitingResponse = false
-        guard let flows else { return }
+        guard active, let flows else { return }
         var c = common
         c.timeNs = requestTimeNs
         c.direction = direction

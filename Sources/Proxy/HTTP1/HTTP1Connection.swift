@@ -115,7 +115,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     var splicing = false
     /// The SNI of a `serverNames` connection (nil: none), for its flow records.
     var tlsServerName: String?
-    lazy var tlsRecorder = TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
+    lazy var tlsRecorder = TLSFlowRecorder(
+        flows: ctx.flows, recording: ctx.recording, addresses: addresses, steer: steer)
 
     init(ctx: WorkerContext, transport: Transport, addresses: ConnectionAddresses, steer: SteerInfo?) {
         self.ctx = ctx
@@ -128,7 +129,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
         // Room for a 307 whose Location is as long as the longest target.
         out = IOBuffer(capacity: 512, limit: 4096 + ctx.config.httpLimits.maxTargetBytes)
         preparer = HTTP1RequestPreparer(maxTargetBytes: ctx.config.httpLimits.maxTargetBytes)
-        record = HTTPFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer)
+        record = HTTPFlowRecorder(flows: ctx.flows, recording: ctx.recording, addresses: addresses, steer: steer)
     }
 
     /// Registers the downstream socket and processes whatever already arrived.

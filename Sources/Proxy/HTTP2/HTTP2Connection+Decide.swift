@@ -9,7 +9,8 @@ import SluiceIO
 extension HTTP2Connection {
     /// A complete request header block on a new stream: the policy verdict, then forward or answer.
     func onRequest(stream id: Int32, block: HTTP2HeaderBlock, endStream: Bool) {
-        let s = Stream(id: id, record: HTTPFlowRecorder(flows: ctx.flows, common: common, proto: .http2))
+        let s = Stream(
+            id: id, record: HTTPFlowRecorder(flows: ctx.flows, recording: ctx.recording, common: common, proto: .http2))
         if isTLS { s.record.scheme = "https" }
         s.requestEnded = endStream
         streams[id] = s

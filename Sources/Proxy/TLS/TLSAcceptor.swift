@@ -284,7 +284,8 @@ final class TLSAcceptor: EventHandler, TimerTarget {
             var verdict = HTTPVerdict()
             let side = HTTPVerdict.Side(allowed: false, reason: .noRuleMatched, policyName: nil, policyRef: 0)
             if direction == .egress { verdict.egress = side } else { verdict.ingress = side }
-            TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer).decided(verdict, serverName: name)
+            TLSFlowRecorder(flows: ctx.flows, recording: ctx.recording, addresses: addresses, steer: steer)
+                .decided(verdict, serverName: name)
             end(reset: true)
             return
         }
@@ -319,7 +320,7 @@ final class TLSAcceptor: EventHandler, TimerTarget {
 
     /// The handshake failed or timed out: an ERROR flow naming the client's failure, a reset.
     private func fail(_ failure: PeerClose) {
-        TLSFlowRecorder(flows: ctx.flows, addresses: addresses, steer: steer).failed(
+        TLSFlowRecorder(flows: ctx.flows, recording: ctx.recording, addresses: addresses, steer: steer).failed(
             failure, serverName: serverName ?? helloServerName)
         end(reset: true)
     }

@@ -8,15 +8,24 @@ import SluiceIO
 /// policy and reason as on HTTP requests. One record per side that decided: FORWARDED when the
 /// connection is spliced, DROPPED when it is reset for its SNI; a side that admits the peer not
 /// at all writes the L3/L4 drop instead. A spliced connection whose upstream connect fails gets
-/// an ERROR record naming the upstream's errno. Loop-thread only.
+/// an ERROR record naming the upstream's errno. Nothing while recording is paused
+/// (`FlowRecording`). Loop-thread only.
 struct TLSFlowRecorder {
-    let flows: FlowSink?
+    private let sink: FlowSink?
+    private let recording: FlowRecording
     let common: FlowCommon
 
-    init(flows: FlowSink?, addresses: ConnectionAddresses, steer: SteerInfo?) {
-        self.flows = flows
+    init(
+        flows: FlowSink?, recording: FlowRecording = FlowRecording(), addresses: ConnectionAddresses,
+        steer: SteerInfo?
+    ) {
+        sink = flows
+        self.recording = recording
         common = HTTPFlowRecorder.common(addresses: addresses, steer: steer)
     }
+
+    /// The sink, or nil with flows off or paused.
+    var flows: FlowSink? { recording.isOn ? sink : nil }
 
     /// The records of one decision on the connection whose ClientHello named `serverName`.
     func decided(_ verdict: HTTPVerdict, serverName: String?) {

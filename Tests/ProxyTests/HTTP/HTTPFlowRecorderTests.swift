@@ -232,4 +232,53 @@ final class HTTPFlowRecorderTests: XCTestCase {
         recorder.response(code: 200)
         XCTAssertTrue(verdict.allowed)
     }
+
+    /// One HTTP/1 request through `recorder`: begin, decide, and `between` before the response.
+    private func exchange(
+        _ recorder: HTTPFlowRecorder, _ snapshot: PolicySnapshot, _ path: String, between: () -> Void = {}
+    ) {
+        let steer = TestPolicy.bothSidesSteer(snapshot)
+        let verdict = HTTPRequestFixture.http1("GET", path) { view -> HTTPVerdict in
+            recorder.beginRequest(view: view, versionMinor: 1)
+            return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port)
+        }
+        recorder.decided(verdict)
+        between()
+        recorder.response(code: 200)
+    }
+
+    func testWhilePausedARequestWritesNoFlowAndEachRequestKeepsItsPair() throws {
+        let snapshot = try bothSides()
+        let sink = RecordSink()
+        let recording = FlowRecording()
+        let recorder = HTTPFlowRecorder(
+            flows: sink, recording: recording, addresses: addresses, steer: TestPolicy.bothSidesSteer(snapshot))
+        func urls() -> [String] {
+            sink.records.map {
+                let f = Flow.decode($0, directory: EndpointDirectory(), monotonicToWallOffsetNs: 0)
+                return "\(f.l7?.type ?? .unknown) \(f.http?.url ?? "")"
+            }
+        }
+        exchange(recorder, snapshot, "/allowed/1")
+        XCTAssertEqual(sink.records.count, 4, "on: a request and a response flow per side")
+
+        recording.pause()
+        exchange(recorder, snapshot, "/allowed/2")
+        recorder.malformedRequest()
+        recorder.response(code: 400)
+        XCTAssertEqual(sink.records.count, 4, "paused: nothing, malformed requests included")
+
+        exchange(recorder, snapshot, "/allowed/3", between: recording.resume)
+        XCTAssertEqual(sink.records.count, 4, "begun while paused: no response flow without its request flow")
+
+        exchange(recorder, snapshot, "/allowed/4", between: recording.pause)
+        XCTAssertEqual(
+            urls().suffix(4),
+            [
+                "request http://backend/allowed/4", "request http://backend/allowed/4",
+                "response http://backend/allowed/4", "response http://backend/allowed/4",
+            ], "begun while on: the response flows follow although the switch moved")
+        exchange(recorder, snapshot, "/allowed/5")
+        XCTAssertEqual(sink.records.count, 8)
+    }
 }

@@ -41,4 +41,19 @@ final class TLSFlowRecorderTests: XCTestCase {
         XCTAssertNil(sink.flows.first?.l7)
         XCTAssertEqual(sink.flows.first?.verdict, .dropped)
     }
+
+    func testWhilePausedNothingIsWritten() throws {
+        let snapshot = try TLSTestWorld.snapshot(serverNames: ["a.example"])
+        let steer = TLSTestWorld.egressSteer(snapshot)
+        let sink = CollectingSink()
+        let recording = FlowRecording(paused: true)
+        let recorder = TLSFlowRecorder(flows: sink, recording: recording, addresses: addresses, steer: steer)
+        let verdict = TLSDecision.evaluate(serverName: "b.example", steer: steer, snapshot: snapshot, port: 8443)
+        recorder.decided(verdict, serverName: "b.example")
+        recorder.failed(PeerClose(side: .upstream, errno: ECONNRESET), serverName: "a.example")
+        XCTAssertEqual(sink.flows.count, 0)
+        recording.resume()
+        recorder.decided(verdict, serverName: "b.example")
+        XCTAssertEqual(sink.flows.map(\.verdict), [.dropped])
+    }
 }
