@@ -213,6 +213,8 @@ final class NodePolicy {
         fqdnSelectorsByKey = transaction.applied(to: fqdnSelectorsByKey)
         if let staged { store.commitStaged(staged, keys: transaction.change.keys) }
         _ = publish?(candidate)
+        // the workers run the new snapshot: the patterns only the old one held can go
+        PolicyRepository.freeUnusedPatterns()
         fqdnService?.publish(selectors: currentFQDNSelectors)
         lastInstall = InstallTiming(
             compileNs: compileNs, mapsNs: mapsNs, policyEntries: candidate.policyMap.count,

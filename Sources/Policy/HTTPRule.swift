@@ -90,10 +90,10 @@ struct HTTPRule: Sendable, Equatable {
     /// per-request path (`HTTPPortPolicy.decide`) passes a pointer into the policy's array (which
     /// the caller's snapshot keeps alive) instead of the rule itself, because a call on a rule
     /// read from that memory copies it first, a retain and release of each of its patterns.
-    /// The patterns are then taken as unretained references before any call. A `Regex` has a
-    /// side table (the intern table's weak reference), so each of those retains and releases
-    /// took the runtime's slow path: 2.7 % of get-ka's agent samples (docs/performance.md,
-    /// s18-own).
+    /// The patterns are then taken as unretained references before any call. (Until s20-mem a
+    /// `Regex` had a side table, the intern table's weak reference, so each of those retains and
+    /// releases took the runtime's slow path: 2.7 % of get-ka's agent samples, docs/performance.md
+    /// s18-own; the table holds them strongly now, but no retain is still cheaper than one.)
     @inline(__always)
     static func matches<R: HTTPRequestFields>(_ rule: UnsafePointer<HTTPRule>, _ request: R) -> Bool {
         let method = unretained(rule.pointee.method)
@@ -114,12 +114,12 @@ struct HTTPRule: Sendable, Equatable {
     }
 
     @inline(__always)
-    private static func unretained(_ regex: Regex?) -> Unmanaged<Regex>? {
-        regex.map { Unmanaged.passUnretained($0) }
+    private static func unretained(_ regex: Regex?) -> Unmanaged<Regex.Storage>? {
+        regex.map { Unmanaged.passUnretained($0.storage) }
     }
 
     @inline(__always)
-    private static func fullMatch(_ regex: Unmanaged<Regex>, _ subject: UnsafeRawBufferPointer) -> Bool {
+    private static func fullMatch(_ regex: Unmanaged<Regex.Storage>, _ subject: UnsafeRawBufferPointer) -> Bool {
         regex._withUnsafeGuaranteedRef { $0.fullMatch(subject) }
     }
 

@@ -128,7 +128,16 @@ public final class PolicyRepository {
     public func commit(_ change: Change) {
         for key in change.removals { documents[key] = nil }
         for document in change.upserts { documents[document.key] = document }
+        // The patterns of the objects replaced or removed, unless a snapshot still uses them
+        // (those go at the next sweep: `Regex.sweepUnused`).
+        Regex.sweepUnused()
     }
+
+    /// Frees the compiled patterns no object, snapshot or parse uses any more (`commit` does it
+    /// too, but a pattern the previous snapshot still held then stays until the next sweep): the
+    /// agent calls it once the workers run the new snapshot. Returns how many were freed.
+    @discardableResult
+    public static func freeUnusedPatterns() -> Int { Regex.sweepUnused() }
 
     /// Removes one object; returns whether it existed.
     @discardableResult

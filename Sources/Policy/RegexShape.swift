@@ -20,35 +20,28 @@ import Synchronization
 enum RegexShape: Equatable {
     case literal([UInt8])
     case prefix([UInt8])
-    /// `literal`, then bytes of `members` (a 256-bit set as four words), `atLeastOne` for `+`.
+    /// `literal`, then bytes of `members` (ASCII: a 128-bit set as two words), `atLeastOne` for `+`.
     case classRun(literal: [UInt8], members: ClassBits, atLeastOne: Bool, tail: [UInt8])
 
-    /// The bytes a class admits.
+    /// The bytes a class admits: a class run's members are printable ASCII (`classMembers`), so
+    /// two words, bytes 0-63 and 64-127, hold them (16 bytes in a `Regex` object).
     struct ClassBits: Equatable, Sendable {
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var low: UInt64 = 0
+        var high: UInt64 = 0
 
-        static func == (a: ClassBits, b: ClassBits) -> Bool { a.words == b.words }
+        /// The bytes of the two words in a `Regex` object.
+        static let byteCount = 16
 
         mutating func insert(_ byte: UInt8) {
+            precondition(byte < 128, "a class run's members are ASCII")
             let bit = UInt64(1) << UInt64(byte & 63)
-            switch byte >> 6 {
-            case 0: words.0 |= bit
-            case 1: words.1 |= bit
-            case 2: words.2 |= bit
-            default: words.3 |= bit
-            }
+            if byte < 64 { low |= bit } else { high |= bit }
         }
 
         @inline(__always)
         func contains(_ byte: UInt8) -> Bool {
-            let word: UInt64
-            switch byte >> 6 {
-            case 0: word = words.0
-            case 1: word = words.1
-            case 2: word = words.2
-            default: word = words.3
-            }
-            return word >> UInt64(byte & 63) & 1 == 1
+            guard byte < 128 else { return false }
+            return (byte < 64 ? low : high) >> UInt64(byte & 63) & 1 == 1
         }
     }
 

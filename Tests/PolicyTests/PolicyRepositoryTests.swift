@@ -109,6 +109,32 @@ final class PolicyRepositoryTests: XCTestCase {
 
     /// A deleted object's entries are gone from the next compile, and a prepared change that is
     /// never committed leaves the objects in force compiling as before.
+    /// A commit frees the compiled patterns of the objects it replaced or removed (the intern
+    /// table holds them strongly until a sweep), and keeps those still in force or held.
+    func testACommitFreesThePatternsOfReplacedObjects() throws {
+        let repository = PolicyRepository()
+        let old = "/commit-sweep-old/.*", kept = "/commit-sweep-kept/[0-9]+", new = "/commit-sweep-new"
+        func file(_ paths: [String]) -> String {
+            Self.cnp("sweep", port: "80", rules: "{http: [" + paths.map { "{path: \"\($0)\"}" }.joined(separator: ", ") + "]}")
+        }
+        try repository.apply(documents: documents(file([old, kept]), "a.yaml"), fileName: "a.yaml")
+        XCTAssertTrue(Regex.isInterned(old))
+        var change: PolicyRepository.Change? = try repository.prepareApply(
+            documents: documents(file([kept, new]), "a.yaml"), fileName: "a.yaml")
+        XCTAssertTrue(Regex.isInterned(old), "in force until the commit")
+        repository.commit(change!)
+        XCTAssertFalse(Regex.isInterned(old))
+        XCTAssertTrue(Regex.isInterned(kept))
+        XCTAssertTrue(Regex.isInterned(new))
+        // removed, but still held by the change: kept until the sweep after its last use
+        repository.commit(PolicyRepository.Change(removing: repository.keys))
+        XCTAssertTrue(Regex.isInterned(new))
+        change = nil
+        XCTAssertGreaterThanOrEqual(PolicyRepository.freeUnusedPatterns(), 2)
+        XCTAssertFalse(Regex.isInterned(new))
+        XCTAssertFalse(Regex.isInterned(kept))
+    }
+
     func testCachedEntriesFollowDeletesAndUncommittedChanges() throws {
         let repository = PolicyRepository()
         var allocator = IdentityAllocator()

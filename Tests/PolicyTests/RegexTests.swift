@@ -106,14 +106,60 @@ final class RegexTests: XCTestCase {
         XCTAssertThrowsError(try Regex.compile("/intern-bad("))
     }
 
-    func testInternedPatternIsFreedWithItsLastUse() throws {
+    /// The intern table holds its patterns strongly (no weak reference, so no side table per
+    /// pattern): one no rule uses any more is freed by the first sweep after its last use, and a
+    /// sweep keeps every pattern someone still holds.
+    func testAnInternedPatternIsFreedByTheFirstSweepAfterItsLastUse() throws {
         let pattern = "/intern-free"  // used by no other test
-        do {
-            let regex = try Regex.compile(pattern)
-            XCTAssertTrue(Regex.isInterned(pattern))
-            XCTAssertTrue(regex.fullMatch(pattern))
-        }
+        var regex: Regex? = try Regex.compile(pattern)
+        weak var freed = regex?.storage
+        XCTAssertTrue(Regex.isInterned(pattern))
+        XCTAssertTrue(regex!.fullMatch(pattern))
+        Regex.sweepUnused()
+        XCTAssertTrue(Regex.isInterned(pattern), "a sweep keeps a pattern in use")
+        XCTAssertTrue(try Regex.compile(pattern) === regex)
+        regex = nil
+        XCTAssertNotNil(freed, "the table holds it until a sweep")
+        XCTAssertGreaterThanOrEqual(Regex.sweepUnused(), 1)
         XCTAssertFalse(Regex.isInterned(pattern))
+        XCTAssertNil(freed, "freed by the sweep")
+    }
+
+    /// The table grows past its first size with every lookup still finding its object, and
+    /// sweeps itself when it has doubled: patterns compiled and dropped do not pile up.
+    func testTheInternTableGrowsAndSweepsItself() throws {
+        Regex.sweepUnused()
+        let held = try (0..<3000).map { try Regex.compile("/intern-held/\($0)/[a-z]+") }
+        for (i, regex) in held.enumerated() {
+            XCTAssertTrue(try Regex.compile("/intern-held/\(i)/[a-z]+") === regex)
+            XCTAssertTrue(regex.fullMatch("/intern-held/\(i)/abc"))
+            XCTAssertFalse(regex.fullMatch("/intern-held/\(i)/"))
+        }
+        let before = Regex.internedCount
+        for i in 0..<20_000 { _ = try Regex.compile("/intern-dropped/\(i)") }
+        // at most twice what is held (the sweep threshold) plus what came since the last sweep
+        XCTAssertLessThan(Regex.internedCount, 2 * (before + 1024) + 1)
+        XCTAssertGreaterThan(Regex.sweepUnused(), 0)
+        XCTAssertEqual(Regex.internedCount, before, "a full sweep leaves what is held")
+        for (i, regex) in held.enumerated() { XCTAssertTrue(try Regex.compile("/intern-held/\(i)/[a-z]+") === regex) }
+    }
+
+    /// A class run's members sit in the object after the pattern's bytes, in two words: bytes
+    /// 0-63 and 64-127, every printable byte on both sides of 64, none above 127.
+    func testAClassRunReadsItsMembersFromBothWords() throws {
+        let regex = try Regex.compile("/r/[ -~]+")
+        XCTAssertEqual(regex.engine, .classRun)
+        XCTAssertTrue(regex.fullMatch("/r/ !09?@AZ[`az{~"))
+        XCTAssertFalse(regex.fullMatch("/r/"))
+        XCTAssertFalse(regex.fullMatch("/r/a\u{7F}"))
+        XCTAssertFalse([UInt8](arrayLiteral: 0x2F, 0x72, 0x2F, 0x41, 0xC1).withUnsafeBytes { regex.fullMatch($0) })
+        let digits = try Regex.compile("/r/[0-9]*")
+        XCTAssertTrue(digits.fullMatch("/r/"))
+        XCTAssertTrue(digits.fullMatch("/r/0123456789"))
+        XCTAssertFalse(digits.fullMatch("/r/12p"))
+        XCTAssertFalse(digits.fullMatch("/r/1p"))  // 'p' is '0' + 64: the other word
+        XCTAssertEqual(regex.bytes, Array("/r/[ -~]+".utf8))
+        XCTAssertEqual(regex.pattern, "/r/[ -~]+")
     }
 
     func testProgramSizeLimitHoldsForInternedAndLiteralPatterns() throws {

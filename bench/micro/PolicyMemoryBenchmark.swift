@@ -121,6 +121,9 @@ enum PolicyMemoryBenchmark {
         step("committed, change dropped")
         _ = PolicyApplyBenchmark.rssKiB()  // malloc_trim
         step("malloc_trim")
+        // POLICY_MEMORY_EXIT_AT_STEADY=1: end here without freeing anything, so that a heap
+        // profiler (`heaptrack`) reports what the steady state holds as "leaked", by call stack.
+        if getenv("POLICY_MEMORY_EXIT_AT_STEADY") != nil { exit(0) }
         let steady = last
         let steadyRSS = PolicyApplyBenchmark.status("VmRSS:")
         snapshot = nil
