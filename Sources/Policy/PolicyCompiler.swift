@@ -17,13 +17,36 @@ struct PolicyCompiler {
         var rules: L7Rules
         /// `serverNames` of the port rule (empty: none): the port is a TLS SNI port.
         var serverNames: [ServerNamePattern] = []
-        /// `terminatingTLS`/`originatingTLS` of the port rule: the port is an HTTP port whose
-        /// TLS the proxy intercepts.
-        var interception: TLSInterception?
+        /// `terminatingTLS`/`originatingTLS` of the port rule, out of line (176 bytes inline:
+        /// an entry was 260 bytes, and the compile cache keeps every entry).
+        private var interceptionBox: OutOfLine<TLSInterception>?
         var isDeny: Bool
         var policyName: String
         /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
         var policyRef: UInt32
+
+        init(
+            low: UInt16, high: UInt16, protocols: [UInt8], peers: PeerSet, datapathPeers: PeerSet,
+            fqdns: [FQDNPattern] = [], rules: L7Rules, serverNames: [ServerNamePattern] = [],
+            interception: TLSInterception? = nil, isDeny: Bool, policyName: String, policyRef: UInt32
+        ) {
+            self.low = low
+            self.high = high
+            self.protocols = protocols
+            self.peers = peers
+            self.datapathPeers = datapathPeers
+            self.fqdns = fqdns
+            self.rules = rules
+            self.serverNames = serverNames
+            self.interceptionBox = interception.map { OutOfLine($0) }
+            self.isDeny = isDeny
+            self.policyName = policyName
+            self.policyRef = policyRef
+        }
+
+        /// `terminatingTLS`/`originatingTLS` of the port rule: the port is an HTTP port whose
+        /// TLS the proxy intercepts.
+        var interception: TLSInterception? { interceptionBox?.value }
 
         /// The verdict of this rule's policy (its name and `ref` in the flow record).
         func verdict(
