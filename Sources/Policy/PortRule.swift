@@ -9,22 +9,16 @@ enum L4Protocol: String, Sendable, Hashable {
     case icmpv6 = "ICMPv6"
 
     /// IP protocol numbers this covers; ANY means TCP, UDP and SCTP (Cilium api/l4.go), not ICMP.
-    /// One array per protocol, shared by every compiled entry (the compile cache keeps them).
     var ipProtocols: [UInt8] {
         switch self {
-        case .tcp: return Self.numbers.tcp
-        case .udp: return Self.numbers.udp
-        case .sctp: return Self.numbers.sctp
-        case .any: return Self.numbers.any
-        case .icmp: return Self.numbers.icmp
-        case .icmpv6: return Self.numbers.icmpv6
+        case .tcp: return [IPProtocol.tcp]
+        case .udp: return [IPProtocol.udp]
+        case .sctp: return [IPProtocol.sctp]
+        case .any: return [IPProtocol.tcp, IPProtocol.udp, IPProtocol.sctp]
+        case .icmp: return [IPProtocol.icmp]
+        case .icmpv6: return [IPProtocol.icmpv6]
         }
     }
-
-    private static let numbers = (
-        tcp: [IPProtocol.tcp], udp: [IPProtocol.udp], sctp: [IPProtocol.sctp],
-        any: [IPProtocol.tcp, IPProtocol.udp, IPProtocol.sctp], icmp: [IPProtocol.icmp], icmpv6: [IPProtocol.icmpv6]
-    )
 
     /// ICMP or ICMPv6: the "port" is an ICMP type.
     var isICMP: Bool { self == .icmp || self == .icmpv6 }
