@@ -23,8 +23,13 @@ struct CiliumRuleParser {
         "fromNodes", "fromGroups", "toNodes", "toGroups", "authentication",
     ]
 
-    init(namespace: String) {
+    /// The selectors already parsed from the same file: an equal one is shared, not kept again
+    /// (1,000 objects selecting the same pods keep one selector).
+    let selectors: SelectorTable
+
+    init(namespace: String, selectors: SelectorTable = SelectorTable()) {
         self.namespace = namespace
+        self.selectors = selectors
     }
 
     /// Parses and validates one rule.
@@ -80,7 +85,7 @@ struct CiliumRuleParser {
         }
         var scoped = selector
         scoped.setMatch(source: Label.Source.k8s, key: Label.namespaceKey, value: namespace)
-        return scoped
+        return selectors.shared(scoped)
     }
 
     private func peerRules(_ value: YAMLValue?, direction: Direction, isDeny: Bool) throws(LoadError) -> [PeerRule] {
@@ -140,7 +145,7 @@ struct CiliumRuleParser {
         var peers = PeerSelection()
         for item in try mapping["\(prefix)Endpoints"]?.sequence() ?? [] {
             let selector = try SelectorParser.parse(item, keys: .fromPrefix)
-            peers.endpoints.append(SelectorParser.scopePeer(selector, namespace: namespace))
+            peers.endpoints.append(selectors.shared(SelectorParser.scopePeer(selector, namespace: namespace)))
         }
         for item in try mapping["\(prefix)Entities"]?.sequence() ?? [] {
             let entity = try item.string()
@@ -164,4 +169,18 @@ struct CiliumRuleParser {
 extension String {
     /// `fromEndpoints` -> `FromEndpoints` (Cilium names struct fields in its messages).
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+/// The distinct selectors of one file's parse: `shared` returns the first equal selector seen,
+/// whose requirements (an array of their own, with an array per value) the new one then shares.
+final class SelectorTable {
+    private var seen: Set<LabelSelector> = []
+
+    init() {}
+
+    func shared(_ selector: LabelSelector) -> LabelSelector {
+        if let index = seen.firstIndex(of: selector) { return seen[index] }
+        seen.insert(selector)
+        return selector
+    }
 }

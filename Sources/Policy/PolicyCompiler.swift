@@ -17,13 +17,36 @@ struct PolicyCompiler {
         var rules: L7Rules
         /// `serverNames` of the port rule (empty: none): the port is a TLS SNI port.
         var serverNames: [ServerNamePattern] = []
-        /// `terminatingTLS`/`originatingTLS` of the port rule: the port is an HTTP port whose
-        /// TLS the proxy intercepts.
-        var interception: TLSInterception?
+        /// `terminatingTLS`/`originatingTLS` of the port rule, out of line (176 bytes inline:
+        /// an entry was 260 bytes, and the compile cache keeps every entry).
+        private var interceptionBox: OutOfLine<TLSInterception>?
         var isDeny: Bool
         var policyName: String
         /// `PolicyKey.ref` of the policy the rule came from (named in L7 flow records).
         var policyRef: UInt32
+
+        init(
+            low: UInt16, high: UInt16, protocols: [UInt8], peers: PeerSet, datapathPeers: PeerSet,
+            fqdns: [FQDNPattern] = [], rules: L7Rules, serverNames: [ServerNamePattern] = [],
+            interception: TLSInterception? = nil, isDeny: Bool, policyName: String, policyRef: UInt32
+        ) {
+            self.low = low
+            self.high = high
+            self.protocols = protocols
+            self.peers = peers
+            self.datapathPeers = datapathPeers
+            self.fqdns = fqdns
+            self.rules = rules
+            self.serverNames = serverNames
+            self.interceptionBox = interception.map { OutOfLine($0) }
+            self.isDeny = isDeny
+            self.policyName = policyName
+            self.policyRef = policyRef
+        }
+
+        /// `terminatingTLS`/`originatingTLS` of the port rule: the port is an HTTP port whose
+        /// TLS the proxy intercepts.
+        var interception: TLSInterception? { interceptionBox?.value }
 
         /// The verdict of this rule's policy (its name and `ref` in the flow record).
         func verdict(
@@ -50,11 +73,47 @@ struct PolicyCompiler {
         var direction: Direction
     }
 
-    /// What one document's rules contribute: its port entries per side, in rule order, and
-    /// whether they turn default deny on there.
+    /// What one document's rules contribute: per side they apply on (in the order first met),
+    /// its port entries in rule order and whether they turn default deny on there. An array, not
+    /// two dictionaries: a document applies on one or a few sides, and the compile cache keeps
+    /// one of these per document (two dictionaries were 190 bytes of it).
     struct DocumentEntries {
-        var entries: [Side: [PortEntry]] = [:]
-        var defaultDeny: [Side: Bool] = [:]
+        struct SideEntries {
+            var side: Side
+            var defaultDeny: Bool
+            var entries: [PortEntry]
+        }
+
+        private(set) var sides: [SideEntries] = []
+        /// Where each side is in `sides`, while the document is compiled (`finish` drops it).
+        private var index: [Side: Int] = [:]
+
+        /// Turns default deny on at `side` when `deny`, and makes the side present either way.
+        mutating func addDefaultDeny(_ deny: Bool, at side: Side) {
+            let at = position(side)
+            sides[at].defaultDeny = sides[at].defaultDeny || deny
+        }
+
+        mutating func append(_ entries: [PortEntry], at side: Side) {
+            sides[position(side)].entries += entries
+        }
+
+        private mutating func position(_ side: Side) -> Int {
+            if let at = index[side] { return at }
+            index[side] = sides.count
+            sides.append(SideEntries(side: side, defaultDeny: false, entries: []))
+            return sides.count - 1
+        }
+
+        /// The document is compiled: only `sides` is kept (exactly as many as there are).
+        mutating func finish() {
+            index = [:]
+            guard sides.capacity > sides.count else { return }
+            var exact: [SideEntries] = []
+            exact.reserveCapacity(sides.count)
+            exact.append(contentsOf: sides)
+            sides = exact
+        }
     }
 
     /// Everything a document's entries depend on besides its own rules: the endpoints, their
@@ -146,12 +205,15 @@ struct PolicyCompiler {
                 for rule in document.rules {
                     add(rule, policy: document.key, into: &fresh)
                 }
+                fresh.finish()
                 own = fresh
                 cache.compiledDocuments += 1
             }
             compiled[document.key] = (document.revision, own)
-            for (side, sideEntries) in own.entries { entries[side, default: []] += sideEntries }
-            for (side, deny) in own.defaultDeny { defaultDeny[side] = (defaultDeny[side] ?? false) || deny }
+            for part in own.sides {
+                entries[part.side, default: []] += part.entries
+                defaultDeny[part.side] = (defaultDeny[part.side] ?? false) || part.defaultDeny
+            }
         }
         cache.documents = compiled
         var http: [UInt64: HTTPPortPolicy] = [:]
@@ -297,16 +359,18 @@ struct PolicyCompiler {
             let resolvedDenies = denies.map { (rule: $0, peers: resolve($0.peers), datapath: datapathPeers($0.peers)) }
             for endpoint in endpoints where subject.matches(endpoint.identityLabels) {
                 let side = Side(endpointID: endpoint.id, direction: direction)
-                own.defaultDeny[side] = (own.defaultDeny[side] ?? false) || deny
+                own.addDefaultDeny(deny, at: side)
                 for (peerRule, peers, datapath) in resolvedAllows {
-                    own.entries[side, default: []] += portEntries(
-                        peerRule, peers: (peers, datapath), subject: endpoint,
-                        direction: direction, isDeny: false, policy: policy)
+                    own.append(
+                        portEntries(
+                            peerRule, peers: (peers, datapath), subject: endpoint,
+                            direction: direction, isDeny: false, policy: policy), at: side)
                 }
                 for (peerRule, peers, datapath) in resolvedDenies {
-                    own.entries[side, default: []] += portEntries(
-                        peerRule, peers: (peers, datapath), subject: endpoint,
-                        direction: direction, isDeny: true, policy: policy)
+                    own.append(
+                        portEntries(
+                            peerRule, peers: (peers, datapath), subject: endpoint,
+                            direction: direction, isDeny: true, policy: policy), at: side)
                 }
             }
         }

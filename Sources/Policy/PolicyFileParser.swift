@@ -13,16 +13,18 @@ public enum PolicyFileParser {
     /// Parses every document of a file named `fileName`; null (empty) documents are skipped.
     public static func parse(documents roots: [PolicyNode], fileName: String) throws(LoadError) -> Output {
         var output = Output(documents: [], warnings: [])
+        let selectors = SelectorTable()
         for root in roots {
             let value = YAMLValue(node: root, path: "", file: fileName)
             if value.isNull { continue }
-            output.documents.append(try parseDocument(value, warnings: &output.warnings))
+            output.documents.append(try parseDocument(value, selectors: selectors, warnings: &output.warnings))
         }
         return output
     }
 
-    private static func parseDocument(_ value: YAMLValue, warnings: inout [String]) throws(LoadError) -> PolicyDocument
-    {
+    private static func parseDocument(
+        _ value: YAMLValue, selectors: SelectorTable, warnings: inout [String]
+    ) throws(LoadError) -> PolicyDocument {
         let mapping = try value.mapping(allowing: documentKeys)
         let apiVersionValue = try mapping.required("apiVersion")
         let kindValue = try mapping.required("kind")
@@ -52,7 +54,7 @@ public enum PolicyFileParser {
             if mapping.has("specs") { throw (mapping.entries["specs"] ?? value).error("unknown field \"specs\"") }
             rules.append(try NetworkPolicyParser.parseSpec(try mapping.required("spec"), namespace: namespace))
         } else {
-            var parser = CiliumRuleParser(namespace: namespace)
+            var parser = CiliumRuleParser(namespace: namespace, selectors: selectors)
             if let spec = mapping["spec"] {
                 rules.append(try parser.parseRule(spec))
             }

@@ -51,7 +51,7 @@ public final class FQDNSelectorSet: @unchecked Sendable {
         var result: [PolicyKey: FQDNSelectorSet] = [:]
         for document in documents {
             let patterns = document.rules.flatMap { rule in rule.egress.flatMap { $0.peers.fqdns.map(\.pattern) } }
-            result[document.key] = FQDNSelectorSet(patterns: patterns)
+            result[document.key] = patterns.isEmpty ? .empty : FQDNSelectorSet(patterns: patterns)
         }
         return result
     }

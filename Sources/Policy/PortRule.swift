@@ -88,14 +88,56 @@ struct PortRule: Sendable, Equatable {
     /// `serverNames`: the SNI allow-list (empty: no SNI constraint). Never together with L7
     /// rules (Cilium refuses that without `terminatingTLS`).
     var serverNames: [ServerNamePattern] = []
+    /// `terminatingTLS` and `originatingTLS`, out of line: two `TLSContext?` inline made every
+    /// port rule 184 bytes, most of them never set.
+    private var tls: OutOfLine<TLSPair>?
+
+    private struct TLSPair: Sendable, Equatable {
+        var terminating: TLSContext?
+        var originating: TLSContext?
+    }
+
+    init(
+        ports: [PortProtocol], rules: L7Rules, serverNames: [ServerNamePattern] = [],
+        terminatingTLS: TLSContext? = nil, originatingTLS: TLSContext? = nil
+    ) {
+        self.ports = ports
+        self.rules = rules
+        self.serverNames = serverNames
+        setTLS(terminatingTLS, originatingTLS)
+    }
+
     /// `terminatingTLS`: the proxy terminates the client's TLS with this secret's certificate.
-    var terminatingTLS: TLSContext?
+    var terminatingTLS: TLSContext? {
+        get { tls?.value.terminating }
+        set { setTLS(newValue, originatingTLS) }
+    }
     /// `originatingTLS`: the proxy speaks TLS to the upstream, trusting this secret's CA.
-    var originatingTLS: TLSContext?
+    var originatingTLS: TLSContext? {
+        get { tls?.value.originating }
+        set { setTLS(terminatingTLS, newValue) }
+    }
+
+    private mutating func setTLS(_ terminating: TLSContext?, _ originating: TLSContext?) {
+        tls =
+            terminating == nil && originating == nil
+            ? nil : OutOfLine(TLSPair(terminating: terminating, originating: originating))
+    }
 
     /// The port's interception, when the rule asks for one.
     var interception: TLSInterception? {
         guard terminatingTLS != nil || originatingTLS != nil else { return nil }
         return TLSInterception(terminating: terminatingTLS, originating: originatingTLS, serverNames: serverNames)
     }
+}
+
+/// A value kept in a box of its own, immutable: a large field that few policies set (TLS
+/// contexts, an interception) costs the structures without it one word instead of its size.
+/// Equal when the values are.
+final class OutOfLine<Value: Sendable & Equatable>: Sendable, Equatable {
+    let value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    static func == (a: OutOfLine, b: OutOfLine) -> Bool { a === b || a.value == b.value }
 }

@@ -340,7 +340,7 @@ struct Regex: @unchecked Sendable, Equatable, CustomStringConvertible, CustomDeb
 /// The same object (interning gives one per pattern in use).
 func === (lhs: Regex?, rhs: Regex?) -> Bool { lhs?.storage === rhs?.storage }
 
-/// The fixed part of a `Regex` object (`ManagedBuffer`'s header), 24 bytes: the pattern's bytes
+/// The fixed part of a `Regex` object (`ManagedBuffer`'s header), 22 bytes: the pattern's bytes
 /// (and a class run's bits) follow it in the same allocation.
 struct RegexHeader {
     /// The RE2 program (`re2` engine only).

@@ -87,6 +87,24 @@ final class PolicyTransactionTests: XCTestCase {
             try PolicyTransaction.apply(documents: documents("kind: Pod"), fileName: "x.yaml", repository: repository))
     }
 
+    /// Only objects with toFQDNs selectors keep a set: one without any adds no entry, and a
+    /// new version of an object that drops its selectors takes its old set away.
+    func testObjectsWithoutToFQDNsKeepNoSelectorSet() throws {
+        let repository = try repository()
+        let cnpB = PolicyKey(kind: .ciliumNetworkPolicy, namespace: "default", name: "b")
+        let withSelectors = try PolicyTransaction.apply(
+            documents: documents(Self.cnp("b")), fileName: "b.yaml", repository: repository)
+        let before = withSelectors.applied(to: [:])
+        XCTAssertEqual(Array(before.keys), [cnpB])
+        let without = Self.cnp("b").replacingOccurrences(
+            of: "egress: [{toFQDNs: [{matchName: b.example.com}]}]", with: "egress: [{toEntities: [world]}]")
+        let dropped = try PolicyTransaction.apply(
+            documents: documents(without), fileName: "b.yaml", repository: repository)
+        XCTAssertTrue(try XCTUnwrap(dropped.fqdnSelectors[cnpB]).isEmpty)
+        XCTAssertEqual(Array(dropped.applied(to: before).keys), [], "the old set goes, no empty one stays")
+        XCTAssertEqual(Array(dropped.applied(to: [:]).keys), [])
+    }
+
     func testWords() {
         XCTAssertEqual(
             PolicyTransaction.deletedLines([cnpA, ccnpA]),

@@ -26,6 +26,24 @@ final class PolicyCompilerTests: XCTestCase {
         return compiler.build()
     }
 
+    /// A port entry keeps its TLS interception out of line (the compile cache keeps every
+    /// entry; inline it made each 260 bytes), and gives it back as it was given.
+    func testAPortEntryKeepsItsInterceptionOutOfLine() {
+        XCTAssertLessThanOrEqual(MemoryLayout<PolicyCompiler.PortEntry>.size, 96)
+        let interception = TLSInterception(
+            terminating: TLSContext(namespace: "ns", name: "server"), originating: nil,
+            serverNames: [try! ServerNamePattern("api.example.com")])
+        func entry(_ interception: TLSInterception?) -> PolicyCompiler.PortEntry {
+            PolicyCompiler.PortEntry(
+                low: 443, high: 443, protocols: [6], peers: .all, datapathPeers: .all, rules: .none,
+                interception: interception, isDeny: false, policyName: "ns/p", policyRef: 1)
+        }
+        XCTAssertEqual(entry(interception).interception, interception)
+        XCTAssertEqual(entry(interception).l7Kind, .http)
+        XCTAssertNil(entry(nil).interception)
+        XCTAssertNil(entry(nil).l7Kind)
+    }
+
     func testResolveNamesIdentities() throws {
         let compiler = try Self.compiler("")
         XCTAssertEqual(compiler.identities, [256, 257, 258])

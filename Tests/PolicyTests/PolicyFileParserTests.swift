@@ -1,4 +1,5 @@
 import PolicyYAML
+import SluiceModel
 import XCTest
 
 @testable import Policy
@@ -71,5 +72,40 @@ final class PolicyFileParserTests: XCTestCase {
         XCTAssertTrue(
             listing.contains("endpointSelector: {k8s:app=api, k8s:io.kubernetes.pod.namespace=backend}"), listing)
         XCTAssertTrue(listing.contains("endpointSelector: {k8s:io.kubernetes.pod.namespace=frontend}"), listing)
+    }
+
+    /// Objects of one file that select the same pods keep one selector (the first parsed; the
+    /// others share its requirements instead of keeping equal copies), and selectors that
+    /// differ stay apart.
+    func testObjectsSelectingTheSamePodsShareOneSelector() throws {
+        func cnp(_ name: String, peer: String) -> String {
+            """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: \(name), namespace: backend}
+            spec:
+              endpointSelector: {matchLabels: {app: backend}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {app: \(peer)}}]
+            """
+        }
+        let text = [cnp("a", peer: "one"), cnp("b", peer: "one"), cnp("c", peer: "two")].joined(separator: "\n---\n")
+        let documents = try PolicyFileParser.parse(
+            documents: PolicyYAML.documents(text, fileName: "s.yaml"), fileName: "s.yaml"
+        ).documents
+        func storage(_ selector: LabelSelector?) -> UnsafeRawPointer? {
+            selector?.requirements.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+        let subjects = documents.map { storage($0.rules[0].subject) }
+        let peers = documents.map { storage($0.rules[0].ingress[0].peers.endpoints[0]) }
+        XCTAssertEqual(Set(subjects.compactMap { $0 }).count, 1, "one subject selector for the three objects")
+        XCTAssertEqual(peers[0], peers[1])
+        XCTAssertNotEqual(peers[0], peers[2])
+        XCTAssertEqual(
+            documents[2].rules[0].ingress[0].peers.endpoints[0].requirements.map(\.canonical),
+            ["any:app=two", "k8s:io.kubernetes.pod.namespace=backend"])
+        XCTAssertEqual(
+            documents[1].rules[0].subject?.requirements.map(\.canonical),
+            ["any:app=backend", "k8s:io.kubernetes.pod.namespace=backend"])
     }
 }

@@ -115,7 +115,8 @@ final class PolicyRepositoryTests: XCTestCase {
         let repository = PolicyRepository()
         let old = "/commit-sweep-old/.*", kept = "/commit-sweep-kept/[0-9]+", new = "/commit-sweep-new"
         func file(_ paths: [String]) -> String {
-            Self.cnp("sweep", port: "80", rules: "{http: [" + paths.map { "{path: \"\($0)\"}" }.joined(separator: ", ") + "]}")
+            let rules = paths.map { "{path: \"\($0)\"}" }.joined(separator: ", ")
+            return Self.cnp("sweep", port: "80", rules: "{http: [" + rules + "]}")
         }
         try repository.apply(documents: documents(file([old, kept]), "a.yaml"), fileName: "a.yaml")
         XCTAssertTrue(Regex.isInterned(old))
