@@ -165,3 +165,19 @@ echo "$ct" | grep -Eq "^TCP [0-9.]+:[0-9]+ -> $backend_ip:80 age=[0-9]+s flags=[
 bad=$(grep_count -Ev "^(TCP|UDP|[0-9]+) [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+ age=[0-9]+s flags=[a-z,-]+$" <<<"$ct")
 expect_eq "malformed bpf ct list lines" 0 "$bad"
 echo "ok: a connection to backend:80 is tracked ($(echo "$ct" | wc -l) entries)"
+
+step "sluice flows pause / resume: a running agent's recording off and on again"
+frontend_gets() { "$SLUICE" observe --all -o json --from-pod frontend/frontend --http-method GET | py_lines 'True' | cut -d' ' -f1; }
+before=$(frontend_gets)
+expect_eq "pause answer" "flow recording paused" "$("$SLUICE" flows pause)"
+expect_contains "status while paused" "Flows:            Paused   Current/Max Flows: " "$("$SLUICE" status)"
+expect_eq "frontend -> backend /get while paused" 200 "$(http_code frontend/frontend $BACKEND/get)"
+expect_eq "frontend -> backend /get while paused, again" 200 "$(http_code frontend/frontend $BACKEND/get)"
+sleep 1
+expect_eq "no flow recorded while paused" "$before" "$(frontend_gets)"
+expect_eq "resume answer" "flow recording resumed" "$("$SLUICE" flows resume)"
+expect_contains "status after resume" "Flows:            Ok   Current/Max Flows: " "$("$SLUICE" status)"
+expect_eq "frontend -> backend /get after resume" 200 "$(http_code frontend/frontend $BACKEND/get)"
+recorded_again() { [ "$(frontend_gets)" -gt "$before" ]; }
+wait_for "the request after resume recorded" 10 recorded_again
+echo "ok: $before frontend GET flows before the pause, none added while paused, $(frontend_gets) after resume"
