@@ -663,8 +663,8 @@ public final class FlowRecordProto {
     // `swift_once` check per read); `FlowRecordProtoTests` holds each equal to its field's.
     static var srcIPOffset: Int { 40 }
     static var dstIPOffset: Int { 56 }
-    static var methodOffset: Int { 96 + 8 }
-    static var urlOffset: Int { 96 + 24 }
+    static var methodOffset: Int { 96 + 20 }
+    static var urlOffset: Int { 96 + 36 }
     /// The uuid's bytes after its fixed prefix (the sequence number's 16 hex digits and a dash).
     static var uuidSequenceLength: Int { 36 - FlowUUID.prefixLength }
 
