@@ -380,8 +380,8 @@ public enum AgentCommandLine {
         .integer(
             "--dns-gather-us", "µs", in: 0...10_000, times: 1_000, \.options.dns.udpGatherWindowNs,
             help:
-                "DNS over UDP: while a worker handles DNS datagrams only, 2 to 16 per window, and is idle at least half the time, it wakes at most once per window and reads and sends what arrived meanwhile together (fewer wake-ups per query below saturation: 250 gathers from 4,000 to 32,000 forwarded queries/s; each gathered datagram waits up to the window); 0 (off) wakes for every datagram.",
-            defaultText: "250"),
+                "DNS over UDP: while a worker handles DNS datagrams only, 2 to 8 per window, and is idle at least half the time, it wakes at most once per window and reads and sends what arrived meanwhile together (fewer wake-ups per query below saturation: 250 gathers from 4,000 to 16,000 forwarded queries/s; each gathered datagram waits up to the window); 0 (off, the default) wakes for every datagram.",
+            defaultText: "0"),
         .choice(
             "--policy-deny-response", "none|icmp", \.options.policyDenyResponse,
             help:

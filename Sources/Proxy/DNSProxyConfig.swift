@@ -54,11 +54,11 @@ public struct DNSProxyConfig: Sendable {
     /// Most IPs in the toFQDNs cache over all names (node-wide); past it the least recently
     /// seen are evicted, down to 15/16 of it.
     public var fqdnMaxEntries: Int
-    /// DNS over UDP: while a worker's wake-ups handle DNS datagrams only, 2 to 16 arrive per
+    /// DNS over UDP: while a worker's wake-ups handle DNS datagrams only, 2 to 8 arrive per
     /// window and the worker is idle at least half the time, it sleeps out this window after each
     /// wake-up before waiting again, so the queries and answers that arrive meanwhile are read and
-    /// sent together with one wake-up (`EventLoop.gatherWindowNs`; `--dns-gather-us`, 250 µs by
-    /// default: 8,000 to 64,000 datagrams/s, i.e. 4,000 to 32,000 forwarded queries/s; 0 = off).
+    /// sent together with one wake-up (`EventLoop.gatherWindowNs`; `--dns-gather-us`, 0 = off, the
+    /// default; 250 µs gathers 8,000 to 32,000 datagrams/s, i.e. 4,000 to 16,000 forwarded queries/s).
     /// Each gathered datagram waits up to the window; a worker whose datagrams come seldom, one
     /// near saturation, and one that also serves connections are not affected.
     public var udpGatherWindowNs: UInt64
@@ -75,7 +75,7 @@ public struct DNSProxyConfig: Sendable {
         tcpMaxMessageSize: Int = 65535, upstreamOverride: DNSEndpointAddress? = nil,
         upstreamSocketPoolSize: Int = 32, upstreamSocketMaxQueries: Int = 256,
         tcpMaxBufferedBytes: Int = 65536, tcpMaxQueriesInFlight: Int = 128, fqdnMaxEntries: Int = 65536,
-        tcpMaxConnections: Int = 4096, udpGatherWindowNs: UInt64 = 250_000
+        tcpMaxConnections: Int = 4096, udpGatherWindowNs: UInt64 = 0
     ) {
         self.listenAddress = listenAddress
         self.listenPort = listenPort

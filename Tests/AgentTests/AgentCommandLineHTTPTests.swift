@@ -118,7 +118,7 @@ final class AgentCommandLineHTTPTests: XCTestCase {
     }
 
     func testDNSGatherWindow() throws {
-        XCTAssertEqual(try options([]).dns.udpGatherWindowNs, 250_000, "on by default")
+        XCTAssertEqual(try options([]).dns.udpGatherWindowNs, 0, "off unless asked for")
         XCTAssertEqual(try options(["--dns-gather-us=0"]).dns.udpGatherWindowNs, 0, "off")
         XCTAssertEqual(try options(["--dns-gather-us=100"]).dns.udpGatherWindowNs, 100_000)
         XCTAssertEqual(try options(["--dns-gather-us", "250"]).dns.udpGatherWindowNs, 250_000)

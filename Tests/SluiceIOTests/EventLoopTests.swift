@@ -221,27 +221,31 @@ final class EventLoopTests: XCTestCase {
         event(after: 5_000_000, datagrams: 320)
         event(after: 5_000_000, datagrams: 320)
         XCTAssertEqual(loop.datagramRate, 64_000)
-        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()), "16 per window: still gathered")
+        XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()), "16 per window: a saturation regime")
+        event(after: 5_000_000, datagrams: 160)
+        event(after: 5_000_000, datagrams: 160)
+        XCTAssertEqual(loop.datagramRate, 32_000)
+        XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()), "8 per window: still gathered")
         event(after: 5_000_000, datagrams: 30)
         event(after: 5_000_000, datagrams: 30)
         XCTAssertEqual(loop.datagramRate, 6_000)
         XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()), "1.5 per window: not worth a sleep")
 
-        // 50,000/s (12.5 per window), but the loop handled events for 9 of the 12 ms: busy near
+        // 20,000/s (5 per window), but the loop handled events for 9 of the 12 ms: busy near
         // saturation, no gathering (the sleep would cost throughput).
         handler.busyNs = 3_000_000
-        event(after: 2_000_000, datagrams: 200)
-        event(after: 2_000_000, datagrams: 200)
-        event(after: 2_000_000, datagrams: 200)
-        XCTAssertEqual(loop.datagramRate, 50_000)
+        event(after: 2_000_000, datagrams: 80)
+        event(after: 2_000_000, datagrams: 80)
+        event(after: 2_000_000, datagrams: 80)
+        XCTAssertEqual(loop.datagramRate, 20_000)
         XCTAssertEqual(loop.busyPerMille, 750)
         XCTAssertTrue(loop.lastRateWindowDatagramsOnly)
         XCTAssertNil(loop.gatherDeadline(at: clock.nowNs()))
         // The same rate with an idle loop gathers.
         handler.busyNs = 0
-        event(after: 3_000_000, datagrams: 300)  // the window began before the last 3 ms of work
-        event(after: 6_000_000, datagrams: 300)
-        XCTAssertEqual(loop.datagramRate, 50_000)
+        event(after: 3_000_000, datagrams: 120)  // the window began before the last 3 ms of work
+        event(after: 6_000_000, datagrams: 120)
+        XCTAssertEqual(loop.datagramRate, 20_000)
         XCTAssertEqual(loop.busyPerMille, 0)
         XCTAssertNotNil(loop.gatherDeadline(at: clock.nowNs()))
 
