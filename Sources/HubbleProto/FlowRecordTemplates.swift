@@ -219,43 +219,37 @@ final class FlowRecordTemplates {
         return diff == 0
     }
 
-    /// A hash of some of the key's bytes (equal keys, equal hashes; never 0).
+    /// A hash of some of the key's bytes (equal keys, equal hashes; never 0): each word times its
+    /// own odd constant, the products combined (independent multiplies, no chain of them), then
+    /// mixed once.
     @inline(__always)
     static func hash(_ p: UnsafePointer<sluice_flow>) -> UInt64 {
         let r = UnsafeRawPointer(p)
-        var h: UInt64 = 0
-        @inline(__always) func mix(_ word: UInt64) {
-            h = (h ^ word) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-        }
         @inline(__always) func word(_ at: UnsafeRawPointer) -> UInt64 { at.loadUnaligned(as: UInt64.self) }
-        mix(word(r + 24))
-        mix(word(r + 32))
-        mix(word(r + 40))
-        mix(word(r + 48))
-        mix(word(r + 56))
-        mix(word(r + 64))
-        mix(word(r + 76))
-        mix(word(r + 84))
-        mix(UInt64(r.loadUnaligned(fromByteOffset: 92, as: UInt32.self)))
+        var a = word(r + 24) &* 0x9E37_79B9_7F4A_7C15 ^ word(r + 32) &* 0xC2B2_AE3D_27D4_EB4F
+        a ^= word(r + 40) &* 0x1656_67B1_9E37_79F9 ^ word(r + 48) &* 0x85EB_CA77_C2B2_AE63
+        var b = word(r + 56) &* 0x27D4_EB2F_1656_67C5 ^ word(r + 64) &* 0xFF51_AFD7_ED55_8CCD
+        b ^= word(r + 76) &* 0xC4CE_B9FE_1A85_EC53 ^ word(r + 84) &* 0x9FB2_1C65_1E98_DF25
+        b ^= UInt64(r.loadUnaligned(fromByteOffset: 92, as: UInt32.self)) &* 0xD6E8_FEB8_6659_FD93
         if isHTTP(p) {
             let l = r + l7
-            mix(word(l))
-            mix(word(l + 8))
-            mix(word(l + 16))
-            mix(word(l + 408))
-            mix(word(l + 412))
+            a ^= word(l) &* 0xA076_1D64_78BD_642F ^ word(l + 8) &* 0xE703_7ED1_A0B4_28DB
+            a ^= word(l + 16) &* 0x8EBC_6AF0_9C88_C6E3
+            b ^= word(l + 408) &* 0x5899_65CC_7537_4CC3 ^ word(l + 412) &* 0x1D8E_4E27_C47D_124F
             let urlCount = urlCount(p)
             if urlCount >= 8 {
-                mix(word(l + url))
-                mix(word(l + url + urlCount - 8))
+                a ^= word(l + url) &* 0x9E37_79B9_7F4A_7C15
+                b ^= word(l + url + urlCount - 8) &* 0xC2B2_AE3D_27D4_EB4F
             } else if urlCount > 0 {
                 // The url array is 384 bytes: the word is in it; only its used bytes count.
-                mix(word(l + url) & ((1 << (8 * UInt64(urlCount))) - 1))
+                a ^= (word(l + url) & ((1 << (8 * UInt64(urlCount))) - 1)) &* 0x9E37_79B9_7F4A_7C15
             }
             let headersCount = headersCount(p)
-            if headersCount >= 8 { mix(word(l + headers + headersCount - 8)) }
+            if headersCount >= 8 { a ^= word(l + headers + headersCount - 8) &* 0x1656_67B1_9E37_79F9 }
         }
+        var h = a ^ (b << 32 | b >> 32)
+        h = (h ^ h >> 29) &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
         return h | 1
     }
 }
