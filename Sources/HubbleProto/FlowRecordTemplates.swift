@@ -30,7 +30,7 @@ final class FlowRecordTemplates {
 
     /// A kept template read in place; valid until the next `template(for:make:)` that makes one.
     struct Template {
-        let base: UnsafeRawPointer
+        let base: UnsafeMutableRawPointer
 
         /// Part `i` (0...7) of the bytes.
         @inline(__always)
@@ -44,11 +44,64 @@ final class FlowRecordTemplates {
         var l7Type: UInt8 { base.load(fromByteOffset: 36, as: UInt8.self) }
         var isL7: Bool { base.load(fromByteOffset: 37, as: UInt8.self) != 0 }
         var summaryHasLatency: Bool { base.load(fromByteOffset: 38, as: UInt8.self) != 0 }
+
+        /// The last response written from this template (`FlowRecordProto`), kept with where its
+        /// open fields lie: a record whose open fields take as many bytes is the same response
+        /// with those bytes written over (no other byte, length included, changes).
+        var output: Unmanaged<ProtoBuffer> {
+            Unmanaged.fromOpaque(base.load(fromByteOffset: 40, as: UnsafeRawPointer.self))
+        }
+
+        /// Whether `output` holds a response, whose open fields took `sizes`.
+        @inline(__always)
+        func holds(_ sizes: Sizes) -> Bool {
+            base.load(fromByteOffset: 39, as: UInt8.self) != 0
+                && base.loadUnaligned(fromByteOffset: 72, as: UInt64.self) & 0xFFFF_FFFF_FFFF == sizes.word
+        }
+
+        var offsets: Offsets { base.load(fromByteOffset: 48, as: Offsets.self) }
+
+        /// Notes that `output` holds a response with its open fields at `offsets`, of `sizes`.
+        func keep(_ offsets: Offsets, _ sizes: Sizes) {
+            base.storeBytes(of: offsets, toByteOffset: 48, as: Offsets.self)
+            base.storeBytes(of: sizes.word, toByteOffset: 72, as: UInt64.self)
+            base.storeBytes(of: 1, toByteOffset: 39, as: UInt8.self)
+        }
+    }
+
+    /// Where a response's open fields start (bytes from its gRPC prefix): the two timestamps'
+    /// values, the L4 ports, the L7 latency field, the uuid's sequence bytes, the summary's
+    /// milliseconds.
+    struct Offsets {
+        var time: Int32 = 0
+        var ports: Int32 = 0
+        var latency: Int32 = 0
+        var uuid: Int32 = 0
+        var milliseconds: Int32 = 0
+        var responseTime: Int32 = 0
+    }
+
+    /// The bytes each open field takes (a field at 0 takes none: proto3 leaves it out).
+    struct Sizes: Equatable {
+        var word: UInt64
+
+        init(seconds: Int, nanos: Int, sourcePort: Int, destinationPort: Int, latency: Int, milliseconds: Int) {
+            word =
+                UInt64(seconds) | UInt64(nanos) << 8 | UInt64(sourcePort) << 16 | UInt64(destinationPort) << 24
+                | UInt64(latency) << 32 | UInt64(milliseconds) << 40
+        }
+
+        var seconds: Int { Int(word & 0xFF) }
+        var nanos: Int { Int(word >> 8 & 0xFF) }
+        var sourcePort: Int { Int(word >> 16 & 0xFF) }
+        var latency: Int { Int(word >> 32 & 0xFF) }
+        var milliseconds: Int { Int(word >> 40 & 0xFF) }
     }
 
     /// A template's allocation: the eight parts' ends (Int32), `l7Fixed` (Int32), `l7Type`,
-    /// `isL7`, `summaryHasLatency`, padding, then the bytes.
-    static var header: Int { 48 }
+    /// `isL7`, `summaryHasLatency`, whether `output` holds a response, `output` (an unmanaged
+    /// `ProtoBuffer`, retained), the output's `Offsets` and `Sizes`, then the bytes.
+    static var header: Int { 80 }
 
     private struct Slot {
         var hash: UInt64 = 0
@@ -78,10 +131,7 @@ final class FlowRecordTemplates {
     }
 
     deinit {
-        for i in 0..<slotCount {
-            slots[i].key?.deallocate()
-            slots[i].template?.deallocate()
-        }
+        for i in 0..<slotCount { Self.free(slots[i]) }
         slots.deallocate()
         candidates.deallocate()
     }
@@ -119,17 +169,27 @@ final class FlowRecordTemplates {
         template.storeBytes(of: shape.l7Type, toByteOffset: 36, as: UInt8.self)
         template.storeBytes(of: shape.isL7 ? 1 : 0, toByteOffset: 37, as: UInt8.self)
         template.storeBytes(of: shape.summaryHasLatency ? 1 : 0, toByteOffset: 38, as: UInt8.self)
+        template.storeBytes(of: 0, toByteOffset: 39, as: UInt8.self)
+        let output = Unmanaged.passRetained(ProtoBuffer(capacity: w.count + 512))
+        template.storeBytes(of: UnsafeRawPointer(output.toOpaque()), toByteOffset: 40, as: UnsafeRawPointer.self)
         w.withBytes { (template + Self.header).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         let count = Self.keyCount(p)
         let key = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         Self.writeKey(p, to: key)
-        slots[i].key?.deallocate()
-        slots[i].template?.deallocate()
+        Self.free(slots[i])
         slots[i] = Slot(hash: hash, key: key, template: template)
         candidates[i] = 0
         made += 1
         used += 1
         return Template(base: template)
+    }
+
+    private static func free(_ slot: Slot) {
+        slot.key?.deallocate()
+        if let template = slot.template {
+            Template(base: template).output.release()
+            template.deallocate()
+        }
     }
 
     // MARK: the key
