@@ -108,14 +108,23 @@ public final class FlowRecordProto {
     public func framedInPlace(
         _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil
     ) -> UnsafeRawBufferPointer? {
+        let templated = usesTemplates && !(mask?.isActive ?? false)
+        var hash: UInt64 = 0
+        if templated {
+            // A kept template's key is a covered record's: no text check.
+            let found = templates.find(rec)
+            if let template = found.template {
+                encoded += 1
+                return framed(rec, template: template, seq: seq, wallOffsetNs: wallOffsetNs)
+            }
+            hash = found.hash
+        }
         guard Self.covers(rec) else {
             declined += 1
             return nil
         }
         encoded += 1
-        if usesTemplates, !(mask?.isActive ?? false),
-            let template = templates.template(for: rec, make: { makeTemplate(rec, &$0) })
-        {
+        if templated, let template = templates.make(for: rec, hash: hash, { makeTemplate(rec, &$0) }) {
             return framed(rec, template: template, seq: seq, wallOffsetNs: wallOffsetNs)
         }
         writer.removeAll()

@@ -28,7 +28,7 @@ final class FlowRecordTemplates {
         var summaryHasLatency: Bool
     }
 
-    /// A kept template read in place; valid until the next `template(for:make:)` that makes one.
+    /// A kept template read in place; valid until the next `make(for:hash:_:)` that makes one.
     struct Template {
         let base: UnsafeMutableRawPointer
 
@@ -136,24 +136,33 @@ final class FlowRecordTemplates {
         candidates.deallocate()
     }
 
-    /// The template of `p`'s key: kept, or made now by `make` (which writes the bytes and returns
-    /// their shape) when the key was seen in its slot before; nil otherwise (`p` is to be encoded
-    /// whole, and its key is remembered).
+    /// The template of `p`'s key when one is kept (then `p` is a record the encoder covers: the
+    /// key holds every byte `FlowRecordProto.covers` reads), and the key's hash.
     @inline(__always)
-    func template(for p: UnsafePointer<sluice_flow>, make: (inout ProtoWriter) -> Shape) -> Template? {
+    func find(_ p: UnsafePointer<sluice_flow>) -> (template: Template?, hash: UInt64) {
         let hash = Self.hash(p)
-        let i = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
-        let slot = slots[i]
+        let slot = slots[index(hash)]
         if slot.hash == hash, let key = slot.key, let template = slot.template, Self.matches(p, key: key) {
             used += 1
-            return Template(base: template)
+            return (Template(base: template), hash)
         }
+        return (nil, hash)
+    }
+
+    /// After `find` found none for a covered record: its template made now by `make` (which
+    /// writes the bytes and returns their shape) when the key was seen in its slot before; nil
+    /// otherwise (`p` is to be encoded whole, and its key is remembered).
+    func make(for p: UnsafePointer<sluice_flow>, hash: UInt64, _ make: (inout ProtoWriter) -> Shape) -> Template? {
+        let i = index(hash)
         guard candidates[i] == hash else {
             candidates[i] = hash
             return nil
         }
         return fill(i, p, hash, make)
     }
+
+    @inline(__always)
+    private func index(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
     private func fill(
         _ i: Int, _ p: UnsafePointer<sluice_flow>, _ hash: UInt64, _ make: (inout ProtoWriter) -> Shape
