@@ -174,31 +174,18 @@ public final class FlowRing: @unchecked Sendable {
     }
 
     /// Fetches the lines of slot `seq` a reader copies (`FlowRecordBytes.copyUsed`: the same lines
-    /// the writer prefetches), for reading; a reader calls it for a record it saw taken (below the
-    /// head) and will read soon, so it does not take lines from a writer still filling them.
+    /// the writer prefetches: bytes 0-191 and 448-575), for reading; a reader calls it for a record
+    /// it saw taken (below the head) and will read soon, so it does not take lines from a writer
+    /// still filling them.
     @inline(__always)
     public func prefetch(seq: UInt64) {
         guard let flows else { return }
-        Self.prefetchRecordLines(flows + Int(seq % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride)
-    }
-
-    /// Fetches the lines of the record at `p` that a record's writer and readers use (bytes 0-191
-    /// and 448-575), for reading, or for writing (a reader's own copy of the record, cold too).
-    @inline(__always)
-    public static func prefetchRecordLines(_ p: UnsafeRawPointer, forWriting: Bool = false) {
-        if forWriting {
-            CSluice_prefetch_write(p)
-            CSluice_prefetch_write(p + 64)
-            CSluice_prefetch_write(p + 128)
-            CSluice_prefetch_write(p + 448)
-            CSluice_prefetch_write(p + 512)
-        } else {
-            CSluice_prefetch_read(p)
-            CSluice_prefetch_read(p + 64)
-            CSluice_prefetch_read(p + 128)
-            CSluice_prefetch_read(p + 448)
-            CSluice_prefetch_read(p + 512)
-        }
+        let p = flows + Int(seq % FlowRing.capacity) * MemoryLayout<sluice_flow>.stride
+        CSluice_prefetch_read(p)
+        CSluice_prefetch_read(p + 64)
+        CSluice_prefetch_read(p + 128)
+        CSluice_prefetch_read(p + 448)
+        CSluice_prefetch_read(p + 512)
     }
 
     /// Record number `seq`, or nil when it is not written yet, is being written, or has been

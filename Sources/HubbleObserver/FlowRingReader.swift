@@ -90,8 +90,6 @@ public final class FlowRingReader {
         // The ring and the context through unretained references: no retain and release per record.
         guard let ringRef else { return .idle }
         let slot = history.nextRecordSlot()
-        // The history slot after it is fetched for writing now (4 MiB of slots: its lines are cold).
-        FlowRing.prefetchRecordLines(slot + 1, forWriting: true)
         let copied = ringRef._withUnsafeGuaranteedRef { ring in
             cursor.next(in: ring, nowNs: pollNs, copy: { FlowRecordBytes.copyUsed(from: $0, to: slot) })
         }

@@ -108,14 +108,127 @@ public final class FlowRecordProto {
     public func framedInPlace(
         _ rec: UnsafePointer<sluice_flow>, seq: UInt64, wallOffsetNs: Int64, mask: FlowProtoMask? = nil
     ) -> UnsafeRawBufferPointer? {
+        let templated = usesTemplates && !(mask?.isActive ?? false)
+        var hash: UInt64 = 0
+        if templated {
+            // A kept template's key is a covered record's: no text check.
+            let found = templates.find(rec)
+            if let template = found.template {
+                encoded += 1
+                return framed(rec, template: template, seq: seq, wallOffsetNs: wallOffsetNs)
+            }
+            hash = found.hash
+        }
         guard Self.covers(rec) else {
             declined += 1
             return nil
         }
         encoded += 1
+        if templated, let template = templates.make(for: rec, hash: hash, { makeTemplate(rec, &$0) }) {
+            return framed(rec, template: template, seq: seq, wallOffsetNs: wallOffsetNs)
+        }
         writer.removeAll()
         frame(rec, seq: seq, wallOffsetNs: wallOffsetNs, mask: mask, into: &writer)
         return writer.withBytes { $0 }
+    }
+
+    /// The framed response of a record with a template, in the template's output buffer: the
+    /// last response written from it with the open fields written over when they take as many
+    /// bytes as there (then no length changes), else written anew from the template's parts.
+    private func framed(
+        _ rec: UnsafePointer<sluice_flow>, template t: FlowRecordTemplates.Template, seq: UInt64, wallOffsetNs: Int64
+    ) -> UnsafeRawBufferPointer {
+        let time = Flow.Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rec.pointee.time_ns) &+ wallOffsetNs)
+        let seconds = UInt64(bitPattern: time.seconds)
+        let nanos = UInt64(bitPattern: Int64(time.nanos))
+        let ports: Bool
+        switch layer4(rec) {
+        case .tcp, .udp, .sctp: ports = true
+        default: ports = false
+        }
+        let sourcePort = UInt64(rec.pointee.src_port)
+        let destinationPort = UInt64(rec.pointee.dst_port)
+        let latency = rec.pointee.latency_ns
+        let milliseconds = latency / 1_000_000
+        let sizes = FlowRecordTemplates.Sizes(
+            seconds: Self.fieldSize(seconds), nanos: Self.fieldSize(nanos),
+            sourcePort: ports ? Self.fieldSize(sourcePort) : 0,
+            destinationPort: ports ? Self.fieldSize(destinationPort) : 0,
+            latency: t.isL7 ? Self.fieldSize(latency) : 0,
+            milliseconds: t.summaryHasLatency ? ProtoWriter.decimalCount(milliseconds) : 0)
+        let output = t.output
+        if t.holds(sizes) {
+            rewritten += 1
+            return output._withUnsafeGuaranteedRef { out in
+                let p = out.base
+                let o = t.offsets
+                Self.putTime(seconds, nanos, sizes, at: p + Int(o.time))
+                Self.putTime(seconds, nanos, sizes, at: p + Int(o.responseTime))
+                if ports {
+                    Self.putField(0x08, sourcePort, at: p + Int(o.ports))
+                    Self.putField(0x10, destinationPort, at: p + Int(o.ports) + sizes.sourcePort)
+                }
+                if sizes.latency > 0 { Self.putField(0x10, latency, at: p + Int(o.latency)) }
+                FlowUUID.writeSequence(seq, into: UnsafeMutableRawPointer(p + Int(o.uuid)))
+                if sizes.milliseconds > 0 {
+                    var v = milliseconds
+                    for i in stride(from: sizes.milliseconds - 1, through: 0, by: -1) {
+                        p[Int(o.milliseconds) + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                        v /= 10
+                    }
+                }
+                return UnsafeRawBufferPointer(start: p, count: out.count)
+            }
+        }
+        var w = ProtoWriter(reusing: output.takeUnretainedValue())
+        var offsets = FlowRecordTemplates.Offsets()
+        w.startGRPCFrame()
+        let flow = w.beginMessage(1, lengthBytes: 2)
+        encodeFlow(rec, template: t, seq: seq, time: time, into: &w, offsets: &offsets)
+        let end = w.count
+        w.endMessage(flow)
+        // The flow's length took another number of bytes than kept: its body moved.
+        let shift = Int32(w.count - end)
+        offsets.time += shift
+        offsets.ports += shift
+        offsets.latency += shift
+        offsets.uuid += shift
+        offsets.milliseconds += shift
+        w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
+        // Field 1001's tag takes two bytes, the length one.
+        offsets.responseTime = Int32(w.count + 3)
+        w.timestamp(1001, seconds: time.seconds, nanos: time.nanos)
+        w.finishGRPCFrame()
+        t.keep(offsets, sizes)
+        return w.withBytes { $0 }
+    }
+
+    /// The bytes a varint field of `value` takes, tag included (none at 0).
+    @inline(__always)
+    static func fieldSize(_ value: UInt64) -> Int { value == 0 ? 0 : 1 + ProtoWriter.varintSize(value) }
+
+    /// A varint field's one-byte tag and `value` at `p` (nothing at 0).
+    @inline(__always)
+    static func putField(_ tag: UInt8, _ value: UInt64, at p: UnsafeMutablePointer<UInt8>) {
+        guard value != 0 else { return }
+        p[0] = tag
+        var v = value
+        var i = 1
+        while v >= 0x80 {
+            p[i] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            i += 1
+        }
+        p[i] = UInt8(v)
+    }
+
+    /// A timestamp's two fields (its tag and length stay).
+    @inline(__always)
+    static func putTime(
+        _ seconds: UInt64, _ nanos: UInt64, _ sizes: FlowRecordTemplates.Sizes, at p: UnsafeMutablePointer<UInt8>
+    ) {
+        putField(0x08, seconds, at: p)
+        putField(0x10, nanos, at: p + sizes.seconds)
     }
 
     /// The framed response of a covered record, into the empty `w`.
@@ -132,11 +245,7 @@ public final class FlowRecordProto {
         } else {
             // A flow is 128 bytes to 16 KiB long: two bytes kept for its length, no move.
             let flow = w.beginMessage(1, lengthBytes: 2)
-            if usesTemplates, let template = templates.template(for: rec, make: { makeTemplate(rec, &$0) }) {
-                encodeFlow(rec, template: template, seq: seq, time: time, into: &w)
-            } else {
-                encodeFlow(rec, seq: seq, time: time, into: &w)
-            }
+            encodeFlow(rec, seq: seq, time: time, into: &w)
             w.endMessage(flow)
         }
         w.raw(UnsafeRawBufferPointer(start: constants + emitterCount, count: nodeNameCount))
@@ -341,6 +450,8 @@ public final class FlowRecordProto {
     public var templated: Int { templates.used }
     /// Templates made (a test counts them).
     public var templatesMade: Int { templates.made }
+    /// Responses written over the template's last one (the open fields only; a test counts them).
+    public private(set) var rewritten = 0
     private let templates = FlowRecordTemplates(slots: 64)
 
     /// The flow message of a record whose key has a template: the template's parts with the
@@ -348,10 +459,13 @@ public final class FlowRecordProto {
     @inline(__always)
     private func encodeFlow(
         _ p: UnsafePointer<sluice_flow>, template t: FlowRecordTemplates.Template, seq: UInt64, time: Flow.Timestamp,
-        into w: inout ProtoWriter
+        into w: inout ProtoWriter, offsets: inout FlowRecordTemplates.Offsets
     ) {
+        // Where each open field starts (`framed(_:template:seq:wallOffsetNs:)` writes over them).
+        offsets.time = Int32(w.count + 2)  // after the tag and the one-byte length
         w.timestamp(1, seconds: time.seconds, nanos: time.nanos)
         w.raw(t.part(0))
+        offsets.ports = Int32(w.count + 4)  // after `l4`'s and the ports message's tags and lengths
         layer4(p, isL7: t.isL7, &w)
         w.raw(t.part(1))
         let latency = p.pointee.latency_ns
@@ -360,10 +474,12 @@ public final class FlowRecordProto {
             w.tag(15, .lengthDelimited)
             w.varint(UInt64(t.l7Fixed + t.part(2).count + (latency != 0 ? 1 + ProtoWriter.varintSize(latency) : 0)))
             w.uint(1, UInt64(t.l7Type))
+            offsets.latency = Int32(w.count)
             w.uint(2, latency)
             w.raw(t.part(2))
         }
         w.raw(t.part(3))
+        offsets.uuid = Int32(w.count)
         w.appendRaw(count: Self.uuidSequenceLength) { FlowUUID.writeSequence(seq, into: $0) }
         w.raw(t.part(4))
         if t.summaryHasLatency {
@@ -371,6 +487,7 @@ public final class FlowRecordProto {
             w.tag(100_000, .lengthDelimited)
             w.varint(UInt64(t.part(5).count + ProtoWriter.decimalCount(ms) + t.part(6).count))
             w.raw(t.part(5))
+            offsets.milliseconds = Int32(w.count)
             w.decimal(ms)
             w.raw(t.part(6))
         } else {

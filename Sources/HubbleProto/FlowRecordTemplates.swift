@@ -28,9 +28,9 @@ final class FlowRecordTemplates {
         var summaryHasLatency: Bool
     }
 
-    /// A kept template read in place; valid until the next `template(for:make:)` that makes one.
+    /// A kept template read in place; valid until the next `make(for:hash:_:)` that makes one.
     struct Template {
-        let base: UnsafeRawPointer
+        let base: UnsafeMutableRawPointer
 
         /// Part `i` (0...7) of the bytes.
         @inline(__always)
@@ -44,11 +44,64 @@ final class FlowRecordTemplates {
         var l7Type: UInt8 { base.load(fromByteOffset: 36, as: UInt8.self) }
         var isL7: Bool { base.load(fromByteOffset: 37, as: UInt8.self) != 0 }
         var summaryHasLatency: Bool { base.load(fromByteOffset: 38, as: UInt8.self) != 0 }
+
+        /// The last response written from this template (`FlowRecordProto`), kept with where its
+        /// open fields lie: a record whose open fields take as many bytes is the same response
+        /// with those bytes written over (no other byte, length included, changes).
+        var output: Unmanaged<ProtoBuffer> {
+            Unmanaged.fromOpaque(base.load(fromByteOffset: 40, as: UnsafeRawPointer.self))
+        }
+
+        /// Whether `output` holds a response, whose open fields took `sizes`.
+        @inline(__always)
+        func holds(_ sizes: Sizes) -> Bool {
+            base.load(fromByteOffset: 39, as: UInt8.self) != 0
+                && base.loadUnaligned(fromByteOffset: 72, as: UInt64.self) & 0xFFFF_FFFF_FFFF == sizes.word
+        }
+
+        var offsets: Offsets { base.load(fromByteOffset: 48, as: Offsets.self) }
+
+        /// Notes that `output` holds a response with its open fields at `offsets`, of `sizes`.
+        func keep(_ offsets: Offsets, _ sizes: Sizes) {
+            base.storeBytes(of: offsets, toByteOffset: 48, as: Offsets.self)
+            base.storeBytes(of: sizes.word, toByteOffset: 72, as: UInt64.self)
+            base.storeBytes(of: 1, toByteOffset: 39, as: UInt8.self)
+        }
+    }
+
+    /// Where a response's open fields start (bytes from its gRPC prefix): the two timestamps'
+    /// values, the L4 ports, the L7 latency field, the uuid's sequence bytes, the summary's
+    /// milliseconds.
+    struct Offsets {
+        var time: Int32 = 0
+        var ports: Int32 = 0
+        var latency: Int32 = 0
+        var uuid: Int32 = 0
+        var milliseconds: Int32 = 0
+        var responseTime: Int32 = 0
+    }
+
+    /// The bytes each open field takes (a field at 0 takes none: proto3 leaves it out).
+    struct Sizes: Equatable {
+        var word: UInt64
+
+        init(seconds: Int, nanos: Int, sourcePort: Int, destinationPort: Int, latency: Int, milliseconds: Int) {
+            word =
+                UInt64(seconds) | UInt64(nanos) << 8 | UInt64(sourcePort) << 16 | UInt64(destinationPort) << 24
+                | UInt64(latency) << 32 | UInt64(milliseconds) << 40
+        }
+
+        var seconds: Int { Int(word & 0xFF) }
+        var nanos: Int { Int(word >> 8 & 0xFF) }
+        var sourcePort: Int { Int(word >> 16 & 0xFF) }
+        var latency: Int { Int(word >> 32 & 0xFF) }
+        var milliseconds: Int { Int(word >> 40 & 0xFF) }
     }
 
     /// A template's allocation: the eight parts' ends (Int32), `l7Fixed` (Int32), `l7Type`,
-    /// `isL7`, `summaryHasLatency`, padding, then the bytes.
-    static var header: Int { 48 }
+    /// `isL7`, `summaryHasLatency`, whether `output` holds a response, `output` (an unmanaged
+    /// `ProtoBuffer`, retained), the output's `Offsets` and `Sizes`, then the bytes.
+    static var header: Int { 80 }
 
     private struct Slot {
         var hash: UInt64 = 0
@@ -78,32 +131,38 @@ final class FlowRecordTemplates {
     }
 
     deinit {
-        for i in 0..<slotCount {
-            slots[i].key?.deallocate()
-            slots[i].template?.deallocate()
-        }
+        for i in 0..<slotCount { Self.free(slots[i]) }
         slots.deallocate()
         candidates.deallocate()
     }
 
-    /// The template of `p`'s key: kept, or made now by `make` (which writes the bytes and returns
-    /// their shape) when the key was seen in its slot before; nil otherwise (`p` is to be encoded
-    /// whole, and its key is remembered).
+    /// The template of `p`'s key when one is kept (then `p` is a record the encoder covers: the
+    /// key holds every byte `FlowRecordProto.covers` reads), and the key's hash.
     @inline(__always)
-    func template(for p: UnsafePointer<sluice_flow>, make: (inout ProtoWriter) -> Shape) -> Template? {
+    func find(_ p: UnsafePointer<sluice_flow>) -> (template: Template?, hash: UInt64) {
         let hash = Self.hash(p)
-        let i = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
-        let slot = slots[i]
+        let slot = slots[index(hash)]
         if slot.hash == hash, let key = slot.key, let template = slot.template, Self.matches(p, key: key) {
             used += 1
-            return Template(base: template)
+            return (Template(base: template), hash)
         }
+        return (nil, hash)
+    }
+
+    /// After `find` found none for a covered record: its template made now by `make` (which
+    /// writes the bytes and returns their shape) when the key was seen in its slot before; nil
+    /// otherwise (`p` is to be encoded whole, and its key is remembered).
+    func make(for p: UnsafePointer<sluice_flow>, hash: UInt64, _ make: (inout ProtoWriter) -> Shape) -> Template? {
+        let i = index(hash)
         guard candidates[i] == hash else {
             candidates[i] = hash
             return nil
         }
         return fill(i, p, hash, make)
     }
+
+    @inline(__always)
+    private func index(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
     private func fill(
         _ i: Int, _ p: UnsafePointer<sluice_flow>, _ hash: UInt64, _ make: (inout ProtoWriter) -> Shape
@@ -119,17 +178,27 @@ final class FlowRecordTemplates {
         template.storeBytes(of: shape.l7Type, toByteOffset: 36, as: UInt8.self)
         template.storeBytes(of: shape.isL7 ? 1 : 0, toByteOffset: 37, as: UInt8.self)
         template.storeBytes(of: shape.summaryHasLatency ? 1 : 0, toByteOffset: 38, as: UInt8.self)
+        template.storeBytes(of: 0, toByteOffset: 39, as: UInt8.self)
+        let output = Unmanaged.passRetained(ProtoBuffer(capacity: w.count + 512))
+        template.storeBytes(of: UnsafeRawPointer(output.toOpaque()), toByteOffset: 40, as: UnsafeRawPointer.self)
         w.withBytes { (template + Self.header).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         let count = Self.keyCount(p)
         let key = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         Self.writeKey(p, to: key)
-        slots[i].key?.deallocate()
-        slots[i].template?.deallocate()
+        Self.free(slots[i])
         slots[i] = Slot(hash: hash, key: key, template: template)
         candidates[i] = 0
         made += 1
         used += 1
         return Template(base: template)
+    }
+
+    private static func free(_ slot: Slot) {
+        slot.key?.deallocate()
+        if let template = slot.template {
+            Template(base: template).output.release()
+            template.deallocate()
+        }
     }
 
     // MARK: the key
@@ -219,43 +288,37 @@ final class FlowRecordTemplates {
         return diff == 0
     }
 
-    /// A hash of some of the key's bytes (equal keys, equal hashes; never 0).
+    /// A hash of some of the key's bytes (equal keys, equal hashes; never 0): each word times its
+    /// own odd constant, the products combined (independent multiplies, no chain of them), then
+    /// mixed once.
     @inline(__always)
     static func hash(_ p: UnsafePointer<sluice_flow>) -> UInt64 {
         let r = UnsafeRawPointer(p)
-        var h: UInt64 = 0
-        @inline(__always) func mix(_ word: UInt64) {
-            h = (h ^ word) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-        }
         @inline(__always) func word(_ at: UnsafeRawPointer) -> UInt64 { at.loadUnaligned(as: UInt64.self) }
-        mix(word(r + 24))
-        mix(word(r + 32))
-        mix(word(r + 40))
-        mix(word(r + 48))
-        mix(word(r + 56))
-        mix(word(r + 64))
-        mix(word(r + 76))
-        mix(word(r + 84))
-        mix(UInt64(r.loadUnaligned(fromByteOffset: 92, as: UInt32.self)))
+        var a = word(r + 24) &* 0x9E37_79B9_7F4A_7C15 ^ word(r + 32) &* 0xC2B2_AE3D_27D4_EB4F
+        a ^= word(r + 40) &* 0x1656_67B1_9E37_79F9 ^ word(r + 48) &* 0x85EB_CA77_C2B2_AE63
+        var b = word(r + 56) &* 0x27D4_EB2F_1656_67C5 ^ word(r + 64) &* 0xFF51_AFD7_ED55_8CCD
+        b ^= word(r + 76) &* 0xC4CE_B9FE_1A85_EC53 ^ word(r + 84) &* 0x9FB2_1C65_1E98_DF25
+        b ^= UInt64(r.loadUnaligned(fromByteOffset: 92, as: UInt32.self)) &* 0xD6E8_FEB8_6659_FD93
         if isHTTP(p) {
             let l = r + l7
-            mix(word(l))
-            mix(word(l + 8))
-            mix(word(l + 16))
-            mix(word(l + 408))
-            mix(word(l + 412))
+            a ^= word(l) &* 0xA076_1D64_78BD_642F ^ word(l + 8) &* 0xE703_7ED1_A0B4_28DB
+            a ^= word(l + 16) &* 0x8EBC_6AF0_9C88_C6E3
+            b ^= word(l + 408) &* 0x5899_65CC_7537_4CC3 ^ word(l + 412) &* 0x1D8E_4E27_C47D_124F
             let urlCount = urlCount(p)
             if urlCount >= 8 {
-                mix(word(l + url))
-                mix(word(l + url + urlCount - 8))
+                a ^= word(l + url) &* 0x9E37_79B9_7F4A_7C15
+                b ^= word(l + url + urlCount - 8) &* 0xC2B2_AE3D_27D4_EB4F
             } else if urlCount > 0 {
                 // The url array is 384 bytes: the word is in it; only its used bytes count.
-                mix(word(l + url) & ((1 << (8 * UInt64(urlCount))) - 1))
+                a ^= (word(l + url) & ((1 << (8 * UInt64(urlCount))) - 1)) &* 0x9E37_79B9_7F4A_7C15
             }
             let headersCount = headersCount(p)
-            if headersCount >= 8 { mix(word(l + headers + headersCount - 8)) }
+            if headersCount >= 8 { a ^= word(l + headers + headersCount - 8) &* 0x1656_67B1_9E37_79F9 }
         }
+        var h = a ^ (b << 32 | b >> 32)
+        h = (h ^ h >> 29) &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
         return h | 1
     }
 }

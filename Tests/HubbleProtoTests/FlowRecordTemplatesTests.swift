@@ -131,6 +131,36 @@ final class FlowRecordTemplatesTests: XCTestCase {
         }
     }
 
+    /// Records as get-ka's repeat them (the same second, nanoseconds of 9 digits, ephemeral ports,
+    /// latencies of 2-268 ms): most responses are the template's last one with the open fields
+    /// written over, and every one equals the whole encoding.
+    func testResponsesWrittenOverTheLastOneAreTheWholeEncoding() {
+        var random = Random(state: 11)
+        let keys = Self.keys(&random)
+        let directory = FlowRecordProtoTests.directory
+        let seed = FlowRecordProtoTests.seed
+        let templated = FlowRecordProto(directory: directory, seed: seed, nodeName: "sluice-node")
+        let whole = FlowRecordProto(directory: directory, seed: seed, nodeName: "sluice-node", usesTemplates: false)
+        for n in 0..<20_000 {
+            var rec = keys[random.below(8) == 0 ? random.below(keys.count) : random.below(6)]
+            rec.time_ns = 1_000_000_000 + UInt64(random.below(4)) * 300_000_000 + UInt64(random.below(300_000_000))
+            rec.latency_ns = UInt64(2_097_152 + random.below(266_000_000))
+            rec.src_port = UInt16(16_384 + random.below(49_000))
+            rec.dst_port = random.below(8) == 0 ? UInt16(random.below(200)) : 80
+            let seq = UInt64(n) << random.below(40)
+            let offset = FlowRecordProtoTests.wallOffsetNs
+            let expected = withUnsafePointer(to: rec) { whole.framed($0, seq: seq, wallOffsetNs: offset) }
+            let got = withUnsafePointer(to: rec) { templated.framed($0, seq: seq, wallOffsetNs: offset) }
+            guard got == expected else {
+                XCTFail(
+                    "record \(n): \(String(describing: got)) from the template, \(String(describing: expected)) whole")
+                return
+            }
+        }
+        XCTAssertGreaterThan(templated.rewritten, 8_000)
+        XCTAssertLessThan(templated.rewritten, templated.templated)
+    }
+
     /// A key seen once is encoded whole; the second time it makes a template, then uses it.
     func testATemplateIsMadeTheSecondTimeAKeyIsSeen() {
         var rec = RecordSamples.make(count: 40, seed: 5).first { Self.isHTTP($0) }!

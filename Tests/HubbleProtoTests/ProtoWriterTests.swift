@@ -114,4 +114,26 @@ final class ProtoWriterTests: XCTestCase {
         w.rawByte(0xEE)
         XCTAssertEqual(w.bytes, [0x08, 0x01] + (0..<20).map { UInt8($0) } + [0xEE])
     }
+
+    /// `timestamp` writes its length from the varints' sizes: the same bytes as the sub-message
+    /// written and measured, for seconds and nanos at every varint length and sign.
+    func testTimestampIsTheMeasuredSubMessage() {
+        var values: [Int64] = [0, 1, -1, .max, .min]
+        for shift in stride(from: 6, to: 63, by: 7) { values += [1 << shift, (1 << shift) - 1, -(1 << shift)] }
+        let nanos: [Int32] = [0, 1, -1, 127, 128, 16_383, 16_384, 999_999_999, .max, .min]
+        for seconds in values {
+            for n in nanos {
+                for field in [1, 15, 16, 1001] {
+                    var a = ProtoWriter()
+                    a.timestamp(field, seconds: seconds, nanos: n)
+                    var b = ProtoWriter()
+                    b.message(field) {
+                        $0.int64(1, seconds)
+                        $0.int32(2, n)
+                    }
+                    XCTAssertEqual(a.bytes, b.bytes, "\(field) \(seconds) \(n)")
+                }
+            }
+        }
+    }
 }

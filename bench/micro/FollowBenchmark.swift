@@ -140,11 +140,38 @@ enum FollowBenchmark {
             }
             check(newOnly || oldBytes == newBytes, "old and new sent different byte counts")
             check(wholeBytes == newBytes, "templates and whole encodings sent different byte counts")
+            // In place, as a follow stream reads it (no array per flow), with and without templates.
+            var inPlaceNs = (Double.infinity, Double.infinity)
+            var inPlaceBytes = (0, 0)
+            for _ in 0..<3 {
+                for templates in [true, false] {
+                    let e = templates ? encoder : whole
+                    var bytes = 0
+                    let ns = timed {
+                        for i in 0..<n {
+                            let raw = raws[i % raws.count]
+                            bytes &+= withUnsafePointer(to: raw.record) {
+                                e.framedInPlace($0, seq: UInt64(i), wallOffsetNs: raw.wallOffsetNs)?.count ?? 0
+                            }
+                        }
+                    }
+                    if templates {
+                        inPlaceNs.0 = min(inPlaceNs.0, ns)
+                        inPlaceBytes.0 = bytes
+                    } else {
+                        inPlaceNs.1 = min(inPlaceNs.1, ns)
+                        inPlaceBytes.1 = bytes
+                    }
+                }
+            }
+            check(inPlaceBytes.0 == inPlaceBytes.1, "in place: templates and whole encodings differ in length")
             print(
                 "follow, \(name): ns/flow old (decode + framed proto) \(Int(oldNs / Double(n))), "
                     + "new (framed proto from the record) \(Int(newNs / Double(n))) "
                     + "(without templates \(Int(wholeNs / Double(n))), \(encoder.templated) of \(encoder.encoded) encoded from templates), "
-                    + "\(newBytes / (3 * n)) bytes/flow; records declined \(encoder.declined / 4) of \(4 * n)")
+                    + "\(newBytes / (3 * n)) bytes/flow; records declined \(encoder.declined / 4) of \(4 * n); "
+                    + "in place (covered records only): \(Int(inPlaceNs.0 / Double(n))) with templates, "
+                    + "\(Int(inPlaceNs.1 / Double(n))) without")
         }
     }
 }
