@@ -207,14 +207,15 @@ final class FlowRecordTemplates {
     static var peers: Range<Int> { 24..<72 }
     static var fixed: Range<Int> { 76..<96 }
     static var l7: Int { 96 }
-    static var httpHead: Range<Int> { 0..<24 }
-    static var httpTail: Range<Int> { 408..<420 }
-    static var url: Int { 24 }
+    /// Every fixed field of `sluice_flow_http`, the method among them: all before the url (flow
+    /// ring layout 2).
+    static var httpFixed: Range<Int> { 0..<36 }
+    static var url: Int { 36 }
     static var urlLength: Int { 4 }
     static var headers: Int { 420 }
-    static var headersLength: Int { 416 }
-    /// Where the key's url starts (after the peers, fixed, head and tail bytes).
-    static var keyURL: Int { 48 + 20 + 24 + 12 }
+    static var headersLength: Int { 16 }
+    /// Where the key's url starts (after the peers, fixed and HTTP fixed bytes).
+    static var keyURL: Int { 48 + 20 + 36 }
 
     /// Whether the record's `l7` is an `l7.http` the encoder reads (HTTP or TLS).
     @inline(__always)
@@ -247,8 +248,7 @@ final class FlowRecordTemplates {
         (key + 48).copyMemory(from: r + fixed.lowerBound, byteCount: fixed.count)
         guard isHTTP(p) else { return }
         let h = r + l7
-        (key + 68).copyMemory(from: h + httpHead.lowerBound, byteCount: httpHead.count)
-        (key + 92).copyMemory(from: h + httpTail.lowerBound, byteCount: httpTail.count)
+        (key + 68).copyMemory(from: h + httpFixed.lowerBound, byteCount: httpFixed.count)
         let urlCount = urlCount(p)
         (key + keyURL).copyMemory(from: h + url, byteCount: urlCount)
         (key + keyURL + urlCount).copyMemory(from: h + headers, byteCount: headersCount(p))
@@ -263,9 +263,7 @@ final class FlowRecordTemplates {
         else { return false }
         guard isHTTP(p) else { return true }
         let h = r + l7
-        guard equal(h + httpHead.lowerBound, key + 68, httpHead.count),
-            equal(h + httpTail.lowerBound, key + 92, httpTail.count)
-        else { return false }
+        guard equal(h + httpFixed.lowerBound, key + 68, httpFixed.count) else { return false }
         let urlCount = urlCount(p)
         return equal(h + url, key + keyURL, urlCount)
             && equal(h + headers, key + keyURL + urlCount, headersCount(p))
@@ -304,7 +302,7 @@ final class FlowRecordTemplates {
             let l = r + l7
             a ^= word(l) &* 0xA076_1D64_78BD_642F ^ word(l + 8) &* 0xE703_7ED1_A0B4_28DB
             a ^= word(l + 16) &* 0x8EBC_6AF0_9C88_C6E3
-            b ^= word(l + 408) &* 0x5899_65CC_7537_4CC3 ^ word(l + 412) &* 0x1D8E_4E27_C47D_124F
+            b ^= word(l + 24) &* 0x5899_65CC_7537_4CC3 ^ word(l + 28) &* 0x1D8E_4E27_C47D_124F
             let urlCount = urlCount(p)
             if urlCount >= 8 {
                 a ^= word(l + url) &* 0x9E37_79B9_7F4A_7C15
