@@ -20,7 +20,7 @@ extension HTTP1Connection {
     /// nothing must be edited in them (`editPending`) and a pipe can be had, else a read into
     /// the source's buffer.
     func readBody(_ d: BodyDirection, spliceable: Int, editPending: Bool) -> Bool {
-        if spliceable > 0 && !editPending && io.splices && io.preparePipe() {
+        if spliceable > 0 && !editPending && io.splices && io.preparePipe(for: d) {
             return spliceBody(d, max: spliceable)
         }
         let read: Bool
@@ -55,13 +55,10 @@ extension HTTP1Connection {
     }
 
     /// The piped body bytes into the destination's socket (they go out before anything else:
-    /// the buffer holds none of them), telling the kernel when body data is owed after them
-    /// (`MessageFraming.dataFollowsPipe`), so it sends full segments rather than one short
-    /// segment per drain.
+    /// the buffer holds none of them).
     func drainPipe(_ d: BodyDirection) -> Bool {
         guard d == .request ? server.writable : client.writable else { return false }
-        let more = d == .request ? requestFraming.dataFollowsPipe : responseFraming.dataFollowsPipe
-        switch io.spliceOut(to: d.destination, more: more) {
+        switch io.spliceOut(to: d.destination) {
         case .progress:
             bodyActivityNs = ctx.loop.now
             return true

@@ -165,7 +165,12 @@ final class EmbeddedTransport: HTTP1Transport {
 
     var splices: Bool { spliceEnabled }
     var piped: Int { pipeBytes.count }
-    func preparePipe() -> Bool { spliceEnabled }
+    /// The direction of each body a pipe was prepared for, in order.
+    private(set) var pipePreparedFor: [BodyDirection] = []
+    func preparePipe(for d: BodyDirection) -> Bool {
+        if spliceEnabled { pipePreparedFor.append(d) }
+        return spliceEnabled
+    }
 
     func spliceIn(from side: PeerSide, max: Int) -> IOStep {
         var peer = side == .upstream ? server : client
@@ -185,10 +190,7 @@ final class EmbeddedTransport: HTTP1Transport {
         return .progress(n)
     }
 
-    /// Each drain that moved bytes: how many, and whether it said more body bytes follow.
-    private(set) var drains: [(bytes: Int, more: Bool)] = []
-
-    func spliceOut(to side: PeerSide, more: Bool) -> IOStep {
+    func spliceOut(to side: PeerSide) -> IOStep {
         var peer = side == .upstream ? server : client
         defer { if side == .upstream { server = peer } else { client = peer } }
         guard let pipe = peer.pipe else { return .closed(PeerClose(side: side, errno: EBADF)) }
@@ -201,7 +203,6 @@ final class EmbeddedTransport: HTTP1Transport {
         pipe.outbound += pipeBytes.prefix(n)
         pipeBytes.removeFirst(n)
         splicedOut += n
-        drains.append((n, more))
         if !pipeBytes.isEmpty { peer.writable = false }
         return .progress(n)
     }
