@@ -187,8 +187,9 @@ int CSluice_pipe(int fds[2], int size) {
     return capacity;
 }
 
-ssize_t CSluice_splice(int fd_in, int fd_out, size_t len) {
+ssize_t CSluice_splice(int fd_in, int fd_out, size_t len, int more) {
     ssize_t n;
-    CSLUICE_RETRY_EINTR(n, splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
+    unsigned int flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0);
+    CSLUICE_RETRY_EINTR(n, splice(fd_in, NULL, fd_out, NULL, len, flags));
     return n < 0 ? -errno : n;
 }

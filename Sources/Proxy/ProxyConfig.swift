@@ -63,7 +63,8 @@ public struct ProxyConfig: Sendable {
     /// timers (docs/performance.md "s20-bulk").
     public var splicePipeBytes = 64 * 1024
     /// Size of the splice pipes of request bodies (uploads): 256 KiB, fewer splices per byte (a
-    /// 64 KiB pipe made 64 MiB uploads 1.18x dearer, docs/performance.md "s20-bulk").
+    /// 64 KiB pipe without SPLICE_F_MORE made 64 MiB uploads 1.18x dearer, docs/performance.md
+    /// "s20-bulk").
     public var spliceRequestPipeBytes = 256 * 1024
     /// Pipes per worker at most (two descriptors each); beyond them bodies take the buffers.
     public var splicePipesPerWorker = 64

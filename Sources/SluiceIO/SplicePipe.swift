@@ -58,7 +58,7 @@ public struct SplicePipe {
     public mutating func fill(from fd: Int32, max: Int, side: PeerSide) -> IOStep {
         let room = Swift.min(max, capacity - count)
         guard room > 0 else { return .blocked }
-        let n = CSluice_splice(fd, writeFD, room)
+        let n = CSluice_splice(fd, writeFD, room, 0)
         if n > 0 {
             count += n
             return .progress(n)
@@ -71,11 +71,14 @@ public struct SplicePipe {
 
     /// Moves what the pipe holds into the socket `fd`: `.progress(n)` (fewer than `count`: the
     /// socket is full), `.blocked` (EAGAIN), `.closed(side, errno)` when the socket failed (EPIPE,
-    /// ECONNRESET; SIGPIPE is ignored by the processes that splice).
+    /// ECONNRESET; SIGPIPE is ignored by the processes that splice). `more`: bytes of the same
+    /// message follow these (SPLICE_F_MORE, as MSG_MORE: TCP sends full segments and keeps the
+    /// partial last one for the next drain or write, or the next ACK); false at its end, where
+    /// everything must go out at once.
     @inline(__always)
-    public mutating func drain(to fd: Int32, side: PeerSide) -> IOStep {
+    public mutating func drain(to fd: Int32, side: PeerSide, more: Bool = false) -> IOStep {
         guard count > 0 else { return .progress(0) }
-        let n = CSluice_splice(readFD, fd, count)
+        let n = CSluice_splice(readFD, fd, count, more ? 1 : 0)
         if n > 0 {
             count -= n
             return .progress(n)
@@ -102,9 +105,9 @@ extension SocketPeer {
     /// `drain` into this peer's socket, with its readiness rule: a short or blocked drain ends
     /// writability until the next edge.
     @inline(__always)
-    public mutating func drain(_ pipe: inout SplicePipe) -> IOStep {
+    public mutating func drain(_ pipe: inout SplicePipe, more: Bool = false) -> IOStep {
         let before = pipe.count
-        let result = pipe.drain(to: fd, side: side)
+        let result = pipe.drain(to: fd, side: side, more: more)
         switch result {
         case .progress(let n): if n < before { writable = false }
         case .blocked: writable = false

@@ -156,10 +156,10 @@ final class SplicePipeTests: XCTestCase {
             received.enumerated().allSatisfy { $0.element == UInt8(truncatingIfNeeded: ($0.offset % 65536) >> 3) })
     }
 
-    /// A drain goes out whole at once, its last partial segment included: nothing is held back
-    /// for a later drain (no SPLICE_F_MORE: a held segment waits for a pacing timer or the next
-    /// drain, docs/architecture.md "Bodies by splice"), so a body's bytes reach the peer as they
-    /// are drained, however they are cut.
+    /// A drain without SPLICE_F_MORE goes out whole at once, its last partial segment included
+    /// (response bodies: a held segment would wait for a pacing timer or the next drain,
+    /// docs/architecture.md "Bodies by splice"), so a body's bytes reach the peer as they are
+    /// drained, however they are cut.
     func testADrainSendsItsPartialSegmentAtOnce() throws {
         var pipe = try open()
         defer { pipe.close() }
@@ -179,6 +179,30 @@ final class SplicePipeTests: XCTestCase {
                 received += self.receive(reader)
                 return received.count == offset + size
             }
+        }
+        XCTAssertEqual(received, bytes)
+    }
+
+    /// SPLICE_F_MORE (request bodies): a drain that says more follows keeps a partial segment
+    /// back (nothing in flight to be acked, so nothing pushes it), the next drain without it
+    /// sends everything, in order.
+    func testADrainSayingMoreFollowsHoldsAPartialSegmentUntilTheLastDrain() throws {
+        var pipe = try open()
+        defer { pipe.close() }
+        let (feeder, source) = try tcpPair()
+        let (sink, reader) = try tcpPair()
+        let bytes = (0..<2000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        bytes.withUnsafeBytes { XCTAssertEqual(Glibc.write(feeder, $0.baseAddress, $0.count), 2000) }
+        try poll(until: "the source holds the bytes", ms: 5000) { self.available(source) == 2000 }
+        XCTAssertEqual(pipe.fill(from: source, max: 1000, side: .upstream), .progress(1000))
+        XCTAssertEqual(pipe.drain(to: sink, side: .downstream, more: true), .progress(1000))
+        XCTAssertEqual(available(reader), 0, "a partial segment with more to follow is held back")
+        XCTAssertEqual(pipe.fill(from: source, max: 1000, side: .upstream), .progress(1000))
+        XCTAssertEqual(pipe.drain(to: sink, side: .downstream, more: false), .progress(1000))
+        var received: [UInt8] = []
+        try poll(until: "every byte arrived", ms: 5000) {
+            received += self.receive(reader)
+            return received.count >= 2000
         }
         XCTAssertEqual(received, bytes)
     }

@@ -55,8 +55,10 @@ int CSluice_tcp_connect4(uint32_t addr_be, uint16_t port, uint32_t mark);
 /// (a refused size keeps the default). Returns the pipe's capacity in bytes or -errno.
 int CSluice_pipe(int fds[2], int size);
 /// splice(2) of up to len bytes from fd_in to fd_out (one of them a pipe), SPLICE_F_MOVE |
-/// SPLICE_F_NONBLOCK, EINTR retried. Returns the bytes moved, 0 at the input's EOF, or -errno.
-ssize_t CSluice_splice(int fd_in, int fd_out, size_t len);
+/// SPLICE_F_NONBLOCK, EINTR retried; `more` adds SPLICE_F_MORE (more bytes follow: a socket
+/// destination sends full segments and holds a partial one back). Returns the bytes moved, 0 at
+/// the input's EOF, or -errno.
+ssize_t CSluice_splice(int fd_in, int fd_out, size_t len, int more);
 /// getsockopt(SO_ERROR).
 int CSluice_socket_error(int fd);
 int CSluice_set_nodelay(int fd);

@@ -52,7 +52,8 @@ protocol HTTP1Transport {
     /// peer's readability is updated as a read would update it (only EAGAIN ends it).
     mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep
     /// What the pipe holds into `side`'s socket; a short or blocked write ends its writability.
-    mutating func spliceOut(to side: PeerSide) -> IOStep
+    /// `more`: body bytes follow these (SPLICE_F_MORE: full segments, the partial one held).
+    mutating func spliceOut(to side: PeerSide, more: Bool) -> IOStep
     /// Gives the pipe back to the pool (closed when it still holds bytes).
     mutating func releasePipe()
 }
@@ -63,7 +64,7 @@ extension HTTP1Transport {
     var piped: Int { 0 }
     mutating func preparePipe(for d: BodyDirection) -> Bool { false }
     mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep { .blocked }
-    mutating func spliceOut(to side: PeerSide) -> IOStep { .blocked }
+    mutating func spliceOut(to side: PeerSide, more: Bool) -> IOStep { .blocked }
     mutating func releasePipe() {}
 }
 
@@ -203,9 +204,9 @@ struct SocketTransport: HTTP1Transport {
     }
 
     @inline(__always)
-    mutating func spliceOut(to side: PeerSide) -> IOStep {
+    mutating func spliceOut(to side: PeerSide, more: Bool) -> IOStep {
         guard pipe != nil else { return .blocked }
-        return side == .upstream ? server.drain(&pipe!) : client.drain(&pipe!)
+        return side == .upstream ? server.drain(&pipe!, more: more) : client.drain(&pipe!, more: more)
     }
 
     mutating func releasePipe() {

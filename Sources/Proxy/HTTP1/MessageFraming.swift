@@ -86,6 +86,20 @@ struct MessageFraming {
         }
     }
 
+    /// Body data is owed right after the bytes spliced so far (a Content-Length body or the
+    /// current chunk's data not yet complete): a drain of the pipe may tell the kernel more
+    /// follows (SPLICE_F_MORE), because the source still owes these bytes. False for an
+    /// until-close body (it may pause forever; every drain goes out at once) and when framing
+    /// (a chunk-size line, the CRLF, the last chunk) comes next: that goes out by a plain write,
+    /// which sends anything held back.
+    var dataFollowsPipe: Bool {
+        switch kind {
+        case .length(let remaining): return remaining > 0
+        case .untilClose: return false
+        case .chunked(let scanner, let scanned, let done): return !done && scanned == 0 && scanner.dataRemaining > 0
+        }
+    }
+
     /// `n` body bytes (at most `spliceable`) went from socket to socket without the buffer.
     mutating func spliced(_ n: Int) {
         switch kind {

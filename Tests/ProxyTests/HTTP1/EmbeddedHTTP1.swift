@@ -190,7 +190,10 @@ final class EmbeddedTransport: HTTP1Transport {
         return .progress(n)
     }
 
-    func spliceOut(to side: PeerSide) -> IOStep {
+    /// Each drain that moved bytes: how many, and whether it said more body bytes follow.
+    private(set) var drains: [(bytes: Int, more: Bool)] = []
+
+    func spliceOut(to side: PeerSide, more: Bool) -> IOStep {
         var peer = side == .upstream ? server : client
         defer { if side == .upstream { server = peer } else { client = peer } }
         guard let pipe = peer.pipe else { return .closed(PeerClose(side: side, errno: EBADF)) }
@@ -203,6 +206,7 @@ final class EmbeddedTransport: HTTP1Transport {
         pipe.outbound += pipeBytes.prefix(n)
         pipeBytes.removeFirst(n)
         splicedOut += n
+        drains.append((n, more))
         if !pipeBytes.isEmpty { peer.writable = false }
         return .progress(n)
     }

@@ -55,6 +55,48 @@ final class HTTP1SpliceEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.actions, [.connect], "the upstream stays open, idle")
     }
 
+    /// A response body's drains never say more follows (one TSO packet each, sent whole: a held
+    /// partial segment would wait for a pacing timer); an upload's drains do, all but the last
+    /// (SPLICE_F_MORE: the kernel sends full segments), the last one sends everything at once.
+    func testResponseDrainsNeverSayMoreAndAnUploadsSayItUntilItsLast() throws {
+        let e = try make()
+        e.clientSends(Self.get)
+        e.upstreamConnects()
+        let response = "HTTP/1.1 200 OK\r\ncontent-length: 300000\r\n\r\n" + body(300_000)
+        e.upstreamSends(response)
+        XCTAssertEqual(e.clientReceived(), response)
+        let drains = e.transport.drains
+        XCTAssertGreaterThan(drains.count, 2, "several pipes' worth")
+        XCTAssertEqual(drains.filter(\.more).count, 0)
+        XCTAssertEqual(drains.reduce(0) { $0 + $1.bytes }, e.transport.splicedOut)
+        XCTAssertEqual(e.upstreamReceived(), Self.get)
+        let upload = "POST /upload HTTP/1.1\r\nHost: backend\r\ncontent-length: 200000\r\n\r\n" + body(200_000)
+        e.clientSends(upload)
+        XCTAssertEqual(e.upstreamReceived(), upload)
+        let up = e.transport.drains[drains.count...]
+        XCTAssertGreaterThan(up.count, 1)
+        XCTAssertEqual(up.map(\.more), Array(repeating: true, count: up.count - 1) + [false])
+    }
+
+    /// A chunked upload: a drain says more follows only while the current chunk's data goes on
+    /// (a full pipe); the drain that ends a chunk's data does not (framing follows by a plain
+    /// write).
+    func testUploadDrainsSayMoreOnlyInsideAChunk() throws {
+        let e = try make()
+        var upload = "POST /upload HTTP/1.1\r\nHost: backend\r\ntransfer-encoding: chunked\r\n\r\n"
+        for c in [body(40_000), body(150_000), "12345"] {
+            upload += String(c.utf8.count, radix: 16) + "\r\n" + c + "\r\n"
+        }
+        upload += "0\r\n\r\n"
+        e.clientSends(upload)
+        e.upstreamConnects()
+        XCTAssertEqual(e.upstreamReceived(), upload)
+        let drains = e.transport.drains
+        XCTAssertEqual(drains.filter { !$0.more }.count, 2, "one chunk end per spliced chunk")
+        XCTAssertEqual(drains.last?.more, false)
+        for d in drains where d.more { XCTAssertEqual(d.bytes, e.transport.pipeCapacity, "a full pipe inside a chunk") }
+    }
+
     func testPipelinedBytesAfterASplicedBodyAreTheNextResponseNotTheBody() throws {
         let e = try make()
         e.clientSends(Self.get)

@@ -105,6 +105,33 @@ final class MessageFramingTests: XCTestCase {
         XCTAssertEqual(framing.spliceable, 0)
     }
 
+    /// `dataFollowsPipe`: body data still owed after what was spliced (a drain may say more
+    /// follows): the rest of a Content-Length body or of a chunk's data; never an until-close
+    /// body, never when framing comes next.
+    func testDataFollowsThePipeOnlyWhileAKnownRemainderIsOwed() throws {
+        var length = try XCTUnwrap(
+            MessageFraming(.contentLength(100), headLength: 10, isRequest: false, limits: .default))
+        XCTAssertTrue(length.dataFollowsPipe)
+        length.consumed(10)
+        length.spliced(99)
+        XCTAssertTrue(length.dataFollowsPipe, "one byte still owed")
+        length.spliced(1)
+        XCTAssertFalse(length.dataFollowsPipe, "the body's end")
+
+        var chunked = try XCTUnwrap(MessageFraming(.chunked, headLength: 0, isRequest: false, limits: .default))
+        XCTAssertFalse(chunked.dataFollowsPipe, "a size line comes first")
+        XCTAssertEqual(available(&chunked, "10\r\n"), 4)
+        chunked.consumed(4)
+        chunked.spliced(15)
+        XCTAssertTrue(chunked.dataFollowsPipe)
+        chunked.spliced(1)
+        XCTAssertFalse(chunked.dataFollowsPipe, "the CRLF after the data is framing")
+
+        let untilClose = try XCTUnwrap(MessageFraming(.untilClose, headLength: 0, isRequest: false, limits: .default))
+        XCTAssertFalse(untilClose.dataFollowsPipe, "an until-close body may pause forever")
+        XCTAssertEqual(untilClose.spliceable, Int.max)
+    }
+
     func testAMalformedDelimiterAfterSplicedDataIsStillCaught() throws {
         var framing = try XCTUnwrap(MessageFraming(.chunked, headLength: 0, isRequest: true, limits: .default))
         XCTAssertEqual(available(&framing, "4\r\n"), 3)
