@@ -212,9 +212,21 @@ profiled_run() {
   # Which timers the proxy's context arms and runs (TCP pacing, epoll timeouts, ...).
   perf record -g -e timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry,irq:softirq_exit -o "$OUT/timers-$sys.data" -p "$pids" 2>/dev/null &
   tim_pid=$!
+  # TRACE=1: each splice and epoll_wait (arguments, results), each write's look at the socket's
+  # write queue (tcp:tcp_sendmsg_locked: its tail skb, none when all was sent) and the hrtimers
+  # armed, in order, for bulk_trace.py; and which descriptors are pipes.
+  local trc_pid=""
+  if [ "${TRACE:-0}" = 1 ]; then
+    perf record -e syscalls:sys_enter_splice,syscalls:sys_exit_splice,syscalls:sys_enter_epoll_wait,syscalls:sys_exit_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_exit_epoll_pwait,tcp:tcp_sendmsg_locked,timer:hrtimer_start,timer:hrtimer_expire_entry,irq:softirq_entry,irq:softirq_exit \
+      -o "$OUT/trace-$sys.data" -p "$pids" 2>/dev/null &
+    trc_pid=$!
+  fi
   sleep 0.5
   run_bulk "$@"
-  kill -INT "$stat_pid" $rec_pid $tim_pid; wait "$stat_pid" $rec_pid $tim_pid
+  kill -INT "$stat_pid" $rec_pid $tim_pid $trc_pid; wait "$stat_pid" $rec_pid $tim_pid $trc_pid
+  if [ -n "$trc_pid" ]; then
+    for p in ${pids//,/ }; do ls -l /proc/"$p"/fd 2>/dev/null | awk '{ print $(NF-2), $NF }'; done >"$OUT/fds-$sys.txt"
+  fi
   n=$(awk -F= '/^transfers=/{print $2}' "$RAW/$sys/$2.$3.meta")
   awk -v n="$n" '$2 ~ /:/ { gsub(",", "", $1); printf "%-36s %12d  %8.1f per transfer\n", $2, $1, $1 / n }' \
     "$OUT/syscalls-$sys.raw" >"$OUT/syscalls-$sys.txt"

@@ -56,9 +56,16 @@ public struct ProxyConfig: Sendable {
     /// pipe with splice(2) where the framing allows (docs/architecture.md "Bodies by splice");
     /// false: every body byte through the connection's buffers (the path TLS and HTTP/2 take).
     public var spliceBodies = true
-    /// Size of each splice pipe (F_SETPIPE_SZ; the kernel's default when refused): the most one
-    /// splice moves, and what a stalled client can leave buffered beyond the socket buffers.
-    public var splicePipeBytes = 256 * 1024
+    /// Size of the splice pipes of response bodies (F_SETPIPE_SZ; the kernel's default when
+    /// refused): the most one splice moves, and what a stalled client can leave buffered beyond
+    /// the socket buffers. 64 KiB (16 page slots, HAProxy's size): a drain then fits one TSO
+    /// packet, which a paced socket sends at once; a larger drain leaves the rest to TCP pacing
+    /// timers (docs/performance.md "s20-bulk").
+    public var splicePipeBytes = 64 * 1024
+    /// Size of the splice pipes of request bodies (uploads): 256 KiB, fewer splices per byte (a
+    /// 64 KiB pipe without SPLICE_F_MORE made 64 MiB uploads 1.18x dearer, docs/performance.md
+    /// "s20-bulk").
+    public var spliceRequestPipeBytes = 256 * 1024
     /// Pipes per worker at most (two descriptors each); beyond them bodies take the buffers.
     public var splicePipesPerWorker = 64
     /// Sets SSL_OP_ENABLE_KTLS on intercepting contexts: OpenSSL hands the record layer to the

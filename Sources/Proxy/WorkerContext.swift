@@ -139,7 +139,9 @@ public final class WorkerContext {
         self.upstreams = UpstreamPool(loop: loop)
         self.pipes =
             config.spliceBodies && config.splicePipesPerWorker > 0
-            ? SplicePipePool(limit: config.splicePipesPerWorker, pipeBytes: config.splicePipeBytes) : nil
+            ? SplicePipePool(
+                limit: config.splicePipesPerWorker, responseBytes: config.splicePipeBytes,
+                requestBytes: config.spliceRequestPipeBytes) : nil
         self.connectionCap = max(1, config.maxConnections / max(1, config.workers))
     }
 

@@ -20,7 +20,7 @@ extension HTTP1Connection {
     /// nothing must be edited in them (`editPending`) and a pipe can be had, else a read into
     /// the source's buffer.
     func readBody(_ d: BodyDirection, spliceable: Int, editPending: Bool) -> Bool {
-        if spliceable > 0 && !editPending && io.splices && io.preparePipe() {
+        if spliceable > 0 && !editPending && io.splices && io.preparePipe(for: d) {
             return spliceBody(d, max: spliceable)
         }
         let read: Bool
@@ -55,12 +55,14 @@ extension HTTP1Connection {
     }
 
     /// The piped body bytes into the destination's socket (they go out before anything else:
-    /// the buffer holds none of them), telling the kernel when body data is owed after them
-    /// (`MessageFraming.dataFollowsPipe`), so it sends full segments rather than one short
-    /// segment per drain.
+    /// the buffer holds none of them). A request body's drain (256 KiB pipe: several TSO packets)
+    /// tells the kernel when body data is owed after it (`MessageFraming.dataFollowsPipe`), so it
+    /// sends full segments rather than one short segment per drain; a response body's (64 KiB
+    /// pipe: one packet) never does: the partial segment it would hold back goes out by a TCP
+    /// pacing timer, not by the next drain (docs/architecture.md "Bodies by splice", "Segments").
     func drainPipe(_ d: BodyDirection) -> Bool {
         guard d == .request ? server.writable : client.writable else { return false }
-        let more = d == .request ? requestFraming.dataFollowsPipe : responseFraming.dataFollowsPipe
+        let more = d == .request && requestFraming.dataFollowsPipe
         switch io.spliceOut(to: d.destination, more: more) {
         case .progress:
             bodyActivityNs = ctx.loop.now

@@ -44,9 +44,10 @@ protocol HTTP1Transport {
     var splices: Bool { get }
     /// Bytes in the connection's pipe (0 without one).
     var piped: Int { get }
-    /// Makes sure the connection holds a pipe (from the worker's pool at first use); false when
-    /// none can be had: the body then takes the buffered path.
-    mutating func preparePipe() -> Bool
+    /// Makes sure the connection holds a pipe for a body going `d` (from the worker's pool at
+    /// first use; an empty pipe sized for the other direction is swapped there); false when none
+    /// can be had: the body then takes the buffered path.
+    mutating func preparePipe(for d: BodyDirection) -> Bool
     /// Up to `max` bytes from `side`'s socket into the pipe, which the caller has drained; the
     /// peer's readability is updated as a read would update it (only EAGAIN ends it).
     mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep
@@ -61,7 +62,7 @@ protocol HTTP1Transport {
 extension HTTP1Transport {
     var splices: Bool { false }
     var piped: Int { 0 }
-    mutating func preparePipe() -> Bool { false }
+    mutating func preparePipe(for d: BodyDirection) -> Bool { false }
     mutating func spliceIn(from side: PeerSide, max: Int) -> IOStep { .blocked }
     mutating func spliceOut(to side: PeerSide, more: Bool) -> IOStep { .blocked }
     mutating func releasePipe() {}
@@ -103,6 +104,8 @@ struct SocketTransport: HTTP1Transport {
     private var serverRegistration: EventLoop.Registration = .none
     /// The pipe of spliced bodies, taken from the worker's pool at the first spliced body.
     private var pipe: SplicePipe?
+    /// The direction `pipe` was taken for (its size, `SplicePipePool`).
+    private var pipeFor = BodyDirection.response
 
     static let interest =
         EventLoop.Events.readable | EventLoop.Events.writable | EventLoop.Events.readHangup
@@ -184,9 +187,13 @@ struct SocketTransport: HTTP1Transport {
 
     var piped: Int { pipe?.count ?? 0 }
 
-    mutating func preparePipe() -> Bool {
-        if pipe != nil { return true }
-        pipe = ctx.pipes?.take()
+    mutating func preparePipe(for d: BodyDirection) -> Bool {
+        if let held = pipe, pipeFor == d || !held.isEmpty { return true }
+        guard let pool = ctx.pipes else { return false }
+        // Taken for the other direction: swapped while empty (it always is between bodies).
+        if let held = pipe { pool.give(held) }
+        pipe = pool.take(for: d)
+        pipeFor = d
         return pipe != nil
     }
 

@@ -165,7 +165,12 @@ final class EmbeddedTransport: HTTP1Transport {
 
     var splices: Bool { spliceEnabled }
     var piped: Int { pipeBytes.count }
-    func preparePipe() -> Bool { spliceEnabled }
+    /// The direction of each body a pipe was prepared for, in order.
+    private(set) var pipePreparedFor: [BodyDirection] = []
+    func preparePipe(for d: BodyDirection) -> Bool {
+        if spliceEnabled { pipePreparedFor.append(d) }
+        return spliceEnabled
+    }
 
     func spliceIn(from side: PeerSide, max: Int) -> IOStep {
         var peer = side == .upstream ? server : client

@@ -55,9 +55,10 @@ final class HTTP1SpliceEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.actions, [.connect], "the upstream stays open, idle")
     }
 
-    /// Every drain of a Content-Length body but the last says more follows (SPLICE_F_MORE: the
-    /// kernel sends full segments); the last one, at the body's end, sends everything at once.
-    func testDrainsSayMoreFollowsUntilTheLastOfAContentLengthBody() throws {
+    /// A response body's drains never say more follows (one TSO packet each, sent whole: a held
+    /// partial segment would wait for a pacing timer); an upload's drains do, all but the last
+    /// (SPLICE_F_MORE: the kernel sends full segments), the last one sends everything at once.
+    func testResponseDrainsNeverSayMoreAndAnUploadsSayItUntilItsLast() throws {
         let e = try make()
         e.clientSends(Self.get)
         e.upstreamConnects()
@@ -66,9 +67,8 @@ final class HTTP1SpliceEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.clientReceived(), response)
         let drains = e.transport.drains
         XCTAssertGreaterThan(drains.count, 2, "several pipes' worth")
-        XCTAssertEqual(drains.map(\.more), Array(repeating: true, count: drains.count - 1) + [false])
+        XCTAssertEqual(drains.filter(\.more).count, 0)
         XCTAssertEqual(drains.reduce(0) { $0 + $1.bytes }, e.transport.splicedOut)
-        // An upload's drains follow the same rule.
         XCTAssertEqual(e.upstreamReceived(), Self.get)
         let upload = "POST /upload HTTP/1.1\r\nHost: backend\r\ncontent-length: 200000\r\n\r\n" + body(200_000)
         e.clientSends(upload)
@@ -78,34 +78,23 @@ final class HTTP1SpliceEmbeddedTests: XCTestCase {
         XCTAssertEqual(up.map(\.more), Array(repeating: true, count: up.count - 1) + [false])
     }
 
-    /// Chunked: a drain says more follows only while the current chunk's data goes on (a full
-    /// pipe); the drain that ends a chunk's data does not (framing follows by a plain write).
-    /// An until-close body never does: its end is unknown.
-    func testDrainsSayMoreOnlyInsideAChunkAndNeverForAnUntilCloseBody() throws {
+    /// A chunked upload: a drain says more follows only while the current chunk's data goes on
+    /// (a full pipe); the drain that ends a chunk's data does not (framing follows by a plain
+    /// write).
+    func testUploadDrainsSayMoreOnlyInsideAChunk() throws {
         let e = try make()
-        e.clientSends(Self.get)
-        e.upstreamConnects()
-        var response = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        var upload = "POST /upload HTTP/1.1\r\nHost: backend\r\ntransfer-encoding: chunked\r\n\r\n"
         for c in [body(40_000), body(150_000), "12345"] {
-            response += String(c.utf8.count, radix: 16) + "\r\n" + c + "\r\n"
+            upload += String(c.utf8.count, radix: 16) + "\r\n" + c + "\r\n"
         }
-        response += "0\r\n\r\n"
-        e.upstreamSends(response)
-        XCTAssertEqual(e.clientReceived(), response)
+        upload += "0\r\n\r\n"
+        e.clientSends(upload)
+        e.upstreamConnects()
+        XCTAssertEqual(e.upstreamReceived(), upload)
         let drains = e.transport.drains
         XCTAssertEqual(drains.filter { !$0.more }.count, 2, "one chunk end per spliced chunk")
         XCTAssertEqual(drains.last?.more, false)
         for d in drains where d.more { XCTAssertEqual(d.bytes, e.transport.pipeCapacity, "a full pipe inside a chunk") }
-
-        let e2 = try make()
-        e2.clientSends(Self.get)
-        e2.upstreamConnects()
-        let untilClose = "HTTP/1.1 200 OK\r\n\r\n" + body(200_000)
-        e2.upstreamSends(untilClose)
-        e2.upstreamCloses()
-        XCTAssertEqual(e2.clientReceived(), untilClose)
-        XCTAssertGreaterThan(e2.transport.drains.count, 1)
-        XCTAssertEqual(e2.transport.drains.filter(\.more).count, 0)
     }
 
     func testPipelinedBytesAfterASplicedBodyAreTheNextResponseNotTheBody() throws {
@@ -248,6 +237,25 @@ final class HTTP1SpliceEmbeddedTests: XCTestCase {
         XCTAssertEqual(e.transport.splicedOut, spliced)
         XCTAssertEqual(e.upstreamReceived(), "")
         XCTAssertEqual(e.flows.map { $0.http?.code }, [0, 200, 0, 200, 0, 403])
+    }
+
+    /// An upload's body asks for a pipe sized for request bodies, the response's body after it
+    /// for one sized for responses (`SplicePipePool`: 256 KiB and 64 KiB by default).
+    func testAnUploadAndItsResponseAskForPipesOfTheirOwnDirection() throws {
+        let e = try make()
+        let upload = "POST /upload HTTP/1.1\r\nHost: backend\r\ncontent-length: 200000\r\n\r\n" + body(200_000)
+        e.clientSends(upload)
+        e.upstreamConnects()
+        XCTAssertEqual(e.upstreamReceived(), upload)
+        let uploadPipes = e.transport.pipePreparedFor.count
+        XCTAssertGreaterThan(uploadPipes, 0)
+        XCTAssertEqual(e.transport.pipePreparedFor, Array(repeating: .request, count: uploadPipes))
+        let response = "HTTP/1.1 200 OK\r\ncontent-length: 300000\r\n\r\n" + body(300_000)
+        e.upstreamSends(response)
+        XCTAssertEqual(e.clientReceived(), response)
+        let responsePipes = e.transport.pipePreparedFor[uploadPipes...]
+        XCTAssertGreaterThan(responsePipes.count, 0)
+        XCTAssertEqual(Array(responsePipes), Array(repeating: .response, count: responsePipes.count))
     }
 
     func testAClientThatLeavesMidUploadIsAnErrorFlow() throws {
