@@ -58,15 +58,7 @@ extension Datapath {
             guard bpf_map_lookup_elem(fd, &key, &current) == 0,
                 !Datapath.isLive(current, proto: tuple.proto, nowSeconds: nowSeconds)
             else { continue }
-            let status = bpf_map_delete_elem(fd, &key)
-            if status == 0 {
-                sweep.removed += 1
-            } else {
-                let error = status == -1 ? Glibc.errno : -status
-                if error != ENOENT {
-                    throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: "sluice_ct")
-                }
-            }
+            if try deleteTolerant(fd, &key, "sluice_ct") { sweep.removed += 1 }
         }
         return sweep
     }

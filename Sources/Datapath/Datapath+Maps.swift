@@ -76,41 +76,13 @@ extension Datapath {
     public func syncL7Ports(_ entries: [sluice_l7_key: sluice_l7_value]) throws {
         defer { steeringEpoch.changed() }
         let current = try l7Ports()
-        for (key, value) in entries where current[key] != value {
-            var k = key
-            var v = value
-            try DatapathError.checkMapCall(
-                bpf_map_update_elem(l7PortsFD, &k, &v, UInt64(BPF_ANY)), "bpf_map_update_elem", "sluice_l7_ports")
-        }
-        for key in current.keys where entries[key] == nil {
-            var k = key
-            try deleteTolerant(l7PortsFD, &k, "sluice_l7_ports")
-        }
+        try upsert(l7PortsFD, "sluice_l7_ports", entries, current: current)
+        try deleteStale(l7PortsFD, "sluice_l7_ports", keep: entries, current: current)
     }
 
     /// The current contents of `sluice_l7_ports` (walks the map: two syscalls per entry).
     public func l7Ports() throws -> [sluice_l7_key: sluice_l7_value] {
-        var result: [sluice_l7_key: sluice_l7_value] = [:]
-        var key = sluice_l7_key()
-        var next = sluice_l7_key()
-        var hasKey = false
-        while true {
-            let status =
-                hasKey
-                ? bpf_map_get_next_key(l7PortsFD, &key, &next)
-                : bpf_map_get_next_key(l7PortsFD, nil, &next)
-            if status < 0 {
-                let error = status == -1 ? Glibc.errno : -status
-                if error == ENOENT { return result }
-                throw DatapathError(call: "bpf_map_get_next_key", errno: error, context: "sluice_l7_ports")
-            }
-            var value = sluice_l7_value()
-            if bpf_map_lookup_elem(l7PortsFD, &next, &value) == 0 {
-                result[next] = value
-            }
-            key = next
-            hasKey = true
-        }
+        try dumpMap(l7PortsFD, "sluice_l7_ports", key: sluice_l7_key(), value: sluice_l7_value())
     }
 
     /// Puts the proxy listener `fd` in slot `index` (`SLUICE_SOCK_HTTP`, ...) of the
@@ -141,13 +113,15 @@ extension Datapath {
     }
 
     /// Deletes `key`; the errno the map answers for a missing key (`absent`) is not an error.
-    private func deleteTolerant(
+    /// Returns whether an entry was deleted. The one tolerant delete of the datapath's map code.
+    @discardableResult
+    func deleteTolerant(
         _ fd: Int32, _ key: UnsafeMutableRawPointer, _ map: String, absent: Int32 = ENOENT
-    ) throws {
+    ) throws(DatapathError) -> Bool {
         let status = bpf_map_delete_elem(fd, key)
-        guard status < 0 else { return }
+        guard status < 0 else { return true }
         let error = status == -1 ? Glibc.errno : -status
-        if error == absent { return }
+        if error == absent { return false }
         throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: map)
     }
 }

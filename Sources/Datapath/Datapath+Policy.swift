@@ -117,10 +117,7 @@ extension Datapath {
     {
         for key in current.keys where keep[key] == nil {
             var k = key
-            let status = bpf_map_delete_elem(fd, &k)
-            guard status < 0 else { continue }
-            let error = status == -1 ? Glibc.errno : -status
-            if error != ENOENT { throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: name) }
+            try deleteTolerant(fd, &k, name)
         }
     }
 

@@ -105,14 +105,11 @@ extension Datapath {
     {
         var k = key
         if var v = value {
-            let status = bpf_map_update_elem(fd, &k, &v, UInt64(BPF_ANY))
-            guard status < 0 else { return }
-            throw DatapathError(call: "bpf_map_update_elem", errno: status == -1 ? Glibc.errno : -status, context: name)
+            try DatapathError.checkMapCall(
+                bpf_map_update_elem(fd, &k, &v, UInt64(BPF_ANY)), "bpf_map_update_elem", name)
+            return
         }
-        let status = bpf_map_delete_elem(fd, &k)
-        guard status < 0 else { return }
-        let error = status == -1 ? Glibc.errno : -status
-        if error != ENOENT { throw DatapathError(call: "bpf_map_delete_elem", errno: error, context: name) }
+        try deleteTolerant(fd, &k, name)
     }
 }
 

@@ -45,7 +45,7 @@ extension DatapathError {
 
     /// Converts a libbpf low-level map call result (-1 with errno, or a negative errno) into a
     /// thrown error. libbpf 1.x returns the negative errno and also sets errno.
-    static func checkMapCall(_ result: Int32, _ call: String, _ context: String) throws {
+    static func checkMapCall(_ result: Int32, _ call: String, _ context: String) throws(DatapathError) {
         guard result < 0 else { return }
         throw DatapathError(call: call, errno: result == -1 ? Glibc.errno : -result, context: context)
     }
