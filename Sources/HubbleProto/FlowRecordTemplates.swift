@@ -6,8 +6,8 @@ import Flows
 /// headers, policy), and only its time, ports, latency and uuid differ. A record's key is every
 /// byte the encoder reads except those: `sluice_flow` bytes 24..<72 (identities, endpoints,
 /// addresses) and 76..<96 (the one-byte fields and `policy_ref`), and of an HTTP/TLS record the
-/// `l7.http` bytes 0..<24 (code, lengths, reason, method), 408..<420 (policy, connection error,
-/// header counts), the url's and the headers' used bytes. Records with equal keys encode to the
+/// `l7.http` bytes 0..<36 (code, lengths, reason, header actions, policy, connection error,
+/// header counts, method: flow ring layout 2), the url's and the headers' used bytes. Records with equal keys encode to the
 /// same bytes but for the open fields, so a template holds those bytes cut in eight parts, and
 /// `FlowRecordProto` writes the open fields between them (`FlowRecordTemplateTests` holds the
 /// result equal to the whole encoding over varied records).
