@@ -30,19 +30,17 @@ final class BlobCache<Key: Equatable> {
     }
 
     private let slots: UnsafeMutablePointer<Slot?>
-    private let slotCount: Int
-    private let shift: UInt64
+    private let table: HashSlots
+    private var slotCount: Int { table.count }
     /// Strings made (each miss makes one; a test counts them).
     private(set) var made = 0
 
     /// A cache of `slots` entries (rounded up to a power of two).
     init(slots: Int) {
-        var bits: UInt64 = 0
-        while 1 << bits < slots { bits += 1 }
-        slotCount = 1 << bits
-        shift = 64 - bits
-        self.slots = .allocate(capacity: slotCount)
-        self.slots.initialize(repeating: nil, count: slotCount)
+        let table = HashSlots(atLeast: slots)
+        self.table = table
+        self.slots = .allocate(capacity: table.count)
+        self.slots.initialize(repeating: nil, count: table.count)
     }
 
     deinit {
@@ -55,7 +53,7 @@ final class BlobCache<Key: Equatable> {
     /// `make` writes it and returns its two marks (`(0, 0)` when it has one part).
     @inline(__always)
     func blob(_ key: Key, hash: UInt64, make: (inout ProtoWriter) -> (Int, Int)) -> Blob {
-        let i = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        let i = table.index(hash)
         if let slot = slots[i], slot.key == key {
             return Blob(base: UnsafeRawPointer(slot.base), count: slot.count, marks: slot.marks)
         }

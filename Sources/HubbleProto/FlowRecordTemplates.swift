@@ -112,22 +112,20 @@ final class FlowRecordTemplates {
     private let slots: UnsafeMutablePointer<Slot>
     /// The hash of the last key seen without a template in each slot.
     private let candidates: UnsafeMutablePointer<UInt64>
-    private let slotCount: Int
-    private let shift: UInt64
+    private let table: HashSlots
+    private var slotCount: Int { table.count }
     /// Records written from a template, and templates made (tests count them).
     private(set) var used = 0
     private(set) var made = 0
 
     /// A table of `slots` templates (rounded up to a power of two).
     init(slots: Int) {
-        var bits: UInt64 = 0
-        while 1 << bits < slots { bits += 1 }
-        slotCount = 1 << bits
-        shift = 64 - bits
-        self.slots = .allocate(capacity: slotCount)
-        self.slots.initialize(repeating: Slot(), count: slotCount)
-        candidates = .allocate(capacity: slotCount)
-        candidates.initialize(repeating: 0, count: slotCount)
+        let table = HashSlots(atLeast: slots)
+        self.table = table
+        self.slots = .allocate(capacity: table.count)
+        self.slots.initialize(repeating: Slot(), count: table.count)
+        candidates = .allocate(capacity: table.count)
+        candidates.initialize(repeating: 0, count: table.count)
     }
 
     deinit {
@@ -162,7 +160,7 @@ final class FlowRecordTemplates {
     }
 
     @inline(__always)
-    private func index(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    private func index(_ hash: UInt64) -> Int { table.index(hash) }
 
     private func fill(
         _ i: Int, _ p: UnsafePointer<sluice_flow>, _ hash: UInt64, _ make: (inout ProtoWriter) -> Shape
