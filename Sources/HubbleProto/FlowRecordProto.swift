@@ -212,14 +212,7 @@ public final class FlowRecordProto {
     static func putField(_ tag: UInt8, _ value: UInt64, at p: UnsafeMutablePointer<UInt8>) {
         guard value != 0 else { return }
         p[0] = tag
-        var v = value
-        var i = 1
-        while v >= 0x80 {
-            p[i] = UInt8(truncatingIfNeeded: v) | 0x80
-            v >>= 7
-            i += 1
-        }
-        p[i] = UInt8(v)
+        _ = ProtoWriter.storeVarint(value, at: p + 1)
     }
 
     /// A timestamp's two fields (its tag and length stay).

@@ -54,6 +54,12 @@ public struct ProtoWriter {
             buffer.count += 1
             return
         }
+        buffer.count += Self.storeVarint(value, at: p)
+    }
+
+    /// Writes `value` as a varint at `p` (room for 10 bytes) and returns its length.
+    @inline(__always)
+    static func storeVarint(_ value: UInt64, at p: UnsafeMutablePointer<UInt8>) -> Int {
         var v = value
         var i = 0
         while v >= 0x80 {
@@ -62,7 +68,7 @@ public struct ProtoWriter {
             i += 1
         }
         p[i] = UInt8(v)
-        buffer.count += i + 1
+        return i + 1
     }
 
     @inline(__always)

@@ -107,6 +107,21 @@ final class ProtoWriterTests: XCTestCase {
     }
 
     /// `appendRaw` writes exactly `count` bytes where the writer is.
+    func testAVarintStoredAtAPointerIsTheWritersVarint() {
+        var bytes = [UInt8](repeating: 0xEE, count: 11)
+        for shift in 0..<64 {
+            for value in [UInt64(1) << shift, (UInt64(1) << shift) &- 1, UInt64.max >> (63 - shift)] {
+                var w = ProtoWriter()
+                w.varint(value)
+                let n = bytes.withUnsafeMutableBufferPointer { ProtoWriter.storeVarint(value, at: $0.baseAddress!) }
+                XCTAssertEqual(n, ProtoWriter.varintSize(value), "\(value)")
+                w.withBytes { XCTAssertEqual(Array($0), Array(bytes[0..<n]), "\(value)") }
+                XCTAssertEqual(bytes[n...].allSatisfy { $0 == 0xEE } || n == 11, true, "nothing past its length")
+                bytes = [UInt8](repeating: 0xEE, count: 11)
+            }
+        }
+    }
+
     func testAppendRawWritesInPlace() {
         var w = ProtoWriter(capacity: 16)
         w.uint(1, 1)
