@@ -21,12 +21,7 @@ final class AgentFlowsTests: XCTestCase {
     private func agent(recordFlows: Bool = true) -> Agent {
         var proxy = ProxyConfig()
         proxy.recordFlows = recordFlows
-        return Agent(
-            options: Agent.Options(
-                netns: "sluice-test-no-such-namespace", endpointsFile: stateDirectory + "/endpoints.json",
-                stateDirectory: stateDirectory + "/state", controlSocket: stateDirectory + "/agent.sock",
-                bpfObjectDirectory: NodePolicyTests.bpfDirectory(), pinDirectory: "/sys/fs/bpf/sluice-test-unused",
-                nodeName: "test", proxy: proxy))
+        return NodePolicyTests.agentWithoutDatapath(in: stateDirectory, proxy: proxy)
     }
 
     private func statusFlowsLine(_ agent: Agent) -> String? {

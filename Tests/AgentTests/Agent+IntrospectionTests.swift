@@ -24,12 +24,7 @@ final class AgentIntrospectionTests: XCTestCase {
     }
 
     private func agent() throws -> Agent {
-        let agent = Agent(
-            options: Agent.Options(
-                netns: "sluice-test-no-such-namespace", endpointsFile: stateDirectory + "/endpoints.json",
-                stateDirectory: stateDirectory + "/state", controlSocket: stateDirectory + "/agent.sock",
-                bpfObjectDirectory: NodePolicyTests.bpfDirectory(), pinDirectory: "/sys/fs/bpf/sluice-test-unused",
-                nodeName: "test-node", proxy: ProxyConfig()))
+        let agent = NodePolicyTests.agentWithoutDatapath(in: stateDirectory, nodeName: "test-node")
         agent.policy.endpoints = TestPolicy.endpoints
         let yaml = TestPolicy.yaml(port: 80)
         let applied = agent.handle(

@@ -73,12 +73,7 @@ final class AgentTests: XCTestCase {
     }
 
     private func agent() -> Agent {
-        let agent = Agent(
-            options: Agent.Options(
-                netns: "sluice-test-no-such-namespace", endpointsFile: stateDirectory + "/endpoints.json",
-                stateDirectory: stateDirectory + "/state", controlSocket: stateDirectory + "/agent.sock",
-                bpfObjectDirectory: NodePolicyTests.bpfDirectory(), pinDirectory: "/sys/fs/bpf/sluice-test-unused",
-                nodeName: "test", proxy: ProxyConfig()))
+        let agent = NodePolicyTests.agentWithoutDatapath(in: stateDirectory)
         agent.policy.endpoints = TestPolicy.endpoints
         return agent
     }

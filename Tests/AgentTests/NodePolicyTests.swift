@@ -187,6 +187,19 @@ final class NodePolicyTests: XCTestCase {
         return "/" + parts.joined(separator: "/") + "/bpf"
     }
 
+    /// An agent without a datapath (its namespace does not exist; nothing is pinned) whose files
+    /// are in `directory`: for the control requests' handler.
+    static func agentWithoutDatapath(
+        in directory: String, nodeName: String = "test", proxy: ProxyConfig = ProxyConfig()
+    ) -> Agent {
+        Agent(
+            options: Agent.Options(
+                netns: "sluice-test-no-such-namespace", endpointsFile: directory + "/endpoints.json",
+                stateDirectory: directory + "/state", controlSocket: directory + "/agent.sock",
+                bpfObjectDirectory: bpfDirectory(), pinDirectory: "/sys/fs/bpf/sluice-test-unused",
+                nodeName: nodeName, proxy: proxy))
+    }
+
     static func temporaryDirectory() throws -> String {
         var template = Array("/tmp/sluice-agent-test-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
