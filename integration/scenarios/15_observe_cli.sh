@@ -173,6 +173,15 @@ expect_eq "pause answer" "flow recording paused" "$("$SLUICE" flows pause)"
 expect_contains "status while paused" "Flows:            Paused   Current/Max Flows: " "$("$SLUICE" status)"
 expect_eq "frontend -> backend /get while paused" 200 "$(http_code frontend/frontend $BACKEND/get)"
 expect_eq "frontend -> backend /get while paused, again" 200 "$(http_code frontend/frontend $BACKEND/get)"
+# Pausing the records changes no verdict: the client the policy denies is still dropped, and that
+# drop is still recorded. (frontend's other paths are allowed here: allow-from-frontend's rule has
+# no L7 part, and an L4-only allow on the port wins over the L7 rules, as in Cilium.)
+client_drops() { "$SLUICE" observe --all -o json --from-pod default/client --verdict DROPPED | py_lines 'True' | cut -d' ' -f1; }
+drops_before=$(client_drops)
+expect_eq "client -> backend while paused: still dropped" "000 (curl exit 28)" \
+  "$(CURL_TIMEOUT=2 http_code default/client $BACKEND/get)"
+dropped_while_paused() { [ "$(client_drops)" -gt "$drops_before" ]; }
+wait_for "the client's drop recorded while paused" 10 dropped_while_paused
 sleep 1
 expect_eq "no flow recorded while paused" "$before" "$(frontend_gets)"
 expect_eq "resume answer" "flow recording resumed" "$("$SLUICE" flows resume)"
