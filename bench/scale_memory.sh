@@ -17,8 +17,9 @@
 # the RSS 1 s later (the agent trims after answering); apply_ms is `sluice apply`'s wall time and
 # inforce_after_return_ms the time from its return until the marker rule first answered 200
 # (polled from the client pod during the apply, as bench/run.sh does: negative when in force
-# before the CLI returned); RUN_DIR/TAG.rss traces the agent's VmRSS over the apply. Prints one
-# line per binary and rep.
+# before the CLI returned); RUN_DIR/TAG.rss traces the agent's VmRSS over the apply;
+# MEM_HEAP=1 keeps RUN_DIR/TAG.heap for each state (bench/heap_pages.py: the main heap's resident
+# pages by how full of live blocks they are). Prints one line per binary and rep.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 bench_prelude "$@"
@@ -44,6 +45,7 @@ split() {  # split PID TAG: rss anon file (kB), the five largest mappings by Rss
   local pid=$1 tag=$2
   cat "/proc/$pid/smaps_rollup" >"$RUN_DIR/$tag.rollup"
   cat "/proc/$pid/smaps" >"$RUN_DIR/$tag.smaps"
+  [ "${MEM_HEAP:-0}" = 1 ] && python3 "$BENCH/heap_pages.py" "$pid" --types 25 --arenas >"$RUN_DIR/$tag.heap" 2>&1
   awk '/^[0-9a-f]+-[0-9a-f]+ /{name=($6==""?"[anon]":$6)} /^Rss:/{rss[name]+=$2} END{for (n in rss) print rss[n], n}' \
     "/proc/$pid/smaps" | sort -rn | head -6 >"$RUN_DIR/$tag.maps"
   echo "rss=$(kb Rss "$RUN_DIR/$tag.rollup") anon=$(kb Anonymous "$RUN_DIR/$tag.rollup") file=$(( $(kb Rss "$RUN_DIR/$tag.rollup") - $(kb Anonymous "$RUN_DIR/$tag.rollup") ))"

@@ -112,11 +112,18 @@ public final class PolicyRepository {
             } else {
                 action = .created
             }
-            // The same rules as in force: keep those (the parsed copy is freed now, and the
-            // compiler reuses what it compiled from them); only where the document came from is new.
-            if let inForce = documents[document.key], inForce.rules == document.rules {
-                upserts[index].rules = inForce.rules
-                upserts[index].revision = inForce.revision
+            if let inForce = documents[document.key] {
+                // The key in force (an equal value): the parsed key's names are blocks made in
+                // the middle of this apply's transient ones, and 1,000 of them kept for the
+                // objects of a re-applied file held 1.3 MiB of otherwise free heap pages
+                // resident (docs/performance.md, s21-mem).
+                upserts[index].key = inForce.key
+                // The same rules as in force: keep those (the parsed copy is freed now, and the
+                // compiler reuses what it compiled from them); only where the document came from is new.
+                if inForce.rules == document.rules {
+                    upserts[index].rules = inForce.rules
+                    upserts[index].revision = inForce.revision
+                }
             }
             seen[document.key] = document
             result.changes.append((document.key, action))

@@ -118,8 +118,13 @@ public final class WorkerContext {
     /// OpenSSL contexts and upstream sessions of intercepted TLS connections (Sources/Proxy/TLS).
     lazy var tlsContexts = TLSContextStore(
         directory: config.tlsSecretsDirectory, kernelOffload: config.tlsKernelOffload)
-    /// Live connections (so the worker can count and close them).
-    var connectionCount = 0
+    /// Live connections (so the worker can count and close them); when the last one closes,
+    /// `memoryRelease` may give the memory they used back to the kernel.
+    var connectionCount = 0 {
+        didSet { memoryRelease.connectionsChanged(from: oldValue, to: connectionCount) }
+    }
+    /// Returns the arena pages of this worker's closed connections once it has none open.
+    var memoryRelease: IdleMemoryRelease
     /// This worker's share of `ProxyConfig.maxConnections`: its listeners stop accepting at it.
     let connectionCap: Int
     /// What this worker's listeners did about their limits (`ProxyServer.stats`).
@@ -143,6 +148,7 @@ public final class WorkerContext {
                 limit: config.splicePipesPerWorker, responseBytes: config.splicePipeBytes,
                 requestBytes: config.spliceRequestPipeBytes) : nil
         self.connectionCap = max(1, config.maxConnections / max(1, config.workers))
+        self.memoryRelease = IdleMemoryRelease(loop: loop)
     }
 
     /// Installs `snapshot` on the loop thread. Safe from any thread.

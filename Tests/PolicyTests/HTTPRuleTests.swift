@@ -6,20 +6,27 @@ import XCTest
 /// Envoy's joined-values comparison.
 final class HTTPRuleTests: XCTestCase {
     private func rule(
-        method: String? = nil, path: String? = nil, headers: [(String, String?)] = [], neverMatches: Bool = false
+        method: String? = nil, path: String? = nil, host: String? = nil, headers: [(String, String?)] = [],
+        neverMatches: Bool = false
     ) throws -> HTTPRule {
         HTTPRule(
             method: try method.map { pattern throws in try Regex.compile(pattern) },
-            path: try path.map { pattern throws in try Regex.compile(pattern) }, host: nil,
+            path: try path.map { pattern throws in try Regex.compile(pattern) },
+            host: try host.map { pattern throws in try Regex.compile(pattern) },
             headers: headers.map { .init(name: Array($0.0.utf8), value: $0.1.map { Array($0.utf8) }) },
             headerActions: [], neverMatches: neverMatches, headerCanonical: nil)
     }
 
-    /// A rule is four words (the header part boxed): the documents in force and the snapshot
-    /// hold one per `rules.http[]` entry, 10,000 for the policy-scale file.
-    func testARuleWithoutHeadersIsFourWordsAndComparesByValue() throws {
-        XCTAssertEqual(MemoryLayout<HTTPRule>.stride, 32)
+    /// A rule is three words (method, path, the boxed host and header part): the documents in
+    /// force and the snapshot hold one per `rules.http[]` entry, 10,000 for the policy-scale file.
+    func testARuleWithoutHeadersIsThreeWordsAndComparesByValue() throws {
+        XCTAssertEqual(MemoryLayout<HTTPRule>.stride, 24)
         XCTAssertEqual(try rule(method: "GET"), try rule(method: "GET"))
+        XCTAssertEqual(try rule(host: "a.example"), try rule(host: "a.example"))
+        XCTAssertNotEqual(try rule(host: "a.example"), try rule(host: "b.example"))
+        XCTAssertNotEqual(try rule(host: "a.example"), try rule())
+        XCTAssertEqual(try rule(host: "a.example").host?.pattern, "a.example")
+        XCTAssertNil(try rule(method: "GET").host)
         XCTAssertEqual(try rule(headers: [("x-a", "1")]), try rule(headers: [("x-a", "1")]))
         XCTAssertNotEqual(try rule(headers: [("x-a", "1")]), try rule(headers: [("x-a", "2")]))
         XCTAssertNotEqual(try rule(method: "GET"), try rule(method: "GET", neverMatches: true))
@@ -37,6 +44,18 @@ final class HTTPRuleTests: XCTestCase {
         XCTAssertFalse(getPublic.matches(TestRequest("POST", "/public/a")))
         XCTAssertFalse(getPublic.matches(TestRequest("GET", "/private/public/a")))
         XCTAssertFalse(getPublic.matches(TestRequest("GETX", "/public/a")))
+    }
+
+    /// The boxed host is matched against the authority, ANDed with method, path and headers.
+    func testTheHostIsMatchedWithTheOtherMatchers() throws {
+        let hostOnly = try rule(host: "api\\.example\\.com")
+        XCTAssertTrue(hostOnly.matches(TestRequest("GET", "/", host: "api.example.com")))
+        XCTAssertFalse(hostOnly.matches(TestRequest("GET", "/", host: "www.example.com")))
+        let all = try rule(method: "GET", path: "/a", host: "api.example.com", headers: [("x-a", "1")])
+        XCTAssertTrue(all.matches(TestRequest("GET", "/a", host: "api.example.com", headers: [("x-a", "1")])))
+        XCTAssertFalse(all.matches(TestRequest("GET", "/a", host: "other", headers: [("x-a", "1")])))
+        XCTAssertFalse(all.matches(TestRequest("GET", "/a", host: "api.example.com", headers: [("x-a", "2")])))
+        XCTAssertFalse(all.matches(TestRequest("GET", "/b", host: "api.example.com", headers: [("x-a", "1")])))
     }
 
     func testHeaderPresenceComparesNamesCaseInsensitively() throws {

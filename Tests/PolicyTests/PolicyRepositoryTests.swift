@@ -107,6 +107,38 @@ final class PolicyRepositoryTests: XCTestCase {
         XCTAssertEqual(repository.lastCompiledDocuments, 1000)
     }
 
+    /// An object applied again, with the same rules or other ones, keeps the key in force: the
+    /// names' storage is the one allocated when it was first applied, not the parse's new copy
+    /// (made among the apply's transient blocks, where each kept one held a heap page resident).
+    /// A new object gets the parsed key.
+    func testAnObjectAppliedAgainKeepsTheKeyInForce() throws {
+        let repository = PolicyRepository()
+        let same = "an-object-name-longer-than-fifteen-bytes", changed = "another-object-name-of-many-bytes"
+        func file(_ changedPath: String, extra: Bool = false) -> String {
+            [
+                Self.cnp(same, port: "80", rules: "{http: [{path: /same}]}"),
+                Self.cnp(changed, port: "80", rules: "{http: [{path: \(changedPath)}]}"),
+            ].joined(separator: "\n---\n")
+                + (extra ? "\n---\n" + Self.cnp("a-third-object-name-of-many-bytes", port: "81") : "")
+        }
+        func storage(_ name: String) -> UInt? {
+            repository.documentsInForce.first { $0.key.name == name }.flatMap { document in
+                document.key.name.utf8.withContiguousStorageIfAvailable { UInt(bitPattern: $0.baseAddress) }
+            }
+        }
+        try repository.apply(documents: documents(file("/one"), "a.yaml"), fileName: "a.yaml")
+        let before = (storage(same), storage(changed))
+        XCTAssertNotNil(before.0)
+        XCTAssertNotNil(before.1)
+
+        let result = try repository.apply(documents: documents(file("/two", extra: true), "a.yaml"), fileName: "a.yaml")
+        XCTAssertEqual(result.changes.map(\.action), [.unchanged, .configured, .created])
+        XCTAssertEqual(storage(same), before.0, "unchanged: the key in force")
+        XCTAssertEqual(storage(changed), before.1, "other rules: still the key in force")
+        XCTAssertEqual(repository.keys.map(\.name), ["a-third-object-name-of-many-bytes", same, changed])
+        XCTAssertTrue(repository.listing().contains("path: /two"))
+    }
+
     /// A deleted object's entries are gone from the next compile, and a prepared change that is
     /// never committed leaves the objects in force compiling as before.
     /// A commit frees the compiled patterns of the objects it replaced or removed (the intern
