@@ -170,13 +170,45 @@ def report(pid, lo, hi, resident, heap, walk, maps, types, label):
         text = read(desc + 8 + struct.unpack("<i", rel)[0], 64).split(bytes(1))[0]
         return text.decode() if text and all(32 < c < 127 for c in text) else None
 
+    def type_name(metadata):
+        """A struct's, enum's or class's name from its metadata (kind < 0x800: a value type, whose
+        descriptor is at +8; otherwise a class)."""
+        raw = read(metadata, 16)
+        if len(raw) < 16:
+            return None
+        kind, desc = struct.unpack("<QQ", raw)
+        if kind >= 0x800:
+            return described(metadata)
+        rel = read(desc + 8, 4)
+        if len(rel) < 4:
+            return None
+        text = read(desc + 8 + struct.unpack("<i", rel)[0], 64).split(bytes(1))[0]
+        return text.decode() if text and all(32 < c < 127 for c in text) else None
+
+    def generic_argument(w):
+        """The first generic argument of a generic class instance's metadata: at the word the
+        class descriptor's positive size minus its immediate members names."""
+        raw = read(w + 40, 8)
+        if len(raw) < 8:
+            return None
+        desc = struct.unpack("<Q", raw)[0]
+        sizes = read(desc + 28, 8)
+        if len(sizes) < 8:
+            return None
+        positive, immediate = struct.unpack("<II", sizes)
+        if not 0 < positive - immediate < 64:
+            return None
+        arg = read(w + 8 * (positive - immediate), 8)
+        return type_name(struct.unpack("<Q", arg)[0]) if len(arg) == 8 else None
+
     def name(w):
         i = bisect.bisect_right(addrs, w) - 1
         if i >= 0 and any(m[0] <= w < m[1] for m in exe_maps):
             return syms[i][1]
         found = described(w)
         if found:
-            return "class " + found
+            argument = generic_argument(w) if found.startswith("_") else None
+            return "class " + found + (f"<{argument}>" if argument else "")
         return "heap" if lo <= w < hi else "other"
 
     for title, chosen in (("live chunks on those pages", sparse_pages), ("all live chunks", None)):
