@@ -357,6 +357,8 @@ final class FollowBatchTests: XCTestCase {
         XCTAssertGreaterThan(first, 10)
         let restBytes = want[first...].reduce(0) { $0 + $1.count }
         XCTAssertGreaterThan(restBytes, FollowStream.batchBytes, "the rest fills a batch")
+        // Below the queue bound (which writes a full queue out first): only a full batch writes.
+        XCTAssertLessThan(restBytes, FollowStream.maxQueuedBytes, "the rest stays under the queue bound")
         let server = try TestServer()
         defer { server.stop() }
         let client = try server.client(timeoutMs: 10_000)
