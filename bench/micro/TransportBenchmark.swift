@@ -144,10 +144,11 @@ enum TransportBenchmark {
 }
 
 /// How often a follow stream's batches go to the socket (issue 17, s21-obs): messages copied into
-/// 64 KiB batch arrays as `FollowStream` does, the arrays handed to the gather session, and the
-/// session written either once per ring poll (`poll`: 1,250 messages, ~1.2 MB, one 5 ms poll at
-/// ~125k requests/s, sendmsg per 512 KiB) or as soon as each batch is handed on (`each`: one
-/// sendmsg of ~64 KiB per batch). Arrays written out are reused, as the stream reuses them. CPU
+/// batch arrays as `FollowStream` does, the arrays handed to the gather session, and the session
+/// written either once per ring poll (`poll`, 64 KiB arrays as before s21-obs: 1,250 messages,
+/// ~1.2 MB, one 5 ms poll at ~125k requests/s, sendmsg per 512 KiB) or as soon as each batch is
+/// handed on (`each`, 128 and 256 KiB: one sendmsg per batch). Arrays written out are reused, as
+/// the stream reuses them. CPU
 /// time of the sending thread per message (the loopback delivery runs in it); run under
 /// `taskset -c 0` to put the reader on the sender's core, as in the sandbox.
 enum TransportBatchingBenchmark {
