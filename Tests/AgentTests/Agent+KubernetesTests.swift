@@ -63,10 +63,19 @@ final class AgentKubernetesTests: XCTestCase {
         let agent = try startAgent()
         try poll("the valid CNP in force") { keys(agent) == ["web"] }
         XCTAssertEqual(ports(agent), [80])
+        // The policy informers can be in force before the pods informer has listed (each watches on
+        // its own): wait until every resource has listed once, then read the status whole.
+        let resources = ["ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "networkpolicies", "pods"]
+        try poll("every resource listed") {
+            let lines = status(agent).split(separator: "\n")
+            return resources.allSatisfy { resource in
+                lines.contains { $0.hasPrefix("  \(resource):") && $0.hasSuffix("listed 1x") }
+            }
+        }
         let text = status(agent)
         XCTAssertTrue(
             text.contains("\nKubernetes:       Ok   \(server.url) (kubeconfig \(server.dir)/kubeconfig)\n"), text)
-        for resource in ["ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "networkpolicies", "pods"] {
+        for resource in resources {
             let line = text.split(separator: "\n").first { $0.hasPrefix("  \(resource):") }
             XCTAssertTrue(line?.contains("resourceVersion ") ?? false, text)
             XCTAssertTrue(line?.hasSuffix("listed 1x") ?? false, text)
