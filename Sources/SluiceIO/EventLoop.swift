@@ -11,6 +11,13 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32, tag: UInt32)
 }
 
+/// Called once the loop has handled every event of the wake-up in which it asked
+/// (`EventLoop.deferToWakeUpEnd`): a handler that sends what several events of one wake-up
+/// produced gathers it until then and sends it together.
+public protocol WakeUpEndTarget: AnyObject {
+    func wakeUpEnded()
+}
+
 /// Receives deadline callbacks from a `LoopTimer`.
 public protocol TimerTarget: AnyObject {
     /// Called once the timer's deadline (monotonic ns) has passed.
@@ -70,6 +77,11 @@ public final class EventLoop {
     private var events: UnsafeMutablePointer<CSluice_epoll_event>
     private let maxEvents = 256
     private var stopped = false
+
+    /// Targets to call when the events of the current wake-up are handled.
+    private var wakeUpEndTargets: [WakeUpEndTarget] = []
+    /// `runOnce` is handling the events of a wake-up.
+    private var handlingEvents = false
 
     private let queueLock = Lock()
     private var queue: [() -> Void] = []
@@ -295,6 +307,16 @@ public final class EventLoop {
     /// the time a connection armed plus its timeout).
     public var nextDeadline: UInt64? { heap.first?.deadline }
 
+    /// Asks for `target.wakeUpEnded()` once every event of the wake-up being handled is handled
+    /// (before the timers run), in the order asked. Returns false, and asks nothing, when the loop
+    /// is not handling events (a handler called directly, e.g. by a test): the caller then
+    /// finishes at once.
+    public func deferToWakeUpEnd(_ target: WakeUpEndTarget) -> Bool {
+        guard handlingEvents else { return false }
+        wakeUpEndTargets.append(target)
+        return true
+    }
+
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
         queueLock.withLock { queue.append(task) }
@@ -387,6 +409,7 @@ public final class EventLoop {
         var gatherable = n > 0
         if n > 0 {
             wokeAt = now
+            handlingEvents = true
             for i in 0..<Int(n) {
                 let ev = events[i]
                 if ev.data == UInt64.max {
@@ -403,6 +426,8 @@ public final class EventLoop {
                 handler.handleEvents(ev.events, tag: slots[slot].tag)
                 if !handlerNotedDatagrams { gatherable = false }
             }
+            handlingEvents = false
+            if !wakeUpEndTargets.isEmpty { endWakeUp() }
         }
         lastIterationGatherable = gatherable
         fireDueTimers()
@@ -425,6 +450,11 @@ public final class EventLoop {
             first.keepAlive = nil
             withExtendedLifetime(keep) { first.target.timerFired(now: now) }
         }
+    }
+
+    private func endWakeUp() {
+        for target in wakeUpEndTargets { target.wakeUpEnded() }
+        wakeUpEndTargets.removeAll(keepingCapacity: true)
     }
 
     private func drainQueue() {

@@ -148,6 +148,63 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(reader.seen.count, 1)
     }
 
+    func testWakeUpEndRunsOnceAfterEveryEventOfTheWakeUpAndBeforeTheTimers() throws {
+        /// Reads its pipe's byte and asks, once per wake-up, to be told when the wake-up ends.
+        final class Gatherer: EventHandler, WakeUpEndTarget, TimerTarget {
+            unowned let loop: EventLoop
+            let log: Log
+            var fds: [Int32: String] = [:]
+            var asked = false
+            init(loop: EventLoop, log: Log) {
+                self.loop = loop
+                self.log = log
+            }
+            func handleEvents(_ events: UInt32, tag: UInt32) {
+                var byte: UInt8 = 0
+                _ = read(Int32(tag), &byte, 1)
+                log.entries.append("event \(fds[Int32(tag)] ?? "?")")
+                if !asked {
+                    asked = loop.deferToWakeUpEnd(self)
+                    XCTAssertTrue(asked, "asked while the loop handles events")
+                }
+            }
+            func wakeUpEnded() {
+                asked = false
+                log.entries.append("end")
+                XCTAssertFalse(loop.deferToWakeUpEnd(self), "no wake-up is being handled any more")
+            }
+            func timerFired(now: UInt64) { log.entries.append("timer") }
+        }
+        let clock = ManualClock(startNs: 0)
+        let loop = try EventLoop(clock: clock)
+        let log = Log()
+        let gatherer = Gatherer(loop: loop, log: log)
+        var a: [Int32] = [0, 0], b: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&a), 0)
+        XCTAssertEqual(pipe(&b), 0)
+        defer { for fd in a + b { close(fd) } }
+        gatherer.fds = [a[0]: "a", b[0]: "b"]
+        _ = try loop.register(fd: a[0], events: EventLoop.Events.readable, handler: gatherer, tag: UInt32(a[0]))
+        _ = try loop.register(fd: b[0], events: EventLoop.Events.readable, handler: gatherer, tag: UInt32(b[0]))
+        let timer = LoopTimer(target: gatherer)
+        loop.schedule(timer, at: 0)
+
+        XCTAssertFalse(loop.deferToWakeUpEnd(gatherer), "outside event handling the caller finishes itself")
+        XCTAssertEqual(write(a[1], "x", 1), 1)
+        XCTAssertEqual(write(b[1], "y", 1), 1)
+        loop.runOnce(timeoutMs: 1000)
+        XCTAssertEqual(log.entries.count, 4)
+        XCTAssertEqual(Set(log.entries.prefix(2)), ["event a", "event b"], "both events in one wake-up")
+        XCTAssertEqual(Array(log.entries.suffix(2)), ["end", "timer"], "one end, after the events, before the timers")
+
+        log.entries = []
+        loop.runOnce(timeoutMs: 0)
+        XCTAssertEqual(log.entries, [], "a wake-up without events ends nothing")
+        XCTAssertEqual(write(b[1], "z", 1), 1)
+        loop.runOnce(timeoutMs: 1000)
+        XCTAssertEqual(log.entries, ["event b", "end"])
+    }
+
     func testGatheringWaitsOutTheWindowOnlyForFrequentDatagramsAndNeverPastATimer() throws {
         /// Reads its pipe; as a datagram handler it reports `datagrams` per event; each event
         /// takes `busyNs` of the clock.
