@@ -78,7 +78,9 @@ final class QueryHeadTests: XCTestCase {
             Fixtures.queryExampleA, Fixtures.queryExampleAWithOPT, Fixtures.cnameChainResponse,
             DNSSerializer.serialize(Fixtures.everyType), [0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         ]
-        for name in ["ExAmPle.COM", "a\\.b.c", "x\\ y.test", "\\001\\255.bin", ".", String(repeating: "a.", count: 120)] {
+        for name in [
+            "ExAmPle.COM", "a\\.b.c", "x\\ y.test", "\\001\\255.bin", ".", String(repeating: "a.", count: 120),
+        ] {
             let question = Question(name: try DomainName(name), type: .aaaa, class: .chaos)
             messages.append(DNSSerializer.serialize(DNSMessage(header: DNSHeader(id: 9), questions: [question])))
         }
@@ -90,7 +92,8 @@ final class QueryHeadTests: XCTestCase {
             case 0 where !bytes.isEmpty:
                 bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
             case 1 where bytes.count > 12:
-                bytes[Int.random(in: 12..<bytes.count, using: &random)] = [0xC0, 0x40, 0x80, 0][Int.random(in: 0..<4, using: &random)]
+                bytes[Int.random(in: 12..<bytes.count, using: &random)] =
+                    [0xC0, 0x40, 0x80, 0][Int.random(in: 0..<4, using: &random)]
             default:
                 bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &random)))
             }
