@@ -124,7 +124,8 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     /// The presentation form of the valid wire-form name at the start of `wire` (labels up to
     /// the zero byte or the end of `wire`). Two passes: the rendered length, then the bytes into
     /// one array of exactly that size (one allocation, no growth; the query path renders every
-    /// query's name, `QueryHead.lowercasedQuestionName(in:)`).
+    /// query's name, `QueryHead.lowercasedQuestionName(in:)`). A name with nothing to escape (as
+    /// long as its labels and dots) is copied label by label.
     static func renderBytes(wire: UnsafeRawBufferPointer, lowercase: Bool) -> [UInt8] {
         if wire.count <= 1 { return [UInt8(ascii: ".")] }
         var length = 0
@@ -133,10 +134,27 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
             let end = index + 1 + Int(wire[index])
             guard end < wire.count else { break }  // not reached: the wire form is valid
             for i in (index + 1)..<end {
-                length += Self.escaped(lowercase ? ASCII.lower(wire[i]) : wire[i]).count
+                length += Self.escapedCount(wire[i])  // case does not change it
             }
             length += 1
             index = end
+        }
+        if length == index {  // one byte per label byte: nothing escaped
+            return [UInt8](unsafeUninitializedCapacity: length) { out, count in
+                var n = 0
+                var index = 0
+                while n < length {
+                    let end = index + 1 + Int(wire[index])
+                    for i in (index + 1)..<end {
+                        out[n] = lowercase ? ASCII.lower(wire[i]) : wire[i]
+                        n += 1
+                    }
+                    out[n] = UInt8(ascii: ".")
+                    n += 1
+                    index = end
+                }
+                count = n
+            }
         }
         return [UInt8](unsafeUninitializedCapacity: length) { out, count in
             var n = 0
@@ -159,6 +177,22 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
                 index = end
             }
             count = n
+        }
+    }
+
+    /// How many presentation bytes `escaped` gives for `byte` (1, 2 or 4), the same for its
+    /// lower-cased form.
+    @inline(__always)
+    static func escapedCount(_ byte: UInt8) -> Int {
+        switch byte {
+        case UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "'"), UInt8(ascii: "@"),
+            UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\""),
+            UInt8(ascii: "\\"):
+            return 2
+        case 0x21...0x7E:
+            return 1
+        default:
+            return 4
         }
     }
 

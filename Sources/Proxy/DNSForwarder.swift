@@ -258,7 +258,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         guard let socket = sockets[tag] else { return }
         let worker = self.worker
         let udp = worker.udp
-        let closeHere = udp?.openWakeUpRound() ?? false
+        let closeHere = udp?.openWakeUpRound(worker: worker) ?? false
         defer { if closeHere { udp?.closeRound() } }
         let count = batch.drain(socket.fd) { bytes, d in received(bytes, from: d.source, on: tag, worker: worker) }
         worker.ctx.loop.noteDatagrams(count)

@@ -52,8 +52,8 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
     /// wake-up's round leave together when it ends (`DNSForwarder.endBatch`: one sendmmsg), then
     /// its answers (one sendmmsg per reply socket).
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        let closeHere = openWakeUpRound()
         let worker = self.worker  // one strong reference for the round, not one per use
+        let closeHere = openWakeUpRound(worker: worker)
         let forwarder = worker.forwarder
         defer { if closeHere { closeRound() } }
         let received = batch.drain(fd) { bytes, d in
@@ -121,7 +121,9 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
     /// (`wakeUpEnded`): one sendmmsg upstream and one per reply socket for the wake-up, not one
     /// per event. Returns true when the loop is not handling events (a handler called directly):
     /// the caller then closes the round itself (`closeRound`) when it is done.
-    func openWakeUpRound() -> Bool {
+    /// `worker` is the caller's strong reference to `self.worker` (each use of the `unowned` one
+    /// is a retain and a release).
+    func openWakeUpRound(worker: DNSWorker) -> Bool {
         if wakeUpRoundOpen { return false }
         rounds += 1
         worker.forwarder?.beginBatch()
@@ -134,6 +136,7 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
 
     /// Closes a round: the queued queries leave, then (when no other round is open) the answers.
     func closeRound() {
+        let worker = self.worker
         worker.forwarder?.endBatch()
         rounds -= 1
         if rounds == 0 { flush() }
