@@ -26,6 +26,16 @@ public func fuzzDNS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(
             lean.lowercasedQuestionName(in: bytes) == (head.question?.name.lowercasedTextBytes ?? []),
             "lean and full query heads render different names")
+        // An independent oracle for the rendering: the wire comparison escapes byte by byte.
+        if lean.questionCount == 1, let qtype = lean.qtype, let qclass = lean.qclass {
+            let qname = lean.lowercasedQuestionName(in: bytes)
+            precondition(
+                qname.withUnsafeBytes {
+                    DNSWire.soleQuestion(
+                        of: bytes, matchesLowercasedText: $0, type: qtype.rawValue, class: qclass.rawValue)
+                },
+                "the rendered qname does not match the question on the wire")
+        }
     }
     _ = try? DNSReply.error(for: bytes, rcode: .formErr)
     _ = try? DNSReply.error(for: bytes, rcode: .refused)
