@@ -3,7 +3,9 @@ import SluiceModel
 
 /// The DNS proxy's user-space work per query that does not need sockets: the denied path
 /// (screen the query, render its name, build REFUSED) with the reply copied into a new array as
-/// before and written over the query in place (`DNSReply.errorInPlace`), and the check of an
+/// before and written over the query in place (`DNSReply.errorInPlace`), then with the head parsed
+/// without building its name (`parseQueryHeadLeavingName`, the qname rendered from the wire, as
+/// the proxy does since s21-dns), and the check of an
 /// upstream answer against its query (the question decoded and its name rendered, as before,
 /// against the comparison on the wire, `DNSWire.soleQuestion(of:matchesLowercasedText:...)`), and
 /// what the relay reads of an answer (parsed into a `DNSMessage` and summarised, as before,
