@@ -103,7 +103,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         do {
             socket.registration = try worker.ctx.loop.register(
                 fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self,
-                tag: socket.tag)
+                tag: socket.tag, joinsWakeUpRound: true)
         } catch {
             Socket.close(fd)
             throw error

@@ -25,7 +25,7 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
     /// servers, so most answers skip the dictionary (`UInt64.max` is no address:port key).
     private var lastReplyKey = UInt64.max
     private var lastReplyFD: Int32 = -1
-    /// Answers of the current round, sent together when it ends (`endRound`).
+    /// Answers of the current round, sent together when it ends (`closeRound`).
     private let outbox = DNSSocket.Outbox(capacity: DNSUDPListener.batchSize, arenaBytes: 32 * 1024)
     /// Open rounds (the wake-up's, `openWakeUpRound`); answers are queued while one is open and
     /// sent at once otherwise.
@@ -45,7 +45,8 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
 
     func start() throws(SyscallError) {
         registration = try worker.ctx.loop.register(
-            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0,
+            joinsWakeUpRound: true)
     }
 
     /// Reads every queued datagram (`DNSSocket.Batch.drain`); the queries forwarded in the
@@ -115,11 +116,12 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
         return errno == 0 ? nil : PeerClose(side: .downstream, errno: errno)
     }
 
-    /// Opens the round of the loop's current wake-up unless it is open: what every event of the
-    /// wake-up sends (the listener's forwarded queries and its REFUSED replies, the answers read
+    /// Opens the round of the loop's current wake-up unless it is open: what every DNS event of
+    /// the wake-up sends (the listener's forwarded queries and its REFUSED replies, the answers read
     /// from any upstream socket) is queued and leaves when the loop has handled them all
-    /// (`wakeUpEnded`): one sendmmsg upstream and one per reply socket for the wake-up, not one
-    /// per event. Returns true when the loop is not handling events (a handler called directly):
+    /// (`wakeUpEnded`; sooner when the wake-up also has an event of another kind, e.g. an HTTP
+    /// connection's, which never waits for it): one sendmmsg upstream and one per reply socket
+    /// for the wake-up, not one per event. Returns true when the loop is not handling events (a handler called directly):
     /// the caller then closes the round itself (`closeRound`) when it is done.
     /// `worker` is the caller's strong reference to `self.worker` (each use of the `unowned` one
     /// is a retain and a release).

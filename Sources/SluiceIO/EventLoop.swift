@@ -67,6 +67,8 @@ public final class EventLoop {
         var handler: EventHandler?
         var tag: UInt32
         var generation: UInt32
+        /// Its events may be handled while a wake-up's round is open (`deferToWakeUpEnd`).
+        var joinsWakeUpRound = false
     }
 
     private let epfd: Int32
@@ -80,6 +82,7 @@ public final class EventLoop {
 
     /// Targets to call when the events of the current wake-up are handled.
     private var wakeUpEndTargets: [WakeUpEndTarget] = []
+    private var wakeUpEndDrain: [WakeUpEndTarget] = []
     /// `runOnce` is handling the events of a wake-up.
     private var handlingEvents = false
 
@@ -163,10 +166,12 @@ public final class EventLoop {
         Glibc.close(wakeFD)
     }
 
-    /// Adds `fd` with `events`; `handler` is retained until `deregister`.
-    public func register(fd: Int32, events: UInt32, handler: EventHandler, tag: UInt32) throws(SyscallError)
-        -> Registration
-    {
+    /// Adds `fd` with `events`; `handler` is retained until `deregister`. `joinsWakeUpRound`: its
+    /// events are handled inside a round a handler opened (`deferToWakeUpEnd`); the events of
+    /// every other registration (and tasks from other threads) end the open round first.
+    public func register(
+        fd: Int32, events: UInt32, handler: EventHandler, tag: UInt32, joinsWakeUpRound: Bool = false
+    ) throws(SyscallError) -> Registration {
         let slot: UInt32
         if let s = freeSlots.popLast() {
             slot = s
@@ -175,7 +180,7 @@ public final class EventLoop {
             slots.append(Slot(handler: nil, tag: 0, generation: 0))
         }
         let generation = slots[Int(slot)].generation &+ 1
-        slots[Int(slot)] = Slot(handler: handler, tag: tag, generation: generation)
+        slots[Int(slot)] = Slot(handler: handler, tag: tag, generation: generation, joinsWakeUpRound: joinsWakeUpRound)
         let reg = Registration(slot: slot, generation: generation)
         if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, fd, events, reg.userData) < 0 {
             let e = Glibc.errno
@@ -308,9 +313,11 @@ public final class EventLoop {
     public var nextDeadline: UInt64? { heap.first?.deadline }
 
     /// Asks for `target.wakeUpEnded()` once every event of the wake-up being handled is handled
-    /// (before the timers run), in the order asked. Returns false, and asks nothing, when the loop
-    /// is not handling events (a handler called directly, e.g. by a test): the caller then
-    /// finishes at once.
+    /// (before the timers run), or, sooner, before the loop handles an event of a registration
+    /// that does not join wake-up rounds or a task from another thread (so what a round gathers
+    /// never waits for other handlers' work); targets are called in the order asked. Returns
+    /// false, and asks nothing, when the loop is not handling events (a handler called directly,
+    /// e.g. by a test): the caller then finishes at once.
     public func deferToWakeUpEnd(_ target: WakeUpEndTarget) -> Bool {
         guard handlingEvents else { return false }
         wakeUpEndTargets.append(target)
@@ -413,6 +420,7 @@ public final class EventLoop {
             for i in 0..<Int(n) {
                 let ev = events[i]
                 if ev.data == UInt64.max {
+                    if !wakeUpEndTargets.isEmpty { endWakeUp() }
                     drainQueue()
                     gatherable = false
                     continue
@@ -422,6 +430,7 @@ public final class EventLoop {
                 guard slot < slots.count, slots[slot].generation == generation,
                     let handler = slots[slot].handler
                 else { continue }
+                if !wakeUpEndTargets.isEmpty && !slots[slot].joinsWakeUpRound { endWakeUp() }
                 handlerNotedDatagrams = false
                 handler.handleEvents(ev.events, tag: slots[slot].tag)
                 if !handlerNotedDatagrams { gatherable = false }
@@ -453,8 +462,9 @@ public final class EventLoop {
     }
 
     private func endWakeUp() {
-        for target in wakeUpEndTargets { target.wakeUpEnded() }
-        wakeUpEndTargets.removeAll(keepingCapacity: true)
+        swap(&wakeUpEndTargets, &wakeUpEndDrain)  // a target may ask again while it is called
+        for target in wakeUpEndDrain { target.wakeUpEnded() }
+        wakeUpEndDrain.removeAll(keepingCapacity: true)
     }
 
     private func drainQueue() {
