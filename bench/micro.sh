@@ -5,7 +5,7 @@
 # about time. Each also checks its result and exits 1 when it is wrong.
 # `policy-apply [POLICIES] [RULES]` (not in the default set): the stages of `sluice apply` of the
 # policy-scale file, CPU time and peak RSS per stage, and what stays resident.
-# `dns`: the DNS proxy's denied path (REFUSED copied vs written in place) and answer check
+# `dns`: the DNS proxy's denied path (REFUSED copied vs written in place vs the lean head) and answer check
 # (question decoded vs compared on the wire), ns per query.
 # `policy-memory [POLICIES] [RULES]`: the agent's apply path in a fresh process, malloc's bytes
 # in use after each step (which structure holds how much), peak RSS and RSS.

@@ -45,7 +45,7 @@ public enum DNSReply {
         recursionAvailable: Bool = true,
         udpPayloadSize: UInt16 = defaultUDPPayloadSize
     ) -> [UInt8] {
-        let questionEnd = head.question == nil ? DNSLimits.headerSize : head.questionEnd
+        let questionEnd = head.hasQuestion ? head.questionEnd : DNSLimits.headerSize
         var out = [UInt8](repeating: 0, count: questionEnd + (head.opt == nil ? 0 : 11))
         let length = out.withUnsafeMutableBytes { reply in
             let question = DNSLimits.headerSize..<questionEnd
@@ -57,7 +57,10 @@ public enum DNSReply {
         }
         guard length == out.count else {
             let header = replyHeader(to: head.header, rcode: rcode, recursionAvailable: recursionAvailable)
-            return serialized(head: head, header: header, udpPayloadSize: udpPayloadSize)
+            // A head parsed without its question's name (`parseQueryHeadLeavingName`) is parsed
+            // again with it for the serializer.
+            let named = head.question == nil && head.hasQuestion ? (try? DNSParser.parseQueryHead(queryBytes)) : head
+            return serialized(head: named ?? head, header: header, udpPayloadSize: udpPayloadSize)
         }
         return out
     }
@@ -75,7 +78,7 @@ public enum DNSReply {
         recursionAvailable: Bool = true,
         udpPayloadSize: UInt16 = defaultUDPPayloadSize
     ) -> Int? {
-        let questionBytes = head.question == nil ? 0 : head.questionEnd - DNSLimits.headerSize
+        let questionBytes = head.hasQuestion ? head.questionEnd - DNSLimits.headerSize : 0
         if let question = head.question, question.name.wireLength + 4 != questionBytes { return nil }
         let length = DNSLimits.headerSize + questionBytes + (head.opt == nil ? 0 : 11)
         guard questionBytes >= 0, length <= bytes.count else { return nil }
@@ -88,7 +91,7 @@ public enum DNSReply {
         }
         u16(header.id)
         u16(header.flags)
-        u16(head.question == nil ? 0 : 1)
+        u16(head.hasQuestion ? 1 : 0)
         u16(0)
         u16(0)
         u16(head.opt == nil ? 0 : 1)

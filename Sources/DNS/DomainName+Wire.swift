@@ -9,6 +9,29 @@ extension WireReader {
     mutating func readName() throws(DNSParseError) -> DomainName {
         var wire: [UInt8] = []
         wire.reserveCapacity(32)
+        try walkName { length, label in
+            wire.append(length)
+            wire.append(contentsOf: label)
+        }
+        wire.append(0)
+        return DomainName(uncheckedWire: wire)
+    }
+
+    /// `readName` without building the name: the same checks in the same order, so the same
+    /// errors; leaves the cursor where `readName` does and returns the uncompressed wire length
+    /// (the final zero byte included).
+    @discardableResult
+    mutating func checkName() throws(DNSParseError) -> Int {
+        var wireLength = 1
+        try walkName { length, _ in wireLength += 1 + Int(length) }
+        return wireLength
+    }
+
+    /// Walks the name at `offset` (following pointers as `readName` documents), giving `label`
+    /// each label's length byte and bytes in order, and leaves the cursor after the name.
+    @inline(__always)
+    private mutating func walkName(_ label: (UInt8, UnsafeRawBufferPointer) -> Void) throws(DNSParseError) {
+        var wireLength = 0
         var position = offset
         var segmentStart = position
         var resumeAt: Int?
@@ -18,15 +41,14 @@ extension WireReader {
             switch length & 0xC0 {
             case 0x00:
                 if length == 0 {
-                    wire.append(0)
                     try seek(to: resumeAt ?? position + 1)
-                    return DomainName(uncheckedWire: wire)
+                    return
                 }
                 let count = Int(length)
                 guard position + 1 + count <= bytes.count else { throw .truncated }
-                guard wire.count + 1 + count + 1 <= DNSLimits.maxNameWireLength else { throw .nameTooLong }
-                wire.append(length)
-                wire.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position + 1..<position + 1 + count]))
+                guard wireLength + 1 + count + 1 <= DNSLimits.maxNameWireLength else { throw .nameTooLong }
+                label(length, UnsafeRawBufferPointer(rebasing: bytes[position + 1..<position + 1 + count]))
+                wireLength += 1 + count
                 position += 1 + count
             case 0xC0:
                 let low = try byte(at: position + 1)

@@ -117,37 +117,37 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
         String(decoding: renderBytes(lowercase: lowercase), as: UTF8.self)
     }
 
-    /// Two passes over the wire form: the rendered length, then the bytes into one array of
-    /// exactly that size (one allocation, no growth; the query path renders every query's name).
     private func renderBytes(lowercase: Bool) -> [UInt8] {
-        wireBytes.withUnsafeBufferPointer { wire -> [UInt8] in
-            if wire.count <= 1 { return [UInt8(ascii: ".")] }
-            var length = 0
-            var index = 0
-            while index < wire.count, wire[index] != 0 {
-                let end = index + 1 + Int(wire[index])
-                guard end < wire.count else { break }  // not reached: the wire form is valid
-                for i in (index + 1)..<end {
-                    length += Self.escaped(lowercase ? ASCII.lower(wire[i]) : wire[i]).count
-                }
-                length += 1
-                index = end
+        wireBytes.withUnsafeBytes { Self.renderBytes(wire: $0, lowercase: lowercase) }
+    }
+
+    /// The presentation form of the valid wire-form name at the start of `wire` (labels up to
+    /// the zero byte or the end of `wire`). Two passes: the rendered length, then the bytes into
+    /// one array of exactly that size (one allocation, no growth; the query path renders every
+    /// query's name, `QueryHead.lowercasedQuestionName(in:)`). A name with nothing to escape (as
+    /// long as its labels and dots) is copied label by label.
+    static func renderBytes(wire: UnsafeRawBufferPointer, lowercase: Bool) -> [UInt8] {
+        if wire.count <= 1 { return [UInt8(ascii: ".")] }
+        var length = 0
+        var index = 0
+        while index < wire.count, wire[index] != 0 {
+            let end = index + 1 + Int(wire[index])
+            guard end < wire.count else { break }  // not reached: the wire form is valid
+            for i in (index + 1)..<end {
+                length += Self.escapedCount(wire[i])  // case does not change it
             }
+            length += 1
+            index = end
+        }
+        if length == index {  // one byte per label byte: nothing escaped
             return [UInt8](unsafeUninitializedCapacity: length) { out, count in
                 var n = 0
                 var index = 0
-                while index < wire.count, wire[index] != 0 {
+                while n < length {
                     let end = index + 1 + Int(wire[index])
-                    guard end < wire.count else { break }
                     for i in (index + 1)..<end {
-                        let e = Self.escaped(lowercase ? ASCII.lower(wire[i]) : wire[i])
-                        out[n] = e.1
-                        if e.count > 1 { out[n + 1] = e.2 }
-                        if e.count > 2 {
-                            out[n + 2] = e.3
-                            out[n + 3] = e.4
-                        }
-                        n += e.count
+                        out[n] = lowercase ? ASCII.lower(wire[i]) : wire[i]
+                        n += 1
                     }
                     out[n] = UInt8(ascii: ".")
                     n += 1
@@ -155,6 +155,44 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
                 }
                 count = n
             }
+        }
+        return [UInt8](unsafeUninitializedCapacity: length) { out, count in
+            var n = 0
+            var index = 0
+            while index < wire.count, wire[index] != 0 {
+                let end = index + 1 + Int(wire[index])
+                guard end < wire.count else { break }
+                for i in (index + 1)..<end {
+                    let e = Self.escaped(lowercase ? ASCII.lower(wire[i]) : wire[i])
+                    out[n] = e.1
+                    if e.count > 1 { out[n + 1] = e.2 }
+                    if e.count > 2 {
+                        out[n + 2] = e.3
+                        out[n + 3] = e.4
+                    }
+                    n += e.count
+                }
+                out[n] = UInt8(ascii: ".")
+                n += 1
+                index = end
+            }
+            count = n
+        }
+    }
+
+    /// How many presentation bytes `escaped` gives for `byte` (1, 2 or 4), the same for its
+    /// lower-cased form.
+    @inline(__always)
+    static func escapedCount(_ byte: UInt8) -> Int {
+        switch byte {
+        case UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "'"), UInt8(ascii: "@"),
+            UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\""),
+            UInt8(ascii: "\\"):
+            return 2
+        case 0x21...0x7E:
+            return 1
+        default:
+            return 4
         }
     }
 

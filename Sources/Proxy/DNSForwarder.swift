@@ -48,7 +48,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
     }
 
     unowned let worker: DNSWorker
-    private var pending: [UInt16: Pending] = [:]
+    private var pending = DNSPendingTable<Pending>()
     /// (ID, deadline) in send order = deadline order (constant timeout).
     private var order: [(id: UInt16, deadline: UInt64)] = []
     private var orderStart = 0
@@ -103,7 +103,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         do {
             socket.registration = try worker.ctx.loop.register(
                 fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self,
-                tag: socket.tag)
+                tag: socket.tag, joinsWakeUpRound: true)
         } catch {
             Socket.close(fd)
             throw error
@@ -112,8 +112,11 @@ final class DNSForwarder: EventHandler, TimerTarget {
         return socket
     }
 
+    /// Closes a socket of the pool. Its registration is forgotten, not deleted: the socket was
+    /// never duplicated, so closing it removes it from epoll, and the rotation (one socket per
+    /// `upstreamSocketMaxQueries` queries) spends no `EPOLL_CTL_DEL`.
     private func closeSocket(_ socket: Upstream) {
-        worker.ctx.loop.deregister(fd: socket.fd, registration: socket.registration)
+        worker.ctx.loop.forget(socket.registration)
         Socket.close(socket.fd)
         sockets[socket.tag] = nil
     }
@@ -141,8 +144,9 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// `endBatch`.
     func forward(_ bytes: UnsafeMutableRawBufferPointer, query: DNSQuery) -> Forwarded {
         let worker = self.worker  // one strong reference for the whole call, not one per use
-        guard pending.count < worker.config.maxPendingPerWorker, !pool.isEmpty else { return .refused }
-        let id = worker.random.id { pending[$0] != nil }
+        guard pending.count < min(worker.config.maxPendingPerWorker, DNSPendingTable<Pending>.capacity), !pool.isEmpty
+        else { return .refused }
+        let id = worker.random.id { pending.contains($0) }
         DNSWire.setID(id, in: bytes)
         let upstream = worker.upstream(for: query)
         let socket: Upstream
@@ -177,7 +181,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         socket.inFlight += 1
         let loop = worker.ctx.loop
         let deadline = loop.now + worker.config.forwardTimeoutNs
-        pending[id] = Pending(query: query, upstream: upstream, deadline: deadline, socket: socket.tag)
+        pending.insert(Pending(query: query, upstream: upstream, deadline: deadline, socket: socket.tag), for: id)
         order.append((id, deadline))
         if order.count - orderStart > 2 * pending.count + Self.deadlineSlack { compactDeadlines() }
         wakeup.arm(deadline, on: loop, for: self)
@@ -200,7 +204,7 @@ final class DNSForwarder: EventHandler, TimerTarget {
         guard let socket = roundSocket else { return }
         roundSocket = nil
         outgoing.send(on: socket.fd) { id, bytes, errno in
-            guard let entry = pending.removeValue(forKey: id) else { return }
+            guard let entry = pending.removeValue(for: id) else { return }
             release(entry.socket, closeNow: false)
             guard let udp = worker.udp else { return }
             DNSWire.setID(entry.query.originalID, in: bytes)
@@ -226,7 +230,9 @@ final class DNSForwarder: EventHandler, TimerTarget {
     /// Drops the deadlines of queries already answered (or timed out and reused), keeping the
     /// order. Amortised O(1) per query: it runs after more than `deadlineSlack` appends.
     private func compactDeadlines() {
-        order = order[orderStart...].filter { pending[$0.id]?.deadline == $0.deadline }
+        order = order[orderStart...].filter { entry in
+            pending.position(of: entry.id).map { pending[position: $0].deadline == entry.deadline } ?? false
+        }
         orderStart = 0
     }
 
@@ -247,13 +253,13 @@ final class DNSForwarder: EventHandler, TimerTarget {
     // MARK: answers
 
     /// Reads every queued answer (`DNSSocket.Batch.drain`); the answers to clients go out
-    /// together when the round ends.
+    /// together when the wake-up's round ends (`DNSUDPListener.openWakeUpRound`).
     func handleEvents(_ events: UInt32, tag: UInt32) {
         guard let socket = sockets[tag] else { return }
         let worker = self.worker
         let udp = worker.udp
-        udp?.beginRound()
-        defer { udp?.endRound() }
+        let closeHere = udp?.openWakeUpRound(worker: worker) ?? false
+        defer { if closeHere { udp?.closeRound() } }
         let count = batch.drain(socket.fd) { bytes, d in received(bytes, from: d.source, on: tag, worker: worker) }
         worker.ctx.loop.noteDatagrams(count)
         if socket.retired && socket.inFlight <= 0 { closeSocket(socket) }
@@ -263,18 +269,18 @@ final class DNSForwarder: EventHandler, TimerTarget {
         _ bytes: UnsafeMutableRawBufferPointer, from source: DNSEndpointAddress, on socket: UInt32,
         worker: DNSWorker
     ) {
-        // Checked in place (one hash lookup; the entry is moved out, not copied, once it matches).
-        guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let index = pending.index(forKey: id),
-            pending.values[index].upstream == source, pending.values[index].socket == socket
+        // Checked in place (one table load; the entry is moved out, not copied, once it matches).
+        guard let id = DNSWire.id(of: UnsafeRawBufferPointer(bytes)), let index = pending.position(of: id),
+            pending[position: index].upstream == source, pending[position: index].socket == socket
         else {
             worker.counters.unmatchedAnswers += 1
             return
         }
-        guard pending.values[index].query.isAnswered(by: UnsafeRawBufferPointer(bytes)) else {
+        guard pending[position: index].query.isAnswered(by: UnsafeRawBufferPointer(bytes)) else {
             worker.counters.mismatchedAnswers += 1
             return
         }
-        let entry = pending.remove(at: index).value
+        let entry = pending.remove(at: index)
         release(socket, closeNow: false)
         guard let udp = worker.udp else { return }
         worker.answer(bytes, for: entry.query, via: udp)
@@ -292,8 +298,8 @@ final class DNSForwarder: EventHandler, TimerTarget {
             }
             orderStart += 1
             // The ID may have been answered and reused since: only a matching deadline expires.
-            if let entry = pending[id], entry.deadline == deadline {
-                pending[id] = nil
+            if let index = pending.position(of: id), pending[position: index].deadline == deadline {
+                let entry = pending.remove(at: index)
                 worker.counters.timeouts += 1
                 release(entry.socket, closeNow: true)
             }

@@ -64,15 +64,15 @@ extension DNSQueryDecision {
         proto: UInt8, steer: SteerInfo?, snapshot: PolicySnapshot,
         reject: DNSProxyConfig.RejectResponseCode, now: UInt64
     ) -> DNSQueryDecision {
-        let head: QueryHead, question: Question
+        let head: QueryHead, qtype: RRType, qclass: RRClass
         switch DNSQueryScreen.screen(bytes) {
         case .refused(let decision): return decision
-        case .query(let h, let q): (head, question) = (h, q)
+        case .query(let h, let t, let c): (head, qtype, qclass) = (h, t, c)
         }
         var query = DNSQuery(
             client: client, server: server, proto: proto, steer: steer, originalID: head.id,
-            qname: question.name.lowercasedTextBytes, qtype: question.type.rawValue,
-            requestTimeNs: now, qclass: question.class.rawValue)
+            qname: head.lowercasedQuestionName(in: bytes), qtype: qtype.rawValue,
+            requestTimeNs: now, qclass: qclass.rawValue)
         guard let steer, !steer.sides.isEmpty else { return .drop(query) }
         let refusal = DNSRejectReply(head: head, rcode: reject == .nameError ? .nxDomain : .refused)
         if steer.sides.contains(.egress) {

@@ -9,15 +9,16 @@ enum DNSQueryScreen {
     enum Outcome {
         /// Refused before policy: the decision to act on.
         case refused(DNSQueryDecision)
-        /// A well-formed standard query with exactly one question.
-        case query(QueryHead, Question)
+        /// A well-formed standard query with exactly one question (its name checked, not built:
+        /// `QueryHead.lowercasedQuestionName(in:)` renders it).
+        case query(QueryHead, qtype: RRType, qclass: RRClass)
     }
 
     static func screen(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         guard let counts = DNSWire.counts(bytes), let opcode = DNSWire.opcode(bytes),
             DNSWire.isResponse(bytes) == false
         else { return .refused(.ignore) }
-        let head = try? DNSParser.parseQueryHead(bytes)
+        let head = try? DNSParser.parseQueryHeadLeavingName(bytes)
         guard opcode == 0 else {
             return .refused(
                 .notImplemented(
@@ -25,14 +26,14 @@ enum DNSQueryScreen {
                         ?? headerOnly(bytes, opcode: opcode, rcode: .notImp)))
         }
         guard let head, counts.questions == 1, counts.answers <= 1, counts.authorities <= 1,
-            counts.additionals <= 2, let question = head.question
+            counts.additionals <= 2, head.hasQuestion, let qtype = head.qtype, let qclass = head.qclass
         else {
             return .refused(
                 .formatError(
                     head.map { DNSReply.error(for: bytes, head: $0, rcode: .formErr) }
                         ?? headerOnly(bytes, opcode: opcode, rcode: .formErr)))
         }
-        return .query(head, question)
+        return .query(head, qtype: qtype, qclass: qclass)
     }
 
     /// A reply of the header alone: the query's ID and opcode, QR set, `rcode`.

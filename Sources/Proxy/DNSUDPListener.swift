@@ -8,7 +8,7 @@ import SluiceIO
 /// that server's address through a transparent reply socket (steering-recipe.md, "DNS over UDP").
 ///
 /// Loop-thread only.
-final class DNSUDPListener: EventHandler, DNSAnswerSink {
+final class DNSUDPListener: EventHandler, DNSAnswerSink, WakeUpEndTarget {
     /// Reply sockets kept per worker before the cache is flushed (there are few DNS servers).
     static let maxReplySockets = 256
     /// Datagrams taken per recvmmsg.
@@ -25,11 +25,13 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
     /// servers, so most answers skip the dictionary (`UInt64.max` is no address:port key).
     private var lastReplyKey = UInt64.max
     private var lastReplyFD: Int32 = -1
-    /// Answers of the current round, sent together when it ends (`endRound`).
+    /// Answers of the current round, sent together when it ends (`closeRound`).
     private let outbox = DNSSocket.Outbox(capacity: DNSUDPListener.batchSize, arenaBytes: 32 * 1024)
-    /// Open rounds (the listener's and the forwarder's event handling); answers are queued
-    /// while one is open and sent at once otherwise.
+    /// Open rounds (the wake-up's, `openWakeUpRound`); answers are queued while one is open and
+    /// sent at once otherwise.
     private var rounds = 0
+    /// The round of the current wake-up is open and closes when the loop has handled its events.
+    private var wakeUpRoundOpen = false
 
     init(worker: DNSWorker, fd: Int32) {
         self.worker = worker
@@ -43,21 +45,18 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
 
     func start() throws(SyscallError) {
         registration = try worker.ctx.loop.register(
-            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0)
+            fd: fd, events: EventLoop.Events.readable | EventLoop.Events.edgeTriggered, handler: self, tag: 0,
+            joinsWakeUpRound: true)
     }
 
-    /// Reads every queued datagram (`DNSSocket.Batch.drain`); the queries forwarded in the round
-    /// leave together (`DNSForwarder.endBatch`: one sendmmsg), then its answers (one sendmmsg per
-    /// reply socket).
+    /// Reads every queued datagram (`DNSSocket.Batch.drain`); the queries forwarded in the
+    /// wake-up's round leave together when it ends (`DNSForwarder.endBatch`: one sendmmsg), then
+    /// its answers (one sendmmsg per reply socket).
     func handleEvents(_ events: UInt32, tag: UInt32) {
-        beginRound()
         let worker = self.worker  // one strong reference for the round, not one per use
+        let closeHere = openWakeUpRound(worker: worker)
         let forwarder = worker.forwarder
-        forwarder?.beginBatch()
-        defer {
-            forwarder?.endBatch()
-            endRound()
-        }
+        defer { if closeHere { closeRound() } }
         let received = batch.drain(fd) { bytes, d in
             guard !d.truncated, d.originalDestination.address != 0 else {
                 worker.counters.ignored += 1
@@ -117,13 +116,37 @@ final class DNSUDPListener: EventHandler, DNSAnswerSink {
         return errno == 0 ? nil : PeerClose(side: .downstream, errno: errno)
     }
 
-    /// Opens a round of event handling: answers are queued until the last open round ends.
-    func beginRound() { rounds += 1 }
+    /// Opens the round of the loop's current wake-up unless it is open: what every DNS event of
+    /// the wake-up sends (the listener's forwarded queries and its REFUSED replies, the answers read
+    /// from any upstream socket) is queued and leaves when the loop has handled them all
+    /// (`wakeUpEnded`; sooner when the wake-up also has an event of another kind, e.g. an HTTP
+    /// connection's, which never waits for it): one sendmmsg upstream and one per reply socket
+    /// for the wake-up, not one per event. Returns true when the loop is not handling events (a handler called directly):
+    /// the caller then closes the round itself (`closeRound`) when it is done.
+    /// `worker` is the caller's strong reference to `self.worker` (each use of the `unowned` one
+    /// is a retain and a release).
+    func openWakeUpRound(worker: DNSWorker) -> Bool {
+        if wakeUpRoundOpen { return false }
+        rounds += 1
+        worker.forwarder?.beginBatch()
+        if worker.ctx.loop.deferToWakeUpEnd(self) {
+            wakeUpRoundOpen = true
+            return false
+        }
+        return true
+    }
 
-    /// Ends a round; the last one sends the queued answers (one sendmmsg per reply socket).
-    func endRound() {
+    /// Closes a round: the queued queries leave, then (when no other round is open) the answers.
+    func closeRound() {
+        let worker = self.worker
+        worker.forwarder?.endBatch()
         rounds -= 1
         if rounds == 0 { flush() }
+    }
+
+    func wakeUpEnded() {
+        wakeUpRoundOpen = false
+        closeRound()
     }
 
     private func flush() {

@@ -11,6 +11,13 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32, tag: UInt32)
 }
 
+/// Called once the loop has handled every event of the wake-up in which it asked
+/// (`EventLoop.deferToWakeUpEnd`): a handler that sends what several events of one wake-up
+/// produced gathers it until then and sends it together.
+public protocol WakeUpEndTarget: AnyObject {
+    func wakeUpEnded()
+}
+
 /// Receives deadline callbacks from a `LoopTimer`.
 public protocol TimerTarget: AnyObject {
     /// Called once the timer's deadline (monotonic ns) has passed.
@@ -60,6 +67,8 @@ public final class EventLoop {
         var handler: EventHandler?
         var tag: UInt32
         var generation: UInt32
+        /// Its events may be handled while a wake-up's round is open (`deferToWakeUpEnd`).
+        var joinsWakeUpRound = false
     }
 
     private let epfd: Int32
@@ -70,6 +79,12 @@ public final class EventLoop {
     private var events: UnsafeMutablePointer<CSluice_epoll_event>
     private let maxEvents = 256
     private var stopped = false
+
+    /// Targets to call when the events of the current wake-up are handled.
+    private var wakeUpEndTargets: [WakeUpEndTarget] = []
+    private var wakeUpEndDrain: [WakeUpEndTarget] = []
+    /// `runOnce` is handling the events of a wake-up.
+    private var handlingEvents = false
 
     private let queueLock = Lock()
     private var queue: [() -> Void] = []
@@ -151,10 +166,12 @@ public final class EventLoop {
         Glibc.close(wakeFD)
     }
 
-    /// Adds `fd` with `events`; `handler` is retained until `deregister`.
-    public func register(fd: Int32, events: UInt32, handler: EventHandler, tag: UInt32) throws(SyscallError)
-        -> Registration
-    {
+    /// Adds `fd` with `events`; `handler` is retained until `deregister`. `joinsWakeUpRound`: its
+    /// events are handled inside a round a handler opened (`deferToWakeUpEnd`); the events of
+    /// every other registration (and tasks from other threads) end the open round first.
+    public func register(
+        fd: Int32, events: UInt32, handler: EventHandler, tag: UInt32, joinsWakeUpRound: Bool = false
+    ) throws(SyscallError) -> Registration {
         let slot: UInt32
         if let s = freeSlots.popLast() {
             slot = s
@@ -163,7 +180,7 @@ public final class EventLoop {
             slots.append(Slot(handler: nil, tag: 0, generation: 0))
         }
         let generation = slots[Int(slot)].generation &+ 1
-        slots[Int(slot)] = Slot(handler: handler, tag: tag, generation: generation)
+        slots[Int(slot)] = Slot(handler: handler, tag: tag, generation: generation, joinsWakeUpRound: joinsWakeUpRound)
         let reg = Registration(slot: slot, generation: generation)
         if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, fd, events, reg.userData) < 0 {
             let e = Glibc.errno
@@ -295,6 +312,18 @@ public final class EventLoop {
     /// the time a connection armed plus its timeout).
     public var nextDeadline: UInt64? { heap.first?.deadline }
 
+    /// Asks for `target.wakeUpEnded()` once every event of the wake-up being handled is handled
+    /// (before the timers run), or, sooner, before the loop handles an event of a registration
+    /// that does not join wake-up rounds or a task from another thread (so what a round gathers
+    /// never waits for other handlers' work); targets are called in the order asked. Returns
+    /// false, and asks nothing, when the loop is not handling events (a handler called directly,
+    /// e.g. by a test): the caller then finishes at once.
+    public func deferToWakeUpEnd(_ target: WakeUpEndTarget) -> Bool {
+        guard handlingEvents else { return false }
+        wakeUpEndTargets.append(target)
+        return true
+    }
+
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
         queueLock.withLock { queue.append(task) }
@@ -387,9 +416,11 @@ public final class EventLoop {
         var gatherable = n > 0
         if n > 0 {
             wokeAt = now
+            handlingEvents = true
             for i in 0..<Int(n) {
                 let ev = events[i]
                 if ev.data == UInt64.max {
+                    if !wakeUpEndTargets.isEmpty { endWakeUp() }
                     drainQueue()
                     gatherable = false
                     continue
@@ -399,10 +430,13 @@ public final class EventLoop {
                 guard slot < slots.count, slots[slot].generation == generation,
                     let handler = slots[slot].handler
                 else { continue }
+                if !wakeUpEndTargets.isEmpty && !slots[slot].joinsWakeUpRound { endWakeUp() }
                 handlerNotedDatagrams = false
                 handler.handleEvents(ev.events, tag: slots[slot].tag)
                 if !handlerNotedDatagrams { gatherable = false }
             }
+            handlingEvents = false
+            if !wakeUpEndTargets.isEmpty { endWakeUp() }
         }
         lastIterationGatherable = gatherable
         fireDueTimers()
@@ -425,6 +459,12 @@ public final class EventLoop {
             first.keepAlive = nil
             withExtendedLifetime(keep) { first.target.timerFired(now: now) }
         }
+    }
+
+    private func endWakeUp() {
+        swap(&wakeUpEndTargets, &wakeUpEndDrain)  // a target may ask again while it is called
+        for target in wakeUpEndDrain { target.wakeUpEnded() }
+        wakeUpEndDrain.removeAll(keepingCapacity: true)
     }
 
     private func drainQueue() {

@@ -19,11 +19,14 @@ final class DNSQueryScreenTests: XCTestCase {
     }
 
     func testAStandardQueryPasses() throws {
-        guard case .query(_, let question) = screen(DNSTest.query("api.example.com", id: 5)) else {
-            return XCTFail("a plain A query was refused")
+        let bytes = DNSTest.query("API.example.com", id: 5, type: .aaaa)
+        guard case .query(let head, let qtype, let qclass) = screen(bytes) else {
+            return XCTFail("a plain AAAA query was refused")
         }
-        XCTAssertEqual(question.name, try DomainName("api.example.com"))
-        XCTAssertEqual(question.type, .a)
+        XCTAssertEqual(qtype, .aaaa)
+        XCTAssertEqual(qclass, .internet)
+        XCTAssertNil(head.question, "the name is checked, not built")
+        XCTAssertEqual(bytes.withUnsafeBytes { head.lowercasedQuestionName(in: $0) }, Array("api.example.com.".utf8))
     }
 
     func testShortMessagesAndResponsesAreDroppedSilently() {

@@ -148,6 +148,94 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(reader.seen.count, 1)
     }
 
+    func testWakeUpEndRunsOnceAfterTheRoundsEventsAndBeforeOtherWork() throws {
+        /// Reads its pipe's byte and asks, once per round, to be told when the round ends.
+        final class Gatherer: EventHandler, WakeUpEndTarget, TimerTarget {
+            unowned let loop: EventLoop
+            let log: Log
+            var names: [Int32: String] = [:]
+            var asked = false
+            init(loop: EventLoop, log: Log) {
+                self.loop = loop
+                self.log = log
+            }
+            func handleEvents(_ events: UInt32, tag: UInt32) {
+                var byte: UInt8 = 0
+                _ = read(Int32(tag), &byte, 1)
+                log.entries.append("event \(names[Int32(tag)] ?? "?")")
+                if !asked {
+                    asked = loop.deferToWakeUpEnd(self)
+                    XCTAssertTrue(asked, "asked while the loop handles events")
+                }
+            }
+            func wakeUpEnded() {
+                asked = false
+                log.entries.append("end")
+            }
+            func timerFired(now: UInt64) { log.entries.append("timer") }
+        }
+        /// A handler of another kind (an HTTP connection's): never part of the round.
+        final class Other: EventHandler {
+            let log: Log
+            var fd: Int32 = -1
+            init(log: Log) { self.log = log }
+            func handleEvents(_ events: UInt32, tag: UInt32) {
+                var byte: UInt8 = 0
+                _ = read(fd, &byte, 1)
+                log.entries.append("event c")
+            }
+        }
+        let clock = ManualClock(startNs: 0)
+        let loop = try EventLoop(clock: clock)
+        let log = Log()
+        let gatherer = Gatherer(loop: loop, log: log)
+        let other = Other(log: log)
+        var a: [Int32] = [0, 0], b: [Int32] = [0, 0], c: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&a), 0)
+        XCTAssertEqual(pipe(&b), 0)
+        XCTAssertEqual(pipe(&c), 0)
+        defer { for fd in a + b + c { close(fd) } }
+        gatherer.names = [a[0]: "a", b[0]: "b"]
+        other.fd = c[0]
+        for fd in [a[0], b[0]] {
+            _ = try loop.register(
+                fd: fd, events: EventLoop.Events.readable, handler: gatherer, tag: UInt32(fd), joinsWakeUpRound: true)
+        }
+        _ = try loop.register(fd: c[0], events: EventLoop.Events.readable, handler: other, tag: 0)
+        let timer = LoopTimer(target: gatherer)
+        loop.schedule(timer, at: 0)
+
+        XCTAssertFalse(loop.deferToWakeUpEnd(gatherer), "outside event handling the caller finishes itself")
+        XCTAssertEqual(write(a[1], "x", 1), 1)
+        XCTAssertEqual(write(b[1], "y", 1), 1)
+        loop.runOnce(timeoutMs: 1000)
+        XCTAssertEqual(log.entries.count, 4)
+        XCTAssertEqual(Set(log.entries.prefix(2)), ["event a", "event b"], "both events in one wake-up")
+        XCTAssertEqual(Array(log.entries.suffix(2)), ["end", "timer"], "one end, after the events, before the timers")
+
+        log.entries = []
+        loop.runOnce(timeoutMs: 0)
+        XCTAssertEqual(log.entries, [], "a wake-up without events ends nothing")
+
+        // An event of another kind ends the open round before it is handled; a round the other
+        // kind's event precedes ends with the wake-up.
+        XCTAssertEqual(write(a[1], "z", 1), 1)
+        XCTAssertEqual(write(c[1], "w", 1), 1)
+        loop.runOnce(timeoutMs: 1000)
+        XCTAssertTrue(
+            log.entries == ["event a", "end", "event c"] || log.entries == ["event c", "event a", "end"],
+            "\(log.entries)")
+
+        // A task from another thread ends the open round too.
+        log.entries = []
+        XCTAssertEqual(write(b[1], "v", 1), 1)
+        loop.execute { log.entries.append("task") }
+        loop.runOnce(timeoutMs: 1000)
+        XCTAssertTrue(
+            log.entries == ["event b", "end", "task"] || log.entries == ["task", "event b", "end"],
+            "\(log.entries)")
+    }
+
     func testGatheringWaitsOutTheWindowOnlyForFrequentDatagramsAndNeverPastATimer() throws {
         /// Reads its pipe; as a datagram handler it reports `datagrams` per event; each event
         /// takes `busyNs` of the clock.
