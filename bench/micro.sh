@@ -11,8 +11,9 @@
 # in use after each step (which structure holds how much), peak RSS and RSS.
 # `transport` (not in the default set): the observer's follow-stream output, the copying HTTP/2 path
 # against the gather path (NO_COPY DATA frames, one sendmsg per batch), ns per message over TCP loopback.
+# `decision`: one side's HTTP decision as a copied `Verdict` against `briefDecide`, ns per request.
 # `follow`: the follow stream's encoding alone (also part of `observer`), to profile it.
-# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|transport|policy-apply|policy-memory]
+# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|decision|transport|policy-apply|policy-memory]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

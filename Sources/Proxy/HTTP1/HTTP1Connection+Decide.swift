@@ -24,7 +24,7 @@ extension HTTP1Connection {
         guard let view = preparedView(bytes) else { return }
         let verdict = HTTPVerdict.evaluate(
             view, steer: steer, snapshot: ctx.snapshot,
-            port: addresses.originalDestinationPort)
+            port: addresses.originalDestinationPort, edits: &headerEdits)
         if head.upgradeH2C && verdict.allowed, let upgrade = HTTP2Upgrade(bytes: bytes, head: head) {
             // An allowed h2c upgrade: HTTP2Connection answers the 101 itself and judges (and
             // records) the request again as stream 1; the upstream's 101 is never relayed. A
@@ -47,8 +47,8 @@ extension HTTP1Connection {
         }
         guard !verdict.allowed else {
             upstreamIdle = false
-            if !verdict.headerEdits.isEmpty {
-                preparer.apply(verdict.headerEdits, bytes: bytes, headLength: head.headLength)
+            if !headerEdits.isEmpty {
+                preparer.apply(headerEdits, bytes: bytes, headLength: head.headLength)
             }
             closeEdit = ConnectionCloseEdit(
                 skip: preparer.hasRewrittenHead
