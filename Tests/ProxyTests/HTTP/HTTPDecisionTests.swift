@@ -22,7 +22,7 @@ enum HTTPRequestFixture {
         return Array(text.utf8).withUnsafeBytes { raw in
             var head = RequestHead()
             precondition(HTTP1Parser.parseRequestHead(raw, into: &head) == .complete, "fixture must parse")
-            return body(RequestView(bytes: raw, head: head))
+            return RequestView.with(bytes: raw, head: &head, body)
         }
     }
 
