@@ -13,8 +13,9 @@
 # against the gather path (NO_COPY DATA frames, one sendmsg per batch), ns per message over TCP loopback.
 # `transport-batching` (not in the default set): the follow stream's batches written once per ring poll
 # against each as it fills (32-256 KiB), ns per message over TCP loopback (run it under `taskset -c 0`).
+# `decision`: one side's HTTP decision as a copied `Verdict` against `briefDecide`, ns per request.
 # `follow`: the follow stream's encoding alone (also part of `observer`), to profile it.
-# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|transport|transport-batching|policy-apply|policy-memory]
+# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|decision|transport|transport-batching|policy-apply|policy-memory]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

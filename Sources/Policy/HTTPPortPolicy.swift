@@ -34,41 +34,92 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     }
 
     /// Some rule carries `headerMatches` with a mismatch action: every rule is run, as
-    /// cilium/proxy does (`have_header_matches_`), so that every matching rule's actions apply.
-    let hasHeaderActions: Bool
+    /// cilium/proxy does (`have_header_matches_`), so that every matching rule's actions apply;
+    /// the proxy then asks `decide` for the verdict with the actions, else `briefDecide`.
+    public let hasHeaderActions: Bool
 
     /// Decides one request from `peerIdentity` (the source identity on ingress, the destination
     /// identity on egress). A request no rule matched is denied in the name of the first policy
     /// (by kind, namespace, name) whose rules select the peer.
     ///
-    /// Without header actions the first match decides and nothing is copied or allocated (the
-    /// loops index the stored arrays instead of copying each entry and rule). With them, like
+    /// Without header actions the first match decides and nothing is allocated. With them, like
     /// cilium/proxy, every entry selecting the peer and every rule matching the request is run:
     /// the first match still names the verdict, and the verdict carries the mismatch actions of
     /// all matching rules, in rule order.
     public func decide<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Verdict {
-        for i in denies.indices where denies[i].peers.contains(peerIdentity) {
-            return denies[i].verdict
+        if hasHeaderActions {
+            for i in denies.indices where denies[i].peers.contains(peerIdentity) { return denies[i].verdict }
+            return decideRunningEveryRule(peerIdentity: peerIdentity, request: request)
         }
-        if hasHeaderActions { return decideRunningEveryRule(peerIdentity: peerIdentity, request: request) }
-        // Through buffer pointers: an element is read in place (an Array subscript or a for-in
-        // loop copies the whole entry or (rule, verdict) tuple, a retain and release per field).
-        return entries.withUnsafeBufferPointer { entries -> Verdict in
+        switch decision(peerIdentity: peerIdentity, request: request) {
+        case .deny(let i): return denies[i].verdict
+        case .admit(let e): return entries[e].verdict
+        case .noMatch(let e): return entries[e].noMatch
+        case .peerNotAllowed: return .peerNotAllowed
+        case .notEnforced: return .notEnforced
+        }
+    }
+
+    /// `decide`'s allowed, reason and policy reference, with nothing reference-counted copied
+    /// (a `Verdict` holds the policy name and the header actions: copying one out of the policy
+    /// and dropping it was a retain and a release of each per side and request). What the proxy
+    /// reads of a decision when the port has no header actions (`hasHeaderActions`); with them it
+    /// is `decide`'s verdict made brief.
+    public func briefDecide<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> BriefVerdict {
+        if hasHeaderActions { return BriefVerdict(decide(peerIdentity: peerIdentity, request: request)) }
+        // Field by field: `BriefVerdict(verdict)` would take a copy of the stored verdict.
+        switch decision(peerIdentity: peerIdentity, request: request) {
+        case .deny(let i):
+            return BriefVerdict(
+                allowed: denies[i].verdict.allowed, reason: denies[i].verdict.reason,
+                policyRef: denies[i].verdict.policyRef)
+        case .admit(let e):
+            return BriefVerdict(
+                allowed: entries[e].verdict.allowed, reason: entries[e].verdict.reason,
+                policyRef: entries[e].verdict.policyRef)
+        case .noMatch(let e):
+            return BriefVerdict(allowed: false, reason: .noRuleMatched, policyRef: entries[e].verdict.policyRef)
+        case .peerNotAllowed:
+            return BriefVerdict(allowed: false, reason: .peerNotAllowed, policyRef: 0)
+        case .notEnforced:
+            return BriefVerdict(allowed: true, reason: .l4OnlyAllow, policyRef: 0)
+        }
+    }
+
+    /// What decided, as positions in `denies` / `entries` (the first match decides): the walk of
+    /// `decide` and `briefDecide` without header actions, copying no verdict.
+    private enum Decision {
+        case deny(Int)
+        case admit(Int)
+        /// The first entry with rules that selects the peer; no rule of the entries matched.
+        case noMatch(Int)
+        case peerNotAllowed
+        case notEnforced
+    }
+
+    /// The first-match walk. Through buffer pointers: an element is read in place (an Array
+    /// subscript or a for-in loop copies the whole entry or rule, a retain and release per
+    /// field).
+    @inline(__always)
+    private func decision<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Decision {
+        for i in denies.indices where denies[i].peers.contains(peerIdentity) { return .deny(i) }
+        return entries.withUnsafeBufferPointer { entries -> Decision in
             var selected = -1
-            var decided: Verdict?
+            var decided = -1
             // One entry that selects the peer: false once it decides.
             func visit(_ e: Int) -> Bool {
+                // Tested and unwrapped in place: `guard let` would copy (retain) the array.
                 guard entries[e].rules != nil else {
-                    decided = entries[e].verdict
+                    decided = e
                     return false
                 }
                 if selected < 0 { selected = e }
-                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Int in
-                    for r in rules.indices where HTTPRule.matches(rules.baseAddress! + r, request) { return r }
-                    return -1
+                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Bool in
+                    for r in rules.indices where HTTPRule.matches(rules.baseAddress! + r, request) { return true }
+                    return false
                 }
-                guard found >= 0 else { return true }
-                decided = entries[e].verdict
+                guard found else { return true }
+                decided = e
                 return false
             }
             if let index {
@@ -78,8 +129,8 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                     if !visit(e) { break }
                 }
             }
-            if let decided { return decided }
-            if selected >= 0 { return entries[selected].noMatch }
+            if decided >= 0 { return .admit(decided) }
+            if selected >= 0 { return .noMatch(selected) }
             return defaultDeny ? .peerNotAllowed : .notEnforced
         }
     }

@@ -191,6 +191,24 @@ final class RequestHeadTests: XCTestCase {
         XCTAssertNil(head.host)
     }
 
+    /// `reset` (before every parse) returns each field to a fresh head's value, whatever the last
+    /// request set, and keeps the list's storage.
+    func testResetLeavesAFreshHeadWithTheListsCapacity() {
+        var head = RequestHead()
+        let every = Array(
+            ascii: "\r\nPOST http://a/x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade, HTTP2-Settings\r\n"
+                + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nExpect: 100-continue\r\n"
+                + "Content-Length: 2, 2\r\n\r\n")
+        XCTAssertEqual(every.withUnsafeBytes { HTTP1Parser.parseRequestHead($0, into: &head) }, .complete)
+        XCTAssertTrue(head.upgradeH2C && head.expectContinue && head.contentLengthRepeated && head.keepAlive)
+        XCTAssertNotNil(head.upgrade)
+        XCTAssertNotEqual(head.method, 0..<0)
+        head.versionMinor = 0
+        head.reset()
+        XCTAssertEqual(head, RequestHead())
+        XCTAssertGreaterThanOrEqual(head.headers.capacity, 6)
+    }
+
     func testHeadExactlyAtLimitsIsAccepted() {
         let bytes = Array(ascii: "GET /abc HTTP/1.1\r\nHost: a\r\nB: c\r\n\r\n")
         let limits = Limits(maxHeadBytes: bytes.count, maxHeaderCount: 2, maxTargetBytes: 4)

@@ -41,6 +41,10 @@ final class HTTPPortPolicyTests: XCTestCase {
             XCTAssertEqual(
                 verdict.policyRef == 0, verdict.policyName == nil, "\(row.method) \(row.path)",
                 file: file, line: line)
+            // What the proxy reads without header actions: the same decision, field for field.
+            XCTAssertEqual(
+                policy.briefDecide(peerIdentity: row.peer, request: request), BriefVerdict(verdict),
+                "\(row.peer) \(row.method) \(row.path)", file: file, line: line)
             let want = "\(row.allowed) \(row.reason) \(row.policy ?? "-")"
             XCTAssertEqual(got, want, "\(row.peer) \(row.method) \(row.path) \(row.host)", file: file, line: line)
         }
@@ -388,6 +392,40 @@ final class HTTPPortPolicyTests: XCTestCase {
                     peer: ids[0], method: "GET", path: "/", allowed: true, reason: .ruleMatched, policy: "backend/allow"
                 )
             ])
+    }
+
+    /// A deny beats every allow also on a port whose rules carry header actions (where every
+    /// rule is run): the denied peer gets the deny, in `decide` and in `briefDecide`.
+    func testExplicitDenyBeatsAllowWithHeaderActions() throws {
+        let allow = cnp(
+            "allow", "      rules:\n        http:\n        - headerMatches: [{name: X-A, value: '1', mismatch: ADD}]")
+        let deny = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: default-deny, namespace: backend}
+            spec:
+              endpointSelector: {}
+              ingressDeny:
+              - fromEntities: [all]
+            """
+        let (snapshot, ids) = try snapshot([allow, deny])
+        let policy = try XCTUnwrap(snapshot.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
+        XCTAssertTrue(policy.hasHeaderActions)
+        check(
+            policy,
+            [
+                Row(
+                    peer: ids[0], method: "GET", path: "/", allowed: false, reason: .deniedByPolicy,
+                    policy: "backend/default-deny")
+            ])
+        let (allowOnly, _) = try self.snapshot([allow])
+        let open = try XCTUnwrap(allowOnly.httpPolicy(endpointID: 2, direction: .ingress, port: 80))
+        check(
+            open,
+            [Row(peer: ids[0], method: "GET", path: "/", allowed: true, reason: .ruleMatched, policy: "backend/allow")])
+        XCTAssertEqual(
+            open.decide(peerIdentity: ids[0], request: TestRequest("GET", "/")).headerActions,
+            [HTTPHeaderAction(name: "X-A", value: "1", action: .add)])
     }
 
     /// The snapshot holds each policy's HTTP rules as the document's own array (no copy of

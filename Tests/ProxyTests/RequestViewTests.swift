@@ -43,7 +43,7 @@ final class RequestViewTests: XCTestCase {
             bytes.withUnsafeBytes { raw in
                 var head = RequestHead()
                 XCTAssertEqual(HTTP1Parser.parseRequestHead(raw, into: &head), .complete)
-                check(RequestView(bytes: raw, head: head))
+                RequestView.with(bytes: raw, head: &head, check)
             }
         }
         view("GET /p?q HTTP/1.1\r\nHost: backend\r\nX-A: 1\r\n\r\n") { v in
@@ -75,6 +75,35 @@ final class RequestViewTests: XCTestCase {
         }
         view("head / HTTP/1.1\r\nhost: a\r\n\r\n") { v in
             XCTAssertFalse(v.isHEAD, "methods are case-sensitive (RFC 9110 9.1)")
+        }
+    }
+
+    /// The view lends the head's own field list (the same storage, no copy) and leaves the head
+    /// as it was; the prepared path and authority are what it shows.
+    func testViewLendsTheHeadsFieldListInPlace() {
+        let bytes = Array("GET /a/../b HTTP/1.1\r\nHost: backend\r\nX-A: 1\r\n\r\n".utf8)
+        bytes.withUnsafeBytes { raw in
+            var head = RequestHead()
+            XCTAssertEqual(HTTP1Parser.parseRequestHead(raw, into: &head), .complete)
+            // A second parse to compare with: a copy of `head` would share its list, and lending a
+            // shared list makes it unique first (a copy), as it would in a connection that kept one.
+            var before = RequestHead()
+            XCTAssertEqual(HTTP1Parser.parseRequestHead(raw, into: &before), .complete)
+            let storage = head.headers.withUnsafeBufferPointer { $0.baseAddress }
+            let path: StaticString = "/b"
+            let prepared = UnsafeRawBufferPointer(start: path.utf8Start, count: path.utf8CodeUnitCount)
+            let (lent, count, shown) = RequestView.with(
+                bytes: raw, head: &head, path: prepared, authority: UnsafeRawBufferPointer(rebasing: raw[28..<35])
+            ) { v in
+                (
+                    v.fields.baseAddress, v.fields.count,
+                    String(decoding: v.path, as: UTF8.self) + " " + String(decoding: v.authority, as: UTF8.self)
+                )
+            }
+            XCTAssertEqual(lent, storage, "the list is lent, not copied")
+            XCTAssertEqual(count, 2)
+            XCTAssertEqual(shown, "/b backend")
+            XCTAssertEqual(head, before)
         }
     }
 }

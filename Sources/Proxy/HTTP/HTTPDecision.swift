@@ -6,8 +6,10 @@ import SluiceModel
 /// whose rules apply to its connection (`SteerInfo.sides`) is asked, the source endpoint's egress
 /// rules first and then the destination endpoint's ingress rules, and the request passes only when
 /// every side allows it. The value carries the whole verdict: what the connection does, which side
-/// decided, why, the policy names, and the `headerMatches` mismatch actions to apply; the flow
-/// recorder (`HTTPFlowRecorder`) writes it into each side's request flow.
+/// decided, why, and the policies' references; the `headerMatches` mismatch actions to apply go to
+/// the caller's `HTTPHeaderEdits`. The flow recorder (`HTTPFlowRecorder`) writes it into each
+/// side's request flow. Trivial (no reference-counted field): returning, passing and dropping it
+/// per request retains nothing.
 ///
 /// Cilium sends a connection with L7 rules on both sides through two proxies: the egress proxy
 /// decides first and a request it denies never reaches the ingress proxy; each proxy writes its
@@ -21,10 +23,9 @@ struct HTTPVerdict: Equatable {
         var allowed: Bool
         /// Why.
         var reason: Flow.L7Reason
-        /// `ns/name` (or `name` for cluster-wide policies) of the policy that decided; nil when
-        /// none did (not enforced, localhost, no rule admits the peer, parser mismatch).
-        var policyName: String?
-        /// `PolicyKey.ref` of that policy, what the flow record carries; 0 = none.
+        /// `PolicyKey.ref` of the policy that decided, what the flow record carries (and `sluice
+        /// observe` names); 0 when none did (not enforced, localhost, no rule admits the peer,
+        /// parser mismatch).
         var policyRef: UInt32
         /// The `headerMatches` mismatch actions of this side's matching rules that fired on this
         /// request (LOG, ADD, DELETE, REPLACE; `HTTPHeaderEdits`). Empty unless a rule asks.
@@ -53,9 +54,6 @@ struct HTTPVerdict: Equatable {
     var ingress: Side?
     /// No steering entry: the request is refused like an unknown peer, no side was asked.
     var unsteered = false
-    /// What the sides' header actions do to the request, applied when it is forwarded; empty
-    /// (no allocation) unless a matching rule carries them.
-    var headerEdits = HTTPHeaderEdits()
 
     /// What the connection does. Reads the sides' fields in place (no copy of a side: this runs
     /// for every request).
@@ -92,29 +90,30 @@ struct HTTPVerdict: Equatable {
     /// Why the request passes or not: the deciding side's reason.
     var reason: Flow.L7Reason { deciding?.side.reason ?? .notSteered }
 
-    /// The names of the policies that decided, egress side first.
-    var policyNames: [String] { [egress?.policyName, ingress?.policyName].compactMap { $0 } }
+    /// The references of the policies that decided, egress side first (0s left out).
+    var policyRefs: [UInt32] { [egress?.policyRef ?? 0, ingress?.policyRef ?? 0].filter { $0 != 0 } }
 
     /// Decides `request` (an HTTP/1 head or an HTTP/2 stream, as `HTTPRequestFields`) on TCP
-    /// `port` of the connection `steer` describes, with the rules of `snapshot`. Does not
-    /// allocate unless a matching rule carries header actions (then `headerEdits` says what they
-    /// do, egress side first).
+    /// `port` of the connection `steer` describes, with the rules of `snapshot`. `edits` is
+    /// emptied, then says what the matching rules' header actions do to the request, egress side
+    /// first; nothing is allocated or copied unless a rule on the port carries such actions.
     static func evaluate<R: HTTPRequestFields>(
         _ request: R, steer: SteerInfo?, snapshot: PolicySnapshot,
-        port: UInt16
+        port: UInt16, edits: inout HTTPHeaderEdits
     ) -> HTTPVerdict {
+        edits.removeAll()
         guard let steer, !steer.sides.isEmpty else { return HTTPVerdict(unsteered: true) }
         var result = HTTPVerdict()
         if steer.sides.contains(.egress) {
             result.egress = decide(
                 snapshot, endpoint: steer.sourceEndpoint, direction: .egress, port: port,
-                peer: steer.destinationIdentity, request: request, edits: &result.headerEdits)
+                peer: steer.destinationIdentity, request: request, edits: &edits)
             if result.egress?.allowed == false { return result }
         }
         if steer.sides.contains(.ingress) {
             result.ingress = decide(
                 snapshot, endpoint: steer.destinationEndpoint, direction: .ingress, port: port,
-                peer: steer.sourceIdentity, request: request, edits: &result.headerEdits)
+                peer: steer.sourceIdentity, request: request, edits: &edits)
         }
         return result
     }
@@ -129,6 +128,10 @@ struct HTTPVerdict: Equatable {
         request: R, edits: inout HTTPHeaderEdits
     ) -> Side {
         if let policy = snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) {
+            // The common port: the verdict's fields only, no `Verdict` (name, actions) copied.
+            guard policy.hasHeaderActions else {
+                return Side(policy.briefDecide(peerIdentity: peer, request: request), direction: direction, peer: peer)
+            }
             let verdict = policy.decide(peerIdentity: peer, request: request)
             var side = Side(verdict, direction: direction, peer: peer)
             if verdict.allowed && !verdict.headerActions.isEmpty {
@@ -139,18 +142,19 @@ struct HTTPVerdict: Equatable {
         if (direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil)
             || snapshot.tlsPolicy(endpointID: endpoint, direction: direction, port: port) != nil
         {
-            return Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0)
+            return Side(allowed: false, reason: .parserMismatch, policyRef: 0)
         }
-        return Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0)
+        return Side(allowed: true, reason: .notEnforced, policyRef: 0)
     }
 }
 
 extension HTTPVerdict.Side {
-    /// One side's Policy `verdict` (on an HTTP request, or on a TLS connection's SNI:
+    /// One side's Policy verdict (on an HTTP request, or on a TLS connection's SNI:
     /// `TLSDecision`) for `peer` in `direction`, with Policy's reason told apart where its words
     /// cover two cases: an allow without L7 rules and without a policy is allow-localhost for the
-    /// host on ingress, else no default deny.
-    init(_ verdict: Verdict, direction: Direction, peer: UInt32) {
+    /// host on ingress, else no default deny. "Without a policy" is `policyRef` 0: a compiled
+    /// verdict names a policy exactly when it carries its reference (`PolicyKey.ref` is never 0).
+    init(_ verdict: BriefVerdict, direction: Direction, peer: UInt32) {
         let reason: Flow.L7Reason
         switch verdict.reason {
         case .ruleMatched: reason = .ruleMatched
@@ -158,13 +162,17 @@ extension HTTPVerdict.Side {
         case .peerNotAllowed: reason = .peerNotAllowed
         case .deniedByPolicy: reason = .deniedByPolicy
         case .l4OnlyAllow:
-            if verdict.policyName != nil {
+            if verdict.policyRef != 0 {
                 reason = .l4OnlyAllow
             } else {
                 reason = direction == .ingress && peer == ReservedIdentity.host ? .localhost : .notEnforced
             }
         }
-        self.init(
-            allowed: verdict.allowed, reason: reason, policyName: verdict.policyName, policyRef: verdict.policyRef)
+        self.init(allowed: verdict.allowed, reason: reason, policyRef: verdict.policyRef)
+    }
+
+    /// The side of a whole `Verdict` (its header actions are the caller's to run).
+    init(_ verdict: Verdict, direction: Direction, peer: UInt32) {
+        self.init(BriefVerdict(verdict), direction: direction, peer: peer)
     }
 }

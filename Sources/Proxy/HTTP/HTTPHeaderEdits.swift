@@ -33,6 +33,11 @@ struct HTTPHeaderEdits: Equatable {
     /// No action changes the request.
     var isEmpty: Bool { edits.allSatisfy { !$0.removeReceived && $0.added.isEmpty } }
 
+    /// Forgets every edit (before the next request is decided); touches nothing when there is none.
+    mutating func removeAll() {
+        if !edits.isEmpty { edits.removeAll() }
+    }
+
     /// Runs one side's `actions` (in rule order) against `request` as the edits so far leave it;
     /// returns the actions that fired.
     mutating func run<R: HTTPRequestFields>(_ actions: [HTTPHeaderAction], on request: R) -> Flow.HeaderActions {

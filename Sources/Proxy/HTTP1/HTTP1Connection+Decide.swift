@@ -21,21 +21,30 @@ extension HTTP1Connection {
             badRequest(.contentLengthTooLarge)
             return
         }
-        guard let view = preparedView(bytes) else { return }
-        let verdict = HTTPVerdict.evaluate(
-            view, steer: steer, snapshot: ctx.snapshot,
-            port: addresses.originalDestinationPort)
-        if head.upgradeH2C && verdict.allowed, let upgrade = HTTP2Upgrade(bytes: bytes, head: head) {
+        guard let (path, authority) = prepared(bytes) else { return }
+        // Read before the view borrows the head's field list.
+        let upgrade = head.upgradeH2C ? HTTP2Upgrade(bytes: bytes, head: head) : nil
+        let versionMinor = head.versionMinor
+        var isHEAD = false
+        let verdict = RequestView.with(bytes: bytes, head: &head, path: path, authority: authority) { view in
+            let verdict = HTTPVerdict.evaluate(
+                view, steer: steer, snapshot: ctx.snapshot,
+                port: addresses.originalDestinationPort, edits: &headerEdits)
+            isHEAD = view.isHEAD
+            // An allowed h2c upgrade is judged and recorded again by HTTP2Connection (below).
+            if upgrade == nil || !verdict.allowed { record.beginRequest(view: view, versionMinor: versionMinor) }
+            return verdict
+        }
+        if let upgrade, verdict.allowed {
             // An allowed h2c upgrade: HTTP2Connection answers the 101 itself and judges (and
             // records) the request again as stream 1; the upstream's 101 is never relayed. A
             // denied one is answered 403 below like any request, never 101 (docs/http2.md).
             handOffToHTTP2(consumed: head.headLength, upgrade: upgrade)
             return
         }
-        requestIsHEAD = view.isHEAD
+        requestIsHEAD = isHEAD
         clientKeepAlive = head.keepAlive
         rememberUpgrade(bytes)
-        record.beginRequest(view: view, versionMinor: head.versionMinor)
         record.decided(verdict)
         requestFraming = framing
 
@@ -47,8 +56,8 @@ extension HTTP1Connection {
         }
         guard !verdict.allowed else {
             upstreamIdle = false
-            if !verdict.headerEdits.isEmpty {
-                preparer.apply(verdict.headerEdits, bytes: bytes, headLength: head.headLength)
+            if !headerEdits.isEmpty {
+                preparer.apply(headerEdits, bytes: bytes, headLength: head.headLength)
             }
             closeEdit = ConnectionCloseEdit(
                 skip: preparer.hasRewrittenHead
@@ -88,22 +97,24 @@ extension HTTP1Connection {
         requestedUpgrade.append(contentsOf: bytes[value])
     }
 
-    /// The request view to decide on, after `HTTP1RequestPreparer`'s checks; nil when the request
-    /// was answered here (400 and close for an invalid Host, path, field name or length; 307 for
-    /// an encoded slash), each with its request and response flow records.
-    private func preparedView(_ bytes: UnsafeRawBufferPointer) -> RequestView? {
+    /// The path and authority to decide on, after `HTTP1RequestPreparer`'s checks; nil when the
+    /// request was answered here (400 and close for an invalid Host, path, field name or length;
+    /// 307 for an encoded slash), each with its request and response flow records.
+    private func prepared(_ bytes: UnsafeRawBufferPointer)
+        -> (path: UnsafeRawBufferPointer, authority: UnsafeRawBufferPointer)?
+    {
         switch preparer.prepare(bytes: bytes, head: &head, underscores: ctx.config.headersWithUnderscores) {
         case .forward(let path, let authority):
-            return RequestView(bytes: bytes, head: head, path: path, authority: authority)
+            return (path, authority)
         case .reject(let error):
-            record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
+            beginRequestAsReceived(bytes)
             record.rejected(verdict: .error)
             reply(status: error.status, close: true)
             return nil
         case .redirect(let location):
             // Envoy's UNESCAPE_AND_REDIRECT: never forwarded, the client asks again for the
             // unescaped path. Keep-alive only when there is no body to skip.
-            record.beginRequest(view: RequestView(bytes: bytes, head: head), versionMinor: head.versionMinor)
+            beginRequestAsReceived(bytes)
             record.rejected(verdict: .dropped)
             clientKeepAlive = head.keepAlive
             let close = !head.keepAlive || head.framing != .none
@@ -116,6 +127,12 @@ extension HTTP1Connection {
             state = .localReply(status: 307, thenClose: close)
             return nil
         }
+    }
+
+    /// The request facts of a request answered before the decision, as received.
+    private func beginRequestAsReceived(_ bytes: UnsafeRawBufferPointer) {
+        let versionMinor = head.versionMinor
+        RequestView.with(bytes: bytes, head: &head) { record.beginRequest(view: $0, versionMinor: versionMinor) }
     }
 }
 

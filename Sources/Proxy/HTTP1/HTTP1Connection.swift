@@ -87,6 +87,9 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     var headReader = RequestHeadReader()
     /// Host, path and field checks before the decision, and the rebuilt head when one is needed.
     let preparer: HTTP1RequestPreparer
+    /// What the current request's `headerMatches` mismatch actions do to its head (`decide`);
+    /// empty unless a rule on the port carries such actions.
+    var headerEdits = HTTPHeaderEdits()
 
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder

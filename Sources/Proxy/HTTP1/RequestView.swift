@@ -2,42 +2,50 @@ import HTTP1
 import Policy
 
 /// Adapts a parsed HTTP/1 request head to `Policy`'s protocol-neutral request: views into the
-/// connection's buffer, no copies. Valid only while that buffer is untouched (the decide phase).
+/// connection's buffer and the head's field list, no copies. Lent to a closure (`with`) and valid
+/// only inside it, while that buffer is untouched (the decide phase).
+///
+/// The field list is borrowed through the head's storage, not copied: a view that held the
+/// `RequestHead` retained and released its list once per request (docs/performance.md s21-own).
 struct RequestView: HTTPRequestFields {
     let bytes: UnsafeRawBufferPointer
-    let head: RequestHead
+    /// The head's field lines (offsets into `bytes`).
+    let fields: UnsafeBufferPointer<HeaderField>
     let method: UnsafeRawBufferPointer
     let path: UnsafeRawBufferPointer
     let authority: UnsafeRawBufferPointer
 
-    init(bytes: UnsafeRawBufferPointer, head: RequestHead) {
-        self.bytes = bytes
-        self.head = head
-        method = UnsafeRawBufferPointer(rebasing: bytes[head.method])
+    /// Calls `body` with the view of `head` as received: the path and authority of an
+    /// absolute-form target, else the target and Host (a request answered before the decision).
+    static func with<T>(bytes: UnsafeRawBufferPointer, head: inout RequestHead, _ body: (RequestView) -> T) -> T {
         let target = UnsafeRawBufferPointer(rebasing: bytes[head.target])
-        let host = head.host.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
         // Absolute-form targets (RFC 9112 3.2.2) carry the authority; Envoy splits them into
         // :authority and :path the same way.
-        if let split = RequestView.splitAbsoluteForm(target) {
-            path = split.path
-            authority = split.authority
-        } else {
-            path = target
-            authority = host ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        if let split = splitAbsoluteForm(target) {
+            return with(bytes: bytes, head: &head, path: split.path, authority: split.authority, body)
         }
+        let host = head.host.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+        return with(
+            bytes: bytes, head: &head, path: target,
+            authority: host ?? UnsafeRawBufferPointer(start: nil, count: 0), body)
     }
 
-    /// A view whose path and authority were prepared by `HTTP1RequestPreparer` (the normalised
-    /// path, the validated authority): what the policy matches is what is forwarded.
-    init(
-        bytes: UnsafeRawBufferPointer, head: RequestHead, path: UnsafeRawBufferPointer,
-        authority: UnsafeRawBufferPointer
-    ) {
-        self.bytes = bytes
-        self.head = head
-        method = UnsafeRawBufferPointer(rebasing: bytes[head.method])
-        self.path = path
-        self.authority = authority
+    /// Calls `body` with a view whose path and authority were prepared by `HTTP1RequestPreparer`
+    /// (the normalised path, the validated authority): what the policy matches is what is
+    /// forwarded. `head` is taken `inout` so its field list is lent in place (an inout access to
+    /// the connection's head copies nothing; `withUnsafeMutableBufferPointer` on a uniquely held
+    /// list neither).
+    static func with<T>(
+        bytes: UnsafeRawBufferPointer, head: inout RequestHead, path: UnsafeRawBufferPointer,
+        authority: UnsafeRawBufferPointer, _ body: (RequestView) -> T
+    ) -> T {
+        let method = UnsafeRawBufferPointer(rebasing: bytes[head.method])
+        return head.headers.withUnsafeMutableBufferPointer { fields in
+            body(
+                RequestView(
+                    bytes: bytes, fields: UnsafeBufferPointer(fields), method: method, path: path,
+                    authority: authority))
+        }
     }
 
     var isHEAD: Bool {
@@ -45,7 +53,7 @@ struct RequestView: HTTPRequestFields {
     }
 
     func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
-        for field in head.headers {
+        for field in fields {
             if !body(
                 UnsafeRawBufferPointer(rebasing: bytes[field.name]),
                 UnsafeRawBufferPointer(rebasing: bytes[field.value]))

@@ -25,18 +25,19 @@ extension HTTP2Connection {
         }
         guard let block = checkedPath(s, block) else { return }
         // The one decision HTTP1Connection makes too, on both sides.
+        var edits = HTTPHeaderEdits()
         let verdict = HTTP2RequestView.with(block) { view -> HTTPVerdict in
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
             s.record.beginRequest(view)
             return HTTPVerdict.evaluate(
                 view, steer: steer, snapshot: ctx.snapshot,
-                port: addresses.originalDestinationPort)
+                port: addresses.originalDestinationPort, edits: &edits)
         }
         s.record.decided(verdict)
         switch verdict.action {
         case .forward:
-            let edited = verdict.headerEdits.isEmpty ? block : verdict.headerEdits.applied(to: block)
+            let edited = edits.isEmpty ? block : edits.applied(to: block)
             forward(s, block: edited, endStream: endStream)
         case .forbid: reply(s, status: 403)
         case .reset: closeWithReset()

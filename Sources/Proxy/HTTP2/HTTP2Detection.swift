@@ -44,13 +44,15 @@ struct HTTP2Upgrade {
             let decoded = HTTP2Upgrade.base64url(UnsafeRawBufferPointer(rebasing: bytes[s]))
         else { return nil }
         settings = decoded
-        let view = RequestView(bytes: bytes, head: head)
-        isHEAD = view.isHEAD
+        var received = head
         var block = HTTP2HeaderBlock()
-        block.append(name: ":method", value: view.method)
-        block.append(name: ":scheme", value: "http")
-        block.append(name: ":authority", value: view.authority)
-        block.append(name: ":path", value: view.path)
+        isHEAD = RequestView.with(bytes: bytes, head: &received) { view in
+            block.append(name: ":method", value: view.method)
+            block.append(name: ":scheme", value: "http")
+            block.append(name: ":authority", value: view.authority)
+            block.append(name: ":path", value: view.path)
+            return view.isHEAD
+        }
         for field in head.headers {
             let name = Array(UnsafeRawBufferPointer(rebasing: bytes[field.name])).map(ASCII.lower)
             let text = String(decoding: name, as: UTF8.self)

@@ -282,7 +282,7 @@ final class TLSAcceptor: EventHandler, TimerTarget {
         let name = serverName
         guard interception.allows(serverName: name) else {
             var verdict = HTTPVerdict()
-            let side = HTTPVerdict.Side(allowed: false, reason: .noRuleMatched, policyName: nil, policyRef: 0)
+            let side = HTTPVerdict.Side(allowed: false, reason: .noRuleMatched, policyRef: 0)
             if direction == .egress { verdict.egress = side } else { verdict.ingress = side }
             TLSFlowRecorder(flows: ctx.flows, recording: ctx.recording, addresses: addresses, steer: steer)
                 .decided(verdict, serverName: name)

@@ -56,8 +56,8 @@ enum TLSDecision {
             || (direction == .egress
                 && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil)
         {
-            return HTTPVerdict.Side(allowed: false, reason: .parserMismatch, policyName: nil, policyRef: 0)
+            return HTTPVerdict.Side(allowed: false, reason: .parserMismatch, policyRef: 0)
         }
-        return HTTPVerdict.Side(allowed: true, reason: .notEnforced, policyName: nil, policyRef: 0)
+        return HTTPVerdict.Side(allowed: true, reason: .notEnforced, policyRef: 0)
     }
 }

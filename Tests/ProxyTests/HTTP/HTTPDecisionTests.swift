@@ -22,7 +22,7 @@ enum HTTPRequestFixture {
         return Array(text.utf8).withUnsafeBytes { raw in
             var head = RequestHead()
             precondition(HTTP1Parser.parseRequestHead(raw, into: &head) == .complete, "fixture must parse")
-            return body(RequestView(bytes: raw, head: head))
+            return RequestView.with(bytes: raw, head: &head, body)
         }
     }
 
@@ -42,20 +42,42 @@ enum HTTPRequestFixture {
 final class HTTPDecisionTests: XCTestCase {
     private let port: UInt16 = 8080
 
+    /// A verdict with the header edits its evaluation left (`evaluate`'s `edits`).
+    @dynamicMemberLookup
+    private struct Decided: Equatable {
+        var verdict: HTTPVerdict
+        var headerEdits: HTTPHeaderEdits
+
+        subscript<T>(dynamicMember path: KeyPath<HTTPVerdict, T>) -> T { verdict[keyPath: path] }
+    }
+
     /// Evaluates the request as HTTP/1 and as HTTP/2, asserts both give the same verdict, returns it.
+    /// `edits` is what an earlier request on the connection left (default: none).
     private func evaluate(
         _ snapshot: PolicySnapshot, steer: SteerInfo?, _ method: String, _ path: String,
-        headers: [(String, String)] = [], file: StaticString = #filePath,
-        line: UInt = #line
-    ) -> HTTPVerdict {
-        let v1 = HTTPRequestFixture.http1(method, path, headers: headers) {
-            HTTPVerdict.evaluate($0, steer: steer, snapshot: snapshot, port: port)
+        headers: [(String, String)] = [], edits earlier: HTTPHeaderEdits = HTTPHeaderEdits(),
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> Decided {
+        func decided<R: HTTPRequestFields>(_ request: R) -> Decided {
+            var edits = earlier
+            let verdict = HTTPVerdict.evaluate(request, steer: steer, snapshot: snapshot, port: port, edits: &edits)
+            return Decided(verdict: verdict, headerEdits: edits)
         }
-        let v2 = HTTPRequestFixture.http2(method, path, headers: headers) {
-            HTTPVerdict.evaluate($0, steer: steer, snapshot: snapshot, port: port)
-        }
+        let v1 = HTTPRequestFixture.http1(method, path, headers: headers) { decided($0) }
+        let v2 = HTTPRequestFixture.http2(method, path, headers: headers) { decided($0) }
         XCTAssertEqual(v1, v2, "HTTP/1 and HTTP/2 decide alike", file: file, line: line)
         return v1
+    }
+
+    /// The `ns/name` of the policy of `snapshot` whose reference is `ref`; nil for none (0).
+    private func name(_ ref: UInt32?, _ snapshot: PolicySnapshot) -> String? {
+        guard let ref, ref != 0 else { return nil }
+        return snapshot.policies.first { $0.ref == ref }?.policyName ?? "<no policy with ref \(ref)>"
+    }
+
+    /// The names of the policies that decided, egress side first.
+    private func names(_ v: Decided, _ snapshot: PolicySnapshot) -> [String] {
+        v.policyRefs.compactMap { name($0, snapshot) }
     }
 
     private func bothSides(
@@ -77,7 +99,7 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(v.ingress?.reason, .ruleMatched)
         XCTAssertEqual(v.deciding?.direction, .ingress)
         XCTAssertEqual(v.reason, .ruleMatched)
-        XCTAssertEqual(v.policyNames, ["default/client-egress", "default/backend-ingress"])
+        XCTAssertEqual(names(v, snapshot), ["default/client-egress", "default/backend-ingress"])
         XCTAssertNotEqual(v.egress?.policyRef, 0)
         XCTAssertNotEqual(v.egress?.policyRef, v.ingress?.policyRef)
         XCTAssertTrue(v.headerEdits.isEmpty)
@@ -91,7 +113,7 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(v.ingress?.allowed, false)
         XCTAssertEqual(v.deciding?.direction, .ingress)
         XCTAssertEqual(v.reason, .noRuleMatched)
-        XCTAssertEqual(v.ingress?.policyName, "default/backend-ingress")
+        XCTAssertEqual(name(v.ingress?.policyRef, snapshot), "default/backend-ingress")
     }
 
     func testAnEgressDenialIsFinalAndTheIngressSideIsNotAsked() throws {
@@ -100,9 +122,9 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(v.action, .forbid)
         XCTAssertEqual(v.deciding?.direction, .egress)
         XCTAssertEqual(v.reason, .noRuleMatched)
-        XCTAssertEqual(v.egress?.policyName, "default/client-egress")
+        XCTAssertEqual(name(v.egress?.policyRef, snapshot), "default/client-egress")
         XCTAssertNil(v.ingress)
-        XCTAssertEqual(v.policyNames, ["default/client-egress"])
+        XCTAssertEqual(names(v, snapshot), ["default/client-egress"])
     }
 
     func testAnL4OnlyRuleAllowsEverythingInItsPolicysName() throws {
@@ -123,7 +145,7 @@ final class HTTPDecisionTests: XCTestCase {
         let snapshot = try TestPolicy.snapshot(yaml)
         let v = evaluate(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "DELETE", "/x")
         XCTAssertEqual(v.ingress?.reason, .l4OnlyAllow)
-        XCTAssertEqual(v.ingress?.policyName, "default/backend-l4")
+        XCTAssertEqual(name(v.ingress?.policyRef, snapshot), "default/backend-l4")
         XCTAssertEqual(v.action, .forward)
     }
 
@@ -131,7 +153,7 @@ final class HTTPDecisionTests: XCTestCase {
         let snapshot = try bothSides(egress: [])
         let v = evaluate(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "GET", "/allowed/x")
         XCTAssertEqual(v.egress?.reason, .notEnforced)
-        XCTAssertNil(v.egress?.policyName)
+        XCTAssertNil(name(v.egress?.policyRef, snapshot))
         XCTAssertEqual(v.action, .forward)
     }
 
@@ -141,7 +163,7 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(v.action, .reset)
         XCTAssertEqual(v.reason, .peerNotAllowed)
         XCTAssertEqual(v.deciding?.direction, .ingress)
-        XCTAssertNil(v.ingress?.policyName)
+        XCTAssertNil(name(v.ingress?.policyRef, snapshot))
     }
 
     func testAnUnsteeredConnectionIsReset() throws {
@@ -151,7 +173,7 @@ final class HTTPDecisionTests: XCTestCase {
         XCTAssertEqual(v.action, .reset)
         XCTAssertEqual(v.reason, .notSteered)
         XCTAssertNil(v.deciding)
-        XCTAssertEqual(v.policyNames, [])
+        XCTAssertEqual(names(v, snapshot), [])
     }
 
     func testADenyRuleWinsAndIsNamed() throws {
@@ -173,7 +195,7 @@ final class HTTPDecisionTests: XCTestCase {
         let v = evaluate(snapshot, steer: TestPolicy.bothSidesSteer(snapshot), "GET", "/allowed/x")
         XCTAssertEqual(v.action, .forbid)
         XCTAssertEqual(v.reason, .deniedByPolicy)
-        XCTAssertEqual(v.ingress?.policyName, "default/backend-deny")
+        XCTAssertEqual(name(v.ingress?.policyRef, snapshot), "default/backend-deny")
     }
 
     func testDNSRulesOnTheEgressPortAreAParserMismatch() throws {
@@ -200,7 +222,7 @@ final class HTTPDecisionTests: XCTestCase {
         let v = evaluate(snapshot, steer: steer, "GET", "/")
         XCTAssertEqual(v.action, .forbid)
         XCTAssertEqual(v.reason, .parserMismatch)
-        XCTAssertNil(v.egress?.policyName)
+        XCTAssertNil(name(v.egress?.policyRef, snapshot))
     }
 
     func testASideWithoutHTTPRulesOnThePortDoesNotEnforce() throws {
@@ -208,7 +230,7 @@ final class HTTPDecisionTests: XCTestCase {
         let v = evaluate(snapshot, steer: TestPolicy.ingressSteer(snapshot), "DELETE", "/anything")
         XCTAssertEqual(v.action, .forward)
         XCTAssertEqual(v.reason, .notEnforced)
-        XCTAssertEqual(v.policyNames, [])
+        XCTAssertEqual(names(v, snapshot), [])
     }
 
     func testTheHostIsAllowedOnIngressAsLocalhost() throws {
@@ -220,7 +242,7 @@ final class HTTPDecisionTests: XCTestCase {
         let v = evaluate(snapshot, steer: steer, "DELETE", "/anything")
         XCTAssertEqual(v.action, .forward)
         XCTAssertEqual(v.reason, .localhost)
-        XCTAssertNil(v.ingress?.policyName)
+        XCTAssertNil(name(v.ingress?.policyRef, snapshot))
     }
 
     // MARK: header actions
@@ -237,7 +259,7 @@ final class HTTPDecisionTests: XCTestCase {
     }
 
     /// `Name -` (received fields dropped) and ` +value` per added value, per edited name.
-    private func edits(_ v: HTTPVerdict) -> [String] {
+    private func edits(_ v: Decided) -> [String] {
         v.headerEdits.edits.map { e in
             e.name + (e.removeReceived ? " -" : "") + e.added.map { " +" + $0 }.joined()
         }
@@ -271,6 +293,26 @@ final class HTTPDecisionTests: XCTestCase {
             ])
         XCTAssertEqual(edits(repeated), ["X-Mode - +safe"], "any one of repeated fields may match")
         XCTAssertEqual(repeated.ingress?.headerActions, [.replace])
+    }
+
+    /// A connection keeps one `HTTPHeaderEdits` for its requests: what one request's actions did
+    /// is gone when the next is decided, allowed or denied, on a port with actions or without.
+    func testTheEditsOfAnEarlierRequestAreEmptiedByTheNextDecision() throws {
+        let snapshot = try headerActionPolicy()
+        let steer = TestPolicy.ingressSteer(snapshot)
+        let first = evaluate(snapshot, steer: steer, "GET", "/")
+        XCTAssertFalse(first.headerEdits.isEmpty)
+        let matching = evaluate(
+            snapshot, steer: steer, "GET", "/",
+            headers: [("X-Token", "abc"), ("X-Trace", "1"), ("X-Mode", "safe")], edits: first.headerEdits)
+        XCTAssertEqual(edits(matching), [], "every header matches: nothing to edit")
+        XCTAssertTrue(evaluate(snapshot, steer: steer, "POST", "/", edits: first.headerEdits).headerEdits.isEmpty)
+        let plain = try bothSides()
+        let other = evaluate(
+            plain, steer: TestPolicy.bothSidesSteer(plain), "GET", "/allowed/x", edits: first.headerEdits)
+        XCTAssertEqual(other.action, .forward)
+        XCTAssertTrue(other.headerEdits.isEmpty)
+        XCTAssertEqual(other.headerEdits, HTTPHeaderEdits())
     }
 
     func testADeniedRequestHasNoHeaderActionsToApply() throws {

@@ -48,16 +48,18 @@ final class HTTPFlowRecorderTests: XCTestCase {
         if http2 {
             let common = HTTPFlowRecorder.common(addresses: addresses, steer: steer)
             recorder = HTTPFlowRecorder(flows: sink, common: common, proto: .http2)
+            var edits = HTTPHeaderEdits()
             let verdict = HTTPRequestFixture.http2(method, path, headers: headers) { view -> HTTPVerdict in
                 recorder.beginRequest(view)
-                return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port)
+                return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port, edits: &edits)
             }
             recorder.decided(verdict)
         } else {
             recorder = HTTPFlowRecorder(flows: sink, addresses: addresses, steer: steer)
+            var edits = HTTPHeaderEdits()
             let verdict = HTTPRequestFixture.http1(method, path, headers: headers) { view -> HTTPVerdict in
                 recorder.beginRequest(view: view, versionMinor: 1)
-                return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port)
+                return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port, edits: &edits)
             }
             recorder.decided(verdict)
         }
@@ -223,10 +225,11 @@ final class HTTPFlowRecorderTests: XCTestCase {
     func testWithoutASinkNothingIsWritten() throws {
         let snapshot = try bothSides()
         let recorder = HTTPFlowRecorder(flows: nil, addresses: addresses, steer: TestPolicy.bothSidesSteer(snapshot))
+        var edits = HTTPHeaderEdits()
         let verdict = HTTPRequestFixture.http1("GET", "/allowed") { view -> HTTPVerdict in
             recorder.beginRequest(view: view, versionMinor: 1)
             return HTTPVerdict.evaluate(
-                view, steer: TestPolicy.bothSidesSteer(snapshot), snapshot: snapshot, port: port)
+                view, steer: TestPolicy.bothSidesSteer(snapshot), snapshot: snapshot, port: port, edits: &edits)
         }
         recorder.decided(verdict)
         recorder.response(code: 200)
@@ -238,9 +241,10 @@ final class HTTPFlowRecorderTests: XCTestCase {
         _ recorder: HTTPFlowRecorder, _ snapshot: PolicySnapshot, _ path: String, between: () -> Void = {}
     ) {
         let steer = TestPolicy.bothSidesSteer(snapshot)
+        var edits = HTTPHeaderEdits()
         let verdict = HTTPRequestFixture.http1("GET", path) { view -> HTTPVerdict in
             recorder.beginRequest(view: view, versionMinor: 1)
-            return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port)
+            return HTTPVerdict.evaluate(view, steer: steer, snapshot: snapshot, port: port, edits: &edits)
         }
         recorder.decided(verdict)
         between()

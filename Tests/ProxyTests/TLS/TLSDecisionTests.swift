@@ -23,7 +23,8 @@ final class TLSDecisionTests: XCTestCase {
         let allowed = TLSDecision.evaluate(
             serverName: "a.example", steer: steer, snapshot: snapshot, port: TLSTestWorld.port)
         XCTAssertEqual(allowed.action, .forward)
-        XCTAssertEqual(allowed.egress?.policyName, "default/client-sni")
+        XCTAssertEqual(
+            snapshot.policies.first { $0.ref == allowed.egress?.policyRef }?.policyName, "default/client-sni")
         let denied = TLSDecision.evaluate(
             serverName: "b.example", steer: steer, snapshot: snapshot, port: TLSTestWorld.port)
         XCTAssertEqual(denied.action, .forbid)
@@ -46,8 +47,9 @@ final class TLSDecisionTests: XCTestCase {
     func testAnHTTPRequestOnAServerNamesPortFailsClosed() throws {
         let snapshot = try TLSTestWorld.snapshot(serverNames: ["a.example"])
         let steer = TLSTestWorld.egressSteer(snapshot)
+        var edits = HTTPHeaderEdits()
         let verdict = HTTPRequestFixture.http1("GET", "/", headers: []) {
-            HTTPVerdict.evaluate($0, steer: steer, snapshot: snapshot, port: TLSTestWorld.port)
+            HTTPVerdict.evaluate($0, steer: steer, snapshot: snapshot, port: TLSTestWorld.port, edits: &edits)
         }
         XCTAssertEqual(verdict.reason, .parserMismatch)
         XCTAssertEqual(verdict.action, .forbid)
