@@ -75,6 +75,28 @@ def main(root):
             print(f"| {sy} | {sc} | {med[(sy, sc)][0]:.3f} | {min(cpu):.3f}-{max(cpu):.3f} | {own_text} | {path_text} | "
                   f"{med[(sy, sc)][1]:.2f} | {min(tput):.2f}-{max(tput):.2f} | {sum(r[2] for r in rs)} | "
                   f"{max(r[3] for r in rs)} | {max(r[4] for r in rs) / 1024:.1f} |")
+    # Per transfer (curl's timings, medians over the reps of each run's median): request to the
+    # first response byte, the first byte to the last, and the voluntary context switches
+    # (waits) per transfer of the curls, the upstream and the proxy.
+    lat = []
+    for sc in scenarios:
+        for sy in systems:
+            ms = [read_meta(os.path.join(raw, sy, n)) for n in sorted(os.listdir(os.path.join(raw, sy)))
+                  if n.startswith(sc + ".") and n.endswith(".meta")]
+            t = [int(m["ttfb_us_p50"]) for m in ms if "ttfb_us_p50" in m]
+            b = [int(m["body_us_p50"]) for m in ms if "body_us_p50" in m]
+            waits = []
+            for k in ("client", "upstream", "proxy"):
+                w = [float(m[k + "_waits_per_transfer"]) for m in ms if k + "_waits_per_transfer" in m]
+                waits.append(f"{statistics.median(w):.1f}" if w else "-")
+            if t and b:
+                lat.append(f"| {sy} | {sc} | {statistics.median(t):.0f} | {statistics.median(b):.0f} | "
+                           + " | ".join(waits) + " |")
+    if lat:
+        print()
+        print("| system | scenario | first byte, us (p50) | first to last byte, us (p50) | waits per transfer: curls | upstream | proxy |")
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(lat))
     print()
     for sc in scenarios:
         if ("sluice", sc) not in med:
