@@ -89,13 +89,20 @@ def main(root):
             for k in ("client", "upstream", "proxy"):
                 w = [float(m[k + "_waits_per_transfer"]) for m in ms if k + "_waits_per_transfer" in m]
                 waits.append(f"{statistics.median(w):.1f}" if w else "-")
+            tlp = []
+            for k in ("node", "upstream"):
+                v = [float(m[f"tcp_{k}_per_1000"].split()[1].split(":")[1]) for m in ms if f"tcp_{k}_per_1000" in m]
+                tlp.append(f"{statistics.median(v):.0f}" if v else "-")
+            st = [float(m["body_stalls_per_1000"]) for m in ms if "body_stalls_per_1000" in m]
+            sh = [float(m["body_stall_share"]) for m in ms if "body_stall_share" in m]
+            stalls = f"{statistics.median(st):.0f} ({100 * statistics.median(sh):.0f} %)" if st and sh else "-"
             if t and b:
-                lat.append(f"| {sy} | {sc} | {statistics.median(t):.0f} | {statistics.median(b):.0f} | "
-                           + " | ".join(waits) + " |")
+                lat.append(f"| {sy} | {sc} | {statistics.median(t):.0f} | {statistics.median(b):.0f} | {stalls} | "
+                           + " | ".join(waits) + " | " + " / ".join(tlp) + " |")
     if lat:
         print()
-        print("| system | scenario | first byte, us (p50) | first to last byte, us (p50) | waits per transfer: curls | upstream | proxy |")
-        print("|---|---|---|---|---|---|---|")
+        print("| system | scenario | first byte, us (p50) | first to last byte, us (p50) | bodies over 1 ms per 1,000 (share of body time) | waits per transfer: curls | upstream | proxy | TCP segments retransmitted per 1,000 transfers: node / upstream |")
+        print("|---|---|---|---|---|---|---|---|---|")
         print("\n".join(lat))
     print()
     for sc in scenarios:
