@@ -88,6 +88,23 @@ softirq_s() {
     END { printf "%.4f", tot; for (k in d) if (d[k] >= 0.0005) printf " %s=%.4f", k, d[k]; printf "\n" }'
 }
 
+# vcsw PID...: voluntary context switches (waits) of the processes' threads.
+vcsw() {
+  local p
+  for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'
+}
+
+# tcp_mib NETNS: the netns's TCP tail loss probes, retransmitted segments and delayed ACKs
+# (/proc/net/netstat and snmp are per network namespace): "tlp retrans delack".
+tcp_mib() {
+  ip netns exec "$1" cat /proc/net/netstat /proc/net/snmp 2>/dev/null | awk '
+    $1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
+    $1 == "TcpExt:" { for (i = 2; i <= NF; i++) v[k[i]] = $i }
+    $1 == "Tcp:" && !t { for (i = 2; i <= NF; i++) q[i] = $i; t = 1; next }
+    $1 == "Tcp:" { for (i = 2; i <= NF; i++) v[q[i]] = $i }
+    END { print v["TCPLossProbes"] + 0, v["RetransSegs"] + 0, v["DelayedACKs"] + 0 }'
+}
+
 # others_ticks: CPU ticks of the upstream and of the ksoftirqd threads (the rest of the path
 # but the curls, which report their own rusage).
 others_ticks() {
@@ -101,14 +118,14 @@ others_ticks() {
 # run_bulk SYSTEM SCENARIO REP: BULK_MB of bodies in BULK_CLIENTS keep-alive curl processes
 # (each a config of url/output[/upload-file] lines: one connection, reused), proxy CPU around.
 run_bulk() {
-  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 n0 n1 o0 o1 sirq_pid sirq pids=()
+  local sys=$1 sc=$2 rep=$3 base method path size n per c t0 t1 s0 s1 n0 n1 o0 o1 w0 w1 u0 u1 m0 m1 ns sirq_pid sirq pids=()
   read -r method path size < <(scenario_parts "$sc")
   base="$RAW/$sys/$sc.$rep"; mkdir -p "$RAW/$sys"
   n=$(( (BULK_MB << 20) / size )); [ "$n" -ge "$BULK_CLIENTS" ] || n=$BULK_CLIENTS
   per=$(( n / BULK_CLIENTS ))
   for c in $(seq 1 "$BULK_CLIENTS"); do
     { echo 'silent'; echo 'http1.1'; echo 'max-time = 600'
-      echo 'write-out = "%{http_code} %{size_download} %{size_upload} %{num_connects}\n"'
+      echo 'write-out = "%{http_code} %{size_download} %{size_upload} %{num_connects} %{time_starttransfer} %{time_total}\n"'
       [ "$method" = POST ] && echo 'request = POST'
       for _ in $(seq 1 "$per"); do
         echo "url = \"$(base_url "$sys")$path\""; echo 'output = "/dev/null"'
@@ -122,13 +139,39 @@ run_bulk() {
     perf record -q -e irq:softirq_entry,irq:softirq_exit -p "$(pids_of "$sys" | paste -sd,)" -o "$base.softirq.data" >/dev/null 2>&1 &
     sirq_pid=$!; sleep 0.5
   fi
+  w0=$(vcsw $(pids_of "$sys")); u0=$(vcsw $(cat "$RUN_DIR/upstream.pid" 2>/dev/null))
+  m0="$(tcp_mib "$NODE_NS") $(tcp_mib "$UPSTREAM_NS") $(tcp_mib "$CLIENT_NS")"
+  for ns in "$NODE_NS" "$UPSTREAM_NS"; do ip netns exec "$ns" cat /proc/net/netstat /proc/net/snmp >"$base.$ns.mib0" 2>/dev/null; done
   t0=$(cpu_ticks "$sys"); n0=$(cpu_ns "$sys"); o0=$(others_ticks); s0=$(date +%s.%N)
   for c in $(seq 1 "$BULK_CLIENTS"); do
-    in_client timeout 900 /usr/bin/time -f '%U %S' -o "$base.time$c" curl -K "$RUN_DIR/curl-$c.cfg" >"$base.client$c.txt" 2>&1 &
+    in_client timeout 900 /usr/bin/time -f '%U %S %w' -o "$base.time$c" curl -K "$RUN_DIR/curl-$c.cfg" >"$base.client$c.txt" 2>&1 &
     pids+=($!)
   done
   wait "${pids[@]}"
   s1=$(date +%s.%N); n1=$(cpu_ns "$sys"); t1=$(cpu_ticks "$sys"); o1=$(others_ticks)
+  w1=$(vcsw $(pids_of "$sys")); u1=$(vcsw $(cat "$RUN_DIR/upstream.pid" 2>/dev/null))
+  m1="$(tcp_mib "$NODE_NS") $(tcp_mib "$UPSTREAM_NS") $(tcp_mib "$CLIENT_NS")"
+  # Which TCP counters moved during the run, per namespace (drops, pruning, retransmissions...).
+  for ns in "$NODE_NS" "$UPSTREAM_NS"; do
+    ip netns exec "$ns" cat /proc/net/netstat /proc/net/snmp >"$base.$ns.mib1" 2>/dev/null
+    python3 - "$base.$ns.mib0" "$base.$ns.mib1" "$ns" >>"$base.mibdiff" <<'PY'
+import sys
+def load(p):
+    out, hdr = {}, {}
+    for line in open(p):
+        w = line.split()
+        if not w: continue
+        if w[0] not in hdr: hdr[w[0]] = w[1:]
+        else:
+            for k, v in zip(hdr[w[0]], w[1:]):
+                try: out[w[0] + k] = int(v)
+                except ValueError: pass
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+print(sys.argv[3], " ".join(f"{k}+{b[k] - a.get(k, 0)}" for k in sorted(b) if b[k] - a.get(k, 0) > 0))
+PY
+    rm -f "$base.$ns.mib0" "$base.$ns.mib1"
+  done
   sirq=""
   if [ -n "$sirq_pid" ]; then
     kill -INT "$sirq_pid"; wait "$sirq_pid"
@@ -151,6 +194,15 @@ run_bulk() {
       echo "softirq_s=${sirq%% *}"; echo "softirq_kinds=${sirq#* }"
       echo "own_cpu_s=$(awk -v a="$n0" -v b="$n1" -v q="${sirq%% *}" 'BEGIN{printf "%.4f\n", (b-a)/1e9 - q}')"
     fi
+    # The curls' voluntary context switches (a wait for data that ended), per transfer.
+    # TCP tail loss probes, retransmitted segments and delayed ACKs per 1,000 transfers, sent from
+    # the node (the proxy's sockets), the upstream and the client namespaces.
+    echo "$m0 $m1" | awk -v n=$((per * BULK_CLIENTS)) '{ split("node upstream client", ns, " ")
+      for (i = 0; i < 3; i++) printf "tcp_%s_per_1000=tlp:%.1f retrans:%.1f delack:%.1f\n", ns[i + 1],
+        1000 * ($(i * 3 + 10) - $(i * 3 + 1)) / n, 1000 * ($(i * 3 + 11) - $(i * 3 + 2)) / n, 1000 * ($(i * 3 + 12) - $(i * 3 + 3)) / n }'
+    echo "proxy_waits_per_transfer=$(awk -v a="$w0" -v b="$w1" -v n=$((per * BULK_CLIENTS)) 'BEGIN{printf "%.1f", (b-a)/n}')"
+    echo "upstream_waits_per_transfer=$(awk -v a="$u0" -v b="$u1" -v n=$((per * BULK_CLIENTS)) 'BEGIN{printf "%.1f", (b-a)/n}')"
+    echo "client_waits_per_transfer=$(cat "$base".time* | awk -v n=$((per * BULK_CLIENTS)) '{ w += $3 } END { printf "%.1f", w / n }')"
     rm -f "$base".time*
     echo "wall_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')"
     echo "proxy_hwm_kb=$(hwm_kb "$sys")"
@@ -158,6 +210,13 @@ run_bulk() {
     # body bytes that arrived whole (200 and the full size), and connections opened
     awk -v m="$method" -v s="$size" '{ if ($1 == 200 && ((m == "GET" && $2 == s) || (m == "POST" && $3 == s))) ok++; else bad++; conns += $4 }
       END { printf "ok=%d\nbad=%d\nbytes=%d\nconnects=%d\n", ok, bad, ok * s, conns }' "$base.txt"
+    # Per transfer, from curl: request to the first response byte, and the first byte to the
+    # last (medians and 90th percentiles, microseconds): where a transfer's time goes.
+    awk '{ print int(1e6 * $5), int(1e6 * ($6 - $5)) }' "$base.txt" | sort -n -k1,1 | awk '{ a[NR] = $1 } END { if (NR) printf "ttfb_us_p50=%d\nttfb_us_p90=%d\n", a[int((NR + 1) / 2)], a[int(NR * 0.9 + 0.5)] }'
+    awk '{ print int(1e6 * ($6 - $5)) }' "$base.txt" | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "body_us_p50=%d\nbody_us_p90=%d\n", a[int((NR + 1) / 2)], a[int(NR * 0.9 + 0.5)] }'
+    # Bodies that stalled (first to last byte over 1 ms) per 1,000 transfers, and their share of
+    # all body time: a 1 MiB body takes 100-200 us unless it stalls.
+    awk '{ b = $6 - $5; s += b; n++; if (b > 0.001) { k++; t += b } } END { if (n && s > 0) printf "body_stalls_per_1000=%.1f\nbody_stall_share=%.3f\n", 1000 * k / n, t / s }' "$base.txt"
   } >"$base.meta"
   grep -q '^bad=0$' "$base.meta" || log "$sys $sc rep $rep: failed transfers ($(grep '^bad=' "$base.meta"))"
   sleep "$SETTLE"

@@ -75,6 +75,35 @@ def main(root):
             print(f"| {sy} | {sc} | {med[(sy, sc)][0]:.3f} | {min(cpu):.3f}-{max(cpu):.3f} | {own_text} | {path_text} | "
                   f"{med[(sy, sc)][1]:.2f} | {min(tput):.2f}-{max(tput):.2f} | {sum(r[2] for r in rs)} | "
                   f"{max(r[3] for r in rs)} | {max(r[4] for r in rs) / 1024:.1f} |")
+    # Per transfer (curl's timings, medians over the reps of each run's median): request to the
+    # first response byte, the first byte to the last, and the voluntary context switches
+    # (waits) per transfer of the curls, the upstream and the proxy.
+    lat = []
+    for sc in scenarios:
+        for sy in systems:
+            ms = [read_meta(os.path.join(raw, sy, n)) for n in sorted(os.listdir(os.path.join(raw, sy)))
+                  if n.startswith(sc + ".") and n.endswith(".meta")]
+            t = [int(m["ttfb_us_p50"]) for m in ms if "ttfb_us_p50" in m]
+            b = [int(m["body_us_p50"]) for m in ms if "body_us_p50" in m]
+            waits = []
+            for k in ("client", "upstream", "proxy"):
+                w = [float(m[k + "_waits_per_transfer"]) for m in ms if k + "_waits_per_transfer" in m]
+                waits.append(f"{statistics.median(w):.1f}" if w else "-")
+            tlp = []
+            for k in ("node", "upstream"):
+                v = [float(m[f"tcp_{k}_per_1000"].split()[1].split(":")[1]) for m in ms if f"tcp_{k}_per_1000" in m]
+                tlp.append(f"{statistics.median(v):.0f}" if v else "-")
+            st = [float(m["body_stalls_per_1000"]) for m in ms if "body_stalls_per_1000" in m]
+            sh = [float(m["body_stall_share"]) for m in ms if "body_stall_share" in m]
+            stalls = f"{statistics.median(st):.0f} ({100 * statistics.median(sh):.0f} %)" if st and sh else "-"
+            if t and b:
+                lat.append(f"| {sy} | {sc} | {statistics.median(t):.0f} | {statistics.median(b):.0f} | {stalls} | "
+                           + " | ".join(waits) + " | " + " / ".join(tlp) + " |")
+    if lat:
+        print()
+        print("| system | scenario | first byte, us (p50) | first to last byte, us (p50) | bodies over 1 ms per 1,000 (share of body time) | waits per transfer: curls | upstream | proxy | TCP segments retransmitted per 1,000 transfers: node / upstream |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(lat))
     print()
     for sc in scenarios:
         if ("sluice", sc) not in med:
