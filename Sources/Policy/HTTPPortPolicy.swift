@@ -67,43 +67,16 @@ public final class HTTPPortPolicy: @unchecked Sendable {
     /// is `decide`'s verdict made brief.
     public func briefDecide<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> BriefVerdict {
         if hasHeaderActions { return BriefVerdict(decide(peerIdentity: peerIdentity, request: request)) }
-        // Field by field: `BriefVerdict(verdict)` would take a copy of the stored verdict.
-        switch decision(peerIdentity: peerIdentity, request: request) {
-        case .deny(let i):
-            return BriefVerdict(
-                allowed: denies[i].verdict.allowed, reason: denies[i].verdict.reason,
-                policyRef: denies[i].verdict.policyRef)
-        case .admit(let e):
-            return BriefVerdict(
-                allowed: entries[e].verdict.allowed, reason: entries[e].verdict.reason,
-                policyRef: entries[e].verdict.policyRef)
-        case .noMatch(let e):
-            return BriefVerdict(allowed: false, reason: .noRuleMatched, policyRef: entries[e].verdict.policyRef)
-        case .peerNotAllowed:
-            return BriefVerdict(allowed: false, reason: .peerNotAllowed, policyRef: 0)
-        case .notEnforced:
-            return BriefVerdict(allowed: true, reason: .l4OnlyAllow, policyRef: 0)
-        }
-    }
-
-    /// What decided, as positions in `denies` / `entries` (the first match decides): the walk of
-    /// `decide` and `briefDecide` without header actions, copying no verdict.
-    private enum Decision {
-        case deny(Int)
-        case admit(Int)
-        /// The first entry with rules that selects the peer; no rule of the entries matched.
-        case noMatch(Int)
-        case peerNotAllowed
-        case notEnforced
+        return decision(peerIdentity: peerIdentity, request: request).brief(denies: denies, entries: entries)
     }
 
     /// The first-match walk. Through buffer pointers: an element is read in place (an Array
     /// subscript or a for-in loop copies the whole entry or rule, a retain and release per
     /// field).
     @inline(__always)
-    private func decision<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> Decision {
+    private func decision<R: HTTPRequestFields>(peerIdentity: UInt32, request: R) -> PortDecision {
         for i in denies.indices where denies[i].peers.contains(peerIdentity) { return .deny(i) }
-        return entries.withUnsafeBufferPointer { entries -> Decision in
+        return entries.withUnsafeBufferPointer { entries -> PortDecision in
             var selected = -1
             var decided = -1
             // One entry that selects the peer: false once it decides.

@@ -34,21 +34,10 @@ public final class NamePortPolicy<Pattern: Sendable & CustomStringConvertible>: 
         }
     }
 
-    /// What decided, as positions in `denies` / `entries`: `decide` without copying a verdict
-    /// (its policy name and header actions are reference-counted), for `briefDecision`.
-    enum Decision {
-        case deny(Int)
-        case admit(Int)
-        /// The first entry whose names select the peer; none of its (or later) names matched.
-        case noMatch(Int)
-        case peerNotAllowed
-        case notEnforced
-    }
-
     /// `decide`'s walk. Entries are read in place by index (`for entry in entries` copied each
     /// one, retaining its peer list, patterns and policy name: 2-3 % of a DNS query's CPU).
     @inline(__always)
-    func decision(peerIdentity: UInt32, matches: (Pattern) -> Bool) -> Decision {
+    func decision(peerIdentity: UInt32, matches: (Pattern) -> Bool) -> PortDecision {
         for i in denies.indices where denies[i].peers.contains(peerIdentity) { return .deny(i) }
         var selected = -1
         for i in entries.indices where entries[i].peers.contains(peerIdentity) {
@@ -63,22 +52,7 @@ public final class NamePortPolicy<Pattern: Sendable & CustomStringConvertible>: 
     /// `decide`'s allowed, reason and policy reference only: nothing reference-counted is copied.
     @inline(__always)
     func briefDecision(peerIdentity: UInt32, matches: (Pattern) -> Bool) -> BriefVerdict {
-        switch decision(peerIdentity: peerIdentity, matches: matches) {
-        case .deny(let i):
-            return BriefVerdict(
-                allowed: denies[i].verdict.allowed, reason: denies[i].verdict.reason,
-                policyRef: denies[i].verdict.policyRef)
-        case .admit(let i):
-            return BriefVerdict(
-                allowed: entries[i].verdict.allowed, reason: entries[i].verdict.reason,
-                policyRef: entries[i].verdict.policyRef)
-        case .noMatch(let i):
-            return BriefVerdict(allowed: false, reason: .noRuleMatched, policyRef: entries[i].verdict.policyRef)
-        case .peerNotAllowed:
-            return BriefVerdict(allowed: false, reason: .peerNotAllowed, policyRef: 0)
-        case .notEnforced:
-            return BriefVerdict(allowed: true, reason: .l4OnlyAllow, policyRef: 0)
-        }
+        decision(peerIdentity: peerIdentity, matches: matches).brief(denies: denies, entries: entries)
     }
 
     /// Canonical text, one line per rule source: `kind [patterns] preposition peers (policy)`.

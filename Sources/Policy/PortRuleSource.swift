@@ -71,3 +71,37 @@ struct PortRuleSource<Rule: Sendable>: Sendable {
         return (denies, sources)
     }
 }
+
+/// What decided a port's first-match walk (`HTTPPortPolicy`, `NamePortPolicy`), as positions in
+/// its `denies` / `entries`: the walk without copying a verdict (a verdict's policy name and header
+/// actions are reference-counted).
+enum PortDecision {
+    case deny(Int)
+    case admit(Int)
+    /// The first entry whose rules select the peer; none of its (or later) rules matched.
+    case noMatch(Int)
+    case peerNotAllowed
+    case notEnforced
+
+    /// The decision's allowed, reason and policy reference, read field by field in place
+    /// (`BriefVerdict(verdict)` would take a copy of the stored verdict).
+    @inline(__always)
+    func brief<Rule>(denies: [(peers: PeerSet, verdict: Verdict)], entries: [PortRuleSource<Rule>]) -> BriefVerdict {
+        switch self {
+        case .deny(let i):
+            return BriefVerdict(
+                allowed: denies[i].verdict.allowed, reason: denies[i].verdict.reason,
+                policyRef: denies[i].verdict.policyRef)
+        case .admit(let i):
+            return BriefVerdict(
+                allowed: entries[i].verdict.allowed, reason: entries[i].verdict.reason,
+                policyRef: entries[i].verdict.policyRef)
+        case .noMatch(let i):
+            return BriefVerdict(allowed: false, reason: .noRuleMatched, policyRef: entries[i].verdict.policyRef)
+        case .peerNotAllowed:
+            return BriefVerdict(allowed: false, reason: .peerNotAllowed, policyRef: 0)
+        case .notEnforced:
+            return BriefVerdict(allowed: true, reason: .l4OnlyAllow, policyRef: 0)
+        }
+    }
+}
