@@ -31,53 +31,81 @@ enum TransportBenchmark {
 
     final class Counter: @unchecked Sendable { var bytes = 0 }
 
-    static func once(gather: Bool) throws -> (Double, Double) {
-        var fds: [Int32] = [0, 0]
-        // A TCP pair on 127.0.0.1 (the kernel's TCP send path, as the observer's client sees it).
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(listener, $0, length)
-                _ = listen(listener, 1)
-                _ = getsockname(listener, $0, &length)
-                fds[1] = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                _ = connect(fds[1], $0, length)
-            }
-        }
-        fds[0] = accept(listener, nil, nil)
-        close(listener)
-        let (sender, receiver) = (fds[0], fds[1])
-        let counter = Counter()
-        let reader = WorkerThread(name: "transport-reader") {
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            while true {
-                let n = read(receiver, buffer, 1 << 20)
-                if n <= 0 { break }
-                counter.bytes += n
-            }
-        }
-        try reader.start()
+    /// A TCP pair on 127.0.0.1 (the kernel's TCP send path, as the observer's client sees it) whose
+    /// reader thread only counts what arrives, and a server HTTP/2 session with one gRPC response
+    /// stream open to send on (flow-control windows at their maximum): what both transport
+    /// benchmarks send through.
+    struct Loopback {
+        let sender: Int32
+        let receiver: Int32
+        let counter: Counter
+        let reader: WorkerThread
+        let server: HTTP2Session
+        let stream: Int32
 
-        var limits = HTTP2Limits.default
-        limits.initialStreamWindow = Int32.max
-        limits.connectionWindow = Int32.max
-        let client = try HTTP2Session(role: .client, limits: limits, clock: ManualClock(startNs: 0))
-        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: gather)
-        let id = try client.submitRequest(
-            HTTP2HeaderBlock([
-                (":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/observer.Observer/GetFlows"),
-                ("content-type", "application/grpc"),
-            ]), hasBody: false)
-        var hello: [UInt8] = []
-        while let chunk = try client.produce() { hello.append(contentsOf: chunk) }
-        try hello.withUnsafeBytes { try server.receive($0) }
-        try server.submitResponse(
-            stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]), hasBody: true)
+        static func open(gather: Bool) throws -> Loopback {
+            var fds: [Int32] = [0, 0]
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    _ = bind(listener, $0, length)
+                    _ = listen(listener, 1)
+                    _ = getsockname(listener, $0, &length)
+                    fds[1] = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    _ = connect(fds[1], $0, length)
+                }
+            }
+            fds[0] = accept(listener, nil, nil)
+            Glibc.close(listener)
+            let (sender, receiver) = (fds[0], fds[1])
+            let counter = Counter()
+            let reader = WorkerThread(name: "transport-reader") {
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+                defer { buffer.deallocate() }
+                while true {
+                    let n = read(receiver, buffer, 1 << 20)
+                    if n <= 0 { break }
+                    counter.bytes += n
+                }
+            }
+            try reader.start()
+
+            var limits = HTTP2Limits.default
+            limits.initialStreamWindow = Int32.max
+            limits.connectionWindow = Int32.max
+            let client = try HTTP2Session(role: .client, limits: limits, clock: ManualClock(startNs: 0))
+            let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: gather)
+            let id = try client.submitRequest(
+                HTTP2HeaderBlock([
+                    (":method", "POST"), (":scheme", "http"), (":authority", "a"),
+                    (":path", "/observer.Observer/GetFlows"), ("content-type", "application/grpc"),
+                ]), hasBody: false)
+            var hello: [UInt8] = []
+            while let chunk = try client.produce() { hello.append(contentsOf: chunk) }
+            try hello.withUnsafeBytes { try server.receive($0) }
+            try server.submitResponse(
+                stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]),
+                hasBody: true)
+            return Loopback(
+                sender: sender, receiver: receiver, counter: counter, reader: reader, server: server, stream: id)
+        }
+
+        /// Ends the sending side, waits for the reader to see the end, closes both sockets.
+        func close() {
+            shutdown(sender, Int32(SHUT_WR))
+            reader.join()
+            Glibc.close(sender)
+            Glibc.close(receiver)
+        }
+    }
+
+    static func once(gather: Bool) throws -> (Double, Double) {
+        let loopback = try Loopback.open(gather: gather)
+        let (sender, counter, server, id) = (loopback.sender, loopback.counter, loopback.server, loopback.stream)
 
         let template = [UInt8](repeating: 0x41, count: messageBytes)
         var pending: [UInt8] = []
@@ -127,10 +155,7 @@ enum TransportBenchmark {
                 }
             }
         }
-        shutdown(sender, Int32(SHUT_WR))
-        reader.join()
-        close(sender)
-        close(receiver)
+        loopback.close()
         check(server.queued(stream: id) == 0, "transport: bytes left queued")
         // What the reader got: the server's HEADERS and SETTINGS, then one 9-byte header per DATA
         // frame (at most 16 KiB each) and every message.
@@ -169,51 +194,8 @@ enum TransportBatchingBenchmark {
     }
 
     static func once(flushEachBatch: Bool, batchBytes: Int) throws -> (Double, Double) {
-        var fds: [Int32] = [0, 0]
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(listener, $0, length)
-                _ = listen(listener, 1)
-                _ = getsockname(listener, $0, &length)
-                fds[1] = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                _ = connect(fds[1], $0, length)
-            }
-        }
-        fds[0] = accept(listener, nil, nil)
-        close(listener)
-        let (sender, receiver) = (fds[0], fds[1])
-        let counter = TransportBenchmark.Counter()
-        let reader = WorkerThread(name: "transport-reader") {
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            while true {
-                let n = read(receiver, buffer, 1 << 20)
-                if n <= 0 { break }
-                counter.bytes += n
-            }
-        }
-        try reader.start()
-
-        var limits = HTTP2Limits.default
-        limits.initialStreamWindow = Int32.max
-        limits.connectionWindow = Int32.max
-        let client = try HTTP2Session(role: .client, limits: limits, clock: ManualClock(startNs: 0))
-        let server = try HTTP2Session(role: .server, clock: ManualClock(startNs: 0), gather: true)
-        let id = try client.submitRequest(
-            HTTP2HeaderBlock([
-                (":method", "POST"), (":scheme", "http"), (":authority", "a"), (":path", "/observer.Observer/GetFlows"),
-                ("content-type", "application/grpc"),
-            ]), hasBody: false)
-        var hello: [UInt8] = []
-        while let chunk = try client.produce() { hello.append(contentsOf: chunk) }
-        try hello.withUnsafeBytes { try server.receive($0) }
-        try server.submitResponse(
-            stream: id, HTTP2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")]), hasBody: true)
+        let loopback = try TransportBenchmark.Loopback.open(gather: true)
+        let (sender, counter, server, id) = (loopback.sender, loopback.counter, loopback.server, loopback.stream)
 
         let message = [UInt8](repeating: 0x41, count: messageBytes)
         let batch = HTTP2WriteBatch()
@@ -264,10 +246,7 @@ enum TransportBatchingBenchmark {
                 polls += 1
             }
         }
-        shutdown(sender, Int32(SHUT_WR))
-        reader.join()
-        close(sender)
-        close(receiver)
+        loopback.close()
         check(server.queued(stream: id) == 0, "transport batching: bytes left queued")
         let body = messages * messageBytes
         check(counter.bytes >= body, "transport batching: the reader got \(counter.bytes) bytes for \(body)")
