@@ -202,7 +202,7 @@ extension HubbleMetricsRegistry {
     /// `process(record:decode:)` on the record at `rec`, read in place (the observer's history slot).
     public func process(record rec: UnsafePointer<sluice_flow>, decode: () -> Flow) {
         guard countsFromRecords, let key = recordKey(rec) else { return process(decode()) }
-        if let entry = recordEffects.find(key) { return apply(entry, latencyNs: rec.pointee.latency_ns) }
+        if let entry = recordEffects.find(key) { return count(entry, latencyNs: rec.pointee.latency_ns) }
         guard recordEffects.count < Self.maxRecordKeys else { return process(decode()) }
         let families = countedFamilies
         let counts = families.counters.map(\.countsByHandle)
@@ -229,21 +229,95 @@ extension HubbleMetricsRegistry {
         recordEffects.add(key, counters: counters, histograms: histograms)
     }
 
-    private func apply(_ entry: Int, latencyNs: UInt64) {
-        // Each effect copied out by index: a closure over the arrays (`withUnsafeBufferPointer`)
-        // retained and released both per record.
+    /// One record of the known key `entry`: its counters move later, by the poll's count of the
+    /// key (`applyPendingCounts`), its histograms observe its latency now (their sums add in
+    /// record order, as the decoded path's do).
+    @inline(__always)
+    private func count(_ entry: Int, latencyNs: UInt64) {
+        pending.add(entry)
         let ranges = recordEffects.ranges[entry]
-        for i in ranges.counters {
-            let e = recordEffects.counters[i]
-            e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount) }
-        }
         guard !ranges.histograms.isEmpty else { return }
+        observe(ranges.histograms, latencyNs: latencyNs)
+    }
+
+    /// Applies the counter effects of the records counted since the last call: each key's
+    /// counters move once by the key's count times the effect (a poll of 1,000 records of a few
+    /// keys moved each of a record's counters 1,000 times). The observer calls it at the end of
+    /// every poll (`FlowListener.pollEnded`); `families` and `render` call it first, so a reader
+    /// never sees a count short. Each effect is copied out by index: a closure over the arrays
+    /// (`withUnsafeBufferPointer`) retained and released both.
+    public func applyPendingCounts() {
+        let touched = pending.touched
+        guard touched > 0 else { return }
+        for t in 0..<touched {
+            let entry = pending.entry(t)
+            let times = UInt64(pending.take(entry))
+            for i in recordEffects.ranges[entry].counters {
+                let e = recordEffects.counters[i]
+                e.family._withUnsafeGuaranteedRef { $0.add(series: e.handle, e.amount &* times) }
+            }
+        }
+        pending.clear()
+    }
+
+    private func observe(_ histograms: Range<Int>, latencyNs: UInt64) {
         let seconds = Double(latencyNs) / 1e9
-        for i in ranges.histograms {
+        for i in histograms {
             let e = recordEffects.histograms[i]
             e.family._withUnsafeGuaranteedRef { family in
                 for _ in 0..<e.count { family.observe(series: e.handle, seconds) }
             }
         }
     }
+}
+
+/// Counts of records by effect entry since they were last applied, and the entries touched (in
+/// the order first touched): plain memory, no array uniqueness check per record. Owned by one
+/// registry (its loop thread).
+final class PendingRecordCounts {
+    private let counts: UnsafeMutablePointer<UInt32>
+    private let entries: UnsafeMutablePointer<Int32>
+    private let capacity: Int
+    /// Entries with a count now (`entry(0..<touched)`).
+    private(set) var touched = 0
+
+    /// Room for entries `0..<capacity` (untouched pages of the two tables cost nothing).
+    init(capacity: Int) {
+        self.capacity = capacity
+        counts = .allocate(capacity: capacity)
+        counts.initialize(repeating: 0, count: capacity)
+        entries = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        counts.deallocate()
+        entries.deallocate()
+    }
+
+    /// One more record of `entry` (below `capacity`: the registry keeps at most that many keys).
+    @inline(__always)
+    func add(_ entry: Int) {
+        precondition(entry >= 0 && entry < capacity)
+        let was = counts[entry]
+        if was == 0 {
+            entries[touched] = Int32(truncatingIfNeeded: entry)
+            touched += 1
+        }
+        // Cannot wrap: a poll hands on at most `Observer.pollLimit` records, and the observer
+        // takes every count at the end of each poll.
+        counts[entry] = was &+ 1
+    }
+
+    /// The `i`th entry touched.
+    func entry(_ i: Int) -> Int { Int(entries[i]) }
+
+    /// `entry`'s count, set back to 0.
+    func take(_ entry: Int) -> UInt32 {
+        let n = counts[entry]
+        counts[entry] = 0
+        return n
+    }
+
+    /// Forgets the touched entries (each taken).
+    func clear() { touched = 0 }
 }

@@ -14,6 +14,8 @@ public final class HubbleMetricsRegistry {
     let keyHasPort: Bool
     /// What counting a record of each key did (`HubbleMetricsRegistry+Record.swift`), by key.
     var recordEffects = RecordEffectsTable()
+    /// Records of known keys counted since their counter effects were last applied.
+    let pending = PendingRecordCounts(capacity: HubbleMetricsRegistry.maxRecordKeys)
     /// The families a flow can move, for the record path's diff.
     private(set) lazy var countedFamilies: (counters: [CounterFamily], histograms: [HistogramFamily]) = {
         let all = handlers.flatMap(\.families) + [sluice.connections, sluice.requests, sluice.upstreamLatency]
@@ -58,8 +60,12 @@ public final class HubbleMetricsRegistry {
         sluice.process(flow)
     }
 
-    /// Every family, Hubble's then Sluice's.
-    public var families: [any MetricFamily] { handlers.flatMap(\.families) + sluice.families }
+    /// Every family, Hubble's then Sluice's (the counts of records counted since the last
+    /// `applyPendingCounts` applied first: what a reader sees is exact).
+    public var families: [any MetricFamily] {
+        applyPendingCounts()
+        return handlers.flatMap(\.families) + sluice.families
+    }
 
     /// The family named `name`, if enabled.
     public func family(_ name: String) -> (any MetricFamily)? { families.first { $0.name == name } }

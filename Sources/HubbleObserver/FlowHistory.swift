@@ -83,6 +83,8 @@ public struct FlowHistory {
     /// `max_flows`.
     public let capacity: Int
     private var slots: Slots
+    /// `slots.count` (`capacity + 1`), without a load through the reference per record.
+    private let slotCount: Int
     private var metas: [Meta] = []
     private var decoded: [Int: Flow] = [:]
     /// The oldest kept flow's slot.
@@ -101,14 +103,19 @@ public struct FlowHistory {
     /// An empty history of `capacity` flows (at least 1).
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
-        slots = Slots(count: self.capacity + 1)
+        slotCount = self.capacity + 1
+        slots = Slots(count: slotCount)
     }
 
     /// Contexts in the table now (tests: one per directory still named by a kept record).
     var contextCount: Int { contexts.count }
 
     /// The slot after the newest (where the next flow goes).
-    private var nextSlot: Int { (start + count) % slots.count }
+    /// (No division: `start` < `slotCount` and `count` <= `capacity` < `slotCount`.)
+    private var nextSlot: Int {
+        let n = start + count
+        return n >= slotCount ? n - slotCount : n
+    }
 
     /// Keeps `flow`, replacing the oldest when full. Returns its index.
     @discardableResult
@@ -166,8 +173,9 @@ public struct FlowHistory {
         if count < capacity {
             count += 1
         } else {
-            start = (start + 1) % slots.count
-            if !decoded.isEmpty { decoded[(start + slots.count - 1) % slots.count] = nil }
+            let dropped = start
+            start = start + 1 == slotCount ? 0 : start + 1
+            if !decoded.isEmpty { decoded[dropped] = nil }
             dropUnusedContexts()
         }
         seenFlows += 1

@@ -17,6 +17,9 @@ public protocol FlowListener: AnyObject {
     /// One record read from the ring, in place in the history's slot (called instead of
     /// `observe(_:)` when `observesRecords`). `record` is valid during the call only.
     func observe(record: FlowRecordRef)
+    /// The poll that handed on records has handed on its last (work a listener saves up per
+    /// record, such as the metrics' counter effects, is done here once per poll).
+    func pollEnded()
 }
 
 extension FlowListener {
@@ -28,4 +31,7 @@ extension FlowListener {
 
     /// Default: lost events are not interesting to this listener.
     public func observeLost(_ event: LostEvent) {}
+
+    /// Default: nothing saved up.
+    public func pollEnded() {}
 }

@@ -178,6 +178,7 @@ public final class Observer: TimerTarget {
                 }
             }
             if lost > 0 { ingestLost(lost) }
+            if handled > 0 { endPoll() }
         }
         if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
         return handled
@@ -194,6 +195,12 @@ public final class Observer: TimerTarget {
     /// copies records from the ring into the history itself).
     public func ingest(_ raw: borrowing RawFlow, nowNs: UInt64 = SystemClock.monotonicNs()) {
         deliver(history.append(raw), nowNs: nowNs)
+        endPoll()
+    }
+
+    /// Tells the listeners the records of this poll are all handed on.
+    private func endPoll() {
+        for listener in listeners { listener.pollEnded() }
     }
 
     /// Hands a record just kept in the history to the listeners: in place to those that take

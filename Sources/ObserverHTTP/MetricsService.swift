@@ -65,6 +65,9 @@ public final class MetricsService: ObserverService {
 
         func observe(record: FlowRecordRef) { registry.process(record: record.pointer) { record.decode() } }
 
+        /// The poll's counts go into the families (the record path saves them up per key).
+        func pollEnded() { registry.applyPendingCounts() }
+
         func observeLost(_ event: LostEvent) { registry.sluice.setLostEvents(observer?.history.lostEvents ?? 0) }
     }
 }
