@@ -272,6 +272,37 @@ extension ObserverTests {
         XCTAssertEqual(observer.history.count, 50)
     }
 
+    /// A poll that handed on records tells each listener once, after its last record; an empty
+    /// poll tells nobody; a record ingested alone is a poll of its own.
+    func testListenersHearOncePerPollThatItsRecordsAreHandedOn() throws {
+        let t = try TestRing()
+        defer { t.close() }
+        let observer = try Self.observer(on: t)
+        final class Listener: FlowListener {
+            var events: [String] = []
+            func observe(_ flow: Flow) { events.append("flow") }
+            var observesRecords: Bool { true }
+            func observe(record: FlowRecordRef) { events.append("r\(record.seq)") }
+            func pollEnded() { events.append("end") }
+        }
+        let listener = Listener()
+        let decoding = Recorder()
+        observer.addListener(listener)
+        observer.addListener(decoding)
+        observer.pollOnce(nowNs: SystemClock.monotonicNs())
+        for i in 0..<3 { t.appendTCP(srcPort: UInt16(2000 + i)) }
+        XCTAssertEqual(observer.pollOnce(nowNs: SystemClock.monotonicNs()), 3)
+        XCTAssertEqual(observer.pollOnce(nowNs: SystemClock.monotonicNs()), 0)
+        XCTAssertEqual(listener.events, ["r0", "r1", "r2", "end"])
+        XCTAssertEqual(decoding.flows.count, 3, "listeners without pollEnded keep the default")
+        let raw = RawFlow(
+            record: sluice_flow(), seq: 9, wallOffsetNs: 0,
+            context: FlowDecodeContext(
+                directory: EndpointDirectory(), seed: "", nodeNameOverride: nil))
+        observer.ingest(raw)
+        XCTAssertEqual(listener.events.suffix(2), ["r9", "end"])
+    }
+
     final class CountingService: ObserverService {
         var started = 0
         func start(observer: Observer) throws { started += 1 }
