@@ -108,8 +108,11 @@ final class FollowStream: FlowListener {
     private var batch: [UInt8] = []
     /// Bytes a batch reaches before it is handed on and written (`bench/micro.sh
     /// transport-batching`: 128 KiB written per batch cost ~10 % less per message on the
-    /// loopback than 64 KiB batches written once per poll; 32 KiB per batch cost more).
-    static let batchBytes = 128 * 1024
+    /// loopback than 64 KiB batches written once per poll; 32 KiB per batch cost more). 256 KiB:
+    /// each write wakes the client, which on a shared core preempts the observer (one switch
+    /// out and back per write or two; s22-obs counted ~230 a second at 128 KiB, ~100-150 at 256);
+    /// one batch and its DATA frames' headers stay under `GRPCConnection.writeBatch`, one sendmsg.
+    static let batchBytes = 256 * 1024
 
     /// Bytes queued here, not yet handed to the connection.
     var batchedBytes: Int { batch.count }

@@ -342,7 +342,7 @@ final class RecordFilterTests: XCTestCase {
 /// count, in their order.
 final class FollowBatchTests: XCTestCase {
     func testFlowsOfOneTurnShareABatchAndKeepTheirOrderAroundALostEvent() throws {
-        let raws = RawFlowTests.raws(1_000, seed: 77)
+        let raws = RawFlowTests.raws(2_200, seed: 77)
         var request = GetFlowsRequest()
         request.follow = true
         let query = try FlowQuery(request)
