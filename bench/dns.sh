@@ -33,6 +33,10 @@
 #   sluice : client pod -> kube-dns:53, steered by tc + sk_lookup into the agent -> kube-dns
 #   dnsdist: client pod -> node:15354 (dnsdist in the node netns) -> kube-dns:53
 #   direct : node netns -> kube-dns:53 (no proxy; allowed names only)
+# Client CPU: dnsperf's user + system time (/usr/bin/time), which also holds the kernel work of the
+# query's send and of the softirq that runs inline in it (the host side of the veth, tc, and with
+# the DNS deny cache tc's whole answer); "proxy+client" adds the proxy's (`ratio
+# total_cpu_us_per_query` lines): the figure that compares when tc answers in the client's context.
 # Prints a table and `ratio qps|cpu_us_per_query|p99_ms|wakeups_per_query <set> sluice/<peer> <value>` lines.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -176,7 +180,8 @@ for rep in $(seq 1 "$REPS"); do
         perf_pid=$!
       fi
       t0=$(ticks "$sys"); read -r v0 n0 < <(switches "$sys")
-      ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
+      /usr/bin/time -f "%U %S" -o "$base.client" \
+        ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
         -d "$RUN_DIR/q-$qfile.txt" $rate -l "$DURATION" -c "$DNS_CLIENTS" -q "$DNS_OUTSTANDING" -T 1 -v \
         >"$base.txt" 2>&1
       t1=$(ticks "$sys"); read -r v1 n1 < <(switches "$sys")
@@ -217,20 +222,28 @@ for path in glob.glob(os.path.join(raw, "*.txt")):
     p = lambda q: lat[min(len(lat) - 1, int((len(lat) - 1) * q))] * 1000 if lat else float("nan")
     cpu_s, hwm, vol, invol = cpu.get((sys_, set_, rep), (0, 0, 0, 0))
     proxied = done and sys_ != "direct"
+    try:
+        client_s = sum(float(x) for x in open(path[:-4] + ".client").read().split()[-2:])
+    except (OSError, ValueError):
+        client_s = float("nan")
     rows[(sys_, set_)].append(dict(rep=int(rep), qps=qps, lost=lost, p50=p(0.5), p99=p(0.99),
                                    cpu_us=cpu_s * 1e6 / done if proxied else float("nan"),
+                                   # dnsperf's own CPU: what a query costs in the sending pod's
+                                   # context, where tc runs (and answers, with the deny cache)
+                                   client_us=client_s * 1e6 / done if done else float("nan"),
+                                   total_us=(cpu_s + client_s) * 1e6 / done if done else float("nan"),
                                    rss_mb=hwm / 1024,
                                    # the proxy's sleeps (= wake-ups) and preemptions per query
                                    vol=vol / done if proxied else float("nan"),
                                    invol=invol / done if proxied else float("nan")))
 med = lambda xs: statistics.median(xs)
-print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | wake-ups/query | preempted/query | peak RSS MiB |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | client CPU µs/query | proxy+client µs/query | wake-ups/query | preempted/query | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 table = {}
 for (sys_, set_), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     m = {k: med([r[k] for r in rs]) for k in rs[0]}
     table[(sys_, set_)] = m
-    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['vol']:.2f} | {m['invol']:.2f} | {m['rss_mb']:.1f} |")
+    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['client_us']:.1f} | {m['total_us']:.1f} | {m['vol']:.2f} | {m['invol']:.2f} | {m['rss_mb']:.1f} |")
 print()
 # a fixed-rate set is a below-saturation figure only when every system kept the rate
 for (sys_, set_), m in sorted(table.items()):
@@ -247,16 +260,19 @@ for (sys_, set_), m in sorted(table.items()):
         print(f"ratio p99_ms {set_} {sys_}/{peer} {m['p99'] / o['p99']:.3f}")
         if peer != "direct":
             print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+            print(f"ratio total_cpu_us_per_query {set_} {sys_}/{peer} {m['total_us'] / o['total_us']:.3f}")
             if o["vol"] > 0:
                 print(f"ratio wakeups_per_query {set_} {sys_}/{peer} {m['vol'] / o['vol']:.3f}")
 # per repetition: CPU µs per query of each system, and Sluice's over each other system's
 reps = collections.defaultdict(dict)
 for (sys_, set_), rs in rows.items():
     for i, r in enumerate(sorted(rs, key=lambda r: r["rep"])):
-        reps[(set_, r["rep"])][sys_] = r["cpu_us"]
+        reps[(set_, r["rep"])][sys_] = (r["cpu_us"], r["total_us"])
 for (set_, rep), by in sorted(reps.items()):
-    parts = " ".join(f"{s}={v:.1f}" for s, v in sorted(by.items()) if s != "direct")
+    parts = " ".join(f"{s}={v[0]:.1f}" for s, v in sorted(by.items()) if s != "direct")
     print(f"cpu_us_per_query {set_} rep {rep}: {parts}")
+    parts = " ".join(f"{s}={v[1]:.1f}" for s, v in sorted(by.items()))
+    print(f"total_cpu_us_per_query {set_} rep {rep}: {parts}")
 try:
     loads = [l.split()[:3] for l in open(os.path.join(raw, "loadavg.txt"))]
     print("load average (1/5/15 min) before: " + " ".join(loads[0]) + (", after: " + " ".join(loads[-1]) if len(loads) > 1 else ""))
