@@ -31,7 +31,8 @@ final class DatapathDNSDenyTests: XCTestCase {
         defer { t.close() }
         let first = t.datapath.dnsDenyGeneration
         XCTAssertGreaterThan(first, 0, "moved when opened")
-        try t.datapath.setEndpoint(ipv4: Fixture.podA, info: sluice_endpoint_info(id: 1, identity: 1001, ifindex: 0, flags: 0))
+        try t.datapath.setEndpoint(
+            ipv4: Fixture.podA, info: sluice_endpoint_info(id: 1, identity: 1001, ifindex: 0, flags: 0))
         let afterEndpoint = t.datapath.dnsDenyGeneration
         XCTAssertGreaterThan(afterEndpoint, first)
         t.datapath.steeringEpoch.denyPolicyChanged()

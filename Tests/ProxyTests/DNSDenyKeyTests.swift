@@ -55,15 +55,18 @@ final class DNSDenyKeyTests: XCTestCase {
 
     func testTheLongestNameHasAKeyAndOneByteMoreHasNone() throws {
         let label = String(repeating: "x", count: 63)
-        XCTAssertEqual(try XCTUnwrap(Self.key(Self.query([label, label, label, String(repeating: "y", count: 61)]))).name_len, 255)
+        XCTAssertEqual(
+            try XCTUnwrap(Self.key(Self.query([label, label, label, String(repeating: "y", count: 61)]))).name_len, 255)
         XCTAssertNil(Self.key(Self.query([label, label, label, String(repeating: "y", count: 62)])))
     }
 
     func testAnEDNSQueryWithoutOptionsHasAKey() throws {
         let opt: [UInt8] = [0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0]
         XCTAssertNotNil(Self.key(Self.query(["example", "com"], arcount: 1, tail: opt)))
-        XCTAssertNil(Self.key(Self.query(["example", "com"], arcount: 1, tail: opt.dropLast(2) + [0, 4, 0, 10, 0, 0])))
-        XCTAssertNil(Self.key(Self.query(["example", "com"], arcount: 1, tail: [1, 0x61] + opt.dropFirst())), "owner not root")
+        XCTAssertNil(
+            Self.key(Self.query(["example", "com"], arcount: 1, tail: opt.dropLast(2) + [0, 4, 0, 10, 0, 0])))
+        XCTAssertNil(
+            Self.key(Self.query(["example", "com"], arcount: 1, tail: [1, 0x61] + opt.dropFirst())), "owner not root")
         var notOPT = opt
         notOPT[2] = 1
         XCTAssertNil(Self.key(Self.query(["example", "com"], arcount: 1, tail: notOPT)))

@@ -203,9 +203,12 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
         record.commit = 0
         proxy.commit = 0
         let differing = withUnsafeBytes(of: &record) { a in
-            withUnsafeBytes(of: &proxy) { b in (0..<a.count).filter { a[$0] != b[$0] }.map { "\($0): \(a[$0]) != \(b[$0])" } }
+            withUnsafeBytes(of: &proxy) { b in
+                (0..<a.count).filter { a[$0] != b[$0] }.map { "\($0): \(a[$0]) != \(b[$0])" }
+            }
         }
-        XCTAssertEqual(differing, [], "the proxy's request flow, byte for byte (offsets: tc != proxy)", file: file, line: line)
+        XCTAssertEqual(
+            differing, [], "the proxy's request flow, byte for byte (offsets: tc != proxy)", file: file, line: line)
     }
 
     /// The DROPPED request flow the proxy writes for `dns` refused, with the steering entry tc
@@ -213,7 +216,8 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
     static func proxyRecord(_ dns: [UInt8], sport: UInt16) throws -> sluice_flow {
         let head = try dns.withUnsafeBytes { try DNSParser.parseQueryHead($0) }
         let query = DNSQuery(
-            client: DNSEndpointAddress(address: pod, port: sport), server: DNSEndpointAddress(address: server, port: 53),
+            client: DNSEndpointAddress(address: pod, port: sport),
+            server: DNSEndpointAddress(address: server, port: 53),
             proto: 17,
             steer: SteerInfo(
                 sourceEndpoint: 1, destinationEndpoint: 0, sourceIdentity: 1001,
@@ -246,7 +250,9 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
         try cache(Self.query("mixed.example.com"))
         let run = try run(Self.frame(Self.query("MiXeD.ExAmple.COM")))
         XCTAssertEqual(run.verdict, Self.redirect)
-        let expected = try Self.query("MiXeD.ExAmple.COM").withUnsafeBytes { try DNSReply.error(for: $0, rcode: .refused) }
+        let expected = try Self.query("MiXeD.ExAmple.COM").withUnsafeBytes {
+            try DNSReply.error(for: $0, rcode: .refused)
+        }
         XCTAssertEqual(Array(run.packet[42...]), expected)
         try assertAnswered(Self.query("UPPER.Example.Com"))
     }
