@@ -24,7 +24,9 @@
 #       SLUICE_BASE: a second Sluice build (its sluice-agent beside it), measured as system `base`
 #       in the same window, interleaved with the others: the sandbox's agent is swapped
 #       (`sandbox stop-agent`, then `start-agent` of the other build, which restores the policy)
-#       before each run that needs the other build. Adds `ratio ... sluice/base` lines and the
+#       before each run that needs the other build (SLUICE_BASE_BPF=<dir>: the base's kernel
+#       programs, e.g. bpf/ of its commit built with make; default: this tree's bpf/, which
+#       both agents load otherwise). Adds `ratio ... sluice/base` lines and the
 #       base's own ratios against dnsdist (`ratio ... base/dnsdist`). The load average before and
 #       after the runs goes into the summary.
 # Placement: dnsperf (-c 10 -q 100 -T 1, as ../shared/bench-peers) pinned to core 0 with the
@@ -117,7 +119,8 @@ use_agent() {
   [ "$want" = "$AGENT_OF" ] && return 0
   local extra=("${agent_args[@]}")
   bin=$SLUICE
-  [ "$want" = base ] && bin=$SLUICE_BASE && extra=()
+  [ "$want" = base ] && bin=$SLUICE_BASE && extra=() &&
+    [ -n "${SLUICE_BASE_BPF:-}" ] && extra=("--agent-arg=--bpf-dir=$SLUICE_BASE_BPF")
   "$SLUICE" sandbox stop-agent >>"$RUN_DIR/agent-swaps.log" 2>&1 || die "stop-agent failed"
   "$bin" sandbox start-agent --workers 1 --agent-arg="--pin-cpu=$PROXY_CPU" "${extra[@]}" >>"$RUN_DIR/agent-swaps.log" 2>&1 \
     || { cat "$RUN_DIR/agent-swaps.log" >&2; die "start-agent ($bin) failed"; }

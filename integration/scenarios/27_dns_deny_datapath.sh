@@ -73,6 +73,9 @@ sys.exit(0 if len(d) == 3 and same == 1 else 1)
 ' || fail "the DROPPED flows of the proxy and of tc differ"
 echo "ok: the three DROPPED flows are alike but for their time"
 
+step "sluice status counts them"
+expect_contains "status" "denied queries answered in the datapath: $((before + 3))" "$("$SLUICE" status)"
+
 step "a policy that allows the name takes effect on the very next query"
 sed 's|        - matchName: "backend.backend.svc.cluster.local"|        - matchName: "backend.backend.svc.cluster.local"\n        - matchName: "example.com"|' \
   "$ROOT/integration/policies/dns-frontend.yaml" > /tmp/sluice-dns-allow-example.yaml
