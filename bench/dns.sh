@@ -240,6 +240,8 @@ for path in glob.glob(os.path.join(raw, "*.txt")):
                                    vol=vol / done if proxied else float("nan"),
                                    invol=invol / done if proxied else float("nan")))
 med = lambda xs: statistics.median(xs)
+# a ratio whose denominator is 0 (a proxy tc answered for: no CPU of its own) is nan, not an error
+div = lambda a, b: a / b if b else float("nan")
 print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | client CPU µs/query | proxy+client µs/query | wake-ups/query | preempted/query | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 table = {}
@@ -259,13 +261,13 @@ for (sys_, set_), m in sorted(table.items()):
         o = table.get((peer, set_))
         if not o or peer == sys_ or (sys_ == "base" and peer == "direct"):
             continue
-        print(f"ratio qps {set_} {sys_}/{peer} {m['qps'] / o['qps']:.3f}")
-        print(f"ratio p99_ms {set_} {sys_}/{peer} {m['p99'] / o['p99']:.3f}")
+        print(f"ratio qps {set_} {sys_}/{peer} {div(m['qps'], o['qps']):.3f}")
+        print(f"ratio p99_ms {set_} {sys_}/{peer} {div(m['p99'], o['p99']):.3f}")
         if peer != "direct":
-            print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
-            print(f"ratio total_cpu_us_per_query {set_} {sys_}/{peer} {m['total_us'] / o['total_us']:.3f}")
+            print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {div(m['cpu_us'], o['cpu_us']):.3f}")
+            print(f"ratio total_cpu_us_per_query {set_} {sys_}/{peer} {div(m['total_us'], o['total_us']):.3f}")
             if o["vol"] > 0:
-                print(f"ratio wakeups_per_query {set_} {sys_}/{peer} {m['vol'] / o['vol']:.3f}")
+                print(f"ratio wakeups_per_query {set_} {sys_}/{peer} {div(m['vol'], o['vol']):.3f}")
 # per repetition: CPU µs per query of each system, and Sluice's over each other system's
 reps = collections.defaultdict(dict)
 for (sys_, set_), rs in rows.items():
