@@ -20,6 +20,8 @@
 #       syscalls:sys_enter_epoll_wait,syscalls:sys_enter_recvmmsg,context-switches, to count
 #       near full speed).
 #       Both cost CPU themselves: compare ratios only from runs without them.
+#       DNS_BPF_STATS=1: the tc programs' own time per run and per query (kernel.bpf_stats_enabled,
+#       `bpf <sys> <set> <rep>: ...` lines); also costs CPU.
 #   SLUICE_BASE=/tmp/main/sluice REPS=2 DURATION=5 bash bench/dns.sh
 #       SLUICE_BASE: a second Sluice build (its sluice-agent beside it), measured as system `base`
 #       in the same window, interleaved with the others: the sandbox's agent is swapped
@@ -163,6 +165,25 @@ switches() {
   cat /proc/"$p"/task/*/status 2>/dev/null \
     | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + 0, n + 0}'
 }
+# bpf_stats: "run_time_ns run_cnt" of sluice_tc_endpoint, then of sluice_tc_to_endpoint, summed
+# over every loaded copy (DNS_BPF_STATS=1 turns kernel.bpf_stats_enabled on for the runs, which
+# costs two clock reads per program run, so compare CPU figures only from runs without it).
+: "${DNS_BPF_STATS:=}"
+bpf_stats() {
+  bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+t = {"sluice_tc_endpoint": [0, 0], "sluice_tc_to_endpoint": [0, 0]}
+for p in json.load(sys.stdin):
+    if p.get("name") in t:
+        t[p["name"]][0] += p.get("run_time_ns", 0)
+        t[p["name"]][1] += p.get("run_cnt", 0)
+print(*t["sluice_tc_endpoint"], *t["sluice_tc_to_endpoint"])'
+}
+if [ -n "$DNS_BPF_STATS" ]; then
+  bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  trap 'sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"; down' EXIT
+fi
 cat /proc/loadavg >"$RAW/loadavg.txt"
 for rep in $(seq 1 "$REPS"); do
   for set in $DNS_SETS; do
@@ -182,12 +203,14 @@ for rep in $(seq 1 "$REPS"); do
         esac
         perf_pid=$!
       fi
+      [ -n "$DNS_BPF_STATS" ] && bpf_stats >"$base.bpf0"
       t0=$(ticks "$sys"); read -r v0 n0 < <(switches "$sys")
       /usr/bin/time -f "%U %S" -o "$base.client" \
         ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
         -d "$RUN_DIR/q-$qfile.txt" $rate -l "$DURATION" -c "$DNS_CLIENTS" -q "$DNS_OUTSTANDING" -T 1 -v \
         >"$base.txt" 2>&1
       t1=$(ticks "$sys"); read -r v1 n1 < <(switches "$sys")
+      [ -n "$DNS_BPF_STATS" ] && bpf_stats >"$base.bpf1"
       if [ -n "$perf_pid" ]; then
         wait "$perf_pid"
         if [ "$DNS_PERF" = record ]; then
@@ -283,6 +306,19 @@ try:
     print("load average (1/5/15 min) before: " + " ".join(loads[0]) + (", after: " + " ".join(loads[-1]) if len(loads) > 1 else ""))
 except (OSError, IndexError):
     pass
+for path in sorted(glob.glob(os.path.join(raw, "*.bpf1"))):
+    base = path[:-5]
+    try:
+        a = [int(x) for x in open(base + ".bpf0").read().split()]
+        b = [int(x) for x in open(path).read().split()]
+        done = int(re.search(r"Queries completed:\s+(\d+)", open(base + ".txt").read()).group(1))
+    except (OSError, ValueError, AttributeError):
+        continue
+    d = [y - x for x, y in zip(a, b)]
+    per = lambda ns, n: ns / n if n else float("nan")
+    print(f"bpf {' '.join(os.path.basename(base).split('.', 2))}: tc_endpoint {per(d[0], d[1]):.0f} ns/run "
+          f"{d[1] / done if done else float('nan'):.2f} runs/query {per(d[0], done):.0f} ns/query; "
+          f"tc_to_endpoint {per(d[2], d[3]):.0f} ns/run {d[3] / done if done else float('nan'):.2f} runs/query")
 dur = float(os.environ.get("DURATION", "10")) - 1
 for path in sorted(glob.glob(os.path.join(raw, "*.syscalls.txt"))):
     base = path[: -len(".syscalls.txt")]
