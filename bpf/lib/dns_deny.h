@@ -57,12 +57,19 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_dns_stats SEC(".maps");
 
-/* The key being built (too large for the stack beside the rest). */
+/* The key being built (too large for the stack beside the rest), and how many of its name's
+ * 8-byte words may be non-zero: every word from `dirty` on is zero, so a run lower-cases the
+ * words of its own name and zeroes only those up to `dirty`, not all 32. */
+struct sluice_dns_scratch {
+    struct sluice_dns_deny_key key;
+    __u32 dirty;
+};
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct sluice_dns_deny_key);
+    __type(value, struct sluice_dns_scratch);
 } sluice_dns_scratch SEC(".maps");
 
 /* What the lookup learned about the query, for the answer. */
@@ -115,14 +122,19 @@ sluice_dns_deny_lookup(struct __sk_buff *skb, const struct sluice_l4 *l4, struct
         h.dns[10] != 0 || h.dns[11] > 1)
         return NULL;
     __u32 zero = 0;
-    struct sluice_dns_deny_key *key = bpf_map_lookup_elem(&sluice_dns_scratch, &zero);
-    if (!key)
+    struct sluice_dns_scratch *scratch = bpf_map_lookup_elem(&sluice_dns_scratch, &zero);
+    if (!scratch)
         return NULL;
+    struct sluice_dns_deny_key *key = &scratch->key;
     __u32 dns_off = ETH_HLEN + 20 + 8;
     __u32 body = udp_len - 8 - SLUICE_DNS_HEADER;  /* >= 5 */
     __u32 take = body > SLUICE_DNS_NAME_MAX ? SLUICE_DNS_NAME_MAX : body;
     if (take < 1 || take > SLUICE_DNS_NAME_MAX)
         return NULL;
+    /* The load may write up to `take` bytes: note them dirty before any early return. */
+    __u32 taken_words = (take + 7) / 8;
+    if (scratch->dirty < taken_words)
+        scratch->dirty = taken_words;
     if (bpf_skb_load_bytes(skb, dns_off + SLUICE_DNS_HEADER, key->name, take) < 0)
         return NULL;
     /* The labels: at most 128 (each is at least 2 bytes of 255). */
@@ -162,18 +174,24 @@ sluice_dns_deny_lookup(struct __sk_buff *skb, const struct sluice_l4 *l4, struct
         q->opt_class[1] = opt[4];
         __builtin_memcpy(q->opt_ttl, &opt[5], 4);
     }
-    /* Lower-case the name in place, eight bytes at a time, zeroing what follows it. */
+    /* Lower-case the name in place, eight bytes at a time, zeroing what follows it up to the
+     * last word a run may have written. */
     __u64 *words = (__u64 *)key->name;
+    __u32 name_words = (name_len + 7) / 8;
+    __u32 end = scratch->dirty > name_words ? scratch->dirty : name_words;
 #pragma unroll
-    for (int w = 0; w < 32; w++) {
-        __u32 start = w * 8;
-        __u64 word = words[w];
-        if (start >= name_len)
-            word = 0;
-        else if (start + 8 > name_len)
-            word &= (1ULL << ((name_len - start) * 8)) - 1;
-        words[w] = sluice_dns_lower8(word);
+    for (__u32 w = 0; w < 32; w++) {
+        if (w < end) {
+            __u32 start = w * 8;
+            __u64 word = words[w];
+            if (start >= name_len)
+                word = 0;
+            else if (start + 8 > name_len)
+                word &= (1ULL << ((name_len - start) * 8)) - 1;
+            words[w] = sluice_dns_lower8(word);
+        }
     }
+    scratch->dirty = name_words;
     key->client_ip4 = l4->saddr;
     key->server_ip4 = l4->daddr;
     key->server_port = l4->dport;

@@ -263,6 +263,10 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
         let name = [label, label, label, String(repeating: "B", count: 61)].joined(separator: ".")
         XCTAssertEqual(Self.query(name).count, 12 + 255 + 4)
         try assertAnswered(Self.query(name))
+        // Then short names: the long one's bytes must not stay in the key's tail.
+        try assertAnswered(Self.query("a.b"))
+        try assertPassed(Self.frame(Self.query(label + ".x")))
+        try assertAnswered(Self.query("s.example.com"))
     }
 
     func testTheNXDOMAINChoiceIsAnsweredToo() throws {
