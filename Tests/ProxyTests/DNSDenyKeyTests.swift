@@ -1,5 +1,6 @@
 import CSluiceShared
 import DNS
+import SluiceTestSupport
 import XCTest
 
 @testable import Proxy
@@ -106,5 +107,49 @@ final class DNSDenyKeyTests: XCTestCase {
             generation: 1, rcode: .refused, qname: [UInt8](repeating: 0x61, count: 300), policyRef: 0)
         XCTAssertEqual(long.query_len, 256)
         XCTAssertEqual(long.rcode, 5)
+    }
+
+    /// tc answers a keyed query only from an entry the proxy inserted for a query with the same
+    /// key, so every message with a key must be one the proxy takes as a standard query (not
+    /// FORMERR, not NOTIMP), whose question is the key's name, and whose reply is exactly as long
+    /// as itself (tc rewrites in place): checked on 30,000 mutations of five queries.
+    func testEveryMessageWithAKeyIsAQueryTheProxyDecidesAndAnswersAtItsOwnLength() {
+        var random = SeededRandom(seed: 19)
+        let opt: [UInt8] = [0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0]
+        let label = String(repeating: "q", count: 63)
+        let seeds = [
+            Self.query(["www", "Example", "com"]),
+            Self.query(["example", "com"], arcount: 1, tail: opt),
+            Self.query([label, label, label, String(repeating: "z", count: 61)]),
+            Self.query([]),
+            Self.query(["a"], arcount: 1, tail: opt),
+        ]
+        var keyed = 0
+        for round in 0..<30_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0 where !bytes.isEmpty:
+                    bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                case 1 where !bytes.isEmpty:
+                    bytes[Int.random(in: 0..<min(bytes.count, 20), using: &random)] ^=
+                        UInt8(1) << UInt8.random(in: 0..<8, using: &random)
+                case 2 where !bytes.isEmpty: bytes.removeLast(Int.random(in: 1...min(bytes.count, 4), using: &random))
+                default: bytes.append(UInt8.random(in: 0...255, using: &random))
+                }
+            }
+            guard let key = Self.key(bytes) else { continue }
+            keyed += 1
+            let outcome = bytes.withUnsafeBytes { DNSQueryScreen.screen($0) }
+            guard case .query(let head, _, _) = outcome else {
+                XCTFail("a key for a message the proxy does not take as a query: \(bytes)")
+                return
+            }
+            XCTAssertEqual(head.questionEnd, DNSLimits.headerSize + Int(key.name_len) + 4)
+            var copy = bytes
+            let length = copy.withUnsafeMutableBytes { DNSReply.errorInPlace($0, head: head, rcode: .refused) }
+            XCTAssertEqual(length, bytes.count, "the reply is as long as the query")
+        }
+        XCTAssertGreaterThan(keyed, 1_000, "enough mutations kept a key to mean something")
     }
 }
