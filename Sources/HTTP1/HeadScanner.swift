@@ -82,6 +82,7 @@ struct HeadScanner {
             if ASCII.isWhitespace(first) { throw .obsFold }
 
             let nameStart = i
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.nameStops)
             while i < end, ASCII.isToken(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
             guard bytes[i] == ASCII.colon else {
@@ -95,22 +96,15 @@ struct HeadScanner {
 
             while i < end, ASCII.isWhitespace(bytes[i]) { i &+= 1 }
             let valueStart = i
-            var valueEnd = i
-            while i < end {
-                let c = bytes[i]
-                if c > ASCII.sp && c != 0x7F {
-                    i &+= 1
-                    valueEnd = i
-                } else if ASCII.isWhitespace(c) {
-                    i &+= 1
-                } else {
-                    break
-                }
-            }
+            // The value runs to the first byte that is not field content; OWS before it is trimmed.
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.fieldContentStops)
+            while i < end, ASCII.isFieldContent(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
             guard bytes[i] == ASCII.cr else {
                 throw bytes[i] == ASCII.lf ? .badLineEnding : .badFieldValue
             }
+            var valueEnd = i
+            while valueEnd > valueStart, ASCII.isWhitespace(bytes[valueEnd &- 1]) { valueEnd &-= 1 }
             guard let next = try crlf(at: i) else { return nil }
             i = next
 
