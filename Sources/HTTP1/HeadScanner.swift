@@ -32,6 +32,12 @@ struct HeadScanner {
     /// Parses `HTTP/DIGIT.DIGIT` at `index` (RFC 9112 section 2.3; the name is case-sensitive).
     /// Returns the major and minor digits and the index after them.
     func version(at index: Int) throws(ParseError) -> (major: UInt8, minor: UInt8, next: Int)? {
+        // The two versions sent in practice, as one word; anything else takes the byte path.
+        if end &- index >= 8 {
+            let word = ByteWords.load(bytes, index)
+            if word == Self.http11 { return (1, 1, index &+ 8) }
+            if word == Self.http10 { return (1, 0, index &+ 8) }
+        }
         let name: StaticString = "HTTP/"
         let nameStart = name.utf8Start
         var i = index
@@ -46,6 +52,10 @@ struct HeadScanner {
         guard let minor = try digit(at: i &+ 2) else { return nil }
         return (major, minor, i &+ 3)
     }
+
+    /// `HTTP/1.1` and `HTTP/1.0` as little-endian words (`ByteWords.load`).
+    static let http11: UInt64 = 0x312E_312F_5054_5448
+    static let http10: UInt64 = 0x302E_312F_5054_5448
 
     /// The decimal digit at `index`, nil when `index` is past the window; a non-digit is a bad version.
     @inline(__always)

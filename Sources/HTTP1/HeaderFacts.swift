@@ -91,6 +91,24 @@ struct HeaderFacts {
     private mutating func observeContentLength(
         _ value: Range<Int>, in bytes: UnsafeRawBufferPointer
     ) throws(ParseError) {
+        // The usual value, up to 18 digits and nothing else, is the list's only element and cannot
+        // overflow: read it without the list walk.
+        if value.count >= 1, value.count <= 18, value.lowerBound >= 0, value.upperBound <= bytes.count {
+            var length = 0
+            var index = value.lowerBound
+            while index < value.upperBound {
+                let digit = bytes[index] &- 0x30
+                guard digit <= 9 else { break }
+                length = length &* 10 &+ Int(digit)
+                index &+= 1
+            }
+            if index == value.upperBound {
+                if let previous = contentLength, previous != length { throw .conflictingContentLength }
+                contentLength = length
+                contentLengthElements &+= 1
+                return
+            }
+        }
         var elements = ListElements(bytes, value)
         while let element = elements.next() {
             guard !element.isEmpty else { throw .badContentLength }

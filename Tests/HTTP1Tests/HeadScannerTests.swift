@@ -28,6 +28,13 @@ final class HeadScannerTests: XCTestCase {
         assertThrows(.badLineEnding) { try scan("x\rx") { try $0.crlf(at: 1) } }
     }
 
+    func testVersionWordsAreTheVersionsBytes() {
+        Array(ascii: "HTTP/1.1HTTP/1.0").withUnsafeBytes { bytes in
+            XCTAssertEqual(ByteWords.load(bytes, 0), HeadScanner.http11)
+            XCTAssertEqual(ByteWords.load(bytes, 8), HeadScanner.http10)
+        }
+    }
+
     func testVersion() throws {
         let parsed = try scan("HTTP/1.1\r\n") { try $0.version(at: 0) }
         XCTAssertEqual(parsed?.major, 1)
