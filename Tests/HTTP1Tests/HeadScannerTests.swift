@@ -120,6 +120,10 @@ final class HeadScannerTests: XCTestCase {
         "HTTP/1.1 101 Switching Protocols with a long reason phrase\r\nUpgrade: websocket\r\n"
             + "Connection: upgrade\r\nSet-Cookie: session=0123456789abcdef; Path=/; HttpOnly\r\n\r\n",
         "HTTP/1.0 200 Fine\r\nTransfer-Encoding: chunked, gzip\r\nConnection: close\r\n\r\n",
+        // Forty fields, for requests and responses (with `many`, the field limit falls among them).
+        "GET /many HTTP/1.1\r\nHost: many\r\n" + (0..<40).map { "X-Field-\($0): value \($0)\r\n" }.joined() + "\r\n",
+        "HTTP/1.1 200 OK\r\n" + (0..<40).map { "X-Field-\($0): value \($0)\r\n" }.joined()
+            + "Content-Length: 0\r\n\r\n",
     ].map { Array(ascii: $0) }
     /// Every byte class the scanner tells apart: controls (HTAB, CR, LF, NUL), SP, DEL, obs-text,
     /// separators, token symbols, letters of both cases, digits.
@@ -128,10 +132,11 @@ final class HeadScannerTests: XCTestCase {
 
     /// 30,000 mutated heads (and a cut of each) through the parser and `ByteLoopParser` (the parser
     /// before the word scan): the same result, error and head, for requests and responses, with
-    /// the default limits and small ones.
+    /// the default limits, small ones, and a field limit among the forty fields of two seeds.
     func testTheParserDecidesAsTheByteLoopParser() {
         var random = SeededRandom(seed: 0x00DE_C1DE_5CA7)
         let small = Limits(maxHeadBytes: 120, maxHeaderCount: 4, maxTargetBytes: 16)
+        let many = Limits(maxHeaderCount: 19)
         var outcomes: [String: Int] = [:]
         for iteration in 0..<30_000 {
             var bytes = Self.seeds.randomElement(using: &random) ?? []
@@ -148,7 +153,7 @@ final class HeadScannerTests: XCTestCase {
             }
             let cut = Int.random(in: 0...bytes.count, using: &random)
             for buffer in [bytes, Array(bytes[..<cut])] {
-                let limits = iteration % 3 == 2 ? small : .default
+                let limits = iteration % 3 == 2 ? small : iteration % 3 == 1 ? many : .default
                 buffer.withUnsafeBytes { raw in
                     var head = RequestHead(), reference = RequestHead()
                     let result = HTTP1Parser.parseRequestHead(raw, into: &head, limits: limits)
