@@ -45,21 +45,26 @@ enum ByteWords {
         mask.trailingZeroBitCount &>> 3
     }
 
-    /// Lanes that end a field value or reason phrase: controls other than HTAB, and DEL
-    /// (the complement of `ASCII.isFieldContent`).
+    /// Lanes that may end a field value or reason phrase: controls (HTAB included) and DEL. HTAB is
+    /// field content; it stops the word scan only so that the mask stays cheap (eight operations),
+    /// and the byte loop reads on through it (`ASCII.isFieldContent`). `(x & 0x7F) + 1` reaches the
+    /// high bit exactly for 0x7F and 0xFF, and the `~x` drops 0xFF.
     @inline(__always)
-    static func fieldContentStops(_ x: UInt64) -> UInt64 {
-        (below(x, 0x20) & ~equal(x, 0x09)) | equal(x, 0x7F)
+    static func valueStops(_ x: UInt64) -> UInt64 {
+        let low = ~highs
+        return (~((x | highs) &- ones &* 0x20) | ((x & low) &+ ones)) & ~x & highs
     }
 
-    /// Lanes that are not a letter, digit or `-`: the bytes almost every field name is made of (a
-    /// subset of tchar, so the lanes before the first one set are token bytes).
+    /// Lanes that are not a letter or `-`: the bytes almost every field name is made of (a subset of
+    /// tchar, so the lanes before the first one set are token bytes; a digit or another tchar stops
+    /// the word scan and the byte loop reads on). With `y` the byte folded to lower case and cut to
+    /// seven bits, `y + 0x1F` and `y + 0x05` reach the high bit exactly for `y >= 0x61` and
+    /// `y >= 0x7B`, without a carry into the next lane.
     @inline(__always)
     static func nameStops(_ x: UInt64) -> UInt64 {
-        let folded = x | (ones &* 0x20)
-        let letter = below(folded, 0x7B) & ~below(folded, 0x61)
-        let digit = below(x, 0x3A) & ~below(x, 0x30)
-        return ~(letter | digit | equal(x, 0x2D)) & highs
+        let y = (x | (ones &* 0x20)) & ~highs
+        let letter = (y &+ ones &* 0x1F) & ~(y &+ ones &* 0x05) & ~x
+        return ~(letter | equal(x, 0x2D)) & highs
     }
 
     /// Lanes that are not visible ASCII (0x21...0x7E): what ends a request-target.

@@ -177,7 +177,7 @@ public enum HTTP1Parser {
         if bytes[i] == ASCII.sp {
             i &+= 1
             reasonStart = i
-            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.fieldContentStops)
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.valueStops)
             while i < end, ASCII.isFieldContent(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
         }

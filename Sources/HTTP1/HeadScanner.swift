@@ -107,7 +107,7 @@ struct HeadScanner {
             while i < end, ASCII.isWhitespace(bytes[i]) { i &+= 1 }
             let valueStart = i
             // The value runs to the first byte that is not field content; OWS before it is trimmed.
-            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.fieldContentStops)
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.valueStops)
             while i < end, ASCII.isFieldContent(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
             guard bytes[i] == ASCII.cr else {

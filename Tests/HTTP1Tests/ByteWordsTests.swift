@@ -17,11 +17,11 @@ final class ByteWordsTests: XCTestCase {
         ("equal 0x7F", { ByteWords.equal($0, 0x7F) }, { $0 == 0x7F }),
         ("equal 0x00", { ByteWords.equal($0, 0x00) }, { $0 == 0x00 }),
         ("equal 0xFF", { ByteWords.equal($0, 0xFF) }, { $0 == 0xFF }),
-        ("field content stops", ByteWords.fieldContentStops, { !ASCII.isFieldContent($0) }),
+        ("value stops", ByteWords.valueStops, { $0 < 0x20 || $0 == 0x7F }),
         ("target stops", ByteWords.targetStops, { !($0 > 0x20 && $0 < 0x7F) }),
         (
             "name stops", ByteWords.nameStops,
-            { c in !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D) }
+            { c in !((c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D) }
         ),
     ]
 
@@ -64,9 +64,9 @@ final class ByteWordsTests: XCTestCase {
         text.withUnsafeBytes { bytes in
             XCTAssertEqual(ByteWords.skip(bytes, from: 0, end: bytes.count, stops: ByteWords.nameStops), 12)
             // "text/htm" holds no stop; three bytes are left after it, for the byte loop.
-            XCTAssertEqual(ByteWords.skip(bytes, from: 14, end: bytes.count, stops: ByteWords.fieldContentStops), 22)
-            XCTAssertEqual(ByteWords.skip(bytes, from: 16, end: bytes.count, stops: ByteWords.fieldContentStops), 23)
-            XCTAssertEqual(ByteWords.skip(bytes, from: 14, end: 21, stops: ByteWords.fieldContentStops), 14)
+            XCTAssertEqual(ByteWords.skip(bytes, from: 14, end: bytes.count, stops: ByteWords.valueStops), 22)
+            XCTAssertEqual(ByteWords.skip(bytes, from: 16, end: bytes.count, stops: ByteWords.valueStops), 23)
+            XCTAssertEqual(ByteWords.skip(bytes, from: 14, end: 21, stops: ByteWords.valueStops), 14)
             XCTAssertEqual(ByteWords.skip(bytes, from: 13, end: 21, stops: ByteWords.targetStops), 13)
             XCTAssertEqual(ByteWords.skip(bytes, from: 14, end: bytes.count, stops: ByteWords.targetStops), 22)
             XCTAssertEqual(ByteWords.skip(bytes, from: 16, end: bytes.count, stops: ByteWords.targetStops), 23)
