@@ -149,7 +149,7 @@ let package = Package(
                           swiftSettings: optimize, linkerSettings: releaseLink),
 
         // Micro-benchmarks of pure code (bench/micro.sh), outside the unit suite.
-        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap", "Datapath", "ObserverHTTP", "HTTP2", "SluiceIO", "SluiceTestSupport"], path: "bench/micro",
+        .executableTarget(name: "sluice-microbench", dependencies: ["SluiceJSON", "DNS", "Policy", "PolicyYAML", "Flows", "HubbleObserver", "HubbleMetrics", "HubbleProto", "ServiceMap", "Datapath", "ObserverHTTP", "HTTP1", "HTTP2", "SluiceIO", "SluiceTestSupport"], path: "bench/micro",
                           swiftSettings: optimize),
 
         // Shared by the test targets and the micro-benchmarks (RecordSamples): the seeded random

@@ -15,7 +15,9 @@
 # against each as it fills (32-256 KiB), ns per message over TCP loopback (run it under `taskset -c 0`).
 # `decision`: one side's HTTP decision as a copied `Verdict` against `briefDecide`, ns per request.
 # `follow`: the follow stream's encoding alone (also part of `observer`), to profile it.
-# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|decision|transport|transport-batching|policy-apply|policy-memory]
+# `head-parse`: the HTTP/1 head parser alone, ns per head: wrk's get-ka request, a browser-shaped request,
+# the bench upstream's nginx response and a response with long values (HEAD_PARSE_ONLY=<name>: one, to profile it).
+# Usage: bash bench/micro.sh [json|regex|flow|observer|follow|dns|decision|head-parse|transport|transport-batching|policy-apply|policy-memory]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product sluice-microbench >/dev/null

@@ -104,6 +104,7 @@ public enum HTTP1Parser {
         let targetStart = i
         let maxTarget = max(limits.maxTargetBytes, 0)
         let scanEnd = end &- targetStart > maxTarget ? targetStart &+ maxTarget &+ 1 : end
+        i = ByteWords.skip(bytes, from: i, end: scanEnd, stops: ByteWords.targetStops)
         while i < scanEnd {
             let c = bytes[i]
             guard c > ASCII.sp && c < 0x7F else { break }
@@ -176,6 +177,7 @@ public enum HTTP1Parser {
         if bytes[i] == ASCII.sp {
             i &+= 1
             reasonStart = i
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.valueStops)
             while i < end, ASCII.isFieldContent(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
         }

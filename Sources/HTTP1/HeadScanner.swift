@@ -32,6 +32,12 @@ struct HeadScanner {
     /// Parses `HTTP/DIGIT.DIGIT` at `index` (RFC 9112 section 2.3; the name is case-sensitive).
     /// Returns the major and minor digits and the index after them.
     func version(at index: Int) throws(ParseError) -> (major: UInt8, minor: UInt8, next: Int)? {
+        // The two versions sent in practice, as one word; anything else takes the byte path.
+        if end &- index >= 8 {
+            let word = ByteWords.load(bytes, index)
+            if word == Self.http11 { return (1, 1, index &+ 8) }
+            if word == Self.http10 { return (1, 0, index &+ 8) }
+        }
         let name: StaticString = "HTTP/"
         let nameStart = name.utf8Start
         var i = index
@@ -46,6 +52,10 @@ struct HeadScanner {
         guard let minor = try digit(at: i &+ 2) else { return nil }
         return (major, minor, i &+ 3)
     }
+
+    /// `HTTP/1.1` and `HTTP/1.0` as little-endian words (`ByteWords.load`).
+    static let http11: UInt64 = 0x312E_312F_5054_5448
+    static let http10: UInt64 = 0x302E_312F_5054_5448
 
     /// The decimal digit at `index`, nil when `index` is past the window; a non-digit is a bad version.
     @inline(__always)
@@ -82,6 +92,7 @@ struct HeadScanner {
             if ASCII.isWhitespace(first) { throw .obsFold }
 
             let nameStart = i
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.nameStops)
             while i < end, ASCII.isToken(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
             guard bytes[i] == ASCII.colon else {
@@ -95,22 +106,15 @@ struct HeadScanner {
 
             while i < end, ASCII.isWhitespace(bytes[i]) { i &+= 1 }
             let valueStart = i
-            var valueEnd = i
-            while i < end {
-                let c = bytes[i]
-                if c > ASCII.sp && c != 0x7F {
-                    i &+= 1
-                    valueEnd = i
-                } else if ASCII.isWhitespace(c) {
-                    i &+= 1
-                } else {
-                    break
-                }
-            }
+            // The value runs to the first byte that is not field content; OWS before it is trimmed.
+            i = ByteWords.skip(bytes, from: i, end: end, stops: ByteWords.valueStops)
+            while i < end, ASCII.isFieldContent(bytes[i]) { i &+= 1 }
             guard i < end else { return nil }
             guard bytes[i] == ASCII.cr else {
                 throw bytes[i] == ASCII.lf ? .badLineEnding : .badFieldValue
             }
+            var valueEnd = i
+            while valueEnd > valueStart, ASCII.isWhitespace(bytes[valueEnd &- 1]) { valueEnd &-= 1 }
             guard let next = try crlf(at: i) else { return nil }
             i = next
 

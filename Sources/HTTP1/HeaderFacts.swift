@@ -29,7 +29,9 @@ struct HeaderFacts {
     var http2SettingsCount = 0
     var expectContinue = false
 
-    /// Records one field line. Throws at once for errors a later field cannot repair.
+    /// Records one field line. Throws at once for errors a later field cannot repair. `name` must be
+    /// a token and `value` field content, as `HeadScanner` checked them: the names and list
+    /// elements are compared a word at a time (`ByteWords.equalsFolded`), which is exact only then.
     @inline(__always)
     mutating func observe(
         name: Range<Int>, value: Range<Int>, in bytes: UnsafeRawBufferPointer
@@ -37,32 +39,32 @@ struct HeaderFacts {
         // Dispatch on length first: most fields have none of these lengths and cost one compare.
         switch name.count {
         case 4:
-            guard ASCII.equalsIgnoringCase(bytes, name, "host") else { return }
+            guard ByteWords.equalsFolded(bytes, name, "host") else { return }
             guard host == nil else { throw .duplicateHost }
             host = value
         case 6:
-            if ASCII.equalsIgnoringCase(bytes, name, "expect"),
+            if ByteWords.equalsFolded(bytes, name, "expect"),
                 ASCII.equalsIgnoringCase(bytes, value, "100-continue")
             {
                 expectContinue = true
             }
         case 7:
-            guard ASCII.equalsIgnoringCase(bytes, name, "upgrade") else { return }
+            guard ByteWords.equalsFolded(bytes, name, "upgrade") else { return }
             if upgrade == nil { upgrade = value }
             var elements = ListElements(bytes, value)
             while let element = elements.next() {
                 if ASCII.equalsIgnoringCase(bytes, element, "h2c") { upgradeListsH2C = true }
             }
         case 10:
-            if ASCII.equalsIgnoringCase(bytes, name, "connection") { observeConnection(value, in: bytes) }
+            if ByteWords.equalsFolded(bytes, name, "connection") { observeConnection(value, in: bytes) }
         case 14:
-            if ASCII.equalsIgnoringCase(bytes, name, "content-length") {
+            if ByteWords.equalsFolded(bytes, name, "content-length") {
                 try observeContentLength(value, in: bytes)
-            } else if ASCII.equalsIgnoringCase(bytes, name, "http2-settings") {
+            } else if ByteWords.equalsFolded(bytes, name, "http2-settings") {
                 http2SettingsCount &+= 1
             }
         case 17:
-            if ASCII.equalsIgnoringCase(bytes, name, "transfer-encoding") {
+            if ByteWords.equalsFolded(bytes, name, "transfer-encoding") {
                 observeTransferEncoding(value, in: bytes)
             }
         default:
@@ -74,11 +76,11 @@ struct HeaderFacts {
         var elements = ListElements(bytes, value)
         while let token = elements.next() {
             switch token.count {
-            case 5: if ASCII.equalsIgnoringCase(bytes, token, "close") { connectionClose = true }
-            case 7: if ASCII.equalsIgnoringCase(bytes, token, "upgrade") { connectionUpgrade = true }
-            case 10: if ASCII.equalsIgnoringCase(bytes, token, "keep-alive") { connectionKeepAlive = true }
+            case 5: if ByteWords.equalsFolded(bytes, token, "close") { connectionClose = true }
+            case 7: if ByteWords.equalsFolded(bytes, token, "upgrade") { connectionUpgrade = true }
+            case 10: if ByteWords.equalsFolded(bytes, token, "keep-alive") { connectionKeepAlive = true }
             case 14:
-                if ASCII.equalsIgnoringCase(bytes, token, "http2-settings") { connectionHTTP2Settings = true }
+                if ByteWords.equalsFolded(bytes, token, "http2-settings") { connectionHTTP2Settings = true }
             default: break
             }
         }
@@ -89,6 +91,24 @@ struct HeaderFacts {
     private mutating func observeContentLength(
         _ value: Range<Int>, in bytes: UnsafeRawBufferPointer
     ) throws(ParseError) {
+        // The usual value, up to 18 digits and nothing else, is the list's only element and cannot
+        // overflow: read it without the list walk.
+        if value.count >= 1, value.count <= 18, value.lowerBound >= 0, value.upperBound <= bytes.count {
+            var length = 0
+            var index = value.lowerBound
+            while index < value.upperBound {
+                let digit = bytes[index] &- 0x30
+                guard digit <= 9 else { break }
+                length = length &* 10 &+ Int(digit)
+                index &+= 1
+            }
+            if index == value.upperBound {
+                if let previous = contentLength, previous != length { throw .conflictingContentLength }
+                contentLength = length
+                contentLengthElements &+= 1
+                return
+            }
+        }
         var elements = ListElements(bytes, value)
         while let element = elements.next() {
             guard !element.isEmpty else { throw .badContentLength }
@@ -113,7 +133,7 @@ struct HeaderFacts {
         var elements = ListElements(bytes, value)
         while let coding = elements.next() {
             guard !coding.isEmpty else { continue }
-            if ASCII.equalsIgnoringCase(bytes, coding, "chunked") {
+            if ByteWords.equalsFolded(bytes, coding, "chunked") {
                 chunkedCount &+= 1
                 lastCodingIsChunked = true
             } else {

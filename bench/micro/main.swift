@@ -34,6 +34,7 @@ if only == nil || only == "observer" {
 if only == "follow" { try FollowBenchmark.run(newOnly: CommandLine.arguments.dropFirst(2).first == "new") }
 if only == nil || only == "dns" { try DNSBenchmark.run() }
 if only == nil || only == "decision" { try DecisionBenchmark.run() }
+if only == nil || only == "head-parse" { try HeadParseBenchmark.run() }
 if only == "transport" { try TransportBenchmark.run() }
 if only == "transport-batching" { try TransportBatchingBenchmark.run() }
 if only == "policy-apply" { try PolicyApplyBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -4,7 +4,8 @@ import HTTP1
 /// libFuzzer entry: arbitrary bytes as a request head, under the default limits and tight ones.
 /// Beyond "never traps", it checks what the proxy relies on: every range the parser returns lies
 /// inside the input and inside the head, and the same bytes fed as any shorter prefix never give a
-/// different complete answer (the proxy re-parses as bytes arrive).
+/// different complete answer (the proxy re-parses as bytes arrive); and the byte-loop parser the
+/// word-at-a-time scan replaced (`ByteLoopParser`) gives the same answer and head.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP1Request(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
@@ -13,6 +14,11 @@ public func fuzzHTTP1Request(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     for limits in [Limits.default, tight] {
         var head = RequestHead()
         let result = HTTP1Parser.parseRequestHead(bytes, into: &head, limits: limits)
+        // The parser before the word-at-a-time scan (ByteLoopParser.swift) decides the same.
+        var reference = RequestHead()
+        let expected = ByteLoopParser.parseRequestHead(bytes, into: &reference, limits: limits)
+        precondition(expected == result, "verdict differs from the byte-loop parser's")
+        precondition(result != .complete || reference == head, "head differs from the byte-loop parser's")
         checkReader(bytes, limits: limits, expected: result, head: head)
         guard result == .complete else { continue }
         check(head, size: size)

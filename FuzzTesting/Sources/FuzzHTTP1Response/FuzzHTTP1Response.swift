@@ -3,16 +3,22 @@ import HTTP1
 
 /// libFuzzer entry: the first byte chooses whether the request was HEAD, the rest is a response
 /// head. Checks that returned ranges lie inside the head, that the head parses identically
-/// without what follows it, and that bodiless answers (HEAD, 1xx, 204, 304) have no framing.
+/// without what follows it, that bodiless answers (HEAD, 1xx, 204, 304) have no framing, and that
+/// the byte-loop parser the word-at-a-time scan replaced (`ByteLoopParser`) gives the same answer.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP1Response(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let isHEAD = data[0] & 1 == 1
     let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     var head = ResponseHead()
-    guard HTTP1Parser.parseResponseHead(bytes, requestMethodIsHEAD: isHEAD, into: &head) == .complete else {
-        return 0
-    }
+    let result = HTTP1Parser.parseResponseHead(bytes, requestMethodIsHEAD: isHEAD, into: &head)
+    // The parser before the word-at-a-time scan (ByteLoopParser.swift) decides the same.
+    var reference = ResponseHead()
+    precondition(
+        ByteLoopParser.parseResponseHead(bytes, requestMethodIsHEAD: isHEAD, into: &reference) == result,
+        "verdict differs")
+    guard result == .complete else { return 0 }
+    precondition(reference == head, "head differs from the byte-loop parser's")
     precondition(head.headLength > 0 && head.headLength <= bytes.count)
     for field in head.headers {
         precondition(field.name.upperBound <= head.headLength && field.value.upperBound <= head.headLength)
