@@ -27,9 +27,8 @@ extension HTTP1Connection {
         let versionMinor = head.versionMinor
         var isHEAD = false
         let verdict = RequestView.with(bytes: bytes, head: &head, path: path, authority: authority) { view in
-            let verdict = HTTPVerdict.evaluate(
-                view, steer: steer, snapshot: ctx.snapshot,
-                port: addresses.originalDestinationPort, edits: &headerEdits)
+            let verdict = deciders.evaluate(
+                view, steer: steer, ctx: ctx, port: addresses.originalDestinationPort, edits: &headerEdits)
             isHEAD = view.isHEAD
             // An allowed h2c upgrade is judged and recorded again by HTTP2Connection (below).
             if upgrade == nil || !verdict.allowed { record.beginRequest(view: view, versionMinor: versionMinor) }
