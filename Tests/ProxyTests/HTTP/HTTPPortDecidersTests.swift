@@ -68,7 +68,9 @@ final class HTTPPortDecidersTests: XCTestCase {
         let one = HTTPPortDeciders(steer: ingressOnly, snapshot: snapshot, port: port)
         XCTAssertEqual(one.egress, .notAsked)
         XCTAssertEqual(one.ingress, both.ingress)
-        for steer in [nil, SteerInfo(sourceEndpoint: 0, destinationEndpoint: 0, sourceIdentity: 0, destinationIdentity: 0, sides: [])] {
+        let noSides = SteerInfo(
+            sourceEndpoint: 0, destinationEndpoint: 0, sourceIdentity: 0, destinationIdentity: 0, sides: [])
+        for steer in [nil, noSides] {
             let none = HTTPPortDeciders(steer: steer, snapshot: snapshot, port: port)
             XCTAssertTrue(none.unsteered)
             let verdict = HTTPRequestFixture.http1("GET", "/a") { view in
