@@ -374,18 +374,39 @@ public final class EventLoop {
     /// only): time moves only when the test advances it, and the test then fires the timers itself
     /// (`runDueTimers()`).
     static func waitMs(on clock: any Clock, until deadline: UInt64) -> Int32 {
-        let now = clock.nowNs()
+        waitMs(now: clock.nowNs(), until: deadline, movesByItself: clock.movesByItself)
+    }
+
+    /// `waitMs(on:until:)` at `now` on a clock that moves by itself or not.
+    static func waitMs(now: UInt64, until deadline: UInt64, movesByItself: Bool) -> Int32 {
         if deadline <= now { return 0 }
-        guard clock.movesByItself else { return -1 }
+        guard movesByItself else { return -1 }
         return Int32(min((deadline - now) / 1_000_000 + 1, 1000))
     }
 
     /// Runs until `stop()`.
     public func run() {
         while !stopped {
-            runOnce(timeoutMs: heap.first.map { Self.waitMs(on: clock, until: $0.deadline) } ?? -1)
+            runOnce(timeoutMs: waitMs())
             if gatherWindowNs > 0 { gather() }
         }
+    }
+
+    /// `waitMs(on:until:)` for the earliest deadline, -1 without one. The heap's first deadline is
+    /// read in place (`heap.first` retained and released the timer every iteration), the agent's
+    /// monotonic clock directly (not through the existential).
+    private func waitMs() -> Int32 {
+        guard !heap.isEmpty else { return -1 }
+        let deadline = heap[0].deadline
+        guard clockIsMonotonic else { return Self.waitMs(on: clock, until: deadline) }
+        return Self.waitMs(now: SystemClock.monotonicNs(), until: deadline, movesByItself: true)
+    }
+
+    /// The time on `clock`: the agent's monotonic clock read directly, a test's clock through
+    /// its protocol.
+    @inline(__always)
+    private func readClock() -> UInt64 {
+        clockIsMonotonic ? SystemClock.monotonicNs() : clock.nowNs()
     }
 
     /// A datagram handler, from `handleEvents`: it handled `count` datagrams (they count toward
@@ -446,7 +467,7 @@ public final class EventLoop {
     /// loop step it with this instead of `run()`.
     public func runOnce(timeoutMs: Int32) {
         let n = CSluice_epoll_wait(epfd, events, Int32(maxEvents), timeoutMs)
-        now = clock.nowNs()
+        now = readClock()
         var gatherable = n > 0
         if n > 0 {
             wokeAt = now
