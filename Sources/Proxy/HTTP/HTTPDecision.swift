@@ -56,22 +56,25 @@ struct HTTPVerdict: Equatable {
     var unsteered = false
 
     /// What the connection does. Reads the sides' fields in place (no copy of a side: this runs
-    /// for every request).
+    /// for every request). Inlined: a call passed the verdict, just stored byte by byte, as
+    /// words, and the loads waited for the stores (store-forwarding stalls in `decide`).
     var action: Action {
-        if unsteered { return .reset }
-        let allowed: Bool
-        let reason: Flow.L7Reason
-        if egress?.allowed == false {
-            return egress?.reason == .peerNotAllowed ? .reset : .forbid
-        } else if let a = ingress?.allowed, let r = ingress?.reason {
-            (allowed, reason) = (a, r)
-        } else if let a = egress?.allowed, let r = egress?.reason {
-            (allowed, reason) = (a, r)
-        } else {
-            return .reset
+        @inline(__always) get {
+            if unsteered { return .reset }
+            let allowed: Bool
+            let reason: Flow.L7Reason
+            if egress?.allowed == false {
+                return egress?.reason == .peerNotAllowed ? .reset : .forbid
+            } else if let a = ingress?.allowed, let r = ingress?.reason {
+                (allowed, reason) = (a, r)
+            } else if let a = egress?.allowed, let r = egress?.reason {
+                (allowed, reason) = (a, r)
+            } else {
+                return .reset
+            }
+            if allowed { return .forward }
+            return reason == .peerNotAllowed ? .reset : .forbid
         }
-        if allowed { return .forward }
-        return reason == .peerNotAllowed ? .reset : .forbid
     }
 
     /// Whether the request passes.
