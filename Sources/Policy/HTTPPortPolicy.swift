@@ -87,9 +87,15 @@ public final class HTTPPortPolicy: @unchecked Sendable {
                     return false
                 }
                 if selected < 0 { selected = e }
-                let found = entries[e].rules!.withUnsafeBufferPointer { rules -> Bool in
-                    for r in rules.indices where HTTPRule.matches(rules.baseAddress! + r, request) { return true }
-                    return false
+                // The rules' buffer taken out of `withUnsafeBufferPointer`: the array is an
+                // immutable part of this policy, which the caller keeps alive, so its storage
+                // stays put. Matching inside the closure made the compiler retain and release the
+                // array around the (not inlined) closure, once per request.
+                let rules = entries[e].rules!.withUnsafeBufferPointer { $0 }
+                var found = false
+                for r in rules.indices where HTTPRule.matches(rules.baseAddress! + r, request) {
+                    found = true
+                    break
                 }
                 guard found else { return true }
                 decided = e

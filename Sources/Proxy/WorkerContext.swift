@@ -113,7 +113,12 @@ public final class WorkerContext {
     public let recording: FlowRecording
     /// The policy in force on this worker. Replaced whole by `publish`; a request uses the
     /// snapshot current when its head was parsed.
-    public private(set) var snapshot: PolicySnapshot
+    public private(set) var snapshot: PolicySnapshot {
+        didSet { snapshotGeneration &+= 1 }
+    }
+    /// Counts the snapshots installed (from 1): a connection's `HTTPPortDeciders` are found again
+    /// when it moved, and compared per request without touching the snapshot.
+    private(set) var snapshotGeneration: UInt64 = 1
     let replies: LocalReply.Cache
     /// Idle keep-alive upstream connections of this worker.
     let upstreams: UpstreamPool

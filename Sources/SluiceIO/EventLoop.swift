@@ -11,6 +11,16 @@ public protocol EventHandler: AnyObject {
     func handleEvents(_ events: UInt32, tag: UInt32)
 }
 
+extension EventHandler {
+    /// Calls `handleEvents` on the handler at `object` (of this type) without retaining it: the
+    /// loop's slot owns it, and a handler whose registration ends during the call is kept until
+    /// the wake-up's events are handled (`EventLoop.retired`). Two events per keep-alive request
+    /// each retained and released their handler before (docs/performance.md, s22-own).
+    fileprivate static func dispatch(_ object: UnsafeMutableRawPointer, _ events: UInt32, tag: UInt32) {
+        Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.handleEvents(events, tag: tag) }
+    }
+}
+
 /// Called once the loop has handled every event of the wake-up in which it asked
 /// (`EventLoop.deferToWakeUpEnd`): a handler that sends what several events of one wake-up
 /// produced gathers it until then and sends it together.
@@ -64,7 +74,13 @@ public final class EventLoop {
     }
 
     private struct Slot {
+        /// Owns the handler (retained from `register` until its registration ends).
         var handler: EventHandler?
+        /// The same handler as its object and dynamic type, which the dispatch calls through
+        /// (`EventHandler.dispatch`): that borrows the handler, where a call on `handler` retains
+        /// and releases it around every event (the call could end the registration).
+        var object: UnsafeMutableRawPointer?
+        var type: EventHandler.Type?
         var tag: UInt32
         var generation: UInt32
         /// Its events may be handled while a wake-up's round is open (`deferToWakeUpEnd`).
@@ -85,6 +101,10 @@ public final class EventLoop {
     private var wakeUpEndDrain: [WakeUpEndTarget] = []
     /// `runOnce` is handling the events of a wake-up.
     private var handlingEvents = false
+    /// Handlers whose registration ended while the events of a wake-up were handled: the dispatch
+    /// borrows a handler instead of retaining it, and a handler may end its own registration (a
+    /// connection that closes), so the loop keeps them until every event of the wake-up is handled.
+    private var retired: [EventHandler] = []
 
     private let queueLock = Lock()
     private var queue: [() -> Void] = []
@@ -180,11 +200,13 @@ public final class EventLoop {
             slots.append(Slot(handler: nil, tag: 0, generation: 0))
         }
         let generation = slots[Int(slot)].generation &+ 1
-        slots[Int(slot)] = Slot(handler: handler, tag: tag, generation: generation, joinsWakeUpRound: joinsWakeUpRound)
+        slots[Int(slot)] = Slot(
+            handler: handler, object: Unmanaged<AnyObject>.passUnretained(handler).toOpaque(),
+            type: type(of: handler), tag: tag, generation: generation, joinsWakeUpRound: joinsWakeUpRound)
         let reg = Registration(slot: slot, generation: generation)
         if CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_ADD, fd, events, reg.userData) < 0 {
             let e = Glibc.errno
-            slots[Int(slot)].handler = nil
+            drop(Int(slot))
             freeSlots.append(slot)
             throw SyscallError("epoll_ctl(ADD)", errno: e)
         }
@@ -204,8 +226,17 @@ public final class EventLoop {
             slots[Int(registration.slot)].generation == registration.generation
         else { return }
         _ = CSluice_epoll_ctl(epfd, CSluice_EPOLL_CTL_DEL, fd, 0, 0)
-        slots[Int(registration.slot)].handler = nil
+        drop(Int(registration.slot))
         freeSlots.append(registration.slot)
+    }
+
+    /// Empties `slot`. Its handler is released at once, or, while the events of a wake-up are
+    /// handled, once they all are (`retired`): it may be the handler being called.
+    private func drop(_ slot: Int) {
+        if handlingEvents, let handler = slots[slot].handler { retired.append(handler) }
+        slots[slot].handler = nil
+        slots[slot].object = nil
+        slots[slot].type = nil
     }
 
     /// Hands a registered descriptor to another handler (and tag) without a syscall: the epoll
@@ -216,7 +247,10 @@ public final class EventLoop {
         guard registration != .none, Int(registration.slot) < slots.count,
             slots[Int(registration.slot)].generation == registration.generation
         else { return false }
+        drop(Int(registration.slot))
         slots[Int(registration.slot)].handler = handler
+        slots[Int(registration.slot)].object = Unmanaged<AnyObject>.passUnretained(handler).toOpaque()
+        slots[Int(registration.slot)].type = type(of: handler)
         slots[Int(registration.slot)].tag = tag
         return true
     }
@@ -228,7 +262,7 @@ public final class EventLoop {
         guard registration != .none, Int(registration.slot) < slots.count,
             slots[Int(registration.slot)].generation == registration.generation
         else { return }
-        slots[Int(registration.slot)].handler = nil
+        drop(Int(registration.slot))
         slots[Int(registration.slot)].generation &+= 1
         freeSlots.append(registration.slot)
     }
@@ -340,18 +374,39 @@ public final class EventLoop {
     /// only): time moves only when the test advances it, and the test then fires the timers itself
     /// (`runDueTimers()`).
     static func waitMs(on clock: any Clock, until deadline: UInt64) -> Int32 {
-        let now = clock.nowNs()
+        waitMs(now: clock.nowNs(), until: deadline, movesByItself: clock.movesByItself)
+    }
+
+    /// `waitMs(on:until:)` at `now` on a clock that moves by itself or not.
+    static func waitMs(now: UInt64, until deadline: UInt64, movesByItself: Bool) -> Int32 {
         if deadline <= now { return 0 }
-        guard clock.movesByItself else { return -1 }
+        guard movesByItself else { return -1 }
         return Int32(min((deadline - now) / 1_000_000 + 1, 1000))
     }
 
     /// Runs until `stop()`.
     public func run() {
         while !stopped {
-            runOnce(timeoutMs: heap.first.map { Self.waitMs(on: clock, until: $0.deadline) } ?? -1)
+            runOnce(timeoutMs: waitMs())
             if gatherWindowNs > 0 { gather() }
         }
+    }
+
+    /// `waitMs(on:until:)` for the earliest deadline, -1 without one. The heap's first deadline is
+    /// read in place (`heap.first` retained and released the timer every iteration), the agent's
+    /// monotonic clock directly (not through the existential).
+    private func waitMs() -> Int32 {
+        guard !heap.isEmpty else { return -1 }
+        let deadline = heap[0].deadline
+        guard clockIsMonotonic else { return Self.waitMs(on: clock, until: deadline) }
+        return Self.waitMs(now: SystemClock.monotonicNs(), until: deadline, movesByItself: true)
+    }
+
+    /// The time on `clock`: the agent's monotonic clock read directly, a test's clock through
+    /// its protocol.
+    @inline(__always)
+    private func readClock() -> UInt64 {
+        clockIsMonotonic ? SystemClock.monotonicNs() : clock.nowNs()
     }
 
     /// A datagram handler, from `handleEvents`: it handled `count` datagrams (they count toward
@@ -412,7 +467,7 @@ public final class EventLoop {
     /// loop step it with this instead of `run()`.
     public func runOnce(timeoutMs: Int32) {
         let n = CSluice_epoll_wait(epfd, events, Int32(maxEvents), timeoutMs)
-        now = clock.nowNs()
+        now = readClock()
         var gatherable = n > 0
         if n > 0 {
             wokeAt = now
@@ -427,16 +482,17 @@ public final class EventLoop {
                 }
                 let slot = Int(ev.data >> 32)
                 let generation = UInt32(truncatingIfNeeded: ev.data)
-                guard slot < slots.count, slots[slot].generation == generation,
-                    let handler = slots[slot].handler
-                else { continue }
+                guard slot < slots.count, slots[slot].generation == generation else { continue }
                 if !wakeUpEndTargets.isEmpty && !slots[slot].joinsWakeUpRound { endWakeUp() }
+                // Read after `endWakeUp`, which may end this registration.
+                guard let object = slots[slot].object, let type = slots[slot].type else { continue }
                 handlerNotedDatagrams = false
-                handler.handleEvents(ev.events, tag: slots[slot].tag)
+                type.dispatch(object, ev.events, tag: slots[slot].tag)
                 if !handlerNotedDatagrams { gatherable = false }
             }
             handlingEvents = false
             if !wakeUpEndTargets.isEmpty { endWakeUp() }
+            if !retired.isEmpty { retired.removeAll(keepingCapacity: true) }
         }
         lastIterationGatherable = gatherable
         fireDueTimers()

@@ -148,6 +148,64 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(reader.seen.count, 1)
     }
 
+    func testAHandlerThatEndsItsRegistrationInItsEventLivesUntilTheWakeUpsEventsAreHandled() throws {
+        /// Owned by the loop alone. Its event ends its registration (deregister, forget or
+        /// reassign to `next`), then writes to its own state: the loop borrows a handler for the
+        /// call instead of retaining it, so it must keep one whose registration ended until the
+        /// wake-up is over, then let it go.
+        final class Closer: EventHandler {
+            enum End { case deregister, forget, reassign }
+            unowned let loop: EventLoop
+            let log: Log
+            let end: End
+            let next: EventHandler
+            var fd: Int32 = -1
+            var registration = EventLoop.Registration.none
+            var events = 0
+            init(loop: EventLoop, log: Log, end: End, next: EventHandler) {
+                (self.loop, self.log, self.end, self.next) = (loop, log, end, next)
+            }
+            func handleEvents(_ events: UInt32, tag: UInt32) {
+                var byte: UInt8 = 0
+                _ = read(fd, &byte, 1)
+                switch end {
+                case .deregister: loop.deregister(fd: fd, registration: registration)
+                case .forget: loop.forget(registration)
+                case .reassign: loop.reassign(registration, to: next, tag: 7)
+                }
+                self.events += 1
+                log.entries.append("closed \(self.events)")
+            }
+            deinit { log.entries.append("deinit") }
+        }
+        final class Next: EventHandler {
+            let log: Log
+            init(log: Log) { self.log = log }
+            func handleEvents(_ events: UInt32, tag: UInt32) { log.entries.append("next \(tag)") }
+        }
+        for end in [Closer.End.deregister, .forget, .reassign] {
+            let loop = try EventLoop(clock: ManualClock())
+            let log = Log()
+            var fds: [Int32] = [0, 0]
+            XCTAssertEqual(pipe(&fds), 0)
+            defer { close(fds[1]) }
+            weak var weakCloser: Closer?
+            do {
+                let closer = Closer(loop: loop, log: log, end: end, next: Next(log: log))
+                closer.fd = fds[0]
+                closer.registration = try loop.register(
+                    fd: fds[0], events: EventLoop.Events.readable, handler: closer, tag: 1)
+                weakCloser = closer
+            }
+            XCTAssertNotNil(weakCloser, "\(end): the loop owns the handler")
+            XCTAssertEqual(write(fds[1], "x", 1), 1)
+            loop.runOnce(timeoutMs: 1000)
+            XCTAssertEqual(log.entries, ["closed 1", "deinit"], "\(end): freed after its event, not during it")
+            XCTAssertNil(weakCloser, "\(end)")
+            close(fds[0])
+        }
+    }
+
     func testWakeUpEndRunsOnceAfterTheRoundsEventsAndBeforeOtherWork() throws {
         /// Reads its pipe's byte and asks, once per round, to be told when the round ends.
         final class Gatherer: EventHandler, WakeUpEndTarget, TimerTarget {

@@ -56,22 +56,25 @@ struct HTTPVerdict: Equatable {
     var unsteered = false
 
     /// What the connection does. Reads the sides' fields in place (no copy of a side: this runs
-    /// for every request).
+    /// for every request). Inlined: a call passed the verdict, just stored byte by byte, as
+    /// words, and the loads waited for the stores (store-forwarding stalls in `decide`).
     var action: Action {
-        if unsteered { return .reset }
-        let allowed: Bool
-        let reason: Flow.L7Reason
-        if egress?.allowed == false {
-            return egress?.reason == .peerNotAllowed ? .reset : .forbid
-        } else if let a = ingress?.allowed, let r = ingress?.reason {
-            (allowed, reason) = (a, r)
-        } else if let a = egress?.allowed, let r = egress?.reason {
-            (allowed, reason) = (a, r)
-        } else {
-            return .reset
+        @inline(__always) get {
+            if unsteered { return .reset }
+            let allowed: Bool
+            let reason: Flow.L7Reason
+            if egress?.allowed == false {
+                return egress?.reason == .peerNotAllowed ? .reset : .forbid
+            } else if let a = ingress?.allowed, let r = ingress?.reason {
+                (allowed, reason) = (a, r)
+            } else if let a = egress?.allowed, let r = egress?.reason {
+                (allowed, reason) = (a, r)
+            } else {
+                return .reset
+            }
+            if allowed { return .forward }
+            return reason == .peerNotAllowed ? .reset : .forbid
         }
-        if allowed { return .forward }
-        return reason == .peerNotAllowed ? .reset : .forbid
     }
 
     /// Whether the request passes.
@@ -96,55 +99,13 @@ struct HTTPVerdict: Equatable {
     /// Decides `request` (an HTTP/1 head or an HTTP/2 stream, as `HTTPRequestFields`) on TCP
     /// `port` of the connection `steer` describes, with the rules of `snapshot`. `edits` is
     /// emptied, then says what the matching rules' header actions do to the request, egress side
-    /// first; nothing is allocated or copied unless a rule on the port carries such actions.
+    /// first; nothing is allocated or copied unless a rule on the port carries such actions. A
+    /// connection keeps its `HTTPPortDeciders` instead, found once per snapshot.
     static func evaluate<R: HTTPRequestFields>(
         _ request: R, steer: SteerInfo?, snapshot: PolicySnapshot,
         port: UInt16, edits: inout HTTPHeaderEdits
     ) -> HTTPVerdict {
-        edits.removeAll()
-        guard let steer, !steer.sides.isEmpty else { return HTTPVerdict(unsteered: true) }
-        var result = HTTPVerdict()
-        if steer.sides.contains(.egress) {
-            result.egress = decide(
-                snapshot, endpoint: steer.sourceEndpoint, direction: .egress, port: port,
-                peer: steer.destinationIdentity, request: request, edits: &edits)
-            if result.egress?.allowed == false { return result }
-        }
-        if steer.sides.contains(.ingress) {
-            result.ingress = decide(
-                snapshot, endpoint: steer.destinationEndpoint, direction: .ingress, port: port,
-                peer: steer.sourceIdentity, request: request, edits: &edits)
-        }
-        return result
-    }
-
-    /// One side's decision. A side whose port has no HTTP rules (any more: the policy changed
-    /// after the SYN was steered) has nothing to enforce at L7, unless the port carries DNS or
-    /// `serverNames` rules there: one proxy cannot parse one connection as both, so that fails
-    /// closed (tc drops DNS-vs-HTTP connections before they are steered, `sluice_steer_drop`).
-    private static func decide<R: HTTPRequestFields>(
-        _ snapshot: PolicySnapshot, endpoint: UInt32,
-        direction: Direction, port: UInt16, peer: UInt32,
-        request: R, edits: inout HTTPHeaderEdits
-    ) -> Side {
-        if let policy = snapshot.httpPolicy(endpointID: endpoint, direction: direction, port: port) {
-            // The common port: the verdict's fields only, no `Verdict` (name, actions) copied.
-            guard policy.hasHeaderActions else {
-                return Side(policy.briefDecide(peerIdentity: peer, request: request), direction: direction, peer: peer)
-            }
-            let verdict = policy.decide(peerIdentity: peer, request: request)
-            var side = Side(verdict, direction: direction, peer: peer)
-            if verdict.allowed && !verdict.headerActions.isEmpty {
-                side.headerActions = edits.run(verdict.headerActions, on: request)
-            }
-            return side
-        }
-        if (direction == .egress && snapshot.dnsPolicy(endpointID: endpoint, port: port, proto: IPProtocol.tcp) != nil)
-            || snapshot.tlsPolicy(endpointID: endpoint, direction: direction, port: port) != nil
-        {
-            return Side(allowed: false, reason: .parserMismatch, policyRef: 0)
-        }
-        return Side(allowed: true, reason: .notEnforced, policyRef: 0)
+        HTTPPortDeciders(steer: steer, snapshot: snapshot, port: port).evaluate(request, edits: &edits)
     }
 }
 

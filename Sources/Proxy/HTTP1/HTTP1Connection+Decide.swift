@@ -26,16 +26,19 @@ extension HTTP1Connection {
         let upgrade = head.upgradeH2C ? HTTP2Upgrade(bytes: bytes, head: head) : nil
         let versionMinor = head.versionMinor
         var isHEAD = false
+        // The action is read once: each read of it passed the verdict, just stored byte by byte,
+        // to `HTTPVerdict.action` as words, a store-forwarding stall each (docs/performance.md).
+        var action = HTTPVerdict.Action.reset
         let verdict = RequestView.with(bytes: bytes, head: &head, path: path, authority: authority) { view in
-            let verdict = HTTPVerdict.evaluate(
-                view, steer: steer, snapshot: ctx.snapshot,
-                port: addresses.originalDestinationPort, edits: &headerEdits)
+            let verdict = deciders.evaluate(
+                view, steer: steer, ctx: ctx, port: addresses.originalDestinationPort, edits: &headerEdits)
+            action = verdict.action
             isHEAD = view.isHEAD
             // An allowed h2c upgrade is judged and recorded again by HTTP2Connection (below).
-            if upgrade == nil || !verdict.allowed { record.beginRequest(view: view, versionMinor: versionMinor) }
+            if upgrade == nil || action != .forward { record.beginRequest(view: view, versionMinor: versionMinor) }
             return verdict
         }
-        if let upgrade, verdict.allowed {
+        if let upgrade, action == .forward {
             // An allowed h2c upgrade: HTTP2Connection answers the 101 itself and judges (and
             // records) the request again as stream 1; the upstream's 101 is never relayed. A
             // denied one is answered 403 below like any request, never 101 (docs/http2.md).
@@ -54,7 +57,7 @@ extension HTTP1Connection {
         case .contentLength(let n): hasBody = n > 0
         case .chunked: hasBody = true
         }
-        guard !verdict.allowed else {
+        guard action != .forward else {
             upstreamIdle = false
             if !headerEdits.isEmpty {
                 preparer.apply(headerEdits, bytes: bytes, headLength: head.headLength)
@@ -78,7 +81,7 @@ extension HTTP1Connection {
             }
             return
         }
-        if verdict.action == .reset {
+        if action == .reset {
             // No rule admits this peer on this port at all: Cilium drops it at L3/L4, so the
             // client sees a dead connection, not an HTTP answer.
             closeWithReset()

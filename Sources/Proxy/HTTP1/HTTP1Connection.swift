@@ -90,6 +90,8 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// What the current request's `headerMatches` mismatch actions do to its head (`decide`);
     /// empty unless a rule on the port carries such actions.
     var headerEdits = HTTPHeaderEdits()
+    /// The port policies that decide this connection's requests, found once per snapshot.
+    var deciders = HTTPPortDeciders()
 
     /// Request facts kept for the response flow after the request bytes are gone.
     let record: HTTPFlowRecorder

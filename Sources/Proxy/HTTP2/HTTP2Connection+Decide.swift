@@ -30,9 +30,8 @@ extension HTTP2Connection {
             s.isGRPC = view.isGRPC
             s.isHEAD = view.isHEAD
             s.record.beginRequest(view)
-            return HTTPVerdict.evaluate(
-                view, steer: steer, snapshot: ctx.snapshot,
-                port: addresses.originalDestinationPort, edits: &edits)
+            return deciders.evaluate(
+                view, steer: steer, ctx: ctx, port: addresses.originalDestinationPort, edits: &edits)
         }
         s.record.decided(verdict)
         switch verdict.action {

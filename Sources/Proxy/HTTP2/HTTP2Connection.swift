@@ -82,6 +82,8 @@ final class HTTP2Connection: EventHandler, TimerTarget {
     private let output: IOBuffer
     let session: HTTP2Session
     var streams: [Int32: Stream] = [:]
+    /// The port policies that decide this connection's streams, found once per snapshot.
+    var deciders = HTTPPortDeciders()
     var upstream: HTTP2Upstream?
     var upstreams: [HTTP2Upstream] = []
     private(set) var isClosed = false
