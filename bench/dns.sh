@@ -20,11 +20,15 @@
 #       syscalls:sys_enter_epoll_wait,syscalls:sys_enter_recvmmsg,context-switches, to count
 #       near full speed).
 #       Both cost CPU themselves: compare ratios only from runs without them.
+#       DNS_BPF_STATS=1: the tc programs' own time per run and per query (kernel.bpf_stats_enabled,
+#       `bpf <sys> <set> <rep>: ...` lines); also costs CPU.
 #   SLUICE_BASE=/tmp/main/sluice REPS=2 DURATION=5 bash bench/dns.sh
 #       SLUICE_BASE: a second Sluice build (its sluice-agent beside it), measured as system `base`
 #       in the same window, interleaved with the others: the sandbox's agent is swapped
 #       (`sandbox stop-agent`, then `start-agent` of the other build, which restores the policy)
-#       before each run that needs the other build. Adds `ratio ... sluice/base` lines and the
+#       before each run that needs the other build (SLUICE_BASE_BPF=<dir>: the base's kernel
+#       programs, e.g. bpf/ of its commit built with make; default: this tree's bpf/, which
+#       both agents load otherwise). Adds `ratio ... sluice/base` lines and the
 #       base's own ratios against dnsdist (`ratio ... base/dnsdist`). The load average before and
 #       after the runs goes into the summary.
 # Placement: dnsperf (-c 10 -q 100 -T 1, as ../shared/bench-peers) pinned to core 0 with the
@@ -33,6 +37,10 @@
 #   sluice : client pod -> kube-dns:53, steered by tc + sk_lookup into the agent -> kube-dns
 #   dnsdist: client pod -> node:15354 (dnsdist in the node netns) -> kube-dns:53
 #   direct : node netns -> kube-dns:53 (no proxy; allowed names only)
+# Client CPU: dnsperf's user + system time (/usr/bin/time), which also holds the kernel work of the
+# query's send and of the softirq that runs inline in it (the host side of the veth, tc, and with
+# the DNS deny cache tc's whole answer); "proxy+client" adds the proxy's (`ratio
+# total_cpu_us_per_query` lines): the figure that compares when tc answers in the client's context.
 # Prints a table and `ratio qps|cpu_us_per_query|p99_ms|wakeups_per_query <set> sluice/<peer> <value>` lines.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -113,7 +121,8 @@ use_agent() {
   [ "$want" = "$AGENT_OF" ] && return 0
   local extra=("${agent_args[@]}")
   bin=$SLUICE
-  [ "$want" = base ] && bin=$SLUICE_BASE && extra=()
+  [ "$want" = base ] && bin=$SLUICE_BASE && extra=() &&
+    [ -n "${SLUICE_BASE_BPF:-}" ] && extra=("--agent-arg=--bpf-dir=$SLUICE_BASE_BPF")
   "$SLUICE" sandbox stop-agent >>"$RUN_DIR/agent-swaps.log" 2>&1 || die "stop-agent failed"
   "$bin" sandbox start-agent --workers 1 --agent-arg="--pin-cpu=$PROXY_CPU" "${extra[@]}" >>"$RUN_DIR/agent-swaps.log" 2>&1 \
     || { cat "$RUN_DIR/agent-swaps.log" >&2; die "start-agent ($bin) failed"; }
@@ -156,6 +165,25 @@ switches() {
   cat /proc/"$p"/task/*/status 2>/dev/null \
     | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + 0, n + 0}'
 }
+# bpf_stats: "run_time_ns run_cnt" of sluice_tc_endpoint, then of sluice_tc_to_endpoint, summed
+# over every loaded copy (DNS_BPF_STATS=1 turns kernel.bpf_stats_enabled on for the runs, which
+# costs two clock reads per program run, so compare CPU figures only from runs without it).
+: "${DNS_BPF_STATS:=}"
+bpf_stats() {
+  bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+t = {"sluice_tc_endpoint": [0, 0], "sluice_tc_to_endpoint": [0, 0]}
+for p in json.load(sys.stdin):
+    if p.get("name") in t:
+        t[p["name"]][0] += p.get("run_time_ns", 0)
+        t[p["name"]][1] += p.get("run_cnt", 0)
+print(*t["sluice_tc_endpoint"], *t["sluice_tc_to_endpoint"])'
+}
+if [ -n "$DNS_BPF_STATS" ]; then
+  bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  trap 'sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"; down' EXIT
+fi
 cat /proc/loadavg >"$RAW/loadavg.txt"
 for rep in $(seq 1 "$REPS"); do
   for set in $DNS_SETS; do
@@ -175,11 +203,14 @@ for rep in $(seq 1 "$REPS"); do
         esac
         perf_pid=$!
       fi
+      [ -n "$DNS_BPF_STATS" ] && bpf_stats >"$base.bpf0"
       t0=$(ticks "$sys"); read -r v0 n0 < <(switches "$sys")
-      ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
+      /usr/bin/time -f "%U %S" -o "$base.client" \
+        ip netns exec "$ns" taskset -c "$LOAD_CPU" timeout $((DURATION + 20)) dnsperf -s "$ip" -p "$port" \
         -d "$RUN_DIR/q-$qfile.txt" $rate -l "$DURATION" -c "$DNS_CLIENTS" -q "$DNS_OUTSTANDING" -T 1 -v \
         >"$base.txt" 2>&1
       t1=$(ticks "$sys"); read -r v1 n1 < <(switches "$sys")
+      [ -n "$DNS_BPF_STATS" ] && bpf_stats >"$base.bpf1"
       if [ -n "$perf_pid" ]; then
         wait "$perf_pid"
         if [ "$DNS_PERF" = record ]; then
@@ -217,20 +248,30 @@ for path in glob.glob(os.path.join(raw, "*.txt")):
     p = lambda q: lat[min(len(lat) - 1, int((len(lat) - 1) * q))] * 1000 if lat else float("nan")
     cpu_s, hwm, vol, invol = cpu.get((sys_, set_, rep), (0, 0, 0, 0))
     proxied = done and sys_ != "direct"
+    try:
+        client_s = sum(float(x) for x in open(path[:-4] + ".client").read().split()[-2:])
+    except (OSError, ValueError):
+        client_s = float("nan")
     rows[(sys_, set_)].append(dict(rep=int(rep), qps=qps, lost=lost, p50=p(0.5), p99=p(0.99),
                                    cpu_us=cpu_s * 1e6 / done if proxied else float("nan"),
+                                   # dnsperf's own CPU: what a query costs in the sending pod's
+                                   # context, where tc runs (and answers, with the deny cache)
+                                   client_us=client_s * 1e6 / done if done else float("nan"),
+                                   total_us=(cpu_s + client_s) * 1e6 / done if done else float("nan"),
                                    rss_mb=hwm / 1024,
                                    # the proxy's sleeps (= wake-ups) and preemptions per query
                                    vol=vol / done if proxied else float("nan"),
                                    invol=invol / done if proxied else float("nan")))
 med = lambda xs: statistics.median(xs)
-print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | wake-ups/query | preempted/query | peak RSS MiB |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+# a ratio whose denominator is 0 (a proxy tc answered for: no CPU of its own) is nan, not an error
+div = lambda a, b: a / b if b else float("nan")
+print("| system | set | q/s | lost | p50 ms | p99 ms | proxy CPU µs/query | client CPU µs/query | proxy+client µs/query | wake-ups/query | preempted/query | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 table = {}
 for (sys_, set_), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     m = {k: med([r[k] for r in rs]) for k in rs[0]}
     table[(sys_, set_)] = m
-    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['vol']:.2f} | {m['invol']:.2f} | {m['rss_mb']:.1f} |")
+    print(f"| {sys_} | {set_} | {m['qps']:.0f} | {m['lost']:.0f} | {m['p50']:.3f} | {m['p99']:.3f} | {m['cpu_us']:.1f} | {m['client_us']:.1f} | {m['total_us']:.1f} | {m['vol']:.2f} | {m['invol']:.2f} | {m['rss_mb']:.1f} |")
 print()
 # a fixed-rate set is a below-saturation figure only when every system kept the rate
 for (sys_, set_), m in sorted(table.items()):
@@ -243,25 +284,41 @@ for (sys_, set_), m in sorted(table.items()):
         o = table.get((peer, set_))
         if not o or peer == sys_ or (sys_ == "base" and peer == "direct"):
             continue
-        print(f"ratio qps {set_} {sys_}/{peer} {m['qps'] / o['qps']:.3f}")
-        print(f"ratio p99_ms {set_} {sys_}/{peer} {m['p99'] / o['p99']:.3f}")
+        print(f"ratio qps {set_} {sys_}/{peer} {div(m['qps'], o['qps']):.3f}")
+        print(f"ratio p99_ms {set_} {sys_}/{peer} {div(m['p99'], o['p99']):.3f}")
         if peer != "direct":
-            print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {m['cpu_us'] / o['cpu_us']:.3f}")
+            print(f"ratio cpu_us_per_query {set_} {sys_}/{peer} {div(m['cpu_us'], o['cpu_us']):.3f}")
+            print(f"ratio total_cpu_us_per_query {set_} {sys_}/{peer} {div(m['total_us'], o['total_us']):.3f}")
             if o["vol"] > 0:
-                print(f"ratio wakeups_per_query {set_} {sys_}/{peer} {m['vol'] / o['vol']:.3f}")
+                print(f"ratio wakeups_per_query {set_} {sys_}/{peer} {div(m['vol'], o['vol']):.3f}")
 # per repetition: CPU µs per query of each system, and Sluice's over each other system's
 reps = collections.defaultdict(dict)
 for (sys_, set_), rs in rows.items():
     for i, r in enumerate(sorted(rs, key=lambda r: r["rep"])):
-        reps[(set_, r["rep"])][sys_] = r["cpu_us"]
+        reps[(set_, r["rep"])][sys_] = (r["cpu_us"], r["total_us"])
 for (set_, rep), by in sorted(reps.items()):
-    parts = " ".join(f"{s}={v:.1f}" for s, v in sorted(by.items()) if s != "direct")
+    parts = " ".join(f"{s}={v[0]:.1f}" for s, v in sorted(by.items()) if s != "direct")
     print(f"cpu_us_per_query {set_} rep {rep}: {parts}")
+    parts = " ".join(f"{s}={v[1]:.1f}" for s, v in sorted(by.items()))
+    print(f"total_cpu_us_per_query {set_} rep {rep}: {parts}")
 try:
     loads = [l.split()[:3] for l in open(os.path.join(raw, "loadavg.txt"))]
     print("load average (1/5/15 min) before: " + " ".join(loads[0]) + (", after: " + " ".join(loads[-1]) if len(loads) > 1 else ""))
 except (OSError, IndexError):
     pass
+for path in sorted(glob.glob(os.path.join(raw, "*.bpf1"))):
+    base = path[:-5]
+    try:
+        a = [int(x) for x in open(base + ".bpf0").read().split()]
+        b = [int(x) for x in open(path).read().split()]
+        done = int(re.search(r"Queries completed:\s+(\d+)", open(base + ".txt").read()).group(1))
+    except (OSError, ValueError, AttributeError):
+        continue
+    d = [y - x for x, y in zip(a, b)]
+    per = lambda ns, n: ns / n if n else float("nan")
+    print(f"bpf {' '.join(os.path.basename(base).split('.', 2))}: tc_endpoint {per(d[0], d[1]):.0f} ns/run "
+          f"{d[1] / done if done else float('nan'):.2f} runs/query {per(d[0], done):.0f} ns/query; "
+          f"tc_to_endpoint {per(d[2], d[3]):.0f} ns/run {d[3] / done if done else float('nan'):.2f} runs/query")
 dur = float(os.environ.get("DURATION", "10")) - 1
 for path in sorted(glob.glob(os.path.join(raw, "*.syscalls.txt"))):
     base = path[: -len(".syscalls.txt")]

@@ -67,6 +67,7 @@ extension Agent {
             flowRingSize: FlowRing.capacity,
             dnsProxy: dnsListening
                 ? "listening on \(IPv4Address(networkOrder: dns.listenAddress)):\(dns.listenPort) (udp\(server?.dnsTCPListenerFDs.isEmpty ?? true ? "" : ", tcp"))"
+                    + "; denied queries answered in the datapath: \(datapath?.dnsDenialsAnsweredInDatapath() ?? 0)"
                 : "not running",
             lastApply: policy.lastInstall?.description, process: processStatus(), kubernetes: kubernetesStatusValue())
         result.tlsSecretErrors = tlsSecretProblems()

@@ -218,7 +218,13 @@ public final class Agent {
             steering: DatapathSteering(datapath), flows: RingSink(ring), snapshot: snapshot,
             dns: options.dns, fqdn: fqdn, recording: flowRecording)
         self.server = server
-        policy.publish = { [unowned server] snapshot in server.publishAndWait(snapshot) }
+        // Every worker decides with the new snapshot before the DNS deny cache's entries of the old
+        // one go stale (bpf/include/sluice_dns.h).
+        policy.publish = { [unowned server] snapshot in
+            let taken = server.publishAndWait(snapshot)
+            datapath.steeringEpoch.denyPolicyChanged()
+            return taken
+        }
         if let fd = server.httpListenerFDs.first {
             try datapath.registerProxySocket(Int(SLUICE_SOCK_HTTP.rawValue), fd: fd)
         }

@@ -21,7 +21,8 @@ enum BPFFilesystem {
     static let pinnedNames = [
         "sluice_endpoints", "sluice_l7_ports", "sluice_steered", "sluice_proxy_socks",
         "sluice_flow_head", "sluice_flows", "sluice_policy", "sluice_policy_mode", "sluice_ipcache", "sluice_ct",
-        "sluice_config", "sluice_veths", "sluice_fragments", Datapath.skLookupLinkName,
+        "sluice_config", "sluice_veths", "sluice_fragments", "sluice_dns_deny", "sluice_dns_gen", "sluice_dns_stats",
+        Datapath.skLookupLinkName,
     ]
 
     /// Mounts bpffs on `/sys/fs/bpf` unless a bpffs is already mounted there.

@@ -47,6 +47,10 @@ public final class Datapath: @unchecked Sendable {
     let l7PortsFD: Int32
     let steeredFD: Int32
     let proxySocksFD: Int32
+    /// The DNS deny cache (`sluice_dns_deny`) and tc's per-CPU count of the queries it answered
+    /// from it (`sluice_dns_stats`); the generation is mapped into `steeringEpoch`.
+    let dnsDenyFD: Int32
+    let dnsStatsFD: Int32
     /// Bumped after every write to the maps that decide steering (endpoints, L7 ports, ipcache),
     /// so the proxies' per-worker steering caches know when to forget (`SteeringEpoch`).
     public let steeringEpoch = SteeringEpoch()
@@ -65,6 +69,9 @@ public final class Datapath: @unchecked Sendable {
         l7PortsFD = try tcObject.mapFD(named: "sluice_l7_ports")
         steeredFD = try tcObject.mapFD(named: "sluice_steered")
         proxySocksFD = try tcObject.mapFD(named: "sluice_proxy_socks")
+        dnsDenyFD = try tcObject.mapFD(named: "sluice_dns_deny")
+        dnsStatsFD = try tcObject.mapFD(named: "sluice_dns_stats")
+        steeringEpoch.attachDenyGeneration(try Datapath.mapDenyGeneration(try tcObject.mapFD(named: "sluice_dns_gen")))
     }
 
     deinit { close() }

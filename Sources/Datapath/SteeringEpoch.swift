@@ -11,8 +11,14 @@ internal import CSluice
 ///
 /// Written by the agent's threads (policy, endpoints) and the DNS workers (learned toFQDNs
 /// addresses), read by every worker; both words are atomics and the time never moves back.
+///
+/// It also moves the DNS deny cache's generation (`sluice_dns_gen`, bpf/include/sluice_dns.h)
+/// once attached to it (`attachDenyGeneration`): after the counter on every change, and on its own
+/// after every policy snapshot the proxy workers took (`denyPolicyChanged`).
 public final class SteeringEpoch: @unchecked Sendable {
     private let words: UnsafeMutablePointer<UInt64>
+    /// The deny generation word in the mmap of `sluice_dns_gen`, or nil.
+    private var denyGeneration: UnsafeMutablePointer<UInt64>?
 
     public init() {
         words = .allocate(capacity: 2)
@@ -25,6 +31,27 @@ public final class SteeringEpoch: @unchecked Sendable {
     public func changed() {
         CSluice_atomic_max_release_u64(words + 1, CSluice_monotonic_ns())
         _ = CSluice_atomic_fetch_add_u64(words, 1)
+        if let denyGeneration { _ = CSluice_atomic_fetch_add_u64(denyGeneration, 1) }
+    }
+
+    /// Makes `word` (the mmap of `sluice_dns_gen`) the deny generation and moves it once, so no
+    /// entry an earlier run inserted is used. Call once, before any reader.
+    func attachDenyGeneration(_ word: UnsafeMutablePointer<UInt64>) {
+        denyGeneration = word
+        _ = CSluice_atomic_fetch_add_u64(word, 1)
+    }
+
+    /// The proxy workers decide with a new policy snapshot: deny cache entries of the old one are
+    /// stale from now on.
+    public func denyPolicyChanged() {
+        if let denyGeneration { _ = CSluice_atomic_fetch_add_u64(denyGeneration, 1) }
+    }
+
+    /// The deny generation now (0 when none is attached).
+    @inline(__always)
+    public var denyGenerationValue: UInt64 {
+        guard let denyGeneration else { return 0 }
+        return CSluice_atomic_load_acquire_u64(denyGeneration)
     }
 
     /// The counter, then the end of the last write (read in that order, so a reader that sees a

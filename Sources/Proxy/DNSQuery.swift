@@ -117,6 +117,8 @@ final class DNSCounters {
     var queries = 0
     var forwarded = 0
     var rejected = 0
+    /// Refused UDP queries put into the datapath's deny cache (`DNSWorker.cacheDenial`).
+    var denialsCached = 0
     var dropped = 0
     var formatErrors = 0
     /// Queries with an opcode other than QUERY, answered NOTIMP.

@@ -177,6 +177,30 @@ final class DNSWorker {
         _ = reply.withUnsafeBytes { sink.sendAnswer($0, to: query) }
     }
 
+    /// Puts a UDP query refused by the client's egress DNS rules into the datapath's deny cache
+    /// (`DNSDenyCache`), so tc answers it from then on with the same reply and request flow, when
+    /// tc can answer its shape (`DNSDenyKey`) and the steering entry it was decided with is as new
+    /// as the steering maps. The generation is read first: a policy or map change after it makes
+    /// the entry stale at once; the snapshot this worker decided with was in force when it was
+    /// read (the agent bumps the generation only after every worker took a new snapshot).
+    private func cacheDenial(_ query: DNSQuery, rcode: RCode, queryBytes: UnsafeRawBufferPointer) {
+        let steering = ctx.steering
+        guard let cache = steering.dnsDenyCache, query.direction == .egress, rcode.extendedBits == 0,
+            let steer = query.steer, steer.sides.contains(.egress)
+        else { return }
+        let generation = cache.generation
+        if let epoch = steering.changeEpoch, steer.createdNs <= epoch.lastChangeNs { return }
+        guard
+            var key = DNSDenyKey.make(
+                queryBytes, client: query.client.address, server: query.server.address,
+                serverPort: query.server.port)
+        else { return }
+        var value = DNSDenyKey.value(
+            generation: generation, rcode: rcode, qname: query.qname, policyRef: query.policyRef)
+        counters.denialsCached += 1
+        cache.insert(&key, &value)
+    }
+
     /// Acts on a decision for the query in `queryBytes` that is not forwarded (or records the
     /// forward). A denied query's reply is written over `queryBytes` (they are not forwarded).
     /// Returns the query to forward, if any.
@@ -197,6 +221,9 @@ final class DNSWorker {
         case .reject(let query, let reply):
             counters.rejected += 1
             recorder.request(query, verdict: .dropped)
+            if query.proto == IPProtocol.udp {
+                cacheDenial(query, rcode: reply.rcode, queryBytes: UnsafeRawBufferPointer(queryBytes))
+            }
             let failure: PeerClose?
             if let length = DNSReply.errorInPlace(queryBytes, head: reply.head, rcode: reply.rcode) {
                 failure = sink.sendAnswer(UnsafeRawBufferPointer(rebasing: queryBytes[0..<length]), to: query)

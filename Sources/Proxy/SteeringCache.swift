@@ -40,6 +40,8 @@ final class SteeringCache: SteeringTable {
 
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { table.changeEpoch }
 
+    var dnsDenyCache: DNSDenyCache? { table.dnsDenyCache }
+
     func lookup(
         sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32, destinationPort: UInt16,
         protocol proto: UInt8

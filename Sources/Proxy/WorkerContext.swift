@@ -83,10 +83,14 @@ public protocol SteeringTable: AnyObject {
     /// The steering maps' change counter and the end of their last change (`SteeringEpoch`),
     /// or nil when entries must not be cached (the default).
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { get }
+    /// The datapath's DNS deny cache the DNS proxy fills (`DNSDenyCache`), or nil (the default):
+    /// denied queries are then always answered by the proxy.
+    var dnsDenyCache: DNSDenyCache? { get }
 }
 
 extension SteeringTable {
     public var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { nil }
+    public var dnsDenyCache: DNSDenyCache? { nil }
 }
 
 /// Where flow records go (the pinned flow ring, or a test collector).

@@ -1,3 +1,4 @@
+import CSluiceShared
 import DNS
 import Flows
 import Glibc
@@ -87,5 +88,70 @@ final class DNSWorkerTests: XCTestCase {
         XCTAssertEqual(response.l7?.dns?.rcode, 2)
         XCTAssertEqual(h.counters().malformedAnswers, 1)
         XCTAssertEqual(h.counters().answers, 0)
+    }
+}
+
+extension DNSWorkerTests {
+    /// A deny cache that keeps what the worker inserts (any thread).
+    final class RecordingDenyCache: DNSDenyCache {
+        private let lock = NSLock()
+        private var inserted: [(sluice_dns_deny_key, sluice_dns_deny_value)] = []
+        let generation: UInt64
+        init(generation: UInt64) { self.generation = generation }
+        func insert(_ key: UnsafePointer<sluice_dns_deny_key>, _ value: UnsafePointer<sluice_dns_deny_value>) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            inserted.append((key.pointee, value.pointee))
+            return true
+        }
+        var entries: [(sluice_dns_deny_key, sluice_dns_deny_value)] {
+            lock.lock()
+            defer { lock.unlock() }
+            return inserted
+        }
+    }
+
+    /// A refused UDP query goes into the deny cache once, with the generation read, the reply's
+    /// rcode and its request flow's query and policy; an allowed one, and a refused one tc would
+    /// not answer (an OPT record with an option), do not.
+    func testARefusedQueryIsPutIntoTheDenyCacheWithWhatTcNeeds() throws {
+        let cache = RecordingDenyCache(generation: 42)
+        let h = try DNSProxyHarness(denyCache: cache)
+        let query = DNSTest.query("WWW.Other.test.", id: 7)
+        XCTAssertEqual(try parse(h.ask(query)).rcode, .refused)
+        XCTAssertEqual(try parse(h.ask(DNSTest.query("www.allowed.test.", id: 8))).rcode, .noError)
+        var cookie = DNSTest.query("www.other.test.", id: 9)
+        cookie[11] = 1
+        cookie += [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 8, 0, 10, 0, 4, 1, 2, 3, 4]
+        XCTAssertEqual(try parse(h.ask(cookie)).rcode, .refused)
+        h.drain()
+        let entries = cache.entries
+        XCTAssertEqual(entries.count, 1)
+        let (key, value) = try XCTUnwrap(entries.first)
+        let expected = try XCTUnwrap(
+            query.withUnsafeBytes {
+                DNSDenyKey.make($0, client: DNSTest.loopback, server: DNSTest.loopback, serverPort: h.port)
+            })
+        XCTAssertEqual(key.client_ip4, DNSTest.loopback)
+        XCTAssertEqual(key.server_port, h.port)
+        XCTAssertEqual(key.name_len, expected.name_len)
+        XCTAssertEqual(withUnsafeBytes(of: key.name) { Array($0) }, withUnsafeBytes(of: expected.name) { Array($0) })
+        XCTAssertEqual(value.generation, 42)
+        XCTAssertEqual(value.rcode, 5)
+        XCTAssertEqual(Int(value.query_len), "www.other.test.".utf8.count)
+        XCTAssertEqual(
+            withUnsafeBytes(of: value.query) { Array($0[0..<Int(value.query_len)]) }, Array("www.other.test.".utf8))
+        XCTAssertEqual(h.counters().denialsCached, 1)
+    }
+
+    /// A refusal decided with a steering entry older than the last change to the steering maps
+    /// is not cached: tc would answer with a decision of the old maps.
+    func testARefusalDecidedWithAnOldSteeringEntryIsNotCached() throws {
+        let cache = RecordingDenyCache(generation: 1)
+        let h = try DNSProxyHarness(denyCache: cache, steeringEpoch: (epoch: 3, lastChangeNs: UInt64.max))
+        XCTAssertEqual(try parse(h.ask(DNSTest.query("www.other.test.", id: 7))).rcode, .refused)
+        h.drain()
+        XCTAssertTrue(cache.entries.isEmpty)
+        XCTAssertEqual(h.counters().rejected, 1)
     }
 }

@@ -14,6 +14,7 @@
 #include "flow_ring.h"
 #include "maps.h"
 #include "packet.h"
+#include "dns_deny.h"
 
 /* The L7 port entry of one side of the packet, or NULL. */
 static __always_inline struct sluice_l7_value *
@@ -99,11 +100,15 @@ static __always_inline int sluice_steer_drop(const struct sluice_l4 *l4, __u32 s
 /* The L7 steering of an allowed packet that left a pod (sluice_tc_endpoint, before routing): the
  * source's egress L7 port and the destination's ingress L7 port are both looked up; either one
  * sends the packet to the proxy (skb->mark, policy routing), and the record names every side
- * whose rules the proxy must apply. Returns TC_ACT_OK, or the drop above. */
+ * whose rules the proxy must apply. A UDP query the source's egress steers to the DNS proxy is
+ * first looked up in the deny cache (lib/dns_deny.h): on a hit *denied is set (and `dq` filled),
+ * the mark is set as for the proxy and nothing is recorded in sluice_steered: the caller answers
+ * it. Returns TC_ACT_OK, or the drop above. */
 static __always_inline int sluice_steer(struct __sk_buff *skb, const struct sluice_l4 *l4,
                                         const struct sluice_endpoint_info *src,
                                         const struct sluice_endpoint_info *dst, __u32 src_identity,
-                                        __u32 dst_identity)
+                                        __u32 dst_identity, struct sluice_dns_query *dq,
+                                        struct sluice_dns_deny_value **denied)
 {
     /* Kinds, not pointers, from here on: the verifier refuses arithmetic (`a | b`) that clang
      * makes of two pointer null checks. Entries never hold SLUICE_PROXY_NONE. */
@@ -122,6 +127,11 @@ static __always_inline int sluice_steer(struct __sk_buff *skb, const struct slui
         return sluice_steer_drop(l4, src_identity, dst_identity, src_endpoint, dst_endpoint);
 
     skb->mark = SLUICE_MARK_TO_PROXY;
+    if (egress == SLUICE_PROXY_DNS_UDP) {
+        *denied = sluice_dns_deny_lookup(skb, l4, dq);
+        if (*denied)
+            return TC_ACT_OK;
+    }
     if (sluice_steer_opens_flow(l4)) {
         __u8 sides = (egress ? SLUICE_STEER_EGRESS : 0) | (ingress ? SLUICE_STEER_INGRESS : 0);
         sluice_record_steered(l4, src_endpoint, dst_endpoint, sides, egress ? egress : ingress, src_identity,

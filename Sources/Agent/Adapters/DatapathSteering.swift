@@ -21,3 +21,13 @@ final class DatapathSteering: SteeringTable {
 
     var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { datapath.steeringEpoch.current }
 }
+
+extension DatapathSteering: DNSDenyCache {
+    var dnsDenyCache: DNSDenyCache? { self }
+
+    var generation: UInt64 { datapath.dnsDenyGeneration }
+
+    func insert(_ key: UnsafePointer<sluice_dns_deny_key>, _ value: UnsafePointer<sluice_dns_deny_value>) -> Bool {
+        datapath.insertDNSDenial(key, value)
+    }
+}

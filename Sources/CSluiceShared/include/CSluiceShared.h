@@ -5,4 +5,5 @@
 #include "../../../bpf/include/sluice_flow.h"
 #include "../../../bpf/include/sluice_maps.h"
 #include "../../../bpf/include/sluice_identity.h"
+#include "../../../bpf/include/sluice_dns.h"
 #endif

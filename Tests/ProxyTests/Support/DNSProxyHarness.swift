@@ -60,7 +60,8 @@ final class DNSProxyHarness: ManualLoopDriver {
 
     init(
         patterns: [String] = ["*.allowed.test", "silent.test"], config: DNSProxyConfig = DNSProxyConfig(),
-        service: FQDNService? = nil, steered: Bool = true, tcpUpstreamPort: UInt16? = nil
+        service: FQDNService? = nil, steered: Bool = true, tcpUpstreamPort: UInt16? = nil,
+        denyCache: DNSDenyCache? = nil, steeringEpoch: (epoch: UInt64, lastChangeNs: UInt64)? = nil
     ) throws {
         let tcp = tcpUpstreamPort != nil
         // No SO_REUSEPORT: a port-0 bind with it may get the port of another reuseport socket
@@ -83,7 +84,8 @@ final class DNSProxyHarness: ManualLoopDriver {
             destinationIdentity: snapshot.identity(ofEndpoint: Self.dnsID) ?? 0, direction: .egress)
         loop = try EventLoop(clock: clock)
         let ctx = WorkerContext(
-            loop: loop, config: ProxyConfig(workers: 1), steering: FixedSteering(steered ? steer : nil),
+            loop: loop, config: ProxyConfig(workers: 1),
+            steering: FixedSteering(steered ? steer : nil, denyCache: denyCache, epoch: steeringEpoch),
             flows: sink, snapshot: snapshot)
         var config = config
         config.upstreamOverride = DNSEndpointAddress(address: DNSTest.loopback, port: tcpUpstreamPort ?? upstream.port)

@@ -13,7 +13,18 @@ import SluiceTestSupport
 /// A steering table that answers every lookup with one fixed value (nil = not steered).
 final class FixedSteering: SteeringTable {
     let info: SteerInfo?
-    init(_ info: SteerInfo?) { self.info = info }
+    /// The deny cache the DNS proxy fills (nil: none) and the steering epoch it checks entries
+    /// against (nil: none, entries always fresh).
+    let denyCache: DNSDenyCache?
+    let epoch: (epoch: UInt64, lastChangeNs: UInt64)?
+    init(_ info: SteerInfo?, denyCache: DNSDenyCache? = nil, epoch: (epoch: UInt64, lastChangeNs: UInt64)? = nil) {
+        self.info = info
+        self.denyCache = denyCache
+        self.epoch = epoch
+    }
+
+    var dnsDenyCache: DNSDenyCache? { denyCache }
+    var changeEpoch: (epoch: UInt64, lastChangeNs: UInt64)? { epoch }
 
     func lookup(
         sourceAddress: UInt32, sourcePort: UInt16, destinationAddress: UInt32,
