@@ -193,19 +193,19 @@ int sluice_tc_endpoint(struct __sk_buff *skb)
             sluice_policy_verdict_notify(&l4, ingress.match, ingress.redirect, ingress.policy_ref, SLUICE_DIR_INGRESS,
                                          src_identity, dst_identity, src_id, dst_id);
     }
-    struct sluice_dns_query dq = {};
-    struct sluice_dns_deny_value *denied = NULL;
-    int verdict = sluice_steer(skb, &l4, src, dst, src_identity, dst_identity, &dq, &denied);
+    /* A query the proxy denied before, under the policy in force, is answered in sluice_steer
+     * (lib/dns_deny.h), with the records the proxy would write: the trace record any steered
+     * packet gets, and the DNS request flow. */
+    int answered = 0;
+    int verdict = sluice_steer(skb, &l4, src, dst, src_identity, dst_identity, trace, &answered);
+    if (answered)
+        return verdict;
     if (verdict == TC_ACT_OK) {
         __u8 point = (skb->mark & SLUICE_MARK_MASK) == SLUICE_MARK_TO_PROXY ? SLUICE_TRACE_TO_PROXY
                      : dst                                                 ? SLUICE_TRACE_TO_ENDPOINT
                                                                            : SLUICE_TRACE_TO_STACK;
         sluice_trace(&l4, point, trace, SLUICE_DIR_EGRESS, src_identity, dst_identity, src_id, dst_id);
     }
-    /* A query the proxy denied before, under the policy in force: answered here, with the records
-     * the proxy would write (the trace above as for any steered packet, the DNS request flow). */
-    if (denied)
-        return sluice_dns_deny_answer(skb, &l4, &dq, denied, src_identity, dst_identity, src_id, dst_id);
     return verdict;
 }
 

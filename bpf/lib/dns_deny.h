@@ -24,6 +24,7 @@
 #include "maps.h"
 #include "packet.h"
 #include "sluice_dns.h"
+#include "trace.h"
 
 #define SLUICE_DNS_HEADER 12
 #define SLUICE_DNS_OPT_RR 11   /* root owner, type, class, TTL, rdlength */
@@ -57,21 +58,6 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_dns_stats SEC(".maps");
 
-/* The key being built (too large for the stack beside the rest), and how many of its name's
- * 8-byte words may be non-zero: every word from `dirty` on is zero, so a run lower-cases the
- * words of its own name and zeroes only those up to `dirty`, not all 32. */
-struct sluice_dns_scratch {
-    struct sluice_dns_deny_key key;
-    __u32 dirty;
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct sluice_dns_scratch);
-} sluice_dns_scratch SEC(".maps");
-
 /* What the lookup learned about the query, for the answer. */
 struct sluice_dns_query {
     __u32 dns_off;       /* the DNS header's offset in the packet */
@@ -93,6 +79,25 @@ struct sluice_dns_headers {
     __u8 dns[SLUICE_DNS_HEADER];
 };
 
+/* The key being built (too large for the stack beside the rest), and how many of its name's
+ * 8-byte words may be non-zero: every word from `dirty` on is zero, so a run lower-cases the
+ * words of its own name and zeroes only those up to `dirty`, not all 32. The query's headers and
+ * what the lookup learned live here too: the program's stack and sluice_dns_deny_try's together
+ * must stay within 512 bytes. */
+struct sluice_dns_scratch {
+    struct sluice_dns_deny_key key;
+    __u32 dirty;
+    struct sluice_dns_headers h;
+    struct sluice_dns_query q;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct sluice_dns_scratch);
+} sluice_dns_scratch SEC(".maps");
+
 /* ASCII A-Z to a-z in each byte of `x` (eight name bytes), every other byte unchanged. */
 static __always_inline __u64 sluice_dns_lower8(__u64 x)
 {
@@ -111,19 +116,20 @@ sluice_dns_deny_lookup(struct __sk_buff *skb, const struct sluice_l4 *l4, struct
 {
     if (l4->proto != IPPROTO_UDP || (l4->flags & SLUICE_L4_FRAGMENT) || l4->l4_offset != ETH_HLEN + 20)
         return NULL;
-    struct sluice_dns_headers h;
-    if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
-        return NULL;
-    __u32 udp_len = bpf_ntohs(h.udp_len);
-    if (bpf_ntohs(h.ip.tot_len) != 20 + udp_len || udp_len < 8 + SLUICE_DNS_HEADER + 1 + 4)
-        return NULL;
-    /* QR 0, opcode QUERY, TC 0; QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0 or 1. */
-    if ((h.dns[2] & 0xfa) != 0 || h.dns[4] != 0 || h.dns[5] != 1 || (h.dns[6] | h.dns[7] | h.dns[8] | h.dns[9]) != 0 ||
-        h.dns[10] != 0 || h.dns[11] > 1)
-        return NULL;
     __u32 zero = 0;
     struct sluice_dns_scratch *scratch = bpf_map_lookup_elem(&sluice_dns_scratch, &zero);
     if (!scratch)
+        return NULL;
+    struct sluice_dns_headers *hp = &scratch->h;
+    if (bpf_skb_load_bytes(skb, ETH_HLEN, hp, sizeof(*hp)) < 0)
+        return NULL;
+    __u32 udp_len = bpf_ntohs(hp->udp_len);
+    if (bpf_ntohs(hp->ip.tot_len) != 20 + udp_len || udp_len < 8 + SLUICE_DNS_HEADER + 1 + 4)
+        return NULL;
+    /* QR 0, opcode QUERY, TC 0; QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0 or 1. */
+    const __u8 *dns = hp->dns;
+    if ((dns[2] & 0xfa) != 0 || dns[4] != 0 || dns[5] != 1 || (dns[6] | dns[7] | dns[8] | dns[9]) != 0 ||
+        dns[10] != 0 || dns[11] > 1)
         return NULL;
     struct sluice_dns_deny_key *key = &scratch->key;
     __u32 dns_off = ETH_HLEN + 20 + 8;
@@ -158,7 +164,7 @@ sluice_dns_deny_lookup(struct __sk_buff *skb, const struct sluice_l4 *l4, struct
     /* Question type and class, then nothing (ARCOUNT 0) or an OPT record without options. */
     __u32 rest = body - name_len;
     __u32 opt_off = 0;
-    if (h.dns[11] == 0) {
+    if (dns[11] == 0) {
         if (rest != 4)
             return NULL;
     } else {
@@ -206,8 +212,8 @@ sluice_dns_deny_lookup(struct __sk_buff *skb, const struct sluice_l4 *l4, struct
     q->dns_off = dns_off;
     q->opt_off = opt_off;
     q->qtype_off = dns_off + SLUICE_DNS_HEADER + name_len;
-    q->flags_hi = h.dns[2];
-    q->flags_lo = h.dns[3];
+    q->flags_hi = dns[2];
+    q->flags_lo = dns[3];
     return value;
 }
 
@@ -344,6 +350,43 @@ static __always_inline int sluice_dns_deny_answer(struct __sk_buff *skb, const s
         stats->answered++;
     skb->mark = 0;
     return bpf_redirect(skb->ifindex, 0);
+}
+
+/* What sluice_dns_deny_try needs of the caller besides the packet (BPF functions take five
+ * arguments at most). */
+struct sluice_dns_deny_ctx {
+    __u32 src_identity;
+    __u32 dst_identity;
+    __u32 src_endpoint;
+    __u32 dst_endpoint;
+    __u32 trace_reason;  /* the trace record's reason (enum sluice_trace_reason; 0: none) */
+};
+
+#define SLUICE_DNS_DENY_MISS (-1)
+
+/* The deny cache's whole path for a UDP datagram its source's egress steers to the DNS proxy:
+ * on a hit, the trace record every steered packet gets (point TO_PROXY) and the answer above
+ * (TC_ACT_REDIRECT, or TC_ACT_SHOT); on a miss SLUICE_DNS_DENY_MISS, nothing written.
+ *
+ * A global function, not inlined: the verifier checks it once, on its own, instead of once for
+ * every path of sluice_tc_endpoint that reaches it. Inlined, the name loops made the program's
+ * verification three times as long (179k -> 564k instructions processed), and the agent's start
+ * half a second longer: the DNS gap across a restart (integration/scenarios/25). */
+__noinline int sluice_dns_deny_try(struct __sk_buff *skb, const struct sluice_l4 *l4, const struct sluice_dns_deny_ctx *c)
+{
+    if (!l4 || !c)
+        return SLUICE_DNS_DENY_MISS;
+    __u32 zero = 0;
+    struct sluice_dns_scratch *scratch = bpf_map_lookup_elem(&sluice_dns_scratch, &zero);
+    if (!scratch)
+        return SLUICE_DNS_DENY_MISS;
+    struct sluice_dns_query *q = &scratch->q;
+    struct sluice_dns_deny_value *v = sluice_dns_deny_lookup(skb, l4, q);
+    if (!v)
+        return SLUICE_DNS_DENY_MISS;
+    sluice_trace(l4, SLUICE_TRACE_TO_PROXY, c->trace_reason, SLUICE_DIR_EGRESS, c->src_identity, c->dst_identity,
+                 c->src_endpoint, c->dst_endpoint);
+    return sluice_dns_deny_answer(skb, l4, q, v, c->src_identity, c->dst_identity, c->src_endpoint, c->dst_endpoint);
 }
 
 #endif

@@ -101,14 +101,13 @@ static __always_inline int sluice_steer_drop(const struct sluice_l4 *l4, __u32 s
  * source's egress L7 port and the destination's ingress L7 port are both looked up; either one
  * sends the packet to the proxy (skb->mark, policy routing), and the record names every side
  * whose rules the proxy must apply. A UDP query the source's egress steers to the DNS proxy is
- * first looked up in the deny cache (lib/dns_deny.h): on a hit *denied is set (and `dq` filled),
- * the mark is set as for the proxy and nothing is recorded in sluice_steered: the caller answers
- * it. Returns TC_ACT_OK, or the drop above. */
+ * first looked up in the deny cache (lib/dns_deny.h): on a hit it is answered there (with the
+ * trace record of reason `trace_reason`), *answered is set and nothing is recorded in
+ * sluice_steered. Returns TC_ACT_OK, the drop above, or the answer's verdict. */
 static __always_inline int sluice_steer(struct __sk_buff *skb, const struct sluice_l4 *l4,
                                         const struct sluice_endpoint_info *src,
                                         const struct sluice_endpoint_info *dst, __u32 src_identity,
-                                        __u32 dst_identity, struct sluice_dns_query *dq,
-                                        struct sluice_dns_deny_value **denied)
+                                        __u32 dst_identity, __u8 trace_reason, int *answered)
 {
     /* Kinds, not pointers, from here on: the verifier refuses arithmetic (`a | b`) that clang
      * makes of two pointer null checks. Entries never hold SLUICE_PROXY_NONE. */
@@ -128,9 +127,18 @@ static __always_inline int sluice_steer(struct __sk_buff *skb, const struct slui
 
     skb->mark = SLUICE_MARK_TO_PROXY;
     if (egress == SLUICE_PROXY_DNS_UDP) {
-        *denied = sluice_dns_deny_lookup(skb, l4, dq);
-        if (*denied)
-            return TC_ACT_OK;
+        struct sluice_dns_deny_ctx c = {
+            .src_identity = src_identity,
+            .dst_identity = dst_identity,
+            .src_endpoint = src_endpoint,
+            .dst_endpoint = dst_endpoint,
+            .trace_reason = trace_reason,
+        };
+        int verdict = sluice_dns_deny_try(skb, l4, &c);
+        if (verdict != SLUICE_DNS_DENY_MISS) {
+            *answered = 1;
+            return verdict;
+        }
     }
     if (sluice_steer_opens_flow(l4)) {
         __u8 sides = (egress ? SLUICE_STEER_EGRESS : 0) | (ingress ? SLUICE_STEER_INGRESS : 0);
