@@ -239,17 +239,7 @@ static __always_inline void sluice_dns_deny_record(const struct sluice_l4 *l4, c
     struct sluice_flow *rec = sluice_flow_reserve(&seq);
     if (!rec)
         return;
-    rec->time_ns = bpf_ktime_get_ns();
-    rec->src_identity = src_identity;
-    rec->dst_identity = dst_identity;
-    rec->src_endpoint = src_endpoint;
-    rec->dst_endpoint = dst_endpoint;
-    sluice_flow_set_ip4(rec->src_ip, l4->saddr);
-    sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
-    rec->src_port = l4->sport;
-    rec->dst_port = l4->dport;
-    rec->ip_version = 4;
-    rec->l4_proto = IPPROTO_UDP;
+    sluice_flow_fill_ends(rec, l4, src_identity, dst_identity, src_endpoint, dst_endpoint);
     rec->verdict = SLUICE_VERDICT_DROPPED;
     rec->flow_type = SLUICE_FLOW_TYPE_L7;
     rec->event_type = SLUICE_EVENT_L7;
@@ -265,14 +255,6 @@ static __always_inline void sluice_dns_deny_record(const struct sluice_l4 *l4, c
     sluice_flow_commit(rec, seq);
 }
 
-/* Whether the agent records flows (not --no-flows, not paused): the proxy's L7 records follow the
- * same switch (Agent+Flows.swift). */
-static __always_inline int sluice_dns_records_on(void)
-{
-    __u32 zero = 0;
-    struct sluice_config *config = bpf_map_lookup_elem(&sluice_config, &zero);
-    return !config || !config->no_allowed_records;
-}
 
 /* Turns the query into the proxy's reply for `v` and sends it back to the pod: header flags (QR,
  * the query's RD and CD, RA, the rcode), the OPT record's payload size and TTL (the query's DO
@@ -342,7 +324,7 @@ static __always_inline int sluice_dns_deny_answer(struct __sk_buff *skb, const s
     __u8 qt[2];
     if (bpf_skb_load_bytes(skb, q->qtype_off, qt, 2) == 0)
         qtype = (__u16)qt[0] << 8 | qt[1];
-    if (sluice_dns_records_on())
+    if (sluice_allowed_records_on())
         sluice_dns_deny_record(l4, v, qtype, src_identity, dst_identity, src_endpoint, dst_endpoint);
     __u32 zero = 0;
     struct sluice_dns_stats *stats = bpf_map_lookup_elem(&sluice_dns_stats, &zero);

@@ -75,17 +75,7 @@ static __always_inline int sluice_steer_drop(const struct sluice_l4 *l4, __u32 s
     struct sluice_flow *rec = sluice_flow_reserve_l3l4(&seq);
     if (!rec)
         return TC_ACT_SHOT;
-    rec->time_ns = bpf_ktime_get_ns();
-    rec->src_identity = src_identity;
-    rec->dst_identity = dst_identity;
-    rec->src_endpoint = src_endpoint;
-    rec->dst_endpoint = dst_endpoint;
-    sluice_flow_set_ip4(rec->src_ip, l4->saddr);
-    sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
-    rec->src_port = l4->sport;
-    rec->dst_port = l4->dport;
-    rec->ip_version = 4;
-    rec->l4_proto = l4->proto;
+    sluice_flow_fill_ends(rec, l4, src_identity, dst_identity, src_endpoint, dst_endpoint);
     rec->verdict = SLUICE_VERDICT_DROPPED;
     rec->flow_type = SLUICE_FLOW_TYPE_L3_L4;
     rec->event_type = SLUICE_EVENT_DROP;

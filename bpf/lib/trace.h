@@ -19,42 +19,6 @@
 #include "maps.h"
 #include "packet.h"
 
-/* Whether records of allowed traffic are wanted (the agent's --no-flows turns them off, to
- * measure what they cost). Read only when a packet qualifies, so not once per packet. */
-static __always_inline int sluice_allowed_records_on(void)
-{
-    __u32 zero = 0;
-    struct sluice_config *config = bpf_map_lookup_elem(&sluice_config, &zero);
-    return !config || !config->no_allowed_records;
-}
-
-/* The parts every L3/L4 record shares: time, both sides, addresses, ports, protocol, flags. */
-static __always_inline void sluice_flow_fill_l3l4(struct sluice_flow *rec, const struct sluice_l4 *l4,
-                                                  __u32 src_identity, __u32 dst_identity, __u32 src_endpoint,
-                                                  __u32 dst_endpoint)
-{
-    rec->time_ns = bpf_ktime_get_ns();
-    rec->src_identity = src_identity;
-    rec->dst_identity = dst_identity;
-    rec->src_endpoint = src_endpoint;
-    rec->dst_endpoint = dst_endpoint;
-    if (l4->ip_version == 6) {
-        __builtin_memcpy(rec->src_ip, l4->saddr6, sizeof(l4->saddr6));
-        __builtin_memcpy(rec->dst_ip, l4->daddr6, sizeof(l4->daddr6));
-    } else {
-        sluice_flow_set_ip4(rec->src_ip, l4->saddr);
-        sluice_flow_set_ip4(rec->dst_ip, l4->daddr);
-    }
-    rec->src_port = l4->sport;
-    rec->dst_port = l4->dport;
-    rec->ip_version = l4->ip_version;
-    rec->l4_proto = l4->proto;
-    rec->icmp_type = l4->icmp_type;
-    rec->icmp_code = l4->icmp_code;
-    rec->flow_type = SLUICE_FLOW_TYPE_L3_L4;
-    rec->tcp_flags = l4->tcp_flags;
-}
-
 /* A trace record of an allowed packet at observation point `point` (enum sluice_trace_point),
  * `reason` from connection tracking (enum sluice_trace_reason; 0: not traced, nothing written).
  * `direction` is the connection's as seen by the endpoint whose veth saw the packet (Hubble's
