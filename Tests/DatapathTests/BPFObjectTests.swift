@@ -28,6 +28,30 @@ final class BPFObjectTests: XCTestCase {
         return info.id
     }
 
+    /// `bpf_prog_info.verified_insns`: how many instructions the verifier processed to load it.
+    private func verifiedInstructions(_ fd: Int32) throws -> UInt32 {
+        var info = bpf_prog_info()
+        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+        try DatapathError.check(bpf_obj_get_info_by_fd(fd, &info, &length), "bpf_obj_get_info_by_fd")
+        return info.verified_insns
+    }
+
+    /// The verifier's work is paid at every agent start, and the start is the DNS gap across a
+    /// restart (integration/scenarios/25, bound 1 s). sluice_tc_endpoint took 564k instructions
+    /// with the DNS deny cache's name loops inlined into it (every path reaching them verified
+    /// them again: ~0.5 s more start), 137k with them in the global sluice_dns_deny_try; the
+    /// other program 57k. The budgets leave room for growth, not for another such multiplication.
+    func testTheEndpointProgramsVerifyWithinTheirBudgets() throws {
+        let object = try BPFObject(path: objectPath, pinRoot: pinRoot)
+        defer { object.close() }
+        let endpoint = try verifiedInstructions(try object.programFD(named: Datapath.tcProgramName))
+        let toEndpoint = try verifiedInstructions(try object.programFD(named: Datapath.toEndpointProgramName))
+        XCTAssertGreaterThan(endpoint, 10_000)
+        XCTAssertLessThan(endpoint, 250_000, "sluice_tc_endpoint: \(endpoint) instructions verified")
+        XCTAssertGreaterThan(toEndpoint, 10_000)
+        XCTAssertLessThan(toEndpoint, 100_000, "sluice_tc_to_endpoint: \(toEndpoint) instructions verified")
+    }
+
     func testProgramsAndMapsByNameAndThePinsTheyLeave() throws {
         let object = try BPFObject(path: objectPath, pinRoot: pinRoot)
         defer { object.close() }
