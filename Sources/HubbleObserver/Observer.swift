@@ -155,8 +155,9 @@ public final class Observer: TimerTarget {
     public var pollLimit = 65536
 
     /// Reads what the ring has now into the history and the listeners: every record written
-    /// since the last poll, each copied once from its ring slot into a history slot and handed
-    /// to the listeners in place there. Returns how many records it handed on.
+    /// since the last poll, each copied once from its ring slot into the history's scratch record,
+    /// handed to the listeners in place there and kept in a history slot (`FlowHistory.commitRecord`).
+    /// Returns how many records it handed on.
     @discardableResult
     public func pollOnce(nowNs: UInt64) -> Int {
         var handled = 0
@@ -178,7 +179,10 @@ public final class Observer: TimerTarget {
                 }
             }
             if lost > 0 { ingestLost(lost) }
-            if handled > 0 { endPoll() }
+            if handled > 0 {
+                history.storeFence()
+                endPoll()
+            }
         }
         if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
         return handled
