@@ -254,14 +254,19 @@ public final class Observer: TimerTarget {
         }
     }
 
-    /// The namespaces of a record, resolved once per endpoint pair and directory.
+    /// The namespaces of a record, resolved once per endpoint pair and directory. The pair is
+    /// unordered (a request and its response name the same two endpoints the other way round,
+    /// and the namespaces are noted alike either way): a keep-alive GET's records alternate
+    /// between the two orders, and each looked both endpoints up again (two dictionary lookups,
+    /// a retain and release and the strings' per record; s23-obs).
     private func noteNamespaces(_ raw: FlowRecordRef, nowNs: UInt64) {
         let rec = raw.pointer
         let key = RecentEndpoints(
             sourceID: rec.pointee.src_endpoint, destinationID: rec.pointee.dst_endpoint,
             sourceIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.sourceIPOffset, as: UInt32.self),
             destinationIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.destinationIPOffset, as: UInt32.self),
-            ipVersion: rec.pointee.ip_version)
+            ipVersion: rec.pointee.ip_version
+        ).unordered
         // The context by identity (`recentContext` keeps it alive: its identity is not reused).
         let context = ObjectIdentifier(raw.context)
         if key != recentEndpoints || context != recentContextID {
@@ -283,12 +288,20 @@ public final class Observer: TimerTarget {
     static var destinationIPOffset: Int { 56 }
 
     /// The endpoints of the last record whose namespaces were looked up.
-    private struct RecentEndpoints: Equatable {
+    struct RecentEndpoints: Equatable {
         var sourceID: UInt32 = 0
         var destinationID: UInt32 = 0
         var sourceIPv4: UInt32 = 0
         var destinationIPv4: UInt32 = 0
         var ipVersion: UInt8 = 0
+
+        /// The same two endpoints, the lesser (ID, then address) first.
+        var unordered: RecentEndpoints {
+            guard (destinationID, destinationIPv4) < (sourceID, sourceIPv4) else { return self }
+            return RecentEndpoints(
+                sourceID: destinationID, destinationID: sourceID, sourceIPv4: destinationIPv4,
+                destinationIPv4: sourceIPv4, ipVersion: ipVersion)
+        }
     }
     private var recentEndpoints = RecentEndpoints()
     private var recentContext: FlowDecodeContext?
