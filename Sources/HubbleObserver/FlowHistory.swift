@@ -183,7 +183,8 @@ public struct FlowHistory {
         CSluice_stream_lines(slot, record, UInt(lines.head))
         guard lines.tail > 0 else { return }
         let offset = lines.tailStart * 64
-        CSluice_stream_lines(UnsafeMutableRawPointer(slot) + offset, UnsafeRawPointer(record) + offset, UInt(lines.tail))
+        CSluice_stream_lines(
+            UnsafeMutableRawPointer(slot) + offset, UnsafeRawPointer(record) + offset, UInt(lines.tail))
     }
 
     /// Makes the records stored so far visible to other threads as ordinary stores are (the

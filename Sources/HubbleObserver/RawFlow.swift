@@ -150,7 +150,8 @@ public enum FlowRecordBytes {
             // The url's last line may be the headers' first.
             return start < head ? (max(head, end), 0, 0) : (head, start, end - start)
         case .dns:
-            let query = min(Int(r.load(fromByteOffset: l7 + dnsQueryLength, as: UInt16.self)), Int(SLUICE_DNS_QUERY_MAX))
+            let query = min(
+                Int(r.load(fromByteOffset: l7 + dnsQueryLength, as: UInt16.self)), Int(SLUICE_DNS_QUERY_MAX))
             let head = lines(upTo: l7 + dnsQuery + query)
             // The answers (whole array) and the fields after them.
             let start = (l7 + dnsIPs) / 64

@@ -141,7 +141,9 @@ final class ObserverTests: XCTestCase {
             r.src_endpoint = source.0
             r.dst_endpoint = destination.0
             withUnsafeMutableBytes(of: &r.src_ip) { $0.storeBytes(of: RecordSamples.ip(source.1), as: UInt32.self) }
-            withUnsafeMutableBytes(of: &r.dst_ip) { $0.storeBytes(of: RecordSamples.ip(destination.1), as: UInt32.self) }
+            withUnsafeMutableBytes(of: &r.dst_ip) {
+                $0.storeBytes(of: RecordSamples.ip(destination.1), as: UInt32.self)
+            }
             return RawFlow(record: r, seq: 0, wallOffsetNs: 0, context: context)
         }
         let client = (UInt32(11), "10.244.1.10"), server = (UInt32(12), "10.244.2.20")
