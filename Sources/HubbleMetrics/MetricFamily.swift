@@ -131,15 +131,7 @@ public final class HistogramFamily: MetricFamily {
     /// Upper bounds, ascending; `+Inf` is implied.
     public let buckets: [Double]
     private var index: SeriesIndex
-    /// Every series' words, `stride` per series: the per-bucket counts, the sum's bit pattern, the
-    /// count. Plain memory (`observe` runs per record: an array of `Series` cost a uniqueness
-    /// check of the outer and the bucket array and two bounds checks per observation).
-    private var table: UnsafeMutablePointer<UInt64>
-    private var tableCapacity = 0
-    private var storedSeries = 0
-    private let stride: Int
-    /// `buckets` in plain memory, for the per-observation search.
-    private let bounds: UnsafeMutablePointer<Double>
+    private var storage: [Series] = []
 
     public init(name: String, help: String, labelNames: [String], buckets: [Double] = HistogramFamily.defaultBuckets) {
         self.name = name
@@ -147,73 +139,37 @@ public final class HistogramFamily: MetricFamily {
         self.labelNames = labelNames
         self.buckets = buckets
         index = SeriesIndex(family: name, labelCount: labelNames.count)
-        stride = buckets.count + 2
-        table = .allocate(capacity: 0)
-        bounds = .allocate(capacity: buckets.count)
-        bounds.initialize(from: buckets, count: buckets.count)
     }
 
-    deinit {
-        table.deallocate()
-        bounds.deallocate()
-    }
-
-    public var seriesCount: Int { storedSeries }
-
-    /// The series of `handle` as a value.
-    private func value(_ handle: Int) -> Series {
-        let p = table + handle * stride
-        let n = buckets.count
-        return Series(
-            bucketCounts: Array(UnsafeBufferPointer(start: p, count: n)), sum: Double(bitPattern: p[n]), count: p[n + 1])
-    }
+    public var seriesCount: Int { storage.count }
 
     /// Every series' observation count by handle (`HubbleMetricsRegistry`'s record path diffs them).
-    var observationsByHandle: [UInt64] { (0..<storedSeries).map { table[$0 * stride + buckets.count + 1] } }
+    var observationsByHandle: [UInt64] { storage.map(\.count) }
 
     /// Every series by its label values.
-    public var series: [[String]: Series] { index.byLabels((0..<storedSeries).map(value)) }
+    public var series: [[String]: Series] { index.byLabels(storage) }
 
     /// The handle of the series `labels`, created empty when new (as `CounterFamily.series`).
     public func series(_ labels: [String]) -> Int {
         let (handle, isNew) = index.handle(labels)
-        if isNew {
-            if storedSeries == tableCapacity {
-                let capacity = max(4, tableCapacity * 2)
-                let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * stride)
-                grown.initialize(from: table, count: storedSeries * stride)
-                table.deallocate()
-                table = grown
-                tableCapacity = capacity
-            }
-            (table + storedSeries * stride).initialize(repeating: 0, count: stride)
-            storedSeries += 1
-        }
+        if isNew { storage.append(Series(bucketCounts: Array(repeating: 0, count: buckets.count), sum: 0, count: 0)) }
         return handle
     }
 
     /// Records one observation of `value` (seconds, bytes...) in the series of `handle`.
     public func observe(series handle: Int, _ value: Double) {
-        precondition(handle >= 0 && handle < storedSeries, "\(name): no series \(handle)")
-        let n = buckets.count
-        let p = table + handle * stride
         var i = 0
-        while i < n, !(value <= bounds[i]) { i += 1 }
-        if i < n { p[i] &+= 1 }
-        p[n] = (Double(bitPattern: p[n]) + value).bitPattern
-        p[n + 1] &+= 1
+        while i < buckets.count, !(value <= buckets[i]) { i += 1 }
+        if i < buckets.count { storage[handle].bucketCounts[i] &+= 1 }
+        storage[handle].sum += value
+        storage[handle].count &+= 1
     }
 
     /// Sets the series `labels` to `value` (a histogram kept by another process; `bucketCounts` per
     /// bound, not cumulative, observations above the last bound only in `count`).
     public func set(_ labels: [String], _ value: Series) {
         precondition(value.bucketCounts.count == buckets.count, "\(name): bucket count")
-        let handle = series(labels)  // may move `table`: read it after
-        let p = table + handle * stride
-        let n = buckets.count
-        for i in 0..<n { p[i] = value.bucketCounts[i] }
-        p[n] = value.sum.bitPattern
-        p[n + 1] = value.count
+        storage[series(labels)] = value
     }
 
     /// Records one observation of `value` in the series `labels`.
@@ -222,7 +178,7 @@ public final class HistogramFamily: MetricFamily {
     }
 
     public func write(into out: inout String) {
-        guard storedSeries > 0 else { return }
+        guard !storage.isEmpty else { return }
         Exposition.header(name: name, help: help, type: "histogram", into: &out)
         for (labels, s) in Exposition.sorted(series, labelNames: labelNames) {
             var cumulative: UInt64 = 0

@@ -77,16 +77,14 @@ public struct FlowHistory {
             let stride = MemoryLayout<sluice_flow>.stride
             base = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 64)
                 .bindMemory(to: sluice_flow.self, capacity: count)
-            scratch = UnsafeMutableRawPointer.allocate(byteCount: FlowHistory.scratchCount * stride, alignment: 64)
-                .bindMemory(to: sluice_flow.self, capacity: FlowHistory.scratchCount)
+            scratch = UnsafeMutableRawPointer.allocate(byteCount: stride, alignment: 64)
+                .bindMemory(to: sluice_flow.self, capacity: 1)
         }
 
         func copy() -> Slots {
             let other = Slots(count: count)
-            let stride = MemoryLayout<sluice_flow>.stride
-            UnsafeMutableRawPointer(other.base).copyMemory(from: base, byteCount: count * stride)
-            UnsafeMutableRawPointer(other.scratch).copyMemory(
-                from: scratch, byteCount: FlowHistory.scratchCount * stride)
+            UnsafeMutableRawPointer(other.base).copyMemory(
+                from: base, byteCount: count * MemoryLayout<sluice_flow>.stride)
             return other
         }
 
@@ -151,30 +149,20 @@ public struct FlowHistory {
         return commitRecord(seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, context: raw.context)
     }
 
-    /// Scratch records: the reader copies up to this many records from the ring before the first
-    /// of them is kept and handed on (`FlowRingReader`), so their lines, which another core
-    /// wrote, are fetched together rather than one record's after the last one's listeners.
-    public static var scratchCount: Int { 8 }
-
-    /// The scratch record `index` (below `scratchCount`) a record is to be copied into
-    /// (`commitRecord` keeps it); writing it changes no kept flow. Valid until the next mutation
-    /// of the history.
-    public mutating func nextRecordSlot(_ index: Int = 0) -> UnsafeMutablePointer<sluice_flow> {
-        precondition(index >= 0 && index < Self.scratchCount)
+    /// The scratch record the next record is to be copied into (`commitRecord` keeps it); writing
+    /// it changes no kept flow. Valid until the next mutation of the history.
+    public mutating func nextRecordSlot() -> UnsafeMutablePointer<sluice_flow> {
         if !isKnownUniquelyReferenced(&slots) { slots = slots.copy() }
-        return slots.scratch + index
+        return slots.scratch
     }
 
-    /// Keeps the record written into `nextRecordSlot(index)`, replacing the oldest when full, and
+    /// Keeps the record written into `nextRecordSlot()`, replacing the oldest when full, and
     /// returns it as listeners see it: in the scratch record, which stays in the cache for them,
     /// while its used lines go to its slot with non-temporal stores (`CSluice_stream_lines`). A
     /// slot comes round again only after `capacity` records (4 MiB later) and is read back only
     /// by `GetFlows`: stored the ordinary way, each of its 3-5 lines was first fetched (from the
     /// shared cache or memory) and then displaced lines the next records needed.
-    public mutating func commitRecord(
-        seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext, scratch index: Int = 0
-    ) -> FlowRecordRef {
-        precondition(index >= 0 && index < Self.scratchCount)
+    public mutating func commitRecord(seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext) -> FlowRecordRef {
         // By identity (`contexts.last` would be retained and released per record).
         if newestContext != ObjectIdentifier(context) {
             contexts.append(context)
@@ -183,7 +171,7 @@ public struct FlowHistory {
         }
         let number = contextBase &+ UInt32(contexts.count - 1)
         let slot = commit(Meta(index: seenFlows, seq: seq, wallOffsetNs: wallOffsetNs, context: number, isRecord: true))
-        let scratch = slots.scratch + index
+        let scratch = slots.scratch
         Self.store(scratch, to: slots.base + slot)
         return FlowRecordRef(pointer: scratch, seq: seq, wallOffsetNs: wallOffsetNs, context: context)
     }

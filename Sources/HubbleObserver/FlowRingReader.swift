@@ -36,7 +36,11 @@ public final class FlowRingReader {
     private var seed = ""
     private var directory = EndpointDirectory()
     /// What records read now are decoded with (a new one per directory reload or ring).
-    public private(set) var context: FlowDecodeContext
+    public private(set) var context: FlowDecodeContext {
+        didSet { contextRef = Unmanaged.passUnretained(context) }
+    }
+    /// `context` without a reference count, for the per-record path (`context` keeps it alive).
+    private var contextRef: Unmanaged<FlowDecodeContext>
     private var directoryLoadedNs: UInt64 = 0
     /// The state files' bytes the directory was made of (nil before the first read).
     private var loadedFiles: ([UInt8]?, [UInt8]?)?
@@ -54,6 +58,7 @@ public final class FlowRingReader {
         self.nodeNameOverride = nodeName
         let first = FlowDecodeContext(directory: EndpointDirectory(), seed: "", nodeNameOverride: nodeName)
         context = first
+        contextRef = Unmanaged.passUnretained(first)
     }
 
     /// The node name flows and answers carry.
@@ -78,90 +83,32 @@ public final class FlowRingReader {
         return true
     }
 
-    /// What `copyAhead` found, in ring order: a record copied into scratch record `scratch`, or a
-    /// count of lost records. `copied[copiedNext...]` are still to be handed out.
-    private enum Copied {
-        case record(seq: UInt64, scratch: Int)
-        case lost(UInt64)
-    }
-    private var copied: [Copied] = []
-    private var copiedNext = 0
-    /// The poll's clock offset and the decode context of the records in `copied` (those of the
-    /// poll that copied them, as if each were kept at once).
-    private var copiedWallOffsetNs: Int64 = 0
-    private var copiedContext: FlowDecodeContext?
-    /// `copiedContext` without a reference count, for the per-record path.
-    private var copiedContextRef: Unmanaged<FlowDecodeContext>?
-
     /// The next record since the last one, copied from the ring into `history` (kept there: a
     /// record the ring overwrote while it was copied is `.lost`, and replaces nothing), or how
     /// many were lost, or `.idle`. Call `beginPoll` first.
-    ///
-    /// Records are copied from the ring up to `FlowHistory.scratchCount` at a time, each into its
-    /// own scratch record, before the first of them is kept and handed on: the copies of several
-    /// records are in flight together, so their lines (written on the proxy's core: each first
-    /// read waits for another core's cache) are fetched at once instead of one record's after the
-    /// last one's listeners.
     public func next(into history: inout FlowHistory) -> Event {
-        if copiedNext == copied.count, !copyAhead(into: &history) { return .idle }
-        let event = copied[copiedNext]
-        copiedNext += 1
-        switch event {
-        case .record(let seq, let scratch):
-            let offset = copiedWallOffsetNs
-            // The context through an unretained reference: no retain and release per record.
-            guard let contextRef = copiedContextRef else { return .idle }
-            return contextRef._withUnsafeGuaranteedRef {
-                .record(history.commitRecord(seq: seq, wallOffsetNs: offset, context: $0, scratch: scratch))
-            }
-        case .lost(let count):
-            return .lost(count)
+        // The ring and the context through unretained references: no retain and release per record.
+        guard let ringRef else { return .idle }
+        let slot = history.nextRecordSlot()
+        let copied = ringRef._withUnsafeGuaranteedRef { ring in
+            cursor.next(in: ring, nowNs: pollNs, copy: { FlowRecordBytes.copyUsed(from: $0, to: slot) })
         }
-    }
-
-    /// Copies the next records (up to one per scratch record) and lost counts into `copied`;
-    /// false when there was nothing. Only the copies: nothing is kept or handed on here.
-    private func copyAhead(into history: inout FlowHistory) -> Bool {
-        // The ring through an unretained reference: no retain and release per record.
-        guard let ringRef else { return false }
-        copied.removeAll(keepingCapacity: true)
-        copiedNext = 0
-        var scratch = 0
-        let nowNs = pollNs
-        while scratch < FlowHistory.scratchCount {
-            let slot = history.nextRecordSlot(scratch)
-            let found = ringRef._withUnsafeGuaranteedRef { ring in
-                cursor.next(in: ring, nowNs: nowNs, copy: { FlowRecordBytes.copyUsed(from: $0, to: slot) })
-            }
-            switch found {
-            case .record(let seq):
-                copied.append(.record(seq: seq, scratch: scratch))
-                scratch += 1
-            case .lost(let count):
-                copied.append(.lost(count))
-            case .idle:
-                return copiedAhead(records: scratch)
-            }
-        }
-        return copiedAhead(records: scratch)
-    }
-
-    /// After `copyAhead`: the directory re-read when due (once per poll, at its first record), and
-    /// the offset and context the copied records are kept with. False when nothing was copied.
-    private func copiedAhead(records: Int) -> Bool {
-        if records > 0 {
+        switch copied {
+        case .record(let seq):
             if !directoryChecked {
                 // Once per poll, and only when there is a record (the poll's time is fixed).
                 directoryChecked = true
                 reloadDirectoryIfDue(nowNs: pollNs)
             }
-            copiedWallOffsetNs = wallOffsetNs
-            if copiedContext !== context {
-                copiedContext = context
-                copiedContextRef = Unmanaged.passUnretained(context)
+            let offset = wallOffsetNs
+            return contextRef._withUnsafeGuaranteedRef {
+                .record(history.commitRecord(seq: seq, wallOffsetNs: offset, context: $0))
             }
+        case .lost(let count):
+            return .lost(count)
+        case .idle:
+            return .idle
         }
-        return !copied.isEmpty
     }
 
     /// Copies every record written since the last call (at most `limit`) into `history`, in ring

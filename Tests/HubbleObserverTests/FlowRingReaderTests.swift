@@ -41,38 +41,6 @@ final class FlowRingReaderTests: XCTestCase {
         XCTAssertEqual(flows.map { $0.l4?.sourcePort }, [1002], "only what came since the last poll")
     }
 
-    /// Records are copied from the ring several at a time (one per scratch record) before they
-    /// are kept: polls handing on fewer than that still hand each on once, in order, intact, and
-    /// the history keeps them all.
-    func testRecordsCopiedAheadAreHandedOnOnceInOrderAcrossPolls() throws {
-        let t = try TestRing()
-        defer { t.close() }
-        let count = 3 * FlowHistory.scratchCount + 5
-        for i in 0..<count { t.appendTCP(srcPort: UInt16(3000 + i)) }
-        let reader = FlowRingReader(pinDirectory: t.pinDirectory, stateDirectory: "/nonexistent", nodeName: nil)
-        let seed = FlowRing.uuidSeed(pinDirectory: t.pinDirectory)
-        var history = FlowHistory(capacity: 64)
-        var ports: [UInt16] = []
-        var polls = 0
-        while ports.count < count, polls < 100 {
-            polls += 1
-            var handed = 0
-            reader.poll(nowNs: SystemClock.monotonicNs(), into: &history, limit: 3) {
-                guard case .record(let r) = $0 else { return XCTFail("no loss here") }
-                handed += 1
-                let flow = r.decode()
-                ports.append(UInt16(flow.l4?.sourcePort ?? 0))
-                XCTAssertEqual(flow.uuid, FlowUUID.make(seed: seed, seq: r.seq))
-                XCTAssertEqual(r.seq, UInt64(ports.count - 1))
-            }
-            XCTAssertLessThanOrEqual(handed, 3)
-        }
-        XCTAssertEqual(ports, (0..<count).map { UInt16(3000 + $0) })
-        XCTAssertEqual(
-            history.entries.map { UInt16($0.flow.l4?.sourcePort ?? 0) }, (0..<count).map { UInt16(3000 + $0) })
-        reader.poll(nowNs: SystemClock.monotonicNs(), into: &history) { _ in XCTFail("nothing left") }
-    }
-
     func testAReaderThatFellBehindHearsHowManyWereLost() throws {
         let t = try TestRing()
         defer { t.close() }
