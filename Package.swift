@@ -130,7 +130,7 @@ let package = Package(
         // process. No Foundation.
         .target(name: "HubbleObserver",
                 dependencies: ["Datapath", "Flows", "HubbleProto", "HTTP2", "SluiceAPI", "SluiceIO", "SluiceJSON", "SluiceModel",
-                               "CSluiceShared", "COpenSSL"],
+                               "CSluice", "CSluiceShared", "COpenSSL"],
                 swiftSettings: optimize),
         // The observer's HTTP/1.1 services: /metrics (HubbleMetrics) and the service-map page.
         .target(name: "ObserverHTTP",

@@ -199,7 +199,7 @@ extension HubbleMetricsRegistry {
         withUnsafePointer(to: rec) { process(record: $0, decode: decode) }
     }
 
-    /// `process(record:decode:)` on the record at `rec`, read in place (the observer's history slot).
+    /// `process(record:decode:)` on the record at `rec`, read in place (the observer's history's scratch record).
     public func process(record rec: UnsafePointer<sluice_flow>, decode: () -> Flow) {
         guard countsFromRecords, let key = recordKey(rec) else { return process(decode()) }
         if let entry = recordEffects.find(key) { return count(entry, latencyNs: rec.pointee.latency_ns) }

@@ -1,3 +1,4 @@
+internal import CSluice
 import CSluiceShared
 import Flows
 
@@ -5,8 +6,10 @@ import Flows
 /// `GetFlows` without `follow` reads, and `ServerStatus` reports (`max_flows`, `num_flows`,
 /// `seen_flows`, lost events). Hubble's ring buffer keeps `max_flows` (`--hubble-event-buffer-capacity`,
 /// default 4095) events; this is the same, in fixed slots reused in place. Flows read from the
-/// ring are kept as their records, copied once from the ring slot into a history slot (only the
-/// record's used bytes, `FlowRecordBytes`; `FlowRingReader.next(nowNs:into:)`) and decoded when a
+/// ring are kept as their records, copied once from the ring slot into the history's scratch
+/// record (only the record's used bytes, `FlowRecordBytes`; `FlowRingReader.next(nowNs:into:)`),
+/// where the listeners read it, and streamed from there to a history slot (its used lines, with
+/// non-temporal stores: `commitRecord`); decoded when a
 /// `GetFlows` reads them (`Entry.flow`); flows handed in decoded (tests, `Observer.ingest(_:)`)
 /// are kept decoded.
 ///
@@ -60,14 +63,22 @@ public struct FlowHistory {
         var isRecord: Bool
     }
 
-    /// The record slots (`capacity + 1` of them, allocated once; untouched pages cost nothing).
+    /// The record slots (`capacity + 1` of them, allocated once, 64-byte aligned; untouched pages
+    /// cost nothing), and the scratch record the next record is copied into.
     private final class Slots {
         let base: UnsafeMutablePointer<sluice_flow>
+        /// Where the reader copies the next record from the ring and the listeners read it (one
+        /// record, in the cache: `nextRecordSlot`, `commitRecord`).
+        let scratch: UnsafeMutablePointer<sluice_flow>
         let count: Int
 
         init(count: Int) {
             self.count = count
-            base = .allocate(capacity: count)
+            let stride = MemoryLayout<sluice_flow>.stride
+            base = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 64)
+                .bindMemory(to: sluice_flow.self, capacity: count)
+            scratch = UnsafeMutableRawPointer.allocate(byteCount: stride, alignment: 64)
+                .bindMemory(to: sluice_flow.self, capacity: 1)
         }
 
         func copy() -> Slots {
@@ -77,7 +88,10 @@ public struct FlowHistory {
             return other
         }
 
-        deinit { base.deallocate() }
+        deinit {
+            base.deallocate()
+            scratch.deallocate()
+        }
     }
 
     /// `max_flows`.
@@ -135,15 +149,19 @@ public struct FlowHistory {
         return commitRecord(seq: raw.seq, wallOffsetNs: raw.wallOffsetNs, context: raw.context)
     }
 
-    /// The spare slot the next record is to be copied into (`commitRecord` keeps it); writing it
-    /// changes no kept flow. Valid until the next mutation of the history.
+    /// The scratch record the next record is to be copied into (`commitRecord` keeps it); writing
+    /// it changes no kept flow. Valid until the next mutation of the history.
     public mutating func nextRecordSlot() -> UnsafeMutablePointer<sluice_flow> {
         if !isKnownUniquelyReferenced(&slots) { slots = slots.copy() }
-        return slots.base + nextSlot
+        return slots.scratch
     }
 
     /// Keeps the record written into `nextRecordSlot()`, replacing the oldest when full, and
-    /// returns it as listeners see it.
+    /// returns it as listeners see it: in the scratch record, which stays in the cache for them,
+    /// while its used lines go to its slot with non-temporal stores (`CSluice_stream_lines`). A
+    /// slot comes round again only after `capacity` records (4 MiB later) and is read back only
+    /// by `GetFlows`: stored the ordinary way, each of its 3-5 lines was first fetched (from the
+    /// shared cache or memory) and then displaced lines the next records needed.
     public mutating func commitRecord(seq: UInt64, wallOffsetNs: Int64, context: FlowDecodeContext) -> FlowRecordRef {
         // By identity (`contexts.last` would be retained and released per record).
         if newestContext != ObjectIdentifier(context) {
@@ -153,8 +171,25 @@ public struct FlowHistory {
         }
         let number = contextBase &+ UInt32(contexts.count - 1)
         let slot = commit(Meta(index: seenFlows, seq: seq, wallOffsetNs: wallOffsetNs, context: number, isRecord: true))
-        return FlowRecordRef(pointer: slots.base + slot, seq: seq, wallOffsetNs: wallOffsetNs, context: context)
+        let scratch = slots.scratch
+        Self.store(scratch, to: slots.base + slot)
+        return FlowRecordRef(pointer: scratch, seq: seq, wallOffsetNs: wallOffsetNs, context: context)
     }
+
+    /// The used lines of `record` (`FlowRecordBytes.usedLines`) to `slot`, streamed.
+    @inline(__always)
+    private static func store(_ record: UnsafePointer<sluice_flow>, to slot: UnsafeMutablePointer<sluice_flow>) {
+        let lines = FlowRecordBytes.usedLines(record)
+        CSluice_stream_lines(slot, record, UInt(lines.head))
+        guard lines.tail > 0 else { return }
+        let offset = lines.tailStart * 64
+        CSluice_stream_lines(
+            UnsafeMutableRawPointer(slot) + offset, UnsafeRawPointer(record) + offset, UInt(lines.tail))
+    }
+
+    /// Makes the records stored so far visible to other threads as ordinary stores are (the
+    /// observer calls it at the end of each poll; its own thread reads them back without it).
+    public func storeFence() { CSluice_store_fence() }
 
     /// The number the newest context has (or the next one will have when there is none).
     private var currentContextNumber: UInt32 {

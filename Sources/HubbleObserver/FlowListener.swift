@@ -14,7 +14,7 @@ public protocol FlowListener: AnyObject {
     /// observer decodes a record only when some listener wants the `Flow` (and then once for all).
     /// Read once, when the listener is added (`Observer.addListener`).
     var observesRecords: Bool { get }
-    /// One record read from the ring, in place in the history's slot (called instead of
+    /// One record read from the ring, in place in the history's scratch record (called instead of
     /// `observe(_:)` when `observesRecords`). `record` is valid during the call only.
     func observe(record: FlowRecordRef)
     /// The poll that handed on records has handed on its last (work a listener saves up per

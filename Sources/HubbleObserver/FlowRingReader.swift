@@ -16,7 +16,7 @@ import SluiceJSON
 public final class FlowRingReader {
     /// One thing `next` (or `poll`) found.
     public enum Event {
-        /// A record, kept in the history now (in place there; valid until the history's next change).
+        /// A record, kept in the history now (in its scratch record; valid until the history's next change).
         case record(FlowRecordRef)
         case lost(UInt64)
         /// Nothing more now (`next` only).

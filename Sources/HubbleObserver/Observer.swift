@@ -155,8 +155,9 @@ public final class Observer: TimerTarget {
     public var pollLimit = 65536
 
     /// Reads what the ring has now into the history and the listeners: every record written
-    /// since the last poll, each copied once from its ring slot into a history slot and handed
-    /// to the listeners in place there. Returns how many records it handed on.
+    /// since the last poll, each copied once from its ring slot into the history's scratch record,
+    /// handed to the listeners in place there and kept in a history slot (`FlowHistory.commitRecord`).
+    /// Returns how many records it handed on.
     @discardableResult
     public func pollOnce(nowNs: UInt64) -> Int {
         var handled = 0
@@ -178,7 +179,10 @@ public final class Observer: TimerTarget {
                 }
             }
             if lost > 0 { ingestLost(lost) }
-            if handled > 0 { endPoll() }
+            if handled > 0 {
+                history.storeFence()
+                endPoll()
+            }
         }
         if nowNs &- namespacesExpiredNs >= 30_000_000_000 { expireNamespaces(nowNs: nowNs) }
         return handled
@@ -250,14 +254,19 @@ public final class Observer: TimerTarget {
         }
     }
 
-    /// The namespaces of a record, resolved once per endpoint pair and directory.
+    /// The namespaces of a record, resolved once per endpoint pair and directory. The pair is
+    /// unordered (a request and its response name the same two endpoints the other way round,
+    /// and the namespaces are noted alike either way): a keep-alive GET's records alternate
+    /// between the two orders, and each looked both endpoints up again (two dictionary lookups,
+    /// a retain and release and the strings' per record; s23-obs).
     private func noteNamespaces(_ raw: FlowRecordRef, nowNs: UInt64) {
         let rec = raw.pointer
         let key = RecentEndpoints(
             sourceID: rec.pointee.src_endpoint, destinationID: rec.pointee.dst_endpoint,
             sourceIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.sourceIPOffset, as: UInt32.self),
             destinationIPv4: UnsafeRawPointer(rec).load(fromByteOffset: Self.destinationIPOffset, as: UInt32.self),
-            ipVersion: rec.pointee.ip_version)
+            ipVersion: rec.pointee.ip_version
+        ).unordered
         // The context by identity (`recentContext` keeps it alive: its identity is not reused).
         let context = ObjectIdentifier(raw.context)
         if key != recentEndpoints || context != recentContextID {
@@ -279,12 +288,20 @@ public final class Observer: TimerTarget {
     static var destinationIPOffset: Int { 56 }
 
     /// The endpoints of the last record whose namespaces were looked up.
-    private struct RecentEndpoints: Equatable {
+    struct RecentEndpoints: Equatable {
         var sourceID: UInt32 = 0
         var destinationID: UInt32 = 0
         var sourceIPv4: UInt32 = 0
         var destinationIPv4: UInt32 = 0
         var ipVersion: UInt8 = 0
+
+        /// The same two endpoints, the lesser (ID, then address) first.
+        var unordered: RecentEndpoints {
+            guard (destinationID, destinationIPv4) < (sourceID, sourceIPv4) else { return self }
+            return RecentEndpoints(
+                sourceID: destinationID, destinationID: sourceID, sourceIPv4: destinationIPv4,
+                destinationIPv4: sourceIPv4, ipVersion: ipVersion)
+        }
     }
     private var recentEndpoints = RecentEndpoints()
     private var recentContext: FlowDecodeContext?

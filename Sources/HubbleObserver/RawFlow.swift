@@ -76,9 +76,10 @@ public struct RawFlow {
     public func decode() -> Flow { context.decode(record, seq: seq, wallOffsetNs: wallOffsetNs) }
 }
 
-/// One record as listeners see it (`FlowListener.observe(record:)`): the record in place (its
-/// `FlowHistory` slot), its sequence number, the poll's clock offset and its decode context.
-/// Valid only during the call that hands it out (the slot is reused later); nothing is copied
+/// One record as listeners see it (`FlowListener.observe(record:)`): the record in place (the
+/// `FlowHistory`'s scratch record or, from `forEachRecord`, a slot), its sequence number, the
+/// poll's clock offset and its decode context. Valid only during the call that hands it out (the
+/// scratch and the slot are reused later); nothing is copied
 /// or retained to make one. Only `FlowHistory` makes one (the memberwise init is internal).
 public struct FlowRecordRef {
     /// The record (only its used bytes are meaningful: past a text field's length the bytes are
@@ -125,6 +126,45 @@ public enum FlowRecordBytes {
     static var dnsIPCount: Int { 10 }
     static var dnsIPs: Int { 272 }
     static var dnsPolicyID: Int { 400 }
+
+    /// The 64-byte lines of `record` that hold its used bytes, as two runs: lines `0..<head` and
+    /// `tailStart..<tailStart + tail` (`tail` 0 when none): the fixed fields with the HTTP url or
+    /// the DNS query, then the HTTP headers or the DNS answers and the DNS part's last fields.
+    /// Lengths are clamped to their arrays (`record` may be a torn copy), so the lines are within
+    /// the record's 16.
+    @inline(__always)
+    static func usedLines(_ record: UnsafePointer<sluice_flow>) -> (head: Int, tailStart: Int, tail: Int) {
+        let r = UnsafeRawPointer(record)
+        guard r.load(fromByteOffset: flowType, as: UInt8.self) == Flow.FlowType.l7.rawValue else {
+            return (lines(upTo: l7), 0, 0)
+        }
+        switch Flow.L7Protocol(rawValue: r.load(fromByteOffset: l7Proto, as: UInt8.self))?.record {
+        case .http:
+            let url = min(Int(r.load(fromByteOffset: l7 + httpURLLength, as: UInt16.self)), Int(SLUICE_HTTP_URL_MAX))
+            let headers = min(
+                Int(r.load(fromByteOffset: l7 + httpHeadersLength, as: UInt16.self)), Int(SLUICE_HTTP_HEADERS_MAX))
+            let head = lines(upTo: l7 + httpURL + url)
+            guard headers > 0 else { return (head, 0, 0) }
+            let start = (l7 + httpHeaders) / 64
+            let end = lines(upTo: l7 + httpHeaders + headers)
+            // The url's last line may be the headers' first.
+            return start < head ? (max(head, end), 0, 0) : (head, start, end - start)
+        case .dns:
+            let query = min(
+                Int(r.load(fromByteOffset: l7 + dnsQueryLength, as: UInt16.self)), Int(SLUICE_DNS_QUERY_MAX))
+            let head = lines(upTo: l7 + dnsQuery + query)
+            // The answers (whole array) and the fields after them.
+            let start = (l7 + dnsIPs) / 64
+            let end = lines(upTo: l7 + 408)
+            return start < head ? (max(head, end), 0, 0) : (head, start, end - start)
+        case nil:
+            return (lines(upTo: l7), 0, 0)
+        }
+    }
+
+    /// Lines needed for bytes `0..<end`.
+    @inline(__always)
+    private static func lines(upTo end: Int) -> Int { (end + 63) / 64 }
 
     /// Copies the used bytes of `source` to the same offsets of `destination` and returns how
     /// many were copied. Lengths are read from the destination after its fixed part is copied

@@ -47,6 +47,36 @@ final class MetricFamilyTests: XCTestCase {
             """)
     }
 
+    /// Many series, observed in turn while the family's table grows, and series set in between:
+    /// each keeps what a plain `Series` value computed the same way holds (sums in the same order).
+    func testHistogramSeriesKeepTheirValuesWhileTheTableGrows() {
+        let bounds = [0.005, 0.1, 1]
+        let h = HistogramFamily(name: "g_seconds", help: "G", labelNames: ["k"], buckets: bounds)
+        var expected: [[String]: HistogramFamily.Series] = [:]
+        var state: UInt64 = 7
+        for step in 0..<600 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let labels = ["s\(Int(state >> 33) % (1 + step / 20))"]
+            if step % 97 == 0 {
+                let value = HistogramFamily.Series(bucketCounts: [1, 2, UInt64(step)], sum: Double(step) / 3, count: 9)
+                h.set(labels, value)
+                expected[labels] = value
+                continue
+            }
+            let value = Double(state >> 40) / Double(1 << 22)
+            h.observe(labels, value)
+            var s = expected[labels] ?? .init(bucketCounts: [0, 0, 0], sum: 0, count: 0)
+            if let i = bounds.firstIndex(where: { value <= $0 }) { s.bucketCounts[i] += 1 }
+            s.sum += value
+            s.count += 1
+            expected[labels] = s
+        }
+        XCTAssertGreaterThan(h.seriesCount, 20)
+        XCTAssertEqual(h.seriesCount, expected.count)
+        XCTAssertEqual(h.series, expected)
+        XCTAssertEqual(h.observationsByHandle.reduce(0, +), expected.values.reduce(0) { $0 + $1.count })
+    }
+
     func testSeriesIndexGivesHandlesInCreationOrderAndKeysStorageByLabels() {
         var index = SeriesIndex(family: "x_total", labelCount: 2)
         XCTAssertNil(index.known(["a", "b"]))

@@ -127,6 +127,52 @@ final class ObserverTests: XCTestCase {
         XCTAssertEqual(observer.listenerCount, 1)
     }
 
+    /// A request and its response name their two endpoints the other way round: records of the
+    /// pair in either order are one pair (noted once a second), and a record of another pair, or of
+    /// the pair in another order past the second, notes its own namespaces.
+    func testRecordsOfOnePairInEitherOrderNoteTheirNamespacesAsOnePair() throws {
+        var options = ObserverOptions()
+        options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"
+        let observer = try Observer(options: options)
+        let context = FlowDecodeContext(directory: RecordSamples.directory, seed: "", nodeNameOverride: nil)
+        func record(from source: (UInt32, String), to destination: (UInt32, String)) -> RawFlow {
+            var r = sluice_flow()
+            r.ip_version = 4
+            r.src_endpoint = source.0
+            r.dst_endpoint = destination.0
+            withUnsafeMutableBytes(of: &r.src_ip) { $0.storeBytes(of: RecordSamples.ip(source.1), as: UInt32.self) }
+            withUnsafeMutableBytes(of: &r.dst_ip) {
+                $0.storeBytes(of: RecordSamples.ip(destination.1), as: UInt32.self)
+            }
+            return RawFlow(record: r, seq: 0, wallOffsetNs: 0, context: context)
+        }
+        let client = (UInt32(11), "10.244.1.10"), server = (UInt32(12), "10.244.2.20")
+        let world = (UInt32(0), "93.184.216.34")
+        let second: UInt64 = 1_000_000_000
+        observer.ingest(record(from: client, to: server), nowNs: 10 * second)
+        observer.ingest(record(from: server, to: client), nowNs: 10 * second + 1)
+        XCTAssertEqual(observer.namespaces, ["frontend": 10 * second, "backend": 10 * second])
+        // The response's order within the pair's second: not noted again.
+        observer.ingest(record(from: server, to: client), nowNs: 10 * second + 900_000_000)
+        XCTAssertEqual(observer.namespaces, ["frontend": 10 * second, "backend": 10 * second])
+        // Past the second, either order notes both.
+        observer.ingest(record(from: server, to: client), nowNs: 12 * second)
+        XCTAssertEqual(observer.namespaces, ["frontend": 12 * second, "backend": 12 * second])
+        observer.ingest(record(from: client, to: server), nowNs: 14 * second)
+        XCTAssertEqual(observer.namespaces, ["frontend": 14 * second, "backend": 14 * second])
+        // Another pair (the server and a peer outside the node) notes the server alone at once.
+        observer.ingest(record(from: world, to: server), nowNs: 14 * second + 5)
+        XCTAssertEqual(observer.namespaces, ["frontend": 14 * second, "backend": 14 * second + 5])
+        observer.ingest(record(from: client, to: world), nowNs: 14 * second + 6)
+        XCTAssertEqual(observer.namespaces, ["frontend": 14 * second + 6, "backend": 14 * second + 5])
+        XCTAssertEqual(
+            Observer.RecentEndpoints(sourceID: 12, destinationID: 11, sourceIPv4: 1, destinationIPv4: 2).unordered,
+            Observer.RecentEndpoints(sourceID: 11, destinationID: 12, sourceIPv4: 2, destinationIPv4: 1))
+        XCTAssertEqual(
+            Observer.RecentEndpoints(sourceID: 0, destinationID: 0, sourceIPv4: 9, destinationIPv4: 3).unordered,
+            Observer.RecentEndpoints(sourceID: 0, destinationID: 0, sourceIPv4: 3, destinationIPv4: 9))
+    }
+
     func testNamespacesNotSeenForAnHourAreForgottenAsHubbleDoes() throws {
         var options = ObserverOptions()
         options.pinDirectory = "/sys/fs/bpf/sluice-none-\(getpid())"

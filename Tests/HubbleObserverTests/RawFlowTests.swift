@@ -180,6 +180,21 @@ final class RawFlowTests: XCTestCase {
                 XCTAssertEqual(
                     Flow.decode(slot, directory: RecordSamples.directory, monotonicToWallOffsetNs: 5), whole,
                     "record \(i), stale byte \(stale)")
+                // The lines `FlowHistory` streams to a slot hold every used byte.
+                withUnsafeMutableBytes(of: &slot) { $0.initializeMemory(as: UInt8.self, repeating: stale) }
+                let lines = withUnsafePointer(to: rec) { FlowRecordBytes.usedLines($0) }
+                XCTAssertTrue(lines.head >= 2 && lines.head <= 16, "record \(i): \(lines)")
+                XCTAssertTrue(lines.tail == 0 || (lines.tailStart >= lines.head && lines.tailStart + lines.tail <= 16))
+                withUnsafeBytes(of: rec) { source in
+                    withUnsafeMutableBytes(of: &slot) { slot in
+                        for line in Array(0..<lines.head) + Array(lines.tailStart..<lines.tailStart + lines.tail) {
+                            for b in line * 64..<line * 64 + 64 { slot[b] = source[b] }
+                        }
+                    }
+                }
+                XCTAssertEqual(
+                    Flow.decode(slot, directory: RecordSamples.directory, monotonicToWallOffsetNs: 5), whole,
+                    "record \(i), stale byte \(stale), lines \(lines)")
             }
         }
         // What a keep-alive GET's records copy.

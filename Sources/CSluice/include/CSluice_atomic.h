@@ -62,4 +62,29 @@ static inline void CSluice_prefetch_read(const void *p) {
     __builtin_prefetch(p, 0, 3);
 }
 
+/// Copies `lines` 64-byte cache lines from `src` to `dst` (both 16-byte aligned; `dst` best
+/// 64-byte aligned) with non-temporal stores: the destination's lines are not read first (no
+/// read for ownership) and do not displace the cache. The observer keeps each record it reads in a
+/// 4 MiB history that is read back only by GetFlows: written the ordinary way, each record's
+/// 3-5 history lines were fetched before being overwritten, and pushed out the lines the next
+/// records needed (docs/performance.md, s23-obs). The stores are weakly ordered: the same thread
+/// reads them back as usual; another thread must be handed them after CSluice_store_fence.
+static inline void CSluice_stream_lines(void *dst, const void *src, unsigned long lines) {
+    typedef long long CSluice_v2di __attribute__((vector_size(16)));
+    CSluice_v2di *d = (CSluice_v2di *)dst;
+    const CSluice_v2di *s = (const CSluice_v2di *)src;
+    for (unsigned long i = 0; i < lines * 4; i++) {
+        __builtin_nontemporal_store(s[i], &d[i]);
+    }
+}
+
+/// Orders the non-temporal stores before it before every store after it (x86 `sfence`).
+static inline void CSluice_store_fence(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_sfence();
+#else
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+#endif
+}
+
 #endif
