@@ -149,7 +149,11 @@ final class HTTPFlowRecorder {
     /// The request flows of a decided request: per side that saw it, FORWARDED when that side
     /// allowed, DROPPED when it denied (Cilium's "Denied" entry), with that side's policy, reason
     /// and header actions; a side whose rules admit the peer not at all, or a connection nothing
-    /// steered, writes the L3/L4 drop instead.
+    /// steered, writes the L3/L4 drop instead. Inlined: called, it took the verdict in two
+    /// registers that the caller assembled on the stack byte by byte and loaded back as words, a
+    /// store-forwarding stall (a third of `HTTP1Connection.decide`'s samples, docs/performance.md
+    /// s23-own).
+    @inline(__always)
     func decided(_ verdict: HTTPVerdict) {
         if verdict.unsteered {
             policyDrop(direction: .unknown)
