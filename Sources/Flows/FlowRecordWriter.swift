@@ -43,7 +43,30 @@ public enum FlowRecordWriter {
         path: UnsafeRawBufferPointer, code: UInt16, latencyNs: UInt64, proto: Flow.L7Protocol, policyID: UInt32 = 0,
         verdict: Flow.L7Verdict? = nil, headers: HTTPHeaderRecord.Packer? = nil
     ) {
-        writeL7Header(p, common, l7Type: l7Type, latencyNs: latencyNs, proto: proto)
+        writeHTTP(
+            p, common: common, timeNs: common.timeNs, flowVerdict: common.verdict, direction: common.direction,
+            l7Type: l7Type, method: method, scheme: scheme, authority: authority, path: path, code: code,
+            latencyNs: latencyNs, proto: proto, policyID: policyID, verdict: verdict, headers: headers)
+    }
+
+    /// `writeHTTP` with the record's time, verdict and direction given apart from `common`, whose
+    /// own are ignored: a recorder passes the connection's `common` as stored, unchanged. A copy
+    /// of it with those fields changed, built on the stack field by field just before the call,
+    /// was loaded back here sixteen bytes at a time across the fresh stores (a store-forwarding
+    /// stall: a third of this function's samples, docs/performance.md s23-own).
+    public static func writeHTTP(
+        _ p: UnsafeMutablePointer<sluice_flow>, common: FlowCommon, timeNs: UInt64, flowVerdict: Flow.Verdict,
+        direction: Flow.TrafficDirection, l7Type: Flow.L7FlowType, method: UnsafeRawBufferPointer,
+        scheme: StaticString, authority: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, code: UInt16,
+        latencyNs: UInt64, proto: Flow.L7Protocol, policyID: UInt32 = 0, verdict: Flow.L7Verdict? = nil,
+        headers: HTTPHeaderRecord.Packer? = nil
+    ) {
+        writeCommon(
+            p, common, timeNs: timeNs, verdict: flowVerdict, direction: direction, isReply: l7Type == .response,
+            flowType: .l7, eventType: Flow.EventType.l7, tcpFlags: [])
+        p.pointee.latency_ns = latencyNs
+        p.pointee.l7_type = l7Type.rawValue
+        p.pointee.l7_proto = proto.rawValue
         withUnsafeMutablePointer(to: &p.pointee.l7) { union in
             union.withMemoryRebound(to: sluice_flow_http.self, capacity: 1) { http in
                 http.pointee.code = code
@@ -209,9 +232,22 @@ public enum FlowRecordWriter {
 
     /// Zeroes the header after `commit` (not the L7 part), then writes the fields of `c`.
     private static func writeCommon(_ p: UnsafeMutablePointer<sluice_flow>, _ c: FlowCommon) {
+        writeCommon(
+            p, c, timeNs: c.timeNs, verdict: c.verdict, direction: c.direction, isReply: c.isReply,
+            flowType: c.flowType, eventType: c.eventType, tcpFlags: c.tcpFlags)
+    }
+
+    /// Zeroes the header after `commit` (not the L7 part), then writes the fields of `c` but the
+    /// ones given apart, which replace its own.
+    @inline(__always)
+    private static func writeCommon(
+        _ p: UnsafeMutablePointer<sluice_flow>, _ c: FlowCommon, timeNs: UInt64, verdict: Flow.Verdict,
+        direction: Flow.TrafficDirection, isReply: Bool?, flowType: Flow.FlowType, eventType: Int32,
+        tcpFlags: Flow.TCPFlags
+    ) {
         (UnsafeMutableRawPointer(p) + MemoryLayout<UInt64>.size)
             .initializeMemory(as: UInt8.self, repeating: 0, count: headerBytes)
-        p.pointee.time_ns = c.timeNs
+        p.pointee.time_ns = timeNs
         p.pointee.src_identity = c.srcIdentity
         p.pointee.dst_identity = c.dstIdentity
         p.pointee.src_endpoint = c.srcEndpoint
@@ -222,15 +258,15 @@ public enum FlowRecordWriter {
         p.pointee.dst_port = c.dstPort
         p.pointee.ip_version = 4
         p.pointee.l4_proto = c.l4Proto
-        p.pointee.verdict = c.verdict.rawValue
-        p.pointee.flow_type = c.flowType.rawValue
-        p.pointee.event_type = UInt8(truncatingIfNeeded: c.eventType)
+        p.pointee.verdict = verdict.rawValue
+        p.pointee.flow_type = flowType.rawValue
+        p.pointee.event_type = UInt8(truncatingIfNeeded: eventType)
         p.pointee.drop_reason = UInt8(truncatingIfNeeded: c.dropReason.rawValue)
-        p.pointee.direction = c.direction.rawValue
+        p.pointee.direction = direction.rawValue
         p.pointee.is_reply =
-            c.isReply.map { $0 ? UInt8(SLUICE_REPLY_TRUE.rawValue) : UInt8(SLUICE_REPLY_FALSE.rawValue) }
+            isReply.map { $0 ? UInt8(SLUICE_REPLY_TRUE.rawValue) : UInt8(SLUICE_REPLY_FALSE.rawValue) }
             ?? UInt8(SLUICE_REPLY_UNKNOWN.rawValue)
-        p.pointee.tcp_flags = c.tcpFlags.rawValue
+        p.pointee.tcp_flags = tcpFlags.rawValue
     }
 
     /// Copies as much of `source` as fits into the fixed C array `array` starting at byte `offset`; returns the new

@@ -23,18 +23,31 @@ public struct ChunkedScanner: Sendable {
         case trailerStart, trailerName, trailerValue, trailerLF, finalLF, done, failed
     }
 
-    private let limits: Limits
+    /// `Limits.maxChunkLineBytes` and `maxTrailerBytes`: the two limits it applies, kept alone so
+    /// the scanner stays small (the proxy keeps one per message direction in each connection).
+    private let maxChunkLineBytes: Int
+    private let maxTrailerBytes: Int
     private var state = State.size
     /// Hex value of the size being read, then the chunk bytes still to skip.
     private var remaining = 0
     private var sizeDigits = 0
     private var lineBytes = 0
     private var trailerBytes = 0
-    private var failure = ParseError.badChunkSize
+    /// The error that failed the scan, as its index for `failure(_:)`: a `ParseError` holds a
+    /// `String`, which made the scanner (and the proxy's `MessageFraming` around it) a value with
+    /// a reference inside, copied and destroyed through outlined calls at every step of every
+    /// message, chunked or not (docs/performance.md, s23-own).
+    private var failureIndex: UInt8 = 0
 
     /// A scanner positioned at the start of a chunked body.
     public init(limits: Limits = .default) {
-        self.limits = limits
+        maxChunkLineBytes = limits.maxChunkLineBytes
+        maxTrailerBytes = limits.maxTrailerBytes
+    }
+
+    private init(maxChunkLineBytes: Int, maxTrailerBytes: Int) {
+        self.maxChunkLineBytes = maxChunkLineBytes
+        self.maxTrailerBytes = maxTrailerBytes
     }
 
     /// Whether the whole body, trailers included, has been seen.
@@ -54,7 +67,7 @@ public struct ChunkedScanner: Sendable {
 
     /// Positions the scanner at the start of a new chunked body.
     public mutating func reset() {
-        self = ChunkedScanner(limits: limits)
+        self = ChunkedScanner(maxChunkLineBytes: maxChunkLineBytes, maxTrailerBytes: maxTrailerBytes)
     }
 
     /// Scans the next run of body bytes. After `.done`, further calls return `.done(0)`; after
@@ -62,7 +75,7 @@ public struct ChunkedScanner: Sendable {
     public mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Result {
         switch state {
         case .done: return .done(0)
-        case .failed: return .error(failure)
+        case .failed: return .error(Self.failure(failureIndex))
         default: break
         }
         let count = bytes.count
@@ -84,7 +97,7 @@ public struct ChunkedScanner: Sendable {
             do {
                 try step(bytes[i])
             } catch {
-                failure = error
+                failureIndex = Self.failureIndex(error)
                 state = .failed
                 return .error(error)
             }
@@ -92,6 +105,32 @@ public struct ChunkedScanner: Sendable {
             if state == .done { return .done(i) }
         }
         return .needMore
+    }
+
+    /// The errors `step` throws, by `failureIndex` (index 0 also stands for any other).
+    private static func failure(_ index: UInt8) -> ParseError {
+        switch index {
+        case 1: .badLineEnding
+        case 2: .badChunkData
+        case 3: .chunkLineTooLong
+        case 4: .chunkSizeOverflow
+        case 5: .badChunkExtension
+        case 6: .trailersTooLarge
+        case 7: .obsFold
+        case 8: .badTrailer
+        case 9: .spaceBeforeColon
+        default: .badChunkSize
+        }
+    }
+
+    /// The index of `error` for `failure(_:)`; only on the error path.
+    private static func failureIndex(_ error: ParseError) -> UInt8 {
+        var index: UInt8 = 1
+        while index <= 9 {
+            if failure(index) == error { return index }
+            index += 1
+        }
+        return 0
     }
 
     /// Advances the state machine by one byte of a size line, data delimiter or trailer.
@@ -126,7 +165,7 @@ public struct ChunkedScanner: Sendable {
     /// controls; the whole line is capped by `maxChunkLineBytes`.
     private mutating func stepSizeLine(_ c: UInt8) throws(ParseError) {
         lineBytes &+= 1
-        guard lineBytes <= limits.maxChunkLineBytes || c == ASCII.cr else { throw .chunkLineTooLong }
+        guard lineBytes <= maxChunkLineBytes || c == ASCII.cr else { throw .chunkLineTooLong }
         switch state {
         case .size:
             if let digit = ASCII.hexValue(c) {
@@ -165,7 +204,7 @@ public struct ChunkedScanner: Sendable {
     /// `*( field-line CRLF ) CRLF` after the last chunk. Field lines follow the head's rules.
     private mutating func stepTrailer(_ c: UInt8) throws(ParseError) {
         trailerBytes &+= 1
-        guard trailerBytes <= limits.maxTrailerBytes else { throw .trailersTooLarge }
+        guard trailerBytes <= maxTrailerBytes else { throw .trailersTooLarge }
         switch state {
         case .trailerStart:
             if c == ASCII.cr {

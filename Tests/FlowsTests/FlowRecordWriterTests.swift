@@ -48,6 +48,53 @@ final class FlowRecordWriterTests: XCTestCase {
         XCTAssertEqual(flow.dropReason, 0)
     }
 
+    /// The form that takes time, verdict and direction apart (the recorders' path) writes the same
+    /// bytes as the one that reads them from `common`, whatever `common` itself says of them.
+    func testHTTPWithFieldsApartWritesTheSameBytes() {
+        let base = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 5))
+        for (verdict, direction, l7Type) in [
+            (Flow.Verdict.forwarded, Flow.TrafficDirection.ingress, Flow.L7FlowType.request),
+            (.dropped, .egress, .request), (.error, .unknown, .response), (.forwarded, .egress, .response),
+        ] {
+            var set = l7Type == .response ? base.swapped() : base
+            let stored = set
+            set.timeNs = 987_654_321
+            set.verdict = verdict
+            set.direction = direction
+            func written(_ write: (UnsafeMutablePointer<sluice_flow>) -> Void) -> [UInt8] {
+                var rec = sluice_flow()
+                withUnsafeMutableBytes(of: &rec) { $0.initializeMemory(as: UInt8.self, repeating: 0xA5) }
+                withUnsafeMutablePointer(to: &rec) { write($0) }
+                return withUnsafeBytes(of: &rec) { Array($0) }
+            }
+            let viaCommon = written { p in
+                F.bytes("GET") { m in
+                    F.bytes("server.default") { a in
+                        F.bytes("/x") { path in
+                            FlowRecordWriter.writeHTTP(
+                                p, common: set, l7Type: l7Type, method: m, scheme: "http", authority: a,
+                                path: path, code: 200, latencyNs: 7, proto: .http11, policyID: 3)
+                        }
+                    }
+                }
+            }
+            let apart = written { p in
+                F.bytes("GET") { m in
+                    F.bytes("server.default") { a in
+                        F.bytes("/x") { path in
+                            FlowRecordWriter.writeHTTP(
+                                p, common: stored, timeNs: 987_654_321, flowVerdict: verdict, direction: direction,
+                                l7Type: l7Type, method: m, scheme: "http", authority: a, path: path, code: 200,
+                                latencyNs: 7, proto: .http11, policyID: 3)
+                        }
+                    }
+                }
+            }
+            let differs = apart.indices.first { apart[$0] != viaCommon[$0] }
+            XCTAssertNil(differs, "\(verdict) \(direction) \(l7Type): first different byte")
+        }
+    }
+
     func testHTTPResponseRoundTripKeepsCodeLatencyAndSwappedEndpoints() {
         var common = F.common(.forwarded, from: F.client, 43210, to: F.server, 80, time: F.mono(millis: 127))
             .swapped()

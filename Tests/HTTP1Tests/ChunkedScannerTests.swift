@@ -2,7 +2,8 @@ import XCTest
 
 @testable import HTTP1
 
-/// Chunked bodies fed whole, split at every offset into two runs, and byte by byte.
+/// Chunked bodies fed whole, split at every offset into two runs, and byte by byte; a failed
+/// scan is asked again and must give the same error.
 final class ChunkedScannerTests: XCTestCase {
     /// Feeds `runs` in order; returns the offset in the concatenated bytes where the body ended, or
     /// the first error, or nil when more bytes are needed after the last run.
@@ -18,6 +19,8 @@ final class ChunkedScannerTests: XCTestCase {
                 XCTAssertTrue(scanner.isDone)
                 return .success(consumed + count)
             case .error(let error):
+                // A failed scanner repeats its error, whichever it was (kept as a small index).
+                XCTAssertEqual(scanner.scan(UnsafeRawBufferPointer(start: nil, count: 0)), .error(error))
                 return .failure(error)
             }
         }

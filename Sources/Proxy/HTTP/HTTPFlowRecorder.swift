@@ -37,6 +37,9 @@ final class HTTPFlowRecorder {
     /// The connection's part of every record; its direction is the first side's (used when no
     /// side decided: malformed or rejected requests).
     private let common: FlowCommon
+    /// `common` as response flows carry it (`swapped()`), built once: the records take both as
+    /// stored, with their time, verdict and direction given apart (`FlowRecordWriter.writeHTTP`).
+    private let replyCommon: FlowCommon
     private let text: UnsafeMutableRawPointer
     /// The current request's headers as its request records carry them.
     private var headers: HTTPHeaderRecord.Packer
@@ -62,6 +65,7 @@ final class HTTPFlowRecorder {
         self.recording = flows != nil
         recordingSwitch = recording
         self.common = common
+        replyCommon = common.swapped()
         self.proto = proto
         text =
             flows == nil
@@ -149,7 +153,11 @@ final class HTTPFlowRecorder {
     /// The request flows of a decided request: per side that saw it, FORWARDED when that side
     /// allowed, DROPPED when it denied (Cilium's "Denied" entry), with that side's policy, reason
     /// and header actions; a side whose rules admit the peer not at all, or a connection nothing
-    /// steered, writes the L3/L4 drop instead.
+    /// steered, writes the L3/L4 drop instead. Inlined: called, it took the verdict in two
+    /// registers that the caller assembled on the stack byte by byte and loaded back as words, a
+    /// store-forwarding stall (a third of `HTTP1Connection.decide`'s samples, docs/performance.md
+    /// s23-own).
+    @inline(__always)
     func decided(_ verdict: HTTPVerdict) {
         if verdict.unsteered {
             policyDrop(direction: .unknown)
@@ -189,16 +197,11 @@ final class HTTPFlowRecorder {
     ) {
         recorded |= 1 << direction.rawValue
         guard active else { return }
-        var c = common
-        c.timeNs = requestTimeNs
-        c.verdict = verdict
-        c.direction = direction
-        c.isReply = false
-        let (m, a, p, proto, h, scheme) = (method, authority, path, proto, headers, scheme)
+        let (m, a, p, proto, h, scheme, time) = (method, authority, path, proto, headers, scheme, requestTimeNs)
         flows?.append { rec in
             FlowRecordWriter.writeHTTP(
-                rec, common: c, l7Type: .request, method: m, scheme: scheme,
-                authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
+                rec, common: common, timeNs: time, flowVerdict: verdict, direction: direction, l7Type: .request,
+                method: m, scheme: scheme, authority: a, path: p, code: 0, latencyNs: 0, proto: proto,
                 policyID: policyID, verdict: detail, headers: h)
         }
     }
@@ -232,15 +235,11 @@ final class HTTPFlowRecorder {
         // buffer on every response).
         func write(_ direction: Flow.TrafficDirection) {
             guard recorded & 1 << direction.rawValue != 0 else { return }
-            var c = common.swapped()
-            c.timeNs = now
-            c.verdict = verdict
-            c.direction = direction
-            c.isReply = true
             flows?.append { rec in
                 FlowRecordWriter.writeHTTP(
-                    rec, common: c, l7Type: .response, method: m, scheme: scheme,
-                    authority: a, path: p, code: code, latencyNs: latency, proto: proto)
+                    rec, common: replyCommon, timeNs: now, flowVerdict: verdict, direction: direction,
+                    l7Type: .response, method: m, scheme: scheme, authority: a, path: p, code: code,
+                    latencyNs: latency, proto: proto)
                 if let failure {
                     FlowRecordWriter.setHTTPConnectionError(rec, side: failure.side.rawValue, errno: failure.errno)
                 }

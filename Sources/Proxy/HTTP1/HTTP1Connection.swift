@@ -86,7 +86,7 @@ final class HTTP1Connection<Transport: HTTP1Transport>: EventHandler, TimerTarge
     /// Incremental head parsing: O(n) however the head is split into reads.
     var headReader = RequestHeadReader()
     /// Host, path and field checks before the decision, and the rebuilt head when one is needed.
-    let preparer: HTTP1RequestPreparer
+    var preparer: HTTP1RequestPreparer
     /// What the current request's `headerMatches` mismatch actions do to its head (`decide`);
     /// empty unless a rule on the port carries such actions.
     var headerEdits = HTTPHeaderEdits()

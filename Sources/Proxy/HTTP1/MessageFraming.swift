@@ -5,57 +5,76 @@ import HTTP1
 /// front of the buffer (`consumed`); `available` says how many of the buffered bytes still belong
 /// to the message, scanning a chunked body incrementally so each byte is scanned once.
 struct MessageFraming {
-    private enum Kind {
-        /// This many bytes of the message are still to come.
-        case length(Int)
-        /// `scanned`: bytes from the buffer's front already scanned; `done`: the last chunk ends
-        /// `scanned` bytes in.
-        case chunked(ChunkedScanner, scanned: Int, done: Bool)
+    private enum Kind: UInt8 {
+        /// `count`: bytes of the message still to come.
+        case length
+        /// `count`: bytes from the buffer's front already scanned; `done`: the last chunk ends
+        /// `count` bytes in.
+        case chunked
         /// A response body that ends with the upstream's connection.
         case untilClose
     }
 
+    // Plain fields rather than an enum with payloads: every field is trivial (no reference
+    // inside, `ChunkedScanner` included), so `consumed` is one subtraction and an assignment a
+    // plain copy; the enum with the scanner as payload made each an outlined copy and destroy
+    // (docs/performance.md, s23-own).
     private var kind: Kind
+    private var count: Int
+    private var done = false
+    private var scanner: ChunkedScanner
 
     /// A message with nothing left (before the first one).
-    init() { kind = .length(0) }
+    init() {
+        kind = .length
+        count = 0
+        scanner = ChunkedScanner()
+    }
 
     /// The message whose head of `headLength` bytes declared `framing`. A request body never
     /// runs until close (RFC 9112 6.3: without a length a request has no body). Nil when
     /// Content-Length does not fit in an Int together with the head.
     init?(_ framing: BodyFraming, headLength: Int, isRequest: Bool, limits: Limits) {
+        // Unused unless chunked; built from `limits` to keep `Limits.default`'s lazy global off
+        // the request path.
+        scanner = ChunkedScanner(limits: limits)
         switch framing {
         case .none:
-            kind = .length(headLength)
+            kind = .length
+            count = headLength
         case .contentLength(let n):
             let (total, overflow) = headLength.addingReportingOverflow(n)
             guard !overflow else { return nil }
-            kind = .length(total)
+            kind = .length
+            count = total
         case .chunked:
-            kind = .chunked(ChunkedScanner(limits: limits), scanned: headLength, done: false)
+            kind = .chunked
+            count = headLength
         case .untilClose:
-            kind = isRequest ? .length(headLength) : .untilClose
+            kind = isRequest ? .length : .untilClose
+            count = headLength
         }
     }
 
     /// How many bytes at the front of `bytes` belong to the message; -1 when the chunked body is
     /// malformed.
     mutating func available(in bytes: UnsafeRawBufferPointer) -> Int {
-        let count = bytes.count
+        let buffered = bytes.count
         switch kind {
-        case .length(let remaining):
-            return min(count, remaining)
+        case .length:
+            return min(buffered, count)
         case .untilClose:
-            return count
-        case .chunked(var scanner, let scanned, let done):
-            if done || scanned >= count { return min(scanned, count) }
-            switch scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[scanned...])) {
+            return buffered
+        case .chunked:
+            if done || count >= buffered { return min(count, buffered) }
+            switch scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[count...])) {
             case .needMore:
-                kind = .chunked(scanner, scanned: count, done: false)
-                return count
+                count = buffered
+                return buffered
             case .done(let k):
-                kind = .chunked(scanner, scanned: scanned + k, done: true)
-                return scanned + k
+                count += k
+                done = true
+                return count
             case .error:
                 return -1
             }
@@ -64,11 +83,7 @@ struct MessageFraming {
 
     /// `n` bytes of the message left the front of the buffer.
     mutating func consumed(_ n: Int) {
-        switch kind {
-        case .length(let remaining): kind = .length(remaining - n)
-        case .untilClose: break
-        case .chunked(let scanner, let scanned, let done): kind = .chunked(scanner, scanned: scanned - n, done: done)
-        }
+        if kind != .untilClose { count -= n }
     }
 
     /// Body bytes that follow the buffered ones directly and may be moved socket to socket
@@ -79,10 +94,9 @@ struct MessageFraming {
     /// buffered (`available` returned 0): then `consumed`/`spliced` keep both counts in step.
     var spliceable: Int {
         switch kind {
-        case .length(let remaining): return max(0, remaining)
+        case .length: return max(0, count)
         case .untilClose: return Int.max
-        case .chunked(let scanner, let scanned, let done):
-            return done || scanned != 0 ? 0 : scanner.dataRemaining
+        case .chunked: return done || count != 0 ? 0 : scanner.dataRemaining
         }
     }
 
@@ -94,20 +108,18 @@ struct MessageFraming {
     /// which sends anything held back.
     var dataFollowsPipe: Bool {
         switch kind {
-        case .length(let remaining): return remaining > 0
+        case .length: return count > 0
         case .untilClose: return false
-        case .chunked(let scanner, let scanned, let done): return !done && scanned == 0 && scanner.dataRemaining > 0
+        case .chunked: return !done && count == 0 && scanner.dataRemaining > 0
         }
     }
 
     /// `n` body bytes (at most `spliceable`) went from socket to socket without the buffer.
     mutating func spliced(_ n: Int) {
         switch kind {
-        case .length(let remaining): kind = .length(remaining - n)
+        case .length: count -= n
         case .untilClose: break
-        case .chunked(var scanner, let scanned, let done):
-            scanner.skipData(n)
-            kind = .chunked(scanner, scanned: scanned, done: done)
+        case .chunked: scanner.skipData(n)
         }
     }
 
@@ -115,17 +127,17 @@ struct MessageFraming {
     /// the connection ended and nothing of it is buffered.
     func isComplete(closedAndDrained: Bool = false) -> Bool {
         switch kind {
-        case .length(let remaining): return remaining == 0
+        case .length: return count == 0
         case .untilClose: return closedAndDrained
-        case .chunked(_, let scanned, let done): return done && scanned == 0
+        case .chunked: return done && count == 0
         }
     }
 
     /// Every byte of the message was read (it may still be buffered).
     var isFullyRead: Bool {
         switch kind {
-        case .length(let n): return n == 0
-        case .chunked(_, _, let done): return done
+        case .length: return count == 0
+        case .chunked: return done
         case .untilClose: return false
         }
     }

@@ -16,7 +16,7 @@ final class HTTP1RequestPreparerTests: XCTestCase {
     private func prepare(
         _ text: String, underscores: HeadersWithUnderscoresAction = .rejectRequest, maxTarget: Int = 1024
     ) -> Prepared {
-        let preparer = HTTP1RequestPreparer(maxTargetBytes: maxTarget)
+        var preparer = HTTP1RequestPreparer(maxTargetBytes: maxTarget)
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBytes { raw in
             var head = RequestHead()
@@ -90,7 +90,7 @@ final class HTTP1RequestPreparerTests: XCTestCase {
     }
 
     func testHeaderEditsWorkOnTheRebuiltHeadOrTheReceivedOne() throws {
-        let preparer = HTTP1RequestPreparer(maxTargetBytes: 64)
+        var preparer = HTTP1RequestPreparer(maxTargetBytes: 64)
         for (text, forwarded) in [
             ("GET /a/../b HTTP/1.1\r\nHost: b\r\n\r\n", "GET /b HTTP/1.1\r\nHost: b\r\n\r\n"),
             ("GET /c HTTP/1.1\r\nHost: b\r\n\r\nbody", "GET /c HTTP/1.1\r\nHost: b\r\n\r\n"),
