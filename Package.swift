@@ -170,7 +170,7 @@ let package = Package(
                                                        "SluiceJSON", "SluiceIO", "SluiceTestSupport"]),
         .testTarget(name: "AgentTests",
                     dependencies: ["Agent", "Proxy", "SluiceAPI", "Sandbox", "Datapath", "Policy", "PolicyYAML", "Flows", "SluiceJSON",
-                                   "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "SluiceTestSupport", "KubeClient"]),
+                                   "SluiceIO", "SluiceModel", "HTTP1", "DNS", "CSluiceShared", "CSluice", "SluiceTestSupport", "KubeClient"]),
         .testTarget(name: "SluiceAPITests", dependencies: ["SluiceAPI", "Flows", "SluiceJSON", "SluiceIO", "SluiceModel"]),
         .testTarget(name: "HubbleMetricsTests", dependencies: ["HubbleMetrics", "Flows", "CSluiceShared", "SluiceModel", "SluiceTestSupport"]),
         .testTarget(name: "ServiceMapTests", dependencies: ["ServiceMap", "Flows", "SluiceJSON"]),

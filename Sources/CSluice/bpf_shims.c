@@ -37,13 +37,23 @@ int CSluice_tc_detach_ingress(int ifindex, uint32_t handle, uint32_t priority) {
 
 int CSluice_bpf_prog_test_run(int prog_fd, const void *data, uint32_t data_size,
                               void *ctx_in, uint32_t ctx_size, void *ctx_out, uint32_t *retval) {
+    return CSluice_bpf_prog_test_run_packet(prog_fd, 1, data, data_size, NULL, NULL, ctx_in, ctx_size, ctx_out,
+                                            retval);
+}
+
+int CSluice_bpf_prog_test_run_packet(int prog_fd, uint32_t repeat, const void *data, uint32_t data_size,
+                                     void *data_out, uint32_t *data_out_size, void *ctx_in, uint32_t ctx_size,
+                                     void *ctx_out, uint32_t *retval) {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = data_size,
+                .data_out = data_out, .data_size_out = data_out && data_out_size ? *data_out_size : 0,
                 .ctx_in = ctx_in, .ctx_size_in = ctx_in ? ctx_size : 0,
-                .ctx_out = ctx_out, .ctx_size_out = ctx_out ? ctx_size : 0, .repeat = 1);
+                .ctx_out = ctx_out, .ctx_size_out = ctx_out ? ctx_size : 0, .repeat = repeat ? repeat : 1);
     int err = bpf_prog_test_run_opts(prog_fd, &opts);
     if (err < 0)
         return err;
     *retval = opts.retval;
+    if (data_out && data_out_size)
+        *data_out_size = opts.data_size_out;
     return 0;
 }
 

@@ -14,20 +14,9 @@ final class FlowCursorTests: XCTestCase {
     {
         var ctxIn = __sk_buff()
         ctxIn.ingress_ifindex = ingressIfindex
-        var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
-        opts.repeat = Int32(times)
-        let status = packet.withUnsafeBytes { input in
-            withUnsafeMutablePointer(to: &ctxIn) { context in
-                opts.data_in = input.baseAddress
-                opts.data_size_in = UInt32(input.count)
-                opts.ctx_in = UnsafeRawPointer(context)
-                opts.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
-                return bpf_prog_test_run_opts(t.datapath.tcProgramFD, &opts)
-            }
-        }
-        try DatapathError.check(status, "bpf_prog_test_run_opts tc (repeat)")
-        return opts.retval
+        return try TestDatapath.runSKB(
+            t.datapath.tcProgramFD, packet, ctxIn, "bpf_prog_test_run tc (repeat)", repeat: times
+        ).verdict
     }
 
     /// 5,000 drops in one run overflow the 4,096-record ring under a reader still at record 0:

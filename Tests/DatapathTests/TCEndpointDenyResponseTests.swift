@@ -117,25 +117,7 @@ extension TestDatapath {
     /// Runs the tc program on `packet` with BPF_PROG_RUN and returns the verdict and the packet
     /// as the program left it (`bpf_prog_test_run_opts` with `data_out`).
     func runTCWithOutput(_ packet: [UInt8]) throws -> (verdict: UInt32, packet: [UInt8]) {
-        var out = [UInt8](repeating: 0, count: 2048)
-        var ctxIn = __sk_buff()
-        var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
-        opts.repeat = 1
-        let status = packet.withUnsafeBytes { input in
-            out.withUnsafeMutableBytes { output in
-                withUnsafeMutablePointer(to: &ctxIn) { ctx in
-                    opts.data_in = input.baseAddress
-                    opts.data_size_in = UInt32(input.count)
-                    opts.data_out = output.baseAddress
-                    opts.data_size_out = UInt32(output.count)
-                    opts.ctx_in = UnsafeRawPointer(ctx)
-                    opts.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
-                    return bpf_prog_test_run_opts(datapath.tcProgramFD, &opts)
-                }
-            }
-        }
-        try DatapathError.check(status, "bpf_prog_test_run_opts tc")
-        return (opts.retval, Array(out[0..<Int(opts.data_size_out)]))
+        let run = try Self.runSKB(datapath.tcProgramFD, packet, __sk_buff(), "bpf_prog_test_run tc")
+        return (run.verdict, run.packet)
     }
 }

@@ -53,33 +53,33 @@ final class TestDatapath {
         -> (verdict: UInt32, mark: UInt32, packet: [UInt8])
     {
         let programFD = try datapath.tcObject.programFD(named: Datapath.toEndpointProgramName)
-        var out = [UInt8](repeating: 0, count: 2048)
         var ctxIn = __sk_buff()
         ctxIn.mark = mark
         ctxIn.ingress_ifindex = ingressIfindex
+        let run = try Self.runSKB(programFD, packet, ctxIn, "bpf_prog_test_run tc to endpoint")
+        return (run.verdict, run.ctx.mark, run.packet)
+    }
+
+    /// Runs a tc program (`fd`) on `packet` with context `ctxIn`, `repeat` times in one
+    /// BPF_PROG_RUN call: the last run's verdict, the context and the packet as it left them.
+    static func runSKB(_ fd: Int32, _ packet: [UInt8], _ ctxIn: __sk_buff, _ call: String, repeat: UInt32 = 1)
+        throws -> (verdict: UInt32, ctx: __sk_buff, packet: [UInt8])
+    {
+        var ctxIn = ctxIn
         var ctxOut = __sk_buff()
-        var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
-        opts.repeat = 1
+        var out = [UInt8](repeating: 0, count: 2048)
+        var outSize = UInt32(out.count)
+        var verdict: UInt32 = 0
+        let size = UInt32(MemoryLayout<__sk_buff>.size)
         let status = packet.withUnsafeBytes { input in
             out.withUnsafeMutableBytes { output in
-                withUnsafeMutablePointer(to: &ctxIn) { inPointer in
-                    withUnsafeMutablePointer(to: &ctxOut) { outPointer in
-                        opts.data_in = input.baseAddress
-                        opts.data_size_in = UInt32(input.count)
-                        opts.data_out = output.baseAddress
-                        opts.data_size_out = UInt32(output.count)
-                        opts.ctx_in = UnsafeRawPointer(inPointer)
-                        opts.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
-                        opts.ctx_out = UnsafeMutableRawPointer(outPointer)
-                        opts.ctx_size_out = UInt32(MemoryLayout<__sk_buff>.size)
-                        return bpf_prog_test_run_opts(programFD, &opts)
-                    }
-                }
+                CSluice_bpf_prog_test_run_packet(
+                    fd, `repeat`, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ctxIn, size,
+                    &ctxOut, &verdict)
             }
         }
-        try DatapathError.check(status, "bpf_prog_test_run_opts tc to endpoint")
-        return (opts.retval, ctxOut.mark, Array(out[0..<Int(opts.data_size_out)]))
+        try DatapathError.check(status, call)
+        return (verdict, ctxOut, Array(out[0..<Int(outSize)]))
     }
 
     /// Runs the sk_lookup program for an IPv4 lookup (remote -> local); returns the verdict

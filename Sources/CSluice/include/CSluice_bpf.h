@@ -36,6 +36,13 @@ int CSluice_tc_detach_ingress(int ifindex, uint32_t handle, uint32_t priority);
 int CSluice_bpf_prog_test_run(int prog_fd, const void *data, uint32_t data_size,
                               void *ctx_in, uint32_t ctx_size, void *ctx_out, uint32_t *retval);
 
+/// The same, `repeat` times in one call (at least once), and with the packet as the program left
+/// it copied to `data_out` when that is not NULL: *data_out_size holds its capacity on the way
+/// in and the packet's length on the way out. Used by tests.
+int CSluice_bpf_prog_test_run_packet(int prog_fd, uint32_t repeat, const void *data, uint32_t data_size,
+                                     void *data_out, uint32_t *data_out_size, void *ctx_in, uint32_t ctx_size,
+                                     void *ctx_out, uint32_t *retval);
+
 /// The netns inode of a netns bpf_link (bpf_link_get_info_by_fd), to tell whether a pinned
 /// sk_lookup link still belongs to the namespace being attached. Returns 0 or a negative errno.
 int CSluice_bpf_link_netns_ino(int link_fd, uint32_t *netns_ino);

@@ -1,4 +1,5 @@
 import CLibbpf
+import CSluice
 import CSluiceShared
 import DNS
 import Flows
@@ -130,31 +131,21 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
     /// Runs sluice_tc_endpoint on `packet`: the verdict, the mark and the packet as it left.
     func run(_ packet: [UInt8]) throws -> (verdict: UInt32, mark: UInt32, packet: [UInt8]) {
         let datapath = try XCTUnwrap(datapath)
-        var out = [UInt8](repeating: 0, count: 2048)
         var ctxIn = __sk_buff()
         var ctxOut = __sk_buff()
-        var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
-        opts.repeat = 1
+        var out = [UInt8](repeating: 0, count: 2048)
+        var outSize = UInt32(out.count)
+        var verdict: UInt32 = 0
+        let size = UInt32(MemoryLayout<__sk_buff>.size)
         let status = packet.withUnsafeBytes { input in
             out.withUnsafeMutableBytes { output in
-                withUnsafeMutablePointer(to: &ctxIn) { inPointer in
-                    withUnsafeMutablePointer(to: &ctxOut) { outPointer in
-                        opts.data_in = input.baseAddress
-                        opts.data_size_in = UInt32(input.count)
-                        opts.data_out = output.baseAddress
-                        opts.data_size_out = UInt32(output.count)
-                        opts.ctx_in = UnsafeRawPointer(inPointer)
-                        opts.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
-                        opts.ctx_out = UnsafeMutableRawPointer(outPointer)
-                        opts.ctx_size_out = UInt32(MemoryLayout<__sk_buff>.size)
-                        return bpf_prog_test_run_opts(datapath.tcProgramFD, &opts)
-                    }
-                }
+                CSluice_bpf_prog_test_run_packet(
+                    datapath.tcProgramFD, 1, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize,
+                    &ctxIn, size, &ctxOut, &verdict)
             }
         }
-        try DatapathError.check(status, "bpf_prog_test_run_opts tc")
-        return (opts.retval, ctxOut.mark, Array(out[0..<Int(opts.data_size_out)]))
+        try DatapathError.check(status, "bpf_prog_test_run tc")
+        return (verdict, ctxOut.mark, Array(out[0..<Int(outSize)]))
     }
 
     /// Checks tc's answer to `dns` (cached with `rcode`): redirected, MACs, addresses and ports
