@@ -116,11 +116,14 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
 
     /// Inserts the proxy's entry for `dns` (refused with `rcode`) under the generation now.
     @discardableResult
-    func cache(_ dns: [UInt8], rcode: RCode = .refused, policyRef: UInt32 = 7) throws -> sluice_dns_deny_key {
+    func cache(
+        _ dns: [UInt8], rcode: RCode = .refused, policyRef: UInt32 = 7, client: UInt32 = pod, server: UInt32 = server,
+        serverPort: UInt16 = 53
+    ) throws -> sluice_dns_deny_key {
         let datapath = try XCTUnwrap(datapath)
         let steering = DatapathSteering(datapath)
         var key = try XCTUnwrap(
-            dns.withUnsafeBytes { DNSDenyKey.make($0, client: Self.pod, server: Self.server, serverPort: 53) })
+            dns.withUnsafeBytes { DNSDenyKey.make($0, client: client, server: server, serverPort: serverPort) })
         let head = try dns.withUnsafeBytes { try DNSParser.parseQueryHead($0) }
         var value = DNSDenyKey.value(
             generation: steering.generation, rcode: rcode, qname: Array(head.qname.utf8), policyRef: policyRef)
@@ -282,6 +285,18 @@ final class DatapathSteeringDNSDenyTests: XCTestCase {
         try assertPassed(Self.frame(Self.query("blocked.example.com")))
         try assertPassed(Self.frame(Self.query("other.example.co")))
         try assertPassed(Self.frame(Self.query("other.example.com.x")))
+    }
+
+    /// A denial is the asking pod's toward that server and port: another pod's entry, or this
+    /// pod's toward another server or port, never answers this query.
+    func testAnotherClientsOrServersDenialGoesToTheProxy() throws {
+        let dns = Self.query("elsewhere.example.com")
+        try cache(dns, client: Self.pod &+ 0x0100_0000)
+        try cache(dns, server: Self.server &+ 0x0100_0000)
+        try cache(dns, serverPort: 5353)
+        try assertPassed(Self.frame(dns))
+        try cache(dns)
+        try assertAnswered(dns)
     }
 
     func testAStaleGenerationGoesToTheProxy() throws {
